@@ -1,0 +1,43 @@
+/**
+ * # lamindeno
+ *
+ * A Deno-first data layer for biology, after Python's lamindb: every data
+ * file is a {@linkcode File} record in a registry (who made it, from which
+ * {@linkcode Run} of which {@linkcode Transform}, which runs read it),
+ * stored on local disk, loaded back into memory.
+ *
+ * @example Register a file and find it again
+ * ```ts
+ * import * as ln from "@lamindeno/lamindb";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await ln.init({ storage: dir });
+ * const file = await new ln.File(new TextEncoder().encode("hello"), { key: "hello.txt" }).save();
+ * const same = await ln.File.get({ key: "hello.txt" });
+ * console.assert(same.hash === file.hash);
+ * await ln.close();
+ * ```
+ *
+ * @module
+ */
+
+export * from "./src/errors.ts";
+export * from "./src/init.ts";
+export * from "./src/settings.ts";
+export * from "./src/save.ts";
+export * from "./src/fsck.ts";
+export { File, type FileData, type FileOptions, type ReplaceOptions } from "./src/registry/file.ts";
+export * from "./src/registry/folder.ts";
+export * from "./src/registry/run.ts";
+export * from "./src/registry/transform.ts";
+export { Storage } from "./src/registry/storage_record.ts";
+export { User } from "./src/registry/user.ts";
+export * from "./src/registry/features.ts";
+export type { RelatedManager, Where } from "./src/registry/_record.ts";
+export type { LoadOptions } from "./src/formats/load.ts";
+export * from "./src/track/context.ts";
+export * from "./src/storage/storage.ts";
+export { LocalStorage } from "./src/storage/local.ts";
+export * from "./src/storage/counting.ts";
+export { suffixOf, validateKey } from "./src/storage/key.ts";
+export { hashBytes, hashDirectory, type HashResult } from "./src/storage/hash.ts";

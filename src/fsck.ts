@@ -1,0 +1,188 @@
+import { instance } from "./_state.ts";
+import { anyDb } from "./registry/_record.ts";
+import { deleteObject } from "./registry/_save.ts";
+import { hashFile, hashStream } from "./storage/hash.ts";
+import { hashDirectory } from "./storage/hash.ts";
+import { MANAGED_PREFIX } from "./storage/key.ts";
+import { TMP_PREFIX } from "./storage/local.ts";
+import type { StorageBackend } from "./storage/storage.ts";
+
+/** Options of {@linkcode fsck}. */
+export interface FsckOptions {
+  /** Remove leftovers and orphans, finish interrupted replaces. Default `false`. */
+  repair?: boolean;
+  /** Hash every object (default `true`); `false` compares sizes only. */
+  hash?: boolean;
+}
+
+/** A registered file whose object is missing or differs from the row. */
+export interface FsckProblem {
+  /** File id. */
+  id: string;
+  /** Where the object is (or should be). */
+  path: string;
+  /** What is wrong, e.g. `"size 10 != 12"`. */
+  detail: string;
+}
+
+/** What {@linkcode fsck} found; every field is empty on a healthy instance. */
+export interface FsckReport {
+  /** Temporary files of interrupted writes (`.lamindb/.tmp/`). Repair deletes them. */
+  leftovers: string[];
+  /** Objects lamindeno wrote that no file row references. Repair deletes them. */
+  orphans: string[];
+  /** Replaces whose new object was moved into place but whose row was not updated. Repair finishes them. */
+  interrupted: FsckProblem[];
+  /** Rows whose object is missing. Reported only. */
+  missing: FsckProblem[];
+  /** Rows whose object has another size or hash. Reported only. */
+  mismatched: FsckProblem[];
+}
+
+/**
+ * Check the registry against the storage: every row's object present with
+ * the recorded size and md5, no leftovers of interrupted writes.
+ * `{ repair: true }` removes leftovers and orphans and finishes interrupted
+ * replaces; it never deletes a row.
+ *
+ * @example A fresh instance is healthy
+ * ```ts
+ * import * as ln from "@lamindeno/lamindb";
+ * await ln.init({ storage: await Deno.makeTempDir() });
+ * await new ln.File(new Uint8Array([1]), { key: "one.bin" }).save();
+ * const report = await ln.fsck();
+ * console.assert(Object.values(report).every((v) => v.length === 0));
+ * await ln.close();
+ * ```
+ */
+export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
+  const inst = instance();
+  const db = anyDb();
+  const backend = inst.backend;
+  const repair = options.repair ?? false;
+  const report: FsckReport = {
+    leftovers: [],
+    orphans: [],
+    interrupted: [],
+    missing: [],
+    mismatched: [],
+  };
+
+  for await (const o of backend.list(TMP_PREFIX)) {
+    report.leftovers.push(backend.uri(o.key));
+    if (repair) await backend.delete(o.key);
+  }
+
+  const rows = await db.selectFrom("file").selectAll().where("storage_id", "=", inst.storage.id)
+    .execute();
+  const byId = new Map(rows.map((r) => [String(r.id), r]));
+  const objectKey = (r: Record<string, unknown>) =>
+    r.key === null ? `${MANAGED_PREFIX}${r.id}${r.suffix}` : String(r.key);
+  const inJournal = new Set<string>();
+
+  const pending = await db.selectFrom("pending_object").selectAll()
+    .where("storage_id", "=", inst.storage.id).execute();
+  for (const p of pending) {
+    const key = String(p.key);
+    const row = byId.get(String(p.file_id));
+    const present = await exists(backend, key, p.is_dir === 1);
+    inJournal.add(key);
+    if (p.op === "replace" && row && present && row.hash !== p.hash) {
+      const actual = await objectHash(backend, key, false);
+      if (actual?.hash === p.hash) {
+        report.interrupted.push({
+          id: String(row.id),
+          path: backend.uri(key),
+          detail: `object has the new content ${p.hash}; row still says ${row.hash}`,
+        });
+        if (repair) {
+          await db.updateTable("file").set({
+            hash: String(p.hash),
+            size: Number(p.size),
+            key: row.key === null ? null : key,
+            updated_at: new Date().toISOString(),
+          }).where("id", "=", row.id).execute();
+          row.hash = p.hash;
+          row.size = p.size;
+        }
+      } else if (present && objectKey(row) !== key) {
+        report.orphans.push(backend.uri(key));
+        if (repair) await deleteObject(backend, key, false);
+      }
+    } else if ((p.op === "save" && !row) || (p.op === "delete" && !row)) {
+      if (present) {
+        report.orphans.push(backend.uri(key));
+        if (repair) await deleteObject(backend, key, p.is_dir === 1);
+      }
+    }
+    if (repair) await db.deleteFrom("pending_object").where("id", "=", p.id).execute();
+  }
+
+  // Objects in .lamindb/ named after no file row.
+  const seen = new Set<string>();
+  for await (const o of backend.list(MANAGED_PREFIX)) {
+    if (o.key.startsWith(TMP_PREFIX) || /^\.lamindb\/lamin\.db/.test(o.key)) continue;
+    const top = o.key.slice(MANAGED_PREFIX.length).split("/")[0];
+    const id = top.slice(0, 20);
+    const row = byId.get(id);
+    const owned = row && row.key === null && `${MANAGED_PREFIX}${top}` === objectKey(row);
+    const topKey = `${MANAGED_PREFIX}${top}`;
+    if (owned || inJournal.has(topKey) || seen.has(topKey)) continue;
+    seen.add(topKey);
+    report.orphans.push(backend.uri(topKey));
+    if (repair) await deleteObject(backend, topKey, top !== o.key.slice(MANAGED_PREFIX.length));
+  }
+
+  for (const r of rows) {
+    const key = objectKey(r);
+    const isDir = r.is_dir === 1;
+    const problem = (detail: string) => ({ id: String(r.id), path: backend.uri(key), detail });
+    const actual = await objectHash(backend, key, isDir, options.hash === false);
+    if (!actual) report.missing.push(problem("no object"));
+    else if (actual.size !== Number(r.size)) {
+      report.mismatched.push(problem(`size ${actual.size} != recorded ${r.size}`));
+    } else if (actual.hash !== undefined && actual.hash !== r.hash) {
+      report.mismatched.push(problem(`md5 ${actual.hash} != recorded ${r.hash}`));
+    }
+  }
+  return report;
+}
+
+async function exists(backend: StorageBackend, key: string, isDir: boolean): Promise<boolean> {
+  if (!isDir) return (await backend.head(key)) !== undefined;
+  for await (const _ of backend.list(`${key}/`)) return true;
+  return false;
+}
+
+async function objectHash(
+  backend: StorageBackend,
+  key: string,
+  isDir: boolean,
+  sizeOnly = false,
+): Promise<{ size: number; hash?: string } | undefined> {
+  if (isDir) {
+    const entries: { path: string; hash: string }[] = [];
+    let size = 0;
+    for await (const o of backend.list(`${key}/`)) {
+      size += o.size;
+      if (!sizeOnly) {
+        entries.push({ path: o.key.slice(key.length + 1), hash: (await hashOne(backend, o.key))! });
+      }
+    }
+    if (entries.length === 0 && size === 0 && !(await exists(backend, key, true))) {
+      return undefined;
+    }
+    return sizeOnly ? { size } : { size, hash: hashDirectory(entries) };
+  }
+  const head = await backend.head(key);
+  if (!head) return undefined;
+  if (sizeOnly) return { size: head.size };
+  return { size: head.size, hash: await hashOne(backend, key) };
+}
+
+async function hashOne(backend: StorageBackend, key: string): Promise<string | undefined> {
+  const local = backend.localPath(key);
+  if (local) return (await hashFile(local)).hash;
+  const s = await backend.get(key);
+  return s ? (await hashStream(s)).hash : undefined;
+}

@@ -1,0 +1,114 @@
+import type { Dialect } from "kysely";
+import { join, resolve } from "node:path";
+import { StorageError, ValidationError } from "./errors.ts";
+import { maybeInstance, setInstance } from "./_state.ts";
+import { openRegistry } from "./registry/db.ts";
+import { retryBusy } from "./registry/_db_errors.ts";
+import { libsqlDialect } from "./registry/libsql.ts";
+import type { AnyDb } from "./registry/_record.ts";
+import { ensureStorage } from "./registry/storage_record.ts";
+import { currentHandle, ensureUser } from "./registry/user.ts";
+import { LocalStorage } from "./storage/local.ts";
+import type { StorageBackend } from "./storage/storage.ts";
+import { settings } from "./settings.ts";
+import { context } from "./track/context.ts";
+
+/** Options of {@linkcode init}. */
+export interface InitOptions {
+  /** Default storage root: a local folder (created if missing). */
+  storage: string;
+  /**
+   * The registry database as a kysely `Dialect`. Default: the embedded
+   * libSQL file `{storage}/.lamindb/lamin.db`.
+   */
+  dialect?: Dialect;
+  /** A database URL; only the embedded default is available in this version. */
+  db?: string;
+  /** A storage backend to use for the root instead of the default (e.g. a `CountingStorage`). */
+  backend?: StorageBackend;
+}
+
+/**
+ * Open the instance at `storage`, creating it on first use (idempotent).
+ * The registry schema is migrated forward; a registry written by a newer
+ * lamindeno is refused with `SchemaVersionError` and left unchanged.
+ *
+ * @example Create and reopen an instance
+ * ```ts
+ * import * as ln from "@lamindeno/lamindb";
+ * const dir = await Deno.makeTempDir();
+ * await ln.init({ storage: dir });
+ * const id = ln.settings.storage.id;
+ * await ln.close();
+ * await ln.init({ storage: dir });
+ * console.assert(ln.settings.storage.id === id);
+ * await ln.close();
+ * ```
+ */
+export async function init(options: InitOptions): Promise<void> {
+  if (options === null || typeof options !== "object" || typeof options.storage !== "string") {
+    throw new ValidationError('ln.init() takes { storage: "./data" } (a local folder)');
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.storage)) {
+    throw new StorageError(
+      `cannot use ${options.storage} as storage: only local folders are supported in this version`,
+    );
+  }
+  if (options.db !== undefined) {
+    throw new ValidationError(
+      `db: ${options.db} is not supported in this version; pass a kysely \`dialect\` instead, ` +
+        `or omit it for the embedded libSQL registry`,
+    );
+  }
+  if (maybeInstance()) await close();
+  const root = resolve(options.storage);
+  try {
+    await Deno.mkdir(join(root, ".lamindb"), { recursive: true });
+  } catch (e) {
+    throw new StorageError(`cannot create the instance folder ${root}/.lamindb: ${e}`, {
+      cause: e,
+    });
+  }
+  const realRoot = await Deno.realPath(root);
+  const dialect = options.dialect ?? await libsqlDialect(join(realRoot, ".lamindb", "lamin.db"));
+  const db = await openRegistry(dialect);
+  try {
+    const anyDb = db as unknown as AnyDb;
+    const user = await retryBusy(() => ensureUser(anyDb, currentHandle()));
+    const backend = options.backend ?? new LocalStorage(realRoot);
+    const storage = await retryBusy(() =>
+      ensureStorage(anyDb, backend.root, backend.kind, user.id)
+    );
+    const defaults = settings._defaults();
+    setInstance({
+      db,
+      storage,
+      backend,
+      backends: new Map([[storage.id, backend]]),
+      user,
+      cacheDir: defaults.cacheDir,
+      trackRunInputs: defaults.trackRunInputs,
+    });
+  } catch (e) {
+    await db.destroy().catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Close the open instance (no-op when none is open).
+ *
+ * @example
+ * ```ts
+ * import * as ln from "@lamindeno/lamindb";
+ * await ln.close();
+ * ```
+ */
+export async function close(): Promise<void> {
+  const inst = maybeInstance();
+  if (!inst) return;
+  setInstance(undefined);
+  context.run = undefined;
+  context.transform = undefined;
+  await inst.db.destroy();
+}

@@ -1,0 +1,126 @@
+// What File data is, and its size and hash (read once, streamed).
+import { basename, join, resolve } from "node:path";
+import { fileURLToPath as fromFileURL } from "node:url";
+import { NotFoundError, StorageError, ValidationError } from "../errors.ts";
+import { hashBytes, hashDirectory, hashFile } from "../storage/hash.ts";
+
+/** Data a File can be made from in this version. */
+export type FileData = string | URL | Uint8Array;
+
+export type Source =
+  | { kind: "path"; path: string }
+  | { kind: "bytes"; bytes: Uint8Array };
+
+/** One file of a folder-like object. */
+export interface DirEntry {
+  rel: string;
+  path: string;
+  size: number;
+  hash: string;
+}
+
+export interface Measured {
+  size: number;
+  hash: string;
+  hashType: "md5" | "md5-d";
+  /** Files beneath, for a folder-like object. */
+  entries?: DirEntry[];
+}
+
+/** Classify constructor data (sync, no I/O). */
+export function toSource(data: unknown): Source {
+  if (data instanceof Uint8Array) return { kind: "bytes", bytes: data };
+  if (data instanceof URL) {
+    if (data.protocol !== "file:") {
+      throw new StorageError(
+        `cannot register ${data.href}: only local paths and file: URLs are supported in this ` +
+          `version (S3 comes with S3 storage)`,
+      );
+    }
+    return { kind: "path", path: resolve(fromFileURL(data)) };
+  }
+  if (typeof data === "string") {
+    if (data === "") throw new ValidationError("a File needs data: got an empty path");
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(data) && !data.startsWith("file://")) {
+      throw new StorageError(
+        `cannot register ${data}: only local paths are supported in this version ` +
+          `(S3 comes with S3 storage)`,
+      );
+    }
+    const path = data.startsWith("file://") ? fromFileURL(new URL(data)) : data;
+    return { kind: "path", path: resolve(path) };
+  }
+  throw new ValidationError(
+    `a File is made from a local path (string or file: URL) or a Uint8Array; got ${
+      data === null ? "null" : typeof data === "object" ? data.constructor?.name : typeof data
+    }`,
+  );
+}
+
+/** The name a source suggests (its base name), if any. */
+export function sourceName(src: Source): string | null {
+  return src.kind === "path" ? basename(src.path) : null;
+}
+
+/** stat a source path: NotFoundError naming it when missing. */
+export async function statSource(path: string): Promise<Deno.FileInfo> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new NotFoundError(`no file or folder at ${path}; check the path`);
+    }
+    throw new StorageError(`cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Size and md5 of a source, streaming; folders hash per `hashDirectory`. */
+export async function measure(src: Source): Promise<Measured> {
+  if (src.kind === "bytes") {
+    return { size: src.bytes.byteLength, hash: hashBytes(src.bytes), hashType: "md5" };
+  }
+  const st = await statSource(src.path);
+  if (st.isFile) return { ...(await readHash(src.path)), hashType: "md5" };
+  if (!st.isDirectory) throw new ValidationError(`${src.path} is neither a file nor a folder`);
+  const entries: DirEntry[] = [];
+  for (const { rel, path } of await walk(src.path)) {
+    const h = await readHash(path);
+    entries.push({ rel, path, size: h.size, hash: h.hash });
+  }
+  const size = entries.reduce((a, e) => a + e.size, 0);
+  return {
+    size,
+    hash: hashDirectory(entries.map((e) => ({ path: e.rel, hash: e.hash }))),
+    hashType: "md5-d",
+    entries,
+  };
+}
+
+async function readHash(path: string) {
+  try {
+    return await hashFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new NotFoundError(`no file at ${path}`);
+    throw new StorageError(`cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Files beneath `dir` (recursively), relative POSIX paths, sorted. */
+export async function walk(dir: string): Promise<{ rel: string; path: string }[]> {
+  const out: { rel: string; path: string }[] = [];
+  const visit = async (abs: string, rel: string) => {
+    for await (const e of Deno.readDir(abs)) {
+      const path = join(abs, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await visit(path, r);
+      else if (e.isFile) out.push({ rel: r, path });
+      else if (e.isSymlink) {
+        const st = await Deno.stat(path).catch(() => undefined);
+        if (st?.isFile) out.push({ rel: r, path });
+        else if (st?.isDirectory) await visit(path, r);
+      }
+    }
+  };
+  await visit(dir, "");
+  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+}

@@ -1,0 +1,375 @@
+import { basename } from "node:path";
+import { IntegrityError, NotFoundError, ValidationError } from "../errors.ts";
+import { backendFor, instance } from "../_state.ts";
+import { loadObject, type LoadOptions } from "../formats/load.ts";
+import { MANAGED_PREFIX, suffixOf, validateUserKey } from "../storage/key.ts";
+import { isId, newId } from "./_ids.ts";
+import {
+  date,
+  linkManager,
+  type RelatedManager,
+  rowsByIds,
+  selectOne,
+  selectRows,
+  str,
+  type Where,
+} from "./_record.ts";
+import { type FileData, type Source, sourceName, toSource } from "./_source.ts";
+import { deleteFile, replaceFile, saveFiles } from "./_save.ts";
+import { linkRunInput } from "../track/_inputs.ts";
+import { Features } from "./features.ts";
+import { Folder } from "./folder.ts";
+import { Run, runsByIds } from "./run.ts";
+import { Storage } from "./storage_record.ts";
+import { Transform } from "./transform.ts";
+import { User } from "./user.ts";
+
+export type { FileData } from "./_source.ts";
+
+const COLUMNS = [
+  "id",
+  "name",
+  "suffix",
+  "size",
+  "hash",
+  "hash_type",
+  "key",
+  "run_id",
+  "transform_id",
+  "transform_version",
+  "storage_id",
+  "created_at",
+  "updated_at",
+  "created_by_id",
+] as const;
+
+/** Options of `new ln.File(data, options)`. */
+export interface FileOptions {
+  /** Storage key: relative POSIX path inside the storage root. */
+  key?: string;
+  /** Name; defaults to the file name of a path. */
+  name?: string;
+  /** The run that made the file (defaults to the tracked run, if any). */
+  run?: Run;
+  /** Serialization format for in-memory data (e.g. `"csv"`). */
+  format?: string;
+  /** Feature sets to link on save. */
+  features?: Features[];
+  /** Use this id (20 base62 characters) instead of a random one. */
+  id?: string;
+  /** Runs that read this file. */
+  inputOf?: Run[];
+}
+
+/** Options of `file.replace()`. */
+export interface ReplaceOptions {
+  /** The run that made the new version. */
+  run?: Run;
+  /** Serialization format for in-memory data. */
+  format?: string;
+}
+
+/**
+ * A data file (or folder-like store such as `.zarr`) registered with its
+ * size, md5 hash, storage location and provenance.
+ *
+ * The constructor does no I/O; `save()` hashes the data once (streamed),
+ * returns the existing record for content already registered, registers
+ * files inside the storage root in place and copies others to
+ * `.lamindb/{id}{suffix}` (or to `key`).
+ *
+ * @example Register bytes and find them again
+ * ```ts
+ * import * as ln from "@lamindeno/lamindb";
+ * await ln.init({ storage: await Deno.makeTempDir() });
+ * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+ * console.assert(file.hash === "DMF1ucDxtqgxw5niaXcmYQ" && file.size === 1);
+ * console.assert((await ln.File.get({ key: "a.txt" })).id === file.id);
+ * await ln.close();
+ * ```
+ */
+export class File {
+  /** 20-character base62 id. */
+  id: string;
+  /** Name (the source file name by default). */
+  name: string | null;
+  /** Suffix, compound ones whole (`.tar.gz`); `""` when there is none. */
+  suffix: string;
+  /** Size in bytes (of all files, for a folder-like object); `null` before save. */
+  size: number | null;
+  /** md5, base64url (22 chars); `null` before save. */
+  hash: string | null;
+  /** `"md5"` for a file, `"md5-d"` for a folder-like object (see `hashDirectory`). */
+  hashType: string | null;
+  /** Storage key, or `null` for objects at `.lamindb/{id}{suffix}`. */
+  key: string | null;
+  /** Id of the run that made it. */
+  runId: string | null;
+  /** Id of the transform whose run made it. */
+  transformId: string | null;
+  /** Version of that transform. */
+  transformVersion: string | null;
+  /** Id of the storage root. */
+  storageId: string | null;
+  /** When it was registered (unsaved: the construction time). */
+  createdAt: Date;
+  /** When it was last changed. */
+  updatedAt: Date;
+  /** Id of the user who registered it. */
+  createdById: string | null;
+  /** The run that made it [pre-joined]. */
+  run: Run | undefined;
+  /** The transform that made it [pre-joined]. */
+  transform: Transform | undefined;
+  /** The storage root [pre-joined]. */
+  storage: Storage | undefined;
+  /** The user who registered it [pre-joined]. */
+  createdBy: User | undefined;
+  /** Runs that read this file. */
+  readonly inputOf: RelatedManager<Run>;
+  /** Feature sets of this file. */
+  readonly features: RelatedManager<Features>;
+  /** Folders that contain this file. */
+  readonly folders: RelatedManager<Folder>;
+
+  /** @internal */ _source: Source | undefined;
+  /** @internal */ _options: FileOptions;
+  /** @internal 1 when lamindeno owns the object (it copied it). */ _managed = 1;
+  /** @internal */ _isDir = 0;
+  /** @internal */ _saved = false;
+
+  /** A new, unsaved file from a local path, a `file:` URL or bytes (no I/O). */
+  constructor(data: FileData, options: FileOptions = {}) {
+    if (options === null || typeof options !== "object") {
+      throw new ValidationError("new File(data, options): options must be an object");
+    }
+    const source = toSource(data);
+    const key = options.key === undefined ? undefined : validateUserKey(options.key);
+    if (options.id !== undefined && !isId("file", options.id)) {
+      throw new ValidationError(`a File id is 20 base62 characters, got ${options.id}`);
+    }
+    if (options.name !== undefined && typeof options.name !== "string") {
+      throw new ValidationError(`name must be a string, got ${typeof options.name}`);
+    }
+    if (options.run !== undefined && !(options.run instanceof Run)) {
+      throw new ValidationError("run must be a Run record");
+    }
+    for (const [opt, cls] of [["features", Features], ["inputOf", Run]] as const) {
+      const v = options[opt];
+      if (v !== undefined && (!Array.isArray(v) || v.some((x) => !(x instanceof cls)))) {
+        throw new ValidationError(`${opt} must be an array of ${cls.name} records`);
+      }
+    }
+    const now = new Date();
+    this.id = options.id ?? newId("file");
+    const fromName = sourceName(source);
+    this.name = options.name ?? (fromName ?? (key ? basename(key) : null));
+    this.suffix = suffixOf(key ?? fromName ?? "");
+    this.size = null;
+    this.hash = null;
+    this.hashType = null;
+    this.key = key ?? null;
+    this.runId = options.run?.id ?? null;
+    this.transformId = options.run?.transformId ?? null;
+    this.transformVersion = options.run?.transformVersion ?? null;
+    this.storageId = null;
+    this.createdAt = now;
+    this.updatedAt = now;
+    this.createdById = null;
+    this.run = options.run;
+    this.transform = options.run?.transform;
+    this.storage = undefined;
+    this.createdBy = undefined;
+    this._source = source;
+    this._options = options;
+    [this.inputOf, this.features, this.folders] = managers(this);
+  }
+
+  /** @internal Build from a registry row. */
+  static fromRow(row: Record<string, unknown>): File {
+    const f = Object.create(File.prototype) as File;
+    f.id = String(row.id);
+    f.name = str(row.name);
+    f.suffix = String(row.suffix ?? "");
+    f.size = Number(row.size);
+    f.hash = String(row.hash);
+    f.hashType = String(row.hash_type);
+    f.key = str(row.key);
+    f.runId = str(row.run_id);
+    f.transformId = str(row.transform_id);
+    f.transformVersion = str(row.transform_version);
+    f.storageId = String(row.storage_id);
+    f.createdAt = date(row.created_at);
+    f.updatedAt = date(row.updated_at);
+    f.createdById = String(row.created_by_id);
+    f._managed = Number(row.managed);
+    f._isDir = Number(row.is_dir);
+    f._saved = true;
+    f._source = undefined;
+    f._options = {};
+    f.run = f.transform = f.storage = f.createdBy = undefined;
+    // deno-lint-ignore no-explicit-any
+    const m = f as any;
+    [m.inputOf, m.features, m.folders] = managers(f);
+    return f;
+  }
+
+  /** @internal Become `other` (same id, key, hash, ...): dedup and re-reads. */
+  _adopt(other: File): void {
+    const keep = { inputOf: this.inputOf, features: this.features, folders: this.folders };
+    Object.assign(this, other, keep);
+    this._source = undefined;
+    this._options = {};
+  }
+
+  /** @internal The key of the object in its storage. */
+  get _objectKey(): string {
+    return this.key ?? `${MANAGED_PREFIX}${this.id}${this.suffix}`;
+  }
+
+  /** True once the file is in the registry. */
+  get isSaved(): boolean {
+    return this._saved;
+  }
+
+  /**
+   * Hash, deduplicate, copy if needed, and register. Resolves to this file,
+   * which becomes the existing record if identical content was registered
+   * before (a log line says so).
+   */
+  async save(): Promise<this> {
+    await saveFiles([this]);
+    return this;
+  }
+
+  /** Where the object is: an absolute local path, or `s3://bucket/key`. */
+  path(): string {
+    if (!this.storageId) {
+      throw new ValidationError(`file ${this.id} is not saved yet; call save() before path()`);
+    }
+    return backendFor(this.storageId).uri(this._objectKey);
+  }
+
+  /**
+   * A local path to the object (for cloud files, a cached copy). Links the
+   * file as an input of the tracked run unless `isRunInput` is `false`.
+   */
+  async stage(options: { isRunInput?: boolean } = {}): Promise<string> {
+    const path = this.path();
+    const backend = backendFor(this.storageId!);
+    const present = this._isDir
+      ? !(await backend.list(`${this._objectKey}/`)[Symbol.asyncIterator]().next()).done
+      : await backend.head(this._objectKey) !== undefined;
+    if (!present) {
+      throw new NotFoundError(`the object of file ${this.id} is missing at ${path}; run ln.fsck()`);
+    }
+    await linkRunInput(this, options.isRunInput);
+    return path;
+  }
+
+  /**
+   * The in-memory object for this file's format. Formats without one
+   * (`.fastq`, `.vcf`, ... and unknown suffixes) throw
+   * `NoInMemoryRepresentationError`.
+   */
+  async load(options: LoadOptions = {}): Promise<unknown> {
+    const path = this.path();
+    const value = await loadObject(this, path, options);
+    await linkRunInput(this, options.isRunInput);
+    return value;
+  }
+
+  /**
+   * Replace the content (same id). The new object is verified and moved
+   * into place, then the row is updated (new hash, size, `updatedAt`); an
+   * old object at another key is removed only after that commit.
+   */
+  async replace(data: FileData, options: ReplaceOptions = {}): Promise<this> {
+    if (!this._saved) {
+      throw new ValidationError(`file ${this.id} is not saved yet; call save() before replace()`);
+    }
+    if (options.run !== undefined && !(options.run instanceof Run)) {
+      throw new ValidationError("run must be a Run record");
+    }
+    await replaceFile(this, toSource(data), options.run);
+    return this;
+  }
+
+  /** Delete the record, its links and, when lamindeno manages it, the object. */
+  async delete(): Promise<void> {
+    if (!this._saved) throw new ValidationError(`file ${this.id} is not saved; nothing to delete`);
+    await deleteFile(this);
+  }
+
+  /** The file with this id, or the one matching `where` (e.g. `{ key }`). */
+  static async get(idOrWhere: string | Where): Promise<File> {
+    return (await hydrate([await selectOne("file", COLUMNS, idOrWhere, "File")]))[0];
+  }
+
+  /** Files matching `where` (`{}` for all), e.g. `{ suffix: ".h5ad" }`. */
+  static async filter(where: Where = {}): Promise<File[]> {
+    return await hydrate(await selectRows("file", COLUMNS, where, "File"));
+  }
+
+  /** @internal Files by ids, related records pre-joined. */
+  static async byIds(ids: string[]): Promise<File[]> {
+    return await hydrate(await rowsByIds("file", ids));
+  }
+
+  /** A short description, e.g. for logs. */
+  toString(): string {
+    return `File(id=${this.id}, key=${this.key ?? "null"}, suffix=${
+      this.suffix || '""'
+    }, size=${this.size}, hash=${this.hash})`;
+  }
+}
+
+function managers(f: File): [RelatedManager<Run>, RelatedManager<Features>, RelatedManager<Folder>] {
+  const id = () => {
+    if (!f._saved) throw new ValidationError(`file ${f.id} is not saved yet; call save() first`);
+    return f.id;
+  };
+  return [
+    linkManager("run_input", "file_id", id, "run_id", runsByIds),
+    linkManager("file_features", "file_id", id, "features_id", Features.byIds),
+    linkManager("folder_file", "file_id", id, "folder_id", Folder.byIds),
+  ];
+}
+
+/** Files from rows, with run, transform, storage and createdBy pre-joined. */
+export async function hydrate(rows: Record<string, unknown>[]): Promise<File[]> {
+  const files = rows.map(File.fromRow);
+  const ids = (k: keyof File) => files.map((f) => f[k]).filter((v): v is string => !!v);
+  const [runs, storages, users] = await Promise.all([
+    runsByIds(ids("runId")),
+    rowsByIds("storage", ids("storageId")),
+    rowsByIds("user", ids("createdById")),
+  ]);
+  const runById = new Map(runs.map((r) => [r.id, r]));
+  const storageById = new Map(storages.map((r) => [String(r.id), new Storage(r)]));
+  const userById = new Map(users.map((r) => [String(r.id), new User(r)]));
+  const transforms = new Map<string, Transform>();
+  for (const f of files) {
+    f.run = f.runId ? runById.get(f.runId) : undefined;
+    f.storage = f.storageId ? storageById.get(f.storageId) : undefined;
+    f.createdBy = f.createdById ? userById.get(f.createdById) : undefined;
+    if (f.transformId && f.transformVersion) {
+      const k = `${f.transformId}\0${f.transformVersion}`;
+      if (!transforms.has(k)) {
+        const t = f.run?.transform ??
+          await Transform.get({ id: f.transformId, version: f.transformVersion }).catch(() =>
+            undefined
+          );
+        if (t) transforms.set(k, t);
+      }
+      f.transform = transforms.get(k);
+    }
+  }
+  return files;
+}
+
+/** @internal Guard for operations that need the file's row. */
+export function assertSaved(f: File, op: string): void {
+  if (!f._saved) throw new IntegrityError(`file ${f.id} must be saved before ${op}`);
+  instance();
+}

@@ -1,0 +1,131 @@
+import type { Kysely, Migration, MigrationProvider } from "kysely";
+
+// Ordered, named, in-code migrations. Never edit a released migration; add one.
+// deno-lint-ignore no-explicit-any
+type AnyDb = Kysely<any>;
+
+
+export const MIGRATIONS: Record<string, Migration> = {
+  "0001_initial": {
+    async up(db: AnyDb) {
+      await db.schema.createTable("lamin_meta")
+        .addColumn("key", "text", (c) => c.primaryKey())
+        .addColumn("value", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createTable("user")
+        .addColumn("id", "varchar(8)", (c) => c.primaryKey())
+        .addColumn("handle", "text", (c) => c.notNull().unique())
+        .addColumn("name", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createTable("storage")
+        .addColumn("id", "varchar(12)", (c) => c.primaryKey())
+        .addColumn("root", "text", (c) => c.notNull().unique())
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("region", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addColumn("created_by_id", "varchar(8)", (c) => c.notNull().references("user.id"))
+        .execute();
+      await db.schema.createTable("transform")
+        .addColumn("id", "varchar(12)", (c) => c.notNull())
+        .addColumn("version", "text", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("short_name", "text")
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("reference", "text")
+        .addColumn("hash", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addColumn("created_by_id", "varchar(8)", (c) => c.notNull().references("user.id"))
+        .addPrimaryKeyConstraint("transform_pk", ["id", "version"])
+        .execute();
+      await db.schema.createTable("run")
+        .addColumn("id", "varchar(20)", (c) => c.primaryKey())
+        .addColumn("name", "text")
+        .addColumn("transform_id", "varchar(12)", (c) => c.notNull())
+        .addColumn("transform_version", "text", (c) => c.notNull())
+        .addColumn("run_at", "text", (c) => c.notNull())
+        .addColumn("finished_at", "text")
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("reference", "text")
+        .addColumn("reference_type", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("created_by_id", "varchar(8)", (c) => c.notNull().references("user.id"))
+        .addForeignKeyConstraint(
+          "run_transform_fk",
+          ["transform_id", "transform_version"],
+          "transform",
+          ["id", "version"],
+        )
+        .execute();
+      await db.schema.createTable("file")
+        .addColumn("id", "varchar(20)", (c) => c.primaryKey())
+        .addColumn("name", "text")
+        .addColumn("suffix", "text", (c) => c.notNull())
+        .addColumn("size", "bigint", (c) => c.notNull())
+        .addColumn("hash", "text", (c) => c.notNull())
+        .addColumn("hash_type", "text", (c) => c.notNull())
+        .addColumn("key", "text")
+        .addColumn("managed", "integer", (c) => c.notNull())
+        .addColumn("is_dir", "integer", (c) => c.notNull())
+        .addColumn("run_id", "varchar(20)", (c) => c.references("run.id"))
+        .addColumn("transform_id", "varchar(12)")
+        .addColumn("transform_version", "text")
+        .addColumn("storage_id", "varchar(12)", (c) => c.notNull().references("storage.id"))
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addColumn("created_by_id", "varchar(8)", (c) => c.notNull().references("user.id"))
+        .execute();
+      await db.schema.createIndex("file_hash_unique").on("file").column("hash").unique().execute();
+      await db.schema.createIndex("file_storage_key_unique").on("file")
+        .columns(["storage_id", "key"]).unique().execute();
+      await db.schema.createIndex("file_suffix_idx").on("file").column("suffix").execute();
+      await db.schema.createIndex("file_run_idx").on("file").column("run_id").execute();
+      await db.schema.createTable("folder")
+        .addColumn("id", "varchar(20)", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("key", "text")
+        .addColumn("storage_id", "varchar(12)", (c) => c.notNull().references("storage.id"))
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addColumn("created_by_id", "varchar(8)", (c) => c.notNull().references("user.id"))
+        .execute();
+      await db.schema.createTable("features")
+        .addColumn("id", "varchar(20)", (c) => c.primaryKey())
+        .addColumn("type", "text")
+        .addColumn("hash", "text", (c) => c.notNull().unique())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("created_by_id", "varchar(8)", (c) => c.notNull().references("user.id"))
+        .execute();
+      const link = async (table: string, a: [string, string], b: [string, string]) => {
+        await db.schema.createTable(table)
+          .addColumn(a[0], "varchar(20)", (c) => c.notNull().references(a[1]))
+          .addColumn(b[0], "varchar(20)", (c) => c.notNull().references(b[1]))
+          .addPrimaryKeyConstraint(`${table}_pk`, [a[0], b[0]] as never)
+          .execute();
+        await db.schema.createIndex(`${table}_${b[0]}_idx`).on(table).column(b[0]).execute();
+      };
+      await link("run_input", ["run_id", "run.id"], ["file_id", "file.id"]);
+      await link("file_features", ["file_id", "file.id"], ["features_id", "features.id"]);
+      await link("folder_file", ["folder_id", "folder.id"], ["file_id", "file.id"]);
+      await db.schema.createTable("pending_object")
+        .addColumn("id", "varchar(20)", (c) => c.primaryKey())
+        .addColumn("op", "text", (c) => c.notNull())
+        .addColumn("storage_id", "varchar(12)", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("is_dir", "integer", (c) => c.notNull())
+        .addColumn("file_id", "varchar(20)", (c) => c.notNull())
+        .addColumn("hash", "text")
+        .addColumn("size", "bigint")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+/** Serves {@linkcode MIGRATIONS} to kysely's `Migrator`. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(MIGRATIONS),
+};

@@ -1,0 +1,155 @@
+/**
+ * The registry's tables, as one typed kysely `Database`. Columns are
+ * snake_case; timestamps are ISO 8601 strings in UTC (portable across
+ * SQLite/libSQL and Postgres); booleans are 0/1 integers.
+ *
+ * @module
+ */
+
+/** `lamin_meta`: key/value facts about the instance (schema version, writer). */
+export interface LaminMetaTable {
+  key: string;
+  value: string;
+}
+
+/** `user`: who creates records. */
+export interface UserTable {
+  id: string;
+  handle: string;
+  name: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** `storage`: storage roots (local folders, S3 prefixes). */
+export interface StorageTable {
+  id: string;
+  root: string;
+  type: string;
+  region: string | null;
+  created_at: string;
+  updated_at: string;
+  created_by_id: string;
+}
+
+/** `transform`: code that makes files (scripts, notebooks, pipelines), versioned. */
+export interface TransformTable {
+  id: string;
+  version: string;
+  name: string;
+  short_name: string | null;
+  type: string;
+  reference: string | null;
+  hash: string | null;
+  created_at: string;
+  updated_at: string;
+  created_by_id: string;
+}
+
+/** `run`: one execution of a transform. */
+export interface RunTable {
+  id: string;
+  name: string | null;
+  transform_id: string;
+  transform_version: string;
+  run_at: string;
+  finished_at: string | null;
+  status: string;
+  reference: string | null;
+  reference_type: string | null;
+  created_at: string;
+  created_by_id: string;
+}
+
+/** `file`: one registered object (a file, or a folder-like store such as `.zarr`). */
+export interface FileTable {
+  id: string;
+  name: string | null;
+  suffix: string;
+  size: number;
+  hash: string;
+  hash_type: string;
+  key: string | null;
+  /** 1 when lamindeno copied the object and owns it; 0 when registered in place. */
+  managed: number;
+  /** 1 for a folder-like object (all objects under `{key}/`). */
+  is_dir: number;
+  run_id: string | null;
+  transform_id: string | null;
+  transform_version: string | null;
+  storage_id: string;
+  created_at: string;
+  updated_at: string;
+  created_by_id: string;
+}
+
+/** `folder`: a named set of files. */
+export interface FolderTable {
+  id: string;
+  name: string;
+  key: string | null;
+  storage_id: string;
+  created_at: string;
+  updated_at: string;
+  created_by_id: string;
+}
+
+/** `features`: a feature set, deduplicated by the hash of its sorted members. */
+export interface FeaturesTable {
+  id: string;
+  type: string | null;
+  hash: string;
+  created_at: string;
+  created_by_id: string;
+}
+
+/** `run_input`: files a run read. */
+export interface RunInputTable {
+  run_id: string;
+  file_id: string;
+}
+
+/** `file_features`: feature sets of a file. */
+export interface FileFeaturesTable {
+  file_id: string;
+  features_id: string;
+}
+
+/** `folder_file`: files of a folder. */
+export interface FolderFileTable {
+  folder_id: string;
+  file_id: string;
+}
+
+/**
+ * `pending_object`: an intent journal. A row is written before an object is
+ * moved into place or deleted, and removed in the transaction that commits
+ * the file row; `fsck` finishes or undoes what a crash interrupted.
+ */
+export interface PendingObjectTable {
+  id: string;
+  op: "save" | "replace" | "delete";
+  storage_id: string;
+  key: string;
+  is_dir: number;
+  file_id: string;
+  hash: string | null;
+  size: number | null;
+  created_at: string;
+}
+
+/** All tables. */
+export interface Database {
+  lamin_meta: LaminMetaTable;
+  user: UserTable;
+  storage: StorageTable;
+  transform: TransformTable;
+  run: RunTable;
+  file: FileTable;
+  folder: FolderTable;
+  features: FeaturesTable;
+  run_input: RunInputTable;
+  file_features: FileFeaturesTable;
+  folder_file: FolderFileTable;
+  pending_object: PendingObjectTable;
+}

@@ -1,0 +1,72 @@
+import { InvalidKeyError } from "../errors.ts";
+
+/** The folder inside every storage root that lamindeno manages. */
+export const MANAGED_PREFIX = ".lamindb/";
+
+/**
+ * Check that `key` is a relative POSIX path inside a storage root and return
+ * it unchanged. Refuses empty keys and segments, `.` and `..`, a leading `/`,
+ * backslashes and NUL.
+ *
+ * @example Valid and invalid keys
+ * ```ts
+ * import { InvalidKeyError, validateKey } from "@lamindeno/lamindb";
+ * console.assert(validateKey("raw/a.csv") === "raw/a.csv");
+ * try {
+ *   validateKey("../etc/passwd");
+ * } catch (e) {
+ *   console.assert(e instanceof InvalidKeyError);
+ * }
+ * ```
+ */
+export function validateKey(key: unknown): string {
+  const bad = (why: string): never => {
+    throw new InvalidKeyError(
+      `invalid key ${JSON.stringify(key)}: ${why}; ` +
+        `a key is a relative POSIX path inside the storage root, like "raw/sample1.h5ad"`,
+    );
+  };
+  if (typeof key !== "string") return bad(`expected a string, got ${typeof key}`);
+  if (key.length === 0) return bad("it is empty");
+  if (key.includes("\0")) return bad("it contains a NUL character");
+  if (key.includes("\\")) return bad("it contains a backslash; use '/' as separator");
+  if (key.startsWith("/")) return bad("it is absolute (starts with '/')");
+  for (const segment of key.split("/")) {
+    if (segment === "") return bad("it has an empty path segment ('//' or a trailing '/')");
+    if (segment === "." || segment === "..") return bad(`it has a '${segment}' segment`);
+  }
+  return key;
+}
+
+/** Like {@linkcode validateKey}, and also refuses keys in the managed `.lamindb/` folder. */
+export function validateUserKey(key: unknown): string {
+  const k = validateKey(key);
+  if (k === ".lamindb" || k.startsWith(MANAGED_PREFIX)) {
+    throw new InvalidKeyError(
+      `invalid key ${JSON.stringify(k)}: the ".lamindb/" folder is managed by lamindeno; ` +
+        `choose a key outside it`,
+    );
+  }
+  return k;
+}
+
+const COMPRESSION = new Set([".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4"]);
+
+/**
+ * The suffix of a file name, keeping compound suffixes whole:
+ * `"a.tar.gz"` -> `".tar.gz"`, `"r.fastq.gz"` -> `".fastq.gz"`,
+ * `"my.data.csv"` -> `".csv"`, `"README"` -> `""`.
+ */
+export function suffixOf(name: string): string {
+  const base = name.slice(name.lastIndexOf("/") + 1);
+  const parts = base.split(".");
+  if (parts.length < 2 || (parts.length === 2 && parts[0] === "")) return "";
+  const last = "." + parts[parts.length - 1];
+  if (COMPRESSION.has(last.toLowerCase()) && parts.length >= 3) {
+    const prev = parts[parts.length - 2];
+    if (/^[A-Za-z0-9]{1,6}$/.test(prev) && !(parts.length === 3 && parts[0] === "")) {
+      return `.${prev}${last}`;
+    }
+  }
+  return last;
+}

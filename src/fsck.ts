@@ -133,7 +133,9 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
     if (repair) await deleteObject(backend, topKey, top !== o.key.slice(MANAGED_PREFIX.length));
   }
 
+  const interrupted = new Set(report.interrupted.map((p) => p.id));
   for (const r of rows) {
+    if (interrupted.has(String(r.id)) && !repair) continue; // already reported
     const key = objectKey(r);
     const isDir = r.is_dir === 1;
     const problem = (detail: string) => ({ id: String(r.id), path: backend.uri(key), detail });

@@ -14,7 +14,7 @@ function chain(e: unknown): { code: string; message: string }[] {
 export function isUniqueViolation(e: unknown): boolean {
   return chain(e).some(({ code, message }) =>
     code === "23505" || code.startsWith("SQLITE_CONSTRAINT") &&
-        /UNIQUE|PRIMARY KEY/i.test(message) ||
+      /UNIQUE|PRIMARY KEY/i.test(message) ||
     /UNIQUE constraint failed|duplicate key value/i.test(message)
   );
 }

@@ -10,7 +10,7 @@ import { MANAGED_PREFIX, suffixOf, validateKey } from "../storage/key.ts";
 import type { PutData, StorageBackend } from "../storage/storage.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { base62 } from "./_ids.ts";
-import { anyDb, type AnyDb, nowIso } from "./_record.ts";
+import { type AnyDb, anyDb, nowIso } from "./_record.ts";
 import { measure, type Measured, type Source } from "./_source.ts";
 import type { File } from "./file.ts";
 

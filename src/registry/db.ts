@@ -1,7 +1,7 @@
 import { type Dialect, Kysely, Migrator } from "kysely";
 import { SchemaVersionError, StorageError } from "../errors.ts";
 import { retryBusy } from "./_db_errors.ts";
-import { MIGRATIONS, migrationProvider } from "./migrations.ts";
+import { migrationProvider, MIGRATIONS } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 
 /** The schema version this library writes: the number of its migrations. */
@@ -39,12 +39,13 @@ export async function openRegistry(dialect: Dialect): Promise<RegistryDb> {
 }
 
 async function refuseNewer(db: RegistryDb): Promise<void> {
-  const tables = await retryBusy(() => db.introspection.getTables());
+  const tables = await retryBusy(() =>
+    db.introspection.getTables({ withInternalKyselyTables: true })
+  );
   if (!tables.some((t) => t.name === "kysely_migration")) return;
   // deno-lint-ignore no-explicit-any
-  const rows = await retryBusy(() =>
-    (db as Kysely<any>).selectFrom("kysely_migration").select("name").execute()
-  );
+  const raw = db as Kysely<any>;
+  const rows = await retryBusy(() => raw.selectFrom("kysely_migration").select("name").execute());
   const unknown = rows.map((r) => String(r.name)).filter((n) => !(n in MIGRATIONS));
   if (unknown.length > 0) {
     throw new SchemaVersionError(

@@ -207,7 +207,11 @@ export class File {
     f._saved = true;
     f._source = undefined;
     f._options = {};
-    f.run = f.transform = f.storage = f.createdBy = undefined;
+    f.run =
+      f.transform =
+      f.storage =
+      f.createdBy =
+        undefined;
     // deno-lint-ignore no-explicit-any
     const m = f as any;
     [m.inputOf, m.features, m.folders] = managers(f);
@@ -324,7 +328,9 @@ export class File {
   }
 }
 
-function managers(f: File): [RelatedManager<Run>, RelatedManager<Features>, RelatedManager<Folder>] {
+function managers(
+  f: File,
+): [RelatedManager<Run>, RelatedManager<Features>, RelatedManager<Folder>] {
   const id = () => {
     if (!f._saved) throw new ValidationError(`file ${f.id} is not saved yet; call save() first`);
     return f.id;

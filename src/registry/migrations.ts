@@ -4,7 +4,6 @@ import type { Kysely, Migration, MigrationProvider } from "kysely";
 // deno-lint-ignore no-explicit-any
 type AnyDb = Kysely<any>;
 
-
 export const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": {
     async up(db: AnyDb) {

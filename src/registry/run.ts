@@ -4,7 +4,6 @@ import {
   anyDb,
   date,
   linkManager,
-
   optDate,
   type RelatedManager,
   rowsByIds,
@@ -195,4 +194,3 @@ async function hydrate(rows: Record<string, unknown>[]): Promise<Run[]> {
 export async function runsByIds(ids: string[]): Promise<Run[]> {
   return await hydrate(await rowsByIds("run", ids));
 }
-

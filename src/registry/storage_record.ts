@@ -83,6 +83,8 @@ export async function ensureStorage(
     })
     .onConflict((oc) => oc.column("root").doNothing())
     .execute();
-  return new Storage(await db.selectFrom("storage").selectAll().where("root", "=", root)
-    .executeTakeFirstOrThrow());
+  return new Storage(
+    await db.selectFrom("storage").selectAll().where("root", "=", root)
+      .executeTakeFirstOrThrow(),
+  );
 }

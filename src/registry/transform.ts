@@ -133,10 +133,13 @@ export class Transform {
           updated_at: now,
         })
       ).execute();
-    Object.assign(this, Transform.fromRow(
-      await anyDb().selectFrom("transform").selectAll().where("id", "=", this.id)
-        .where("version", "=", this.version).executeTakeFirstOrThrow(),
-    ));
+    Object.assign(
+      this,
+      Transform.fromRow(
+        await anyDb().selectFrom("transform").selectAll().where("id", "=", this.id)
+          .where("version", "=", this.version).executeTakeFirstOrThrow(),
+      ),
+    );
     return this;
   }
 

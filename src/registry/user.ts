@@ -66,6 +66,8 @@ export async function ensureUser(db: AnyDb, handle: string): Promise<User> {
     .values({ id: newId("user"), handle, name: null, created_at: now, updated_at: now })
     .onConflict((oc) => oc.column("handle").doNothing())
     .execute();
-  return new User(await db.selectFrom("user").selectAll().where("handle", "=", handle)
-    .executeTakeFirstOrThrow());
+  return new User(
+    await db.selectFrom("user").selectAll().where("handle", "=", handle)
+      .executeTakeFirstOrThrow(),
+  );
 }

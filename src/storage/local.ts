@@ -50,8 +50,9 @@ export class LocalStorage implements StorageBackend {
 
   /** The whole object as a stream. */
   async get(key: string): Promise<ReadableStream<Uint8Array> | undefined> {
+    const path = this.#path(key);
     try {
-      const f = await Deno.open(this.#path(key), { read: true });
+      const f = await Deno.open(path, { read: true });
       return f.readable;
     } catch (e) {
       return missing(e, `read ${key}`);
@@ -60,9 +61,10 @@ export class LocalStorage implements StorageBackend {
 
   /** `length` bytes from `offset`. */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    const path = this.#path(key);
     let f: Deno.FsFile;
     try {
-      f = await Deno.open(this.#path(key), { read: true });
+      f = await Deno.open(path, { read: true });
     } catch (e) {
       return missing(e, `read ${key}`);
     }
@@ -139,8 +141,9 @@ export class LocalStorage implements StorageBackend {
 
   /** Size and mtime of an object (`undefined` for a missing one or a folder). */
   async head(key: string): Promise<ObjectInfo | undefined> {
+    const path = this.#path(key);
     try {
-      const st = await Deno.stat(this.#path(key));
+      const st = await Deno.stat(path);
       if (!st.isFile) return undefined;
       return { key, size: st.size, mtime: st.mtime ?? undefined };
     } catch (e) {
@@ -154,7 +157,7 @@ export class LocalStorage implements StorageBackend {
     try {
       await Deno.remove(path);
     } catch (e) {
-      return (await missing(e, `delete ${key}`)) ?? false;
+      return missing(e, `delete ${key}`) ?? false;
     }
     // Remove parents left empty, never the root itself.
     for (let dir = dirname(path); dir.startsWith(this.root + sep); dir = dirname(dir)) {

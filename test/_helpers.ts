@@ -1,0 +1,69 @@
+// Shared test helpers: temp instances, small asserts, running child Deno processes.
+import * as ln from "../mod.ts";
+
+export { deepStrictEqual as assertEquals, ok as assert, strictEqual } from "node:assert/strict";
+
+/** A fresh temp dir (removed by the returned cleanup). */
+export async function tempDir(prefix = "lamindeno-test-"): Promise<string> {
+  return await Deno.realPath(await Deno.makeTempDir({ prefix }));
+}
+
+/** Open a fresh instance in a temp dir; returns its root. Close with `ln.close()`. */
+export async function freshInstance(): Promise<string> {
+  const root = await tempDir();
+  await ln.init({ storage: root });
+  return root;
+}
+
+/** Assert that `fn` rejects with an error of class `cls` whose message matches `re`. */
+export async function assertRejects(
+  fn: () => unknown,
+  cls: new (...a: never[]) => Error,
+  re?: RegExp,
+): Promise<Error> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof cls)) {
+      throw new Error(`expected ${cls.name}, got ${(e as Error)?.name}: ${(e as Error)?.message}`);
+    }
+    if (re && !re.test(e.message)) {
+      throw new Error(`expected message matching ${re}, got: ${e.message}`);
+    }
+    return e;
+  }
+  throw new Error(`expected ${cls.name}, but nothing was thrown`);
+}
+
+/** Every file under `dir` (relative paths, sorted), to check that nothing was written. */
+export async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const visit = async (d: string, rel: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await visit(`${d}/${e.name}`, r);
+      else out.push(r);
+    }
+  };
+  await visit(dir, "");
+  return out.sort();
+}
+
+/** Write `size` bytes of deterministic pseudo-random content to `path`. */
+export async function writeRandomFile(path: string, size: number, seed = 1): Promise<void> {
+  using f = await Deno.open(path, { write: true, create: true, truncate: true });
+  const chunk = new Uint8Array(Math.min(size, 4 << 20));
+  let x = seed >>> 0 || 1;
+  for (let written = 0; written < size;) {
+    const n = Math.min(chunk.length, size - written);
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      chunk[i] = x & 0xff;
+    }
+    let w = 0;
+    while (w < n) w += await f.write(chunk.subarray(w, n));
+    written += n;
+  }
+}

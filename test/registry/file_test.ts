@@ -1,0 +1,325 @@
+import * as ln from "../../mod.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  freshInstance,
+  listTree,
+  strictEqual,
+  tempDir,
+} from "../_helpers.ts";
+
+const enc = new TextEncoder();
+
+async function withInstance(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await freshInstance();
+  try {
+    await fn(root);
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("the API before init() throws NotInitializedError", async () => {
+  await ln.close();
+  await assertRejects(() => new ln.File(enc.encode("x")).save(), ln.NotInitializedError, /init/);
+  await assertRejects(() => ln.File.filter({}), ln.NotInitializedError);
+  await assertRejects(() => ln.fsck(), ln.NotInitializedError);
+  await assertRejects(() => ln.settings.storage, ln.NotInitializedError);
+});
+
+Deno.test("new File() does no I/O and validates its input", async () => {
+  const f = new ln.File("/definitely/not/here.csv");
+  assertEquals([f.id.length, f.suffix, f.name, f.hash, f.isSaved], [
+    20,
+    ".csv",
+    "here.csv",
+    null,
+    false,
+  ]);
+  await assertRejects(() => new ln.File(enc.encode("x"), { key: "../x" }), ln.InvalidKeyError);
+  await assertRejects(() => new ln.File(enc.encode("x"), { key: "/abs" }), ln.InvalidKeyError);
+  await assertRejects(() => new ln.File(enc.encode("x"), { key: "a\\b" }), ln.InvalidKeyError);
+  await assertRejects(() => new ln.File(enc.encode("x"), { key: "a\0b" }), ln.InvalidKeyError);
+  await assertRejects(() => new ln.File(enc.encode("x"), { key: "a//b" }), ln.InvalidKeyError);
+  await assertRejects(() => new ln.File(enc.encode("x"), { id: "short" }), ln.ValidationError);
+  await assertRejects(() => new ln.File(42 as never), ln.ValidationError, /Uint8Array/);
+  await assertRejects(() => new ln.File("s3://bucket/x.csv"), ln.StorageError, /S3/);
+});
+
+Deno.test("save() records size and md5 vectors, and File.get() finds the file by id and key", () =>
+  withInstance(async () => {
+    const a = await new ln.File(enc.encode("a"), { key: "vec/a.txt" }).save();
+    assertEquals([a.size, a.hash, a.hashType], [1, "DMF1ucDxtqgxw5niaXcmYQ", "md5"]);
+    const empty = await new ln.File(new Uint8Array(), { key: "vec/empty" }).save();
+    assertEquals([empty.size, empty.hash, empty.suffix], [0, "1B2M2Y8AsgTpgAmY7PhCfg", ""]);
+    const got = await ln.File.get(a.id);
+    assertEquals([got.key, got.hash, got.suffix, got.name], ["vec/a.txt", a.hash, ".txt", "a.txt"]);
+    assertEquals((await ln.File.get({ key: "vec/a.txt" })).id, a.id);
+    assertEquals(got.storage?.id, ln.settings.storage.id);
+    assertEquals(got.createdBy?.id, ln.settings.user.id);
+    assertEquals(got.createdById, ln.settings.user.id);
+    assert(got.createdAt instanceof Date && got.updatedAt instanceof Date);
+  }));
+
+Deno.test("a file inside the root is registered in place; one outside is copied to .lamindb/{id}{suffix}", () =>
+  withInstance(async (root) => {
+    await Deno.mkdir(`${root}/raw`);
+    await Deno.writeTextFile(`${root}/raw/s1.fastq.gz`, "@r1\nACGT\n");
+    const inPlace = await new ln.File(`${root}/raw/s1.fastq.gz`).save();
+    assertEquals([inPlace.key, inPlace.suffix], ["raw/s1.fastq.gz", ".fastq.gz"]);
+    assertEquals(inPlace.path(), `${root}/raw/s1.fastq.gz`);
+
+    const out = await tempDir();
+    await Deno.writeTextFile(`${out}/b.tar.gz`, "tarball");
+    const copied = await new ln.File(`${out}/b.tar.gz`).save();
+    assertEquals([copied.key, copied.suffix, copied.name], [null, ".tar.gz", "b.tar.gz"]);
+    assertEquals(copied.path(), `${root}/.lamindb/${copied.id}.tar.gz`);
+    assertEquals(await Deno.readTextFile(copied.path()), "tarball");
+
+    const keyed = await new ln.File(new URL(`file://${out}/b.tar.gz`), { key: "x/y.bin" });
+    await Deno.writeTextFile(`${out}/b.tar.gz`, "changed");
+    await keyed.save();
+    assertEquals(keyed.path(), `${root}/x/y.bin`);
+    assertEquals(await Deno.readTextFile(keyed.path()), "changed");
+    assertEquals(await Deno.readTextFile(`${out}/b.tar.gz`), "changed", "source untouched");
+    await Deno.remove(out, { recursive: true });
+  }));
+
+Deno.test("saving identical content twice returns the existing record and stores nothing new", () =>
+  withInstance(async (root) => {
+    const first = await new ln.File(enc.encode("same"), { key: "one.txt" }).save();
+    const before = await listTree(root);
+    const second = new ln.File(enc.encode("same"), { key: "two.txt", name: "other" });
+    const secondId = second.id;
+    const r = await second.save();
+    strictEqual(r, second);
+    assertEquals([second.id, second.key, second.name], [first.id, "one.txt", "one.txt"]);
+    assert(secondId !== second.id);
+    assertEquals((await ln.File.filter({})).length, 1);
+    assertEquals(await listTree(root), before);
+  }));
+
+Deno.test("a missing path gives NotFoundError naming it, and nothing is written", () =>
+  withInstance(async (root) => {
+    const before = await listTree(root);
+    await assertRejects(
+      () => new ln.File(`${root}/nope.csv`).save(),
+      ln.NotFoundError,
+      /nope\.csv/,
+    );
+    assertEquals(await listTree(root), before);
+    assertEquals((await ln.File.filter({})).length, 0);
+  }));
+
+Deno.test("a key already registered with other content is refused and its object is not overwritten", () =>
+  withInstance(async (root) => {
+    await new ln.File(enc.encode("v1"), { key: "k.txt" }).save();
+    await assertRejects(
+      () => new ln.File(enc.encode("v2"), { key: "k.txt" }).save(),
+      ln.IntegrityError,
+      /already registered.*replace/,
+    );
+    assertEquals(await Deno.readTextFile(`${root}/k.txt`), "v1");
+    assertEquals((await ln.File.filter({})).length, 1);
+    assertEquals(await Array.fromAsync(Deno.readDir(`${root}/.lamindb/.tmp`)), []);
+  }));
+
+Deno.test("an unregistered object at the key is not overwritten by save()", () =>
+  withInstance(async (root) => {
+    await Deno.writeTextFile(`${root}/taken.txt`, "user data");
+    await assertRejects(
+      () => new ln.File(enc.encode("ours"), { key: "taken.txt" }).save(),
+      ln.StorageError,
+      /already exists/,
+    );
+    assertEquals(await Deno.readTextFile(`${root}/taken.txt`), "user data");
+    assertEquals((await ln.File.filter({})).length, 0);
+    assertEquals(await ln.fsck(), {
+      leftovers: [],
+      orphans: [],
+      interrupted: [],
+      missing: [],
+      mismatched: [],
+    });
+  }));
+
+Deno.test("get() on nothing / on several: NotFoundError / MultipleResultsError; filter() validates fields", () =>
+  withInstance(async () => {
+    await new ln.File(enc.encode("1"), { key: "a.csv" }).save();
+    await new ln.File(enc.encode("2"), { key: "b.csv" }).save();
+    await new ln.File(enc.encode("3"), { key: "c.h5ad" }).save();
+    await assertRejects(() => ln.File.get("00000000000000000000"), ln.NotFoundError);
+    await assertRejects(() => ln.File.get({ suffix: ".csv" }), ln.MultipleResultsError, /2 File/);
+    assertEquals((await ln.File.filter({ suffix: ".csv" })).map((f) => f.key).sort(), [
+      "a.csv",
+      "b.csv",
+    ]);
+    assertEquals((await ln.File.filter({ suffix: ".h5ad", key: "c.h5ad" })).length, 1);
+    assertEquals((await ln.File.filter({ key: ["a.csv", "c.h5ad"] })).length, 2);
+    assertEquals((await ln.File.filter({ runId: null })).length, 3);
+    await assertRejects(
+      () => ln.File.filter({ colour: "red" }),
+      ln.ValidationError,
+      /no field "colour".*suffix/,
+    );
+  }));
+
+Deno.test("replace() keeps the id, updates hash, size and updatedAt, and removes the old object after commit", () =>
+  withInstance(async (root) => {
+    const out = await tempDir();
+    await Deno.writeTextFile(`${out}/t.csv`, "a\n1\n");
+    const f = await new ln.File(`${out}/t.csv`).save();
+    const oldPath = f.path();
+    const oldUpdated = f.updatedAt;
+    await new Promise((r) => setTimeout(r, 5));
+    await Deno.writeTextFile(`${out}/t.parquet`, "PAR1 not really");
+    await f.replace(`${out}/t.parquet`);
+    assertEquals([f.suffix, f.size], [".parquet", 15]);
+    assertEquals(f.path(), `${root}/.lamindb/${f.id}.parquet`);
+    assert(f.updatedAt > oldUpdated);
+    const again = await ln.File.get(f.id);
+    assertEquals([again.hash, again.size, again.suffix], [f.hash, 15, ".parquet"]);
+    await assertRejects(() => Deno.stat(oldPath), Deno.errors.NotFound);
+    // Same suffix: same key, new content.
+    await f.replace(enc.encode("PAR1 v3"));
+    assertEquals(await Deno.readTextFile(f.path()), "PAR1 v3");
+    assertEquals((await ln.File.get(f.id)).hash, ln.hashBytes(enc.encode("PAR1 v3")));
+    // Content registered elsewhere is refused.
+    await new ln.File(enc.encode("taken"), { key: "z.txt" }).save();
+    await assertRejects(
+      () => f.replace(enc.encode("taken")),
+      ln.IntegrityError,
+      /already registered/,
+    );
+    assertEquals(await Deno.readTextFile(f.path()), "PAR1 v3");
+    assertEquals((await ln.fsck()).mismatched, []);
+    await Deno.remove(out, { recursive: true });
+  }));
+
+Deno.test("delete() removes the row, its links and a managed object, but never an in-place object", () =>
+  withInstance(async (root) => {
+    const t = await new ln.Transform({ name: "t" }).save();
+    const run = await new ln.Run({ transform: t }).save();
+    const managed = await new ln.File(enc.encode("m"), { key: "m.bin", inputOf: [run] }).save();
+    assertEquals((await run.inputs.all()).map((f) => f.id), [managed.id]);
+    await managed.delete();
+    await assertRejects(() => ln.File.get(managed.id), ln.NotFoundError);
+    await assertRejects(() => Deno.stat(`${root}/m.bin`), Deno.errors.NotFound);
+    assertEquals(await run.inputs.all(), []);
+
+    await Deno.writeTextFile(`${root}/keep.txt`, "mine");
+    const inPlace = await new ln.File(`${root}/keep.txt`).save();
+    await inPlace.delete();
+    assertEquals(await Deno.readTextFile(`${root}/keep.txt`), "mine");
+    assertEquals((await ln.File.filter({})).length, 0);
+    assertEquals(await ln.fsck(), {
+      leftovers: [],
+      orphans: [],
+      interrupted: [],
+      missing: [],
+      mismatched: [],
+    });
+  }));
+
+Deno.test("a folder-like store (.zarr) is one File whose hash derives from its files", () =>
+  withInstance(async (root) => {
+    const out = await tempDir();
+    await Deno.mkdir(`${out}/s.zarr/X`, { recursive: true });
+    await Deno.writeTextFile(`${out}/s.zarr/.zattrs`, "{}");
+    await Deno.writeTextFile(`${out}/s.zarr/X/0.0`, "chunk");
+    const z = await new ln.File(`${out}/s.zarr`).save();
+    assertEquals([z.suffix, z.size, z.hashType], [".zarr", 7, "md5-d"]);
+    assertEquals(
+      z.hash,
+      ln.hashDirectory([
+        { path: ".zattrs", hash: ln.hashBytes(enc.encode("{}")) },
+        { path: "X/0.0", hash: ln.hashBytes(enc.encode("chunk")) },
+      ]),
+    );
+    assertEquals(await Deno.readTextFile(`${root}/.lamindb/${z.id}.zarr/X/0.0`), "chunk");
+    assertEquals(await z.stage(), z.path());
+    assertEquals((await ln.fsck()).mismatched, []);
+    await z.delete();
+    await assertRejects(() => Deno.stat(`${root}/.lamindb/${z.id}.zarr`), Deno.errors.NotFound);
+    await Deno.remove(out, { recursive: true });
+  }));
+
+Deno.test("load() of .fastq/.vcf/.html and unknown suffixes: NoInMemoryRepresentationError pointing to path()", () =>
+  withInstance(async () => {
+    for (const key of ["r.fastq", "v.vcf.gz", "p.html", "x.weird", "noext"]) {
+      const f = await new ln.File(enc.encode(key), { key }).save();
+      await assertRejects(
+        () => f.load(),
+        ln.NoInMemoryRepresentationError,
+        /path\(\) or file\.stage\(\)/,
+      );
+    }
+  }));
+
+Deno.test("records survive close() and reopen, with pre-joined relations", async () => {
+  const root = await freshInstance();
+  const t = await new ln.Transform({ name: "pipe", version: "2", type: "pipeline" }).save();
+  const run = await new ln.Run({ transform: t }).save();
+  const f = await new ln.File(enc.encode("x"), { key: "x.txt", run }).save();
+  await ln.close();
+  await ln.init({ storage: root });
+  const g = await ln.File.get(f.id);
+  assertEquals([g.runId, g.transformId, g.transformVersion], [run.id, t.id, "2"]);
+  assertEquals([g.run?.id, g.transform?.name, g.storage?.root, g.createdBy?.handle], [
+    run.id,
+    "pipe",
+    root,
+    ln.settings.user.handle,
+  ]);
+  assertEquals((await (await ln.Run.get(run.id)).outputs.all()).map((x) => x.id), [f.id]);
+  await ln.close();
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("inputOf, features and folders related managers link and list records", () =>
+  withInstance(async () => {
+    const t = await new ln.Transform({ name: "t" }).save();
+    const r1 = await new ln.Run({ transform: t }).save();
+    const r2 = await new ln.Run({ transform: t }).save();
+    const fs = ln.Features.fromValues(["a", "b"], { type: "column" });
+    const f = await new ln.File(enc.encode("q"), { key: "q", features: [fs], inputOf: [r1] })
+      .save();
+    await f.inputOf.add(r2);
+    await f.inputOf.add(r2);
+    assertEquals((await f.inputOf.all()).map((r) => r.id).sort(), [r1.id, r2.id].sort());
+    assertEquals((await f.features.all()).map((x) => x.hash), [fs.hash]);
+    await f.inputOf.remove(r1);
+    assertEquals((await f.inputOf.all()).map((r) => r.id), [r2.id]);
+    assertEquals(await f.folders.all(), []);
+    await assertRejects(
+      () => new ln.File(enc.encode("u")).inputOf.all(),
+      ln.ValidationError,
+      /not saved/,
+    );
+  }));
+
+Deno.test("ln.save() registers many files in one go, deduplicating within the batch", () =>
+  withInstance(async () => {
+    const files = ["a", "b", "a"].map((s, i) => new ln.File(enc.encode(s), { key: `${i}.txt` }));
+    await ln.save(files);
+    assertEquals(files[2].id, files[0].id);
+    assertEquals((await ln.File.filter({})).length, 2);
+  }));
+
+Deno.test("createdBy comes from LAMIN_USER", async () => {
+  const prev = Deno.env.get("LAMIN_USER");
+  Deno.env.set("LAMIN_USER", "testuser-42");
+  try {
+    await withInstance(async () => {
+      assertEquals(ln.settings.user.handle, "testuser-42");
+      const f = await new ln.File(enc.encode("u"), { key: "u" }).save();
+      assertEquals((await ln.File.get(f.id)).createdBy?.handle, "testuser-42");
+      assertEquals((await ln.User.get({ handle: "testuser-42" })).id.length, 8);
+    });
+  } finally {
+    if (prev === undefined) Deno.env.delete("LAMIN_USER");
+    else Deno.env.set("LAMIN_USER", prev);
+  }
+});

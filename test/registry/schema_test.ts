@@ -1,0 +1,69 @@
+import { createClient } from "@libsql/client/node";
+import * as ln from "../../mod.ts";
+import { SCHEMA_VERSION } from "../../src/registry/db.ts";
+import { assertEquals, assertRejects, freshInstance } from "../_helpers.ts";
+
+Deno.test("init() on an existing instance opens it and records the schema version", async () => {
+  const root = await freshInstance();
+  const storageId = ln.settings.storage.id;
+  const userId = ln.settings.user.id;
+  await ln.init({ storage: root }); // again, while open: idempotent
+  assertEquals([ln.settings.storage.id, ln.settings.user.id], [storageId, userId]);
+  await ln.close();
+  const client = createClient({ url: `file:${root}/.lamindb/lamin.db` });
+  const r = await client.execute("select value from lamin_meta where key = 'schema_version'");
+  assertEquals(String(r.rows[0].value), String(SCHEMA_VERSION));
+  const tables = (await client.execute("select name from sqlite_master where type='table'")).rows
+    .map((x) => String(x.name));
+  for (
+    const t of [
+      "storage",
+      "user",
+      "transform",
+      "run",
+      "file",
+      "folder",
+      "features",
+      "run_input",
+      "file_features",
+      "folder_file",
+    ]
+  ) assertEquals(tables.includes(t), true, t);
+  client.close();
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("a registry written by a newer schema is refused with a clear error and left unchanged", async () => {
+  const root = await freshInstance();
+  await new ln.File(new Uint8Array([1]), { key: "one" }).save();
+  await ln.close();
+  const path = `${root}/.lamindb/lamin.db`;
+  const client = createClient({ url: `file:${path}` });
+  await client.execute(
+    "insert into kysely_migration (name, timestamp) values ('9999_from_the_future', '2030-01-01')",
+  );
+  client.close();
+  const before = await Deno.readFile(path);
+  await assertRejects(
+    () => ln.init({ storage: root }),
+    ln.SchemaVersionError,
+    /newer lamindeno.*9999_from_the_future.*upgrade/,
+  );
+  assertEquals(await Deno.readFile(path), before);
+  await assertRejects(() => ln.File.filter({}), ln.NotInitializedError);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("ids are base62 of lamindb's lengths", async () => {
+  const root = await freshInstance();
+  const t = await new ln.Transform({ name: "t" }).save();
+  const r = await new ln.Run({ transform: t }).save();
+  const f = await new ln.File(new Uint8Array([2]), { key: "two" }).save();
+  const lengths = [f.id, r.id, t.id, ln.settings.storage.id, ln.settings.user.id].map((s) => {
+    assertEquals(/^[0-9A-Za-z]+$/.test(s), true);
+    return s.length;
+  });
+  assertEquals(lengths, [20, 20, 12, 12, 8]);
+  await ln.close();
+  await Deno.remove(root, { recursive: true });
+});

@@ -1,0 +1,48 @@
+import { InvalidKeyError, suffixOf, validateKey } from "../../mod.ts";
+import { validateUserKey } from "../../src/storage/key.ts";
+import { assertEquals, assertRejects } from "../_helpers.ts";
+
+Deno.test("validateKey() accepts relative POSIX paths", () => {
+  for (const k of ["a", "a/b.csv", ".hidden/x", "a b/c-d_e.tar.gz", "ü/数据.h5ad"]) {
+    assertEquals(validateKey(k), k);
+  }
+});
+
+Deno.test("validateKey() refuses '..', absolute paths, backslashes, NUL and empty segments", async () => {
+  const bad: [unknown, RegExp][] = [
+    ["../x", /'\.\.' segment/],
+    ["a/../b", /'\.\.' segment/],
+    ["a/./b", /'\.' segment/],
+    ["/etc/passwd", /absolute/],
+    ["a\\b", /backslash/],
+    ["a\0b", /NUL/],
+    ["a//b", /empty path segment/],
+    ["a/", /empty path segment/],
+    ["", /empty/],
+    [42, /expected a string/],
+  ];
+  for (const [k, re] of bad) await assertRejects(() => validateKey(k), InvalidKeyError, re);
+});
+
+Deno.test("validateUserKey() refuses keys in the managed .lamindb/ folder", async () => {
+  await assertRejects(() => validateUserKey(".lamindb/x.csv"), InvalidKeyError, /managed/);
+  await assertRejects(() => validateUserKey(".lamindb"), InvalidKeyError, /managed/);
+  assertEquals(validateUserKey(".lamindbx/y"), ".lamindbx/y");
+});
+
+Deno.test("suffixOf() keeps compound suffixes whole", () => {
+  const cases: [string, string][] = [
+    ["a.tar.gz", ".tar.gz"],
+    ["reads.fastq.gz", ".fastq.gz"],
+    ["calls.vcf.gz", ".vcf.gz"],
+    ["my.data.csv", ".csv"],
+    ["x.h5ad", ".h5ad"],
+    ["dir/store.zarr", ".zarr"],
+    ["README", ""],
+    [".bashrc", ""],
+    ["archive.gz", ".gz"],
+    ["a.b.c.d.e", ".e"],
+    ["sample.v1.2.tar.gz", ".tar.gz"],
+  ];
+  for (const [name, want] of cases) assertEquals(suffixOf(name), want, name);
+});

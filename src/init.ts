@@ -13,6 +13,22 @@ import type { StorageBackend } from "./storage/storage.ts";
 import { settings } from "./settings.ts";
 import { context } from "./track/context.ts";
 
+/**
+ * A kysely `Dialect` (structurally): the registry database driver. Any
+ * kysely dialect fits, e.g. `new LibsqlDialect({ client })` or
+ * `new PostgresDialect({ pool })`.
+ */
+export interface RegistryDialect {
+  /** Creates the driver. */
+  createDriver(): unknown;
+  /** Creates the query compiler. */
+  createQueryCompiler(): unknown;
+  /** Creates the adapter. */
+  createAdapter(): unknown;
+  /** Creates the introspector. */
+  createIntrospector(db: unknown): unknown;
+}
+
 /** Options of {@linkcode init}. */
 export interface InitOptions {
   /** Default storage root: a local folder (created if missing). */
@@ -21,7 +37,7 @@ export interface InitOptions {
    * The registry database as a kysely `Dialect`. Default: the embedded
    * libSQL file `{storage}/.lamindb/lamin.db`.
    */
-  dialect?: Dialect;
+  dialect?: RegistryDialect;
   /** A database URL; only the embedded default is available in this version. */
   db?: string;
   /** A storage backend to use for the root instead of the default (e.g. a `CountingStorage`). */
@@ -70,7 +86,8 @@ export async function init(options: InitOptions): Promise<void> {
     });
   }
   const realRoot = await Deno.realPath(root);
-  const dialect = options.dialect ?? await libsqlDialect(join(realRoot, ".lamindb", "lamin.db"));
+  const dialect = (options.dialect as Dialect | undefined) ??
+    await libsqlDialect(join(realRoot, ".lamindb", "lamin.db"));
   const db = await openRegistry(dialect);
   try {
     const anyDb = db as unknown as AnyDb;

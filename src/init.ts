@@ -10,7 +10,7 @@ import { ensureStorage } from "./registry/storage_record.ts";
 import { currentHandle, ensureUser } from "./registry/user.ts";
 import { LocalStorage } from "./storage/local.ts";
 import type { StorageBackend } from "./storage/storage.ts";
-import { settings } from "./settings.ts";
+import { settingsDefaults } from "./settings.ts";
 import { context } from "./track/context.ts";
 
 /**
@@ -96,7 +96,7 @@ export async function init(options: InitOptions): Promise<void> {
     const storage = await retryBusy(() =>
       ensureStorage(anyDb, backend.root, backend.kind, user.id)
     );
-    const defaults = settings._defaults();
+    const defaults = settingsDefaults();
     setInstance({
       db,
       storage,

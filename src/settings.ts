@@ -11,6 +11,23 @@ function defaultCacheDir(): string {
   return join(xdg && xdg !== "" ? xdg : join(homedir(), ".cache"), "lamindb");
 }
 
+/** The shape of {@linkcode settings}. */
+export interface Settings {
+  /** The default storage root of the open instance. */
+  readonly storage: Storage;
+  /** The current user (from `LAMIN_USER` or the OS user). */
+  readonly user: User;
+  /** Link loaded/staged files as inputs of the tracked run (default `true`). */
+  trackRunInputs: boolean;
+  /** Where cloud objects are cached: `$XDG_CACHE_HOME/lamindb` or `~/.cache/lamindb`. */
+  readonly cacheDir: string;
+}
+
+/** @internal Defaults applied to a newly opened instance. */
+export function settingsDefaults(): { trackRunInputs: boolean; cacheDir: string } {
+  return { trackRunInputs, cacheDir: defaultCacheDir() };
+}
+
 /**
  * Settings of the open instance. `storage` and `user` throw
  * `NotInitializedError` before `ln.init()`.
@@ -24,7 +41,7 @@ function defaultCacheDir(): string {
  * await ln.close();
  * ```
  */
-export const settings = {
+export const settings: Settings = {
   /** The default storage root of the open instance. */
   get storage(): Storage {
     return instance().storage;
@@ -45,9 +62,5 @@ export const settings = {
   /** Where cloud objects are cached: `$XDG_CACHE_HOME/lamindb` or `~/.cache/lamindb`. */
   get cacheDir(): string {
     return maybeInstance()?.cacheDir ?? defaultCacheDir();
-  },
-  /** @internal */
-  _defaults(): { trackRunInputs: boolean; cacheDir: string } {
-    return { trackRunInputs, cacheDir: defaultCacheDir() };
   },
 };

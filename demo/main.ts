@@ -2,6 +2,7 @@
 // in a fresh folder, registers sample files (from a path inside the root, from
 // a path outside it, from bytes, a duplicate, a folder), queries them, loads
 // one, checks the instance, and prints a readable summary.
+import pl from "nodejs-polars";
 import * as ln from "../mod.ts";
 
 const enc = new TextEncoder();
@@ -59,7 +60,16 @@ try {
   console.log(`\nload() of ${copied.suffix}: ${(e as Error).name}: ${(e as Error).message}`);
 }
 const staged = await inPlace.stage();
-console.log(`stage() -> ${staged}:\n${await Deno.readTextFile(staged)}`);
+console.log(`stage() -> ${staged}`);
+const cells = await inPlace.load() as pl.DataFrame;
+console.log(`load() of ${inPlace.key} -> polars DataFrame ${cells.height} x ${cells.width}:`);
+console.log(cells.toString());
+
+const scores = pl.DataFrame({ cell: ["c1", "c2"], score: [0.71, 0.18] });
+const saved = await new ln.File(scores, { key: "analysis/scores.parquet", run }).save();
+const loaded = await saved.load() as pl.DataFrame;
+console.log(`saved a DataFrame as ${saved.key} (${saved.size} bytes) and loaded it back:`);
+console.log(loaded.toString());
 
 const report = await ln.fsck();
 const problems = Object.values(report).reduce((n, v) => n + v.length, 0);

@@ -11,7 +11,7 @@ import type { PutData, StorageBackend } from "../storage/storage.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { base62 } from "./_ids.ts";
 import { type AnyDb, anyDb, nowIso } from "./_record.ts";
-import { measure, type Measured, type Source } from "./_source.ts";
+import { materialize, measure, type Measured, type Source, sourceSuffix } from "./_source.ts";
 import type { File } from "./file.ts";
 
 interface Plan {
@@ -58,7 +58,8 @@ export async function saveFiles(files: File[], opts: { folderId?: string } = {})
 }
 
 async function plan(file: File, inst: InstanceState): Promise<Plan> {
-  const src = file._source!;
+  const src = materialize(file._source!);
+  file._source = src;
   const m = await measure(src);
   let inPlace = false;
   let key = file.key;
@@ -118,8 +119,10 @@ async function refuseTakenKeys(plans: Plan[], inst: InstanceState): Promise<void
 }
 
 function dataOf(src: Source): PutData | (() => Promise<PutData>) {
-  if (src.kind === "bytes") return src.bytes;
-  return async () => (await Deno.open(src.path, { read: true })).readable;
+  const s = materialize(src);
+  if (s.kind === "bytes") return s.bytes;
+  if (s.kind === "table") throw new Error("unreachable: tables are materialized");
+  return async () => (await Deno.open(s.path, { read: true })).readable;
 }
 
 async function putOne(
@@ -332,7 +335,8 @@ async function filesByHash(hashes: string[]): Promise<Map<string, File>> {
 }
 
 /** Replace the content of a saved file; see `File.replace`. */
-export async function replaceFile(file: File, src: Source, run: File["run"]): Promise<void> {
+export async function replaceFile(file: File, data: Source, run: File["run"]): Promise<void> {
+  const src = materialize(data);
   const m = await measure(src);
   if (m.entries || file._isDir) {
     throw new ValidationError("replace() of folder-like files (e.g. .zarr) is not supported yet");
@@ -347,7 +351,8 @@ export async function replaceFile(file: File, src: Source, run: File["run"]): Pr
       `this content is already registered as file ${other.id}; a hash is registered once`,
     );
   }
-  const newSuffix = src.kind === "path" ? suffixOf(basename(src.path)) : file.suffix;
+  const newSuffix = sourceSuffix(data) ??
+    (src.kind === "path" ? suffixOf(basename(src.path)) : file.suffix);
   const oldObjectKey = file._objectKey;
   let newKey = file.key;
   if (newKey !== null && newSuffix !== file.suffix) {

@@ -3,13 +3,35 @@ import { basename, join, resolve } from "node:path";
 import { fileURLToPath as fromFileURL } from "node:url";
 import { NotFoundError, StorageError, ValidationError } from "../errors.ts";
 import { hashBytes, hashDirectory, hashFile } from "../storage/hash.ts";
+import {
+  type DataFrame,
+  isDataFrame,
+  type TableFormat,
+  tableFormat,
+  writeTable,
+} from "../formats/tables.ts";
 
-/** Data a File can be made from in this version. */
-export type FileData = string | URL | Uint8Array;
+/**
+ * Data a File can be made from: a local path (string or `file:` URL),
+ * bytes, or a nodejs-polars DataFrame.
+ */
+export type FileData = string | URL | Uint8Array | DataFrame;
 
 export type Source =
   | { kind: "path"; path: string }
-  | { kind: "bytes"; bytes: Uint8Array };
+  | { kind: "bytes"; bytes: Uint8Array }
+  | { kind: "table"; df: DataFrame; format: TableFormat };
+
+/** The suffix in-memory data is saved with, or undefined for paths and bytes. */
+export function sourceSuffix(src: Source): string | undefined {
+  return src.kind === "table" ? `.${src.format}` : undefined;
+}
+
+/** Serialize in-memory data (CPU only, at save time); paths and bytes pass through. */
+export function materialize(src: Source): Source {
+  if (src.kind !== "table") return src;
+  return { kind: "bytes", bytes: writeTable(src.df, src.format) };
+}
 
 /** One file of a folder-like object. */
 export interface DirEntry {
@@ -27,9 +49,18 @@ export interface Measured {
   entries?: DirEntry[];
 }
 
-/** Classify constructor data (sync, no I/O). */
-export function toSource(data: unknown): Source {
+/** Classify constructor data (sync, no I/O); `format`/`keySuffix` pick a serialization. */
+export function toSource(data: unknown, format?: string, keySuffix = ""): Source {
   if (data instanceof Uint8Array) return { kind: "bytes", bytes: data };
+  if (isDataFrame(data)) {
+    const f = tableFormat(format, keySuffix);
+    if (keySuffix && keySuffix.toLowerCase() !== `.${f}`) {
+      throw new ValidationError(
+        `key suffix ${keySuffix} does not match format "${f}"; make them agree`,
+      );
+    }
+    return { kind: "table", df: data, format: f };
+  }
   if (data instanceof URL) {
     if (data.protocol !== "file:") {
       throw new StorageError(
@@ -51,7 +82,7 @@ export function toSource(data: unknown): Source {
     return { kind: "path", path: resolve(path) };
   }
   throw new ValidationError(
-    `a File is made from a local path (string or file: URL) or a Uint8Array; got ${
+    `a File is made from a local path (string or file: URL), a Uint8Array or a polars DataFrame; got ${
       data === null ? "null" : typeof data === "object" ? data.constructor?.name : typeof data
     }`,
   );
@@ -76,6 +107,7 @@ export async function statSource(path: string): Promise<Deno.FileInfo> {
 
 /** Size and md5 of a source, streaming; folders hash per `hashDirectory`. */
 export async function measure(src: Source): Promise<Measured> {
+  if (src.kind === "table") return await measure(materialize(src));
   if (src.kind === "bytes") {
     return { size: src.bytes.byteLength, hash: hashBytes(src.bytes), hashType: "md5" };
   }

@@ -14,7 +14,7 @@ import {
   str,
   type Where,
 } from "./_record.ts";
-import { type FileData, type Source, sourceName, toSource } from "./_source.ts";
+import { type FileData, type Source, sourceName, sourceSuffix, toSource } from "./_source.ts";
 import { deleteFile, replaceFile, saveFiles } from "./_save.ts";
 import { linkRunInput } from "../track/_inputs.ts";
 import { Features } from "./features.ts";
@@ -143,8 +143,11 @@ export class File {
     if (options === null || typeof options !== "object") {
       throw new ValidationError("new File(data, options): options must be an object");
     }
-    const source = toSource(data);
     const key = options.key === undefined ? undefined : validateUserKey(options.key);
+    if (options.format !== undefined && typeof options.format !== "string") {
+      throw new ValidationError(`format must be a string like "csv", got ${typeof options.format}`);
+    }
+    const source = toSource(data, options.format, key ? suffixOf(key) : "");
     if (options.id !== undefined && !isId("file", options.id)) {
       throw new ValidationError(`a File id is 20 base62 characters, got ${options.id}`);
     }
@@ -164,7 +167,7 @@ export class File {
     this.id = options.id ?? newId("file");
     const fromName = sourceName(source);
     this.name = options.name ?? (fromName ?? (key ? basename(key) : null));
-    this.suffix = suffixOf(key ?? fromName ?? "");
+    this.suffix = sourceSuffix(source) ?? suffixOf(key ?? fromName ?? "");
     this.size = null;
     this.hash = null;
     this.hashType = null;
@@ -278,7 +281,7 @@ export class File {
    */
   async load(options: LoadOptions = {}): Promise<unknown> {
     const path = this.path();
-    const value = await loadObject(this, path, options);
+    const value = await loadObject(path, this.suffix);
     await linkRunInput(this, options.isRunInput);
     return value;
   }
@@ -295,7 +298,10 @@ export class File {
     if (options.run !== undefined && !(options.run instanceof Run)) {
       throw new ValidationError("run must be a Run record");
     }
-    await replaceFile(this, toSource(data), options.run);
+    if (options.format !== undefined && typeof options.format !== "string") {
+      throw new ValidationError(`format must be a string like "csv", got ${typeof options.format}`);
+    }
+    await replaceFile(this, toSource(data, options.format), options.run);
     return this;
   }
 

@@ -1,0 +1,84 @@
+import pl from "nodejs-polars";
+import * as ln from "../../mod.ts";
+import { assertEquals, assertRejects, freshInstance } from "../_helpers.ts";
+
+const df = () =>
+  pl.DataFrame({
+    cell: ["c1", "c2", "c3"],
+    n_genes: [1200, 800, 950],
+    score: [0.5, null, 1.25],
+    ok: [true, false, true],
+  });
+
+async function withInstance(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await freshInstance();
+  try {
+    await fn(root);
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("a polars DataFrame is saved as parquet by default and loads back equal", () =>
+  withInstance(async () => {
+    const f = await new ln.File(df(), { name: "cells" }).save();
+    assertEquals(f.suffix, ".parquet");
+    const back = await f.load() as pl.DataFrame;
+    assertEquals(back.columns, ["cell", "n_genes", "score", "ok"]);
+    assertEquals(back.toRecords(), df().toRecords());
+  }));
+
+Deno.test("DataFrames round-trip through every table format", () =>
+  withInstance(async () => {
+    for (const format of ["csv", "tsv", "parquet", "ipc", "feather", "arrow"]) {
+      const f = await new ln.File(df().withColumn(pl.lit(format).alias("fmt")), { format }).save();
+      assertEquals(f.suffix, `.${format}`);
+      const back = await f.load() as pl.DataFrame;
+      assertEquals(back.getColumn("n_genes").toArray().map(Number), [1200, 800, 950], format);
+      assertEquals(back.getColumn("cell").toArray(), ["c1", "c2", "c3"], format);
+      assertEquals(back.getColumn("score").toArray(), [0.5, null, 1.25], format);
+    }
+  }));
+
+Deno.test("the key's suffix picks the format; a conflicting format is refused", () =>
+  withInstance(async () => {
+    const f = await new ln.File(df(), { key: "tables/cells.tsv" }).save();
+    assertEquals(f.suffix, ".tsv");
+    const text = await Deno.readTextFile(f.path());
+    assertEquals(text.split("\n")[0], "cell\tn_genes\tscore\tok");
+    await assertRejects(
+      () => new ln.File(df(), { key: "x.csv", format: "parquet" }),
+      ln.ValidationError,
+      /does not match/,
+    );
+    await assertRejects(
+      () => new ln.File(df(), { format: "xlsx" }),
+      ln.UnsupportedFormatError,
+      /parquet, csv/,
+    );
+  }));
+
+Deno.test("a table file registered from a path loads as a DataFrame", () =>
+  withInstance(async (root) => {
+    await Deno.writeTextFile(`${root}/t.csv`, "a,b\n1,x\n2,y\n");
+    const f = await new ln.File(`${root}/t.csv`).save();
+    const back = await f.load() as pl.DataFrame;
+    assertEquals(back.shape, { height: 2, width: 2 });
+  }));
+
+Deno.test("random bytes named .parquet load as CorruptFileError naming the file", () =>
+  withInstance(async () => {
+    const f = await new ln.File(crypto.getRandomValues(new Uint8Array(256)), {
+      key: "bad.parquet",
+    }).save();
+    await assertRejects(() => f.load(), ln.CorruptFileError, /bad\.parquet.*PAR1/);
+  }));
+
+Deno.test("replace() with a DataFrame writes the new format", () =>
+  withInstance(async () => {
+    const f = await new ln.File(df()).save();
+    await f.replace(df().head(1), { format: "csv" });
+    assertEquals(f.suffix, ".csv");
+    assertEquals(((await f.load()) as pl.DataFrame).height, 1);
+  }));

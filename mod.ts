@@ -23,7 +23,7 @@
 
 export * from "./src/errors.ts";
 export * from "./src/init.ts";
-export { settings, type Settings } from "./src/settings.ts";
+export { type Settings, settings } from "./src/settings.ts";
 export * from "./src/save.ts";
 export * from "./src/fsck.ts";
 export { File, type FileData, type FileOptions, type ReplaceOptions } from "./src/registry/file.ts";

@@ -36,6 +36,22 @@ export * from "./src/registry/features.ts";
 export type { RelatedManager, Where } from "./src/registry/_record.ts";
 export type { LoadOptions } from "./src/formats/load.ts";
 export * from "./src/track/context.ts";
+export {
+  AnnData,
+  type AnnDataOptions,
+  type Categoricals,
+  type CategoryInfo,
+  type RawData,
+} from "./src/formats/anndata/anndata.ts";
+export {
+  CscMatrix,
+  CsrMatrix,
+  DenseMatrix,
+  type Dtype,
+  type Matrix,
+  type NumericArray,
+} from "./src/formats/anndata/matrix.ts";
+export { readH5ad } from "./src/formats/anndata/read_h5ad.ts";
 export * from "./src/storage/storage.ts";
 export { LocalStorage } from "./src/storage/local.ts";
 export * from "./src/storage/counting.ts";

@@ -2,6 +2,7 @@ import { match } from "ts-pattern";
 import { NoInMemoryRepresentationError, UnsupportedFormatError } from "../errors.ts";
 import { kindOf } from "./kinds.ts";
 import { readTable } from "./tables.ts";
+import { readH5ad } from "./anndata/read_h5ad.ts";
 
 /** Options of `file.load()`. */
 export interface LoadOptions {
@@ -22,7 +23,8 @@ function notYet(path: string, what: string): Promise<never> {
 export function loadObject(path: string, suffix: string): Promise<unknown> {
   return match(kindOf(suffix))
     .with("table", () => readTable(path, suffix))
-    .with("anndata", "mudata", "zarr", "image", () => notYet(path, suffix))
+    .with("anndata", () => readH5ad(path))
+    .with("mudata", "zarr", "image", () => notYet(path, suffix))
     .with("none", () =>
       Promise.reject(
         new NoInMemoryRepresentationError(

@@ -1,0 +1,286 @@
+// anndata's on-disk element spec -> in-memory values, over any ElementStore.
+// Covers encoding types anndata, dataframe, categorical, string, string-array,
+// numeric-scalar, nullable-integer, nullable-boolean, csr_matrix, csc_matrix,
+// array, dict, plus anndata 0.7's layouts (h5sparse groups, categorical codes
+// with their categories in `__categories/`, dataframes without encoding attrs).
+import pl from "nodejs-polars";
+import { CorruptFileError } from "../../errors.ts";
+import { AnnData, type CategoryInfo, type RawData } from "./anndata.ts";
+import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix } from "./matrix.ts";
+import { type ElementStore, join, type StoreArray } from "./_store.ts";
+
+/** A decoded dataframe: columns, index and categorical metadata. */
+export interface DecodedFrame {
+  df: pl.DataFrame;
+  index: string[];
+  categories: Record<string, CategoryInfo>;
+}
+
+function corrupt(store: ElementStore, what: string): never {
+  throw new CorruptFileError(`"${store.label}": ${what}`);
+}
+
+async function encoding(store: ElementStore, path: string): Promise<string | undefined> {
+  const a = await store.attrs(path);
+  const t = a["encoding-type"];
+  if (typeof t === "string") return t;
+  if (typeof a["h5sparse_format"] === "string") return `${a["h5sparse_format"]}_matrix`;
+  return undefined;
+}
+
+function strings(a: StoreArray, store: ElementStore, path: string): (string | null)[] {
+  if (a.kind === "string") return a.data;
+  if (a.kind === "number") return Array.from(a.data as ArrayLike<number>, (v) => String(v));
+  return corrupt(store, `/${path} should hold strings`);
+}
+
+/** A 1-D column as a polars Series; float NaN becomes null (pandas' missing). */
+export function toSeries(name: string, a: StoreArray): pl.Series {
+  if (a.kind === "string") return pl.Series(name, a.data, pl.Utf8);
+  if (a.kind === "bool") return pl.Series(name, Array.from(a.data, (v) => v !== 0), pl.Bool);
+  const d = a.data;
+  if ((d instanceof Float32Array || d instanceof Float64Array) && d.some(Number.isNaN)) {
+    const vals = Array.from(d, (v) => (Number.isNaN(v) ? null : v));
+    return pl.Series(name, vals, d instanceof Float32Array ? pl.Float32 : pl.Float64);
+  }
+  return pl.Series(name, d as unknown as number[]);
+}
+
+async function readCategorical(
+  store: ElementStore,
+  path: string,
+  name: string,
+): Promise<{ series: pl.Series; info: CategoryInfo }> {
+  const attrs = await store.attrs(path);
+  const codes = await store.read(join(path, "codes"));
+  const cats = strings(await store.read(join(path, "categories")), store, path);
+  if (codes.kind !== "number") corrupt(store, `/${path}/codes should be integers`);
+  return categorical(name, codes.data as ArrayLike<number>, cats, Boolean(attrs.ordered));
+}
+
+function categorical(
+  name: string,
+  codes: ArrayLike<number | bigint>,
+  categories: (string | null)[],
+  ordered: boolean,
+): { series: pl.Series; info: CategoryInfo } {
+  const cats = categories.map((c) => c ?? "");
+  const values = Array.from(codes as ArrayLike<number>, (c) => {
+    const i = Number(c);
+    return i < 0 || i >= cats.length ? null : cats[i];
+  });
+  return {
+    series: pl.Series(name, values, pl.Utf8).cast(pl.Categorical),
+    info: { categories: cats, ordered },
+  };
+}
+
+async function readNullable(store: ElementStore, path: string, name: string): Promise<pl.Series> {
+  const values = await store.read(join(path, "values"));
+  const mask = await store.read(join(path, "mask"));
+  if (mask.kind !== "bool" && mask.kind !== "number") {
+    corrupt(store, `/${path}/mask is not boolean`);
+  }
+  const m = mask.data as ArrayLike<number>;
+  if (values.kind === "bool") {
+    return pl.Series(name, Array.from(values.data, (v, i) => (m[i] ? null : v !== 0)), pl.Bool);
+  }
+  if (values.kind !== "number") return corrupt(store, `/${path}/values is not numeric`);
+  const v = values.data as ArrayLike<number | bigint>;
+  const out = Array.from({ length: v.length }, (_, i) => (m[i] ? null : Number(v[i])));
+  return pl.Series(name, out, values.dtype === "int64" ? pl.Int64 : pl.Int32);
+}
+
+/** Read a dataframe element (obs, var, or one in obsm/uns). */
+export async function readDataFrame(store: ElementStore, path: string): Promise<DecodedFrame> {
+  const attrs = await store.attrs(path);
+  const kind = await store.describe(path);
+  if (kind !== "group") return corrupt(store, `/${path} should be a dataframe group`);
+  const indexKey = typeof attrs._index === "string" ? attrs._index : "_index";
+  const keys = await store.keys(path);
+  let order: string[];
+  const co = attrs["column-order"];
+  if (Array.isArray(co)) order = co.map(String);
+  else if (typeof co === "string") order = [co];
+  else order = keys.filter((k) => k !== indexKey && k !== "__categories");
+  const series: pl.Series[] = [];
+  const categories: Record<string, CategoryInfo> = {};
+  for (const col of order) {
+    const p = join(path, col);
+    const enc = await encoding(store, p);
+    if (enc === "categorical") {
+      const { series: s, info } = await readCategorical(store, p, col);
+      series.push(s);
+      categories[col] = info;
+    } else if (enc === "nullable-integer" || enc === "nullable-boolean") {
+      series.push(await readNullable(store, p, col));
+    } else if ((await store.describe(p)) === "array") {
+      const a = await store.read(p);
+      const legacyCats = join(path, "__categories", col);
+      if (a.kind === "number" && (await store.describe(legacyCats)) === "array") {
+        const cats = strings(await store.read(legacyCats), store, legacyCats);
+        const { series: s, info } = categorical(
+          col,
+          a.data as ArrayLike<number>,
+          cats,
+          Boolean((await store.attrs(p)).ordered),
+        );
+        series.push(s);
+        categories[col] = info;
+      } else series.push(toSeries(col, a));
+    } else {
+      corrupt(store, `/${p}: column "${col}" has an unsupported encoding ${enc}`);
+    }
+  }
+  const idx = join(path, indexKey);
+  const index = (await store.describe(idx)) === "array"
+    ? strings(await store.read(idx), store, idx).map((s) => s ?? "")
+    : [];
+  const df = series.length ? pl.DataFrame(series) : pl.DataFrame({});
+  return { df, index, categories };
+}
+
+/** Read a matrix element: dense array, csr_matrix or csc_matrix. */
+export async function readMatrix(store: ElementStore, path: string): Promise<Matrix> {
+  const kind = await store.describe(path);
+  if (kind === undefined) return corrupt(store, `missing /${path}`);
+  const enc = await encoding(store, path);
+  if (kind === "array") {
+    const a = await store.read(path);
+    if (a.kind === "string") return corrupt(store, `/${path} holds strings, not numbers`);
+    const shape = a.shape.length === 1 ? [a.shape[0], 1] : a.shape;
+    if (shape.length !== 2) return corrupt(store, `/${path} has ${a.shape.length} dimensions`);
+    if (a.kind === "bool") return new DenseMatrix(a.data, shape as [number, number], "bool");
+    return new DenseMatrix(a.data, shape as [number, number]);
+  }
+  if (enc !== "csr_matrix" && enc !== "csc_matrix") {
+    return corrupt(store, `/${path} has encoding-type ${enc}; expected a matrix`);
+  }
+  const attrs = await store.attrs(path);
+  const shapeAttr = (attrs.shape ?? attrs.h5sparse_shape) as number[] | undefined;
+  if (!Array.isArray(shapeAttr) || shapeAttr.length !== 2) {
+    return corrupt(store, `/${path} has no shape attribute`);
+  }
+  const data = await store.read(join(path, "data"));
+  const indices = await store.read(join(path, "indices"));
+  const indptr = await store.read(join(path, "indptr"));
+  if (data.kind === "string" || indices.kind !== "number" || indptr.kind !== "number") {
+    return corrupt(store, `/${path} has malformed data/indices/indptr`);
+  }
+  const idx = (a: StoreArray & { kind: "number" }) =>
+    a.data instanceof Int32Array || a.data instanceof BigInt64Array
+      ? a.data
+      : Int32Array.from(a.data as ArrayLike<number>);
+  const shape = shapeAttr.map(Number) as [number, number];
+  const Cls = enc === "csr_matrix" ? CsrMatrix : CscMatrix;
+  try {
+    return new Cls(
+      data.data,
+      idx(indices),
+      idx(indptr),
+      shape,
+      data.kind === "bool" ? "bool" : undefined,
+    );
+  } catch (e) {
+    return corrupt(store, `/${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Read any element of uns (recursively). */
+export async function readElem(store: ElementStore, path: string): Promise<unknown> {
+  const kind = await store.describe(path);
+  const enc = await encoding(store, path);
+  switch (enc) {
+    case "dataframe":
+      return (await readDataFrame(store, path)).df;
+    case "csr_matrix":
+    case "csc_matrix":
+      return await readMatrix(store, path);
+    case "categorical":
+      return (await readCategorical(store, path, path.split("/").pop()!)).series;
+    case "nullable-integer":
+    case "nullable-boolean":
+      return await readNullable(store, path, path.split("/").pop()!);
+  }
+  if (kind === "group") return await readDict(store, path);
+  if (kind !== "array") return corrupt(store, `missing /${path}`);
+  const a = await store.read(path);
+  if (a.shape.length === 0) {
+    if (a.kind === "string") return a.data[0];
+    if (a.kind === "bool") return a.data[0] !== 0;
+    const v = a.data[0];
+    return typeof v === "bigint" ? Number(v) : v;
+  }
+  if (a.kind === "string") return a.data;
+  if (a.shape.length === 2) return await readMatrix(store, path);
+  if (a.kind === "bool") return Array.from(a.data, (v) => v !== 0);
+  return a.data;
+}
+
+/** Read a group as a record of elements. */
+export async function readDict(
+  store: ElementStore,
+  path: string,
+): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  if ((await store.describe(path)) !== "group") return out;
+  for (const k of await store.keys(path)) out[k] = await readElem(store, join(path, k));
+  return out;
+}
+
+async function readMapping<T>(
+  store: ElementStore,
+  path: string,
+  read: (p: string) => Promise<T>,
+): Promise<Record<string, T>> {
+  const out: Record<string, T> = {};
+  if ((await store.describe(path)) !== "group") return out;
+  for (const k of await store.keys(path)) out[k] = await read(join(path, k));
+  return out;
+}
+
+async function matrixOrFrame(store: ElementStore, path: string): Promise<Matrix | pl.DataFrame> {
+  return (await encoding(store, path)) === "dataframe"
+    ? (await readDataFrame(store, path)).df
+    : await readMatrix(store, path);
+}
+
+/** Read a whole AnnData from the root of a store. */
+export async function readAnnData(store: ElementStore): Promise<AnnData> {
+  if ((await store.describe("obs")) === undefined || (await store.describe("var")) === undefined) {
+    corrupt(store, "not an AnnData store: it has no obs and var");
+  }
+  const obs = await readDataFrame(store, "obs");
+  const v = await readDataFrame(store, "var");
+  const X = (await store.describe("X")) ? await readMatrix(store, "X") : undefined;
+  let raw: RawData | undefined;
+  if ((await store.describe("raw")) === "group") {
+    const rv = await readDataFrame(store, "raw/var");
+    raw = {
+      X: (await store.describe("raw/X")) ? await readMatrix(store, "raw/X") : undefined,
+      var: rv.df,
+      varNames: rv.index,
+      varm: await readMapping(store, "raw/varm", (p) => matrixOrFrame(store, p)),
+    };
+  }
+  try {
+    return new AnnData({
+      X,
+      obs: obs.df,
+      var: v.df,
+      obsNames: obs.index.length || !X ? obs.index : undefined,
+      varNames: v.index.length || !X ? v.index : undefined,
+      layers: await readMapping(store, "layers", (p) => readMatrix(store, p)),
+      obsm: await readMapping(store, "obsm", (p) => matrixOrFrame(store, p)),
+      varm: await readMapping(store, "varm", (p) => matrixOrFrame(store, p)),
+      obsp: await readMapping(store, "obsp", (p) => readMatrix(store, p)),
+      varp: await readMapping(store, "varp", (p) => readMatrix(store, p)),
+      uns: await readDict(store, "uns"),
+      raw,
+      categories: { obs: obs.categories, var: v.categories },
+    });
+  } catch (e) {
+    if (e instanceof CorruptFileError) throw e;
+    return corrupt(store, `inconsistent AnnData: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,30 @@
+// The hierarchical stores AnnData is read from (HDF5 via h5wasm, zarr), as one
+// small interface, so the anndata element decoding is written once.
+import type { Dtype, NumericArray } from "./matrix.ts";
+
+/** An array read whole from a store. */
+export type StoreArray =
+  | { kind: "number"; data: NumericArray; shape: number[]; dtype: Dtype }
+  | { kind: "bool"; data: Uint8Array; shape: number[] }
+  | { kind: "string"; data: (string | null)[]; shape: number[] };
+
+/** A read-only view of an HDF5 file or a zarr group hierarchy. */
+export interface ElementStore {
+  /** For error messages: the file's path. */
+  readonly label: string;
+  /** What is at `path` ("" is the root). */
+  describe(path: string): Promise<"group" | "array" | undefined>;
+  /** Child names of a group, in storage order. */
+  keys(path: string): Promise<string[]>;
+  /** Attributes: strings, numbers, booleans, string[] and number[]. */
+  attrs(path: string): Promise<Record<string, unknown>>;
+  /** A whole array. */
+  read(path: string): Promise<StoreArray>;
+  /** Release resources. */
+  close(): void;
+}
+
+/** `a/b` joined without doubled slashes. */
+export function join(...parts: string[]): string {
+  return parts.filter((p) => p !== "").join("/");
+}

@@ -1,0 +1,193 @@
+import pl from "nodejs-polars";
+import { ValidationError } from "../../errors.ts";
+import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix } from "./matrix.ts";
+
+/** Categories and order of a categorical column (pandas `CategoricalDtype`). */
+export interface CategoryInfo {
+  /** Categories in code order. */
+  categories: string[];
+  /** Whether the categories are ordered. */
+  ordered: boolean;
+}
+
+/** Per-column categorical metadata of `obs` and `var`, which polars does not keep. */
+export interface Categoricals {
+  /** For `obs` columns. */
+  obs: Record<string, CategoryInfo>;
+  /** For `var` columns. */
+  var: Record<string, CategoryInfo>;
+}
+
+/** `adata.raw`: an earlier X with its own var. */
+export interface RawData {
+  /** The raw matrix. */
+  X: Matrix | undefined;
+  /** Its var table. */
+  var: pl.DataFrame;
+  /** Its var names. */
+  varNames: string[];
+  /** Its varm. */
+  varm: Record<string, Matrix | pl.DataFrame>;
+}
+
+/** Options of `new ln.AnnData()`. */
+export interface AnnDataOptions {
+  /** The data matrix, `nObs x nVars`. */
+  X?: Matrix;
+  /** Per-observation columns (rows in obs order). */
+  obs?: pl.DataFrame;
+  /** Per-variable columns. */
+  var?: pl.DataFrame;
+  /** Observation names; default `"0", "1", ...`. */
+  obsNames?: string[];
+  /** Variable names; default `"0", "1", ...`. */
+  varNames?: string[];
+  /** More matrices of X's shape. */
+  layers?: Record<string, Matrix>;
+  /** Per-observation matrices (`nObs` rows). */
+  obsm?: Record<string, Matrix | pl.DataFrame>;
+  /** Per-variable matrices (`nVars` rows). */
+  varm?: Record<string, Matrix | pl.DataFrame>;
+  /** Observation x observation matrices. */
+  obsp?: Record<string, Matrix>;
+  /** Variable x variable matrices. */
+  varp?: Record<string, Matrix>;
+  /** Unstructured metadata: nested records of strings, numbers, booleans, arrays. */
+  uns?: Record<string, unknown>;
+  /** Raw data, if any. */
+  raw?: RawData;
+  /** Categorical metadata (categories in order, `ordered`) of obs/var columns. */
+  categories?: Partial<Categoricals>;
+}
+
+function isMatrix(x: unknown): x is Matrix {
+  return x instanceof DenseMatrix || x instanceof CsrMatrix || x instanceof CscMatrix;
+}
+
+function rowsOf(x: Matrix | pl.DataFrame): number {
+  return isMatrix(x) ? x.shape[0] : x.height;
+}
+
+/**
+ * An annotated data matrix, as Python's anndata: `X` (observations x
+ * variables) with `obs`/`var` tables, names, layers, obsm/varm, obsp/varp
+ * and `uns`.
+ *
+ * @example Build one
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import { AnnData, DenseMatrix } from "@lamindeno/lamindb";
+ * const adata = new AnnData({
+ *   X: new DenseMatrix(new Float32Array([1, 0, 0, 2]), [2, 2]),
+ *   obs: pl.DataFrame({ cell_type: ["T cell", "B cell"] }),
+ *   varNames: ["CD4", "CD8A"],
+ * });
+ * console.assert(adata.nObs === 2 && adata.varNames[1] === "CD8A");
+ * ```
+ */
+export class AnnData {
+  /** The data matrix, or `undefined`. */
+  X: Matrix | undefined;
+  /** Per-observation columns. */
+  obs: pl.DataFrame;
+  /** Per-variable columns. */
+  var: pl.DataFrame;
+  /** Observation names. */
+  obsNames: string[];
+  /** Variable names. */
+  varNames: string[];
+  /** Matrices of X's shape. */
+  layers: Record<string, Matrix>;
+  /** Per-observation matrices. */
+  obsm: Record<string, Matrix | pl.DataFrame>;
+  /** Per-variable matrices. */
+  varm: Record<string, Matrix | pl.DataFrame>;
+  /** Observation x observation matrices. */
+  obsp: Record<string, Matrix>;
+  /** Variable x variable matrices. */
+  varp: Record<string, Matrix>;
+  /** Unstructured metadata. */
+  uns: Record<string, unknown>;
+  /** Raw data, if any. */
+  raw: RawData | undefined;
+  /** Categorical metadata of obs/var columns. */
+  categories: Categoricals;
+
+  /** Build and check shapes (`ValidationError` when they disagree). */
+  constructor(options: AnnDataOptions = {}) {
+    const o = options ?? {};
+    const nObs = o.obsNames?.length ?? o.X?.shape[0] ?? o.obs?.height ?? 0;
+    const nVars = o.varNames?.length ?? o.X?.shape[1] ?? o.var?.height ?? 0;
+    const names = (n: number) => Array.from({ length: n }, (_, i) => String(i));
+    this.obsNames = o.obsNames ?? names(nObs);
+    this.varNames = o.varNames ?? names(nVars);
+    this.obs = o.obs ?? pl.DataFrame({});
+    this.var = o.var ?? pl.DataFrame({});
+    this.X = o.X;
+    this.layers = o.layers ?? {};
+    this.obsm = o.obsm ?? {};
+    this.varm = o.varm ?? {};
+    this.obsp = o.obsp ?? {};
+    this.varp = o.varp ?? {};
+    this.uns = o.uns ?? {};
+    this.raw = o.raw;
+    this.categories = { obs: o.categories?.obs ?? {}, var: o.categories?.var ?? {} };
+    const bad = (what: string, got: unknown, want: unknown) => {
+      throw new ValidationError(`AnnData: ${what} is ${got}, expected ${want}`);
+    };
+    if (this.X && (this.X.shape[0] !== nObs || this.X.shape[1] !== nVars)) {
+      bad("X's shape", this.X.shape, [nObs, nVars]);
+    }
+    if (this.obs.width > 0 && this.obs.height !== nObs) bad("obs's height", this.obs.height, nObs);
+    if (this.var.width > 0 && this.var.height !== nVars) {
+      bad("var's height", this.var.height, nVars);
+    }
+    for (const [k, m] of Object.entries(this.layers)) {
+      if (m.shape[0] !== nObs || m.shape[1] !== nVars) {
+        bad(`layers.${k}'s shape`, m.shape, [nObs, nVars]);
+      }
+    }
+    for (const [k, m] of Object.entries(this.obsm)) {
+      if (rowsOf(m) !== nObs) bad(`obsm.${k}'s rows`, rowsOf(m), nObs);
+    }
+    for (const [k, m] of Object.entries(this.varm)) {
+      if (rowsOf(m) !== nVars) bad(`varm.${k}'s rows`, rowsOf(m), nVars);
+    }
+    for (const [k, m] of Object.entries(this.obsp)) {
+      if (m.shape[0] !== nObs || m.shape[1] !== nObs) {
+        bad(`obsp.${k}'s shape`, m.shape, [nObs, nObs]);
+      }
+    }
+    for (const [k, m] of Object.entries(this.varp)) {
+      if (m.shape[0] !== nVars || m.shape[1] !== nVars) {
+        bad(`varp.${k}'s shape`, m.shape, [nVars, nVars]);
+      }
+    }
+  }
+
+  /** Number of observations. */
+  get nObs(): number {
+    return this.obsNames.length;
+  }
+  /** Number of variables. */
+  get nVars(): number {
+    return this.varNames.length;
+  }
+  /** `[nObs, nVars]`. */
+  get shape(): [number, number] {
+    return [this.nObs, this.nVars];
+  }
+  /** A one-line summary, as anndata prints. */
+  toString(): string {
+    const keys = (name: string, r: Record<string, unknown> | pl.DataFrame) => {
+      const k = "columns" in r && Array.isArray((r as pl.DataFrame).columns)
+        ? (r as pl.DataFrame).columns
+        : Object.keys(r);
+      return k.length ? `\n    ${name}: ${k.map((x) => `'${x}'`).join(", ")}` : "";
+    };
+    return `AnnData object with n_obs × n_vars = ${this.nObs} × ${this.nVars}` +
+      keys("obs", this.obs) + keys("var", this.var) + keys("uns", this.uns) +
+      keys("obsm", this.obsm) + keys("varm", this.varm) + keys("layers", this.layers) +
+      keys("obsp", this.obsp) + keys("varp", this.varp);
+  }
+}

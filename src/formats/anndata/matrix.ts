@@ -1,0 +1,259 @@
+// In-memory matrices of AnnData: dense (row-major), CSR and CSC.
+import { ValidationError } from "../../errors.ts";
+
+/** A typed array holding matrix values. */
+export type NumericArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array;
+
+/** numpy-style dtype names. */
+export type Dtype =
+  | "float32"
+  | "float64"
+  | "int8"
+  | "int16"
+  | "int32"
+  | "int64"
+  | "uint8"
+  | "uint16"
+  | "uint32"
+  | "uint64"
+  | "bool";
+
+/** The dtype of a typed array (Uint8Array is `uint8`; booleans are flagged separately). */
+export function dtypeOf(a: NumericArray): Dtype {
+  if (a instanceof Float32Array) return "float32";
+  if (a instanceof Float64Array) return "float64";
+  if (a instanceof Int8Array) return "int8";
+  if (a instanceof Int16Array) return "int16";
+  if (a instanceof Int32Array) return "int32";
+  if (a instanceof BigInt64Array) return "int64";
+  if (a instanceof Uint16Array) return "uint16";
+  if (a instanceof Uint32Array) return "uint32";
+  if (a instanceof BigUint64Array) return "uint64";
+  return "uint8";
+}
+
+/** A new zeroed typed array of a dtype. */
+export function allocate(dtype: Dtype, n: number): NumericArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(n);
+    case "float64":
+      return new Float64Array(n);
+    case "int8":
+      return new Int8Array(n);
+    case "int16":
+      return new Int16Array(n);
+    case "int32":
+      return new Int32Array(n);
+    case "int64":
+      return new BigInt64Array(n);
+    case "uint16":
+      return new Uint16Array(n);
+    case "uint32":
+      return new Uint32Array(n);
+    case "uint64":
+      return new BigUint64Array(n);
+    default:
+      return new Uint8Array(n);
+  }
+}
+
+function checkShape(shape: unknown): [number, number] {
+  if (
+    !Array.isArray(shape) || shape.length !== 2 ||
+    !shape.every((n) => Number.isInteger(n) && n >= 0)
+  ) {
+    throw new ValidationError(`a matrix shape is [rows, cols] of integers >= 0, got ${shape}`);
+  }
+  return [shape[0], shape[1]];
+}
+
+/**
+ * A dense 2-D matrix, row-major.
+ *
+ * @example
+ * ```ts
+ * import { DenseMatrix } from "@lamindeno/lamindb";
+ * const m = new DenseMatrix(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+ * console.assert(m.get(1, 2) === 6 && m.dtype === "float32");
+ * ```
+ */
+export class DenseMatrix {
+  /** Values, row-major. */
+  readonly data: NumericArray;
+  /** `[rows, cols]`. */
+  readonly shape: [number, number];
+  /** numpy-style dtype; `"bool"` when the values are booleans stored as 0/1 bytes. */
+  readonly dtype: Dtype;
+
+  /** Wrap row-major `data` of `shape` (lengths must agree). */
+  constructor(data: NumericArray, shape: [number, number], dtype?: Dtype) {
+    this.shape = checkShape(shape);
+    if (data.length !== this.shape[0] * this.shape[1]) {
+      throw new ValidationError(
+        `dense matrix data has ${data.length} values, shape ${shape} needs ${
+          this.shape[0] * this.shape[1]
+        }`,
+      );
+    }
+    this.data = data;
+    this.dtype = dtype ?? dtypeOf(data);
+  }
+  /** The value at row `i`, column `j`. */
+  get(i: number, j: number): number | bigint {
+    return this.data[i * this.shape[1] + j];
+  }
+  /** Itself. */
+  toDense(): DenseMatrix {
+    return this;
+  }
+}
+
+/**
+ * A compressed sparse row matrix (scipy's `csr_matrix` layout).
+ *
+ * @example
+ * ```ts
+ * import { CsrMatrix } from "@lamindeno/lamindb";
+ * const m = new CsrMatrix(new Float32Array([1, 2]), new Int32Array([0, 2]), new Int32Array([0, 1, 2]), [2, 3]);
+ * console.assert(m.toDense().get(1, 2) === 2);
+ * ```
+ */
+export class CsrMatrix {
+  /** Non-zero values. */
+  readonly data: NumericArray;
+  /** Column index of each value. */
+  readonly indices: Int32Array | BigInt64Array;
+  /** Row `i`'s values are `data[indptr[i]..indptr[i+1]]`. */
+  readonly indptr: Int32Array | BigInt64Array;
+  /** `[rows, cols]`. */
+  readonly shape: [number, number];
+  /** numpy-style dtype of `data`. */
+  readonly dtype: Dtype;
+
+  /** Wrap CSR arrays. */
+  constructor(
+    data: NumericArray,
+    indices: Int32Array | BigInt64Array,
+    indptr: Int32Array | BigInt64Array,
+    shape: [number, number],
+    dtype?: Dtype,
+  ) {
+    this.shape = checkShape(shape);
+    checkCompressed("CSR", data, indices, indptr, this.shape[0]);
+    this.data = data;
+    this.indices = indices;
+    this.indptr = indptr;
+    this.dtype = dtype ?? dtypeOf(data);
+  }
+  /** Number of stored values. */
+  get nnz(): number {
+    return this.data.length;
+  }
+  /** A dense copy. */
+  toDense(): DenseMatrix {
+    const [n, m] = this.shape;
+    const out = allocate(this.dtype, n * m);
+    const big = out instanceof BigInt64Array || out instanceof BigUint64Array;
+    for (let i = 0; i < n; i++) {
+      for (let k = Number(this.indptr[i]); k < Number(this.indptr[i + 1]); k++) {
+        const v = this.data[k];
+        out[i * m + Number(this.indices[k])] = (big ? BigInt(v) : Number(v)) as never;
+      }
+    }
+    return new DenseMatrix(out, this.shape, this.dtype);
+  }
+}
+
+/**
+ * A compressed sparse column matrix (scipy's `csc_matrix` layout).
+ *
+ * @example
+ * ```ts
+ * import { CscMatrix } from "@lamindeno/lamindb";
+ * const m = new CscMatrix(new Float32Array([1, 2]), new Int32Array([0, 1]), new Int32Array([0, 1, 1, 2]), [2, 3]);
+ * console.assert(m.toDense().get(1, 2) === 2);
+ * ```
+ */
+export class CscMatrix {
+  /** Non-zero values. */
+  readonly data: NumericArray;
+  /** Row index of each value. */
+  readonly indices: Int32Array | BigInt64Array;
+  /** Column `j`'s values are `data[indptr[j]..indptr[j+1]]`. */
+  readonly indptr: Int32Array | BigInt64Array;
+  /** `[rows, cols]`. */
+  readonly shape: [number, number];
+  /** numpy-style dtype of `data`. */
+  readonly dtype: Dtype;
+
+  /** Wrap CSC arrays. */
+  constructor(
+    data: NumericArray,
+    indices: Int32Array | BigInt64Array,
+    indptr: Int32Array | BigInt64Array,
+    shape: [number, number],
+    dtype?: Dtype,
+  ) {
+    this.shape = checkShape(shape);
+    checkCompressed("CSC", data, indices, indptr, this.shape[1]);
+    this.data = data;
+    this.indices = indices;
+    this.indptr = indptr;
+    this.dtype = dtype ?? dtypeOf(data);
+  }
+  /** Number of stored values. */
+  get nnz(): number {
+    return this.data.length;
+  }
+  /** A dense copy. */
+  toDense(): DenseMatrix {
+    const [n, m] = this.shape;
+    const out = allocate(this.dtype, n * m);
+    const big = out instanceof BigInt64Array || out instanceof BigUint64Array;
+    for (let j = 0; j < m; j++) {
+      for (let k = Number(this.indptr[j]); k < Number(this.indptr[j + 1]); k++) {
+        const v = this.data[k];
+        out[Number(this.indices[k]) * m + j] = (big ? BigInt(v) : Number(v)) as never;
+      }
+    }
+    return new DenseMatrix(out, this.shape, this.dtype);
+  }
+}
+
+function checkCompressed(
+  what: string,
+  data: NumericArray,
+  indices: ArrayLike<unknown>,
+  indptr: ArrayLike<number | bigint>,
+  major: number,
+): void {
+  if (indices.length !== data.length) {
+    throw new ValidationError(
+      `${what}: indices (${indices.length}) and data (${data.length}) differ in length`,
+    );
+  }
+  if (indptr.length !== major + 1) {
+    throw new ValidationError(
+      `${what}: indptr has ${indptr.length} entries, expected ${major + 1}`,
+    );
+  }
+  if (major >= 0 && indptr.length > 0 && Number(indptr[indptr.length - 1]) !== data.length) {
+    throw new ValidationError(
+      `${what}: indptr ends at ${indptr[indptr.length - 1]}, data has ${data.length}`,
+    );
+  }
+}
+
+/** Any matrix AnnData holds. */
+export type Matrix = DenseMatrix | CsrMatrix | CscMatrix;

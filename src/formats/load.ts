@@ -3,6 +3,7 @@ import { NoInMemoryRepresentationError, UnsupportedFormatError } from "../errors
 import { kindOf } from "./kinds.ts";
 import { readTable } from "./tables.ts";
 import { readH5ad } from "./anndata/read_h5ad.ts";
+import { loadZarr } from "./zarr.ts";
 
 /** Options of `file.load()`. */
 export interface LoadOptions {
@@ -24,7 +25,8 @@ export function loadObject(path: string, suffix: string): Promise<unknown> {
   return match(kindOf(suffix))
     .with("table", () => readTable(path, suffix))
     .with("anndata", () => readH5ad(path))
-    .with("mudata", "zarr", "image", () => notYet(path, suffix))
+    .with("zarr", () => loadZarr(path))
+    .with("mudata", "image", () => notYet(path, suffix))
     .with("none", () =>
       Promise.reject(
         new NoInMemoryRepresentationError(

@@ -27,6 +27,30 @@ for (
   });
 }
 
+for (const name of ["csr.zarr", "csc.zarr", "dense.zarr"]) {
+  Deno.test({
+    name: `readZarr() of Python's ${name} (zarr v2, blosc) equals what anndata reports`,
+    ...py,
+    async fn() {
+      const { dir, desc } = await pythonFixtures();
+      assertMatchesPython(await ln.readZarr(`${dir}/${name}`), desc[name], name);
+    },
+  });
+}
+
+Deno.test({
+  name: "File.load() of a .zarr AnnData store (a folder) returns an AnnData",
+  ...py,
+  async fn() {
+    const { dir, desc } = await pythonFixtures();
+    const root = await freshInstance();
+    const f = await new ln.File(`${dir}/dense.zarr`).save();
+    assertMatchesPython(await f.load() as ln.AnnData, desc["dense.zarr"], "loaded zarr");
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  },
+});
+
 Deno.test({
   name: "File.load() of an .h5ad returns an AnnData",
   ...py,

@@ -1,0 +1,124 @@
+// ElementStore over a zarr hierarchy (v2 or v3) read with zarrita, from any
+// key/value source (a local folder here; a StorageBackend for remote stores).
+import * as zarr from "zarrita";
+import { CorruptFileError } from "../../errors.ts";
+import { dtypeOf, type NumericArray } from "./matrix.ts";
+import type { ElementStore, StoreArray } from "./_store.ts";
+
+/** Keys and bytes of a zarr hierarchy. */
+export interface ZarrSource {
+  /** Bytes of `key` (no leading slash), or undefined. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Names of the entries directly under the folder `prefix` ("" for the root). */
+  children(prefix: string): Promise<string[]>;
+}
+
+/** A ZarrSource over a local folder. */
+export function localZarr(dir: string): ZarrSource {
+  return {
+    async get(key) {
+      try {
+        return await Deno.readFile(`${dir}/${key}`);
+      } catch {
+        return undefined;
+      }
+    },
+    async children(prefix) {
+      try {
+        const out: string[] = [];
+        for await (const e of Deno.readDir(prefix ? `${dir}/${prefix}` : dir)) {
+          if (e.isDirectory) out.push(e.name);
+        }
+        return out.sort();
+      } catch {
+        return [];
+      }
+    },
+  };
+}
+
+/** Open a zarr hierarchy as an ElementStore. */
+export function openZarr(source: ZarrSource, label: string): ElementStore {
+  const store = { get: (key: string) => source.get(key.replace(/^\//, "")) };
+  const root = zarr.root(store);
+  // deno-lint-ignore no-explicit-any
+  const nodes = new Map<string, Promise<any>>();
+  const open = (p: string) => {
+    if (!nodes.has(p)) {
+      nodes.set(
+        p,
+        zarr.open(p === "" ? root : root.resolve(p)).catch(() => undefined),
+      );
+    }
+    return nodes.get(p)!;
+  };
+  const fail = (p: string, e: unknown): never => {
+    throw new CorruptFileError(`"${label}": cannot read /${p}: ${(e as Error)?.message ?? e}`, {
+      cause: e,
+    });
+  };
+  return {
+    label,
+    async describe(p) {
+      const node = await open(p);
+      return node?.kind === "group" ? "group" : node?.kind === "array" ? "array" : undefined;
+    },
+    async keys(p) {
+      const names = await source.children(p);
+      const out: string[] = [];
+      for (const n of names) if (await open(p ? `${p}/${n}` : n)) out.push(n);
+      return out;
+    },
+    async attrs(p) {
+      const node = await open(p);
+      return { ...(node?.attrs ?? {}) };
+    },
+    async read(p) {
+      const node = await open(p);
+      if (node?.kind !== "array") return fail(p, new Error("not an array"));
+      let chunk: { data: unknown; shape: number[] };
+      try {
+        const r = await zarr.get(node);
+        chunk = r && typeof r === "object" && "data" in r
+          ? r as { data: unknown; shape: number[] }
+          : { data: [r], shape: [] };
+      } catch (e) {
+        return fail(p, e);
+      }
+      const shape = node.shape as number[];
+      const data = chunk.data;
+      let out: StoreArray;
+      if (node.dtype === "bool") {
+        out = {
+          kind: "bool",
+          data: Uint8Array.from(data as Iterable<boolean>, (v) => (v ? 1 : 0)),
+          shape,
+        };
+      } else if (
+        Array.isArray(data) &&
+        (data.length === 0 || typeof data[0] === "string" || data[0] === null)
+      ) {
+        out = { kind: "string", data: data as (string | null)[], shape };
+      } else if (ArrayBuffer.isView(data)) {
+        out = {
+          kind: "number",
+          data: data as NumericArray,
+          shape,
+          dtype: dtypeOf(data as NumericArray),
+        };
+      } else if (Array.isArray(data) && typeof data[0] === "number") {
+        const arr = Float64Array.from(data as number[]);
+        out = { kind: "number", data: arr, shape, dtype: "float64" };
+      } else if (Array.isArray(data) && typeof data[0] === "bigint") {
+        const arr = BigInt64Array.from(data as bigint[]);
+        out = { kind: "number", data: arr, shape, dtype: "int64" };
+      } else if (Array.isArray(data) && typeof data[0] === "boolean") {
+        out = { kind: "bool", data: Uint8Array.from(data as boolean[], (v) => (v ? 1 : 0)), shape };
+      } else {
+        return fail(p, new Error(`unsupported zarr dtype ${node.dtype}`));
+      }
+      return out;
+    },
+    close() {},
+  };
+}

@@ -1,0 +1,17 @@
+import type { AnnData } from "./anndata.ts";
+import { readAnnData } from "./_decode.ts";
+import { localZarr, openZarr } from "./_zarr_store.ts";
+
+/**
+ * Read an AnnData zarr store (zarr v2 as anndata 0.8–0.11 write it, or v3)
+ * from a local folder.
+ *
+ * @example
+ * ```ts ignore
+ * import { readZarr } from "@lamindeno/lamindb";
+ * const adata = await readZarr("pbmc.zarr");
+ * ```
+ */
+export async function readZarr(path: string): Promise<AnnData> {
+  return await readAnnData(openZarr(localZarr(path), path));
+}

@@ -88,7 +88,9 @@ async function readNullable(store: ElementStore, path: string, name: string): Pr
   if (values.kind !== "number") return corrupt(store, `/${path}/values is not numeric`);
   const v = values.data as ArrayLike<number | bigint>;
   const out = Array.from({ length: v.length }, (_, i) => (m[i] ? null : Number(v[i])));
-  return pl.Series(name, out, values.dtype === "int64" ? pl.Int64 : pl.Int32);
+  // Built as Int64 then cast: nodejs-polars 0.25 turns nulls into 0 in Int32 constructors.
+  const series = pl.Series(name, out, pl.Int64);
+  return values.dtype === "int64" ? series : series.cast(pl.Int32);
 }
 
 /** Read a dataframe element (obs, var, or one in obsm/uns). */

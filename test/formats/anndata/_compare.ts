@@ -20,6 +20,12 @@ export function pythonFixtures(): Promise<{ dir: string; desc: Record<string, Js
   return fixtureDir;
 }
 
+/** What Python anndata reports for a file (the fixtures' describe()). */
+export async function describeWithPython(path: string): Promise<Json> {
+  const script = await Deno.readTextFile(new URL("./_fixtures.py", import.meta.url));
+  return JSON.parse(await python(script, "describe", path));
+}
+
 export function denseRows(m: Matrix): number[][] {
   const d = m instanceof DenseMatrix ? m : (m as CsrMatrix | CscMatrix).toDense();
   const [n, k] = d.shape;

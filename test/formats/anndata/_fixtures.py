@@ -1,7 +1,7 @@
 """Write AnnData fixtures with Python anndata and h5py, and a JSON description
 of each (what Python reports), for the TypeScript tests to compare against.
 
-usage: python3 _fixtures.py OUT_DIR
+usage: python3 _fixtures.py OUT_DIR | python3 _fixtures.py describe FILE
 """
 import json
 import sys
@@ -14,7 +14,6 @@ import pandas as pd
 import scipy.sparse as sp
 
 warnings.filterwarnings("ignore")
-out = sys.argv[1]
 
 
 def obs_frame(n, seed):
@@ -116,6 +115,13 @@ def make(n_obs, n_vars, kind, seed, dtype=np.float32):
     return a
 
 
+if sys.argv[1] == "describe":
+    path = sys.argv[2]
+    a = ad.read_zarr(path) if path.endswith(".zarr") else ad.read_h5ad(path)
+    print(json.dumps(describe(a)))
+    sys.exit(0)
+
+out = sys.argv[1]
 fixtures = {}
 for kind in ["csr", "csc", "dense"]:
     a = make(40, 12, kind, seed={"csr": 1, "csc": 2, "dense": 3}[kind])

@@ -1,0 +1,255 @@
+// In-memory AnnData -> anndata's on-disk element spec (as anndata 0.8 writes
+// it), as a format-neutral tree. Chunking is chosen for row-wise streaming:
+// sparse data/indices in ~1 MiB chunks, dense matrices in ~1 MiB row blocks.
+import pl from "nodejs-polars";
+import { UnsupportedFormatError, ValidationError } from "../../errors.ts";
+import type { AnnData, CategoryInfo } from "./anndata.ts";
+import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix, type NumericArray } from "./matrix.ts";
+import { group, type TreeArray, type TreeAttr, type TreeGroup, type TreeNode } from "./_tree.ts";
+
+const CHUNK_BYTES = 1 << 20;
+
+const enc = (type: string, version: string): Record<string, TreeAttr> => ({
+  "encoding-type": type,
+  "encoding-version": version,
+});
+
+function itemSize(a: NumericArray): number {
+  return a.BYTES_PER_ELEMENT;
+}
+
+function arr(
+  data: NumericArray | (string | null)[],
+  dtype: TreeArray["dtype"],
+  shape: number[],
+  attrs: Record<string, TreeAttr> = {},
+  chunks?: number[],
+): TreeArray {
+  return { kind: "array", attrs, data, dtype, shape, chunks };
+}
+
+function chunked1d(data: NumericArray, dtype: TreeArray["dtype"]): TreeArray {
+  const per = Math.max(1, Math.floor(CHUNK_BYTES / itemSize(data)));
+  return arr(data, dtype, [data.length], {}, data.length > per ? [per] : undefined);
+}
+
+/** Encode a matrix element (X, layers, obsm, ...). */
+export function encodeMatrix(m: Matrix): TreeNode {
+  if (m instanceof DenseMatrix) {
+    const [rows, cols] = m.shape;
+    const rowBytes = Math.max(1, cols * itemSize(m.data));
+    const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / rowBytes));
+    const chunks = rows > perChunk ? [perChunk, cols] : undefined;
+    return arr(m.data, m.dtype, [rows, cols], enc("array", "0.2.0"), chunks);
+  }
+  const g = group({
+    ...enc(m instanceof CsrMatrix ? "csr_matrix" : "csc_matrix", "0.1.0"),
+    shape: [...m.shape],
+  });
+  g.children.data = chunked1d(m.data, m.dtype);
+  g.children.indices = chunked1d(m.indices, m.indices instanceof Int32Array ? "int32" : "int64");
+  g.children.indptr = arr(m.indptr, m.indptr instanceof Int32Array ? "int32" : "int64", [
+    m.indptr.length,
+  ]);
+  return g;
+}
+
+function codesArray(n: number, categories: number): Int8Array | Int16Array | Int32Array {
+  return categories < 128
+    ? new Int8Array(n)
+    : categories < 32768
+    ? new Int16Array(n)
+    : new Int32Array(n);
+}
+
+function encodeCategorical(values: (string | null)[], info: CategoryInfo | undefined): TreeGroup {
+  const present = [...new Set(values.filter((v): v is string => v !== null))];
+  const cats = info && present.every((v) => info.categories.includes(v))
+    ? info.categories
+    : present.sort();
+  const index = new Map(cats.map((c, i) => [c, i]));
+  const codes = codesArray(values.length, cats.length);
+  values.forEach((v, i) => (codes[i] = v === null ? -1 : index.get(v)!));
+  const g = group({ ...enc("categorical", "0.2.0"), ordered: info?.ordered ?? false });
+  g.children.codes = arr(
+    codes,
+    codes instanceof Int8Array ? "int8" : codes instanceof Int16Array ? "int16" : "int32",
+    [codes.length],
+    enc("array", "0.2.0"),
+  );
+  g.children.categories = arr(cats, "str", [cats.length], enc("string-array", "0.2.0"));
+  return g;
+}
+
+const INT_TYPES: Record<string, [new (n: number) => NumericArray, TreeArray["dtype"]]> = {
+  Int8: [Int8Array, "int8"],
+  Int16: [Int16Array, "int16"],
+  Int32: [Int32Array, "int32"],
+  Int64: [BigInt64Array, "int64"],
+  UInt8: [Uint8Array, "uint8"],
+  UInt16: [Uint16Array, "uint16"],
+  UInt32: [Uint32Array, "uint32"],
+  UInt64: [BigUint64Array, "uint64"],
+};
+
+/** Encode one polars column. */
+export function encodeColumn(s: pl.Series, info: CategoryInfo | undefined): TreeNode {
+  const name = s.dtype.variant;
+  const values = s.toArray() as unknown[];
+  const n = values.length;
+  const hasNull = s.nullCount() > 0;
+  if (name === "Categorical") {
+    return encodeCategorical(values.map((v) => (v == null ? null : String(v))), info);
+  }
+  if (name === "String" || name === "Utf8") {
+    return arr(
+      values.map((v) => (v == null ? null : String(v))),
+      "str",
+      [n],
+      enc("string-array", "0.2.0"),
+    );
+  }
+  if (name === "Bool") {
+    const data = Uint8Array.from(values, (v) => (v ? 1 : 0));
+    if (!hasNull) return arr(data, "bool", [n], enc("array", "0.2.0"));
+    const g = group(enc("nullable-boolean", "0.1.0"));
+    g.children.values = arr(data, "bool", [n], enc("array", "0.2.0"));
+    g.children.mask = arr(
+      Uint8Array.from(values, (v) => (v == null ? 1 : 0)),
+      "bool",
+      [n],
+      enc("array", "0.2.0"),
+    );
+    return g;
+  }
+  if (name === "Float32" || name === "Float64") {
+    const data = name === "Float32" ? new Float32Array(n) : new Float64Array(n);
+    values.forEach((v, i) => (data[i] = v == null ? NaN : Number(v)));
+    return arr(data, name === "Float32" ? "float32" : "float64", [n], enc("array", "0.2.0"));
+  }
+  if (name in INT_TYPES) {
+    const [Ctor, dtype] = INT_TYPES[name];
+    const big = dtype === "int64" || dtype === "uint64";
+    if (!hasNull) {
+      const data = new Ctor(n);
+      values.forEach((v, i) => (data[i] = (big ? BigInt(v as number) : Number(v)) as never));
+      return arr(data, dtype, [n], enc("array", "0.2.0"));
+    }
+    const data = new BigInt64Array(n);
+    values.forEach((v, i) => (data[i] = v == null ? 0n : BigInt(v as number)));
+    const g = group(enc("nullable-integer", "0.1.0"));
+    g.children.values = arr(data, "int64", [n], enc("array", "0.2.0"));
+    g.children.mask = arr(
+      Uint8Array.from(values, (v) => (v == null ? 1 : 0)),
+      "bool",
+      [n],
+      enc("array", "0.2.0"),
+    );
+    return g;
+  }
+  throw new UnsupportedFormatError(
+    `cannot write column "${s.name}" of polars dtype ${name}: supported are strings, ` +
+      `categoricals, booleans, integers and floats`,
+  );
+}
+
+/** Encode a dataframe element with its index. */
+export function encodeDataFrame(
+  df: pl.DataFrame,
+  index: string[],
+  categories: Record<string, CategoryInfo> = {},
+): TreeGroup {
+  if (df.columns.includes("_index")) {
+    throw new ValidationError('a column may not be named "_index": anndata stores the names there');
+  }
+  const g = group({
+    "_index": "_index",
+    "column-order": df.columns,
+    ...enc("dataframe", "0.2.0"),
+  });
+  g.children._index = arr(index, "str", [index.length], enc("string-array", "0.2.0"));
+  for (const c of df.columns) g.children[c] = encodeColumn(df.getColumn(c), categories[c]);
+  return g;
+}
+
+function isFrame(x: unknown): x is pl.DataFrame {
+  return !!x && typeof x === "object" && typeof (x as pl.DataFrame).getColumns === "function";
+}
+
+function isMatrix(x: unknown): x is Matrix {
+  return x instanceof DenseMatrix || x instanceof CsrMatrix || x instanceof CscMatrix;
+}
+
+/** Encode any value of uns. */
+export function encodeElem(x: unknown, path: string): TreeNode {
+  if (isMatrix(x)) return encodeMatrix(x);
+  if (isFrame(x)) {
+    return encodeDataFrame(x, Array.from({ length: x.height }, (_, i) => String(i)));
+  }
+  if (typeof x === "string") return arr([x], "str", [], enc("string", "0.2.0"));
+  if (typeof x === "number") {
+    return Number.isInteger(x)
+      ? arr(BigInt64Array.of(BigInt(x)), "int64", [], enc("numeric-scalar", "0.2.0"))
+      : arr(Float64Array.of(x), "float64", [], enc("numeric-scalar", "0.2.0"));
+  }
+  if (typeof x === "bigint") {
+    return arr(BigInt64Array.of(x), "int64", [], enc("numeric-scalar", "0.2.0"));
+  }
+  if (typeof x === "boolean") {
+    return arr(Uint8Array.of(x ? 1 : 0), "bool", [], enc("numeric-scalar", "0.2.0"));
+  }
+  if (ArrayBuffer.isView(x) && !(x instanceof DataView)) {
+    const a = x as NumericArray;
+    return arr(a, new DenseMatrix(a, [a.length, 1]).dtype, [a.length], enc("array", "0.2.0"));
+  }
+  if (Array.isArray(x)) {
+    if (x.every((v) => typeof v === "string")) {
+      return arr(x, "str", [x.length], enc("string-array", "0.2.0"));
+    }
+    if (x.every((v) => typeof v === "boolean")) {
+      return arr(Uint8Array.from(x, (v) => (v ? 1 : 0)), "bool", [x.length], enc("array", "0.2.0"));
+    }
+    if (x.every((v) => typeof v === "number")) {
+      return arr(Float64Array.from(x), "float64", [x.length], enc("array", "0.2.0"));
+    }
+  }
+  if (x && typeof x === "object" && Object.getPrototypeOf(x) === Object.prototype) {
+    const g = group(enc("dict", "0.1.0"));
+    for (const [k, v] of Object.entries(x)) g.children[k] = encodeElem(v, `${path}/${k}`);
+    return g;
+  }
+  throw new UnsupportedFormatError(
+    `cannot write ${path}: unsupported value ${String(x).slice(0, 40)}`,
+  );
+}
+
+function mapping<T>(values: Record<string, T>, f: (v: T) => TreeNode): TreeGroup {
+  const g = group(enc("dict", "0.1.0"));
+  for (const [k, v] of Object.entries(values)) g.children[k] = f(v);
+  return g;
+}
+
+const matrixOrFrame = (n: number) => (v: Matrix | pl.DataFrame): TreeNode =>
+  isFrame(v) ? encodeDataFrame(v, Array.from({ length: n }, (_, i) => String(i))) : encodeMatrix(v);
+
+/** Encode a whole AnnData as anndata 0.8 lays it out. */
+export function encodeAnnData(a: AnnData): TreeGroup {
+  const root = group(enc("anndata", "0.1.0"));
+  if (a.X) root.children.X = encodeMatrix(a.X);
+  root.children.obs = encodeDataFrame(a.obs, a.obsNames, a.categories.obs);
+  root.children.var = encodeDataFrame(a.var, a.varNames, a.categories.var);
+  root.children.obsm = mapping(a.obsm, matrixOrFrame(a.nObs));
+  root.children.varm = mapping(a.varm, matrixOrFrame(a.nVars));
+  root.children.obsp = mapping(a.obsp, encodeMatrix);
+  root.children.varp = mapping(a.varp, encodeMatrix);
+  root.children.layers = mapping(a.layers, encodeMatrix);
+  root.children.uns = mapping(a.uns, (v) => encodeElem(v, "uns"));
+  if (a.raw) {
+    const raw = group({});
+    if (a.raw.X) raw.children.X = encodeMatrix(a.raw.X);
+    raw.children.var = encodeDataFrame(a.raw.var, a.raw.varNames);
+    raw.children.varm = mapping(a.raw.varm, matrixOrFrame(a.raw.varNames.length));
+    root.children.raw = raw;
+  }
+  return root;
+}

@@ -1,0 +1,66 @@
+import pl from "nodejs-polars";
+import * as ln from "../../../mod.ts";
+import { assertEquals, tempDir } from "../../_helpers.ts";
+import { needsPython } from "../../_python.ts";
+import { assertMatchesPython, describeWithPython, pythonFixtures } from "./_compare.ts";
+
+const py = needsPython("AnnData writing", "anndata", "h5py", "scipy", "pandas", "zarr");
+
+for (const name of ["csr.h5ad", "csc.h5ad", "dense.h5ad", "raw.h5ad", "csr.zarr"]) {
+  Deno.test({
+    name: `Python writes ${name} -> we load -> writeZarr -> Python loads: equal to the original`,
+    ...py,
+    async fn() {
+      const { dir, desc } = await pythonFixtures();
+      const a = name.endsWith(".zarr")
+        ? await ln.readZarr(`${dir}/${name}`)
+        : await ln.readH5ad(`${dir}/${name}`);
+      const out = await tempDir();
+      for (const compression of [undefined, "zlib"] as const) {
+        await ln.writeZarr(a, `${out}/ours.zarr`, { compression });
+        assertEquals(await describeWithPython(`${out}/ours.zarr`), desc[name]);
+        assertMatchesPython(await ln.readZarr(`${out}/ours.zarr`), desc[name], `re-read ${name}`);
+      }
+      await Deno.remove(out, { recursive: true });
+    },
+  });
+}
+
+Deno.test({
+  name: "an AnnData built in TypeScript opens in Python anndata with the same content",
+  ...py,
+  async fn() {
+    const adata = new ln.AnnData({
+      X: new ln.CsrMatrix(
+        new Float32Array([1, 2, 3]),
+        new Int32Array([0, 2, 1]),
+        new Int32Array([0, 2, 2, 3]),
+        [3, 3],
+      ),
+      obs: pl.DataFrame({
+        cell_type: pl.Series("cell_type", ["T cell", null, "B cell"]).cast(pl.Categorical),
+        n: pl.Series("n", [1, null, 3], pl.Int64).cast(pl.Int32),
+        ok: [true, false, true],
+      }),
+      obsNames: ["a", "b", "c"],
+      varNames: ["g1", "g2", "g3"],
+      uns: { note: "built in Deno" },
+      categories: { obs: { cell_type: { categories: ["B cell", "T cell"], ordered: true } } },
+    });
+    const out = await tempDir();
+    await ln.writeZarr(adata, `${out}/built.zarr`);
+    const d = await describeWithPython(`${out}/built.zarr`);
+    assertEquals(d.shape, [3, 3]);
+    assertEquals(d.obs.cols.cell_type, {
+      kind: "categorical",
+      values: ["T cell", null, "B cell"],
+      categories: ["B cell", "T cell"],
+      ordered: true,
+    });
+    assertEquals(d.obs.cols.n, { kind: "Int64", values: [1, null, 3] });
+    assertEquals(d.obs.cols.ok, { kind: "bool", values: [true, false, true] });
+    assertEquals(d.X, [[1, 0, 2], [0, 0, 0], [0, 3, 0]]);
+    assertEquals(d.uns, { note: "built in Deno" });
+    await Deno.remove(out, { recursive: true });
+  },
+});

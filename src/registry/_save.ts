@@ -11,11 +11,20 @@ import type { PutData, StorageBackend } from "../storage/storage.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { base62 } from "./_ids.ts";
 import { type AnyDb, anyDb, nowIso } from "./_record.ts";
-import { materialize, measure, type Measured, type Source, sourceSuffix } from "./_source.ts";
+import {
+  materialize,
+  measure,
+  type Measured,
+  type RawSource,
+  type Source,
+  sourceSuffix,
+} from "./_source.ts";
 import type { File } from "./file.ts";
 
 interface Plan {
   file: File;
+  src: RawSource;
+  cleanup: () => Promise<void>;
   m: Measured;
   inPlace: boolean;
   key: string | null;
@@ -28,10 +37,18 @@ interface Plan {
 export async function saveFiles(files: File[], opts: { folderId?: string } = {}): Promise<void> {
   const inst = instance();
   const plans: Plan[] = [];
-  for (const f of files) {
-    if (f._saved) continue;
-    plans.push(await plan(f, inst));
+  try {
+    for (const f of files) {
+      if (f._saved) continue;
+      plans.push(await plan(f, inst));
+    }
+    await savePlans(plans, inst, opts.folderId);
+  } finally {
+    for (const p of plans) await p.cleanup();
   }
+}
+
+async function savePlans(plans: Plan[], inst: InstanceState, folderId?: string): Promise<void> {
   // Dedup against the registry and within the batch.
   const existing = await filesByHash(plans.map((p) => p.m.hash));
   const first = new Map<string, Plan>();
@@ -49,18 +66,23 @@ export async function saveFiles(files: File[], opts: { folderId?: string } = {})
   await refuseTakenKeys(inserts, inst);
   try {
     await placeObjects(inserts, inst);
-    await commitAll(inserts, inst, opts.folderId, sameAs);
+    await commitAll(inserts, inst, folderId, sameAs);
   } catch (e) {
     await undo(inserts, inst);
     throw e;
   }
-  for (const [file, ex] of sameAs) await adopt(file, ex, opts.folderId);
+  for (const [file, ex] of sameAs) await adopt(file, ex, folderId);
 }
 
 async function plan(file: File, inst: InstanceState): Promise<Plan> {
-  const src = materialize(file._source!);
-  file._source = src;
-  const m = await measure(src);
+  const { src, cleanup } = await materialize(file._source!);
+  let m: Measured;
+  try {
+    m = await measure(src);
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
   let inPlace = false;
   let key = file.key;
   if (src.kind === "path") {
@@ -77,7 +99,7 @@ async function plan(file: File, inst: InstanceState): Promise<Plan> {
   }
   file.suffix = suffixOf(key ?? file.name ?? "") || file.suffix;
   const objectKey = key ?? `${MANAGED_PREFIX}${file.id}${file.suffix}`;
-  return { file, m, inPlace, key, objectKey, pendingId: undefined, placed: [] };
+  return { file, src, cleanup, m, inPlace, key, objectKey, pendingId: undefined, placed: [] };
 }
 
 /** The key of a local path inside the root of `backend`, or undefined. */
@@ -118,11 +140,9 @@ async function refuseTakenKeys(plans: Plan[], inst: InstanceState): Promise<void
   }
 }
 
-function dataOf(src: Source): PutData | (() => Promise<PutData>) {
-  const s = materialize(src);
-  if (s.kind === "bytes") return s.bytes;
-  if (s.kind === "table") throw new Error("unreachable: tables are materialized");
-  return async () => (await Deno.open(s.path, { read: true })).readable;
+function dataOf(src: RawSource): PutData | (() => Promise<PutData>) {
+  if (src.kind === "bytes") return src.bytes;
+  return async () => (await Deno.open(src.path, { read: true })).readable;
 }
 
 async function putOne(
@@ -155,7 +175,7 @@ async function placeObjects(plans: Plan[], inst: InstanceState): Promise<void> {
     }))).execute()
   );
   for (const p of managed) {
-    const src = p.file._source!;
+    const src = p.src;
     if (p.m.entries) {
       for (const e of p.m.entries) {
         const k = `${p.objectKey}/${e.rel}`;
@@ -336,7 +356,20 @@ async function filesByHash(hashes: string[]): Promise<Map<string, File>> {
 
 /** Replace the content of a saved file; see `File.replace`. */
 export async function replaceFile(file: File, data: Source, run: File["run"]): Promise<void> {
-  const src = materialize(data);
+  const { src, cleanup } = await materialize(data);
+  try {
+    await replaceWith(file, data, src, run);
+  } finally {
+    await cleanup();
+  }
+}
+
+async function replaceWith(
+  file: File,
+  data: Source,
+  src: RawSource,
+  run: File["run"],
+): Promise<void> {
   const m = await measure(src);
   if (m.entries || file._isDir) {
     throw new ValidationError("replace() of folder-like files (e.g. .zarr) is not supported yet");

@@ -1,7 +1,10 @@
 // What File data is, and its size and hash (read once, streamed).
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath as fromFileURL } from "node:url";
-import { NotFoundError, StorageError, ValidationError } from "../errors.ts";
+import { NotFoundError, StorageError, UnsupportedFormatError, ValidationError } from "../errors.ts";
+import { AnnData } from "../formats/anndata/anndata.ts";
+import { writeH5ad } from "../formats/anndata/write_h5ad.ts";
+import { writeZarr } from "../formats/anndata/write_zarr.ts";
 import { hashBytes, hashDirectory, hashFile } from "../storage/hash.ts";
 import {
   type DataFrame,
@@ -13,24 +16,55 @@ import {
 
 /**
  * Data a File can be made from: a local path (string or `file:` URL),
- * bytes, or a nodejs-polars DataFrame.
+ * bytes, a nodejs-polars DataFrame, or an AnnData.
  */
-export type FileData = string | URL | Uint8Array | DataFrame;
+export type FileData = string | URL | Uint8Array | DataFrame | AnnData;
 
-export type Source =
+/** Data as stored: a local file or folder, or bytes. */
+export type RawSource =
   | { kind: "path"; path: string }
-  | { kind: "bytes"; bytes: Uint8Array }
-  | { kind: "table"; df: DataFrame; format: TableFormat };
+  | { kind: "bytes"; bytes: Uint8Array };
+
+/** Data as given: raw, or an in-memory object with its serialization format. */
+export type Source =
+  | RawSource
+  | { kind: "table"; df: DataFrame; format: TableFormat }
+  | { kind: "anndata"; adata: AnnData; format: "h5ad" | "zarr" };
 
 /** The suffix in-memory data is saved with, or undefined for paths and bytes. */
 export function sourceSuffix(src: Source): string | undefined {
-  return src.kind === "table" ? `.${src.format}` : undefined;
+  return src.kind === "table" || src.kind === "anndata" ? `.${src.format}` : undefined;
 }
 
-/** Serialize in-memory data (CPU only, at save time); paths and bytes pass through. */
-export function materialize(src: Source): Source {
-  if (src.kind !== "table") return src;
-  return { kind: "bytes", bytes: writeTable(src.df, src.format) };
+/** Serialized data and how to remove what serializing left behind. */
+export interface Materialized {
+  src: RawSource;
+  cleanup(): Promise<void>;
+}
+
+/** Serialize in-memory data at save time; paths and bytes pass through. */
+export async function materialize(src: Source): Promise<Materialized> {
+  const none = { cleanup: () => Promise.resolve() };
+  switch (src.kind) {
+    case "path":
+    case "bytes":
+      return { src, ...none };
+    case "table":
+      return { src: { kind: "bytes", bytes: writeTable(src.df, src.format) }, ...none };
+    case "anndata": {
+      const dir = await Deno.makeTempDir({ prefix: "lamindeno-anndata-" });
+      const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+      try {
+        const path = `${dir}/adata.${src.format}`;
+        if (src.format === "zarr") await writeZarr(src.adata, path);
+        else await writeH5ad(src.adata, path);
+        return { src: { kind: "path", path }, cleanup };
+      } catch (e) {
+        await cleanup();
+        throw e;
+      }
+    }
+  }
 }
 
 /** One file of a folder-like object. */
@@ -52,6 +86,18 @@ export interface Measured {
 /** Classify constructor data (sync, no I/O); `format`/`keySuffix` pick a serialization. */
 export function toSource(data: unknown, format?: string, keySuffix = ""): Source {
   if (data instanceof Uint8Array) return { kind: "bytes", bytes: data };
+  if (data instanceof AnnData) {
+    const f = (format ?? (keySuffix ? keySuffix.slice(1) : "h5ad")).toLowerCase();
+    if (f !== "h5ad" && f !== "zarr") {
+      throw new UnsupportedFormatError(`cannot save an AnnData as "${f}"; formats: h5ad, zarr`);
+    }
+    if (keySuffix && keySuffix.toLowerCase() !== `.${f}`) {
+      throw new ValidationError(
+        `key suffix ${keySuffix} does not match format "${f}"; make them agree`,
+      );
+    }
+    return { kind: "anndata", adata: data, format: f };
+  }
   if (isDataFrame(data)) {
     const f = tableFormat(format, keySuffix);
     if (keySuffix && keySuffix.toLowerCase() !== `.${f}`) {
@@ -106,8 +152,7 @@ export async function statSource(path: string): Promise<Deno.FileInfo> {
 }
 
 /** Size and md5 of a source, streaming; folders hash per `hashDirectory`. */
-export async function measure(src: Source): Promise<Measured> {
-  if (src.kind === "table") return await measure(materialize(src));
+export async function measure(src: RawSource): Promise<Measured> {
   if (src.kind === "bytes") {
     return { size: src.bytes.byteLength, hash: hashBytes(src.bytes), hashType: "md5" };
   }

@@ -1,6 +1,6 @@
 import pl from "nodejs-polars";
 import * as ln from "../../../mod.ts";
-import { assertEquals, tempDir } from "../../_helpers.ts";
+import { assertEquals, freshInstance, tempDir } from "../../_helpers.ts";
 import { needsPython } from "../../_python.ts";
 import { assertMatchesPython, describeWithPython, pythonFixtures } from "./_compare.ts";
 
@@ -62,5 +62,24 @@ Deno.test({
     assertEquals(d.X, [[1, 0, 2], [0, 0, 0], [0, 3, 0]]);
     assertEquals(d.uns, { note: "built in Deno" });
     await Deno.remove(out, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "new File(adata, { format: 'zarr' }) saves a zarr store that loads back equal",
+  ...py,
+  async fn() {
+    const { dir, desc } = await pythonFixtures();
+    const root = await freshInstance();
+    const a = await ln.readH5ad(`${dir}/csc.h5ad`);
+    const f = await new ln.File(a, { format: "zarr", name: "csc" }).save();
+    assertEquals([f.suffix, f.hashType], [".zarr", "md5-d"]);
+    assertMatchesPython(await f.load() as ln.AnnData, desc["csc.h5ad"], "saved zarr");
+    assertEquals(await describeWithPython(f.path()), desc["csc.h5ad"]);
+    const again = await new ln.File(a, { format: "zarr" }).save();
+    assertEquals(again.id, f.id, "same AnnData written twice hashes the same");
+    assertEquals((await ln.fsck()).mismatched, []);
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
   },
 });

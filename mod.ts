@@ -32,7 +32,7 @@ export * from "./src/registry/run.ts";
 export * from "./src/registry/transform.ts";
 export { Storage } from "./src/registry/storage_record.ts";
 export { User } from "./src/registry/user.ts";
-export * from "./src/registry/features.ts";
+export { type Feature, Features } from "./src/registry/features.ts";
 export type { RelatedManager, Where } from "./src/registry/_record.ts";
 export type { LoadOptions } from "./src/formats/load.ts";
 export * from "./src/track/context.ts";

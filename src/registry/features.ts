@@ -1,14 +1,27 @@
 import { createHash } from "node:crypto";
+import type pl from "nodejs-polars";
 import { ValidationError } from "../errors.ts";
 import { instance } from "../_state.ts";
+import type { AnnData } from "../formats/anndata/anndata.ts";
+import { isDataFrame } from "../formats/tables.ts";
+import { retryBusy } from "./_db_errors.ts";
 import { newId } from "./_ids.ts";
 import { anyDb, date, rowsByIds, selectOne, selectRows, str, type Where } from "./_record.ts";
 
 const COLUMNS = ["id", "type", "hash", "created_at", "created_by_id"] as const;
 
+/** One member of a feature set: a name and, for table columns, a dtype. */
+export interface Feature {
+  /** Column or variable name. */
+  name: string;
+  /** dtype for table columns (polars' name, e.g. `"Float64"`), else `null`. */
+  dtype: string | null;
+}
+
 /**
- * A feature set (e.g. the columns of a table, the genes of an AnnData's
- * `var`), deduplicated by a hash of its sorted members.
+ * A feature set (the columns of a table, the genes of an AnnData's `var`),
+ * deduplicated by the md5 of its sorted members: saving the same set twice
+ * gives one record. Link sets to files with `new ln.File(data, { features })`.
  *
  * @example A feature set from names
  * ```ts
@@ -17,6 +30,7 @@ const COLUMNS = ["id", "type", "hash", "created_at", "created_by_id"] as const;
  * const fs = await ln.Features.fromValues(["CD4", "CD8A"], { type: "gene" }).save();
  * const again = await ln.Features.fromValues(["CD8A", "CD4"], { type: "gene" }).save();
  * console.assert(fs.id === again.id);
+ * console.assert((await fs.members()).length === 2);
  * await ln.close();
  * ```
  */
@@ -31,8 +45,7 @@ export class Features {
   createdAt: Date;
   /** Id of the user who created it. */
   createdById: string;
-  /** Members (only on a set made in this process). */
-  readonly members: readonly string[] | undefined;
+  /** @internal */ _members: Feature[] | undefined;
   /** @internal */ _saved = false;
 
   private constructor(
@@ -41,14 +54,26 @@ export class Features {
     hash: string,
     createdAt: Date,
     createdById: string,
-    members?: string[],
+    members?: Feature[],
   ) {
     this.id = id;
     this.type = type;
     this.hash = hash;
     this.createdAt = createdAt;
     this.createdById = createdById;
-    this.members = members;
+    this._members = members;
+  }
+
+  static #make(members: Feature[], type: string | null): Features {
+    const byName = new Map<string, Feature>();
+    for (const m of members) byName.set(m.name, m);
+    const sorted = [...byName.values()].sort((
+      a,
+      b,
+    ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const h = createHash("md5").update(`${type ?? ""}\n`);
+    for (const m of sorted) h.update(`${m.name}\t${m.dtype ?? ""}\n`);
+    return new Features(newId("features"), type, h.digest("base64url"), new Date(), "", sorted);
   }
 
   /** An unsaved feature set from member names (no I/O). */
@@ -56,9 +81,28 @@ export class Features {
     if (!Array.isArray(values) || values.some((v) => typeof v !== "string")) {
       throw new ValidationError("Features.fromValues() takes an array of strings");
     }
-    const sorted = [...new Set(values)].sort();
-    const hash = createHash("md5").update(sorted.join("\n")).digest("base64url");
-    return new Features(newId("features"), options.type ?? null, hash, new Date(), "", sorted);
+    return Features.#make(values.map((name) => ({ name, dtype: null })), options.type ?? null);
+  }
+
+  /** An unsaved feature set of a DataFrame's columns with their dtypes. */
+  static fromDataFrame(df: pl.DataFrame): Features {
+    if (!isDataFrame(df)) {
+      throw new ValidationError("Features.fromDataFrame() takes a polars DataFrame");
+    }
+    return Features.#make(
+      df.getColumns().map((s) => ({ name: s.name, dtype: String(s.dtype.variant) })),
+      "column",
+    );
+  }
+
+  /**
+   * An unsaved feature set of an AnnData: `"var"` gives its variable names
+   * (e.g. genes), `"obs"` the columns of `obs` with their dtypes.
+   */
+  static fromAnnData(adata: AnnData, slot: "var" | "obs"): Features {
+    if (slot === "var") return Features.fromValues(adata.varNames, { type: "var" });
+    if (slot === "obs") return Features.fromDataFrame(adata.obs);
+    throw new ValidationError(`Features.fromAnnData(): slot is "var" or "obs", got ${slot}`);
   }
 
   /** @internal */
@@ -74,20 +118,47 @@ export class Features {
     return f;
   }
 
-  /** Insert, or become the existing set with the same members. */
+  /** The members, sorted by name. */
+  async members(): Promise<Feature[]> {
+    if (this._members) return this._members;
+    const rows = await anyDb().selectFrom("feature").select(["name", "dtype"])
+      .where("features_id", "=", this.id).orderBy("position").execute();
+    this._members = rows.map((r) => ({ name: String(r.name), dtype: str(r.dtype) }));
+    return this._members;
+  }
+
+  /** Insert with its members, or become the existing set with the same members. */
   async save(): Promise<this> {
     const db = anyDb();
-    await db.insertInto("features").values({
-      id: this.id,
-      type: this.type,
-      hash: this.hash,
-      created_at: this.createdAt.toISOString(),
-      created_by_id: instance().user.id,
-    }).onConflict((oc) => oc.column("hash").doNothing()).execute();
+    const members = this._members ?? [];
+    await retryBusy(() =>
+      db.transaction().execute(async (trx) => {
+        const existing = await trx.selectFrom("features").select("id").where("hash", "=", this.hash)
+          .executeTakeFirst();
+        if (existing) return;
+        await trx.insertInto("features").values({
+          id: this.id,
+          type: this.type,
+          hash: this.hash,
+          created_at: this.createdAt.toISOString(),
+          created_by_id: instance().user.id,
+        }).execute();
+        for (let i = 0; i < members.length; i += 500) {
+          await trx.insertInto("feature").values(
+            members.slice(i, i + 500).map((m, j) => ({
+              features_id: this.id,
+              position: i + j,
+              name: m.name,
+              dtype: m.dtype,
+            })),
+          ).execute();
+        }
+      })
+    );
     const row = await db.selectFrom("features").selectAll().where("hash", "=", this.hash)
       .executeTakeFirstOrThrow();
     const saved = Features.fromRow(row);
-    Object.assign(this, { ...saved, members: this.members });
+    Object.assign(this, { ...saved, _members: this._members });
     return this;
   }
 

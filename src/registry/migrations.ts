@@ -122,6 +122,17 @@ export const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  "0002_feature_members": {
+    async up(db: AnyDb) {
+      await db.schema.createTable("feature")
+        .addColumn("features_id", "varchar(20)", (c) => c.notNull().references("features.id"))
+        .addColumn("position", "integer", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("dtype", "text")
+        .addPrimaryKeyConstraint("feature_pk", ["features_id", "position"] as never)
+        .execute();
+    },
+  },
 };
 
 /** Serves {@linkcode MIGRATIONS} to kysely's `Migrator`. */

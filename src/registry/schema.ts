@@ -103,6 +103,14 @@ export interface FeaturesTable {
   created_by_id: string;
 }
 
+/** `feature`: the members of a feature set, in sorted order. */
+export interface FeatureTable {
+  features_id: string;
+  position: number;
+  name: string;
+  dtype: string | null;
+}
+
 /** `run_input`: files a run read. */
 export interface RunInputTable {
   run_id: string;
@@ -148,6 +156,7 @@ export interface Database {
   file: FileTable;
   folder: FolderTable;
   features: FeaturesTable;
+  feature: FeatureTable;
   run_input: RunInputTable;
   file_features: FileFeaturesTable;
   folder_file: FolderFileTable;

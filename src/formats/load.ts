@@ -4,6 +4,7 @@ import { kindOf } from "./kinds.ts";
 import { readTable } from "./tables.ts";
 import { readH5ad } from "./anndata/read_h5ad.ts";
 import { loadZarr } from "./zarr.ts";
+import { readH5mu } from "./anndata/mudata.ts";
 
 /** Options of `file.load()`. */
 export interface LoadOptions {
@@ -26,7 +27,8 @@ export function loadObject(path: string, suffix: string): Promise<unknown> {
     .with("table", () => readTable(path, suffix))
     .with("anndata", () => readH5ad(path))
     .with("zarr", () => loadZarr(path))
-    .with("mudata", "image", () => notYet(path, suffix))
+    .with("mudata", () => readH5mu(path))
+    .with("image", () => notYet(path, suffix))
     .with("none", () =>
       Promise.reject(
         new NoInMemoryRepresentationError(

@@ -169,6 +169,33 @@ with h5py.File(f"{out}/legacy07.h5ad", "w") as f:
     X.create_dataset("indptr", data=np.array([0, 1, 1, 2], dtype=np.int32))
 fixtures["legacy07.h5ad"] = describe(ad.read_h5ad(f"{out}/legacy07.h5ad"))
 
+# MuData's layout, written with h5py and anndata's element writer.
+from anndata.experimental import write_elem
+
+rna = make(8, 5, "csr", seed=5)
+prot = make(8, 3, "dense", seed=6)
+with h5py.File(f"{out}/multi.h5mu", "w") as f:
+    f.attrs["encoding-type"] = "MuData"
+    f.attrs["encoding-version"] = "0.1.0"
+    mod = f.create_group("mod")
+    for name, a in [("rna", rna), ("prot", prot)]:
+        g = mod.create_group(name)
+        g.attrs["encoding-type"] = "anndata"
+        g.attrs["encoding-version"] = "0.1.0"
+        for k in ["X", "obs", "var", "uns"]:
+            write_elem(g, k, getattr(a, k))
+        for k in ["obsm", "varm", "obsp", "varp", "layers"]:
+            write_elem(g, k, dict(getattr(a, k)))
+    write_elem(f, "obs", pd.DataFrame({"batch": pd.Categorical(["a", "b"] * 4)}, index=rna.obs_names))
+    write_elem(f, "var", pd.DataFrame(index=list(rna.var_names) + list(prot.var_names)))
+    write_elem(f, "obsm", {"X_joint": np.arange(16.0).reshape(8, 2)})
+    write_elem(f, "uns", {"study": "multi"})
+fixtures["multi.h5mu"] = {
+    "mod": {"rna": describe(rna), "prot": describe(prot)},
+    "obs_batch": ["a", "b"] * 4,
+    "var_names": list(rna.var_names) + list(prot.var_names),
+}
+
 with open(f"{out}/fixtures.json", "w") as fh:
     json.dump(fixtures, fh)
 print(json.dumps(sorted(fixtures)))

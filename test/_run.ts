@@ -1,0 +1,44 @@
+// The README's test command: runs every test (including the JSDoc examples)
+// and closes with one "N passed, N failed" line. In CI (CI=true) a skipped
+// test group is a failure: every peer must be installed.
+const ci = Deno.env.get("CI") === "true";
+const args = ["test", "-A", "--doc", "--parallel", ...Deno.args];
+console.error(`$ deno ${args.join(" ")}${ci ? "   (CI: no test may be skipped)" : ""}`);
+
+const child = new Deno.Command(Deno.execPath(), {
+  args,
+  stdout: "piped",
+  stderr: "inherit",
+  env: { NO_COLOR: "1" },
+}).spawn();
+
+// Stream the output through while keeping the last lines for the summary.
+const decoder = new TextDecoder();
+let tail = "";
+for await (const chunk of child.stdout) {
+  await Deno.stdout.write(chunk);
+  tail = (tail + decoder.decode(chunk, { stream: true })).slice(-20_000);
+}
+const status = await child.status;
+
+const count = (label: string): number => {
+  const all = [...tail.matchAll(new RegExp(`(\\d+) ${label}`, "g"))];
+  return all.length ? Number(all[all.length - 1][1]) : 0;
+};
+const summary = tail.split("\n").findLast((l) => /^(ok|FAILED) \|/.test(l.trim()));
+let passed = 0, failed = 0, ignored = 0;
+if (summary) {
+  passed = count("passed");
+  failed = count("failed");
+  ignored = count("ignored");
+} else if (!status.success) {
+  failed = 1; // deno could not even run the tests (type error, missing permission)
+}
+
+console.log("");
+if (ignored > 0) {
+  console.log(`${ignored} test(s) were skipped${ci ? " — not allowed in CI" : ""}`);
+}
+const ciFailure = ci && ignored > 0 ? 1 : 0;
+console.log(`${passed} passed, ${failed + ciFailure} failed`);
+Deno.exit(status.success && !ciFailure ? 0 : 1);

@@ -121,6 +121,7 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
   // Objects in .lamindb/ named after no file row.
   const seen = new Set<string>();
   for await (const o of backend.list(MANAGED_PREFIX)) {
+    // The registry itself (lamin.db, its WAL and lock files) is not an object.
     if (o.key.startsWith(TMP_PREFIX) || /^\.lamindb\/lamin\.db/.test(o.key)) continue;
     const top = o.key.slice(MANAGED_PREFIX.length).split("/")[0];
     const id = top.slice(0, 20);

@@ -86,6 +86,12 @@ export async function init(options: InitOptions): Promise<void> {
     });
   }
   const realRoot = await Deno.realPath(root);
+  // Opening (creating, migrating) the embedded registry is serialized across
+  // processes by a file lock: SQLite cannot switch to WAL or migrate while
+  // another process does, and a stale snapshot would otherwise loop on BUSY.
+  using _lock = options.dialect
+    ? undefined
+    : await lockFile(join(realRoot, ".lamindb", "lamin.db.lock"));
   const dialect = (options.dialect as Dialect | undefined) ??
     await libsqlDialect(join(realRoot, ".lamindb", "lamin.db"));
   const db = await openRegistry(dialect);
@@ -112,6 +118,18 @@ export async function init(options: InitOptions): Promise<void> {
   }
 }
 
+/** An exclusive advisory lock on `path`, released when disposed. */
+async function lockFile(path: string): Promise<Disposable> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path, { read: true, write: true, create: true });
+    await f.lock(true);
+  } catch (e) {
+    throw new StorageError(`cannot lock ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  return { [Symbol.dispose]: () => f.close() };
+}
+
 /**
  * Close the open instance (no-op when none is open).
  *
@@ -127,5 +145,7 @@ export async function close(): Promise<void> {
   setInstance(undefined);
   context.run = undefined;
   context.transform = undefined;
-  await inst.db.destroy();
+  // Closing the last connection checkpoints the WAL, which another process
+  // may briefly block.
+  await retryBusy(() => inst.db.destroy());
 }

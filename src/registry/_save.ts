@@ -106,12 +106,10 @@ async function plan(file: File, inst: InstanceState): Promise<Plan> {
 async function relativeToRoot(path: string, backend: StorageBackend): Promise<string | undefined> {
   if (backend.kind !== "local") return undefined;
   const root = resolve(backend.root);
-  let real: string;
-  try {
-    real = await Deno.realPath(path);
-  } catch {
-    real = resolve(path);
-  }
+  // Textually inside the root is enough (and saves a system call per file);
+  // otherwise resolve symlinks, e.g. a path given through a linked folder.
+  let real = resolve(path);
+  if (!real.startsWith(root + sep)) real = await Deno.realPath(path).catch(() => real);
   if (!real.startsWith(root + sep)) return undefined;
   return relative(root, real).split(sep).join("/");
 }

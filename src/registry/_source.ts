@@ -139,10 +139,10 @@ export function sourceName(src: Source): string | null {
   return src.kind === "path" ? basename(src.path) : null;
 }
 
-/** stat a source path: NotFoundError naming it when missing. */
-export async function statSource(path: string): Promise<Deno.FileInfo> {
+/** stat a source path (synchronously: ~10x cheaper per small file); NotFoundError naming it when missing. */
+export function statSource(path: string): Deno.FileInfo {
   try {
-    return await Deno.stat(path);
+    return Deno.statSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new NotFoundError(`no file or folder at ${path}; check the path`);
@@ -156,12 +156,12 @@ export async function measure(src: RawSource): Promise<Measured> {
   if (src.kind === "bytes") {
     return { size: src.bytes.byteLength, hash: hashBytes(src.bytes), hashType: "md5" };
   }
-  const st = await statSource(src.path);
-  if (st.isFile) return { ...(await readHash(src.path)), hashType: "md5" };
+  const st = statSource(src.path);
+  if (st.isFile) return { ...(await readHash(src.path, st.size)), hashType: "md5" };
   if (!st.isDirectory) throw new ValidationError(`${src.path} is neither a file nor a folder`);
   const entries: DirEntry[] = [];
   for (const { rel, path } of await walk(src.path)) {
-    const h = await readHash(path);
+    const h = await readHash(path, statSource(path).size);
     entries.push({ rel, path, size: h.size, hash: h.hash });
   }
   const size = entries.reduce((a, e) => a + e.size, 0);
@@ -173,8 +173,15 @@ export async function measure(src: RawSource): Promise<Measured> {
   };
 }
 
-async function readHash(path: string) {
+/** Files up to this size are read in one synchronous call (much cheaper per file). */
+const SMALL_FILE = 1 << 20;
+
+async function readHash(path: string, size: number) {
   try {
+    if (size <= SMALL_FILE) {
+      const bytes = Deno.readFileSync(path);
+      return { size: bytes.byteLength, hash: hashBytes(bytes) };
+    }
     return await hashFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new NotFoundError(`no file at ${path}`);

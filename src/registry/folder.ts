@@ -115,7 +115,7 @@ export class Folder {
     if (this._saved) return this;
     const inst = instance();
     const dir = this._dir!;
-    const st = await statSource(dir);
+    const st = statSource(dir);
     if (!st.isDirectory) throw new ValidationError(`${dir} is not a folder`);
     const root = inst.backend.localPath("x") ? resolve(inst.backend.root) : undefined;
     const real = await Deno.realPath(dir);

@@ -1,6 +1,8 @@
 import { createClient } from "@libsql/client/node";
 import { pathToFileURL } from "node:url";
 import { LibsqlDialect } from "@libsql/kysely-libsql";
+import { StorageError } from "../errors.ts";
+import { retryBusy } from "./_db_errors.ts";
 import type { Dialect } from "kysely";
 
 /**
@@ -10,6 +12,14 @@ import type { Dialect } from "kysely";
  */
 export async function libsqlDialect(path: string): Promise<Dialect> {
   const client = createClient({ url: pathToFileURL(path).href });
-  await client.execute("PRAGMA journal_mode=WAL");
+  try {
+    // Another process closing its connection may hold the lock for a moment.
+    await retryBusy(() => client.execute("PRAGMA journal_mode=WAL"));
+  } catch (e) {
+    client.close();
+    throw new StorageError(`cannot open the registry ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
   return new LibsqlDialect({ client });
 }

@@ -51,10 +51,20 @@ const READ_BUFFER = 4 * 1024 * 1024;
 export async function hashFile(path: string): Promise<HashResult> {
   using f = await Deno.open(path, { read: true });
   const md5 = new Md5();
-  const buf = new Uint8Array(READ_BUFFER);
+  // Small files get small buffers: allocating 4 MiB per file dominates when
+  // thousands of small files are registered.
+  const { size } = await f.stat();
+  const len = Math.min(READ_BUFFER, Math.max(size, 0) + 1);
+  // Two buffers: the next read runs (off the main thread) while this chunk is hashed.
+  const bufs = [new Uint8Array(len), new Uint8Array(len)];
+  let which = 0;
+  let pending = f.read(bufs[0]);
   for (;;) {
-    const n = await f.read(buf);
+    const n = await pending;
     if (n === null) break;
+    const buf = bufs[which];
+    which ^= 1;
+    pending = f.read(bufs[which]);
     md5.update(buf.subarray(0, n));
   }
   return md5.digest();

@@ -35,6 +35,7 @@ export { User } from "./src/registry/user.ts";
 export { type Feature, Features } from "./src/registry/features.ts";
 export type { RelatedManager, Where } from "./src/registry/_record.ts";
 export type { LoadOptions } from "./src/formats/load.ts";
+export type { DataFrame } from "./src/formats/tables.ts";
 export * from "./src/track/context.ts";
 export {
   AnnData,

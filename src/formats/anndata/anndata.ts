@@ -1,6 +1,7 @@
 import pl from "nodejs-polars";
 import { ValidationError } from "../../errors.ts";
 import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix } from "./matrix.ts";
+import type { DataFrame } from "../tables.ts";
 
 /** Categories and order of a categorical column (pandas `CategoricalDtype`). */
 export interface CategoryInfo {
@@ -23,11 +24,11 @@ export interface RawData {
   /** The raw matrix. */
   X: Matrix | undefined;
   /** Its var table. */
-  var: pl.DataFrame;
+  var: DataFrame;
   /** Its var names. */
   varNames: string[];
   /** Its varm. */
-  varm: Record<string, Matrix | pl.DataFrame>;
+  varm: Record<string, Matrix | DataFrame>;
 }
 
 /** Options of `new ln.AnnData()`. */
@@ -35,9 +36,9 @@ export interface AnnDataOptions {
   /** The data matrix, `nObs x nVars`. */
   X?: Matrix;
   /** Per-observation columns (rows in obs order). */
-  obs?: pl.DataFrame;
+  obs?: DataFrame;
   /** Per-variable columns. */
-  var?: pl.DataFrame;
+  var?: DataFrame;
   /** Observation names; default `"0", "1", ...`. */
   obsNames?: string[];
   /** Variable names; default `"0", "1", ...`. */
@@ -45,9 +46,9 @@ export interface AnnDataOptions {
   /** More matrices of X's shape. */
   layers?: Record<string, Matrix>;
   /** Per-observation matrices (`nObs` rows). */
-  obsm?: Record<string, Matrix | pl.DataFrame>;
+  obsm?: Record<string, Matrix | DataFrame>;
   /** Per-variable matrices (`nVars` rows). */
-  varm?: Record<string, Matrix | pl.DataFrame>;
+  varm?: Record<string, Matrix | DataFrame>;
   /** Observation x observation matrices. */
   obsp?: Record<string, Matrix>;
   /** Variable x variable matrices. */
@@ -64,7 +65,7 @@ function isMatrix(x: unknown): x is Matrix {
   return x instanceof DenseMatrix || x instanceof CsrMatrix || x instanceof CscMatrix;
 }
 
-function rowsOf(x: Matrix | pl.DataFrame): number {
+function rowsOf(x: Matrix | DataFrame): number {
   return isMatrix(x) ? x.shape[0] : x.height;
 }
 
@@ -89,9 +90,9 @@ export class AnnData {
   /** The data matrix, or `undefined`. */
   X: Matrix | undefined;
   /** Per-observation columns. */
-  obs: pl.DataFrame;
+  obs: DataFrame;
   /** Per-variable columns. */
-  var: pl.DataFrame;
+  var: DataFrame;
   /** Observation names. */
   obsNames: string[];
   /** Variable names. */
@@ -99,9 +100,9 @@ export class AnnData {
   /** Matrices of X's shape. */
   layers: Record<string, Matrix>;
   /** Per-observation matrices. */
-  obsm: Record<string, Matrix | pl.DataFrame>;
+  obsm: Record<string, Matrix | DataFrame>;
   /** Per-variable matrices. */
-  varm: Record<string, Matrix | pl.DataFrame>;
+  varm: Record<string, Matrix | DataFrame>;
   /** Observation x observation matrices. */
   obsp: Record<string, Matrix>;
   /** Variable x variable matrices. */
@@ -179,9 +180,9 @@ export class AnnData {
   }
   /** A one-line summary, as anndata prints. */
   toString(): string {
-    const keys = (name: string, r: Record<string, unknown> | pl.DataFrame) => {
-      const k = "columns" in r && Array.isArray((r as pl.DataFrame).columns)
-        ? (r as pl.DataFrame).columns
+    const keys = (name: string, r: Record<string, unknown> | DataFrame) => {
+      const k = "columns" in r && Array.isArray((r as DataFrame).columns)
+        ? (r as DataFrame).columns
         : Object.keys(r);
       return k.length ? `\n    ${name}: ${k.map((x) => `'${x}'`).join(", ")}` : "";
     };

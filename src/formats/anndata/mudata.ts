@@ -1,10 +1,10 @@
-import type pl from "nodejs-polars";
 import { CorruptFileError } from "../../errors.ts";
 import type { AnnData, CategoryInfo } from "./anndata.ts";
 import type { Matrix } from "./matrix.ts";
 import { readAnnData, readDataFrame, readDict, readMatrix } from "./_decode.ts";
 import { openH5 } from "./_h5wasm_store.ts";
 import { type ElementStore, join } from "./_store.ts";
+import type { DataFrame } from "../tables.ts";
 
 /**
  * A multimodal container, as Python's mudata: one AnnData per modality
@@ -14,9 +14,9 @@ export class MuData {
   /** Modalities by name (e.g. `"rna"`, `"atac"`). */
   mod: Record<string, AnnData>;
   /** Global per-observation columns. */
-  obs: pl.DataFrame;
+  obs: DataFrame;
   /** Global per-variable columns. */
-  var: pl.DataFrame;
+  var: DataFrame;
   /** Global observation names. */
   obsNames: string[];
   /** Global variable names. */
@@ -31,8 +31,8 @@ export class MuData {
   /** Wrap decoded parts. */
   constructor(parts: {
     mod: Record<string, AnnData>;
-    obs: pl.DataFrame;
-    var: pl.DataFrame;
+    obs: DataFrame;
+    var: DataFrame;
     obsNames: string[];
     varNames: string[];
     obsm?: Record<string, Matrix>;

@@ -5,30 +5,41 @@ import { readTable } from "./tables.ts";
 import { readH5ad } from "./anndata/read_h5ad.ts";
 import { loadZarr } from "./zarr.ts";
 import { readH5mu } from "./anndata/mudata.ts";
+import { readImage } from "./image.ts";
+import { readArrowTable } from "./arrow.ts";
+import { ValidationError } from "../errors.ts";
 
 /** Options of `file.load()`. */
 export interface LoadOptions {
   /** Link the file as an input of the tracked run (default: `ln.settings.trackRunInputs`). */
   isRunInput?: boolean;
-}
-
-function notYet(path: string, what: string): Promise<never> {
-  return Promise.reject(
-    new UnsupportedFormatError(
-      `cannot load "${path}": loading ${what} into memory is not implemented in this version ` +
-        `yet; use file.path() or file.stage() and read it yourself`,
-    ),
-  );
+  /** For tables: `"arrow"` returns an apache-arrow `Table` instead of a polars DataFrame. */
+  as?: "arrow";
 }
 
 /** Dispatch on the suffix to the loader of the file's format. */
-export function loadObject(path: string, suffix: string): Promise<unknown> {
-  return match(kindOf(suffix))
+export function loadObject(path: string, suffix: string, as?: "arrow"): Promise<unknown> {
+  const kind = kindOf(suffix);
+  if (as !== undefined) {
+    if (as !== "arrow") {
+      return Promise.reject(new ValidationError(`load({ as }) takes "arrow", got ${String(as)}`));
+    }
+    if (kind !== "table") {
+      return Promise.reject(
+        new UnsupportedFormatError(
+          `cannot load "${path}" as an arrow Table: only tables (.csv .tsv .parquet .ipc ` +
+            `.feather .arrow) can; ${suffix || "this file"} loads as ${kind}`,
+        ),
+      );
+    }
+    return readArrowTable(path, suffix);
+  }
+  return match(kind)
     .with("table", () => readTable(path, suffix))
     .with("anndata", () => readH5ad(path))
     .with("zarr", () => loadZarr(path))
     .with("mudata", () => readH5mu(path))
-    .with("image", () => notYet(path, suffix))
+    .with("image", () => readImage(path))
     .with("none", () =>
       Promise.reject(
         new NoInMemoryRepresentationError(

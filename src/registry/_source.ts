@@ -13,12 +13,21 @@ import {
   tableFormat,
   writeTable,
 } from "../formats/tables.ts";
+import {
+  encodeImage,
+  type ImageArray,
+  type ImageFormat,
+  isImageArray,
+  validateImage,
+} from "../formats/image.ts";
+import { type ArrowTable, isArrowTable, writeArrowTable } from "../formats/arrow.ts";
 
 /**
  * Data a File can be made from: a local path (string or `file:` URL),
- * bytes, a nodejs-polars DataFrame, or an AnnData.
+ * bytes, a nodejs-polars DataFrame, an apache-arrow Table, an AnnData or an
+ * ImageArray.
  */
-export type FileData = string | URL | Uint8Array | DataFrame | AnnData;
+export type FileData = string | URL | Uint8Array | DataFrame | ArrowTable | AnnData | ImageArray;
 
 /** Data as stored: a local file or folder, or bytes. */
 export type RawSource =
@@ -29,11 +38,13 @@ export type RawSource =
 export type Source =
   | RawSource
   | { kind: "table"; df: DataFrame; format: TableFormat }
-  | { kind: "anndata"; adata: AnnData; format: "h5ad" | "zarr" };
+  | { kind: "arrow"; table: ArrowTable; format: TableFormat }
+  | { kind: "anndata"; adata: AnnData; format: "h5ad" | "zarr" }
+  | { kind: "image"; img: ImageArray; format: ImageFormat };
 
 /** The suffix in-memory data is saved with, or undefined for paths and bytes. */
 export function sourceSuffix(src: Source): string | undefined {
-  return src.kind === "table" || src.kind === "anndata" ? `.${src.format}` : undefined;
+  return src.kind === "path" || src.kind === "bytes" ? undefined : `.${src.format}`;
 }
 
 /** Serialized data and how to remove what serializing left behind. */
@@ -51,6 +62,13 @@ export async function materialize(src: Source): Promise<Materialized> {
       return { src, ...none };
     case "table":
       return { src: { kind: "bytes", bytes: writeTable(src.df, src.format) }, ...none };
+    case "arrow":
+      return {
+        src: { kind: "bytes", bytes: await writeArrowTable(src.table, src.format) },
+        ...none,
+      };
+    case "image":
+      return { src: { kind: "bytes", bytes: encodeImage(src.img, src.format) }, ...none };
     case "anndata": {
       const dir = await Deno.makeTempDir({ prefix: "lamindeno-anndata-" });
       const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -98,14 +116,28 @@ export function toSource(data: unknown, format?: string, keySuffix = ""): Source
     }
     return { kind: "anndata", adata: data, format: f };
   }
-  if (isDataFrame(data)) {
+  if (isDataFrame(data) || isArrowTable(data)) {
     const f = tableFormat(format, keySuffix);
     if (keySuffix && keySuffix.toLowerCase() !== `.${f}`) {
       throw new ValidationError(
         `key suffix ${keySuffix} does not match format "${f}"; make them agree`,
       );
     }
-    return { kind: "table", df: data, format: f };
+    return isDataFrame(data)
+      ? { kind: "table", df: data, format: f }
+      : { kind: "arrow", table: data, format: f };
+  }
+  if (isImageArray(data)) {
+    validateImage(data);
+    const f = (format ?? (keySuffix ? keySuffix.slice(1) : "png")).toLowerCase();
+    const imageFormat = f === "png" ? "png" : f === "jpg" || f === "jpeg" ? "jpg" : undefined;
+    if (!imageFormat) {
+      throw new UnsupportedFormatError(`cannot save an image as "${f}"; formats: png, jpg`);
+    }
+    if (keySuffix && ![".png", ".jpg", ".jpeg"].includes(keySuffix.toLowerCase())) {
+      throw new ValidationError(`key suffix ${keySuffix} is not an image suffix (.png, .jpg)`);
+    }
+    return { kind: "image", img: data, format: imageFormat };
   }
   if (data instanceof URL) {
     if (data.protocol !== "file:") {
@@ -128,7 +160,7 @@ export function toSource(data: unknown, format?: string, keySuffix = ""): Source
     return { kind: "path", path: resolve(path) };
   }
   throw new ValidationError(
-    `a File is made from a local path (string or file: URL), a Uint8Array or a polars DataFrame; got ${
+    `a File is made from a local path (string or file: URL), a Uint8Array, a polars DataFrame, an arrow Table, an AnnData or an ImageArray; got ${
       data === null ? "null" : typeof data === "object" ? data.constructor?.name : typeof data
     }`,
   );

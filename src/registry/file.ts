@@ -281,7 +281,10 @@ export class File {
    */
   async load(options: LoadOptions = {}): Promise<unknown> {
     const path = this.path();
-    const value = await loadObject(path, this.suffix);
+    if (options === null || typeof options !== "object") {
+      throw new ValidationError("load(options): options must be an object");
+    }
+    const value = await loadObject(path, this.suffix, options.as);
     await linkRunInput(this, options.isRunInput);
     return value;
   }

@@ -82,3 +82,38 @@ Deno.test("replace() with a DataFrame writes the new format", () =>
     assertEquals(f.suffix, ".csv");
     assertEquals(((await f.load()) as pl.DataFrame).height, 1);
   }));
+
+Deno.test("an apache-arrow Table is accepted as data; load({ as: 'arrow' }) returns one", () =>
+  withInstance(async () => {
+    const arrow = await import("apache-arrow");
+    const table = arrow.tableFromArrays({
+      cell: ["c1", "c2", "c3"],
+      n_genes: new Int32Array([1200, 800, 950]),
+      score: new Float64Array([0.5, 2, 1.25]),
+    });
+    for (const format of [undefined, "arrow", "csv"] as const) {
+      const f = await new ln.File(table, { format, name: `cells-${format}` }).save();
+      assertEquals(f.suffix, `.${format ?? "parquet"}`);
+      const back = await f.load({ as: "arrow" }) as typeof table;
+      assertEquals(back.numRows, 3);
+      assertEquals(back.getChild("cell")!.toArray(), ["c1", "c2", "c3"]);
+      assertEquals(Array.from(back.getChild("n_genes")!.toArray(), Number), [1200, 800, 950]);
+      assertEquals(Array.from(back.getChild("score")!.toArray(), Number), [0.5, 2, 1.25]);
+      const df = await f.load() as pl.DataFrame;
+      assertEquals(df.getColumn("cell").toArray(), ["c1", "c2", "c3"]);
+    }
+    // A polars-written IPC file (view types) also loads as arrow.
+    const ipc = await new ln.File(df(), { format: "arrow" }).save();
+    const t = await ipc.load({ as: "arrow" }) as typeof table;
+    assertEquals(t.getChild("cell")!.toArray(), ["c1", "c2", "c3"]);
+    assertEquals(t.getChild("score")!.get(1), null);
+    assertEquals(t.getChild("score")!.get(2), 1.25);
+  }));
+
+Deno.test("load({ as: 'arrow' }) of a non-table is refused with UnsupportedFormatError", () =>
+  withInstance(async () => {
+    const f = await new ln.File(new Uint8Array([1]), { key: "x.fastq" }).save();
+    await assertRejects(() => f.load({ as: "arrow" }), ln.UnsupportedFormatError, /only tables/);
+    // deno-lint-ignore no-explicit-any
+    await assertRejects(() => f.load({ as: "pandas" as any }), ln.ValidationError, /arrow/);
+  }));

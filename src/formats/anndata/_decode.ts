@@ -98,6 +98,10 @@ export async function readDataFrame(store: ElementStore, path: string): Promise<
   const attrs = await store.attrs(path);
   const kind = await store.describe(path);
   if (kind !== "group") return corrupt(store, `/${path} should be a dataframe group`);
+  const enc = attrs["encoding-type"];
+  if (enc !== undefined && enc !== "dataframe") {
+    return corrupt(store, `/${path} has encoding-type ${enc}; expected dataframe`);
+  }
   const indexKey = typeof attrs._index === "string" ? attrs._index : "_index";
   const keys = await store.keys(path);
   let order: string[];

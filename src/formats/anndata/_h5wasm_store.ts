@@ -1,7 +1,7 @@
 // ElementStore over h5wasm (local files). h5wasm reads whole datasets through
 // its own chunk cache; byte-range streaming uses our own reader instead.
 import h5wasm from "h5wasm/node";
-import { CorruptFileError } from "../../errors.ts";
+import { CorruptFileError, LaminError } from "../../errors.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray } from "./_store.ts";
 
@@ -59,7 +59,7 @@ export async function openH5(path: string): Promise<ElementStore> {
       return undefined;
     }
   };
-  return {
+  return guarded({
     label: path,
     describe(p) {
       const node = get(p);
@@ -127,6 +127,41 @@ export async function openH5(path: string): Promise<ElementStore> {
     },
     close() {
       file.close();
+    },
+  });
+}
+
+/**
+ * h5wasm throws plain errors ("error - name not defined!") on damaged files:
+ * every failure of a store method becomes a `CorruptFileError` naming the
+ * file, and closing never throws.
+ */
+function guarded(store: ElementStore): ElementStore {
+  const wrap =
+    <A extends unknown[], T>(what: string, fn: (...a: A) => Promise<T>) =>
+    async (...args: A): Promise<T> => {
+      try {
+        return await fn(...args);
+      } catch (e) {
+        if (e instanceof LaminError) throw e;
+        throw new CorruptFileError(
+          `"${store.label}" is damaged or not a complete HDF5 file: ${what} ${
+            args.map((a) => `/${a}`).join(" ")
+          } failed (${(e as Error)?.message ?? e})`,
+          { cause: e },
+        );
+      }
+    };
+  return {
+    label: store.label,
+    describe: wrap("reading", store.describe.bind(store)),
+    keys: wrap("listing", store.keys.bind(store)),
+    attrs: wrap("reading the attributes of", store.attrs.bind(store)),
+    read: wrap("reading", store.read.bind(store)),
+    close() {
+      try {
+        store.close();
+      } catch { /* a damaged file may fail to close; nothing to release then */ }
     },
   };
 }

@@ -1,6 +1,6 @@
 import * as ln from "../../../mod.ts";
-import { assertRejects, freshInstance } from "../../_helpers.ts";
-import { needsPython } from "../../_python.ts";
+import { assertEquals, assertRejects, freshInstance } from "../../_helpers.ts";
+import { needsPython, python } from "../../_python.ts";
 import { assertMatchesPython, pythonFixtures } from "./_compare.ts";
 
 const py = needsPython("h5ad reading", "anndata", "h5py", "scipy", "pandas");
@@ -70,4 +70,56 @@ Deno.test("readH5ad() of bytes that are not HDF5, or a truncated file: CorruptFi
   await Deno.writeFile(`${dir}/random.h5ad`, crypto.getRandomValues(new Uint8Array(4096)));
   await assertRejects(() => ln.readH5ad(`${dir}/random.h5ad`), ln.CorruptFileError, /random\.h5ad/);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test({
+  name: "broken h5ad files (truncated, X/data missing, unknown encoding type) give CorruptFileError",
+  ...py,
+  async fn() {
+    const { dir } = await pythonFixtures();
+    const out = await Deno.makeTempDir();
+    await python(
+      `
+import sys, shutil, h5py
+src, out = sys.argv[1], sys.argv[2]
+shutil.copy(src, f"{out}/nodata.h5ad")
+with h5py.File(f"{out}/nodata.h5ad", "r+") as f: del f["X/data"]
+shutil.copy(src, f"{out}/badenc.h5ad")
+with h5py.File(f"{out}/badenc.h5ad", "r+") as f: f["obs"].attrs["encoding-type"] = "mystery-frame"
+shutil.copy(src, f"{out}/noX.h5ad")
+with h5py.File(f"{out}/noX.h5ad", "r+") as f: del f["X"]
+`,
+      `${dir}/csr.h5ad`,
+      out,
+    );
+    const bytes = await Deno.readFile(`${dir}/csr.h5ad`);
+    for (const cut of [100, 2048, Math.floor(bytes.length / 2), bytes.length - 10]) {
+      await Deno.writeFile(`${out}/cut.h5ad`, bytes.subarray(0, cut));
+      await assertRejects(() => ln.readH5ad(`${out}/cut.h5ad`), ln.CorruptFileError, /cut\.h5ad/);
+    }
+    await assertRejects(
+      () => ln.readH5ad(`${out}/nodata.h5ad`),
+      ln.CorruptFileError,
+      /nodata\.h5ad.*X.*data/,
+    );
+    await assertRejects(
+      () => ln.readH5ad(`${out}/badenc.h5ad`),
+      ln.CorruptFileError,
+      /badenc\.h5ad.*mystery-frame/,
+    );
+    // anndata writes no X for X=None: that is valid, not corrupt.
+    const noX = await ln.readH5ad(`${out}/noX.h5ad`);
+    assertEquals(noX.X, undefined);
+    const root = await freshInstance();
+    try {
+      const f = await new ln.File(`${out}/badenc.h5ad`).save();
+      const before = await ln.File.filter({});
+      await assertRejects(() => f.load(), ln.CorruptFileError, /mystery-frame/);
+      assertEquals((await ln.File.filter({})).map((x) => x.hash), before.map((x) => x.hash));
+    } finally {
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(out, { recursive: true });
+    }
+  },
 });

@@ -77,7 +77,18 @@ export class InvalidKeyError extends LaminError {}
  * console.assert(new UnsupportedFormatError("x").name === "UnsupportedFormatError");
  * ```
  */
-export class UnsupportedFormatError extends LaminError {}
+export class UnsupportedFormatError extends LaminError {
+  /**
+   * Also true for the `NoInMemoryRepresentationError` that `load()` throws
+   * for an unknown suffix: that error is both (the API names the latter,
+   * and it is equally an unsupported format).
+   */
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, x) ||
+      (this === UnsupportedFormatError && x instanceof NoInMemoryRepresentationError &&
+        x.unknownFormat);
+  }
+}
 
 /**
  * The file has no in-memory representation (e.g. `.fastq`); use
@@ -90,7 +101,15 @@ export class UnsupportedFormatError extends LaminError {}
  * console.assert(e.name === "NoInMemoryRepresentationError");
  * ```
  */
-export class NoInMemoryRepresentationError extends LaminError {}
+export class NoInMemoryRepresentationError extends LaminError {
+  /** True when the suffix is unknown (then this is also an `UnsupportedFormatError`). */
+  readonly unknownFormat: boolean;
+  /** `unknownFormat`: the suffix is not one lamindeno knows. */
+  constructor(message: string, options?: ErrorOptions & { unknownFormat?: boolean }) {
+    super(message, options);
+    this.unknownFormat = options?.unknownFormat ?? false;
+  }
+}
 
 /**
  * A query names a column that does not exist.

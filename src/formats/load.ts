@@ -1,6 +1,6 @@
 import { match } from "ts-pattern";
 import { NoInMemoryRepresentationError, UnsupportedFormatError } from "../errors.ts";
-import { kindOf } from "./kinds.ts";
+import { kindOf, LOADABLE } from "./kinds.ts";
 import { readTable } from "./tables.ts";
 import { readH5ad } from "./anndata/read_h5ad.ts";
 import { loadZarr } from "./zarr.ts";
@@ -46,6 +46,17 @@ export function loadObject(path: string, suffix: string, as?: "arrow"): Promise<
           `cannot load "${path}": ${
             suffix ? `${suffix} files have` : "a file without suffix has"
           } no in-memory representation; use file.path() or file.stage()`,
+        ),
+      ))
+    .with("unknown", () =>
+      Promise.reject(
+        new NoInMemoryRepresentationError(
+          `cannot load "${path}": ${
+            suffix ? `the suffix ${suffix} is` : "a file without suffix is"
+          } not a supported format; load() reads ${
+            LOADABLE.join(" ")
+          }; for anything else use file.path() or file.stage()`,
+          { unknownFormat: true },
         ),
       ))
     .exhaustive();

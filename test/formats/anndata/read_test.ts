@@ -73,7 +73,8 @@ Deno.test("readH5ad() of bytes that are not HDF5, or a truncated file: CorruptFi
 });
 
 Deno.test({
-  name: "broken h5ad files (truncated, X/data missing, unknown encoding type) give CorruptFileError",
+  name:
+    "broken h5ad files (truncated, X/data missing, unknown encoding type) give CorruptFileError",
   ...py,
   async fn() {
     const { dir } = await pythonFixtures();

@@ -37,6 +37,7 @@ export type { RelatedManager, Where } from "./src/registry/_record.ts";
 export type { LoadOptions } from "./src/formats/load.ts";
 export type { DataFrame } from "./src/formats/tables.ts";
 export type { ArrowTable } from "./src/formats/arrow.ts";
+export type { ZarrArray } from "./src/formats/tensor.ts";
 export { type ImageArray, type ImageFormat, readImage, writeImage } from "./src/formats/image.ts";
 export * from "./src/track/context.ts";
 export {

@@ -21,13 +21,22 @@ import {
   validateImage,
 } from "../formats/image.ts";
 import { type ArrowTable, isArrowTable, writeArrowTable } from "../formats/arrow.ts";
+import { isZarrArray, writeZarrArray, type ZarrArray } from "../formats/tensor.ts";
 
 /**
  * Data a File can be made from: a local path (string or `file:` URL),
- * bytes, a nodejs-polars DataFrame, an apache-arrow Table, an AnnData or an
- * ImageArray.
+ * bytes, a nodejs-polars DataFrame, an apache-arrow Table, an AnnData, an
+ * ImageArray or a zarrita array.
  */
-export type FileData = string | URL | Uint8Array | DataFrame | ArrowTable | AnnData | ImageArray;
+export type FileData =
+  | string
+  | URL
+  | Uint8Array
+  | DataFrame
+  | ArrowTable
+  | AnnData
+  | ImageArray
+  | ZarrArray;
 
 /** Data as stored: a local file or folder, or bytes. */
 export type RawSource =
@@ -40,7 +49,8 @@ export type Source =
   | { kind: "table"; df: DataFrame; format: TableFormat }
   | { kind: "arrow"; table: ArrowTable; format: TableFormat }
   | { kind: "anndata"; adata: AnnData; format: "h5ad" | "zarr" }
-  | { kind: "image"; img: ImageArray; format: ImageFormat };
+  | { kind: "image"; img: ImageArray; format: ImageFormat }
+  | { kind: "tensor"; arr: ZarrArray; format: "zarr" };
 
 /** The suffix in-memory data is saved with, or undefined for paths and bytes. */
 export function sourceSuffix(src: Source): string | undefined {
@@ -69,6 +79,17 @@ export async function materialize(src: Source): Promise<Materialized> {
       };
     case "image":
       return { src: { kind: "bytes", bytes: encodeImage(src.img, src.format) }, ...none };
+    case "tensor": {
+      const dir = await Deno.makeTempDir({ prefix: "lamindeno-tensor-" });
+      const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+      try {
+        await writeZarrArray(src.arr, `${dir}/array.zarr`);
+        return { src: { kind: "path", path: `${dir}/array.zarr` }, cleanup };
+      } catch (e) {
+        await cleanup();
+        throw e;
+      }
+    }
     case "anndata": {
       const dir = await Deno.makeTempDir({ prefix: "lamindeno-anndata-" });
       const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -127,6 +148,14 @@ export function toSource(data: unknown, format?: string, keySuffix = ""): Source
       ? { kind: "table", df: data, format: f }
       : { kind: "arrow", table: data, format: f };
   }
+  if (isZarrArray(data)) {
+    if ((format && format.toLowerCase() !== "zarr") || (keySuffix && keySuffix !== ".zarr")) {
+      throw new UnsupportedFormatError(
+        `a zarr array is saved as a .zarr store; got ${format ?? keySuffix}`,
+      );
+    }
+    return { kind: "tensor", arr: data, format: "zarr" };
+  }
   if (isImageArray(data)) {
     validateImage(data);
     const f = (format ?? (keySuffix ? keySuffix.slice(1) : "png")).toLowerCase();
@@ -160,7 +189,7 @@ export function toSource(data: unknown, format?: string, keySuffix = ""): Source
     return { kind: "path", path: resolve(path) };
   }
   throw new ValidationError(
-    `a File is made from a local path (string or file: URL), a Uint8Array, a polars DataFrame, an arrow Table, an AnnData or an ImageArray; got ${
+    `a File is made from a local path (string or file: URL), a Uint8Array, a polars DataFrame, an arrow Table, an AnnData, an ImageArray or a zarrita array; got ${
       data === null ? "null" : typeof data === "object" ? data.constructor?.name : typeof data
     }`,
   );

@@ -65,12 +65,16 @@ function categorical(
   ordered: boolean,
 ): { series: pl.Series; info: CategoryInfo } {
   const cats = categories.map((c) => c ?? "");
-  const values = Array.from(codes as ArrayLike<number>, (c) => {
+  // Gather from the (small) categories inside polars rather than building
+  // one JS string per row: code -1 (missing) points at a trailing null.
+  const missing = cats.length;
+  const idx = Array.from(codes as ArrayLike<number>, (c) => {
     const i = Number(c);
-    return i < 0 || i >= cats.length ? null : cats[i];
+    return i < 0 || i >= missing ? missing : i;
   });
+  const dict = pl.Series(name, [...cats, null], pl.Utf8);
   return {
-    series: pl.Series(name, values, pl.Utf8).cast(pl.Categorical),
+    series: dict.gather(idx).cast(pl.Categorical),
     info: { categories: cats, ordered },
   };
 }

@@ -38,6 +38,14 @@ export type { LoadOptions } from "./src/formats/load.ts";
 export type { DataFrame } from "./src/formats/tables.ts";
 export type { ArrowTable } from "./src/formats/arrow.ts";
 export type { ZarrArray } from "./src/formats/tensor.ts";
+export {
+  Column,
+  type CompareOp,
+  Expression,
+  type ExprNode,
+  type Scalar,
+} from "./src/query/expr.ts";
+export { LazyDataFrame, type LazyDataFrameMembers } from "./src/query/lazy_frame.ts";
 export { type ImageArray, type ImageFormat, readImage, writeImage } from "./src/formats/image.ts";
 export * from "./src/track/context.ts";
 export {

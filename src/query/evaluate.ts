@@ -1,0 +1,176 @@
+// Evaluate a query over the columns it names: compiled to polars
+// expressions over a frame of just those columns. Categorical columns are
+// given as codes + categories and compared by code, never decoded.
+import pl from "nodejs-polars";
+import { match } from "ts-pattern";
+import { ValidationError } from "../errors.ts";
+import { columnsOf, type CompareOp, type ExprNode, type Scalar, show } from "./expr.ts";
+
+/** One column as the evaluator takes it. */
+export type ColumnData =
+  | {
+    kind: "categorical";
+    /** Codes into `categories`; -1 is missing. */
+    codes: ArrayLike<number | bigint>;
+    categories: readonly string[];
+    ordered: boolean;
+  }
+  | { kind: "series"; series: pl.Series };
+
+type Kind = "categorical" | "string" | "number" | "bool";
+
+interface Compiled {
+  frame: pl.DataFrame;
+  kinds: Map<string, Kind>;
+  cats: Map<string, { categories: readonly string[]; ordered: boolean }>;
+}
+
+function kindOfSeries(name: string, s: pl.Series): Kind {
+  const d = String(s.dtype).replace(/^DataType\((.*)\)$/, "$1");
+  if (/^(Utf8|String)/.test(d)) return "string";
+  if (/^Bool/.test(d)) return "bool";
+  if (/^(Int|UInt|Float)/.test(d)) return "number";
+  if (/^Categorical/.test(d)) return "string";
+  throw new ValidationError(`column ${name} has dtype ${d}, which queries cannot compare`);
+}
+
+function build(names: string[], nRows: number, get: (name: string) => ColumnData): Compiled {
+  const kinds = new Map<string, Kind>();
+  const cats = new Map<string, { categories: readonly string[]; ordered: boolean }>();
+  const series: pl.Series[] = [];
+  for (const name of names) {
+    const c = get(name);
+    let s: pl.Series;
+    if (c.kind === "categorical") {
+      // Codes with missing as null (built as Int64: nodejs-polars 0.25 turns
+      // nulls into 0 in Int32 constructors).
+      const codes = Array.from(
+        c.codes as ArrayLike<number>,
+        (v) => (Number(v) < 0 ? null : Number(v)),
+      );
+      s = pl.Series(name, codes, pl.Int64);
+      kinds.set(name, "categorical");
+      cats.set(name, { categories: c.categories, ordered: c.ordered });
+    } else {
+      s = c.series.alias(name);
+      kinds.set(name, kindOfSeries(name, s));
+    }
+    if (s.length !== nRows) {
+      throw new ValidationError(`column ${name} has ${s.length} rows, expected ${nRows}`);
+    }
+    series.push(s);
+  }
+  return { frame: pl.DataFrame(series), kinds, cats };
+}
+
+const OPS: Record<CompareOp, (e: pl.Expr, v: unknown) => pl.Expr> = {
+  // pl.lit: a bare string argument would name a column.
+  eq: (e, v) => e.eq(pl.lit(v)),
+  ne: (e, v) => e.neq(pl.lit(v)),
+  gt: (e, v) => e.gt(pl.lit(v)),
+  ge: (e, v) => e.gtEq(pl.lit(v)),
+  lt: (e, v) => e.lt(pl.lit(v)),
+  le: (e, v) => e.ltEq(pl.lit(v)),
+};
+
+/** Missing stays missing: the result is null wherever the column is. */
+function keepNull(col: string, e: pl.Expr): pl.Expr {
+  return pl.when(pl.col(col).isNull()).then(pl.lit(null)).otherwise(e);
+}
+
+function valueFor(c: Compiled, col: string, v: Scalar, what: string): unknown {
+  const kind = c.kinds.get(col)!;
+  const ok = match(kind)
+    .with("categorical", "string", () => typeof v === "string")
+    .with("number", () => typeof v === "number")
+    .with("bool", () => typeof v === "boolean")
+    .exhaustive();
+  if (!ok) {
+    throw new ValidationError(
+      `${what}: column ${col} holds ${
+        kind === "categorical" ? "categories (strings)" : `${kind}s`
+      }, ` +
+        `cannot compare it with ${typeof v} ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+}
+
+function compile(c: Compiled, node: ExprNode): pl.Expr {
+  return match(node)
+    .with({ op: "col" }, (n) => {
+      if (c.kinds.get(n.name) !== "bool") {
+        throw new ValidationError(
+          `column ${n.name} is used as a condition but is not boolean; compare it, e.g. ` +
+            `df.${n.name}.eq(...)`,
+        );
+      }
+      return pl.col(n.name);
+    })
+    .with({ op: "compare" }, (n) => {
+      const v = valueFor(c, n.col, n.value, show(node));
+      const cat = c.cats.get(n.col);
+      if (!cat) return keepNull(n.col, OPS[n.cmp](pl.col(n.col), v));
+      const code = cat.categories.indexOf(v as string);
+      if (n.cmp === "eq" || n.cmp === "ne") {
+        // An unknown category matches nothing (eq) or every present value (ne).
+        return keepNull(n.col, OPS[n.cmp](pl.col(n.col), code));
+      }
+      if (!cat.ordered) {
+        throw new ValidationError(
+          `${show(node)}: ${n.col} is an unordered categorical; only eq, ne and isin apply`,
+        );
+      }
+      if (code < 0) {
+        throw new ValidationError(
+          `${show(node)}: ${JSON.stringify(v)} is not a category of ${n.col} ` +
+            `(${cat.categories.join(", ")})`,
+        );
+      }
+      return keepNull(n.col, OPS[n.cmp](pl.col(n.col), code));
+    })
+    .with({ op: "isin" }, (n) => {
+      const cat = c.cats.get(n.col);
+      const values = n.values.map((v) => valueFor(c, n.col, v, show(node)));
+      const list = cat
+        ? values.map((v) => cat.categories.indexOf(v as string)).filter((i) => i >= 0)
+        : values;
+      if (list.length === 0) return keepNull(n.col, pl.lit(false));
+      const kind = c.kinds.get(n.col);
+      const col = kind === "number"
+        ? pl.col(n.col).cast(pl.Float64)
+        : kind === "string"
+        ? pl.col(n.col).cast(pl.Utf8)
+        : pl.col(n.col);
+      const set = cat
+        ? pl.Series("set", list as number[], pl.Int64)
+        : kind === "number"
+        ? pl.Series("set", list as number[], pl.Float64)
+        : pl.Series("set", list as (string | boolean)[]);
+      return keepNull(n.col, col.isIn(set));
+    })
+    .with({ op: "isNull" }, (n) => n.negate ? pl.col(n.col).isNotNull() : pl.col(n.col).isNull())
+    .with({ op: "and" }, (n) => compile(c, n.left).and(compile(c, n.right)))
+    .with({ op: "or" }, (n) => compile(c, n.left).or(compile(c, n.right)))
+    .with({ op: "not" }, (n) => compile(c, n.expr).not())
+    .exhaustive();
+}
+
+/**
+ * The rows (ascending indices) where `node` is true. `get` supplies each
+ * column the query names; missing values never match, also under `not`.
+ */
+export function evaluate(
+  node: ExprNode,
+  nRows: number,
+  get: (name: string) => ColumnData,
+): Uint32Array {
+  const c = build(columnsOf(node), nRows, get);
+  const mask = c.frame.select(compile(c, node).fillNull(false).alias("__m")).getColumn("__m");
+  const flags = mask.toArray() as (boolean | null)[];
+  let n = 0;
+  for (const f of flags) if (f) n++;
+  const out = new Uint32Array(n);
+  for (let i = 0, j = 0; i < flags.length; i++) if (flags[i]) out[j++] = i;
+  return out;
+}

@@ -1,0 +1,103 @@
+// Planning reads: from selected row (or column) indices to the index ranges
+// of the arrays that hold them. Plans are plain data, printable and tested
+// on their own; reading them is the job of a RangeArray (h5ad or zarr).
+
+/** A half-open index range `[start, end)`. */
+export type Range = readonly [start: number, end: number];
+
+/** Sorted unique indices as runs of consecutive values. */
+export function runs(indices: ArrayLike<number>): Range[] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < indices.length; i++) {
+    const v = indices[i];
+    const last = out[out.length - 1];
+    if (last && v === last[1]) last[1] = v + 1;
+    else if (last && v < last[1]) {
+      throw new RangeError(`indices must be sorted and unique (got ${v} after ${last[1] - 1})`);
+    } else out.push([v, v + 1]);
+  }
+  return out;
+}
+
+/** Merge ranges (sorted by start) whose gap is at most `gap`. */
+export function merge(ranges: readonly Range[], gap = 0): Range[] {
+  const out: [number, number][] = [];
+  for (const [s, e] of ranges) {
+    if (e <= s) continue;
+    const last = out[out.length - 1];
+    if (last && s - last[1] <= gap) last[1] = Math.max(last[1], e);
+    else out.push([s, e]);
+  }
+  return out;
+}
+
+/** Total length of ranges. */
+export function total(ranges: readonly Range[]): number {
+  let n = 0;
+  for (const [s, e] of ranges) n += e - s;
+  return n;
+}
+
+/**
+ * Positions of values inside the concatenation of `ranges`: `at(i)` is where
+ * index `i` landed. Lookups must come in ascending order (a moving cursor).
+ */
+export function cursor(ranges: readonly Range[]): (i: number) => number {
+  let r = 0;
+  let base = 0;
+  return (i: number) => {
+    while (r < ranges.length && i >= ranges[r][1]) {
+      base += ranges[r][1] - ranges[r][0];
+      r++;
+    }
+    if (r >= ranges.length || i < ranges[r][0]) {
+      throw new RangeError(`index ${i} is not in the planned ranges`);
+    }
+    return base + i - ranges[r][0];
+  };
+}
+
+/** The plan for a compressed (CSR rows or CSC columns) selection. */
+export interface CompressedPlan {
+  /** What is selected along the compressed axis (rows of CSR, columns of CSC). */
+  readonly selected: number;
+  /** Ranges of `indptr` to read: entries `s..e` (inclusive) of each run. */
+  readonly indptr: Range[];
+}
+
+/** Step 1 of a compressed selection: the `indptr` entries to read. */
+export function planIndptr(selected: ArrayLike<number>): CompressedPlan {
+  return { selected: selected.length, indptr: merge(runs(selected).map(([s, e]) => [s, e + 1])) };
+}
+
+/**
+ * Step 2: with the `indptr` values read (concatenated over `plan.indptr`),
+ * the element ranges of `data`/`indices` that hold the selection, merged
+ * when adjacent, and each selected line's `[start, end)` in elements.
+ */
+export function planElements(
+  selected: ArrayLike<number>,
+  plan: CompressedPlan,
+  indptrValues: ArrayLike<number | bigint>,
+): { elements: Range[]; spans: Float64Array } {
+  const at = cursor(plan.indptr);
+  const spans = new Float64Array(selected.length * 2);
+  const ranges: Range[] = [];
+  for (let k = 0; k < selected.length; k++) {
+    const i = selected[k];
+    const s = Number(indptrValues[at(i)]);
+    const e = Number(indptrValues[at(i + 1)]);
+    if (e < s) throw new RangeError(`indptr decreases at ${i}`);
+    spans[2 * k] = s;
+    spans[2 * k + 1] = e;
+    if (e > s) ranges.push([s, e]);
+  }
+  return { elements: merge(ranges), spans };
+}
+
+/** A printable summary of a plan, e.g. for `debug` logs and tests. */
+export function describePlan(label: string, ranges: readonly Range[], itemBytes: number): string {
+  const n = total(ranges);
+  return `${label}: ${ranges.length} range(s), ${n} elements, ${n * itemBytes} bytes` +
+    (ranges.length <= 4 ? ` [${ranges.map(([s, e]) => `${s}..${e}`).join(", ")}]` : "");
+}

@@ -1,0 +1,164 @@
+// Reading a row/column subset of a matrix (CSR, CSC, dense) through
+// RangeArrays, so only the planned ranges are read.
+import {
+  CscMatrix,
+  CsrMatrix,
+  DenseMatrix,
+  type Dtype,
+  type Matrix,
+  type NumericArray,
+} from "../formats/anndata/matrix.ts";
+import { cursor, merge, planElements, planIndptr, type Range, runs } from "./plan.ts";
+
+/** A 1-D or 2-D array that can read ranges along its first dimension. */
+export interface RangeArray {
+  /** The array's shape. */
+  readonly shape: readonly number[];
+  /** numpy-style dtype of the values. */
+  readonly dtype: Dtype;
+  /** The values of `ranges` (rows for 2-D), concatenated in order. */
+  readRanges(ranges: readonly Range[]): Promise<NumericArray>;
+}
+
+/** A stored matrix, as arrays that can be read by range. */
+export type MatrixSource =
+  | { kind: "dense"; shape: [number, number]; values: RangeArray }
+  | {
+    kind: "csr" | "csc";
+    shape: [number, number];
+    data: RangeArray;
+    indices: RangeArray;
+    indptr: RangeArray;
+  };
+
+type TypedCtor = new (n: number) => NumericArray;
+
+function like(a: NumericArray, n: number): NumericArray {
+  return new (a.constructor as TypedCtor)(n);
+}
+
+/** Old index -> new index (or -1) for a selection of `n`. */
+function remap(selected: ArrayLike<number>, n: number): Int32Array {
+  const m = new Int32Array(n).fill(-1);
+  for (let k = 0; k < selected.length; k++) m[selected[k]] = k;
+  return m;
+}
+
+/** Lines (rows of CSR, columns of CSC) of a compressed matrix, read by plan. */
+async function readLines(
+  src: Extract<MatrixSource, { kind: "csr" | "csc" }>,
+  lines: Uint32Array | undefined,
+): Promise<{ data: NumericArray; indices: NumericArray; indptr: Float64Array }> {
+  const n = src.kind === "csr" ? src.shape[0] : src.shape[1];
+  if (!lines) {
+    const nnz = src.data.shape[0];
+    const [data, indices, ptr] = await Promise.all([
+      src.data.readRanges([[0, nnz]]),
+      src.indices.readRanges([[0, nnz]]),
+      src.indptr.readRanges([[0, n + 1]]),
+    ]);
+    return { data, indices, indptr: Float64Array.from(ptr as ArrayLike<number>, Number) };
+  }
+  const plan = planIndptr(lines);
+  const ptrValues = await src.indptr.readRanges(plan.indptr);
+  const { elements, spans } = planElements(lines, plan, ptrValues as ArrayLike<number>);
+  const [d, ix] = await Promise.all([
+    src.data.readRanges(elements),
+    src.indices.readRanges(elements),
+  ]);
+  let nnz = 0;
+  for (let k = 0; k < lines.length; k++) nnz += spans[2 * k + 1] - spans[2 * k];
+  const data = like(d, nnz);
+  const indices = like(ix, nnz);
+  const indptr = new Float64Array(lines.length + 1);
+  const at = cursor(elements);
+  let o = 0;
+  for (let k = 0; k < lines.length; k++) {
+    const s = spans[2 * k], e = spans[2 * k + 1];
+    if (e > s) {
+      const p = at(s);
+      // deno-lint-ignore no-explicit-any
+      (data as any).set((d as any).subarray(p, p + e - s), o);
+      // deno-lint-ignore no-explicit-any
+      (indices as any).set((ix as any).subarray(p, p + e - s), o);
+      o += e - s;
+    }
+    indptr[k + 1] = o;
+  }
+  return { data, indices, indptr };
+}
+
+/** Keep only the entries whose minor index is selected (renumbered). */
+function filterMinor(
+  m: { data: NumericArray; indices: NumericArray; indptr: Float64Array },
+  keep: Int32Array,
+): { data: NumericArray; indices: Int32Array; indptr: Float64Array } {
+  let nnz = 0;
+  for (let i = 0; i < m.indices.length; i++) if (keep[Number(m.indices[i])] >= 0) nnz++;
+  const data = like(m.data, nnz);
+  const indices = new Int32Array(nnz);
+  const indptr = new Float64Array(m.indptr.length);
+  let o = 0;
+  for (let line = 0; line + 1 < m.indptr.length; line++) {
+    for (let i = m.indptr[line]; i < m.indptr[line + 1]; i++) {
+      const j = keep[Number(m.indices[i])];
+      if (j >= 0) {
+        // deno-lint-ignore no-explicit-any
+        (data as any)[o] = (m.data as any)[i];
+        indices[o++] = j;
+      }
+    }
+    indptr[line + 1] = o;
+  }
+  return { data, indices, indptr };
+}
+
+function int32(a: NumericArray): Int32Array {
+  return a instanceof Int32Array ? a : Int32Array.from(a as ArrayLike<number>, Number);
+}
+
+function ptrArray(p: Float64Array): Int32Array | BigInt64Array {
+  return p[p.length - 1] < 2 ** 31 ? Int32Array.from(p) : BigInt64Array.from(p, BigInt);
+}
+
+/**
+ * The submatrix of `rows` x `cols` (ascending indices; undefined = all),
+ * reading only what the selection needs: CSR rows through `indptr`, CSC
+ * columns likewise, dense row blocks; the other axis is filtered after.
+ */
+export async function subsetMatrix(
+  src: MatrixSource,
+  rows: Uint32Array | undefined,
+  cols: Uint32Array | undefined,
+): Promise<Matrix> {
+  const [nRows, nCols] = src.shape;
+  const outShape: [number, number] = [rows?.length ?? nRows, cols?.length ?? nCols];
+  if (src.kind === "dense") {
+    const rowRanges = rows ? merge(runs(rows)) : [[0, nRows] as Range];
+    const block = await src.values.readRanges(rowRanges);
+    if (!cols) return new DenseMatrix(block, outShape, src.values.dtype);
+    const out = like(block, outShape[0] * outShape[1]);
+    for (let r = 0; r < outShape[0]; r++) {
+      for (let c = 0; c < cols.length; c++) {
+        // deno-lint-ignore no-explicit-any
+        (out as any)[r * cols.length + c] = (block as any)[r * nCols + cols[c]];
+      }
+    }
+    return new DenseMatrix(out, outShape, src.values.dtype);
+  }
+  const major = src.kind === "csr" ? rows : cols;
+  const minor = src.kind === "csr" ? cols : rows;
+  const nMinor = src.kind === "csr" ? nCols : nRows;
+  let m = await readLines(src, major);
+  if (minor) m = filterMinor(m, remap(minor, nMinor));
+  const Cls = src.kind === "csr" ? CsrMatrix : CscMatrix;
+  return new Cls(m.data, int32(m.indices), ptrArray(m.indptr), outShape, src.data.dtype);
+}
+
+/** Rows of a 1-D or 2-D array (e.g. an obsm entry), read by range. */
+export async function subsetRows(
+  a: RangeArray,
+  rows: Uint32Array | undefined,
+): Promise<NumericArray> {
+  return await a.readRanges(rows ? merge(runs(rows)) : [[0, a.shape[0]]]);
+}

@@ -1,0 +1,135 @@
+import { assertEquals } from "../_helpers.ts";
+import {
+  cursor,
+  merge,
+  planElements,
+  planIndptr,
+  type Range,
+  runs,
+  total,
+} from "../../src/query/plan.ts";
+import { type MatrixSource, type RangeArray, subsetMatrix } from "../../src/query/subset.ts";
+import type { NumericArray } from "../../src/formats/anndata/matrix.ts";
+
+Deno.test("runs, merge, cursor", () => {
+  assertEquals(runs(new Uint32Array([1, 2, 3, 7, 9, 10])), [[1, 4], [7, 8], [9, 11]]);
+  assertEquals(runs([]), []);
+  assertEquals(merge([[0, 2], [2, 5], [8, 9], [11, 12]], 0), [[0, 5], [8, 9], [11, 12]]);
+  assertEquals(merge([[0, 2], [2, 5], [8, 9], [11, 12]], 2), [[0, 5], [8, 12]]);
+  assertEquals(merge([[3, 3], [4, 6]]), [[4, 6]]);
+  const at = cursor([[10, 12], [20, 25]]);
+  assertEquals([at(10), at(11), at(20), at(24)], [0, 1, 2, 6]);
+});
+
+Deno.test("a CSR row plan reads the selected rows' indptr entries and exactly their elements", () => {
+  // 6 rows with 2, 0, 3, 1, 0, 4 elements.
+  const indptr = [0, 2, 2, 5, 6, 6, 10];
+  const rows = new Uint32Array([0, 3, 5]);
+  const plan = planIndptr(rows);
+  assertEquals(plan.indptr, [[0, 2], [3, 7]]); // entries 0..1, 3..4 and 5..6 (merged)
+  const values = plan.indptr.flatMap(([s, e]) => indptr.slice(s, e));
+  const { elements, spans } = planElements(rows, plan, values);
+  assertEquals(elements, [[0, 2], [5, 10]]); // row 0: 0..2, row 3: 5..6, row 5: 6..10
+  assertEquals(Array.from(spans), [0, 2, 5, 6, 6, 10]);
+  const sparse = planElements(new Uint32Array([1, 4]), planIndptr(new Uint32Array([1, 4])), [
+    2,
+    2,
+    6,
+    6,
+  ]);
+  assertEquals(sparse.elements, []); // empty rows read no elements
+});
+
+function rng(seed: number) {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
+
+/** An in-memory RangeArray that counts the elements it hands out. */
+function mem(values: NumericArray, shape: number[], count: { n: number }): RangeArray {
+  const row = shape.slice(1).reduce((a, b) => a * b, 1);
+  return {
+    shape,
+    dtype: values instanceof Float32Array
+      ? "float32"
+      : values instanceof Int32Array
+      ? "int32"
+      : "float64",
+    readRanges(ranges: readonly Range[]) {
+      const n = total(ranges) * row;
+      count.n += n;
+      const out = new (values.constructor as new (n: number) => NumericArray)(n);
+      let o = 0;
+      for (const [s, e] of ranges) {
+        // deno-lint-ignore no-explicit-any
+        (out as any).set((values as any).subarray(s * row, e * row), o);
+        o += (e - s) * row;
+      }
+      return Promise.resolve(out);
+    },
+  };
+}
+
+function pick(r: () => number, n: number, p: number): Uint32Array | undefined {
+  if (r() < 0.15) return undefined;
+  return Uint32Array.from(Array.from({ length: n }, (_, i) => i).filter(() => r() < p));
+}
+
+Deno.test("subsetMatrix on random CSR, CSC and dense matrices equals the dense reference", async () => {
+  const r = rng(1234);
+  for (let t = 0; t < 60; t++) {
+    const nr = 1 + Math.floor(r() * 40), nc = 1 + Math.floor(r() * 30);
+    const dense = Float32Array.from(
+      { length: nr * nc },
+      () => (r() < 0.2 ? Math.round(r() * 100) : 0),
+    );
+    const rows = pick(r, nr, r()), cols = pick(r, nc, r());
+    const want: number[] = [];
+    for (const i of rows ?? Array.from({ length: nr }, (_, i) => i)) {
+      for (const j of cols ?? Array.from({ length: nc }, (_, j) => j)) want.push(dense[i * nc + j]);
+    }
+    // CSR and CSC of the same matrix.
+    for (const kind of ["csr", "csc"] as const) {
+      const [outer, inner] = kind === "csr" ? [nr, nc] : [nc, nr];
+      const data: number[] = [], indices: number[] = [], indptr = [0];
+      for (let a = 0; a < outer; a++) {
+        for (let b = 0; b < inner; b++) {
+          const v = kind === "csr" ? dense[a * nc + b] : dense[b * nc + a];
+          if (v !== 0) {
+            data.push(v);
+            indices.push(b);
+          }
+        }
+        indptr.push(data.length);
+      }
+      const count = { n: 0 };
+      const src: MatrixSource = {
+        kind,
+        shape: [nr, nc],
+        data: mem(Float32Array.from(data), [data.length], count),
+        indices: mem(Int32Array.from(indices), [data.length], count),
+        indptr: mem(Int32Array.from(indptr), [indptr.length], { n: 0 }),
+      };
+      const m = await subsetMatrix(src, rows, cols);
+      assertEquals(Array.from(m.toDense().data as Float32Array), want, `${kind} case ${t}`);
+      const major = kind === "csr" ? rows : cols;
+      if (major) {
+        const needed = Array.from(major).reduce((a, i) => a + indptr[i + 1] - indptr[i], 0);
+        assertEquals(count.n, 2 * needed, `${kind} case ${t}: elements read`);
+      }
+    }
+    const count = { n: 0 };
+    const m = await subsetMatrix(
+      { kind: "dense", shape: [nr, nc], values: mem(dense, [nr, nc], count) },
+      rows,
+      cols,
+    );
+    assertEquals(Array.from(m.toDense().data as Float32Array), want, `dense case ${t}`);
+    assertEquals(count.n, (rows?.length ?? nr) * nc);
+  }
+});

@@ -26,7 +26,13 @@ export * from "./src/init.ts";
 export { type Settings, settings } from "./src/settings.ts";
 export * from "./src/save.ts";
 export * from "./src/fsck.ts";
-export { File, type FileData, type FileOptions, type ReplaceOptions } from "./src/registry/file.ts";
+export {
+  File,
+  type FileData,
+  type FileOptions,
+  type ReplaceOptions,
+  type StreamOptions,
+} from "./src/registry/file.ts";
 export * from "./src/registry/folder.ts";
 export * from "./src/registry/run.ts";
 export * from "./src/registry/transform.ts";

@@ -17,6 +17,12 @@ import {
 import { type FileData, type Source, sourceName, sourceSuffix, toSource } from "./_source.ts";
 import { deleteFile, replaceFile, saveFiles } from "./_save.ts";
 import { linkRunInput } from "../track/_inputs.ts";
+import { LazyDataFrame } from "../query/lazy_frame.ts";
+import { Expression } from "../query/expr.ts";
+import { streamAnnData } from "../query/stream.ts";
+import { openStreamSource } from "../query/_sources.ts";
+import { CountingStorage, type IoStats } from "../storage/counting.ts";
+import type { AnnData } from "../formats/anndata/anndata.ts";
 import { Features } from "./features.ts";
 import { Folder } from "./folder.ts";
 import { Run, runsByIds } from "./run.ts";
@@ -67,6 +73,18 @@ export interface ReplaceOptions {
   run?: Run;
   /** Serialization format for in-memory data. */
   format?: string;
+}
+
+/** Options of `file.stream()`. */
+export interface StreamOptions {
+  /** Which obs rows to read; all when omitted. */
+  subsetObs?: Expression;
+  /** Which var rows (columns of X) to read; all when omitted. */
+  subsetVar?: Expression;
+  /** Link the file as an input of the tracked run (default: `ln.settings.trackRunInputs`). */
+  isRunInput?: boolean;
+  /** Counters to add this call's bytes read and requests to. */
+  io?: Pick<IoStats, "bytesRead" | "requests">;
 }
 
 /**
@@ -272,6 +290,54 @@ export class File {
     }
     await linkRunInput(this, options.isRunInput);
     return path;
+  }
+
+  /**
+   * A {@linkcode LazyDataFrame} to write `stream()` queries with:
+   * `df.cell_type.isin([...])`. Columns are checked against the file's obs
+   * (for `subsetObs`) or var (for `subsetVar`) when the query runs.
+   */
+  subsetter(): LazyDataFrame {
+    return new LazyDataFrame();
+  }
+
+  /**
+   * The AnnData subset that `subsetObs` / `subsetVar` select, reading only
+   * the columns the queries name and the parts of X, layers, obsm/varm and
+   * obsp/varp that hold the selection (`.h5ad` and `.zarr`). Rows stay in
+   * file order; uns is read whole. Pass `io` to receive the bytes read and
+   * requests made.
+   */
+  async stream(options: StreamOptions = {}): Promise<AnnData> {
+    if (options === null || typeof options !== "object") {
+      throw new ValidationError("stream(options): options must be an object");
+    }
+    for (const k of ["subsetObs", "subsetVar"] as const) {
+      const q = options[k];
+      if (q !== undefined && !(q instanceof Expression)) {
+        throw new ValidationError(
+          `${k} must be an expression from file.subsetter(), e.g. df.cell_type.eq("T cell")`,
+        );
+      }
+    }
+    this.path(); // saved?
+    const backend = new CountingStorage(backendFor(this.storageId!));
+    const src = await openStreamSource(backend, this._objectKey, this.suffix, this.path());
+    let adata: AnnData;
+    try {
+      adata = await streamAnnData(src, {
+        obs: options.subsetObs?.node,
+        var: options.subsetVar?.node,
+      });
+    } finally {
+      src.close();
+    }
+    if (options.io) {
+      options.io.bytesRead += backend.stats.bytesRead;
+      options.io.requests += backend.stats.requests;
+    }
+    await linkRunInput(this, options.isRunInput);
+    return adata;
   }
 
   /**

@@ -20,7 +20,7 @@ function corrupt(store: ElementStore, what: string): never {
   throw new CorruptFileError(`"${store.label}": ${what}`);
 }
 
-async function encoding(store: ElementStore, path: string): Promise<string | undefined> {
+export async function encoding(store: ElementStore, path: string): Promise<string | undefined> {
   const a = await store.attrs(path);
   const t = a["encoding-type"];
   if (typeof t === "string") return t;
@@ -238,7 +238,7 @@ export async function readDict(
   return out;
 }
 
-async function readMapping<T>(
+export async function readMapping<T>(
   store: ElementStore,
   path: string,
   read: (p: string) => Promise<T>,

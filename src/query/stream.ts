@@ -1,0 +1,165 @@
+// Streaming an AnnData subset: evaluate the obs/var queries on just the
+// columns they name (categoricals by code), then read only the parts of X,
+// layers, obsm/varm and obsp/varp that hold the selected rows and columns.
+import pl from "nodejs-polars";
+import { CorruptFileError } from "../errors.ts";
+import { AnnData, type CategoryInfo } from "../formats/anndata/anndata.ts";
+import type { Matrix } from "../formats/anndata/matrix.ts";
+import { type ElementStore, join } from "../formats/anndata/_store.ts";
+import { encoding, readDataFrame, readDict, readMapping } from "../formats/anndata/_decode.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import type { ExprNode } from "./expr.ts";
+import { columnsOf } from "./expr.ts";
+import { type ColumnData, evaluate } from "./evaluate.ts";
+import { checkColumns } from "./lazy_frame.ts";
+import { type MatrixSource, type RangeArray, subsetMatrix, subsetRows } from "./subset.ts";
+
+/** Where a streamed AnnData comes from: its element tree and range reads of its arrays. */
+export interface StreamSource {
+  /** The element tree (attributes, small arrays read whole). */
+  store: ElementStore;
+  /** The array at `path`, readable by ranges of its first dimension. */
+  array(path: string): Promise<RangeArray>;
+}
+
+/** What to select. */
+export interface StreamSelection {
+  /** Rows of obs to keep (a query over obs columns); all when undefined. */
+  obs?: ExprNode;
+  /** Rows of var to keep (a query over var columns); all when undefined. */
+  var?: ExprNode;
+}
+
+interface Axis {
+  frame: { df: DataFrame; index: string[]; categories: Record<string, CategoryInfo> };
+  selected: Uint32Array | undefined;
+}
+
+/** Evaluate `query` over the axis dataframe at `path`; categoricals by code. */
+async function selectAxis(
+  store: ElementStore,
+  path: "obs" | "var",
+  query: ExprNode | undefined,
+): Promise<Axis> {
+  const frame = await readDataFrame(store, path);
+  if (!query) return { frame, selected: undefined };
+  checkColumns(query, frame.df.columns, path);
+  const data = new Map<string, ColumnData>();
+  for (const name of columnsOf(query)) {
+    const p = join(path, name);
+    const info = frame.categories[name];
+    if (info && (await encoding(store, p)) === "categorical") {
+      const codes = await store.read(join(p, "codes"));
+      if (codes.kind !== "number") {
+        throw new CorruptFileError(`"${store.label}": /${p}/codes are not integers`);
+      }
+      data.set(name, {
+        kind: "categorical",
+        codes: codes.data as ArrayLike<number>,
+        categories: info.categories,
+        ordered: info.ordered,
+      });
+    } else {
+      data.set(name, { kind: "series", series: frame.df.getColumn(name) });
+    }
+  }
+  const n = frame.index.length || frame.df.height;
+  return { frame, selected: evaluate(query, n, (name) => data.get(name)!) };
+}
+
+async function matrixSource(src: StreamSource, path: string): Promise<MatrixSource | undefined> {
+  const kind = await src.store.describe(path);
+  if (kind === undefined) return undefined;
+  if (kind === "array") {
+    const values = await src.array(path);
+    const shape = (values.shape.length === 1 ? [values.shape[0], 1] : values.shape) as [
+      number,
+      number,
+    ];
+    return { kind: "dense", shape, values };
+  }
+  const enc = await encoding(src.store, path);
+  if (enc !== "csr_matrix" && enc !== "csc_matrix") return undefined;
+  const attrs = await src.store.attrs(path);
+  const shape = ((attrs.shape ?? attrs.h5sparse_shape) as number[]).map(Number) as [number, number];
+  const [data, indices, indptr] = await Promise.all(
+    ["data", "indices", "indptr"].map((k) => src.array(join(path, k))),
+  );
+  return { kind: enc === "csr_matrix" ? "csr" : "csc", shape, data, indices, indptr };
+}
+
+async function subsetAt(
+  src: StreamSource,
+  path: string,
+  rows: Uint32Array | undefined,
+  cols: Uint32Array | undefined,
+): Promise<Matrix | undefined> {
+  const m = await matrixSource(src, path);
+  return m ? await subsetMatrix(m, rows, cols) : undefined;
+}
+
+function gatherFrame(df: DataFrame, rows: Uint32Array | undefined): DataFrame {
+  if (!rows || df.width === 0) return df;
+  return df.select(pl.all().gather(pl.Series("rows", Array.from(rows), pl.UInt32)));
+}
+
+function pickNames(names: string[], rows: Uint32Array | undefined): string[] {
+  return rows ? Array.from(rows, (i) => names[i]) : names;
+}
+
+/** Per-axis matrices (obsm/varm): dense rows by range, dataframes filtered. */
+async function axisMapping(
+  src: StreamSource,
+  path: string,
+  rows: Uint32Array | undefined,
+): Promise<Record<string, Matrix | DataFrame>> {
+  return await readMapping(src.store, path, async (p) => {
+    if ((await encoding(src.store, p)) === "dataframe") {
+      return gatherFrame((await readDataFrame(src.store, p)).df, rows);
+    }
+    const m = await subsetAt(src, p, rows, undefined);
+    if (!m) throw new CorruptFileError(`"${src.store.label}": /${p} is not a matrix`);
+    return m;
+  });
+}
+
+/**
+ * Read the subset of an AnnData that `sel` selects, in file order. obs and
+ * var are read whole (the result returns them), uns whole; X, layers,
+ * obsm/varm and obsp/varp only where selected rows/columns are.
+ */
+export async function streamAnnData(src: StreamSource, sel: StreamSelection): Promise<AnnData> {
+  const store = src.store;
+  if ((await store.describe("obs")) === undefined || (await store.describe("var")) === undefined) {
+    throw new CorruptFileError(`"${store.label}": not an AnnData store: it has no obs and var`);
+  }
+  const [obs, v] = await Promise.all([
+    selectAxis(store, "obs", sel.obs),
+    selectAxis(store, "var", sel.var),
+  ]);
+  const rows = obs.selected, cols = v.selected;
+  const X = await subsetAt(src, "X", rows, cols);
+  const layers = await readMapping(
+    store,
+    "layers",
+    async (p) => (await subsetAt(src, p, rows, cols))!,
+  );
+  const obsp = await readMapping(store, "obsp", async (p) => (await subsetAt(src, p, rows, rows))!);
+  const varp = await readMapping(store, "varp", async (p) => (await subsetAt(src, p, cols, cols))!);
+  return new AnnData({
+    X,
+    obs: gatherFrame(obs.frame.df, rows),
+    var: gatherFrame(v.frame.df, cols),
+    obsNames: pickNames(obs.frame.index, rows),
+    varNames: pickNames(v.frame.index, cols),
+    layers,
+    obsm: await axisMapping(src, "obsm", rows),
+    varm: await axisMapping(src, "varm", cols),
+    obsp,
+    varp,
+    uns: await readDict(store, "uns"),
+    categories: { obs: obs.frame.categories, var: v.frame.categories },
+  });
+}
+
+export { subsetRows };

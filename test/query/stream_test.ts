@@ -1,0 +1,163 @@
+// file.stream() against Python anndata/pandas selecting the same rows.
+import * as ln from "../../mod.ts";
+import { assert, assertEquals, assertRejects, freshInstance, tempDir } from "../_helpers.ts";
+import { needsPython, python } from "../_python.ts";
+
+const py = needsPython("streaming", "anndata", "h5py", "scipy", "pandas", "zarr");
+const SCRIPT = new URL("./_stream_fixture.py", import.meta.url).pathname;
+
+let fixtures: Promise<string> | undefined;
+function pyFixtures(): Promise<string> {
+  fixtures ??= (async () => {
+    const dir = await tempDir("lamindeno-stream-");
+    await python(await Deno.readTextFile(SCRIPT), "write", dir);
+    return dir;
+  })();
+  return fixtures;
+}
+
+type Q = {
+  name: string;
+  obs?: (df: ln.LazyDataFrame) => ln.Expression;
+  var?: (df: ln.LazyDataFrame) => ln.Expression;
+  pyObs?: string;
+  pyVar?: string;
+};
+
+const QUERIES: Q[] = [
+  {
+    name: "the seed example",
+    obs: (df) =>
+      df.cell_type.isin(["dendritic cell", "T cell"]).and(df.disease.isin(["Alzheimer's"])),
+    var: (df) => df.highly_variable,
+    pyObs: `obs.cell_type.isin(["dendritic cell", "T cell"]) & obs.disease.isin(["Alzheimer's"])`,
+    pyVar: "var.highly_variable",
+  },
+  {
+    name: "not isin on a categorical with missing values",
+    obs: (df) => df.cell_type.isin(["B cell"]).not(),
+    pyObs: `~obs.cell_type.isin(["B cell"]) & obs.cell_type.notna()`,
+  },
+  { name: "missing categories", obs: (df) => df.cell_type.isNull(), pyObs: "obs.cell_type.isna()" },
+  {
+    name: "ints and floats with NaN",
+    obs: (df) => df.n_genes.gt(1500).or(df.score.le(2)),
+    pyObs: "(obs.n_genes > 1500) | (obs.score <= 2)",
+  },
+  {
+    name: "not of a float comparison keeps NaN out",
+    obs: (df) => df.score.gt(5).not(),
+    pyObs: "(obs.score <= 5)",
+  },
+  {
+    name: "bools",
+    obs: (df) => df.qc.not().and(df.donor.ne("D2")),
+    pyObs: '~obs.qc & (obs.donor != "D2")',
+  },
+  { name: "ordered categorical", obs: (df) => df.grade.ge("mid"), pyObs: 'obs.grade >= "mid"' },
+  {
+    name: "strings",
+    obs: (df) => df.donor.eq("D3"),
+    var: (df) => df.mean.lt(0.5),
+    pyObs: 'obs.donor == "D3"',
+    pyVar: 'var["mean"] < 0.5',
+  },
+  { name: "empty selection", obs: (df) => df.n_genes.gt(10_000), pyObs: "obs.n_genes > 10000" },
+  { name: "full selection", obs: (df) => df.n_genes.ge(0), pyObs: "obs.n_genes >= 0" },
+];
+
+const FILES = [
+  "csr.h5ad",
+  "csr_gzip.h5ad",
+  "csc.h5ad",
+  "dense.h5ad",
+  "csr.zarr",
+  "csc.zarr",
+  "dense.zarr",
+];
+
+for (const name of FILES) {
+  Deno.test({
+    name: `stream() of ${name}: every query selects what anndata/pandas select`,
+    ...py,
+    async fn() {
+      const dir = await pyFixtures();
+      const qfile = `${dir}/queries-${name}.json`;
+      await Deno.writeTextFile(
+        qfile,
+        JSON.stringify(QUERIES.map((q) => ({ obs: q.pyObs, var: q.pyVar }))),
+      );
+      const answers = JSON.parse(
+        await python(await Deno.readTextFile(SCRIPT), "answer", `${dir}/${name}`, qfile),
+      );
+      const root = await freshInstance();
+      try {
+        const file = await new ln.File(`${dir}/${name}`).save();
+        const df = file.subsetter();
+        for (const [i, q] of QUERIES.entries()) {
+          const io = { bytesRead: 0, requests: 0 };
+          const a = await file.stream({ subsetObs: q.obs?.(df), subsetVar: q.var?.(df), io });
+          const want = answers[i];
+          const what = `${name} / ${q.name}`;
+          assertEquals(a.obsNames, want.obs, what);
+          assertEquals(a.varNames, want.var, what);
+          assertEquals(Array.from(a.X!.toDense().data as Float32Array), want.X, what);
+          assertEquals(
+            Array.from((a.obsm.X_pca as ln.DenseMatrix).data as Float32Array),
+            want.pca,
+            what,
+          );
+          assertEquals(
+            Array.from(a.layers.counts.toDense().data as Float32Array),
+            want.counts,
+            what,
+          );
+          assertEquals(
+            Array.from(a.obsp.distances.toDense().data as Float64Array),
+            want.dist,
+            what,
+          );
+          assertEquals(a.obs.getColumn("cell_type").toArray(), want.cell_type, what);
+          assertEquals(a.uns, { note: "hi" });
+          if (name.endsWith(".zarr")) assert(io.bytesRead > 0, "bytes are counted");
+        }
+      } finally {
+        await ln.close();
+        await Deno.remove(root, { recursive: true });
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "stream(): unknown columns, non-AnnData files and bad options are refused",
+  ...py,
+  async fn() {
+    const dir = await pyFixtures();
+    const root = await freshInstance();
+    try {
+      const file = await new ln.File(`${dir}/csr.zarr`).save();
+      const df = file.subsetter();
+      await assertRejects(
+        () => file.stream({ subsetObs: df.no_such.eq(1) }),
+        ln.ColumnNotFoundError,
+        /no column "no_such" in obs; its columns are: cell_type, disease/,
+      );
+      await assertRejects(
+        () => file.stream({ subsetVar: df.cell_type.eq("T cell") }),
+        ln.ColumnNotFoundError,
+        /in var; its columns are: highly_variable, mean/,
+      );
+      await assertRejects(
+        () => file.stream({ subsetObs: "cell_type == 'T cell'" as never }),
+        ln.ValidationError,
+        /subsetter/,
+      );
+      const csv = await new ln.File(new TextEncoder().encode("a\n1\n"), { key: "t.csv" }).save();
+      await assertRejects(() => csv.stream(), ln.UnsupportedFormatError, /\.csv/);
+    } finally {
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

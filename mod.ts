@@ -54,6 +54,7 @@ export {
 export { LazyDataFrame, type LazyDataFrameMembers } from "./src/query/lazy_frame.ts";
 export { type ImageArray, type ImageFormat, readImage, writeImage } from "./src/formats/image.ts";
 export * from "./src/track/context.ts";
+export { finish, track, type TrackOptions } from "./src/track/track.ts";
 export {
   AnnData,
   type AnnDataOptions,

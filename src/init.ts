@@ -12,6 +12,7 @@ import { LocalStorage } from "./storage/local.ts";
 import type { StorageBackend } from "./storage/storage.ts";
 import { settingsDefaults } from "./settings.ts";
 import { context } from "./track/context.ts";
+import { autoTrackNotebook } from "./track/track.ts";
 
 /**
  * A kysely `Dialect` (structurally): the registry database driver. Any
@@ -112,6 +113,7 @@ export async function init(options: InitOptions): Promise<void> {
       cacheDir: defaults.cacheDir,
       trackRunInputs: defaults.trackRunInputs,
     });
+    await autoTrackNotebook();
   } catch (e) {
     await db.destroy().catch(() => {});
     throw e;

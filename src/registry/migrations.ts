@@ -133,6 +133,22 @@ export const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  "0003_run_cell": {
+    async up(db: AnyDb) {
+      await db.schema.createTable("run_cell")
+        .addColumn("run_id", "varchar(20)", (c) => c.notNull().references("run.id"))
+        .addColumn("seq", "integer", (c) => c.notNull())
+        .addColumn("execution_count", "integer")
+        .addColumn("code", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("error_name", "text")
+        .addColumn("started_at", "text", (c) => c.notNull())
+        .addColumn("finished_at", "text")
+        .addColumn("cell_id", "text")
+        .addPrimaryKeyConstraint("run_cell_pk", ["run_id", "seq"] as never)
+        .execute();
+    },
+  },
 };
 
 /** Serves {@linkcode MIGRATIONS} to kysely's `Migrator`. */

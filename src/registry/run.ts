@@ -42,6 +42,24 @@ export interface RunOptions {
   referenceType?: string;
 }
 
+/** One executed notebook cell of a run. */
+export interface RunCell {
+  /** The kernel's execution count (`null` if the cell never finished). */
+  executionCount: number | null;
+  /** The cell's code. */
+  code: string;
+  /** How it ended; `"running"` if the kernel died while it ran. */
+  status: "ok" | "error" | "aborted" | "running";
+  /** The error's name, for `"error"`. */
+  errorName?: string;
+  /** When execution started. */
+  startedAt: Date;
+  /** When it ended, or `null`. */
+  finishedAt: Date | null;
+  /** The front end's cell id, when it sent one. */
+  cellId?: string;
+}
+
 /**
  * One execution of a {@linkcode Transform}. Files it saves point to it
  * (`file.run`); files it reads are its `inputs`.
@@ -155,6 +173,24 @@ export class Run {
         })
       ).execute();
     return this;
+  }
+
+  /**
+   * The cells a notebook run executed, in order (recorded by the
+   * `lamindeno` kernel); empty for scripts.
+   */
+  async cells(): Promise<RunCell[]> {
+    const rows = await anyDb().selectFrom("run_cell").selectAll().where("run_id", "=", this.id)
+      .orderBy("seq").execute();
+    return rows.map((r) => ({
+      executionCount: r.execution_count === null ? null : Number(r.execution_count),
+      code: String(r.code),
+      status: String(r.status) as RunCell["status"],
+      ...(r.error_name ? { errorName: String(r.error_name) } : {}),
+      startedAt: new Date(String(r.started_at)),
+      finishedAt: r.finished_at ? new Date(String(r.finished_at)) : null,
+      ...(r.cell_id ? { cellId: String(r.cell_id) } : {}),
+    }));
   }
 
   /** The run with this id, or the one matching `where`. */

@@ -146,6 +146,21 @@ export interface PendingObjectTable {
   created_at: string;
 }
 
+/** `run_cell`: the cells a notebook run executed, in order (recorded by the kernel). */
+export interface RunCellTable {
+  run_id: string;
+  /** Order of execution within the run, from 1. */
+  seq: number;
+  execution_count: number | null;
+  code: string;
+  /** `ok`, `error`, `aborted`, or `running` while it executes. */
+  status: string;
+  error_name: string | null;
+  started_at: string;
+  finished_at: string | null;
+  cell_id: string | null;
+}
+
 /** All tables. */
 export interface Database {
   lamin_meta: LaminMetaTable;
@@ -161,4 +176,5 @@ export interface Database {
   file_features: FileFeaturesTable;
   folder_file: FolderFileTable;
   pending_object: PendingObjectTable;
+  run_cell: RunCellTable;
 }

@@ -1,0 +1,176 @@
+// Where the tracked code lives: the script (Deno.mainModule) or the notebook
+// a Jupyter kernel runs, its path relative to the git root, and its content
+// hash (a notebook is hashed by its code cells only).
+import { createHash } from "node:crypto";
+import { basename, dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The tracked source. */
+export interface Source {
+  type: "script" | "notebook";
+  /** Absolute path. */
+  path: string;
+  /** Path relative to the git root, or the absolute path outside a repository. */
+  reference: string;
+  /** File name. */
+  name: string;
+  /** md5 (base64url) of the script, or of the notebook's code cells. */
+  hash: string;
+}
+
+/** The git root above `path`, if any. */
+export function gitRoot(path: string): string | undefined {
+  for (let dir = dirname(path);; dir = dirname(dir)) {
+    try {
+      Deno.statSync(join(dir, ".git"));
+      return dir;
+    } catch { /* keep walking */ }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+function reference(path: string): string {
+  const root = gitRoot(path);
+  return root ? relative(root, path).split("\\").join("/") : path;
+}
+
+/** md5 of a notebook's code cells (sources joined), so outputs and markdown do not version it. */
+export function notebookHash(ipynb: string): string {
+  const nb = JSON.parse(ipynb) as { cells?: { cell_type?: string; source?: string | string[] }[] };
+  const h = createHash("md5");
+  for (const c of nb.cells ?? []) {
+    if (c.cell_type !== "code") continue;
+    const src = Array.isArray(c.source) ? c.source.join("") : c.source ?? "";
+    h.update(`${src}\n\u0000`);
+  }
+  return h.digest("base64url");
+}
+
+/** The running script, or undefined (REPL, eval, remote module). */
+export function scriptSource(): Source | undefined {
+  let path: string;
+  try {
+    const url = new URL(Deno.mainModule);
+    if (url.protocol !== "file:") return undefined;
+    path = fileURLToPath(url);
+    const bytes = Deno.readFileSync(path);
+    return {
+      type: "script",
+      path,
+      reference: reference(path),
+      name: basename(path),
+      hash: createHash("md5").update(bytes).digest("base64url"),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True inside a Deno Jupyter kernel (stock `deno jupyter` or the lamindeno kernel). */
+export function inJupyterKernel(): boolean {
+  // deno-lint-ignore no-explicit-any
+  if ((globalThis as any).__lamindeno_kernel) return true;
+  try {
+    // Outside `deno jupyter`, touching Deno.jupyter throws.
+    // deno-lint-ignore no-explicit-any
+    return typeof (Deno as any).jupyter === "object";
+  } catch {
+    return false;
+  }
+}
+
+function cmdlineOf(pid: number): string[] {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    return ppid > 1 ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The notebook path, found the ways Jupyter front ends expose it. */
+export async function notebookPath(): Promise<string | undefined> {
+  const cwd = Deno.cwd();
+  const abs = (p: string) => (p.startsWith("/") ? p : join(cwd, p));
+  // jupyter_server >= 2 and VS Code set JPY_SESSION_NAME to the notebook path.
+  const session = Deno.env.get("JPY_SESSION_NAME");
+  if (session?.endsWith(".ipynb")) return abs(session);
+  // The server's sessions API, matched by our kernel id (from the connection file name).
+  const fromServer = await fromSessionsApi();
+  if (fromServer) return fromServer;
+  // nbclient / nbconvert: a parent process was started with the notebook's path.
+  for (let pid: number | undefined = Deno.pid, i = 0; pid && i < 8; pid = parentOf(pid), i++) {
+    const nb = cmdlineOf(pid).find((a) => a.endsWith(".ipynb"));
+    if (nb) {
+      try {
+        return Deno.realPathSync(abs(nb));
+      } catch {
+        return abs(nb);
+      }
+    }
+  }
+  return undefined;
+}
+
+function connectionFile(): string | undefined {
+  // deno-lint-ignore no-explicit-any
+  const fromKernel = (globalThis as any).__lamindeno_kernel?.connectionFile;
+  if (typeof fromKernel === "string") return fromKernel;
+  for (let pid: number | undefined = Deno.pid, i = 0; pid && i < 3; pid = parentOf(pid), i++) {
+    const args = cmdlineOf(pid);
+    const k = args.indexOf("--conn");
+    if (k >= 0 && args[k + 1]) return args[k + 1];
+  }
+  return undefined;
+}
+
+async function fromSessionsApi(): Promise<string | undefined> {
+  const conn = connectionFile();
+  const kernelId = conn?.match(/kernel-([0-9a-f-]+)\.json$/)?.[1];
+  if (!kernelId) return undefined;
+  const runtime = Deno.env.get("JUPYTER_RUNTIME_DIR") ?? dirname(conn!);
+  let servers: { url: string; token?: string; root_dir?: string; notebook_dir?: string }[] = [];
+  try {
+    for (const e of Deno.readDirSync(runtime)) {
+      if (/^(jpserver|nbserver)-\d+\.json$/.test(e.name)) {
+        servers.push(JSON.parse(Deno.readTextFileSync(join(runtime, e.name))));
+      }
+    }
+  } catch {
+    servers = [];
+  }
+  for (const s of servers) {
+    try {
+      const res = await fetch(new URL("api/sessions", s.url), {
+        headers: s.token ? { Authorization: `token ${s.token}` } : {},
+        signal: AbortSignal.timeout(1000),
+      });
+      const sessions = await res.json() as { path?: string; kernel?: { id?: string } }[];
+      const hit = sessions.find((x) => x.kernel?.id === kernelId);
+      if (hit?.path) return join(s.root_dir ?? s.notebook_dir ?? Deno.cwd(), hit.path);
+    } catch { /* server gone or not ours */ }
+  }
+  return undefined;
+}
+
+/** The notebook being run, as a Source. */
+export async function notebookSource(): Promise<Source | undefined> {
+  const path = await notebookPath();
+  if (!path) return undefined;
+  let hash: string;
+  try {
+    hash = notebookHash(await Deno.readTextFile(path));
+  } catch {
+    return undefined;
+  }
+  return { type: "notebook", path, reference: reference(path), name: basename(path), hash };
+}

@@ -1,0 +1,165 @@
+// ln.track() / ln.finish(): a Run of the script or notebook, its Transform
+// versioned by content; files loaded while it runs become its inputs and
+// files saved its outputs.
+import { ValidationError } from "../errors.ts";
+import { log } from "../_log.ts";
+import { instance, maybeInstance } from "../_state.ts";
+import { anyDb } from "../registry/_record.ts";
+import { Run } from "../registry/run.ts";
+import { Transform } from "../registry/transform.ts";
+import { context } from "./context.ts";
+import { inJupyterKernel, notebookSource, scriptSource, type Source } from "./_where.ts";
+
+/** Options of {@linkcode track}. */
+export interface TrackOptions {
+  /** Transform name (default: the script or notebook file name). */
+  name?: string;
+  /** Transform version (default: "1", then the next integer each time the content changes). */
+  version?: string;
+  /** Track this transform instead of the running script. */
+  transform?: Transform;
+}
+
+async function transformFor(src: Source | undefined, options: TrackOptions): Promise<Transform> {
+  if (options.transform) {
+    if (!(options.transform instanceof Transform)) {
+      throw new ValidationError("track({ transform }) takes a Transform record");
+    }
+    return await options.transform.save();
+  }
+  const name = options.name ?? src?.name;
+  if (!name) {
+    throw new ValidationError(
+      'track() cannot tell what is running (no script file); pass { name: "my pipeline" }',
+    );
+  }
+  // The same source (or, without one, the same name) is the same transform.
+  let q = anyDb().selectFrom("transform").selectAll();
+  q = src ? q.where("reference", "=", src.reference) : q.where("name", "=", name).where(
+    "reference",
+    "is",
+    null,
+  );
+  const versions = (await q.execute()).map((r) => Transform.fromRow(r));
+  const id = versions[0]?.id;
+  const wanted = options.version ??
+    versions.find((t) => src && t.hash === src.hash)?.version ??
+    String(1 + versions.reduce((m, t) => Math.max(m, Number(t.version) || 0), 0));
+  const existing = versions.find((t) => t.version === wanted);
+  if (existing && (!options.name || existing.name === options.name)) {
+    if (src && existing.hash !== src.hash && options.version) {
+      log.warn(
+        `${src.reference} changed but version "${wanted}" was asked for: keeping that version`,
+      );
+    }
+    return existing;
+  }
+  const t = new Transform({
+    ...(id ? { id } : {}),
+    name,
+    version: wanted,
+    type: src?.type ?? "pipeline",
+    ...(src ? { reference: src.reference } : {}),
+  });
+  t.hash = src?.hash ?? null;
+  return await t.save();
+}
+
+/**
+ * Start a Run of the running script (or notebook; in the lamindeno kernel
+ * this happens by itself). Its Transform is found by the script's path
+ * (relative to the git root): unchanged content gives the same transform
+ * and a new run, edited content a new version. While the run is active,
+ * loaded files become its inputs and saved files its outputs.
+ *
+ * @example
+ * ```ts
+ * import * as ln from "@lamindeno/lamindb";
+ * await ln.init({ storage: await Deno.makeTempDir() });
+ * const run = await ln.track({ name: "my pipeline" });
+ * console.assert(ln.context.run?.id === run.id);
+ * await ln.finish();
+ * await ln.close();
+ * ```
+ */
+export async function track(options: TrackOptions = {}): Promise<Run> {
+  if (options === null || typeof options !== "object") {
+    throw new ValidationError('track() takes options like { name: "my pipeline", version: "1" }');
+  }
+  for (const k of ["name", "version"] as const) {
+    if (options[k] !== undefined && (typeof options[k] !== "string" || options[k] === "")) {
+      throw new ValidationError(`track({ ${k} }) must be a non-empty string`);
+    }
+  }
+  instance();
+  const src = options.transform
+    ? undefined
+    : (inJupyterKernel() ? await notebookSource() : undefined) ?? scriptSource();
+  const transform = await transformFor(src, options);
+  const run = new Run({ transform });
+  await run.save();
+  context.transform = transform;
+  context.run = run;
+  log.info(
+    `tracking ${transform.type} "${transform.name}" version ${transform.version} ` +
+      `(transform ${transform.id}), run ${run.id}`,
+  );
+  return run;
+}
+
+/**
+ * Finish the current run: record its end time and status `completed`, and
+ * stop linking inputs and outputs to it. A run that is never finished
+ * stays `started` with no end time (unfinished), and keeps its links.
+ */
+export async function finish(options: { status?: "completed" | "errored" } = {}): Promise<void> {
+  const run = context.run;
+  if (!run) {
+    throw new ValidationError("finish(): no run is being tracked; call ln.track() first");
+  }
+  run.finishedAt = new Date();
+  run.status = options.status ?? "completed";
+  await run.save();
+  context.run = undefined;
+  context.transform = undefined;
+}
+
+let autoTried = false;
+
+/**
+ * In a Jupyter kernel, the first use of the API starts a run of the
+ * notebook (once per kernel session), unless one is tracked already.
+ */
+export async function autoTrackNotebook(): Promise<void> {
+  if (autoTried || context.run || !maybeInstance() || !inJupyterKernel()) return;
+  autoTried = true;
+  try {
+    await startNotebookRun();
+  } catch (e) {
+    // Provenance must never break the notebook.
+    log.warn(`could not start a run for this notebook: ${(e as Error).message}`);
+  }
+}
+
+async function startNotebookRun(): Promise<void> {
+  const src = await notebookSource();
+  if (!src) {
+    log.info("in a Jupyter kernel, but the notebook's path is unknown: call ln.track({ name })");
+    return;
+  }
+  await track();
+  // Tell the lamindeno kernel (which sees every iopub message) which run
+  // and registry to record cells into; stock kernels just ignore it.
+  const info = { run_id: context.run!.id, root: instance().storage.root };
+  // deno-lint-ignore no-explicit-any
+  const kernel = (globalThis as any).__lamindeno_kernel;
+  if (kernel && typeof kernel === "object") {
+    kernel.run = info;
+    try {
+      // deno-lint-ignore no-explicit-any
+      await (Deno as any).jupyter.broadcast("lamindeno_run", info);
+    } catch (e) {
+      log.debug(`could not tell the kernel about the run: ${(e as Error).message}`);
+    }
+  }
+}

@@ -293,6 +293,17 @@ export class File {
   }
 
   /**
+   * An SVG of where this file came from: the run that saved it, that run's
+   * transform and input files, their runs, and so on upstream. In a
+   * Jupyter notebook it is also displayed inline.
+   */
+  async viewLineage(): Promise<string> {
+    this.path(); // saved?
+    const { lineageDot, renderLineage } = await import("../track/lineage.ts");
+    return await renderLineage(await lineageDot(this));
+  }
+
+  /**
    * A {@linkcode LazyDataFrame} to write `stream()` queries with:
    * `df.cell_type.isin([...])`. Columns are checked against the file's obs
    * (for `subsetObs`) or var (for `subsetVar`) when the query runs.

@@ -176,6 +176,15 @@ export class Run {
   }
 
   /**
+   * An SVG of this run: its transform, input files (and their upstream
+   * lineage) and output files. In a Jupyter notebook it is also displayed.
+   */
+  async viewLineage(): Promise<string> {
+    const { lineageDot, renderLineage } = await import("../track/lineage.ts");
+    return await renderLineage(await lineageDot(this));
+  }
+
+  /**
    * The cells a notebook run executed, in order (recorded by the
    * `lamindeno` kernel); empty for scripts.
    */

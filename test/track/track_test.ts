@@ -122,3 +122,36 @@ Deno.test("track({ name, version }) overrides; isRunInput: false opts out; finis
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("viewLineage(): an SVG naming transforms, runs and files upstream", async () => {
+  const root = await freshInstance();
+  try {
+    const raw = await new ln.File(new TextEncoder().encode("raw"), { key: "raw.txt" }).save();
+    await ln.track({ name: "clean", version: "1" });
+    await raw.stage();
+    const clean = await new ln.File(new TextEncoder().encode("clean"), { key: "clean.txt" })
+      .save();
+    await ln.finish();
+    const run2 = await ln.track({ name: "analyze", version: "2" });
+    await clean.stage();
+    const result = await new ln.File(new TextEncoder().encode("result"), { key: "result.txt" })
+      .save();
+    await ln.finish();
+
+    const svg = await result.viewLineage();
+    assert(svg.startsWith("<?xml") && svg.includes("<svg"), "an SVG document");
+    for (const s of ["raw.txt", "clean.txt", "result.txt", "clean v1", "analyze v2"]) {
+      assert(svg.includes(s), `mentions ${s}`);
+    }
+    const runSvg = await run2.viewLineage();
+    for (const s of ["this run", "clean.txt", "result.txt", "raw.txt"]) {
+      assert(runSvg.includes(s), `run lineage mentions ${s}`);
+    }
+    // raw.txt has no producing run: its lineage is just itself.
+    const alone = await raw.viewLineage();
+    assert(alone.includes("raw.txt") && !alone.includes("clean"));
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -147,7 +147,8 @@ function compile(c: Compiled, node: ExprNode): pl.Expr {
         : kind === "number"
         ? pl.Series("set", list as number[], pl.Float64)
         : pl.Series("set", list as (string | boolean)[]);
-      return keepNull(n.col, col.isIn(set));
+      // implode: membership in the list (is_in on a same-typed Series is deprecated).
+      return keepNull(n.col, col.isIn(set.implode()));
     })
     .with({ op: "isNull" }, (n) => n.negate ? pl.col(n.col).isNotNull() : pl.col(n.col).isNull())
     .with({ op: "and" }, (n) => compile(c, n.left).and(compile(c, n.right)))

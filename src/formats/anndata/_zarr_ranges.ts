@@ -4,7 +4,7 @@ import * as zarr from "zarrita";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Range } from "../../query/plan.ts";
 import type { RangeArray } from "../../query/subset.ts";
-import { dtypeOf, type NumericArray } from "./matrix.ts";
+import type { Dtype, NumericArray } from "./matrix.ts";
 import type { ZarrSource } from "./_zarr_store.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -32,13 +32,23 @@ export async function zarrRangeArray(
   const chunks = arr.chunks as number[];
   const rowLen = shape[1] ?? 1;
   const colChunks = shape.length === 2 ? Math.ceil(shape[1] / chunks[1]) : 1;
-  const first = await arr.getChunk(shape.map(() => 0));
-  if (!ArrayBuffer.isView(first.data)) {
+  const CTORS: Record<string, [new (n: number) => NumericArray, Dtype]> = {
+    int8: [Int8Array, "int8"],
+    int16: [Int16Array, "int16"],
+    int32: [Int32Array, "int32"],
+    int64: [BigInt64Array, "int64"],
+    uint8: [Uint8Array, "uint8"],
+    uint16: [Uint16Array, "uint16"],
+    uint32: [Uint32Array, "uint32"],
+    uint64: [BigUint64Array, "uint64"],
+    float32: [Float32Array, "float32"],
+    float64: [Float64Array, "float64"],
+  };
+  const known = CTORS[String(arr.dtype)];
+  if (!known) {
     throw new UnsupportedFormatError(`"${label}": /${path} is not numeric (${arr.dtype})`);
   }
-  const Ctor = (first.data as NumericArray).constructor as new (n: number) => NumericArray;
-  const dtype = arr.dtype === "bool" ? "bool" : dtypeOf(first.data as NumericArray);
-
+  const [Ctor, dtype] = known;
   return {
     shape,
     dtype,

@@ -107,16 +107,19 @@ export async function notebookPath(): Promise<string | undefined> {
   // The server's sessions API, matched by our kernel id (from the connection file name).
   const fromServer = await fromSessionsApi();
   if (fromServer) return fromServer;
-  // nbclient / nbconvert: a parent process was started with the notebook's path.
+  // nbclient / nbconvert: a parent process was started with the notebook's
+  // path, relative to that process's working directory.
   for (let pid: number | undefined = Deno.pid, i = 0; pid && i < 8; pid = parentOf(pid), i++) {
     const nb = cmdlineOf(pid).find((a) => a.endsWith(".ipynb"));
-    if (nb) {
-      try {
-        return Deno.realPathSync(abs(nb));
-      } catch {
-        return abs(nb);
-      }
-    }
+    if (!nb) continue;
+    let base = cwd;
+    try {
+      base = Deno.readLinkSync(`/proc/${pid}/cwd`);
+    } catch { /* use ours */ }
+    const path = nb.startsWith("/") ? nb : join(base, nb);
+    try {
+      return Deno.realPathSync(path);
+    } catch { /* not there: keep looking */ }
   }
   return undefined;
 }

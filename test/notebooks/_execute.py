@@ -1,0 +1,24 @@
+# Execute a notebook with nbclient (the notebook path is on this command
+# line, which is how the kernel finds it), print each code cell's outputs.
+import json, sys
+import nbformat, nbclient
+
+path, kernel = sys.argv[1], sys.argv[2]
+nb = nbformat.read(path, as_version=4)
+client = nbclient.NotebookClient(nb, kernel_name=kernel, allow_errors=True, timeout=120,
+                                 resources={"metadata": {"path": path.rsplit("/", 1)[0] or "."}})
+client.execute()
+out = []
+for cell in nb.cells:
+    if cell.cell_type != "code":
+        continue
+    outs = []
+    for o in cell.outputs:
+        if o.output_type == "error":
+            outs.append({"error": o.ename, "value": o.evalue})
+        elif o.output_type == "stream":
+            outs.append({"stream": o.name, "text": o.text})
+        else:
+            outs.append({"data": (o.get("data") or {}).get("text/plain")})
+    out.append(outs)
+print(json.dumps(out))

@@ -52,6 +52,7 @@ export {
   type Scalar,
 } from "./src/query/expr.ts";
 export { LazyDataFrame, type LazyDataFrameMembers } from "./src/query/lazy_frame.ts";
+export { BackedAnnData, BackedMatrix } from "./src/query/backed.ts";
 export { type ImageArray, type ImageFormat, readImage, writeImage } from "./src/formats/image.ts";
 export * from "./src/track/context.ts";
 export { finish, track, type TrackOptions } from "./src/track/track.ts";
@@ -74,6 +75,7 @@ export { readH5ad } from "./src/formats/anndata/read_h5ad.ts";
 export { readZarr } from "./src/formats/anndata/read_zarr.ts";
 export { MuData, readH5mu } from "./src/formats/anndata/mudata.ts";
 export { writeZarr, type WriteZarrOptions } from "./src/formats/anndata/write_zarr.ts";
+export { writeH5ad } from "./src/formats/anndata/write_h5ad.ts";
 export * from "./src/storage/storage.ts";
 export { LocalStorage } from "./src/storage/local.ts";
 export * from "./src/storage/counting.ts";

@@ -67,7 +67,11 @@ async function selectAxis(
   return { frame, selected: evaluate(query, n, (name) => data.get(name)!) };
 }
 
-async function matrixSource(src: StreamSource, path: string): Promise<MatrixSource | undefined> {
+/** The stored matrix at `path` as range-readable arrays, or undefined if there is none. */
+export async function matrixSource(
+  src: StreamSource,
+  path: string,
+): Promise<MatrixSource | undefined> {
   const kind = await src.store.describe(path);
   if (kind === undefined) return undefined;
   if (kind === "array") {

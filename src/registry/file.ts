@@ -19,7 +19,9 @@ import { deleteFile, replaceFile, saveFiles } from "./_save.ts";
 import { linkRunInput } from "../track/_inputs.ts";
 import { LazyDataFrame } from "../query/lazy_frame.ts";
 import { Expression } from "../query/expr.ts";
-import { streamAnnData } from "../query/stream.ts";
+import { matrixSource, streamAnnData } from "../query/stream.ts";
+import { BackedAnnData } from "../query/backed.ts";
+import { readDataFrame } from "../formats/anndata/_decode.ts";
 import { openStreamSource } from "../query/_sources.ts";
 import { CountingStorage, type IoStats } from "../storage/counting.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
@@ -310,6 +312,36 @@ export class File {
    */
   subsetter(): LazyDataFrame {
     return new LazyDataFrame();
+  }
+
+  /**
+   * Open an `.h5ad` or `.zarr` AnnData without reading it: obs/var load on
+   * first use, `X.get(rows, cols)` and layers read only what is asked,
+   * `toMemory()` reads all (or a query's subset). `io` counts the bytes
+   * read. Close it when done.
+   */
+  async backed(options: { isRunInput?: boolean } = {}): Promise<BackedAnnData> {
+    this.path(); // saved?
+    const backend = new CountingStorage(backendFor(this.storageId!));
+    const src = await openStreamSource(backend, this._objectKey, this.suffix, this.path());
+    try {
+      const x = await matrixSource(src, "X");
+      let shape: [number, number];
+      if (x) shape = x.shape;
+      else {
+        const obs = await readDataFrame(src.store, "obs");
+        const vr = await readDataFrame(src.store, "var");
+        shape = [obs.index.length || obs.df.height, vr.index.length || vr.df.height];
+      }
+      const layers = (await src.store.describe("layers")) === "group"
+        ? await src.store.keys("layers")
+        : [];
+      await linkRunInput(this, options.isRunInput);
+      return new BackedAnnData(src, shape, x !== undefined, layers, backend.stats);
+    } catch (e) {
+      src.close();
+      throw e;
+    }
   }
 
   /**

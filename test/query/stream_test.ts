@@ -161,3 +161,47 @@ Deno.test({
     }
   },
 });
+
+for (const name of ["csr.zarr", "csc.h5ad", "dense.zarr"]) {
+  Deno.test({
+    name: `backed() of ${name}: lazy obs/var, X rows and columns on demand, toMemory()`,
+    ...py,
+    async fn() {
+      const dir = await pyFixtures();
+      const root = await freshInstance();
+      try {
+        const file = await new ln.File(`${dir}/${name}`).save();
+        const full = await file.load() as ln.AnnData;
+        const b = await file.backed();
+        try {
+          assertEquals(b.shape, [60, 25]);
+          const before = b.io.bytesRead;
+          assertEquals(await b.obsNames(), full.obsNames);
+          assertEquals((await b.var()).columns, ["highly_variable", "mean"]);
+          const rows = [1, 5, 6, 40], cols = [0, 3, 24];
+          const part = await b.X!.get(rows, cols);
+          const dense = full.X!.toDense();
+          const want = rows.flatMap((r) => cols.map((c) => dense.data[r * 25 + c]));
+          assertEquals(Array.from(part.toDense().data as Float32Array), want);
+          assertEquals(
+            Array.from((await b.layers.counts.get([2])).toDense().data as Float32Array),
+            Array.from(full.layers.counts.toDense().data as Float32Array).slice(50, 75),
+          );
+          const all = await b.toMemory();
+          assertEquals(
+            Array.from(all.X!.toDense().data as Float32Array),
+            Array.from(dense.data as Float32Array),
+          );
+          if (name.endsWith(".zarr")) assert(b.io.bytesRead > before, "reads are counted");
+          await assertRejects(() => b.X!.get([3, 1]), ln.ValidationError, /ascending/);
+          await assertRejects(() => b.X!.get([60]), ln.ValidationError, /out of range/);
+        } finally {
+          b.close();
+        }
+      } finally {
+        await ln.close();
+        await Deno.remove(root, { recursive: true });
+      }
+    },
+  });
+}

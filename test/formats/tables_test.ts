@@ -1,6 +1,7 @@
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { assertEquals, assertRejects, freshInstance } from "../_helpers.ts";
+import { assertEquals, assertRejects, freshInstance, tempDir } from "../_helpers.ts";
+import { needsPython, python } from "../_python.ts";
 
 const df = () =>
   pl.DataFrame({
@@ -117,3 +118,33 @@ Deno.test("load({ as: 'arrow' }) of a non-table is refused with UnsupportedForma
     // deno-lint-ignore no-explicit-any
     await assertRejects(() => f.load({ as: "pandas" as any }), ln.ValidationError, /arrow/);
   }));
+
+Deno.test({
+  name: "csv round trip with pandas: pandas writes -> we load -> we write -> pandas reads the same",
+  ...needsPython("csv with pandas", "pandas"),
+  async fn() {
+    const dir = await tempDir();
+    await python(
+      `import sys, pandas as pd, numpy as np
+pd.DataFrame({"cell": ["c1", "c2", "c3"], "n": [1, 2, 3], "score": [0.5, np.nan, 2.25],
+              "ok": [True, False, True], "type": ["T cell", None, "B, cell"]}).to_csv(sys.argv[1], index=False)`,
+      `${dir}/in.csv`,
+    );
+    await withInstance(async () => {
+      const f = await new ln.File(`${dir}/in.csv`).save();
+      const df = await f.load() as pl.DataFrame;
+      assertEquals(df.columns, ["cell", "n", "score", "ok", "type"]);
+      const out = await new ln.File(df, { format: "csv", name: "out" }).save();
+      const same = await python(
+        `import sys, pandas as pd
+a, b = pd.read_csv(sys.argv[1]), pd.read_csv(sys.argv[2])
+pd.testing.assert_frame_equal(a, b)
+print("same")`,
+        `${dir}/in.csv`,
+        out.path() as string,
+      );
+      assertEquals(same.trim(), "same");
+    });
+    await Deno.remove(dir, { recursive: true });
+  },
+});

@@ -75,7 +75,7 @@ export { readH5ad } from "./src/formats/anndata/read_h5ad.ts";
 export { readZarr } from "./src/formats/anndata/read_zarr.ts";
 export { MuData, readH5mu } from "./src/formats/anndata/mudata.ts";
 export { writeZarr, type WriteZarrOptions } from "./src/formats/anndata/write_zarr.ts";
-export { writeH5ad } from "./src/formats/anndata/write_h5ad.ts";
+export { writeH5ad, type WriteH5adOptions } from "./src/formats/anndata/write_h5ad.ts";
 export * from "./src/storage/storage.ts";
 export { LocalStorage } from "./src/storage/local.ts";
 export * from "./src/storage/counting.ts";

@@ -73,7 +73,7 @@ console.log(loaded.toString());
 
 // An AnnData: 20,000 cells x 500 genes, CSR, with categorical obs columns.
 const adata = syntheticAnnData(20_000, 500);
-const h5 = await new ln.File(adata, { key: "atlas/pbmc.zarr", format: "zarr" }).save();
+const h5 = await new ln.File(adata, { key: "atlas/pbmc.h5ad" }).save();
 const back = await h5.load() as ln.AnnData;
 console.log(
   `\nsaved an AnnData ${adata.nObs} x ${adata.nVars} as ${h5.key} (${

@@ -8,7 +8,8 @@ const py = needsPython("AnnData writing", "anndata", "h5py", "scipy", "pandas", 
 
 for (const name of ["csr.h5ad", "csc.h5ad", "dense.h5ad", "raw.h5ad", "csr.zarr"]) {
   Deno.test({
-    name: `Python writes ${name} -> we load -> writeZarr -> Python loads: equal to the original`,
+    name:
+      `Python writes ${name} -> we load -> writeZarr/writeH5ad -> Python loads: equal to the original`,
     ...py,
     async fn() {
       const { dir, desc } = await pythonFixtures();
@@ -20,6 +21,15 @@ for (const name of ["csr.h5ad", "csc.h5ad", "dense.h5ad", "raw.h5ad", "csr.zarr"
         await ln.writeZarr(a, `${out}/ours.zarr`, { compression });
         assertEquals(await describeWithPython(`${out}/ours.zarr`), desc[name]);
         assertMatchesPython(await ln.readZarr(`${out}/ours.zarr`), desc[name], `re-read ${name}`);
+      }
+      for (const compression of [undefined, "gzip"] as const) {
+        await ln.writeH5ad(a, `${out}/ours.h5ad`, { compression });
+        assertEquals(
+          await describeWithPython(`${out}/ours.h5ad`),
+          desc[name],
+          `h5ad ${compression}`,
+        );
+        assertMatchesPython(await ln.readH5ad(`${out}/ours.h5ad`), desc[name], `re-read ${name}`);
       }
       await Deno.remove(out, { recursive: true });
     },
@@ -49,21 +59,29 @@ Deno.test({
     });
     const out = await tempDir();
     await ln.writeZarr(adata, `${out}/built.zarr`);
-    const d = await describeWithPython(`${out}/built.zarr`);
-    assertEquals(d.shape, [3, 3]);
-    assertEquals(d.obs.cols.cell_type, {
-      kind: "categorical",
-      values: ["T cell", null, "B cell"],
-      categories: ["B cell", "T cell"],
-      ordered: true,
-    });
-    assertEquals(d.obs.cols.n, { kind: "Int64", values: [1, null, 3] });
-    assertEquals(d.obs.cols.ok, { kind: "bool", values: [true, false, true] });
-    assertEquals(d.X, [[1, 0, 2], [0, 0, 0], [0, 3, 0]]);
-    assertEquals(d.uns, { note: "built in Deno" });
+    await ln.writeH5ad(adata, `${out}/built.h5ad`);
+    for (const path of [`${out}/built.zarr`, `${out}/built.h5ad`]) {
+      const d = await describeWithPython(path);
+      assertBuilt(d);
+    }
     await Deno.remove(out, { recursive: true });
   },
 });
+
+// deno-lint-ignore no-explicit-any
+function assertBuilt(d: any): void {
+  assertEquals(d.shape, [3, 3]);
+  assertEquals(d.obs.cols.cell_type, {
+    kind: "categorical",
+    values: ["T cell", null, "B cell"],
+    categories: ["B cell", "T cell"],
+    ordered: true,
+  });
+  assertEquals(d.obs.cols.n, { kind: "Int64", values: [1, null, 3] });
+  assertEquals(d.obs.cols.ok, { kind: "bool", values: [true, false, true] });
+  assertEquals(d.X, [[1, 0, 2], [0, 0, 0], [0, 3, 0]]);
+  assertEquals(d.uns, { note: "built in Deno" });
+}
 
 Deno.test({
   name: "new File(adata, { format: 'zarr' }) saves a zarr store that loads back equal",

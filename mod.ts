@@ -73,7 +73,7 @@ export {
 } from "./src/formats/anndata/matrix.ts";
 export { readH5ad } from "./src/formats/anndata/read_h5ad.ts";
 export { readZarr } from "./src/formats/anndata/read_zarr.ts";
-export { MuData, readH5mu } from "./src/formats/anndata/mudata.ts";
+export { MuData, readH5mu, writeH5mu } from "./src/formats/anndata/mudata.ts";
 export { writeZarr, type WriteZarrOptions } from "./src/formats/anndata/write_zarr.ts";
 export { writeH5ad, type WriteH5adOptions } from "./src/formats/anndata/write_h5ad.ts";
 export * from "./src/storage/storage.ts";

@@ -3,6 +3,7 @@ import { basename, join, resolve } from "node:path";
 import { fileURLToPath as fromFileURL } from "node:url";
 import { NotFoundError, StorageError, UnsupportedFormatError, ValidationError } from "../errors.ts";
 import { AnnData } from "../formats/anndata/anndata.ts";
+import { MuData, writeH5mu } from "../formats/anndata/mudata.ts";
 import { writeH5ad } from "../formats/anndata/write_h5ad.ts";
 import { writeZarr } from "../formats/anndata/write_zarr.ts";
 import { hashBytes, hashDirectory, hashFile } from "../storage/hash.ts";
@@ -35,6 +36,7 @@ export type FileData =
   | DataFrame
   | ArrowTable
   | AnnData
+  | MuData
   | ImageArray
   | ZarrArray;
 
@@ -50,7 +52,8 @@ export type Source =
   | { kind: "arrow"; table: ArrowTable; format: TableFormat }
   | { kind: "anndata"; adata: AnnData; format: "h5ad" | "zarr" }
   | { kind: "image"; img: ImageArray; format: ImageFormat }
-  | { kind: "tensor"; arr: ZarrArray; format: "zarr" };
+  | { kind: "tensor"; arr: ZarrArray; format: "zarr" }
+  | { kind: "mudata"; mdata: MuData; format: "h5mu" };
 
 /** The suffix in-memory data is saved with, or undefined for paths and bytes. */
 export function sourceSuffix(src: Source): string | undefined {
@@ -79,6 +82,17 @@ export async function materialize(src: Source): Promise<Materialized> {
       };
     case "image":
       return { src: { kind: "bytes", bytes: encodeImage(src.img, src.format) }, ...none };
+    case "mudata": {
+      const dir = await Deno.makeTempDir({ prefix: "lamindeno-mudata-" });
+      const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+      try {
+        await writeH5mu(src.mdata, `${dir}/data.h5mu`);
+        return { src: { kind: "path", path: `${dir}/data.h5mu` }, cleanup };
+      } catch (e) {
+        await cleanup();
+        throw e;
+      }
+    }
     case "tensor": {
       const dir = await Deno.makeTempDir({ prefix: "lamindeno-tensor-" });
       const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -147,6 +161,12 @@ export function toSource(data: unknown, format?: string, keySuffix = ""): Source
     return isDataFrame(data)
       ? { kind: "table", df: data, format: f }
       : { kind: "arrow", table: data, format: f };
+  }
+  if (data instanceof MuData) {
+    if ((format && format.toLowerCase() !== "h5mu") || (keySuffix && keySuffix !== ".h5mu")) {
+      throw new UnsupportedFormatError(`a MuData is saved as .h5mu; got ${format ?? keySuffix}`);
+    }
+    return { kind: "mudata", mdata: data, format: "h5mu" };
   }
   if (isZarrArray(data)) {
     if ((format && format.toLowerCase() !== "zarr") || (keySuffix && keySuffix !== ".zarr")) {

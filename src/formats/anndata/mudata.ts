@@ -5,6 +5,9 @@ import { readAnnData, readDataFrame, readDict, readMatrix } from "./_decode.ts";
 import { openH5 } from "./_h5wasm_store.ts";
 import { type ElementStore, join } from "./_store.ts";
 import type { DataFrame } from "../tables.ts";
+import { encodeAnnData, encodeDataFrame, encodeElem, encodeMatrix } from "./_encode.ts";
+import { group, type TreeGroup } from "./_tree.ts";
+import { type WriteH5adOptions, writeTreeH5 } from "./write_h5ad.ts";
 
 /**
  * A multimodal container, as Python's mudata: one AnnData per modality
@@ -112,4 +115,67 @@ export async function readH5mu(path: string): Promise<MuData> {
   } finally {
     store.close();
   }
+}
+
+/** mudata's per-modality row maps: for each global name, its 1-based row in the modality (0: absent). */
+function rowMap(global: string[], local: string[]): Uint32Array {
+  const at = new Map(local.map((n, i) => [n, i + 1]));
+  return Uint32Array.from(global, (n) => at.get(n) ?? 0);
+}
+
+/** Encode a MuData in mudata's layout. */
+export function encodeMuData(m: MuData): TreeGroup {
+  const root = group({
+    "encoding-type": "MuData",
+    "encoding-version": "0.1.0",
+    encoder: "lamindeno",
+    "encoder-version": "0.1.0",
+  });
+  const names = Object.keys(m.mod);
+  const mod = group({ "mod-order": names });
+  for (const name of names) mod.children[name] = encodeAnnData(m.mod[name]);
+  root.children.mod = mod;
+  root.children.obs = encodeDataFrame(m.obs, m.obsNames, m.categories.obs);
+  root.children.var = encodeDataFrame(m.var, m.varNames, m.categories.var);
+  const dict = () => group({ "encoding-type": "dict", "encoding-version": "0.1.0" });
+  const obsm = dict();
+  for (const [k, v] of Object.entries(m.obsm)) obsm.children[k] = encodeMatrix(v);
+  root.children.obsm = obsm;
+  const uns = dict();
+  for (const [k, v] of Object.entries(m.uns)) uns.children[k] = encodeElem(v, `uns/${k}`);
+  root.children.uns = uns;
+  for (const [axis, global] of [["obsmap", m.obsNames], ["varmap", m.varNames]] as const) {
+    const maps = dict();
+    for (const name of names) {
+      const local = axis === "obsmap" ? m.mod[name].obsNames : m.mod[name].varNames;
+      const map = rowMap(global, local);
+      maps.children[name] = {
+        kind: "array",
+        attrs: {},
+        dtype: "uint32",
+        data: map,
+        shape: [map.length],
+      };
+    }
+    root.children[axis] = maps;
+  }
+  return root;
+}
+
+/**
+ * Write a MuData as `.h5mu` (mudata's layout: `mod/<name>` AnnData groups,
+ * global obs/var/obsm/uns, `obsmap`/`varmap`), through a temporary file.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeH5mu } from "@lamindeno/lamindb";
+ * await writeH5mu(mdata, "citeseq.h5mu");
+ * ```
+ */
+export async function writeH5mu(
+  m: MuData,
+  path: string,
+  options: WriteH5adOptions = {},
+): Promise<void> {
+  await writeTreeH5(encodeMuData(m), path, options);
 }

@@ -15,17 +15,21 @@ export const KERNEL = Deno.env.get("LAMINDENO_TEST_KERNEL") ??
     () => "deno",
   ));
 
-async function ensureStockKernelspec(): Promise<void> {
-  if (KERNEL !== "deno") return;
-  await new Deno.Command(Deno.execPath(), { args: ["jupyter", "--install"], stderr: "null" })
+/** Install the kernelspec the notebooks run with (ours, or stock `deno jupyter`). */
+async function ensureKernelspec(): Promise<void> {
+  const args = KERNEL === "deno"
+    ? ["jupyter", "--install"]
+    : ["run", "-A", new URL("../../kernel/install.ts", import.meta.url).pathname];
+  const r = await new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" })
     .output();
+  if (!r.success) throw new Error(new TextDecoder().decode(r.stderr));
 }
 
 type Outputs = { error?: string; data?: string; stream?: string; text?: string }[][];
 
 /** Execute a notebook; each code cell's outputs. */
 export async function execute(name: string, root: string): Promise<Outputs> {
-  await ensureStockKernelspec();
+  await ensureKernelspec();
   const r = await new Deno.Command(PYTHON, {
     args: [EXEC, `${NB}${name}`, KERNEL],
     env: { LAMINDENO_NOTEBOOK_ROOT: root, LAMIN_LOG_LEVEL: "info" },

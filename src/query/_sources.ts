@@ -8,6 +8,8 @@ import { openH5 } from "../formats/anndata/_h5wasm_store.ts";
 import type { ElementStore } from "../formats/anndata/_store.ts";
 import { openZarr, type ZarrSource } from "../formats/anndata/_zarr_store.ts";
 import { zarrRangeArray } from "../formats/anndata/_zarr_ranges.ts";
+import { fileSource, type RangeSource } from "../formats/hdf5/h5file.ts";
+import { h5RangeArray, openH5Range } from "../formats/hdf5/store.ts";
 import type { Range } from "./plan.ts";
 import type { RangeArray } from "./subset.ts";
 import type { StreamSource } from "./stream.ts";
@@ -66,13 +68,38 @@ export async function wholeArray(store: ElementStore, path: string): Promise<Ran
   };
 }
 
+/** The h5wasm fallback: arrays read whole. */
+export async function h5wasmSource(path: string): Promise<StreamSource & { close(): void }> {
+  const store = await openH5(path);
+  return { store, array: (p) => wholeArray(store, p), close: () => store.close() };
+}
+
+/** A RangeSource over an object of a storage backend. */
+function backendSource(backend: CountingStorage, key: string): RangeSource {
+  return {
+    async size() {
+      const info = await backend.head(key);
+      if (!info) throw new UnsupportedFormatError(`no object at ${key}`);
+      return info.size;
+    },
+    async read(offset, length) {
+      return await backend.getRange(key, offset, length) ?? new Uint8Array();
+    },
+  };
+}
+
 /** Open a stored AnnData (`.h5ad` or `.zarr`) for streaming. */
 export async function openStreamSource(
   backend: CountingStorage,
   key: string,
   suffix: string,
   label: string,
-): Promise<StreamSource & { close(): void }> {
+): Promise<
+  StreamSource & {
+    close(): void;
+    stats?: () => { bytesRead: number; requests: number } | undefined;
+  }
+> {
   if (suffix === ".zarr") {
     const source = backendZarr(backend, key);
     const store = openZarr(source, label);
@@ -83,13 +110,25 @@ export async function openStreamSource(
     };
   }
   if (suffix === ".h5ad") {
+    // Our byte-range reader: a local file directly (positional reads), else
+    // ranges through the storage backend.
     const local = backend.localPath(key);
-    if (!local) {
-      throw new UnsupportedFormatError(`streaming ${label} needs a local copy in this version`);
+    const src = local ? fileSource(local) : backendSource(backend, key);
+    try {
+      const options = { gap: local ? 256 : 1 << 20 };
+      const store = await openH5Range(src, label, options);
+      return {
+        store,
+        array: (path) => h5RangeArray(store.file, path, options),
+        close: () => (src as { close?: () => void }).close?.(),
+        stats: () => (src as { stats?: { bytesRead: number; requests: number } }).stats,
+      };
+    } catch (e) {
+      (src as { close?: () => void }).close?.();
+      if (!(e instanceof UnsupportedFormatError) || !local) throw e;
+      log.debug(`${label}: ${e.message}; falling back to h5wasm (arrays are read whole)`);
+      return await h5wasmSource(local);
     }
-    log.debug(`${label}: h5wasm fallback (arrays are read whole)`);
-    const store = await openH5(local);
-    return { store, array: (path) => wholeArray(store, path), close: () => store.close() };
   }
   throw new UnsupportedFormatError(
     `cannot stream "${label}": streaming reads AnnData stores (.h5ad, .zarr), this is ${

@@ -6,7 +6,14 @@ import { CorruptFileError } from "../errors.ts";
 import { AnnData, type CategoryInfo } from "../formats/anndata/anndata.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
 import { type ElementStore, join } from "../formats/anndata/_store.ts";
-import { encoding, readDataFrame, readDict, readMapping } from "../formats/anndata/_decode.ts";
+import {
+  encoding,
+  frameColumns,
+  readColumn,
+  readDataFrame,
+  readDict,
+  readMapping,
+} from "../formats/anndata/_decode.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import type { ExprNode } from "./expr.ts";
 import { columnsOf } from "./expr.ts";
@@ -35,36 +42,43 @@ interface Axis {
   selected: Uint32Array | undefined;
 }
 
-/** Evaluate `query` over the axis dataframe at `path`; categoricals by code. */
+/**
+ * Evaluate `query` on just the columns it names (categoricals by code), then
+ * read the axis dataframe's selected rows only.
+ */
 async function selectAxis(
   store: ElementStore,
   path: "obs" | "var",
   query: ExprNode | undefined,
 ): Promise<Axis> {
-  const frame = await readDataFrame(store, path);
-  if (!query) return { frame, selected: undefined };
-  checkColumns(query, frame.df.columns, path);
+  if (!query) return { frame: await readDataFrame(store, path), selected: undefined };
+  const { columns } = await frameColumns(store, path);
+  checkColumns(query, columns, path);
   const data = new Map<string, ColumnData>();
+  let n = 0;
   for (const name of columnsOf(query)) {
     const p = join(path, name);
-    const info = frame.categories[name];
-    if (info && (await encoding(store, p)) === "categorical") {
+    if ((await encoding(store, p)) === "categorical") {
       const codes = await store.read(join(p, "codes"));
-      if (codes.kind !== "number") {
-        throw new CorruptFileError(`"${store.label}": /${p}/codes are not integers`);
+      const cats = await store.read(join(p, "categories"));
+      if (codes.kind !== "number" || cats.kind !== "string") {
+        throw new CorruptFileError(`"${store.label}": /${p} is not a valid categorical`);
       }
+      n = codes.data.length;
       data.set(name, {
         kind: "categorical",
         codes: codes.data as ArrayLike<number>,
-        categories: info.categories,
-        ordered: info.ordered,
+        categories: cats.data.map((c) => c ?? ""),
+        ordered: Boolean((await store.attrs(p)).ordered),
       });
     } else {
-      data.set(name, { kind: "series", series: frame.df.getColumn(name) });
+      const { series } = await readColumn(store, path, name);
+      n = series.length;
+      data.set(name, { kind: "series", series });
     }
   }
-  const n = frame.index.length || frame.df.height;
-  return { frame, selected: evaluate(query, n, (name) => data.get(name)!) };
+  const selected = evaluate(query, n, (name) => data.get(name)!);
+  return { frame: await readDataFrame(store, path, selected), selected };
 }
 
 /** The stored matrix at `path` as range-readable arrays, or undefined if there is none. */
@@ -105,10 +119,6 @@ async function subsetAt(
 function gatherFrame(df: DataFrame, rows: Uint32Array | undefined): DataFrame {
   if (!rows || df.width === 0) return df;
   return df.select(pl.all().gather(pl.Series("rows", Array.from(rows), pl.UInt32)));
-}
-
-function pickNames(names: string[], rows: Uint32Array | undefined): string[] {
-  return rows ? Array.from(rows, (i) => names[i]) : names;
 }
 
 /** Per-axis matrices (obsm/varm): dense rows by range, dataframes filtered. */
@@ -152,10 +162,10 @@ export async function streamAnnData(src: StreamSource, sel: StreamSelection): Pr
   const varp = await readMapping(store, "varp", async (p) => (await subsetAt(src, p, cols, cols))!);
   return new AnnData({
     X,
-    obs: gatherFrame(obs.frame.df, rows),
-    var: gatherFrame(v.frame.df, cols),
-    obsNames: pickNames(obs.frame.index, rows),
-    varNames: pickNames(v.frame.index, cols),
+    obs: obs.frame.df,
+    var: v.frame.df,
+    obsNames: obs.frame.index,
+    varNames: v.frame.index,
     layers,
     obsm: await axisMapping(src, "obsm", rows),
     varm: await axisMapping(src, "varm", cols),

@@ -337,7 +337,15 @@ export class File {
         ? await src.store.keys("layers")
         : [];
       await linkRunInput(this, options.isRunInput);
-      return new BackedAnnData(src, shape, x !== undefined, layers, backend.stats);
+      const io = {
+        get bytesRead() {
+          return backend.stats.bytesRead + (src.stats?.()?.bytesRead ?? 0);
+        },
+        get requests() {
+          return backend.stats.requests + (src.stats?.()?.requests ?? 0);
+        },
+      };
+      return new BackedAnnData(src, shape, x !== undefined, layers, io);
     } catch (e) {
       src.close();
       throw e;
@@ -376,8 +384,9 @@ export class File {
       src.close();
     }
     if (options.io) {
-      options.io.bytesRead += backend.stats.bytesRead;
-      options.io.requests += backend.stats.requests;
+      const direct = src.stats?.();
+      options.io.bytesRead += backend.stats.bytesRead + (direct?.bytesRead ?? 0);
+      options.io.requests += backend.stats.requests + (direct?.requests ?? 0);
     }
     await linkRunInput(this, options.isRunInput);
     return adata;

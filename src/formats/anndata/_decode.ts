@@ -6,7 +6,7 @@
 import pl from "nodejs-polars";
 import { CorruptFileError } from "../../errors.ts";
 import { AnnData, type CategoryInfo, type RawData } from "./anndata.ts";
-import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix } from "./matrix.ts";
+import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix, type NumericArray } from "./matrix.ts";
 import { type ElementStore, join, type StoreArray } from "./_store.ts";
 
 /** A decoded dataframe: columns, index and categorical metadata. */
@@ -46,18 +46,6 @@ export function toSeries(name: string, a: StoreArray): pl.Series {
   return pl.Series(name, d as unknown as number[]);
 }
 
-async function readCategorical(
-  store: ElementStore,
-  path: string,
-  name: string,
-): Promise<{ series: pl.Series; info: CategoryInfo }> {
-  const attrs = await store.attrs(path);
-  const codes = await store.read(join(path, "codes"));
-  const cats = strings(await store.read(join(path, "categories")), store, path);
-  if (codes.kind !== "number") corrupt(store, `/${path}/codes should be integers`);
-  return categorical(name, codes.data as ArrayLike<number>, cats, Boolean(attrs.ordered));
-}
-
 function categorical(
   name: string,
   codes: ArrayLike<number | bigint>,
@@ -79,9 +67,14 @@ function categorical(
   };
 }
 
-async function readNullable(store: ElementStore, path: string, name: string): Promise<pl.Series> {
-  const values = await store.read(join(path, "values"));
-  const mask = await store.read(join(path, "mask"));
+async function readNullable(
+  store: ElementStore,
+  path: string,
+  name: string,
+  rows?: Uint32Array,
+): Promise<pl.Series> {
+  const values = await readSelected(store, join(path, "values"), rows);
+  const mask = await readSelected(store, join(path, "mask"), rows);
   if (mask.kind !== "bool" && mask.kind !== "number") {
     corrupt(store, `/${path}/mask is not boolean`);
   }
@@ -98,7 +91,38 @@ async function readNullable(store: ElementStore, path: string, name: string): Pr
 }
 
 /** Read a dataframe element (obs, var, or one in obsm/uns). */
-export async function readDataFrame(store: ElementStore, path: string): Promise<DecodedFrame> {
+/** Pick `rows` of a 1-D array read whole. */
+function pick(a: StoreArray, rows: Uint32Array): StoreArray {
+  if (a.kind === "string") {
+    return {
+      ...a,
+      data: Array.from(rows, (i) => a.data[i]),
+      shape: [rows.length],
+    };
+  }
+  const src = a.data as NumericArray;
+  const out = new (src.constructor as new (n: number) => NumericArray)(rows.length);
+  // deno-lint-ignore no-explicit-any
+  for (let k = 0; k < rows.length; k++) (out as any)[k] = (src as any)[rows[k]];
+  return { ...a, data: out, shape: [rows.length] } as StoreArray;
+}
+
+/** A 1-D array, or just `rows` of it (by range reads when the store can). */
+export async function readSelected(
+  store: ElementStore,
+  path: string,
+  rows: Uint32Array | undefined,
+): Promise<StoreArray> {
+  if (!rows) return await store.read(path);
+  if (store.readRows) return await store.readRows(path, rows);
+  return pick(await store.read(path), rows);
+}
+
+/** The column names of a dataframe element, in order, and its index key. */
+export async function frameColumns(
+  store: ElementStore,
+  path: string,
+): Promise<{ columns: string[]; indexKey: string }> {
   const attrs = await store.attrs(path);
   const kind = await store.describe(path);
   if (kind !== "group") return corrupt(store, `/${path} should be a dataframe group`);
@@ -107,44 +131,66 @@ export async function readDataFrame(store: ElementStore, path: string): Promise<
     return corrupt(store, `/${path} has encoding-type ${enc}; expected dataframe`);
   }
   const indexKey = typeof attrs._index === "string" ? attrs._index : "_index";
-  const keys = await store.keys(path);
-  let order: string[];
   const co = attrs["column-order"];
-  if (Array.isArray(co)) order = co.map(String);
-  else if (typeof co === "string") order = [co];
-  else order = keys.filter((k) => k !== indexKey && k !== "__categories");
+  if (Array.isArray(co)) return { columns: co.map(String), indexKey };
+  if (typeof co === "string") return { columns: [co], indexKey };
+  const keys = await store.keys(path);
+  return { columns: keys.filter((k) => k !== indexKey && k !== "__categories"), indexKey };
+}
+
+/** One column of a dataframe element (all rows, or `rows`). */
+export async function readColumn(
+  store: ElementStore,
+  path: string,
+  col: string,
+  rows?: Uint32Array,
+): Promise<{ series: pl.Series; info?: CategoryInfo }> {
+  const p = join(path, col);
+  const enc = await encoding(store, p);
+  if (enc === "categorical") {
+    const attrs = await store.attrs(p);
+    const codes = await readSelected(store, join(p, "codes"), rows);
+    const cats = strings(await store.read(join(p, "categories")), store, p);
+    if (codes.kind !== "number") corrupt(store, `/${p}/codes should be integers`);
+    return categorical(col, codes.data as ArrayLike<number>, cats, Boolean(attrs.ordered));
+  }
+  if (enc === "nullable-integer" || enc === "nullable-boolean") {
+    return { series: await readNullable(store, p, col, rows) };
+  }
+  if ((await store.describe(p)) === "array") {
+    const a = await readSelected(store, p, rows);
+    const legacyCats = join(path, "__categories", col);
+    if (a.kind === "number" && (await store.describe(legacyCats)) === "array") {
+      const cats = strings(await store.read(legacyCats), store, legacyCats);
+      return categorical(
+        col,
+        a.data as ArrayLike<number>,
+        cats,
+        Boolean((await store.attrs(p)).ordered),
+      );
+    }
+    return { series: toSeries(col, a) };
+  }
+  return corrupt(store, `/${p}: column "${col}" has an unsupported encoding ${enc}`);
+}
+
+/** Read a dataframe element (obs, var, or one in obsm/uns): all rows, or `rows`. */
+export async function readDataFrame(
+  store: ElementStore,
+  path: string,
+  rows?: Uint32Array,
+): Promise<DecodedFrame> {
+  const { columns, indexKey } = await frameColumns(store, path);
   const series: pl.Series[] = [];
   const categories: Record<string, CategoryInfo> = {};
-  for (const col of order) {
-    const p = join(path, col);
-    const enc = await encoding(store, p);
-    if (enc === "categorical") {
-      const { series: s, info } = await readCategorical(store, p, col);
-      series.push(s);
-      categories[col] = info;
-    } else if (enc === "nullable-integer" || enc === "nullable-boolean") {
-      series.push(await readNullable(store, p, col));
-    } else if ((await store.describe(p)) === "array") {
-      const a = await store.read(p);
-      const legacyCats = join(path, "__categories", col);
-      if (a.kind === "number" && (await store.describe(legacyCats)) === "array") {
-        const cats = strings(await store.read(legacyCats), store, legacyCats);
-        const { series: s, info } = categorical(
-          col,
-          a.data as ArrayLike<number>,
-          cats,
-          Boolean((await store.attrs(p)).ordered),
-        );
-        series.push(s);
-        categories[col] = info;
-      } else series.push(toSeries(col, a));
-    } else {
-      corrupt(store, `/${p}: column "${col}" has an unsupported encoding ${enc}`);
-    }
+  for (const col of columns) {
+    const { series: s, info } = await readColumn(store, path, col, rows);
+    series.push(s);
+    if (info) categories[col] = info;
   }
   const idx = join(path, indexKey);
   const index = (await store.describe(idx)) === "array"
-    ? strings(await store.read(idx), store, idx).map((s) => s ?? "")
+    ? strings(await readSelected(store, idx, rows), store, idx).map((s) => s ?? "")
     : [];
   const df = series.length ? pl.DataFrame(series) : pl.DataFrame({});
   return { df, index, categories };
@@ -207,7 +253,12 @@ export async function readElem(store: ElementStore, path: string): Promise<unkno
     case "csc_matrix":
       return await readMatrix(store, path);
     case "categorical":
-      return (await readCategorical(store, path, path.split("/").pop()!)).series;
+      return (await readColumn(
+        store,
+        path.split("/").slice(0, -1).join("/"),
+        path.split("/").pop()!,
+      ))
+        .series;
     case "nullable-integer":
     case "nullable-boolean":
       return await readNullable(store, path, path.split("/").pop()!);

@@ -20,6 +20,8 @@ export interface ElementStore {
   attrs(path: string): Promise<Record<string, unknown>>;
   /** A whole array. */
   read(path: string): Promise<StoreArray>;
+  /** Optionally: just `rows` (ascending) of a 1-D array, reading only those. */
+  readRows?(path: string, rows: Uint32Array): Promise<StoreArray>;
   /** Release resources. */
   close(): void;
 }

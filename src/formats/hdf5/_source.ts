@@ -1,0 +1,201 @@
+// Byte sources for the HDF5 reader, and a small page cache for metadata.
+import { type FileHandle, open as openFile } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
+
+/** Reads up to this size are done synchronously. */
+const SYNC_READ = 256 * 1024;
+import { CorruptFileError } from "../../errors.ts";
+
+/** Where HDF5 bytes come from: a local file, a storage backend, S3. */
+export interface RangeSource {
+  /** Total size in bytes. */
+  size(): Promise<number>;
+  /** `length` bytes from `offset` (fewer only at the end of the file). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Optionally: fill `target` from `offset`, without an intermediate buffer; bytes read. */
+  readInto?(offset: number, target: Uint8Array): Promise<number>;
+}
+
+/** A RangeSource over a local file (positional reads, safe in parallel); counts bytes and requests. */
+export function fileSource(path: string): RangeSource & {
+  stats: { bytesRead: number; requests: number };
+  close(): void;
+} {
+  let handle: Promise<FileHandle> | undefined;
+  let fd: number | undefined;
+  const stats = { bytesRead: 0, requests: 0 };
+  const open = () => (handle ??= openFile(path, "r"));
+  return {
+    stats,
+    size: async () => (await (await open()).stat()).size,
+    async read(offset, length) {
+      const out = new Uint8Array(length);
+      const got = await this.readInto!(offset, out);
+      return got === length ? out : out.subarray(0, got);
+    },
+    async readInto(offset, target) {
+      stats.requests++;
+      if (target.length <= SYNC_READ) {
+        // Small reads: a synchronous positional read costs a few µs, an
+        // async one tens of µs (thread-pool hop) — streaming makes many.
+        fd ??= openSync(path, "r");
+        let got = 0;
+        while (got < target.length) {
+          const n = readSync(fd, target, got, target.length - got, offset + got);
+          if (n === 0) break;
+          got += n;
+        }
+        stats.bytesRead += got;
+        return got;
+      }
+      const h = await open();
+      let got = 0;
+      while (got < target.length) {
+        const { bytesRead } = await h.read(target, got, target.length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      stats.bytesRead += got;
+      return got;
+    },
+    close() {
+      handle?.then((h) => h.close()).catch(() => {});
+      handle = undefined;
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+}
+
+const PAGE = 4096;
+
+/** Metadata reads through 4 KiB pages, each fetched once. */
+export class PageCache {
+  readonly #src: RangeSource;
+  readonly #pages = new Map<number, Uint8Array>();
+  readonly label: string;
+  size = 0;
+
+  constructor(src: RangeSource, label: string) {
+    this.#src = src;
+    this.label = label;
+  }
+
+  /** `length` bytes at `offset`; a CorruptFileError if the file ends before. */
+  async get(offset: number, length: number): Promise<Uint8Array> {
+    if (offset < 0 || offset + length > this.size) {
+      throw new CorruptFileError(
+        `"${this.label}" is truncated or damaged: needs bytes ${offset}..${
+          offset + length
+        } of ${this.size}`,
+      );
+    }
+    const first = Math.floor(offset / PAGE), last = Math.floor((offset + length - 1) / PAGE);
+    // Fetch missing pages in contiguous runs.
+    for (let p = first; p <= last;) {
+      if (this.#pages.has(p)) {
+        p++;
+        continue;
+      }
+      let q = p;
+      while (q + 1 <= last && !this.#pages.has(q + 1)) q++;
+      const start = p * PAGE;
+      const bytes = await this.#src.read(start, Math.min((q + 1) * PAGE, this.size) - start);
+      for (let k = p; k <= q; k++) {
+        this.#pages.set(k, bytes.subarray((k - p) * PAGE, (k - p + 1) * PAGE));
+      }
+      p = q + 1;
+    }
+    if (first === last) {
+      const page = this.#pages.get(first)!;
+      return page.subarray(offset - first * PAGE, offset - first * PAGE + length);
+    }
+    const out = new Uint8Array(length);
+    for (let p = first, o = 0; p <= last; p++) {
+      const page = this.#pages.get(p)!;
+      const from = p === first ? offset - first * PAGE : 0;
+      const to = Math.min(page.length, offset + length - p * PAGE);
+      out.set(page.subarray(from, to), o);
+      o += to - from;
+    }
+    return out;
+  }
+}
+
+/** A little-endian cursor over bytes, with CorruptFileError on overrun. */
+export class Reader {
+  readonly #v: DataView;
+  pos: number;
+  readonly label: string;
+
+  constructor(bytes: Uint8Array, label: string, pos = 0) {
+    this.#v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = pos;
+    this.label = label;
+  }
+  get length(): number {
+    return this.#v.byteLength;
+  }
+  #need(n: number): void {
+    if (this.pos + n > this.#v.byteLength) {
+      throw new CorruptFileError(`"${this.label}": a structure ends early (damaged file)`);
+    }
+  }
+  u8(): number {
+    this.#need(1);
+    return this.#v.getUint8(this.pos++);
+  }
+  u16(): number {
+    this.#need(2);
+    const v = this.#v.getUint16(this.pos, true);
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    this.#need(4);
+    const v = this.#v.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  /** 8-byte address or length; `undefined` for the undefined address. */
+  addr(): number | undefined {
+    this.#need(8);
+    const lo = this.#v.getUint32(this.pos, true), hi = this.#v.getUint32(this.pos + 4, true);
+    this.pos += 8;
+    if (lo === 0xffffffff && hi === 0xffffffff) return undefined;
+    return hi * 2 ** 32 + lo;
+  }
+  len(): number {
+    return this.addr() ?? 0;
+  }
+  /** An unsigned integer of `n` bytes (1, 2, 4 or 8). */
+  uint(n: number): number {
+    return n === 1 ? this.u8() : n === 2 ? this.u16() : n === 4 ? this.u32() : this.len();
+  }
+  bytes(n: number): Uint8Array {
+    this.#need(n);
+    const b = new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.pos, n);
+    this.pos += n;
+    return b;
+  }
+  /** Bytes at an absolute position (no move). */
+  bytesAt(start: number, n: number): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + start, n);
+  }
+  skip(n: number): void {
+    this.#need(n);
+    this.pos += n;
+  }
+  align(n: number, base = 0): void {
+    const r = (this.pos - base) % n;
+    if (r) this.skip(n - r);
+  }
+  sig(expected: string): void {
+    const got = String.fromCharCode(...this.bytes(4));
+    if (got !== expected) {
+      throw new CorruptFileError(
+        `"${this.label}": expected ${expected}, found ${JSON.stringify(got)}`,
+      );
+    }
+  }
+}

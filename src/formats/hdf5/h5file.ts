@@ -1,0 +1,623 @@
+// A read-only HDF5 file over byte-range reads: groups, attributes, and
+// datasets read whole or by row ranges. Row ranges of contiguous datasets
+// and of uncompressed chunks are read as just those bytes; compressed
+// chunks are read whole, once. Nearby reads are coalesced; metadata is
+// cached per file. What it does not read raises UnsupportedFormatError so
+// callers can fall back to h5wasm.
+import { inflateSync } from "node:zlib";
+import { CorruptFileError, LaminError, UnsupportedFormatError } from "../../errors.ts";
+import type { Dtype, NumericArray } from "../anndata/matrix.ts";
+import { type DType, type Filter, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
+import { PageCache, type RangeSource, Reader } from "./_source.ts";
+
+export type { RangeSource } from "./_source.ts";
+export { fileSource } from "./_source.ts";
+
+/** Decoded values of a dataset or attribute. */
+export type H5Values =
+  | { kind: "number"; data: NumericArray; dtype: Dtype }
+  | { kind: "bool"; data: Uint8Array }
+  | { kind: "string"; data: string[] };
+
+/** Options of range reads. */
+export interface ReadOptions {
+  /** Merge byte ranges whose gap is at most this (default 4 KiB). */
+  gap?: number;
+  /** Requests in flight (default 8). */
+  concurrency?: number;
+}
+
+interface ChunkRef {
+  offset: number[];
+  address: number;
+  size: number;
+  mask: number;
+}
+
+const dec = new TextDecoder();
+
+function numeric(
+  t: DType,
+): { ctor: new (b: ArrayBuffer) => NumericArray; dtype: Dtype } | undefined {
+  if (t.kind === "float") {
+    return t.size === 4
+      ? { ctor: Float32Array, dtype: "float32" }
+      : { ctor: Float64Array, dtype: "float64" };
+  }
+  if (t.kind === "int" || t.kind === "enum") {
+    const size = t.kind === "int" ? t.size : t.size;
+    const signed = t.kind === "int" ? t.signed : t.base.kind === "int" && t.base.signed;
+    const table: Record<
+      number,
+      [new (b: ArrayBuffer) => NumericArray, Dtype, new (b: ArrayBuffer) => NumericArray, Dtype]
+    > = {
+      1: [Int8Array, "int8", Uint8Array, "uint8"],
+      2: [Int16Array, "int16", Uint16Array, "uint16"],
+      4: [Int32Array, "int32", Uint32Array, "uint32"],
+      8: [BigInt64Array, "int64", BigUint64Array, "uint64"],
+    };
+    const row = table[size];
+    if (!row) return undefined;
+    return signed ? { ctor: row[0], dtype: row[1] } : { ctor: row[2], dtype: row[3] };
+  }
+  return undefined;
+}
+
+/** A group of an {@linkcode H5File}. */
+export interface H5Group {
+  kind: "group";
+  path: string;
+  info: ObjectInfo;
+  /** Its object header's address. */
+  address: number;
+}
+
+/** A dataset of an {@linkcode H5File}. */
+export class H5Dataset {
+  readonly kind = "dataset";
+  readonly #file: H5File;
+  readonly path: string;
+  readonly info: ObjectInfo;
+  #chunks?: Promise<ChunkRef[]>;
+
+  /** @internal */
+  constructor(file: H5File, path: string, info: ObjectInfo) {
+    this.#file = file;
+    this.path = path;
+    this.info = info;
+  }
+
+  /** The shape (`[]` for a scalar). */
+  get shape(): number[] {
+    return this.info.shape ?? [];
+  }
+  /** The element type. */
+  get type(): DType {
+    if (!this.info.type) {
+      throw new CorruptFileError(`"${this.#file.label}": /${this.path} has no datatype`);
+    }
+    return this.info.type;
+  }
+  /** numpy-style dtype name, `"bool"` or `"str"`. */
+  get dtype(): Dtype | "str" {
+    const t = this.type;
+    if (t.kind === "bool") return "bool";
+    if (t.kind === "fstring" || t.kind === "vstring") return "str";
+    const n = numeric(t);
+    if (!n) {
+      throw new UnsupportedFormatError(
+        `"${this.#file.label}": /${this.path}: unsupported datatype`,
+      );
+    }
+    return n.dtype;
+  }
+  /** Chunk shape, or undefined when not chunked. */
+  get chunks(): number[] | undefined {
+    return this.info.layout?.kind === "chunked" ? this.info.layout.chunk : undefined;
+  }
+
+  /** The whole dataset. */
+  async read(): Promise<H5Values> {
+    const n = this.shape.length ? this.shape[0] : 1;
+    const rows = this.shape.length ? [[0, n] as const] : [[0, 1] as const];
+    return await this.#file.decode(this.type, await this.readRows(rows), this.#count(n));
+  }
+
+  #count(rows: number): number {
+    return rows * this.shape.slice(1).reduce((a, b) => a * b, 1);
+  }
+
+  /** Rows `[start, end)` of the first dimension, concatenated, decoded. */
+  async readRanges(
+    ranges: readonly (readonly [number, number])[],
+    options: ReadOptions = {},
+  ): Promise<H5Values> {
+    let n = 0;
+    for (const [s, e] of ranges) n += e - s;
+    return await this.#file.decode(this.type, await this.readRows(ranges, options), this.#count(n));
+  }
+
+  /** Raw element bytes of row ranges (scalars: `[[0, 1]]`). */
+  async readRows(
+    ranges: readonly (readonly [number, number])[],
+    options: ReadOptions = {},
+  ): Promise<Uint8Array> {
+    const layout = this.info.layout;
+    const label = this.#file.label;
+    if (!layout) throw new CorruptFileError(`"${label}": /${this.path} has no data layout`);
+    const elem = sizeOf(this.type);
+    const rowLen = this.shape.slice(1).reduce((a, b) => a * b, 1);
+    const rowBytes = rowLen * elem;
+    let total = 0;
+    for (const [s, e] of ranges) total += (e - s) * rowBytes;
+    const out = new Uint8Array(total);
+    if (total === 0) return out;
+    if (layout.kind === "compact") {
+      let o = 0;
+      for (const [s, e] of ranges) {
+        out.set(layout.data.subarray(s * rowBytes, e * rowBytes), o);
+        o += (e - s) * rowBytes;
+      }
+      return out;
+    }
+    if (layout.kind === "contiguous") {
+      if (layout.address === undefined) return out; // never written: fill value (zeros)
+      const pieces: Piece[] = [];
+      let o = 0;
+      for (const [s, e] of ranges) {
+        pieces.push({ offset: layout.address + s * rowBytes, length: (e - s) * rowBytes, into: o });
+        o += (e - s) * rowBytes;
+      }
+      await this.#file.fetch(pieces, out, options);
+      return out;
+    }
+    // Chunked.
+    const chunk = layout.chunk;
+    const filtered = (this.info.filters ?? []).length > 0;
+    const fullRows = chunk.slice(1).every((c, i) => c >= this.shape[i + 1]);
+    const index = await this.chunkIndex();
+    const byRow = new Map<string, ChunkRef>();
+    for (const c of index) byRow.set(c.offset.join(","), c);
+    const chunkRowBytes = chunk.slice(1).reduce((a, b) => a * b, 1) * elem;
+    if (!filtered && fullRows) {
+      // Sub-ranges of uncompressed chunks: just the rows asked for.
+      const pieces: Piece[] = [];
+      let o = 0;
+      for (const [s, e] of ranges) {
+        for (let r = s; r < e;) {
+          const c0 = Math.floor(r / chunk[0]) * chunk[0];
+          const stop = Math.min(e, c0 + chunk[0]);
+          const ref = byRow.get([c0, ...chunk.slice(1).map(() => 0)].join(","));
+          if (ref) {
+            pieces.push({
+              offset: ref.address + (r - c0) * chunkRowBytes,
+              length: (stop - r) * rowBytes,
+              into: o,
+            });
+          }
+          o += (stop - r) * rowBytes;
+          r = stop;
+        }
+      }
+      await this.#file.fetch(pieces, out, options);
+      return out;
+    }
+    // Whole chunks (compressed, or split across columns): read each once, copy rows.
+    const needed = new Map<number, ChunkRef[]>();
+    for (const [s, e] of ranges) {
+      for (let c0 = Math.floor(s / chunk[0]) * chunk[0]; c0 < e; c0 += chunk[0]) {
+        if (!needed.has(c0)) needed.set(c0, index.filter((c) => c.offset[0] === c0));
+      }
+    }
+    const refs = [...needed.values()].flat();
+    const raw = new Map<ChunkRef, Uint8Array>();
+    const bufs = refs.map((c) => new Uint8Array(c.size));
+    await this.#file.fetch(
+      refs.map((c, i) => ({ offset: c.address, length: c.size, into: 0, target: bufs[i] })),
+      out,
+      options,
+    );
+    const chunkBytes = chunk.reduce((a, b) => a * b, 1) * elem;
+    refs.forEach((c, i) =>
+      raw.set(c, unfilter(bufs[i], this.info.filters ?? [], c.mask, elem, chunkBytes, label))
+    );
+    let o = 0;
+    const strides = chunk.map((_, i) => chunk.slice(i + 1).reduce((a, b) => a * b, 1));
+    for (const [s, e] of ranges) {
+      for (let r = s; r < e; r++, o += rowBytes) {
+        const c0 = Math.floor(r / chunk[0]) * chunk[0];
+        for (const c of needed.get(c0) ?? []) {
+          copyRow(raw.get(c)!, c, r - c0, out, o, this.shape, chunk, strides, elem);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The chunk index (v1 B-tree), read once. */
+  chunkIndex(): Promise<ChunkRef[]> {
+    const layout = this.info.layout;
+    if (layout?.kind !== "chunked") return Promise.resolve([]);
+    this.#chunks ??= layout.btree === undefined
+      ? Promise.resolve([])
+      : this.#file.chunkTree(layout.btree, layout.chunk.length);
+    return this.#chunks;
+  }
+}
+
+/** Copy row `local` of a decoded chunk (which may cover only some columns) into `out`. */
+function copyRow(
+  chunkData: Uint8Array,
+  c: ChunkRef,
+  local: number,
+  out: Uint8Array,
+  at: number,
+  shape: number[],
+  chunk: number[],
+  strides: number[],
+  elem: number,
+): void {
+  if (shape.length <= 1) {
+    out.set(chunkData.subarray(local * elem, (local + 1) * elem), at);
+    return;
+  }
+  // 2-D: the columns this chunk covers.
+  const c1 = c.offset[1];
+  const width = Math.min(chunk[1], shape[1] - c1);
+  const from = (local * strides[0]) * elem;
+  out.set(chunkData.subarray(from, from + width * elem), at + c1 * elem);
+}
+
+function unfilter(
+  bytes: Uint8Array,
+  filters: Filter[],
+  mask: number,
+  elem: number,
+  expected: number,
+  label: string,
+): Uint8Array {
+  let b = bytes;
+  for (let i = filters.length - 1; i >= 0; i--) {
+    if (mask & (1 << i)) continue;
+    const f = filters[i];
+    if (f.id === 1) {
+      try {
+        b = new Uint8Array(inflateSync(b));
+      } catch (e) {
+        throw new CorruptFileError(
+          `"${label}": a compressed chunk does not inflate: ${(e as Error).message}`,
+        );
+      }
+    } else if (f.id === 2) b = unshuffle(b, f.values[0] ?? elem);
+    else if (f.id === 3) b = b.subarray(0, b.length - 4);
+    else {throw new UnsupportedFormatError(
+        `"${label}": HDF5 filter ${f.id} is not read by lamindeno's reader`,
+      );}
+  }
+  if (b.length < expected) {
+    const full = new Uint8Array(expected);
+    full.set(b);
+    return full;
+  }
+  return b;
+}
+
+function unshuffle(b: Uint8Array, size: number): Uint8Array {
+  const n = Math.floor(b.length / size);
+  const out = new Uint8Array(b.length);
+  for (let k = 0; k < size; k++) for (let i = 0; i < n; i++) out[i * size + k] = b[k * n + i];
+  out.set(b.subarray(n * size), n * size);
+  return out;
+}
+
+interface Piece {
+  offset: number;
+  length: number;
+  into: number;
+  target?: Uint8Array;
+}
+
+/** An HDF5 file read through byte ranges. */
+export class H5File {
+  readonly label: string;
+  readonly #src: RangeSource;
+  readonly #cache: PageCache;
+  #root = 0;
+  readonly #objects = new Map<number, Promise<ObjectInfo>>();
+  readonly #children = new Map<number, Promise<Map<string, number>>>();
+  readonly #heaps = new Map<number, Promise<Map<number, Uint8Array>>>();
+
+  private constructor(src: RangeSource, label: string) {
+    this.#src = src;
+    this.label = label;
+    this.#cache = new PageCache(src, label);
+  }
+
+  /** Open a file: reads the superblock; CorruptFileError if it is not HDF5. */
+  static async open(src: RangeSource, label: string): Promise<H5File> {
+    const f = new H5File(src, label);
+    await f.#wrap(async () => {
+      f.#cache.size = await src.size();
+      const head = await f.#cache.get(0, Math.min(96, f.#cache.size));
+      const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+      if (head.length < 8 || sig.some((b, i) => head[i] !== b)) {
+        throw new CorruptFileError(`"${label}" is not an HDF5 file (no signature at its start)`);
+      }
+      const r = new Reader(head, label, 8);
+      const version = r.u8();
+      if (version <= 1) {
+        r.skip(4);
+        if (r.u8() !== 8 || r.u8() !== 8) {
+          throw new UnsupportedFormatError(`"${label}": offsets/lengths other than 8 bytes`);
+        }
+        r.skip(1 + 4 + 4 + (version === 1 ? 4 : 0));
+        r.skip(32); // base, free space, EOF, driver
+        r.skip(8); // root entry: link name offset
+        f.#root = r.addr()!;
+      } else if (version === 2 || version === 3) {
+        if (r.u8() !== 8 || r.u8() !== 8) {
+          throw new UnsupportedFormatError(`"${label}": offsets/lengths other than 8 bytes`);
+        }
+        r.u8();
+        r.skip(24); // base, extension, EOF
+        f.#root = r.addr()!;
+      } else throw new UnsupportedFormatError(`"${label}": superblock version ${version}`);
+    });
+    return f;
+  }
+
+  /** Run `fn`, turning low-level failures into CorruptFileError naming the file. */
+  async #wrap<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof LaminError) throw e;
+      throw new CorruptFileError(`"${this.label}" is damaged: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  }
+
+  #object(address: number): Promise<ObjectInfo> {
+    if (!this.#objects.has(address)) this.#objects.set(address, readObject(this.#cache, address));
+    return this.#objects.get(address)!;
+  }
+
+  /** Children of a group (name -> object header address). */
+  children(info: ObjectInfo, address: number): Promise<Map<string, number>> {
+    if (!this.#children.has(address)) {
+      this.#children.set(address, this.#wrap(() => this.#readChildren(info)));
+    }
+    return this.#children.get(address)!;
+  }
+
+  async #readChildren(info: ObjectInfo): Promise<Map<string, number>> {
+    if (info.links) return info.links;
+    const out = new Map<string, number>();
+    if (!info.symbolTable) return out;
+    // III.D local heap: the names.
+    const hr = new Reader(await this.#cache.get(info.symbolTable.heap, 32), this.label);
+    hr.sig("HEAP");
+    hr.skip(4);
+    const dataSize = hr.len();
+    hr.skip(8);
+    const names = await this.#cache.get(hr.addr()!, dataSize);
+    const nameAt = (off: number) => {
+      let end = off;
+      while (end < names.length && names[end] !== 0) end++;
+      return dec.decode(names.subarray(off, end));
+    };
+    // III.A.1 B-tree (type 0) down to symbol table nodes (III.C).
+    const visit = async (addr: number): Promise<void> => {
+      const r = new Reader(await this.#cache.get(addr, 24), this.label);
+      r.sig("TREE");
+      r.u8();
+      const level = r.u8(), used = r.u16();
+      const body = new Reader(await this.#cache.get(addr + 24, 8 + used * 16), this.label);
+      body.skip(8);
+      for (let i = 0; i < used; i++) {
+        const child = body.addr()!;
+        body.skip(8);
+        if (level > 0) await visit(child);
+        else {
+          const sr = new Reader(await this.#cache.get(child, 8), this.label);
+          sr.sig("SNOD");
+          sr.skip(2);
+          const n = sr.u16();
+          const entries = new Reader(await this.#cache.get(child + 8, n * 40), this.label);
+          for (let k = 0; k < n; k++) {
+            const nameOff = entries.len();
+            const header = entries.addr()!;
+            entries.skip(24);
+            out.set(nameAt(nameOff), header);
+          }
+        }
+      }
+    };
+    await visit(info.symbolTable.btree);
+    return out;
+  }
+
+  /** The object at `path` ("" or "/" is the root), or undefined. */
+  async get(path: string): Promise<H5Group | H5Dataset | undefined> {
+    return await this.#wrap(async () => {
+      let address = this.#root;
+      let info = await this.#object(address);
+      const parts = path.split("/").filter(Boolean);
+      for (const part of parts) {
+        if (info.kind !== "group") return undefined;
+        const next = (await this.children(info, address)).get(part);
+        if (next === undefined) return undefined;
+        address = next;
+        info = await this.#object(address);
+      }
+      const clean = parts.join("/");
+      if (info.kind === "group") return { kind: "group", path: clean, info, address };
+      return new H5Dataset(this, clean, info);
+    });
+  }
+
+  /** Names of a group's children, sorted (as h5py lists them). */
+  async keys(path: string): Promise<string[]> {
+    const node = await this.get(path);
+    if (!node || node.kind !== "group") return [];
+    return [...(await this.children(node.info, node.address)).keys()].sort();
+  }
+
+  /** Decode raw element bytes. */
+  async decode(type: DType, raw: Uint8Array, n: number): Promise<H5Values> {
+    return await this.#wrap(async () => {
+      if (type.kind === "bool") return { kind: "bool", data: raw.slice(0, n) };
+      if (type.kind === "fstring") {
+        const out: string[] = [];
+        for (let i = 0; i < n; i++) {
+          const b = raw.subarray(i * type.size, (i + 1) * type.size);
+          let end = b.indexOf(0);
+          if (end < 0) end = b.length;
+          out.push(dec.decode(b.subarray(0, end)));
+        }
+        return { kind: "string", data: out };
+      }
+      if (type.kind === "vstring") return { kind: "string", data: await this.#vstrings(raw, n) };
+      const num = numeric(type);
+      if (!num) throw new UnsupportedFormatError(`"${this.label}": unsupported datatype`);
+      const bytes = n * sizeOf(type);
+      const aligned = raw.byteOffset % sizeOf(type) === 0 && raw.byteLength === bytes &&
+          raw.byteOffset === 0 && raw.buffer.byteLength === bytes
+        ? raw
+        : raw.slice(0, bytes);
+      return {
+        kind: "number",
+        data: new num.ctor(aligned.buffer as ArrayBuffer),
+        dtype: num.dtype,
+      };
+    });
+  }
+
+  async #vstrings(raw: Uint8Array, n: number): Promise<string[]> {
+    const r = new Reader(raw, this.label);
+    const refs: [number, number, number][] = [];
+    const collections = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      const len = r.u32(), addr = r.addr() ?? 0, index = r.u32();
+      refs.push([len, addr, index]);
+      if (len > 0 && addr) collections.add(addr);
+    }
+    const heaps = new Map<number, Map<number, Uint8Array>>();
+    await Promise.all([...collections].map(async (a) => heaps.set(a, await this.#collection(a))));
+    return refs.map(([len, addr, index]) => {
+      if (len === 0 || !addr) return "";
+      const obj = heaps.get(addr)!.get(index);
+      if (!obj) {
+        throw new CorruptFileError(`"${this.label}": string ${index} missing from its heap`);
+      }
+      return dec.decode(obj.subarray(0, len));
+    });
+  }
+
+  /** III.E global heap collection: objects by index. */
+  #collection(address: number): Promise<Map<number, Uint8Array>> {
+    if (!this.#heaps.has(address)) {
+      this.#heaps.set(
+        address,
+        (async () => {
+          const h = new Reader(await this.#src.read(address, 16), this.label);
+          h.sig("GCOL");
+          h.skip(4);
+          const size = h.len();
+          const bytes = await this.#src.read(address, size);
+          const r = new Reader(bytes, this.label, 16);
+          const out = new Map<number, Uint8Array>();
+          while (r.pos + 16 <= bytes.length) {
+            const index = r.u16();
+            r.skip(6);
+            const objSize = r.len();
+            if (index === 0) break;
+            out.set(index, r.bytes(objSize));
+            r.align(8);
+          }
+          return out;
+        })(),
+      );
+    }
+    return this.#heaps.get(address)!;
+  }
+
+  /** A dataset's v1 B-tree (type 1) leaves, in order. */
+  async chunkTree(address: number, rank: number): Promise<ChunkRef[]> {
+    return await this.#wrap(async () => {
+      const keySize = 8 + 8 * (rank + 1);
+      const out: ChunkRef[] = [];
+      const visit = async (addr: number): Promise<void> => {
+        const h = new Reader(await this.#cache.get(addr, 24), this.label);
+        h.sig("TREE");
+        if (h.u8() !== 1) throw new CorruptFileError(`"${this.label}": not a chunk B-tree`);
+        const level = h.u8(), used = h.u16();
+        const r = new Reader(await this.#cache.get(addr + 24, used * (keySize + 8)), this.label);
+        const children: number[] = [];
+        for (let i = 0; i < used; i++) {
+          const size = r.u32(), mask = r.u32();
+          const offset: number[] = [];
+          for (let d = 0; d < rank; d++) offset.push(r.len());
+          r.skip(8);
+          const child = r.addr()!;
+          if (level === 0) out.push({ offset, address: child, size, mask });
+          else children.push(child);
+        }
+        for (const c of children) await visit(c);
+      };
+      await visit(address);
+      return out;
+    });
+  }
+
+  /** Read pieces (coalesced, bounded concurrency) into `out` (or each piece's own target). */
+  async fetch(pieces: Piece[], out: Uint8Array, options: ReadOptions = {}): Promise<void> {
+    const gap = options.gap ?? 4096;
+    const sorted = [...pieces].sort((a, b) => a.offset - b.offset);
+    const groups: { offset: number; end: number; pieces: Piece[] }[] = [];
+    for (const p of sorted) {
+      const last = groups[groups.length - 1];
+      if (last && p.offset - last.end <= gap) {
+        last.end = Math.max(last.end, p.offset + p.length);
+        last.pieces.push(p);
+      } else groups.push({ offset: p.offset, end: p.offset + p.length, pieces: [p] });
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < groups.length) {
+        const g = groups[next++];
+        const only = g.pieces.length === 1 ? g.pieces[0] : undefined;
+        if (only && this.#src.readInto) {
+          // One piece: read straight into its place.
+          const target = only.target ?? out.subarray(only.into, only.into + only.length);
+          if (await this.#src.readInto(only.offset, target) < only.length) {
+            throw new CorruptFileError(
+              `"${this.label}" is truncated: data at ${g.offset} is missing`,
+            );
+          }
+          continue;
+        }
+        const bytes = await this.#src.read(g.offset, g.end - g.offset);
+        if (bytes.length < g.end - g.offset) {
+          throw new CorruptFileError(
+            `"${this.label}" is truncated: data at ${g.offset} is missing`,
+          );
+        }
+        for (const p of g.pieces) {
+          const part = bytes.subarray(p.offset - g.offset, p.offset - g.offset + p.length);
+          (p.target ?? out).set(part, p.target ? 0 : p.into);
+        }
+      }
+    };
+    await this.#wrap(() =>
+      Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, groups.length) }, worker))
+        .then(() => {})
+    );
+  }
+
+  /** The root's object header address. */
+  get root(): number {
+    return this.#root;
+  }
+}

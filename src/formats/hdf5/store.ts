@@ -1,0 +1,102 @@
+// The anndata ElementStore over our byte-range HDF5 reader, and RangeArrays
+// over its datasets, so the same decoder and planner serve h5ad from any
+// storage.
+import { CorruptFileError } from "../../errors.ts";
+import type { ElementStore, StoreArray } from "../anndata/_store.ts";
+import type { NumericArray } from "../anndata/matrix.ts";
+import type { RangeArray } from "../../query/subset.ts";
+import { merge, runs } from "../../query/plan.ts";
+import { H5Dataset, H5File, type H5Values, type RangeSource, type ReadOptions } from "./h5file.ts";
+
+function plain(v: H5Values, scalar: boolean): unknown {
+  const list: unknown[] = v.kind === "bool"
+    ? Array.from(v.data, (x) => x !== 0)
+    : v.kind === "string"
+    ? v.data
+    : Array.from(v.data as ArrayLike<number | bigint>, Number);
+  return scalar ? list[0] : list;
+}
+
+/** An ElementStore over an HDF5 file read by byte ranges. */
+export async function openH5Range(
+  source: RangeSource,
+  label: string,
+  rowOptions: ReadOptions = {},
+): Promise<
+  ElementStore & { file: H5File }
+> {
+  const file = await H5File.open(source, label);
+  const dataset = async (p: string) => {
+    const node = await file.get(p);
+    if (!node || node.kind !== "dataset") {
+      throw new CorruptFileError(`"${label}": no dataset at /${p}`);
+    }
+    return node as H5Dataset;
+  };
+  return {
+    label,
+    file,
+    async describe(p) {
+      const node = await file.get(p);
+      return node ? (node.kind === "group" ? "group" : "array") : undefined;
+    },
+    keys: (p) => file.keys(p),
+    async attrs(p) {
+      const node = await file.get(p);
+      const out: Record<string, unknown> = {};
+      if (!node) return out;
+      for (const [name, a] of node.info.attrs) {
+        const n = a.shape.reduce((x, y) => x * y, 1);
+        out[name] = plain(await file.decode(a.type, a.raw, n), a.shape.length === 0);
+      }
+      return out;
+    },
+    async read(p): Promise<StoreArray> {
+      const ds = await dataset(p);
+      const v = await ds.read();
+      if (v.kind === "number") {
+        return { kind: "number", data: v.data, shape: ds.shape, dtype: v.dtype };
+      }
+      if (v.kind === "bool") return { kind: "bool", data: v.data, shape: ds.shape };
+      return { kind: "string", data: v.data, shape: ds.shape };
+    },
+    async readRows(p, rows): Promise<StoreArray> {
+      const ds = await dataset(p);
+      if (ds.shape.length !== 1) {
+        throw new CorruptFileError(`"${label}": /${p} is not 1-D`);
+      }
+      const v = await ds.readRanges(merge(runs(rows)), rowOptions);
+      const shape = [rows.length];
+      if (v.kind === "number") return { kind: "number", data: v.data, shape, dtype: v.dtype };
+      if (v.kind === "bool") return { kind: "bool", data: v.data, shape };
+      return { kind: "string", data: v.data, shape };
+    },
+    close() {},
+  };
+}
+
+/** A RangeArray over a numeric dataset of `file`. */
+export async function h5RangeArray(
+  file: H5File,
+  path: string,
+  options: ReadOptions = {},
+): Promise<RangeArray> {
+  const node = await file.get(path);
+  if (!node || node.kind !== "dataset") {
+    throw new CorruptFileError(`"${file.label}": no dataset at /${path}`);
+  }
+  const ds = node;
+  const dtype = ds.dtype;
+  if (dtype === "str") throw new CorruptFileError(`"${file.label}": /${path} holds strings`);
+  return {
+    shape: ds.shape,
+    dtype,
+    async readRanges(ranges) {
+      const v = await ds.readRanges(ranges, options);
+      if (v.kind === "string") {
+        throw new CorruptFileError(`"${file.label}": /${path} holds strings`);
+      }
+      return v.data as NumericArray;
+    },
+  };
+}

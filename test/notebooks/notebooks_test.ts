@@ -18,7 +18,7 @@ export const KERNEL = Deno.env.get("LAMINDENO_TEST_KERNEL") ??
 /** Install the kernelspec the notebooks run with (ours, or stock `deno jupyter`). */
 async function ensureKernelspec(): Promise<void> {
   const args = KERNEL === "deno"
-    ? ["jupyter", "--install"]
+    ? ["jupyter", "--install", "--force"]
     : ["run", "-A", new URL("../../kernel/install.ts", import.meta.url).pathname];
   const r = await new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" })
     .output();

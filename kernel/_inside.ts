@@ -1,0 +1,108 @@
+// Code the proxy runs inside the inner kernel (by a hidden, silent request)
+// to fix two things it cannot fix from outside. Both are driven by signals:
+// the isolate handles them whenever it is not running JS, and anything it
+// sends with Deno.jupyter.broadcast goes through the same queue as the
+// cells' own outputs, so it comes out after them.
+//
+// SIGUSR2, "flush": stock `deno jupyter` publishes a cell's outputs from a
+// queue that can lag behind its execute_reply and idle status. After a
+// cell's execute_reply, the proxy writes the ids of the cells it waits for to
+// `flush.json` and signals; the answer `lamindeno_flush {ids}` comes out of
+// the queue after all those cells' outputs, so then their idle can follow.
+//
+// SIGINT, "interrupt": stock `deno jupyter` interrupts with V8
+// TerminateExecution, which stops a busy loop but wedges the kernel when the
+// cell awaits a promise (the promise's callback gets terminated later, so the
+// cell never ends). Here `new Promise(...)` and `Promise.withResolvers()`
+// remember how to reject each pending promise; on SIGINT the ones created
+// since the `since` time in `interrupt.json` (the interrupted cell's) are
+// rejected with an `Interrupted` error, and `lamindeno_interrupt_ack {id}`
+// tells the proxy the isolate was idle. No ack means a busy loop, which the
+// proxy then terminates the stock way.
+
+/** Code for the inner kernel installing the flush and interrupt handlers; files live in `dir`. */
+export function insideSupport(dir: string): string {
+  return `(${install.toString()})(${JSON.stringify(dir)});`;
+}
+
+// Runs inside the inner kernel's isolate (serialized with toString()).
+function install(dir: string): void {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (g.__lamindeno_inside) return;
+  const read = (name: string) => {
+    try {
+      return JSON.parse(Deno.readTextFileSync(`${dir}/${name}`));
+    } catch {
+      return undefined; // not a request from the proxy (e.g. Ctrl-C in a terminal)
+    }
+  };
+  const broadcast = (type: string, content: unknown) => g.Deno.jupyter.broadcast(type, content);
+
+  Deno.addSignalListener("SIGUSR2", () => {
+    const ids = read("flush.json");
+    if (ids) broadcast("lamindeno_flush", { ids });
+  });
+
+  type Settle = (x: unknown) => void;
+  type Entry = { reject: Settle; at: number };
+  const pending = new Set<Entry>();
+  const track = (executor: (resolve: Settle, reject: Settle) => unknown) =>
+  (
+    resolve: Settle,
+    reject: Settle,
+  ) => {
+    const entry = { reject, at: Date.now() };
+    pending.add(entry);
+    const done = () => pending.delete(entry);
+    try {
+      return executor((v) => (done(), resolve(v)), (e) => (done(), reject(e)));
+    } catch (e) {
+      done();
+      throw e;
+    }
+  };
+  const Native = Promise;
+  const resolveNative = Native.resolve.bind(Native);
+  const withResolvers = () => {
+    let resolve, reject;
+    const promise = new Tracked((a: Settle, b: Settle) => {
+      resolve = a;
+      reject = b;
+    });
+    return { promise, resolve, reject };
+  };
+  const Tracked: PromiseConstructor = new Proxy(Native, {
+    construct(target, args, newTarget) {
+      if (typeof args[0] === "function") args = [track(args[0]), ...args.slice(1)];
+      return Reflect.construct(target, args, newTarget === Tracked ? target : newTarget);
+    },
+    get(target, prop, receiver) {
+      // Promise.resolve(p) must keep returning p itself for native promises
+      // (subclasses, the receiver otherwise, keep the native statics).
+      if (receiver === Tracked && prop === "resolve") return resolveNative;
+      if (receiver === Tracked && prop === "withResolvers") return withResolvers;
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+  g.Promise = Tracked;
+
+  Deno.addSignalListener("SIGINT", () => {
+    const req = read("interrupt.json");
+    if (!req) return;
+    try {
+      Deno.removeSync(`${dir}/interrupt.json`);
+    } catch { /* the proxy gave up on us */ }
+    const error = new Error("execution interrupted");
+    error.name = "Interrupted";
+    let rejected = 0;
+    for (const e of [...pending]) {
+      if (e.at < req.since) continue;
+      pending.delete(e);
+      e.reject(error);
+      rejected++;
+    }
+    broadcast("lamindeno_interrupt_ack", { id: req.id, rejected });
+  });
+  g.__lamindeno_inside = { pending };
+}

@@ -1,0 +1,59 @@
+// Install the `lamindeno` kernelspec: `deno run -A kernel/install.ts [--user | --prefix DIR]`.
+// Default location: $JUPYTER_DATA_DIR/kernels, else the user's Jupyter data dir.
+import { join } from "node:path";
+import { homedir } from "node:os";
+import { fileURLToPath } from "node:url";
+
+/** The kernelspec's name. */
+export const KERNEL_NAME = "lamindeno";
+
+/** The kernel.json of the lamindeno kernel. */
+export function kernelSpec(deno: string = Deno.execPath()): Record<string, unknown> {
+  return {
+    argv: [
+      deno,
+      "run",
+      "-A",
+      fileURLToPath(new URL("./main.ts", import.meta.url)),
+      "--conn",
+      "{connection_file}",
+    ],
+    display_name: "Deno (lamindeno)",
+    language: "typescript",
+    interrupt_mode: "message",
+    metadata: { debugger: false },
+  };
+}
+
+/** The user's Jupyter data directory (what `jupyter --data-dir` prints). */
+export function jupyterDataDir(): string {
+  const env = Deno.env.get("JUPYTER_DATA_DIR");
+  if (env) return env;
+  if (Deno.build.os === "darwin") return join(homedir(), "Library", "Jupyter");
+  if (Deno.build.os === "windows") return join(Deno.env.get("APPDATA") ?? homedir(), "jupyter");
+  const xdg = Deno.env.get("XDG_DATA_HOME") ?? join(homedir(), ".local", "share");
+  return join(xdg, "jupyter");
+}
+
+/** Write the kernelspec; `prefix` installs into PREFIX/share/jupyter/kernels. Returns its directory. */
+export async function install(options: { prefix?: string } = {}): Promise<string> {
+  const kernels = options.prefix
+    ? join(options.prefix, "share", "jupyter", "kernels")
+    : join(jupyterDataDir(), "kernels");
+  const dir = join(kernels, KERNEL_NAME);
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(join(dir, "kernel.json"), JSON.stringify(kernelSpec(), null, 2) + "\n");
+  return dir;
+}
+
+if (import.meta.main) {
+  const args = [...Deno.args];
+  const at = args.indexOf("--prefix");
+  const prefix = at >= 0 ? args[at + 1] : args.find((a) => a.startsWith("--prefix="))?.slice(9);
+  if (at >= 0 && !prefix) {
+    console.error("usage: deno run -A kernel/install.ts [--user | --prefix DIR]");
+    Deno.exit(2);
+  }
+  const dir = await install({ prefix });
+  console.log(`installed the ${KERNEL_NAME} kernelspec in ${dir}`);
+}

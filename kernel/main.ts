@@ -1,0 +1,56 @@
+// Entry point of the lamindeno kernel: `deno run -A kernel/main.ts --conn FILE`.
+// Hooks: kernel/record.ts's `recordingHooks()`, plus the module named by
+// LAMINDENO_KERNEL_HOOKS (its default export or `hooks`: hooks or a function
+// returning them).
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { combineHooks, type KernelHooks } from "./hooks.ts";
+import { KernelProxy } from "./proxy.ts";
+
+/** The connection file from `--conn FILE`, `--conn=FILE` or `-f FILE`. */
+export function connectionFileArg(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--conn" || args[i] === "-f") return args[i + 1];
+    if (args[i].startsWith("--conn=")) return args[i].slice("--conn=".length);
+  }
+  return undefined;
+}
+
+/** The hooks to run: recording hooks and the optional LAMINDENO_KERNEL_HOOKS module. */
+export async function loadHooks(): Promise<KernelHooks> {
+  const list: KernelHooks[] = [];
+  const load = async (what: string, get: () => Promise<unknown>) => {
+    try {
+      const h = await get();
+      if (h) list.push(h as KernelHooks);
+    } catch (e) {
+      console.error(`lamindeno kernel: no hooks from ${what}:`, e);
+    }
+  };
+  const record = new URL("./record.ts", import.meta.url);
+  if (await Deno.stat(record).then(() => true, () => false)) {
+    await load("kernel/record.ts", async () => (await import("./record.ts")).recordingHooks());
+  }
+  const extra = Deno.env.get("LAMINDENO_KERNEL_HOOKS");
+  if (extra) {
+    await load(extra, async () => {
+      const mod = await import(pathToFileURL(resolve(extra)).href);
+      const h = mod.default ?? mod.hooks;
+      return typeof h === "function" ? await h() : h;
+    });
+  }
+  return list.length === 1 ? list[0] : combineHooks(...list);
+}
+
+if (import.meta.main) {
+  const connectionFile = connectionFileArg(Deno.args);
+  if (!connectionFile) {
+    console.error("usage: deno run -A kernel/main.ts --conn CONNECTION_FILE");
+    Deno.exit(2);
+  }
+  const proxy = new KernelProxy({ connectionFile, hooks: await loadHooks() });
+  // Should the proxy itself fail, take the inner kernel down with it.
+  globalThis.addEventListener("error", () => proxy.kill());
+  globalThis.addEventListener("unhandledrejection", () => proxy.kill());
+  Deno.exit(await proxy.start());
+}

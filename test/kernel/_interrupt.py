@@ -1,0 +1,36 @@
+# Interrupt cells through jupyter_client's KernelManager.interrupt_kernel()
+# and check that the kernel keeps serving. Prints one JSON line.
+import json
+import sys
+import time
+
+from jupyter_client.manager import start_new_kernel
+
+km, kc = start_new_kernel(kernel_name=sys.argv[1])
+
+
+def execute(code, interrupt_after=None):
+    msg_id = kc.execute(code)
+    if interrupt_after is not None:
+        while True:  # wait until the cell runs
+            msg = kc.get_iopub_msg(timeout=30)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                break
+        time.sleep(interrupt_after)
+        km.interrupt_kernel()
+    t0 = time.monotonic()
+    reply = kc.get_shell_msg(timeout=30)
+    took = time.monotonic() - t0
+    assert reply["parent_header"]["msg_id"] == msg_id
+    c = reply["content"]
+    return {"status": c["status"], "ename": c.get("ename"), "seconds": round(took, 3)}
+
+
+result = {
+    "await": execute("await new Promise((r) => setTimeout(r, 60000))", 0.3),
+    "after_await": execute("1 + 1"),
+    "loop": execute("for (;;) {}", 0.3),
+    "after_loop": execute("2 + 2"),
+}
+km.shutdown_kernel()
+print(json.dumps(result))

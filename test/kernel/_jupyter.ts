@@ -1,0 +1,73 @@
+// Helpers for the kernel tests: temporary kernelspecs (lamindeno and stock
+// deno) and running Python Jupyter clients against them.
+import { join } from "node:path";
+import { PYTHON } from "../_python.ts";
+
+const INSTALL = new URL("../../kernel/install.ts", import.meta.url).pathname;
+
+/** A temporary Jupyter setup with the `lamindeno` and stock `deno` kernelspecs. */
+export interface Kernelspecs extends AsyncDisposable {
+  /** The temporary directory. */
+  dir: string;
+  /** Environment for Jupyter clients: sees only these kernelspecs' dirs; NO_COLOR unset. */
+  env: Record<string, string>;
+}
+
+/** Install both kernelspecs into a temp dir (`kernel/install.ts --prefix`). */
+export async function kernelspecs(): Promise<Kernelspecs> {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "lamindeno-kernel-test-" }));
+  const install = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", INSTALL, "--prefix", dir],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!install.success) throw new Error(new TextDecoder().decode(install.stderr));
+  const stock = join(dir, "share", "jupyter", "kernels", "deno");
+  await Deno.mkdir(stock, { recursive: true });
+  await Deno.writeTextFile(
+    join(stock, "kernel.json"),
+    JSON.stringify({
+      argv: [Deno.execPath(), "jupyter", "--kernel", "--conn", "{connection_file}"],
+      display_name: "Deno",
+      language: "typescript",
+    }),
+  );
+  const env = Deno.env.toObject();
+  // Stock deno only colours its results when colour is allowed, as under a Jupyter server.
+  delete env.NO_COLOR;
+  Object.assign(env, {
+    JUPYTER_PATH: join(dir, "share", "jupyter"),
+    JUPYTER_DATA_DIR: join(dir, "data"),
+    JUPYTER_RUNTIME_DIR: join(dir, "runtime"),
+    JUPYTER_PLATFORM_DIRS: "0",
+    PYTHONWARNINGS: "ignore",
+  });
+  return {
+    dir,
+    env,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Run a Python script (a file path or `-c` code) with args; stdout, stderr and success. */
+export async function runPython(
+  env: Record<string, string>,
+  args: string[],
+): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  const r = await new Deno.Command(PYTHON, {
+    args,
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { ok: r.success, stdout: text(r.stdout), stderr: text(r.stderr) };
+}
+
+/** The last line of `stdout`, parsed as JSON. */
+export function lastJson<T>(stdout: string): T {
+  return JSON.parse(stdout.trim().split("\n").at(-1)!);
+}

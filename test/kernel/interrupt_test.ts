@@ -1,0 +1,28 @@
+// Interrupting the lamindeno kernel (interrupt_mode "message"): a cell that
+// awaits a long timer ends at once, a busy loop ends too, and the kernel
+// keeps serving. (Stock deno 2.9.6 wedges on the first case.)
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { needsPython } from "../_python.ts";
+import { kernelspecs, lastJson, runPython } from "./_jupyter.ts";
+
+const py = needsPython("kernel interrupt", "jupyter_client");
+const RUN = new URL("./_interrupt.py", import.meta.url).pathname;
+
+type Outcome = { status: string; ename: string | null; seconds: number };
+
+Deno.test({
+  name: "kernel: interrupt ends an awaiting cell and a busy loop; the kernel keeps serving",
+  ...py,
+  async fn() {
+    await using specs = await kernelspecs();
+    const r = await runPython(specs.env, [RUN, "lamindeno"]);
+    assert(r.ok, r.stderr);
+    const out = lastJson<Record<string, Outcome>>(r.stdout);
+    assertEquals([out.await.status, out.await.ename], ["error", "Interrupted"]);
+    assert(out.await.seconds < 2, `awaiting cell took ${out.await.seconds} s after the interrupt`);
+    assertEquals(out.after_await.status, "ok");
+    assertEquals(out.loop.status, "error");
+    assert(out.loop.seconds < 3, `busy loop took ${out.loop.seconds} s after the interrupt`);
+    assertEquals(out.after_loop.status, "ok");
+  },
+});

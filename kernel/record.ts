@@ -1,7 +1,108 @@
-// Provenance recording for the lamindeno kernel (to be filled in).
+// Provenance recording for the lamindeno kernel: every executed cell of the
+// session becomes a row of `run_cell` for the notebook's run. The library,
+// inside the kernel, starts that run on its first use and announces it with
+// `Deno.jupyter.broadcast("lamindeno_run", { run_id, root })`; cells executed
+// before that are buffered and written then. The registry is written with a
+// small libSQL client of its own (loaded only once a run is known, so kernel
+// start-up stays fast); failures are logged once and never stop the kernel.
 import type { KernelHooks } from "./hooks.ts";
 
-/** The hooks that record notebook runs; a placeholder that records nothing. */
+interface Cell {
+  msgId: string;
+  seq: number;
+  code: string;
+  cellId?: string;
+  startedAt: Date;
+  executionCount?: number;
+  status: "running" | "ok" | "error" | "aborted";
+  errorName?: string;
+  endedAt?: Date;
+}
+
+// deno-lint-ignore no-explicit-any
+type Client = { execute(stmt: { sql: string; args: any[] } | string): Promise<unknown>; close(): void };
+
+/** The hooks that record notebook runs. */
 export function recordingHooks(): KernelHooks {
-  return {};
+  const cells: Cell[] = [];
+  const byMsg = new Map<string, Cell>();
+  let run: { id: string; root: string } | undefined;
+  let client: Client | undefined;
+  let queue: Promise<void> = Promise.resolve();
+  let warned = false;
+
+  const warn = (e: unknown) => {
+    if (warned) return;
+    warned = true;
+    console.error(`lamindeno kernel: cannot record cells: ${(e as Error)?.message ?? e}`);
+  };
+
+  const write = (cell: Cell) => {
+    if (!run) return;
+    const target = run;
+    queue = queue.then(async () => {
+      if (!client) {
+        const { createClient } = await import("npm:@libsql/client@0.8.1/node");
+        const { pathToFileURL } = await import("node:url");
+        client = createClient({ url: pathToFileURL(`${target.root}/.lamindb/lamin.db`).href });
+        await client.execute("PRAGMA busy_timeout = 5000");
+      }
+      await client.execute({
+        sql: `INSERT INTO run_cell (run_id, seq, execution_count, code, status, error_name,
+                started_at, finished_at, cell_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+              ON CONFLICT (run_id, seq) DO UPDATE SET execution_count = excluded.execution_count,
+                status = excluded.status, error_name = excluded.error_name,
+                finished_at = excluded.finished_at`,
+        args: [
+          target.id,
+          cell.seq,
+          cell.executionCount ?? null,
+          cell.code,
+          cell.status,
+          cell.errorName ?? null,
+          cell.startedAt.toISOString(),
+          cell.endedAt?.toISOString() ?? null,
+          cell.cellId ?? null,
+        ],
+      });
+    }).catch(warn);
+  };
+
+  return {
+    onExecuteRequest(msg) {
+      if (msg.silent) return;
+      const cell: Cell = {
+        msgId: msg.msgId,
+        seq: cells.length + 1,
+        code: msg.code,
+        cellId: msg.cellId,
+        startedAt: msg.startedAt,
+        status: "running",
+      };
+      cells.push(cell);
+      byMsg.set(msg.msgId, cell);
+      write(cell);
+    },
+    onExecuteReply(msg) {
+      const cell = byMsg.get(msg.msgId);
+      if (!cell) return;
+      cell.executionCount = msg.executionCount;
+      cell.status = msg.status;
+      cell.errorName = msg.errorName;
+      cell.endedAt = msg.endedAt;
+      write(cell);
+    },
+    onKernelMessage(msg) {
+      if (msg.msgType !== "lamindeno_run") return;
+      const c = msg.content as { run_id?: unknown; root?: unknown };
+      if (typeof c?.run_id !== "string" || typeof c?.root !== "string") return;
+      if (run?.id === c.run_id) return;
+      run = { id: c.run_id, root: c.root };
+      for (const cell of cells) write(cell); // what ran before the run was known
+    },
+    async onShutdown() {
+      await queue;
+      client?.close();
+    },
+  };
 }

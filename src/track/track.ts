@@ -100,6 +100,7 @@ export async function track(options: TrackOptions = {}): Promise<Run> {
   await run.save();
   context.transform = transform;
   context.run = run;
+  await announceRun(run);
   log.info(
     `tracking ${transform.type} "${transform.name}" version ${transform.version} ` +
       `(transform ${transform.id}), run ${run.id}`,
@@ -122,6 +123,25 @@ export async function finish(options: { status?: "completed" | "errored" } = {})
   await run.save();
   context.run = undefined;
   context.transform = undefined;
+}
+
+/**
+ * In the lamindeno kernel, tell the kernel (which sees every iopub message)
+ * which run and registry to record the notebook's cells into; stock
+ * kernels have no `__lamindeno_kernel` and are left alone.
+ */
+async function announceRun(run: Run): Promise<void> {
+  // deno-lint-ignore no-explicit-any
+  const kernel = (globalThis as any).__lamindeno_kernel;
+  if (!kernel || typeof kernel !== "object") return;
+  const info = { run_id: run.id, root: instance().storage.root };
+  kernel.run = info;
+  try {
+    // deno-lint-ignore no-explicit-any
+    await (Deno as any).jupyter.broadcast("lamindeno_run", info);
+  } catch (e) {
+    log.debug(`could not tell the kernel about the run: ${(e as Error).message}`);
+  }
 }
 
 let autoTried = false;
@@ -148,18 +168,4 @@ async function startNotebookRun(): Promise<void> {
     return;
   }
   await track();
-  // Tell the lamindeno kernel (which sees every iopub message) which run
-  // and registry to record cells into; stock kernels just ignore it.
-  const info = { run_id: context.run!.id, root: instance().storage.root };
-  // deno-lint-ignore no-explicit-any
-  const kernel = (globalThis as any).__lamindeno_kernel;
-  if (kernel && typeof kernel === "object") {
-    kernel.run = info;
-    try {
-      // deno-lint-ignore no-explicit-any
-      await (Deno as any).jupyter.broadcast("lamindeno_run", info);
-    } catch (e) {
-      log.debug(`could not tell the kernel about the run: ${(e as Error).message}`);
-    }
-  }
 }

@@ -76,6 +76,20 @@ Deno.test({
         );
       }
       assertEquals(errors(again), ["Error"]);
+      if (KERNEL === "lamindeno") {
+        // Every executed cell is recorded, in order, with its status.
+        const nb = JSON.parse(await Deno.readTextFile(`${NB}02-track-inputs.ipynb`));
+        const code = nb.cells.filter((c: { cell_type: string }) => c.cell_type === "code")
+          .map((c: { source: string | string[] }) => [c.source].flat().join(""));
+        for (const run of runs) {
+          const cells = await run.cells();
+          assertEquals(cells.map((c) => c.code), code);
+          assertEquals(cells.map((c) => c.status), ["ok", "ok", "ok", "ok", "error", "ok"]);
+          assertEquals(cells[4].errorName, "Error");
+          assertEquals(cells.map((c) => c.executionCount), [1, 2, 3, 4, 5, 6]);
+          assert(cells.every((c) => c.finishedAt && c.finishedAt >= c.startedAt));
+        }
+      }
     } finally {
       await ln.close();
       await Deno.remove(root, { recursive: true });
@@ -95,6 +109,47 @@ Deno.test({
       assertEquals(out.at(-1)?.at(-1)?.data?.replace(/\s+/g, ""), "[2500,67]");
     } finally {
       await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "editing a code cell gives the notebook's transform a new version; unchanged, the same",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    const root = await tempDir();
+    const dir = await Deno.makeTempDir({ dir: NB, prefix: ".tmp-" });
+    const name = dir.split("/").pop()!;
+    try {
+      const nb = JSON.parse(await Deno.readTextFile(`${NB}01-register-files.ipynb`));
+      for (const c of nb.cells) {
+        if (c.cell_type === "code") {
+          c.source = [c.source].flat().join("").replace("../mod.ts", "../../mod.ts");
+        }
+      }
+      await Deno.writeTextFile(`${dir}/versioned.ipynb`, JSON.stringify(nb));
+      assertEquals(errors(await execute(`${name}/versioned.ipynb`, root)), []);
+      assertEquals(errors(await execute(`${name}/versioned.ipynb`, root)), []);
+      nb.cells.push({
+        cell_type: "code",
+        metadata: {},
+        source: "1 + 1;",
+        outputs: [],
+        execution_count: null,
+      });
+      await Deno.writeTextFile(`${dir}/versioned.ipynb`, JSON.stringify(nb));
+      assertEquals(errors(await execute(`${name}/versioned.ipynb`, root)), []);
+      await ln.init({ storage: root });
+      const versions = (await ln.Transform.filter({ name: "versioned.ipynb" }))
+        .map((t) => t.version).sort();
+      assertEquals(versions, ["1", "2"]);
+      const runs = await ln.Run.filter({});
+      assertEquals(runs.map((r) => r.transformVersion).sort(), ["1", "1", "2"]);
+    } finally {
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -33,9 +33,16 @@ import sys, json, time, h5py, numpy as np, anndata as ad
 path = sys.argv[1]; queries = json.loads(sys.argv[2])
 with h5py.File(path, "r") as f:
     ptr = f["X/indptr"][:]
-    whole = sum(f[g][k].id.get_storage_size() if isinstance(f[g][k], h5py.Dataset) else
-                sum(d.id.get_storage_size() for d in f[g][k].values())
-                for g in ("obs", "var") for k in f[g].keys())
+    # obs/var read whole: every dataset's storage, plus, for strings (names,
+    # categories), their global heap objects (16-byte header + data padded to 8).
+    whole = 0
+    def add(name, obj):
+        global whole
+        if isinstance(obj, h5py.Dataset):
+            whole += obj.id.get_storage_size()
+            if h5py.check_string_dtype(obj.dtype) and obj.dtype.kind == "O":
+                whole += sum(16 + (len(s) + 7) // 8 * 8 for s in obj[()].ravel())
+    f["obs"].visititems(add); f["var"].visititems(add)
     item = f["X/data"].dtype.itemsize + f["X/indices"].dtype.itemsize
     ptr_item = f["X/indptr"].dtype.itemsize
     chunks = f["X/data"].chunks

@@ -42,13 +42,13 @@ function build(names: string[], nRows: number, get: (name: string) => ColumnData
     const c = get(name);
     let s: pl.Series;
     if (c.kind === "categorical") {
-      // Codes with missing as null (built as Int64: nodejs-polars 0.25 turns
-      // nulls into 0 in Int32 constructors).
-      const codes = Array.from(
-        c.codes as ArrayLike<number>,
-        (v) => (Number(v) < 0 ? null : Number(v)),
-      );
-      s = pl.Series(name, codes, pl.Int64);
+      // Codes straight from the typed array; -1 (missing) becomes null below,
+      // inside polars.
+      const codes = c.codes instanceof Int8Array || c.codes instanceof Int16Array ||
+          c.codes instanceof Int32Array
+        ? c.codes
+        : Int32Array.from(c.codes as ArrayLike<number>, Number);
+      s = pl.Series(name, codes as unknown as number[]).cast(pl.Int64);
       kinds.set(name, "categorical");
       cats.set(name, { categories: c.categories, ordered: c.ordered });
     } else {
@@ -60,7 +60,12 @@ function build(names: string[], nRows: number, get: (name: string) => ColumnData
     }
     series.push(s);
   }
-  return { frame: pl.DataFrame(series), kinds, cats };
+  let frame = pl.DataFrame(series);
+  const nullCodes = [...cats.keys()].map((n) =>
+    pl.when(pl.col(n).lt(0)).then(pl.lit(null)).otherwise(pl.col(n)).alias(n)
+  );
+  if (nullCodes.length) frame = frame.withColumns(...nullCodes);
+  return { frame, kinds, cats };
 }
 
 const OPS: Record<CompareOp, (e: pl.Expr, v: unknown) => pl.Expr> = {
@@ -168,10 +173,6 @@ export function evaluate(
 ): Uint32Array {
   const c = build(columnsOf(node), nRows, get);
   const mask = c.frame.select(compile(c, node).fillNull(false).alias("__m")).getColumn("__m");
-  const flags = mask.toArray() as (boolean | null)[];
-  let n = 0;
-  for (const f of flags) if (f) n++;
-  const out = new Uint32Array(n);
-  for (let i = 0, j = 0; i < flags.length; i++) if (flags[i]) out[j++] = i;
+  const out = Uint32Array.from(mask.argTrue().toArray() as number[]);
   return out;
 }

@@ -36,6 +36,28 @@ interface ChunkRef {
 
 const dec = new TextDecoder();
 
+interface Collection {
+  bytes: Uint8Array;
+  offsets: number[];
+}
+
+/** UTF-8 text; short ASCII strings without a TextDecoder call. */
+function decodeText(bytes: Uint8Array, at: number, len: number): string {
+  if (len <= 32) {
+    let ascii = true;
+    for (let k = at; k < at + len; k++) {
+      if (bytes[k] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      return String.fromCharCode.apply(null, bytes.subarray(at, at + len) as unknown as number[]);
+    }
+  }
+  return dec.decode(bytes.subarray(at, at + len));
+}
+
 function numeric(
   t: DType,
 ): { ctor: new (b: ArrayBuffer) => NumericArray; dtype: Dtype } | undefined {
@@ -325,7 +347,7 @@ export class H5File {
   #root = 0;
   readonly #objects = new Map<number, Promise<ObjectInfo>>();
   readonly #children = new Map<number, Promise<Map<string, number>>>();
-  readonly #heaps = new Map<number, Promise<Map<number, Uint8Array>>>();
+  readonly #heaps = new Map<number, Promise<Collection>>();
 
   private constructor(src: RangeSource, label: string) {
     this.#src = src;
@@ -495,28 +517,38 @@ export class H5File {
   }
 
   async #vstrings(raw: Uint8Array, n: number): Promise<string[]> {
-    const r = new Reader(raw, this.label);
-    const refs: [number, number, number][] = [];
+    if (raw.length < n * 16) {
+      throw new CorruptFileError(`"${this.label}": string references end early`);
+    }
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const addrOf = (i: number) =>
+      v.getUint32(i * 16 + 4, true) + v.getUint32(i * 16 + 8, true) * 2 ** 32;
     const collections = new Set<number>();
     for (let i = 0; i < n; i++) {
-      const len = r.u32(), addr = r.addr() ?? 0, index = r.u32();
-      refs.push([len, addr, index]);
-      if (len > 0 && addr) collections.add(addr);
+      if (v.getUint32(i * 16, true) > 0) collections.add(addrOf(i));
     }
-    const heaps = new Map<number, Map<number, Uint8Array>>();
+    const heaps = new Map<number, Collection>();
     await Promise.all([...collections].map(async (a) => heaps.set(a, await this.#collection(a))));
-    return refs.map(([len, addr, index]) => {
-      if (len === 0 || !addr) return "";
-      const obj = heaps.get(addr)!.get(index);
-      if (!obj) {
+    const out = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const len = v.getUint32(i * 16, true);
+      if (len === 0) {
+        out[i] = "";
+        continue;
+      }
+      const h = heaps.get(addrOf(i))!;
+      const index = v.getUint32(i * 16 + 12, true);
+      const at = h.offsets[index];
+      if (at === undefined || at < 0) {
         throw new CorruptFileError(`"${this.label}": string ${index} missing from its heap`);
       }
-      return dec.decode(obj.subarray(0, len));
-    });
+      out[i] = decodeText(h.bytes, at, len);
+    }
+    return out;
   }
 
-  /** III.E global heap collection: objects by index. */
-  #collection(address: number): Promise<Map<number, Uint8Array>> {
+  /** III.E global heap collection: where each object's data starts. */
+  #collection(address: number): Promise<Collection> {
     if (!this.#heaps.has(address)) {
       this.#heaps.set(
         address,
@@ -526,17 +558,16 @@ export class H5File {
           h.skip(4);
           const size = h.len();
           const bytes = await this.#src.read(address, size);
-          const r = new Reader(bytes, this.label, 16);
-          const out = new Map<number, Uint8Array>();
-          while (r.pos + 16 <= bytes.length) {
-            const index = r.u16();
-            r.skip(6);
-            const objSize = r.len();
+          const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+          const offsets: number[] = [];
+          for (let p = 16; p + 16 <= bytes.length;) {
+            const index = v.getUint16(p, true);
+            const objSize = v.getUint32(p + 8, true) + v.getUint32(p + 12, true) * 2 ** 32;
             if (index === 0) break;
-            out.set(index, r.bytes(objSize));
-            r.align(8);
+            offsets[index] = p + 16;
+            p += 16 + Math.ceil(objSize / 8) * 8;
           }
-          return out;
+          return { bytes, offsets };
         })(),
       );
     }

@@ -1,0 +1,40 @@
+// The kernel records cells into the registry as they run; a kernel that
+// dies mid-cell leaves its run unfinished with the cells so far.
+import * as ln from "../../mod.ts";
+import { assertEquals, tempDir } from "../_helpers.ts";
+import { needsPython } from "../_python.ts";
+import { kernelspecs, runPython } from "./_jupyter.ts";
+
+const py = needsPython("kernel recording", "jupyter_client");
+
+Deno.test({
+  name: "a kernel killed mid-cell: the run stays unfinished, with every cell so far recorded",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    await using specs = await kernelspecs();
+    const root = await tempDir();
+    const mod = new URL("../../mod.ts", import.meta.url).href;
+    const cwd = new URL("../../notebooks/", import.meta.url).pathname;
+    const r = await runPython(specs.env, [
+      new URL("./_die_mid_cell.py", import.meta.url).pathname,
+      cwd,
+      root,
+      mod,
+    ]);
+    assertEquals(r.ok, true, r.stderr);
+    await ln.init({ storage: root });
+    try {
+      const [run] = await ln.Run.filter({});
+      assertEquals([run.status, run.finishedAt, run.transform?.name], ["started", null, "dies"]);
+      const cells = await run.cells();
+      assertEquals(cells.map((c) => c.status), ["ok", "ok", "error", "running"]);
+      assertEquals(cells[2].errorName, "TypeError");
+      assertEquals(cells[3].finishedAt, null);
+      assertEquals(cells[1].code, "1 + 1;");
+    } finally {
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

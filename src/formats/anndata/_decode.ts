@@ -37,7 +37,7 @@ function strings(a: StoreArray, store: ElementStore, path: string): (string | nu
 /** A 1-D column as a polars Series; float NaN becomes null (pandas' missing). */
 export function toSeries(name: string, a: StoreArray): pl.Series {
   if (a.kind === "string") return pl.Series(name, a.data, pl.Utf8);
-  if (a.kind === "bool") return pl.Series(name, Array.from(a.data, (v) => v !== 0), pl.Bool);
+  if (a.kind === "bool") return pl.Series(name, a.data).cast(pl.Bool);
   const d = a.data;
   if ((d instanceof Float32Array || d instanceof Float64Array) && d.some(Number.isNaN)) {
     const vals = Array.from(d, (v) => (Number.isNaN(v) ? null : v));
@@ -53,18 +53,20 @@ function categorical(
   ordered: boolean,
 ): { series: pl.Series; info: CategoryInfo } {
   const cats = categories.map((c) => c ?? "");
-  // Gather from the (small) categories inside polars rather than building
-  // one JS string per row: code -1 (missing) points at a trailing null.
+  // Gather from the (small) categorical dictionary inside polars, with the
+  // indices as a typed array, rather than one JS value per row: code -1
+  // (missing) points at a trailing null.
   const missing = cats.length;
-  const idx = Array.from(codes as ArrayLike<number>, (c) => {
-    const i = Number(c);
-    return i < 0 || i >= missing ? missing : i;
-  });
-  const dict = pl.Series(name, [...cats, null], pl.Utf8);
-  return {
-    series: dict.gather(idx).cast(pl.Categorical),
-    info: { categories: cats, ordered },
-  };
+  const idx = new Uint32Array(codes.length);
+  for (let k = 0; k < idx.length; k++) {
+    const i = Number(codes[k]);
+    idx[k] = i < 0 || i >= missing ? missing : i;
+  }
+  const dict = pl.DataFrame([pl.Series(name, [...cats, null], pl.Utf8).cast(pl.Categorical)]);
+  const series = idx.length === 0
+    ? dict.getColumn(name).slice(0, 0)
+    : dict.select(pl.col(name).gather(pl.lit(pl.Series("i", idx)).explode())).getColumn(name);
+  return { series, info: { categories: cats, ordered } };
 }
 
 async function readNullable(

@@ -1,10 +1,18 @@
+import { log } from "../../_log.ts";
+import { UnsupportedFormatError } from "../../errors.ts";
 import type { AnnData } from "./anndata.ts";
 import { readAnnData } from "./_decode.ts";
 import { openH5 } from "./_h5wasm_store.ts";
+import { fileSource } from "../hdf5/h5file.ts";
+import { openH5Range } from "../hdf5/store.ts";
 
 /**
  * Read an `.h5ad` file written by Python anndata (0.7 to current) or by
  * lamindeno. Not HDF5, or not an AnnData: `CorruptFileError`.
+ *
+ * The file is read by our own HDF5 reader straight into the result's arrays;
+ * layouts it does not read (lzf, blosc, newer chunk indexes) go through
+ * h5wasm, said in a debug log.
  *
  * @example
  * ```ts ignore
@@ -14,6 +22,16 @@ import { openH5 } from "./_h5wasm_store.ts";
  * ```
  */
 export async function readH5ad(path: string): Promise<AnnData> {
+  const src = fileSource(path);
+  try {
+    const store = await openH5Range(src, path, { gap: 1 << 20 });
+    return await readAnnData(store);
+  } catch (e) {
+    if (!(e instanceof UnsupportedFormatError)) throw e;
+    log.debug(`${path}: ${e.message}; reading through h5wasm`);
+  } finally {
+    src.close?.();
+  }
   const store = await openH5(path);
   try {
     return await readAnnData(store);

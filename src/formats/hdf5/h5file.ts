@@ -39,24 +39,11 @@ const dec = new TextDecoder();
 interface Collection {
   bytes: Uint8Array;
   offsets: number[];
+  /** The collection as one single-byte-per-char string (made on first use). */
+  text?: string;
 }
 
-/** UTF-8 text; short ASCII strings without a TextDecoder call. */
-function decodeText(bytes: Uint8Array, at: number, len: number): string {
-  if (len <= 32) {
-    let ascii = true;
-    for (let k = at; k < at + len; k++) {
-      if (bytes[k] >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      return String.fromCharCode.apply(null, bytes.subarray(at, at + len) as unknown as number[]);
-    }
-  }
-  return dec.decode(bytes.subarray(at, at + len));
-}
+const latin = new TextDecoder("windows-1252");
 
 function numeric(
   t: DType,
@@ -332,6 +319,11 @@ function unshuffle(b: Uint8Array, size: number): Uint8Array {
   return out;
 }
 
+/** Reads of contiguous bytes are split at this size, so several run at once. */
+const DIRECT_READ = 8 << 20;
+/** Pieces this large are read in place, never merged with neighbours. */
+const BIG_PIECE = 1 << 20;
+
 interface Piece {
   offset: number;
   length: number;
@@ -542,7 +534,18 @@ export class H5File {
       if (at === undefined || at < 0) {
         throw new CorruptFileError(`"${this.label}": string ${index} missing from its heap`);
       }
-      out[i] = decodeText(h.bytes, at, len);
+      const b = h.bytes;
+      let ascii = true;
+      for (let k = at; k < at + len; k++) {
+        if (b[k] >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      // ASCII: one char per byte, so a substring of the collection decoded once.
+      out[i] = ascii
+        ? (h.text ??= latin.decode(b)).substring(at, at + len)
+        : dec.decode(b.subarray(at, at + len));
     }
     return out;
   }
@@ -605,11 +608,25 @@ export class H5File {
   /** Read pieces (coalesced, bounded concurrency) into `out` (or each piece's own target). */
   async fetch(pieces: Piece[], out: Uint8Array, options: ReadOptions = {}): Promise<void> {
     const gap = options.gap ?? 4096;
-    const sorted = [...pieces].sort((a, b) => a.offset - b.offset);
+    const sorted: Piece[] = [];
+    for (const p of [...pieces].sort((a, b) => a.offset - b.offset)) {
+      // Pieces that continue each other both in the file and in `out` (the
+      // chunks of a dataset read whole) become one piece, read in place.
+      const last = sorted[sorted.length - 1];
+      if (
+        last && !last.target && !p.target && last.offset + last.length === p.offset &&
+        last.into + last.length === p.into && last.length < DIRECT_READ
+      ) {
+        last.length += p.length;
+      } else sorted.push({ ...p });
+    }
     const groups: { offset: number; end: number; pieces: Piece[] }[] = [];
     for (const p of sorted) {
       const last = groups[groups.length - 1];
-      if (last && p.offset - last.end <= gap) {
+      if (
+        last && p.offset - last.end <= gap && p.length < BIG_PIECE &&
+        last.pieces[last.pieces.length - 1].length < BIG_PIECE
+      ) {
         last.end = Math.max(last.end, p.offset + p.length);
         last.pieces.push(p);
       } else groups.push({ offset: p.offset, end: p.offset + p.length, pieces: [p] });

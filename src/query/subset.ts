@@ -68,6 +68,15 @@ async function readLines(
   ]);
   let nnz = 0;
   for (let k = 0; k < lines.length; k++) nnz += spans[2 * k + 1] - spans[2 * k];
+  if (d.length === nnz && ix.length === nnz) {
+    // Lines are ascending and their spans disjoint, so the element ranges
+    // read, concatenated, are already the lines' entries in order.
+    const indptr = new Float64Array(lines.length + 1);
+    for (let k = 0; k < lines.length; k++) {
+      indptr[k + 1] = indptr[k] + spans[2 * k + 1] - spans[2 * k];
+    }
+    return { data: d, indices: ix, indptr };
+  }
   const data = like(d, nnz);
   const indices = like(ix, nnz);
   const indptr = new Float64Array(lines.length + 1);

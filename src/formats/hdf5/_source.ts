@@ -2,9 +2,10 @@
 import { type FileHandle, open as openFile } from "node:fs/promises";
 import { closeSync, openSync, readSync } from "node:fs";
 
-/** Reads up to this size are done synchronously. */
-const SYNC_READ = 256 * 1024;
 import { CorruptFileError } from "../../errors.ts";
+
+/** Reads up to this size are done synchronously (a few µs, against tens for a thread-pool hop). */
+export const SYNC_READ = 256 * 1024;
 
 /** Where HDF5 bytes come from: a local file, a storage backend, S3. */
 export interface RangeSource {
@@ -14,6 +15,8 @@ export interface RangeSource {
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Optionally: fill `target` from `offset`, without an intermediate buffer; bytes read. */
   readInto?(offset: number, target: Uint8Array): Promise<number>;
+  /** Optionally: `readInto` done synchronously, for small reads of a local file. */
+  readIntoSync?(offset: number, target: Uint8Array): number;
 }
 
 /** A RangeSource over a local file (positional reads, safe in parallel); counts bytes and requests. */
@@ -33,21 +36,23 @@ export function fileSource(path: string): RangeSource & {
       const got = await this.readInto!(offset, out);
       return got === length ? out : out.subarray(0, got);
     },
-    async readInto(offset, target) {
+    readIntoSync(offset, target) {
       stats.requests++;
-      if (target.length <= SYNC_READ) {
-        // Small reads: a synchronous positional read costs a few µs, an
-        // async one tens of µs (thread-pool hop) — streaming makes many.
-        fd ??= openSync(path, "r");
-        let got = 0;
-        while (got < target.length) {
-          const n = readSync(fd, target, got, target.length - got, offset + got);
-          if (n === 0) break;
-          got += n;
-        }
-        stats.bytesRead += got;
-        return got;
+      fd ??= openSync(path, "r");
+      let got = 0;
+      while (got < target.length) {
+        const n = readSync(fd, target, got, target.length - got, offset + got);
+        if (n === 0) break;
+        got += n;
       }
+      stats.bytesRead += got;
+      return got;
+    },
+    async readInto(offset, target) {
+      // Small reads: a synchronous positional read costs a few µs, an
+      // async one tens of µs (thread-pool hop) — streaming makes many.
+      if (target.length <= SYNC_READ) return this.readIntoSync!(offset, target);
+      stats.requests++;
       const h = await open();
       let got = 0;
       while (got < target.length) {

@@ -8,7 +8,7 @@ import { inflateSync } from "node:zlib";
 import { CorruptFileError, LaminError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype, NumericArray } from "../anndata/matrix.ts";
 import { type DType, type Filter, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
-import { PageCache, type RangeSource, Reader } from "./_source.ts";
+import { PageCache, type RangeSource, Reader, SYNC_READ } from "./_source.ts";
 
 export type { RangeSource } from "./_source.ts";
 export { fileSource } from "./_source.ts";
@@ -88,6 +88,7 @@ export class H5Dataset {
   readonly path: string;
   readonly info: ObjectInfo;
   #chunks?: Promise<ChunkRef[]>;
+  #rowAddresses?: Promise<Float64Array>;
 
   /** @internal */
   constructor(file: H5File, path: string, info: ObjectInfo) {
@@ -159,8 +160,31 @@ export class H5Dataset {
     const rowBytes = rowLen * elem;
     let total = 0;
     for (const [s, e] of ranges) total += (e - s) * rowBytes;
+    if (total === 0) return new Uint8Array(0);
+    const first = ranges[0][0], last = ranges[ranges.length - 1][1];
+    const span = (last - first) * rowBytes;
+    const direct = layout.kind === "contiguous" ||
+      (layout.kind === "chunked" && !(this.info.filters ?? []).length);
+    if (
+      direct && ranges.length > 64 && (span - total) / (ranges.length - 1) <= (options.gap ?? 4096)
+    ) {
+      // Many ranges a small gap apart (obs columns of a dense selection):
+      // one read of their span, then the rows picked out of it, rather than
+      // a piece per range only to merge them again.
+      const whole = await this.readRows([[first, last]], options);
+      const out = new Uint8Array(total);
+      let o = 0;
+      for (const [s, e] of ranges) {
+        const from = (s - first) * rowBytes, len = (e - s) * rowBytes;
+        if (len <= 32) {
+          // A few bytes: a loop beats making a subarray.
+          for (let k = 0; k < len; k++) out[o + k] = whole[from + k];
+        } else out.set(whole.subarray(from, from + len), o);
+        o += len;
+      }
+      return out;
+    }
     const out = new Uint8Array(total);
-    if (total === 0) return out;
     if (layout.kind === "compact") {
       let o = 0;
       for (const [s, e] of ranges) {
@@ -185,21 +209,21 @@ export class H5Dataset {
     const filtered = (this.info.filters ?? []).length > 0;
     const fullRows = chunk.slice(1).every((c, i) => c >= this.shape[i + 1]);
     const index = await this.chunkIndex();
-    const byRow = new Map<string, ChunkRef>();
-    for (const c of index) byRow.set(c.offset.join(","), c);
     const chunkRowBytes = chunk.slice(1).reduce((a, b) => a * b, 1) * elem;
     if (!filtered && fullRows) {
       // Sub-ranges of uncompressed chunks: just the rows asked for.
+      const at = await this.#rowChunks(index);
       const pieces: Piece[] = [];
       let o = 0;
       for (const [s, e] of ranges) {
         for (let r = s; r < e;) {
-          const c0 = Math.floor(r / chunk[0]) * chunk[0];
+          const q = Math.floor(r / chunk[0]);
+          const c0 = q * chunk[0];
           const stop = Math.min(e, c0 + chunk[0]);
-          const ref = byRow.get([c0, ...chunk.slice(1).map(() => 0)].join(","));
-          if (ref) {
+          const address = q < at.length ? at[q] : -1;
+          if (address >= 0) {
             pieces.push({
-              offset: ref.address + (r - c0) * chunkRowBytes,
+              offset: address + (r - c0) * chunkRowBytes,
               length: (stop - r) * rowBytes,
               into: o,
             });
@@ -241,6 +265,23 @@ export class H5Dataset {
       }
     }
     return out;
+  }
+
+  /** Where each chunk of whole rows starts (by chunk row number; -1: never written). */
+  #rowChunks(index: ChunkRef[]): Promise<Float64Array> {
+    if (!this.#rowAddresses) {
+      const chunk = this.chunks!;
+      const n = Math.ceil((this.shape[0] ?? 0) / chunk[0]);
+      const at = new Float64Array(n).fill(-1);
+      for (const c of index) {
+        const q = c.offset[0] / chunk[0];
+        if (Number.isInteger(q) && q < n && c.offset.slice(1).every((x) => x === 0)) {
+          at[q] = c.address;
+        }
+      }
+      this.#rowAddresses = Promise.resolve(at);
+    }
+    return this.#rowAddresses;
   }
 
   /** The chunk index (v1 B-tree), read once. */
@@ -323,6 +364,12 @@ function unshuffle(b: Uint8Array, size: number): Uint8Array {
 const DIRECT_READ = 8 << 20;
 /** Pieces this large are read in place, never merged with neighbours. */
 const BIG_PIECE = 1 << 20;
+
+interface Group {
+  offset: number;
+  end: number;
+  pieces: Piece[];
+}
 
 interface Piece {
   offset: number;
@@ -515,12 +562,20 @@ export class H5File {
     const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const addrOf = (i: number) =>
       v.getUint32(i * 16 + 4, true) + v.getUint32(i * 16 + 8, true) * 2 ** 32;
-    const collections = new Set<number>();
+    // Strings wanted per collection: a collection most of whose strings are
+    // wanted is decoded once (strings are substrings of it), else per string.
+    const collections = new Map<number, number>();
     for (let i = 0; i < n; i++) {
-      if (v.getUint32(i * 16, true) > 0) collections.add(addrOf(i));
+      const len = v.getUint32(i * 16, true);
+      if (len > 0) {
+        const a = addrOf(i);
+        collections.set(a, (collections.get(a) ?? 0) + 16 + len);
+      }
     }
     const heaps = new Map<number, Collection>();
-    await Promise.all([...collections].map(async (a) => heaps.set(a, await this.#collection(a))));
+    await Promise.all(
+      [...collections.keys()].map(async (a) => heaps.set(a, await this.#collection(a))),
+    );
     const out = new Array<string>(n);
     for (let i = 0; i < n; i++) {
       const len = v.getUint32(i * 16, true);
@@ -542,9 +597,14 @@ export class H5File {
           break;
         }
       }
-      // ASCII: one char per byte, so a substring of the collection decoded once.
+      // ASCII: one char per byte, so a substring of the collection decoded
+      // once, or (few wanted from it) the bytes as char codes.
       out[i] = ascii
-        ? (h.text ??= latin.decode(b)).substring(at, at + len)
+        ? (h.text !== undefined || collections.get(addrOf(i))! * 2 > b.length)
+          ? (h.text ??= latin.decode(b)).substring(at, at + len)
+          : len <= 64
+          ? String.fromCharCode.apply(null, b.subarray(at, at + len) as unknown as number[])
+          : latin.decode(b.subarray(at, at + len))
         : dec.decode(b.subarray(at, at + len));
     }
     return out;
@@ -608,8 +668,12 @@ export class H5File {
   /** Read pieces (coalesced, bounded concurrency) into `out` (or each piece's own target). */
   async fetch(pieces: Piece[], out: Uint8Array, options: ReadOptions = {}): Promise<void> {
     const gap = options.gap ?? 4096;
+    let ordered = true;
+    for (let i = 1; i < pieces.length && ordered; i++) {
+      ordered = pieces[i - 1].offset <= pieces[i].offset;
+    }
     const sorted: Piece[] = [];
-    for (const p of [...pieces].sort((a, b) => a.offset - b.offset)) {
+    for (const p of ordered ? pieces : [...pieces].sort((a, b) => a.offset - b.offset)) {
       // Pieces that continue each other both in the file and in `out` (the
       // chunks of a dataset read whole) become one piece, read in place.
       const last = sorted[sorted.length - 1];
@@ -620,7 +684,7 @@ export class H5File {
         last.length += p.length;
       } else sorted.push({ ...p });
     }
-    const groups: { offset: number; end: number; pieces: Piece[] }[] = [];
+    const groups: Group[] = [];
     for (const p of sorted) {
       const last = groups[groups.length - 1];
       if (
@@ -631,35 +695,47 @@ export class H5File {
         last.pieces.push(p);
       } else groups.push({ offset: p.offset, end: p.offset + p.length, pieces: [p] });
     }
+    const src = this.#src;
+    const truncated = (g: Group) =>
+      new CorruptFileError(`"${this.label}" is truncated: data at ${g.offset} is missing`);
+    const scatter = (g: Group, bytes: Uint8Array) => {
+      if (bytes.length < g.end - g.offset) throw truncated(g);
+      for (const p of g.pieces) {
+        const part = bytes.subarray(p.offset - g.offset, p.offset - g.offset + p.length);
+        (p.target ?? out).set(part, p.target ? 0 : p.into);
+      }
+    };
+    const into = (p: Piece) => p.target ?? out.subarray(p.into, p.into + p.length);
+    // Small reads of a local file: synchronously, in one loop (streaming a
+    // subset makes tens of thousands of them; a promise each would double
+    // their cost). The rest: async, a few in flight.
+    const rest: Group[] = [];
+    await this.#wrap(() => {
+      for (const g of groups) {
+        if (!src.readIntoSync || g.end - g.offset > SYNC_READ) rest.push(g);
+        else if (g.pieces.length === 1) {
+          if (src.readIntoSync(g.offset, into(g.pieces[0])) < g.end - g.offset) throw truncated(g);
+        } else {
+          const bytes = new Uint8Array(g.end - g.offset);
+          scatter(g, bytes.subarray(0, src.readIntoSync(g.offset, bytes)));
+        }
+      }
+      return Promise.resolve();
+    });
     let next = 0;
     const worker = async () => {
-      while (next < groups.length) {
-        const g = groups[next++];
-        const only = g.pieces.length === 1 ? g.pieces[0] : undefined;
-        if (only && this.#src.readInto) {
+      while (next < rest.length) {
+        const g = rest[next++];
+        if (g.pieces.length === 1 && src.readInto) {
           // One piece: read straight into its place.
-          const target = only.target ?? out.subarray(only.into, only.into + only.length);
-          if (await this.#src.readInto(only.offset, target) < only.length) {
-            throw new CorruptFileError(
-              `"${this.label}" is truncated: data at ${g.offset} is missing`,
-            );
+          if (await src.readInto(g.offset, into(g.pieces[0])) < g.end - g.offset) {
+            throw truncated(g);
           }
-          continue;
-        }
-        const bytes = await this.#src.read(g.offset, g.end - g.offset);
-        if (bytes.length < g.end - g.offset) {
-          throw new CorruptFileError(
-            `"${this.label}" is truncated: data at ${g.offset} is missing`,
-          );
-        }
-        for (const p of g.pieces) {
-          const part = bytes.subarray(p.offset - g.offset, p.offset - g.offset + p.length);
-          (p.target ?? out).set(part, p.target ? 0 : p.into);
-        }
+        } else scatter(g, await src.read(g.offset, g.end - g.offset));
       }
     };
     await this.#wrap(() =>
-      Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, groups.length) }, worker))
+      Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, rest.length) }, worker))
         .then(() => {})
     );
   }

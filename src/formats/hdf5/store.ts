@@ -5,7 +5,7 @@ import { CorruptFileError } from "../../errors.ts";
 import type { ElementStore, StoreArray } from "../anndata/_store.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
 import type { RangeArray } from "../../query/subset.ts";
-import { merge, runs } from "../../query/plan.ts";
+import { merge, type Range, runs } from "../../query/plan.ts";
 import { H5Dataset, H5File, type H5Values, type RangeSource, type ReadOptions } from "./h5file.ts";
 
 function plain(v: H5Values, scalar: boolean): unknown {
@@ -26,6 +26,8 @@ export async function openH5Range(
   ElementStore & { file: H5File }
 > {
   const file = await H5File.open(source, label);
+  // The same selection is read from every obs column: plan its runs once.
+  const rangesOf = new WeakMap<Uint32Array, Range[]>();
   const dataset = async (p: string) => {
     const node = await file.get(p);
     if (!node || node.kind !== "dataset") {
@@ -65,7 +67,9 @@ export async function openH5Range(
       if (ds.shape.length !== 1) {
         throw new CorruptFileError(`"${label}": /${p} is not 1-D`);
       }
-      const v = await ds.readRanges(merge(runs(rows)), rowOptions);
+      let ranges = rangesOf.get(rows);
+      if (!ranges) rangesOf.set(rows, ranges = merge(runs(rows)));
+      const v = await ds.readRanges(ranges, rowOptions);
       const shape = [rows.length];
       if (v.kind === "number") return { kind: "number", data: v.data, shape, dtype: v.dtype };
       if (v.kind === "bool") return { kind: "bool", data: v.data, shape };

@@ -137,6 +137,20 @@ print(json.dumps({"big": f["chunked"][:].tolist(), "d2": f["dense2d"][:].tolist(
           const v = await (await ds(f, name)).readRanges(ranges);
           assertEquals(Array.from(v.data as Float32Array), slice, name);
         }
+        // A dense selection (many ranges a few rows apart, read as one span
+        // and picked), with a gap option that makes it take that path.
+        const dense: [number, number][] = [];
+        for (let r = 17; r + 3 < 200_000; r += 7 + (r % 5)) dense.push([r, r + 1 + (r % 3)]);
+        const picked = dense.flatMap(([s, e]) => want.big.slice(s, e).map(Math.fround));
+        for (const name of ["chunked", "gzip", "contig"]) {
+          for (const gap of [0, 4096]) {
+            const got = (await (await ds(f, name)).readRanges(dense, { gap })).data as Float32Array;
+            const bad = picked.findIndex((x: number, i: number) => got[i] !== x);
+            assertEquals([got.length, bad], [picked.length, -1], `${name} gap ${gap}`);
+          }
+        }
+        const strs = await ds(f, "strs");
+        assertEquals((await strs.readRanges([[0, 1], [2, 3]])).data, ["hello", "wörld 🧬"]);
         const rows = await (await ds(f, "dense2d")).readRanges([[3, 5], [290, 300]]);
         assertEquals(
           Array.from(rows.data as Float64Array),

@@ -3,7 +3,7 @@
 import * as ln from "../../mod.ts";
 import { assertEquals, tempDir } from "../_helpers.ts";
 import { needsPython } from "../_python.ts";
-import { kernelspecs, runPython } from "./_jupyter.ts";
+import { kernelspecs, lastJson, runPython } from "./_jupyter.ts";
 
 const py = needsPython("kernel recording", "jupyter_client");
 
@@ -34,6 +34,32 @@ Deno.test({
       assertEquals(cells[1].code, "1 + 1;");
     } finally {
       await ln.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a registry the kernel cannot write: it logs once and keeps serving every cell",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    await using specs = await kernelspecs();
+    const cwd = new URL("../../notebooks/", import.meta.url).pathname;
+    // A file where the registry's folder should be: lamin.db cannot be opened.
+    const root = await tempDir();
+    await Deno.writeTextFile(`${root}/.lamindb`, "not a folder");
+    try {
+      const r = await runPython(specs.env, [
+        new URL("./_unreachable.py", import.meta.url).pathname,
+        cwd,
+        root,
+      ]);
+      assertEquals(r.ok, true, r.stderr);
+      assertEquals(lastJson(r.stdout), ["ok", "ok", "error", "ok", "three"]);
+      const warnings = r.stderr.split("\n").filter((l) => l.includes("cannot record cells"));
+      assertEquals(warnings.length, 1, r.stderr);
+    } finally {
       await Deno.remove(root, { recursive: true });
     }
   },

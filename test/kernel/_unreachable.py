@@ -1,0 +1,28 @@
+# Announce a run whose registry cannot be opened, then keep executing cells:
+# every cell must still reply and print. Prints the replies as JSON.
+import json, sys
+from jupyter_client.manager import start_new_kernel
+
+cwd, root = sys.argv[1], sys.argv[2]
+km, kc = start_new_kernel(kernel_name="lamindeno", cwd=cwd)
+out = []
+try:
+    cells = [
+        f'await Deno.jupyter.broadcast("lamindeno_run", {{ run_id: "r1", root: {json.dumps(root)} }});',
+        "console.log('one'); 1",
+        "throw new Error('boom')",
+        "console.log('two'); 2",
+    ]
+    for code in cells:
+        reply = kc.execute_interactive(code, timeout=60, output_hook=lambda m: None)
+        out.append(reply["content"]["status"])
+    # One more, reading its stream output, to show output still flows.
+    seen = []
+    kc.execute_interactive("console.log('three')", timeout=60,
+                           output_hook=lambda m: seen.append(m["content"].get("text", "")))
+    out.append("".join(seen).strip())
+finally:
+    km.shutdown_kernel(now=False)
+    kc.stop_channels()
+print(json.dumps(out))
+del kc, km

@@ -19,8 +19,10 @@ interface Cell {
   endedAt?: Date;
 }
 
-// deno-lint-ignore no-explicit-any
-type Client = { execute(stmt: { sql: string; args: any[] } | string): Promise<unknown>; close(): void };
+type Client = {
+  execute(stmt: { sql: string; args: (string | number | null)[] } | string): Promise<unknown>;
+  close(): void;
+};
 
 /** The hooks that record notebook runs. */
 export function recordingHooks(): KernelHooks {

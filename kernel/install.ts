@@ -1,6 +1,9 @@
-// Install the `lamindeno` kernelspec: `deno run -A kernel/install.ts [--user | --prefix DIR]`.
+// Install the `lamindeno` kernelspec:
+// `deno run -A kernel/install.ts [--user | --prefix DIR] [--storage INSTANCE_DIR]`.
+// With --storage, every session starts its notebook's run in that instance
+// before the first cell (LAMINDENO_STORAGE in the kernelspec's env).
 // Default location: $JUPYTER_DATA_DIR/kernels, else the user's Jupyter data dir.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { homedir } from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -8,8 +11,12 @@ import { fileURLToPath } from "node:url";
 export const KERNEL_NAME = "lamindeno";
 
 /** The kernel.json of the lamindeno kernel. */
-export function kernelSpec(deno: string = Deno.execPath()): Record<string, unknown> {
+export function kernelSpec(
+  deno: string = Deno.execPath(),
+  storage?: string,
+): Record<string, unknown> {
   return {
+    ...(storage ? { env: { LAMINDENO_STORAGE: storage } } : {}),
     argv: [
       deno,
       "run",
@@ -36,24 +43,38 @@ export function jupyterDataDir(): string {
 }
 
 /** Write the kernelspec; `prefix` installs into PREFIX/share/jupyter/kernels. Returns its directory. */
-export async function install(options: { prefix?: string } = {}): Promise<string> {
+export async function install(
+  options: { prefix?: string; storage?: string } = {},
+): Promise<string> {
   const kernels = options.prefix
     ? join(options.prefix, "share", "jupyter", "kernels")
     : join(jupyterDataDir(), "kernels");
   const dir = join(kernels, KERNEL_NAME);
   await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(join(dir, "kernel.json"), JSON.stringify(kernelSpec(), null, 2) + "\n");
+  await Deno.writeTextFile(
+    join(dir, "kernel.json"),
+    JSON.stringify(kernelSpec(Deno.execPath(), options.storage), null, 2) + "\n",
+  );
   return dir;
 }
 
 if (import.meta.main) {
   const args = [...Deno.args];
-  const at = args.indexOf("--prefix");
-  const prefix = at >= 0 ? args[at + 1] : args.find((a) => a.startsWith("--prefix="))?.slice(9);
-  if (at >= 0 && !prefix) {
-    console.error("usage: deno run -A kernel/install.ts [--user | --prefix DIR]");
-    Deno.exit(2);
-  }
-  const dir = await install({ prefix });
+  const option = (name: string) => {
+    const at = args.indexOf(name);
+    const v = at >= 0 ? args[at + 1] : args.find((a) => a.startsWith(`${name}=`))?.slice(
+      name.length + 1,
+    );
+    if (at >= 0 && !v) {
+      console.error(
+        "usage: deno run -A kernel/install.ts [--user | --prefix DIR] [--storage INSTANCE_DIR]",
+      );
+      Deno.exit(2);
+    }
+    return v;
+  };
+  const prefix = option("--prefix");
+  const storage = option("--storage");
+  const dir = await install({ prefix, storage: storage ? resolve(storage) : undefined });
   console.log(`installed the ${KERNEL_NAME} kernelspec in ${dir}`);
 }

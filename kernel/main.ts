@@ -1,11 +1,13 @@
 // Entry point of the lamindeno kernel: `deno run -A kernel/main.ts --conn FILE`.
 // Hooks: kernel/record.ts's `recordingHooks()`, plus the module named by
 // LAMINDENO_KERNEL_HOOKS (its default export or `hooks`: hooks or a function
-// returning them).
+// returning them). With LAMINDENO_STORAGE set, the notebook's run is started
+// here before the first cell (kernel/_early_run.ts).
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { combineHooks, type KernelHooks } from "./hooks.ts";
 import { KernelProxy } from "./proxy.ts";
+import { earlyRun } from "./_early_run.ts";
 
 /** The connection file from `--conn FILE`, `--conn=FILE` or `-f FILE`. */
 export function connectionFileArg(args: string[]): string | undefined {
@@ -48,7 +50,11 @@ if (import.meta.main) {
     console.error("usage: deno run -A kernel/main.ts --conn CONNECTION_FILE");
     Deno.exit(2);
   }
-  const proxy = new KernelProxy({ connectionFile, hooks: await loadHooks() });
+  const hooks = await loadHooks();
+  const storage = Deno.env.get("LAMINDENO_STORAGE");
+  const early = storage ? await earlyRun(storage) : undefined;
+  if (early) hooks.onKernelMessage?.({ msgType: "lamindeno_run", content: early });
+  const proxy = new KernelProxy({ connectionFile, hooks, early });
   // Should the proxy itself fail, take the inner kernel down with it.
   globalThis.addEventListener("error", () => proxy.kill());
   globalThis.addEventListener("unhandledrejection", () => proxy.kill());

@@ -41,7 +41,7 @@ export interface ProxyOptions {
   /**
    * Code the inner kernel runs (hidden) before the first cell. Default:
    * `LAMINDENO_KERNEL_PRELOAD`, else setting `globalThis.__lamindeno_kernel`
-   * to `{ sessionId, connectionFile }`.
+   * to `{ sessionId, connectionFile, early? }`.
    */
   preload?: string;
   /**
@@ -52,6 +52,8 @@ export interface ProxyOptions {
    * else 3 ms.
    */
   quietMs?: number;
+  /** The run started before the first cell (see `_early_run.ts`), told to the library inside. */
+  early?: { run_id: string; root: string };
   /** The inner kernel's command, to which `--conn FILE` is appended. */
   innerCommand?: string[];
 }
@@ -269,7 +271,11 @@ export class KernelProxy {
   #preloadCode(connectionFile: string): string {
     const preload = this.#opts.preload ?? Deno.env.get("LAMINDENO_KERNEL_PRELOAD");
     if (preload !== undefined) return preload;
-    const info = { sessionId: this.sessionId, connectionFile };
+    const info = {
+      sessionId: this.sessionId,
+      connectionFile,
+      ...(this.#opts.early ? { early: this.#opts.early } : {}),
+    };
     return `globalThis.__lamindeno_kernel = ${JSON.stringify(info)};`;
   }
 

@@ -146,6 +146,33 @@ async function announceRun(run: Run): Promise<void> {
 
 let autoTried = false;
 
+/** A run the lamindeno kernel started before the first cell (`LAMINDENO_STORAGE`). */
+interface KernelRun {
+  run_id: string;
+  root: string;
+}
+
+function kernelRun(): KernelRun | undefined {
+  // deno-lint-ignore no-explicit-any
+  const r = (globalThis as any).__lamindeno_kernel?.early;
+  return r && typeof r.run_id === "string" && typeof r.root === "string" ? r : undefined;
+}
+
+/**
+ * For the lamindeno kernel, in its own process before the first cell: start
+ * the run of the notebook being opened, in the open instance. Undefined when
+ * the notebook cannot be found.
+ * @internal
+ */
+export async function startKernelRun(): Promise<KernelRun | undefined> {
+  const src = await notebookSource();
+  if (!src) return undefined;
+  const transform = await transformFor(src, {});
+  const run = new Run({ transform });
+  await run.save();
+  return { run_id: run.id, root: instance().storage.root };
+}
+
 /**
  * In a Jupyter kernel, the first use of the API starts a run of the
  * notebook (once per kernel session), unless one is tracked already.
@@ -162,6 +189,20 @@ export async function autoTrackNotebook(): Promise<void> {
 }
 
 async function startNotebookRun(): Promise<void> {
+  // The kernel started this session's run in this instance already: adopt it.
+  const early = kernelRun();
+  if (early && early.root === instance().storage.root) {
+    const run = await Run.filter({ id: early.run_id }).then((r) => r[0]);
+    if (run?.transform) {
+      context.run = run;
+      context.transform = run.transform;
+      log.info(
+        `tracking notebook "${run.transform.name}" version ${run.transform.version}, ` +
+          `run ${run.id} (started by the lamindeno kernel)`,
+      );
+      return;
+    }
+  }
   const src = await notebookSource();
   if (!src) {
     log.info("in a Jupyter kernel, but the notebook's path is unknown: call ln.track({ name })");

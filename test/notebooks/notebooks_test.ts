@@ -28,11 +28,15 @@ async function ensureKernelspec(): Promise<void> {
 type Outputs = { error?: string; data?: string; stream?: string; text?: string }[][];
 
 /** Execute a notebook; each code cell's outputs. */
-export async function execute(name: string, root: string): Promise<Outputs> {
+export async function execute(
+  name: string,
+  root: string,
+  env: Record<string, string> = {},
+): Promise<Outputs> {
   await ensureKernelspec();
   const r = await new Deno.Command(PYTHON, {
     args: [EXEC, `${NB}${name}`, KERNEL],
-    env: { LAMINDENO_NOTEBOOK_ROOT: root, LAMIN_LOG_LEVEL: "info" },
+    env: { LAMINDENO_NOTEBOOK_ROOT: root, LAMIN_LOG_LEVEL: "info", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -146,6 +150,68 @@ Deno.test({
       assertEquals(versions, ["1", "2"]);
       const runs = await ln.Run.filter({});
       assertEquals(runs.map((r) => r.transformVersion).sort(), ["1", "1", "2"]);
+    } finally {
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "with LAMINDENO_STORAGE the kernel starts the notebook's run before the first cell; the library adopts it",
+  ...py,
+  ignore: py.ignore || KERNEL !== "lamindeno",
+  sanitizeResources: false,
+  async fn() {
+    const root = await tempDir();
+    const dir = await Deno.makeTempDir({ dir: NB, prefix: ".tmp-" });
+    const name = dir.split("/").pop()!;
+    const cell = (source: string) => ({
+      cell_type: "code",
+      metadata: {},
+      source,
+      outputs: [],
+      execution_count: null,
+    });
+    try {
+      // A notebook that never touches the library is still recorded.
+      await Deno.writeTextFile(
+        `${dir}/plain.ipynb`,
+        JSON.stringify({
+          nbformat: 4,
+          nbformat_minor: 5,
+          metadata: {},
+          cells: [cell("1 + 1"), cell('console.log("hi")')],
+        }),
+      );
+      const env = { LAMINDENO_STORAGE: root };
+      assertEquals(errors(await execute(`${name}/plain.ipynb`, root, env)), []);
+      // Ones that open the same instance and save and load files: the run is the kernel's.
+      assertEquals(errors(await execute("01-register-files.ipynb", root, env)), []);
+      assertEquals(errors(await execute("02-track-inputs.ipynb", root, env)), ["Error"]);
+
+      await ln.init({ storage: root });
+      const [plain] = await ln.Transform.filter({ name: "plain.ipynb" });
+      assertEquals(plain?.type, "notebook");
+      const [run] = await ln.Run.filter({ transformId: plain.id });
+      const cells = await run.cells();
+      assertEquals(cells.map((c) => [c.code, c.status]), [["1 + 1", "ok"], [
+        'console.log("hi")',
+        "ok",
+      ]]);
+      assert(run.runAt <= cells[0].startedAt, "the run existed before the first cell");
+
+      const [t02] = await ln.Transform.filter({ name: "02-track-inputs.ipynb" });
+      const runs = await ln.Run.filter({ transformId: t02.id });
+      assertEquals(runs.length, 1, "the library adopted the kernel's run instead of starting one");
+      assertEquals((await runs[0].inputs.all()).map((f) => f.key), ["raw/cells.csv"]);
+      assertEquals((await runs[0].cells()).length, 6);
+      assertEquals((await runs[0].outputs.all()).map((f) => f.key), [
+        "analysis/type_counts.parquet",
+      ]);
+      assertEquals((await ln.Run.filter({})).length, 3, "one run per notebook execution");
     } finally {
       await ln.close();
       await Deno.remove(root, { recursive: true });

@@ -1,0 +1,35 @@
+// With LAMINDENO_STORAGE set (the instance notebooks of this kernel use, like
+// Python lamindb's current instance), the kernel starts the notebook's run in
+// its own process before the inner kernel runs a cell: the run exists even
+// for a notebook that never touches the library, and the library inside the
+// kernel adopts it when it opens that instance. Failures are logged and the
+// kernel runs without it (the library then starts the run on first use).
+
+/** The run started for this kernel session, as `lamindeno_run` announces it. */
+export interface EarlyRun {
+  run_id: string;
+  root: string;
+}
+
+/** Open the instance at `storage`, start the notebook's run, close the instance. */
+export async function earlyRun(storage: string): Promise<EarlyRun | undefined> {
+  try {
+    const ln = await import("../mod.ts");
+    const { startKernelRun } = await import("../src/track/track.ts");
+    await ln.init({ storage });
+    try {
+      const run = await startKernelRun();
+      if (!run) console.error("lamindeno kernel: the notebook's path is unknown; no run started");
+      return run;
+    } finally {
+      await ln.close();
+    }
+  } catch (e) {
+    console.error(
+      `lamindeno kernel: cannot start a run in LAMINDENO_STORAGE=${storage}: ${
+        (e as Error)?.message ?? e
+      }`,
+    );
+    return undefined;
+  }
+}

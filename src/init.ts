@@ -1,5 +1,6 @@
 import type { Dialect } from "kysely";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath as fromFileURL } from "node:url";
 import { StorageError, ValidationError } from "./errors.ts";
 import { maybeInstance, setInstance } from "./_state.ts";
 import { openRegistry } from "./registry/db.ts";
@@ -9,6 +10,7 @@ import type { AnyDb } from "./registry/_record.ts";
 import { ensureStorage } from "./registry/storage_record.ts";
 import { currentHandle, ensureUser } from "./registry/user.ts";
 import { LocalStorage } from "./storage/local.ts";
+import { parseS3Uri, type S3Options, S3Storage } from "./storage/s3.ts";
 import type { StorageBackend } from "./storage/storage.ts";
 import { settingsDefaults } from "./settings.ts";
 import { context } from "./track/context.ts";
@@ -32,17 +34,82 @@ export interface RegistryDialect {
 
 /** Options of {@linkcode init}. */
 export interface InitOptions {
-  /** Default storage root: a local folder (created if missing). */
+  /**
+   * Default storage root: a local folder (created if missing), or
+   * `s3://bucket/prefix` on any S3-compatible endpoint (see `s3`).
+   */
   storage: string;
   /**
    * The registry database as a kysely `Dialect`. Default: the embedded
-   * libSQL file `{storage}/.lamindb/lamin.db`.
+   * libSQL file `{storage}/.lamindb/lamin.db` (see `db` for S3 storage).
    */
   dialect?: RegistryDialect;
-  /** A database URL; only the embedded default is available in this version. */
+  /**
+   * Where the registry is, as a path or `file:` URL of a libSQL file. For
+   * a local storage the default is `{storage}/.lamindb/lamin.db`; for S3
+   * storage, `{cacheDir}/instances/{bucket}/{prefix}/lamin.db` on this
+   * machine (pass a path on a shared disk, or a `dialect`, to share it).
+   */
   db?: string;
+  /** How to reach S3 for an `s3://` storage: endpoint, region, path-style URLs, credentials. */
+  s3?: S3Options;
   /** A storage backend to use for the root instead of the default (e.g. a `CountingStorage`). */
   backend?: StorageBackend;
+}
+
+/** Where the registry and the storage of an instance are. */
+interface Place {
+  backend: StorageBackend;
+  /** The libSQL file (when no dialect is given). */
+  registry: string;
+}
+
+async function mkdirOrFail(dir: string, what: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new StorageError(`cannot create ${what} ${dir}: ${e}`, { cause: e });
+  }
+}
+
+function dbPath(db: string): string {
+  if (/^postgres(ql)?:\/\//i.test(db)) {
+    throw new ValidationError(
+      `db: ${db}: connect to PostgreSQL by passing a kysely dialect ` +
+        "(`dialect: new PostgresDialect({ pool })`); `db` takes a libSQL file path",
+    );
+  }
+  if (db.startsWith("file:")) return fromFileURL(new URL(db));
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) {
+    throw new ValidationError(`db: ${db} is not a libSQL file path or file: URL`);
+  }
+  return resolve(db);
+}
+
+async function place(options: InitOptions): Promise<Place> {
+  if (options.storage.startsWith("s3://")) {
+    const backend = options.backend ?? new S3Storage(options.storage, options.s3 ?? {});
+    const { bucket, prefix } = parseS3Uri(options.storage);
+    const registry = options.db
+      ? dbPath(options.db)
+      : join(settingsDefaults().cacheDir, "instances", bucket, ...prefix.split("/"), "lamin.db");
+    // The storage must be reachable now, not at the first save.
+    for await (const _ of backend.list(".lamindb/")) break;
+    return { backend, registry };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.storage)) {
+    throw new StorageError(
+      `cannot use ${options.storage} as storage: use a local folder or s3://bucket/prefix`,
+    );
+  }
+  if (options.s3) throw new ValidationError("s3 options need an s3:// storage");
+  const root = resolve(options.storage);
+  await mkdirOrFail(join(root, ".lamindb"), "the instance folder");
+  const realRoot = await Deno.realPath(root);
+  return {
+    backend: options.backend ?? new LocalStorage(realRoot),
+    registry: options.db ? dbPath(options.db) : join(realRoot, ".lamindb", "lamin.db"),
+  };
 }
 
 /**
@@ -64,42 +131,30 @@ export interface InitOptions {
  */
 export async function init(options: InitOptions): Promise<void> {
   if (options === null || typeof options !== "object" || typeof options.storage !== "string") {
-    throw new ValidationError('ln.init() takes { storage: "./data" } (a local folder)');
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.storage)) {
-    throw new StorageError(
-      `cannot use ${options.storage} as storage: only local folders are supported in this version`,
+    throw new ValidationError(
+      'ln.init() takes { storage: "./data" } (a local folder) or { storage: "s3://bucket/prefix" }',
     );
   }
-  if (options.db !== undefined) {
+  if (options.db !== undefined && (typeof options.db !== "string" || options.db === "")) {
+    throw new ValidationError("init({ db }) takes the path of the registry's libSQL file");
+  }
+  if (options.s3 !== undefined && (options.s3 === null || typeof options.s3 !== "object")) {
     throw new ValidationError(
-      `db: ${options.db} is not supported in this version; pass a kysely \`dialect\` instead, ` +
-        `or omit it for the embedded libSQL registry`,
+      "init({ s3 }) takes { endpoint, region, forcePathStyle, credentials }",
     );
   }
   if (maybeInstance()) await close();
-  const root = resolve(options.storage);
-  try {
-    await Deno.mkdir(join(root, ".lamindb"), { recursive: true });
-  } catch (e) {
-    throw new StorageError(`cannot create the instance folder ${root}/.lamindb: ${e}`, {
-      cause: e,
-    });
-  }
-  const realRoot = await Deno.realPath(root);
+  const { backend, registry } = await place(options);
+  if (!options.dialect) await mkdirOrFail(dirname(registry), "the registry folder");
   // Opening (creating, migrating) the embedded registry is serialized across
   // processes by a file lock: SQLite cannot switch to WAL or migrate while
   // another process does, and a stale snapshot would otherwise loop on BUSY.
-  using _lock = options.dialect
-    ? undefined
-    : await lockFile(join(realRoot, ".lamindb", "lamin.db.lock"));
-  const dialect = (options.dialect as Dialect | undefined) ??
-    await libsqlDialect(join(realRoot, ".lamindb", "lamin.db"));
+  using _lock = options.dialect ? undefined : await lockFile(`${registry}.lock`);
+  const dialect = (options.dialect as Dialect | undefined) ?? await libsqlDialect(registry);
   const db = await openRegistry(dialect);
   try {
     const anyDb = db as unknown as AnyDb;
     const user = await retryBusy(() => ensureUser(anyDb, currentHandle()));
-    const backend = options.backend ?? new LocalStorage(realRoot);
     const storage = await retryBusy(() =>
       ensureStorage(anyDb, backend.root, backend.kind, user.id)
     );
@@ -145,6 +200,7 @@ export async function close(): Promise<void> {
   const inst = maybeInstance();
   if (!inst) return;
   setInstance(undefined);
+  for (const b of inst.backends.values()) (b as { close?: () => void }).close?.();
   context.run = undefined;
   context.transform = undefined;
   // Closing the last connection checkpoints the WAL, which another process

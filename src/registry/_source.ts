@@ -191,8 +191,9 @@ export function toSource(data: unknown, format?: string, keySuffix = ""): Source
   if (data instanceof URL) {
     if (data.protocol !== "file:") {
       throw new StorageError(
-        `cannot register ${data.href}: only local paths and file: URLs are supported in this ` +
-          `version (S3 comes with S3 storage)`,
+        `cannot register ${data.href}: a File is made from a local path or file: URL; to put ` +
+          `data on S3, init an instance with an s3:// storage and save local files or objects ` +
+          `into it (registering existing S3 objects in place is not supported yet)`,
       );
     }
     return { kind: "path", path: resolve(fromFileURL(data)) };
@@ -201,8 +202,9 @@ export function toSource(data: unknown, format?: string, keySuffix = ""): Source
     if (data === "") throw new ValidationError("a File needs data: got an empty path");
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(data) && !data.startsWith("file://")) {
       throw new StorageError(
-        `cannot register ${data}: only local paths are supported in this version ` +
-          `(S3 comes with S3 storage)`,
+        `cannot register ${data}: a File is made from a local path; to put data on S3, init ` +
+          `an instance with an s3:// storage and save local files or objects into it ` +
+          `(registering existing S3 objects in place is not supported yet)`,
       );
     }
     const path = data.startsWith("file://") ? fromFileURL(new URL(data)) : data;

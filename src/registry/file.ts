@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import { IntegrityError, NotFoundError, ValidationError } from "../errors.ts";
 import { backendFor, instance } from "../_state.ts";
+import { localCopy } from "./_cache.ts";
 import { loadObject, type LoadOptions } from "../formats/load.ts";
 import { MANAGED_PREFIX, suffixOf, validateUserKey } from "../storage/key.ts";
 import { isId, newId } from "./_ids.ts";
@@ -282,6 +283,13 @@ export class File {
    * file as an input of the tracked run unless `isRunInput` is `false`.
    */
   async stage(options: { isRunInput?: boolean } = {}): Promise<string> {
+    const local = await this.#localCopy();
+    await linkRunInput(this, options.isRunInput);
+    return local;
+  }
+
+  /** The object on local disk: itself, or a cached copy of a remote one. */
+  async #localCopy(): Promise<string> {
     const path = this.path();
     const backend = backendFor(this.storageId!);
     const present = this._isDir
@@ -290,8 +298,7 @@ export class File {
     if (!present) {
       throw new NotFoundError(`the object of file ${this.id} is missing at ${path}; run ln.fsck()`);
     }
-    await linkRunInput(this, options.isRunInput);
-    return path;
+    return await localCopy(backend, this._objectKey, Boolean(this._isDir), instance().cacheDir);
   }
 
   /**
@@ -402,7 +409,11 @@ export class File {
     if (options === null || typeof options !== "object") {
       throw new ValidationError("load(options): options must be an object");
     }
-    const value = await loadObject(path, this.suffix, options.as);
+    const value = await loadObject(
+      backendFor(this.storageId!).localPath(this._objectKey) ? path : await this.#localCopy(),
+      this.suffix,
+      options.as,
+    );
     await linkRunInput(this, options.isRunInput);
     return value;
   }

@@ -1,0 +1,66 @@
+// Local copies of remote objects (S3) under the cache folder, so formats
+// that need a file path (polars, h5wasm, image codecs) can read them. A
+// cached copy is reused while its size matches and it is not older than
+// the object; downloads go to a temporary name first.
+import { dirname, join } from "node:path";
+import { StorageError } from "../errors.ts";
+import { base62 } from "./_ids.ts";
+import type { StorageBackend } from "../storage/storage.ts";
+
+/** Where a remote object is cached: `{cacheDir}/{bucket}/{key}`. */
+function cachePath(backend: StorageBackend, key: string, cacheDir: string): string {
+  const uri = backend.uri(key).replace(/^[a-z0-9]+:\/\//i, "");
+  return join(cacheDir, ...uri.split("/"));
+}
+
+async function fetchObject(backend: StorageBackend, key: string, path: string): Promise<void> {
+  const info = await backend.head(key);
+  if (!info) throw new StorageError(`${backend.uri(key)} disappeared while being read`);
+  const st = await Deno.stat(path).catch(() => undefined);
+  if (st?.isFile && st.size === info.size && (!info.mtime || (st.mtime ?? 0) >= info.mtime)) {
+    return;
+  }
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${base62(8)}.part`;
+  try {
+    const body = await backend.get(key);
+    if (!body) throw new StorageError(`${backend.uri(key)} disappeared while being read`);
+    const f = await Deno.open(tmp, { write: true, createNew: true });
+    await body.pipeTo(f.writable);
+    const got = (await Deno.stat(tmp)).size;
+    if (got !== info.size) {
+      throw new StorageError(`downloaded ${got} of ${info.size} bytes of ${backend.uri(key)}`);
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    if (e instanceof StorageError) throw e;
+    throw new StorageError(`could not cache ${backend.uri(key)}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
+
+/**
+ * A local path holding the object at `key` (a folder's objects when
+ * `isDir`): the object itself on local storage, else a cached copy.
+ */
+export async function localCopy(
+  backend: StorageBackend,
+  key: string,
+  isDir: boolean,
+  cacheDir: string,
+): Promise<string> {
+  const local = backend.localPath(key);
+  if (local) return local;
+  const path = cachePath(backend, key, cacheDir);
+  if (!isDir) {
+    await fetchObject(backend, key, path);
+    return path;
+  }
+  const objects = await Array.fromAsync(backend.list(`${key}/`));
+  for (const o of objects) {
+    await fetchObject(backend, o.key, join(path, ...o.key.slice(key.length + 1).split("/")));
+  }
+  return path;
+}

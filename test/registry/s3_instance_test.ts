@@ -1,0 +1,141 @@
+// An instance whose storage is an S3 bucket (s3rver): saving, loading,
+// staging, streaming by byte ranges, dedup, delete, reopen, fsck.
+import pl from "nodejs-polars";
+import * as ln from "../../mod.ts";
+import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
+import { s3Server } from "../_s3.ts";
+
+/** A 4000 x 300 CSR AnnData with a categorical `group` (10 groups) and a `depth` column. */
+function atlas(): ln.AnnData {
+  const nObs = 4000, nVars = 300, perRow = 30;
+  const data = new Float32Array(nObs * perRow);
+  const indices = new Int32Array(nObs * perRow);
+  const indptr = new Int32Array(nObs + 1);
+  for (let i = 0; i < nObs; i++) {
+    for (let k = 0; k < perRow; k++) {
+      data[i * perRow + k] = i + k / 100;
+      indices[i * perRow + k] = (i * 7 + k * 10) % nVars;
+    }
+    indices.subarray(i * perRow, (i + 1) * perRow).sort();
+    indptr[i + 1] = (i + 1) * perRow;
+  }
+  return new ln.AnnData({
+    X: new ln.CsrMatrix(data, indices, indptr, [nObs, nVars]),
+    obs: pl.DataFrame({
+      group: pl.Series("group", Array.from({ length: nObs }, (_, i) => `g${i % 10}`)).cast(
+        pl.Categorical,
+      ),
+      depth: Array.from({ length: nObs }, (_, i) => i),
+    }),
+    obsNames: Array.from({ length: nObs }, (_, i) => `cell${i}`),
+    varNames: Array.from({ length: nVars }, (_, j) => `gene${j}`),
+  });
+}
+
+Deno.test({
+  name: "an S3 instance: save, load, stage, stream by ranges, dedup, delete, reopen, fsck",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await s3Server();
+    const bucket = await server.bucket();
+    const cache = await tempDir();
+    const xdg = Deno.env.get("XDG_CACHE_HOME");
+    Deno.env.set("XDG_CACHE_HOME", cache);
+    const storage = `s3://${bucket}/project`;
+    try {
+      await ln.init({ storage, s3: server.options });
+      assertEquals([ln.settings.storage.root, ln.settings.storage.type], [storage, "s3"]);
+
+      // A DataFrame: serialized, uploaded, loaded back through the cache.
+      const df = pl.DataFrame({ cell: ["a", "b"], n: [1, 2] });
+      const f = await new ln.File(df, { name: "cells" }).save();
+      assert(f.path().startsWith(`${storage}/.lamindb/${f.id}`), f.path());
+      assertEquals((await f.load() as pl.DataFrame).toRecords(), df.toRecords());
+      const again = await new ln.File(df).save();
+      assertEquals(again.id, f.id, "same content, same record");
+
+      // A local file under a key: stage() gives a cached local copy.
+      const local = `${cache}/a.csv`;
+      await Deno.writeTextFile(local, "x,y\n1,2\n");
+      const csv = await new ln.File(local, { key: "raw/a.csv" }).save();
+      assertEquals(csv.path(), `${storage}/raw/a.csv`);
+      const staged = await csv.stage();
+      assert(staged.startsWith(cache), staged);
+      assertEquals(await Deno.readTextFile(staged), "x,y\n1,2\n");
+
+      // An AnnData: streaming a 1% query reads a small part of the object.
+      const adata = atlas();
+      const h5 = await new ln.File(adata, { key: "atlas.h5ad" }).save();
+      const io = { bytesRead: 0, requests: 0 };
+      const q = h5.subsetter();
+      const sub = await h5.stream({ subsetObs: q.depth.lt(40), io });
+      assertEquals([sub.nObs, sub.nVars], [40, 300]);
+      assertEquals(sub.obsNames.slice(0, 2), ["cell0", "cell1"]);
+      const want = Array.from(
+        (adata.X as ln.CsrMatrix).data.subarray(0, 40 * 30) as Float32Array,
+      );
+      assertEquals(Array.from((sub.X as ln.CsrMatrix).data as Float32Array), want);
+      assert(io.bytesRead < h5.size! * 0.25, `read ${io.bytesRead} of ${h5.size} bytes`);
+      assert(io.requests > 0);
+      const loaded = await h5.load() as ln.AnnData;
+      assertEquals(loaded.shape, [4000, 300]);
+
+      // A zarr store (a folder of objects) round-trips too.
+      const z = await new ln.File(adata, { format: "zarr", key: "atlas.zarr" }).save();
+      assertEquals((await z.load() as ln.AnnData).obsNames.slice(-1), ["cell3999"]);
+      const zs = await z.stream({ subsetObs: q.group.isin(["g3"]) });
+      assertEquals(zs.nObs, 400);
+
+      // Delete removes the object from the bucket.
+      await csv.delete();
+      const s3 = new ln.S3Storage(storage, server.options);
+      assertEquals(await s3.head("raw/a.csv"), undefined);
+      assert(await s3.head("atlas.h5ad"));
+      s3.close();
+
+      assertEquals((await ln.fsck()).missing, []);
+      await ln.close();
+
+      // Reopen: the same registry (cached on this machine) and storage.
+      await ln.init({ storage, s3: server.options });
+      assertEquals((await ln.File.filter({})).map((x) => x.key).sort(), [
+        "atlas.h5ad",
+        "atlas.zarr",
+        null,
+      ]);
+    } finally {
+      await ln.close();
+      if (xdg === undefined) Deno.env.delete("XDG_CACHE_HOME");
+      else Deno.env.set("XDG_CACHE_HOME", xdg);
+      await Deno.remove(cache, { recursive: true });
+    }
+  },
+});
+
+Deno.test("init() with bad S3 settings: a typed error saying what to fix, nothing opened", async () => {
+  await assertRejects(() => ln.init({ storage: "s3://Bad_Bucket" }), ln.ValidationError, /bucket/);
+  await assertRejects(
+    () => ln.init({ storage: "s3://bucket", db: "postgresql://u@h/db" }),
+    ln.ValidationError,
+    /dialect/,
+  );
+  await assertRejects(
+    () => ln.init({ storage: "./x", s3: { endpoint: "http://127.0.0.1:9" } }),
+    ln.ValidationError,
+    /s3:\/\//,
+  );
+  await assertRejects(
+    () =>
+      ln.init({
+        storage: "s3://no-server-here",
+        s3: {
+          endpoint: "http://127.0.0.1:9",
+          credentials: { accessKeyId: "a", secretAccessKey: "b" },
+        },
+      }),
+    ln.StorageError,
+    /could not list s3:\/\/no-server-here/,
+  );
+  await assertRejects(() => ln.File.filter({}), ln.NotInitializedError);
+});

@@ -6,6 +6,7 @@ import { maybeInstance, setInstance } from "./_state.ts";
 import { openRegistry } from "./registry/db.ts";
 import { retryBusy } from "./registry/_db_errors.ts";
 import { libsqlDialect } from "./registry/libsql.ts";
+import { postgresDialect } from "./registry/postgres.ts";
 import type { AnyDb } from "./registry/_record.ts";
 import { ensureStorage } from "./registry/storage_record.ts";
 import { currentHandle, ensureUser } from "./registry/user.ts";
@@ -45,10 +46,10 @@ export interface InitOptions {
    */
   dialect?: RegistryDialect;
   /**
-   * Where the registry is, as a path or `file:` URL of a libSQL file. For
-   * a local storage the default is `{storage}/.lamindb/lamin.db`; for S3
-   * storage, `{cacheDir}/instances/{bucket}/{prefix}/lamin.db` on this
-   * machine (pass a path on a shared disk, or a `dialect`, to share it).
+   * Where the registry is: `postgresql://user@host:port/db` (a shared
+   * registry), or the path or `file:` URL of a libSQL file. Default: for a
+   * local storage `{storage}/.lamindb/lamin.db`; for S3 storage
+   * `{cacheDir}/instances/{bucket}/{prefix}/lamin.db` on this machine.
    */
   db?: string;
   /** How to reach S3 for an `s3://` storage: endpoint, region, path-style URLs, credentials. */
@@ -60,8 +61,8 @@ export interface InitOptions {
 /** Where the registry and the storage of an instance are. */
 interface Place {
   backend: StorageBackend;
-  /** The libSQL file (when no dialect is given). */
-  registry: string;
+  /** The libSQL file, when the registry is one. */
+  registry?: string;
 }
 
 async function mkdirOrFail(dir: string, what: string): Promise<void> {
@@ -72,13 +73,9 @@ async function mkdirOrFail(dir: string, what: string): Promise<void> {
   }
 }
 
+const POSTGRES = /^postgres(ql)?:\/\//i;
+
 function dbPath(db: string): string {
-  if (/^postgres(ql)?:\/\//i.test(db)) {
-    throw new ValidationError(
-      `db: ${db}: connect to PostgreSQL by passing a kysely dialect ` +
-        "(`dialect: new PostgresDialect({ pool })`); `db` takes a libSQL file path",
-    );
-  }
   if (db.startsWith("file:")) return fromFileURL(new URL(db));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) {
     throw new ValidationError(`db: ${db} is not a libSQL file path or file: URL`);
@@ -91,7 +88,7 @@ async function place(options: InitOptions): Promise<Place> {
     const backend = options.backend ?? new S3Storage(options.storage, options.s3 ?? {});
     const { bucket, prefix } = parseS3Uri(options.storage);
     const registry = options.db
-      ? dbPath(options.db)
+      ? (POSTGRES.test(options.db) ? undefined : dbPath(options.db))
       : join(settingsDefaults().cacheDir, "instances", bucket, ...prefix.split("/"), "lamin.db");
     // The storage must be reachable now, not at the first save.
     for await (const _ of backend.list(".lamindb/")) break;
@@ -108,7 +105,9 @@ async function place(options: InitOptions): Promise<Place> {
   const realRoot = await Deno.realPath(root);
   return {
     backend: options.backend ?? new LocalStorage(realRoot),
-    registry: options.db ? dbPath(options.db) : join(realRoot, ".lamindb", "lamin.db"),
+    registry: options.db
+      ? (POSTGRES.test(options.db) ? undefined : dbPath(options.db))
+      : join(realRoot, ".lamindb", "lamin.db"),
   };
 }
 
@@ -144,13 +143,19 @@ export async function init(options: InitOptions): Promise<void> {
     );
   }
   if (maybeInstance()) await close();
+  if (options.dialect && options.db) {
+    throw new ValidationError("init() takes a `db` or a `dialect`, not both");
+  }
   const { backend, registry } = await place(options);
-  if (!options.dialect) await mkdirOrFail(dirname(registry), "the registry folder");
+  const embedded = !options.dialect && registry !== undefined;
+  if (embedded) await mkdirOrFail(dirname(registry), "the registry folder");
   // Opening (creating, migrating) the embedded registry is serialized across
   // processes by a file lock: SQLite cannot switch to WAL or migrate while
   // another process does, and a stale snapshot would otherwise loop on BUSY.
-  using _lock = options.dialect ? undefined : await lockFile(`${registry}.lock`);
-  const dialect = (options.dialect as Dialect | undefined) ?? await libsqlDialect(registry);
+  // (PostgreSQL: kysely's migrator takes its own lock.)
+  using _lock = embedded ? await lockFile(`${registry}.lock`) : undefined;
+  const dialect = (options.dialect as Dialect | undefined) ??
+    (registry ? await libsqlDialect(registry) : await postgresDialect(options.db!));
   const db = await openRegistry(dialect);
   try {
     const anyDb = db as unknown as AnyDb;

@@ -283,22 +283,9 @@ export class File {
    * file as an input of the tracked run unless `isRunInput` is `false`.
    */
   async stage(options: { isRunInput?: boolean } = {}): Promise<string> {
-    const local = await this.#localCopy();
+    const local = await objectOnDisk(this);
     await linkRunInput(this, options.isRunInput);
     return local;
-  }
-
-  /** The object on local disk: itself, or a cached copy of a remote one. */
-  async #localCopy(): Promise<string> {
-    const path = this.path();
-    const backend = backendFor(this.storageId!);
-    const present = this._isDir
-      ? !(await backend.list(`${this._objectKey}/`)[Symbol.asyncIterator]().next()).done
-      : await backend.head(this._objectKey) !== undefined;
-    if (!present) {
-      throw new NotFoundError(`the object of file ${this.id} is missing at ${path}; run ln.fsck()`);
-    }
-    return await localCopy(backend, this._objectKey, Boolean(this._isDir), instance().cacheDir);
   }
 
   /**
@@ -410,7 +397,7 @@ export class File {
       throw new ValidationError("load(options): options must be an object");
     }
     const value = await loadObject(
-      backendFor(this.storageId!).localPath(this._objectKey) ? path : await this.#localCopy(),
+      backendFor(this.storageId!).localPath(this._objectKey) ? path : await objectOnDisk(this),
       this.suffix,
       options.as,
     );
@@ -516,4 +503,21 @@ export async function hydrate(rows: Record<string, unknown>[]): Promise<File[]> 
 export function assertSaved(f: File, op: string): void {
   if (!f._saved) throw new IntegrityError(`file ${f.id} must be saved before ${op}`);
   instance();
+}
+
+/**
+ * The object of a saved file on local disk: itself, or a cached copy of a
+ * remote one. (A function, not a private method: records read from the
+ * registry are not built by the constructor.)
+ */
+async function objectOnDisk(file: File): Promise<string> {
+  const path = file.path();
+  const backend = backendFor(file.storageId!);
+  const present = file._isDir
+    ? !(await backend.list(`${file._objectKey}/`)[Symbol.asyncIterator]().next()).done
+    : await backend.head(file._objectKey) !== undefined;
+  if (!present) {
+    throw new NotFoundError(`the object of file ${file.id} is missing at ${path}; run ln.fsck()`);
+  }
+  return await localCopy(backend, file._objectKey, Boolean(file._isDir), instance().cacheDir);
 }

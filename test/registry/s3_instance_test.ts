@@ -104,6 +104,10 @@ Deno.test({
         "atlas.zarr",
         null,
       ]);
+      // Records read from the registry load through the cache too.
+      const reread = await ln.File.get({ key: "atlas.h5ad" });
+      assertEquals((await reread.load() as ln.AnnData).shape, [4000, 300]);
+      assert((await reread.stage()).startsWith(cache));
     } finally {
       await ln.close();
       if (xdg === undefined) Deno.env.delete("XDG_CACHE_HOME");
@@ -113,13 +117,15 @@ Deno.test({
   },
 });
 
-Deno.test("init() with bad S3 settings: a typed error saying what to fix, nothing opened", async () => {
+Deno.test("init() with bad S3 or db settings: a typed error saying what to fix, nothing opened", async () => {
   await assertRejects(() => ln.init({ storage: "s3://Bad_Bucket" }), ln.ValidationError, /bucket/);
+  const dir = await tempDir();
   await assertRejects(
-    () => ln.init({ storage: "s3://bucket", db: "postgresql://u@h/db" }),
-    ln.ValidationError,
-    /dialect/,
+    () => ln.init({ storage: dir, db: "postgresql://u:secret@127.0.0.1:9/db" }),
+    ln.StorageError,
+    /cannot connect to the registry at postgresql:\/\/u:\*\*\*@127\.0\.0\.1:9\/db/,
   );
+  await assertRejects(() => ln.init({ storage: dir, db: "mysql://x/y" }), ln.ValidationError);
   await assertRejects(
     () => ln.init({ storage: "./x", s3: { endpoint: "http://127.0.0.1:9" } }),
     ln.ValidationError,

@@ -1,0 +1,30 @@
+import { type Dialect, PostgresDialect } from "kysely";
+import { StorageError } from "../errors.ts";
+
+/**
+ * A shared registry on PostgreSQL: a kysely `Dialect` over a `pg` pool for
+ * `url` (`postgresql://user@host:port/db`). The driver is loaded only when
+ * a PostgreSQL registry is used. The server must be reachable now.
+ */
+export async function postgresDialect(url: string): Promise<Dialect> {
+  const { default: pg } = await import("pg");
+  // bigint (int8) columns (file size) come back as numbers, not strings.
+  pg.types.setTypeParser(20, (v: string) => Number(v));
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw new StorageError(
+      `cannot connect to the registry at ${redact(url)}: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  return new PostgresDialect({ pool });
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]+):[^@]*@/, "$1:***@");
+}

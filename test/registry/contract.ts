@@ -1,0 +1,119 @@
+// The contract every registry database must meet, run through the public API
+// against each kysely dialect we support (libSQL, PostgreSQL): each test
+// opens a fresh instance with `open(storageDir)`.
+import pl from "nodejs-polars";
+import * as ln from "../../mod.ts";
+import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
+
+const enc = new TextEncoder();
+
+/** Register the registry contract for instances opened by `open`. */
+export function registryContract(
+  name: string,
+  open: (storage: string) => Promise<void>,
+  options: { ignore?: boolean } = {},
+): void {
+  const t = (what: string, fn: (root: string) => Promise<void>) =>
+    Deno.test({
+      name: `${name}: ${what}`,
+      ignore: options.ignore ?? false,
+      sanitizeResources: false,
+      sanitizeOps: false,
+      async fn() {
+        const root = await tempDir();
+        await open(root);
+        try {
+          await fn(root);
+        } finally {
+          await ln.close();
+          await Deno.remove(root, { recursive: true });
+        }
+      },
+    });
+
+  t("save, query, get: fields come back with their types", async (root) => {
+    await Deno.mkdir(`${root}/raw`);
+    await Deno.writeTextFile(`${root}/raw/a.csv`, "x,y\n1,2\n");
+    const inPlace = await new ln.File(`${root}/raw/a.csv`).save();
+    const copied = await new ln.File(enc.encode("hello"), { key: "notes/h.txt" }).save();
+    const got = await ln.File.get({ key: "raw/a.csv" });
+    assertEquals([got.id, got.size, got.suffix, got.hash], [
+      inPlace.id,
+      8,
+      ".csv",
+      inPlace.hash,
+    ]);
+    assertEquals(typeof got.size, "number");
+    assert(got.createdAt instanceof Date && got.createdBy?.handle);
+    assertEquals((await ln.File.filter({ suffix: ".txt" })).map((f) => f.id), [copied.id]);
+    await assertRejects(() => ln.File.get({ key: "nope" }), ln.NotFoundError);
+    await new ln.File(enc.encode("other"), { key: "notes/o.txt" }).save();
+    await assertRejects(() => ln.File.get({ suffix: ".txt" }), ln.MultipleResultsError);
+  });
+
+  t("the same content twice is one record, also when saved at the same moment", async () => {
+    const a = await new ln.File(enc.encode("same")).save();
+    const b = await new ln.File(enc.encode("same")).save();
+    assertEquals(b.id, a.id);
+    const many = await Promise.all(
+      Array.from({ length: 4 }, () => new ln.File(enc.encode("race")).save()),
+    );
+    assertEquals(new Set(many.map((f) => f.id)).size, 1);
+    assertEquals((await ln.File.filter({})).length, 2);
+  });
+
+  t("replace() keeps the id with a new hash; delete() removes row, links and object", async () => {
+    const f = await new ln.File(enc.encode("v1"), { key: "doc.txt" }).save();
+    const before = f.hash;
+    await f.replace(enc.encode("version 2"));
+    const again = await ln.File.get(f.id);
+    assert(again.hash !== before && again.size === 9);
+    const path = f.path();
+    await f.delete();
+    await assertRejects(() => ln.File.get(f.id), ln.NotFoundError);
+    assertEquals(await Deno.stat(path).then(() => true, () => false), false);
+  });
+
+  t("runs: inputs and outputs are linked once; finish() completes the run", async () => {
+    const input = await new ln.File(enc.encode("a,b\n1,2\n"), { key: "in.csv" }).save();
+    const run = await ln.track({ name: "pipeline" });
+    await input.load();
+    await input.load(); // not twice
+    const out = await new ln.File(pl.DataFrame({ n: [1] }), { key: "out.parquet" }).save();
+    assertEquals(out.runId, run.id);
+    assertEquals((await run.inputs.all()).map((f) => f.key), ["in.csv"]);
+    assertEquals((await run.outputs.all()).map((f) => f.key), ["out.parquet"]);
+    assertEquals((await input.inputOf.all()).map((r) => r.id), [run.id]);
+    await ln.finish();
+    const done = await ln.Run.get(run.id);
+    assertEquals(done.status, "completed");
+    assert(done.finishedAt instanceof Date);
+    const again = await ln.track({ name: "pipeline" });
+    assertEquals(again.transformId, run.transformId, "same transform, new run");
+  });
+
+  t("feature sets deduplicate and link to files", async () => {
+    const df = pl.DataFrame({ b: [1.5], a: ["x"] });
+    const fs = await ln.Features.fromDataFrame(df).save();
+    const same = await ln.Features.fromDataFrame(pl.DataFrame({ a: ["y"], b: [2.5] })).save();
+    assertEquals(same.id, fs.id);
+    const f = await new ln.File(df, { features: [fs] }).save();
+    assertEquals((await f.features.all()).map((x) => x.id), [fs.id]);
+    assertEquals((await fs.members()).map((m) => m.name), ["a", "b"]);
+  });
+
+  t("folders and reopening the instance", async (root) => {
+    await Deno.mkdir(`${root}/batch`);
+    for (const n of ["1", "2"]) await Deno.writeTextFile(`${root}/batch/${n}.txt`, n);
+    const folder = await new ln.Folder(`${root}/batch`).save();
+    assertEquals((await folder.files.all()).map((f) => f.key).sort(), [
+      "batch/1.txt",
+      "batch/2.txt",
+    ]);
+    const storageId = ln.settings.storage.id;
+    await ln.close();
+    await open(root);
+    assertEquals(ln.settings.storage.id, storageId);
+    assertEquals((await ln.File.filter({})).length, 2);
+  });
+}

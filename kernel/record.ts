@@ -24,11 +24,36 @@ type Client = {
   close(): void;
 };
 
+/** Where the run's registry is, as the library announces it. */
+type Registry = { kind: "libsql"; path: string } | { kind: "postgres"; url: string };
+
+/** A client for the registry: libSQL file or PostgreSQL, loaded on first use. */
+async function connect(registry: Registry): Promise<Client> {
+  if (registry.kind === "postgres") {
+    const { default: pg } = await import("npm:pg@8.16.3");
+    const c = new pg.Client({ connectionString: registry.url });
+    await c.connect();
+    return {
+      async execute(stmt) {
+        if (typeof stmt === "string") return await c.query(stmt);
+        let n = 0;
+        return await c.query(stmt.sql.replace(/\?/g, () => `$${++n}`), stmt.args);
+      },
+      close: () => void c.end().catch(() => {}),
+    };
+  }
+  const { createClient } = await import("npm:@libsql/client@0.8.1/node");
+  const { pathToFileURL } = await import("node:url");
+  const client = createClient({ url: pathToFileURL(registry.path).href });
+  await client.execute("PRAGMA busy_timeout = 5000");
+  return client;
+}
+
 /** The hooks that record notebook runs. */
 export function recordingHooks(): KernelHooks {
   const cells: Cell[] = [];
   const byMsg = new Map<string, Cell>();
-  let run: { id: string; root: string } | undefined;
+  let run: { id: string; root: string; registry?: Registry } | undefined;
   let client: Client | undefined;
   let queue: Promise<void> = Promise.resolve();
   let warned = false;
@@ -43,12 +68,12 @@ export function recordingHooks(): KernelHooks {
     if (!run) return;
     const target = run;
     queue = queue.then(async () => {
-      if (!client) {
-        const { createClient } = await import("npm:@libsql/client@0.8.1/node");
-        const { pathToFileURL } = await import("node:url");
-        client = createClient({ url: pathToFileURL(`${target.root}/.lamindb/lamin.db`).href });
-        await client.execute("PRAGMA busy_timeout = 5000");
-      }
+      client ??= await connect(
+        target.registry ?? {
+          kind: "libsql",
+          path: `${target.root}/.lamindb/lamin.db`,
+        },
+      );
       await client.execute({
         sql: `INSERT INTO run_cell (run_id, seq, execution_count, code, status, error_name,
                 started_at, finished_at, cell_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -99,7 +124,12 @@ export function recordingHooks(): KernelHooks {
       const c = msg.content as { run_id?: unknown; root?: unknown };
       if (typeof c?.run_id !== "string" || typeof c?.root !== "string") return;
       if (run?.id === c.run_id) return;
-      run = { id: c.run_id, root: c.root };
+      const registry = (c as { registry?: Registry }).registry;
+      if (client && JSON.stringify(registry) !== JSON.stringify(run?.registry)) {
+        client.close(); // another instance: reconnect
+        client = undefined;
+      }
+      run = { id: c.run_id, root: c.root, ...(registry ? { registry } : {}) };
       for (const cell of cells) write(cell); // what ran before the run was known
     },
     async onShutdown() {

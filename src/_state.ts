@@ -15,6 +15,8 @@ export interface InstanceState {
   user: User;
   cacheDir: string;
   trackRunInputs: boolean;
+  /** Where the registry is, for other processes (the kernel): a libSQL file or a PostgreSQL URL. */
+  registry?: { kind: "libsql"; path: string } | { kind: "postgres"; url: string };
 }
 
 let current: InstanceState | undefined;

@@ -172,6 +172,11 @@ export async function init(options: InitOptions): Promise<void> {
       user,
       cacheDir: defaults.cacheDir,
       trackRunInputs: defaults.trackRunInputs,
+      ...(options.dialect ? {} : {
+        registry: registry
+          ? { kind: "libsql" as const, path: registry }
+          : { kind: "postgres" as const, url: options.db! },
+      }),
     });
     await autoTrackNotebook();
   } catch (e) {

@@ -134,7 +134,12 @@ async function announceRun(run: Run): Promise<void> {
   // deno-lint-ignore no-explicit-any
   const kernel = (globalThis as any).__lamindeno_kernel;
   if (!kernel || typeof kernel !== "object") return;
-  const info = { run_id: run.id, root: instance().storage.root };
+  const inst = instance();
+  const info = {
+    run_id: run.id,
+    root: inst.storage.root,
+    ...(inst.registry ? { registry: inst.registry } : {}),
+  };
   kernel.run = info;
   try {
     // deno-lint-ignore no-explicit-any

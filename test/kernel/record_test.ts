@@ -4,6 +4,7 @@ import * as ln from "../../mod.ts";
 import { assertEquals, tempDir } from "../_helpers.ts";
 import { needsPython } from "../_python.ts";
 import { kernelspecs, lastJson, runPython } from "./_jupyter.ts";
+import { needsPostgres, postgresServer } from "../_postgres.ts";
 
 const py = needsPython("kernel recording", "jupyter_client");
 
@@ -60,6 +61,53 @@ Deno.test({
       const warnings = r.stderr.split("\n").filter((l) => l.includes("cannot record cells"));
       assertEquals(warnings.length, 1, r.stderr);
     } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+const pgOpts = needsPostgres("kernel recording into PostgreSQL");
+
+Deno.test({
+  name: "a notebook on a PostgreSQL registry: the kernel records its cells there",
+  ...py,
+  ignore: py.ignore || pgOpts.ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using specs = await kernelspecs();
+    await using server = await postgresServer();
+    const db = await server.database();
+    const root = await tempDir();
+    const mod = new URL("../../mod.ts", import.meta.url).href;
+    const cwd = new URL("../../notebooks/", import.meta.url).pathname;
+    try {
+      const cells = [
+        `import * as ln from "${mod}";\nawait ln.init({ storage: "${root}", db: "${db}" });\n` +
+        `await ln.track({ name: "on postgres" });`,
+        "2 * 21;",
+        "throw new RangeError('recorded as an error');",
+      ];
+      const r = await runPython(specs.env, [
+        new URL("./_cells.py", import.meta.url).pathname,
+        cwd,
+        JSON.stringify(cells),
+      ]);
+      assertEquals(r.ok, true, r.stderr);
+      assertEquals(lastJson(r.stdout), ["ok", "ok", "error"]);
+      await ln.init({ storage: root, db });
+      const [run] = await ln.Run.filter({});
+      const recorded = await run.cells();
+      assertEquals(
+        recorded.map((c) => [c.code, c.status]),
+        cells.map((c, i) => [
+          c,
+          i === 2 ? "error" : "ok",
+        ]),
+      );
+      assertEquals(recorded[2].errorName, "RangeError");
+    } finally {
+      await ln.close();
       await Deno.remove(root, { recursive: true });
     }
   },

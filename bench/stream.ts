@@ -5,6 +5,7 @@
 // Prints time ratios and bytes read against the bytes the result needs.
 import * as ln from "../mod.ts";
 import { fixture } from "./formats.ts";
+import { s3Server } from "../test/_s3.ts";
 
 const PY = "/usr/bin/python3";
 
@@ -115,9 +116,11 @@ if (import.meta.main) {
     if (await Deno.stat(oursPath).then(() => true, () => false)) {
       inputs.push(["written by lamindeno", oursPath]);
     }
+    const refs = new Map<string, { queries: { needed: number }[] }>();
     for (const [label, path] of inputs) {
       const file = await new ln.File(path).save();
       const ref = await python(path);
+      refs.set(path, ref);
       console.log(
         `\n${label}: ${path} (${((await Deno.stat(path)).size / 1e6).toFixed(0)} MB, ` +
           `X chunks ${ref.chunks ?? "contiguous"}, ${ref.compression ?? "uncompressed"})`,
@@ -141,8 +144,48 @@ if (import.meta.main) {
       }
     }
     console.log("\ntargets: time <= 0.5x anndata (stretch 0.25x); bytes read <= 1.2x needed");
+    await onS3(pyPath, refs.get(pyPath)!, root);
   } finally {
     await ln.close();
     await Deno.remove(root, { recursive: true });
+  }
+}
+
+/**
+ * The same queries with the atlas on S3 (a local s3rver): streaming by range
+ * GETs against fetching the whole object (what staging it would cost).
+ */
+async function onS3(
+  path: string,
+  ref: { queries: { needed: number }[] },
+  root: string,
+): Promise<void> {
+  await using s3 = await s3Server();
+  const storage = `s3://${await s3.bucket()}/bench`;
+  await ln.close();
+  await ln.init({ storage, s3: s3.options, db: `${root}/s3-registry.db` });
+  const file = await new ln.File(path, { key: "atlas_python.h5ad" }).save();
+  const store = new ln.S3Storage(storage, s3.options);
+  let whole = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await new Response(await store.get("atlas_python.h5ad")).arrayBuffer();
+    whole = Math.min(whole, (performance.now() - t0) / 1000);
+  }
+  store.close();
+  console.log(
+    `\non S3 (s3rver on 127.0.0.1, gaps under 256 KiB read through): ${storage}/atlas_python.h5ad; ` +
+      `GET of the whole object (${(file.size! / 1e6).toFixed(0)} MB) ${whole.toFixed(3)} s`,
+  );
+  const mine = await ours(file);
+  for (const [i, q] of QUERIES.entries()) {
+    const m = mine[i], needed = ref.queries[i].needed;
+    console.log(
+      `  ${q.name.padEnd(22)} ours ${m.seconds.toFixed(3)} s = ${
+        (m.seconds / whole).toFixed(2)
+      }x the whole GET  read ${(m.io.bytesRead / 1e6).toFixed(1)} MB / needed ${
+        (needed / 1e6).toFixed(1)
+      } MB = ${(m.io.bytesRead / needed).toFixed(2)}x (${m.io.requests} requests)`,
+    );
   }
 }

@@ -2,7 +2,14 @@
 // written through the intent journal `pending_object` so that a crash at
 // any moment leaves something `fsck` can finish or undo.
 import { basename, relative, resolve, sep } from "node:path";
-import { IntegrityError, InvalidKeyError, StorageError, ValidationError } from "../errors.ts";
+import {
+  IntegrityError,
+  InvalidKeyError,
+  NotFoundError,
+  StorageError,
+  ValidationError,
+} from "../errors.ts";
+import { hashStream } from "../storage/hash.ts";
 import { log } from "../_log.ts";
 import { backendFor, instance, type InstanceState } from "../_state.ts";
 import { context } from "../track/context.ts";
@@ -75,6 +82,7 @@ async function savePlans(plans: Plan[], inst: InstanceState, folderId?: string):
 }
 
 async function plan(file: File, inst: InstanceState): Promise<Plan> {
+  if (file._source?.kind === "remote") return await planRemote(file, file._source.uri, inst);
   const { src, cleanup } = await materialize(file._source!);
   let m: Measured;
   try {
@@ -100,6 +108,44 @@ async function plan(file: File, inst: InstanceState): Promise<Plan> {
   file.suffix = suffixOf(key ?? file.name ?? "") || file.suffix;
   const objectKey = key ?? `${MANAGED_PREFIX}${file.id}${file.suffix}`;
   return { file, src, cleanup, m, inPlace, key, objectKey, pendingId: undefined, placed: [] };
+}
+
+/** An object already in the instance's S3 storage: registered in place, hashed by streaming it. */
+async function planRemote(file: File, uri: string, inst: InstanceState): Promise<Plan> {
+  const root = inst.backend.root;
+  if (inst.backend.kind !== "s3" || !uri.startsWith(`${root}/`)) {
+    throw new StorageError(
+      `cannot register ${uri}: S3 objects are registered in place, inside the instance's ` +
+        `storage ${root}; for another location, download it and save the local copy`,
+    );
+  }
+  const rel = validateKey(uri.slice(root.length + 1));
+  if (rel.startsWith(MANAGED_PREFIX)) {
+    throw new InvalidKeyError(
+      `cannot register ${uri}: it is inside the managed ".lamindb/" prefix`,
+    );
+  }
+  if (file.key !== null && file.key !== rel) {
+    throw new ValidationError(
+      `${uri} is registered at its own key "${rel}"; omit key (got "${file.key}")`,
+    );
+  }
+  const body = await inst.backend.get(rel);
+  if (!body) throw new NotFoundError(`no object at ${uri} (S3 folders are not registered yet)`);
+  const m: Measured = { ...(await hashStream(body)), hashType: "md5" };
+  file.suffix = suffixOf(rel) || file.suffix;
+  const src = { kind: "remote" as const, uri };
+  return {
+    file,
+    src,
+    cleanup: () => Promise.resolve(),
+    m,
+    inPlace: true,
+    key: rel,
+    objectKey: rel,
+    pendingId: undefined,
+    placed: [],
+  };
 }
 
 /** The key of a local path inside the root of `backend`, or undefined. */
@@ -140,7 +186,9 @@ async function refuseTakenKeys(plans: Plan[], inst: InstanceState): Promise<void
 
 function dataOf(src: RawSource): PutData | (() => Promise<PutData>) {
   if (src.kind === "bytes") return src.bytes;
-  return async () => (await Deno.open(src.path, { read: true })).readable;
+  if (src.kind === "remote") throw new Error(`internal: ${src.uri} is registered in place`);
+  const path = src.path;
+  return async () => (await Deno.open(path, { read: true })).readable;
 }
 
 async function putOne(

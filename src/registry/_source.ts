@@ -25,9 +25,10 @@ import { type ArrowTable, isArrowTable, writeArrowTable } from "../formats/arrow
 import { isZarrArray, writeZarrArray, type ZarrArray } from "../formats/tensor.ts";
 
 /**
- * Data a File can be made from: a local path (string or `file:` URL),
- * bytes, a nodejs-polars DataFrame, an apache-arrow Table, an AnnData, an
- * ImageArray or a zarrita array.
+ * Data a File can be made from: a local path (string or `file:` URL), an
+ * `s3://` URL of an object inside the instance's S3 storage (registered in
+ * place), bytes, a nodejs-polars DataFrame, an apache-arrow Table, an
+ * AnnData, a MuData, an ImageArray or a zarrita array.
  */
 export type FileData =
   | string
@@ -40,10 +41,11 @@ export type FileData =
   | ImageArray
   | ZarrArray;
 
-/** Data as stored: a local file or folder, or bytes. */
+/** Data as stored: a local file or folder, bytes, or an object already on S3. */
 export type RawSource =
   | { kind: "path"; path: string }
-  | { kind: "bytes"; bytes: Uint8Array };
+  | { kind: "bytes"; bytes: Uint8Array }
+  | { kind: "remote"; uri: string };
 
 /** Data as given: raw, or an in-memory object with its serialization format. */
 export type Source =
@@ -57,7 +59,9 @@ export type Source =
 
 /** The suffix in-memory data is saved with, or undefined for paths and bytes. */
 export function sourceSuffix(src: Source): string | undefined {
-  return src.kind === "path" || src.kind === "bytes" ? undefined : `.${src.format}`;
+  return src.kind === "path" || src.kind === "bytes" || src.kind === "remote"
+    ? undefined
+    : `.${src.format}`;
 }
 
 /** Serialized data and how to remove what serializing left behind. */
@@ -72,6 +76,7 @@ export async function materialize(src: Source): Promise<Materialized> {
   switch (src.kind) {
     case "path":
     case "bytes":
+    case "remote":
       return { src, ...none };
     case "table":
       return { src: { kind: "bytes", bytes: writeTable(src.df, src.format) }, ...none };
@@ -200,11 +205,11 @@ export function toSource(data: unknown, format?: string, keySuffix = ""): Source
   }
   if (typeof data === "string") {
     if (data === "") throw new ValidationError("a File needs data: got an empty path");
+    if (data.startsWith("s3://")) return { kind: "remote", uri: data };
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(data) && !data.startsWith("file://")) {
       throw new StorageError(
-        `cannot register ${data}: a File is made from a local path; to put data on S3, init ` +
-          `an instance with an s3:// storage and save local files or objects into it ` +
-          `(registering existing S3 objects in place is not supported yet)`,
+        `cannot register ${data}: a File is made from a local path, a file: URL or an ` +
+          `s3:// URL inside the instance's S3 storage`,
       );
     }
     const path = data.startsWith("file://") ? fromFileURL(new URL(data)) : data;
@@ -219,7 +224,11 @@ export function toSource(data: unknown, format?: string, keySuffix = ""): Source
 
 /** The name a source suggests (its base name), if any. */
 export function sourceName(src: Source): string | null {
-  return src.kind === "path" ? basename(src.path) : null;
+  return src.kind === "path"
+    ? basename(src.path)
+    : src.kind === "remote"
+    ? basename(src.uri)
+    : null;
 }
 
 /** stat a source path (synchronously: ~10x cheaper per small file); NotFoundError naming it when missing. */
@@ -238,6 +247,11 @@ export function statSource(path: string): Deno.FileInfo {
 export async function measure(src: RawSource): Promise<Measured> {
   if (src.kind === "bytes") {
     return { size: src.bytes.byteLength, hash: hashBytes(src.bytes), hashType: "md5" };
+  }
+  if (src.kind === "remote") {
+    throw new ValidationError(
+      `${src.uri}: an S3 object can be registered with new File(uri).save(), not used as new content`,
+    );
   }
   const st = statSource(src.path);
   if (st.isFile) return { ...(await readHash(src.path, st.size)), hashType: "md5" };

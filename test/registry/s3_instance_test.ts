@@ -87,6 +87,34 @@ Deno.test({
       const zs = await z.stream({ subsetObs: q.group.isin(["g3"]) });
       assertEquals(zs.nObs, 400);
 
+      // An object put there by someone else is registered in place, hashed by streaming it.
+      const other = new ln.S3Storage(storage, server.options);
+      await other.put("external/data.csv", new TextEncoder().encode("a,b\n1,2\n"));
+      other.close();
+      const ext = await new ln.File(`${storage}/external/data.csv`).save();
+      assertEquals([ext.key, ext.suffix, ext.size, ext.name], [
+        "external/data.csv",
+        ".csv",
+        8,
+        "data.csv",
+      ]);
+      assertEquals(ext.hash, ln.hashBytes(new TextEncoder().encode("a,b\n1,2\n")));
+      assertEquals((await ext.load() as pl.DataFrame).toRecords(), [{ a: 1, b: 2 }]);
+      await assertRejects(
+        () => new ln.File(`${storage}/external/none.csv`).save(),
+        ln.NotFoundError,
+      );
+      await assertRejects(
+        () => new ln.File(`s3://elsewhere/x.csv`).save(),
+        ln.StorageError,
+        /in place/,
+      );
+      await assertRejects(
+        () => new ln.File(`${storage}/external/data.csv`, { key: "other.csv" }).save(),
+        ln.ValidationError,
+        /own key/,
+      );
+
       // Delete removes the object from the bucket.
       await csv.delete();
       const s3 = new ln.S3Storage(storage, server.options);
@@ -102,6 +130,7 @@ Deno.test({
       assertEquals((await ln.File.filter({})).map((x) => x.key).sort(), [
         "atlas.h5ad",
         "atlas.zarr",
+        "external/data.csv",
         null,
       ]);
       // Records read from the registry load through the cache too.

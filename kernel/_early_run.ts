@@ -1,5 +1,5 @@
-// With LAMINDENO_STORAGE set (the instance notebooks of this kernel use, like
-// Python lamindb's current instance), the kernel starts the notebook's run in
+// With LAMINDENO_STORAGE (and LAMINDENO_DB) set (the instance notebooks of
+// this kernel use, like Python lamindb's current instance), the kernel starts the notebook's run in
 // its own process before the inner kernel runs a cell: the run exists even
 // for a notebook that never touches the library, and the library inside the
 // kernel adopts it when it opens that instance. Failures are logged and the
@@ -9,14 +9,18 @@
 export interface EarlyRun {
   run_id: string;
   root: string;
+  registry?: { kind: "libsql"; path: string } | { kind: "postgres"; url: string };
 }
 
-/** Open the instance at `storage`, start the notebook's run, close the instance. */
-export async function earlyRun(storage: string): Promise<EarlyRun | undefined> {
+/**
+ * Open the instance at `storage` (with its registry at `db` when given, as
+ * `ln.init` takes them), start the notebook's run, close the instance.
+ */
+export async function earlyRun(storage: string, db?: string): Promise<EarlyRun | undefined> {
   try {
     const ln = await import("../mod.ts");
     const { startKernelRun } = await import("../src/track/track.ts");
-    await ln.init({ storage });
+    await ln.init({ storage, ...(db ? { db } : {}) });
     try {
       const run = await startKernelRun();
       if (!run) console.error("lamindeno kernel: the notebook's path is unknown; no run started");

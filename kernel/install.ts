@@ -1,7 +1,8 @@
 // Install the `lamindeno` kernelspec:
-// `deno run -A kernel/install.ts [--user | --prefix DIR] [--storage INSTANCE_DIR]`.
-// With --storage, every session starts its notebook's run in that instance
-// before the first cell (LAMINDENO_STORAGE in the kernelspec's env).
+// `deno run -A kernel/install.ts [--user | --prefix DIR] [--storage DIR_OR_S3] [--db URL]`.
+// With --storage (and --db), every session starts its notebook's run in that
+// instance before the first cell (LAMINDENO_STORAGE, LAMINDENO_DB in the
+// kernelspec's env). S3 endpoint settings come from the AWS environment.
 // Default location: $JUPYTER_DATA_DIR/kernels, else the user's Jupyter data dir.
 import { join, resolve } from "node:path";
 import { homedir } from "node:os";
@@ -14,9 +15,14 @@ export const KERNEL_NAME = "lamindeno";
 export function kernelSpec(
   deno: string = Deno.execPath(),
   storage?: string,
+  db?: string,
 ): Record<string, unknown> {
+  const env = {
+    ...(storage ? { LAMINDENO_STORAGE: storage } : {}),
+    ...(db ? { LAMINDENO_DB: db } : {}),
+  };
   return {
-    ...(storage ? { env: { LAMINDENO_STORAGE: storage } } : {}),
+    ...(Object.keys(env).length ? { env } : {}),
     argv: [
       deno,
       "run",
@@ -44,7 +50,7 @@ export function jupyterDataDir(): string {
 
 /** Write the kernelspec; `prefix` installs into PREFIX/share/jupyter/kernels. Returns its directory. */
 export async function install(
-  options: { prefix?: string; storage?: string } = {},
+  options: { prefix?: string; storage?: string; db?: string } = {},
 ): Promise<string> {
   const kernels = options.prefix
     ? join(options.prefix, "share", "jupyter", "kernels")
@@ -53,7 +59,7 @@ export async function install(
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
     join(dir, "kernel.json"),
-    JSON.stringify(kernelSpec(Deno.execPath(), options.storage), null, 2) + "\n",
+    JSON.stringify(kernelSpec(Deno.execPath(), options.storage, options.db), null, 2) + "\n",
   );
   return dir;
 }
@@ -67,7 +73,7 @@ if (import.meta.main) {
     );
     if (at >= 0 && !v) {
       console.error(
-        "usage: deno run -A kernel/install.ts [--user | --prefix DIR] [--storage INSTANCE_DIR]",
+        "usage: deno run -A kernel/install.ts [--user | --prefix DIR] [--storage DIR_OR_S3] [--db URL]",
       );
       Deno.exit(2);
     }
@@ -75,6 +81,11 @@ if (import.meta.main) {
   };
   const prefix = option("--prefix");
   const storage = option("--storage");
-  const dir = await install({ prefix, storage: storage ? resolve(storage) : undefined });
+  const db = option("--db");
+  const dir = await install({
+    prefix,
+    storage: storage && !storage.startsWith("s3://") ? resolve(storage) : storage,
+    db,
+  });
   console.log(`installed the ${KERNEL_NAME} kernelspec in ${dir}`);
 }

@@ -52,7 +52,7 @@ if (import.meta.main) {
   }
   const hooks = await loadHooks();
   const storage = Deno.env.get("LAMINDENO_STORAGE");
-  const early = storage ? await earlyRun(storage) : undefined;
+  const early = storage ? await earlyRun(storage, Deno.env.get("LAMINDENO_DB")) : undefined;
   if (early) hooks.onKernelMessage?.({ msgType: "lamindeno_run", content: early });
   const proxy = new KernelProxy({ connectionFile, hooks, early });
   // Should the proxy itself fail, take the inner kernel down with it.

@@ -53,7 +53,7 @@ export interface ProxyOptions {
    */
   quietMs?: number;
   /** The run started before the first cell (see `_early_run.ts`), told to the library inside. */
-  early?: { run_id: string; root: string };
+  early?: { run_id: string; root: string; registry?: unknown };
   /** The inner kernel's command, to which `--conn FILE` is appended. */
   innerCommand?: string[];
 }

@@ -155,6 +155,7 @@ let autoTried = false;
 interface KernelRun {
   run_id: string;
   root: string;
+  registry?: { kind: "libsql"; path: string } | { kind: "postgres"; url: string };
 }
 
 function kernelRun(): KernelRun | undefined {
@@ -175,7 +176,12 @@ export async function startKernelRun(): Promise<KernelRun | undefined> {
   const transform = await transformFor(src, {});
   const run = new Run({ transform });
   await run.save();
-  return { run_id: run.id, root: instance().storage.root };
+  const inst = instance();
+  return {
+    run_id: run.id,
+    root: inst.storage.root,
+    ...(inst.registry ? { registry: inst.registry } : {}),
+  };
 }
 
 /**

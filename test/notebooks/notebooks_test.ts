@@ -3,6 +3,7 @@
 import * as ln from "../../mod.ts";
 import { assert, assertEquals, tempDir } from "../_helpers.ts";
 import { needsPython, PYTHON } from "../_python.ts";
+import { needsPostgres, postgresServer } from "../_postgres.ts";
 
 const py = needsPython("notebooks", "nbclient", "nbformat", "jupyter_client");
 const NB = new URL("../../notebooks/", import.meta.url).pathname;
@@ -212,6 +213,47 @@ Deno.test({
         "analysis/type_counts.parquet",
       ]);
       assertEquals((await ln.Run.filter({})).length, 3, "one run per notebook execution");
+    } finally {
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+const pgOpts = needsPostgres("notebook runs in a PostgreSQL registry");
+
+Deno.test({
+  name: "with LAMINDENO_STORAGE and LAMINDENO_DB the kernel's run and cells go to PostgreSQL",
+  ...py,
+  ignore: py.ignore || pgOpts.ignore || KERNEL !== "lamindeno",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await postgresServer();
+    const db = await server.database();
+    const root = await tempDir();
+    const dir = await Deno.makeTempDir({ dir: NB, prefix: ".tmp-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/shared.ipynb`,
+        JSON.stringify({
+          nbformat: 4,
+          nbformat_minor: 5,
+          metadata: {},
+          cells: [{ cell_type: "code", metadata: {}, source: "6 * 7", outputs: [] }],
+        }),
+      );
+      const out = await execute(`${dir.split("/").pop()}/shared.ipynb`, root, {
+        LAMINDENO_STORAGE: root,
+        LAMINDENO_DB: db,
+      });
+      assertEquals(errors(out), []);
+      await ln.init({ storage: root, db });
+      const [t] = await ln.Transform.filter({ name: "shared.ipynb" });
+      const [run] = await ln.Run.filter({ transformId: t.id });
+      assertEquals((await run.cells()).map((c) => [c.code, c.status]), [["6 * 7", "ok"]]);
+      assertEquals(await Deno.stat(`${root}/.lamindb/lamin.db`).then(() => 1, () => 0), 0);
     } finally {
       await ln.close();
       await Deno.remove(root, { recursive: true });

@@ -1,7 +1,7 @@
 // Local copies of remote objects (S3) under the cache folder, so formats
 // that need a file path (polars, h5wasm, image codecs) can read them. A
-// cached copy is reused while its size matches and it is not older than
-// the object; downloads go to a temporary name first.
+// cached copy is reused while its size and the object's entity tag match;
+// downloads go to a temporary name first.
 import { dirname, join } from "node:path";
 import { StorageError } from "../errors.ts";
 import { base62 } from "./_ids.ts";
@@ -13,12 +13,31 @@ function cachePath(backend: StorageBackend, key: string, cacheDir: string): stri
   return join(cacheDir, ...uri.split("/"));
 }
 
-async function fetchObject(backend: StorageBackend, key: string, path: string): Promise<void> {
+/**
+ * The entity tag a cached copy was made from, kept beside the cache tree
+ * (not inside it: a cached zarr folder must hold only the store's files).
+ */
+function tagPath(path: string, cacheDir: string): string {
+  return join(cacheDir, ".etags", path.slice(cacheDir.length));
+}
+
+async function fetchObject(
+  backend: StorageBackend,
+  key: string,
+  path: string,
+  cacheDir: string,
+): Promise<void> {
   const info = await backend.head(key);
   if (!info) throw new StorageError(`${backend.uri(key)} disappeared while being read`);
   const st = await Deno.stat(path).catch(() => undefined);
-  if (st?.isFile && st.size === info.size && (!info.mtime || (st.mtime ?? 0) >= info.mtime)) {
-    return;
+  const tag = tagPath(path, cacheDir);
+  if (st?.isFile && st.size === info.size) {
+    // Same entity tag: same content (S3 changes it on every write). Without
+    // tags, a copy not older than the object.
+    const fresh = info.etag
+      ? await Deno.readTextFile(tag).then((t) => t === info.etag, () => false)
+      : !info.mtime || (st.mtime ?? 0) > info.mtime;
+    if (fresh) return;
   }
   await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${base62(8)}.part`;
@@ -31,7 +50,12 @@ async function fetchObject(backend: StorageBackend, key: string, path: string): 
     if (got !== info.size) {
       throw new StorageError(`downloaded ${got} of ${info.size} bytes of ${backend.uri(key)}`);
     }
+    await Deno.remove(tag).catch(() => {});
     await Deno.rename(tmp, path);
+    if (info.etag) {
+      await Deno.mkdir(dirname(tag), { recursive: true });
+      await Deno.writeTextFile(tag, info.etag);
+    }
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     if (e instanceof StorageError) throw e;
@@ -55,12 +79,13 @@ export async function localCopy(
   if (local) return local;
   const path = cachePath(backend, key, cacheDir);
   if (!isDir) {
-    await fetchObject(backend, key, path);
+    await fetchObject(backend, key, path, cacheDir);
     return path;
   }
   const objects = await Array.fromAsync(backend.list(`${key}/`));
   for (const o of objects) {
-    await fetchObject(backend, o.key, join(path, ...o.key.slice(key.length + 1).split("/")));
+    const at = join(path, ...o.key.slice(key.length + 1).split("/"));
+    await fetchObject(backend, o.key, at, cacheDir);
   }
   return path;
 }

@@ -31,7 +31,16 @@ export interface S3Options {
 /** Uploads larger than this go in parts of this size (S3's minimum part is 5 MiB). */
 const PART = 8 << 20;
 
-/** `s3://bucket/prefix` split; a ValidationError saying what is wrong otherwise. */
+/**
+ * `s3://bucket/prefix` split; a ValidationError saying what is wrong otherwise.
+ *
+ * @example
+ * ```ts
+ * import { parseS3Uri } from "@lamindeno/lamindb";
+ * const { bucket, prefix } = parseS3Uri("s3://my-bucket/projects/atlas/");
+ * console.assert(bucket === "my-bucket" && prefix === "projects/atlas");
+ * ```
+ */
 export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
   if (!m) throw new ValidationError(`${uri} is not an S3 URI; write s3://bucket/prefix`);

@@ -119,6 +119,22 @@ Deno.test({
 });
 
 Deno.test({
+  name: "the S3 tutorial streams one donor's cells reading under a tenth of the object",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    const root = await tempDir();
+    try {
+      const out = await execute("04-s3-instance.ipynb", root);
+      assertEquals(errors(out), []);
+      assertEquals(out.at(-2)?.at(-1)?.data?.replace(/\s+/g, ""), "[200,500,true]");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "editing a code cell gives the notebook's transform a new version; unchanged, the same",
   ...py,
   sanitizeResources: false,

@@ -5,6 +5,18 @@ const ci = Deno.env.get("CI") === "true";
 const args = ["test", "-A", "--doc", "--parallel", ...Deno.args];
 console.error(`$ deno ${args.join(" ")}${ci ? "   (CI: no test may be skipped)" : ""}`);
 
+// Populate node_modules once, before parallel test workers and the processes
+// they start (kernels, children) would each set it up at the same time.
+const install = await new Deno.Command(Deno.execPath(), {
+  args: ["install"],
+  stdout: "inherit",
+  stderr: "inherit",
+}).output();
+if (!install.success) {
+  console.log("\n0 passed, 1 failed");
+  Deno.exit(1);
+}
+
 const child = new Deno.Command(Deno.execPath(), {
   args,
   stdout: "piped",

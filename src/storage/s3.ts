@@ -1,20 +1,24 @@
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
+// The AWS SDK is loaded on first use, so importing the library stays fast
+// for everyone who does not use S3.
+import type {
+  AbortMultipartUploadCommandOutput,
+  CompleteMultipartUploadCommandOutput,
+  CreateMultipartUploadCommandOutput,
+  DeleteObjectCommandOutput,
+  GetObjectCommandOutput,
+  HeadObjectCommandOutput,
+  ListObjectsV2CommandOutput,
+  PutObjectCommandOutput,
   S3Client,
-  UploadPartCommand,
+  UploadPartCommandOutput,
 } from "@aws-sdk/client-s3";
 import { Buffer } from "node:buffer";
 import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
 import { Md5 } from "./hash.ts";
 import { validateKey } from "./key.ts";
 import type { ObjectInfo, PutData, PutOptions, PutResult, StorageBackend } from "./storage.ts";
+
+type Sdk = typeof import("@aws-sdk/client-s3");
 
 /** How to reach an S3-compatible endpoint (AWS, MinIO, s3rver, ...). */
 export interface S3Options {
@@ -100,7 +104,9 @@ export class S3Storage implements StorageBackend {
   readonly bucket: string;
   /** The key prefix inside the bucket (may be empty). */
   readonly prefix: string;
-  readonly #client: S3Client;
+  readonly #options: S3Options;
+  #clientP?: Promise<{ client: S3Client; sdk: Sdk }>;
+  #closed = false;
 
   /** A backend rooted at `root` (`s3://bucket/prefix`); no I/O. */
   constructor(root: string, options: S3Options = {}) {
@@ -108,12 +114,30 @@ export class S3Storage implements StorageBackend {
     this.bucket = bucket;
     this.prefix = prefix;
     this.root = `s3://${bucket}${prefix ? `/${prefix}` : ""}`;
-    this.#client = new S3Client({
-      region: options.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1",
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      ...(options.forcePathStyle !== undefined ? { forcePathStyle: options.forcePathStyle } : {}),
-      ...(options.credentials ? { credentials: options.credentials } : {}),
+    this.#options = options;
+  }
+
+  /** The SDK client and commands, made on first use. */
+  #s3(): Promise<{ client: S3Client; sdk: Sdk }> {
+    this.#clientP ??= import("@aws-sdk/client-s3").then((sdk) => {
+      const o = this.#options;
+      const client = new sdk.S3Client({
+        region: o.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1",
+        ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+        ...(o.forcePathStyle !== undefined ? { forcePathStyle: o.forcePathStyle } : {}),
+        ...(o.credentials ? { credentials: o.credentials } : {}),
+      });
+      if (this.#closed) client.destroy();
+      return { client, sdk };
     });
+    return this.#clientP;
+  }
+
+  /** Send the command `make` builds from the SDK; `T` is its output type. */
+  async #send<T>(make: (sdk: Sdk) => object): Promise<T> {
+    const { client, sdk } = await this.#s3();
+    // Each command's own type does not fit send()'s union of all of them.
+    return await client.send(make(sdk) as never) as T;
   }
 
   #key(key: string): string {
@@ -135,7 +159,9 @@ export class S3Storage implements StorageBackend {
   async get(key: string): Promise<ReadableStream<Uint8Array> | undefined> {
     const Key = this.#key(key);
     try {
-      const r = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      const r = await this.#send<GetObjectCommandOutput>((sdk) =>
+        new sdk.GetObjectCommand({ Bucket: this.bucket, Key })
+      );
       return r.Body?.transformToWebStream() as ReadableStream<Uint8Array> | undefined;
     } catch (e) {
       if (isMissing(e)) return undefined;
@@ -148,12 +174,12 @@ export class S3Storage implements StorageBackend {
     const Key = this.#key(key);
     if (length <= 0) return (await this.head(key)) ? new Uint8Array() : undefined;
     try {
-      const r = await this.#client.send(
-        new GetObjectCommand({
+      const r = await this.#send<GetObjectCommandOutput>((sdk) =>
+        new sdk.GetObjectCommand({
           Bucket: this.bucket,
           Key,
           Range: `bytes=${offset}-${offset + length - 1}`,
-        }),
+        })
       );
       const bytes = await r.Body!.transformToByteArray();
       // A server that ignores Range sends everything: cut it here.
@@ -222,13 +248,13 @@ export class S3Storage implements StorageBackend {
     if (first.done) {
       const result = check();
       try {
-        const r = await this.#client.send(
-          new PutObjectCommand({
+        const r = await this.#send<PutObjectCommandOutput>((sdk) =>
+          new sdk.PutObjectCommand({
             Bucket: this.bucket,
             Key,
             Body: first.bytes,
             ContentMD5: Buffer.from(result.hash, "base64url").toString("base64"),
-          }),
+          })
         );
         return { ...result, ...(r.ETag ? { etag: r.ETag } : {}) };
       } catch (e) {
@@ -238,21 +264,21 @@ export class S3Storage implements StorageBackend {
     // Multipart: invisible until completed, aborted on any failure.
     let uploadId: string | undefined;
     try {
-      const mp = await this.#client.send(
-        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key }),
+      const mp = await this.#send<CreateMultipartUploadCommandOutput>((sdk) =>
+        new sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key })
       );
       uploadId = mp.UploadId!;
       const parts: { ETag?: string; PartNumber: number }[] = [];
       let part = first;
       for (let n = 1;; n++) {
-        const r = await this.#client.send(
-          new UploadPartCommand({
+        const r = await this.#send<UploadPartCommandOutput>((sdk) =>
+          new sdk.UploadPartCommand({
             Bucket: this.bucket,
             Key,
             UploadId: uploadId,
             PartNumber: n,
             Body: part.bytes,
-          }),
+          })
         );
         parts.push({ ETag: r.ETag, PartNumber: n });
         if (part.done) break;
@@ -260,20 +286,20 @@ export class S3Storage implements StorageBackend {
         if (part.done && part.bytes.length === 0) break;
       }
       const result = check();
-      const done = await this.#client.send(
-        new CompleteMultipartUploadCommand({
+      const done = await this.#send<CompleteMultipartUploadCommandOutput>((sdk) =>
+        new sdk.CompleteMultipartUploadCommand({
           Bucket: this.bucket,
           Key,
           UploadId: uploadId,
           MultipartUpload: { Parts: parts },
-        }),
+        })
       );
       return { ...result, ...(done.ETag ? { etag: done.ETag } : {}) };
     } catch (e) {
       await reader.cancel().catch(() => {});
       if (uploadId) {
-        await this.#client.send(
-          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId }),
+        await this.#send<AbortMultipartUploadCommandOutput>((sdk) =>
+          new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId })
         ).catch(() => {});
       }
       if (e instanceof IntegrityError || e instanceof StorageError) throw e;
@@ -285,7 +311,9 @@ export class S3Storage implements StorageBackend {
   async head(key: string): Promise<ObjectInfo | undefined> {
     const Key = this.#key(key);
     try {
-      const r = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      const r = await this.#send<HeadObjectCommandOutput>((sdk) =>
+        new sdk.HeadObjectCommand({ Bucket: this.bucket, Key })
+      );
       return {
         key,
         size: Number(r.ContentLength ?? 0),
@@ -302,8 +330,8 @@ export class S3Storage implements StorageBackend {
   async delete(key: string): Promise<boolean> {
     if (!(await this.head(key))) return false;
     try {
-      await this.#client.send(
-        new DeleteObjectCommand({ Bucket: this.bucket, Key: this.#key(key) }),
+      await this.#send<DeleteObjectCommandOutput>((sdk) =>
+        new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.#key(key) })
       );
       return true;
     } catch (e) {
@@ -318,12 +346,12 @@ export class S3Storage implements StorageBackend {
     do {
       let r;
       try {
-        r = await this.#client.send(
-          new ListObjectsV2Command({
+        r = await this.#send<ListObjectsV2CommandOutput>((sdk) =>
+          new sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: base + prefix,
             ...(token ? { ContinuationToken: token } : {}),
-          }),
+          })
         );
       } catch (e) {
         throw new StorageError(`could not list ${this.root}/${prefix}: ${msg(e)}`, { cause: e });
@@ -343,6 +371,7 @@ export class S3Storage implements StorageBackend {
 
   /** Release the client's connections. */
   close(): void {
-    this.#client.destroy();
+    this.#closed = true;
+    this.#clientP?.then(({ client }) => client.destroy()).catch(() => {});
   }
 }

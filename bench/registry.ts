@@ -1,6 +1,7 @@
 // Registry benchmarks, ours and the reference side by side in one run:
 // 1. registering 10,000 small in-place files with ln.save() against raw
 //    libSQL inserts of the very same rows in one transaction (target <= 2x);
+//    the same on a PostgreSQL registry against raw pg inserts;
 // 2. md5 throughput of our hashFile() against coreutils md5sum on a 1 GiB
 //    file (target >= 0.8x).
 // Inputs are built once under bench/.cache/. Run: deno task bench
@@ -78,6 +79,62 @@ async function registerInPlace(): Promise<void> {
   console.log(`  ratio ours/raw                   ${(ours / raw).toFixed(2)}x   (target <= 2x)`);
 }
 
+/** The same on a PostgreSQL registry (a server started here): ln.save() against raw pg inserts. */
+async function registerInPlacePostgres(): Promise<void> {
+  const { postgresServer } = await import("../test/_postgres.ts");
+  const { default: pg } = await import("pg");
+  await using server = await postgresServer();
+  const root = await Deno.makeTempDir({ dir: CACHE, prefix: "registry-pg-" });
+  const bytes = new Uint8Array(1024);
+  for (let i = 0; i < N; i++) {
+    crypto.getRandomValues(bytes);
+    await Deno.mkdir(`${root}/d${i % 100}`, { recursive: true });
+    await Deno.writeFile(`${root}/d${i % 100}/f${i}.bin`, bytes);
+  }
+  const ourDb = await server.database();
+  await ln.init({ storage: root, db: ourDb });
+  const files = Array.from({ length: N }, (_, i) => new ln.File(`${root}/d${i % 100}/f${i}.bin`));
+  const [ours] = await time(() => ln.save(files));
+  await ln.close();
+
+  // The reference: the same rows into an identical schema (made by init, then emptied).
+  const rawDb = await server.database();
+  await ln.init({ storage: `${root}/d0`, db: rawDb });
+  await ln.close();
+  const src = new pg.Client({ connectionString: ourDb });
+  const dst = new pg.Client({ connectionString: rawDb });
+  await src.connect();
+  await dst.connect();
+  await dst.query('DELETE FROM storage; DELETE FROM "user"');
+  const copy = async (table: string) => {
+    const r = await src.query(`SELECT * FROM ${table}`);
+    const cols = r.fields.map((f: { name: string }) => f.name);
+    const sql = `INSERT INTO ${table} (${cols.map((c: string) => `"${c}"`).join(",")}) VALUES (${
+      cols.map((_: string, i: number) => `$${i + 1}`).join(",")
+    })`;
+    return { rows: r.rows as Record<string, unknown>[], cols, sql };
+  };
+  for (const t of ['"user"', "storage"]) {
+    const { rows, cols, sql } = await copy(t);
+    for (const row of rows) await dst.query(sql, cols.map((c: string) => row[c]));
+  }
+  const { rows, cols, sql } = await copy("file");
+  const [raw] = await time(async () => {
+    await dst.query("BEGIN");
+    for (const row of rows) await dst.query(sql, cols.map((c: string) => row[c]));
+    await dst.query("COMMIT");
+  });
+  await src.end();
+  await dst.end();
+  await Deno.remove(root, { recursive: true });
+  console.log(`register ${N} in-place 1 KiB files, PostgreSQL 15 registry (local server)`);
+  console.log(
+    `  ln.save(files)                   ${ours.toFixed(3)} s  (${(N / ours).toFixed(0)} files/s)`,
+  );
+  console.log(`  raw pg inserts, one tx           ${raw.toFixed(3)} s`);
+  console.log(`  ratio ours/raw                   ${(ours / raw).toFixed(2)}x   (target <= 2x)`);
+}
+
 async function md5Throughput(): Promise<void> {
   const path = `${CACHE}/1gib.bin`;
   const ok = await Deno.stat(path).then((s) => s.size === GIB, () => false);
@@ -112,4 +169,5 @@ async function md5Throughput(): Promise<void> {
 await Deno.mkdir(CACHE, { recursive: true });
 Deno.env.set("LAMIN_LOG_LEVEL", "error");
 await registerInPlace();
+await registerInPlacePostgres();
 await md5Throughput();

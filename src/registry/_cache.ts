@@ -83,9 +83,20 @@ export async function localCopy(
     return path;
   }
   const objects = await Array.fromAsync(backend.list(`${key}/`));
+  const wanted = new Set<string>();
   for (const o of objects) {
     const at = join(path, ...o.key.slice(key.length + 1).split("/"));
+    wanted.add(at);
     await fetchObject(backend, o.key, at, cacheDir);
   }
+  // Files an earlier copy had that the folder no longer has.
+  const prune = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const p = join(dir, e.name);
+      if (e.isDirectory) await prune(p);
+      else if (!wanted.has(p)) await Deno.remove(p).catch(() => {});
+    }
+  };
+  await prune(path).catch(() => {});
   return path;
 }

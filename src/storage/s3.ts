@@ -81,8 +81,8 @@ function msg(e: unknown): string {
  * `Content-MD5`, so S3 checks the bytes too), larger ones a multipart upload
  * that is completed only when size and md5 match and aborted otherwise; S3
  * never shows a partial object. Without `overwrite`, an existing object is
- * refused (checked with a `HEAD` first: two writers racing for one new key
- * can both pass that check; lamindeno's own keys are unique ids).
+ * refused: checked with a `HEAD` first, and by S3 itself through a
+ * conditional write (`If-None-Match: *`) where the server supports it.
  *
  * @example
  * ```ts ignore
@@ -198,11 +198,14 @@ export class S3Storage implements StorageBackend {
   /** Write atomically, verified before it becomes visible. */
   async put(key: string, data: PutData, options: PutOptions = {}): Promise<PutResult> {
     const Key = this.#key(key);
-    if (!options.overwrite && (await this.head(key))) {
-      throw new StorageError(
+    const exists = () =>
+      new StorageError(
         `an object already exists at ${this.uri(key)}; choose another key or replace the file`,
       );
-    }
+    // Refused up front, and again by S3 itself (`If-None-Match: *`) should a
+    // writer race us to the key; servers without conditional writes only
+    // have the first check.
+    if (!options.overwrite && (await this.head(key))) throw exists();
     const md5 = new Md5();
     const check = () => {
       const result = md5.digest();
@@ -254,10 +257,12 @@ export class S3Storage implements StorageBackend {
             Key,
             Body: first.bytes,
             ContentMD5: Buffer.from(result.hash, "base64url").toString("base64"),
+            ...(options.overwrite ? {} : { IfNoneMatch: "*" }),
           })
         );
         return { ...result, ...(r.ETag ? { etag: r.ETag } : {}) };
       } catch (e) {
+        if (status(e) === 412) throw exists();
         throw new StorageError(`could not write ${this.uri(key)}: ${msg(e)}`, { cause: e });
       }
     }
@@ -292,6 +297,7 @@ export class S3Storage implements StorageBackend {
           Key,
           UploadId: uploadId,
           MultipartUpload: { Parts: parts },
+          ...(options.overwrite ? {} : { IfNoneMatch: "*" }),
         })
       );
       return { ...result, ...(done.ETag ? { etag: done.ETag } : {}) };
@@ -303,6 +309,7 @@ export class S3Storage implements StorageBackend {
         ).catch(() => {});
       }
       if (e instanceof IntegrityError || e instanceof StorageError) throw e;
+      if (status(e) === 412) throw exists();
       throw new StorageError(`could not write ${this.uri(key)}: ${msg(e)}`, { cause: e });
     }
   }

@@ -9,7 +9,7 @@ import {
   StorageError,
   ValidationError,
 } from "../errors.ts";
-import { hashStream } from "../storage/hash.ts";
+import { hashDirectory, hashStream } from "../storage/hash.ts";
 import { log } from "../_log.ts";
 import { backendFor, instance, type InstanceState } from "../_state.ts";
 import { context } from "../track/context.ts";
@@ -19,6 +19,7 @@ import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { base62 } from "./_ids.ts";
 import { type AnyDb, anyDb, nowIso } from "./_record.ts";
 import {
+  type DirEntry,
   materialize,
   measure,
   type Measured,
@@ -130,9 +131,7 @@ async function planRemote(file: File, uri: string, inst: InstanceState): Promise
       `${uri} is registered at its own key "${rel}"; omit key (got "${file.key}")`,
     );
   }
-  const body = await inst.backend.get(rel);
-  if (!body) throw new NotFoundError(`no object at ${uri} (S3 folders are not registered yet)`);
-  const m: Measured = { ...(await hashStream(body)), hashType: "md5" };
+  const m = await measureRemote(inst.backend, rel, uri);
   file.suffix = suffixOf(rel) || file.suffix;
   const src = { kind: "remote" as const, uri };
   return {
@@ -145,6 +144,27 @@ async function planRemote(file: File, uri: string, inst: InstanceState): Promise
     objectKey: rel,
     pendingId: undefined,
     placed: [],
+  };
+}
+
+/** Size and md5 of an object, or (a prefix: a folder such as a .zarr store) of the objects beneath. */
+async function measureRemote(backend: StorageBackend, key: string, uri: string): Promise<Measured> {
+  const body = await backend.get(key);
+  if (body) return { ...(await hashStream(body)), hashType: "md5" };
+  const objects = await Array.fromAsync(backend.list(`${key}/`));
+  if (objects.length === 0) throw new NotFoundError(`no object or folder at ${uri}`);
+  const entries: DirEntry[] = [];
+  for (const o of objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+    const stream = await backend.get(o.key);
+    if (!stream) throw new NotFoundError(`${backend.uri(o.key)} disappeared while being read`);
+    const h = await hashStream(stream);
+    entries.push({ rel: o.key.slice(key.length + 1), path: backend.uri(o.key), ...h });
+  }
+  return {
+    size: entries.reduce((a, e) => a + e.size, 0),
+    hash: hashDirectory(entries.map((e) => ({ path: e.rel, hash: e.hash }))),
+    hashType: "md5-d",
+    entries,
   };
 }
 

@@ -104,6 +104,23 @@ Deno.test({
         () => new ln.File(`${storage}/external/none.csv`).save(),
         ln.NotFoundError,
       );
+      // A prefix (here a zarr store someone else wrote) registers in place as a folder.
+      const writer = new ln.S3Storage(storage, server.options);
+      const made = await tempDir();
+      const theirsData = atlas();
+      ((theirsData.X as ln.CsrMatrix).data as Float32Array)[0] = 999; // not the same content
+      await ln.writeZarr(theirsData, `${made}/theirs.zarr`);
+      for (const e of await walkFiles(`${made}/theirs.zarr`)) {
+        await writer.put(
+          `external/theirs.zarr/${e}`,
+          await Deno.readFile(`${made}/theirs.zarr/${e}`),
+        );
+      }
+      writer.close();
+      const theirs = await new ln.File(`${storage}/external/theirs.zarr`).save();
+      assertEquals([theirs.key, theirs.suffix], ["external/theirs.zarr", ".zarr"]);
+      assertEquals((await theirs.load() as ln.AnnData).shape, [4000, 300]);
+      assertEquals((await theirs.stream({ subsetObs: q.depth.lt(3) })).nObs, 3);
       await assertRejects(
         () => new ln.File(`s3://elsewhere/x.csv`).save(),
         ln.StorageError,
@@ -139,7 +156,7 @@ Deno.test({
 
       // Reopen: the same registry (cached on this machine) and storage.
       await ln.init({ storage, s3: server.options });
-      assertEquals((await ln.File.filter({})).length, 6);
+      assertEquals((await ln.File.filter({})).length, 7);
       // Records read from the registry load through the cache too.
       const reread = await ln.File.get({ key: "atlas.h5ad" });
       assertEquals((await reread.load() as ln.AnnData).shape, [4000, 300]);
@@ -181,3 +198,14 @@ Deno.test("init() with bad S3 or db settings: a typed error saying what to fix, 
   );
   await assertRejects(() => ln.File.filter({}), ln.NotInitializedError);
 });
+
+/** Relative paths of the files under `dir`. */
+async function walkFiles(dir: string, rel = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(rel ? `${dir}/${rel}` : dir)) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory) out.push(...await walkFiles(dir, r));
+    else out.push(r);
+  }
+  return out;
+}

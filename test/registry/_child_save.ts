@@ -3,10 +3,25 @@
 //   save <root> <path> [key]   register a file (copied into the instance)
 //   bytes <root> <text>        register in-memory bytes
 //   init <root>                only open (or create) the instance
+// With LAMINDENO_TEST_S3_ENDPOINT (and LAMINDENO_TEST_DB) set, <root> is an s3:// storage.
 import * as ln from "../../mod.ts";
 
 const [mode, root, arg, key] = Deno.args;
-await ln.init({ storage: root });
+// An S3 instance when the parent says where its server and registry are.
+const endpoint = Deno.env.get("LAMINDENO_TEST_S3_ENDPOINT");
+await ln.init({
+  storage: root,
+  ...(endpoint
+    ? {
+      s3: {
+        endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      },
+      db: Deno.env.get("LAMINDENO_TEST_DB"),
+    }
+    : {}),
+});
 if (mode === "save") {
   const file = new ln.File(arg, key ? { key } : {});
   await file.save();

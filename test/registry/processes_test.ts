@@ -2,15 +2,20 @@
 // SIGKILL while saving, and several processes saving the same content.
 import * as ln from "../../mod.ts";
 import { assert, assertEquals, tempDir, writeRandomFile } from "../_helpers.ts";
+import { s3Server } from "../_s3.ts";
 
 const CHILD = new URL("./_child_save.ts", import.meta.url).pathname;
 
 function child(...args: string[]): Deno.ChildProcess {
+  return childWith({}, ...args);
+}
+
+function childWith(env: Record<string, string>, ...args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CHILD, ...args],
     stdout: "piped",
     stderr: "piped",
-    env: { LAMIN_LOG_LEVEL: "error" },
+    env: { LAMIN_LOG_LEVEL: "error", ...env },
   }).spawn();
 }
 
@@ -130,4 +135,61 @@ Deno.test("4 processes creating the same new instance at once all succeed, with 
     await ln.close();
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "SIGKILL while saving a 40 MB file to S3, 10 times: no row without its whole object",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await s3Server();
+    const storage = `s3://${await server.bucket()}/crash`;
+    const dir = await tempDir();
+    const env = {
+      LAMINDENO_TEST_S3_ENDPOINT: server.options.endpoint!,
+      LAMINDENO_TEST_DB: `${dir}/registry.db`,
+    };
+    const src = `${dir}/big.bin`;
+    await writeRandomFile(src, 40 << 20, 11);
+    await stamp(src, -1);
+    let t0 = performance.now();
+    await finish(childWith(env, "save", storage, src));
+    const full = performance.now() - t0;
+
+    let killed = 0;
+    for (let round = 0; round < 10; round++) {
+      await stamp(src, round);
+      const p = childWith(env, "save", storage, src, round % 2 ? `big/${round}.bin` : "");
+      t0 = performance.now();
+      await new Promise((r) => setTimeout(r, Math.random() * full * 1.2));
+      try {
+        p.kill("SIGKILL");
+      } catch { /* it already finished */ }
+      const status = await p.output();
+      if (status.signal === "SIGKILL") killed++;
+      else if (!status.success) throw new Error(new TextDecoder().decode(status.stderr));
+    }
+    assert(killed >= 4, `only ${killed} of 10 children were killed before they finished`);
+
+    await ln.init({ storage, s3: server.options, db: env.LAMINDENO_TEST_DB });
+    try {
+      const report = await ln.fsck();
+      assertEquals(report.missing, [], "a row whose object is missing");
+      assertEquals(report.mismatched, [], "a row whose object differs");
+      const s3 = new ln.S3Storage(storage, server.options);
+      for (const f of await ln.File.filter({})) {
+        assertEquals((await s3.head(f.path().slice(storage.length + 1)))?.size, f.size);
+      }
+      s3.close();
+      await ln.fsck({ repair: true });
+      const after = await ln.fsck();
+      assertEquals(
+        [after.leftovers, after.orphans, after.interrupted, after.missing, after.mismatched],
+        [[], [], [], [], []],
+      );
+    } finally {
+      await ln.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -1,11 +1,11 @@
 // ElementStore over h5wasm (local files). h5wasm reads whole datasets through
 // its own chunk cache; byte-range streaming uses our own reader instead.
-import h5wasm from "h5wasm/node";
+import type H5wasm from "h5wasm/node";
 import { CorruptFileError, LaminError } from "../../errors.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray } from "./_store.ts";
 
-let ready: Promise<unknown> | undefined;
+let h5wasmP: Promise<typeof H5wasm> | undefined;
 
 interface H5Meta {
   type: number;
@@ -35,9 +35,13 @@ function plainAttr(value: unknown, meta: H5Meta): unknown {
 
 /** Open a local HDF5 file read-only; `CorruptFileError` if it is not HDF5. */
 export async function openH5(path: string): Promise<ElementStore> {
-  ready ??= h5wasm.ready;
-  await ready;
-  let file: InstanceType<typeof h5wasm.File>;
+  // Loaded on first use: our own reader handles most files, and the wasm
+  // module costs ~70 ms to load.
+  const h5wasm = await (h5wasmP ??= import("h5wasm/node").then(async (m) => {
+    await m.default.ready;
+    return m.default;
+  }));
+  let file: InstanceType<typeof H5wasm.File>;
   try {
     const head = new Uint8Array(8);
     using f = await Deno.open(path, { read: true });

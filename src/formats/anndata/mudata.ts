@@ -2,7 +2,7 @@ import { CorruptFileError } from "../../errors.ts";
 import type { AnnData, CategoryInfo } from "./anndata.ts";
 import type { Matrix } from "./matrix.ts";
 import { readAnnData, readDataFrame, readDict, readMatrix } from "./_decode.ts";
-import { openH5 } from "./_h5wasm_store.ts";
+import { withH5 } from "./read_h5ad.ts";
 import { type ElementStore, join } from "./_store.ts";
 import type { DataFrame } from "../tables.ts";
 import { encodeAnnData, encodeDataFrame, encodeElem, encodeMatrix } from "./_encode.ts";
@@ -109,12 +109,7 @@ export async function readMuDataStore(store: ElementStore): Promise<MuData> {
  * ```
  */
 export async function readH5mu(path: string): Promise<MuData> {
-  const store = await openH5(path);
-  try {
-    return await readMuDataStore(store);
-  } finally {
-    store.close();
-  }
+  return await withH5(path, readMuDataStore);
 }
 
 /** mudata's per-modality row maps: for each global name, its 1-based row in the modality (0: absent). */

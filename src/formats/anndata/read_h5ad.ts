@@ -3,6 +3,7 @@ import { UnsupportedFormatError } from "../../errors.ts";
 import type { AnnData } from "./anndata.ts";
 import { readAnnData } from "./_decode.ts";
 import { openH5 } from "./_h5wasm_store.ts";
+import type { ElementStore } from "./_store.ts";
 import { fileSource } from "../hdf5/h5file.ts";
 import { openH5Range } from "../hdf5/store.ts";
 
@@ -22,10 +23,21 @@ import { openH5Range } from "../hdf5/store.ts";
  * ```
  */
 export async function readH5ad(path: string): Promise<AnnData> {
+  return await withH5(path, readAnnData);
+}
+
+/**
+ * Run `read` on an ElementStore of the local HDF5 file at `path`: our own
+ * reader, or h5wasm for layouts ours does not read (said in a debug log).
+ */
+export async function withH5<T>(
+  path: string,
+  read: (store: ElementStore) => Promise<T>,
+): Promise<T> {
   const src = fileSource(path);
   try {
     const store = await openH5Range(src, path, { gap: 1 << 20 });
-    return await readAnnData(store);
+    return await read(store);
   } catch (e) {
     if (!(e instanceof UnsupportedFormatError)) throw e;
     log.debug(`${path}: ${e.message}; reading through h5wasm`);
@@ -34,7 +46,7 @@ export async function readH5ad(path: string): Promise<AnnData> {
   }
   const store = await openH5(path);
   try {
-    return await readAnnData(store);
+    return await read(store);
   } finally {
     store.close();
   }

@@ -11,6 +11,17 @@ import { fileURLToPath } from "node:url";
 /** The kernelspec's name. */
 export const KERNEL_NAME = "lamindeno";
 
+/**
+ * What the kernelspec runs, given where this module was loaded from: the
+ * local `kernel/main.ts`, or for a JSR install `jsr:@scope/name@version/kernel`.
+ */
+export function kernelEntry(installUrl: string): string {
+  const main = new URL("./main.ts", installUrl);
+  if (main.protocol === "file:") return fileURLToPath(main);
+  const jsr = /^https:\/\/jsr\.io\/(@[^/]+)\/([^/]+)\/([^/]+)\/kernel\/main\.ts$/.exec(main.href);
+  return jsr ? `jsr:${jsr[1]}/${jsr[2]}@${jsr[3]}/kernel` : main.href;
+}
+
 /** The kernel.json of the lamindeno kernel. */
 export function kernelSpec(
   deno: string = Deno.execPath(),
@@ -23,14 +34,7 @@ export function kernelSpec(
   };
   return {
     ...(Object.keys(env).length ? { env } : {}),
-    argv: [
-      deno,
-      "run",
-      "-A",
-      fileURLToPath(new URL("./main.ts", import.meta.url)),
-      "--conn",
-      "{connection_file}",
-    ],
+    argv: [deno, "run", "-A", kernelEntry(import.meta.url), "--conn", "{connection_file}"],
     display_name: "Deno (lamindeno)",
     language: "typescript",
     interrupt_mode: "message",
@@ -64,28 +68,37 @@ export async function install(
   return dir;
 }
 
-if (import.meta.main) {
-  const args = [...Deno.args];
-  const option = (name: string) => {
+/**
+ * The install command line: `[--user | --prefix DIR] [--storage DIR_OR_S3] [--db URL]`.
+ * Returns the exit code.
+ */
+export async function installCli(args: string[]): Promise<number> {
+  const usage =
+    "usage: deno run -A jsr:@lamindeno/lamindb/kernel install [--user | --prefix DIR] " +
+    "[--storage DIR_OR_S3] [--db URL]";
+  const option = (name: string): string | undefined | null => {
     const at = args.indexOf(name);
-    const v = at >= 0 ? args[at + 1] : args.find((a) => a.startsWith(`${name}=`))?.slice(
-      name.length + 1,
-    );
-    if (at >= 0 && !v) {
-      console.error(
-        "usage: deno run -A kernel/install.ts [--user | --prefix DIR] [--storage DIR_OR_S3] [--db URL]",
-      );
-      Deno.exit(2);
-    }
-    return v;
+    const v = at >= 0
+      ? args[at + 1]
+      : args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+    return at >= 0 && (!v || v.startsWith("--")) ? null : v;
   };
-  const prefix = option("--prefix");
-  const storage = option("--storage");
-  const db = option("--db");
+  const known = new Set(["--user", "--prefix", "--storage", "--db"]);
+  const unknown = args.find((a, i) =>
+    a.startsWith("--") && !known.has(a.split("=")[0]) && !known.has(args[i - 1] ?? "")
+  );
+  const [prefix, storage, db] = [option("--prefix"), option("--storage"), option("--db")];
+  if (unknown || prefix === null || storage === null || db === null) {
+    console.error(unknown ? `unknown option ${unknown}\n${usage}` : usage);
+    return 2;
+  }
   const dir = await install({
     prefix,
     storage: storage && !storage.startsWith("s3://") ? resolve(storage) : storage,
     db,
   });
   console.log(`installed the ${KERNEL_NAME} kernelspec in ${dir}`);
+  return 0;
 }
+
+if (import.meta.main) Deno.exit(await installCli(Deno.args));

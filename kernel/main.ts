@@ -1,4 +1,14 @@
-// Entry point of the lamindeno kernel: `deno run -A kernel/main.ts --conn FILE`.
+/**
+ * The `lamindeno` Jupyter kernel: a proxy in front of `deno jupyter` that
+ * records every executed cell as part of the notebook's run.
+ *
+ * Install its kernelspec with
+ * `deno run -A jsr:@lamindeno/lamindb/kernel install [--user | --prefix DIR] [--storage DIR] [--db URL]`
+ * (from a checkout: `deno task kernel:install`); Jupyter then starts it as
+ * `deno run -A <this module> --conn FILE`.
+ *
+ * @module
+ */
 // Hooks: kernel/record.ts's `recordingHooks()`, plus the module named by
 // LAMINDENO_KERNEL_HOOKS (its default export or `hooks`: hooks or a function
 // returning them). With LAMINDENO_STORAGE set, the notebook's run is started
@@ -8,6 +18,8 @@ import { pathToFileURL } from "node:url";
 import { combineHooks, type KernelHooks } from "./hooks.ts";
 import { KernelProxy } from "./proxy.ts";
 import { earlyRun } from "./_early_run.ts";
+
+export type { KernelHooks } from "./hooks.ts";
 
 /** The connection file from `--conn FILE`, `--conn=FILE` or `-f FILE`. */
 export function connectionFileArg(args: string[]): string | undefined {
@@ -44,7 +56,11 @@ export async function loadHooks(): Promise<KernelHooks> {
   return list.length === 1 ? list[0] : combineHooks(...list);
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args[0] === "install") {
+  // `deno run -A jsr:@lamindeno/lamindb/kernel install [...]`
+  const { installCli } = await import("./install.ts");
+  Deno.exit(await installCli(Deno.args.slice(1)));
+} else if (import.meta.main) {
   const connectionFile = connectionFileArg(Deno.args);
   if (!connectionFile) {
     console.error("usage: deno run -A kernel/main.ts --conn CONNECTION_FILE");

@@ -34,6 +34,8 @@ export interface S3Options {
 
 /** Uploads larger than this go in parts of this size (S3's minimum part is 5 MiB). */
 const PART = 8 << 20;
+/** Parts in flight at once (each holds a PART-sized buffer). */
+const PARALLEL_PARTS = 4;
 
 /**
  * `s3://bucket/prefix` split; a ValidationError saying what is wrong otherwise.
@@ -273,23 +275,31 @@ export class S3Storage implements StorageBackend {
         new sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key })
       );
       uploadId = mp.UploadId!;
+      // Parts upload while the next ones are read and hashed, a few at once.
       const parts: { ETag?: string; PartNumber: number }[] = [];
+      const inflight = new Map<number, Promise<void>>();
       let part = first;
       for (let n = 1;; n++) {
-        const r = await this.#send<UploadPartCommandOutput>((sdk) =>
+        const [num, body, id] = [n, part.bytes, uploadId];
+        const sent = this.#send<UploadPartCommandOutput>((sdk) =>
           new sdk.UploadPartCommand({
             Bucket: this.bucket,
             Key,
-            UploadId: uploadId,
-            PartNumber: n,
-            Body: part.bytes,
+            UploadId: id,
+            PartNumber: num,
+            Body: body,
           })
-        );
-        parts.push({ ETag: r.ETag, PartNumber: n });
+        ).then((r) => {
+          parts[num - 1] = { ETag: r.ETag, PartNumber: num };
+        });
+        inflight.set(num, sent);
+        sent.then(() => inflight.delete(num), () => {});
         if (part.done) break;
+        if (inflight.size >= PARALLEL_PARTS) await Promise.race(inflight.values());
         part = await fill();
         if (part.done && part.bytes.length === 0) break;
       }
+      await Promise.all(inflight.values());
       const result = check();
       const done = await this.#send<CompleteMultipartUploadCommandOutput>((sdk) =>
         new sdk.CompleteMultipartUploadCommand({

@@ -38,6 +38,17 @@ Deno.test("S3Storage: a multipart upload (> 8 MiB) reads back whole and by range
       /differ from the source/,
     );
     assertEquals(await s.head("big2.bin"), undefined);
+    // A source that fails after several parts were sent: aborted, nothing visible.
+    let sent = 0;
+    const failing = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent >= 30 << 20) return c.error(new Error("disk went away"));
+        sent += 1 << 20;
+        c.enqueue(big.subarray(0, 1 << 20));
+      },
+    });
+    await assertRejects(() => s.put("big3.bin", failing), StorageError, /disk went away/);
+    assertEquals(await s.head("big3.bin"), undefined);
   } finally {
     s.close();
   }

@@ -112,6 +112,17 @@ export class S3Storage implements StorageBackend {
 
   /** A backend rooted at `root` (`s3://bucket/prefix`); no I/O. */
   constructor(root: string, options: S3Options = {}) {
+    if (typeof root !== "string") {
+      throw new ValidationError("new S3Storage(root): root is s3://bucket/prefix");
+    }
+    if (options === null || typeof options !== "object") {
+      throw new ValidationError("S3 options are { endpoint, region, forcePathStyle, credentials }");
+    }
+    if (options.endpoint !== undefined && !URL.canParse(String(options.endpoint))) {
+      throw new ValidationError(
+        `S3 endpoint ${options.endpoint} is not a URL; write e.g. http://127.0.0.1:9000`,
+      );
+    }
     const { bucket, prefix } = parseS3Uri(root);
     this.bucket = bucket;
     this.prefix = prefix;

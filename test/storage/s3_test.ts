@@ -58,6 +58,16 @@ Deno.test("S3Storage: bad roots and keys are refused; an unreachable endpoint is
   await assertRejects(() => new S3Storage("s3://A_B/x"), ValidationError, /bucket name/);
   await assertRejects(() => new S3Storage("http://x/y"), ValidationError, /s3:\/\/bucket/);
   await assertRejects(() => new S3Storage("s3://bucket/../x"), Error, /\.\./);
+  await assertRejects(
+    () => new S3Storage("s3://bucket", null as never),
+    ValidationError,
+    /options/,
+  );
+  await assertRejects(
+    () => new S3Storage("s3://bucket", { endpoint: "not a url" }),
+    ValidationError,
+    /not a URL/,
+  );
   const s = new S3Storage("s3://bucket", server.options);
   await assertRejects(() => s.get("../x"), Error, /\.\./);
   s.close();

@@ -195,8 +195,8 @@ export class S3Storage implements StorageBackend {
         })
       );
       const bytes = await r.Body!.transformToByteArray();
-      // A server that ignores Range sends everything: cut it here.
-      return r.ContentRange || bytes.length <= length
+      // A server that ignores Range sends everything (no Content-Range): cut it here.
+      return r.ContentRange || (offset === 0 && bytes.length <= length)
         ? bytes
         : bytes.subarray(offset, offset + length);
     } catch (e) {

@@ -3,13 +3,14 @@
 import { log } from "../_log.ts";
 import { UnsupportedFormatError } from "../errors.ts";
 import { type CountingStorage } from "../storage/counting.ts";
+import { localCopy } from "../storage/_cache.ts";
 import type { NumericArray } from "../formats/anndata/matrix.ts";
 import { openH5 } from "../formats/anndata/_h5wasm_store.ts";
 import type { ElementStore } from "../formats/anndata/_store.ts";
 import { openZarr, type ZarrSource } from "../formats/anndata/_zarr_store.ts";
 import { zarrRangeArray } from "../formats/anndata/_zarr_ranges.ts";
 import { fileSource, type RangeSource } from "../formats/hdf5/h5file.ts";
-import { h5RangeArray, openH5Range } from "../formats/hdf5/store.ts";
+import { assertReadable, h5RangeArray, openH5Range } from "../formats/hdf5/store.ts";
 import type { Range } from "./plan.ts";
 import type { RangeArray } from "./subset.ts";
 import type { StreamSource } from "./stream.ts";
@@ -94,6 +95,7 @@ export async function openStreamSource(
   key: string,
   suffix: string,
   label: string,
+  cacheDir?: string,
 ): Promise<
   StreamSource & {
     close(): void;
@@ -121,6 +123,7 @@ export async function openStreamSource(
       // many requests in flight.
       const options = local ? { gap: 256 } : { gap: 256 << 10, concurrency: 32 };
       const store = await openH5Range(src, label, options);
+      await assertReadable(store.file); // else fall back below, before reading data
       return {
         store,
         array: (path) => h5RangeArray(store.file, path, options),
@@ -129,9 +132,15 @@ export async function openStreamSource(
       };
     } catch (e) {
       (src as { close?: () => void }).close?.();
-      if (!(e instanceof UnsupportedFormatError) || !local) throw e;
-      log.debug(`${label}: ${e.message}; falling back to h5wasm (arrays are read whole)`);
-      return await h5wasmSource(local);
+      if (!(e instanceof UnsupportedFormatError)) throw e;
+      if (local) {
+        log.debug(`${label}: ${e.message}; falling back to h5wasm (arrays are read whole)`);
+        return await h5wasmSource(local);
+      }
+      if (!cacheDir) throw e;
+      // h5wasm reads local files only: fetch the whole object (once; cached).
+      log.warn(`${label}: ${e.message}; fetching the whole file to read it with h5wasm`);
+      return await h5wasmSource(await localCopy(backend, key, false, cacheDir));
     }
   }
   throw new UnsupportedFormatError(

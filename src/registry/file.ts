@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import { IntegrityError, NotFoundError, ValidationError } from "../errors.ts";
 import { backendFor, instance } from "../_state.ts";
-import { localCopy } from "./_cache.ts";
+import { localCopy } from "../storage/_cache.ts";
 import { loadObject, type LoadOptions } from "../formats/load.ts";
 import { MANAGED_PREFIX, suffixOf, validateUserKey } from "../storage/key.ts";
 import { isId, newId } from "./_ids.ts";
@@ -317,7 +317,13 @@ export class File {
   async backed(options: { isRunInput?: boolean } = {}): Promise<BackedAnnData> {
     this.path(); // saved?
     const backend = new CountingStorage(backendFor(this.storageId!));
-    const src = await openStreamSource(backend, this._objectKey, this.suffix, this.path());
+    const src = await openStreamSource(
+      backend,
+      this._objectKey,
+      this.suffix,
+      this.path(),
+      instance().cacheDir,
+    );
     try {
       const x = await matrixSource(src, "X");
       let shape: [number, number];
@@ -367,7 +373,13 @@ export class File {
     }
     this.path(); // saved?
     const backend = new CountingStorage(backendFor(this.storageId!));
-    const src = await openStreamSource(backend, this._objectKey, this.suffix, this.path());
+    const src = await openStreamSource(
+      backend,
+      this._objectKey,
+      this.suffix,
+      this.path(),
+      instance().cacheDir,
+    );
     let adata: AnnData;
     try {
       adata = await streamAnnData(src, {

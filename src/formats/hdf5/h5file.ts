@@ -338,7 +338,8 @@ function unfilter(
           `"${label}": a compressed chunk does not inflate: ${(e as Error).message}`,
         );
       }
-    } else if (f.id === 2) b = unshuffle(b, f.values[0] ?? elem);
+    } else if (f.id === LZF) b = lzfDecompress(b, expected, label);
+    else if (f.id === 2) b = unshuffle(b, f.values[0] ?? elem);
     else if (f.id === 3) b = b.subarray(0, b.length - 4);
     else {throw new UnsupportedFormatError(
         `"${label}": HDF5 filter ${f.id} is not read by lamindeno's reader`,
@@ -350,6 +351,45 @@ function unfilter(
     return full;
   }
   return b;
+}
+
+/** h5py's LZF filter (registered id 32000). */
+const LZF = 32000;
+
+/**
+ * LZF (liblzf's format, as h5py's filter writes it: the compressed chunk,
+ * no header). Literal runs (`ctrl < 32`: ctrl + 1 bytes follow) and back
+ * references (length in the top 3 bits, plus a byte when 7; distance in the
+ * low 5 bits and the next byte).
+ */
+export function lzfDecompress(input: Uint8Array, size: number, label: string): Uint8Array {
+  const out = new Uint8Array(size);
+  let ip = 0, op = 0;
+  const bad = () => new CorruptFileError(`"${label}": an LZF-compressed chunk is damaged`);
+  while (ip < input.length) {
+    let ctrl = input[ip++];
+    if (ctrl < 32) {
+      ctrl++;
+      if (op + ctrl > size || ip + ctrl > input.length) throw bad();
+      out.set(input.subarray(ip, ip + ctrl), op);
+      ip += ctrl;
+      op += ctrl;
+    } else {
+      let len = ctrl >> 5;
+      let ref = op - ((ctrl & 0x1f) << 8) - 1;
+      if (len === 7) {
+        if (ip >= input.length) throw bad();
+        len += input[ip++];
+      }
+      if (ip >= input.length) throw bad();
+      ref -= input[ip++];
+      len += 2;
+      if (ref < 0 || op + len > size) throw bad();
+      // Byte by byte: the reference may overlap what is being written.
+      for (let k = 0; k < len; k++) out[op++] = out[ref++];
+    }
+  }
+  return op === size ? out : out.subarray(0, op);
 }
 
 function unshuffle(b: Uint8Array, size: number): Uint8Array {

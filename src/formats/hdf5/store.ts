@@ -1,7 +1,7 @@
 // The anndata ElementStore over our byte-range HDF5 reader, and RangeArrays
 // over its datasets, so the same decoder and planner serve h5ad from any
 // storage.
-import { CorruptFileError } from "../../errors.ts";
+import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { ElementStore, StoreArray } from "../anndata/_store.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
 import type { RangeArray } from "../../query/subset.ts";
@@ -103,4 +103,29 @@ export async function h5RangeArray(
       return v.data as NumericArray;
     },
   };
+}
+
+/** HDF5 filters our reader decodes: deflate, shuffle, fletcher32, LZF (h5py's). */
+const READ_FILTERS = new Set([1, 2, 3, 32000]);
+
+/**
+ * Check, from metadata only, that every dataset under `path` has a layout
+ * and filters our reader decodes (each group's children in parallel);
+ * `UnsupportedFormatError` naming the first that does not, so callers can
+ * fall back before reading anything.
+ */
+export async function assertReadable(file: H5File, path = ""): Promise<void> {
+  const node = await file.get(path);
+  if (!node) return;
+  if (node.kind === "dataset") {
+    const bad = (node.info.filters ?? []).find((f) => !READ_FILTERS.has(f.id));
+    if (bad) {
+      throw new UnsupportedFormatError(
+        `"${file.label}": /${path} uses HDF5 filter ${bad.id}, which lamindeno's reader does not decode`,
+      );
+    }
+    return;
+  }
+  const keys = await file.keys(path);
+  await Promise.all(keys.map((k) => assertReadable(file, path ? `${path}/${k}` : k)));
 }

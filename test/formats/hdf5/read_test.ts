@@ -27,6 +27,9 @@ with h5py.File(f"{d}/t.h5", "w", **kw) as f:
     f.create_dataset("gzip", data=big, chunks=(777,), compression="gzip")
     f.create_dataset("shuffled", data=big, chunks=(999,), compression="gzip", shuffle=True)
     f.create_dataset("contig", data=big)
+    f.create_dataset("lzf", data=big, chunks=(1001,), compression="lzf")
+    f.create_dataset("lzf_shuffled", data=big, chunks=(999,), compression="lzf", shuffle=True)
+    f.create_dataset("lzf_ints", data=np.arange(50_000, dtype="i8") // 7, chunks=(4096,), compression="lzf")
     f.create_dataset("dense2d", data=np.arange(300 * 7, dtype="f8").reshape(300, 7), chunks=(16, 3))
     g = f.create_group("grp/inner"); g.attrs["k"] = "v"
     many = f.create_group("many")
@@ -114,7 +117,7 @@ print(json.dumps({"big": f["chunked"][:].tolist(), "d2": f["dense2d"][:].tolist(
             path,
           ),
         );
-        for (const name of ["chunked", "gzip", "shuffled", "contig"]) {
+        for (const name of ["chunked", "gzip", "shuffled", "contig", "lzf", "lzf_shuffled"]) {
           const a = await store.read(name);
           assertEquals(Array.from(a.data as Float32Array), want.big.map(Math.fround), name);
         }
@@ -133,7 +136,13 @@ print(json.dumps({"big": f["chunked"][:].tolist(), "d2": f["dense2d"][:].tolist(
           200_000,
         ]];
         const slice = ranges.flatMap(([s, e]) => want.big.slice(s, e).map(Math.fround));
-        for (const name of ["chunked", "gzip", "shuffled", "contig"]) {
+        const ints = await store.read("lzf_ints");
+        assertEquals(
+          Array.from(ints.data as BigInt64Array, Number).every((v, i) => v === Math.floor(i / 7)),
+          true,
+          "lzf int64",
+        );
+        for (const name of ["chunked", "gzip", "shuffled", "contig", "lzf"]) {
           const v = await (await ds(f, name)).readRanges(ranges);
           assertEquals(Array.from(v.data as Float32Array), slice, name);
         }

@@ -4,8 +4,7 @@
 // downloads go to a temporary name first.
 import { dirname, join } from "node:path";
 import { StorageError } from "../errors.ts";
-import { base62 } from "./_ids.ts";
-import type { StorageBackend } from "../storage/storage.ts";
+import type { StorageBackend } from "./storage.ts";
 
 /** Where a remote object is cached: `{cacheDir}/{bucket}/{key}`. */
 function cachePath(backend: StorageBackend, key: string, cacheDir: string): string {
@@ -40,7 +39,7 @@ async function fetchObject(
     if (fresh) return;
   }
   await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${base62(8)}.part`;
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.part`;
   try {
     const body = await backend.get(key);
     if (!body) throw new StorageError(`${backend.uri(key)} disappeared while being read`);

@@ -11,8 +11,7 @@ import { openZarr, type ZarrSource } from "../formats/anndata/_zarr_store.ts";
 import { zarrRangeArray } from "../formats/anndata/_zarr_ranges.ts";
 import { fileSource, type RangeSource } from "../formats/hdf5/h5file.ts";
 import { assertReadable, h5RangeArray, openH5Range } from "../formats/hdf5/store.ts";
-import type { Range } from "./plan.ts";
-import type { RangeArray } from "./subset.ts";
+import type { Range, RangeArray } from "../formats/ranges.ts";
 import type { StreamSource } from "./stream.ts";
 
 /** A ZarrSource reading keys under `prefix` of a (counting) backend. */

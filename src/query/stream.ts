@@ -19,7 +19,8 @@ import type { ExprNode } from "./expr.ts";
 import { columnsOf } from "./expr.ts";
 import { type ColumnData, evaluate } from "./evaluate.ts";
 import { checkColumns } from "./lazy_frame.ts";
-import { type MatrixSource, type RangeArray, subsetMatrix, subsetRows } from "./subset.ts";
+import { type MatrixSource, subsetMatrix, subsetRows } from "./subset.ts";
+import type { RangeArray } from "../formats/ranges.ts";
 
 /** Where a streamed AnnData comes from: its element tree and range reads of its arrays. */
 export interface StreamSource {

@@ -8,17 +8,8 @@ import {
   type Matrix,
   type NumericArray,
 } from "../formats/anndata/matrix.ts";
-import { cursor, merge, planElements, planIndptr, type Range, runs } from "./plan.ts";
-
-/** A 1-D or 2-D array that can read ranges along its first dimension. */
-export interface RangeArray {
-  /** The array's shape. */
-  readonly shape: readonly number[];
-  /** numpy-style dtype of the values. */
-  readonly dtype: Dtype;
-  /** The values of `ranges` (rows for 2-D), concatenated in order. */
-  readRanges(ranges: readonly Range[]): Promise<NumericArray>;
-}
+import { cursor, planElements, planIndptr } from "./plan.ts";
+import { merge, type Range, type RangeArray, runs } from "../formats/ranges.ts";
 
 /** A stored matrix, as arrays that can be read by range. */
 export type MatrixSource =

@@ -16,7 +16,7 @@ import { context } from "../track/context.ts";
 import { MANAGED_PREFIX, suffixOf, validateKey } from "../storage/key.ts";
 import type { PutData, StorageBackend } from "../storage/storage.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
-import { base62 } from "./_ids.ts";
+import { base62 } from "../_ids.ts";
 import { type AnyDb, anyDb, nowIso } from "./_record.ts";
 import {
   type DirEntry,

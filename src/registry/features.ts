@@ -5,7 +5,7 @@ import { instance } from "../_state.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import { isDataFrame } from "../formats/tables.ts";
 import { retryBusy } from "./_db_errors.ts";
-import { newId } from "./_ids.ts";
+import { newId } from "../_ids.ts";
 import { anyDb, date, rowsByIds, selectOne, selectRows, str, type Where } from "./_record.ts";
 
 const COLUMNS = ["id", "type", "hash", "created_at", "created_by_id"] as const;

@@ -4,7 +4,7 @@ import { backendFor, instance } from "../_state.ts";
 import { localCopy } from "../storage/_cache.ts";
 import { loadObject, type LoadOptions } from "../formats/load.ts";
 import { MANAGED_PREFIX, suffixOf, validateUserKey } from "../storage/key.ts";
-import { isId, newId } from "./_ids.ts";
+import { isId, newId } from "../_ids.ts";
 import {
   date,
   linkManager,

@@ -2,7 +2,7 @@ import { basename, relative, resolve, sep } from "node:path";
 import { ValidationError } from "../errors.ts";
 import { instance } from "../_state.ts";
 import { validateKey, validateUserKey } from "../storage/key.ts";
-import { newId } from "./_ids.ts";
+import { newId } from "../_ids.ts";
 import {
   anyDb,
   date,

@@ -12,7 +12,7 @@ import {
   str,
   type Where,
 } from "./_record.ts";
-import { newId } from "./_ids.ts";
+import { newId } from "../_ids.ts";
 import { Transform } from "./transform.ts";
 import { File } from "./file.ts";
 

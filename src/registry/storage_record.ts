@@ -1,5 +1,5 @@
 import { type AnyDb, date, nowIso, selectOne, selectRows, str, type Where } from "./_record.ts";
-import { newId } from "./_ids.ts";
+import { newId } from "../_ids.ts";
 
 const COLUMNS = [
   "id",

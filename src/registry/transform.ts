@@ -1,7 +1,7 @@
 import { ValidationError } from "../errors.ts";
 import { instance } from "../_state.ts";
 import { anyDb, date, nowIso, selectOne, selectRows, str, type Where } from "./_record.ts";
-import { isId, newId } from "./_ids.ts";
+import { isId, newId } from "../_ids.ts";
 
 const COLUMNS = [
   "id",

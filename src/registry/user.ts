@@ -1,6 +1,6 @@
 import { userInfo } from "node:os";
 import { type AnyDb, date, nowIso, selectOne, selectRows, str, type Where } from "./_record.ts";
-import { newId } from "./_ids.ts";
+import { newId } from "../_ids.ts";
 
 const COLUMNS = ["id", "handle", "name", "created_at", "updated_at"] as const;
 

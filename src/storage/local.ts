@@ -1,6 +1,6 @@
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { IntegrityError, StorageError } from "../errors.ts";
-import { base62 } from "../registry/_ids.ts";
+import { base62 } from "../_ids.ts";
 import { Md5 } from "./hash.ts";
 import { MANAGED_PREFIX, validateKey } from "./key.ts";
 import type { ObjectInfo, PutData, PutOptions, PutResult, StorageBackend } from "./storage.ts";

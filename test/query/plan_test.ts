@@ -1,14 +1,7 @@
 import { assertEquals } from "../_helpers.ts";
-import {
-  cursor,
-  merge,
-  planElements,
-  planIndptr,
-  type Range,
-  runs,
-  total,
-} from "../../src/query/plan.ts";
-import { type MatrixSource, type RangeArray, subsetMatrix } from "../../src/query/subset.ts";
+import { cursor, planElements, planIndptr } from "../../src/query/plan.ts";
+import { merge, type Range, type RangeArray, runs, total } from "../../src/formats/ranges.ts";
+import { type MatrixSource, subsetMatrix } from "../../src/query/subset.ts";
 import type { NumericArray } from "../../src/formats/anndata/matrix.ts";
 
 Deno.test("runs, merge, cursor", () => {

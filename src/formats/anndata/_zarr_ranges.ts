@@ -2,8 +2,7 @@
 // the asked rows, each chunk once, through zarrita's chunk decoding.
 import * as zarr from "zarrita";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
-import type { Range } from "../../query/plan.ts";
-import type { RangeArray } from "../../query/subset.ts";
+import type { Range, RangeArray } from "../ranges.ts";
 import type { Dtype, NumericArray } from "./matrix.ts";
 import type { ZarrSource } from "./_zarr_store.ts";
 

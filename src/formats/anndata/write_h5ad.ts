@@ -1,6 +1,6 @@
 import { basename, dirname, join } from "node:path";
 import { LaminError, StorageError } from "../../errors.ts";
-import { base62 } from "../../registry/_ids.ts";
+import { base62 } from "../../_ids.ts";
 import { writeHdf5 } from "../hdf5/write.ts";
 import type { AnnData } from "./anndata.ts";
 import { encodeAnnData } from "./_encode.ts";

@@ -1,7 +1,7 @@
 import { deflateSync } from "node:zlib";
 import { basename, dirname, join } from "node:path";
 import { StorageError } from "../../errors.ts";
-import { base62 } from "../../registry/_ids.ts";
+import { base62 } from "../../_ids.ts";
 import type { AnnData } from "./anndata.ts";
 import type { NumericArray } from "./matrix.ts";
 import { encodeAnnData } from "./_encode.ts";

@@ -4,8 +4,7 @@
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { ElementStore, StoreArray } from "../anndata/_store.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
-import type { RangeArray } from "../../query/subset.ts";
-import { merge, type Range, runs } from "../../query/plan.ts";
+import { merge, type Range, type RangeArray, runs } from "../ranges.ts";
 import { H5Dataset, H5File, type H5Values, type RangeSource, type ReadOptions } from "./h5file.ts";
 
 function plain(v: H5Values, scalar: boolean): unknown {

@@ -1,0 +1,50 @@
+// Index ranges and arrays read by range: the vocabulary shared by the
+// readers in formats/ (which read ranges) and the planner in query/ (which
+// chooses them).
+import type { Dtype, NumericArray } from "./anndata/matrix.ts";
+
+/** A half-open index range `[start, end)`. */
+export type Range = readonly [start: number, end: number];
+
+/** Sorted unique indices as runs of consecutive values. */
+export function runs(indices: ArrayLike<number>): Range[] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < indices.length; i++) {
+    const v = indices[i];
+    const last = out[out.length - 1];
+    if (last && v === last[1]) last[1] = v + 1;
+    else if (last && v < last[1]) {
+      throw new RangeError(`indices must be sorted and unique (got ${v} after ${last[1] - 1})`);
+    } else out.push([v, v + 1]);
+  }
+  return out;
+}
+
+/** Merge ranges (sorted by start) whose gap is at most `gap`. */
+export function merge(ranges: readonly Range[], gap = 0): Range[] {
+  const out: [number, number][] = [];
+  for (const [s, e] of ranges) {
+    if (e <= s) continue;
+    const last = out[out.length - 1];
+    if (last && s - last[1] <= gap) last[1] = Math.max(last[1], e);
+    else out.push([s, e]);
+  }
+  return out;
+}
+
+/** Total length of ranges. */
+export function total(ranges: readonly Range[]): number {
+  let n = 0;
+  for (const [s, e] of ranges) n += e - s;
+  return n;
+}
+
+/** A 1-D or 2-D array that can read ranges along its first dimension. */
+export interface RangeArray {
+  /** The array's shape. */
+  readonly shape: readonly number[];
+  /** numpy-style dtype of the values. */
+  readonly dtype: Dtype;
+  /** The values of `ranges` (rows for 2-D), concatenated in order. */
+  readRanges(ranges: readonly Range[]): Promise<NumericArray>;
+}

@@ -22,7 +22,7 @@
  */
 
 export * from "./src/errors.ts";
-export * from "./src/init.ts";
+export { close, connect, init, type InitOptions, type RegistryDialect } from "./src/init.ts";
 export { type Settings, settings } from "./src/settings.ts";
 export * from "./src/save.ts";
 export * from "./src/fsck.ts";
@@ -33,13 +33,14 @@ export {
   type ReplaceOptions,
   type StreamOptions,
 } from "./src/registry/file.ts";
-export * from "./src/registry/folder.ts";
-export * from "./src/registry/run.ts";
-export * from "./src/registry/transform.ts";
+export { Folder, type FolderOptions } from "./src/registry/folder.ts";
+export { Run, type RunCell, type RunOptions } from "./src/registry/run.ts";
+export { Transform, type TransformOptions } from "./src/registry/transform.ts";
 export { Storage } from "./src/registry/storage_record.ts";
 export { User } from "./src/registry/user.ts";
 export { type Feature, Features } from "./src/registry/features.ts";
-export type { RelatedManager, Where } from "./src/registry/_record.ts";
+export type { Queries, RelatedManager, Where } from "./src/registry/_model.ts";
+export { Instance, type InstanceSettings, type RegistryLocation } from "./src/registry/instance.ts";
 export type { LoadOptions } from "./src/formats/load.ts";
 export type { DataFrame } from "./src/formats/tables.ts";
 export type { ArrowTable } from "./src/formats/arrow.ts";
@@ -80,5 +81,5 @@ export * from "./src/storage/storage.ts";
 export { LocalStorage } from "./src/storage/local.ts";
 export { parseS3Uri, type S3Options, S3Storage } from "./src/storage/s3.ts";
 export * from "./src/storage/counting.ts";
-export { suffixOf, validateKey } from "./src/storage/key.ts";
+export { objectKey, suffixOf, validateKey } from "./src/storage/key.ts";
 export { hashBytes, hashDirectory, type HashResult } from "./src/storage/hash.ts";

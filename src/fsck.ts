@@ -1,9 +1,9 @@
-import { instance } from "./_state.ts";
-import { anyDb } from "./registry/_record.ts";
-import { deleteObject } from "./registry/_save.ts";
+import { ValidationError } from "./errors.ts";
+import { defaultInstance, Instance } from "./registry/instance.ts";
+import { deleteObject } from "./registry/_replace.ts";
 import { hashFile, hashStream } from "./storage/hash.ts";
 import { hashDirectory } from "./storage/hash.ts";
-import { MANAGED_PREFIX } from "./storage/key.ts";
+import { MANAGED_PREFIX, objectKey } from "./storage/key.ts";
 import { TMP_PREFIX } from "./storage/local.ts";
 import type { StorageBackend } from "./storage/storage.ts";
 
@@ -13,6 +13,8 @@ export interface FsckOptions {
   repair?: boolean;
   /** Hash every object (default `true`); `false` compares sizes only. */
   hash?: boolean;
+  /** The instance to check (default: the one `ln.init()` opened). */
+  instance?: Instance;
 }
 
 /** A registered file whose object is missing or differs from the row. */
@@ -56,8 +58,14 @@ export interface FsckReport {
  * ```
  */
 export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
-  const inst = instance();
-  const db = anyDb();
+  if (options === null || typeof options !== "object") {
+    throw new ValidationError("fsck(options) takes { repair?, hash?, instance? }");
+  }
+  if (options.instance !== undefined && !(options.instance instanceof Instance)) {
+    throw new ValidationError("fsck({ instance }) takes an Instance from ln.connect()");
+  }
+  const inst = (options.instance ?? defaultInstance()).assertOpen();
+  const db = inst.db;
   const backend = inst.backend;
   const repair = options.repair ?? false;
   const report: FsckReport = {
@@ -75,9 +83,7 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
 
   const rows = await db.selectFrom("file").selectAll().where("storage_id", "=", inst.storage.id)
     .execute();
-  const byId = new Map(rows.map((r) => [String(r.id), r]));
-  const objectKey = (r: Record<string, unknown>) =>
-    r.key === null ? `${MANAGED_PREFIX}${r.id}${r.suffix}` : String(r.key);
+  const byId = new Map(rows.map((r) => [r.id, r]));
   const inJournal = new Set<string>();
 
   const pending = await db.selectFrom("pending_object").selectAll()
@@ -102,8 +108,8 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
             key: row.key === null ? null : key,
             updated_at: new Date().toISOString(),
           }).where("id", "=", row.id).execute();
-          row.hash = p.hash;
-          row.size = p.size;
+          row.hash = String(p.hash);
+          row.size = Number(p.size);
         }
       } else if (present && objectKey(row) !== key) {
         report.orphans.push(backend.uri(key));

@@ -1,21 +1,30 @@
 import type { Dialect } from "kysely";
+import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileURL } from "node:url";
 import { StorageError, ValidationError } from "./errors.ts";
-import { maybeInstance, setInstance } from "./_state.ts";
 import { openRegistry } from "./registry/db.ts";
 import { retryBusy } from "./registry/_db_errors.ts";
+import {
+  Instance,
+  maybeDefaultInstance,
+  type RegistryLocation,
+  setDefaultInstance,
+} from "./registry/instance.ts";
 import { libsqlDialect } from "./registry/libsql.ts";
 import { postgresDialect } from "./registry/postgres.ts";
-import type { AnyDb } from "./registry/_record.ts";
 import { ensureStorage } from "./registry/storage_record.ts";
 import { currentHandle, ensureUser } from "./registry/user.ts";
 import { LocalStorage } from "./storage/local.ts";
 import { parseS3Uri, type S3Options, S3Storage } from "./storage/s3.ts";
 import type { StorageBackend } from "./storage/storage.ts";
-import { settingsDefaults } from "./settings.ts";
-import { context } from "./track/context.ts";
 import { autoTrackNotebook } from "./track/track.ts";
+
+/** `$XDG_CACHE_HOME/lamindb`, or `~/.cache/lamindb`. */
+export function defaultCacheDir(): string {
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  return join(xdg && xdg !== "" ? xdg : join(homedir(), ".cache"), "lamindb");
+}
 
 /**
  * A kysely `Dialect` (structurally): the registry database driver. Any
@@ -89,7 +98,7 @@ async function place(options: InitOptions): Promise<Place> {
     const { bucket, prefix } = parseS3Uri(options.storage);
     const registry = options.db
       ? (POSTGRES.test(options.db) ? undefined : dbPath(options.db))
-      : join(settingsDefaults().cacheDir, "instances", bucket, ...prefix.split("/"), "lamin.db");
+      : join(defaultCacheDir(), "instances", bucket, ...prefix.split("/"), "lamin.db");
     // The storage must be reachable now, not at the first save.
     for await (const _ of backend.list(".lamindb/")) break;
     return { backend, registry };
@@ -112,9 +121,11 @@ async function place(options: InitOptions): Promise<Place> {
 }
 
 /**
- * Open the instance at `storage`, creating it on first use (idempotent).
- * The registry schema is migrated forward; a registry written by a newer
- * lamindeno is refused with `SchemaVersionError` and left unchanged.
+ * Open the instance at `storage`, creating it on first use (idempotent),
+ * and make it the default instance (what `ln.File.get()` and friends use);
+ * an instance open before is closed. The registry schema is migrated
+ * forward; a registry written by a newer lamindeno is refused with
+ * `SchemaVersionError` and left unchanged.
  *
  * @example Create and reopen an instance
  * ```ts
@@ -129,6 +140,38 @@ async function place(options: InitOptions): Promise<Place> {
  * ```
  */
 export async function init(options: InitOptions): Promise<void> {
+  validate(options);
+  await close();
+  const inst = await open(options);
+  setDefaultInstance(inst);
+  await autoTrackNotebook(inst);
+}
+
+/**
+ * Open another instance alongside the default one, e.g. to read from a
+ * local instance and save into a shared one. Records of it are queried with
+ * `ln.File.using(instance)` (likewise `Run`, `Transform`, ...) and saved into
+ * it with `new ln.File(data, { instance })`. Close it with
+ * `instance.close()`. Takes the options of {@linkcode init}.
+ *
+ * @example Read here, save there
+ * ```ts
+ * import * as ln from "@lamindeno/lamindb";
+ * await ln.init({ storage: await Deno.makeTempDir() });
+ * const local = await new ln.File(new TextEncoder().encode("a,b\n1,2\n"), { key: "t.csv" }).save();
+ * const shared = await ln.connect({ storage: await Deno.makeTempDir() });
+ * const copy = await new ln.File(await local.stage(), { key: "t.csv", instance: shared }).save();
+ * console.assert(copy.hash === local.hash && copy.storageId !== local.storageId);
+ * await shared.close();
+ * await ln.close();
+ * ```
+ */
+export async function connect(options: InitOptions): Promise<Instance> {
+  validate(options);
+  return await open(options);
+}
+
+function validate(options: InitOptions): void {
   if (options === null || typeof options !== "object" || typeof options.storage !== "string") {
     throw new ValidationError(
       'ln.init() takes { storage: "./data" } (a local folder) or { storage: "s3://bucket/prefix" }',
@@ -142,10 +185,12 @@ export async function init(options: InitOptions): Promise<void> {
       "init({ s3 }) takes { endpoint, region, forcePathStyle, credentials }",
     );
   }
-  if (maybeInstance()) await close();
   if (options.dialect && options.db) {
     throw new ValidationError("init() takes a `db` or a `dialect`, not both");
   }
+}
+
+async function open(options: InitOptions): Promise<Instance> {
   const { backend, registry } = await place(options);
   const embedded = !options.dialect && registry !== undefined;
   if (embedded) await mkdirOrFail(dirname(registry), "the registry folder");
@@ -158,27 +203,23 @@ export async function init(options: InitOptions): Promise<void> {
     (registry ? await libsqlDialect(registry) : await postgresDialect(options.db!));
   const db = await openRegistry(dialect);
   try {
-    const anyDb = db as unknown as AnyDb;
-    const user = await retryBusy(() => ensureUser(anyDb, currentHandle()));
+    const user = await retryBusy(() => ensureUser(db, currentHandle()));
     const storage = await retryBusy(() =>
-      ensureStorage(anyDb, backend.root, backend.kind, user.id)
+      ensureStorage(db, backend.root, backend.root.startsWith("s3://") ? "s3" : "local", user.id)
     );
-    const defaults = settingsDefaults();
-    setInstance({
+    const location: RegistryLocation | undefined = options.dialect
+      ? undefined
+      : registry
+      ? { kind: "libsql", path: registry }
+      : { kind: "postgres", url: options.db! };
+    return new Instance({
       db,
       storage,
       backend,
-      backends: new Map([[storage.id, backend]]),
       user,
-      cacheDir: defaults.cacheDir,
-      trackRunInputs: defaults.trackRunInputs,
-      ...(options.dialect ? {} : {
-        registry: registry
-          ? { kind: "libsql" as const, path: registry }
-          : { kind: "postgres" as const, url: options.db! },
-      }),
+      settings: { trackRunInputs: true, cacheDir: defaultCacheDir() },
+      location,
     });
-    await autoTrackNotebook();
   } catch (e) {
     await db.destroy().catch(() => {});
     throw e;
@@ -198,7 +239,7 @@ async function lockFile(path: string): Promise<Disposable> {
 }
 
 /**
- * Close the open instance (no-op when none is open).
+ * Close the default instance (no-op when none is open).
  *
  * @example
  * ```ts
@@ -207,13 +248,5 @@ async function lockFile(path: string): Promise<Disposable> {
  * ```
  */
 export async function close(): Promise<void> {
-  const inst = maybeInstance();
-  if (!inst) return;
-  setInstance(undefined);
-  for (const b of inst.backends.values()) (b as { close?: () => void }).close?.();
-  context.run = undefined;
-  context.transform = undefined;
-  // Closing the last connection checkpoints the WAL, which another process
-  // may briefly block.
-  await retryBusy(() => inst.db.destroy());
+  await maybeDefaultInstance()?.close();
 }

@@ -1,6 +1,7 @@
 import { ValidationError } from "./errors.ts";
 import { File } from "./registry/file.ts";
 import { saveFiles } from "./registry/_save.ts";
+import { defaultInstance } from "./registry/instance.ts";
 
 /**
  * Save many files in one registry transaction: much faster than calling
@@ -21,6 +22,14 @@ export async function save(files: File[]): Promise<File[]> {
   if (!Array.isArray(files) || files.some((f) => !(f instanceof File))) {
     throw new ValidationError("ln.save() takes an array of File records");
   }
-  await saveFiles(files);
+  // Files bound to another instance (`{ instance }`) are saved there.
+  const groups = new Map<unknown, File[]>();
+  for (const f of files) {
+    const inst = f._instance ??= defaultInstance();
+    groups.set(inst, [...(groups.get(inst) ?? []), f]);
+  }
+  for (const [inst, group] of groups) {
+    await saveFiles(inst as NonNullable<File["_instance"]>, group);
+  }
   return files;
 }

@@ -1,15 +1,8 @@
-import { homedir } from "node:os";
-import { join } from "node:path";
-import { instance, maybeInstance } from "./_state.ts";
+import { NotInitializedError } from "./errors.ts";
+import { defaultCacheDir } from "./init.ts";
+import { defaultInstance, maybeDefaultInstance } from "./registry/instance.ts";
 import type { Storage } from "./registry/storage_record.ts";
 import type { User } from "./registry/user.ts";
-
-let trackRunInputs = true;
-
-function defaultCacheDir(): string {
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  return join(xdg && xdg !== "" ? xdg : join(homedir(), ".cache"), "lamindb");
-}
 
 /** The shape of {@linkcode settings}. */
 export interface Settings {
@@ -23,14 +16,10 @@ export interface Settings {
   readonly cacheDir: string;
 }
 
-/** @internal Defaults applied to a newly opened instance. */
-export function settingsDefaults(): { trackRunInputs: boolean; cacheDir: string } {
-  return { trackRunInputs, cacheDir: defaultCacheDir() };
-}
-
 /**
- * Settings of the open instance. `storage` and `user` throw
- * `NotInitializedError` before `ln.init()`.
+ * Settings of the default instance (a view of its `instance.settings`, the
+ * one place they live). `storage` and `user` throw `NotInitializedError`
+ * before `ln.init()`, and so does setting `trackRunInputs`.
  *
  * @example Read the settings
  * ```ts
@@ -44,23 +33,27 @@ export function settingsDefaults(): { trackRunInputs: boolean; cacheDir: string 
 export const settings: Settings = {
   /** The default storage root of the open instance. */
   get storage(): Storage {
-    return instance().storage;
+    return defaultInstance().storage;
   },
   /** The current user (from `LAMIN_USER` or the OS user). */
   get user(): User {
-    return instance().user;
+    return defaultInstance().user;
   },
   /** Link loaded/staged files as inputs of the tracked run (default `true`). */
   get trackRunInputs(): boolean {
-    return maybeInstance()?.trackRunInputs ?? trackRunInputs;
+    return maybeDefaultInstance()?.settings.trackRunInputs ?? true;
   },
   set trackRunInputs(v: boolean) {
-    trackRunInputs = Boolean(v);
-    const inst = maybeInstance();
-    if (inst) inst.trackRunInputs = trackRunInputs;
+    const inst = maybeDefaultInstance();
+    if (!inst) {
+      throw new NotInitializedError(
+        "settings.trackRunInputs belongs to an instance; call ln.init() before setting it",
+      );
+    }
+    inst.settings.trackRunInputs = Boolean(v);
   },
   /** Where cloud objects are cached: `$XDG_CACHE_HOME/lamindb` or `~/.cache/lamindb`. */
   get cacheDir(): string {
-    return maybeInstance()?.cacheDir ?? defaultCacheDir();
+    return maybeDefaultInstance()?.settings.cacheDir ?? defaultCacheDir();
   },
 };

@@ -1,5 +1,5 @@
 import * as ln from "../mod.ts";
-import { instance } from "../src/_state.ts";
+import { defaultInstance } from "../src/registry/instance.ts";
 import { assertEquals, freshInstance } from "./_helpers.ts";
 
 const enc = new TextEncoder();
@@ -7,7 +7,7 @@ const healthy = { leftovers: [], orphans: [], interrupted: [], missing: [], mism
 
 Deno.test("fsck() reports each kind of problem and repair fixes what it safely can", async () => {
   const root = await freshInstance();
-  const db = instance().db;
+  const db = defaultInstance().db;
   const keep = await new ln.File(enc.encode("keep"), { key: "keep.txt" }).save();
   const gone = await new ln.File(enc.encode("gone"), { key: "gone.txt" }).save();
   const edited = await new ln.File(enc.encode("edited"), { key: "edited.txt" }).save();

@@ -4,7 +4,6 @@ import {
   CscMatrix,
   CsrMatrix,
   DenseMatrix,
-  type Dtype,
   type Matrix,
   type NumericArray,
 } from "../formats/anndata/matrix.ts";

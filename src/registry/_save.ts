@@ -1,7 +1,7 @@
 // The File lifecycle's writes: save (batch), replace, delete. Objects are
 // written through the intent journal `pending_object` so that a crash at
 // any moment leaves something `fsck` can finish or undo.
-import { basename, relative, resolve, sep } from "node:path";
+import { relative, resolve, sep } from "node:path";
 import {
   IntegrityError,
   InvalidKeyError,
@@ -11,23 +11,17 @@ import {
 } from "../errors.ts";
 import { hashDirectory, hashStream } from "../storage/hash.ts";
 import { log } from "../_log.ts";
-import { backendFor, instance, type InstanceState } from "../_state.ts";
-import { context } from "../track/context.ts";
-import { MANAGED_PREFIX, suffixOf, validateKey } from "../storage/key.ts";
+import { MANAGED_PREFIX, objectKey, suffixOf, validateKey } from "../storage/key.ts";
 import type { PutData, StorageBackend } from "../storage/storage.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { base62 } from "../_ids.ts";
-import { type AnyDb, anyDb, nowIso } from "./_record.ts";
-import {
-  type DirEntry,
-  materialize,
-  measure,
-  type Measured,
-  type RawSource,
-  type Source,
-  sourceSuffix,
-} from "./_source.ts";
+import { nowIso } from "./_model.ts";
+import type { RegistryDb } from "./db.ts";
+import { FILE_MODEL, FILES } from "./_file_model.ts";
+import type { Instance } from "./instance.ts";
+import { type DirEntry, materialize, measure, type Measured, type RawSource } from "./_source.ts";
 import type { File } from "./file.ts";
+import type { Row } from "./_model.ts";
 
 interface Plan {
   file: File;
@@ -42,8 +36,12 @@ interface Plan {
 }
 
 /** Save new files in one registry transaction (`File.save()` is a batch of one). */
-export async function saveFiles(files: File[], opts: { folderId?: string } = {}): Promise<void> {
-  const inst = instance();
+export async function saveFiles(
+  inst: Instance,
+  files: File[],
+  opts: { folderId?: string } = {},
+): Promise<void> {
+  inst.assertOpen();
   const plans: Plan[] = [];
   try {
     for (const f of files) {
@@ -56,9 +54,9 @@ export async function saveFiles(files: File[], opts: { folderId?: string } = {})
   }
 }
 
-async function savePlans(plans: Plan[], inst: InstanceState, folderId?: string): Promise<void> {
+async function savePlans(plans: Plan[], inst: Instance, folderId?: string): Promise<void> {
   // Dedup against the registry and within the batch.
-  const existing = await filesByHash(plans.map((p) => p.m.hash));
+  const existing = await filesByHash(inst, plans.map((p) => p.m.hash));
   const first = new Map<string, Plan>();
   const inserts: Plan[] = [];
   const sameAs: [File, File][] = [];
@@ -79,10 +77,10 @@ async function savePlans(plans: Plan[], inst: InstanceState, folderId?: string):
     await undo(inserts, inst);
     throw e;
   }
-  for (const [file, ex] of sameAs) await adopt(file, ex, folderId);
+  for (const [file, ex] of sameAs) await adopt(inst, file, ex, folderId);
 }
 
-async function plan(file: File, inst: InstanceState): Promise<Plan> {
+async function plan(file: File, inst: Instance): Promise<Plan> {
   if (file._source?.kind === "remote") return await planRemote(file, file._source.uri, inst);
   const { src, cleanup } = await materialize(file._source!);
   let m: Measured;
@@ -107,12 +105,21 @@ async function plan(file: File, inst: InstanceState): Promise<Plan> {
     }
   }
   file.suffix = suffixOf(key ?? file.name ?? "") || file.suffix;
-  const objectKey = key ?? `${MANAGED_PREFIX}${file.id}${file.suffix}`;
-  return { file, src, cleanup, m, inPlace, key, objectKey, pendingId: undefined, placed: [] };
+  return {
+    file,
+    src,
+    cleanup,
+    m,
+    inPlace,
+    key,
+    objectKey: objectKey({ key, id: file.id, suffix: file.suffix }),
+    pendingId: undefined,
+    placed: [],
+  };
 }
 
 /** An object already in the instance's S3 storage: registered in place, hashed by streaming it. */
-async function planRemote(file: File, uri: string, inst: InstanceState): Promise<Plan> {
+async function planRemote(file: File, uri: string, inst: Instance): Promise<Plan> {
   const root = inst.backend.root;
   if (inst.backend.kind !== "s3" || !uri.startsWith(`${root}/`)) {
     throw new StorageError(
@@ -180,7 +187,7 @@ async function relativeToRoot(path: string, backend: StorageBackend): Promise<st
   return relative(root, real).split(sep).join("/");
 }
 
-async function refuseTakenKeys(plans: Plan[], inst: InstanceState): Promise<void> {
+async function refuseTakenKeys(plans: Plan[], inst: Instance): Promise<void> {
   const keyed = plans.filter((p) => p.key !== null);
   const seen = new Set<string>();
   for (const p of keyed) {
@@ -190,9 +197,9 @@ async function refuseTakenKeys(plans: Plan[], inst: InstanceState): Promise<void
     seen.add(p.key!);
   }
   for (let i = 0; i < keyed.length; i += 500) {
-    const rows = await anyDb().selectFrom("file").select(["id", "key"])
+    const rows = await inst.db.selectFrom("file").select(["id", "key"])
       .where("storage_id", "=", inst.storage.id)
-      .where("key", "in", keyed.slice(i, i + 500).map((p) => p.key)).execute();
+      .where("key", "in", keyed.slice(i, i + 500).map((p) => p.key!)).execute();
     if (rows.length > 0) {
       const r = rows[0];
       throw new IntegrityError(
@@ -204,14 +211,14 @@ async function refuseTakenKeys(plans: Plan[], inst: InstanceState): Promise<void
   }
 }
 
-function dataOf(src: RawSource): PutData | (() => Promise<PutData>) {
+export function dataOf(src: RawSource): PutData | (() => Promise<PutData>) {
   if (src.kind === "bytes") return src.bytes;
   if (src.kind === "remote") throw new Error(`internal: ${src.uri} is registered in place`);
   const path = src.path;
   return async () => (await Deno.open(path, { read: true })).readable;
 }
 
-async function putOne(
+export async function putOne(
   backend: StorageBackend,
   key: string,
   data: PutData | (() => Promise<PutData>),
@@ -222,15 +229,15 @@ async function putOne(
   await backend.put(key, bytes, { expect, overwrite });
 }
 
-async function placeObjects(plans: Plan[], inst: InstanceState): Promise<void> {
+async function placeObjects(plans: Plan[], inst: Instance): Promise<void> {
   const managed = plans.filter((p) => !p.inPlace);
   if (managed.length === 0) return;
   const now = nowIso();
   for (const p of managed) p.pendingId = base62(20);
   await retryBusy(() =>
-    anyDb().insertInto("pending_object").values(managed.map((p) => ({
-      id: p.pendingId,
-      op: "save",
+    inst.db.insertInto("pending_object").values(managed.map((p) => ({
+      id: p.pendingId!,
+      op: "save" as const,
       storage_id: inst.storage.id,
       key: p.objectKey,
       is_dir: p.m.entries ? 1 : 0,
@@ -255,71 +262,74 @@ async function placeObjects(plans: Plan[], inst: InstanceState): Promise<void> {
   }
 }
 
-async function undo(plans: Plan[], inst: InstanceState): Promise<void> {
+async function undo(plans: Plan[], inst: Instance): Promise<void> {
   for (const p of plans) {
     for (const k of p.placed) await inst.backend.delete(k).catch(() => {});
     p.placed = [];
     if (p.pendingId) {
-      await anyDb().deleteFrom("pending_object").where("id", "=", p.pendingId).execute()
+      await inst.db.deleteFrom("pending_object").where("id", "=", p.pendingId).execute()
         .catch(() => {});
       p.pendingId = undefined;
     }
   }
 }
 
-function rowOf(p: Plan, inst: InstanceState, now: string) {
+/** The file as it will be committed: its fields set from the plan, then mapped to a row. */
+function rowOf(p: Plan, inst: Instance, now: string) {
   const f = p.file;
-  const run = f.run ?? context.run;
-  return {
-    id: f.id,
-    name: f.name,
-    suffix: f.suffix,
+  const run = f.run ?? inst.run;
+  const at = new Date(now);
+  Object.assign(f, {
     size: p.m.size,
     hash: p.m.hash,
-    hash_type: p.m.hashType,
+    hashType: p.m.hashType,
     key: p.key,
-    managed: p.inPlace ? 0 : 1,
-    is_dir: p.m.entries ? 1 : 0,
-    run_id: run?.id ?? null,
-    transform_id: run?.transformId ?? null,
-    transform_version: run?.transformVersion ?? null,
-    storage_id: inst.storage.id,
-    created_at: now,
-    updated_at: now,
-    created_by_id: inst.user.id,
-  };
+    runId: run?.id ?? null,
+    transformId: run?.transformId ?? null,
+    transformVersion: run?.transformVersion ?? null,
+    storageId: inst.storage.id,
+    createdAt: at,
+    updatedAt: at,
+    createdById: inst.user.id,
+    _managed: p.inPlace ? 0 : 1,
+    _isDir: p.m.entries ? 1 : 0,
+  });
+  return FILE_MODEL.toRow(f);
 }
 
 async function insertLinks(
-  trx: AnyDb,
+  trx: RegistryDb,
   file: File,
   options: { inputOf?: { id: string }[]; features?: { id: string }[] },
   folderId: string | undefined,
 ): Promise<void> {
-  const links: [string, Record<string, string>[]][] = [
-    ["run_input", (options.inputOf ?? []).map((r) => ({ run_id: r.id, file_id: file.id }))],
-    [
-      "file_features",
-      (options.features ?? []).map((fs) => ({ file_id: file.id, features_id: fs.id })),
-    ],
-    ["folder_file", folderId ? [{ folder_id: folderId, file_id: file.id }] : []],
-  ];
-  for (const [table, rows] of links) {
-    if (rows.length > 0) {
-      await trx.insertInto(table).values(rows).onConflict((oc) => oc.doNothing()).execute();
-    }
+  const inputs = (options.inputOf ?? []).map((r) => ({ run_id: r.id, file_id: file.id }));
+  const features = (options.features ?? []).map((fs) => ({
+    file_id: file.id,
+    features_id: fs.id,
+  }));
+  if (inputs.length) {
+    await trx.insertInto("run_input").values(inputs).onConflict((oc) => oc.doNothing()).execute();
+  }
+  if (features.length) {
+    await trx.insertInto("file_features").values(features).onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+  if (folderId) {
+    await trx.insertInto("folder_file").values({ folder_id: folderId, file_id: file.id })
+      .onConflict((oc) => oc.doNothing()).execute();
   }
 }
 
-async function commit(plans: Plan[], inst: InstanceState, folderId: string | undefined) {
+async function commit(plans: Plan[], inst: Instance, folderId: string | undefined) {
   const now = nowIso();
   for (const p of plans) {
     for (const fs of p.file._options.features ?? []) {
-      if (!fs._saved) await fs.save();
+      if (!fs._saved) await fs._saveIn(inst);
     }
   }
   await retryBusy(() =>
-    anyDb().transaction().execute(async (trx) => {
+    inst.db.transaction().execute(async (trx) => {
       for (let i = 0; i < plans.length; i += 50) {
         await trx.insertInto("file").values(plans.slice(i, i + 50).map((p) => rowOf(p, inst, now)))
           .execute();
@@ -333,25 +343,12 @@ async function commit(plans: Plan[], inst: InstanceState, folderId: string | und
     })
   );
   for (const p of plans) {
-    const row = rowOf(p, inst, now);
     const f = p.file;
-    f.size = row.size;
-    f.hash = row.hash;
-    f.hashType = row.hash_type;
-    f.key = row.key;
-    f.runId = row.run_id;
-    f.transformId = row.transform_id;
-    f.transformVersion = row.transform_version;
-    f.run = f.run ?? context.run;
+    f._setRow(rowOf(p, inst, now) as Row<"file">, inst);
+    f.run = f.run ?? inst.run;
     f.transform = f.run?.transform;
-    f.storageId = row.storage_id;
     f.storage = inst.storage;
-    f.createdById = row.created_by_id;
     f.createdBy = inst.user;
-    f.createdAt = f.updatedAt = new Date(now);
-    f._managed = row.managed;
-    f._isDir = row.is_dir;
-    f._saved = true;
     f._source = undefined;
     p.placed = [];
     p.pendingId = undefined;
@@ -365,7 +362,7 @@ async function commit(plans: Plan[], inst: InstanceState, folderId: string | und
  */
 async function commitAll(
   plans: Plan[],
-  inst: InstanceState,
+  inst: Instance,
   folderId: string | undefined,
   sameAs: [File, File][],
 ): Promise<void> {
@@ -381,7 +378,7 @@ async function commitAll(
       await commit([p], inst, folderId);
     } catch (e) {
       if (!isUniqueViolation(e)) throw e;
-      const ex = (await filesByHash([p.m.hash])).get(p.m.hash);
+      const ex = (await filesByHash(inst, [p.m.hash])).get(p.m.hash);
       if (!ex) {
         throw new IntegrityError(
           `key ${p.key} was registered by someone else while saving ${p.file.name ?? p.file.id}; ` +
@@ -395,7 +392,12 @@ async function commitAll(
   }
 }
 
-async function adopt(file: File, existing: File, folderId: string | undefined): Promise<void> {
+async function adopt(
+  inst: Instance,
+  file: File,
+  existing: File,
+  folderId: string | undefined,
+): Promise<void> {
   const options = file._options;
   log.info(
     `returning existing file with same hash: ${existing.id} (${
@@ -404,181 +406,12 @@ async function adopt(file: File, existing: File, folderId: string | undefined): 
   );
   file._adopt(existing);
   await retryBusy(() =>
-    anyDb().transaction().execute((trx) => insertLinks(trx, file, options, folderId))
+    inst.db.transaction().execute((trx) => insertLinks(trx, file, options, folderId))
   );
 }
 
-async function filesByHash(hashes: string[]): Promise<Map<string, File>> {
-  const { File } = await import("./file.ts");
-  const unique = [...new Set(hashes)];
-  const out = new Map<string, File>();
-  for (let i = 0; i < unique.length; i += 500) {
-    const rows = await anyDb().selectFrom("file").select("id")
-      .where("hash", "in", unique.slice(i, i + 500)).execute();
-    for (const f of await File.byIds(rows.map((r) => String(r.id)))) out.set(f.hash!, f);
-  }
-  return out;
-}
-
-/** Replace the content of a saved file; see `File.replace`. */
-export async function replaceFile(file: File, data: Source, run: File["run"]): Promise<void> {
-  const { src, cleanup } = await materialize(data);
-  try {
-    await replaceWith(file, data, src, run);
-  } finally {
-    await cleanup();
-  }
-}
-
-async function replaceWith(
-  file: File,
-  data: Source,
-  src: RawSource,
-  run: File["run"],
-): Promise<void> {
-  const m = await measure(src);
-  if (m.entries || file._isDir) {
-    throw new ValidationError("replace() of folder-like files (e.g. .zarr) is not supported yet");
-  }
-  if (m.hash === file.hash) {
-    log.info(`file ${file.id} already has this content; nothing to replace`);
-    return;
-  }
-  const other = (await filesByHash([m.hash])).get(m.hash);
-  if (other) {
-    throw new IntegrityError(
-      `this content is already registered as file ${other.id}; a hash is registered once`,
-    );
-  }
-  const newSuffix = sourceSuffix(data) ??
-    (src.kind === "path" ? suffixOf(basename(src.path)) : file.suffix);
-  const oldObjectKey = file._objectKey;
-  let newKey = file.key;
-  if (newKey !== null && newSuffix !== file.suffix) {
-    newKey = (file.suffix && newKey.endsWith(file.suffix)
-      ? newKey.slice(0, -file.suffix.length)
-      : newKey) + newSuffix;
-  }
-  const newObjectKey = newKey ?? `${MANAGED_PREFIX}${file.id}${newSuffix}`;
-  const backend = backendFor(file.storageId!);
-  const pendingId = base62(20);
-  await retryBusy(() =>
-    anyDb().insertInto("pending_object").values({
-      id: pendingId,
-      op: "replace",
-      storage_id: file.storageId!,
-      key: newObjectKey,
-      is_dir: 0,
-      file_id: file.id,
-      hash: m.hash,
-      size: m.size,
-      created_at: nowIso(),
-    }).execute()
-  );
-  const useRun = run ?? context.run ?? file.run;
-  const now = nowIso();
-  const managed = newObjectKey === oldObjectKey ? file._managed : 1;
-  try {
-    await putOne(backend, newObjectKey, dataOf(src), m, true);
-    await retryBusy(() =>
-      anyDb().transaction().execute(async (trx) => {
-        await trx.updateTable("file").set({
-          size: m.size,
-          hash: m.hash,
-          hash_type: m.hashType,
-          suffix: newSuffix,
-          key: newKey,
-          managed,
-          run_id: useRun?.id ?? null,
-          transform_id: useRun?.transformId ?? null,
-          transform_version: useRun?.transformVersion ?? null,
-          updated_at: now,
-        }).where("id", "=", file.id).execute();
-        await trx.deleteFrom("pending_object").where("id", "=", pendingId).execute();
-      })
-    );
-  } catch (e) {
-    if (newObjectKey !== oldObjectKey) await backend.delete(newObjectKey).catch(() => {});
-    await anyDb().deleteFrom("pending_object").where("id", "=", pendingId).execute()
-      .catch(() => {});
-    if (isUniqueViolation(e)) {
-      throw new IntegrityError(`replace of file ${file.id} conflicts: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-    throw e;
-  }
-  if (newObjectKey !== oldObjectKey && file._managed) {
-    await backend.delete(oldObjectKey).catch((e) =>
-      log.warn(`could not remove the old object ${oldObjectKey}: ${e}; ln.fsck() will list it`)
-    );
-  }
-  Object.assign(file, {
-    size: m.size,
-    hash: m.hash,
-    hashType: m.hashType,
-    suffix: newSuffix,
-    key: newKey,
-    runId: useRun?.id ?? null,
-    transformId: useRun?.transformId ?? null,
-    transformVersion: useRun?.transformVersion ?? null,
-    run: useRun,
-    transform: useRun?.transform,
-    updatedAt: new Date(now),
-    _managed: managed,
-  });
-}
-
-/** Delete a saved file's row, links and (when managed) object. */
-export async function deleteFile(file: File): Promise<void> {
-  const objectKey = file._objectKey;
-  const backend = backendFor(file.storageId!);
-  const pendingId = file._managed ? base62(20) : undefined;
-  const db = anyDb();
-  await retryBusy(() =>
-    db.transaction().execute(async (trx) => {
-      if (pendingId) {
-        await trx.insertInto("pending_object").values({
-          id: pendingId,
-          op: "delete",
-          storage_id: file.storageId!,
-          key: objectKey,
-          is_dir: file._isDir,
-          file_id: file.id,
-          hash: file.hash,
-          size: file.size,
-          created_at: nowIso(),
-        }).execute();
-      }
-      for (const t of ["run_input", "file_features", "folder_file"]) {
-        await trx.deleteFrom(t).where("file_id", "=", file.id).execute();
-      }
-      await trx.deleteFrom("file").where("id", "=", file.id).execute();
-    })
-  );
-  file._saved = false;
-  if (!pendingId) return;
-  try {
-    await deleteObject(backend, objectKey, file._isDir === 1);
-  } catch (e) {
-    throw new StorageError(
-      `file ${file.id} was removed from the registry, but its object could not be deleted ` +
-        `(${(e as Error).message}); ln.fsck({ repair: true }) will remove it`,
-      { cause: e },
-    );
-  }
-  await db.deleteFrom("pending_object").where("id", "=", pendingId).execute();
-}
-
-/** Delete an object, or every object under `{key}/` for a folder-like one. */
-export async function deleteObject(
-  backend: StorageBackend,
-  key: string,
-  isDir: boolean,
-): Promise<void> {
-  if (!isDir) {
-    await backend.delete(key);
-    return;
-  }
-  for await (const o of backend.list(`${key}/`)) await backend.delete(o.key);
+/** Registered files by hash (related records joined). */
+export async function filesByHash(inst: Instance, hashes: string[]): Promise<Map<string, File>> {
+  const files = await FILES(inst).filter({ hash: [...new Set(hashes)] });
+  return new Map(files.map((f) => [f.hash!, f]));
 }

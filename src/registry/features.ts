@@ -1,14 +1,12 @@
 import { createHash } from "node:crypto";
 import type pl from "nodejs-polars";
 import { ValidationError } from "../errors.ts";
-import { instance } from "../_state.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import { isDataFrame } from "../formats/tables.ts";
 import { retryBusy } from "./_db_errors.ts";
 import { newId } from "../_ids.ts";
-import { anyDb, date, rowsByIds, selectOne, selectRows, str, type Where } from "./_record.ts";
-
-const COLUMNS = ["id", "type", "hash", "created_at", "created_by_id"] as const;
+import { date, type Model, type Queries, queries, type Row, type Where } from "./_model.ts";
+import { defaultInstance, type Instance } from "./instance.ts";
 
 /** One member of a feature set: a name and, for table columns, a dtype. */
 export interface Feature {
@@ -47,6 +45,7 @@ export class Features {
   createdById: string;
   /** @internal */ _members: Feature[] | undefined;
   /** @internal */ _saved = false;
+  /** @internal The instance it was read from or saved to. */ _instance: Instance | undefined;
 
   private constructor(
     id: string,
@@ -105,44 +104,41 @@ export class Features {
     throw new ValidationError(`Features.fromAnnData(): slot is "var" or "obs", got ${slot}`);
   }
 
-  /** @internal */
-  static fromRow(row: Record<string, unknown>): Features {
-    const f = new Features(
-      String(row.id),
-      str(row.type),
-      String(row.hash),
-      date(row.created_at),
-      String(row.created_by_id),
-    );
+  /** @internal From a registry row. */
+  static fromRow(row: Row<"features">, inst: Instance): Features {
+    const f = new Features(row.id, row.type, row.hash, date(row.created_at), row.created_by_id);
     f._saved = true;
+    f._instance = inst;
     return f;
   }
 
   /** The members, sorted by name. */
   async members(): Promise<Feature[]> {
     if (this._members) return this._members;
-    const rows = await anyDb().selectFrom("feature").select(["name", "dtype"])
+    const db = (this._instance ?? defaultInstance()).assertOpen().db;
+    const rows = await db.selectFrom("feature").select(["name", "dtype"])
       .where("features_id", "=", this.id).orderBy("position").execute();
-    this._members = rows.map((r) => ({ name: String(r.name), dtype: str(r.dtype) }));
+    this._members = rows.map((r) => ({ name: r.name, dtype: r.dtype }));
     return this._members;
   }
 
   /** Insert with its members, or become the existing set with the same members. */
   async save(): Promise<this> {
-    const db = anyDb();
+    return await this._saveIn(this._instance ?? defaultInstance());
+  }
+
+  /** @internal Save into `inst`. */
+  async _saveIn(inst: Instance): Promise<this> {
+    const db = inst.assertOpen().db;
     const members = this._members ?? [];
     await retryBusy(() =>
       db.transaction().execute(async (trx) => {
         const existing = await trx.selectFrom("features").select("id").where("hash", "=", this.hash)
           .executeTakeFirst();
         if (existing) return;
-        await trx.insertInto("features").values({
-          id: this.id,
-          type: this.type,
-          hash: this.hash,
-          created_at: this.createdAt.toISOString(),
-          created_by_id: instance().user.id,
-        }).execute();
+        await trx.insertInto("features")
+          .values(FEATURES_MODEL.toRow(Object.assign(this, { createdById: inst.user.id })))
+          .execute();
         for (let i = 0; i < members.length; i += 500) {
           await trx.insertInto("feature").values(
             members.slice(i, i + 500).map((m, j) => ({
@@ -157,23 +153,47 @@ export class Features {
     );
     const row = await db.selectFrom("features").selectAll().where("hash", "=", this.hash)
       .executeTakeFirstOrThrow();
-    const saved = Features.fromRow(row);
+    const saved = Features.fromRow(row, inst);
     Object.assign(this, { ...saved, _members: this._members });
     return this;
   }
 
   /** The feature set with this id, or matching `where`. */
   static async get(idOrWhere: string | Where): Promise<Features> {
-    return Features.fromRow(await selectOne("features", COLUMNS, idOrWhere, "Features"));
+    return await FEATURE_SETS(defaultInstance()).get(idOrWhere);
   }
 
   /** Feature sets matching `where` (`{}` for all). */
   static async filter(where: Where = {}): Promise<Features[]> {
-    return (await selectRows("features", COLUMNS, where, "Features")).map(Features.fromRow);
+    return await FEATURE_SETS(defaultInstance()).filter(where);
   }
 
-  /** @internal */
-  static async byIds(ids: string[]): Promise<Features[]> {
-    return (await rowsByIds("features", ids)).map(Features.fromRow);
+  /** Query the feature sets of another instance (from `ln.connect()`). */
+  static using(instance: Instance): Queries<Features> {
+    return FEATURE_SETS(instance);
   }
 }
+
+/** The `features` table's mapping. */
+export const FEATURES_MODEL: Model<"features", Features> = {
+  table: "features",
+  label: "Features",
+  fields: {
+    id: "id",
+    type: "type",
+    hash: "hash",
+    createdAt: "created_at",
+    createdById: "created_by_id",
+  },
+  fromRow: Features.fromRow,
+  toRow: (f) => ({
+    id: f.id,
+    type: f.type,
+    hash: f.hash,
+    created_at: f.createdAt.toISOString(),
+    created_by_id: f.createdById,
+  }),
+};
+
+/** @internal Queries of feature sets. */
+export const FEATURE_SETS: (inst: Instance) => Queries<Features> = queries(FEATURES_MODEL);

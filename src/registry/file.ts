@@ -1,56 +1,37 @@
 import { basename } from "node:path";
-import { IntegrityError, NotFoundError, ValidationError } from "../errors.ts";
-import { backendFor, instance } from "../_state.ts";
-import { localCopy } from "../storage/_cache.ts";
+import { ValidationError } from "../errors.ts";
 import { loadObject, type LoadOptions } from "../formats/load.ts";
-import { MANAGED_PREFIX, suffixOf, validateUserKey } from "../storage/key.ts";
+import { objectKey, suffixOf, validateUserKey } from "../storage/key.ts";
 import { isId, newId } from "../_ids.ts";
 import {
   date,
   linkManager,
+  type Queries,
   type RelatedManager,
-  rowsByIds,
-  selectOne,
-  selectRows,
-  str,
+  type Row,
   type Where,
-} from "./_record.ts";
+} from "./_model.ts";
 import { type FileData, type Source, sourceName, sourceSuffix, toSource } from "./_source.ts";
-import { deleteFile, replaceFile, saveFiles } from "./_save.ts";
-import { linkRunInput } from "../track/_inputs.ts";
+import { saveFiles } from "./_save.ts";
+import { deleteFile, replaceFile } from "./_replace.ts";
+import { linkRunInput } from "./_inputs.ts";
 import { LazyDataFrame } from "../query/lazy_frame.ts";
 import { Expression } from "../query/expr.ts";
-import { matrixSource, streamAnnData } from "../query/stream.ts";
-import { BackedAnnData } from "../query/backed.ts";
-import { readDataFrame } from "../formats/anndata/_decode.ts";
-import { openStreamSource } from "../query/_sources.ts";
-import { CountingStorage, type IoStats } from "../storage/counting.ts";
+import { streamAnnData } from "../query/stream.ts";
+import type { BackedAnnData } from "../query/backed.ts";
+import type { IoStats } from "../storage/counting.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
-import { Features } from "./features.ts";
-import { Folder } from "./folder.ts";
-import { Run, runsByIds } from "./run.ts";
-import { Storage } from "./storage_record.ts";
-import { Transform } from "./transform.ts";
-import { User } from "./user.ts";
+import { objectOnDisk, openBacked, openForRanges } from "./_file_open.ts";
+import { FILES } from "./_file_model.ts";
+import { FEATURE_SETS, Features } from "./features.ts";
+import { type Folder, FOLDERS } from "./folder.ts";
+import { defaultInstance, Instance } from "./instance.ts";
+import { Run, RUNS } from "./run.ts";
+import type { Storage } from "./storage_record.ts";
+import type { Transform } from "./transform.ts";
+import type { User } from "./user.ts";
 
 export type { FileData } from "./_source.ts";
-
-const COLUMNS = [
-  "id",
-  "name",
-  "suffix",
-  "size",
-  "hash",
-  "hash_type",
-  "key",
-  "run_id",
-  "transform_id",
-  "transform_version",
-  "storage_id",
-  "created_at",
-  "updated_at",
-  "created_by_id",
-] as const;
 
 /** Options of `new ln.File(data, options)`. */
 export interface FileOptions {
@@ -68,6 +49,8 @@ export interface FileOptions {
   id?: string;
   /** Runs that read this file. */
   inputOf?: Run[];
+  /** The instance to save it in (default: the one `ln.init()` opened). */
+  instance?: Instance;
 }
 
 /** Options of `file.replace()`. */
@@ -158,6 +141,7 @@ export class File {
   /** @internal 1 when lamindeno owns the object (it copied it). */ _managed = 1;
   /** @internal */ _isDir = 0;
   /** @internal */ _saved = false;
+  /** @internal The instance it was read from or is saved to. */ _instance: Instance | undefined;
 
   /** A new, unsaved file from a local path, a `file:` URL or bytes (no I/O). */
   constructor(data: FileData, options: FileOptions = {}) {
@@ -177,6 +161,9 @@ export class File {
     }
     if (options.run !== undefined && !(options.run instanceof Run)) {
       throw new ValidationError("run must be a Run record");
+    }
+    if (options.instance !== undefined && !(options.instance instanceof Instance)) {
+      throw new ValidationError("instance must be an Instance from ln.connect()");
     }
     for (const [opt, cls] of [["features", Features], ["inputOf", Run]] as const) {
       const v = options[opt];
@@ -206,29 +193,14 @@ export class File {
     this.createdBy = undefined;
     this._source = source;
     this._options = options;
+    this._instance = options.instance;
     [this.inputOf, this.features, this.folders] = managers(this);
   }
 
-  /** @internal Build from a registry row. */
-  static fromRow(row: Record<string, unknown>): File {
+  /** @internal From a registry row (related records are joined by the caller). */
+  static fromRow(row: Row<"file">, inst: Instance): File {
     const f = Object.create(File.prototype) as File;
-    f.id = String(row.id);
-    f.name = str(row.name);
-    f.suffix = String(row.suffix ?? "");
-    f.size = Number(row.size);
-    f.hash = String(row.hash);
-    f.hashType = String(row.hash_type);
-    f.key = str(row.key);
-    f.runId = str(row.run_id);
-    f.transformId = str(row.transform_id);
-    f.transformVersion = str(row.transform_version);
-    f.storageId = String(row.storage_id);
-    f.createdAt = date(row.created_at);
-    f.updatedAt = date(row.updated_at);
-    f.createdById = String(row.created_by_id);
-    f._managed = Number(row.managed);
-    f._isDir = Number(row.is_dir);
-    f._saved = true;
+    f._setRow(row, inst);
     f._source = undefined;
     f._options = {};
     f.run =
@@ -242,6 +214,28 @@ export class File {
     return f;
   }
 
+  /** @internal Take the fields of a registry row: the row -> fields half of the mapping. */
+  _setRow(row: Row<"file">, inst: Instance): void {
+    this.id = row.id;
+    this.name = row.name;
+    this.suffix = row.suffix;
+    this.size = Number(row.size);
+    this.hash = row.hash;
+    this.hashType = row.hash_type;
+    this.key = row.key;
+    this.runId = row.run_id;
+    this.transformId = row.transform_id;
+    this.transformVersion = row.transform_version;
+    this.storageId = row.storage_id;
+    this.createdAt = date(row.created_at);
+    this.updatedAt = date(row.updated_at);
+    this.createdById = row.created_by_id;
+    this._managed = row.managed;
+    this._isDir = row.is_dir;
+    this._saved = true;
+    this._instance = inst;
+  }
+
   /** @internal Become `other` (same id, key, hash, ...): dedup and re-reads. */
   _adopt(other: File): void {
     const keep = { inputOf: this.inputOf, features: this.features, folders: this.folders };
@@ -252,7 +246,15 @@ export class File {
 
   /** @internal The key of the object in its storage. */
   get _objectKey(): string {
-    return this.key ?? `${MANAGED_PREFIX}${this.id}${this.suffix}`;
+    return objectKey(this);
+  }
+
+  /** @internal The instance of a saved file (open). */
+  get _inst(): Instance {
+    if (!this._saved || !this.storageId) {
+      throw new ValidationError(`file ${this.id} is not saved yet; call save() first`);
+    }
+    return (this._instance ?? defaultInstance()).assertOpen();
   }
 
   /** True once the file is in the registry. */
@@ -266,7 +268,7 @@ export class File {
    * before (a log line says so).
    */
   async save(): Promise<this> {
-    await saveFiles([this]);
+    await saveFiles(this._instance ??= defaultInstance(), [this]);
     return this;
   }
 
@@ -275,7 +277,7 @@ export class File {
     if (!this.storageId) {
       throw new ValidationError(`file ${this.id} is not saved yet; call save() before path()`);
     }
-    return backendFor(this.storageId).uri(this._objectKey);
+    return this._inst.backendFor(this.storageId).uri(this._objectKey);
   }
 
   /**
@@ -284,7 +286,7 @@ export class File {
    */
   async stage(options: { isRunInput?: boolean } = {}): Promise<string> {
     const local = await objectOnDisk(this);
-    await linkRunInput(this, options.isRunInput);
+    await linkRunInput(this._inst, this, options.isRunInput);
     return local;
   }
 
@@ -295,7 +297,7 @@ export class File {
    */
   async viewLineage(): Promise<string> {
     this.path(); // saved?
-    const { lineageDot, renderLineage } = await import("../track/lineage.ts");
+    const { lineageDot, renderLineage } = await import("./lineage.ts");
     return await renderLineage(await lineageDot(this));
   }
 
@@ -315,41 +317,9 @@ export class File {
    * read. Close it when done.
    */
   async backed(options: { isRunInput?: boolean } = {}): Promise<BackedAnnData> {
-    this.path(); // saved?
-    const backend = new CountingStorage(backendFor(this.storageId!));
-    const src = await openStreamSource(
-      backend,
-      this._objectKey,
-      this.suffix,
-      this.path(),
-      instance().cacheDir,
-    );
-    try {
-      const x = await matrixSource(src, "X");
-      let shape: [number, number];
-      if (x) shape = x.shape;
-      else {
-        const obs = await readDataFrame(src.store, "obs");
-        const vr = await readDataFrame(src.store, "var");
-        shape = [obs.index.length || obs.df.height, vr.index.length || vr.df.height];
-      }
-      const layers = (await src.store.describe("layers")) === "group"
-        ? await src.store.keys("layers")
-        : [];
-      await linkRunInput(this, options.isRunInput);
-      const io = {
-        get bytesRead() {
-          return backend.stats.bytesRead + (src.stats?.()?.bytesRead ?? 0);
-        },
-        get requests() {
-          return backend.stats.requests + (src.stats?.()?.requests ?? 0);
-        },
-      };
-      return new BackedAnnData(src, shape, x !== undefined, layers, io);
-    } catch (e) {
-      src.close();
-      throw e;
-    }
+    const backed = await openBacked(this);
+    await linkRunInput(this._inst, this, options.isRunInput);
+    return backed;
   }
 
   /**
@@ -371,15 +341,7 @@ export class File {
         );
       }
     }
-    this.path(); // saved?
-    const backend = new CountingStorage(backendFor(this.storageId!));
-    const src = await openStreamSource(
-      backend,
-      this._objectKey,
-      this.suffix,
-      this.path(),
-      instance().cacheDir,
-    );
+    const { src, io } = await openForRanges(this);
     let adata: AnnData;
     try {
       adata = await streamAnnData(src, {
@@ -390,11 +352,10 @@ export class File {
       src.close();
     }
     if (options.io) {
-      const direct = src.stats?.();
-      options.io.bytesRead += backend.stats.bytesRead + (direct?.bytesRead ?? 0);
-      options.io.requests += backend.stats.requests + (direct?.requests ?? 0);
+      options.io.bytesRead += io.bytesRead;
+      options.io.requests += io.requests;
     }
-    await linkRunInput(this, options.isRunInput);
+    await linkRunInput(this._inst, this, options.isRunInput);
     return adata;
   }
 
@@ -409,11 +370,13 @@ export class File {
       throw new ValidationError("load(options): options must be an object");
     }
     const value = await loadObject(
-      backendFor(this.storageId!).localPath(this._objectKey) ? path : await objectOnDisk(this),
+      this._inst.backendFor(this.storageId!).localPath(this._objectKey)
+        ? path
+        : await objectOnDisk(this),
       this.suffix,
       options.as,
     );
-    await linkRunInput(this, options.isRunInput);
+    await linkRunInput(this._inst, this, options.isRunInput);
     return value;
   }
 
@@ -432,29 +395,29 @@ export class File {
     if (options.format !== undefined && typeof options.format !== "string") {
       throw new ValidationError(`format must be a string like "csv", got ${typeof options.format}`);
     }
-    await replaceFile(this, toSource(data, options.format), options.run);
+    await replaceFile(this._inst, this, toSource(data, options.format), options.run);
     return this;
   }
 
   /** Delete the record, its links and, when lamindeno manages it, the object. */
   async delete(): Promise<void> {
     if (!this._saved) throw new ValidationError(`file ${this.id} is not saved; nothing to delete`);
-    await deleteFile(this);
+    await deleteFile(this._inst, this);
   }
 
   /** The file with this id, or the one matching `where` (e.g. `{ key }`). */
   static async get(idOrWhere: string | Where): Promise<File> {
-    return (await hydrate([await selectOne("file", COLUMNS, idOrWhere, "File")]))[0];
+    return await FILES(defaultInstance()).get(idOrWhere);
   }
 
   /** Files matching `where` (`{}` for all), e.g. `{ suffix: ".h5ad" }`. */
   static async filter(where: Where = {}): Promise<File[]> {
-    return await hydrate(await selectRows("file", COLUMNS, where, "File"));
+    return await FILES(defaultInstance()).filter(where);
   }
 
-  /** @internal Files by ids, related records pre-joined. */
-  static async byIds(ids: string[]): Promise<File[]> {
-    return await hydrate(await rowsByIds("file", ids));
+  /** Query the files of another instance (from `ln.connect()`). */
+  static using(instance: Instance): Queries<File> {
+    return FILES(instance);
   }
 
   /** A short description, e.g. for logs. */
@@ -468,68 +431,22 @@ export class File {
 function managers(
   f: File,
 ): [RelatedManager<Run>, RelatedManager<Features>, RelatedManager<Folder>] {
-  const id = () => {
-    if (!f._saved) throw new ValidationError(`file ${f.id} is not saved yet; call save() first`);
-    return f.id;
-  };
+  const self = () => ({ id: f.id, inst: f._inst });
   return [
-    linkManager("run_input", "file_id", id, "run_id", runsByIds),
-    linkManager("file_features", "file_id", id, "features_id", Features.byIds),
-    linkManager("folder_file", "file_id", id, "folder_id", Folder.byIds),
+    linkManager("run_input", "file_id", self, "run_id", (inst, ids) => RUNS(inst).byIds(ids)),
+    linkManager(
+      "file_features",
+      "file_id",
+      self,
+      "features_id",
+      (inst, ids) => FEATURE_SETS(inst).byIds(ids),
+    ),
+    linkManager(
+      "folder_file",
+      "file_id",
+      self,
+      "folder_id",
+      (inst, ids) => FOLDERS(inst).byIds(ids),
+    ),
   ];
-}
-
-/** Files from rows, with run, transform, storage and createdBy pre-joined. */
-export async function hydrate(rows: Record<string, unknown>[]): Promise<File[]> {
-  const files = rows.map(File.fromRow);
-  const ids = (k: keyof File) => files.map((f) => f[k]).filter((v): v is string => !!v);
-  const [runs, storages, users] = await Promise.all([
-    runsByIds(ids("runId")),
-    rowsByIds("storage", ids("storageId")),
-    rowsByIds("user", ids("createdById")),
-  ]);
-  const runById = new Map(runs.map((r) => [r.id, r]));
-  const storageById = new Map(storages.map((r) => [String(r.id), new Storage(r)]));
-  const userById = new Map(users.map((r) => [String(r.id), new User(r)]));
-  const transforms = new Map<string, Transform>();
-  for (const f of files) {
-    f.run = f.runId ? runById.get(f.runId) : undefined;
-    f.storage = f.storageId ? storageById.get(f.storageId) : undefined;
-    f.createdBy = f.createdById ? userById.get(f.createdById) : undefined;
-    if (f.transformId && f.transformVersion) {
-      const k = `${f.transformId}\0${f.transformVersion}`;
-      if (!transforms.has(k)) {
-        const t = f.run?.transform ??
-          await Transform.get({ id: f.transformId, version: f.transformVersion }).catch(() =>
-            undefined
-          );
-        if (t) transforms.set(k, t);
-      }
-      f.transform = transforms.get(k);
-    }
-  }
-  return files;
-}
-
-/** @internal Guard for operations that need the file's row. */
-export function assertSaved(f: File, op: string): void {
-  if (!f._saved) throw new IntegrityError(`file ${f.id} must be saved before ${op}`);
-  instance();
-}
-
-/**
- * The object of a saved file on local disk: itself, or a cached copy of a
- * remote one. (A function, not a private method: records read from the
- * registry are not built by the constructor.)
- */
-async function objectOnDisk(file: File): Promise<string> {
-  const path = file.path();
-  const backend = backendFor(file.storageId!);
-  const present = file._isDir
-    ? !(await backend.list(`${file._objectKey}/`)[Symbol.asyncIterator]().next()).done
-    : await backend.head(file._objectKey) !== undefined;
-  if (!present) {
-    throw new NotFoundError(`the object of file ${file.id} is missing at ${path}; run ln.fsck()`);
-  }
-  return await localCopy(backend, file._objectKey, Boolean(file._isDir), instance().cacheDir);
 }

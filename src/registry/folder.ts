@@ -1,33 +1,23 @@
 import { basename, relative, resolve, sep } from "node:path";
 import { ValidationError } from "../errors.ts";
-import { instance } from "../_state.ts";
 import { validateKey, validateUserKey } from "../storage/key.ts";
 import { newId } from "../_ids.ts";
 import {
-  anyDb,
   date,
   linkManager,
+  type Model,
   nowIso,
+  type Queries,
+  queries,
   type RelatedManager,
-  rowsByIds,
-  selectOne,
-  selectRows,
-  str,
+  type Row,
   type Where,
-} from "./_record.ts";
+} from "./_model.ts";
+import { defaultInstance, type Instance } from "./instance.ts";
 import { statSource, walk } from "./_source.ts";
 import { saveFiles } from "./_save.ts";
 import { File } from "./file.ts";
-
-const COLUMNS = [
-  "id",
-  "name",
-  "key",
-  "storage_id",
-  "created_at",
-  "updated_at",
-  "created_by_id",
-] as const;
+import { FILES } from "./_file_model.ts";
 
 /** Options of `new ln.Folder(dir, options)`. */
 export interface FolderOptions {
@@ -74,6 +64,7 @@ export class Folder {
   readonly files: RelatedManager<File>;
   /** @internal */ _dir: string | undefined;
   /** @internal */ _saved = false;
+  /** @internal The instance it was read from or saved to. */ _instance: Instance | undefined;
 
   /** A new, unsaved folder from a local directory (no I/O). */
   constructor(dir: string, options: FolderOptions = {}) {
@@ -93,18 +84,19 @@ export class Folder {
     this.files = filesManager(this);
   }
 
-  /** @internal */
-  static fromRow(row: Record<string, unknown>): Folder {
+  /** @internal From a registry row. */
+  static fromRow(row: Row<"folder">, inst: Instance): Folder {
     const f = Object.create(Folder.prototype) as Folder;
-    f.id = String(row.id);
-    f.name = String(row.name);
-    f.key = str(row.key);
-    f.storageId = String(row.storage_id);
+    f.id = row.id;
+    f.name = row.name;
+    f.key = row.key;
+    f.storageId = row.storage_id;
     f.createdAt = date(row.created_at);
     f.updatedAt = date(row.updated_at);
-    f.createdById = String(row.created_by_id);
+    f.createdById = row.created_by_id;
     f._dir = undefined;
     f._saved = true;
+    f._instance = inst;
     // deno-lint-ignore no-explicit-any
     (f as any).files = filesManager(f);
     return f;
@@ -113,7 +105,7 @@ export class Folder {
   /** Register every file beneath the folder and link them to it. */
   async save(): Promise<this> {
     if (this._saved) return this;
-    const inst = instance();
+    const inst = (this._instance ??= defaultInstance()).assertOpen();
     const dir = this._dir!;
     const st = statSource(dir);
     if (!st.isDirectory) throw new ValidationError(`${dir} is not a folder`);
@@ -125,51 +117,85 @@ export class Folder {
     this.key = this.key ?? relDir ?? null;
     const entries = await walk(real);
     const files = entries.map(({ rel, path }) =>
-      new File(path, inRoot || this.key === null ? {} : { key: `${this.key}/${rel}` })
+      new File(path, {
+        instance: inst,
+        ...(inRoot || this.key === null ? {} : { key: `${this.key}/${rel}` }),
+      })
     );
-    const now = nowIso();
-    await anyDb().insertInto("folder").values({
-      id: this.id,
-      name: this.name,
-      key: this.key,
-      storage_id: inst.storage.id,
-      created_at: now,
-      updated_at: now,
-      created_by_id: inst.user.id,
-    }).execute();
+    const now = new Date(nowIso());
+    Object.assign(this, {
+      storageId: inst.storage.id,
+      createdById: inst.user.id,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await inst.db.insertInto("folder").values(FOLDER_MODEL.toRow(this)).execute();
     try {
-      await saveFiles(files, { folderId: this.id });
+      await saveFiles(inst, files, { folderId: this.id });
     } catch (e) {
-      await anyDb().deleteFrom("folder_file").where("folder_id", "=", this.id).execute();
-      await anyDb().deleteFrom("folder").where("id", "=", this.id).execute();
+      await inst.db.deleteFrom("folder_file").where("folder_id", "=", this.id).execute();
+      await inst.db.deleteFrom("folder").where("id", "=", this.id).execute();
+      this.storageId = this.createdById = null;
       throw e;
     }
-    this.storageId = inst.storage.id;
-    this.createdById = inst.user.id;
     this._saved = true;
     return this;
   }
 
   /** The folder with this id, or matching `where`. */
   static async get(idOrWhere: string | Where): Promise<Folder> {
-    return Folder.fromRow(await selectOne("folder", COLUMNS, idOrWhere, "Folder"));
+    return await FOLDERS(defaultInstance()).get(idOrWhere);
   }
 
   /** Folders matching `where` (`{}` for all). */
   static async filter(where: Where = {}): Promise<Folder[]> {
-    return (await selectRows("folder", COLUMNS, where, "Folder")).map(Folder.fromRow);
+    return await FOLDERS(defaultInstance()).filter(where);
   }
 
-  /** @internal */
-  static async byIds(ids: string[]): Promise<Folder[]> {
-    return (await rowsByIds("folder", ids)).map(Folder.fromRow);
+  /** Query the folders of another instance (from `ln.connect()`). */
+  static using(instance: Instance): Queries<Folder> {
+    return FOLDERS(instance);
   }
 }
 
+/** The `folder` table's mapping. */
+export const FOLDER_MODEL: Model<"folder", Folder> = {
+  table: "folder",
+  label: "Folder",
+  fields: {
+    id: "id",
+    name: "name",
+    key: "key",
+    storageId: "storage_id",
+    createdAt: "created_at",
+    updatedAt: "updated_at",
+    createdById: "created_by_id",
+  },
+  fromRow: Folder.fromRow,
+  toRow: (f) => ({
+    id: f.id,
+    name: f.name,
+    key: f.key,
+    storage_id: f.storageId!,
+    created_at: f.createdAt.toISOString(),
+    updated_at: f.updatedAt.toISOString(),
+    created_by_id: f.createdById!,
+  }),
+};
+
+/** @internal Queries of folders. */
+export const FOLDERS: (inst: Instance) => Queries<Folder> = queries(FOLDER_MODEL);
+
 function filesManager(f: Folder): RelatedManager<File> {
-  const id = () => {
+  const self = () => {
     if (!f._saved) throw new ValidationError(`folder ${f.id} is not saved yet; call save() first`);
-    return f.id;
+    return { id: f.id, inst: f._instance! };
   };
-  return linkManager("folder_file", "folder_id", id, "file_id", (ids) => File.byIds(ids));
+  return linkManager(
+    "folder_file",
+    "folder_id",
+    self,
+    "file_id",
+    (inst, ids) => FILES(inst).byIds(ids),
+  );
 }

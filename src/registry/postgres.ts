@@ -8,9 +8,17 @@ import { StorageError } from "../errors.ts";
  */
 export async function postgresDialect(url: string): Promise<Dialect> {
   const { default: pg } = await import("pg");
-  // bigint (int8) columns (file size) come back as numbers, not strings.
-  pg.types.setTypeParser(20, (v: string) => Number(v));
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // bigint (int8) columns (file size) come back as numbers, not strings: a
+  // parser for this pool's connections only (pg's global parsers are left
+  // alone for other code in the process).
+  const types = {
+    getTypeParser:
+      ((oid: number, format?: "text" | "binary") =>
+        oid === 20 && format !== "binary"
+          ? (v: string) => Number(v)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+  const pool = new pg.Pool({ connectionString: url, max: 4, types });
   try {
     const c = await pool.connect();
     c.release();

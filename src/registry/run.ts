@@ -1,34 +1,19 @@
 import { ValidationError } from "../errors.ts";
-import { instance } from "../_state.ts";
 import {
-  anyDb,
   date,
   linkManager,
-  optDate,
+  type Model,
+  type Queries,
+  queries,
   type RelatedManager,
-  rowsByIds,
-  selectOne,
-  selectRows,
-  str,
+  type Row,
   type Where,
-} from "./_record.ts";
+} from "./_model.ts";
+import { defaultInstance, type Instance } from "./instance.ts";
 import { newId } from "../_ids.ts";
-import { Transform } from "./transform.ts";
-import { File } from "./file.ts";
-
-const COLUMNS = [
-  "id",
-  "name",
-  "transform_id",
-  "transform_version",
-  "run_at",
-  "finished_at",
-  "status",
-  "reference",
-  "reference_type",
-  "created_at",
-  "created_by_id",
-] as const;
+import { Transform, transformKey, transformsByKey } from "./transform.ts";
+import type { File } from "./file.ts";
+import { FILES } from "./_file_model.ts";
 
 /** Options of `new ln.Run()`. */
 export interface RunOptions {
@@ -105,6 +90,7 @@ export class Run {
   readonly inputs: RelatedManager<File>;
   /** Files this run saved (`outputs.all()`). */
   readonly outputs: { all(): Promise<File[]> };
+  /** @internal The instance it was read from or is saved to. */ _instance: Instance | undefined;
 
   /** A new, unsaved run (no I/O). */
   constructor(options: RunOptions) {
@@ -124,24 +110,26 @@ export class Run {
     this.referenceType = options.referenceType ?? null;
     this.createdAt = now;
     this.createdById = "";
+    this._instance = options.transform._instance;
     [this.inputs, this.outputs] = managers(this);
   }
 
   /** @internal Build from a registry row. */
-  static fromRow(row: Record<string, unknown>, transform?: Transform): Run {
+  static fromRow(row: Row<"run">, inst: Instance, transform?: Transform): Run {
     const r = Object.create(Run.prototype) as Run;
-    r.id = String(row.id);
-    r.name = str(row.name);
-    r.transformId = String(row.transform_id);
-    r.transformVersion = String(row.transform_version);
+    r.id = row.id;
+    r.name = row.name;
+    r.transformId = row.transform_id;
+    r.transformVersion = row.transform_version;
     r.runAt = date(row.run_at);
-    r.finishedAt = optDate(row.finished_at);
-    r.status = String(row.status);
-    r.reference = str(row.reference);
-    r.referenceType = str(row.reference_type);
+    r.finishedAt = date(row.finished_at);
+    r.status = row.status;
+    r.reference = row.reference;
+    r.referenceType = row.reference_type;
     r.createdAt = date(row.created_at);
-    r.createdById = String(row.created_by_id);
+    r.createdById = row.created_by_id;
     r.transform = transform;
+    r._instance = inst;
     // deno-lint-ignore no-explicit-any
     [(r as any).inputs, (r as any).outputs] = managers(r);
     return r;
@@ -149,22 +137,10 @@ export class Run {
 
   /** Insert the run, or update its status, end time and name. */
   async save(): Promise<this> {
-    const inst = instance();
+    const inst = (this._instance ??= defaultInstance()).assertOpen();
     this.createdById ||= inst.user.id;
-    const row = {
-      id: this.id,
-      name: this.name,
-      transform_id: this.transformId,
-      transform_version: this.transformVersion,
-      run_at: this.runAt.toISOString(),
-      finished_at: this.finishedAt?.toISOString() ?? null,
-      status: this.status,
-      reference: this.reference,
-      reference_type: this.referenceType,
-      created_at: this.createdAt.toISOString(),
-      created_by_id: this.createdById,
-    };
-    await anyDb().insertInto("run").values(row)
+    const row = RUN_MODEL.toRow(this);
+    await inst.db.insertInto("run").values(row)
       .onConflict((oc) =>
         oc.column("id").doUpdateSet({
           name: row.name,
@@ -180,7 +156,7 @@ export class Run {
    * lineage) and output files. In a Jupyter notebook it is also displayed.
    */
   async viewLineage(): Promise<string> {
-    const { lineageDot, renderLineage } = await import("../track/lineage.ts");
+    const { lineageDot, renderLineage } = await import("./lineage.ts");
     return await renderLineage(await lineageDot(this));
   }
 
@@ -189,53 +165,87 @@ export class Run {
    * `lamindeno` kernel); empty for scripts.
    */
   async cells(): Promise<RunCell[]> {
-    const rows = await anyDb().selectFrom("run_cell").selectAll().where("run_id", "=", this.id)
+    const db = (this._instance ?? defaultInstance()).assertOpen().db;
+    const rows = await db.selectFrom("run_cell").selectAll().where("run_id", "=", this.id)
       .orderBy("seq").execute();
     return rows.map((r) => ({
       executionCount: r.execution_count === null ? null : Number(r.execution_count),
-      code: String(r.code),
-      status: String(r.status) as RunCell["status"],
-      ...(r.error_name ? { errorName: String(r.error_name) } : {}),
-      startedAt: new Date(String(r.started_at)),
-      finishedAt: r.finished_at ? new Date(String(r.finished_at)) : null,
-      ...(r.cell_id ? { cellId: String(r.cell_id) } : {}),
+      code: r.code,
+      status: r.status as RunCell["status"],
+      ...(r.error_name ? { errorName: r.error_name } : {}),
+      startedAt: new Date(r.started_at),
+      finishedAt: date(r.finished_at),
+      ...(r.cell_id ? { cellId: r.cell_id } : {}),
     }));
   }
 
   /** The run with this id, or the one matching `where`. */
   static async get(idOrWhere: string | Where): Promise<Run> {
-    return (await hydrate([await selectOne("run", COLUMNS, idOrWhere, "Run")]))[0];
+    return await RUNS(defaultInstance()).get(idOrWhere);
   }
 
   /** Runs matching `where` (`{}` for all). */
   static async filter(where: Where = {}): Promise<Run[]> {
-    return await hydrate(await selectRows("run", COLUMNS, where, "Run"));
+    return await RUNS(defaultInstance()).filter(where);
+  }
+
+  /** Query the runs of another instance (from `ln.connect()`). */
+  static using(instance: Instance): Queries<Run> {
+    return RUNS(instance);
   }
 }
 
 function managers(run: Run): [RelatedManager<File>, { all(): Promise<File[]> }] {
+  const self = () => ({ id: run.id, inst: run._instance ?? defaultInstance() });
   return [
-    linkManager("run_input", "run_id", () => run.id, "file_id", (ids) => File.byIds(ids)),
-    { all: () => File.filter({ runId: run.id }) },
+    linkManager("run_input", "run_id", self, "file_id", (inst, ids) => FILES(inst).byIds(ids)),
+    { all: () => FILES(self().inst).filter({ runId: run.id }) },
   ];
 }
 
-/** Runs from rows, with their transforms pre-joined. */
-async function hydrate(rows: Record<string, unknown>[]): Promise<Run[]> {
-  const keys = [...new Set(rows.map((r) => `${r.transform_id}\0${r.transform_version}`))];
-  const transforms = new Map<string, Transform>();
-  for (const k of keys) {
-    const [id, version] = k.split("\0");
-    const t = await anyDb().selectFrom("transform").selectAll().where("id", "=", id)
-      .where("version", "=", version).executeTakeFirst();
-    if (t) transforms.set(k, Transform.fromRow(t));
-  }
+/** The `run` table's mapping. */
+export const RUN_MODEL: Model<"run", Run> = {
+  table: "run",
+  label: "Run",
+  fields: {
+    id: "id",
+    name: "name",
+    transformId: "transform_id",
+    transformVersion: "transform_version",
+    runAt: "run_at",
+    finishedAt: "finished_at",
+    status: "status",
+    reference: "reference",
+    referenceType: "reference_type",
+    createdAt: "created_at",
+    createdById: "created_by_id",
+  },
+  fromRow: (row, inst) => Run.fromRow(row, inst),
+  toRow: (r) => ({
+    id: r.id,
+    name: r.name,
+    transform_id: r.transformId,
+    transform_version: r.transformVersion,
+    run_at: r.runAt.toISOString(),
+    finished_at: r.finishedAt?.toISOString() ?? null,
+    status: r.status,
+    reference: r.reference,
+    reference_type: r.referenceType,
+    created_at: r.createdAt.toISOString(),
+    created_by_id: r.createdById,
+  }),
+};
+
+/** Runs from rows, with their transforms joined (one query). */
+async function hydrate(inst: Instance, rows: Row<"run">[]): Promise<Run[]> {
+  const transforms = await transformsByKey(
+    inst,
+    rows.map((r) => ({ transformId: r.transform_id, transformVersion: r.transform_version })),
+  );
   return rows.map((r) =>
-    Run.fromRow(r, transforms.get(`${r.transform_id}\0${r.transform_version}`))
+    Run.fromRow(r, inst, transforms.get(transformKey(r.transform_id, r.transform_version)))
   );
 }
 
-/** Runs by ids, transforms pre-joined (order of `ids`). */
-export async function runsByIds(ids: string[]): Promise<Run[]> {
-  return await hydrate(await rowsByIds("run", ids));
-}
+/** @internal Queries of runs (transforms joined). */
+export const RUNS: (inst: Instance) => Queries<Run> = queries(RUN_MODEL, hydrate);

@@ -1,15 +1,7 @@
-import { type AnyDb, date, nowIso, selectOne, selectRows, str, type Where } from "./_record.ts";
+import { date, type Model, nowIso, type Queries, queries, type Row, type Where } from "./_model.ts";
+import { defaultInstance, type Instance } from "./instance.ts";
+import type { RegistryDb } from "./db.ts";
 import { newId } from "../_ids.ts";
-
-const COLUMNS = [
-  "id",
-  "root",
-  "type",
-  "region",
-  "created_at",
-  "updated_at",
-  "created_by_id",
-] as const;
 
 /**
  * A storage root record: a local folder or an S3 prefix that holds objects.
@@ -40,33 +32,38 @@ export class Storage {
   /** Id of the user who created it. */
   createdById: string;
 
-  /** @internal Build from a registry row. */
-  constructor(row: Record<string, unknown>) {
-    this.id = String(row.id);
-    this.root = String(row.root);
-    this.type = String(row.type);
-    this.region = str(row.region);
+  /** @internal From a registry row. */
+  constructor(row: Row<"storage">) {
+    this.id = row.id;
+    this.root = row.root;
+    this.type = row.type;
+    this.region = row.region;
     this.createdAt = date(row.created_at);
     this.updatedAt = date(row.updated_at);
-    this.createdById = String(row.created_by_id);
+    this.createdById = row.created_by_id;
   }
 
   /** The storage with this id, or the one matching `where` (e.g. `{ root }`). */
   static async get(idOrWhere: string | Where): Promise<Storage> {
-    return new Storage(await selectOne("storage", COLUMNS, idOrWhere, "Storage"));
+    return await STORAGES(defaultInstance()).get(idOrWhere);
   }
 
   /** Storages matching `where` (`{}` for all). */
   static async filter(where: Where = {}): Promise<Storage[]> {
-    return (await selectRows("storage", COLUMNS, where, "Storage")).map((r) => new Storage(r));
+    return await STORAGES(defaultInstance()).filter(where);
+  }
+
+  /** Query the storage roots of another instance (from `ln.connect()`). */
+  static using(instance: Instance): Queries<Storage> {
+    return STORAGES(instance);
   }
 }
 
 /** The storage row for `root`, created on first use (safe under concurrency). */
 export async function ensureStorage(
-  db: AnyDb,
+  db: RegistryDb,
   root: string,
-  type: "local" | "s3",
+  type: string,
   userId: string,
   region: string | null = null,
 ): Promise<Storage> {
@@ -88,3 +85,30 @@ export async function ensureStorage(
       .executeTakeFirstOrThrow(),
   );
 }
+
+/** The `storage` table's mapping. */
+export const STORAGE_MODEL: Model<"storage", Storage> = {
+  table: "storage",
+  label: "Storage",
+  fields: {
+    id: "id",
+    root: "root",
+    type: "type",
+    region: "region",
+    createdAt: "created_at",
+    updatedAt: "updated_at",
+    createdById: "created_by_id",
+  },
+  fromRow: (row) => new Storage(row),
+  toRow: (s) => ({
+    id: s.id,
+    root: s.root,
+    type: s.type,
+    region: s.region,
+    created_at: s.createdAt.toISOString(),
+    updated_at: s.updatedAt.toISOString(),
+    created_by_id: s.createdById,
+  }),
+};
+
+const STORAGES = queries(STORAGE_MODEL);

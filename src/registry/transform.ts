@@ -1,23 +1,12 @@
 import { ValidationError } from "../errors.ts";
-import { instance } from "../_state.ts";
-import { anyDb, date, nowIso, selectOne, selectRows, str, type Where } from "./_record.ts";
+import { date, type Model, nowIso, type Queries, queries, type Row, type Where } from "./_model.ts";
+import { defaultInstance, Instance } from "./instance.ts";
 import { isId, newId } from "../_ids.ts";
-
-const COLUMNS = [
-  "id",
-  "version",
-  "name",
-  "short_name",
-  "type",
-  "reference",
-  "hash",
-  "created_at",
-  "updated_at",
-  "created_by_id",
-] as const;
 
 /** Options of `new ln.Transform()`. */
 export interface TransformOptions {
+  /** The instance to save it in (default: the one `ln.init()` opened). */
+  instance?: Instance;
   /** Human-readable name, e.g. the script's file name. */
   name: string;
   /** Version; default `"0"`. */
@@ -66,6 +55,7 @@ export class Transform {
   updatedAt: Date;
   /** Id of the user who created it. */
   createdById: string;
+  /** @internal The instance it was read from or is saved to. */ _instance: Instance | undefined;
 
   /** A new, unsaved transform (no I/O). */
   constructor(options: TransformOptions) {
@@ -74,6 +64,9 @@ export class Transform {
     }
     if (typeof options.name !== "string" || options.name.trim() === "") {
       throw new ValidationError("a Transform needs a non-empty `name`");
+    }
+    if (options.instance !== undefined && !(options.instance instanceof Instance)) {
+      throw new ValidationError("instance must be an Instance from ln.connect()");
     }
     if (options.id !== undefined && !isId("transform", options.id)) {
       throw new ValidationError(`a Transform id is 12 base62 characters, got ${options.id}`);
@@ -89,41 +82,33 @@ export class Transform {
     this.createdAt = now;
     this.updatedAt = now;
     this.createdById = "";
+    this._instance = options.instance;
   }
 
   /** @internal Build from a registry row. */
-  static fromRow(row: Record<string, unknown>): Transform {
+  static fromRow(row: Row<"transform">, inst: Instance): Transform {
     const t = Object.create(Transform.prototype) as Transform;
-    t.id = String(row.id);
-    t.version = String(row.version);
-    t.name = String(row.name);
-    t.shortName = str(row.short_name);
-    t.type = String(row.type);
-    t.reference = str(row.reference);
-    t.hash = str(row.hash);
+    t.id = row.id;
+    t.version = row.version;
+    t.name = row.name;
+    t.shortName = row.short_name;
+    t.type = row.type;
+    t.reference = row.reference;
+    t.hash = row.hash;
     t.createdAt = date(row.created_at);
     t.updatedAt = date(row.updated_at);
-    t.createdById = String(row.created_by_id);
+    t.createdById = row.created_by_id;
+    t._instance = inst;
     return t;
   }
 
   /** Insert the transform (or update name/reference of an existing version). */
   async save(): Promise<this> {
-    const inst = instance();
+    const inst = (this._instance ??= defaultInstance()).assertOpen();
     const now = nowIso();
-    const row = {
-      id: this.id,
-      version: this.version,
-      name: this.name,
-      short_name: this.shortName,
-      type: this.type,
-      reference: this.reference,
-      hash: this.hash,
-      created_at: this.createdAt.toISOString(),
-      updated_at: now,
-      created_by_id: inst.user.id,
-    };
-    await anyDb().insertInto("transform").values(row)
+    this.createdById ||= inst.user.id;
+    const row = { ...TRANSFORM_MODEL.toRow(this), updated_at: now };
+    await inst.db.insertInto("transform").values(row)
       .onConflict((oc) =>
         oc.columns(["id", "version"]).doUpdateSet({
           name: this.name,
@@ -136,8 +121,9 @@ export class Transform {
     Object.assign(
       this,
       Transform.fromRow(
-        await anyDb().selectFrom("transform").selectAll().where("id", "=", this.id)
+        await inst.db.selectFrom("transform").selectAll().where("id", "=", this.id)
           .where("version", "=", this.version).executeTakeFirstOrThrow(),
+        inst,
       ),
     );
     return this;
@@ -145,11 +131,74 @@ export class Transform {
 
   /** The transform matching an id (one version only) or a `where`. */
   static async get(idOrWhere: string | Where): Promise<Transform> {
-    return Transform.fromRow(await selectOne("transform", COLUMNS, idOrWhere, "Transform"));
+    return await TRANSFORMS(defaultInstance()).get(idOrWhere);
   }
 
   /** Transforms matching `where` (`{}` for all), e.g. `{ type: "notebook" }`. */
   static async filter(where: Where = {}): Promise<Transform[]> {
-    return (await selectRows("transform", COLUMNS, where, "Transform")).map(Transform.fromRow);
+    return await TRANSFORMS(defaultInstance()).filter(where);
   }
+
+  /** Query the transforms of another instance (from `ln.connect()`). */
+  static using(instance: Instance): Queries<Transform> {
+    return TRANSFORMS(instance);
+  }
+}
+
+/** The `transform` table's mapping. */
+export const TRANSFORM_MODEL: Model<"transform", Transform> = {
+  table: "transform",
+  label: "Transform",
+  fields: {
+    id: "id",
+    version: "version",
+    name: "name",
+    shortName: "short_name",
+    type: "type",
+    reference: "reference",
+    hash: "hash",
+    createdAt: "created_at",
+    updatedAt: "updated_at",
+    createdById: "created_by_id",
+  },
+  fromRow: Transform.fromRow,
+  toRow: (t) => ({
+    id: t.id,
+    version: t.version,
+    name: t.name,
+    short_name: t.shortName,
+    type: t.type,
+    reference: t.reference,
+    hash: t.hash,
+    created_at: t.createdAt.toISOString(),
+    updated_at: t.updatedAt.toISOString(),
+    created_by_id: t.createdById,
+  }),
+};
+
+/** @internal Queries of transforms. */
+export const TRANSFORMS: (inst: Instance) => Queries<Transform> = queries(TRANSFORM_MODEL);
+
+/** @internal Transforms by `(id, version)`, in one query. */
+export async function transformsByKey(
+  inst: Instance,
+  keys: readonly { transformId: string | null; transformVersion: string | null }[],
+): Promise<Map<string, Transform>> {
+  const wanted = new Set(
+    keys.filter((k) => k.transformId && k.transformVersion)
+      .map((k) => transformKey(k.transformId!, k.transformVersion!)),
+  );
+  const ids = [...new Set(keys.map((k) => k.transformId).filter((x) => x !== null))];
+  const out = new Map<string, Transform>();
+  if (ids.length === 0) return out;
+  for (const t of await TRANSFORMS(inst).filter({ id: ids })) {
+    const k = transformKey(t.id, t.version);
+    if (wanted.has(k)) out.set(k, t);
+  }
+  return out;
+}
+
+/** @internal The map key of a transform version. */
+export function transformKey(id: string, version: string): string {
+  return `${id}\0${version}`;
 }

@@ -1,8 +1,8 @@
 import { userInfo } from "node:os";
-import { type AnyDb, date, nowIso, selectOne, selectRows, str, type Where } from "./_record.ts";
+import { date, type Model, nowIso, type Queries, queries, type Row, type Where } from "./_model.ts";
+import { defaultInstance, type Instance } from "./instance.ts";
+import type { RegistryDb } from "./db.ts";
 import { newId } from "../_ids.ts";
-
-const COLUMNS = ["id", "handle", "name", "created_at", "updated_at"] as const;
 
 /**
  * A user of the instance. The current one comes from `LAMIN_USER`, or the
@@ -28,25 +28,53 @@ export class User {
   /** When the record was last changed. */
   updatedAt: Date;
 
-  /** @internal Build from a registry row. */
-  constructor(row: Record<string, unknown>) {
-    this.id = String(row.id);
-    this.handle = String(row.handle);
-    this.name = str(row.name);
+  /** @internal From a registry row. */
+  constructor(row: Row<"user">) {
+    this.id = row.id;
+    this.handle = row.handle;
+    this.name = row.name;
     this.createdAt = date(row.created_at);
     this.updatedAt = date(row.updated_at);
   }
 
   /** The user with this id, or the one matching `where` (e.g. `{ handle }`). */
   static async get(idOrWhere: string | Where): Promise<User> {
-    return new User(await selectOne("user", COLUMNS, idOrWhere, "User"));
+    return await USERS(defaultInstance()).get(idOrWhere);
   }
 
   /** Users matching `where` (`{}` for all). */
   static async filter(where: Where = {}): Promise<User[]> {
-    return (await selectRows("user", COLUMNS, where, "User")).map((r) => new User(r));
+    return await USERS(defaultInstance()).filter(where);
+  }
+
+  /** Query the users of another instance (from `ln.connect()`). */
+  static using(instance: Instance): Queries<User> {
+    return USERS(instance);
   }
 }
+
+/** The `user` table's mapping. */
+export const USER_MODEL: Model<"user", User> = {
+  table: "user",
+  label: "User",
+  fields: {
+    id: "id",
+    handle: "handle",
+    name: "name",
+    createdAt: "created_at",
+    updatedAt: "updated_at",
+  },
+  fromRow: (row) => new User(row),
+  toRow: (u) => ({
+    id: u.id,
+    handle: u.handle,
+    name: u.name,
+    created_at: u.createdAt.toISOString(),
+    updated_at: u.updatedAt.toISOString(),
+  }),
+};
+
+const USERS = queries(USER_MODEL);
 
 /** The handle of whoever runs this process: `LAMIN_USER`, else the OS user. */
 export function currentHandle(): string {
@@ -60,7 +88,7 @@ export function currentHandle(): string {
 }
 
 /** The user row for `handle`, created on first use (safe under concurrency). */
-export async function ensureUser(db: AnyDb, handle: string): Promise<User> {
+export async function ensureUser(db: RegistryDb, handle: string): Promise<User> {
   const now = nowIso();
   await db.insertInto("user")
     .values({ id: newId("user"), handle, name: null, created_at: now, updated_at: now })

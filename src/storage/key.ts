@@ -70,3 +70,19 @@ export function suffixOf(name: string): string {
   }
   return last;
 }
+
+/**
+ * Where a registered object lives in its storage: at its `key`, or, for
+ * objects lamindeno copied without one, at `.lamindb/{id}{suffix}`. The one
+ * place this rule is written.
+ *
+ * @example Both cases
+ * ```ts
+ * import { objectKey } from "@lamindeno/lamindb";
+ * console.assert(objectKey({ key: "raw/a.csv", id: "x", suffix: ".csv" }) === "raw/a.csv");
+ * console.assert(objectKey({ key: null, id: "abc", suffix: ".csv" }) === ".lamindb/abc.csv");
+ * ```
+ */
+export function objectKey(file: { key: string | null; id: string; suffix: string }): string {
+  return file.key ?? `${MANAGED_PREFIX}${file.id}${file.suffix}`;
+}

@@ -3,11 +3,9 @@
 // files saved its outputs.
 import { ValidationError } from "../errors.ts";
 import { log } from "../_log.ts";
-import { instance, maybeInstance } from "../_state.ts";
-import { anyDb } from "../registry/_record.ts";
-import { Run } from "../registry/run.ts";
-import { Transform } from "../registry/transform.ts";
-import { context } from "./context.ts";
+import { defaultInstance, type Instance, maybeDefaultInstance } from "../registry/instance.ts";
+import { Run, RUNS } from "../registry/run.ts";
+import { Transform, TRANSFORM_MODEL } from "../registry/transform.ts";
 import { inJupyterKernel, notebookSource, scriptSource, type Source } from "./_where.ts";
 
 /** Options of {@linkcode track}. */
@@ -20,7 +18,11 @@ export interface TrackOptions {
   transform?: Transform;
 }
 
-async function transformFor(src: Source | undefined, options: TrackOptions): Promise<Transform> {
+async function transformFor(
+  inst: Instance,
+  src: Source | undefined,
+  options: TrackOptions,
+): Promise<Transform> {
   if (options.transform) {
     if (!(options.transform instanceof Transform)) {
       throw new ValidationError("track({ transform }) takes a Transform record");
@@ -34,13 +36,13 @@ async function transformFor(src: Source | undefined, options: TrackOptions): Pro
     );
   }
   // The same source (or, without one, the same name) is the same transform.
-  let q = anyDb().selectFrom("transform").selectAll();
+  let q = inst.db.selectFrom("transform").selectAll();
   q = src ? q.where("reference", "=", src.reference) : q.where("name", "=", name).where(
     "reference",
     "is",
     null,
   );
-  const versions = (await q.execute()).map((r) => Transform.fromRow(r));
+  const versions = (await q.execute()).map((r) => TRANSFORM_MODEL.fromRow(r, inst));
   const id = versions[0]?.id;
   const wanted = options.version ??
     versions.find((t) => src && t.hash === src.hash)?.version ??
@@ -55,6 +57,7 @@ async function transformFor(src: Source | undefined, options: TrackOptions): Pro
     return existing;
   }
   const t = new Transform({
+    instance: inst,
     ...(id ? { id } : {}),
     name,
     version: wanted,
@@ -91,16 +94,16 @@ export async function track(options: TrackOptions = {}): Promise<Run> {
       throw new ValidationError(`track({ ${k} }) must be a non-empty string`);
     }
   }
-  instance();
+  const inst = defaultInstance().assertOpen();
   const src = options.transform
     ? undefined
     : (inJupyterKernel() ? await notebookSource() : undefined) ?? scriptSource();
-  const transform = await transformFor(src, options);
+  const transform = await transformFor(inst, src, options);
   const run = new Run({ transform });
   await run.save();
-  context.transform = transform;
-  context.run = run;
-  await announceRun(run);
+  inst.transform = transform;
+  inst.run = run;
+  await announceRun(inst, run);
   log.info(
     `tracking ${transform.type} "${transform.name}" version ${transform.version} ` +
       `(transform ${transform.id}), run ${run.id}`,
@@ -114,15 +117,16 @@ export async function track(options: TrackOptions = {}): Promise<Run> {
  * stays `started` with no end time (unfinished), and keeps its links.
  */
 export async function finish(options: { status?: "completed" | "errored" } = {}): Promise<void> {
-  const run = context.run;
-  if (!run) {
+  const inst = maybeDefaultInstance();
+  const run = inst?.run;
+  if (!inst || !run) {
     throw new ValidationError("finish(): no run is being tracked; call ln.track() first");
   }
   run.finishedAt = new Date();
   run.status = options.status ?? "completed";
   await run.save();
-  context.run = undefined;
-  context.transform = undefined;
+  inst.run = undefined;
+  inst.transform = undefined;
 }
 
 /**
@@ -130,15 +134,14 @@ export async function finish(options: { status?: "completed" | "errored" } = {})
  * which run and registry to record the notebook's cells into; stock
  * kernels have no `__lamindeno_kernel` and are left alone.
  */
-async function announceRun(run: Run): Promise<void> {
+async function announceRun(inst: Instance, run: Run): Promise<void> {
   // deno-lint-ignore no-explicit-any
   const kernel = (globalThis as any).__lamindeno_kernel;
   if (!kernel || typeof kernel !== "object") return;
-  const inst = instance();
   const info = {
     run_id: run.id,
     root: inst.storage.root,
-    ...(inst.registry ? { registry: inst.registry } : {}),
+    ...(inst.location ? { registry: inst.location } : {}),
   };
   kernel.run = info;
   try {
@@ -173,14 +176,14 @@ function kernelRun(): KernelRun | undefined {
 export async function startKernelRun(): Promise<KernelRun | undefined> {
   const src = await notebookSource();
   if (!src) return undefined;
-  const transform = await transformFor(src, {});
+  const inst = defaultInstance().assertOpen();
+  const transform = await transformFor(inst, src, {});
   const run = new Run({ transform });
   await run.save();
-  const inst = instance();
   return {
     run_id: run.id,
     root: inst.storage.root,
-    ...(inst.registry ? { registry: inst.registry } : {}),
+    ...(inst.location ? { registry: inst.location } : {}),
   };
 }
 
@@ -188,25 +191,25 @@ export async function startKernelRun(): Promise<KernelRun | undefined> {
  * In a Jupyter kernel, the first use of the API starts a run of the
  * notebook (once per kernel session), unless one is tracked already.
  */
-export async function autoTrackNotebook(): Promise<void> {
-  if (autoTried || context.run || !maybeInstance() || !inJupyterKernel()) return;
+export async function autoTrackNotebook(inst: Instance): Promise<void> {
+  if (autoTried || inst.run || !inJupyterKernel()) return;
   autoTried = true;
   try {
-    await startNotebookRun();
+    await startNotebookRun(inst);
   } catch (e) {
     // Provenance must never break the notebook.
     log.warn(`could not start a run for this notebook: ${(e as Error).message}`);
   }
 }
 
-async function startNotebookRun(): Promise<void> {
+async function startNotebookRun(inst: Instance): Promise<void> {
   // The kernel started this session's run in this instance already: adopt it.
   const early = kernelRun();
-  if (early && early.root === instance().storage.root) {
-    const run = await Run.filter({ id: early.run_id }).then((r) => r[0]);
+  if (early && early.root === inst.storage.root) {
+    const run = await RUNS(inst).filter({ id: early.run_id }).then((r) => r[0]);
     if (run?.transform) {
-      context.run = run;
-      context.transform = run.transform;
+      inst.run = run;
+      inst.transform = run.transform;
       log.info(
         `tracking notebook "${run.transform.name}" version ${run.transform.version}, ` +
           `run ${run.id} (started by the lamindeno kernel)`,

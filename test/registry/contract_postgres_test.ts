@@ -66,3 +66,22 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "PostgreSQL registry: opening one leaves pg's process-wide type parsers alone",
+  ...pg,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const storage = await tempDir();
+    try {
+      await ln.init({ storage, db: await server!.database() });
+      const f = await new ln.File(new TextEncoder().encode("xyz"), { key: "x.txt" }).save();
+      assertEquals((await ln.File.get(f.id)).size, 3); // int8 read as a number in the registry
+      const { default: pgDriver } = await import("pg");
+      assertEquals(pgDriver.types.getTypeParser(20)("5"), "5"); // and as pg's default elsewhere
+    } finally {
+      await ln.close();
+    }
+  },
+});

@@ -1,9 +1,9 @@
 // Lineage graphs: transforms -> runs -> files, upstream of a file (and the
 // outputs of a run), as Graphviz DOT rendered to SVG by @viz-js/viz (wasm).
-import type { File } from "../registry/file.ts";
-import { Run } from "../registry/run.ts";
+import type { File } from "./file.ts";
+import { Run, RUNS } from "./run.ts";
 import { log } from "../_log.ts";
-import { inJupyterKernel } from "./_where.ts";
+import { defaultInstance } from "./instance.ts";
 
 const MAX_DEPTH = 20;
 
@@ -46,7 +46,7 @@ export async function lineageDot(start: File | Run): Promise<string> {
   // Upstream: a file's run, that run's inputs, their runs, ...
   const upstream = async (f: File, depth: number): Promise<void> => {
     if (!f.runId || depth > MAX_DEPTH) return;
-    const run = f.run ?? await Run.get(f.runId);
+    const run = f.run ?? await RUNS(f._instance ?? defaultInstance()).get(f.runId);
     edges.add(`r_${run.id} -> f_${f.id}`);
     if (seenRuns.has(run.id)) return;
     seenRuns.add(run.id);
@@ -92,10 +92,17 @@ export async function lineageDot(start: File | Run): Promise<string> {
 export async function renderLineage(dot: string): Promise<string> {
   const { instance } = await import("@viz-js/viz");
   const svg = (await instance()).renderString(dot, { format: "svg" });
-  if (inJupyterKernel()) {
+  let jupyter: { display?: (data: unknown, options: unknown) => Promise<void> } | undefined;
+  try {
+    // Outside `deno jupyter`, touching Deno.jupyter throws.
+    // deno-lint-ignore no-explicit-any
+    jupyter = (Deno as any).jupyter;
+  } catch {
+    jupyter = undefined;
+  }
+  if (typeof jupyter?.display === "function") {
     try {
-      // deno-lint-ignore no-explicit-any
-      await (Deno as any).jupyter.display({ "image/svg+xml": svg }, { raw: true });
+      await jupyter.display({ "image/svg+xml": svg }, { raw: true });
     } catch (e) {
       log.debug(`could not display the lineage: ${(e as Error).message}`);
     }

@@ -1,0 +1,85 @@
+// The File record's table mapping and its queries (related records joined).
+import type { Model, Queries, Row } from "./_model.ts";
+import { queries } from "./_model.ts";
+import { File } from "./file.ts";
+import type { Instance } from "./instance.ts";
+import { RUNS } from "./run.ts";
+import { STORAGE_MODEL } from "./storage_record.ts";
+import { transformKey, transformsByKey } from "./transform.ts";
+import { USER_MODEL } from "./user.ts";
+
+/** The `file` table's mapping (the fields -> row half; `File._setRow` is the other). */
+export const FILE_MODEL: Model<"file", File> = {
+  table: "file",
+  label: "File",
+  fields: {
+    id: "id",
+    name: "name",
+    suffix: "suffix",
+    size: "size",
+    hash: "hash",
+    hashType: "hash_type",
+    key: "key",
+    runId: "run_id",
+    transformId: "transform_id",
+    transformVersion: "transform_version",
+    storageId: "storage_id",
+    createdAt: "created_at",
+    updatedAt: "updated_at",
+    createdById: "created_by_id",
+  },
+  fromRow: (row, inst) => File.fromRow(row, inst),
+  toRow: (f) => ({
+    id: f.id,
+    name: f.name,
+    suffix: f.suffix,
+    size: f.size!,
+    hash: f.hash!,
+    hash_type: f.hashType!,
+    key: f.key,
+    managed: f._managed,
+    is_dir: f._isDir,
+    run_id: f.runId,
+    transform_id: f.transformId,
+    transform_version: f.transformVersion,
+    storage_id: f.storageId!,
+    created_at: f.createdAt.toISOString(),
+    updated_at: f.updatedAt.toISOString(),
+    created_by_id: f.createdById!,
+  }),
+};
+
+/** Files from rows, with run, transform, storage and createdBy joined (a fixed number of queries). */
+async function hydrate(inst: Instance, rows: Row<"file">[]): Promise<File[]> {
+  const files = rows.map((r) => File.fromRow(r, inst));
+  const ids = (k: "runId" | "storageId" | "createdById") =>
+    files.map((f) => f[k]).filter((v): v is string => !!v);
+  const db = inst.db;
+  const distinct = (xs: string[]) => [...new Set(xs)];
+  const [runs, storages, users, transforms] = await Promise.all([
+    RUNS(inst).byIds(ids("runId")),
+    distinct(ids("storageId")).length
+      ? db.selectFrom("storage").selectAll().where("id", "in", distinct(ids("storageId"))).execute()
+      : [],
+    distinct(ids("createdById")).length
+      ? db.selectFrom("user").selectAll().where("id", "in", distinct(ids("createdById"))).execute()
+      : [],
+    transformsByKey(inst, files.filter((f) => !f.runId)),
+  ]);
+  const runById = new Map(runs.map((r) => [r.id, r]));
+  const storageById = new Map(storages.map((r) => [r.id, STORAGE_MODEL.fromRow(r, inst)]));
+  const userById = new Map(users.map((r) => [r.id, USER_MODEL.fromRow(r, inst)]));
+  for (const f of files) {
+    f.run = f.runId ? runById.get(f.runId) : undefined;
+    f.storage = f.storageId ? storageById.get(f.storageId) : undefined;
+    f.createdBy = f.createdById ? userById.get(f.createdById) : undefined;
+    f.transform = f.run?.transform ??
+      (f.transformId && f.transformVersion
+        ? transforms.get(transformKey(f.transformId, f.transformVersion))
+        : undefined);
+  }
+  return files;
+}
+
+/** @internal Queries of files (related records joined). */
+export const FILES: (inst: Instance) => Queries<File> = queries(FILE_MODEL, hydrate);

@@ -1,0 +1,184 @@
+// Replacing and deleting a saved file, through the same intent journal as
+// saving (see _save.ts): a crash at any moment leaves something `fsck` can
+// finish or undo.
+import { basename } from "node:path";
+import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
+import { log } from "../_log.ts";
+import { objectKey, suffixOf } from "../storage/key.ts";
+import type { StorageBackend } from "../storage/storage.ts";
+import { base62 } from "../_ids.ts";
+import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
+import { nowIso } from "./_model.ts";
+import { materialize, measure, type RawSource, type Source, sourceSuffix } from "./_source.ts";
+import { dataOf, filesByHash, putOne } from "./_save.ts";
+import type { File } from "./file.ts";
+import type { Instance } from "./instance.ts";
+
+/** Replace the content of a saved file; see `File.replace`. */
+export async function replaceFile(
+  inst: Instance,
+  file: File,
+  data: Source,
+  run: File["run"],
+): Promise<void> {
+  const { src, cleanup } = await materialize(data);
+  try {
+    await replaceWith(inst, file, data, src, run);
+  } finally {
+    await cleanup();
+  }
+}
+
+async function replaceWith(
+  inst: Instance,
+  file: File,
+  data: Source,
+  src: RawSource,
+  run: File["run"],
+): Promise<void> {
+  const m = await measure(src);
+  if (m.entries || file._isDir) {
+    throw new ValidationError("replace() of folder-like files (e.g. .zarr) is not supported yet");
+  }
+  if (m.hash === file.hash) {
+    log.info(`file ${file.id} already has this content; nothing to replace`);
+    return;
+  }
+  const other = (await filesByHash(inst, [m.hash])).get(m.hash);
+  if (other) {
+    throw new IntegrityError(
+      `this content is already registered as file ${other.id}; a hash is registered once`,
+    );
+  }
+  const newSuffix = sourceSuffix(data) ??
+    (src.kind === "path" ? suffixOf(basename(src.path)) : file.suffix);
+  const oldObjectKey = file._objectKey;
+  let newKey = file.key;
+  if (newKey !== null && newSuffix !== file.suffix) {
+    newKey = (file.suffix && newKey.endsWith(file.suffix)
+      ? newKey.slice(0, -file.suffix.length)
+      : newKey) + newSuffix;
+  }
+  const newObjectKey = objectKey({ key: newKey, id: file.id, suffix: newSuffix });
+  const backend = inst.backendFor(file.storageId!);
+  const pendingId = base62(20);
+  await retryBusy(() =>
+    inst.db.insertInto("pending_object").values({
+      id: pendingId,
+      op: "replace",
+      storage_id: file.storageId!,
+      key: newObjectKey,
+      is_dir: 0,
+      file_id: file.id,
+      hash: m.hash,
+      size: m.size,
+      created_at: nowIso(),
+    }).execute()
+  );
+  const useRun = run ?? inst.run ?? file.run;
+  const now = nowIso();
+  const managed = newObjectKey === oldObjectKey ? file._managed : 1;
+  try {
+    await putOne(backend, newObjectKey, dataOf(src), m, true);
+    await retryBusy(() =>
+      inst.db.transaction().execute(async (trx) => {
+        await trx.updateTable("file").set({
+          size: m.size,
+          hash: m.hash,
+          hash_type: m.hashType,
+          suffix: newSuffix,
+          key: newKey,
+          managed,
+          run_id: useRun?.id ?? null,
+          transform_id: useRun?.transformId ?? null,
+          transform_version: useRun?.transformVersion ?? null,
+          updated_at: now,
+        }).where("id", "=", file.id).execute();
+        await trx.deleteFrom("pending_object").where("id", "=", pendingId).execute();
+      })
+    );
+  } catch (e) {
+    if (newObjectKey !== oldObjectKey) await backend.delete(newObjectKey).catch(() => {});
+    await inst.db.deleteFrom("pending_object").where("id", "=", pendingId).execute()
+      .catch(() => {});
+    if (isUniqueViolation(e)) {
+      throw new IntegrityError(`replace of file ${file.id} conflicts: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  if (newObjectKey !== oldObjectKey && file._managed) {
+    await backend.delete(oldObjectKey).catch((e) =>
+      log.warn(`could not remove the old object ${oldObjectKey}: ${e}; ln.fsck() will list it`)
+    );
+  }
+  Object.assign(file, {
+    size: m.size,
+    hash: m.hash,
+    hashType: m.hashType,
+    suffix: newSuffix,
+    key: newKey,
+    runId: useRun?.id ?? null,
+    transformId: useRun?.transformId ?? null,
+    transformVersion: useRun?.transformVersion ?? null,
+    run: useRun,
+    transform: useRun?.transform,
+    updatedAt: new Date(now),
+    _managed: managed,
+  });
+}
+
+/** Delete a saved file's row, links and (when managed) object. */
+export async function deleteFile(inst: Instance, file: File): Promise<void> {
+  const key = file._objectKey;
+  const backend = inst.backendFor(file.storageId!);
+  const pendingId = file._managed ? base62(20) : undefined;
+  const db = inst.db;
+  await retryBusy(() =>
+    db.transaction().execute(async (trx) => {
+      if (pendingId) {
+        await trx.insertInto("pending_object").values({
+          id: pendingId,
+          op: "delete",
+          storage_id: file.storageId!,
+          key,
+          is_dir: file._isDir,
+          file_id: file.id,
+          hash: file.hash,
+          size: file.size,
+          created_at: nowIso(),
+        }).execute();
+      }
+      await trx.deleteFrom("run_input").where("file_id", "=", file.id).execute();
+      await trx.deleteFrom("file_features").where("file_id", "=", file.id).execute();
+      await trx.deleteFrom("folder_file").where("file_id", "=", file.id).execute();
+      await trx.deleteFrom("file").where("id", "=", file.id).execute();
+    })
+  );
+  file._saved = false;
+  if (!pendingId) return;
+  try {
+    await deleteObject(backend, key, file._isDir === 1);
+  } catch (e) {
+    throw new StorageError(
+      `file ${file.id} was removed from the registry, but its object could not be deleted ` +
+        `(${(e as Error).message}); ln.fsck({ repair: true }) will remove it`,
+      { cause: e },
+    );
+  }
+  await db.deleteFrom("pending_object").where("id", "=", pendingId).execute();
+}
+
+/** Delete an object, or every object under `{key}/` for a folder-like one. */
+export async function deleteObject(
+  backend: StorageBackend,
+  key: string,
+  isDir: boolean,
+): Promise<void> {
+  if (!isDir) {
+    await backend.delete(key);
+    return;
+  }
+  for await (const o of backend.list(`${key}/`)) await backend.delete(o.key);
+}

@@ -12,7 +12,7 @@ import { ensureStorage } from "./registry/storage_record.ts";
 import { currentHandle, ensureUser } from "./registry/user.ts";
 import { LocalStorage } from "./storage/local.ts";
 import { parseS3Uri, type S3Options, S3Storage } from "./storage/s3.ts";
-import type { StorageBackend } from "./storage/storage.ts";
+import { type StorageBackend, storageTypeOf } from "./storage/storage.ts";
 import { settingsDefaults } from "./settings.ts";
 import { context } from "./track/context.ts";
 import { autoTrackNotebook } from "./track/track.ts";
@@ -161,7 +161,7 @@ export async function init(options: InitOptions): Promise<void> {
     const anyDb = db as unknown as AnyDb;
     const user = await retryBusy(() => ensureUser(anyDb, currentHandle()));
     const storage = await retryBusy(() =>
-      ensureStorage(anyDb, backend.root, backend.kind, user.id)
+      ensureStorage(anyDb, backend.root, storageTypeOf(backend.root), user.id)
     );
     const defaults = settingsDefaults();
     setInstance({

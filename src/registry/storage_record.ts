@@ -66,7 +66,7 @@ export class Storage {
 export async function ensureStorage(
   db: AnyDb,
   root: string,
-  type: "local" | "s3",
+  type: "local" | "s3" | "http" | "https",
   userId: string,
   region: string | null = null,
 ): Promise<Storage> {

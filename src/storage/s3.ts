@@ -16,7 +16,14 @@ import { Buffer } from "node:buffer";
 import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
 import { Md5 } from "./hash.ts";
 import { validateKey } from "./key.ts";
-import type { ObjectInfo, PutData, PutOptions, PutResult, StorageBackend } from "./storage.ts";
+import type {
+  ObjectInfo,
+  PutData,
+  PutOptions,
+  PutResult,
+  StorageBackend,
+  StorageCapabilities,
+} from "./storage.ts";
 
 type Sdk = typeof import("@aws-sdk/client-s3");
 
@@ -98,8 +105,19 @@ function msg(e: unknown): string {
  * ```
  */
 export class S3Storage implements StorageBackend {
-  /** Always `"s3"`. */
-  readonly kind = "s3" as const;
+  /**
+   * Writable, listable, remote (ranges are requests), etags; an existing
+   * object is refused by a check and, where the server supports it, by a
+   * conditional write (`"checked"`: only the latter is race-free).
+   */
+  readonly capabilities: StorageCapabilities = Object.freeze({
+    writable: true,
+    listing: true,
+    localPaths: false,
+    rangeReads: "request",
+    etags: true,
+    exclusiveCreate: "checked",
+  });
   /** `s3://bucket/prefix` (no trailing slash). */
   readonly root: string;
   /** The bucket. */

@@ -212,6 +212,13 @@ export class S3Storage implements StorageBackend {
           Range: `bytes=${offset}-${offset + length - 1}`,
         })
       );
+      // Nothing at or after `offset` (an empty object): some servers (s3rver)
+      // still announce a byte they never send, so do not wait for it.
+      const total = /\/(\d+)$/.exec(r.ContentRange ?? "")?.[1];
+      if (total !== undefined && Number(total) <= offset) {
+        await r.Body?.transformToWebStream().cancel().catch(() => {});
+        return new Uint8Array();
+      }
       const bytes = await r.Body!.transformToByteArray();
       // A server that ignores Range sends everything (no Content-Range): cut it here.
       return r.ContentRange || (offset === 0 && bytes.length <= length)

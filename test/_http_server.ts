@@ -26,6 +26,8 @@ export interface HttpServerMode {
   failNext: number;
   /** Answer HEAD without Content-Length (chunked), as some servers do. */
   headWithoutLength: boolean;
+  /** Answer HEAD with 405 Method Not Allowed, as some servers do. */
+  headNotAllowed: boolean;
 }
 
 /** A running test server. */
@@ -55,6 +57,7 @@ export function httpServer(options: { dir?: string } = {}): TestHttpServer {
     stall: false,
     failNext: 0,
     headWithoutLength: false,
+    headNotAllowed: false,
   };
   const log: LoggedRequest[] = [];
   // Stalled requests wait on this; released at shutdown.
@@ -93,6 +96,7 @@ export function httpServer(options: { dir?: string } = {}): TestHttpServer {
       "accept-ranges": "bytes",
     });
     if (req.method === "HEAD") {
+      if (mode.headNotAllowed) return new Response(null, { status: 405 });
       if (mode.headWithoutLength) {
         headers.set("transfer-encoding", "chunked");
         return new Response(ReadableStream.from([body]), { headers });

@@ -39,7 +39,9 @@ const MISSING = new Set([404, 410]);
  * Every request has a timeout (`timeoutMs`, default 30 s; for `get`, until
  * the headers and then between chunks), and reads that fail on a network
  * error, a timeout, 408, 429 or 5xx are retried with exponential backoff
- * (`retries`, default 3) before a `StorageError` naming the URL. Messages
+ * (`retries`, default 3) before a `StorageError` naming the URL (a `get`
+ * stream that breaks midway is not resumed: it fails with a `StorageError`
+ * and the caller reads again). Messages
  * never show credentials: userinfo in `root` (`https://user:token@host/`)
  * is sent as Basic authorization and dropped from `root` and `uri()`, and
  * URLs in messages have userinfo and query strings redacted. A root with a
@@ -207,26 +209,28 @@ export class HttpStorage implements StorageBackend {
   async head(key: string): Promise<ObjectInfo | undefined> {
     const url = this.uri(key);
     return await this.#read("stat", url, async (signal) => {
-      const res = await fetch(url, { method: "HEAD", headers: this.#o.headers, signal });
+      let res = await fetch(url, { method: "HEAD", headers: this.#o.headers, signal });
       if (MISSING.has(res.status)) return undefined;
-      await this.#ok(res);
-      let size = length(res.headers.get("content-length"));
+      // Servers that refuse HEAD (405, 501) or omit its length: ask for one
+      // byte instead and read the total from Content-Range.
+      const noHead = res.status === 405 || res.status === 501;
+      if (!noHead) await this.#ok(res);
+      let size = noHead ? undefined : length(res.headers.get("content-length"));
       if (size === undefined) {
-        // No length on HEAD: ask for one byte and read the total from Content-Range.
         const headers = new Headers(this.#o.headers);
         headers.set("range", "bytes=0-0");
         const g = await fetch(url, { headers, signal });
         await g.body?.cancel();
-        if (g.status === 416) size = 0;
-        else {
-          await this.#ok(g);
-          size = g.status === 206
-            ? length(/\/(\d+)$/.exec(g.headers.get("content-range") ?? "")?.[1] ?? null)
-            : length(g.headers.get("content-length"));
-        }
+        if (MISSING.has(g.status)) return undefined;
+        const range = g.headers.get("content-range") ?? "";
+        if (g.status !== 416) await this.#ok(g);
+        size = g.status === 200
+          ? length(g.headers.get("content-length"))
+          : length(/\/(\d+)$/.exec(range)?.[1] ?? null);
         if (size === undefined) {
           throw new StorageError(`${redactUrl(url)} does not tell its size (no Content-Length)`);
         }
+        if (noHead) res = g;
       }
       const etag = res.headers.get("etag");
       const modified = Date.parse(res.headers.get("last-modified") ?? "");

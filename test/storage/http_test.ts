@@ -135,14 +135,20 @@ Deno.test("HttpStorage: an unreachable server is a StorageError after the retrie
   );
 });
 
-Deno.test("HttpStorage takes the size from a ranged GET when HEAD has no Content-Length", async () => {
-  const s = storeWith({ "x": enc.encode("abcdefg") });
-  server.mode.headWithoutLength = true;
-  try {
-    assertEquals((await s.head("x"))?.size, 7);
-    assertEquals(server.log.at(-1)?.range, "bytes=0-0");
-  } finally {
-    server.mode.headWithoutLength = false;
+Deno.test("HttpStorage takes the size from a ranged GET when HEAD has no length or is refused", async () => {
+  const s = storeWith({ "x": enc.encode("abcdefg"), "e": new Uint8Array() });
+  for (const m of ["headWithoutLength", "headNotAllowed"] as const) {
+    server.mode[m] = true;
+    try {
+      const info = await s.head("x");
+      assertEquals(info?.size, 7, m);
+      assert(info?.etag?.startsWith('"'), "etag of the GET or the HEAD");
+      assertEquals(server.log.at(-1)?.range, "bytes=0-0");
+      assertEquals((await s.head("e"))?.size, 0, `${m}: empty object`);
+      assertEquals(await s.head("nope"), undefined);
+    } finally {
+      server.mode[m] = false;
+    }
   }
 });
 

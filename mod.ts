@@ -80,6 +80,7 @@ export { writeH5ad, type WriteH5adOptions } from "./src/formats/anndata/write_h5
 export * from "./src/storage/storage.ts";
 export { LocalStorage } from "./src/storage/local.ts";
 export { parseS3Uri, type S3Options, S3Storage } from "./src/storage/s3.ts";
+export { type HttpOptions, HttpStorage } from "./src/storage/http.ts";
 export * from "./src/storage/counting.ts";
 export { objectKey, suffixOf, validateKey } from "./src/storage/key.ts";
 export { hashBytes, hashDirectory, type HashResult } from "./src/storage/hash.ts";

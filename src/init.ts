@@ -17,7 +17,7 @@ import { ensureStorage } from "./registry/storage_record.ts";
 import { currentHandle, ensureUser } from "./registry/user.ts";
 import { LocalStorage } from "./storage/local.ts";
 import { parseS3Uri, type S3Options, S3Storage } from "./storage/s3.ts";
-import type { StorageBackend } from "./storage/storage.ts";
+import { type StorageBackend, storageTypeOf } from "./storage/storage.ts";
 import { autoTrackNotebook } from "./track/track.ts";
 
 /** `$XDG_CACHE_HOME/lamindb`, or `~/.cache/lamindb`. */
@@ -205,7 +205,7 @@ async function open(options: InitOptions): Promise<Instance> {
   try {
     const user = await retryBusy(() => ensureUser(db, currentHandle()));
     const storage = await retryBusy(() =>
-      ensureStorage(db, backend.root, backend.root.startsWith("s3://") ? "s3" : "local", user.id)
+      ensureStorage(db, backend.root, storageTypeOf(backend.root), user.id)
     );
     const location: RegistryLocation | undefined = options.dialect
       ? undefined

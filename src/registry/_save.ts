@@ -121,7 +121,7 @@ async function plan(file: File, inst: Instance): Promise<Plan> {
 /** An object already in the instance's S3 storage: registered in place, hashed by streaming it. */
 async function planRemote(file: File, uri: string, inst: Instance): Promise<Plan> {
   const root = inst.backend.root;
-  if (inst.backend.kind !== "s3" || !uri.startsWith(`${root}/`)) {
+  if (inst.backend.capabilities.localPaths || !uri.startsWith(`${root}/`)) {
     throw new StorageError(
       `cannot register ${uri}: S3 objects are registered in place, inside the instance's ` +
         `storage ${root}; for another location, download it and save the local copy`,
@@ -177,7 +177,7 @@ async function measureRemote(backend: StorageBackend, key: string, uri: string):
 
 /** The key of a local path inside the root of `backend`, or undefined. */
 async function relativeToRoot(path: string, backend: StorageBackend): Promise<string | undefined> {
-  if (backend.kind !== "local") return undefined;
+  if (!backend.capabilities.localPaths) return undefined;
   const root = resolve(backend.root);
   // Textually inside the root is enough (and saves a system call per file);
   // otherwise resolve symlinks, e.g. a path given through a linked folder.

@@ -63,7 +63,7 @@ export class Storage {
 export async function ensureStorage(
   db: RegistryDb,
   root: string,
-  type: string,
+  type: "local" | "s3" | "http" | "https",
   userId: string,
   region: string | null = null,
 ): Promise<Storage> {

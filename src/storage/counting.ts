@@ -1,4 +1,11 @@
-import type { ObjectInfo, PutData, PutOptions, PutResult, StorageBackend } from "./storage.ts";
+import type {
+  ObjectInfo,
+  PutData,
+  PutOptions,
+  PutResult,
+  StorageBackend,
+  StorageCapabilities,
+} from "./storage.ts";
 
 /** I/O statistics kept by {@linkcode CountingStorage}. */
 export interface IoStats {
@@ -33,9 +40,9 @@ export class CountingStorage implements StorageBackend {
   constructor(inner: StorageBackend) {
     this.inner = inner;
   }
-  /** The inner backend's kind. */
-  get kind(): "local" | "s3" {
-    return this.inner.kind;
+  /** The inner backend's capabilities (counting changes none of them). */
+  get capabilities(): StorageCapabilities {
+    return this.inner.capabilities;
   }
   /** The inner backend's root. */
   get root(): string {

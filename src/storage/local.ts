@@ -3,7 +3,14 @@ import { IntegrityError, StorageError } from "../errors.ts";
 import { base62 } from "../_ids.ts";
 import { Md5 } from "./hash.ts";
 import { MANAGED_PREFIX, validateKey } from "./key.ts";
-import type { ObjectInfo, PutData, PutOptions, PutResult, StorageBackend } from "./storage.ts";
+import type {
+  ObjectInfo,
+  PutData,
+  PutOptions,
+  PutResult,
+  StorageBackend,
+  StorageCapabilities,
+} from "./storage.ts";
 
 /** Where `put` stages bytes before they are verified and moved into place. */
 export const TMP_PREFIX = `${MANAGED_PREFIX}.tmp/`;
@@ -24,8 +31,15 @@ export const TMP_PREFIX = `${MANAGED_PREFIX}.tmp/`;
  * ```
  */
 export class LocalStorage implements StorageBackend {
-  /** Always `"local"`. */
-  readonly kind = "local" as const;
+  /** Writable, listable, local paths, cheap ranges, no etags, exclusive create by hard link. */
+  readonly capabilities: StorageCapabilities = Object.freeze({
+    writable: true,
+    listing: true,
+    localPaths: true,
+    rangeReads: "local",
+    etags: false,
+    exclusiveCreate: "atomic",
+  });
   /** Absolute path of the root folder. */
   readonly root: string;
 

@@ -16,7 +16,14 @@ import { Buffer } from "node:buffer";
 import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
 import { Md5 } from "./hash.ts";
 import { validateKey } from "./key.ts";
-import type { ObjectInfo, PutData, PutOptions, PutResult, StorageBackend } from "./storage.ts";
+import type {
+  ObjectInfo,
+  PutData,
+  PutOptions,
+  PutResult,
+  StorageBackend,
+  StorageCapabilities,
+} from "./storage.ts";
 
 type Sdk = typeof import("@aws-sdk/client-s3");
 
@@ -98,8 +105,19 @@ function msg(e: unknown): string {
  * ```
  */
 export class S3Storage implements StorageBackend {
-  /** Always `"s3"`. */
-  readonly kind = "s3" as const;
+  /**
+   * Writable, listable, remote (ranges are requests), etags; an existing
+   * object is refused by a check and, where the server supports it, by a
+   * conditional write (`"checked"`: only the latter is race-free).
+   */
+  readonly capabilities: StorageCapabilities = Object.freeze({
+    writable: true,
+    listing: true,
+    localPaths: false,
+    rangeReads: "request",
+    etags: true,
+    exclusiveCreate: "checked",
+  });
   /** `s3://bucket/prefix` (no trailing slash). */
   readonly root: string;
   /** The bucket. */
@@ -194,6 +212,13 @@ export class S3Storage implements StorageBackend {
           Range: `bytes=${offset}-${offset + length - 1}`,
         })
       );
+      // Nothing at or after `offset` (an empty object): some servers (s3rver)
+      // still announce a byte they never send, so do not wait for it.
+      const total = /\/(\d+)$/.exec(r.ContentRange ?? "")?.[1];
+      if (total !== undefined && Number(total) <= offset) {
+        await r.Body?.transformToWebStream().cancel().catch(() => {});
+        return new Uint8Array();
+      }
       const bytes = await r.Body!.transformToByteArray();
       // A server that ignores Range sends everything (no Content-Range): cut it here.
       return r.ContentRange || (offset === 0 && bytes.length <= length)

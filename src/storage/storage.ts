@@ -36,33 +36,113 @@ export interface PutResult {
 export type PutData = ReadableStream<Uint8Array> | Uint8Array;
 
 /**
- * An object store under one root: local disk, S3, or middleware around
- * either. Keys are relative POSIX paths (see `validateKey`). Designed for
+ * What a {@linkcode StorageBackend} can do, so callers branch on abilities
+ * rather than on which backend it is. Every backend states all of them;
+ * middleware (e.g. `CountingStorage`) passes its inner backend's through.
+ *
+ * @example Decide how to read without knowing the backend
+ * ```ts
+ * import { LocalStorage, type StorageBackend } from "@lamindeno/lamindb";
+ * const store: StorageBackend = new LocalStorage(await Deno.makeTempDir());
+ * const { localPaths, rangeReads, writable } = store.capabilities;
+ * console.assert(localPaths && writable && rangeReads === "local");
+ * // Remote backends: batch and coalesce ranges, since each one is a request.
+ * const coalesce = store.capabilities.rangeReads === "request";
+ * console.assert(!coalesce);
+ * ```
+ */
+export interface StorageCapabilities {
+  /**
+   * `put` and `delete` work. When `false` (read-only backends such as
+   * `HttpStorage`) both reject with a `StorageError`; check this first.
+   */
+  readonly writable: boolean;
+  /**
+   * `list()` enumerates objects under a prefix, so folders (prefixes such
+   * as a `.zarr` store) can be discovered. When `false`, `list()` rejects
+   * with a `StorageError` on first iteration: only known keys can be read.
+   */
+  readonly listing: boolean;
+  /**
+   * `localPath(key)` returns a path on this machine for every key, so
+   * path-only libraries can open objects without a cached copy. When
+   * `false` it always returns `undefined`.
+   */
+  readonly localPaths: boolean;
+  /**
+   * The cost of one `getRange`: `"local"` is a seek in a file (read small
+   * ranges freely); `"request"` is a network round trip (coalesce nearby
+   * ranges, read ahead, run requests in parallel).
+   */
+  readonly rangeReads: "local" | "request";
+  /**
+   * `head()` returns an `etag` that changes whenever the content does, so
+   * cached copies can be validated by it (else only size and `mtime`).
+   */
+  readonly etags: boolean;
+  /**
+   * How `put` without `overwrite` refuses an existing object: `"atomic"`
+   * when the backend guarantees it even against a concurrent writer (a
+   * hard link, a conditional write), `"checked"` when it checks first and
+   * a racing writer may still win (S3 servers without conditional writes),
+   * `"none"` when the backend is not writable. `put` itself is always
+   * atomic where it exists: the object appears whole and verified or not
+   * at all.
+   */
+  readonly exclusiveCreate: "atomic" | "checked" | "none";
+}
+
+/**
+ * The `type` of a storage root as the registry records it (lamindb's
+ * vocabulary): `"s3"` for `s3://`, `"http"`/`"https"` for URLs, `"local"`
+ * for paths. Derived from the root itself, not from the backend class.
+ *
+ * @example
+ * ```ts
+ * import { storageTypeOf } from "@lamindeno/lamindb";
+ * console.assert(storageTypeOf("s3://bucket/p") === "s3");
+ * console.assert(storageTypeOf("https://example.org/data") === "https");
+ * console.assert(storageTypeOf("/data/lamin") === "local");
+ * ```
+ */
+export function storageTypeOf(root: string): "local" | "s3" | "http" | "https" {
+  const scheme = /^([a-z][a-z0-9+.-]+):\/\//i.exec(root)?.[1]?.toLowerCase();
+  if (scheme === "s3" || scheme === "http" || scheme === "https") return scheme;
+  return "local";
+}
+
+/**
+ * An object store under one root: local disk, S3, HTTP (read-only), or
+ * middleware around one of them. Keys are relative POSIX paths (see `validateKey`). Designed for
  * object stores: there is no rename, reads can be by byte range, and `put`
  * is atomic (the object appears whole or not at all).
  *
  * Every method returns `undefined`/`false` for a missing object instead of
- * throwing; other failures throw `StorageError`.
+ * throwing; other failures throw `StorageError`. What a backend supports
+ * beyond reading (writes, listing, local paths) is in `capabilities`.
  */
 export interface StorageBackend {
-  /** `"local"` or `"s3"`. */
-  readonly kind: "local" | "s3";
-  /** Absolute local path, or `s3://bucket/prefix`. */
+  /** What this backend can do; branch on this, never on the class. */
+  readonly capabilities: StorageCapabilities;
+  /** Absolute local path, `s3://bucket/prefix` or `https://host/path`. */
   readonly root: string;
-  /** Where a key lives, as users see it: an absolute path or `s3://bucket/key`. */
+  /** Where a key lives, as users see it: an absolute path, `s3://bucket/key` or a URL. */
   uri(key: string): string;
-  /** The absolute local path of a key, or `undefined` for remote backends. */
+  /** The absolute local path of a key, or `undefined` unless `capabilities.localPaths`. */
   localPath(key: string): string | undefined;
   /** The whole object as a stream. */
   get(key: string): Promise<ReadableStream<Uint8Array> | undefined>;
   /** `length` bytes from `offset` (fewer at the end of the object). */
   getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined>;
-  /** Write an object atomically, hashing it on the way. */
+  /** Write an object atomically, hashing it on the way (only if `capabilities.writable`). */
   put(key: string, data: PutData, options?: PutOptions): Promise<PutResult>;
   /** Size, etag and mtime of an object. */
   head(key: string): Promise<ObjectInfo | undefined>;
-  /** Delete an object; `false` if there was none. */
+  /** Delete an object; `false` if there was none (only if `capabilities.writable`). */
   delete(key: string): Promise<boolean>;
-  /** Every object whose key starts with `prefix` (all when omitted), in no set order. */
+  /**
+   * Every object whose key starts with `prefix` (all when omitted), in no
+   * set order (only if `capabilities.listing`).
+   */
   list(prefix?: string): AsyncIterable<ObjectInfo>;
 }

@@ -69,28 +69,6 @@ export class MultipleResultsError extends LaminError {}
 export class InvalidKeyError extends LaminError {}
 
 /**
- * A suffix or format that lamindeno cannot read or write.
- *
- * @example
- * ```ts
- * import { UnsupportedFormatError } from "@lamindeno/lamindb";
- * console.assert(new UnsupportedFormatError("x").name === "UnsupportedFormatError");
- * ```
- */
-export class UnsupportedFormatError extends LaminError {
-  /**
-   * Also true for the `NoInMemoryRepresentationError` that `load()` throws
-   * for an unknown suffix: that error is both (the API names the latter,
-   * and it is equally an unsupported format).
-   */
-  static override [Symbol.hasInstance](x: unknown): boolean {
-    return Function.prototype[Symbol.hasInstance].call(this, x) ||
-      (this === UnsupportedFormatError && x instanceof NoInMemoryRepresentationError &&
-        x.unknownFormat);
-  }
-}
-
-/**
  * The file has no in-memory representation (e.g. `.fastq`); use
  * `file.path()` or `file.stage()` instead of `load()`.
  *
@@ -101,15 +79,21 @@ export class UnsupportedFormatError extends LaminError {
  * console.assert(e.name === "NoInMemoryRepresentationError");
  * ```
  */
-export class NoInMemoryRepresentationError extends LaminError {
-  /** True when the suffix is unknown (then this is also an `UnsupportedFormatError`). */
-  readonly unknownFormat: boolean;
-  /** `unknownFormat`: the suffix is not one lamindeno knows. */
-  constructor(message: string, options?: ErrorOptions & { unknownFormat?: boolean }) {
-    super(message, options);
-    this.unknownFormat = options?.unknownFormat ?? false;
-  }
-}
+export class NoInMemoryRepresentationError extends LaminError {}
+
+/**
+ * A suffix or format that lamindeno cannot read or write. It extends
+ * {@linkcode NoInMemoryRepresentationError}: a file of an unknown format
+ * has no in-memory representation either.
+ *
+ * @example
+ * ```ts
+ * import { NoInMemoryRepresentationError, UnsupportedFormatError } from "@lamindeno/lamindb";
+ * const e = new UnsupportedFormatError("x");
+ * console.assert(e.name === "UnsupportedFormatError" && e instanceof NoInMemoryRepresentationError);
+ * ```
+ */
+export class UnsupportedFormatError extends NoInMemoryRepresentationError {}
 
 /**
  * A query names a column that does not exist.

@@ -1,13 +1,9 @@
-import { match } from "ts-pattern";
-import { NoInMemoryRepresentationError, UnsupportedFormatError } from "../errors.ts";
-import { kindOf, LOADABLE } from "./kinds.ts";
-import { readTable } from "./tables.ts";
-import { readH5ad } from "./anndata/read_h5ad.ts";
-import { loadZarr } from "./zarr.ts";
-import { readH5mu } from "./anndata/mudata.ts";
-import { readImage } from "./image.ts";
-import { readArrowTable } from "./arrow.ts";
-import { ValidationError } from "../errors.ts";
+import {
+  NoInMemoryRepresentationError,
+  UnsupportedFormatError,
+  ValidationError,
+} from "../errors.ts";
+import { codecForSuffix, codecs, loadableSuffixes } from "./codecs.ts";
 
 /** Options of `file.load()`. */
 export interface LoadOptions {
@@ -17,47 +13,51 @@ export interface LoadOptions {
   as?: "arrow";
 }
 
-/** Dispatch on the suffix to the loader of the file's format. */
-export function loadObject(path: string, suffix: string, as?: "arrow"): Promise<unknown> {
-  const kind = kindOf(suffix);
-  if (as !== undefined) {
-    if (as !== "arrow") {
-      return Promise.reject(new ValidationError(`load({ as }) takes "arrow", got ${String(as)}`));
-    }
-    if (kind !== "table") {
-      return Promise.reject(
-        new UnsupportedFormatError(
-          `cannot load "${path}" as an arrow Table: only tables (.csv .tsv .parquet .ipc ` +
-            `.feather .arrow) can; ${suffix || "this file"} loads as ${kind}`,
-        ),
+/**
+ * Load the local file or folder at `path` through the codec of `suffix`.
+ * Unknown suffix: `UnsupportedFormatError`; a known format without an
+ * in-memory form: `NoInMemoryRepresentationError`; both point to
+ * `path()` / `stage()`.
+ */
+export async function loadObject(path: string, suffix: string, as?: string): Promise<unknown> {
+  if (as !== undefined && typeof as !== "string") {
+    throw new ValidationError(`load({ as }) takes a string such as "arrow", got ${typeof as}`);
+  }
+  const codec = codecForSuffix(suffix);
+  if (as !== undefined && !codec?.readAs?.includes(as)) {
+    const can = codecs().filter((c) => c.read && c.readAs?.includes(as));
+    if (!can.length) {
+      const known = [...new Set(codecs().flatMap((c) => c.readAs ?? []))];
+      throw new ValidationError(
+        `load({ as }) takes ${known.map((a) => `"${a}"`).join(" or ")}, got ${JSON.stringify(as)}`,
       );
     }
-    return readArrowTable(path, suffix);
+    throw new UnsupportedFormatError(
+      `cannot load "${path}" as "${as}": only ${
+        can.map((c) => `${c.name}s (${c.suffixes.join(" ")})`).join(", ")
+      } can; ${
+        !codec
+          ? `${suffix || "a file without suffix"} is not a supported format`
+          : codec.read
+          ? `${suffix} files load as ${codec.noun}`
+          : `${suffix} files have no in-memory representation`
+      }`,
+    );
   }
-  return match(kind)
-    .with("table", () => readTable(path, suffix))
-    .with("anndata", () => readH5ad(path))
-    .with("zarr", () => loadZarr(path))
-    .with("mudata", () => readH5mu(path))
-    .with("image", () => readImage(path))
-    .with("none", () =>
-      Promise.reject(
-        new NoInMemoryRepresentationError(
-          `cannot load "${path}": ${
-            suffix ? `${suffix} files have` : "a file without suffix has"
-          } no in-memory representation; use file.path() or file.stage()`,
-        ),
-      ))
-    .with("unknown", () =>
-      Promise.reject(
-        new NoInMemoryRepresentationError(
-          `cannot load "${path}": ${
-            suffix ? `the suffix ${suffix} is` : "a file without suffix is"
-          } not a supported format; load() reads ${
-            LOADABLE.join(" ")
-          }; for anything else use file.path() or file.stage()`,
-          { unknownFormat: true },
-        ),
-      ))
-    .exhaustive();
+  if (!codec) {
+    throw new UnsupportedFormatError(
+      `cannot load "${path}": ${
+        suffix ? `the suffix ${suffix} is` : "a file without suffix is"
+      } not a supported format; load() reads ${
+        loadableSuffixes().join(" ")
+      }; for anything else use file.path() or file.stage()`,
+    );
+  }
+  if (!codec.read) {
+    throw new NoInMemoryRepresentationError(
+      `cannot load "${path}": ${suffix} files have no in-memory representation; ` +
+        `use file.path() or file.stage()`,
+    );
+  }
+  return await codec.read(path, { suffix: suffix.toLowerCase(), as });
 }

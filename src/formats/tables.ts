@@ -67,12 +67,3 @@ export async function readTable(path: string, suffix: string): Promise<DataFrame
   }
   throw new UnsupportedFormatError(`${suffix} is not a table format`);
 }
-
-/** The table format for a `format` option or a key's suffix. */
-export function tableFormat(format: string | undefined, keySuffix: string): TableFormat {
-  const f = (format ?? (keySuffix ? keySuffix.slice(1) : "parquet")).toLowerCase();
-  if ((TABLE_FORMATS as readonly string[]).includes(f)) return f as TableFormat;
-  throw new UnsupportedFormatError(
-    `cannot save a DataFrame as "${f}"; formats: ${TABLE_FORMATS.join(", ")}`,
-  );
-}

@@ -1,28 +1,17 @@
 // What File data is, and its size and hash (read once, streamed).
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath as fromFileURL } from "node:url";
-import { NotFoundError, StorageError, UnsupportedFormatError, ValidationError } from "../errors.ts";
-import { AnnData } from "../formats/anndata/anndata.ts";
-import { MuData, writeH5mu } from "../formats/anndata/mudata.ts";
-import { writeH5ad } from "../formats/anndata/write_h5ad.ts";
-import { writeZarr } from "../formats/anndata/write_zarr.ts";
+import { match } from "ts-pattern";
+import { NotFoundError, StorageError, ValidationError } from "../errors.ts";
+import type { AnnData } from "../formats/anndata/anndata.ts";
+import type { MuData } from "../formats/anndata/mudata.ts";
 import { hashBytes, hashDirectory, hashFile } from "../storage/hash.ts";
-import {
-  type DataFrame,
-  isDataFrame,
-  type TableFormat,
-  tableFormat,
-  writeTable,
-} from "../formats/tables.ts";
-import {
-  encodeImage,
-  type ImageArray,
-  type ImageFormat,
-  isImageArray,
-  validateImage,
-} from "../formats/image.ts";
-import { type ArrowTable, isArrowTable, writeArrowTable } from "../formats/arrow.ts";
-import { isZarrArray, writeZarrArray, type ZarrArray } from "../formats/tensor.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import type { ImageArray } from "../formats/image.ts";
+import type { ArrowTable } from "../formats/arrow.ts";
+import type { ZarrArray } from "../formats/tensor.ts";
+import type { Codec } from "../formats/codec.ts";
+import { codecForData, codecs } from "../formats/codecs.ts";
 
 /**
  * Data a File can be made from: a local path (string or `file:` URL), an
@@ -47,21 +36,14 @@ export type RawSource =
   | { kind: "bytes"; bytes: Uint8Array }
   | { kind: "remote"; uri: string };
 
-/** Data as given: raw, or an in-memory object with its serialization format. */
+/** Data as given: raw, or an in-memory object with the codec and format it is saved with. */
 export type Source =
   | RawSource
-  | { kind: "table"; df: DataFrame; format: TableFormat }
-  | { kind: "arrow"; table: ArrowTable; format: TableFormat }
-  | { kind: "anndata"; adata: AnnData; format: "h5ad" | "zarr" }
-  | { kind: "image"; img: ImageArray; format: ImageFormat }
-  | { kind: "tensor"; arr: ZarrArray; format: "zarr" }
-  | { kind: "mudata"; mdata: MuData; format: "h5mu" };
+  | { kind: "object"; data: unknown; codec: Codec; format: string; suffix: string };
 
 /** The suffix in-memory data is saved with, or undefined for paths and bytes. */
 export function sourceSuffix(src: Source): string | undefined {
-  return src.kind === "path" || src.kind === "bytes" || src.kind === "remote"
-    ? undefined
-    : `.${src.format}`;
+  return src.kind === "object" ? src.suffix : undefined;
 }
 
 /** Serialized data and how to remove what serializing left behind. */
@@ -70,59 +52,34 @@ export interface Materialized {
   cleanup(): Promise<void>;
 }
 
-/** Serialize in-memory data at save time; paths and bytes pass through. */
+const noCleanup = () => Promise.resolve();
+
+/** Serialize in-memory data through its codec at save time; paths and bytes pass through. */
 export async function materialize(src: Source): Promise<Materialized> {
-  const none = { cleanup: () => Promise.resolve() };
-  switch (src.kind) {
-    case "path":
-    case "bytes":
-    case "remote":
-      return { src, ...none };
-    case "table":
-      return { src: { kind: "bytes", bytes: writeTable(src.df, src.format) }, ...none };
-    case "arrow":
-      return {
-        src: { kind: "bytes", bytes: await writeArrowTable(src.table, src.format) },
-        ...none,
-      };
-    case "image":
-      return { src: { kind: "bytes", bytes: encodeImage(src.img, src.format) }, ...none };
-    case "mudata": {
-      const dir = await Deno.makeTempDir({ prefix: "lamindeno-mudata-" });
+  return await match(src)
+    .with({ kind: "path" }, { kind: "bytes" }, { kind: "remote" }, (raw) => ({
+      src: raw,
+      cleanup: noCleanup,
+    }))
+    .with({ kind: "object" }, async ({ data, codec, format, suffix }) => {
+      if (codec.encode) {
+        return {
+          src: { kind: "bytes", bytes: await codec.encode(data, { format }) } as const,
+          cleanup: noCleanup,
+        };
+      }
+      const dir = await Deno.makeTempDir({ prefix: `lamindeno-${codec.name}-` });
       const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
       try {
-        await writeH5mu(src.mdata, `${dir}/data.h5mu`);
-        return { src: { kind: "path", path: `${dir}/data.h5mu` }, cleanup };
+        const path = `${dir}/data${suffix}`;
+        await codec.write!(data, path, { format });
+        return { src: { kind: "path", path } as const, cleanup };
       } catch (e) {
         await cleanup();
         throw e;
       }
-    }
-    case "tensor": {
-      const dir = await Deno.makeTempDir({ prefix: "lamindeno-tensor-" });
-      const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
-      try {
-        await writeZarrArray(src.arr, `${dir}/array.zarr`);
-        return { src: { kind: "path", path: `${dir}/array.zarr` }, cleanup };
-      } catch (e) {
-        await cleanup();
-        throw e;
-      }
-    }
-    case "anndata": {
-      const dir = await Deno.makeTempDir({ prefix: "lamindeno-anndata-" });
-      const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
-      try {
-        const path = `${dir}/adata.${src.format}`;
-        if (src.format === "zarr") await writeZarr(src.adata, path);
-        else await writeH5ad(src.adata, path);
-        return { src: { kind: "path", path }, cleanup };
-      } catch (e) {
-        await cleanup();
-        throw e;
-      }
-    }
-  }
+    })
+    .exhaustive();
 }
 
 /** One file of a folder-like object. */
@@ -141,58 +98,9 @@ export interface Measured {
   entries?: DirEntry[];
 }
 
-/** Classify constructor data (sync, no I/O); `format`/`keySuffix` pick a serialization. */
+/** Classify constructor data (sync, no I/O); `format`/`keySuffix` pick the codec's format. */
 export function toSource(data: unknown, format?: string, keySuffix = ""): Source {
   if (data instanceof Uint8Array) return { kind: "bytes", bytes: data };
-  if (data instanceof AnnData) {
-    const f = (format ?? (keySuffix ? keySuffix.slice(1) : "h5ad")).toLowerCase();
-    if (f !== "h5ad" && f !== "zarr") {
-      throw new UnsupportedFormatError(`cannot save an AnnData as "${f}"; formats: h5ad, zarr`);
-    }
-    if (keySuffix && keySuffix.toLowerCase() !== `.${f}`) {
-      throw new ValidationError(
-        `key suffix ${keySuffix} does not match format "${f}"; make them agree`,
-      );
-    }
-    return { kind: "anndata", adata: data, format: f };
-  }
-  if (isDataFrame(data) || isArrowTable(data)) {
-    const f = tableFormat(format, keySuffix);
-    if (keySuffix && keySuffix.toLowerCase() !== `.${f}`) {
-      throw new ValidationError(
-        `key suffix ${keySuffix} does not match format "${f}"; make them agree`,
-      );
-    }
-    return isDataFrame(data)
-      ? { kind: "table", df: data, format: f }
-      : { kind: "arrow", table: data, format: f };
-  }
-  if (data instanceof MuData) {
-    if ((format && format.toLowerCase() !== "h5mu") || (keySuffix && keySuffix !== ".h5mu")) {
-      throw new UnsupportedFormatError(`a MuData is saved as .h5mu; got ${format ?? keySuffix}`);
-    }
-    return { kind: "mudata", mdata: data, format: "h5mu" };
-  }
-  if (isZarrArray(data)) {
-    if ((format && format.toLowerCase() !== "zarr") || (keySuffix && keySuffix !== ".zarr")) {
-      throw new UnsupportedFormatError(
-        `a zarr array is saved as a .zarr store; got ${format ?? keySuffix}`,
-      );
-    }
-    return { kind: "tensor", arr: data, format: "zarr" };
-  }
-  if (isImageArray(data)) {
-    validateImage(data);
-    const f = (format ?? (keySuffix ? keySuffix.slice(1) : "png")).toLowerCase();
-    const imageFormat = f === "png" ? "png" : f === "jpg" || f === "jpeg" ? "jpg" : undefined;
-    if (!imageFormat) {
-      throw new UnsupportedFormatError(`cannot save an image as "${f}"; formats: png, jpg`);
-    }
-    if (keySuffix && ![".png", ".jpg", ".jpeg"].includes(keySuffix.toLowerCase())) {
-      throw new ValidationError(`key suffix ${keySuffix} is not an image suffix (.png, .jpg)`);
-    }
-    return { kind: "image", img: data, format: imageFormat };
-  }
   if (data instanceof URL) {
     if (data.protocol !== "file:") {
       throw new StorageError(
@@ -215,8 +123,13 @@ export function toSource(data: unknown, format?: string, keySuffix = ""): Source
     const path = data.startsWith("file://") ? fromFileURL(new URL(data)) : data;
     return { kind: "path", path: resolve(path) };
   }
+  const encoding = codecForData(data, format, keySuffix);
+  if (encoding) return { kind: "object", data, ...encoding };
+  const nouns = [...new Set(codecs().filter((c) => c.accepts).map((c) => c.noun))];
   throw new ValidationError(
-    `a File is made from a local path (string or file: URL), a Uint8Array, a polars DataFrame, an arrow Table, an AnnData, an ImageArray or a zarrita array; got ${
+    `a File is made from a local path (string or file: URL), a Uint8Array, ${
+      nouns.join(", ")
+    }; got ${
       data === null ? "null" : typeof data === "object" ? data.constructor?.name : typeof data
     }`,
   );

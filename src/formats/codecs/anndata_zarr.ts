@@ -1,0 +1,73 @@
+// Zarr stores: an AnnData saved as .zarr; a .zarr store loads as an AnnData
+// (or, for an array store, a zarrita array) and streams by chunk keys.
+import type { StorageBackend } from "../../storage/storage.ts";
+import { type Codec, defineCodec, type OpenRangesOptions, type RangeReader } from "../codec.ts";
+import { AnnData } from "../anndata/anndata.ts";
+import { openZarr, type ZarrSource } from "../anndata/_zarr_store.ts";
+import { zarrRangeArray } from "../anndata/_zarr_ranges.ts";
+import { writeZarr } from "../anndata/write_zarr.ts";
+import { loadZarr } from "../zarr.ts";
+
+/** A ZarrSource reading keys under `prefix` of a storage backend. */
+function backendZarr(backend: StorageBackend, prefix: string): ZarrSource {
+  return {
+    async get(key) {
+      const info = await backend.head(`${prefix}/${key}`);
+      if (!info) return undefined;
+      return await backend.getRange(`${prefix}/${key}`, 0, info.size);
+    },
+    async children(sub) {
+      const local = backend.localPath(sub ? `${prefix}/${sub}` : prefix);
+      const out = new Set<string>();
+      if (local) {
+        try {
+          for await (const e of Deno.readDir(local)) if (e.isDirectory) out.add(e.name);
+        } catch { /* no such folder: no children */ }
+        return [...out].sort();
+      }
+      const base = sub ? `${prefix}/${sub}/` : `${prefix}/`;
+      for await (const o of backend.list(base)) {
+        const parts = o.key.slice(base.length).split("/");
+        if (parts.length > 1) out.add(parts[0]);
+      }
+      return [...out].sort();
+    },
+  };
+}
+
+/** Open a stored `.zarr` store for range reads: chunks by key through the backend. */
+function openZarrRanges(
+  backend: StorageBackend,
+  key: string,
+  { label }: OpenRangesOptions,
+): Promise<RangeReader> {
+  const source = backendZarr(backend, key);
+  const store = openZarr(source, label);
+  return Promise.resolve({
+    store,
+    array: (path) => zarrRangeArray(source, path, label),
+    close: () => store.close(),
+  });
+}
+
+/**
+ * The `.zarr` codec: a zarr store loads as an AnnData (an AnnData store) or
+ * a zarrita array (an array store); an AnnData saves as zarr with
+ * `format: "zarr"`; stored AnnData zarr stores stream by chunk.
+ *
+ * @example
+ * ```ts
+ * import { anndataZarr } from "./anndata_zarr.ts";
+ * console.assert(anndataZarr.suffixes[0] === ".zarr");
+ * ```
+ */
+export const anndataZarr: Codec = defineCodec<AnnData>({
+  name: "anndata_zarr",
+  noun: "an AnnData",
+  suffixes: [".zarr"],
+  formats: { zarr: [".zarr"] },
+  accepts: (x): x is AnnData => x instanceof AnnData,
+  write: (adata, path) => writeZarr(adata, path),
+  read: (path) => loadZarr(path),
+  openRanges: openZarrRanges,
+});

@@ -60,7 +60,7 @@ export interface InstanceParts {
  * ```
  */
 export class Instance {
-  /** The typed registry connection. */
+  /** @internal The typed registry connection. */
   readonly db: RegistryDb;
   /** The default storage root's record. */
   readonly storage: Storage;

@@ -68,6 +68,7 @@ async function hydrate(inst: Instance, rows: Row<"file">[]): Promise<File[]> {
   ]);
   const runById = new Map(runs.map((r) => [r.id, r]));
   const storageById = new Map(storages.map((r) => [r.id, STORAGE_MODEL.fromRow(r, inst)]));
+  for (const s of storageById.values()) inst.mount(s);
   const userById = new Map(users.map((r) => [r.id, USER_MODEL.fromRow(r, inst)]));
   for (const f of files) {
     f.run = f.runId ? runById.get(f.runId) : undefined;

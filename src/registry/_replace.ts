@@ -21,6 +21,13 @@ export async function replaceFile(
   data: Source,
   run: File["run"],
 ): Promise<void> {
+  const backend = inst.backendFor(file.storageId!);
+  if (!backend.capabilities.writable) {
+    throw new StorageError(
+      `file ${file.id} is in the read-only storage ${backend.root}; its content cannot be ` +
+        `replaced there: save the new content as a new File instead`,
+    );
+  }
   const { src, cleanup } = await materialize(data);
   try {
     await replaceWith(inst, file, data, src, run);

@@ -21,10 +21,16 @@ import { FILE_MODEL, FILES } from "./_file_model.ts";
 import type { Instance } from "./instance.ts";
 import { type DirEntry, materialize, measure, type Measured, type RawSource } from "./_source.ts";
 import type { File } from "./file.ts";
+import { ensureStorage, type Storage } from "./storage_record.ts";
+import { HttpStorage } from "../storage/http.ts";
+import { redactUrl } from "../storage/_http.ts";
+import { storageTypeOf } from "../storage/storage.ts";
 import type { Row } from "./_model.ts";
 
 interface Plan {
   file: File;
+  /** The storage the object is in, when not the instance's default one. */
+  storage?: Storage;
   src: RawSource;
   cleanup: () => Promise<void>;
   m: Measured;
@@ -118,8 +124,59 @@ async function plan(file: File, inst: Instance): Promise<Plan> {
   };
 }
 
+/**
+ * A public object on the web: registered in place in a read-only storage
+ * per origin (`https://host`), hashed by streaming it once.
+ */
+async function planHttp(file: File, uri: string, inst: Instance): Promise<Plan> {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new ValidationError(`${redactUrl(uri)} is not a URL`);
+  }
+  if (url.username || url.password) {
+    throw new ValidationError(
+      `${redactUrl(uri)}: only public http(s) objects are registered; a URL with credentials ` +
+        `would store them in the registry`,
+    );
+  }
+  const probe = new HttpStorage(url.origin);
+  const key = probe.keyOf(url.href);
+  if (key === undefined) {
+    throw new ValidationError(
+      `${redactUrl(uri)} cannot be registered: it has a query string or no path; ` +
+        `register a plain https://host/path URL`,
+    );
+  }
+  if (file.key !== null && file.key !== key) {
+    throw new ValidationError(
+      `${redactUrl(uri)} is registered at its own key "${key}"; omit key (got "${file.key}")`,
+    );
+  }
+  const storage = await retryBusy(() =>
+    ensureStorage(inst.db, probe.root, storageTypeOf(probe.root), inst.user.id)
+  );
+  const backend = inst.mount(storage, probe)!;
+  const m = await measureRemote(backend, key, redactUrl(uri));
+  file.suffix = suffixOf(key) || file.suffix;
+  return {
+    file,
+    storage,
+    src: { kind: "remote", uri },
+    cleanup: () => Promise.resolve(),
+    m,
+    inPlace: true,
+    key,
+    objectKey: key,
+    pendingId: undefined,
+    placed: [],
+  };
+}
+
 /** An object already in the instance's S3 storage: registered in place, hashed by streaming it. */
 async function planRemote(file: File, uri: string, inst: Instance): Promise<Plan> {
+  if (/^https?:\/\//i.test(uri)) return await planHttp(file, uri, inst);
   const root = inst.backend.root;
   if (inst.backend.capabilities.localPaths || !uri.startsWith(`${root}/`)) {
     throw new StorageError(
@@ -158,6 +215,7 @@ async function planRemote(file: File, uri: string, inst: Instance): Promise<Plan
 async function measureRemote(backend: StorageBackend, key: string, uri: string): Promise<Measured> {
   const body = await backend.get(key);
   if (body) return { ...(await hashStream(body)), hashType: "md5" };
+  if (!backend.capabilities.listing) throw new NotFoundError(`no object at ${uri}`);
   const objects = await Array.fromAsync(backend.list(`${key}/`));
   if (objects.length === 0) throw new NotFoundError(`no object or folder at ${uri}`);
   const entries: DirEntry[] = [];
@@ -188,25 +246,28 @@ async function relativeToRoot(path: string, backend: StorageBackend): Promise<st
 }
 
 async function refuseTakenKeys(plans: Plan[], inst: Instance): Promise<void> {
-  const keyed = plans.filter((p) => p.key !== null);
-  const seen = new Set<string>();
-  for (const p of keyed) {
-    if (seen.has(p.key!)) {
+  const byStorage = new Map<string, string[]>();
+  for (const p of plans) {
+    if (p.key === null) continue;
+    const sid = (p.storage ?? inst.storage).id;
+    const keys = byStorage.get(sid) ?? [];
+    if (keys.includes(p.key)) {
       throw new IntegrityError(`two files in one save have the key ${p.key}; keys are unique`);
     }
-    seen.add(p.key!);
+    byStorage.set(sid, [...keys, p.key]);
   }
-  for (let i = 0; i < keyed.length; i += 500) {
-    const rows = await inst.db.selectFrom("file").select(["id", "key"])
-      .where("storage_id", "=", inst.storage.id)
-      .where("key", "in", keyed.slice(i, i + 500).map((p) => p.key!)).execute();
-    if (rows.length > 0) {
-      const r = rows[0];
-      throw new IntegrityError(
-        `key ${r.key} is already registered as file ${r.id} with other content; ` +
-          `to store new content there use (await ln.File.get("${r.id}")).replace(data), ` +
-          `or choose another key`,
-      );
+  for (const [sid, keys] of byStorage) {
+    for (let i = 0; i < keys.length; i += 500) {
+      const r = await inst.db.selectFrom("file").select(["id", "key"])
+        .where("storage_id", "=", sid)
+        .where("key", "in", keys.slice(i, i + 500)).executeTakeFirst();
+      if (r) {
+        throw new IntegrityError(
+          `key ${r.key} is already registered as file ${r.id} with other content; ` +
+            `to store new content there use (await ln.File.get("${r.id}")).replace(data), ` +
+            `or choose another key`,
+        );
+      }
     }
   }
 }
@@ -287,7 +348,7 @@ function rowOf(p: Plan, inst: Instance, now: string) {
     runId: run?.id ?? null,
     transformId: run?.transformId ?? null,
     transformVersion: run?.transformVersion ?? null,
-    storageId: inst.storage.id,
+    storageId: (p.storage ?? inst.storage).id,
     createdAt: at,
     updatedAt: at,
     createdById: inst.user.id,
@@ -347,7 +408,7 @@ async function commit(plans: Plan[], inst: Instance, folderId: string | undefine
     f._setRow(rowOf(p, inst, now) as Row<"file">, inst);
     f.run = f.run ?? inst.run;
     f.transform = f.run?.transform;
-    f.storage = inst.storage;
+    f.storage = p.storage ?? inst.storage;
     f.createdBy = inst.user;
     f._source = undefined;
     p.placed = [];

@@ -102,22 +102,23 @@ export interface Measured {
 export function toSource(data: unknown, format?: string, keySuffix = ""): Source {
   if (data instanceof Uint8Array) return { kind: "bytes", bytes: data };
   if (data instanceof URL) {
+    if (["s3:", "http:", "https:"].includes(data.protocol)) return toSource(data.href);
     if (data.protocol !== "file:") {
       throw new StorageError(
-        `cannot register ${data.href}: a File is made from a local path or file: URL; to put ` +
-          `data on S3, init an instance with an s3:// storage and save local files or objects ` +
-          `into it (registering existing S3 objects in place is not supported yet)`,
+        `cannot register ${data.protocol} URLs: a File is made from a local path, a file: URL, ` +
+          `an s3:// URL inside the instance's S3 storage or a public http(s):// URL`,
       );
     }
     return { kind: "path", path: resolve(fromFileURL(data)) };
   }
   if (typeof data === "string") {
     if (data === "") throw new ValidationError("a File needs data: got an empty path");
-    if (data.startsWith("s3://")) return { kind: "remote", uri: data };
+    if (/^(s3|https?):\/\//i.test(data)) return { kind: "remote", uri: data };
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(data) && !data.startsWith("file://")) {
       throw new StorageError(
-        `cannot register ${data}: a File is made from a local path, a file: URL or an ` +
-          `s3:// URL inside the instance's S3 storage`,
+        `cannot register ${data.slice(0, data.indexOf(":"))}: URLs: a File is made from a ` +
+          `local path, a file: URL, an s3:// URL inside the instance's S3 storage or a public ` +
+          `http(s):// URL`,
       );
     }
     const path = data.startsWith("file://") ? fromFileURL(new URL(data)) : data;

@@ -4,6 +4,7 @@
 // process's default (what `ln.File.get()` and friends use), `ln.connect()`
 // opens more.
 import { NotInitializedError, StorageError } from "../errors.ts";
+import { HttpStorage } from "../storage/http.ts";
 import type { StorageBackend } from "../storage/storage.ts";
 import { retryBusy } from "./_db_errors.ts";
 import type { RegistryDb } from "./db.ts";
@@ -119,6 +120,23 @@ export class Instance {
           `open the instance that holds it`,
       );
     }
+    return b;
+  }
+
+  /**
+   * @internal Mount the backend of another storage root this instance has
+   * records in: public `http(s)://` roots are read-only and need no
+   * credentials, so they can be mounted from the record alone. Other roots
+   * (another bucket, another folder) stay unmounted.
+   */
+  mount(storage: Storage, backend?: StorageBackend): StorageBackend | undefined {
+    const have = this.assertOpen().#backends.get(storage.id);
+    if (have) return have;
+    const b = backend ??
+      (storage.type === "http" || storage.type === "https"
+        ? new HttpStorage(storage.root)
+        : undefined);
+    if (b) this.#backends.set(storage.id, b);
     return b;
   }
 

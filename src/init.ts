@@ -63,6 +63,11 @@ export interface InitOptions {
   db?: string;
   /** How to reach S3 for an `s3://` storage: endpoint, region, path-style URLs, credentials. */
   s3?: S3Options;
+  /**
+   * Where this instance caches cloud objects (and, for S3 storage, keeps its
+   * default registry). Default `$XDG_CACHE_HOME/lamindb` or `~/.cache/lamindb`.
+   */
+  cacheDir?: string;
   /** A storage backend to use for the root instead of the default (e.g. a `CountingStorage`). */
   backend?: StorageBackend;
 }
@@ -98,7 +103,7 @@ async function place(options: InitOptions): Promise<Place> {
     const { bucket, prefix } = parseS3Uri(options.storage);
     const registry = options.db
       ? (POSTGRES.test(options.db) ? undefined : dbPath(options.db))
-      : join(defaultCacheDir(), "instances", bucket, ...prefix.split("/"), "lamin.db");
+      : join(cacheDirOf(options), "instances", bucket, ...prefix.split("/"), "lamin.db");
     // The storage must be reachable now, not at the first save.
     for await (const _ of backend.list(".lamindb/")) break;
     return { backend, registry };
@@ -188,6 +193,15 @@ function validate(options: InitOptions): void {
   if (options.dialect && options.db) {
     throw new ValidationError("init() takes a `db` or a `dialect`, not both");
   }
+  if (
+    options.cacheDir !== undefined && (typeof options.cacheDir !== "string" || !options.cacheDir)
+  ) {
+    throw new ValidationError("init({ cacheDir }) takes the path of a local folder");
+  }
+}
+
+function cacheDirOf(options: InitOptions): string {
+  return options.cacheDir === undefined ? defaultCacheDir() : resolve(options.cacheDir);
 }
 
 async function open(options: InitOptions): Promise<Instance> {
@@ -217,7 +231,7 @@ async function open(options: InitOptions): Promise<Instance> {
       storage,
       backend,
       user,
-      settings: { trackRunInputs: true, cacheDir: defaultCacheDir() },
+      settings: { trackRunInputs: true, cacheDir: cacheDirOf(options) },
       location,
     });
   } catch (e) {

@@ -6,7 +6,8 @@ import { readDataFrame } from "../formats/anndata/_decode.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import { ValidationError } from "../errors.ts";
 import type { IoStats } from "../storage/counting.ts";
-import { matrixSource, streamAnnData, type StreamSource } from "./stream.ts";
+import { storedMatrix, streamAnnData } from "./stream.ts";
+import type { RangeReader } from "../formats/codec.ts";
 import { subsetMatrix } from "./subset.ts";
 import type { Expression } from "./expr.ts";
 
@@ -30,13 +31,13 @@ function indices(
 
 /** A matrix of a backed AnnData (X or a layer), read on demand. */
 export class BackedMatrix {
-  readonly #src: StreamSource;
+  readonly #src: RangeReader;
   readonly #path: string;
   /** `[nObs, nVars]`. */
   readonly shape: [number, number];
 
   /** @internal */
-  constructor(src: StreamSource, path: string, shape: [number, number]) {
+  constructor(src: RangeReader, path: string, shape: [number, number]) {
     this.#src = src;
     this.#path = path;
     this.shape = shape;
@@ -44,7 +45,7 @@ export class BackedMatrix {
 
   /** Rows and columns (ascending indices; all when omitted), reading only what they need. */
   async get(rows?: ArrayLike<number>, cols?: ArrayLike<number>): Promise<Matrix> {
-    const m = await matrixSource(this.#src, this.#path);
+    const m = await storedMatrix(this.#src, this.#path);
     if (!m) throw new ValidationError(`no matrix at /${this.#path}`);
     return await subsetMatrix(
       m,
@@ -64,7 +65,7 @@ export class BackedMatrix {
  * read until asked. `io` counts the bytes and requests so far.
  */
 export class BackedAnnData {
-  readonly #src: StreamSource & { close(): void };
+  readonly #src: RangeReader;
   #obs?: Promise<{ df: DataFrame; index: string[] }>;
   #var?: Promise<{ df: DataFrame; index: string[] }>;
   /** `[nObs, nVars]`. */
@@ -78,7 +79,7 @@ export class BackedAnnData {
 
   /** @internal */
   constructor(
-    src: StreamSource & { close(): void },
+    src: RangeReader,
     shape: [number, number],
     hasX: boolean,
     layers: string[],

@@ -2,6 +2,7 @@
 // columns they name (categoricals by code), then read only the parts of X,
 // layers, obsm/varm and obsp/varp that hold the selected rows and columns.
 import pl from "nodejs-polars";
+import type { RangeReader } from "../formats/codec.ts";
 import { CorruptFileError } from "../errors.ts";
 import { AnnData, type CategoryInfo } from "../formats/anndata/anndata.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
@@ -19,16 +20,8 @@ import type { ExprNode } from "./expr.ts";
 import { columnsOf } from "./expr.ts";
 import { type ColumnData, evaluate } from "./evaluate.ts";
 import { checkColumns } from "./lazy_frame.ts";
-import { type MatrixSource, subsetMatrix, subsetRows } from "./subset.ts";
+import { type StoredMatrix, subsetMatrix, subsetRows } from "./subset.ts";
 import type { RangeArray } from "../formats/ranges.ts";
-
-/** Where a streamed AnnData comes from: its element tree and range reads of its arrays. */
-export interface StreamSource {
-  /** The element tree (attributes, small arrays read whole). */
-  store: ElementStore;
-  /** The array at `path`, readable by ranges of its first dimension. */
-  array(path: string): Promise<RangeArray>;
-}
 
 /** What to select. */
 export interface StreamSelection {
@@ -83,10 +76,10 @@ async function selectAxis(
 }
 
 /** The stored matrix at `path` as range-readable arrays, or undefined if there is none. */
-export async function matrixSource(
-  src: StreamSource,
+export async function storedMatrix(
+  src: RangeReader,
   path: string,
-): Promise<MatrixSource | undefined> {
+): Promise<StoredMatrix | undefined> {
   const kind = await src.store.describe(path);
   if (kind === undefined) return undefined;
   if (kind === "array") {
@@ -108,12 +101,12 @@ export async function matrixSource(
 }
 
 async function subsetAt(
-  src: StreamSource,
+  src: RangeReader,
   path: string,
   rows: Uint32Array | undefined,
   cols: Uint32Array | undefined,
 ): Promise<Matrix | undefined> {
-  const m = await matrixSource(src, path);
+  const m = await storedMatrix(src, path);
   return m ? await subsetMatrix(m, rows, cols) : undefined;
 }
 
@@ -124,7 +117,7 @@ function gatherFrame(df: DataFrame, rows: Uint32Array | undefined): DataFrame {
 
 /** Per-axis matrices (obsm/varm): dense rows by range, dataframes filtered. */
 async function axisMapping(
-  src: StreamSource,
+  src: RangeReader,
   path: string,
   rows: Uint32Array | undefined,
 ): Promise<Record<string, Matrix | DataFrame>> {
@@ -143,7 +136,7 @@ async function axisMapping(
  * var are read whole (the result returns them), uns whole; X, layers,
  * obsm/varm and obsp/varp only where selected rows/columns are.
  */
-export async function streamAnnData(src: StreamSource, sel: StreamSelection): Promise<AnnData> {
+export async function streamAnnData(src: RangeReader, sel: StreamSelection): Promise<AnnData> {
   const store = src.store;
   if ((await store.describe("obs")) === undefined || (await store.describe("var")) === undefined) {
     throw new CorruptFileError(`"${store.label}": not an AnnData store: it has no obs and var`);

@@ -11,7 +11,7 @@ import { cursor, planElements, planIndptr } from "./plan.ts";
 import { merge, type Range, type RangeArray, runs } from "../formats/ranges.ts";
 
 /** A stored matrix, as arrays that can be read by range. */
-export type MatrixSource =
+export type StoredMatrix =
   | { kind: "dense"; shape: [number, number]; values: RangeArray }
   | {
     kind: "csr" | "csc";
@@ -36,7 +36,7 @@ function remap(selected: ArrayLike<number>, n: number): Int32Array {
 
 /** Lines (rows of CSR, columns of CSC) of a compressed matrix, read by plan. */
 async function readLines(
-  src: Extract<MatrixSource, { kind: "csr" | "csc" }>,
+  src: Extract<StoredMatrix, { kind: "csr" | "csc" }>,
   lines: Uint32Array | undefined,
 ): Promise<{ data: NumericArray; indices: NumericArray; indptr: Float64Array }> {
   const n = src.kind === "csr" ? src.shape[0] : src.shape[1];
@@ -126,7 +126,7 @@ function ptrArray(p: Float64Array): Int32Array | BigInt64Array {
  * columns likewise, dense row blocks; the other axis is filtered after.
  */
 export async function subsetMatrix(
-  src: MatrixSource,
+  src: StoredMatrix,
   rows: Uint32Array | undefined,
   cols: Uint32Array | undefined,
 ): Promise<Matrix> {

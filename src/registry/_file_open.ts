@@ -5,8 +5,9 @@ import { localCopy } from "../storage/_cache.ts";
 import { CountingStorage } from "../storage/counting.ts";
 import { readDataFrame } from "../formats/anndata/_decode.ts";
 import { BackedAnnData } from "../query/backed.ts";
-import { matrixSource, type StreamSource } from "../query/stream.ts";
-import { openStreamSource } from "../query/_sources.ts";
+import { storedMatrix } from "../query/stream.ts";
+import type { RangeReader } from "../formats/codec.ts";
+import { openRangeReader } from "../query/_open.ts";
 import type { File } from "./file.ts";
 
 /**
@@ -36,11 +37,11 @@ export interface IoCount {
 /** A saved `.h5ad`/`.zarr` file opened for range reads, with its I/O counted. */
 export async function openForRanges(
   file: File,
-): Promise<{ src: StreamSource & { close(): void }; io: IoCount }> {
+): Promise<{ src: RangeReader; io: IoCount }> {
   const path = file.path(); // saved?
   const inst = file._inst;
   const backend = new CountingStorage(inst.backendFor(file.storageId!));
-  const src = await openStreamSource(
+  const src = await openRangeReader(
     backend,
     file._objectKey,
     file.suffix,
@@ -62,7 +63,7 @@ export async function openForRanges(
 export async function openBacked(file: File): Promise<BackedAnnData> {
   const { src, io } = await openForRanges(file);
   try {
-    const x = await matrixSource(src, "X");
+    const x = await storedMatrix(src, "X");
     let shape: [number, number];
     if (x) shape = x.shape;
     else {

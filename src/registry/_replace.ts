@@ -9,7 +9,7 @@ import type { StorageBackend } from "../storage/storage.ts";
 import { base62 } from "../_ids.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { nowIso } from "./_model.ts";
-import { materialize, measure, type RawSource, type Source, sourceSuffix } from "./_source.ts";
+import { type Input, inputSuffix, materialize, measure, type RawInput } from "./_input.ts";
 import { dataOf, filesByHash, putOne } from "./_save.ts";
 import type { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
@@ -18,7 +18,7 @@ import type { Instance } from "./instance.ts";
 export async function replaceFile(
   inst: Instance,
   file: File,
-  data: Source,
+  data: Input,
   run: File["run"],
 ): Promise<void> {
   const backend = inst.backendFor(file.storageId!);
@@ -39,8 +39,8 @@ export async function replaceFile(
 async function replaceWith(
   inst: Instance,
   file: File,
-  data: Source,
-  src: RawSource,
+  data: Input,
+  src: RawInput,
   run: File["run"],
 ): Promise<void> {
   const m = await measure(src);
@@ -57,7 +57,7 @@ async function replaceWith(
       `this content is already registered as file ${other.id}; a hash is registered once`,
     );
   }
-  const newSuffix = sourceSuffix(data) ??
+  const newSuffix = inputSuffix(data) ??
     (src.kind === "path" ? suffixOf(basename(src.path)) : file.suffix);
   const oldObjectKey = file._objectKey;
   let newKey = file.key;

@@ -19,7 +19,7 @@ import { nowIso } from "./_model.ts";
 import type { RegistryDb } from "./db.ts";
 import { FILE_MODEL, FILES } from "./_file_model.ts";
 import type { Instance } from "./instance.ts";
-import { type DirEntry, materialize, measure, type Measured, type RawSource } from "./_source.ts";
+import { type DirEntry, materialize, measure, type Measured, type RawInput } from "./_input.ts";
 import type { File } from "./file.ts";
 import { ensureStorage, type Storage } from "./storage_record.ts";
 import { HttpStorage } from "../storage/http.ts";
@@ -31,7 +31,7 @@ interface Plan {
   file: File;
   /** The storage the object is in, when not the instance's default one. */
   storage?: Storage;
-  src: RawSource;
+  src: RawInput;
   cleanup: () => Promise<void>;
   m: Measured;
   inPlace: boolean;
@@ -87,8 +87,8 @@ async function savePlans(plans: Plan[], inst: Instance, folderId?: string): Prom
 }
 
 async function plan(file: File, inst: Instance): Promise<Plan> {
-  if (file._source?.kind === "remote") return await planRemote(file, file._source.uri, inst);
-  const { src, cleanup } = await materialize(file._source!);
+  if (file._input?.kind === "remote") return await planRemote(file, file._input.uri, inst);
+  const { src, cleanup } = await materialize(file._input!);
   let m: Measured;
   try {
     m = await measure(src);
@@ -272,7 +272,7 @@ async function refuseTakenKeys(plans: Plan[], inst: Instance): Promise<void> {
   }
 }
 
-export function dataOf(src: RawSource): PutData | (() => Promise<PutData>) {
+export function dataOf(src: RawInput): PutData | (() => Promise<PutData>) {
   if (src.kind === "bytes") return src.bytes;
   if (src.kind === "remote") throw new Error(`internal: ${src.uri} is registered in place`);
   const path = src.path;
@@ -410,7 +410,7 @@ async function commit(plans: Plan[], inst: Instance, folderId: string | undefine
     f.transform = f.run?.transform;
     f.storage = p.storage ?? inst.storage;
     f.createdBy = inst.user;
-    f._source = undefined;
+    f._input = undefined;
     p.placed = [];
     p.pendingId = undefined;
   }

@@ -11,7 +11,7 @@ import {
   type Row,
   type Where,
 } from "./_model.ts";
-import { type FileData, type Source, sourceName, sourceSuffix, toSource } from "./_source.ts";
+import { type FileData, type Input, inputName, inputSuffix, toInput } from "./_input.ts";
 import { saveFiles } from "./_save.ts";
 import { deleteFile, replaceFile } from "./_replace.ts";
 import { linkRunInput } from "./_inputs.ts";
@@ -31,7 +31,7 @@ import type { Storage } from "./storage_record.ts";
 import type { Transform } from "./transform.ts";
 import type { User } from "./user.ts";
 
-export type { FileData } from "./_source.ts";
+export type { FileData } from "./_input.ts";
 
 /** Options of `new ln.File(data, options)`. */
 export interface FileOptions {
@@ -136,7 +136,7 @@ export class File {
   /** Folders that contain this file. */
   readonly folders: RelatedManager<Folder>;
 
-  /** @internal */ _source: Source | undefined;
+  /** @internal */ _input: Input | undefined;
   /** @internal */ _options: FileOptions;
   /** @internal 1 when lamindeno owns the object (it copied it). */ _managed = 1;
   /** @internal */ _isDir = 0;
@@ -152,7 +152,7 @@ export class File {
     if (options.format !== undefined && typeof options.format !== "string") {
       throw new ValidationError(`format must be a string like "csv", got ${typeof options.format}`);
     }
-    const source = toSource(data, options.format, key ? suffixOf(key) : "");
+    const source = toInput(data, options.format, key ? suffixOf(key) : "");
     if (options.id !== undefined && !isId("file", options.id)) {
       throw new ValidationError(`a File id is 20 base62 characters, got ${options.id}`);
     }
@@ -173,9 +173,9 @@ export class File {
     }
     const now = new Date();
     this.id = options.id ?? newId("file");
-    const fromName = sourceName(source);
+    const fromName = inputName(source);
     this.name = options.name ?? (fromName ?? (key ? basename(key) : null));
-    this.suffix = sourceSuffix(source) ?? suffixOf(key ?? fromName ?? "");
+    this.suffix = inputSuffix(source) ?? suffixOf(key ?? fromName ?? "");
     this.size = null;
     this.hash = null;
     this.hashType = null;
@@ -191,7 +191,7 @@ export class File {
     this.transform = options.run?.transform;
     this.storage = undefined;
     this.createdBy = undefined;
-    this._source = source;
+    this._input = source;
     this._options = options;
     this._instance = options.instance;
     [this.inputOf, this.features, this.folders] = managers(this);
@@ -201,7 +201,7 @@ export class File {
   static fromRow(row: Row<"file">, inst: Instance): File {
     const f = Object.create(File.prototype) as File;
     f._setRow(row, inst);
-    f._source = undefined;
+    f._input = undefined;
     f._options = {};
     f.run =
       f.transform =
@@ -240,7 +240,7 @@ export class File {
   _adopt(other: File): void {
     const keep = { inputOf: this.inputOf, features: this.features, folders: this.folders };
     Object.assign(this, other, keep);
-    this._source = undefined;
+    this._input = undefined;
     this._options = {};
   }
 
@@ -395,7 +395,7 @@ export class File {
     if (options.format !== undefined && typeof options.format !== "string") {
       throw new ValidationError(`format must be a string like "csv", got ${typeof options.format}`);
     }
-    await replaceFile(this._inst, this, toSource(data, options.format), options.run);
+    await replaceFile(this._inst, this, toInput(data, options.format), options.run);
     return this;
   }
 

@@ -14,7 +14,7 @@ import {
   type Where,
 } from "./_model.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
-import { statSource, walk } from "./_source.ts";
+import { statPath, walk } from "./_input.ts";
 import { saveFiles } from "./_save.ts";
 import { File } from "./file.ts";
 import { FILES } from "./_file_model.ts";
@@ -107,7 +107,7 @@ export class Folder {
     if (this._saved) return this;
     const inst = (this._instance ??= defaultInstance()).assertOpen();
     const dir = this._dir!;
-    const st = statSource(dir);
+    const st = statPath(dir);
     if (!st.isDirectory) throw new ValidationError(`${dir} is not a folder`);
     const root = inst.backend.localPath("x") ? resolve(inst.backend.root) : undefined;
     const real = await Deno.realPath(dir);

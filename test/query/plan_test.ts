@@ -1,7 +1,7 @@
 import { assertEquals } from "../_helpers.ts";
 import { cursor, planElements, planIndptr } from "../../src/query/plan.ts";
 import { merge, type Range, type RangeArray, runs, total } from "../../src/formats/ranges.ts";
-import { type MatrixSource, subsetMatrix } from "../../src/query/subset.ts";
+import { type StoredMatrix, subsetMatrix } from "../../src/query/subset.ts";
 import type { NumericArray } from "../../src/formats/anndata/matrix.ts";
 
 Deno.test("runs, merge, cursor", () => {
@@ -101,7 +101,7 @@ Deno.test("subsetMatrix on random CSR, CSC and dense matrices equals the dense r
         indptr.push(data.length);
       }
       const count = { n: 0 };
-      const src: MatrixSource = {
+      const src: StoredMatrix = {
         kind,
         shape: [nr, nc],
         data: mem(Float32Array.from(data), [data.length], count),

@@ -41,11 +41,9 @@ Deno.test({
     await using server = await s3Server();
     const bucket = await server.bucket();
     const cache = await tempDir();
-    const xdg = Deno.env.get("XDG_CACHE_HOME");
-    Deno.env.set("XDG_CACHE_HOME", cache);
     const storage = `s3://${bucket}/project`;
     try {
-      await ln.init({ storage, s3: server.options });
+      await ln.init({ storage, s3: server.options, cacheDir: cache });
       assertEquals([ln.settings.storage.root, ln.settings.storage.type], [storage, "s3"]);
 
       // A DataFrame: serialized, uploaded, loaded back through the cache.
@@ -156,7 +154,7 @@ Deno.test({
       await ln.close();
 
       // Reopen: the same registry (cached on this machine) and storage.
-      await ln.init({ storage, s3: server.options });
+      await ln.init({ storage, s3: server.options, cacheDir: cache });
       assertEquals((await ln.File.filter({})).length, 7);
       // Records read from the registry load through the cache too.
       const reread = await ln.File.get({ key: "atlas.h5ad" });
@@ -164,8 +162,6 @@ Deno.test({
       assert((await reread.stage()).startsWith(cache));
     } finally {
       await ln.close();
-      if (xdg === undefined) Deno.env.delete("XDG_CACHE_HOME");
-      else Deno.env.set("XDG_CACHE_HOME", xdg);
       await Deno.remove(cache, { recursive: true });
     }
   },
@@ -221,8 +217,6 @@ Deno.test({
     await using server = await s3Server();
     const storage = `s3://${await server.bucket()}/filters`;
     const dir = await tempDir();
-    const xdg = Deno.env.get("XDG_CACHE_HOME");
-    Deno.env.set("XDG_CACHE_HOME", `${dir}/cache`);
     try {
       await python(
         `import sys, h5py, numpy as np, pandas as pd, anndata as ad, scipy.sparse as sp
@@ -238,7 +232,7 @@ with h5py.File(sys.argv[1] + "/so.h5ad", "a") as f:
 np.save(sys.argv[1] + "/g1.npy", a[(a.obs.g == "g1").values].X.toarray())`,
         dir,
       );
-      await ln.init({ storage, s3: server.options, db: `${dir}/r.db` });
+      await ln.init({ storage, s3: server.options, db: `${dir}/r.db`, cacheDir: `${dir}/cache` });
       const want = await python(
         `import sys, numpy as np; print(np.load(sys.argv[1]).ravel().tolist())`,
         `${dir}/g1.npy`,
@@ -258,8 +252,6 @@ np.save(sys.argv[1] + "/g1.npy", a[(a.obs.g == "g1").values].X.toarray())`,
       }
     } finally {
       await ln.close();
-      if (xdg === undefined) Deno.env.delete("XDG_CACHE_HOME");
-      else Deno.env.set("XDG_CACHE_HOME", xdg);
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -1,19 +1,18 @@
-// The StreamSource of a stored file: opened by its codec's range reader
+// A stored file opened for range reads: opened by its codec's range reader
 // (zarr chunks by key, h5ad byte ranges through the storage backend).
 import { UnsupportedFormatError } from "../errors.ts";
 import type { CountingStorage } from "../storage/counting.ts";
 import type { RangeReader } from "../formats/codec.ts";
 import { codecForSuffix, streamableSuffixes } from "../formats/codecs.ts";
-import type { StreamSource } from "./stream.ts";
 
 /** Open a stored file for streaming through the codec of its suffix (`.h5ad`, `.zarr`). */
-export async function openStreamSource(
+export async function openRangeReader(
   backend: CountingStorage,
   key: string,
   suffix: string,
   label: string,
   cacheDir?: string,
-): Promise<StreamSource & RangeReader> {
+): Promise<RangeReader> {
   const codec = codecForSuffix(suffix);
   if (!codec?.openRanges) {
     throw new UnsupportedFormatError(

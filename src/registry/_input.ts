@@ -31,31 +31,31 @@ export type FileData =
   | ZarrArray;
 
 /** Data as stored: a local file or folder, bytes, or an object already on S3. */
-export type RawSource =
+export type RawInput =
   | { kind: "path"; path: string }
   | { kind: "bytes"; bytes: Uint8Array }
   | { kind: "remote"; uri: string };
 
 /** Data as given: raw, or an in-memory object with the codec and format it is saved with. */
-export type Source =
-  | RawSource
+export type Input =
+  | RawInput
   | { kind: "object"; data: unknown; codec: Codec; format: string; suffix: string };
 
 /** The suffix in-memory data is saved with, or undefined for paths and bytes. */
-export function sourceSuffix(src: Source): string | undefined {
+export function inputSuffix(src: Input): string | undefined {
   return src.kind === "object" ? src.suffix : undefined;
 }
 
 /** Serialized data and how to remove what serializing left behind. */
 export interface Materialized {
-  src: RawSource;
+  src: RawInput;
   cleanup(): Promise<void>;
 }
 
 const noCleanup = () => Promise.resolve();
 
 /** Serialize in-memory data through its codec at save time; paths and bytes pass through. */
-export async function materialize(src: Source): Promise<Materialized> {
+export async function materialize(src: Input): Promise<Materialized> {
   return await match(src)
     .with({ kind: "path" }, { kind: "bytes" }, { kind: "remote" }, (raw) => ({
       src: raw,
@@ -99,10 +99,10 @@ export interface Measured {
 }
 
 /** Classify constructor data (sync, no I/O); `format`/`keySuffix` pick the codec's format. */
-export function toSource(data: unknown, format?: string, keySuffix = ""): Source {
+export function toInput(data: unknown, format?: string, keySuffix = ""): Input {
   if (data instanceof Uint8Array) return { kind: "bytes", bytes: data };
   if (data instanceof URL) {
-    if (["s3:", "http:", "https:"].includes(data.protocol)) return toSource(data.href);
+    if (["s3:", "http:", "https:"].includes(data.protocol)) return toInput(data.href);
     if (data.protocol !== "file:") {
       throw new StorageError(
         `cannot register ${data.protocol} URLs: a File is made from a local path, a file: URL, ` +
@@ -137,7 +137,7 @@ export function toSource(data: unknown, format?: string, keySuffix = ""): Source
 }
 
 /** The name a source suggests (its base name), if any. */
-export function sourceName(src: Source): string | null {
+export function inputName(src: Input): string | null {
   return src.kind === "path"
     ? basename(src.path)
     : src.kind === "remote"
@@ -146,7 +146,7 @@ export function sourceName(src: Source): string | null {
 }
 
 /** stat a source path (synchronously: ~10x cheaper per small file); NotFoundError naming it when missing. */
-export function statSource(path: string): Deno.FileInfo {
+export function statPath(path: string): Deno.FileInfo {
   try {
     return Deno.statSync(path);
   } catch (e) {
@@ -158,7 +158,7 @@ export function statSource(path: string): Deno.FileInfo {
 }
 
 /** Size and md5 of a source, streaming; folders hash per `hashDirectory`. */
-export async function measure(src: RawSource): Promise<Measured> {
+export async function measure(src: RawInput): Promise<Measured> {
   if (src.kind === "bytes") {
     return { size: src.bytes.byteLength, hash: hashBytes(src.bytes), hashType: "md5" };
   }
@@ -167,12 +167,12 @@ export async function measure(src: RawSource): Promise<Measured> {
       `${src.uri}: an S3 object can be registered with new File(uri).save(), not used as new content`,
     );
   }
-  const st = statSource(src.path);
+  const st = statPath(src.path);
   if (st.isFile) return { ...(await readHash(src.path, st.size)), hashType: "md5" };
   if (!st.isDirectory) throw new ValidationError(`${src.path} is neither a file nor a folder`);
   const entries: DirEntry[] = [];
   for (const { rel, path } of await walk(src.path)) {
-    const h = await readHash(path, statSource(path).size);
+    const h = await readHash(path, statPath(path).size);
     entries.push({ rel, path, size: h.size, hash: h.hash });
   }
   const size = entries.reduce((a, e) => a + e.size, 0);

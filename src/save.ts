@@ -26,7 +26,9 @@ export async function save(files: File[]): Promise<File[]> {
   const groups = new Map<unknown, File[]>();
   for (const f of files) {
     const inst = f._instance ??= defaultInstance();
-    groups.set(inst, [...(groups.get(inst) ?? []), f]);
+    const group = groups.get(inst);
+    if (group) group.push(f);
+    else groups.set(inst, [f]);
   }
   for (const [inst, group] of groups) {
     await saveFiles(inst as NonNullable<File["_instance"]>, group);

@@ -246,17 +246,18 @@ async function relativeToRoot(path: string, backend: StorageBackend): Promise<st
 }
 
 async function refuseTakenKeys(plans: Plan[], inst: Instance): Promise<void> {
-  const byStorage = new Map<string, string[]>();
+  const byStorage = new Map<string, Set<string>>();
   for (const p of plans) {
     if (p.key === null) continue;
     const sid = (p.storage ?? inst.storage).id;
-    const keys = byStorage.get(sid) ?? [];
-    if (keys.includes(p.key)) {
+    const keys = byStorage.get(sid) ?? byStorage.set(sid, new Set()).get(sid)!;
+    if (keys.has(p.key)) {
       throw new IntegrityError(`two files in one save have the key ${p.key}; keys are unique`);
     }
-    byStorage.set(sid, [...keys, p.key]);
+    keys.add(p.key);
   }
-  for (const [sid, keys] of byStorage) {
+  for (const [sid, keySet] of byStorage) {
+    const keys = [...keySet];
     for (let i = 0; i < keys.length; i += 500) {
       const r = await inst.db.selectFrom("file").select(["id", "key"])
         .where("storage_id", "=", sid)
@@ -335,27 +336,26 @@ async function undo(plans: Plan[], inst: Instance): Promise<void> {
   }
 }
 
-/** The file as it will be committed: its fields set from the plan, then mapped to a row. */
-function rowOf(p: Plan, inst: Instance, now: string) {
-  const f = p.file;
-  const run = f.run ?? inst.run;
-  const at = new Date(now);
-  Object.assign(f, {
+/** The row a plan commits: the file's fields through its mapping, with what the plan measured. */
+function rowOf(p: Plan, inst: Instance, now: string): Row<"file"> {
+  const run = p.file.run ?? inst.run;
+  return {
+    ...FILE_MODEL.toRow(p.file),
+    name: p.file.name,
     size: p.m.size,
     hash: p.m.hash,
-    hashType: p.m.hashType,
+    hash_type: p.m.hashType,
     key: p.key,
-    runId: run?.id ?? null,
-    transformId: run?.transformId ?? null,
-    transformVersion: run?.transformVersion ?? null,
-    storageId: (p.storage ?? inst.storage).id,
-    createdAt: at,
-    updatedAt: at,
-    createdById: inst.user.id,
-    _managed: p.inPlace ? 0 : 1,
-    _isDir: p.m.entries ? 1 : 0,
-  });
-  return FILE_MODEL.toRow(f);
+    managed: p.inPlace ? 0 : 1,
+    is_dir: p.m.entries ? 1 : 0,
+    run_id: run?.id ?? null,
+    transform_id: run?.transformId ?? null,
+    transform_version: run?.transformVersion ?? null,
+    storage_id: (p.storage ?? inst.storage).id,
+    created_at: now,
+    updated_at: now,
+    created_by_id: inst.user.id,
+  };
 }
 
 async function insertLinks(
@@ -389,11 +389,11 @@ async function commit(plans: Plan[], inst: Instance, folderId: string | undefine
       if (!fs._saved) await fs._saveIn(inst);
     }
   }
+  const rows = plans.map((p) => rowOf(p, inst, now));
   await retryBusy(() =>
     inst.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < plans.length; i += 50) {
-        await trx.insertInto("file").values(plans.slice(i, i + 50).map((p) => rowOf(p, inst, now)))
-          .execute();
+      for (let i = 0; i < rows.length; i += 50) {
+        await trx.insertInto("file").values(rows.slice(i, i + 50)).execute();
       }
       for (const p of plans) await insertLinks(trx, p.file, p.file._options, folderId);
       const pending = plans.map((p) => p.pendingId).filter((x) => x !== undefined);
@@ -403,9 +403,9 @@ async function commit(plans: Plan[], inst: Instance, folderId: string | undefine
       }
     })
   );
-  for (const p of plans) {
+  for (const [i, p] of plans.entries()) {
     const f = p.file;
-    f._setRow(rowOf(p, inst, now) as Row<"file">, inst);
+    f._setRow(rows[i], inst);
     f.run = f.run ?? inst.run;
     f.transform = f.run?.transform;
     f.storage = p.storage ?? inst.storage;

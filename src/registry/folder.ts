@@ -14,6 +14,7 @@ import {
   type Where,
 } from "./_model.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
+import { retryBusy } from "./_db_errors.ts";
 import { statPath, walk } from "./_input.ts";
 import { saveFiles } from "./_save.ts";
 import { File } from "./file.ts";
@@ -129,12 +130,16 @@ export class Folder {
       createdAt: now,
       updatedAt: now,
     });
-    await inst.db.insertInto("folder").values(FOLDER_MODEL.toRow(this)).execute();
+    await retryBusy(() => inst.db.insertInto("folder").values(FOLDER_MODEL.toRow(this)).execute());
     try {
       await saveFiles(inst, files, { folderId: this.id });
     } catch (e) {
-      await inst.db.deleteFrom("folder_file").where("folder_id", "=", this.id).execute();
-      await inst.db.deleteFrom("folder").where("id", "=", this.id).execute();
+      await retryBusy(() =>
+        inst.db.transaction().execute(async (trx) => {
+          await trx.deleteFrom("folder_file").where("folder_id", "=", this.id).execute();
+          await trx.deleteFrom("folder").where("id", "=", this.id).execute();
+        })
+      );
       this.storageId = this.createdById = null;
       throw e;
     }

@@ -35,7 +35,7 @@ export const FILTER_ID = { deflate: 1, shuffle: 2, fletcher32: 3, lzf: 32000 } a
 export const FILTERS: ReadonlyMap<number, FilterCodec> = new Map<number, FilterCodec>([
   [FILTER_ID.deflate, { name: "deflate", decode: inflate }],
   [FILTER_ID.shuffle, { name: "shuffle", decode: (b, c) => unshuffle(b, c.values[0] ?? c.elem) }],
-  [FILTER_ID.fletcher32, { name: "fletcher32", decode: (b) => b.subarray(0, b.length - 4) }],
+  [FILTER_ID.fletcher32, { name: "fletcher32", decode: checkFletcher32 }],
   [FILTER_ID.lzf, { name: "lzf", decode: (b, c) => lzfDecompress(b, c.expected, c.where) }],
 ]);
 
@@ -70,6 +70,62 @@ export function unfilter(
     return full;
   }
   return b;
+}
+
+/**
+ * HDF5's Fletcher32 checksum (H5checksum.c): over the data as 16-bit
+ * big-endian words (an odd last byte is the high byte of a word), both sums
+ * starting at 0 and folded to 17 bits every 360 words, then to 16 bits.
+ * The folds read their operands as uint32, as C's would.
+ */
+export function fletcher32(data: Uint8Array): number {
+  let sum1 = 0, sum2 = 0;
+  let i = 0;
+  for (let words = data.length >> 1; words > 0;) {
+    const stop = i + 2 * Math.min(words, 360);
+    words -= (stop - i) >> 1;
+    for (; i < stop; i += 2) {
+      sum1 += (data[i] << 8) | data[i + 1];
+      sum2 += sum1;
+    }
+    sum1 = (sum1 & 0xffff) + (sum1 >>> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >>> 16);
+  }
+  if (data.length % 2) {
+    sum1 += data[i] << 8;
+    sum2 += sum1;
+    sum1 = (sum1 & 0xffff) + (sum1 >>> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >>> 16);
+  }
+  sum1 = (sum1 & 0xffff) + (sum1 >>> 16);
+  sum2 = (sum2 & 0xffff) + (sum2 >>> 16);
+  return ((sum2 << 16) | sum1) >>> 0;
+}
+
+/**
+ * The fletcher32 filter on read (H5Zfletcher32.c): the chunk ends with the
+ * checksum of what precedes it (4 bytes, little-endian). Like the HDF5
+ * library, also accepted with the bytes of each 16-bit half swapped (what
+ * HDF5 before 1.6.3 wrote on little-endian machines).
+ */
+function checkFletcher32(b: Uint8Array, ctx: FilterContext): Uint8Array {
+  if (b.length < 4) {
+    throw new CorruptFileError(
+      `${ctx.where}: the chunk at byte ${ctx.address} is too short to hold its Fletcher32 checksum (the file is damaged)`,
+    );
+  }
+  const n = b.length - 4;
+  const stored = (b[n] | (b[n + 1] << 8) | (b[n + 2] << 16) | (b[n + 3] << 24)) >>> 0;
+  const sum = fletcher32(b.subarray(0, n));
+  const swapped = (((sum & 0x00ff00ff) << 8) | ((sum >>> 8) & 0x00ff00ff)) >>> 0;
+  if (stored !== sum && stored !== swapped) {
+    throw new CorruptFileError(
+      `${ctx.where}: the chunk at byte ${ctx.address} fails its Fletcher32 checksum ` +
+        `(stored ${stored.toString(16)}, computed ${sum.toString(16)}): the file is damaged; ` +
+        `fetch or write it again`,
+    );
+  }
+  return b.subarray(0, n);
 }
 
 function inflate(b: Uint8Array, ctx: FilterContext): Uint8Array {

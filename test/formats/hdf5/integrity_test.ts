@@ -1,0 +1,137 @@
+// The HDF5 reader against damaged files: Fletcher32 checksums verified
+// (files h5py wrote with fletcher32=True, then one byte flipped).
+import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
+import { needsPython, python } from "../../_python.ts";
+import { fileSource, H5Dataset, H5File } from "../../../src/formats/hdf5/h5file.ts";
+import { fletcher32 } from "../../../src/formats/hdf5/_filters.ts";
+import { CorruptFileError } from "../../../mod.ts";
+
+const py = needsPython("HDF5 integrity", "h5py", "numpy");
+
+async function ds(f: H5File, p: string): Promise<H5Dataset> {
+  const node = await f.get(p);
+  assert(node instanceof H5Dataset, `${p} is a dataset`);
+  return node;
+}
+
+/** Bytes of `path` with byte `at` flipped, written to a new file. */
+async function flipped(path: string, at: number, to: string): Promise<string> {
+  const bytes = await Deno.readFile(path);
+  bytes[at] ^= 0xff;
+  await Deno.writeFile(to, bytes);
+  return to;
+}
+
+/** Whether h5py fails to read dataset `name` of `path` (it verifies checksums). */
+async function h5pyRefuses(path: string, name: string): Promise<boolean> {
+  const out = await python(
+    `import sys, h5py
+try:
+    h5py.File(sys.argv[1], "r")[sys.argv[2]][...]
+    print("read")
+except OSError:
+    print("refused")`,
+    path,
+    name,
+  );
+  return out.trim() === "refused";
+}
+
+const FLETCHER = `
+import sys, json, h5py, numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+data = {
+    "plain": (rng.random(20_000).astype("f4"), (1000,), {}),
+    "gzip": (rng.random(20_000).astype("f4"), (999,), {"compression": "gzip", "shuffle": True}),
+    "lzf": ((np.arange(20_000) // 3).astype("i8"), (1001,), {"compression": "lzf"}),
+    "odd": ((np.arange(1001) % 251).astype("u1"), (7,), {}),
+    "d2": (np.arange(300 * 7, dtype="f8").reshape(300, 7), (16, 3), {}),
+}
+chunks = {}
+with h5py.File(f"{d}/f.h5", "w") as f:
+    for name, (a, c, kw) in data.items():
+        x = f.create_dataset(name, data=a, chunks=c, fletcher32=True, **kw)
+        info = x.id.get_chunk_info(5)
+        chunks[name] = [info.byte_offset, info.size]
+with h5py.File(f"{d}/f.h5", "r") as f:
+    for name in data:
+        open(f"{d}/{name}.bin", "wb").write(f[name][...].tobytes())
+print(json.dumps(chunks))
+`;
+
+Deno.test({
+  name:
+    "fletcher32 datasets h5py wrote read equal to h5py's values; one flipped byte gives CorruptFileError naming the dataset",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    const chunks: Record<string, [number, number]> = JSON.parse(await python(FLETCHER, dir));
+    const path = `${dir}/f.h5`;
+    const src = fileSource(path);
+    try {
+      const f = await H5File.open(src, "f.h5");
+      for (const name of Object.keys(chunks)) {
+        const d = await ds(f, name);
+        assertEquals(d.info.filters?.some((x) => x.id === 3), true, `${name} has fletcher32`);
+        const raw = await d.readRows([[0, d.shape[0]]]);
+        assertEquals(raw, await Deno.readFile(`${dir}/${name}.bin`), name);
+      }
+      // Row ranges read through the same verified chunks.
+      const rows = await (await ds(f, "odd")).readRanges([[3, 40], [990, 1001]]);
+      const want = [
+        ...Array.from({ length: 37 }, (_, i) => 3 + i),
+        ...Array.from(
+          { length: 11 },
+          (_, i) => (990 + i) % 251,
+        ),
+      ];
+      assertEquals(Array.from(rows.data as Uint8Array), want);
+    } finally {
+      src.close();
+    }
+
+    // A byte of a chunk's data flipped (uncompressed, compressed, at the
+    // checksum itself): h5py refuses the file, and so do we, naming it.
+    const cases: [string, (c: [number, number]) => number][] = [
+      ["plain", ([o, s]) => o + Math.floor(s / 2)],
+      ["gzip", ([o, s]) => o + Math.floor(s / 3)],
+      ["lzf", ([o]) => o + 1],
+      ["odd", ([o, s]) => o + s - 5],
+      ["d2", ([o, s]) => o + s - 1],
+    ];
+    for (const [name, at] of cases) {
+      const bad = await flipped(path, at(chunks[name]), `${dir}/bad_${name}.h5`);
+      assert(await h5pyRefuses(bad, name), `h5py refuses the damaged ${name}`);
+      const s = fileSource(bad);
+      try {
+        const f = await H5File.open(s, `bad_${name}.h5`);
+        const d = await ds(f, name);
+        await assertRejects(
+          () => d.read(),
+          CorruptFileError,
+          new RegExp(`bad_${name}\\.h5.*/${name}.*Fletcher32`),
+        );
+        // Chunks other than the damaged one still read.
+        const c0 = d.chunks![0];
+        const first = await d.readRows([[0, c0]]);
+        assertEquals(first, (await Deno.readFile(`${dir}/${name}.bin`)).subarray(0, first.length));
+      } finally {
+        s.close();
+      }
+    }
+  },
+});
+
+Deno.test("fletcher32 follows HDF5's H5_checksum_fletcher32 (big-endian words, odd tail, 360-word folds)", () => {
+  // Reference values computed by hand from the C algorithm.
+  assertEquals(fletcher32(new Uint8Array([0x01, 0x02])), ((0x0102 << 16) | 0x0102) >>> 0);
+  // Two words a, b: sum1 = a + b, sum2 = a + (a + b).
+  assertEquals(fletcher32(new Uint8Array([0, 1, 0, 2])), ((4 << 16) | 3) >>> 0);
+  // An odd last byte is the high byte of a word.
+  assertEquals(fletcher32(new Uint8Array([0, 1, 0x05])), (((1 + 0x501) << 16) | 0x501) >>> 0);
+  // Long runs of 0xff: folded without losing bits. 0xffff words sum to
+  // multiples of 0xffff, which fold to 0xffff (never 0) for n > 0.
+  const ones = new Uint8Array(2 * 10_000).fill(0xff);
+  assertEquals(fletcher32(ones), 0xffffffff);
+});

@@ -58,33 +58,222 @@ export async function readSymbolTable(
   return out;
 }
 
-/** A dataset's chunk B-tree (type 1) leaves, in order. */
-export async function readChunkTree(
-  cache: PageCache,
-  address: number,
-  rank: number,
-): Promise<ChunkRef[]> {
-  const label = cache.label;
-  const keySize = 8 + 8 * (rank + 1);
-  const out: ChunkRef[] = [];
-  const visit = async (addr: number): Promise<void> => {
-    const h = new Reader(await cache.get(addr, 24), label);
+/** Work done on chunk B-trees: nodes visited and entries examined (for tests and benchmarks). */
+export interface BTreeStats {
+  nodes: number;
+  entries: number;
+}
+
+/** A parsed node of a chunk B-tree: `keys[i]` is the offset of child (or chunk) `i`. */
+interface ChunkNode {
+  level: number;
+  keys: number[][];
+  children: number[];
+  sizes: number[];
+  masks: number[];
+}
+
+/** Node reads in flight per tree (a targeted walk may want hundreds of nodes at once). */
+const NODE_READS = 16;
+
+/** Lexicographic order of chunk offsets. */
+function compare(a: readonly number[], b: readonly number[]): number {
+  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return a[d] - b[d];
+  return 0;
+}
+
+/** First index in `xs[from, to)` whose value is >= `x` (or > `x` when `after`). */
+function bound(xs: readonly number[], x: number, from: number, to: number, after: boolean): number {
+  while (from < to) {
+    const mid = (from + to) >>> 1;
+    if (xs[mid] < x || (after && xs[mid] === x)) from = mid + 1;
+    else to = mid;
+  }
+  return from;
+}
+
+/**
+ * A dataset's chunk index (a v1 B-tree of type 1), read lazily: a lookup
+ * descends only into the subtrees whose key range holds a wanted chunk row,
+ * each node parsed once. A node reached twice, a child whose level is not
+ * one below its parent's, or keys out of order are CorruptFileError, so a
+ * damaged tree can neither loop nor hide chunks.
+ */
+export class ChunkTree {
+  readonly #cache: PageCache;
+  readonly #address: number;
+  readonly #rank: number;
+  readonly #where: string;
+  readonly #stats: BTreeStats;
+  readonly #nodes = new Map<number, Promise<ChunkNode>>();
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  /** `where` names file and dataset in errors; `stats` is added to as nodes are visited. */
+  constructor(
+    cache: PageCache,
+    address: number,
+    rank: number,
+    where: string,
+    stats: BTreeStats = { nodes: 0, entries: 0 },
+  ) {
+    this.#cache = cache;
+    this.#address = address;
+    this.#rank = rank;
+    this.#where = where;
+    this.#stats = stats;
+  }
+
+  #corrupt(what: string): CorruptFileError {
+    return new CorruptFileError(
+      `${this.#where}: the chunk index is damaged (${what}); the file cannot be read`,
+    );
+  }
+
+  /** The node at `address`, read and parsed once (a few reads in flight at a time). */
+  #node(address: number): Promise<ChunkNode> {
+    let node = this.#nodes.get(address);
+    if (!node) {
+      node = this.#limited(() => this.#parse(address));
+      this.#nodes.set(address, node);
+    }
+    return node;
+  }
+
+  async #limited<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= NODE_READS) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#active++;
+    try {
+      return await fn();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  async #parse(address: number): Promise<ChunkNode> {
+    const label = this.#cache.label, rank = this.#rank;
+    const h = new Reader(await this.#cache.get(address, 24), label);
     h.sig("TREE");
-    if (h.u8() !== 1) throw new CorruptFileError(`"${label}": not a chunk B-tree`);
+    if (h.u8() !== 1) throw this.#corrupt(`the node at byte ${address} is not a chunk B-tree node`);
     const level = h.u8(), used = h.u16();
-    const r = new Reader(await cache.get(addr + 24, used * (keySize + 8)), label);
-    const children: number[] = [];
+    const keySize = 8 + 8 * (rank + 1);
+    const r = new Reader(await this.#cache.get(address + 24, used * (keySize + 8)), label);
+    const node: ChunkNode = { level, keys: [], children: [], sizes: [], masks: [] };
     for (let i = 0; i < used; i++) {
-      const size = r.u32(), mask = r.u32();
+      node.sizes.push(r.u32());
+      node.masks.push(r.u32());
       const offset: number[] = [];
       for (let d = 0; d < rank; d++) offset.push(r.len());
       r.skip(8);
-      const child = r.addr()!;
-      if (level === 0) out.push({ offset, address: child, size, mask });
-      else children.push(child);
+      node.children.push(r.addr()!);
+      if (i > 0 && compare(node.keys[i - 1], offset) >= 0) {
+        throw this.#corrupt(`keys out of order in the node at byte ${address}`);
+      }
+      node.keys.push(offset);
     }
-    for (const c of children) await visit(c);
-  };
-  await visit(address);
-  return out;
+    return node;
+  }
+
+  /**
+   * Visit the node at `address` (expected at `level`, keys within
+   * `[lo, hi)`), once per walk.
+   */
+  async #visit(
+    address: number,
+    level: number | undefined,
+    lo: number[] | undefined,
+    hi: number[] | undefined,
+    seen: Set<number>,
+  ): Promise<ChunkNode> {
+    if (seen.has(address)) throw this.#corrupt(`the node at byte ${address} is reached twice`);
+    seen.add(address);
+    const node = await this.#node(address);
+    this.#stats.nodes++;
+    if (level !== undefined && node.level !== level) {
+      throw this.#corrupt(
+        `the node at byte ${address} has level ${node.level} where ${level} is expected`,
+      );
+    }
+    const n = node.keys.length;
+    if (
+      n && ((lo && compare(node.keys[0], lo) < 0) || (hi && compare(node.keys[n - 1], hi) >= 0))
+    ) {
+      throw this.#corrupt(`the node at byte ${address} holds keys outside its parent's range`);
+    }
+    return node;
+  }
+
+  /** Every chunk, in order of offset. */
+  async all(): Promise<ChunkRef[]> {
+    const seen = new Set<number>();
+    const walk = async (
+      address: number,
+      level: number | undefined,
+      lo: number[] | undefined,
+      hi: number[] | undefined,
+    ): Promise<ChunkRef[]> => {
+      const node = await this.#visit(address, level, lo, hi, seen);
+      const n = node.keys.length;
+      this.#stats.entries += n;
+      if (node.level === 0) return node.keys.map((offset, i) => this.#ref(node, i, offset));
+      const parts = await Promise.all(
+        node.children.map((c, i) =>
+          walk(c, node.level - 1, node.keys[i], i + 1 < n ? node.keys[i + 1] : hi)
+        ),
+      );
+      return parts.flat();
+    };
+    return await walk(this.#address, undefined, undefined, undefined);
+  }
+
+  /**
+   * Call `found` with each chunk whose first-dimension offset is one of
+   * `starts` (sorted, without repeats). Visits only the nodes whose key
+   * range holds one: O(chunks found · depth) nodes.
+   */
+  async find(starts: readonly number[], found: (chunk: ChunkRef) => void): Promise<void> {
+    const seen = new Set<number>();
+    const walk = async (
+      address: number,
+      level: number | undefined,
+      lo: number[] | undefined,
+      hi: number[] | undefined,
+      a: number,
+      b: number,
+    ): Promise<void> => {
+      const node = await this.#visit(address, level, lo, hi, seen);
+      const n = node.keys.length;
+      if (node.level === 0) {
+        // Entries and wanted offsets are both in order: one merged pass.
+        let i = 0;
+        for (let j = a; i < n && j < b; i++) {
+          const c0 = node.keys[i][0];
+          while (j < b && starts[j] < c0) j++;
+          if (j < b && starts[j] === c0) found(this.#ref(node, i, node.keys[i]));
+        }
+        this.#stats.entries += i;
+        return;
+      }
+      // Child i holds offsets in [keys[i], keys[i + 1]): first dimensions
+      // from keys[i][0] to keys[i + 1][0] inclusive (chunks of a row of
+      // chunks may span children).
+      const visits: Promise<void>[] = [];
+      for (let i = 0, j = a; i < n && j < b; i++) {
+        this.#stats.entries++;
+        const next = i + 1 < n ? node.keys[i + 1] : hi;
+        j = bound(starts, node.keys[i][0], j, b, false);
+        const end = next ? bound(starts, next[0], j, b, true) : b;
+        if (j < end) {
+          visits.push(walk(node.children[i], node.level - 1, node.keys[i], next, j, end));
+        }
+      }
+      await Promise.all(visits);
+    };
+    if (starts.length) await walk(this.#address, undefined, undefined, undefined, 0, starts.length);
+  }
+
+  #ref(node: ChunkNode, i: number, offset: number[]): ChunkRef {
+    return { offset, address: node.children[i], size: node.sizes[i], mask: node.masks[i] };
+  }
 }

@@ -11,7 +11,7 @@
 // _scheduler.ts (coalesced, concurrent reads), _decode.ts (values).
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype } from "../anndata/matrix.ts";
-import { type ChunkRef, readChunkTree, readSymbolTable } from "./_btree.ts";
+import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_btree.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
 import { unfilter } from "./_filters.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
@@ -40,7 +40,10 @@ export class H5Dataset {
   readonly path: string;
   readonly info: ObjectInfo;
   #chunks?: Promise<ChunkRef[]>;
-  #rowAddresses?: Promise<Float64Array>;
+  /** Chunks by chunk row number (first-dimension offset / chunk extent), found so far. */
+  readonly #rows = new Map<number, ChunkRef[]>();
+  /** Chunks of whole rows: address by chunk row (NaN: not looked up yet; -1: never written). */
+  #rowAt?: Float64Array;
 
   /** @internal */
   constructor(file: H5File, path: string, info: ObjectInfo) {
@@ -160,11 +163,11 @@ export class H5Dataset {
     const chunk = layout.chunk;
     const filtered = (this.info.filters ?? []).length > 0;
     const fullRows = chunk.slice(1).every((c, i) => c >= this.shape[i + 1]);
-    const index = await this.chunkIndex();
     const chunkRowBytes = chunk.slice(1).reduce((a, b) => a * b, 1) * elem;
+    await this.#findChunks(ranges, chunk[0]);
     if (!filtered && fullRows) {
       // Sub-ranges of uncompressed chunks: just the rows asked for.
-      const at = await this.#rowChunks(index);
+      const at = this.#rowAt ?? new Float64Array(0);
       const pieces: Piece[] = [];
       let o = 0;
       for (const [s, e] of ranges) {
@@ -190,8 +193,8 @@ export class H5Dataset {
     // Whole chunks (compressed, or split across columns): read each once, copy rows.
     const needed = new Map<number, ChunkRef[]>();
     for (const [s, e] of ranges) {
-      for (let c0 = Math.floor(s / chunk[0]) * chunk[0]; c0 < e; c0 += chunk[0]) {
-        if (!needed.has(c0)) needed.set(c0, index.filter((c) => c.offset[0] === c0));
+      for (let q = Math.floor(s / chunk[0]); q * chunk[0] < e; q++) {
+        if (!needed.has(q * chunk[0])) needed.set(q * chunk[0], this.#rows.get(q) ?? []);
       }
     }
     const refs = [...needed.values()].flat();
@@ -227,30 +230,58 @@ export class H5Dataset {
     return out;
   }
 
-  /** Where each chunk of whole rows starts (by chunk row number; -1: never written). */
-  #rowChunks(index: ChunkRef[]): Promise<Float64Array> {
-    if (!this.#rowAddresses) {
-      const chunk = this.chunks!;
-      const n = Math.ceil((this.shape[0] ?? 0) / chunk[0]);
-      const at = new Float64Array(n).fill(-1);
-      for (const c of index) {
-        const q = c.offset[0] / chunk[0];
-        if (Number.isInteger(q) && q < n && c.offset.slice(1).every((x) => x === 0)) {
-          at[q] = c.address;
-        }
+  /**
+   * Look up, in the chunk index, the chunks of the rows of `ranges` not
+   * looked up before (one descent for all of them).
+   */
+  async #findChunks(ranges: readonly (readonly [number, number])[], extent: number) {
+    const layout = this.info.layout;
+    if (layout?.kind !== "chunked") return;
+    const n = Math.ceil((this.shape[0] ?? 0) / extent);
+    const at = this.#rowAt ??= new Float64Array(n).fill(NaN);
+    const missing: number[] = [];
+    let sorted = true;
+    for (const [s, e] of ranges) {
+      for (let q = Math.floor(s / extent); q * extent < e; q++) {
+        // Known: a number in `at` (NaN is the one value unequal to itself).
+        if (q < n ? at[q] === at[q] : this.#rows.has(q)) continue;
+        const last = missing.length ? missing[missing.length - 1] : -1;
+        if (q === last) continue;
+        if (q < last) sorted = false;
+        missing.push(q);
       }
-      this.#rowAddresses = Promise.resolve(at);
     }
-    return this.#rowAddresses;
+    if (!missing.length) return;
+    if (!sorted) {
+      missing.sort((a, b) => a - b);
+      let k = 0;
+      for (const q of missing) if (k === 0 || missing[k - 1] !== q) missing[k++] = q;
+      missing.length = k;
+    }
+    for (const q of missing) this.#rows.set(q, []);
+    const btree = layout.btree;
+    if (btree !== undefined) {
+      const tree = this.#file.chunkTree(btree, layout.chunk.length, this.path);
+      await guard(this.#file.label, () =>
+        tree.find(missing.map((q) => q * extent), (c) => {
+          const q = c.offset[0] / extent;
+          this.#rows.get(q)!.push(c);
+          let whole = q < n;
+          for (let d = 1; d < c.offset.length && whole; d++) whole = c.offset[d] === 0;
+          if (whole) at[q] = c.address;
+        }));
+    }
+    for (const q of missing) if (q < n && at[q] !== at[q]) at[q] = -1;
   }
 
   /** The chunk index (v1 B-tree), read once. */
   chunkIndex(): Promise<ChunkRef[]> {
     const layout = this.info.layout;
     if (layout?.kind !== "chunked") return Promise.resolve([]);
-    this.#chunks ??= layout.btree === undefined
-      ? Promise.resolve([])
-      : this.#file.chunkTree(layout.btree, layout.chunk.length);
+    this.#chunks ??= layout.btree === undefined ? Promise.resolve([]) : guard(
+      this.#file.label,
+      () => this.#file.chunkTree(layout.btree!, layout.chunk.length, this.path).all(),
+    );
     return this.#chunks;
   }
 }
@@ -287,6 +318,9 @@ export class H5File {
   readonly #objects = new Map<number, Promise<ObjectInfo>>();
   readonly #children = new Map<number, Promise<Map<string, number>>>();
   readonly #heaps = new Map<number, Promise<Collection>>();
+  readonly #trees = new Map<number, ChunkTree>();
+  /** Chunk index work so far: B-tree nodes visited, entries examined (for tests and benchmarks). */
+  readonly stats: BTreeStats = { nodes: 0, entries: 0 };
 
   private constructor(src: RangeSource, label: string) {
     this.#src = src;
@@ -366,9 +400,14 @@ export class H5File {
     return this.#heaps.get(address)!;
   }
 
-  /** A dataset's v1 B-tree (type 1) leaves, in order. */
-  async chunkTree(address: number, rank: number): Promise<ChunkRef[]> {
-    return await guard(this.label, () => readChunkTree(this.#cache, address, rank));
+  /** The chunk index (v1 B-tree of type 1) at `address` of the dataset at `path`, made once. */
+  chunkTree(address: number, rank: number, path: string): ChunkTree {
+    let tree = this.#trees.get(address);
+    if (!tree) {
+      tree = new ChunkTree(this.#cache, address, rank, `"${this.label}": /${path}`, this.stats);
+      this.#trees.set(address, tree);
+    }
+    return tree;
   }
 
   /** Read pieces (coalesced, bounded concurrency) into `out` (or each piece's own target). */

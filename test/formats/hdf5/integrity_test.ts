@@ -135,3 +135,73 @@ Deno.test("fletcher32 follows HDF5's H5_checksum_fletcher32 (big-endian words, o
   const ones = new Uint8Array(2 * 10_000).fill(0xff);
   assertEquals(fletcher32(ones), 0xffffffff);
 });
+
+const MANY_CHUNKS = `
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    a = np.arange(100_000, dtype="f4")
+    f.create_dataset("u", data=a, chunks=(4,))
+    f.create_dataset("z", data=a, chunks=(4,), compression="gzip")
+    f.create_dataset("w", data=np.arange(5000 * 40, dtype="f4").reshape(5000, 40), chunks=(1, 8))
+`;
+
+Deno.test({
+  name:
+    "chunk lookups of a 25,000-chunk dataset visit each B-tree node at most once, and a few rows visit a few nodes",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    const path = `${dir}/many.h5`;
+    await python(MANY_CHUNKS, path);
+    const src = fileSource(path);
+    try {
+      const f = await H5File.open(src, "many.h5");
+      // Two rows out of every five, over 99% of the rows: most chunks.
+      const ranges: [number, number][] = [];
+      for (let r = 0; r < 99_000; r += 5) ranges.push([r, r + 2]);
+      const want = ranges.flatMap(([s]) => [s, s + 1]);
+      for (const name of ["u", "z"]) {
+        const before = { ...f.stats };
+        const d = await ds(f, name);
+        const got = Array.from((await d.readRanges(ranges, { gap: 0 })).data as Float32Array);
+        assertEquals([got.length, got.findIndex((x, i) => x !== want[i])], [want.length, -1]);
+        const nodes = f.stats.nodes - before.nodes, entries = f.stats.entries - before.entries;
+        // 25,000 chunks in leaves of at most 64: some 400-800 nodes; a
+        // lookup per chunk row against the whole index would examine
+        // hundreds of millions of entries.
+        assert(nodes <= 1000, `${name}: ${nodes} nodes visited`);
+        assert(entries <= 2 * 25_000, `${name}: ${entries} entries examined`);
+        // Asked again: nothing more to look up.
+        const again = f.stats.nodes;
+        await d.readRanges(ranges.slice(0, 100));
+        assertEquals(f.stats.nodes, again, `${name}: no second walk`);
+        const all = await d.chunkIndex();
+        assertEquals(all.length, 25_000);
+        assert(all.every((c, i) => c.offset[0] === 4 * i), `${name}: the index walk is in order`);
+      }
+      // 2-D, 5 chunks per row: the row's chunks are found in every leaf holding one.
+      const w = await ds(f, "w");
+      const wr: [number, number][] = [[0, 3], [1000, 1001], [2047, 2050], [4990, 5000]];
+      const got = Array.from((await w.readRanges(wr)).data as Float32Array);
+      const rows = wr.flatMap(([s, e]) => Array.from({ length: e - s }, (_, i) => s + i));
+      assertEquals(got, rows.flatMap((r) => Array.from({ length: 40 }, (_, c) => r * 40 + c)));
+    } finally {
+      src.close();
+    }
+
+    // A few rows of a fresh file: a few nodes, a few KiB of metadata.
+    const small = fileSource(path);
+    try {
+      const f = await H5File.open(small, "many.h5");
+      const d = await ds(f, "z");
+      const bytes = small.stats.bytesRead;
+      const v = await d.readRanges([[10, 12], [50_000, 50_001], [99_998, 100_000]]);
+      assertEquals(Array.from(v.data as Float32Array), [10, 11, 50_000, 99_998, 99_999]);
+      assert(f.stats.nodes <= 12, `${f.stats.nodes} nodes visited for 3 chunks`);
+      const read = small.stats.bytesRead - bytes;
+      assert(read < 64 * 1024, `${read} bytes read for 3 chunks of a 25,000-chunk dataset`);
+    } finally {
+      small.close();
+    }
+  },
+});

@@ -28,18 +28,30 @@ export async function readSymbolTable(
     while (end < names.length && names[end] !== 0) end++;
     return dec.decode(names.subarray(off, end));
   };
-  const visit = async (addr: number): Promise<void> => {
+  // Each node once, each child one level below its parent: a damaged tree
+  // pointing back up cannot loop.
+  const seen = new Set<number>();
+  const damaged = (what: string) =>
+    new CorruptFileError(`"${label}": a group's symbol table is damaged (${what})`);
+  const visit = async (addr: number, expected: number | undefined): Promise<void> => {
+    if (seen.has(addr)) throw damaged(`byte ${addr} is reached twice`);
+    seen.add(addr);
     const r = new Reader(await cache.get(addr, 24), label);
     r.sig("TREE");
     r.u8();
     const level = r.u8(), used = r.u16();
+    if (expected !== undefined && level !== expected) {
+      throw damaged(`the node at byte ${addr} has level ${level} where ${expected} is expected`);
+    }
     const body = new Reader(await cache.get(addr + 24, 8 + used * 16), label);
     body.skip(8);
     for (let i = 0; i < used; i++) {
       const child = body.addr()!;
       body.skip(8);
-      if (level > 0) await visit(child);
+      if (level > 0) await visit(child, level - 1);
       else {
+        if (seen.has(child)) throw damaged(`byte ${child} is reached twice`);
+        seen.add(child);
         const sr = new Reader(await cache.get(child, 8), label);
         sr.sig("SNOD");
         sr.skip(2);
@@ -54,7 +66,7 @@ export async function readSymbolTable(
       }
     }
   };
-  await visit(table.btree);
+  await visit(table.btree, undefined);
   return out;
 }
 

@@ -364,10 +364,22 @@ export class H5File {
       let address = this.#root;
       let info = await this.#object(address);
       const parts = path.split("/").filter(Boolean);
-      for (const part of parts) {
+      // The groups passed through: a path through one twice follows a cycle
+      // of hard links, which a reader walking the tree would never leave.
+      const passed = [address];
+      for (const [i, part] of parts.entries()) {
         if (info.kind !== "group") return undefined;
         const next = (await this.children(info, address)).get(part);
         if (next === undefined) return undefined;
+        const back = passed.indexOf(next);
+        if (back >= 0) {
+          throw new CorruptFileError(
+            `"${this.label}": /${parts.slice(0, i + 1).join("/")} links back to /${
+              parts.slice(0, back).join("/")
+            } (a cycle of groups); lamindeno does not follow such cycles`,
+          );
+        }
+        passed.push(next);
         address = next;
         info = await this.#object(address);
       }

@@ -1,9 +1,11 @@
 // The HDF5 reader against damaged files: Fletcher32 checksums verified
-// (files h5py wrote with fletcher32=True, then one byte flipped).
+// (files h5py wrote with fletcher32=True, then one byte flipped), chunk
+// lookups at scale, and structures patched to loop.
 import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
 import { fileSource, H5Dataset, H5File } from "../../../src/formats/hdf5/h5file.ts";
 import { fletcher32 } from "../../../src/formats/hdf5/_filters.ts";
+import { assertReadable } from "../../../src/formats/hdf5/store.ts";
 import { CorruptFileError } from "../../../mod.ts";
 
 const py = needsPython("HDF5 integrity", "h5py", "numpy");
@@ -203,5 +205,100 @@ Deno.test({
     } finally {
       small.close();
     }
+  },
+});
+
+const LOOPS = `
+import sys, h5py, numpy as np
+d = sys.argv[1]
+with h5py.File(f"{d}/base.h5", "w") as f:
+    f.create_dataset("c", data=np.arange(100, dtype="i4"), chunks=(10,))
+    f.create_group("g").create_dataset("x", data=[1, 2, 3])
+with h5py.File(f"{d}/cycle.h5", "w") as f:
+    f.create_group("a/b").create_dataset("x", data=[1])
+    f["a/b/up"] = f["a"]
+`;
+
+/** A version 1 object header's messages: type, body offset and size. */
+function messages(bytes: Uint8Array, at: number): { type: number; body: number; size: number }[] {
+  const v = new DataView(bytes.buffer, bytes.byteOffset);
+  assertEquals(bytes[at], 1, "a version 1 object header");
+  const n = v.getUint16(at + 2, true), end = at + 16 + v.getUint32(at + 8, true);
+  const out = [];
+  for (let p = at + 16; out.length < n && p + 8 <= end;) {
+    const type = v.getUint16(p, true), size = v.getUint16(p + 2, true);
+    out.push({ type, body: p + 8, size });
+    p += 8 + size;
+  }
+  return out;
+}
+
+/** Make the v1 B-tree node at `node` an internal node whose first child is itself. */
+function selfParent(bytes: Uint8Array, node: number, keySize: number): void {
+  assertEquals(new TextDecoder().decode(bytes.subarray(node, node + 4)), "TREE");
+  bytes[node + 5] = 1; // level
+  new DataView(bytes.buffer).setBigUint64(node + 24 + keySize, BigInt(node), true);
+}
+
+Deno.test({
+  name:
+    "structures that loop (object header continuation into itself, B-tree nodes their own child, a group linking to its ancestor) give CorruptFileError",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(LOOPS, dir);
+    const base = await Deno.readFile(`${dir}/base.h5`);
+    const src = fileSource(`${dir}/base.h5`);
+    const f = await H5File.open(src, "base.h5");
+    const root = f.root;
+    const c = await ds(f, "c");
+    const chunkTree = c.info.layout?.kind === "chunked" ? c.info.layout.btree! : -1;
+    assertEquals(Array.from((await c.read()).data as Int32Array).slice(0, 3), [0, 1, 2]);
+    src.close();
+    const open = async (bytes: Uint8Array, name: string) => {
+      await Deno.writeFile(`${dir}/${name}`, bytes);
+      return await H5File.open(fileSource(`${dir}/${name}`), name);
+    };
+
+    // The root's symbol table message made a continuation back into the root's own block.
+    const cont = base.slice();
+    const table = messages(cont, root).find((m) => m.type === 0x11)!;
+    const dv = new DataView(cont.buffer);
+    const groupTree = Number(dv.getBigUint64(table.body, true));
+    dv.setUint16(table.body - 8, 0x10, true);
+    dv.setBigUint64(table.body, BigInt(root + 16), true);
+    dv.setBigUint64(table.body + 8, BigInt(dv.getUint32(root + 8, true)), true);
+    await assertRejects(
+      async () => await (await open(cont, "cont.h5")).keys(""),
+      CorruptFileError,
+      /cont\.h5.*object header.*already read/,
+    );
+
+    // The root group's B-tree node made its own parent.
+    const group = base.slice();
+    selfParent(group, groupTree, 8);
+    await assertRejects(
+      async () => await (await open(group, "group.h5")).keys(""),
+      CorruptFileError,
+      /group\.h5.*symbol table is damaged/,
+    );
+
+    // The chunk B-tree's node made its own parent (rank 1: keys of 8 + 8 * 2 bytes).
+    const chunks = base.slice();
+    selfParent(chunks, chunkTree, 24);
+    const bad = await ds(await open(chunks, "chunks.h5"), "c");
+    await assertRejects(() => bad.read(), CorruptFileError, /chunks\.h5.*\/c.*chunk index/);
+    await assertRejects(() => bad.chunkIndex(), CorruptFileError, /chunk index/);
+
+    // A group holding a hard link to its ancestor (h5py writes it as is).
+    const cyc = await H5File.open(fileSource(`${dir}/cycle.h5`), "cycle.h5");
+    assertEquals(await cyc.keys("a/b"), ["up", "x"]);
+    await assertRejects(
+      () => cyc.get("a/b/up"),
+      CorruptFileError,
+      /cycle\.h5.*\/a\/b\/up links back to \/a/,
+    );
+    // So a walk over every group ends, with that error.
+    await assertRejects(() => assertReadable(cyc), CorruptFileError, /links back/);
   },
 });

@@ -258,20 +258,29 @@ export class H5Dataset {
       for (const q of missing) if (k === 0 || missing[k - 1] !== q) missing[k++] = q;
       missing.length = k;
     }
-    for (const q of missing) this.#rows.set(q, []);
+    // Collected apart and stored when complete: a concurrent read of the
+    // same rows may be looking them up too.
+    const found = new Map<number, ChunkRef[]>();
     const btree = layout.btree;
     if (btree !== undefined) {
       const tree = this.#file.chunkTree(btree, layout.chunk.length, this.path);
       await guard(this.#file.label, () =>
         tree.find(missing.map((q) => q * extent), (c) => {
           const q = c.offset[0] / extent;
-          this.#rows.get(q)!.push(c);
-          let whole = q < n;
-          for (let d = 1; d < c.offset.length && whole; d++) whole = c.offset[d] === 0;
-          if (whole) at[q] = c.address;
+          const list = found.get(q);
+          if (list) list.push(c);
+          else found.set(q, [c]);
         }));
     }
-    for (const q of missing) if (q < n && at[q] !== at[q]) at[q] = -1;
+    for (const q of missing) {
+      if (this.#rows.has(q)) continue;
+      const refs = found.get(q) ?? [];
+      this.#rows.set(q, refs);
+      if (q < n) {
+        const whole = refs.find((c) => c.offset.every((x, d) => d === 0 || x === 0));
+        at[q] = whole ? whole.address : -1;
+      }
+    }
   }
 
   /** The chunk index (v1 B-tree), read once. */

@@ -202,6 +202,13 @@ Deno.test({
       assert(f.stats.nodes <= 12, `${f.stats.nodes} nodes visited for 3 chunks`);
       const read = small.stats.bytesRead - bytes;
       assert(read < 64 * 1024, `${read} bytes read for 3 chunks of a 25,000-chunk dataset`);
+      // Two reads of the same rows at once, both looking their chunks up: both right.
+      const twice = await ds(await H5File.open(small, "many.h5"), "z");
+      const rows: [number, number][] = [[3, 9], [400, 404]];
+      const [a, b] = await Promise.all([twice.readRanges(rows), twice.readRanges(rows)]);
+      for (const v of [a, b]) {
+        assertEquals(Array.from(v.data as Float32Array), [3, 4, 5, 6, 7, 8, 400, 401, 402, 403]);
+      }
     } finally {
       small.close();
     }

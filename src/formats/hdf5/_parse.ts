@@ -241,8 +241,16 @@ export async function readObject(cache: PageCache, address: number): Promise<Obj
   } else {
     throw new CorruptFileError(`"${cache.label}": no object header at ${address}`);
   }
+  // Each block once: a continuation back to a block already read would loop.
+  const seen = new Set<number>();
   while (blocks.length) {
     const [at, size, isContinuation] = blocks.shift()!;
+    if (seen.has(at)) {
+      throw new CorruptFileError(
+        `"${cache.label}": the object header at byte ${address} continues into a block it already read (byte ${at}); the file is damaged`,
+      );
+    }
+    seen.add(at);
     const bytes = await cache.get(at, size);
     const r = new Reader(bytes, cache.label);
     if (v2 && isContinuation) r.sig("OCHK");

@@ -78,6 +78,7 @@ const PAGE = 4096;
 export class PageCache {
   readonly #src: RangeSource;
   readonly #pages = new Map<number, Uint8Array>();
+  readonly #pending = new Map<number, Promise<void>>();
   readonly label: string;
   size = 0;
 
@@ -96,21 +97,37 @@ export class PageCache {
       );
     }
     const first = Math.floor(offset / PAGE), last = Math.floor((offset + length - 1) / PAGE);
-    // Fetch missing pages in contiguous runs.
+    // Fetch missing pages in contiguous runs; wait for those already being
+    // fetched (concurrent lookups often want the same page).
+    const waits: Promise<void>[] = [];
     for (let p = first; p <= last;) {
       if (this.#pages.has(p)) {
         p++;
         continue;
       }
-      let q = p;
-      while (q + 1 <= last && !this.#pages.has(q + 1)) q++;
-      const start = p * PAGE;
-      const bytes = await this.#src.read(start, Math.min((q + 1) * PAGE, this.size) - start);
-      for (let k = p; k <= q; k++) {
-        this.#pages.set(k, bytes.subarray((k - p) * PAGE, (k - p + 1) * PAGE));
+      const pending = this.#pending.get(p);
+      if (pending) {
+        waits.push(pending);
+        p++;
+        continue;
       }
+      let q = p;
+      while (q + 1 <= last && !this.#pages.has(q + 1) && !this.#pending.has(q + 1)) q++;
+      const start = p * PAGE, from = p, to = q;
+      const run = this.#src.read(start, Math.min((q + 1) * PAGE, this.size) - start).then(
+        (bytes) => {
+          for (let k = from; k <= to; k++) {
+            this.#pages.set(k, bytes.subarray((k - from) * PAGE, (k - from + 1) * PAGE));
+          }
+        },
+      ).finally(() => {
+        for (let k = from; k <= to; k++) this.#pending.delete(k);
+      });
+      for (let k = from; k <= to; k++) this.#pending.set(k, run);
+      waits.push(run);
       p = q + 1;
     }
+    if (waits.length) await Promise.all(waits);
     if (first === last) {
       const page = this.#pages.get(first)!;
       return page.subarray(offset - first * PAGE, offset - first * PAGE + length);

@@ -4,6 +4,7 @@
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { ElementStore, StoreArray } from "../anndata/_store.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
+import { READABLE_FILTERS } from "./_filters.ts";
 import { merge, type Range, type RangeArray, runs } from "../ranges.ts";
 import { H5Dataset, H5File, type H5Values, type RangeSource, type ReadOptions } from "./h5file.ts";
 
@@ -104,9 +105,6 @@ export async function h5RangeArray(
   };
 }
 
-/** HDF5 filters our reader decodes: deflate, shuffle, fletcher32, LZF (h5py's). */
-const READ_FILTERS = new Set([1, 2, 3, 32000]);
-
 /**
  * Check, from metadata only, that every dataset under `path` has a layout
  * and filters our reader decodes (each group's children in parallel);
@@ -117,7 +115,7 @@ export async function assertReadable(file: H5File, path = ""): Promise<void> {
   const node = await file.get(path);
   if (!node) return;
   if (node.kind === "dataset") {
-    const bad = (node.info.filters ?? []).find((f) => !READ_FILTERS.has(f.id));
+    const bad = (node.info.filters ?? []).find((f) => !READABLE_FILTERS.has(f.id));
     if (bad) {
       throw new UnsupportedFormatError(
         `"${file.label}": /${path} uses HDF5 filter ${bad.id}, which lamindeno's reader does not decode`,

@@ -1,0 +1,183 @@
+// The HDF5 filter pipeline on read: a registry of the filters the reader
+// undoes, keyed by HDF5 filter id. What the reader can read is derived
+// from it (READABLE_FILTERS), so the check done at open and the decoding
+// cannot disagree.
+import { inflateSync } from "node:zlib";
+import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
+import type { Filter } from "./_parse.ts";
+
+/** What a filter needs to undo itself on one chunk. */
+export interface FilterContext {
+  /** The filter's client data values (from the pipeline message). */
+  values: number[];
+  /** Bytes per element of the dataset. */
+  elem: number;
+  /** Bytes of the chunk once every filter is undone. */
+  expected: number;
+  /** The file and dataset, for error messages: `"file.h5": /path`. */
+  where: string;
+  /** The chunk's address in the file, for error messages. */
+  address: number;
+}
+
+/** A filter the reader can undo. */
+export interface FilterCodec {
+  /** HDF5's name for it. */
+  name: string;
+  /** The chunk's bytes as they were before the filter was applied. */
+  decode(bytes: Uint8Array, ctx: FilterContext): Uint8Array;
+}
+
+/** HDF5 filter ids (H5Zpublic.h; 32000 is h5py's registered LZF). */
+export const FILTER_ID = { deflate: 1, shuffle: 2, fletcher32: 3, lzf: 32000 } as const;
+
+/** The filters the reader undoes, by HDF5 filter id. */
+export const FILTERS: ReadonlyMap<number, FilterCodec> = new Map<number, FilterCodec>([
+  [FILTER_ID.deflate, { name: "deflate", decode: inflate }],
+  [FILTER_ID.shuffle, { name: "shuffle", decode: (b, c) => unshuffle(b, c.values[0] ?? c.elem) }],
+  [FILTER_ID.fletcher32, { name: "fletcher32", decode: checkFletcher32 }],
+  [FILTER_ID.lzf, { name: "lzf", decode: (b, c) => lzfDecompress(b, c.expected, c.where) }],
+]);
+
+/** Ids of the filters the reader undoes (derived from {@linkcode FILTERS}). */
+export const READABLE_FILTERS: ReadonlySet<number> = new Set(FILTERS.keys());
+
+/**
+ * Undo a chunk's filters (last applied first), skipping those its filter
+ * mask says were not applied; pads with zeros to `expected` bytes.
+ */
+export function unfilter(
+  bytes: Uint8Array,
+  filters: Filter[],
+  mask: number,
+  ctx: Omit<FilterContext, "values">,
+): Uint8Array {
+  let b = bytes;
+  for (let i = filters.length - 1; i >= 0; i--) {
+    if (mask & (1 << i)) continue;
+    const f = filters[i];
+    const codec = FILTERS.get(f.id);
+    if (!codec) {
+      throw new UnsupportedFormatError(
+        `${ctx.where}: HDF5 filter ${f.id} is not read by lamindeno's reader`,
+      );
+    }
+    b = codec.decode(b, { ...ctx, values: f.values });
+  }
+  if (b.length < ctx.expected) {
+    const full = new Uint8Array(ctx.expected);
+    full.set(b);
+    return full;
+  }
+  return b;
+}
+
+/**
+ * HDF5's Fletcher32 checksum (H5checksum.c): over the data as 16-bit
+ * big-endian words (an odd last byte is the high byte of a word), both sums
+ * starting at 0 and folded to 17 bits every 360 words, then to 16 bits.
+ * The folds read their operands as uint32, as C's would.
+ */
+export function fletcher32(data: Uint8Array): number {
+  let sum1 = 0, sum2 = 0;
+  let i = 0;
+  for (let words = data.length >> 1; words > 0;) {
+    const stop = i + 2 * Math.min(words, 360);
+    words -= (stop - i) >> 1;
+    for (; i < stop; i += 2) {
+      sum1 += (data[i] << 8) | data[i + 1];
+      sum2 += sum1;
+    }
+    sum1 = (sum1 & 0xffff) + (sum1 >>> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >>> 16);
+  }
+  if (data.length % 2) {
+    sum1 += data[i] << 8;
+    sum2 += sum1;
+    sum1 = (sum1 & 0xffff) + (sum1 >>> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >>> 16);
+  }
+  sum1 = (sum1 & 0xffff) + (sum1 >>> 16);
+  sum2 = (sum2 & 0xffff) + (sum2 >>> 16);
+  return ((sum2 << 16) | sum1) >>> 0;
+}
+
+/**
+ * The fletcher32 filter on read (H5Zfletcher32.c): the chunk ends with the
+ * checksum of what precedes it (4 bytes, little-endian). Like the HDF5
+ * library, also accepted with the bytes of each 16-bit half swapped (what
+ * HDF5 before 1.6.3 wrote on little-endian machines).
+ */
+function checkFletcher32(b: Uint8Array, ctx: FilterContext): Uint8Array {
+  if (b.length < 4) {
+    throw new CorruptFileError(
+      `${ctx.where}: the chunk at byte ${ctx.address} is too short to hold its Fletcher32 checksum (the file is damaged)`,
+    );
+  }
+  const n = b.length - 4;
+  const stored = (b[n] | (b[n + 1] << 8) | (b[n + 2] << 16) | (b[n + 3] << 24)) >>> 0;
+  const sum = fletcher32(b.subarray(0, n));
+  const swapped = (((sum & 0x00ff00ff) << 8) | ((sum >>> 8) & 0x00ff00ff)) >>> 0;
+  if (stored !== sum && stored !== swapped) {
+    throw new CorruptFileError(
+      `${ctx.where}: the chunk at byte ${ctx.address} fails its Fletcher32 checksum ` +
+        `(stored ${stored.toString(16)}, computed ${sum.toString(16)}): the file is damaged; ` +
+        `fetch or write it again`,
+    );
+  }
+  return b.subarray(0, n);
+}
+
+function inflate(b: Uint8Array, ctx: FilterContext): Uint8Array {
+  try {
+    return new Uint8Array(inflateSync(b));
+  } catch (e) {
+    throw new CorruptFileError(
+      `${ctx.where}: a compressed chunk does not inflate: ${(e as Error).message}`,
+    );
+  }
+}
+
+/**
+ * LZF (liblzf's format, as h5py's filter writes it: the compressed chunk,
+ * no header). Literal runs (`ctrl < 32`: ctrl + 1 bytes follow) and back
+ * references (length in the top 3 bits, plus a byte when 7; distance in the
+ * low 5 bits and the next byte).
+ */
+export function lzfDecompress(input: Uint8Array, size: number, where: string): Uint8Array {
+  const out = new Uint8Array(size);
+  let ip = 0, op = 0;
+  const bad = () => new CorruptFileError(`${where}: an LZF-compressed chunk is damaged`);
+  while (ip < input.length) {
+    let ctrl = input[ip++];
+    if (ctrl < 32) {
+      ctrl++;
+      if (op + ctrl > size || ip + ctrl > input.length) throw bad();
+      out.set(input.subarray(ip, ip + ctrl), op);
+      ip += ctrl;
+      op += ctrl;
+    } else {
+      let len = ctrl >> 5;
+      let ref = op - ((ctrl & 0x1f) << 8) - 1;
+      if (len === 7) {
+        if (ip >= input.length) throw bad();
+        len += input[ip++];
+      }
+      if (ip >= input.length) throw bad();
+      ref -= input[ip++];
+      len += 2;
+      if (ref < 0 || op + len > size) throw bad();
+      // Byte by byte: the reference may overlap what is being written.
+      for (let k = 0; k < len; k++) out[op++] = out[ref++];
+    }
+  }
+  return op === size ? out : out.subarray(0, op);
+}
+
+function unshuffle(b: Uint8Array, size: number): Uint8Array {
+  const n = Math.floor(b.length / size);
+  const out = new Uint8Array(b.length);
+  for (let k = 0; k < size; k++) for (let i = 0; i < n; i++) out[i * size + k] = b[k * n + i];
+  out.set(b.subarray(n * size), n * size);
+  return out;
+}

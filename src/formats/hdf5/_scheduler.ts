@@ -1,0 +1,124 @@
+// The I/O scheduler of the HDF5 reader: pieces of a file to be read into
+// buffers become few requests (nearby pieces coalesced, big ones read in
+// place), run synchronously when small and local, else a few at a time.
+import { CorruptFileError, LaminError } from "../../errors.ts";
+import { type RangeSource, SYNC_READ } from "./_source.ts";
+
+/** Options of range reads. */
+export interface ReadOptions {
+  /** Merge byte ranges whose gap is at most this (default 4 KiB). */
+  gap?: number;
+  /** Requests in flight (default 8). */
+  concurrency?: number;
+}
+
+/** Bytes `[offset, offset + length)` of the file, to go to `into` of the output (or to `target`). */
+export interface Piece {
+  offset: number;
+  length: number;
+  into: number;
+  target?: Uint8Array;
+}
+
+interface Group {
+  offset: number;
+  end: number;
+  pieces: Piece[];
+}
+
+/** Reads of contiguous bytes are split at this size, so several run at once. */
+const DIRECT_READ = 8 << 20;
+/** Pieces this large are read in place, never merged with neighbours. */
+const BIG_PIECE = 1 << 20;
+
+/** Run `fn`, turning low-level failures into CorruptFileError naming the file. */
+export async function guard<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof LaminError) throw e;
+    throw new CorruptFileError(`"${label}" is damaged: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Read pieces (coalesced, bounded concurrency) into `out` (or each piece's own target). */
+export async function fetchPieces(
+  src: RangeSource,
+  label: string,
+  pieces: Piece[],
+  out: Uint8Array,
+  options: ReadOptions = {},
+): Promise<void> {
+  const gap = options.gap ?? 4096;
+  let ordered = true;
+  for (let i = 1; i < pieces.length && ordered; i++) {
+    ordered = pieces[i - 1].offset <= pieces[i].offset;
+  }
+  const sorted: Piece[] = [];
+  for (const p of ordered ? pieces : [...pieces].sort((a, b) => a.offset - b.offset)) {
+    // Pieces that continue each other both in the file and in `out` (the
+    // chunks of a dataset read whole) become one piece, read in place.
+    const last = sorted[sorted.length - 1];
+    if (
+      last && !last.target && !p.target && last.offset + last.length === p.offset &&
+      last.into + last.length === p.into && last.length < DIRECT_READ
+    ) {
+      last.length += p.length;
+    } else sorted.push({ ...p });
+  }
+  const groups: Group[] = [];
+  for (const p of sorted) {
+    const last = groups[groups.length - 1];
+    if (
+      last && p.offset - last.end <= gap && p.length < BIG_PIECE &&
+      last.pieces[last.pieces.length - 1].length < BIG_PIECE
+    ) {
+      last.end = Math.max(last.end, p.offset + p.length);
+      last.pieces.push(p);
+    } else groups.push({ offset: p.offset, end: p.offset + p.length, pieces: [p] });
+  }
+  const truncated = (g: Group) =>
+    new CorruptFileError(`"${label}" is truncated: data at ${g.offset} is missing`);
+  const scatter = (g: Group, bytes: Uint8Array) => {
+    if (bytes.length < g.end - g.offset) throw truncated(g);
+    for (const p of g.pieces) {
+      const part = bytes.subarray(p.offset - g.offset, p.offset - g.offset + p.length);
+      (p.target ?? out).set(part, p.target ? 0 : p.into);
+    }
+  };
+  const into = (p: Piece) => p.target ?? out.subarray(p.into, p.into + p.length);
+  // Small reads of a local file: synchronously, in one loop (streaming a
+  // subset makes tens of thousands of them; a promise each would double
+  // their cost). The rest: async, a few in flight.
+  const rest: Group[] = [];
+  await guard(label, () => {
+    for (const g of groups) {
+      if (!src.readIntoSync || g.end - g.offset > SYNC_READ) rest.push(g);
+      else if (g.pieces.length === 1) {
+        if (src.readIntoSync(g.offset, into(g.pieces[0])) < g.end - g.offset) throw truncated(g);
+      } else {
+        const bytes = new Uint8Array(g.end - g.offset);
+        scatter(g, bytes.subarray(0, src.readIntoSync(g.offset, bytes)));
+      }
+    }
+    return Promise.resolve();
+  });
+  let next = 0;
+  const worker = async () => {
+    while (next < rest.length) {
+      const g = rest[next++];
+      if (g.pieces.length === 1 && src.readInto) {
+        // One piece: read straight into its place.
+        if (await src.readInto(g.offset, into(g.pieces[0])) < g.end - g.offset) {
+          throw truncated(g);
+        }
+      } else scatter(g, await src.read(g.offset, g.end - g.offset));
+    }
+  };
+  await guard(
+    label,
+    () =>
+      Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, rest.length) }, worker))
+        .then(() => {}),
+  );
+}

@@ -1,0 +1,77 @@
+// HDF5 file structures below object headers (file format spec 3.0): the
+// superblock (II), local heaps (III.D) and global heap collections (III.E).
+import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
+import { type PageCache, type RangeSource, Reader } from "./_source.ts";
+
+const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** II: the superblock at the start of the file; the root group's object header address. */
+export async function readSuperblock(cache: PageCache): Promise<number> {
+  const label = cache.label;
+  const head = await cache.get(0, Math.min(96, cache.size));
+  if (head.length < 8 || SIGNATURE.some((b, i) => head[i] !== b)) {
+    throw new CorruptFileError(`"${label}" is not an HDF5 file (no signature at its start)`);
+  }
+  const r = new Reader(head, label, 8);
+  const version = r.u8();
+  if (version <= 1) {
+    r.skip(4);
+    if (r.u8() !== 8 || r.u8() !== 8) {
+      throw new UnsupportedFormatError(`"${label}": offsets/lengths other than 8 bytes`);
+    }
+    r.skip(1 + 4 + 4 + (version === 1 ? 4 : 0));
+    r.skip(32); // base, free space, EOF, driver
+    r.skip(8); // root entry: link name offset
+    return r.addr()!;
+  }
+  if (version === 2 || version === 3) {
+    if (r.u8() !== 8 || r.u8() !== 8) {
+      throw new UnsupportedFormatError(`"${label}": offsets/lengths other than 8 bytes`);
+    }
+    r.u8();
+    r.skip(24); // base, extension, EOF
+    return r.addr()!;
+  }
+  throw new UnsupportedFormatError(`"${label}": superblock version ${version}`);
+}
+
+/** III.D: a local heap's data segment (the names of an old-style group's links). */
+export async function readLocalHeap(cache: PageCache, address: number): Promise<Uint8Array> {
+  const hr = new Reader(await cache.get(address, 32), cache.label);
+  hr.sig("HEAP");
+  hr.skip(4);
+  const dataSize = hr.len();
+  hr.skip(8);
+  return await cache.get(hr.addr()!, dataSize);
+}
+
+/** A global heap collection: its bytes and where each object's data starts. */
+export interface Collection {
+  bytes: Uint8Array;
+  offsets: number[];
+  /** The collection as one single-byte-per-char string (made on first use). */
+  text?: string;
+}
+
+/** III.E: the global heap collection at `address` (variable-length strings live there). */
+export async function readCollection(
+  src: RangeSource,
+  address: number,
+  label: string,
+): Promise<Collection> {
+  const h = new Reader(await src.read(address, 16), label);
+  h.sig("GCOL");
+  h.skip(4);
+  const size = h.len();
+  const bytes = await src.read(address, size);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const offsets: number[] = [];
+  for (let p = 16; p + 16 <= bytes.length;) {
+    const index = v.getUint16(p, true);
+    const objSize = v.getUint32(p + 8, true) + v.getUint32(p + 12, true) * 2 ** 32;
+    if (index === 0) break;
+    offsets[index] = p + 16;
+    p += 16 + Math.ceil(objSize / 8) * 8;
+  }
+  return { bytes, offsets };
+}

@@ -9,7 +9,12 @@ import { Run } from "../registry/run.ts";
 import { Transform } from "../registry/transform.ts";
 import { context } from "./context.ts";
 import { inJupyterKernel, notebookSource, scriptSource, type Source } from "./_where.ts";
-import { kernelGlobal, RUN_MESSAGE, type RunAnnouncement, setKernelRun } from "./kernel_messages.ts";
+import {
+  kernelGlobal,
+  RUN_MESSAGE,
+  type RunAnnouncement,
+  setKernelRun,
+} from "./kernel_messages.ts";
 
 /** Options of {@linkcode track}. */
 export interface TrackOptions {

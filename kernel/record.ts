@@ -7,6 +7,10 @@
 // registry of a newer schema is refused), loaded only once a run is known so
 // kernel start-up stays fast. Failures are logged once and never stop the
 // kernel; a registry that cannot be opened gets no writes for that run.
+// A cell is written once when it ends; only a cell still running after
+// RUNNING_ROW_MS gets a `running` row first (so a kernel that dies mid-cell
+// leaves it recorded). Short cells thus never write while the notebook's own
+// library code writes to the same registry.
 import type { KernelHooks } from "./hooks.ts";
 import type { CellRecord, RegistryLocation } from "../src/registry/run_cells.ts";
 import type { RegistryDb } from "../src/registry/db.ts";
@@ -23,6 +27,8 @@ interface Target {
   db?: Promise<RegistryDb>;
 }
 
+const RUNNING_ROW_MS = 250;
+
 const sameLocation = (a: RegistryLocation, b: RegistryLocation) =>
   JSON.stringify(a) === JSON.stringify(b);
 
@@ -30,6 +36,7 @@ const sameLocation = (a: RegistryLocation, b: RegistryLocation) =>
 export function recordingHooks(): KernelHooks {
   const cells: CellRecord[] = [];
   const byMsg = new Map<string, CellRecord>();
+  const runningRows = new Map<CellRecord, ReturnType<typeof setTimeout>>();
   let target: Target | undefined;
   let queue: Promise<void> = Promise.resolve();
   let warned = false;
@@ -71,12 +78,19 @@ export function recordingHooks(): KernelHooks {
       };
       cells.push(cell);
       byMsg.set(msg.msgId, cell);
-      write([cell]);
+      const timer = setTimeout(() => {
+        runningRows.delete(cell);
+        write([cell]);
+      }, RUNNING_ROW_MS);
+      Deno.unrefTimer(timer);
+      runningRows.set(cell, timer);
     },
     onExecuteReply(msg) {
       const cell = byMsg.get(msg.msgId);
       if (!cell) return;
       byMsg.delete(msg.msgId);
+      clearTimeout(runningRows.get(cell));
+      runningRows.delete(cell);
       cell.executionCount = msg.executionCount;
       cell.status = msg.status;
       if (msg.errorName) cell.errorName = msg.errorName;
@@ -101,6 +115,11 @@ export function recordingHooks(): KernelHooks {
       write(cells); // what ran before the run was known
     },
     async onShutdown() {
+      for (const [cell, timer] of runningRows) {
+        clearTimeout(timer);
+        write([cell]); // ended by the shutdown: recorded as still running
+      }
+      runningRows.clear();
       close(target);
       await queue;
     },

@@ -146,24 +146,60 @@ export function kernelGlobal(): KernelGlobal | undefined {
   }
 }
 
-/** Remember, in the kernel's global, the run the library announced (no-op outside the kernel). */
+/**
+ * Remember, in the kernel's global, the run the library announced (no-op outside the kernel).
+ *
+ * @example
+ * ```ts
+ * import { kernelGlobal, setKernelRun } from "./kernel_messages.ts";
+ * setKernelRun({ run_id: "r1", root: "/data" }); // outside the kernel: nothing happens
+ * console.assert(kernelGlobal() === undefined);
+ * ```
+ */
 export function setKernelRun(run: RunAnnouncement): void {
   const value = (globalThis as Obj)[KERNEL_GLOBAL];
   if (isObj(value)) value.run = run;
 }
 
-/** The code that sets {@linkcode KERNEL_GLOBAL} to `info` in the isolate (after validating it). */
+/**
+ * The code that sets {@linkcode KERNEL_GLOBAL} to `info` in the isolate (after validating it).
+ *
+ * @example
+ * ```ts
+ * import { kernelGlobalCode } from "./kernel_messages.ts";
+ * const code = kernelGlobalCode({ sessionId: "s", connectionFile: "/tmp/kernel-1.json" });
+ * console.assert(code.startsWith("globalThis.__lamindeno_kernel = "));
+ * ```
+ */
 export function kernelGlobalCode(info: KernelGlobal): string {
   return `globalThis.${KERNEL_GLOBAL} = ${JSON.stringify(parseKernelGlobal(info))};`;
 }
 
-/** The content of a {@linkcode FLUSH_MESSAGE}, or undefined when malformed. */
+/**
+ * The content of a {@linkcode FLUSH_MESSAGE}, or undefined when malformed.
+ *
+ * @example
+ * ```ts
+ * import { readFlushAnswer } from "./kernel_messages.ts";
+ * console.assert(readFlushAnswer({ ids: ["a"] })?.ids[0] === "a");
+ * console.assert(readFlushAnswer("nonsense") === undefined);
+ * ```
+ */
 export function readFlushAnswer(content: unknown): FlushAnswer | undefined {
   if (!isObj(content) || !Array.isArray(content.ids)) return undefined;
   return { ids: content.ids.filter((x): x is string => typeof x === "string") };
 }
 
-/** The content of an {@linkcode INTERRUPT_ACK_MESSAGE}, or undefined when malformed. */
+/**
+ * The content of an {@linkcode INTERRUPT_ACK_MESSAGE}, or undefined when malformed.
+ *
+ * @example
+ * ```ts
+ * import { readInterruptAck } from "./kernel_messages.ts";
+ * console.assert(readInterruptAck({ id: 1, rejected: 2 })?.rejected === 2);
+ * console.assert(readInterruptAck({ id: "1" }) === undefined);
+ * ```
+ */
 export function readInterruptAck(content: unknown): InterruptAck | undefined {
   if (!isObj(content) || !Number.isInteger(content.id)) return undefined;
   const rejected = Number.isInteger(content.rejected) ? content.rejected as number : 0;

@@ -5,12 +5,10 @@
 // kernel adopts it when it opens that instance. Failures are logged and the
 // kernel runs without it (the library then starts the run on first use).
 
-/** The run started for this kernel session, as `lamindeno_run` announces it. */
-export interface EarlyRun {
-  run_id: string;
-  root: string;
-  registry?: { kind: "libsql"; path: string } | { kind: "postgres"; url: string };
-}
+import type { RunAnnouncement } from "../src/track/kernel_messages.ts";
+
+/** The run started for this kernel session, as the library would announce it. */
+export type EarlyRun = RunAnnouncement;
 
 /**
  * Open the instance at `storage` (with its registry at `db` when given, as

@@ -19,14 +19,75 @@
 // rejected with an `Interrupted` error, and `lamindeno_interrupt_ack {id}`
 // tells the proxy the isolate was idle. No ack means a busy loop, which the
 // proxy then terminates the stock way.
+//
+// Both sides of this side channel are here: `insideSupport()` is the
+// isolate's, `requestFlush()`, `signalInterrupt()` and `withdrawInterrupt()`
+// the proxy's (it calls them as effects of the gate, _gate.ts).
 
-/** Code for the inner kernel installing the flush and interrupt handlers; files live in `dir`. */
-export function insideSupport(dir: string): string {
-  return `(${install.toString()})(${JSON.stringify(dir)});`;
+import { join } from "node:path";
+import { FLUSH_MESSAGE, INTERRUPT_ACK_MESSAGE } from "../src/track/kernel_messages.ts";
+
+/** Options of {@linkcode insideSupport}. */
+export interface InsideOptions {
+  /**
+   * Replace `globalThis.Promise` to remember how to reject pending promises
+   * (default true; `LAMINDENO_KERNEL_TRACK_PROMISES=0` turns it off). Without
+   * it an interrupt cannot end a cell that awaits: test/kernel/interrupt_test.ts
+   * shows the cell running on.
+   */
+  trackPromises?: boolean;
 }
 
-// Runs inside the inner kernel's isolate (serialized with toString()).
-function install(dir: string): void {
+/** Code for the inner kernel installing the flush and interrupt handlers; files live in `dir`. */
+export function insideSupport(dir: string, options: InsideOptions = {}): string {
+  const names = { flush: FLUSH_MESSAGE, ack: INTERRUPT_ACK_MESSAGE };
+  const track = options.trackPromises ?? Deno.env.get("LAMINDENO_KERNEL_TRACK_PROMISES") !== "0";
+  const args = [dir, names, track].map((a) => JSON.stringify(a)).join(", ");
+  return `(${install.toString()})(${args});`;
+}
+
+/**
+ * The proxy's side of the flush: write the ids of the cells waited for, then
+ * signal. False when that is not possible (no signals on this platform).
+ */
+export function requestFlush(dir: string, child: Deno.ChildProcess, ids: string[]): boolean {
+  try {
+    const file = join(dir, "flush.json");
+    Deno.writeTextFileSync(`${file}.tmp`, JSON.stringify(ids));
+    Deno.renameSync(`${file}.tmp`, file);
+    child.kill("SIGUSR2"); // throws where there are no signals
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The proxy's side of an interrupt: write `{ id, since }`, then signal. False when not possible. */
+export function signalInterrupt(
+  dir: string,
+  child: Deno.ChildProcess,
+  id: number,
+  since: number,
+): boolean {
+  try {
+    Deno.writeTextFileSync(join(dir, "interrupt.json"), JSON.stringify({ id, since }));
+    child.kill("SIGINT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Withdraw an unanswered interrupt (the isolate is busy; the stock interrupt follows). */
+export function withdrawInterrupt(dir: string): void {
+  try {
+    Deno.removeSync(join(dir, "interrupt.json"));
+  } catch { /* answered meanwhile, or never written */ }
+}
+
+// Runs inside the inner kernel's isolate (serialized with toString()), so it
+// imports nothing: the message names come as arguments.
+function install(dir: string, names: { flush: string; ack: string }, trackPromises: boolean): void {
   // deno-lint-ignore no-explicit-any
   const g = globalThis as any;
   if (g.__lamindeno_inside) return;
@@ -41,7 +102,7 @@ function install(dir: string): void {
 
   Deno.addSignalListener("SIGUSR2", () => {
     const ids = read("flush.json");
-    if (ids) broadcast("lamindeno_flush", { ids });
+    if (ids) broadcast(names.flush, { ids });
   });
 
   type Settle = (x: unknown) => void;
@@ -85,7 +146,7 @@ function install(dir: string): void {
       return Reflect.get(target, prop, receiver);
     },
   });
-  g.Promise = Tracked;
+  if (trackPromises) g.Promise = Tracked;
 
   Deno.addSignalListener("SIGINT", () => {
     const req = read("interrupt.json");
@@ -102,7 +163,7 @@ function install(dir: string): void {
       e.reject(error);
       rejected++;
     }
-    broadcast("lamindeno_interrupt_ack", { id: req.id, rejected });
+    broadcast(names.ack, { id: req.id, rejected });
   });
   g.__lamindeno_inside = { pending };
 }

@@ -18,6 +18,7 @@ import { pathToFileURL } from "node:url";
 import { combineHooks, type KernelHooks } from "./hooks.ts";
 import { KernelProxy } from "./proxy.ts";
 import { earlyRun } from "./_early_run.ts";
+import { RUN_MESSAGE } from "../src/track/kernel_messages.ts";
 
 export type { KernelHooks } from "./hooks.ts";
 
@@ -69,7 +70,7 @@ if (import.meta.main && Deno.args[0] === "install") {
   const hooks = await loadHooks();
   const storage = Deno.env.get("LAMINDENO_STORAGE");
   const early = storage ? await earlyRun(storage, Deno.env.get("LAMINDENO_DB")) : undefined;
-  if (early) hooks.onKernelMessage?.({ msgType: "lamindeno_run", content: early });
+  if (early) hooks.onKernelMessage?.({ msgType: RUN_MESSAGE, content: early });
   const proxy = new KernelProxy({ connectionFile, hooks, early });
   // Should the proxy itself fail, take the inner kernel down with it.
   globalThis.addEventListener("error", () => proxy.kill());

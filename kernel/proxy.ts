@@ -3,34 +3,27 @@
 // (1) a cell's `idle` status is held until its outputs are all out,
 // (2) ANSI colours are stripped from `text/plain` results,
 // (3) interrupts also work while a cell awaits (1 and 3: see _inside.ts),
-// and hooks hear about every cell for provenance recording.
-import { basename, join } from "node:path";
+// and hooks hear about every cell for provenance recording. When requests
+// and idle go out, and what an interrupt does, is decided by the pure state
+// machine in _gate.ts; this file carries out its effects (sockets, timers,
+// the files and signals of _inside.ts).
 import * as wire from "./_jupyter_msg.ts";
 import { type Frames, sameBytes, Socket } from "./_zmtp.ts";
-import { insideSupport } from "./_inside.ts";
+import { insideSupport, requestFlush, signalInterrupt, withdrawInterrupt } from "./_inside.ts";
 import type { KernelHooks } from "./hooks.ts";
+import * as gate from "./_gate.ts";
+import { type ConnectionInfo, parentArgv, spawnInner } from "./_inner.ts";
+import {
+  FLUSH_MESSAGE,
+  INTERRUPT_ACK_MESSAGE,
+  kernelGlobalCode,
+  MESSAGE_PREFIX,
+  readFlushAnswer,
+  readInterruptAck,
+  type RunAnnouncement,
+} from "../src/track/kernel_messages.ts";
 
-/** The fields of a Jupyter connection file the proxy uses. */
-export interface ConnectionInfo {
-  /** Address to bind. */
-  ip: string;
-  /** Only "tcp" is supported. */
-  transport: string;
-  /** HMAC key ("" for unsigned messages). */
-  key: string;
-  /** Only "hmac-sha256" is supported. */
-  signature_scheme: string;
-  /** Port of the shell channel (ROUTER). */
-  shell_port: number;
-  /** Port of the iopub channel (PUB). */
-  iopub_port: number;
-  /** Port of the stdin channel (ROUTER). */
-  stdin_port: number;
-  /** Port of the control channel (ROUTER). */
-  control_port: number;
-  /** Port of the heartbeat (REP). */
-  hb_port: number;
-}
+export type { ConnectionInfo } from "./_inner.ts";
 
 /** Options of {@linkcode KernelProxy}. */
 export interface ProxyOptions {
@@ -53,45 +46,17 @@ export interface ProxyOptions {
    */
   quietMs?: number;
   /** The run started before the first cell (see `_early_run.ts`), told to the library inside. */
-  early?: { run_id: string; root: string; registry?: unknown };
+  early?: RunAnnouncement;
   /** The inner kernel's command, to which `--conn FILE` is appended. */
   innerCommand?: string[];
-}
-
-interface Execution {
-  msgId: string;
-  forwardedAt: number;
-  replied: boolean;
-  flushed: boolean;
-  idle?: Frames;
-  timer?: ReturnType<typeof setTimeout>;
 }
 
 // deno-lint-ignore no-control-regex
 const ANSI_CSI = new RegExp("\\u001b\\[[0-?]*[ -/]*[@-~]", "g");
 const RICH_OUTPUTS = new Set(["execute_result", "display_data", "update_display_data"]);
 const MAX_ROUTES = 1000;
-const INTERRUPT_ACK_MS = 300;
-const REPLY_WAIT_MS = 2000; // an idle whose execute_reply never arrives goes out after this
-const FLUSH_WAIT_MS = 2000; // an idle whose flush never comes back goes out after this
 
 const dec = new TextDecoder();
-
-/** Free TCP ports on `ip`, as the kernel's own launcher picks them. */
-function freePorts(ip: string, n: number): number[] {
-  const listeners = Array.from({ length: n }, () => Deno.listen({ hostname: ip, port: 0 }));
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
-  return ports;
-}
-
-function parentArgv(): string[] {
-  try {
-    return Deno.readTextFileSync(`/proc/${Deno.ppid}/cmdline`).split("\0").filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 /**
  * A Jupyter kernel that runs `deno jupyter --kernel` as a child process and
@@ -105,7 +70,6 @@ export class KernelProxy {
   #failedHooks = new Set<string>();
   #info!: ConnectionInfo;
   #key = "";
-  #quietMs: number;
   #dir = "";
   #child?: Deno.ChildProcess;
 
@@ -129,25 +93,19 @@ export class KernelProxy {
   /** msg_ids of the proxy's own requests: their replies and outputs are swallowed. */
   #internal = new Set<string>();
   #onInternalReply = new Map<string, (msg: wire.Message) => void>();
-  #executions = new Map<string, Execution>();
-  /** The cell the inner kernel is running; client shell requests queue behind it. */
-  #running?: Execution;
-  #shellQueue: wire.Message[] = [];
-  /** While an idle is held, other requests' iopub messages wait behind it. */
-  #held?: Execution;
-  #backlog: wire.Message[] = [];
-  /** The hidden setup ran: the inner kernel handles SIGUSR2 (flush) and SIGINT. */
-  #inside = false;
-  #flushPending = new Set<string>();
-  #interrupts = 0;
-  #acks = new Set<number>();
+  /** The execution gate (_gate.ts), its timers, and events waiting to be stepped. */
+  #gate: gate.GateState<wire.Message>;
+  #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  #events: gate.GateEvent<wire.Message>[] = [];
+  #stepping = false;
 
   /** A proxy for the client described by `options.connectionFile`. */
   constructor(options: ProxyOptions) {
     this.#opts = options;
     this.#hooks = options.hooks ?? {};
     const quiet = options.quietMs ?? Number(Deno.env.get("LAMINDENO_KERNEL_QUIET_MS") ?? 3);
-    this.#quietMs = Number.isFinite(quiet) && quiet >= 0 ? quiet : 3;
+    const quietMs = Number.isFinite(quiet) && quiet >= 0 ? quiet : gate.GATE_DEFAULTS.quietMs;
+    this.#gate = gate.initialGate({ quietMs });
   }
 
   /** Start serving; resolves with the inner kernel's exit code once it has exited. */
@@ -168,38 +126,14 @@ export class KernelProxy {
       cwd: Deno.cwd(),
     });
 
-    // The inner kernel: same key, fresh ports, a private copy of the
-    // connection file (same name, so the kernel id in it still reads right).
-    const innerIp = "127.0.0.1";
-    const [shell, iopub, stdin, control, hb] = freePorts(innerIp, 5);
     this.#dir = await Deno.makeTempDir({ prefix: "lamindeno-kernel-" });
-    const innerFile = join(this.#dir, basename(connectionFile));
-    await Deno.writeTextFile(
-      innerFile,
-      JSON.stringify({
-        ...this.#info,
-        ip: innerIp,
-        shell_port: shell,
-        iopub_port: iopub,
-        stdin_port: stdin,
-        control_port: control,
-        hb_port: hb,
-      }),
-      { mode: 0o600 },
-    );
-    const [cmd, ...args] = this.#opts.innerCommand ?? [Deno.execPath(), "jupyter", "--kernel"];
-    this.#child = new Deno.Command(cmd, {
-      args: [...args, "--conn", innerFile],
-      stdin: "null",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
+    const inner = await spawnInner(this.#info, connectionFile, this.#dir, this.#opts.innerCommand);
+    this.#child = inner.child;
+    const { ip: innerIp, shell, iopub, stdin, control } = inner;
 
     // Hidden requests go first into the inner shell's queue, ahead of anything
     // a client sends: the flush and interrupt support, then the configurable preload.
-    this.#hidden(insideSupport(this.#dir), () => {
-      this.#inside = true;
-    });
+    this.#hidden(insideSupport(this.#dir), () => this.#dispatch({ type: "inside_ready" }));
     this.#hidden(this.#preloadCode(connectionFile));
 
     this.#wire();
@@ -231,6 +165,7 @@ export class KernelProxy {
     });
 
     const { code } = await status;
+    this.#dispatch({ type: "inner_exited" });
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGTERM", onTerm);
     await this.#shutdown();
@@ -248,35 +183,18 @@ export class KernelProxy {
    * Interrupt the running cell: reject what it awaits if the isolate is idle
    * (see _inside.ts), else V8-terminate it through the inner kernel.
    */
-  async interrupt(): Promise<void> {
-    const running = this.#running;
-    if (!running || running.replied) return;
-    if (this.#inside && this.#child) {
-      const id = ++this.#interrupts;
-      const file = join(this.#dir, "interrupt.json");
-      await Deno.writeTextFile(file, JSON.stringify({ id, since: running.forwardedAt }));
-      this.kill("SIGINT");
-      const deadline = Date.now() + INTERRUPT_ACK_MS;
-      while (Date.now() < deadline && !this.#acks.has(id) && !running.replied) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      if (this.#acks.has(id) || running.replied) return;
-      await Deno.remove(file).catch(() => {});
-    }
-    const header = wire.newHeader("interrupt_request", this.sessionId);
-    this.#internal.add(header.msg_id);
-    this.#innerControl.send(wire.build(this.#key, { header, content: {} }));
+  interrupt(): void {
+    this.#dispatch({ type: "interrupt" });
   }
 
   #preloadCode(connectionFile: string): string {
     const preload = this.#opts.preload ?? Deno.env.get("LAMINDENO_KERNEL_PRELOAD");
     if (preload !== undefined) return preload;
-    const info = {
+    return kernelGlobalCode({
       sessionId: this.sessionId,
       connectionFile,
       ...(this.#opts.early ? { early: this.#opts.early } : {}),
-    };
-    return `globalThis.__lamindeno_kernel = ${JSON.stringify(info)};`;
+    });
   }
 
   /** Send a silent execute_request of our own; `onOk` runs when it succeeded. */
@@ -308,8 +226,8 @@ export class KernelProxy {
       if (!msg) return;
       remember(this.#shellRoutes, msg.header.msg_id, msg.identities);
       this.#lastShellRoute = msg.identities;
-      this.#shellQueue.push(msg);
-      this.#forwardShell();
+      const execute = msg.header.msg_type === "execute_request";
+      this.#dispatch({ type: "request", request: { msgId: msg.header.msg_id, execute, msg } });
     };
     this.#control.onmessage = (frames) => {
       const msg = this.#verified(frames);
@@ -324,7 +242,7 @@ export class KernelProxy {
           content: { status: "ok" },
         });
         this.#control.send([...msg.identities, ...reply]);
-        void this.interrupt();
+        this.interrupt();
         return;
       }
       remember(this.#controlRoutes, msg.header.msg_id, msg.identities);
@@ -375,31 +293,68 @@ export class KernelProxy {
     return msg && wire.verify(this.#key, msg) ? msg : undefined;
   }
 
-  /**
-   * Forward queued client shell requests, stopping after an execute_request:
-   * the next waits until that cell's idle went out. (The inner kernel runs
-   * cells one by one anyway, but labels an output with the cell running when
-   * the output is published, so a cell sent early would take over the
-   * previous cell's late outputs.)
-   */
-  #forwardShell(): void {
-    while (!this.#running && this.#shellQueue.length) {
-      const msg = this.#shellQueue.shift()!;
-      if (msg.header.msg_type === "execute_request") this.#executeRequest(msg);
-      this.#innerShell.send(msg.body);
+  /** Step the gate through `event` (and what its effects feed back), carrying out the effects. */
+  #dispatch(event: gate.GateEvent<wire.Message>): void {
+    this.#events.push(event);
+    if (this.#stepping) return;
+    this.#stepping = true;
+    try {
+      for (let e; (e = this.#events.shift());) {
+        const { state, effects } = gate.step(this.#gate, e, Date.now());
+        this.#gate = state;
+        for (const effect of effects) this.#effect(effect);
+      }
+    } finally {
+      this.#stepping = false;
+    }
+  }
+
+  #effect(e: gate.GateEffect<wire.Message>): void {
+    switch (e.type) {
+      case "forward":
+        if (e.request.execute) this.#executeRequest(e.request.msg);
+        return this.#innerShell.send(e.request.msg.body);
+      case "publish":
+        return this.#iopub.send(e.msg.body);
+      case "set_timer": {
+        clearTimeout(this.#timers.get(e.key));
+        const timer = setTimeout(() => {
+          this.#timers.delete(e.key);
+          this.#dispatch({ type: "timer", key: e.key });
+        }, e.ms);
+        this.#timers.set(e.key, timer);
+        return;
+      }
+      case "clear_timer":
+        clearTimeout(this.#timers.get(e.key));
+        this.#timers.delete(e.key);
+        return;
+      case "request_flush":
+        if (!requestFlush(this.#dir, this.#child!, e.ids)) {
+          this.#dispatch({ type: "flush_failed", ids: e.ids });
+        }
+        return;
+      case "signal_interrupt":
+        if (!signalInterrupt(this.#dir, this.#child!, e.id, e.since)) {
+          this.#dispatch({ type: "interrupt_failed", id: e.id });
+        }
+        return;
+      case "stock_interrupt": {
+        if (e.id !== undefined) withdrawInterrupt(this.#dir);
+        const header = wire.newHeader("interrupt_request", this.sessionId);
+        this.#internal.add(header.msg_id);
+        this.#innerControl.send(wire.build(this.#key, { header, content: {} }));
+        return;
+      }
     }
   }
 
   #executeRequest(msg: wire.Message): void {
-    const id = msg.header.msg_id;
-    const ex = { msgId: id, forwardedAt: Date.now(), replied: false, flushed: false };
-    this.#executions.set(id, ex);
-    this.#running = ex;
     if (!this.#hooks.onExecuteRequest) return;
     const c = wire.content<{ code?: string; silent?: boolean }>(msg);
     const cellId = wire.metadata(msg).cellId;
     this.#callHook("onExecuteRequest", {
-      msgId: id,
+      msgId: msg.header.msg_id,
       code: c.code ?? "",
       cellId: typeof cellId === "string" ? cellId : undefined,
       silent: c.silent === true,
@@ -408,19 +363,7 @@ export class KernelProxy {
   }
 
   #executeReply(msg: wire.Message): void {
-    const ex = this.#executions.get(msg.parent.msg_id ?? "");
-    if (ex) {
-      ex.replied = true;
-      this.#flush(ex);
-      this.#settle(ex);
-      // Should its idle never come, do not hold the next requests forever.
-      setTimeout(() => {
-        if (this.#running === ex && !ex.idle) {
-          this.#running = undefined;
-          this.#forwardShell();
-        }
-      }, REPLY_WAIT_MS);
-    }
+    this.#dispatch({ type: "execute_reply", msgId: msg.parent.msg_id ?? "" });
     if (!this.#hooks.onExecuteReply) return;
     const c = wire.content<{ status: string; execution_count?: number; ename?: string }>(msg);
     this.#callHook("onExecuteReply", {
@@ -438,11 +381,17 @@ export class KernelProxy {
     const parentId = msg.parent.msg_id ?? "";
     if (this.#internal.has(parentId)) return; // outputs of our hidden requests
     const type = msg.header.msg_type;
-    if (type.startsWith("lamindeno_")) {
+    if (type.startsWith(MESSAGE_PREFIX)) {
       const c = wire.content(msg);
-      if (type === "lamindeno_flush") this.#flushed(c.ids);
-      else if (type === "lamindeno_interrupt_ack") this.#acks.add(Number(c.id));
-      else this.#callHook("onKernelMessage", { msgType: type, content: c, parentMsgId: parentId });
+      if (type === FLUSH_MESSAGE) {
+        const answer = readFlushAnswer(c);
+        if (answer) this.#dispatch({ type: "flushed", ids: answer.ids });
+      } else if (type === INTERRUPT_ACK_MESSAGE) {
+        const ack = readInterruptAck(c);
+        if (ack) this.#dispatch({ type: "interrupt_ack", id: ack.id });
+      } else {
+        this.#callHook("onKernelMessage", { msgType: type, content: c, parentMsgId: parentId });
+      }
       return;
     }
     if (RICH_OUTPUTS.has(type)) {
@@ -457,84 +406,15 @@ export class KernelProxy {
     this.#publish(msg);
   }
 
-  /** Pass an iopub message on, holding a cell's idle until its outputs are out. */
+  /** An iopub message for the client, through the gate (which holds a cell's idle). */
   #publish(msg: wire.Message): void {
-    const parentId = msg.parent.msg_id ?? "";
-    const held = this.#held;
-    if (held) {
-      if (parentId !== held.msgId) return void this.#backlog.push(msg);
-      this.#iopub.send(msg.body);
-      return this.#settle(held);
+    let idle = false;
+    if (msg.header.msg_type === "status") {
+      try {
+        idle = JSON.parse(dec.decode(msg.body[5])).execution_state === "idle";
+      } catch { /* not ours to judge: passed on */ }
     }
-    const ex = this.#executions.get(parentId);
-    if (ex && msg.header.msg_type === "status") {
-      const state = JSON.parse(dec.decode(msg.body[5])).execution_state;
-      if (state === "idle") {
-        ex.idle = msg.body;
-        this.#held = ex;
-        return this.#settle(ex);
-      }
-    }
-    this.#iopub.send(msg.body);
-  }
-
-  /**
-   * Ask the inner kernel to flush: its answer comes out after the cell's
-   * outputs. Not when a next cell is already queued there (a client sending
-   * cells ahead): the answer would wait for that cell, so the quiet period
-   * decides then.
-   */
-  #flush(ex: Execution): void {
-    if (!this.#inside || [...this.#executions.values()].some((e) => !e.replied)) return;
-    this.#flushPending.add(ex.msgId);
-    try {
-      const file = join(this.#dir, "flush.json");
-      Deno.writeTextFileSync(`${file}.tmp`, JSON.stringify([...this.#flushPending]));
-      Deno.renameSync(`${file}.tmp`, file);
-      this.#child?.kill("SIGUSR2"); // throws where there are no signals
-    } catch {
-      this.#flushPending.delete(ex.msgId); // the quiet period decides
-    }
-  }
-
-  #flushed(ids: unknown): void {
-    for (const id of Array.isArray(ids) ? ids : []) {
-      this.#flushPending.delete(id);
-      const ex = this.#executions.get(id);
-      if (!ex) continue;
-      ex.flushed = true;
-      this.#settle(ex);
-    }
-  }
-
-  /**
-   * Let a held idle out when its outputs are all out, i.e. the execute_reply
-   * came and then the flush answer (or, without a flush, a quiet period
-   * passed); else (re)arm the timer that lets it out anyway.
-   */
-  #settle(ex: Execution): void {
-    if (!ex.idle || this.#held !== ex) return;
-    clearTimeout(ex.timer);
-    if (ex.replied && ex.flushed) return this.#release(ex);
-    const wait = !ex.replied
-      ? REPLY_WAIT_MS
-      : this.#flushPending.has(ex.msgId)
-      ? FLUSH_WAIT_MS
-      : this.#quietMs;
-    ex.timer = setTimeout(() => this.#release(ex), wait);
-  }
-
-  #release(ex: Execution): void {
-    clearTimeout(ex.timer);
-    this.#flushPending.delete(ex.msgId);
-    this.#iopub.send(ex.idle!);
-    this.#executions.delete(ex.msgId);
-    this.#held = undefined;
-    if (this.#running === ex) {
-      this.#running = undefined;
-      this.#forwardShell();
-    }
-    for (const msg of this.#backlog.splice(0)) this.#publish(msg);
+    this.#dispatch({ type: "output", output: { parentId: msg.parent.msg_id ?? "", idle, msg } });
   }
 
   #callHook<K extends keyof KernelHooks>(
@@ -570,6 +450,8 @@ export class KernelProxy {
     for (const s of [this.#innerShell, this.#innerControl, this.#innerStdin, this.#innerIopub]) {
       s.close();
     }
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
 }

@@ -1,60 +1,43 @@
 // Provenance recording for the lamindeno kernel: every executed cell of the
 // session becomes a row of `run_cell` for the notebook's run. The library,
-// inside the kernel, starts that run on its first use and announces it with
-// `Deno.jupyter.broadcast("lamindeno_run", { run_id, root })`; cells executed
-// before that are buffered and written then. The registry is written with a
-// small libSQL client of its own (loaded only once a run is known, so kernel
-// start-up stays fast); failures are logged once and never stop the kernel.
+// inside the kernel, starts that run on its first use and announces it
+// (RUN_MESSAGE, see src/track/kernel_messages.ts); cells executed before that
+// are buffered and written then. The registry is opened with the library's
+// own code (src/registry/run_cells.ts: same dialects and migrations, and a
+// registry of a newer schema is refused), loaded only once a run is known so
+// kernel start-up stays fast. Failures are logged once and never stop the
+// kernel; a registry that cannot be opened gets no writes for that run.
+// A cell is written once when it ends; only a cell still running after
+// RUNNING_ROW_MS gets a `running` row first (so a kernel that dies mid-cell
+// leaves it recorded). Short cells thus never write while the notebook's own
+// library code writes to the same registry.
 import type { KernelHooks } from "./hooks.ts";
+import type { CellRecord, RegistryLocation } from "../src/registry/run_cells.ts";
+import type { RegistryDb } from "../src/registry/db.ts";
+import {
+  parseRunAnnouncement,
+  RUN_MESSAGE,
+  type RunAnnouncement,
+} from "../src/track/kernel_messages.ts";
 
-interface Cell {
-  msgId: string;
-  seq: number;
-  code: string;
-  cellId?: string;
-  startedAt: Date;
-  executionCount?: number;
-  status: "running" | "ok" | "error" | "aborted";
-  errorName?: string;
-  endedAt?: Date;
+interface Target {
+  runId: string;
+  location: RegistryLocation;
+  /** The open registry; a rejected promise when it cannot be opened. */
+  db?: Promise<RegistryDb>;
 }
 
-type Client = {
-  execute(stmt: { sql: string; args: (string | number | null)[] } | string): Promise<unknown>;
-  close(): void;
-};
+const RUNNING_ROW_MS = 250;
 
-/** Where the run's registry is, as the library announces it. */
-type Registry = { kind: "libsql"; path: string } | { kind: "postgres"; url: string };
-
-/** A client for the registry: libSQL file or PostgreSQL, loaded on first use. */
-async function connect(registry: Registry): Promise<Client> {
-  if (registry.kind === "postgres") {
-    const { default: pg } = await import("npm:pg@8.16.3");
-    const c = new pg.Client({ connectionString: registry.url });
-    await c.connect();
-    return {
-      async execute(stmt) {
-        if (typeof stmt === "string") return await c.query(stmt);
-        let n = 0;
-        return await c.query(stmt.sql.replace(/\?/g, () => `$${++n}`), stmt.args);
-      },
-      close: () => void c.end().catch(() => {}),
-    };
-  }
-  const { createClient } = await import("npm:@libsql/client@0.8.1/node");
-  const { pathToFileURL } = await import("node:url");
-  const client = createClient({ url: pathToFileURL(registry.path).href });
-  await client.execute("PRAGMA busy_timeout = 5000");
-  return client;
-}
+const sameLocation = (a: RegistryLocation, b: RegistryLocation) =>
+  JSON.stringify(a) === JSON.stringify(b);
 
 /** The hooks that record notebook runs. */
 export function recordingHooks(): KernelHooks {
-  const cells: Cell[] = [];
-  const byMsg = new Map<string, Cell>();
-  let run: { id: string; root: string; registry?: Registry } | undefined;
-  let client: Client | undefined;
+  const cells: CellRecord[] = [];
+  const byMsg = new Map<string, CellRecord>();
+  const runningRows = new Map<CellRecord, ReturnType<typeof setTimeout>>();
+  let target: Target | undefined;
   let queue: Promise<void> = Promise.resolve();
   let warned = false;
 
@@ -64,77 +47,81 @@ export function recordingHooks(): KernelHooks {
     console.error(`lamindeno kernel: cannot record cells: ${(e as Error)?.message ?? e}`);
   };
 
-  const write = (cell: Cell) => {
-    if (!run) return;
-    const target = run;
+  const open = (t: Target): Promise<RegistryDb> =>
+    t.db ??= import("../src/registry/run_cells.ts").then((m) => m.openRegistryAt(t.location));
+
+  const write = (batch: CellRecord[]) => {
+    const t = target;
+    if (!t || batch.length === 0) return;
+    const snapshot = batch.map((c) => ({ ...c }));
     queue = queue.then(async () => {
-      client ??= await connect(
-        target.registry ?? {
-          kind: "libsql",
-          path: `${target.root}/.lamindb/lamin.db`,
-        },
-      );
-      await client.execute({
-        sql: `INSERT INTO run_cell (run_id, seq, execution_count, code, status, error_name,
-                started_at, finished_at, cell_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-              ON CONFLICT (run_id, seq) DO UPDATE SET execution_count = excluded.execution_count,
-                status = excluded.status, error_name = excluded.error_name,
-                finished_at = excluded.finished_at`,
-        args: [
-          target.id,
-          cell.seq,
-          cell.executionCount ?? null,
-          cell.code,
-          cell.status,
-          cell.errorName ?? null,
-          cell.startedAt.toISOString(),
-          cell.endedAt?.toISOString() ?? null,
-          cell.cellId ?? null,
-        ],
-      });
+      const db = await open(t);
+      const { recordCells } = await import("../src/registry/run_cells.ts");
+      await recordCells(db, t.runId, snapshot);
     }).catch(warn);
+  };
+
+  const close = (t: Target | undefined) => {
+    const db = t?.db;
+    if (db) queue = queue.then(() => db.then((d) => d.destroy(), () => {})).catch(() => {});
   };
 
   return {
     onExecuteRequest(msg) {
       if (msg.silent) return;
-      const cell: Cell = {
-        msgId: msg.msgId,
+      const cell: CellRecord = {
         seq: cells.length + 1,
         code: msg.code,
-        cellId: msg.cellId,
+        ...(msg.cellId ? { cellId: msg.cellId } : {}),
         startedAt: msg.startedAt,
         status: "running",
       };
       cells.push(cell);
       byMsg.set(msg.msgId, cell);
-      write(cell);
+      const timer = setTimeout(() => {
+        runningRows.delete(cell);
+        write([cell]);
+      }, RUNNING_ROW_MS);
+      Deno.unrefTimer(timer);
+      runningRows.set(cell, timer);
     },
     onExecuteReply(msg) {
       const cell = byMsg.get(msg.msgId);
       if (!cell) return;
+      byMsg.delete(msg.msgId);
+      clearTimeout(runningRows.get(cell));
+      runningRows.delete(cell);
       cell.executionCount = msg.executionCount;
       cell.status = msg.status;
-      cell.errorName = msg.errorName;
+      if (msg.errorName) cell.errorName = msg.errorName;
       cell.endedAt = msg.endedAt;
-      write(cell);
+      write([cell]);
     },
     onKernelMessage(msg) {
-      if (msg.msgType !== "lamindeno_run") return;
-      const c = msg.content as { run_id?: unknown; root?: unknown };
-      if (typeof c?.run_id !== "string" || typeof c?.root !== "string") return;
-      if (run?.id === c.run_id) return;
-      const registry = (c as { registry?: Registry }).registry;
-      if (client && JSON.stringify(registry) !== JSON.stringify(run?.registry)) {
-        client.close(); // another instance: reconnect
-        client = undefined;
+      if (msg.msgType !== RUN_MESSAGE) return;
+      let run: RunAnnouncement;
+      try {
+        run = parseRunAnnouncement(msg.content);
+      } catch (e) {
+        return warn(e);
       }
-      run = { id: c.run_id, root: c.root, ...(registry ? { registry } : {}) };
-      for (const cell of cells) write(cell); // what ran before the run was known
+      if (target?.runId === run.run_id) return;
+      const location: RegistryLocation = run.registry ??
+        { kind: "libsql", path: `${run.root}/.lamindb/lamin.db` };
+      const previous = target;
+      target = { runId: run.run_id, location };
+      if (previous && sameLocation(previous.location, location)) target.db = previous.db;
+      else close(previous); // another instance: its own connection
+      write(cells); // what ran before the run was known
     },
     async onShutdown() {
+      for (const [cell, timer] of runningRows) {
+        clearTimeout(timer);
+        write([cell]); // ended by the shutdown: recorded as still running
+      }
+      runningRows.clear();
+      close(target);
       await queue;
-      client?.close();
     },
   };
 }

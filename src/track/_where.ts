@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { kernelGlobal } from "./kernel_messages.ts";
 
 /** The tracked source. */
 export interface Source {
@@ -68,8 +69,7 @@ export function scriptSource(): Source | undefined {
 
 /** True inside a Deno Jupyter kernel (stock `deno jupyter` or the lamindeno kernel). */
 export function inJupyterKernel(): boolean {
-  // deno-lint-ignore no-explicit-any
-  if ((globalThis as any).__lamindeno_kernel) return true;
+  if (kernelGlobal()) return true;
   try {
     // Outside `deno jupyter`, touching Deno.jupyter throws.
     // deno-lint-ignore no-explicit-any
@@ -125,9 +125,8 @@ export async function notebookPath(): Promise<string | undefined> {
 }
 
 function connectionFile(): string | undefined {
-  // deno-lint-ignore no-explicit-any
-  const fromKernel = (globalThis as any).__lamindeno_kernel?.connectionFile;
-  if (typeof fromKernel === "string") return fromKernel;
+  const fromKernel = kernelGlobal()?.connectionFile;
+  if (fromKernel) return fromKernel;
   for (let pid: number | undefined = Deno.pid, i = 0; pid && i < 3; pid = parentOf(pid), i++) {
     const args = cmdlineOf(pid);
     const k = args.indexOf("--conn");

@@ -7,6 +7,12 @@ import { defaultInstance, type Instance, maybeDefaultInstance } from "../registr
 import { Run, RUNS } from "../registry/run.ts";
 import { Transform, TRANSFORM_MODEL } from "../registry/transform.ts";
 import { inJupyterKernel, notebookSource, scriptSource, type Source } from "./_where.ts";
+import {
+  kernelGlobal,
+  RUN_MESSAGE,
+  type RunAnnouncement,
+  setKernelRun,
+} from "./kernel_messages.ts";
 
 /** Options of {@linkcode track}. */
 export interface TrackOptions {
@@ -135,18 +141,16 @@ export async function finish(options: { status?: "completed" | "errored" } = {})
  * kernels have no `__lamindeno_kernel` and are left alone.
  */
 async function announceRun(inst: Instance, run: Run): Promise<void> {
-  // deno-lint-ignore no-explicit-any
-  const kernel = (globalThis as any).__lamindeno_kernel;
-  if (!kernel || typeof kernel !== "object") return;
-  const info = {
+  if (!kernelGlobal()) return;
+  const info: RunAnnouncement = {
     run_id: run.id,
     root: inst.storage.root,
     ...(inst.location ? { registry: inst.location } : {}),
   };
-  kernel.run = info;
+  setKernelRun(info);
   try {
     // deno-lint-ignore no-explicit-any
-    await (Deno as any).jupyter.broadcast("lamindeno_run", info);
+    await (Deno as any).jupyter.broadcast(RUN_MESSAGE, info);
   } catch (e) {
     log.debug(`could not tell the kernel about the run: ${(e as Error).message}`);
   }
@@ -155,16 +159,10 @@ async function announceRun(inst: Instance, run: Run): Promise<void> {
 let autoTried = false;
 
 /** A run the lamindeno kernel started before the first cell (`LAMINDENO_STORAGE`). */
-interface KernelRun {
-  run_id: string;
-  root: string;
-  registry?: { kind: "libsql"; path: string } | { kind: "postgres"; url: string };
-}
+type KernelRun = RunAnnouncement;
 
 function kernelRun(): KernelRun | undefined {
-  // deno-lint-ignore no-explicit-any
-  const r = (globalThis as any).__lamindeno_kernel?.early;
-  return r && typeof r.run_id === "string" && typeof r.root === "string" ? r : undefined;
+  return kernelGlobal()?.early;
 }
 
 /**

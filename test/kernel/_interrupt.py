@@ -1,6 +1,9 @@
 # Interrupt cells through jupyter_client's KernelManager.interrupt_kernel()
 # and check that the kernel keeps serving. Prints one JSON line.
+# With "await-only" as second argument: only interrupt an awaiting cell and
+# wait 4 s for its reply ("no reply" when it does not end), then kill the kernel.
 import json
+import queue
 import sys
 import time
 
@@ -9,7 +12,7 @@ from jupyter_client.manager import start_new_kernel
 km, kc = start_new_kernel(kernel_name=sys.argv[1])
 
 
-def execute(code, interrupt_after=None):
+def execute(code, interrupt_after=None, timeout=30):
     msg_id = kc.execute(code)
     if interrupt_after is not None:
         while True:  # wait until the cell runs
@@ -19,12 +22,21 @@ def execute(code, interrupt_after=None):
         time.sleep(interrupt_after)
         km.interrupt_kernel()
     t0 = time.monotonic()
-    reply = kc.get_shell_msg(timeout=30)
+    try:
+        reply = kc.get_shell_msg(timeout=timeout)
+    except queue.Empty:
+        return {"status": "no reply", "ename": None, "seconds": timeout}
     took = time.monotonic() - t0
     assert reply["parent_header"]["msg_id"] == msg_id
     c = reply["content"]
     return {"status": c["status"], "ename": c.get("ename"), "seconds": round(took, 3)}
 
+
+if sys.argv[2:] == ["await-only"]:
+    result = {"await": execute("await new Promise((r) => setTimeout(r, 60000))", 0.3, timeout=4)}
+    km.shutdown_kernel(now=True)
+    print(json.dumps(result))
+    sys.exit(0)
 
 result = {
     "await": execute("await new Promise((r) => setTimeout(r, 60000))", 0.3),

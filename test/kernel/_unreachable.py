@@ -1,14 +1,16 @@
-# Announce a run whose registry cannot be opened, then keep executing cells:
-# every cell must still reply and print. Prints the replies as JSON.
+# Announce a run whose registry cannot be opened (or refuses writes), then
+# keep executing cells: every cell must still reply and print. Prints the
+# replies as JSON. Arguments: cwd, storage root, and optionally the run id.
 import json, sys
 from jupyter_client.manager import start_new_kernel
 
 cwd, root = sys.argv[1], sys.argv[2]
+run_id = sys.argv[3] if len(sys.argv) > 3 else "r1"
 km, kc = start_new_kernel(kernel_name="lamindeno", cwd=cwd)
 out = []
 try:
     cells = [
-        f'await Deno.jupyter.broadcast("lamindeno_run", {{ run_id: "r1", root: {json.dumps(root)} }});',
+        f'await Deno.jupyter.broadcast("lamindeno_run", {{ run_id: {json.dumps(run_id)}, root: {json.dumps(root)} }});',
         "console.log('one'); 1",
         "throw new Error('boom')",
         "console.log('two'); 2",

@@ -1,6 +1,7 @@
 // Interrupting the lamindeno kernel (interrupt_mode "message"): a cell that
 // awaits a long timer ends at once, a busy loop ends too, and the kernel
-// keeps serving. (Stock deno 2.9.6 wedges on the first case.)
+// keeps serving. (Stock deno 2.9.6 wedges on the first case, and so does the
+// lamindeno kernel without the Promise tracking of kernel/_inside.ts.)
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { needsPython } from "../_python.ts";
 import { kernelspecs, lastJson, runPython } from "./_jupyter.ts";
@@ -24,5 +25,21 @@ Deno.test({
     assertEquals(out.loop.status, "error");
     assert(out.loop.seconds < 3, `busy loop took ${out.loop.seconds} s after the interrupt`);
     assertEquals(out.after_loop.status, "ok");
+  },
+});
+
+Deno.test({
+  name:
+    "kernel: without its Promise tracking (_inside.ts), an interrupt cannot end an awaiting cell",
+  ...py,
+  async fn() {
+    await using specs = await kernelspecs();
+    const env = { ...specs.env, LAMINDENO_KERNEL_TRACK_PROMISES: "0" };
+    const r = await runPython(env, [RUN, "lamindeno", "await-only"]);
+    assert(r.ok, r.stderr);
+    const out = lastJson<Record<string, Outcome>>(r.stdout);
+    // Stock deno's own interrupt wedges here; only rejecting the promises the
+    // cell created (the replaced Promise constructor) ends the cell.
+    assertEquals(out.await.status, "no reply");
   },
 });

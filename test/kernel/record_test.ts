@@ -1,5 +1,6 @@
 // The kernel records cells into the registry as they run; a kernel that
 // dies mid-cell leaves its run unfinished with the cells so far.
+import { createClient } from "@libsql/client/node";
 import * as ln from "../../mod.ts";
 import { assertEquals, tempDir } from "../_helpers.ts";
 import { needsPython } from "../_python.ts";
@@ -61,6 +62,49 @@ Deno.test({
       const warnings = r.stderr.split("\n").filter((l) => l.includes("cannot record cells"));
       assertEquals(warnings.length, 1, r.stderr);
     } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a registry of a newer schema: the kernel logs once, keeps replying, and writes nothing",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    await using specs = await kernelspecs();
+    const cwd = new URL("../../notebooks/", import.meta.url).pathname;
+    const root = await tempDir();
+    await ln.init({ storage: root });
+    const run = await ln.track({ name: "newer schema" });
+    await ln.close();
+    const client = createClient({ url: `file:${root}/.lamindb/lamin.db` });
+    const state = () =>
+      [
+        "select name from kysely_migration order by name",
+        "select value from lamin_meta order by key",
+        "select count(*) as n from run_cell",
+      ].map(async (sql) => (await client.execute(sql)).rows.map((r) => Object.values(r)));
+    try {
+      await client.execute(
+        "insert into kysely_migration (name, timestamp) values ('9999_from_the_future', '2030-01-01')",
+      );
+      const before = await Promise.all(state());
+      assertEquals(before[2], [[0]]);
+      const r = await runPython(specs.env, [
+        new URL("./_unreachable.py", import.meta.url).pathname,
+        cwd,
+        root,
+        run.id,
+      ]);
+      assertEquals(r.ok, true, r.stderr);
+      assertEquals(lastJson(r.stdout), ["ok", "ok", "error", "ok", "three"]);
+      const warnings = r.stderr.split("\n").filter((l) => l.includes("cannot record cells"));
+      assertEquals(warnings.length, 1, r.stderr);
+      assertEquals(/newer lamindeno.*9999_from_the_future/.test(warnings[0]), true, warnings[0]);
+      assertEquals(await Promise.all(state()), before);
+    } finally {
+      client.close();
       await Deno.remove(root, { recursive: true });
     }
   },

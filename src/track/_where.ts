@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { kernelGlobal } from "./kernel_messages.ts";
 
 /** The tracked source. */
-export interface Source {
+export interface CodeOrigin {
   type: "script" | "notebook";
   /** Absolute path. */
   path: string;
@@ -48,7 +48,7 @@ export function notebookHash(ipynb: string): string {
 }
 
 /** The running script, or undefined (REPL, eval, remote module). */
-export function scriptSource(): Source | undefined {
+export function scriptOrigin(): CodeOrigin | undefined {
   let path: string;
   try {
     const url = new URL(Deno.mainModule);
@@ -164,8 +164,8 @@ async function fromSessionsApi(): Promise<string | undefined> {
   return undefined;
 }
 
-/** The notebook being run, as a Source. */
-export async function notebookSource(): Promise<Source | undefined> {
+/** The notebook being run, as a CodeOrigin. */
+export async function notebookOrigin(): Promise<CodeOrigin | undefined> {
   const path = await notebookPath();
   if (!path) return undefined;
   let hash: string;

@@ -6,7 +6,7 @@ import { log } from "../_log.ts";
 import { defaultInstance, type Instance, maybeDefaultInstance } from "../registry/instance.ts";
 import { Run, RUNS } from "../registry/run.ts";
 import { Transform, TRANSFORM_MODEL } from "../registry/transform.ts";
-import { inJupyterKernel, notebookSource, scriptSource, type Source } from "./_where.ts";
+import { type CodeOrigin, inJupyterKernel, notebookOrigin, scriptOrigin } from "./_where.ts";
 import {
   kernelGlobal,
   RUN_MESSAGE,
@@ -26,7 +26,7 @@ export interface TrackOptions {
 
 async function transformFor(
   inst: Instance,
-  src: Source | undefined,
+  src: CodeOrigin | undefined,
   options: TrackOptions,
 ): Promise<Transform> {
   if (options.transform) {
@@ -103,7 +103,7 @@ export async function track(options: TrackOptions = {}): Promise<Run> {
   const inst = defaultInstance().assertOpen();
   const src = options.transform
     ? undefined
-    : (inJupyterKernel() ? await notebookSource() : undefined) ?? scriptSource();
+    : (inJupyterKernel() ? await notebookOrigin() : undefined) ?? scriptOrigin();
   const transform = await transformFor(inst, src, options);
   const run = new Run({ transform });
   await run.save();
@@ -172,7 +172,7 @@ function kernelRun(): KernelRun | undefined {
  * @internal
  */
 export async function startKernelRun(): Promise<KernelRun | undefined> {
-  const src = await notebookSource();
+  const src = await notebookOrigin();
   if (!src) return undefined;
   const inst = defaultInstance().assertOpen();
   const transform = await transformFor(inst, src, {});
@@ -215,7 +215,7 @@ async function startNotebookRun(inst: Instance): Promise<void> {
       return;
     }
   }
-  const src = await notebookSource();
+  const src = await notebookOrigin();
   if (!src) {
     log.info("in a Jupyter kernel, but the notebook's path is unknown: call ln.track({ name })");
     return;

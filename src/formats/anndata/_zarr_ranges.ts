@@ -4,14 +4,14 @@ import * as zarr from "zarrita";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Range, RangeArray } from "../ranges.ts";
 import type { Dtype, NumericArray } from "./matrix.ts";
-import type { ZarrSource } from "./_zarr_store.ts";
+import type { ZarrStoreAt } from "./_zarr_store.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyArray = zarr.Array<any, any>;
 
 /** Open the zarr array at `path` of `source` as a RangeArray. */
 export async function zarrRangeArray(
-  source: ZarrSource,
+  source: ZarrStoreAt,
   path: string,
   label: string,
 ): Promise<RangeArray> {

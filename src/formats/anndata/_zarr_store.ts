@@ -6,15 +6,15 @@ import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray } from "./_store.ts";
 
 /** Keys and bytes of a zarr hierarchy. */
-export interface ZarrSource {
+export interface ZarrStoreAt {
   /** Bytes of `key` (no leading slash), or undefined. */
   get(key: string): Promise<Uint8Array | undefined>;
   /** Names of the entries directly under the folder `prefix` ("" for the root). */
   children(prefix: string): Promise<string[]>;
 }
 
-/** A ZarrSource over a local folder. */
-export function localZarr(dir: string): ZarrSource {
+/** A ZarrStoreAt over a local folder. */
+export function localZarr(dir: string): ZarrStoreAt {
   return {
     async get(key) {
       try {
@@ -38,7 +38,7 @@ export function localZarr(dir: string): ZarrSource {
 }
 
 /** Open a zarr hierarchy as an ElementStore. */
-export function openZarr(source: ZarrSource, label: string): ElementStore {
+export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
   const store = { get: (key: string) => source.get(key.replace(/^\//, "")) };
   const root = zarr.root(store);
   // deno-lint-ignore no-explicit-any

@@ -4,7 +4,7 @@ import type { AnnData } from "./anndata.ts";
 import { readAnnData } from "./_decode.ts";
 import { openH5 } from "./_h5wasm_store.ts";
 import type { ElementStore } from "./_store.ts";
-import { fileSource } from "../hdf5/h5file.ts";
+import { fileBytes } from "../hdf5/h5file.ts";
 import { openH5Range } from "../hdf5/store.ts";
 
 /**
@@ -34,7 +34,7 @@ export async function withH5<T>(
   path: string,
   read: (store: ElementStore) => Promise<T>,
 ): Promise<T> {
-  const src = fileSource(path);
+  const src = fileBytes(path);
   try {
     const store = await openH5Range(src, path, { gap: 1 << 20 });
     return await read(store);

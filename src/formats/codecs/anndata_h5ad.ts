@@ -10,7 +10,7 @@ import { openH5 } from "../anndata/_h5wasm_store.ts";
 import { readH5ad } from "../anndata/read_h5ad.ts";
 import { writeH5ad } from "../anndata/write_h5ad.ts";
 import { wholeArray } from "../anndata/_whole_array.ts";
-import { fileSource, type RangeSource } from "../hdf5/h5file.ts";
+import { type ByteReader, fileBytes } from "../hdf5/h5file.ts";
 import { assertReadable, h5RangeArray, openH5Range } from "../hdf5/store.ts";
 
 /** The h5wasm fallback: arrays read whole. */
@@ -19,8 +19,8 @@ async function h5wasmReader(path: string): Promise<RangeReader> {
   return { store, array: (p) => wholeArray(store, p), close: () => store.close() };
 }
 
-/** A RangeSource over an object of a storage backend. */
-function backendSource(backend: StorageBackend, key: string): RangeSource {
+/** A ByteReader over an object of a storage backend. */
+function backendSource(backend: StorageBackend, key: string): ByteReader {
   return {
     async size() {
       const info = await backend.head(key);
@@ -44,7 +44,7 @@ async function openH5adRanges(
   { label, cacheDir }: OpenRangesOptions,
 ): Promise<RangeReader> {
   const local = backend.localPath(key);
-  const src = local ? fileSource(local) : backendSource(backend, key);
+  const src = local ? fileBytes(local) : backendSource(backend, key);
   try {
     // Local: merge only tiny gaps (a positional read costs ~2 µs). Remote:
     // a request costs a round trip, worth roughly 256 KiB of transfer, so

@@ -3,13 +3,13 @@
 import type { StorageBackend } from "../../storage/storage.ts";
 import { type Codec, defineCodec, type OpenRangesOptions, type RangeReader } from "../codec.ts";
 import { AnnData } from "../anndata/anndata.ts";
-import { openZarr, type ZarrSource } from "../anndata/_zarr_store.ts";
+import { openZarr, type ZarrStoreAt } from "../anndata/_zarr_store.ts";
 import { zarrRangeArray } from "../anndata/_zarr_ranges.ts";
 import { writeZarr } from "../anndata/write_zarr.ts";
 import { loadZarr } from "../zarr.ts";
 
-/** A ZarrSource reading keys under `prefix` of a storage backend. */
-function backendZarr(backend: StorageBackend, prefix: string): ZarrSource {
+/** A ZarrStoreAt reading keys under `prefix` of a storage backend. */
+function backendZarr(backend: StorageBackend, prefix: string): ZarrStoreAt {
   return {
     async get(key) {
       const info = await backend.head(`${prefix}/${key}`);

@@ -2,7 +2,7 @@
 // old-style group (type 0, down to symbol table nodes, III.C) and the chunk
 // index of a chunked dataset (type 1).
 import { CorruptFileError } from "../../errors.ts";
-import { type PageCache, Reader } from "./_source.ts";
+import { type PageCache, Reader } from "./_bytes_io.ts";
 import { readLocalHeap } from "./_structures.ts";
 
 /** A chunk of a dataset: its offset (in elements), address, stored size and filter mask. */

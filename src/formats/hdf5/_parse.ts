@@ -1,8 +1,8 @@
 // Parsing HDF5 object headers and their messages (file format spec 3.0,
 // IV.A): what the reader needs for groups, datasets and attributes.
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
-import type { PageCache } from "./_source.ts";
-import { Reader } from "./_source.ts";
+import type { PageCache } from "./_bytes_io.ts";
+import { Reader } from "./_bytes_io.ts";
 
 /** A parsed datatype. */
 export type DType =

@@ -2,7 +2,7 @@
 // buffers become few requests (nearby pieces coalesced, big ones read in
 // place), run synchronously when small and local, else a few at a time.
 import { CorruptFileError, LaminError } from "../../errors.ts";
-import { type RangeSource, SYNC_READ } from "./_source.ts";
+import { type ByteReader, SYNC_READ } from "./_bytes_io.ts";
 
 /** Options of range reads. */
 export interface ReadOptions {
@@ -43,7 +43,7 @@ export async function guard<T>(label: string, fn: () => Promise<T>): Promise<T> 
 
 /** Read pieces (coalesced, bounded concurrency) into `out` (or each piece's own target). */
 export async function fetchPieces(
-  src: RangeSource,
+  src: ByteReader,
   label: string,
   pieces: Piece[],
   out: Uint8Array,

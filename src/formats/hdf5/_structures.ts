@@ -1,7 +1,7 @@
 // HDF5 file structures below object headers (file format spec 3.0): the
 // superblock (II), local heaps (III.D) and global heap collections (III.E).
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
-import { type PageCache, type RangeSource, Reader } from "./_source.ts";
+import { type ByteReader, type PageCache, Reader } from "./_bytes_io.ts";
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -55,7 +55,7 @@ export interface Collection {
 
 /** III.E: the global heap collection at `address` (variable-length strings live there). */
 export async function readCollection(
-  src: RangeSource,
+  src: ByteReader,
   address: number,
   label: string,
 ): Promise<Collection> {

@@ -5,7 +5,7 @@
 // cached per file. What it does not read raises UnsupportedFormatError so
 // callers can fall back to h5wasm.
 //
-// The layers below: _source.ts (byte sources, page cache, cursor),
+// The layers below: _bytes_io.ts (byte readers, page cache, cursor),
 // _structures.ts (superblock, heaps), _parse.ts (object headers),
 // _btree.ts (group and chunk B-trees), _filters.ts (filter pipeline),
 // _scheduler.ts (coalesced, concurrent reads), _decode.ts (values).
@@ -16,11 +16,11 @@ import { decodeValues, type H5Values, numeric } from "./_decode.ts";
 import { unfilter } from "./_filters.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
 import { fetchPieces, guard, type Piece, type ReadOptions } from "./_scheduler.ts";
-import { PageCache, type RangeSource } from "./_source.ts";
+import { type ByteReader, PageCache } from "./_bytes_io.ts";
 import { type Collection, readCollection, readSuperblock } from "./_structures.ts";
 
-export type { RangeSource } from "./_source.ts";
-export { fileSource } from "./_source.ts";
+export type { ByteReader } from "./_bytes_io.ts";
+export { fileBytes } from "./_bytes_io.ts";
 export type { H5Values } from "./_decode.ts";
 export type { ReadOptions } from "./_scheduler.ts";
 
@@ -321,7 +321,7 @@ function copyRow(
 /** An HDF5 file read through byte ranges. */
 export class H5File {
   readonly label: string;
-  readonly #src: RangeSource;
+  readonly #src: ByteReader;
   readonly #cache: PageCache;
   #root = 0;
   readonly #objects = new Map<number, Promise<ObjectInfo>>();
@@ -331,14 +331,14 @@ export class H5File {
   /** Chunk index work so far: B-tree nodes visited, entries examined (for tests and benchmarks). */
   readonly stats: BTreeStats = { nodes: 0, entries: 0 };
 
-  private constructor(src: RangeSource, label: string) {
+  private constructor(src: ByteReader, label: string) {
     this.#src = src;
     this.label = label;
     this.#cache = new PageCache(src, label);
   }
 
   /** Open a file: reads the superblock; CorruptFileError if it is not HDF5. */
-  static async open(src: RangeSource, label: string): Promise<H5File> {
+  static async open(src: ByteReader, label: string): Promise<H5File> {
     const f = new H5File(src, label);
     await guard(label, async () => {
       f.#cache.size = await src.size();

@@ -6,7 +6,7 @@ import type { ElementStore, StoreArray } from "../anndata/_store.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
 import { READABLE_FILTERS } from "./_filters.ts";
 import { merge, type Range, type RangeArray, runs } from "../ranges.ts";
-import { H5Dataset, H5File, type H5Values, type RangeSource, type ReadOptions } from "./h5file.ts";
+import { type ByteReader, H5Dataset, H5File, type H5Values, type ReadOptions } from "./h5file.ts";
 
 function plain(v: H5Values, scalar: boolean): unknown {
   const list: unknown[] = v.kind === "bool"
@@ -19,7 +19,7 @@ function plain(v: H5Values, scalar: boolean): unknown {
 
 /** An ElementStore over an HDF5 file read by byte ranges. */
 export async function openH5Range(
-  source: RangeSource,
+  source: ByteReader,
   label: string,
   rowOptions: ReadOptions = {},
 ): Promise<

@@ -3,7 +3,7 @@
 // lookups at scale, and structures patched to loop.
 import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
-import { fileSource, H5Dataset, H5File } from "../../../src/formats/hdf5/h5file.ts";
+import { fileBytes, H5Dataset, H5File } from "../../../src/formats/hdf5/h5file.ts";
 import { fletcher32 } from "../../../src/formats/hdf5/_filters.ts";
 import { assertReadable } from "../../../src/formats/hdf5/store.ts";
 import { CorruptFileError } from "../../../mod.ts";
@@ -70,7 +70,7 @@ Deno.test({
     const dir = await tempDir();
     const chunks: Record<string, [number, number]> = JSON.parse(await python(FLETCHER, dir));
     const path = `${dir}/f.h5`;
-    const src = fileSource(path);
+    const src = fileBytes(path);
     try {
       const f = await H5File.open(src, "f.h5");
       for (const name of Object.keys(chunks)) {
@@ -105,7 +105,7 @@ Deno.test({
     for (const [name, at] of cases) {
       const bad = await flipped(path, at(chunks[name]), `${dir}/bad_${name}.h5`);
       assert(await h5pyRefuses(bad, name), `h5py refuses the damaged ${name}`);
-      const s = fileSource(bad);
+      const s = fileBytes(bad);
       try {
         const f = await H5File.open(s, `bad_${name}.h5`);
         const d = await ds(f, name);
@@ -155,7 +155,7 @@ Deno.test({
     const dir = await tempDir();
     const path = `${dir}/many.h5`;
     await python(MANY_CHUNKS, path);
-    const src = fileSource(path);
+    const src = fileBytes(path);
     try {
       const f = await H5File.open(src, "many.h5");
       // Two rows out of every five, over 99% of the rows: most chunks.
@@ -192,7 +192,7 @@ Deno.test({
     }
 
     // A few rows of a fresh file: a few nodes, a few KiB of metadata.
-    const small = fileSource(path);
+    const small = fileBytes(path);
     try {
       const f = await H5File.open(small, "many.h5");
       const d = await ds(f, "z");
@@ -255,7 +255,7 @@ Deno.test({
     const dir = await tempDir();
     await python(LOOPS, dir);
     const base = await Deno.readFile(`${dir}/base.h5`);
-    const src = fileSource(`${dir}/base.h5`);
+    const src = fileBytes(`${dir}/base.h5`);
     const f = await H5File.open(src, "base.h5");
     const root = f.root;
     const c = await ds(f, "c");
@@ -264,7 +264,7 @@ Deno.test({
     src.close();
     const open = async (bytes: Uint8Array, name: string) => {
       await Deno.writeFile(`${dir}/${name}`, bytes);
-      return await H5File.open(fileSource(`${dir}/${name}`), name);
+      return await H5File.open(fileBytes(`${dir}/${name}`), name);
     };
 
     // The root's symbol table message made a continuation back into the root's own block.
@@ -298,7 +298,7 @@ Deno.test({
     await assertRejects(() => bad.chunkIndex(), CorruptFileError, /chunk index/);
 
     // A group holding a hard link to its ancestor (h5py writes it as is).
-    const cyc = await H5File.open(fileSource(`${dir}/cycle.h5`), "cycle.h5");
+    const cyc = await H5File.open(fileBytes(`${dir}/cycle.h5`), "cycle.h5");
     assertEquals(await cyc.keys("a/b"), ["up", "x"]);
     await assertRejects(
       () => cyc.get("a/b/up"),

@@ -1,7 +1,7 @@
 // Our byte-range HDF5 reader against files h5py wrote.
 import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
-import { fileSource, H5Dataset, H5File } from "../../../src/formats/hdf5/h5file.ts";
+import { fileBytes, H5Dataset, H5File } from "../../../src/formats/hdf5/h5file.ts";
 import { openH5Range } from "../../../src/formats/hdf5/store.ts";
 import { CorruptFileError, UnsupportedFormatError } from "../../../mod.ts";
 
@@ -55,7 +55,7 @@ for (const libver of ["default"] as const) {
     ...py,
     async fn() {
       const path = await written(libver);
-      const src = fileSource(path);
+      const src = fileBytes(path);
       const store = await openH5Range(src, path);
       try {
         assertEquals(await store.attrs(""), {
@@ -184,7 +184,7 @@ with h5py.File(sys.argv[1], "w") as f:
     f.create_dataset("x", data=np.arange(2_000_000, dtype="f4"), chunks=(19532,))`,
       `${dir}/x.h5`,
     );
-    const src = fileSource(`${dir}/x.h5`);
+    const src = fileBytes(`${dir}/x.h5`);
     const f = await H5File.open(src, "x.h5");
     const x = await ds(f, "x");
     await x.chunkIndex(); // metadata first, then count only the data reads
@@ -213,7 +213,7 @@ Deno.test({
     const dir = await tempDir();
     for (const cut of [50, 4000, Math.floor(bytes.length / 3)]) {
       await Deno.writeFile(`${dir}/cut.h5`, bytes.subarray(0, cut));
-      const src = fileSource(`${dir}/cut.h5`);
+      const src = fileBytes(`${dir}/cut.h5`);
       await assertRejects(
         async () => {
           const store = await openH5Range(src, "cut.h5");
@@ -229,7 +229,7 @@ Deno.test({
     }
     await Deno.writeFile(`${dir}/junk.h5`, crypto.getRandomValues(new Uint8Array(2048)));
     await assertRejects(
-      () => H5File.open(fileSource(`${dir}/junk.h5`), "junk.h5"),
+      () => H5File.open(fileBytes(`${dir}/junk.h5`), "junk.h5"),
       CorruptFileError,
       /not an HDF5 file/,
     );
@@ -252,13 +252,13 @@ with h5py.File(sys.argv[1] + "/wide.h5", "w", libver="latest") as f:
     for i in range(40): f.create_dataset(f"c{i}", data=[i])`,
       dir,
     );
-    const small = await openH5Range(fileSource(`${dir}/small.h5`), "small.h5");
+    const small = await openH5Range(fileBytes(`${dir}/small.h5`), "small.h5");
     assertEquals(await small.attrs(""), { s: "x" });
     assertEquals(Array.from((await small.read("a")).data as Int32Array), [0, 1, 2, 3, 4]);
     assertEquals((await small.read("strs")).data, ["p", "q"]);
     // Chunked datasets of new files use layout version 4 indexes: refused clearly (callers fall back).
     await assertRejects(() => small.read("chunked"), UnsupportedFormatError, /layout/);
-    const wide = await openH5Range(fileSource(`${dir}/wide.h5`), "wide.h5");
+    const wide = await openH5Range(fileBytes(`${dir}/wide.h5`), "wide.h5");
     await assertRejects(() => wide.keys(""), UnsupportedFormatError, /dense link storage/);
   },
 });

@@ -8,7 +8,7 @@ import { CorruptFileError } from "../../errors.ts";
 export const SYNC_READ = 256 * 1024;
 
 /** Where HDF5 bytes come from: a local file, a storage backend, S3. */
-export interface RangeSource {
+export interface ByteReader {
   /** Total size in bytes. */
   size(): Promise<number>;
   /** `length` bytes from `offset` (fewer only at the end of the file). */
@@ -19,8 +19,8 @@ export interface RangeSource {
   readIntoSync?(offset: number, target: Uint8Array): number;
 }
 
-/** A RangeSource over a local file (positional reads, safe in parallel); counts bytes and requests. */
-export function fileSource(path: string): RangeSource & {
+/** A ByteReader over a local file (positional reads, safe in parallel); counts bytes and requests. */
+export function fileBytes(path: string): ByteReader & {
   stats: { bytesRead: number; requests: number };
   close(): void;
 } {
@@ -76,13 +76,13 @@ const PAGE = 4096;
 
 /** Metadata reads through 4 KiB pages, each fetched once. */
 export class PageCache {
-  readonly #src: RangeSource;
+  readonly #src: ByteReader;
   readonly #pages = new Map<number, Uint8Array>();
   readonly #pending = new Map<number, Promise<void>>();
   readonly label: string;
   size = 0;
 
-  constructor(src: RangeSource, label: string) {
+  constructor(src: ByteReader, label: string) {
     this.#src = src;
     this.label = label;
   }

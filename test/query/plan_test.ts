@@ -1,5 +1,5 @@
 import { assertEquals } from "../_helpers.ts";
-import { cursor, planElements, planIndptr } from "../../src/query/plan.ts";
+import { cursor, describePlan, planElements, planIndptr } from "../../src/query/plan.ts";
 import { merge, type Range, type RangeArray, runs, total } from "../../src/formats/ranges.ts";
 import { type StoredMatrix, subsetMatrix } from "../../src/query/subset.ts";
 import type { NumericArray } from "../../src/formats/anndata/matrix.ts";
@@ -125,4 +125,15 @@ Deno.test("subsetMatrix on random CSR, CSC and dense matrices equals the dense r
     assertEquals(Array.from(m.toDense().data as Float32Array), want, `dense case ${t}`);
     assertEquals(count.n, (rows?.length ?? nr) * nc);
   }
+});
+
+Deno.test("describePlan() prints a plan's ranges, elements and bytes", () => {
+  assertEquals(
+    describePlan("X rows", [[0, 2], [5, 6]], 4),
+    "X rows: 2 range(s), 3 elements, 12 bytes [0..2, 5..6]",
+  );
+  assertEquals(
+    describePlan("many", Array.from({ length: 5 }, (_, i) => [i * 2, i * 2 + 1] as const), 8),
+    "many: 5 range(s), 5 elements, 40 bytes",
+  );
 });

@@ -83,7 +83,7 @@ function keepNull(col: string, e: pl.Expr): pl.Expr {
   return pl.when(pl.col(col).isNull()).then(pl.lit(null)).otherwise(e);
 }
 
-function valueFor(c: Compiled, col: string, v: Scalar, what: string): unknown {
+function valueFor(c: Compiled, col: string, v: Scalar, what: () => string): unknown {
   const kind = c.kinds.get(col)!;
   const ok = match(kind)
     .with("categorical", "string", () => typeof v === "string")
@@ -92,7 +92,7 @@ function valueFor(c: Compiled, col: string, v: Scalar, what: string): unknown {
     .exhaustive();
   if (!ok) {
     throw new ValidationError(
-      `${what}: column ${col} holds ${
+      `${what()}: column ${col} holds ${
         kind === "categorical" ? "categories (strings)" : `${kind}s`
       }, ` +
         `cannot compare it with ${typeof v} ${JSON.stringify(v)}`,
@@ -113,7 +113,7 @@ function compile(c: Compiled, node: ExprNode): pl.Expr {
       return pl.col(n.name);
     })
     .with({ op: "compare" }, (n) => {
-      const v = valueFor(c, n.col, n.value, show(node));
+      const v = valueFor(c, n.col, n.value, () => show(node));
       const cat = c.cats.get(n.col);
       if (!cat) return keepNull(n.col, OPS[n.cmp](pl.col(n.col), v));
       const code = cat.categories.indexOf(v as string);
@@ -135,11 +135,15 @@ function compile(c: Compiled, node: ExprNode): pl.Expr {
       return keepNull(n.col, OPS[n.cmp](pl.col(n.col), code));
     })
     .with({ op: "isin" }, (n) => {
+      // Linear in the values: the label is printed only for an error, and
+      // categories are looked up in a map, not searched per value.
       const cat = c.cats.get(n.col);
-      const values = n.values.map((v) => valueFor(c, n.col, v, show(node)));
-      const list = cat
-        ? values.map((v) => cat.categories.indexOf(v as string)).filter((i) => i >= 0)
-        : values;
+      const values = n.values.map((v) => valueFor(c, n.col, v, () => show(node)));
+      let list: unknown[] = values;
+      if (cat) {
+        const code = new Map(cat.categories.map((x, i) => [x, i]));
+        list = values.map((v) => code.get(v as string) ?? -1).filter((i) => i >= 0);
+      }
       if (list.length === 0) return keepNull(n.col, pl.lit(false));
       const kind = c.kinds.get(n.col);
       const col = kind === "number"

@@ -104,6 +104,40 @@ function toNode(x: unknown, where: string): ExprNode {
   );
 }
 
+/** How deep expressions may nest (`and`/`or`/`not`); deeper ones are refused. */
+export const MAX_DEPTH = 1000;
+
+const DEPTHS = new WeakMap<ExprNode, number>();
+
+function childrenOf(n: ExprNode): ExprNode[] {
+  return n.op === "and" || n.op === "or" ? [n.left, n.right] : n.op === "not" ? [n.expr] : [];
+}
+
+/** Nesting depth of a node, iteratively (no recursion to overflow), memoized per node. */
+function depthOf(root: ExprNode): number {
+  const stack: ExprNode[] = [root];
+  let steps = 0;
+  while (stack.length > 0) {
+    const n = stack[stack.length - 1];
+    if (DEPTHS.has(n)) {
+      stack.pop();
+      continue;
+    }
+    if (++steps > 4 * MAX_DEPTH * MAX_DEPTH) {
+      throw new ValidationError("expression is too large (or refers to itself)");
+    }
+    const pending = childrenOf(n).filter((k) => !DEPTHS.has(k));
+    if (pending.length > 0) {
+      if (stack.length > MAX_DEPTH + 1) return MAX_DEPTH + 1;
+      stack.push(...pending);
+      continue;
+    }
+    stack.pop();
+    DEPTHS.set(n, 1 + Math.max(0, ...childrenOf(n).map((k) => DEPTHS.get(k)!)));
+  }
+  return DEPTHS.get(root)!;
+}
+
 /**
  * A predicate over rows: immutable, printable, combinable with `and`,
  * `or`, `not`. Missing values never match a comparison or `isin`, and
@@ -121,8 +155,22 @@ export class Expression {
   /** The expression as plain data. */
   readonly node: ExprNode;
 
-  /** Wrap a node (usually built through a `LazyDataFrame`). */
+  /**
+   * Wrap a node (usually built through a `LazyDataFrame`). Nesting deeper
+   * than {@linkcode MAX_DEPTH} is a `ValidationError` (combine many values
+   * of one column with `isin` instead of a chain of `or`).
+   */
   constructor(node: ExprNode) {
+    if (node === null || typeof node !== "object" || typeof node.op !== "string") {
+      throw new ValidationError("new Expression(node) takes an expression node like { op: 'col' }");
+    }
+    const depth = depthOf(node);
+    if (depth > MAX_DEPTH) {
+      throw new ValidationError(
+        `expression nests more than ${MAX_DEPTH} levels deep; combine values of one column with ` +
+          `isin([...]) instead of chaining or()/and()`,
+      );
+    }
     this.node = Object.freeze(node);
   }
 

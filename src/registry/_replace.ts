@@ -2,7 +2,7 @@
 // saving (see _save.ts): a crash at any moment leaves something `fsck` can
 // finish or undo.
 import { basename } from "node:path";
-import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
+import { IntegrityError, NotFoundError, StorageError, ValidationError } from "../errors.ts";
 import { log } from "../_log.ts";
 import { objectKey, suffixOf } from "../storage/key.ts";
 import type { StorageBackend } from "../storage/storage.ts";
@@ -13,6 +13,7 @@ import { type Input, inputSuffix, materialize, measure, type RawInput } from "./
 import { dataOf, filesByHash, putOne } from "./_save.ts";
 import type { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
+import type { RegistryDb } from "./db.ts";
 
 /** Replace the content of a saved file; see `File.replace`. */
 export async function replaceFile(
@@ -33,6 +34,27 @@ export async function replaceFile(
     await replaceWith(inst, file, data, src, run);
   } finally {
     await cleanup();
+  }
+}
+
+/**
+ * The row of `file` as it was loaded (same hash, same `updatedAt`), inside
+ * `trx`; otherwise `NotFoundError` (deleted since) or `IntegrityError`
+ * (changed since), so a stale record never acts on a newer file.
+ */
+async function checkCurrent(trx: RegistryDb, file: File, op: string): Promise<void> {
+  const row = await trx.selectFrom("file").select(["hash", "updated_at"])
+    .where("id", "=", file.id).executeTakeFirst();
+  if (!row) {
+    throw new NotFoundError(
+      `file ${file.id} was deleted since it was loaded; nothing was ${op}`,
+    );
+  }
+  if (row.hash !== file.hash || row.updated_at !== file.updatedAt.toISOString()) {
+    throw new IntegrityError(
+      `file ${file.id} changed since it was loaded (now hash ${row.hash}, updated ` +
+        `${row.updated_at}); nothing was ${op}: get it again with ln.File.get("${file.id}")`,
+    );
   }
 }
 
@@ -67,29 +89,71 @@ async function replaceWith(
       : newKey) + newSuffix;
   }
   const newObjectKey = objectKey({ key: newKey, id: file.id, suffix: newSuffix });
+  const moves = newObjectKey !== oldObjectKey;
   const backend = inst.backendFor(file.storageId!);
   const pendingId = base62(20);
+  const claimedAt = nowIso();
+  // Claim, before any byte is written: the row is still the one loaded, the
+  // new key is free (no other file row, no object there), the intent is
+  // journaled, and the row's version moves on so that a stale or concurrent
+  // replace/delete of the same file fails its own check.
   await retryBusy(() =>
-    inst.db.insertInto("pending_object").values({
-      id: pendingId,
-      op: "replace",
-      storage_id: file.storageId!,
-      key: newObjectKey,
-      is_dir: 0,
-      file_id: file.id,
-      hash: m.hash,
-      size: m.size,
-      created_at: nowIso(),
-    }).execute()
+    inst.db.transaction().execute(async (trx) => {
+      await checkCurrent(trx, file, "replaced");
+      const busy = await trx.selectFrom("pending_object").select("id")
+        .where("file_id", "=", file.id).where("op", "=", "replace").executeTakeFirst();
+      if (busy) {
+        throw new IntegrityError(
+          `another replace() of file ${file.id} is in progress (or was interrupted: ` +
+            `ln.fsck({ repair: true }) finishes it); nothing was replaced`,
+        );
+      }
+      if (moves) {
+        const taken = newKey === null ? undefined : await trx.selectFrom("file").select("id")
+          .where("storage_id", "=", file.storageId!).where("key", "=", newKey)
+          .where("id", "!=", file.id).executeTakeFirst();
+        if (taken) {
+          throw new IntegrityError(
+            `replacing file ${file.id} with ${newSuffix} content would move it to ${newKey}, ` +
+              `which is registered as file ${taken.id}; nothing was replaced: save the new ` +
+              `content as a new File, or delete ${taken.id} first`,
+          );
+        }
+        if (await backend.head(newObjectKey)) {
+          throw new IntegrityError(
+            `replacing file ${file.id} with ${newSuffix} content would move it to ` +
+              `${backend.uri(newObjectKey)}, where an object already is; nothing was replaced: ` +
+              `move that object away, or save the new content as a new File`,
+          );
+        }
+      }
+      await trx.insertInto("pending_object").values({
+        id: pendingId,
+        op: "replace",
+        storage_id: file.storageId!,
+        key: newObjectKey,
+        is_dir: 0,
+        file_id: file.id,
+        hash: m.hash,
+        size: m.size,
+        created_at: claimedAt,
+      }).execute();
+      await trx.updateTable("file").set({ updated_at: claimedAt }).where("id", "=", file.id)
+        .execute();
+    })
   );
   const useRun = run ?? inst.run ?? file.run;
   const now = nowIso();
-  const managed = newObjectKey === oldObjectKey ? file._managed : 1;
+  const managed = moves ? 1 : file._managed;
+  let placed = false;
   try {
-    await putOne(backend, newObjectKey, dataOf(src), m, true);
+    // A new key is created exclusively: an object that appeared there since
+    // the claim is never overwritten.
+    await putOne(backend, newObjectKey, dataOf(src), m, !moves);
+    placed = true;
     await retryBusy(() =>
       inst.db.transaction().execute(async (trx) => {
-        await trx.updateTable("file").set({
+        const r = await trx.updateTable("file").set({
           size: m.size,
           hash: m.hash,
           hash_type: m.hashType,
@@ -100,14 +164,29 @@ async function replaceWith(
           transform_id: useRun?.transformId ?? null,
           transform_version: useRun?.transformVersion ?? null,
           updated_at: now,
-        }).where("id", "=", file.id).execute();
+        }).where("id", "=", file.id).where("updated_at", "=", claimedAt).executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) {
+          throw new NotFoundError(
+            `file ${file.id} was deleted or changed by another writer during replace(); ` +
+              `the new content was not registered`,
+          );
+        }
         await trx.deleteFrom("pending_object").where("id", "=", pendingId).execute();
       })
     );
   } catch (e) {
-    if (newObjectKey !== oldObjectKey) await backend.delete(newObjectKey).catch(() => {});
-    await inst.db.deleteFrom("pending_object").where("id", "=", pendingId).execute()
-      .catch(() => {});
+    // The new object is ours only when it went to a new key (or the row is gone).
+    const gone = !(await inst.db.selectFrom("file").select("id").where("id", "=", file.id)
+      .executeTakeFirst().catch(() => ({ id: file.id })));
+    if (placed && (moves || gone)) await backend.delete(newObjectKey).catch(() => {});
+    await retryBusy(() =>
+      inst.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom("pending_object").where("id", "=", pendingId).execute();
+        // Give the row its version back when nothing changed it.
+        await trx.updateTable("file").set({ updated_at: file.updatedAt.toISOString() })
+          .where("id", "=", file.id).where("updated_at", "=", claimedAt).execute();
+      })
+    ).catch(() => {});
     if (isUniqueViolation(e)) {
       throw new IntegrityError(`replace of file ${file.id} conflicts: ${(e as Error).message}`, {
         cause: e,
@@ -115,7 +194,7 @@ async function replaceWith(
     }
     throw e;
   }
-  if (newObjectKey !== oldObjectKey && file._managed) {
+  if (moves && file._managed) {
     await backend.delete(oldObjectKey).catch((e) =>
       log.warn(`could not remove the old object ${oldObjectKey}: ${e}; ln.fsck() will list it`)
     );
@@ -136,7 +215,10 @@ async function replaceWith(
   });
 }
 
-/** Delete a saved file's row, links and (when managed) object. */
+/**
+ * Delete a saved file's row, links and (when managed) object. The row must
+ * still be the one loaded (see `checkCurrent`), else nothing is touched.
+ */
 export async function deleteFile(inst: Instance, file: File): Promise<void> {
   const key = file._objectKey;
   const backend = inst.backendFor(file.storageId!);
@@ -144,6 +226,7 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
   const db = inst.db;
   await retryBusy(() =>
     db.transaction().execute(async (trx) => {
+      await checkCurrent(trx, file, "deleted");
       if (pendingId) {
         await trx.insertInto("pending_object").values({
           id: pendingId,

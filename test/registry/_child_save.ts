@@ -3,7 +3,10 @@
 //   save <root> <path> [key]   register a file (copied into the instance)
 //   bytes <root> <text>        register in-memory bytes
 //   init <root>                only open (or create) the instance
-// With LAMINDENO_TEST_S3_ENDPOINT (and LAMINDENO_TEST_DB) set, <root> is an s3:// storage.
+//   replace <root> <id> <text> replace a file's content (prints { ok } or { error })
+//   delete <root> <id>         delete a file (prints { ok } or { error })
+// With LAMINDENO_TEST_S3_ENDPOINT (and LAMINDENO_TEST_DB) set, <root> is an s3:// storage;
+// LAMINDENO_TEST_DB alone: a local storage with that registry.
 import * as ln from "../../mod.ts";
 
 const [mode, root, arg, key] = Deno.args;
@@ -20,6 +23,8 @@ await ln.init({
       },
       db: Deno.env.get("LAMINDENO_TEST_DB"),
     }
+    : Deno.env.get("LAMINDENO_TEST_DB")
+    ? { db: Deno.env.get("LAMINDENO_TEST_DB") }
     : {}),
 });
 if (mode === "save") {
@@ -30,6 +35,16 @@ if (mode === "save") {
   const file = new ln.File(new TextEncoder().encode(arg), { name: "same.txt" });
   await file.save();
   console.log(JSON.stringify({ id: file.id, hash: file.hash }));
+} else if (mode === "replace" || mode === "delete") {
+  try {
+    const file = await ln.File.get(arg);
+    if (mode === "replace") await file.replace(new TextEncoder().encode(key));
+    else await file.delete();
+    console.log(JSON.stringify({ ok: true }));
+  } catch (e) {
+    if (!(e instanceof ln.LaminError)) throw e;
+    console.log(JSON.stringify({ error: e.name }));
+  }
 } else if (mode === "init") {
   console.log(JSON.stringify({ storage: ln.settings.storage.root }));
 } else {

@@ -3,6 +3,7 @@
 import * as ln from "../../mod.ts";
 import { assert, assertEquals, tempDir, writeRandomFile } from "../_helpers.ts";
 import { s3Server } from "../_s3.ts";
+import { needsPostgres, postgresServer } from "../_postgres.ts";
 
 const CHILD = new URL("./_child_save.ts", import.meta.url).pathname;
 
@@ -191,5 +192,77 @@ Deno.test({
       await ln.close();
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+/** replace() in one process racing delete() in another, on the same freshly loaded file. */
+async function replaceDeleteRace(rounds: number, env: Record<string, string>, storage: string) {
+  const outcomes = new Map<string, number>();
+  for (let round = 0; round < rounds; round++) {
+    await ln.init({ storage, ...(env.LAMINDENO_TEST_DB ? { db: env.LAMINDENO_TEST_DB } : {}) });
+    // Managed (no key) and keyed files alternate: the object is ours to delete in both.
+    const f = await new ln.File(
+      new TextEncoder().encode(`base ${round} ${Math.random()}`),
+      round % 2 ? { key: `race/${round}.txt` } : {},
+    ).save();
+    await ln.close();
+    const [rep, del] = await Promise.all([
+      finish(childWith(env, "replace", storage, f.id, `new ${round} ${Math.random()}`)),
+      finish(childWith(env, "delete", storage, f.id)),
+    ]) as { ok?: boolean; error?: string }[];
+    const key = `${rep.ok ? "replaced" : rep.error}+${del.ok ? "deleted" : del.error}`;
+    outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    await ln.init({ storage, ...(env.LAMINDENO_TEST_DB ? { db: env.LAMINDENO_TEST_DB } : {}) });
+    try {
+      const rows = await ln.File.filter({ id: f.id });
+      // Never both gone and replaced-without-a-row, never an object nothing references.
+      const report = await ln.fsck();
+      assertEquals(report, {
+        leftovers: [],
+        orphans: [],
+        interrupted: [],
+        missing: [],
+        mismatched: [],
+      }, `round ${round}: ${key}`);
+      if (del.ok) assertEquals(rows.length, 0, `round ${round}: deleted, yet the row is there`);
+      else assertEquals(rows.length, 1, `round ${round}: not deleted, yet the row is gone`);
+      if (rows.length === 1 && rep.ok) {
+        assert(rows[0].hash !== f.hash, `round ${round}: replaced, yet the old hash`);
+      }
+      assert(rep.ok || del.ok, `round ${round}: neither side succeeded (${key})`);
+    } finally {
+      await ln.close();
+    }
+  }
+  return outcomes;
+}
+
+Deno.test({
+  name: "replace() racing delete() in two processes (libSQL): one wins, nothing orphaned or lost",
+  sanitizeResources: false,
+  async fn() {
+    const storage = await tempDir();
+    const outcomes = await replaceDeleteRace(8, {}, storage);
+    console.error("libSQL race outcomes:", Object.fromEntries(outcomes));
+    await Deno.remove(storage, { recursive: true });
+  },
+});
+
+Deno.test({
+  name:
+    "replace() racing delete() in two processes (PostgreSQL): one wins, nothing orphaned or lost",
+  ...needsPostgres("the replace/delete race on PostgreSQL"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await postgresServer();
+    const storage = await tempDir();
+    const outcomes = await replaceDeleteRace(
+      6,
+      { LAMINDENO_TEST_DB: await server.database() },
+      storage,
+    );
+    console.error("PostgreSQL race outcomes:", Object.fromEntries(outcomes));
+    await Deno.remove(storage, { recursive: true });
   },
 });

@@ -3,7 +3,7 @@ import { defaultInstance, Instance } from "./registry/instance.ts";
 import { deleteObject } from "./registry/_replace.ts";
 import { hashFile, hashStream } from "./storage/hash.ts";
 import { hashDirectory } from "./storage/hash.ts";
-import { MANAGED_PREFIX, objectKey } from "./storage/key.ts";
+import { MANAGED_PREFIX, objectKey, suffixOf } from "./storage/key.ts";
 import { TMP_PREFIX } from "./storage/local.ts";
 import type { StorageBackend } from "./storage/storage.ts";
 
@@ -102,14 +102,32 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
           detail: `object has the new content ${p.hash}; row still says ${row.hash}`,
         });
         if (repair) {
+          // Finish it as replace() would have: the row takes the new object
+          // (its key and suffix too, when the suffix changed), and a managed
+          // old object at another key goes.
+          const oldKey = objectKey(row);
+          const newKey = row.key === null ? null : key;
+          const suffix = newKey === null
+            ? key.slice(`${MANAGED_PREFIX}${row.id}`.length)
+            : (newKey === row.key ? row.suffix : suffixOf(newKey));
           await db.updateTable("file").set({
             hash: String(p.hash),
             size: Number(p.size),
-            key: row.key === null ? null : key,
+            key: newKey,
+            suffix,
+            managed: oldKey === key ? row.managed : 1,
             updated_at: new Date().toISOString(),
           }).where("id", "=", row.id).execute();
-          row.hash = String(p.hash);
-          row.size = Number(p.size);
+          Object.assign(row, {
+            hash: String(p.hash),
+            size: Number(p.size),
+            key: newKey,
+            suffix,
+            managed: oldKey === key ? row.managed : 1,
+          });
+          if (oldKey !== key && row.managed === 1) {
+            await deleteObject(backend, oldKey, false).catch(() => {});
+          }
         }
       } else if (present && objectKey(row) !== key) {
         report.orphans.push(backend.uri(key));

@@ -7,6 +7,7 @@ import { log } from "../_log.ts";
 import { objectKey, suffixOf } from "../storage/key.ts";
 import type { StorageBackend } from "../storage/storage.ts";
 import { base62 } from "../_ids.ts";
+import { crashPoint } from "../_faults.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { nowIso } from "./_model.ts";
 import { type Input, inputSuffix, materialize, measure, type RawInput } from "./_input.ts";
@@ -142,6 +143,7 @@ async function replaceWith(
         .execute();
     })
   );
+  crashPoint("replace:after-claim");
   const useRun = run ?? inst.run ?? file.run;
   const now = nowIso();
   const managed = moves ? 1 : file._managed;
@@ -151,6 +153,7 @@ async function replaceWith(
     // the claim is never overwritten.
     await putOne(backend, newObjectKey, dataOf(src), m, !moves);
     placed = true;
+    crashPoint("replace:after-put");
     await retryBusy(() =>
       inst.db.transaction().execute(async (trx) => {
         const r = await trx.updateTable("file").set({
@@ -172,6 +175,7 @@ async function replaceWith(
           );
         }
         await trx.deleteFrom("pending_object").where("id", "=", pendingId).execute();
+        crashPoint("replace:in-commit");
       })
     );
   } catch (e) {
@@ -194,6 +198,7 @@ async function replaceWith(
     }
     throw e;
   }
+  crashPoint("replace:after-commit");
   if (moves && file._managed) {
     await backend.delete(oldObjectKey).catch((e) =>
       log.warn(`could not remove the old object ${oldObjectKey}: ${e}; ln.fsck() will list it`)
@@ -244,8 +249,10 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
       await trx.deleteFrom("file_features").where("file_id", "=", file.id).execute();
       await trx.deleteFrom("folder_file").where("file_id", "=", file.id).execute();
       await trx.deleteFrom("file").where("id", "=", file.id).execute();
+      crashPoint("delete:in-commit");
     })
   );
+  crashPoint("delete:after-commit");
   file._saved = false;
   if (!pendingId) return;
   try {

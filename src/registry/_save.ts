@@ -15,6 +15,7 @@ import { MANAGED_PREFIX, objectKey, suffixOf, validateKey } from "../storage/key
 import type { PutData, StorageBackend } from "../storage/storage.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { base62 } from "../_ids.ts";
+import { crashPoint } from "../_faults.ts";
 import { nowIso } from "./_model.ts";
 import type { RegistryDb } from "./db.ts";
 import { FILE_MODEL, FILES } from "./_file_model.ts";
@@ -309,6 +310,7 @@ async function placeObjects(plans: Plan[], inst: Instance): Promise<void> {
       created_at: now,
     }))).execute()
   );
+  crashPoint("save:after-journal");
   for (const p of managed) {
     const src = p.src;
     if (p.m.entries) {
@@ -322,6 +324,7 @@ async function placeObjects(plans: Plan[], inst: Instance): Promise<void> {
       p.placed.push(p.objectKey);
     }
   }
+  crashPoint("save:after-put");
 }
 
 async function undo(plans: Plan[], inst: Instance): Promise<void> {
@@ -401,8 +404,10 @@ async function commit(plans: Plan[], inst: Instance, folderId: string | undefine
         await trx.deleteFrom("pending_object").where("id", "in", pending.slice(i, i + 500))
           .execute();
       }
+      crashPoint("save:in-commit");
     })
   );
+  crashPoint("save:after-commit");
   for (const [i, p] of plans.entries()) {
     const f = p.file;
     f._setRow(rows[i], inst);

@@ -1,6 +1,7 @@
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { IntegrityError, StorageError } from "../errors.ts";
 import { base62 } from "../_ids.ts";
+import { crashPoint } from "../_faults.ts";
 import { Md5 } from "./hash.ts";
 import { MANAGED_PREFIX, validateKey } from "./key.ts";
 import type {
@@ -121,6 +122,7 @@ export class LocalStorage implements StorageBackend {
       throw new StorageError(`could not write ${key} under ${this.root}: ${msg(e)}`, { cause: e });
     }
     const result = md5.digest();
+    crashPoint("put:after-temp");
     try {
       const want = options.expect;
       if (want && (want.size !== result.size || want.hash !== result.hash)) {

@@ -4,6 +4,7 @@
 //   bytes <root> <text>        register in-memory bytes
 //   init <root>                only open (or create) the instance
 //   replace <root> <id> <text> replace a file's content (prints { ok } or { error })
+//   replace-path <root> <id> <path>  replace with a local file (its suffix may differ)
 //   delete <root> <id>         delete a file (prints { ok } or { error })
 // With LAMINDENO_TEST_S3_ENDPOINT (and LAMINDENO_TEST_DB) set, <root> is an s3:// storage;
 // LAMINDENO_TEST_DB alone: a local storage with that registry.
@@ -35,10 +36,11 @@ if (mode === "save") {
   const file = new ln.File(new TextEncoder().encode(arg), { name: "same.txt" });
   await file.save();
   console.log(JSON.stringify({ id: file.id, hash: file.hash }));
-} else if (mode === "replace" || mode === "delete") {
+} else if (mode === "replace" || mode === "replace-path" || mode === "delete") {
   try {
     const file = await ln.File.get(arg);
     if (mode === "replace") await file.replace(new TextEncoder().encode(key));
+    else if (mode === "replace-path") await file.replace(key);
     else await file.delete();
     console.log(JSON.stringify({ ok: true }));
   } catch (e) {

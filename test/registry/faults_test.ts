@@ -63,8 +63,12 @@ async function runCase(place: Place, op: Op, point: CrashPoint, round: number): 
     env: { LAMIN_LOG_LEVEL: "error", LAMINDENO_CRASH_AT: point, ...place.env },
   }).output();
   const what = `${op} killed at ${point}`;
-  assertEquals(out.signal, "SIGKILL", `${what}: the child was not killed there (did it reach it?)
-${new TextDecoder().decode(out.stderr)}${new TextDecoder().decode(out.stdout)}`);
+  assertEquals(
+    out.signal,
+    "SIGKILL",
+    `${what}: the child was not killed there (did it reach it?)
+${new TextDecoder().decode(out.stderr)}${new TextDecoder().decode(out.stdout)}`,
+  );
   await Deno.remove(srcDir, { recursive: true });
 
   await place.init();

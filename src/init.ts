@@ -12,7 +12,7 @@ import {
   setDefaultInstance,
 } from "./registry/instance.ts";
 import { libsqlDialect } from "./registry/libsql.ts";
-import { postgresDialect } from "./registry/postgres.ts";
+import { connectingRole, postgresDialect } from "./registry/postgres.ts";
 import { ensureStorage } from "./registry/storage_record.ts";
 import { currentHandle, ensureUser } from "./registry/user.ts";
 import { LocalStorage } from "./storage/local.ts";
@@ -59,6 +59,15 @@ export interface InitOptions {
    * registry), or the path or `file:` URL of a libSQL file. Default: for a
    * local storage `{storage}/.lamindb/lamin.db`; for S3 storage
    * `{cacheDir}/instances/{bucket}/{prefix}/lamin.db` on this machine.
+   *
+   * On a shared PostgreSQL registry, records are created by the connecting
+   * role (`createdBy.handle` is its name). The role that creates the
+   * instance owns its tables and migrates them; writers need
+   * `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO writer`;
+   * readers, who can query, load, stage and stream but whose save, replace
+   * and delete are refused with `StorageError` (nothing changed), need
+   * `GRANT CONNECT ON DATABASE db TO reader; GRANT USAGE ON SCHEMA public TO reader;
+   * GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader`.
    */
   db?: string;
   /** How to reach S3 for an `s3://` storage: endpoint, region, path-style URLs, credentials. */
@@ -217,7 +226,9 @@ async function open(options: InitOptions): Promise<Instance> {
     (registry ? await libsqlDialect(registry) : await postgresDialect(options.db!));
   const db = await openRegistry(dialect);
   try {
-    const user = await retryBusy(() => ensureUser(db, currentHandle()));
+    // On a shared PostgreSQL registry, records are created by the connecting role.
+    const handle = !options.dialect && !registry ? await connectingRole(db) : currentHandle();
+    const user = await retryBusy(() => ensureUser(db, handle));
     const storage = await retryBusy(() =>
       ensureStorage(db, backend.root, storageTypeOf(backend.root), user.id)
     );

@@ -1,4 +1,5 @@
 // Driver-neutral recognition of database errors (libSQL/SQLite and Postgres).
+import { StorageError } from "../errors.ts";
 
 function chain(e: unknown): { code: string; message: string }[] {
   const out: { code: string; message: string }[] = [];
@@ -38,4 +39,22 @@ export async function retryBusy<T>(fn: () => Promise<T>): Promise<T> {
       await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
     }
   }
+}
+
+/** The connecting role may not write (PostgreSQL privileges, a read-only SQLite file). */
+export function isPermissionDenied(e: unknown): boolean {
+  return chain(e).some(({ code, message }) =>
+    code === "42501" || code.startsWith("SQLITE_READONLY") ||
+    /permission denied|readonly database/i.test(message)
+  );
+}
+
+/** A refused write as a typed error (other errors unchanged). */
+export function refusedWrite(e: unknown, what: string): unknown {
+  if (!isPermissionDenied(e)) return e;
+  return new StorageError(
+    `the registry refused to ${what}: the connecting role may only read this instance; ` +
+      `nothing was changed: connect as a role with write access (see ln.init's docs)`,
+    { cause: e },
+  );
 }

@@ -17,17 +17,26 @@ export type RegistryDb = Kysely<Database>;
 export async function openRegistry(dialect: Dialect): Promise<RegistryDb> {
   const db = new Kysely<Database>({ dialect });
   try {
-    await refuseNewer(db);
-    await retryBusy(async () => {
-      const { error } = await new Migrator({ db, provider: migrationProvider })
-        .migrateToLatest();
-      if (error) throw error;
-    });
-    await retryBusy(() =>
-      db.insertInto("lamin_meta").values({ key: "schema_version", value: String(SCHEMA_VERSION) })
-        .onConflict((oc) => oc.column("key").doUpdateSet({ value: String(SCHEMA_VERSION) }))
-        .execute()
+    // A registry that is up to date is only read here, so a role that may
+    // only read (a shared registry's readers) can open it.
+    if (await refuseNewer(db) < SCHEMA_VERSION) {
+      await retryBusy(async () => {
+        const { error } = await new Migrator({ db, provider: migrationProvider })
+          .migrateToLatest();
+        if (error) throw error;
+      });
+    }
+    const version = await retryBusy(() =>
+      db.selectFrom("lamin_meta").select("value").where("key", "=", "schema_version")
+        .executeTakeFirst()
     );
+    if (version?.value !== String(SCHEMA_VERSION)) {
+      await retryBusy(() =>
+        db.insertInto("lamin_meta").values({ key: "schema_version", value: String(SCHEMA_VERSION) })
+          .onConflict((oc) => oc.column("key").doUpdateSet({ value: String(SCHEMA_VERSION) }))
+          .execute()
+      );
+    }
     return db;
   } catch (e) {
     await db.destroy().catch(() => {});
@@ -38,15 +47,21 @@ export async function openRegistry(dialect: Dialect): Promise<RegistryDb> {
   }
 }
 
-async function refuseNewer(db: RegistryDb): Promise<void> {
+/** kysely's own bookkeeping table, typed. */
+type MigrationTables = {
+  kysely_migration: { name: string; timestamp: string };
+};
+
+/** How many of our migrations the registry has; a `SchemaVersionError` if it has unknown ones. */
+async function refuseNewer(db: RegistryDb): Promise<number> {
   const tables = await retryBusy(() =>
     db.introspection.getTables({ withInternalKyselyTables: true })
   );
-  if (!tables.some((t) => t.name === "kysely_migration")) return;
-  // deno-lint-ignore no-explicit-any
-  const raw = db as Kysely<any>;
-  const rows = await retryBusy(() => raw.selectFrom("kysely_migration").select("name").execute());
-  const unknown = rows.map((r) => String(r.name)).filter((n) => !(n in MIGRATIONS));
+  if (!tables.some((t) => t.name === "kysely_migration")) return 0;
+  const rows = await retryBusy(() =>
+    db.withTables<MigrationTables>().selectFrom("kysely_migration").select("name").execute()
+  );
+  const unknown = rows.map((r) => r.name).filter((n) => !(n in MIGRATIONS));
   if (unknown.length > 0) {
     throw new SchemaVersionError(
       `this registry was written by a newer lamindeno (it has migrations ${
@@ -55,4 +70,5 @@ async function refuseNewer(db: RegistryDb): Promise<void> {
         `nothing was changed: upgrade @lamindeno/lamindb to open it`,
     );
   }
+  return rows.length;
 }

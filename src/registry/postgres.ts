@@ -1,4 +1,4 @@
-import { type Dialect, PostgresDialect } from "kysely";
+import { type Dialect, type Kysely, PostgresDialect, sql } from "kysely";
 import { StorageError } from "../errors.ts";
 
 /**
@@ -35,4 +35,10 @@ export async function postgresDialect(url: string): Promise<Dialect> {
 /** The URL without its password, for messages. */
 export function redact(url: string): string {
   return url.replace(/(\/\/[^:/@]+):[^@]*@/, "$1:***@");
+}
+
+/** The PostgreSQL role of the connection: who records are created by on a shared registry. */
+export async function connectingRole<DB>(db: Kysely<DB>): Promise<string> {
+  const r = await sql<{ role: string }>`select current_user as role`.execute(db);
+  return r.rows[0].role;
 }

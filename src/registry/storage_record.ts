@@ -1,6 +1,7 @@
 import { date, type Model, nowIso, type Queries, queries, type Row, type Where } from "./_model.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
 import type { RegistryDb } from "./db.ts";
+import { isPermissionDenied } from "./_db_errors.ts";
 import { newId } from "../_ids.ts";
 
 /**
@@ -67,23 +68,29 @@ export async function ensureStorage(
   userId: string,
   region: string | null = null,
 ): Promise<Storage> {
+  const find = () =>
+    db.selectFrom("storage").selectAll().where("root", "=", root).executeTakeFirst();
+  const found = await find();
+  if (found) return new Storage(found);
   const now = nowIso();
-  await db.insertInto("storage")
-    .values({
-      id: newId("storage"),
-      root,
-      type,
-      region,
-      created_at: now,
-      updated_at: now,
-      created_by_id: userId,
-    })
-    .onConflict((oc) => oc.column("root").doNothing())
-    .execute();
-  return new Storage(
-    await db.selectFrom("storage").selectAll().where("root", "=", root)
-      .executeTakeFirstOrThrow(),
-  );
+  const row = {
+    id: newId("storage"),
+    root,
+    type,
+    region,
+    created_at: now,
+    updated_at: now,
+    created_by_id: userId,
+  };
+  try {
+    await db.insertInto("storage").values(row).onConflict((oc) => oc.column("root").doNothing())
+      .execute();
+  } catch (e) {
+    // A role that may only read can still open a root no writer registered yet.
+    if (isPermissionDenied(e)) return new Storage(row);
+    throw e;
+  }
+  return new Storage((await find())!);
 }
 
 /** The `storage` table's mapping. */

@@ -2,6 +2,7 @@ import { userInfo } from "node:os";
 import { date, type Model, nowIso, type Queries, queries, type Row, type Where } from "./_model.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
 import type { RegistryDb } from "./db.ts";
+import { isPermissionDenied } from "./_db_errors.ts";
 import { newId } from "../_ids.ts";
 
 /**
@@ -89,13 +90,19 @@ export function currentHandle(): string {
 
 /** The user row for `handle`, created on first use (safe under concurrency). */
 export async function ensureUser(db: RegistryDb, handle: string): Promise<User> {
+  const find = () =>
+    db.selectFrom("user").selectAll().where("handle", "=", handle).executeTakeFirst();
+  const found = await find();
+  if (found) return new User(found);
   const now = nowIso();
-  await db.insertInto("user")
-    .values({ id: newId("user"), handle, name: null, created_at: now, updated_at: now })
-    .onConflict((oc) => oc.column("handle").doNothing())
-    .execute();
-  return new User(
-    await db.selectFrom("user").selectAll().where("handle", "=", handle)
-      .executeTakeFirstOrThrow(),
-  );
+  const row = { id: newId("user"), handle, name: null, created_at: now, updated_at: now };
+  try {
+    await db.insertInto("user").values(row).onConflict((oc) => oc.column("handle").doNothing())
+      .execute();
+  } catch (e) {
+    // A role that may only read never creates records: it needs no stored user.
+    if (isPermissionDenied(e)) return new User(row);
+    throw e;
+  }
+  return new User((await find())!);
 }

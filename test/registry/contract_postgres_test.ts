@@ -4,7 +4,7 @@ import { needsPostgres, postgresServer } from "../_postgres.ts";
 import { registryContract } from "./contract.ts";
 import { s3Server } from "../_s3.ts";
 import pl from "nodejs-polars";
-import { assertEquals, tempDir } from "../_helpers.ts";
+import { assertEquals, assertRejects, tempDir } from "../_helpers.ts";
 
 const pg = needsPostgres("PostgreSQL registry");
 const server = pg.ignore ? undefined : await postgresServer();
@@ -80,6 +80,73 @@ Deno.test({
       assertEquals((await ln.File.get(f.id)).size, 3); // int8 read as a number in the registry
       const { default: pgDriver } = await import("pg");
       assertEquals(pgDriver.types.getTypeParser(20)("5"), "5"); // and as pg's default elsewhere
+    } finally {
+      await ln.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "PostgreSQL registry: a read-only role queries, loads and streams but cannot save, replace or delete; createdBy is the connecting role",
+  ...pg,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const storage = await tempDir();
+    const url = await server!.database();
+    const enc = new TextEncoder();
+    const n = 200;
+    const adata = new ln.AnnData({
+      X: new ln.DenseMatrix(Float32Array.from({ length: n * 4 }, (_, i) => i), [n, 4]),
+      obs: pl.DataFrame({ donor: Array.from({ length: n }, (_, i) => `D${i % 4}`) }),
+      obsNames: Array.from({ length: n }, (_, i) => `c${i}`),
+      varNames: ["a", "b", "c", "d"],
+    });
+    try {
+      await ln.init({ storage, db: url });
+      const csv = await new ln.File(enc.encode("x,y\n1,2\n"), { key: "t.csv" }).save();
+      const h5ad = await new ln.File(adata, { key: "a.h5ad" }).save();
+      assertEquals(csv.createdBy?.handle, "lamin"); // the connecting role, not the OS user
+      await ln.close();
+
+      // The GRANTs init's docs give for readers.
+      const { default: pgDriver } = await import("pg");
+      const admin = new pgDriver.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query("CREATE ROLE reader LOGIN");
+      await admin.query(`GRANT CONNECT ON DATABASE ${new URL(url).pathname.slice(1)} TO reader`);
+      await admin.query("GRANT USAGE ON SCHEMA public TO reader");
+      await admin.query("GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader");
+      await admin.end();
+
+      await ln.init({ storage, db: url.replace("//lamin@", "//reader@") });
+      assertEquals(ln.settings.user.handle, "reader");
+      assertEquals((await ln.File.filter({})).length, 2);
+      assertEquals(((await (await ln.File.get(csv.id)).load()) as pl.DataFrame).height, 1);
+      const f = await ln.File.get(h5ad.id);
+      assertEquals(f.createdBy?.handle, "lamin");
+      assertEquals((await f.stream({ subsetObs: f.subsetter().donor.eq("D1") })).nObs, 50);
+      await assertRejects(
+        () => new ln.File(enc.encode("new"), { key: "n.txt" }).save(),
+        ln.StorageError,
+        /may only read/,
+      );
+      await assertRejects(() => f.replace(enc.encode("x")), ln.StorageError, /may only read/);
+      await assertRejects(() => f.delete(), ln.StorageError, /may only read/);
+      await ln.close();
+
+      await ln.init({ storage, db: url });
+      assertEquals((await ln.File.filter({})).map((x) => x.key).sort(), ["a.h5ad", "t.csv"]);
+      assertEquals((await ln.File.get(h5ad.id)).hash, h5ad.hash);
+      assertEquals(await ln.fsck(), {
+        leftovers: [],
+        orphans: [],
+        interrupted: [],
+        missing: [],
+        mismatched: [],
+      });
+      assertEquals(await Deno.stat(`${storage}/n.txt`).then(() => 1, () => 0), 0);
     } finally {
       await ln.close();
     }

@@ -15,8 +15,8 @@ import type {
 /** Where `put` stages bytes before they are verified and moved into place. */
 export const TMP_PREFIX = `${MANAGED_PREFIX}.tmp/`;
 
-/** The registry's own files (`lamin.db`, its journal and lock files): never an object. */
-const REGISTRY_FILES = /^\.lamindb\/lamin\.db/;
+/** The registry's own files (`lamin.db`, its journal and lock files, in any case): never an object. */
+const REGISTRY_FILES = /^\.lamindb\/lamin\.db/i;
 
 /**
  * A {@linkcode StorageBackend} on local disk. `put` writes to

@@ -70,6 +70,20 @@ Deno.test("a file reached through a symlink to outside the root is copied, and r
     assertEquals(await listTree(outside), ["existing.txt"]);
   }));
 
+Deno.test("replace() of a file registered in place whose folder became a symlink writes nothing outside", () =>
+  withLinkedInstance(async (root, outside) => {
+    await Deno.mkdir(`${root}/d`);
+    await Deno.writeTextFile(`${root}/d/existing.txt`, "in place");
+    const f = await new ln.File(`${root}/d/existing.txt`).save();
+    assertEquals(f.key, "d/existing.txt");
+    await Deno.remove(`${root}/d`, { recursive: true });
+    await Deno.symlink(outside, `${root}/d`);
+    await assertRejects(() => f.replace(enc.encode("replaced")), ln.InvalidKeyError, /symbolic/);
+    assertEquals(await listTree(outside), ["existing.txt"]);
+    assertEquals(await Deno.readTextFile(`${outside}/existing.txt`), "outside data");
+    assertEquals((await ln.File.get(f.id)).hash, f.hash);
+  }));
+
 Deno.test("a file reached through a symlink inside the root is registered at its real key", () =>
   withLinkedInstance(async (root) => {
     await Deno.mkdir(`${root}/data`);
@@ -94,6 +108,15 @@ Deno.test("a key through a folder linked to .lamindb/ is refused", () =>
     );
     assertEquals(await objects(`${root}/.lamindb`), [`${managed.id}`]);
     assertEquals((await ln.File.filter({})).map((f) => f.id), [managed.id]);
+  }));
+
+Deno.test("a folder reached through a link to .lamindb/ is refused and registers nothing", () =>
+  withLinkedInstance(async (root) => {
+    await new ln.File(enc.encode("managed")).save();
+    await Deno.symlink(`${root}/.lamindb`, `${root}/mgd`);
+    await assertRejects(() => new ln.Folder(`${root}/mgd`).save(), ln.InvalidKeyError);
+    assertEquals((await ln.File.filter({})).length, 1);
+    assertEquals(await ln.Folder.filter({}), []);
   }));
 
 Deno.test("registering the registry file through a link to .lamindb/ is refused", () =>

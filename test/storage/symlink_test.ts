@@ -89,6 +89,26 @@ Deno.test("put() into a folder linked to .lamindb/ is refused", async () => {
   }
 });
 
+Deno.test("put() and delete() refuse the registry's own files", async () => {
+  const root = await tempDir();
+  try {
+    const store = new LocalStorage(root);
+    await Deno.mkdir(`${root}/.lamindb`);
+    await Deno.writeTextFile(`${root}/.lamindb/lamin.db`, "registry");
+    for (const key of [".lamindb/lamin.db", ".lamindb/lamin.db-wal", ".lamindb/LAMIN.DB"]) {
+      await assertRejects(
+        () => store.put(key, enc.encode("x"), { overwrite: true }),
+        InvalidKeyError,
+        /registry/,
+      );
+      await assertRejects(() => store.delete(key), InvalidKeyError, /registry/);
+    }
+    assertEquals(await Deno.readTextFile(`${root}/.lamindb/lamin.db`), "registry");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("delete() through a symlinked folder, or of a symlink, removes nothing", () =>
   withLinkedRoot(async (store, root, outside) => {
     await assertRejects(() => store.delete("dirlink/existing.txt"), InvalidKeyError);

@@ -1,4 +1,4 @@
-import { sep } from "node:path";
+import { join, sep } from "node:path";
 import { InvalidKeyError, ValidationError } from "./errors.ts";
 import { log } from "./_log.ts";
 import { defaultInstance, Instance } from "./registry/instance.ts";
@@ -88,7 +88,14 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
     const why = await keep(key);
     if (why) return log.warn(`fsck leaves ${backend.uri(key)} alone: ${why}`);
     list.push(backend.uri(key));
-    if (repair) await deleteObject(backend, key, isDir);
+    if (!repair) return;
+    try {
+      await deleteObject(backend, key, isDir);
+    } catch (e) {
+      // A link swapped in meanwhile: the backend refuses, nothing is deleted.
+      if (!(e instanceof InvalidKeyError)) throw e;
+      log.warn(`fsck left ${backend.uri(key)} in place: ${e.message}`);
+    }
   };
 
   for await (const o of backend.list(TMP_PREFIX)) await removable(report.leftovers, o.key, false);
@@ -178,16 +185,17 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
 }
 
 /**
- * Why repair must leave `key` alone, or undefined: a path whose real path
- * cannot be reached inside the root, or is, holds or lies in the real path
- * of a registered object (e.g. `.lamindb/x` that a row's key reaches through
- * a link). The registered paths are resolved once, on first need.
+ * Why repair must leave `key` alone, or undefined: a path reached through a
+ * symbolic link, or whose real path is, holds or lies in the real path of a
+ * registered object (e.g. `.lamindb/x` that a row's key reaches through a
+ * link). The registered paths are resolved once, on first need.
  */
 function deletionGuard(
   backend: StorageBackend,
   rows: { key: string | null; id: string; suffix: string }[],
 ): (key: string) => Promise<string | undefined> {
   let registered: string[] | undefined;
+  let realRoot: string | undefined;
   const realOf = async (key: string) => {
     const local = backend.localPath(key);
     return local === undefined ? undefined : await Deno.realPath(local).catch(() => undefined);
@@ -202,6 +210,10 @@ function deletionGuard(
       throw e;
     }
     if (real === undefined) return undefined;
+    realRoot ??= await Deno.realPath(backend.root);
+    if (real !== join(realRoot, ...key.split("/"))) {
+      return `it is reached through a symbolic link (its real path is ${real})`;
+    }
     if (registered === undefined) {
       registered = [];
       for (const r of rows) {

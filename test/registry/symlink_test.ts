@@ -1,6 +1,7 @@
 // Files never escape the storage root through a symbolic link, and nothing
 // the registry manages is reached or destroyed through one.
 import * as ln from "../../mod.ts";
+import { defaultInstance } from "../../src/registry/instance.ts";
 import {
   assert,
   assertEquals,
@@ -151,6 +152,29 @@ Deno.test("fsck({ repair: true }) never deletes a registered object, even one in
     assertEquals(report.mismatched, []);
     assertEquals(await Deno.readTextFile(`${root}/.lamindb/moved/data.txt`), "registered");
     assertEquals(await Deno.readTextFile((await ln.File.get(f.id)).path()), "registered");
+  }));
+
+Deno.test("fsck({ repair: true }) deletes nothing reached through a link, even an unregistered object", () =>
+  withLinkedInstance(async (root) => {
+    // An interrupted save journaled at a key whose folder is now a link to another folder.
+    await Deno.mkdir(`${root}/kept`);
+    await Deno.writeTextFile(`${root}/kept/stray.txt`, "not ours to delete");
+    await Deno.symlink(`${root}/kept`, `${root}/y`);
+    await defaultInstance().db.insertInto("pending_object").values({
+      id: "p".repeat(20),
+      op: "save",
+      storage_id: ln.settings.storage.id,
+      key: "y/stray.txt",
+      is_dir: 0,
+      file_id: "f".repeat(20),
+      hash: ln.hashBytes(enc.encode("not ours to delete")),
+      size: 18,
+      created_at: new Date().toISOString(),
+    }).execute();
+    const report = await ln.fsck({ repair: true });
+    assert(!report.orphans.includes(`${root}/y/stray.txt`), String(report.orphans));
+    assertEquals(await Deno.readTextFile(`${root}/kept/stray.txt`), "not ours to delete");
+    assertEquals(await defaultInstance().db.selectFrom("pending_object").selectAll().execute(), []);
   }));
 
 Deno.test("keys with control characters, bidi overrides or a case variant of .lamindb are refused", async () => {

@@ -1,4 +1,6 @@
-import { ValidationError } from "./errors.ts";
+import { join, sep } from "node:path";
+import { InvalidKeyError, ValidationError } from "./errors.ts";
+import { log } from "./_log.ts";
 import { defaultInstance, Instance } from "./registry/instance.ts";
 import { deleteObject } from "./registry/_replace.ts";
 import { hashFile, hashStream } from "./storage/hash.ts";
@@ -45,7 +47,9 @@ export interface FsckReport {
  * Check the registry against the storage: every row's object present with
  * the recorded size and md5, no leftovers of interrupted writes.
  * `{ repair: true }` removes leftovers and orphans and finishes interrupted
- * replaces; it never deletes a row.
+ * replaces; it never deletes a row, nor anything reached through a symbolic
+ * link, nor a path that is (or holds, or lies in) a registered object's real
+ * path: such paths are left alone with a warning.
  *
  * @example A fresh instance is healthy
  * ```ts
@@ -76,13 +80,26 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
     mismatched: [],
   };
 
-  for await (const o of backend.list(TMP_PREFIX)) {
-    report.leftovers.push(backend.uri(o.key));
-    if (repair) await backend.delete(o.key);
-  }
-
   const rows = await db.selectFrom("file").selectAll().where("storage_id", "=", inst.storage.id)
     .execute();
+  const keep = deletionGuard(backend, rows);
+  /** Report `key` in `list` and (on repair) delete it, unless `keep` says why not. */
+  const removable = async (list: string[], key: string, isDir: boolean) => {
+    const why = await keep(key);
+    if (why) return log.warn(`fsck leaves ${backend.uri(key)} alone: ${why}`);
+    list.push(backend.uri(key));
+    if (!repair) return;
+    try {
+      await deleteObject(backend, key, isDir);
+    } catch (e) {
+      // A link swapped in meanwhile: the backend refuses, nothing is deleted.
+      if (!(e instanceof InvalidKeyError)) throw e;
+      log.warn(`fsck left ${backend.uri(key)} in place: ${e.message}`);
+    }
+  };
+
+  for await (const o of backend.list(TMP_PREFIX)) await removable(report.leftovers, o.key, false);
+
   const byId = new Map(rows.map((r) => [r.id, r]));
   const inJournal = new Set<string>();
 
@@ -91,8 +108,16 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
   for (const p of pending) {
     const key = String(p.key);
     const row = byId.get(String(p.file_id));
-    const present = await exists(backend, key, p.is_dir === 1);
     inJournal.add(key);
+    let present: boolean;
+    try {
+      present = await exists(backend, key, p.is_dir === 1);
+    } catch (e) {
+      if (!(e instanceof InvalidKeyError)) throw e;
+      log.warn(`fsck leaves ${backend.uri(key)} alone: ${e.message}`);
+      if (repair) await db.deleteFrom("pending_object").where("id", "=", p.id).execute();
+      continue;
+    }
     if (p.op === "replace" && row && present && row.hash !== p.hash) {
       const actual = await objectHash(backend, key, false);
       if (actual?.hash === p.hash) {
@@ -130,14 +155,10 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
           }
         }
       } else if (present && objectKey(row) !== key) {
-        report.orphans.push(backend.uri(key));
-        if (repair) await deleteObject(backend, key, false);
+        await removable(report.orphans, key, false);
       }
     } else if ((p.op === "save" && !row) || (p.op === "delete" && !row)) {
-      if (present) {
-        report.orphans.push(backend.uri(key));
-        if (repair) await deleteObject(backend, key, p.is_dir === 1);
-      }
+      if (present) await removable(report.orphans, key, p.is_dir === 1);
     }
     if (repair) await db.deleteFrom("pending_object").where("id", "=", p.id).execute();
   }
@@ -154,8 +175,7 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
     const topKey = `${MANAGED_PREFIX}${top}`;
     if (owned || inJournal.has(topKey) || seen.has(topKey)) continue;
     seen.add(topKey);
-    report.orphans.push(backend.uri(topKey));
-    if (repair) await deleteObject(backend, topKey, top !== o.key.slice(MANAGED_PREFIX.length));
+    await removable(report.orphans, topKey, top !== o.key.slice(MANAGED_PREFIX.length));
   }
 
   const interrupted = new Set(report.interrupted.map((p) => p.id));
@@ -164,7 +184,14 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
     const key = objectKey(r);
     const isDir = r.is_dir === 1;
     const problem = (detail: string) => ({ id: String(r.id), path: backend.uri(key), detail });
-    const actual = await objectHash(backend, key, isDir, options.hash === false);
+    let actual: { size: number; hash?: string } | undefined;
+    try {
+      actual = await objectHash(backend, key, isDir, options.hash === false);
+    } catch (e) {
+      if (!(e instanceof InvalidKeyError)) throw e;
+      report.missing.push(problem("reached through a symbolic link leading outside the root"));
+      continue;
+    }
     if (!actual) report.missing.push(problem("no object"));
     else if (actual.size !== Number(r.size)) {
       report.mismatched.push(problem(`size ${actual.size} != recorded ${r.size}`));
@@ -173,6 +200,50 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
     }
   }
   return report;
+}
+
+/**
+ * Why repair must leave `key` alone, or undefined: a path reached through a
+ * symbolic link, or whose real path is, holds or lies in the real path of a
+ * registered object (e.g. `.lamindb/x` that a row's key reaches through a
+ * link). The registered paths are resolved once, on first need.
+ */
+function deletionGuard(
+  backend: StorageBackend,
+  rows: { key: string | null; id: string; suffix: string }[],
+): (key: string) => Promise<string | undefined> {
+  let registered: string[] | undefined;
+  let realRoot: string | undefined;
+  const realOf = async (key: string) => {
+    const local = backend.localPath(key);
+    return local === undefined ? undefined : await Deno.realPath(local).catch(() => undefined);
+  };
+  return async (key) => {
+    if (!backend.capabilities.localPaths) return undefined;
+    let real: string | undefined;
+    try {
+      real = await realOf(key);
+    } catch (e) {
+      if (e instanceof InvalidKeyError) return e.message;
+      throw e;
+    }
+    if (real === undefined) return undefined;
+    realRoot ??= await Deno.realPath(backend.root);
+    if (real !== join(realRoot, ...key.split("/"))) {
+      return `it is reached through a symbolic link (its real path is ${real})`;
+    }
+    if (registered === undefined) {
+      registered = [];
+      for (const r of rows) {
+        const p = await realOf(objectKey(r)).catch(() => undefined);
+        if (p !== undefined) registered.push(p);
+      }
+    }
+    const hit = registered.find((p) =>
+      p === real || p.startsWith(real + sep) || real.startsWith(p + sep)
+    );
+    return hit && `it is the real path of a registered object (${hit})`;
+  };
 }
 
 async function exists(backend: StorageBackend, key: string, isDir: boolean): Promise<boolean> {

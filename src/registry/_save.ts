@@ -11,7 +11,7 @@ import {
 } from "../errors.ts";
 import { hashDirectory, hashStream } from "../storage/hash.ts";
 import { log } from "../_log.ts";
-import { MANAGED_PREFIX, objectKey, suffixOf, validateKey } from "../storage/key.ts";
+import { isManagedKey, MANAGED_PREFIX, objectKey, suffixOf, validateKey } from "../storage/key.ts";
 import type { PutData, StorageBackend } from "../storage/storage.ts";
 import { isUniqueViolation, refusedWrite, retryBusy } from "./_db_errors.ts";
 import { base62 } from "../_ids.ts";
@@ -104,11 +104,6 @@ async function plan(file: File, inst: Instance): Promise<Plan> {
   if (src.kind === "path") {
     const rel = await relativeToRoot(src.path, inst.backend);
     if (rel !== undefined && (key === null || key === rel)) {
-      if (rel === ".lamindb" || rel.startsWith(MANAGED_PREFIX)) {
-        throw new InvalidKeyError(
-          `cannot register ${src.path}: it is inside the managed ".lamindb/" folder`,
-        );
-      }
       inPlace = true;
       key = validateKey(rel);
     }
@@ -236,16 +231,26 @@ async function measureRemote(backend: StorageBackend, key: string, uri: string):
   };
 }
 
-/** The key of a local path inside the root of `backend`, or undefined. */
+/**
+ * The key of a local path inside the root of `backend`, or undefined. Both
+ * are resolved (symbolic links followed), as lamindb does: a path reached
+ * through a link to outside the root is outside (and gets copied), one
+ * through a link inside it gets its real key. A real path in the managed
+ * `.lamindb/` folder (the registry, objects) is refused, however reached.
+ */
 async function relativeToRoot(path: string, backend: StorageBackend): Promise<string | undefined> {
   if (!backend.capabilities.localPaths) return undefined;
-  const root = resolve(backend.root);
-  // Textually inside the root is enough (and saves a system call per file);
-  // otherwise resolve symlinks, e.g. a path given through a linked folder.
-  let real = resolve(path);
-  if (!real.startsWith(root + sep)) real = await Deno.realPath(path).catch(() => real);
+  const root = await Deno.realPath(backend.root).catch(() => resolve(backend.root));
+  const real = await Deno.realPath(path).catch(() => resolve(path));
   if (!real.startsWith(root + sep)) return undefined;
-  return relative(root, real).split(sep).join("/");
+  const rel = relative(root, real).split(sep).join("/");
+  if (isManagedKey(rel)) {
+    throw new InvalidKeyError(
+      `cannot register ${path}: it is ${real}, inside the managed ".lamindb/" folder; ` +
+        `register files outside it`,
+    );
+  }
+  return rel;
 }
 
 async function refuseTakenKeys(plans: Plan[], inst: Instance): Promise<void> {

@@ -4,9 +4,28 @@ import { InvalidKeyError } from "../errors.ts";
 export const MANAGED_PREFIX = ".lamindb/";
 
 /**
+ * Control characters (C0, DEL, C1) and the invisible bidirectional
+ * formatting marks (U+061C, U+200E/F, U+202A-E, U+2066-9) that make a name
+ * display as something else (`"evil\u202Etxt.exe"` shows as `evilexe.txt`).
+ */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * Whether a path segment names the managed folder on some file system:
+ * case-insensitive ones (macOS, Windows) see `.LAMINDB` as `.lamindb`, and
+ * Windows drops trailing dots and spaces.
+ */
+function isManagedName(segment: string): boolean {
+  return segment.replace(/[. ]+$/, "").toLowerCase() === ".lamindb";
+}
+
+/**
  * Check that `key` is a relative POSIX path inside a storage root and return
  * it unchanged. Refuses empty keys and segments, `.` and `..`, a leading `/`,
- * backslashes and NUL.
+ * backslashes, NUL and other control characters, bidirectional formatting
+ * marks, and a first segment that is the managed `.lamindb` folder in
+ * another spelling (`.LAMINDB`, `.lamindb.`).
  *
  * @example Valid and invalid keys
  * ```ts
@@ -29,25 +48,47 @@ export function validateKey(key: unknown): string {
   if (typeof key !== "string") return bad(`expected a string, got ${typeof key}`);
   if (key.length === 0) return bad("it is empty");
   if (key.includes("\0")) return bad("it contains a NUL character");
+  const control = CONTROL.exec(key);
+  if (control) {
+    const code = control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+    return bad(`it contains the control or bidirectional formatting character U+${code}`);
+  }
   if (key.includes("\\")) return bad("it contains a backslash; use '/' as separator");
   if (key.startsWith("/")) return bad("it is absolute (starts with '/')");
-  for (const segment of key.split("/")) {
+  const segments = key.split("/");
+  for (const segment of segments) {
     if (segment === "") return bad("it has an empty path segment ('//' or a trailing '/')");
     if (segment === "." || segment === "..") return bad(`it has a '${segment}' segment`);
+  }
+  if (segments[0] !== ".lamindb" && isManagedName(segments[0])) {
+    return bad(
+      `"${segments[0]}" is the managed ".lamindb" folder on case-insensitive file systems`,
+    );
   }
   return key;
 }
 
-/** Like {@linkcode validateKey}, and also refuses keys in the managed `.lamindb/` folder. */
+/**
+ * Like {@linkcode validateKey}, and also refuses keys in the managed
+ * `.lamindb/` folder, in any spelling.
+ */
 export function validateUserKey(key: unknown): string {
   const k = validateKey(key);
-  if (k === ".lamindb" || k.startsWith(MANAGED_PREFIX)) {
+  if (isManagedKey(k)) {
     throw new InvalidKeyError(
       `invalid key ${JSON.stringify(k)}: the ".lamindb/" folder is managed by lamindeno; ` +
         `choose a key outside it`,
     );
   }
   return k;
+}
+
+/**
+ * Whether `key` is in the managed `.lamindb/` folder (or is that folder),
+ * spelt in any case.
+ */
+export function isManagedKey(key: string): boolean {
+  return isManagedName(key.split("/")[0]);
 }
 
 const COMPRESSION = new Set([".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4"]);

@@ -1,5 +1,5 @@
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { IntegrityError, StorageError } from "../errors.ts";
+import { IntegrityError, InvalidKeyError, StorageError } from "../errors.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
 import { Md5 } from "./hash.ts";
@@ -16,11 +16,22 @@ import type {
 /** Where `put` stages bytes before they are verified and moved into place. */
 export const TMP_PREFIX = `${MANAGED_PREFIX}.tmp/`;
 
+/** The registry's own files (`lamin.db`, its journal and lock files, in any case): never an object. */
+const REGISTRY_FILES = /^\.lamindb\/lamin\.db/i;
+
 /**
  * A {@linkcode StorageBackend} on local disk. `put` writes to
  * `{root}/.lamindb/.tmp/`, fsyncs, verifies size and md5, then moves the
  * object into place (a hard link when it must not overwrite), so a crash
  * leaves either nothing or a leftover in `.tmp/` that `fsck` removes.
+ *
+ * Symbolic links below the root: `put` and `delete` refuse a key whose path
+ * goes through one (a linked folder, or the key itself a link) with an
+ * `InvalidKeyError`, so nothing is written or removed outside the root or in
+ * `.lamindb/` under another name. Reads (`get`, `getRange`, `head`, `list`,
+ * `localPath`) follow a link only when its real path is inside the root.
+ * (The root itself may be a link. The checks are made just before each
+ * operation; they do not stop a process racing to swap a folder for a link.)
  *
  * @example Put and read back
  * ```ts
@@ -43,6 +54,8 @@ export class LocalStorage implements StorageBackend {
   });
   /** Absolute path of the root folder. */
   readonly root: string;
+  /** The root with symbolic links resolved, once it exists. */
+  #realRoot: string | undefined;
 
   /** A backend rooted at `root` (made absolute; created on first write). */
   constructor(root: string) {
@@ -54,18 +67,96 @@ export class LocalStorage implements StorageBackend {
     return this.#path(key);
   }
 
-  /** The absolute path of `key`. */
+  /**
+   * The absolute path of `key`; an `InvalidKeyError` if it goes through a
+   * symbolic link to outside the root.
+   */
   localPath(key: string): string {
-    return this.#path(key);
+    const path = this.#path(key);
+    let real: string;
+    try {
+      real = Deno.realPathSync(path);
+    } catch {
+      return path; // missing (or unreadable): whoever opens it gets the error
+    }
+    if (real !== path) {
+      this.#realRoot ??= Deno.realPathSync(this.root);
+      this.#assertInside(key, real, this.#realRoot);
+    }
+    return path;
   }
 
   #path(key: string): string {
     return join(this.root, ...validateKey(key).split("/"));
   }
 
+  /**
+   * The path to read `key` at: symbolic links on the way are followed only
+   * when the real path is inside the root (else `InvalidKeyError`).
+   */
+  async #readable(key: string): Promise<string> {
+    const path = this.#path(key);
+    let real: string;
+    try {
+      real = await Deno.realPath(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return path;
+      throw new StorageError(`could not resolve ${key} under ${this.root}: ${msg(e)}`, {
+        cause: e,
+      });
+    }
+    if (real === path) return path;
+    this.#realRoot ??= await Deno.realPath(this.root);
+    this.#assertInside(key, real, this.#realRoot);
+    return real;
+  }
+
+  #assertInside(key: string, real: string, realRoot: string): void {
+    if (real === realRoot || real.startsWith(realRoot + sep)) return;
+    throw new InvalidKeyError(
+      `invalid key ${JSON.stringify(key)}: it leads through a symbolic link to ${real}, ` +
+        `outside the storage root ${this.root}; use a path inside the root`,
+    );
+  }
+
+  /**
+   * The path to write or delete `key` at, after checking with `lstat` that
+   * no folder on the way below the root, nor the key itself, is a symbolic
+   * link (else `InvalidKeyError`), and that it is not a registry file.
+   */
+  async #writable(key: string): Promise<string> {
+    const segments = validateKey(key).split("/");
+    if (REGISTRY_FILES.test(key)) {
+      throw new InvalidKeyError(
+        `invalid key ${JSON.stringify(key)}: it is the registry's own file; choose another key`,
+      );
+    }
+    let path = this.root;
+    for (const segment of segments) {
+      path = join(path, segment);
+      let st: Deno.FileInfo;
+      try {
+        st = await Deno.lstat(path);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) break;
+        throw new StorageError(`could not check ${key} under ${this.root}: ${msg(e)}`, {
+          cause: e,
+        });
+      }
+      if (st.isSymlink) {
+        throw new InvalidKeyError(
+          `invalid key ${JSON.stringify(key)}: ${path} is a symbolic link; lamindeno never ` +
+            `writes or deletes through a link inside the storage root (it could lead outside ` +
+            `the root or into .lamindb/); use the real path instead`,
+        );
+      }
+    }
+    return join(this.root, ...segments);
+  }
+
   /** The whole object as a stream. */
   async get(key: string): Promise<ReadableStream<Uint8Array> | undefined> {
-    const path = this.#path(key);
+    const path = await this.#readable(key);
     try {
       const f = await Deno.open(path, { read: true });
       return f.readable;
@@ -76,7 +167,7 @@ export class LocalStorage implements StorageBackend {
 
   /** `length` bytes from `offset`. */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
-    const path = this.#path(key);
+    const path = await this.#readable(key);
     let f: Deno.FsFile;
     try {
       f = await Deno.open(path, { read: true });
@@ -100,11 +191,14 @@ export class LocalStorage implements StorageBackend {
 
   /** Write atomically through a verified temporary file. */
   async put(key: string, data: PutData, options: PutOptions = {}): Promise<PutResult> {
-    const target = this.#path(key);
-    const tmp = this.#path(`${TMP_PREFIX}${base62(16)}`);
+    // Checked before any byte is written, and again just before each step.
+    const target = await this.#writable(key);
+    const tmpKey = `${TMP_PREFIX}${base62(16)}`;
+    const tmp = await this.#writable(tmpKey);
     const md5 = new Md5();
     try {
       await Deno.mkdir(dirname(tmp), { recursive: true });
+      await this.#writable(tmpKey);
       const f = await Deno.open(tmp, { write: true, createNew: true });
       try {
         const chunks = data instanceof Uint8Array ? [data] : data;
@@ -119,6 +213,7 @@ export class LocalStorage implements StorageBackend {
       }
     } catch (e) {
       await Deno.remove(tmp).catch(() => {});
+      if (e instanceof InvalidKeyError) throw e;
       throw new StorageError(`could not write ${key} under ${this.root}: ${msg(e)}`, { cause: e });
     }
     const result = md5.digest();
@@ -132,6 +227,7 @@ export class LocalStorage implements StorageBackend {
         );
       }
       await Deno.mkdir(dirname(target), { recursive: true });
+      await this.#writable(key);
       if (options.overwrite) {
         await Deno.rename(tmp, target);
       } else {
@@ -148,6 +244,7 @@ export class LocalStorage implements StorageBackend {
       }
     } catch (e) {
       if (e instanceof IntegrityError || e instanceof StorageError) throw e;
+      if (e instanceof InvalidKeyError) throw e;
       throw new StorageError(`could not move ${key} into place: ${msg(e)}`, { cause: e });
     } finally {
       await Deno.remove(tmp).catch(() => {});
@@ -157,7 +254,7 @@ export class LocalStorage implements StorageBackend {
 
   /** Size and mtime of an object (`undefined` for a missing one or a folder). */
   async head(key: string): Promise<ObjectInfo | undefined> {
-    const path = this.#path(key);
+    const path = await this.#readable(key);
     try {
       const st = await Deno.stat(path);
       if (!st.isFile) return undefined;
@@ -167,9 +264,9 @@ export class LocalStorage implements StorageBackend {
     }
   }
 
-  /** Delete an object and the folders it leaves empty. */
+  /** Delete an object and the folders it leaves empty (never through a symbolic link). */
   async delete(key: string): Promise<boolean> {
-    const path = this.#path(key);
+    const path = await this.#writable(key);
     try {
       await Deno.remove(path);
     } catch (e) {
@@ -190,6 +287,8 @@ export class LocalStorage implements StorageBackend {
   async *list(prefix = ""): AsyncIterable<ObjectInfo> {
     const slash = prefix.lastIndexOf("/");
     const start = slash < 0 ? this.root : this.#path(prefix.slice(0, slash));
+    if (slash >= 0) await this.#readable(prefix.slice(0, slash));
+    // Links met below `start` are not followed (they are neither files nor folders).
     yield* this.#walk(start, prefix);
   }
 

@@ -2,7 +2,7 @@ import type { Dialect } from "kysely";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileURL } from "node:url";
-import { StorageError, ValidationError } from "./errors.ts";
+import { InvalidKeyError, StorageError, ValidationError } from "./errors.ts";
 import { openRegistry } from "./registry/db.ts";
 import { retryBusy } from "./registry/_db_errors.ts";
 import {
@@ -126,6 +126,12 @@ async function place(options: InitOptions): Promise<Place> {
   const root = resolve(options.storage);
   await mkdirOrFail(join(root, ".lamindb"), "the instance folder");
   const realRoot = await Deno.realPath(root);
+  if ((await Deno.lstat(join(realRoot, ".lamindb"))).isSymlink) {
+    throw new InvalidKeyError(
+      `${join(realRoot, ".lamindb")} is a symbolic link; the instance folder must be a real ` +
+        `folder inside the storage root (nothing is written through links)`,
+    );
+  }
   return {
     backend: options.backend ?? new LocalStorage(realRoot),
     registry: options.db

@@ -183,7 +183,7 @@ async function planRemote(file: File, uri: string, inst: Instance): Promise<Plan
     );
   }
   const rel = validateKey(uri.slice(root.length + 1));
-  if (rel.startsWith(MANAGED_PREFIX)) {
+  if (rel === ".lamindb" || rel.startsWith(MANAGED_PREFIX)) {
     throw new InvalidKeyError(
       `cannot register ${uri}: it is inside the managed ".lamindb/" prefix`,
     );

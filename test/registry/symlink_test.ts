@@ -182,3 +182,13 @@ Deno.test("keys with control characters, bidi overrides or a case variant of .la
     await assertRejects(() => new ln.File(enc.encode("x"), { key }), ln.InvalidKeyError);
   }
 });
+
+Deno.test("init() refuses a storage root whose .lamindb/ is a symbolic link", async () => {
+  const root = await Deno.makeTempDir();
+  const elsewhere = await Deno.makeTempDir();
+  await Deno.symlink(elsewhere, `${root}/.lamindb`);
+  await assertRejects(() => ln.init({ storage: root }), ln.InvalidKeyError, /symbolic link/);
+  assertEquals([...Deno.readDirSync(elsewhere)], []);
+  await Deno.remove(root, { recursive: true });
+  await Deno.remove(elsewhere, { recursive: true });
+});

@@ -61,7 +61,11 @@ const TRANSIENT_NAMES = new Set([
 /** Worth another attempt: network errors, throttling, server errors. */
 export function transient(e: unknown): boolean {
   const code = status(e);
-  if (code === undefined) return !(e instanceof ValidationError);
+  // No status: the request did not get an answer (network), unless the SDK
+  // could not even sign it (no credentials), which no retry mends.
+  if (code === undefined) {
+    return !(e instanceof ValidationError) && (e as Error)?.name !== "CredentialsProviderError";
+  }
   return code === 408 || code === 429 || code >= 500 ||
     TRANSIENT_NAMES.has((e as Error)?.name);
 }

@@ -127,3 +127,18 @@ export function stallProxy(target: string): StallProxy {
 async function write(c: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let o = 0; o < bytes.byteLength;) o += await c.write(bytes.subarray(o));
 }
+
+/** `p`, or a rejection when it has not settled within `ms` (a hang becomes a failure). */
+export async function within<T>(ms: number, p: Promise<T>, what = "the call"): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} still hangs after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -2,7 +2,7 @@
 // idle timeouts on streamed bodies, and the status classification that
 // decides what is retried.
 import { ValidationError } from "../errors.ts";
-import { backoff, idleTimeout as sharedIdleTimeout, retrySettings, Timeout } from "./_retry.ts";
+import { idleTimeout as sharedIdleTimeout, retrySettings } from "./_retry.ts";
 
 /** Options of `HttpStorage`, all optional. */
 export interface HttpOptions {
@@ -96,8 +96,6 @@ export class HttpStatus extends Error {
     return this.status === 408 || this.status === 429 || this.status >= 500;
   }
 }
-
-export { backoff, Timeout };
 
 /**
  * `length` bytes of `body` after skipping `skip`: reads only as far as

@@ -31,9 +31,10 @@ async function tmpfs(size: string): Promise<string | undefined> {
   return undefined;
 }
 
+/** Unmount (lazily: a connection the driver still holds must not keep it busy), then remove. */
 async function umount(dir: string): Promise<void> {
-  await new Deno.Command("umount", { args: [dir] }).output();
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  const { success } = await new Deno.Command("umount", { args: ["-l", dir] }).output();
+  if (success) await Deno.remove(dir).catch(() => {});
 }
 
 const probe = await tmpfs("64k");

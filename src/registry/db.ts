@@ -1,6 +1,6 @@
 import { type Dialect, Kysely, Migrator } from "kysely";
 import { SchemaVersionError, StorageError } from "../errors.ts";
-import { retryBusy } from "./_db_errors.ts";
+import { retryBusy, typedErrors } from "./_db_errors.ts";
 import { migrationProvider, MIGRATIONS } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 
@@ -15,7 +15,7 @@ export type RegistryDb = Kysely<Database>;
  * Refuses, without changing anything, a registry written by a newer schema.
  */
 export async function openRegistry(dialect: Dialect): Promise<RegistryDb> {
-  const db = new Kysely<Database>({ dialect });
+  const db = new Kysely<Database>({ dialect: typedErrors(dialect) });
   try {
     // A registry that is up to date is only read here, so a role that may
     // only read (a shared registry's readers) can open it.

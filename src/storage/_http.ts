@@ -1,7 +1,8 @@
 // Helpers of HttpStorage: option checks, URL redaction, bounded body reads,
 // idle timeouts on streamed bodies, and the status classification that
 // decides what is retried.
-import { StorageError, ValidationError } from "../errors.ts";
+import { ValidationError } from "../errors.ts";
+import { idleTimeout as sharedIdleTimeout, retrySettings } from "./_retry.ts";
 
 /** Options of `HttpStorage`, all optional. */
 export interface HttpOptions {
@@ -34,7 +35,6 @@ export interface HttpSettings {
 }
 
 const KNOWN = ["timeoutMs", "retries", "retryDelayMs", "headers"];
-const MAX_TIMEOUT = 2 ** 31 - 1;
 
 /** Options checked by hand (no dependency to load); a ValidationError naming the bad one. */
 export function httpSettings(options: unknown): HttpSettings {
@@ -50,18 +50,6 @@ export function httpSettings(options: unknown): HttpSettings {
       throw new ValidationError(`unknown HttpStorage option "${k}"; the options are ${KNOWN}`);
     }
   }
-  const num = (name: string, fallback: number, min: number, max: number, int: boolean) => {
-    const v = o[name] ?? fallback;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
-      throw new ValidationError(
-        `HttpStorage option ${name} must be a number from ${min} to ${max}`,
-      );
-    }
-    if (int && !Number.isInteger(v)) {
-      throw new ValidationError(`HttpStorage option ${name} must be a whole number (got ${v})`);
-    }
-    return v;
-  };
   let headers: Headers;
   try {
     if (o.headers !== undefined && (o.headers === null || typeof o.headers !== "object")) {
@@ -74,12 +62,7 @@ export function httpSettings(options: unknown): HttpSettings {
       "HttpStorage option headers must be an object of header names to string values",
     );
   }
-  return {
-    timeoutMs: num("timeoutMs", 30_000, 1, MAX_TIMEOUT, false),
-    retries: num("retries", 3, 0, 10, true),
-    retryDelayMs: num("retryDelayMs", 250, 0, 60_000, false),
-    headers,
-  };
+  return { ...retrySettings("HttpStorage", o), headers };
 }
 
 /**
@@ -112,19 +95,6 @@ export class HttpStatus extends Error {
   get retry(): boolean {
     return this.status === 408 || this.status === 429 || this.status >= 500;
   }
-}
-
-/** Raised (as abort reason) when a request runs out of time. */
-export class Timeout extends Error {
-  constructor(ms: number, what = "timed out after") {
-    super(`${what} ${ms} ms`);
-  }
-}
-
-/** Wait before attempt `attempt + 1`: exponential, with jitter in [0.5, 1.5). */
-export function backoff(base: number, attempt: number): Promise<void> {
-  const ms = Math.min(base * 2 ** attempt * (0.5 + Math.random()), 30_000);
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /**
@@ -171,27 +141,7 @@ export function idleTimeout(
   ms: number,
   url: string,
 ): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      timer = setTimeout(() => ctl.abort(new Timeout(ms, "no data for")), ms);
-      try {
-        const r = await reader.read();
-        if (r.done) c.close();
-        else c.enqueue(r.value);
-      } catch (e) {
-        const why = ctl.signal.reason instanceof Timeout ? ctl.signal.reason.message : message(e);
-        c.error(new StorageError(`could not read ${redactUrl(url)}: ${why}`, { cause: e }));
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    cancel(reason) {
-      clearTimeout(timer);
-      return reader.cancel(reason);
-    },
-  });
+  return sharedIdleTimeout(body, ms, redactUrl(url), message, ctl);
 }
 
 /** An error's text with any URL in it redacted. */

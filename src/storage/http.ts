@@ -1,6 +1,6 @@
 import { StorageError, ValidationError } from "../errors.ts";
+import { attempts } from "./_retry.ts";
 import {
-  backoff,
   basicAuth,
   type HttpOptions,
   type HttpSettings,
@@ -10,7 +10,6 @@ import {
   message,
   readSlice,
   redactUrl,
-  Timeout,
 } from "./_http.ts";
 import { validateKey } from "./key.ts";
 import type {
@@ -285,35 +284,21 @@ export class HttpStorage implements StorageBackend {
    * network errors, timeouts and transient statuses; any other failure,
    * and the last one, is a StorageError naming the (redacted) URL.
    */
-  async #read<T>(
+  #read<T>(
     verb: string,
     url: string,
     run: (signal: AbortSignal, ctl: AbortController) => Promise<T>,
   ): Promise<T> {
-    const { retries, retryDelayMs, timeoutMs } = this.#o;
-    for (let attempt = 0;; attempt++) {
-      const ctl = new AbortController();
-      const timer = setTimeout(() => ctl.abort(new Timeout(timeoutMs)), timeoutMs);
-      try {
-        return await run(ctl.signal, ctl);
-      } catch (e) {
-        if (e instanceof StorageError) throw e;
-        const timedOut = ctl.signal.reason instanceof Timeout;
-        const transient = timedOut || e instanceof TypeError ||
-          (e instanceof HttpStatus && e.retry);
-        if (transient && attempt < retries) {
-          await backoff(retryDelayMs, attempt);
-          continue;
-        }
-        const why = timedOut ? (ctl.signal.reason as Timeout).message : message(e);
-        const tries = attempt > 0 ? ` (${attempt + 1} attempts)` : "";
-        throw new StorageError(`could not ${verb} ${redactUrl(url)}: ${why}${tries}`, {
-          cause: e,
-        });
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+    return attempts(this.#o, {
+      retry: true,
+      transient: (e) => e instanceof TypeError || (e instanceof HttpStatus && e.retry),
+      describe: message,
+      fail: (e, why, n) =>
+        new StorageError(
+          `could not ${verb} ${redactUrl(url)}: ${why}${n > 1 ? ` (${n} attempts)` : ""}`,
+          { cause: e },
+        ),
+    }, run);
   }
 }
 

@@ -14,6 +14,8 @@ import type {
 } from "@aws-sdk/client-s3";
 import { Buffer } from "node:buffer";
 import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
+import { isMissing, msg, parseS3Uri, status, transient, uploadMs } from "./_s3.ts";
+import { attempts, idleTimeout, readAll, type RetrySettings, retrySettings } from "./_retry.ts";
 import { Md5 } from "./hash.ts";
 import { validateKey } from "./key.ts";
 import type {
@@ -24,6 +26,8 @@ import type {
   StorageBackend,
   StorageCapabilities,
 } from "./storage.ts";
+
+export { parseS3Uri };
 
 type Sdk = typeof import("@aws-sdk/client-s3");
 
@@ -37,50 +41,27 @@ export interface S3Options {
   forcePathStyle?: boolean;
   /** Credentials; default: the AWS SDK's chain (environment, profile, ...). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * Milliseconds one request may take. Reads (`head`, `getRange`, a `list`
+   * page) must complete within it; `get` must deliver its headers within it
+   * and then never go this long without a byte; an upload gets it plus one
+   * second per 64 KiB of body. Default 30 000.
+   */
+  timeoutMs?: number;
+  /**
+   * Extra attempts of an idempotent request (reads, part uploads, deletes,
+   * overwrites) that failed on a timeout, a network error, HTTP 408, 429 or
+   * 5xx; never on other 4xx. Default 3.
+   */
+  retries?: number;
+  /** Wait before the first retry in ms, doubled for each further one (with jitter). Default 250. */
+  retryDelayMs?: number;
 }
 
 /** Uploads larger than this go in parts of this size (S3's minimum part is 5 MiB). */
 const PART = 8 << 20;
 /** Parts in flight at once (each holds a PART-sized buffer). */
 const PARALLEL_PARTS = 4;
-
-/**
- * `s3://bucket/prefix` split; a ValidationError saying what is wrong otherwise.
- *
- * @example
- * ```ts
- * import { parseS3Uri } from "@lamindeno/lamindb";
- * const { bucket, prefix } = parseS3Uri("s3://my-bucket/projects/atlas/");
- * console.assert(bucket === "my-bucket" && prefix === "projects/atlas");
- * ```
- */
-export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
-  if (!m) throw new ValidationError(`${uri} is not an S3 URI; write s3://bucket/prefix`);
-  const bucket = m[1];
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new ValidationError(
-      `"${bucket}" is not a valid bucket name (3-63 lower-case letters, digits, dots, hyphens)`,
-    );
-  }
-  const prefix = (m[2] ?? "").replace(/\/+$/, "");
-  if (prefix) validateKey(prefix);
-  return { bucket, prefix };
-}
-
-function status(e: unknown): number | undefined {
-  return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-}
-
-function isMissing(e: unknown): boolean {
-  const name = (e as Error)?.name;
-  return name === "NoSuchKey" || name === "NotFound" || status(e) === 404;
-}
-
-function msg(e: unknown): string {
-  const err = e as Error;
-  return err?.message && err.message !== "UnknownError" ? err.message : `${err?.name ?? e}`;
-}
 
 /**
  * A {@linkcode StorageBackend} on an S3 bucket (any S3-compatible endpoint),
@@ -92,6 +73,9 @@ function msg(e: unknown): string {
  * never shows a partial object. Without `overwrite`, an existing object is
  * refused: checked with a `HEAD` first, and by S3 itself through a
  * conditional write (`If-None-Match: *`) where the server supports it.
+ * Every request has a timeout (`timeoutMs`, default 30 s); idempotent ones
+ * are retried with backoff on timeouts, network errors and 5xx (`retries`,
+ * default 3), then fail with a `StorageError` naming the object.
  *
  * @example
  * ```ts ignore
@@ -125,6 +109,7 @@ export class S3Storage implements StorageBackend {
   /** The key prefix inside the bucket (may be empty). */
   readonly prefix: string;
   readonly #options: S3Options;
+  readonly #retry: RetrySettings;
   #clientP?: Promise<{ client: S3Client; sdk: Sdk }>;
   #closed = false;
 
@@ -141,6 +126,7 @@ export class S3Storage implements StorageBackend {
         `S3 endpoint ${options.endpoint} is not a URL; write e.g. http://127.0.0.1:9000`,
       );
     }
+    this.#retry = retrySettings("S3Storage", options as Record<string, unknown>);
     const { bucket, prefix } = parseS3Uri(root);
     this.bucket = bucket;
     this.prefix = prefix;
@@ -157,6 +143,8 @@ export class S3Storage implements StorageBackend {
         ...(o.endpoint ? { endpoint: o.endpoint } : {}),
         ...(o.forcePathStyle !== undefined ? { forcePathStyle: o.forcePathStyle } : {}),
         ...(o.credentials ? { credentials: o.credentials } : {}),
+        // Retries are ours (#request): only idempotent requests, each attempt timed.
+        maxAttempts: 1,
       });
       if (this.#closed) client.destroy();
       return { client, sdk };
@@ -165,10 +153,36 @@ export class S3Storage implements StorageBackend {
   }
 
   /** Send the command `make` builds from the SDK; `T` is its output type. */
-  async #send<T>(make: (sdk: Sdk) => object): Promise<T> {
+  async #send<T>(make: (sdk: Sdk) => object, signal: AbortSignal): Promise<T> {
     const { client, sdk } = await this.#s3();
     // Each command's own type does not fit send()'s union of all of them.
-    return await client.send(make(sdk) as never) as T;
+    return await client.send(make(sdk) as never, { abortSignal: signal as never }) as T;
+  }
+
+  /**
+   * One request with a timeout per attempt and, when `retry` (idempotent
+   * requests only), further attempts with backoff after timeouts, network
+   * errors and transient statuses; the last failure, or any other one, is a
+   * StorageError `could not <verb> <what>` (errors `run` throws on purpose,
+   * StorageError or IntegrityError, pass through).
+   */
+  #request<T>(
+    verb: string,
+    what: string,
+    o: { retry: boolean; bodyBytes?: number },
+    run: (signal: AbortSignal, ctl: AbortController) => Promise<T>,
+  ): Promise<T> {
+    return attempts(this.#retry, {
+      retry: o.retry,
+      timeoutMs: this.#retry.timeoutMs + uploadMs(o.bodyBytes ?? 0),
+      transient: (e) => !(e instanceof IntegrityError) && transient(e),
+      describe: msg,
+      fail: (e, why, n) =>
+        e instanceof IntegrityError ? e : new StorageError(
+          `could not ${verb} ${what}: ${why}${n > 1 ? ` (${n} attempts)` : ""}`,
+          { cause: e },
+        ),
+    }, run);
   }
 
   #key(key: string): string {
@@ -186,64 +200,83 @@ export class S3Storage implements StorageBackend {
     return undefined;
   }
 
-  /** The whole object as a stream. */
+  /**
+   * The whole object as a stream. A stream that stalls (no bytes for
+   * `timeoutMs`) or breaks fails with a StorageError; it is not resumed.
+   */
   async get(key: string): Promise<ReadableStream<Uint8Array> | undefined> {
     const Key = this.#key(key);
-    try {
-      const r = await this.#send<GetObjectCommandOutput>((sdk) =>
-        new sdk.GetObjectCommand({ Bucket: this.bucket, Key })
-      );
-      return r.Body?.transformToWebStream() as ReadableStream<Uint8Array> | undefined;
-    } catch (e) {
-      if (isMissing(e)) return undefined;
-      throw new StorageError(`could not read ${this.uri(key)}: ${msg(e)}`, { cause: e });
-    }
+    const uri = this.uri(key);
+    const r = await this.#request("read", uri, { retry: true }, async (signal, ctl) => {
+      try {
+        const r = await this.#send<GetObjectCommandOutput>(
+          (sdk) => new sdk.GetObjectCommand({ Bucket: this.bucket, Key }),
+          signal,
+        );
+        return { r, ctl };
+      } catch (e) {
+        if (isMissing(e)) return undefined;
+        throw e;
+      }
+    });
+    if (!r) return undefined;
+    const body = (r.r.Body?.transformToWebStream() ?? ReadableStream.from([])) as ReadableStream<
+      Uint8Array
+    >;
+    return idleTimeout(body, this.#retry.timeoutMs, uri, msg, r.ctl);
   }
 
   /** `length` bytes from `offset` (fewer at the end; none past it). */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
     const Key = this.#key(key);
     if (length <= 0) return (await this.head(key)) ? new Uint8Array() : undefined;
-    try {
-      const r = await this.#send<GetObjectCommandOutput>((sdk) =>
-        new sdk.GetObjectCommand({
-          Bucket: this.bucket,
-          Key,
-          Range: `bytes=${offset}-${offset + length - 1}`,
-        })
-      );
+    const r = await this.#request("read", this.uri(key), { retry: true }, async (signal) => {
+      let r;
+      try {
+        r = await this.#send<GetObjectCommandOutput>((sdk) =>
+          new sdk.GetObjectCommand({
+            Bucket: this.bucket,
+            Key,
+            Range: `bytes=${offset}-${offset + length - 1}`,
+          }), signal);
+      } catch (e) {
+        if (isMissing(e)) return undefined;
+        if ((e as Error)?.name === "InvalidRange" || status(e) === 416) return "416" as const;
+        throw e;
+      }
+      const body = r.Body?.transformToWebStream() as ReadableStream<Uint8Array> | undefined;
       // Nothing at or after `offset` (an empty object): some servers (s3rver)
       // still announce a byte they never send, so do not wait for it.
       const total = /\/(\d+)$/.exec(r.ContentRange ?? "")?.[1];
       if (total !== undefined && Number(total) <= offset) {
-        await r.Body?.transformToWebStream().cancel().catch(() => {});
+        await body?.cancel().catch(() => {});
         return new Uint8Array();
       }
-      const bytes = await r.Body!.transformToByteArray();
+      const bytes = body ? await readAll(body, signal) : new Uint8Array();
       // A server that ignores Range sends everything (no Content-Range): cut it here.
       return r.ContentRange || (offset === 0 && bytes.length <= length)
         ? bytes
         : bytes.subarray(offset, offset + length);
-    } catch (e) {
-      if (isMissing(e)) return undefined;
-      if ((e as Error)?.name === "InvalidRange" || status(e) === 416) {
-        return (await this.head(key)) ? new Uint8Array() : undefined;
-      }
-      throw new StorageError(`could not read ${this.uri(key)}: ${msg(e)}`, { cause: e });
-    }
+    });
+    if (r === "416") return (await this.head(key)) ? new Uint8Array() : undefined;
+    return r;
   }
 
   /** Write atomically, verified before it becomes visible. */
   async put(key: string, data: PutData, options: PutOptions = {}): Promise<PutResult> {
     const Key = this.#key(key);
+    const uri = this.uri(key);
     const exists = () =>
       new StorageError(
-        `an object already exists at ${this.uri(key)}; choose another key or replace the file`,
+        `an object already exists at ${uri}; choose another key or replace the file`,
       );
     // Refused up front, and again by S3 itself (`If-None-Match: *`) should a
     // writer race us to the key; servers without conditional writes only
     // have the first check.
-    if (!options.overwrite && (await this.head(key))) throw exists();
+    if (!options.overwrite && (await this.head(key))) {
+      if (data instanceof ReadableStream) await data.cancel().catch(() => {});
+      throw exists();
+    }
     const md5 = new Md5();
     const check = () => {
       const result = md5.digest();
@@ -279,36 +312,47 @@ export class S3Storage implements StorageBackend {
         const r = await reader.read();
         return r.done ? undefined : r.value;
       } catch (e) {
-        throw new StorageError(`could not write ${this.uri(key)}: ${msg(e)}`, { cause: e });
+        throw new StorageError(`could not write ${uri}: ${msg(e)}`, { cause: e });
       }
     };
     const first = await fill().catch(async (e) => {
       await reader.cancel().catch(() => {});
       throw e;
     });
+    // Overwrites and part uploads are idempotent, so they are retried; a
+    // conditional create is not (a lost answer would read as "exists").
+    const write = <T>(retry: boolean, bodyBytes: number, make: (sdk: Sdk) => object) =>
+      this.#request("write", uri, { retry, bodyBytes }, async (signal) => {
+        try {
+          return await this.#send<T>(make, signal);
+        } catch (e) {
+          if (status(e) === 412) throw exists();
+          throw e;
+        }
+      });
     if (first.done) {
       const result = check();
-      try {
-        const r = await this.#send<PutObjectCommandOutput>((sdk) =>
+      const r = await write<PutObjectCommandOutput>(
+        !!options.overwrite,
+        first.bytes.length,
+        (sdk) =>
           new sdk.PutObjectCommand({
             Bucket: this.bucket,
             Key,
             Body: first.bytes,
             ContentMD5: Buffer.from(result.hash, "base64url").toString("base64"),
             ...(options.overwrite ? {} : { IfNoneMatch: "*" }),
-          })
-        );
-        return { ...result, ...(r.ETag ? { etag: r.ETag } : {}) };
-      } catch (e) {
-        if (status(e) === 412) throw exists();
-        throw new StorageError(`could not write ${this.uri(key)}: ${msg(e)}`, { cause: e });
-      }
+          }),
+      );
+      return { ...result, ...(r.ETag ? { etag: r.ETag } : {}) };
     }
     // Multipart: invisible until completed, aborted on any failure.
     let uploadId: string | undefined;
     try {
-      const mp = await this.#send<CreateMultipartUploadCommandOutput>((sdk) =>
-        new sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key })
+      const mp = await write<CreateMultipartUploadCommandOutput>(
+        false,
+        0,
+        (sdk) => new sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key }),
       );
       uploadId = mp.UploadId!;
       // Parts upload while the next ones are read and hashed, a few at once.
@@ -317,14 +361,17 @@ export class S3Storage implements StorageBackend {
       let part = first;
       for (let n = 1;; n++) {
         const [num, body, id] = [n, part.bytes, uploadId];
-        const sent = this.#send<UploadPartCommandOutput>((sdk) =>
-          new sdk.UploadPartCommand({
-            Bucket: this.bucket,
-            Key,
-            UploadId: id,
-            PartNumber: num,
-            Body: body,
-          })
+        const sent = write<UploadPartCommandOutput>(
+          true,
+          body.length,
+          (sdk) =>
+            new sdk.UploadPartCommand({
+              Bucket: this.bucket,
+              Key,
+              UploadId: id,
+              PartNumber: num,
+              Body: body,
+            }),
         ).then((r) => {
           parts[num - 1] = { ETag: r.ETag, PartNumber: num };
         });
@@ -337,59 +384,72 @@ export class S3Storage implements StorageBackend {
       }
       await Promise.all(inflight.values());
       const result = check();
-      const done = await this.#send<CompleteMultipartUploadCommandOutput>((sdk) =>
-        new sdk.CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: parts },
-          ...(options.overwrite ? {} : { IfNoneMatch: "*" }),
-        })
+      const done = await write<CompleteMultipartUploadCommandOutput>(
+        false,
+        0,
+        (sdk) =>
+          new sdk.CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts },
+            ...(options.overwrite ? {} : { IfNoneMatch: "*" }),
+          }),
       );
       return { ...result, ...(done.ETag ? { etag: done.ETag } : {}) };
     } catch (e) {
       await reader.cancel().catch(() => {});
       if (uploadId) {
-        await this.#send<AbortMultipartUploadCommandOutput>((sdk) =>
-          new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId })
+        const id = uploadId;
+        await write<AbortMultipartUploadCommandOutput>(
+          true,
+          0,
+          (sdk) => new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: id }),
         ).catch(() => {});
       }
       if (e instanceof IntegrityError || e instanceof StorageError) throw e;
-      if (status(e) === 412) throw exists();
-      throw new StorageError(`could not write ${this.uri(key)}: ${msg(e)}`, { cause: e });
+      throw new StorageError(`could not write ${uri}: ${msg(e)}`, { cause: e });
     }
   }
 
   /** Size, etag and mtime of an object. */
   async head(key: string): Promise<ObjectInfo | undefined> {
     const Key = this.#key(key);
-    try {
-      const r = await this.#send<HeadObjectCommandOutput>((sdk) =>
-        new sdk.HeadObjectCommand({ Bucket: this.bucket, Key })
-      );
+    return await this.#request("stat", this.uri(key), { retry: true }, async (signal) => {
+      let r;
+      try {
+        r = await this.#send<HeadObjectCommandOutput>(
+          (sdk) => new sdk.HeadObjectCommand({ Bucket: this.bucket, Key }),
+          signal,
+        );
+      } catch (e) {
+        if (isMissing(e)) return undefined;
+        throw e;
+      }
       return {
         key,
         size: Number(r.ContentLength ?? 0),
         ...(r.ETag ? { etag: r.ETag } : {}),
         ...(r.LastModified ? { mtime: r.LastModified } : {}),
       };
-    } catch (e) {
-      if (isMissing(e)) return undefined;
-      throw new StorageError(`could not stat ${this.uri(key)}: ${msg(e)}`, { cause: e });
-    }
+    });
   }
 
   /** Delete an object; `false` if there was none. */
   async delete(key: string): Promise<boolean> {
     if (!(await this.head(key))) return false;
-    try {
-      await this.#send<DeleteObjectCommandOutput>((sdk) =>
-        new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.#key(key) })
-      );
-      return true;
-    } catch (e) {
-      throw new StorageError(`could not delete ${this.uri(key)}: ${msg(e)}`, { cause: e });
-    }
+    const Key = this.#key(key);
+    await this.#request(
+      "delete",
+      this.uri(key),
+      { retry: true },
+      (signal) =>
+        this.#send<DeleteObjectCommandOutput>(
+          (sdk) => new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key }),
+          signal,
+        ),
+    );
+    return true;
   }
 
   /** Every object whose key starts with `prefix`. */
@@ -397,18 +457,19 @@ export class S3Storage implements StorageBackend {
     const base = this.prefix ? `${this.prefix}/` : "";
     let token: string | undefined;
     do {
-      let r;
-      try {
-        r = await this.#send<ListObjectsV2CommandOutput>((sdk) =>
-          new sdk.ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix: base + prefix,
-            ...(token ? { ContinuationToken: token } : {}),
-          })
-        );
-      } catch (e) {
-        throw new StorageError(`could not list ${this.root}/${prefix}: ${msg(e)}`, { cause: e });
-      }
+      const page = token;
+      const r = await this.#request(
+        "list",
+        `${this.root}/${prefix}`,
+        { retry: true },
+        (signal) =>
+          this.#send<ListObjectsV2CommandOutput>((sdk) =>
+            new sdk.ListObjectsV2Command({
+              Bucket: this.bucket,
+              Prefix: base + prefix,
+              ...(page ? { ContinuationToken: page } : {}),
+            }), signal),
+      );
       for (const o of r.Contents ?? []) {
         if (!o.Key?.startsWith(base)) continue;
         yield {

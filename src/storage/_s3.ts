@@ -1,0 +1,76 @@
+// Helpers of S3Storage: parsing s3:// URIs, and recognizing the SDK's
+// errors (missing objects, transient failures) and their messages.
+import { ValidationError } from "../errors.ts";
+import { redactText } from "./_http.ts";
+import { validateKey } from "./key.ts";
+
+/**
+ * `s3://bucket/prefix` split; a ValidationError saying what is wrong otherwise.
+ *
+ * @example
+ * ```ts
+ * import { parseS3Uri } from "@lamindeno/lamindb";
+ * const { bucket, prefix } = parseS3Uri("s3://my-bucket/projects/atlas/");
+ * console.assert(bucket === "my-bucket" && prefix === "projects/atlas");
+ * ```
+ */
+export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
+  if (!m) throw new ValidationError(`${uri} is not an S3 URI; write s3://bucket/prefix`);
+  const bucket = m[1];
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ValidationError(
+      `"${bucket}" is not a valid bucket name (3-63 lower-case letters, digits, dots, hyphens)`,
+    );
+  }
+  const prefix = (m[2] ?? "").replace(/\/+$/, "");
+  if (prefix) validateKey(prefix);
+  return { bucket, prefix };
+}
+
+/** The HTTP status of an SDK error, if it got that far. */
+export function status(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+/** No such object. */
+export function isMissing(e: unknown): boolean {
+  const name = (e as Error)?.name;
+  return name === "NoSuchKey" || name === "NotFound" || status(e) === 404;
+}
+
+/** An SDK error's text (URLs redacted), for messages. */
+export function msg(e: unknown): string {
+  const err = e as Error;
+  return redactText(
+    err?.message && err.message !== "UnknownError" ? err.message : `${err?.name ?? e}`,
+  );
+}
+
+const TRANSIENT_NAMES = new Set([
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "SlowDown",
+  "Throttling",
+  "ThrottlingException",
+  "InternalError",
+  "ServiceUnavailable",
+]);
+
+/** Worth another attempt: network errors, throttling, server errors. */
+export function transient(e: unknown): boolean {
+  const code = status(e);
+  // No status: the request did not get an answer (network), unless the SDK
+  // could not even sign it (no credentials), which no retry mends.
+  if (code === undefined) {
+    return !(e instanceof ValidationError) && (e as Error)?.name !== "CredentialsProviderError";
+  }
+  return code === 408 || code === 429 || code >= 500 ||
+    TRANSIENT_NAMES.has((e as Error)?.name);
+}
+
+/** Upload time allowed beyond `timeoutMs`: one second per 64 KiB of body. */
+export function uploadMs(bytes: number): number {
+  return bytes / 65.536;
+}

@@ -5,6 +5,7 @@
 import type { Insertable, Selectable } from "kysely";
 import { MultipleResultsError, NotFoundError, ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
+import { retryBusy } from "./_db_errors.ts";
 import type { Database } from "./schema.ts";
 
 /** A table of the registry. */
@@ -137,7 +138,8 @@ export async function selectWhere<T extends Table, R>(
         q = q.where(ref, "in", v as never);
       } else q = q.where(ref, "=", v as never);
     }
-    out.push(...(await q.execute()) as Row<T>[]);
+    // A read can meet a busy database too (another process checkpointing its WAL).
+    out.push(...(await retryBusy(() => q.execute())) as Row<T>[]);
   }
   return out;
 }

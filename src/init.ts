@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileURL } from "node:url";
 import { StorageError, ValidationError } from "./errors.ts";
+import { redactUrl } from "./_redact.ts";
 import { openRegistry } from "./registry/db.ts";
 import { retryBusy } from "./registry/_db_errors.ts";
 import {
@@ -90,9 +91,17 @@ async function mkdirOrFail(dir: string, what: string): Promise<void> {
 const POSTGRES = /^postgres(ql)?:\/\//i;
 
 function dbPath(db: string): string {
-  if (db.startsWith("file:")) return fromFileURL(new URL(db));
+  if (db.startsWith("file:")) {
+    try {
+      return fromFileURL(new URL(db));
+    } catch {
+      throw new ValidationError(`db: ${redactUrl(db)} is not a file: URL of a local file`);
+    }
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) {
-    throw new ValidationError(`db: ${db} is not a libSQL file path or file: URL`);
+    throw new ValidationError(
+      `db: ${redactUrl(db)} is not a libSQL file path, file: URL or postgresql:// URL`,
+    );
   }
   return resolve(db);
 }
@@ -110,7 +119,9 @@ async function place(options: InitOptions): Promise<Place> {
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.storage)) {
     throw new StorageError(
-      `cannot use ${options.storage} as storage: use a local folder or s3://bucket/prefix`,
+      `cannot use ${
+        redactUrl(options.storage)
+      } as storage: use a local folder or s3://bucket/prefix`,
     );
   }
   if (options.s3) throw new ValidationError("s3 options need an s3:// storage");

@@ -14,6 +14,7 @@ import type {
 } from "@aws-sdk/client-s3";
 import { Buffer } from "node:buffer";
 import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
+import { redactError, redactText, redactUrl, urlSecrets } from "../_redact.ts";
 import { Md5 } from "./hash.ts";
 import { validateKey } from "./key.ts";
 import type {
@@ -56,11 +57,17 @@ const PARALLEL_PARTS = 4;
  */
 export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
-  if (!m) throw new ValidationError(`${uri} is not an S3 URI; write s3://bucket/prefix`);
+  if (!m) {
+    throw new ValidationError(
+      `${redactUrl(String(uri))} is not an S3 URI; write s3://bucket/prefix`,
+    );
+  }
   const bucket = m[1];
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    // Credentials written into the URI (`s3://key:secret@bucket`) are not shown.
+    const shown = /[@:?#]/.test(bucket) ? redactUrl(uri) : `"${bucket}"`;
     throw new ValidationError(
-      `"${bucket}" is not a valid bucket name (3-63 lower-case letters, digits, dots, hyphens)`,
+      `${shown} is not a valid bucket name (3-63 lower-case letters, digits, dots, hyphens)`,
     );
   }
   const prefix = (m[2] ?? "").replace(/\/+$/, "");
@@ -77,9 +84,12 @@ function isMissing(e: unknown): boolean {
   return name === "NoSuchKey" || name === "NotFound" || status(e) === 404;
 }
 
-function msg(e: unknown): string {
+/** An SDK error's text, with URLs and the given secrets redacted (in the error's chain too). */
+function msg(e: unknown, secrets: readonly string[]): string {
+  redactError(e, secrets);
   const err = e as Error;
-  return err?.message && err.message !== "UnknownError" ? err.message : `${err?.name ?? e}`;
+  const text = err?.message && err.message !== "UnknownError" ? err.message : `${err?.name ?? e}`;
+  return redactText(text, secrets);
 }
 
 /**
@@ -125,6 +135,8 @@ export class S3Storage implements StorageBackend {
   /** The key prefix inside the bucket (may be empty). */
   readonly prefix: string;
   readonly #options: S3Options;
+  /** Strings no message may show: the secret key, the session token, endpoint passwords. */
+  readonly #secrets: string[];
   #clientP?: Promise<{ client: S3Client; sdk: Sdk }>;
   #closed = false;
 
@@ -138,7 +150,9 @@ export class S3Storage implements StorageBackend {
     }
     if (options.endpoint !== undefined && !URL.canParse(String(options.endpoint))) {
       throw new ValidationError(
-        `S3 endpoint ${options.endpoint} is not a URL; write e.g. http://127.0.0.1:9000`,
+        `S3 endpoint ${
+          redactUrl(String(options.endpoint))
+        } is not a URL; write e.g. http://127.0.0.1:9000`,
       );
     }
     const { bucket, prefix } = parseS3Uri(root);
@@ -146,6 +160,11 @@ export class S3Storage implements StorageBackend {
     this.prefix = prefix;
     this.root = `s3://${bucket}${prefix ? `/${prefix}` : ""}`;
     this.#options = options;
+    const c = options.credentials;
+    this.#secrets = [
+      ...(options.endpoint ? urlSecrets(String(options.endpoint)) : []),
+      ...[c?.secretAccessKey, c?.sessionToken].filter((x): x is string => typeof x === "string"),
+    ];
   }
 
   /** The SDK client and commands, made on first use. */
@@ -196,7 +215,9 @@ export class S3Storage implements StorageBackend {
       return r.Body?.transformToWebStream() as ReadableStream<Uint8Array> | undefined;
     } catch (e) {
       if (isMissing(e)) return undefined;
-      throw new StorageError(`could not read ${this.uri(key)}: ${msg(e)}`, { cause: e });
+      throw new StorageError(`could not read ${this.uri(key)}: ${msg(e, this.#secrets)}`, {
+        cause: e,
+      });
     }
   }
 
@@ -229,7 +250,9 @@ export class S3Storage implements StorageBackend {
       if ((e as Error)?.name === "InvalidRange" || status(e) === 416) {
         return (await this.head(key)) ? new Uint8Array() : undefined;
       }
-      throw new StorageError(`could not read ${this.uri(key)}: ${msg(e)}`, { cause: e });
+      throw new StorageError(`could not read ${this.uri(key)}: ${msg(e, this.#secrets)}`, {
+        cause: e,
+      });
     }
   }
 
@@ -279,7 +302,9 @@ export class S3Storage implements StorageBackend {
         const r = await reader.read();
         return r.done ? undefined : r.value;
       } catch (e) {
-        throw new StorageError(`could not write ${this.uri(key)}: ${msg(e)}`, { cause: e });
+        throw new StorageError(`could not write ${this.uri(key)}: ${msg(e, this.#secrets)}`, {
+          cause: e,
+        });
       }
     };
     const first = await fill().catch(async (e) => {
@@ -301,7 +326,9 @@ export class S3Storage implements StorageBackend {
         return { ...result, ...(r.ETag ? { etag: r.ETag } : {}) };
       } catch (e) {
         if (status(e) === 412) throw exists();
-        throw new StorageError(`could not write ${this.uri(key)}: ${msg(e)}`, { cause: e });
+        throw new StorageError(`could not write ${this.uri(key)}: ${msg(e, this.#secrets)}`, {
+          cause: e,
+        });
       }
     }
     // Multipart: invisible until completed, aborted on any failure.
@@ -356,7 +383,9 @@ export class S3Storage implements StorageBackend {
       }
       if (e instanceof IntegrityError || e instanceof StorageError) throw e;
       if (status(e) === 412) throw exists();
-      throw new StorageError(`could not write ${this.uri(key)}: ${msg(e)}`, { cause: e });
+      throw new StorageError(`could not write ${this.uri(key)}: ${msg(e, this.#secrets)}`, {
+        cause: e,
+      });
     }
   }
 
@@ -375,7 +404,9 @@ export class S3Storage implements StorageBackend {
       };
     } catch (e) {
       if (isMissing(e)) return undefined;
-      throw new StorageError(`could not stat ${this.uri(key)}: ${msg(e)}`, { cause: e });
+      throw new StorageError(`could not stat ${this.uri(key)}: ${msg(e, this.#secrets)}`, {
+        cause: e,
+      });
     }
   }
 
@@ -388,7 +419,9 @@ export class S3Storage implements StorageBackend {
       );
       return true;
     } catch (e) {
-      throw new StorageError(`could not delete ${this.uri(key)}: ${msg(e)}`, { cause: e });
+      throw new StorageError(`could not delete ${this.uri(key)}: ${msg(e, this.#secrets)}`, {
+        cause: e,
+      });
     }
   }
 
@@ -407,7 +440,9 @@ export class S3Storage implements StorageBackend {
           })
         );
       } catch (e) {
-        throw new StorageError(`could not list ${this.root}/${prefix}: ${msg(e)}`, { cause: e });
+        throw new StorageError(`could not list ${this.root}/${prefix}: ${msg(e, this.#secrets)}`, {
+          cause: e,
+        });
       }
       for (const o of r.Contents ?? []) {
         if (!o.Key?.startsWith(base)) continue;

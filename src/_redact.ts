@@ -150,6 +150,27 @@ function setProp(o: Record<string, unknown>, key: string, value: unknown): void 
 }
 
 /**
+ * `url` without its password (also a `password=` query parameter), user,
+ * host and path kept: a location another process can use with credentials
+ * of its own (a pgpass file). A URL that does not parse is redacted
+ * ({@linkcode redactUrl}).
+ */
+export function stripPassword(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return redactUrl(url);
+  }
+  if (u.pathname.includes("@") && (u.username || u.password)) return redactUrl(url);
+  u.password = "";
+  for (const k of [...u.searchParams.keys()]) {
+    if (new RegExp(`^(${SECRET_NAMES})$`, "i").test(k)) u.searchParams.delete(k);
+  }
+  return u.href;
+}
+
+/**
  * The password of a URL (percent-decoded and as written), also of a
  * malformed one, and the value of a `password=` query parameter: the
  * strings {@linkcode redactText} should remove wherever they occur.

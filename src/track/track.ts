@@ -138,7 +138,10 @@ export async function finish(options: { status?: "completed" | "errored" } = {})
 /**
  * In the lamindeno kernel, tell the kernel (which sees every iopub message)
  * which run and registry to record the notebook's cells into; stock
- * kernels have no `__lamindeno_kernel` and are left alone.
+ * kernels have no `__lamindeno_kernel` and are left alone. The kernel's
+ * global keeps the registry's URL without password; the message (consumed
+ * by the kernel, never shown to the client) carries the instance's own
+ * location, so a password the notebook's code gave still lets the kernel in.
  */
 async function announceRun(inst: Instance, run: Run): Promise<void> {
   if (!kernelGlobal()) return;

@@ -5,6 +5,7 @@ import * as ln from "../mod.ts";
 import { redactError, redactText, redactUrl } from "../src/_redact.ts";
 import { assert, assertEquals, listTree, tempDir } from "./_helpers.ts";
 import { s3Server } from "./_s3.ts";
+import { needsPostgres, postgresServer } from "./_postgres.ts";
 
 const PW = "s3cr3t-PW/x@y";
 const ENC = encodeURIComponent(PW);
@@ -200,4 +201,39 @@ Deno.test("S3 credentials never appear in an error from S3Storage or init", asyn
   );
   assert(e instanceof ln.ValidationError, String(e));
   assertClean(e, secret);
+});
+
+const pg = needsPostgres("an instance on a password-protected PostgreSQL");
+
+Deno.test({
+  name: "an instance opened with a password shows it nowhere: location, inspect, records, run",
+  ...pg,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await postgresServer();
+    const password = "inst-s3cr3t-PW";
+    const db = await server.passwordDatabase(password);
+    const root = await tempDir();
+    try {
+      const inst = await ln.connect({ storage: root, db });
+      try {
+        const file = await new ln.File(new Uint8Array([1]), { key: "a.bin", instance: inst })
+          .save();
+        assertEquals(inst.location?.kind, "postgres");
+        const shown = [
+          JSON.stringify(inst.location),
+          Deno.inspect(inst, { depth: 6 }),
+          Deno.inspect(file, { depth: 6 }),
+          JSON.stringify(await ln.Storage.using(inst).filter({})),
+        ].join("\n");
+        assertClean(shown, password, encodeURIComponent(password));
+        assert(shown.includes("secret_"), "the role's name stays visible");
+      } finally {
+        await inst.close();
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
 });

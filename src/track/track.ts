@@ -145,10 +145,11 @@ export async function finish(options: { status?: "completed" | "errored" } = {})
  */
 async function announceRun(inst: Instance, run: Run): Promise<void> {
   if (!kernelGlobal()) return;
+  const location = inst.locationWithCredentials();
   const info: RunAnnouncement = {
     run_id: run.id,
     root: inst.storage.root,
-    ...(inst.location ? { registry: inst.location } : {}),
+    ...(location ? { registry: location } : {}),
   };
   setKernelRun(info);
   try {
@@ -181,10 +182,12 @@ export async function startKernelRun(): Promise<KernelRun | undefined> {
   const transform = await transformFor(inst, src, {});
   const run = new Run({ transform });
   await run.save();
+  // The kernel's recorder gets the credentials; its global, only the stripped URL.
+  const location = inst.locationWithCredentials();
   return {
     run_id: run.id,
     root: inst.storage.root,
-    ...(inst.location ? { registry: inst.location } : {}),
+    ...(location ? { registry: location } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 // versioned by content; files loaded while it runs become its inputs and
 // files saved its outputs.
 import { ValidationError } from "../errors.ts";
+import { LazySchema } from "../storage/_validate.ts";
 import { log } from "../_log.ts";
 import { defaultInstance, type Instance, maybeDefaultInstance } from "../registry/instance.ts";
 import { Run, RUNS } from "../registry/run.ts";
@@ -23,6 +24,28 @@ export interface TrackOptions {
   /** Track this transform instead of the running script. */
   transform?: Transform;
 }
+
+/**
+ * The zod schema of {@linkcode TrackOptions} (zod loads on first use), what
+ * `track` checks its options with: `parse` throws a `ValidationError`
+ * naming the field, what was expected and what was got.
+ *
+ * @example
+ * ```ts
+ * import { TrackOptionsSchema } from "@lamindeno/lamindb";
+ * console.assert((await TrackOptionsSchema.safeParse({ name: "pipeline", version: "2" })).success);
+ * console.assert(!(await TrackOptionsSchema.safeParse({ name: "" })).success);
+ * ```
+ */
+export const TrackOptionsSchema: LazySchema<TrackOptions> = new LazySchema(
+  "ln.track() options",
+  (z) =>
+    z.strictObject({
+      name: z.string({ error: "a non-empty string" }).min(1, "a non-empty string").optional(),
+      version: z.string({ error: "a non-empty string" }).min(1, "a non-empty string").optional(),
+      transform: z.instanceof(Transform, { error: "a Transform record" }).optional(),
+    }, { error: 'an object like { name: "my pipeline", version: "1" }' }),
+);
 
 async function transformFor(
   inst: Instance,
@@ -92,14 +115,7 @@ async function transformFor(
  * ```
  */
 export async function track(options: TrackOptions = {}): Promise<Run> {
-  if (options === null || typeof options !== "object") {
-    throw new ValidationError('track() takes options like { name: "my pipeline", version: "1" }');
-  }
-  for (const k of ["name", "version"] as const) {
-    if (options[k] !== undefined && (typeof options[k] !== "string" || options[k] === "")) {
-      throw new ValidationError(`track({ ${k} }) must be a non-empty string`);
-    }
-  }
+  await TrackOptionsSchema.parse(options);
   const inst = defaultInstance().assertOpen();
   const src = options.transform
     ? undefined

@@ -99,3 +99,14 @@ Deno.test("the exported schemas check configs without opening anything", async (
   const zodSchema = await ln.InitOptionsSchema.schema();
   assertEquals(zodSchema.safeParse({ storage: 1 }).success, false);
 });
+
+Deno.test("a field that is no secret shows its value; one that may be shows only its type", async () => {
+  const key = await ln.FileOptionsSchema.safeParse({ key: 42 });
+  assert(!key.success && /key: expected a string, got number 42/.test(key.error.message));
+  const token = await ln.S3OptionsSchema.safeParse({
+    credentials: { accessKeyId: "AKIA", secretAccessKey: "s", sessionToken: 12345678 },
+  });
+  assert(
+    !token.success && /sessionToken: expected a string, got a number$/.test(token.error.message),
+  );
+});

@@ -86,7 +86,7 @@ export class LazySchema<T> {
 }
 
 /** Fields whose values are never shown, only their type. */
-const SECRET_FIELD = /pass|secret|token|credential|key$|headers|authorization/i;
+const SECRET_FIELD = /pass|secret|token|credential|api_?key|headers|authorization/i;
 const ZOD_DEFAULT = /^(Invalid input|Invalid option|Too (small|big)|Unrecognized key|Invalid)/;
 
 function describe(v: unknown, secret: boolean): string {

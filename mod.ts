@@ -22,7 +22,14 @@
  */
 
 export * from "./src/errors.ts";
-export { close, connect, init, type InitOptions, type RegistryDialect } from "./src/init.ts";
+export {
+  close,
+  connect,
+  init,
+  type InitOptions,
+  InitOptionsSchema,
+  type RegistryDialect,
+} from "./src/init.ts";
 export { type Settings, settings } from "./src/settings.ts";
 export * from "./src/save.ts";
 export * from "./src/fsck.ts";
@@ -33,13 +40,24 @@ export {
   type ReplaceOptions,
   type StreamOptions,
 } from "./src/registry/file.ts";
+export {
+  type BackedOptions,
+  BackedOptionsSchema,
+  FileOptionsSchema,
+  StreamOptionsSchema,
+} from "./src/registry/file_schemas.ts";
 export { Folder, type FolderOptions } from "./src/registry/folder.ts";
 export { Run, type RunCell, type RunOptions } from "./src/registry/run.ts";
 export { Transform, type TransformOptions } from "./src/registry/transform.ts";
 export { Storage } from "./src/registry/storage_record.ts";
 export { User } from "./src/registry/user.ts";
 export { type Feature, Features } from "./src/registry/features.ts";
-export type { Queries, RelatedManager, Where } from "./src/registry/_model.ts";
+export {
+  type Queries,
+  type RelatedManager,
+  type Where,
+  WhereSchema,
+} from "./src/registry/_model.ts";
 export { Instance, type InstanceSettings, type RegistryLocation } from "./src/registry/instance.ts";
 export type { LoadOptions } from "./src/formats/load.ts";
 export type { DataFrame } from "./src/formats/tables.ts";
@@ -56,7 +74,7 @@ export { LazyDataFrame, type LazyDataFrameMembers } from "./src/query/lazy_frame
 export { BackedAnnData, BackedMatrix } from "./src/query/backed.ts";
 export { type ImageArray, type ImageFormat, readImage, writeImage } from "./src/formats/image.ts";
 export * from "./src/track/context.ts";
-export { finish, track, type TrackOptions } from "./src/track/track.ts";
+export { finish, track, type TrackOptions, TrackOptionsSchema } from "./src/track/track.ts";
 export {
   AnnData,
   type AnnDataOptions,
@@ -79,7 +97,8 @@ export { writeZarr, type WriteZarrOptions } from "./src/formats/anndata/write_za
 export { writeH5ad, type WriteH5adOptions } from "./src/formats/anndata/write_h5ad.ts";
 export * from "./src/storage/storage.ts";
 export { LocalStorage } from "./src/storage/local.ts";
-export { parseS3Uri, type S3Options, S3Storage } from "./src/storage/s3.ts";
+export { parseS3Uri, type S3Options, S3OptionsSchema, S3Storage } from "./src/storage/s3.ts";
+export { LazySchema, type SafeParseResult, type ZodSchema } from "./src/storage/_validate.ts";
 export { type HttpOptions, HttpStorage } from "./src/storage/http.ts";
 export * from "./src/storage/counting.ts";
 export { objectKey, suffixOf, validateKey } from "./src/storage/key.ts";

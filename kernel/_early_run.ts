@@ -6,6 +6,7 @@
 // kernel runs without it (the library then starts the run on first use).
 
 import type { RunAnnouncement } from "../src/track/kernel_messages.ts";
+import { redactError, redactText, redactUrl } from "../src/_redact.ts";
 
 /** The run started for this kernel session, as the library would announce it. */
 export type EarlyRun = RunAnnouncement;
@@ -27,9 +28,11 @@ export async function earlyRun(storage: string, db?: string): Promise<EarlyRun |
       await ln.close();
     }
   } catch (e) {
+    redactError(e);
+    const where = /^[a-z][a-z0-9+.-]*:\/\//i.test(storage) ? redactUrl(storage) : storage;
     console.error(
-      `lamindeno kernel: cannot start a run in LAMINDENO_STORAGE=${storage}: ${
-        (e as Error)?.message ?? e
+      `lamindeno kernel: cannot start a run in LAMINDENO_STORAGE=${where}: ${
+        redactText(String((e as Error)?.message ?? e))
       }`,
     );
     return undefined;

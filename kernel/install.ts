@@ -3,10 +3,16 @@
 // With --storage (and --db), every session starts its notebook's run in that
 // instance before the first cell (LAMINDENO_STORAGE, LAMINDENO_DB in the
 // kernelspec's env). S3 endpoint settings come from the AWS environment.
+// A password in --db is never written into kernel.json (readable by all):
+// it goes into a pgpass file only its owner can read (0600, under
+// $XDG_CONFIG_HOME/lamindeno), which the kernelspec names in
+// LAMINDENO_PGPASSFILE; LAMINDENO_DB holds the URL without it.
 // Default location: $JUPYTER_DATA_DIR/kernels, else the user's Jupyter data dir.
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { homedir } from "node:os";
 import { fileURLToPath } from "node:url";
+import { PGPASSFILE_ENV, splitPassword } from "../src/registry/_pgpass.ts";
+import { redactText } from "../src/_redact.ts";
 
 /** The kernelspec's name. */
 export const KERNEL_NAME = "lamindeno";
@@ -22,15 +28,20 @@ export function kernelEntry(installUrl: string): string {
   return jsr ? `jsr:${jsr[1]}/${jsr[2]}@${jsr[3]}/kernel` : main.href;
 }
 
-/** The kernel.json of the lamindeno kernel. */
+/**
+ * The kernel.json of the lamindeno kernel. `db` must hold no password (see
+ * {@linkcode install}); `passFile` is the pgpass file with it.
+ */
 export function kernelSpec(
   deno: string = Deno.execPath(),
   storage?: string,
   db?: string,
+  passFile?: string,
 ): Record<string, unknown> {
   const env = {
     ...(storage ? { LAMINDENO_STORAGE: storage } : {}),
     ...(db ? { LAMINDENO_DB: db } : {}),
+    ...(passFile ? { [PGPASSFILE_ENV]: passFile } : {}),
   };
   return {
     ...(Object.keys(env).length ? { env } : {}),
@@ -52,18 +63,59 @@ export function jupyterDataDir(): string {
   return join(xdg, "jupyter");
 }
 
-/** Write the kernelspec; `prefix` installs into PREFIX/share/jupyter/kernels. Returns its directory. */
+/** Where the user's lamindeno secrets live: `$XDG_CONFIG_HOME/lamindeno`, `~/.config/lamindeno`. */
+export function configDir(): string {
+  if (Deno.build.os === "windows") {
+    return join(Deno.env.get("APPDATA") ?? homedir(), "lamindeno");
+  }
+  const xdg = Deno.env.get("XDG_CONFIG_HOME");
+  return join(xdg ? xdg : join(homedir(), ".config"), "lamindeno");
+}
+
+/** Write `text` to `path` readable by its owner only (0600), replacing it atomically. */
+async function writePrivate(path: string, text: string): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, text, { mode: 0o600, createNew: true });
+    if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o600);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Write the kernelspec; `prefix` installs into PREFIX/share/jupyter/kernels.
+ * A password in `db` (`postgresql://user:password@host/db`) is written to
+ * a pgpass file readable by the user only, in `secretsDir` (default
+ * {@linkcode configDir}), one per kernelspec folder; kernel.json holds the
+ * URL without it and the file's path. Returns the kernelspec's directory.
+ */
 export async function install(
-  options: { prefix?: string; storage?: string; db?: string } = {},
+  options: { prefix?: string; storage?: string; db?: string; secretsDir?: string } = {},
 ): Promise<string> {
   const kernels = options.prefix
     ? join(options.prefix, "share", "jupyter", "kernels")
     : join(jupyterDataDir(), "kernels");
   const dir = join(kernels, KERNEL_NAME);
+  let db = options.db, passFile: string | undefined;
+  if (db && /^postgres(ql)?:/i.test(db)) {
+    const split = splitPassword(db);
+    db = split.url;
+    if (split.line) {
+      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(resolve(dir)));
+      const id = [...new Uint8Array(digest).slice(0, 6)]
+        .map((b) => b.toString(16).padStart(2, "0")).join("");
+      passFile = join(options.secretsDir ?? configDir(), `kernel-${KERNEL_NAME}-${id}.pgpass`);
+      await writePrivate(passFile, `# lamindeno kernel at ${dir}\n${split.line}\n`);
+    }
+  }
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
     join(dir, "kernel.json"),
-    JSON.stringify(kernelSpec(Deno.execPath(), options.storage, options.db), null, 2) + "\n",
+    JSON.stringify(kernelSpec(Deno.execPath(), options.storage, db, passFile), null, 2) + "\n",
   );
   return dir;
 }
@@ -92,11 +144,23 @@ export async function installCli(args: string[]): Promise<number> {
     console.error(unknown ? `unknown option ${unknown}\n${usage}` : usage);
     return 2;
   }
-  const dir = await install({
-    prefix,
-    storage: storage && !storage.startsWith("s3://") ? resolve(storage) : storage,
-    db,
-  });
+  if (storage && /^s3:\/\/[^/]*@/.test(storage)) {
+    console.error("--storage takes s3://bucket/prefix; S3 keys come from the AWS environment");
+    return 2;
+  }
+  let dir: string;
+  try {
+    dir = await install({
+      prefix,
+      storage: storage && !storage.startsWith("s3://") ? resolve(storage) : storage,
+      db,
+    });
+  } catch (e) {
+    console.error(
+      `cannot install the kernelspec: ${redactText(String((e as Error)?.message ?? e))}`,
+    );
+    return 2;
+  }
   console.log(`installed the ${KERNEL_NAME} kernelspec in ${dir}`);
   return 0;
 }

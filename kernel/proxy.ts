@@ -7,6 +7,7 @@
 // and idle go out, and what an interrupt does, is decided by the pure state
 // machine in _gate.ts; this file carries out its effects (sockets, timers,
 // the files and signals of _inside.ts).
+import { redactError } from "../src/_redact.ts";
 import * as wire from "./_jupyter_msg.ts";
 import { type Frames, sameBytes, Socket } from "./_zmtp.ts";
 import { insideSupport, requestFlush, signalInterrupt, withdrawInterrupt } from "./_inside.ts";
@@ -426,7 +427,7 @@ export class KernelProxy {
     const failed = (e: unknown) => {
       if (this.#failedHooks.has(name)) return;
       this.#failedHooks.add(name);
-      console.error(`lamindeno kernel: hook ${name} failed (reported once):`, e);
+      console.error(`lamindeno kernel: hook ${name} failed (reported once):`, redactError(e));
     };
     try {
       const r = hook.apply(this.#hooks, args);

@@ -12,6 +12,7 @@
 // leaves it recorded). Short cells thus never write while the notebook's own
 // library code writes to the same registry.
 import type { KernelHooks } from "./hooks.ts";
+import { redactError, redactText } from "../src/_redact.ts";
 import type { CellRecord, RegistryLocation } from "../src/registry/run_cells.ts";
 import type { RegistryDb } from "../src/registry/db.ts";
 import {
@@ -44,7 +45,10 @@ export function recordingHooks(): KernelHooks {
   const warn = (e: unknown) => {
     if (warned) return;
     warned = true;
-    console.error(`lamindeno kernel: cannot record cells: ${(e as Error)?.message ?? e}`);
+    redactError(e);
+    console.error(
+      `lamindeno kernel: cannot record cells: ${redactText(String((e as Error)?.message ?? e))}`,
+    );
   };
 
   const open = (t: Target): Promise<RegistryDb> =>

@@ -1,5 +1,5 @@
 import { join, sep } from "node:path";
-import { InvalidKeyError, ValidationError } from "./errors.ts";
+import { InvalidKeyError } from "./errors.ts";
 import { log } from "./_log.ts";
 import { defaultInstance, Instance } from "./registry/instance.ts";
 import { deleteObject } from "./registry/_replace.ts";
@@ -8,6 +8,7 @@ import { hashDirectory } from "./storage/hash.ts";
 import { MANAGED_PREFIX, objectKey, suffixOf } from "./storage/key.ts";
 import { TMP_PREFIX } from "./storage/local.ts";
 import type { StorageBackend } from "./storage/storage.ts";
+import { LazySchema } from "./storage/_validate.ts";
 
 /** Options of {@linkcode fsck}. */
 export interface FsckOptions {
@@ -18,6 +19,29 @@ export interface FsckOptions {
   /** The instance to check (default: the one `ln.init()` opened). */
   instance?: Instance;
 }
+
+/**
+ * The zod schema of {@linkcode FsckOptions} (zod loads on first use), what
+ * `fsck` checks its options with: `parse` throws a `ValidationError`
+ * naming the field, what was expected and what was got.
+ *
+ * @example
+ * ```ts
+ * import { FsckOptionsSchema } from "@lamindeno/lamindb";
+ * console.assert((await FsckOptionsSchema.safeParse({ repair: true })).success);
+ * const bad = await FsckOptionsSchema.safeParse({ repair: "yes" });
+ * console.assert(!bad.success && bad.error.message.includes("repair"));
+ * ```
+ */
+export const FsckOptionsSchema: LazySchema<FsckOptions> = new LazySchema(
+  "ln.fsck() options",
+  (z) =>
+    z.strictObject({
+      repair: z.boolean().optional(),
+      hash: z.boolean().optional(),
+      instance: z.instanceof(Instance, { error: "an Instance from ln.connect()" }).optional(),
+    }, { error: "an object like { repair: true }" }),
+);
 
 /** A registered file whose object is missing or differs from the row. */
 export interface FsckProblem {
@@ -62,12 +86,7 @@ export interface FsckReport {
  * ```
  */
 export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
-  if (options === null || typeof options !== "object") {
-    throw new ValidationError("fsck(options) takes { repair?, hash?, instance? }");
-  }
-  if (options.instance !== undefined && !(options.instance instanceof Instance)) {
-    throw new ValidationError("fsck({ instance }) takes an Instance from ln.connect()");
-  }
+  await FsckOptionsSchema.parse(options);
   const inst = (options.instance ?? defaultInstance()).assertOpen();
   const db = inst.db;
   const backend = inst.backend;

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileURL } from "node:url";
 import { InvalidKeyError, StorageError, ValidationError } from "./errors.ts";
+import { redactUrl } from "./_redact.ts";
 import { openRegistry } from "./registry/db.ts";
 import { retryBusy } from "./registry/_db_errors.ts";
 import {
@@ -16,7 +17,8 @@ import { connectingRole, postgresDialect } from "./registry/postgres.ts";
 import { ensureStorage } from "./registry/storage_record.ts";
 import { currentHandle, ensureUser } from "./registry/user.ts";
 import { LocalStorage } from "./storage/local.ts";
-import { parseS3Uri, type S3Options, S3Storage } from "./storage/s3.ts";
+import { parseS3Uri, type S3Options, S3OptionsSchema, S3Storage } from "./storage/s3.ts";
+import { composeSchema, LazySchema } from "./storage/_validate.ts";
 import { type StorageBackend, storageTypeOf } from "./storage/storage.ts";
 import { autoTrackNotebook } from "./track/track.ts";
 
@@ -81,6 +83,52 @@ export interface InitOptions {
   backend?: StorageBackend;
 }
 
+const isDialect = (v: unknown) =>
+  typeof v === "object" && v !== null &&
+  ["createDriver", "createQueryCompiler", "createAdapter", "createIntrospector"]
+    .every((m) => typeof (v as Record<string, unknown>)[m] === "function");
+const isBackend = (v: unknown) =>
+  typeof v === "object" && v !== null && typeof (v as StorageBackend).root === "string" &&
+  typeof (v as StorageBackend).get === "function";
+
+/**
+ * The zod schema of {@linkcode InitOptions} (zod loads on first use), what
+ * `init` and `connect` check their options with: `parse` throws a
+ * `ValidationError` naming the field, what was expected and what was got.
+ *
+ * @example Check instance settings read from a config file
+ * ```ts
+ * import { InitOptionsSchema, ValidationError } from "@lamindeno/lamindb";
+ * const options = await InitOptionsSchema.parse({ storage: "./data", cacheDir: "/tmp/cache" });
+ * console.assert(options.storage === "./data");
+ * const bad = await InitOptionsSchema.safeParse({ storage: "./data", cacheDir: 3 });
+ * console.assert(!bad.success && bad.error instanceof ValidationError);
+ * console.assert(!bad.success && bad.error.message.includes("cacheDir"));
+ * ```
+ */
+export const InitOptionsSchema: LazySchema<InitOptions> = new LazySchema(
+  "ln.init() options",
+  (z) =>
+    z.strictObject({
+      storage: z.string({ error: 'a local folder or "s3://bucket/prefix"' })
+        .min(1, 'a local folder or "s3://bucket/prefix"'),
+      dialect: z.custom<RegistryDialect>(isDialect, { error: "a kysely Dialect" }).optional(),
+      db: z.string({ error: "a libSQL file path or a postgresql:// URL" })
+        .min(1, "a libSQL file path or a postgresql:// URL").optional(),
+      s3: composeSchema(S3OptionsSchema, z).optional(),
+      cacheDir: z.string({ error: "the path of a local folder" })
+        .min(1, "the path of a local folder").optional(),
+      backend: z.custom<StorageBackend>(isBackend, { error: "a StorageBackend" }).optional(),
+    }, {
+      error: 'an object like { storage: "./data" } (a local folder) or ' +
+        '{ storage: "s3://bucket/prefix" }',
+    }).refine((o) => !(o.dialect && o.db), {
+      error: "takes a `db` or a `dialect`, not both",
+      path: ["db"],
+      params: { sentence: true },
+    }),
+);
+
 /** Where the registry and the storage of an instance are. */
 interface Place {
   backend: StorageBackend;
@@ -99,9 +147,17 @@ async function mkdirOrFail(dir: string, what: string): Promise<void> {
 const POSTGRES = /^postgres(ql)?:\/\//i;
 
 function dbPath(db: string): string {
-  if (db.startsWith("file:")) return fromFileURL(new URL(db));
+  if (db.startsWith("file:")) {
+    try {
+      return fromFileURL(new URL(db));
+    } catch {
+      throw new ValidationError(`db: ${redactUrl(db)} is not a file: URL of a local file`);
+    }
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) {
-    throw new ValidationError(`db: ${db} is not a libSQL file path or file: URL`);
+    throw new ValidationError(
+      `db: ${redactUrl(db)} is not a libSQL file path, file: URL or postgresql:// URL`,
+    );
   }
   return resolve(db);
 }
@@ -119,7 +175,9 @@ async function place(options: InitOptions): Promise<Place> {
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.storage)) {
     throw new StorageError(
-      `cannot use ${options.storage} as storage: use a local folder or s3://bucket/prefix`,
+      `cannot use ${
+        redactUrl(options.storage)
+      } as storage: use a local folder or s3://bucket/prefix`,
     );
   }
   if (options.s3) throw new ValidationError("s3 options need an s3:// storage");
@@ -160,7 +218,7 @@ async function place(options: InitOptions): Promise<Place> {
  * ```
  */
 export async function init(options: InitOptions): Promise<void> {
-  validate(options);
+  await InitOptionsSchema.parse(options);
   await close();
   const inst = await open(options);
   setDefaultInstance(inst);
@@ -187,32 +245,8 @@ export async function init(options: InitOptions): Promise<void> {
  * ```
  */
 export async function connect(options: InitOptions): Promise<Instance> {
-  validate(options);
+  await InitOptionsSchema.parse(options);
   return await open(options);
-}
-
-function validate(options: InitOptions): void {
-  if (options === null || typeof options !== "object" || typeof options.storage !== "string") {
-    throw new ValidationError(
-      'ln.init() takes { storage: "./data" } (a local folder) or { storage: "s3://bucket/prefix" }',
-    );
-  }
-  if (options.db !== undefined && (typeof options.db !== "string" || options.db === "")) {
-    throw new ValidationError("init({ db }) takes the path of the registry's libSQL file");
-  }
-  if (options.s3 !== undefined && (options.s3 === null || typeof options.s3 !== "object")) {
-    throw new ValidationError(
-      "init({ s3 }) takes { endpoint, region, forcePathStyle, credentials }",
-    );
-  }
-  if (options.dialect && options.db) {
-    throw new ValidationError("init() takes a `db` or a `dialect`, not both");
-  }
-  if (
-    options.cacheDir !== undefined && (typeof options.cacheDir !== "string" || !options.cacheDir)
-  ) {
-    throw new ValidationError("init({ cacheDir }) takes the path of a local folder");
-  }
 }
 
 function cacheDirOf(options: InitOptions): string {

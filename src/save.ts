@@ -1,7 +1,29 @@
-import { ValidationError } from "./errors.ts";
 import { File } from "./registry/file.ts";
 import { saveFiles } from "./registry/_save.ts";
 import { defaultInstance } from "./registry/instance.ts";
+import { LazySchema } from "./storage/_validate.ts";
+
+/**
+ * The zod schema of what {@linkcode save} takes: an array of File records
+ * (zod loads on first use); `parse` throws a `ValidationError` naming the
+ * element.
+ *
+ * @example
+ * ```ts
+ * import * as ln from "@lamindeno/lamindb";
+ * const files = [new ln.File(new Uint8Array([1]), { key: "a.bin" })];
+ * console.assert((await ln.SaveFilesSchema.safeParse(files)).success);
+ * const bad = await ln.SaveFilesSchema.safeParse([files[0], "b.bin"]);
+ * console.assert(!bad.success && bad.error.message.includes("[1]"));
+ * ```
+ */
+export const SaveFilesSchema: LazySchema<File[]> = new LazySchema(
+  "ln.save()",
+  (z) =>
+    z.array(z.instanceof(File, { error: "a File record" }), {
+      error: "an array of File records",
+    }),
+);
 
 /**
  * Save many files in one registry transaction: much faster than calling
@@ -19,9 +41,7 @@ import { defaultInstance } from "./registry/instance.ts";
  * ```
  */
 export async function save(files: File[]): Promise<File[]> {
-  if (!Array.isArray(files) || files.some((f) => !(f instanceof File))) {
-    throw new ValidationError("ln.save() takes an array of File records");
-  }
+  await SaveFilesSchema.parse(files);
   // Files bound to another instance (`{ instance }`) are saved there.
   const groups = new Map<unknown, File[]>();
   for (const f of files) {

@@ -54,6 +54,11 @@ async function run(cmd: string, args: string[], as?: { uid: number }): Promise<v
 /** A running PostgreSQL; `database()` makes a fresh empty database and returns its URL. */
 export interface PostgresServer extends AsyncDisposable {
   database(): Promise<string>;
+  /**
+   * A fresh database owned by a new role that must log in with `password`
+   * (scram-sha-256; every other role keeps trust): its URL with the password.
+   */
+  passwordDatabase(password: string): Promise<string>;
 }
 
 let databases = 0;
@@ -89,6 +94,20 @@ export async function postgresServer(): Promise<PostgresServer> {
       const name = `lamin_${Date.now().toString(36)}_${databases++}`;
       await admin.query(`CREATE DATABASE ${name}`);
       return `postgresql://lamin@127.0.0.1:${port}/${name}`;
+    },
+    async passwordDatabase(password: string) {
+      const n = databases++;
+      const role = `secret_${Date.now().toString(36)}_${n}`;
+      const name = `lamin_${role}`;
+      await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
+      await admin.query(`CREATE DATABASE ${name} OWNER ${role}`);
+      // pg_hba.conf: first match wins, so the password rule goes first.
+      const hba = `${data}/pg_hba.conf`;
+      const rules = await Deno.readTextFile(hba);
+      await Deno.writeTextFile(hba, `host all ${role} 127.0.0.1/32 scram-sha-256\n${rules}`);
+      await admin.query("SELECT pg_reload_conf()");
+      await new Promise((r) => setTimeout(r, 200)); // the reload is asynchronous
+      return `postgresql://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}/${name}`;
     },
     async [Symbol.asyncDispose]() {
       await admin.end().catch(() => {});

@@ -6,6 +6,7 @@ import type { Insertable, Selectable } from "kysely";
 import { MultipleResultsError, NotFoundError, ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
+import { LazySchema } from "../storage/_validate.ts";
 import type { Database } from "./schema.ts";
 
 /** A table of the registry. */
@@ -45,6 +46,37 @@ export function date(v: string | null): Date | null;
 export function date(v: string | null): Date | null {
   return v === null ? null : new Date(v);
 }
+
+/**
+ * The zod schema of a {@linkcode Where} (zod loads on first use): each
+ * field a string, finite number, boolean, valid Date or null, or an array of
+ * at most `MAX_LIST` (20 000) of them. `get`/`filter` check the same by hand
+ * (no zod load on a query) and also that each field exists on the record.
+ *
+ * @example Check a filter read from a config file
+ * ```ts
+ * import { WhereSchema } from "@lamindeno/lamindb";
+ * console.assert((await WhereSchema.safeParse({ key: ["a.csv", "b.csv"], size: 3 })).success);
+ * const bad = await WhereSchema.safeParse({ size: { gt: 3 } });
+ * console.assert(!bad.success && bad.error.message.includes("size"));
+ * ```
+ */
+export const WhereSchema: LazySchema<Where> = new LazySchema("where", (z) => {
+  const scalar = z.union([
+    z.string(),
+    z.number().refine(Number.isFinite, { error: "a finite number" }),
+    z.boolean(),
+    z.date(),
+    z.null(),
+  ], { error: "a string, number, boolean, Date, null or an array of them" });
+  return z.record(
+    z.string(),
+    z.union([scalar, z.array(scalar).max(MAX_LIST), z.undefined()], {
+      error: "a string, number, boolean, Date, null or an array of them",
+    }),
+    { error: 'an object like { key: "x" }' },
+  );
+});
 
 /** Values a `where` may compare with. */
 type Plain = string | number | null;

@@ -23,6 +23,7 @@ import type { IoStats } from "../storage/counting.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import { objectOnDisk, openBacked, openForRanges } from "./_file_open.ts";
 import { FILES } from "./_file_model.ts";
+import { type BackedOptions, BackedOptionsSchema, StreamOptionsSchema } from "./file_schemas.ts";
 import { FEATURE_SETS, Features } from "./features.ts";
 import { type Folder, FOLDERS } from "./folder.ts";
 import { defaultInstance, Instance } from "./instance.ts";
@@ -316,7 +317,8 @@ export class File {
    * `toMemory()` reads all (or a query's subset). `io` counts the bytes
    * read. Close it when done.
    */
-  async backed(options: { isRunInput?: boolean } = {}): Promise<BackedAnnData> {
+  async backed(options: BackedOptions = {}): Promise<BackedAnnData> {
+    await BackedOptionsSchema.parse(options);
     const backed = await openBacked(this);
     await linkRunInput(this._inst, this, options.isRunInput);
     return backed;
@@ -330,17 +332,7 @@ export class File {
    * requests made.
    */
   async stream(options: StreamOptions = {}): Promise<AnnData> {
-    if (options === null || typeof options !== "object") {
-      throw new ValidationError("stream(options): options must be an object");
-    }
-    for (const k of ["subsetObs", "subsetVar"] as const) {
-      const q = options[k];
-      if (q !== undefined && !(q instanceof Expression)) {
-        throw new ValidationError(
-          `${k} must be an expression from file.subsetter(), e.g. df.cell_type.eq("T cell")`,
-        );
-      }
-    }
+    await StreamOptionsSchema.parse(options);
     const { src, io } = await openForRanges(this);
     let adata: AnnData;
     try {

@@ -4,6 +4,7 @@
 // process's default (what `ln.File.get()` and friends use), `ln.connect()`
 // opens more.
 import { NotInitializedError, StorageError } from "../errors.ts";
+import { stripPassword } from "../_redact.ts";
 import { HttpStorage } from "../storage/http.ts";
 import type { StorageBackend } from "../storage/storage.ts";
 import { retryBusy } from "./_db_errors.ts";
@@ -71,8 +72,14 @@ export class Instance {
   readonly user: User;
   /** This instance's settings. */
   readonly settings: InstanceSettings;
-  /** Where the registry is, when other processes can reach it. */
+  /**
+   * Where the registry is, when other processes can reach it; a PostgreSQL
+   * URL without its password (other processes find it in
+   * `LAMINDENO_PGPASSFILE`, PGPASSWORD or `~/.pgpass`).
+   */
   readonly location: RegistryLocation | undefined;
+  /** The location as given, password included: for the kernel's recorder only. */
+  readonly #location: RegistryLocation | undefined;
   /** The run being tracked in this instance, or `undefined`. */
   run: Run | undefined;
   /** The transform of that run. */
@@ -87,8 +94,19 @@ export class Instance {
     this.backend = parts.backend;
     this.user = parts.user;
     this.settings = parts.settings;
-    this.location = parts.location;
+    this.#location = parts.location;
+    this.location = parts.location?.kind === "postgres"
+      ? { kind: "postgres", url: stripPassword(parts.location.url) }
+      : parts.location;
     this.#backends.set(parts.storage.id, parts.backend);
+  }
+
+  /**
+   * @internal The registry's location with the credentials it was opened
+   * with, told only to the lamindeno kernel (never shown, logged or stored).
+   */
+  locationWithCredentials(): RegistryLocation | undefined {
+    return this.#location;
   }
 
   /** The root of the default storage (`/abs/path` or `s3://bucket/prefix`). */

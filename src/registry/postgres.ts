@@ -1,13 +1,20 @@
 import { type Dialect, type Kysely, PostgresDialect, sql } from "kysely";
+import { redactError, redactText, redactUrl, urlSecrets } from "../_redact.ts";
 import { StorageError } from "../errors.ts";
+import { lookupPassword, withPassword } from "./_pgpass.ts";
 
 /**
  * A shared registry on PostgreSQL: a kysely `Dialect` over a `pg` pool for
  * `url` (`postgresql://user@host:port/db`). The driver is loaded only when
- * a PostgreSQL registry is used. The server must be reachable now.
+ * a PostgreSQL registry is used. The server must be reachable now. A URL
+ * without password takes it from the file named by `LAMINDENO_PGPASSFILE`
+ * (what the lamindeno kernel installs), else pg's PGPASSWORD, PGPASSFILE or
+ * `~/.pgpass`. Messages never show the password (nor any query string).
  */
 export async function postgresDialect(url: string): Promise<Dialect> {
   const { default: pg } = await import("pg");
+  const password = await lookupPassword(url);
+  const secrets = [...urlSecrets(url), ...(password ? [password] : [])];
   // bigint (int8) columns (file size) come back as numbers, not strings: a
   // parser for this pool's connections only (pg's global parsers are left
   // alone for other code in the process).
@@ -18,23 +25,26 @@ export async function postgresDialect(url: string): Promise<Dialect> {
           ? (v: string) => Number(v)
           : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
-  const pool = new pg.Pool({ connectionString: url, max: 4, types });
+  let pool: InstanceType<typeof pg.Pool> | undefined;
   try {
+    pool = new pg.Pool({
+      connectionString: password ? withPassword(url, password) : url,
+      max: 4,
+      types,
+    });
     const c = await pool.connect();
     c.release();
   } catch (e) {
-    await pool.end().catch(() => {});
+    await pool?.end().catch(() => {});
+    redactError(e, secrets);
     throw new StorageError(
-      `cannot connect to the registry at ${redact(url)}: ${(e as Error).message}`,
+      `cannot connect to the registry at ${redactUrl(url)}: ${
+        redactText((e as Error)?.message ?? String(e), secrets)
+      }`,
       { cause: e },
     );
   }
   return new PostgresDialect({ pool });
-}
-
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]+):[^@]*@/, "$1:***@");
 }
 
 /** The PostgreSQL role of the connection: who records are created by on a shared registry. */

@@ -65,26 +65,9 @@ export function httpSettings(options: unknown): HttpSettings {
   return { ...retrySettings("HttpStorage", o), headers };
 }
 
-/**
- * A URL fit for messages: userinfo replaced by `***@`, a query string by
- * `?***`, the fragment dropped. Anything unparsable becomes `<URL>`.
- */
-export function redactUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return "<URL>";
-  }
-  const auth = u.username || u.password ? "***@" : "";
-  const query = u.search ? "?***" : "";
-  return `${u.protocol}//${auth}${u.host}${u.pathname}${query}`;
-}
-
-/** Every URL inside a message (e.g. a fetch error's text) redacted. */
-export function redactText(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)]+/gi, (m) => redactUrl(m));
-}
+// URLs in messages: the library's one redaction (src/_redact.ts).
+export { redactText, redactUrl } from "../_redact.ts";
+import { redactText, redactUrl } from "../_redact.ts";
 
 /** An HTTP status that is not what was asked for; `retry` for transient ones. */
 export class HttpStatus extends Error {

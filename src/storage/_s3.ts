@@ -1,7 +1,7 @@
 // Helpers of S3Storage: parsing s3:// URIs, and recognizing the SDK's
 // errors (missing objects, transient failures) and their messages.
 import { ValidationError } from "../errors.ts";
-import { redactText } from "./_http.ts";
+import { redactError, redactText, redactUrl } from "../_redact.ts";
 import { validateKey } from "./key.ts";
 
 /**
@@ -16,11 +16,17 @@ import { validateKey } from "./key.ts";
  */
 export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
-  if (!m) throw new ValidationError(`${uri} is not an S3 URI; write s3://bucket/prefix`);
+  if (!m) {
+    throw new ValidationError(
+      `${redactUrl(String(uri))} is not an S3 URI; write s3://bucket/prefix`,
+    );
+  }
   const bucket = m[1];
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    // Credentials written into the URI (`s3://key:secret@bucket`) are not shown.
+    const shown = /[@:?#]/.test(bucket) ? redactUrl(uri) : `"${bucket}"`;
     throw new ValidationError(
-      `"${bucket}" is not a valid bucket name (3-63 lower-case letters, digits, dots, hyphens)`,
+      `${shown} is not a valid bucket name (3-63 lower-case letters, digits, dots, hyphens)`,
     );
   }
   const prefix = (m[2] ?? "").replace(/\/+$/, "");
@@ -40,10 +46,12 @@ export function isMissing(e: unknown): boolean {
 }
 
 /** An SDK error's text (URLs redacted), for messages. */
-export function msg(e: unknown): string {
+export function msg(e: unknown, secrets: readonly string[] = []): string {
+  redactError(e, secrets);
   const err = e as Error;
   return redactText(
     err?.message && err.message !== "UnknownError" ? err.message : `${err?.name ?? e}`,
+    secrets,
   );
 }
 

@@ -16,6 +16,10 @@ import { Buffer } from "node:buffer";
 import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
 import { isMissing, msg, parseS3Uri, status, transient, uploadMs } from "./_s3.ts";
 import { attempts, idleTimeout, readAll, type RetrySettings, retrySettings } from "./_retry.ts";
+import { redactUrl, urlSecrets } from "../_redact.ts";
+import type { S3Options } from "./s3_options.ts";
+
+export { type S3Options, S3OptionsSchema } from "./s3_options.ts";
 import { Md5 } from "./hash.ts";
 import { validateKey } from "./key.ts";
 import type {
@@ -30,33 +34,6 @@ import type {
 export { parseS3Uri };
 
 type Sdk = typeof import("@aws-sdk/client-s3");
-
-/** How to reach an S3-compatible endpoint (AWS, MinIO, s3rver, ...). */
-export interface S3Options {
-  /** Endpoint URL, e.g. `http://127.0.0.1:9000`; default: AWS for `region`. */
-  endpoint?: string;
-  /** Region; default `AWS_REGION`, else `us-east-1`. */
-  region?: string;
-  /** Path-style URLs (`endpoint/bucket/key`), as MinIO and s3rver need. */
-  forcePathStyle?: boolean;
-  /** Credentials; default: the AWS SDK's chain (environment, profile, ...). */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /**
-   * Milliseconds one request may take. Reads (`head`, `getRange`, a `list`
-   * page) must complete within it; `get` must deliver its headers within it
-   * and then never go this long without a byte; an upload gets it plus one
-   * second per 64 KiB of body. Default 30 000.
-   */
-  timeoutMs?: number;
-  /**
-   * Extra attempts of an idempotent request (reads, part uploads, deletes,
-   * overwrites) that failed on a timeout, a network error, HTTP 408, 429 or
-   * 5xx; never on other 4xx. Default 3.
-   */
-  retries?: number;
-  /** Wait before the first retry in ms, doubled for each further one (with jitter). Default 250. */
-  retryDelayMs?: number;
-}
 
 /** Uploads larger than this go in parts of this size (S3's minimum part is 5 MiB). */
 const PART = 8 << 20;
@@ -110,6 +87,8 @@ export class S3Storage implements StorageBackend {
   readonly prefix: string;
   readonly #options: S3Options;
   readonly #retry: RetrySettings;
+  /** Strings no message may show: the secret key, the session token, endpoint passwords. */
+  readonly #secrets: string[];
   #clientP?: Promise<{ client: S3Client; sdk: Sdk }>;
   #closed = false;
 
@@ -123,10 +102,17 @@ export class S3Storage implements StorageBackend {
     }
     if (options.endpoint !== undefined && !URL.canParse(String(options.endpoint))) {
       throw new ValidationError(
-        `S3 endpoint ${options.endpoint} is not a URL; write e.g. http://127.0.0.1:9000`,
+        `S3 endpoint ${
+          redactUrl(String(options.endpoint))
+        } is not a URL; write e.g. http://127.0.0.1:9000`,
       );
     }
     this.#retry = retrySettings("S3Storage", options as Record<string, unknown>);
+    const c = options.credentials;
+    this.#secrets = [
+      ...(options.endpoint ? urlSecrets(String(options.endpoint)) : []),
+      ...[c?.secretAccessKey, c?.sessionToken].filter((x): x is string => typeof x === "string"),
+    ];
     const { bucket, prefix } = parseS3Uri(root);
     this.bucket = bucket;
     this.prefix = prefix;
@@ -176,7 +162,7 @@ export class S3Storage implements StorageBackend {
       retry: o.retry,
       timeoutMs: this.#retry.timeoutMs + uploadMs(o.bodyBytes ?? 0),
       transient: (e) => !(e instanceof IntegrityError) && transient(e),
-      describe: msg,
+      describe: (e) => msg(e, this.#secrets),
       fail: (e, why, n) =>
         e instanceof IntegrityError ? e : new StorageError(
           `could not ${verb} ${what}: ${why}${n > 1 ? ` (${n} attempts)` : ""}`,
@@ -312,7 +298,7 @@ export class S3Storage implements StorageBackend {
         const r = await reader.read();
         return r.done ? undefined : r.value;
       } catch (e) {
-        throw new StorageError(`could not write ${uri}: ${msg(e)}`, { cause: e });
+        throw new StorageError(`could not write ${uri}: ${msg(e, this.#secrets)}`, { cause: e });
       }
     };
     const first = await fill().catch(async (e) => {
@@ -408,7 +394,7 @@ export class S3Storage implements StorageBackend {
         ).catch(() => {});
       }
       if (e instanceof IntegrityError || e instanceof StorageError) throw e;
-      throw new StorageError(`could not write ${uri}: ${msg(e)}`, { cause: e });
+      throw new StorageError(`could not write ${uri}: ${msg(e, this.#secrets)}`, { cause: e });
     }
   }
 

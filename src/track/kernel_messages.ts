@@ -18,6 +18,7 @@
  * @module
  */
 import { ValidationError } from "../errors.ts";
+import { stripPassword } from "../_redact.ts";
 import type { RegistryLocation } from "../registry/run_cells.ts";
 
 export type { RegistryLocation } from "../registry/run_cells.ts";
@@ -79,6 +80,27 @@ function parseRegistry(v: unknown, what: string): RegistryLocation {
   throw new ValidationError(
     `${what}.registry must be { kind: "libsql", path } or { kind: "postgres", url }`,
   );
+}
+
+/**
+ * `run` as the notebook's global may hold it: a PostgreSQL registry's URL
+ * without its password (the kernel and the library find credentials in
+ * `LAMINDENO_PGPASSFILE`, PGPASSWORD or `~/.pgpass`).
+ *
+ * @example
+ * ```ts
+ * import { withoutSecrets } from "./kernel_messages.ts";
+ * const run = withoutSecrets({
+ *   run_id: "r1",
+ *   root: "/data",
+ *   registry: { kind: "postgres", url: "postgresql://lamin:pw@db.org/lamin" },
+ * });
+ * console.assert(run.registry?.kind === "postgres" && !run.registry.url.includes("pw"));
+ * ```
+ */
+export function withoutSecrets(run: RunAnnouncement): RunAnnouncement {
+  if (run.registry?.kind !== "postgres") return run;
+  return { ...run, registry: { kind: "postgres", url: stripPassword(run.registry.url) } };
 }
 
 /**
@@ -158,11 +180,12 @@ export function kernelGlobal(): KernelGlobal | undefined {
  */
 export function setKernelRun(run: RunAnnouncement): void {
   const value = (globalThis as Obj)[KERNEL_GLOBAL];
-  if (isObj(value)) value.run = run;
+  if (isObj(value)) value.run = withoutSecrets(run);
 }
 
 /**
- * The code that sets {@linkcode KERNEL_GLOBAL} to `info` in the isolate (after validating it).
+ * The code that sets {@linkcode KERNEL_GLOBAL} to `info` in the isolate (after
+ * validating it), registry URLs without their passwords.
  *
  * @example
  * ```ts
@@ -172,7 +195,11 @@ export function setKernelRun(run: RunAnnouncement): void {
  * ```
  */
 export function kernelGlobalCode(info: KernelGlobal): string {
-  return `globalThis.${KERNEL_GLOBAL} = ${JSON.stringify(parseKernelGlobal(info))};`;
+  const value = parseKernelGlobal(info);
+  // The notebook's global scope never holds a password.
+  if (value.early) value.early = withoutSecrets(value.early);
+  if (value.run) value.run = withoutSecrets(value.run);
+  return `globalThis.${KERNEL_GLOBAL} = ${JSON.stringify(value)};`;
 }
 
 /**

@@ -2,6 +2,7 @@
 // versioned by content; files loaded while it runs become its inputs and
 // files saved its outputs.
 import { ValidationError } from "../errors.ts";
+import { LazySchema } from "../storage/_validate.ts";
 import { log } from "../_log.ts";
 import { defaultInstance, type Instance, maybeDefaultInstance } from "../registry/instance.ts";
 import { Run, RUNS } from "../registry/run.ts";
@@ -23,6 +24,28 @@ export interface TrackOptions {
   /** Track this transform instead of the running script. */
   transform?: Transform;
 }
+
+/**
+ * The zod schema of {@linkcode TrackOptions} (zod loads on first use), what
+ * `track` checks its options with: `parse` throws a `ValidationError`
+ * naming the field, what was expected and what was got.
+ *
+ * @example
+ * ```ts
+ * import { TrackOptionsSchema } from "@lamindeno/lamindb";
+ * console.assert((await TrackOptionsSchema.safeParse({ name: "pipeline", version: "2" })).success);
+ * console.assert(!(await TrackOptionsSchema.safeParse({ name: "" })).success);
+ * ```
+ */
+export const TrackOptionsSchema: LazySchema<TrackOptions> = new LazySchema(
+  "ln.track() options",
+  (z) =>
+    z.strictObject({
+      name: z.string({ error: "a non-empty string" }).min(1, "a non-empty string").optional(),
+      version: z.string({ error: "a non-empty string" }).min(1, "a non-empty string").optional(),
+      transform: z.instanceof(Transform, { error: "a Transform record" }).optional(),
+    }, { error: 'an object like { name: "my pipeline", version: "1" }' }),
+);
 
 async function transformFor(
   inst: Instance,
@@ -92,14 +115,7 @@ async function transformFor(
  * ```
  */
 export async function track(options: TrackOptions = {}): Promise<Run> {
-  if (options === null || typeof options !== "object") {
-    throw new ValidationError('track() takes options like { name: "my pipeline", version: "1" }');
-  }
-  for (const k of ["name", "version"] as const) {
-    if (options[k] !== undefined && (typeof options[k] !== "string" || options[k] === "")) {
-      throw new ValidationError(`track({ ${k} }) must be a non-empty string`);
-    }
-  }
+  await TrackOptionsSchema.parse(options);
   const inst = defaultInstance().assertOpen();
   const src = options.transform
     ? undefined
@@ -138,14 +154,18 @@ export async function finish(options: { status?: "completed" | "errored" } = {})
 /**
  * In the lamindeno kernel, tell the kernel (which sees every iopub message)
  * which run and registry to record the notebook's cells into; stock
- * kernels have no `__lamindeno_kernel` and are left alone.
+ * kernels have no `__lamindeno_kernel` and are left alone. The kernel's
+ * global keeps the registry's URL without password; the message (consumed
+ * by the kernel, never shown to the client) carries the instance's own
+ * location, so a password the notebook's code gave still lets the kernel in.
  */
 async function announceRun(inst: Instance, run: Run): Promise<void> {
   if (!kernelGlobal()) return;
+  const location = inst.locationWithCredentials();
   const info: RunAnnouncement = {
     run_id: run.id,
     root: inst.storage.root,
-    ...(inst.location ? { registry: inst.location } : {}),
+    ...(location ? { registry: location } : {}),
   };
   setKernelRun(info);
   try {
@@ -178,10 +198,12 @@ export async function startKernelRun(): Promise<KernelRun | undefined> {
   const transform = await transformFor(inst, src, {});
   const run = new Run({ transform });
   await run.save();
+  // The kernel's recorder gets the credentials; its global, only the stripped URL.
+  const location = inst.locationWithCredentials();
   return {
     run_id: run.id,
     root: inst.storage.root,
-    ...(inst.location ? { registry: inst.location } : {}),
+    ...(location ? { registry: location } : {}),
   };
 }
 

@@ -1,0 +1,97 @@
+/**
+ * The zod schemas of `File`'s options (zod loads on first use): what
+ * `file.stream()` and `file.backed()` check their options with, and
+ * `FileOptionsSchema` for the constructor's (which checks by hand, being
+ * synchronous). `parse` throws a `ValidationError` naming the field, what
+ * was expected and what was got.
+ *
+ * @module
+ */
+import { Expression } from "../query/expr.ts";
+import { LazySchema } from "../storage/_validate.ts";
+import { Features } from "./features.ts";
+import type { FileOptions, StreamOptions } from "./file.ts";
+import { Instance } from "./instance.ts";
+import { Run } from "./run.ts";
+
+/** Options of `file.backed()`. */
+export interface BackedOptions {
+  /** Link the file as an input of the tracked run (default: `ln.settings.trackRunInputs`). */
+  isRunInput?: boolean;
+}
+
+/**
+ * The zod schema of `FileOptions` (`new ln.File(data, options)`).
+ *
+ * @example
+ * ```ts
+ * import { FileOptionsSchema } from "@lamindeno/lamindb";
+ * console.assert((await FileOptionsSchema.safeParse({ key: "a.csv", format: "csv" })).success);
+ * const bad = await FileOptionsSchema.safeParse({ id: "short" });
+ * console.assert(!bad.success && bad.error.message.includes("id"));
+ * ```
+ */
+export const FileOptionsSchema: LazySchema<FileOptions> = new LazySchema(
+  "new ln.File() options",
+  (z) =>
+    z.strictObject({
+      key: z.string().min(1).optional(),
+      name: z.string().optional(),
+      run: z.instanceof(Run, { error: "a Run record" }).optional(),
+      format: z.string({ error: 'a format like "csv"' }).min(1, 'a format like "csv"')
+        .optional(),
+      features: z.array(
+        z.custom<Features>((v) => v instanceof Features, { error: "a Features record" }),
+      ).optional(),
+      id: z.string().regex(/^[0-9A-Za-z]{20}$/, "a File id of 20 base62 characters").optional(),
+      inputOf: z.array(z.instanceof(Run, { error: "a Run record" })).optional(),
+      instance: z.instanceof(Instance, { error: "an Instance from ln.connect()" }).optional(),
+    }, { error: 'an object like { key: "data/a.csv" }' }),
+);
+
+const SUBSET = 'an expression from file.subsetter(), e.g. df.cell_type.eq("T cell")';
+
+/**
+ * The zod schema of `StreamOptions` (`file.stream(options)`).
+ *
+ * @example
+ * ```ts
+ * import { StreamOptionsSchema } from "@lamindeno/lamindb";
+ * console.assert((await StreamOptionsSchema.safeParse({ isRunInput: false })).success);
+ * const bad = await StreamOptionsSchema.safeParse({ subsetObs: "cell_type == 'T'" });
+ * console.assert(!bad.success && bad.error.message.includes("subsetter"));
+ * ```
+ */
+export const StreamOptionsSchema: LazySchema<StreamOptions> = new LazySchema(
+  "file.stream() options",
+  (z) =>
+    z.strictObject({
+      subsetObs: z.instanceof(Expression, { error: SUBSET }).optional(),
+      subsetVar: z.instanceof(Expression, { error: SUBSET }).optional(),
+      isRunInput: z.boolean().optional(),
+      io: z.custom<StreamOptions["io"]>(
+        (v) =>
+          typeof v === "object" && v !== null &&
+          typeof (v as Record<string, unknown>).bytesRead === "number" &&
+          typeof (v as Record<string, unknown>).requests === "number",
+        { error: "counters { bytesRead, requests }" },
+      ).optional(),
+    }, { error: "an object like { subsetObs, subsetVar }" }),
+);
+
+/**
+ * The zod schema of {@linkcode BackedOptions} (`file.backed(options)`).
+ *
+ * @example
+ * ```ts
+ * import { BackedOptionsSchema } from "@lamindeno/lamindb";
+ * console.assert(!(await BackedOptionsSchema.safeParse({ isRunInput: "no" })).success);
+ * ```
+ */
+export const BackedOptionsSchema: LazySchema<BackedOptions> = new LazySchema(
+  "file.backed() options",
+  (z) =>
+    z.strictObject({ isRunInput: z.boolean().optional() }, {
+      error: "an object like { isRunInput: false }",
+    }),
+);

@@ -58,11 +58,18 @@ export async function readCollection(
   src: ByteReader,
   address: number,
   label: string,
+  fileSize: number,
 ): Promise<Collection> {
   const h = new Reader(await src.read(address, 16), label);
   h.sig("GCOL");
   h.skip(4);
   const size = h.len();
+  if (size < 16 || address + size > fileSize) {
+    throw new CorruptFileError(
+      `"${label}": the string heap at byte ${address} claims ${size} bytes, ` +
+        `past the end of the file (${fileSize} bytes); the file is damaged`,
+    );
+  }
   const bytes = await src.read(address, size);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const offsets: number[] = [];

@@ -23,7 +23,6 @@ import { columnsOf } from "./expr.ts";
 import { type ColumnData, evaluate } from "./evaluate.ts";
 import { checkColumns } from "./lazy_frame.ts";
 import { type StoredMatrix, subsetMatrix, subsetRows } from "./subset.ts";
-import type { RangeArray } from "../formats/ranges.ts";
 
 /** What to select. */
 export interface StreamSelection {

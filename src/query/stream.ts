@@ -3,7 +3,7 @@
 // layers, obsm/varm and obsp/varp that hold the selected rows and columns.
 import pl from "nodejs-polars";
 import type { RangeReader } from "../formats/codec.ts";
-import { CorruptFileError } from "../errors.ts";
+import { CorruptFileError, ValidationError } from "../errors.ts";
 import { AnnData, type CategoryInfo } from "../formats/anndata/anndata.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
 import { type ElementStore, join } from "../formats/anndata/_store.ts";
@@ -174,20 +174,31 @@ export async function streamAnnData(src: RangeReader, sel: StreamSelection): Pro
   );
   const obsp = await readMapping(store, "obsp", async (p) => (await subsetAt(src, p, rows, rows))!);
   const varp = await readMapping(store, "varp", async (p) => (await subsetAt(src, p, cols, cols))!);
-  return new AnnData({
-    X,
-    obs: obs.frame.df,
-    var: v.frame.df,
-    obsNames: obs.frame.index,
-    varNames: v.frame.index,
-    layers,
-    obsm: await axisMapping(src, "obsm", rows),
-    varm: await axisMapping(src, "varm", cols),
-    obsp,
-    varp,
-    uns: await readDict(store, "uns"),
-    categories: { obs: obs.frame.categories, var: v.frame.categories },
-  });
+  const obsm = await axisMapping(src, "obsm", rows);
+  const varm = await axisMapping(src, "varm", cols);
+  const uns = await readDict(store, "uns");
+  try {
+    return new AnnData({
+      X,
+      obs: obs.frame.df,
+      var: v.frame.df,
+      obsNames: obs.frame.index,
+      varNames: v.frame.index,
+      layers,
+      obsm,
+      varm,
+      obsp,
+      varp,
+      uns,
+      categories: { obs: obs.frame.categories, var: v.frame.categories },
+    });
+  } catch (e) {
+    // Parts whose shapes disagree: the file's claims are inconsistent.
+    if (!(e instanceof ValidationError)) throw e;
+    throw new CorruptFileError(`"${store.label}": inconsistent AnnData: ${e.message}`, {
+      cause: e,
+    });
+  }
 }
 
 export { subsetRows };

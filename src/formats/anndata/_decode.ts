@@ -221,6 +221,19 @@ export async function readDataFrame(
   const index = (await store.describe(idx)) === "array"
     ? strings(await readSelected(store, idx, rows), store, idx).map((s) => s ?? "")
     : [];
+  // Every column as long as the index (or the first column): a length
+  // claimed wrong is damage, not a frame polars refuses with a raw error.
+  const n = index.length || series[0]?.length;
+  for (const [k, s] of series.entries()) {
+    if (s.length !== n) {
+      corrupt(
+        store,
+        `/${
+          join(path, columns[k])
+        } has ${s.length} rows where /${path} has ${n}: the file is damaged`,
+      );
+    }
+  }
   const df = series.length ? pl.DataFrame(series) : pl.DataFrame({});
   return { df, index, categories };
 }

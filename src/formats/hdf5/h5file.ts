@@ -376,9 +376,20 @@ export class H5File {
       this.#children.set(
         address,
         guard(this.label, async () => {
-          if (info.links) return info.links;
-          if (!info.symbolTable) return new Map();
-          return await readSymbolTable(this.#cache, info.symbolTable);
+          const links = info.links ??
+            (info.symbolTable ? await readSymbolTable(this.#cache, info.symbolTable) : new Map());
+          for (const name of links.keys()) {
+            // HDF5 link names are never empty and never hold "/": a damaged name would make a
+            // path that leads back to the group itself.
+            if (name === "" || name.includes("/") || name === ".") {
+              throw new CorruptFileError(
+                `"${this.label}": the group at byte ${address} has a link named ${
+                  JSON.stringify(name)
+                }, which HDF5 does not allow: the file is damaged`,
+              );
+            }
+          }
+          return links;
         }),
       );
     }

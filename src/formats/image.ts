@@ -108,7 +108,7 @@ function fromJpeg(bytes: Uint8Array): ImageArray {
   const img = jpeg.decode(bytes, {
     useTArray: true,
     formatAsRGBA: false,
-    maxMemoryUsageInMB: 4096,
+    maxMemoryUsageInMB: 1024,
   });
   const c = img.data.length / (img.width * img.height);
   return { data: new Uint8Array(img.data), shape: [img.height, img.width, c] };

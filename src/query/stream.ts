@@ -97,7 +97,12 @@ export async function storedMatrix(
     return { kind: "dense", shape, values, where };
   }
   const enc = await encoding(src.store, path);
-  if (enc !== "csr_matrix" && enc !== "csc_matrix") return undefined;
+  if (enc !== "csr_matrix" && enc !== "csc_matrix") {
+    throw new CorruptFileError(
+      `${where} is a group with encoding-type ${enc}, not a matrix (csr_matrix or csc_matrix): ` +
+        `the file is damaged or not an AnnData`,
+    );
+  }
   const shape = sparseShape(await src.store.attrs(path));
   if (!shape) {
     throw new CorruptFileError(

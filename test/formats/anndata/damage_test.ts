@@ -304,7 +304,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "a sparse X group without its shape attribute is a CorruptFileError from backed() and stream(), not a TypeError",
+    "a sparse X group without its shape or encoding-type attribute is a CorruptFileError from backed() and stream(), not a TypeError or a missing X",
   ...py,
   async fn() {
     const path = await copy("csr.h5ad");
@@ -323,6 +323,17 @@ Deno.test({
         CorruptFileError,
         /\/X is a csr_matrix without a valid shape/,
       );
+    });
+    const noEncoding = await copy("csr.h5ad");
+    await python(
+      `import sys, h5py\nwith h5py.File(sys.argv[1], "a") as f: del f["X"].attrs["encoding-type"]`,
+      noEncoding,
+    );
+    await withFile(noEncoding, async (f) => {
+      const re = /\/X is a group with encoding-type undefined/;
+      await assertRejects(() => f.load(), CorruptFileError, /\/X has encoding-type undefined/);
+      await assertRejects(() => f.backed(), CorruptFileError, re);
+      await assertRejects(() => f.stream(), CorruptFileError, re);
     });
   },
 });

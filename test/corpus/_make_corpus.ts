@@ -201,6 +201,17 @@ export async function makeCorpus(seedDir: string, outDir: string): Promise<Case[
     }
   }
 
+  // Loops: an object header continuation (message 0x10) pointed at itself.
+  for (const seed of SEEDS.h5ad) {
+    const orig = await Deno.readFile(`${seedDir}/${seed}`);
+    const hits = find(orig, new Uint8Array([0x10, 0, 0x10, 0, 0, 0, 0, 0]));
+    for (const at of hits.filter((_, i) => i % 5 === 0).slice(0, 4)) {
+      const b = orig.slice();
+      b.set(u64(at), at + 8);
+      await add("loop", seed, `continuation at ${at} into itself`, b, "equal-or-error");
+    }
+  }
+
   // Mislabelled suffixes: each seed's bytes under another format's suffix.
   for (
     const [seed, suffixes] of [

@@ -4,6 +4,7 @@
 import { decode as decodePng, encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import { CorruptFileError, UnsupportedFormatError, ValidationError } from "../errors.ts";
+import { checkPng } from "./_png_check.ts";
 
 /**
  * An image as a dense array, row-major `[height, width, channels]`, like the
@@ -107,7 +108,7 @@ function fromJpeg(bytes: Uint8Array): ImageArray {
   const img = jpeg.decode(bytes, {
     useTArray: true,
     formatAsRGBA: false,
-    maxMemoryUsageInMB: 4096,
+    maxMemoryUsageInMB: 1024,
   });
   const c = img.data.length / (img.width * img.height);
   return { data: new Uint8Array(img.data), shape: [img.height, img.width, c] };
@@ -120,6 +121,7 @@ export function decodeImage(bytes: Uint8Array, label: string): ImageArray {
   if (!isPng && !isJpeg) {
     throw new CorruptFileError(`"${label}" is neither a PNG nor a JPEG image (bad signature)`);
   }
+  if (isPng) checkPng(bytes, label);
   try {
     return isPng ? fromPng(bytes) : fromJpeg(bytes);
   } catch (e) {

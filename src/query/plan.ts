@@ -1,6 +1,7 @@
 // Planning reads: from selected row (or column) indices to the index ranges
 // of the arrays that hold them. Plans are plain data, printable and tested
 // on their own; reading them is the job of a RangeArray (h5ad or zarr).
+import { CorruptFileError } from "../errors.ts";
 import { merge, type Range, runs, total } from "../formats/ranges.ts";
 
 /**
@@ -39,11 +40,15 @@ export function planIndptr(selected: ArrayLike<number>): CompressedPlan {
  * Step 2: with the `indptr` values read (concatenated over `plan.indptr`),
  * the element ranges of `data`/`indices` that hold the selection, merged
  * when adjacent, and each selected line's `[start, end)` in elements.
+ * `indptr` values that decrease or leave `[0, nnz]` are a `CorruptFileError`
+ * naming `where` (the element, for messages).
  */
 export function planElements(
   selected: ArrayLike<number>,
   plan: CompressedPlan,
   indptrValues: ArrayLike<number | bigint>,
+  nnz = Infinity,
+  where = "a sparse matrix",
 ): { elements: Range[]; spans: Float64Array } {
   const at = cursor(plan.indptr);
   const spans = new Float64Array(selected.length * 2);
@@ -52,7 +57,12 @@ export function planElements(
     const i = selected[k];
     const s = Number(indptrValues[at(i)]);
     const e = Number(indptrValues[at(i + 1)]);
-    if (e < s) throw new RangeError(`indptr decreases at ${i}`);
+    if (!(s >= 0 && e >= s && e <= nnz)) {
+      throw new CorruptFileError(
+        `${where}: indptr[${i}..${i + 1}] is ${s}..${e}, ` +
+          (e < s ? "decreasing" : `outside 0..${nnz}`) + ": the file is damaged",
+      );
+    }
     spans[2 * k] = s;
     spans[2 * k + 1] = e;
     if (e > s) ranges.push([s, e]);

@@ -3,17 +3,19 @@
 // layers, obsm/varm and obsp/varp that hold the selected rows and columns.
 import pl from "nodejs-polars";
 import type { RangeReader } from "../formats/codec.ts";
-import { CorruptFileError } from "../errors.ts";
+import { CorruptFileError, ValidationError } from "../errors.ts";
 import { AnnData, type CategoryInfo } from "../formats/anndata/anndata.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
 import { type ElementStore, join } from "../formats/anndata/_store.ts";
 import {
+  checkCodes,
   encoding,
   frameColumns,
   readColumn,
   readDataFrame,
   readDict,
   readMapping,
+  sparseShape,
 } from "../formats/anndata/_decode.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import type { ExprNode } from "./expr.ts";
@@ -57,6 +59,7 @@ async function selectAxis(
       if (codes.kind !== "number" || cats.kind !== "string") {
         throw new CorruptFileError(`"${store.label}": /${p} is not a valid categorical`);
       }
+      checkCodes(codes.data as ArrayLike<number>, cats.data.length, store.label, join(p, "codes"));
       n = codes.data.length;
       data.set(name, {
         kind: "categorical",
@@ -81,22 +84,45 @@ export async function storedMatrix(
 ): Promise<StoredMatrix | undefined> {
   const kind = await src.store.describe(path);
   if (kind === undefined) return undefined;
+  const where = `"${src.store.label}": /${path}`;
   if (kind === "array") {
     const values = await src.array(path);
+    if (values.shape.length < 1 || values.shape.length > 2) {
+      throw new CorruptFileError(`${where} has ${values.shape.length} dimensions, not 1 or 2`);
+    }
     const shape = (values.shape.length === 1 ? [values.shape[0], 1] : values.shape) as [
       number,
       number,
     ];
-    return { kind: "dense", shape, values };
+    return { kind: "dense", shape, values, where };
   }
   const enc = await encoding(src.store, path);
-  if (enc !== "csr_matrix" && enc !== "csc_matrix") return undefined;
-  const attrs = await src.store.attrs(path);
-  const shape = ((attrs.shape ?? attrs.h5sparse_shape) as number[]).map(Number) as [number, number];
+  if (enc !== "csr_matrix" && enc !== "csc_matrix") {
+    throw new CorruptFileError(
+      `${where} is a group with encoding-type ${enc}, not a matrix (csr_matrix or csc_matrix): ` +
+        `the file is damaged or not an AnnData`,
+    );
+  }
+  const shape = sparseShape(await src.store.attrs(path));
+  if (!shape) {
+    throw new CorruptFileError(
+      `${where} is a ${enc} without a valid shape attribute: the file is damaged`,
+    );
+  }
   const [data, indices, indptr] = await Promise.all(
     ["data", "indices", "indptr"].map((k) => src.array(join(path, k))),
   );
-  return { kind: enc === "csr_matrix" ? "csr" : "csc", shape, data, indices, indptr };
+  const major = enc === "csr_matrix" ? shape[0] : shape[1];
+  if (
+    indptr.shape.length !== 1 || indptr.shape[0] !== major + 1 ||
+    data.shape.length !== 1 || indices.shape.length !== 1 || data.shape[0] !== indices.shape[0]
+  ) {
+    throw new CorruptFileError(
+      `${where}: data [${data.shape}], indices [${indices.shape}] and indptr [${indptr.shape}] ` +
+        `do not fit a ${enc} of shape [${shape}]: the file is damaged`,
+    );
+  }
+  return { kind: enc === "csr_matrix" ? "csr" : "csc", shape, data, indices, indptr, where };
 }
 
 async function subsetAt(
@@ -153,20 +179,31 @@ export async function streamAnnData(src: RangeReader, sel: StreamSelection): Pro
   );
   const obsp = await readMapping(store, "obsp", async (p) => (await subsetAt(src, p, rows, rows))!);
   const varp = await readMapping(store, "varp", async (p) => (await subsetAt(src, p, cols, cols))!);
-  return new AnnData({
-    X,
-    obs: obs.frame.df,
-    var: v.frame.df,
-    obsNames: obs.frame.index,
-    varNames: v.frame.index,
-    layers,
-    obsm: await axisMapping(src, "obsm", rows),
-    varm: await axisMapping(src, "varm", cols),
-    obsp,
-    varp,
-    uns: await readDict(store, "uns"),
-    categories: { obs: obs.frame.categories, var: v.frame.categories },
-  });
+  const obsm = await axisMapping(src, "obsm", rows);
+  const varm = await axisMapping(src, "varm", cols);
+  const uns = await readDict(store, "uns");
+  try {
+    return new AnnData({
+      X,
+      obs: obs.frame.df,
+      var: v.frame.df,
+      obsNames: obs.frame.index,
+      varNames: v.frame.index,
+      layers,
+      obsm,
+      varm,
+      obsp,
+      varp,
+      uns,
+      categories: { obs: obs.frame.categories, var: v.frame.categories },
+    });
+  } catch (e) {
+    // Parts whose shapes disagree: the file's claims are inconsistent.
+    if (!(e instanceof ValidationError)) throw e;
+    throw new CorruptFileError(`"${store.label}": inconsistent AnnData: ${e.message}`, {
+      cause: e,
+    });
+  }
 }
 
 export { subsetRows };

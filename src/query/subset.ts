@@ -7,18 +7,20 @@ import {
   type Matrix,
   type NumericArray,
 } from "../formats/anndata/matrix.ts";
+import { CorruptFileError, ValidationError } from "../errors.ts";
 import { cursor, planElements, planIndptr } from "./plan.ts";
 import { merge, type Range, type RangeArray, runs } from "../formats/ranges.ts";
 
-/** A stored matrix, as arrays that can be read by range. */
+/** A stored matrix, as arrays that can be read by range; `where` names it in messages. */
 export type StoredMatrix =
-  | { kind: "dense"; shape: [number, number]; values: RangeArray }
+  | { kind: "dense"; shape: [number, number]; values: RangeArray; where?: string }
   | {
     kind: "csr" | "csc";
     shape: [number, number];
     data: RangeArray;
     indices: RangeArray;
     indptr: RangeArray;
+    where?: string;
   };
 
 type TypedCtor = new (n: number) => NumericArray;
@@ -51,7 +53,13 @@ async function readLines(
   }
   const plan = planIndptr(lines);
   const ptrValues = await src.indptr.readRanges(plan.indptr);
-  const { elements, spans } = planElements(lines, plan, ptrValues as ArrayLike<number>);
+  const { elements, spans } = planElements(
+    lines,
+    plan,
+    ptrValues as ArrayLike<number>,
+    src.data.shape[0],
+    src.where,
+  );
   const [d, ix] = await Promise.all([
     src.data.readRanges(elements),
     src.indices.readRanges(elements),
@@ -91,9 +99,18 @@ async function readLines(
 function filterMinor(
   m: { data: NumericArray; indices: NumericArray; indptr: Float64Array },
   keep: Int32Array,
+  where = "a sparse matrix",
 ): { data: NumericArray; indices: Int32Array; indptr: Float64Array } {
   let nnz = 0;
-  for (let i = 0; i < m.indices.length; i++) if (keep[Number(m.indices[i])] >= 0) nnz++;
+  for (let i = 0; i < m.indices.length; i++) {
+    const j = Number(m.indices[i]);
+    if (!(j >= 0 && j < keep.length)) {
+      throw new CorruptFileError(
+        `${where}: index ${j} is outside 0..${keep.length - 1}: the file is damaged`,
+      );
+    }
+    if (keep[j] >= 0) nnz++;
+  }
   const data = like(m.data, nnz);
   const indices = new Int32Array(nnz);
   const indptr = new Float64Array(m.indptr.length);
@@ -149,9 +166,15 @@ export async function subsetMatrix(
   const minor = src.kind === "csr" ? cols : rows;
   const nMinor = src.kind === "csr" ? nCols : nRows;
   let m = await readLines(src, major);
-  if (minor) m = filterMinor(m, remap(minor, nMinor));
+  if (minor) m = filterMinor(m, remap(minor, nMinor), src.where);
   const Cls = src.kind === "csr" ? CsrMatrix : CscMatrix;
-  return new Cls(m.data, int32(m.indices), ptrArray(m.indptr), outShape, src.data.dtype);
+  try {
+    return new Cls(m.data, int32(m.indices), ptrArray(m.indptr), outShape, src.data.dtype);
+  } catch (e) {
+    // What the file holds breaks the matrix's invariants (checked as built).
+    if (!(e instanceof ValidationError)) throw e;
+    throw new CorruptFileError(`${src.where ?? "a sparse matrix"}: ${e.message}`, { cause: e });
+  }
 }
 
 /** Rows of a 1-D or 2-D array (e.g. an obsm entry), read by range. */

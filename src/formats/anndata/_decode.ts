@@ -46,12 +46,35 @@ export function toSeries(name: string, a: StoreArray): pl.Series {
   return pl.Series(name, d as unknown as number[]);
 }
 
+/**
+ * Check categorical codes: each is -1 (missing) or a category's position;
+ * `CorruptFileError` naming the element otherwise (pandas raises too).
+ */
+export function checkCodes(
+  codes: ArrayLike<number | bigint>,
+  n: number,
+  label: string,
+  path: string,
+): void {
+  for (let k = 0; k < codes.length; k++) {
+    const c = Number(codes[k]);
+    if (!(c >= -1 && c < n) || !Number.isInteger(c)) {
+      throw new CorruptFileError(
+        `"${label}": /${path}: code ${codes[k]} at row ${k} is not one of the ${n} categories ` +
+          `(or -1 for missing): the file is damaged`,
+      );
+    }
+  }
+}
+
 function categorical(
   name: string,
   codes: ArrayLike<number | bigint>,
   categories: (string | null)[],
   ordered: boolean,
+  where: { label: string; path: string },
 ): { series: pl.Series; info: CategoryInfo } {
+  checkCodes(codes, categories.length, where.label, where.path);
   const cats = categories.map((c) => c ?? "");
   // Gather from the (small) categorical dictionary inside polars, with the
   // indices as a typed array, rather than one JS value per row: code -1
@@ -154,7 +177,10 @@ export async function readColumn(
     const codes = await readSelected(store, join(p, "codes"), rows);
     const cats = strings(await store.read(join(p, "categories")), store, p);
     if (codes.kind !== "number") corrupt(store, `/${p}/codes should be integers`);
-    return categorical(col, codes.data as ArrayLike<number>, cats, Boolean(attrs.ordered));
+    return categorical(col, codes.data as ArrayLike<number>, cats, Boolean(attrs.ordered), {
+      label: store.label,
+      path: join(p, "codes"),
+    });
   }
   if (enc === "nullable-integer" || enc === "nullable-boolean") {
     return { series: await readNullable(store, p, col, rows) };
@@ -169,6 +195,7 @@ export async function readColumn(
         a.data as ArrayLike<number>,
         cats,
         Boolean((await store.attrs(p)).ordered),
+        { label: store.label, path: p },
       );
     }
     return { series: toSeries(col, a) };
@@ -194,6 +221,19 @@ export async function readDataFrame(
   const index = (await store.describe(idx)) === "array"
     ? strings(await readSelected(store, idx, rows), store, idx).map((s) => s ?? "")
     : [];
+  // Every column as long as the index (or the first column): a length
+  // claimed wrong is damage, not a frame polars refuses with a raw error.
+  const n = index.length || series[0]?.length;
+  for (const [k, s] of series.entries()) {
+    if (s.length !== n) {
+      corrupt(
+        store,
+        `/${
+          join(path, columns[k])
+        } has ${s.length} rows where /${path} has ${n}: the file is damaged`,
+      );
+    }
+  }
   const df = series.length ? pl.DataFrame(series) : pl.DataFrame({});
   return { df, index, categories };
 }
@@ -215,10 +255,8 @@ export async function readMatrix(store: ElementStore, path: string): Promise<Mat
     return corrupt(store, `/${path} has encoding-type ${enc}; expected a matrix`);
   }
   const attrs = await store.attrs(path);
-  const shapeAttr = (attrs.shape ?? attrs.h5sparse_shape) as number[] | undefined;
-  if (!Array.isArray(shapeAttr) || shapeAttr.length !== 2) {
-    return corrupt(store, `/${path} has no shape attribute`);
-  }
+  const shapeAttr = sparseShape(attrs);
+  if (!shapeAttr) return corrupt(store, `/${path} has no valid shape attribute`);
   const data = await store.read(join(path, "data"));
   const indices = await store.read(join(path, "indices"));
   const indptr = await store.read(join(path, "indptr"));
@@ -242,6 +280,14 @@ export async function readMatrix(store: ElementStore, path: string): Promise<Mat
   } catch (e) {
     return corrupt(store, `/${path}: ${(e as Error).message}`);
   }
+}
+
+/** The `[rows, cols]` a sparse matrix group's attributes give, or undefined when absent or bad. */
+export function sparseShape(attrs: Record<string, unknown>): [number, number] | undefined {
+  const s = attrs.shape ?? attrs.h5sparse_shape;
+  if (!Array.isArray(s) || s.length !== 2) return undefined;
+  const out = s.map(Number);
+  return out.every((d) => Number.isSafeInteger(d) && d >= 0) ? out as [number, number] : undefined;
 }
 
 /** Read any element of uns (recursively). */

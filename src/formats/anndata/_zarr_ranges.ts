@@ -5,6 +5,7 @@ import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Range, RangeArray } from "../ranges.ts";
 import type { Dtype, NumericArray } from "./matrix.ts";
 import type { ZarrStoreAt } from "./_zarr_store.ts";
+import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyArray = zarr.Array<any, any>;
@@ -15,15 +16,20 @@ export async function zarrRangeArray(
   path: string,
   label: string,
 ): Promise<RangeArray> {
+  installCheckedCodecs();
   const root = zarr.root({ get: (key: string) => source.get(key.replace(/^\//, "")) });
   let arr: AnyArray;
   try {
     arr = await zarr.open(root.resolve(path), { kind: "array" });
   } catch (e) {
-    throw new CorruptFileError(`"${label}": no zarr array at /${path}: ${(e as Error).message}`, {
-      cause: e,
-    });
+    if (zarr.isZarritaError(e, "NotFoundError")) {
+      throw new CorruptFileError(`"${label}": no zarr array at /${path}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    throw zarrError(label, path, e);
   }
+  arr = await checkedArray(arr, source, path, label);
   const shape = arr.shape as number[];
   if (shape.length < 1 || shape.length > 2) {
     throw new UnsupportedFormatError(`"${label}": /${path} has ${shape.length} dimensions`);
@@ -53,7 +59,15 @@ export async function zarrRangeArray(
     dtype,
     async readRanges(ranges: readonly Range[]): Promise<NumericArray> {
       let n = 0;
-      for (const [s, e] of ranges) n += e - s;
+      for (const [s, e] of ranges) {
+        if (!(s >= 0 && e <= shape[0])) {
+          throw new CorruptFileError(
+            `"${label}": rows ${s}..${e} of /${path} are asked, it has ${shape[0]} ` +
+              `(its shape disagrees with the rest of the store)`,
+          );
+        }
+        n += e - s;
+      }
       const out = new Ctor(n * rowLen);
       // The chunk rows each range needs; each chunk row is fetched once.
       const needed = new Set<number>();

@@ -2,6 +2,7 @@
 // key/value source (a local folder here; a StorageBackend for remote stores).
 import * as zarr from "zarrita";
 import { CorruptFileError } from "../../errors.ts";
+import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray } from "./_store.ts";
 
@@ -39,17 +40,13 @@ export function localZarr(dir: string): ZarrStoreAt {
 
 /** Open a zarr hierarchy as an ElementStore. */
 export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
+  installCheckedCodecs();
   const store = { get: (key: string) => source.get(key.replace(/^\//, "")) };
   const root = zarr.root(store);
   // deno-lint-ignore no-explicit-any
   const nodes = new Map<string, Promise<any>>();
   const open = (p: string) => {
-    if (!nodes.has(p)) {
-      nodes.set(
-        p,
-        zarr.open(p === "" ? root : root.resolve(p)).catch(() => undefined),
-      );
-    }
+    if (!nodes.has(p)) nodes.set(p, openNode(source, root, p, label));
     return nodes.get(p)!;
   };
   const fail = (p: string, e: unknown): never => {
@@ -78,12 +75,12 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       if (node?.kind !== "array") return fail(p, new Error("not an array"));
       let chunk: { data: unknown; shape: number[] };
       try {
-        const r = await zarr.get(node);
+        const r = await zarr.get(await checkedArray(node, source, p, label));
         chunk = r && typeof r === "object" && "data" in r
           ? r as { data: unknown; shape: number[] }
           : { data: [r], shape: [] };
       } catch (e) {
-        return fail(p, e);
+        throw zarrError(label, p, e);
       }
       const shape = node.shape as number[];
       const data = chunk.data;
@@ -121,4 +118,31 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
     },
     close() {},
   };
+}
+
+/** Keys whose presence says an element is there (zarr v2 and v3 metadata). */
+const METADATA = [".zarray", ".zgroup", ".zattrs", "zarr.json"];
+
+/**
+ * Open the node at `p`: undefined when no metadata is there; metadata that
+ * is there but does not parse (bad JSON, unknown codec) is an error naming
+ * the element, never a silently missing element.
+ */
+async function openNode(
+  source: ZarrStoreAt,
+  // deno-lint-ignore no-explicit-any
+  root: any,
+  p: string,
+  label: string,
+  // deno-lint-ignore no-explicit-any
+): Promise<any> {
+  try {
+    return await zarr.open(p === "" ? root : root.resolve(p));
+  } catch (e) {
+    const base = p ? `${p}/` : "";
+    for (const k of METADATA) {
+      if (await source.get(base + k)) throw zarrError(label, p, e);
+    }
+    return undefined;
+  }
 }

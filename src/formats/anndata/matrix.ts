@@ -150,7 +150,7 @@ export class CsrMatrix {
     dtype?: Dtype,
   ) {
     this.shape = checkShape(shape);
-    checkCompressed("CSR", data, indices, indptr, this.shape[0]);
+    checkCompressed("CSR", data, indices, indptr, this.shape[0], this.shape[1]);
     this.data = data;
     this.indices = indices;
     this.indptr = indptr;
@@ -206,7 +206,7 @@ export class CscMatrix {
     dtype?: Dtype,
   ) {
     this.shape = checkShape(shape);
-    checkCompressed("CSC", data, indices, indptr, this.shape[1]);
+    checkCompressed("CSC", data, indices, indptr, this.shape[1], this.shape[0]);
     this.data = data;
     this.indices = indices;
     this.indptr = indptr;
@@ -231,12 +231,18 @@ export class CscMatrix {
   }
 }
 
+/**
+ * The invariants of CSR/CSC arrays, so `toDense()` and lookups never drop
+ * or misplace an entry: lengths agree, `indptr` starts at 0, never
+ * decreases and ends at nnz, every index lies in `[0, minor)`.
+ */
 function checkCompressed(
   what: string,
   data: NumericArray,
-  indices: ArrayLike<unknown>,
+  indices: ArrayLike<number | bigint>,
   indptr: ArrayLike<number | bigint>,
   major: number,
+  minor: number,
 ): void {
   if (indices.length !== data.length) {
     throw new ValidationError(
@@ -252,6 +258,24 @@ function checkCompressed(
     throw new ValidationError(
       `${what}: indptr ends at ${indptr[indptr.length - 1]}, data has ${data.length}`,
     );
+  }
+  if (indptr.length > 0 && Number(indptr[0]) !== 0) {
+    throw new ValidationError(`${what}: indptr starts at ${indptr[0]}, not 0`);
+  }
+  for (let i = 1; i < indptr.length; i++) {
+    if (indptr[i] < indptr[i - 1]) {
+      throw new ValidationError(
+        `${what}: indptr decreases at ${i - 1} (${indptr[i - 1]} then ${indptr[i]})`,
+      );
+    }
+  }
+  for (let k = 0; k < indices.length; k++) {
+    const j = Number(indices[k]);
+    if (!(j >= 0 && j < minor)) {
+      throw new ValidationError(
+        `${what}: index ${j} at entry ${k} is outside 0..${minor - 1}`,
+      );
+    }
   }
 }
 

@@ -110,6 +110,13 @@ async function vstrings(
     if (at === undefined || at < 0) {
       throw new CorruptFileError(`"${label}": string ${index} missing from its heap`);
     }
+    if (len > h.sizes[index]) {
+      throw new CorruptFileError(
+        `"${label}": a string claims ${len} bytes, its heap object holds ${
+          h.sizes[index]
+        }: the file is damaged`,
+      );
+    }
     const b = h.bytes;
     let ascii = true;
     for (let k = at; k < at + len; k++) {

@@ -14,6 +14,8 @@ export interface FilterContext {
   elem: number;
   /** Bytes of the chunk once every filter is undone. */
   expected: number;
+  /** The most bytes undoing this filter may give (`expected` plus checksums still to strip). */
+  limit?: number;
   /** The file and dataset, for error messages: `"file.h5": /path`. */
   where: string;
   /** The chunk's address in the file, for error messages. */
@@ -36,7 +38,10 @@ export const FILTERS: ReadonlyMap<number, FilterCodec> = new Map<number, FilterC
   [FILTER_ID.deflate, { name: "deflate", decode: inflate }],
   [FILTER_ID.shuffle, { name: "shuffle", decode: (b, c) => unshuffle(b, c.values[0] ?? c.elem) }],
   [FILTER_ID.fletcher32, { name: "fletcher32", decode: checkFletcher32 }],
-  [FILTER_ID.lzf, { name: "lzf", decode: (b, c) => lzfDecompress(b, c.expected, c.where) }],
+  [FILTER_ID.lzf, {
+    name: "lzf",
+    decode: (b, c) => lzfDecompress(b, c.limit ?? c.expected, c.where),
+  }],
 ]);
 
 /** Ids of the filters the reader undoes (derived from {@linkcode FILTERS}). */
@@ -44,7 +49,9 @@ export const READABLE_FILTERS: ReadonlySet<number> = new Set(FILTERS.keys());
 
 /**
  * Undo a chunk's filters (last applied first), skipping those its filter
- * mask says were not applied; pads with zeros to `expected` bytes.
+ * mask says were not applied. No filter may give more than the chunk's
+ * declared size (a decompression bomb stops there), and the result must be
+ * exactly `expected` bytes: `CorruptFileError` otherwise.
  */
 export function unfilter(
   bytes: Uint8Array,
@@ -62,12 +69,18 @@ export function unfilter(
         `${ctx.where}: HDF5 filter ${f.id} is not read by lamindeno's reader`,
       );
     }
-    b = codec.decode(b, { ...ctx, values: f.values });
+    // Checksums applied before this filter are still in its output.
+    let limit = ctx.expected;
+    for (let k = 0; k < i; k++) {
+      if (!(mask & (1 << k)) && filters[k].id === FILTER_ID.fletcher32) limit += 4;
+    }
+    b = codec.decode(b, { ...ctx, values: f.values, limit });
   }
-  if (b.length < ctx.expected) {
-    const full = new Uint8Array(ctx.expected);
-    full.set(b);
-    return full;
+  if (b.length !== ctx.expected) {
+    throw new CorruptFileError(
+      `${ctx.where}: the chunk at byte ${ctx.address} decodes to ${b.length} bytes, ` +
+        `its declared size is ${ctx.expected}: the file is damaged; fetch or write it again`,
+    );
   }
   return b;
 }
@@ -129,13 +142,29 @@ function checkFletcher32(b: Uint8Array, ctx: FilterContext): Uint8Array {
 }
 
 function inflate(b: Uint8Array, ctx: FilterContext): Uint8Array {
+  const limit = ctx.limit ?? ctx.expected;
+  let out: Uint8Array;
   try {
-    return new Uint8Array(inflateSync(b));
+    // One byte more than allowed: enough to tell a chunk that inflates
+    // beyond its declared size, without inflating all of it.
+    out = inflateSync(b, { maxOutputLength: limit + 1 });
   } catch (e) {
+    const beyond = (e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
     throw new CorruptFileError(
-      `${ctx.where}: a compressed chunk does not inflate: ${(e as Error).message}`,
+      beyond
+        ? `${ctx.where}: the compressed chunk at byte ${ctx.address} inflates beyond its declared size (${limit} bytes): the file is damaged`
+        : `${ctx.where}: the compressed chunk at byte ${ctx.address} does not inflate: ${
+          (e as Error).message
+        }`,
+      { cause: e },
     );
   }
+  if (out.length > limit) {
+    throw new CorruptFileError(
+      `${ctx.where}: the compressed chunk at byte ${ctx.address} inflates beyond its declared size (${limit} bytes): the file is damaged`,
+    );
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 /**

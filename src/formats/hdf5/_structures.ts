@@ -49,6 +49,8 @@ export async function readLocalHeap(cache: PageCache, address: number): Promise<
 export interface Collection {
   bytes: Uint8Array;
   offsets: number[];
+  /** Each object's size in bytes, by index. */
+  sizes: number[];
   /** The collection as one single-byte-per-char string (made on first use). */
   text?: string;
 }
@@ -58,20 +60,29 @@ export async function readCollection(
   src: ByteReader,
   address: number,
   label: string,
+  fileSize: number,
 ): Promise<Collection> {
   const h = new Reader(await src.read(address, 16), label);
   h.sig("GCOL");
   h.skip(4);
   const size = h.len();
+  if (size < 16 || address + size > fileSize) {
+    throw new CorruptFileError(
+      `"${label}": the string heap at byte ${address} claims ${size} bytes, ` +
+        `past the end of the file (${fileSize} bytes); the file is damaged`,
+    );
+  }
   const bytes = await src.read(address, size);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const offsets: number[] = [];
+  const sizes: number[] = [];
   for (let p = 16; p + 16 <= bytes.length;) {
     const index = v.getUint16(p, true);
     const objSize = v.getUint32(p + 8, true) + v.getUint32(p + 12, true) * 2 ** 32;
     if (index === 0) break;
     offsets[index] = p + 16;
+    sizes[index] = Math.min(objSize, bytes.length - p - 16);
     p += 16 + Math.ceil(objSize / 8) * 8;
   }
-  return { bytes, offsets };
+  return { bytes, offsets, sizes };
 }

@@ -14,6 +14,7 @@ import type { Dtype } from "../anndata/matrix.ts";
 import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_btree.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
 import { unfilter } from "./_filters.ts";
+import { checkClaims } from "./_claims.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
 import { fetchPieces, guard, type Piece, type ReadOptions } from "./_scheduler.ts";
 import { type ByteReader, PageCache } from "./_bytes_io.ts";
@@ -114,7 +115,16 @@ export class H5Dataset {
     const rowLen = this.shape.slice(1).reduce((a, b) => a * b, 1);
     const rowBytes = rowLen * elem;
     let total = 0;
-    for (const [s, e] of ranges) total += (e - s) * rowBytes;
+    const rows = this.shape.length ? this.shape[0] : 1;
+    for (const [s, e] of ranges) {
+      if (!(s >= 0 && e <= rows)) {
+        throw new CorruptFileError(
+          `"${label}": rows ${s}..${e} of /${this.path} are asked, it has ${rows} ` +
+            `(its shape disagrees with the rest of the file)`,
+        );
+      }
+      total += (e - s) * rowBytes;
+    }
     if (total === 0) return new Uint8Array(0);
     const first = ranges[0][0], last = ranges[ranges.length - 1][1];
     const span = (last - first) * rowBytes;
@@ -198,6 +208,14 @@ export class H5Dataset {
       }
     }
     const refs = [...needed.values()].flat();
+    for (const c of refs) {
+      if (c.address + c.size > this.#file.size) {
+        throw new CorruptFileError(
+          `"${label}": /${this.path}: a chunk claims ${c.size} bytes at byte ${c.address}, ` +
+            `past the end of the file (${this.#file.size} bytes); the file is damaged`,
+        );
+      }
+    }
     const raw = new Map<ChunkRef, Uint8Array>();
     const bufs = refs.map((c) => new Uint8Array(c.size));
     await this.#file.fetch(
@@ -358,9 +376,20 @@ export class H5File {
       this.#children.set(
         address,
         guard(this.label, async () => {
-          if (info.links) return info.links;
-          if (!info.symbolTable) return new Map();
-          return await readSymbolTable(this.#cache, info.symbolTable);
+          const links = info.links ??
+            (info.symbolTable ? await readSymbolTable(this.#cache, info.symbolTable) : new Map());
+          for (const name of links.keys()) {
+            // HDF5 link names are never empty and never hold "/": a damaged name would make a
+            // path that leads back to the group itself.
+            if (name === "" || name.includes("/") || name === ".") {
+              throw new CorruptFileError(
+                `"${this.label}": the group at byte ${address} has a link named ${
+                  JSON.stringify(name)
+                }, which HDF5 does not allow: the file is damaged`,
+              );
+            }
+          }
+          return links;
         }),
       );
     }
@@ -394,6 +423,7 @@ export class H5File {
       }
       const clean = parts.join("/");
       if (info.kind === "group") return { kind: "group", path: clean, info, address };
+      checkClaims(info, this.size, `"${this.label}": /${clean}`);
       return new H5Dataset(this, clean, info);
     });
   }
@@ -416,7 +446,7 @@ export class H5File {
   /** III.E global heap collection, read once. */
   #collection(address: number): Promise<Collection> {
     if (!this.#heaps.has(address)) {
-      this.#heaps.set(address, readCollection(this.#src, address, this.label));
+      this.#heaps.set(address, readCollection(this.#src, address, this.label, this.size));
     }
     return this.#heaps.get(address)!;
   }
@@ -434,6 +464,11 @@ export class H5File {
   /** Read pieces (coalesced, bounded concurrency) into `out` (or each piece's own target). */
   async fetch(pieces: Piece[], out: Uint8Array, options: ReadOptions = {}): Promise<void> {
     await fetchPieces(this.#src, this.label, pieces, out, options);
+  }
+
+  /** The file's size in bytes. */
+  get size(): number {
+    return this.#cache.size;
   }
 
   /** The root's object header address. */

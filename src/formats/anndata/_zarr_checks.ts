@@ -1,0 +1,227 @@
+// Zarr arrays read with checks: decompression capped at a chunk's declared
+// size (zlib, gzip, blosc), every decoded chunk exactly as large as the
+// array's chunks, claimed shapes backed by chunks that exist, and zarrita's
+// errors as typed LaminErrors naming the element.
+import * as zarr from "zarrita";
+import { gunzipSync, inflateSync } from "node:zlib";
+import { CorruptFileError, LaminError, UnsupportedFormatError } from "../../errors.ts";
+import type { ZarrStoreAt } from "./_zarr_store.ts";
+
+// deno-lint-ignore no-explicit-any
+type AnyArray = zarr.Array<any, any>;
+
+/** Chunks of variable-size elements (strings) may decode to at most this. */
+const VARIABLE_CAP = 256 << 20;
+/** Arrays claiming more than this must have their last chunk stored. */
+const PROBE_BYTES = 256 << 20;
+
+const WIDTH: Record<string, number> = {
+  bool: 1,
+  int8: 1,
+  uint8: 1,
+  int16: 2,
+  uint16: 2,
+  float16: 2,
+  int32: 4,
+  uint32: 4,
+  float32: 4,
+  int64: 8,
+  uint64: 8,
+  float64: 8,
+};
+
+/** Bytes per element of a zarrita data type; undefined when variable. */
+function width(dataType: string): number | undefined {
+  if (WIDTH[dataType]) return WIDTH[dataType];
+  const m = /^v2:([US])(\d+)$/.exec(dataType);
+  return m ? Number(m[2]) * (m[1] === "U" ? 4 : 1) : undefined;
+}
+
+/** The most bytes a chunk of `meta` may decompress to. */
+function capOf(meta: { shape: number[]; dataType: string }): number {
+  const w = width(meta.dataType);
+  if (w === undefined) return VARIABLE_CAP;
+  return meta.shape.reduce((a, b) => a * b, 1) * w;
+}
+
+function inflating(format: "zlib" | "gzip") {
+  return class {
+    readonly kind = "bytes_to_bytes";
+    readonly #cap: number;
+    constructor(cap: number) {
+      this.#cap = cap;
+    }
+    static fromConfig(_config: unknown, meta: { shape: number[]; dataType: string }) {
+      return new this(capOf(meta));
+    }
+    encode(): never {
+      throw new UnsupportedFormatError(`lamindeno does not write ${format} zarr chunks`);
+    }
+    decode(bytes: Uint8Array): Uint8Array {
+      const opts = { maxOutputLength: this.#cap + 1 };
+      let out: Uint8Array;
+      try {
+        out = format === "zlib" ? inflateSync(bytes, opts) : gunzipSync(bytes, opts);
+      } catch (e) {
+        if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+          throw new Error(`the chunk inflates beyond its declared size (${this.#cap} bytes)`);
+        }
+        throw new Error(`the chunk does not inflate (${(e as Error).message})`);
+      }
+      if (out.length > this.#cap) {
+        throw new Error(`the chunk inflates beyond its declared size (${this.#cap} bytes)`);
+      }
+      return new Uint8Array(out.buffer, out.byteOffset, out.length);
+    }
+  };
+}
+
+interface Decoder {
+  decode(b: Uint8Array): Promise<Uint8Array> | Uint8Array;
+}
+type Loader = () => Promise<{ fromConfig(c: unknown, m: unknown): Decoder }>;
+
+function checkedBlosc(load: Loader) {
+  return class {
+    readonly #cap: number;
+    readonly #config: unknown;
+    readonly #meta: unknown;
+    #inner?: Promise<Decoder>;
+    constructor(cap: number, config: unknown, meta: unknown) {
+      this.#cap = cap;
+      this.#config = config;
+      this.#meta = meta;
+    }
+    static fromConfig(config: unknown, meta: { shape: number[]; dataType: string }) {
+      return new this(capOf(meta), config, meta);
+    }
+    encode(): never {
+      throw new UnsupportedFormatError("lamindeno does not write blosc zarr chunks");
+    }
+    async decode(bytes: Uint8Array): Promise<Uint8Array> {
+      // Blosc's header: nbytes (uncompressed) at 4, cbytes (the frame) at 12.
+      if (bytes.length < 16) throw new Error("the blosc chunk is shorter than its header");
+      const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const nbytes = v.getUint32(4, true), cbytes = v.getUint32(12, true);
+      if (cbytes !== bytes.length) {
+        throw new Error(`the blosc chunk says it is ${cbytes} bytes, it is ${bytes.length}`);
+      }
+      if (nbytes > this.#cap) {
+        throw new Error(`the blosc chunk claims ${nbytes} bytes, beyond its declared size`);
+      }
+      this.#inner ??= load().then((C) => C.fromConfig(this.#config, this.#meta));
+      return await (await this.#inner).decode(bytes);
+    }
+  };
+}
+
+let installed = false;
+
+/** Put the capped codecs into zarrita's registry (once). */
+export function installCheckedCodecs(): void {
+  if (installed) return;
+  installed = true;
+  const reg = zarr.registry as unknown as Map<string, () => Promise<unknown> | unknown>;
+  const Zlib = inflating("zlib"), Gzip = inflating("gzip");
+  for (const name of ["zlib", "numcodecs.zlib"]) reg.set(name, () => Zlib);
+  for (const name of ["gzip", "numcodecs.gzip"]) reg.set(name, () => Gzip);
+  for (const name of ["blosc", "numcodecs.blosc"]) {
+    const load = reg.get(name) as Loader | undefined;
+    if (load) {
+      const Blosc = checkedBlosc(async () => await load());
+      reg.set(name, () => Blosc);
+    }
+  }
+}
+
+/** An error's message with those of its causes. */
+export function messageOf(e: unknown): string {
+  const parts: string[] = [];
+  for (let c = e, k = 0; c && k < 5; c = (c as Error).cause, k++) {
+    parts.push((c as Error).message ?? String(c));
+  }
+  return parts.join(": ");
+}
+
+/** A zarrita (or codec) failure as a typed error naming the element. */
+export function zarrError(label: string, path: string, e: unknown): LaminError {
+  if (e instanceof LaminError) return e;
+  if (zarr.isZarritaError(e, "UnknownCodecError")) {
+    return new UnsupportedFormatError(
+      `"${label}": /${path} is compressed with ${
+        (e as { codec: string }).codec
+      }, which lamindeno's zarr reader does not decode; re-save it with zlib or blosc`,
+      { cause: e },
+    );
+  }
+  return new CorruptFileError(`"${label}": cannot read /${path}: ${messageOf(e)}`, { cause: e });
+}
+
+/** The key of chunk `coords` of the array at `path` (v2 or v3 default encoding). */
+async function chunkKey(source: ZarrStoreAt, path: string, coords: number[]): Promise<string> {
+  const base = path ? `${path}/` : "";
+  const v2 = await source.get(`${base}.zarray`);
+  if (v2) {
+    const sep = JSON.parse(new TextDecoder().decode(v2)).dimension_separator ?? ".";
+    return base + (coords.length ? coords.join(sep) : "0");
+  }
+  return `${base}c/${coords.join("/")}`;
+}
+
+/**
+ * Check an opened array's claims (shape, chunk shape) and wrap its chunk
+ * reads: a chunk that fails to decode or decodes to the wrong number of
+ * values is a `CorruptFileError` naming the element and the chunk.
+ */
+export async function checkedArray(
+  arr: AnyArray,
+  source: ZarrStoreAt,
+  path: string,
+  label: string,
+): Promise<AnyArray> {
+  const shape = arr.shape as number[], chunks = arr.chunks as number[];
+  const where = `"${label}": /${path}`;
+  const bad = (what: string): never => {
+    throw new CorruptFileError(`${where} claims ${what}: the store is damaged`);
+  };
+  if (chunks.length !== shape.length) bad(`chunks [${chunks}] for shape [${shape}]`);
+  let n = 1, perChunk = 1, last: number[] = [];
+  for (const [i, d] of shape.entries()) {
+    if (!Number.isSafeInteger(d) || d < 0) bad(`a dimension of ${d}`);
+    if (!Number.isSafeInteger(chunks[i]) || chunks[i] < 1) bad(`a chunk dimension of ${chunks[i]}`);
+    n *= d;
+    perChunk *= chunks[i];
+    last.push(Math.max(0, Math.ceil(d / chunks[i]) - 1));
+  }
+  const w = width(String(arr.dtype)) ?? 8;
+  if (!Number.isSafeInteger(n * w)) bad(`shape [${shape}] (${n * w} bytes)`);
+  if (perChunk * w > 2 ** 31) bad(`chunks of ${perChunk * w} bytes`);
+  if (n * w > PROBE_BYTES && n > 0) {
+    // A big claim must be backed by data: its last chunk must be stored.
+    if (shape.length === 0) last = [];
+    const key = await chunkKey(source, path, last).catch(() => undefined);
+    if (key === undefined || !(await source.get(key))) {
+      bad(`shape [${shape}] (${n * w} bytes) but its last chunk is not stored`);
+    }
+  }
+  const getChunk = arr.getChunk.bind(arr);
+  // deno-lint-ignore no-explicit-any
+  (arr as any).getChunk = async (coords: number[], ...rest: unknown[]) => {
+    let c;
+    try {
+      // deno-lint-ignore no-explicit-any
+      c = await (getChunk as any)(coords, ...rest);
+    } catch (e) {
+      throw zarrError(label, `${path} (chunk ${coords.join(".")})`, e);
+    }
+    const got = (c.data as { length: number }).length;
+    if (got !== perChunk) {
+      throw new CorruptFileError(
+        `${where}: chunk ${coords.join(".")} decodes to ${got} values where the array's ` +
+          `chunks hold ${perChunk}: the store is damaged`,
+      );
+    }
+    return c;
+  };
+  return arr;
+}

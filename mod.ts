@@ -54,6 +54,8 @@ export { User } from "./src/registry/user.ts";
 export { type Feature, Features } from "./src/registry/features.ts";
 export {
   type Queries,
+  Query,
+  type QueryOptions,
   type RelatedManager,
   type Where,
   WhereSchema,

@@ -4,8 +4,10 @@ import { queries } from "./_model.ts";
 import { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
 import { RUNS } from "./run.ts";
+import { RUN_MODEL } from "./run.ts";
 import { STORAGE_MODEL } from "./storage_record.ts";
 import { transformKey, transformsByKey } from "./transform.ts";
+import { TRANSFORM_MODEL } from "./transform.ts";
 import { USER_MODEL } from "./user.ts";
 
 /** The `file` table's mapping (the fields -> row half; `File._setRow` is the other). */
@@ -27,6 +29,12 @@ export const FILE_MODEL: Model<"file", File> = {
     createdAt: "created_at",
     updatedAt: "updated_at",
     createdById: "created_by_id",
+  },
+  relations: {
+    run: { column: "run_id", target: () => RUN_MODEL as never },
+    transform: { column: "transform_id", target: () => TRANSFORM_MODEL as never },
+    storage: { column: "storage_id", target: () => STORAGE_MODEL as never },
+    createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
   fromRow: (row, inst) => File.fromRow(row, inst),
   toRow: (f) => ({

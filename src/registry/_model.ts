@@ -7,6 +7,7 @@ import { MultipleResultsError, NotFoundError, ValidationError } from "../errors.
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
 import { LazySchema } from "../storage/_validate.ts";
+import { type FieldType, MAX_LIST, whereExpression } from "./_where.ts";
 import type { Database } from "./schema.ts";
 
 /** A table of the registry. */
@@ -33,6 +34,12 @@ export interface Model<T extends Table, R> {
   fromRow(row: Row<T>, inst: Instance): R;
   /** The row of a record. */
   toRow(record: R): NewRow<T>;
+  /** Field types where the default (`…At` dates, `size` a number, else strings) is wrong. */
+  readonly types?: Readonly<Record<string, FieldType>>;
+  /** To-one relations a `where` can filter across (`{ transform: { name: "qc.ts" } }`). */
+  readonly relations?: Readonly<
+    Record<string, { readonly column: Col<T>; readonly target: () => Model<Table, unknown> }>
+  >;
 }
 
 /** Now, as stored: ISO 8601 UTC. */
@@ -49,15 +56,18 @@ export function date(v: string | null): Date | null {
 
 /**
  * The zod schema of a {@linkcode Where} (zod loads on first use): each
- * field a string, finite number, boolean, valid Date or null, or an array of
- * at most `MAX_LIST` (20 000) of them. `get`/`filter` check the same by hand
- * (no zod load on a query) and also that each field exists on the record.
+ * field a string, finite number, boolean, valid Date or null, an array of
+ * at most `MAX_LIST` (20 000) of them, or an object of operators or of a
+ * related record's fields (`{ size: { gt: 3 } }`, `{ transform: { name } }`).
+ * `get`/`filter` check the same by hand (no zod load on a query), and also
+ * that each field exists on the record and each operator fits its type.
  *
  * @example Check a filter read from a config file
  * ```ts
  * import { WhereSchema } from "@lamindeno/lamindb";
  * console.assert((await WhereSchema.safeParse({ key: ["a.csv", "b.csv"], size: 3 })).success);
- * const bad = await WhereSchema.safeParse({ size: { gt: 3 } });
+ * console.assert((await WhereSchema.safeParse({ size: { gt: 3 } })).success);
+ * const bad = await WhereSchema.safeParse({ size: [[3]] });
  * console.assert(!bad.success && bad.error.message.includes("size"));
  * ```
  */
@@ -71,39 +81,28 @@ export const WhereSchema: LazySchema<Where> = new LazySchema("where", (z) => {
   ], { error: "a string, number, boolean, Date, null or an array of them" });
   return z.record(
     z.string(),
-    z.union([scalar, z.array(scalar).max(MAX_LIST), z.undefined()], {
-      error: "a string, number, boolean, Date, null or an array of them",
+    z.union([
+      scalar,
+      z.array(scalar).max(MAX_LIST),
+      z.record(z.string(), z.unknown()),
+      z.undefined(),
+    ], {
+      error: "a string, number, boolean, Date, null, an array of them, or an object of operators",
     }),
     { error: 'an object like { key: "x" }' },
   );
 });
 
-/** Values a `where` may compare with. */
-type Plain = string | number | null;
+export { MAX_LIST };
 
-/** Largest list a `where` takes (more would exceed the databases' parameter limits). */
-export const MAX_LIST = 20_000;
-const CHUNK = 500;
-
-function plain(label: string, field: string, v: unknown): Plain {
-  if (v === null || typeof v === "string") return v;
-  if (typeof v === "number") {
-    if (!Number.isFinite(v)) {
-      throw new ValidationError(`${label} where.${field}: expected a finite number, got ${v}`);
-    }
-    return v;
-  }
-  if (typeof v === "boolean") return v ? 1 : 0;
-  if (v instanceof Date && !Number.isNaN(v.getTime())) return v.toISOString();
-  const got = v === undefined
-    ? "undefined"
-    : typeof v === "object"
-    ? (Array.isArray(v) ? "a nested array" : `an object ${safeShow(v)}`)
-    : typeof v;
-  throw new ValidationError(
-    `${label} where.${field}: expected a string, number, boolean, Date, null or an array of ` +
-      `them, got ${got}`,
-  );
+/** Ordering, paging of `filter()`. */
+export interface QueryOptions {
+  /** Field names, `-` first for descending: `"-createdAt"`, `["suffix", "-size"]`. */
+  orderBy?: string | readonly string[];
+  /** At most this many records. */
+  limit?: number;
+  /** Skip this many first. */
+  offset?: number;
 }
 
 function safeShow(v: unknown): string {
@@ -114,66 +113,79 @@ function safeShow(v: unknown): string {
   }
 }
 
-/** A validated where: column -> scalar, or column -> list. */
-type Conditions<T extends Table> = { col: Col<T>; value: Plain | Plain[] }[];
-
-function conditions<T extends Table, R>(model: Model<T, R>, where: Where): Conditions<T> {
-  if (where === null || typeof where !== "object" || Array.isArray(where)) {
-    throw new ValidationError(
-      `${model.label}.filter() takes an object like { name: "x" }, got ${safeShow(where)}`,
-    );
+function checkOptions<T extends Table, R>(model: Model<T, R>, o: QueryOptions): void {
+  if (o === null || typeof o !== "object") {
+    throw new ValidationError(`${model.label}.filter(where, options): options must be an object`);
   }
-  const out: Conditions<T> = [];
-  for (const [field, value] of Object.entries(where)) {
-    const col = Object.hasOwn(model.fields, field) ? model.fields[field] : undefined;
-    if (col === undefined) {
+  for (const k of ["limit", "offset"] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
       throw new ValidationError(
-        `${model.label} has no field "${field}"; fields: ${Object.keys(model.fields).join(", ")}`,
+        `${model.label}.filter(): ${k} must be a whole number >= 0, got ${safeShow(v)}`,
       );
     }
-    if (value === undefined) continue;
-    if (Array.isArray(value)) {
-      if (value.length > MAX_LIST) {
-        throw new ValidationError(
-          `${model.label} where.${field}: at most ${MAX_LIST} values, got ${value.length}; ` +
-            `query in batches`,
-        );
-      }
-      out.push({ col, value: value.map((v) => plain(model.label, field, v)) });
-    } else out.push({ col, value: plain(model.label, field, value) });
   }
-  return out;
 }
 
-/** Rows of `model`'s table matching `where`. */
+/** Rows of `model`'s table matching `where`, ordered and paged as asked. */
 export async function selectWhere<T extends Table, R>(
   inst: Instance,
   model: Model<T, R>,
   where: Where,
+  options: QueryOptions = {},
 ): Promise<Row<T>[]> {
-  const conds = conditions(model, where);
+  checkOptions(model, options);
   const db = inst.assertOpen().db;
-  // A long list is queried in chunks (the other conditions stay whole).
-  const long = conds.findIndex((c) => Array.isArray(c.value) && c.value.length > CHUNK);
-  const lists = long < 0 ? [undefined] : chunks(conds[long].value as Plain[], CHUNK);
-  const out: Row<T>[] = [];
-  for (const list of lists) {
-    // One typed place: the table and columns are checked against `Database` by the Model.
-    let q = db.selectFrom(model.table as Table).selectAll();
-    for (let i = 0; i < conds.length; i++) {
-      const { col, value } = conds[i];
-      const v = i === long ? list! : value;
-      const ref = db.dynamic.ref(col);
-      if (v === null) q = q.where(ref, "is", null);
-      else if (Array.isArray(v)) {
-        if (v.length === 0) return [];
-        q = q.where(ref, "in", v as never);
-      } else q = q.where(ref, "=", v as never);
-    }
-    // A read can meet a busy database too (another process checkpointing its WAL).
-    out.push(...(await retryBusy(() => q.execute())) as Row<T>[]);
+  // One typed place: the table and columns are checked against `Database` by the Model.
+  let q = db.selectFrom(model.table as Table).selectAll()
+    .where((eb) => whereExpression(eb, model, where));
+  for (const [col, dir] of orderOf(model, options.orderBy)) {
+    q = q.orderBy(db.dynamic.ref(col), dir);
   }
-  return out;
+  if (options.limit !== undefined) q = q.limit(options.limit);
+  if (options.offset !== undefined) {
+    if (options.limit === undefined) q = q.limit(Number.MAX_SAFE_INTEGER);
+    q = q.offset(options.offset);
+  }
+  // A read can meet a busy database too (another process checkpointing its WAL).
+  return await retryBusy(() => q.execute()) as Row<T>[];
+}
+
+function orderOf<T extends Table, R>(
+  model: Model<T, R>,
+  orderBy: QueryOptions["orderBy"],
+): [Col<T>, "asc" | "desc"][] {
+  if (orderBy === undefined) return [];
+  const list = typeof orderBy === "string" ? [orderBy] : orderBy;
+  if (!Array.isArray(list)) {
+    throw new ValidationError(`${model.label}.filter(): orderBy is a field name or a list of them`);
+  }
+  return list.map((o) => {
+    const name = typeof o === "string" ? o.replace(/^-/, "") : "";
+    const col = Object.hasOwn(model.fields, name) ? model.fields[name] : undefined;
+    if (!col) {
+      throw new ValidationError(
+        `${model.label}.filter(): cannot order by ${safeShow(o)}; fields: ${
+          Object.keys(model.fields).join(", ")
+        }`,
+      );
+    }
+    return [col, (o as string).startsWith("-") ? "desc" : "asc"];
+  });
+}
+
+/** How many rows match `where`. */
+export async function countWhere<T extends Table, R>(
+  inst: Instance,
+  model: Model<T, R>,
+  where: Where,
+): Promise<number> {
+  const db = inst.assertOpen().db;
+  const r = await retryBusy(() =>
+    db.selectFrom(model.table as Table).select((eb) => eb.fn.countAll().as("n"))
+      .where((eb) => whereExpression(eb, model, where)).executeTakeFirstOrThrow()
+  );
+  return Number((r as { n: number | string | bigint }).n);
 }
 
 function chunks<V>(values: readonly V[], n: number): V[][] {
@@ -181,6 +193,7 @@ function chunks<V>(values: readonly V[], n: number): V[][] {
   for (let i = 0; i < values.length; i += n) out.push(values.slice(i, i + n));
   return out;
 }
+const CHUNK = 500;
 
 /** Exactly one row matching an id or a where; `NotFoundError` / `MultipleResultsError` otherwise. */
 export async function selectOne<T extends Table, R>(
@@ -222,12 +235,117 @@ export async function rowsByIds<T extends Table, R>(
   return unique.map((id) => byId.get(id)).filter((r) => r !== undefined);
 }
 
+/**
+ * The records a `filter()` selects: await it for the array, or ask for
+ * `first()`, `one()`, `count()`, `exists()`; `orderBy()`, `limit()` and
+ * `offset()` return a new query (queries are immutable values).
+ */
+export class Query<R> implements Promise<R[]> {
+  /** `"Query"`. */
+  readonly [Symbol.toStringTag] = "Query";
+  readonly #run: (options: QueryOptions) => Promise<R[]>;
+  readonly #count: () => Promise<number>;
+  readonly #options: QueryOptions;
+  readonly #label: string;
+
+  /** @internal Made by `filter()`. */
+  constructor(
+    label: string,
+    run: (options: QueryOptions) => Promise<R[]>,
+    countAll: () => Promise<number>,
+    options: QueryOptions = {},
+  ) {
+    this.#label = label;
+    this.#run = run;
+    this.#count = countAll;
+    this.#options = options;
+  }
+
+  /** @internal A query whose instance is found when it runs (errors reject, never throw). */
+  static defer<R>(label: string, make: () => Query<R>): Query<R> {
+    return new Query<R>(
+      label,
+      (o) => Promise.resolve().then(() => make().#with(o).all()),
+      () => Promise.resolve().then(() => make().count()),
+    );
+  }
+
+  #with(o: QueryOptions): Query<R> {
+    return new Query(this.#label, this.#run, this.#count, { ...this.#options, ...o });
+  }
+
+  /** Order by fields (`"-createdAt"` descending). */
+  orderBy(...fields: string[]): Query<R> {
+    return this.#with({ orderBy: fields });
+  }
+
+  /** At most `n` records. */
+  limit(n: number): Query<R> {
+    return this.#with({ limit: n });
+  }
+
+  /** Skip the first `n` records. */
+  offset(n: number): Query<R> {
+    return this.#with({ offset: n });
+  }
+
+  /** The records. */
+  all(): Promise<R[]> {
+    return this.#run(this.#options);
+  }
+
+  /** The first record (in the query's order), or `undefined`. */
+  async first(): Promise<R | undefined> {
+    return (await this.#run({ ...this.#options, limit: 1 }))[0];
+  }
+
+  /** The only record; `NotFoundError` for none, `MultipleResultsError` for more. */
+  async one(): Promise<R> {
+    const rows = await this.#run({ ...this.#options, limit: 2 });
+    if (rows.length === 0) throw new NotFoundError(`no ${this.#label} matches the query`);
+    if (rows.length > 1) {
+      throw new MultipleResultsError(`more than one ${this.#label} matches the query; use first()`);
+    }
+    return rows[0];
+  }
+
+  /** How many records match (ignoring limit and offset). */
+  count(): Promise<number> {
+    return this.#count();
+  }
+
+  /** Whether any record matches. */
+  async exists(): Promise<boolean> {
+    return (await this.#run({ ...this.#options, limit: 1 })).length > 0;
+  }
+
+  /** Await the records. */
+  then<A = R[], B = never>(
+    onfulfilled?: ((value: R[]) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.all().then(onfulfilled, onrejected);
+  }
+
+  /** Handle a failure. */
+  catch<B = never>(
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<R[] | B> {
+    return this.all().catch(onrejected);
+  }
+
+  /** Run `onfinally` either way. */
+  finally(onfinally?: (() => void) | null): Promise<R[]> {
+    return this.all().finally(onfinally);
+  }
+}
+
 /** get / filter / byIds of one record class over one instance. */
 export interface Queries<R> {
   /** The record with this id, or the one matching `where`. */
   get(idOrWhere: string | Where): Promise<R>;
-  /** Records matching `where` (`{}` for all). */
-  filter(where?: Where): Promise<R[]>;
+  /** Records matching `where` (`{}` for all), ordered and paged by `options`. */
+  filter(where?: Where, options?: QueryOptions): Query<R>;
   /** @internal Records by ids, in that order. */
   byIds(ids: readonly string[]): Promise<R[]>;
 }
@@ -244,7 +362,13 @@ export function queries<T extends Table, R>(
 ): (inst: Instance) => Queries<R> {
   return (inst) => ({
     get: async (idOrWhere) => (await hydrate(inst, [await selectOne(inst, model, idOrWhere)]))[0],
-    filter: async (where = {}) => await hydrate(inst, await selectWhere(inst, model, where)),
+    filter: (where = {}, options = {}) =>
+      new Query(
+        model.label,
+        async (o) => await hydrate(inst, await selectWhere(inst, model, where, o)),
+        () => countWhere(inst, model, where),
+        options,
+      ),
     byIds: async (ids) => await hydrate(inst, await rowsByIds(inst, model, ids)),
   });
 }
@@ -281,8 +405,10 @@ export function linkManager<L extends LinkTable, T extends { id: string }>(
     async all() {
       const { id, inst } = self();
       const db = inst.assertOpen().db;
-      const rows = await db.selectFrom(table as LinkTable).select(db.dynamic.ref(otherCol))
-        .where(db.dynamic.ref(selfCol), "=", id as never).execute();
+      const rows = await retryBusy(() =>
+        db.selectFrom(table as LinkTable).select(db.dynamic.ref(otherCol))
+          .where(db.dynamic.ref(selfCol), "=", id as never).execute()
+      );
       return await load(inst, rows.map((r) => String((r as Record<string, unknown>)[otherCol])));
     },
     async add(...items) {
@@ -290,16 +416,21 @@ export function linkManager<L extends LinkTable, T extends { id: string }>(
       if (items.length === 0) return;
       const { id, inst } = self();
       const rows = items.map((it) => ({ [selfCol]: id, [otherCol]: it.id }));
-      await inst.assertOpen().db.insertInto(table as LinkTable).values(rows as never)
-        .onConflict((oc) => oc.doNothing()).execute();
+      const db = inst.assertOpen().db;
+      await retryBusy(() =>
+        db.insertInto(table as LinkTable).values(rows as never)
+          .onConflict((oc) => oc.doNothing()).execute()
+      );
     },
     async remove(...items) {
       check(items);
       if (items.length === 0) return;
       const { id, inst } = self();
       const db = inst.assertOpen().db;
-      await db.deleteFrom(table as LinkTable).where(db.dynamic.ref(selfCol), "=", id as never)
-        .where(db.dynamic.ref(otherCol), "in", items.map((it) => it.id) as never).execute();
+      await retryBusy(() =>
+        db.deleteFrom(table as LinkTable).where(db.dynamic.ref(selfCol), "=", id as never)
+          .where(db.dynamic.ref(otherCol), "in", items.map((it) => it.id) as never).execute()
+      );
     },
   };
 }

@@ -268,7 +268,7 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
       { cause: e },
     );
   }
-  await db.deleteFrom("pending_object").where("id", "=", pendingId).execute();
+  await retryBusy(() => db.deleteFrom("pending_object").where("id", "=", pendingId).execute());
 }
 
 /** Delete an object, or every object under `{key}/` for a folder-like one. */

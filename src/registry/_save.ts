@@ -267,9 +267,11 @@ async function refuseTakenKeys(plans: Plan[], inst: Instance): Promise<void> {
   for (const [sid, keySet] of byStorage) {
     const keys = [...keySet];
     for (let i = 0; i < keys.length; i += 500) {
-      const r = await inst.db.selectFrom("file").select(["id", "key"])
-        .where("storage_id", "=", sid)
-        .where("key", "in", keys.slice(i, i + 500)).executeTakeFirst();
+      const r = await retryBusy(() =>
+        inst.db.selectFrom("file").select(["id", "key"])
+          .where("storage_id", "=", sid)
+          .where("key", "in", keys.slice(i, i + 500)).executeTakeFirst()
+      );
       if (r) {
         throw new IntegrityError(
           `key ${r.key} is already registered as file ${r.id} with other content; ` +

@@ -5,7 +5,17 @@ import type { AnnData } from "../formats/anndata/anndata.ts";
 import { isDataFrame } from "../formats/tables.ts";
 import { retryBusy } from "./_db_errors.ts";
 import { newId } from "../_ids.ts";
-import { date, type Model, type Queries, queries, type Row, type Where } from "./_model.ts";
+import { USER_MODEL } from "./user.ts";
+import {
+  date,
+  type Model,
+  type Queries,
+  queries,
+  Query,
+  type QueryOptions,
+  type Row,
+  type Where,
+} from "./_model.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
 
 /** One member of a feature set: a name and, for table columns, a dtype. */
@@ -164,8 +174,8 @@ export class Features {
   }
 
   /** Feature sets matching `where` (`{}` for all). */
-  static async filter(where: Where = {}): Promise<Features[]> {
-    return await FEATURE_SETS(defaultInstance()).filter(where);
+  static filter(where: Where = {}, options: QueryOptions = {}): Query<Features> {
+    return Query.defer("Features", () => FEATURE_SETS(defaultInstance()).filter(where, options));
   }
 
   /** Query the feature sets of another instance (from `ln.connect()`). */
@@ -184,6 +194,9 @@ export const FEATURES_MODEL: Model<"features", Features> = {
     hash: "hash",
     createdAt: "created_at",
     createdById: "created_by_id",
+  },
+  relations: {
+    createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
   fromRow: Features.fromRow,
   toRow: (f) => ({

@@ -7,6 +7,8 @@ import {
   date,
   linkManager,
   type Queries,
+  Query,
+  type QueryOptions,
   type RelatedManager,
   type Row,
   type Where,
@@ -403,8 +405,8 @@ export class File {
   }
 
   /** Files matching `where` (`{}` for all), e.g. `{ suffix: ".h5ad" }`. */
-  static async filter(where: Where = {}): Promise<File[]> {
-    return await FILES(defaultInstance()).filter(where);
+  static filter(where: Where = {}, options: QueryOptions = {}): Query<File> {
+    return Query.defer("File", () => FILES(defaultInstance()).filter(where, options));
   }
 
   /** Query the files of another instance (from `ln.connect()`). */

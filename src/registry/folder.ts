@@ -9,6 +9,8 @@ import {
   nowIso,
   type Queries,
   queries,
+  Query,
+  type QueryOptions,
   type RelatedManager,
   type Row,
   type Where,
@@ -19,6 +21,8 @@ import { statPath, walk } from "./_input.ts";
 import { saveFiles } from "./_save.ts";
 import { File } from "./file.ts";
 import { FILES } from "./_file_model.ts";
+import { STORAGE_MODEL } from "./storage_record.ts";
+import { USER_MODEL } from "./user.ts";
 
 /** Options of `new ln.Folder(dir, options)`. */
 export interface FolderOptions {
@@ -153,8 +157,8 @@ export class Folder {
   }
 
   /** Folders matching `where` (`{}` for all). */
-  static async filter(where: Where = {}): Promise<Folder[]> {
-    return await FOLDERS(defaultInstance()).filter(where);
+  static filter(where: Where = {}, options: QueryOptions = {}): Query<Folder> {
+    return Query.defer("Folder", () => FOLDERS(defaultInstance()).filter(where, options));
   }
 
   /** Query the folders of another instance (from `ln.connect()`). */
@@ -175,6 +179,10 @@ export const FOLDER_MODEL: Model<"folder", Folder> = {
     createdAt: "created_at",
     updatedAt: "updated_at",
     createdById: "created_by_id",
+  },
+  relations: {
+    storage: { column: "storage_id", target: () => STORAGE_MODEL as never },
+    createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
   fromRow: Folder.fromRow,
   toRow: (f) => ({

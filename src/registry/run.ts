@@ -5,6 +5,8 @@ import {
   type Model,
   type Queries,
   queries,
+  Query,
+  type QueryOptions,
   type RelatedManager,
   type Row,
   type Where,
@@ -12,6 +14,8 @@ import {
 import { defaultInstance, type Instance } from "./instance.ts";
 import { newId } from "../_ids.ts";
 import { Transform, transformKey, transformsByKey } from "./transform.ts";
+import { TRANSFORM_MODEL } from "./transform.ts";
+import { USER_MODEL } from "./user.ts";
 import type { File } from "./file.ts";
 import { FILES } from "./_file_model.ts";
 
@@ -185,8 +189,8 @@ export class Run {
   }
 
   /** Runs matching `where` (`{}` for all). */
-  static async filter(where: Where = {}): Promise<Run[]> {
-    return await RUNS(defaultInstance()).filter(where);
+  static filter(where: Where = {}, options: QueryOptions = {}): Query<Run> {
+    return Query.defer("Run", () => RUNS(defaultInstance()).filter(where, options));
   }
 
   /** Query the runs of another instance (from `ln.connect()`). */
@@ -199,7 +203,7 @@ function managers(run: Run): [RelatedManager<File>, { all(): Promise<File[]> }] 
   const self = () => ({ id: run.id, inst: run._instance ?? defaultInstance() });
   return [
     linkManager("run_input", "run_id", self, "file_id", (inst, ids) => FILES(inst).byIds(ids)),
-    { all: () => FILES(self().inst).filter({ runId: run.id }) },
+    { all: () => FILES(self().inst).filter({ runId: run.id }).all() },
   ];
 }
 
@@ -219,6 +223,10 @@ export const RUN_MODEL: Model<"run", Run> = {
     referenceType: "reference_type",
     createdAt: "created_at",
     createdById: "created_by_id",
+  },
+  relations: {
+    transform: { column: "transform_id", target: () => TRANSFORM_MODEL as never },
+    createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
   fromRow: (row, inst) => Run.fromRow(row, inst),
   toRow: (r) => ({

@@ -1,8 +1,19 @@
-import { date, type Model, nowIso, type Queries, queries, type Row, type Where } from "./_model.ts";
+import {
+  date,
+  type Model,
+  nowIso,
+  type Queries,
+  queries,
+  Query,
+  type QueryOptions,
+  type Row,
+  type Where,
+} from "./_model.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
 import type { RegistryDb } from "./db.ts";
 import { isPermissionDenied } from "./_db_errors.ts";
 import { newId } from "../_ids.ts";
+import { USER_MODEL } from "./user.ts";
 
 /**
  * A storage root record: a local folder or an S3 prefix that holds objects.
@@ -50,8 +61,8 @@ export class Storage {
   }
 
   /** Storages matching `where` (`{}` for all). */
-  static async filter(where: Where = {}): Promise<Storage[]> {
-    return await STORAGES(defaultInstance()).filter(where);
+  static filter(where: Where = {}, options: QueryOptions = {}): Query<Storage> {
+    return Query.defer("Storage", () => STORAGES(defaultInstance()).filter(where, options));
   }
 
   /** Query the storage roots of another instance (from `ln.connect()`). */
@@ -105,6 +116,9 @@ export const STORAGE_MODEL: Model<"storage", Storage> = {
     createdAt: "created_at",
     updatedAt: "updated_at",
     createdById: "created_by_id",
+  },
+  relations: {
+    createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
   fromRow: (row) => new Storage(row),
   toRow: (s) => ({

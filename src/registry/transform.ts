@@ -1,7 +1,18 @@
 import { ValidationError } from "../errors.ts";
-import { date, type Model, nowIso, type Queries, queries, type Row, type Where } from "./_model.ts";
+import {
+  date,
+  type Model,
+  nowIso,
+  type Queries,
+  queries,
+  Query,
+  type QueryOptions,
+  type Row,
+  type Where,
+} from "./_model.ts";
 import { defaultInstance, Instance } from "./instance.ts";
 import { isId, newId } from "../_ids.ts";
+import { USER_MODEL } from "./user.ts";
 
 /** Options of `new ln.Transform()`. */
 export interface TransformOptions {
@@ -135,8 +146,8 @@ export class Transform {
   }
 
   /** Transforms matching `where` (`{}` for all), e.g. `{ type: "notebook" }`. */
-  static async filter(where: Where = {}): Promise<Transform[]> {
-    return await TRANSFORMS(defaultInstance()).filter(where);
+  static filter(where: Where = {}, options: QueryOptions = {}): Query<Transform> {
+    return Query.defer("Transform", () => TRANSFORMS(defaultInstance()).filter(where, options));
   }
 
   /** Query the transforms of another instance (from `ln.connect()`). */
@@ -160,6 +171,9 @@ export const TRANSFORM_MODEL: Model<"transform", Transform> = {
     createdAt: "created_at",
     updatedAt: "updated_at",
     createdById: "created_by_id",
+  },
+  relations: {
+    createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
   fromRow: Transform.fromRow,
   toRow: (t) => ({

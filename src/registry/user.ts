@@ -1,5 +1,15 @@
 import { userInfo } from "node:os";
-import { date, type Model, nowIso, type Queries, queries, type Row, type Where } from "./_model.ts";
+import {
+  date,
+  type Model,
+  nowIso,
+  type Queries,
+  queries,
+  Query,
+  type QueryOptions,
+  type Row,
+  type Where,
+} from "./_model.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
 import type { RegistryDb } from "./db.ts";
 import { isPermissionDenied } from "./_db_errors.ts";
@@ -44,8 +54,8 @@ export class User {
   }
 
   /** Users matching `where` (`{}` for all). */
-  static async filter(where: Where = {}): Promise<User[]> {
-    return await USERS(defaultInstance()).filter(where);
+  static filter(where: Where = {}, options: QueryOptions = {}): Query<User> {
+    return Query.defer("User", () => USERS(defaultInstance()).filter(where, options));
   }
 
   /** Query the users of another instance (from `ln.connect()`). */

@@ -31,6 +31,120 @@ export function registryContract(
       },
     });
 
+  t("the query language: operators, dates, relations, groups, order, paging, counts", async () => {
+    const files: ln.File[] = [];
+    for (
+      const [key, text] of [
+        ["raw/A.csv", "a"],
+        ["raw/b.csv", "bb"],
+        ["raw/c.tsv", "ccc"],
+        ["ref/Genes.txt", "dddd"],
+        ["ref/100%_x.txt", "eeeee"],
+      ]
+    ) files.push(await new ln.File(enc.encode(text), { key }).save());
+    const run = await ln.track({ name: "qc.ts" });
+    const made = await new ln.File(enc.encode("made by qc"), { key: "out/qc.json" }).save();
+    await ln.finish();
+    const keys = async (where: ln.Where, options?: ln.QueryOptions) =>
+      (await ln.File.filter(where, options)).map((f) => f.key).sort();
+
+    assertEquals(await keys({ size: { gt: 3 } }), [
+      "out/qc.json",
+      "ref/100%_x.txt",
+      "ref/Genes.txt",
+    ]);
+    assertEquals(await keys({ size: { gte: 2, lt: 4 } }), ["raw/b.csv", "raw/c.tsv"]);
+    assertEquals(await keys({ suffix: { in: [".tsv", ".txt"] }, size: { ne: 4 } }), [
+      "raw/c.tsv",
+      "ref/100%_x.txt",
+    ]);
+    assertEquals(await keys({ suffix: { notIn: [".csv", ".txt", ".json"] } }), ["raw/c.tsv"]);
+    assertEquals(await keys({ key: { startsWith: "raw/" } }), [
+      "raw/A.csv",
+      "raw/b.csv",
+      "raw/c.tsv",
+    ]);
+    assertEquals(await keys({ key: { endsWith: ".csv" } }), ["raw/A.csv", "raw/b.csv"]);
+    // contains is exact about case on both databases, icontains ignores it; % and _ are literal.
+    assertEquals(await keys({ key: { contains: "genes" } }), []);
+    assertEquals(await keys({ key: { icontains: "genes" } }), ["ref/Genes.txt"]);
+    assertEquals(await keys({ key: { contains: "%_" } }), ["ref/100%_x.txt"]);
+    assertEquals(await keys({ key: { contains: "A." } }), ["raw/A.csv"]);
+    assertEquals(await keys({ key: { contains: "a." } }), []);
+    assertEquals(await keys({ runId: { isNull: false } }), ["out/qc.json"]);
+    // Dates as dates (a Date or an ISO string).
+    assertEquals(await keys({ createdAt: { gte: made.createdAt } }), ["out/qc.json"]);
+    assertEquals(
+      (await ln.File.filter({ createdAt: { lt: made.createdAt.toISOString() } })).length,
+      5,
+    );
+    // Across relations: by a related record's fields, a record or an id.
+    assertEquals(await keys({ transform: { name: "qc.ts" } }), ["out/qc.json"]);
+    assertEquals(await keys({ run }), ["out/qc.json"]);
+    assertEquals(await keys({ createdBy: { handle: ln.settings.user.handle }, size: 1 }), [
+      "raw/A.csv",
+    ]);
+    assertEquals(await keys({ transform: { name: { startsWith: "nope" } } }), []);
+    assertEquals((await ln.Run.filter({ transform: { name: "qc.ts" } })).map((r) => r.id), [
+      run.id,
+    ]);
+    // Groups.
+    assertEquals(await keys({ or: [{ suffix: ".tsv" }, { size: 1 }] }), ["raw/A.csv", "raw/c.tsv"]);
+    assertEquals(await keys({ not: { key: { startsWith: "r" } } }), ["out/qc.json"]);
+    assertEquals(
+      await keys({
+        and: [{ size: { gt: 1 } }, { not: { suffix: ".txt" } }],
+        key: { ne: "out/qc.json" },
+      }),
+      ["raw/b.csv", "raw/c.tsv"],
+    );
+    // Order, paging, first / one / count / exists.
+    const bySize = await ln.File.filter({}, { orderBy: "-size", limit: 2, offset: 1 });
+    assertEquals(bySize.map((f) => f.size), [5, 4]);
+    assertEquals(
+      (await ln.File.filter({ suffix: ".csv" }).orderBy("key").first())?.key,
+      "raw/A.csv",
+    );
+    assertEquals((await ln.File.filter({ size: 3 }).one()).key, "raw/c.tsv");
+    await assertRejects(() => ln.File.filter({ suffix: ".csv" }).one(), ln.MultipleResultsError);
+    await assertRejects(() => ln.File.filter({ size: 99 }).one(), ln.NotFoundError);
+    assertEquals(await ln.File.filter({ suffix: ".csv" }).count(), 2);
+    assertEquals(await ln.File.filter({ suffix: ".bam" }).exists(), false);
+    assertEquals(await ln.File.filter({ key: { startsWith: "ref/" } }).limit(1).exists(), true);
+    assertEquals(files.length, 5);
+  });
+
+  t("the query language refuses what does not fit, before the database sees it", async () => {
+    await new ln.File(enc.encode("x"), { key: "x.txt" }).save();
+    const bad: [ln.Where, RegExp][] = [
+      [{ size: "big" }, /size holds numbers/],
+      [{ size: { contains: "1" } }, /"contains" does not apply/],
+      [{ size: { gt: 10n } }, /finite number/],
+      [{ key: { like: "%" } }, /unknown operator "like"/],
+      [{ key: { in: "abc" } }, /array/],
+      [{ createdAt: { gt: "yesterday" } }, /Date or an ISO 8601 string/],
+      [{ key: { eq: () => 1 } }, /expected a string/],
+      [{ key: [[1]] }, /expected a string/],
+      [{ nope: 1 }, /no field "nope"/],
+      [{ ["__proto__"]: 1 } as ln.Where, /no field/],
+      [{ transform: 5 }, /where over Transform/],
+      [{ or: [] }, /non-empty array/],
+      [{ key: { startsWith: 1 } }, /expected a string/],
+      [{ runId: { isNull: "yes" } }, /true or false/],
+    ];
+    for (const [where, re] of bad) {
+      await assertRejects(() => ln.File.filter(where), ln.ValidationError, re);
+    }
+    await assertRejects(() => ln.File.filter({}, { limit: -1 }), ln.ValidationError, /limit/);
+    await assertRejects(() => ln.File.filter({}, { orderBy: "sizee" }), ln.ValidationError);
+    await assertRejects(
+      () => ln.File.filter({ key: { in: Array.from({ length: 20_001 }, (_, i) => `${i}`) } }),
+      ln.ValidationError,
+      /at most 20000/,
+    );
+    assertEquals((await ln.File.filter({})).length, 1);
+  });
+
   t("save, query, get: fields come back with their types", async (root) => {
     await Deno.mkdir(`${root}/raw`);
     await Deno.writeTextFile(`${root}/raw/a.csv`, "x,y\n1,2\n");

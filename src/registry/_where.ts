@@ -1,0 +1,311 @@
+// The query language of `filter()`/`get()`: a `where` object compiled into
+// a kysely expression, the same on libSQL and PostgreSQL. Values are always
+// bound parameters (no string is spliced into SQL), checked against their
+// field's type before anything reaches a driver.
+//
+//   { suffix: ".csv" }                    equality (null: is null; an array: any of)
+//   { size: { gt: 1e6, lte: 2e6 } }       operators: eq ne gt gte lt lte in notIn contains
+//                                         icontains startsWith endsWith isNull
+//   { createdAt: { gte: new Date(...) } } dates compared as dates
+//   { transform: { name: "qc.ts" } }      across a relation
+//   { or: [{ suffix: ".csv" }, { suffix: ".tsv" }] }, { and: [...] }, { not: {...} }
+import { type Expression, type ExpressionBuilder, sql, type SqlBool } from "kysely";
+import { ValidationError } from "../errors.ts";
+import type { Col, Model, Table, Where } from "./_model.ts";
+import type { Database } from "./schema.ts";
+
+/** What a field holds, for checking values and operators. */
+export type FieldType = "string" | "number" | "date";
+
+/** Largest number of values one `where` may carry (databases limit bound parameters). */
+export const MAX_LIST = 20_000;
+
+/** Deepest nesting of groups and relations in one `where`. */
+const MAX_NESTING = 32;
+
+const OPERATORS = [
+  "eq",
+  "ne",
+  "gt",
+  "gte",
+  "lt",
+  "lte",
+  "in",
+  "notIn",
+  "contains",
+  "icontains",
+  "startsWith",
+  "endsWith",
+  "isNull",
+] as const;
+type Operator = typeof OPERATORS[number];
+
+const ALLOWED: Record<FieldType, readonly Operator[]> = {
+  string: OPERATORS,
+  number: ["eq", "ne", "gt", "gte", "lt", "lte", "in", "notIn", "isNull"],
+  date: ["eq", "ne", "gt", "gte", "lt", "lte", "in", "notIn", "isNull"],
+};
+
+/** The type of a field: declared by the model, else `…At` fields are dates, `size` a number. */
+export function fieldType<T extends Table, R>(model: Model<T, R>, field: string): FieldType {
+  return model.types?.[field] ??
+    (field.endsWith("At") ? "date" : field === "size" ? "number" : "string");
+}
+
+function show(v: unknown): string {
+  try {
+    return typeof v === "bigint" ? `${v}n` : JSON.stringify(v)?.slice(0, 60) ?? String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Date) return "a Date";
+  if (typeof v === "object") return `an object ${show(v)}`;
+  return `${typeof v} ${show(v)}`;
+}
+
+/** A plain object (not an array, Date, Map, class instance). */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A value checked against a field's type, as stored (dates as ISO strings, booleans 0/1). */
+function scalar(label: string, field: string, type: FieldType, op: string, v: unknown): unknown {
+  const bad = (expected: string): never => {
+    throw new ValidationError(
+      `${label} where.${field}.${op}: ${field} holds ${type}s, so expected ${expected}, ` +
+        `got ${describe(v)}`,
+    );
+  };
+  if (type === "number") {
+    if (typeof v !== "number" || !Number.isFinite(v)) return bad("a finite number");
+    return v;
+  }
+  if (type === "date") {
+    if (v instanceof Date && !Number.isNaN(v.getTime())) return v.toISOString();
+    if (typeof v === "string" && !Number.isNaN(Date.parse(v))) return new Date(v).toISOString();
+    return bad("a Date or an ISO 8601 string");
+  }
+  if (typeof v === "string") return v;
+  return bad("a string");
+}
+
+type EB = ExpressionBuilder<Database, Table>;
+
+/** State of one compilation: values counted against MAX_LIST. */
+interface Ctx {
+  values: number;
+}
+
+function count(ctx: Ctx, n: number, label: string): void {
+  ctx.values += n;
+  if (ctx.values > MAX_LIST) {
+    throw new ValidationError(
+      `${label}.filter(): at most ${MAX_LIST} values in one where, got more; query in batches`,
+    );
+  }
+}
+
+/** The expression of `where` over `model`'s table (validated; a `ValidationError` otherwise). */
+export function whereExpression<T extends Table, R>(
+  eb: EB,
+  model: Model<T, R>,
+  where: Where,
+  ctx: Ctx = { values: 0 },
+  depth = 0,
+): Expression<SqlBool> {
+  const label = model.label;
+  if (!isPlainObject(where)) {
+    throw new ValidationError(
+      `${label}.filter() takes an object like { name: "x" }, got ${describe(where)}`,
+    );
+  }
+  if (depth > MAX_NESTING) {
+    throw new ValidationError(`${label}.filter(): where nests deeper than ${MAX_NESTING} levels`);
+  }
+  const parts: Expression<SqlBool>[] = [];
+  for (const field of Object.keys(where)) {
+    const value = where[field];
+    if (value === undefined) continue;
+    if (field === "and" || field === "or") {
+      if (!Array.isArray(value) || value.length === 0) {
+        throw new ValidationError(`${label} where.${field}: expected a non-empty array of wheres`);
+      }
+      const subs = value.map((w) => whereExpression(eb, model, w as Where, ctx, depth + 1));
+      parts.push(field === "and" ? eb.and(subs) : eb.or(subs));
+      continue;
+    }
+    if (field === "not") {
+      parts.push(eb.not(whereExpression(eb, model, value as Where, ctx, depth + 1)));
+      continue;
+    }
+    const relation = Object.hasOwn(model.relations ?? {}, field)
+      ? model.relations![field]
+      : undefined;
+    if (relation) {
+      parts.push(relationExpression(eb, model, field, relation, value, ctx, depth));
+      continue;
+    }
+    const col = Object.hasOwn(model.fields, field) ? model.fields[field] : undefined;
+    if (col === undefined) {
+      const names = [...Object.keys(model.fields), ...Object.keys(model.relations ?? {})];
+      throw new ValidationError(
+        `${label} has no field "${field}"; fields: ${names.join(", ")}; groups: and, or, not`,
+      );
+    }
+    parts.push(fieldExpression(eb, model, field, col, value, ctx));
+  }
+  return parts.length === 0 ? sql<SqlBool>`1 = 1` : eb.and(parts);
+}
+
+/** `{ transform: { name: "qc.ts" } }`: the related row matches (a subquery, no join). */
+function relationExpression<T extends Table, R>(
+  eb: EB,
+  model: Model<T, R>,
+  field: string,
+  relation: NonNullable<Model<T, R>["relations"]>[string],
+  value: unknown,
+  ctx: Ctx,
+  depth: number,
+): Expression<SqlBool> {
+  const ref = eb.ref(relation.column as never);
+  if (value === null) return eb(ref, "is", null);
+  const target = relation.target();
+  const record = value !== null && typeof value === "object" && !isPlainObject(value) &&
+    typeof (value as { id?: unknown }).id === "string";
+  if (typeof value === "string" || record) {
+    // An id, or a record, stands for itself.
+    count(ctx, 1, model.label);
+    return eb(
+      ref,
+      "=",
+      (typeof value === "string" ? value : (value as { id: string }).id) as never,
+    );
+  }
+  if (!isPlainObject(value)) {
+    throw new ValidationError(
+      `${model.label} where.${field}: expected a where over ${target.label} (e.g. ` +
+        `{ ${field}: { name: "x" } }), a record or an id, got ${describe(value)}`,
+    );
+  }
+  const sub = eb.selectFrom(target.table as Table).select(eb.ref("id" as never) as never)
+    .where((inner) => whereExpression(inner as EB, target, value, ctx, depth + 1));
+  return eb(ref, "in", sub as never);
+}
+
+function fieldExpression<T extends Table, R>(
+  eb: EB,
+  model: Model<T, R>,
+  field: string,
+  col: Col<T>,
+  value: unknown,
+  ctx: Ctx,
+): Expression<SqlBool> {
+  const type = fieldType(model, field);
+  const ref = eb.ref(col as never);
+  if (isPlainObject(value)) {
+    const ops = Object.keys(value);
+    if (ops.length === 0) {
+      throw new ValidationError(
+        `${model.label} where.${field}: an empty operator object; use one of ${
+          ALLOWED[type].join(", ")
+        }`,
+      );
+    }
+    return eb.and(ops.map((op) => operator(eb, model, field, type, ref, op, value[op], ctx)));
+  }
+  return operator(eb, model, field, type, ref, Array.isArray(value) ? "in" : "eq", value, ctx);
+}
+
+function operator<T extends Table, R>(
+  eb: EB,
+  model: Model<T, R>,
+  field: string,
+  type: FieldType,
+  ref: Expression<unknown>,
+  op: string,
+  v: unknown,
+  ctx: Ctx,
+): Expression<SqlBool> {
+  const label = model.label;
+  if (!(ALLOWED[type] as readonly string[]).includes(op)) {
+    throw new ValidationError(
+      `${label} where.${field}: ${
+        (OPERATORS as readonly string[]).includes(op)
+          ? `"${op}" does not apply to`
+          : `unknown operator "${op}" for`
+      } a ${type} field; operators: ${ALLOWED[type].join(", ")}`,
+    );
+  }
+  const r = ref as never;
+  switch (op as Operator) {
+    case "isNull":
+      if (typeof v !== "boolean") {
+        throw new ValidationError(`${label} where.${field}.isNull: expected true or false`);
+      }
+      return v ? eb(r, "is", null) : eb(r, "is not", null);
+    case "in":
+    case "notIn": {
+      if (!Array.isArray(v)) {
+        throw new ValidationError(
+          `${label} where.${field}.${op}: expected an array of values, got ${describe(v)}`,
+        );
+      }
+      count(ctx, v.length, label);
+      const nulls = v.some((x) => x === null);
+      const vals = v.filter((x) => x !== null).map((x) => scalar(label, field, type, op, x));
+      const parts: Expression<SqlBool>[] = [];
+      if (vals.length > 0) parts.push(eb(r, "in", vals as never));
+      if (nulls) parts.push(eb(r, "is", null));
+      const any = parts.length === 0 ? sql<SqlBool>`1 = 0` : eb.or(parts);
+      // Missing values are not "not in" a list that does not name null.
+      return op === "in"
+        ? any
+        : eb.and([eb.not(any), nulls ? sql<SqlBool>`1 = 1` : eb(r, "is not", null)]);
+    }
+    case "eq":
+    case "ne":
+      if (v === null) return op === "eq" ? eb(r, "is", null) : eb(r, "is not", null);
+      count(ctx, 1, label);
+      return eb(r, op === "eq" ? "=" : "<>", scalar(label, field, type, op, v) as never);
+    case "gt":
+    case "gte":
+    case "lt":
+    case "lte": {
+      count(ctx, 1, label);
+      const sqlOp = { gt: ">", gte: ">=", lt: "<", lte: "<=" }[op];
+      return eb(r, sqlOp as ">", scalar(label, field, type, op, v) as never);
+    }
+    case "contains":
+    case "icontains":
+    case "startsWith":
+    case "endsWith": {
+      if (typeof v !== "string") {
+        throw new ValidationError(
+          `${label} where.${field}.${op}: expected a string, got ${describe(v)}`,
+        );
+      }
+      count(ctx, 1, label);
+      // Portable and case-exact on both databases (SQLite's LIKE ignores case):
+      // substr/replace/length exist in both, with the same meaning here.
+      const fold = op === "icontains";
+      const col = fold ? sql`lower(${ref})` : sql`${ref}`;
+      const val = fold ? sql`lower(${v})` : sql`${v}`;
+      if (op === "startsWith") return sql<SqlBool>`substr(${ref}, 1, length(${v})) = ${v}`;
+      if (op === "endsWith") {
+        return sql<
+          SqlBool
+        >`(length(${ref}) >= length(${v}) and substr(${ref}, length(${ref}) - length(${v}) + 1) = ${v})`;
+      }
+      return sql<
+        SqlBool
+      >`(${ref} is not null and (length(${val}) = 0 or length(replace(${col}, ${val}, '')) < length(${col})))`;
+    }
+  }
+}

@@ -2,7 +2,7 @@
 // maps a record's camelCase fields to its table's columns (typed from the
 // one `Database` interface, so a misspelled column fails `deno check`);
 // get / filter / by-ids and related managers are generic over it.
-import type { Insertable, Selectable } from "kysely";
+import type { Expression, Insertable, Kysely, Selectable, SqlBool } from "kysely";
 import { MultipleResultsError, NotFoundError, ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
@@ -33,6 +33,14 @@ export interface Model<T extends Table, R> {
   fromRow(row: Row<T>, inst: Instance): R;
   /** The row of a record. */
   toRow(record: R): NewRow<T>;
+  /**
+   * Fields filtered by their own condition instead of column equality
+   * (`Run`'s `params`): field -> a typed expression over `table` that
+   * checks `value` (a `ValidationError` for a bad one).
+   */
+  readonly customFilters?: Readonly<
+    Record<string, (db: Kysely<Database>, value: unknown) => Expression<SqlBool>>
+  >;
 }
 
 /** Now, as stored: ISO 8601 UTC. */
@@ -145,14 +153,34 @@ function conditions<T extends Table, R>(model: Model<T, R>, where: Where): Condi
   return out;
 }
 
+/** The where without the model's custom-filter fields, and those fields' expressions. */
+function customConditions<T extends Table, R>(
+  model: Model<T, R>,
+  db: Kysely<Database>,
+  where: Where,
+): [Where, Expression<SqlBool>[]] {
+  const custom = model.customFilters;
+  if (!custom || where === null || typeof where !== "object" || Array.isArray(where)) {
+    return [where, []];
+  }
+  const rest: Where = {};
+  const exprs: Expression<SqlBool>[] = [];
+  for (const [field, value] of Object.entries(where)) {
+    if (!Object.hasOwn(custom, field)) rest[field] = value;
+    else if (value !== undefined) exprs.push(custom[field](db, value));
+  }
+  return [rest, exprs];
+}
+
 /** Rows of `model`'s table matching `where`. */
 export async function selectWhere<T extends Table, R>(
   inst: Instance,
   model: Model<T, R>,
   where: Where,
 ): Promise<Row<T>[]> {
-  const conds = conditions(model, where);
   const db = inst.assertOpen().db;
+  const [plainWhere, custom] = customConditions(model, db, where);
+  const conds = conditions(model, plainWhere);
   // A long list is queried in chunks (the other conditions stay whole).
   const long = conds.findIndex((c) => Array.isArray(c.value) && c.value.length > CHUNK);
   const lists = long < 0 ? [undefined] : chunks(conds[long].value as Plain[], CHUNK);
@@ -160,6 +188,7 @@ export async function selectWhere<T extends Table, R>(
   for (const list of lists) {
     // One typed place: the table and columns are checked against `Database` by the Model.
     let q = db.selectFrom(model.table as Table).selectAll();
+    for (const e of custom) q = q.where(e as never);
     for (let i = 0; i < conds.length; i++) {
       const { col, value } = conds[i];
       const v = i === long ? list! : value;

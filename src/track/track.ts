@@ -155,7 +155,9 @@ export async function track(options: TrackOptions = {}): Promise<Run> {
   await run.save();
   inst.transform = transform;
   inst.run = run;
-  watchErrors(inst, run);
+  // A script's uncaught error ends it: its run is errored. In a notebook the
+  // kernel records each cell's outcome and a stray rejection ends nothing.
+  if (!inJupyterKernel()) watchErrors(inst, run);
   await announceRun(inst, run);
   log.info(
     `tracking ${transform.type} "${transform.name}" version ${transform.version} ` +

@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import type pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
 import { MIGRATIONS } from "../../src/registry/migrations.ts";
+import { notebookSource } from "../../src/track/_where.ts";
 import { assert, assertEquals, assertRejects, freshInstance, tempDir } from "../_helpers.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).href;
@@ -290,4 +291,20 @@ Deno.test("a registry made by migrations 0001-0003 upgrades in place and its run
     await ln.close();
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("a notebook's source is its code cells in order, each after a // %% line", () => {
+  const ipynb = JSON.stringify({
+    cells: [
+      { cell_type: "markdown", source: ["# Title"] },
+      { cell_type: "code", source: ["const a = 1;\n", "console.log(a);"], outputs: [] },
+      { cell_type: "raw", source: "not code" },
+      { cell_type: "code", source: "await ln.finish();" },
+    ],
+  });
+  assertEquals(
+    notebookSource(ipynb),
+    "// %%\nconst a = 1;\nconsole.log(a);\n\n// %%\nawait ln.finish();\n",
+  );
+  assertEquals(notebookSource(JSON.stringify({ cells: "broken" })), "");
 });

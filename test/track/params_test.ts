@@ -139,6 +139,13 @@ Deno.test("a tracked script's text is kept once per version; completed, errored 
     assertEquals(late.code, 1);
     assert(dec.decode(late.stderr).includes("late boom"), dec.decode(late.stderr));
 
+    // Finished, then throws: the listener is gone with the run; it stays completed.
+    const after = `${dir}/after.ts`;
+    await Deno.writeTextFile(after, script('await ln.finish();\nthrow new Error("after finish");'));
+    const afterOut = await command(after, root).output();
+    assertEquals(afterOut.code, 1);
+    assert(dec.decode(afterOut.stderr).includes("after finish"), dec.decode(afterOut.stderr));
+
     // Killed while it runs: nothing can be recorded; the run stays started.
     const hangs = `${dir}/hangs.ts`;
     await Deno.writeTextFile(
@@ -177,6 +184,7 @@ Deno.test("a tracked script's text is kept once per version; completed, errored 
     assertEquals(rFail.status, "errored");
     assert(rFail.finishedAt !== null);
     assertEquals((await byName("callback.ts"))[1].status, "errored");
+    assertEquals((await byName("after.ts"))[1].status, "completed");
     const [, rKilled] = await byName("hangs.ts");
     assertEquals([rKilled.status, rKilled.finishedAt], ["started", null]);
     assertEquals(

@@ -47,7 +47,13 @@ export {
   StreamOptionsSchema,
 } from "./src/registry/file_schemas.ts";
 export { Folder, type FolderOptions } from "./src/registry/folder.ts";
-export { Run, type RunCell, type RunOptions } from "./src/registry/run.ts";
+export {
+  type JsonValue,
+  Run,
+  type RunCell,
+  type RunOptions,
+  type RunParams,
+} from "./src/registry/run.ts";
 export { Transform, type TransformOptions } from "./src/registry/transform.ts";
 export { Storage } from "./src/registry/storage_record.ts";
 export { User } from "./src/registry/user.ts";

@@ -2,7 +2,7 @@
 // maps a record's camelCase fields to its table's columns (typed from the
 // one `Database` interface, so a misspelled column fails `deno check`);
 // get / filter / by-ids and related managers are generic over it.
-import type { Insertable, Selectable } from "kysely";
+import type { Expression, Insertable, Kysely, Selectable, SqlBool } from "kysely";
 import { MultipleResultsError, NotFoundError, ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
@@ -39,6 +39,14 @@ export interface Model<T extends Table, R> {
   /** To-one relations a `where` can filter across (`{ transform: { name: "qc.ts" } }`). */
   readonly relations?: Readonly<
     Record<string, { readonly column: Col<T>; readonly target: () => Model<Table, unknown> }>
+  >;
+  /**
+   * Fields filtered by their own condition instead of column equality
+   * (`Run`'s `params`): field -> a typed expression over `table` that
+   * checks `value` (a `ValidationError` for a bad one).
+   */
+  readonly customFilters?: Readonly<
+    Record<string, (db: Kysely<Database>, value: unknown) => Expression<SqlBool>>
   >;
 }
 

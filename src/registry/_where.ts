@@ -9,7 +9,7 @@
 //   { createdAt: { gte: new Date(...) } } dates compared as dates
 //   { transform: { name: "qc.ts" } }      across a relation
 //   { or: [{ suffix: ".csv" }, { suffix: ".tsv" }] }, { and: [...] }, { not: {...} }
-import { type Expression, type ExpressionBuilder, sql, type SqlBool } from "kysely";
+import { type Expression, type ExpressionBuilder, type Kysely, sql, type SqlBool } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Col, Model, Table, Where } from "./_model.ts";
 import type { Database } from "./schema.ts";
@@ -145,6 +145,12 @@ export function whereExpression<T extends Table, R>(
       parts.push(eb.not(whereExpression(eb, model, value as Where, ctx, depth + 1)));
       continue;
     }
+    const custom = model.customFilters;
+    if (custom && Object.hasOwn(custom, field)) {
+      // An expression builder selects subqueries as a Kysely instance does.
+      parts.push(custom[field](eb as unknown as Kysely<Database>, value));
+      continue;
+    }
     const relation = Object.hasOwn(model.relations ?? {}, field)
       ? model.relations![field]
       : undefined;
@@ -154,7 +160,11 @@ export function whereExpression<T extends Table, R>(
     }
     const col = Object.hasOwn(model.fields, field) ? model.fields[field] : undefined;
     if (col === undefined) {
-      const names = [...Object.keys(model.fields), ...Object.keys(model.relations ?? {})];
+      const names = [
+        ...Object.keys(model.fields),
+        ...Object.keys(model.relations ?? {}),
+        ...Object.keys(model.customFilters ?? {}),
+      ];
       throw new ValidationError(
         `${label} has no field "${field}"; fields: ${names.join(", ")}; groups: and, or, not`,
       );

@@ -149,6 +149,24 @@ export const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  "0005_run_params_source": {
+    async up(db: AnyDb) {
+      // One column per ALTER: SQLite adds one at a time.
+      await db.schema.alterTable("run").addColumn("params", "text").execute();
+      await db.schema.alterTable("run").addColumn("reported_at", "text").execute();
+      await db.schema.alterTable("transform").addColumn("source_code", "text").execute();
+      // Top-level params, one row each, for filtering without JSON functions
+      // (the same query on libSQL and PostgreSQL).
+      await db.schema.createTable("run_param")
+        .addColumn("run_id", "varchar(20)", (c) => c.notNull().references("run.id"))
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("value_json", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("run_param_pk", ["run_id", "key"] as never)
+        .execute();
+      // Values can be long (PostgreSQL's btree refuses entries over ~2.7 kB): index the key.
+      await db.schema.createIndex("run_param_key_idx").on("run_param").column("key").execute();
+    },
+  },
 };
 
 /** Serves {@linkcode MIGRATIONS} to kysely's `Migrator`. */

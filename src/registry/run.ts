@@ -18,6 +18,15 @@ import { TRANSFORM_MODEL } from "./transform.ts";
 import { USER_MODEL } from "./user.ts";
 import type { File } from "./file.ts";
 import { FILES } from "./_file_model.ts";
+import { retryBusy } from "./_db_errors.ts";
+import {
+  checkParams,
+  paramRows,
+  paramsFilter,
+  parseParams,
+  type RunParams,
+} from "./_run_params.ts";
+export { checkParams, type JsonValue, type RunParams } from "./_run_params.ts";
 
 /** Options of `new ln.Run()`. */
 export interface RunOptions {
@@ -29,6 +38,8 @@ export interface RunOptions {
   reference?: string;
   /** What `reference` is, e.g. `"nextflow"`. */
   referenceType?: string;
+  /** Parameters: a plain object of JSON values (at most 1 MiB as JSON). */
+  params?: RunParams;
 }
 
 /** One executed notebook cell of a run. */
@@ -51,7 +62,13 @@ export interface RunCell {
 
 /**
  * One execution of a {@linkcode Transform}. Files it saves point to it
- * (`file.run`); files it reads are its `inputs`.
+ * (`file.run`); files it reads are its `inputs`. Its `params` are kept as
+ * JSON and can be filtered on: `Run.filter({ params: { lr: 0.1 } })`
+ * matches runs whose top-level param `lr` is 0.1.
+ *
+ * `status` is `"started"` while it runs, `"completed"` after
+ * `ln.finish()`, `"errored"` when the tracked script threw. A run still
+ * `"started"` with no `finishedAt` after its process ended was killed.
  *
  * @example A run that reads a file
  * ```ts
@@ -78,8 +95,15 @@ export class Run {
   runAt: Date;
   /** When it finished, or `null` while running or if it never finished. */
   finishedAt: Date | null;
-  /** `"started"`, `"completed"` or `"errored"`. */
+  /**
+   * `"started"` (running, or killed if its process is gone), `"completed"`
+   * or `"errored"`.
+   */
   status: string;
+  /** Parameters (JSON values), or `null`. */
+  params: RunParams | null;
+  /** When a report of the run was saved; lamindeno saves none yet, so `null`. */
+  reportedAt: Date | null;
   /** A reference, e.g. an external run id. */
   reference: string | null;
   /** What `reference` is. */
@@ -110,6 +134,8 @@ export class Run {
     this.runAt = now;
     this.finishedAt = null;
     this.status = "started";
+    this.params = options.params === undefined ? null : JSON.parse(checkParams(options.params));
+    this.reportedAt = null;
     this.reference = options.reference ?? null;
     this.referenceType = options.referenceType ?? null;
     this.createdAt = now;
@@ -128,6 +154,8 @@ export class Run {
     r.runAt = date(row.run_at);
     r.finishedAt = date(row.finished_at);
     r.status = row.status;
+    r.params = parseParams(row.params, row.id);
+    r.reportedAt = date(row.reported_at);
     r.reference = row.reference;
     r.referenceType = row.reference_type;
     r.createdAt = date(row.created_at);
@@ -139,19 +167,33 @@ export class Run {
     return r;
   }
 
-  /** Insert the run, or update its status, end time and name. */
+  /** Insert the run, or update its status, end and report times, name and params. */
   async save(): Promise<this> {
     const inst = (this._instance ??= defaultInstance()).assertOpen();
     this.createdById ||= inst.user.id;
-    const row = RUN_MODEL.toRow(this);
-    await inst.db.insertInto("run").values(row)
-      .onConflict((oc) =>
-        oc.column("id").doUpdateSet({
-          name: row.name,
-          finished_at: row.finished_at,
-          status: row.status,
-        })
-      ).execute();
+    // Checked again: params may have been changed since construction.
+    const params = this.params === null ? null : checkParams(this.params);
+    const row = { ...RUN_MODEL.toRow(this), params };
+    await retryBusy(() =>
+      inst.db.transaction().execute(async (tx) => {
+        await tx.insertInto("run").values(row)
+          .onConflict((oc) =>
+            oc.column("id").doUpdateSet({
+              name: row.name,
+              finished_at: row.finished_at,
+              status: row.status,
+              params: row.params,
+              reported_at: row.reported_at,
+            })
+          ).execute();
+        await tx.deleteFrom("run_param").where("run_id", "=", this.id).execute();
+        const rows = this.params === null ? [] : paramRows(this.id, JSON.parse(params!));
+        // In parts: the databases limit the parameters of one statement.
+        for (let i = 0; i < rows.length; i += 500) {
+          await tx.insertInto("run_param").values(rows.slice(i, i + 500)).execute();
+        }
+      })
+    );
     return this;
   }
 
@@ -188,7 +230,10 @@ export class Run {
     return await RUNS(defaultInstance()).get(idOrWhere);
   }
 
-  /** Runs matching `where` (`{}` for all). */
+  /**
+   * Runs matching `where` (`{}` for all); `{ params: { lr: 0.1 } }` matches
+   * runs whose top-level params hold those values.
+   */
   static filter(where: Where = {}, options: QueryOptions = {}): Query<Run> {
     return Query.defer("Run", () => RUNS(defaultInstance()).filter(where, options));
   }
@@ -219,6 +264,7 @@ export const RUN_MODEL: Model<"run", Run> = {
     runAt: "run_at",
     finishedAt: "finished_at",
     status: "status",
+    reportedAt: "reported_at",
     reference: "reference",
     referenceType: "reference_type",
     createdAt: "created_at",
@@ -228,6 +274,7 @@ export const RUN_MODEL: Model<"run", Run> = {
     transform: { column: "transform_id", target: () => TRANSFORM_MODEL as never },
     createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
+  customFilters: { params: paramsFilter },
   fromRow: (row, inst) => Run.fromRow(row, inst),
   toRow: (r) => ({
     id: r.id,
@@ -237,6 +284,8 @@ export const RUN_MODEL: Model<"run", Run> = {
     run_at: r.runAt.toISOString(),
     finished_at: r.finishedAt?.toISOString() ?? null,
     status: r.status,
+    params: r.params === null ? null : JSON.stringify(r.params),
+    reported_at: r.reportedAt?.toISOString() ?? null,
     reference: r.reference,
     reference_type: r.referenceType,
     created_at: r.createdAt.toISOString(),

@@ -44,6 +44,8 @@ export interface TransformTable {
   created_at: string;
   updated_at: string;
   created_by_id: string;
+  /** The script's text or the notebook's code cells, stored once per version (0005). */
+  source_code: string | null;
 }
 
 /** `run`: one execution of a transform. */
@@ -59,6 +61,18 @@ export interface RunTable {
   reference_type: string | null;
   created_at: string;
   created_by_id: string;
+  /** The run's parameters as JSON text (an object), or null (0005). */
+  params: string | null;
+  /** When a report of the run was saved (none yet: always null) (0005). */
+  reported_at: string | null;
+}
+
+/** `run_param`: a run's top-level params, one row each, to filter runs by them. */
+export interface RunParamTable {
+  run_id: string;
+  key: string;
+  /** The value as canonical JSON (object keys sorted, no spaces). */
+  value_json: string;
 }
 
 /** `file`: one registered object (a file, or a folder-like store such as `.zarr`). */
@@ -177,4 +191,5 @@ export interface Database {
   folder_file: FolderFileTable;
   pending_object: PendingObjectTable;
   run_cell: RunCellTable;
+  run_param: RunParamTable;
 }

@@ -66,6 +66,12 @@ export class Transform {
   updatedAt: Date;
   /** Id of the user who created it. */
   createdById: string;
+  /**
+   * The script's text or the notebook's code cells, as `ln.track()` found
+   * them when it made this version (`null` for pipelines and older
+   * versions). See {@linkcode Transform.source}.
+   */
+  sourceCode: string | null;
   /** @internal The instance it was read from or is saved to. */ _instance: Instance | undefined;
 
   /** A new, unsaved transform (no I/O). */
@@ -93,6 +99,7 @@ export class Transform {
     this.createdAt = now;
     this.updatedAt = now;
     this.createdById = "";
+    this.sourceCode = null;
     this._instance = options.instance;
   }
 
@@ -109,11 +116,15 @@ export class Transform {
     t.createdAt = date(row.created_at);
     t.updatedAt = date(row.updated_at);
     t.createdById = row.created_by_id;
+    t.sourceCode = row.source_code;
     t._instance = inst;
     return t;
   }
 
-  /** Insert the transform (or update name/reference of an existing version). */
+  /**
+   * Insert the transform (or update name/reference of an existing version;
+   * its `sourceCode`, once stored, is kept).
+   */
   async save(): Promise<this> {
     const inst = (this._instance ??= defaultInstance()).assertOpen();
     const now = nowIso();
@@ -121,13 +132,15 @@ export class Transform {
     const row = { ...TRANSFORM_MODEL.toRow(this), updated_at: now };
     await inst.db.insertInto("transform").values(row)
       .onConflict((oc) =>
-        oc.columns(["id", "version"]).doUpdateSet({
+        oc.columns(["id", "version"]).doUpdateSet((eb) => ({
           name: this.name,
           short_name: this.shortName,
           reference: this.reference,
           hash: this.hash,
           updated_at: now,
-        })
+          // Stored once per version: a source already there is kept.
+          source_code: eb.fn.coalesce("transform.source_code", eb.ref("excluded.source_code")),
+        }))
       ).execute();
     Object.assign(
       this,
@@ -138,6 +151,29 @@ export class Transform {
       ),
     );
     return this;
+  }
+
+  /**
+   * The code of this version as stored once when it was tracked: a
+   * script's text, or a notebook's code cells (each after a `// %%` line);
+   * `null` when none was stored (a pipeline, or a version made before
+   * lamindeno kept sources).
+   *
+   * @example The source of a tracked script
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const t = await new ln.Transform({ name: "no code" }).save();
+   * console.assert((await t.source()) === null);
+   * await ln.close();
+   * ```
+   */
+  async source(): Promise<string | null> {
+    const inst = this._instance;
+    if (this.sourceCode !== null || !inst) return this.sourceCode;
+    const row = await inst.assertOpen().db.selectFrom("transform").select("source_code")
+      .where("id", "=", this.id).where("version", "=", this.version).executeTakeFirst();
+    return (this.sourceCode = row?.source_code ?? null);
   }
 
   /** The transform matching an id (one version only) or a `where`. */
@@ -187,6 +223,7 @@ export const TRANSFORM_MODEL: Model<"transform", Transform> = {
     created_at: t.createdAt.toISOString(),
     updated_at: t.updatedAt.toISOString(),
     created_by_id: t.createdById,
+    source_code: t.sourceCode,
   }),
 };
 

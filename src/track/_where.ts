@@ -17,7 +17,12 @@ export interface CodeOrigin {
   name: string;
   /** md5 (base64url) of the script, or of the notebook's code cells. */
   hash: string;
+  /** The script's text, or the notebook's code cells; absent when larger than 10 MiB. */
+  source?: string;
 }
+
+/** Largest source stored with a transform. */
+const MAX_SOURCE = 10 * 1024 * 1024;
 
 /** The git root above `path`, if any. */
 export function gitRoot(path: string): string | undefined {
@@ -33,6 +38,21 @@ export function gitRoot(path: string): string | undefined {
 function reference(path: string): string {
   const root = gitRoot(path);
   return root ? relative(root, path).split("\\").join("/") : path;
+}
+
+function codeCells(ipynb: string): string[] {
+  const nb = JSON.parse(ipynb) as { cells?: { cell_type?: string; source?: string | string[] }[] };
+  const out: string[] = [];
+  for (const c of Array.isArray(nb?.cells) ? nb.cells : []) {
+    if (c?.cell_type !== "code") continue;
+    out.push(Array.isArray(c.source) ? c.source.join("") : String(c.source ?? ""));
+  }
+  return out;
+}
+
+/** A notebook's code cells as one text, each after a `// %%` line. */
+export function notebookSource(ipynb: string): string {
+  return codeCells(ipynb).map((c) => `// %%\n${c}\n`).join("\n");
 }
 
 /** md5 of a notebook's code cells (sources joined), so outputs and markdown do not version it. */
@@ -61,6 +81,7 @@ export function scriptOrigin(): CodeOrigin | undefined {
       reference: reference(path),
       name: basename(path),
       hash: createHash("md5").update(bytes).digest("base64url"),
+      ...(bytes.length <= MAX_SOURCE ? { source: new TextDecoder().decode(bytes) } : {}),
     };
   } catch {
     return undefined;
@@ -169,10 +190,20 @@ export async function notebookOrigin(): Promise<CodeOrigin | undefined> {
   const path = await notebookPath();
   if (!path) return undefined;
   let hash: string;
+  let source: string;
   try {
-    hash = notebookHash(await Deno.readTextFile(path));
+    const text = await Deno.readTextFile(path);
+    hash = notebookHash(text);
+    source = notebookSource(text);
   } catch {
     return undefined;
   }
-  return { type: "notebook", path, reference: reference(path), name: basename(path), hash };
+  return {
+    type: "notebook",
+    path,
+    reference: reference(path),
+    name: basename(path),
+    hash,
+    ...(source.length <= MAX_SOURCE ? { source } : {}),
+  };
 }

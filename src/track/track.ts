@@ -6,6 +6,8 @@ import { LazySchema } from "../storage/_validate.ts";
 import { log } from "../_log.ts";
 import { defaultInstance, type Instance, maybeDefaultInstance } from "../registry/instance.ts";
 import { Run, RUNS } from "../registry/run.ts";
+import { checkParams, type RunParams } from "../registry/run.ts";
+import { unwatchErrors, watchErrors } from "./_run_status.ts";
 import { Transform, TRANSFORM_MODEL } from "../registry/transform.ts";
 import { type CodeOrigin, inJupyterKernel, notebookOrigin, scriptOrigin } from "./_where.ts";
 import {
@@ -23,6 +25,13 @@ export interface TrackOptions {
   version?: string;
   /** Track this transform instead of the running script. */
   transform?: Transform;
+  /**
+   * The run's parameters, kept on `run.params` and queryable with
+   * `Run.filter({ params: { lr: 0.1 } })`: a plain object of JSON values
+   * (finite numbers, strings, booleans, null, arrays, plain objects), at
+   * most 1 MiB as JSON.
+   */
+  params?: RunParams;
 }
 
 /**
@@ -44,6 +53,11 @@ export const TrackOptionsSchema: LazySchema<TrackOptions> = new LazySchema(
       name: z.string({ error: "a non-empty string" }).min(1, "a non-empty string").optional(),
       version: z.string({ error: "a non-empty string" }).min(1, "a non-empty string").optional(),
       transform: z.instanceof(Transform, { error: "a Transform record" }).optional(),
+      // Checked in full (JSON values, size) by the Run.
+      params: z.custom<RunParams>(
+        (v) => typeof v === "object" && v !== null && !Array.isArray(v),
+        { error: "a plain object like { lr: 0.1 }" },
+      ).optional(),
     }, { error: 'an object like { name: "my pipeline", version: "1" }' }),
 );
 
@@ -83,6 +97,11 @@ async function transformFor(
         `${src.reference} changed but version "${wanted}" was asked for: keeping that version`,
       );
     }
+    if (src?.source !== undefined && existing.sourceCode === null && existing.hash === src.hash) {
+      // A version made before sources were kept: store its (unchanged) source now.
+      existing.sourceCode = src.source;
+      await existing.save();
+    }
     return existing;
   }
   const t = new Transform({
@@ -94,6 +113,7 @@ async function transformFor(
     ...(src ? { reference: src.reference } : {}),
   });
   t.hash = src?.hash ?? null;
+  t.sourceCode = src?.source ?? null;
   return await t.save();
 }
 
@@ -102,14 +122,19 @@ async function transformFor(
  * this happens by itself). Its Transform is found by the script's path
  * (relative to the git root): unchanged content gives the same transform
  * and a new run, edited content a new version. While the run is active,
- * loaded files become its inputs and saved files its outputs.
+ * loaded files become its inputs and saved files its outputs. `params`
+ * are kept on the run; the script's text (a notebook's code cells) is
+ * kept once per transform version (`transform.source()`). If the script
+ * throws, the run is saved as `errored` before the process ends (the
+ * error is reported and the exit code is as without tracking).
  *
  * @example
  * ```ts
  * import * as ln from "@lamindeno/lamindb";
  * await ln.init({ storage: await Deno.makeTempDir() });
- * const run = await ln.track({ name: "my pipeline" });
+ * const run = await ln.track({ name: "my pipeline", params: { lr: 0.1, donors: ["D1"] } });
  * console.assert(ln.context.run?.id === run.id);
+ * console.assert((await ln.Run.filter({ params: { lr: 0.1 } }))[0].id === run.id);
  * await ln.finish();
  * await ln.close();
  * ```
@@ -120,11 +145,19 @@ export async function track(options: TrackOptions = {}): Promise<Run> {
   const src = options.transform
     ? undefined
     : (inJupyterKernel() ? await notebookOrigin() : undefined) ?? scriptOrigin();
+  // Params are checked before anything is written.
+  if (options.params !== undefined) checkParams(options.params);
   const transform = await transformFor(inst, src, options);
-  const run = new Run({ transform });
+  const run = new Run({
+    transform,
+    ...(options.params === undefined ? {} : { params: options.params }),
+  });
   await run.save();
   inst.transform = transform;
   inst.run = run;
+  // A script's uncaught error ends it: its run is errored. In a notebook the
+  // kernel records each cell's outcome and a stray rejection ends nothing.
+  if (!inJupyterKernel()) watchErrors(inst, run);
   await announceRun(inst, run);
   log.info(
     `tracking ${transform.type} "${transform.name}" version ${transform.version} ` +
@@ -135,8 +168,10 @@ export async function track(options: TrackOptions = {}): Promise<Run> {
 
 /**
  * Finish the current run: record its end time and status `completed`, and
- * stop linking inputs and outputs to it. A run that is never finished
- * stays `started` with no end time (unfinished), and keeps its links.
+ * stop linking inputs and outputs to it. A script that throws instead
+ * leaves its run `errored` (with an end time). A run that is never
+ * finished (its process was killed) stays `started` with no end time, and
+ * keeps its links.
  */
 export async function finish(options: { status?: "completed" | "errored" } = {}): Promise<void> {
   const inst = maybeDefaultInstance();
@@ -144,6 +179,7 @@ export async function finish(options: { status?: "completed" | "errored" } = {})
   if (!inst || !run) {
     throw new ValidationError("finish(): no run is being tracked; call ln.track() first");
   }
+  unwatchErrors();
   run.finishedAt = new Date();
   run.status = options.status ?? "completed";
   await run.save();

@@ -165,6 +165,14 @@ Deno.test({
       const versions = (await ln.Transform.filter({ name: "versioned.ipynb" }))
         .map((t) => t.version).sort();
       assertEquals(versions, ["1", "2"]);
+      // Each version keeps its code cells (stored once, as `// %%` cells).
+      const [v1, v2] = await Promise.all(
+        ["1", "2"].map(async (version) =>
+          await (await ln.Transform.get({ name: "versioned.ipynb", version })).source()
+        ),
+      );
+      assert(v1?.startsWith("// %%\n") && !v1.includes("1 + 1;"), String(v1));
+      assert(v2?.endsWith("// %%\n1 + 1;\n") && v2.startsWith(v1 ?? "-"), String(v2));
       const runs = await ln.Run.filter({});
       assertEquals(runs.map((r) => r.transformVersion).sort(), ["1", "1", "2"]);
     } finally {

@@ -206,6 +206,42 @@ export function registryContract(
     assertEquals(again.transformId, run.transformId, "same transform, new run");
   });
 
+  t("run params: stored as JSON, filtered by top-level values, survive reopening", async (root) => {
+    const a = await ln.track({
+      name: "train",
+      params: { lr: 0.1, donors: ["D1"], opt: { b: 1, a: "x" }, note: 'it\'s "quoted" ü' },
+    });
+    await ln.finish();
+    const b = await ln.track({ name: "train", params: { lr: 0.01, donors: ["D1", "D2"] } });
+    await ln.finish();
+    const c = await ln.track({ name: "train" });
+    await ln.finish();
+    await ln.close();
+    await open(root);
+    const ids = async (where: ln.Where) => (await ln.Run.filter(where)).map((r) => r.id).sort();
+    assertEquals((await ln.Run.get(a.id)).params, {
+      lr: 0.1,
+      donors: ["D1"],
+      opt: { a: "x", b: 1 },
+      note: 'it\'s "quoted" ü',
+    });
+    assertEquals(await ids({ params: { lr: 0.1 } }), [a.id]);
+    assertEquals(await ids({ params: { lr: 0.1, opt: { a: "x", b: 1 } } }), [a.id]);
+    assertEquals(await ids({ params: { note: 'it\'s "quoted" ü' } }), [a.id]);
+    assertEquals(await ids({ params: { donors: ["D1", "D2"] } }), [b.id]);
+    assertEquals(await ids({ params: { lr: 0.1, donors: ["D1", "D2"] } }), []);
+    assertEquals(await ids({ params: { "'; drop table run; --": 1 } }), []);
+    assertEquals(await ids({ params: null }), [c.id]);
+    assertEquals(await ids({ params: {} }), [a.id, b.id, c.id].sort());
+    assertEquals(await ids({ params: { lr: 0.01 }, status: "completed" }), [b.id]);
+    await assertRejects(() => ln.Run.filter({ params: { lr: NaN } }), ln.ValidationError);
+    await assertRejects(
+      () => ln.track({ name: "bad", params: { f: (() => 1) as never } }),
+      ln.ValidationError,
+    );
+    assertEquals((await ln.Run.filter({})).length, 3, "nothing written by the bad params");
+  });
+
   t("feature sets deduplicate and link to files", async () => {
     const df = pl.DataFrame({ b: [1.5], a: ["x"] });
     const fs = await ln.Features.fromDataFrame(df).save();

@@ -152,3 +152,66 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "PostgreSQL registry: a registry made by migrations 0001-0003 upgrades in place",
+  ...pg,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const storage = await tempDir();
+    const url = await server!.database();
+    try {
+      const { default: pgDriver } = await import("pg");
+      const { Kysely, Migrator, PostgresDialect } = await import("kysely");
+      const { MIGRATIONS } = await import("../../src/registry/migrations.ts");
+      const pool = new pgDriver.Pool({ connectionString: url });
+      // deno-lint-ignore no-explicit-any
+      const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+      const old = Object.fromEntries(
+        ["0001_initial", "0002_feature_members", "0003_run_cell"].map((n) => [n, MIGRATIONS[n]]),
+      );
+      const { error } = await new Migrator({
+        db,
+        provider: { getMigrations: () => Promise.resolve(old) },
+      }).migrateToLatest();
+      assertEquals(error, undefined);
+      const now = new Date().toISOString();
+      const by = { created_at: now, created_by_id: "u0000001" };
+      await db.insertInto("user").values({
+        id: "u0000001",
+        handle: "old",
+        created_at: now,
+        updated_at: now,
+      }).execute();
+      await db.insertInto("transform").values({
+        id: "T00000000001",
+        version: "1",
+        name: "old.ts",
+        type: "script",
+        updated_at: now,
+        ...by,
+      }).execute();
+      await db.insertInto("run").values({
+        id: "R0000000000000000001",
+        transform_id: "T00000000001",
+        transform_version: "1",
+        run_at: now,
+        status: "completed",
+        ...by,
+      }).execute();
+      await db.destroy();
+
+      await ln.init({ storage, db: url });
+      const run = await ln.Run.get("R0000000000000000001");
+      assertEquals([run.status, run.params, run.reportedAt], ["completed", null, null]);
+      assertEquals(await run.transform!.source(), null);
+      const fresh = await ln.track({ name: "new", params: { x: [1, 2] } });
+      assertEquals((await ln.Run.filter({ params: { x: [1, 2] } })).map((r) => r.id), [fresh.id]);
+      await ln.finish();
+    } finally {
+      await ln.close();
+      await Deno.remove(storage, { recursive: true });
+    }
+  },
+});

@@ -78,7 +78,7 @@ Deno.test("a script run twice unchanged: one transform, two runs; edited: a new 
   }
 });
 
-Deno.test("a script that throws leaves its run unfinished, with what it saved linked", async () => {
+Deno.test("a script that throws leaves its run errored, with what it saved linked", async () => {
   const root = await freshInstance();
   const dir = await tempDir();
   try {
@@ -88,7 +88,8 @@ Deno.test("a script that throws leaves its run unfinished, with what it saved li
     assertEquals(await runScript(`${dir}/fails.ts`, root, "in.csv"), false);
     await ln.init({ storage: root });
     const [run] = await ln.Run.filter({});
-    assertEquals([run.status, run.finishedAt], ["started", null]);
+    assertEquals(run.status, "errored");
+    assert(run.finishedAt! >= run.runAt);
     assertEquals((await run.outputs.all()).length, 1);
     assertEquals((await run.inputs.all()).length, 1);
   } finally {

@@ -15,6 +15,7 @@ export const FILE_MODEL: Model<"file", File> = {
   fields: {
     id: "id",
     name: "name",
+    description: "description",
     suffix: "suffix",
     size: "size",
     hash: "hash",
@@ -28,10 +29,12 @@ export const FILE_MODEL: Model<"file", File> = {
     updatedAt: "updated_at",
     createdById: "created_by_id",
   },
+  relations: { ulabels: { table: "file_ulabel", self: "file_id", other: "ulabel_id" } },
   fromRow: (row, inst) => File.fromRow(row, inst),
   toRow: (f) => ({
     id: f.id,
     name: f.name,
+    description: f.description,
     suffix: f.suffix,
     size: f.size!,
     hash: f.hash!,

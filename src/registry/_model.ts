@@ -29,6 +29,8 @@ export interface Model<T extends Table, R> {
   readonly label: string;
   /** Queryable camelCase fields and their columns. */
   readonly fields: Readonly<Record<string, Col<T>>> & { readonly id: Col<T> };
+  /** To-many relations a `where` may name (`{ ulabels: label }`), through link tables. */
+  readonly relations?: Readonly<Record<string, Relation>>;
   /** A record from a row (related records are joined by the caller). */
   fromRow(row: Row<T>, inst: Instance): R;
   /** The row of a record. */
@@ -125,10 +127,12 @@ function conditions<T extends Table, R>(model: Model<T, R>, where: Where): Condi
   }
   const out: Conditions<T> = [];
   for (const [field, value] of Object.entries(where)) {
+    if (isRelation(model, field)) continue; // see relationConditions()
     const col = Object.hasOwn(model.fields, field) ? model.fields[field] : undefined;
     if (col === undefined) {
+      const names = [...Object.keys(model.fields), ...Object.keys(model.relations ?? {})];
       throw new ValidationError(
-        `${model.label} has no field "${field}"; fields: ${Object.keys(model.fields).join(", ")}`,
+        `${model.label} has no field "${field}"; fields: ${names.join(", ")}`,
       );
     }
     if (value === undefined) continue;
@@ -152,6 +156,8 @@ export async function selectWhere<T extends Table, R>(
   where: Where,
 ): Promise<Row<T>[]> {
   const conds = conditions(model, where);
+  const rels = relationConditions(model, where);
+  if (rels.some((r) => r.ids.length === 0)) return [];
   const db = inst.assertOpen().db;
   // A long list is queried in chunks (the other conditions stay whole).
   const long = conds.findIndex((c) => Array.isArray(c.value) && c.value.length > CHUNK);
@@ -159,7 +165,7 @@ export async function selectWhere<T extends Table, R>(
   const out: Row<T>[] = [];
   for (const list of lists) {
     // One typed place: the table and columns are checked against `Database` by the Model.
-    let q = db.selectFrom(model.table as Table).selectAll();
+    let q = whereRelated(db, model, db.selectFrom(model.table as Table).selectAll(), rels);
     for (let i = 0; i < conds.length; i++) {
       const { col, value } = conds[i];
       const v = i === long ? list! : value;
@@ -174,6 +180,63 @@ export async function selectWhere<T extends Table, R>(
     out.push(...(await retryBusy(() => q.execute())) as Row<T>[]);
   }
   return out;
+}
+
+/** A to-many relation of a record through a link table `table (self, other)`. */
+export type Relation = {
+  [L in LinkTable]: { readonly table: L; readonly self: Col<L>; readonly other: Col<L> };
+}[LinkTable];
+
+/** A validated relation filter: the record is linked to any of `ids`. */
+type RelationCondition = { rel: Relation; ids: string[] };
+
+function isRelation<T extends Table, R>(model: Model<T, R>, field: string): boolean {
+  return model.relations !== undefined && Object.hasOwn(model.relations, field);
+}
+
+/** The relation filters of a where: each value a record, an id, or an array of them (any of). */
+function relationConditions<T extends Table, R>(
+  model: Model<T, R>,
+  where: Where,
+): RelationCondition[] {
+  const out: RelationCondition[] = [];
+  if (where === null || typeof where !== "object") return out;
+  for (const [field, value] of Object.entries(where)) {
+    if (!isRelation(model, field) || value === undefined) continue;
+    const values = Array.isArray(value) ? value : [value];
+    if (values.length > MAX_LIST) {
+      throw new ValidationError(
+        `${model.label} where.${field}: at most ${MAX_LIST} values, got ${values.length}; ` +
+          `query in batches`,
+      );
+    }
+    const ids = values.map((v) => {
+      if (typeof v === "string") return v;
+      const id = v !== null && typeof v === "object" ? (v as { id?: unknown }).id : undefined;
+      if (typeof id === "string") return id;
+      throw new ValidationError(
+        `${model.label} where.${field}: expected a record, an id or an array of them, ` +
+          `got ${Array.isArray(v) ? "a nested array" : safeShow(v)}`,
+      );
+    });
+    out.push({ rel: model.relations![field], ids: [...new Set(ids)] });
+  }
+  return out;
+}
+
+/** `q` narrowed to records linked to any of each condition's ids (a typed subquery per relation). */
+function whereRelated<Q extends { where: (...a: never[]) => Q }, T extends Table, R>(
+  db: Instance["db"],
+  model: Model<T, R>,
+  q: Q,
+  rels: RelationCondition[],
+): Q {
+  for (const { rel, ids } of rels) {
+    const sub = db.selectFrom(rel.table as LinkTable).select(db.dynamic.ref(rel.self))
+      .where(db.dynamic.ref(rel.other), "in", ids as never);
+    q = (q.where as (...a: unknown[]) => Q)(db.dynamic.ref(model.fields.id), "in", sub);
+  }
+  return q;
 }
 
 function chunks<V>(values: readonly V[], n: number): V[][] {
@@ -260,7 +323,13 @@ export interface RelatedManager<T> {
 }
 
 /** The link tables and their two columns. */
-export type LinkTable = "run_input" | "file_features" | "folder_file";
+export type LinkTable =
+  | "run_input"
+  | "file_features"
+  | "folder_file"
+  | "ulabel_parent"
+  | "file_ulabel"
+  | "run_ulabel";
 
 /** A manager over a link table `table (selfCol, otherCol)`. */
 export function linkManager<L extends LinkTable, T extends { id: string }>(

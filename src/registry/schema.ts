@@ -44,6 +44,8 @@ export interface TransformTable {
   created_at: string;
   updated_at: string;
   created_by_id: string;
+  /** Free text (migration 0004). */
+  description: string | null;
 }
 
 /** `run`: one execution of a transform. */
@@ -59,6 +61,8 @@ export interface RunTable {
   reference_type: string | null;
   created_at: string;
   created_by_id: string;
+  /** Free text (migration 0004). */
+  description: string | null;
 }
 
 /** `file`: one registered object (a file, or a folder-like store such as `.zarr`). */
@@ -81,6 +85,8 @@ export interface FileTable {
   created_at: string;
   updated_at: string;
   created_by_id: string;
+  /** Free text (migration 0004). */
+  description: string | null;
 }
 
 /** `folder`: a named set of files. */
@@ -92,6 +98,8 @@ export interface FolderTable {
   created_at: string;
   updated_at: string;
   created_by_id: string;
+  /** Free text (migration 0004). */
+  description: string | null;
 }
 
 /** `features`: a feature set, deduplicated by the hash of its sorted members. */
@@ -161,6 +169,34 @@ export interface RunCellTable {
   cell_id: string | null;
 }
 
+/** `ulabel`: a label (lamindb's ULabel), unique by name. */
+export interface UlabelTable {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+  created_by_id: string;
+}
+
+/** `ulabel_parent`: the label hierarchy (acyclic: a label is never its own ancestor). */
+export interface UlabelParentTable {
+  child_id: string;
+  parent_id: string;
+}
+
+/** `file_ulabel`: labels of files. */
+export interface FileUlabelTable {
+  file_id: string;
+  ulabel_id: string;
+}
+
+/** `run_ulabel`: labels of runs. */
+export interface RunUlabelTable {
+  run_id: string;
+  ulabel_id: string;
+}
+
 /** All tables. */
 export interface Database {
   lamin_meta: LaminMetaTable;
@@ -177,4 +213,8 @@ export interface Database {
   folder_file: FolderFileTable;
   pending_object: PendingObjectTable;
   run_cell: RunCellTable;
+  ulabel: UlabelTable;
+  ulabel_parent: UlabelParentTable;
+  file_ulabel: FileUlabelTable;
+  run_ulabel: RunUlabelTable;
 }

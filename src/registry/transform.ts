@@ -2,6 +2,7 @@ import { ValidationError } from "../errors.ts";
 import { date, type Model, nowIso, type Queries, queries, type Row, type Where } from "./_model.ts";
 import { defaultInstance, Instance } from "./instance.ts";
 import { isId, newId } from "../_ids.ts";
+import { validateDescription } from "./_description.ts";
 
 /** Options of `new ln.Transform()`. */
 export interface TransformOptions {
@@ -19,6 +20,8 @@ export interface TransformOptions {
   reference?: string;
   /** Id to reuse for a new version of an existing transform. */
   id?: string;
+  /** Free text: what the code does. */
+  description?: string;
 }
 
 /**
@@ -43,6 +46,8 @@ export class Transform {
   name: string;
   /** Short name. */
   shortName: string | null;
+  /** Free text, or `null`. */
+  description: string | null;
   /** `"pipeline"`, `"script"` or `"notebook"`. */
   type: string;
   /** Where the code lives. */
@@ -76,6 +81,7 @@ export class Transform {
     this.version = options.version ?? "0";
     this.name = options.name;
     this.shortName = options.shortName ?? null;
+    this.description = validateDescription("Transform", options.description);
     this.type = options.type ?? "pipeline";
     this.reference = options.reference ?? null;
     this.hash = null;
@@ -92,6 +98,7 @@ export class Transform {
     t.version = row.version;
     t.name = row.name;
     t.shortName = row.short_name;
+    t.description = row.description ?? null;
     t.type = row.type;
     t.reference = row.reference;
     t.hash = row.hash;
@@ -115,6 +122,7 @@ export class Transform {
           short_name: this.shortName,
           reference: this.reference,
           hash: this.hash,
+          description: this.description,
           updated_at: now,
         })
       ).execute();
@@ -154,6 +162,7 @@ export const TRANSFORM_MODEL: Model<"transform", Transform> = {
     version: "version",
     name: "name",
     shortName: "short_name",
+    description: "description",
     type: "type",
     reference: "reference",
     hash: "hash",
@@ -167,6 +176,7 @@ export const TRANSFORM_MODEL: Model<"transform", Transform> = {
     version: t.version,
     name: t.name,
     short_name: t.shortName,
+    description: t.description,
     type: t.type,
     reference: t.reference,
     hash: t.hash,

@@ -1,3 +1,4 @@
+import { PostgresAdapter } from "kysely";
 import { ValidationError } from "../errors.ts";
 import { newId } from "../_ids.ts";
 import {
@@ -291,6 +292,13 @@ function hierarchy(
       const { id, inst } = self();
       await retryBusy(() =>
         inst.db.transaction().execute(async (trx) => {
+          // Two concurrent additions can close a cycle between them (A -> B, C -> D over
+          // existing B -> C, D -> A). SQLite runs one write transaction at a time (the other
+          // is BUSY and retried); on PostgreSQL every hierarchy change takes one row lock first.
+          if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+            await trx.selectFrom("lamin_meta").select("key").where("key", "=", "schema_version")
+              .forUpdate().execute();
+          }
           // A new parent must not be this label or below it; a new child not this label or above it.
           const [from, to] = side === "parents"
             ? ["parent_id", "child_id"] as const

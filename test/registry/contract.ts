@@ -223,6 +223,15 @@ export function registryContract(
     await assertRejects(() => t1.parents.add(t1), ln.ValidationError, /its own parent/);
     assertEquals(await links(), before);
     assertEquals(await fine.children.all(), []);
+    // Two additions at once that would close a cycle between them (x > y > z > w > x): one wins.
+    for (let round = 0; round < 8; round++) {
+      const [x, y, z, w] = await Promise.all(["x", "y", "z", "w"].map((n) => l(`${n}${round}`)));
+      await Promise.all([y.parents.add(z), w.parents.add(x)]);
+      const raced = await Promise.allSettled([x.parents.add(y), z.parents.add(w)]);
+      assertEquals(raced.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+      const lost = raced.find((r) => r.status === "rejected") as PromiseRejectedResult;
+      assert(lost.reason instanceof ln.ValidationError, String(lost.reason));
+    }
     await c8.parents.remove(t1);
     await c.parents.add(c8); // no longer a cycle
     assertEquals(names(await c.parents.all()), ["CD8"]);

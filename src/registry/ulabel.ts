@@ -13,7 +13,7 @@ import {
   type Row,
   type Where,
 } from "./_model.ts";
-import { retryBusy } from "./_db_errors.ts";
+import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { describe, validateDescription } from "./_description.ts";
 import { defaultInstance, Instance } from "./instance.ts";
 import type { File } from "./file.ts";
@@ -117,11 +117,29 @@ export class ULabel {
 
   /**
    * Insert the label, or become the existing record of the same name (its
-   * stored description wins; a race of two savers gives one record).
+   * stored description wins; a race of two savers gives one record). On a
+   * saved label, writes a changed `name` or `description` (a name another
+   * label has is a `ValidationError`, and nothing is written).
    */
   async save(): Promise<this> {
     const inst = (this._instance ??= defaultInstance()).assertOpen();
-    if (!this._saved) {
+    this.name = validateLabelName(this.name);
+    this.description = validateDescription("ULabel", this.description);
+    if (this._saved) {
+      try {
+        await retryBusy(() =>
+          inst.db.updateTable("ulabel")
+            .set({ name: this.name, description: this.description, updated_at: nowIso() })
+            .where("id", "=", this.id).execute()
+        );
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        throw new ValidationError(
+          `another label is named ${JSON.stringify(this.name)}; choose another name ` +
+            `(label ${this.id} was not changed)`,
+        );
+      }
+    } else {
       const now = new Date(nowIso());
       const row = ULABEL_MODEL.toRow(
         Object.assign(this, { createdById: inst.user.id, createdAt: now, updatedAt: now }),

@@ -205,6 +205,27 @@ Deno.test("labels and their links survive reopening the instance", async () => {
   await Deno.remove(root, { recursive: true });
 });
 
+Deno.test("saving a saved label writes its new name and description; a taken name is refused", async () => {
+  const root = await freshInstance();
+  const a = await new ln.ULabel({ name: "a" }).save();
+  await new ln.ULabel({ name: "b" }).save();
+  a.description = "first letter";
+  a.name = "alpha";
+  await a.save();
+  assertEquals([(await ln.ULabel.get(a.id)).name, (await ln.ULabel.get(a.id)).description], [
+    "alpha",
+    "first letter",
+  ]);
+  a.name = "b";
+  await assertRejects(() => a.save(), ln.ValidationError, /another label is named "b"/);
+  assertEquals((await ln.ULabel.get(a.id)).name, "alpha");
+  a.name = "x".repeat(300);
+  await assertRejects(() => a.save(), ln.ValidationError, /at most 255/);
+  assertEquals((await ln.ULabel.filter({})).map((l) => l.name).sort(), ["alpha", "b"]);
+  await ln.close();
+  await Deno.remove(root, { recursive: true });
+});
+
 Deno.test("a cycle through a wide hierarchy is found (more labels than one query's batch)", async () => {
   const root = await freshInstance();
   const top = await new ln.ULabel({ name: "top" }).save();

@@ -225,7 +225,7 @@ function relationConditions<T extends Table, R>(
 }
 
 /** `q` narrowed to records linked to any of each condition's ids (a typed subquery per relation). */
-function whereRelated<Q extends { where: (...a: never[]) => Q }, T extends Table, R>(
+function whereRelated<Q extends { where(lhs: never, op: "in", rhs: never): Q }, T extends Table, R>(
   db: Instance["db"],
   model: Model<T, R>,
   q: Q,
@@ -234,7 +234,7 @@ function whereRelated<Q extends { where: (...a: never[]) => Q }, T extends Table
   for (const { rel, ids } of rels) {
     const sub = db.selectFrom(rel.table as LinkTable).select(db.dynamic.ref(rel.self))
       .where(db.dynamic.ref(rel.other), "in", ids as never);
-    q = (q.where as (...a: unknown[]) => Q)(db.dynamic.ref(model.fields.id), "in", sub);
+    q = q.where(db.dynamic.ref(model.fields.id) as never, "in", sub as never);
   }
   return q;
 }

@@ -58,6 +58,7 @@ export { Transform, type TransformOptions } from "./src/registry/transform.ts";
 export { Storage } from "./src/registry/storage_record.ts";
 export { User } from "./src/registry/user.ts";
 export { type Feature, Features } from "./src/registry/features.ts";
+export { ULabel, type ULabelOptions } from "./src/registry/ulabel.ts";
 export {
   type Queries,
   Query,

@@ -11,6 +11,7 @@ export const ID_LENGTH = {
   transform: 12,
   storage: 12,
   user: 8,
+  ulabel: 8,
 } as const;
 
 /** A random base62 string of `n` characters (rejection sampling, no bias). */

@@ -17,6 +17,7 @@ export const FILE_MODEL: Model<"file", File> = {
   fields: {
     id: "id",
     name: "name",
+    description: "description",
     suffix: "suffix",
     size: "size",
     hash: "hash",
@@ -36,10 +37,12 @@ export const FILE_MODEL: Model<"file", File> = {
     storage: { column: "storage_id", target: () => STORAGE_MODEL as never },
     createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
+  links: { ulabels: { table: "file_ulabel", self: "file_id", other: "ulabel_id" } },
   fromRow: (row, inst) => File.fromRow(row, inst),
   toRow: (f) => ({
     id: f.id,
     name: f.name,
+    description: f.description,
     suffix: f.suffix,
     size: f.size!,
     hash: f.hash!,

@@ -30,6 +30,8 @@ export interface Model<T extends Table, R> {
   readonly label: string;
   /** Queryable camelCase fields and their columns. */
   readonly fields: Readonly<Record<string, Col<T>>> & { readonly id: Col<T> };
+  /** To-many relations a `where` may name (`{ ulabels: label }`), through link tables. */
+  readonly links?: Readonly<Record<string, Relation>>;
   /** A record from a row (related records are joined by the caller). */
   fromRow(row: Row<T>, inst: Instance): R;
   /** The row of a record. */
@@ -195,6 +197,11 @@ export async function countWhere<T extends Table, R>(
   );
   return Number((r as { n: number | string | bigint }).n);
 }
+
+/** A to-many relation of a record through a link table `table (self, other)`. */
+export type Relation = {
+  [L in LinkTable]: { readonly table: L; readonly self: Col<L>; readonly other: Col<L> };
+}[LinkTable];
 
 function chunks<V>(values: readonly V[], n: number): V[][] {
   const out: V[][] = [];
@@ -392,7 +399,13 @@ export interface RelatedManager<T> {
 }
 
 /** The link tables and their two columns. */
-export type LinkTable = "run_input" | "file_features" | "folder_file";
+export type LinkTable =
+  | "run_input"
+  | "file_features"
+  | "folder_file"
+  | "ulabel_parent"
+  | "file_ulabel"
+  | "run_ulabel";
 
 /** A manager over a link table `table (selfCol, otherCol)`. */
 export function linkManager<L extends LinkTable, T extends { id: string }>(

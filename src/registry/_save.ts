@@ -354,6 +354,7 @@ function rowOf(p: Plan, inst: Instance, now: string): Row<"file"> {
   return {
     ...FILE_MODEL.toRow(p.file),
     name: p.file.name,
+    description: p.file.description,
     size: p.m.size,
     hash: p.m.hash,
     hash_type: p.m.hashType,

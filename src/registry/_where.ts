@@ -11,7 +11,7 @@
 //   { or: [{ suffix: ".csv" }, { suffix: ".tsv" }] }, { and: [...] }, { not: {...} }
 import { type Expression, type ExpressionBuilder, type Kysely, sql, type SqlBool } from "kysely";
 import { ValidationError } from "../errors.ts";
-import type { Col, Model, Table, Where } from "./_model.ts";
+import type { Col, Model, Relation, Table, Where } from "./_model.ts";
 import type { Database } from "./schema.ts";
 
 /** What a field holds, for checking values and operators. */
@@ -151,6 +151,11 @@ export function whereExpression<T extends Table, R>(
       parts.push(custom[field](eb as unknown as Kysely<Database>, value));
       continue;
     }
+    const link = Object.hasOwn(model.links ?? {}, field) ? model.links![field] : undefined;
+    if (link) {
+      parts.push(linkExpression(eb, model, field, link, value, ctx));
+      continue;
+    }
     const relation = Object.hasOwn(model.relations ?? {}, field)
       ? model.relations![field]
       : undefined;
@@ -163,6 +168,7 @@ export function whereExpression<T extends Table, R>(
       const names = [
         ...Object.keys(model.fields),
         ...Object.keys(model.relations ?? {}),
+        ...Object.keys(model.links ?? {}),
         ...Object.keys(model.customFilters ?? {}),
       ];
       throw new ValidationError(
@@ -207,6 +213,33 @@ function relationExpression<T extends Table, R>(
   const sub = eb.selectFrom(target.table as Table).select(eb.ref("id" as never) as never)
     .where((inner) => whereExpression(inner as EB, target, value, ctx, depth + 1));
   return eb(ref, "in", sub as never);
+}
+
+/** `{ ulabels: label }` (a record, an id, or an array of them: any of): through a link table. */
+function linkExpression<T extends Table, R>(
+  eb: EB,
+  model: Model<T, R>,
+  field: string,
+  link: Relation,
+  value: unknown,
+  ctx: Ctx,
+): Expression<SqlBool> {
+  const values = Array.isArray(value) ? value : [value];
+  count(ctx, values.length, model.label);
+  const ids = values.map((v) => {
+    if (typeof v === "string") return v;
+    const id = v !== null && typeof v === "object" ? (v as { id?: unknown }).id : undefined;
+    if (typeof id === "string") return id;
+    throw new ValidationError(
+      `${model.label} where.${field}: expected a record, an id or an array of them, got ${
+        Array.isArray(v) ? "a nested array" : describe(v)
+      }`,
+    );
+  });
+  if (ids.length === 0) return sql<SqlBool>`1 = 0`;
+  const sub = eb.selectFrom(link.table as Table).select(eb.ref(link.self as never) as never)
+    .where(eb.ref(link.other as never), "in", [...new Set(ids)] as never);
+  return eb(eb.ref(model.fields.id as never), "in", sub as never);
 }
 
 function fieldExpression<T extends Table, R>(

@@ -30,6 +30,8 @@ import { FEATURE_SETS, Features } from "./features.ts";
 import { type Folder, FOLDERS } from "./folder.ts";
 import { defaultInstance, Instance } from "./instance.ts";
 import { Run, RUNS } from "./run.ts";
+import { type ULabel, ulabelsManager } from "./ulabel.ts";
+import { describe, validateDescription } from "./_description.ts";
 import type { Storage } from "./storage_record.ts";
 import type { Transform } from "./transform.ts";
 import type { User } from "./user.ts";
@@ -42,6 +44,8 @@ export interface FileOptions {
   key?: string;
   /** Name; defaults to the file name of a path. */
   name?: string;
+  /** Free text: what the file holds, how it was made. */
+  description?: string;
   /** The run that made the file (defaults to the tracked run, if any). */
   run?: Run;
   /** Serialization format for in-memory data (e.g. `"csv"`). */
@@ -100,6 +104,8 @@ export class File {
   id: string;
   /** Name (the source file name by default). */
   name: string | null;
+  /** Free text, or `null`. */
+  description: string | null;
   /** Suffix, compound ones whole (`.tar.gz`); `""` when there is none. */
   suffix: string;
   /** Size in bytes (of all files, for a folder-like object); `null` before save. */
@@ -138,6 +144,8 @@ export class File {
   readonly features: RelatedManager<Features>;
   /** Folders that contain this file. */
   readonly folders: RelatedManager<Folder>;
+  /** Labels of this file (`file.ulabels.add(label)`). */
+  readonly ulabels: RelatedManager<ULabel>;
 
   /** @internal */ _input: Input | undefined;
   /** @internal */ _options: FileOptions;
@@ -162,6 +170,7 @@ export class File {
     if (options.name !== undefined && typeof options.name !== "string") {
       throw new ValidationError(`name must be a string, got ${typeof options.name}`);
     }
+    const description = validateDescription("File", options.description);
     if (options.run !== undefined && !(options.run instanceof Run)) {
       throw new ValidationError("run must be a Run record");
     }
@@ -178,6 +187,7 @@ export class File {
     this.id = options.id ?? newId("file");
     const fromName = inputName(source);
     this.name = options.name ?? (fromName ?? (key ? basename(key) : null));
+    this.description = description;
     this.suffix = inputSuffix(source) ?? suffixOf(key ?? fromName ?? "");
     this.size = null;
     this.hash = null;
@@ -197,7 +207,7 @@ export class File {
     this._input = source;
     this._options = options;
     this._instance = options.instance;
-    [this.inputOf, this.features, this.folders] = managers(this);
+    [this.inputOf, this.features, this.folders, this.ulabels] = managers(this);
   }
 
   /** @internal From a registry row (related records are joined by the caller). */
@@ -213,7 +223,7 @@ export class File {
         undefined;
     // deno-lint-ignore no-explicit-any
     const m = f as any;
-    [m.inputOf, m.features, m.folders] = managers(f);
+    [m.inputOf, m.features, m.folders, m.ulabels] = managers(f);
     return f;
   }
 
@@ -221,6 +231,7 @@ export class File {
   _setRow(row: Row<"file">, inst: Instance): void {
     this.id = row.id;
     this.name = row.name;
+    this.description = row.description ?? null;
     this.suffix = row.suffix;
     this.size = Number(row.size);
     this.hash = row.hash;
@@ -241,7 +252,12 @@ export class File {
 
   /** @internal Become `other` (same id, key, hash, ...): dedup and re-reads. */
   _adopt(other: File): void {
-    const keep = { inputOf: this.inputOf, features: this.features, folders: this.folders };
+    const keep = {
+      inputOf: this.inputOf,
+      features: this.features,
+      folders: this.folders,
+      ulabels: this.ulabels,
+    };
     Object.assign(this, other, keep);
     this._input = undefined;
     this._options = {};
@@ -418,13 +434,13 @@ export class File {
   toString(): string {
     return `File(id=${this.id}, key=${this.key ?? "null"}, suffix=${
       this.suffix || '""'
-    }, size=${this.size}, hash=${this.hash})`;
+    }, size=${this.size}, hash=${this.hash}${describe(this.description)})`;
   }
 }
 
 function managers(
   f: File,
-): [RelatedManager<Run>, RelatedManager<Features>, RelatedManager<Folder>] {
+): [RelatedManager<Run>, RelatedManager<Features>, RelatedManager<Folder>, RelatedManager<ULabel>] {
   const self = () => ({ id: f.id, inst: f._inst });
   return [
     linkManager("run_input", "file_id", self, "run_id", (inst, ids) => RUNS(inst).byIds(ids)),
@@ -442,5 +458,6 @@ function managers(
       "folder_id",
       (inst, ids) => FOLDERS(inst).byIds(ids),
     ),
+    ulabelsManager("file_ulabel", "file_id", self),
   ];
 }

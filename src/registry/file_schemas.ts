@@ -37,6 +37,7 @@ export const FileOptionsSchema: LazySchema<FileOptions> = new LazySchema(
     z.strictObject({
       key: z.string().min(1).optional(),
       name: z.string().optional(),
+      description: z.string().optional(),
       run: z.instanceof(Run, { error: "a Run record" }).optional(),
       format: z.string({ error: 'a format like "csv"' }).min(1, 'a format like "csv"')
         .optional(),

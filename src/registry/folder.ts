@@ -23,6 +23,7 @@ import { File } from "./file.ts";
 import { FILES } from "./_file_model.ts";
 import { STORAGE_MODEL } from "./storage_record.ts";
 import { USER_MODEL } from "./user.ts";
+import { validateDescription } from "./_description.ts";
 
 /** Options of `new ln.Folder(dir, options)`. */
 export interface FolderOptions {
@@ -30,6 +31,8 @@ export interface FolderOptions {
   name?: string;
   /** For a folder outside the storage root: copy its files to `{key}/{relative path}`. */
   key?: string;
+  /** Free text: what the folder holds. */
+  description?: string;
 }
 
 /**
@@ -55,6 +58,8 @@ export class Folder {
   id: string;
   /** Name. */
   name: string;
+  /** Free text, or `null`. */
+  description: string | null;
   /** Key of the folder inside the storage root, when it has one. */
   key: string | null;
   /** Id of the storage root. */
@@ -76,11 +81,16 @@ export class Folder {
     if (typeof dir !== "string" || dir === "") {
       throw new ValidationError("new Folder(dir) takes the path of a local folder");
     }
+    if (options === null || typeof options !== "object") {
+      throw new ValidationError("new Folder(dir, options): options must be an object");
+    }
     if (options.key !== undefined) validateUserKey(options.key);
+    const description = validateDescription("Folder", options.description);
     const now = new Date();
     this._dir = resolve(dir);
     this.id = newId("folder");
     this.name = options.name ?? basename(this._dir);
+    this.description = description;
     this.key = options.key ?? null;
     this.storageId = null;
     this.createdAt = now;
@@ -94,6 +104,7 @@ export class Folder {
     const f = Object.create(Folder.prototype) as Folder;
     f.id = row.id;
     f.name = row.name;
+    f.description = row.description ?? null;
     f.key = row.key;
     f.storageId = row.storage_id;
     f.createdAt = date(row.created_at);
@@ -174,6 +185,7 @@ export const FOLDER_MODEL: Model<"folder", Folder> = {
   fields: {
     id: "id",
     name: "name",
+    description: "description",
     key: "key",
     storageId: "storage_id",
     createdAt: "created_at",
@@ -188,6 +200,7 @@ export const FOLDER_MODEL: Model<"folder", Folder> = {
   toRow: (f) => ({
     id: f.id,
     name: f.name,
+    description: f.description,
     key: f.key,
     storage_id: f.storageId!,
     created_at: f.createdAt.toISOString(),

@@ -167,6 +167,39 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex("run_param_key_idx").on("run_param").column("key").execute();
     },
   },
+  "0004_labels_descriptions": {
+    async up(db: AnyDb) {
+      for (const table of ["file", "transform", "run", "folder"]) {
+        await db.schema.alterTable(table).addColumn("description", "text").execute();
+      }
+      await db.schema.createTable("ulabel")
+        .addColumn("id", "varchar(8)", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull().unique())
+        .addColumn("description", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addColumn("created_by_id", "varchar(8)", (c) => c.notNull().references("user.id"))
+        .execute();
+      const link = async (
+        table: string,
+        a: [string, string, "varchar(8)" | "varchar(20)"],
+        b: [string, string],
+      ) => {
+        await db.schema.createTable(table)
+          .addColumn(a[0], a[2], (c) => c.notNull().references(a[1]))
+          .addColumn(b[0], "varchar(8)", (c) => c.notNull().references(b[1]))
+          .addPrimaryKeyConstraint(`${table}_pk`, [a[0], b[0]] as never)
+          .execute();
+        await db.schema.createIndex(`${table}_${b[0]}_idx`).on(table).column(b[0]).execute();
+      };
+      await link("ulabel_parent", ["child_id", "ulabel.id", "varchar(8)"], [
+        "parent_id",
+        "ulabel.id",
+      ]);
+      await link("file_ulabel", ["file_id", "file.id", "varchar(20)"], ["ulabel_id", "ulabel.id"]);
+      await link("run_ulabel", ["run_id", "run.id", "varchar(20)"], ["ulabel_id", "ulabel.id"]);
+    },
+  },
 };
 
 /** Serves {@linkcode MIGRATIONS} to kysely's `Migrator`. */

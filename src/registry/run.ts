@@ -27,6 +27,8 @@ import {
   type RunParams,
 } from "./_run_params.ts";
 export { checkParams, type JsonValue, type RunParams } from "./_run_params.ts";
+import { validateDescription } from "./_description.ts";
+import { type ULabel, ulabelsManager } from "./ulabel.ts";
 
 /** Options of `new ln.Run()`. */
 export interface RunOptions {
@@ -40,6 +42,8 @@ export interface RunOptions {
   referenceType?: string;
   /** Parameters: a plain object of JSON values (at most 1 MiB as JSON). */
   params?: RunParams;
+  /** Free text: why the run was made. */
+  description?: string;
 }
 
 /** One executed notebook cell of a run. */
@@ -87,6 +91,8 @@ export class Run {
   id: string;
   /** Optional name. */
   name: string | null;
+  /** Free text, or `null`. */
+  description: string | null;
   /** Id of the transform. */
   transformId: string;
   /** Version of the transform. */
@@ -118,6 +124,8 @@ export class Run {
   readonly inputs: RelatedManager<File>;
   /** Files this run saved (`outputs.all()`). */
   readonly outputs: { all(): Promise<File[]> };
+  /** Labels of this run. */
+  readonly ulabels: RelatedManager<ULabel>;
   /** @internal The instance it was read from or is saved to. */ _instance: Instance | undefined;
 
   /** A new, unsaved run (no I/O). */
@@ -128,6 +136,7 @@ export class Run {
     const now = new Date();
     this.id = newId("run");
     this.name = options.name ?? null;
+    this.description = validateDescription("Run", options.description);
     this.transformId = options.transform.id;
     this.transformVersion = options.transform.version;
     this.transform = options.transform;
@@ -141,7 +150,7 @@ export class Run {
     this.createdAt = now;
     this.createdById = "";
     this._instance = options.transform._instance;
-    [this.inputs, this.outputs] = managers(this);
+    [this.inputs, this.outputs, this.ulabels] = managers(this);
   }
 
   /** @internal Build from a registry row. */
@@ -149,6 +158,7 @@ export class Run {
     const r = Object.create(Run.prototype) as Run;
     r.id = row.id;
     r.name = row.name;
+    r.description = row.description ?? null;
     r.transformId = row.transform_id;
     r.transformVersion = row.transform_version;
     r.runAt = date(row.run_at);
@@ -163,7 +173,7 @@ export class Run {
     r.transform = transform;
     r._instance = inst;
     // deno-lint-ignore no-explicit-any
-    [(r as any).inputs, (r as any).outputs] = managers(r);
+    [(r as any).inputs, (r as any).outputs, (r as any).ulabels] = managers(r);
     return r;
   }
 
@@ -180,6 +190,7 @@ export class Run {
           .onConflict((oc) =>
             oc.column("id").doUpdateSet({
               name: row.name,
+              description: row.description,
               finished_at: row.finished_at,
               status: row.status,
               params: row.params,
@@ -244,11 +255,14 @@ export class Run {
   }
 }
 
-function managers(run: Run): [RelatedManager<File>, { all(): Promise<File[]> }] {
+function managers(
+  run: Run,
+): [RelatedManager<File>, { all(): Promise<File[]> }, RelatedManager<ULabel>] {
   const self = () => ({ id: run.id, inst: run._instance ?? defaultInstance() });
   return [
     linkManager("run_input", "run_id", self, "file_id", (inst, ids) => FILES(inst).byIds(ids)),
     { all: () => FILES(self().inst).filter({ runId: run.id }).all() },
+    ulabelsManager("run_ulabel", "run_id", self),
   ];
 }
 
@@ -259,6 +273,7 @@ export const RUN_MODEL: Model<"run", Run> = {
   fields: {
     id: "id",
     name: "name",
+    description: "description",
     transformId: "transform_id",
     transformVersion: "transform_version",
     runAt: "run_at",
@@ -275,10 +290,12 @@ export const RUN_MODEL: Model<"run", Run> = {
     createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
   customFilters: { params: paramsFilter },
+  links: { ulabels: { table: "run_ulabel", self: "run_id", other: "ulabel_id" } },
   fromRow: (row, inst) => Run.fromRow(row, inst),
   toRow: (r) => ({
     id: r.id,
     name: r.name,
+    description: r.description,
     transform_id: r.transformId,
     transform_version: r.transformVersion,
     run_at: r.runAt.toISOString(),

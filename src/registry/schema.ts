@@ -46,6 +46,8 @@ export interface TransformTable {
   created_by_id: string;
   /** The script's text or the notebook's code cells, stored once per version (0005). */
   source_code: string | null;
+  /** Free text (migration 0004). */
+  description: string | null;
 }
 
 /** `run`: one execution of a transform. */
@@ -65,6 +67,8 @@ export interface RunTable {
   params: string | null;
   /** When a report of the run was saved (none yet: always null) (0005). */
   reported_at: string | null;
+  /** Free text (migration 0004). */
+  description: string | null;
 }
 
 /** `run_param`: a run's top-level params, one row each, to filter runs by them. */
@@ -95,6 +99,8 @@ export interface FileTable {
   created_at: string;
   updated_at: string;
   created_by_id: string;
+  /** Free text (migration 0004). */
+  description: string | null;
 }
 
 /** `folder`: a named set of files. */
@@ -106,6 +112,8 @@ export interface FolderTable {
   created_at: string;
   updated_at: string;
   created_by_id: string;
+  /** Free text (migration 0004). */
+  description: string | null;
 }
 
 /** `features`: a feature set, deduplicated by the hash of its sorted members. */
@@ -175,6 +183,34 @@ export interface RunCellTable {
   cell_id: string | null;
 }
 
+/** `ulabel`: a label (lamindb's ULabel), unique by name. */
+export interface UlabelTable {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+  created_by_id: string;
+}
+
+/** `ulabel_parent`: the label hierarchy (acyclic: a label is never its own ancestor). */
+export interface UlabelParentTable {
+  child_id: string;
+  parent_id: string;
+}
+
+/** `file_ulabel`: labels of files. */
+export interface FileUlabelTable {
+  file_id: string;
+  ulabel_id: string;
+}
+
+/** `run_ulabel`: labels of runs. */
+export interface RunUlabelTable {
+  run_id: string;
+  ulabel_id: string;
+}
+
 /** All tables. */
 export interface Database {
   lamin_meta: LaminMetaTable;
@@ -192,4 +228,8 @@ export interface Database {
   pending_object: PendingObjectTable;
   run_cell: RunCellTable;
   run_param: RunParamTable;
+  ulabel: UlabelTable;
+  ulabel_parent: UlabelParentTable;
+  file_ulabel: FileUlabelTable;
+  run_ulabel: RunUlabelTable;
 }

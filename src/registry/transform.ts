@@ -13,6 +13,7 @@ import {
 import { defaultInstance, Instance } from "./instance.ts";
 import { isId, newId } from "../_ids.ts";
 import { USER_MODEL } from "./user.ts";
+import { validateDescription } from "./_description.ts";
 
 /** Options of `new ln.Transform()`. */
 export interface TransformOptions {
@@ -30,6 +31,8 @@ export interface TransformOptions {
   reference?: string;
   /** Id to reuse for a new version of an existing transform. */
   id?: string;
+  /** Free text: what the code does. */
+  description?: string;
 }
 
 /**
@@ -54,6 +57,8 @@ export class Transform {
   name: string;
   /** Short name. */
   shortName: string | null;
+  /** Free text, or `null`. */
+  description: string | null;
   /** `"pipeline"`, `"script"` or `"notebook"`. */
   type: string;
   /** Where the code lives. */
@@ -93,6 +98,7 @@ export class Transform {
     this.version = options.version ?? "0";
     this.name = options.name;
     this.shortName = options.shortName ?? null;
+    this.description = validateDescription("Transform", options.description);
     this.type = options.type ?? "pipeline";
     this.reference = options.reference ?? null;
     this.hash = null;
@@ -110,6 +116,7 @@ export class Transform {
     t.version = row.version;
     t.name = row.name;
     t.shortName = row.short_name;
+    t.description = row.description ?? null;
     t.type = row.type;
     t.reference = row.reference;
     t.hash = row.hash;
@@ -137,6 +144,7 @@ export class Transform {
           short_name: this.shortName,
           reference: this.reference,
           hash: this.hash,
+          description: this.description,
           updated_at: now,
           // Stored once per version: a source already there is kept.
           source_code: eb.fn.coalesce("transform.source_code", eb.ref("excluded.source_code")),
@@ -201,6 +209,7 @@ export const TRANSFORM_MODEL: Model<"transform", Transform> = {
     version: "version",
     name: "name",
     shortName: "short_name",
+    description: "description",
     type: "type",
     reference: "reference",
     hash: "hash",
@@ -217,6 +226,7 @@ export const TRANSFORM_MODEL: Model<"transform", Transform> = {
     version: t.version,
     name: t.name,
     short_name: t.shortName,
+    description: t.description,
     type: t.type,
     reference: t.reference,
     hash: t.hash,

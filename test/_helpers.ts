@@ -67,3 +67,12 @@ export async function writeRandomFile(path: string, size: number, seed = 1): Pro
     written += n;
   }
 }
+
+/** What `ln.fsck()` reports for a consistent instance: every kind of problem empty. */
+export const HEALTHY: Readonly<ln.FsckReport> = Object.freeze({
+  leftovers: [],
+  orphans: [],
+  interrupted: [],
+  missing: [],
+  mismatched: [],
+});

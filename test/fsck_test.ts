@@ -1,9 +1,8 @@
 import * as ln from "../mod.ts";
 import { defaultInstance } from "../src/registry/instance.ts";
-import { assertEquals, freshInstance } from "./_helpers.ts";
+import { assertEquals, freshInstance, HEALTHY } from "./_helpers.ts";
 
 const enc = new TextEncoder();
-const healthy = { leftovers: [], orphans: [], interrupted: [], missing: [], mismatched: [] };
 
 Deno.test("fsck() reports each kind of problem and repair fixes what it safely can", async () => {
   const root = await freshInstance();
@@ -12,7 +11,7 @@ Deno.test("fsck() reports each kind of problem and repair fixes what it safely c
   const gone = await new ln.File(enc.encode("gone"), { key: "gone.txt" }).save();
   const edited = await new ln.File(enc.encode("edited"), { key: "edited.txt" }).save();
   const replaced = await new ln.File(enc.encode("old"), { key: "r.txt" }).save();
-  assertEquals(await ln.fsck(), healthy);
+  assertEquals(await ln.fsck(), HEALTHY);
 
   // A temp file of an interrupted put.
   await Deno.writeTextFile(`${root}/.lamindb/.tmp/abc`, "partial");

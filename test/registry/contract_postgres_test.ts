@@ -2,9 +2,10 @@
 import * as ln from "../../mod.ts";
 import { needsPostgres, postgresServer } from "../_postgres.ts";
 import { registryContract } from "./contract.ts";
+import { migrateToPreviousRelease } from "./_previous_release.ts";
 import { s3Server } from "../_s3.ts";
 import pl from "nodejs-polars";
-import { assertEquals, assertRejects, tempDir } from "../_helpers.ts";
+import { assertEquals, assertRejects, HEALTHY, tempDir } from "../_helpers.ts";
 
 const pg = needsPostgres("PostgreSQL registry");
 const server = pg.ignore ? undefined : await postgresServer();
@@ -139,13 +140,7 @@ Deno.test({
       await ln.init({ storage, db: url });
       assertEquals((await ln.File.filter({})).map((x) => x.key).sort(), ["a.h5ad", "t.csv"]);
       assertEquals((await ln.File.get(h5ad.id)).hash, h5ad.hash);
-      assertEquals(await ln.fsck(), {
-        leftovers: [],
-        orphans: [],
-        interrupted: [],
-        missing: [],
-        mismatched: [],
-      });
+      assertEquals(await ln.fsck(), HEALTHY);
       assertEquals(await Deno.stat(`${storage}/n.txt`).then(() => 1, () => 0), 0);
     } finally {
       await ln.close();
@@ -163,19 +158,11 @@ Deno.test({
     const url = await server!.database();
     try {
       const { default: pgDriver } = await import("pg");
-      const { Kysely, Migrator, PostgresDialect } = await import("kysely");
-      const { MIGRATIONS } = await import("../../src/registry/migrations.ts");
+      const { Kysely, PostgresDialect } = await import("kysely");
       const pool = new pgDriver.Pool({ connectionString: url });
       // deno-lint-ignore no-explicit-any
       const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
-      const old = Object.fromEntries(
-        ["0001_initial", "0002_feature_members", "0003_run_cell"].map((n) => [n, MIGRATIONS[n]]),
-      );
-      const { error } = await new Migrator({
-        db,
-        provider: { getMigrations: () => Promise.resolve(old) },
-      }).migrateToLatest();
-      assertEquals(error, undefined);
+      await migrateToPreviousRelease(db);
       const now = new Date().toISOString();
       const by = { created_at: now, created_by_id: "u0000001" };
       await db.insertInto("user").values({

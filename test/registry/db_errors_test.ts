@@ -10,10 +10,9 @@ import { dbError } from "../../src/registry/_db_errors.ts";
 import { openRegistry } from "../../src/registry/db.ts";
 import type { Database } from "../../src/registry/schema.ts";
 import { libsqlDialect } from "../../src/registry/libsql.ts";
-import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
+import { assert, assertEquals, assertRejects, HEALTHY, tempDir } from "../_helpers.ts";
 
 const enc = new TextEncoder();
-const healthy = { leftovers: [], orphans: [], interrupted: [], missing: [], mismatched: [] };
 const FULL = /the disk holding the registry is full; free space and retry; nothing was saved/;
 
 /** Mount a tmpfs of `size` at a new folder; undefined where mounting is not allowed. */
@@ -67,7 +66,7 @@ Deno.test({
       // Nothing half-written: no record, no object, and fsck finds nothing to repair.
       assertEquals(await ln.File.filter({ key: `k/${n}.txt` }), []);
       await assertRejects(() => Deno.stat(`${disk}/root/k/${n}.txt`), Deno.errors.NotFound);
-      assertEquals(await ln.fsck(), healthy);
+      assertEquals(await ln.fsck(), HEALTHY);
       // Free space and retry: it is saved.
       await Deno.remove(`${disk}/ballast`);
       const f = await new ln.File(enc.encode(`object ${n}`), {
@@ -76,7 +75,7 @@ Deno.test({
       }).save();
       assertEquals(await Deno.readTextFile(`${disk}/root/k/${n}.txt`), `object ${n}`);
       assertEquals((await ln.File.get(f.id)).key, `k/${n}.txt`);
-      assertEquals(await ln.fsck(), healthy);
+      assertEquals(await ln.fsck(), HEALTHY);
     } finally {
       await ln.close().catch(() => {});
       await umount(disk);

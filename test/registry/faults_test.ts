@@ -5,12 +5,11 @@
 // lost. Local storage and S3 (s3rver).
 import * as ln from "../../mod.ts";
 import { CRASH_POINTS, type CrashPoint } from "../../src/_faults.ts";
-import { assert, assertEquals, tempDir } from "../_helpers.ts";
+import { assert, assertEquals, HEALTHY, tempDir } from "../_helpers.ts";
 import { s3Server } from "../_s3.ts";
 
 const CHILD = new URL("./_child_save.ts", import.meta.url).pathname;
 const enc = new TextEncoder();
-const healthy = { leftovers: [], orphans: [], interrupted: [], missing: [], mismatched: [] };
 
 type Op = "save" | "replace" | "replace-suffix" | "delete";
 
@@ -74,7 +73,7 @@ ${new TextDecoder().decode(out.stderr)}${new TextDecoder().decode(out.stdout)}`,
   await place.init();
   try {
     await ln.fsck({ repair: true });
-    assertEquals(await ln.fsck(), healthy, what);
+    assertEquals(await ln.fsck(), HEALTHY, what);
     const committed = point.endsWith("after-commit");
     if (op === "save") {
       const rows = await ln.File.filter({ key: `s/${round}.csv` });
@@ -96,7 +95,7 @@ ${new TextDecoder().decode(out.stderr)}${new TextDecoder().decode(out.stdout)}`,
       }
       // And it can be replaced again (no claim is left behind).
       await f.replace(enc.encode(`again ${round} ${Math.random()}`));
-      assertEquals(await ln.fsck(), healthy, `${what}: after another replace`);
+      assertEquals(await ln.fsck(), HEALTHY, `${what}: after another replace`);
     }
   } finally {
     await ln.close();

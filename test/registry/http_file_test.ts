@@ -3,7 +3,14 @@
 // server on 127.0.0.1 serves the files.
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { assert, assertEquals, assertRejects, freshInstance, tempDir } from "../_helpers.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  freshInstance,
+  HEALTHY,
+  tempDir,
+} from "../_helpers.ts";
 import { httpServer } from "../_http_server.ts";
 
 function atlas(n: number): ln.AnnData {
@@ -77,13 +84,7 @@ Deno.test("new File('https://…/atlas.h5ad') registers the object in place and 
     await again.delete();
     assertEquals(await ln.File.filter({ id: file.id }), []);
     assertEquals((await fetch(url).then((r) => r.arrayBuffer())).byteLength, bytes.length);
-    assertEquals(await ln.fsck(), {
-      leftovers: [],
-      orphans: [],
-      interrupted: [],
-      missing: [],
-      mismatched: [],
-    });
+    assertEquals(await ln.fsck(), HEALTHY);
   } finally {
     await ln.close();
   }

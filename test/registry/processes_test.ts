@@ -1,7 +1,7 @@
 // Crash safety and concurrency with real processes: children killed with
 // SIGKILL while saving, and several processes saving the same content.
 import * as ln from "../../mod.ts";
-import { assert, assertEquals, tempDir, writeRandomFile } from "../_helpers.ts";
+import { assert, assertEquals, HEALTHY, tempDir, writeRandomFile } from "../_helpers.ts";
 import { s3Server } from "../_s3.ts";
 import { needsPostgres, postgresServer } from "../_postgres.ts";
 
@@ -85,13 +85,7 @@ Deno.test({
       }
       await ln.fsck({ repair: true });
       const after = await ln.fsck();
-      assertEquals(after, {
-        leftovers: [],
-        orphans: [],
-        interrupted: [],
-        missing: [],
-        mismatched: [],
-      });
+      assertEquals(after, HEALTHY);
     } finally {
       await ln.close();
       await Deno.remove(root, { recursive: true });
@@ -112,13 +106,7 @@ Deno.test("4 processes saving the same content at once give one row that all of 
   await ln.init({ storage: root });
   try {
     assertEquals((await ln.File.filter({})).length, 3);
-    assertEquals(await ln.fsck(), {
-      leftovers: [],
-      orphans: [],
-      interrupted: [],
-      missing: [],
-      mismatched: [],
-    });
+    assertEquals(await ln.fsck(), HEALTHY);
   } finally {
     await ln.close();
     await Deno.remove(root, { recursive: true });
@@ -217,13 +205,7 @@ async function replaceDeleteRace(rounds: number, env: Record<string, string>, st
       const rows = await ln.File.filter({ id: f.id });
       // Never both gone and replaced-without-a-row, never an object nothing references.
       const report = await ln.fsck();
-      assertEquals(report, {
-        leftovers: [],
-        orphans: [],
-        interrupted: [],
-        missing: [],
-        mismatched: [],
-      }, `round ${round}: ${key}`);
+      assertEquals(report, HEALTHY, `round ${round}: ${key}`);
       if (del.ok) assertEquals(rows.length, 0, `round ${round}: deleted, yet the row is there`);
       else assertEquals(rows.length, 1, `round ${round}: not deleted, yet the row is gone`);
       if (rows.length === 1 && rep.ok) {

@@ -2,10 +2,9 @@
 // and replace() never writes over another file's object or a user's file.
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { assertEquals, assertRejects, freshInstance, listTree } from "../_helpers.ts";
+import { assertEquals, assertRejects, freshInstance, HEALTHY, listTree } from "../_helpers.ts";
 
 const enc = new TextEncoder();
-const healthy = { leftovers: [], orphans: [], interrupted: [], missing: [], mismatched: [] };
 
 Deno.test("a stale record's delete() after the file was deleted and its key reused touches nothing", async () => {
   const root = await freshInstance();
@@ -19,7 +18,7 @@ Deno.test("a stale record's delete() after the file was deleted and its key reus
     assertEquals((await ln.File.get({ key: "k.txt" })).id, second.id);
     await assertRejects(() => stale.replace(enc.encode("three")), ln.NotFoundError);
     assertEquals(await Deno.readTextFile(`${root}/k.txt`), "two");
-    assertEquals(await ln.fsck(), healthy);
+    assertEquals(await ln.fsck(), HEALTHY);
   } finally {
     await ln.close();
   }
@@ -38,7 +37,7 @@ Deno.test("a stale record's replace() after a newer replace is an IntegrityError
     // A fresh record works.
     await (await ln.File.get(f.id)).replace(enc.encode("v3"));
     assertEquals(await Deno.readTextFile(`${root}/v.txt`), "v3");
-    assertEquals(await ln.fsck(), healthy);
+    assertEquals(await ln.fsck(), HEALTHY);
   } finally {
     await ln.close();
   }
@@ -53,7 +52,7 @@ Deno.test("replace() after a plain delete leaves no unreferenced object", async 
     const before = await listTree(root);
     await assertRejects(() => stale.replace(enc.encode("again")), ln.NotFoundError);
     assertEquals(await listTree(root), before);
-    assertEquals(await ln.fsck(), healthy);
+    assertEquals(await ln.fsck(), HEALTHY);
   } finally {
     await ln.close();
   }
@@ -89,7 +88,7 @@ Deno.test("replace() that changes the suffix never overwrites what sits at the n
     await notes.replace(enc.encode("n,o\n1,2\n"));
     assertEquals(await Deno.readTextFile(`${root}/notes.csv`), "n,o\n1,2\n");
     await Deno.remove(`${root}/notes.parquet`);
-    assertEquals(await ln.fsck(), healthy);
+    assertEquals(await ln.fsck(), HEALTHY);
   } finally {
     await ln.close();
   }

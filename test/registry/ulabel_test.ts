@@ -3,19 +3,19 @@
 // before migration 0004 — on libSQL, and on PostgreSQL when it is installed.
 import { createClient } from "@libsql/client/node";
 import { createHash } from "node:crypto";
-import { type Dialect, Kysely, type Migration, Migrator } from "kysely";
+import { type Dialect, Kysely } from "kysely";
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
 import { newId } from "../../src/_ids.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
 import { libsqlDialect } from "../../src/registry/libsql.ts";
-import { MIGRATIONS } from "../../src/registry/migrations.ts";
 import { connectingRole, postgresDialect } from "../../src/registry/postgres.ts";
 import type { Database } from "../../src/registry/schema.ts";
 import { ensureStorage } from "../../src/registry/storage_record.ts";
 import { currentHandle, ensureUser } from "../../src/registry/user.ts";
 import { assert, assertEquals, assertRejects, freshInstance, tempDir } from "../_helpers.ts";
 import { needsPostgres, postgresServer } from "../_postgres.ts";
+import { migrateToPreviousRelease } from "./_previous_release.ts";
 
 const enc = new TextEncoder();
 
@@ -31,15 +31,7 @@ async function writeOldRegistry(
 ): Promise<string> {
   const db = new Kysely<Database>({ dialect });
   try {
-    const old: Record<string, Migration> = Object.fromEntries(
-      Object.entries(MIGRATIONS).filter(([name]) => name < "0004"),
-    );
-    assertEquals(Object.keys(old), ["0001_initial", "0002_feature_members", "0003_run_cell"]);
-    const { error } = await new Migrator({
-      db,
-      provider: { getMigrations: () => Promise.resolve(old) },
-    }).migrateToLatest();
-    if (error) throw error;
+    await migrateToPreviousRelease(db);
     await db.insertInto("lamin_meta").values({ key: "schema_version", value: "3" }).execute();
     const user = await ensureUser(db, await handle(db));
     const storage = await ensureStorage(db, new LocalStorage(root).root, "local", user.id);

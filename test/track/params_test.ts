@@ -3,14 +3,14 @@
 // with scripts run as real child processes; and an older registry upgrades.
 import { createClient } from "@libsql/client/node";
 import { LibsqlDialect } from "@libsql/kysely-libsql";
-import { Kysely, type Migration, Migrator } from "kysely";
+import { Kysely } from "kysely";
 import { createHash } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import type pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { MIGRATIONS } from "../../src/registry/migrations.ts";
 import { notebookSource } from "../../src/track/_where.ts";
 import { assert, assertEquals, assertRejects, freshInstance, tempDir } from "../_helpers.ts";
+import { migrateToPreviousRelease } from "../registry/_previous_release.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).href;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -215,14 +215,7 @@ Deno.test("a registry made by migrations 0001-0003 upgrades in place and its run
     const client = createClient({ url: pathToFileURL(`${root}/.lamindb/lamin.db`).href });
     // deno-lint-ignore no-explicit-any
     const db = new Kysely<any>({ dialect: new LibsqlDialect({ client }) });
-    const old: Record<string, Migration> = Object.fromEntries(
-      ["0001_initial", "0002_feature_members", "0003_run_cell"].map((n) => [n, MIGRATIONS[n]]),
-    );
-    const { error } = await new Migrator({
-      db,
-      provider: { getMigrations: () => Promise.resolve(old) },
-    }).migrateToLatest();
-    assertEquals(error, undefined);
+    await migrateToPreviousRelease(db);
     const now = new Date().toISOString();
     await db.insertInto("user").values({
       id: "u0000001",

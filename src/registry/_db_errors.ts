@@ -89,6 +89,13 @@ export function dbError(e: unknown): unknown {
       { cause: e },
     );
   }
+  if (isPermissionDenied(e)) {
+    return new StorageError(
+      "the registry refused the write: the connecting role may only read this instance; " +
+        "nothing was changed: connect as a role with write access (see ln.init's docs)",
+      { cause: e },
+    );
+  }
   if (isMissingTable(e)) {
     const table = /no such table: (\w+)|relation "([^"]*)"/i.exec(String((e as Error)?.message));
     const which = table ? ` (table "${table[1] ?? table[2]}" is missing)` : "";
@@ -194,15 +201,5 @@ export function isPermissionDenied(e: unknown): boolean {
   return chain(e).some(({ code, message }) =>
     code === "42501" || code.startsWith("SQLITE_READONLY") ||
     /permission denied|readonly database/i.test(message)
-  );
-}
-
-/** A refused write as a typed error (other errors unchanged). */
-export function refusedWrite(e: unknown, what: string): unknown {
-  if (!isPermissionDenied(e)) return e;
-  return new StorageError(
-    `the registry refused to ${what}: the connecting role may only read this instance; ` +
-      `nothing was changed: connect as a role with write access (see ln.init's docs)`,
-    { cause: e },
   );
 }

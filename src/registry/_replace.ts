@@ -8,7 +8,7 @@ import { objectKey, suffixOf } from "../storage/key.ts";
 import type { StorageBackend } from "../storage/storage.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
-import { isUniqueViolation, refusedWrite, retryBusy } from "./_db_errors.ts";
+import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { nowIso } from "./_model.ts";
 import { type Input, inputSuffix, materialize, measure, type RawInput } from "./_input.ts";
 import { dataOf, filesByHash, putOne } from "./_save.ts";
@@ -33,8 +33,6 @@ export async function replaceFile(
   const { src, cleanup } = await materialize(data);
   try {
     await replaceWith(inst, file, data, src, run);
-  } catch (e) {
-    throw refusedWrite(e, `replace file ${file.id}`);
   } finally {
     await cleanup();
   }
@@ -254,9 +252,7 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
       await trx.deleteFrom("file").where("id", "=", file.id).execute();
       crashPoint("delete:in-commit");
     })
-  ).catch((e) => {
-    throw refusedWrite(e, `delete file ${file.id}`);
-  });
+  );
   crashPoint("delete:after-commit");
   file._saved = false;
   if (!pendingId) return;

@@ -13,7 +13,7 @@ import { hashDirectory, hashStream } from "../storage/hash.ts";
 import { log } from "../_log.ts";
 import { isManagedKey, MANAGED_PREFIX, objectKey, suffixOf, validateKey } from "../storage/key.ts";
 import type { PutData, StorageBackend } from "../storage/storage.ts";
-import { isUniqueViolation, refusedWrite, retryBusy } from "./_db_errors.ts";
+import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
 import { nowIso } from "./_model.ts";
@@ -56,8 +56,6 @@ export async function saveFiles(
       plans.push(await plan(f, inst));
     }
     await savePlans(plans, inst, opts.folderId);
-  } catch (e) {
-    throw refusedWrite(e, "save files");
   } finally {
     for (const p of plans) await p.cleanup();
   }

@@ -1,11 +1,12 @@
 // A tiny leveled logger on stderr; LAMIN_LOG_LEVEL = debug | info | warn | error | silent.
+import process from "node:process";
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 type Level = keyof typeof LEVELS;
 
 function threshold(): number {
   let env: string | undefined;
   try {
-    env = Deno.env.get("LAMIN_LOG_LEVEL");
+    env = process.env.LAMIN_LOG_LEVEL;
   } catch {
     env = undefined;
   }

@@ -1,3 +1,4 @@
+import * as rt from "./_runtime.ts";
 import { join, sep } from "node:path";
 import { InvalidKeyError } from "./errors.ts";
 import { log } from "./_log.ts";
@@ -235,7 +236,7 @@ function deletionGuard(
   let realRoot: string | undefined;
   const realOf = async (key: string) => {
     const local = backend.localPath(key);
-    return local === undefined ? undefined : await Deno.realPath(local).catch(() => undefined);
+    return local === undefined ? undefined : await rt.realPath(local).catch(() => undefined);
   };
   return async (key) => {
     if (!backend.capabilities.localPaths) return undefined;
@@ -247,7 +248,7 @@ function deletionGuard(
       throw e;
     }
     if (real === undefined) return undefined;
-    realRoot ??= await Deno.realPath(backend.root);
+    realRoot ??= await rt.realPath(backend.root);
     if (real !== join(realRoot, ...key.split("/"))) {
       return `it is reached through a symbolic link (its real path is ${real})`;
     }

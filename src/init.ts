@@ -1,3 +1,4 @@
+import * as rt from "./_runtime.ts";
 import type { Dialect } from "kysely";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -24,7 +25,7 @@ import { autoTrackNotebook } from "./track/track.ts";
 
 /** `$XDG_CACHE_HOME/lamindb`, or `~/.cache/lamindb`. */
 export function defaultCacheDir(): string {
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  const xdg = rt.env("XDG_CACHE_HOME");
   return join(xdg && xdg !== "" ? xdg : join(homedir(), ".cache"), "lamindb");
 }
 
@@ -138,7 +139,7 @@ interface Place {
 
 async function mkdirOrFail(dir: string, what: string): Promise<void> {
   try {
-    await Deno.mkdir(dir, { recursive: true });
+    await rt.mkdir(dir, { recursive: true });
   } catch (e) {
     throw new StorageError(`cannot create ${what} ${dir}: ${e}`, { cause: e });
   }
@@ -183,8 +184,8 @@ async function place(options: InitOptions): Promise<Place> {
   if (options.s3) throw new ValidationError("s3 options need an s3:// storage");
   const root = resolve(options.storage);
   await mkdirOrFail(join(root, ".lamindb"), "the instance folder");
-  const realRoot = await Deno.realPath(root);
-  if ((await Deno.lstat(join(realRoot, ".lamindb"))).isSymlink) {
+  const realRoot = await rt.realPath(root);
+  if ((await rt.lstat(join(realRoot, ".lamindb"))).isSymlink) {
     throw new InvalidKeyError(
       `${join(realRoot, ".lamindb")} is a symbolic link; the instance folder must be a real ` +
         `folder inside the storage root (nothing is written through links)`,
@@ -261,7 +262,19 @@ async function open(options: InitOptions): Promise<Instance> {
   // processes by a file lock: SQLite cannot switch to WAL or migrate while
   // another process does, and a stale snapshot would otherwise loop on BUSY.
   // (PostgreSQL: kysely's migrator takes its own lock.)
-  using _lock = embedded ? await lockFile(`${registry}.lock`) : undefined;
+  const lock = embedded ? await lockFile(`${registry}.lock`) : undefined;
+  try {
+    return await openLocked(options, backend, registry);
+  } finally {
+    lock?.[Symbol.dispose]();
+  }
+}
+
+async function openLocked(
+  options: InitOptions,
+  backend: StorageBackend,
+  registry: string | undefined,
+): Promise<Instance> {
   const dialect = (options.dialect as Dialect | undefined) ??
     (registry ? await libsqlDialect(registry) : await postgresDialect(options.db!));
   const db = await openRegistry(dialect);
@@ -293,14 +306,11 @@ async function open(options: InitOptions): Promise<Instance> {
 
 /** An exclusive advisory lock on `path`, released when disposed. */
 async function lockFile(path: string): Promise<Disposable> {
-  let f: Deno.FsFile;
   try {
-    f = await Deno.open(path, { read: true, write: true, create: true });
-    await f.lock(true);
+    return await rt.lockFile(path);
   } catch (e) {
     throw new StorageError(`cannot lock ${path}: ${(e as Error).message}`, { cause: e });
   }
-  return { [Symbol.dispose]: () => f.close() };
 }
 
 /**

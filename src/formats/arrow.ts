@@ -1,5 +1,6 @@
 // apache-arrow Tables: accepted as File data, and `load({ as: "arrow" })`.
 // Arrow IPC (file format) is the bridge to polars for the other table formats.
+import * as rt from "../_runtime.ts";
 import { Buffer } from "node:buffer";
 import { CorruptFileError } from "../errors.ts";
 import { loadPolars, readTable, type TableFormat, writeTable } from "./tables.ts";
@@ -48,7 +49,7 @@ export async function readArrowTable(path: string, suffix: string): Promise<Arro
   const a = await arrow();
   const s = suffix.toLowerCase();
   if (s === ".ipc" || s === ".arrow" || s === ".feather") {
-    const bytes = await Deno.readFile(path);
+    const bytes = await rt.readFile(path);
     try {
       return a.tableFromIPC(bytes);
     } catch {

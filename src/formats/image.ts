@@ -1,6 +1,7 @@
 // Images: .png and .jpg/.jpeg <-> ImageArray, through fast-png (PNG, all bit
 // depths, palettes) and jpeg-js (baseline and progressive JPEG), both pure
 // JavaScript npm packages.
+import * as rt from "../_runtime.ts";
 import { decode as decodePng, encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import { CorruptFileError, UnsupportedFormatError, ValidationError } from "../errors.ts";
@@ -143,7 +144,7 @@ export function decodeImage(bytes: Uint8Array, label: string): ImageArray {
  * ```
  */
 export async function readImage(path: string): Promise<ImageArray> {
-  return decodeImage(await Deno.readFile(path), path);
+  return decodeImage(await rt.readFile(path), path);
 }
 
 /**
@@ -165,5 +166,5 @@ export async function writeImage(img: ImageArray, path: string): Promise<void> {
   if (!format) {
     throw new UnsupportedFormatError(`cannot write an image to ${path}: use .png, .jpg or .jpeg`);
   }
-  await Deno.writeFile(path, encodeImage(img, format));
+  await rt.writeFile(path, encodeImage(img, format));
 }

@@ -1,5 +1,6 @@
 // Tables: csv, tsv, parquet, ipc/feather/arrow <-> nodejs-polars DataFrame.
 // polars is imported lazily: a native module that only table users pay for.
+import * as rt from "../_runtime.ts";
 import { Buffer } from "node:buffer";
 import type pl from "nodejs-polars";
 import { CorruptFileError, UnsupportedFormatError } from "../errors.ts";
@@ -55,7 +56,7 @@ export async function readTable(path: string, suffix: string): Promise<DataFrame
       case ".feather":
       case ".arrow": {
         // readIPC treats a string not ending in ".ipc" as inline data: pass bytes.
-        const bytes = await Deno.readFile(path);
+        const bytes = await rt.readFile(path);
         return p.readIPC(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       }
     }

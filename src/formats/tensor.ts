@@ -1,5 +1,6 @@
 // Tensors: a zarrita array can be saved as a File (a `.zarr` array store,
 // zarr v3 as zarrita writes it); a zarr array store loads as a zarrita array.
+import * as rt from "../_runtime.ts";
 import * as zarr from "zarrita";
 import { dirname, join } from "node:path";
 import { UnsupportedFormatError } from "../errors.ts";
@@ -36,15 +37,15 @@ function folderStore(root: string) {
   return {
     async get(key: string): Promise<Uint8Array | undefined> {
       try {
-        return await Deno.readFile(file(key));
+        return await rt.readFile(file(key));
       } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return undefined;
+        if (rt.isNotFound(e)) return undefined;
         throw e;
       }
     },
     async set(key: string, value: Uint8Array): Promise<void> {
-      await Deno.mkdir(dirname(file(key)), { recursive: true });
-      await Deno.writeFile(file(key), value);
+      await rt.mkdir(dirname(file(key)), { recursive: true });
+      await rt.writeFile(file(key), value);
     },
   };
 }

@@ -1,4 +1,5 @@
 // What File data is, and its size and hash (read once, streamed).
+import * as rt from "../_runtime.ts";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath as fromFileURL } from "node:url";
 import { match } from "ts-pattern";
@@ -68,8 +69,8 @@ export async function materialize(src: Input): Promise<Materialized> {
           cleanup: noCleanup,
         };
       }
-      const dir = await Deno.makeTempDir({ prefix: `lamindeno-${codec.name}-` });
-      const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+      const dir = await rt.makeTempDir({ prefix: `lamindeno-${codec.name}-` });
+      const cleanup = () => rt.remove(dir, { recursive: true }).catch(() => {});
       try {
         const path = `${dir}/data${suffix}`;
         await codec.write!(data, path, { format });
@@ -146,11 +147,11 @@ export function inputName(src: Input): string | null {
 }
 
 /** stat a source path (synchronously: ~10x cheaper per small file); NotFoundError naming it when missing. */
-export function statPath(path: string): Deno.FileInfo {
+export function statPath(path: string): rt.FileInfo {
   try {
-    return Deno.statSync(path);
+    return rt.statSync(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+    if (rt.isNotFound(e)) {
       throw new NotFoundError(`no file or folder at ${path}; check the path`);
     }
     throw new StorageError(`cannot read ${path}: ${(e as Error).message}`, { cause: e });
@@ -190,12 +191,12 @@ const SMALL_FILE = 1 << 20;
 async function readHash(path: string, size: number) {
   try {
     if (size <= SMALL_FILE) {
-      const bytes = Deno.readFileSync(path);
+      const bytes = rt.readFileSync(path);
       return { size: bytes.byteLength, hash: hashBytes(bytes) };
     }
     return await hashFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new NotFoundError(`no file at ${path}`);
+    if (rt.isNotFound(e)) throw new NotFoundError(`no file at ${path}`);
     throw new StorageError(`cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
 }
@@ -204,13 +205,13 @@ async function readHash(path: string, size: number) {
 export async function walk(dir: string): Promise<{ rel: string; path: string }[]> {
   const out: { rel: string; path: string }[] = [];
   const visit = async (abs: string, rel: string) => {
-    for await (const e of Deno.readDir(abs)) {
+    for (const e of await rt.readDir(abs)) {
       const path = join(abs, e.name);
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory) await visit(path, r);
       else if (e.isFile) out.push({ rel: r, path });
       else if (e.isSymlink) {
-        const st = await Deno.stat(path).catch(() => undefined);
+        const st = await rt.stat(path).catch(() => undefined);
         if (st?.isFile) out.push({ rel: r, path });
         else if (st?.isDirectory) await visit(path, r);
       }

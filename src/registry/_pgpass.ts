@@ -4,6 +4,7 @@
 // writes one at install (`kernel install --db URL-with-password`) and names
 // it in LAMINDENO_PGPASSFILE; `ln.init({ db })` with a URL without password
 // looks it up there (then pg's own PGPASSWORD, PGPASSFILE, ~/.pgpass apply).
+import * as rt from "../_runtime.ts";
 import { StorageError, ValidationError } from "../errors.ts";
 
 /** The environment variable naming lamindeno's own pgpass file. */
@@ -95,19 +96,19 @@ export function splitPassword(url: string): { url: string; line?: string } {
  * matching entry). A file that others can read is refused (StorageError).
  */
 export async function lookupPassword(url: string): Promise<string | undefined> {
-  const file = Deno.env.get(PGPASSFILE_ENV);
+  const file = rt.env(PGPASSFILE_ENV);
   if (!file) return undefined;
   const p = parse(url);
   if (!p || p.u.password || !p.target.user) return undefined;
   let text: string;
   try {
-    const info = await Deno.stat(file);
-    if (Deno.build.os !== "windows" && info.mode !== null && (info.mode & 0o077) !== 0) {
+    const info = await rt.stat(file);
+    if (rt.platform() !== "win32" && info.mode !== undefined && (info.mode & 0o077) !== 0) {
       throw new StorageError(
         `${PGPASSFILE_ENV}=${file} can be read by other users; make it private: chmod 600 ${file}`,
       );
     }
-    text = await Deno.readTextFile(file);
+    text = await rt.readTextFile(file);
   } catch (e) {
     if (e instanceof StorageError) throw e;
     throw new StorageError(

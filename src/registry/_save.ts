@@ -1,6 +1,7 @@
 // The File lifecycle's writes: save (batch), replace, delete. Objects are
 // written through the intent journal `pending_object` so that a crash at
 // any moment leaves something `fsck` can finish or undo.
+import * as rt from "../_runtime.ts";
 import { relative, resolve, sep } from "node:path";
 import {
   IntegrityError,
@@ -212,7 +213,7 @@ async function measureRemote(backend: StorageBackend, key: string, uri: string):
   const body = await backend.get(key);
   if (body) return { ...(await hashStream(body)), hashType: "md5" };
   if (!backend.capabilities.listing) throw new NotFoundError(`no object at ${uri}`);
-  const objects = await Array.fromAsync(backend.list(`${key}/`));
+  const objects = await rt.collect(backend.list(`${key}/`));
   if (objects.length === 0) throw new NotFoundError(`no object or folder at ${uri}`);
   const entries: DirEntry[] = [];
   for (const o of objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
@@ -238,8 +239,8 @@ async function measureRemote(backend: StorageBackend, key: string, uri: string):
  */
 async function relativeToRoot(path: string, backend: StorageBackend): Promise<string | undefined> {
   if (!backend.capabilities.localPaths) return undefined;
-  const root = await Deno.realPath(backend.root).catch(() => resolve(backend.root));
-  const real = await Deno.realPath(path).catch(() => resolve(path));
+  const root = await rt.realPath(backend.root).catch(() => resolve(backend.root));
+  const real = await rt.realPath(path).catch(() => resolve(path));
   if (!real.startsWith(root + sep)) return undefined;
   const rel = relative(root, real).split(sep).join("/");
   if (isManagedKey(rel)) {
@@ -285,7 +286,7 @@ export function dataOf(src: RawInput): PutData | (() => Promise<PutData>) {
   if (src.kind === "bytes") return src.bytes;
   if (src.kind === "remote") throw new Error(`internal: ${src.uri} is registered in place`);
   const path = src.path;
-  return async () => (await Deno.open(path, { read: true })).readable;
+  return () => rt.readStream(path);
 }
 
 export async function putOne(

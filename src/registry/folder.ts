@@ -1,3 +1,4 @@
+import * as rt from "../_runtime.ts";
 import { basename, relative, resolve, sep } from "node:path";
 import { ValidationError } from "../errors.ts";
 import { validateKey, validateUserKey } from "../storage/key.ts";
@@ -126,7 +127,7 @@ export class Folder {
     const st = statPath(dir);
     if (!st.isDirectory) throw new ValidationError(`${dir} is not a folder`);
     const root = inst.backend.localPath("x") ? resolve(inst.backend.root) : undefined;
-    const real = await Deno.realPath(dir);
+    const real = await rt.realPath(dir);
     const inRoot = root !== undefined && real.startsWith(root + sep);
     const relDir = inRoot ? relative(root!, real).split(sep).join("/") : undefined;
     if (relDir !== undefined) validateKey(relDir);

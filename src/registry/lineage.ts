@@ -3,6 +3,7 @@
 import type { File } from "./file.ts";
 import { Run, RUNS } from "./run.ts";
 import { log } from "../_log.ts";
+import * as rt from "../_runtime.ts";
 import { defaultInstance } from "./instance.ts";
 
 const MAX_DEPTH = 20;
@@ -92,14 +93,7 @@ export async function lineageDot(start: File | Run): Promise<string> {
 export async function renderLineage(dot: string): Promise<string> {
   const { instance } = await import("@viz-js/viz");
   const svg = (await instance()).renderString(dot, { format: "svg" });
-  let jupyter: { display?: (data: unknown, options: unknown) => Promise<void> } | undefined;
-  try {
-    // Outside `deno jupyter`, touching Deno.jupyter throws.
-    // deno-lint-ignore no-explicit-any
-    jupyter = (Deno as any).jupyter;
-  } catch {
-    jupyter = undefined;
-  }
+  const jupyter = rt.jupyterBridge();
   if (typeof jupyter?.display === "function") {
     try {
       await jupyter.display({ "image/svg+xml": svg }, { raw: true });

@@ -1,3 +1,4 @@
+import * as rt from "../_runtime.ts";
 import { userInfo } from "node:os";
 import {
   date,
@@ -89,12 +90,12 @@ const USERS = queries(USER_MODEL);
 
 /** The handle of whoever runs this process: `LAMIN_USER`, else the OS user. */
 export function currentHandle(): string {
-  const env = Deno.env.get("LAMIN_USER")?.trim();
+  const env = rt.env("LAMIN_USER")?.trim();
   if (env) return env;
   try {
     return userInfo().username || "unknown";
   } catch {
-    return Deno.env.get("USER") ?? "unknown";
+    return rt.env("USER") ?? "unknown";
   }
 }
 

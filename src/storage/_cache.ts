@@ -4,6 +4,7 @@
 // downloads go to a temporary name first.
 import { dirname, join } from "node:path";
 import { StorageError } from "../errors.ts";
+import * as rt from "../_runtime.ts";
 import type { StorageBackend } from "./storage.ts";
 
 /** Where a remote object is cached: `{cacheDir}/{bucket}/{key}`. */
@@ -28,35 +29,33 @@ async function fetchObject(
 ): Promise<void> {
   const info = await backend.head(key);
   if (!info) throw new StorageError(`${backend.uri(key)} disappeared while being read`);
-  const st = await Deno.stat(path).catch(() => undefined);
+  const st = await rt.stat(path).catch(() => undefined);
   const tag = tagPath(path, cacheDir);
   if (st?.isFile && st.size === info.size) {
     // Same entity tag: same content (S3 changes it on every write). Without
     // tags, a copy not older than the object.
     const fresh = info.etag
-      ? await Deno.readTextFile(tag).then((t) => t === info.etag, () => false)
+      ? await rt.readTextFile(tag).then((t) => t === info.etag, () => false)
       : !info.mtime || (st.mtime ?? 0) > info.mtime;
     if (fresh) return;
   }
-  await Deno.mkdir(dirname(path), { recursive: true });
+  await rt.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.part`;
   try {
     const body = await backend.get(key);
     if (!body) throw new StorageError(`${backend.uri(key)} disappeared while being read`);
-    const f = await Deno.open(tmp, { write: true, createNew: true });
-    await body.pipeTo(f.writable);
-    const got = (await Deno.stat(tmp)).size;
+    const got = await rt.writeStream(tmp, body);
     if (got !== info.size) {
       throw new StorageError(`downloaded ${got} of ${info.size} bytes of ${backend.uri(key)}`);
     }
-    await Deno.remove(tag).catch(() => {});
-    await Deno.rename(tmp, path);
+    await rt.remove(tag).catch(() => {});
+    await rt.rename(tmp, path);
     if (info.etag) {
-      await Deno.mkdir(dirname(tag), { recursive: true });
-      await Deno.writeTextFile(tag, info.etag);
+      await rt.mkdir(dirname(tag), { recursive: true });
+      await rt.writeTextFile(tag, info.etag);
     }
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
+    await rt.remove(tmp).catch(() => {});
     if (e instanceof StorageError) throw e;
     throw new StorageError(`could not cache ${backend.uri(key)}: ${(e as Error).message}`, {
       cause: e,
@@ -81,7 +80,7 @@ export async function localCopy(
     await fetchObject(backend, key, path, cacheDir);
     return path;
   }
-  const objects = await Array.fromAsync(backend.list(`${key}/`));
+  const objects = await rt.collect(backend.list(`${key}/`));
   const wanted = new Set<string>();
   for (const o of objects) {
     const at = join(path, ...o.key.slice(key.length + 1).split("/"));
@@ -90,10 +89,10 @@ export async function localCopy(
   }
   // Files an earlier copy had that the folder no longer has.
   const prune = async (dir: string) => {
-    for await (const e of Deno.readDir(dir)) {
+    for (const e of await rt.readDir(dir)) {
       const p = join(dir, e.name);
       if (e.isDirectory) await prune(p);
-      else if (!wanted.has(p)) await Deno.remove(p).catch(() => {});
+      else if (!wanted.has(p)) await rt.remove(p).catch(() => {});
     }
   };
   await prune(path).catch(() => {});

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
+import * as rt from "../_runtime.ts";
 
 /** Size and md5 of some bytes; `hash` is base64url without padding (22 chars). */
 export interface HashResult {
@@ -49,25 +50,32 @@ const READ_BUFFER = 4 * 1024 * 1024;
 
 /** Hash a local file with large sequential reads (as fast as md5 itself). */
 export async function hashFile(path: string): Promise<HashResult> {
-  using f = await Deno.open(path, { read: true });
-  const md5 = new Md5();
-  // Small files get small buffers: allocating 4 MiB per file dominates when
-  // thousands of small files are registered.
-  const { size } = await f.stat();
-  const len = Math.min(READ_BUFFER, Math.max(size, 0) + 1);
-  // Two buffers: the next read runs (off the main thread) while this chunk is hashed.
-  const bufs = [new Uint8Array(len), new Uint8Array(len)];
-  let which = 0;
-  let pending = f.read(bufs[0]);
-  for (;;) {
-    const n = await pending;
-    if (n === null) break;
-    const buf = bufs[which];
-    which ^= 1;
-    pending = f.read(bufs[which]);
-    md5.update(buf.subarray(0, n));
+  const f = await rt.openFile(path, "r");
+  try {
+    const md5 = new Md5();
+    // Small files get small buffers: allocating 4 MiB per file dominates when
+    // thousands of small files are registered.
+    const { size } = await f.stat();
+    const len = Math.min(READ_BUFFER, Math.max(size, 0) + 1);
+    // Two buffers: the next read runs (off the main thread) while this chunk is hashed.
+    const bufs = [new Uint8Array(len), new Uint8Array(len)];
+    let which = 0;
+    let position = 0;
+    const next = (buf: Uint8Array) => f.read(buf, 0, buf.length, position).then((r) => r.bytesRead);
+    let pending = next(bufs[0]);
+    for (;;) {
+      const n = await pending;
+      if (n === 0) break;
+      position += n;
+      const buf = bufs[which];
+      which ^= 1;
+      pending = next(bufs[which]);
+      md5.update(buf.subarray(0, n));
+    }
+    return md5.digest();
+  } finally {
+    await f.close();
   }
-  return md5.digest();
 }
 
 /**

@@ -2,6 +2,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { IntegrityError, InvalidKeyError, StorageError } from "../errors.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
+import * as rt from "../_runtime.ts";
 import { Md5 } from "./hash.ts";
 import { MANAGED_PREFIX, validateKey } from "./key.ts";
 import type {
@@ -75,12 +76,12 @@ export class LocalStorage implements StorageBackend {
     const path = this.#path(key);
     let real: string;
     try {
-      real = Deno.realPathSync(path);
+      real = rt.realPathSync(path);
     } catch {
       return path; // missing (or unreadable): whoever opens it gets the error
     }
     if (real !== path) {
-      this.#realRoot ??= Deno.realPathSync(this.root);
+      this.#realRoot ??= rt.realPathSync(this.root);
       this.#assertInside(key, real, this.#realRoot);
     }
     return path;
@@ -98,15 +99,15 @@ export class LocalStorage implements StorageBackend {
     const path = this.#path(key);
     let real: string;
     try {
-      real = await Deno.realPath(path);
+      real = await rt.realPath(path);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return path;
+      if (rt.isNotFound(e) || rt.isNotADirectory(e)) return path;
       throw new StorageError(`could not resolve ${key} under ${this.root}: ${msg(e)}`, {
         cause: e,
       });
     }
     if (real === path) return path;
-    this.#realRoot ??= await Deno.realPath(this.root);
+    this.#realRoot ??= await rt.realPath(this.root);
     this.#assertInside(key, real, this.#realRoot);
     return real;
   }
@@ -134,11 +135,11 @@ export class LocalStorage implements StorageBackend {
     let path = this.root;
     for (const segment of segments) {
       path = join(path, segment);
-      let st: Deno.FileInfo;
+      let st: rt.FileInfo;
       try {
-        st = await Deno.lstat(path);
+        st = await rt.lstat(path);
       } catch (e) {
-        if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) break;
+        if (rt.isNotFound(e) || rt.isNotADirectory(e)) break;
         throw new StorageError(`could not check ${key} under ${this.root}: ${msg(e)}`, {
           cause: e,
         });
@@ -158,8 +159,7 @@ export class LocalStorage implements StorageBackend {
   async get(key: string): Promise<ReadableStream<Uint8Array> | undefined> {
     const path = await this.#readable(key);
     try {
-      const f = await Deno.open(path, { read: true });
-      return f.readable;
+      return await rt.readStream(path);
     } catch (e) {
       return missing(e, `read ${key}`);
     }
@@ -168,24 +168,18 @@ export class LocalStorage implements StorageBackend {
   /** `length` bytes from `offset`. */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
     const path = await this.#readable(key);
-    let f: Deno.FsFile;
+    let f: rt.FileHandle;
     try {
-      f = await Deno.open(path, { read: true });
+      f = await rt.openFile(path, "r");
     } catch (e) {
       return missing(e, `read ${key}`);
     }
     try {
-      await f.seek(offset, Deno.SeekMode.Start);
       const out = new Uint8Array(length);
-      let filled = 0;
-      while (filled < length) {
-        const n = await f.read(out.subarray(filled));
-        if (n === null) break;
-        filled += n;
-      }
+      const filled = await rt.readAt(f, out, offset);
       return filled === length ? out : out.slice(0, filled);
     } finally {
-      f.close();
+      await f.close();
     }
   }
 
@@ -197,22 +191,21 @@ export class LocalStorage implements StorageBackend {
     const tmp = await this.#writable(tmpKey);
     const md5 = new Md5();
     try {
-      await Deno.mkdir(dirname(tmp), { recursive: true });
+      await rt.mkdir(dirname(tmp), { recursive: true });
       await this.#writable(tmpKey);
-      const f = await Deno.open(tmp, { write: true, createNew: true });
+      const f = await rt.openFile(tmp, "wx");
       try {
         const chunks = data instanceof Uint8Array ? [data] : data;
         for await (const chunk of chunks) {
           md5.update(chunk);
-          let written = 0;
-          while (written < chunk.byteLength) written += await f.write(chunk.subarray(written));
+          await rt.writeAll(f, chunk);
         }
-        await f.syncData();
+        await f.datasync();
       } finally {
-        f.close();
+        await f.close();
       }
     } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
+      await rt.remove(tmp).catch(() => {});
       if (e instanceof InvalidKeyError) throw e;
       throw new StorageError(`could not write ${key} under ${this.root}: ${msg(e)}`, { cause: e });
     }
@@ -226,15 +219,15 @@ export class LocalStorage implements StorageBackend {
             `the source (size ${want.size}, md5 ${want.hash}); did the source change while saving?`,
         );
       }
-      await Deno.mkdir(dirname(target), { recursive: true });
+      await rt.mkdir(dirname(target), { recursive: true });
       await this.#writable(key);
       if (options.overwrite) {
-        await Deno.rename(tmp, target);
+        await rt.rename(tmp, target);
       } else {
         try {
-          await Deno.link(tmp, target);
+          await rt.link(tmp, target);
         } catch (e) {
-          if (e instanceof Deno.errors.AlreadyExists) {
+          if (rt.isAlreadyExists(e)) {
             throw new StorageError(
               `an object already exists at ${key}; choose another key or replace the file`,
             );
@@ -247,7 +240,7 @@ export class LocalStorage implements StorageBackend {
       if (e instanceof InvalidKeyError) throw e;
       throw new StorageError(`could not move ${key} into place: ${msg(e)}`, { cause: e });
     } finally {
-      await Deno.remove(tmp).catch(() => {});
+      await rt.remove(tmp).catch(() => {});
     }
     return result;
   }
@@ -256,7 +249,7 @@ export class LocalStorage implements StorageBackend {
   async head(key: string): Promise<ObjectInfo | undefined> {
     const path = await this.#readable(key);
     try {
-      const st = await Deno.stat(path);
+      const st = await rt.stat(path);
       if (!st.isFile) return undefined;
       return { key, size: st.size, mtime: st.mtime ?? undefined };
     } catch (e) {
@@ -268,14 +261,14 @@ export class LocalStorage implements StorageBackend {
   async delete(key: string): Promise<boolean> {
     const path = await this.#writable(key);
     try {
-      await Deno.remove(path);
+      await rt.remove(path);
     } catch (e) {
       return missing(e, `delete ${key}`) ?? false;
     }
     // Remove parents left empty, never the root itself.
     for (let dir = dirname(path); dir.startsWith(this.root + sep); dir = dirname(dir)) {
       try {
-        await Deno.remove(dir);
+        await rt.remove(dir);
       } catch {
         break;
       }
@@ -293,11 +286,11 @@ export class LocalStorage implements StorageBackend {
   }
 
   async *#walk(dir: string, prefix: string): AsyncIterable<ObjectInfo> {
-    let entries: Deno.DirEntry[];
+    let entries: rt.DirEntry[];
     try {
-      entries = await Array.fromAsync(Deno.readDir(dir));
+      entries = await rt.readDir(dir);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return;
+      if (rt.isNotFound(e) || rt.isNotADirectory(e)) return;
       throw new StorageError(`could not list ${dir}: ${msg(e)}`, { cause: e });
     }
     for (const entry of entries) {
@@ -306,7 +299,7 @@ export class LocalStorage implements StorageBackend {
       if (entry.isDirectory) {
         if (key.startsWith(prefix) || prefix.startsWith(key + "/")) yield* this.#walk(path, prefix);
       } else if (entry.isFile && key.startsWith(prefix)) {
-        const st = await Deno.stat(path).catch(() => undefined);
+        const st = await rt.stat(path).catch(() => undefined);
         if (st) yield { key, size: st.size, mtime: st.mtime ?? undefined };
       }
     }
@@ -318,6 +311,6 @@ function msg(e: unknown): string {
 }
 
 function missing(e: unknown, what: string): undefined {
-  if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) return undefined;
+  if (rt.isNotFound(e) || rt.isADirectory(e)) return undefined;
   throw new StorageError(`could not ${what}: ${msg(e)}`, { cause: e });
 }

@@ -17,6 +17,7 @@ import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
 import { isMissing, msg, parseS3Uri, status, transient, uploadMs } from "./_s3.ts";
 import { attempts, idleTimeout, readAll, type RetrySettings, retrySettings } from "./_retry.ts";
 import { redactUrl, urlSecrets } from "../_redact.ts";
+import * as rt from "../_runtime.ts";
 import type { S3Options } from "./s3_options.ts";
 
 export { type S3Options, S3OptionsSchema } from "./s3_options.ts";
@@ -125,7 +126,7 @@ export class S3Storage implements StorageBackend {
     this.#clientP ??= import("@aws-sdk/client-s3").then((sdk) => {
       const o = this.#options;
       const client = new sdk.S3Client({
-        region: o.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1",
+        region: o.region ?? rt.env("AWS_REGION") ?? "us-east-1",
         ...(o.endpoint ? { endpoint: o.endpoint } : {}),
         ...(o.forcePathStyle !== undefined ? { forcePathStyle: o.forcePathStyle } : {}),
         ...(o.credentials ? { credentials: o.credentials } : {}),

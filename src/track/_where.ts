@@ -1,6 +1,7 @@
 // Where the tracked code lives: the script (Deno.mainModule) or the notebook
 // a Jupyter kernel runs, its path relative to the git root, and its content
 // hash (a notebook is hashed by its code cells only).
+import * as rt from "../_runtime.ts";
 import { createHash } from "node:crypto";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,7 +29,7 @@ const MAX_SOURCE = 10 * 1024 * 1024;
 export function gitRoot(path: string): string | undefined {
   for (let dir = dirname(path);; dir = dirname(dir)) {
     try {
-      Deno.statSync(join(dir, ".git"));
+      rt.statSync(join(dir, ".git"));
       return dir;
     } catch { /* keep walking */ }
     if (dirname(dir) === dir) return undefined;
@@ -71,10 +72,12 @@ export function notebookHash(ipynb: string): string {
 export function scriptOrigin(): CodeOrigin | undefined {
   let path: string;
   try {
-    const url = new URL(Deno.mainModule);
+    const main = rt.mainModule();
+    if (!main) return undefined;
+    const url = new URL(main);
     if (url.protocol !== "file:") return undefined;
     path = fileURLToPath(url);
-    const bytes = Deno.readFileSync(path);
+    const bytes = rt.readFileSync(path);
     return {
       type: "script",
       path,
@@ -91,18 +94,12 @@ export function scriptOrigin(): CodeOrigin | undefined {
 /** True inside a Deno Jupyter kernel (stock `deno jupyter` or the lamindeno kernel). */
 export function inJupyterKernel(): boolean {
   if (kernelGlobal()) return true;
-  try {
-    // Outside `deno jupyter`, touching Deno.jupyter throws.
-    // deno-lint-ignore no-explicit-any
-    return typeof (Deno as any).jupyter === "object";
-  } catch {
-    return false;
-  }
+  return rt.jupyterBridge() !== undefined;
 }
 
 function cmdlineOf(pid: number): string[] {
   try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter(Boolean);
+    return rt.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter(Boolean);
   } catch {
     return [];
   }
@@ -110,7 +107,7 @@ function cmdlineOf(pid: number): string[] {
 
 function parentOf(pid: number): number | undefined {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const stat = rt.readTextFileSync(`/proc/${pid}/stat`);
     const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     return ppid > 1 ? ppid : undefined;
   } catch {
@@ -120,26 +117,26 @@ function parentOf(pid: number): number | undefined {
 
 /** The notebook path, found the ways Jupyter front ends expose it. */
 export async function notebookPath(): Promise<string | undefined> {
-  const cwd = Deno.cwd();
+  const cwd = rt.cwd();
   const abs = (p: string) => (p.startsWith("/") ? p : join(cwd, p));
   // jupyter_server >= 2 and VS Code set JPY_SESSION_NAME to the notebook path.
-  const session = Deno.env.get("JPY_SESSION_NAME");
+  const session = rt.env("JPY_SESSION_NAME");
   if (session?.endsWith(".ipynb")) return abs(session);
   // The server's sessions API, matched by our kernel id (from the connection file name).
   const fromServer = await fromSessionsApi();
   if (fromServer) return fromServer;
   // nbclient / nbconvert: a parent process was started with the notebook's
   // path, relative to that process's working directory.
-  for (let pid: number | undefined = Deno.pid, i = 0; pid && i < 8; pid = parentOf(pid), i++) {
+  for (let pid: number | undefined = rt.pid(), i = 0; pid && i < 8; pid = parentOf(pid), i++) {
     const nb = cmdlineOf(pid).find((a) => a.endsWith(".ipynb"));
     if (!nb) continue;
     let base = cwd;
     try {
-      base = Deno.readLinkSync(`/proc/${pid}/cwd`);
+      base = rt.readLinkSync(`/proc/${pid}/cwd`);
     } catch { /* use ours */ }
     const path = nb.startsWith("/") ? nb : join(base, nb);
     try {
-      return Deno.realPathSync(path);
+      return rt.realPathSync(path);
     } catch { /* not there: keep looking */ }
   }
   return undefined;
@@ -148,7 +145,7 @@ export async function notebookPath(): Promise<string | undefined> {
 function connectionFile(): string | undefined {
   const fromKernel = kernelGlobal()?.connectionFile;
   if (fromKernel) return fromKernel;
-  for (let pid: number | undefined = Deno.pid, i = 0; pid && i < 3; pid = parentOf(pid), i++) {
+  for (let pid: number | undefined = rt.pid(), i = 0; pid && i < 3; pid = parentOf(pid), i++) {
     const args = cmdlineOf(pid);
     const k = args.indexOf("--conn");
     if (k >= 0 && args[k + 1]) return args[k + 1];
@@ -160,12 +157,12 @@ async function fromSessionsApi(): Promise<string | undefined> {
   const conn = connectionFile();
   const kernelId = conn?.match(/kernel-([0-9a-f-]+)\.json$/)?.[1];
   if (!kernelId) return undefined;
-  const runtime = Deno.env.get("JUPYTER_RUNTIME_DIR") ?? dirname(conn!);
+  const runtime = rt.env("JUPYTER_RUNTIME_DIR") ?? dirname(conn!);
   let servers: { url: string; token?: string; root_dir?: string; notebook_dir?: string }[] = [];
   try {
-    for (const e of Deno.readDirSync(runtime)) {
+    for (const e of rt.readDirSync(runtime)) {
       if (/^(jpserver|nbserver)-\d+\.json$/.test(e.name)) {
-        servers.push(JSON.parse(Deno.readTextFileSync(join(runtime, e.name))));
+        servers.push(JSON.parse(rt.readTextFileSync(join(runtime, e.name))));
       }
     }
   } catch {
@@ -179,7 +176,7 @@ async function fromSessionsApi(): Promise<string | undefined> {
       });
       const sessions = await res.json() as { path?: string; kernel?: { id?: string } }[];
       const hit = sessions.find((x) => x.kernel?.id === kernelId);
-      if (hit?.path) return join(s.root_dir ?? s.notebook_dir ?? Deno.cwd(), hit.path);
+      if (hit?.path) return join(s.root_dir ?? s.notebook_dir ?? rt.cwd(), hit.path);
     } catch { /* server gone or not ours */ }
   }
   return undefined;
@@ -192,7 +189,7 @@ export async function notebookOrigin(): Promise<CodeOrigin | undefined> {
   let hash: string;
   let source: string;
   try {
-    const text = await Deno.readTextFile(path);
+    const text = await rt.readTextFile(path);
     hash = notebookHash(text);
     source = notebookSource(text);
   } catch {

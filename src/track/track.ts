@@ -4,6 +4,7 @@
 import { ValidationError } from "../errors.ts";
 import { LazySchema } from "../storage/_validate.ts";
 import { log } from "../_log.ts";
+import * as rt from "../_runtime.ts";
 import { defaultInstance, type Instance, maybeDefaultInstance } from "../registry/instance.ts";
 import { Run, RUNS } from "../registry/run.ts";
 import { checkParams, type RunParams } from "../registry/run.ts";
@@ -205,8 +206,11 @@ async function announceRun(inst: Instance, run: Run): Promise<void> {
   };
   setKernelRun(info);
   try {
-    // deno-lint-ignore no-explicit-any
-    await (Deno as any).jupyter.broadcast(RUN_MESSAGE, info);
+    const bridge = rt.jupyterBridge();
+    if (!bridge?.broadcast) {
+      throw new Error("no Jupyter bridge in this runtime (not a Deno kernel)");
+    }
+    await bridge.broadcast(RUN_MESSAGE, info);
   } catch (e) {
     log.debug(`could not tell the kernel about the run: ${(e as Error).message}`);
   }

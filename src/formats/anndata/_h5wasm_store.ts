@@ -2,6 +2,7 @@
 // its own chunk cache; byte-range streaming uses our own reader instead.
 import type H5wasm from "h5wasm/node";
 import { CorruptFileError, LaminError } from "../../errors.ts";
+import * as rt from "../../_runtime.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray } from "./_store.ts";
 
@@ -44,8 +45,12 @@ export async function openH5(path: string): Promise<ElementStore> {
   let file: InstanceType<typeof H5wasm.File>;
   try {
     const head = new Uint8Array(8);
-    using f = await Deno.open(path, { read: true });
-    await f.read(head);
+    const f = await rt.openFile(path, "r");
+    try {
+      await rt.readAt(f, head, 0);
+    } finally {
+      await f.close();
+    }
     if (head[0] !== 0x89 || String.fromCharCode(...head.subarray(1, 4)) !== "HDF") {
       throw new Error("no HDF5 signature at the start of the file");
     }

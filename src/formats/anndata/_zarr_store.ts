@@ -1,5 +1,6 @@
 // ElementStore over a zarr hierarchy (v2 or v3) read with zarrita, from any
 // key/value source (a local folder here; a StorageBackend for remote stores).
+import * as rt from "../../_runtime.ts";
 import * as zarr from "zarrita";
 import { CorruptFileError } from "../../errors.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
@@ -19,7 +20,7 @@ export function localZarr(dir: string): ZarrStoreAt {
   return {
     async get(key) {
       try {
-        return await Deno.readFile(`${dir}/${key}`);
+        return await rt.readFile(`${dir}/${key}`);
       } catch {
         return undefined;
       }
@@ -27,7 +28,7 @@ export function localZarr(dir: string): ZarrStoreAt {
     async children(prefix) {
       try {
         const out: string[] = [];
-        for await (const e of Deno.readDir(prefix ? `${dir}/${prefix}` : dir)) {
+        for (const e of await rt.readDir(prefix ? `${dir}/${prefix}` : dir)) {
           if (e.isDirectory) out.push(e.name);
         }
         return out.sort();

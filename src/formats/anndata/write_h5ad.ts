@@ -1,3 +1,4 @@
+import * as rt from "../../_runtime.ts";
 import { basename, dirname, join } from "node:path";
 import { LaminError, StorageError } from "../../errors.ts";
 import { base62 } from "../../_ids.ts";
@@ -21,9 +22,9 @@ export async function writeTreeH5(
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${base62(8)}`);
   try {
     await writeHdf5(tree, tmp, options);
-    await Deno.rename(tmp, path);
+    await rt.rename(tmp, path);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
+    await rt.remove(tmp).catch(() => {});
     if (e instanceof LaminError) throw e;
     throw new StorageError(`could not write ${path}: ${(e as Error).message}`, { cause: e });
   }

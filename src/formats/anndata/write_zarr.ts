@@ -1,3 +1,4 @@
+import * as rt from "../../_runtime.ts";
 import { deflateSync } from "node:zlib";
 import { basename, dirname, join } from "node:path";
 import { StorageError } from "../../errors.ts";
@@ -53,11 +54,11 @@ function bytesOf(a: NumericArray, start: number, count: number, padTo: number): 
 }
 
 async function writeJson(path: string, value: unknown): Promise<void> {
-  await Deno.writeTextFile(path, JSON.stringify(value, null, 2));
+  await rt.writeTextFile(path, JSON.stringify(value, null, 2));
 }
 
 async function writeArray(dir: string, a: TreeArray, compression?: "zlib"): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
+  await rt.mkdir(dir, { recursive: true });
   const shape = a.shape;
   const rows = shape.length === 0 ? 1 : shape[0];
   const rowLen = shape.slice(1).reduce((x, y) => x * y, 1);
@@ -90,12 +91,12 @@ async function writeArray(dir: string, a: TreeArray, compression?: "zlib"): Prom
       raw = bytesOf(a.data as NumericArray, start * rowLen, count * rowLen, chunkRows * rowLen);
     }
     const key = shape.length === 0 ? "0" : [c, ...shape.slice(1).map(() => 0)].join(".");
-    await Deno.writeFile(join(dir, key), compression ? deflateSync(raw, { level: 5 }) : raw);
+    await rt.writeFile(join(dir, key), compression ? deflateSync(raw, { level: 5 }) : raw);
   }
 }
 
 async function writeGroup(dir: string, g: TreeGroup, compression?: "zlib"): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
+  await rt.mkdir(dir, { recursive: true });
   await writeJson(join(dir, ".zgroup"), { zarr_format: 2 });
   await writeJson(join(dir, ".zattrs"), g.attrs);
   for (const [name, child] of Object.entries(g.children)) {
@@ -125,10 +126,10 @@ export async function writeZarr(
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${base62(8)}`);
   try {
     await writeGroup(tmp, tree, options.compression);
-    await Deno.remove(path, { recursive: true }).catch(() => {});
-    await Deno.rename(tmp, path);
+    await rt.remove(path, { recursive: true }).catch(() => {});
+    await rt.rename(tmp, path);
   } catch (e) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await rt.remove(tmp, { recursive: true }).catch(() => {});
     throw new StorageError(`could not write ${path}: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -1,5 +1,6 @@
 // Zarr stores: an AnnData saved as .zarr; a .zarr store loads as an AnnData
 // (or, for an array store, a zarrita array) and streams by chunk keys.
+import * as rt from "../../_runtime.ts";
 import type { StorageBackend } from "../../storage/storage.ts";
 import { type Codec, defineCodec, type OpenRangesOptions, type RangeReader } from "../codec.ts";
 import { AnnData } from "../anndata/anndata.ts";
@@ -21,7 +22,7 @@ function backendZarr(backend: StorageBackend, prefix: string): ZarrStoreAt {
       const out = new Set<string>();
       if (local) {
         try {
-          for await (const e of Deno.readDir(local)) if (e.isDirectory) out.add(e.name);
+          for (const e of await rt.readDir(local)) if (e.isDirectory) out.add(e.name);
         } catch { /* no such folder: no children */ }
         return [...out].sort();
       }

@@ -9,6 +9,7 @@
 // metadata follows its data, and the superblock is patched in last.
 import { deflateSync } from "node:zlib";
 import { StorageError, ValidationError } from "../../errors.ts";
+import * as rt from "../../_runtime.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
 import type { TreeArray, TreeAttr, TreeGroup, TreeNode } from "../anndata/_tree.ts";
 import { Bytes, UNDEF } from "./_bytes.ts";
@@ -62,12 +63,12 @@ interface Written {
 }
 
 class Writer {
-  #file: Deno.FsFile;
+  #file: rt.FileHandle;
   #end = SUPERBLOCK_SIZE;
   #heap: Collection | undefined;
   readonly #compression: WriteHdf5Options;
 
-  constructor(file: Deno.FsFile, options: WriteHdf5Options) {
+  constructor(file: rt.FileHandle, options: WriteHdf5Options) {
     this.#file = file;
     this.#compression = options;
   }
@@ -77,8 +78,7 @@ class Writer {
   }
 
   async writeAt(address: number, bytes: Uint8Array): Promise<void> {
-    await this.#file.seek(address, Deno.SeekMode.Start);
-    for (let o = 0; o < bytes.length;) o += await this.#file.write(bytes.subarray(o));
+    await rt.writeAll(this.#file, bytes, address);
   }
 
   /** Append `bytes` at the end of the file; their address. */
@@ -379,9 +379,9 @@ export async function writeHdf5(
   path: string,
   options: WriteHdf5Options = {},
 ): Promise<void> {
-  let file: Deno.FsFile;
+  let file: rt.FileHandle;
   try {
-    file = await Deno.open(path, { write: true, create: true, truncate: true });
+    file = await rt.openFile(path, "w");
   } catch (e) {
     throw new StorageError(`cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
@@ -392,6 +392,6 @@ export async function writeHdf5(
     await w.finish(root);
     await file.sync();
   } finally {
-    file.close();
+    await file.close();
   }
 }

@@ -1,0 +1,426 @@
+// The one place that talks to the JavaScript runtime: environment, process,
+// files. Everything here is built on node: built-ins, which Deno, Node (>= 20)
+// and Bun all provide, so the library runs unchanged in the three; the few
+// things only Deno has (file locks, the Jupyter bridge, the main module)
+// are looked up on `globalThis` and have a fallback.
+// A leaf: imports node: built-ins only.
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import process from "node:process";
+import { pathToFileURL } from "node:url";
+
+export type { FileHandle };
+
+// ---------------------------------------------------------------- process
+
+/** An environment variable; `undefined` when unset (throws where env access is not permitted). */
+export function env(name: string): string | undefined {
+  return process.env[name];
+}
+
+/** This process's id. */
+export function pid(): number {
+  return process.pid;
+}
+
+/** The working directory. */
+export function cwd(): string {
+  return process.cwd();
+}
+
+/** `"linux"`, `"darwin"`, `"win32"`, ... */
+export function platform(): string {
+  return process.platform;
+}
+
+/** Kill this process at once (no cleanup): the fault-injection tests' crash. */
+export function killSelf(): void {
+  process.kill(process.pid, "SIGKILL");
+}
+
+/** Whether standard output or error is a terminal. */
+export function isTerminal(stream: "stdout" | "stderr"): boolean {
+  try {
+    return Boolean(process[stream].isTTY);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The file URL of the script being run (`deno run x.ts`, `node x.mjs`,
+ * `bun x.ts`); `undefined` in a REPL or eval.
+ */
+export function mainModule(): string | undefined {
+  const deno = denoGlobal();
+  if (deno) return deno.mainModule;
+  const script = process.argv[1];
+  return script ? pathToFileURL(resolve(script)).href : undefined;
+}
+
+/** Deno's Jupyter bridge (`Deno.jupyter`) when running in a Deno kernel, else `undefined`. */
+export function jupyterBridge(): JupyterBridge | undefined {
+  try {
+    // Outside `deno jupyter`, touching Deno.jupyter throws.
+    const j = denoGlobal()?.jupyter;
+    return typeof j === "object" && j !== null ? j : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parts of `Deno.jupyter` the library uses. */
+export interface JupyterBridge {
+  display?: (data: unknown, options: unknown) => Promise<void>;
+  broadcast?: (type: string, content: unknown) => Promise<void>;
+}
+
+interface DenoGlobal {
+  mainModule: string;
+  jupyter?: JupyterBridge;
+  open(path: string, o: { read: boolean; write: boolean; create: boolean }): Promise<{
+    lock(exclusive: boolean): Promise<void>;
+    close(): void;
+  }>;
+}
+
+function denoGlobal(): DenoGlobal | undefined {
+  return (globalThis as { Deno?: DenoGlobal }).Deno;
+}
+
+// ---------------------------------------------------------------- errors
+
+function code(e: unknown): string | undefined {
+  if (typeof e !== "object" || e === null) return undefined;
+  const c = (e as { code?: unknown }).code;
+  return typeof c === "string" ? c : undefined;
+}
+
+// Deno's own errors (Deno.errors.*) carry the name; node:fs errors the code.
+function is(e: unknown, codes: string[], name: string): boolean {
+  const c = code(e);
+  return (c !== undefined && codes.includes(c)) || (e instanceof Error && e.name === name);
+}
+
+/** Nothing at that path. */
+export function isNotFound(e: unknown): boolean {
+  return is(e, ["ENOENT"], "NotFound");
+}
+
+/** Something already at that path (exclusive create, link). */
+export function isAlreadyExists(e: unknown): boolean {
+  return is(e, ["EEXIST"], "AlreadyExists");
+}
+
+/** A path component is a file, not a folder. */
+export function isNotADirectory(e: unknown): boolean {
+  return is(e, ["ENOTDIR"], "NotADirectory");
+}
+
+/** A folder where a file was expected. */
+export function isADirectory(e: unknown): boolean {
+  return is(e, ["EISDIR"], "IsADirectory");
+}
+
+// ---------------------------------------------------------------- paths and folders
+
+/** What `stat` and `lstat` tell (mtime, mode undefined where the platform has none). */
+export interface FileInfo {
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymlink: boolean;
+  size: number;
+  mtime: Date | undefined;
+  mode: number | undefined;
+}
+
+/** One entry of a folder. */
+export interface DirEntry {
+  name: string;
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymlink: boolean;
+}
+
+function info(s: fs.Stats): FileInfo {
+  return {
+    isFile: s.isFile(),
+    isDirectory: s.isDirectory(),
+    isSymlink: s.isSymbolicLink(),
+    size: s.size,
+    mtime: s.mtime ?? undefined,
+    mode: s.mode ?? undefined,
+  };
+}
+
+function entry(d: fs.Dirent): DirEntry {
+  return {
+    name: d.name,
+    isFile: d.isFile(),
+    isDirectory: d.isDirectory(),
+    isSymlink: d.isSymbolicLink(),
+  };
+}
+
+/** Follows links. */
+export async function stat(path: string): Promise<FileInfo> {
+  return info(await fsp.stat(path));
+}
+
+/** Follows links. */
+export function statSync(path: string): FileInfo {
+  return info(fs.statSync(path));
+}
+
+/** Does not follow a final link. */
+export async function lstat(path: string): Promise<FileInfo> {
+  return info(await fsp.lstat(path));
+}
+
+/** The path with every symbolic link resolved. */
+export function realPath(path: string): Promise<string> {
+  return fsp.realpath(path);
+}
+
+/** The path with every symbolic link resolved. */
+export function realPathSync(path: string): string {
+  return fs.realpathSync(path);
+}
+
+/** Where a symbolic link points. */
+export function readLinkSync(path: string): string {
+  return fs.readlinkSync(path);
+}
+
+/** The entries of a folder. */
+export async function readDir(path: string): Promise<DirEntry[]> {
+  return (await fsp.readdir(path, { withFileTypes: true })).map(entry);
+}
+
+/** The entries of a folder. */
+export function readDirSync(path: string): DirEntry[] {
+  return fs.readdirSync(path, { withFileTypes: true }).map(entry);
+}
+
+/** Create a folder (with its parents when `recursive`). */
+export async function mkdir(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+  await fsp.mkdir(path, { recursive: options.recursive ?? false });
+}
+
+/** A new empty folder in the system's temp folder. */
+export function makeTempDir(options: { prefix?: string } = {}): Promise<string> {
+  return fsp.mkdtemp(join(tmpdir(), options.prefix ?? "lamindeno-"));
+}
+
+/**
+ * Remove a file or a link, or a folder: an empty one, or with everything
+ * in it when `recursive`. Missing: an error `isNotFound` recognizes.
+ */
+export async function remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+  if (options.recursive) {
+    await fsp.lstat(path); // missing: NotFound, as without `recursive`
+    await fsp.rm(path, { recursive: true, force: true });
+    return;
+  }
+  try {
+    await fsp.unlink(path);
+  } catch (e) {
+    // A folder: EISDIR on Linux, EPERM elsewhere.
+    if (isADirectory(e) || code(e) === "EPERM") await fsp.rmdir(path);
+    else throw e;
+  }
+}
+
+/** Move `from` to `to`, replacing a file at `to`. */
+export function rename(from: string, to: string): Promise<void> {
+  return fsp.rename(from, to);
+}
+
+/** A hard link; `isAlreadyExists` when `to` exists. */
+export function link(from: string, to: string): Promise<void> {
+  return fsp.link(from, to);
+}
+
+// ---------------------------------------------------------------- whole files
+
+/** The bytes of a file. */
+export async function readFile(path: string): Promise<Uint8Array> {
+  return bytes(await fsp.readFile(path));
+}
+
+/** The bytes of a file. */
+export function readFileSync(path: string): Uint8Array {
+  return bytes(fs.readFileSync(path));
+}
+
+/** A file as UTF-8 text. */
+export function readTextFile(path: string): Promise<string> {
+  return fsp.readFile(path, "utf8");
+}
+
+/** A file as UTF-8 text. */
+export function readTextFileSync(path: string): string {
+  return fs.readFileSync(path, "utf8");
+}
+
+/** Write (create or truncate) a file. */
+export function writeFile(path: string, data: Uint8Array): Promise<void> {
+  return fsp.writeFile(path, data);
+}
+
+/** Write (create or truncate) a UTF-8 text file. */
+export function writeTextFile(path: string, text: string): Promise<void> {
+  return fsp.writeFile(path, text, "utf8");
+}
+
+// A Buffer is a Uint8Array; a plain view keeps callers' types (and equality in tests) simple.
+function bytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+// ---------------------------------------------------------------- open files
+
+/**
+ * Open a file: `"r"` read, `"r+"` read and write, `"w"` create or
+ * truncate, `"wx"` create a new one (`isAlreadyExists` if there is one).
+ */
+export function openFile(path: string, mode: "r" | "r+" | "w" | "wx"): Promise<FileHandle> {
+  return fsp.open(path, mode);
+}
+
+/** Read into `buf` at `position`, until it is full or the file ends; the bytes read. */
+export async function readAt(f: FileHandle, buf: Uint8Array, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < buf.length) {
+    const { bytesRead } = await f.read(buf, filled, buf.length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+/** Write all of `data` at `position` (at the current end when omitted). */
+export async function writeAll(f: FileHandle, data: Uint8Array, position?: number): Promise<void> {
+  for (let o = 0; o < data.length;) {
+    const at = position === undefined ? null : position + o;
+    const { bytesWritten } = await f.write(data, o, data.length - o, at);
+    o += bytesWritten;
+  }
+}
+
+const STREAM_CHUNK = 256 * 1024;
+
+/** A file as a byte stream (opened now, so a missing file fails here; closed at the end). */
+export async function readStream(path: string): Promise<ReadableStream<Uint8Array>> {
+  const f = await fsp.open(path, "r");
+  let position = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const buf = new Uint8Array(STREAM_CHUNK);
+        const { bytesRead } = await f.read(buf, 0, buf.length, position);
+        if (bytesRead === 0) {
+          await f.close();
+          controller.close();
+          return;
+        }
+        position += bytesRead;
+        controller.enqueue(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      } catch (e) {
+        await f.close().catch(() => {});
+        controller.error(e);
+      }
+    },
+    async cancel() {
+      await f.close();
+    },
+  });
+}
+
+/** Write a stream into a new file (`isAlreadyExists` if there is one); the bytes written. */
+export async function writeStream(path: string, body: ReadableStream<Uint8Array>): Promise<number> {
+  const f = await fsp.open(path, "wx");
+  let n = 0;
+  try {
+    for await (const chunk of body) {
+      await writeAll(f, chunk);
+      n += chunk.byteLength;
+    }
+  } finally {
+    await f.close();
+  }
+  return n;
+}
+
+/** All items of an async iterable (`Array.fromAsync`, which Node 20 lacks). */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of items) out.push(x);
+  return out;
+}
+
+// ---------------------------------------------------------------- locks
+
+/**
+ * An exclusive lock on `path` between processes, released when disposed.
+ * Under Deno an advisory file lock (`flock`, released by the OS when the
+ * process dies); elsewhere (Node, Bun have none) a lock file created
+ * exclusively, holding our pid, taken over when that process is gone.
+ * The two kinds do not exclude each other: open one embedded registry
+ * from one runtime at a time.
+ */
+export async function lockFile(path: string): Promise<Disposable> {
+  const deno = denoGlobal();
+  if (deno) {
+    const f = await deno.open(path, { read: true, write: true, create: true });
+    try {
+      await f.lock(true);
+    } catch (e) {
+      f.close();
+      throw e;
+    }
+    return { [disposeSymbol]: () => f.close() };
+  }
+  const held = `${path}.pid`;
+  for (let wait = 5;; wait = Math.min(wait * 2, 200)) {
+    try {
+      fs.writeFileSync(held, String(process.pid), { flag: "wx" });
+      return {
+        [disposeSymbol]: () => {
+          try {
+            fs.unlinkSync(held);
+          } catch { /* already gone */ }
+        },
+      };
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+    }
+    let owner = NaN;
+    try {
+      owner = Number(fs.readFileSync(held, "utf8"));
+    } catch { /* released meanwhile */ }
+    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
+      try {
+        fs.unlinkSync(held); // its process died holding it
+      } catch { /* someone else took it over */ }
+      continue;
+    }
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return code(e) === "EPERM";
+  }
+}
+
+/** `Symbol.dispose` (Node 20 defines it; older runtimes use the registered symbol). */
+const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ??
+  (Symbol.for("Symbol.dispose") as typeof Symbol.dispose);

@@ -1,0 +1,61 @@
+// The smoke run of the bundled package under Node and Bun (started by
+// node_bun_test.ts, next to the bundle `lamindeno.mjs` and the npm
+// dependencies): init, save a DataFrame and an h5ad, filter, load, stream a
+// query. Plain JavaScript with node: built-ins only, as a Node user writes it.
+// Prints one JSON line of what it saw; exits non-zero on any difference.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import pl from "nodejs-polars";
+import * as ln from "./lamindeno.mjs";
+
+const runtime = typeof globalThis.Bun === "object"
+  ? `bun ${globalThis.Bun.version}`
+  : `node ${process.versions.node}`;
+const check = (ok, what) => {
+  if (!ok) throw new Error(`smoke (${runtime}): ${what}`);
+};
+
+const root = await mkdtemp(join(tmpdir(), "lamindeno-smoke-"));
+try {
+  await ln.init({ storage: root });
+
+  const cells = pl.DataFrame({ cell: ["c1", "c2", "c3"], type: ["T cell", "B cell", "NK cell"] });
+  const table = await new ln.File(cells, { key: "tables/cells.parquet" }).save();
+
+  const adata = new ln.AnnData({
+    X: new ln.DenseMatrix(new Float32Array([1, 0, 0, 2, 3, 0, 0, 4]), [4, 2]),
+    obs: pl.DataFrame({ donor: ["D1", "D3", "D2", "D3"] }),
+    obsNames: ["o1", "o2", "o3", "o4"],
+    varNames: ["CD4", "CD8A"],
+  });
+  const atlas = await new ln.File(adata, { key: "atlas.h5ad" }).save();
+
+  const parquets = await ln.File.filter({ suffix: ".parquet" });
+  check(parquets.length === 1 && parquets[0].id === table.id, "filter({ suffix }) found the table");
+
+  const loaded = await (await ln.File.get({ key: "tables/cells.parquet" })).load();
+  check(loaded.frameEqual(cells), "the loaded DataFrame equals the saved one");
+
+  const whole = await (await ln.File.get({ key: "atlas.h5ad" })).load();
+  check(whole.nObs === 4 && whole.varNames.join() === "CD4,CD8A", "the loaded AnnData's shape");
+
+  const d3 = await atlas.stream({ subsetObs: atlas.subsetter().donor.eq("D3") });
+  const x = Array.from(d3.X.data);
+  check(d3.obsNames.join() === "o2,o4" && x.join() === "0,2,0,4", `the streamed subset (${x})`);
+
+  const report = await ln.fsck();
+  const problems = Object.values(report).filter((v) => Array.isArray(v) && v.length > 0);
+  check(problems.length === 0, `fsck finds nothing (${JSON.stringify(report)})`);
+
+  await ln.close();
+  console.log(JSON.stringify({
+    runtime,
+    files: (await Promise.all([table, atlas].map((f) => f.key))).join(","),
+    table: loaded.shape,
+    streamed: { obs: d3.obsNames, X: x },
+  }));
+} finally {
+  await rm(root, { recursive: true, force: true });
+}

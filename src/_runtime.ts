@@ -61,6 +61,49 @@ export function mainModule(): string | undefined {
   return script ? pathToFileURL(resolve(script)).href : undefined;
 }
 
+/** What to do with an error nothing caught: a rejected promise, or a throw in a callback. */
+export interface UncaughtHandlers {
+  rejection(reason: unknown): void;
+  error(error: unknown): void;
+}
+
+/**
+ * Call `handlers` instead of the runtime's report-and-exit for an uncaught
+ * error, until the returned function is called. To end the process as
+ * without them, stop watching and raise it again (`Promise.reject(reason)`,
+ * `setTimeout(() => { throw error })`). Under Deno the web events
+ * `unhandledrejection` / `error` (one already handled elsewhere, with
+ * `preventDefault()`, is left alone); under Node and Bun, `process` events.
+ */
+export function watchUncaught(handlers: UncaughtHandlers): () => void {
+  if (denoGlobal()) {
+    const onRejection = (event: PromiseRejectionEvent): void => {
+      if (event.defaultPrevented) return; // someone else handles it
+      event.preventDefault();
+      handlers.rejection(event.reason);
+    };
+    const onError = (event: ErrorEvent): void => {
+      if (event.defaultPrevented) return;
+      event.preventDefault();
+      handlers.error(event.error);
+    };
+    globalThis.addEventListener("unhandledrejection", onRejection);
+    globalThis.addEventListener("error", onError);
+    return () => {
+      globalThis.removeEventListener("unhandledrejection", onRejection);
+      globalThis.removeEventListener("error", onError);
+    };
+  }
+  const onRejection = (reason: unknown): void => handlers.rejection(reason);
+  const onError = (error: unknown): void => handlers.error(error);
+  process.on("unhandledRejection", onRejection);
+  process.on("uncaughtException", onError);
+  return () => {
+    process.off("unhandledRejection", onRejection);
+    process.off("uncaughtException", onError);
+  };
+}
+
 /** Deno's Jupyter bridge (`Deno.jupyter`) when running in a Deno kernel, else `undefined`. */
 export function jupyterBridge(): JupyterBridge | undefined {
   try {
@@ -384,7 +427,18 @@ export async function lockFile(path: string): Promise<Disposable> {
     }
     return { [disposeSymbol]: () => f.close() };
   }
-  const held = `${path}.pid`;
+  return await pidLock(`${path}.pid`);
+}
+
+/** A file that no lock holder leaves empty for this long was left by a crash. */
+const EMPTY_LOCK_MS = 10_000;
+
+/**
+ * An exclusive lock between processes as a file `held` created exclusively
+ * holding our pid (removed when disposed); a file whose process is gone is
+ * taken over.
+ */
+export async function pidLock(held: string): Promise<Disposable> {
   for (let wait = 5;; wait = Math.min(wait * 2, 200)) {
     try {
       fs.writeFileSync(held, String(process.pid), { flag: "wx" });
@@ -398,16 +452,17 @@ export async function lockFile(path: string): Promise<Disposable> {
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
     }
-    let owner = NaN;
     try {
-      owner = Number(fs.readFileSync(held, "utf8"));
-    } catch { /* released meanwhile */ }
-    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
-      try {
-        fs.unlinkSync(held); // its process died holding it
-      } catch { /* someone else took it over */ }
-      continue;
-    }
+      const text = fs.readFileSync(held, "utf8");
+      const owner = Number(text);
+      const dead = text === ""
+        ? Date.now() - fs.statSync(held).mtimeMs > EMPTY_LOCK_MS
+        : Number.isInteger(owner) && owner > 0 && !alive(owner);
+      // Its process died holding it. (Read again just before: a waiter that
+      // took it over meanwhile wrote its own pid.)
+      if (dead && fs.readFileSync(held, "utf8") === text) fs.unlinkSync(held);
+      if (dead) continue;
+    } catch { /* released or taken over meanwhile */ }
     await new Promise((r) => setTimeout(r, wait));
   }
 }

@@ -5,6 +5,7 @@
 // message and exits with the same code as without tracking. A process that
 // is killed runs no code: its run stays "started" with no `finishedAt`.
 import { log } from "../_log.ts";
+import * as rt from "../_runtime.ts";
 import type { Instance } from "../registry/instance.ts";
 import type { Run } from "../registry/run.ts";
 
@@ -29,34 +30,23 @@ export function watchErrors(inst: Instance, run: Run): void {
       log.debug(`could not mark run ${run.id} errored: ${(e as Error)?.message ?? e}`);
     }
   };
-  const onRejection = (event: PromiseRejectionEvent): void => {
-    // Someone else handles it: the program goes on, so does the run.
-    if (event.defaultPrevented) return;
-    event.preventDefault();
-    const reason = event.reason;
-    unwatchErrors();
-    void mark().finally(() => {
-      // Raised again, with no listener of ours: the runtime's usual report and exit.
-      void Promise.reject(reason);
-    });
-  };
-  const onError = (event: ErrorEvent): void => {
-    if (event.defaultPrevented) return;
-    event.preventDefault();
-    const error = event.error;
-    unwatchErrors();
-    void mark().finally(() => {
-      setTimeout(() => {
-        throw error;
+  active = rt.watchUncaught({
+    rejection(reason) {
+      unwatchErrors();
+      void mark().finally(() => {
+        // Raised again, with no listener of ours: the runtime's usual report and exit.
+        void Promise.reject(reason);
       });
-    });
-  };
-  globalThis.addEventListener("unhandledrejection", onRejection);
-  globalThis.addEventListener("error", onError);
-  active = () => {
-    globalThis.removeEventListener("unhandledrejection", onRejection);
-    globalThis.removeEventListener("error", onError);
-  };
+    },
+    error(error) {
+      unwatchErrors();
+      void mark().finally(() => {
+        setTimeout(() => {
+          throw error;
+        });
+      });
+    },
+  });
 }
 
 /** Stop watching (on `finish()`). */

@@ -97,11 +97,12 @@ const NOT_IN_NODE_20: [string, RegExp][] = [
     /\bRegExp\.escape\b|\bError\.isError\b|\bFloat16Array\b/,
   ],
   ["import.meta.main", /\bimport\.meta\.main\b/],
+  ["global events (watchUncaught in src/_runtime.ts)", /\bglobalThis\.(add|remove)EventListener\b/],
 ];
 
 Deno.test("the shipped code uses no syntax or built-in that Node 20 lacks", async () => {
   for (const [what, re] of NOT_IN_NODE_20) {
-    assertEquals(await offending(re), [], `${what}: not in Node 20`);
+    assertEquals(await offending(re, ["src/_runtime.ts"]), [], `${what}: not in Node 20`);
   }
   assert(NOT_IN_NODE_20[0][1].test("  using f = await open(p);"));
   assert(NOT_IN_NODE_20[0][1].test("  await using s = x;"));
@@ -172,27 +173,34 @@ function prepare(): Promise<Prepared> {
 }
 
 const EXPECTED = {
+  run: { status: "completed", transform: "smoke.mjs" },
   files: "tables/cells.parquet,atlas.h5ad",
   table: { height: 3, width: 2 },
   streamed: { obs: ["o2", "o4"], X: [0, 2, 0, 4] },
 };
 
-async function smoke(cmd: string, dir: string): Promise<string> {
-  const r = await run(cmd, ["smoke.mjs"], dir);
-  assert(r.ok, `${cmd} smoke.mjs failed:\n${r.stdout}\n${r.stderr}`);
-  const { runtime, ...seen } = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
-  assertEquals(seen, EXPECTED);
-  return runtime;
+async function smoke(cmd: string, dir: string, mode?: string): Promise<Record<string, unknown>> {
+  const r = await run(cmd, ["smoke.mjs", ...(mode ? [mode] : [])], dir);
+  assert(r.ok, `${cmd} smoke.mjs ${mode ?? ""} failed:\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
 }
 
-Deno.test("the bundled package runs under Node 20: init, save a DataFrame and an h5ad, filter, load, stream a query", async () => {
+Deno.test("the bundled package runs under Node 20: init, save a DataFrame and an h5ad, filter, load, stream a query, tracked", async () => {
   const { dir } = await prepare();
-  const runtime = await smoke("node", dir);
-  const major = Number(runtime.match(/^node (\d+)\./)?.[1]);
+  const { runtime, ...seen } = await smoke("node", dir);
+  assertEquals(seen, EXPECTED);
+  const major = Number(String(runtime).match(/^node (\d+)\./)?.[1]);
   assert(major >= 20, `${runtime}: the package supports Node 20 and later`);
 });
 
-Deno.test("the bundled package runs under Bun: init, save a DataFrame and an h5ad, filter, load, stream a query", async () => {
+Deno.test("the bundled package runs under Bun: init, save a DataFrame and an h5ad, filter, load, stream a query, tracked", async () => {
   const { dir, bun } = await prepare();
-  assertEquals(await smoke(bun, dir), `bun ${BUN}`);
+  assertEquals(await smoke(bun, dir), { runtime: `bun ${BUN}`, ...EXPECTED });
+});
+
+Deno.test("under Node and Bun a tracked script that throws exits with its error and leaves its run errored", async () => {
+  const { dir, bun } = await prepare();
+  for (const cmd of ["node", bun]) {
+    assertEquals((await smoke(cmd, dir, "errored")).runs, ["errored"], cmd);
+  }
 });

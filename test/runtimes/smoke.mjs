@@ -1,14 +1,20 @@
 // The smoke run of the bundled package under Node and Bun (started by
 // node_bun_test.ts, next to the bundle `lamindeno.mjs` and the npm
 // dependencies): init, save a DataFrame and an h5ad, filter, load, stream a
-// query. Plain JavaScript with node: built-ins only, as a Node user writes it.
-// Prints one JSON line of what it saw; exits non-zero on any difference.
+// query, tracked as a run. Plain JavaScript with node: built-ins only, as a
+// Node user writes it. Prints one JSON line of what it saw; exits non-zero on
+// any difference. `smoke.mjs errored`: a tracked script that throws (run
+// here as a child, `smoke.mjs throw ROOT`) leaves its run "errored" and exits
+// as the runtime does for an uncaught error.
+import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import pl from "nodejs-polars";
-import * as ln from "./lamindeno.mjs";
+// The bundle exists only next to the installed dependencies (a computed
+// specifier, so \`deno check test/\` does not look for it here).
+const ln = await import(new URL("./lamindeno.mjs", import.meta.url).href);
 
 const runtime = typeof globalThis.Bun === "object"
   ? `bun ${globalThis.Bun.version}`
@@ -17,9 +23,37 @@ const check = (ok, what) => {
   if (!ok) throw new Error(`smoke (${runtime}): ${what}`);
 };
 
+if (process.argv[2] === "throw") {
+  await ln.init({ storage: process.argv[3] });
+  await ln.track();
+  throw new Error("smoke: thrown on purpose");
+}
+
+if (process.argv[2] === "errored") {
+  const root = await mkdtemp(join(tmpdir(), "lamindeno-smoke-"));
+  try {
+    const child = spawnSync(process.execPath, [process.argv[1], "throw", root], {
+      encoding: "utf8",
+    });
+    check(child.status !== 0, `the throwing script exits non-zero (${child.status})`);
+    check(
+      child.stderr.includes("smoke: thrown on purpose"),
+      `its error is reported: ${child.stderr}`,
+    );
+    await ln.init({ storage: root });
+    const runs = await ln.Run.filter({});
+    await ln.close();
+    console.log(JSON.stringify({ runtime, runs: runs.map((r) => r.status) }));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
 const root = await mkdtemp(join(tmpdir(), "lamindeno-smoke-"));
 try {
   await ln.init({ storage: root });
+  await ln.track();
 
   const cells = pl.DataFrame({ cell: ["c1", "c2", "c3"], type: ["T cell", "B cell", "NK cell"] });
   const table = await new ln.File(cells, { key: "tables/cells.parquet" }).save();
@@ -49,9 +83,15 @@ try {
   const problems = Object.values(report).filter((v) => Array.isArray(v) && v.length > 0);
   check(problems.length === 0, `fsck finds nothing (${JSON.stringify(report)})`);
 
+  await ln.finish();
+  const [run] = await ln.Run.filter({});
+  check(run.status === "completed", `the tracked run completed (${run.status})`);
+  check(table.runId === run.id, "the saved file names the run");
+  const [transform] = await ln.Transform.filter({ id: run.transformId });
   await ln.close();
   console.log(JSON.stringify({
     runtime,
+    run: { status: run.status, transform: transform.name },
     files: (await Promise.all([table, atlas].map((f) => f.key))).join(","),
     table: loaded.shape,
     streamed: { obs: d3.obsNames, X: x },

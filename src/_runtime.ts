@@ -1,8 +1,9 @@
 // The one place that talks to the JavaScript runtime: environment, process,
 // files. Everything here is built on node: built-ins, which Deno, Node (>= 20)
 // and Bun all provide, so the library runs unchanged in the three; the few
-// things only Deno has (file locks, the Jupyter bridge, the main module)
-// are looked up on `globalThis` and have a fallback.
+// things only Deno has (the Jupyter bridge, the main module, web error
+// events) are looked up on `globalThis` and have a fallback. File locks
+// between processes: src/_runtime_lock.ts.
 // A leaf: imports node: built-ins only.
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
@@ -34,6 +35,11 @@ export function cwd(): string {
 /** `"linux"`, `"darwin"`, `"win32"`, ... */
 export function platform(): string {
   return process.platform;
+}
+
+/** Write to standard error at once (no buffering: progress lines, prompts). */
+export function writeStderrSync(text: string): void {
+  fs.writeSync(2, text);
 }
 
 /** Whether standard output or error is a terminal. */
@@ -122,10 +128,6 @@ interface DenoGlobal {
     path: string,
   ): Omit<FileInfo, "mtime" | "mode"> & { mtime: Date | null; mode: number | null };
   jupyter?: JupyterBridge;
-  open(path: string, o: { read: boolean; write: boolean; create: boolean }): Promise<{
-    lock(exclusive: boolean): Promise<void>;
-    close(): void;
-  }>;
 }
 
 function denoGlobal(): DenoGlobal | undefined {
@@ -257,8 +259,16 @@ export function readDirSync(path: string): DirEntry[] {
 }
 
 /** Create a folder (with its parents when `recursive`). */
-export async function mkdir(path: string, options: { recursive?: boolean } = {}): Promise<void> {
-  await fsp.mkdir(path, { recursive: options.recursive ?? false });
+export async function mkdir(
+  path: string,
+  options: { recursive?: boolean; mode?: number } = {},
+): Promise<void> {
+  await fsp.mkdir(path, { recursive: options.recursive ?? false, mode: options.mode });
+}
+
+/** Set a path's permission bits. */
+export function chmod(path: string, mode: number): Promise<void> {
+  return fsp.chmod(path, mode);
 }
 
 /** A new empty folder in the system's temp folder. */
@@ -322,9 +332,20 @@ export function writeFile(path: string, data: Uint8Array): Promise<void> {
   return fsp.writeFile(path, data);
 }
 
-/** Write (create or truncate) a UTF-8 text file. */
-export function writeTextFile(path: string, text: string): Promise<void> {
-  return fsp.writeFile(path, text, "utf8");
+/**
+ * Write (create or truncate) a UTF-8 text file; `createNew`: only a new one
+ * (`isAlreadyExists` if there is one); `mode`: its permission bits when created.
+ */
+export function writeTextFile(
+  path: string,
+  text: string,
+  options: { createNew?: boolean; mode?: number } = {},
+): Promise<void> {
+  return fsp.writeFile(path, text, {
+    encoding: "utf8",
+    flag: options.createNew ? "wx" : "w",
+    mode: options.mode,
+  });
 }
 
 // A Buffer is a Uint8Array; a plain view keeps callers' types (and equality in tests) simple.
@@ -412,78 +433,3 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   for await (const x of items) out.push(x);
   return out;
 }
-
-// ---------------------------------------------------------------- locks
-
-/**
- * An exclusive lock on `path` between processes, released when disposed.
- * Under Deno an advisory file lock (`flock`, released by the OS when the
- * process dies); elsewhere (Node, Bun have none) a lock file created
- * exclusively, holding our pid, taken over when that process is gone.
- * The two kinds do not exclude each other: open one embedded registry
- * from one runtime at a time.
- */
-export async function lockFile(path: string): Promise<Disposable> {
-  const deno = denoGlobal();
-  if (deno) {
-    const f = await deno.open(path, { read: true, write: true, create: true });
-    try {
-      await f.lock(true);
-    } catch (e) {
-      f.close();
-      throw e;
-    }
-    return { [disposeSymbol]: () => f.close() };
-  }
-  return await pidLock(`${path}.pid`);
-}
-
-/** A file that no lock holder leaves empty for this long was left by a crash. */
-const EMPTY_LOCK_MS = 10_000;
-
-/**
- * An exclusive lock between processes as a file `held` created exclusively
- * holding our pid (removed when disposed); a file whose process is gone is
- * taken over.
- */
-export async function pidLock(held: string): Promise<Disposable> {
-  for (let wait = 5;; wait = Math.min(wait * 2, 200)) {
-    try {
-      fs.writeFileSync(held, String(process.pid), { flag: "wx" });
-      return {
-        [disposeSymbol]: () => {
-          try {
-            fs.unlinkSync(held);
-          } catch { /* already gone */ }
-        },
-      };
-    } catch (e) {
-      if (!isAlreadyExists(e)) throw e;
-    }
-    try {
-      const text = fs.readFileSync(held, "utf8");
-      const owner = Number(text);
-      const dead = text === ""
-        ? Date.now() - fs.statSync(held).mtimeMs > EMPTY_LOCK_MS
-        : Number.isInteger(owner) && owner > 0 && !alive(owner);
-      // Its process died holding it. (Read again just before: a waiter that
-      // took it over meanwhile wrote its own pid.)
-      if (dead && fs.readFileSync(held, "utf8") === text) fs.unlinkSync(held);
-      if (dead) continue;
-    } catch { /* released or taken over meanwhile */ }
-    await new Promise((r) => setTimeout(r, wait));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return code(e) === "EPERM";
-  }
-}
-
-/** `Symbol.dispose` (Node 20 defines it; older runtimes use the registered symbol). */
-const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ??
-  (Symbol.for("Symbol.dispose") as typeof Symbol.dispose);

@@ -1,4 +1,5 @@
 import * as rt from "./_runtime.ts";
+import { lockFile as lockRegistry } from "./_runtime_lock.ts";
 import type { Dialect } from "kysely";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -307,7 +308,7 @@ async function openLocked(
 /** An exclusive advisory lock on `path`, released when disposed. */
 async function lockFile(path: string): Promise<Disposable> {
   try {
-    return await rt.lockFile(path);
+    return await lockRegistry(path);
   } catch (e) {
     throw new StorageError(`cannot lock ${path}: ${(e as Error).message}`, { cause: e });
   }

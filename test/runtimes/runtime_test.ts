@@ -3,6 +3,7 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import * as rt from "../../src/_runtime.ts";
+import { pidLock } from "../../src/_runtime_lock.ts";
 
 const enc = new TextEncoder();
 
@@ -102,10 +103,10 @@ Deno.test("the pid lock file (Node and Bun) excludes a second holder until relea
   const dir = await rt.makeTempDir();
   try {
     const held = join(dir, "lamin.db.lock.pid");
-    const first = await rt.pidLock(held);
+    const first = await pidLock(held);
     assertEquals(await rt.readTextFile(held), String(Deno.pid));
     let got = false;
-    const waiting = rt.pidLock(held).then((l) => {
+    const waiting = pidLock(held).then((l) => {
       got = true;
       return l;
     });
@@ -120,9 +121,28 @@ Deno.test("the pid lock file (Node and Bun) excludes a second holder until relea
     const dead = new Deno.Command(Deno.execPath(), { args: ["eval", ""] }).spawn();
     await dead.status;
     await rt.writeTextFile(held, String(dead.pid));
-    const taken = await rt.pidLock(held);
+    const taken = await pidLock(held);
     assertEquals(await rt.readTextFile(held), String(Deno.pid));
     taken[Symbol.dispose]();
+  } finally {
+    await rt.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runtime writeTextFile: createNew refuses an existing file; mode, mkdir's mode and chmod set permission bits", async () => {
+  const dir = await rt.makeTempDir();
+  try {
+    const path = join(dir, "secret");
+    await rt.writeTextFile(path, "a", { createNew: true, mode: 0o600 });
+    await rejects(rt.writeTextFile(path, "b", { createNew: true }), rt.isAlreadyExists);
+    assertEquals(await rt.readTextFile(path), "a");
+    assertEquals((await rt.stat(path)).mode! & 0o777, 0o600);
+    await rt.chmod(path, 0o640);
+    assertEquals((await rt.stat(path)).mode! & 0o777, 0o640);
+    await rt.writeTextFile(path, "c");
+    assertEquals(await rt.readTextFile(path), "c");
+    await rt.mkdir(join(dir, "private"), { mode: 0o700 });
+    assertEquals((await rt.stat(join(dir, "private"))).mode! & 0o777, 0o700);
   } finally {
     await rt.remove(dir, { recursive: true });
   }

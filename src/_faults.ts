@@ -19,6 +19,9 @@ export const CRASH_POINTS = [
   "replace:after-commit",
   "delete:in-commit",
   "delete:after-commit",
+  "version:after-claim",
+  "version:after-copy",
+  "version:after-move",
 ] as const;
 
 /** A named step of a write. */

@@ -26,9 +26,38 @@ export function base62(n: number): string {
   return out;
 }
 
-/** A new id for a record of the given type. */
+/**
+ * A new id for a record of the given type. A file's id is lamindb's: 16
+ * random characters naming its version family, then the version counter
+ * `0000` (see {@linkcode nextVersionId}).
+ */
 export function newId(type: keyof typeof ID_LENGTH): string {
-  return base62(ID_LENGTH[type]);
+  return type === "file" ? base62(16) + "0000" : base62(ID_LENGTH[type]);
+}
+
+/** Characters of a file id naming its version family (lamindb's "stem uid"). */
+export const STEM_LENGTH = 16;
+
+/**
+ * The id of the next version in a family, given the ids it has: the shared
+ * 16-character stem, then the largest 4-character counter plus one (base62,
+ * so `"000z"` is followed by `"0010"`). Files registered before versions
+ * existed have random counters; the next one still sorts after them.
+ */
+export function nextVersionId(familyIds: readonly string[]): string {
+  if (familyIds.length === 0) throw new RangeError("internal: a family has at least one id");
+  const stem = familyIds[0].slice(0, STEM_LENGTH);
+  let max = -1;
+  for (const id of familyIds) {
+    let n = 0;
+    for (const c of id.slice(STEM_LENGTH)) n = n * 62 + ALPHABET.indexOf(c);
+    max = Math.max(max, n);
+  }
+  let n = max + 1;
+  if (n >= 62 ** 4) throw new RangeError(`file ${stem}…: no version counter is left`);
+  let counter = "";
+  for (let i = 0; i < 4; i++, n = Math.floor(n / 62)) counter = ALPHABET[n % 62] + counter;
+  return stem + counter;
 }
 
 /** True if `s` is a base62 id of the length used for `type`. */

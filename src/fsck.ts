@@ -4,6 +4,7 @@ import { InvalidKeyError } from "./errors.ts";
 import { log } from "./_log.ts";
 import { defaultInstance, Instance } from "./registry/instance.ts";
 import { deleteObject } from "./registry/_replace.ts";
+import { fsckMove } from "./registry/_versions.ts";
 import { hashFile, hashStream } from "./storage/hash.ts";
 import { hashDirectory } from "./storage/hash.ts";
 import { MANAGED_PREFIX, objectKey, suffixOf } from "./storage/key.ts";
@@ -60,7 +61,12 @@ export interface FsckReport {
   leftovers: string[];
   /** Objects lamindeno wrote that no file row references. Repair deletes them. */
   orphans: string[];
-  /** Replaces whose new object was moved into place but whose row was not updated. Repair finishes them. */
+  /**
+   * Replaces whose new object was moved into place but whose row was not
+   * updated (repair finishes them), and new versions interrupted before
+   * their commit whose predecessor's object was being moved aside (repair
+   * moves it back).
+   */
   interrupted: FsckProblem[];
   /** Rows whose object is missing. Reported only. */
   missing: FsckProblem[];
@@ -121,6 +127,7 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
   for await (const o of backend.list(TMP_PREFIX)) await removable(report.leftovers, o.key, false);
 
   const byId = new Map(rows.map((r) => [r.id, r]));
+  const registeredKeys = new Set(rows.map((r) => objectKey(r)));
   const inJournal = new Set<string>();
 
   const pending = await db.selectFrom("pending_object").selectAll()
@@ -138,7 +145,14 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
       if (repair) await db.deleteFrom("pending_object").where("id", "=", p.id).execute();
       continue;
     }
-    if (p.op === "replace" && row && present && row.hash !== p.hash) {
+    if (p.op === "move") {
+      const detail = await fsckMove(backend, { key }, row, async (k, isDir) => {
+        return (await objectHash(backend, k, isDir).catch(() => undefined))?.hash;
+      }, repair);
+      if (detail && row) {
+        report.interrupted.push({ id: String(row.id), path: backend.uri(key), detail });
+      }
+    } else if (p.op === "replace" && row && present && row.hash !== p.hash) {
       const actual = await objectHash(backend, key, false);
       if (actual?.hash === p.hash) {
         report.interrupted.push({
@@ -178,7 +192,11 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
         await removable(report.orphans, key, false);
       }
     } else if ((p.op === "save" && !row) || (p.op === "delete" && !row)) {
-      if (present) await removable(report.orphans, key, p.is_dir === 1);
+      // A path another row's object is at (a new version's path given back
+      // to its predecessor) is not the interrupted write's to remove.
+      if (present && !registeredKeys.has(key)) {
+        await removable(report.orphans, key, p.is_dir === 1);
+      }
     }
     if (repair) await db.deleteFrom("pending_object").where("id", "=", p.id).execute();
   }
@@ -191,7 +209,7 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
     const top = o.key.slice(MANAGED_PREFIX.length).split("/")[0];
     const id = top.slice(0, 20);
     const row = byId.get(id);
-    const owned = row && row.key === null && `${MANAGED_PREFIX}${top}` === objectKey(row);
+    const owned = row && `${MANAGED_PREFIX}${top}` === objectKey(row);
     const topKey = `${MANAGED_PREFIX}${top}`;
     if (owned || inJournal.has(topKey) || seen.has(topKey)) continue;
     seen.add(topKey);

@@ -1,5 +1,5 @@
 // The File record's table mapping and its queries (related records joined).
-import type { Model, Queries, Row } from "./_model.ts";
+import type { Model, Queries, Row, Where } from "./_model.ts";
 import { queries } from "./_model.ts";
 import { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
@@ -30,7 +30,11 @@ export const FILE_MODEL: Model<"file", File> = {
     createdAt: "created_at",
     updatedAt: "updated_at",
     createdById: "created_by_id",
+    version: "version",
+    isLatest: "is_latest",
   },
+  types: { isLatest: "boolean" },
+  scope: latestUnlessAsked,
   relations: {
     run: { column: "run_id", target: () => RUN_MODEL as never },
     transform: { column: "transform_id", target: () => TRANSFORM_MODEL as never },
@@ -57,8 +61,23 @@ export const FILE_MODEL: Model<"file", File> = {
     created_at: f.createdAt.toISOString(),
     updated_at: f.updatedAt.toISOString(),
     created_by_id: f.createdById!,
+    version: f.version,
+    is_latest: f.isLatest ? 1 : 0,
+    key_is_virtual: f._keyIsVirtual,
   }),
 };
+
+/** A where value of `isLatest` that matches every version. */
+export const ANY_VERSION: boolean[] = [true, false];
+
+/**
+ * `get`/`filter` see latest versions only, unless the where names the
+ * version (`isLatest`), an `id` or a `hash` (which pick records themselves).
+ */
+function latestUnlessAsked(where: Where): Where {
+  for (const k of ["isLatest", "id", "hash"]) if (Object.hasOwn(where, k)) return where;
+  return { ...where, isLatest: true };
+}
 
 /** Files from rows, with run, transform, storage and createdBy joined (a fixed number of queries). */
 async function hydrate(inst: Instance, rows: Row<"file">[]): Promise<File[]> {

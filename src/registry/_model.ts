@@ -50,6 +50,11 @@ export interface Model<T extends Table, R> {
   readonly customFilters?: Readonly<
     Record<string, (db: Kysely<Database>, value: unknown) => Expression<SqlBool>>
   >;
+  /**
+   * What a user's `get`/`filter` sees by default (File: latest versions
+   * only): the where a query runs with. Lookups by ids are not scoped.
+   */
+  readonly scope?: (where: Where) => Where;
 }
 
 /** Now, as stored: ISO 8601 UTC. */
@@ -375,15 +380,24 @@ export function queries<T extends Table, R>(
   hydrate: (inst: Instance, rows: Row<T>[]) => Promise<R[]> = (inst, rows) =>
     Promise.resolve(rows.map((r) => model.fromRow(r, inst))),
 ): (inst: Instance) => Queries<R> {
+  const scoped = (where: Where) =>
+    model.scope && where !== null && typeof where === "object" && !Array.isArray(where)
+      ? model.scope(where)
+      : where;
   return (inst) => ({
-    get: async (idOrWhere) => (await hydrate(inst, [await selectOne(inst, model, idOrWhere)]))[0],
-    filter: (where = {}, options = {}) =>
-      new Query(
+    get: async (idOrWhere) =>
+      (await hydrate(inst, [
+        await selectOne(inst, model, typeof idOrWhere === "string" ? idOrWhere : scoped(idOrWhere)),
+      ]))[0],
+    filter: (where = {}, options = {}) => {
+      where = scoped(where);
+      return new Query(
         model.label,
         async (o) => await hydrate(inst, await selectWhere(inst, model, where, o)),
         () => countWhere(inst, model, where),
         options,
-      ),
+      );
+    },
     byIds: async (ids) => await hydrate(inst, await rowsByIds(inst, model, ids)),
   });
 }

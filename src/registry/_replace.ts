@@ -6,7 +6,8 @@ import { IntegrityError, NotFoundError, StorageError, ValidationError } from "..
 import { log } from "../_log.ts";
 import { objectKey, suffixOf } from "../storage/key.ts";
 import type { StorageBackend } from "../storage/storage.ts";
-import { base62 } from "../_ids.ts";
+import { sql } from "kysely";
+import { base62, STEM_LENGTH } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { nowIso } from "./_model.ts";
@@ -89,7 +90,12 @@ async function replaceWith(
       ? newKey.slice(0, -file.suffix.length)
       : newKey) + newSuffix;
   }
-  const newObjectKey = objectKey({ key: newKey, id: file.id, suffix: newSuffix });
+  const newObjectKey = objectKey({
+    key: newKey,
+    id: file.id,
+    suffix: newSuffix,
+    key_is_virtual: file._keyIsVirtual,
+  });
   const moves = newObjectKey !== oldObjectKey;
   const backend = inst.backendFor(file.storageId!);
   const pendingId = base62(20);
@@ -110,9 +116,11 @@ async function replaceWith(
         );
       }
       if (moves) {
-        const taken = newKey === null ? undefined : await trx.selectFrom("file").select("id")
-          .where("storage_id", "=", file.storageId!).where("key", "=", newKey)
-          .where("id", "!=", file.id).executeTakeFirst();
+        const taken = newKey === null || file._keyIsVirtual
+          ? undefined
+          : await trx.selectFrom("file").select("id")
+            .where("storage_id", "=", file.storageId!).where("key", "=", newKey)
+            .where("key_is_virtual", "=", 0).where("id", "!=", file.id).executeTakeFirst();
         if (taken) {
           throw new IntegrityError(
             `replacing file ${file.id} with ${newSuffix} content would move it to ${newKey}, ` +
@@ -249,7 +257,9 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
       await trx.deleteFrom("file_features").where("file_id", "=", file.id).execute();
       await trx.deleteFrom("folder_file").where("file_id", "=", file.id).execute();
       await trx.deleteFrom("file_ulabel").where("file_id", "=", file.id).execute();
-      await trx.deleteFrom("file").where("id", "=", file.id).execute();
+      const row = await trx.deleteFrom("file").where("id", "=", file.id)
+        .returning("is_latest").executeTakeFirst();
+      if (row?.is_latest) await promotePrevious(trx, file.id);
       crashPoint("delete:in-commit");
     })
   );
@@ -266,6 +276,17 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
     );
   }
   await retryBusy(() => db.deleteFrom("pending_object").where("id", "=", pendingId).execute());
+}
+
+/** After deleting a latest version: the newest remaining version of its family becomes latest. */
+async function promotePrevious(trx: RegistryDb, id: string): Promise<void> {
+  const ids = (await trx.selectFrom("file").select("id")
+    .where(sql<string>`substr(id, 1, 16)`, "=", id.slice(0, STEM_LENGTH)).execute())
+    .map((r) => r.id).sort();
+  const newest = ids.at(-1);
+  if (newest) {
+    await trx.updateTable("file").set({ is_latest: 1 }).where("id", "=", newest).execute();
+  }
 }
 
 /** Delete an object, or every object under `{key}/` for a folder-like one. */

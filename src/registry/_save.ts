@@ -28,6 +28,13 @@ import { HttpStorage } from "../storage/http.ts";
 import { redactUrl } from "../storage/_http.ts";
 import { storageTypeOf } from "../storage/storage.ts";
 import type { Row } from "./_model.ts";
+import {
+  moveAside,
+  planVersions,
+  retirePrevious,
+  type Succession,
+  undoMoves,
+} from "./_versions.ts";
 
 interface Plan {
   file: File;
@@ -41,6 +48,7 @@ interface Plan {
   objectKey: string;
   pendingId: string | undefined;
   placed: string[];
+  succession?: Succession;
 }
 
 /** Save new files in one registry transaction (`File.save()` is a batch of one). */
@@ -77,12 +85,14 @@ async function savePlans(plans: Plan[], inst: Instance, folderId?: string): Prom
       inserts.push(p);
     }
   }
-  await refuseTakenKeys(inserts, inst);
+  await planVersions(inserts, inst);
   try {
+    await moveAside(inserts, inst);
     await placeObjects(inserts, inst);
     await commitAll(inserts, inst, folderId, sameAs);
   } catch (e) {
     await undo(inserts, inst);
+    await undoMoves(inserts, inst);
     throw e;
   }
   for (const [file, ex] of sameAs) await adopt(inst, file, ex, folderId);
@@ -252,36 +262,6 @@ async function relativeToRoot(path: string, backend: StorageBackend): Promise<st
   return rel;
 }
 
-async function refuseTakenKeys(plans: Plan[], inst: Instance): Promise<void> {
-  const byStorage = new Map<string, Set<string>>();
-  for (const p of plans) {
-    if (p.key === null) continue;
-    const sid = (p.storage ?? inst.storage).id;
-    const keys = byStorage.get(sid) ?? byStorage.set(sid, new Set()).get(sid)!;
-    if (keys.has(p.key)) {
-      throw new IntegrityError(`two files in one save have the key ${p.key}; keys are unique`);
-    }
-    keys.add(p.key);
-  }
-  for (const [sid, keySet] of byStorage) {
-    const keys = [...keySet];
-    for (let i = 0; i < keys.length; i += 500) {
-      const r = await retryBusy(() =>
-        inst.db.selectFrom("file").select(["id", "key"])
-          .where("storage_id", "=", sid)
-          .where("key", "in", keys.slice(i, i + 500)).executeTakeFirst()
-      );
-      if (r) {
-        throw new IntegrityError(
-          `key ${r.key} is already registered as file ${r.id} with other content; ` +
-            `to store new content there use (await ln.File.get("${r.id}")).replace(data), ` +
-            `or choose another key`,
-        );
-      }
-    }
-  }
-}
-
 export function dataOf(src: RawInput): PutData | (() => Promise<PutData>) {
   if (src.kind === "bytes") return src.bytes;
   if (src.kind === "remote") throw new Error(`internal: ${src.uri} is registered in place`);
@@ -367,6 +347,9 @@ function rowOf(p: Plan, inst: Instance, now: string): Row<"file"> {
     created_at: now,
     updated_at: now,
     created_by_id: inst.user.id,
+    version: p.file.version,
+    is_latest: 1,
+    key_is_virtual: 0,
   };
 }
 
@@ -404,6 +387,7 @@ async function commit(plans: Plan[], inst: Instance, folderId: string | undefine
   const rows = plans.map((p) => rowOf(p, inst, now));
   await retryBusy(() =>
     inst.db.transaction().execute(async (trx) => {
+      await retirePrevious(trx, plans, now);
       for (let i = 0; i < rows.length; i += 50) {
         await trx.insertInto("file").values(rows.slice(i, i + 50)).execute();
       }
@@ -427,6 +411,7 @@ async function commit(plans: Plan[], inst: Instance, folderId: string | undefine
     f._input = undefined;
     p.placed = [];
     p.pendingId = undefined;
+    if (p.succession) p.succession.state = "committed";
   }
 }
 

@@ -15,7 +15,7 @@ import type { Col, Model, Relation, Table, Where } from "./_model.ts";
 import type { Database } from "./schema.ts";
 
 /** What a field holds, for checking values and operators. */
-export type FieldType = "string" | "number" | "date";
+export type FieldType = "string" | "number" | "date" | "boolean";
 
 /** Largest number of values one `where` may carry (databases limit bound parameters). */
 export const MAX_LIST = 20_000;
@@ -44,6 +44,7 @@ const ALLOWED: Record<FieldType, readonly Operator[]> = {
   string: OPERATORS,
   number: ["eq", "ne", "gt", "gte", "lt", "lte", "in", "notIn", "isNull"],
   date: ["eq", "ne", "gt", "gte", "lt", "lte", "in", "notIn", "isNull"],
+  boolean: ["eq", "ne", "in", "notIn", "isNull"],
 };
 
 /** The type of a field: declared by the model, else `…At` fields are dates, `size` a number. */
@@ -91,6 +92,10 @@ function scalar(label: string, field: string, type: FieldType, op: string, v: un
     if (v instanceof Date && !Number.isNaN(v.getTime())) return v.toISOString();
     if (typeof v === "string" && !Number.isNaN(Date.parse(v))) return new Date(v).toISOString();
     return bad("a Date or an ISO 8601 string");
+  }
+  if (type === "boolean") {
+    if (typeof v !== "boolean") return bad("true or false");
+    return v ? 1 : 0;
   }
   if (typeof v === "string") return v;
   return bad("a string");
@@ -315,6 +320,11 @@ function operator<T extends Table, R>(
     case "eq":
     case "ne":
       if (v === null) return op === "eq" ? eb(r, "is", null) : eb(r, "is not", null);
+      if (type === "boolean") {
+        // 0/1, inlined (no bound value: a flag never counts against MAX_LIST).
+        const bit = scalar(label, field, type, op, v) as 0 | 1;
+        return eb(r, op === "eq" ? "=" : "<>", sql.lit(bit) as never);
+      }
       count(ctx, 1, label);
       return eb(r, op === "eq" ? "=" : "<>", scalar(label, field, type, op, v) as never);
     case "gt":

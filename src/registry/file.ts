@@ -15,6 +15,7 @@ import {
 } from "./_model.ts";
 import { type FileData, type Input, inputName, inputSuffix, toInput } from "./_input.ts";
 import { saveFiles } from "./_save.ts";
+import { versionsOf } from "./_versions.ts";
 import { deleteFile, replaceFile } from "./_replace.ts";
 import { linkRunInput } from "./_inputs.ts";
 import { LazyDataFrame } from "../query/lazy_frame.ts";
@@ -54,6 +55,14 @@ export interface FileOptions {
   features?: Features[];
   /** Use this id (20 base62 characters) instead of a random one. */
   id?: string;
+  /**
+   * Make this a new version of that file (same first 16 id characters, the
+   * counter in the last 4 plus one; its key unless `key` is given). Saving
+   * new content under a key that is registered makes a new version too.
+   */
+  revises?: File;
+  /** A version label, such as `"2"` or `"2024-06"` (at most 100 characters). */
+  version?: string;
   /** Runs that read this file. */
   inputOf?: Run[];
   /** The instance to save it in (default: the one `ln.init()` opened). */
@@ -88,6 +97,15 @@ export interface StreamOptions {
  * returns the existing record for content already registered, registers
  * files inside the storage root in place and copies others to
  * `.lamindb/{id}{suffix}` (or to `key`).
+ *
+ * Files have versions, as in lamindb: saving other content under a key
+ * that is registered (or with `{ revises: file }`) makes the next version,
+ * whose id shares the first 16 characters and counts up the last 4. The
+ * key's path holds the latest; an older version's object moves to
+ * `.lamindb/{id}{suffix}` (crash-safely: `ln.fsck()` finishes or undoes an
+ * interrupted move) and still loads, streams and shows in lineage.
+ * `get`/`filter` return latest versions unless asked (`isLatest`, `id`,
+ * `hash`); `file.versions()` lists them all.
  *
  * @example Register bytes and find them again
  * ```ts
@@ -130,6 +148,14 @@ export class File {
   updatedAt: Date;
   /** Id of the user who registered it. */
   createdById: string | null;
+  /** A version label such as `"2"` or `"2024-06"`, or `null`. */
+  version: string | null;
+  /**
+   * Whether this is the newest version of its family (the files whose ids
+   * share the first 16 characters). `get`/`filter` return latest versions
+   * unless asked for `isLatest`, an `id` or a `hash`.
+   */
+  isLatest: boolean;
   /** The run that made it [pre-joined]. */
   run: Run | undefined;
   /** The transform that made it [pre-joined]. */
@@ -151,6 +177,8 @@ export class File {
   /** @internal */ _options: FileOptions;
   /** @internal 1 when lamindeno owns the object (it copied it). */ _managed = 1;
   /** @internal */ _isDir = 0;
+  /** @internal 1 when an older version's object went to `.lamindb/` (see `objectKey`). */
+  _keyIsVirtual = 0;
   /** @internal */ _saved = false;
   /** @internal The instance it was read from or is saved to. */ _instance: Instance | undefined;
 
@@ -166,6 +194,23 @@ export class File {
     const source = toInput(data, options.format, key ? suffixOf(key) : "");
     if (options.id !== undefined && !isId("file", options.id)) {
       throw new ValidationError(`a File id is 20 base62 characters, got ${options.id}`);
+    }
+    if (options.revises !== undefined) {
+      if (!(options.revises instanceof File) || !options.revises._saved) {
+        throw new ValidationError("revises must be a saved File record (the file to version)");
+      }
+      if (options.id !== undefined) {
+        throw new ValidationError("pass either id or revises: a new version's id is derived");
+      }
+    }
+    if (
+      options.version !== undefined &&
+      (typeof options.version !== "string" || !/^\S(.{0,98}\S)?$/su.test(options.version))
+    ) {
+      throw new ValidationError(
+        `version is a label of 1-100 characters without surrounding spaces, like "2" or ` +
+          `"2024-06", got ${JSON.stringify(options.version)?.slice(0, 60)}`,
+      );
     }
     if (options.name !== undefined && typeof options.name !== "string") {
       throw new ValidationError(`name must be a string, got ${typeof options.name}`);
@@ -200,6 +245,8 @@ export class File {
     this.createdAt = now;
     this.updatedAt = now;
     this.createdById = null;
+    this.version = options.version ?? null;
+    this.isLatest = true;
     this.run = options.run;
     this.transform = options.run?.transform;
     this.storage = undefined;
@@ -246,6 +293,9 @@ export class File {
     this.createdById = row.created_by_id;
     this._managed = row.managed;
     this._isDir = row.is_dir;
+    this.version = row.version ?? null;
+    this.isLatest = row.is_latest !== 0;
+    this._keyIsVirtual = row.key_is_virtual ?? 0;
     this._saved = true;
     this._instance = inst;
   }
@@ -265,7 +315,7 @@ export class File {
 
   /** @internal The key of the object in its storage. */
   get _objectKey(): string {
-    return objectKey(this);
+    return objectKey({ ...this, key_is_virtual: this._keyIsVirtual });
   }
 
   /** @internal The instance of a saved file (open). */
@@ -391,9 +441,12 @@ export class File {
   }
 
   /**
-   * Replace the content (same id). The new object is verified and moved
-   * into place, then the row is updated (new hash, size, `updatedAt`); an
-   * old object at another key is removed only after that commit.
+   * Replace the content (same id): the old content is gone afterwards. To
+   * keep history, save a new version instead (`new ln.File(data, { key })`
+   * or `{ revises: file }`; see {@linkcode File.versions}). The new object
+   * is verified and moved into place, then the row is updated (new hash,
+   * size, `updatedAt`); an old object at another key is removed only after
+   * that commit.
    */
   async replace(data: FileData, options: ReplaceOptions = {}): Promise<this> {
     if (!this._saved) {
@@ -407,6 +460,27 @@ export class File {
     }
     await replaceFile(this._inst, this, toInput(data, options.format), options.run);
     return this;
+  }
+
+  /**
+   * Every version of this file (the files whose ids share its first 16
+   * characters), oldest first: the latest is last.
+   *
+   * @example Two versions under one key
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const v1 = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * const v2 = await new ln.File(new TextEncoder().encode("b"), { key: "a.txt" }).save();
+   * const versions = await v2.versions();
+   * console.assert(versions.map((f) => f.id).join() === [v1.id, v2.id].join());
+   * console.assert((await ln.File.get({ key: "a.txt" })).id === v2.id);
+   * await ln.close();
+   * ```
+   */
+  async versions(): Promise<File[]> {
+    if (!this._saved) return [this];
+    return await versionsOf(this._inst, this.id);
   }
 
   /** Delete the record, its links and, when lamindeno manages it, the object. */

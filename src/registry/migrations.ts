@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from "kysely";
+import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
 
 // Ordered, named, in-code migrations. Never edit a released migration; add one.
 // deno-lint-ignore no-explicit-any
@@ -165,6 +165,23 @@ export const MIGRATIONS: Record<string, Migration> = {
         .execute();
       // Values can be long (PostgreSQL's btree refuses entries over ~2.7 kB): index the key.
       await db.schema.createIndex("run_param_key_idx").on("run_param").column("key").execute();
+    },
+  },
+  "0006_versions": {
+    async up(db: AnyDb) {
+      // One column per ALTER: SQLite adds one at a time.
+      await db.schema.alterTable("file").addColumn("version", "text").execute();
+      await db.schema.alterTable("file")
+        .addColumn("is_latest", "integer", (c) => c.notNull().defaultTo(1)).execute();
+      await db.schema.alterTable("file")
+        .addColumn("key_is_virtual", "integer", (c) => c.notNull().defaultTo(0)).execute();
+      // Versions share a key: the key is unique among latest versions only.
+      await db.schema.dropIndex("file_storage_key_unique").execute();
+      await db.schema.createIndex("file_storage_key_latest_unique").on("file")
+        .columns(["storage_id", "key"]).unique().where(sql<boolean>`is_latest = 1`).execute();
+      // A version family is the ids sharing their first 16 characters.
+      await db.schema.createIndex("file_family_idx").on("file")
+        .expression(sql`substr(id, 1, 16)`).execute();
     },
   },
   "0004_labels_descriptions": {

@@ -17,7 +17,7 @@ import { Transform, transformKey, transformsByKey } from "./transform.ts";
 import { TRANSFORM_MODEL } from "./transform.ts";
 import { USER_MODEL } from "./user.ts";
 import type { File } from "./file.ts";
-import { FILES } from "./_file_model.ts";
+import { ANY_VERSION, FILES } from "./_file_model.ts";
 import { retryBusy } from "./_db_errors.ts";
 import {
   checkParams,
@@ -261,7 +261,7 @@ function managers(
   const self = () => ({ id: run.id, inst: run._instance ?? defaultInstance() });
   return [
     linkManager("run_input", "run_id", self, "file_id", (inst, ids) => FILES(inst).byIds(ids)),
-    { all: () => FILES(self().inst).filter({ runId: run.id }).all() },
+    { all: () => FILES(self().inst).filter({ runId: run.id, isLatest: ANY_VERSION }).all() },
     ulabelsManager("run_ulabel", "run_id", self),
   ];
 }

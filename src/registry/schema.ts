@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Generated } from "kysely";
 
 /** `lamin_meta`: key/value facts about the instance (schema version, writer). */
 export interface LaminMetaTable {
@@ -101,6 +102,15 @@ export interface FileTable {
   created_by_id: string;
   /** Free text (migration 0004). */
   description: string | null;
+  /** A version label such as `"2"` or `"2024-06"` (migration 0006). */
+  version: string | null;
+  /** 1 for the newest version of its family (ids sharing their first 16 characters). */
+  is_latest: Generated<number>;
+  /**
+   * 1 when the object is at `.lamindb/{id}{suffix}` although `key` is set:
+   * an older version whose key's path went to a newer one.
+   */
+  key_is_virtual: Generated<number>;
 }
 
 /** `folder`: a named set of files. */
@@ -158,7 +168,7 @@ export interface FolderFileTable {
  */
 export interface PendingObjectTable {
   id: string;
-  op: "save" | "replace" | "delete";
+  op: "save" | "replace" | "delete" | "move";
   storage_id: string;
   key: string;
   is_dir: number;

@@ -17,7 +17,7 @@ import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { describe, validateDescription } from "./_description.ts";
 import { defaultInstance, Instance } from "./instance.ts";
 import type { File } from "./file.ts";
-import { FILES } from "./_file_model.ts";
+import { ANY_VERSION, FILES } from "./_file_model.ts";
 import { type Run, RUNS } from "./run.ts";
 
 /** Longest label name (characters). */
@@ -280,7 +280,7 @@ function managers(l: ULabel): Managers {
   return [
     hierarchy(l, self, "parents"),
     hierarchy(l, self, "children"),
-    { all: () => FILES(self().inst).filter({ ulabels: l.id }) },
+    { all: () => FILES(self().inst).filter({ ulabels: l.id, isLatest: ANY_VERSION }) },
     { all: () => RUNS(self().inst).filter({ ulabels: l.id }) },
   ];
 }

@@ -114,8 +114,9 @@ export function suffixOf(name: string): string {
 
 /**
  * Where a registered object lives in its storage: at its `key`, or, for
- * objects lamindeno copied without one, at `.lamindb/{id}{suffix}`. The one
- * place this rule is written.
+ * objects lamindeno copied without one and for older versions whose key's
+ * path went to a newer version (`key_is_virtual`), at
+ * `.lamindb/{id}{suffix}`. The one place this rule is written.
  *
  * @example Both cases
  * ```ts
@@ -124,6 +125,10 @@ export function suffixOf(name: string): string {
  * console.assert(objectKey({ key: null, id: "abc", suffix: ".csv" }) === ".lamindb/abc.csv");
  * ```
  */
-export function objectKey(file: { key: string | null; id: string; suffix: string }): string {
-  return file.key ?? `${MANAGED_PREFIX}${file.id}${file.suffix}`;
+export function objectKey(
+  file: { key: string | null; id: string; suffix: string; key_is_virtual?: number | boolean },
+): string {
+  return file.key !== null && !file.key_is_virtual
+    ? file.key
+    : `${MANAGED_PREFIX}${file.id}${file.suffix}`;
 }

@@ -1,5 +1,7 @@
 // The registry contract on the embedded default: a libSQL file.
 import * as ln from "../../mod.ts";
 import { registryContract } from "./contract.ts";
+import { versionsContract } from "./contract_versions.ts";
 
 registryContract("libSQL registry", (storage) => ln.init({ storage }));
+versionsContract("libSQL registry", (storage) => ln.init({ storage }));

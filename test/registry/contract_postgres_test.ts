@@ -2,6 +2,7 @@
 import * as ln from "../../mod.ts";
 import { needsPostgres, postgresServer } from "../_postgres.ts";
 import { registryContract } from "./contract.ts";
+import { versionsContract } from "./contract_versions.ts";
 import { migrateToPreviousRelease } from "./_previous_release.ts";
 import { s3Server } from "../_s3.ts";
 import pl from "nodejs-polars";
@@ -14,6 +15,10 @@ globalThis.addEventListener("unload", () => void server?.[Symbol.asyncDispose]()
 // One database per instance folder, so reopening finds the same registry.
 const dbs = new Map<string, string>();
 registryContract("PostgreSQL registry", async (storage) => {
+  if (!dbs.has(storage)) dbs.set(storage, await server!.database());
+  await ln.init({ storage, db: dbs.get(storage)! });
+}, pg);
+versionsContract("PostgreSQL registry", async (storage) => {
   if (!dbs.has(storage)) dbs.set(storage, await server!.database());
   await ln.init({ storage, db: dbs.get(storage)! });
 }, pg);

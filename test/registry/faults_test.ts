@@ -3,6 +3,7 @@
 // `fsck({ repair: true })` leaves a consistent instance: every row's object
 // present and equal to the row, nothing half-done left, nothing registered
 // lost. Local storage and S3 (s3rver).
+import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
 import { CRASH_POINTS, type CrashPoint } from "../../src/_faults.ts";
 import { assert, assertEquals, HEALTHY, tempDir } from "../_helpers.ts";
@@ -11,13 +12,19 @@ import { s3Server } from "../_s3.ts";
 const CHILD = new URL("./_child_save.ts", import.meta.url).pathname;
 const enc = new TextEncoder();
 
-type Op = "save" | "replace" | "replace-suffix" | "delete";
+type Op = "save" | "version" | "replace" | "replace-suffix" | "delete";
 
 /** The points each operation passes (S3 writes have no temp file). */
 function pointsOf(op: Op, s3: boolean): CrashPoint[] {
-  const prefix = op === "save" ? "save:" : op === "delete" ? "delete:" : "replace:";
+  const prefix = op === "save"
+    ? /^save:/
+    : op === "version"
+    ? /^(save|version):/
+    : op === "delete"
+    ? /^delete:/
+    : /^replace:/;
   return CRASH_POINTS.filter((p) =>
-    p.startsWith(prefix) || (p === "put:after-temp" && op !== "delete" && !s3)
+    prefix.test(p) || (p === "put:after-temp" && op !== "delete" && !s3)
   );
 }
 
@@ -33,13 +40,18 @@ async function runCase(place: Place, op: Op, point: CrashPoint, round: number): 
   let id = "";
   let before = "";
   try {
-    if (op !== "save") {
+    if (op !== "save" && op !== "version") {
       // Keyed for replace and delete; managed at .lamindb/{id} (no suffix) for the replace
       // that changes the suffix, so the object's key moves with it.
       const f = await new ln.File(
         enc.encode(`before ${round}`),
         op === "replace-suffix" ? {} : { key: `f/${round}.txt` },
       ).save();
+      id = f.id;
+      before = f.hash!;
+    } else if (op === "version") {
+      const f = await new ln.File(enc.encode(`a,b\nbefore,${round}\n`), { key: `v/${round}.csv` })
+        .save();
       id = f.id;
       before = f.hash!;
     }
@@ -50,6 +62,8 @@ async function runCase(place: Place, op: Op, point: CrashPoint, round: number): 
   await Deno.writeTextFile(`${srcDir}/new.csv`, `a,b\n${round},${Math.random()}\n`);
   const args = op === "save"
     ? ["save", place.storage, `${srcDir}/new.csv`, `s/${round}.csv`]
+    : op === "version"
+    ? ["save", place.storage, `${srcDir}/new.csv`, `v/${round}.csv`]
     : op === "delete"
     ? ["delete", place.storage, id]
     : op === "replace"
@@ -78,6 +92,17 @@ ${new TextDecoder().decode(out.stderr)}${new TextDecoder().decode(out.stdout)}`,
     if (op === "save") {
       const rows = await ln.File.filter({ key: `s/${round}.csv` });
       assertEquals(rows.length, committed ? 1 : 0, `${what}: rows`);
+    } else if (op === "version") {
+      // The old state (one version, at its key) or the new (two, the latest at the key).
+      const latest = await ln.File.get({ key: `v/${round}.csv` });
+      const versions = await latest.versions();
+      assertEquals(versions.length, committed ? 2 : 1, `${what}: versions`);
+      assertEquals(versions[0].id, id, `${what}: the first version's id`);
+      assertEquals(latest.hash !== before, committed, `${what}: the latest's content`);
+      assertEquals(latest.path(), `${place.storage}/v/${round}.csv`, `${what}: latest's path`);
+      // Every version loads, with its own content (fsck hashed every object).
+      for (const v of versions) await v.load();
+      assertEquals(String((await versions[0].load() as pl.DataFrame).getColumn("a")[0]), "before");
     } else if (op === "delete") {
       assertEquals((await ln.File.filter({ id })).length, committed ? 0 : 1, `${what}: rows`);
     } else {
@@ -104,14 +129,15 @@ ${new TextDecoder().decode(out.stderr)}${new TextDecoder().decode(out.stdout)}`,
 
 async function runAll(place: Place, s3: boolean): Promise<number> {
   let round = 0;
-  for (const op of ["save", "replace", "replace-suffix", "delete"] as Op[]) {
+  for (const op of ["save", "version", "replace", "replace-suffix", "delete"] as Op[]) {
     for (const point of pointsOf(op, s3)) await runCase(place, op, point, round++);
   }
   return round;
 }
 
 Deno.test({
-  name: "killed at every step of save, replace and delete (local): fsck repairs, nothing is lost",
+  name:
+    "killed at every step of save, new version, replace and delete (local): fsck repairs, nothing is lost",
   sanitizeResources: false,
   async fn() {
     const storage = await tempDir();
@@ -122,7 +148,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "killed at every step of save, replace and delete (S3): fsck repairs, nothing is lost",
+  name:
+    "killed at every step of save, new version, replace and delete (S3): fsck repairs, nothing is lost",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

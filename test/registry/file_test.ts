@@ -115,17 +115,22 @@ Deno.test("a missing path gives NotFoundError naming it, and nothing is written"
     assertEquals((await ln.File.filter({})).length, 0);
   }));
 
-Deno.test("a key already registered with other content is refused and its object is not overwritten", () =>
+Deno.test("other content under a registered key is a new version; the object moves aside verified", () =>
   withInstance(async (root) => {
-    await new ln.File(enc.encode("v1"), { key: "k.txt" }).save();
-    await assertRejects(
-      () => new ln.File(enc.encode("v2"), { key: "k.txt" }).save(),
-      ln.IntegrityError,
-      /already registered.*replace/,
-    );
-    assertEquals(await Deno.readTextFile(`${root}/k.txt`), "v1");
-    assertEquals((await ln.File.filter({})).length, 1);
+    const v1 = await new ln.File(enc.encode("v1"), { key: "k.txt" }).save();
+    const v2 = await new ln.File(enc.encode("v2"), { key: "k.txt" }).save();
+    assertEquals(await Deno.readTextFile(`${root}/k.txt`), "v2");
+    assertEquals(await Deno.readTextFile(`${root}/.lamindb/${v1.id}.txt`), "v1");
+    assertEquals((await ln.File.filter({})).map((f) => f.id), [v2.id]);
     assertEquals(await Array.fromAsync(Deno.readDir(`${root}/.lamindb/.tmp`)), []);
+    // An old object that no longer matches its row is not moved: nothing changes.
+    await Deno.writeTextFile(`${root}/k.txt`, "v2 edited by hand");
+    await assertRejects(
+      () => new ln.File(enc.encode("v3"), { key: "k.txt" }).save(),
+      ln.IntegrityError,
+    );
+    assertEquals(await Deno.readTextFile(`${root}/k.txt`), "v2 edited by hand");
+    assertEquals((await v1.versions()).length, 2);
   }));
 
 Deno.test("an unregistered object at the key is not overwritten by save()", () =>

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { type Dialect, Kysely } from "kysely";
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { newId } from "../../src/_ids.ts";
+import { base62, newId } from "../../src/_ids.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
 import { libsqlDialect } from "../../src/registry/libsql.ts";
 import { connectingRole, postgresDialect } from "../../src/registry/postgres.ts";
@@ -65,7 +65,7 @@ async function writeOldRegistry(
     const bytes = enc.encode("x,y\n1,2\n");
     await Deno.mkdir(`${root}/raw`, { recursive: true });
     await Deno.writeFile(`${root}/raw/a.csv`, bytes);
-    const id = newId("file");
+    const id = base62(20); // as the release before versions made them: no version counter
     await db.insertInto("file").values({
       id,
       name: "a.csv",
@@ -104,6 +104,15 @@ async function checkUpgraded(fileId: string): Promise<void> {
   assertEquals((await ln.File.filter({ description: null })).map((f) => f.id), [fileId]);
   const added = await new ln.File(enc.encode("new"), { key: "n.txt", description: "new" }).save();
   assertEquals((await ln.File.get({ description: "new" })).id, added.id);
+  // A file from before versions is the latest of its family, and gets new versions.
+  assertEquals(file.isLatest, true);
+  const v2 = await new ln.File(enc.encode("x,y\n3,4\n"), { key: "raw/a.csv" }).save();
+  assertEquals(v2.id.slice(0, 16), fileId.slice(0, 16));
+  assertEquals((await file.versions()).map((f) => f.id), [fileId, v2.id]);
+  assertEquals((await (await ln.File.get(fileId)).load() as pl.DataFrame).toRecords(), [
+    { x: 1, y: 2 },
+  ]);
+  assertEquals((await ln.File.get({ key: "raw/a.csv" })).id, v2.id);
 }
 
 Deno.test("a libSQL registry written before labels upgrades in place and its files still load", async () => {

@@ -49,7 +49,9 @@ export async function loadHooks(): Promise<KernelHooks> {
   const extra = Deno.env.get("LAMINDENO_KERNEL_HOOKS");
   if (extra) {
     await load(extra, async () => {
-      const mod = await import(pathToFileURL(resolve(extra)).href);
+      // A file: URL template, which `deno publish` leaves as it is (an
+      // absolute URL needs no import map), rather than warning about.
+      const mod = await import(`file://${pathToFileURL(resolve(extra)).pathname}`);
       const h = mod.default ?? mod.hooks;
       return typeof h === "function" ? await h() : h;
     });

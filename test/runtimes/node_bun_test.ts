@@ -207,3 +207,13 @@ Deno.test("under Node and Bun a tracked script that throws exits with its error 
     assertEquals((await smoke(cmd, dir, "errored")).runs, ["errored"], cmd);
   }
 });
+
+Deno.test("JSR: deno publish --dry-run passes without a warning (slow types, dynamic imports) and deno doc --lint is clean", async () => {
+  const publish = await run(Deno.execPath(), ["publish", "--dry-run", "--allow-dirty"], ROOT);
+  assert(publish.ok, publish.stderr);
+  const out = publish.stdout + publish.stderr;
+  assert(out.includes("Dry run complete"), out);
+  assert(!/warning|error/i.test(out.replace(/^\s+file:\/\/\S+.*$/gm, "")), out);
+  const doc = await run(Deno.execPath(), ["doc", "--lint", "mod.ts", "kernel/main.ts"], ROOT);
+  assert(doc.ok, doc.stdout + doc.stderr);
+});

@@ -18,6 +18,19 @@
  * await ln.close();
  * ```
  *
+ * @example The same under Node (20 and later) or Bun, with node: built-ins
+ * ```ts
+ * import { mkdtemp } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import * as ln from "@lamindeno/lamindb";
+ *
+ * await ln.init({ storage: await mkdtemp(join(tmpdir(), "lamin-")) });
+ * await new ln.File(new TextEncoder().encode("hello"), { key: "hello.txt" }).save();
+ * console.assert((await ln.File.filter({ suffix: ".txt" })).length === 1);
+ * await ln.close();
+ * ```
+ *
  * @module
  */
 

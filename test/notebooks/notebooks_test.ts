@@ -119,6 +119,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "the registry tutorial walks through versions, labels and queries",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    const root = await tempDir();
+    try {
+      const out = await execute("05-registry.ipynb", root);
+      assertEquals(errors(out), []);
+      const data = out.map((c) => c.at(-1)?.data?.replace(/\s+/g, ""));
+      assert(/latest=falseversion=null.*latest=trueversion=2/.test(data[1] ?? ""), data[1]);
+      assertEquals(data.slice(2, 5), ["[true,true]", "2", "2"]);
+      assertEquals(data.slice(5, 7), ['["tables/donors.parquet"]', "1"]);
+      assertEquals(data.at(-1), "2");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "the S3 tutorial streams one donor's cells reading under a tenth of the object",
   ...py,
   sanitizeResources: false,

@@ -9,6 +9,8 @@ import { retryBusy } from "./_db_errors.ts";
 import { LazySchema } from "../storage/_validate.ts";
 import { type FieldType, MAX_LIST, whereExpression } from "./_where.ts";
 import type { Database } from "./schema.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import { installDisplay } from "../_display.ts";
 
 /** A table of the registry. */
 export type Table = keyof Database & string;
@@ -252,8 +254,10 @@ export async function rowsByIds<T extends Table, R>(
 
 /**
  * The records a `filter()` selects: await it for the array, or ask for
- * `first()`, `one()`, `count()`, `exists()`; `orderBy()`, `limit()` and
- * `offset()` return a new query (queries are immutable values).
+ * `first()`, `one()`, `count()`, `exists()`, or `df()` for a table;
+ * `orderBy()`, `limit()` and `offset()` return a new query (queries are
+ * immutable values). In a notebook, a query as a cell's value shows its
+ * records as a table.
  */
 export class Query<R> implements Promise<R[]> {
   /** `"Query"`. */
@@ -262,6 +266,7 @@ export class Query<R> implements Promise<R[]> {
   readonly #count: () => Promise<number>;
   readonly #options: QueryOptions;
   readonly #label: string;
+  readonly #df: ((options: QueryOptions) => Promise<DataFrame>) | undefined;
 
   /** @internal Made by `filter()`. */
   constructor(
@@ -269,11 +274,13 @@ export class Query<R> implements Promise<R[]> {
     run: (options: QueryOptions) => Promise<R[]>,
     countAll: () => Promise<number>,
     options: QueryOptions = {},
+    df?: (options: QueryOptions) => Promise<DataFrame>,
   ) {
     this.#label = label;
     this.#run = run;
     this.#count = countAll;
     this.#options = options;
+    this.#df = df;
   }
 
   /** @internal A query whose instance is found when it runs (errors reject, never throw). */
@@ -282,11 +289,20 @@ export class Query<R> implements Promise<R[]> {
       label,
       (o) => Promise.resolve().then(() => make().#with(o).all()),
       () => Promise.resolve().then(() => make().count()),
+      {},
+      (o) => Promise.resolve().then(() => make().#with(o).df()),
     );
   }
 
   #with(o: QueryOptions): Query<R> {
-    return new Query(this.#label, this.#run, this.#count, { ...this.#options, ...o });
+    return new Query(this.#label, this.#run, this.#count, { ...this.#options, ...o }, this.#df);
+  }
+
+  /** @internal The record class's name and the query's options, for its text form. */
+  get _shown(): string {
+    const o = Object.entries(this.#options).filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${safeShow(v)}`);
+    return `Query<${this.#label}>(${o.join(", ")})`;
   }
 
   /** Order by fields (`"-createdAt"` descending). */
@@ -334,6 +350,18 @@ export class Query<R> implements Promise<R[]> {
     return (await this.#run({ ...this.#options, limit: 1 })).length > 0;
   }
 
+  /**
+   * The records as a polars DataFrame: columns named like the fields,
+   * related records by name (`transform`, `createdBy`, `storage`, `run`),
+   * newest first and at most 100 rows unless the query orders or limits.
+   */
+  df(): Promise<DataFrame> {
+    if (!this.#df) {
+      return Promise.reject(new ValidationError(`${this.#label} queries have no df()`));
+    }
+    return this.#df(this.#options);
+  }
+
   /** Await the records. */
   then<A = R[], B = never>(
     onfulfilled?: ((value: R[]) => A | PromiseLike<A>) | null,
@@ -354,6 +382,12 @@ export class Query<R> implements Promise<R[]> {
     return this.all().finally(onfinally);
   }
 }
+
+installDisplay(
+  Query.prototype,
+  (q) => `${q._shown}: await it for the records, df() for a table`,
+  async (q) => (await import("./_table.ts")).dfHtml(await q.df(), q._shown),
+);
 
 /** get / filter / byIds of one record class over one instance. */
 export interface Queries<R> {
@@ -383,6 +417,7 @@ export function queries<T extends Table, R>(
         async (o) => await hydrate(inst, await selectWhere(inst, model, where, o)),
         () => countWhere(inst, model, where),
         options,
+        async (o) => await (await import("./_table.ts")).recordsDf(inst, model, where, o),
       ),
     byIds: async (ids) => await hydrate(inst, await rowsByIds(inst, model, ids)),
   });

@@ -35,6 +35,10 @@ import { describe, validateDescription } from "./_description.ts";
 import type { Storage } from "./storage_record.ts";
 import type { Transform } from "./transform.ts";
 import type { User } from "./user.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import type { Description } from "./description.ts";
+import type { Lineage } from "./lineage.ts";
+import { showRecords } from "./_display.ts";
 
 export type { FileData } from "./_input.ts";
 
@@ -310,11 +314,12 @@ export class File {
   }
 
   /**
-   * An SVG of where this file came from: the run that saved it, that run's
-   * transform and input files, their runs, and so on upstream. In a
-   * Jupyter notebook it is also displayed inline.
+   * Where this file came from: the run that saved it, that run's transform
+   * and input files, their runs, and so on upstream, as a
+   * {@linkcode Lineage} (`.svg`, `.dot`). A notebook cell ending in it
+   * shows the graph.
    */
-  async viewLineage(): Promise<string> {
+  async viewLineage(): Promise<Lineage> {
     this.path(); // saved?
     const { lineageDot, renderLineage } = await import("./lineage.ts");
     return await renderLineage(await lineageDot(this));
@@ -415,6 +420,11 @@ export class File {
     await deleteFile(this._inst, this);
   }
 
+  /** At a glance: fields, storage, transform, run, readers, labels, features (a {@linkcode Description}). */
+  async describe(): Promise<Description> {
+    return await (await import("./_describe.ts")).describeFile(this);
+  }
+
   /** The file with this id, or the one matching `where` (e.g. `{ key }`). */
   static async get(idOrWhere: string | Where): Promise<File> {
     return await FILES(defaultInstance()).get(idOrWhere);
@@ -423,6 +433,11 @@ export class File {
   /** Files matching `where` (`{}` for all), e.g. `{ suffix: ".h5ad" }`. */
   static filter(where: Where = {}, options: QueryOptions = {}): Query<File> {
     return Query.defer("File", () => FILES(defaultInstance()).filter(where, options));
+  }
+
+  /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return File.filter(where, options).df();
   }
 
   /** Query the files of another instance (from `ln.connect()`). */
@@ -437,6 +452,8 @@ export class File {
     }, size=${this.size}, hash=${this.hash}${describe(this.description)})`;
   }
 }
+
+showRecords(File);
 
 function managers(
   f: File,

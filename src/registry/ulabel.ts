@@ -9,10 +9,14 @@ import {
   nowIso,
   type Queries,
   queries,
+  Query,
+  type QueryOptions,
   type RelatedManager,
   type Row,
   type Where,
 } from "./_model.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import { showRecords } from "./_display.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { describe, validateDescription } from "./_description.ts";
 import { defaultInstance, Instance } from "./instance.ts";
@@ -169,8 +173,13 @@ export class ULabel {
   }
 
   /** Labels matching `where` (`{}` for all). */
-  static async filter(where: Where = {}): Promise<ULabel[]> {
-    return await ULABELS(defaultInstance()).filter(where);
+  static filter(where: Where = {}, options: QueryOptions = {}): Query<ULabel> {
+    return Query.defer("ULabel", () => ULABELS(defaultInstance()).filter(where, options));
+  }
+
+  /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return ULabel.filter(where, options).df();
   }
 
   /** Query the labels of another instance (from `ln.connect()`). */
@@ -178,6 +187,8 @@ export class ULabel {
     return ULABELS(instance);
   }
 }
+
+showRecords(ULabel);
 
 /** A label name: a string of 1 to 255 characters, not only spaces, without NUL. */
 function validateLabelName(name: unknown): string {

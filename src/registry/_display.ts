@@ -66,6 +66,10 @@ function shownFields(rec: object, skip: ReadonlySet<string>): [string, unknown][
   const out: [string, unknown][] = [];
   for (const [k, v] of fields) {
     if (v === null || v === undefined || skip.has(k) || isRecord(v)) continue;
+    // A name that only repeats the key's last part says nothing new.
+    if (k === "name" && typeof byName.get("key") === "string" && skip === SHORT_SKIP) {
+      if ((byName.get("key") as string).split("/").pop() === v) continue;
+    }
     const rel = k.endsWith("Id") ? k.slice(0, -2) : "";
     out.push(related.has(k) ? [rel, byName.get(rel)] : [k, v]);
   }

@@ -17,6 +17,7 @@ import {
 } from "./_model.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import { showRecords } from "./_display.ts";
+import { USER_MODEL } from "./user.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { describe, validateDescription } from "./_description.ts";
 import { defaultInstance, Instance } from "./instance.ts";
@@ -224,6 +225,7 @@ export const ULABEL_MODEL: Model<"ulabel", ULabel> = {
     updatedAt: "updated_at",
     createdById: "created_by_id",
   },
+  relations: { createdBy: { column: "created_by_id", target: () => USER_MODEL as never } },
   links: {
     parents: { table: "ulabel_parent", self: "child_id", other: "parent_id" },
     children: { table: "ulabel_parent", self: "parent_id", other: "child_id" },

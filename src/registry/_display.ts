@@ -3,6 +3,7 @@
 // a small field | value HTML table for notebooks, and their public fields
 // as JSON. Each record file calls `showRecords(Class)` once.
 import { clip, htmlFields, installDisplay, showDate, wrap } from "../_display.ts";
+import type { DataFrame } from "../formats/tables.ts";
 
 /** Fields left out of the short text form (long, or repeated elsewhere). */
 const SHORT_SKIP = new Set(["updatedAt", "hashType", "sourceCode"]);
@@ -119,4 +120,18 @@ export function showRecords(...classes: { prototype: object }[]): void {
       writable: true,
     });
   }
+}
+
+/**
+ * Give queries their text form (`Query<File>(limit=2): …`, without running)
+ * and, in notebooks, their records as an HTML table (the query runs then).
+ */
+export function showQueries(
+  cls: { prototype: { readonly _shown: string; df(): Promise<DataFrame> } },
+): void {
+  installDisplay(
+    cls.prototype,
+    (q) => `${q._shown}: await it for the records, df() for a table`,
+    async (q) => (await import("./_table.ts")).dfHtml(await q.df(), q._shown),
+  );
 }

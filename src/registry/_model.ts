@@ -10,7 +10,7 @@ import { LazySchema } from "../storage/_validate.ts";
 import { type FieldType, MAX_LIST, whereExpression } from "./_where.ts";
 import type { Database } from "./schema.ts";
 import type { DataFrame } from "../formats/tables.ts";
-import { installDisplay } from "../_display.ts";
+import { showQueries } from "./_display.ts";
 
 /** A table of the registry. */
 export type Table = keyof Database & string;
@@ -298,11 +298,10 @@ export class Query<R> implements Promise<R[]> {
     return new Query(this.#label, this.#run, this.#count, { ...this.#options, ...o }, this.#df);
   }
 
-  /** @internal The record class's name and the query's options, for its text form. */
+  /** @internal For its text form: `Query<File>(limit=2)`. */
   get _shown(): string {
-    const o = Object.entries(this.#options).filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${safeShow(v)}`);
-    return `Query<${this.#label}>(${o.join(", ")})`;
+    const o = Object.entries(this.#options).filter(([, v]) => v !== undefined);
+    return `Query<${this.#label}>(${o.map(([k, v]) => `${k}=${safeShow(v)}`).join(", ")})`;
   }
 
   /** Order by fields (`"-createdAt"` descending). */
@@ -383,11 +382,7 @@ export class Query<R> implements Promise<R[]> {
   }
 }
 
-installDisplay(
-  Query.prototype,
-  (q) => `${q._shown}: await it for the records, df() for a table`,
-  async (q) => (await import("./_table.ts")).dfHtml(await q.df(), q._shown),
-);
+showQueries(Query);
 
 /** get / filter / byIds of one record class over one instance. */
 export interface Queries<R> {

@@ -136,8 +136,8 @@ onBoth(
     assert(!runs.columns.some((c) => RELATED_IDS.includes(c)));
     assertEquals((await ln.Transform.df()).getColumn("name").toArray(), ["qc.ts"]);
     const labels = await ln.ULabel.df();
-  assertEquals(labels.getColumn("name").toArray(), [label.name]);
-  assertEquals(labels.getColumn("createdBy").toArray(), [ln.settings.user.handle]);
+    assertEquals(labels.getColumn("name").toArray(), [label.name]);
+    assertEquals(labels.getColumn("createdBy").toArray(), [ln.settings.user.handle]);
     assertEquals((await ln.User.df()).getColumn("handle").toArray(), [ln.settings.user.handle]);
     assertEquals((await ln.Storage.df()).getColumn("root").toArray(), [ln.settings.storage.root]);
     assertEquals((await ln.Features.df()).height, 1);

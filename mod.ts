@@ -59,6 +59,9 @@ export { Storage } from "./src/registry/storage_record.ts";
 export { User } from "./src/registry/user.ts";
 export { type Feature, Features } from "./src/registry/features.ts";
 export { ULabel, type ULabelOptions } from "./src/registry/ulabel.ts";
+export { Description } from "./src/registry/description.ts";
+export { view, type ViewOptions } from "./src/registry/view.ts";
+export { Lineage } from "./src/registry/lineage.ts";
 export {
   type Queries,
   Query,

@@ -95,7 +95,7 @@ console.log(
 );
 
 await ln.finish();
-const svg = await saved.viewLineage();
+const { svg } = await saved.viewLineage();
 await Deno.writeTextFile(`${root}/lineage.svg`, svg);
 console.log(`\nrun ${run.id}: inputs ${(await run.inputs.all()).map((f) => f.key)}`);
 console.log(`            outputs ${(await run.outputs.all()).map((f) => f.key ?? f.name)}`);

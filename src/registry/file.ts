@@ -1,11 +1,10 @@
 import { basename } from "node:path";
 import { ValidationError } from "../errors.ts";
 import { loadObject, type LoadOptions } from "../formats/load.ts";
-import { objectKey, suffixOf, validateUserKey } from "../storage/key.ts";
-import { isId, newId } from "../_ids.ts";
+import { objectKey, suffixOf } from "../storage/key.ts";
+import { newId } from "../_ids.ts";
 import {
   date,
-  linkManager,
   type Queries,
   Query,
   type QueryOptions,
@@ -15,6 +14,8 @@ import {
 } from "./_model.ts";
 import { type FileData, type Input, inputName, inputSuffix, toInput } from "./_input.ts";
 import { saveFiles } from "./_save.ts";
+import { checkFileOptions } from "./_file_options.ts";
+import { managers } from "./_file_managers.ts";
 import { versionsOf } from "./_versions.ts";
 import { deleteFile, replaceFile } from "./_replace.ts";
 import { linkRunInput } from "./_inputs.ts";
@@ -27,15 +28,19 @@ import type { AnnData } from "../formats/anndata/anndata.ts";
 import { objectOnDisk, openBacked, openForRanges } from "./_file_open.ts";
 import { FILES } from "./_file_model.ts";
 import { type BackedOptions, BackedOptionsSchema, StreamOptionsSchema } from "./file_schemas.ts";
-import { FEATURE_SETS, Features } from "./features.ts";
-import { type Folder, FOLDERS } from "./folder.ts";
+import type { Features } from "./features.ts";
+import type { Folder } from "./folder.ts";
 import { defaultInstance, Instance } from "./instance.ts";
-import { Run, RUNS } from "./run.ts";
-import { type ULabel, ulabelsManager } from "./ulabel.ts";
-import { describe, validateDescription } from "./_description.ts";
+import { Run } from "./run.ts";
+import type { ULabel } from "./ulabel.ts";
+import { describe } from "./_description.ts";
 import type { Storage } from "./storage_record.ts";
 import type { Transform } from "./transform.ts";
 import type { User } from "./user.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import type { Description } from "./description.ts";
+import type { Lineage } from "./lineage.ts";
+import { showRecords } from "./_display.ts";
 
 export type { FileData } from "./_input.ts";
 
@@ -184,50 +189,8 @@ export class File {
 
   /** A new, unsaved file from a local path, a `file:` URL or bytes (no I/O). */
   constructor(data: FileData, options: FileOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new ValidationError("new File(data, options): options must be an object");
-    }
-    const key = options.key === undefined ? undefined : validateUserKey(options.key);
-    if (options.format !== undefined && typeof options.format !== "string") {
-      throw new ValidationError(`format must be a string like "csv", got ${typeof options.format}`);
-    }
+    const { key, description } = checkFileOptions(options, (f) => f instanceof File && f._saved);
     const source = toInput(data, options.format, key ? suffixOf(key) : "");
-    if (options.id !== undefined && !isId("file", options.id)) {
-      throw new ValidationError(`a File id is 20 base62 characters, got ${options.id}`);
-    }
-    if (options.revises !== undefined) {
-      if (!(options.revises instanceof File) || !options.revises._saved) {
-        throw new ValidationError("revises must be a saved File record (the file to version)");
-      }
-      if (options.id !== undefined) {
-        throw new ValidationError("pass either id or revises: a new version's id is derived");
-      }
-    }
-    if (
-      options.version !== undefined &&
-      (typeof options.version !== "string" || !/^\S(.{0,98}\S)?$/su.test(options.version))
-    ) {
-      throw new ValidationError(
-        `version is a label of 1-100 characters without surrounding spaces, like "2" or ` +
-          `"2024-06", got ${JSON.stringify(options.version)?.slice(0, 60)}`,
-      );
-    }
-    if (options.name !== undefined && typeof options.name !== "string") {
-      throw new ValidationError(`name must be a string, got ${typeof options.name}`);
-    }
-    const description = validateDescription("File", options.description);
-    if (options.run !== undefined && !(options.run instanceof Run)) {
-      throw new ValidationError("run must be a Run record");
-    }
-    if (options.instance !== undefined && !(options.instance instanceof Instance)) {
-      throw new ValidationError("instance must be an Instance from ln.connect()");
-    }
-    for (const [opt, cls] of [["features", Features], ["inputOf", Run]] as const) {
-      const v = options[opt];
-      if (v !== undefined && (!Array.isArray(v) || v.some((x) => !(x instanceof cls)))) {
-        throw new ValidationError(`${opt} must be an array of ${cls.name} records`);
-      }
-    }
     const now = new Date();
     this.id = options.id ?? newId("file");
     const fromName = inputName(source);
@@ -360,11 +323,12 @@ export class File {
   }
 
   /**
-   * An SVG of where this file came from: the run that saved it, that run's
-   * transform and input files, their runs, and so on upstream. In a
-   * Jupyter notebook it is also displayed inline.
+   * Where this file came from: the run that saved it, that run's transform
+   * and input files, their runs, and so on upstream, as a
+   * {@linkcode Lineage} (`.svg`, `.dot`). A notebook cell ending in it
+   * shows the graph.
    */
-  async viewLineage(): Promise<string> {
+  async viewLineage(): Promise<Lineage> {
     this.path(); // saved?
     const { lineageDot, renderLineage } = await import("./lineage.ts");
     return await renderLineage(await lineageDot(this));
@@ -489,6 +453,11 @@ export class File {
     await deleteFile(this._inst, this);
   }
 
+  /** At a glance: fields, storage, transform, run, readers, labels, features (a {@linkcode Description}). */
+  async describe(): Promise<Description> {
+    return await (await import("./_describe.ts")).describeFile(this);
+  }
+
   /** The file with this id, or the one matching `where` (e.g. `{ key }`). */
   static async get(idOrWhere: string | Where): Promise<File> {
     return await FILES(defaultInstance()).get(idOrWhere);
@@ -497,6 +466,11 @@ export class File {
   /** Files matching `where` (`{}` for all), e.g. `{ suffix: ".h5ad" }`. */
   static filter(where: Where = {}, options: QueryOptions = {}): Query<File> {
     return Query.defer("File", () => FILES(defaultInstance()).filter(where, options));
+  }
+
+  /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return File.filter(where, options).df();
   }
 
   /** Query the files of another instance (from `ln.connect()`). */
@@ -512,26 +486,4 @@ export class File {
   }
 }
 
-function managers(
-  f: File,
-): [RelatedManager<Run>, RelatedManager<Features>, RelatedManager<Folder>, RelatedManager<ULabel>] {
-  const self = () => ({ id: f.id, inst: f._inst });
-  return [
-    linkManager("run_input", "file_id", self, "run_id", (inst, ids) => RUNS(inst).byIds(ids)),
-    linkManager(
-      "file_features",
-      "file_id",
-      self,
-      "features_id",
-      (inst, ids) => FEATURE_SETS(inst).byIds(ids),
-    ),
-    linkManager(
-      "folder_file",
-      "file_id",
-      self,
-      "folder_id",
-      (inst, ids) => FOLDERS(inst).byIds(ids),
-    ),
-    ulabelsManager("file_ulabel", "file_id", self),
-  ];
-}
+showRecords(File);

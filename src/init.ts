@@ -322,6 +322,12 @@ export async function initReporting(options?: InitOptions, quiet = false): Promi
   }
   await InitOptionsSchema.parse(options);
   checkStorage(options.storage);
+  if (options.setDefault && (options.dialect || options.backend)) {
+    throw new ValidationError(
+      "setDefault: an instance opened with a `dialect` or `backend` cannot be the default " +
+        "(no file can describe them); pass `storage` and `db` instead",
+    );
+  }
   const previous = maybeDefaultInstance();
   const { inst, created } = await open(options, passFile);
   let message = describe(inst, created);

@@ -93,20 +93,14 @@ export async function readDefaultInstance(): Promise<DefaultInstance | undefined
 }
 
 /**
- * Record `inst` (opened with `options`) as the default instance. Returns the
- * settings file's path. Refused (`ValidationError`) for an instance opened
- * through a caller-supplied dialect or backend, which no file can describe.
+ * Record `inst` (opened with `options`, without a caller-supplied dialect or
+ * backend, which no file can describe) as the default instance. Returns the
+ * settings file's path.
  */
 export async function writeDefaultInstance(
   inst: Instance,
-  options: { db?: string; s3?: S3Options; cacheDir?: string; dialect?: unknown; backend?: unknown },
+  options: { db?: string; s3?: S3Options; cacheDir?: string },
 ): Promise<string> {
-  if (options.dialect || options.backend) {
-    throw new ValidationError(
-      "setDefault: an instance opened with a `dialect` or `backend` cannot be the default " +
-        "(it cannot be reopened from a file); pass `storage` and `db` instead",
-    );
-  }
   const dir = configDir();
   const entry: DefaultInstance = { storage: inst.root };
   const location = inst.location;

@@ -107,12 +107,16 @@ export async function stableDeno(deno: string = Deno.execPath(), dir = binDir())
   if (!inPackageCache(deno)) return deno;
   const target = join(dir, Deno.build.os === "windows" ? "deno.exe" : "deno");
   if (resolve(deno) === resolve(target)) return target;
+  const [from, to] = await Promise.all([deno, target].map((p) => Deno.stat(p).catch(() => null)));
+  // Already linked there (rename would leave the new link behind: both name one file).
+  if (from?.ino && from.ino === to?.ino && from.dev === to?.dev) return target;
   const tmp = `${target}.${crypto.randomUUID()}.tmp`;
   try {
     await Deno.mkdir(dir, { recursive: true });
     await Deno.link(deno, tmp).catch(() => Deno.copyFile(deno, tmp));
     if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o755);
     await Deno.rename(tmp, target);
+    await Deno.remove(tmp).catch(() => {});
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw new Error(

@@ -197,7 +197,11 @@ function shown(storage: string): string {
  */
 function checkStorage(storage: string): void {
   if (storage.startsWith("s3://")) {
-    parseS3Uri(storage);
+    try {
+      parseS3Uri(storage);
+    } catch (e) {
+      throw new ValidationError(`storage: ${(e as Error).message}`);
+    }
     return;
   }
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(storage)?.[1];

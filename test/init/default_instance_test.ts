@@ -131,11 +131,19 @@ Deno.test("an S3 default instance keeps endpoint and region but never the creden
         s3: { endpoint: server.options.endpoint, region: "us-east-1", forcePathStyle: true },
         cacheDir: cache,
       });
-      // Reopened with the credentials of the AWS environment.
-      await withEnv({ AWS_ACCESS_KEY_ID: secret, AWS_SECRET_ACCESS_KEY: secret }, async () => {
-        await ln.init();
-        assertEquals(ln.settings.storage.root, storage);
-      });
+      // Reopened with the credentials of the AWS environment (in a child
+      // process: this one's environment is shared with tests running beside it).
+      const mod = new URL("../../mod.ts", import.meta.url).href;
+      const code = `import * as ln from "${mod}"; await ln.init(); ` +
+        "console.log(ln.settings.storage.root); await ln.close();";
+      const child = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", code],
+        env: { LAMINDENO_HOME: home, AWS_ACCESS_KEY_ID: secret, AWS_SECRET_ACCESS_KEY: secret },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      assertEquals(dec.decode(child.stdout).trim(), storage, dec.decode(child.stderr));
     });
   } finally {
     await ln.close();

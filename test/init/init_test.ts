@@ -7,12 +7,12 @@ import { s3Server } from "../_s3.ts";
 
 const enc = new TextEncoder();
 
-/** Run `fn` with LAMINDENO_HOME (and the log level) set for it; the logged lines. */
+/** The lines `fn` logs (at info level). */
 async function logged(fn: () => Promise<unknown>): Promise<string[]> {
   const lines: string[] = [];
   const original = console.error;
   const level = Deno.env.get("LAMIN_LOG_LEVEL");
-  Deno.env.set("LAMIN_LOG_LEVEL", "info");
+  if (level !== undefined && level !== "info") Deno.env.set("LAMIN_LOG_LEVEL", "info");
   console.error = (...a: unknown[]) => lines.push(a.map(String).join(" "));
   try {
     await fn();

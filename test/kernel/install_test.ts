@@ -72,7 +72,7 @@ Deno.test("`kernel install --db` with a password: kernel.json holds none; a 0600
         ...["run", "-A", MAIN, "install", "--prefix", dir, "--storage", "data", "--db", url],
         ...["--bin-dir", `${dir}/bin`],
       ],
-      env: { XDG_CONFIG_HOME: config },
+      env: { XDG_CONFIG_HOME: config, LAMINDENO_HOME: "" },
       stdout: "piped",
       stderr: "piped",
       cwd: dir,
@@ -137,7 +137,7 @@ Deno.test({
         ...["run", "-A", MAIN, "install", "--prefix", specs.dir, "--storage", root, "--db", url],
         ...["--bin-dir", `${specs.dir}/bin`],
       ],
-      env: { XDG_CONFIG_HOME: config },
+      env: { XDG_CONFIG_HOME: config, LAMINDENO_HOME: "" },
       stdout: "null",
       stderr: "piped",
     }).output();

@@ -42,7 +42,8 @@ export interface IoCount {
 /**
  * A saved `.h5ad`/`.zarr` file opened for range reads, with its I/O counted.
  * `onProgress` hears the bytes read (phase `"download"`, `total` the file's
- * size until `done()`, which reports the bytes read as the total).
+ * size, or the bytes read once more; `done()` reports the bytes read as the
+ * total).
  */
 export async function openForRanges(
   file: File,

@@ -13,7 +13,7 @@ export interface Progress {
   phase: ProgressPhase;
   /** Bytes done so far (never decreases within a phase). */
   done: number;
-  /** Bytes in all; the last report of a phase has `done === total`. */
+  /** Bytes in all (grows if `done` passes it); the last report of a phase has `done === total`. */
   total: number;
 }
 
@@ -125,6 +125,8 @@ export class ProgressTracker {
   add(n: number): void {
     if (n <= 0) return;
     this.#done += n;
+    // More than planned (a source that grew, reads that overlap): the total grows with it.
+    if (this.#done > this.#total) this.#total = this.#done;
     if (this.#done - this.#reported >= this.#step || this.#done === this.#total) this.#report();
     this.#draw(false);
   }
@@ -135,9 +137,10 @@ export class ProgressTracker {
    * that read only part of an object ends at the bytes it read).
    */
   end(total = this.#total): void {
+    const changed = total !== this.#total;
     this.#total = total;
-    this.#done = Math.max(this.#done, total);
-    if (this.#reported !== this.#done) this.#report();
+    this.#done = total;
+    if (changed || this.#reported !== this.#done) this.#report();
     this.#draw(true);
   }
 

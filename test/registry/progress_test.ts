@@ -2,6 +2,7 @@
 // and stream (local and S3), the bar on a pseudo-terminal and its absence
 // without one, and ln.settings.verbosity.
 import { fileURLToPath as fromFileUrl } from "node:url";
+import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
 import { assert, assertEquals, assertRejects, tempDir, writeRandomFile } from "../_helpers.ts";
 import { s3Server } from "../_s3.ts";
@@ -110,6 +111,36 @@ Deno.test({
       const t = await table.load({ as: "dataframe", onProgress: loaded.onProgress });
       assertEquals(t.height, 1);
       assertEquals(loaded.seen.at(-1), { phase: "download", done: 8, total: 8 });
+
+      // stream: the bytes read as they arrive; the last report's total is what was read.
+      const n = 3000;
+      const adata = new ln.AnnData({
+        X: new ln.CsrMatrix(
+          Float32Array.from({ length: n }, (_, i) => i),
+          new Int32Array(n),
+          Int32Array.from({ length: n + 1 }, (_, i) => i),
+          [n, 1],
+        ),
+        obs: pl.DataFrame({ g: Array.from({ length: n }, (_, i) => `g${i % 3}`) }),
+      });
+      const h5 = await new ln.File(adata, { key: "s.h5ad" }).save();
+      const streamed = recorder();
+      const io = { bytesRead: 0, requests: 0 };
+      const sub = await h5.stream({
+        subsetObs: h5.subsetter().g.eq("g1"),
+        io,
+        onProgress: streamed.onProgress,
+      });
+      assertEquals(sub.nObs, n / 3);
+      assertEquals(streamed.phases(), ["download"]);
+      const reads = streamed.seen;
+      assert(reads.length >= 2, `${reads.length} reports`);
+      for (let i = 1; i < reads.length; i++) assert(reads[i].done > reads[i - 1].done);
+      assert(
+        reads.every((p) => p.done <= p.total && p.total >= h5.size!),
+        "total: at least the size",
+      );
+      assertEquals(reads.at(-1), { phase: "download", done: io.bytesRead, total: io.bytesRead });
     } finally {
       await ln.close();
       await Deno.remove(dir, { recursive: true });

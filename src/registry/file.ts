@@ -305,7 +305,9 @@ export class File {
    */
   async save(options: SaveOptions = {}): Promise<this> {
     checkOptions(options, "save");
-    await saveFiles(this._instance ??= defaultInstance(), [this], options);
+    await saveFiles(this._instance ??= defaultInstance(), [this], {
+      onProgress: options.onProgress,
+    });
     return this;
   }
 

@@ -1,5 +1,5 @@
 import { NotInitializedError, ValidationError } from "./errors.ts";
-import { setVerbosity, type Verbosity, VERBOSITIES, verbosity } from "./_log.ts";
+import { setVerbosity, VERBOSITIES, type Verbosity, verbosity } from "./_log.ts";
 import { defaultCacheDir } from "./init.ts";
 import { defaultInstance, maybeDefaultInstance } from "./registry/instance.ts";
 import type { Storage } from "./registry/storage_record.ts";

@@ -62,7 +62,7 @@ function duration(s: number): string {
 }
 
 /** `label phase [████░░░░] 45%  12.3/27.0 MB  8.1 MB/s  ETA 2s`. */
-export function progressLine(
+function progressLine(
   label: string,
   p: Progress,
   seconds: number,

@@ -1,6 +1,12 @@
 import { basename } from "node:path";
 import { ValidationError } from "../errors.ts";
-import { loadObject, type LoadOptions } from "../formats/load.ts";
+import {
+  type LoadAs,
+  loadObject,
+  type LoadOptions,
+  type LoadResult,
+  type LoadTypes,
+} from "../formats/load.ts";
 import { objectKey, suffixOf } from "../storage/key.ts";
 import { newId } from "../_ids.ts";
 import {
@@ -20,14 +26,21 @@ import { versionsOf } from "./_versions.ts";
 import { deleteFile, replaceFile } from "./_replace.ts";
 import { linkRunInput } from "./_inputs.ts";
 import { LazyDataFrame } from "../query/lazy_frame.ts";
-import { Expression } from "../query/expr.ts";
 import { streamAnnData } from "../query/stream.ts";
 import type { BackedAnnData } from "../query/backed.ts";
-import type { IoStats } from "../storage/counting.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import { objectOnDisk, openBacked, openForRanges } from "./_file_open.ts";
 import { FILES } from "./_file_model.ts";
-import { type BackedOptions, BackedOptionsSchema, StreamOptionsSchema } from "./file_schemas.ts";
+import {
+  type BackedOptions,
+  BackedOptionsSchema,
+  checkOptions,
+  type ReplaceOptions,
+  type SaveOptions,
+  type StageOptions,
+  type StreamOptions,
+  StreamOptionsSchema,
+} from "./file_schemas.ts";
 import type { Features } from "./features.ts";
 import type { Folder } from "./folder.ts";
 import { defaultInstance, Instance } from "./instance.ts";
@@ -43,6 +56,7 @@ import type { Lineage } from "./lineage.ts";
 import { showRecords } from "./_display.ts";
 
 export type { FileData } from "./_input.ts";
+export type { ReplaceOptions, StreamOptions } from "./file_schemas.ts";
 
 /** Options of `new ln.File(data, options)`. */
 export interface FileOptions {
@@ -72,26 +86,6 @@ export interface FileOptions {
   inputOf?: Run[];
   /** The instance to save it in (default: the one `ln.init()` opened). */
   instance?: Instance;
-}
-
-/** Options of `file.replace()`. */
-export interface ReplaceOptions {
-  /** The run that made the new version. */
-  run?: Run;
-  /** Serialization format for in-memory data. */
-  format?: string;
-}
-
-/** Options of `file.stream()`. */
-export interface StreamOptions {
-  /** Which obs rows to read; all when omitted. */
-  subsetObs?: Expression;
-  /** Which var rows (columns of X) to read; all when omitted. */
-  subsetVar?: Expression;
-  /** Link the file as an input of the tracked run (default: `ln.settings.trackRunInputs`). */
-  isRunInput?: boolean;
-  /** Counters to add this call's bytes read and requests to. */
-  io?: Pick<IoStats, "bytesRead" | "requests">;
 }
 
 /**
@@ -297,10 +291,14 @@ export class File {
   /**
    * Hash, deduplicate, copy if needed, and register. Resolves to this file,
    * which becomes the existing record if identical content was registered
-   * before (a log line says so).
+   * before (a log line says so). Large objects show progress on a
+   * terminal or in a notebook; `onProgress` hears every phase.
    */
-  async save(): Promise<this> {
-    await saveFiles(this._instance ??= defaultInstance(), [this]);
+  async save(options: SaveOptions = {}): Promise<this> {
+    checkOptions(options, "save");
+    await saveFiles(this._instance ??= defaultInstance(), [this], {
+      onProgress: options.onProgress,
+    });
     return this;
   }
 
@@ -316,8 +314,9 @@ export class File {
    * A local path to the object (for cloud files, a cached copy). Links the
    * file as an input of the tracked run unless `isRunInput` is `false`.
    */
-  async stage(options: { isRunInput?: boolean } = {}): Promise<string> {
-    const local = await objectOnDisk(this);
+  async stage(options: StageOptions = {}): Promise<string> {
+    checkOptions(options, "stage");
+    const local = await objectOnDisk(this, { phase: "stage", onProgress: options.onProgress });
     await linkRunInput(this._inst, this, options.isRunInput);
     return local;
   }
@@ -365,7 +364,7 @@ export class File {
    */
   async stream(options: StreamOptions = {}): Promise<AnnData> {
     await StreamOptionsSchema.parse(options);
-    const { src, io } = await openForRanges(this);
+    const { src, io, done } = await openForRanges(this, options.onProgress);
     let adata: AnnData;
     try {
       adata = await streamAnnData(src, {
@@ -375,6 +374,7 @@ export class File {
     } finally {
       src.close();
     }
+    done();
     if (options.io) {
       options.io.bytesRead += io.bytesRead;
       options.io.requests += io.requests;
@@ -384,22 +384,25 @@ export class File {
   }
 
   /**
-   * The in-memory object for this file's format. Formats without one
+   * The in-memory object for this file's format, typed by `as`
+   * (`load({ as: "anndata" })` is an `AnnData`; without `as`, a
+   * {@linkcode LoadResult} to narrow with `instanceof`). Formats without one
    * (`.fastq`, `.vcf`, ... and unknown suffixes) throw
    * `NoInMemoryRepresentationError`.
    */
-  async load(options: LoadOptions = {}): Promise<unknown> {
+  load(options?: LoadOptions & { as?: undefined }): Promise<LoadResult>;
+  /** The in-memory object as `as` says (else `UnsupportedFormatError`). */
+  load<K extends LoadAs>(options: LoadOptions & { as: K }): Promise<LoadTypes[K]>;
+  async load(options: LoadOptions = {}): Promise<LoadResult> {
     const path = this.path();
-    if (options === null || typeof options !== "object") {
-      throw new ValidationError("load(options): options must be an object");
-    }
+    checkOptions(options, "load");
     const value = await loadObject(
       this._inst.backendFor(this.storageId!).localPath(this._objectKey)
         ? path
-        : await objectOnDisk(this),
+        : await objectOnDisk(this, { onProgress: options.onProgress }),
       this.suffix,
       options.as,
-    );
+    ) as LoadResult;
     await linkRunInput(this._inst, this, options.isRunInput);
     return value;
   }

@@ -123,8 +123,15 @@ export async function notebookPath(): Promise<string | undefined> {
   const cwd = Deno.cwd();
   const abs = (p: string) => (p.startsWith("/") ? p : join(cwd, p));
   // jupyter_server >= 2 and VS Code set JPY_SESSION_NAME to the notebook path.
+  // A server's session name is relative to its root, and it starts the kernel in
+  // the notebook's folder: "sub/nb.ipynb" with cwd ".../sub" is ".../sub/nb.ipynb".
   const session = Deno.env.get("JPY_SESSION_NAME");
-  if (session?.endsWith(".ipynb")) return abs(session);
+  if (session?.endsWith(".ipynb")) {
+    const dir = dirname(session);
+    const inCwd = !session.startsWith("/") && dir !== "." &&
+      (cwd.endsWith(`/${dir}`) || cwd === dir);
+    return inCwd ? join(cwd, basename(session)) : abs(session);
+  }
   // The server's sessions API, matched by our kernel id (from the connection file name).
   const fromServer = await fromSessionsApi();
   if (fromServer) return fromServer;

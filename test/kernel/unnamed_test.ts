@@ -1,0 +1,133 @@
+// Every notebook execution is recorded, path or not: nbclient running a
+// notebook from memory, `jupyter nbconvert --execute` (from a file and from
+// stdin) and a Jupyter server session. Without a path the kernel records an
+// unnamed notebook transform with its run, cells, inputs and outputs;
+// `ln.track({ name })` or the path found later names it.
+import { join } from "node:path";
+import * as ln from "../../mod.ts";
+import { assert, assertEquals, tempDir } from "../_helpers.ts";
+import { needsPython, PYTHON } from "../_python.ts";
+import { kernelspecs, lastJson, runPython } from "./_jupyter.ts";
+
+const py = needsPython("kernel without a notebook path", "jupyter_client", "nbclient", "nbformat");
+const MOD = new URL("../../mod.ts", import.meta.url).href;
+const INSTALL = new URL("../../kernel/install.ts", import.meta.url).pathname;
+const NBCLIENT = new URL("./_unnamed_nbclient.py", import.meta.url).pathname;
+// The kernel runs in the repository (its imports need deno.json): "notebooks" is that folder.
+const NOTEBOOKS = new URL("../../notebooks", import.meta.url).pathname;
+const UNNAMED = /^notebook in notebooks \(path unknown, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)$/;
+
+type Outputs = { stream?: string; text?: string; data?: string; error?: string }[][];
+
+/** A registry at a new root holding `raw/in.txt`, for the notebook to read. */
+async function registryWithInput(): Promise<string> {
+  const root = await tempDir();
+  await ln.init({ storage: root });
+  try {
+    await new ln.File(new TextEncoder().encode("input"), { key: "raw/in.txt" }).save();
+  } finally {
+    await ln.close();
+  }
+  return root;
+}
+
+/** The cells: open the instance, read an input and save an output, fail once. */
+function cells(root: string, ...more: string[]): string[] {
+  return [
+    `import * as ln from "${MOD}";\nawait ln.init({ storage: "${root}" });\nln.context.transform?.name`,
+    'await (await ln.File.get({ key: "raw/in.txt" })).stage();\n' +
+    'const out = await new ln.File(new TextEncoder().encode("result"), { key: "out/result.txt" }).save();\n' +
+    "out.runId === ln.context.run?.id",
+    'throw new TypeError("recorded too")',
+    ...more,
+  ];
+}
+
+/** The one notebook run in `root`: its transform, cells, inputs and outputs. */
+async function recorded(root: string) {
+  await ln.init({ storage: root });
+  try {
+    const transforms = await ln.Transform.filter({ type: "notebook" });
+    assertEquals(transforms.length, 1, transforms.map((t) => t.name).join(", "));
+    const runs = await ln.Run.filter({ transformId: transforms[0].id });
+    assertEquals(runs.length, 1);
+    const run = runs[0];
+    return {
+      transform: transforms[0],
+      run,
+      cells: (await run.cells()).map((c) => [c.code, c.status]),
+      inputs: (await run.inputs.all()).map((f) => f.key),
+      outputs: (await run.outputs.all()).map((f) => f.key),
+    };
+  } finally {
+    await ln.close();
+  }
+}
+
+const stderrText = (outs: Outputs) =>
+  outs.flat().filter((o) => o.stream === "stderr").map((o) => o.text).join("");
+
+Deno.test({
+  name: "nbclient running a notebook from memory records an unnamed notebook with its run, " +
+    "every cell, inputs and outputs, and warns once",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    await using specs = await kernelspecs();
+    const cwd = NOTEBOOKS;
+    const root = await registryWithInput();
+    try {
+      const code = cells(root, "2 * 21");
+      const r = await runPython(specs.env, [NBCLIENT, cwd, JSON.stringify(code)]);
+      assert(r.ok, r.stderr);
+      const outs = lastJson<Outputs>(r.stdout);
+      assert(UNNAMED.test(JSON.parse(outs[0].find((o) => o.data)!.data!)), JSON.stringify(outs));
+      assertEquals(outs[1].find((o) => o.data)?.data, "true");
+      assertEquals(stderrText(outs).split("the notebook's path is unknown").length, 2);
+
+      const got = await recorded(root);
+      assert(UNNAMED.test(got.transform.name), got.transform.name);
+      assertEquals(got.transform.reference, null);
+      assert(got.transform.description?.includes(cwd), got.transform.description ?? "");
+      assertEquals(got.cells, code.map((c, i) => [c, i === 2 ? "error" : "ok"]));
+      assertEquals([got.inputs, got.outputs], [["raw/in.txt"], ["out/result.txt"]]);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "ln.track({ name }) in a later cell names the unnamed notebook and keeps its run",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    await using specs = await kernelspecs();
+    const cwd = NOTEBOOKS;
+    const root = await registryWithInput();
+    try {
+      const code = cells(
+        root,
+        "const before = ln.context.run!.id;\n" +
+          'const run = await ln.track({ name: "qc notebook", params: { lr: 0.1 } });\n' +
+          "[run.id === before, ln.context.transform!.name]",
+        'await new ln.File(new TextEncoder().encode("late"), { key: "out/late.txt" }).save();\n' +
+          "ln.context.run!.id",
+      );
+      const r = await runPython(specs.env, [NBCLIENT, cwd, JSON.stringify(code)]);
+      assert(r.ok, r.stderr);
+      const outs = lastJson<Outputs>(r.stdout);
+      assertEquals(outs[3].find((o) => o.data)?.data, '[ true, "qc notebook" ]');
+
+      const got = await recorded(root);
+      assertEquals([got.transform.name, got.transform.version], ["qc notebook", "1"]);
+      assert(got.transform.description?.includes(cwd), got.transform.description ?? "");
+      assertEquals(got.run.params, { lr: 0.1 });
+      assertEquals(got.cells.map(([, status]) => status), ["ok", "ok", "error", "ok", "ok"]);
+      assertEquals(got.outputs.sort(), ["out/late.txt", "out/result.txt"]);
+      assertEquals(got.inputs, ["raw/in.txt"]);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

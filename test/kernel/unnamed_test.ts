@@ -131,3 +131,104 @@ Deno.test({
     }
   },
 });
+
+/** Install the lamindeno kernelspec into `specs` with `--storage root` (the early run). */
+async function withStorage(dir: string, root: string): Promise<void> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", INSTALL, "--prefix", dir, "--storage", root],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!r.success) throw new Error(new TextDecoder().decode(r.stderr));
+}
+
+/** A notebook file of code cells (never importing the library), for the lamindeno kernel. */
+function notebookJson(sources: string[]): string {
+  return JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: "lamindeno", display_name: "lamindeno", language: "typescript" },
+    },
+    cells: sources.map((s, i) => ({
+      cell_type: "code",
+      id: `c${i}`,
+      metadata: {},
+      execution_count: null,
+      outputs: [],
+      source: s,
+    })),
+  });
+}
+
+Deno.test({
+  name: "jupyter nbconvert --execute records a notebook file by its path, and one from stdin " +
+    "as an unnamed notebook, every cell of both",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    await using specs = await kernelspecs();
+    const root = await tempDir();
+    const work = join(specs.dir, "work");
+    await Deno.mkdir(work);
+    await withStorage(specs.dir, root);
+    const code = ["6 * 7", 'throw new RangeError("in nbconvert")', '"ok".repeat(2)'];
+    await Deno.writeTextFile(join(work, "analysis.ipynb"), notebookJson(code));
+    const nbconvert = async (args: string[], stdin?: string) => {
+      const child = new Deno.Command(PYTHON, {
+        args: ["-m", "nbconvert", "--to", "notebook", "--execute", "--allow-errors", ...args],
+        cwd: work,
+        env: specs.env,
+        clearEnv: true,
+        stdin: stdin === undefined ? "null" : "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      if (stdin !== undefined) {
+        const w = child.stdin.getWriter();
+        await w.write(new TextEncoder().encode(stdin));
+        await w.close();
+      }
+      const r = await child.output();
+      const err = new TextDecoder().decode(r.stderr);
+      assert(r.success, err);
+      return { stdout: new TextDecoder().decode(r.stdout), stderr: err };
+    };
+    try {
+      await nbconvert(["analysis.ipynb", "--output", "executed"]);
+      const executed = JSON.parse(await Deno.readTextFile(join(work, "executed.ipynb")));
+      assertEquals(executed.cells[0].outputs[0].data["text/plain"], ["42"]);
+      const piped = await nbconvert(["--stdin", "--stdout"], notebookJson(code));
+      assertEquals(JSON.parse(piped.stdout).cells[2].outputs[0].data["text/plain"], ['"okok"']);
+      // The kernel itself warned, in its log.
+      assert(piped.stderr.includes("the notebook's path is unknown"), piped.stderr);
+
+      await ln.init({ storage: root });
+      const transforms = await ln.Transform.filter({ type: "notebook" });
+      const byName = new Map(transforms.map((t) => [t.name, t]));
+      const named = byName.get("analysis.ipynb");
+      assertEquals(named?.reference, join(work, "analysis.ipynb"));
+      const unnamed = transforms.find((t) => t !== named);
+      assertEquals(transforms.length, 2);
+      assert(
+        /^notebook in work \(path unknown, .* UTC\)$/.test(unnamed!.name),
+        unnamed!.name,
+      );
+      for (const t of [named!, unnamed!]) {
+        const runs = await ln.Run.filter({ transformId: t.id });
+        assertEquals(runs.length, 1, t.name);
+        assertEquals(
+          (await runs[0].cells()).map((c) => [c.code, c.status, c.errorName]),
+          [[code[0], "ok", undefined], [code[1], "error", "RangeError"], [
+            code[2],
+            "ok",
+            undefined,
+          ]],
+        );
+      }
+    } finally {
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

@@ -13,6 +13,7 @@ const py = needsPython("kernel without a notebook path", "jupyter_client", "nbcl
 const MOD = new URL("../../mod.ts", import.meta.url).href;
 const INSTALL = new URL("../../kernel/install.ts", import.meta.url).pathname;
 const NBCLIENT = new URL("./_unnamed_nbclient.py", import.meta.url).pathname;
+const SERVER = new URL("./_server_session.py", import.meta.url).pathname;
 // The kernel runs in the repository (its imports need deno.json): "notebooks" is that folder.
 const NOTEBOOKS = new URL("../../notebooks", import.meta.url).pathname;
 const UNNAMED = /^notebook in notebooks \(path unknown, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)$/;
@@ -225,6 +226,60 @@ Deno.test({
             undefined,
           ]],
         );
+      }
+    } finally {
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+const server = needsPython("kernel in a Jupyter server", "jupyter_server", "websocket");
+
+Deno.test({
+  name: "a Jupyter server session: the notebook is named by the session's path, and a notebook " +
+    "saved only after its cells ran is named by that path at shutdown",
+  ...server,
+  sanitizeResources: false,
+  async fn() {
+    await using specs = await kernelspecs();
+    const root = await tempDir();
+    const served = join(specs.dir, "served");
+    await Deno.mkdir(join(served, "sub"), { recursive: true });
+    await Deno.mkdir(join(served, "later"));
+    await withStorage(specs.dir, root);
+    const code = ["6 * 7", 'throw new RangeError("in a session")'];
+    await Deno.writeTextFile(join(served, "sub", "analysis.ipynb"), notebookJson(code));
+    const saved = JSON.parse(notebookJson(code));
+    try {
+      const r = await runPython(specs.env, [
+        SERVER,
+        served,
+        JSON.stringify([
+          { path: "sub/analysis.ipynb", cells: code },
+          { path: "later/Untitled.ipynb", cells: code, save: saved },
+        ]),
+      ]);
+      assert(r.ok, r.stderr + await Deno.readTextFile(join(specs.dir, "server.log")));
+      assertEquals(lastJson(r.stdout), [["ok", "error"], ["ok", "error"]]);
+
+      await ln.init({ storage: root });
+      const transforms = await ln.Transform.filter({ type: "notebook" });
+      assertEquals(
+        transforms.map((t) => [t.name, t.reference, t.description]).sort(),
+        [
+          ["Untitled.ipynb", join(served, "later", "Untitled.ipynb"), null],
+          ["analysis.ipynb", join(served, "sub", "analysis.ipynb"), null],
+        ],
+      );
+      for (const t of transforms) {
+        assertEquals(t.sourceCode, code.map((c) => `// %%\n${c}\n`).join("\n"));
+        const runs = await ln.Run.filter({ transformId: t.id });
+        assertEquals(runs.length, 1, t.name);
+        assertEquals((await runs[0].cells()).map((c) => [c.code, c.status]), [
+          [code[0], "ok"],
+          [code[1], "error"],
+        ]);
       }
     } finally {
       await ln.close();

@@ -333,6 +333,11 @@ async function nameNotebookRun(
       .where("id", "=", transform.id).where("version", "=", transform.version)
       .executeTakeFirstOrThrow();
     Object.assign(transform, TRANSFORM_MODEL.fromRow(row, inst));
+    if (options.name && transform.name !== options.name) {
+      // The kernel named it by its path meanwhile: the name asked for wins.
+      transform.name = options.name;
+      await transform.save();
+    }
   }
   if (options.version !== undefined && options.version !== transform.version) {
     log.warn(`this notebook's run started as version ${transform.version}: keeping that version`);

@@ -98,40 +98,46 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "ln.track({ name }) in a later cell names the unnamed notebook and keeps its run",
-  ...py,
-  sanitizeResources: false,
-  async fn() {
-    await using specs = await kernelspecs();
-    const cwd = NOTEBOOKS;
-    const root = await registryWithInput();
-    try {
-      const code = cells(
-        root,
-        "const before = ln.context.run!.id;\n" +
-          'const run = await ln.track({ name: "qc notebook", params: { lr: 0.1 } });\n' +
-          "[run.id === before, ln.context.transform!.name]",
-        'await new ln.File(new TextEncoder().encode("late"), { key: "out/late.txt" }).save();\n' +
-          "ln.context.run!.id",
-      );
-      const r = await runPython(specs.env, [NBCLIENT, cwd, JSON.stringify(code)]);
-      assert(r.ok, r.stderr);
-      const outs = lastJson<Outputs>(r.stdout);
-      assertEquals(outs[3].find((o) => o.data)?.data, '[ true, "qc notebook" ]');
+for (const early of [false, true]) {
+  Deno.test({
+    name: "ln.track({ name }) in a later cell names the unnamed notebook and keeps its run" +
+      (early ? " (the kernel's own run, --storage)" : ""),
+    ...py,
+    sanitizeResources: false,
+    async fn() {
+      await using specs = await kernelspecs();
+      const cwd = NOTEBOOKS;
+      const root = await registryWithInput();
+      if (early) await withStorage(specs.dir, root);
+      try {
+        const code = cells(
+          root,
+          "const before = ln.context.run!.id;\n" +
+            'const run = await ln.track({ name: "qc notebook", params: { lr: 0.1 } });\n' +
+            "[run.id === before, ln.context.transform!.name]",
+          'await new ln.File(new TextEncoder().encode("late"), { key: "out/late.txt" }).save();\n' +
+            "ln.context.run!.id",
+        );
+        const r = await runPython(specs.env, [NBCLIENT, cwd, JSON.stringify(code)]);
+        assert(r.ok, r.stderr);
+        const outs = lastJson<Outputs>(r.stdout);
+        assertEquals(outs[3].find((o) => o.data)?.data, '[ true, "qc notebook" ]');
+        // Warned once in the notebook, whichever process started the run.
+        assertEquals(stderrText(outs).split("the notebook's path is unknown").length, 2);
 
-      const got = await recorded(root);
-      assertEquals([got.transform.name, got.transform.version], ["qc notebook", "1"]);
-      assert(got.transform.description?.includes(cwd), got.transform.description ?? "");
-      assertEquals(got.run.params, { lr: 0.1 });
-      assertEquals(got.cells.map(([, status]) => status), ["ok", "ok", "error", "ok", "ok"]);
-      assertEquals(got.outputs.sort(), ["out/late.txt", "out/result.txt"]);
-      assertEquals(got.inputs, ["raw/in.txt"]);
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
-  },
-});
+        const got = await recorded(root);
+        assertEquals([got.transform.name, got.transform.version], ["qc notebook", "1"]);
+        assert(got.transform.description?.includes(cwd), got.transform.description ?? "");
+        assertEquals(got.run.params, { lr: 0.1 });
+        assertEquals(got.cells.map(([, status]) => status), ["ok", "ok", "error", "ok", "ok"]);
+        assertEquals(got.outputs.sort(), ["out/late.txt", "out/result.txt"]);
+        assertEquals(got.inputs, ["raw/in.txt"]);
+      } finally {
+        await Deno.remove(root, { recursive: true });
+      }
+    },
+  });
+}
 
 /** Install the lamindeno kernelspec into `specs` with `--storage root` (the early run). */
 async function withStorage(dir: string, root: string): Promise<void> {

@@ -14,6 +14,8 @@
 // A run announced with `path_unknown` (its notebook transform is unnamed) gets
 // its path looked for again, off the cells' path: after a cell ends at most
 // every LOOK_AGAIN_MS, and at shutdown; once found, the transform is named by it.
+// papermill's parameters cell (`PAPERMILL_INPUT_PATH`, with inject_paths) names
+// it as soon as it runs.
 import type { KernelHooks } from "./hooks.ts";
 import { redactError, redactText } from "../src/_redact.ts";
 import type { CellRecord, RegistryLocation } from "../src/registry/run_cells.ts";
@@ -49,6 +51,8 @@ export function recordingHooks(): KernelHooks {
   let warned = false;
   let looking: Promise<void> | undefined;
   let lookedAt = 0;
+  /** The notebook papermill said it runs (its parameters cell). */
+  let papermill: string | undefined;
 
   const warn = (e: unknown) => {
     if (warned) return;
@@ -80,7 +84,7 @@ export function recordingHooks(): KernelHooks {
     lookedAt = Date.now();
     looking = (async () => {
       const { notebookOrigin } = await import("../src/track/_where.ts");
-      const origin = await notebookOrigin();
+      const origin = await notebookOrigin(papermill);
       if (!origin || !t.pathUnknown) return;
       const db = await open(t);
       const { nameUnnamedNotebook } = await import("../src/track/_unnamed.ts");
@@ -106,6 +110,13 @@ export function recordingHooks(): KernelHooks {
       };
       cells.push(cell);
       byMsg.set(msg.msgId, cell);
+      if (!papermill && cells.length <= 3 && msg.code.includes("PAPERMILL_INPUT_PATH")) {
+        void import("../src/track/_papermill.ts").then((m) => {
+          const raw = m.papermillInputPath(msg.code);
+          papermill = raw === undefined ? undefined : m.resolvePapermillPath(raw);
+          if (papermill) lookForPath(true);
+        }).catch(warn);
+      }
       const timer = setTimeout(() => {
         runningRows.delete(cell);
         write([cell]);
@@ -142,7 +153,8 @@ export function recordingHooks(): KernelHooks {
         { kind: "libsql", path: `${run.root}/.lamindb/lamin.db` };
       const previous = target;
       target = { runId: run.run_id, location, pathUnknown: run.path_unknown };
-      lookedAt = Date.now(); // whoever announced it has just looked
+      if (papermill) lookForPath(true);
+      else lookedAt = Date.now(); // whoever announced it has just looked
       if (previous && sameLocation(previous.location, location)) target.db = previous.db;
       else close(previous); // another instance: its own connection
       write(cells); // what ran before the run was known

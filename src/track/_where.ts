@@ -108,7 +108,8 @@ function cmdlineOf(pid: number): string[] {
   }
 }
 
-function parentOf(pid: number): number | undefined {
+/** A process's parent (Linux), or undefined. */
+export function parentOf(pid: number): number | undefined {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
@@ -192,9 +193,9 @@ async function fromSessionsApi(): Promise<string | undefined> {
   return undefined;
 }
 
-/** The notebook being run, as a CodeOrigin. */
-export async function notebookOrigin(): Promise<CodeOrigin | undefined> {
-  const path = await notebookPath();
+/** The notebook being run (or the one at `known`), as a CodeOrigin; undefined when unreadable. */
+export async function notebookOrigin(known?: string): Promise<CodeOrigin | undefined> {
+  const path = known ?? await notebookPath();
   if (!path) return undefined;
   let hash: string;
   let source: string;

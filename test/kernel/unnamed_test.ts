@@ -3,11 +3,13 @@
 // stdin) and a Jupyter server session. Without a path the kernel records an
 // unnamed notebook transform with its run, cells, inputs and outputs;
 // `ln.track({ name })` or the path found later names it.
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import * as ln from "../../mod.ts";
 import { assert, assertEquals, tempDir } from "../_helpers.ts";
 import { needsPython, PYTHON } from "../_python.ts";
 import { kernelspecs, lastJson, runPython } from "./_jupyter.ts";
+import { papermillInputPath } from "../../src/track/_papermill.ts";
+import { unnamedNotebookName } from "../../src/track/_unnamed.ts";
 
 const py = needsPython("kernel without a notebook path", "jupyter_client", "nbclient", "nbformat");
 const MOD = new URL("../../mod.ts", import.meta.url).href;
@@ -292,4 +294,64 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
+});
+
+Deno.test({
+  name: "papermill's parameters cell (inject_paths) names the notebook by PAPERMILL_INPUT_PATH, " +
+    "relative to papermill's folder",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    await using specs = await kernelspecs();
+    const root = await tempDir();
+    const work = join(specs.dir, "work");
+    await Deno.mkdir(work);
+    await withStorage(specs.dir, root);
+    // The notebook papermill reads; it runs it from memory, with its parameters cell first.
+    const input = join(specs.dir, "input.ipynb");
+    const body = ["alpha * 2"];
+    await Deno.writeTextFile(input, notebookJson(body));
+    const injected = "// Parameters\nconst alpha = 0.5;\n" +
+      `const PAPERMILL_INPUT_PATH = ${JSON.stringify(relative(Deno.cwd(), input))};\n` +
+      'const PAPERMILL_OUTPUT_PATH = "output.ipynb";\n';
+    try {
+      const r = await runPython(specs.env, [NBCLIENT, work, JSON.stringify([injected, ...body])]);
+      assert(r.ok, r.stderr);
+      assertEquals(lastJson<Outputs>(r.stdout)[1], [{ data: "1" }]);
+
+      await ln.init({ storage: root });
+      const transforms = await ln.Transform.filter({ type: "notebook" });
+      assertEquals(transforms.map((t) => [t.name, t.reference]), [["input.ipynb", input]]);
+      assertEquals(transforms[0].sourceCode, "// %%\nalpha * 2\n");
+      const [run] = await ln.Run.filter({ transformId: transforms[0].id });
+      assertEquals((await run.cells()).map((c) => c.code), [injected, ...body]);
+    } finally {
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test("papermillInputPath reads the path a parameters cell assigns, quoted either way", () => {
+  assertEquals(
+    papermillInputPath('# Parameters\nPAPERMILL_INPUT_PATH = "in dir/a.ipynb"\n'),
+    "in dir/a.ipynb",
+  );
+  assertEquals(papermillInputPath("const PAPERMILL_INPUT_PATH = 'it\\'s.ipynb';"), "it's.ipynb");
+  assertEquals(
+    papermillInputPath('let PAPERMILL_INPUT_PATH: string = "a\\"b.ipynb";'),
+    'a"b.ipynb',
+  );
+  assertEquals(papermillInputPath('PAPERMILL_OUTPUT_PATH = "out.ipynb"'), undefined);
+  assertEquals(papermillInputPath('PAPERMILL_INPUT_PATH = "not a notebook.txt"'), undefined);
+  assertEquals(papermillInputPath("PAPERMILL_INPUT_PATH = someVariable"), undefined);
+});
+
+Deno.test("an unnamed notebook is named after the kernel's folder (relative to the git root) and the time", () => {
+  const at = new Date("2026-12-03T00:50:12.345Z");
+  assertEquals(
+    unnamedNotebookName(NOTEBOOKS, at),
+    "notebook in notebooks (path unknown, 2026-12-03 00:50:12 UTC)",
+  );
+  assertEquals(unnamedNotebookName("/", at), "notebook (path unknown, 2026-12-03 00:50:12 UTC)");
 });

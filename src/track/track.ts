@@ -233,8 +233,9 @@ function kernelRun(): KernelRun | undefined {
 
 /**
  * For the lamindeno kernel, in its own process before the first cell: start
- * the run of the notebook being opened, in the open instance. Undefined when
- * the notebook cannot be found.
+ * the run of the notebook being opened, in the open instance. When the
+ * notebook cannot be found, the run of a new unnamed notebook transform
+ * (announced with `path_unknown`, named later).
  * @internal
  */
 export async function startKernelRun(): Promise<KernelRun> {

@@ -44,6 +44,8 @@ export {
   type RegistryDialect,
 } from "./src/init.ts";
 export { type Settings, settings } from "./src/settings.ts";
+export type { Verbosity } from "./src/_log.ts";
+export type { OnProgress, Progress, ProgressPhase } from "./src/storage/_progress.ts";
 export * from "./src/save.ts";
 export * from "./src/fsck.ts";
 export {
@@ -57,6 +59,8 @@ export {
   type BackedOptions,
   BackedOptionsSchema,
   FileOptionsSchema,
+  type SaveOptions,
+  type StageOptions,
   StreamOptionsSchema,
 } from "./src/registry/file_schemas.ts";
 export { Folder, type FolderOptions } from "./src/registry/folder.ts";
@@ -72,6 +76,9 @@ export { Storage } from "./src/registry/storage_record.ts";
 export { User } from "./src/registry/user.ts";
 export { type Feature, Features } from "./src/registry/features.ts";
 export { ULabel, type ULabelOptions } from "./src/registry/ulabel.ts";
+export { Description } from "./src/registry/description.ts";
+export { view, type ViewOptions } from "./src/registry/view.ts";
+export { Lineage } from "./src/registry/lineage.ts";
 export {
   type Queries,
   Query,
@@ -81,7 +88,7 @@ export {
   WhereSchema,
 } from "./src/registry/_model.ts";
 export { Instance, type InstanceSettings, type RegistryLocation } from "./src/registry/instance.ts";
-export type { LoadOptions } from "./src/formats/load.ts";
+export type { LoadAs, LoadOptions, LoadResult, LoadTypes } from "./src/formats/load.ts";
 export type { DataFrame } from "./src/formats/tables.ts";
 export type { ArrowTable } from "./src/formats/arrow.ts";
 export type { ZarrArray } from "./src/formats/tensor.ts";

@@ -1,7 +1,7 @@
 // Opening a saved file's object: on local disk (a cached copy for remote
 // storage), or for range reads (stream, backed).
 import { NotFoundError } from "../errors.ts";
-import { localCopy } from "../storage/_cache.ts";
+import { type CopyProgress, localCopy } from "../storage/_cache.ts";
 import { CountingStorage } from "../storage/counting.ts";
 import { readDataFrame } from "../formats/anndata/_decode.ts";
 import { BackedAnnData } from "../query/backed.ts";
@@ -9,13 +9,14 @@ import { storedMatrix } from "../query/stream.ts";
 import type { RangeReader } from "../formats/codec.ts";
 import { openRangeReader } from "../query/_open.ts";
 import type { File } from "./file.ts";
+import { type OnProgress, startProgress } from "../storage/_progress.ts";
 
 /**
  * The object of a saved file on local disk: itself, or a cached copy of a
  * remote one. (A function, not a private method: records read from the
  * registry are not built by the constructor.)
  */
-export async function objectOnDisk(file: File): Promise<string> {
+export async function objectOnDisk(file: File, progress: CopyProgress = {}): Promise<string> {
   const path = file.path();
   const inst = file._inst;
   const backend = inst.backendFor(file.storageId!);
@@ -25,7 +26,11 @@ export async function objectOnDisk(file: File): Promise<string> {
   if (!present) {
     throw new NotFoundError(`the object of file ${file.id} is missing at ${path}; run ln.fsck()`);
   }
-  return await localCopy(backend, file._objectKey, Boolean(file._isDir), inst.settings.cacheDir);
+  const label = file.key ?? file.name ?? file._objectKey;
+  return await localCopy(backend, file._objectKey, Boolean(file._isDir), inst.settings.cacheDir, {
+    ...progress,
+    label: progress.label ?? label,
+  });
 }
 
 /** Bytes read and requests made so far. */
@@ -34,13 +39,21 @@ export interface IoCount {
   readonly requests: number;
 }
 
-/** A saved `.h5ad`/`.zarr` file opened for range reads, with its I/O counted. */
+/**
+ * A saved `.h5ad`/`.zarr` file opened for range reads, with its I/O counted.
+ * `onProgress` hears the bytes read (phase `"download"`, `total` the file's
+ * size, or the bytes read once more; `done()` reports the bytes read as the
+ * total).
+ */
 export async function openForRanges(
   file: File,
-): Promise<{ src: RangeReader; io: IoCount }> {
+  onProgress?: OnProgress,
+): Promise<{ src: RangeReader; io: IoCount; done: () => void }> {
   const path = file.path(); // saved?
   const inst = file._inst;
-  const backend = new CountingStorage(inst.backendFor(file.storageId!));
+  const t = startProgress("download", file.size ?? 0, { onProgress, quiet: true });
+  const onRead = t && ((n: number) => t.add(n));
+  const backend = new CountingStorage(inst.backendFor(file.storageId!), { onRead });
   const src = await openRangeReader(
     backend,
     file._objectKey,
@@ -56,7 +69,7 @@ export async function openForRanges(
       return backend.stats.requests + (src.stats?.()?.requests ?? 0);
     },
   };
-  return { src, io };
+  return { src, io, done: () => t?.end(io.bytesRead) };
 }
 
 /** A saved `.h5ad`/`.zarr` file as a {@linkcode BackedAnnData}. */

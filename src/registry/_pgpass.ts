@@ -5,6 +5,7 @@
 // it in LAMINDENO_PGPASSFILE; `ln.init({ db })` with a URL without password
 // looks it up there (then pg's own PGPASSWORD, PGPASSFILE, ~/.pgpass apply).
 import * as rt from "../_runtime.ts";
+import { dirname } from "node:path";
 import { StorageError, ValidationError } from "../errors.ts";
 
 /** The environment variable naming lamindeno's own pgpass file. */
@@ -92,11 +93,13 @@ export function splitPassword(url: string): { url: string; line?: string } {
 
 /**
  * The password for a password-less PostgreSQL `url` from the pgpass file
- * named by {@linkcode PGPASSFILE_ENV}, or undefined (no file set, no
+ * `file` (default: the one named by {@linkcode PGPASSFILE_ENV}), or undefined (no file set, no
  * matching entry). A file that others can read is refused (StorageError).
  */
-export async function lookupPassword(url: string): Promise<string | undefined> {
-  const file = rt.env(PGPASSFILE_ENV);
+export async function lookupPassword(
+  url: string,
+  file: string | undefined = rt.env(PGPASSFILE_ENV),
+): Promise<string | undefined> {
   if (!file) return undefined;
   const p = parse(url);
   if (!p || p.u.password || !p.target.user) return undefined;
@@ -136,4 +139,18 @@ export function withPassword(url: string, password: string): string {
   const u = new URL(url);
   u.password = encodeURIComponent(password);
   return u.href;
+}
+
+/** Write `text` to `path` readable by its owner only (0600, folder 0700), replacing it atomically. */
+export async function writePrivate(path: string, text: string): Promise<void> {
+  await rt.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await rt.writeTextFile(tmp, text, { mode: 0o600, createNew: true });
+    if (rt.platform() !== "win32") await rt.chmod(tmp, 0o600);
+    await rt.rename(tmp, path);
+  } catch (e) {
+    await rt.remove(tmp).catch(() => {});
+    throw e;
+  }
 }

@@ -7,12 +7,67 @@
  *
  * @module
  */
+import { ValidationError } from "../errors.ts";
 import { Expression } from "../query/expr.ts";
+import type { OnProgress } from "../storage/_progress.ts";
 import { LazySchema } from "../storage/_validate.ts";
 import { Features } from "./features.ts";
-import type { FileOptions, StreamOptions } from "./file.ts";
+import type { FileOptions } from "./file.ts";
+import type { IoStats } from "../storage/counting.ts";
 import { Instance } from "./instance.ts";
 import { Run } from "./run.ts";
+
+/** Options of `file.replace()`. */
+export interface ReplaceOptions {
+  /** The run that made the new version. */
+  run?: Run;
+  /** Serialization format for in-memory data. */
+  format?: string;
+}
+
+/** Options of `file.stream()`. */
+export interface StreamOptions {
+  /** Which obs rows to read; all when omitted. */
+  subsetObs?: Expression;
+  /** Which var rows (columns of X) to read; all when omitted. */
+  subsetVar?: Expression;
+  /** Link the file as an input of the tracked run (default: `ln.settings.trackRunInputs`). */
+  isRunInput?: boolean;
+  /** Counters to add this call's bytes read and requests to. */
+  io?: Pick<IoStats, "bytesRead" | "requests">;
+  /** Told the bytes read (phase `"download"`); the last report's total is the bytes read. */
+  onProgress?: OnProgress;
+}
+
+/** Options of `file.save()`. */
+export interface SaveOptions {
+  /**
+   * Told the progress of hashing and of copying (local storage) or
+   * uploading (S3), phase by phase; each phase ends with `done === total`.
+   */
+  onProgress?: OnProgress;
+}
+
+/** Options of `file.stage()`. */
+export interface StageOptions {
+  /** Link the file as an input of the tracked run (default: `ln.settings.trackRunInputs`). */
+  isRunInput?: boolean;
+  /** Told the progress of copying a remote object into the cache (phase `"stage"`). */
+  onProgress?: OnProgress;
+}
+
+/** A ValidationError unless `options` is an object whose `onProgress` is a function or absent. */
+export function checkOptions(options: unknown, call: string): void {
+  if (options === null || typeof options !== "object") {
+    throw new ValidationError(`${call}(options): options must be an object`);
+  }
+  const cb = (options as { onProgress?: unknown }).onProgress;
+  if (cb !== undefined && typeof cb !== "function") {
+    throw new ValidationError(
+      `${call}({ onProgress }) takes a function ({ phase, done, total }) => void, got ${typeof cb}`,
+    );
+  }
+}
 
 /** Options of `file.backed()`. */
 export interface BackedOptions {
@@ -70,6 +125,9 @@ export const StreamOptionsSchema: LazySchema<StreamOptions> = new LazySchema(
       subsetObs: z.instanceof(Expression, { error: SUBSET }).optional(),
       subsetVar: z.instanceof(Expression, { error: SUBSET }).optional(),
       isRunInput: z.boolean().optional(),
+      onProgress: z.custom<OnProgress>((v) => typeof v === "function", {
+        error: "a function ({ phase, done, total }) => void",
+      }).optional(),
       io: z.custom<StreamOptions["io"]>(
         (v) =>
           typeof v === "object" && v !== null &&

@@ -199,6 +199,7 @@ export class LocalStorage implements StorageBackend {
         for await (const chunk of chunks) {
           md5.update(chunk);
           await rt.writeAll(f, chunk);
+          options.progress?.add(chunk.byteLength);
         }
         await f.datasync();
       } finally {

@@ -75,7 +75,7 @@ export function versionsContract(
     // Provenance stays with each version.
     assertEquals(versions[0].runId, run.id);
     assertEquals((await run.outputs.all()).map((f) => f.id), [v1.id]);
-    assert((await versions[0].viewLineage()).includes("make.ts"));
+    assert((await versions[0].viewLineage()).svg.includes("make.ts"));
     assertEquals(await ln.fsck(), HEALTHY);
     // The same content again is the existing version, not a new one.
     const again = await new ln.File(csv("two"), { key: "t/a.csv" }).save();

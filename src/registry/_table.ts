@@ -64,6 +64,7 @@ function series(name: string, type: FieldType, values: unknown[]): pl.Series {
   }
   const present = values.filter((v) => v !== null && v !== undefined);
   const nulls = (f: (v: unknown) => unknown) => values.map((v) => (v == null ? null : f(v)));
+  if (type === "boolean") return pl.Series(name, nulls((v) => !!Number(v)), pl.Bool); // 0/1 stored
   if (present.length > 0 && present.every((v) => typeof v === "boolean")) {
     return pl.Series(name, nulls((v) => v), pl.Bool);
   }

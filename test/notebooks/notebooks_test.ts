@@ -127,7 +127,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the registry tutorial walks through versions, labels and queries",
+  name: "the registry tutorial walks through versions, labels, queries, tables and describe()",
   ...py,
   sanitizeResources: false,
   async fn() {
@@ -139,7 +139,10 @@ Deno.test({
       assert(/latest=falseversion=null.*latest=trueversion=2/.test(data[1] ?? ""), data[1]);
       assertEquals(data.slice(2, 5), ["[true,true]", "2", "2"]);
       assertEquals(data.slice(5, 7), ['["tables/donors.parquet"]', "1"]);
-      assertEquals(data.at(-1), "2");
+      assertEquals(data[9], "2");
+      assert(data[11]?.startsWith('["id","name"'), data[11]);
+      assert(data[12]?.includes("tables/donors.parquet"), data[12]);
+      assert(data[13]?.includes("File") && data[13]?.includes("ULabel"), data[13]);
     } finally {
       await Deno.remove(root, { recursive: true });
     }

@@ -19,13 +19,14 @@ import { deleteFile, replaceFile } from "./_replace.ts";
 import { linkRunInput } from "./_inputs.ts";
 import { LazyDataFrame } from "../query/lazy_frame.ts";
 import { Expression } from "../query/expr.ts";
-import { streamAnnData } from "../query/stream.ts";
+import type { Projection } from "../query/projection.ts";
+import type { LazyFrame } from "../query/scan.ts";
 import type { BackedAnnData } from "../query/backed.ts";
 import type { IoStats } from "../storage/counting.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
-import { objectOnDisk, openBacked, openForRanges } from "./_file_open.ts";
+import { fileBatches, objectOnDisk, openBacked, openTable, streamFile } from "./_file_open.ts";
 import { FILES } from "./_file_model.ts";
-import { type BackedOptions, BackedOptionsSchema, StreamOptionsSchema } from "./file_schemas.ts";
+import { type BackedOptions, BackedOptionsSchema, type BatchOptions } from "./file_schemas.ts";
 import { FEATURE_SETS, Features } from "./features.ts";
 import { type Folder, FOLDERS } from "./folder.ts";
 import { defaultInstance, Instance } from "./instance.ts";
@@ -68,8 +69,8 @@ export interface ReplaceOptions {
   format?: string;
 }
 
-/** Options of `file.stream()`. */
-export interface StreamOptions {
+/** Options of `file.stream()`: rows (`subsetObs`, `subsetVar`) and parts ({@linkcode Projection}). */
+export interface StreamOptions extends Projection {
   /** Which obs rows to read; all when omitted. */
   subsetObs?: Expression;
   /** Which var rows (columns of X) to read; all when omitted. */
@@ -346,27 +347,43 @@ export class File {
    * The AnnData subset that `subsetObs` / `subsetVar` select, reading only
    * the columns the queries name and the parts of X, layers, obsm/varm and
    * obsp/varp that hold the selection (`.h5ad` and `.zarr`). Rows stay in
-   * file order; uns is read whole. Pass `io` to receive the bytes read and
-   * requests made.
+   * file order; uns is read whole. Only what is asked for is read:
+   * `obsColumns`, `varColumns`, `layers`, `obsm` (`false`: none) and `X`
+   * (`false`: none) default to all; an unknown name is a
+   * `ColumnNotFoundError` listing the known ones, before any data is read.
+   * Pass `io` to receive the bytes read and requests made.
    */
   async stream(options: StreamOptions = {}): Promise<AnnData> {
-    await StreamOptionsSchema.parse(options);
-    const { src, io } = await openForRanges(this);
-    let adata: AnnData;
-    try {
-      adata = await streamAnnData(src, {
-        obs: options.subsetObs?.node,
-        var: options.subsetVar?.node,
-      });
-    } finally {
-      src.close();
-    }
-    if (options.io) {
-      options.io.bytesRead += io.bytesRead;
-      options.io.requests += io.requests;
-    }
+    return await streamFile(this, options);
+  }
+
+  /**
+   * Out of core: the rows `subsetObs` selects as AnnData batches of up to
+   * `batchSize` rows, in row order (`for await (const b of
+   * file.batches({ batchSize: 10_000 }))`). Each batch reads only its rows
+   * of obs, X, layers, obsm and obsp; var, varm, varp and uns are read once
+   * and shared. Takes every `stream()` option; `batchSize <= 0` is a
+   * `ValidationError` at once, unknown names a `ColumnNotFoundError` on the
+   * first batch, before any data is read. `io` grows as batches are read.
+   */
+  batches(options: BatchOptions): AsyncIterable<AnnData> {
+    return fileBatches(this, options);
+  }
+
+  /**
+   * Open without reading: a table (`.parquet`, `.ipc`/`.feather`/`.arrow`,
+   * `.csv`/`.tsv`) as a polars `LazyFrame` (a scan: filters and column
+   * selections are pushed down to the reader; `collect()` runs it); an
+   * `.h5ad`/`.zarr` AnnData as a {@linkcode BackedAnnData} (as `backed()`).
+   * Tables on S3 are scanned from a cached local copy, fetched whole once
+   * and reused while its size and entity tag match the object's (not by
+   * range reads).
+   */
+  async open(options: BackedOptions = {}): Promise<LazyFrame | BackedAnnData> {
+    await BackedOptionsSchema.parse(options);
+    const opened = await openTable(this) ?? await openBacked(this);
     await linkRunInput(this._inst, this, options.isRunInput);
-    return adata;
+    return opened;
   }
 
   /**

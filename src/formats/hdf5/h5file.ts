@@ -35,7 +35,7 @@ export interface H5Group {
 }
 
 /** Bytes of global heap collections (variable-length strings) an H5File keeps cached. */
-export const HEAP_CACHE_BYTES = 16 << 20;
+export const HEAP_CACHE_BYTES = 4 << 20;
 
 /** A dataset of an {@linkcode H5File}. */
 export class H5Dataset {

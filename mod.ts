@@ -45,6 +45,8 @@ export {
 export {
   type BackedOptions,
   BackedOptionsSchema,
+  type BatchOptions,
+  BatchOptionsSchema,
   FileOptionsSchema,
   type SaveOptions,
   type StageOptions,
@@ -88,6 +90,8 @@ export {
 } from "./src/query/expr.ts";
 export { LazyDataFrame, type LazyDataFrameMembers } from "./src/query/lazy_frame.ts";
 export { BackedAnnData, BackedMatrix } from "./src/query/backed.ts";
+export type { Projection } from "./src/query/projection.ts";
+export type { LazyFrame } from "./src/query/scan.ts";
 export { type ImageArray, type ImageFormat, readImage, writeImage } from "./src/formats/image.ts";
 export * from "./src/track/context.ts";
 export { finish, track, type TrackOptions, TrackOptionsSchema } from "./src/track/track.ts";

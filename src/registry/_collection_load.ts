@@ -91,16 +91,23 @@ async function present(f: File): Promise<boolean> {
  * storage, a `StorageError` naming the file instead.
  */
 export async function guard<R>(f: File, fn: () => Promise<R>): Promise<R> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (await present(f)) throw e;
-    throw new StorageError(
+  const missing = (cause?: unknown) =>
+    new StorageError(
       `${fileLabel(f)} of the collection is missing from storage at ${f.path()}: it was ` +
         `deleted outside lamindeno; nothing was returned (ln.fsck() reports missing objects)`,
-      { cause: e },
+      { cause },
     );
+  let out: R;
+  try {
+    out = await fn();
+  } catch (e) {
+    if (await present(f)) throw e;
+    throw missing(e);
   }
+  // A zarr store reads a missing chunk as its fill value: a store deleted
+  // while it was read gives zeros, not an error. Check that it is still there.
+  if (f._isDir && !(await present(f))) throw missing();
+  return out;
 }
 
 /** Link the collection as an input of the tracked run (its files are linked as they are read). */

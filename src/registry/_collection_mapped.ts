@@ -158,15 +158,23 @@ export async function* mappedCollection(
         order.subarray(b * o.batchSize, Math.min(total, (b + 1) * o.batchSize)),
         { files, matrices, maps, offsets, obs, joined, parallel: o.parallel },
       );
-    let next: Promise<Batch> | undefined = o.worker < nBatches ? read(o.worker) : undefined;
+    // The next batch is read while the current one is used. A consumer that
+    // stops early (or never resumes) leaves that read: its failure is
+    // handled here rather than unhandled.
+    const ahead = (b: number) => {
+      if (b >= nBatches) return undefined;
+      const p = read(b);
+      p.catch(() => {});
+      return p;
+    };
+    let next = ahead(o.worker);
     try {
       for (let b = o.worker; b < nBatches; b += o.workers) {
         const current = await next!;
-        next = b + o.workers < nBatches ? read(b + o.workers) : undefined;
+        next = ahead(b + o.workers);
         yield current;
       }
     } finally {
-      next?.catch(() => {}); // the consumer stopped early: drop the read ahead
       await next?.catch(() => {});
     }
   } finally {

@@ -326,6 +326,31 @@ Deno.test("mixed or disjoint collections are typed errors before any data is rea
   }
 });
 
+Deno.test("a zarr shard deleted while mapped is a StorageError naming it, not zeros", async () => {
+  await freshInstance();
+  try {
+    const part = (n: number) =>
+      new ln.AnnData({
+        X: new ln.DenseMatrix(new Float32Array(n * 2).fill(5), [n, 2]),
+        varNames: ["A", "B"],
+      });
+    const a = await new ln.File(part(2), { key: "a.zarr" }).save();
+    const b = await new ln.File(part(6), { key: "b.zarr" }).save();
+    const c = await new ln.Collection([a, b], { name: "z" }).save();
+    const it = c.mapped({ batchSize: 2 })[Symbol.asyncIterator]();
+    assertEquals((await it.next()).value!.X.toDense().data, new Float32Array(4).fill(5));
+    await Deno.remove(b.path(), { recursive: true });
+    const err = await assertRejects(async () => {
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        assertEquals(r.value.X.toDense().data, new Float32Array(4).fill(5), "read before");
+      }
+    }, ln.StorageError);
+    assert(err.message.includes(`file ${b.id} (b.zarr)`), err.message);
+  } finally {
+    await ln.close();
+  }
+});
+
 Deno.test("reading a collection links it and its files as inputs of the tracked run", async () => {
   await freshInstance();
   try {

@@ -11,6 +11,7 @@ import {
   tempDir,
 } from "../_helpers.ts";
 import { s3Server } from "../_s3.ts";
+import { needsPython, python } from "../_python.ts";
 
 const enc = new TextEncoder();
 
@@ -395,6 +396,57 @@ Deno.test({
       await assertRejects(() => c.load(), ln.StorageError, new RegExp(files[2].id));
       const partial = (await listTree(cache)).filter((p) => p.endsWith(".part"));
       assertEquals(partial, []);
+    } finally {
+      await ln.close();
+    }
+  },
+});
+
+const py = needsPython("collections against anndata", "anndata", "scipy", "numpy");
+
+Deno.test({
+  name: "load() of AnnData files matches Python anndata's concat (inner and outer, label file_id)",
+  ...py,
+  async fn() {
+    const root = await freshInstance();
+    try {
+      const files = await saveParts([".h5ad", ".h5ad", ".h5ad"]);
+      const c = await new ln.Collection(files, { name: "peer" }).save();
+      const out = await tempDir();
+      for (const join of ["inner", "outer"] as const) {
+        await ln.writeH5ad(await c.load({ join }) as ln.AnnData, `${out}/${join}.h5ad`);
+      }
+      const report = await python(
+        `
+import sys, json, anndata as ad, numpy as np, scipy.sparse as sp
+out, ids, paths = sys.argv[1], sys.argv[2].split(","), sys.argv[3].split(",")
+parts = [ad.read_h5ad(p) for p in paths]
+res = {}
+for join in ["inner", "outer"]:
+    want = ad.concat(parts, join=join, label="file_id", keys=ids)
+    got = ad.read_h5ad(f"{out}/{join}.h5ad")
+    dense = lambda m: np.nan_to_num(m.toarray() if sp.issparse(m) else np.asarray(m))
+    res[join] = {
+        "var": [list(got.var_names), list(want.var_names)],
+        "obs": [list(got.obs_names), list(want.obs_names)],
+        "file_id": [list(got.obs["file_id"].astype(str)), list(want.obs["file_id"].astype(str))],
+        "X": bool(np.array_equal(dense(got.X), dense(want.X))),
+        "cell_type": [list(got.obs["cell_type"].astype(str)), list(want.obs["cell_type"].astype(str))],
+    }
+print(json.dumps(res))
+`,
+        out,
+        files.map((f) => f.id).join(","),
+        files.map((f) => f.path()).join(","),
+      );
+      const res = JSON.parse(report.trim().split("\n").pop()!);
+      for (const join of ["inner", "outer"]) {
+        for (const k of ["var", "obs", "file_id", "cell_type"]) {
+          assertEquals(res[join][k][0], res[join][k][1], `${join} ${k}`);
+        }
+        assertEquals(res[join].X, true, `${join} X`);
+      }
+      assert(root);
     } finally {
       await ln.close();
     }

@@ -22,8 +22,10 @@ export interface ConcatOptions {
 }
 
 /**
- * The joined names of several parts, in first-seen order. A part with a
- * name twice cannot be aligned: `ValidationError` (`what` names the parts).
+ * The joined names of several parts, as anndata joins them: inner, those in
+ * every part in the first part's order; outer, the union, sorted (unless
+ * every part has the same names). A part with a name twice cannot be
+ * aligned: `ValidationError` (`what` names the parts).
  */
 export function joinNames(lists: readonly string[][], join: Join, what: (i: number) => string) {
   lists.forEach((names, i) => {
@@ -40,9 +42,15 @@ export function joinNames(lists: readonly string[][], join: Join, what: (i: numb
   });
   if (lists.length === 0) return [];
   if (join === "outer") {
+    // As anndata (pandas' Index.union): the names when every part has the
+    // same, in their order; else the union, sorted.
+    const same = lists.every((l) =>
+      l.length === lists[0].length && l.every((n, i) => n === lists[0][i])
+    );
+    if (same) return [...lists[0]];
     const all = new Set<string>();
     for (const names of lists) for (const n of names) all.add(n);
-    return [...all];
+    return [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
   const sets = lists.slice(1).map((l) => new Set(l));
   return lists[0].filter((n) => sets.every((s) => s.has(n)));

@@ -8,6 +8,7 @@ import { ValidationError } from "../errors.ts";
 import { assembleRows, columnMap, type Join, type MappedPart } from "../formats/anndata/concat.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
 import type { BackedAnnData, BackedMatrix } from "../query/backed.ts";
+import type { IoStats } from "../storage/counting.ts";
 import { openBacked } from "./_file_open.ts";
 import { fileLabel, guard, joinVar, kindOf, linkAll, pool } from "./_collection_load.ts";
 import type { Collection } from "./collection.ts";
@@ -35,16 +36,26 @@ export interface MappedOptions {
   dropLast?: boolean;
   /** Files read at once for a batch (default 4). */
   parallel?: number;
+  /**
+   * Give each asked obs column as integer codes (the column's distinct
+   * values across all files, sorted: `batch.labels[column]`; `null` stays
+   * `null`), the same in every worker.
+   */
+  encodeLabels?: boolean;
   /** Link the collection and its files as inputs of the tracked run (default: settings). */
   isRunInput?: boolean;
+  /** Counters to add the bytes read and requests made to, when the iteration ends. */
+  io?: Pick<IoStats, "bytesRead" | "requests">;
 }
 
 /** One batch of `collection.mapped()`. */
 export interface Batch {
   /** The rows' values: `batch x joined var` (CSR when the files are sparse). */
   X: Matrix;
-  /** The asked obs columns, one value per row. */
+  /** The asked obs columns, one value per row (codes with `encodeLabels`). */
   obs: Record<string, unknown[]>;
+  /** With `encodeLabels`: each column's values, code `i` meaning `labels[column][i]`. */
+  labels: Record<string, string[]>;
   /** The file each row came from. */
   fileIds: string[];
   /** Each row's position in the collection (file after file, from 0). */
@@ -106,6 +117,9 @@ function checkOptions(o: MappedOptions) {
   ) {
     throw new ValidationError("obsColumns is an array of obs column names");
   }
+  if (o.io !== undefined && (o.io === null || typeof o.io !== "object")) {
+    throw new ValidationError("io is an object of counters { bytesRead, requests }");
+  }
   if (o.layer !== undefined && typeof o.layer !== "string") {
     throw new ValidationError("layer is the name of a layer");
   }
@@ -146,6 +160,7 @@ export async function* mappedCollection(
     const joined = joinVar(files, names, o.join);
     const matrices = backed.map((b, i) => matrixOf(b, files[i], options.layer));
     const obs = await pool(files, o.parallel, (f, i) => obsColumns(f, backed[i], o.obsColumns));
+    const labels = options.encodeLabels ? encode(obs, o.obsColumns) : {};
     const maps = names.map((n) => columnMap(n, joined));
     const offsets = [0];
     for (const b of backed) offsets.push(offsets[offsets.length - 1] + b.nObs);
@@ -156,7 +171,7 @@ export async function* mappedCollection(
     const read = (b: number): Promise<Batch> =>
       readBatch(
         order.subarray(b * o.batchSize, Math.min(total, (b + 1) * o.batchSize)),
-        { files, matrices, maps, offsets, obs, joined, parallel: o.parallel },
+        { files, matrices, maps, offsets, obs, labels, joined, parallel: o.parallel },
       );
     // The next batch is read while the current one is used. A consumer that
     // stops early (or never resumes) leaves that read: its failure is
@@ -178,8 +193,33 @@ export async function* mappedCollection(
       await next?.catch(() => {});
     }
   } finally {
-    for (const b of backed) b?.close();
+    for (const b of backed) {
+      if (!b) continue;
+      if (options.io) {
+        options.io.bytesRead += b.io.bytesRead;
+        options.io.requests += b.io.requests;
+      }
+      b.close();
+    }
   }
+}
+
+/** Replace each column's values by codes into its sorted distinct values (across files). */
+function encode(obs: Record<string, unknown[]>[], columns: string[]): Record<string, string[]> {
+  const labels: Record<string, string[]> = {};
+  for (const col of columns) {
+    const values = new Set<string>();
+    for (const o of obs) {
+      for (const v of o[col]) if (v !== null && v !== undefined) values.add(String(v));
+    }
+    const sorted = [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const code = new Map(sorted.map((v, i) => [v, i]));
+    for (const o of obs) {
+      o[col] = o[col].map((v) => (v === null || v === undefined ? null : code.get(String(v))!));
+    }
+    labels[col] = sorted;
+  }
+  return labels;
 }
 
 function matrixOf(b: BackedAnnData, f: File, layer: string | undefined): BackedMatrix {
@@ -217,6 +257,7 @@ interface Ctx {
   maps: Int32Array[];
   offsets: number[];
   obs: Record<string, unknown[]>[];
+  labels: Record<string, string[]>;
   joined: string[];
   parallel: number;
 }
@@ -261,6 +302,7 @@ async function readBatch(rows: ArrayLike<number>, ctx: Ctx): Promise<Batch> {
   return {
     X: assembleRows(parts, ctx.joined.length, picks),
     obs,
+    labels: ctx.labels,
     fileIds: where.map(([fi]) => ctx.files[fi].id),
     index: Array.from(rows),
     varNames: ctx.joined,

@@ -248,6 +248,12 @@ async function anndataCases(): Promise<void> {
       if (!shuffle && workers === 1) assertEquals(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
     }
   }
+  const coded: number[] = [];
+  for await (const b of c.mapped({ batchSize: 4, obsColumns: ["donor"], encodeLabels: true })) {
+    assertEquals(b.labels.donor, ["D0", "D1", "D2"]);
+    coded.push(...(b.obs.donor as number[]));
+  }
+  assertEquals(coded, ROWS.map(([f]) => f));
   const order = async (seed: number) => {
     const out: number[] = [];
     for await (const b of c.mapped({ batchSize: 4, shuffle: true, seed })) out.push(...b.index);
@@ -347,6 +353,30 @@ Deno.test("a zarr shard deleted while mapped is a StorageError naming it, not ze
       }
     }, ln.StorageError);
     assert(err.message.includes(`file ${b.id} (b.zarr)`), err.message);
+  } finally {
+    await ln.close();
+  }
+});
+
+Deno.test("a batch of mapped() reads its rows (and the next batch's), not the files: under a tenth of the bytes", async () => {
+  await freshInstance();
+  try {
+    const n = 4000;
+    const genes = Array.from({ length: 100 }, (_, j) => `G${j}`);
+    const big = new ln.AnnData({
+      X: new ln.DenseMatrix(Float32Array.from({ length: n * 100 }, (_, i) => i % 997), [n, 100]),
+      varNames: genes,
+    });
+    const f = await new ln.File(big, { key: "big.h5ad" }).save();
+    const c = await new ln.Collection([f], { name: "big" }).save();
+    const io = { bytesRead: 0, requests: 0 };
+    for await (const b of c.mapped({ batchSize: 16, shuffle: true, seed: 5, io })) {
+      const d = b.X.toDense();
+      b.index.forEach((g, i) => assertEquals(Number(d.get(i, 3)), (g * 100 + 3) % 997));
+      break;
+    }
+    assert(io.bytesRead > 16 * 100 * 4, `read ${io.bytesRead} bytes`);
+    assert(io.bytesRead < f.size! * 0.1, `read ${io.bytesRead} of ${f.size} bytes`);
   } finally {
     await ln.close();
   }

@@ -13,6 +13,9 @@ import type { Collection, CollectionLoadOptions, CollectionStreamOptions } from 
 import type { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
 
+/** The obs column of a loaded collection naming the file each row came from. */
+export const FILE_ID_COLUMN = "file_id";
+
 /** What a collection's files load as. */
 export type Kind = "dataframe" | "anndata";
 
@@ -218,7 +221,7 @@ export async function loadCollection(
   }
   await varSpace(files, join, 4);
   const parts = await pool(files, 4, (f) => guard(f, () => f.load(read))) as AnnData[];
-  const out = concatAnnData(parts, { join, label: "file_id", keys: files.map((f) => f.id) });
+  const out = concatAnnData(parts, { join, label: FILE_ID_COLUMN, keys: files.map((f) => f.id) });
   await linkAll(c, files, options.isRunInput);
   return out;
 }
@@ -251,7 +254,7 @@ export async function streamCollection(
           isRunInput: false,
         })),
   );
-  const out = concatAnnData(parts, { join, label: "file_id", keys: files.map((f) => f.id) });
+  const out = concatAnnData(parts, { join, label: FILE_ID_COLUMN, keys: files.map((f) => f.id) });
   await linkAll(c, files, options.isRunInput);
   return out;
 }

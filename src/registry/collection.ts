@@ -67,9 +67,6 @@ export interface CollectionStreamOptions extends CollectionLoadOptions {
   parallel?: number;
 }
 
-/** The obs column of a loaded collection naming the file each row came from. */
-export const FILE_ID_COLUMN = "file_id";
-
 /**
  * Many files as one (lamindb's `Collection`): an ordered list of saved
  * files under a name, versioned and labelled like files. `load()`

@@ -27,7 +27,11 @@ export interface ConcatOptions {
  * every part has the same names). A part with a name twice cannot be
  * aligned: `ValidationError` (`what` names the parts).
  */
-export function joinNames(lists: readonly string[][], join: Join, what: (i: number) => string) {
+export function joinNames(
+  lists: readonly string[][],
+  join: Join,
+  what: (i: number) => string,
+): string[] {
   lists.forEach((names, i) => {
     const seen = new Set<string>();
     for (const n of names) {

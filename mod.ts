@@ -31,6 +31,8 @@ export {
   type RegistryDialect,
 } from "./src/init.ts";
 export { type Settings, settings } from "./src/settings.ts";
+export type { Verbosity } from "./src/_log.ts";
+export type { OnProgress, Progress, ProgressPhase } from "./src/storage/_progress.ts";
 export * from "./src/save.ts";
 export * from "./src/fsck.ts";
 export {
@@ -43,7 +45,11 @@ export {
 export {
   type BackedOptions,
   BackedOptionsSchema,
+  type BatchOptions,
+  BatchOptionsSchema,
   FileOptionsSchema,
+  type SaveOptions,
+  type StageOptions,
   StreamOptionsSchema,
 } from "./src/registry/file_schemas.ts";
 export { Folder, type FolderOptions } from "./src/registry/folder.ts";
@@ -59,6 +65,9 @@ export { Storage } from "./src/registry/storage_record.ts";
 export { User } from "./src/registry/user.ts";
 export { type Feature, Features } from "./src/registry/features.ts";
 export { ULabel, type ULabelOptions } from "./src/registry/ulabel.ts";
+export { Description } from "./src/registry/description.ts";
+export { view, type ViewOptions } from "./src/registry/view.ts";
+export { Lineage } from "./src/registry/lineage.ts";
 export {
   type Queries,
   Query,
@@ -68,7 +77,7 @@ export {
   WhereSchema,
 } from "./src/registry/_model.ts";
 export { Instance, type InstanceSettings, type RegistryLocation } from "./src/registry/instance.ts";
-export type { LoadOptions } from "./src/formats/load.ts";
+export type { LoadAs, LoadOptions, LoadResult, LoadTypes } from "./src/formats/load.ts";
 export type { DataFrame } from "./src/formats/tables.ts";
 export type { ArrowTable } from "./src/formats/arrow.ts";
 export type { ZarrArray } from "./src/formats/tensor.ts";
@@ -81,6 +90,8 @@ export {
 } from "./src/query/expr.ts";
 export { LazyDataFrame, type LazyDataFrameMembers } from "./src/query/lazy_frame.ts";
 export { BackedAnnData, BackedMatrix } from "./src/query/backed.ts";
+export type { Projection } from "./src/query/projection.ts";
+export type { LazyFrame } from "./src/query/scan.ts";
 export { type ImageArray, type ImageFormat, readImage, writeImage } from "./src/formats/image.ts";
 export * from "./src/track/context.ts";
 export { finish, track, type TrackOptions, TrackOptionsSchema } from "./src/track/track.ts";

@@ -61,20 +61,20 @@ try {
 }
 const staged = await inPlace.stage();
 console.log(`stage() -> ${staged}`);
-const cells = await inPlace.load() as pl.DataFrame;
+const cells = await inPlace.load({ as: "dataframe" });
 console.log(`load() of ${inPlace.key} -> polars DataFrame ${cells.height} x ${cells.width}:`);
 console.log(cells.toString());
 
 const scores = pl.DataFrame({ cell: ["c1", "c2"], score: [0.71, 0.18] });
 const saved = await new ln.File(scores, { key: "analysis/scores.parquet" }).save();
-const loaded = await saved.load() as pl.DataFrame;
+const loaded = await saved.load({ as: "dataframe" });
 console.log(`saved a DataFrame as ${saved.key} (${saved.size} bytes) and loaded it back:`);
 console.log(loaded.toString());
 
 // An AnnData: 20,000 cells x 500 genes, CSR, with categorical obs columns.
 const adata = syntheticAnnData(20_000, 500);
 const h5 = await new ln.File(adata, { key: "atlas/pbmc.h5ad" }).save();
-const back = await h5.load() as ln.AnnData;
+const back = await h5.load({ as: "anndata" });
 console.log(
   `\nsaved an AnnData ${adata.nObs} x ${adata.nVars} as ${h5.key} (${
     (h5.size! / 1e6).toFixed(1)
@@ -95,7 +95,7 @@ console.log(
 );
 
 await ln.finish();
-const svg = await saved.viewLineage();
+const { svg } = await saved.viewLineage();
 await Deno.writeTextFile(`${root}/lineage.svg`, svg);
 console.log(`\nrun ${run.id}: inputs ${(await run.inputs.all()).map((f) => f.key)}`);
 console.log(`            outputs ${(await run.outputs.all()).map((f) => f.key ?? f.name)}`);

@@ -21,9 +21,8 @@ export async function earlyRun(storage: string, db?: string): Promise<EarlyRun |
     const { startKernelRun } = await import("../src/track/track.ts");
     await ln.init({ storage, ...(db ? { db } : {}) });
     try {
-      const run = await startKernelRun();
-      if (!run) console.error("lamindeno kernel: the notebook's path is unknown; no run started");
-      return run;
+      // Without the notebook's path, a run of an unnamed notebook transform (warned once).
+      return await startKernelRun();
     } finally {
       await ln.close();
     }

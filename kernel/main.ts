@@ -4,6 +4,7 @@
  *
  * Install its kernelspec with
  * `deno run -A jsr:@lamindeno/lamindb/kernel install [--user | --prefix DIR] [--storage DIR] [--db URL]`
+ * (`install --help` lists every option)
  * (from a checkout: `deno task kernel:install`); Jupyter then starts it as
  * `deno run -A <this module> --conn FILE`.
  *
@@ -62,9 +63,15 @@ if (import.meta.main && Deno.args[0] === "install") {
   const { installCli } = await import("./install.ts");
   Deno.exit(await installCli(Deno.args.slice(1)));
 } else if (import.meta.main) {
+  const usage = "usage: deno run -A kernel/main.ts --conn CONNECTION_FILE   (what Jupyter runs)\n" +
+    "       deno run -A kernel/main.ts install [--help] [options]   (install the kernelspec)";
+  if (Deno.args[0] === "--help" || Deno.args[0] === "-h") {
+    console.log(usage);
+    Deno.exit(0);
+  }
   const connectionFile = connectionFileArg(Deno.args);
   if (!connectionFile) {
-    console.error("usage: deno run -A kernel/main.ts --conn CONNECTION_FILE");
+    console.error(usage);
     Deno.exit(2);
   }
   const hooks = await loadHooks();

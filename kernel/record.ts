@@ -11,6 +11,11 @@
 // RUNNING_ROW_MS gets a `running` row first (so a kernel that dies mid-cell
 // leaves it recorded). Short cells thus never write while the notebook's own
 // library code writes to the same registry.
+// A run announced with `path_unknown` (its notebook transform is unnamed) gets
+// its path looked for again, off the cells' path: after a cell ends at most
+// every LOOK_AGAIN_MS, and at shutdown; once found, the transform is named by it.
+// papermill's parameters cell (`PAPERMILL_INPUT_PATH`, with inject_paths) names
+// it as soon as it runs.
 import type { KernelHooks } from "./hooks.ts";
 import { redactError, redactText } from "../src/_redact.ts";
 import type { CellRecord, RegistryLocation } from "../src/registry/run_cells.ts";
@@ -26,9 +31,12 @@ interface Target {
   location: RegistryLocation;
   /** The open registry; a rejected promise when it cannot be opened. */
   db?: Promise<RegistryDb>;
+  /** The run's notebook transform waits for a name: look for the notebook's path. */
+  pathUnknown?: boolean;
 }
 
 const RUNNING_ROW_MS = 250;
+const LOOK_AGAIN_MS = 5_000;
 
 const sameLocation = (a: RegistryLocation, b: RegistryLocation) =>
   JSON.stringify(a) === JSON.stringify(b);
@@ -41,6 +49,10 @@ export function recordingHooks(): KernelHooks {
   let target: Target | undefined;
   let queue: Promise<void> = Promise.resolve();
   let warned = false;
+  let looking: Promise<void> | undefined;
+  let lookedAt = 0;
+  /** The notebook papermill said it runs (its parameters cell). */
+  let papermill: string | undefined;
 
   const warn = (e: unknown) => {
     if (warned) return;
@@ -65,6 +77,22 @@ export function recordingHooks(): KernelHooks {
     }).catch(warn);
   };
 
+  // Find the notebook's path at last (a server that tells it late, a notebook saved since).
+  const lookForPath = (always: boolean) => {
+    const t = target;
+    if (!t?.pathUnknown || looking || (!always && Date.now() - lookedAt < LOOK_AGAIN_MS)) return;
+    lookedAt = Date.now();
+    looking = (async () => {
+      const { notebookOrigin } = await import("../src/track/_where.ts");
+      const origin = await notebookOrigin(papermill);
+      if (!origin || !t.pathUnknown) return;
+      const db = await open(t);
+      const { nameUnnamedNotebook } = await import("../src/track/_unnamed.ts");
+      await nameUnnamedNotebook(db, t.runId, { origin });
+      t.pathUnknown = false;
+    })().catch(warn).finally(() => looking = undefined);
+  };
+
   const close = (t: Target | undefined) => {
     const db = t?.db;
     if (db) queue = queue.then(() => db.then((d) => d.destroy(), () => {})).catch(() => {});
@@ -82,6 +110,13 @@ export function recordingHooks(): KernelHooks {
       };
       cells.push(cell);
       byMsg.set(msg.msgId, cell);
+      if (!papermill && cells.length <= 3 && msg.code.includes("PAPERMILL_INPUT_PATH")) {
+        void import("../src/track/_papermill.ts").then((m) => {
+          const raw = m.papermillInputPath(msg.code);
+          papermill = raw === undefined ? undefined : m.resolvePapermillPath(raw);
+          if (papermill) lookForPath(true);
+        }).catch(warn);
+      }
       const timer = setTimeout(() => {
         runningRows.delete(cell);
         write([cell]);
@@ -100,6 +135,7 @@ export function recordingHooks(): KernelHooks {
       if (msg.errorName) cell.errorName = msg.errorName;
       cell.endedAt = msg.endedAt;
       write([cell]);
+      lookForPath(false);
     },
     onKernelMessage(msg) {
       if (msg.msgType !== RUN_MESSAGE) return;
@@ -109,11 +145,16 @@ export function recordingHooks(): KernelHooks {
       } catch (e) {
         return warn(e);
       }
-      if (target?.runId === run.run_id) return;
+      if (target?.runId === run.run_id) {
+        target.pathUnknown = run.path_unknown; // named by ln.track() since
+        return;
+      }
       const location: RegistryLocation = run.registry ??
         { kind: "libsql", path: `${run.root}/.lamindb/lamin.db` };
       const previous = target;
-      target = { runId: run.run_id, location };
+      target = { runId: run.run_id, location, pathUnknown: run.path_unknown };
+      if (papermill) lookForPath(true);
+      else lookedAt = Date.now(); // whoever announced it has just looked
       if (previous && sameLocation(previous.location, location)) target.db = previous.db;
       else close(previous); // another instance: its own connection
       write(cells); // what ran before the run was known
@@ -124,6 +165,8 @@ export function recordingHooks(): KernelHooks {
         write([cell]); // ended by the shutdown: recorded as still running
       }
       runningRows.clear();
+      lookForPath(true);
+      await looking;
       close(target);
       await queue;
     },

@@ -2,9 +2,16 @@ import type { Dialect } from "kysely";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileURL } from "node:url";
-import { InvalidKeyError, StorageError, ValidationError } from "./errors.ts";
+import { InvalidKeyError, NotFoundError, StorageError, ValidationError } from "./errors.ts";
+import { log } from "./_log.ts";
 import { redactUrl } from "./_redact.ts";
-import { openRegistry } from "./registry/db.ts";
+import { openRegistryReporting } from "./registry/db.ts";
+import {
+  type DefaultInstance,
+  readDefaultInstance,
+  settingsFile,
+  writeDefaultInstance,
+} from "./registry/default_instance.ts";
 import { retryBusy } from "./registry/_db_errors.ts";
 import {
   Instance,
@@ -81,6 +88,19 @@ export interface InitOptions {
   cacheDir?: string;
   /** A storage backend to use for the root instead of the default (e.g. a `CountingStorage`). */
   backend?: StorageBackend;
+  /**
+   * Create the instance when there is none (default `true`). `false` opens
+   * an existing instance only: a missing one is a `NotFoundError` and
+   * nothing is created.
+   */
+  create?: boolean;
+  /**
+   * `ln.init()` only: also record this instance as the per-user default,
+   * what `ln.init()` with no arguments opens (in `settings.json` under
+   * `$LAMINDENO_HOME`, else `$XDG_CONFIG_HOME/lamindeno`; no secret is
+   * stored). Default `false`.
+   */
+  setDefault?: boolean;
 }
 
 const isDialect = (v: unknown) =>
@@ -119,6 +139,8 @@ export const InitOptionsSchema: LazySchema<InitOptions> = new LazySchema(
       cacheDir: z.string({ error: "the path of a local folder" })
         .min(1, "the path of a local folder").optional(),
       backend: z.custom<StorageBackend>(isBackend, { error: "a StorageBackend" }).optional(),
+      create: z.boolean().optional(),
+      setDefault: z.boolean().optional(),
     }, {
       error: 'an object like { storage: "./data" } (a local folder) or ' +
         '{ storage: "s3://bucket/prefix" }',
@@ -162,26 +184,70 @@ function dbPath(db: string): string {
   return resolve(db);
 }
 
+/** How a storage string is shown in messages: no userinfo, no query. */
+function shown(storage: string): string {
+  if (storage.includes("//")) return redactUrl(storage);
+  return /[@?#]/.test(storage) ? `a ${storage.split(":")[0]}: URL` : JSON.stringify(storage);
+}
+
+/**
+ * Refuse, before anything is opened or created, a storage that is a URL of
+ * no kind lamindeno can use (`ftp://x`), a malformed S3 URI (`s3:/x`,
+ * `s3://`, `S3://b`). A local path holding a colon is written `./name:x`.
+ */
+function checkStorage(storage: string): void {
+  if (storage.startsWith("s3://")) {
+    try {
+      parseS3Uri(storage);
+    } catch (e) {
+      throw new ValidationError(`storage: ${(e as Error).message}`);
+    }
+    return;
+  }
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(storage)?.[1];
+  if (!scheme) return;
+  if (scheme.toLowerCase() === "s3") {
+    throw new ValidationError(
+      `storage: ${shown(storage)} is not an S3 URI; write s3://bucket/prefix`,
+    );
+  }
+  throw new ValidationError(
+    `storage: ${shown(storage)} is not a storage lamindeno can use (${scheme}: URLs are not ` +
+      `supported); use a local folder (./${scheme}:... for a relative path with a colon) or ` +
+      "s3://bucket/prefix",
+  );
+}
+
+/** NotFoundError unless `path` exists (`create: false`). */
+async function mustExist(path: string, storage: string): Promise<void> {
+  if (await Deno.stat(path).then(() => true, () => false)) return;
+  throw new NotFoundError(
+    `no instance at ${shown(storage)}: ${path} does not exist and create: false refuses to ` +
+      "create it; call init without create: false to create the instance",
+  );
+}
+
 async function place(options: InitOptions): Promise<Place> {
+  const create = options.create ?? true;
   if (options.storage.startsWith("s3://")) {
-    const backend = options.backend ?? new S3Storage(options.storage, options.s3 ?? {});
     const { bucket, prefix } = parseS3Uri(options.storage);
     const registry = options.db
       ? (POSTGRES.test(options.db) ? undefined : dbPath(options.db))
       : join(cacheDirOf(options), "instances", bucket, ...prefix.split("/"), "lamin.db");
+    const backend = options.backend ?? new S3Storage(options.storage, options.s3 ?? {});
     // The storage must be reachable now, not at the first save.
     for await (const _ of backend.list(".lamindb/")) break;
+    if (!create && registry) await mustExist(registry, options.storage);
     return { backend, registry };
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.storage)) {
-    throw new StorageError(
-      `cannot use ${
-        redactUrl(options.storage)
-      } as storage: use a local folder or s3://bucket/prefix`,
-    );
   }
   if (options.s3) throw new ValidationError("s3 options need an s3:// storage");
   const root = resolve(options.storage);
+  const given = options.db && !POSTGRES.test(options.db) ? dbPath(options.db) : undefined;
+  if (!create) {
+    await mustExist(join(root, ".lamindb"), options.storage);
+    if (!options.db && !options.dialect) await mustExist(join(root, ".lamindb", "lamin.db"), root);
+    if (given) await mustExist(given, options.storage);
+  }
   await mkdirOrFail(join(root, ".lamindb"), "the instance folder");
   const realRoot = await Deno.realPath(root);
   if ((await Deno.lstat(join(realRoot, ".lamindb"))).isSymlink) {
@@ -193,36 +259,108 @@ async function place(options: InitOptions): Promise<Place> {
   return {
     backend: options.backend ?? new LocalStorage(realRoot),
     registry: options.db
-      ? (POSTGRES.test(options.db) ? undefined : dbPath(options.db))
+      ? (POSTGRES.test(options.db) ? undefined : given)
       : join(realRoot, ".lamindb", "lamin.db"),
   };
 }
 
+/** What {@linkcode initReporting} did. */
+export interface InitReport {
+  /** The instance, now the default. */
+  instance: Instance;
+  /** Whether its registry was created (it had no schema before). */
+  created: boolean;
+  /** The one line logged: `created instance: registry ..., storage ...`. */
+  message: string;
+}
+
 /**
- * Open the instance at `storage`, creating it on first use (idempotent),
- * and make it the default instance (what `ln.File.get()` and friends use);
- * an instance open before is closed. The registry schema is migrated
- * forward; a registry written by a newer lamindeno is refused with
- * `SchemaVersionError` and left unchanged.
+ * Open the instance at `storage`, creating it on first use (idempotent;
+ * `create: false` refuses to create), and make it the default instance (what
+ * `ln.File.get()` and friends use). Says in one line (logged at info level)
+ * what it did: `created instance: registry {path or URL}, storage {root}`,
+ * or `opened instance: ...`. With no options it opens the per-user default
+ * instance (set once by `ln.init({ ..., setDefault: true })` or the CLI's
+ * `init`); a `ValidationError` when none is set. The instance open before is
+ * closed once the new one is open: a failed `init` leaves it open and the
+ * default. Bad options (`s3:/x`, `s3://`, `ftp://x`) are `ValidationError`s
+ * and create nothing. The registry schema is migrated forward; a registry
+ * written by a newer lamindeno is refused with `SchemaVersionError` and
+ * left unchanged.
  *
  * @example Create and reopen an instance
  * ```ts
  * import * as ln from "@lamindeno/lamindb";
  * const dir = await Deno.makeTempDir();
- * await ln.init({ storage: dir });
+ * await ln.init({ storage: dir }); // logs "created instance: registry ..., storage ..."
  * const id = ln.settings.storage.id;
  * await ln.close();
- * await ln.init({ storage: dir });
+ * await ln.init({ storage: dir, create: false }); // logs "opened instance: ..."
  * console.assert(ln.settings.storage.id === id);
  * await ln.close();
  * ```
  */
-export async function init(options: InitOptions): Promise<void> {
+export async function init(options?: InitOptions): Promise<void> {
+  await initReporting(options);
+}
+
+/**
+ * @internal {@linkcode init}, telling what it did; `quiet` does not log the
+ * message (the CLI prints it).
+ */
+export async function initReporting(options?: InitOptions, quiet = false): Promise<InitReport> {
+  let passFile: string | undefined;
+  if (options === undefined) {
+    const d: DefaultInstance | undefined = await readDefaultInstance();
+    if (!d) {
+      throw new ValidationError(
+        `ln.init() without options opens the per-user default instance, and none is set ` +
+          `(no ${settingsFile()}); set one with \`lamindeno init --storage DIR\` ` +
+          "(deno run -A jsr:@lamindeno/lamindb/cli init --storage DIR) or " +
+          "ln.init({ storage, setDefault: true }), or pass { storage }",
+      );
+    }
+    const { pgpassFile, ...stored } = d;
+    passFile = pgpassFile;
+    options = { ...stored, create: false };
+  }
   await InitOptionsSchema.parse(options);
-  await close();
-  const inst = await open(options);
+  checkStorage(options.storage);
+  if (options.setDefault && (options.dialect || options.backend)) {
+    throw new ValidationError(
+      "setDefault: an instance opened with a `dialect` or `backend` cannot be the default " +
+        "(no file can describe them); pass `storage` and `db` instead",
+    );
+  }
+  const previous = maybeDefaultInstance();
+  const { inst, created } = await open(options, passFile);
+  let message = describe(inst, created);
+  try {
+    if (options.setDefault) {
+      message += ` (now the default instance, in ${await writeDefaultInstance(inst, options)})`;
+    }
+  } catch (e) {
+    await inst.close().catch(() => {});
+    throw e;
+  }
+  await previous?.close().catch((e) =>
+    log.warn(`could not close the instance at ${previous.root}: ${(e as Error)?.message}`)
+  );
   setDefaultInstance(inst);
+  if (!quiet) log.info(message);
   await autoTrackNotebook(inst);
+  return { instance: inst, created, message };
+}
+
+/** `created instance: registry ..., storage ...` or `opened ...`. */
+function describe(inst: Instance, created: boolean): string {
+  const loc = inst.location;
+  const registry = loc?.kind === "libsql"
+    ? loc.path
+    : loc?.kind === "postgres"
+    ? redactUrl(loc.url)
+    : "a caller-supplied dialect";
+  return `${created ? "created" : "opened"} instance: registry ${registry}, storage ${inst.root}`;
 }
 
 /**
@@ -230,7 +368,8 @@ export async function init(options: InitOptions): Promise<void> {
  * local instance and save into a shared one. Records of it are queried with
  * `ln.File.using(instance)` (likewise `Run`, `Transform`, ...) and saved into
  * it with `new ln.File(data, { instance })`. Close it with
- * `instance.close()`. Takes the options of {@linkcode init}.
+ * `instance.close()`. Takes the options of {@linkcode init} (but
+ * `setDefault`).
  *
  * @example Read here, save there
  * ```ts
@@ -246,26 +385,48 @@ export async function init(options: InitOptions): Promise<void> {
  */
 export async function connect(options: InitOptions): Promise<Instance> {
   await InitOptionsSchema.parse(options);
-  return await open(options);
+  if (options.setDefault) {
+    throw new ValidationError(
+      "setDefault is an option of ln.init(), which opens the default instance; " +
+        "ln.connect() opens one beside it",
+    );
+  }
+  checkStorage(options.storage);
+  return (await open(options)).inst;
 }
 
 function cacheDirOf(options: InitOptions): string {
   return options.cacheDir === undefined ? defaultCacheDir() : resolve(options.cacheDir);
 }
 
-async function open(options: InitOptions): Promise<Instance> {
+async function open(
+  options: InitOptions,
+  passFile?: string,
+): Promise<{ inst: Instance; created: boolean }> {
+  const create = options.create ?? true;
   const { backend, registry } = await place(options);
   const embedded = !options.dialect && registry !== undefined;
-  if (embedded) await mkdirOrFail(dirname(registry), "the registry folder");
+  if (embedded && create) await mkdirOrFail(dirname(registry), "the registry folder");
   // Opening (creating, migrating) the embedded registry is serialized across
   // processes by a file lock: SQLite cannot switch to WAL or migrate while
   // another process does, and a stale snapshot would otherwise loop on BUSY.
   // (PostgreSQL: kysely's migrator takes its own lock.)
   using _lock = embedded ? await lockFile(`${registry}.lock`) : undefined;
   const dialect = (options.dialect as Dialect | undefined) ??
-    (registry ? await libsqlDialect(registry) : await postgresDialect(options.db!));
-  const db = await openRegistry(dialect);
+    (registry ? await libsqlDialect(registry) : await postgresDialect(options.db!, passFile));
+  const { db, created } = await openRegistryReporting(dialect, { create });
   try {
+    if (!create) {
+      const row = await retryBusy(() =>
+        db.selectFrom("storage").select("id").where("root", "=", backend.root).executeTakeFirst()
+      );
+      if (!row) {
+        throw new NotFoundError(
+          `the registry holds no storage root ${backend.root} and create: false refuses to ` +
+            "add it; call init without create: false to create the instance",
+        );
+      }
+    }
     // On a shared PostgreSQL registry, records are created by the connecting role.
     const handle = !options.dialect && !registry ? await connectingRole(db) : currentHandle();
     const user = await retryBusy(() => ensureUser(db, handle));
@@ -277,7 +438,7 @@ async function open(options: InitOptions): Promise<Instance> {
       : registry
       ? { kind: "libsql", path: registry }
       : { kind: "postgres", url: options.db! };
-    return new Instance({
+    const inst = new Instance({
       db,
       storage,
       backend,
@@ -285,6 +446,7 @@ async function open(options: InitOptions): Promise<Instance> {
       settings: { trackRunInputs: true, cacheDir: cacheDirOf(options) },
       location,
     });
+    return { inst, created };
   } catch (e) {
     await db.destroy().catch(() => {});
     throw e;

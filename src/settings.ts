@@ -1,4 +1,5 @@
-import { NotInitializedError } from "./errors.ts";
+import { NotInitializedError, ValidationError } from "./errors.ts";
+import { setVerbosity, VERBOSITIES, type Verbosity, verbosity } from "./_log.ts";
 import { defaultCacheDir } from "./init.ts";
 import { defaultInstance, maybeDefaultInstance } from "./registry/instance.ts";
 import type { Storage } from "./registry/storage_record.ts";
@@ -14,6 +15,13 @@ export interface Settings {
   trackRunInputs: boolean;
   /** Where cloud objects are cached: `$XDG_CACHE_HOME/lamindb` or `~/.cache/lamindb`. */
   readonly cacheDir: string;
+  /**
+   * What is logged, least to most: `"error"`, `"warning"`, `"success"`,
+   * `"info"` (default), `"debug"`. Until set, the environment variable
+   * `LAMIN_LOG_LEVEL` decides. Progress bars show at `"success"` and above.
+   * Process-wide: it works before `ln.init()`.
+   */
+  verbosity: Verbosity;
 }
 
 /**
@@ -27,6 +35,9 @@ export interface Settings {
  * await ln.init({ storage: await Deno.makeTempDir() });
  * console.assert(ln.settings.trackRunInputs === true);
  * console.assert(ln.settings.cacheDir.endsWith("lamindb"));
+ * ln.settings.verbosity = "warning"; // only warnings and errors from now on
+ * console.assert(ln.settings.verbosity === "warning");
+ * ln.settings.verbosity = "info";
  * await ln.close();
  * ```
  */
@@ -55,5 +66,19 @@ export const settings: Settings = {
   /** Where cloud objects are cached: `$XDG_CACHE_HOME/lamindb` or `~/.cache/lamindb`. */
   get cacheDir(): string {
     return maybeDefaultInstance()?.settings.cacheDir ?? defaultCacheDir();
+  },
+  /** What is logged: `"error"` < `"warning"` < `"success"` < `"info"` < `"debug"`. */
+  get verbosity(): Verbosity {
+    return verbosity();
+  },
+  set verbosity(v: Verbosity) {
+    if (!VERBOSITIES.includes(v)) {
+      throw new ValidationError(
+        `settings.verbosity takes ${VERBOSITIES.map((l) => `"${l}"`).join(", ")}; got ${
+          typeof v === "string" ? JSON.stringify(v) : typeof v
+        }`,
+      );
+    }
+    setVerbosity(v);
   },
 };

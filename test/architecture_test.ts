@@ -31,7 +31,7 @@ export type Violation =
   | { kind: "cycle"; units: string[]; example: string[]; imports: Import[] };
 
 /** The folders and files whose imports are checked. */
-const SCANNED = ["src/", "kernel/", "mod.ts"];
+const SCANNED = ["src/", "kernel/", "cli/", "mod.ts"];
 
 // ---------------------------------------------------------------- imports
 

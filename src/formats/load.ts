@@ -4,14 +4,73 @@ import {
   ValidationError,
 } from "../errors.ts";
 import { codecForSuffix, codecs, loadableSuffixes } from "./codecs.ts";
+import type { OnProgress } from "../storage/_progress.ts";
+import { AnnData } from "./anndata/anndata.ts";
+import { MuData } from "./anndata/mudata.ts";
+import { type DataFrame, isDataFrame } from "./tables.ts";
+import { type ArrowTable, isArrowTable } from "./arrow.ts";
+import { type ImageArray, isImageArray } from "./image.ts";
+import { isZarrArray, type ZarrArray } from "./tensor.ts";
+
+/** What `file.load({ as })` returns for each `as`. */
+export interface LoadTypes {
+  /** Tables (`.csv .tsv .parquet .ipc .feather .arrow`) as a polars DataFrame. */
+  dataframe: DataFrame;
+  /** Tables as an apache-arrow Table. */
+  arrow: ArrowTable;
+  /** `.h5ad` and AnnData `.zarr` stores. */
+  anndata: AnnData;
+  /** `.h5mu`. */
+  mudata: MuData;
+  /** `.png`, `.jpg`/`.jpeg`. */
+  image: ImageArray;
+  /** A zarr array store (`.zarr`) as a zarrita array. */
+  array: ZarrArray;
+}
+
+/** A value of `load({ as })`: `"dataframe"`, `"arrow"`, `"anndata"`, `"mudata"`, `"image"`, `"array"`. */
+export type LoadAs = keyof LoadTypes;
+
+/**
+ * What `file.load()` returns without `as`: one of the built-in in-memory
+ * types (narrow it with `instanceof` or a type guard; a codec added with
+ * `registerCodec` may return something else).
+ */
+export type LoadResult = LoadTypes[LoadAs];
 
 /** Options of `file.load()`. */
 export interface LoadOptions {
   /** Link the file as an input of the tracked run (default: `ln.settings.trackRunInputs`). */
   isRunInput?: boolean;
-  /** For tables: `"arrow"` returns an apache-arrow `Table` instead of a polars DataFrame. */
-  as?: "arrow";
+  /**
+   * The type to load as (and to type the result as): a file that does not
+   * load as that is refused with `UnsupportedFormatError`. For tables,
+   * `"arrow"` gives an apache-arrow Table instead of a polars DataFrame.
+   */
+  as?: LoadAs;
+  /** Told the progress of downloading a remote object into the cache (phase `"download"`). */
+  onProgress?: OnProgress;
 }
+
+/** Each `as`: how to recognize the value, and what loads as it (for messages). */
+const KINDS: Record<LoadAs, { is: (x: unknown) => boolean; what: string }> = {
+  dataframe: { is: isDataFrame, what: "tables" },
+  arrow: { is: isArrowTable, what: "tables" },
+  anndata: { is: (x) => x instanceof AnnData, what: "AnnData files" },
+  mudata: { is: (x) => x instanceof MuData, what: "MuData files" },
+  image: { is: isImageArray, what: "images" },
+  array: { is: isZarrArray, what: "zarr array stores" },
+};
+
+/** The codecs whose files load as `as` (by default or through `readAs`). */
+const CODECS_OF: Record<LoadAs, readonly string[]> = {
+  dataframe: ["table"],
+  arrow: ["table"],
+  anndata: ["anndata_h5ad", "anndata_zarr"],
+  mudata: ["mudata"],
+  image: ["image"],
+  array: ["anndata_zarr"],
+};
 
 /**
  * Load the local file or folder at `path` through the codec of `suffix`.
@@ -24,18 +83,23 @@ export async function loadObject(path: string, suffix: string, as?: string): Pro
     throw new ValidationError(`load({ as }) takes a string such as "arrow", got ${typeof as}`);
   }
   const codec = codecForSuffix(suffix);
-  if (as !== undefined && !codec?.readAs?.includes(as)) {
-    const can = codecs().filter((c) => c.read && c.readAs?.includes(as));
+  const kind = as !== undefined && Object.hasOwn(KINDS, as) ? KINDS[as as LoadAs] : undefined;
+  const able = (c: typeof codec) =>
+    !!c && (c.readAs?.includes(as!) || (kind !== undefined && CODECS_OF[as as LoadAs]
+      .includes(c.name)));
+  if (as !== undefined && !able(codec)) {
+    const can = codecs().filter((c) => c.read && able(c));
     if (!can.length) {
-      const known = [...new Set(codecs().flatMap((c) => c.readAs ?? []))];
+      const known = [
+        ...new Set([...Object.keys(KINDS), ...codecs().flatMap((c) => c.readAs ?? [])]),
+      ];
       throw new ValidationError(
-        `load({ as }) takes ${known.map((a) => `"${a}"`).join(" or ")}, got ${JSON.stringify(as)}`,
+        `load({ as }) takes ${known.map((a) => `"${a}"`).join(", ")}; got ${JSON.stringify(as)}`,
       );
     }
+    const suffixes = [...new Set(can.flatMap((c) => c.suffixes))].join(" ");
     throw new UnsupportedFormatError(
-      `cannot load "${path}" as "${as}": only ${
-        can.map((c) => `${c.name}s (${c.suffixes.join(" ")})`).join(", ")
-      } can; ${
+      `cannot load "${path}" as "${as}": only ${kind?.what ?? "some files"} (${suffixes}) can; ${
         !codec
           ? `${suffix || "a file without suffix"} is not a supported format`
           : codec.read
@@ -59,5 +123,21 @@ export async function loadObject(path: string, suffix: string, as?: string): Pro
         `use file.path() or file.stage()`,
     );
   }
-  return await codec.read(path, { suffix: suffix.toLowerCase(), as });
+  const value = await codec.read(path, {
+    suffix: suffix.toLowerCase(),
+    as: codec.readAs?.includes(as!) ? as : undefined,
+  });
+  if (kind && !kind.is(value)) {
+    throw new UnsupportedFormatError(
+      `cannot load "${path}" as "${as}": it holds ${describe(value)}, not one of ${kind.what}; ` +
+        `load it without as, or as what it holds`,
+    );
+  }
+  return value;
+}
+
+function describe(x: unknown): string {
+  if (x instanceof AnnData) return "an AnnData";
+  if (isZarrArray(x)) return "a zarr array";
+  return `a ${(x as object)?.constructor?.name ?? typeof x}`;
 }

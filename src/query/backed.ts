@@ -10,6 +10,7 @@ import { storedMatrix, streamAnnData } from "./stream.ts";
 import type { RangeReader } from "../formats/codec.ts";
 import { subsetMatrix } from "./subset.ts";
 import type { Expression } from "./expr.ts";
+import { showBacked } from "./_repr.ts";
 
 function indices(
   sel: ArrayLike<number> | undefined,
@@ -139,3 +140,5 @@ export class BackedAnnData {
     this.#src.close();
   }
 }
+
+showBacked(BackedAnnData, BackedMatrix);

@@ -1,6 +1,7 @@
 // Query expressions over the columns of obs/var: a tagged union (plain data)
 // wrapped in immutable builder values.
 import { ValidationError } from "../errors.ts";
+import { showExpressions } from "./_repr.ts";
 
 /** A value a column is compared with. */
 export type Scalar = string | number | boolean;
@@ -199,6 +200,8 @@ export class Expression {
     return show(this.node);
   }
 }
+
+showExpressions(Expression);
 
 /**
  * A column of a {@linkcode LazyDataFrame}. Used bare, it is the predicate

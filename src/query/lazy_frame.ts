@@ -2,6 +2,7 @@
 // with; nothing is read until the query is used (e.g. by file.stream()).
 import { ColumnNotFoundError } from "../errors.ts";
 import { Column, columnsOf, type ExprNode } from "./expr.ts";
+import { showFrame } from "./_repr.ts";
 
 /** Members of a LazyDataFrame besides its columns. */
 export interface LazyDataFrameMembers {
@@ -50,6 +51,8 @@ class LazyDataFrameImpl {
     })`;
   }
 }
+
+showFrame(LazyDataFrameImpl.prototype);
 
 /**
  * Make a LazyDataFrame, optionally with the column names it has.

@@ -6,6 +6,7 @@ import { NotFoundError, StorageError, ValidationError } from "../errors.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import type { MuData } from "../formats/anndata/mudata.ts";
 import { hashBytes, hashDirectory, hashFile } from "../storage/hash.ts";
+import { type ProgressOptions, type ProgressTracker, startProgress } from "../storage/_progress.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import type { ImageArray } from "../formats/image.ts";
 import type { ArrowTable } from "../formats/arrow.ts";
@@ -157,10 +158,17 @@ export function statPath(path: string): Deno.FileInfo {
   }
 }
 
-/** Size and md5 of a source, streaming; folders hash per `hashDirectory`. */
-export async function measure(src: RawInput): Promise<Measured> {
+/**
+ * Size and md5 of a source, streaming; folders hash per `hashDirectory`.
+ * Progress (phase `"hash"`) goes to `progress.onProgress` and, for large
+ * sources, to a bar.
+ */
+export async function measure(src: RawInput, progress: ProgressOptions = {}): Promise<Measured> {
   if (src.kind === "bytes") {
-    return { size: src.bytes.byteLength, hash: hashBytes(src.bytes), hashType: "md5" };
+    const t = startProgress("hash", src.bytes.byteLength, progress);
+    const hash = hashBytes(src.bytes);
+    t?.end();
+    return { size: src.bytes.byteLength, hash, hashType: "md5" };
   }
   if (src.kind === "remote") {
     throw new ValidationError(
@@ -168,14 +176,22 @@ export async function measure(src: RawInput): Promise<Measured> {
     );
   }
   const st = statPath(src.path);
-  if (st.isFile) return { ...(await readHash(src.path, st.size)), hashType: "md5" };
+  if (st.isFile) {
+    const t = startProgress("hash", st.size, progress);
+    const h = await readHash(src.path, st.size, t);
+    t?.end(h.size);
+    return { ...h, hashType: "md5" };
+  }
   if (!st.isDirectory) throw new ValidationError(`${src.path} is neither a file nor a folder`);
+  const files = (await walk(src.path)).map((f) => ({ ...f, size: statPath(f.path).size }));
+  const t = startProgress("hash", files.reduce((a, f) => a + f.size, 0), progress);
   const entries: DirEntry[] = [];
-  for (const { rel, path } of await walk(src.path)) {
-    const h = await readHash(path, statPath(path).size);
+  for (const { rel, path, size } of files) {
+    const h = await readHash(path, size, t);
     entries.push({ rel, path, size: h.size, hash: h.hash });
   }
   const size = entries.reduce((a, e) => a + e.size, 0);
+  t?.end(size);
   return {
     size,
     hash: hashDirectory(entries.map((e) => ({ path: e.rel, hash: e.hash }))),
@@ -187,13 +203,14 @@ export async function measure(src: RawInput): Promise<Measured> {
 /** Files up to this size are read in one synchronous call (much cheaper per file). */
 const SMALL_FILE = 1 << 20;
 
-async function readHash(path: string, size: number) {
+async function readHash(path: string, size: number, progress?: ProgressTracker) {
   try {
     if (size <= SMALL_FILE) {
       const bytes = Deno.readFileSync(path);
+      progress?.add(bytes.byteLength);
       return { size: bytes.byteLength, hash: hashBytes(bytes) };
     }
-    return await hashFile(path);
+    return await hashFile(path, progress);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new NotFoundError(`no file at ${path}`);
     throw new StorageError(`cannot read ${path}: ${(e as Error).message}`, { cause: e });

@@ -9,6 +9,9 @@ import { retryBusy } from "./_db_errors.ts";
 import { LazySchema } from "../storage/_validate.ts";
 import { type FieldType, MAX_LIST, whereExpression } from "./_where.ts";
 import type { Database } from "./schema.ts";
+import type { LinkTable } from "./_related.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import { showQueries } from "./_display.ts";
 
 /** A table of the registry. */
 export type Table = keyof Database & string;
@@ -257,8 +260,10 @@ export async function rowsByIds<T extends Table, R>(
 
 /**
  * The records a `filter()` selects: await it for the array, or ask for
- * `first()`, `one()`, `count()`, `exists()`; `orderBy()`, `limit()` and
- * `offset()` return a new query (queries are immutable values).
+ * `first()`, `one()`, `count()`, `exists()`, or `df()` for a table;
+ * `orderBy()`, `limit()` and `offset()` return a new query (queries are
+ * immutable values). In a notebook, a query as a cell's value shows its
+ * records as a table.
  */
 export class Query<R> implements Promise<R[]> {
   /** `"Query"`. */
@@ -267,6 +272,7 @@ export class Query<R> implements Promise<R[]> {
   readonly #count: () => Promise<number>;
   readonly #options: QueryOptions;
   readonly #label: string;
+  readonly #df: ((options: QueryOptions) => Promise<DataFrame>) | undefined;
 
   /** @internal Made by `filter()`. */
   constructor(
@@ -274,11 +280,13 @@ export class Query<R> implements Promise<R[]> {
     run: (options: QueryOptions) => Promise<R[]>,
     countAll: () => Promise<number>,
     options: QueryOptions = {},
+    df?: (options: QueryOptions) => Promise<DataFrame>,
   ) {
     this.#label = label;
     this.#run = run;
     this.#count = countAll;
     this.#options = options;
+    this.#df = df;
   }
 
   /** @internal A query whose instance is found when it runs (errors reject, never throw). */
@@ -287,11 +295,19 @@ export class Query<R> implements Promise<R[]> {
       label,
       (o) => Promise.resolve().then(() => make().#with(o).all()),
       () => Promise.resolve().then(() => make().count()),
+      {},
+      (o) => Promise.resolve().then(() => make().#with(o).df()),
     );
   }
 
   #with(o: QueryOptions): Query<R> {
-    return new Query(this.#label, this.#run, this.#count, { ...this.#options, ...o });
+    return new Query(this.#label, this.#run, this.#count, { ...this.#options, ...o }, this.#df);
+  }
+
+  /** @internal For its text form: `Query<File>(limit=2)`. */
+  get _shown(): string {
+    const o = Object.entries(this.#options).filter(([, v]) => v !== undefined);
+    return `Query<${this.#label}>(${o.map(([k, v]) => `${k}=${safeShow(v)}`).join(", ")})`;
   }
 
   /** Order by fields (`"-createdAt"` descending). */
@@ -339,6 +355,18 @@ export class Query<R> implements Promise<R[]> {
     return (await this.#run({ ...this.#options, limit: 1 })).length > 0;
   }
 
+  /**
+   * The records as a polars DataFrame: columns named like the fields,
+   * related records by name (`transform`, `createdBy`, `storage`, `run`),
+   * newest first and at most 100 rows unless the query orders or limits.
+   */
+  df(): Promise<DataFrame> {
+    if (!this.#df) {
+      return Promise.reject(new ValidationError(`${this.#label} queries have no df()`));
+    }
+    return this.#df(this.#options);
+  }
+
   /** Await the records. */
   then<A = R[], B = never>(
     onfulfilled?: ((value: R[]) => A | PromiseLike<A>) | null,
@@ -359,6 +387,8 @@ export class Query<R> implements Promise<R[]> {
     return this.all().finally(onfinally);
   }
 }
+
+showQueries(Query);
 
 /** get / filter / byIds of one record class over one instance. */
 export interface Queries<R> {
@@ -396,79 +426,11 @@ export function queries<T extends Table, R>(
         async (o) => await hydrate(inst, await selectWhere(inst, model, where, o)),
         () => countWhere(inst, model, where),
         options,
+        async (o) => await (await import("./_table.ts")).recordsDf(inst, model, where, o),
       );
     },
     byIds: async (ids) => await hydrate(inst, await rowsByIds(inst, model, ids)),
   });
 }
 
-/** A to-many relation as lamindb's related managers: `all()`, `add()`, `remove()`. */
-export interface RelatedManager<T> {
-  /** Every related record. */
-  all(): Promise<T[]>;
-  /** Link records (idempotent). */
-  add(...items: T[]): Promise<void>;
-  /** Unlink records. */
-  remove(...items: T[]): Promise<void>;
-}
-
-/** The link tables and their two columns. */
-export type LinkTable =
-  | "run_input"
-  | "file_features"
-  | "folder_file"
-  | "ulabel_parent"
-  | "file_ulabel"
-  | "run_ulabel"
-  | "collection_file"
-  | "collection_ulabel"
-  | "run_input_collection";
-
-/** A manager over a link table `table (selfCol, otherCol)`. */
-export function linkManager<L extends LinkTable, T extends { id: string }>(
-  table: L,
-  selfCol: Col<L>,
-  self: () => { id: string; inst: Instance },
-  otherCol: Col<L>,
-  load: (inst: Instance, ids: string[]) => Promise<T[]>,
-): RelatedManager<T> {
-  const check = (items: T[]) => {
-    for (const it of items) {
-      if (!it || typeof it !== "object" || typeof it.id !== "string") {
-        throw new ValidationError(`${table}: add()/remove() take saved records`);
-      }
-    }
-  };
-  return {
-    async all() {
-      const { id, inst } = self();
-      const db = inst.assertOpen().db;
-      const rows = await retryBusy(() =>
-        db.selectFrom(table as LinkTable).select(db.dynamic.ref(otherCol))
-          .where(db.dynamic.ref(selfCol), "=", id as never).execute()
-      );
-      return await load(inst, rows.map((r) => String((r as Record<string, unknown>)[otherCol])));
-    },
-    async add(...items) {
-      check(items);
-      if (items.length === 0) return;
-      const { id, inst } = self();
-      const rows = items.map((it) => ({ [selfCol]: id, [otherCol]: it.id }));
-      const db = inst.assertOpen().db;
-      await retryBusy(() =>
-        db.insertInto(table as LinkTable).values(rows as never)
-          .onConflict((oc) => oc.doNothing()).execute()
-      );
-    },
-    async remove(...items) {
-      check(items);
-      if (items.length === 0) return;
-      const { id, inst } = self();
-      const db = inst.assertOpen().db;
-      await retryBusy(() =>
-        db.deleteFrom(table as LinkTable).where(db.dynamic.ref(selfCol), "=", id as never)
-          .where(db.dynamic.ref(otherCol), "in", items.map((it) => it.id) as never).execute()
-      );
-    },
-  };
-}
+export { linkManager, type LinkTable, type RelatedManager } from "./_related.ts";

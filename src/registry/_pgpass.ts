@@ -4,6 +4,7 @@
 // writes one at install (`kernel install --db URL-with-password`) and names
 // it in LAMINDENO_PGPASSFILE; `ln.init({ db })` with a URL without password
 // looks it up there (then pg's own PGPASSWORD, PGPASSFILE, ~/.pgpass apply).
+import { dirname } from "node:path";
 import { StorageError, ValidationError } from "../errors.ts";
 
 /** The environment variable naming lamindeno's own pgpass file. */
@@ -91,11 +92,13 @@ export function splitPassword(url: string): { url: string; line?: string } {
 
 /**
  * The password for a password-less PostgreSQL `url` from the pgpass file
- * named by {@linkcode PGPASSFILE_ENV}, or undefined (no file set, no
+ * `file` (default: the one named by {@linkcode PGPASSFILE_ENV}), or undefined (no file set, no
  * matching entry). A file that others can read is refused (StorageError).
  */
-export async function lookupPassword(url: string): Promise<string | undefined> {
-  const file = Deno.env.get(PGPASSFILE_ENV);
+export async function lookupPassword(
+  url: string,
+  file: string | undefined = Deno.env.get(PGPASSFILE_ENV),
+): Promise<string | undefined> {
   if (!file) return undefined;
   const p = parse(url);
   if (!p || p.u.password || !p.target.user) return undefined;
@@ -135,4 +138,18 @@ export function withPassword(url: string, password: string): string {
   const u = new URL(url);
   u.password = encodeURIComponent(password);
   return u.href;
+}
+
+/** Write `text` to `path` readable by its owner only (0600, folder 0700), replacing it atomically. */
+export async function writePrivate(path: string, text: string): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, text, { mode: 0o600, createNew: true });
+    if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o600);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
 }

@@ -13,6 +13,7 @@ import { hashDirectory, hashStream } from "../storage/hash.ts";
 import { log } from "../_log.ts";
 import { isManagedKey, MANAGED_PREFIX, objectKey, suffixOf, validateKey } from "../storage/key.ts";
 import type { PutData, StorageBackend } from "../storage/storage.ts";
+import { type OnProgress, type ProgressTracker, startProgress } from "../storage/_progress.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
@@ -54,22 +55,24 @@ interface Plan {
 export async function saveFiles(
   inst: Instance,
   files: File[],
-  opts: { folderId?: string } = {},
+  opts: SaveOptions = {},
 ): Promise<void> {
   inst.assertOpen();
   const plans: Plan[] = [];
   try {
     for (const f of files) {
       if (f._saved) continue;
-      plans.push(await plan(f, inst));
+      plans.push(await plan(f, inst, opts.onProgress));
     }
-    await savePlans(plans, inst, opts.folderId);
+    await savePlans(plans, inst, opts);
   } finally {
     for (const p of plans) await p.cleanup();
   }
 }
 
-async function savePlans(plans: Plan[], inst: Instance, folderId?: string): Promise<void> {
+type SaveOptions = { folderId?: string; onProgress?: OnProgress };
+async function savePlans(plans: Plan[], inst: Instance, opts: SaveOptions): Promise<void> {
+  const { folderId, onProgress } = opts;
   // Dedup against the registry and within the batch.
   const existing = await filesByHash(inst, plans.map((p) => p.m.hash));
   const first = new Map<string, Plan>();
@@ -87,7 +90,7 @@ async function savePlans(plans: Plan[], inst: Instance, folderId?: string): Prom
   await planVersions(inserts, inst);
   try {
     await moveAside(inserts, inst);
-    await placeObjects(inserts, inst);
+    await placeObjects(inserts, inst, onProgress);
     await commitAll(inserts, inst, folderId, sameAs);
   } catch (e) {
     await undo(inserts, inst);
@@ -97,12 +100,12 @@ async function savePlans(plans: Plan[], inst: Instance, folderId?: string): Prom
   for (const [file, ex] of sameAs) await adopt(inst, file, ex, folderId);
 }
 
-async function plan(file: File, inst: Instance): Promise<Plan> {
+async function plan(file: File, inst: Instance, onProgress?: OnProgress): Promise<Plan> {
   if (file._input?.kind === "remote") return await planRemote(file, file._input.uri, inst);
   const { src, cleanup } = await materialize(file._input!);
   let m: Measured;
   try {
-    m = await measure(src);
+    m = await measure(src, { onProgress, label: file.key ?? file.name ?? undefined });
   } catch (e) {
     await cleanup();
     throw e;
@@ -274,12 +277,13 @@ export async function putOne(
   data: PutData | (() => Promise<PutData>),
   expect: { size: number; hash: string },
   overwrite: boolean,
+  progress?: ProgressTracker,
 ): Promise<void> {
   const bytes = typeof data === "function" ? await data() : data;
-  await backend.put(key, bytes, { expect, overwrite });
+  await backend.put(key, bytes, { expect, overwrite, progress });
 }
 
-async function placeObjects(plans: Plan[], inst: Instance): Promise<void> {
+async function placeObjects(plans: Plan[], inst: Instance, onProgress?: OnProgress) {
   const managed = plans.filter((p) => !p.inPlace);
   if (managed.length === 0) return;
   const now = nowIso();
@@ -298,18 +302,22 @@ async function placeObjects(plans: Plan[], inst: Instance): Promise<void> {
     }))).execute()
   );
   crashPoint("save:after-journal");
+  const phase = inst.backend.capabilities.localPaths ? "copy" : "upload";
   for (const p of managed) {
     const src = p.src;
+    const label = p.key ?? p.file.name ?? p.objectKey;
+    const t = startProgress(phase, p.m.size, { onProgress, label });
     if (p.m.entries) {
       for (const e of p.m.entries) {
         const k = `${p.objectKey}/${e.rel}`;
-        await putOne(inst.backend, k, dataOf({ kind: "path", path: e.path }), e, false);
+        await putOne(inst.backend, k, dataOf({ kind: "path", path: e.path }), e, false, t);
         p.placed.push(k);
       }
     } else {
-      await putOne(inst.backend, p.objectKey, dataOf(src), p.m, false);
+      await putOne(inst.backend, p.objectKey, dataOf(src), p.m, false, t);
       p.placed.push(p.objectKey);
     }
+    t?.end();
   }
   crashPoint("save:after-put");
 }

@@ -1,5 +1,5 @@
 import { type Dialect, Kysely, Migrator } from "kysely";
-import { SchemaVersionError, StorageError } from "../errors.ts";
+import { NotFoundError, SchemaVersionError, StorageError } from "../errors.ts";
 import { retryBusy, typedErrors } from "./_db_errors.ts";
 import { migrationProvider, MIGRATIONS } from "./migrations.ts";
 import type { Database } from "./schema.ts";
@@ -15,11 +15,32 @@ export type RegistryDb = Kysely<Database>;
  * Refuses, without changing anything, a registry written by a newer schema.
  */
 export async function openRegistry(dialect: Dialect): Promise<RegistryDb> {
+  return (await openRegistryReporting(dialect)).db;
+}
+
+/**
+ * {@linkcode openRegistry}, telling whether the registry was created (had
+ * no schema before). With `create: false` an empty registry is refused with
+ * `NotFoundError`, nothing written.
+ */
+export async function openRegistryReporting(
+  dialect: Dialect,
+  options: { create?: boolean } = {},
+): Promise<{ db: RegistryDb; created: boolean }> {
   const db = new Kysely<Database>({ dialect: typedErrors(dialect) });
+  let created = false;
   try {
     // A registry that is up to date is only read here, so a role that may
     // only read (a shared registry's readers) can open it.
-    if (await refuseNewer(db) < SCHEMA_VERSION) {
+    const have = await refuseNewer(db);
+    if (have === 0 && options.create === false) {
+      throw new NotFoundError(
+        "the registry has no lamindeno schema and create: false refuses to create one; " +
+          "call init without create: false to create the instance",
+      );
+    }
+    created = have === 0;
+    if (have < SCHEMA_VERSION) {
       await retryBusy(async () => {
         const { error } = await new Migrator({ db, provider: migrationProvider })
           .migrateToLatest();
@@ -37,10 +58,10 @@ export async function openRegistry(dialect: Dialect): Promise<RegistryDb> {
           .execute()
       );
     }
-    return db;
+    return { db, created };
   } catch (e) {
     await db.destroy().catch(() => {});
-    if (e instanceof SchemaVersionError) throw e;
+    if (e instanceof SchemaVersionError || e instanceof NotFoundError) throw e;
     throw new StorageError(`could not open the registry: ${(e as Error)?.message ?? e}`, {
       cause: e,
     });

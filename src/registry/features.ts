@@ -16,6 +16,8 @@ import {
   type Row,
   type Where,
 } from "./_model.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import { showRecords } from "./_display.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
 
 /** One member of a feature set: a name and, for table columns, a dtype. */
@@ -178,11 +180,18 @@ export class Features {
     return Query.defer("Features", () => FEATURE_SETS(defaultInstance()).filter(where, options));
   }
 
+  /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Features.filter(where, options).df();
+  }
+
   /** Query the feature sets of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<Features> {
     return FEATURE_SETS(instance);
   }
 }
+
+showRecords(Features);
 
 /** The `features` table's mapping. */
 export const FEATURES_MODEL: Model<"features", Features> = {

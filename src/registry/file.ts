@@ -1,11 +1,10 @@
 import { basename } from "node:path";
 import { ValidationError } from "../errors.ts";
-import { loadObject, type LoadOptions } from "../formats/load.ts";
-import { objectKey, suffixOf, validateUserKey } from "../storage/key.ts";
-import { isId, newId } from "../_ids.ts";
+import type { LoadAs, LoadOptions, LoadResult, LoadTypes } from "../formats/load.ts";
+import { objectKey, suffixOf } from "../storage/key.ts";
+import { newId } from "../_ids.ts";
 import {
   date,
-  linkManager,
   type Queries,
   Query,
   type QueryOptions,
@@ -15,29 +14,50 @@ import {
 } from "./_model.ts";
 import { type FileData, type Input, inputName, inputSuffix, toInput } from "./_input.ts";
 import { saveFiles } from "./_save.ts";
+import { checkFileOptions } from "./_file_options.ts";
+import { managers } from "./_file_managers.ts";
 import { versionsOf } from "./_versions.ts";
 import { deleteFile, replaceFile } from "./_replace.ts";
 import { linkRunInput } from "./_inputs.ts";
 import { LazyDataFrame } from "../query/lazy_frame.ts";
-import { Expression } from "../query/expr.ts";
-import { streamAnnData } from "../query/stream.ts";
+import type { LazyFrame } from "../query/scan.ts";
 import type { BackedAnnData } from "../query/backed.ts";
-import type { IoStats } from "../storage/counting.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
-import { objectOnDisk, openBacked, openForRanges } from "./_file_open.ts";
+import {
+  fileBatches,
+  loadFile,
+  objectOnDisk,
+  openBacked,
+  openTable,
+  streamFile,
+} from "./_file_open.ts";
 import { FILES } from "./_file_model.ts";
-import { type BackedOptions, BackedOptionsSchema, StreamOptionsSchema } from "./file_schemas.ts";
-import { FEATURE_SETS, Features } from "./features.ts";
-import { type Folder, FOLDERS } from "./folder.ts";
+import {
+  type BackedOptions,
+  BackedOptionsSchema,
+  type BatchOptions,
+  checkOptions,
+  type ReplaceOptions,
+  type SaveOptions,
+  type StageOptions,
+  type StreamOptions,
+} from "./file_schemas.ts";
+import type { Features } from "./features.ts";
+import type { Folder } from "./folder.ts";
 import { defaultInstance, Instance } from "./instance.ts";
-import { Run, RUNS } from "./run.ts";
-import { type ULabel, ulabelsManager } from "./ulabel.ts";
-import { describe, validateDescription } from "./_description.ts";
+import { Run } from "./run.ts";
+import type { ULabel } from "./ulabel.ts";
+import { describe } from "./_description.ts";
 import type { Storage } from "./storage_record.ts";
 import type { Transform } from "./transform.ts";
 import type { User } from "./user.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import type { Description } from "./description.ts";
+import type { Lineage } from "./lineage.ts";
+import { showRecords } from "./_display.ts";
 
 export type { FileData } from "./_input.ts";
+export type { ReplaceOptions, StreamOptions } from "./file_schemas.ts";
 
 /** Options of `new ln.File(data, options)`. */
 export interface FileOptions {
@@ -69,26 +89,6 @@ export interface FileOptions {
   instance?: Instance;
 }
 
-/** Options of `file.replace()`. */
-export interface ReplaceOptions {
-  /** The run that made the new version. */
-  run?: Run;
-  /** Serialization format for in-memory data. */
-  format?: string;
-}
-
-/** Options of `file.stream()`. */
-export interface StreamOptions {
-  /** Which obs rows to read; all when omitted. */
-  subsetObs?: Expression;
-  /** Which var rows (columns of X) to read; all when omitted. */
-  subsetVar?: Expression;
-  /** Link the file as an input of the tracked run (default: `ln.settings.trackRunInputs`). */
-  isRunInput?: boolean;
-  /** Counters to add this call's bytes read and requests to. */
-  io?: Pick<IoStats, "bytesRead" | "requests">;
-}
-
 /**
  * A data file (or folder-like store such as `.zarr`) registered with its
  * size, md5 hash, storage location and provenance.
@@ -98,14 +98,8 @@ export interface StreamOptions {
  * files inside the storage root in place and copies others to
  * `.lamindb/{id}{suffix}` (or to `key`).
  *
- * Files have versions, as in lamindb: saving other content under a key
- * that is registered (or with `{ revises: file }`) makes the next version,
- * whose id shares the first 16 characters and counts up the last 4. The
- * key's path holds the latest; an older version's object moves to
- * `.lamindb/{id}{suffix}` (crash-safely: `ln.fsck()` finishes or undoes an
- * interrupted move) and still loads, streams and shows in lineage.
- * `get`/`filter` return latest versions unless asked (`isLatest`, `id`,
- * `hash`); `file.versions()` lists them all.
+ * Other content under a registered key (or `{ revises: file }`) is the
+ * next version: see {@linkcode File.versions}.
  *
  * @example Register bytes and find them again
  * ```ts
@@ -184,50 +178,8 @@ export class File {
 
   /** A new, unsaved file from a local path, a `file:` URL or bytes (no I/O). */
   constructor(data: FileData, options: FileOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new ValidationError("new File(data, options): options must be an object");
-    }
-    const key = options.key === undefined ? undefined : validateUserKey(options.key);
-    if (options.format !== undefined && typeof options.format !== "string") {
-      throw new ValidationError(`format must be a string like "csv", got ${typeof options.format}`);
-    }
+    const { key, description } = checkFileOptions(options, (f) => f instanceof File && f._saved);
     const source = toInput(data, options.format, key ? suffixOf(key) : "");
-    if (options.id !== undefined && !isId("file", options.id)) {
-      throw new ValidationError(`a File id is 20 base62 characters, got ${options.id}`);
-    }
-    if (options.revises !== undefined) {
-      if (!(options.revises instanceof File) || !options.revises._saved) {
-        throw new ValidationError("revises must be a saved File record (the file to version)");
-      }
-      if (options.id !== undefined) {
-        throw new ValidationError("pass either id or revises: a new version's id is derived");
-      }
-    }
-    if (
-      options.version !== undefined &&
-      (typeof options.version !== "string" || !/^\S(.{0,98}\S)?$/su.test(options.version))
-    ) {
-      throw new ValidationError(
-        `version is a label of 1-100 characters without surrounding spaces, like "2" or ` +
-          `"2024-06", got ${JSON.stringify(options.version)?.slice(0, 60)}`,
-      );
-    }
-    if (options.name !== undefined && typeof options.name !== "string") {
-      throw new ValidationError(`name must be a string, got ${typeof options.name}`);
-    }
-    const description = validateDescription("File", options.description);
-    if (options.run !== undefined && !(options.run instanceof Run)) {
-      throw new ValidationError("run must be a Run record");
-    }
-    if (options.instance !== undefined && !(options.instance instanceof Instance)) {
-      throw new ValidationError("instance must be an Instance from ln.connect()");
-    }
-    for (const [opt, cls] of [["features", Features], ["inputOf", Run]] as const) {
-      const v = options[opt];
-      if (v !== undefined && (!Array.isArray(v) || v.some((x) => !(x instanceof cls)))) {
-        throw new ValidationError(`${opt} must be an array of ${cls.name} records`);
-      }
-    }
     const now = new Date();
     this.id = options.id ?? newId("file");
     const fromName = inputName(source);
@@ -334,10 +286,14 @@ export class File {
   /**
    * Hash, deduplicate, copy if needed, and register. Resolves to this file,
    * which becomes the existing record if identical content was registered
-   * before (a log line says so).
+   * before (a log line says so). Large objects show progress on a
+   * terminal or in a notebook; `onProgress` hears every phase.
    */
-  async save(): Promise<this> {
-    await saveFiles(this._instance ??= defaultInstance(), [this]);
+  async save(options: SaveOptions = {}): Promise<this> {
+    checkOptions(options, "save");
+    await saveFiles(this._instance ??= defaultInstance(), [this], {
+      onProgress: options.onProgress,
+    });
     return this;
   }
 
@@ -353,18 +309,20 @@ export class File {
    * A local path to the object (for cloud files, a cached copy). Links the
    * file as an input of the tracked run unless `isRunInput` is `false`.
    */
-  async stage(options: { isRunInput?: boolean } = {}): Promise<string> {
-    const local = await objectOnDisk(this);
+  async stage(options: StageOptions = {}): Promise<string> {
+    checkOptions(options, "stage");
+    const local = await objectOnDisk(this, { phase: "stage", onProgress: options.onProgress });
     await linkRunInput(this._inst, this, options.isRunInput);
     return local;
   }
 
   /**
-   * An SVG of where this file came from: the run that saved it, that run's
-   * transform and input files, their runs, and so on upstream. In a
-   * Jupyter notebook it is also displayed inline.
+   * Where this file came from: the run that saved it, that run's transform
+   * and input files, their runs, and so on upstream, as a
+   * {@linkcode Lineage} (`.svg`, `.dot`). A notebook cell ending in it
+   * shows the graph.
    */
-  async viewLineage(): Promise<string> {
+  async viewLineage(): Promise<Lineage> {
     this.path(); // saved?
     const { lineageDot, renderLineage } = await import("./lineage.ts");
     return await renderLineage(await lineageDot(this));
@@ -396,48 +354,57 @@ export class File {
    * The AnnData subset that `subsetObs` / `subsetVar` select, reading only
    * the columns the queries name and the parts of X, layers, obsm/varm and
    * obsp/varp that hold the selection (`.h5ad` and `.zarr`). Rows stay in
-   * file order; uns is read whole. Pass `io` to receive the bytes read and
-   * requests made.
+   * file order; uns is read whole. Only what is asked for is read:
+   * `obsColumns`, `varColumns`, `layers`, `obsm` (`false`: none) and `X`
+   * (`false`: none) default to all; an unknown name is a
+   * `ColumnNotFoundError` listing the known ones, before any data is read.
+   * Pass `io` to receive the bytes read and requests made.
    */
   async stream(options: StreamOptions = {}): Promise<AnnData> {
-    await StreamOptionsSchema.parse(options);
-    const { src, io } = await openForRanges(this);
-    let adata: AnnData;
-    try {
-      adata = await streamAnnData(src, {
-        obs: options.subsetObs?.node,
-        var: options.subsetVar?.node,
-      });
-    } finally {
-      src.close();
-    }
-    if (options.io) {
-      options.io.bytesRead += io.bytesRead;
-      options.io.requests += io.requests;
-    }
-    await linkRunInput(this._inst, this, options.isRunInput);
-    return adata;
+    return await streamFile(this, options);
   }
 
   /**
-   * The in-memory object for this file's format. Formats without one
+   * Out of core: the rows `subsetObs` selects as AnnData batches of up to
+   * `batchSize` rows, in row order (`for await (const b of
+   * file.batches({ batchSize: 10_000 }))`). Each batch reads only its rows
+   * of obs, X, layers, obsm and obsp; var, varm, varp and uns are read once
+   * and shared. Takes every `stream()` option; `batchSize <= 0` is a
+   * `ValidationError` at once, unknown names a `ColumnNotFoundError` on the
+   * first batch, before any data is read. `io` grows as batches are read.
+   */
+  batches(options: BatchOptions): AsyncIterable<AnnData> {
+    return fileBatches(this, options);
+  }
+
+  /**
+   * Open without reading: a table (`.parquet`, `.ipc`/`.feather`/`.arrow`,
+   * `.csv`/`.tsv`) as a polars `LazyFrame` (a scan: filters and column
+   * selections are pushed down to the reader; `collect()` runs it); an
+   * `.h5ad`/`.zarr` AnnData as a {@linkcode BackedAnnData} (as `backed()`).
+   * Tables on S3 are scanned from a cached local copy, fetched whole once
+   * and reused while its size and entity tag match the object's (not by
+   * range reads).
+   */
+  async open(options: BackedOptions = {}): Promise<LazyFrame | BackedAnnData> {
+    await BackedOptionsSchema.parse(options);
+    const opened = await openTable(this) ?? await openBacked(this);
+    await linkRunInput(this._inst, this, options.isRunInput);
+    return opened;
+  }
+
+  /**
+   * The in-memory object for this file's format, typed by `as`
+   * (`load({ as: "anndata" })` is an `AnnData`; without `as`, a
+   * {@linkcode LoadResult} to narrow with `instanceof`). Formats without one
    * (`.fastq`, `.vcf`, ... and unknown suffixes) throw
    * `NoInMemoryRepresentationError`.
    */
-  async load(options: LoadOptions = {}): Promise<unknown> {
-    const path = this.path();
-    if (options === null || typeof options !== "object") {
-      throw new ValidationError("load(options): options must be an object");
-    }
-    const value = await loadObject(
-      this._inst.backendFor(this.storageId!).localPath(this._objectKey)
-        ? path
-        : await objectOnDisk(this),
-      this.suffix,
-      options.as,
-    );
-    await linkRunInput(this._inst, this, options.isRunInput);
-    return value;
+  load(options?: LoadOptions & { as?: undefined }): Promise<LoadResult>;
+  /** The in-memory object as `as` says (else `UnsupportedFormatError`). */
+  load<K extends LoadAs>(options: LoadOptions & { as: K }): Promise<LoadTypes[K]>;
+  async load(options: LoadOptions = {}): Promise<LoadResult> {
+    return await loadFile(this, options);
   }
 
   /**
@@ -464,7 +431,10 @@ export class File {
 
   /**
    * Every version of this file (the files whose ids share its first 16
-   * characters), oldest first: the latest is last.
+   * characters, lamindb's scheme), oldest first: the latest is last. The
+   * key's path holds the latest; older objects moved to `.lamindb/` and
+   * still load, stream and show in lineage. `get`/`filter` return latest
+   * versions unless the where names `isLatest`, an `id` or a `hash`.
    *
    * @example Two versions under one key
    * ```ts
@@ -489,6 +459,11 @@ export class File {
     await deleteFile(this._inst, this);
   }
 
+  /** At a glance: fields, storage, transform, run, readers, labels, features (a {@linkcode Description}). */
+  async describe(): Promise<Description> {
+    return await (await import("./_describe.ts")).describeFile(this);
+  }
+
   /** The file with this id, or the one matching `where` (e.g. `{ key }`). */
   static async get(idOrWhere: string | Where): Promise<File> {
     return await FILES(defaultInstance()).get(idOrWhere);
@@ -497,6 +472,11 @@ export class File {
   /** Files matching `where` (`{}` for all), e.g. `{ suffix: ".h5ad" }`. */
   static filter(where: Where = {}, options: QueryOptions = {}): Query<File> {
     return Query.defer("File", () => FILES(defaultInstance()).filter(where, options));
+  }
+
+  /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return File.filter(where, options).df();
   }
 
   /** Query the files of another instance (from `ln.connect()`). */
@@ -512,26 +492,4 @@ export class File {
   }
 }
 
-function managers(
-  f: File,
-): [RelatedManager<Run>, RelatedManager<Features>, RelatedManager<Folder>, RelatedManager<ULabel>] {
-  const self = () => ({ id: f.id, inst: f._inst });
-  return [
-    linkManager("run_input", "file_id", self, "run_id", (inst, ids) => RUNS(inst).byIds(ids)),
-    linkManager(
-      "file_features",
-      "file_id",
-      self,
-      "features_id",
-      (inst, ids) => FEATURE_SETS(inst).byIds(ids),
-    ),
-    linkManager(
-      "folder_file",
-      "file_id",
-      self,
-      "folder_id",
-      (inst, ids) => FOLDERS(inst).byIds(ids),
-    ),
-    ulabelsManager("file_ulabel", "file_id", self),
-  ];
-}
+showRecords(File);

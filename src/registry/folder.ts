@@ -15,6 +15,8 @@ import {
   type Row,
   type Where,
 } from "./_model.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import { showRecords } from "./_display.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
 import { statPath, walk } from "./_input.ts";
@@ -172,11 +174,18 @@ export class Folder {
     return Query.defer("Folder", () => FOLDERS(defaultInstance()).filter(where, options));
   }
 
+  /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Folder.filter(where, options).df();
+  }
+
   /** Query the folders of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<Folder> {
     return FOLDERS(instance);
   }
 }
+
+showRecords(Folder);
 
 /** The `folder` table's mapping. */
 export const FOLDER_MODEL: Model<"folder", Folder> = {

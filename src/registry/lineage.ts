@@ -2,7 +2,7 @@
 // outputs of a run), as Graphviz DOT rendered to SVG by @viz-js/viz (wasm).
 import type { File } from "./file.ts";
 import { Run, RUNS } from "./run.ts";
-import { log } from "../_log.ts";
+import { installDisplay, JUPYTER_DISPLAY } from "../_display.ts";
 import { defaultInstance } from "./instance.ts";
 
 const MAX_DEPTH = 20;
@@ -88,24 +88,55 @@ export async function lineageDot(start: File | Run): Promise<string> {
   return lines.join("\n");
 }
 
-/** Render DOT to SVG; in a Jupyter kernel, also display it inline. */
-export async function renderLineage(dot: string): Promise<string> {
+/**
+ * What `viewLineage()` returns: the lineage graph as SVG (and its Graphviz
+ * DOT source). It shows itself: a notebook cell ending in
+ * `await file.viewLineage()` displays the graph, exactly once; elsewhere
+ * its text form is one line and `String(lineage)` is the SVG.
+ *
+ * @example Save the lineage of a file as an SVG file
+ * ```ts
+ * import * as ln from "@lamindeno/lamindb";
+ * await ln.init({ storage: await Deno.makeTempDir() });
+ * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+ * const lineage = await file.viewLineage();
+ * console.assert(lineage.svg.includes("<svg") && lineage.dot.includes("a.txt"));
+ * await Deno.writeTextFile(await Deno.makeTempFile({ suffix: ".svg" }), lineage.svg);
+ * await ln.close();
+ * ```
+ */
+export class Lineage {
+  /** The graph as an SVG document. */
+  readonly svg: string;
+  /** The graph as Graphviz DOT. */
+  readonly dot: string;
+
+  /** @internal Made by `viewLineage()`. */
+  constructor(svg: string, dot: string) {
+    this.svg = svg;
+    this.dot = dot;
+  }
+
+  /** The SVG. */
+  toString(): string {
+    return this.svg;
+  }
+}
+
+function lineageText(l: Lineage): string {
+  const nodes = (l.dot.match(/^ {2}[a-z]_\S+ \[/gm) ?? []).length;
+  return `Lineage(${nodes} nodes; .svg, .dot)`;
+}
+installDisplay(Lineage.prototype, lineageText, (l) => l.svg);
+// A notebook shows the graph as an image (one output), not HTML around it.
+Object.defineProperty(Lineage.prototype, JUPYTER_DISPLAY, {
+  value(this: Lineage) {
+    return { "image/svg+xml": this.svg, "text/plain": lineageText(this) };
+  },
+});
+
+/** Render DOT to SVG (shown by the returned value, not here: one output in a notebook). */
+export async function renderLineage(dot: string): Promise<Lineage> {
   const { instance } = await import("@viz-js/viz");
-  const svg = (await instance()).renderString(dot, { format: "svg" });
-  let jupyter: { display?: (data: unknown, options: unknown) => Promise<void> } | undefined;
-  try {
-    // Outside `deno jupyter`, touching Deno.jupyter throws.
-    // deno-lint-ignore no-explicit-any
-    jupyter = (Deno as any).jupyter;
-  } catch {
-    jupyter = undefined;
-  }
-  if (typeof jupyter?.display === "function") {
-    try {
-      await jupyter.display({ "image/svg+xml": svg }, { raw: true });
-    } catch (e) {
-      log.debug(`could not display the lineage: ${(e as Error).message}`);
-    }
-  }
-  return svg;
+  return new Lineage((await instance()).renderString(dot, { format: "svg" }), dot);
 }

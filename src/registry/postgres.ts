@@ -1,19 +1,19 @@
 import { type Dialect, type Kysely, PostgresDialect, sql } from "kysely";
 import { redactError, redactText, redactUrl, urlSecrets } from "../_redact.ts";
 import { StorageError } from "../errors.ts";
-import { lookupPassword, withPassword } from "./_pgpass.ts";
+import { lookupPassword, PGPASSFILE_ENV, withPassword } from "./_pgpass.ts";
 
 /**
  * A shared registry on PostgreSQL: a kysely `Dialect` over a `pg` pool for
  * `url` (`postgresql://user@host:port/db`). The driver is loaded only when
  * a PostgreSQL registry is used. The server must be reachable now. A URL
- * without password takes it from the file named by `LAMINDENO_PGPASSFILE`
+ * without password takes it from `passFile` or the file named by `LAMINDENO_PGPASSFILE`
  * (what the lamindeno kernel installs), else pg's PGPASSWORD, PGPASSFILE or
  * `~/.pgpass`. Messages never show the password (nor any query string).
  */
-export async function postgresDialect(url: string): Promise<Dialect> {
+export async function postgresDialect(url: string, passFile?: string): Promise<Dialect> {
   const { default: pg } = await import("pg");
-  const password = await lookupPassword(url);
+  const password = await lookupPassword(url, passFile ?? Deno.env.get(PGPASSFILE_ENV));
   const secrets = [...urlSecrets(url), ...(password ? [password] : [])];
   // bigint (int8) columns (file size) come back as numbers, not strings: a
   // parser for this pool's connections only (pg's global parsers are left

@@ -29,6 +29,10 @@ import {
 export { checkParams, type JsonValue, type RunParams } from "./_run_params.ts";
 import { validateDescription } from "./_description.ts";
 import { type ULabel, ulabelsManager } from "./ulabel.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import type { Description } from "./description.ts";
+import type { Lineage } from "./lineage.ts";
+import { showRecords } from "./_display.ts";
 
 /** Options of `new ln.Run()`. */
 export interface RunOptions {
@@ -209,10 +213,11 @@ export class Run {
   }
 
   /**
-   * An SVG of this run: its transform, input files (and their upstream
-   * lineage) and output files. In a Jupyter notebook it is also displayed.
+   * This run's transform, input files (and their upstream lineage) and
+   * output files, as a {@linkcode Lineage} (`.svg`, `.dot`). A notebook
+   * cell ending in it shows the graph.
    */
-  async viewLineage(): Promise<string> {
+  async viewLineage(): Promise<Lineage> {
     const { lineageDot, renderLineage } = await import("./lineage.ts");
     return await renderLineage(await lineageDot(this));
   }
@@ -236,6 +241,14 @@ export class Run {
     }));
   }
 
+  /**
+   * At a glance: transform, status, times, params, input and output files,
+   * labels (see {@linkcode Description}: text in a terminal, HTML in a notebook).
+   */
+  async describe(): Promise<Description> {
+    return await (await import("./_describe.ts")).describeRun(this);
+  }
+
   /** The run with this id, or the one matching `where`. */
   static async get(idOrWhere: string | Where): Promise<Run> {
     return await RUNS(defaultInstance()).get(idOrWhere);
@@ -249,11 +262,18 @@ export class Run {
     return Query.defer("Run", () => RUNS(defaultInstance()).filter(where, options));
   }
 
+  /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Run.filter(where, options).df();
+  }
+
   /** Query the runs of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<Run> {
     return RUNS(instance);
   }
 }
+
+showRecords(Run);
 
 function managers(
   run: Run,

@@ -9,6 +9,8 @@ import {
   type Row,
   type Where,
 } from "./_model.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import { showRecords } from "./_display.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
 import type { RegistryDb } from "./db.ts";
 import { isPermissionDenied } from "./_db_errors.ts";
@@ -65,11 +67,18 @@ export class Storage {
     return Query.defer("Storage", () => STORAGES(defaultInstance()).filter(where, options));
   }
 
+  /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Storage.filter(where, options).df();
+  }
+
   /** Query the storage roots of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<Storage> {
     return STORAGES(instance);
   }
 }
+
+showRecords(Storage);
 
 /** The storage row for `root`, created on first use (safe under concurrency). */
 export async function ensureStorage(

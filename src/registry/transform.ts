@@ -14,6 +14,9 @@ import { defaultInstance, Instance } from "./instance.ts";
 import { isId, newId } from "../_ids.ts";
 import { USER_MODEL } from "./user.ts";
 import { validateDescription } from "./_description.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import type { Description } from "./description.ts";
+import { showRecords } from "./_display.ts";
 
 /** Options of `new ln.Transform()`. */
 export interface TransformOptions {
@@ -184,6 +187,14 @@ export class Transform {
     return (this.sourceCode = row?.source_code ?? null);
   }
 
+  /**
+   * At a glance: fields, versions, its latest runs and the files they made
+   * (see {@linkcode Description}: text in a terminal, HTML in a notebook).
+   */
+  async describe(): Promise<Description> {
+    return await (await import("./_describe.ts")).describeTransform(this);
+  }
+
   /** The transform matching an id (one version only) or a `where`. */
   static async get(idOrWhere: string | Where): Promise<Transform> {
     return await TRANSFORMS(defaultInstance()).get(idOrWhere);
@@ -194,11 +205,18 @@ export class Transform {
     return Query.defer("Transform", () => TRANSFORMS(defaultInstance()).filter(where, options));
   }
 
+  /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Transform.filter(where, options).df();
+  }
+
   /** Query the transforms of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<Transform> {
     return TRANSFORMS(instance);
   }
 }
+
+showRecords(Transform);
 
 /** The `transform` table's mapping. */
 export const TRANSFORM_MODEL: Model<"transform", Transform> = {

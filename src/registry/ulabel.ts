@@ -9,10 +9,15 @@ import {
   nowIso,
   type Queries,
   queries,
+  Query,
+  type QueryOptions,
   type RelatedManager,
   type Row,
   type Where,
 } from "./_model.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import { showRecords } from "./_display.ts";
+import { USER_MODEL } from "./user.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { describe, validateDescription } from "./_description.ts";
 import { defaultInstance, Instance } from "./instance.ts";
@@ -169,8 +174,13 @@ export class ULabel {
   }
 
   /** Labels matching `where` (`{}` for all). */
-  static async filter(where: Where = {}): Promise<ULabel[]> {
-    return await ULABELS(defaultInstance()).filter(where);
+  static filter(where: Where = {}, options: QueryOptions = {}): Query<ULabel> {
+    return Query.defer("ULabel", () => ULABELS(defaultInstance()).filter(where, options));
+  }
+
+  /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return ULabel.filter(where, options).df();
   }
 
   /** Query the labels of another instance (from `ln.connect()`). */
@@ -178,6 +188,8 @@ export class ULabel {
     return ULABELS(instance);
   }
 }
+
+showRecords(ULabel);
 
 /** A label name: a string of 1 to 255 characters, not only spaces, without NUL. */
 function validateLabelName(name: unknown): string {
@@ -213,6 +225,7 @@ export const ULABEL_MODEL: Model<"ulabel", ULabel> = {
     updatedAt: "updated_at",
     createdById: "created_by_id",
   },
+  relations: { createdBy: { column: "created_by_id", target: () => USER_MODEL as never } },
   links: {
     parents: { table: "ulabel_parent", self: "child_id", other: "parent_id" },
     children: { table: "ulabel_parent", self: "parent_id", other: "child_id" },

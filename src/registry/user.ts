@@ -10,6 +10,8 @@ import {
   type Row,
   type Where,
 } from "./_model.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import { showRecords } from "./_display.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
 import type { RegistryDb } from "./db.ts";
 import { isPermissionDenied } from "./_db_errors.ts";
@@ -58,11 +60,18 @@ export class User {
     return Query.defer("User", () => USERS(defaultInstance()).filter(where, options));
   }
 
+  /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return User.filter(where, options).df();
+  }
+
   /** Query the users of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<User> {
     return USERS(instance);
   }
 }
+
+showRecords(User);
 
 /** The `user` table's mapping. */
 export const USER_MODEL: Model<"user", User> = {

@@ -5,6 +5,17 @@
 import { dirname, join } from "node:path";
 import { StorageError } from "../errors.ts";
 import type { StorageBackend } from "./storage.ts";
+import {
+  countStream,
+  type ProgressOptions,
+  type ProgressTracker,
+  startProgress,
+} from "./_progress.ts";
+
+/** How `localCopy` reports: `onProgress` and the phase (`"download"` by default). */
+export interface CopyProgress extends ProgressOptions {
+  phase?: "download" | "stage";
+}
 
 /** Where a remote object is cached: `{cacheDir}/{bucket}/{key}`. */
 function cachePath(backend: StorageBackend, key: string, cacheDir: string): string {
@@ -20,11 +31,17 @@ function tagPath(path: string, cacheDir: string): string {
   return join(cacheDir, ".etags", path.slice(cacheDir.length));
 }
 
+/**
+ * Cache one object. `count` gives the tracker of its bytes (a folder's
+ * shared one, or one of its own made from the size); a fresh cached copy
+ * counts as done without a transfer.
+ */
 async function fetchObject(
   backend: StorageBackend,
   key: string,
   path: string,
   cacheDir: string,
+  count: (size: number, fresh?: boolean) => ProgressTracker | undefined,
 ): Promise<void> {
   const info = await backend.head(key);
   if (!info) throw new StorageError(`${backend.uri(key)} disappeared while being read`);
@@ -36,7 +53,7 @@ async function fetchObject(
     const fresh = info.etag
       ? await Deno.readTextFile(tag).then((t) => t === info.etag, () => false)
       : !info.mtime || (st.mtime ?? 0) > info.mtime;
-    if (fresh) return;
+    if (fresh) return void count(info.size, true)?.add(info.size);
   }
   await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.part`;
@@ -44,7 +61,7 @@ async function fetchObject(
     const body = await backend.get(key);
     if (!body) throw new StorageError(`${backend.uri(key)} disappeared while being read`);
     const f = await Deno.open(tmp, { write: true, createNew: true });
-    await body.pipeTo(f.writable);
+    await countStream(body, count(info.size)).pipeTo(f.writable);
     const got = (await Deno.stat(tmp)).size;
     if (got !== info.size) {
       throw new StorageError(`downloaded ${got} of ${info.size} bytes of ${backend.uri(key)}`);
@@ -73,21 +90,36 @@ export async function localCopy(
   key: string,
   isDir: boolean,
   cacheDir: string,
+  progress: CopyProgress = {},
 ): Promise<string> {
   const local = backend.localPath(key);
   if (local) return local;
   const path = cachePath(backend, key, cacheDir);
+  const phase = progress.phase ?? "download";
   if (!isDir) {
-    await fetchObject(backend, key, path, cacheDir);
+    let t: ProgressTracker | undefined;
+    await fetchObject(backend, key, path, cacheDir, (size, fresh) => {
+      // A fresh cached copy: the callback hears it is all there, no bar is drawn.
+      t = startProgress(phase, size, {
+        label: progress.label ?? key,
+        onProgress: progress.onProgress,
+        quiet: fresh,
+      });
+      return t;
+    });
+    t?.end();
     return path;
   }
   const objects = await Array.fromAsync(backend.list(`${key}/`));
+  const total = objects.reduce((a, o) => a + o.size, 0);
+  const t = startProgress(phase, total, { ...progress, label: progress.label ?? key });
   const wanted = new Set<string>();
   for (const o of objects) {
     const at = join(path, ...o.key.slice(key.length + 1).split("/"));
     wanted.add(at);
-    await fetchObject(backend, o.key, at, cacheDir);
+    await fetchObject(backend, o.key, at, cacheDir, () => t);
   }
+  t?.end(total);
   // Files an earlier copy had that the folder no longer has.
   const prune = async (dir: string) => {
     for await (const e of Deno.readDir(dir)) {

@@ -35,10 +35,12 @@ export class CountingStorage implements StorageBackend {
   readonly stats: IoStats = { bytesRead: 0, bytesWritten: 0, requests: 0 };
   /** The wrapped backend. */
   readonly inner: StorageBackend;
+  #onRead: ((bytes: number) => void) | undefined;
 
-  /** Wrap `inner`. */
-  constructor(inner: StorageBackend) {
+  /** Wrap `inner`; `onRead` is told the bytes of each read as they are counted. */
+  constructor(inner: StorageBackend, options: { onRead?: (bytes: number) => void } = {}) {
     this.inner = inner;
+    this.#onRead = options.onRead;
   }
   /** The inner backend's capabilities (counting changes none of them). */
   get capabilities(): StorageCapabilities {
@@ -66,10 +68,12 @@ export class CountingStorage implements StorageBackend {
     const s = await this.inner.get(key);
     if (!s) return undefined;
     const stats = this.stats;
+    const onRead = this.#onRead;
     return s.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, ctl) {
           stats.bytesRead += chunk.byteLength;
+          onRead?.(chunk.byteLength);
           ctl.enqueue(chunk);
         },
       }),
@@ -79,7 +83,10 @@ export class CountingStorage implements StorageBackend {
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
     this.stats.requests++;
     const r = await this.inner.getRange(key, offset, length);
-    if (r) this.stats.bytesRead += r.byteLength;
+    if (r) {
+      this.stats.bytesRead += r.byteLength;
+      this.#onRead?.(r.byteLength);
+    }
     return r;
   }
   /** As the inner backend, counting the bytes written. */

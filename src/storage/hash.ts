@@ -38,17 +38,29 @@ export function hashBytes(data: Uint8Array): string {
   return createHash("md5").update(data).digest("base64url");
 }
 
-/** Hash a stream once, without holding it in memory. */
-export async function hashStream(stream: ReadableStream<Uint8Array>): Promise<HashResult> {
+/** Hash a stream once, without holding it in memory; `progress.add` is told each chunk's bytes. */
+export async function hashStream(
+  stream: ReadableStream<Uint8Array>,
+  progress?: { add(bytes: number): void },
+): Promise<HashResult> {
   const md5 = new Md5();
-  for await (const chunk of stream) md5.update(chunk);
+  for await (const chunk of stream) {
+    md5.update(chunk);
+    progress?.add(chunk.byteLength);
+  }
   return md5.digest();
 }
 
 const READ_BUFFER = 4 * 1024 * 1024;
 
-/** Hash a local file with large sequential reads (as fast as md5 itself). */
-export async function hashFile(path: string): Promise<HashResult> {
+/**
+ * Hash a local file with large sequential reads (as fast as md5 itself);
+ * `progress.add` is told the bytes of each read.
+ */
+export async function hashFile(
+  path: string,
+  progress?: { add(bytes: number): void },
+): Promise<HashResult> {
   using f = await Deno.open(path, { read: true });
   const md5 = new Md5();
   // Small files get small buffers: allocating 4 MiB per file dominates when
@@ -66,6 +78,7 @@ export async function hashFile(path: string): Promise<HashResult> {
     which ^= 1;
     pending = f.read(bufs[which]);
     md5.update(buf.subarray(0, n));
+    progress?.add(n);
   }
   return md5.digest();
 }

@@ -206,6 +206,7 @@ export class LocalStorage implements StorageBackend {
           md5.update(chunk);
           let written = 0;
           while (written < chunk.byteLength) written += await f.write(chunk.subarray(written));
+          options.progress?.add(chunk.byteLength);
         }
         await f.syncData();
       } finally {

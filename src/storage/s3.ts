@@ -330,6 +330,7 @@ export class S3Storage implements StorageBackend {
             ...(options.overwrite ? {} : { IfNoneMatch: "*" }),
           }),
       );
+      options.progress?.add(first.bytes.length);
       return { ...result, ...(r.ETag ? { etag: r.ETag } : {}) };
     }
     // Multipart: invisible until completed, aborted on any failure.
@@ -360,6 +361,7 @@ export class S3Storage implements StorageBackend {
             }),
         ).then((r) => {
           parts[num - 1] = { ETag: r.ETag, PartNumber: num };
+          options.progress?.add(body.length);
         });
         inflight.set(num, sent);
         sent.then(() => inflight.delete(num), () => {});

@@ -20,6 +20,11 @@ export interface PutOptions {
   expect?: { size: number; hash: string };
   /** Replace an existing object at `key`. Default `false`: a `StorageError` if one exists. */
   overwrite?: boolean;
+  /**
+   * Told the bytes as they are stored: written to disk, or acknowledged by
+   * the server (a part at a time for a multipart upload).
+   */
+  progress?: { add(bytes: number): void };
 }
 
 /** Size and md5 of what `put` wrote, plus the backend's etag when it has one. */

@@ -108,7 +108,8 @@ function cmdlineOf(pid: number): string[] {
   }
 }
 
-function parentOf(pid: number): number | undefined {
+/** A process's parent (Linux), or undefined. */
+export function parentOf(pid: number): number | undefined {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
@@ -123,8 +124,15 @@ export async function notebookPath(): Promise<string | undefined> {
   const cwd = Deno.cwd();
   const abs = (p: string) => (p.startsWith("/") ? p : join(cwd, p));
   // jupyter_server >= 2 and VS Code set JPY_SESSION_NAME to the notebook path.
+  // A server's session name is relative to its root, and it starts the kernel in
+  // the notebook's folder: "sub/nb.ipynb" with cwd ".../sub" is ".../sub/nb.ipynb".
   const session = Deno.env.get("JPY_SESSION_NAME");
-  if (session?.endsWith(".ipynb")) return abs(session);
+  if (session?.endsWith(".ipynb")) {
+    const dir = dirname(session);
+    const inCwd = !session.startsWith("/") && dir !== "." &&
+      (cwd.endsWith(`/${dir}`) || cwd === dir);
+    return inCwd ? join(cwd, basename(session)) : abs(session);
+  }
   // The server's sessions API, matched by our kernel id (from the connection file name).
   const fromServer = await fromSessionsApi();
   if (fromServer) return fromServer;
@@ -185,9 +193,9 @@ async function fromSessionsApi(): Promise<string | undefined> {
   return undefined;
 }
 
-/** The notebook being run, as a CodeOrigin. */
-export async function notebookOrigin(): Promise<CodeOrigin | undefined> {
-  const path = await notebookPath();
+/** The notebook being run (or the one at `known`), as a CodeOrigin; undefined when unreadable. */
+export async function notebookOrigin(known?: string): Promise<CodeOrigin | undefined> {
+  const path = known ?? await notebookPath();
   if (!path) return undefined;
   let hash: string;
   let source: string;

@@ -42,6 +42,11 @@ export interface RunAnnouncement {
   root: string;
   /** The registry (default: the libSQL file `{root}/.lamindb/lamin.db`). */
   registry?: RegistryLocation;
+  /**
+   * True while the run's notebook transform waits for a name (its path was
+   * unknown): the kernel looks for the path again now and then and names it.
+   */
+  path_unknown?: boolean;
 }
 
 /** The value of `globalThis[KERNEL_GLOBAL]` in the notebook's isolate. */
@@ -110,7 +115,8 @@ export function withoutSecrets(run: RunAnnouncement): RunAnnouncement {
  * ```ts
  * import { parseRunAnnouncement } from "./kernel_messages.ts";
  * const run = parseRunAnnouncement({ run_id: "r1", root: "/data" });
- * console.assert(run.registry === undefined);
+ * console.assert(run.registry === undefined && run.path_unknown === undefined);
+ * console.assert(parseRunAnnouncement({ run_id: "r1", root: "/d", path_unknown: true }).path_unknown);
  * ```
  */
 export function parseRunAnnouncement(value: unknown, what: string = RUN_MESSAGE): RunAnnouncement {
@@ -121,6 +127,12 @@ export function parseRunAnnouncement(value: unknown, what: string = RUN_MESSAGE)
   }
   const out: RunAnnouncement = { run_id: value.run_id, root: value.root };
   if (value.registry !== undefined) out.registry = parseRegistry(value.registry, what);
+  if (value.path_unknown !== undefined) {
+    if (typeof value.path_unknown !== "boolean") {
+      throw new ValidationError(`${what}.path_unknown must be true or false`);
+    }
+    if (value.path_unknown) out.path_unknown = true;
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@ import { checkParams, type RunParams } from "../registry/run.ts";
 import { unwatchErrors, watchErrors } from "./_run_status.ts";
 import { Transform, TRANSFORM_MODEL } from "../registry/transform.ts";
 import { type CodeOrigin, inJupyterKernel, notebookOrigin, scriptOrigin } from "./_where.ts";
+import { isUnnamedNotebook, nameUnnamedNotebook, startUnnamedNotebookRun } from "./_unnamed.ts";
 import {
   kernelGlobal,
   RUN_MESSAGE,
@@ -86,11 +87,14 @@ async function transformFor(
     null,
   );
   const versions = (await q.execute()).map((r) => TRANSFORM_MODEL.fromRow(r, inst));
-  const id = versions[0]?.id;
-  const wanted = options.version ??
-    versions.find((t) => src && t.hash === src.hash)?.version ??
+  // A notebook first run without its path and named by it later is its own
+  // family (same reference, other id): the version with this content is matched
+  // as a record, not by its version string alone.
+  const byHash = options.version ? undefined : versions.find((t) => src && t.hash === src.hash);
+  const id = byHash?.id ?? versions[0]?.id;
+  const wanted = options.version ?? byHash?.version ??
     String(1 + versions.reduce((m, t) => Math.max(m, Number(t.version) || 0), 0));
-  const existing = versions.find((t) => t.version === wanted);
+  const existing = byHash ?? versions.find((t) => t.id === id && t.version === wanted);
   if (existing && (!options.name || existing.name === options.name)) {
     if (src && existing.hash !== src.hash && options.version) {
       log.warn(
@@ -142,11 +146,16 @@ async function transformFor(
 export async function track(options: TrackOptions = {}): Promise<Run> {
   await TrackOptionsSchema.parse(options);
   const inst = defaultInstance().assertOpen();
-  const src = options.transform
-    ? undefined
-    : (inJupyterKernel() ? await notebookOrigin() : undefined) ?? scriptOrigin();
+  const notebook = inJupyterKernel() && !options.transform ? await notebookOrigin() : undefined;
   // Params are checked before anything is written.
   if (options.params !== undefined) checkParams(options.params);
+  // The notebook's run started without its path: name it, keep the run.
+  if (
+    inst.run && inJupyterKernel() && !options.transform && isUnnamedNotebook(inst.run.transform)
+  ) {
+    return await nameNotebookRun(inst, inst.run, inst.run.transform!, notebook, options);
+  }
+  const src = options.transform ? undefined : notebook ?? scriptOrigin();
   const transform = await transformFor(inst, src, options);
   const run = new Run({
     transform,
@@ -202,6 +211,7 @@ async function announceRun(inst: Instance, run: Run): Promise<void> {
     run_id: run.id,
     root: inst.storage.root,
     ...(location ? { registry: location } : {}),
+    ...(isUnnamedNotebook(run.transform) ? { path_unknown: true } : {}),
   };
   setKernelRun(info);
   try {
@@ -223,23 +233,27 @@ function kernelRun(): KernelRun | undefined {
 
 /**
  * For the lamindeno kernel, in its own process before the first cell: start
- * the run of the notebook being opened, in the open instance. Undefined when
- * the notebook cannot be found.
+ * the run of the notebook being opened, in the open instance. When the
+ * notebook cannot be found, the run of a new unnamed notebook transform
+ * (announced with `path_unknown`, named later).
  * @internal
  */
-export async function startKernelRun(): Promise<KernelRun | undefined> {
+export async function startKernelRun(): Promise<KernelRun> {
   const src = await notebookOrigin();
-  if (!src) return undefined;
   const inst = defaultInstance().assertOpen();
-  const transform = await transformFor(inst, src, {});
-  const run = new Run({ transform });
-  await run.save();
+  let run: Run;
+  if (src) {
+    run = await new Run({ transform: await transformFor(inst, src, {}) }).save();
+  } else {
+    run = await startUnnamedNotebookRun(inst);
+  }
   // The kernel's recorder gets the credentials; its global, only the stripped URL.
   const location = inst.locationWithCredentials();
   return {
     run_id: run.id,
     root: inst.storage.root,
     ...(location ? { registry: location } : {}),
+    ...(src ? {} : { path_unknown: true }),
   };
 }
 
@@ -270,13 +284,74 @@ async function startNotebookRun(inst: Instance): Promise<void> {
         `tracking notebook "${run.transform.name}" version ${run.transform.version}, ` +
           `run ${run.id} (started by the lamindeno kernel)`,
       );
+      if (isUnnamedNotebook(run.transform)) warnUnnamed(run.transform);
       return;
     }
   }
   const src = await notebookOrigin();
-  if (!src) {
-    log.info("in a Jupyter kernel, but the notebook's path is unknown: call ln.track({ name })");
+  if (src) {
+    await track();
     return;
   }
-  await track();
+  // No path: the notebook is recorded all the same, under a name to change later.
+  const run = await startUnnamedNotebookRun(inst);
+  inst.run = run;
+  inst.transform = run.transform;
+  await announceRun(inst, run);
+}
+
+let unnamedWarned = false;
+
+function warnUnnamed(t: Transform): void {
+  if (unnamedWarned) return;
+  unnamedWarned = true;
+  log.warn(
+    `the notebook's path is unknown: it is recorded as "${t.name}"; ` +
+      'name it with ln.track({ name: "..." })',
+  );
+}
+
+/**
+ * `track()` in a notebook whose run started without its path: name its
+ * transform (from the path found now, or `options.name`), set `params`, and
+ * keep the run and every cell and file recorded so far.
+ */
+async function nameNotebookRun(
+  inst: Instance,
+  run: Run,
+  transform: Transform,
+  src: CodeOrigin | undefined,
+  options: TrackOptions,
+): Promise<Run> {
+  if (!src && !options.name) {
+    log.info(`still tracking "${transform.name}": pass { name } to name this notebook`);
+  } else {
+    await nameUnnamedNotebook(inst.db, run.id, {
+      ...(src ? { origin: src } : {}),
+      ...(options.name ? { name: options.name } : {}),
+    });
+    const row = await inst.db.selectFrom("transform").selectAll()
+      .where("id", "=", transform.id).where("version", "=", transform.version)
+      .executeTakeFirstOrThrow();
+    Object.assign(transform, TRANSFORM_MODEL.fromRow(row, inst));
+    if (options.name && transform.name !== options.name) {
+      // The kernel named it by its path meanwhile: the name asked for wins.
+      transform.name = options.name;
+      await transform.save();
+    }
+  }
+  if (options.version !== undefined && options.version !== transform.version) {
+    log.warn(`this notebook's run started as version ${transform.version}: keeping that version`);
+  }
+  if (options.params !== undefined) {
+    run.params = options.params;
+    await run.save();
+  }
+  inst.transform = transform;
+  await announceRun(inst, run);
+  log.info(
+    `tracking notebook "${transform.name}" version ${transform.version} ` +
+      `(transform ${transform.id}), run ${run.id}`,
+  );
+  return run;
 }

@@ -17,7 +17,8 @@ export interface Kernelspecs extends AsyncDisposable {
 export async function kernelspecs(): Promise<Kernelspecs> {
   const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "lamindeno-kernel-test-" }));
   const install = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", INSTALL, "--prefix", dir],
+    // --bin-dir: a deno from a package cache is linked here, not into the user's home.
+    args: ["run", "-A", INSTALL, "--prefix", dir, "--bin-dir", join(dir, "bin")],
     stdout: "null",
     stderr: "piped",
   }).output();

@@ -1,6 +1,6 @@
 // Installing the kernelspec: from the repository, and what a JSR install would run.
 import * as ln from "../../mod.ts";
-import { kernelEntry } from "../../kernel/install.ts";
+import { inPackageCache, kernelEntry, stableDeno } from "../../kernel/install.ts";
 import { StorageError } from "../../src/errors.ts";
 import { lookupPassword, PGPASSFILE_ENV } from "../../src/registry/_pgpass.ts";
 import { kernelGlobalCode } from "../../src/track/kernel_messages.ts";
@@ -32,7 +32,10 @@ Deno.test("`kernel install` writes the kernelspec (with a default instance); bad
       cwd: dir,
     }).output();
   try {
-    const ok = await run("--prefix", dir, "--storage", "data", "--db", "postgresql://u@h/db");
+    const ok = await run(
+      ...["--prefix", dir, "--storage", "data", "--db", "postgresql://u@h/db"],
+      ...["--bin-dir", `${dir}/bin`],
+    );
     assertEquals(ok.code, 0, new TextDecoder().decode(ok.stderr));
     const spec = JSON.parse(
       await Deno.readTextFile(`${dir}/share/jupyter/kernels/lamindeno/kernel.json`),
@@ -43,7 +46,13 @@ Deno.test("`kernel install` writes the kernelspec (with a default instance); bad
       LAMINDENO_DB: "postgresql://u@h/db",
     });
     assertEquals(spec.display_name, "Deno (lamindeno)");
-    for (const bad of [["--bogus"], ["--prefix"], ["--storage", "--db", "x"]]) {
+    for (
+      const bad of [["--bogus"], ["--prefix"], ["--storage", "--db", "x"], ["extra"], [
+        "--user",
+        "--prefix",
+        dir,
+      ]]
+    ) {
       const r = await run(...bad);
       assertEquals(r.code, 2, bad.join(" "));
     }
@@ -59,8 +68,11 @@ Deno.test("`kernel install --db` with a password: kernel.json holds none; a 0600
   const url = `postgresql://lamin:${encodeURIComponent(password)}@db.example.org:5433/atlas`;
   try {
     const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "install", "--prefix", dir, "--storage", "data", "--db", url],
-      env: { XDG_CONFIG_HOME: config },
+      args: [
+        ...["run", "-A", MAIN, "install", "--prefix", dir, "--storage", "data", "--db", url],
+        ...["--bin-dir", `${dir}/bin`],
+      ],
+      env: { XDG_CONFIG_HOME: config, LAMINDENO_HOME: "" },
       stdout: "piped",
       stderr: "piped",
       cwd: dir,
@@ -121,8 +133,11 @@ Deno.test({
     const root = await tempDir();
     const config = `${specs.dir}/config`;
     const install = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "install", "--prefix", specs.dir, "--storage", root, "--db", url],
-      env: { XDG_CONFIG_HOME: config },
+      args: [
+        ...["run", "-A", MAIN, "install", "--prefix", specs.dir, "--storage", root, "--db", url],
+        ...["--bin-dir", `${specs.dir}/bin`],
+      ],
+      env: { XDG_CONFIG_HOME: config, LAMINDENO_HOME: "" },
       stdout: "null",
       stderr: "piped",
     }).output();
@@ -159,4 +174,83 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
+});
+
+/** Run `deno` (a binary) with args; exit code, stdout and stderr. */
+async function exec(deno: string, args: string[], env?: Record<string, string>) {
+  const r = await new Deno.Command(deno, { args, env, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
+}
+
+const specOf = async (prefix: string) =>
+  JSON.parse(await Deno.readTextFile(`${prefix}/share/jupyter/kernels/lamindeno/kernel.json`));
+
+Deno.test("a deno started from a package cache is linked to a lasting place: the kernelspec outlives the cache", async () => {
+  const dir = await tempDir();
+  const cached = `${dir}/npm-cache/_npx/0a1b2c/node_modules/deno/bin/deno`;
+  try {
+    await Deno.mkdir(cached.slice(0, cached.lastIndexOf("/")), { recursive: true });
+    await Deno.link(Deno.execPath(), cached).catch(() => Deno.copyFile(Deno.execPath(), cached));
+    const args = ["run", "-A", MAIN, "install", "--prefix", dir, "--bin-dir", `${dir}/bin`];
+    const r = await exec(cached, args);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals((await specOf(dir)).argv[0], `${dir}/bin/deno`);
+    // Installing again replaces it in place.
+    assertEquals((await exec(cached, args)).code, 0);
+    assertEquals(await Array.fromAsync(Deno.readDir(`${dir}/bin`), (e) => e.name), ["deno"]);
+    // The cache is cleaned: the kernelspec's deno still runs.
+    await Deno.remove(`${dir}/npm-cache`, { recursive: true });
+    const v = await exec(`${dir}/bin/deno`, ["--version"]);
+    assertEquals(v.code, 0, v.stderr);
+    assertEquals(v.stdout.includes(Deno.version.deno), true, v.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a deno outside a package cache is recorded where it is; --deno names one, refused when missing", async () => {
+  assertEquals(inPackageCache("/home/a/.npm/_npx/1f/node_modules/deno/deno"), true);
+  assertEquals(inPackageCache("/root/.cache/x/node_modules/deno/deno"), true);
+  assertEquals(inPackageCache("/usr/local/bin/deno"), false);
+  assertEquals(inPackageCache("/home/a/.deno/bin/deno"), false);
+  assertEquals(
+    await stableDeno("/home/a/.deno/bin/deno", "/nonexistent"),
+    "/home/a/.deno/bin/deno",
+  );
+  const dir = await tempDir();
+  const install = (extra: string[], env?: Record<string, string>) =>
+    exec(Deno.execPath(), ["run", "-A", MAIN, "install", "--prefix", dir, ...extra], env);
+  try {
+    // An explicit binary is recorded as given, even one in a package cache.
+    assertEquals((await install(["--deno", Deno.execPath()])).code, 0);
+    assertEquals((await specOf(dir)).argv[0], Deno.execPath());
+    // A bare name is resolved on PATH when Jupyter starts the kernel; it must be there now.
+    const bin = Deno.execPath().replace(/\/[^/]+$/, "");
+    const onPath = await install(["--deno", "deno"], { PATH: bin });
+    assertEquals(onPath.code, 0, onPath.stderr);
+    assertEquals((await specOf(dir)).argv[0], "deno");
+    const notOnPath = await install(["--deno", "deno"], { PATH: `${dir}/empty` });
+    assertEquals(notOnPath.code, 1, notOnPath.stderr);
+    assertEquals(/--deno deno: not found on PATH/.test(notOnPath.stderr), true, notOnPath.stderr);
+    const missing = await install(["--deno", `${dir}/no/deno`]);
+    assertEquals(missing.code, 1, missing.stderr);
+    assertEquals(missing.stderr.includes("no such file"), true, missing.stderr);
+    // The kernelspec was left as the last good install wrote it.
+    assertEquals((await specOf(dir)).argv[0], "deno");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("`kernel install --help` and `kernel --help` print their usage and exit 0", async () => {
+  const help = await exec(Deno.execPath(), ["run", "-A", MAIN, "install", "--help"]);
+  assertEquals(help.code, 0, help.stderr);
+  for (const o of ["--user", "--prefix", "--storage", "--db", "--deno", "--bin-dir", "--help"]) {
+    assertEquals(help.stdout.includes(o), true, o);
+  }
+  const main = await exec(Deno.execPath(), ["run", "-A", MAIN, "--help"]);
+  assertEquals([main.code, main.stdout.startsWith("usage:")], [0, true], main.stderr);
+  const none = await exec(Deno.execPath(), ["run", "-A", MAIN]);
+  assertEquals(none.code, 2);
 });

@@ -19,6 +19,8 @@ for cell in nb.cells:
         elif o.output_type == "stream":
             outs.append({"stream": o.name, "text": o.text})
         else:
-            outs.append({"data": (o.get("data") or {}).get("text/plain")})
+            data = o.get("data") or {}
+            outs.append({"data": data.get("text/plain"), "html": data.get("text/html"),
+                         "mimes": sorted(data), "type": o.output_type})
     out.append(outs)
 print(json.dumps(out))

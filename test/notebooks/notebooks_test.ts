@@ -26,7 +26,15 @@ async function ensureKernelspec(): Promise<void> {
   if (!r.success) throw new Error(new TextDecoder().decode(r.stderr));
 }
 
-type Outputs = { error?: string; data?: string; stream?: string; text?: string }[][];
+type Outputs = {
+  error?: string;
+  data?: string;
+  stream?: string;
+  text?: string;
+  html?: string;
+  mimes?: string[];
+  type?: string;
+}[][];
 
 /** Execute a notebook; each code cell's outputs. */
 export async function execute(
@@ -112,6 +120,29 @@ Deno.test({
       const out = await execute("03-stream-subset.ipynb", root);
       assertEquals(errors(out), []);
       assertEquals(out.at(-1)?.at(-1)?.data?.replace(/\s+/g, ""), "[2500,67]");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "the registry tutorial walks through versions, labels, queries, tables and describe()",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    const root = await tempDir();
+    try {
+      const out = await execute("05-registry.ipynb", root);
+      assertEquals(errors(out), []);
+      const data = out.map((c) => c.at(-1)?.data?.replace(/\s+/g, ""));
+      assert(/latest=falseversion=null.*latest=trueversion=2/.test(data[1] ?? ""), data[1]);
+      assertEquals(data.slice(2, 5), ["[true,true]", "2", "2"]);
+      assertEquals(data.slice(5, 7), ['["tables/donors.parquet"]', "1"]);
+      assertEquals(data[9], "2");
+      assert(data[11]?.startsWith('["id","name"'), data[11]);
+      assert(data[12]?.includes("tables/donors.parquet"), data[12]);
+      assert(data[13]?.includes("File") && data[13]?.includes("ULabel"), data[13]);
     } finally {
       await Deno.remove(root, { recursive: true });
     }
@@ -239,6 +270,73 @@ Deno.test({
       assertEquals((await ln.Run.filter({})).length, 3, "one run per notebook execution");
     } finally {
       await ln.close();
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "in a notebook a record shows as an HTML table with a short text form; describe(), viewLineage(), view(), a query, df() and an AnnData each give exactly one rich output",
+  ...py,
+  sanitizeResources: false,
+  async fn() {
+    const root = await tempDir();
+    const dir = await Deno.makeTempDir({ dir: NB, prefix: ".tmp-" });
+    const cell = (source: string) => ({
+      cell_type: "code",
+      metadata: {},
+      source,
+      outputs: [],
+      execution_count: null,
+    });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/display.ipynb`,
+        JSON.stringify({
+          nbformat: 4,
+          nbformat_minor: 5,
+          metadata: {},
+          cells: [
+            cell(
+              'import * as ln from "../../mod.ts";\n' +
+                'await ln.init({ storage: Deno.env.get("LAMINDENO_NOTEBOOK_ROOT")! });',
+            ),
+            cell(
+              'const file = await new ln.File(new TextEncoder().encode("a"), ' +
+                '{ key: "a.txt", description: "<script>x</script>" }).save();\nfile',
+            ),
+            cell("await file.describe()"),
+            cell("await file.viewLineage()"),
+            cell("await ln.view()"),
+            cell("ln.File.filter({})"),
+            cell("await ln.File.df()"),
+            cell('new ln.AnnData({ obsNames: ["c1"], varNames: ["g1", "g2"] })'),
+          ],
+        }),
+      );
+      const out = await execute(`${dir.split("/").pop()}/display.ipynb`, root);
+      assertEquals(errors(out), []);
+      const [, [rec], [desc], [lineage], [view], [query], [df], [adata]] = out;
+      // One output each (the cell's value), as rich as the object allows.
+      assertEquals(out.slice(1).map((c) => c.filter((o) => o.type).length), Array(7).fill(1));
+      assertEquals(rec.mimes, ["text/html", "text/plain"]);
+      assert(rec.data!.startsWith("File(id=") && rec.data!.split("\n").length <= 4, rec.data);
+      assert(!rec.data!.includes("_instance") && !rec.data!.includes("_input"), rec.data);
+      assert(rec.html!.startsWith("<table") && rec.html!.includes("a.txt"), rec.html);
+      assert(
+        rec.html!.includes("&lt;script&gt;x&lt;/script&gt;") && !rec.html!.includes("<script>"),
+      );
+      assert(desc.data!.startsWith("File: a.txt") && desc.html!.includes("General"), desc.data);
+      assertEquals(lineage.mimes, ["image/svg+xml", "text/plain"]);
+      assert(view.html!.includes("<h4>File</h4>") && view.data!.includes("a.txt"));
+      assert(query.html!.includes("<table") && query.html!.includes("a.txt"), query.html);
+      assert(df.html!.includes("<table") && df.html!.includes("a.txt"), JSON.stringify(df));
+      assert(!df.html!.includes("<script>"), "the DataFrame's HTML escapes the description");
+      assertEquals(adata.data, "AnnData object with n_obs × n_vars = 1 × 2");
+      assert(adata.html!.includes("AnnData object with n_obs × n_vars = 1 × 2"), adata.html);
+    } finally {
       await Deno.remove(root, { recursive: true });
       await Deno.remove(dir, { recursive: true });
     }

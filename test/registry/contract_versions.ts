@@ -67,6 +67,9 @@ export function versionsContract(
     assertEquals(versions.map((f) => f.id), [v1.id, v2.id, v3.id]);
     assertEquals(versions.map((f) => f.isLatest), [false, false, true]);
     assertEquals(versions[1].version, "2024-06");
+    const df = await ln.File.df({ key: "t/a.csv", isLatest: [true, false] }, { orderBy: "id" });
+    assertEquals(df.getColumn("isLatest").toArray(), [false, false, true]);
+    assertEquals(df.getColumn("version").toArray(), [null, "2024-06", null]);
     assertEquals(await Promise.all(versions.map(firstA)), ["one", "two", "three"]);
     // The key's path holds the latest; the older ones moved to .lamindb/.
     assertEquals(await Deno.readTextFile(`${root}/t/a.csv`), "a,b\nthree,1\n");
@@ -75,7 +78,7 @@ export function versionsContract(
     // Provenance stays with each version.
     assertEquals(versions[0].runId, run.id);
     assertEquals((await run.outputs.all()).map((f) => f.id), [v1.id]);
-    assert((await versions[0].viewLineage()).includes("make.ts"));
+    assert((await versions[0].viewLineage()).svg.includes("make.ts"));
     assertEquals(await ln.fsck(), HEALTHY);
     // The same content again is the existing version, not a new one.
     const again = await new ln.File(csv("two"), { key: "t/a.csv" }).save();

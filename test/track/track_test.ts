@@ -139,17 +139,17 @@ Deno.test("viewLineage(): an SVG naming transforms, runs and files upstream", as
       .save();
     await ln.finish();
 
-    const svg = await result.viewLineage();
+    const svg = (await result.viewLineage()).svg;
     assert(svg.startsWith("<?xml") && svg.includes("<svg"), "an SVG document");
     for (const s of ["raw.txt", "clean.txt", "result.txt", "clean v1", "analyze v2"]) {
       assert(svg.includes(s), `mentions ${s}`);
     }
-    const runSvg = await run2.viewLineage();
+    const runSvg = (await run2.viewLineage()).svg;
     for (const s of ["this run", "clean.txt", "result.txt", "raw.txt"]) {
       assert(runSvg.includes(s), `run lineage mentions ${s}`);
     }
     // raw.txt has no producing run: its lineage is just itself.
-    const alone = await raw.viewLineage();
+    const alone = (await raw.viewLineage()).svg;
     assert(alone.includes("raw.txt") && !alone.includes("clean"));
   } finally {
     await ln.close();

@@ -2,6 +2,8 @@ import pl from "nodejs-polars";
 import { ValidationError } from "../../errors.ts";
 import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix } from "./matrix.ts";
 import type { DataFrame } from "../tables.ts";
+import { installDisplay } from "../../_display.ts";
+import { annDataHtml, annDataText } from "./_repr.ts";
 
 /** Categories and order of a categorical column (pandas `CategoricalDtype`). */
 export interface CategoryInfo {
@@ -178,17 +180,10 @@ export class AnnData {
   get shape(): [number, number] {
     return [this.nObs, this.nVars];
   }
-  /** A one-line summary, as anndata prints. */
+  /** anndata's summary: the shape, then each slot's keys (`    obs: 'a', 'b'`). */
   toString(): string {
-    const keys = (name: string, r: Record<string, unknown> | DataFrame) => {
-      const k = "columns" in r && Array.isArray((r as DataFrame).columns)
-        ? (r as DataFrame).columns
-        : Object.keys(r);
-      return k.length ? `\n    ${name}: ${k.map((x) => `'${x}'`).join(", ")}` : "";
-    };
-    return `AnnData object with n_obs × n_vars = ${this.nObs} × ${this.nVars}` +
-      keys("obs", this.obs) + keys("var", this.var) + keys("uns", this.uns) +
-      keys("obsm", this.obsm) + keys("varm", this.varm) + keys("layers", this.layers) +
-      keys("obsp", this.obsp) + keys("varp", this.varp);
+    return annDataText(this);
   }
 }
+
+installDisplay(AnnData.prototype, (a) => annDataText(a), annDataHtml);

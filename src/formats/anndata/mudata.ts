@@ -5,6 +5,8 @@ import { readAnnData, readDataFrame, readDict, readMatrix } from "./_decode.ts";
 import { withH5 } from "./read_h5ad.ts";
 import { type ElementStore, join } from "./_store.ts";
 import type { DataFrame } from "../tables.ts";
+import { installDisplay } from "../../_display.ts";
+import { muDataHtml, muDataText } from "./_repr.ts";
 import { encodeAnnData, encodeDataFrame, encodeElem, encodeMatrix } from "./_encode.ts";
 import { group, type TreeGroup } from "./_tree.ts";
 import { type WriteH5adOptions, writeTreeH5 } from "./write_h5ad.ts";
@@ -55,7 +57,14 @@ export class MuData {
   get shape(): [number, number] {
     return [this.obsNames.length, this.varNames.length];
   }
+
+  /** mudata's summary: the global axes, then each modality's. */
+  toString(): string {
+    return muDataText(this);
+  }
 }
+
+installDisplay(MuData.prototype, muDataText, muDataHtml);
 
 /** A view of `store` rooted at `prefix`. */
 function under(store: ElementStore, prefix: string): ElementStore {

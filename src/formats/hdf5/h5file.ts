@@ -34,6 +34,9 @@ export interface H5Group {
   address: number;
 }
 
+/** Bytes of global heap collections (variable-length strings) an H5File keeps cached. */
+export const HEAP_CACHE_BYTES = 4 << 20;
+
 /** A dataset of an {@linkcode H5File}. */
 export class H5Dataset {
   readonly kind = "dataset";
@@ -344,7 +347,9 @@ export class H5File {
   #root = 0;
   readonly #objects = new Map<number, Promise<ObjectInfo>>();
   readonly #children = new Map<number, Promise<Map<string, number>>>();
-  readonly #heaps = new Map<number, Promise<Collection>>();
+  /** Global heap collections by address, least recently used first, bytes once read. */
+  readonly #heaps = new Map<number, { collection: Promise<Collection>; bytes: number }>();
+  #heapBytes = 0;
   readonly #trees = new Map<number, ChunkTree>();
   /** Chunk index work so far: B-tree nodes visited, entries examined (for tests and benchmarks). */
   readonly stats: BTreeStats = { nodes: 0, entries: 0 };
@@ -443,12 +448,34 @@ export class H5File {
     );
   }
 
-  /** III.E global heap collection, read once. */
+  /**
+   * III.E global heap collection, cached: the most recently used ones up to
+   * {@linkcode HEAP_CACHE_BYTES}, so reading the strings of a large dataset
+   * batch by batch holds a bounded part of them.
+   */
   #collection(address: number): Promise<Collection> {
-    if (!this.#heaps.has(address)) {
-      this.#heaps.set(address, readCollection(this.#src, address, this.label, this.size));
+    const hit = this.#heaps.get(address);
+    if (hit) {
+      this.#heaps.delete(address); // most recently used last
+      this.#heaps.set(address, hit);
+      return hit.collection;
     }
-    return this.#heaps.get(address)!;
+    const entry = {
+      collection: readCollection(this.#src, address, this.label, this.size),
+      bytes: 0,
+    };
+    this.#heaps.set(address, entry);
+    entry.collection.then((c) => {
+      if (this.#heaps.get(address) !== entry) return;
+      entry.bytes = c.bytes.length;
+      this.#heapBytes += entry.bytes;
+      for (const [a, e] of this.#heaps) {
+        if (this.#heapBytes <= HEAP_CACHE_BYTES || e === entry) break;
+        this.#heaps.delete(a);
+        this.#heapBytes -= e.bytes;
+      }
+    }, () => {});
+    return entry.collection;
   }
 
   /** The chunk index (v1 B-tree of type 1) at `address` of the dataset at `path`, made once. */

@@ -161,6 +161,9 @@ Deno.test("collections are versioned under their name, deduplicated by their fil
     assertEquals((await ln.Collection.get({ name: "set" })).id, v2.id, "previous is latest again");
 
     assert(String(v2).includes('name="set"'));
+    const table = await ln.Collection.filter({ isLatest: [true, false] }, { orderBy: "id" }).df();
+    assertEquals(table.getColumn("name").toArray(), ["set", "set"]);
+    assert((await ln.view()).text.includes("Collection"), "ln.view() shows collections");
     for (
       const bad of [
         () => new ln.Collection([], { name: "x" }),

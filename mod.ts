@@ -123,3 +123,12 @@ export { type HttpOptions, HttpStorage } from "./src/storage/http.ts";
 export * from "./src/storage/counting.ts";
 export { objectKey, suffixOf, validateKey } from "./src/storage/key.ts";
 export { hashBytes, hashDirectory, type HashResult } from "./src/storage/hash.ts";
+export {
+  type Batch,
+  Collection,
+  type CollectionLoadOptions,
+  type CollectionOptions,
+  type CollectionStreamOptions,
+  type MappedOptions,
+} from "./src/registry/collection.ts";
+export { concatAnnData, type ConcatOptions, type Join } from "./src/formats/anndata/concat.ts";

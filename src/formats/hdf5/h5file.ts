@@ -12,6 +12,7 @@
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype } from "../anndata/matrix.ts";
 import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_btree.ts";
+import { copyRow } from "./_copy_row.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
 import { unfilter } from "./_filters.ts";
 import { checkClaims } from "./_claims.ts";
@@ -314,29 +315,6 @@ export class H5Dataset {
     );
     return this.#chunks;
   }
-}
-
-/** Copy row `local` of a decoded chunk (which may cover only some columns) into `out`. */
-function copyRow(
-  chunkData: Uint8Array,
-  c: ChunkRef,
-  local: number,
-  out: Uint8Array,
-  at: number,
-  shape: number[],
-  chunk: number[],
-  strides: number[],
-  elem: number,
-): void {
-  if (shape.length <= 1) {
-    out.set(chunkData.subarray(local * elem, (local + 1) * elem), at);
-    return;
-  }
-  // 2-D: the columns this chunk covers.
-  const c1 = c.offset[1];
-  const width = Math.min(chunk[1], shape[1] - c1);
-  const from = (local * strides[0]) * elem;
-  out.set(chunkData.subarray(from, from + width * elem), at + c1 * elem);
 }
 
 /** An HDF5 file read through byte ranges. */

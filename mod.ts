@@ -58,6 +58,8 @@ export {
 export {
   type BackedOptions,
   BackedOptionsSchema,
+  type BatchOptions,
+  BatchOptionsSchema,
   FileOptionsSchema,
   type SaveOptions,
   type StageOptions,
@@ -101,6 +103,8 @@ export {
 } from "./src/query/expr.ts";
 export { LazyDataFrame, type LazyDataFrameMembers } from "./src/query/lazy_frame.ts";
 export { BackedAnnData, BackedMatrix } from "./src/query/backed.ts";
+export type { Projection } from "./src/query/projection.ts";
+export type { LazyFrame } from "./src/query/scan.ts";
 export { type ImageArray, type ImageFormat, readImage, writeImage } from "./src/formats/image.ts";
 export * from "./src/track/context.ts";
 export { finish, track, type TrackOptions, TrackOptionsSchema } from "./src/track/track.ts";
@@ -132,3 +136,12 @@ export { type HttpOptions, HttpStorage } from "./src/storage/http.ts";
 export * from "./src/storage/counting.ts";
 export { objectKey, suffixOf, validateKey } from "./src/storage/key.ts";
 export { hashBytes, hashDirectory, type HashResult } from "./src/storage/hash.ts";
+export {
+  type Batch,
+  Collection,
+  type CollectionLoadOptions,
+  type CollectionOptions,
+  type CollectionStreamOptions,
+  type MappedOptions,
+} from "./src/registry/collection.ts";
+export { concatAnnData, type ConcatOptions, type Join } from "./src/formats/anndata/concat.ts";

@@ -1,6 +1,6 @@
 // Opening a saved file's object: on local disk (a cached copy for remote
 // storage), or for range reads (stream, backed).
-import { NotFoundError } from "../errors.ts";
+import { NotFoundError, UnsupportedFormatError, ValidationError } from "../errors.ts";
 import { type CopyProgress, localCopy } from "../storage/_cache.ts";
 import { CountingStorage } from "../storage/counting.ts";
 import { readDataFrame } from "../formats/anndata/_decode.ts";
@@ -8,8 +8,22 @@ import { BackedAnnData } from "../query/backed.ts";
 import { storedMatrix } from "../query/stream.ts";
 import type { RangeReader } from "../formats/codec.ts";
 import { openRangeReader } from "../query/_open.ts";
+import { checkBatchSize, iterateAnnData } from "../query/batches.ts";
+import { type LazyFrame, SCANNABLE_SUFFIXES, scanTable } from "../query/scan.ts";
+import { streamableSuffixes } from "../formats/codecs.ts";
+import type { AnnData } from "../formats/anndata/anndata.ts";
 import type { File } from "./file.ts";
 import { type OnProgress, startProgress } from "../storage/_progress.ts";
+import {
+  type BatchOptions,
+  BatchOptionsSchema,
+  checkOptions,
+  StreamOptionsSchema,
+} from "./file_schemas.ts";
+import { loadObject, type LoadOptions, type LoadResult } from "../formats/load.ts";
+import type { StreamOptions } from "./file_schemas.ts";
+import { streamAnnData } from "../query/stream.ts";
+import { linkRunInput } from "./_inputs.ts";
 
 /**
  * The object of a saved file on local disk: itself, or a cached copy of a
@@ -92,4 +106,103 @@ export async function openBacked(file: File): Promise<BackedAnnData> {
     src.close();
     throw e;
   }
+}
+
+/**
+ * A saved table file as a LazyFrame over its local path (a verified cached
+ * copy for remote storage); undefined for `.h5ad`/`.zarr` (opened backed).
+ */
+export async function openTable(file: File): Promise<LazyFrame | undefined> {
+  const suffix = file.suffix.toLowerCase();
+  if (!SCANNABLE_SUFFIXES.includes(suffix)) {
+    if (streamableSuffixes().includes(suffix)) return undefined;
+    throw new UnsupportedFormatError(
+      `cannot open "${file.path()}": open() reads tables (${SCANNABLE_SUFFIXES.join(" ")}) ` +
+        `and AnnData stores (${streamableSuffixes().join(" ")}), this is ${
+          suffix || "a file without suffix"
+        }; use file.load(), file.path() or file.stage()`,
+    );
+  }
+  return await scanTable(await objectOnDisk(file), suffix, file.path());
+}
+
+/**
+ * `file.batches()`: `batchSize` checked at once (the rest of the options on
+ * the first batch), then open, iterate counting I/O as it goes, close.
+ */
+export function fileBatches(file: File, options: BatchOptions): AsyncGenerator<AnnData, void> {
+  if (options === null || typeof options !== "object") {
+    throw new ValidationError("batches(options): options must be an object like { batchSize }");
+  }
+  checkBatchSize(options.batchSize);
+  return batchesOf(file, options);
+}
+
+async function* batchesOf(file: File, options: BatchOptions): AsyncGenerator<AnnData, void> {
+  await BatchOptionsSchema.parse(options);
+  const { src, io } = await openForRanges(file);
+  let counted = { bytesRead: 0, requests: 0 };
+  const count = () => {
+    if (!options.io) return;
+    options.io.bytesRead += io.bytesRead - counted.bytesRead;
+    options.io.requests += io.requests - counted.requests;
+    counted = { bytesRead: io.bytesRead, requests: io.requests };
+  };
+  let linked = false;
+  try {
+    const batches = iterateAnnData(
+      src,
+      { obs: options.subsetObs?.node, var: options.subsetVar?.node },
+      options,
+      options.batchSize,
+    );
+    for await (const batch of batches) {
+      count();
+      if (!linked) await linkRunInput(file._inst, file, options.isRunInput);
+      linked = true;
+      yield batch;
+    }
+    if (!linked) await linkRunInput(file._inst, file, options.isRunInput);
+  } finally {
+    src.close();
+    count();
+  }
+}
+
+/** `file.stream()`: options checked, the selection read, I/O counted, the input linked. */
+export async function streamFile(file: File, options: StreamOptions): Promise<AnnData> {
+  await StreamOptionsSchema.parse(options);
+  const { src, io, done } = await openForRanges(file, options.onProgress);
+  let adata: AnnData;
+  try {
+    adata = await streamAnnData(
+      src,
+      { obs: options.subsetObs?.node, var: options.subsetVar?.node },
+      options,
+    );
+  } finally {
+    src.close();
+    if (options.io) {
+      options.io.bytesRead += io.bytesRead;
+      options.io.requests += io.requests;
+    }
+  }
+  done();
+  await linkRunInput(file._inst, file, options.isRunInput);
+  return adata;
+}
+
+/** `file.load()`: the in-memory object of a saved file (see `File.load`). */
+export async function loadFile(file: File, options: LoadOptions): Promise<LoadResult> {
+  const path = file.path();
+  checkOptions(options, "load");
+  const value = await loadObject(
+    file._inst.backendFor(file.storageId!).localPath(file._objectKey)
+      ? path
+      : await objectOnDisk(file, { onProgress: options.onProgress }),
+    file.suffix,
+    options.as,
+  ) as LoadResult;
+  await linkRunInput(file._inst, file, options.isRunInput);
+  return value;
 }

@@ -21,7 +21,10 @@ export type LinkTable =
   | "folder_file"
   | "ulabel_parent"
   | "file_ulabel"
-  | "run_ulabel";
+  | "run_ulabel"
+  | "collection_file"
+  | "collection_ulabel"
+  | "run_input_collection";
 
 /** A manager over a link table `table (selfCol, otherCol)`. */
 export function linkManager<L extends LinkTable, T extends { id: string }>(

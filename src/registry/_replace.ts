@@ -240,6 +240,14 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
   await retryBusy(() =>
     db.transaction().execute(async (trx) => {
       await checkCurrent(trx, file, "deleted");
+      const member = await trx.selectFrom("collection_file").select("collection_id")
+        .where("file_id", "=", file.id).executeTakeFirst();
+      if (member) {
+        throw new IntegrityError(
+          `file ${file.id} is in collection ${member.collection_id}; nothing was deleted: ` +
+            `delete the collection (and its versions holding the file) first`,
+        );
+      }
       if (pendingId) {
         await trx.insertInto("pending_object").values({
           id: pendingId,

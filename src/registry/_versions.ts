@@ -253,11 +253,9 @@ export async function retirePrevious(
       );
     }
     if (s.move && s.occupant) {
-      const m = await trx.updateTable("file").set({
-        key_is_virtual: 1,
-        managed: 1,
-        updated_at: now,
-      })
+      // A moved object is ours now; a lost one (overwritten in place) stays as it was.
+      const managed = s.move.lost ? s.occupant.managed : 1;
+      const m = await trx.updateTable("file").set({ key_is_virtual: 1, managed, updated_at: now })
         .where("id", "=", s.occupant.id).where("updated_at", "=", s.move.claimedAt!)
         .executeTakeFirst();
       if (Number(m.numUpdatedRows) !== 1) {

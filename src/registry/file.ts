@@ -1,12 +1,6 @@
 import { basename } from "node:path";
 import { ValidationError } from "../errors.ts";
-import {
-  type LoadAs,
-  loadObject,
-  type LoadOptions,
-  type LoadResult,
-  type LoadTypes,
-} from "../formats/load.ts";
+import type { LoadAs, LoadOptions, LoadResult, LoadTypes } from "../formats/load.ts";
 import { objectKey, suffixOf } from "../storage/key.ts";
 import { newId } from "../_ids.ts";
 import {
@@ -26,20 +20,27 @@ import { versionsOf } from "./_versions.ts";
 import { deleteFile, replaceFile } from "./_replace.ts";
 import { linkRunInput } from "./_inputs.ts";
 import { LazyDataFrame } from "../query/lazy_frame.ts";
-import { streamAnnData } from "../query/stream.ts";
+import type { LazyFrame } from "../query/scan.ts";
 import type { BackedAnnData } from "../query/backed.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
-import { objectOnDisk, openBacked, openForRanges } from "./_file_open.ts";
+import {
+  fileBatches,
+  loadFile,
+  objectOnDisk,
+  openBacked,
+  openTable,
+  streamFile,
+} from "./_file_open.ts";
 import { FILES } from "./_file_model.ts";
 import {
   type BackedOptions,
   BackedOptionsSchema,
+  type BatchOptions,
   checkOptions,
   type ReplaceOptions,
   type SaveOptions,
   type StageOptions,
   type StreamOptions,
-  StreamOptionsSchema,
 } from "./file_schemas.ts";
 import type { Features } from "./features.ts";
 import type { Folder } from "./folder.ts";
@@ -97,14 +98,8 @@ export interface FileOptions {
  * files inside the storage root in place and copies others to
  * `.lamindb/{id}{suffix}` (or to `key`).
  *
- * Files have versions, as in lamindb: saving other content under a key
- * that is registered (or with `{ revises: file }`) makes the next version,
- * whose id shares the first 16 characters and counts up the last 4. The
- * key's path holds the latest; an older version's object moves to
- * `.lamindb/{id}{suffix}` (crash-safely: `ln.fsck()` finishes or undoes an
- * interrupted move) and still loads, streams and shows in lineage.
- * `get`/`filter` return latest versions unless asked (`isLatest`, `id`,
- * `hash`); `file.versions()` lists them all.
+ * Other content under a registered key (or `{ revises: file }`) is the
+ * next version: see {@linkcode File.versions}.
  *
  * @example Register bytes and find them again
  * ```ts
@@ -359,28 +354,43 @@ export class File {
    * The AnnData subset that `subsetObs` / `subsetVar` select, reading only
    * the columns the queries name and the parts of X, layers, obsm/varm and
    * obsp/varp that hold the selection (`.h5ad` and `.zarr`). Rows stay in
-   * file order; uns is read whole. Pass `io` to receive the bytes read and
-   * requests made.
+   * file order; uns is read whole. Only what is asked for is read:
+   * `obsColumns`, `varColumns`, `layers`, `obsm` (`false`: none) and `X`
+   * (`false`: none) default to all; an unknown name is a
+   * `ColumnNotFoundError` listing the known ones, before any data is read.
+   * Pass `io` to receive the bytes read and requests made.
    */
   async stream(options: StreamOptions = {}): Promise<AnnData> {
-    await StreamOptionsSchema.parse(options);
-    const { src, io, done } = await openForRanges(this, options.onProgress);
-    let adata: AnnData;
-    try {
-      adata = await streamAnnData(src, {
-        obs: options.subsetObs?.node,
-        var: options.subsetVar?.node,
-      });
-    } finally {
-      src.close();
-    }
-    done();
-    if (options.io) {
-      options.io.bytesRead += io.bytesRead;
-      options.io.requests += io.requests;
-    }
+    return await streamFile(this, options);
+  }
+
+  /**
+   * Out of core: the rows `subsetObs` selects as AnnData batches of up to
+   * `batchSize` rows, in row order (`for await (const b of
+   * file.batches({ batchSize: 10_000 }))`). Each batch reads only its rows
+   * of obs, X, layers, obsm and obsp; var, varm, varp and uns are read once
+   * and shared. Takes every `stream()` option; `batchSize <= 0` is a
+   * `ValidationError` at once, unknown names a `ColumnNotFoundError` on the
+   * first batch, before any data is read. `io` grows as batches are read.
+   */
+  batches(options: BatchOptions): AsyncIterable<AnnData> {
+    return fileBatches(this, options);
+  }
+
+  /**
+   * Open without reading: a table (`.parquet`, `.ipc`/`.feather`/`.arrow`,
+   * `.csv`/`.tsv`) as a polars `LazyFrame` (a scan: filters and column
+   * selections are pushed down to the reader; `collect()` runs it); an
+   * `.h5ad`/`.zarr` AnnData as a {@linkcode BackedAnnData} (as `backed()`).
+   * Tables on S3 are scanned from a cached local copy, fetched whole once
+   * and reused while its size and entity tag match the object's (not by
+   * range reads).
+   */
+  async open(options: BackedOptions = {}): Promise<LazyFrame | BackedAnnData> {
+    await BackedOptionsSchema.parse(options);
+    const opened = await openTable(this) ?? await openBacked(this);
     await linkRunInput(this._inst, this, options.isRunInput);
-    return adata;
+    return opened;
   }
 
   /**
@@ -394,17 +404,7 @@ export class File {
   /** The in-memory object as `as` says (else `UnsupportedFormatError`). */
   load<K extends LoadAs>(options: LoadOptions & { as: K }): Promise<LoadTypes[K]>;
   async load(options: LoadOptions = {}): Promise<LoadResult> {
-    const path = this.path();
-    checkOptions(options, "load");
-    const value = await loadObject(
-      this._inst.backendFor(this.storageId!).localPath(this._objectKey)
-        ? path
-        : await objectOnDisk(this, { onProgress: options.onProgress }),
-      this.suffix,
-      options.as,
-    ) as LoadResult;
-    await linkRunInput(this._inst, this, options.isRunInput);
-    return value;
+    return await loadFile(this, options);
   }
 
   /**
@@ -431,7 +431,10 @@ export class File {
 
   /**
    * Every version of this file (the files whose ids share its first 16
-   * characters), oldest first: the latest is last.
+   * characters, lamindb's scheme), oldest first: the latest is last. The
+   * key's path holds the latest; older objects moved to `.lamindb/` and
+   * still load, stream and show in lineage. `get`/`filter` return latest
+   * versions unless the where names `isLatest`, an `id` or a `hash`.
    *
    * @example Two versions under one key
    * ```ts

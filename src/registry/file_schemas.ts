@@ -13,6 +13,7 @@ import type { OnProgress } from "../storage/_progress.ts";
 import { LazySchema } from "../storage/_validate.ts";
 import { Features } from "./features.ts";
 import type { FileOptions } from "./file.ts";
+import type { Projection } from "../query/projection.ts";
 import type { IoStats } from "../storage/counting.ts";
 import { Instance } from "./instance.ts";
 import { Run } from "./run.ts";
@@ -26,7 +27,7 @@ export interface ReplaceOptions {
 }
 
 /** Options of `file.stream()`. */
-export interface StreamOptions {
+export interface StreamOptions extends Projection {
   /** Which obs rows to read; all when omitted. */
   subsetObs?: Expression;
   /** Which var rows (columns of X) to read; all when omitted. */
@@ -69,7 +70,13 @@ export function checkOptions(options: unknown, call: string): void {
   }
 }
 
-/** Options of `file.backed()`. */
+/** Options of `file.batches()`: those of `file.stream()`, and the rows per batch. */
+export interface BatchOptions extends StreamOptions {
+  /** Rows per batch (a positive integer); the last batch may be smaller. */
+  batchSize: number;
+}
+
+/** Options of `file.backed()` and `file.open()`. */
 export interface BackedOptions {
   /** Link the file as an input of the tracked run (default: `ln.settings.trackRunInputs`). */
   isRunInput?: boolean;
@@ -120,22 +127,55 @@ const SUBSET = 'an expression from file.subsetter(), e.g. df.cell_type.eq("T cel
  */
 export const StreamOptionsSchema: LazySchema<StreamOptions> = new LazySchema(
   "file.stream() options",
+  (z) => z.strictObject(streamShape(z), { error: "an object like { subsetObs, subsetVar }" }),
+);
+
+const NAMES = "an array of names, or false for none";
+
+/** The fields of `file.stream()`'s options (also `file.batches()`'s). */
+function streamShape(z: typeof import("zod")) {
+  const names = z.array(z.string(), { error: "an array of names" }).optional();
+  const namesOrNone = z.union([z.array(z.string()), z.literal(false)], { error: NAMES })
+    .optional();
+  return {
+    subsetObs: z.instanceof(Expression, { error: SUBSET }).optional(),
+    subsetVar: z.instanceof(Expression, { error: SUBSET }).optional(),
+    obsColumns: names,
+    varColumns: names,
+    layers: namesOrNone,
+    obsm: namesOrNone,
+    X: z.boolean({ error: "true or false" }).optional(),
+    isRunInput: z.boolean().optional(),
+    onProgress: z.custom<OnProgress>((v) => typeof v === "function", {
+      error: "a function ({ phase, done, total }) => void",
+    }).optional(),
+    io: z.custom<StreamOptions["io"]>(
+      (v) =>
+        typeof v === "object" && v !== null &&
+        typeof (v as Record<string, unknown>).bytesRead === "number" &&
+        typeof (v as Record<string, unknown>).requests === "number",
+      { error: "counters { bytesRead, requests }" },
+    ).optional(),
+  };
+}
+
+/**
+ * The zod schema of {@linkcode BatchOptions} (`file.batches(options)`).
+ *
+ * @example
+ * ```ts
+ * import { BatchOptionsSchema } from "@lamindeno/lamindb";
+ * console.assert((await BatchOptionsSchema.safeParse({ batchSize: 100, X: false })).success);
+ * console.assert(!(await BatchOptionsSchema.safeParse({ batchSize: 0 })).success);
+ * ```
+ */
+export const BatchOptionsSchema: LazySchema<BatchOptions> = new LazySchema(
+  "file.batches() options",
   (z) =>
     z.strictObject({
-      subsetObs: z.instanceof(Expression, { error: SUBSET }).optional(),
-      subsetVar: z.instanceof(Expression, { error: SUBSET }).optional(),
-      isRunInput: z.boolean().optional(),
-      onProgress: z.custom<OnProgress>((v) => typeof v === "function", {
-        error: "a function ({ phase, done, total }) => void",
-      }).optional(),
-      io: z.custom<StreamOptions["io"]>(
-        (v) =>
-          typeof v === "object" && v !== null &&
-          typeof (v as Record<string, unknown>).bytesRead === "number" &&
-          typeof (v as Record<string, unknown>).requests === "number",
-        { error: "counters { bytesRead, requests }" },
-      ).optional(),
-    }, { error: "an object like { subsetObs, subsetVar }" }),
+      ...streamShape(z),
+      batchSize: z.number().int().positive({ error: "a positive integer (rows per batch)" }),
+    }, { error: "an object like { subsetObs, batchSize: 10000 }" }),
 );
 
 /**

@@ -217,6 +217,50 @@ export const MIGRATIONS: Record<string, Migration> = {
       await link("run_ulabel", ["run_id", "run.id", "varchar(20)"], ["ulabel_id", "ulabel.id"]);
     },
   },
+  "0008_collections": {
+    async up(db: AnyDb) {
+      await db.schema.createTable("collection")
+        .addColumn("id", "varchar(20)", (c) => c.primaryKey())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("description", "text")
+        .addColumn("version", "text")
+        .addColumn("is_latest", "integer", (c) => c.notNull().defaultTo(1))
+        .addColumn("hash", "text", (c) => c.notNull())
+        .addColumn("run_id", "varchar(20)", (c) => c.references("run.id"))
+        .addColumn("transform_id", "varchar(12)")
+        .addColumn("transform_version", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .addColumn("created_by_id", "varchar(8)", (c) => c.notNull().references("user.id"))
+        .execute();
+      // The same files in the same order are the same collection.
+      await db.schema.createIndex("collection_hash_unique").on("collection").column("hash")
+        .unique().execute();
+      // A name is the latest version of one collection; older versions share it.
+      await db.schema.createIndex("collection_name_latest_unique").on("collection")
+        .column("name").unique().where(sql<boolean>`is_latest = 1`).execute();
+      await db.schema.createIndex("collection_family_idx").on("collection")
+        .expression(sql`substr(id, 1, 16)`).execute();
+      await db.schema.createTable("collection_file")
+        .addColumn("collection_id", "varchar(20)", (c) => c.notNull().references("collection.id"))
+        .addColumn("file_id", "varchar(20)", (c) => c.notNull().references("file.id"))
+        .addColumn("position", "integer", (c) => c.notNull())
+        .addPrimaryKeyConstraint("collection_file_pk", ["collection_id", "file_id"] as never)
+        .execute();
+      await db.schema.createIndex("collection_file_file_id_idx").on("collection_file")
+        .column("file_id").execute();
+      const link = async (table: string, b: [string, string, string]) => {
+        await db.schema.createTable(table)
+          .addColumn(b[0], b[2] as "varchar(20)", (c) => c.notNull().references(b[1]))
+          .addColumn("collection_id", "varchar(20)", (c) => c.notNull().references("collection.id"))
+          .addPrimaryKeyConstraint(`${table}_pk`, ["collection_id", b[0]] as never)
+          .execute();
+        await db.schema.createIndex(`${table}_${b[0]}_idx`).on(table).column(b[0]).execute();
+      };
+      await link("collection_ulabel", ["ulabel_id", "ulabel.id", "varchar(8)"]);
+      await link("run_input_collection", ["run_id", "run.id", "varchar(20)"]);
+    },
+  },
 };
 
 /** Serves {@linkcode MIGRATIONS} to kysely's `Migrator`. */

@@ -221,6 +221,43 @@ export interface RunUlabelTable {
   ulabel_id: string;
 }
 
+/** `collection`: an ordered set of files, versioned like files (migration 0008). */
+export interface CollectionTable {
+  id: string;
+  name: string;
+  description: string | null;
+  version: string | null;
+  /** 1 for the newest version of its family (ids sharing their first 16 characters). */
+  is_latest: Generated<number>;
+  /** md5 (base64url) of the ordered member file ids: unique. */
+  hash: string;
+  run_id: string | null;
+  transform_id: string | null;
+  transform_version: string | null;
+  created_at: string;
+  updated_at: string;
+  created_by_id: string;
+}
+
+/** `collection_file`: the files of a collection, at their positions (from 0). */
+export interface CollectionFileTable {
+  collection_id: string;
+  file_id: string;
+  position: number;
+}
+
+/** `collection_ulabel`: labels of collections. */
+export interface CollectionUlabelTable {
+  collection_id: string;
+  ulabel_id: string;
+}
+
+/** `run_input_collection`: collections a run read. */
+export interface RunInputCollectionTable {
+  run_id: string;
+  collection_id: string;
+}
+
 /** All tables. */
 export interface Database {
   lamin_meta: LaminMetaTable;
@@ -242,4 +279,8 @@ export interface Database {
   ulabel_parent: UlabelParentTable;
   file_ulabel: FileUlabelTable;
   run_ulabel: RunUlabelTable;
+  collection: CollectionTable;
+  collection_file: CollectionFileTable;
+  collection_ulabel: CollectionUlabelTable;
+  run_input_collection: RunInputCollectionTable;
 }

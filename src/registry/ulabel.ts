@@ -257,7 +257,7 @@ function checkLabels(what: string, items: unknown[]): ULabel[] {
 }
 
 /** @internal The labels of a record through a link table `table (selfCol, ulabel_id)`. */
-export function ulabelsManager<L extends "file_ulabel" | "run_ulabel">(
+export function ulabelsManager<L extends "file_ulabel" | "run_ulabel" | "collection_ulabel">(
   table: L,
   selfCol: Col<L>,
   self: () => { id: string; inst: Instance },

@@ -1,3 +1,4 @@
+import { COLLECTION_MODEL } from "./collection.ts";
 import { escapeHtml } from "../_display.ts";
 import { Description } from "./description.ts";
 import { dfHtml, recordsDf } from "./_table.ts";
@@ -24,6 +25,7 @@ export interface ViewOptions {
 /** The registries `view()` shows, in this order. */
 const REGISTRIES = [
   FILE_MODEL,
+  COLLECTION_MODEL,
   TRANSFORM_MODEL,
   RUN_MODEL,
   ULABEL_MODEL,
@@ -34,7 +36,7 @@ const REGISTRIES = [
 ] as unknown as Model<Table, unknown>[];
 
 /**
- * The latest records of each registry (File, Transform, Run, ULabel,
+ * The latest records of each registry (File, Collection, Transform, Run, ULabel,
  * Folder, Features, Storage, User) as tables, newest first, like lamindb's
  * `ln.view()`; empty registries are left out. The result shows itself: a
  * notebook cell ending in `await ln.view()` displays HTML tables,

@@ -57,15 +57,35 @@ export async function runPython(
   env: Record<string, string>,
   args: string[],
 ): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const r = await new Deno.Command(PYTHON, {
+  const child = new Deno.Command(PYTHON, {
     args,
     env,
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { ok: r.success, stdout: text(r.stdout), stderr: text(r.stderr) };
+  }).spawn();
+  // A kernel left running inherits Python's pipes: read them until Python has
+  // exited and 5 s more, not until every holder closes them (which would hang
+  // the test instead of failing its cleanup checks).
+  const readers = [child.stdout.getReader(), child.stderr.getReader()];
+  const texts = ["", ""];
+  const reading = readers.map(async (reader, i) => {
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (done) return;
+      texts[i] += decoder.decode(value, { stream: true });
+    }
+  });
+  const status = await child.status;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(reading),
+    new Promise((resolve) => timer = setTimeout(resolve, 5000)),
+  ]);
+  clearTimeout(timer);
+  for (const reader of readers) await reader.cancel().catch(() => {});
+  return { ok: status.success, stdout: texts[0], stderr: texts[1] };
 }
 
 /** The last line of `stdout`, parsed as JSON. */

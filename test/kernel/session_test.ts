@@ -28,6 +28,7 @@ Deno.test({
         [2, "idle"],
       ],
       forged_dropped: true,
+      stray_shell: [],
       input_request: "name?",
       result: '"hi bob"',
       heartbeat: true,

@@ -3,6 +3,7 @@ import * as ln from "../../mod.ts";
 import { needsPostgres, postgresServer } from "../_postgres.ts";
 import { registryContract } from "./contract.ts";
 import { versionsContract } from "./contract_versions.ts";
+import { collectionsContract } from "./contract_collections.ts";
 import { migrateToPreviousRelease } from "./_previous_release.ts";
 import { s3Server } from "../_s3.ts";
 import pl from "nodejs-polars";
@@ -19,6 +20,10 @@ registryContract("PostgreSQL registry", async (storage) => {
   await ln.init({ storage, db: dbs.get(storage)! });
 }, pg);
 versionsContract("PostgreSQL registry", async (storage) => {
+  if (!dbs.has(storage)) dbs.set(storage, await server!.database());
+  await ln.init({ storage, db: dbs.get(storage)! });
+}, pg);
+collectionsContract("PostgreSQL registry", async (storage) => {
   if (!dbs.has(storage)) dbs.set(storage, await server!.database());
   await ln.init({ storage, db: dbs.get(storage)! });
 }, pg);

@@ -203,13 +203,19 @@ export async function readColumn(
   return corrupt(store, `/${p}: column "${col}" has an unsupported encoding ${enc}`);
 }
 
-/** Read a dataframe element (obs, var, or one in obsm/uns): all rows, or `rows`. */
+/**
+ * Read a dataframe element (obs, var, or one in obsm/uns): all rows, or
+ * `rows`; all columns, or `only` these (names the caller checked).
+ */
 export async function readDataFrame(
   store: ElementStore,
   path: string,
   rows?: Uint32Array,
+  only?: readonly string[],
 ): Promise<DecodedFrame> {
-  const { columns, indexKey } = await frameColumns(store, path);
+  const found = await frameColumns(store, path);
+  const { indexKey } = found;
+  const columns = only ? [...only] : found.columns;
   const series: pl.Series[] = [];
   const categories: Record<string, CategoryInfo> = {};
   for (const col of columns) {

@@ -55,6 +55,60 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       cause: e,
     });
   };
+  const readArray = async (p: string, span?: [number, number]): Promise<StoreArray> => {
+    const node = await open(p);
+    if (node?.kind !== "array") return fail(p, new Error("not an array"));
+    let chunk: { data: unknown; shape: number[] };
+    try {
+      const arr = await checkedArray(node, source, p, label);
+      if (span && (node.shape.length !== 1 || span[1] > node.shape[0])) {
+        return fail(
+          p,
+          new Error(`rows ${span[0]}..${span[1]} of an array of shape [${node.shape}]`),
+        );
+      }
+      const r = span ? await zarr.get(arr, [zarr.slice(span[0], span[1])]) : await zarr.get(arr);
+      chunk = r && typeof r === "object" && "data" in r
+        ? r as { data: unknown; shape: number[] }
+        : { data: [r], shape: [] };
+    } catch (e) {
+      if (e instanceof CorruptFileError) throw e;
+      throw zarrError(label, p, e);
+    }
+    const shape = span ? [span[1] - span[0]] : node.shape as number[];
+    const data = chunk.data;
+    let out: StoreArray;
+    if (node.dtype === "bool") {
+      out = {
+        kind: "bool",
+        data: Uint8Array.from(data as Iterable<boolean>, (v) => (v ? 1 : 0)),
+        shape,
+      };
+    } else if (
+      Array.isArray(data) &&
+      (data.length === 0 || typeof data[0] === "string" || data[0] === null)
+    ) {
+      out = { kind: "string", data: data as (string | null)[], shape };
+    } else if (ArrayBuffer.isView(data)) {
+      out = {
+        kind: "number",
+        data: data as NumericArray,
+        shape,
+        dtype: dtypeOf(data as NumericArray),
+      };
+    } else if (Array.isArray(data) && typeof data[0] === "number") {
+      const arr = Float64Array.from(data as number[]);
+      out = { kind: "number", data: arr, shape, dtype: "float64" };
+    } else if (Array.isArray(data) && typeof data[0] === "bigint") {
+      const arr = BigInt64Array.from(data as bigint[]);
+      out = { kind: "number", data: arr, shape, dtype: "int64" };
+    } else if (Array.isArray(data) && typeof data[0] === "boolean") {
+      out = { kind: "bool", data: Uint8Array.from(data as boolean[], (v) => (v ? 1 : 0)), shape };
+    } else {
+      return fail(p, new Error(`unsupported zarr dtype ${node.dtype}`));
+    }
+    return out;
+  };
   return {
     label,
     async describe(p) {
@@ -71,54 +125,26 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       const node = await open(p);
       return { ...(node?.attrs ?? {}) };
     },
-    async read(p) {
-      const node = await open(p);
-      if (node?.kind !== "array") return fail(p, new Error("not an array"));
-      let chunk: { data: unknown; shape: number[] };
-      try {
-        const r = await zarr.get(await checkedArray(node, source, p, label));
-        chunk = r && typeof r === "object" && "data" in r
-          ? r as { data: unknown; shape: number[] }
-          : { data: [r], shape: [] };
-      } catch (e) {
-        throw zarrError(label, p, e);
-      }
-      const shape = node.shape as number[];
-      const data = chunk.data;
-      let out: StoreArray;
-      if (node.dtype === "bool") {
-        out = {
-          kind: "bool",
-          data: Uint8Array.from(data as Iterable<boolean>, (v) => (v ? 1 : 0)),
-          shape,
-        };
-      } else if (
-        Array.isArray(data) &&
-        (data.length === 0 || typeof data[0] === "string" || data[0] === null)
-      ) {
-        out = { kind: "string", data: data as (string | null)[], shape };
-      } else if (ArrayBuffer.isView(data)) {
-        out = {
-          kind: "number",
-          data: data as NumericArray,
-          shape,
-          dtype: dtypeOf(data as NumericArray),
-        };
-      } else if (Array.isArray(data) && typeof data[0] === "number") {
-        const arr = Float64Array.from(data as number[]);
-        out = { kind: "number", data: arr, shape, dtype: "float64" };
-      } else if (Array.isArray(data) && typeof data[0] === "bigint") {
-        const arr = BigInt64Array.from(data as bigint[]);
-        out = { kind: "number", data: arr, shape, dtype: "int64" };
-      } else if (Array.isArray(data) && typeof data[0] === "boolean") {
-        out = { kind: "bool", data: Uint8Array.from(data as boolean[], (v) => (v ? 1 : 0)), shape };
-      } else {
-        return fail(p, new Error(`unsupported zarr dtype ${node.dtype}`));
-      }
-      return out;
+    read: (p) => readArray(p),
+    // Rows of a 1-D array: only the chunks from the first to the last row.
+    async readRows(p, rows) {
+      if (rows.length === 0) return pick(await readArray(p), rows, 0);
+      const lo = rows[0], hi = rows[rows.length - 1] + 1;
+      return pick(await readArray(p, [lo, hi]), rows, lo);
     },
     close() {},
   };
+}
+
+/** `rows` (ascending, from `base` on) of a 1-D array read from row `base`. */
+function pick(a: StoreArray, rows: Uint32Array, base: number): StoreArray {
+  const shape = [rows.length];
+  if (a.kind === "string") return { ...a, data: Array.from(rows, (i) => a.data[i - base]), shape };
+  const src = a.data as NumericArray;
+  const out = new (src.constructor as new (n: number) => NumericArray)(rows.length);
+  // deno-lint-ignore no-explicit-any
+  for (let k = 0; k < rows.length; k++) (out as any)[k] = (src as any)[rows[k] - base];
+  return { ...a, data: out, shape } as StoreArray;
 }
 
 /** Keys whose presence says an element is there (zarr v2 and v3 metadata). */

@@ -12,6 +12,7 @@
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype } from "../anndata/matrix.ts";
 import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_btree.ts";
+import { copyRow } from "./_copy_row.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
 import { unfilter } from "./_filters.ts";
 import { checkClaims } from "./_claims.ts";
@@ -33,6 +34,9 @@ export interface H5Group {
   /** Its object header's address. */
   address: number;
 }
+
+/** Bytes of global heap collections (variable-length strings) an H5File keeps cached. */
+export const HEAP_CACHE_BYTES = 4 << 20;
 
 /** A dataset of an {@linkcode H5File}. */
 export class H5Dataset {
@@ -313,29 +317,6 @@ export class H5Dataset {
   }
 }
 
-/** Copy row `local` of a decoded chunk (which may cover only some columns) into `out`. */
-function copyRow(
-  chunkData: Uint8Array,
-  c: ChunkRef,
-  local: number,
-  out: Uint8Array,
-  at: number,
-  shape: number[],
-  chunk: number[],
-  strides: number[],
-  elem: number,
-): void {
-  if (shape.length <= 1) {
-    out.set(chunkData.subarray(local * elem, (local + 1) * elem), at);
-    return;
-  }
-  // 2-D: the columns this chunk covers.
-  const c1 = c.offset[1];
-  const width = Math.min(chunk[1], shape[1] - c1);
-  const from = (local * strides[0]) * elem;
-  out.set(chunkData.subarray(from, from + width * elem), at + c1 * elem);
-}
-
 /** An HDF5 file read through byte ranges. */
 export class H5File {
   readonly label: string;
@@ -344,7 +325,9 @@ export class H5File {
   #root = 0;
   readonly #objects = new Map<number, Promise<ObjectInfo>>();
   readonly #children = new Map<number, Promise<Map<string, number>>>();
-  readonly #heaps = new Map<number, Promise<Collection>>();
+  /** Global heap collections by address, least recently used first, bytes once read. */
+  readonly #heaps = new Map<number, { collection: Promise<Collection>; bytes: number }>();
+  #heapBytes = 0;
   readonly #trees = new Map<number, ChunkTree>();
   /** Chunk index work so far: B-tree nodes visited, entries examined (for tests and benchmarks). */
   readonly stats: BTreeStats = { nodes: 0, entries: 0 };
@@ -443,12 +426,34 @@ export class H5File {
     );
   }
 
-  /** III.E global heap collection, read once. */
+  /**
+   * III.E global heap collection, cached: the most recently used ones up to
+   * {@linkcode HEAP_CACHE_BYTES}, so reading the strings of a large dataset
+   * batch by batch holds a bounded part of them.
+   */
   #collection(address: number): Promise<Collection> {
-    if (!this.#heaps.has(address)) {
-      this.#heaps.set(address, readCollection(this.#src, address, this.label, this.size));
+    const hit = this.#heaps.get(address);
+    if (hit) {
+      this.#heaps.delete(address); // most recently used last
+      this.#heaps.set(address, hit);
+      return hit.collection;
     }
-    return this.#heaps.get(address)!;
+    const entry = {
+      collection: readCollection(this.#src, address, this.label, this.size),
+      bytes: 0,
+    };
+    this.#heaps.set(address, entry);
+    entry.collection.then((c) => {
+      if (this.#heaps.get(address) !== entry) return;
+      entry.bytes = c.bytes.length;
+      this.#heapBytes += entry.bytes;
+      for (const [a, e] of this.#heaps) {
+        if (this.#heapBytes <= HEAP_CACHE_BYTES || e === entry) break;
+        this.#heaps.delete(a);
+        this.#heapBytes -= e.bytes;
+      }
+    }, () => {});
+    return entry.collection;
   }
 
   /** The chunk index (v1 B-tree of type 1) at `address` of the dataset at `path`, made once. */

@@ -1,0 +1,331 @@
+// Concatenating AnnData objects along obs (anndata's `ad.concat(axis=0)`):
+// var names joined (inner: in every part; outer: in any), X and layers
+// aligned to the joined var, obs stacked with a column naming each row's
+// part. Also the row assembly that `Collection.mapped()` batches use.
+import pl from "nodejs-polars";
+import { ValidationError } from "../../errors.ts";
+import { AnnData, type CategoryInfo } from "./anndata.ts";
+import { allocate, CscMatrix, CsrMatrix, DenseMatrix, type Dtype, type Matrix } from "./matrix.ts";
+import type { DataFrame } from "../tables.ts";
+
+/** How var is joined: names in every part (`"inner"`) or in any (`"outer"`). */
+export type Join = "inner" | "outer";
+
+/** Options of {@linkcode concatAnnData}. */
+export interface ConcatOptions {
+  /** `"inner"` (default) or `"outer"`; outer leaves what a part lacks empty in sparse results, NaN in dense ones (0 for integers). */
+  join?: Join;
+  /** The obs column naming each row's part (categorical); none when omitted. */
+  label?: string;
+  /** The value of `label` per part (default `"0"`, `"1"`, ...). */
+  keys?: string[];
+}
+
+/**
+ * The joined names of several parts, as anndata joins them: inner, those in
+ * every part in the first part's order; outer, the union, sorted (unless
+ * every part has the same names). A part with a name twice cannot be
+ * aligned: `ValidationError` (`what` names the parts).
+ */
+export function joinNames(
+  lists: readonly string[][],
+  join: Join,
+  what: (i: number) => string,
+): string[] {
+  lists.forEach((names, i) => {
+    const seen = new Set<string>();
+    for (const n of names) {
+      if (seen.has(n)) {
+        throw new ValidationError(
+          `${what(i)} has the var name ${JSON.stringify(n)} twice, so its columns cannot be ` +
+            `aligned with the other parts'; make its var names unique first`,
+        );
+      }
+      seen.add(n);
+    }
+  });
+  if (lists.length === 0) return [];
+  if (join === "outer") {
+    // As anndata (pandas' Index.union): the names when every part has the
+    // same, in their order; else the union, sorted.
+    const same = lists.every((l) =>
+      l.length === lists[0].length && l.every((n, i) => n === lists[0][i])
+    );
+    if (same) return [...lists[0]];
+    const all = new Set<string>();
+    for (const names of lists) for (const n of names) all.add(n);
+    return [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+  const sets = lists.slice(1).map((l) => new Set(l));
+  return lists[0].filter((n) => sets.every((s) => s.has(n)));
+}
+
+/** For each of `names`, its column in `joined`, or -1 when it is not there. */
+export function columnMap(names: readonly string[], joined: readonly string[]): Int32Array {
+  const at = new Map(joined.map((n, i) => [n, i]));
+  return Int32Array.from(names, (n) => at.get(n) ?? -1);
+}
+
+/** A matrix whose columns go to `cols[j]` of the result (-1: dropped). */
+export interface MappedPart {
+  /** The part's rows. */
+  m: Matrix;
+  /** Part column -> result column, or -1. */
+  cols: Int32Array;
+}
+
+function isFloat(d: Dtype): boolean {
+  return d === "float32" || d === "float64";
+}
+
+/** A CSC matrix as CSR (same values). */
+function cscToCsr(m: CscMatrix): CsrMatrix {
+  const [n, k] = m.shape;
+  const counts = new Int32Array(n + 1);
+  for (let e = 0; e < m.indices.length; e++) counts[Number(m.indices[e]) + 1]++;
+  for (let i = 0; i < n; i++) counts[i + 1] += counts[i];
+  const indptr = Int32Array.from(counts);
+  const next = Int32Array.from(counts);
+  const indices = new Int32Array(m.data.length);
+  const data = allocate(m.dtype, m.data.length);
+  for (let j = 0; j < k; j++) {
+    for (let e = Number(m.indptr[j]); e < Number(m.indptr[j + 1]); e++) {
+      const r = Number(m.indices[e]);
+      indices[next[r]] = j;
+      data[next[r]++] = m.data[e] as never;
+    }
+  }
+  return new CsrMatrix(data, indices, indptr, [n, k], m.dtype);
+}
+
+/**
+ * Rows of several parts as one matrix of `nCols` columns: `picks` as
+ * `[part, row]` pairs in result order (every row of every part, in order,
+ * when omitted). The result is CSR when any part is sparse, else dense
+ * (columns no part maps filled with NaN, or 0 for integer dtypes); its
+ * dtype is the parts' when they agree, else float64.
+ */
+export function assembleRows(
+  parts: readonly MappedPart[],
+  nCols: number,
+  picks?: ArrayLike<number>[],
+): Matrix {
+  const rows: [number, number][] = [];
+  if (picks) { for (const p of picks) rows.push([p[0], p[1]]); }
+  else {parts.forEach((p, i) => {
+      for (let r = 0; r < p.m.shape[0]; r++) rows.push([i, r]);
+    });}
+  const dtypes = new Set(parts.map((p) => p.m.dtype));
+  const dtype: Dtype = dtypes.size === 1 ? [...dtypes][0] : "float64";
+  const big = dtype === "int64" || dtype === "uint64";
+  const conv = (v: number | bigint) => (big ? BigInt(v) : Number(v)) as never;
+  const sparse = parts.some((p) => !(p.m instanceof DenseMatrix));
+  if (!sparse) {
+    const out = allocate(dtype, rows.length * nCols);
+    const gaps = parts.some((p) => p.cols.filter((c) => c >= 0).length < nCols);
+    if (gaps && isFloat(dtype)) (out as Float64Array).fill(NaN);
+    rows.forEach(([pi, r], i) => {
+      const { m, cols } = parts[pi];
+      const d = (m as DenseMatrix).data;
+      const w = m.shape[1];
+      for (let j = 0; j < w; j++) {
+        const c = cols[j];
+        if (c >= 0) out[i * nCols + c] = conv(d[r * w + j]);
+      }
+    });
+    return new DenseMatrix(out, [rows.length, nCols], dtype);
+  }
+  const csr = parts.map((p) =>
+    p.m instanceof CscMatrix ? cscToCsr(p.m) : p.m instanceof CsrMatrix ? p.m : undefined
+  );
+  const entries: [number, number | bigint][][] = rows.map(([pi, r]) => {
+    const { m, cols } = parts[pi];
+    const row: [number, number | bigint][] = [];
+    const c = csr[pi];
+    if (c) {
+      for (let e = Number(c.indptr[r]); e < Number(c.indptr[r + 1]); e++) {
+        const j = cols[Number(c.indices[e])];
+        if (j >= 0) row.push([j, c.data[e]]);
+      }
+    } else {
+      const d = (m as DenseMatrix).data;
+      const w = m.shape[1];
+      for (let j = 0; j < w; j++) {
+        const v = d[r * w + j];
+        if (cols[j] >= 0 && v != 0) row.push([cols[j], v]);
+      }
+    }
+    for (let k = 1; k < row.length; k++) {
+      if (row[k][0] < row[k - 1][0]) {
+        row.sort((a, b) => a[0] - b[0]);
+        break;
+      }
+    }
+    return row;
+  });
+  const nnz = entries.reduce((s, r) => s + r.length, 0);
+  const data = allocate(dtype, nnz);
+  const indices = new Int32Array(nnz);
+  const indptr = new Int32Array(rows.length + 1);
+  let k = 0;
+  entries.forEach((row, i) => {
+    for (const [j, v] of row) {
+      indices[k] = j;
+      data[k++] = conv(v);
+    }
+    indptr[i + 1] = k;
+  });
+  return new CsrMatrix(data, indices, indptr, [rows.length, nCols], dtype);
+}
+
+/** Categorical columns as strings (polars refuses to stack categoricals of different origins). */
+function plain(df: DataFrame): DataFrame {
+  const cats = df.columns.filter((c) => df.getColumn(c).dtype.equals(pl.Categorical));
+  return cats.length ? df.withColumns(...cats.map((c) => pl.col(c).cast(pl.Utf8))) : df;
+}
+
+/**
+ * Stack data frames (columns joined: a column a frame lacks is null there;
+ * numbers widen to a common type, numbers and strings become strings;
+ * categoricals become categoricals of the union of categories). A column
+ * whose types have no common one is a `ValidationError`.
+ */
+export function stackFrames(frames: DataFrame[], what: string): DataFrame {
+  const nonEmpty = frames.filter((f) => f.width > 0);
+  if (nonEmpty.length === 0) return pl.DataFrame({});
+  const cats = new Set<string>();
+  for (const f of nonEmpty) {
+    for (const c of f.columns) {
+      if (f.getColumn(c).dtype.equals(pl.Categorical)) cats.add(c);
+    }
+  }
+  let out: DataFrame;
+  try {
+    out = pl.concat(nonEmpty.map(plain), { how: "diagonalRelaxed" });
+  } catch (e) {
+    throw new ValidationError(
+      `cannot stack the ${what} tables: a column has different types in different parts ` +
+        `(${String((e as Error).message).split("\n")[0].slice(0, 200)}); cast it to one type first`,
+    );
+  }
+  return cats.size ? out.withColumns(...[...cats].map((c) => pl.col(c).cast(pl.Categorical))) : out;
+}
+
+function mergeCategories(parts: readonly AnnData[], extra: Record<string, CategoryInfo>) {
+  const out: Record<string, CategoryInfo> = {};
+  for (const a of parts) {
+    for (const [col, info] of Object.entries(a.categories.obs)) {
+      const cur = out[col];
+      if (!cur) out[col] = { categories: [...info.categories], ordered: info.ordered };
+      else {
+        const have = new Set(cur.categories);
+        for (const c of info.categories) if (!have.has(c)) cur.categories.push(c);
+        cur.ordered &&= info.ordered;
+      }
+    }
+  }
+  return { ...out, ...extra };
+}
+
+/** var of the joined names: each name's row from the first part that has it. */
+function joinedVar(parts: readonly AnnData[], names: string[]): DataFrame {
+  if (parts.every((a) => a.var.width === 0)) return pl.DataFrame({});
+  const at = new Map(names.map((n, i) => [n, i]));
+  const taken = new Uint8Array(names.length);
+  const frames: DataFrame[] = [];
+  for (const a of parts) {
+    const rows: number[] = [];
+    const pos: number[] = [];
+    a.varNames.forEach((n, r) => {
+      const i = at.get(n);
+      if (i !== undefined && !taken[i]) (taken[i] = 1, rows.push(r), pos.push(i));
+    });
+    if (rows.length === 0) continue;
+    const p = pl.Series(POS, pos, pl.UInt32);
+    frames.push(
+      a.var.width === 0
+        ? pl.DataFrame([p])
+        : a.var.select(pl.all().gather(pl.Series("rows", rows, pl.UInt32))).withColumn(p),
+    );
+  }
+  return stackFrames(frames, "var").sort(POS).drop(POS);
+}
+const POS = "__lamin_position";
+
+/**
+ * Concatenate AnnData objects along obs, as anndata's `ad.concat`: var
+ * names joined (`join`), X and layers (those every part has) aligned to
+ * them, obs tables stacked, and `label` (when given) a categorical obs
+ * column naming each row's part by `keys`. An inner join without a common
+ * var name is a `ValidationError`.
+ *
+ * @example Two parts with one gene in common
+ * ```ts
+ * import { AnnData, concatAnnData, DenseMatrix } from "@lamindeno/lamindb";
+ * const a = new AnnData({ X: new DenseMatrix(new Float32Array([1, 2]), [1, 2]), varNames: ["A", "B"] });
+ * const b = new AnnData({ X: new DenseMatrix(new Float32Array([3, 4]), [1, 2]), varNames: ["B", "C"] });
+ * const inner = concatAnnData([a, b], { label: "part", keys: ["a", "b"] });
+ * console.assert(inner.varNames.join() === "B" && inner.nObs === 2);
+ * const outer = concatAnnData([a, b], { join: "outer" });
+ * console.assert(outer.varNames.join() === "A,B,C" && Number.isNaN(outer.X!.toDense().get(1, 0)));
+ * ```
+ */
+export function concatAnnData(parts: readonly AnnData[], options: ConcatOptions = {}): AnnData {
+  const join = options.join ?? "inner";
+  if (join !== "inner" && join !== "outer") {
+    throw new ValidationError(`join is "inner" or "outer", got ${JSON.stringify(join)}`);
+  }
+  if (parts.length === 0) throw new ValidationError("concatAnnData needs at least one AnnData");
+  const keys = options.keys ?? parts.map((_, i) => String(i));
+  if (keys.length !== parts.length) {
+    throw new ValidationError(`keys has ${keys.length} entries for ${parts.length} parts`);
+  }
+  const names = joinNames(parts.map((a) => a.varNames), join, (i) => `part ${keys[i]}`);
+  if (names.length === 0 && parts.some((a) => a.nVars > 0)) {
+    throw new ValidationError(
+      `the parts have no var name in common, so an inner join is empty; use join: "outer"`,
+    );
+  }
+  const maps = parts.map((a) => columnMap(a.varNames, names));
+  const hasX = parts.filter((a) => a.X !== undefined).length;
+  if (hasX !== 0 && hasX !== parts.length) {
+    throw new ValidationError(`${parts.length - hasX} of ${parts.length} parts have no X`);
+  }
+  const X = hasX
+    ? assembleRows(parts.map((a, i) => ({ m: a.X!, cols: maps[i] })), names.length)
+    : undefined;
+  const layerKeys = Object.keys(parts[0].layers).filter((k) => parts.every((a) => k in a.layers));
+  const layers = Object.fromEntries(layerKeys.map((k) => [
+    k,
+    assembleRows(parts.map((a, i) => ({ m: a.layers[k], cols: maps[i] })), names.length),
+  ]));
+  const label = options.label;
+  const extra: Record<string, CategoryInfo> = {};
+  const frames = parts.map((a, i) => {
+    if (label === undefined) return a.obs;
+    if (a.obs.columns.includes(label)) {
+      throw new ValidationError(
+        `obs of part ${keys[i]} already has a column "${label}"; choose another label`,
+      );
+    }
+    const col = pl.Series(label, Array(a.nObs).fill(keys[i]), pl.Utf8);
+    return a.obs.width === 0 ? pl.DataFrame([col]) : a.obs.withColumn(col);
+  });
+  if (label !== undefined) extra[label] = { categories: [...new Set(keys)], ordered: false };
+  const obs = stackFrames(frames, "obs");
+  return new AnnData({
+    X,
+    layers,
+    obs: label === undefined ? obs : obs.withColumns(pl.col(label).cast(pl.Categorical)),
+    obsNames: parts.flatMap((a) => a.obsNames),
+    varNames: names,
+    var: joinedVar(parts, names),
+    categories: { obs: mergeCategories(parts, extra) },
+  });
+}
+
+/** Rows of a matrix by their indices (ascending or not), as one matrix. */
+export function takeRows(m: Matrix, rows: ArrayLike<number>): Matrix {
+  const cols = Int32Array.from({ length: m.shape[1] }, (_, j) => j);
+  return assembleRows([{ m, cols }], m.shape[1], Array.from(rows, (r) => [0, r]));
+}

@@ -1,0 +1,183 @@
+// A selection opened on an AnnData store: names checked from metadata
+// first (queries and projection), then the queries evaluated and the
+// var-side parts read once; `read(rows)` reads the obs-side parts of any
+// ascending subset of the selected rows (all of them, or one batch).
+import type { RangeReader } from "../formats/codec.ts";
+import { CorruptFileError, ValidationError } from "../errors.ts";
+import { AnnData, type CategoryInfo } from "../formats/anndata/anndata.ts";
+import type { Matrix } from "../formats/anndata/matrix.ts";
+import { type ElementStore, join } from "../formats/anndata/_store.ts";
+import {
+  checkCodes,
+  encoding,
+  frameColumns,
+  readColumn,
+  readDataFrame,
+  readDict,
+  readMapping,
+  readSelected,
+} from "../formats/anndata/_decode.ts";
+import type { DataFrame } from "../formats/tables.ts";
+import { columnsOf, type ExprNode } from "./expr.ts";
+import { type ColumnData, evaluate } from "./evaluate.ts";
+import { checkColumns } from "./lazy_frame.ts";
+import { type Projection, type ResolvedProjection, resolveProjection } from "./projection.ts";
+import { axisEntry, storedMatrix, subsetListed } from "./_parts.ts";
+
+/** What to select. */
+export interface StreamSelection {
+  /** Rows of obs to keep (a query over obs columns); all when undefined. */
+  obs?: ExprNode;
+  /** Rows of var to keep (a query over var columns); all when undefined. */
+  var?: ExprNode;
+}
+
+/** An opened selection: what it selects, and a reader of its rows. */
+export interface Selection {
+  /** The parts that are read. */
+  readonly projection: ResolvedProjection;
+  /** Selected obs rows (ascending), or undefined for all. */
+  readonly rows: Uint32Array | undefined;
+  /** How many obs rows are selected. */
+  readonly nSelected: number;
+  /** The AnnData of `rows` (ascending file rows among the selected; undefined: all). */
+  read(rows: Uint32Array | undefined): Promise<AnnData>;
+}
+
+async function groupKeys(store: ElementStore, path: string): Promise<string[]> {
+  return (await store.describe(path)) === "group" ? await store.keys(path) : [];
+}
+
+/** Evaluate `query` on just the columns it names (categoricals by code). */
+async function evaluateAxis(
+  store: ElementStore,
+  path: "obs" | "var",
+  query: ExprNode,
+): Promise<Uint32Array> {
+  const data = new Map<string, ColumnData>();
+  let n = 0;
+  for (const name of columnsOf(query)) {
+    const p = join(path, name);
+    if ((await encoding(store, p)) === "categorical") {
+      const codes = await store.read(join(p, "codes"));
+      const cats = await store.read(join(p, "categories"));
+      if (codes.kind !== "number" || cats.kind !== "string") {
+        throw new CorruptFileError(`"${store.label}": /${p} is not a valid categorical`);
+      }
+      checkCodes(codes.data as ArrayLike<number>, cats.data.length, store.label, join(p, "codes"));
+      n = codes.data.length;
+      data.set(name, {
+        kind: "categorical",
+        codes: codes.data as ArrayLike<number>,
+        categories: cats.data.map((c) => c ?? ""),
+        ordered: Boolean((await store.attrs(p)).ordered),
+      });
+    } else {
+      const { series } = await readColumn(store, path, name);
+      n = series.length;
+      data.set(name, { kind: "series", series });
+    }
+  }
+  return evaluate(query, n, (name) => data.get(name)!);
+}
+
+/** Number of obs rows, from X's shape (metadata) or else the obs index. */
+async function countObs(src: RangeReader, indexKey: string): Promise<number> {
+  const x = await storedMatrix(src, "X");
+  if (x) return x.shape[0];
+  const idx = join("obs", indexKey);
+  if ((await src.store.describe(idx)) === "array") {
+    return (await readSelected(src.store, idx, undefined)).shape[0];
+  }
+  return (await readDataFrame(src.store, "obs")).df.height;
+}
+
+/**
+ * Open a selection: check every name the queries and `projection` use
+ * against the file's metadata (`ColumnNotFoundError` before any data is
+ * read), evaluate the queries, and read var, varm, varp and uns once.
+ */
+export async function openSelection(
+  src: RangeReader,
+  sel: StreamSelection,
+  projection: Projection = {},
+): Promise<Selection> {
+  const store = src.store;
+  if ((await store.describe("obs")) === undefined || (await store.describe("var")) === undefined) {
+    throw new CorruptFileError(`"${store.label}": not an AnnData store: it has no obs and var`);
+  }
+  const [obsMeta, varMeta, layerNames, obsmNames] = await Promise.all([
+    frameColumns(store, "obs"),
+    frameColumns(store, "var"),
+    groupKeys(store, "layers"),
+    groupKeys(store, "obsm"),
+  ]);
+  if (sel.obs) checkColumns(sel.obs, obsMeta.columns, "obs");
+  if (sel.var) checkColumns(sel.var, varMeta.columns, "var");
+  const p = resolveProjection(
+    {
+      obsColumns: obsMeta.columns,
+      varColumns: varMeta.columns,
+      layers: layerNames,
+      obsm: obsmNames,
+    },
+    projection,
+    store.label,
+  );
+  // Names are checked: from here on, data is read.
+  const rows = sel.obs ? await evaluateAxis(store, "obs", sel.obs) : undefined;
+  const cols = sel.var ? await evaluateAxis(store, "var", sel.var) : undefined;
+  const vr = await readDataFrame(store, "var", cols, p.varColumns);
+  const varp = await readMapping(store, "varp", (q) => subsetListed(src, q, cols, cols));
+  const varm = await readMapping(store, "varm", (q) => axisEntry(src, q, cols));
+  const uns = await readDict(store, "uns");
+  const nSelected = rows ? rows.length : await countObs(src, obsMeta.indexKey);
+
+  const read = async (r: Uint32Array | undefined): Promise<AnnData> => {
+    const obs = await readDataFrame(store, "obs", r, p.obsColumns);
+    const X = p.X ? await subsetAtMaybe(src, "X", r, cols) : undefined;
+    const layers: Record<string, Matrix> = {};
+    for (const l of p.layers) layers[l] = await subsetListed(src, join("layers", l), r, cols);
+    const obsm: Record<string, Matrix | DataFrame> = {};
+    for (const m of p.obsm) obsm[m] = await axisEntry(src, join("obsm", m), r);
+    const obsp = await readMapping(store, "obsp", (q) => subsetListed(src, q, r, r));
+    const categories: Record<"obs" | "var", Record<string, CategoryInfo>> = {
+      obs: obs.categories,
+      var: vr.categories,
+    };
+    try {
+      return new AnnData({
+        X,
+        obs: obs.df,
+        var: vr.df,
+        obsNames: obs.index,
+        varNames: vr.index,
+        layers,
+        obsm,
+        varm,
+        obsp,
+        varp,
+        uns,
+        categories,
+      });
+    } catch (e) {
+      // Parts whose shapes disagree: the file's claims are inconsistent.
+      if (!(e instanceof ValidationError)) throw e;
+      throw new CorruptFileError(`"${store.label}": inconsistent AnnData: ${e.message}`, {
+        cause: e,
+      });
+    }
+  };
+  return { projection: p, rows, nSelected, read };
+}
+
+async function subsetAtMaybe(
+  src: RangeReader,
+  path: string,
+  rows: Uint32Array | undefined,
+  cols: Uint32Array | undefined,
+): Promise<Matrix | undefined> {
+  return (await src.store.describe(path)) === undefined
+    ? undefined
+    : await subsetListed(src, path, rows, cols);
+}

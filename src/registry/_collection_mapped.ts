@@ -1,0 +1,321 @@
+// `collection.mapped()`: batches of rows across the AnnData files of a
+// collection for training. One global order of all rows (file order, or a
+// seeded permutation), cut into batches; worker i of n takes batches
+// i, i + n, ... Each batch reads only its rows (byte ranges), the next one
+// is read while the current one is used: memory holds two batches, the
+// files' var names and the asked obs columns.
+import { ValidationError } from "../errors.ts";
+import { assembleRows, columnMap, type Join, type MappedPart } from "../formats/anndata/concat.ts";
+import type { Matrix } from "../formats/anndata/matrix.ts";
+import type { BackedAnnData, BackedMatrix } from "../query/backed.ts";
+import type { IoStats } from "../storage/counting.ts";
+import { openBacked } from "./_file_open.ts";
+import { fileLabel, guard, joinVar, kindOf, linkAll, pool } from "./_collection_load.ts";
+import type { Collection } from "./collection.ts";
+import type { File } from "./file.ts";
+
+/** Options of `collection.mapped()`. */
+export interface MappedOptions {
+  /** Rows per batch (default 64); the last batch may be smaller unless `dropLast`. */
+  batchSize?: number;
+  /** Visit rows in a seeded random order (default `false`: file order). */
+  shuffle?: boolean;
+  /** The seed of the order (default 0): every worker must use the same. */
+  seed?: number;
+  /** obs columns to return with each batch (checked in every file before X is read). */
+  obsColumns?: string[];
+  /** A layer instead of X. */
+  layer?: string;
+  /** How var is joined across files: `"inner"` (default) or `"outer"`. */
+  join?: Join;
+  /** This worker's number, from 0 (default 0). */
+  worker?: number;
+  /** How many workers share the rows (default 1). */
+  workers?: number;
+  /** Skip a last batch smaller than `batchSize` (default `false`). */
+  dropLast?: boolean;
+  /** Files read at once for a batch (default 4). */
+  parallel?: number;
+  /**
+   * Give each asked obs column as integer codes (the column's distinct
+   * values across all files, sorted: `batch.labels[column]`; `null` stays
+   * `null`), the same in every worker.
+   */
+  encodeLabels?: boolean;
+  /** Link the collection and its files as inputs of the tracked run (default: settings). */
+  isRunInput?: boolean;
+  /** Counters to add the bytes read and requests made to, when the iteration ends. */
+  io?: Pick<IoStats, "bytesRead" | "requests">;
+}
+
+/** One batch of `collection.mapped()`. */
+export interface Batch {
+  /** The rows' values: `batch x joined var` (CSR when the files are sparse). */
+  X: Matrix;
+  /** The asked obs columns, one value per row (codes with `encodeLabels`). */
+  obs: Record<string, unknown[]>;
+  /** With `encodeLabels`: each column's values, code `i` meaning `labels[column][i]`. */
+  labels: Record<string, string[]>;
+  /** The file each row came from. */
+  fileIds: string[];
+  /** Each row's position in the collection (file after file, from 0). */
+  index: number[];
+  /** The joined var names (X's columns). */
+  varNames: string[];
+}
+
+function wholeAtLeast(v: unknown, min: number, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isSafeInteger(v) || (v as number) < min) {
+    throw new ValidationError(`${name} is a whole number >= ${min}, got ${String(v)}`);
+  }
+  return v as number;
+}
+
+/** A seeded generator of floats in [0, 1) (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 0..n-1, shuffled by `seed` when asked (Fisher-Yates). */
+export function globalOrder(n: number, shuffle: boolean, seed: number): Uint32Array | Float64Array {
+  const order = n < 2 ** 32 ? new Uint32Array(n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  if (!shuffle) return order;
+  const r = random(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}
+
+function checkOptions(o: MappedOptions) {
+  if (o === null || typeof o !== "object") {
+    throw new ValidationError("mapped(options): options must be an object");
+  }
+  const workers = wholeAtLeast(o.workers, 1, "workers", 1);
+  const worker = wholeAtLeast(o.worker, 0, "worker", 0);
+  if (worker >= workers) {
+    throw new ValidationError(`worker is 0..${workers - 1} for ${workers} workers, got ${worker}`);
+  }
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) {
+    throw new ValidationError(`seed is a whole number, got ${String(o.seed)}`);
+  }
+  if (
+    o.obsColumns !== undefined &&
+    (!Array.isArray(o.obsColumns) || o.obsColumns.some((c) => typeof c !== "string"))
+  ) {
+    throw new ValidationError("obsColumns is an array of obs column names");
+  }
+  if (o.io !== undefined && (o.io === null || typeof o.io !== "object")) {
+    throw new ValidationError("io is an object of counters { bytesRead, requests }");
+  }
+  if (o.layer !== undefined && typeof o.layer !== "string") {
+    throw new ValidationError("layer is the name of a layer");
+  }
+  if (o.join !== undefined && o.join !== "inner" && o.join !== "outer") {
+    throw new ValidationError(`join is "inner" or "outer", got ${JSON.stringify(o.join)}`);
+  }
+  return {
+    batchSize: wholeAtLeast(o.batchSize, 1, "batchSize", 64),
+    parallel: Math.min(wholeAtLeast(o.parallel, 1, "parallel", 4), 64),
+    shuffle: Boolean(o.shuffle),
+    seed: o.seed ?? 0,
+    obsColumns: o.obsColumns ?? [],
+    join: o.join ?? "inner",
+    dropLast: Boolean(o.dropLast),
+    worker,
+    workers,
+  };
+}
+
+/** The batches of `c`; see `Collection.mapped`. */
+export async function* mappedCollection(
+  c: Collection,
+  options: MappedOptions,
+): AsyncGenerator<Batch> {
+  const o = checkOptions(options);
+  const files = await c.files.all();
+  if (kindOf(files, `collection "${c.name}"`) !== "anndata") {
+    throw new ValidationError(
+      `collection "${c.name}" holds tables; mapped() reads AnnData (.h5ad .zarr): use load()`,
+    );
+  }
+  const backed: BackedAnnData[] = [];
+  try {
+    await pool(files, o.parallel, async (f, i) => {
+      backed[i] = await guard(f, () => openBacked(f));
+    });
+    const names = await pool(files, o.parallel, (f, i) => guard(f, () => backed[i].varNames()));
+    const joined = joinVar(files, names, o.join);
+    const matrices = backed.map((b, i) => matrixOf(b, files[i], options.layer));
+    const obs = await pool(files, o.parallel, (f, i) => obsColumns(f, backed[i], o.obsColumns));
+    const labels = options.encodeLabels ? encode(obs, o.obsColumns) : {};
+    const maps = names.map((n) => columnMap(n, joined));
+    const offsets = [0];
+    for (const b of backed) offsets.push(offsets[offsets.length - 1] + b.nObs);
+    const total = offsets[offsets.length - 1];
+    const order = globalOrder(total, o.shuffle, o.seed);
+    const nBatches = o.dropLast ? Math.floor(total / o.batchSize) : Math.ceil(total / o.batchSize);
+    await linkAll(c, files, options.isRunInput);
+    const read = (b: number): Promise<Batch> =>
+      readBatch(
+        order.subarray(b * o.batchSize, Math.min(total, (b + 1) * o.batchSize)),
+        { files, matrices, maps, offsets, obs, labels, joined, parallel: o.parallel },
+      );
+    // The next batch is read while the current one is used. A consumer that
+    // stops early (or never resumes) leaves that read: its failure is
+    // handled here rather than unhandled.
+    const ahead = (b: number) => {
+      if (b >= nBatches) return undefined;
+      const p = read(b);
+      p.catch(() => {});
+      return p;
+    };
+    let next = ahead(o.worker);
+    try {
+      for (let b = o.worker; b < nBatches; b += o.workers) {
+        const current = await next!;
+        next = ahead(b + o.workers);
+        yield current;
+      }
+    } finally {
+      await next?.catch(() => {});
+    }
+  } finally {
+    for (const b of backed) {
+      if (!b) continue;
+      if (options.io) {
+        options.io.bytesRead += b.io.bytesRead;
+        options.io.requests += b.io.requests;
+      }
+      b.close();
+    }
+  }
+}
+
+/** Replace each column's values by codes into its sorted distinct values (across files). */
+function encode(obs: Record<string, unknown[]>[], columns: string[]): Record<string, string[]> {
+  const labels: Record<string, string[]> = {};
+  for (const col of columns) {
+    const values = new Set<string>();
+    for (const o of obs) {
+      for (const v of o[col]) if (v !== null && v !== undefined) values.add(String(v));
+    }
+    const sorted = [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const code = new Map(sorted.map((v, i) => [v, i]));
+    for (const o of obs) {
+      o[col] = o[col].map((v) => (v === null || v === undefined ? null : code.get(String(v))!));
+    }
+    labels[col] = sorted;
+  }
+  return labels;
+}
+
+function matrixOf(b: BackedAnnData, f: File, layer: string | undefined): BackedMatrix {
+  const m = layer === undefined ? b.X : b.layers[layer];
+  if (!m) {
+    throw new ValidationError(
+      `${fileLabel(f)} has no ${layer === undefined ? "X" : `layer "${layer}"`}` +
+        `${layer === undefined ? "" : ` (layers: ${Object.keys(b.layers).join(", ") || "none"})`}` +
+        `; nothing was read`,
+    );
+  }
+  return m;
+}
+
+async function obsColumns(
+  f: File,
+  b: BackedAnnData,
+  columns: string[],
+): Promise<Record<string, unknown[]>> {
+  if (columns.length === 0) return {};
+  const df = await guard(f, () => b.obs());
+  const missing = columns.filter((c) => !df.columns.includes(c));
+  if (missing.length) {
+    throw new ValidationError(
+      `${fileLabel(f)} has no obs column ${missing.map((m) => `"${m}"`).join(", ")} (it has ` +
+        `${df.columns.slice(0, 10).join(", ") || "none"}); nothing was read`,
+    );
+  }
+  return Object.fromEntries(columns.map((c) => [c, df.getColumn(c).toArray() as unknown[]]));
+}
+
+interface Ctx {
+  files: File[];
+  matrices: BackedMatrix[];
+  maps: Int32Array[];
+  offsets: number[];
+  obs: Record<string, unknown[]>[];
+  labels: Record<string, string[]>;
+  joined: string[];
+  parallel: number;
+}
+
+/** The file holding global row `g` (binary search over `offsets`). */
+function fileOf(offsets: number[], g: number): number {
+  let lo = 0;
+  let hi = offsets.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (offsets[mid] <= g) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+async function readBatch(rows: ArrayLike<number>, ctx: Ctx): Promise<Batch> {
+  const byFile = new Map<number, number[]>();
+  const where: [number, number][] = [];
+  for (let k = 0; k < rows.length; k++) {
+    const g = rows[k];
+    const fi = fileOf(ctx.offsets, g);
+    const r = g - ctx.offsets[fi];
+    where.push([fi, r]);
+    (byFile.get(fi) ?? byFile.set(fi, []).get(fi)!).push(r);
+  }
+  const fileIdx = [...byFile.keys()];
+  const sorted = fileIdx.map((fi) => Int32Array.from(new Set(byFile.get(fi)!)).sort());
+  const parts: MappedPart[] = await pool(fileIdx, ctx.parallel, async (fi, k) => ({
+    m: await guard(ctx.files[fi], () => ctx.matrices[fi].get(sorted[k])),
+    cols: ctx.maps[fi],
+  }));
+  const partOf = new Map(fileIdx.map((fi, k) => [fi, k]));
+  const picks = where.map(([fi, r]) => {
+    const k = partOf.get(fi)!;
+    return [k, binarySearch(sorted[k], r)];
+  });
+  const obs: Record<string, unknown[]> = {};
+  for (const col of Object.keys(ctx.obs[0] ?? {})) {
+    obs[col] = where.map(([fi, r]) => ctx.obs[fi][col][r]);
+  }
+  return {
+    X: assembleRows(parts, ctx.joined.length, picks),
+    obs,
+    labels: ctx.labels,
+    fileIds: where.map(([fi]) => ctx.files[fi].id),
+    index: Array.from(rows),
+    varNames: ctx.joined,
+  };
+}
+
+function binarySearch(a: Int32Array, v: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,160 @@
+// Saving and deleting a collection: deduplicated by the hash of its ordered
+// member ids, versioned like files (a saved name, or `revises`, makes the
+// next version: 16 shared id characters, a counter in the last 4).
+import { sql } from "kysely";
+import { IntegrityError, ValidationError } from "../errors.ts";
+import { log } from "../_log.ts";
+import { nextVersionId, STEM_LENGTH } from "../_ids.ts";
+import { hashBytes } from "../storage/hash.ts";
+import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
+import { nowIso, type Row } from "./_model.ts";
+import type { Collection } from "./collection.ts";
+import type { Instance } from "./instance.ts";
+
+/** The rows of a collection's version family, oldest first. */
+export async function familyRows(inst: Instance, id: string): Promise<Row<"collection">[]> {
+  const rows = await retryBusy(() =>
+    inst.db.selectFrom("collection").selectAll()
+      .where(sql<string>`substr(id, 1, 16)`, "=", id.slice(0, STEM_LENGTH)).execute()
+  );
+  return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+const CHUNK = 500;
+
+/** md5 of the ordered member ids: the collection's identity. */
+export function collectionHash(fileIds: readonly string[]): string {
+  return hashBytes(new TextEncoder().encode(fileIds.join("\n")));
+}
+
+async function byHash(inst: Instance, hash: string): Promise<Row<"collection"> | undefined> {
+  return await retryBusy(() =>
+    inst.db.selectFrom("collection").selectAll().where("hash", "=", hash).executeTakeFirst()
+  );
+}
+
+/** Insert `c` (or become the saved collection of the same files); see `Collection.save`. */
+export async function saveCollection(inst: Instance, c: Collection): Promise<void> {
+  if (c._saved) {
+    await retryBusy(() =>
+      inst.db.updateTable("collection")
+        .set({ description: c.description, version: c.version, updated_at: nowIso() })
+        .where("id", "=", c.id).execute()
+    );
+    return;
+  }
+  const files = c._files ?? [];
+  for (const f of files) {
+    if (f._instance && f._instance !== inst) {
+      throw new ValidationError(`file ${f.id} is in another instance; collect files of one`);
+    }
+  }
+  const ids = files.map((f) => f.id);
+  const present = new Set<string>();
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const part = ids.slice(i, i + CHUNK);
+    const rows = await retryBusy(() =>
+      inst.db.selectFrom("file").select("id").where("id", "in", part).execute()
+    );
+    for (const r of rows) present.add(r.id);
+  }
+  const gone = ids.find((id) => !present.has(id));
+  if (gone) throw new ValidationError(`file ${gone} is not in the registry (deleted?)`);
+  const hash = collectionHash(ids);
+  const same = await byHash(inst, hash);
+  if (same) {
+    log.info(`collection ${same.id} ("${same.name}") holds the same files; returning it`);
+    c._setRow(same, inst);
+    c._files = undefined;
+    return;
+  }
+  const revises = c._options.revises;
+  let previous: Row<"collection"> | undefined;
+  if (revises) {
+    previous = (await familyRows(inst, revises.id)).find((r) => r.is_latest === 1);
+    if (!previous) {
+      throw new ValidationError(`revises: collection ${revises.id} is not in the registry`);
+    }
+  } else {
+    previous = await retryBusy(() =>
+      inst.db.selectFrom("collection").selectAll().where("name", "=", c.name)
+        .where("is_latest", "=", 1).executeTakeFirst()
+    );
+  }
+  if (previous) c.id = nextVersionId((await familyRows(inst, previous.id)).map((r) => r.id));
+  const run = c._options.run ?? inst.run;
+  const now = nowIso();
+  const row: Row<"collection"> = {
+    id: c.id,
+    name: c.name,
+    description: c.description,
+    version: c.version,
+    is_latest: 1,
+    hash,
+    run_id: run?.id ?? null,
+    transform_id: run?.transformId ?? null,
+    transform_version: run?.transformVersion ?? null,
+    created_at: now,
+    updated_at: now,
+    created_by_id: inst.user.id,
+  };
+  try {
+    await retryBusy(() =>
+      inst.db.transaction().execute(async (trx) => {
+        if (previous) {
+          const r = await trx.updateTable("collection").set({ is_latest: 0, updated_at: now })
+            .where("id", "=", previous.id).where("is_latest", "=", 1).executeTakeFirst();
+          if (Number(r.numUpdatedRows) !== 1) {
+            throw new IntegrityError(
+              `another version of collection "${previous.name}" was saved meanwhile; nothing ` +
+                `was saved: save again`,
+            );
+          }
+        }
+        await trx.insertInto("collection").values(row).execute();
+        const links = ids.map((file_id, position) => ({ collection_id: c.id, file_id, position }));
+        for (let i = 0; i < links.length; i += CHUNK) {
+          await trx.insertInto("collection_file").values(links.slice(i, i + CHUNK)).execute();
+        }
+      })
+    );
+  } catch (e) {
+    if (!isUniqueViolation(e)) throw e;
+    const raced = await byHash(inst, hash);
+    if (raced) {
+      c._setRow(raced, inst);
+      c._files = undefined;
+      return;
+    }
+    throw new IntegrityError(
+      `another collection named "${c.name}" was saved meanwhile; nothing was saved: save again ` +
+        `to make the next version`,
+      { cause: e },
+    );
+  }
+  c._setRow(row, inst);
+  c._files = undefined;
+}
+
+/** Delete a collection's record and links; the newest remaining version becomes latest. */
+export async function deleteCollection(inst: Instance, c: Collection): Promise<void> {
+  await retryBusy(() =>
+    inst.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("collection_file").where("collection_id", "=", c.id).execute();
+      await trx.deleteFrom("collection_ulabel").where("collection_id", "=", c.id).execute();
+      await trx.deleteFrom("run_input_collection").where("collection_id", "=", c.id).execute();
+      const gone = await trx.deleteFrom("collection").where("id", "=", c.id)
+        .returning("is_latest").executeTakeFirst();
+      if (!gone) throw new ValidationError(`collection ${c.id} is not in the registry`);
+      if (!gone.is_latest) return;
+      const next = await trx.selectFrom("collection").select("id")
+        .where(sql<string>`substr(id, 1, 16)`, "=", c.id.slice(0, STEM_LENGTH))
+        .orderBy("id", "desc").executeTakeFirst();
+      if (next) {
+        await trx.updateTable("collection").set({ is_latest: 1 }).where("id", "=", next.id)
+          .execute();
+      }
+    })
+  );
+  c._saved = false;
+}

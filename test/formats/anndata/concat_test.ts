@@ -1,0 +1,80 @@
+// concatAnnData: anndata's concat along obs, checked on small cases.
+import pl from "nodejs-polars";
+import * as ln from "../../../mod.ts";
+import { assert, assertEquals } from "../../_helpers.ts";
+
+const dense = (rows: number[][], dtype?: "int64") =>
+  dtype === "int64"
+    ? new ln.DenseMatrix(BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length])
+    : new ln.DenseMatrix(Float32Array.from(rows.flat()), [rows.length, rows[0].length]);
+
+function throwsValidation(fn: () => unknown, re: RegExp): void {
+  try {
+    fn();
+  } catch (e) {
+    assert(e instanceof ln.ValidationError, String(e));
+    assert(re.test((e as Error).message), (e as Error).message);
+    return;
+  }
+  throw new Error("expected a ValidationError");
+}
+
+Deno.test("concatAnnData joins var inner in the first part's order and outer sorted, as anndata", () => {
+  const a = new ln.AnnData({ X: dense([[1, 2, 3]]), varNames: ["C", "A", "B"] });
+  const b = new ln.AnnData({ X: dense([[4, 5]]), varNames: ["B", "C"] });
+  const inner = ln.concatAnnData([a, b]);
+  assertEquals(inner.varNames, ["C", "B"]);
+  assertEquals(Array.from(inner.X!.toDense().data as Float32Array), [1, 3, 5, 4]);
+  const outer = ln.concatAnnData([a, b], { join: "outer" });
+  assertEquals(outer.varNames, ["A", "B", "C"]);
+  assertEquals(Array.from(outer.X!.toDense().data as Float32Array), [2, 3, 1, NaN, 4, 5]);
+  const same = ln.concatAnnData([b, b], { join: "outer" });
+  assertEquals(same.varNames, ["B", "C"], "equal var names keep their order");
+});
+
+Deno.test("concatAnnData keeps common layers, widens mixed dtypes, keeps int64 and labels parts", () => {
+  const a = new ln.AnnData({
+    X: dense([[1, 2]], "int64"),
+    varNames: ["A", "B"],
+    layers: { counts: dense([[7, 8]]), only: dense([[0, 0]]) },
+    obs: pl.DataFrame({ n: [1] }),
+  });
+  const b = new ln.AnnData({
+    X: dense([[3, 4]], "int64"),
+    varNames: ["A", "B"],
+    layers: { counts: new ln.DenseMatrix(Float64Array.from([9, 10]), [1, 2]) },
+    obs: pl.DataFrame({ s: ["x"] }),
+  });
+  const out = ln.concatAnnData([a, b], { label: "batch", keys: ["a", "b"] });
+  assertEquals(out.X!.dtype, "int64");
+  assertEquals(Array.from(out.X!.toDense().data as BigInt64Array), [1n, 2n, 3n, 4n]);
+  assertEquals(Object.keys(out.layers), ["counts"]);
+  assertEquals(out.layers.counts.dtype, "float64");
+  assertEquals(Array.from(out.layers.counts.toDense().data as Float64Array), [7, 8, 9, 10]);
+  assertEquals(out.obs.getColumn("batch").cast(pl.Utf8).toArray(), ["a", "b"]);
+  assertEquals(out.obs.getColumn("n").toArray(), [1, null]);
+  assertEquals(out.categories.obs.batch, { categories: ["a", "b"], ordered: false });
+});
+
+Deno.test("concatAnnData refuses what cannot be aligned: duplicate var names, an empty inner join, a label clash, X in some parts only", () => {
+  const a = new ln.AnnData({ X: dense([[1, 2]]), varNames: ["A", "A"] });
+  const b = new ln.AnnData({ X: dense([[1, 2]]), varNames: ["A", "B"] });
+  const c = new ln.AnnData({ X: dense([[1]]), varNames: ["Z"] });
+  throwsValidation(() => ln.concatAnnData([a, b]), /var name "A" twice/);
+  throwsValidation(() => ln.concatAnnData([b, c]), /no var name in common/);
+  const labelled = new ln.AnnData({
+    X: dense([[1]]),
+    varNames: ["Z"],
+    obs: pl.DataFrame({ k: [1] }),
+  });
+  throwsValidation(
+    () => ln.concatAnnData([labelled, c], { label: "k" }),
+    /already has a column "k"/,
+  );
+  throwsValidation(
+    () => ln.concatAnnData([c, new ln.AnnData({ varNames: ["Z"], obsNames: ["o"] })]),
+    /have no X/,
+  );
+  throwsValidation(() => ln.concatAnnData([]), /at least one/);
+  throwsValidation(() => ln.concatAnnData([c], { join: "left" as never }), /"inner" or "outer"/);
+});

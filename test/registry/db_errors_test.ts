@@ -46,10 +46,11 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const disk = (await tmpfs("1m"))!;
+    // Room for a new registry (its schema), then for some saves until the disk is full.
+    const disk = (await tmpfs("3m"))!;
     try {
       // Room to free later, outside the instance.
-      await Deno.writeFile(`${disk}/ballast`, new Uint8Array(256 << 10));
+      await Deno.writeFile(`${disk}/ballast`, new Uint8Array(1 << 20));
       await ln.init({ storage: `${disk}/root` });
       let err: unknown;
       let n = 0;

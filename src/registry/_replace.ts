@@ -15,6 +15,7 @@ import { dataOf, filesByHash, putOne } from "./_save.ts";
 import type { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
 import type { RegistryDb } from "./db.ts";
+import { indexForSearch, unindexForSearch } from "./_search_index.ts";
 
 /** Replace the content of a saved file; see `File.replace`. */
 export async function replaceFile(
@@ -175,6 +176,8 @@ async function replaceWith(
           );
         }
         await trx.deleteFrom("pending_object").where("id", "=", pendingId).execute();
+        const { id, name, description } = file;
+        await indexForSearch(trx, "file", [{ id, name, key: newKey, description }]);
         crashPoint("replace:in-commit");
       })
     );
@@ -249,6 +252,7 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
       await trx.deleteFrom("file_features").where("file_id", "=", file.id).execute();
       await trx.deleteFrom("folder_file").where("file_id", "=", file.id).execute();
       await trx.deleteFrom("file_ulabel").where("file_id", "=", file.id).execute();
+      await unindexForSearch(trx, "file", [file.id]);
       await trx.deleteFrom("file").where("id", "=", file.id).execute();
       crashPoint("delete:in-commit");
     })

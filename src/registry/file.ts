@@ -25,6 +25,7 @@ import type { IoStats } from "../storage/counting.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import { objectOnDisk, openBacked, openForRanges } from "./_file_open.ts";
 import { FILES } from "./_file_model.ts";
+import { type SearchOptions, searchQuery } from "./_search.ts";
 import { type BackedOptions, BackedOptionsSchema, StreamOptionsSchema } from "./file_schemas.ts";
 import { FEATURE_SETS, Features } from "./features.ts";
 import { type Folder, FOLDERS } from "./folder.ts";
@@ -425,6 +426,28 @@ export class File {
     return Query.defer("File", () => FILES(defaultInstance()).filter(where, options));
   }
 
+  /**
+   * Files whose name, key or description match the words of `query`, best
+   * first (default: the 20 best): every word must match a word of the file
+   * exactly, as a prefix, or, from 4 letters on, with one typo; case is
+   * ignored; name matches rank above key matches above description matches.
+   *
+   * @example Find a file by the words of its description, despite a typo
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const f = await new ln.File(new TextEncoder().encode("x"), {
+   *   key: "pbmc/donor1.csv", description: "T cell atlas of blood",
+   * }).save();
+   * console.assert((await ln.File.search("t cell atlsa"))[0].id === f.id);
+   * console.assert((await ln.File.search("PBMC donor").count()) === 1);
+   * await ln.close();
+   * ```
+   */
+  static search(query: string, options?: SearchOptions): Query<File> {
+    return searchQuery("File", "file", defaultInstance, query, options, FILES_BY_IDS);
+  }
+
   /** Query the files of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<File> {
     return FILES(instance);
@@ -437,6 +460,8 @@ export class File {
     }, size=${this.size}, hash=${this.hash}${describe(this.description)})`;
   }
 }
+
+const FILES_BY_IDS = (inst: Instance, ids: string[]) => FILES(inst).byIds(ids);
 
 function managers(
   f: File,

@@ -1,4 +1,5 @@
-import type { Kysely, Migration, MigrationProvider } from "kysely";
+import { type Kysely, type Migration, type MigrationProvider, PostgresAdapter, sql } from "kysely";
+import { backfillSearch } from "./_search_index.ts";
 
 // Ordered, named, in-code migrations. Never edit a released migration; add one.
 // deno-lint-ignore no-explicit-any
@@ -198,6 +199,34 @@ export const MIGRATIONS: Record<string, Migration> = {
       ]);
       await link("file_ulabel", ["file_id", "file.id", "varchar(20)"], ["ulabel_id", "ulabel.id"]);
       await link("run_ulabel", ["run_id", "run.id", "varchar(20)"], ["ulabel_id", "ulabel.id"]);
+    },
+  },
+  "0007_search": {
+    async up(db: AnyDb) {
+      const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+      // Words compare by code point on both databases (SQLite's BINARY, PostgreSQL's "C"),
+      // so a prefix is an index range with the same meaning on both.
+      const token = pg ? sql`text collate "C"` : sql`text`;
+      let t = db.schema.createTable("search_token")
+        .addColumn("kind", "varchar(12)", (c) => c.notNull())
+        .addColumn("record_id", "text", (c) => c.notNull())
+        .addColumn("token", token, (c) => c.notNull())
+        .addColumn("weight", "integer", (c) => c.notNull())
+        .addPrimaryKeyConstraint("search_token_pk", ["kind", "record_id", "token"] as never);
+      if (!pg) t = t.modifyEnd(sql`without rowid`);
+      await t.execute();
+      await db.schema.createIndex("search_token_word_idx").on("search_token")
+        .columns(["kind", "token", "record_id", "weight"]).execute();
+      // Keys compare by code point on PostgreSQL too (as on SQLite): `startsWith`
+      // becomes an index range, and ordering by key is the same on both databases.
+      if (pg) await sql`alter table file alter column key type text collate "C"`.execute(db);
+      await db.schema.createIndex("file_key_idx").on("file").column("key").execute();
+      await db.schema.createIndex("file_size_idx").on("file").column("size").execute();
+      await db.schema.createIndex("file_created_at_idx").on("file").column("created_at").execute();
+      // Files of a label without visiting the link table's rows.
+      await db.schema.createIndex("file_ulabel_label_file_idx").on("file_ulabel")
+        .columns(["ulabel_id", "file_id"]).execute();
+      await backfillSearch(db);
     },
   },
 };

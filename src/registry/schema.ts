@@ -211,6 +211,21 @@ export interface RunUlabelTable {
   ulabel_id: string;
 }
 
+/**
+ * `search_token`: the words of each searchable record (File, Transform,
+ * ULabel), one row per (record, word), written with the record (0007).
+ */
+export interface SearchTokenTable {
+  /** `"file"`, `"transform"` or `"ulabel"`. */
+  kind: string;
+  /** The record's id (a transform's is `{id}/{version}`). */
+  record_id: string;
+  /** A word: lower-cased letters and digits (NFKC), at most 64 characters. */
+  token: string;
+  /** The weight of the best field the word is in (name 3, key 2, description 1). */
+  weight: number;
+}
+
 /** All tables. */
 export interface Database {
   lamin_meta: LaminMetaTable;
@@ -232,4 +247,5 @@ export interface Database {
   ulabel_parent: UlabelParentTable;
   file_ulabel: FileUlabelTable;
   run_ulabel: RunUlabelTable;
+  search_token: SearchTokenTable;
 }

@@ -14,6 +14,8 @@ import { defaultInstance, Instance } from "./instance.ts";
 import { isId, newId } from "../_ids.ts";
 import { USER_MODEL } from "./user.ts";
 import { validateDescription } from "./_description.ts";
+import { indexForSearch } from "./_search_index.ts";
+import { type SearchOptions, searchQuery } from "./_search.ts";
 
 /** Options of `new ln.Transform()`. */
 export interface TransformOptions {
@@ -137,8 +139,8 @@ export class Transform {
     const now = nowIso();
     this.createdById ||= inst.user.id;
     const row = { ...TRANSFORM_MODEL.toRow(this), updated_at: now };
-    await inst.db.insertInto("transform").values(row)
-      .onConflict((oc) =>
+    await inst.db.transaction().execute(async (trx) => {
+      await trx.insertInto("transform").values(row).onConflict((oc) =>
         oc.columns(["id", "version"]).doUpdateSet((eb) => ({
           name: this.name,
           short_name: this.shortName,
@@ -150,6 +152,8 @@ export class Transform {
           source_code: eb.fn.coalesce("transform.source_code", eb.ref("excluded.source_code")),
         }))
       ).execute();
+      await indexForSearch(trx, "transform", [row]);
+    });
     Object.assign(
       this,
       Transform.fromRow(
@@ -192,6 +196,38 @@ export class Transform {
   /** Transforms matching `where` (`{}` for all), e.g. `{ type: "notebook" }`. */
   static filter(where: Where = {}, options: QueryOptions = {}): Query<Transform> {
     return Query.defer("Transform", () => TRANSFORMS(defaultInstance()).filter(where, options));
+  }
+
+  /**
+   * Transform versions whose name, short name or description match the
+   * words of `query`, best first (as {@linkcode File.search}).
+   *
+   * @example Find a pipeline by a word of its description
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await new ln.Transform({ name: "qc.ts", description: "quality control" }).save();
+   * console.assert((await ln.Transform.search("quality"))[0].name === "qc.ts");
+   * await ln.close();
+   * ```
+   */
+  static search(query: string, options?: SearchOptions): Query<Transform> {
+    return searchQuery(
+      "Transform",
+      "transform",
+      defaultInstance,
+      query,
+      options,
+      async (inst, ids) => {
+        const keys = ids.map((k) => {
+          const at = k.indexOf("/");
+          return { transformId: k.slice(0, at), transformVersion: k.slice(at + 1) };
+        });
+        const found = await transformsByKey(inst, keys);
+        return keys.map((k) => found.get(transformKey(k.transformId, k.transformVersion)))
+          .filter((t) => t !== undefined);
+      },
+    );
   }
 
   /** Query the transforms of another instance (from `ln.connect()`). */

@@ -1,17 +1,16 @@
-// Search over the `search_token` index: each query word is looked up as an
-// exact word, a prefix (an index range) and its one-edit variants (a list);
-// a record must match every query word. The databases only look words up,
+// Search over the `search_token` index. Each query word is resolved to the
+// index words it matches, in `search_word` (the vocabulary): itself, the
+// words it is a prefix of (an index range, at most MAX_EXPANSIONS of them in
+// code point order) and the words one edit away (a list). Then one query
+// joins the postings of all query words on the record, driven by the rarest
+// word, so a record must match every word. The databases only look words up,
 // with bound parameters; scores and order are computed here, so results are
 // the same on libSQL and PostgreSQL.
 //
 //   score(record) = sum over query words of the best (match x field weight)
 //   match: exact 3, prefix 2, one typo 1; field: name 3, key 2, description 1
 //   ties: by record id
-//
-// The rarest query word drives: its postings give the candidates, which the
-// other words then narrow (by fetching their postings when fewer, else by
-// checking the candidates' own words).
-import { type SelectQueryBuilder, sql } from "kysely";
+import { PostgresAdapter, type RawBuilder, sql, type SqlBool } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
@@ -19,7 +18,6 @@ import { Query, type QueryOptions } from "./_model.ts";
 import { matchKind, type QueryWord, queryWords } from "./_search_tokens.ts";
 import type { SearchKind } from "./_search_index.ts";
 import type { RegistryDb } from "./db.ts";
-import type { Database } from "./schema.ts";
 
 /** Options of `File.search()` (and Transform's, ULabel's). */
 export interface SearchOptions {
@@ -30,65 +28,65 @@ export interface SearchOptions {
 /** Default number of records a search returns. */
 export const SEARCH_LIMIT = 20;
 const MAX_LIMIT = 10_000;
+/** Most index words one query word stands for as a prefix (the first ones, by code point). */
+export const MAX_EXPANSIONS = 200;
 /** Postings counted per word to pick the rarest (counting stops here). */
-const CAP = 20_000;
-const CHUNK = 500;
+const CAP = 3_000;
 
-interface Posting {
-  record_id: string;
-  token: string;
-  weight: number;
+/**
+ * `col in (words)`: on PostgreSQL one array parameter (`= any($1)`: planned
+ * once, whatever the number of words), elsewhere a list of parameters.
+ */
+function inWords(db: RegistryDb, col: string, words: readonly string[]): RawBuilder<SqlBool> {
+  const c = sql.ref(col);
+  return db.getExecutor().adapter instanceof PostgresAdapter
+    ? sql<SqlBool>`${c} = any(${[...words]}::text[])`
+    : sql<SqlBool>`${c} in (${sql.join(words.map((w) => sql`${w}`))})`;
 }
 
-// deno-lint-ignore ban-types
-type Lookup = SelectQueryBuilder<Database, "search_token", {}>;
-
-/** The lookups of one query word: a range (or the exact word) and the typo list. */
-function lookups(db: RegistryDb, kind: SearchKind, q: QueryWord): Lookup[] {
-  const base = () => db.selectFrom("search_token").where("kind", "=", kind);
-  const out: Lookup[] = [
-    q.prefixEnd === null
-      ? base().where("token", "=", q.word)
-      : base().where("token", ">=", q.word).where("token", "<", q.prefixEnd),
-  ];
-  if (q.typos.size > 0) out.push(base().where("token", "in", [...q.typos]));
-  return out;
-}
-
-async function countCapped(db: RegistryDb, kind: SearchKind, q: QueryWord): Promise<number> {
-  let n = 0;
-  for (const l of lookups(db, kind, q)) {
-    const sub = l.select(sql<number>`1`.as("x")).limit(CAP);
-    const r = await retryBusy(() =>
-      db.selectFrom(sub.as("s")).select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()
-    );
-    n += Number((r as { n: unknown }).n);
-  }
-  return n;
-}
-
-async function postings(
+/** The index words each query word matches (one statement for all). */
+async function indexWords(
   db: RegistryDb,
   kind: SearchKind,
-  q: QueryWord,
-  ids?: readonly string[],
-): Promise<Posting[]> {
-  const out: Posting[] = [];
-  for (const l of lookups(db, kind, q)) {
-    let s = l.select(["record_id", "token", "weight"]);
-    if (ids) s = s.where("record_id", "in", ids);
-    out.push(...await retryBusy(() => s.execute()) as Posting[]);
-  }
+  qs: readonly QueryWord[],
+): Promise<string[][]> {
+  const parts: RawBuilder<unknown>[] = [];
+  qs.forEach((q, i) => {
+    const n = sql.lit(i);
+    parts.push(
+      q.prefixEnd === null
+        ? sql`select ${n} as i, token from search_word where kind = ${kind} and token = ${q.word}`
+        : sql`select ${n} as i, token from (select token from search_word where kind = ${kind}
+            and token >= ${q.word} and token < ${q.prefixEnd} order by token
+            limit ${sql.lit(MAX_EXPANSIONS)}) ${sql.raw(`p${i}`)}`,
+    );
+    if (q.typos.size > 0) {
+      parts.push(
+        sql`select ${n} as i, token from search_word where kind = ${kind} and ${
+          inWords(db, "token", [...q.typos])
+        }`,
+      );
+    }
+  });
+  const rows = await retryBusy(() =>
+    sql<{ i: number; token: string }>`${sql.join(parts, sql` union all `)}`.execute(db)
+  );
+  const out: string[][] = qs.map(() => []);
+  for (const r of rows.rows) out[Number(r.i)].push(r.token);
   return out;
 }
 
-/** Best score of word `q` per record, from its postings. */
-function best(q: QueryWord, ps: Posting[], into = new Map<string, number>()): Map<string, number> {
-  for (const p of ps) {
-    const s = matchKind(q, p.token) * Number(p.weight);
-    if (s > (into.get(p.record_id) ?? 0)) into.set(p.record_id, s);
-  }
-  return into;
+/** How many postings each word list has, counting up to CAP (one statement). */
+async function postings(db: RegistryDb, kind: SearchKind, words: string[][]): Promise<number[]> {
+  const cols = words.map((ws, i) =>
+    sql`(select count(*) from (select 1 as x from search_token where kind = ${kind} and ${
+      inWords(db, "token", ws)
+    } limit ${sql.lit(CAP)}) ${sql.raw(`c${i}`)}) as ${sql.raw(`n${i}`)}`
+  );
+  const r = await retryBusy(() =>
+    sql<Record<string, unknown>>`select ${sql.join(cols)}`.execute(db)
+  );
+  return words.map((_, i) => Number(r.rows[0][`n${i}`]));
 }
 
 /** The ids of the records matching `query`, best first, with their scores. */
@@ -100,33 +98,43 @@ export async function rankedIds(
 ): Promise<{ id: string; score: number }[]> {
   const qs = queryWords(label, query);
   const db = inst.assertOpen().db;
-  const counts: number[] = [];
-  for (const q of qs) counts.push(await countCapped(db, kind, q));
-  const order = qs.map((_, i) => i).sort((a, b) => counts[a] - counts[b]);
-  if (counts[order[0]] === 0) return [];
-  const first = qs[order[0]];
-  let scores = best(first, await postings(db, kind, first));
-  for (const i of order.slice(1)) {
-    const q = qs[i];
-    const ids = [...scores.keys()];
-    let ps: Posting[];
-    if (counts[i] < CAP && counts[i] <= ids.length * 4) ps = await postings(db, kind, q);
-    else {
-      ps = [];
-      for (let c = 0; c < ids.length; c += CHUNK) {
-        ps.push(...await postings(db, kind, q, ids.slice(c, c + CHUNK)));
-      }
-    }
-    const these = best(q, ps);
-    const next = new Map<string, number>();
-    for (const [id, s] of scores) {
-      const t = these.get(id);
-      if (t !== undefined) next.set(id, s + t);
-    }
-    scores = next;
-    if (scores.size === 0) return [];
+  const words = await indexWords(db, kind, qs);
+  if (words.some((ws) => ws.length === 0)) return [];
+  const counts = await postings(db, kind, words);
+  // The rarest word first (among words past the count's cap, the longest): SQLite keeps a
+  // CROSS JOIN's order; PostgreSQL plans by its statistics.
+  const order = qs.map((_, i) => i)
+    .sort((a, b) => counts[a] - counts[b] || qs[b].word.length - qs[a].word.length);
+  const t = (k: number) => sql.raw(`t${k}`);
+  const from: RawBuilder<unknown>[] = [];
+  const where: RawBuilder<unknown>[] = [];
+  const cols: RawBuilder<unknown>[] = [sql`t0.record_id as r`];
+  order.forEach((i, k) => {
+    from.push(sql`search_token ${t(k)}`);
+    where.push(sql`${t(k)}.kind = ${kind} and ${inWords(db, `t${k}.token`, words[i])}`);
+    if (k > 0) where.push(sql`${t(k)}.record_id = t0.record_id`);
+    cols.push(
+      sql`${t(k)}.token as ${sql.raw(`w${k}`)}`,
+      sql`${t(k)}.weight as ${sql.raw(`s${k}`)}`,
+    );
+  });
+  const rows = await retryBusy(() =>
+    sql<Record<string, string | number>>`select ${sql.join(cols)} from ${
+      sql.join(from, sql` cross join `)
+    } where ${sql.join(where, sql` and `)}`.execute(db)
+  );
+  // Per record: the best match of each query word, summed.
+  const best = new Map<string, number[]>();
+  for (const row of rows.rows) {
+    const id = String(row.r);
+    let per = best.get(id);
+    if (!per) best.set(id, per = order.map(() => 0));
+    order.forEach((i, k) => {
+      const s = matchKind(qs[i], String(row[`w${k}`])) * Number(row[`s${k}`]);
+      if (s > per![k]) per![k] = s;
+    });
   }
-  return [...scores].map(([id, score]) => ({ id, score }))
+  return [...best].map(([id, per]) => ({ id, score: per.reduce((a, b) => a + b, 0) }))
     .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 

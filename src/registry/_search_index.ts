@@ -44,6 +44,11 @@ export async function indexForSearch(
     const ws = recordWords(SEARCH_FIELDS[kind].map(([col, w]) => [row[col] as string | null, w]));
     for (const [token, weight] of ws) out.push({ kind, record_id, token, weight });
   }
+  const vocabulary = [...new Set(out.map((t) => t.token))].map((token) => ({ kind, token }));
+  for (let i = 0; i < vocabulary.length; i += CHUNK) {
+    await d.insertInto("search_word").values(vocabulary.slice(i, i + CHUNK))
+      .onConflict((oc) => oc.columns(["kind", "token"]).doNothing()).execute();
+  }
   for (let i = 0; i < out.length; i += CHUNK) {
     // Two writers re-indexing one record at once both insert: the same words, kept once.
     await d.insertInto("search_token").values(out.slice(i, i + CHUNK))

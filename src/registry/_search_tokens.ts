@@ -23,7 +23,9 @@ export const MATCH = { exact: 3, prefix: 2, typo: 1 } as const;
 /** The words of a text: NFKC, lower-cased, runs of letters and digits. */
 export function words(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.normalize("NFKC").toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)) {
+  // NFKC leaves ASCII as it is (and costs more than the rest on long texts).
+  const norm = /^[\x00-\x7f]*$/.test(text) ? text : text.normalize("NFKC");
+  for (const m of norm.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)) {
     out.push(cutWord(m[0]));
   }
   return out;

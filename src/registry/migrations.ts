@@ -217,6 +217,13 @@ export const MIGRATIONS: Record<string, Migration> = {
       await t.execute();
       await db.schema.createIndex("search_token_word_idx").on("search_token")
         .columns(["kind", "token", "record_id", "weight"]).execute();
+      // The words in use, once each: prefixes and typos are looked up here, not in the postings.
+      let w = db.schema.createTable("search_word")
+        .addColumn("kind", "varchar(12)", (c) => c.notNull())
+        .addColumn("token", token, (c) => c.notNull())
+        .addPrimaryKeyConstraint("search_word_pk", ["kind", "token"] as never);
+      if (!pg) w = w.modifyEnd(sql`without rowid`);
+      await w.execute();
       // Keys compare by code point on PostgreSQL too (as on SQLite): `startsWith`
       // becomes an index range, and ordering by key is the same on both databases.
       if (pg) await sql`alter table file alter column key type text collate "C"`.execute(db);

@@ -226,6 +226,12 @@ export interface SearchTokenTable {
   weight: number;
 }
 
+/** `search_word`: every word of `search_token`, once per kind (kept when its records go). */
+export interface SearchWordTable {
+  kind: string;
+  token: string;
+}
+
 /** All tables. */
 export interface Database {
   lamin_meta: LaminMetaTable;
@@ -248,4 +254,5 @@ export interface Database {
   file_ulabel: FileUlabelTable;
   run_ulabel: RunUlabelTable;
   search_token: SearchTokenTable;
+  search_word: SearchWordTable;
 }

@@ -9,7 +9,7 @@
 //
 //   score(record) = sum over query words of the best (match x field weight)
 //   match: exact 3, prefix 2, one typo 1; field: name 3, key 2, description 1
-//   ties: by record id
+//   ties: by record id (code point order)
 import { PostgresAdapter, type RawBuilder, sql, type SqlBool } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
@@ -89,17 +89,21 @@ async function postings(db: RegistryDb, kind: SearchKind, words: string[][]): Pr
   return words.map((_, i) => Number(r.rows[0][`n${i}`]));
 }
 
-/** The ids of the records matching `query`, best first, with their scores. */
-export async function rankedIds(
+/**
+ * The records matching `query`: with `page`, the ids of that page, best
+ * first (scored, ordered and cut by the database); without, how many.
+ */
+export async function matches(
   inst: Instance,
   kind: SearchKind,
   label: string,
   query: unknown,
-): Promise<{ id: string; score: number }[]> {
+  page?: { limit: number; offset: number },
+): Promise<string[] | number> {
   const qs = queryWords(label, query);
   const db = inst.assertOpen().db;
   const words = await indexWords(db, kind, qs);
-  if (words.some((ws) => ws.length === 0)) return [];
+  if (words.some((ws) => ws.length === 0)) return page ? [] : 0;
   const counts = await postings(db, kind, words);
   // The rarest word first (among words past the count's cap, the longest): SQLite keeps a
   // CROSS JOIN's order; PostgreSQL plans by its statistics.
@@ -108,34 +112,32 @@ export async function rankedIds(
   const t = (k: number) => sql.raw(`t${k}`);
   const from: RawBuilder<unknown>[] = [];
   const where: RawBuilder<unknown>[] = [];
-  const cols: RawBuilder<unknown>[] = [sql`t0.record_id as r`];
+  const best: RawBuilder<unknown>[] = [];
   order.forEach((i, k) => {
     from.push(sql`search_token ${t(k)}`);
     where.push(sql`${t(k)}.kind = ${kind} and ${inWords(db, `t${k}.token`, words[i])}`);
     if (k > 0) where.push(sql`${t(k)}.record_id = t0.record_id`);
-    cols.push(
-      sql`${t(k)}.token as ${sql.raw(`w${k}`)}`,
-      sql`${t(k)}.weight as ${sql.raw(`s${k}`)}`,
+    // Each index word's match (exact 3, prefix 2, typo 1, from matchKind) times its field weight.
+    const cases = words[i].map((w) => sql`when ${w} then ${sql.lit(matchKind(qs[i], w))}`);
+    best.push(
+      sql`max((case ${t(k)}.token ${sql.join(cases, sql` `)} else 0 end) * ${t(k)}.weight)`,
     );
   });
-  const rows = await retryBusy(() =>
-    sql<Record<string, string | number>>`select ${sql.join(cols)} from ${
-      sql.join(from, sql` cross join `)
-    } where ${sql.join(where, sql` and `)}`.execute(db)
-  );
-  // Per record: the best match of each query word, summed.
-  const best = new Map<string, number[]>();
-  for (const row of rows.rows) {
-    const id = String(row.r);
-    let per = best.get(id);
-    if (!per) best.set(id, per = order.map(() => 0));
-    order.forEach((i, k) => {
-      const s = matchKind(qs[i], String(row[`w${k}`])) * Number(row[`s${k}`]);
-      if (s > per![k]) per![k] = s;
-    });
+  const matched = sql`from ${sql.join(from, sql` cross join `)} where ${
+    sql.join(where, sql` and `)
+  } group by t0.record_id`;
+  if (!page) {
+    const r = await retryBusy(() =>
+      sql<{ n: unknown }>`select count(*) as n from (select t0.record_id ${matched}) m`.execute(db)
+    );
+    return Number(r.rows[0].n);
   }
-  return [...best].map(([id, per]) => ({ id, score: per.reduce((a, b) => a + b, 0) }))
-    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // Ties by id, in code point order on both databases (record_id is COLLATE "C" on PostgreSQL).
+  const r = await retryBusy(() =>
+    sql<{ r: string }>`select t0.record_id as r, ${sql.join(best, sql` + `)} as score ${matched}
+      order by score desc, t0.record_id limit ${page.limit} offset ${page.offset}`.execute(db)
+  );
+  return r.rows.map((x) => String(x.r));
 }
 
 function checkLimit(label: string, limit: unknown): number {
@@ -190,11 +192,12 @@ export function searchQuery<R>(
       }
     }
     const inst = instance();
-    const ranked = await rankedIds(inst, kind, label, query);
-    const start = o.offset ?? 0;
-    const ids = ranked.slice(start, start + (o.limit ?? limit)).map((r) => r.id);
+    const ids = await matches(inst, kind, label, query, {
+      limit: o.limit ?? limit,
+      offset: o.offset ?? 0,
+    }) as string[];
     return await load(inst, ids);
   };
-  const count = async () => (await rankedIds(instance(), kind, label, query)).length;
+  const count = async () => await matches(instance(), kind, label, query) as number;
   return new Query<R>(label, (o) => Promise.resolve().then(() => run(o)), count, { limit });
 }

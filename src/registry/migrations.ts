@@ -209,7 +209,7 @@ export const MIGRATIONS: Record<string, Migration> = {
       const token = pg ? sql`text collate "C"` : sql`text`;
       let t = db.schema.createTable("search_token")
         .addColumn("kind", "varchar(12)", (c) => c.notNull())
-        .addColumn("record_id", "text", (c) => c.notNull())
+        .addColumn("record_id", token, (c) => c.notNull())
         .addColumn("token", token, (c) => c.notNull())
         .addColumn("weight", "integer", (c) => c.notNull())
         .addPrimaryKeyConstraint("search_token_pk", ["kind", "record_id", "token"] as never);

@@ -9,7 +9,7 @@
 //    size range), search and df() of 100 rows (targets: filters <= 10 ms,
 //    search <= 50 ms).
 // Inputs are built once under bench/.cache/. Run: deno task bench
-// (BENCH_ONLY=scale runs only 3; BENCH_ROWS sets its number of files,
+// (BENCH_ONLY=register runs only 1, BENCH_ONLY=scale only 3; BENCH_ROWS sets its number of files,
 // BENCH_DB=libsql or postgres one database).
 import { Buffer } from "node:buffer";
 import { createClient } from "@libsql/client/node";
@@ -371,9 +371,10 @@ async function scalePostgres(t0: number): Promise<Map<string, number>> {
 
 await Deno.mkdir(CACHE, { recursive: true });
 Deno.env.set("LAMIN_LOG_LEVEL", "error");
-if (Deno.env.get("BENCH_ONLY") !== "scale") {
+const only = Deno.env.get("BENCH_ONLY");
+if (!only || only === "register") {
   await registerInPlace();
   await registerInPlacePostgres();
-  await md5Throughput();
 }
-await registryAtScale();
+if (!only) await md5Throughput();
+if (!only || only === "scale") await registryAtScale();

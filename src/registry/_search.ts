@@ -112,6 +112,7 @@ export async function matches(
   const t = (k: number) => sql.raw(`t${k}`);
   const from: RawBuilder<unknown>[] = [];
   const where: RawBuilder<unknown>[] = [];
+  const cols: RawBuilder<unknown>[] = [sql`t0.record_id as r`];
   const best: RawBuilder<unknown>[] = [];
   order.forEach((i, k) => {
     from.push(sql`search_token ${t(k)}`);
@@ -119,23 +120,27 @@ export async function matches(
     if (k > 0) where.push(sql`${t(k)}.record_id = t0.record_id`);
     // Each index word's match (exact 3, prefix 2, typo 1, from matchKind) times its field weight.
     const cases = words[i].map((w) => sql`when ${w} then ${sql.lit(matchKind(qs[i], w))}`);
-    best.push(
-      sql`max((case ${t(k)}.token ${sql.join(cases, sql` `)} else 0 end) * ${t(k)}.weight)`,
+    const s = sql.raw(`s${k}`);
+    cols.push(
+      sql`(case ${t(k)}.token ${sql.join(cases, sql` `)} else 0 end) * ${t(k)}.weight as ${s}`,
     );
+    best.push(sql`max(${s})`);
   });
-  const matched = sql`from ${sql.join(from, sql` cross join `)} where ${
-    sql.join(where, sql` and `)
-  } group by t0.record_id`;
+  // Materialized first, then grouped: grouping by record_id must not tempt SQLite into
+  // walking the postings in record order instead of looking the rarest word up.
+  const matched = sql`with m as materialized (select ${sql.join(cols)} from ${
+    sql.join(from, sql` cross join `)
+  } where ${sql.join(where, sql` and `)})`;
   if (!page) {
     const r = await retryBusy(() =>
-      sql<{ n: unknown }>`select count(*) as n from (select t0.record_id ${matched}) m`.execute(db)
+      sql<{ n: unknown }>`${matched} select count(distinct r) as n from m`.execute(db)
     );
     return Number(r.rows[0].n);
   }
   // Ties by id, in code point order on both databases (record_id is COLLATE "C" on PostgreSQL).
   const r = await retryBusy(() =>
-    sql<{ r: string }>`select t0.record_id as r, ${sql.join(best, sql` + `)} as score ${matched}
-      order by score desc, t0.record_id limit ${page.limit} offset ${page.offset}`.execute(db)
+    sql<{ r: string }>`${matched} select r, ${sql.join(best, sql` + `)} as score from m
+      group by r order by score desc, r limit ${page.limit} offset ${page.offset}`.execute(db)
   );
   return r.rows.map((x) => String(x.r));
 }

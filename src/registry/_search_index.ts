@@ -44,7 +44,8 @@ export async function indexForSearch(
     const ws = recordWords(SEARCH_FIELDS[kind].map(([col, w]) => [row[col] as string | null, w]));
     for (const [token, weight] of ws) out.push({ kind, record_id, token, weight });
   }
-  const vocabulary = [...new Set(out.map((t) => t.token))].map((token) => ({ kind, token }));
+  // Sorted: concurrent writers take the words' locks in one order (no deadlock on PostgreSQL).
+  const vocabulary = [...new Set(out.map((t) => t.token))].sort().map((token) => ({ kind, token }));
   for (let i = 0; i < vocabulary.length; i += CHUNK) {
     await d.insertInto("search_word").values(vocabulary.slice(i, i + CHUNK))
       .onConflict((oc) => oc.columns(["kind", "token"]).doNothing()).execute();

@@ -2,8 +2,8 @@
 // index words it matches, in `search_word` (the vocabulary): itself, the
 // words it is a prefix of (an index range, at most MAX_EXPANSIONS of them in
 // code point order) and the words one edit away (a list). Then one query
-// joins the postings of all query words on the record, driven by the rarest
-// word, so a record must match every word. The databases only look words up,
+// takes the postings of the rarest word and looks the other words up in each
+// of those records, so a record must match every word. The databases only look words up,
 // with bound parameters; scores and order are computed here, so results are
 // the same on libSQL and PostgreSQL.
 //
@@ -105,32 +105,33 @@ export async function matches(
   const words = await indexWords(db, kind, qs);
   if (words.some((ws) => ws.length === 0)) return page ? [] : 0;
   const counts = await postings(db, kind, words);
-  // The rarest word first (among words past the count's cap, the longest): SQLite keeps a
-  // CROSS JOIN's order; PostgreSQL plans by its statistics.
+  // The rarest word drives (among words past the count's cap, the longest).
   const order = qs.map((_, i) => i)
     .sort((a, b) => counts[a] - counts[b] || qs[b].word.length - qs[a].word.length);
   const t = (k: number) => sql.raw(`t${k}`);
-  const from: RawBuilder<unknown>[] = [];
-  const where: RawBuilder<unknown>[] = [];
   const cols: RawBuilder<unknown>[] = [sql`t0.record_id as r`];
   const best: RawBuilder<unknown>[] = [];
+  const all: RawBuilder<unknown>[] = [];
   order.forEach((i, k) => {
-    from.push(sql`search_token ${t(k)}`);
-    where.push(sql`${t(k)}.kind = ${kind} and ${inWords(db, `t${k}.token`, words[i])}`);
-    if (k > 0) where.push(sql`${t(k)}.record_id = t0.record_id`);
     // Each index word's match (exact 3, prefix 2, typo 1, from matchKind) times its field weight.
     const cases = words[i].map((w) => sql`when ${w} then ${sql.lit(matchKind(qs[i], w))}`);
+    const score = sql`(case ${t(k)}.token ${sql.join(cases, sql` `)} else 0 end) * ${t(k)}.weight`;
     const s = sql.raw(`s${k}`);
+    // The other words: looked up per record of the rarest one (a correlated subquery is a
+    // nested loop on both databases, whatever the planner thinks of the word lists).
     cols.push(
-      sql`(case ${t(k)}.token ${sql.join(cases, sql` `)} else 0 end) * ${t(k)}.weight as ${s}`,
+      k === 0 ? sql`${score} as ${s}` : sql`(select max(${score}) from search_token ${t(k)}
+        where ${t(k)}.kind = ${kind} and ${t(k)}.record_id = t0.record_id
+        and ${inWords(db, `t${k}.token`, words[i])}) as ${s}`,
     );
     best.push(sql`max(${s})`);
+    if (k > 0) all.push(sql`${s} is not null`);
   });
   // Materialized first, then grouped: grouping by record_id must not tempt SQLite into
   // walking the postings in record order instead of looking the rarest word up.
-  const matched = sql`with m as materialized (select ${sql.join(cols)} from ${
-    sql.join(from, sql` cross join `)
-  } where ${sql.join(where, sql` and `)})`;
+  const matched = sql`with m0 as materialized (select ${sql.join(cols)} from search_token t0
+    where t0.kind = ${kind} and ${inWords(db, "t0.token", words[order[0]])}),
+    m as (select * from m0 ${all.length ? sql`where ${sql.join(all, sql` and `)}` : sql``})`;
   if (!page) {
     const r = await retryBusy(() =>
       sql<{ n: unknown }>`${matched} select count(distinct r) as n from m`.execute(db)

@@ -3,9 +3,10 @@
 // words it is a prefix of (an index range, at most MAX_EXPANSIONS of them in
 // code point order) and the words one edit away (a list). Then one query
 // takes the postings of the rarest word and looks the other words up in each
-// of those records, so a record must match every word. The databases only look words up,
-// with bound parameters; scores and order are computed here, so results are
-// the same on libSQL and PostgreSQL.
+// of those records, so a record must match every word. Which index word
+// matches how (exact, prefix, typo) is decided here; the database only adds
+// small integers and orders by them, then by id in code point order (bound
+// parameters throughout), so results are the same on libSQL and PostgreSQL.
 //
 //   score(record) = sum over query words of the best (match x field weight)
 //   match: exact 3, prefix 2, one typo 1; field: name 3, key 2, description 1

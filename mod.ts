@@ -89,6 +89,7 @@ export {
   type Where,
   WhereSchema,
 } from "./src/registry/_model.ts";
+export type { SearchOptions } from "./src/registry/_search.ts";
 export { Instance, type InstanceSettings, type RegistryLocation } from "./src/registry/instance.ts";
 export type { LoadAs, LoadOptions, LoadResult, LoadTypes } from "./src/formats/load.ts";
 export type { DataFrame } from "./src/formats/tables.ts";

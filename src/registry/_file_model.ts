@@ -41,6 +41,7 @@ export const FILE_MODEL: Model<"file", File> = {
     storage: { column: "storage_id", target: () => STORAGE_MODEL as never },
     createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
+  bytewise: ["key"],
   links: { ulabels: { table: "file_ulabel", self: "file_id", other: "ulabel_id" } },
   fromRow: (row, inst) => File.fromRow(row, inst),
   toRow: (f) => ({

@@ -41,6 +41,12 @@ export interface Model<T extends Table, R> {
   toRow(record: R): NewRow<T>;
   /** Field types where the default (`…At` dates, `size` a number, else strings) is wrong. */
   readonly types?: Readonly<Record<string, FieldType>>;
+  /**
+   * String fields whose column compares by code point on both databases
+   * (SQLite's BINARY; PostgreSQL `COLLATE "C"`): `startsWith` on them is an
+   * index range.
+   */
+  readonly bytewise?: readonly string[];
   /** To-one relations a `where` can filter across (`{ transform: { name: "qc.ts" } }`). */
   readonly relations?: Readonly<
     Record<string, { readonly column: Col<T>; readonly target: () => Model<Table, unknown> }>

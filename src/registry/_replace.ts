@@ -16,6 +16,7 @@ import { dataOf, filesByHash, putOne } from "./_save.ts";
 import type { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
 import type { RegistryDb } from "./db.ts";
+import { indexForSearch, unindexForSearch } from "./_search_index.ts";
 
 /** Replace the content of a saved file; see `File.replace`. */
 export async function replaceFile(
@@ -183,6 +184,11 @@ async function replaceWith(
           );
         }
         await trx.deleteFrom("pending_object").where("id", "=", pendingId).execute();
+        const { id, name, description } = file;
+        // Search finds latest versions only (see _versions.ts).
+        if (file.isLatest) {
+          await indexForSearch(trx, "file", [{ id, name, key: newKey, description }]);
+        }
         crashPoint("replace:in-commit");
       })
     );
@@ -265,6 +271,7 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
       await trx.deleteFrom("file_features").where("file_id", "=", file.id).execute();
       await trx.deleteFrom("folder_file").where("file_id", "=", file.id).execute();
       await trx.deleteFrom("file_ulabel").where("file_id", "=", file.id).execute();
+      await unindexForSearch(trx, "file", [file.id]);
       const row = await trx.deleteFrom("file").where("id", "=", file.id)
         .returning("is_latest").executeTakeFirst();
       if (row?.is_latest) await promotePrevious(trx, file.id);
@@ -292,9 +299,11 @@ async function promotePrevious(trx: RegistryDb, id: string): Promise<void> {
     .where(sql<string>`substr(id, 1, 16)`, "=", id.slice(0, STEM_LENGTH)).execute())
     .map((r) => r.id).sort();
   const newest = ids.at(-1);
-  if (newest) {
-    await trx.updateTable("file").set({ is_latest: 1 }).where("id", "=", newest).execute();
-  }
+  if (!newest) return;
+  await trx.updateTable("file").set({ is_latest: 1 }).where("id", "=", newest).execute();
+  const row = await trx.selectFrom("file").select(["id", "name", "key", "description"])
+    .where("id", "=", newest).executeTakeFirstOrThrow();
+  await indexForSearch(trx, "file", [row]);
 }
 
 /** Delete an object, or every object under `{key}/` for a folder-like one. */

@@ -36,6 +36,7 @@ import {
   type Succession,
   undoMoves,
 } from "./_versions.ts";
+import { indexForSearch } from "./_search_index.ts";
 
 interface Plan {
   file: File;
@@ -399,6 +400,7 @@ async function commit(plans: Plan[], inst: Instance, folderId: string | undefine
       for (let i = 0; i < rows.length; i += 50) {
         await trx.insertInto("file").values(rows.slice(i, i + 50)).execute();
       }
+      await indexForSearch(trx, "file", rows, true);
       for (const p of plans) await insertLinks(trx, p.file, p.file._options, folderId);
       const pending = plans.map((p) => p.pendingId).filter((x) => x !== undefined);
       for (let i = 0; i < pending.length; i += 500) {

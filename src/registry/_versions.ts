@@ -15,6 +15,7 @@ import { MANAGED_PREFIX, objectKey, suffixOf } from "../storage/key.ts";
 import { hashDirectory } from "../storage/hash.ts";
 import type { StorageBackend } from "../storage/storage.ts";
 import { retryBusy } from "./_db_errors.ts";
+import { unindexForSearch } from "./_search_index.ts";
 import { nowIso, type Row } from "./_model.ts";
 import type { RegistryDb } from "./db.ts";
 import { FILES } from "./_file_model.ts";
@@ -246,6 +247,8 @@ export async function retirePrevious(
     if (!s) continue;
     const r = await trx.updateTable("file").set({ is_latest: 0 })
       .where("id", "=", s.previous.id).where("is_latest", "=", 1).executeTakeFirst();
+    // Search, like get/filter, sees latest versions.
+    await unindexForSearch(trx, "file", [s.previous.id]);
     if (Number(r.numUpdatedRows) !== 1) {
       throw new IntegrityError(
         `another version of file ${s.previous.id} was saved meanwhile; nothing was saved: ` +

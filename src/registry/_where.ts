@@ -13,6 +13,7 @@ import { type Expression, type ExpressionBuilder, type Kysely, sql, type SqlBool
 import { ValidationError } from "../errors.ts";
 import type { Col, Model, Relation, Table, Where } from "./_model.ts";
 import type { Database } from "./schema.ts";
+import { prefixUpperBound } from "./_search_tokens.ts";
 
 /** What a field holds, for checking values and operators. */
 export type FieldType = "string" | "number" | "date" | "boolean";
@@ -350,7 +351,14 @@ function operator<T extends Table, R>(
       const fold = op === "icontains";
       const col = fold ? sql`lower(${ref})` : sql`${ref}`;
       const val = fold ? sql`lower(${v})` : sql`${v}`;
-      if (op === "startsWith") return sql<SqlBool>`substr(${ref}, 1, length(${v})) = ${v}`;
+      if (op === "startsWith") {
+        const exact = sql<SqlBool>`substr(${ref}, 1, length(${v})) = ${v}`;
+        if (!model.bytewise?.includes(field)) return exact;
+        // The same rows as an index range: those from the prefix up to its upper bound.
+        const end = prefixUpperBound(v);
+        const from = eb(r, ">=", v as never);
+        return eb.and(end === undefined ? [from, exact] : [from, eb(r, "<", end as never), exact]);
+      }
       if (op === "endsWith") {
         return sql<
           SqlBool

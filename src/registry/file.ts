@@ -44,6 +44,7 @@ import {
 } from "./file_schemas.ts";
 import type { Features } from "./features.ts";
 import type { Folder } from "./folder.ts";
+import { type SearchOptions, searchQuery } from "./_search.ts";
 import { defaultInstance, Instance } from "./instance.ts";
 import { Run } from "./run.ts";
 import type { ULabel } from "./ulabel.ts";
@@ -479,6 +480,28 @@ export class File {
     return File.filter(where, options).df();
   }
 
+  /**
+   * Files whose name, key or description match the words of `query`, best
+   * first (default: the 20 best): every word must match a word of the file
+   * exactly, as a prefix, or, from 4 letters on, with one typo; case is
+   * ignored; name matches rank above key matches above description matches.
+   *
+   * @example Find a file by the words of its description, despite a typo
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const f = await new ln.File(new TextEncoder().encode("x"), {
+   *   key: "pbmc/donor1.csv", description: "T cell atlas of blood",
+   * }).save();
+   * console.assert((await ln.File.search("t cell atlsa"))[0].id === f.id);
+   * console.assert((await ln.File.search("PBMC donor").count()) === 1);
+   * await ln.close();
+   * ```
+   */
+  static search(query: string, options?: SearchOptions): Query<File> {
+    return searchQuery("File", "file", defaultInstance, query, options, FILES_BY_IDS);
+  }
+
   /** Query the files of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<File> {
     return FILES(instance);
@@ -493,3 +516,5 @@ export class File {
 }
 
 showRecords(File);
+
+const FILES_BY_IDS = (inst: Instance, ids: string[]) => FILES(inst).byIds(ids);

@@ -1,4 +1,5 @@
-import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
+import { type Kysely, type Migration, type MigrationProvider, PostgresAdapter, sql } from "kysely";
+import { backfillSearch } from "./_search_index.ts";
 
 // Ordered, named, in-code migrations. Never edit a released migration; add one.
 // deno-lint-ignore no-explicit-any
@@ -259,6 +260,41 @@ export const MIGRATIONS: Record<string, Migration> = {
       };
       await link("collection_ulabel", ["ulabel_id", "ulabel.id", "varchar(8)"]);
       await link("run_input_collection", ["run_id", "run.id", "varchar(20)"]);
+    },
+  },
+  "0007_search": {
+    async up(db: AnyDb) {
+      const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+      // Words compare by code point on both databases (SQLite's BINARY, PostgreSQL's "C"),
+      // so a prefix is an index range with the same meaning on both.
+      const token = pg ? sql`text collate "C"` : sql`text`;
+      let t = db.schema.createTable("search_token")
+        .addColumn("kind", "varchar(12)", (c) => c.notNull())
+        .addColumn("record_id", token, (c) => c.notNull())
+        .addColumn("token", token, (c) => c.notNull())
+        .addColumn("weight", "integer", (c) => c.notNull())
+        .addPrimaryKeyConstraint("search_token_pk", ["kind", "record_id", "token"] as never);
+      if (!pg) t = t.modifyEnd(sql`without rowid`);
+      await t.execute();
+      await db.schema.createIndex("search_token_word_idx").on("search_token")
+        .columns(["kind", "token", "record_id", "weight"]).execute();
+      // The words in use, once each: prefixes and typos are looked up here, not in the postings.
+      let w = db.schema.createTable("search_word")
+        .addColumn("kind", "varchar(12)", (c) => c.notNull())
+        .addColumn("token", token, (c) => c.notNull())
+        .addPrimaryKeyConstraint("search_word_pk", ["kind", "token"] as never);
+      if (!pg) w = w.modifyEnd(sql`without rowid`);
+      await w.execute();
+      // Keys compare by code point on PostgreSQL too (as on SQLite): `startsWith`
+      // becomes an index range, and ordering by key is the same on both databases.
+      if (pg) await sql`alter table file alter column key type text collate "C"`.execute(db);
+      await db.schema.createIndex("file_key_idx").on("file").column("key").execute();
+      await db.schema.createIndex("file_size_idx").on("file").column("size").execute();
+      await db.schema.createIndex("file_created_at_idx").on("file").column("created_at").execute();
+      // Files of a label without visiting the link table's rows.
+      await db.schema.createIndex("file_ulabel_label_file_idx").on("file_ulabel")
+        .columns(["ulabel_id", "file_id"]).execute();
+      await backfillSearch(db);
     },
   },
 };

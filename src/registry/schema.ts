@@ -258,6 +258,27 @@ export interface RunInputCollectionTable {
   collection_id: string;
 }
 
+/**
+ * `search_token`: the words of each searchable record (File, Transform,
+ * ULabel), one row per (record, word), written with the record (0007).
+ */
+export interface SearchTokenTable {
+  /** `"file"`, `"transform"` or `"ulabel"`. */
+  kind: string;
+  /** The record's id (a transform's is `{id}/{version}`). */
+  record_id: string;
+  /** A word: lower-cased letters and digits (NFKC), at most 64 characters. */
+  token: string;
+  /** The weight of the best field the word is in (name 3, key 2, description 1). */
+  weight: number;
+}
+
+/** `search_word`: every word of `search_token`, once per kind (kept when its records go). */
+export interface SearchWordTable {
+  kind: string;
+  token: string;
+}
+
 /** All tables. */
 export interface Database {
   lamin_meta: LaminMetaTable;
@@ -283,4 +304,6 @@ export interface Database {
   collection_file: CollectionFileTable;
   collection_ulabel: CollectionUlabelTable;
   run_input_collection: RunInputCollectionTable;
+  search_token: SearchTokenTable;
+  search_word: SearchWordTable;
 }

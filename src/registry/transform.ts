@@ -17,6 +17,8 @@ import { validateDescription } from "./_description.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import type { Description } from "./description.ts";
 import { showRecords } from "./_display.ts";
+import { indexForSearch } from "./_search_index.ts";
+import { type SearchOptions, searchQuery } from "./_search.ts";
 
 /** Options of `new ln.Transform()`. */
 export interface TransformOptions {
@@ -140,8 +142,8 @@ export class Transform {
     const now = nowIso();
     this.createdById ||= inst.user.id;
     const row = { ...TRANSFORM_MODEL.toRow(this), updated_at: now };
-    await inst.db.insertInto("transform").values(row)
-      .onConflict((oc) =>
+    await inst.db.transaction().execute(async (trx) => {
+      await trx.insertInto("transform").values(row).onConflict((oc) =>
         oc.columns(["id", "version"]).doUpdateSet((eb) => ({
           name: this.name,
           short_name: this.shortName,
@@ -153,6 +155,8 @@ export class Transform {
           source_code: eb.fn.coalesce("transform.source_code", eb.ref("excluded.source_code")),
         }))
       ).execute();
+      await indexForSearch(trx, "transform", [row]);
+    });
     Object.assign(
       this,
       Transform.fromRow(
@@ -208,6 +212,38 @@ export class Transform {
   /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
   static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
     return Transform.filter(where, options).df();
+  }
+
+  /**
+   * Transform versions whose name, short name or description match the
+   * words of `query`, best first (as {@linkcode File.search}).
+   *
+   * @example Find a pipeline by a word of its description
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await new ln.Transform({ name: "qc.ts", description: "quality control" }).save();
+   * console.assert((await ln.Transform.search("quality"))[0].name === "qc.ts");
+   * await ln.close();
+   * ```
+   */
+  static search(query: string, options?: SearchOptions): Query<Transform> {
+    return searchQuery(
+      "Transform",
+      "transform",
+      defaultInstance,
+      query,
+      options,
+      async (inst, ids) => {
+        const keys = ids.map((k) => {
+          const at = k.indexOf("/");
+          return { transformId: k.slice(0, at), transformVersion: k.slice(at + 1) };
+        });
+        const found = await transformsByKey(inst, keys);
+        return keys.map((k) => found.get(transformKey(k.transformId, k.transformVersion)))
+          .filter((t) => t !== undefined);
+      },
+    );
   }
 
   /** Query the transforms of another instance (from `ln.connect()`). */

@@ -20,6 +20,8 @@ import { showRecords } from "./_display.ts";
 import { USER_MODEL } from "./user.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { describe, validateDescription } from "./_description.ts";
+import { indexForSearch } from "./_search_index.ts";
+import { type SearchOptions, searchQuery } from "./_search.ts";
 import { defaultInstance, Instance } from "./instance.ts";
 import type { File } from "./file.ts";
 import { ANY_VERSION, FILES } from "./_file_model.ts";
@@ -158,6 +160,9 @@ export class ULabel {
       inst.db.selectFrom("ulabel").selectAll().where("name", "=", this.name).executeTakeFirst()
     );
     if (!stored) throw new ValidationError(`label "${this.name}" was deleted while saving it`);
+    await retryBusy(() =>
+      inst.db.transaction().execute((trx) => indexForSearch(trx, "ulabel", [stored]))
+    );
     const keep = { parents: this.parents, children: this.children, files: this.files };
     Object.assign(this, ULabel.fromRow(stored, inst), keep, { runs: this.runs });
     return this;
@@ -181,6 +186,30 @@ export class ULabel {
   /** The matching records as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
   static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
     return ULabel.filter(where, options).df();
+  }
+
+  /**
+   * Labels whose name or description match the words of `query`, best first
+   * (as {@linkcode File.search}: exact, prefix or one-typo words, any case).
+   *
+   * @example Find a label by a word of its name
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await new ln.ULabel({ name: "T cell", description: "a lymphocyte" }).save();
+   * console.assert((await ln.ULabel.search("lymphocyte"))[0].name === "T cell");
+   * await ln.close();
+   * ```
+   */
+  static search(query: string, options?: SearchOptions): Query<ULabel> {
+    return searchQuery(
+      "ULabel",
+      "ulabel",
+      defaultInstance,
+      query,
+      options,
+      (inst, ids) => ULABELS(inst).byIds(ids),
+    );
   }
 
   /** Query the labels of another instance (from `ln.connect()`). */

@@ -4,6 +4,9 @@ import { needsPostgres, postgresServer } from "../_postgres.ts";
 import { registryContract } from "./contract.ts";
 import { versionsContract } from "./contract_versions.ts";
 import { collectionsContract } from "./contract_collections.ts";
+import { searchContract } from "./search_contract.ts";
+import { Kysely } from "kysely";
+import { postgresDialect } from "../../src/registry/postgres.ts";
 import { migrateToPreviousRelease } from "./_previous_release.ts";
 import { s3Server } from "../_s3.ts";
 import pl from "nodejs-polars";
@@ -26,6 +29,38 @@ versionsContract("PostgreSQL registry", async (storage) => {
 collectionsContract("PostgreSQL registry", async (storage) => {
   if (!dbs.has(storage)) dbs.set(storage, await server!.database());
   await ln.init({ storage, db: dbs.get(storage)! });
+}, pg);
+searchContract("PostgreSQL registry", async (storage) => {
+  if (!dbs.has(storage)) dbs.set(storage, await server!.database());
+  await ln.init({ storage, db: dbs.get(storage)! });
+}, {
+  ...pg,
+  oldRegistry: async (storage) => {
+    dbs.set(storage, await server!.database());
+    return new Kysely({ dialect: await postgresDialect(dbs.get(storage)!) });
+  },
+});
+
+/** A fresh database whose text sorts by ICU's en-US rules (`a_b` < `a%b` < `A%b` < `axb`). */
+async function icuDatabase(): Promise<string> {
+  const url = await server!.database();
+  const at = url.lastIndexOf("/");
+  const name = `${url.slice(at + 1)}_icu`;
+  const { default: pgDriver } = await import("pg");
+  const admin = new pgDriver.Client({ connectionString: `${url.slice(0, at)}/postgres` });
+  await admin.connect();
+  await admin.query(
+    `CREATE DATABASE ${name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' ` +
+      `LOCALE 'C.UTF-8'`,
+  );
+  await admin.end();
+  return `${url.slice(0, at)}/${name}`;
+}
+// Keys and words compare by code point even where the database's collation does not.
+const icu = new Map<string, string>();
+searchContract("PostgreSQL registry, en-US collation", async (storage) => {
+  if (!icu.has(storage)) icu.set(storage, await icuDatabase());
+  await ln.init({ storage, db: icu.get(storage)! });
 }, pg);
 
 Deno.test({

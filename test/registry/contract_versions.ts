@@ -61,6 +61,8 @@ export function versionsContract(
       [v1.id, v2.id],
     );
     assertEquals((await ln.File.get(v1.id)).isLatest, false);
+    // Search, like filter, finds the latest version.
+    assertEquals((await ln.File.search("csv")).map((f) => f.id), [v3.id]);
     assertEquals((await ln.File.get({ hash: v2.hash! })).id, v2.id);
     // Oldest first, the latest last; each loads its own content.
     const versions = await v1.versions();
@@ -135,6 +137,7 @@ export function versionsContract(
     await v2.delete();
     const latest = await ln.File.get({ key: "d.csv" });
     assertEquals([latest.id, latest.isLatest], [v1.id, true]);
+    assertEquals((await ln.File.search("csv")).map((f) => f.id), [v1.id]);
     assertEquals(await firstA(latest), "1");
     // A version after that one continues the family.
     const v3 = await new ln.File(csv("3"), { key: "d.csv" }).save();

@@ -1,0 +1,210 @@
+// Search over the `search_token` index. Each query word is resolved to the
+// index words it matches, in `search_word` (the vocabulary): itself, the
+// words it is a prefix of (an index range, at most MAX_EXPANSIONS of them in
+// code point order) and the words one edit away (a list). Then one query
+// takes the postings of the rarest word and looks the other words up in each
+// of those records, so a record must match every word. Which index word
+// matches how (exact, prefix, typo) is decided here; the database only adds
+// small integers and orders by them, then by id in code point order (bound
+// parameters throughout), so results are the same on libSQL and PostgreSQL.
+//
+//   score(record) = sum over query words of the best (match x field weight)
+//   match: exact 3, prefix 2, one typo 1; field: name 3, key 2, description 1
+//   ties: by record id (code point order)
+import { PostgresAdapter, type RawBuilder, sql, type SqlBool } from "kysely";
+import { ValidationError } from "../errors.ts";
+import type { Instance } from "./instance.ts";
+import { retryBusy } from "./_db_errors.ts";
+import { Query, type QueryOptions } from "./_model.ts";
+import { matchKind, type QueryWord, queryWords } from "./_search_tokens.ts";
+import type { SearchKind } from "./_search_index.ts";
+import type { RegistryDb } from "./db.ts";
+
+/** Options of `File.search()` (and Transform's, ULabel's). */
+export interface SearchOptions {
+  /** At most this many records, best first (default 20; at most 10,000). */
+  limit?: number;
+}
+
+/** Default number of records a search returns. */
+export const SEARCH_LIMIT = 20;
+const MAX_LIMIT = 10_000;
+/** Most index words one query word stands for as a prefix (the first ones, by code point). */
+export const MAX_EXPANSIONS = 200;
+/** Postings counted per word to pick the rarest (counting stops here). */
+const CAP = 3_000;
+
+/**
+ * `col in (words)`: on PostgreSQL one array parameter (`= any($1)`: planned
+ * once, whatever the number of words), elsewhere a list of parameters.
+ */
+function inWords(db: RegistryDb, col: string, words: readonly string[]): RawBuilder<SqlBool> {
+  const c = sql.ref(col);
+  return db.getExecutor().adapter instanceof PostgresAdapter
+    ? sql<SqlBool>`${c} = any(${[...words]}::text[])`
+    : sql<SqlBool>`${c} in (${sql.join(words.map((w) => sql`${w}`))})`;
+}
+
+/** The index words each query word matches (one statement for all). */
+async function indexWords(
+  db: RegistryDb,
+  kind: SearchKind,
+  qs: readonly QueryWord[],
+): Promise<string[][]> {
+  const parts: RawBuilder<unknown>[] = [];
+  qs.forEach((q, i) => {
+    const n = sql.lit(i);
+    parts.push(
+      q.prefixEnd === null
+        ? sql`select ${n} as i, token from search_word where kind = ${kind} and token = ${q.word}`
+        : sql`select ${n} as i, token from (select token from search_word where kind = ${kind}
+            and token >= ${q.word} and token < ${q.prefixEnd} order by token
+            limit ${sql.lit(MAX_EXPANSIONS)}) ${sql.raw(`p${i}`)}`,
+    );
+    if (q.typos.size > 0) {
+      parts.push(
+        sql`select ${n} as i, token from search_word where kind = ${kind} and ${
+          inWords(db, "token", [...q.typos])
+        }`,
+      );
+    }
+  });
+  const rows = await retryBusy(() =>
+    sql<{ i: number; token: string }>`${sql.join(parts, sql` union all `)}`.execute(db)
+  );
+  const out: string[][] = qs.map(() => []);
+  for (const r of rows.rows) out[Number(r.i)].push(r.token);
+  return out;
+}
+
+/** How many postings each word list has, counting up to CAP (one statement). */
+async function postings(db: RegistryDb, kind: SearchKind, words: string[][]): Promise<number[]> {
+  const cols = words.map((ws, i) =>
+    sql`(select count(*) from (select 1 as x from search_token where kind = ${kind} and ${
+      inWords(db, "token", ws)
+    } limit ${sql.lit(CAP)}) ${sql.raw(`c${i}`)}) as ${sql.raw(`n${i}`)}`
+  );
+  const r = await retryBusy(() =>
+    sql<Record<string, unknown>>`select ${sql.join(cols)}`.execute(db)
+  );
+  return words.map((_, i) => Number(r.rows[0][`n${i}`]));
+}
+
+/**
+ * The records matching `query`: with `page`, the ids of that page, best
+ * first (scored, ordered and cut by the database); without, how many.
+ */
+export async function matches(
+  inst: Instance,
+  kind: SearchKind,
+  label: string,
+  query: unknown,
+  page?: { limit: number; offset: number },
+): Promise<string[] | number> {
+  const qs = queryWords(label, query);
+  const db = inst.assertOpen().db;
+  const words = await indexWords(db, kind, qs);
+  if (words.some((ws) => ws.length === 0)) return page ? [] : 0;
+  const counts = await postings(db, kind, words);
+  // The rarest word drives (among words past the count's cap, the longest).
+  const order = qs.map((_, i) => i)
+    .sort((a, b) => counts[a] - counts[b] || qs[b].word.length - qs[a].word.length);
+  const t = (k: number) => sql.raw(`t${k}`);
+  const cols: RawBuilder<unknown>[] = [sql`t0.record_id as r`];
+  const best: RawBuilder<unknown>[] = [];
+  const all: RawBuilder<unknown>[] = [];
+  order.forEach((i, k) => {
+    // Each index word's match (exact 3, prefix 2, typo 1, from matchKind) times its field weight.
+    const cases = words[i].map((w) => sql`when ${w} then ${sql.lit(matchKind(qs[i], w))}`);
+    const score = sql`(case ${t(k)}.token ${sql.join(cases, sql` `)} else 0 end) * ${t(k)}.weight`;
+    const s = sql.raw(`s${k}`);
+    // The other words: looked up per record of the rarest one (a correlated subquery is a
+    // nested loop on both databases, whatever the planner thinks of the word lists).
+    cols.push(
+      k === 0 ? sql`${score} as ${s}` : sql`(select max(${score}) from search_token ${t(k)}
+        where ${t(k)}.kind = ${kind} and ${t(k)}.record_id = t0.record_id
+        and ${inWords(db, `t${k}.token`, words[i])}) as ${s}`,
+    );
+    best.push(sql`max(${s})`);
+    if (k > 0) all.push(sql`${s} is not null`);
+  });
+  // Materialized first, then grouped: grouping by record_id must not tempt SQLite into
+  // walking the postings in record order instead of looking the rarest word up.
+  const matched = sql`with m0 as materialized (select ${sql.join(cols)} from search_token t0
+    where t0.kind = ${kind} and ${inWords(db, "t0.token", words[order[0]])}),
+    m as (select * from m0 ${all.length ? sql`where ${sql.join(all, sql` and `)}` : sql``})`;
+  if (!page) {
+    const r = await retryBusy(() =>
+      sql<{ n: unknown }>`${matched} select count(distinct r) as n from m`.execute(db)
+    );
+    return Number(r.rows[0].n);
+  }
+  // Ties by id, in code point order on both databases (record_id is COLLATE "C" on PostgreSQL).
+  const r = await retryBusy(() =>
+    sql<{ r: string }>`${matched} select r, ${sql.join(best, sql` + `)} as score from m
+      group by r order by score desc, r limit ${page.limit} offset ${page.offset}`.execute(db)
+  );
+  return r.rows.map((x) => String(x.r));
+}
+
+function checkLimit(label: string, limit: unknown): number {
+  if (limit === undefined) return SEARCH_LIMIT;
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LIMIT) {
+    throw new ValidationError(
+      `${label}.search(): limit must be a whole number from 1 to ${MAX_LIMIT}, got ${
+        JSON.stringify(limit) ?? String(limit)
+      }`,
+    );
+  }
+  return limit as number;
+}
+
+/**
+ * The records matching `query`, best first, as a {@linkcode Query} (await
+ * it, or `count()`, `first()`, `limit()`, `offset()`); `load` turns ranked
+ * ids into records in that order. Bad input rejects with a `ValidationError`.
+ */
+export function searchQuery<R>(
+  label: string,
+  kind: SearchKind,
+  instance: () => Instance,
+  query: unknown,
+  options: SearchOptions | undefined,
+  load: (inst: Instance, ids: string[]) => Promise<R[]>,
+): Query<R> {
+  const check = () => {
+    if (options !== undefined && (options === null || typeof options !== "object")) {
+      throw new ValidationError(`${label}.search(query, options): options must be an object`);
+    }
+    queryWords(label, query);
+    return checkLimit(label, options?.limit);
+  };
+  let limit: number;
+  try {
+    limit = check();
+  } catch (e) {
+    const fail = () => Promise.reject(e);
+    return new Query<R>(label, fail, fail);
+  }
+  const run = async (o: QueryOptions) => {
+    if (o.orderBy !== undefined) {
+      throw new ValidationError(
+        `${label}.search() results are ordered by rank; use ${label}.filter() to order by fields`,
+      );
+    }
+    for (const k of ["limit", "offset"] as const) {
+      const v = o[k];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
+        throw new ValidationError(`${label}.search(): ${k} must be a whole number >= 0`);
+      }
+    }
+    const inst = instance();
+    const ids = await matches(inst, kind, label, query, {
+      limit: o.limit ?? limit,
+      offset: o.offset ?? 0,
+    }) as string[];
+    return await load(inst, ids);
+  };
+  const count = async () => await matches(instance(), kind, label, query) as number;
+  return new Query<R>(label, (o) => Promise.resolve().then(() => run(o)), count, { limit });
+}

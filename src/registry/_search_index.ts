@@ -1,0 +1,108 @@
+// The search index: the `search_token` rows of File, Transform and ULabel
+// records, written in the same transaction as the records (save, replace,
+// delete), and filled for older registries by migration 0007.
+import type { Kysely } from "kysely";
+import { recordWords } from "./_search_tokens.ts";
+import type { Database } from "./schema.ts";
+
+/** A searchable record class. */
+export type SearchKind = "file" | "transform" | "ulabel";
+
+/** The searched columns of each kind's table and their weights. */
+export const SEARCH_FIELDS = {
+  file: [["name", 3], ["key", 2], ["description", 1]],
+  transform: [["name", 3], ["short_name", 3], ["description", 1]],
+  ulabel: [["name", 3], ["description", 1]],
+} as const satisfies Record<SearchKind, readonly (readonly [string, number])[]>;
+
+/** A row as indexed: its id (and version, for a transform) and searched columns. */
+export type SearchDoc = Record<string, unknown> & { id: string; version?: string | null };
+
+/** The `search_token.record_id` of a row. */
+export function searchId(kind: SearchKind, row: { id: string; version?: string | null }): string {
+  return kind === "transform" ? `${row.id}/${row.version}` : row.id;
+}
+
+const CHUNK = 500;
+
+/**
+ * Write the words of `rows` (replacing any they had unless `fresh`: rows
+ * just inserted). Run it in the transaction that writes the rows.
+ */
+export async function indexForSearch(
+  // deno-lint-ignore no-explicit-any
+  db: Kysely<Database> | Kysely<any>,
+  kind: SearchKind,
+  rows: readonly SearchDoc[],
+  fresh = false,
+): Promise<void> {
+  const d = db as Kysely<Database>;
+  if (!fresh) await unindexForSearch(d, kind, rows.map((r) => searchId(kind, r)));
+  const out: Database["search_token"][] = [];
+  for (const row of rows) {
+    const record_id = searchId(kind, row);
+    const ws = recordWords(SEARCH_FIELDS[kind].map(([col, w]) => [row[col] as string | null, w]));
+    for (const [token, weight] of ws) out.push({ kind, record_id, token, weight });
+  }
+  // Sorted: concurrent writers take the words' locks in one order (no deadlock on PostgreSQL).
+  const vocabulary = [...new Set(out.map((t) => t.token))].sort().map((token) => ({ kind, token }));
+  for (let i = 0; i < vocabulary.length; i += CHUNK) {
+    await d.insertInto("search_word").values(vocabulary.slice(i, i + CHUNK))
+      .onConflict((oc) => oc.columns(["kind", "token"]).doNothing()).execute();
+  }
+  for (let i = 0; i < out.length; i += CHUNK) {
+    // Two writers re-indexing one record at once both insert: the same words, kept once.
+    await d.insertInto("search_token").values(out.slice(i, i + CHUNK))
+      .onConflict((oc) => oc.columns(["kind", "record_id", "token"]).doNothing()).execute();
+  }
+}
+
+/** Remove the words of records (by `search_token.record_id`). */
+export async function unindexForSearch(
+  db: Kysely<Database>,
+  kind: SearchKind,
+  ids: readonly string[],
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    await db.deleteFrom("search_token").where("kind", "=", kind)
+      .where("record_id", "in", ids.slice(i, i + CHUNK)).execute();
+  }
+}
+
+const TABLE: Record<SearchKind, string> = {
+  file: "file",
+  transform: "transform",
+  ulabel: "ulabel",
+};
+
+/** Index every record already in the registry (migration 0007), a page at a time. */
+// deno-lint-ignore no-explicit-any
+export async function backfillSearch(db: Kysely<any>): Promise<void> {
+  for (const kind of ["file", "transform", "ulabel"] as const) {
+    const cols = [
+      "id",
+      ...(kind === "transform" ? ["version"] : []),
+      ...SEARCH_FIELDS[kind].map(([c]) => c),
+    ];
+    let after: [string, string] | undefined;
+    for (;;) {
+      let q = db.selectFrom(TABLE[kind]).select(cols).orderBy("id").limit(2000);
+      if (kind === "transform") q = q.orderBy("version");
+      if (after) {
+        q = kind === "transform"
+          ? q.where((eb) =>
+            eb.or([
+              eb("id", ">", after![0]),
+              eb.and([eb("id", "=", after![0]), eb("version", ">", after![1])]),
+            ])
+          )
+          : q.where("id", ">", after[0]);
+      }
+      const rows = await q.execute() as SearchDoc[];
+      if (rows.length === 0) break;
+      await indexForSearch(db, kind, rows, true);
+      const last = rows[rows.length - 1];
+      after = [last.id, String(last.version ?? "")];
+    }
+  }
+}

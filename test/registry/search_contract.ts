@@ -1,0 +1,224 @@
+// The search and key-prefix contract every registry database must meet (run
+// on libSQL and PostgreSQL by the contract tests): the same records in the
+// same order on both.
+import { type Kysely, sql } from "kysely";
+import * as ln from "../../mod.ts";
+import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
+import { migrateToPreviousRelease } from "./_previous_release.ts";
+
+const enc = new TextEncoder();
+
+/** Register the search contract for instances opened by `open`. */
+export function searchContract(
+  name: string,
+  open: (storage: string) => Promise<void>,
+  options: { ignore?: boolean; oldRegistry?: (storage: string) => Promise<Kysely<unknown>> } = {},
+): void {
+  const t = (what: string, fn: (root: string) => Promise<void>) =>
+    Deno.test({
+      name: `${name}: ${what}`,
+      ignore: options.ignore ?? false,
+      sanitizeResources: false,
+      sanitizeOps: false,
+      async fn() {
+        const root = await tempDir();
+        await open(root);
+        try {
+          await fn(root);
+        } finally {
+          await ln.close();
+          await Deno.remove(root, { recursive: true });
+        }
+      },
+    });
+  const save = (key: string, description?: string, name?: string) =>
+    new ln.File(enc.encode(key), { key, description, name }).save();
+  const keys = async (q: ln.Query<ln.File>) => (await q).map((f) => f.key);
+
+  t("search ranks name matches above key matches above description matches, any case", async () => {
+    await save("docs/readme.txt", "The T cell ATLAS of the lung");
+    await save("atlas/blood.csv", "pbmc");
+    await save("x/t_cell_atlas.h5ad");
+    await save("other/unrelated.csv", "nothing here");
+    assertEquals(await keys(ln.File.search("atlas")), [
+      "x/t_cell_atlas.h5ad", // name (3 x exact 3)
+      "atlas/blood.csv", // key (2 x 3)
+      "docs/readme.txt", // description (1 x 3)
+    ]);
+    assertEquals(await keys(ln.File.search("T CELL Atlas")), [
+      "x/t_cell_atlas.h5ad",
+      "docs/readme.txt",
+    ]);
+    // Every word must match; a prefix counts, less than the whole word.
+    assertEquals(await keys(ln.File.search("atl lung")), ["docs/readme.txt"]);
+    assertEquals(await keys(ln.File.search("atlas kidney")), []);
+    assertEquals(await keys(ln.File.search("zebrafish")), []);
+    assertEquals(await ln.File.search("atlas").count(), 3);
+    assertEquals(await keys(ln.File.search("atlas", { limit: 2 })), [
+      "x/t_cell_atlas.h5ad",
+      "atlas/blood.csv",
+    ]);
+    assertEquals(await keys(ln.File.search("atlas").offset(1).limit(1)), ["atlas/blood.csv"]);
+    assertEquals((await ln.File.search("atlas").first())?.key, "x/t_cell_atlas.h5ad");
+  });
+
+  t("search tolerates one typo in words of four or more letters, not in shorter ones", async () => {
+    await save("a/atlas.csv");
+    await save("a/cell.csv", "cells of the lung");
+    await save("b/exact_atlsa.csv");
+    // "atlsa" is a word itself there (exact) and one swap from "atlas".
+    assertEquals(await keys(ln.File.search("atlsa")), ["b/exact_atlsa.csv", "a/atlas.csv"]);
+    assertEquals(await keys(ln.File.search("atlax")), ["a/atlas.csv"]); // substitution
+    assertEquals(await keys(ln.File.search("alas")), ["a/atlas.csv"]); // a letter missing
+    assertEquals(await keys(ln.File.search("attlas")), ["a/atlas.csv"]); // insertion
+    assertEquals(await keys(ln.File.search("lnug")), ["a/cell.csv"]);
+    assertEquals(await keys(ln.File.search("atxxs")), []); // two edits
+    assertEquals(await keys(ln.File.search("lug")), []); // three letters: exact or prefix only
+  });
+
+  t(
+    "search finds what was saved, replaced, renamed, deleted: the index follows writes",
+    async () => {
+      const f = await save("old/name.csv", "first");
+      assertEquals(await keys(ln.File.search("old")), ["old/name.csv"]);
+      await f.replace(enc.encode("new content"));
+      assertEquals((await ln.File.search("first"))[0].id, f.id);
+      await f.delete();
+      assertEquals(await keys(ln.File.search("first")), []);
+      const label = await new ln.ULabel({ name: "T cell", description: "a lymphocyte" }).save();
+      const b = await new ln.ULabel({ name: "B cell" }).save();
+      // The same score (the whole word in the name): ties go by id.
+      assertEquals((await ln.ULabel.search("cell")).map((l) => l.id), [label.id, b.id].sort());
+      assertEquals((await ln.ULabel.search("lymphocyte")).map((l) => l.name), ["T cell"]);
+      label.name = "CD8 T cell";
+      await label.save();
+      assertEquals((await ln.ULabel.search("cd8")).map((l) => l.id), [label.id]);
+      const t1 = await new ln.Transform({ name: "qc.ts", version: "1", description: "quality" })
+        .save();
+      const t2 = await new ln.Transform({ id: t1.id, name: "qc.ts", version: "2" }).save();
+      assertEquals(
+        (await ln.Transform.search("qc")).map((t) => `${t.id}/${t.version}`).sort(),
+        [`${t1.id}/1`, `${t2.id}/2`],
+      );
+      assertEquals((await ln.Transform.search("qualty")).map((t) => t.version), ["1"]);
+    },
+  );
+
+  t("search refuses bad input with a ValidationError", async () => {
+    await save("a.csv");
+    const bad: [unknown, unknown, RegExp][] = [
+      ["", undefined, /no letters or digits/],
+      ["  -- !", undefined, /no letters or digits/],
+      ["x".repeat(10_000), undefined, /at most 1000/],
+      [42, undefined, /takes a string/],
+      [null, undefined, /takes a string/],
+      [["a"], undefined, /takes a string/],
+      [Array.from({ length: 17 }, (_, i) => `w${i}`).join(" "), undefined, /at most 16/],
+      ["a", { limit: 0 }, /limit/],
+      ["a", { limit: "3" }, /limit/],
+      ["a", null, /options/],
+    ];
+    for (const [q, o, msg] of bad) {
+      await assertRejects(
+        () => ln.File.search(q as string, o as ln.SearchOptions),
+        ln.ValidationError,
+        msg,
+      );
+      await assertRejects(
+        () => ln.ULabel.search(q as string, o as ln.SearchOptions).count(),
+        ln.ValidationError,
+        msg,
+      );
+    }
+    await assertRejects(() => ln.File.search("a").orderBy("key").all(), ln.ValidationError, /rank/);
+  });
+
+  t("startsWith on keys is exact: case-sensitive, % and _ literal, any character", async () => {
+    for (
+      const key of [
+        "a%b/1.txt",
+        "a_b/2.txt",
+        "axb/3.txt",
+        "A%b/4.txt",
+        "a%bc/5.txt",
+        "z\uffff/6.txt",
+        "z\u{1F600}/7.txt",
+        "z\u{10FFFF}\u{10FFFF}/8.txt",
+        "é/9.txt",
+      ]
+    ) await save(key);
+    const starts = async (p: string) =>
+      (await ln.File.filter({ key: { startsWith: p } })).map((f) => f.key).sort();
+    assertEquals(await starts("a%b"), ["a%b/1.txt", "a%bc/5.txt"]);
+    assertEquals(await starts("a%b/"), ["a%b/1.txt"]);
+    assertEquals(await starts("a_b"), ["a_b/2.txt"]);
+    assertEquals(await starts("A"), ["A%b/4.txt"]);
+    assertEquals(
+      await starts("z"),
+      [
+        "z\u{10FFFF}\u{10FFFF}/8.txt",
+        "z\u{1F600}/7.txt",
+        "z\uffff/6.txt",
+      ].sort(),
+    );
+    assertEquals(await starts("z\uffff"), ["z\uffff/6.txt"]);
+    assertEquals(await starts("z\u{10FFFF}"), ["z\u{10FFFF}\u{10FFFF}/8.txt"]);
+    assertEquals(await starts("é"), ["é/9.txt"]);
+    assertEquals(await starts("e"), []);
+    assertEquals((await starts("")).length, 9);
+    // Ordering by key is by code point on both databases.
+    assertEquals(
+      (await ln.File.filter({ key: { startsWith: "a" } }, { orderBy: "key" })).map((f) => f.key),
+      ["a%b/1.txt", "a%bc/5.txt", "a_b/2.txt", "axb/3.txt"],
+    );
+  });
+
+  if (options.oldRegistry) {
+    const old = options.oldRegistry;
+    Deno.test({
+      name: `${name}: a registry of the previous release upgrades and its records are searchable`,
+      ignore: options.ignore ?? false,
+      sanitizeResources: false,
+      sanitizeOps: false,
+      async fn() {
+        const root = await tempDir();
+        try {
+          const db = await old(root);
+          await migrateToPreviousRelease(db);
+          const now = new Date().toISOString();
+          await sql`insert into "user" (id, handle, created_at, updated_at)
+            values ('u0000001', 'old', ${now}, ${now})`.execute(db);
+          await sql`insert into transform (id, version, name, type, created_at, updated_at,
+            created_by_id) values ('T00000000001', '1', 'old pipeline.ts', 'script', ${now},
+            ${now}, 'u0000001')`.execute(db);
+          await sql`insert into storage (id, root, type, created_at, updated_at, created_by_id)
+            values ('S00000000001', ${await Deno.realPath(root)}, 'local', ${now}, ${now},
+            'u0000001')`
+            .execute(db);
+          await sql`insert into file (id, name, suffix, size, hash, hash_type, key, managed,
+            is_dir, storage_id, created_at, updated_at, created_by_id) values
+            ('F0000000000000000001', 'atlas.h5ad', '.h5ad', 3, 'h1', 'md5',
+            'raw/atlas.h5ad', 0, 0, 'S00000000001', ${now}, ${now}, 'u0000001')`.execute(db);
+          await db.destroy();
+          await open(root);
+          assertEquals((await ln.File.search("atlas")).map((f) => f.id), ["F0000000000000000001"]);
+          assertEquals((await ln.File.search("raw atlsa")).length, 1);
+          assertEquals((await ln.Transform.search("pipeline")).map((x) => x.id), ["T00000000001"]);
+          assertEquals(
+            (await ln.File.filter({ key: { startsWith: "raw/" } })).map((f) => f.id),
+            ["F0000000000000000001"],
+          );
+          const added = await save("raw/new.csv", "an atlas too");
+          assertEquals((await ln.File.search("atlas")).map((f) => f.id), [
+            "F0000000000000000001",
+            added.id,
+          ]);
+          assert(await ln.File.search("atlas").count() === 2);
+        } finally {
+          await ln.close();
+          await Deno.remove(root, { recursive: true });
+        }
+      },
+    });
+  }
+}

@@ -1,6 +1,7 @@
 // The File record's table mapping and its queries (related records joined).
 import type { Model, Queries, Row, Where } from "./_model.ts";
-import { queries } from "./_model.ts";
+import { date, queries } from "./_model.ts";
+import { managers } from "./_file_managers.ts";
 import { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
 import { RUNS } from "./run.ts";
@@ -115,3 +116,46 @@ async function hydrate(inst: Instance, rows: Row<"file">[]): Promise<File[]> {
 
 /** @internal Queries of files (related records joined). */
 export const FILES: (inst: Instance) => Queries<File> = queries(FILE_MODEL, hydrate);
+
+/** A file takes the fields of its registry row: the row -> fields half of the mapping. */
+export function setFileRow(f: File, row: Row<"file">, inst: Instance): void {
+  f.id = row.id;
+  f.name = row.name;
+  f.description = row.description ?? null;
+  f.suffix = row.suffix;
+  f.size = Number(row.size);
+  f.hash = row.hash;
+  f.hashType = row.hash_type;
+  f.key = row.key;
+  f.runId = row.run_id;
+  f.transformId = row.transform_id;
+  f.transformVersion = row.transform_version;
+  f.storageId = row.storage_id;
+  f.createdAt = date(row.created_at);
+  f.updatedAt = date(row.updated_at);
+  f.createdById = row.created_by_id;
+  f._managed = row.managed;
+  f._isDir = row.is_dir;
+  f.version = row.version ?? null;
+  f.isLatest = row.is_latest !== 0;
+  f._keyIsVirtual = row.key_is_virtual ?? 0;
+  f._saved = true;
+  f._instance = inst;
+}
+
+/** A saved File from its row (related records are joined by the caller). */
+export function fileFromRow(row: Row<"file">, inst: Instance): File {
+  const f = Object.create(File.prototype) as File;
+  f._setRow(row, inst);
+  f._input = undefined;
+  f._options = {};
+  f.run =
+    f.transform =
+    f.storage =
+    f.createdBy =
+      undefined;
+  // deno-lint-ignore no-explicit-any
+  const m = f as any;
+  [m.inputOf, m.features, m.folders, m.ulabels] = managers(f);
+  return f;
+}

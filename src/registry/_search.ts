@@ -15,7 +15,7 @@ import { PostgresAdapter, type RawBuilder, sql, type SqlBool } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
-import { Query, type QueryOptions } from "./_model.ts";
+import { type Model, Query, type QueryOptions, type Table } from "./_model.ts";
 import { matchKind, type QueryWord, queryWords } from "./_search_tokens.ts";
 import type { SearchKind } from "./_search_index.ts";
 import type { RegistryDb } from "./db.ts";
@@ -171,6 +171,7 @@ export function searchQuery<R>(
   query: unknown,
   options: SearchOptions | undefined,
   load: (inst: Instance, ids: string[]) => Promise<R[]>,
+  model?: Model<Table, R>,
 ): Query<R> {
   const check = () => {
     if (options !== undefined && (options === null || typeof options !== "object")) {
@@ -206,5 +207,25 @@ export function searchQuery<R>(
     return await load(inst, ids);
   };
   const count = async () => await matches(instance(), kind, label, query) as number;
-  return new Query<R>(label, (o) => Promise.resolve().then(() => run(o)), count, { limit });
+  // The page's records as a table, best first (records keyed by their id alone).
+  const df = model && (async (o: QueryOptions) => {
+    const inst = instance();
+    const ids = await matches(inst, kind, label, query, {
+      limit: o.limit ?? limit,
+      offset: o.offset ?? 0,
+    }) as string[];
+    const { recordsDf } = await import("./_table.ts");
+    const { default: pl } = await import("nodejs-polars");
+    const table = await recordsDf(inst, model, { id: ids }, { limit: ids.length });
+    const rank = new Map(ids.map((id, i) => [id, i]));
+    const order = (table.getColumn("id").toArray() as string[]).map((id) => rank.get(id)!);
+    return table.withColumn(pl.Series("_rank", order)).sort("_rank").drop("_rank");
+  });
+  return new Query<R>(
+    label,
+    (o) => Promise.resolve().then(() => run(o)),
+    count,
+    { limit },
+    df || undefined,
+  );
 }

@@ -100,6 +100,8 @@ export async function recordsDf<T extends Table, R>(
     orderBy: options.orderBy ?? ("createdAt" in model.fields ? "-createdAt" : undefined),
     limit: options.limit ?? DF_LIMIT,
   };
+  // A registry's default view (File: latest versions), as its get/filter see it.
+  if (model.scope) where = model.scope(where);
   const rows = await selectWhere(inst, model, where, o) as Record<string, unknown>[];
   const relationOf = new Map(
     Object.entries(model.relations ?? {}).map(([name, r]) => [r.column as string, [name, r]]),

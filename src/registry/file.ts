@@ -4,7 +4,6 @@ import type { LoadAs, LoadOptions, LoadResult, LoadTypes } from "../formats/load
 import { objectKey, suffixOf } from "../storage/key.ts";
 import { newId } from "../_ids.ts";
 import {
-  date,
   type Queries,
   Query,
   type QueryOptions,
@@ -31,7 +30,7 @@ import {
   openTable,
   streamFile,
 } from "./_file_open.ts";
-import { FILES } from "./_file_model.ts";
+import { FILE_MODEL, fileFromRow, FILES, setFileRow } from "./_file_model.ts";
 import {
   type BackedOptions,
   BackedOptionsSchema,
@@ -212,45 +211,12 @@ export class File {
 
   /** @internal From a registry row (related records are joined by the caller). */
   static fromRow(row: Row<"file">, inst: Instance): File {
-    const f = Object.create(File.prototype) as File;
-    f._setRow(row, inst);
-    f._input = undefined;
-    f._options = {};
-    f.run =
-      f.transform =
-      f.storage =
-      f.createdBy =
-        undefined;
-    // deno-lint-ignore no-explicit-any
-    const m = f as any;
-    [m.inputOf, m.features, m.folders, m.ulabels] = managers(f);
-    return f;
+    return fileFromRow(row, inst);
   }
 
   /** @internal Take the fields of a registry row: the row -> fields half of the mapping. */
   _setRow(row: Row<"file">, inst: Instance): void {
-    this.id = row.id;
-    this.name = row.name;
-    this.description = row.description ?? null;
-    this.suffix = row.suffix;
-    this.size = Number(row.size);
-    this.hash = row.hash;
-    this.hashType = row.hash_type;
-    this.key = row.key;
-    this.runId = row.run_id;
-    this.transformId = row.transform_id;
-    this.transformVersion = row.transform_version;
-    this.storageId = row.storage_id;
-    this.createdAt = date(row.created_at);
-    this.updatedAt = date(row.updated_at);
-    this.createdById = row.created_by_id;
-    this._managed = row.managed;
-    this._isDir = row.is_dir;
-    this.version = row.version ?? null;
-    this.isLatest = row.is_latest !== 0;
-    this._keyIsVirtual = row.key_is_virtual ?? 0;
-    this._saved = true;
-    this._instance = inst;
+    setFileRow(this, row, inst);
   }
 
   /** @internal Become `other` (same id, key, hash, ...): dedup and re-reads. */
@@ -499,7 +465,15 @@ export class File {
    * ```
    */
   static search(query: string, options?: SearchOptions): Query<File> {
-    return searchQuery("File", "file", defaultInstance, query, options, FILES_BY_IDS);
+    return searchQuery(
+      "File",
+      "file",
+      defaultInstance,
+      query,
+      options,
+      FILES_BY_IDS,
+      FILE_MODEL as never,
+    );
   }
 
   /** Query the files of another instance (from `ln.connect()`). */

@@ -209,6 +209,7 @@ export class ULabel {
       query,
       options,
       (inst, ids) => ULABELS(inst).byIds(ids),
+      ULABEL_MODEL as never,
     );
   }
 

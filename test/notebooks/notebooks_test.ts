@@ -127,7 +127,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the registry tutorial walks through versions, labels, queries, tables and describe()",
+  name: "the registry tutorial walks through versions, labels, queries, tables, describe() and search",
   ...py,
   sanitizeResources: false,
   async fn() {
@@ -143,6 +143,7 @@ Deno.test({
       assert(data[11]?.startsWith('["id","name"'), data[11]);
       assert(data[12]?.includes("tables/donors.parquet"), data[12]);
       assert(data[13]?.includes("File") && data[13]?.includes("ULabel"), data[13]);
+      assertEquals(data[14], '["atlas/pbmc.parquet"]');
     } finally {
       await Deno.remove(root, { recursive: true });
     }

@@ -159,7 +159,7 @@ export function describeReadPlan(plan: ReadPlan): string {
  * ```ts
  * import { metadataBlock } from "./read_plan.ts";
  * console.assert(metadataBlock({ latencyMs: 0.002, bytesPerSec: 2e9, parallelism: 1 }) === 4096);
- * console.assert(metadataBlock({ latencyMs: 20, bytesPerSec: 100e6, parallelism: 8 }) === 1 << 17);
+ * console.assert(metadataBlock({ latencyMs: 20, bytesPerSec: 100e6, parallelism: 8 }) === 1 << 16);
  * ```
  */
 export function metadataBlock(model: CostModel): number {

@@ -118,7 +118,9 @@ Deno.test("random plans cover every range, and are no slower than one span or a 
     const span = estimateSeconds([[needed[0][0], needed[needed.length - 1][1]]], model);
     assert(
       plan.seconds <= Math.min(tight, span) * (1 + 1e-9),
-      `${JSON.stringify(model)}: ${describeReadPlan(plan)} = ${plan.seconds}; tight ${tight} (${needed.length} ranges), span ${span}`,
+      `${JSON.stringify(model)}: ${
+        describeReadPlan(plan)
+      } = ${plan.seconds}; tight ${tight} (${needed.length} ranges), span ${span}`,
     );
   }
 });

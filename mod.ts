@@ -135,6 +135,7 @@ export { parseS3Uri, type S3Options, S3OptionsSchema, S3Storage } from "./src/st
 export { LazySchema, type SafeParseResult, type ZodSchema } from "./src/storage/_validate.ts";
 export { type HttpOptions, HttpStorage } from "./src/storage/http.ts";
 export * from "./src/storage/counting.ts";
+export * from "./src/storage/cost_model.ts";
 export { objectKey, suffixOf, validateKey } from "./src/storage/key.ts";
 export { hashBytes, hashDirectory, type HashResult } from "./src/storage/hash.ts";
 export {

@@ -174,7 +174,7 @@ async function onS3(
   }
   store.close();
   console.log(
-    `\non S3 (s3rver on 127.0.0.1, gaps under 256 KiB read through): ${storage}/atlas_python.h5ad; ` +
+    `\non S3 (s3rver on 127.0.0.1, requests planned by the measured cost model): ${storage}/atlas_python.h5ad; ` +
       `GET of the whole object (${(file.size! / 1e6).toFixed(0)} MB) ${whole.toFixed(3)} s`,
   );
   const mine = await ours(file);

@@ -2,6 +2,7 @@
 // idle timeouts on streamed bodies, and the status classification that
 // decides what is retried.
 import { ValidationError } from "../errors.ts";
+import type { CostModel } from "./cost_model.ts";
 import { idleTimeout as sharedIdleTimeout, retrySettings } from "./_retry.ts";
 
 /** Options of `HttpStorage`, all optional. */
@@ -24,6 +25,8 @@ export interface HttpOptions {
    * Their values never appear in messages.
    */
   headers?: Record<string, string>;
+  /** What a range request costs on this server; default: measured once (see `measureCostModel`). */
+  costModel?: CostModel;
 }
 
 /** Checked options with defaults filled in. */
@@ -34,7 +37,7 @@ export interface HttpSettings {
   headers: Headers;
 }
 
-const KNOWN = ["timeoutMs", "retries", "retryDelayMs", "headers"];
+const KNOWN = ["timeoutMs", "retries", "retryDelayMs", "headers", "costModel"];
 
 /** Options checked by hand (no dependency to load); a ValidationError naming the bad one. */
 export function httpSettings(options: unknown): HttpSettings {

@@ -1,3 +1,4 @@
+import { type CostModel, LOCAL_COST, REMOTE_COST } from "./cost_model.ts";
 import type {
   ObjectInfo,
   PutData,
@@ -78,6 +79,11 @@ export class CountingStorage implements StorageBackend {
         },
       }),
     );
+  }
+  /** The inner backend's (its measuring reads are not counted). */
+  costModel(key: string): Promise<CostModel> {
+    return this.inner.costModel?.(key) ??
+      Promise.resolve(this.capabilities.rangeReads === "local" ? LOCAL_COST : REMOTE_COST);
   }
   /** As the inner backend, counting the bytes returned. */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {

@@ -12,6 +12,8 @@ import {
   redactUrl,
 } from "./_http.ts";
 import { validateKey } from "./key.ts";
+import { costMeter } from "./_cost_meter.ts";
+import type { CostModel } from "./cost_model.ts";
 import type {
   ObjectInfo,
   PutData,
@@ -86,6 +88,7 @@ export class HttpStorage implements StorageBackend {
   readonly root: string;
   readonly #base: URL;
   readonly #o: HttpSettings;
+  readonly #cost: (key: string) => Promise<CostModel>;
 
   /** A backend rooted at `root`; no I/O. A `ValidationError` for a bad root or options. */
   constructor(root: string, options: HttpOptions = {}) {
@@ -118,6 +121,7 @@ export class HttpStorage implements StorageBackend {
     this.#o.headers.set("accept-encoding", "identity");
     this.root = `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
     this.#base = new URL(this.root);
+    this.#cost = costMeter(this, options.costModel);
   }
 
   /** The URL of `key`: the root, then the key's segments percent-encoded. */
@@ -171,6 +175,14 @@ export class HttpStorage implements StorageBackend {
   }
 
   /** `length` bytes from `offset` (fewer at the end; none past it). */
+  /**
+   * What a range request costs: `options.costModel`, else measured once
+   * (on the first object of 4 MiB or more) and kept for this instance.
+   */
+  costModel(key: string): Promise<CostModel> {
+    return this.#cost(key);
+  }
+
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
     const url = this.uri(key);
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length)) {

@@ -3,6 +3,7 @@ import { IntegrityError, InvalidKeyError, StorageError } from "../errors.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
 import * as rt from "../_runtime.ts";
+import { type CostModel, LOCAL_COST } from "./cost_model.ts";
 import { Md5 } from "./hash.ts";
 import { MANAGED_PREFIX, validateKey } from "./key.ts";
 import type {
@@ -166,6 +167,11 @@ export class LocalStorage implements StorageBackend {
   }
 
   /** `length` bytes from `offset`. */
+  /** A positional read of a local file: `LOCAL_COST`. */
+  costModel(_key: string): Promise<CostModel> {
+    return Promise.resolve(LOCAL_COST);
+  }
+
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
     const path = await this.#readable(key);
     let f: rt.FileHandle;

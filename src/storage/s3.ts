@@ -23,6 +23,8 @@ import type { S3Options } from "./s3_options.ts";
 export { type S3Options, S3OptionsSchema } from "./s3_options.ts";
 import { Md5 } from "./hash.ts";
 import { validateKey } from "./key.ts";
+import { costMeter } from "./_cost_meter.ts";
+import type { CostModel } from "./cost_model.ts";
 import type {
   ObjectInfo,
   PutData,
@@ -91,6 +93,7 @@ export class S3Storage implements StorageBackend {
   /** Strings no message may show: the secret key, the session token, endpoint passwords. */
   readonly #secrets: string[];
   #clientP?: Promise<{ client: S3Client; sdk: Sdk }>;
+  readonly #cost: (key: string) => Promise<CostModel>;
   #closed = false;
 
   /** A backend rooted at `root` (`s3://bucket/prefix`); no I/O. */
@@ -119,6 +122,7 @@ export class S3Storage implements StorageBackend {
     this.prefix = prefix;
     this.root = `s3://${bucket}${prefix ? `/${prefix}` : ""}`;
     this.#options = options;
+    this.#cost = costMeter(this, options.costModel);
   }
 
   /** The SDK client and commands, made on first use. */
@@ -214,6 +218,14 @@ export class S3Storage implements StorageBackend {
   }
 
   /** `length` bytes from `offset` (fewer at the end; none past it). */
+  /**
+   * What a range request costs: `options.costModel`, else measured once
+   * (on the first object of 4 MiB or more) and kept for this instance.
+   */
+  costModel(key: string): Promise<CostModel> {
+    return this.#cost(key);
+  }
+
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
     const Key = this.#key(key);
     if (length <= 0) return (await this.head(key)) ? new Uint8Array() : undefined;

@@ -1,6 +1,7 @@
 // The options of S3Storage and their zod schema (S3Storage's constructor,
 // being synchronous, checks them by hand; `ln.init` with the schema).
 import { LazySchema } from "./_validate.ts";
+import type { CostModel } from "./cost_model.ts";
 
 /** How to reach an S3-compatible endpoint (AWS, MinIO, s3rver, ...). */
 export interface S3Options {
@@ -27,6 +28,8 @@ export interface S3Options {
   retries?: number;
   /** Wait before the first retry in ms, doubled for each further one (with jitter). Default 250. */
   retryDelayMs?: number;
+  /** What a range request costs on this endpoint; default: measured once (see `measureCostModel`). */
+  costModel?: CostModel;
 }
 
 /**
@@ -54,6 +57,12 @@ export const S3OptionsSchema: LazySchema<S3Options> = new LazySchema(
       timeoutMs: z.number().positive().optional(),
       retries: z.number().int().min(0).optional(),
       retryDelayMs: z.number().min(0).optional(),
+      costModel: z.strictObject({
+        latencyMs: z.number().min(0),
+        bytesPerSec: z.number().positive(),
+        parallelism: z.number().int().min(1),
+        totalBytesPerSec: z.number().positive().optional(),
+      }).optional(),
       // Loose: the AWS SDK adds fields ($source, expiration, accountId) to credentials it used.
       credentials: z.looseObject({
         accessKeyId: z.string().min(1),

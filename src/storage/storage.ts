@@ -1,3 +1,5 @@
+import type { CostModel } from "./cost_model.ts";
+
 /** What a backend knows about one stored object. */
 export interface ObjectInfo {
   /** Key relative to the storage root. */
@@ -137,6 +139,13 @@ export interface StorageBackend {
   localPath(key: string): string | undefined;
   /** The whole object as a stream. */
   get(key: string): Promise<ReadableStream<Uint8Array> | undefined>;
+  /**
+   * What a range request costs here (latency, bandwidth, useful
+   * parallelism), for planning reads of `key`: declared by local backends,
+   * measured once per instance by remote ones (unless given in their
+   * options). Backends without it are planned for as `capabilities.rangeReads` says.
+   */
+  costModel?(key: string): Promise<CostModel>;
   /** `length` bytes from `offset` (fewer at the end of the object). */
   getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined>;
   /** Write an object atomically, hashing it on the way (only if `capabilities.writable`). */

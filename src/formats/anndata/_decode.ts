@@ -218,15 +218,19 @@ export async function readDataFrame(
   const columns = only ? [...only] : found.columns;
   const series: pl.Series[] = [];
   const categories: Record<string, CategoryInfo> = {};
-  for (const col of columns) {
-    const { series: s, info } = await readColumn(store, path, col, rows);
-    series.push(s);
-    if (info) categories[col] = info;
-  }
   const idx = join(path, indexKey);
-  const index = (await store.describe(idx)) === "array"
-    ? strings(await readSelected(store, idx, rows), store, idx).map((s) => s ?? "")
-    : [];
+  // Columns and index at once (from object storage: one round trip, not one each).
+  const [read, index] = await Promise.all([
+    Promise.all(columns.map((col) => readColumn(store, path, col, rows))),
+    (async () =>
+      (await store.describe(idx)) === "array"
+        ? strings(await readSelected(store, idx, rows), store, idx).map((s) => s ?? "")
+        : [])(),
+  ]);
+  for (const [k, { series: s, info }] of read.entries()) {
+    series.push(s);
+    if (info) categories[columns[k]] = info;
+  }
   // Every column as long as the index (or the first column): a length
   // claimed wrong is damage, not a frame polars refuses with a raw error.
   const n = index.length || series[0]?.length;

@@ -4,6 +4,7 @@ import { log } from "../../_log.ts";
 import { UnsupportedFormatError } from "../../errors.ts";
 import { localCopy } from "../../storage/_cache.ts";
 import type { StorageBackend } from "../../storage/storage.ts";
+import { REMOTE_COST } from "../../storage/cost_model.ts";
 import { type Codec, defineCodec, type OpenRangesOptions, type RangeReader } from "../codec.ts";
 import { AnnData } from "../anndata/anndata.ts";
 import { openH5 } from "../anndata/_h5wasm_store.ts";
@@ -47,10 +48,9 @@ async function openH5adRanges(
   const src = local ? fileBytes(local) : backendSource(backend, key);
   try {
     // Local: merge only tiny gaps (a positional read costs ~2 µs). Remote:
-    // a request costs a round trip, worth roughly 256 KiB of transfer, so
-    // a smaller gap is read through rather than paid for with a request;
-    // many requests in flight.
-    const options = local ? { gap: 256 } : { gap: 256 << 10, concurrency: 32 };
+    // requests are planned by the store's cost model (measured once per
+    // backend): a gap is read through when that costs less than a request.
+    const options = local ? { gap: 256 } : { cost: await backend.costModel?.(key) ?? REMOTE_COST };
     const store = await openH5Range(src, label, options);
     await assertReadable(store.file); // else fall back below, before reading data
     return {

@@ -74,16 +74,23 @@ export function fileBytes(path: string): ByteReader & {
 
 const PAGE = 4096;
 
-/** Metadata reads through 4 KiB pages, each fetched once. */
+/**
+ * Metadata reads through 4 KiB pages, each fetched once; a missing page is
+ * fetched with its missing neighbours in the same `block` (aligned, at
+ * most 1/256 of the file), so a remote file's metadata, usually written
+ * close together, costs few round trips.
+ */
 export class PageCache {
   readonly #src: ByteReader;
+  readonly #block: number;
   readonly #pages = new Map<number, Uint8Array>();
   readonly #pending = new Map<number, Promise<void>>();
   readonly label: string;
   size = 0;
 
-  constructor(src: ByteReader, label: string) {
+  constructor(src: ByteReader, label: string, block = PAGE) {
     this.#src = src;
+    this.#block = Math.max(1, Math.floor(block / PAGE));
     this.label = label;
   }
 
@@ -113,6 +120,15 @@ export class PageCache {
       }
       let q = p;
       while (q + 1 <= last && !this.#pages.has(q + 1) && !this.#pending.has(q + 1)) q++;
+      // Read ahead (and behind) to the block's bounds, over missing pages
+      // only; blocks stay under 1/256 of the file (small files: few bytes).
+      const b = Math.max(1, Math.min(this.#block, Math.floor(this.size / 256 / PAGE))),
+        lastPage = Math.ceil(this.size / PAGE) - 1;
+      const missing = (k: number) => !this.#pages.has(k) && !this.#pending.has(k);
+      const from0 = p;
+      while (p - 1 >= Math.floor(from0 / b) * b && missing(p - 1)) p--;
+      const blockEnd = Math.min(lastPage, (Math.floor(q / b) + 1) * b - 1);
+      while (q + 1 <= blockEnd && missing(q + 1)) q++;
       const start = p * PAGE, from = p, to = q;
       const run = this.#src.read(start, Math.min((q + 1) * PAGE, this.size) - start).then(
         (bytes) => {

@@ -2,14 +2,22 @@
 // buffers become few requests (nearby pieces coalesced, big ones read in
 // place), run synchronously when small and local, else a few at a time.
 import { CorruptFileError, LaminError } from "../../errors.ts";
+import type { CostModel } from "../../storage/cost_model.ts";
+import { planReads } from "../read_plan.ts";
 import { type ByteReader, SYNC_READ } from "./_bytes_io.ts";
 
 /** Options of range reads. */
 export interface ReadOptions {
-  /** Merge byte ranges whose gap is at most this (default 4 KiB). */
+  /** Merge byte ranges whose gap is at most this (default 4 KiB); unused with `cost`. */
   gap?: number;
-  /** Requests in flight (default 8). */
+  /** Requests in flight (default 8, or the cost model's parallelism). */
   concurrency?: number;
+  /**
+   * What a request costs on the store: when given, requests are chosen by
+   * `planReads` (gaps read through when cheaper than a request, long reads
+   * cut so several run at once) instead of by `gap`.
+   */
+  cost?: CostModel;
 }
 
 /** Bytes `[offset, offset + length)` of the file, to go to `into` of the output (or to `target`). */
@@ -66,16 +74,18 @@ export async function fetchPieces(
       last.length += p.length;
     } else sorted.push({ ...p });
   }
-  const groups: Group[] = [];
-  for (const p of sorted) {
-    const last = groups[groups.length - 1];
-    if (
-      last && p.offset - last.end <= gap && p.length < BIG_PIECE &&
-      last.pieces[last.pieces.length - 1].length < BIG_PIECE
-    ) {
-      last.end = Math.max(last.end, p.offset + p.length);
-      last.pieces.push(p);
-    } else groups.push({ offset: p.offset, end: p.offset + p.length, pieces: [p] });
+  const groups: Group[] = options.cost ? planned(sorted, options.cost) : [];
+  if (!options.cost) {
+    for (const p of sorted) {
+      const last = groups[groups.length - 1];
+      if (
+        last && p.offset - last.end <= gap && p.length < BIG_PIECE &&
+        last.pieces[last.pieces.length - 1].length < BIG_PIECE
+      ) {
+        last.end = Math.max(last.end, p.offset + p.length);
+        last.pieces.push(p);
+      } else groups.push({ offset: p.offset, end: p.offset + p.length, pieces: [p] });
+    }
   }
   const truncated = (g: Group) =>
     new CorruptFileError(`"${label}" is truncated: data at ${g.offset} is missing`);
@@ -118,7 +128,53 @@ export async function fetchPieces(
   await guard(
     label,
     () =>
-      Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, rest.length) }, worker))
+      Promise.all(
+        Array.from({
+          length: Math.min(options.concurrency ?? options.cost?.parallelism ?? 8, rest.length),
+        }, worker),
+      )
         .then(() => {}),
   );
+}
+
+/**
+ * Pieces (sorted by offset) grouped into the requests `planReads` chooses
+ * under `cost`; a piece that a request boundary cuts is split in two.
+ */
+function planned(pieces: Piece[], cost: CostModel): Group[] {
+  const { requests } = planReads(pieces.map((p) => [p.offset, p.offset + p.length]), cost);
+  const groups: Group[] = requests.map(([s, e]) => ({ offset: s, end: e, pieces: [] }));
+  const find = (offset: number) => {
+    // The request holding `offset` (requests cover every piece).
+    let lo = 0, hi = groups.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (groups[mid].offset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  for (const p of pieces) {
+    if (p.length <= 0) continue;
+    let r = find(p.offset);
+    let part = p;
+    while (part.offset + part.length > groups[r].end) {
+      const n = groups[r].end - part.offset;
+      groups[r].pieces.push({
+        offset: part.offset,
+        length: n,
+        into: part.into,
+        ...(part.target ? { target: part.target.subarray(0, n) } : {}),
+      });
+      part = {
+        offset: part.offset + n,
+        length: part.length - n,
+        into: part.target ? 0 : part.into + n,
+        ...(part.target ? { target: part.target.subarray(n) } : {}),
+      };
+      r++;
+    }
+    groups[r].pieces.push(part);
+  }
+  return groups.filter((g) => g.pieces.length);
 }

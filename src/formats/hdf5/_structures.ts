@@ -55,6 +55,9 @@ export interface Collection {
   text?: string;
 }
 
+/** Bytes read with a remote global heap collection's header (h5py writes them 4 to 64 KiB). */
+const COLLECTION_GUESS = 64 << 10;
+
 /** III.E: the global heap collection at `address` (variable-length strings live there). */
 export async function readCollection(
   src: ByteReader,
@@ -62,7 +65,12 @@ export async function readCollection(
   label: string,
   fileSize: number,
 ): Promise<Collection> {
-  const h = new Reader(await src.read(address, 16), label);
+  // Remote: one request for the header and (usually all of) the
+  // collection, since a second round trip costs more than the extra bytes.
+  // Local (synchronous reads): just the header.
+  const guess = src.readIntoSync ? 16 : COLLECTION_GUESS;
+  const first = await src.read(address, Math.min(guess, Math.max(16, fileSize - address)));
+  const h = new Reader(first, label);
   h.sig("GCOL");
   h.skip(4);
   const size = h.len();
@@ -72,7 +80,7 @@ export async function readCollection(
         `past the end of the file (${fileSize} bytes); the file is damaged`,
     );
   }
-  const bytes = await src.read(address, size);
+  const bytes = first.length >= size ? first.subarray(0, size) : await src.read(address, size);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const offsets: number[] = [];
   const sizes: number[] = [];

@@ -332,15 +332,18 @@ export class H5File {
   /** Chunk index work so far: B-tree nodes visited, entries examined (for tests and benchmarks). */
   readonly stats: BTreeStats = { nodes: 0, entries: 0 };
 
-  private constructor(src: ByteReader, label: string) {
+  private constructor(src: ByteReader, label: string, block?: number) {
     this.#src = src;
     this.label = label;
-    this.#cache = new PageCache(src, label);
+    this.#cache = new PageCache(src, label, block);
   }
 
-  /** Open a file: reads the superblock; CorruptFileError if it is not HDF5. */
-  static async open(src: ByteReader, label: string): Promise<H5File> {
-    const f = new H5File(src, label);
+  /**
+   * Open a file: reads the superblock; CorruptFileError if it is not HDF5.
+   * Metadata is read in aligned blocks of `block` bytes (default 4 KiB).
+   */
+  static async open(src: ByteReader, label: string, block?: number): Promise<H5File> {
+    const f = new H5File(src, label, block);
     await guard(label, async () => {
       f.#cache.size = await src.size();
       f.#root = await readSuperblock(f.#cache);

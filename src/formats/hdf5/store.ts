@@ -6,6 +6,7 @@ import type { ElementStore, StoreArray } from "../anndata/_store.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
 import { READABLE_FILTERS } from "./_filters.ts";
 import { merge, type Range, type RangeArray, runs } from "../ranges.ts";
+import { metadataBlock } from "../read_plan.ts";
 import { type ByteReader, H5Dataset, H5File, type H5Values, type ReadOptions } from "./h5file.ts";
 
 function plain(v: H5Values, scalar: boolean): unknown {
@@ -25,7 +26,11 @@ export async function openH5Range(
 ): Promise<
   ElementStore & { file: H5File }
 > {
-  const file = await H5File.open(source, label);
+  const file = await H5File.open(
+    source,
+    label,
+    rowOptions.cost ? metadataBlock(rowOptions.cost) : undefined,
+  );
   // The same selection is read from every obs column: plan its runs once.
   const rangesOf = new WeakMap<Uint32Array, Range[]>();
   const dataset = async (p: string) => {

@@ -1,0 +1,108 @@
+// A TCP proxy that makes a loopback server (s3rver) look like a store across
+// a network: every request waits `latencyMs` before it reaches the server,
+// and each connection's response bytes flow at most `bytesPerSec` (one
+// request at a time per connection, so per request). Bytes pass unchanged,
+// so signed S3 requests stay valid.
+//
+// Run as a program it starts s3rver with a bucket behind the proxy, prints
+// one JSON line { endpoint, direct, bucket, latencyMs, bytesPerSec }, and
+// serves until its stdin closes: the bench runs it in its own process, so
+// the server and proxy do not share an event loop with the reader timed.
+
+/** A running proxy. */
+export interface LatencyProxy extends AsyncDisposable {
+  /** `http://127.0.0.1:<port>` of the proxy. */
+  endpoint: string;
+}
+
+/** A proxy in front of `target` (`http://127.0.0.1:<port>`). */
+export function latencyProxy(
+  target: string,
+  { latencyMs, bytesPerSec }: { latencyMs: number; bytesPerSec: number },
+): LatencyProxy {
+  const port = Number(new URL(target).port);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  const close = (c: Deno.Conn) => {
+    if (!open.delete(c)) return;
+    try {
+      c.close();
+    } catch { /* closed */ }
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  async function handle(client: Deno.Conn) {
+    let server: Deno.Conn;
+    try {
+      server = await Deno.connect({ hostname: "127.0.0.1", port });
+    } catch {
+      return close(client);
+    }
+    open.add(client).add(server);
+    let idle = true;
+    let ready = 0; // when the bytes sent so far may have arrived, at `bytesPerSec`
+    (async () => {
+      // Client -> server: a chunk that starts after the server has answered
+      // (a new request on a kept-alive connection) waits the latency first.
+      try {
+        for await (const chunk of client.readable) {
+          if (idle) await sleep(latencyMs);
+          idle = false;
+          await write(server, chunk);
+        }
+      } catch { /* closed */ }
+      close(client);
+      close(server);
+    })();
+    (async () => {
+      try {
+        for await (const chunk of server.readable) {
+          idle = true;
+          const now = performance.now();
+          ready = Math.max(ready, now) + chunk.byteLength / bytesPerSec * 1000;
+          if (ready - now > 2) await sleep(ready - now);
+          await write(client, chunk);
+        }
+      } catch { /* closed */ }
+      close(client);
+      close(server);
+    })();
+  }
+
+  (async () => {
+    try {
+      for await (const c of listener) handle(c);
+    } catch { /* listener closed */ }
+  })();
+
+  return {
+    endpoint: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    [Symbol.asyncDispose]() {
+      listener.close();
+      for (const c of [...open]) close(c);
+      return Promise.resolve();
+    },
+  };
+}
+
+async function write(c: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let o = 0; o < bytes.byteLength;) o += await c.write(bytes.subarray(o));
+}
+
+if (import.meta.main) {
+  const { s3Server } = await import("../test/_s3.ts");
+  const latencyMs = Number(Deno.args[0] ?? 20);
+  const bytesPerSec = Number(Deno.args[1] ?? 200e6);
+  await using s3 = await s3Server();
+  const bucket = await s3.bucket();
+  await using proxy = latencyProxy(s3.options.endpoint!, { latencyMs, bytesPerSec });
+  console.log(JSON.stringify({
+    endpoint: proxy.endpoint,
+    direct: s3.options.endpoint,
+    bucket,
+    latencyMs,
+    bytesPerSec,
+  }));
+  // Serve until the parent closes stdin.
+  for await (const _ of Deno.stdin.readable) { /* ignore input */ }
+}

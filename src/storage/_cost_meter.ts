@@ -1,0 +1,54 @@
+// The cost model of a remote backend instance: the one given in its
+// options, else measured once on the first object big enough to time.
+import { log } from "../_log.ts";
+import { ValidationError } from "../errors.ts";
+import { type CostModel, describeCostModel, measureCostModel, REMOTE_COST } from "./cost_model.ts";
+
+/** Reads needed to measure: size and byte ranges of an object. */
+interface Readable {
+  readonly root: string;
+  head(key: string): Promise<{ size: number } | undefined>;
+  getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined>;
+}
+
+/** A backend's cost model, measured at most once (concurrent callers share the measurement). */
+export function costMeter(
+  backend: Readable,
+  given?: CostModel,
+): (key: string) => Promise<CostModel> {
+  if (given !== undefined) {
+    const g = given as unknown as Record<string, unknown>;
+    const ok = g !== null && typeof g === "object" &&
+      typeof g.latencyMs === "number" && g.latencyMs >= 0 &&
+      typeof g.bytesPerSec === "number" && g.bytesPerSec > 0 &&
+      Number.isInteger(g.parallelism) && (g.parallelism as number) >= 1 &&
+      (g.totalBytesPerSec === undefined ||
+        (typeof g.totalBytesPerSec === "number" && g.totalBytesPerSec > 0));
+    if (!ok) {
+      throw new ValidationError(
+        `${backend.root}: costModel is { latencyMs >= 0, bytesPerSec > 0, parallelism >= 1 ` +
+          `(an integer), totalBytesPerSec? > 0 }; omit it to have it measured`,
+      );
+    }
+  }
+  let measured: Promise<CostModel | undefined> | undefined;
+  return async (key) => {
+    if (given) return given;
+    if (!measured) {
+      const attempt = (async () => {
+        const size = (await backend.head(key))?.size ?? 0;
+        const m = await measureCostModel((o, n) => backend.getRange(key, o, n), size);
+        if (m) log.debug(`${backend.root}: measured ${describeCostModel(m)}`);
+        return m;
+      })().catch((e) => {
+        log.debug(`${backend.root}: could not measure request costs (${(e as Error).message})`);
+        return undefined;
+      });
+      measured = attempt;
+      // Too small to time (or failed): not kept, so a later, bigger object measures.
+      if (!(await attempt)) measured = undefined;
+      return (await attempt) ?? REMOTE_COST;
+    }
+    return (await measured) ?? REMOTE_COST;
+  };
+}

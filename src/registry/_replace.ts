@@ -4,6 +4,7 @@
 import { basename } from "node:path";
 import { IntegrityError, NotFoundError, StorageError, ValidationError } from "../errors.ts";
 import { log } from "../_log.ts";
+import { startProgress } from "../storage/_progress.ts";
 import { objectKey, suffixOf } from "../storage/key.ts";
 import type { StorageBackend } from "../storage/storage.ts";
 import { sql } from "kysely";
@@ -68,7 +69,7 @@ async function replaceWith(
   src: RawInput,
   run: File["run"],
 ): Promise<void> {
-  const m = await measure(src);
+  const m = await measure(src, { label: file.key ?? file.name ?? file.id });
   if (m.entries || file._isDir) {
     throw new ValidationError("replace() of folder-like files (e.g. .zarr) is not supported yet");
   }
@@ -160,7 +161,10 @@ async function replaceWith(
   try {
     // A new key is created exclusively: an object that appeared there since
     // the claim is never overwritten.
-    await putOne(backend, newObjectKey, dataOf(src), m, !moves);
+    const phase = backend.capabilities.localPaths ? "copy" : "upload";
+    const t = startProgress(phase, m.size, { label: file.key ?? file.name ?? file.id });
+    await putOne(backend, newObjectKey, dataOf(src), m, !moves, t);
+    t?.end();
     placed = true;
     crashPoint("replace:after-put");
     await retryBusy(() =>

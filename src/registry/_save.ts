@@ -3,16 +3,9 @@
 // any moment leaves something `fsck` can finish or undo.
 import * as rt from "../_runtime.ts";
 import { relative, resolve, sep } from "node:path";
-import {
-  IntegrityError,
-  InvalidKeyError,
-  NotFoundError,
-  StorageError,
-  ValidationError,
-} from "../errors.ts";
-import { hashDirectory, hashStream } from "../storage/hash.ts";
+import { IntegrityError, InvalidKeyError } from "../errors.ts";
 import { log } from "../_log.ts";
-import { isManagedKey, MANAGED_PREFIX, objectKey, suffixOf, validateKey } from "../storage/key.ts";
+import { isManagedKey, objectKey, suffixOf, validateKey } from "../storage/key.ts";
 import type { PutData, StorageBackend } from "../storage/storage.ts";
 import { type OnProgress, type ProgressTracker, startProgress } from "../storage/_progress.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
@@ -22,13 +15,11 @@ import { nowIso } from "./_model.ts";
 import type { RegistryDb } from "./db.ts";
 import { FILE_MODEL, FILES } from "./_file_model.ts";
 import type { Instance } from "./instance.ts";
-import { type DirEntry, materialize, measure, type Measured, type RawInput } from "./_input.ts";
+import { materialize, measure, type Measured, type RawInput } from "./_input.ts";
 import type { File } from "./file.ts";
-import { ensureStorage, type Storage } from "./storage_record.ts";
-import { HttpStorage } from "../storage/http.ts";
-import { redactUrl } from "../storage/_http.ts";
-import { storageTypeOf } from "../storage/storage.ts";
+import { type Storage } from "./storage_record.ts";
 import type { Row } from "./_model.ts";
+import { planRemote } from "./_save_remote.ts";
 import {
   moveAside,
   planVersions,
@@ -38,7 +29,8 @@ import {
 } from "./_versions.ts";
 import { indexForSearch } from "./_search_index.ts";
 
-interface Plan {
+/** What saving one file will do (filled in step by step). */
+export interface Plan {
   file: File;
   /** The storage the object is in, when not the instance's default one. */
   storage?: Storage;
@@ -103,7 +95,9 @@ async function savePlans(plans: Plan[], inst: Instance, opts: SaveOptions): Prom
 }
 
 async function plan(file: File, inst: Instance, onProgress?: OnProgress): Promise<Plan> {
-  if (file._input?.kind === "remote") return await planRemote(file, file._input.uri, inst);
+  if (file._input?.kind === "remote") {
+    return await planRemote(file, file._input.uri, inst, onProgress);
+  }
   const { src, cleanup } = await materialize(file._input!);
   let m: Measured;
   try {
@@ -132,115 +126,6 @@ async function plan(file: File, inst: Instance, onProgress?: OnProgress): Promis
     objectKey: objectKey({ key, id: file.id, suffix: file.suffix }),
     pendingId: undefined,
     placed: [],
-  };
-}
-
-/**
- * A public object on the web: registered in place in a read-only storage
- * per origin (`https://host`), hashed by streaming it once.
- */
-async function planHttp(file: File, uri: string, inst: Instance): Promise<Plan> {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw new ValidationError(`${redactUrl(uri)} is not a URL`);
-  }
-  if (url.username || url.password) {
-    throw new ValidationError(
-      `${redactUrl(uri)}: only public http(s) objects are registered; a URL with credentials ` +
-        `would store them in the registry`,
-    );
-  }
-  const probe = new HttpStorage(url.origin);
-  const key = probe.keyOf(url.href);
-  if (key === undefined) {
-    throw new ValidationError(
-      `${redactUrl(uri)} cannot be registered: it has a query string or no path; ` +
-        `register a plain https://host/path URL`,
-    );
-  }
-  if (file.key !== null && file.key !== key) {
-    throw new ValidationError(
-      `${redactUrl(uri)} is registered at its own key "${key}"; omit key (got "${file.key}")`,
-    );
-  }
-  const storage = await retryBusy(() =>
-    ensureStorage(inst.db, probe.root, storageTypeOf(probe.root), inst.user.id)
-  );
-  const backend = inst.mount(storage, probe)!;
-  const m = await measureRemote(backend, key, redactUrl(uri));
-  file.suffix = suffixOf(key) || file.suffix;
-  return {
-    file,
-    storage,
-    src: { kind: "remote", uri },
-    cleanup: () => Promise.resolve(),
-    m,
-    inPlace: true,
-    key,
-    objectKey: key,
-    pendingId: undefined,
-    placed: [],
-  };
-}
-
-/** An object already in the instance's S3 storage: registered in place, hashed by streaming it. */
-async function planRemote(file: File, uri: string, inst: Instance): Promise<Plan> {
-  if (/^https?:\/\//i.test(uri)) return await planHttp(file, uri, inst);
-  const root = inst.backend.root;
-  if (inst.backend.capabilities.localPaths || !uri.startsWith(`${root}/`)) {
-    throw new StorageError(
-      `cannot register ${uri}: S3 objects are registered in place, inside the instance's ` +
-        `storage ${root}; for another location, download it and save the local copy`,
-    );
-  }
-  const rel = validateKey(uri.slice(root.length + 1));
-  if (rel === ".lamindb" || rel.startsWith(MANAGED_PREFIX)) {
-    throw new InvalidKeyError(
-      `cannot register ${uri}: it is inside the managed ".lamindb/" prefix`,
-    );
-  }
-  if (file.key !== null && file.key !== rel) {
-    throw new ValidationError(
-      `${uri} is registered at its own key "${rel}"; omit key (got "${file.key}")`,
-    );
-  }
-  const m = await measureRemote(inst.backend, rel, uri);
-  file.suffix = suffixOf(rel) || file.suffix;
-  const src = { kind: "remote" as const, uri };
-  return {
-    file,
-    src,
-    cleanup: () => Promise.resolve(),
-    m,
-    inPlace: true,
-    key: rel,
-    objectKey: rel,
-    pendingId: undefined,
-    placed: [],
-  };
-}
-
-/** Size and md5 of an object, or (a prefix: a folder such as a .zarr store) of the objects beneath. */
-async function measureRemote(backend: StorageBackend, key: string, uri: string): Promise<Measured> {
-  const body = await backend.get(key);
-  if (body) return { ...(await hashStream(body)), hashType: "md5" };
-  if (!backend.capabilities.listing) throw new NotFoundError(`no object at ${uri}`);
-  const objects = await rt.collect(backend.list(`${key}/`));
-  if (objects.length === 0) throw new NotFoundError(`no object or folder at ${uri}`);
-  const entries: DirEntry[] = [];
-  for (const o of objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
-    const stream = await backend.get(o.key);
-    if (!stream) throw new NotFoundError(`${backend.uri(o.key)} disappeared while being read`);
-    const h = await hashStream(stream);
-    entries.push({ rel: o.key.slice(key.length + 1), path: backend.uri(o.key), ...h });
-  }
-  return {
-    size: entries.reduce((a, e) => a + e.size, 0),
-    hash: hashDirectory(entries.map((e) => ({ path: e.rel, hash: e.hash }))),
-    hashType: "md5-d",
-    entries,
   };
 }
 

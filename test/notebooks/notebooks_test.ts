@@ -127,7 +127,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the registry tutorial walks through versions, labels, queries, tables, describe() and search",
+  name:
+    "the registry tutorial walks through versions, labels, queries, tables, describe() and search",
   ...py,
   sanitizeResources: false,
   async fn() {

@@ -94,6 +94,22 @@ Deno.test({
       assertEquals(r.phases(), ["hash", "upload"]);
       assertRisesTo(r.of("hash"), SIZE, "hash");
       assertRisesTo(r.of("upload"), SIZE, "upload");
+      // An object already in the bucket is registered in place: hashed as it streams by.
+      await writeRandomFile(`${dir}/other.bin`, SIZE);
+      const { S3Client, PutObjectCommand } = await import("@aws-sdk/client-s3");
+      const client = new S3Client(server.options);
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: "p/in-place.bin",
+          Body: await Deno.readFile(`${dir}/other.bin`),
+        }),
+      );
+      client.destroy();
+      const inPlace = recorder();
+      await new ln.File(`s3://${bucket}/p/in-place.bin`).save(inPlace);
+      assertEquals(inPlace.phases(), ["hash"]);
+      assertRisesTo(inPlace.of("hash"), SIZE, "in-place hash");
 
       const staged = recorder();
       const path = await file.stage(staged);

@@ -13,7 +13,7 @@ import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype } from "../anndata/matrix.ts";
 import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_btree.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
-import { unfilter } from "./_filters.ts";
+import { unfilterAll } from "./_unfilter_pool.ts";
 import { checkClaims } from "./_claims.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
 import { fetchPieces, guard, type Piece, type ReadOptions } from "./_scheduler.ts";
@@ -224,25 +224,29 @@ export class H5Dataset {
       options,
     );
     const chunkBytes = chunk.reduce((a, b) => a * b, 1) * elem;
-    refs.forEach((c, i) =>
-      raw.set(
-        c,
-        unfilter(bufs[i], this.info.filters ?? [], c.mask, {
-          elem,
-          expected: chunkBytes,
-          where: `"${label}": /${this.path}`,
-          address: c.address,
-        }),
-      )
-    );
+    // Undone in parallel on a worker pool when there is much to do.
+    const decoded = await unfilterAll(refs.map((c, i) => ({
+      bytes: bufs[i],
+      filters: this.info.filters ?? [],
+      mask: c.mask,
+      ctx: { elem, expected: chunkBytes, where: `"${label}": /${this.path}`, address: c.address },
+    })));
+    refs.forEach((c, i) => raw.set(c, decoded[i]));
+    // Chunks holding whole rows (1-D, or 2-D chunked by rows only): the rows
+    // of a range inside one chunk are one span of it, copied at once.
+    const whole = fullRows && chunkRowBytes === rowBytes;
     let o = 0;
-    const strides = chunk.map((_, i) => chunk.slice(i + 1).reduce((a, b) => a * b, 1));
     for (const [s, e] of ranges) {
-      for (let r = s; r < e; r++, o += rowBytes) {
+      for (let r = s; r < e;) {
         const c0 = Math.floor(r / chunk[0]) * chunk[0];
+        const stop = Math.min(e, c0 + chunk[0]);
         for (const c of needed.get(c0) ?? []) {
-          copyRow(raw.get(c)!, c, r - c0, out, o, this.shape, chunk, strides, elem);
+          const data = raw.get(c)!;
+          if (whole) out.set(data.subarray((r - c0) * rowBytes, (stop - c0) * rowBytes), o);
+          else copyRows(data, c, [r - c0, stop - c0], out, o, rowBytes, this.shape, chunk, elem);
         }
+        o += (stop - r) * rowBytes;
+        r = stop;
       }
     }
     return out;
@@ -313,27 +317,34 @@ export class H5Dataset {
   }
 }
 
-/** Copy row `local` of a decoded chunk (which may cover only some columns) into `out`. */
-function copyRow(
+/**
+ * Copy rows `[from, to)` of a decoded chunk (which may cover only some
+ * columns) into `out` at `at`, `rowBytes` apart.
+ */
+function copyRows(
   chunkData: Uint8Array,
   c: ChunkRef,
-  local: number,
+  [from, to]: [number, number],
   out: Uint8Array,
   at: number,
+  rowBytes: number,
   shape: number[],
   chunk: number[],
-  strides: number[],
   elem: number,
 ): void {
   if (shape.length <= 1) {
-    out.set(chunkData.subarray(local * elem, (local + 1) * elem), at);
+    out.set(chunkData.subarray(from * elem, to * elem), at);
     return;
   }
-  // 2-D: the columns this chunk covers.
+  // 2-D: the columns this chunk covers; a few bytes a row are copied by a
+  // loop (cheaper than a subarray per row).
   const c1 = c.offset[1];
-  const width = Math.min(chunk[1], shape[1] - c1);
-  const from = (local * strides[0]) * elem;
-  out.set(chunkData.subarray(from, from + width * elem), at + c1 * elem);
+  const len = Math.min(chunk[1], shape[1] - c1) * elem, stride = chunk[1] * elem;
+  for (let k = from, o = at + c1 * elem; k < to; k++, o += rowBytes) {
+    const src = k * stride;
+    if (len <= 64) { for (let b = 0; b < len; b++) out[o + b] = chunkData[src + b]; }
+    else out.set(chunkData.subarray(src, src + len), o);
+  }
 }
 
 /** An HDF5 file read through byte ranges. */

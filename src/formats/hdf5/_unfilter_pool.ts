@@ -50,6 +50,7 @@ function startPool(): typeof pool {
       });
       w.on("error", () => {
         // A pool that broke is not used again; reads fall back to this thread.
+        if (pool) { for (const x of pool.workers) x.terminate(); }
         pool = null;
         for (const [id, p] of pending) {
           pending.delete(id);
@@ -71,11 +72,12 @@ function send(i: number, jobs: UnfilterJob[]): Promise<Uint8Array[]> {
   if (p.busy[i]++ === 0) w.ref();
   return new Promise<Uint8Array[]>((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    // The compressed bytes are the worker's from now on (transferred), as
-    // bare ArrayBuffers (see _unfilter_worker.ts).
+    // Copied, not transferred (a copy costs little beside inflating it), so
+    // that a worker that fails leaves them to be undone here; as bare
+    // ArrayBuffers (see _unfilter_worker.ts).
     const buffers = jobs.map((j) => j.bytes.buffer as ArrayBuffer);
     const specs = jobs.map(({ filters, mask, ctx }) => ({ filters, mask, ctx }));
-    w.postMessage({ id, buffers, jobs: specs }, buffers);
+    w.postMessage({ id, buffers, jobs: specs });
   }).finally(() => {
     if (--p.busy[i] === 0) w.unref();
   });
@@ -84,7 +86,7 @@ function send(i: number, jobs: UnfilterJob[]): Promise<Uint8Array[]> {
 /**
  * Undo the filters of every chunk of `jobs` (the same as `unfilter` on
  * each), in parallel on the pool when there is enough to do. The jobs'
- * `bytes` must each own their whole buffer: it is handed to a worker.
+ * `bytes` must each own their whole buffer (it is sent to a worker).
  */
 export async function unfilterAll(jobs: UnfilterJob[]): Promise<Uint8Array[]> {
   let total = 0;
@@ -106,6 +108,7 @@ export async function unfilterAll(jobs: UnfilterJob[]): Promise<Uint8Array[]> {
     return outs.flat();
   } catch (e) {
     if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError) throw e;
-    throw new CorruptFileError(`chunks could not be decoded: ${(e as Error).message}`);
+    // The pool failed (a runtime that cannot load the worker): undone here.
+    return jobs.map((j) => unfilter(j.bytes, j.filters, j.mask, j.ctx));
   }
 }

@@ -86,7 +86,11 @@ Deno.test({
     const src = fileBytes(`${dir}/t.h5`);
     try {
       const store = await openH5Range(src, "t.h5");
-      await assertRejects(() => store.read("damaged"), CorruptFileError, /\/damaged.*(does not inflate|declared size)/);
+      await assertRejects(
+        () => store.read("damaged"),
+        CorruptFileError,
+        /\/damaged.*(does not inflate|declared size)/,
+      );
       // The pool still works after a failed read.
       assertEquals((await store.read("gzip")).data.length, 1_000_000);
     } finally {

@@ -101,9 +101,15 @@ function filterMinor(
   keep: Int32Array,
   where = "a sparse matrix",
 ): { data: NumericArray; indices: Int32Array; indptr: Float64Array } {
+  // Monomorphic loops: indices as Int32Array (or exact doubles), values
+  // moved as 32-bit words (their bits, whatever their type), so one loop
+  // serves X's float32 and a layer's int32 alike.
+  const ix = m.indices instanceof Int32Array
+    ? m.indices
+    : Float64Array.from(m.indices as ArrayLike<number | bigint>, Number);
   let nnz = 0;
-  for (let i = 0; i < m.indices.length; i++) {
-    const j = Number(m.indices[i]);
+  for (let i = 0; i < ix.length; i++) {
+    const j = ix[i];
     if (!(j >= 0 && j < keep.length)) {
       throw new CorruptFileError(
         `${where}: index ${j} is outside 0..${keep.length - 1}: the file is damaged`,
@@ -114,15 +120,25 @@ function filterMinor(
   const data = like(m.data, nnz);
   const indices = new Int32Array(nnz);
   const indptr = new Float64Array(m.indptr.length);
+  const w = m.data.BYTES_PER_ELEMENT / 4;
+  const aligned = (w === 1 || w === 2) && m.data.byteOffset % 4 === 0;
+  const src = aligned ? new Uint32Array(m.data.buffer, m.data.byteOffset, m.data.length * w) : null;
+  const dst = aligned ? new Uint32Array(data.buffer, data.byteOffset, nnz * w) : null;
   let o = 0;
   for (let line = 0; line + 1 < m.indptr.length; line++) {
-    for (let i = m.indptr[line]; i < m.indptr[line + 1]; i++) {
-      const j = keep[Number(m.indices[i])];
-      if (j >= 0) {
+    const end = m.indptr[line + 1];
+    for (let i = m.indptr[line]; i < end; i++) {
+      const j = keep[ix[i]];
+      if (j < 0) continue;
+      if (w === 1 && dst) dst[o] = src![i];
+      else if (w === 2 && dst) {
+        dst[2 * o] = src![2 * i];
+        dst[2 * o + 1] = src![2 * i + 1];
+      } else {
         // deno-lint-ignore no-explicit-any
         (data as any)[o] = (m.data as any)[i];
-        indices[o++] = j;
       }
+      indices[o++] = j;
     }
     indptr[line + 1] = o;
   }

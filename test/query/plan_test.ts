@@ -137,3 +137,56 @@ Deno.test("describePlan() prints a plan's ranges, elements and bytes", () => {
     "many: 5 range(s), 5 elements, 40 bytes",
   );
 });
+
+Deno.test("subsetMatrix keeps values of every width exactly when it filters columns", async () => {
+  const r = rng(99);
+  const nr = 30, nc = 20;
+  const ctors = [Float64Array, Float32Array, Int32Array, Int16Array, Uint8Array] as const;
+  for (const Ctor of ctors) {
+    const data: number[] = [], indices: number[] = [], indptr = [0];
+    const dense = new Float64Array(nr * nc);
+    for (let a = 0; a < nr; a++) {
+      for (let b = 0; b < nc; b++) {
+        if (r() < 0.3) {
+          // Values that need every bit of their type (and a fraction for floats).
+          const v = Ctor === Uint8Array
+            ? 1 + Math.floor(r() * 254)
+            : Ctor === Int16Array
+            ? Math.floor(r() * 60000) - 30000
+            : Ctor === Int32Array
+            ? Math.floor(r() * 4e9) - 2e9
+            : Ctor === Float32Array
+            ? Math.fround(r() * 1e6 - 5e5)
+            : r() * 1e300;
+          if (v === 0) continue;
+          data.push(v);
+          indices.push(b);
+          dense[a * nc + b] = v;
+        }
+      }
+      indptr.push(data.length);
+    }
+    const values = Ctor.from(data) as unknown as NumericArray;
+    const src: StoredMatrix = {
+      kind: "csr",
+      shape: [nr, nc],
+      data: {
+        ...mem(values, [data.length], { n: 0 }),
+        dtype: ({
+          Float64Array: "float64",
+          Float32Array: "float32",
+          Int32Array: "int32",
+          Int16Array: "int16",
+          Uint8Array: "uint8",
+        } as const)[Ctor.name as "Uint8Array"],
+      },
+      indices: mem(Int32Array.from(indices), [data.length], { n: 0 }),
+      indptr: mem(Int32Array.from(indptr), [indptr.length], { n: 0 }),
+    };
+    const rows = Uint32Array.from([0, 3, 4, 5, 17, 29]), cols = Uint32Array.from([1, 2, 7, 19]);
+    const m = await subsetMatrix(src, rows, cols);
+    const want: number[] = [];
+    for (const i of rows) for (const j of cols) want.push(dense[i * nc + j]);
+    assertEquals(Array.from(m.toDense().data as ArrayLike<number>, Number), want, Ctor.name);
+  }
+});

@@ -12,9 +12,9 @@
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype } from "../anndata/matrix.ts";
 import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_btree.ts";
-import { copyRow } from "./_copy_row.ts";
+import { copyRows } from "./_copy_row.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
-import { unfilter } from "./_filters.ts";
+import { unfilterAll } from "./_unfilter_pool.ts";
 import { checkClaims } from "./_claims.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
 import { fetchPieces, guard, type Piece, type ReadOptions } from "./_scheduler.ts";
@@ -228,25 +228,29 @@ export class H5Dataset {
       options,
     );
     const chunkBytes = chunk.reduce((a, b) => a * b, 1) * elem;
-    refs.forEach((c, i) =>
-      raw.set(
-        c,
-        unfilter(bufs[i], this.info.filters ?? [], c.mask, {
-          elem,
-          expected: chunkBytes,
-          where: `"${label}": /${this.path}`,
-          address: c.address,
-        }),
-      )
-    );
+    // Undone in parallel on a worker pool when there is much to do.
+    const decoded = await unfilterAll(refs.map((c, i) => ({
+      bytes: bufs[i],
+      filters: this.info.filters ?? [],
+      mask: c.mask,
+      ctx: { elem, expected: chunkBytes, where: `"${label}": /${this.path}`, address: c.address },
+    })));
+    refs.forEach((c, i) => raw.set(c, decoded[i]));
+    // Chunks holding whole rows (1-D, or 2-D chunked by rows only): the rows
+    // of a range inside one chunk are one span of it, copied at once.
+    const whole = fullRows && chunkRowBytes === rowBytes;
     let o = 0;
-    const strides = chunk.map((_, i) => chunk.slice(i + 1).reduce((a, b) => a * b, 1));
     for (const [s, e] of ranges) {
-      for (let r = s; r < e; r++, o += rowBytes) {
+      for (let r = s; r < e;) {
         const c0 = Math.floor(r / chunk[0]) * chunk[0];
+        const stop = Math.min(e, c0 + chunk[0]);
         for (const c of needed.get(c0) ?? []) {
-          copyRow(raw.get(c)!, c, r - c0, out, o, this.shape, chunk, strides, elem);
+          const data = raw.get(c)!;
+          if (whole) out.set(data.subarray((r - c0) * rowBytes, (stop - c0) * rowBytes), o);
+          else copyRows(data, c, [r - c0, stop - c0], out, o, rowBytes, this.shape, chunk, elem);
         }
+        o += (stop - r) * rowBytes;
+        r = stop;
       }
     }
     return out;

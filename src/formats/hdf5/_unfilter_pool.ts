@@ -1,0 +1,114 @@
+// Undoing the filters (gzip, shuffle, ...) of many chunks in parallel: the
+// chunks are split into one batch per worker of a small pool of
+// node:worker_threads workers (node:zlib's async calls run on the main
+// thread in Deno, one after the other). The pool is started on first use,
+// kept referenced only while it has work, and its absence (a runtime that
+// cannot start it) falls back to undoing the chunks here.
+import { Worker } from "node:worker_threads";
+import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
+import { type FilterContext, unfilter } from "./_filters.ts";
+import type { Filter } from "./_parse.ts";
+
+/** One chunk to undo. */
+export interface UnfilterJob {
+  bytes: Uint8Array;
+  filters: Filter[];
+  mask: number;
+  ctx: Omit<FilterContext, "values">;
+}
+
+/** Below this many compressed bytes, a read's chunks are undone here. */
+const MIN_PARALLEL_BYTES = 1 << 20;
+
+interface Pending {
+  resolve: (out: Uint8Array[]) => void;
+  reject: (e: Error) => void;
+}
+
+let pool: { workers: Worker[]; busy: number[] } | null | undefined;
+const pending = new Map<number, Pending>();
+let nextId = 0;
+
+function startPool(): typeof pool {
+  try {
+    const n = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4));
+    const url = new URL("./_unfilter_worker.ts", import.meta.url);
+    const workers = Array.from({ length: n }, () => {
+      const w = new Worker(url);
+      w.unref();
+      w.on("message", (m: { id: number; out?: ArrayBuffer[]; error?: Error }) => {
+        const p = pending.get(m.id);
+        pending.delete(m.id);
+        if (!p) return;
+        if (m.out) p.resolve(m.out.map((b) => new Uint8Array(b)));
+        else {
+          const Kind = m.error?.name === "UnsupportedFormatError"
+            ? UnsupportedFormatError
+            : CorruptFileError;
+          p.reject(new Kind(m.error?.message ?? "a chunk could not be decoded"));
+        }
+      });
+      w.on("error", () => {
+        // A pool that broke is not used again; reads fall back to this thread.
+        if (pool) { for (const x of pool.workers) x.terminate(); }
+        pool = null;
+        for (const [id, p] of pending) {
+          pending.delete(id);
+          p.reject(new Error("unfilter worker failed"));
+        }
+      });
+      return w;
+    });
+    return { workers, busy: workers.map(() => 0) };
+  } catch {
+    return null;
+  }
+}
+
+function send(i: number, jobs: UnfilterJob[]): Promise<Uint8Array[]> {
+  const p = pool!;
+  const w = p.workers[i];
+  const id = nextId++;
+  if (p.busy[i]++ === 0) w.ref();
+  return new Promise<Uint8Array[]>((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    // Copied, not transferred (a copy costs little beside inflating it), so
+    // that a worker that fails leaves them to be undone here; as bare
+    // ArrayBuffers (see _unfilter_worker.ts).
+    const buffers = jobs.map((j) => j.bytes.buffer as ArrayBuffer);
+    const specs = jobs.map(({ filters, mask, ctx }) => ({ filters, mask, ctx }));
+    w.postMessage({ id, buffers, jobs: specs });
+  }).finally(() => {
+    if (--p.busy[i] === 0) w.unref();
+  });
+}
+
+/**
+ * Undo the filters of every chunk of `jobs` (the same as `unfilter` on
+ * each), in parallel on the pool when there is enough to do. The jobs'
+ * `bytes` must each own their whole buffer (it is sent to a worker).
+ */
+export async function unfilterAll(jobs: UnfilterJob[]): Promise<Uint8Array[]> {
+  let total = 0;
+  for (const j of jobs) total += j.bytes.byteLength;
+  if (pool === undefined && total >= MIN_PARALLEL_BYTES && jobs.length > 1) pool = startPool();
+  if (!pool || total < MIN_PARALLEL_BYTES || jobs.length < 2) {
+    return jobs.map((j) => unfilter(j.bytes, j.filters, j.mask, j.ctx));
+  }
+  // Contiguous batches of about equal compressed size, one per worker.
+  const n = pool.workers.length;
+  const batches: UnfilterJob[][] = Array.from({ length: n }, () => []);
+  let acc = 0;
+  for (const j of jobs) {
+    batches[Math.min(n - 1, Math.floor((acc / total) * n))].push(j);
+    acc += j.bytes.byteLength;
+  }
+  try {
+    const outs = await Promise.all(batches.map((b, i) => b.length ? send(i, b) : []));
+    return outs.flat();
+  } catch (e) {
+    if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError) throw e;
+    // The pool failed (a runtime that cannot load the worker): undone here.
+    return jobs.map((j) => unfilter(j.bytes, j.filters, j.mask, j.ctx));
+  }
+}

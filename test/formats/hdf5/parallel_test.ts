@@ -1,0 +1,100 @@
+// Chunks undone on the worker pool (reads of over 1 MiB of compressed
+// chunks): the bytes equal numpy's, and a damaged chunk is a CorruptFileError.
+import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
+import { needsPython, python } from "../../_python.ts";
+import { fileBytes, H5Dataset, type H5File } from "../../../src/formats/hdf5/h5file.ts";
+import { openH5Range } from "../../../src/formats/hdf5/store.ts";
+import { CorruptFileError } from "../../../mod.ts";
+
+const py = needsPython("HDF5 reading", "h5py", "numpy");
+
+const WRITE = `
+import sys, h5py, numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+big = rng.random(1_000_000).astype("f4")
+pca = rng.standard_normal((60_000, 50)).astype("f4")
+with h5py.File(f"{d}/t.h5", "w") as f:
+    f.create_dataset("gzip", data=big, chunks=(20_000,), compression="gzip")
+    f.create_dataset("shuffled", data=big, chunks=(30_000,), compression="gzip", shuffle=True)
+    f.create_dataset("pca", data=pca, chunks=(4_000, 8), compression="gzip")
+    f.create_dataset("damaged", data=big, chunks=(20_000,), compression="gzip")
+    info = f["damaged"].id.get_chunk_info(25)
+open(f"{d}/big.bin", "wb").write(big.tobytes())
+open(f"{d}/pca.bin", "wb").write(pca.tobytes())
+# Overwrite the middle of chunk 25 of "damaged" with bytes that do not inflate.
+with open(f"{d}/t.h5", "r+b") as fh:
+    fh.seek(info.byte_offset + info.size // 2)
+    fh.write(b"\\xff" * 64)
+`;
+
+async function ds(f: H5File, p: string): Promise<H5Dataset> {
+  const node = await f.get(p);
+  assert(node instanceof H5Dataset, `${p} is a dataset`);
+  return node;
+}
+
+Deno.test({
+  name: "gzip chunks read in parallel on workers equal numpy's bytes, whole and by rows",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    const src = fileBytes(`${dir}/t.h5`);
+    try {
+      const store = await openH5Range(src, "t.h5");
+      const big = new Uint8Array(await Deno.readFile(`${dir}/big.bin`));
+      const pca = new Uint8Array(await Deno.readFile(`${dir}/pca.bin`));
+      const bytes = (v: { data: unknown }) => {
+        const a = v.data as Float32Array;
+        return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      };
+      for (const name of ["gzip", "shuffled"]) {
+        assertEquals(bytes(await store.read(name)), big, name);
+      }
+      assertEquals(bytes(await store.read("pca")), pca, "pca (chunks split columns)");
+      // Rows: a range inside one chunk, ranges across chunk boundaries.
+      const f = store.file;
+      const ranges: [number, number][] = [[5, 9], [19_990, 60_010], [999_000, 1_000_000]];
+      const want = new Uint8Array(ranges.reduce((n, [s, e]) => n + (e - s) * 4, 0));
+      let o = 0;
+      for (const [s, e] of ranges) {
+        want.set(big.subarray(s * 4, e * 4), o);
+        o += (e - s) * 4;
+      }
+      assertEquals(bytes(await (await ds(f, "gzip")).readRanges(ranges)), want);
+      const rowRanges: [number, number][] = [[3, 4100], [59_000, 60_000]];
+      const pw = new Uint8Array(rowRanges.reduce((n, [s, e]) => n + (e - s) * 200, 0));
+      o = 0;
+      for (const [s, e] of rowRanges) {
+        pw.set(pca.subarray(s * 200, e * 200), o);
+        o += (e - s) * 200;
+      }
+      assertEquals(bytes(await (await ds(f, "pca")).readRanges(rowRanges)), pw);
+    } finally {
+      src.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a chunk that does not inflate, decoded on a worker, is a CorruptFileError naming it",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    const src = fileBytes(`${dir}/t.h5`);
+    try {
+      const store = await openH5Range(src, "t.h5");
+      await assertRejects(
+        () => store.read("damaged"),
+        CorruptFileError,
+        /\/damaged.*(does not inflate|declared size)/,
+      );
+      // The pool still works after a failed read.
+      assertEquals((await store.read("gzip")).data.length, 1_000_000);
+    } finally {
+      src.close();
+    }
+  },
+});

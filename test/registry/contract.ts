@@ -3,7 +3,8 @@
 // opens a fresh instance with `open(storageDir)`.
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
+import { contractCase } from "./_contract_case.ts";
+import { assert, assertEquals, assertRejects } from "../_helpers.ts";
 
 const enc = new TextEncoder();
 
@@ -13,23 +14,7 @@ export function registryContract(
   open: (storage: string) => Promise<void>,
   options: { ignore?: boolean } = {},
 ): void {
-  const t = (what: string, fn: (root: string) => Promise<void>) =>
-    Deno.test({
-      name: `${name}: ${what}`,
-      ignore: options.ignore ?? false,
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const root = await tempDir();
-        await open(root);
-        try {
-          await fn(root);
-        } finally {
-          await ln.close();
-          await Deno.remove(root, { recursive: true });
-        }
-      },
-    });
+  const t = contractCase(name, open, options);
 
   t("the query language: operators, dates, relations, groups, order, paging, counts", async () => {
     const files: ln.File[] = [];

@@ -3,7 +3,8 @@
 // files give the saved record, labels, links to runs, and worker shares.
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { assertEquals, assertRejects, tempDir } from "../_helpers.ts";
+import { contractCase } from "./_contract_case.ts";
+import { assertEquals, assertRejects } from "../_helpers.ts";
 
 const enc = new TextEncoder();
 
@@ -21,23 +22,7 @@ export function collectionsContract(
   open: (storage: string) => Promise<void>,
   options: { ignore?: boolean } = {},
 ): void {
-  const t = (what: string, fn: () => Promise<void>) =>
-    Deno.test({
-      name: `${name}: ${what}`,
-      ignore: options.ignore ?? false,
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const root = await tempDir();
-        await open(root);
-        try {
-          await fn();
-        } finally {
-          await ln.close();
-          await Deno.remove(root, { recursive: true });
-        }
-      },
-    });
+  const t = contractCase(name, open, options);
 
   t(
     "a collection's name holds its latest version; the same files give the saved record",

@@ -3,7 +3,8 @@
 // a new version, old versions keep their objects, `revises`, deletion.
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { assert, assertEquals, assertRejects, HEALTHY, tempDir } from "../_helpers.ts";
+import { contractCase } from "./_contract_case.ts";
+import { assert, assertEquals, assertRejects, HEALTHY } from "../_helpers.ts";
 
 const enc = new TextEncoder();
 const csv = (v: string) => enc.encode(`a,b\n${v},1\n`);
@@ -24,23 +25,7 @@ export function versionsContract(
   open: (storage: string) => Promise<void>,
   options: { ignore?: boolean } = {},
 ): void {
-  const t = (what: string, fn: (root: string) => Promise<void>) =>
-    Deno.test({
-      name: `${name}: ${what}`,
-      ignore: options.ignore ?? false,
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const root = await tempDir();
-        await open(root);
-        try {
-          await fn(root);
-        } finally {
-          await ln.close();
-          await Deno.remove(root, { recursive: true });
-        }
-      },
-    });
+  const t = contractCase(name, open, options);
 
   t("new content under a key is its next version; old ones keep their objects", async (root) => {
     const run = await ln.track({ name: "make.ts" });

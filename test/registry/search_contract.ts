@@ -3,6 +3,7 @@
 // same order on both.
 import { type Kysely, sql } from "kysely";
 import * as ln from "../../mod.ts";
+import { contractCase } from "./_contract_case.ts";
 import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
 import { migrateToPreviousRelease } from "./_previous_release.ts";
 
@@ -14,23 +15,7 @@ export function searchContract(
   open: (storage: string) => Promise<void>,
   options: { ignore?: boolean; oldRegistry?: (storage: string) => Promise<Kysely<unknown>> } = {},
 ): void {
-  const t = (what: string, fn: (root: string) => Promise<void>) =>
-    Deno.test({
-      name: `${name}: ${what}`,
-      ignore: options.ignore ?? false,
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const root = await tempDir();
-        await open(root);
-        try {
-          await fn(root);
-        } finally {
-          await ln.close();
-          await Deno.remove(root, { recursive: true });
-        }
-      },
-    });
+  const t = contractCase(name, open, options);
   const save = (key: string, description?: string, name?: string) =>
     new ln.File(enc.encode(key), { key, description, name }).save();
   const keys = async (q: ln.Query<ln.File>) => (await q).map((f) => f.key);

@@ -1,10 +1,10 @@
 // Saving and deleting a collection: deduplicated by the hash of its ordered
 // member ids, versioned like files (a saved name, or `revises`, makes the
 // next version: 16 shared id characters, a counter in the last 4).
-import { sql } from "kysely";
 import { IntegrityError, ValidationError } from "../errors.ts";
 import { log } from "../_log.ts";
-import { nextVersionId, STEM_LENGTH } from "../_ids.ts";
+import { nextVersionId } from "../_ids.ts";
+import { sameFamily } from "./_versions.ts";
 import { hashBytes } from "../storage/hash.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { nowIso, type Row } from "./_model.ts";
@@ -15,7 +15,7 @@ import type { Instance } from "./instance.ts";
 export async function familyRows(inst: Instance, id: string): Promise<Row<"collection">[]> {
   const rows = await retryBusy(() =>
     inst.db.selectFrom("collection").selectAll()
-      .where(sql<string>`substr(id, 1, 16)`, "=", id.slice(0, STEM_LENGTH)).execute()
+      .where(...sameFamily(id)).execute()
   );
   return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
@@ -148,7 +148,7 @@ export async function deleteCollection(inst: Instance, c: Collection): Promise<v
       if (!gone) throw new ValidationError(`collection ${c.id} is not in the registry`);
       if (!gone.is_latest) return;
       const next = await trx.selectFrom("collection").select("id")
-        .where(sql<string>`substr(id, 1, 16)`, "=", c.id.slice(0, STEM_LENGTH))
+        .where(...sameFamily(c.id))
         .orderBy("id", "desc").executeTakeFirst();
       if (next) {
         await trx.updateTable("collection").set({ is_latest: 1 }).where("id", "=", next.id)

@@ -7,13 +7,13 @@ import { log } from "../_log.ts";
 import { startProgress } from "../storage/_progress.ts";
 import { objectKey, suffixOf } from "../storage/key.ts";
 import type { StorageBackend } from "../storage/storage.ts";
-import { sql } from "kysely";
-import { base62, STEM_LENGTH } from "../_ids.ts";
+import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { nowIso } from "./_model.ts";
 import { type Input, inputSuffix, materialize, measure, type RawInput } from "./_input.ts";
 import { dataOf, filesByHash, putOne } from "./_save.ts";
+import { sameFamily } from "./_versions.ts";
 import type { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
 import type { RegistryDb } from "./db.ts";
@@ -300,7 +300,7 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
 /** After deleting a latest version: the newest remaining version of its family becomes latest. */
 async function promotePrevious(trx: RegistryDb, id: string): Promise<void> {
   const ids = (await trx.selectFrom("file").select("id")
-    .where(sql<string>`substr(id, 1, 16)`, "=", id.slice(0, STEM_LENGTH)).execute())
+    .where(...sameFamily(id)).execute())
     .map((r) => r.id).sort();
   const newest = ids.at(-1);
   if (!newest) return;

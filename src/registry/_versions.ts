@@ -6,7 +6,7 @@
 // (its key), that object first moves to `.lamindb/{id}{suffix}` through the
 // intent journal (`pending_object` op "move"), so a crash at any step
 // leaves the old state or the new one, and `fsck` knows the move.
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
 import { log } from "../_log.ts";
 import { base62, nextVersionId, STEM_LENGTH } from "../_ids.ts";
@@ -50,7 +50,7 @@ export interface VersionPlan {
 async function familyIds(db: RegistryDb, id: string): Promise<string[]> {
   const rows = await retryBusy(() =>
     db.selectFrom("file").select("id")
-      .where(sql<string>`substr(id, 1, 16)`, "=", id.slice(0, STEM_LENGTH)).execute()
+      .where(...sameFamily(id)).execute()
   );
   return rows.map((r) => r.id);
 }
@@ -166,10 +166,19 @@ function stem(id: string): string {
   return id.slice(0, STEM_LENGTH);
 }
 
+/**
+ * The condition "in `id`'s version family" (ids sharing its first 16
+ * characters), as the expression the family indexes of migrations 0006 and
+ * 0008 cover: `.where(...sameFamily(id))`.
+ */
+export function sameFamily(id: string): [RawBuilder<string>, "=", string] {
+  return [sql<string>`substr(id, 1, 16)`, "=", stem(id)];
+}
+
 async function latestOf(db: RegistryDb, id: string): Promise<Row<"file"> | undefined> {
   return await retryBusy(() =>
     db.selectFrom("file").selectAll()
-      .where(sql<string>`substr(id, 1, 16)`, "=", stem(id)).where("is_latest", "=", 1)
+      .where(...sameFamily(id)).where("is_latest", "=", 1)
       .executeTakeFirst()
   );
 }

@@ -4,10 +4,21 @@ import json, sys
 import nbformat, nbclient
 
 path, kernel = sys.argv[1], sys.argv[2]
-nb = nbformat.read(path, as_version=4)
-client = nbclient.NotebookClient(nb, kernel_name=kernel, allow_errors=True, timeout=120,
-                                 resources={"metadata": {"path": path.rsplit("/", 1)[0] or "."}})
-client.execute()
+# Jupyter picks free ports before the kernel binds them: a parallel process can
+# take one meanwhile (AddrInUse). Such a start is retried; once a cell ran, never.
+for attempt in range(3):
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, kernel_name=kernel, allow_errors=True, timeout=120,
+                                     resources={"metadata": {"path": path.rsplit("/", 1)[0] or "."}})
+    try:
+        client.execute()
+        break
+    except Exception:
+        started = any(c.get("execution_count") or c.get("outputs") for c in nb.cells
+                      if c.cell_type == "code")
+        if started or attempt == 2:
+            raise
+        print(f"kernel did not start (attempt {attempt + 1}); retrying", file=sys.stderr)
 out = []
 for cell in nb.cells:
     if cell.cell_type != "code":

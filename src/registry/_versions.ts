@@ -71,6 +71,7 @@ export async function versionsOf(inst: Instance, id: string): Promise<File[]> {
 export async function planVersions(plans: VersionPlan[], inst: Instance): Promise<void> {
   const keys = new Set<string>();
   const families = new Set<string>();
+  const holders = await latestByKey(inst, plans);
   for (const p of plans) {
     const sid = (p.storage ?? inst.storage).id;
     const revises = p.file._options.revises;
@@ -104,10 +105,7 @@ export async function planVersions(plans: VersionPlan[], inst: Instance): Promis
         throw new IntegrityError(`two files in one save have the key ${p.key}; keys are unique`);
       }
       keys.add(id);
-      const holder = await retryBusy(() =>
-        inst.db.selectFrom("file").selectAll().where("storage_id", "=", sid)
-          .where("key", "=", p.key).where("is_latest", "=", 1).executeTakeFirst()
-      );
+      const holder = holders.has(id) ? holders.get(id) : (await latestByKey(inst, [p])).get(id);
       if (holder && previous && stem(holder.id) !== stem(previous.id)) {
         throw new IntegrityError(
           `key ${p.key} is the latest version of file ${holder.id}, not of ${previous.id}; ` +
@@ -160,6 +158,36 @@ export async function planVersions(plans: VersionPlan[], inst: Instance): Promis
       );
     }
   }
+}
+
+/**
+ * The latest file under each plan's key, by `storage\0key` (absent: none),
+ * looked up 500 keys per query so that a save of many files stays a few
+ * queries (keys inherited from `revises` later are looked up one by one).
+ */
+async function latestByKey(
+  inst: Instance,
+  plans: VersionPlan[],
+): Promise<Map<string, Row<"file"> | undefined>> {
+  const bySid = new Map<string, string[]>();
+  for (const p of plans) {
+    if (p.key === null) continue;
+    const sid = (p.storage ?? inst.storage).id;
+    const keys = bySid.get(sid) ?? bySid.set(sid, []).get(sid)!;
+    keys.push(p.key);
+  }
+  const out = new Map<string, Row<"file"> | undefined>();
+  for (const [sid, keys] of bySid) {
+    for (const k of keys) out.set(`${sid}\0${k}`, undefined);
+    for (let i = 0; i < keys.length; i += 500) {
+      const rows = await retryBusy(() =>
+        inst.db.selectFrom("file").selectAll().where("storage_id", "=", sid)
+          .where("key", "in", keys.slice(i, i + 500)).where("is_latest", "=", 1).execute()
+      );
+      for (const r of rows) out.set(`${sid}\0${r.key}`, r);
+    }
+  }
+  return out;
 }
 
 function stem(id: string): string {

@@ -7,6 +7,7 @@ import { nextVersionId } from "../_ids.ts";
 import { sameFamily } from "./_versions.ts";
 import { hashBytes } from "../storage/hash.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
+import { indexForSearch, unindexForSearch } from "./_search_index.ts";
 import { nowIso, type Row } from "./_model.ts";
 import type { Collection } from "./collection.ts";
 import type { Instance } from "./instance.ts";
@@ -37,9 +38,18 @@ async function byHash(inst: Instance, hash: string): Promise<Row<"collection"> |
 export async function saveCollection(inst: Instance, c: Collection): Promise<void> {
   if (c._saved) {
     await retryBusy(() =>
-      inst.db.updateTable("collection")
-        .set({ description: c.description, version: c.version, updated_at: nowIso() })
-        .where("id", "=", c.id).execute()
+      inst.db.transaction().execute(async (trx) => {
+        const r = await trx.updateTable("collection")
+          .set({ description: c.description, version: c.version, updated_at: nowIso() })
+          .where("id", "=", c.id).returning("is_latest").executeTakeFirst();
+        if (r?.is_latest) {
+          await indexForSearch(trx, "collection", [{
+            id: c.id,
+            name: c.name,
+            description: c.description,
+          }]);
+        }
+      })
     );
     return;
   }
@@ -111,7 +121,9 @@ export async function saveCollection(inst: Instance, c: Collection): Promise<voi
             );
           }
         }
+        if (previous) await unindexForSearch(trx, "collection", [previous.id]);
         await trx.insertInto("collection").values(row).execute();
+        await indexForSearch(trx, "collection", [row], true);
         const links = ids.map((file_id, position) => ({ collection_id: c.id, file_id, position }));
         for (let i = 0; i < links.length; i += CHUNK) {
           await trx.insertInto("collection_file").values(links.slice(i, i + CHUNK)).execute();
@@ -143,16 +155,18 @@ export async function deleteCollection(inst: Instance, c: Collection): Promise<v
       await trx.deleteFrom("collection_file").where("collection_id", "=", c.id).execute();
       await trx.deleteFrom("collection_ulabel").where("collection_id", "=", c.id).execute();
       await trx.deleteFrom("run_input_collection").where("collection_id", "=", c.id).execute();
+      await unindexForSearch(trx, "collection", [c.id]);
       const gone = await trx.deleteFrom("collection").where("id", "=", c.id)
         .returning("is_latest").executeTakeFirst();
       if (!gone) throw new ValidationError(`collection ${c.id} is not in the registry`);
       if (!gone.is_latest) return;
-      const next = await trx.selectFrom("collection").select("id")
+      const next = await trx.selectFrom("collection").select(["id", "name", "description"])
         .where(...sameFamily(c.id))
         .orderBy("id", "desc").executeTakeFirst();
       if (next) {
         await trx.updateTable("collection").set({ is_latest: 1 }).where("id", "=", next.id)
           .execute();
+        await indexForSearch(trx, "collection", [next], true);
       }
     })
   );

@@ -15,7 +15,7 @@ import { PostgresAdapter, type RawBuilder, sql, type SqlBool } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
-import { type Model, Query, type QueryOptions, type Table } from "./_model.ts";
+import { type Model, Query, type QueryOptions, type Table, type Where } from "./_model.ts";
 import { matchKind, type QueryWord, queryWords } from "./_search_tokens.ts";
 import type { SearchKind } from "./_search_index.ts";
 import type { RegistryDb } from "./db.ts";
@@ -160,6 +160,23 @@ function checkLimit(label: string, limit: unknown): number {
 }
 
 /**
+ * How a search's ids select its records' table rows (`where`), and the id of
+ * a table row from its `columns`' values.
+ */
+export interface SearchTable {
+  where: (ids: string[]) => Where;
+  columns: readonly string[];
+  idOf: (values: unknown[]) => string;
+}
+
+/** Records keyed by their id alone. */
+const BY_ID: SearchTable = {
+  where: (ids) => ({ id: ids }),
+  columns: ["id"],
+  idOf: (v) => String(v[0]),
+};
+
+/**
  * The records matching `query`, best first, as a {@linkcode Query} (await
  * it, or `count()`, `first()`, `limit()`, `offset()`); `load` turns ranked
  * ids into records in that order. Bad input rejects with a `ValidationError`.
@@ -172,6 +189,7 @@ export function searchQuery<R>(
   options: SearchOptions | undefined,
   load: (inst: Instance, ids: string[]) => Promise<R[]>,
   model?: Model<Table, R>,
+  table: SearchTable = BY_ID,
 ): Query<R> {
   const check = () => {
     if (options !== undefined && (options === null || typeof options !== "object")) {
@@ -216,10 +234,11 @@ export function searchQuery<R>(
     }) as string[];
     const { recordsDf } = await import("./_table.ts");
     const { default: pl } = await import("nodejs-polars");
-    const table = await recordsDf(inst, model, { id: ids }, { limit: ids.length });
+    const df = await recordsDf(inst, model, table.where(ids), { limit: ids.length });
     const rank = new Map(ids.map((id, i) => [id, i]));
-    const order = (table.getColumn("id").toArray() as string[]).map((id) => rank.get(id)!);
-    return table.withColumn(pl.Series("_rank", order)).sort("_rank").drop("_rank");
+    const cols = table.columns.map((c) => df.getColumn(c).toArray() as unknown[]);
+    const order = cols[0].map((_, i) => rank.get(table.idOf(cols.map((c) => c[i])))!);
+    return df.withColumn(pl.Series("_rank", order)).sort("_rank").drop("_rank");
   });
   return new Query<R>(
     label,

@@ -1,18 +1,21 @@
-// The search index: the `search_token` rows of File, Transform and ULabel
-// records, written in the same transaction as the records (save, replace,
-// delete), and filled for older registries by migration 0007.
+// The search index: the `search_token` rows of File, Transform, ULabel and
+// Collection records, written in the same transaction as the records (save,
+// replace, delete), and filled for older registries by migrations 0007
+// (files, transforms, labels) and 0010 (collections). Only latest versions
+// of files and collections are indexed.
 import type { Kysely } from "kysely";
 import { recordWords } from "./_search_tokens.ts";
 import type { Database } from "./schema.ts";
 
 /** A searchable record class. */
-export type SearchKind = "file" | "transform" | "ulabel";
+export type SearchKind = "file" | "transform" | "ulabel" | "collection";
 
 /** The searched columns of each kind's table and their weights. */
 export const SEARCH_FIELDS = {
   file: [["name", 3], ["key", 2], ["description", 1]],
   transform: [["name", 3], ["short_name", 3], ["description", 1]],
   ulabel: [["name", 3], ["description", 1]],
+  collection: [["name", 3], ["description", 1]],
 } as const satisfies Record<SearchKind, readonly (readonly [string, number])[]>;
 
 /** A row as indexed: its id (and version, for a transform) and searched columns. */
@@ -73,12 +76,19 @@ const TABLE: Record<SearchKind, string> = {
   file: "file",
   transform: "transform",
   ulabel: "ulabel",
+  collection: "collection",
 };
 
-/** Index every record already in the registry (migration 0007), a page at a time. */
-// deno-lint-ignore no-explicit-any
-export async function backfillSearch(db: Kysely<any>): Promise<void> {
-  for (const kind of ["file", "transform", "ulabel"] as const) {
+/**
+ * Index every record of `kinds` already in the registry (migrations 0007 and
+ * 0010), a page at a time; of files and collections, the latest versions.
+ */
+export async function backfillSearch(
+  // deno-lint-ignore no-explicit-any
+  db: Kysely<any>,
+  kinds: readonly SearchKind[] = ["file", "transform", "ulabel"],
+): Promise<void> {
+  for (const kind of kinds) {
     const cols = [
       "id",
       ...(kind === "transform" ? ["version"] : []),
@@ -87,6 +97,7 @@ export async function backfillSearch(db: Kysely<any>): Promise<void> {
     let after: [string, string] | undefined;
     for (;;) {
       let q = db.selectFrom(TABLE[kind]).select(cols).orderBy("id").limit(2000);
+      if (kind === "file" || kind === "collection") q = q.where("is_latest", "=", 1);
       if (kind === "transform") q = q.orderBy("version");
       if (after) {
         q = kind === "transform"

@@ -18,6 +18,7 @@ import {
 } from "./_model.ts";
 import { describe, validateDescription } from "./_description.ts";
 import { defaultInstance, Instance } from "./instance.ts";
+import { type SearchOptions, searchQuery } from "./_search.ts";
 import { File } from "./file.ts";
 import { FILES } from "./_file_model.ts";
 import { Run, RUN_MODEL, RUNS } from "./run.ts";
@@ -330,6 +331,38 @@ export class Collection {
   /** Collections matching `where` (latest versions unless `isLatest` or `id` is given). */
   static filter(where: Where = {}, options: QueryOptions = {}): Query<Collection> {
     return Query.defer("Collection", () => COLLECTIONS(defaultInstance()).filter(where, options));
+  }
+
+  /** The matching collections as a polars DataFrame, newest first, at most 100 (as `Query.df()`). */
+  static df(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Collection.filter(where, options).df();
+  }
+
+  /**
+   * Latest collection versions whose name or description match the words of
+   * `query`, best first (as {@linkcode File.search}: every word matches
+   * exactly, as a prefix, or one typo away; `.df()` for a table).
+   *
+   * @example Find a collection by a word of its description
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const f = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * await new ln.Collection([f], { name: "lung", description: "lung atlas shards" }).save();
+   * console.assert((await ln.Collection.search("atlas"))[0].name === "lung");
+   * await ln.close();
+   * ```
+   */
+  static search(query: string, options?: SearchOptions): Query<Collection> {
+    return searchQuery(
+      "Collection",
+      "collection",
+      defaultInstance,
+      query,
+      options,
+      (inst, ids) => COLLECTIONS(inst).byIds(ids),
+      COLLECTION_MODEL as never,
+    );
   }
 
   /** Query the collections of another instance (from `ln.connect()`). */

@@ -297,6 +297,12 @@ export const MIGRATIONS: Record<string, Migration> = {
       await backfillSearch(db);
     },
   },
+  "0010_collection_search": {
+    async up(db: AnyDb) {
+      // Collections are searched like files (name, description; latest versions).
+      await backfillSearch(db, ["collection"]);
+    },
+  },
 };
 
 /** Serves {@linkcode MIGRATIONS} to kysely's `Migrator`. */

@@ -243,6 +243,18 @@ export class Transform {
         return keys.map((k) => found.get(transformKey(k.transformId, k.transformVersion)))
           .filter((t) => t !== undefined);
       },
+      TRANSFORM_MODEL as never,
+      {
+        // Search ids are `id/version`: one table row per transform version.
+        where: (ids) => ({
+          or: ids.map((k) => {
+            const at = k.indexOf("/");
+            return { id: k.slice(0, at), version: k.slice(at + 1) };
+          }),
+        }),
+        columns: ["id", "version"],
+        idOf: ([id, version]) => `${id}/${version}`,
+      },
     );
   }
 

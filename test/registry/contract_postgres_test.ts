@@ -5,6 +5,7 @@ import { registryContract } from "./contract.ts";
 import { versionsContract } from "./contract_versions.ts";
 import { collectionsContract } from "./contract_collections.ts";
 import { searchContract } from "./search_contract.ts";
+import { searchRecordsContract } from "./search_records_contract.ts";
 import { Kysely } from "kysely";
 import { postgresDialect } from "../../src/registry/postgres.ts";
 import { migrateToPreviousRelease } from "./_previous_release.ts";
@@ -31,6 +32,16 @@ collectionsContract("PostgreSQL registry", async (storage) => {
   await ln.init({ storage, db: dbs.get(storage)! });
 }, pg);
 searchContract("PostgreSQL registry", async (storage) => {
+  if (!dbs.has(storage)) dbs.set(storage, await server!.database());
+  await ln.init({ storage, db: dbs.get(storage)! });
+}, {
+  ...pg,
+  oldRegistry: async (storage) => {
+    dbs.set(storage, await server!.database());
+    return new Kysely({ dialect: await postgresDialect(dbs.get(storage)!) });
+  },
+});
+searchRecordsContract("PostgreSQL registry", async (storage) => {
   if (!dbs.has(storage)) dbs.set(storage, await server!.database());
   await ln.init({ storage, db: dbs.get(storage)! });
 }, {

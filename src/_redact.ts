@@ -197,3 +197,29 @@ export function urlSecrets(url: string): string[] {
   for (const m of url.matchAll(SECRET_PARAM)) out.push(m[3].replace(/^["']|["']$/g, ""));
   return [...new Set(out.filter((s) => s !== ""))];
 }
+
+/** `name = "value"` and `name: "value"` in code (assignments, object literals, YAML). */
+const SECRET_IN_CODE = new RegExp(
+  `\\b(${SECRET_NAMES})(\\s*[:=]\\s*)("[^"\\n]*"|'[^'\\n]*'|\`[^\`\\n]*\`)`,
+  "gi",
+);
+/** An AWS access key id (long-term `AKIA…` or temporary `ASIA…`). */
+const AWS_KEY_ID = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/g;
+/** A URL's userinfo (`scheme://user:password@`), wherever it appears in a text. */
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s"'<>`/@]*:[^\s"'<>`@]*@/gi;
+
+/**
+ * Code as stored in the registry (a script's text, a notebook's cells):
+ * unchanged except for secrets written into it — a URL's password
+ * (`postgresql://ana:***@db`), the values of secret-named assignments and
+ * members (`password = "***"`, `secretAccessKey: "***"`, `"token": "***"`)
+ * and AWS access key ids. Query strings are kept (they are code, not secrets,
+ * more often than not).
+ */
+export function redactSource(code: string): string {
+  return code
+    .replace(USERINFO, (_m, scheme) => `${scheme}${REDACTED}@`)
+    .replace(SECRET_MEMBER, (_m, head) => `${head}"${REDACTED}"`)
+    .replace(SECRET_IN_CODE, (_m, name, eq, v: string) => `${name}${eq}${v[0]}${REDACTED}${v[0]}`)
+    .replace(AWS_KEY_ID, REDACTED);
+}

@@ -2,7 +2,7 @@
 // chain) is redacted, malformed ones too; S3 keys and Postgres passwords
 // given to the library never appear in what it throws.
 import * as ln from "../mod.ts";
-import { redactError, redactText, redactUrl } from "../src/_redact.ts";
+import { redactError, redactSource, redactText, redactUrl } from "../src/_redact.ts";
 import { assert, assertEquals, listTree, tempDir } from "./_helpers.ts";
 import { s3Server } from "./_s3.ts";
 import { needsPostgres, postgresServer } from "./_postgres.ts";
@@ -79,6 +79,27 @@ Deno.test("redactText redacts every URL in a text, secret parameters and the kno
   assertEquals(redactText(`login with ${ENC} failed`, [PW]), "login with *** failed");
   // Short known secrets are left to the patterns: they would mangle the text.
   assertEquals(redactText("a postgres error", ["p"]), "a postgres error");
+});
+
+Deno.test("redactSource removes secrets written into code and keeps the rest as written", () => {
+  const code = [
+    'const db = "postgresql://ana:hunter2@db.example.org:5432/lamin";',
+    "const password = 'pw-1234';",
+    'const s3 = { secretAccessKey: "wJalrXUtnFEMI", accessKeyId: "ASIAIOSFODNN7EXAMPLE" };',
+    'const j = { "token": "abc.def" };',
+    'api_key = "k-123"',
+    'const url = "https://x.org/data.h5ad?raw=true&token_count=3";',
+    "const n = tokens.length; const passes = 3; password = readPassword();",
+  ].join("\n");
+  assertEquals(redactSource(code).split("\n"), [
+    'const db = "postgresql://***@db.example.org:5432/lamin";',
+    "const password = '***';",
+    'const s3 = { secretAccessKey: "***", accessKeyId: "***" };',
+    'const j = { "token": "***" };',
+    'api_key = "***"',
+    'const url = "https://x.org/data.h5ad?raw=true&token_count=3";',
+    "const n = tokens.length; const passes = 3; password = readPassword();",
+  ]);
 });
 
 Deno.test("redactError redacts an error's message, stack and whole cause chain in place", () => {

@@ -8,6 +8,7 @@
 import { existsSync } from "node:fs";
 import type { Kysely } from "kysely";
 import { StorageError } from "../errors.ts";
+import { redactSource } from "../_redact.ts";
 import { retryBusy } from "./_db_errors.ts";
 import { openRegistry, type RegistryDb } from "./db.ts";
 import type { Database, RunCellTable } from "./schema.ts";
@@ -70,7 +71,7 @@ function row(runId: string, cell: CellRecord): RunCellTable {
     run_id: runId,
     seq: cell.seq,
     execution_count: cell.executionCount ?? null,
-    code: cell.code,
+    code: redactSource(cell.code),
     status: cell.status,
     error_name: cell.errorName ?? null,
     started_at: cell.startedAt.toISOString(),

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { kernelGlobal } from "./kernel_messages.ts";
+import { redactSource } from "../_redact.ts";
 
 /** The tracked source. */
 export interface CodeOrigin {
@@ -18,7 +19,10 @@ export interface CodeOrigin {
   name: string;
   /** md5 (base64url) of the script, or of the notebook's code cells. */
   hash: string;
-  /** The script's text, or the notebook's code cells; absent when larger than 10 MiB. */
+  /**
+   * The script's text, or the notebook's code cells, with secrets written
+   * into them redacted (`redactSource`); absent when larger than 10 MiB.
+   */
   source?: string;
 }
 
@@ -84,7 +88,10 @@ export function scriptOrigin(): CodeOrigin | undefined {
       reference: reference(path),
       name: basename(path),
       hash: createHash("md5").update(bytes).digest("base64url"),
-      ...(bytes.length <= MAX_SOURCE ? { source: new TextDecoder().decode(bytes) } : {}),
+      // Stored with the transform: secrets written into the script are redacted.
+      ...(bytes.length <= MAX_SOURCE
+        ? { source: redactSource(new TextDecoder().decode(bytes)) }
+        : {}),
     };
   } catch {
     return undefined;
@@ -209,6 +216,6 @@ export async function notebookOrigin(known?: string): Promise<CodeOrigin | undef
     reference: reference(path),
     name: basename(path),
     hash,
-    ...(source.length <= MAX_SOURCE ? { source } : {}),
+    ...(source.length <= MAX_SOURCE ? { source: redactSource(source) } : {}),
   };
 }

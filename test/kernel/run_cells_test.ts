@@ -16,6 +16,12 @@ Deno.test("recordCells inserts cells and updateCell records a cell's outcome", a
     try {
       await recordCells(db, run.id, [
         { seq: 1, code: "1 + 1", status: "ok", startedAt, executionCount: 1, endedAt: startedAt },
+        {
+          seq: 3,
+          code: 'await ln.init({ db: "postgresql://ana:pw-of-ana@db/x" })',
+          status: "ok",
+          startedAt,
+        },
         { seq: 2, code: "await f()", cellId: "c2", status: "running", startedAt },
       ]);
       await updateCell(db, run.id, {
@@ -34,6 +40,8 @@ Deno.test("recordCells inserts cells and updateCell records a cell's outcome", a
     assertEquals(cells.map((c) => [c.code, c.status, c.executionCount, c.errorName, c.cellId]), [
       ["1 + 1", "ok", 1, undefined, undefined],
       ["await f()", "error", 2, "TypeError", "c2"],
+      // A password written into a cell is not stored.
+      ['await ln.init({ db: "postgresql://***@db/x" })', "ok", null, undefined, undefined],
     ]);
     assertEquals(cells[1].finishedAt?.toISOString(), "2026-01-02T03:04:06.000Z");
     assertEquals(cells[1].startedAt.toISOString(), startedAt.toISOString());

@@ -208,6 +208,43 @@ Deno.test("a tracked script's text is kept once per version; completed, errored 
   }
 });
 
+Deno.test("secrets written into a tracked script are not stored with its source; its hash is the file's", async () => {
+  const root = await freshInstance();
+  await ln.close();
+  const dir = await tempDir();
+  try {
+    const path = `${dir}/creds.ts`;
+    const body = [
+      'const db = "postgresql://ana:hunter2-pw@db.example.org/lamin";',
+      'const password = "pw-in-the-clear";',
+      'const s3 = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI" };',
+      'const data = "https://x.org/atlas.h5ad?raw=true";',
+      "console.log(db.length + password.length + Object.keys(s3).length + data.length);",
+      "await ln.finish();",
+    ].join("\n");
+    await Deno.writeTextFile(path, script(body));
+    assert((await command(path, root).output()).success);
+    await ln.init({ storage: root });
+    const [t] = await ln.Transform.filter({ name: "creds.ts" });
+    const source = (await t.source())!;
+    for (
+      const secret of ["hunter2-pw", "pw-in-the-clear", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI"]
+    ) {
+      assert(!source.includes(secret), `${secret} stored in:\n${source}`);
+    }
+    assert(source.includes('"postgresql://***@db.example.org/lamin"'), source);
+    assert(source.includes('secretAccessKey: "***"'), source);
+    assert(source.includes("https://x.org/atlas.h5ad?raw=true"), "code is kept as written");
+    const { createHash } = await import("node:crypto");
+    const hash = createHash("md5").update(await Deno.readFile(path)).digest("base64url");
+    assertEquals(t.hash, hash, "the version is the file's, as run");
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a registry made by migrations 0001-0003 upgrades in place and its runs still load", async () => {
   const root = await tempDir();
   try {

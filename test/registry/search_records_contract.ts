@@ -3,25 +3,13 @@
 // tests): latest collection versions only, deletes and new versions keep the
 // index right, `.df()` keeps the rank order, and a registry written before
 // collections were searchable upgrades with its collections indexed.
-import { type Kysely, type Migration, Migrator, sql } from "kysely";
+import { type Kysely, sql } from "kysely";
 import * as ln from "../../mod.ts";
-import { MIGRATIONS } from "../../src/registry/migrations.ts";
+import { migrateBefore } from "./_previous_release.ts";
 import { contractCase } from "./_contract_case.ts";
 import { assertEquals, tempDir } from "../_helpers.ts";
 
 const enc = new TextEncoder();
-
-/** Apply the migrations named before `before` to `db`, and nothing newer. */
-async function migrateBefore<DB>(db: Kysely<DB>, before: string): Promise<void> {
-  const old: Record<string, Migration> = Object.fromEntries(
-    Object.entries(MIGRATIONS).filter(([name]) => name < before),
-  );
-  const { error } = await new Migrator({
-    db,
-    provider: { getMigrations: () => Promise.resolve(old) },
-  }).migrateToLatest();
-  if (error) throw error;
-}
 
 /** Register the cases for instances opened by `open`. */
 export function searchRecordsContract(

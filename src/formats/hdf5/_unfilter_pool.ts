@@ -50,11 +50,12 @@ function startPool(): typeof pool {
     const workers = Array.from({ length: n }, () => {
       const w = new Worker(url);
       w.unref();
-      w.on("message", (m: { id: number; out?: ArrayBuffer[]; error?: Error }) => {
+      type Reply = { id: number; out?: ArrayBuffer[]; lengths?: number[]; error?: Error };
+      w.on("message", (m: Reply) => {
         const p = pending.get(m.id);
         pending.delete(m.id);
         if (!p) return;
-        if (m.out) p.resolve(m.out.map((b) => new Uint8Array(b)));
+        if (m.out) p.resolve(m.out.map((b, k) => new Uint8Array(b, 0, m.lengths?.[k])));
         else {
           const Kind = m.error?.name === "UnsupportedFormatError"
             ? UnsupportedFormatError
@@ -117,20 +118,36 @@ export async function unfilterAll(jobs: UnfilterJob[]): Promise<Uint8Array[]> {
   if (!pool || total < MIN_PARALLEL_BYTES || jobs.length < 2) {
     return jobs.map((j) => unfilter(j.bytes, j.filters, j.mask, j.ctx));
   }
-  // Contiguous batches of about equal compressed size, one per worker.
+  // Contiguous batches of about equal compressed size, four per worker,
+  // handed out as workers finish (a worker slowed down by other processes
+  // does less), two in flight per worker.
   const n = pool.workers.length;
-  const batches: UnfilterJob[][] = Array.from({ length: n }, () => []);
+  const target = total / (n * 4);
+  const batches: UnfilterJob[][] = [[]];
   let acc = 0;
   for (const j of jobs) {
-    batches[Math.min(n - 1, Math.floor((acc / total) * n))].push(j);
+    if (acc >= target) {
+      batches.push([]);
+      acc = 0;
+    }
+    batches[batches.length - 1].push(j);
     acc += j.bytes.byteLength;
   }
-  const sent = proven;
+  const outs: Uint8Array[][] = new Array(batches.length);
+  let next = 0;
+  const run = async (i: number) => {
+    while (next < batches.length) {
+      const k = next++;
+      outs[k] = await send(i, batches[k]);
+    }
+  };
   try {
-    const outs = await Promise.all(batches.map((b, i) => b.length ? send(i, b) : []));
+    await Promise.all(pool.workers.flatMap((_, i) => [run(i), run(i)]));
     return outs.flat();
   } catch (e) {
-    if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError || sent) throw e;
+    // Bytes already transferred (detached: empty) cannot be undone here.
+    const gone = jobs.some((j) => j.bytes.byteLength === 0);
+    if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError || gone) throw e;
     // The pool failed (a runtime that cannot load the worker): undone here.
     return jobs.map((j) => unfilter(j.bytes, j.filters, j.mask, j.ctx));
   }
@@ -155,11 +172,11 @@ export async function decodeBloscChunk(
   const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? bytes
     : bytes.slice();
-  const sent = proven;
   try {
     return (await send(i, [{ bytes: own, blosc: { cap } }]))[0];
   } catch (e) {
-    if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError || sent) throw e;
+    const gone = own.byteLength === 0;
+    if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError || gone) throw e;
     return decodeBlosc(bytes, cap);
   }
 }

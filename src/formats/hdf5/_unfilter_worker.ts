@@ -22,13 +22,17 @@ function undo(bytes: Uint8Array, j: Job): Uint8Array {
 // of a message, and a typed array's keys are its elements.
 parentPort!.on("message", (msg: { id: number; buffers: ArrayBuffer[]; jobs: Job[] }) => {
   try {
+    const lengths: number[] = [];
     const out = msg.jobs.map((j, i) => {
-      const b = undo(new Uint8Array(msg.buffers[i]), j);
-      // A pooled or shared buffer cannot be transferred whole: copy it.
-      return (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice())
-        .buffer as ArrayBuffer;
+      let b = undo(new Uint8Array(msg.buffers[i]), j);
+      // Transferred with its length: a buffer that is the output's own (an
+      // inflate output is one byte longer: see _filters.ts); a pooled or
+      // shared one is copied first.
+      if (b.byteOffset !== 0 || b.buffer.byteLength - b.byteLength > 64) b = b.slice();
+      lengths.push(b.byteLength);
+      return b.buffer as ArrayBuffer;
     });
-    parentPort!.postMessage({ id: msg.id, out }, out);
+    parentPort!.postMessage({ id: msg.id, out, lengths }, out);
   } catch (e) {
     const err = e as Error;
     parentPort!.postMessage({ id: msg.id, error: { name: err.name, message: err.message } });

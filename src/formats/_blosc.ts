@@ -68,7 +68,7 @@ export function decodeBlosc(src: Uint8Array, cap: number): Uint8Array | null {
   const nblocks = Math.ceil(nbytes / blocksize);
   const starts = HEADER + 4 * nblocks;
   if (starts > src.length) corrupt(`${nblocks} blocks in ${src.length} bytes`);
-  const tmp = shuffled ? new Uint8Array(blocksize) : undefined;
+  const tmp = shuffled ? scratchOf(blocksize) : undefined;
   for (let b = 0; b < nblocks; b++) {
     const leftover = b === nblocks - 1 && nbytes % blocksize !== 0;
     const bsize = leftover ? nbytes % blocksize : blocksize;
@@ -103,6 +103,15 @@ export function decodeBlosc(src: Uint8Array, cap: number): Uint8Array | null {
     if (tmp) unshuffle(typesize, bsize, tmp, out, dest);
   }
   return out;
+}
+
+/** The block buffer, kept between chunks up to 8 MiB (fresh memory costs its page faults). */
+let scratch: Uint8Array | undefined;
+function scratchOf(size: number): Uint8Array {
+  if (scratch && scratch.length >= size) return scratch;
+  const b = new Uint8Array(size);
+  if (size <= 8 << 20) scratch = b;
+  return b;
 }
 
 /** Decode the LZ4 block `src` into `out` from `op` (up to `end`); its size. */

@@ -6,6 +6,9 @@ import * as zarr from "zarrita";
 import { gunzipSync, inflateSync } from "node:zlib";
 import { CorruptFileError, LaminError, UnsupportedFormatError } from "../../errors.ts";
 import type { ZarrStoreAt } from "./_zarr_store.ts";
+import { bloscHeader } from "../_blosc.ts";
+import { CheckedVLenUTF8 } from "./_zarr_vlen.ts";
+import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyArray = zarr.Array<any, any>;
@@ -99,16 +102,12 @@ function checkedBlosc(load: Loader) {
       throw new UnsupportedFormatError("lamindeno does not write blosc zarr chunks");
     }
     async decode(bytes: Uint8Array): Promise<Uint8Array> {
-      // Blosc's header: nbytes (uncompressed) at 4, cbytes (the frame) at 12.
-      if (bytes.length < 16) throw new Error("the blosc chunk is shorter than its header");
-      const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const nbytes = v.getUint32(4, true), cbytes = v.getUint32(12, true);
-      if (cbytes !== bytes.length) {
-        throw new Error(`the blosc chunk says it is ${cbytes} bytes, it is ${bytes.length}`);
-      }
-      if (nbytes > this.#cap) {
-        throw new Error(`the blosc chunk claims ${nbytes} bytes, beyond its declared size`);
-      }
+      // Sizes checked against the cap first (CorruptFileError otherwise).
+      bloscHeader(bytes, this.#cap);
+      // LZ4, BloscLZ, zlib: decoded in TypeScript on the worker pool;
+      // others (zstd, snappy, bit shuffle) by numcodecs' wasm, here.
+      const out = await decodeBloscChunk(bytes, this.#cap);
+      if (out) return out;
       this.#inner ??= load().then((C) => C.fromConfig(this.#config, this.#meta));
       return await (await this.#inner).decode(bytes);
     }
@@ -125,6 +124,7 @@ export function installCheckedCodecs(): void {
   const Zlib = inflating("zlib"), Gzip = inflating("gzip");
   for (const name of ["zlib", "numcodecs.zlib"]) reg.set(name, () => Zlib);
   for (const name of ["gzip", "numcodecs.gzip"]) reg.set(name, () => Gzip);
+  for (const name of ["vlen-utf8", "numcodecs.vlen-utf8"]) reg.set(name, () => CheckedVLenUTF8);
   for (const name of ["blosc", "numcodecs.blosc"]) {
     const load = reg.get(name) as Loader | undefined;
     if (load) {

@@ -29,7 +29,31 @@ export async function zarrRangeArray(
     }
     throw zarrError(label, path, e);
   }
-  arr = await checkedArray(arr, source, path, label);
+  return rangesOf(await checkedArray(arr, source, path, label), path, label);
+}
+
+/**
+ * A RangeArray over the opened (and checked: see `checkedArray`) numeric
+ * zarr array `arr`; undefined when it is not numeric (bool, strings).
+ */
+export function numericRanges(arr: AnyArray, path: string, label: string): RangeArray | undefined {
+  return CTORS[String(arr.dtype)] ? rangesOf(arr, path, label) : undefined;
+}
+
+const CTORS: Record<string, [new (n: number) => NumericArray, Dtype]> = {
+  int8: [Int8Array, "int8"],
+  int16: [Int16Array, "int16"],
+  int32: [Int32Array, "int32"],
+  int64: [BigInt64Array, "int64"],
+  uint8: [Uint8Array, "uint8"],
+  uint16: [Uint16Array, "uint16"],
+  uint32: [Uint32Array, "uint32"],
+  uint64: [BigUint64Array, "uint64"],
+  float32: [Float32Array, "float32"],
+  float64: [Float64Array, "float64"],
+};
+
+function rangesOf(arr: AnyArray, path: string, label: string): RangeArray {
   const shape = arr.shape as number[];
   if (shape.length < 1 || shape.length > 2) {
     throw new UnsupportedFormatError(`"${label}": /${path} has ${shape.length} dimensions`);
@@ -37,18 +61,6 @@ export async function zarrRangeArray(
   const chunks = arr.chunks as number[];
   const rowLen = shape[1] ?? 1;
   const colChunks = shape.length === 2 ? Math.ceil(shape[1] / chunks[1]) : 1;
-  const CTORS: Record<string, [new (n: number) => NumericArray, Dtype]> = {
-    int8: [Int8Array, "int8"],
-    int16: [Int16Array, "int16"],
-    int32: [Int32Array, "int32"],
-    int64: [BigInt64Array, "int64"],
-    uint8: [Uint8Array, "uint8"],
-    uint16: [Uint16Array, "uint16"],
-    uint32: [Uint32Array, "uint32"],
-    uint64: [BigUint64Array, "uint64"],
-    float32: [Float32Array, "float32"],
-    float64: [Float64Array, "float64"],
-  };
   const known = CTORS[String(arr.dtype)];
   if (!known) {
     throw new UnsupportedFormatError(`"${label}": /${path} is not numeric (${arr.dtype})`);
@@ -74,13 +86,17 @@ export async function zarrRangeArray(
       for (const [s, e] of ranges) {
         for (let c = Math.floor(s / chunks[0]); c * chunks[0] < e; c++) needed.add(c);
       }
-      const cache = new Map<number, { data: NumericArray; stride: number[] }[]>();
+      // 2-D rows are copied as words of the largest size that divides the
+      // element (one monomorphic loop, whatever the element type).
+      const unit = out.BYTES_PER_ELEMENT % 4 === 0 ? 4 : out.BYTES_PER_ELEMENT % 2 === 0 ? 2 : 1;
+      const cache = new Map<number, { data: NumericArray; stride: number[]; words: Words }[]>();
+      // Every chunk at once (each is decoded on the worker pool).
       await Promise.all([...needed].map(async (c) => {
-        const parts = [];
-        for (let j = 0; j < colChunks; j++) {
+        const parts = await Promise.all(Array.from({ length: colChunks }, async (_, j) => {
           const ch = await arr.getChunk(shape.length === 2 ? [c, j] : [c]);
-          parts.push({ data: ch.data as NumericArray, stride: ch.stride as number[] });
-        }
+          const data = ch.data as NumericArray;
+          return { data, stride: ch.stride as number[], words: wordsOf(data, unit) };
+        }));
         cache.set(c, parts);
       }));
       let o = 0;
@@ -99,14 +115,24 @@ export async function zarrRangeArray(
         }
         return out;
       }
+      // 2-D: each row's span of each column chunk (C-order chunks as words).
+      const per = out.BYTES_PER_ELEMENT / unit;
+      const ow = wordsOf(out, unit);
       for (const [s, e] of ranges) {
         for (let r = s; r < e; r++, o++) {
           const parts = cache.get(Math.floor(r / chunks[0]))!;
           const local = r % chunks[0];
           for (let j = 0; j < colChunks; j++) {
-            const { data, stride } = parts[j];
+            const { data, stride, words: dw } = parts[j];
             const c0 = j * chunks[1];
             const width = Math.min(chunks[1], shape[1] - c0);
+            if (stride[1] === 1) {
+              const from = local * stride[0] * per, to = (o * rowLen + c0) * per;
+              const nw = width * per;
+              if (nw >= 64) ow.set(dw.subarray(from, from + nw), to);
+              else for (let k = 0; k < nw; k++) ow[to + k] = dw[from + k];
+              continue;
+            }
             for (let k = 0; k < width; k++) {
               // deno-lint-ignore no-explicit-any
               (out as any)[o * rowLen + c0 + k] = (data as any)[local * stride[0] + k * stride[1]];
@@ -117,4 +143,18 @@ export async function zarrRangeArray(
       return out;
     },
   };
+}
+
+type Words = Uint8Array | Uint16Array | Uint32Array;
+
+/** `a`'s bytes as words of `unit` bytes (copied first when not aligned to them). */
+function wordsOf(a: NumericArray, unit: number): Words {
+  // deno-lint-ignore no-explicit-any
+  if (a.byteOffset % unit !== 0) a = (a as any).slice();
+  const n = a.byteLength / unit;
+  return unit === 4
+    ? new Uint32Array(a.buffer, a.byteOffset, n)
+    : unit === 2
+    ? new Uint16Array(a.buffer, a.byteOffset, n)
+    : new Uint8Array(a.buffer, a.byteOffset, n);
 }

@@ -4,6 +4,7 @@ import * as rt from "../../_runtime.ts";
 import * as zarr from "zarrita";
 import { CorruptFileError } from "../../errors.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
+import { numericRanges } from "./_zarr_ranges.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray } from "./_store.ts";
 
@@ -66,6 +67,16 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
           p,
           new Error(`rows ${span[0]}..${span[1]} of an array of shape [${node.shape}]`),
         );
+      }
+      // Numeric arrays: each chunk's rows copied at once into the result
+      // (zarrita's get copies element by element), chunks decoded at once.
+      const ranges = (node.shape.length === 1 || node.shape.length === 2) && node.shape[0] > 0
+        ? numericRanges(arr, p, label)
+        : undefined;
+      if (ranges) {
+        const data = await ranges.readRanges([span ?? [0, node.shape[0]]]);
+        const shape = span ? [span[1] - span[0]] : node.shape as number[];
+        return { kind: "number", data, shape, dtype: ranges.dtype };
       }
       const r = span ? await zarr.get(arr, [zarr.slice(span[0], span[1])]) : await zarr.get(arr);
       chunk = r && typeof r === "object" && "data" in r

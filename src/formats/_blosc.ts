@@ -1,0 +1,286 @@
+// A blosc (version 1 format, as numcodecs and zarr v2 write it) chunk
+// decoder in plain TypeScript: LZ4 and BloscLZ blocks, zlib blocks through
+// node:zlib, byte shuffle undone in words. It writes into one output buffer
+// of the chunk's declared size (checked against a cap first: no allocation
+// bomb) and needs no wasm heap, so chunks can be decoded on the worker pool
+// (src/formats/hdf5/_unfilter_pool.ts). Chunks it does not decode (zstd,
+// snappy, bit shuffle, newer blosc formats) are left to numcodecs' decoder:
+// `decodeBlosc` returns null for them.
+import { inflateSync } from "node:zlib";
+import { CorruptFileError } from "../errors.ts";
+
+const HEADER = 16;
+const SHUFFLE = 0x1, MEMCPYED = 0x2, BITSHUFFLE = 0x4, DONT_SPLIT = 0x10;
+const BLOSCLZ = 0, LZ4 = 1, ZLIB = 3;
+/** Blosc's split rule: blocks split into `typesize` streams when these hold. */
+const MAX_SPLITS = 16, MIN_BUFFERSIZE = 128;
+
+function corrupt(what: string): never {
+  throw new CorruptFileError(`the blosc chunk is damaged: ${what}`);
+}
+
+/** Blosc's header of `src`: sizes and flags, checked against `cap`. */
+export function bloscHeader(src: Uint8Array, cap: number) {
+  if (src.length < HEADER) corrupt(`${src.length} bytes, shorter than its header`);
+  const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const nbytes = v.getUint32(4, true), blocksize = v.getUint32(8, true);
+  const cbytes = v.getUint32(12, true);
+  if (cbytes !== src.length) corrupt(`it says it is ${cbytes} bytes, it is ${src.length}`);
+  if (nbytes > cap) corrupt(`it claims ${nbytes} bytes, beyond its declared size (${cap})`);
+  return { version: src[0], flags: src[2], typesize: src[3], nbytes, blocksize, view: v };
+}
+
+/**
+ * Whether `decodeBlosc` decodes `src` (its codec and filter, from the
+ * header; a header too short to tell is left to `decodeBlosc` to reject).
+ */
+export function bloscDecodable(src: Uint8Array): boolean {
+  if (src.length < HEADER) return true;
+  const version = src[0], flags = src[2], typesize = src[3], format = flags >> 5;
+  if (version < 1 || version > 2) return false;
+  if (flags & MEMCPYED) return true;
+  const shuffled = (flags & SHUFFLE) !== 0 && typesize > 1;
+  // Bit shuffle applies when byte shuffle does not (as in blosc_d).
+  if (flags & BITSHUFFLE && !shuffled) return false;
+  return format === BLOSCLZ || format === LZ4 || format === ZLIB;
+}
+
+/**
+ * The bytes of the blosc chunk `src` (at most `cap` of them), or null when
+ * it uses a codec or filter this decoder does not handle. A damaged chunk
+ * (sizes out of bounds, a block that decodes to the wrong size) throws
+ * `CorruptFileError`.
+ */
+export function decodeBlosc(src: Uint8Array, cap: number): Uint8Array | null {
+  const { flags, typesize, nbytes, blocksize, view } = bloscHeader(src, cap);
+  if (!bloscDecodable(src)) return null;
+  const format = flags >> 5;
+  const shuffled = (flags & SHUFFLE) !== 0 && typesize > 1;
+  const out = new Uint8Array(nbytes);
+  if (nbytes === 0) return out;
+  if (flags & MEMCPYED) {
+    if (HEADER + nbytes > src.length) corrupt(`${nbytes} bytes stored plain in ${src.length}`);
+    out.set(src.subarray(HEADER, HEADER + nbytes));
+    return out;
+  }
+  if (typesize < 1) corrupt("a type size of 0");
+  if (blocksize < 1 || blocksize > nbytes) corrupt(`a block size of ${blocksize}`);
+  const nblocks = Math.ceil(nbytes / blocksize);
+  const starts = HEADER + 4 * nblocks;
+  if (starts > src.length) corrupt(`${nblocks} blocks in ${src.length} bytes`);
+  const tmp = shuffled ? scratchOf(blocksize) : undefined;
+  for (let b = 0; b < nblocks; b++) {
+    const leftover = b === nblocks - 1 && nbytes % blocksize !== 0;
+    const bsize = leftover ? nbytes % blocksize : blocksize;
+    const dest = b * blocksize;
+    let ip = view.getInt32(HEADER + 4 * b, true);
+    if (ip < starts || ip >= src.length) corrupt(`block ${b} starts at ${ip}`);
+    const split = !(flags & DONT_SPLIT) && typesize <= MAX_SPLITS &&
+      Math.floor(bsize / typesize) >= MIN_BUFFERSIZE && !leftover;
+    const nsplits = split ? typesize : 1;
+    const neblock = Math.floor(bsize / nsplits);
+    // Into the output directly when there is no shuffle to undo.
+    const into = tmp ?? out;
+    let op = tmp ? 0 : dest;
+    for (let s = 0; s < nsplits; s++) {
+      if (ip + 4 > src.length) corrupt(`block ${b} runs past the end`);
+      const cb = view.getInt32(ip, true);
+      ip += 4;
+      if (cb < 0 || ip + cb > src.length) corrupt(`block ${b} claims ${cb} bytes`);
+      const part = src.subarray(ip, ip + cb);
+      if (cb === neblock) into.set(part, op);
+      else {
+        const got = format === LZ4
+          ? lz4Block(part, into, op, op + neblock)
+          : format === BLOSCLZ
+          ? bloscLZBlock(part, into, op, op + neblock)
+          : zlibBlock(part, into, op, neblock);
+        if (got !== neblock) corrupt(`block ${b} decodes to ${got} bytes, not ${neblock}`);
+      }
+      ip += cb;
+      op += neblock;
+    }
+    if (tmp) unshuffle(typesize, bsize, tmp, out, dest);
+  }
+  return out;
+}
+
+/** The block buffer, kept between chunks up to 8 MiB (fresh memory costs its page faults). */
+let scratch: Uint8Array | undefined;
+function scratchOf(size: number): Uint8Array {
+  if (scratch && scratch.length >= size) return scratch;
+  const b = new Uint8Array(size);
+  if (size <= 8 << 20) scratch = b;
+  return b;
+}
+
+/** Decode the LZ4 block `src` into `out` from `op` (up to `end`); its size. */
+export function lz4Block(src: Uint8Array, out: Uint8Array, op: number, end: number): number {
+  const start = op, n = src.length;
+  let ip = 0;
+  while (ip < n) {
+    const token = src[ip++];
+    let lit = token >>> 4;
+    if (lit === 15) {
+      let c = 255;
+      while (c === 255) {
+        if (ip >= n) corrupt("an LZ4 literal length runs past the end");
+        c = src[ip++];
+        lit += c;
+      }
+    }
+    if (ip + lit > n || op + lit > end) corrupt("LZ4 literals run past the block");
+    if (lit > 16) out.set(src.subarray(ip, ip + lit), op);
+    else for (let k = 0; k < lit; k++) out[op + k] = src[ip + k];
+    ip += lit;
+    op += lit;
+    if (ip >= n) break; // the last sequence has literals only
+    if (ip + 2 > n) corrupt("an LZ4 match offset runs past the end");
+    const offset = src[ip] | (src[ip + 1] << 8);
+    ip += 2;
+    if (offset === 0 || offset > op - start) corrupt(`an LZ4 match offset of ${offset}`);
+    let len = token & 15;
+    if (len === 15) {
+      let c = 255;
+      while (c === 255) {
+        if (ip >= n) corrupt("an LZ4 match length runs past the end");
+        c = src[ip++];
+        len += c;
+      }
+    }
+    len += 4;
+    if (op + len > end) corrupt("an LZ4 match runs past the block");
+    copyMatch(out, op, offset, len);
+    op += len;
+  }
+  return op - start;
+}
+
+/** Copy `len` bytes from `offset` back (overlapping: a repeated pattern). */
+function copyMatch(out: Uint8Array, op: number, offset: number, len: number): void {
+  let from = op - offset;
+  if (offset >= len && len > 32) {
+    out.copyWithin(op, from, from + len);
+    return;
+  }
+  if (offset === 1 && len > 16) {
+    out.fill(out[from], op, op + len);
+    return;
+  }
+  for (const stop = op + len; op < stop;) out[op++] = out[from++];
+}
+
+const MAX_DISTANCE = 8191;
+
+/** Decode the BloscLZ block `src` into `out` from `op` (up to `end`); its size. */
+export function bloscLZBlock(src: Uint8Array, out: Uint8Array, op: number, end: number): number {
+  const start = op, n = src.length;
+  if (n === 0) return 0;
+  let ip = 0;
+  let ctrl = src[ip++] & 31;
+  for (;;) {
+    if (ctrl >= 32) {
+      let len = (ctrl >> 5) - 1;
+      let ofs = (ctrl & 31) << 8;
+      if (len === 6) {
+        let code = 255;
+        while (code === 255) {
+          if (ip + 1 >= n) corrupt("a BloscLZ match length runs past the end");
+          code = src[ip++];
+          len += code;
+        }
+      } else if (ip >= n) corrupt("a BloscLZ match runs past the end");
+      const code = src[ip++];
+      let ref = op - ofs - code;
+      if (code === 255 && ofs === 31 << 8) {
+        if (ip + 1 >= n) corrupt("a BloscLZ far match runs past the end");
+        ofs = (src[ip] << 8) + src[ip + 1];
+        ip += 2;
+        ref = op - ofs - MAX_DISTANCE;
+      }
+      if (op + len + 3 > end) corrupt("a BloscLZ match runs past the block");
+      if (ref - 1 < start) corrupt("a BloscLZ match starts before the block");
+      const more = ip < n;
+      if (more) ctrl = src[ip++];
+      len += 3;
+      copyMatch(out, op, op - (ref - 1), len);
+      op += len;
+      if (!more) break;
+    } else {
+      ctrl++;
+      if (op + ctrl > end || ip + ctrl > n) corrupt("BloscLZ literals run past the block");
+      if (ctrl > 16) out.set(src.subarray(ip, ip + ctrl), op);
+      else for (let k = 0; k < ctrl; k++) out[op + k] = src[ip + k];
+      op += ctrl;
+      ip += ctrl;
+      if (ip >= n) break;
+      ctrl = src[ip++];
+    }
+  }
+  return op - start;
+}
+
+function zlibBlock(src: Uint8Array, out: Uint8Array, op: number, size: number): number {
+  let got: Uint8Array;
+  try {
+    got = inflateSync(src, { maxOutputLength: size + 1 });
+  } catch (e) {
+    corrupt(`a zlib block does not inflate (${(e as Error).message})`);
+  }
+  if (got.length !== size) return got.length;
+  out.set(got, op);
+  return size;
+}
+
+/**
+ * Undo blosc's byte shuffle of `size` bytes of `src` (byte j of every
+ * element stored together) into `out` from `at`: whole elements, then the
+ * bytes left over as they are.
+ */
+export function unshuffle(
+  typesize: number,
+  size: number,
+  src: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
+  const n = Math.floor(size / typesize);
+  if (
+    typesize === 4 && n % 4 === 0 && src.byteOffset % 4 === 0 && (out.byteOffset + at) % 4 === 0
+  ) {
+    // Four elements at a time: a word of each byte stream, transposed.
+    const q = n >> 2;
+    const s = new Uint32Array(src.buffer, src.byteOffset, n);
+    const w = new Uint32Array(out.buffer, out.byteOffset + at, n);
+    for (let i = 0, k = 0; i < q; i++, k += 4) {
+      const a = s[i], b = s[q + i], c = s[2 * q + i], d = s[3 * q + i];
+      w[k] = (a & 0xff) | ((b & 0xff) << 8) | ((c & 0xff) << 16) | (d << 24);
+      w[k + 1] = ((a >>> 8) & 0xff) | (b & 0xff00) | ((c & 0xff00) << 8) | ((d & 0xff00) << 16);
+      w[k + 2] = ((a >>> 16) & 0xff) | ((b >>> 8) & 0xff00) | (c & 0xff0000) |
+        ((d & 0xff0000) << 8);
+      w[k + 3] = (a >>> 24) | ((b >>> 16) & 0xff00) | ((c >>> 8) & 0xff0000) | (d & 0xff000000);
+    }
+  } else if ((typesize === 4 || typesize === 8) && (out.byteOffset + at) % 4 === 0) {
+    // Whole 32-bit words: four reads and one write per word.
+    const w = new Uint32Array(out.buffer, out.byteOffset + at, (n * typesize) >> 2);
+    const s = src;
+    if (typesize === 4) {
+      for (let i = 0; i < n; i++) {
+        w[i] = s[i] | (s[n + i] << 8) | (s[2 * n + i] << 16) | (s[3 * n + i] << 24);
+      }
+    } else {
+      for (let i = 0, k = 0; i < n; i++, k += 2) {
+        w[k] = s[i] | (s[n + i] << 8) | (s[2 * n + i] << 16) | (s[3 * n + i] << 24);
+        w[k + 1] = s[4 * n + i] | (s[5 * n + i] << 8) | (s[6 * n + i] << 16) |
+          (s[7 * n + i] << 24);
+      }
+    }
+  } else {
+    for (let j = 0; j < typesize; j++) {
+      const base = j * n;
+      for (let i = 0, o = at + j; i < n; i++, o += typesize) out[o] = src[base + i];
+    }
+  }
+  const rest = size - n * typesize;
+  if (rest > 0) out.set(src.subarray(n * typesize, size), at + n * typesize);
+}

@@ -1,0 +1,67 @@
+// numcodecs' vlen-utf8 (zarr v2 string arrays: a count, then each string's
+// byte length and UTF-8 bytes) decoded with checks (a count or a length past
+// the chunk's end is an error, where zarrita's decoder reads short) and
+// fast: a chunk whose strings are all ASCII is decoded once and sliced
+// (zarrita's decodes each string from a copy of its bytes: ~2–4 µs each).
+
+/** Strides of a C-order array of `shape`. */
+function strides(shape: number[]): number[] {
+  const out = shape.map(() => 1);
+  for (let i = shape.length - 2; i >= 0; i--) out[i] = out[i + 1] * shape[i + 1];
+  return out;
+}
+
+/** The vlen-utf8 codec, registered in zarrita's registry by `installCheckedCodecs`. */
+export class CheckedVLenUTF8 {
+  readonly kind = "array_to_bytes";
+  readonly #shape: number[];
+  readonly #strides: number[];
+  constructor(shape: number[]) {
+    this.#shape = shape;
+    this.#strides = strides(shape);
+  }
+  static fromConfig(_config: unknown, meta: { shape: number[] }): CheckedVLenUTF8 {
+    return new CheckedVLenUTF8(meta.shape);
+  }
+  encode(): never {
+    throw new Error("lamindeno does not write vlen-utf8 zarr chunks");
+  }
+  decode(bytes: Uint8Array): { data: string[]; shape: number[]; stride: number[] } {
+    return { data: decodeVLenUTF8(bytes), shape: this.#shape, stride: this.#strides };
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/** The strings of a vlen-utf8 chunk; `Error` when its counts do not fit it. */
+export function decodeVLenUTF8(bytes: Uint8Array): string[] {
+  if (bytes.length < 4) throw new Error(`a vlen-utf8 chunk of ${bytes.length} bytes`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = v.getUint32(0, true);
+  if (n > (bytes.length - 4) / 4) {
+    throw new Error(`the vlen-utf8 chunk claims ${n} strings in ${bytes.length} bytes`);
+  }
+  const data: string[] = new Array(n);
+  const starts = new Uint32Array(n + 1);
+  // The strings' bytes, packed (and checked for ASCII on the way).
+  const packed = new Uint8Array(bytes.length - 4 - 4 * n);
+  let pos = 4, at = 0, high = 0;
+  for (let i = 0; i < n; i++) {
+    if (pos + 4 > bytes.length) throw new Error(`vlen-utf8 string ${i} runs past the chunk`);
+    const len = v.getUint32(pos, true);
+    pos += 4;
+    if (len > bytes.length - pos) throw new Error(`vlen-utf8 string ${i} runs past the chunk`);
+    starts[i] = at;
+    for (let k = pos, stop = pos + len; k < stop; k++) high |= packed[at++] = bytes[k];
+    pos += len;
+  }
+  starts[n] = at;
+  if (high < 0x80) {
+    // One character per byte: decoded once, then sliced.
+    const all = utf8.decode(packed.subarray(0, at));
+    for (let i = 0; i < n; i++) data[i] = all.slice(starts[i], starts[i + 1]);
+  } else {
+    for (let i = 0; i < n; i++) data[i] = utf8.decode(packed.subarray(starts[i], starts[i + 1]));
+  }
+  return data;
+}

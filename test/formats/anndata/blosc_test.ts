@@ -1,0 +1,179 @@
+// Zarr v2 blosc chunks as numcodecs writes them (LZ4, BloscLZ, zlib, zstd;
+// byte shuffle, bit shuffle, none), decoded by src/formats/_blosc.ts on the
+// worker pool or by numcodecs' wasm (zstd, bit shuffle): the values equal
+// numpy's, and a damaged chunk is a CorruptFileError naming the element.
+import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
+import { needsPython, python } from "../../_python.ts";
+import { bloscDecodable, decodeBlosc } from "../../../src/formats/_blosc.ts";
+import { zarrRangeArray } from "../../../src/formats/anndata/_zarr_ranges.ts";
+import { localZarr, openZarr } from "../../../src/formats/anndata/_zarr_store.ts";
+import { decodeVLenUTF8 } from "../../../src/formats/anndata/_zarr_vlen.ts";
+import { CorruptFileError } from "../../../mod.ts";
+
+const py = needsPython("zarr v2 blosc", "zarr", "numcodecs", "numpy");
+
+// Arrays: 1-D float32 (chunks over 64 KiB compressed: decoded on the pool),
+// int64, uint8 (type size 1), a leftover block, and a 2-D float32 chunked
+// by rows and columns. Each under every codec and shuffle.
+const WRITE = `
+import sys, json, zarr, numpy as np
+from numcodecs import Blosc
+d = sys.argv[1]
+rng = np.random.default_rng(3)
+arrays = {
+    "f4": ((rng.poisson(2, 400_003) * rng.random(400_003)).astype("<f4"), (100_000,)),
+    "i8": (np.sort(rng.integers(0, 10**12, 50_001)).astype("<i8"), (20_000,)),
+    "u1": (rng.integers(0, 4, 70_000).astype("u1"), (70_000,)),
+    "rand": (rng.integers(0, 2**31, 120_000).astype("<i4"), (60_000,)),
+    "pca": (rng.standard_normal((30_000, 12)).astype("<f4"), (8_000, 5)),
+}
+g = zarr.open_group(f"{d}/t.zarr", mode="w")
+names = []
+for cname in ["lz4", "blosclz", "zlib", "zstd"]:
+    for shuffle in [0, 1, 2]:
+        for key, (a, chunks) in arrays.items():
+            name = f"{key}_{cname}_{shuffle}"
+            g.create_dataset(name, data=a, chunks=chunks,
+                             compressor=Blosc(cname=cname, clevel=5, shuffle=shuffle))
+            np.save(f"{d}/{key}.npy", a)
+            names.append(name)
+json.dump(names, open(f"{d}/names.json", "w"))
+`;
+
+async function expected(dir: string, key: string): Promise<Uint8Array> {
+  // The .npy payload: after the header, whose length is at bytes 8..10.
+  const b = await Deno.readFile(`${dir}/${key}.npy`);
+  const header = b[8] | (b[9] << 8);
+  return b.subarray(10 + header);
+}
+
+function bytesOf(a: ArrayBufferView): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+Deno.test({
+  name: "blosc zarr arrays of every codec and shuffle read back numpy's bytes, whole and by rows",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    const names: string[] = JSON.parse(await Deno.readTextFile(`${dir}/names.json`));
+    assertEquals(names.length, 60);
+    const source = localZarr(`${dir}/t.zarr`);
+    const store = openZarr(source, "t.zarr");
+    for (const name of names) {
+      const key = name.split("_")[0];
+      const want = await expected(dir, key);
+      const whole = await store.read(name);
+      assert(whole.kind === "number", name);
+      assertEquals(bytesOf(whole.data), want, `${name} whole`);
+      const arr = await zarrRangeArray(source, name, "t.zarr");
+      const rowBytes = want.length / arr.shape[0];
+      const ranges: [number, number][] = [[1, 5], [arr.shape[0] - 9_001, arr.shape[0] - 3]];
+      const part = bytesOf(await arr.readRanges(ranges));
+      const cut = ranges.map(([s, e]) => want.subarray(s * rowBytes, e * rowBytes));
+      assertEquals(part, new Uint8Array(cut.flatMap((c) => [...c])), `${name} rows`);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "decodeBlosc decodes LZ4, BloscLZ and zlib chunks and leaves zstd and bit shuffle to numcodecs",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    const chunk = (name: string) => Deno.readFile(`${dir}/t.zarr/${name}/0`);
+    for (const cname of ["lz4", "blosclz", "zlib"]) {
+      for (const shuffle of [0, 1]) {
+        const c = await chunk(`f4_${cname}_${shuffle}`);
+        assert(bloscDecodable(c), `${cname} ${shuffle}`);
+        const want = (await expected(dir, "f4")).subarray(0, 400_000);
+        assertEquals(decodeBlosc(c, 400_000), want, `${cname} shuffle ${shuffle}`);
+      }
+    }
+    assertEquals(decodeBlosc(await chunk("f4_zstd_1"), 400_000), null);
+    assertEquals(decodeBlosc(await chunk("f4_lz4_2"), 400_000), null);
+  },
+});
+
+Deno.test({
+  name:
+    "damaged blosc chunks (bad LZ4 data, a short header, sizes past the cap) are CorruptFileError",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    const c = await Deno.readFile(`${dir}/t.zarr/f4_lz4_1/0`);
+    // A claim beyond the chunk's declared size: refused before allocating.
+    assertRejectsSync(() => decodeBlosc(c, 1000), "beyond its declared size");
+    assertRejectsSync(() => decodeBlosc(c.subarray(0, 10), 400_000), "shorter than its header");
+    assertRejectsSync(() => decodeBlosc(c.subarray(0, c.length - 5), 400_000), "it says it is");
+    // The first LZ4 sequence of a compressed split of block 0 made to refer
+    // before the block's start (a changed literal cannot be told: blosc
+    // has no checksum).
+    const broken = c.slice();
+    const bv = new DataView(broken.buffer);
+    const neblock = bv.getUint32(8, true) / broken[3];
+    let at = bv.getInt32(16, true);
+    while (bv.getInt32(at, true) === neblock) at += 4 + neblock;
+    broken.set([0x0f, 0xff, 0xff], at + 4);
+    assertRejectsSync(() => decodeBlosc(broken, 400_000), "damaged");
+    // A block offset past the end.
+    const offset = c.slice();
+    new DataView(offset.buffer).setUint32(16, c.length + 7, true);
+    assertRejectsSync(() => decodeBlosc(offset, 400_000), "block 0 starts at");
+    // The same in a store: read on the worker pool, named in the error.
+    const bad = c.slice();
+    const v = new DataView(bad.buffer);
+    v.setInt32(v.getInt32(16, true), 1 << 24, true);
+    assertRejectsSync(() => decodeBlosc(bad, 400_000), "claims");
+    await Deno.writeFile(`${dir}/t.zarr/f4_lz4_1/1`, bad);
+    const store = openZarr(localZarr(`${dir}/t.zarr`), "t.zarr");
+    const e = await assertRejects(() => store.read("f4_lz4_1"), CorruptFileError);
+    assert(e.message.includes("t.zarr") && e.message.includes("f4_lz4_1"), e.message);
+    // A chunk whose header claims more than its chunks hold.
+    const big = c.slice();
+    new DataView(big.buffer).setUint32(4, 1 << 30, true);
+    await Deno.writeFile(`${dir}/t.zarr/f4_lz4_1/1`, big);
+    await assertRejects(() => store.read("f4_lz4_1"), CorruptFileError, /beyond/);
+  },
+});
+
+Deno.test("vlen-utf8 chunks decode ASCII and UTF-8 strings and reject counts past the end", () => {
+  const enc = new TextEncoder();
+  const pack = (strs: string[]) => {
+    const parts = strs.map((s) => enc.encode(s));
+    const out = new Uint8Array(4 + parts.reduce((n, p) => n + 4 + p.length, 0));
+    const v = new DataView(out.buffer);
+    v.setUint32(0, strs.length, true);
+    let pos = 4;
+    for (const p of parts) {
+      v.setUint32(pos, p.length, true);
+      out.set(p, pos + 4);
+      pos += 4 + p.length;
+    }
+    return out;
+  };
+  const ascii = Array.from({ length: 300 }, (_, i) => `cell-${"x".repeat(i % 200)}${i}`);
+  assertEquals(decodeVLenUTF8(pack(ascii)), ascii);
+  const utf8 = ["héllo", "", "日本", "a"];
+  assertEquals(decodeVLenUTF8(pack(utf8)), utf8);
+  const b = pack(utf8);
+  new DataView(b.buffer).setUint32(4, 1000, true);
+  assertRejectsSync(() => decodeVLenUTF8(b), "runs past the chunk");
+  new DataView(b.buffer).setUint32(0, 1 << 30, true);
+  assertRejectsSync(() => decodeVLenUTF8(b), "claims");
+});
+
+function assertRejectsSync(f: () => unknown, includes: string): void {
+  let err: Error | undefined;
+  try {
+    f();
+  } catch (e) {
+    err = e as Error;
+  }
+  assert(err, `expected an error containing "${includes}"`);
+  assert(err.message.includes(includes), err.message);
+}

@@ -32,9 +32,10 @@ export interface IndexWord {
  * registry): `cap`, postings counted per word, the rarest's count picks the
  * plan (fewer: look the other words up in its records; else this one);
  * `first`, postings read per word in the first round; `minPair`, fewest read
- * from one pair when a tier has many.
+ * from one pair when a tier has many; `scanFrom`, on PostgreSQL, later
+ * rounds reading this many postings check the next word by a range scan.
  */
-export const TUNING = { cap: 3_000, first: 400, minPair: 16 };
+export const TUNING = { cap: 3_000, first: 400, minPair: 16, scanFrom: 1_000 };
 /** Most (index word, weight) pairs over all query words (beyond: the caller's plan). */
 export const MAX_PAIRS = 150;
 /** Largest offset + limit served by the threshold algorithm. */
@@ -43,7 +44,8 @@ const WEIGHTS = [3, 2, 1] as const;
 
 /**
  * `col in (words)`: on PostgreSQL one array parameter (`= any($1)`: planned
- * once, whatever the number of words), elsewhere a list of parameters.
+ * once, whatever the number of words), on SQLite a list of parameters or,
+ * when long, one JSON array.
  */
 export function inWords(
   db: RegistryDb,
@@ -53,6 +55,10 @@ export function inWords(
   const c = sql.ref(col);
   return db.getExecutor().adapter instanceof PostgresAdapter
     ? sql<SqlBool>`${c} = any(${[...words]}::text[])`
+    // A long list (a word's typos: hundreds) as one JSON parameter: binding and compiling
+    // hundreds of parameters cost more than SQLite's lookups.
+    : words.length > 32
+    ? sql<SqlBool>`${c} in (select value from json_each(${JSON.stringify(words)}))`
     : sql<SqlBool>`${c} in (${sql.join(words.map((w) => sql`${w}`))})`;
 }
 
@@ -145,31 +151,44 @@ export async function topK(
     return [p, Math.max(minPair, Math.min(first, Math.ceil((4 * first) / n)))] as [Pair, number];
   });
   let budget = first;
-  let read = 0;
+  // Words checked per record read, the likely failing first (the first round: as given).
+  let checks = words.map((_, i) => i);
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+  let scan = false;
+  const rows = words.map(() => 0);
   for (;;) {
-    const got = await round(db, kind, words, reads);
-    read += reads.reduce((a, [, n]) => a + n, 0);
+    const got = await round(db, kind, words, reads, checks, scan);
     for (const [p, n] of reads) {
       const r = got.pairs.get(p);
       if (r && r.last !== null) p.last = r.last;
       if (!r || r.n < n) p.done = true;
+      rows[p.word] += r?.n ?? 0;
     }
     for (const [id, score] of got.scores) found.set(id, score);
     const fronts = words.map((_, i) => frontier(pairs, i));
     // A word with nothing left to read: every record matching it was read (and scored).
     if (fronts.some((f) => f.s === 0)) break;
     const bound = fronts.reduce((a, f) => a + f.s, 0);
-    let far = fronts[0];
-    for (const f of fronts) if (compareIds(f.cursor, far.cursor) > 0) far = f;
+    let far = 0;
+    fronts.forEach((f, i) => {
+      if (compareIds(f.cursor, fronts[far].cursor) > 0) far = i;
+    });
     if (found.size >= k) {
       const kth = [...found].sort(rank)[k - 1];
-      if (kth[1] > bound || (kth[1] === bound && compareIds(kth[0], far.cursor) <= 0)) break;
+      if (kth[1] > bound || (kth[1] === bound && compareIds(kth[0], fronts[far].cursor) <= 0)) {
+        break;
+      }
     }
-    // Next: the sparsest frontier tier, more postings each round (guessed from the match rate).
-    const need = found.size > 0 ? Math.ceil(((k - found.size) * read) / found.size * 1.25) : 0;
-    budget = Math.min(budget * 8, Math.max(budget * 2, need, first));
-    const per = Math.max(minPair, Math.ceil(budget / far.pairs.length));
-    reads = far.pairs.map((p) => [p, per]);
+    // Next: the sparsest frontier tier (its records need not be checked for it), as many
+    // postings as the match rate so far says the rest of the page needs (2x to 8x the last).
+    const need = found.size > 0 ? Math.ceil((k - found.size) * rows[far] / found.size * 1.2) : 0;
+    budget = Math.min(budget * 8, Math.max(budget * 2, need));
+    const per = Math.max(minPair, Math.ceil(budget / fronts[far].pairs.length));
+    reads = fronts[far].pairs.map((p) => [p, per]);
+    // The other words, sparsest first (a record read then fails on the first check, mostly).
+    checks = words.map((_, i) => i).filter((i) => i !== far)
+      .sort((a, b) => compareIds(fronts[b].cursor, fronts[a].cursor));
+    scan = pg && budget >= TUNING.scanFrom;
   }
   return [...found].sort(rank).slice(0, k).map(([id]) => id);
 }
@@ -187,6 +206,8 @@ async function round(
   kind: SearchKind,
   words: readonly (readonly IndexWord[])[],
   reads: readonly [Pair, number][],
+  checks: readonly number[],
+  scan: boolean,
 ): Promise<Round> {
   const lists = reads.map(([p, n], i) =>
     sql`select ${sql.lit(i)} as p, r from (select record_id as r from search_token
@@ -195,8 +216,21 @@ async function round(
       order by record_id limit ${sql.lit(n)}) ${sql.raw(`x${i}`)}`
   );
   const r = sql.ref("d.r");
-  const all = words.map((ws, i) => {
+  const all = checks.map((i, at) => {
+    const ws = words[i];
     const e = `e${i}`;
+    if (at === 0 && scan) {
+      // Many records of one word: on PostgreSQL an index lookup per record costs what ~100
+      // postings read in order do, so the first other word's postings over the records' id
+      // range are read instead (all weights: the index's ranges), and hashed.
+      return sql<SqlBool>`${r} in (select ${sql.raw(e)}.record_id from search_token ${
+        sql.raw(e)
+      } where ${sql.raw(e)}.kind = ${kind} and ${
+        inWords(db, `${e}.token`, ws.map((w) => w.token))
+      } and ${sql.raw(e)}.weight = any(${[...WEIGHTS]}::int[])
+        and ${sql.raw(e)}.record_id >= (select min(r) from d)
+        and ${sql.raw(e)}.record_id <= (select max(r) from d))`;
+    }
     return sql<SqlBool>`exists (select 1 from search_token ${sql.raw(e)} where ${
       sql.raw(e)
     }.kind = ${kind} and ${sql.raw(e)}.record_id = ${r} and ${
@@ -214,7 +248,7 @@ async function round(
       select p, count(*) as n, max(r) as l, ${text} as r, ${num} as s from s group by p
       union all
       select ${num}, ${num}, ${text}, d.r, ${sql.join(scores, sql` + `)} from d
-      where ${sql.join(all, sql` and `)}`.execute(db)
+      ${all.length > 0 ? sql`where ${sql.join(all, sql` and `)}` : sql``}`.execute(db)
   );
   const out: Round = { pairs: new Map(), scores: new Map() };
   for (const row of rows.rows) {

@@ -192,10 +192,11 @@ export function searchContract(
       };
       const saved = { ...TUNING };
       const plans = [
-        { cap: 0, first: 1, minPair: 1 }, // every word through the threshold plan, many rounds
-        { cap: 0, first: 5, minPair: 2 },
-        { cap: 0, first: 400, minPair: 16 },
-        { cap: 1e9, first: 400, minPair: 16 }, // every word rare: the lookup plan
+        // Every word through the threshold plan, many rounds (on PostgreSQL with range scans).
+        { cap: 0, first: 1, minPair: 1, scanFrom: 1 },
+        { cap: 0, first: 5, minPair: 2, scanFrom: 1e9 },
+        { cap: 0, first: 400, minPair: 16, scanFrom: 1_000 },
+        { cap: 1e9, first: 400, minPair: 16, scanFrom: 1_000 }, // every word rare: the lookup plan
       ];
       let nonEmpty = 0;
       try {

@@ -32,8 +32,9 @@ export interface IndexWord {
  * registry): `cap`, postings counted per word, the rarest's count picks the
  * plan (fewer: look the other words up in its records; else this one);
  * `first`, postings read per word in the first round; `minPair`, fewest read
- * from one pair when a tier has many; `scanFrom`, on PostgreSQL, later
- * rounds reading this many postings check the next word by a range scan.
+ * from one pair when a tier has many; `scanFrom`, on PostgreSQL, a round
+ * reading this many postings checks words by range scans (the first round:
+ * every word; later ones: the next word).
  */
 export const TUNING = { cap: 3_000, first: 400, minPair: 16, scanFrom: 1_000 };
 /** Most (index word, weight) pairs over all query words (beyond: the caller's plan). */
@@ -152,9 +153,10 @@ export async function topK(
   });
   let budget = first;
   // Words checked per record read, the likely failing first (the first round: as given).
-  let checks = words.map((_, i) => i);
+  // (One word: its records need no check.)
+  let checks = words.length === 1 ? [] : words.map((_, i) => i);
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
-  let scan = false;
+  let scan = pg && first * words.length >= TUNING.scanFrom ? checks.length : 0;
   const rows = words.map(() => 0);
   for (;;) {
     const got = await round(db, kind, words, reads, checks, scan);
@@ -188,7 +190,7 @@ export async function topK(
     // The other words, sparsest first (a record read then fails on the first check, mostly).
     checks = words.map((_, i) => i).filter((i) => i !== far)
       .sort((a, b) => compareIds(fronts[b].cursor, fronts[a].cursor));
-    scan = pg && budget >= TUNING.scanFrom;
+    scan = pg && budget >= TUNING.scanFrom ? 1 : 0;
   }
   return [...found].sort(rank).slice(0, k).map(([id]) => id);
 }
@@ -207,10 +209,12 @@ async function round(
   words: readonly (readonly IndexWord[])[],
   reads: readonly [Pair, number][],
   checks: readonly number[],
-  scan: boolean,
+  scan: number,
 ): Promise<Round> {
   const lists = reads.map(([p, n], i) =>
-    sql`select ${sql.lit(i)} as p, r from (select record_id as r from search_token
+    sql`select ${sql.lit(i)} as p, r, ${
+      sql.lit(p.s)
+    } as v from (select record_id as r from search_token
       where kind = ${kind} and token = ${p.token} and weight = ${sql.lit(p.weight)}
       ${p.last === null ? sql`` : sql`and record_id > ${p.last}`}
       order by record_id limit ${sql.lit(n)}) ${sql.raw(`x${i}`)}`
@@ -219,10 +223,10 @@ async function round(
   const all = checks.map((i, at) => {
     const ws = words[i];
     const e = `e${i}`;
-    if (at === 0 && scan) {
-      // Many records of one word: on PostgreSQL an index lookup per record costs what ~100
-      // postings read in order do, so the first other word's postings over the records' id
-      // range are read instead (all weights: the index's ranges), and hashed.
+    if (at < scan) {
+      // Many records: on PostgreSQL an index lookup per record costs what ~100 postings read
+      // in order do, so the word's postings over the records' id range are read instead
+      // (all weights: the index's ranges), and hashed.
       return sql<SqlBool>`${r} in (select ${sql.raw(e)}.record_id from search_token ${
         sql.raw(e)
       } where ${sql.raw(e)}.kind = ${kind} and ${
@@ -238,6 +242,9 @@ async function round(
     })`;
   });
   const scores = words.map((ws, i) => wordScore(db, kind, r, ws, `w${i}`));
+  // One query word standing for one index word: a record has one posting of it, so the pair it
+  // was read from says its score (no lookup).
+  const direct = words.length === 1 && words[0].length === 1;
   const num = sql.raw("cast(null as integer)");
   const text = sql.raw("cast(null as text)");
   // Ids compare in code point order: record_id is COLLATE "C" on PostgreSQL, BINARY on SQLite.
@@ -247,8 +254,12 @@ async function round(
       d as materialized (select distinct r from s)
       select p, count(*) as n, max(r) as l, ${text} as r, ${num} as s from s group by p
       union all
-      select ${num}, ${num}, ${text}, d.r, ${sql.join(scores, sql` + `)} from d
-      ${all.length > 0 ? sql`where ${sql.join(all, sql` and `)}` : sql``}`.execute(db)
+      ${
+      direct
+        ? sql`select ${num}, ${num}, ${text}, r, max(v) from s group by r`
+        : sql`select ${num}, ${num}, ${text}, d.r, ${sql.join(scores, sql` + `)} from d
+          ${all.length > 0 ? sql`where ${sql.join(all, sql` and `)}` : sql``}`
+    }`.execute(db)
   );
   const out: Round = { pairs: new Map(), scores: new Map() };
   for (const row of rows.rows) {

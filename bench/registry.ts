@@ -14,6 +14,7 @@
 // BENCH_PG_URL=url loads PostgreSQL's into that database, both reused by later runs; BENCH_OPS=regex
 // times only the operations it matches).
 import { Buffer } from "node:buffer";
+import process from "node:process";
 import { createClient } from "@libsql/client/node";
 import { pathToFileURL } from "node:url";
 import * as ln from "../mod.ts";
@@ -224,20 +225,28 @@ async function measureScale(label: string): Promise<Map<string, number>> {
     const got = await op(SCALE_RUNS); // warm up
     const n = Array.isArray(got) ? got.length : (got as { height?: number })?.height;
     const times: number[] = [];
+    // This process's CPU time too (all of it on libSQL, the client's on PostgreSQL): steadier
+    // than wall time on a busy machine.
+    const cpus: number[] = [];
     const until = performance.now() + 20_000; // slow ones: at least 5 runs, about 20 s
     for (let i = 0; i < SCALE_RUNS && (i < 5 || performance.now() < until); i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await op(i);
       times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpus.push((c.user + c.system) / 1000);
     }
     times.sort((a, b) => a - b);
+    cpus.sort((a, b) => a - b);
     const median = times[Math.floor(times.length / 2)];
     out.set(name, median);
     console.log(
       `  ${label.padEnd(8)} ${name.padEnd(44)} ${
         median.toFixed(1)
-      } ms (median of ${times.length}; ` +
-        `max ${times.at(-1)!.toFixed(1)}; ${n} rows)`,
+      } ms (median of ${times.length}; min ${times[0].toFixed(1)}; max ${
+        times.at(-1)!.toFixed(1)
+      }; cpu ${cpus[Math.floor(cpus.length / 2)].toFixed(1)} ms; ${n} rows)`,
     );
   }
   return out;

@@ -33,8 +33,8 @@ export interface IndexWord {
  * plan (fewer: look the other words up in its records; else this one);
  * `first`, postings read per word in the first round; `minPair`, fewest read
  * from one pair when a tier has many; `scanFrom`, on PostgreSQL, a round
- * reading this many postings checks words by range scans (the first round:
- * every word; later ones: the next word).
+ * reading this many postings checks its first word by a range scan (the
+ * others by lookups, of the fewer records left).
  */
 export const TUNING = { cap: 3_000, first: 400, minPair: 16, scanFrom: 1_000 };
 /** Most (index word, weight) pairs over all query words (beyond: the caller's plan). */
@@ -156,7 +156,7 @@ export async function topK(
   // (One word: its records need no check.)
   let checks = words.length === 1 ? [] : words.map((_, i) => i);
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
-  let scan = pg && first * words.length >= TUNING.scanFrom ? checks.length : 0;
+  let scan = pg && checks.length > 0 && first * words.length >= TUNING.scanFrom ? 1 : 0;
   const rows = words.map(() => 0);
   for (;;) {
     const got = await round(db, kind, words, reads, checks, scan);

@@ -10,8 +10,11 @@
 //    search <= 50 ms).
 // Inputs are built once under bench/.cache/. Run: deno task bench
 // (BENCH_ONLY=register runs only 1, BENCH_ONLY=scale only 3; BENCH_ROWS sets its number of files,
-// BENCH_DB=libsql or postgres one database).
+// BENCH_DB=libsql or postgres one database; BENCH_KEEP=dir keeps the 1M registries there and
+// BENCH_PG_URL=url loads PostgreSQL's into that database, both reused by later runs; BENCH_OPS=regex
+// times only the operations it matches).
 import { Buffer } from "node:buffer";
+import process from "node:process";
 import { createClient } from "@libsql/client/node";
 import { pathToFileURL } from "node:url";
 import * as ln from "../mod.ts";
@@ -215,25 +218,35 @@ function vocabulary(tokens: { kind: string; token: string }[]): { kind: string; 
 async function measureScale(label: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const hasDf = typeof (ln.File.filter({}) as unknown as { df?: unknown }).df === "function";
+  const pick = new RegExp(Deno.env.get("BENCH_OPS") ?? ""); // BENCH_OPS=regex: only those
   for (const [name, op] of SCALE_OPS) {
     if (name.startsWith("df") && !hasDf) continue;
+    if (!pick.test(name)) continue;
     const got = await op(SCALE_RUNS); // warm up
     const n = Array.isArray(got) ? got.length : (got as { height?: number })?.height;
     const times: number[] = [];
+    // This process's CPU time too (all of it on libSQL, the client's on PostgreSQL): steadier
+    // than wall time on a busy machine.
+    const cpus: number[] = [];
     const until = performance.now() + 20_000; // slow ones: at least 5 runs, about 20 s
     for (let i = 0; i < SCALE_RUNS && (i < 5 || performance.now() < until); i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await op(i);
       times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpus.push((c.user + c.system) / 1000);
     }
     times.sort((a, b) => a - b);
+    cpus.sort((a, b) => a - b);
     const median = times[Math.floor(times.length / 2)];
     out.set(name, median);
     console.log(
       `  ${label.padEnd(8)} ${name.padEnd(44)} ${
         median.toFixed(1)
-      } ms (median of ${times.length}; ` +
-        `max ${times.at(-1)!.toFixed(1)}; ${n} rows)`,
+      } ms (median of ${times.length}; min ${times[0].toFixed(1)}; max ${
+        times.at(-1)!.toFixed(1)
+      }; cpu ${cpus[Math.floor(cpus.length / 2)].toFixed(1)} ms; ${n} rows)`,
     );
   }
   return out;
@@ -258,7 +271,16 @@ async function registryAtScale(): Promise<void> {
 
 /** The generated rows into a libSQL registry (init makes the schema; rows go in raw, indexes dropped, then rebuilt), then the queries. */
 async function scaleLibsql(t0: number): Promise<Map<string, number>> {
-  const root = await Deno.makeTempDir({ dir: CACHE, prefix: "scale-" });
+  // BENCH_KEEP=dir: the registry is kept there, and reused when it is already there.
+  const keep = Deno.env.get("BENCH_KEEP");
+  const root = keep ? `${keep}/libsql` : await Deno.makeTempDir({ dir: CACHE, prefix: "scale-" });
+  if (keep && await exists(`${root}/.lamindb/lamin.db`)) {
+    await ln.init({ storage: root });
+    const out = await measureScale("libSQL");
+    await ln.close();
+    return out;
+  }
+  if (keep) await Deno.mkdir(root, { recursive: true });
   await ln.init({ storage: root });
   await ln.close();
   const c = createClient({ url: pathToFileURL(`${root}/.lamindb/lamin.db`).href });
@@ -305,7 +327,7 @@ async function scaleLibsql(t0: number): Promise<Map<string, number>> {
   await ln.init({ storage: root });
   const out = await measureScale("libSQL");
   await ln.close();
-  await Deno.remove(root, { recursive: true });
+  if (!keep) await Deno.remove(root, { recursive: true });
   return out;
 }
 
@@ -313,9 +335,28 @@ async function scaleLibsql(t0: number): Promise<Map<string, number>> {
 async function scalePostgres(t0: number): Promise<Map<string, number>> {
   const { postgresServer } = await import("../test/_postgres.ts");
   const { default: pg } = await import("pg");
-  await using server = await postgresServer();
-  const url = await server.database();
-  const root = await Deno.makeTempDir({ dir: CACHE, prefix: "scale-pg-" });
+  // BENCH_PG_URL: an existing (empty, or already loaded) database instead of a server started here.
+  const given = Deno.env.get("BENCH_PG_URL");
+  await using server = given ? undefined : await postgresServer();
+  const url = given ?? await server!.database();
+  const keep = Deno.env.get("BENCH_KEEP");
+  const root = keep ? `${keep}/pg` : await Deno.makeTempDir({ dir: CACHE, prefix: "scale-pg-" });
+  if (keep) await Deno.mkdir(root, { recursive: true });
+  if (given) {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const loaded = (await c.query(
+          "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'file'",
+        )).rows[0].n > 0 && (await c.query("SELECT 1 FROM file LIMIT 1")).rows.length > 0;
+    await c.end();
+    if (loaded) {
+      await ln.init({ storage: root, db: url });
+      const out = await measureScale("Postgres");
+      await ln.close();
+      if (!keep) await Deno.remove(root, { recursive: true });
+      return out;
+    }
+  }
   await ln.init({ storage: root, db: url });
   await ln.close();
   const p = new pg.Client({ connectionString: url });
@@ -365,8 +406,17 @@ async function scalePostgres(t0: number): Promise<Map<string, number>> {
   await ln.init({ storage: root, db: url });
   const out = await measureScale("Postgres");
   await ln.close();
-  await Deno.remove(root, { recursive: true });
+  if (!keep) await Deno.remove(root, { recursive: true });
   return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 await Deno.mkdir(CACHE, { recursive: true });

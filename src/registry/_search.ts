@@ -1,9 +1,12 @@
 // Search over the `search_token` index. Each query word is resolved to the
 // index words it matches, in `search_word` (the vocabulary): itself, the
 // words it is a prefix of (an index range, at most MAX_EXPANSIONS of them in
-// code point order) and the words one edit away (a list). Then one query
-// takes the postings of the rarest word and looks the other words up in each
-// of those records, so a record must match every word. Which index word
+// code point order) and the words one edit away (a list). When one word is
+// rare (fewer postings than `TUNING.cap`), one query takes its postings and
+// looks the other words up in each of those records, so a record must match
+// every word; when every word is common, a page is found by reading each
+// word's best postings first and stopping early (_search_topk.ts), with the
+// same ranking. Which index word
 // matches how (exact, prefix, typo) is decided here; the database only adds
 // small integers and orders by them, then by id in code point order (bound
 // parameters throughout), so results are the same on libSQL and PostgreSQL.
@@ -11,7 +14,7 @@
 //   score(record) = sum over query words of the best (match x field weight)
 //   match: exact 3, prefix 2, one typo 1; field: name 3, key 2, description 1
 //   ties: by record id (code point order)
-import { PostgresAdapter, type RawBuilder, sql, type SqlBool } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
@@ -19,6 +22,7 @@ import { type Model, Query, type QueryOptions, type Table, type Where } from "./
 import { matchKind, type QueryWord, queryWords } from "./_search_tokens.ts";
 import type { SearchKind } from "./_search_index.ts";
 import type { RegistryDb } from "./db.ts";
+import { inWords, topK, TUNING } from "./_search_topk.ts";
 
 /** Options of `File.search()` (and Transform's, ULabel's). */
 export interface SearchOptions {
@@ -31,19 +35,6 @@ export const SEARCH_LIMIT = 20;
 const MAX_LIMIT = 10_000;
 /** Most index words one query word stands for as a prefix (the first ones, by code point). */
 export const MAX_EXPANSIONS = 200;
-/** Postings counted per word to pick the rarest (counting stops here). */
-const CAP = 3_000;
-
-/**
- * `col in (words)`: on PostgreSQL one array parameter (`= any($1)`: planned
- * once, whatever the number of words), elsewhere a list of parameters.
- */
-function inWords(db: RegistryDb, col: string, words: readonly string[]): RawBuilder<SqlBool> {
-  const c = sql.ref(col);
-  return db.getExecutor().adapter instanceof PostgresAdapter
-    ? sql<SqlBool>`${c} = any(${[...words]}::text[])`
-    : sql<SqlBool>`${c} in (${sql.join(words.map((w) => sql`${w}`))})`;
-}
 
 /** The index words each query word matches (one statement for all). */
 async function indexWords(
@@ -77,12 +68,12 @@ async function indexWords(
   return out;
 }
 
-/** How many postings each word list has, counting up to CAP (one statement). */
+/** How many postings each word list has, counting up to `TUNING.cap` (one statement). */
 async function postings(db: RegistryDb, kind: SearchKind, words: string[][]): Promise<number[]> {
   const cols = words.map((ws, i) =>
     sql`(select count(*) from (select 1 as x from search_token where kind = ${kind} and ${
       inWords(db, "token", ws)
-    } limit ${sql.lit(CAP)}) ${sql.raw(`c${i}`)}) as ${sql.raw(`n${i}`)}`
+    } limit ${sql.lit(TUNING.cap)}) ${sql.raw(`c${i}`)}) as ${sql.raw(`n${i}`)}`
   );
   const r = await retryBusy(() =>
     sql<Record<string, unknown>>`select ${sql.join(cols)}`.execute(db)
@@ -109,6 +100,14 @@ export async function matches(
   // The rarest word drives (among words past the count's cap, the longest).
   const order = qs.map((_, i) => i)
     .sort((a, b) => counts[a] - counts[b] || qs[b].word.length - qs[a].word.length);
+  // Every word common: the best records without visiting every match (when the query allows).
+  if (page && counts[order[0]] >= TUNING.cap) {
+    const ws = order.map((i) =>
+      words[i].map((token) => ({ token, match: matchKind(qs[i], token) }))
+    );
+    const ids = await topK(db, kind, ws, page.offset + page.limit);
+    if (ids) return ids.slice(page.offset);
+  }
   const t = (k: number) => sql.raw(`t${k}`);
   const cols: RawBuilder<unknown>[] = [sql`t0.record_id as r`];
   const best: RawBuilder<unknown>[] = [];

@@ -297,6 +297,16 @@ export const MIGRATIONS: Record<string, Migration> = {
       await backfillSearch(db);
     },
   },
+  "0009_search_by_weight": {
+    async up(db: AnyDb) {
+      // A word's postings of one weight in record order: search reads each word's best-scoring
+      // postings first and stops early (_search_topk.ts). The primary key
+      // (kind, record_id, token) still looks words up per record.
+      await db.schema.dropIndex("search_token_word_idx").execute();
+      await db.schema.createIndex("search_token_weight_idx").on("search_token")
+        .columns(["kind", "token", "weight", "record_id"]).execute();
+    },
+  },
   "0010_collection_search": {
     async up(db: AnyDb) {
       // Collections are searched like files (name, description; latest versions).

@@ -6,6 +6,9 @@ import * as ln from "../../mod.ts";
 import { contractCase } from "./_contract_case.ts";
 import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
 import { migrateToPreviousRelease } from "./_previous_release.ts";
+import { compareIds, TUNING } from "../../src/registry/_search_topk.ts";
+import { MAX_EXPANSIONS } from "../../src/registry/_search.ts";
+import { matchKind, queryWords, recordWords } from "../../src/registry/_search_tokens.ts";
 
 const enc = new TextEncoder();
 
@@ -86,6 +89,134 @@ export function searchContract(
         [`${t1.id}/1`, `${t2.id}/2`],
       );
       assertEquals((await ln.Transform.search("qualty")).map((t) => t.version), ["1"]);
+    },
+  );
+
+  t(
+    "search pages rank exactly as a brute-force ranking of every record, for random queries",
+    async () => {
+      // A skewed vocabulary (word i drawn with weight 1/(i+1)), prefix families, near-typos,
+      // non-ASCII: many ties, common words in every field.
+      const vocab = [
+        "cell",
+        "cells",
+        "cellular",
+        "atlas",
+        "atlsa",
+        "lung",
+        "lungs",
+        "t",
+        "b",
+        "blood",
+        "liver",
+        "atlases",
+        "macrophage",
+        "macro",
+        "map",
+        "maps",
+        "café",
+        "cafe",
+        "naïve",
+        "x1",
+        "x12",
+        "x123",
+        "donor",
+        "done",
+        "tissue",
+        "tisue",
+        "zebrafish",
+        "ω",
+        "ωmega",
+        "survey",
+      ];
+      let seed = 7;
+      const rand = () => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed / 2147483648;
+      };
+      const total = vocab.reduce((a, _, i) => a + 1 / (i + 1), 0);
+      const word = () => {
+        let x = rand() * total;
+        for (let i = 0; i < vocab.length; i++) if ((x -= 1 / (i + 1)) < 0) return vocab[i];
+        return vocab[0];
+      };
+      const some = (n: number) => Array.from({ length: n }, word).join(" ");
+      const files = Array.from({ length: 240 }, (_, i) =>
+        new ln.File(enc.encode(`content ${i}`), {
+          key: `${word()}/${word()}_${i}.csv`,
+          name: rand() < 0.3 ? `${some(1 + Math.floor(rand() * 2))}.h5ad` : undefined,
+          description: rand() < 0.8 ? some(Math.floor(rand() * 7)) : undefined,
+        }));
+      await ln.save(files);
+      const records = (await ln.File.filter({})).map((f) => ({
+        id: f.id,
+        words: recordWords([[f.name, 3], [f.key, 2], [f.description, 1]]),
+      }));
+      assertEquals(records.length, 240);
+      const all = [...new Set(records.flatMap((r) => [...r.words.keys()]))].sort(compareIds);
+      const brute = (q: string): string[] => {
+        const expanded = queryWords("File", q).map((qw) => {
+          const range = all.filter((w) =>
+            qw.prefixEnd === null
+              ? w === qw.word
+              : compareIds(w, qw.word) >= 0 && compareIds(w, qw.prefixEnd) < 0
+          ).slice(0, MAX_EXPANSIONS);
+          return { qw, words: new Set([...range, ...all.filter((w) => qw.typos.has(w))]) };
+        });
+        const scored: [string, number][] = [];
+        for (const r of records) {
+          let score = 0;
+          for (const { qw, words } of expanded) {
+            let best = 0;
+            for (const w of words) {
+              const weight = r.words.get(w);
+              if (weight !== undefined) best = Math.max(best, matchKind(qw, w) * weight);
+            }
+            if (best === 0) {
+              score = -1;
+              break;
+            }
+            score += best;
+          }
+          if (score > 0) scored.push([r.id, score]);
+        }
+        return scored.sort((a, b) => b[1] - a[1] || compareIds(a[0], b[0])).map(([id]) => id);
+      };
+      const queryWord = () => {
+        const w = word();
+        const x = rand();
+        if (x < 0.5 || w.length < 3) return w;
+        if (x < 0.7) return w.slice(0, 2 + Math.floor(rand() * (w.length - 2))); // a prefix
+        if (x < 0.85) return w.slice(0, 1) + w.slice(2, 3) + w.slice(1, 2) + w.slice(3); // a swap
+        return w.toUpperCase();
+      };
+      const saved = { ...TUNING };
+      const plans = [
+        // Every word through the threshold plan, many rounds (on PostgreSQL with range scans).
+        { cap: 0, first: 1, minPair: 1, scanFrom: 1 },
+        { cap: 0, first: 5, minPair: 2, scanFrom: 1e9 },
+        { cap: 0, first: 400, minPair: 16, scanFrom: 1_000 },
+        { cap: 1e9, first: 400, minPair: 16, scanFrom: 1_000 }, // every word rare: the lookup plan
+      ];
+      let nonEmpty = 0;
+      try {
+        for (let n = 0; n < 60; n++) {
+          const q = Array.from({ length: 1 + Math.floor(rand() * 3) }, queryWord).join(" ");
+          const want = brute(q);
+          if (want.length > 0) nonEmpty++;
+          const limit = 1 + Math.floor(rand() * 25);
+          const offset = rand() < 0.5 ? 0 : Math.floor(rand() * 30);
+          for (const plan of plans) {
+            Object.assign(TUNING, plan);
+            const got = (await ln.File.search(q, { limit }).offset(offset)).map((f) => f.id);
+            assertEquals(got, want.slice(offset, offset + limit), `${q} ${JSON.stringify(plan)}`);
+          }
+          assertEquals(await ln.File.search(q).count(), want.length, q);
+        }
+      } finally {
+        Object.assign(TUNING, saved);
+      }
+      assert(nonEmpty >= 30, `only ${nonEmpty} of 60 random queries matched anything`);
     },
   );
 

@@ -2,7 +2,14 @@
 // maps a record's camelCase fields to its table's columns (typed from the
 // one `Database` interface, so a misspelled column fails `deno check`);
 // get / filter / by-ids and related managers are generic over it.
-import type { Expression, Insertable, Kysely, Selectable, SqlBool } from "kysely";
+import {
+  type Expression,
+  type Insertable,
+  type Kysely,
+  type Selectable,
+  sql,
+  type SqlBool,
+} from "kysely";
 import { MultipleResultsError, NotFoundError, ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
@@ -160,9 +167,23 @@ export async function selectWhere<T extends Table, R>(
 ): Promise<Row<T>[]> {
   checkOptions(model, options);
   const db = inst.assertOpen().db;
+  const driver = linkDriver(model, where);
   // One typed place: the table and columns are checked against `Database` by the Model.
   let q = db.selectFrom(model.table as Table).selectAll()
     .where((eb) => whereExpression(eb, model, where));
+  if (driver) {
+    // The link rows of one record drive the query, joined to the table: a page reads its own
+    // rows only (`id in (select ...)` makes SQLite copy every linked id before the first row).
+    const links = sql`(select ${sql.ref(driver.link.self)} as _link_self from ${
+      sql.table(driver.link.table)
+    } where ${sql.ref(driver.link.other)} = ${driver.id})`;
+    const id = sql.ref(`${model.table}.${model.fields.id}`);
+    // Typed loosely here alone: the table of a link is any of the link tables.
+    q = (db.selectFrom(links.as("_l")) as unknown as LooseSelect)
+      .innerJoin(model.table, (j) => j.on(id, "=", sql.ref("_l._link_self")))
+      .selectAll(model.table)
+      .where((eb) => whereExpression(eb, model, driver.rest)) as unknown as typeof q;
+  }
   for (const [col, dir] of orderOf(model, options.orderBy)) {
     q = q.orderBy(db.dynamic.ref(col), dir);
   }
@@ -173,6 +194,44 @@ export async function selectWhere<T extends Table, R>(
   }
   // A read can meet a busy database too (another process checkpointing its WAL).
   return await retryBusy(() => q.execute()) as Row<T>[];
+}
+
+/** The few select builder calls a link-driven query makes, typed loosely. */
+interface LooseSelect {
+  innerJoin(
+    table: string,
+    on: (j: { on(a: unknown, op: "=", b: unknown): unknown }) => unknown,
+  ): LooseSelect;
+  selectAll(table: string): LooseSelect;
+  where(f: (eb: never) => Expression<SqlBool>): LooseSelect;
+}
+
+/**
+ * `{ <link>: record }` at the top of a where (one record or id, and-ed with
+ * the rest): that link, the record's id and the rest of the where.
+ */
+function linkDriver<T extends Table, R>(
+  model: Model<T, R>,
+  where: Where,
+): { link: Relation; id: string; rest: Where } | undefined {
+  if (!model.links || where === null || typeof where !== "object" || Array.isArray(where)) return;
+  for (const field of Object.keys(where)) {
+    const link = Object.hasOwn(model.links, field) ? model.links[field] : undefined;
+    if (!link) continue;
+    let v = where[field];
+    if (Array.isArray(v) && v.length === 1) v = v[0];
+    const id = typeof v === "string"
+      ? v
+      : v !== null && typeof v === "object" && !Array.isArray(v)
+      ? (v as { id?: unknown }).id
+      : undefined;
+    // Anything else (several records, a bad value) goes the general way, validated there.
+    if (typeof id !== "string") return;
+    const rest: Where = {};
+    for (const k of Object.keys(where)) if (k !== field) rest[k] = where[k];
+    return { link, id, rest };
+  }
+  return undefined;
 }
 
 function orderOf<T extends Table, R>(

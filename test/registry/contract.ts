@@ -304,6 +304,22 @@ export function registryContract(
       assertEquals(keys(await ln.File.filter({ ulabels: tcell.id, key: "a.txt" })), ["a.txt"]);
       assertEquals(keys(await ln.File.filter({ ulabels: tcell, key: "b.txt" })), []);
       assertEquals(await ln.File.filter({ ulabels: [] }), []);
+      // One label drives the query (its links joined): order, pages, groups and counts as the
+      // general form (the same label twice) gives them.
+      for (const one of [bcell, bcell.id, [bcell]]) {
+        const page = (o: ln.QueryOptions) =>
+          ln.File.filter({ ulabels: one, not: { key: "c.txt" } }, o);
+        const general = (o: ln.QueryOptions) =>
+          ln.File.filter({ ulabels: [bcell, bcell.id], not: { key: "c.txt" } }, o);
+        for (const o of [{ orderBy: "-key" }, { orderBy: "key", limit: 1, offset: 1 }]) {
+          assertEquals((await page(o)).map((f) => f.key), (await general(o)).map((f) => f.key));
+        }
+        assertEquals(await page({}).count(), 2);
+        assertEquals(
+          keys(await ln.File.filter({ ulabels: one, or: [{ key: "b.txt" }, { key: "c.txt" }] })),
+          ["b.txt"],
+        );
+      }
       assertEquals((await a.ulabels.all()).map((l) => l.name).sort(), ["B cell", "T cell"]);
       assertEquals(keys(await bcell.files.all()), ["a.txt", "b.txt"]);
       await a.ulabels.remove(bcell);

@@ -71,6 +71,17 @@ export async function decodeValues(
   return { kind: "number", data: new num.ctor(aligned.buffer as ArrayBuffer), dtype: num.dtype };
 }
 
+/** Whether every object of a collection holds ASCII bytes only (headers aside). */
+function isAscii(h: Collection): boolean {
+  const b = h.bytes;
+  for (let i = 0; i < h.offsets.length; i++) {
+    const at = h.offsets[i];
+    if (at === undefined) continue;
+    for (let k = at, end = at + h.sizes[i]; k < end; k++) if (b[k] >= 0x80) return false;
+  }
+  return true;
+}
+
 async function vstrings(
   raw: Uint8Array,
   n: number,
@@ -98,13 +109,22 @@ async function vstrings(
     [...collections.keys()].map(async (a) => heaps.set(a, await collection(a))),
   );
   const out = new Array<string>(n);
+  // Consecutive strings mostly share a collection: looked up once per run.
+  let at0 = -1, h: Collection | undefined, many = false, ascii = false;
   for (let i = 0; i < n; i++) {
     const len = v.getUint32(i * 16, true);
     if (len === 0) {
       out[i] = "";
       continue;
     }
-    const h = heaps.get(addrOf(i))!;
+    const a = addrOf(i);
+    if (a !== at0 || !h) {
+      at0 = a;
+      h = heaps.get(a)!;
+      many = collections.get(a)! * 2 > h.bytes.length;
+      // ASCII throughout (checked once): every string is one char per byte.
+      ascii = many && (h.ascii ??= isAscii(h));
+    }
     const index = v.getUint32(i * 16 + 12, true);
     const at = h.offsets[index];
     if (at === undefined || at < 0) {
@@ -117,18 +137,22 @@ async function vstrings(
         }: the file is damaged`,
       );
     }
+    if (ascii) {
+      out[i] = (h.text ??= latin.decode(h.bytes)).substring(at, at + len);
+      continue;
+    }
     const b = h.bytes;
-    let ascii = true;
+    let isAsc = true;
     for (let k = at; k < at + len; k++) {
       if (b[k] >= 0x80) {
-        ascii = false;
+        isAsc = false;
         break;
       }
     }
     // ASCII: one char per byte, so a substring of the collection decoded
     // once, or (few wanted from it) the bytes as char codes.
-    out[i] = ascii
-      ? (h.text !== undefined || collections.get(addrOf(i))! * 2 > b.length)
+    out[i] = isAsc
+      ? (h.text !== undefined || many)
         ? (h.text ??= latin.decode(b)).substring(at, at + len)
         : len <= 64
         ? String.fromCharCode.apply(null, b.subarray(at, at + len) as unknown as number[])

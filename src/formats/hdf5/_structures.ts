@@ -53,6 +53,8 @@ export interface Collection {
   sizes: number[];
   /** The collection as one single-byte-per-char string (made on first use). */
   text?: string;
+  /** Whether every byte is ASCII (found on first use). */
+  ascii?: boolean;
 }
 
 /** Bytes read with a remote global heap collection's header (h5py writes them 4 to 64 KiB). */

@@ -47,4 +47,9 @@ export interface RangeArray {
   readonly dtype: Dtype;
   /** The values of `ranges` (rows for 2-D), concatenated in order. */
   readRanges(ranges: readonly Range[]): Promise<NumericArray>;
+  /**
+   * Optionally: `readRanges` of `[starts[k], ends[k])`, k < n, given as typed
+   * arrays (ascending, disjoint), for selections of very many ranges.
+   */
+  readSpans?(starts: Float64Array, ends: Float64Array, n: number): Promise<NumericArray>;
 }

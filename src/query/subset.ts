@@ -8,7 +8,6 @@ import {
   type NumericArray,
 } from "../formats/anndata/matrix.ts";
 import { CorruptFileError, ValidationError } from "../errors.ts";
-import { cursor, planElements, planIndptr } from "./plan.ts";
 import { merge, type Range, type RangeArray, runs } from "../formats/ranges.ts";
 
 /** A stored matrix, as arrays that can be read by range; `where` names it in messages. */
@@ -51,48 +50,65 @@ async function readLines(
     ]);
     return { data, indices, indptr: Float64Array.from(ptr as ArrayLike<number>, Number) };
   }
-  const plan = planIndptr(lines);
-  const ptrValues = await src.indptr.readRanges(plan.indptr);
-  const { elements, spans } = planElements(
-    lines,
-    plan,
-    ptrValues as ArrayLike<number>,
-    src.data.shape[0],
-    src.where,
-  );
-  const [d, ix] = await Promise.all([
-    src.data.readRanges(elements),
-    src.indices.readRanges(elements),
+  // indptr entries a..b+1 of each run a..b of consecutive lines.
+  const nl = lines.length;
+  const ps = new Float64Array(nl), pe = new Float64Array(nl);
+  let np = 0;
+  for (let k = 0; k < nl; k++) {
+    const i = lines[k];
+    if (k && i <= lines[k - 1]) throw new RangeError("lines must be ascending and unique");
+    if (np && i === pe[np - 1] - 1) pe[np - 1] = i + 2;
+    else {
+      ps[np] = i;
+      pe[np++] = i + 2;
+    }
+  }
+  const ptr = await readSpans(src.indptr, ps, pe, np);
+  const pv = ptr instanceof Int32Array || ptr instanceof Float64Array
+    ? ptr
+    : Float64Array.from(ptr as ArrayLike<number>, Number);
+  // Each line's element span; spans merged where adjacent.
+  const nnzAll = src.data.shape[0];
+  const indptr = new Float64Array(nl + 1);
+  const es = new Float64Array(nl), ee = new Float64Array(nl);
+  let ne = 0, r = 0, base = 0, prev = 0;
+  for (let k = 0; k < nl; k++) {
+    const i = lines[k];
+    while (i + 1 >= pe[r]) base += pe[r] - ps[r++];
+    const at = base + i - ps[r];
+    const s = pv[at], e = pv[at + 1];
+    if (!(s >= prev && e >= s && e <= nnzAll)) {
+      throw new CorruptFileError(
+        `${src.where ?? "a sparse matrix"}: indptr[${i}..${i + 1}] is ${s}..${e}, ` +
+          (e < s || s < prev ? "decreasing" : `outside 0..${nnzAll}`) + ": the file is damaged",
+      );
+    }
+    prev = e;
+    indptr[k + 1] = indptr[k] + e - s;
+    if (e === s) continue;
+    if (ne && ee[ne - 1] === s) ee[ne - 1] = e;
+    else {
+      es[ne] = s;
+      ee[ne++] = e;
+    }
+  }
+  // Spans ascending and disjoint: read, concatenated, they are the lines' entries in order.
+  const [data, indices] = await Promise.all([
+    readSpans(src.data, es, ee, ne),
+    readSpans(src.indices, es, ee, ne),
   ]);
-  let nnz = 0;
-  for (let k = 0; k < lines.length; k++) nnz += spans[2 * k + 1] - spans[2 * k];
-  if (d.length === nnz && ix.length === nnz) {
-    // Lines are ascending and their spans disjoint, so the element ranges
-    // read, concatenated, are already the lines' entries in order.
-    const indptr = new Float64Array(lines.length + 1);
-    for (let k = 0; k < lines.length; k++) {
-      indptr[k + 1] = indptr[k] + spans[2 * k + 1] - spans[2 * k];
-    }
-    return { data: d, indices: ix, indptr };
-  }
-  const data = like(d, nnz);
-  const indices = like(ix, nnz);
-  const indptr = new Float64Array(lines.length + 1);
-  const at = cursor(elements);
-  let o = 0;
-  for (let k = 0; k < lines.length; k++) {
-    const s = spans[2 * k], e = spans[2 * k + 1];
-    if (e > s) {
-      const p = at(s);
-      // deno-lint-ignore no-explicit-any
-      (data as any).set((d as any).subarray(p, p + e - s), o);
-      // deno-lint-ignore no-explicit-any
-      (indices as any).set((ix as any).subarray(p, p + e - s), o);
-      o += e - s;
-    }
-    indptr[k + 1] = o;
-  }
   return { data, indices, indptr };
+}
+
+/** `a.readSpans`, or `readRanges` of the same ranges. */
+async function readSpans(
+  a: RangeArray,
+  starts: Float64Array,
+  ends: Float64Array,
+  n: number,
+): Promise<NumericArray> {
+  if (a.readSpans) return await a.readSpans(starts, ends, n);
+  return await a.readRanges(Array.from({ length: n }, (_, k) => [starts[k], ends[k]] as Range));
 }
 
 /** Keep only the entries whose minor index is selected (renumbered). */

@@ -46,7 +46,7 @@ const DIRECT_READ = 8 << 20;
 /** Pieces this large are read in place, never merged with neighbours. */
 const BIG_PIECE = 1 << 20;
 /** The default of {@linkcode ReadOptions.syncGap}. */
-const SYNC_GAP = 8 << 10;
+export const SYNC_GAP = 8 << 10;
 /** Windows of local synchronous reads land here (no await while in use). */
 let scratch = new Uint8Array(0);
 
@@ -174,6 +174,13 @@ async function fetchLocal(
   const truncated = (offset: number) =>
     new CorruptFileError(`"${label}" is truncated: data at ${offset} is missing`);
   const big: Piece[] = [];
+  // Pieces going to `out` in file order: a window can be read into `out`
+  // itself and its pieces moved down over the gaps (no buffer, no view per piece).
+  let monotone = true;
+  for (let k = 0; k < sorted.length && monotone; k++) {
+    const q = sorted[k];
+    monotone = !q.target && (k === 0 || q.into >= sorted[k - 1].into + sorted[k - 1].length);
+  }
   await guard(label, () => {
     for (let i = 0; i < sorted.length;) {
       const p = sorted[i];
@@ -191,6 +198,17 @@ async function fetchLocal(
       if (j === i + 1) {
         const dst = p.target ?? out.subarray(p.into, p.into + p.length);
         if (readSync(p.offset, dst) < p.length) throw truncated(p.offset);
+      } else if (monotone && inPlace(sorted, i, j, end, out.length)) {
+        const base = p.into, w = end - p.offset;
+        if (readSync(p.offset, out.subarray(base, base + w)) < w) throw truncated(p.offset);
+        for (let k = i + 1; k < j; k++) {
+          const q = sorted[k], from = base + q.offset - p.offset;
+          if (from !== q.into) out.copyWithin(q.into, from, from + q.length);
+        }
+        // Gap bytes past the last piece: zero again (later pieces overwrite
+        // their own bytes; bytes no piece writes must stay zero).
+        const last = sorted[j - 1], tail = last.into + last.length;
+        if (tail < base + w) out.fill(0, tail, base + w);
       } else {
         if (scratch.length < end - p.offset) scratch = new Uint8Array(SYNC_READ);
         const bytes = scratch.subarray(0, end - p.offset);
@@ -227,6 +245,22 @@ async function fetchLocal(
       Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, big.length) }, worker))
         .then(() => {}),
   );
+}
+
+/**
+ * Whether pieces `i..j` (a window ending at file offset `end`) can be read
+ * into `out` at the first one's place: the window fits, the pieces do not
+ * overlap, and each lands at or before where the window puts it.
+ */
+function inPlace(sorted: Piece[], i: number, j: number, end: number, n: number): boolean {
+  const p = sorted[i];
+  if (p.into + end - p.offset > n) return false;
+  for (let k = i + 1; k < j; k++) {
+    const q = sorted[k], prev = sorted[k - 1];
+    if (q.offset < prev.offset + prev.length) return false;
+    if (q.into - p.into > q.offset - p.offset) return false;
+  }
+  return true;
 }
 
 function copyInto(bytes: Uint8Array, dst: Uint8Array): number {

@@ -107,6 +107,13 @@ export async function h5RangeArray(
       }
       return v.data as NumericArray;
     },
+    async readSpans(starts, ends, n) {
+      const v = await ds.readSpans(starts, ends, n, options);
+      if (v.kind === "string") {
+        throw new CorruptFileError(`"${file.label}": /${path} holds strings`);
+      }
+      return v.data as NumericArray;
+    },
   };
 }
 

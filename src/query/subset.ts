@@ -8,7 +8,7 @@ import {
   type NumericArray,
 } from "../formats/anndata/matrix.ts";
 import { CorruptFileError, ValidationError } from "../errors.ts";
-import { merge, type Range, type RangeArray, runs } from "../formats/ranges.ts";
+import { type Range, type RangeArray, spans } from "../formats/ranges.ts";
 
 /** A stored matrix, as arrays that can be read by range; `where` names it in messages. */
 export type StoredMatrix =
@@ -123,6 +123,11 @@ function filterMinor(
   const ix = m.indices instanceof Int32Array
     ? m.indices
     : Float64Array.from(m.indices as ArrayLike<number | bigint>, Number);
+  const w = m.data.BYTES_PER_ELEMENT / 4;
+  const aligned = (w === 1 || w === 2) && m.data.byteOffset % 4 === 0;
+  if (ix instanceof Int32Array && w === 1 && aligned) {
+    return filter32(ix, m.data, m.indptr, keep, where);
+  }
   let nnz = 0;
   for (let i = 0; i < ix.length; i++) {
     const j = ix[i];
@@ -136,8 +141,6 @@ function filterMinor(
   const data = like(m.data, nnz);
   const indices = new Int32Array(nnz);
   const indptr = new Float64Array(m.indptr.length);
-  const w = m.data.BYTES_PER_ELEMENT / 4;
-  const aligned = (w === 1 || w === 2) && m.data.byteOffset % 4 === 0;
   const src = aligned ? new Uint32Array(m.data.buffer, m.data.byteOffset, m.data.length * w) : null;
   const dst = aligned ? new Uint32Array(data.buffer, data.byteOffset, nnz * w) : null;
   let o = 0;
@@ -161,6 +164,52 @@ function filterMinor(
   return { data, indices, indptr };
 }
 
+/**
+ * `filterMinor` of 32-bit values and indices in one pass: checked, counted
+ * and copied at once into buffers as long as the input (only the kept
+ * prefix is ever touched), then cut to size.
+ */
+function filter32(
+  ix: Int32Array,
+  values: NumericArray,
+  ptr: Float64Array,
+  keep: Int32Array,
+  where: string,
+): { data: NumericArray; indices: Int32Array; indptr: Float64Array } {
+  const n = ix.length, kl = keep.length;
+  const src = new Uint32Array(values.buffer, values.byteOffset, n);
+  const outW = new Uint32Array(n), outIx = new Int32Array(n);
+  const indptr = new Float64Array(ptr.length);
+  if (ptr[0] !== 0 || ptr[ptr.length - 1] !== n) {
+    throw new CorruptFileError(
+      `${where}: indptr runs ${ptr[0]}..${ptr[ptr.length - 1]}, not 0..${n}`,
+    );
+  }
+  let o = 0;
+  for (let line = 0; line + 1 < ptr.length; line++) {
+    const start = ptr[line], end = ptr[line + 1];
+    if (!(end >= start && end <= n)) {
+      throw new CorruptFileError(`${where}: indptr decreases at ${line}: the file is damaged`);
+    }
+    for (let i = start; i < end; i++) {
+      const j = ix[i];
+      if (j < 0 || j >= kl) {
+        throw new CorruptFileError(
+          `${where}: index ${j} is outside 0..${kl - 1}: the file is damaged`,
+        );
+      }
+      const t = keep[j];
+      if (t < 0) continue;
+      outW[o] = src[i];
+      outIx[o++] = t;
+    }
+    indptr[line + 1] = o;
+  }
+  const data = like(values, o);
+  new Uint32Array(data.buffer, data.byteOffset, o).set(outW.subarray(0, o));
+  return { data, indices: outIx.slice(0, o), indptr };
+}
+
 function int32(a: NumericArray): Int32Array {
   return a instanceof Int32Array ? a : Int32Array.from(a as ArrayLike<number>, Number);
 }
@@ -182,8 +231,10 @@ export async function subsetMatrix(
   const [nRows, nCols] = src.shape;
   const outShape: [number, number] = [rows?.length ?? nRows, cols?.length ?? nCols];
   if (src.kind === "dense") {
-    const rowRanges = rows ? merge(runs(rows)) : [[0, nRows] as Range];
-    const block = await src.values.readRanges(rowRanges);
+    const r = rows ? spans(rows) : undefined;
+    const block = r
+      ? await readSpans(src.values, r.starts, r.ends, r.n)
+      : await src.values.readRanges([[0, nRows]]);
     if (!cols) return new DenseMatrix(block, outShape, src.values.dtype);
     const out = like(block, outShape[0] * outShape[1]);
     for (let r = 0; r < outShape[0]; r++) {
@@ -214,5 +265,7 @@ export async function subsetRows(
   a: RangeArray,
   rows: Uint32Array | undefined,
 ): Promise<NumericArray> {
-  return await a.readRanges(rows ? merge(runs(rows)) : [[0, a.shape[0]]]);
+  if (!rows) return await a.readRanges([[0, a.shape[0]]]);
+  const r = spans(rows);
+  return await readSpans(a, r.starts, r.ends, r.n);
 }

@@ -108,7 +108,7 @@ export class H5Dataset {
     return await this.#file.decode(this.type, await this.readRows(ranges, options), this.#count(n));
   }
 
-  /** Spans `[starts[k], ends[k])` of a 1-D dataset (ascending, disjoint), decoded. */
+  /** Rows `[starts[k], ends[k])` (ascending, disjoint) as typed arrays, decoded. */
   async readSpans(starts: Float64Array, ends: Float64Array, n: number, options?: ReadOptions) {
     const raw = await readSpans(this, this.#file, starts, ends, n, options ?? {});
     return await this.#file.decode(this.type, raw, raw.length / sizeOf(this.type));

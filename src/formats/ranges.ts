@@ -20,6 +20,27 @@ export function runs(indices: ArrayLike<number>): Range[] {
   return out;
 }
 
+/** Sorted unique indices as runs `[starts[k], ends[k])`, k < n, in typed arrays. */
+export function spans(indices: ArrayLike<number>): {
+  starts: Float64Array;
+  ends: Float64Array;
+  n: number;
+} {
+  const starts = new Float64Array(indices.length), ends = new Float64Array(indices.length);
+  let n = 0;
+  for (let i = 0; i < indices.length; i++) {
+    const v = indices[i];
+    if (n && v === ends[n - 1]) ends[n - 1] = v + 1;
+    else if (n && v < ends[n - 1]) {
+      throw new RangeError(`indices must be sorted and unique (got ${v} after ${ends[n - 1] - 1})`);
+    } else {
+      starts[n] = v;
+      ends[n++] = v + 1;
+    }
+  }
+  return { starts, ends, n };
+}
+
 /** Merge ranges (sorted by start) whose gap is at most `gap`. */
 export function merge(ranges: readonly Range[], gap = 0): Range[] {
   const out: [number, number][] = [];
@@ -47,4 +68,9 @@ export interface RangeArray {
   readonly dtype: Dtype;
   /** The values of `ranges` (rows for 2-D), concatenated in order. */
   readRanges(ranges: readonly Range[]): Promise<NumericArray>;
+  /**
+   * Optionally: `readRanges` of `[starts[k], ends[k])`, k < n, given as typed
+   * arrays (ascending, disjoint), for selections of very many ranges.
+   */
+  readSpans?(starts: Float64Array, ends: Float64Array, n: number): Promise<NumericArray>;
 }

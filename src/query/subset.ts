@@ -8,8 +8,7 @@ import {
   type NumericArray,
 } from "../formats/anndata/matrix.ts";
 import { CorruptFileError, ValidationError } from "../errors.ts";
-import { cursor, planElements, planIndptr } from "./plan.ts";
-import { merge, type Range, type RangeArray, runs } from "../formats/ranges.ts";
+import { type Range, type RangeArray, spans } from "../formats/ranges.ts";
 
 /** A stored matrix, as arrays that can be read by range; `where` names it in messages. */
 export type StoredMatrix =
@@ -51,48 +50,65 @@ async function readLines(
     ]);
     return { data, indices, indptr: Float64Array.from(ptr as ArrayLike<number>, Number) };
   }
-  const plan = planIndptr(lines);
-  const ptrValues = await src.indptr.readRanges(plan.indptr);
-  const { elements, spans } = planElements(
-    lines,
-    plan,
-    ptrValues as ArrayLike<number>,
-    src.data.shape[0],
-    src.where,
-  );
-  const [d, ix] = await Promise.all([
-    src.data.readRanges(elements),
-    src.indices.readRanges(elements),
+  // indptr entries a..b+1 of each run a..b of consecutive lines.
+  const nl = lines.length;
+  const ps = new Float64Array(nl), pe = new Float64Array(nl);
+  let np = 0;
+  for (let k = 0; k < nl; k++) {
+    const i = lines[k];
+    if (k && i <= lines[k - 1]) throw new RangeError("lines must be ascending and unique");
+    if (np && i === pe[np - 1] - 1) pe[np - 1] = i + 2;
+    else {
+      ps[np] = i;
+      pe[np++] = i + 2;
+    }
+  }
+  const ptr = await readSpans(src.indptr, ps, pe, np);
+  const pv = ptr instanceof Int32Array || ptr instanceof Float64Array
+    ? ptr
+    : Float64Array.from(ptr as ArrayLike<number>, Number);
+  // Each line's element span; spans merged where adjacent.
+  const nnzAll = src.data.shape[0];
+  const indptr = new Float64Array(nl + 1);
+  const es = new Float64Array(nl), ee = new Float64Array(nl);
+  let ne = 0, r = 0, base = 0, prev = 0;
+  for (let k = 0; k < nl; k++) {
+    const i = lines[k];
+    while (i + 1 >= pe[r]) base += pe[r] - ps[r++];
+    const at = base + i - ps[r];
+    const s = pv[at], e = pv[at + 1];
+    if (!(s >= prev && e >= s && e <= nnzAll)) {
+      throw new CorruptFileError(
+        `${src.where ?? "a sparse matrix"}: indptr[${i}..${i + 1}] is ${s}..${e}, ` +
+          (e < s || s < prev ? "decreasing" : `outside 0..${nnzAll}`) + ": the file is damaged",
+      );
+    }
+    prev = e;
+    indptr[k + 1] = indptr[k] + e - s;
+    if (e === s) continue;
+    if (ne && ee[ne - 1] === s) ee[ne - 1] = e;
+    else {
+      es[ne] = s;
+      ee[ne++] = e;
+    }
+  }
+  // Spans ascending and disjoint: read, concatenated, they are the lines' entries in order.
+  const [data, indices] = await Promise.all([
+    readSpans(src.data, es, ee, ne),
+    readSpans(src.indices, es, ee, ne),
   ]);
-  let nnz = 0;
-  for (let k = 0; k < lines.length; k++) nnz += spans[2 * k + 1] - spans[2 * k];
-  if (d.length === nnz && ix.length === nnz) {
-    // Lines are ascending and their spans disjoint, so the element ranges
-    // read, concatenated, are already the lines' entries in order.
-    const indptr = new Float64Array(lines.length + 1);
-    for (let k = 0; k < lines.length; k++) {
-      indptr[k + 1] = indptr[k] + spans[2 * k + 1] - spans[2 * k];
-    }
-    return { data: d, indices: ix, indptr };
-  }
-  const data = like(d, nnz);
-  const indices = like(ix, nnz);
-  const indptr = new Float64Array(lines.length + 1);
-  const at = cursor(elements);
-  let o = 0;
-  for (let k = 0; k < lines.length; k++) {
-    const s = spans[2 * k], e = spans[2 * k + 1];
-    if (e > s) {
-      const p = at(s);
-      // deno-lint-ignore no-explicit-any
-      (data as any).set((d as any).subarray(p, p + e - s), o);
-      // deno-lint-ignore no-explicit-any
-      (indices as any).set((ix as any).subarray(p, p + e - s), o);
-      o += e - s;
-    }
-    indptr[k + 1] = o;
-  }
   return { data, indices, indptr };
+}
+
+/** `a.readSpans`, or `readRanges` of the same ranges. */
+async function readSpans(
+  a: RangeArray,
+  starts: Float64Array,
+  ends: Float64Array,
+  n: number,
+): Promise<NumericArray> {
+  if (a.readSpans) return await a.readSpans(starts, ends, n);
+  return await a.readRanges(Array.from({ length: n }, (_, k) => [starts[k], ends[k]] as Range));
 }
 
 /** Keep only the entries whose minor index is selected (renumbered). */
@@ -107,6 +123,11 @@ function filterMinor(
   const ix = m.indices instanceof Int32Array
     ? m.indices
     : Float64Array.from(m.indices as ArrayLike<number | bigint>, Number);
+  const w = m.data.BYTES_PER_ELEMENT / 4;
+  const aligned = (w === 1 || w === 2) && m.data.byteOffset % 4 === 0;
+  if (ix instanceof Int32Array && w === 1 && aligned) {
+    return filter32(ix, m.data, m.indptr, keep, where);
+  }
   let nnz = 0;
   for (let i = 0; i < ix.length; i++) {
     const j = ix[i];
@@ -120,8 +141,6 @@ function filterMinor(
   const data = like(m.data, nnz);
   const indices = new Int32Array(nnz);
   const indptr = new Float64Array(m.indptr.length);
-  const w = m.data.BYTES_PER_ELEMENT / 4;
-  const aligned = (w === 1 || w === 2) && m.data.byteOffset % 4 === 0;
   const src = aligned ? new Uint32Array(m.data.buffer, m.data.byteOffset, m.data.length * w) : null;
   const dst = aligned ? new Uint32Array(data.buffer, data.byteOffset, nnz * w) : null;
   let o = 0;
@@ -145,6 +164,52 @@ function filterMinor(
   return { data, indices, indptr };
 }
 
+/**
+ * `filterMinor` of 32-bit values and indices in one pass: checked, counted
+ * and copied at once into buffers as long as the input (only the kept
+ * prefix is ever touched), then cut to size.
+ */
+function filter32(
+  ix: Int32Array,
+  values: NumericArray,
+  ptr: Float64Array,
+  keep: Int32Array,
+  where: string,
+): { data: NumericArray; indices: Int32Array; indptr: Float64Array } {
+  const n = ix.length, kl = keep.length;
+  const src = new Uint32Array(values.buffer, values.byteOffset, n);
+  const outW = new Uint32Array(n), outIx = new Int32Array(n);
+  const indptr = new Float64Array(ptr.length);
+  if (ptr[0] !== 0 || ptr[ptr.length - 1] !== n) {
+    throw new CorruptFileError(
+      `${where}: indptr runs ${ptr[0]}..${ptr[ptr.length - 1]}, not 0..${n}`,
+    );
+  }
+  let o = 0;
+  for (let line = 0; line + 1 < ptr.length; line++) {
+    const start = ptr[line], end = ptr[line + 1];
+    if (!(end >= start && end <= n)) {
+      throw new CorruptFileError(`${where}: indptr decreases at ${line}: the file is damaged`);
+    }
+    for (let i = start; i < end; i++) {
+      const j = ix[i];
+      if (j < 0 || j >= kl) {
+        throw new CorruptFileError(
+          `${where}: index ${j} is outside 0..${kl - 1}: the file is damaged`,
+        );
+      }
+      const t = keep[j];
+      if (t < 0) continue;
+      outW[o] = src[i];
+      outIx[o++] = t;
+    }
+    indptr[line + 1] = o;
+  }
+  const data = like(values, o);
+  new Uint32Array(data.buffer, data.byteOffset, o).set(outW.subarray(0, o));
+  return { data, indices: outIx.slice(0, o), indptr };
+}
+
 function int32(a: NumericArray): Int32Array {
   return a instanceof Int32Array ? a : Int32Array.from(a as ArrayLike<number>, Number);
 }
@@ -166,8 +231,10 @@ export async function subsetMatrix(
   const [nRows, nCols] = src.shape;
   const outShape: [number, number] = [rows?.length ?? nRows, cols?.length ?? nCols];
   if (src.kind === "dense") {
-    const rowRanges = rows ? merge(runs(rows)) : [[0, nRows] as Range];
-    const block = await src.values.readRanges(rowRanges);
+    const r = rows ? spans(rows) : undefined;
+    const block = r
+      ? await readSpans(src.values, r.starts, r.ends, r.n)
+      : await src.values.readRanges([[0, nRows]]);
     if (!cols) return new DenseMatrix(block, outShape, src.values.dtype);
     const out = like(block, outShape[0] * outShape[1]);
     for (let r = 0; r < outShape[0]; r++) {
@@ -198,5 +265,7 @@ export async function subsetRows(
   a: RangeArray,
   rows: Uint32Array | undefined,
 ): Promise<NumericArray> {
-  return await a.readRanges(rows ? merge(runs(rows)) : [[0, a.shape[0]]]);
+  if (!rows) return await a.readRanges([[0, a.shape[0]]]);
+  const r = spans(rows);
+  return await readSpans(a, r.starts, r.ends, r.n);
 }

@@ -1,4 +1,4 @@
-// Rows of a decoded chunk into a row-major output buffer.
+// Rows of a decoded chunk into a row-major output buffer; rows picked out of a span.
 import type { ChunkRef } from "./_btree.ts";
 
 /**
@@ -29,4 +29,27 @@ export function copyRows(
     if (len <= 64) { for (let b = 0; b < len; b++) out[o + b] = chunkData[src + b]; }
     else out.set(chunkData.subarray(src, src + len), o);
   }
+}
+
+/**
+ * The rows of `ranges` (`rowBytes` each, `total` bytes in all) picked out of
+ * `whole`, the bytes of rows `ranges[0][0]..` read at once.
+ */
+export function pickRows(
+  whole: Uint8Array,
+  ranges: readonly (readonly [number, number])[],
+  rowBytes: number,
+  total: number,
+): Uint8Array {
+  const out = new Uint8Array(total), first = ranges[0][0];
+  let o = 0;
+  for (const [s, e] of ranges) {
+    const from = (s - first) * rowBytes, len = (e - s) * rowBytes;
+    if (len <= 32) {
+      // A few bytes: a loop beats making a subarray.
+      for (let k = 0; k < len; k++) out[o + k] = whole[from + k];
+    } else out.set(whole.subarray(from, from + len), o);
+    o += len;
+  }
+  return out;
 }

@@ -71,6 +71,17 @@ export async function decodeValues(
   return { kind: "number", data: new num.ctor(aligned.buffer as ArrayBuffer), dtype: num.dtype };
 }
 
+/** Whether every object of a collection holds ASCII bytes only (headers aside). */
+function isAscii(h: Collection): boolean {
+  const b = h.bytes;
+  for (let i = 0; i < h.offsets.length; i++) {
+    const at = h.offsets[i];
+    if (!(at >= 0)) continue;
+    for (let k = at, end = at + h.sizes[i]; k < end; k++) if (b[k] >= 0x80) return false;
+  }
+  return true;
+}
+
 async function vstrings(
   raw: Uint8Array,
   n: number,
@@ -80,32 +91,51 @@ async function vstrings(
   if (raw.length < n * 16) {
     throw new CorruptFileError(`"${label}": string references end early`);
   }
-  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const addrOf = (i: number) =>
-    v.getUint32(i * 16 + 4, true) + v.getUint32(i * 16 + 8, true) * 2 ** 32;
+  // References as 32-bit words (length, address low, high, index; little-endian as the file).
+  const u = raw.byteOffset % 4 === 0
+    ? new Uint32Array(raw.buffer, raw.byteOffset, n * 4)
+    : new Uint32Array(raw.slice(0, n * 16).buffer);
+  const addrOf = (i: number) => u[4 * i + 1] + u[4 * i + 2] * 2 ** 32;
   // Strings wanted per collection: a collection most of whose strings are
   // wanted is decoded once (strings are substrings of it), else per string.
+  // Consecutive strings mostly share one: the map is touched once per run.
   const collections = new Map<number, number>();
+  let runAt = -1, runBytes = 0;
   for (let i = 0; i < n; i++) {
-    const len = v.getUint32(i * 16, true);
-    if (len > 0) {
-      const a = addrOf(i);
-      collections.set(a, (collections.get(a) ?? 0) + 16 + len);
+    const len = u[4 * i];
+    if (len === 0) continue;
+    const a = addrOf(i);
+    if (a !== runAt) {
+      if (runAt >= 0) collections.set(runAt, (collections.get(runAt) ?? 0) + runBytes);
+      runAt = a;
+      runBytes = 0;
     }
+    runBytes += 16 + len;
   }
+  if (runAt >= 0) collections.set(runAt, (collections.get(runAt) ?? 0) + runBytes);
   const heaps = new Map<number, Collection>();
   await Promise.all(
     [...collections.keys()].map(async (a) => heaps.set(a, await collection(a))),
   );
   const out = new Array<string>(n);
+  // Consecutive strings mostly share a collection: looked up once per run.
+  let at0 = -1, h: Collection | undefined, many = false, ascii = false;
   for (let i = 0; i < n; i++) {
-    const len = v.getUint32(i * 16, true);
+    const len = u[4 * i];
     if (len === 0) {
       out[i] = "";
       continue;
     }
-    const h = heaps.get(addrOf(i))!;
-    const index = v.getUint32(i * 16 + 12, true);
+    const a = addrOf(i);
+    if (a !== at0 || !h) {
+      at0 = a;
+      h = heaps.get(a)!;
+      // Decoding the collection once costs about what 1/16 of it would string by string.
+      many = collections.get(a)! * 16 > h.bytes.length;
+      // ASCII throughout (checked once): every string is one char per byte.
+      ascii = many && (h.ascii ??= isAscii(h));
+    }
+    const index = u[4 * i + 3];
     const at = h.offsets[index];
     if (at === undefined || at < 0) {
       throw new CorruptFileError(`"${label}": string ${index} missing from its heap`);
@@ -117,18 +147,22 @@ async function vstrings(
         }: the file is damaged`,
       );
     }
+    if (ascii) {
+      out[i] = (h.text ??= latin.decode(h.bytes)).substring(at, at + len);
+      continue;
+    }
     const b = h.bytes;
-    let ascii = true;
+    let isAsc = true;
     for (let k = at; k < at + len; k++) {
       if (b[k] >= 0x80) {
-        ascii = false;
+        isAsc = false;
         break;
       }
     }
     // ASCII: one char per byte, so a substring of the collection decoded
     // once, or (few wanted from it) the bytes as char codes.
-    out[i] = ascii
-      ? (h.text !== undefined || collections.get(addrOf(i))! * 2 > b.length)
+    out[i] = isAsc
+      ? (h.text !== undefined || many)
         ? (h.text ??= latin.decode(b)).substring(at, at + len)
         : len <= 64
         ? String.fromCharCode.apply(null, b.subarray(at, at + len) as unknown as number[])

@@ -48,11 +48,14 @@ export async function readLocalHeap(cache: PageCache, address: number): Promise<
 /** A global heap collection: its bytes and where each object's data starts. */
 export interface Collection {
   bytes: Uint8Array;
-  offsets: number[];
+  /** Where each object's data starts, by index (-1 or undefined: none). */
+  offsets: Float64Array;
   /** Each object's size in bytes, by index. */
-  sizes: number[];
+  sizes: Float64Array;
   /** The collection as one single-byte-per-char string (made on first use). */
   text?: string;
+  /** Whether every byte is ASCII (found on first use). */
+  ascii?: boolean;
 }
 
 /** Bytes read with a remote global heap collection's header (h5py writes them 4 to 64 KiB). */
@@ -82,12 +85,20 @@ export async function readCollection(
   }
   const bytes = first.length >= size ? first.subarray(0, size) : await src.read(address, size);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const offsets: number[] = [];
-  const sizes: number[] = [];
+  // By object index (at most one per 16 bytes); -1: no such object.
+  let offsets = new Float64Array(Math.floor(bytes.length / 16) + 1).fill(-1);
+  let sizes = new Float64Array(offsets.length);
   for (let p = 16; p + 16 <= bytes.length;) {
     const index = v.getUint16(p, true);
     const objSize = v.getUint32(p + 8, true) + v.getUint32(p + 12, true) * 2 ** 32;
     if (index === 0) break;
+    if (index >= offsets.length) {
+      // Indices left unused (objects deleted): room up to the largest (16 bits).
+      const o = new Float64Array(65536).fill(-1), z = new Float64Array(65536);
+      o.set(offsets);
+      z.set(sizes);
+      [offsets, sizes] = [o, z];
+    }
     offsets[index] = p + 16;
     sizes[index] = Math.min(objSize, bytes.length - p - 16);
     p += 16 + Math.ceil(objSize / 8) * 8;

@@ -12,7 +12,8 @@
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype } from "../anndata/matrix.ts";
 import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_btree.ts";
-import { copyRows } from "./_copy_row.ts";
+import { copyRows, pickRows } from "./_copy_row.ts";
+import { readSpans } from "./_spans.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
 import { unfilterAll } from "./_unfilter_pool.ts";
 import { checkClaims } from "./_claims.ts";
@@ -107,6 +108,18 @@ export class H5Dataset {
     return await this.#file.decode(this.type, await this.readRows(ranges, options), this.#count(n));
   }
 
+  /** Rows `[starts[k], ends[k])` (ascending, disjoint) as typed arrays, decoded. */
+  async readSpans(starts: Float64Array, ends: Float64Array, n: number, options?: ReadOptions) {
+    const raw = await readSpans(this, this.#file, starts, ends, n, options ?? {});
+    return await this.#file.decode(this.type, raw, raw.length / sizeOf(this.type));
+  }
+
+  /** @internal Chunk addresses by chunk row (-1: none), those `ranges` touch looked up. */
+  async chunkAddresses(ranges: [number, number][], extent: number): Promise<Float64Array> {
+    await this.#findChunks(ranges, extent);
+    return this.#rowAt ?? new Float64Array(0);
+  }
+
   /** Raw element bytes of row ranges (scalars: `[[0, 1]]`). */
   async readRows(
     ranges: readonly (readonly [number, number])[],
@@ -140,18 +153,7 @@ export class H5Dataset {
       // Many ranges a small gap apart (obs columns of a dense selection):
       // one read of their span, then the rows picked out of it, rather than
       // a piece per range only to merge them again.
-      const whole = await this.readRows([[first, last]], options);
-      const out = new Uint8Array(total);
-      let o = 0;
-      for (const [s, e] of ranges) {
-        const from = (s - first) * rowBytes, len = (e - s) * rowBytes;
-        if (len <= 32) {
-          // A few bytes: a loop beats making a subarray.
-          for (let k = 0; k < len; k++) out[o + k] = whole[from + k];
-        } else out.set(whole.subarray(from, from + len), o);
-        o += len;
-      }
-      return out;
+      return pickRows(await this.readRows([[first, last]], options), ranges, rowBytes, total);
     }
     const out = new Uint8Array(total);
     if (layout.kind === "compact") {
@@ -476,6 +478,11 @@ export class H5File {
   /** Read pieces (coalesced, bounded concurrency) into `out` (or each piece's own target). */
   async fetch(pieces: Piece[], out: Uint8Array, options: ReadOptions = {}): Promise<void> {
     await fetchPieces(this.#src, this.label, pieces, out, options);
+  }
+
+  /** Where the bytes come from. */
+  get source(): ByteReader {
+    return this.#src;
   }
 
   /** The file's size in bytes. */

@@ -5,7 +5,7 @@ import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { ElementStore, StoreArray } from "../anndata/_store.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
 import { READABLE_FILTERS } from "./_filters.ts";
-import { merge, type Range, type RangeArray, runs } from "../ranges.ts";
+import { type RangeArray, spans } from "../ranges.ts";
 import { metadataBlock } from "../read_plan.ts";
 import { type ByteReader, H5Dataset, H5File, type H5Values, type ReadOptions } from "./h5file.ts";
 
@@ -32,7 +32,7 @@ export async function openH5Range(
     rowOptions.cost ? metadataBlock(rowOptions.cost) : undefined,
   );
   // The same selection is read from every obs column: plan its runs once.
-  const rangesOf = new WeakMap<Uint32Array, Range[]>();
+  const spansOf = new WeakMap<Uint32Array, ReturnType<typeof spans>>();
   const dataset = async (p: string) => {
     const node = await file.get(p);
     if (!node || node.kind !== "dataset") {
@@ -72,9 +72,9 @@ export async function openH5Range(
       if (ds.shape.length !== 1) {
         throw new CorruptFileError(`"${label}": /${p} is not 1-D`);
       }
-      let ranges = rangesOf.get(rows);
-      if (!ranges) rangesOf.set(rows, ranges = merge(runs(rows)));
-      const v = await ds.readRanges(ranges, rowOptions);
+      let r = spansOf.get(rows);
+      if (!r) spansOf.set(rows, r = spans(rows));
+      const v = await ds.readSpans(r.starts, r.ends, r.n, rowOptions);
       const shape = [rows.length];
       if (v.kind === "number") return { kind: "number", data: v.data, shape, dtype: v.dtype };
       if (v.kind === "bool") return { kind: "bool", data: v.data, shape };
@@ -102,6 +102,13 @@ export async function h5RangeArray(
     dtype,
     async readRanges(ranges) {
       const v = await ds.readRanges(ranges, options);
+      if (v.kind === "string") {
+        throw new CorruptFileError(`"${file.label}": /${path} holds strings`);
+      }
+      return v.data as NumericArray;
+    },
+    async readSpans(starts, ends, n) {
+      const v = await ds.readSpans(starts, ends, n, options);
       if (v.kind === "string") {
         throw new CorruptFileError(`"${file.label}": /${path} holds strings`);
       }

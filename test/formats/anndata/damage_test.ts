@@ -181,6 +181,17 @@ Deno.test({
           CorruptFileError,
           /\/X/,
         );
+        // Subsets too: rows (read by spans), columns (filtered), both.
+        const b = await f.backed();
+        try {
+          const rows = Array.from({ length: b.shape[0] }, (_, i) => i).filter((i) => i !== 1);
+          const cols = [0, 1];
+          for (const [r, c] of [[rows, undefined], [undefined, cols], [rows, cols]]) {
+            await assertRejects(() => b.X!.get(r, c), CorruptFileError, /\/X/);
+          }
+        } finally {
+          b.close();
+        }
       });
     }
   },

@@ -262,3 +262,72 @@ with h5py.File(sys.argv[1] + "/wide.h5", "w", libver="latest") as f:
     await assertRejects(() => wide.keys(""), UnsupportedFormatError, /dense link storage/);
   },
 });
+
+Deno.test({
+  name:
+    "H5File: thousands of spans read by typed arrays equal the elements, unwritten chunks zero, windows or not",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(
+      `import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f.create_dataset("contig", data=np.arange(1, 300_001, dtype="f4"))
+    f.create_dataset("chunked", data=np.arange(1, 300_001, dtype="i4"), chunks=(2_500,))
+    part = f.create_dataset("part", shape=(300_000,), dtype="i4", chunks=(2_500,))
+    part[:100_000] = np.arange(1, 100_001); part[200_000:] = np.arange(200_001, 300_001)`,
+      `${dir}/s.h5`,
+    );
+    const src = fileBytes(`${dir}/s.h5`);
+    const f = await H5File.open(src, "s.h5");
+    let seed = 7;
+    const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    try {
+      for (const name of ["contig", "chunked", "part"]) {
+        const d = await ds(f, name);
+        for (const [maxGap, maxLen] of [[4, 3], [300, 200], [40_000, 5_000]]) {
+          const starts: number[] = [], ends: number[] = [];
+          for (let at = Math.floor(rand() * maxGap); at < 300_000;) {
+            const e = Math.min(300_000, at + Math.floor(rand() * maxLen));
+            starts.push(at);
+            ends.push(e);
+            at = e + 1 + Math.floor(rand() * maxGap);
+          }
+          const want: number[] = [];
+          starts.forEach((s, k) => {
+            for (let i = s; i < ends[k]; i++) {
+              want.push(name === "part" && i >= 100_000 && i < 200_000 ? 0 : i + 1);
+            }
+          });
+          for (const syncGap of [0, 8192]) {
+            const v = await d.readSpans(
+              Float64Array.from(starts),
+              Float64Array.from(ends),
+              starts.length,
+              { gap: 0, syncGap },
+            );
+            const got = Array.from(v.data as ArrayLike<number>);
+            assertEquals(got.length, want.length, `${name} ${maxGap} ${syncGap}`);
+            const bad = got.findIndex((x, i) => x !== want[i]);
+            assertEquals(
+              bad,
+              -1,
+              `${name}, gaps up to ${maxGap}, syncGap ${syncGap}: element ${bad}`,
+            );
+          }
+        }
+        // Spans that overlap or leave the dataset: the file's claims are damaged.
+        await assertRejects(
+          () => d.readSpans(Float64Array.of(0, 5), Float64Array.of(10, 20), 2),
+          CorruptFileError,
+        );
+        await assertRejects(
+          () => d.readSpans(Float64Array.of(0), Float64Array.of(300_001), 1),
+          CorruptFileError,
+        );
+      }
+    } finally {
+      src.close();
+    }
+  },
+});

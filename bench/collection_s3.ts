@@ -120,7 +120,7 @@ async function streamChild([mode, storage, db, endpoint]: string[]) {
 
 /** `mapped <storage> <db> <endpoint> <worker> <workers> <batch> <out>`: one pass, indices to `out`. */
 async function mappedChild(
-  [storage, db, endpoint, worker, workers, batch, out, shuffle, limit]: string[],
+  [storage, db, endpoint, worker, workers, batch, out, shuffle, limit, blockSize]: string[],
 ) {
   Deno.env.set("LAMIN_LOG_LEVEL", "warn");
   await ln.init({ storage, db, s3: s3Options(endpoint) });
@@ -133,6 +133,7 @@ async function mappedChild(
     const b of c.mapped({
       batchSize: Number(batch),
       shuffle: shuffle === "1",
+      blockSize: Number(blockSize),
       seed: 7,
       obsColumns: ["cell_type"],
       encodeLabels: true,
@@ -161,7 +162,8 @@ async function main() {
   const latencyMs = Number(pos[0] ?? 20);
   const bytesPerSec = Number(pos[1] ?? 200e6);
   const totalBytesPerSec = Number(pos[2] ?? 1.25e9);
-  const shuffledBatches = flag("--shuffled-batches", 20);
+  const shuffledBatches = flag("--shuffled-batches", 5);
+  const blockSize = flag("--block", 64);
   const only = Deno.args.includes("--mapped-only") ? "mapped" : undefined;
   const cells = flag("--cells", 100_000), nShards = flag("--shards", 10);
   const batch = flag("--batch", 512);
@@ -314,13 +316,17 @@ async function main() {
     // ---- mapped: one pass in file order, then shuffled batches; 1, 2, 4 workers ----
     const N = nShards * cells;
     const mapRows: string[][] = [];
-    for (const shuffle of [false, true]) {
-      for (const workers of [1, 2, 4]) {
+    const modes = [
+      { shuffle: false, block: 1, limit: 0, workers: [1, 2, 4] },
+      { shuffle: true, block: blockSize, limit: 0, workers: [1, 2, 4] },
+      { shuffle: true, block: 1, limit: shuffledBatches, workers: [1] },
+    ];
+    for (const { shuffle, block, limit, workers: counts } of modes) {
+      for (const workers of counts) {
         const before = await stats();
         const l = await load();
         const t = performance.now();
         const outs = Array.from({ length: workers }, (_, w) => `${root}/seen_${workers}_${w}.u32`);
-        const limit = shuffle ? shuffledBatches : 0;
         const res = await Promise.all(outs.map((out, w) =>
           child([
             "mapped",
@@ -333,6 +339,7 @@ async function main() {
             out,
             shuffle ? "1" : "0",
             String(limit),
+            String(block),
           ])
         ));
         const wall = (performance.now() - t) / 1000;
@@ -352,7 +359,11 @@ async function main() {
         const cellsAll = res.reduce((sum, r) => sum + (r.out.cells as number), 0);
         const slowest = Math.max(...res.map((r) => r.out.seconds as number));
         mapRows.push([
-          shuffle ? `shuffled, ${limit} batches each` : "file order, one whole pass",
+          !shuffle
+            ? "file order, one pass"
+            : block > 1
+            ? `shuffled in runs of ${block} rows, one pass`
+            : `shuffled row by row, first ${limit} batches`,
           String(workers),
           `${Math.round(cellsAll / slowest).toLocaleString("en")}`,
           res.map((r) =>

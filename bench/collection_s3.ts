@@ -16,7 +16,8 @@
 //                                     are checked disjoint and complete
 // Bytes and requests are counted by the proxy (from outside the process).
 // Usage: deno run -A bench/collection_s3.ts [latencyMs] [bytesPerSec]
-//          [totalBytesPerSec] [--cells N] [--shards K] [--batch B] [--no-remote-ref]
+//          [totalBytesPerSec] [--cells N] [--shards K] [--batch B] [--block R]
+//          [--shuffled-batches M] [--no-remote-ref] [--mapped-only | --stream-only]
 import * as ln from "../mod.ts";
 
 const PY = "/usr/bin/python3";
@@ -164,7 +165,11 @@ async function main() {
   const totalBytesPerSec = Number(pos[2] ?? 1.25e9);
   const shuffledBatches = flag("--shuffled-batches", 5);
   const blockSize = flag("--block", 64);
-  const only = Deno.args.includes("--mapped-only") ? "mapped" : undefined;
+  const only = Deno.args.includes("--mapped-only")
+    ? "mapped"
+    : Deno.args.includes("--stream-only")
+    ? "stream"
+    : undefined;
   const cells = flag("--cells", 100_000), nShards = flag("--shards", 10);
   const batch = flag("--batch", 512);
   const remoteRef = !Deno.args.includes("--no-remote-ref");
@@ -260,7 +265,7 @@ async function main() {
       ]);
       console.error(streamRows[streamRows.length - 1].join(" | "));
     };
-    for (const mode of only ? [] : ["collection", "sequential"]) {
+    for (const mode of only === "mapped" ? [] : ["collection", "sequential"]) {
       await measure(
         mode === "collection"
           ? "`collection.stream({ subsetObs })`"
@@ -321,7 +326,7 @@ async function main() {
       { shuffle: true, block: blockSize, limit: 0, workers: [1, 2, 4] },
       { shuffle: true, block: 1, limit: shuffledBatches, workers: [1] },
     ];
-    for (const { shuffle, block, limit, workers: counts } of modes) {
+    for (const { shuffle, block, limit, workers: counts } of only === "stream" ? [] : modes) {
       for (const workers of counts) {
         const before = await stats();
         const l = await load();

@@ -1,25 +1,39 @@
 // A TCP proxy that makes a loopback server (s3rver) look like a store across
-// a network: every request waits `latencyMs` before it reaches the server,
-// and each connection's response bytes flow at most `bytesPerSec` (one
-// request at a time per connection, so per request). Bytes pass unchanged,
-// so signed S3 requests stay valid.
+// a network, as S3 is priced: every request waits `latencyMs` before it
+// reaches the server; each connection's response bytes flow at most
+// `bytesPerSec` (one request at a time per connection, so per request); all
+// connections together at most `totalBytesPerSec` (default 1.25 GB/s, a
+// 10 Gbit/s link), so several connections add bandwidth until that cap, as
+// parallel range GETs do on S3. Bytes pass unchanged, so signed S3 requests
+// stay valid. It counts requests and response bytes (`stats`).
 //
 // Run as a program it starts s3rver with a bucket behind the proxy, prints
-// one JSON line { endpoint, direct, bucket, latencyMs, bytesPerSec }, and
-// serves until its stdin closes: the bench runs it in its own process, so
-// the server and proxy do not share an event loop with the reader timed.
+// one JSON line { endpoint, direct, bucket, latencyMs, bytesPerSec,
+// totalBytesPerSec }, answers each stdin line "stats" with a JSON line
+// { requests, bytes } (totals so far), and serves until its stdin closes:
+// the bench runs it in its own process, so the server and proxy do not share
+// an event loop with the reader timed.
+//   deno run -A bench/_latency_proxy.ts [latencyMs] [bytesPerSec] [totalBytesPerSec]
 
 /** A running proxy. */
 export interface LatencyProxy extends AsyncDisposable {
   /** `http://127.0.0.1:<port>` of the proxy. */
   endpoint: string;
+  /** Requests forwarded and response bytes sent so far. */
+  stats: { requests: number; bytes: number };
 }
 
 /** A proxy in front of `target` (`http://127.0.0.1:<port>`). */
 export function latencyProxy(
   target: string,
-  { latencyMs, bytesPerSec }: { latencyMs: number; bytesPerSec: number },
+  { latencyMs, bytesPerSec, totalBytesPerSec = 1.25e9 }: {
+    latencyMs: number;
+    bytesPerSec: number;
+    totalBytesPerSec?: number;
+  },
 ): LatencyProxy {
+  const stats = { requests: 0, bytes: 0 };
+  let readyAll = 0; // when all bytes sent so far may have arrived, at `totalBytesPerSec`
   const port = Number(new URL(target).port);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const open = new Set<Deno.Conn>();
@@ -46,7 +60,10 @@ export function latencyProxy(
       // (a new request on a kept-alive connection) waits the latency first.
       try {
         for await (const chunk of client.readable) {
-          if (idle) await sleep(latencyMs);
+          if (idle) {
+            stats.requests++;
+            await sleep(latencyMs);
+          }
           idle = false;
           await write(server, chunk);
         }
@@ -59,8 +76,11 @@ export function latencyProxy(
         for await (const chunk of server.readable) {
           idle = true;
           const now = performance.now();
+          stats.bytes += chunk.byteLength;
           ready = Math.max(ready, now) + chunk.byteLength / bytesPerSec * 1000;
-          if (ready - now > 2) await sleep(ready - now);
+          readyAll = Math.max(readyAll, now) + chunk.byteLength / totalBytesPerSec * 1000;
+          const wait = Math.max(ready, readyAll) - now;
+          if (wait > 2) await sleep(wait);
           await write(client, chunk);
         }
       } catch { /* closed */ }
@@ -77,6 +97,7 @@ export function latencyProxy(
 
   return {
     endpoint: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    stats,
     [Symbol.asyncDispose]() {
       listener.close();
       for (const c of [...open]) close(c);
@@ -93,16 +114,26 @@ if (import.meta.main) {
   const { s3Server } = await import("../test/_s3.ts");
   const latencyMs = Number(Deno.args[0] ?? 20);
   const bytesPerSec = Number(Deno.args[1] ?? 200e6);
+  const totalBytesPerSec = Number(Deno.args[2] ?? 1.25e9);
   await using s3 = await s3Server();
   const bucket = await s3.bucket();
-  await using proxy = latencyProxy(s3.options.endpoint!, { latencyMs, bytesPerSec });
+  await using proxy = latencyProxy(s3.options.endpoint!, {
+    latencyMs,
+    bytesPerSec,
+    totalBytesPerSec,
+  });
   console.log(JSON.stringify({
     endpoint: proxy.endpoint,
     direct: s3.options.endpoint,
     bucket,
     latencyMs,
     bytesPerSec,
+    totalBytesPerSec,
   }));
-  // Serve until the parent closes stdin.
-  for await (const _ of Deno.stdin.readable) { /* ignore input */ }
+  // Serve until the parent closes stdin; "stats" lines are answered.
+  for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    for (const line of text.split("\n")) {
+      if (line.trim() === "stats") console.log(JSON.stringify(proxy.stats));
+    }
+  }
 }

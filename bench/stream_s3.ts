@@ -1,13 +1,14 @@
 // Streaming subsets of the 200,000 x 2,000 CSR atlas from S3 (s3rver)
 // behind a proxy that adds a network's costs (default 20 ms per request,
-// 200 MB/s per connection; both printed), side by side:
+// 200 MB/s per connection, 1.25 GB/s for all connections together, so
+// parallel range GETs add bandwidth as on S3; all printed), side by side:
 //   ours         file.stream(): requests planned by the measured cost model
 //   tight        the same reader planned for free requests (every gap skipped)
 //   whole GET    one GET of the whole object
 //   h5py+fsspec  h5py on fsspec's HTTP file (what lamindb's cloud open() does),
 //                obs/var read whole, X rows through anndata's SparseDataset
 // Queries: grouped 1% (rows stored together), scattered 1%, scattered ~10%.
-// Usage: deno run -A bench/stream_s3.ts [latencyMs] [bytesPerSec]
+// Usage: deno run -A bench/stream_s3.ts [latencyMs] [bytesPerSec] [totalBytesPerSec]
 import * as ln from "../mod.ts";
 import { fixture } from "./formats.ts";
 import { openRangeReader } from "../src/query/_open.ts";
@@ -127,6 +128,7 @@ const MB = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 if (import.meta.main) {
   Deno.env.set("LAMIN_LOG_LEVEL", "warn");
   const latencyMs = Number(Deno.args[0] ?? 20), bytesPerSec = Number(Deno.args[1] ?? 200e6);
+  const totalBytesPerSec = Number(Deno.args[2] ?? 1.25e9);
   const path = await grouped();
   const server = new Deno.Command(Deno.execPath(), {
     args: [
@@ -135,6 +137,7 @@ if (import.meta.main) {
       new URL("./_latency_proxy.ts", import.meta.url).pathname,
       String(latencyMs),
       String(bytesPerSec),
+      String(totalBytesPerSec),
     ],
     stdin: "piped",
     stdout: "piped",
@@ -158,7 +161,11 @@ if (import.meta.main) {
     const key = `${file.path().slice(storage.length + 1)}`;
     console.log(
       `S3 through a proxy adding ${latencyMs} ms per request and capping each connection at ` +
-        `${MB(bytesPerSec)}/s (s3rver on 127.0.0.1 behind it; 2 shared cores, runs vary)`,
+        `${MB(bytesPerSec)}/s, all together at ${MB(totalBytesPerSec)}/s (s3rver on 127.0.0.1 ` +
+        `behind it; ${navigator.hardwareConcurrency} shared cores, load ` +
+        `${
+          (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ")
+        }; runs vary)`,
     );
     console.log(`object: ${file.path()} (${MB(file.size!)})`);
 

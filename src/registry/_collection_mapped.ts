@@ -1,15 +1,17 @@
 // `collection.mapped()`: batches of rows across the AnnData files of a
 // collection for training. One global order of all rows (file order, or a
 // seeded permutation), cut into batches; worker i of n takes batches
-// i, i + n, ... Each batch reads only its rows (byte ranges), the next one
-// is read while the current one is used: memory holds two batches, the
-// files' var names and the asked obs columns.
+// i, i + n, ... Each batch reads only its rows (byte ranges), the next
+// `prefetch` ones are read while the current one is used (so a store's
+// latency is paid in parallel, not once per batch): memory holds
+// `prefetch + 1` batches, the files' var names and the asked obs columns.
 import { ValidationError } from "../errors.ts";
 import { assembleRows, columnMap, type Join, type MappedPart } from "../formats/anndata/concat.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
 import type { BackedAnnData, BackedMatrix } from "../query/backed.ts";
 import type { IoStats } from "../storage/counting.ts";
-import { openBacked } from "./_file_open.ts";
+import { frameColumns, readDataFrame } from "../formats/anndata/_decode.ts";
+import { openBacked, openForRanges } from "./_file_open.ts";
 import { fileLabel, guard, joinVar, kindOf, linkAll, pool } from "./_collection_load.ts";
 import type { Collection } from "./collection.ts";
 import type { File } from "./file.ts";
@@ -22,6 +24,16 @@ export interface MappedOptions {
   shuffle?: boolean;
   /** The seed of the order (default 0): every worker must use the same. */
   seed?: number;
+  /**
+   * With `shuffle`: shuffle runs of `blockSize` consecutive rows (in file
+   * order) instead of single rows, then the rows within each batch (default
+   * 1: every row on its own). On remote storage a batch of single rows
+   * scattered over the files costs a request (or a read-through gap) per
+   * row; a batch of `batchSize / blockSize` runs costs a few requests and
+   * reads about what it returns, at the price of neighbouring rows (often
+   * one donor's cells) travelling together.
+   */
+  blockSize?: number;
   /** obs columns to return with each batch (checked in every file before X is read). */
   obsColumns?: string[];
   /** A layer instead of X. */
@@ -36,6 +48,12 @@ export interface MappedOptions {
   dropLast?: boolean;
   /** Files read at once for a batch (default 4). */
   parallel?: number;
+  /**
+   * Batches read ahead while the current one is used (default 1 on local
+   * storage, 4 on remote storage, where each batch waits for round trips):
+   * memory holds `prefetch + 1` batches.
+   */
+  prefetch?: number;
   /**
    * Give each asked obs column as integer codes (the column's distinct
    * values across all files, sorted: `batch.labels[column]`; `null` stays
@@ -84,18 +102,44 @@ function random(seed: number): () => number {
   };
 }
 
-/** 0..n-1, shuffled by `seed` when asked (Fisher-Yates). */
-export function globalOrder(n: number, shuffle: boolean, seed: number): Uint32Array | Float64Array {
+/** `a[from..to)` shuffled in place by `r` (Fisher-Yates). */
+function shuffleRange(a: Uint32Array | Float64Array, from: number, to: number, r: () => number) {
+  for (let i = to - 1; i > from; i--) {
+    const j = from + Math.floor(r() * (i - from + 1));
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
+
+/**
+ * 0..n-1, shuffled by `seed` when asked: single rows (Fisher-Yates), or
+ * with `blockSize > 1` runs of `blockSize` consecutive rows, then the rows
+ * within each batch of `batchSize`. Always a permutation of 0..n-1.
+ */
+export function globalOrder(
+  n: number,
+  shuffle: boolean,
+  seed: number,
+  blockSize = 1,
+  batchSize = 1,
+): Uint32Array | Float64Array {
   const order = n < 2 ** 32 ? new Uint32Array(n) : new Float64Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   if (!shuffle) return order;
   const r = random(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
+  if (blockSize <= 1) {
+    shuffleRange(order, 0, n, r);
+    return order;
   }
+  const blocks = new Float64Array(Math.ceil(n / blockSize));
+  for (let i = 0; i < blocks.length; i++) blocks[i] = i;
+  shuffleRange(blocks, 0, blocks.length, r);
+  let k = 0;
+  for (const b of blocks) {
+    for (let g = b * blockSize; g < Math.min(n, (b + 1) * blockSize); g++) order[k++] = g;
+  }
+  for (let s = 0; s < n; s += batchSize) shuffleRange(order, s, Math.min(n, s + batchSize), r);
   return order;
 }
 
@@ -129,8 +173,12 @@ function checkOptions(o: MappedOptions) {
   return {
     batchSize: wholeAtLeast(o.batchSize, 1, "batchSize", 64),
     parallel: Math.min(wholeAtLeast(o.parallel, 1, "parallel", 4), 64),
+    prefetch: o.prefetch === undefined
+      ? undefined
+      : Math.min(wholeAtLeast(o.prefetch, 0, "prefetch", 1), 64),
     shuffle: Boolean(o.shuffle),
     seed: o.seed ?? 0,
+    blockSize: wholeAtLeast(o.blockSize, 1, "blockSize", 1),
     obsColumns: o.obsColumns ?? [],
     join: o.join ?? "inner",
     dropLast: Boolean(o.dropLast),
@@ -159,13 +207,13 @@ export async function* mappedCollection(
     const names = await pool(files, o.parallel, (f, i) => guard(f, () => backed[i].varNames()));
     const joined = joinVar(files, names, o.join);
     const matrices = backed.map((b, i) => matrixOf(b, files[i], options.layer));
-    const obs = await pool(files, o.parallel, (f, i) => obsColumns(f, backed[i], o.obsColumns));
+    const obs = await pool(files, o.parallel, (f) => obsColumns(f, o.obsColumns));
     const labels = options.encodeLabels ? encode(obs, o.obsColumns) : {};
     const maps = names.map((n) => columnMap(n, joined));
     const offsets = [0];
     for (const b of backed) offsets.push(offsets[offsets.length - 1] + b.nObs);
     const total = offsets[offsets.length - 1];
-    const order = globalOrder(total, o.shuffle, o.seed);
+    const order = globalOrder(total, o.shuffle, o.seed, o.blockSize, o.batchSize);
     const nBatches = o.dropLast ? Math.floor(total / o.batchSize) : Math.ceil(total / o.batchSize);
     await linkAll(c, files, options.isRunInput);
     const read = (b: number): Promise<Batch> =>
@@ -173,24 +221,30 @@ export async function* mappedCollection(
         order.subarray(b * o.batchSize, Math.min(total, (b + 1) * o.batchSize)),
         { files, matrices, maps, offsets, obs, labels, joined, parallel: o.parallel },
       );
-    // The next batch is read while the current one is used. A consumer that
-    // stops early (or never resumes) leaves that read: its failure is
-    // handled here rather than unhandled.
-    const ahead = (b: number) => {
-      if (b >= nBatches) return undefined;
-      const p = read(b);
-      p.catch(() => {});
-      return p;
+    // The next `prefetch` batches are read while the current one is used.
+    // A consumer that stops early (or never resumes) leaves those reads:
+    // their failures are handled here rather than unhandled.
+    const remote = files.some((f) => !f._inst.backendFor(f.storageId!).capabilities.localPaths);
+    const depth = o.prefetch ?? (remote ? 4 : 1);
+    const queue: Promise<Batch>[] = [];
+    let b = o.worker;
+    const fill = (size: number) => {
+      for (; queue.length < size && b < nBatches; b += o.workers) {
+        const p = read(b);
+        p.catch(() => {});
+        queue.push(p);
+      }
     };
-    let next = ahead(o.worker);
     try {
-      for (let b = o.worker; b < nBatches; b += o.workers) {
-        const current = await next!;
-        next = ahead(b + o.workers);
+      fill(depth + 1);
+      while (queue.length) {
+        const current = await queue.shift()!;
+        fill(depth);
         yield current;
+        fill(depth + 1);
       }
     } finally {
-      await next?.catch(() => {});
+      await Promise.allSettled(queue);
     }
   } finally {
     for (const b of backed) {
@@ -234,20 +288,25 @@ function matrixOf(b: BackedAnnData, f: File, layer: string | undefined): BackedM
   return m;
 }
 
-async function obsColumns(
-  f: File,
-  b: BackedAnnData,
-  columns: string[],
-): Promise<Record<string, unknown[]>> {
+/** The asked obs columns of `f`, read alone (not the whole obs). */
+async function obsColumns(f: File, columns: string[]): Promise<Record<string, unknown[]>> {
   if (columns.length === 0) return {};
-  const df = await guard(f, () => b.obs());
-  const missing = columns.filter((c) => !df.columns.includes(c));
-  if (missing.length) {
-    throw new ValidationError(
-      `${fileLabel(f)} has no obs column ${missing.map((m) => `"${m}"`).join(", ")} (it has ` +
-        `${df.columns.slice(0, 10).join(", ") || "none"}); nothing was read`,
-    );
-  }
+  const df = await guard(f, async () => {
+    const { src } = await openForRanges(f);
+    try {
+      const have = (await frameColumns(src.store, "obs")).columns;
+      const missing = columns.filter((c) => !have.includes(c));
+      if (missing.length) {
+        throw new ValidationError(
+          `${fileLabel(f)} has no obs column ${missing.map((m) => `"${m}"`).join(", ")} (it has ` +
+            `${have.slice(0, 10).join(", ") || "none"}); nothing was read`,
+        );
+      }
+      return (await readDataFrame(src.store, "obs", undefined, columns)).df;
+    } finally {
+      src.close();
+    }
+  });
   return Object.fromEntries(columns.map((c) => [c, df.getColumn(c).toArray() as unknown[]]));
 }
 

@@ -109,16 +109,21 @@ export async function attempts<T>(
 
 /**
  * All of `body`, or a rejection with the signal's reason as soon as it
- * aborts (the body is cancelled, which closes its connection).
+ * aborts (the body is cancelled, which closes its connection). `expected`:
+ * the size announced (a range's length), read into one buffer.
  */
 export async function readAll(
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal,
+  expected?: number,
 ): Promise<Uint8Array> {
   const reader = body.getReader();
   const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener("abort", onAbort, { once: true });
   try {
+    // With the size known (a range): one buffer filled in place, not a list
+    // of chunks copied at the end (half the memory of a big read).
+    let buf = expected !== undefined && expected > 0 ? new Uint8Array(expected) : undefined;
     const chunks: Uint8Array[] = [];
     let n = 0;
     for (;;) {
@@ -126,9 +131,15 @@ export async function readAll(
       const r = await reader.read();
       if (signal.aborted) throw signal.reason;
       if (r.done) break;
-      chunks.push(r.value);
+      if (buf && n + r.value.byteLength <= buf.byteLength) buf.set(r.value, n);
+      else {
+        if (buf) chunks.push(buf.subarray(0, n)); // more than announced: collect instead
+        buf = undefined;
+        chunks.push(r.value);
+      }
       n += r.value.byteLength;
     }
+    if (buf) return buf.subarray(0, n);
     if (chunks.length === 1) return chunks[0];
     const out = new Uint8Array(n);
     let o = 0;

@@ -251,7 +251,7 @@ export class S3Storage implements StorageBackend {
         await body?.cancel().catch(() => {});
         return new Uint8Array();
       }
-      const bytes = body ? await readAll(body, signal) : new Uint8Array();
+      const bytes = body ? await readAll(body, signal, length) : new Uint8Array();
       // A server that ignores Range sends everything (no Content-Range): cut it here.
       return r.ContentRange || (offset === 0 && bytes.length <= length)
         ? bytes

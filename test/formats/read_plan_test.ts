@@ -45,6 +45,22 @@ Deno.test("on S3, scattered rows are read as one span cut into parts that run at
   assert(plan.seconds < tight / 50, `${plan.seconds} vs ${tight}`);
 });
 
+Deno.test("a long span is cut into parts only when several connections together are faster than one", () => {
+  const rows = spaced(20_000, 400, 3_600); // ~80 MB of scattered rows
+  // S3: 50 MB/s per connection, 8 at once, 400 MB/s together: 8 parts.
+  const s3 = { latencyMs: 20, bytesPerSec: 50e6, parallelism: 8, totalBytesPerSec: 400e6 };
+  const cut = planReads(rows, s3);
+  assertEquals(cut.requests.length, 8, describeReadPlan(cut));
+  assert(cut.seconds < 0.3, describeReadPlan(cut)); // vs 1.6 s in one request
+  const longest = (p: { requests: Range[] }) => Math.max(...p.requests.map(([a, b]) => b - a));
+  assert(longest(cut) <= 10.1e6, describeReadPlan(cut));
+  // A server whose connections share one bandwidth (a CPU-bound one): the
+  // span is not cut (a few small requests may ride along in the same round).
+  const shared = planReads(rows, { ...s3, totalBytesPerSec: 50e6 });
+  assert(longest(shared) > 79e6, describeReadPlan(shared));
+  assert(shared.seconds > 1.5, describeReadPlan(shared));
+});
+
 Deno.test("on S3, as many ranges as run at once are read apart, at no extra bytes", () => {
   const plan = planReads(spaced(32, 1_000, 1_000_000), S3);
   assertEquals(plan.requests.length, 32);

@@ -11,6 +11,7 @@ import {
   tempDir,
 } from "../_helpers.ts";
 import { s3Server } from "../_s3.ts";
+import { globalOrder } from "../../src/registry/_collection_mapped.ts";
 import { needsPython, python } from "../_python.ts";
 
 const enc = new TextEncoder();
@@ -216,8 +217,12 @@ async function anndataCases(): Promise<void> {
     new Set(["T cell"]),
   );
 
-  // Worker shares: disjoint, complete, deterministic, and every row's values right.
-  for (const shuffle of [false, true]) {
+  // Worker shares: disjoint, complete, deterministic, and every row's values
+  // right, rows shuffled one by one or in runs (blockSize), read one batch
+  // ahead or four.
+  for (
+    const [shuffle, blockSize, prefetch] of [[false, 1, 1], [true, 1, 4], [true, 2, 0]] as const
+  ) {
     for (const workers of [1, 2, 3]) {
       const seen: number[] = [];
       for (let worker = 0; worker < workers; worker++) {
@@ -227,6 +232,8 @@ async function anndataCases(): Promise<void> {
             batchSize: 2,
             shuffle,
             seed: 7,
+            blockSize,
+            prefetch,
             worker,
             workers,
             obsColumns: ["donor"],
@@ -240,7 +247,8 @@ async function anndataCases(): Promise<void> {
           mine.push(...b.index);
         }
         const again: number[] = [];
-        for await (const b of c.mapped({ batchSize: 2, shuffle, seed: 7, worker, workers })) {
+        const again$ = c.mapped({ batchSize: 2, shuffle, seed: 7, blockSize, worker, workers });
+        for await (const b of again$) {
           again.push(...b.index);
         }
         assertEquals(again, mine, "the same share every time");
@@ -321,6 +329,13 @@ Deno.test("mixed or disjoint collections are typed errors before any data is rea
       ln.ValidationError,
       /worker is 0..1/,
     );
+    for (const bad of [{ prefetch: -1 }, { blockSize: 0 }, { batchSize: 0 }]) {
+      await assertRejects(
+        () => disjoint.mapped(bad)[Symbol.asyncIterator]().next(),
+        ln.ValidationError,
+        new RegExp(`${Object.keys(bad)[0]} is a whole number`),
+      );
+    }
     const gone = await new ln.Collection([b, a], { name: "gone" }).save();
     for (
       const op of [
@@ -385,6 +400,21 @@ Deno.test("a batch of mapped() reads its rows (and the next batch's), not the fi
   }
 });
 
+Deno.test("a shuffle in blocks is a permutation whose batches are a few runs of consecutive rows", () => {
+  for (const [n, block, batch] of [[1000, 16, 64], [1001, 7, 50], [5, 8, 2]]) {
+    const order = Array.from(globalOrder(n, true, 3, block, batch));
+    assertEquals([...order].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
+    for (let s = 0; s < n; s += batch) {
+      const rows = order.slice(s, s + batch).sort((a, b) => a - b);
+      const runs = rows.filter((g, i) => i === 0 || g !== rows[i - 1] + 1).length;
+      assert(runs <= Math.ceil(batch / block) + 1, `batch at ${s}: ${runs} runs`);
+    }
+  }
+  const byRow = Array.from(globalOrder(1000, true, 3));
+  const rows = byRow.slice(0, 64).sort((a, b) => a - b);
+  assert(rows.filter((g, i) => i === 0 || g !== rows[i - 1] + 1).length > 40, "rows one by one");
+});
+
 Deno.test("reading a collection links it and its files as inputs of the tracked run", async () => {
   await freshInstance();
   try {
@@ -418,7 +448,8 @@ Deno.test({
       await anndataCases();
       const files = await saveParts([".h5ad", ".h5ad", ".h5ad"]);
       const c = await new ln.Collection(files, { name: "doomed" }).save();
-      const it = c.mapped({ batchSize: 3 })[Symbol.asyncIterator]();
+      // No read-ahead: the batches after the deletion are read after it.
+      const it = c.mapped({ batchSize: 3, prefetch: 0 })[Symbol.asyncIterator]();
       assertEquals((await it.next()).value!.index, [0, 1, 2]);
       const backend = new ln.S3Storage(`s3://${bucket}/p`, server.options);
       await backend.delete(files[2]._objectKey);
@@ -427,6 +458,7 @@ Deno.test({
       }, ln.StorageError);
       assert(err.message.includes(files[2].id), err.message);
       await assertRejects(() => c.load(), ln.StorageError, new RegExp(files[2].id));
+      await assertRejects(() => c.stream(), ln.StorageError, new RegExp(files[2].id));
       const partial = (await listTree(cache)).filter((p) => p.endsWith(".part"));
       assertEquals(partial, []);
     } finally {

@@ -14,7 +14,13 @@ import { MultipleResultsError, NotFoundError, ValidationError } from "../errors.
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
 import { LazySchema } from "../storage/_validate.ts";
-import { type FieldType, MAX_LIST, whereExpression } from "./_where.ts";
+import {
+  type FieldType,
+  linkDriver,
+  type LooseSelect,
+  MAX_LIST,
+  whereExpression,
+} from "./_where.ts";
 import type { Database } from "./schema.ts";
 import type { LinkTable } from "./_related.ts";
 import type { DataFrame } from "../formats/tables.ts";
@@ -194,44 +200,6 @@ export async function selectWhere<T extends Table, R>(
   }
   // A read can meet a busy database too (another process checkpointing its WAL).
   return await retryBusy(() => q.execute()) as Row<T>[];
-}
-
-/** The few select builder calls a link-driven query makes, typed loosely. */
-interface LooseSelect {
-  innerJoin(
-    table: string,
-    on: (j: { on(a: unknown, op: "=", b: unknown): unknown }) => unknown,
-  ): LooseSelect;
-  selectAll(table: string): LooseSelect;
-  where(f: (eb: never) => Expression<SqlBool>): LooseSelect;
-}
-
-/**
- * `{ <link>: record }` at the top of a where (one record or id, and-ed with
- * the rest): that link, the record's id and the rest of the where.
- */
-function linkDriver<T extends Table, R>(
-  model: Model<T, R>,
-  where: Where,
-): { link: Relation; id: string; rest: Where } | undefined {
-  if (!model.links || where === null || typeof where !== "object" || Array.isArray(where)) return;
-  for (const field of Object.keys(where)) {
-    const link = Object.hasOwn(model.links, field) ? model.links[field] : undefined;
-    if (!link) continue;
-    let v = where[field];
-    if (Array.isArray(v) && v.length === 1) v = v[0];
-    const id = typeof v === "string"
-      ? v
-      : v !== null && typeof v === "object" && !Array.isArray(v)
-      ? (v as { id?: unknown }).id
-      : undefined;
-    // Anything else (several records, a bad value) goes the general way, validated there.
-    if (typeof id !== "string") return;
-    const rest: Where = {};
-    for (const k of Object.keys(where)) if (k !== field) rest[k] = where[k];
-    return { link, id, rest };
-  }
-  return undefined;
 }
 
 function orderOf<T extends Table, R>(

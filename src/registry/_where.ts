@@ -370,3 +370,41 @@ function operator<T extends Table, R>(
     }
   }
 }
+
+/** The few select builder calls a link-driven query makes, typed loosely. */
+export interface LooseSelect {
+  innerJoin(
+    table: string,
+    on: (j: { on(a: unknown, op: "=", b: unknown): unknown }) => unknown,
+  ): LooseSelect;
+  selectAll(table: string): LooseSelect;
+  where(f: (eb: never) => Expression<SqlBool>): LooseSelect;
+}
+
+/**
+ * `{ <link>: record }` at the top of a where (one record or id, and-ed with
+ * the rest): that link, the record's id and the rest of the where.
+ */
+export function linkDriver<T extends Table, R>(
+  model: Model<T, R>,
+  where: Where,
+): { link: Relation; id: string; rest: Where } | undefined {
+  if (!model.links || where === null || typeof where !== "object" || Array.isArray(where)) return;
+  for (const field of Object.keys(where)) {
+    const link = Object.hasOwn(model.links, field) ? model.links[field] : undefined;
+    if (!link) continue;
+    let v = where[field];
+    if (Array.isArray(v) && v.length === 1) v = v[0];
+    const id = typeof v === "string"
+      ? v
+      : v !== null && typeof v === "object" && !Array.isArray(v)
+      ? (v as { id?: unknown }).id
+      : undefined;
+    // Anything else (several records, a bad value) goes the general way, validated there.
+    if (typeof id !== "string") return;
+    const rest: Where = {};
+    for (const k of Object.keys(where)) if (k !== field) rest[k] = where[k];
+    return { link, id, rest };
+  }
+  return undefined;
+}

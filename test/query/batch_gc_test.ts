@@ -18,7 +18,7 @@ async function freedAfter(bytes: number, release: () => boolean): Promise<[boole
   return [ran, freed];
 }
 
-Deno.test("a released batch of COLLECT_BYTES or more is collected at once; smaller ones are left to V8", async () => {
+Deno.test("a released batch of COLLECT_BYTES or more is collected at once; smaller ones once they add up to it", async () => {
   // One dead 16 MB buffer: V8 alone collects only after ~64 MB more.
   assertEquals(await freedAfter(2 * COLLECT_BYTES, () => false), [false, false]);
   assertEquals(await freedAfter(2 * COLLECT_BYTES, () => releaseBatch(2 * COLLECT_BYTES)), [
@@ -26,4 +26,6 @@ Deno.test("a released batch of COLLECT_BYTES or more is collected at once; small
     true,
   ]);
   assert(!releaseBatch(COLLECT_BYTES - 1), "no collection for a small batch");
+  assert(releaseBatch(1), "small batches let go of add up to a collection");
+  assert(!releaseBatch(1), "counted afresh after it");
 });

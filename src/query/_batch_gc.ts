@@ -48,7 +48,7 @@ let pending = 0;
 export function releaseBatch(bytes: number): boolean {
   pending += bytes;
   if (pending < COLLECT_BYTES) return false;
-  collector ??= find();
+  if (collector === undefined) collector = find(); // null: looked for, unavailable
   if (!collector) return false;
   pending = 0;
   collector();

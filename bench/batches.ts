@@ -3,7 +3,11 @@
 // under `/usr/bin/time -v` for its peak RSS. Target: batches' peak RSS <=
 // 2 x one batch + 150 MB.
 //
-//   deno run -A bench/batches.ts [nObs=1000000] [nVars=2000] [perRow=250] [batchSizes=10000,50000]
+//   deno run -A bench/batches.ts [nObs=1000000] [nVars=2000] [perRow=250] [batchSizes=10000,50000] [reps=1]
+//
+// Each mode runs `reps` times (fresh processes); peak RSS and CPU time are
+// given as min–max over them, with the load average, and the RSS after
+// each batch arrived (of the last run) shows whether anything accumulates.
 //
 // The atlas is written block by block by bench/_atlas_blocks.py (h5py, never
 // whole in memory) into bench/.cache/batches/, once per size, and registered
@@ -23,6 +27,8 @@ interface ChildResult {
   /** Bytes of the largest batch's X (data, indices, indptr) and obs names. */
   batchBytes: number;
   bytesRead: number;
+  /** The process's RSS (MB) after each batch arrived (batches mode). */
+  rssAfter: number[];
 }
 
 function batchBytes(a: ln.AnnData): number {
@@ -39,11 +45,13 @@ async function child(mode: string, key: string, batchSize: number): Promise<Chil
   const io = { bytesRead: 0, requests: 0 };
   const t0 = performance.now();
   let rows = 0, batches = 0, most = 0;
+  const rssAfter: number[] = [];
   if (mode === "batches") {
     for await (const b of file.batches({ subsetObs, batchSize, io })) {
       rows += b.nObs;
       batches++;
       most = Math.max(most, batchBytes(b));
+      rssAfter.push(Math.round(Deno.memoryUsage().rss / MB));
     }
   } else if (mode === "stream") {
     const a = await file.stream({ subsetObs, io });
@@ -51,7 +59,7 @@ async function child(mode: string, key: string, batchSize: number): Promise<Chil
   } // "baseline": the process, polars and the instance, no data
   const seconds = (performance.now() - t0) / 1000;
   await ln.close();
-  return { seconds, rows, batches, batchBytes: most, bytesRead: io.bytesRead };
+  return { seconds, rows, batches, batchBytes: most, bytesRead: io.bytesRead, rssAfter };
 }
 
 async function measured(mode: string, key: string, batchSize: number) {
@@ -63,8 +71,12 @@ async function measured(mode: string, key: string, batchSize: number) {
   const err = new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`${mode} failed:\n${err}`);
   const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(err)?.[1]);
+  const cpu = ["User", "System"].reduce(
+    (t, k) => t + Number(new RegExp(`${k} time \\(seconds\\): ([\\d.]+)`).exec(err)?.[1] ?? 0),
+    0,
+  );
   const result = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
-  return { ...(result as ChildResult), peakRss: kb * 1024 };
+  return { ...(result as ChildResult), peakRss: kb * 1024, cpu };
 }
 
 async function main() {
@@ -93,39 +105,55 @@ async function main() {
     `atlas: ${nObs.toLocaleString()} x ${nVars.toLocaleString()} CSR, ${perRow} values a row, ` +
       `${(size / MB).toFixed(0)} MB; query: cell_type == "T cell" (every 10th row)`,
   );
-  const base = await measured("baseline", key, 1);
+  const reps = Number(Deno.args[4] ?? 1);
+  const span = (xs: number[], f: (x: number) => string) => {
+    const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+    return f(lo) === f(hi) ? f(lo) : `${f(lo)}–${f(hi)}`;
+  };
+  const load = async () => (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
+  const repeat = async (mode: string, bs: number) => {
+    const runs = [];
+    for (let i = 0; i < reps; i++) runs.push(await measured(mode, key, bs));
+    return runs;
+  };
+  const base = await repeat("baseline", 1);
   console.log(
-    `baseline (Deno, polars, instance; no data): peak RSS ${(base.peakRss / MB).toFixed(0)} MB`,
+    `baseline (Deno, polars, instance; no data): peak RSS ${
+      span(base.map((r) => r.peakRss / MB), (x) => x.toFixed(0))
+    } MB (load ${await load()})`,
   );
   const rows: string[][] = [];
-  for (const bs of sizes) {
-    const r = await measured("batches", key, bs);
+  const row = (label: string, runs: Awaited<ReturnType<typeof repeat>>, bounded: boolean) => {
+    const r = runs.at(-1)!;
     const bound = 2 * r.batchBytes + 150 * MB;
-    rows.push([
-      `batches(${bs.toLocaleString()})`,
-      `${r.seconds.toFixed(2)} s`,
+    const peaks = runs.map((x) => x.peakRss / MB);
+    return [
+      label,
+      `${span(runs.map((x) => x.seconds), (x) => x.toFixed(2))} s`,
+      `${span(runs.map((x) => x.cpu), (x) => x.toFixed(1))} s`,
       `${r.batches} x ${(r.batchBytes / MB).toFixed(1)} MB`,
-      `${(r.peakRss / MB).toFixed(0)} MB`,
-      `${(bound / MB).toFixed(0)} MB`,
-      r.peakRss <= bound ? "yes" : "NO",
+      `${span(peaks, (x) => x.toFixed(0))} MB`,
+      bounded ? `${(bound / MB).toFixed(0)} MB` : "—",
+      bounded ? (Math.max(...peaks) <= bound / MB ? "yes" : "NO") : "—",
       `${(r.bytesRead / MB).toFixed(0)} MB`,
-    ]);
+    ];
+  };
+  for (const bs of sizes) {
+    const runs = await repeat("batches", bs);
+    rows.push(row(`batches(${bs.toLocaleString()})`, runs, true));
+    console.log(
+      `batches(${bs}): RSS after each batch (MB, last run): ${runs.at(-1)!.rssAfter.join(", ")} ` +
+        `(load ${await load()})`,
+    );
   }
-  const s = await measured("stream", key, 0);
-  rows.push([
-    "stream() at once",
-    `${s.seconds.toFixed(2)} s`,
-    `1 x ${(s.batchBytes / MB).toFixed(1)} MB`,
-    `${(s.peakRss / MB).toFixed(0)} MB`,
-    "—",
-    "—",
-    `${(s.bytesRead / MB).toFixed(0)} MB`,
-  ]);
+  rows.push(row("stream() at once", await repeat("stream", 0), false));
   console.log(
-    "| read | time | batches x largest | peak RSS | 2 x batch + 150 MB | within | bytes read |",
+    "| read | time | CPU (user+sys) | batches x largest | peak RSS | 2 x batch + 150 MB | within " +
+      "| bytes read |",
   );
-  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+  console.log(`load average at the end: ${await load()}`);
 }
 
 if (Deno.args[0] === "--child") {

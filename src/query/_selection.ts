@@ -23,6 +23,7 @@ import { type ColumnData, evaluate } from "./evaluate.ts";
 import { checkColumns } from "./lazy_frame.ts";
 import { type Projection, type ResolvedProjection, resolveProjection } from "./projection.ts";
 import { axisEntry, storedMatrix, subsetListed } from "./_parts.ts";
+import { evaluateStored } from "./_batch_eval.ts";
 
 /** What to select. */
 export interface StreamSelection {
@@ -54,6 +55,9 @@ async function evaluateAxis(
   path: "obs" | "var",
   query: ExprNode,
 ): Promise<Uint32Array> {
+  // Categorical and plain numeric/boolean columns: on their typed arrays.
+  const typed = await evaluateStored(store, path, query);
+  if (typed) return typed;
   const data = new Map<string, ColumnData>();
   let n = 0;
   for (const name of columnsOf(query)) {

@@ -5,6 +5,7 @@ import type { AnnData } from "../formats/anndata/anndata.ts";
 import { ValidationError } from "../errors.ts";
 import { openSelection, type StreamSelection } from "./_selection.ts";
 import type { Projection } from "./projection.ts";
+import { afterTasks, releaseBatch } from "./_batch_gc.ts";
 
 /** `batchSize` checked: a positive integer. */
 export function checkBatchSize(batchSize: unknown): number {
@@ -18,13 +19,30 @@ export function checkBatchSize(batchSize: unknown): number {
   return batchSize;
 }
 
+/** Bytes of the typed arrays a batch holds of its own rows (X, layers, obsm, obsp). */
+function batchBuffers(a: AnnData): number {
+  let n = 0;
+  const add = (m: unknown) => {
+    if (!m || typeof m !== "object") return;
+    for (const k of ["data", "indices", "indptr"] as const) {
+      const v = (m as Record<string, unknown>)[k];
+      if (ArrayBuffer.isView(v)) n += v.byteLength;
+    }
+  };
+  add(a.X);
+  for (const part of [a.layers, a.obsm, a.obsp]) Object.values(part).forEach(add);
+  return n;
+}
+
 /**
  * The rows `sel` selects as AnnData batches of up to `batchSize` rows, in
  * row order. Names are checked and the queries evaluated on the first
  * `next()`; var, varm, varp and uns are read once and shared by every
  * batch; each batch reads only its own rows of obs, X, layers, obsm and
  * obsp, so memory holds one batch at a time (plus the selected row
- * indices). `src` stays open until the iteration ends.
+ * indices): before the next batch is read, the one the caller let go of is
+ * collected (see `_batch_gc.ts`; a batch the caller keeps stays intact).
+ * `src` stays open until the iteration ends.
  */
 export async function* iterateAnnData(
   src: RangeReader,
@@ -39,6 +57,11 @@ export async function* iterateAnnData(
     const rows = s.rows
       ? s.rows.slice(start, end)
       : Uint32Array.from({ length: end - start }, (_, k) => start + k);
-    yield await s.read(rows);
+    let batch: AnnData | undefined = await s.read(rows);
+    const bytes = batchBuffers(batch);
+    yield batch;
+    // The caller asked for the next batch: ours is no longer referenced here.
+    batch = undefined;
+    if (releaseBatch(bytes)) await afterTasks();
   }
 }

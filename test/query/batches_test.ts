@@ -1,5 +1,6 @@
 // file.batches(): the selected rows as AnnData batches in row order, each
 // reading only its rows; bad batch sizes and names refused before reading.
+import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
 import { assert, assertEquals, assertRejects, freshInstance } from "../_helpers.ts";
 import { py, pyFixtures } from "./_py_fixtures.ts";
@@ -184,4 +185,43 @@ Deno.test({
       );
     });
   },
+});
+
+/** A CSR AnnData of `n` rows x 1,000 genes, `perRow` values a row (typed arrays, fast to build). */
+function wide(n: number, perRow: number): ln.AnnData {
+  const indptr = Int32Array.from({ length: n + 1 }, (_, i) => i * perRow);
+  const indices = Int32Array.from({ length: n * perRow }, (_, k) => (k % perRow) * 7);
+  const data = Float32Array.from({ length: n * perRow }, (_, k) => k % 1000);
+  return new ln.AnnData({
+    X: new ln.CsrMatrix(data, indices, indptr, [n, 1000]),
+    obs: pl.DataFrame({ group: Int32Array.from({ length: n }, (_, i) => i % 2) }),
+    obsNames: Array.from({ length: n }, (_, i) => `c${i}`),
+    varNames: Array.from({ length: 1000 }, (_, j) => `g${j}`),
+  });
+}
+
+Deno.test("batches() of 10 MB each, kept by the caller, stay intact while later ones are read", async () => {
+  const root = await freshInstance();
+  try {
+    // 60,000 rows x 100 values: each 12,000-row batch holds 9.6 MB of X, more
+    // than COLLECT_BYTES, so a collection runs between batches.
+    await ln.writeH5ad(wide(60_000, 100), `${root}/wide.h5ad`);
+    const file = await new ln.File(`${root}/wide.h5ad`).save();
+    const kept: ln.AnnData[] = [];
+    for await (const b of file.batches({ batchSize: 12_000 })) kept.push(b);
+    assertEquals(kept.map((b) => b.nObs), [12_000, 12_000, 12_000, 12_000, 12_000]);
+    for (const [i, b] of kept.entries()) {
+      const x = b.X as ln.CsrMatrix;
+      assertEquals(x.data.length, 1_200_000);
+      const first = i * 1_200_000;
+      assertEquals([x.data[0], x.data[1_199_999]], [first % 1000, (first + 1_199_999) % 1000]);
+      assertEquals([b.obsNames[0], b.obsNames[11_999]], [
+        `c${i * 12_000}`,
+        `c${i * 12_000 + 11_999}`,
+      ]);
+    }
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -3,7 +3,7 @@
 // replace, delete), and filled for older registries by migrations 0007
 // (files, transforms, labels) and 0010 (collections). Only latest versions
 // of files and collections are indexed.
-import type { Kysely } from "kysely";
+import { type Kysely, PostgresAdapter, sql } from "kysely";
 import { recordWords } from "./_search_tokens.ts";
 import type { Database } from "./schema.ts";
 
@@ -27,6 +27,7 @@ export function searchId(kind: SearchKind, row: { id: string; version?: string |
 }
 
 const CHUNK = 500;
+const JSON_CHUNK = 5000;
 
 /**
  * Write the words of `rows` (replacing any they had unless `fresh`: rows
@@ -49,6 +50,25 @@ export async function indexForSearch(
   }
   // Sorted: concurrent writers take the words' locks in one order (no deadlock on PostgreSQL).
   const vocabulary = [...new Set(out.map((t) => t.token))].sort().map((token) => ({ kind, token }));
+  if (!(d.getExecutor().adapter instanceof PostgresAdapter)) {
+    // SQLite: rows as one JSON parameter per statement (a statement of thousands of
+    // parameters costs more to prepare than to run).
+    for (let i = 0; i < vocabulary.length; i += JSON_CHUNK) {
+      const part = JSON.stringify(vocabulary.slice(i, i + JSON_CHUNK).map((w) => w.token));
+      await sql`insert into search_word (kind, token) select ${kind}, value
+        from json_each(${part}) where true on conflict (kind, token) do nothing`.execute(d);
+    }
+    for (let i = 0; i < out.length; i += JSON_CHUNK) {
+      const part = JSON.stringify(
+        out.slice(i, i + JSON_CHUNK).map((t) => [t.record_id, t.token, t.weight]),
+      );
+      // Two writers re-indexing one record at once both insert: the same words, kept once.
+      await sql`insert into search_token (kind, record_id, token, weight)
+        select ${kind}, value ->> 0, value ->> 1, value ->> 2 from json_each(${part}) where true
+        on conflict (kind, record_id, token) do nothing`.execute(d);
+    }
+    return;
+  }
   for (let i = 0; i < vocabulary.length; i += CHUNK) {
     await d.insertInto("search_word").values(vocabulary.slice(i, i + CHUNK))
       .onConflict((oc) => oc.columns(["kind", "token"]).doNothing()).execute();

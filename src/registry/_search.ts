@@ -6,7 +6,9 @@
 // looks the other words up in each of those records, so a record must match
 // every word; when every word is common, a page is found by reading each
 // word's best postings first and stopping early (_search_topk.ts), with the
-// same ranking. Which index word
+// same ranking; when few of the records read match every word, the two
+// rarest words' postings are intersected (a set probed, not a lookup per
+// record) and only the records left are scored. Which index word
 // matches how (exact, prefix, typo) is decided here; the database only adds
 // small integers and orders by them, then by id in code point order (bound
 // parameters throughout), so results are the same on libSQL and PostgreSQL.
@@ -14,7 +16,7 @@
 //   score(record) = sum over query words of the best (match x field weight)
 //   match: exact 3, prefix 2, one typo 1; field: name 3, key 2, description 1
 //   ties: by record id (code point order)
-import { type RawBuilder, sql } from "kysely";
+import { PostgresAdapter, type RawBuilder, sql } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
@@ -68,12 +70,17 @@ async function indexWords(
   return out;
 }
 
-/** How many postings each word list has, counting up to `TUNING.cap` (one statement). */
-async function postings(db: RegistryDb, kind: SearchKind, words: string[][]): Promise<number[]> {
+/** How many postings each word list has, counting up to `cap` (one statement). */
+async function postings(
+  db: RegistryDb,
+  kind: SearchKind,
+  words: string[][],
+  cap = TUNING.cap,
+): Promise<number[]> {
   const cols = words.map((ws, i) =>
     sql`(select count(*) from (select 1 as x from search_token where kind = ${kind} and ${
       inWords(db, "token", ws)
-    } limit ${sql.lit(TUNING.cap)}) ${sql.raw(`c${i}`)}) as ${sql.raw(`n${i}`)}`
+    } limit ${sql.lit(cap)}) ${sql.raw(`c${i}`)}) as ${sql.raw(`n${i}`)}`
   );
   const r = await retryBusy(() =>
     sql<Record<string, unknown>>`select ${sql.join(cols)}`.execute(db)
@@ -105,9 +112,39 @@ export async function matches(
     const ws = order.map((i) =>
       words[i].map((token) => ({ token, match: matchKind(qs[i], token) }))
     );
-    const ids = await topK(db, kind, ws, page.offset + page.limit);
+    const k = page.offset + page.limit;
+    // Few matches: the two rarest words intersected (when not too common), the others looked
+    // up in the records left only.
+    const intersect = async (o: number[], left: number) => {
+      const two = [order[o[0]], order[o[1]]];
+      const cap = Math.min(TUNING.semiCap, Math.ceil(left * 4));
+      const n = await postings(db, kind, two.map((i) => words[i]), cap);
+      if (n.some((x) => x >= cap)) return undefined;
+      if (n[1] < n[0]) two.reverse();
+      const rest = o.slice(2).map((i) => order[i]);
+      const page = { limit: k, offset: 0 };
+      return await lookup(db, kind, qs, words, [...two, ...rest], page, true) as string[];
+    };
+    const ids = await topK(db, kind, ws, k, intersect);
     if (ids) return ids.slice(page.offset);
   }
+  return await lookup(db, kind, qs, words, order, page, false);
+}
+
+/**
+ * The lookup plan: the postings of `order[0]`'s words, the other words
+ * looked up in each of their records (with `semi`, only in those that have
+ * `order[1]`'s, checked against its postings at once).
+ */
+async function lookup(
+  db: RegistryDb,
+  kind: SearchKind,
+  qs: readonly QueryWord[],
+  words: string[][],
+  order: readonly number[],
+  page: { limit: number; offset: number } | undefined,
+  semi: boolean,
+): Promise<string[] | number> {
   const t = (k: number) => sql.raw(`t${k}`);
   const cols: RawBuilder<unknown>[] = [sql`t0.record_id as r`];
   const best: RawBuilder<unknown>[] = [];
@@ -129,8 +166,15 @@ export async function matches(
   });
   // Materialized first, then grouped: grouping by record_id must not tempt SQLite into
   // walking the postings in record order instead of looking the rarest word up.
+  // The second word's postings as one set, probed per posting of the first (SQLite: built
+  // once, and "+" keeps it from driving the join instead; PostgreSQL: a hashed semi-join).
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+  const both = semi
+    ? sql`and ${pg ? sql`t0.record_id` : sql`+t0.record_id`} in (select record_id from search_token
+      where kind = ${kind} and ${inWords(db, "token", words[order[1]])})`
+    : sql``;
   const matched = sql`with m0 as materialized (select ${sql.join(cols)} from search_token t0
-    where t0.kind = ${kind} and ${inWords(db, "t0.token", words[order[0]])}),
+    where t0.kind = ${kind} and ${inWords(db, "t0.token", words[order[0]])} ${both}),
     m as (select * from m0 ${all.length ? sql`where ${sql.join(all, sql` and `)}` : sql``})`;
   if (!page) {
     const r = await retryBusy(() =>

@@ -34,9 +34,19 @@ export interface IndexWord {
  * `first`, postings read per word in the first round; `minPair`, fewest read
  * from one pair when a tier has many; `scanFrom`, on PostgreSQL, a round
  * reading this many postings checks its first word by a range scan (the
- * others by lookups, of the fewer records left).
+ * others by lookups, of the fewer records left); `rare`, when the page's
+ * records look this many postings away (few read match every word), the
+ * caller may intersect instead (`intersect`), if its two words have at most
+ * `semiCap` postings each.
  */
-export const TUNING = { cap: 3_000, first: 400, minPair: 16, scanFrom: 1_000 };
+export const TUNING = {
+  cap: 3_000,
+  first: 400,
+  minPair: 16,
+  scanFrom: 1_000,
+  rare: 4_000,
+  semiCap: 200_000,
+};
 /** Most (index word, weight) pairs over all query words (beyond: the caller's plan). */
 export const MAX_PAIRS = 150;
 /** Largest offset + limit served by the threshold algorithm. */
@@ -123,15 +133,24 @@ function frontier(pairs: readonly Pair[], word: number): Frontier {
 }
 
 /**
+ * Another plan for a search whose matches look rare: given the words, the
+ * likely rarest first, and how many postings the threshold plan still
+ * expects to read, the best `k` ids, or `undefined` to go on.
+ */
+export type Intersect = (order: number[], postings: number) => Promise<string[] | undefined>;
+
+/**
  * The ids of the best `k` records matching every word (`words[i]`: the
  * index words query word i matches), best first; `undefined` when the
- * query is too wide for this plan (too many pairs, or k too large).
+ * query is too wide for this plan (too many pairs, or k too large). When
+ * the records read rarely match every word, `intersect` is asked first.
  */
 export async function topK(
   db: RegistryDb,
   kind: SearchKind,
   words: readonly (readonly IndexWord[])[],
   k: number,
+  intersect?: Intersect,
 ): Promise<string[] | undefined> {
   if (k > MAX_TOP) return undefined;
   const pairs: Pair[] = [];
@@ -184,12 +203,19 @@ export async function topK(
     // Next: the sparsest frontier tier (its records need not be checked for it), as many
     // postings as the match rate so far says the rest of the page needs (2x to 8x the last).
     const need = found.size > 0 ? Math.ceil((k - found.size) * rows[far] / found.size * 1.2) : 0;
-    budget = Math.min(budget * 8, Math.max(budget * 2, need));
-    const per = Math.max(minPair, Math.ceil(budget / fronts[far].pairs.length));
-    reads = fronts[far].pairs.map((p) => [p, per]);
     // The other words, sparsest first (a record read then fails on the first check, mostly).
     checks = words.map((_, i) => i).filter((i) => i !== far)
       .sort((a, b) => compareIds(fronts[b].cursor, fronts[a].cursor));
+    // Few records read match every word: reading on would look most of this word's records up.
+    const left = found.size > 0 ? need : Infinity;
+    if (intersect && checks.length > 0 && found.size < k && left >= TUNING.rare) {
+      const ids = await intersect([far, ...checks], left);
+      if (ids) return ids;
+      intersect = undefined;
+    }
+    budget = Math.min(budget * 8, Math.max(budget * 2, need));
+    const per = Math.max(minPair, Math.ceil(budget / fronts[far].pairs.length));
+    reads = fronts[far].pairs.map((p) => [p, per]);
     scan = pg && budget >= TUNING.scanFrom ? 1 : 0;
   }
   return [...found].sort(rank).slice(0, k).map(([id]) => id);

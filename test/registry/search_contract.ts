@@ -193,10 +193,14 @@ export function searchContract(
       const saved = { ...TUNING };
       const plans = [
         // Every word through the threshold plan, many rounds (on PostgreSQL with range scans).
-        { cap: 0, first: 1, minPair: 1, scanFrom: 1 },
-        { cap: 0, first: 5, minPair: 2, scanFrom: 1e9 },
-        { cap: 0, first: 400, minPair: 16, scanFrom: 1_000 },
-        { cap: 1e9, first: 400, minPair: 16, scanFrom: 1_000 }, // every word rare: the lookup plan
+        { cap: 0, first: 1, minPair: 1, scanFrom: 1, rare: 1e9, semiCap: 0 },
+        { cap: 0, first: 5, minPair: 2, scanFrom: 1e9, rare: 1e9, semiCap: 0 },
+        { cap: 0, first: 400, minPair: 16, scanFrom: 1_000, rare: 4_000, semiCap: 200_000 },
+        // Few matches so far: the two rarest words intersected (at once, or the counts declined).
+        { cap: 0, first: 1, minPair: 1, scanFrom: 1, rare: 0, semiCap: 1e9 },
+        { cap: 0, first: 2, minPair: 1, scanFrom: 1e9, rare: 0, semiCap: 3 },
+        // Every word rare: the lookup plan.
+        { cap: 1e9, first: 400, minPair: 16, scanFrom: 1_000, rare: 4_000, semiCap: 200_000 },
       ];
       let nonEmpty = 0;
       try {

@@ -110,6 +110,66 @@ async function write(c: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let o = 0; o < bytes.byteLength;) o += await c.write(bytes.subarray(o));
 }
 
+/** What the proxy process prints first: where it listens and its settings. */
+export interface ProxyInfo {
+  endpoint: string;
+  direct: string;
+  bucket: string;
+  latencyMs: number;
+  bytesPerSec: number;
+  totalBytesPerSec: number;
+}
+
+/** The proxy (with s3rver behind it) in its own process, as the S3 benches run it. */
+export interface ProxyProcess extends AsyncDisposable {
+  info: ProxyInfo;
+  /** Requests and bytes it has served so far. */
+  stats(): Promise<{ requests: number; bytes: number }>;
+}
+
+/** Start this script as a process; disposing it closes its stdin and waits for it. */
+export async function spawnProxy(
+  latencyMs: number,
+  bytesPerSec: number,
+  totalBytesPerSec: number,
+): Promise<ProxyProcess> {
+  const server = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL(import.meta.url).pathname,
+      String(latencyMs),
+      String(bytesPerSec),
+      String(totalBytesPerSec),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  const line = async () => {
+    while (!buf.includes("\n")) buf += (await lines.read()).value ?? "";
+    const i = buf.indexOf("\n");
+    const l = buf.slice(0, i);
+    buf = buf.slice(i + 1);
+    return l;
+  };
+  const info = JSON.parse(await line()) as ProxyInfo;
+  const stdin = server.stdin.getWriter();
+  return {
+    info,
+    async stats() {
+      await stdin.write(new TextEncoder().encode("stats\n"));
+      return JSON.parse(await line());
+    },
+    async [Symbol.asyncDispose]() {
+      await stdin.close();
+      await server.status;
+    },
+  };
+}
+
 if (import.meta.main) {
   const { s3Server } = await import("../test/_s3.ts");
   const latencyMs = Number(Deno.args[0] ?? 20);

@@ -19,6 +19,7 @@
 //          [totalBytesPerSec] [--cells N] [--shards K] [--batch B] [--block R]
 //          [--shuffled-batches M] [--no-remote-ref] [--mapped-only | --stream-only]
 import * as ln from "../mod.ts";
+import { spawnProxy } from "./_latency_proxy.ts";
 
 const PY = "/usr/bin/python3";
 const REF = new URL("./_collection_ref.py", import.meta.url).pathname;
@@ -176,34 +177,9 @@ async function main() {
   Deno.env.set("LAMIN_LOG_LEVEL", "warn");
   const paths = await shards(cells, nShards);
 
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./_latency_proxy.ts", import.meta.url).pathname,
-      String(latencyMs),
-      String(bytesPerSec),
-      String(totalBytesPerSec),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  const line = async () => {
-    while (!buf.includes("\n")) buf += (await lines.read()).value ?? "";
-    const i = buf.indexOf("\n");
-    const l = buf.slice(0, i);
-    buf = buf.slice(i + 1);
-    return l;
-  };
-  const proxy = JSON.parse(await line());
-  const stdin = server.stdin.getWriter();
-  const stats = async (): Promise<{ requests: number; bytes: number }> => {
-    await stdin.write(new TextEncoder().encode("stats\n"));
-    return JSON.parse(await line());
-  };
+  await using server = await spawnProxy(latencyMs, bytesPerSec, totalBytesPerSec);
+  const proxy = server.info;
+  const stats = () => server.stats();
   const root = await Deno.makeTempDir({ prefix: "lamindeno-bench-coll-" });
   const storage = `s3://${proxy.bucket}/bench`;
   const db = `${root}/registry.db`;
@@ -409,8 +385,6 @@ async function main() {
     console.log(`\nload at the end: ${await load()}`);
   } finally {
     await ln.close();
-    await stdin.close();
-    await server.status;
     await Deno.remove(root, { recursive: true });
   }
 }

@@ -10,6 +10,7 @@
 // Queries: grouped 1% (rows stored together), scattered 1%, scattered ~10%.
 // Usage: deno run -A bench/stream_s3.ts [latencyMs] [bytesPerSec] [totalBytesPerSec]
 import * as ln from "../mod.ts";
+import { spawnProxy } from "./_latency_proxy.ts";
 import { fixture } from "./formats.ts";
 import { openRangeReader } from "../src/query/_open.ts";
 import { streamAnnData } from "../src/query/stream.ts";
@@ -130,23 +131,8 @@ if (import.meta.main) {
   const latencyMs = Number(Deno.args[0] ?? 20), bytesPerSec = Number(Deno.args[1] ?? 200e6);
   const totalBytesPerSec = Number(Deno.args[2] ?? 1.25e9);
   const path = await grouped();
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./_latency_proxy.ts", import.meta.url).pathname,
-      String(latencyMs),
-      String(bytesPerSec),
-      String(totalBytesPerSec),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let first = "";
-  while (!first.includes("\n")) first += (await lines.read()).value ?? "";
-  const proxy = JSON.parse(first);
+  await using server = await spawnProxy(latencyMs, bytesPerSec, totalBytesPerSec);
+  const proxy = server.info;
   const root = await Deno.makeTempDir({ prefix: "lamindeno-bench-s3-" });
   try {
     const s3: ln.S3Options = {
@@ -266,8 +252,6 @@ if (import.meta.main) {
     );
   } finally {
     await ln.close();
-    server.stdin.close();
-    await server.status;
     await Deno.remove(root, { recursive: true });
   }
 }

@@ -2,72 +2,83 @@
 // of the arrays that hold them. Plans are plain data, printable and tested
 // on their own; reading them is the job of a RangeArray (h5ad or zarr).
 import { CorruptFileError } from "../errors.ts";
-import { merge, type Range, runs, total } from "../formats/ranges.ts";
+import { type Range, total } from "../formats/ranges.ts";
 
 /**
- * Positions of values inside the concatenation of `ranges`: `at(i)` is where
- * index `i` landed. Lookups must come in ascending order (a moving cursor).
+ * Spans `[starts[k], ends[k])`, `k < n`, ascending and disjoint, in typed
+ * arrays (no object per span: a selection has up to millions).
  */
-export function cursor(ranges: readonly Range[]): (i: number) => number {
-  let r = 0;
-  let base = 0;
-  return (i: number) => {
-    while (r < ranges.length && i >= ranges[r][1]) {
-      base += ranges[r][1] - ranges[r][0];
-      r++;
-    }
-    if (r >= ranges.length || i < ranges[r][0]) {
-      throw new RangeError(`index ${i} is not in the planned ranges`);
-    }
-    return base + i - ranges[r][0];
-  };
+export interface Spans {
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+  readonly n: number;
 }
 
-/** The plan for a compressed (CSR rows or CSC columns) selection. */
-export interface CompressedPlan {
-  /** What is selected along the compressed axis (rows of CSR, columns of CSC). */
-  readonly selected: number;
-  /** Ranges of `indptr` to read: entries `s..e` (inclusive) of each run. */
-  readonly indptr: Range[];
-}
-
-/** Step 1 of a compressed selection: the `indptr` entries to read. */
-export function planIndptr(selected: ArrayLike<number>): CompressedPlan {
-  return { selected: selected.length, indptr: merge(runs(selected).map(([s, e]) => [s, e + 1])) };
+/** The spans as `[start, end]` pairs (for printing and tests). */
+export function spanList(spans: Spans): Range[] {
+  return Array.from({ length: spans.n }, (_, k) => [spans.starts[k], spans.ends[k]]);
 }
 
 /**
- * Step 2: with the `indptr` values read (concatenated over `plan.indptr`),
- * the element ranges of `data`/`indices` that hold the selection, merged
- * when adjacent, and each selected line's `[start, end)` in elements.
- * `indptr` values that decrease or leave `[0, nnz]` are a `CorruptFileError`
- * naming `where` (the element, for messages).
+ * Step 1 of a compressed (CSR rows, CSC columns) selection: the `indptr`
+ * entries to read, `a..b+1` for each run `a..b` of consecutive lines.
+ * `lines` must be ascending and unique.
+ */
+export function planIndptr(lines: ArrayLike<number>): Spans {
+  const nl = lines.length;
+  const starts = new Float64Array(nl), ends = new Float64Array(nl);
+  let n = 0;
+  for (let k = 0; k < nl; k++) {
+    const i = lines[k];
+    if (k && i <= lines[k - 1]) throw new RangeError("lines must be ascending and unique");
+    if (n && i === ends[n - 1] - 1) ends[n - 1] = i + 2;
+    else {
+      starts[n] = i;
+      ends[n++] = i + 2;
+    }
+  }
+  return { starts, ends, n };
+}
+
+/**
+ * Step 2: with the `indptr` values read (`values`, concatenated over step
+ * 1's spans `ptr`), the selection's own `indptr` (from 0) and the element
+ * spans of `data`/`indices` that hold it, merged where adjacent: read and
+ * concatenated, they are the lines' entries in order. `indptr` values that
+ * decrease or leave `[0, nnz]` are a `CorruptFileError` naming `where`.
  */
 export function planElements(
-  selected: ArrayLike<number>,
-  plan: CompressedPlan,
-  indptrValues: ArrayLike<number | bigint>,
+  lines: ArrayLike<number>,
+  ptr: Spans,
+  values: ArrayLike<number>,
   nnz = Infinity,
   where = "a sparse matrix",
-): { elements: Range[]; spans: Float64Array } {
-  const at = cursor(plan.indptr);
-  const spans = new Float64Array(selected.length * 2);
-  const ranges: Range[] = [];
-  for (let k = 0; k < selected.length; k++) {
-    const i = selected[k];
-    const s = Number(indptrValues[at(i)]);
-    const e = Number(indptrValues[at(i + 1)]);
-    if (!(s >= 0 && e >= s && e <= nnz)) {
+): { indptr: Float64Array; elements: Spans } {
+  const nl = lines.length;
+  const indptr = new Float64Array(nl + 1);
+  const starts = new Float64Array(nl), ends = new Float64Array(nl);
+  let n = 0, r = 0, base = 0, prev = 0;
+  for (let k = 0; k < nl; k++) {
+    const i = lines[k];
+    while (i + 1 >= ptr.ends[r]) base += ptr.ends[r] - ptr.starts[r++];
+    const at = base + i - ptr.starts[r];
+    const s = values[at], e = values[at + 1];
+    if (!(s >= prev && e >= s && e <= nnz)) {
       throw new CorruptFileError(
         `${where}: indptr[${i}..${i + 1}] is ${s}..${e}, ` +
-          (e < s ? "decreasing" : `outside 0..${nnz}`) + ": the file is damaged",
+          (e < s || s < prev ? "decreasing" : `outside 0..${nnz}`) + ": the file is damaged",
       );
     }
-    spans[2 * k] = s;
-    spans[2 * k + 1] = e;
-    if (e > s) ranges.push([s, e]);
+    prev = e;
+    indptr[k + 1] = indptr[k] + e - s;
+    if (e === s) continue;
+    if (n && ends[n - 1] === s) ends[n - 1] = e;
+    else {
+      starts[n] = s;
+      ends[n++] = e;
+    }
   }
-  return { elements: merge(ranges), spans };
+  return { indptr, elements: { starts, ends, n } };
 }
 
 /** A printable summary of a plan, e.g. for `debug` logs and tests. */

@@ -8,6 +8,7 @@ import {
   type NumericArray,
 } from "../formats/anndata/matrix.ts";
 import { CorruptFileError, ValidationError } from "../errors.ts";
+import { planElements, planIndptr, spanList, type Spans } from "./plan.ts";
 import { type Range, type RangeArray, spans } from "../formats/ranges.ts";
 
 /** A stored matrix, as arrays that can be read by range; `where` names it in messages. */
@@ -50,65 +51,24 @@ async function readLines(
     ]);
     return { data, indices, indptr: Float64Array.from(ptr as ArrayLike<number>, Number) };
   }
-  // indptr entries a..b+1 of each run a..b of consecutive lines.
-  const nl = lines.length;
-  const ps = new Float64Array(nl), pe = new Float64Array(nl);
-  let np = 0;
-  for (let k = 0; k < nl; k++) {
-    const i = lines[k];
-    if (k && i <= lines[k - 1]) throw new RangeError("lines must be ascending and unique");
-    if (np && i === pe[np - 1] - 1) pe[np - 1] = i + 2;
-    else {
-      ps[np] = i;
-      pe[np++] = i + 2;
-    }
-  }
-  const ptr = await readSpans(src.indptr, ps, pe, np);
+  // Planned (plan.ts): the indptr entries of the lines' runs, then their element spans.
+  const ptrSpans = planIndptr(lines);
+  const ptr = await readSpans(src.indptr, ptrSpans);
   const pv = ptr instanceof Int32Array || ptr instanceof Float64Array
     ? ptr
     : Float64Array.from(ptr as ArrayLike<number>, Number);
-  // Each line's element span; spans merged where adjacent.
-  const nnzAll = src.data.shape[0];
-  const indptr = new Float64Array(nl + 1);
-  const es = new Float64Array(nl), ee = new Float64Array(nl);
-  let ne = 0, r = 0, base = 0, prev = 0;
-  for (let k = 0; k < nl; k++) {
-    const i = lines[k];
-    while (i + 1 >= pe[r]) base += pe[r] - ps[r++];
-    const at = base + i - ps[r];
-    const s = pv[at], e = pv[at + 1];
-    if (!(s >= prev && e >= s && e <= nnzAll)) {
-      throw new CorruptFileError(
-        `${src.where ?? "a sparse matrix"}: indptr[${i}..${i + 1}] is ${s}..${e}, ` +
-          (e < s || s < prev ? "decreasing" : `outside 0..${nnzAll}`) + ": the file is damaged",
-      );
-    }
-    prev = e;
-    indptr[k + 1] = indptr[k] + e - s;
-    if (e === s) continue;
-    if (ne && ee[ne - 1] === s) ee[ne - 1] = e;
-    else {
-      es[ne] = s;
-      ee[ne++] = e;
-    }
-  }
-  // Spans ascending and disjoint: read, concatenated, they are the lines' entries in order.
+  const { indptr, elements } = planElements(lines, ptrSpans, pv, src.data.shape[0], src.where);
   const [data, indices] = await Promise.all([
-    readSpans(src.data, es, ee, ne),
-    readSpans(src.indices, es, ee, ne),
+    readSpans(src.data, elements),
+    readSpans(src.indices, elements),
   ]);
   return { data, indices, indptr };
 }
 
 /** `a.readSpans`, or `readRanges` of the same ranges. */
-async function readSpans(
-  a: RangeArray,
-  starts: Float64Array,
-  ends: Float64Array,
-  n: number,
-): Promise<NumericArray> {
+async function readSpans(a: RangeArray, { starts, ends, n }: Spans): Promise<NumericArray> {
   if (a.readSpans) return await a.readSpans(starts, ends, n);
-  return await a.readRanges(Array.from({ length: n }, (_, k) => [starts[k], ends[k]] as Range));
+  return await a.readRanges(spanList({ starts, ends, n }));
 }
 
 /** Keep only the entries whose minor index is selected (renumbered). */
@@ -232,9 +192,7 @@ export async function subsetMatrix(
   const outShape: [number, number] = [rows?.length ?? nRows, cols?.length ?? nCols];
   if (src.kind === "dense") {
     const r = rows ? spans(rows) : undefined;
-    const block = r
-      ? await readSpans(src.values, r.starts, r.ends, r.n)
-      : await src.values.readRanges([[0, nRows]]);
+    const block = r ? await readSpans(src.values, r) : await src.values.readRanges([[0, nRows]]);
     if (!cols) return new DenseMatrix(block, outShape, src.values.dtype);
     const out = like(block, outShape[0] * outShape[1]);
     for (let r = 0; r < outShape[0]; r++) {
@@ -267,5 +225,5 @@ export async function subsetRows(
 ): Promise<NumericArray> {
   if (!rows) return await a.readRanges([[0, a.shape[0]]]);
   const r = spans(rows);
-  return await readSpans(a, r.starts, r.ends, r.n);
+  return await readSpans(a, r);
 }

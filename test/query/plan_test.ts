@@ -1,36 +1,77 @@
-import { assertEquals } from "../_helpers.ts";
-import { cursor, describePlan, planElements, planIndptr } from "../../src/query/plan.ts";
+import { assertEquals, assertRejects } from "../_helpers.ts";
+import { describePlan, planElements, planIndptr, spanList } from "../../src/query/plan.ts";
 import { merge, type Range, type RangeArray, runs, total } from "../../src/formats/ranges.ts";
+import { CorruptFileError } from "../../src/errors.ts";
 import { type StoredMatrix, subsetMatrix } from "../../src/query/subset.ts";
 import type { NumericArray } from "../../src/formats/anndata/matrix.ts";
 
-Deno.test("runs, merge, cursor", () => {
+Deno.test("runs, merge", () => {
   assertEquals(runs(new Uint32Array([1, 2, 3, 7, 9, 10])), [[1, 4], [7, 8], [9, 11]]);
   assertEquals(runs([]), []);
   assertEquals(merge([[0, 2], [2, 5], [8, 9], [11, 12]], 0), [[0, 5], [8, 9], [11, 12]]);
   assertEquals(merge([[0, 2], [2, 5], [8, 9], [11, 12]], 2), [[0, 5], [8, 12]]);
   assertEquals(merge([[3, 3], [4, 6]]), [[4, 6]]);
-  const at = cursor([[10, 12], [20, 25]]);
-  assertEquals([at(10), at(11), at(20), at(24)], [0, 1, 2, 6]);
 });
 
-Deno.test("a CSR row plan reads the selected rows' indptr entries and exactly their elements", () => {
+Deno.test("a CSR row plan reads the selected rows' indptr entries and exactly their elements", async () => {
   // 6 rows with 2, 0, 3, 1, 0, 4 elements.
   const indptr = [0, 2, 2, 5, 6, 6, 10];
   const rows = new Uint32Array([0, 3, 5]);
-  const plan = planIndptr(rows);
-  assertEquals(plan.indptr, [[0, 2], [3, 7]]); // entries 0..1, 3..4 and 5..6 (merged)
-  const values = plan.indptr.flatMap(([s, e]) => indptr.slice(s, e));
-  const { elements, spans } = planElements(rows, plan, values);
-  assertEquals(elements, [[0, 2], [5, 10]]); // row 0: 0..2, row 3: 5..6, row 5: 6..10
-  assertEquals(Array.from(spans), [0, 2, 5, 6, 6, 10]);
+  const ptr = planIndptr(rows);
+  assertEquals(spanList(ptr), [[0, 2], [3, 5], [5, 7]]); // entries 0..1, 3..4, 5..6
+  assertEquals(spanList(planIndptr(new Uint32Array([3, 4]))), [[3, 6]]); // one run: 3..5
+  const values = spanList(ptr).flatMap(([s, e]) => indptr.slice(s, e));
+  const { indptr: own, elements } = planElements(rows, ptr, values);
+  assertEquals(spanList(elements), [[0, 2], [5, 10]]); // row 0: 0..2, rows 3 and 5: 5..6, 6..10
+  assertEquals(Array.from(own), [0, 2, 3, 7]);
   const sparse = planElements(new Uint32Array([1, 4]), planIndptr(new Uint32Array([1, 4])), [
     2,
     2,
     6,
     6,
   ]);
-  assertEquals(sparse.elements, []); // empty rows read no elements
+  assertEquals(sparse.elements.n, 0); // empty rows read no elements
+  assertEquals(Array.from(sparse.indptr), [0, 0, 0]);
+  // A decreasing or out-of-range indptr is a damaged file, named.
+  await assertRejects(
+    async () =>
+      await planElements(new Uint32Array([0]), planIndptr(new Uint32Array([0])), [5, 3], 10, "X"),
+    CorruptFileError,
+    /X: indptr\[0\.\.1\] is 5\.\.3, decreasing/,
+  );
+  await assertRejects(
+    async () =>
+      await planElements(new Uint32Array([0]), planIndptr(new Uint32Array([0])), [0, 11], 10),
+    CorruptFileError,
+    /outside 0\.\.10/,
+  );
+  await assertRejects(async () => await planIndptr([2, 1]), RangeError, /ascending/);
+});
+
+Deno.test("plans of random selections read exactly the selected lines' elements", () => {
+  const r = rng(7);
+  for (let round = 0; round < 200; round++) {
+    const n = 1 + Math.floor(r() * 60);
+    const indptr = [0];
+    for (let i = 0; i < n; i++) indptr.push(indptr[i] + Math.floor(r() * 4));
+    const lines = Uint32Array.from(Array.from({ length: n }, (_, i) => i).filter(() => r() < 0.4));
+    const ptr = planIndptr(lines);
+    const values = spanList(ptr).flatMap(([s, e]) => indptr.slice(s, e));
+    const { indptr: own, elements } = planElements(lines, ptr, values, indptr[n]);
+    // Reference: each line's elements, in order, one by one.
+    const want = Array.from(lines).flatMap((i) =>
+      Array.from({ length: indptr[i + 1] - indptr[i] }, (_, k) => indptr[i] + k)
+    );
+    assertEquals(
+      spanList(elements).flatMap(([s, e]) => Array.from({ length: e - s }, (_, k) => s + k)),
+      want,
+    );
+    assertEquals(own[own.length - 1], want.length);
+    // Spans are merged: no two touch.
+    for (let k = 1; k < elements.n; k++) {
+      assertEquals(elements.starts[k] > elements.ends[k - 1], true);
+    }
+  }
 });
 
 function rng(seed: number) {

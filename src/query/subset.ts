@@ -9,7 +9,7 @@ import {
 } from "../formats/anndata/matrix.ts";
 import { CorruptFileError, ValidationError } from "../errors.ts";
 import { planElements, planIndptr, spanList, type Spans } from "./plan.ts";
-import { type Range, type RangeArray, spans } from "../formats/ranges.ts";
+import { type RangeArray, spans } from "../formats/ranges.ts";
 
 /** A stored matrix, as arrays that can be read by range; `where` names it in messages. */
 export type StoredMatrix =

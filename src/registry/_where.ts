@@ -221,6 +221,13 @@ function relationExpression<T extends Table, R>(
   return eb(ref, "in", sub as never);
 }
 
+/** The id a link value names: an id, or a record's `id`; undefined for anything else. */
+function linkedId(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  const id = v !== null && typeof v === "object" ? (v as { id?: unknown }).id : undefined;
+  return typeof id === "string" ? id : undefined;
+}
+
 /** `{ ulabels: label }` (a record, an id, or an array of them: any of): through a link table. */
 function linkExpression<T extends Table, R>(
   eb: EB,
@@ -233,9 +240,8 @@ function linkExpression<T extends Table, R>(
   const values = Array.isArray(value) ? value : [value];
   count(ctx, values.length, model.label);
   const ids = values.map((v) => {
-    if (typeof v === "string") return v;
-    const id = v !== null && typeof v === "object" ? (v as { id?: unknown }).id : undefined;
-    if (typeof id === "string") return id;
+    const id = linkedId(v);
+    if (id !== undefined) return id;
     throw new ValidationError(
       `${model.label} where.${field}: expected a record, an id or an array of them, got ${
         Array.isArray(v) ? "a nested array" : describe(v)
@@ -393,15 +399,10 @@ export function linkDriver<T extends Table, R>(
   for (const field of Object.keys(where)) {
     const link = Object.hasOwn(model.links, field) ? model.links[field] : undefined;
     if (!link) continue;
-    let v = where[field];
-    if (Array.isArray(v) && v.length === 1) v = v[0];
-    const id = typeof v === "string"
-      ? v
-      : v !== null && typeof v === "object" && !Array.isArray(v)
-      ? (v as { id?: unknown }).id
-      : undefined;
+    const v = where[field];
+    const id = linkedId(Array.isArray(v) && v.length === 1 ? v[0] : v);
     // Anything else (several records, a bad value) goes the general way, validated there.
-    if (typeof id !== "string") return;
+    if (id === undefined) return;
     const rest: Where = {};
     for (const k of Object.keys(where)) if (k !== field) rest[k] = where[k];
     return { link, id, rest };

@@ -53,8 +53,12 @@ while len([e for e in events if e[1] == "idle"]) < len(ids):
     elif msg["msg_type"] in ("stream", "execute_result"):
         text = msg["content"].get("text") or msg["content"]["data"]["text/plain"]
         events.append([cell, msg["msg_type"], text])
-for _ in ids:
-    kc.get_shell_msg(timeout=30)
+# Their replies (each cell must get one); a reply to an earlier request (the
+# client's kernel_info at start) may come first and is not one of them: taking
+# three replies blindly left a cell's reply to be read as the next request's.
+replied = set()
+while not replied >= set(ids):
+    replied.add(kc.get_shell_msg(timeout=30)["parent_header"].get("msg_id"))
 out["pipelined"] = events
 
 # A request signed with the wrong key is dropped.

@@ -8,6 +8,7 @@ import { CorruptFileError } from "../../errors.ts";
 import { AnnData, type CategoryInfo, type RawData } from "./anndata.ts";
 import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix, type NumericArray } from "./matrix.ts";
 import { type ElementStore, join, type StoreArray } from "./_store.ts";
+import { categoricalSeries, utf8Series } from "./_arrow_series.ts";
 
 /** A decoded dataframe: columns, index and categorical metadata. */
 export interface DecodedFrame {
@@ -94,6 +95,13 @@ function categorical(
 ): { series: pl.Series; info: CategoryInfo } {
   checkCodes(codes, categories.length, where.label, where.path);
   const cats = categories.map((c) => c ?? "");
+  if (
+    (codes instanceof Int8Array || codes instanceof Int16Array || codes instanceof Int32Array) &&
+    new Set(cats).size === cats.length
+  ) {
+    const series = categoricalSeries(name, codes, cats);
+    if (series) return { series, info: { categories: cats, ordered } };
+  }
   // Gather from the (small) categorical dictionary inside polars, with the
   // indices as a typed array, rather than one JS value per row: code -1
   // (missing) points at a trailing null.
@@ -204,6 +212,10 @@ export async function readColumn(
     return { series: await readNullable(store, p, col, rows) };
   }
   if ((await store.describe(p)) === "array") {
+    // Strings straight from their bytes into polars, when the store can.
+    const utf8 = await store.readUtf8?.(p, rows);
+    const fast = utf8 && utf8Series(col, utf8);
+    if (fast) return { series: fast };
     const a = await readSelected(store, p, rows);
     const legacyCats = join(path, "__categories", col);
     if (a.kind === "number" && (await store.describe(legacyCats)) === "array") {

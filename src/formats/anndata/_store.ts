@@ -8,6 +8,12 @@ export type StoreArray =
   | { kind: "bool"; data: Uint8Array; shape: number[] }
   | { kind: "string"; data: (string | null)[]; shape: number[] };
 
+/** Strings as bytes: string `i` is `bytes[offsets[i]..offsets[i + 1])` (Arrow's layout). */
+export interface Utf8Strings {
+  offsets: Int32Array;
+  bytes: Uint8Array;
+}
+
 /** A read-only view of an HDF5 file or a zarr group hierarchy. */
 export interface ElementStore {
   /** For error messages: the file's path. */
@@ -22,6 +28,12 @@ export interface ElementStore {
   read(path: string): Promise<StoreArray>;
   /** Optionally: just `rows` (ascending) of a 1-D array, reading only those. */
   readRows?(path: string, rows: Uint32Array): Promise<StoreArray>;
+  /**
+   * Optionally: a string array (all of it, or `rows`) as UTF-8 bytes and
+   * offsets, no JS string made (dataframe columns); `undefined` when the
+   * array does not hold variable-length strings or the store cannot.
+   */
+  readUtf8?(path: string, rows?: Uint32Array): Promise<Utf8Strings | undefined>;
   /** Release resources. */
   close(): void;
 }

@@ -61,6 +61,15 @@ export interface Collection {
 /** Bytes read with a remote global heap collection's header (h5py writes them 4 to 64 KiB). */
 const COLLECTION_GUESS = 64 << 10;
 
+function syncRead(
+  read: (offset: number, target: Uint8Array) => number,
+  offset: number,
+  size: number,
+): Uint8Array {
+  const out = new Uint8Array(size);
+  return out.subarray(0, read(offset, out));
+}
+
 /** III.E: the global heap collection at `address` (variable-length strings live there). */
 export async function readCollection(
   src: ByteReader,
@@ -83,7 +92,14 @@ export async function readCollection(
         `past the end of the file (${fileSize} bytes); the file is damaged`,
     );
   }
-  const bytes = first.length >= size ? first.subarray(0, size) : await src.read(address, size);
+  // Local: read in this thread even when large (a collection is decoded
+  // right after; queued behind big reads in the thread pool, the decoding
+  // would wait for them).
+  const bytes = first.length >= size
+    ? first.subarray(0, size)
+    : src.readIntoSync
+    ? syncRead(src.readIntoSync, address, size)
+    : await src.read(address, size);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // By object index (at most one per 16 bytes); -1: no such object.
   let offsets = new Float64Array(Math.floor(bytes.length / 16) + 1).fill(-1);

@@ -431,16 +431,16 @@ export class H5File {
   async decode(type: DType, raw: Uint8Array, n: number): Promise<H5Values> {
     return await guard(
       this.label,
-      () => decodeValues(type, raw, n, this.label, (a) => this.#collection(a)),
+      () => decodeValues(type, raw, n, this.label, (a) => this.heap(a)),
     );
   }
 
   /**
    * III.E global heap collection, cached: the most recently used ones up to
    * {@linkcode HEAP_CACHE_BYTES}, so reading the strings of a large dataset
-   * batch by batch holds a bounded part of them.
+   * batch by batch holds a bounded part of them. @internal
    */
-  #collection(address: number): Promise<Collection> {
+  heap(address: number): Promise<Collection> {
     const hit = this.#heaps.get(address);
     if (hit) {
       this.#heaps.delete(address); // most recently used last

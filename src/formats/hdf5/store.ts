@@ -5,6 +5,9 @@ import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { ElementStore, StoreArray } from "../anndata/_store.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
 import { READABLE_FILTERS } from "./_filters.ts";
+import { guard } from "./_scheduler.ts";
+import { readSpans } from "./_spans.ts";
+import { vstringsUtf8 } from "./_utf8.ts";
 import { type RangeArray, spans } from "../ranges.ts";
 import { metadataBlock } from "../read_plan.ts";
 import { type ByteReader, H5Dataset, H5File, type H5Values, type ReadOptions } from "./h5file.ts";
@@ -79,6 +82,18 @@ export async function openH5Range(
       if (v.kind === "number") return { kind: "number", data: v.data, shape, dtype: v.dtype };
       if (v.kind === "bool") return { kind: "bool", data: v.data, shape };
       return { kind: "string", data: v.data, shape };
+    },
+    async readUtf8(p, rows) {
+      const ds = await dataset(p);
+      if (ds.shape.length !== 1 || ds.info.type?.kind !== "vstring") return undefined;
+      let raw: Uint8Array;
+      if (rows) {
+        let r = spansOf.get(rows);
+        if (!r) spansOf.set(rows, r = spans(rows));
+        raw = await readSpans(ds, file, r.starts, r.ends, r.n, rowOptions);
+      } else raw = await ds.readRows([[0, ds.shape[0]]]);
+      const n = rows ? rows.length : ds.shape[0];
+      return await guard(label, () => vstringsUtf8(raw, n, label, (a) => file.heap(a)));
     },
     close() {},
   };

@@ -6,7 +6,15 @@
 import pl from "nodejs-polars";
 import { CorruptFileError } from "../../errors.ts";
 import { AnnData, type CategoryInfo, type RawData } from "./anndata.ts";
-import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix, type NumericArray } from "./matrix.ts";
+import {
+  CscMatrix,
+  CsrMatrix,
+  DenseMatrix,
+  type Matrix,
+  type NumericArray,
+  outside32,
+  withIndicesChecked,
+} from "./matrix.ts";
 import { type ElementStore, join, type StoreArray } from "./_store.ts";
 import { categoricalSeries, utf8Series } from "./_arrow_series.ts";
 
@@ -278,6 +286,27 @@ export async function readDataFrame(
   return { df, index, categories };
 }
 
+/**
+ * Checks int32 sparse indices against `[0, minor)` part by part while they
+ * are read; `checked(indices)`: whether every one of them was seen and
+ * found in range (else the matrix checks them itself).
+ */
+function indexWatcher(minor: number) {
+  let covered = 0, ok = true;
+  return {
+    watch(part: Uint8Array): void {
+      if (!ok || part.byteOffset % 4 !== 0 || part.length % 4 !== 0) {
+        ok = false;
+        return;
+      }
+      ok = outside32(new Int32Array(part.buffer, part.byteOffset, part.length / 4), minor) < 0;
+      covered += part.length;
+    },
+    checked: (indices: ArrayBufferView) =>
+      ok && indices instanceof Int32Array && covered === indices.byteLength,
+  };
+}
+
 /** Read a matrix element: dense array, csr_matrix or csc_matrix. */
 export async function readMatrix(store: ElementStore, path: string): Promise<Matrix> {
   const kind = await store.describe(path);
@@ -297,9 +326,14 @@ export async function readMatrix(store: ElementStore, path: string): Promise<Mat
   const attrs = await store.attrs(path);
   const shapeAttr = sparseShape(attrs);
   if (!shapeAttr) return corrupt(store, `/${path} has no valid shape attribute`);
-  // At once: their reads overlap (and with whatever else is being read).
+  const shape = shapeAttr.map(Number) as [number, number];
+  // At once: their reads overlap (and with whatever else is being read);
+  // the indices are checked part by part as they land.
+  const watcher = indexWatcher(enc === "csr_matrix" ? shape[1] : shape[0]);
   const [data, indices, indptr] = await Promise.all(
-    ["data", "indices", "indptr"].map((k) => store.read(join(path, k))),
+    ["data", "indices", "indptr"].map((k) =>
+      store.read(join(path, k), k === "indices" ? watcher.watch : undefined)
+    ),
   );
   if (data.kind === "string" || indices.kind !== "number" || indptr.kind !== "number") {
     return corrupt(store, `/${path} has malformed data/indices/indptr`);
@@ -308,16 +342,12 @@ export async function readMatrix(store: ElementStore, path: string): Promise<Mat
     a.data instanceof Int32Array || a.data instanceof BigInt64Array
       ? a.data
       : Int32Array.from(a.data as ArrayLike<number>);
-  const shape = shapeAttr.map(Number) as [number, number];
   const Cls = enc === "csr_matrix" ? CsrMatrix : CscMatrix;
+  const ix = idx(indices);
+  const make = () =>
+    new Cls(data.data, ix, idx(indptr), shape, data.kind === "bool" ? "bool" : undefined);
   try {
-    return new Cls(
-      data.data,
-      idx(indices),
-      idx(indptr),
-      shape,
-      data.kind === "bool" ? "bool" : undefined,
-    );
+    return watcher.checked(indices.data) ? withIndicesChecked(make) : make();
   } catch (e) {
     return corrupt(store, `/${path}: ${(e as Error).message}`);
   }

@@ -24,8 +24,12 @@ export interface ElementStore {
   keys(path: string): Promise<string[]>;
   /** Attributes: strings, numbers, booleans, string[] and number[]. */
   attrs(path: string): Promise<Record<string, unknown>>;
-  /** A whole array. */
-  read(path: string): Promise<StoreArray>;
+  /**
+   * A whole array. `watch`, if the store can: called with parts of the
+   * array's raw (little-endian) bytes as they land, before `read` resolves;
+   * parts never overlap and may cover less than the whole.
+   */
+  read(path: string, watch?: (part: Uint8Array) => void): Promise<StoreArray>;
   /** Optionally: just `rows` (ascending) of a 1-D array, reading only those. */
   readRows?(path: string, rows: Uint32Array): Promise<StoreArray>;
   /**

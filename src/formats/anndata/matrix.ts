@@ -268,7 +268,11 @@ function checkCompressed(
       `${what}: indptr decreases at ${dec - 1} (${indptr[dec - 1]} then ${indptr[dec]})`,
     );
   }
-  const bad = indices instanceof Int32Array ? outside32(indices, minor) : outside(indices, minor);
+  const bad = indicesChecked
+    ? -1
+    : indices instanceof Int32Array
+    ? outside32(indices, minor)
+    : outside(indices, minor);
   if (bad >= 0) {
     throw new ValidationError(
       `${what}: index ${indices[bad]} at entry ${bad} is outside 0..${minor - 1}`,
@@ -290,8 +294,23 @@ function decreasing(a: ArrayLike<number | bigint>): number {
   return -1;
 }
 
-/** The first `k` with `a[k]` outside `[0, n)`, or -1. */
-function outside32(a: Int32Array, n: number): number {
+let indicesChecked = false;
+
+/**
+ * @internal `make()` with the bounds check of sparse indices off: for a
+ * reader that checked them (with {@linkcode outside32}) as they were read.
+ */
+export function withIndicesChecked<T>(make: () => T): T {
+  indicesChecked = true;
+  try {
+    return make();
+  } finally {
+    indicesChecked = false;
+  }
+}
+
+/** @internal The first `k` with `a[k]` outside `[0, n)`, or -1. */
+export function outside32(a: Int32Array, n: number): number {
   for (let k = 0; k < a.length; k++) {
     const j = a[k];
     if (j < 0 || j >= n) return k;

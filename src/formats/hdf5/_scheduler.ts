@@ -25,6 +25,13 @@ export interface ReadOptions {
    * cut so several run at once) instead of by `gap`.
    */
   cost?: CostModel;
+  /**
+   * Local reads: called with each part of the output as it lands, while
+   * the rest is still being read (checks overlap the I/O). Parts never
+   * overlap; together they may cover less than the output (then the caller
+   * checks what is missing itself).
+   */
+  watch?: (part: Uint8Array) => void;
 }
 
 /** Bytes `[offset, offset + length)` of the file, to go to `into` of the output (or to `target`). */
@@ -170,6 +177,7 @@ async function fetchLocal(
   options: ReadOptions,
 ): Promise<void> {
   const readSync = src.readIntoSync!;
+  const watch = options.watch;
   const gap = Math.max(options.gap ?? 4096, options.syncGap ?? SYNC_GAP);
   const truncated = (offset: number) =>
     new CorruptFileError(`"${label}" is truncated: data at ${offset} is missing`);
@@ -198,6 +206,7 @@ async function fetchLocal(
       if (j === i + 1) {
         const dst = p.target ?? out.subarray(p.into, p.into + p.length);
         if (readSync(p.offset, dst) < p.length) throw truncated(p.offset);
+        if (watch && !p.target) watch(dst);
       } else if (monotone && inPlace(sorted, i, j, end, out.length)) {
         const base = p.into, w = end - p.offset;
         if (readSync(p.offset, out.subarray(base, base + w)) < w) throw truncated(p.offset);
@@ -209,6 +218,9 @@ async function fetchLocal(
         // their own bytes; bytes no piece writes must stay zero).
         const last = sorted[j - 1], tail = last.into + last.length;
         if (tail < base + w) out.fill(0, tail, base + w);
+        for (let k = i; watch && k < j; k++) {
+          watch(out.subarray(sorted[k].into, sorted[k].into + sorted[k].length));
+        }
       } else {
         if (scratch.length < end - p.offset) scratch = new Uint8Array(SYNC_READ);
         const bytes = scratch.subarray(0, end - p.offset);
@@ -220,6 +232,7 @@ async function fetchLocal(
             // A few bytes: a loop beats making a subarray.
             for (let b = 0; b < q.length; b++) out[q.into + b] = bytes[from + b];
           } else out.set(bytes.subarray(from, from + q.length), q.into);
+          if (watch && !q.target) watch(out.subarray(q.into, q.into + q.length));
         }
       }
       i = j;
@@ -237,6 +250,7 @@ async function fetchLocal(
         dst,
       );
       if (n < p.length) throw truncated(p.offset);
+      if (watch && !p.target) watch(dst);
     }
   };
   await guard(

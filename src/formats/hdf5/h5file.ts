@@ -88,10 +88,10 @@ export class H5Dataset {
   }
 
   /** The whole dataset. */
-  async read(): Promise<H5Values> {
+  async read(options?: ReadOptions): Promise<H5Values> {
     const n = this.shape.length ? this.shape[0] : 1;
     const rows = this.shape.length ? [[0, n] as const] : [[0, 1] as const];
-    return await this.#file.decode(this.type, await this.readRows(rows), this.#count(n));
+    return await this.#file.decode(this.type, await this.readRows(rows, options), this.#count(n));
   }
 
   #count(rows: number): number {

@@ -61,9 +61,9 @@ export async function openH5Range(
       }
       return out;
     },
-    async read(p): Promise<StoreArray> {
+    async read(p, watch): Promise<StoreArray> {
       const ds = await dataset(p);
-      const v = await ds.read();
+      const v = await ds.read(watch && { watch });
       if (v.kind === "number") {
         return { kind: "number", data: v.data, shape: ds.shape, dtype: v.dtype };
       }

@@ -160,6 +160,7 @@ Deno.test({
       decreasing: `p = f["X/indptr"]; p[4] = p[3] - 1`,
       negative: `f["X/indptr"][2] = -5`,
       index: `f["X/indices"][0] = 12`,
+      lastIndex: `f["X/indices"][-1] = -3`,
       first: `f["X/indptr"][0] = 1`,
     };
     for (const [what, edit] of Object.entries(edits)) {
@@ -193,6 +194,44 @@ Deno.test({
           b.close();
         }
       });
+    }
+  },
+});
+
+Deno.test({
+  name: "an index outside the columns deep inside a large X (read in big parts, checked as " +
+    "they land) is a CorruptFileError naming X; the same file undamaged loads",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    try {
+      const path = `${dir}/big.h5ad`;
+      await python(
+        `import sys, numpy as np, scipy.sparse as sp, anndata as ad, h5py
+n, m, per = 60000, 50, 50
+ind = np.tile(np.arange(per, dtype=np.int32), n)
+X = sp.csr_matrix((np.ones(n * per, np.float32), ind, np.arange(n + 1) * per), shape=(n, m))
+ad.AnnData(X=X).write_h5ad(sys.argv[1])`,
+        path,
+      );
+      assertEquals((await readH5ad(path)).X?.shape, [60000, 50]);
+      for (const at of [2_345_678, 2_999_999]) {
+        await python(
+          `import sys, h5py
+with h5py.File(sys.argv[1], "a") as f: f["X/indices"][int(sys.argv[2])] = 50`,
+          path,
+          String(at),
+        );
+        await assertRejects(() => readH5ad(path), CorruptFileError, /\/X: .*index 50 at entry/);
+        await python(
+          `import sys, h5py
+with h5py.File(sys.argv[1], "a") as f: f["X/indices"][int(sys.argv[2])] = 0`,
+          path,
+          String(at),
+        );
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -73,4 +73,15 @@ export interface RangeArray {
    * arrays (ascending, disjoint), for selections of very many ranges.
    */
   readSpans?(starts: Float64Array, ends: Float64Array, n: number): Promise<NumericArray>;
+  /**
+   * Optionally, for arrays stored uncompressed (no chunk is read twice when
+   * called block by block): `readSpans`' raw little-endian bytes written to
+   * the start of `into` (long enough), reused by the caller.
+   */
+  readSpansInto?(
+    starts: Float64Array,
+    ends: Float64Array,
+    n: number,
+    into: Uint8Array,
+  ): Promise<void>;
 }

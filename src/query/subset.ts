@@ -10,6 +10,7 @@ import {
 import { CorruptFileError, ValidationError } from "../errors.ts";
 import { planElements, planIndptr, spanList, type Spans } from "./plan.ts";
 import { type RangeArray, spans } from "../formats/ranges.ts";
+import { canReadKept, readKept } from "./_kept.ts";
 
 /** A stored matrix, as arrays that can be read by range; `where` names it in messages. */
 export type StoredMatrix =
@@ -51,18 +52,57 @@ async function readLines(
     ]);
     return { data, indices, indptr: Float64Array.from(ptr as ArrayLike<number>, Number) };
   }
-  // Planned (plan.ts): the indptr entries of the lines' runs, then their element spans.
-  const ptrSpans = planIndptr(lines);
-  const ptr = await readSpans(src.indptr, ptrSpans);
-  const pv = ptr instanceof Int32Array || ptr instanceof Float64Array
-    ? ptr
-    : Float64Array.from(ptr as ArrayLike<number>, Number);
-  const { indptr, elements } = planElements(lines, ptrSpans, pv, src.data.shape[0], src.where);
+  const { indptr, elements } = await planLines(src, lines);
   const [data, indices] = await Promise.all([
     readSpans(src.data, elements),
     readSpans(src.indices, elements),
   ]);
   return { data, indices, indptr };
+}
+
+/**
+ * Planned (plan.ts): the indptr entries of the lines' runs, then their
+ * element spans and the compact indptr.
+ */
+async function planLines(
+  src: Extract<StoredMatrix, { kind: "csr" | "csc" }>,
+  lines: Uint32Array,
+): Promise<{ indptr: Float64Array; elements: Spans }> {
+  const ptrSpans = planIndptr(lines);
+  const ptr = await readSpans(src.indptr, ptrSpans);
+  const pv = ptr instanceof Int32Array || ptr instanceof Float64Array
+    ? ptr
+    : Float64Array.from(ptr as ArrayLike<number>, Number);
+  return planElements(lines, ptrSpans, pv, src.data.shape[0], src.where);
+}
+
+/**
+ * Lines with only the kept minor indices, read block by block (readKept):
+ * all lines' indptr checked here, a selection's by its plan.
+ */
+async function readLinesKept(
+  src: Extract<StoredMatrix, { kind: "csr" | "csc" }>,
+  lines: Uint32Array | undefined,
+  keep: Int32Array,
+): Promise<{ data: NumericArray; indices: Int32Array; indptr: Float64Array }> {
+  const where = src.where ?? "a sparse matrix";
+  if (lines) {
+    const { indptr, elements } = await planLines(src, lines);
+    return await readKept(src.data, src.indices, elements, indptr, keep, where);
+  }
+  const n = src.kind === "csr" ? src.shape[0] : src.shape[1], nnz = src.data.shape[0];
+  const raw = await src.indptr.readRanges([[0, n + 1]]);
+  const indptr = Float64Array.from(raw as ArrayLike<number>, Number);
+  for (let i = 0; i <= n; i++) {
+    if (i === 0 ? indptr[0] !== 0 : !(indptr[i] >= indptr[i - 1])) {
+      throw new CorruptFileError(`${where}: indptr is ${indptr[i]} at ${i}: the file is damaged`);
+    }
+  }
+  if (indptr[n] !== nnz) {
+    throw new CorruptFileError(`${where}: indptr ends at ${indptr[n]}, not at ${nnz} entries`);
+  }
+  const all = { starts: Float64Array.of(0), ends: Float64Array.of(nnz), n: 1 };
+  return await readKept(src.data, src.indices, all, indptr, keep, where);
 }
 
 /** `a.readSpans`, or `readRanges` of the same ranges. */
@@ -208,8 +248,13 @@ export async function subsetMatrix(
   const major = src.kind === "csr" ? rows : cols;
   const minor = src.kind === "csr" ? cols : rows;
   const nMinor = src.kind === "csr" ? nCols : nRows;
-  let m = await readLines(src, major);
-  if (minor) m = filterMinor(m, remap(minor, nMinor), src.where);
+  let m;
+  if (minor && canReadKept(src.data, src.indices)) {
+    m = await readLinesKept(src, major, remap(minor, nMinor));
+  } else {
+    m = await readLines(src, major);
+    if (minor) m = filterMinor(m, remap(minor, nMinor), src.where);
+  }
   const Cls = src.kind === "csr" ? CsrMatrix : CscMatrix;
   try {
     return new Cls(m.data, int32(m.indices), ptrArray(m.indptr), outShape, src.data.dtype);

@@ -140,15 +140,23 @@ export async function readSpans(
   ends: Float64Array,
   n: number,
   options: ReadOptions,
+  into?: Uint8Array,
 ): Promise<Uint8Array> {
   // Rows of `elem` bytes: stored one after another when contiguous, or in
-  // unfiltered chunks spanning whole rows.
+  // unfiltered chunks spanning whole rows. `into`: a buffer to read them
+  // to (its start; long enough), else a new one.
   const layout = ds.info.layout, shape = ds.shape;
   const elem = sizeOf(ds.type) * shape.slice(1).reduce((a, b) => a * b, 1);
   const chunked = layout?.kind === "chunked" && !(ds.info.filters ?? []).length &&
     layout.chunk.length === shape.length && layout.chunk.every((c, d) => !d || c === shape[d]);
   if (shape.length < 1 || !(layout?.kind === "contiguous" || chunked) || n === 0) {
-    return await ds.readRows(Array.from({ length: n }, (_, k) => [starts[k], ends[k]]), options);
+    const rows = await ds.readRows(
+      Array.from({ length: n }, (_, k) => [starts[k], ends[k]]),
+      options,
+    );
+    if (!into) return rows;
+    into.set(rows);
+    return into.subarray(0, rows.length);
   }
   let total = 0;
   for (let k = 0; k < n; k++) {
@@ -160,7 +168,7 @@ export async function readSpans(
     }
     total += ends[k] - starts[k];
   }
-  const out = new Uint8Array(total * elem);
+  const out = into ? into.subarray(0, total * elem).fill(0) : new Uint8Array(total * elem);
   let pieces: SpanPieces;
   if (layout.kind === "contiguous") {
     if (layout.address === undefined) return out; // never written: fill value (zeros)

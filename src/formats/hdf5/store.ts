@@ -111,6 +111,7 @@ export async function h5RangeArray(
   }
   const ds = node;
   const dtype = ds.dtype;
+  let indexed = false;
   if (dtype === "str") throw new CorruptFileError(`"${file.label}": /${path} holds strings`);
   return {
     shape: ds.shape,
@@ -128,6 +129,18 @@ export async function h5RangeArray(
         throw new CorruptFileError(`"${file.label}": /${path} holds strings`);
       }
       return v.data as NumericArray;
+    },
+    // Local, uncompressed: called window by window, so the chunk index is
+    // looked up once for all of it (metadata: ~40 B a chunk).
+    ...((ds.info.filters ?? []).length || options.cost || !file.source.readIntoSync) ? {} : {
+      async readSpansInto(starts: Float64Array, ends: Float64Array, n: number, into: Uint8Array) {
+        const extent = ds.chunks?.[0];
+        if (extent && !indexed) {
+          await ds.chunkAddresses([[0, ds.shape[0]]], extent);
+          indexed = true;
+        }
+        await readSpans(ds, file, starts, ends, n, options, into);
+      },
     },
   };
 }

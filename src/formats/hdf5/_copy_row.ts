@@ -24,7 +24,31 @@ export function copyRows(
   // loop (cheaper than a subarray per row).
   const c1 = c.offset[1];
   const len = Math.min(chunk[1], shape[1] - c1) * elem, stride = chunk[1] * elem;
-  for (let k = from, o = at + c1 * elem; k < to; k++, o += rowBytes) {
+  const o0 = at + c1 * elem;
+  if (to <= from) return;
+  if (
+    len <= 64 && len % 4 === 0 && stride % 4 === 0 && rowBytes % 4 === 0 &&
+    (chunkData.byteOffset + from * stride) % 4 === 0 && (out.byteOffset + o0) % 4 === 0
+  ) {
+    // Narrow chunks (h5py chunks an obsm matrix 2 columns wide): 32-bit
+    // words, a few a row (a byte loop moved 4x as many values).
+    const src = new Uint32Array(
+      chunkData.buffer,
+      chunkData.byteOffset + from * stride,
+      ((to - from - 1) * stride + len) / 4,
+    );
+    const dst = new Uint32Array(
+      out.buffer,
+      out.byteOffset + o0,
+      ((to - from - 1) * rowBytes + len) / 4,
+    );
+    const words = len / 4, sStep = stride / 4, dStep = rowBytes / 4;
+    for (let k = 0, si = 0, di = 0; k < to - from; k++, si += sStep, di += dStep) {
+      for (let b = 0; b < words; b++) dst[di + b] = src[si + b];
+    }
+    return;
+  }
+  for (let k = from, o = o0; k < to; k++, o += rowBytes) {
     const src = k * stride;
     if (len <= 64) { for (let b = 0; b < len; b++) out[o + b] = chunkData[src + b]; }
     else out.set(chunkData.subarray(src, src + len), o);

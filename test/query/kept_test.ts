@@ -63,6 +63,39 @@ function cut(m: ln.CsrMatrix, rows: ArrayLike<number> | undefined, cols: Uint32A
   return out;
 }
 
+/** `fn` on the matrices Python wrote (path, and the file opened by our reader). */
+async function withMatrix(fn: (path: string, file: H5File) => Promise<void>): Promise<void> {
+  const dir = await tempDir();
+  const path = `${dir}/m.h5ad`;
+  try {
+    await python(WRITE, path);
+    const src = fileBytes(path);
+    try {
+      await fn(path, await H5File.open(src, path));
+    } finally {
+      src.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The 3000 x 500 CSR matrix at `group` of `file`, read by range. */
+async function csr(
+  file: H5File,
+  group: string,
+): Promise<Extract<StoredMatrix, { kind: "csr" | "csc" }>> {
+  const at = (k: string) => h5RangeArray(file, `${group.replace(/^\//, "")}/${k}`);
+  return {
+    kind: "csr",
+    shape: [3000, 500],
+    data: await at("data"),
+    indices: await at("indices"),
+    indptr: await at("indptr"),
+    where: group,
+  };
+}
+
 function triples(m: ln.CsrMatrix) {
   const out: [number, number, number][] = [];
   for (let r = 0; r < m.shape[0]; r++) {
@@ -78,23 +111,11 @@ Deno.test({
     "whole matrix: random rows and columns, chunked float32 and contiguous float64",
   ...py,
   async fn() {
-    const dir = await tempDir();
-    const path = `${dir}/m.h5ad`;
-    const src = fileBytes(path);
-    try {
-      await python(WRITE, path);
+    await withMatrix(async (path, file) => {
       const whole = await readH5ad(path);
-      const file = await H5File.open(src, path);
       for (const [group, want] of [["X", whole.X], ["layers/f64", whole.layers.f64]] as const) {
         assert(want instanceof ln.CsrMatrix);
-        const stored: StoredMatrix = {
-          kind: "csr",
-          shape: [3000, 500],
-          data: await h5RangeArray(file, `${group}/data`),
-          indices: await h5RangeArray(file, `${group}/indices`),
-          indptr: await h5RangeArray(file, `${group}/indptr`),
-          where: group,
-        };
+        const stored = await csr(file, group);
         assert(stored.data.readSpansInto, "uncompressed local data reads into a buffer");
         for (let seed = 1; seed <= 16; seed++) {
           const next = rand(seed);
@@ -109,10 +130,7 @@ Deno.test({
           assertEquals(got.dtype, want.dtype);
         }
       }
-    } finally {
-      src.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -120,32 +138,17 @@ Deno.test({
   name: "a column index outside the matrix in a windowed column selection is a CorruptFileError",
   ...py,
   async fn() {
-    const dir = await tempDir();
-    const path = `${dir}/m.h5ad`;
-    const src = fileBytes(path);
-    try {
-      await python(WRITE, path);
+    await withMatrix(async (path, file) => {
       await python(
         `import sys, h5py\nwith h5py.File(sys.argv[1], "a") as f: f["layers/f64/indices"][123456] = 777`,
         path,
       );
-      const file = await H5File.open(src, path);
-      const stored: StoredMatrix = {
-        kind: "csr",
-        shape: [3000, 500],
-        data: await h5RangeArray(file, "layers/f64/data"),
-        indices: await h5RangeArray(file, "layers/f64/indices"),
-        indptr: await h5RangeArray(file, "layers/f64/indptr"),
-        where: "/layers/f64",
-      };
+      const stored = await csr(await H5File.open(fileBytes(path), path), "/layers/f64");
       await assertRejects(
         () => subsetMatrix(stored, undefined, Uint32Array.of(1, 2, 3)),
         ln.CorruptFileError,
         /\/layers\/f64: index 777 is outside 0\.\.499/,
       );
-    } finally {
-      src.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

@@ -41,18 +41,20 @@ Deno.test({
     const dir = await tempDir();
     const storage = `s3://${await server.bucket()}/stall`;
     try {
-      await ln.init({
-        storage,
-        db: `${dir}/r.db`,
-        cacheDir: `${dir}/cache`,
-        s3: {
-          ...server.options,
-          endpoint: proxy.endpoint,
-          timeoutMs: TIMEOUT,
-          retries: RETRIES,
-          retryDelayMs: DELAY,
-        },
-      });
+      const open = (timeoutMs: number, retries: number) =>
+        ln.init({
+          storage,
+          db: `${dir}/r.db`,
+          cacheDir: `${dir}/cache`,
+          s3: {
+            ...server.options,
+            endpoint: proxy.endpoint,
+            timeoutMs,
+            retries,
+            retryDelayMs: DELAY,
+          },
+        });
+      await open(TIMEOUT, RETRIES);
       const f = await new ln.File(adata(), { key: "atlas.h5ad" }).save();
       const q = () => f.subsetter().depth.isin([1, 1999]);
       assertEquals((await f.stream({ subsetObs: q() })).nObs, 2);
@@ -74,18 +76,7 @@ Deno.test({
       // abandoned after its timeout, the next ones must finish a real read.
       proxy.resume();
       await ln.close();
-      await ln.init({
-        storage,
-        db: `${dir}/r.db`,
-        cacheDir: `${dir}/cache`,
-        s3: {
-          ...server.options,
-          endpoint: proxy.endpoint,
-          timeoutMs: 2000,
-          retries: 3,
-          retryDelayMs: DELAY,
-        },
-      });
+      await open(2000, 3);
       const again = await ln.File.get({ key: "atlas.h5ad" });
       proxy.stall({ afterBytes: 200, untilAbandoned: true });
       const sub = await again.stream({ subsetObs: again.subsetter().depth.isin([1, 1999]) });

@@ -4,7 +4,7 @@
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype, NumericArray } from "../anndata/matrix.ts";
 import { type DType, sizeOf } from "./_parse.ts";
-import type { Collection } from "./_structures.ts";
+import { type Collection, objectAt } from "./_structures.ts";
 
 /** Decoded values of a dataset or attribute. */
 export type H5Values =
@@ -135,18 +135,7 @@ async function vstrings(
       // ASCII throughout (checked once): every string is one char per byte.
       ascii = many && (h.ascii ??= isAscii(h));
     }
-    const index = u[4 * i + 3];
-    const at = h.offsets[index];
-    if (at === undefined || at < 0) {
-      throw new CorruptFileError(`"${label}": string ${index} missing from its heap`);
-    }
-    if (len > h.sizes[index]) {
-      throw new CorruptFileError(
-        `"${label}": a string claims ${len} bytes, its heap object holds ${
-          h.sizes[index]
-        }: the file is damaged`,
-      );
-    }
+    const at = objectAt(h, u[4 * i + 3], len, label);
     if (ascii) {
       out[i] = (h.text ??= latin.decode(h.bytes)).substring(at, at + len);
       continue;

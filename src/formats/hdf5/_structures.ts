@@ -58,6 +58,25 @@ export interface Collection {
   ascii?: boolean;
 }
 
+/**
+ * Where object `index` of a collection starts, checked to hold `len`
+ * bytes; a CorruptFileError when it is missing or smaller.
+ */
+export function objectAt(h: Collection, index: number, len: number, label: string): number {
+  const at = h.offsets[index];
+  if (at === undefined || at < 0) {
+    throw new CorruptFileError(`"${label}": string ${index} missing from its heap`);
+  }
+  if (len > h.sizes[index]) {
+    throw new CorruptFileError(
+      `"${label}": a string claims ${len} bytes, its heap object holds ${
+        h.sizes[index]
+      }: the file is damaged`,
+    );
+  }
+  return at;
+}
+
 /** Bytes read with a remote global heap collection's header (h5py writes them 4 to 64 KiB). */
 const COLLECTION_GUESS = 64 << 10;
 

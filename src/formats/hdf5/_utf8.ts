@@ -3,7 +3,7 @@
 // string per value, ~10x cheaper than decoding 200,000 names and handing
 // them over one by one).
 import { CorruptFileError } from "../../errors.ts";
-import type { Collection } from "./_structures.ts";
+import { type Collection, objectAt } from "./_structures.ts";
 
 /** Strings as bytes: string `i` is `bytes[offsets[i]..offsets[i + 1])`. */
 export interface Utf8Strings {
@@ -51,18 +51,7 @@ export async function vstringsUtf8(
     if (len === 0) continue;
     const a = u[4 * i + 1] + u[4 * i + 2] * 2 ** 32;
     if (a !== last || !h) h = heaps.get(last = a)!;
-    const index = u[4 * i + 3], start = h.offsets[index];
-    if (start === undefined || start < 0) {
-      throw new CorruptFileError(`"${label}": string ${index} missing from its heap`);
-    }
-    if (len > h.sizes[index]) {
-      throw new CorruptFileError(
-        `"${label}": a string claims ${len} bytes, its heap object holds ${
-          h.sizes[index]
-        }: the file is damaged`,
-      );
-    }
-    at[i] = start;
+    at[i] = objectAt(h, u[4 * i + 3], len, label);
     total += len;
   }
   if (total > MAX_BYTES) return undefined;

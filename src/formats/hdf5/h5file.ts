@@ -251,6 +251,7 @@ export class H5Dataset {
           if (whole) out.set(data.subarray((r - c0) * rowBytes, (stop - c0) * rowBytes), o);
           else copyRows(data, c, [r - c0, stop - c0], out, o, rowBytes, this.shape, chunk, elem);
         }
+        options.watch?.(out.subarray(o, o + (stop - r) * rowBytes));
         o += (stop - r) * rowBytes;
         r = stop;
       }

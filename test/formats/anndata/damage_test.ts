@@ -199,36 +199,39 @@ Deno.test({
 });
 
 Deno.test({
-  name: "an index outside the columns deep inside a large X (read in big parts, checked as " +
-    "they land) is a CorruptFileError naming X; the same file undamaged loads",
+  name: "an index outside the columns deep inside a large X, plain or gzip (read in big parts, " +
+    "checked as they land) is a CorruptFileError naming X; the same file undamaged loads",
   ...py,
   async fn() {
     const dir = await tempDir();
     try {
-      const path = `${dir}/big.h5ad`;
-      await python(
-        `import sys, numpy as np, scipy.sparse as sp, anndata as ad, h5py
+      for (const compression of ["", "gzip"]) {
+        const path = `${dir}/big${compression}.h5ad`;
+        await python(
+          `import sys, numpy as np, scipy.sparse as sp, anndata as ad, h5py
 n, m, per = 60000, 50, 50
 ind = np.tile(np.arange(per, dtype=np.int32), n)
 X = sp.csr_matrix((np.ones(n * per, np.float32), ind, np.arange(n + 1) * per), shape=(n, m))
-ad.AnnData(X=X).write_h5ad(sys.argv[1])`,
-        path,
-      );
-      assertEquals((await readH5ad(path)).X?.shape, [60000, 50]);
-      for (const at of [2_345_678, 2_999_999]) {
-        await python(
-          `import sys, h5py
+ad.AnnData(X=X).write_h5ad(sys.argv[1], compression=sys.argv[2] or None)`,
+          path,
+          compression,
+        );
+        assertEquals((await readH5ad(path)).X?.shape, [60000, 50]);
+        for (const at of [2_345_678, 2_999_999]) {
+          await python(
+            `import sys, h5py
 with h5py.File(sys.argv[1], "a") as f: f["X/indices"][int(sys.argv[2])] = 50`,
-          path,
-          String(at),
-        );
-        await assertRejects(() => readH5ad(path), CorruptFileError, /\/X: .*index 50 at entry/);
-        await python(
-          `import sys, h5py
+            path,
+            String(at),
+          );
+          await assertRejects(() => readH5ad(path), CorruptFileError, /\/X: .*index 50 at entry/);
+          await python(
+            `import sys, h5py
 with h5py.File(sys.argv[1], "a") as f: f["X/indices"][int(sys.argv[2])] = 0`,
-          path,
-          String(at),
-        );
+            path,
+            String(at),
+          );
+        }
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

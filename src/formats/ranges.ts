@@ -66,8 +66,15 @@ export interface RangeArray {
   readonly shape: readonly number[];
   /** numpy-style dtype of the values. */
   readonly dtype: Dtype;
-  /** The values of `ranges` (rows for 2-D), concatenated in order. */
-  readRanges(ranges: readonly Range[]): Promise<NumericArray>;
+  /**
+   * The values of `ranges` (rows for 2-D), concatenated in order. `watch`,
+   * if the array can: called with parts of the result's bytes as they are
+   * final, before the read resolves (parts never overlap, may cover less).
+   */
+  readRanges(
+    ranges: readonly Range[],
+    watch?: (part: Uint8Array) => void,
+  ): Promise<NumericArray>;
   /**
    * Optionally: `readRanges` of `[starts[k], ends[k])`, k < n, given as typed
    * arrays (ascending, disjoint), for selections of very many ranges.

@@ -69,7 +69,10 @@ function rangesOf(arr: AnyArray, path: string, label: string): RangeArray {
   return {
     shape,
     dtype,
-    async readRanges(ranges: readonly Range[]): Promise<NumericArray> {
+    async readRanges(
+      ranges: readonly Range[],
+      watch?: (part: Uint8Array) => void,
+    ): Promise<NumericArray> {
       let n = 0;
       for (const [s, e] of ranges) {
         if (!(s >= 0 && e <= shape[0])) {
@@ -88,6 +91,25 @@ function rangesOf(arr: AnyArray, path: string, label: string): RangeArray {
       }
       // 2-D rows are copied as words of the largest size that divides the
       // element (one monomorphic loop, whatever the element type).
+      if (shape.length === 1 && ranges.length === 1) {
+        // One range of a 1-D array (a whole read): each chunk's slice copied
+        // (and shown to `watch`) as soon as it is decoded, while the pool
+        // decodes the others.
+        const [s, e] = ranges[0], bpe = out.BYTES_PER_ELEMENT;
+        await Promise.all([...needed].map(async (c) => {
+          const data = (await arr.getChunk([c])).data as NumericArray;
+          const from = Math.max(s, c * chunks[0]), stop = Math.min(e, (c + 1) * chunks[0]);
+          // deno-lint-ignore no-explicit-any
+          (out as any).set(
+            (data as any).subarray(from - c * chunks[0], stop - c * chunks[0]),
+            from - s,
+          );
+          watch?.(
+            new Uint8Array(out.buffer, out.byteOffset + (from - s) * bpe, (stop - from) * bpe),
+          );
+        }));
+        return out;
+      }
       const unit = out.BYTES_PER_ELEMENT % 4 === 0 ? 4 : out.BYTES_PER_ELEMENT % 2 === 0 ? 2 : 1;
       const cache = new Map<number, { data: NumericArray; stride: number[]; words: Words }[]>();
       // Every chunk at once (each is decoded on the worker pool).

@@ -56,7 +56,11 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       cause: e,
     });
   };
-  const readArray = async (p: string, span?: [number, number]): Promise<StoreArray> => {
+  const readArray = async (
+    p: string,
+    span?: [number, number],
+    watch?: (part: Uint8Array) => void,
+  ): Promise<StoreArray> => {
     const node = await open(p);
     if (node?.kind !== "array") return fail(p, new Error("not an array"));
     let chunk: { data: unknown; shape: number[] };
@@ -74,7 +78,7 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
         ? numericRanges(arr, p, label)
         : undefined;
       if (ranges) {
-        const data = await ranges.readRanges([span ?? [0, node.shape[0]]]);
+        const data = await ranges.readRanges([span ?? [0, node.shape[0]]], watch);
         const shape = span ? [span[1] - span[0]] : node.shape as number[];
         return { kind: "number", data, shape, dtype: ranges.dtype };
       }
@@ -136,7 +140,7 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       const node = await open(p);
       return { ...(node?.attrs ?? {}) };
     },
-    read: (p) => readArray(p),
+    read: (p, watch) => readArray(p, undefined, watch),
     // Rows of a 1-D array: only the chunks from the first to the last row.
     async readRows(p, rows) {
       if (rows.length === 0) return pick(await readArray(p), rows, 0);

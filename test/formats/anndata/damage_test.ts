@@ -199,38 +199,37 @@ Deno.test({
 });
 
 Deno.test({
-  name: "an index outside the columns deep inside a large X, plain or gzip (read in big parts, " +
+  name:
+    "an index outside the columns deep inside a large X, h5ad plain or gzip, zarr (read in parts, " +
     "checked as they land) is a CorruptFileError naming X; the same file undamaged loads",
   ...py,
   async fn() {
     const dir = await tempDir();
     try {
-      for (const compression of ["", "gzip"]) {
-        const path = `${dir}/big${compression}.h5ad`;
+      for (const kind of ["", "gzip", "zarr"]) {
+        const path = `${dir}/big${kind}.${kind === "zarr" ? "zarr" : "h5ad"}`;
+        const read = kind === "zarr" ? readZarr : readH5ad;
         await python(
-          `import sys, numpy as np, scipy.sparse as sp, anndata as ad, h5py
+          `import sys, numpy as np, scipy.sparse as sp, anndata as ad
 n, m, per = 60000, 50, 50
 ind = np.tile(np.arange(per, dtype=np.int32), n)
 X = sp.csr_matrix((np.ones(n * per, np.float32), ind, np.arange(n + 1) * per), shape=(n, m))
-ad.AnnData(X=X).write_h5ad(sys.argv[1], compression=sys.argv[2] or None)`,
+a = ad.AnnData(X=X)
+a.write_zarr(sys.argv[1]) if sys.argv[2] == "zarr" else a.write_h5ad(sys.argv[1], compression=sys.argv[2] or None)`,
           path,
-          compression,
+          kind,
         );
-        assertEquals((await readH5ad(path)).X?.shape, [60000, 50]);
+        assertEquals((await read(path)).X?.shape, [60000, 50]);
+        const set = `import sys
+if sys.argv[1].endswith(".zarr"):
+    import zarr; zarr.open(sys.argv[1] + "/X/indices", "r+")[int(sys.argv[2])] = int(sys.argv[3])
+else:
+    import h5py
+    with h5py.File(sys.argv[1], "a") as f: f["X/indices"][int(sys.argv[2])] = int(sys.argv[3])`;
         for (const at of [2_345_678, 2_999_999]) {
-          await python(
-            `import sys, h5py
-with h5py.File(sys.argv[1], "a") as f: f["X/indices"][int(sys.argv[2])] = 50`,
-            path,
-            String(at),
-          );
-          await assertRejects(() => readH5ad(path), CorruptFileError, /\/X: .*index 50 at entry/);
-          await python(
-            `import sys, h5py
-with h5py.File(sys.argv[1], "a") as f: f["X/indices"][int(sys.argv[2])] = 0`,
-            path,
-            String(at),
-          );
+          await python(set, path, String(at), "50");
+          await assertRejects(() => read(path), CorruptFileError, /\/X: .*index 50 at entry/);
+          await python(set, path, String(at), "0");
         }
       }
     } finally {

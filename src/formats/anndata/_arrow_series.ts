@@ -2,12 +2,19 @@
 // instead of one JS value per row: string columns from their UTF-8 bytes,
 // categoricals from their codes as an Arrow dictionary.
 import pl from "nodejs-polars";
-import * as arrow from "apache-arrow";
+import type * as Arrow from "apache-arrow";
 import { Buffer } from "node:buffer";
 import type { Utf8Strings } from "./_store.ts";
 
+// Loaded on first use (as src/formats/arrow.ts does), so the package stays
+// out of the public types and out of programs that never read a frame.
+let arrow: typeof Arrow;
+async function load(): Promise<void> {
+  arrow ??= await import("apache-arrow");
+}
+
 /** The single column of `data` as a Series named `name`, or undefined if polars refuses it. */
-function viaIpc(name: string, data: arrow.Data): pl.Series | undefined {
+function viaIpc(name: string, data: Arrow.Data): pl.Series | undefined {
   const ipc = arrow.tableToIPC(new arrow.Table({ [name]: arrow.makeVector(data) }), "stream");
   try {
     return pl.readIPCStream(Buffer.from(ipc.buffer, ipc.byteOffset, ipc.byteLength))
@@ -21,9 +28,13 @@ function viaIpc(name: string, data: arrow.Data): pl.Series | undefined {
  * A String Series of UTF-8 strings; `undefined` when the bytes are not
  * valid UTF-8 (the caller decodes them with replacement characters).
  */
-export function utf8Series(name: string, s: Utf8Strings): pl.Series | undefined {
+export async function utf8Series(
+  name: string,
+  s: Utf8Strings,
+): Promise<pl.Series | undefined> {
   const length = s.offsets.length - 1;
   if (length <= 0) return undefined;
+  await load();
   const type = new arrow.Utf8();
   return viaIpc(name, arrow.makeData({ type, length, valueOffsets: s.offsets, data: s.bytes }));
 }
@@ -31,7 +42,7 @@ export function utf8Series(name: string, s: Utf8Strings): pl.Series | undefined 
 const enc = new TextEncoder();
 
 /** `strings` as Arrow Utf8 data (few: a category dictionary). */
-function utf8Data(strings: string[]): arrow.Data<arrow.Utf8> {
+function utf8Data(strings: string[]): Arrow.Data<Arrow.Utf8> {
   const valueOffsets = new Int32Array(strings.length + 1);
   let data = new Uint8Array(64), o = 0;
   for (let i = 0; i < strings.length; i++) {
@@ -56,13 +67,14 @@ export type Codes = Int8Array | Int16Array | Int32Array;
  * checked the codes (each -1 or a category's position) and that the
  * categories are distinct.
  */
-export function categoricalSeries(
+export async function categoricalSeries(
   name: string,
   codes: Codes,
   categories: string[],
-): pl.Series | undefined {
+): Promise<pl.Series | undefined> {
   const length = codes.length;
   if (length === 0 || categories.length === 0) return undefined;
+  await load();
   let nulls = 0;
   for (let k = 0; k < length; k++) if (codes[k] < 0) nulls++;
   let nullBitmap: Uint8Array | undefined;

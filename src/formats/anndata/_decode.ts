@@ -94,20 +94,20 @@ export function checkCodes(
   }
 }
 
-function categorical(
+async function categorical(
   name: string,
   codes: ArrayLike<number | bigint>,
   categories: (string | null)[],
   ordered: boolean,
   where: { label: string; path: string },
-): { series: pl.Series; info: CategoryInfo } {
+): Promise<{ series: pl.Series; info: CategoryInfo }> {
   checkCodes(codes, categories.length, where.label, where.path);
   const cats = categories.map((c) => c ?? "");
   if (
     (codes instanceof Int8Array || codes instanceof Int16Array || codes instanceof Int32Array) &&
     new Set(cats).size === cats.length
   ) {
-    const series = categoricalSeries(name, codes, cats);
+    const series = await categoricalSeries(name, codes, cats);
     if (series) return { series, info: { categories: cats, ordered } };
   }
   // Gather from the (small) categorical dictionary inside polars, with the
@@ -222,7 +222,7 @@ export async function readColumn(
   if ((await store.describe(p)) === "array") {
     // Strings straight from their bytes into polars, when the store can.
     const utf8 = await store.readUtf8?.(p, rows);
-    const fast = utf8 && utf8Series(col, utf8);
+    const fast = utf8 && await utf8Series(col, utf8);
     if (fast) return { series: fast };
     const a = await readSelected(store, p, rows);
     const legacyCats = join(path, "__categories", col);

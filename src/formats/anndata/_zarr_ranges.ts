@@ -99,11 +99,10 @@ function rangesOf(arr: AnyArray, path: string, label: string): RangeArray {
         await Promise.all([...needed].map(async (c) => {
           const data = (await arr.getChunk([c])).data as NumericArray;
           const from = Math.max(s, c * chunks[0]), stop = Math.min(e, (c + 1) * chunks[0]);
-          // deno-lint-ignore no-explicit-any
-          (out as any).set(
-            (data as any).subarray(from - c * chunks[0], stop - c * chunks[0]),
-            from - s,
-          );
+          // The chunk's bytes of the slice (same element type as `out`).
+          const at = data.byteOffset + (from - c * chunks[0]) * bpe;
+          new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+            .set(new Uint8Array(data.buffer, at, (stop - from) * bpe), (from - s) * bpe);
           watch?.(
             new Uint8Array(out.buffer, out.byteOffset + (from - s) * bpe, (stop - from) * bpe),
           );

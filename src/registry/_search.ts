@@ -95,11 +95,9 @@ async function postings(
 export async function matches(
   inst: Instance,
   kind: SearchKind,
-  label: string,
-  query: unknown,
+  qs: readonly QueryWord[],
   page?: { limit: number; offset: number },
 ): Promise<string[] | number> {
-  const qs = queryWords(label, query);
   const db = inst.assertOpen().db;
   const words = await indexWords(db, kind, qs);
   if (words.some((ws) => ws.length === 0)) return page ? [] : 0;
@@ -238,12 +236,11 @@ export function searchQuery<R>(
     if (options !== undefined && (options === null || typeof options !== "object")) {
       throw new ValidationError(`${label}.search(query, options): options must be an object`);
     }
-    queryWords(label, query);
-    return checkLimit(label, options?.limit);
+    return [queryWords(label, query), checkLimit(label, options?.limit)] as const;
   };
-  let limit: number;
+  let limit: number, qs: QueryWord[];
   try {
-    limit = check();
+    [qs, limit] = check();
   } catch (e) {
     const fail = () => Promise.reject(e);
     return new Query<R>(label, fail, fail);
@@ -261,17 +258,17 @@ export function searchQuery<R>(
       }
     }
     const inst = instance();
-    const ids = await matches(inst, kind, label, query, {
+    const ids = await matches(inst, kind, qs, {
       limit: o.limit ?? limit,
       offset: o.offset ?? 0,
     }) as string[];
     return await load(inst, ids);
   };
-  const count = async () => await matches(instance(), kind, label, query) as number;
+  const count = async () => await matches(instance(), kind, qs) as number;
   // The page's records as a table, best first (records keyed by their id alone).
   const df = model && (async (o: QueryOptions) => {
     const inst = instance();
-    const ids = await matches(inst, kind, label, query, {
+    const ids = await matches(inst, kind, qs, {
       limit: o.limit ?? limit,
       offset: o.offset ?? 0,
     }) as string[];

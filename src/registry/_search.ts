@@ -25,6 +25,7 @@ import { matchKind, type QueryWord, queryWords } from "./_search_tokens.ts";
 import type { SearchKind } from "./_search_index.ts";
 import type { RegistryDb } from "./db.ts";
 import { inWords, topK, TUNING } from "./_search_topk.ts";
+import { mergeIntersect } from "./_search_intersect.ts";
 
 /** Options of `File.search()` (and Transform's, ULabel's). */
 export interface SearchOptions {
@@ -110,6 +111,7 @@ export async function matches(
     const ws = order.map((i) =>
       words[i].map((token) => ({ token, match: matchKind(qs[i], token) }))
     );
+    const pg = db.getExecutor().adapter instanceof PostgresAdapter;
     const k = page.offset + page.limit;
     // Few matches: the two rarest words intersected (when not too common), the others looked
     // up in the records left only.
@@ -119,6 +121,11 @@ export async function matches(
       const n = await postings(db, kind, two.map((i) => words[i]), cap);
       if (n.some((x) => x >= cap)) return undefined;
       if (n[1] < n[0]) two.reverse();
+      // SQLite: the two words' postings merged in id order; PostgreSQL: a hashed semi-join.
+      if (!pg) {
+        const ids = await mergeIntersect(db, kind, ws, o[0], o[1], k);
+        if (ids) return ids;
+      }
       const rest = o.slice(2).map((i) => order[i]);
       const page = { limit: k, offset: 0 };
       return await lookup(db, kind, qs, words, [...two, ...rest], page, true) as string[];

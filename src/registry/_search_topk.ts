@@ -37,7 +37,8 @@ export interface IndexWord {
  * others by lookups, of the fewer records left); `rare`, when the page's
  * records look this many postings away (few read match every word), the
  * caller may intersect instead (`intersect`), if its two words have at most
- * `semiCap` postings each.
+ * `semiCap` postings each; on SQLite by merging their postings in id order
+ * when each stands for at most `merged` (index word, weight) ranges.
  */
 export const TUNING = {
   cap: 3_000,
@@ -46,6 +47,7 @@ export const TUNING = {
   scanFrom: 1_000,
   rare: 4_000,
   semiCap: 200_000,
+  merged: 48,
 };
 /** Most (index word, weight) pairs over all query words (beyond: the caller's plan). */
 export const MAX_PAIRS = 150;

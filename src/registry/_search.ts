@@ -16,7 +16,7 @@
 //   score(record) = sum over query words of the best (match x field weight)
 //   match: exact 3, prefix 2, one typo 1; field: name 3, key 2, description 1
 //   ties: by record id (code point order)
-import { PostgresAdapter, type RawBuilder, sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
@@ -25,7 +25,7 @@ import { matchKind, type QueryWord, queryWords } from "./_search_tokens.ts";
 import type { SearchKind } from "./_search_index.ts";
 import type { RegistryDb } from "./db.ts";
 import { inWords, topK, TUNING } from "./_search_topk.ts";
-import { mergeIntersect } from "./_search_intersect.ts";
+import { intersectTop } from "./_search_intersect.ts";
 
 /** Options of `File.search()` (and Transform's, ULabel's). */
 export interface SearchOptions {
@@ -111,35 +111,27 @@ export async function matches(
     const ws = order.map((i) =>
       words[i].map((token) => ({ token, match: matchKind(qs[i], token) }))
     );
-    const pg = db.getExecutor().adapter instanceof PostgresAdapter;
     const k = page.offset + page.limit;
     // Few matches: the two rarest words intersected (when not too common), the others looked
     // up in the records left only.
     const intersect = async (o: number[], left: number) => {
       const two = [order[o[0]], order[o[1]]];
+      // The two words' postings counted (capped): intersecting very common words costs more.
       const cap = Math.min(TUNING.semiCap, Math.ceil(left * 4));
       const n = await postings(db, kind, two.map((i) => words[i]), cap);
       if (n.some((x) => x >= cap)) return undefined;
-      if (n[1] < n[0]) two.reverse();
-      // SQLite: the two words' postings merged in id order; PostgreSQL: a hashed semi-join.
-      if (!pg) {
-        const ids = await mergeIntersect(db, kind, ws, o[0], o[1], k);
-        if (ids) return ids;
-      }
-      const rest = o.slice(2).map((i) => order[i]);
-      const page = { limit: k, offset: 0 };
-      return await lookup(db, kind, qs, words, [...two, ...rest], page, true) as string[];
+      const [a, b] = n[1] < n[0] ? [o[1], o[0]] : [o[0], o[1]];
+      return await intersectTop(db, kind, ws, a, b, k);
     };
     const ids = await topK(db, kind, ws, k, intersect);
     if (ids) return ids.slice(page.offset);
   }
-  return await lookup(db, kind, qs, words, order, page, false);
+  return await lookup(db, kind, qs, words, order, page);
 }
 
 /**
  * The lookup plan: the postings of `order[0]`'s words, the other words
- * looked up in each of their records (with `semi`, only in those that have
- * `order[1]`'s, checked against its postings at once).
+ * looked up in each of their records.
  */
 async function lookup(
   db: RegistryDb,
@@ -148,7 +140,6 @@ async function lookup(
   words: string[][],
   order: readonly number[],
   page: { limit: number; offset: number } | undefined,
-  semi: boolean,
 ): Promise<string[] | number> {
   const t = (k: number) => sql.raw(`t${k}`);
   const cols: RawBuilder<unknown>[] = [sql`t0.record_id as r`];
@@ -171,15 +162,8 @@ async function lookup(
   });
   // Materialized first, then grouped: grouping by record_id must not tempt SQLite into
   // walking the postings in record order instead of looking the rarest word up.
-  // The second word's postings as one set, probed per posting of the first (SQLite: built
-  // once, and "+" keeps it from driving the join instead; PostgreSQL: a hashed semi-join).
-  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
-  const both = semi
-    ? sql`and ${pg ? sql`t0.record_id` : sql`+t0.record_id`} in (select record_id from search_token
-      where kind = ${kind} and ${inWords(db, "token", words[order[1]])})`
-    : sql``;
   const matched = sql`with m0 as materialized (select ${sql.join(cols)} from search_token t0
-    where t0.kind = ${kind} and ${inWords(db, "t0.token", words[order[0]])} ${both}),
+    where t0.kind = ${kind} and ${inWords(db, "t0.token", words[order[0]])}),
     m as (select * from m0 ${all.length ? sql`where ${sql.join(all, sql` and `)}` : sql``})`;
   if (!page) {
     const r = await retryBusy(() =>

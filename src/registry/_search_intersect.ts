@@ -1,15 +1,18 @@
-// The intersection plan of a search on SQLite: the postings of the two
-// rarest words merged in record id order (no temporary index), the other
-// words looked up in the records left, and those scored and ranked
-// exactly as the other plans do (score, then id in code point order).
+// The intersection plan of a search: the records having postings of two
+// words (the rarest), the other words looked up in those records only, and
+// the records left scored and ranked exactly as the other plans do (score,
+// then id in code point order).
 //
-// Each (index word, weight) pair's postings are one range of the index
+// On SQLite the two words' postings are merged in record id order: each
+// (index word, weight) pair's postings are one range of the index
 // `(kind, token, weight, record_id)`, in record id order, so a word's pairs
 // are merged (`union all ... order by`) and two words' merges intersected
 // (`intersect ... order by`) as streams: SQLite reads every posting of both
 // words once, ~0.1 µs each, where probing one word's postings in a list
-// built from the other's (`in (select ...)`) costs ~1 µs per posting.
-import { type RawBuilder, sql } from "kysely";
+// built from the other's (`in (select ...)`) costs ~1 µs per posting. On
+// PostgreSQL (and on SQLite for words of many index words) the first word's
+// postings are probed in the second's, hashed.
+import { PostgresAdapter, type RawBuilder, sql } from "kysely";
 import { retryBusy } from "./_db_errors.ts";
 import type { SearchKind } from "./_search_index.ts";
 import { type IndexWord, inWords, TUNING, wordScore } from "./_search_topk.ts";
@@ -20,18 +23,19 @@ const WEIGHTS = [3, 2, 1] as const;
 /**
  * The ids of the best `k` records matching every word (`words[i]`: query
  * word i's index words and how well each matches), best first, found by
- * intersecting the postings of words `a` and `b`; `undefined` when either
- * stands for more than `TUNING.merged` (index word, weight) ranges.
+ * intersecting the postings of words `a` and `b` (`a` the rarer).
  */
-export async function mergeIntersect(
+export async function intersectTop(
   db: RegistryDb,
   kind: SearchKind,
   words: readonly (readonly IndexWord[])[],
   a: number,
   b: number,
   k: number,
-): Promise<string[] | undefined> {
-  if ([a, b].some((i) => words[i].length * WEIGHTS.length > TUNING.merged)) return undefined;
+): Promise<string[]> {
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+  const tokens = (i: number) => words[i].map((w) => w.token);
+  const merge = !pg && [a, b].every((i) => words[i].length * WEIGHTS.length <= TUNING.merged);
   // One word's postings, merged in record id order (a record once per pair it is in).
   const merged = (i: number) =>
     sql`select r from (${
@@ -45,19 +49,29 @@ export async function mergeIntersect(
         sql` union all `,
       )
     } order by 1)`;
+  // Materialized: SQLite drops a subquery's "order by" as useless, and with it the merge.
+  // The probe: "+" keeps SQLite from driving by the second word's list instead.
+  const both = merge
+    ? sql`${merged(a)} intersect ${merged(b)} order by 1`
+    : sql`select distinct t0.record_id as r from search_token t0 where t0.kind = ${kind}
+      and ${inWords(db, "t0.token", tokens(a))} and ${
+      pg ? sql`t0.record_id` : sql`+t0.record_id`
+    } in (select record_id from search_token where kind = ${kind} and ${
+      inWords(db, "token", tokens(b))
+    })`;
   const r = sql.ref("i.r");
+  // The other words checked first (most records fail there), then every word scored.
   const rest = words.map((_, i) => i).filter((i) => i !== a && i !== b);
   const has: RawBuilder<unknown>[] = rest.map((i) =>
     sql`exists (select 1 from search_token ${sql.raw(`e${i}`)} where ${
       sql.raw(`e${i}`)
     }.kind = ${kind} and ${sql.raw(`e${i}`)}.record_id = ${r} and ${
-      inWords(db, `e${i}.token`, words[i].map((w) => w.token))
+      inWords(db, `e${i}.token`, tokens(i))
     })`
   );
   const scores = words.map((ws, i) => wordScore(db, kind, r, ws, `w${i}`));
   const rows = await retryBusy(() =>
-    // Materialized: a subquery's "order by" is dropped as useless, and with it the merge.
-    sql<{ r: string }>`with i as materialized (${merged(a)} intersect ${merged(b)} order by 1)
+    sql<{ r: string }>`with i as materialized (${both})
       select i.r as r, ${sql.join(scores, sql` + `)} as score from i
       ${has.length > 0 ? sql`where ${sql.join(has, sql` and `)}` : sql``}
       order by score desc, r limit ${sql.lit(k)}`.execute(db)

@@ -112,17 +112,11 @@ export async function matches(
       words[i].map((token) => ({ token, match: matchKind(qs[i], token) }))
     );
     const k = page.offset + page.limit;
-    // Few matches: the two rarest words intersected (when not too common), the others looked
-    // up in the records left only.
-    const intersect = async (o: number[], left: number) => {
-      const two = [order[o[0]], order[o[1]]];
-      // The two words' postings counted (capped): intersecting very common words costs more.
-      const cap = Math.min(TUNING.semiCap, Math.ceil(left * 4));
-      const n = await postings(db, kind, two.map((i) => words[i]), cap);
-      if (n.some((x) => x >= cap)) return undefined;
-      const [a, b] = n[1] < n[0] ? [o[1], o[0]] : [o[0], o[1]];
-      return await intersectTop(db, kind, ws, a, b, k);
-    };
+    // Few matches: the two rarest words intersected (when not too common: counted up to
+    // `cap`), the others looked up in the records left only.
+    // (The likely rarest, o[0], is the one hashed on PostgreSQL.)
+    const intersect = (o: number[], left: number) =>
+      intersectTop(db, kind, ws, o[1], o[0], k, Math.min(TUNING.semiCap, Math.ceil(left * 4)));
     const ids = await topK(db, kind, ws, k, intersect);
     if (ids) return ids.slice(page.offset);
   }

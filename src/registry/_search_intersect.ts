@@ -15,7 +15,7 @@
 import { PostgresAdapter, type RawBuilder, sql } from "kysely";
 import { retryBusy } from "./_db_errors.ts";
 import type { SearchKind } from "./_search_index.ts";
-import { type IndexWord, inWords, TUNING, wordScore } from "./_search_topk.ts";
+import { compareIds, type IndexWord, inWords, TUNING, wordScore } from "./_search_topk.ts";
 import type { RegistryDb } from "./db.ts";
 
 const WEIGHTS = [3, 2, 1] as const;
@@ -23,7 +23,10 @@ const WEIGHTS = [3, 2, 1] as const;
 /**
  * The ids of the best `k` records matching every word (`words[i]`: query
  * word i's index words and how well each matches), best first, found by
- * intersecting the postings of words `a` and `b` (`a` the rarer).
+ * intersecting the postings of words `a` and `b` (`b`'s hashed on
+ * PostgreSQL: the smaller, if known); `undefined` when either
+ * has `cap` postings or more (intersecting very common words costs more
+ * than other plans).
  */
 export async function intersectTop(
   db: RegistryDb,
@@ -32,7 +35,8 @@ export async function intersectTop(
   a: number,
   b: number,
   k: number,
-): Promise<string[]> {
+  cap: number,
+): Promise<string[] | undefined> {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   const tokens = (i: number) => words[i].map((w) => w.token);
   const merge = !pg && [a, b].every((i) => words[i].length * WEIGHTS.length <= TUNING.merged);
@@ -70,11 +74,23 @@ export async function intersectTop(
     })`
   );
   const scores = words.map((ws, i) => wordScore(db, kind, r, ws, `w${i}`));
+  // Both words counted first (up to `cap`), in the statement: a round trip less, and on
+  // PostgreSQL the postings counted are the ones then read (cached).
+  const count = (i: number) =>
+    sql`(select count(*) from (select 1 as x from search_token where kind = ${kind} and ${
+      inWords(db, "token", tokens(i))
+    } limit ${sql.lit(cap)}) ${sql.raw(`c${i}`)}) < ${sql.lit(cap)}`;
   const rows = await retryBusy(() =>
-    sql<{ r: string }>`with i as materialized (${both})
-      select i.r as r, ${sql.join(scores, sql` + `)} as score from i
-      ${has.length > 0 ? sql`where ${sql.join(has, sql` and `)}` : sql``}
-      order by score desc, r limit ${sql.lit(k)}`.execute(db)
+    sql<{ r: string | null; score: unknown }>`with
+      g as materialized (select ${count(a)} and ${count(b)} as ok),
+      i as materialized (${both})
+      select r, score from (select i.r as r, ${sql.join(scores, sql` + `)} as score from i
+        where (select ok from g) ${has.length > 0 ? sql`and ${sql.join(has, sql` and `)}` : sql``}
+        order by score desc, r limit ${sql.lit(k)}) top
+      union all select null, null from g where not ok`.execute(db)
   );
-  return rows.rows.map((x) => String(x.r));
+  if (rows.rows.some((x) => x.r === null)) return undefined;
+  // Best first, ties by id in code point order (as the statement ordered them, union aside).
+  return rows.rows.map((x) => [String(x.r), Number(x.score)] as const)
+    .sort((x, y) => y[1] - x[1] || compareIds(x[0], y[0])).map(([id]) => id);
 }

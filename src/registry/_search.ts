@@ -7,8 +7,9 @@
 // every word; when every word is common, a page is found by reading each
 // word's best postings first and stopping early (_search_topk.ts), with the
 // same ranking; when few of the records read match every word, the two
-// rarest words' postings are intersected (a set probed, not a lookup per
-// record) and only the records left are scored. Which index word
+// rarest words' postings are intersected (merged in id order on SQLite; on
+// PostgreSQL every word's, in a GIN index: _search_intersect.ts) and only
+// the records left are scored. Which index word
 // matches how (exact, prefix, typo) is decided here; the database only adds
 // small integers and orders by them, then by id in code point order (bound
 // parameters throughout), so results are the same on libSQL and PostgreSQL.
@@ -114,7 +115,7 @@ export async function matches(
     const k = page.offset + page.limit;
     // Few matches: the two rarest words intersected (when not too common: counted up to
     // `cap`), the others looked up in the records left only.
-    // (The likely rarest, o[0], is the one hashed on PostgreSQL.)
+    // (o[0], the likely rarest, is the one made a list when SQLite cannot merge.)
     const intersect = (o: number[], left: number) =>
       intersectTop(db, kind, ws, o[1], o[0], k, Math.min(TUNING.semiCap, Math.ceil(left * 4)));
     const ids = await topK(db, kind, ws, k, intersect);

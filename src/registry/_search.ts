@@ -17,7 +17,7 @@
 //   score(record) = sum over query words of the best (match x field weight)
 //   match: exact 3, prefix 2, one typo 1; field: name 3, key 2, description 1
 //   ties: by record id (code point order)
-import { type RawBuilder, sql } from "kysely";
+import { PostgresAdapter, type RawBuilder, sql } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
@@ -72,22 +72,42 @@ async function indexWords(
   return out;
 }
 
-/** How many postings each word list has, counting up to `cap` (one statement). */
+/**
+ * How many postings each word list has, counting up to `cap`, and with
+ * `probe`, how many of that word's first `TUNING.sample` postings are of
+ * records having every other word too (one statement).
+ */
 async function postings(
   db: RegistryDb,
   kind: SearchKind,
   words: string[][],
-  cap = TUNING.cap,
-): Promise<number[]> {
+  probe?: number,
+): Promise<{ counts: number[]; hits: number }> {
   const cols = words.map((ws, i) =>
     sql`(select count(*) from (select 1 as x from search_token where kind = ${kind} and ${
       inWords(db, "token", ws)
-    } limit ${sql.lit(cap)}) ${sql.raw(`c${i}`)}) as ${sql.raw(`n${i}`)}`
+    } limit ${sql.lit(TUNING.cap)}) ${sql.raw(`c${i}`)}) as ${sql.raw(`n${i}`)}`
   );
+  if (probe !== undefined) {
+    const has = words.flatMap((ws, i) =>
+      i === probe ? [] : [
+        sql`exists (select 1 from search_token ${sql.raw(`e${i}`)} where ${
+          sql.raw(`e${i}`)
+        }.kind = ${kind} and ${sql.raw(`e${i}`)}.record_id = s.r and ${
+          inWords(db, `e${i}.token`, ws)
+        })`,
+      ]
+    );
+    cols.push(
+      sql`(select count(*) from (select record_id as r from search_token where kind = ${kind}
+        and ${inWords(db, "token", words[probe])} limit ${sql.lit(TUNING.sample)}) s
+        where ${sql.join(has, sql` and `)}) as h`,
+    );
+  }
   const r = await retryBusy(() =>
     sql<Record<string, unknown>>`select ${sql.join(cols)}`.execute(db)
   );
-  return words.map((_, i) => Number(r.rows[0][`n${i}`]));
+  return { counts: words.map((_, i) => Number(r.rows[0][`n${i}`])), hits: Number(r.rows[0].h) };
 }
 
 /**
@@ -103,16 +123,25 @@ export async function matches(
   const db = inst.assertOpen().db;
   const words = await indexWords(db, kind, qs);
   if (words.some((ws) => ws.length === 0)) return page ? [] : 0;
-  const counts = await postings(db, kind, words);
   // The rarest word drives (among words past the count's cap, the longest).
-  const order = qs.map((_, i) => i)
-    .sort((a, b) => counts[a] - counts[b] || qs[b].word.length - qs[a].word.length);
+  const longest = qs.map((_, i) => i).sort((a, b) => qs[b].word.length - qs[a].word.length);
+  // On PostgreSQL, is every word's record rare among the longest word's (the likely rarest)?
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+  const probe = pg && page && qs.length > 1 ? longest[0] : undefined;
+  const { counts, hits } = await postings(db, kind, words, probe);
+  const order = [...longest].sort((a, b) => counts[a] - counts[b]);
   // Every word common: the best records without visiting every match (when the query allows).
   if (page && counts[order[0]] >= TUNING.cap) {
     const ws = order.map((i) =>
       words[i].map((token) => ({ token, match: matchKind(qs[i], token) }))
     );
     const k = page.offset + page.limit;
+    // Few records have every word (none of the sample): on PostgreSQL those records at once
+    // from the GIN index (_search_intersect.ts), when there are fewer than `TUNING.docCap`.
+    if (probe !== undefined && hits === 0) {
+      const ids = await intersectTop(db, kind, ws, 1, 0, k, TUNING.docCap);
+      if (ids) return ids.slice(page.offset);
+    }
     // Few matches: the two rarest words intersected (when not too common: counted up to
     // `cap`), the others looked up in the records left only.
     // (o[0], the likely rarest, is the one made a list when SQLite cannot merge.)

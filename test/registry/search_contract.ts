@@ -204,6 +204,18 @@ export function searchContract(
         { cap: 0, first: 1, minPair: 1, scanFrom: 1, rare: 0, semiCap: 1e9 },
         { cap: 0, first: 1, minPair: 1, scanFrom: 1, rare: 0, semiCap: 1e9, merged: 0 },
         { cap: 0, first: 2, minPair: 1, scanFrom: 1e9, rare: 0, semiCap: 3 },
+        // (PostgreSQL) The sample of the longest word's records has none with every word: the
+        // records with every word at once, or too many of them and the threshold plan.
+        {
+          cap: 0,
+          first: 400,
+          minPair: 16,
+          scanFrom: 1_000,
+          rare: 4_000,
+          semiCap: 200_000,
+          sample: 1,
+        },
+        { cap: 0, first: 1, minPair: 1, scanFrom: 1, rare: 1e9, semiCap: 0, sample: 1, docCap: 2 },
         // Every word rare: the lookup plan.
         { cap: 1e9, first: 400, minPair: 16, scanFrom: 1_000, rare: 4_000, semiCap: 200_000 },
       ];

@@ -88,6 +88,7 @@ async function postings(
       inWords(db, "token", ws)
     } limit ${sql.lit(TUNING.cap)}) ${sql.raw(`c${i}`)}) as ${sql.raw(`n${i}`)}`
   );
+  let sample = sql`null`;
   if (probe !== undefined) {
     const has = words.flatMap((ws, i) =>
       i === probe ? [] : [
@@ -98,14 +99,19 @@ async function postings(
         })`,
       ]
     );
-    cols.push(
-      sql`(select count(*) from (select record_id as r from search_token where kind = ${kind}
-        and ${inWords(db, "token", words[probe])} limit ${sql.lit(TUNING.sample)}) s
-        where ${sql.join(has, sql` and `)}) as h`,
+    // Only when every word is common (the case it decides), after the counts.
+    const common = sql.join(
+      words.map((_, i) => sql`${sql.raw(`n${i}`)} >= ${sql.lit(TUNING.cap)}`),
+      sql` and `,
     );
+    sample = sql`case when ${common} then (select count(*) from (select record_id as r
+      from search_token where kind = ${kind} and ${inWords(db, "token", words[probe])}
+      limit ${sql.lit(TUNING.sample)}) s where ${sql.join(has, sql` and `)}) end`;
   }
   const r = await retryBusy(() =>
-    sql<Record<string, unknown>>`select ${sql.join(cols)}`.execute(db)
+    // (Materialized: the counts computed once, not again where the sample's condition is.)
+    sql<Record<string, unknown>>`with c as materialized (select ${sql.join(cols)})
+      select *, ${sample} as h from c`.execute(db)
   );
   return { counts: words.map((_, i) => Number(r.rows[0][`n${i}`])), hits: Number(r.rows[0].h) };
 }

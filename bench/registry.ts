@@ -367,7 +367,7 @@ async function scalePostgres(t0: number): Promise<Map<string, number>> {
   ];
   const [load] = await time(async () => {
     const idx = (await p.query(
-      `SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('file', 'search_token', 'file_ulabel')
+      `SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('file', 'search_token', 'file_ulabel', 'search_doc')
        AND indexname NOT IN (SELECT conname FROM pg_constraint)`,
     )).rows as { indexname: string; indexdef: string }[];
     for (const i of idx) await p.query(`DROP INDEX "${i.indexname}"`);
@@ -398,6 +398,11 @@ async function scalePostgres(t0: number): Promise<Map<string, number>> {
       await insert("search_word", vocabulary(ch.tokens));
       await insert("file_ulabel", ch.links);
     }
+    // Each record's words as one array (what save() writes with its postings: migration 0011).
+    await p.query(
+      "INSERT INTO search_doc (kind, record_id, tokens) SELECT kind, record_id, array_agg(token) " +
+        "FROM search_token GROUP BY kind, record_id",
+    );
     for (const i of idx) await p.query(i.indexdef);
     await p.query("VACUUM ANALYZE"); // what autovacuum does after a bulk load
   });

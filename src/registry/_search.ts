@@ -7,8 +7,9 @@
 // every word; when every word is common, a page is found by reading each
 // word's best postings first and stopping early (_search_topk.ts), with the
 // same ranking; when few of the records read match every word, the two
-// rarest words' postings are intersected (a set probed, not a lookup per
-// record) and only the records left are scored. Which index word
+// rarest words' postings are intersected (merged in id order on SQLite; on
+// PostgreSQL every word's, in a GIN index: _search_intersect.ts) and only
+// the records left are scored. Which index word
 // matches how (exact, prefix, typo) is decided here; the database only adds
 // small integers and orders by them, then by id in code point order (bound
 // parameters throughout), so results are the same on libSQL and PostgreSQL.
@@ -25,6 +26,7 @@ import { matchKind, type QueryWord, queryWords } from "./_search_tokens.ts";
 import type { SearchKind } from "./_search_index.ts";
 import type { RegistryDb } from "./db.ts";
 import { inWords, topK, TUNING } from "./_search_topk.ts";
+import { intersectTop } from "./_search_intersect.ts";
 
 /** Options of `File.search()` (and Transform's, ULabel's). */
 export interface SearchOptions {
@@ -70,22 +72,48 @@ async function indexWords(
   return out;
 }
 
-/** How many postings each word list has, counting up to `cap` (one statement). */
+/**
+ * How many postings each word list has, counting up to `cap`, and with
+ * `probe`, how many of that word's first `TUNING.sample` postings are of
+ * records having every other word too (one statement).
+ */
 async function postings(
   db: RegistryDb,
   kind: SearchKind,
   words: string[][],
-  cap = TUNING.cap,
-): Promise<number[]> {
+  probe?: number,
+): Promise<{ counts: number[]; hits: number }> {
   const cols = words.map((ws, i) =>
     sql`(select count(*) from (select 1 as x from search_token where kind = ${kind} and ${
       inWords(db, "token", ws)
-    } limit ${sql.lit(cap)}) ${sql.raw(`c${i}`)}) as ${sql.raw(`n${i}`)}`
+    } limit ${sql.lit(TUNING.cap)}) ${sql.raw(`c${i}`)}) as ${sql.raw(`n${i}`)}`
   );
+  let sample = sql`null`;
+  if (probe !== undefined) {
+    const has = words.flatMap((ws, i) =>
+      i === probe ? [] : [
+        sql`exists (select 1 from search_token ${sql.raw(`e${i}`)} where ${
+          sql.raw(`e${i}`)
+        }.kind = ${kind} and ${sql.raw(`e${i}`)}.record_id = s.r and ${
+          inWords(db, `e${i}.token`, ws)
+        })`,
+      ]
+    );
+    // Only when every word is common (the case it decides), after the counts.
+    const common = sql.join(
+      words.map((_, i) => sql`${sql.raw(`n${i}`)} >= ${sql.lit(TUNING.cap)}`),
+      sql` and `,
+    );
+    sample = sql`case when ${common} then (select count(*) from (select record_id as r
+      from search_token where kind = ${kind} and ${inWords(db, "token", words[probe])}
+      limit ${sql.lit(TUNING.sample)}) s where ${sql.join(has, sql` and `)}) end`;
+  }
   const r = await retryBusy(() =>
-    sql<Record<string, unknown>>`select ${sql.join(cols)}`.execute(db)
+    // (Materialized: the counts computed once, not again where the sample's condition is.)
+    sql<Record<string, unknown>>`with c as materialized (select ${sql.join(cols)})
+      select *, ${sample} as h from c`.execute(db)
   );
-  return words.map((_, i) => Number(r.rows[0][`n${i}`]));
+  return { counts: words.map((_, i) => Number(r.rows[0][`n${i}`])), hits: Number(r.rows[0].h) };
 }
 
 /**
@@ -95,46 +123,45 @@ async function postings(
 export async function matches(
   inst: Instance,
   kind: SearchKind,
-  label: string,
-  query: unknown,
+  qs: readonly QueryWord[],
   page?: { limit: number; offset: number },
 ): Promise<string[] | number> {
-  const qs = queryWords(label, query);
   const db = inst.assertOpen().db;
   const words = await indexWords(db, kind, qs);
   if (words.some((ws) => ws.length === 0)) return page ? [] : 0;
-  const counts = await postings(db, kind, words);
   // The rarest word drives (among words past the count's cap, the longest).
-  const order = qs.map((_, i) => i)
-    .sort((a, b) => counts[a] - counts[b] || qs[b].word.length - qs[a].word.length);
+  const longest = qs.map((_, i) => i).sort((a, b) => qs[b].word.length - qs[a].word.length);
+  // On PostgreSQL, is every word's record rare among the longest word's (the likely rarest)?
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+  const probe = pg && page && qs.length > 1 ? longest[0] : undefined;
+  const { counts, hits } = await postings(db, kind, words, probe);
+  const order = [...longest].sort((a, b) => counts[a] - counts[b]);
   // Every word common: the best records without visiting every match (when the query allows).
   if (page && counts[order[0]] >= TUNING.cap) {
     const ws = order.map((i) =>
       words[i].map((token) => ({ token, match: matchKind(qs[i], token) }))
     );
     const k = page.offset + page.limit;
-    // Few matches: the two rarest words intersected (when not too common), the others looked
-    // up in the records left only.
-    const intersect = async (o: number[], left: number) => {
-      const two = [order[o[0]], order[o[1]]];
-      const cap = Math.min(TUNING.semiCap, Math.ceil(left * 4));
-      const n = await postings(db, kind, two.map((i) => words[i]), cap);
-      if (n.some((x) => x >= cap)) return undefined;
-      if (n[1] < n[0]) two.reverse();
-      const rest = o.slice(2).map((i) => order[i]);
-      const page = { limit: k, offset: 0 };
-      return await lookup(db, kind, qs, words, [...two, ...rest], page, true) as string[];
-    };
+    // Few records have every word (none of the sample): on PostgreSQL those records at once
+    // from the GIN index (_search_intersect.ts), when there are fewer than `TUNING.docCap`.
+    if (probe !== undefined && hits === 0) {
+      const ids = await intersectTop(db, kind, ws, 1, 0, k, TUNING.docCap);
+      if (ids) return ids.slice(page.offset);
+    }
+    // Few matches: the two rarest words intersected (when not too common: counted up to
+    // `cap`), the others looked up in the records left only.
+    // (o[0], the likely rarest, is the one made a list when SQLite cannot merge.)
+    const intersect = (o: number[], left: number) =>
+      intersectTop(db, kind, ws, o[1], o[0], k, Math.min(TUNING.semiCap, Math.ceil(left * 4)));
     const ids = await topK(db, kind, ws, k, intersect);
     if (ids) return ids.slice(page.offset);
   }
-  return await lookup(db, kind, qs, words, order, page, false);
+  return await lookup(db, kind, qs, words, order, page);
 }
 
 /**
  * The lookup plan: the postings of `order[0]`'s words, the other words
- * looked up in each of their records (with `semi`, only in those that have
- * `order[1]`'s, checked against its postings at once).
+ * looked up in each of their records.
  */
 async function lookup(
   db: RegistryDb,
@@ -143,7 +170,6 @@ async function lookup(
   words: string[][],
   order: readonly number[],
   page: { limit: number; offset: number } | undefined,
-  semi: boolean,
 ): Promise<string[] | number> {
   const t = (k: number) => sql.raw(`t${k}`);
   const cols: RawBuilder<unknown>[] = [sql`t0.record_id as r`];
@@ -166,15 +192,8 @@ async function lookup(
   });
   // Materialized first, then grouped: grouping by record_id must not tempt SQLite into
   // walking the postings in record order instead of looking the rarest word up.
-  // The second word's postings as one set, probed per posting of the first (SQLite: built
-  // once, and "+" keeps it from driving the join instead; PostgreSQL: a hashed semi-join).
-  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
-  const both = semi
-    ? sql`and ${pg ? sql`t0.record_id` : sql`+t0.record_id`} in (select record_id from search_token
-      where kind = ${kind} and ${inWords(db, "token", words[order[1]])})`
-    : sql``;
   const matched = sql`with m0 as materialized (select ${sql.join(cols)} from search_token t0
-    where t0.kind = ${kind} and ${inWords(db, "t0.token", words[order[0]])} ${both}),
+    where t0.kind = ${kind} and ${inWords(db, "t0.token", words[order[0]])}),
     m as (select * from m0 ${all.length ? sql`where ${sql.join(all, sql` and `)}` : sql``})`;
   if (!page) {
     const r = await retryBusy(() =>
@@ -238,12 +257,11 @@ export function searchQuery<R>(
     if (options !== undefined && (options === null || typeof options !== "object")) {
       throw new ValidationError(`${label}.search(query, options): options must be an object`);
     }
-    queryWords(label, query);
-    return checkLimit(label, options?.limit);
+    return [queryWords(label, query), checkLimit(label, options?.limit)] as const;
   };
-  let limit: number;
+  let limit: number, qs: QueryWord[];
   try {
-    limit = check();
+    [qs, limit] = check();
   } catch (e) {
     const fail = () => Promise.reject(e);
     return new Query<R>(label, fail, fail);
@@ -261,17 +279,17 @@ export function searchQuery<R>(
       }
     }
     const inst = instance();
-    const ids = await matches(inst, kind, label, query, {
+    const ids = await matches(inst, kind, qs, {
       limit: o.limit ?? limit,
       offset: o.offset ?? 0,
     }) as string[];
     return await load(inst, ids);
   };
-  const count = async () => await matches(instance(), kind, label, query) as number;
+  const count = async () => await matches(instance(), kind, qs) as number;
   // The page's records as a table, best first (records keyed by their id alone).
   const df = model && (async (o: QueryOptions) => {
     const inst = instance();
-    const ids = await matches(inst, kind, label, query, {
+    const ids = await matches(inst, kind, qs, {
       limit: o.limit ?? limit,
       offset: o.offset ?? 0,
     }) as string[];

@@ -2,7 +2,9 @@
 // Collection records, written in the same transaction as the records (save,
 // replace, delete), and filled for older registries by migrations 0007
 // (files, transforms, labels) and 0010 (collections). Only latest versions
-// of files and collections are indexed.
+// of files and collections are indexed. On PostgreSQL each record's words
+// are also one `search_doc` row (an array, GIN-indexed: migration 0011),
+// written and removed with its `search_token` rows.
 import { type Kysely, PostgresAdapter, sql } from "kysely";
 import { recordWords } from "./_search_tokens.ts";
 import type { Database } from "./schema.ts";
@@ -31,7 +33,9 @@ const JSON_CHUNK = 5000;
 
 /**
  * Write the words of `rows` (replacing any they had unless `fresh`: rows
- * just inserted). Run it in the transaction that writes the rows.
+ * just inserted). Run it in the transaction that writes the rows. `docs`:
+ * also their `search_doc` rows (PostgreSQL; not before migration 0011 made
+ * the table, which then fills it from `search_token`).
  */
 export async function indexForSearch(
   // deno-lint-ignore no-explicit-any
@@ -39,6 +43,7 @@ export async function indexForSearch(
   kind: SearchKind,
   rows: readonly SearchDoc[],
   fresh = false,
+  docs = true,
 ): Promise<void> {
   const d = db as Kysely<Database>;
   if (!fresh) await unindexForSearch(d, kind, rows.map((r) => searchId(kind, r)));
@@ -78,6 +83,22 @@ export async function indexForSearch(
     await d.insertInto("search_token").values(out.slice(i, i + CHUNK))
       .onConflict((oc) => oc.columns(["kind", "record_id", "token"]).doNothing()).execute();
   }
+  if (!docs) return;
+  const byRecord = new Map<string, string[]>();
+  for (const t of out) {
+    const ws = byRecord.get(t.record_id);
+    if (ws) ws.push(t.token);
+    else byRecord.set(t.record_id, [t.token]);
+  }
+  const docRows = [...byRecord].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+  for (let i = 0; i < docRows.length; i += CHUNK) {
+    // As with the postings: two writers re-indexing one record keep the words of both.
+    await sql`insert into search_doc (kind, record_id, tokens)
+      select ${kind}, x ->> 0, array(select jsonb_array_elements_text(x -> 1))
+      from jsonb_array_elements(${JSON.stringify(docRows.slice(i, i + CHUNK))}::jsonb) x
+      on conflict (kind, record_id) do update set tokens = array(
+        select distinct w from unnest(search_doc.tokens || excluded.tokens) w)`.execute(d);
+  }
 }
 
 /** Remove the words of records (by `search_token.record_id`). */
@@ -86,9 +107,14 @@ export async function unindexForSearch(
   kind: SearchKind,
   ids: readonly string[],
 ): Promise<void> {
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   for (let i = 0; i < ids.length; i += CHUNK) {
     await db.deleteFrom("search_token").where("kind", "=", kind)
       .where("record_id", "in", ids.slice(i, i + CHUNK)).execute();
+    if (pg) {
+      await sql`delete from search_doc where kind = ${kind}
+        and record_id = any(${ids.slice(i, i + CHUNK)}::text[])`.execute(db);
+    }
   }
 }
 
@@ -131,7 +157,7 @@ export async function backfillSearch(
       }
       const rows = await q.execute() as SearchDoc[];
       if (rows.length === 0) break;
-      await indexForSearch(db, kind, rows, true);
+      await indexForSearch(db, kind, rows, true, false);
       const last = rows[rows.length - 1];
       after = [last.id, String(last.version ?? "")];
     }

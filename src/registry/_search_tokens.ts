@@ -137,19 +137,19 @@ const ALPHABET = [..."abcdefghijklmnopqrstuvwxyz0123456789"];
 export function oneEdit(word: string): string[] {
   const cs = [...word];
   const alphabet = [...new Set([...ALPHABET, ...cs])];
+  // Each edit is a prefix, what replaces the code point(s) at i, and a suffix: strings joined
+  // once per candidate (not code point arrays: a word of ten letters has ~800 candidates).
+  const pre = [""], suf = [""];
+  for (let i = 0; i < cs.length; i++) pre.push(pre[i] + cs[i]);
+  for (let i = cs.length - 1; i >= 0; i--) suf.unshift(cs[i] + suf[0]);
   const out = new Set<string>();
-  const join = (xs: string[]) => xs.join("");
   for (let i = 0; i < cs.length; i++) {
-    out.add(join([...cs.slice(0, i), ...cs.slice(i + 1)]));
-    if (i + 1 < cs.length && cs[i] !== cs[i + 1]) {
-      out.add(join([...cs.slice(0, i), cs[i + 1], cs[i], ...cs.slice(i + 2)]));
-    }
-    for (const a of alphabet) {
-      if (a !== cs[i]) out.add(join([...cs.slice(0, i), a, ...cs.slice(i + 1)]));
-    }
+    out.add(pre[i] + suf[i + 1]);
+    if (i + 1 < cs.length && cs[i] !== cs[i + 1]) out.add(pre[i] + cs[i + 1] + cs[i] + suf[i + 2]);
+    for (const a of alphabet) if (a !== cs[i]) out.add(pre[i] + a + suf[i + 1]);
   }
   for (let i = 0; i <= cs.length; i++) {
-    for (const a of alphabet) out.add(join([...cs.slice(0, i), a, ...cs.slice(i)]));
+    for (const a of alphabet) out.add(pre[i] + a + suf[i]);
   }
   out.delete(word);
   return [...out].filter((w) => w.length > 0);

@@ -37,7 +37,11 @@ export interface IndexWord {
  * others by lookups, of the fewer records left); `rare`, when the page's
  * records look this many postings away (few read match every word), the
  * caller may intersect instead (`intersect`), if its two words have at most
- * `semiCap` postings each.
+ * `semiCap` postings each; on SQLite by merging their postings in id order
+ * when each stands for at most `merged` (index word, weight) ranges. On
+ * PostgreSQL, when none of the longest word's first `sample` postings is
+ * of a record having every word, the records having every word are taken
+ * from the GIN index at once, unless `docCap` or more.
  */
 export const TUNING = {
   cap: 3_000,
@@ -46,6 +50,9 @@ export const TUNING = {
   scanFrom: 1_000,
   rare: 4_000,
   semiCap: 200_000,
+  merged: 48,
+  sample: 50,
+  docCap: 1_000,
 };
 /** Most (index word, weight) pairs over all query words (beyond: the caller's plan). */
 export const MAX_PAIRS = 150;

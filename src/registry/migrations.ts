@@ -313,6 +313,21 @@ export const MIGRATIONS: Record<string, Migration> = {
       await backfillSearch(db, ["collection"]);
     },
   },
+  "0011_search_docs": {
+    async up(db: AnyDb) {
+      // PostgreSQL only: each indexed record's words as one array, GIN-indexed, so the records
+      // having all of a search's words are found by intersecting compressed posting lists
+      // (_search_intersect.ts) instead of reading and hashing each word's postings.
+      if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+      await sql`create table search_doc (kind varchar(12) not null,
+        record_id text collate "C" not null, tokens text[] not null,
+        constraint search_doc_pk primary key (kind, record_id))`.execute(db);
+      await sql`insert into search_doc (kind, record_id, tokens)
+        select kind, record_id, array_agg(token) from search_token
+        group by kind, record_id`.execute(db);
+      await sql`create index search_doc_tokens_idx on search_doc using gin (tokens)`.execute(db);
+    },
+  },
 };
 
 /** Serves {@linkcode MIGRATIONS} to kysely's `Migrator`. */

@@ -196,11 +196,13 @@ async function fetchLocal(
         if (qEnd > end) end = qEnd;
       }
       if (j === i + 1) {
-        const dst = p.target ?? out.subarray(p.into, p.into + p.length);
-        if (readSync(p.offset, dst) < p.length) throw truncated(p.offset);
+        const got = p.target
+          ? readSync(p.offset, p.target)
+          : readSync(p.offset, out, p.into, p.length);
+        if (got < p.length) throw truncated(p.offset);
       } else if (monotone && inPlace(sorted, i, j, end, out.length)) {
         const base = p.into, w = end - p.offset;
-        if (readSync(p.offset, out.subarray(base, base + w)) < w) throw truncated(p.offset);
+        if (readSync(p.offset, out, base, w) < w) throw truncated(p.offset);
         for (let k = i + 1; k < j; k++) {
           const q = sorted[k], from = base + q.offset - p.offset;
           if (from !== q.into) out.copyWithin(q.into, from, from + q.length);

@@ -97,7 +97,7 @@ export async function fetchSpans(
         end = e;
       }
       const w = end - start;
-      if (readSync(start, out.subarray(base, base + w)) < w) {
+      if (readSync(start, out, base, w) < w) {
         throw new CorruptFileError(`"${label}" is truncated: data at ${start} is missing`);
       }
       for (let k = i + 1; k < j; k++) {

@@ -205,6 +205,9 @@ async function fetchLocal(
         if (readSync(p.offset, out, base, w) < w) throw truncated(p.offset);
         for (let k = i + 1; k < j; k++) {
           const q = sorted[k], from = base + q.offset - p.offset;
+          // Output bytes between two pieces (a never-written chunk): zero again.
+          const gap = sorted[k - 1].into + sorted[k - 1].length;
+          if (gap < q.into) out.fill(0, gap, q.into);
           if (from !== q.into) out.copyWithin(q.into, from, from + q.length);
         }
         // Gap bytes past the last piece: zero again (later pieces overwrite

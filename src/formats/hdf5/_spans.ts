@@ -114,6 +114,10 @@ export async function fetchSpans(
       }
       for (let k = i + 1; k < j; k++) {
         const from = base + off[k] - start, to = into[k], l = len[k];
+        // Output bytes between two pieces (a never-written chunk): zero
+        // again (nothing moved there is read later: pieces only move down).
+        const gap = into[k - 1] + len[k - 1];
+        if (gap < to) out.fill(0, gap, to);
         if (from === to) continue;
         // A few bytes (an obs value): a loop beats a native call. Forward is
         // safe: every piece moves down.

@@ -52,16 +52,22 @@ export async function* iterateAnnData(
 ): AsyncGenerator<AnnData, void, undefined> {
   checkBatchSize(batchSize);
   const s = await openSelection(src, sel, projection);
+  // Bytes of the batch before, which the caller let go of when it asked for
+  // the next one (a for-await loop still holds the last one it got).
+  let released = 0;
+  const collect = async () => {
+    if (releaseBatch(released)) await afterTasks();
+  };
   for (let start = 0; start < s.nSelected; start += batchSize) {
     const end = Math.min(start + batchSize, s.nSelected);
     const rows = s.rows
       ? s.rows.slice(start, end)
       : Uint32Array.from({ length: end - start }, (_, k) => start + k);
-    let batch: AnnData | undefined = await s.read(rows);
-    const bytes = batchBuffers(batch);
+    // Collected once this batch's obs is read, before its matrices: the obs
+    // reads' garbage goes with the batch let go of.
+    let batch: AnnData | undefined = await s.read(rows, collect);
+    released = batchBuffers(batch);
     yield batch;
-    // The caller asked for the next batch: ours is no longer referenced here.
-    batch = undefined;
-    if (releaseBatch(bytes)) await afterTasks();
+    batch = undefined; // the caller asked for the next batch: not referenced here
   }
 }

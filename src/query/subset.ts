@@ -58,11 +58,22 @@ async function readLines(
     ? ptr
     : Float64Array.from(ptr as ArrayLike<number>, Number);
   const { indptr, elements } = planElements(lines, ptrSpans, pv, src.data.shape[0], src.where);
+  release(ptrSpans.starts, ptrSpans.ends, pv === ptr ? undefined : pv);
   const [data, indices] = await Promise.all([
     readSpans(src.data, elements),
     readSpans(src.indices, elements),
   ]);
+  release(elements.starts, elements.ends);
   return { data, indices, indptr };
+}
+
+/**
+ * Give the memory of plan arrays that only we hold back now (detached)
+ * rather than at the next collection, where it would sit next to the batch
+ * being read (out-of-core batches: ~3 MB a 50k-row batch).
+ */
+function release(...arrays: (ArrayBufferView | undefined)[]): void {
+  for (const a of arrays) (a?.buffer as ArrayBuffer | undefined)?.transfer?.(0);
 }
 
 /** `a.readSpans`, or `readRanges` of the same ranges. */

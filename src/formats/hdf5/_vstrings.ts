@@ -167,6 +167,8 @@ export async function vstrings(
     }
     p += len;
   }
+  // A buffer of its own (many strings): given back now, not at the next collection.
+  if (buf !== gathered) (buf.buffer as ArrayBuffer).transfer?.(0);
   return out;
 }
 

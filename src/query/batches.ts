@@ -40,8 +40,10 @@ function batchBuffers(a: AnnData): number {
  * `next()`; var, varm, varp and uns are read once and shared by every
  * batch; each batch reads only its own rows of obs, X, layers, obsm and
  * obsp, so memory holds one batch at a time (plus the selected row
- * indices): before the next batch is read, the one the caller let go of is
- * collected (see `_batch_gc.ts`; a batch the caller keeps stays intact).
+ * indices, and the batch a for-await loop holds until the next arrives):
+ * once the next batch's obs is read, before its matrices, the one the
+ * caller let go of is collected (see `_batch_gc.ts`; a batch the caller
+ * keeps stays intact).
  * `src` stays open until the iteration ends.
  */
 export async function* iterateAnnData(

@@ -1,5 +1,7 @@
 // Between out-of-core batches: a full garbage collection, so the batch the
-// caller let go of is freed before the next one is read. V8 frees a dead
+// caller let go of is freed before the next one's matrices are read (a
+// for-await loop holds the batch it last got until the next one arrives:
+// the one before is what can go). V8 frees a dead
 // typed array's memory only when it collects its wrapper, and it starts a
 // collection only once ~64 MB more external memory is allocated, so
 // without this two or three dead batches (10k rows of a 2,000-gene atlas:
@@ -32,9 +34,10 @@ function find(): Collect | null {
 
 /**
  * Bytes of batches let go of that make a collection worth its cost: on the
- * 2 GB bench atlas each collection (with the slower reads after it) costs
- * ~0.3 s of CPU, about what reading a 20 MB batch costs; batches of 8 MiB
- * or more are collected after each, smaller ones once they add up to it.
+ * 2 GB bench atlas each collection costs ~0.1–0.25 s of CPU (this `gc` runs
+ * two compacting full collections), about what reading a 20 MB batch costs;
+ * batches of 8 MiB or more are collected after each, smaller ones once they
+ * add up to it (every second 20 MB batch: peak +30 MB).
  */
 export const COLLECT_BYTES = 8 << 20;
 

@@ -41,8 +41,13 @@ export interface Selection {
   readonly rows: Uint32Array | undefined;
   /** How many obs rows are selected. */
   readonly nSelected: number;
-  /** The AnnData of `rows` (ascending file rows among the selected; undefined: all). */
-  read(rows: Uint32Array | undefined): Promise<AnnData>;
+  /**
+   * The AnnData of `rows` (ascending file rows among the selected;
+   * undefined: all). `midway` runs once obs is read, before the matrices
+   * (out-of-core batches collect the batch let go of there, with the obs
+   * reads' garbage).
+   */
+  read(rows: Uint32Array | undefined, midway?: () => Promise<void>): Promise<AnnData>;
 }
 
 async function groupKeys(store: ElementStore, path: string): Promise<string[]> {
@@ -137,8 +142,12 @@ export async function openSelection(
   const uns = await readDict(store, "uns");
   const nSelected = rows ? rows.length : await countObs(src, obsMeta.indexKey);
 
-  const read = async (r: Uint32Array | undefined): Promise<AnnData> => {
+  const read = async (
+    r: Uint32Array | undefined,
+    midway?: () => Promise<void>,
+  ): Promise<AnnData> => {
     const obs = await readDataFrame(store, "obs", r, p.obsColumns);
+    await midway?.();
     const X = p.X ? await subsetAtMaybe(src, "X", r, cols) : undefined;
     const layers: Record<string, Matrix> = {};
     for (const l of p.layers) layers[l] = await subsetListed(src, join("layers", l), r, cols);

@@ -40,8 +40,10 @@ function batchBuffers(a: AnnData): number {
  * `next()`; var, varm, varp and uns are read once and shared by every
  * batch; each batch reads only its own rows of obs, X, layers, obsm and
  * obsp, so memory holds one batch at a time (plus the selected row
- * indices): before the next batch is read, the one the caller let go of is
- * collected (see `_batch_gc.ts`; a batch the caller keeps stays intact).
+ * indices, and the batch a for-await loop holds until the next arrives):
+ * once the next batch's obs is read, before its matrices, the one the
+ * caller let go of is collected (see `_batch_gc.ts`; a batch the caller
+ * keeps stays intact).
  * `src` stays open until the iteration ends.
  */
 export async function* iterateAnnData(
@@ -52,16 +54,22 @@ export async function* iterateAnnData(
 ): AsyncGenerator<AnnData, void, undefined> {
   checkBatchSize(batchSize);
   const s = await openSelection(src, sel, projection);
+  // Bytes of the batch before, which the caller let go of when it asked for
+  // the next one (a for-await loop still holds the last one it got).
+  let released = 0;
+  const collect = async () => {
+    if (releaseBatch(released)) await afterTasks();
+  };
   for (let start = 0; start < s.nSelected; start += batchSize) {
     const end = Math.min(start + batchSize, s.nSelected);
     const rows = s.rows
       ? s.rows.slice(start, end)
       : Uint32Array.from({ length: end - start }, (_, k) => start + k);
-    let batch: AnnData | undefined = await s.read(rows);
-    const bytes = batchBuffers(batch);
+    // Collected once this batch's obs is read, before its matrices: the obs
+    // reads' garbage goes with the batch let go of.
+    let batch: AnnData | undefined = await s.read(rows, collect);
+    released = batchBuffers(batch);
     yield batch;
-    // The caller asked for the next batch: ours is no longer referenced here.
-    batch = undefined;
-    if (releaseBatch(bytes)) await afterTasks();
+    batch = undefined; // the caller asked for the next batch: not referenced here
   }
 }

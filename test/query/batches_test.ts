@@ -225,3 +225,25 @@ Deno.test("batches() of 10 MB each, kept by the caller, stay intact while later 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("batches() let go of by a for-await loop are collected while the batch after next is read", async () => {
+  const root = await freshInstance();
+  try {
+    await ln.writeH5ad(wide(60_000, 100), `${root}/wide.h5ad`);
+    const file = await new ln.File(`${root}/wide.h5ad`).save();
+    // The loop holds the batch it last got until the next one arrives; the
+    // one before must be gone by then (collected before the matrices are
+    // read). Each is looked at once only: deref() keeps its target for the
+    // rest of the job.
+    const refs: WeakRef<object>[] = [];
+    const gone: boolean[] = [];
+    for await (const b of file.batches({ batchSize: 12_000 })) {
+      if (refs.length >= 2) gone.push(refs[refs.length - 2].deref() === undefined);
+      refs.push(new WeakRef((b.X as ln.CsrMatrix).data));
+    }
+    assertEquals(gone, [true, true, true]);
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -204,14 +204,19 @@ async function fetchLocal(
         if (qEnd > end) end = qEnd;
       }
       if (j === i + 1) {
-        const dst = p.target ?? out.subarray(p.into, p.into + p.length);
-        if (readSync(p.offset, dst) < p.length) throw truncated(p.offset);
-        if (watch && !p.target) watch(dst);
+        const got = p.target
+          ? readSync(p.offset, p.target)
+          : readSync(p.offset, out, p.into, p.length);
+        if (got < p.length) throw truncated(p.offset);
+        if (watch && !p.target) watch(out.subarray(p.into, p.into + p.length));
       } else if (monotone && inPlace(sorted, i, j, end, out.length)) {
         const base = p.into, w = end - p.offset;
-        if (readSync(p.offset, out.subarray(base, base + w)) < w) throw truncated(p.offset);
+        if (readSync(p.offset, out, base, w) < w) throw truncated(p.offset);
         for (let k = i + 1; k < j; k++) {
           const q = sorted[k], from = base + q.offset - p.offset;
+          // Output bytes between two pieces (a never-written chunk): zero again.
+          const gap = sorted[k - 1].into + sorted[k - 1].length;
+          if (gap < q.into) out.fill(0, gap, q.into);
           if (from !== q.into) out.copyWithin(q.into, from, from + q.length);
         }
         // Gap bytes past the last piece: zero again (later pieces overwrite

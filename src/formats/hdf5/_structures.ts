@@ -52,56 +52,23 @@ export interface Collection {
   offsets: Float64Array;
   /** Each object's size in bytes, by index. */
   sizes: Float64Array;
-  /** The collection as one single-byte-per-char string (made on first use). */
-  text?: string;
-  /** Whether every byte is ASCII (found on first use). */
-  ascii?: boolean;
-}
-
-/**
- * Where object `index` of a collection starts, checked to hold `len`
- * bytes; a CorruptFileError when it is missing or smaller.
- */
-export function objectAt(h: Collection, index: number, len: number, label: string): number {
-  const at = h.offsets[index];
-  if (at === undefined || at < 0) {
-    throw new CorruptFileError(`"${label}": string ${index} missing from its heap`);
-  }
-  if (len > h.sizes[index]) {
-    throw new CorruptFileError(
-      `"${label}": a string claims ${len} bytes, its heap object holds ${
-        h.sizes[index]
-      }: the file is damaged`,
-    );
-  }
-  return at;
 }
 
 /** Bytes read with a remote global heap collection's header (h5py writes them 4 to 64 KiB). */
 const COLLECTION_GUESS = 64 << 10;
 
-function syncRead(
-  read: (offset: number, target: Uint8Array) => number,
-  offset: number,
-  size: number,
-): Uint8Array {
-  const out = new Uint8Array(size);
-  return out.subarray(0, read(offset, out));
-}
-
-/** III.E: the global heap collection at `address` (variable-length strings live there). */
-export async function readCollection(
-  src: ByteReader,
+/**
+ * III.E: the size the collection header `head` (its first 16 bytes, read at
+ * `address`) claims; CorruptFileError if no collection starts there or it
+ * would end past the end of the file.
+ */
+export function collectionSize(
+  head: Uint8Array,
   address: number,
   label: string,
   fileSize: number,
-): Promise<Collection> {
-  // Remote: one request for the header and (usually all of) the
-  // collection, since a second round trip costs more than the extra bytes.
-  // Local (synchronous reads): just the header.
-  const guess = src.readIntoSync ? 16 : COLLECTION_GUESS;
-  const first = await src.read(address, Math.min(guess, Math.max(16, fileSize - address)));
-  const h = new Reader(first, label);
+): number {
+  const h = new Reader(head, label);
   h.sig("GCOL");
   h.skip(4);
   const size = h.len();
@@ -111,18 +78,23 @@ export async function readCollection(
         `past the end of the file (${fileSize} bytes); the file is damaged`,
     );
   }
-  // Local: read in this thread even when large (a collection is decoded
-  // right after; queued behind big reads in the thread pool, the decoding
-  // would wait for them).
-  const bytes = first.length >= size
-    ? first.subarray(0, size)
-    : src.readIntoSync
-    ? syncRead(src.readIntoSync, address, size)
-    : await src.read(address, size);
+  return size;
+}
+
+/**
+ * III.E: where each object of a collection's bytes starts, and its size, by
+ * object index: into `into` (arrays of 65,536 entries, reset here) or into
+ * new arrays.
+ */
+export function indexCollection(
+  bytes: Uint8Array,
+  into?: { offsets: Float64Array; sizes: Float64Array },
+): Collection {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // By object index (at most one per 16 bytes); -1: no such object.
-  let offsets = new Float64Array(Math.floor(bytes.length / 16) + 1).fill(-1);
-  let sizes = new Float64Array(offsets.length);
+  let offsets = into?.offsets ?? new Float64Array(Math.floor(bytes.length / 16) + 1);
+  let sizes = into?.sizes ?? new Float64Array(offsets.length);
+  offsets.fill(-1);
   for (let p = 16; p + 16 <= bytes.length;) {
     const index = v.getUint16(p, true);
     const objSize = v.getUint32(p + 8, true) + v.getUint32(p + 12, true) * 2 ** 32;
@@ -139,4 +111,33 @@ export async function readCollection(
     p += 16 + Math.ceil(objSize / 8) * 8;
   }
   return { bytes, offsets, sizes };
+}
+
+/** III.E: the global heap collection at `address` (variable-length strings live there). */
+export async function readCollection(
+  src: ByteReader,
+  address: number,
+  label: string,
+  fileSize: number,
+): Promise<Collection> {
+  if (!(address >= 0 && address + 16 <= fileSize)) throw heapOutside(address, label, fileSize);
+  // Remote: one request for the header and (usually all of) the
+  // collection, since a second round trip costs more than the extra bytes.
+  // Local (synchronous reads): just the header.
+  const guess = src.readIntoSync ? 16 : COLLECTION_GUESS;
+  const first = await src.read(address, Math.min(guess, fileSize - address));
+  const size = collectionSize(first, address, label, fileSize);
+  const bytes = first.length >= size ? first.subarray(0, size) : await src.read(address, size);
+  if (bytes.length < size) {
+    throw new CorruptFileError(`"${label}" is truncated: data at ${address} is missing`);
+  }
+  return indexCollection(bytes);
+}
+
+/** A string reference to a heap collection at `address`, outside the file. */
+export function heapOutside(address: number, label: string, fileSize: number): CorruptFileError {
+  return new CorruptFileError(
+    `"${label}": a string refers to a heap at byte ${address}, outside the file ` +
+      `(${fileSize} bytes); the file is damaged`,
+  );
 }

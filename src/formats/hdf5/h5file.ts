@@ -8,7 +8,8 @@
 // The layers below: _bytes_io.ts (byte readers, page cache, cursor),
 // _structures.ts (superblock, heaps), _parse.ts (object headers),
 // _btree.ts (group and chunk B-trees), _filters.ts (filter pipeline),
-// _scheduler.ts (coalesced, concurrent reads), _decode.ts (values).
+// _scheduler.ts (coalesced, concurrent reads), _decode.ts (values),
+// _heap_cache.ts and _vstrings.ts (variable-length strings).
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype } from "../anndata/matrix.ts";
 import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_btree.ts";
@@ -20,7 +21,8 @@ import { checkClaims } from "./_claims.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
 import { fetchPieces, guard, type Piece, type ReadOptions } from "./_scheduler.ts";
 import { type ByteReader, PageCache } from "./_bytes_io.ts";
-import { type Collection, readCollection, readSuperblock } from "./_structures.ts";
+import { readSuperblock } from "./_structures.ts";
+import { HeapCache } from "./_heap_cache.ts";
 
 export type { ByteReader } from "./_bytes_io.ts";
 export { fileBytes } from "./_bytes_io.ts";
@@ -36,8 +38,7 @@ export interface H5Group {
   address: number;
 }
 
-/** Bytes of global heap collections (variable-length strings) an H5File keeps cached. */
-export const HEAP_CACHE_BYTES = 4 << 20;
+export { HEAP_CACHE_BYTES } from "./_heap_cache.ts";
 
 /** A dataset of an {@linkcode H5File}. */
 export class H5Dataset {
@@ -332,9 +333,8 @@ export class H5File {
   #root = 0;
   readonly #objects = new Map<number, Promise<ObjectInfo>>();
   readonly #children = new Map<number, Promise<Map<string, number>>>();
-  /** Global heap collections by address, least recently used first, bytes once read. */
-  readonly #heaps = new Map<number, { collection: Promise<Collection>; bytes: number }>();
-  #heapBytes = 0;
+  /** Global heap collections (variable-length strings), the recently used ones kept. */
+  readonly #heaps: HeapCache;
   readonly #trees = new Map<number, ChunkTree>();
   /** Chunk index work so far: B-tree nodes visited, entries examined (for tests and benchmarks). */
   readonly stats: BTreeStats = { nodes: 0, entries: 0 };
@@ -343,6 +343,7 @@ export class H5File {
     this.#src = src;
     this.label = label;
     this.#cache = new PageCache(src, label, block);
+    this.#heaps = new HeapCache(src, label, () => this.#cache.size);
   }
 
   /**
@@ -432,38 +433,13 @@ export class H5File {
   async decode(type: DType, raw: Uint8Array, n: number): Promise<H5Values> {
     return await guard(
       this.label,
-      () => decodeValues(type, raw, n, this.label, (a) => this.heap(a)),
+      () => decodeValues(type, raw, n, this.label, this.#heaps),
     );
   }
 
-  /**
-   * III.E global heap collection, cached: the most recently used ones up to
-   * {@linkcode HEAP_CACHE_BYTES}, so reading the strings of a large dataset
-   * batch by batch holds a bounded part of them. @internal
-   */
-  heap(address: number): Promise<Collection> {
-    const hit = this.#heaps.get(address);
-    if (hit) {
-      this.#heaps.delete(address); // most recently used last
-      this.#heaps.set(address, hit);
-      return hit.collection;
-    }
-    const entry = {
-      collection: readCollection(this.#src, address, this.label, this.size),
-      bytes: 0,
-    };
-    this.#heaps.set(address, entry);
-    entry.collection.then((c) => {
-      if (this.#heaps.get(address) !== entry) return;
-      entry.bytes = c.bytes.length;
-      this.#heapBytes += entry.bytes;
-      for (const [a, e] of this.#heaps) {
-        if (this.#heapBytes <= HEAP_CACHE_BYTES || e === entry) break;
-        this.#heaps.delete(a);
-        this.#heapBytes -= e.bytes;
-      }
-    }, () => {});
-    return entry.collection;
+  /** @internal The global heap collections (variable-length strings), cached. */
+  get heaps(): HeapCache {
+    return this.#heaps;
   }
 
   /** The chunk index (v1 B-tree of type 1) at `address` of the dataset at `path`, made once. */

@@ -7,7 +7,7 @@ import type { NumericArray } from "../anndata/matrix.ts";
 import { READABLE_FILTERS } from "./_filters.ts";
 import { guard } from "./_scheduler.ts";
 import { readSpans } from "./_spans.ts";
-import { vstringsUtf8 } from "./_utf8.ts";
+import { vstringsUtf8 } from "./_vstrings.ts";
 import { type RangeArray, spans } from "../ranges.ts";
 import { metadataBlock } from "../read_plan.ts";
 import { type ByteReader, H5Dataset, H5File, type H5Values, type ReadOptions } from "./h5file.ts";
@@ -93,7 +93,7 @@ export async function openH5Range(
         raw = await readSpans(ds, file, r.starts, r.ends, r.n, rowOptions);
       } else raw = await ds.readRows([[0, ds.shape[0]]]);
       const n = rows ? rows.length : ds.shape[0];
-      return await guard(label, () => vstringsUtf8(raw, n, label, (a) => file.heap(a)));
+      return await guard(label, () => vstringsUtf8(raw, n, label, file.heaps));
     },
     close() {},
   };

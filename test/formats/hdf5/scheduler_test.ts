@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../_helpers.ts";
 import { fetchPieces, type Piece } from "../../../src/formats/hdf5/_scheduler.ts";
-import { type ByteReader, PageCache } from "../../../src/formats/hdf5/_bytes_io.ts";
+import { type ByteReader, fileBytes, PageCache } from "../../../src/formats/hdf5/_bytes_io.ts";
 import type { CostModel } from "../../../src/storage/cost_model.ts";
 
 function rng(seed: number) {
@@ -109,4 +109,47 @@ Deno.test("metadata pages read ahead by blocks return the same bytes in fewer re
   }
   // (Blocks are capped at 1/256 of the file: 32 KiB here; the scattered 20% gain nothing.)
   assert(requests[1] < requests[0] * 0.8, `requests with 4 KiB pages / 64 KiB blocks: ${requests}`);
+});
+
+Deno.test("pieces of a local file land where they belong: alone, in windows, in place, or in their own targets", async () => {
+  const r = rng(5);
+  const dir = await Deno.makeTempDir({ prefix: "lamindeno-test-" });
+  const file = new Uint8Array(3 << 20).map((_, i) => (i * 13 + (i >> 10)) & 255);
+  await Deno.writeFile(`${dir}/f.bin`, file);
+  const src = fileBytes(`${dir}/f.bin`);
+  try {
+    for (let t = 0; t < 80; t++) {
+      // Pieces in file order (as a row selection makes them) or reversed,
+      // from a few bytes apart (read as one window, in place when no piece
+      // has its own target) to far apart, some past SYNC_READ.
+      const pieces: Piece[] = [];
+      let into = 0, at = Math.floor(r() * 1000);
+      const gapMax = [16, 5_000, 40_000][t % 3];
+      while (pieces.length < 200) {
+        const length = 1 + Math.floor(r() ** 3 * (t % 7 === 0 ? 400_000 : 3_000));
+        if (at + length > file.length) break;
+        if (t % 2 && r() < 0.1) {
+          pieces.push({ offset: at, length, into: 0, target: new Uint8Array(length) });
+        } else {
+          pieces.push({ offset: at, length, into: into + (r() < 0.2 ? 7 : 0) });
+          into = pieces[pieces.length - 1].into + length;
+        }
+        at += length + Math.floor(r() * gapMax);
+      }
+      if (t % 4 === 3) pieces.reverse();
+      const out = new Uint8Array(into + 5);
+      await fetchPieces(src, "test", pieces, out, { gap: 256 });
+      const want = new Uint8Array(out.length);
+      for (const p of pieces) {
+        const got = p.target ?? out.subarray(p.into, p.into + p.length);
+        assertEquals(got, file.subarray(p.offset, p.offset + p.length), `piece at ${p.offset}`);
+        if (!p.target) want.set(file.subarray(p.offset, p.offset + p.length), p.into);
+      }
+      // Bytes no piece writes stay zero.
+      assertEquals(out, want, `selection ${t}`);
+    }
+  } finally {
+    src.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -6,7 +6,7 @@ import * as ln from "../../../mod.ts";
 import { fileBytes } from "../../../src/formats/hdf5/h5file.ts";
 import { openH5Range } from "../../../src/formats/hdf5/store.ts";
 import { readColumn } from "../../../src/formats/anndata/_decode.ts";
-import { vstringsUtf8 } from "../../../src/formats/hdf5/_utf8.ts";
+import { type Heaps, vstringsUtf8 } from "../../../src/formats/hdf5/_vstrings.ts";
 import type { Collection } from "../../../src/formats/hdf5/_structures.ts";
 import { assert, assertEquals, assertRejects } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
@@ -135,24 +135,35 @@ Deno.test("vstringsUtf8: a reference past its heap object or to a missing one is
     offsets: Float64Array.from([-1, 16]),
     sizes: Float64Array.from([0, 5]),
   };
+  const heaps: Heaps = {
+    local: false,
+    get: () => Promise.resolve(heap),
+    peek: () => undefined,
+    readTransient: () => heap,
+    keep: () => {},
+  };
   const ref = (len: number, index: number) => new Uint32Array([len, 4096, 0, index]);
   const refs = (...r: Uint32Array[]) => {
     const out = new Uint8Array(16 * r.length);
     r.forEach((x, i) => out.set(new Uint8Array(x.buffer), 16 * i));
     return out;
   };
-  const get = () => Promise.resolve(heap);
-  const ok = await vstringsUtf8(refs(ref(5, 1), ref(0, 0), ref(3, 1)), 3, "t", get);
-  assertEquals(strings(ok!), ["hello", "", "hel"]);
+  const ok = await vstringsUtf8(refs(ref(5, 1), ref(0, 0), ref(3, 1)), 3, "t", heaps);
+  assertEquals(strings(ok), ["hello", "", "hel"]);
   await assertRejects(
-    () => vstringsUtf8(refs(ref(5, 1), ref(2 ** 31, 1)), 2, "t", get),
+    () => vstringsUtf8(refs(ref(5, 1), ref(6, 1)), 2, "t", heaps),
     ln.CorruptFileError,
-    /claims 2147483648 bytes/,
+    /claims 6 bytes/,
   );
   await assertRejects(
-    () => vstringsUtf8(refs(ref(1, 7)), 1, "t", get),
+    () => vstringsUtf8(refs(ref(2 ** 31, 1), ref(5, 1)), 2, "t", heaps),
+    ln.CorruptFileError,
+    /strings claim 2147483653 bytes/,
+  );
+  await assertRejects(
+    () => vstringsUtf8(refs(ref(1, 7)), 1, "t", heaps),
     ln.CorruptFileError,
     /missing from its heap/,
   );
-  await assertRejects(() => vstringsUtf8(new Uint8Array(20), 2, "t", get), ln.CorruptFileError);
+  await assertRejects(() => vstringsUtf8(new Uint8Array(20), 2, "t", heaps), ln.CorruptFileError);
 });

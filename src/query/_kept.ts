@@ -117,14 +117,16 @@ function filterBlock(
   w: number,
   where: string,
 ): void {
-  const lines = indptr.length - 1, kl = keep.length;
-  let { o, line } = state;
-  for (let i = 0; i < len;) {
+  // Small integers throughout (positions in the window and the output):
+  // doubles as typed-array indices cost a conversion per access.
+  const lines = indptr.length - 1, kl = keep.length | 0, base = from | 0, n = len | 0;
+  let o = state.o | 0, line = state.line;
+  for (let i = 0; i < n;) {
     while (line < lines && indptr[line + 1] <= g0 + i) ptr[++line] = o;
-    const stop = Math.min(len, indptr[line + 1] - g0) | 0;
+    const stop = Math.min(n, indptr[line + 1] - g0) | 0;
     if (!(stop > i)) throw new CorruptFileError(`${where}: indptr disagrees with its entries`);
     if (w === 1) {
-      for (let x = from + i, end = from + stop; x < end; x++) {
+      for (let x = (base + i) | 0, end = (base + stop) | 0; x < end; x++) {
         const j = ix[x];
         if ((j >>> 0) >= kl) throw outside(where, j, kl);
         const t = keep[j];
@@ -133,7 +135,7 @@ function filterBlock(
         o += ~t >>> 31;
       }
     } else {
-      for (let x = from + i, end = from + stop; x < end; x++) {
+      for (let x = (base + i) | 0, end = (base + stop) | 0; x < end; x++) {
         const j = ix[x];
         if ((j >>> 0) >= kl) throw outside(where, j, kl);
         const t = keep[j];

@@ -4,7 +4,7 @@
 // `subsetVar` of 10% then never materializes the other 90% (no fresh memory
 // to fault in, no array as long as the selection for the garbage collector).
 import { CorruptFileError } from "../errors.ts";
-import type { NumericArray } from "../formats/anndata/matrix.ts";
+import { allocate, type NumericArray } from "../formats/anndata/matrix.ts";
 import type { RangeArray } from "../formats/ranges.ts";
 import type { Spans } from "./plan.ts";
 
@@ -13,22 +13,12 @@ const BLOCK = 1 << 16;
 /** Spans at most this many elements apart share a window (8 KiB of indices). */
 const GAP = 2048;
 
-type TypedCtor = new (buffer: ArrayBuffer, offset?: number, length?: number) => NumericArray;
-
 /** Whether `readKept` can read these arrays (uncompressed, int32 indices, 4- or 8-byte values). */
 export function canReadKept(data: RangeArray, indices: RangeArray): boolean {
+  const size = allocate(data.dtype, 0).BYTES_PER_ELEMENT;
   return !!data.readSpansInto && !!indices.readSpansInto && indices.dtype === "int32" &&
-    ["float32", "int32", "uint32", "float64", "int64", "uint64"].includes(data.dtype);
+    (size === 4 || size === 8);
 }
-
-const CTORS: Record<string, TypedCtor> = {
-  float32: Float32Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  float64: Float64Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-};
 
 /**
  * The entries of the element `spans` (in order; line `l` holds compact
@@ -43,7 +33,7 @@ export async function readKept(
   keep: Int32Array,
   where: string,
 ): Promise<{ data: NumericArray; indices: Int32Array; indptr: Float64Array }> {
-  const w = data.dtype.endsWith("64") ? 2 : 1;
+  const w = allocate(data.dtype, 0).BYTES_PER_ELEMENT / 4;
   const lines = indptr.length - 1, total = indptr[lines];
   const ixBuf = new Uint8Array(BLOCK * 4), valBuf = new Uint8Array(BLOCK * 4 * w);
   const ix = new Int32Array(ixBuf.buffer), val = new Uint32Array(valBuf.buffer);
@@ -92,7 +82,8 @@ export async function readKept(
   }
   let { o, line } = state;
   while (line < lines) ptr[++line] = o;
-  const values = new CTORS[data.dtype](outV.buffer.slice(0, o * w * 4));
+  const values = allocate(data.dtype, o);
+  new Uint32Array(values.buffer, values.byteOffset, o * w).set(outV.subarray(0, o * w));
   return { data: values, indices: outIx.slice(0, o), indptr: ptr };
 }
 

@@ -35,7 +35,12 @@ export async function openH5Range(
     rowOptions.cost ? metadataBlock(rowOptions.cost) : undefined,
   );
   // The same selection is read from every obs column: plan its runs once.
-  const spansOf = new WeakMap<Uint32Array, ReturnType<typeof spans>>();
+  const planned = new WeakMap<Uint32Array, ReturnType<typeof spans>>();
+  const spansOf = (rows: Uint32Array) => {
+    let r = planned.get(rows);
+    if (!r) planned.set(rows, r = spans(rows));
+    return r;
+  };
   const dataset = async (p: string) => {
     const node = await file.get(p);
     if (!node || node.kind !== "dataset") {
@@ -75,8 +80,7 @@ export async function openH5Range(
       if (ds.shape.length !== 1) {
         throw new CorruptFileError(`"${label}": /${p} is not 1-D`);
       }
-      let r = spansOf.get(rows);
-      if (!r) spansOf.set(rows, r = spans(rows));
+      const r = spansOf(rows);
       const v = await ds.readSpans(r.starts, r.ends, r.n, rowOptions);
       const shape = [rows.length];
       if (v.kind === "number") return { kind: "number", data: v.data, shape, dtype: v.dtype };
@@ -88,8 +92,7 @@ export async function openH5Range(
       if (ds.shape.length !== 1 || ds.info.type?.kind !== "vstring") return undefined;
       let raw: Uint8Array;
       if (rows) {
-        let r = spansOf.get(rows);
-        if (!r) spansOf.set(rows, r = spans(rows));
+        const r = spansOf(rows);
         raw = await readSpans(ds, file, r.starts, r.ends, r.n, rowOptions);
       } else raw = await ds.readRows([[0, ds.shape[0]]]);
       const n = rows ? rows.length : ds.shape[0];

@@ -37,3 +37,33 @@ export async function earlyRun(storage: string, db?: string): Promise<EarlyRun |
     return undefined;
   }
 }
+
+/**
+ * Remove the run `earlyRun` started when its session never executed a cell
+ * (nothing refers to it then); a run something refers to stays. Failures are
+ * logged.
+ */
+export async function discardEarlyRun(
+  storage: string,
+  db: string | undefined,
+  early: EarlyRun,
+): Promise<void> {
+  try {
+    const ln = await import("../mod.ts");
+    const { discardUnusedRun } = await import("../src/registry/run.ts");
+    const { defaultInstance } = await import("../src/registry/instance.ts");
+    await ln.init({ storage, ...(db ? { db } : {}) });
+    try {
+      await discardUnusedRun(defaultInstance().assertOpen(), early.run_id);
+    } finally {
+      await ln.close();
+    }
+  } catch (e) {
+    redactError(e);
+    console.error(
+      `lamindeno kernel: cannot remove the unused run ${early.run_id}: ${
+        redactText(String((e as Error)?.message ?? e))
+      }`,
+    );
+  }
+}

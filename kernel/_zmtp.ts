@@ -282,8 +282,7 @@ export interface SocketOptions {
 export class Socket {
   /** The socket type. */
   readonly type: SocketType;
-  /** Handler for received messages; replaces the `recv()` queue when set. */
-  onmessage?: (frames: Frames) => void;
+  #onmessage?: (frames: Frames) => void;
   /** Connected peers whose handshake completed. */
   readonly peers: Peer[] = [];
   #identity?: Uint8Array;
@@ -295,6 +294,19 @@ export class Socket {
   #closed = false;
   #rr = 0;
   #repPending: { peer: Peer; envelope: Frames }[] = [];
+
+  /**
+   * Handler for received messages; replaces the `recv()` queue when set, and
+   * is handed what was queued before (a socket may listen before its handler
+   * is ready).
+   */
+  get onmessage(): ((frames: Frames) => void) | undefined {
+    return this.#onmessage;
+  }
+  set onmessage(handler: ((frames: Frames) => void) | undefined) {
+    this.#onmessage = handler;
+    while (handler && this.#queue.length) handler(this.#queue.shift()!);
+  }
 
   /** A socket of `type`. */
   constructor(type: SocketType, options: SocketOptions = {}) {
@@ -463,7 +475,7 @@ export class Socket {
   }
 
   #deliver(frames: Frames): void {
-    if (this.onmessage) return this.onmessage(frames);
+    if (this.#onmessage) return this.#onmessage(frames);
     const waiter = this.#waiters.shift();
     if (waiter) waiter(frames);
     else this.#queue.push(frames);

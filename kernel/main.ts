@@ -18,7 +18,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { combineHooks, type KernelHooks } from "./hooks.ts";
 import { KernelProxy } from "./proxy.ts";
-import { earlyRun } from "./_early_run.ts";
+import { discardEarlyRun, earlyRun } from "./_early_run.ts";
 import { RUN_MESSAGE } from "../src/track/kernel_messages.ts";
 
 export type { KernelHooks } from "./hooks.ts";
@@ -78,11 +78,23 @@ if (import.meta.main && Deno.args[0] === "install") {
   }
   const hooks = await loadHooks();
   const storage = Deno.env.get("LAMINDENO_STORAGE");
-  const early = storage ? await earlyRun(storage, Deno.env.get("LAMINDENO_DB")) : undefined;
-  if (early) hooks.onKernelMessage?.({ msgType: RUN_MESSAGE, content: early });
-  const proxy = new KernelProxy({ connectionFile, hooks, early });
+  const db = Deno.env.get("LAMINDENO_DB");
+  const startRun = storage
+    ? async () => {
+      const early = await earlyRun(storage, db);
+      if (early) hooks.onKernelMessage?.({ msgType: RUN_MESSAGE, content: early });
+      return early;
+    }
+    : undefined;
+  const proxy = new KernelProxy({ connectionFile, hooks, ...(startRun ? { startRun } : {}) });
   // Should the proxy itself fail, take the inner kernel down with it.
   globalThis.addEventListener("error", () => proxy.kill());
   globalThis.addEventListener("unhandledrejection", () => proxy.kill());
-  Deno.exit(await proxy.start());
+  const code = await proxy.start();
+  // A session that never got a cell (its inner kernel failed to start, the
+  // client gave up) leaves no empty run behind.
+  if (storage && proxy.early && proxy.executeRequests === 0) {
+    await discardEarlyRun(storage, db, proxy.early);
+  }
+  Deno.exit(code);
 }

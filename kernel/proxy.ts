@@ -48,6 +48,11 @@ export interface ProxyOptions {
   quietMs?: number;
   /** The run started before the first cell (see `_early_run.ts`), told to the library inside. */
   early?: RunAnnouncement;
+  /**
+   * Start that run once the client's ports are ours (a kernel that cannot
+   * listen leaves no run behind); replaces `early`.
+   */
+  startRun?: () => Promise<RunAnnouncement | undefined>;
   /** The inner kernel's command, to which `--conn FILE` is appended. */
   innerCommand?: string[];
 }
@@ -99,6 +104,18 @@ export class KernelProxy {
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #events: gate.GateEvent<wire.Message>[] = [];
   #stepping = false;
+  #early?: RunAnnouncement;
+  #executes = 0;
+
+  /** The run started before the first cell, if any (`early` or `startRun`). */
+  get early(): RunAnnouncement | undefined {
+    return this.#early;
+  }
+
+  /** How many execute requests the client sent (the proxy's own not counted). */
+  get executeRequests(): number {
+    return this.#executes;
+  }
 
   /** A proxy for the client described by `options.connectionFile`. */
   constructor(options: ProxyOptions) {
@@ -107,6 +124,7 @@ export class KernelProxy {
     const quiet = options.quietMs ?? Number(Deno.env.get("LAMINDENO_KERNEL_QUIET_MS") ?? 3);
     const quietMs = Number.isFinite(quiet) && quiet >= 0 ? quiet : gate.GATE_DEFAULTS.quietMs;
     this.#gate = gate.initialGate({ quietMs });
+    this.#early = options.early;
   }
 
   /** Start serving; resolves with the inner kernel's exit code once it has exited. */
@@ -117,6 +135,15 @@ export class KernelProxy {
     if (transport !== "tcp") throw new Error(`unsupported transport ${transport}`);
     if (key && scheme !== "hmac-sha256") throw new Error(`unsupported signature ${scheme}`);
     this.#key = key;
+    // The client's ports first: a port taken meanwhile (Jupyter picks them
+    // before we bind) fails here, before a run exists or a child runs.
+    // Requests arriving before #wire() wait in the sockets' queues.
+    this.#shell.bind(ip, this.#info.shell_port);
+    this.#control.bind(ip, this.#info.control_port);
+    this.#stdin.bind(ip, this.#info.stdin_port);
+    this.#iopub.bind(ip, this.#info.iopub_port);
+    this.#hb.bind(ip, this.#info.hb_port);
+    if (this.#opts.startRun) this.#early = await this.#opts.startRun();
 
     const argv = parentArgv();
     this.#callHook("onSessionStart", {
@@ -139,11 +166,6 @@ export class KernelProxy {
 
     this.#wire();
     this.#hb.onmessage = (frames) => this.#hb.send(frames);
-    this.#shell.bind(ip, this.#info.shell_port);
-    this.#control.bind(ip, this.#info.control_port);
-    this.#stdin.bind(ip, this.#info.stdin_port);
-    this.#iopub.bind(ip, this.#info.iopub_port);
-    this.#hb.bind(ip, this.#info.hb_port);
 
     const onInt = () => void this.interrupt();
     const onTerm = () => this.kill("SIGTERM");
@@ -194,7 +216,7 @@ export class KernelProxy {
     return kernelGlobalCode({
       sessionId: this.sessionId,
       connectionFile,
-      ...(this.#opts.early ? { early: this.#opts.early } : {}),
+      ...(this.#early ? { early: this.#early } : {}),
     });
   }
 
@@ -228,6 +250,7 @@ export class KernelProxy {
       remember(this.#shellRoutes, msg.header.msg_id, msg.identities);
       this.#lastShellRoute = msg.identities;
       const execute = msg.header.msg_type === "execute_request";
+      if (execute) this.#executes++;
       this.#dispatch({ type: "request", request: { msgId: msg.header.msg_id, execute, msg } });
     };
     this.#control.onmessage = (frames) => {

@@ -343,3 +343,30 @@ async function hydrate(inst: Instance, rows: Row<"run">[]): Promise<Run[]> {
 
 /** @internal Queries of runs (transforms joined). */
 export const RUNS: (inst: Instance) => Queries<Run> = queries(RUN_MODEL, hydrate);
+
+/**
+ * @internal Delete the run `id` if nothing refers to it (no cells, inputs,
+ * outputs, labels); in one transaction. Whether it was deleted.
+ */
+export async function discardUnusedRun(inst: Instance, id: string): Promise<boolean> {
+  return await retryBusy(() =>
+    inst.db.transaction().execute(async (tx) => {
+      const referring = [
+        "run_cell",
+        "run_input",
+        "run_input_collection",
+        "run_ulabel",
+        "file",
+        "collection",
+      ] as const;
+      for (const table of referring) {
+        const hit = await tx.selectFrom(table).select("run_id").where("run_id", "=", id).limit(1)
+          .executeTakeFirst();
+        if (hit) return false;
+      }
+      await tx.deleteFrom("run_param").where("run_id", "=", id).execute();
+      const r = await tx.deleteFrom("run").where("id", "=", id).executeTakeFirst();
+      return Number(r.numDeletedRows) === 1;
+    })
+  );
+}

@@ -360,10 +360,13 @@ function operator<T extends Table, R>(
       if (op === "startsWith") {
         const exact = sql<SqlBool>`substr(${ref}, 1, length(${v})) = ${v}`;
         if (!model.bytewise?.includes(field)) return exact;
-        // The same rows as an index range: those from the prefix up to its upper bound.
+        // The same rows as an index range: those from the prefix up to its upper bound,
+        // exactly (code point order). No substr() check on top: PostgreSQL then
+        // underestimates the rows (0.5% of the range) and reads the whole range through a
+        // bitmap instead of stopping at the limit (26 ms instead of 0.5 ms at 1M files).
         const end = prefixUpperBound(v);
         const from = eb(r, ">=", v as never);
-        return eb.and(end === undefined ? [from, exact] : [from, eb(r, "<", end as never), exact]);
+        return end === undefined ? eb.and([from, exact]) : eb.and([from, eb(r, "<", end as never)]);
       }
       if (op === "endsWith") {
         return sql<

@@ -270,6 +270,41 @@ export function searchContract(
     await assertRejects(() => ln.File.search("a").orderBy("key").all(), ln.ValidationError, /rank/);
   });
 
+  t("key startsWith is an exact index range, also next to the highest code points", async () => {
+    // The range [prefix, its upper bound) alone decides: the keys around each bound.
+    const stored = [
+      "p/y",
+      "p/x",
+      "p0",
+      "p.",
+      "pé/a",
+      "pf",
+      "p\u{FFFD}",
+      "p\u{10FFFD}",
+      "p\u{10FFFF}",
+      "p\u{10FFFF}z",
+      "p\u{10FFFF}\u{10FFFF}",
+      "q",
+      "P/a",
+    ];
+    for (const key of stored) await save(key);
+    const prefixes = [
+      "p",
+      "p/",
+      "pé",
+      "p\u{FFFD}",
+      "p\u{10FFFF}",
+      "p\u{10FFFF}\u{10FFFF}",
+      "pf",
+      "",
+    ];
+    for (const prefix of prefixes) {
+      const got = (await ln.File.filter({ key: { startsWith: prefix } })).map((f) => f.key!).sort();
+      const want = stored.filter((k) => k.startsWith(prefix)).sort();
+      assertEquals(got, want, JSON.stringify(prefix));
+    }
+  });
+
   t("startsWith on keys is exact: case-sensitive, % and _ literal, any character", async () => {
     for (
       const key of [

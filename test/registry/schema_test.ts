@@ -67,3 +67,24 @@ Deno.test("ids are base62 of lamindb's lengths", async () => {
   await ln.close();
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("newest files under a key prefix are picked from an index of key, version flag and date", async () => {
+  const root = await freshInstance();
+  await ln.close();
+  const client = createClient({ url: `file:${root}/.lamindb/lamin.db` });
+  try {
+    const cols = (await client.execute("pragma index_info('file_key_latest_idx')")).rows
+      .map((r) => String(r.name));
+    assertEquals(cols, ["key", "is_latest", "created_at"]);
+    // What File.filter({ key: { startsWith } }).df() asks: the range and the flag come from
+    // the index, so rows outside the 100 newest are not read to be sorted.
+    const plan = (await client.execute(
+      `explain query plan select * from file where key >= 'a/' and key < 'a0' and is_latest = 1
+       order by created_at desc limit 100`,
+    )).rows.map((r) => String(r.detail)).join("; ");
+    assertEquals(/USING INDEX file_key_latest_idx \(key>\? AND key<\?\)/.test(plan), true, plan);
+  } finally {
+    client.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

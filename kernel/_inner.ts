@@ -25,7 +25,7 @@ export interface ConnectionInfo {
 }
 
 /** Free TCP ports on `ip`, as the kernel's own launcher picks them. */
-function freePorts(ip: string, n: number): number[] {
+export function freePorts(ip: string, n: number): number[] {
   const listeners = Array.from({ length: n }, () => Deno.listen({ hostname: ip, port: 0 }));
   const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
   for (const l of listeners) l.close();

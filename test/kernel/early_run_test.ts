@@ -4,22 +4,13 @@
 // start would otherwise add an empty run to the registry.
 import * as ln from "../../mod.ts";
 import { Socket } from "../../kernel/_zmtp.ts";
+import { freePorts } from "../../kernel/_inner.ts";
 import { assert, assertEquals, tempDir } from "../_helpers.ts";
 
 const MAIN = new URL("../../kernel/main.ts", import.meta.url).pathname;
 
-function freePorts(n: number): number[] {
-  const listeners = Array.from(
-    { length: n },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
-  return ports;
-}
-
 async function connectionFile(dir: string, shellPort?: number): Promise<string> {
-  const [shell, iopub, stdin, control, hb] = freePorts(5);
+  const [shell, iopub, stdin, control, hb] = freePorts("127.0.0.1", 5);
   const file = `${dir}/kernel-test.json`;
   await Deno.writeTextFile(
     file,

@@ -146,13 +146,35 @@ export async function openSelection(
     r: Uint32Array | undefined,
     midway?: () => Promise<void>,
   ): Promise<AnnData> => {
-    const obs = await readDataFrame(store, "obs", r, p.obsColumns);
-    await midway?.();
-    const X = p.X ? await subsetAtMaybe(src, "X", r, cols) : undefined;
+    const readObs = () => readDataFrame(store, "obs", r, p.obsColumns);
+    const readX = () => p.X ? subsetAtMaybe(src, "X", r, cols) : Promise.resolve(undefined);
+    const readLayer = (l: string) => subsetListed(src, join("layers", l), r, cols);
+    const readObsm = (m: string) => axisEntry(src, join("obsm", m), r);
+    let obs: Awaited<ReturnType<typeof readObs>>, X: Matrix | undefined;
+    let layerList: Matrix[], obsmList: (Matrix | DataFrame)[];
+    if (midway) {
+      // A batch (out of core): one part at a time, the peak memory bounded by the largest.
+      obs = await readObs();
+      await midway();
+      X = await readX();
+      layerList = [];
+      for (const l of p.layers) layerList.push(await readLayer(l));
+      obsmList = [];
+      for (const m of p.obsm) obsmList.push(await readObsm(m));
+    } else {
+      // All parts at once: one part's decoding (gzip, blosc on the worker pool) overlaps
+      // another's reading and copying on this thread.
+      [obs, X, layerList, obsmList] = await Promise.all([
+        readObs(),
+        readX(),
+        Promise.all(p.layers.map(readLayer)),
+        Promise.all(p.obsm.map(readObsm)),
+      ]);
+    }
     const layers: Record<string, Matrix> = {};
-    for (const l of p.layers) layers[l] = await subsetListed(src, join("layers", l), r, cols);
+    p.layers.forEach((l, i) => layers[l] = layerList[i]);
     const obsm: Record<string, Matrix | DataFrame> = {};
-    for (const m of p.obsm) obsm[m] = await axisEntry(src, join("obsm", m), r);
+    p.obsm.forEach((m, i) => obsm[m] = obsmList[i]);
     const obsp = await readMapping(store, "obsp", (q) => subsetListed(src, q, r, r));
     const categories: Record<"obs" | "var", Record<string, CategoryInfo>> = {
       obs: obs.categories,

@@ -9,6 +9,7 @@
 import { Worker } from "node:worker_threads";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import { type FilterContext, unfilter } from "./_filters.ts";
+import { picked } from "./_pick.ts";
 import type { Filter } from "./_parse.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
 
@@ -18,6 +19,8 @@ export interface UnfilterJob {
   filters: Filter[];
   mask: number;
   ctx: Omit<FilterContext, "values">;
+  /** Only these byte ranges of the decoded chunk, concatenated (see `_pick.ts`). */
+  pick?: number[];
 }
 
 /** One blosc chunk to decode, to at most `cap` bytes (see ../_blosc.ts). */
@@ -116,7 +119,9 @@ export async function unfilterAll(jobs: UnfilterJob[]): Promise<Uint8Array[]> {
   for (const j of jobs) total += j.bytes.byteLength;
   if (pool === undefined && total >= MIN_PARALLEL_BYTES && jobs.length > 1) pool = startPool();
   if (!pool || total < MIN_PARALLEL_BYTES || jobs.length < 2) {
-    return jobs.map((j) => unfilter(j.bytes, j.filters, j.mask, j.ctx));
+    return jobs.map((j) =>
+      picked(unfilter(j.bytes, j.filters, j.mask, j.ctx), j.pick, j.ctx.where)
+    );
   }
   // Contiguous batches of about equal compressed size, four per worker,
   // handed out as workers finish (a worker slowed down by other processes
@@ -149,7 +154,9 @@ export async function unfilterAll(jobs: UnfilterJob[]): Promise<Uint8Array[]> {
     const gone = jobs.some((j) => j.bytes.byteLength === 0);
     if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError || gone) throw e;
     // The pool failed (a runtime that cannot load the worker): undone here.
-    return jobs.map((j) => unfilter(j.bytes, j.filters, j.mask, j.ctx));
+    return jobs.map((j) =>
+      picked(unfilter(j.bytes, j.filters, j.mask, j.ctx), j.pick, j.ctx.where)
+    );
   }
 }
 

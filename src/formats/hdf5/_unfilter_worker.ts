@@ -5,6 +5,7 @@ import { parentPort } from "node:worker_threads";
 import { CorruptFileError } from "../../errors.ts";
 import { decodeBlosc } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
+import { picked } from "./_pick.ts";
 import type { BloscJob, UnfilterJob } from "./_unfilter_pool.ts";
 
 type Job = Omit<UnfilterJob, "bytes"> | Omit<BloscJob, "bytes">;
@@ -15,7 +16,7 @@ function undo(bytes: Uint8Array, j: Job): Uint8Array {
     if (!out) throw new CorruptFileError("the blosc chunk uses a codec the worker does not decode");
     return out;
   }
-  return unfilter(bytes, j.filters, j.mask, j.ctx);
+  return picked(unfilter(bytes, j.filters, j.mask, j.ctx), j.pick, j.ctx.where);
 }
 
 // Bytes travel as bare ArrayBuffers: Deno's worker_threads walks every key

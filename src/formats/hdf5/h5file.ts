@@ -214,7 +214,30 @@ export class H5Dataset {
         if (!needed.has(q * chunk[0])) needed.set(q * chunk[0], this.#rows.get(q) ?? []);
       }
     }
+    // Chunks holding whole rows (1-D, or 2-D chunked by rows only): the rows
+    // a read wants of one chunk are one block of the output (ranges ascend),
+    // picked out where the chunk is decoded; only they come back.
+    const whole = fullRows && chunkRowBytes === rowBytes;
+    const blocks = new Map<number, { pick: number[]; at: number; length: number }>();
+    if (whole) {
+      let o = 0;
+      for (const [s, e] of ranges) {
+        for (let r = s; r < e;) {
+          const c0 = Math.floor(r / chunk[0]) * chunk[0];
+          const stop = Math.min(e, c0 + chunk[0]);
+          let b = blocks.get(c0);
+          if (!b) blocks.set(c0, b = { pick: [], at: o, length: 0 });
+          const from = (r - c0) * rowBytes, to = (stop - c0) * rowBytes;
+          if (b.pick.length && b.pick[b.pick.length - 1] === from) b.pick[b.pick.length - 1] = to;
+          else b.pick.push(from, to);
+          b.length += to - from;
+          o += (stop - r) * rowBytes;
+          r = stop;
+        }
+      }
+    }
     const refs = [...needed.values()].flat();
+    const starts = [...needed.entries()].flatMap(([c0, list]) => list.map(() => c0));
     for (const c of refs) {
       if (c.address + c.size > this.#file.size) {
         throw new CorruptFileError(
@@ -237,20 +260,22 @@ export class H5Dataset {
       filters: this.info.filters ?? [],
       mask: c.mask,
       ctx: { elem, expected: chunkBytes, where: `"${label}": /${this.path}`, address: c.address },
+      ...(whole ? { pick: blocks.get(starts[i])!.pick } : {}),
     })));
+    if (whole) {
+      refs.forEach((_, i) => out.set(decoded[i], blocks.get(starts[i])!.at));
+      // Never-written chunks' blocks too (zeros): the watcher counts every byte.
+      for (const b of blocks.values()) options.watch?.(out.subarray(b.at, b.at + b.length));
+      return out;
+    }
     refs.forEach((c, i) => raw.set(c, decoded[i]));
-    // Chunks holding whole rows (1-D, or 2-D chunked by rows only): the rows
-    // of a range inside one chunk are one span of it, copied at once.
-    const whole = fullRows && chunkRowBytes === rowBytes;
     let o = 0;
     for (const [s, e] of ranges) {
       for (let r = s; r < e;) {
         const c0 = Math.floor(r / chunk[0]) * chunk[0];
         const stop = Math.min(e, c0 + chunk[0]);
         for (const c of needed.get(c0) ?? []) {
-          const data = raw.get(c)!;
-          if (whole) out.set(data.subarray((r - c0) * rowBytes, (stop - c0) * rowBytes), o);
-          else copyRows(data, c, [r - c0, stop - c0], out, o, rowBytes, this.shape, chunk, elem);
+          copyRows(raw.get(c)!, c, [r - c0, stop - c0], out, o, rowBytes, this.shape, chunk, elem);
         }
         options.watch?.(out.subarray(o, o + (stop - r) * rowBytes));
         o += (stop - r) * rowBytes;

@@ -71,6 +71,27 @@ Deno.test({
         o += (e - s) * 200;
       }
       assertEquals(bytes(await (await ds(f, "pca")).readRanges(rowRanges)), pw);
+      // Scattered rows touching every chunk (over 1 MiB compressed: the workers pick each
+      // chunk's rows and send back only those), for several seeds.
+      for (let seed = 1; seed <= 4; seed++) {
+        let x = seed;
+        const rand = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+        const scattered: [number, number][] = [];
+        for (let r = Math.floor(rand() * 50); r < 1_000_000;) {
+          const len = 1 + Math.floor(rand() * (seed === 4 ? 30_000 : 40));
+          scattered.push([r, Math.min(1_000_000, r + len)]);
+          r += len + 1 + Math.floor(rand() * 5_000);
+        }
+        const w = new Uint8Array(scattered.reduce((n, [s, e]) => n + (e - s) * 4, 0));
+        o = 0;
+        for (const [s, e] of scattered) {
+          w.set(big.subarray(s * 4, e * 4), o);
+          o += (e - s) * 4;
+        }
+        for (const name of ["gzip", "shuffled"]) {
+          assertEquals(bytes(await (await ds(f, name)).readRanges(scattered)), w, `${name} ${seed}`);
+        }
+      }
     } finally {
       src.close();
     }

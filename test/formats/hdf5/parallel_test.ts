@@ -89,7 +89,11 @@ Deno.test({
           o += (e - s) * 4;
         }
         for (const name of ["gzip", "shuffled"]) {
-          assertEquals(bytes(await (await ds(f, name)).readRanges(scattered)), w, `${name} ${seed}`);
+          assertEquals(
+            bytes(await (await ds(f, name)).readRanges(scattered)),
+            w,
+            `${name} ${seed}`,
+          );
         }
       }
     } finally {

@@ -51,12 +51,17 @@ export function bloscDecodable(src: Uint8Array): boolean {
  * (sizes out of bounds, a block that decodes to the wrong size) throws
  * `CorruptFileError`.
  */
-export function decodeBlosc(src: Uint8Array, cap: number): Uint8Array | null {
+export function decodeBlosc(
+  src: Uint8Array,
+  cap: number,
+  reuse?: Uint8Array,
+): Uint8Array | null {
   const { flags, typesize, nbytes, blocksize, view } = bloscHeader(src, cap);
   if (!bloscDecodable(src)) return null;
   const format = flags >> 5;
   const shuffled = (flags & SHUFFLE) !== 0 && typesize > 1;
-  const out = new Uint8Array(nbytes);
+  // Every byte of the output is written below (plain copy, or every block).
+  const out = reuse && reuse.length >= nbytes ? reuse.subarray(0, nbytes) : new Uint8Array(nbytes);
   if (nbytes === 0) return out;
   if (flags & MEMCPYED) {
     if (HEADER + nbytes > src.length) corrupt(`${nbytes} bytes stored plain in ${src.length}`);
@@ -78,7 +83,9 @@ export function decodeBlosc(src: Uint8Array, cap: number): Uint8Array | null {
     const split = !(flags & DONT_SPLIT) && typesize <= MAX_SPLITS &&
       Math.floor(bsize / typesize) >= MIN_BUFFERSIZE && !leftover;
     const nsplits = split ? typesize : 1;
-    const neblock = Math.floor(bsize / nsplits);
+    // Blosc's blocks split evenly; a remainder would be left unwritten.
+    if (bsize % nsplits !== 0) corrupt(`block ${b} of ${bsize} bytes in ${nsplits} streams`);
+    const neblock = bsize / nsplits;
     // Into the output directly when there is no shuffle to undo.
     const into = tmp ?? out;
     let op = tmp ? 0 : dest;

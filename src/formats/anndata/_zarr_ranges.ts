@@ -6,6 +6,9 @@ import type { Range, RangeArray } from "../ranges.ts";
 import type { Dtype, NumericArray } from "./matrix.ts";
 import type { ZarrStoreAt } from "./_zarr_store.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
+import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
+import { picked } from "../hdf5/_pick.ts";
+import { bloscHeader } from "../_blosc.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyArray = zarr.Array<any, any>;
@@ -29,7 +32,46 @@ export async function zarrRangeArray(
     }
     throw zarrError(label, path, e);
   }
-  return rangesOf(await checkedArray(arr, source, path, label), path, label);
+  return rangesOf(
+    await checkedArray(arr, source, path, label),
+    path,
+    label,
+    await rawChunks(source, path, arr),
+  );
+}
+
+/** A 1-D array's chunks as stored, for the worker pool to decode and pick rows from. */
+interface RawChunks {
+  /** The stored bytes of chunk `c`, or undefined when it was never written. */
+  get(c: number): Promise<Uint8Array | undefined>;
+}
+
+/**
+ * Raw chunk access for the arrays whose chunks the pool can decode and pick
+ * from directly: zarr v2, 1-D, blosc, no filters, little-endian (or 1-byte)
+ * numbers. Undefined for anything else (read through zarrita).
+ */
+async function rawChunks(
+  source: ZarrStoreAt,
+  path: string,
+  arr: AnyArray,
+): Promise<RawChunks | undefined> {
+  if ((arr.shape as number[]).length !== 1) return undefined;
+  const meta = await source.get(`${path.replace(/^\//, "")}/.zarray`);
+  if (!meta) return undefined;
+  let m: { compressor?: { id?: unknown } | null; filters?: unknown; dtype?: unknown };
+  try {
+    m = JSON.parse(new TextDecoder().decode(meta));
+  } catch {
+    return undefined; // zarrita opened it: its own errors say what is wrong
+  }
+  const dtype = typeof m.dtype === "string" ? m.dtype : "";
+  if (m.compressor?.id !== "blosc" || (m.filters !== null && m.filters !== undefined)) {
+    return undefined;
+  }
+  if (!/^[<|][iuf][1248]$/.test(dtype)) return undefined;
+  const base = path.replace(/^\//, "");
+  return { get: (c) => source.get(`${base}/${c}`) };
 }
 
 /**
@@ -53,7 +95,7 @@ const CTORS: Record<string, [new (n: number) => NumericArray, Dtype]> = {
   float64: [Float64Array, "float64"],
 };
 
-function rangesOf(arr: AnyArray, path: string, label: string): RangeArray {
+function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): RangeArray {
   const shape = arr.shape as number[];
   if (shape.length < 1 || shape.length > 2) {
     throw new UnsupportedFormatError(`"${label}": /${path} has ${shape.length} dimensions`);
@@ -107,6 +149,13 @@ function rangesOf(arr: AnyArray, path: string, label: string): RangeArray {
             new Uint8Array(out.buffer, out.byteOffset + (from - s) * bpe, (stop - from) * bpe),
           );
         }));
+        return out;
+      }
+      if (shape.length === 1 && raw) {
+        // Scattered rows of a 1-D array: each chunk's rows picked where it is
+        // decoded (a worker decodes into a reused buffer and sends back only
+        // them), each chunk's block of rows put in place at once.
+        await pickedRows(raw, arr, ranges, chunks[0], out, label, path, watch);
         return out;
       }
       const unit = out.BYTES_PER_ELEMENT % 4 === 0 ? 4 : out.BYTES_PER_ELEMENT % 2 === 0 ? 2 : 1;
@@ -178,4 +227,70 @@ function wordsOf(a: NumericArray, unit: number): Words {
     : unit === 2
     ? new Uint16Array(a.buffer, a.byteOffset, n)
     : new Uint8Array(a.buffer, a.byteOffset, n);
+}
+
+/** Rows `ranges` of the 1-D array `arr` into `out`, chunk by chunk (see `rangesOf`). */
+async function pickedRows(
+  raw: RawChunks,
+  arr: AnyArray,
+  ranges: readonly Range[],
+  extent: number,
+  out: NumericArray,
+  label: string,
+  path: string,
+  watch?: (part: Uint8Array) => void,
+): Promise<void> {
+  const bpe = out.BYTES_PER_ELEMENT;
+  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  // Ranges ascend: the rows of one chunk are one block of the output.
+  const blocks = new Map<number, { pick: number[]; at: number; length: number }>();
+  let o = 0;
+  for (const [s, e] of ranges) {
+    for (let r = s; r < e;) {
+      const c = Math.floor(r / extent), stop = Math.min(e, (c + 1) * extent);
+      let b = blocks.get(c);
+      if (!b) blocks.set(c, b = { pick: [], at: o, length: 0 });
+      const from = (r - c * extent) * bpe, to = (stop - c * extent) * bpe;
+      if (b.pick.length && b.pick[b.pick.length - 1] === from) b.pick[b.pick.length - 1] = to;
+      else b.pick.push(from, to);
+      b.length += to - from;
+      o += (stop - r) * bpe;
+      r = stop;
+    }
+  }
+  const cap = extent * bpe;
+  await Promise.all([...blocks].map(async ([c, b]) => {
+    const stored = await raw.get(c);
+    let got: Uint8Array | null = null;
+    if (stored) {
+      try {
+        bloscHeader(stored, cap); // sizes checked before anything is allocated
+        got = await decodeBloscChunk(stored, cap, b.pick);
+      } catch (e) {
+        if (e instanceof CorruptFileError) {
+          throw new CorruptFileError(`"${label}": /${path}, chunk ${c}: ${e.message}`, {
+            cause: e,
+          });
+        }
+        throw e;
+      }
+    }
+    if (!got) {
+      // Never written (the fill value), or a codec the pool does not decode: through zarrita.
+      let data: NumericArray;
+      try {
+        data = (await arr.getChunk([c])).data as NumericArray;
+      } catch (e) {
+        throw zarrError(label, path, e);
+      }
+      got = picked(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), b.pick);
+    }
+    if (got.length !== b.length) {
+      throw new CorruptFileError(
+        `"${label}": /${path}, chunk ${c} holds ${got.length} of the ${b.length} bytes asked`,
+      );
+    }
+    bytes.set(got, b.at);
+    watch?.(bytes.subarray(b.at, b.at + b.length));
+  }));
 }

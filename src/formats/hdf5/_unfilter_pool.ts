@@ -27,6 +27,8 @@ export interface UnfilterJob {
 export interface BloscJob {
   bytes: Uint8Array;
   blosc: { cap: number };
+  /** Only these byte ranges of the decoded chunk, concatenated (see `_pick.ts`). */
+  pick?: number[];
 }
 
 /** Below this many compressed bytes, a blosc chunk is decoded here. */
@@ -161,7 +163,8 @@ export async function unfilterAll(jobs: UnfilterJob[]): Promise<Uint8Array[]> {
 }
 
 /**
- * Decode the blosc chunk `bytes` (to at most `cap` bytes) on the least busy
+ * Decode the blosc chunk `bytes` (to at most `cap` bytes; with `pick`, only
+ * those byte ranges of it, concatenated) on the least busy
  * worker of the pool, or here when it is small or there is no pool. Null
  * when the chunk uses a codec `decodeBlosc` does not handle. A buffer that
  * `bytes` owns whole is transferred to the worker (unusable afterwards).
@@ -169,10 +172,15 @@ export async function unfilterAll(jobs: UnfilterJob[]): Promise<Uint8Array[]> {
 export async function decodeBloscChunk(
   bytes: Uint8Array,
   cap: number,
+  pick?: number[],
 ): Promise<Uint8Array | null> {
   if (!bloscDecodable(bytes)) return null;
   if (bytes.byteLength >= MIN_POOLED_CHUNK && pool === undefined) pool = startPool();
-  if (!pool || bytes.byteLength < MIN_POOLED_CHUNK) return decodeBlosc(bytes, cap);
+  const here = () => {
+    const out = decodeBlosc(bytes, cap);
+    return out && picked(out, pick);
+  };
+  if (!pool || bytes.byteLength < MIN_POOLED_CHUNK) return here();
   let i = 0;
   for (let k = 1; k < pool.workers.length; k++) if (pool.busy[k] < pool.busy[i]) i = k;
   // The worker is sent the whole buffer: a view is copied out first.
@@ -180,10 +188,10 @@ export async function decodeBloscChunk(
     ? bytes
     : bytes.slice();
   try {
-    return (await send(i, [{ bytes: own, blosc: { cap } }]))[0];
+    return (await send(i, [{ bytes: own, blosc: { cap }, ...(pick ? { pick } : {}) }]))[0];
   } catch (e) {
     const gone = own.byteLength === 0;
     if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError || gone) throw e;
-    return decodeBlosc(bytes, cap);
+    return here();
   }
 }

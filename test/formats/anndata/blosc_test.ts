@@ -73,6 +73,23 @@ Deno.test({
       const part = bytesOf(await arr.readRanges(ranges));
       const cut = ranges.map(([s, e]) => want.subarray(s * rowBytes, e * rowBytes));
       assertEquals(part, new Uint8Array(cut.flatMap((c) => [...c])), `${name} rows`);
+      // Scattered rows across every chunk (1-D: picked out on the workers).
+      let x = name.length;
+      const rand = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const scattered: [number, number][] = [];
+      for (let r = Math.floor(rand() * 9); r < arr.shape[0];) {
+        const len = 1 + Math.floor(rand() * 20);
+        scattered.push([r, Math.min(arr.shape[0], r + len)]);
+        r += len + 1 + Math.floor(rand() * 3_000);
+      }
+      const got = bytesOf(await arr.readRanges(scattered));
+      const wantRows = new Uint8Array(got.length);
+      let o = 0;
+      for (const [s, e] of scattered) {
+        wantRows.set(want.subarray(s * rowBytes, e * rowBytes), o);
+        o += (e - s) * rowBytes;
+      }
+      assertEquals(got, wantRows, `${name} scattered rows`);
     }
   },
 });

@@ -7,6 +7,7 @@
 // ~25 µs for a 20-column file row, more than SQLite's own time for a
 // 100-row filter at 1M files. Rows here are plain objects. A transaction's
 // connection is closed when it ends (@libsql/client leaves them open).
+// @ts-types="./_libsql_types.d.ts"
 import Database from "libsql";
 import type {
   CompiledQuery,

@@ -93,22 +93,28 @@ function execute(db: Db, sql: string, parameters: readonly unknown[]): QueryResu
   };
 }
 
+/** A synchronous step as a promise (its error a rejection, not a throw). */
+function settle<T>(step: () => T): Promise<T> {
+  try {
+    return Promise.resolve(step());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 class FileConnection implements DatabaseConnection {
   #tx: Db | undefined;
   constructor(readonly driver: LibsqlFileDriver) {}
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    try {
+    return settle(() => {
       const tx = this.#tx;
       if (tx && !tx.inTransaction) {
         // SQLite rolled it back itself (after SQLITE_FULL, say).
         throw coded("The transaction has been rolled back", "TRANSACTION_CLOSED");
       }
-      const db = tx ?? this.driver.shared();
-      return Promise.resolve(execute(db, query.sql, query.parameters) as QueryResult<R>);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+      return execute(tx ?? this.driver.shared(), query.sql, query.parameters) as QueryResult<R>;
+    });
   }
 
   // deno-lint-ignore require-yield
@@ -183,28 +189,13 @@ class LibsqlFileDriver implements Driver {
     return Promise.resolve(new FileConnection(this));
   }
   beginTransaction(c: DatabaseConnection): Promise<void> {
-    try {
-      (c as FileConnection).begin();
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return settle(() => (c as FileConnection).begin());
   }
   commitTransaction(c: DatabaseConnection): Promise<void> {
-    try {
-      (c as FileConnection).end("COMMIT");
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return settle(() => (c as FileConnection).end("COMMIT"));
   }
   rollbackTransaction(c: DatabaseConnection): Promise<void> {
-    try {
-      (c as FileConnection).end("ROLLBACK");
-      return Promise.resolve();
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return settle(() => (c as FileConnection).end("ROLLBACK"));
   }
   async releaseConnection(): Promise<void> {}
   destroy(): Promise<void> {

@@ -7,7 +7,7 @@ import type { Dtype, NumericArray } from "./matrix.ts";
 import type { ZarrStoreAt } from "./_zarr_store.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
-import { picked } from "../hdf5/_pick.ts";
+import { pickBlocks, picked } from "../hdf5/_pick.ts";
 import { bloscHeader } from "../_blosc.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -242,22 +242,7 @@ async function pickedRows(
 ): Promise<void> {
   const bpe = out.BYTES_PER_ELEMENT;
   const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  // Ranges ascend: the rows of one chunk are one block of the output.
-  const blocks = new Map<number, { pick: number[]; at: number; length: number }>();
-  let o = 0;
-  for (const [s, e] of ranges) {
-    for (let r = s; r < e;) {
-      const c = Math.floor(r / extent), stop = Math.min(e, (c + 1) * extent);
-      let b = blocks.get(c);
-      if (!b) blocks.set(c, b = { pick: [], at: o, length: 0 });
-      const from = (r - c * extent) * bpe, to = (stop - c * extent) * bpe;
-      if (b.pick.length && b.pick[b.pick.length - 1] === from) b.pick[b.pick.length - 1] = to;
-      else b.pick.push(from, to);
-      b.length += to - from;
-      o += (stop - r) * bpe;
-      r = stop;
-    }
-  }
+  const blocks = pickBlocks(ranges, extent, bpe);
   const cap = extent * bpe;
   await Promise.all([...blocks].map(async ([c, b]) => {
     const stored = await raw.get(c);

@@ -32,3 +32,41 @@ export function picked(b: Uint8Array, pick?: readonly number[], where = "a chunk
   }
   return out;
 }
+
+/** The rows a read wants of one chunk: byte ranges of the chunk, and where they go. */
+export interface PickBlock {
+  /** Byte ranges of the decoded chunk, as `picked` takes them. */
+  pick: number[];
+  /** The output byte the first one goes to (the rest follow it). */
+  at: number;
+  /** Bytes picked in all. */
+  length: number;
+}
+
+/**
+ * Per chunk number, the rows of `ranges` (ascending, disjoint; rows of
+ * `rowBytes` bytes, chunks of `extent` whole rows) that chunk holds: ranges
+ * ascend, so a chunk's rows are one block of the output.
+ */
+export function pickBlocks(
+  ranges: readonly (readonly [number, number])[],
+  extent: number,
+  rowBytes: number,
+): Map<number, PickBlock> {
+  const blocks = new Map<number, PickBlock>();
+  let o = 0;
+  for (const [s, e] of ranges) {
+    for (let r = s; r < e;) {
+      const c = Math.floor(r / extent), stop = Math.min(e, (c + 1) * extent);
+      let b = blocks.get(c);
+      if (!b) blocks.set(c, b = { pick: [], at: o, length: 0 });
+      const from = (r - c * extent) * rowBytes, to = (stop - c * extent) * rowBytes;
+      if (b.pick.length && b.pick[b.pick.length - 1] === from) b.pick[b.pick.length - 1] = to;
+      else b.pick.push(from, to);
+      b.length += to - from;
+      o += (stop - r) * rowBytes;
+      r = stop;
+    }
+  }
+  return blocks;
+}

@@ -17,6 +17,7 @@ import { copyRows, pickRows } from "./_copy_row.ts";
 import { readSpans } from "./_spans.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
 import { unfilterAll } from "./_unfilter_pool.ts";
+import { type PickBlock, pickBlocks } from "./_pick.ts";
 import { checkClaims } from "./_claims.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
 import { fetchPieces, guard, type Piece, type ReadOptions } from "./_scheduler.ts";
@@ -218,26 +219,9 @@ export class H5Dataset {
     // a read wants of one chunk are one block of the output (ranges ascend),
     // picked out where the chunk is decoded; only they come back.
     const whole = fullRows && chunkRowBytes === rowBytes;
-    const blocks = new Map<number, { pick: number[]; at: number; length: number }>();
-    if (whole) {
-      let o = 0;
-      for (const [s, e] of ranges) {
-        for (let r = s; r < e;) {
-          const c0 = Math.floor(r / chunk[0]) * chunk[0];
-          const stop = Math.min(e, c0 + chunk[0]);
-          let b = blocks.get(c0);
-          if (!b) blocks.set(c0, b = { pick: [], at: o, length: 0 });
-          const from = (r - c0) * rowBytes, to = (stop - c0) * rowBytes;
-          if (b.pick.length && b.pick[b.pick.length - 1] === from) b.pick[b.pick.length - 1] = to;
-          else b.pick.push(from, to);
-          b.length += to - from;
-          o += (stop - r) * rowBytes;
-          r = stop;
-        }
-      }
-    }
+    const blocks = whole ? pickBlocks(ranges, chunk[0], rowBytes) : new Map<number, PickBlock>();
     const refs = [...needed.values()].flat();
-    const starts = [...needed.entries()].flatMap(([c0, list]) => list.map(() => c0));
+    const starts = [...needed.entries()].flatMap(([c0, list]) => list.map(() => c0 / chunk[0]));
     for (const c of refs) {
       if (c.address + c.size > this.#file.size) {
         throw new CorruptFileError(

@@ -17,12 +17,27 @@ if (!install.success) {
   Deno.exit(1);
 }
 
+// Every temporary file and folder of the run (tests' temp dirs, PostgreSQL
+// servers' data, kernels' scratch) goes under one folder, removed at the end
+// with any server still running there: a test that does not clean up, or a
+// run stopped midway, leaves nothing behind (they added up to tens of GB).
+// Traversable by others: PostgreSQL runs as its own user in there.
+const tmp = await Deno.makeTempDir({ prefix: "lamindeno-tests-" });
+await Deno.chmod(tmp, 0o755);
+
 const child = new Deno.Command(Deno.execPath(), {
   args,
   stdout: "piped",
   stderr: "inherit",
-  env: { NO_COLOR: "1" },
+  env: { NO_COLOR: "1", TMPDIR: tmp },
 }).spawn();
+const stop = () => {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+};
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGTERM", stop);
 
 // Stream the output through while keeping the last lines for the summary.
 const decoder = new TextDecoder();
@@ -32,6 +47,37 @@ for await (const chunk of child.stdout) {
   tail = (tail + decoder.decode(chunk, { stream: true })).slice(-20_000);
 }
 const status = await child.status;
+await removeRunTemp(tmp);
+
+/** Stop the PostgreSQL servers left running under `dir` (immediate shutdown), then remove it. */
+async function removeRunTemp(dir: string): Promise<void> {
+  const pids: number[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isDirectory || !e.name.startsWith("lamindeno-pg-")) continue;
+    const pid = await Deno.readTextFile(`${dir}/${e.name}/data/postmaster.pid`)
+      .then((t) => Number(t.split("\n")[0]), () => NaN);
+    if (Number.isSafeInteger(pid) && pid > 0) {
+      try {
+        Deno.kill(pid, "SIGQUIT");
+        pids.push(pid);
+      } catch { /* not running */ }
+    }
+  }
+  // Gone once signal 0 fails (up to ~5 s).
+  for (let i = 0; i < 50 && pids.length; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    for (let k = pids.length - 1; k >= 0; k--) {
+      try {
+        Deno.kill(pids[k], "SIGCONT");
+      } catch {
+        pids.splice(k, 1);
+      }
+    }
+  }
+  await Deno.remove(dir, { recursive: true }).catch((e) =>
+    console.error(`could not remove the run's temporary folder ${dir}: ${e.message}`)
+  );
+}
 
 const count = (label: string): number => {
   const all = [...tail.matchAll(new RegExp(`(\\d+) ${label}`, "g"))];

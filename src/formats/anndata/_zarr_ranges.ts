@@ -8,7 +8,6 @@ import type { ZarrStoreAt } from "./_zarr_store.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
 import { pickBlocks, picked } from "../hdf5/_pick.ts";
-import { bloscHeader } from "../_blosc.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyArray = zarr.Array<any, any>;
@@ -249,7 +248,8 @@ async function pickedRows(
     let got: Uint8Array | null = null;
     if (stored) {
       try {
-        bloscHeader(stored, cap); // sizes checked before anything is allocated
+        // Sizes checked against `cap` before anything is allocated (decodeBlosc, or the
+        // checked codec of the zarrita path below when this one returns null).
         got = await decodeBloscChunk(stored, cap, b.pick);
       } catch (e) {
         if (e instanceof CorruptFileError) {

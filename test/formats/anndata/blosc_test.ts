@@ -155,6 +155,14 @@ Deno.test({
     new DataView(big.buffer).setUint32(4, 1 << 30, true);
     await Deno.writeFile(`${dir}/t.zarr/f4_lz4_1/1`, big);
     await assertRejects(() => store.read("f4_lz4_1"), CorruptFileError, /beyond/);
+    // Scattered rows (each chunk's rows picked where it is decoded): the same checks, the
+    // element and the chunk named.
+    const rows = await zarrRangeArray(localZarr(`${dir}/t.zarr`), "f4_lz4_1", "t.zarr");
+    const scattered: [number, number][] = [[1, 5], [150_000, 150_010], [250_000, 250_001]];
+    const e2 = await assertRejects(() => rows.readRanges(scattered), CorruptFileError, /beyond/);
+    assert(/t\.zarr.*f4_lz4_1, chunk 1/.test(e2.message), e2.message);
+    await Deno.writeFile(`${dir}/t.zarr/f4_lz4_1/1`, bad);
+    await assertRejects(() => rows.readRanges(scattered), CorruptFileError, /chunk 1/);
   },
 });
 

@@ -3,18 +3,13 @@
 // lookups at scale, and structures patched to loop.
 import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
-import { fileBytes, H5Dataset, H5File } from "../../../src/formats/hdf5/h5file.ts";
+import { fileBytes, H5File } from "../../../src/formats/hdf5/h5file.ts";
 import { fletcher32 } from "../../../src/formats/hdf5/_filters.ts";
 import { assertReadable } from "../../../src/formats/hdf5/store.ts";
 import { CorruptFileError } from "../../../mod.ts";
+import { ds } from "./_ds.ts";
 
 const py = needsPython("HDF5 integrity", "h5py", "numpy");
-
-async function ds(f: H5File, p: string): Promise<H5Dataset> {
-  const node = await f.get(p);
-  assert(node instanceof H5Dataset, `${p} is a dataset`);
-  return node;
-}
 
 /** Bytes of `path` with byte `at` flipped, written to a new file. */
 async function flipped(path: string, at: number, to: string): Promise<string> {

@@ -1,10 +1,11 @@
 // Chunks undone on the worker pool (reads of over 1 MiB of compressed
 // chunks): the bytes equal numpy's, and a damaged chunk is a CorruptFileError.
-import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
+import { assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
-import { fileBytes, H5Dataset, type H5File } from "../../../src/formats/hdf5/h5file.ts";
+import { fileBytes } from "../../../src/formats/hdf5/h5file.ts";
 import { openH5Range } from "../../../src/formats/hdf5/store.ts";
 import { CorruptFileError } from "../../../mod.ts";
+import { ds } from "./_ds.ts";
 
 const py = needsPython("HDF5 reading", "h5py", "numpy");
 
@@ -27,12 +28,6 @@ with open(f"{d}/t.h5", "r+b") as fh:
     fh.seek(info.byte_offset + info.size // 2)
     fh.write(b"\\xff" * 64)
 `;
-
-async function ds(f: H5File, p: string): Promise<H5Dataset> {
-  const node = await f.get(p);
-  assert(node instanceof H5Dataset, `${p} is a dataset`);
-  return node;
-}
 
 Deno.test({
   name: "gzip chunks read in parallel on workers equal numpy's bytes, whole and by rows",

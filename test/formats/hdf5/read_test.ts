@@ -1,9 +1,10 @@
 // Our byte-range HDF5 reader against files h5py wrote.
 import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
-import { fileBytes, H5Dataset, H5File } from "../../../src/formats/hdf5/h5file.ts";
+import { fileBytes, H5File } from "../../../src/formats/hdf5/h5file.ts";
 import { openH5Range } from "../../../src/formats/hdf5/store.ts";
 import { CorruptFileError, UnsupportedFormatError } from "../../../mod.ts";
+import { ds } from "./_ds.ts";
 
 const py = needsPython("HDF5 reading", "h5py", "numpy");
 
@@ -40,12 +41,6 @@ async function written(libver: "default" | "latest"): Promise<string> {
   const dir = await tempDir();
   await python(WRITE, dir, libver);
   return `${dir}/t.h5`;
-}
-
-async function ds(f: H5File, p: string): Promise<H5Dataset> {
-  const node = await f.get(p);
-  assert(node instanceof H5Dataset, `${p} is a dataset`);
-  return node;
 }
 
 for (const libver of ["default"] as const) {

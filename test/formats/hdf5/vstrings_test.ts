@@ -6,6 +6,7 @@ import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts"
 import { needsPython, python } from "../../_python.ts";
 import { type ByteReader, fileBytes, H5Dataset, H5File } from "../../../src/formats/hdf5/h5file.ts";
 import { CorruptFileError } from "../../../mod.ts";
+import { ds } from "./_ds.ts";
 
 const py = needsPython("HDF5 strings", "h5py", "numpy");
 
@@ -41,12 +42,6 @@ async function written(): Promise<{ path: string; names: string[]; contig: numbe
 function remote(path: string): ByteReader & { stats: { bytesRead: number }; close(): void } {
   const f = fileBytes(path);
   return { size: () => f.size(), read: (o, l) => f.read(o, l), stats: f.stats, close: f.close };
-}
-
-async function ds(f: H5File, p: string): Promise<H5Dataset> {
-  const node = await f.get(p);
-  assert(node instanceof H5Dataset, `${p} is a dataset`);
-  return node;
 }
 
 /** Strings of `rows` (ascending) as the store reads a selection: by spans of consecutive rows. */

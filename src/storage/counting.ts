@@ -7,6 +7,7 @@ import type {
   StorageBackend,
   StorageCapabilities,
 } from "./storage.ts";
+import { readObject } from "./storage.ts";
 
 /** I/O statistics kept by {@linkcode CountingStorage}. */
 export interface IoStats {
@@ -86,6 +87,16 @@ export class CountingStorage implements StorageBackend {
       Promise.resolve(this.capabilities.rangeReads === "local" ? LOCAL_COST : REMOTE_COST);
   }
   /** As the inner backend, counting the bytes returned. */
+  /** As the inner backend's `readObject`, counting the bytes. */
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    this.stats.requests++;
+    const r = await readObject(this.inner, key);
+    if (r) {
+      this.stats.bytesRead += r.byteLength;
+      this.#onRead?.(r.byteLength);
+    }
+    return r;
+  }
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
     this.stats.requests++;
     const r = await this.inner.getRange(key, offset, length);

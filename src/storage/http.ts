@@ -216,6 +216,17 @@ export class HttpStorage implements StorageBackend {
     });
   }
 
+  /** The whole object in one `GET` (retried as a range read is). */
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    const url = this.uri(key);
+    return await this.#read("read", url, async (signal) => {
+      const res = await fetch(url, { headers: this.#o.headers, signal });
+      if (MISSING.has(res.status)) return void await res.body?.cancel();
+      await this.#ok(res);
+      return new Uint8Array(await res.arrayBuffer());
+    });
+  }
+
   /** Size (`Content-Length`), etag and mtime of an object. */
   async head(key: string): Promise<ObjectInfo | undefined> {
     const url = this.uri(key);

@@ -261,6 +261,25 @@ export class S3Storage implements StorageBackend {
     return r;
   }
 
+  /** The whole object in one `GET` (retried as a range read is). */
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    const Key = this.#key(key);
+    return await this.#request("read", this.uri(key), { retry: true }, async (signal) => {
+      let r;
+      try {
+        r = await this.#send<GetObjectCommandOutput>(
+          (sdk) => new sdk.GetObjectCommand({ Bucket: this.bucket, Key }),
+          signal,
+        );
+      } catch (e) {
+        if (isMissing(e)) return undefined;
+        throw e;
+      }
+      const body = r.Body?.transformToWebStream() as ReadableStream<Uint8Array> | undefined;
+      return body ? await readAll(body, signal, r.ContentLength) : new Uint8Array();
+    });
+  }
+
   /** Write atomically, verified before it becomes visible. */
   async put(key: string, data: PutData, options: PutOptions = {}): Promise<PutResult> {
     const Key = this.#key(key);

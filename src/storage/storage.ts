@@ -148,6 +148,12 @@ export interface StorageBackend {
   costModel?(key: string): Promise<CostModel>;
   /** `length` bytes from `offset` (fewer at the end of the object). */
   getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined>;
+  /**
+   * The whole object as bytes in one request (a `get` without a `head`
+   * first): for many small objects, such as the chunks of a zarr store.
+   * Optional; `readObject()` falls back to `get`.
+   */
+  getBytes?(key: string): Promise<Uint8Array | undefined>;
   /** Write an object atomically, hashing it on the way (only if `capabilities.writable`). */
   put(key: string, data: PutData, options?: PutOptions): Promise<PutResult>;
   /** Size, etag and mtime of an object. */
@@ -159,4 +165,18 @@ export interface StorageBackend {
    * set order (only if `capabilities.listing`).
    */
   list(prefix?: string): AsyncIterable<ObjectInfo>;
+}
+
+/**
+ * The whole object `key` of `backend` as bytes (`getBytes` where the
+ * backend has it, else its `get` stream collected), or undefined.
+ */
+export async function readObject(
+  backend: StorageBackend,
+  key: string,
+): Promise<Uint8Array | undefined> {
+  if (backend.getBytes) return await backend.getBytes(key);
+  const s = await backend.get(key);
+  if (!s) return undefined;
+  return new Uint8Array(await new Response(s).arrayBuffer());
 }

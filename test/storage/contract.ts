@@ -3,6 +3,7 @@
 // (writable backends). Each backend's test file runs the parts it supports.
 import { IntegrityError, type StorageBackend, StorageError } from "../../mod.ts";
 import { hashBytes } from "../../mod.ts";
+import { readObject } from "../../src/storage/storage.ts";
 import { assert, assertEquals, assertRejects } from "../_helpers.ts";
 
 const enc = new TextEncoder();
@@ -67,6 +68,23 @@ export function storageReadContract(name: string, make: () => Promise<SeededStor
       assertEquals((await s.getRange("empty", 0, 4))?.length, 0);
       assertEquals((await s.head("empty"))?.size, 0);
       assertEquals(await text(await s.get("empty")), "");
+    },
+  );
+
+  t(
+    "getBytes() and readObject() return an object whole; missing ones and folders are undefined",
+    async (s, seed) => {
+      await seed({ "w/x.bin": enc.encode("whole"), "w/empty": new Uint8Array() });
+      assert(s.getBytes, "every backend of ours reads an object in one request");
+      assertEquals(dec.decode(await s.getBytes("w/x.bin")), "whole");
+      assertEquals((await s.getBytes("w/empty"))?.length, 0);
+      assertEquals(await s.getBytes("w/nope"), undefined);
+      assertEquals(await s.getBytes("w"), undefined, "a folder is not an object");
+      // Without getBytes: the whole `get` stream.
+      const bare = { get: (k: string) => s.get(k) } as unknown as StorageBackend;
+      assertEquals(dec.decode(await readObject(bare, "w/x.bin")), "whole");
+      assertEquals(await readObject(bare, "w/nope"), undefined);
+      assertEquals(dec.decode(await readObject(s, "w/x.bin")), "whole");
     },
   );
 

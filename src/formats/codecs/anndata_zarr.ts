@@ -1,7 +1,7 @@
 // Zarr stores: an AnnData saved as .zarr; a .zarr store loads as an AnnData
 // (or, for an array store, a zarrita array) and streams by chunk keys.
 import * as rt from "../../_runtime.ts";
-import type { StorageBackend } from "../../storage/storage.ts";
+import { readObject, type StorageBackend } from "../../storage/storage.ts";
 import { type Codec, defineCodec, type OpenRangesOptions, type RangeReader } from "../codec.ts";
 import { AnnData } from "../anndata/anndata.ts";
 import { openZarr, type ZarrStoreAt } from "../anndata/_zarr_store.ts";
@@ -12,11 +12,8 @@ import { loadZarr } from "../zarr.ts";
 /** A ZarrStoreAt reading keys under `prefix` of a storage backend. */
 function backendZarr(backend: StorageBackend, prefix: string): ZarrStoreAt {
   return {
-    async get(key) {
-      const info = await backend.head(`${prefix}/${key}`);
-      if (!info) return undefined;
-      return await backend.getRange(`${prefix}/${key}`, 0, info.size);
-    },
+    // One request a key (no head first): a zarr read is hundreds of chunks.
+    get: (key) => readObject(backend, `${prefix}/${key}`),
     async children(sub) {
       const local = backend.localPath(sub ? `${prefix}/${sub}` : prefix);
       const out = new Set<string>();

@@ -10,20 +10,11 @@ import type { BloscJob, UnfilterJob } from "./_unfilter_pool.ts";
 
 type Job = Omit<UnfilterJob, "bytes"> | Omit<BloscJob, "bytes">;
 
-let kept: Uint8Array | undefined;
-/** A decoding buffer of at least `n` bytes, kept between chunks up to 16 MiB. */
-function scratch(n: number): Uint8Array {
-  if (kept && kept.length >= n) return kept;
-  const b = new Uint8Array(n);
-  if (n <= 16 << 20) kept = b;
-  return b;
-}
-
 function undo(bytes: Uint8Array, j: Job): Uint8Array {
   if ("blosc" in j) {
-    // Rows picked out of a chunk: decoded into a buffer kept for the next
+    // Rows picked out of a chunk: decoded into memory kept for the next
     // chunk (no fresh memory to fault in), only the picked bytes sent.
-    const out = decodeBlosc(bytes, j.blosc.cap, j.pick ? scratch(j.blosc.cap) : undefined);
+    const out = decodeBlosc(bytes, j.blosc.cap, j.pick !== undefined);
     if (!out) throw new CorruptFileError("the blosc chunk uses a codec the worker does not decode");
     if (!j.pick) return out;
     const p = picked(out, j.pick);

@@ -1,0 +1,227 @@
+// Blosc (format 1) chunks of LZ4 blocks, decoded in WebAssembly with SIMD:
+// the LZ4 block decoder and the byte unshuffle of src/formats/_blosc.ts, for
+// the chunks that dominate a zarr v2 read (numcodecs' default is blosc lz4
+// with byte shuffle). Built by `deno task wasm` (clang, wasm32, freestanding:
+// no libc; memcpy/memset lower to bulk-memory instructions) into
+// blosc_lz4.wasm.ts; test/formats/wasm_test.ts rebuilds it and compares.
+//
+// Untrusted input: every read is checked against the chunk's end and every
+// write against the output's end. The caller (TypeScript) has checked the
+// header (sizes against the declared cap) and laid out one memory:
+//   [src: srcLen] [out: nbytes + SLACK] [tmp: blocksize + SLACK]
+// Copies may run up to SLACK bytes past a stream's end, always inside that
+// memory, and only over bytes that are written again afterwards.
+typedef unsigned char u8;
+typedef unsigned int u32;
+typedef unsigned long size_t;
+typedef u8 v16 __attribute__((vector_size(16), aligned(1)));
+typedef unsigned long long u64 __attribute__((aligned(1)));
+
+#define SLACK 64
+#define SHUFFLE 0x1
+#define DONT_SPLIT 0x10
+#define MAX_SPLITS 16
+#define MIN_BUFFERSIZE 128
+
+/** Where decoding stopped: the block and what was wrong (see `error`). */
+static int err_block = 0;
+static int err_kind = 0;
+enum {
+  E_BLOCK_START = 1,  // a block's start outside the chunk
+  E_PAST_END = 2,     // a stream's size field or bytes past the chunk's end
+  E_LZ4 = 3,          // an LZ4 stream that is malformed or decodes to the wrong size
+  E_SPLIT = 4,        // a block that does not split evenly into its streams
+};
+
+static int fail(int block, int kind) {
+  err_block = block;
+  err_kind = kind;
+  return -1;
+}
+
+static inline void copy16(u8* d, const u8* s) { *(v16*)d = *(const v16*)s; }
+
+static inline u32 rd32(const u8* p) {
+  return (u32)p[0] | ((u32)p[1] << 8) | ((u32)p[2] << 16) | ((u32)p[3] << 24);
+}
+
+/**
+ * Decode the LZ4 block [ip, iend) into [op, oend): its decoded size, or -1.
+ * Writes may reach SLACK bytes past oend (see above).
+ */
+static int lz4_block(const u8* ip, const u8* iend, u8* op, u8* oend) {
+  u8* const start = op;
+  for (;;) {
+    if (ip >= iend) return -1;
+    u32 token = *ip++;
+    size_t lit = token >> 4;
+    if (lit == 15) {
+      u32 c;
+      do {
+        if (ip >= iend) return -1;
+        c = *ip++;
+        lit += c;
+      } while (c == 255);
+    }
+    if ((size_t)(iend - ip) < lit || (size_t)(oend - op) < lit) return -1;
+    if (lit <= 16 && iend - ip >= 16) copy16(op, ip);
+    else __builtin_memmove(op, ip, lit);
+    ip += lit;
+    op += lit;
+    if (ip >= iend) break;  // the last sequence has literals only
+    if (iend - ip < 2) return -1;
+    size_t off = (size_t)ip[0] | ((size_t)ip[1] << 8);
+    ip += 2;
+    if (off == 0 || off > (size_t)(op - start)) return -1;
+    size_t len = token & 15;
+    if (len == 15) {
+      u32 c;
+      do {
+        if (ip >= iend) return -1;
+        c = *ip++;
+        len += c;
+      } while (c == 255);
+    }
+    len += 4;
+    if ((size_t)(oend - op) < len) return -1;
+    const u8* m = op - off;
+    u8* const stop = op + len;
+    if (off >= 16) {
+      // 16 bytes at a time; the last copy may run up to 15 bytes on.
+      do {
+        copy16(op, m);
+        op += 16;
+        m += 16;
+      } while (op < stop);
+    } else if (off == 1) {
+      __builtin_memset(op, *m, len);
+    } else if (off >= 8) {
+      do {
+        *(u64*)op = *(const u64*)m;
+        op += 8;
+        m += 8;
+      } while (op < stop);
+    } else {
+      // A pattern shorter than 8 bytes: its first 8 bytes one at a time,
+      // then 8 at a time from a whole number of periods back (8 to 14).
+      u8* const first = op + 8 < stop ? op + 8 : stop;
+      while (op < first) *op++ = *m++;
+      m = op - off * ((8 + off - 1) / off);
+      while (op < stop) {
+        *(u64*)op = *(const u64*)m;
+        op += 8;
+        m += 8;
+      }
+    }
+    op = stop;
+  }
+  return (int)(op - start);
+}
+
+/** Blosc's byte shuffle undone: `size` bytes of `s` (element bytes by stream) into `d`. */
+static void unshuffle(u32 typesize, size_t size, const u8* s, u8* d) {
+  size_t n = size / typesize, i = 0;
+  if (typesize == 4) {
+    for (; i + 16 <= n; i += 16) {
+      v16 a = *(const v16*)(s + i), b = *(const v16*)(s + n + i);
+      v16 c = *(const v16*)(s + 2 * n + i), e = *(const v16*)(s + 3 * n + i);
+      v16 ab0 = __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      v16 ab1 = __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
+                                        15, 31);
+      v16 ce0 = __builtin_shufflevector(c, e, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      v16 ce1 = __builtin_shufflevector(c, e, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
+                                        15, 31);
+      u8* o = d + 4 * i;
+      *(v16*)o = __builtin_shufflevector(ab0, ce0, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7,
+                                         22, 23);
+      *(v16*)(o + 16) = __builtin_shufflevector(ab0, ce0, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28,
+                                                29, 14, 15, 30, 31);
+      *(v16*)(o + 32) = __builtin_shufflevector(ab1, ce1, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21,
+                                                6, 7, 22, 23);
+      *(v16*)(o + 48) = __builtin_shufflevector(ab1, ce1, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28,
+                                                29, 14, 15, 30, 31);
+    }
+  } else if (typesize == 8) {
+    for (; i + 16 <= n; i += 16) {
+      v16 x[8];
+      for (int j = 0; j < 8; j++) x[j] = *(const v16*)(s + j * n + i);
+      // Bytes, then pairs, then quads interleaved: element k's 8 bytes together.
+      v16 p[8], q[8];
+      for (int j = 0; j < 4; j++) {
+        p[2 * j] = __builtin_shufflevector(x[2 * j], x[2 * j + 1], 0, 16, 1, 17, 2, 18, 3, 19, 4,
+                                           20, 5, 21, 6, 22, 7, 23);
+        p[2 * j + 1] = __builtin_shufflevector(x[2 * j], x[2 * j + 1], 8, 24, 9, 25, 10, 26, 11,
+                                               27, 12, 28, 13, 29, 14, 30, 15, 31);
+      }
+      for (int j = 0; j < 2; j++) {
+        for (int h = 0; h < 2; h++) {
+          v16 lo = p[4 * j + h], hi = p[4 * j + 2 + h];
+          q[4 * j + 2 * h] = __builtin_shufflevector(lo, hi, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20,
+                                                     21, 6, 7, 22, 23);
+          q[4 * j + 2 * h + 1] = __builtin_shufflevector(lo, hi, 8, 9, 24, 25, 10, 11, 26, 27, 12,
+                                                         13, 28, 29, 14, 15, 30, 31);
+        }
+      }
+      // q[0..3]: bytes 0-3 of elements 0-3, 4-7, 8-11, 12-15; q[4..7]: bytes 4-7.
+      u8* o = d + 8 * i;
+      for (int k = 0; k < 4; k++) {
+        v16 lo = q[k], hi = q[4 + k];
+        *(v16*)(o + 32 * k) = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6,
+                                                      7, 20, 21, 22, 23);
+        *(v16*)(o + 32 * k + 16) = __builtin_shufflevector(lo, hi, 8, 9, 10, 11, 24, 25, 26, 27, 12,
+                                                           13, 14, 15, 28, 29, 30, 31);
+      }
+    }
+  }
+  for (; i < n; i++) {
+    for (u32 j = 0; j < typesize; j++) d[i * typesize + j] = s[j * n + i];
+  }
+  size_t whole = n * typesize;
+  for (size_t k = whole; k < size; k++) d[k] = s[k];
+}
+
+/**
+ * Decode the LZ4 blocks of the blosc chunk at `src` (`srcLen` bytes, header
+ * checked by the caller) into `out` (`nbytes`), through `tmp` when shuffled.
+ * 0, or -1 with err_block/err_kind set.
+ */
+__attribute__((export_name("decode"))) int decode(const u8* src, u32 srcLen, u8* out,
+                                                  u32 nbytes, u32 blocksize, u32 typesize,
+                                                  u32 flags, u8* tmp) {
+  const u8* const end = src + srcLen;
+  u32 nblocks = (nbytes + blocksize - 1) / blocksize;
+  u32 starts = 16 + 4 * nblocks;
+  int shuffled = (flags & SHUFFLE) && typesize > 1;
+  for (u32 b = 0; b < nblocks; b++) {
+    int leftover = b == nblocks - 1 && nbytes % blocksize != 0;
+    u32 bsize = leftover ? nbytes % blocksize : blocksize;
+    u32 at = rd32(src + 16 + 4 * b);
+    if (at < starts || at >= srcLen) return fail(b, E_BLOCK_START);
+    const u8* ip = src + at;
+    int split = !(flags & DONT_SPLIT) && typesize <= MAX_SPLITS &&
+                bsize / typesize >= MIN_BUFFERSIZE && !leftover;
+    u32 nsplits = split ? typesize : 1;
+    if (bsize % nsplits != 0) return fail(b, E_SPLIT);
+    u32 neblock = bsize / nsplits;
+    u8* op = shuffled ? tmp : out + (size_t)b * blocksize;
+    for (u32 s = 0; s < nsplits; s++) {
+      if (end - ip < 4) return fail(b, E_PAST_END);
+      int cb = (int)rd32(ip);
+      ip += 4;
+      if (cb < 0 || end - ip < cb) return fail(b, E_PAST_END);
+      if ((u32)cb == neblock) __builtin_memcpy(op, ip, neblock);
+      else if (lz4_block(ip, ip + cb, op, op + neblock) != (int)neblock) return fail(b, E_LZ4);
+      ip += cb;
+      op += neblock;
+    }
+    if (shuffled) unshuffle(typesize, bsize, tmp, out + (size_t)b * blocksize);
+  }
+  return 0;
+}
+
+/** The last failure: its block times 8 plus its kind. */
+__attribute__((export_name("error"))) double error(void) { return (double)err_block * 8 + err_kind; }
+
+extern u8 __heap_base;
+/** Where the caller's buffers may start (after the stack and globals). */
+__attribute__((export_name("heap"))) u32 heap(void) { return (u32)(size_t)&__heap_base; }

@@ -1,0 +1,152 @@
+// The WebAssembly blosc/LZ4 decoder (src/formats/_wasm/blosc_lz4.c): the
+// embedded module is the one its source builds to, it decodes what
+// numcodecs writes (every type size, shuffled or not, leftover blocks) to
+// numpy's bytes, and on damaged chunks it agrees with the TypeScript decoder
+// byte for byte or both refuse with a CorruptFileError.
+import { assert, assertEquals, tempDir } from "../_helpers.ts";
+import { needsPython, python } from "../_python.ts";
+import { buildWasm, WASM_SOURCES, wasmModule } from "./_wasm.ts";
+import { decodeBlosc, useBloscWasm } from "../../src/formats/_blosc.ts";
+import { CorruptFileError } from "../../mod.ts";
+
+/** clang and wasm-ld, or (outside CI) a loud skip. */
+function needsClang(): { ignore: boolean } {
+  const has = (cmd: string) => {
+    try {
+      return new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" })
+        .outputSync().success;
+    } catch {
+      return false;
+    }
+  };
+  if (has("clang") && has("wasm-ld")) return { ignore: false };
+  const msg = "the wasm build check needs clang and wasm-ld: apt-get install -y clang lld";
+  if (Deno.env.get("CI") === "true") throw new Error(`CI must not skip tests: ${msg}`);
+  console.error(`\n!!! SKIPPING ${msg}\n`);
+  return { ignore: true };
+}
+
+Deno.test({
+  name: "the embedded WebAssembly modules are what their C sources build to",
+  ...needsClang(),
+  async fn() {
+    for (const name of WASM_SOURCES) {
+      const bytes = await buildWasm(name);
+      const embedded = await Deno.readTextFile(
+        new URL(`../../src/formats/_wasm/${name}.wasm.ts`, import.meta.url),
+      );
+      assertEquals(embedded, wasmModule(name, bytes), `${name}: run \`deno task wasm\``);
+    }
+  },
+});
+
+// Chunks as numcodecs writes them: type sizes 1, 2, 3, 4, 8 and 16; no
+// shuffle and byte shuffle; block sizes that leave a leftover block; data
+// that compresses well (runs, small patterns) and badly (random bytes).
+const WRITE = `
+import sys, numpy as np
+from numcodecs import Blosc
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+n = 0
+def put(a, shuffle, blocksize=0):
+    global n
+    c = Blosc(cname="lz4", clevel=5, shuffle=shuffle, blocksize=blocksize).encode(a)
+    open(f"{d}/{n}.blosc", "wb").write(c)
+    open(f"{d}/{n}.raw", "wb").write(a.tobytes())
+    n += 1
+arrays = [
+    (rng.poisson(2, 100_003) * rng.random(100_003)).astype("<f4"),
+    np.sort(rng.integers(0, 10**12, 30_001)).astype("<i8"),
+    rng.integers(0, 4, 70_001).astype("u1"),
+    rng.integers(0, 2**15, 50_000).astype("<i2"),
+    np.array([b"ab%d" % (i % 7) for i in range(40_000)], dtype="S3"),
+    rng.integers(0, 2**31, 60_000).astype("<i4"),
+    np.tile(np.arange(5, dtype="<f8"), 9_001),
+    np.repeat(rng.integers(0, 9, 3_000), 17).astype("<i4"),
+    rng.standard_normal((5_000, 2)).astype("<c16").ravel(),
+]
+for a in arrays:
+    for shuffle in (0, 1):
+        put(a, shuffle)
+        put(a, shuffle, blocksize=4096)
+print(n)
+`;
+
+const py = needsPython("blosc lz4 chunks", "numcodecs", "numpy");
+
+/** Decode with the wasm decoder on or off: bytes, or the error's message. */
+function decodeWith(
+  wasm: boolean,
+  c: Uint8Array,
+  cap: number,
+  transient = false,
+): string | Uint8Array {
+  useBloscWasm(wasm);
+  try {
+    const out = decodeBlosc(c, cap, transient);
+    assert(out);
+    return out.slice();
+  } catch (e) {
+    if (!(e instanceof CorruptFileError)) throw e;
+    return "CorruptFileError";
+  } finally {
+    useBloscWasm(true);
+  }
+}
+
+Deno.test({
+  name: "the wasm LZ4 decoder decodes numcodecs' chunks of every type size to numpy's bytes",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    const n = Number(await python(WRITE, dir));
+    assertEquals(n, 36);
+    for (let i = 0; i < n; i++) {
+      const c = await Deno.readFile(`${dir}/${i}.blosc`);
+      const want = await Deno.readFile(`${dir}/${i}.raw`);
+      assertEquals(decodeWith(true, c, want.length), want, `chunk ${i}`);
+      assertEquals(decodeWith(true, c, want.length, true), want, `chunk ${i} (transient)`);
+      assertEquals(decodeWith(false, c, want.length), want, `chunk ${i} (TypeScript)`);
+    }
+  },
+});
+
+Deno.test({
+  name: "on damaged chunks the wasm and TypeScript decoders agree (bytes, or CorruptFileError)",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    const n = Number(await python(WRITE, dir));
+    let x = 12345;
+    const rand = (k: number) => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x % k;
+    };
+    let refused = 0, decoded = 0;
+    for (let i = 0; i < n; i++) {
+      const c = await Deno.readFile(`${dir}/${i}.blosc`);
+      const cap = (await Deno.stat(`${dir}/${i}.raw`)).size;
+      for (let t = 0; t < 60; t++) {
+        const bad = c.slice();
+        // One to four bytes changed past the header (sizes, offsets, tokens,
+        // literals), or the chunk cut short and its size field made to match.
+        const cut = t % 10 === 9;
+        const hits = 1 + rand(4);
+        for (let h = 0; h < hits; h++) bad[16 + rand(bad.length - 16)] = rand(256);
+        const damaged = cut ? bad.slice(0, 16 + rand(bad.length - 16)) : bad;
+        if (cut) new DataView(damaged.buffer).setUint32(12, damaged.length, true);
+        const wasm = decodeWith(true, damaged, cap);
+        const ts = decodeWith(false, damaged, cap);
+        assertEquals(typeof wasm, typeof ts, `chunk ${i}, damage ${t}`);
+        if (typeof wasm === "string") refused++;
+        else {
+          decoded++;
+          assertEquals(wasm, ts, `chunk ${i}, damage ${t}`);
+        }
+      }
+    }
+    // Both kinds occur (a changed literal byte cannot be told: blosc has no checksum).
+    assert(refused > 200 && decoded > 100, `${refused} refused, ${decoded} decoded`);
+  },
+});

@@ -14,7 +14,7 @@ import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
 type AnyArray = zarr.Array<any, any>;
 
 /** Chunks of variable-size elements (strings) may decode to at most this. */
-const VARIABLE_CAP = 256 << 20;
+export const VARIABLE_CAP = 256 << 20;
 /** Arrays claiming more than this must have their last chunk stored. */
 const PROBE_BYTES = 256 << 20;
 

@@ -3,7 +3,9 @@
 import * as rt from "../../_runtime.ts";
 import * as zarr from "zarrita";
 import { CorruptFileError } from "../../errors.ts";
-import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
+import { checkedArray, installCheckedCodecs, VARIABLE_CAP, zarrError } from "./_zarr_checks.ts";
+import { decodeVLenUTF8 } from "./_zarr_vlen.ts";
+import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
 import { numericRanges } from "./_zarr_ranges.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray } from "./_store.ts";
@@ -94,11 +96,7 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
     const data = chunk.data;
     let out: StoreArray;
     if (node.dtype === "bool") {
-      out = {
-        kind: "bool",
-        data: Uint8Array.from(data as Iterable<boolean>, (v) => (v ? 1 : 0)),
-        shape,
-      };
+      out = { kind: "bool", data: boolBytes(data), shape };
     } else if (
       Array.isArray(data) &&
       (data.length === 0 || typeof data[0] === "string" || data[0] === null)
@@ -144,11 +142,93 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
     // Rows of a 1-D array: only the chunks from the first to the last row.
     async readRows(p, rows) {
       if (rows.length === 0) return pick(await readArray(p), rows, 0);
+      const strings = await vlenRows(source, p, rows, label);
+      if (strings) return strings;
       const lo = rows[0], hi = rows[rows.length - 1] + 1;
       return pick(await readArray(p, [lo, hi]), rows, lo);
     },
     close() {},
   };
+}
+
+/**
+ * `rows` (ascending) of a zarr v2 1-D string array (vlen-utf8, blosc or no
+ * compressor): the chunks holding them read at once, every string length
+ * checked, only the picked strings decoded (a 1% query of a 200k-row
+ * column makes 2k strings, not 200k). Undefined for any other array, or a
+ * chunk never written: read whole through zarrita instead.
+ */
+async function vlenRows(
+  source: ZarrStoreAt,
+  p: string,
+  rows: Uint32Array,
+  label: string,
+): Promise<StoreArray | undefined> {
+  const meta = await source.get(`${p}/.zarray`);
+  if (!meta) return undefined;
+  let m: {
+    zarr_format?: unknown;
+    shape?: unknown;
+    chunks?: unknown;
+    dtype?: unknown;
+    filters?: { id?: unknown }[] | null;
+    compressor?: { id?: unknown } | null;
+  };
+  try {
+    m = JSON.parse(new TextDecoder().decode(meta));
+  } catch {
+    return undefined; // zarrita's errors say what is wrong
+  }
+  const shape = m.shape as number[], chunks = m.chunks as number[];
+  if (
+    m.zarr_format !== 2 || m.dtype !== "|O" || !Array.isArray(shape) || shape.length !== 1 ||
+    !Array.isArray(chunks) || !(chunks[0] >= 1) || !Array.isArray(m.filters) ||
+    m.filters.length !== 1 || m.filters[0]?.id !== "vlen-utf8" ||
+    (m.compressor && m.compressor.id !== "blosc") || !(rows[rows.length - 1] < shape[0])
+  ) return undefined;
+  const size = chunks[0];
+  const parts: { c: number; from: number; to: number }[] = [];
+  for (let k = 0; k < rows.length;) {
+    const c = Math.floor(rows[k] / size);
+    let e = k + 1;
+    while (e < rows.length && Math.floor(rows[e] / size) === c) e++;
+    parts.push({ c, from: k, to: e });
+    k = e;
+  }
+  const raws = await Promise.all(parts.map(({ c }) => source.get(`${p}/${c}`)));
+  if (raws.some((r) => r === undefined)) return undefined;
+  const out: string[] = new Array(rows.length);
+  const done = await Promise.all(parts.map(async ({ c, from, to }, i) => {
+    try {
+      const bytes = m.compressor ? await decodeBloscChunk(raws[i]!, VARIABLE_CAP) : raws[i]!;
+      if (!bytes) return false; // a blosc variant the pool does not decode
+      const local = rows.subarray(from, to).map((r) => r - c * size);
+      const got = decodeVLenUTF8(bytes, local);
+      for (let k = 0; k < got.length; k++) out[from + k] = got[k];
+      return true;
+    } catch (e) {
+      throw new CorruptFileError(
+        `"${label}": cannot read /${p}, chunk ${c}: ${(e as Error)?.message ?? e}`,
+        { cause: e },
+      );
+    }
+  }));
+  return done.every(Boolean) ? { kind: "string", data: out, shape: [rows.length] } : undefined;
+}
+
+/**
+ * 0/1 bytes of zarrita's bool array: from its bytes (its iterator yields one
+ * boolean at a time, ~150 ns each), else element by element.
+ */
+function boolBytes(data: unknown): Uint8Array {
+  const d = data as { buffer?: unknown; byteOffset?: number; byteLength?: number };
+  if (d.buffer instanceof ArrayBuffer && d.byteLength !== undefined) {
+    const b = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    const out = new Uint8Array(b.length);
+    for (let i = 0; i < b.length; i++) out[i] = b[i] !== 0 ? 1 : 0;
+    return out;
+  }
+  return Uint8Array.from(data as Iterable<boolean>, (v) => (v ? 1 : 0));
 }
 
 /** `rows` (ascending, from `base` on) of a 1-D array read from row `base`. */

@@ -33,14 +33,19 @@ export class CheckedVLenUTF8 {
 
 const utf8 = new TextDecoder();
 
-/** The strings of a vlen-utf8 chunk; `Error` when its counts do not fit it. */
-export function decodeVLenUTF8(bytes: Uint8Array): string[] {
+/**
+ * The strings of a vlen-utf8 chunk (only those at `pick`, ascending indexes
+ * into the chunk, when given); `Error` when its counts do not fit it. Every
+ * length is checked; only the strings returned are decoded.
+ */
+export function decodeVLenUTF8(bytes: Uint8Array, pick?: ArrayLike<number>): string[] {
   if (bytes.length < 4) throw new Error(`a vlen-utf8 chunk of ${bytes.length} bytes`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = v.getUint32(0, true);
   if (n > (bytes.length - 4) / 4) {
     throw new Error(`the vlen-utf8 chunk claims ${n} strings in ${bytes.length} bytes`);
   }
+  if (pick) return pickVLenUTF8(bytes, v, n, pick);
   const data: string[] = new Array(n);
   const starts = new Uint32Array(n + 1);
   // The strings' bytes, packed (and checked for ASCII on the way).
@@ -64,4 +69,39 @@ export function decodeVLenUTF8(bytes: Uint8Array): string[] {
     for (let i = 0; i < n; i++) data[i] = utf8.decode(packed.subarray(starts[i], starts[i + 1]));
   }
   return data;
+}
+
+/** The strings at `pick` of a chunk of `n`: lengths walked, picked bytes decoded. */
+function pickVLenUTF8(
+  bytes: Uint8Array,
+  v: DataView,
+  n: number,
+  pick: ArrayLike<number>,
+): string[] {
+  const out: string[] = new Array(pick.length);
+  let pos = 4, next = 0;
+  for (let i = 0; i < n; i++) {
+    if (pos + 4 > bytes.length) throw new Error(`vlen-utf8 string ${i} runs past the chunk`);
+    const len = v.getUint32(pos, true);
+    pos += 4;
+    if (len > bytes.length - pos) throw new Error(`vlen-utf8 string ${i} runs past the chunk`);
+    while (next < pick.length && pick[next] === i) {
+      out[next++] = ascii(bytes, pos, len) ?? utf8.decode(bytes.subarray(pos, pos + len));
+    }
+    pos += len;
+  }
+  if (next < pick.length) throw new Error(`vlen-utf8 string ${pick[next]} of a chunk of ${n}`);
+  return out;
+}
+
+/** A short ASCII string from its bytes (cheaper than a TextDecoder call), else undefined. */
+function ascii(b: Uint8Array, at: number, len: number): string | undefined {
+  if (len > 64) return undefined;
+  let s = "";
+  for (let k = at; k < at + len; k++) {
+    const c = b[k];
+    if (c >= 0x80) return undefined;
+    s += String.fromCharCode(c);
+  }
+  return s;
 }

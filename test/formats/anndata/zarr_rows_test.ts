@@ -1,0 +1,84 @@
+// Rows of zarr v2 string arrays (vlen-utf8) read by the store's readRows:
+// only the picked strings decoded, from the chunks that hold them; the same
+// strings as numpy's for every compressor (blosc LZ4 decoded on the pool,
+// blosc zstd and none through zarrita), damaged chunks a CorruptFileError.
+import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
+import { needsPython, python } from "../../_python.ts";
+import { localZarr, openZarr } from "../../../src/formats/anndata/_zarr_store.ts";
+import { decodeVLenUTF8 } from "../../../src/formats/anndata/_zarr_vlen.ts";
+import { CorruptFileError } from "../../../mod.ts";
+
+const WRITE = `
+import sys, json, zarr, numpy as np, numcodecs
+from numcodecs import Blosc
+d = sys.argv[1]
+strs = [("cell-%d" % i) if i % 5 else ("ünï %d " % i) * (1 + i % 30) for i in range(10_007)]
+g = zarr.open_group(f"{d}/s.zarr", mode="w")
+for name, comp in [("lz4", Blosc(cname="lz4", shuffle=1)), ("zstd", Blosc(cname="zstd")),
+                   ("none", None)]:
+    g.create_dataset(name, data=np.array(strs, dtype=object), chunks=(1_000,),
+                     object_codec=numcodecs.VLenUTF8(), compressor=comp)
+json.dump(strs, open(f"{d}/strs.json", "w"))
+`;
+
+const py = needsPython("zarr string rows", "zarr", "numcodecs", "numpy");
+
+Deno.test({
+  name: "readRows of zarr string arrays decodes the picked strings of every compressor",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    const strs: string[] = JSON.parse(await Deno.readTextFile(`${dir}/strs.json`));
+    const store = openZarr(localZarr(`${dir}/s.zarr`), "s.zarr");
+    const picks = [
+      Uint32Array.of(0),
+      Uint32Array.of(10_006),
+      Uint32Array.of(3, 3, 999, 1_000, 4_005, 4_005, 10_000),
+      Uint32Array.from({ length: 2_000 }, (_, i) => i * 5),
+    ];
+    for (const name of ["lz4", "zstd", "none"]) {
+      for (const rows of picks) {
+        const got = await store.readRows!(name, rows);
+        assertEquals(got.kind, "string");
+        assertEquals(got.data, Array.from(rows, (r) => strs[r]), `${name} ${rows.length} rows`);
+      }
+    }
+    // A chunk never written: read through zarrita (its fill value), not an error.
+    await Deno.remove(`${dir}/s.zarr/lz4/2`);
+    const gap = await store.readRows!("lz4", Uint32Array.of(1, 2_500, 3_000));
+    assertEquals([gap.data[0], gap.data[2]], [strs[1], strs[3_000]]);
+  },
+});
+
+Deno.test({
+  name: "a damaged zarr string chunk read by rows is a CorruptFileError naming it",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    // No compressor: the vlen bytes as stored; string 2's length made huge.
+    const path = `${dir}/s.zarr/none/4`;
+    const b = await Deno.readFile(path);
+    const v = new DataView(b.buffer);
+    const len0 = v.getUint32(4, true), len1 = v.getUint32(8 + len0, true);
+    v.setUint32(12 + len0 + len1, 1 << 30, true);
+    await Deno.writeFile(path, b);
+    const store = openZarr(localZarr(`${dir}/s.zarr`), "s.zarr");
+    const e = await assertRejects(
+      () => store.readRows!("none", Uint32Array.of(4_000, 4_500)),
+      CorruptFileError,
+    );
+    assert(e.message.includes("/none, chunk 4") && e.message.includes("past the chunk"), e.message);
+    // Picks past the chunk's count are refused, not read as undefined.
+    const ok = new Uint8Array([1, 0, 0, 0, 1, 0, 0, 0, 0x61]);
+    assertEquals(decodeVLenUTF8(ok, [0]), ["a"]);
+    let threw = false;
+    try {
+      decodeVLenUTF8(ok, [0, 1]);
+    } catch {
+      threw = true;
+    }
+    assert(threw, "a pick past the count");
+  },
+});

@@ -184,29 +184,38 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
         }
         return out;
       }
-      // 2-D: each row's span of each column chunk (C-order chunks as words).
+      // 2-D: each row's span of each column chunk (C-order chunks as words),
+      // run by run within a chunk, one column chunk at a time.
       const per = out.BYTES_PER_ELEMENT / unit;
       const ow = wordsOf(out, unit);
       for (const [s, e] of ranges) {
-        for (let r = s; r < e; r++, o++) {
-          const parts = cache.get(Math.floor(r / chunks[0]))!;
-          const local = r % chunks[0];
+        for (let r = s; r < e;) {
+          const c = Math.floor(r / chunks[0]);
+          const stop = Math.min(e, (c + 1) * chunks[0]);
+          const parts = cache.get(c)!;
           for (let j = 0; j < colChunks; j++) {
             const { data, stride, words: dw } = parts[j];
             const c0 = j * chunks[1];
             const width = Math.min(chunks[1], shape[1] - c0);
-            if (stride[1] === 1) {
-              const from = local * stride[0] * per, to = (o * rowLen + c0) * per;
-              const nw = width * per;
-              if (nw >= 64) ow.set(dw.subarray(from, from + nw), to);
-              else for (let k = 0; k < nw; k++) ow[to + k] = dw[from + k];
-              continue;
-            }
-            for (let k = 0; k < width; k++) {
-              // deno-lint-ignore no-explicit-any
-              (out as any)[o * rowLen + c0 + k] = (data as any)[local * stride[0] + k * stride[1]];
+            const nw = width * per;
+            for (let q = r, oo = o; q < stop; q++, oo++) {
+              const local = q - c * chunks[0];
+              if (stride[1] === 1) {
+                const from = local * stride[0] * per, to = (oo * rowLen + c0) * per;
+                if (nw >= 64) ow.set(dw.subarray(from, from + nw), to);
+                else for (let k = 0; k < nw; k++) ow[to + k] = dw[from + k];
+                continue;
+              }
+              for (let k = 0; k < width; k++) {
+                // deno-lint-ignore no-explicit-any
+                (out as any)[oo * rowLen + c0 + k] =
+                  // deno-lint-ignore no-explicit-any
+                  (data as any)[local * stride[0] + k * stride[1]];
+              }
             }
           }
+          o += stop - r;
+          r = stop;
         }
       }
       return out;

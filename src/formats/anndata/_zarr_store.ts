@@ -237,8 +237,26 @@ function pick(a: StoreArray, rows: Uint32Array, base: number): StoreArray {
   if (a.kind === "string") return { ...a, data: Array.from(rows, (i) => a.data[i - base]), shape };
   const src = a.data as NumericArray;
   const out = new (src.constructor as new (n: number) => NumericArray)(rows.length);
-  // deno-lint-ignore no-explicit-any
-  for (let k = 0; k < rows.length; k++) (out as any)[k] = (src as any)[rows[k] - base];
+  // Elements copied as words of their size (one monomorphic loop per size;
+  // 8-byte elements as two 32-bit words, bit for bit).
+  const bpe = src.BYTES_PER_ELEMENT, unit = bpe >= 4 ? 4 : bpe, per = bpe / unit;
+  const view = (x: NumericArray) => {
+    const n = x.byteLength / unit;
+    return unit === 4
+      ? new Uint32Array(x.buffer, x.byteOffset, n)
+      : unit === 2
+      ? new Uint16Array(x.buffer, x.byteOffset, n)
+      : new Uint8Array(x.buffer, x.byteOffset, n);
+  };
+  const s = view(src.byteOffset % unit === 0 ? src : src.slice()), o = view(out);
+  if (per === 1) { for (let k = 0; k < rows.length; k++) o[k] = s[rows[k] - base]; }
+  else {
+    for (let k = 0; k < rows.length; k++) {
+      const f = (rows[k] - base) * 2;
+      o[2 * k] = s[f];
+      o[2 * k + 1] = s[f + 1];
+    }
+  }
   return { ...a, data: out, shape } as StoreArray;
 }
 

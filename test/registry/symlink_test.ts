@@ -10,6 +10,7 @@ import {
   listTree,
   tempDir,
 } from "../_helpers.ts";
+import { needsPython, python } from "../_python.ts";
 
 const enc = new TextEncoder();
 
@@ -191,4 +192,37 @@ Deno.test("init() refuses a storage root whose .lamindb/ is a symbolic link", as
   assertEquals([...Deno.readDirSync(elsewhere)], []);
   await Deno.remove(root, { recursive: true });
   await Deno.remove(elsewhere, { recursive: true });
+});
+
+const pyZarr = needsPython("zarr chunk links", "anndata", "zarr", "numpy", "scipy");
+
+Deno.test({
+  name: "a stored zarr whose chunk file became a link to outside the root is refused by stream()",
+  ...pyZarr,
+  fn: () =>
+    withLinkedInstance(async (root, outside) => {
+      const src = await tempDir();
+      await python(
+        `import sys, anndata as ad, numpy as np, scipy.sparse as sp
+X = sp.random(3000, 50, density=0.2, format="csr", dtype=np.float32, random_state=1)
+ad.AnnData(X).write_zarr(sys.argv[1] + "/a.zarr")`,
+        src,
+      );
+      const f = await new ln.File(`${src}/a.zarr`, { key: "a.zarr" }).save();
+      const want = await f.stream();
+      // The chunk file moved outside, a link left in its place.
+      await Deno.rename(`${root}/a.zarr/X/data/0`, `${outside}/0`);
+      await Deno.symlink(`${outside}/0`, `${root}/a.zarr/X/data/0`);
+      await assertRejects(
+        () => f.stream(),
+        ln.InvalidKeyError,
+        /symbolic link/,
+      );
+      // Put back: the same rows again.
+      await Deno.remove(`${root}/a.zarr/X/data/0`);
+      await Deno.rename(`${outside}/0`, `${root}/a.zarr/X/data/0`);
+      const again = await f.stream();
+      assertEquals(again.X!.toDense().data, want.X!.toDense().data);
+      await Deno.remove(src, { recursive: true });
+    }),
 });

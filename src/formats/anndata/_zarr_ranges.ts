@@ -6,7 +6,7 @@ import type { Range, RangeArray } from "../ranges.ts";
 import type { Dtype, NumericArray } from "./matrix.ts";
 import type { ZarrStoreAt } from "./_zarr_store.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
-import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
+import { decodeBloscChunk, decodeBloscFile } from "../hdf5/_unfilter_pool.ts";
 import { pickBlocks, picked } from "../hdf5/_pick.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -43,6 +43,10 @@ export async function zarrRangeArray(
 interface RawChunks {
   /** The stored bytes of chunk `c`, or undefined when it was never written. */
   get(c: number): Promise<Uint8Array | undefined>;
+  /** The local file of chunk `c` (a worker reads it), when the store is local. */
+  path?(c: number): string | undefined;
+  /** Told the bytes a worker read from a `path`. */
+  counted?(bytes: number): void;
 }
 
 /**
@@ -70,7 +74,12 @@ async function rawChunks(
   }
   if (!/^[<|][iuf][1248]$/.test(dtype)) return undefined;
   const base = path.replace(/^\//, "");
-  return { get: (c) => source.get(`${base}/${c}`) };
+  const filePath = source.filePath?.bind(source), counted = source.counted?.bind(source);
+  return {
+    get: (c) => source.get(`${base}/${c}`),
+    ...(filePath ? { path: (c: number) => filePath(`${base}/${c}`) } : {}),
+    ...(counted ? { counted } : {}),
+  };
 }
 
 /**
@@ -132,6 +141,14 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
       }
       // 2-D rows are copied as words of the largest size that divides the
       // element (one monomorphic loop, whatever the element type).
+      if (shape.length === 1 && raw) {
+        // Rows of a 1-D array: each chunk's rows picked where it is decoded
+        // (a worker decodes into a reused buffer and sends back only them;
+        // from a local store it reads the chunk file itself), each chunk's
+        // block of rows put in place at once.
+        await pickedRows(raw, arr, ranges, chunks[0], out, label, path, watch);
+        return out;
+      }
       if (shape.length === 1 && ranges.length === 1) {
         // One range of a 1-D array (a whole read): each chunk's slice copied
         // (and shown to `watch`) as soon as it is decoded, while the pool
@@ -148,13 +165,6 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
             new Uint8Array(out.buffer, out.byteOffset + (from - s) * bpe, (stop - from) * bpe),
           );
         }));
-        return out;
-      }
-      if (shape.length === 1 && raw) {
-        // Scattered rows of a 1-D array: each chunk's rows picked where it is
-        // decoded (a worker decodes into a reused buffer and sends back only
-        // them), each chunk's block of rows put in place at once.
-        await pickedRows(raw, arr, ranges, chunks[0], out, label, path, watch);
         return out;
       }
       const unit = out.BYTES_PER_ELEMENT % 4 === 0 ? 4 : out.BYTES_PER_ELEMENT % 2 === 0 ? 2 : 1;
@@ -253,21 +263,27 @@ async function pickedRows(
   const blocks = pickBlocks(ranges, extent, bpe);
   const cap = extent * bpe;
   await Promise.all([...blocks].map(async ([c, b]) => {
-    const stored = await raw.get(c);
     let got: Uint8Array | null = null;
-    if (stored) {
-      try {
+    try {
+      const file = raw.path?.(c);
+      if (file) {
+        // Read and decoded on a worker: the file's bytes never come here.
+        const r = await decodeBloscFile(file, cap, b.pick);
+        raw.counted?.(r.read);
+        got = r.bytes ?? null;
+      } else {
+        const stored = await raw.get(c);
         // Sizes checked against `cap` before anything is allocated (decodeBlosc, or the
         // checked codec of the zarrita path below when this one returns null).
-        got = await decodeBloscChunk(stored, cap, b.pick);
-      } catch (e) {
-        if (e instanceof CorruptFileError) {
-          throw new CorruptFileError(`"${label}": /${path}, chunk ${c}: ${e.message}`, {
-            cause: e,
-          });
-        }
-        throw e;
+        if (stored) got = await decodeBloscChunk(stored, cap, b.pick);
       }
+    } catch (e) {
+      if (e instanceof CorruptFileError) {
+        throw new CorruptFileError(`"${label}": /${path}, chunk ${c}: ${e.message}`, {
+          cause: e,
+        });
+      }
+      throw e;
     }
     if (!got) {
       // Never written (the fill value), or a codec the pool does not decode: through zarrita.

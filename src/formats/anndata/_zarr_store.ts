@@ -16,6 +16,14 @@ export interface ZarrStoreAt {
   get(key: string): Promise<Uint8Array | undefined>;
   /** Names of the entries directly under the folder `prefix` ("" for the root). */
   children(prefix: string): Promise<string[]>;
+  /**
+   * The local file of `key`, when the store is a folder on this machine:
+   * chunk files then go to the decoding workers by path (they read them;
+   * this thread neither reads nor holds their bytes).
+   */
+  filePath?(key: string): string | undefined;
+  /** Told the bytes the workers read from `filePath`s (for I/O counts). */
+  counted?(bytes: number): void;
 }
 
 /** A ZarrStoreAt over a local folder. */
@@ -28,6 +36,7 @@ export function localZarr(dir: string): ZarrStoreAt {
         return undefined;
       }
     },
+    filePath: (key) => `${dir}/${key}`,
     async children(prefix) {
       try {
         const out: string[] = [];

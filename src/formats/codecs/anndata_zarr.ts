@@ -9,9 +9,26 @@ import { zarrRangeArray } from "../anndata/_zarr_ranges.ts";
 import { writeZarr } from "../anndata/write_zarr.ts";
 import { loadZarr } from "../zarr.ts";
 
-/** A ZarrStoreAt reading keys under `prefix` of a storage backend. */
-function backendZarr(backend: StorageBackend, prefix: string): ZarrStoreAt {
+/**
+ * A ZarrStoreAt reading keys under `prefix` of a storage backend; on a
+ * local backend its chunk files go to the decoding workers by path (each
+ * checked by `localPath`), their bytes counted in `io`.
+ */
+function backendZarr(
+  backend: StorageBackend,
+  prefix: string,
+  io: { bytesRead: number; requests: number },
+): ZarrStoreAt {
   return {
+    ...(backend.capabilities.localPaths
+      ? {
+        filePath: (key: string) => backend.localPath(`${prefix}/${key}`),
+        counted(bytes: number) {
+          io.bytesRead += bytes;
+          io.requests++;
+        },
+      }
+      : {}),
     // One request a key (no head first): a zarr read is hundreds of chunks.
     get: (key) => readObject(backend, `${prefix}/${key}`),
     async children(sub) {
@@ -39,12 +56,14 @@ function openZarrRanges(
   key: string,
   { label }: OpenRangesOptions,
 ): Promise<RangeReader> {
-  const source = backendZarr(backend, key);
+  const io = { bytesRead: 0, requests: 0 };
+  const source = backendZarr(backend, key, io);
   const store = openZarr(source, label);
   return Promise.resolve({
     store,
     array: (path) => zarrRangeArray(source, path, label),
     close: () => store.close(),
+    stats: () => io,
   });
 }
 

@@ -7,11 +7,12 @@
 // absence (a runtime that cannot start it) falls back to undoing the chunks
 // here.
 import { Worker } from "node:worker_threads";
-import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
+import { CorruptFileError, StorageError, UnsupportedFormatError } from "../../errors.ts";
 import { type FilterContext, unfilter } from "./_filters.ts";
 import { picked } from "./_pick.ts";
 import type { Filter } from "./_parse.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
+import * as rt from "../../_runtime.ts";
 
 /** One chunk to undo. */
 export interface UnfilterJob {
@@ -31,6 +32,26 @@ export interface BloscJob {
   pick?: number[];
 }
 
+/**
+ * One blosc chunk the worker reads itself from a local file (so this thread
+ * neither reads nor holds its bytes), then decodes like a `BloscJob`.
+ */
+export interface BloscFileJob {
+  path: string;
+  blosc: { cap: number };
+  pick?: number[];
+}
+
+/** What a worker tells of a `BloscFileJob` besides its bytes. */
+export interface FileJobInfo {
+  /** Bytes read from the file. */
+  read: number;
+  /** No such file (a zarr chunk never written). */
+  missing?: boolean;
+  /** A blosc codec or filter the worker does not decode (bytes: none). */
+  undecodable?: boolean;
+}
+
 /** Below this many compressed bytes, a blosc chunk is decoded here. */
 const MIN_POOLED_CHUNK = 64 << 10;
 
@@ -38,7 +59,7 @@ const MIN_POOLED_CHUNK = 64 << 10;
 const MIN_PARALLEL_BYTES = 1 << 20;
 
 interface Pending {
-  resolve: (out: Uint8Array[]) => void;
+  resolve: (out: Uint8Array[], info?: (FileJobInfo | null)[]) => void;
   reject: (e: Error) => void;
 }
 
@@ -55,15 +76,23 @@ function startPool(): typeof pool {
     const workers = Array.from({ length: n }, () => {
       const w = new Worker(url);
       w.unref();
-      type Reply = { id: number; out?: ArrayBuffer[]; lengths?: number[]; error?: Error };
+      type Reply = {
+        id: number;
+        out?: ArrayBuffer[];
+        lengths?: number[];
+        info?: (FileJobInfo | null)[];
+        error?: Error;
+      };
       w.on("message", (m: Reply) => {
         const p = pending.get(m.id);
         pending.delete(m.id);
         if (!p) return;
-        if (m.out) p.resolve(m.out.map((b, k) => new Uint8Array(b, 0, m.lengths?.[k])));
+        if (m.out) p.resolve(m.out.map((b, k) => new Uint8Array(b, 0, m.lengths?.[k])), m.info);
         else {
           const Kind = m.error?.name === "UnsupportedFormatError"
             ? UnsupportedFormatError
+            : m.error?.name === "StorageError"
+            ? StorageError
             : CorruptFileError;
           p.reject(new Kind(m.error?.message ?? "a chunk could not be decoded"));
         }
@@ -86,25 +115,34 @@ function startPool(): typeof pool {
 }
 
 function send(i: number, jobs: (UnfilterJob | BloscJob)[]): Promise<Uint8Array[]> {
+  return sendJobs(i, jobs).then((r) => r.out);
+}
+
+function sendJobs(
+  i: number,
+  jobs: (UnfilterJob | BloscJob | BloscFileJob)[],
+): Promise<{ out: Uint8Array[]; info?: (FileJobInfo | null)[] }> {
   const p = pool!;
   const w = p.workers[i];
   const id = nextId++;
   if (p.busy[i]++ === 0) w.ref();
-  return new Promise<Uint8Array[]>((resolve, reject) => {
-    pending.set(id, { resolve, reject });
+  return new Promise<{ out: Uint8Array[]; info?: (FileJobInfo | null)[] }>((resolve, reject) => {
+    pending.set(id, { resolve: (out, info) => resolve({ out, info }), reject });
     // As bare ArrayBuffers (see _unfilter_worker.ts). Copied until a worker
     // has answered once (so that a pool that cannot start leaves them to be
     // undone here), then transferred: Deno's structured clone copies at
     // ~2.7 ms per MiB on the sending thread, a transfer costs ~0.5 ms.
-    const buffers = jobs.map((j) => j.bytes.buffer as ArrayBuffer);
+    const buffers = jobs.map((j) => "bytes" in j ? j.bytes.buffer as ArrayBuffer : null);
+    const moved = buffers.filter((b): b is ArrayBuffer => b !== null);
     const specs = jobs.map((j) => {
+      if (!("bytes" in j)) return j;
       const { bytes: _, ...spec } = j;
       return spec;
     });
-    w.postMessage({ id, buffers, jobs: specs }, proven ? buffers : []);
-  }).then((out) => {
+    w.postMessage({ id, buffers, jobs: specs }, proven ? moved : []);
+  }).then((r) => {
     proven = true;
-    return out;
+    return r;
   }).finally(() => {
     if (--p.busy[i] === 0) w.unref();
   });
@@ -194,4 +232,48 @@ export async function decodeBloscChunk(
     if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError || gone) throw e;
     return here();
   }
+}
+
+/**
+ * The blosc chunk in the local file `path` read and decoded (to at most
+ * `cap` bytes; with `pick`, only those byte ranges, concatenated) on the
+ * least busy worker, or here when there is no pool. `bytes` undefined: no
+ * such file; null: a codec `decodeBlosc` does not handle (read it another
+ * way). `read`: the bytes read from the file.
+ */
+export async function decodeBloscFile(
+  path: string,
+  cap: number,
+  pick?: number[],
+): Promise<{ bytes: Uint8Array | null | undefined; read: number }> {
+  if (pool === undefined) pool = startPool();
+  const here = async () => {
+    let stored: Uint8Array;
+    try {
+      stored = await rt.readFile(path);
+    } catch (e) {
+      if (rt.isNotFound(e)) return { bytes: undefined, read: 0 };
+      throw new StorageError(`could not read ${path}: ${(e as Error)?.message ?? e}`, {
+        cause: e,
+      });
+    }
+    return { bytes: await decodeBloscChunk(stored, cap, pick), read: stored.length };
+  };
+  if (!pool) return await here();
+  let i = 0;
+  for (let k = 1; k < pool.workers.length; k++) if (pool.busy[k] < pool.busy[i]) i = k;
+  let r;
+  try {
+    r = await sendJobs(i, [{ path, blosc: { cap }, ...(pick ? { pick } : {}) }]);
+  } catch (e) {
+    if (
+      e instanceof CorruptFileError || e instanceof UnsupportedFormatError ||
+      e instanceof StorageError
+    ) throw e;
+    return await here(); // the pool failed: read and decoded here
+  }
+  const info = r.info?.[0];
+  if (!info) throw new CorruptFileError(`a decoding worker did not report on ${path}`);
+  if (info.missing) return { bytes: undefined, read: 0 };
+  return { bytes: info.undecodable ? null : r.out[0], read: info.read };
 }

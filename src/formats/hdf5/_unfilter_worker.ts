@@ -2,13 +2,34 @@
 // the chunks it is sent (HDF5 filters, or blosc) and sends their bytes back
 // (transferred).
 import { parentPort } from "node:worker_threads";
-import { CorruptFileError } from "../../errors.ts";
-import { decodeBlosc } from "../_blosc.ts";
+import { readFileSync, statSync } from "node:fs";
+import { CorruptFileError, StorageError } from "../../errors.ts";
+import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
 import { picked } from "./_pick.ts";
-import type { BloscJob, UnfilterJob } from "./_unfilter_pool.ts";
+import type { BloscFileJob, BloscJob, FileJobInfo, UnfilterJob } from "./_unfilter_pool.ts";
 
-type Job = Omit<UnfilterJob, "bytes"> | Omit<BloscJob, "bytes">;
+type Job = Omit<UnfilterJob, "bytes"> | Omit<BloscJob, "bytes"> | BloscFileJob;
+
+/**
+ * A chunk file's bytes; undefined when there is no such file. A file larger
+ * than any blosc chunk of `cap` bytes can be is refused before it is read.
+ */
+function readChunkFile(path: string, cap: number): Uint8Array | undefined {
+  try {
+    const size = statSync(path).size;
+    if (size > cap + Math.ceil(cap / 8) + 65_536) {
+      throw new CorruptFileError(
+        `the chunk ${path} is ${size} bytes, more than a blosc chunk of ${cap} bytes can be`,
+      );
+    }
+    return readFileSync(path);
+  } catch (e) {
+    if (e instanceof CorruptFileError) throw e;
+    if ((e as { code?: string }).code === "ENOENT") return undefined;
+    throw new StorageError(`could not read ${path}: ${(e as Error).message}`);
+  }
+}
 
 function undo(bytes: Uint8Array, j: Job): Uint8Array {
   if ("blosc" in j) {
@@ -25,21 +46,40 @@ function undo(bytes: Uint8Array, j: Job): Uint8Array {
 
 // Bytes travel as bare ArrayBuffers: Deno's worker_threads walks every key
 // of a message, and a typed array's keys are its elements.
-parentPort!.on("message", (msg: { id: number; buffers: ArrayBuffer[]; jobs: Job[] }) => {
-  try {
-    const lengths: number[] = [];
-    const out = msg.jobs.map((j, i) => {
-      let b = undo(new Uint8Array(msg.buffers[i]), j);
-      // Transferred with its length: a buffer that is the output's own (an
-      // inflate output is one byte longer: see _filters.ts); a pooled or
-      // shared one is copied first.
-      if (b.byteOffset !== 0 || b.buffer.byteLength - b.byteLength > 64) b = b.slice();
-      lengths.push(b.byteLength);
-      return b.buffer as ArrayBuffer;
-    });
-    parentPort!.postMessage({ id: msg.id, out, lengths }, out);
-  } catch (e) {
-    const err = e as Error;
-    parentPort!.postMessage({ id: msg.id, error: { name: err.name, message: err.message } });
-  }
-});
+parentPort!.on(
+  "message",
+  (msg: { id: number; buffers: (ArrayBuffer | null)[]; jobs: Job[] }) => {
+    try {
+      const lengths: number[] = [];
+      const info: (FileJobInfo | null)[] = [];
+      const out = msg.jobs.map((j, i) => {
+        let input: Uint8Array | undefined;
+        if ("path" in j) {
+          // Read here, not on the main thread: it neither reads nor holds the bytes.
+          input = readChunkFile(j.path, j.blosc.cap);
+          const read = input?.length ?? 0;
+          if (!input || !bloscDecodable(input)) {
+            info.push({ read, ...(input ? { undecodable: true } : { missing: true }) });
+            lengths.push(0);
+            return new ArrayBuffer(0);
+          }
+          info.push({ read });
+        } else {
+          input = new Uint8Array(msg.buffers[i]!);
+          info.push(null);
+        }
+        let b = undo(input, j);
+        // Transferred with its length: a buffer that is the output's own (an
+        // inflate output is one byte longer: see _filters.ts); a pooled or
+        // shared one is copied first.
+        if (b.byteOffset !== 0 || b.buffer.byteLength - b.byteLength > 64) b = b.slice();
+        lengths.push(b.byteLength);
+        return b.buffer as ArrayBuffer;
+      });
+      parentPort!.postMessage({ id: msg.id, out, lengths, info }, out);
+    } catch (e) {
+      const err = e as Error;
+      parentPort!.postMessage({ id: msg.id, error: { name: err.name, message: err.message } });
+    }
+  },
+);

@@ -8,7 +8,7 @@ import { bloscDecodable, decodeBlosc } from "../../../src/formats/_blosc.ts";
 import { zarrRangeArray } from "../../../src/formats/anndata/_zarr_ranges.ts";
 import { localZarr, openZarr } from "../../../src/formats/anndata/_zarr_store.ts";
 import { decodeVLenUTF8 } from "../../../src/formats/anndata/_zarr_vlen.ts";
-import { CorruptFileError } from "../../../mod.ts";
+import { CorruptFileError, StorageError } from "../../../mod.ts";
 
 const py = needsPython("zarr v2 blosc", "zarr", "numcodecs", "numpy");
 
@@ -202,3 +202,42 @@ function assertRejectsSync(f: () => unknown, includes: string): void {
   assert(err, `expected an error containing "${includes}"`);
   assert(err.message.includes(includes), err.message);
 }
+
+Deno.test({
+  name: "chunk files read by the decoding workers: counted, missing ones filled, odd ones refused",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    const z = `${dir}/t.zarr`;
+    const want = await expected(dir, "f4");
+    let read = 0;
+    const source = { ...localZarr(z), counted: (n: number) => void (read += n) };
+    const arr = await zarrRangeArray(source, "f4_lz4_1", "t.zarr");
+    const rows: [number, number][] = [[3, 9], [123_456, 123_470], [399_990, 400_003]];
+    const cut = (ranges: [number, number][], from = want) =>
+      new Uint8Array(ranges.flatMap(([s, e]) => [...from.subarray(4 * s, 4 * e)]));
+    assertEquals(bytesOf(await arr.readRanges(rows)), cut(rows));
+    // Every byte the workers read is counted: the four chunk files touched.
+    let files = 0;
+    for (const c of [0, 1, 3, 4]) files += (await Deno.stat(`${z}/f4_lz4_1/${c}`)).size;
+    assertEquals(read, files);
+    // A chunk file never written: zarr's fill value (0), as zarrita reads it.
+    await Deno.remove(`${z}/f4_lz4_1/1`);
+    const zeros = new Uint8Array(want.length);
+    zeros.set(want.subarray(0, 400_000));
+    zeros.set(want.subarray(1_200_000), 1_200_000);
+    assertEquals(bytesOf(await arr.readRanges(rows)), cut(rows, zeros));
+    // A file larger than any chunk of the array can be: refused before it is read.
+    await Deno.writeFile(`${z}/f4_lz4_1/1`, new Uint8Array(600_000));
+    const e = await assertRejects(() => arr.readRanges(rows), CorruptFileError, /more than/);
+    assert(e.message.includes("f4_lz4_1, chunk 1"), e.message);
+    // A folder where a chunk file should be: a StorageError, not a silent fill.
+    await Deno.remove(`${z}/f4_lz4_1/1`);
+    await Deno.mkdir(`${z}/f4_lz4_1/1`);
+    await assertRejects(() => arr.readRanges(rows), StorageError, /could not read/);
+    // Chunks the workers do not decode (zstd): read through zarrita instead.
+    const zstd = await zarrRangeArray(localZarr(z), "f4_zstd_1", "t.zarr");
+    assertEquals(bytesOf(await zstd.readRanges(rows)), cut(rows));
+  },
+});

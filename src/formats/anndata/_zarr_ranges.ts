@@ -40,7 +40,7 @@ export async function zarrRangeArray(
 }
 
 /** A 1-D array's chunks as stored, for the worker pool to decode and pick rows from. */
-interface RawChunks {
+export interface RawChunks {
   /** The stored bytes of chunk `c`, or undefined when it was never written. */
   get(c: number): Promise<Uint8Array | undefined>;
   /** The local file of chunk `c` (a worker reads it), when the store is local. */
@@ -54,7 +54,7 @@ interface RawChunks {
  * from directly: zarr v2, 1-D, blosc, no filters, little-endian (or 1-byte)
  * numbers. Undefined for anything else (read through zarrita).
  */
-async function rawChunks(
+export async function rawChunks(
   source: ZarrStoreAt,
   path: string,
   arr: AnyArray,
@@ -86,8 +86,13 @@ async function rawChunks(
  * A RangeArray over the opened (and checked: see `checkedArray`) numeric
  * zarr array `arr`; undefined when it is not numeric (bool, strings).
  */
-export function numericRanges(arr: AnyArray, path: string, label: string): RangeArray | undefined {
-  return CTORS[String(arr.dtype)] ? rangesOf(arr, path, label) : undefined;
+export function numericRanges(
+  arr: AnyArray,
+  path: string,
+  label: string,
+  raw?: RawChunks,
+): RangeArray | undefined {
+  return CTORS[String(arr.dtype)] ? rangesOf(arr, path, label, raw) : undefined;
 }
 
 const CTORS: Record<string, [new (n: number) => NumericArray, Dtype]> = {

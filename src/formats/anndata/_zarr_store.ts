@@ -6,7 +6,7 @@ import { CorruptFileError } from "../../errors.ts";
 import { checkedArray, installCheckedCodecs, VARIABLE_CAP, zarrError } from "./_zarr_checks.ts";
 import { decodeVLenUTF8 } from "./_zarr_vlen.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
-import { numericRanges } from "./_zarr_ranges.ts";
+import { numericRanges, rawChunks } from "./_zarr_ranges.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray } from "./_store.ts";
 
@@ -26,9 +26,32 @@ export interface ZarrStoreAt {
   counted?(bytes: number): void;
 }
 
+/**
+ * `source` with its metadata documents (`.zarray`, `.zattrs`, `.zgroup`,
+ * `zarr.json`) kept once read: zarrita, the checks and the raw chunk paths
+ * each read an array's metadata, one request each on object storage.
+ */
+export function keepingMetadata(source: ZarrStoreAt): ZarrStoreAt {
+  const kept = new Map<string, Promise<Uint8Array | undefined>>();
+  return {
+    ...source,
+    get(key) {
+      const name = key.slice(key.lastIndexOf("/") + 1);
+      if (!METADATA.includes(name)) return source.get(key);
+      let p = kept.get(key);
+      if (!p) {
+        p = source.get(key);
+        kept.set(key, p);
+        p.catch(() => kept.delete(key)); // a failed read is tried again
+      }
+      return p;
+    },
+  };
+}
+
 /** A ZarrStoreAt over a local folder. */
 export function localZarr(dir: string): ZarrStoreAt {
-  return {
+  return keepingMetadata({
     async get(key) {
       try {
         return await rt.readFile(`${dir}/${key}`);
@@ -48,7 +71,7 @@ export function localZarr(dir: string): ZarrStoreAt {
         return [];
       }
     },
-  };
+  });
 }
 
 /** Open a zarr hierarchy as an ElementStore. */
@@ -85,8 +108,10 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       }
       // Numeric arrays: each chunk's rows copied at once into the result
       // (zarrita's get copies element by element), chunks decoded at once.
+      // 1-D blosc arrays: chunks decoded (and, from a local folder, read)
+      // on the worker pool, straight from their stored bytes.
       const ranges = (node.shape.length === 1 || node.shape.length === 2) && node.shape[0] > 0
-        ? numericRanges(arr, p, label)
+        ? numericRanges(arr, p, label, await rawChunks(source, p, node))
         : undefined;
       if (ranges) {
         const data = await ranges.readRanges([span ?? [0, node.shape[0]]], watch);

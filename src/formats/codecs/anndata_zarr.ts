@@ -4,7 +4,7 @@ import * as rt from "../../_runtime.ts";
 import { readObject, type StorageBackend } from "../../storage/storage.ts";
 import { type Codec, defineCodec, type OpenRangesOptions, type RangeReader } from "../codec.ts";
 import { AnnData } from "../anndata/anndata.ts";
-import { openZarr, type ZarrStoreAt } from "../anndata/_zarr_store.ts";
+import { keepingMetadata, openZarr, type ZarrStoreAt } from "../anndata/_zarr_store.ts";
 import { zarrRangeArray } from "../anndata/_zarr_ranges.ts";
 import { writeZarr } from "../anndata/write_zarr.ts";
 import { loadZarr } from "../zarr.ts";
@@ -57,7 +57,7 @@ function openZarrRanges(
   { label }: OpenRangesOptions,
 ): Promise<RangeReader> {
   const io = { bytesRead: 0, requests: 0 };
-  const source = backendZarr(backend, key, io);
+  const source = keepingMetadata(backendZarr(backend, key, io));
   const store = openZarr(source, label);
   return Promise.resolve({
     store,

@@ -4,7 +4,8 @@
 // blosc zstd and none through zarrita), damaged chunks a CorruptFileError.
 import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
-import { localZarr, openZarr } from "../../../src/formats/anndata/_zarr_store.ts";
+import { keepingMetadata, localZarr, openZarr } from "../../../src/formats/anndata/_zarr_store.ts";
+import { zarrRangeArray } from "../../../src/formats/anndata/_zarr_ranges.ts";
 import { decodeVLenUTF8 } from "../../../src/formats/anndata/_zarr_vlen.ts";
 import { CorruptFileError } from "../../../mod.ts";
 
@@ -80,5 +81,40 @@ Deno.test({
       threw = true;
     }
     assert(threw, "a pick past the count");
+  },
+});
+
+Deno.test({
+  name: "a zarr source reads each metadata document once, however many readers open it",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    const gets = new Map<string, number>();
+    const inner = localZarr(`${dir}/s.zarr`);
+    const counting = {
+      ...inner,
+      get(key: string) {
+        gets.set(key, (gets.get(key) ?? 0) + 1);
+        return inner.get(key);
+      },
+    };
+    const source = keepingMetadata(counting);
+    const store = openZarr(source, "s.zarr");
+    await store.readRows!("lz4", Uint32Array.of(5, 4_005));
+    await store.readRows!("lz4", Uint32Array.of(6));
+    await zarrRangeArray(source, "lz4", "s.zarr").catch(() => {}); // strings: not numeric
+    assertEquals(gets.get("lz4/.zarray"), 1);
+    // Chunks are read each time they are needed (not kept).
+    assertEquals(gets.get("lz4/0"), 2);
+    // A metadata read that fails is tried again.
+    let fail = true;
+    const flaky = keepingMetadata({
+      ...inner,
+      get: (key: string) => fail ? Promise.reject(new Error("down")) : inner.get(key),
+    });
+    await assertRejects(() => flaky.get("lz4/.zarray"), Error, /down/);
+    fail = false;
+    assert(await flaky.get("lz4/.zarray"));
   },
 });

@@ -60,6 +60,17 @@ export function total(ranges: readonly Range[]): number {
   return n;
 }
 
+/**
+ * Told parts of a read's result as they are final. `int32Below`: the parts
+ * are int32 values that must lie in `[0, int32Below)` (sparse indices); a
+ * reader that checked a part itself (on a decoding worker) calls `checked`
+ * with it instead of the watch.
+ */
+export type PartWatch = ((part: Uint8Array) => void) & {
+  int32Below?: number;
+  checked?: (part: Uint8Array) => void;
+};
+
 /** A 1-D or 2-D array that can read ranges along its first dimension. */
 export interface RangeArray {
   /** The array's shape. */
@@ -73,7 +84,7 @@ export interface RangeArray {
    */
   readRanges(
     ranges: readonly Range[],
-    watch?: (part: Uint8Array) => void,
+    watch?: PartWatch,
   ): Promise<NumericArray>;
   /**
    * Optionally: `readRanges` of `[starts[k], ends[k])`, k < n, given as typed

@@ -16,6 +16,7 @@ import {
   withIndicesChecked,
 } from "./matrix.ts";
 import { type ElementStore, join, type StoreArray } from "./_store.ts";
+import type { PartWatch } from "../ranges.ts";
 import { categoricalSeries, utf8Series } from "./_arrow_series.ts";
 
 /** A decoded dataframe: columns, index and categorical metadata. */
@@ -302,15 +303,19 @@ export async function readDataFrame(
  */
 function indexWatcher(minor: number) {
   let covered = 0, ok = true;
+  const watch: PartWatch = (part: Uint8Array): void => {
+    if (!ok || part.byteOffset % 4 !== 0 || part.length % 4 !== 0) {
+      ok = false;
+      return;
+    }
+    ok = outside32(new Int32Array(part.buffer, part.byteOffset, part.length / 4), minor) < 0;
+    covered += part.length;
+  };
+  // Parts a decoding worker checked against the same bound (see PartWatch).
+  watch.int32Below = minor;
+  watch.checked = (part: Uint8Array) => void (covered += part.length);
   return {
-    watch(part: Uint8Array): void {
-      if (!ok || part.byteOffset % 4 !== 0 || part.length % 4 !== 0) {
-        ok = false;
-        return;
-      }
-      ok = outside32(new Int32Array(part.buffer, part.byteOffset, part.length / 4), minor) < 0;
-      covered += part.length;
-    },
+    watch,
     checked: (indices: ArrayBufferView) =>
       ok && indices instanceof Int32Array && covered === indices.byteLength,
   };

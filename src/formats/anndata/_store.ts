@@ -1,6 +1,7 @@
 // The hierarchical stores AnnData is read from (HDF5 via h5wasm, zarr), as one
 // small interface, so the anndata element decoding is written once.
 import type { Dtype, NumericArray } from "./matrix.ts";
+import type { PartWatch } from "../ranges.ts";
 
 /** An array read whole from a store. */
 export type StoreArray =
@@ -27,9 +28,9 @@ export interface ElementStore {
   /**
    * A whole array. `watch`, if the store can: called with parts of the
    * array's raw (little-endian) bytes as they land, before `read` resolves;
-   * parts never overlap and may cover less than the whole.
+   * parts never overlap and may cover less than the whole (see `PartWatch`).
    */
-  read(path: string, watch?: (part: Uint8Array) => void): Promise<StoreArray>;
+  read(path: string, watch?: PartWatch): Promise<StoreArray>;
   /** Optionally: just `rows` (ascending) of a 1-D array, reading only those. */
   readRows?(path: string, rows: Uint32Array): Promise<StoreArray>;
   /**

@@ -2,7 +2,7 @@
 // the asked rows, each chunk once, through zarrita's chunk decoding.
 import * as zarr from "zarrita";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
-import type { Range, RangeArray } from "../ranges.ts";
+import type { PartWatch, Range, RangeArray } from "../ranges.ts";
 import type { Dtype, NumericArray } from "./matrix.ts";
 import type { ZarrStoreAt } from "./_zarr_store.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
@@ -126,7 +126,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
     dtype,
     async readRanges(
       ranges: readonly Range[],
-      watch?: (part: Uint8Array) => void,
+      watch?: PartWatch,
     ): Promise<NumericArray> {
       let n = 0;
       for (const [s, e] of ranges) {
@@ -261,27 +261,31 @@ async function pickedRows(
   out: NumericArray,
   label: string,
   path: string,
-  watch?: (part: Uint8Array) => void,
+  watch?: PartWatch,
 ): Promise<void> {
   const bpe = out.BYTES_PER_ELEMENT;
   const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   const blocks = pickBlocks(ranges, extent, bpe);
   const cap = extent * bpe;
+  // Sparse indices are checked where they are decoded (on the workers).
+  const check = out instanceof Int32Array && watch?.checked ? watch.int32Below : undefined;
   await Promise.all([...blocks].map(async ([c, b]) => {
     let got: Uint8Array | null = null;
+    let checked = false;
     try {
       const file = raw.path?.(c);
       if (file) {
         // Read and decoded on a worker: the file's bytes never come here.
-        const r = await decodeBloscFile(file, cap, b.pick);
+        const r = await decodeBloscFile(file, cap, b.pick, check);
         raw.counted?.(r.read);
         got = r.bytes ?? null;
       } else {
         const stored = await raw.get(c);
         // Sizes checked against `cap` before anything is allocated (decodeBlosc, or the
         // checked codec of the zarrita path below when this one returns null).
-        if (stored) got = await decodeBloscChunk(stored, cap, b.pick);
+        if (stored) got = await decodeBloscChunk(stored, cap, b.pick, check);
       }
+      checked = got !== null && check !== undefined;
     } catch (e) {
       if (e instanceof CorruptFileError) {
         throw new CorruptFileError(`"${label}": /${path}, chunk ${c}: ${e.message}`, {
@@ -306,6 +310,8 @@ async function pickedRows(
       );
     }
     bytes.set(got, b.at);
-    watch?.(bytes.subarray(b.at, b.at + b.length));
+    const part = bytes.subarray(b.at, b.at + b.length);
+    if (checked) watch!.checked!(part);
+    else watch?.(part);
   }));
 }

@@ -9,6 +9,7 @@ import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
 import { numericRanges, rawChunks } from "./_zarr_ranges.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray } from "./_store.ts";
+import type { PartWatch } from "../ranges.ts";
 
 /** Keys and bytes of a zarr hierarchy. */
 export interface ZarrStoreAt {
@@ -93,7 +94,7 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
   const readArray = async (
     p: string,
     span?: [number, number],
-    watch?: (part: Uint8Array) => void,
+    watch?: PartWatch,
   ): Promise<StoreArray> => {
     const node = await open(p);
     if (node?.kind !== "array") return fail(p, new Error("not an array"));

@@ -70,3 +70,21 @@ export function pickBlocks(
   }
   return blocks;
 }
+
+/**
+ * Throw `CorruptFileError` unless every int32 of `b` (little-endian, whole
+ * words) lies in `[0, n)`: sparse indices checked where they are decoded.
+ */
+export function checkIndices(b: Uint8Array, n: number): void {
+  const a = b.byteOffset % 4 === 0
+    ? new Int32Array(b.buffer, b.byteOffset, b.length >> 2)
+    : new Int32Array(b.slice().buffer, 0, b.length >> 2);
+  for (let k = 0; k < a.length; k++) {
+    const j = a[k];
+    if (j < 0 || j >= n) {
+      throw new CorruptFileError(
+        `a sparse index (${j}) is outside 0..${n - 1}: the file is damaged`,
+      );
+    }
+  }
+}

@@ -9,7 +9,7 @@
 import { Worker } from "node:worker_threads";
 import { CorruptFileError, StorageError, UnsupportedFormatError } from "../../errors.ts";
 import { type FilterContext, unfilter } from "./_filters.ts";
-import { picked } from "./_pick.ts";
+import { checkIndices, picked } from "./_pick.ts";
 import type { Filter } from "./_parse.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
 import * as rt from "../../_runtime.ts";
@@ -30,6 +30,8 @@ export interface BloscJob {
   blosc: { cap: number };
   /** Only these byte ranges of the decoded chunk, concatenated (see `_pick.ts`). */
   pick?: number[];
+  /** The bytes are int32 values that must lie in `[0, check)` (sparse indices). */
+  check?: number;
 }
 
 /**
@@ -40,6 +42,7 @@ export interface BloscFileJob {
   path: string;
   blosc: { cap: number };
   pick?: number[];
+  check?: number;
 }
 
 /** What a worker tells of a `BloscFileJob` besides its bytes. */
@@ -203,7 +206,9 @@ export async function unfilterAll(jobs: UnfilterJob[]): Promise<Uint8Array[]> {
 /**
  * Decode the blosc chunk `bytes` (to at most `cap` bytes; with `pick`, only
  * those byte ranges of it, concatenated) on the least busy
- * worker of the pool, or here when it is small or there is no pool. Null
+ * worker of the pool, or here when it is small or there is no pool. With
+ * `check`, the result is int32 values that must lie in `[0, check)`
+ * (sparse indices): checked where it is decoded (`CorruptFileError`). Null
  * when the chunk uses a codec `decodeBlosc` does not handle. A buffer that
  * `bytes` owns whole is transferred to the worker (unusable afterwards).
  */
@@ -211,12 +216,15 @@ export async function decodeBloscChunk(
   bytes: Uint8Array,
   cap: number,
   pick?: number[],
+  check?: number,
 ): Promise<Uint8Array | null> {
   if (!bloscDecodable(bytes)) return null;
   if (bytes.byteLength >= MIN_POOLED_CHUNK && pool === undefined) pool = startPool();
   const here = () => {
     const out = decodeBlosc(bytes, cap);
-    return out && picked(out, pick);
+    const p = out && picked(out, pick);
+    if (p && check !== undefined) checkIndices(p, check);
+    return p;
   };
   if (!pool || bytes.byteLength < MIN_POOLED_CHUNK) return here();
   let i = 0;
@@ -226,7 +234,8 @@ export async function decodeBloscChunk(
     ? bytes
     : bytes.slice();
   try {
-    return (await send(i, [{ bytes: own, blosc: { cap }, ...(pick ? { pick } : {}) }]))[0];
+    const job = { bytes: own, blosc: { cap }, ...(pick ? { pick } : {}), ...opt(check) };
+    return (await send(i, [job]))[0];
   } catch (e) {
     const gone = own.byteLength === 0;
     if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError || gone) throw e;
@@ -239,12 +248,14 @@ export async function decodeBloscChunk(
  * `cap` bytes; with `pick`, only those byte ranges, concatenated) on the
  * least busy worker, or here when there is no pool. `bytes` undefined: no
  * such file; null: a codec `decodeBlosc` does not handle (read it another
- * way). `read`: the bytes read from the file.
+ * way). `read`: the bytes read from the file. `check`: as for
+ * `decodeBloscChunk`.
  */
 export async function decodeBloscFile(
   path: string,
   cap: number,
   pick?: number[],
+  check?: number,
 ): Promise<{ bytes: Uint8Array | null | undefined; read: number }> {
   if (pool === undefined) pool = startPool();
   const here = async () => {
@@ -257,14 +268,14 @@ export async function decodeBloscFile(
         cause: e,
       });
     }
-    return { bytes: await decodeBloscChunk(stored, cap, pick), read: stored.length };
+    return { bytes: await decodeBloscChunk(stored, cap, pick, check), read: stored.length };
   };
   if (!pool) return await here();
   let i = 0;
   for (let k = 1; k < pool.workers.length; k++) if (pool.busy[k] < pool.busy[i]) i = k;
   let r;
   try {
-    r = await sendJobs(i, [{ path, blosc: { cap }, ...(pick ? { pick } : {}) }]);
+    r = await sendJobs(i, [{ path, blosc: { cap }, ...(pick ? { pick } : {}), ...opt(check) }]);
   } catch (e) {
     if (
       e instanceof CorruptFileError || e instanceof UnsupportedFormatError ||
@@ -277,3 +288,5 @@ export async function decodeBloscFile(
   if (info.missing) return { bytes: undefined, read: 0 };
   return { bytes: info.undecodable ? null : r.out[0], read: info.read };
 }
+
+const opt = (check?: number) => check === undefined ? {} : { check };

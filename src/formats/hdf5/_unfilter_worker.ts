@@ -6,7 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { CorruptFileError, StorageError } from "../../errors.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
-import { picked } from "./_pick.ts";
+import { checkIndices, picked } from "./_pick.ts";
 import type { BloscFileJob, BloscJob, FileJobInfo, UnfilterJob } from "./_unfilter_pool.ts";
 
 type Job = Omit<UnfilterJob, "bytes"> | Omit<BloscJob, "bytes"> | BloscFileJob;
@@ -37,8 +37,9 @@ function undo(bytes: Uint8Array, j: Job): Uint8Array {
     // chunk (no fresh memory to fault in), only the picked bytes sent.
     const out = decodeBlosc(bytes, j.blosc.cap, j.pick !== undefined);
     if (!out) throw new CorruptFileError("the blosc chunk uses a codec the worker does not decode");
+    const p = j.pick ? picked(out, j.pick) : out;
+    if (j.check !== undefined) checkIndices(p, j.check);
     if (!j.pick) return out;
-    const p = picked(out, j.pick);
     return p === out ? out.slice() : p;
   }
   return picked(unfilter(bytes, j.filters, j.mask, j.ctx), j.pick, j.ctx.where);

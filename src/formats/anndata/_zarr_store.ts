@@ -4,11 +4,11 @@ import * as rt from "../../_runtime.ts";
 import * as zarr from "zarrita";
 import { CorruptFileError } from "../../errors.ts";
 import { checkedArray, installCheckedCodecs, VARIABLE_CAP, zarrError } from "./_zarr_checks.ts";
-import { decodeVLenUTF8 } from "./_zarr_vlen.ts";
+import { decodeVLenUTF8, vlenItems } from "./_zarr_vlen.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
 import { numericRanges, rawChunks } from "./_zarr_ranges.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
-import type { ElementStore, StoreArray } from "./_store.ts";
+import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
 
 /** Keys and bytes of a zarr hierarchy. */
@@ -182,23 +182,28 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       const lo = rows[0], hi = rows[rows.length - 1] + 1;
       return pick(await readArray(p, [lo, hi]), rows, lo);
     },
+    // Strings as bytes and offsets (dataframe columns): zarr v2 vlen-utf8 only.
+    readUtf8: (p, rows) => vlenUtf8(source, p, rows, label),
     close() {},
   };
 }
 
 /**
- * `rows` (ascending) of a zarr v2 1-D string array (vlen-utf8, blosc or no
- * compressor): the chunks holding them read at once, every string length
- * checked, only the picked strings decoded (a 1% query of a 200k-row
- * column makes 2k strings, not 200k). Undefined for any other array, or a
- * chunk never written: read whole through zarrita instead.
+ * The chunks of a zarr v2 1-D string array (vlen-utf8, blosc or no
+ * compressor) that hold `rows` (ascending; all rows when absent), read and
+ * decoded at once, each with the chunk positions wanted from it (`pick`)
+ * and where they go in the result (`from`). Undefined for any other array,
+ * a chunk never written, or a blosc variant the pool does not decode: read
+ * through zarrita instead. `use` runs on each chunk's decoded bytes; its
+ * failures are a CorruptFileError naming the chunk.
  */
-async function vlenRows(
+async function vlenChunks(
   source: ZarrStoreAt,
   p: string,
-  rows: Uint32Array,
+  rows: Uint32Array | undefined,
   label: string,
-): Promise<StoreArray | undefined> {
+  use: (bytes: Uint8Array, pick: Uint32Array, from: number) => void,
+): Promise<number | undefined> {
   const meta = await source.get(`${p}/.zarray`);
   if (!meta) return undefined;
   let m: {
@@ -217,38 +222,108 @@ async function vlenRows(
   const shape = m.shape as number[], chunks = m.chunks as number[];
   if (
     m.zarr_format !== 2 || m.dtype !== "|O" || !Array.isArray(shape) || shape.length !== 1 ||
-    !Array.isArray(chunks) || !(chunks[0] >= 1) || !Array.isArray(m.filters) ||
-    m.filters.length !== 1 || m.filters[0]?.id !== "vlen-utf8" ||
-    (m.compressor && m.compressor.id !== "blosc") || !(rows[rows.length - 1] < shape[0])
+    !Number.isSafeInteger(shape[0]) || !Array.isArray(chunks) || !(chunks[0] >= 1) ||
+    !Array.isArray(m.filters) || m.filters.length !== 1 || m.filters[0]?.id !== "vlen-utf8" ||
+    (m.compressor && m.compressor.id !== "blosc") ||
+    (rows && rows.length > 0 && !(rows[rows.length - 1] < shape[0]))
   ) return undefined;
-  const size = chunks[0];
-  const parts: { c: number; from: number; to: number }[] = [];
-  for (let k = 0; k < rows.length;) {
-    const c = Math.floor(rows[k] / size);
-    let e = k + 1;
-    while (e < rows.length && Math.floor(rows[e] / size) === c) e++;
-    parts.push({ c, from: k, to: e });
-    k = e;
+  const size = chunks[0], n = rows ? rows.length : shape[0];
+  const parts: { c: number; from: number; pick: Uint32Array }[] = [];
+  if (rows) {
+    for (let k = 0; k < rows.length;) {
+      const c = Math.floor(rows[k] / size);
+      let e = k + 1;
+      while (e < rows.length && Math.floor(rows[e] / size) === c) e++;
+      parts.push({ c, from: k, pick: rows.subarray(k, e).map((r) => r - c * size) });
+      k = e;
+    }
+  } else {
+    for (let c = 0; c * size < n; c++) {
+      const len = Math.min(size, n - c * size);
+      parts.push({ c, from: c * size, pick: Uint32Array.from({ length: len }, (_, i) => i) });
+    }
   }
   const raws = await Promise.all(parts.map(({ c }) => source.get(`${p}/${c}`)));
   if (raws.some((r) => r === undefined)) return undefined;
-  const out: string[] = new Array(rows.length);
-  const done = await Promise.all(parts.map(async ({ c, from, to }, i) => {
+  const decoded = await Promise.all(parts.map(async ({ c }, i) => {
     try {
-      const bytes = m.compressor ? await decodeBloscChunk(raws[i]!, VARIABLE_CAP) : raws[i]!;
-      if (!bytes) return false; // a blosc variant the pool does not decode
-      const local = rows.subarray(from, to).map((r) => r - c * size);
-      const got = decodeVLenUTF8(bytes, local);
-      for (let k = 0; k < got.length; k++) out[from + k] = got[k];
-      return true;
+      return m.compressor ? await decodeBloscChunk(raws[i]!, VARIABLE_CAP) : raws[i]!;
     } catch (e) {
-      throw new CorruptFileError(
-        `"${label}": cannot read /${p}, chunk ${c}: ${(e as Error)?.message ?? e}`,
-        { cause: e },
-      );
+      throw vlenError(label, p, c, e);
     }
   }));
-  return done.every(Boolean) ? { kind: "string", data: out, shape: [rows.length] } : undefined;
+  if (decoded.some((d) => d === null)) return undefined;
+  parts.forEach(({ c, from, pick }, i) => {
+    try {
+      use(decoded[i]!, pick, from);
+    } catch (e) {
+      throw vlenError(label, p, c, e);
+    }
+  });
+  return n;
+}
+
+function vlenError(label: string, p: string, c: number, e: unknown): CorruptFileError {
+  if (e instanceof CorruptFileError && e.message.includes(`/${p}, chunk ${c}`)) return e;
+  return new CorruptFileError(
+    `"${label}": cannot read /${p}, chunk ${c}: ${(e as Error)?.message ?? e}`,
+    { cause: e },
+  );
+}
+
+/**
+ * `rows` (ascending) of a zarr v2 1-D string array: only the picked strings
+ * decoded (a 1% query of a 200k-row column makes 2k strings, not 200k);
+ * undefined where `vlenChunks` is.
+ */
+async function vlenRows(
+  source: ZarrStoreAt,
+  p: string,
+  rows: Uint32Array,
+  label: string,
+): Promise<StoreArray | undefined> {
+  const out: string[] = new Array(rows.length);
+  const n = await vlenChunks(source, p, rows, label, (bytes, pick, from) => {
+    const got = decodeVLenUTF8(bytes, pick);
+    for (let k = 0; k < got.length; k++) out[from + k] = got[k];
+  });
+  return n === undefined ? undefined : { kind: "string", data: out, shape: [rows.length] };
+}
+
+/**
+ * A zarr v2 1-D string array (all of it, or `rows`) as UTF-8 bytes and
+ * offsets, no JS string made (a dataframe column goes to polars as it
+ * is); undefined where `vlenChunks` is.
+ */
+async function vlenUtf8(
+  source: ZarrStoreAt,
+  p: string,
+  rows: Uint32Array | undefined,
+  label: string,
+): Promise<Utf8Strings | undefined> {
+  const pieces: { bytes: Uint8Array; items: { at: Int32Array; len: Int32Array }; from: number }[] =
+    [];
+  const n = await vlenChunks(source, p, rows, label, (bytes, pick, from) => {
+    pieces.push({ bytes, items: vlenItems(bytes, pick), from });
+  });
+  if (n === undefined) return undefined;
+  const offsets = new Int32Array(n + 1);
+  let total = 0;
+  for (const { items, from } of pieces) {
+    for (let k = 0; k < items.len.length; k++) {
+      total += items.len[k];
+      if (total > 0x7fffffff) return undefined; // past Arrow's 32-bit offsets: as JS strings
+      offsets[from + k + 1] = total;
+    }
+  }
+  const out = new Uint8Array(total);
+  for (const { bytes, items, from } of pieces) {
+    for (let k = 0; k < items.len.length; k++) {
+      const at = items.at[k];
+      out.set(bytes.subarray(at, at + items.len[k]), offsets[from + k]);
+    }
+  }
+  return { offsets, bytes: out };
 }
 
 /**

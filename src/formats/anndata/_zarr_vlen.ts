@@ -74,24 +74,50 @@ export function decodeVLenUTF8(bytes: Uint8Array, pick?: ArrayLike<number>): str
 /** The strings at `pick` of a chunk of `n`: lengths walked, picked bytes decoded. */
 function pickVLenUTF8(
   bytes: Uint8Array,
-  v: DataView,
-  n: number,
+  _v: DataView,
+  _n: number,
   pick: ArrayLike<number>,
 ): string[] {
+  const { at, len } = vlenItems(bytes, pick);
   const out: string[] = new Array(pick.length);
+  for (let k = 0; k < out.length; k++) {
+    out[k] = ascii(bytes, at[k], len[k]) ?? utf8.decode(bytes.subarray(at[k], at[k] + len[k]));
+  }
+  return out;
+}
+
+/**
+ * Where the items at `pick` (ascending chunk positions, repeats allowed) of
+ * the vlen-utf8 chunk `bytes` are: byte offset and length of each. Every
+ * length up to the last pick is checked against the chunk's end; `Error`
+ * when the chunk is damaged or a pick is past its count.
+ */
+export function vlenItems(
+  bytes: Uint8Array,
+  pick: ArrayLike<number>,
+): { at: Int32Array; len: Int32Array } {
+  if (bytes.length < 4) throw new Error(`a vlen-utf8 chunk of ${bytes.length} bytes`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = v.getUint32(0, true);
+  if (n > (bytes.length - 4) / 4) {
+    throw new Error(`the vlen-utf8 chunk claims ${n} strings in ${bytes.length} bytes`);
+  }
+  const at = new Int32Array(pick.length), lens = new Int32Array(pick.length);
+  const last = pick.length ? pick[pick.length - 1] : -1;
   let pos = 4, next = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n && i <= last; i++) {
     if (pos + 4 > bytes.length) throw new Error(`vlen-utf8 string ${i} runs past the chunk`);
     const len = v.getUint32(pos, true);
     pos += 4;
     if (len > bytes.length - pos) throw new Error(`vlen-utf8 string ${i} runs past the chunk`);
     while (next < pick.length && pick[next] === i) {
-      out[next++] = ascii(bytes, pos, len) ?? utf8.decode(bytes.subarray(pos, pos + len));
+      at[next] = pos;
+      lens[next++] = len;
     }
     pos += len;
   }
   if (next < pick.length) throw new Error(`vlen-utf8 string ${pick[next]} of a chunk of ${n}`);
-  return out;
+  return { at, len: lens };
 }
 
 /** A short ASCII string from its bytes (cheaper than a TextDecoder call), else undefined. */

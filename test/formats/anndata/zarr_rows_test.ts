@@ -45,6 +45,20 @@ Deno.test({
         assertEquals(got.data, Array.from(rows, (r) => strs[r]), `${name} ${rows.length} rows`);
       }
     }
+    // As UTF-8 bytes and offsets (dataframe columns): the same strings, all or picked.
+    const dec = new TextDecoder();
+    for (const name of ["lz4", "none"]) {
+      for (const rows of [undefined, ...picks]) {
+        const u = await store.readUtf8!(name, rows);
+        assert(u, name);
+        const got = Array.from(
+          { length: u.offsets.length - 1 },
+          (_, i) => dec.decode(u.bytes.subarray(u.offsets[i], u.offsets[i + 1])),
+        );
+        assertEquals(got, rows ? Array.from(rows, (r) => strs[r]) : strs, `${name} utf8`);
+      }
+    }
+    assertEquals(await store.readUtf8!("zstd"), undefined, "left to zarrita");
     // A chunk never written: read through zarrita (its fill value), not an error.
     await Deno.remove(`${dir}/s.zarr/lz4/2`);
     const gap = await store.readRows!("lz4", Uint32Array.of(1, 2_500, 3_000));
@@ -71,6 +85,8 @@ Deno.test({
       CorruptFileError,
     );
     assert(e.message.includes("/none, chunk 4") && e.message.includes("past the chunk"), e.message);
+    const e2 = await assertRejects(() => store.readUtf8!("none"), CorruptFileError);
+    assert(e2.message.includes("/none, chunk 4"), e2.message);
     // Picks past the chunk's count are refused, not read as undefined.
     const ok = new Uint8Array([1, 0, 0, 0, 1, 0, 0, 0, 0x61]);
     assertEquals(decodeVLenUTF8(ok, [0]), ["a"]);

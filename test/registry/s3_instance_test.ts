@@ -85,6 +85,17 @@ Deno.test({
       assertEquals((await z.load() as ln.AnnData).obsNames.slice(-1), ["cell3999"]);
       const zs = await z.stream({ subsetObs: q.group.isin(["g3"]) });
       assertEquals(zs.nObs, 400);
+      // Each object of the store is asked for at most once (a chunk is one GET, no HEAD
+      // first; metadata read once however many readers open it).
+      const lister = new ln.S3Storage(storage, server.options);
+      const objects = (await Array.fromAsync(lister.list("atlas.zarr/"))).length;
+      lister.close();
+      const zio = { bytesRead: 0, requests: 0 };
+      const whole = await z.stream({ io: zio });
+      assertEquals(whole.nObs, 4000);
+      // (Absent metadata probed once each, e.g. `.zgroup` of an array: ~1.4x the objects
+      // here; a HEAD before each GET, or metadata read again by each reader, is ~2x and more.)
+      assert(zio.requests <= 1.5 * objects, `${zio.requests} requests for ${objects} objects`);
 
       // An object put there by someone else is registered in place, hashed by streaming it.
       const other = new ln.S3Storage(storage, server.options);

@@ -2,56 +2,60 @@
 import type { ChunkRef } from "./_btree.ts";
 
 /**
- * Copy rows `[from, to)` of a decoded chunk (which may cover only some
- * columns) into `out` at `at`, `rowBytes` apart.
+ * Copy `n` runs of rows of a decoded chunk (which may cover only some
+ * columns) into `out`: run `k` is rows `[runs[3k], runs[3k + 1])` of the
+ * chunk, going to `out` from byte `runs[3k + 2]`, `rowBytes` apart. The
+ * views over the chunk and the output are made once for all the runs (a
+ * scattered selection has ~10 runs a chunk, an obsm matrix 25 column chunks).
  */
-export function copyRows(
+export function copyRowRuns(
   chunkData: Uint8Array,
   c: ChunkRef,
-  [from, to]: [number, number],
+  runs: Float64Array,
+  n: number,
   out: Uint8Array,
-  at: number,
   rowBytes: number,
   shape: number[],
   chunk: number[],
   elem: number,
 ): void {
   if (shape.length <= 1) {
-    out.set(chunkData.subarray(from * elem, to * elem), at);
+    for (let k = 0; k < n; k++) {
+      const from = runs[3 * k], to = runs[3 * k + 1];
+      out.set(chunkData.subarray(from * elem, to * elem), runs[3 * k + 2]);
+    }
     return;
   }
   // 2-D: the columns this chunk covers; a few bytes a row are copied by a
   // loop (cheaper than a subarray per row).
   const c1 = c.offset[1];
   const len = Math.min(chunk[1], shape[1] - c1) * elem, stride = chunk[1] * elem;
-  const o0 = at + c1 * elem;
-  if (to <= from) return;
+  const o0 = c1 * elem;
   if (
     len <= 64 && len % 4 === 0 && stride % 4 === 0 && rowBytes % 4 === 0 &&
-    (chunkData.byteOffset + from * stride) % 4 === 0 && (out.byteOffset + o0) % 4 === 0
+    chunkData.byteOffset % 4 === 0 && (out.byteOffset + o0) % 4 === 0
   ) {
     // Narrow chunks (h5py chunks an obsm matrix 2 columns wide): 32-bit
     // words, a few a row (a byte loop moved 4x as many values).
-    const src = new Uint32Array(
-      chunkData.buffer,
-      chunkData.byteOffset + from * stride,
-      ((to - from - 1) * stride + len) / 4,
-    );
-    const dst = new Uint32Array(
-      out.buffer,
-      out.byteOffset + o0,
-      ((to - from - 1) * rowBytes + len) / 4,
-    );
+    const src = new Uint32Array(chunkData.buffer, chunkData.byteOffset, chunkData.length >> 2);
+    const dst = new Uint32Array(out.buffer, out.byteOffset + o0, (out.length - o0) >> 2);
     const words = len / 4, sStep = stride / 4, dStep = rowBytes / 4;
-    for (let k = 0, si = 0, di = 0; k < to - from; k++, si += sStep, di += dStep) {
-      for (let b = 0; b < words; b++) dst[di + b] = src[si + b];
+    for (let k = 0; k < n; k++) {
+      const from = runs[3 * k], to = runs[3 * k + 1];
+      let si = from * sStep, di = runs[3 * k + 2] / 4;
+      for (let r = from; r < to; r++, si += sStep, di += dStep) {
+        for (let b = 0; b < words; b++) dst[di + b] = src[si + b];
+      }
     }
     return;
   }
-  for (let k = from, o = o0; k < to; k++, o += rowBytes) {
-    const src = k * stride;
-    if (len <= 64) { for (let b = 0; b < len; b++) out[o + b] = chunkData[src + b]; }
-    else out.set(chunkData.subarray(src, src + len), o);
+  for (let k = 0; k < n; k++) {
+    const from = runs[3 * k], to = runs[3 * k + 1];
+    for (let r = from, o = runs[3 * k + 2] + o0; r < to; r++, o += rowBytes) {
+      const src = r * stride;
+      if (len <= 64) { for (let b = 0; b < len; b++) out[o + b] = chunkData[src + b]; }
+      else out.set(chunkData.subarray(src, src + len), o);
+    }
   }
 }
 

@@ -13,7 +13,7 @@
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype } from "../anndata/matrix.ts";
 import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_btree.ts";
-import { copyRows, pickRows } from "./_copy_row.ts";
+import { copyRowRuns, pickRows } from "./_copy_row.ts";
 import { readSpans } from "./_spans.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
 import { unfilterAll } from "./_unfilter_pool.ts";
@@ -253,18 +253,41 @@ export class H5Dataset {
       return out;
     }
     refs.forEach((c, i) => raw.set(c, decoded[i]));
-    let o = 0;
+    // The runs of rows each row of chunks gives (ascending, so a chunk row's
+    // runs are consecutive, and so is their output), then every chunk of that
+    // row (one per column block) copies all its runs at once.
+    let runs = new Float64Array(3 * Math.max(16, ranges.length));
+    const rowOf: number[] = [];
+    let nr = 0, o = 0;
     for (const [s, e] of ranges) {
       for (let r = s; r < e;) {
         const c0 = Math.floor(r / chunk[0]) * chunk[0];
         const stop = Math.min(e, c0 + chunk[0]);
-        for (const c of needed.get(c0) ?? []) {
-          copyRows(raw.get(c)!, c, [r - c0, stop - c0], out, o, rowBytes, this.shape, chunk, elem);
+        if (3 * nr + 3 > runs.length) {
+          const grown = new Float64Array(2 * runs.length);
+          grown.set(runs);
+          runs = grown;
         }
-        options.watch?.(out.subarray(o, o + (stop - r) * rowBytes));
+        runs[3 * nr] = r - c0;
+        runs[3 * nr + 1] = stop - c0;
+        runs[3 * nr + 2] = o;
+        rowOf.push(c0);
+        nr++;
         o += (stop - r) * rowBytes;
         r = stop;
       }
+    }
+    for (let k = 0; k < nr;) {
+      let j = k + 1;
+      while (j < nr && rowOf[j] === rowOf[k]) j++;
+      const group = runs.subarray(3 * k, 3 * j);
+      for (const c of needed.get(rowOf[k]) ?? []) {
+        copyRowRuns(raw.get(c)!, c, group, j - k, out, rowBytes, this.shape, chunk, elem);
+      }
+      const first = runs[3 * k + 2];
+      const end = runs[3 * (j - 1) + 2] + (runs[3 * (j - 1) + 1] - runs[3 * (j - 1)]) * rowBytes;
+      options.watch?.(out.subarray(first, end));
+      k = j;
     }
     return out;
   }

@@ -241,7 +241,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
 type Words = Uint8Array | Uint16Array | Uint32Array;
 
 /** `a`'s bytes as words of `unit` bytes (copied first when not aligned to them). */
-function wordsOf(a: NumericArray, unit: number): Words {
+export function wordsOf(a: NumericArray, unit: number): Words {
   // deno-lint-ignore no-explicit-any
   if (a.byteOffset % unit !== 0) a = (a as any).slice();
   const n = a.byteLength / unit;

@@ -6,7 +6,7 @@ import { CorruptFileError } from "../../errors.ts";
 import { checkedArray, installCheckedCodecs, VARIABLE_CAP, zarrError } from "./_zarr_checks.ts";
 import { decodeVLenUTF8, vlenItems } from "./_zarr_vlen.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
-import { numericRanges, rawChunks } from "./_zarr_ranges.ts";
+import { numericRanges, rawChunks, wordsOf } from "./_zarr_ranges.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
@@ -350,15 +350,7 @@ function pick(a: StoreArray, rows: Uint32Array, base: number): StoreArray {
   // Elements copied as words of their size (one monomorphic loop per size;
   // 8-byte elements as two 32-bit words, bit for bit).
   const bpe = src.BYTES_PER_ELEMENT, unit = bpe >= 4 ? 4 : bpe, per = bpe / unit;
-  const view = (x: NumericArray) => {
-    const n = x.byteLength / unit;
-    return unit === 4
-      ? new Uint32Array(x.buffer, x.byteOffset, n)
-      : unit === 2
-      ? new Uint16Array(x.buffer, x.byteOffset, n)
-      : new Uint8Array(x.buffer, x.byteOffset, n);
-  };
-  const s = view(src.byteOffset % unit === 0 ? src : src.slice()), o = view(out);
+  const s = wordsOf(src, unit), o = wordsOf(out, unit);
   if (per === 1) { for (let k = 0; k < rows.length; k++) o[k] = s[rows[k] - base]; }
   else {
     for (let k = 0; k < rows.length; k++) {

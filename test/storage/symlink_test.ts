@@ -125,10 +125,12 @@ Deno.test("reads follow a symlink whose real path is inside the root, and refuse
     assertEquals((await store.head("inlink/in.txt"))?.size, 6);
     assertEquals(await new Response(await store.get("inlink/in.txt")).text(), "inside");
     assertEquals(await store.getRange("inlink/in.txt", 1, 2), enc.encode("ns"));
+    assertEquals(await store.getBytes("inlink/in.txt"), enc.encode("inside"));
     assertEquals(store.localPath("inlink/in.txt"), `${root}/inlink/in.txt`);
 
     await assertRejects(() => store.get("dirlink/existing.txt"), InvalidKeyError, /outside/);
     await assertRejects(() => store.getRange("dirlink/existing.txt", 0, 1), InvalidKeyError);
+    await assertRejects(() => store.getBytes("dirlink/existing.txt"), InvalidKeyError);
     await assertRejects(() => store.head("dirlink/existing.txt"), InvalidKeyError);
     await assertRejects(() => store.localPath("dirlink/existing.txt"), InvalidKeyError);
     await assertRejects(() => Array.fromAsync(store.list("dirlink/")), InvalidKeyError);

@@ -39,6 +39,30 @@ export async function zarrRangeArray(
   );
 }
 
+/** The fields of a zarr v2 `.zarray` the raw chunk paths read (unchecked JSON). */
+export interface Zarray {
+  zarr_format?: unknown;
+  shape?: unknown;
+  chunks?: unknown;
+  dtype?: unknown;
+  filters?: { id?: unknown }[] | null;
+  compressor?: { id?: unknown } | null;
+}
+
+/**
+ * The `.zarray` of the array at `path`, parsed; undefined when there is none
+ * or it is not JSON (zarrita opens the array too: its errors say what is wrong).
+ */
+export async function zarrayOf(source: ZarrStoreAt, path: string): Promise<Zarray | undefined> {
+  const meta = await source.get(`${path.replace(/^\//, "")}/.zarray`);
+  if (!meta) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(meta));
+  } catch {
+    return undefined;
+  }
+}
+
 /** A 1-D array's chunks as stored, for the worker pool to decode and pick rows from. */
 export interface RawChunks {
   /** The stored bytes of chunk `c`, or undefined when it was never written. */
@@ -60,14 +84,8 @@ export async function rawChunks(
   arr: AnyArray,
 ): Promise<RawChunks | undefined> {
   if ((arr.shape as number[]).length !== 1) return undefined;
-  const meta = await source.get(`${path.replace(/^\//, "")}/.zarray`);
-  if (!meta) return undefined;
-  let m: { compressor?: { id?: unknown } | null; filters?: unknown; dtype?: unknown };
-  try {
-    m = JSON.parse(new TextDecoder().decode(meta));
-  } catch {
-    return undefined; // zarrita opened it: its own errors say what is wrong
-  }
+  const m = await zarrayOf(source, path);
+  if (!m) return undefined;
   const dtype = typeof m.dtype === "string" ? m.dtype : "";
   if (m.compressor?.id !== "blosc" || (m.filters !== null && m.filters !== undefined)) {
     return undefined;

@@ -6,7 +6,7 @@ import { CorruptFileError } from "../../errors.ts";
 import { checkedArray, installCheckedCodecs, VARIABLE_CAP, zarrError } from "./_zarr_checks.ts";
 import { decodeVLenUTF8, vlenItems } from "./_zarr_vlen.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
-import { numericRanges, rawChunks, wordsOf } from "./_zarr_ranges.ts";
+import { numericRanges, rawChunks, wordsOf, zarrayOf } from "./_zarr_ranges.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
@@ -204,21 +204,8 @@ async function vlenChunks(
   label: string,
   use: (bytes: Uint8Array, pick: Uint32Array, from: number) => void,
 ): Promise<number | undefined> {
-  const meta = await source.get(`${p}/.zarray`);
-  if (!meta) return undefined;
-  let m: {
-    zarr_format?: unknown;
-    shape?: unknown;
-    chunks?: unknown;
-    dtype?: unknown;
-    filters?: { id?: unknown }[] | null;
-    compressor?: { id?: unknown } | null;
-  };
-  try {
-    m = JSON.parse(new TextDecoder().decode(meta));
-  } catch {
-    return undefined; // zarrita's errors say what is wrong
-  }
+  const m = await zarrayOf(source, p);
+  if (!m) return undefined;
   const shape = m.shape as number[], chunks = m.chunks as number[];
   if (
     m.zarr_format !== 2 || m.dtype !== "|O" || !Array.isArray(shape) || shape.length !== 1 ||

@@ -33,19 +33,26 @@ export class CheckedVLenUTF8 {
 
 const utf8 = new TextDecoder();
 
-/**
- * The strings of a vlen-utf8 chunk (only those at `pick`, ascending indexes
- * into the chunk, when given); `Error` when its counts do not fit it. Every
- * length is checked; only the strings returned are decoded.
- */
-export function decodeVLenUTF8(bytes: Uint8Array, pick?: ArrayLike<number>): string[] {
+/** A vlen-utf8 chunk's view and string count; `Error` when the count cannot fit it. */
+function vlenHeader(bytes: Uint8Array): { v: DataView; n: number } {
   if (bytes.length < 4) throw new Error(`a vlen-utf8 chunk of ${bytes.length} bytes`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = v.getUint32(0, true);
   if (n > (bytes.length - 4) / 4) {
     throw new Error(`the vlen-utf8 chunk claims ${n} strings in ${bytes.length} bytes`);
   }
-  if (pick) return pickVLenUTF8(bytes, v, n, pick);
+  return { v, n };
+}
+
+/**
+ * The strings of a vlen-utf8 chunk (only those at `pick`, ascending indexes
+ * into the chunk, when given); `Error` when its counts do not fit it. Every
+ * length up to the last string returned is checked; only the strings
+ * returned are decoded.
+ */
+export function decodeVLenUTF8(bytes: Uint8Array, pick?: ArrayLike<number>): string[] {
+  if (pick) return pickVLenUTF8(bytes, pick);
+  const { v, n } = vlenHeader(bytes);
   const data: string[] = new Array(n);
   const starts = new Uint32Array(n + 1);
   // The strings' bytes, packed (and checked for ASCII on the way).
@@ -71,13 +78,8 @@ export function decodeVLenUTF8(bytes: Uint8Array, pick?: ArrayLike<number>): str
   return data;
 }
 
-/** The strings at `pick` of a chunk of `n`: lengths walked, picked bytes decoded. */
-function pickVLenUTF8(
-  bytes: Uint8Array,
-  _v: DataView,
-  _n: number,
-  pick: ArrayLike<number>,
-): string[] {
+/** The strings at `pick` of a chunk: lengths walked, picked bytes decoded. */
+function pickVLenUTF8(bytes: Uint8Array, pick: ArrayLike<number>): string[] {
   const { at, len } = vlenItems(bytes, pick);
   const out: string[] = new Array(pick.length);
   for (let k = 0; k < out.length; k++) {
@@ -96,12 +98,7 @@ export function vlenItems(
   bytes: Uint8Array,
   pick: ArrayLike<number>,
 ): { at: Int32Array; len: Int32Array } {
-  if (bytes.length < 4) throw new Error(`a vlen-utf8 chunk of ${bytes.length} bytes`);
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = v.getUint32(0, true);
-  if (n > (bytes.length - 4) / 4) {
-    throw new Error(`the vlen-utf8 chunk claims ${n} strings in ${bytes.length} bytes`);
-  }
+  const { v, n } = vlenHeader(bytes);
   const at = new Int32Array(pick.length), lens = new Int32Array(pick.length);
   const last = pick.length ? pick[pick.length - 1] : -1;
   let pos = 4, next = 0;

@@ -88,3 +88,16 @@ export function checkIndices(b: Uint8Array, n: number): void {
     }
   }
 }
+
+/**
+ * Refuse (`CorruptFileError`) a chunk file of `size` bytes larger than any
+ * blosc chunk of `cap` decoded bytes can be (its header, block offsets and
+ * uncompressible blocks stored as they are), before it is read.
+ */
+export function chunkFileFits(path: string, size: number, cap: number): void {
+  if (size > cap + Math.ceil(cap / 8) + 65_536) {
+    throw new CorruptFileError(
+      `the chunk ${path} is ${size} bytes, more than a blosc chunk of ${cap} bytes can be`,
+    );
+  }
+}

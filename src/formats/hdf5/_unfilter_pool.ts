@@ -9,7 +9,7 @@
 import { Worker } from "node:worker_threads";
 import { CorruptFileError, StorageError, UnsupportedFormatError } from "../../errors.ts";
 import { type FilterContext, unfilter } from "./_filters.ts";
-import { checkIndices, picked } from "./_pick.ts";
+import { checkIndices, chunkFileFits, picked } from "./_pick.ts";
 import type { Filter } from "./_parse.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
 import * as rt from "../../_runtime.ts";
@@ -227,15 +227,13 @@ export async function decodeBloscChunk(
     return p;
   };
   if (!pool || bytes.byteLength < MIN_POOLED_CHUNK) return here();
-  let i = 0;
-  for (let k = 1; k < pool.workers.length; k++) if (pool.busy[k] < pool.busy[i]) i = k;
+  const i = leastBusy(pool);
   // The worker is sent the whole buffer: a view is copied out first.
   const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? bytes
     : bytes.slice();
   try {
-    const job = { bytes: own, blosc: { cap }, ...(pick ? { pick } : {}), ...opt(check) };
-    return (await send(i, [job]))[0];
+    return (await send(i, [{ bytes: own, blosc: { cap }, ...extras(pick, check) }]))[0];
   } catch (e) {
     const gone = own.byteLength === 0;
     if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError || gone) throw e;
@@ -261,8 +259,10 @@ export async function decodeBloscFile(
   const here = async () => {
     let stored: Uint8Array;
     try {
+      chunkFileFits(path, (await rt.stat(path)).size, cap);
       stored = await rt.readFile(path);
     } catch (e) {
+      if (e instanceof CorruptFileError) throw e;
       if (rt.isNotFound(e)) return { bytes: undefined, read: 0 };
       throw new StorageError(`could not read ${path}: ${(e as Error)?.message ?? e}`, {
         cause: e,
@@ -271,11 +271,10 @@ export async function decodeBloscFile(
     return { bytes: await decodeBloscChunk(stored, cap, pick, check), read: stored.length };
   };
   if (!pool) return await here();
-  let i = 0;
-  for (let k = 1; k < pool.workers.length; k++) if (pool.busy[k] < pool.busy[i]) i = k;
+  const i = leastBusy(pool);
   let r;
   try {
-    r = await sendJobs(i, [{ path, blosc: { cap }, ...(pick ? { pick } : {}), ...opt(check) }]);
+    r = await sendJobs(i, [{ path, blosc: { cap }, ...extras(pick, check) }]);
   } catch (e) {
     if (
       e instanceof CorruptFileError || e instanceof UnsupportedFormatError ||
@@ -289,4 +288,14 @@ export async function decodeBloscFile(
   return { bytes: info.undecodable ? null : r.out[0], read: info.read };
 }
 
-const opt = (check?: number) => check === undefined ? {} : { check };
+/** The optional fields of a blosc job, present only when given. */
+function extras(pick?: number[], check?: number): { pick?: number[]; check?: number } {
+  return { ...(pick ? { pick } : {}), ...(check === undefined ? {} : { check }) };
+}
+
+/** The worker with the fewest batches in flight. */
+function leastBusy(p: { workers: Worker[]; busy: number[] }): number {
+  let i = 0;
+  for (let k = 1; k < p.workers.length; k++) if (p.busy[k] < p.busy[i]) i = k;
+  return i;
+}

@@ -6,7 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { CorruptFileError, StorageError } from "../../errors.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
-import { checkIndices, picked } from "./_pick.ts";
+import { checkIndices, chunkFileFits, picked } from "./_pick.ts";
 import type { BloscFileJob, BloscJob, FileJobInfo, UnfilterJob } from "./_unfilter_pool.ts";
 
 type Job = Omit<UnfilterJob, "bytes"> | Omit<BloscJob, "bytes"> | BloscFileJob;
@@ -17,12 +17,7 @@ type Job = Omit<UnfilterJob, "bytes"> | Omit<BloscJob, "bytes"> | BloscFileJob;
  */
 function readChunkFile(path: string, cap: number): Uint8Array | undefined {
   try {
-    const size = statSync(path).size;
-    if (size > cap + Math.ceil(cap / 8) + 65_536) {
-      throw new CorruptFileError(
-        `the chunk ${path} is ${size} bytes, more than a blosc chunk of ${cap} bytes can be`,
-      );
-    }
+    chunkFileFits(path, statSync(path).size, cap);
     return readFileSync(path);
   } catch (e) {
     if (e instanceof CorruptFileError) throw e;

@@ -45,6 +45,17 @@ static inline u32 rd32(const u8* p) {
   return (u32)p[0] | ((u32)p[1] << 8) | ((u32)p[2] << 16) | ((u32)p[3] << 24);
 }
 
+/** Add an LZ4 length's extra bytes (255 means another follows) to `len`; -1 past the end. */
+static inline int more_len(const u8** ip, const u8* iend, size_t* len) {
+  u32 c;
+  do {
+    if (*ip >= iend) return -1;
+    c = *(*ip)++;
+    *len += c;
+  } while (c == 255);
+  return 0;
+}
+
 /**
  * Decode the LZ4 block [ip, iend) into [op, oend): its decoded size, or -1.
  * Writes may reach SLACK bytes past oend (see above).
@@ -55,14 +66,7 @@ static int lz4_block(const u8* ip, const u8* iend, u8* op, u8* oend) {
     if (ip >= iend) return -1;
     u32 token = *ip++;
     size_t lit = token >> 4;
-    if (lit == 15) {
-      u32 c;
-      do {
-        if (ip >= iend) return -1;
-        c = *ip++;
-        lit += c;
-      } while (c == 255);
-    }
+    if (lit == 15 && more_len(&ip, iend, &lit)) return -1;
     if ((size_t)(iend - ip) < lit || (size_t)(oend - op) < lit) return -1;
     if (lit <= 16 && iend - ip >= 16) copy16(op, ip);
     else __builtin_memmove(op, ip, lit);
@@ -74,14 +78,7 @@ static int lz4_block(const u8* ip, const u8* iend, u8* op, u8* oend) {
     ip += 2;
     if (off == 0 || off > (size_t)(op - start)) return -1;
     size_t len = token & 15;
-    if (len == 15) {
-      u32 c;
-      do {
-        if (ip >= iend) return -1;
-        c = *ip++;
-        len += c;
-      } while (c == 255);
-    }
+    if (len == 15 && more_len(&ip, iend, &len)) return -1;
     len += 4;
     if ((size_t)(oend - op) < len) return -1;
     const u8* m = op - off;

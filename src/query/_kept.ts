@@ -7,6 +7,7 @@ import { CorruptFileError } from "../errors.ts";
 import { allocate, type NumericArray } from "../formats/anndata/matrix.ts";
 import type { RangeArray } from "../formats/ranges.ts";
 import type { Spans } from "./plan.ts";
+import { largeArray } from "../formats/_memory.ts";
 
 /** Elements per window: 256 KiB of indices, the reader's largest synchronous read. */
 const BLOCK = 1 << 16;
@@ -64,7 +65,7 @@ export async function readKept(
     if (outIx.length < Math.min(total, state.o + len)) {
       // Room for the whole window (kept or not), grown by doubling.
       const cap = Math.min(total, Math.max(2 * outIx.length, state.o + len));
-      const v = new Uint32Array(cap * w), x = new Int32Array(cap);
+      const v = largeArray(Uint32Array, cap * w), x = largeArray(Int32Array, cap);
       v.set(outV.subarray(0, state.o * w));
       x.set(outIx.subarray(0, state.o));
       [outV, outIx] = [v, x];

@@ -8,6 +8,7 @@ import type { ZarrStoreAt } from "./_zarr_store.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
 import { decodeBloscChunk, decodeBloscFile } from "../hdf5/_unfilter_pool.ts";
 import { pickBlocks, picked } from "../hdf5/_pick.ts";
+import { largeArray } from "../_memory.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyArray = zarr.Array<any, any>;
@@ -156,7 +157,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
         }
         n += e - s;
       }
-      const out = new Ctor(n * rowLen);
+      const out = largeArray(Ctor, n * rowLen);
       // The chunk rows each range needs; each chunk row is fetched once.
       const needed = new Set<number>();
       for (const [s, e] of ranges) {

@@ -10,6 +10,7 @@ import { numericRanges, rawChunks, wordsOf, zarrayOf } from "./_zarr_ranges.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
+import { largeArray } from "../_memory.ts";
 
 /** Keys and bytes of a zarr hierarchy. */
 export interface ZarrStoreAt {
@@ -303,7 +304,7 @@ async function vlenUtf8(
       offsets[from + k + 1] = total;
     }
   }
-  const out = new Uint8Array(total);
+  const out = largeArray(Uint8Array, total);
   for (const { bytes, items, from } of pieces) {
     for (let k = 0; k < items.len.length; k++) {
       const at = items.at[k];

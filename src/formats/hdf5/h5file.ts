@@ -24,6 +24,7 @@ import { fetchPieces, guard, type Piece, type ReadOptions } from "./_scheduler.t
 import { type ByteReader, PageCache } from "./_bytes_io.ts";
 import { readSuperblock } from "./_structures.ts";
 import { HeapCache } from "./_heap_cache.ts";
+import { largeArray } from "../_memory.ts";
 
 export type { ByteReader } from "./_bytes_io.ts";
 export { fileBytes } from "./_bytes_io.ts";
@@ -157,7 +158,7 @@ export class H5Dataset {
       // a piece per range only to merge them again.
       return pickRows(await this.readRows([[first, last]], options), ranges, rowBytes, total);
     }
-    const out = new Uint8Array(total);
+    const out = largeArray(Uint8Array, total);
     if (layout.kind === "compact") {
       let o = 0;
       for (const [s, e] of ranges) {

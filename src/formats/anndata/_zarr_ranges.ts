@@ -48,6 +48,8 @@ export interface Zarray {
   dtype?: unknown;
   filters?: { id?: unknown }[] | null;
   compressor?: { id?: unknown } | null;
+  order?: unknown;
+  dimension_separator?: unknown;
 }
 
 /**
@@ -64,27 +66,32 @@ export async function zarrayOf(source: ZarrStoreAt, path: string): Promise<Zarra
   }
 }
 
-/** A 1-D array's chunks as stored, for the worker pool to decode and pick rows from. */
+/** An array's chunks as stored, for the worker pool to decode and pick rows from. */
 export interface RawChunks {
-  /** The stored bytes of chunk `c`, or undefined when it was never written. */
-  get(c: number): Promise<Uint8Array | undefined>;
-  /** The local file of chunk `c` (a worker reads it), when the store is local. */
-  path?(c: number): string | undefined;
+  /**
+   * The stored bytes of chunk `c` (of a 2-D array: chunk `c` of rows, `j`
+   * of columns), or undefined when it was never written.
+   */
+  get(c: number, j?: number): Promise<Uint8Array | undefined>;
+  /** The local file of chunk `c` (`j`) (a worker reads it), when the store is local. */
+  path?(c: number, j?: number): string | undefined;
   /** Told the bytes a worker read from a `path`. */
   counted?(bytes: number): void;
 }
 
 /**
  * Raw chunk access for the arrays whose chunks the pool can decode and pick
- * from directly: zarr v2, 1-D, blosc, no filters, little-endian (or 1-byte)
- * numbers. Undefined for anything else (read through zarrita).
+ * from directly: zarr v2, 1-D or 2-D in C order, blosc, no filters,
+ * little-endian (or 1-byte) numbers. Undefined for anything else (read
+ * through zarrita).
  */
 export async function rawChunks(
   source: ZarrStoreAt,
   path: string,
   arr: AnyArray,
 ): Promise<RawChunks | undefined> {
-  if ((arr.shape as number[]).length !== 1) return undefined;
+  const dims = (arr.shape as number[]).length;
+  if (dims !== 1 && dims !== 2) return undefined;
   const m = await zarrayOf(source, path);
   if (!m) return undefined;
   const dtype = typeof m.dtype === "string" ? m.dtype : "";
@@ -92,11 +99,14 @@ export async function rawChunks(
     return undefined;
   }
   if (!/^[<|][iuf][1248]$/.test(dtype)) return undefined;
+  const sep = m.dimension_separator ?? ".";
+  if (dims === 2 && (m.order !== "C" || (sep !== "." && sep !== "/"))) return undefined;
   const base = path.replace(/^\//, "");
+  const key = (c: number, j = 0) => dims === 1 ? `${base}/${c}` : `${base}/${c}${sep}${j}`;
   const filePath = source.filePath?.bind(source), counted = source.counted?.bind(source);
   return {
-    get: (c) => source.get(`${base}/${c}`),
-    ...(filePath ? { path: (c: number) => filePath(`${base}/${c}`) } : {}),
+    get: (c, j) => source.get(key(c, j)),
+    ...(filePath ? { path: (c: number, j?: number) => filePath(key(c, j)) } : {}),
     ...(counted ? { counted } : {}),
   };
 }
@@ -191,6 +201,13 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
         }));
         return out;
       }
+      if (shape.length === 2 && raw) {
+        // Rows of a 2-D array: each chunk's rows picked where it is decoded
+        // (read there too from a local store), then put in place.
+        await pickedRows2d(raw, arr, ranges, shape, chunks, out, label, path);
+        watch?.(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+        return out;
+      }
       const unit = out.BYTES_PER_ELEMENT % 4 === 0 ? 4 : out.BYTES_PER_ELEMENT % 2 === 0 ? 2 : 1;
       const cache = new Map<number, { data: NumericArray; stride: number[]; words: Words }[]>();
       // Every chunk at once (each is decoded on the worker pool).
@@ -269,6 +286,103 @@ export function wordsOf(a: NumericArray, unit: number): Words {
     : unit === 2
     ? new Uint16Array(a.buffer, a.byteOffset, n)
     : new Uint8Array(a.buffer, a.byteOffset, n);
+}
+
+/**
+ * Rows `ranges` of the 2-D C-order array `arr` (chunks `chunks`) into `out`:
+ * each chunk's picked rows (whole rows of the chunk, `chunks[1]` elements,
+ * edge chunks padded as zarr stores them) come back as one block, whose
+ * rows are copied to their place in `out`'s rows.
+ */
+async function pickedRows2d(
+  raw: RawChunks,
+  arr: AnyArray,
+  ranges: readonly Range[],
+  shape: number[],
+  chunks: number[],
+  out: NumericArray,
+  label: string,
+  path: string,
+): Promise<void> {
+  const bpe = out.BYTES_PER_ELEMENT;
+  const unit = bpe % 4 === 0 ? 4 : bpe % 2 === 0 ? 2 : 1;
+  const per = bpe / unit;
+  const ow = wordsOf(out, unit);
+  const chunkRow = chunks[1] * bpe;
+  const blocks = pickBlocks(ranges, chunks[0], chunkRow);
+  const cap = chunks[0] * chunkRow;
+  const colChunks = Math.ceil(shape[1] / chunks[1]);
+  const jobs: Promise<void>[] = [];
+  for (const [c, b] of blocks) {
+    for (let j = 0; j < colChunks; j++) {
+      jobs.push((async () => {
+        let got: Uint8Array | null = null;
+        try {
+          const file = raw.path?.(c, j);
+          if (file) {
+            const r = await decodeBloscFile(file, cap, b.pick);
+            raw.counted?.(r.read);
+            got = r.bytes ?? null;
+          } else {
+            const stored = await raw.get(c, j);
+            if (stored) got = await decodeBloscChunk(stored, cap, b.pick);
+          }
+          if (!got) {
+            // Never written (the fill value), or a codec the pool does not decode.
+            const data = (await arr.getChunk([c, j])).data as NumericArray;
+            got = picked(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), b.pick);
+          }
+        } catch (e) {
+          if (e instanceof CorruptFileError) {
+            throw new CorruptFileError(`"${label}": /${path}, chunk ${c}.${j}: ${e.message}`, {
+              cause: e,
+            });
+          }
+          throw zarrError(label, path, e);
+        }
+        if (got.length !== b.length) {
+          throw new CorruptFileError(
+            `"${label}": /${path}, chunk ${c}.${j} holds ${got.length} of the ${b.length} bytes asked`,
+          );
+        }
+        // The block's rows (chunks[1] elements each) to their columns of `out`.
+        const src = wordsOf(got as unknown as NumericArray, unit);
+        const width = Math.min(chunks[1], shape[1] - j * chunks[1]) * per;
+        const rows = b.length / chunkRow, srcRow = chunks[1] * per, dstRow = shape[1] * per;
+        copyColumns(
+          ow,
+          (b.at / chunkRow) * dstRow + j * chunks[1] * per,
+          dstRow,
+          src,
+          srcRow,
+          rows,
+          width,
+        );
+      })());
+    }
+  }
+  await Promise.all(jobs);
+}
+
+/** `rows` runs of `width` words: from `src` every `srcRow` words, to `dst` from `at` every `dstRow`. */
+function copyColumns(
+  dst: Words,
+  at: number,
+  dstRow: number,
+  src: Words,
+  srcRow: number,
+  rows: number,
+  width: number,
+): void {
+  if (width >= 64) {
+    for (let q = 0; q < rows; q++) {
+      dst.set(src.subarray(q * srcRow, q * srcRow + width), at + q * dstRow);
+    }
+    return;
+  }
+  for (let q = 0, s = 0, d = at; q < rows; q++, s += srcRow, d += dstRow) {
+    for (let k = 0; k < width; k++) dst[d + k] = src[s + k];
+  }
 }
 
 /** Rows `ranges` of the 1-D array `arr` into `out`, chunk by chunk (see `rangesOf`). */

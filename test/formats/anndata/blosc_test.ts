@@ -241,3 +241,87 @@ Deno.test({
     assertEquals(bytesOf(await zstd.readRanges(rows)), cut(rows));
   },
 });
+
+// 2-D arrays (obsm): rows picked on the workers from each chunk of rows and
+// columns, for both key separators, 4- and 8-byte elements, a column chunk
+// wider than the array, chunks never written (zarr's fill value), and
+// Fortran order (read through zarrita: its chunks are not rows).
+const WRITE_2D = `
+import sys, json, zarr, numpy as np
+from numcodecs import Blosc
+d = sys.argv[1]
+rng = np.random.default_rng(5)
+b = Blosc(cname="lz4", clevel=5, shuffle=1)
+arrays = {
+    "dot": (rng.standard_normal((20_011, 9)).astype("<f4"), (3_000, 4), ".", "C"),
+    "slash": (rng.standard_normal((20_011, 9)).astype("<f4"), (3_000, 4), "/", "C"),
+    "i8": (rng.integers(-2**40, 2**40, (9_001, 3)).astype("<i8"), (1_000, 2), ".", "C"),
+    "wide": (rng.standard_normal((7_000, 3)).astype("<f4"), (2_500, 8), ".", "C"),
+    "fill": (rng.standard_normal((7_000, 5)).astype("<f4"), (1_000, 2), ".", "C"),
+    "fort": (rng.standard_normal((7_000, 5)).astype("<f4"), (1_000, 2), ".", "F"),
+}
+g = zarr.open_group(f"{d}/m.zarr", mode="w")
+for name, (a, chunks, sep, order) in arrays.items():
+    z = g.create_dataset(name, shape=a.shape, dtype=a.dtype, chunks=chunks, compressor=b,
+                         dimension_separator=sep, order=order, fill_value=0)
+    z[:] = a
+    np.save(f"{d}/{name}.npy", a)
+json.dump(list(arrays), open(f"{d}/names.json", "w"))
+`;
+
+/** Equal bytes, or an error naming the first difference (no diff of a megabyte). */
+function sameBytes(got: Uint8Array, want: Uint8Array, what: string): void {
+  assertEquals(got.length, want.length, `${what}: length`);
+  const k = got.findIndex((v, i) => v !== want[i]);
+  assertEquals(k, -1, `${what}: first difference at byte ${k}`);
+}
+
+Deno.test({
+  name: "2-D blosc zarr arrays by rows: each chunk's rows picked where it is decoded",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE_2D, dir);
+    const z = `${dir}/m.zarr`;
+    // Chunk (2, 1) of "fill" never written: its values are the fill value.
+    await Deno.remove(`${z}/fill/2.1`);
+    const names: string[] = JSON.parse(await Deno.readTextFile(`${dir}/names.json`));
+    for (const name of names) {
+      let want = await expected(dir, name);
+      const arr = await zarrRangeArray(localZarr(z), name, "m.zarr");
+      const [n, cols] = arr.shape;
+      const rowBytes = want.length / n, bpe = rowBytes / cols;
+      if (name === "fill") {
+        want = want.slice();
+        for (let r = 2_000; r < 3_000; r++) {
+          want.fill(0, r * rowBytes + 2 * bpe, r * rowBytes + 4 * bpe);
+        }
+      }
+      let x = name.length;
+      const rand = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const scattered: [number, number][] = [];
+      for (let r = Math.floor(rand() * 5); r < n;) {
+        const len = 1 + Math.floor(rand() * 30);
+        scattered.push([r, Math.min(n, r + len)]);
+        r += len + 1 + Math.floor(rand() * 700);
+      }
+      for (const ranges of [[[0, n]], [[n - 1, n]], [[5, 6], [999, 1_001]], scattered]) {
+        const got = bytesOf(await arr.readRanges(ranges as [number, number][]));
+        const rows = new Uint8Array(got.length);
+        let o = 0;
+        for (const [s, e] of ranges) {
+          rows.set(want.subarray(s * rowBytes, e * rowBytes), o);
+          o += (e - s) * rowBytes;
+        }
+        sameBytes(got, rows, `${name}: ${ranges.length} ranges`);
+      }
+    }
+    // A damaged chunk: a CorruptFileError naming the array and the chunk.
+    const path = `${z}/slash/1/2`;
+    const b = await Deno.readFile(path);
+    await Deno.writeFile(path, b.subarray(0, b.length - 40));
+    const arr = await zarrRangeArray(localZarr(z), "slash", "m.zarr");
+    const e = await assertRejects(() => arr.readRanges([[3_100, 3_200]]), CorruptFileError);
+    assert(e.message.includes("slash, chunk 1.2"), e.message);
+  },
+});

@@ -126,6 +126,7 @@ let wasm:
     memory: WebAssembly.Memory;
     decode: (...a: number[]) => number;
     error: () => number;
+    below: (p: number, n: number, bound: number) => number;
     heap: number;
   }
   | null
@@ -158,6 +159,7 @@ function wasmDecoder() {
       memory: e.memory as WebAssembly.Memory,
       decode: e.decode as (...a: number[]) => number,
       error: e.error as () => number,
+      below: e.below as (p: number, n: number, bound: number) => number,
       heap: (e.heap as () => number)(),
     };
   } catch {
@@ -218,6 +220,19 @@ function wasmDecode(
   }
   const view = mem.subarray(outAt, outAt + nbytes);
   return transient ? view : view.slice();
+}
+
+/**
+ * For `b`, a view of the WebAssembly decoder's memory (a chunk
+ * `decodeBlosc` decoded with `transient`) holding int32 values: the index
+ * of the first outside `[0, bound)`, or -1, checked with SIMD there.
+ * Undefined for any other view (check it in TypeScript).
+ */
+export function wasmIndexOutside(b: Uint8Array, bound: number): number | undefined {
+  const w = wasm;
+  if (!w || b.buffer !== w.memory.buffer || b.length % 4 !== 0) return undefined;
+  if (!(Number.isInteger(bound) && bound >= 0 && bound <= 0x7fffffff)) return undefined;
+  return w.below(b.byteOffset, b.length / 4, bound);
 }
 
 /** The block buffer, kept between chunks up to 8 MiB (fresh memory costs its page faults). */

@@ -6,7 +6,8 @@
 import { assert, assertEquals, tempDir } from "../_helpers.ts";
 import { needsPython, python } from "../_python.ts";
 import { buildWasm, WASM_SOURCES, wasmModule } from "./_wasm.ts";
-import { decodeBlosc, useBloscWasm } from "../../src/formats/_blosc.ts";
+import { decodeBlosc, useBloscWasm, wasmIndexOutside } from "../../src/formats/_blosc.ts";
+import { checkIndices } from "../../src/formats/hdf5/_pick.ts";
 import { CorruptFileError } from "../../mod.ts";
 
 /** clang and wasm-ld, or (outside CI) a loud skip. */
@@ -148,5 +149,49 @@ Deno.test({
     }
     // Both kinds occur (a changed literal byte cannot be told: blosc has no checksum).
     assert(refused > 200 && decoded > 100, `${refused} refused, ${decoded} decoded`);
+  },
+});
+
+Deno.test({
+  name: "sparse indices checked in the decoder's memory: the same verdict as TypeScript's",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    // Chunk 30 is 51,000 int32 values, shuffled: decoded into the wasm memory (transient).
+    const c = await Deno.readFile(`${dir}/30.blosc`);
+    const view = decodeBlosc(c, 204_000, true)!;
+    assert(wasmIndexOutside(view, 1) !== undefined, "a view of the decoder's memory");
+    assertEquals(wasmIndexOutside(view.slice(), 1), undefined, "a copy: left to TypeScript");
+    const a = new Int32Array(view.buffer, view.byteOffset, view.length / 4);
+    const first = (len: number, bound: number) => {
+      for (let i = 0; i < len; i++) if (a[i] < 0 || a[i] >= bound) return i;
+      return -1;
+    };
+    let x = 99;
+    const rand = (k: number) => (x = (x * 1103515245 + 12345) % 2 ** 31) % k;
+    let found = 0;
+    for (let t = 0; t < 2_000; t++) {
+      const len = rand(200), bound = 1 + rand(1_000);
+      for (let i = 0; i < len; i++) a[i] = rand(bound);
+      // Zero to two values put out of bounds: negative, the bound, or far past it.
+      for (let h = rand(3); h > 0 && len; h--) {
+        a[rand(len)] = [-1, bound, 2 ** 31 - 1, -(2 ** 31), bound + rand(9)][rand(5)];
+      }
+      const want = first(len, bound);
+      found += want >= 0 ? 1 : 0;
+      assertEquals(wasmIndexOutside(view.subarray(0, 4 * len), bound), want, `case ${t}`);
+      // Through checkIndices (the workers' check): an error exactly when one is outside.
+      const sub = view.subarray(0, 4 * len);
+      let threw = false;
+      try {
+        checkIndices(sub, bound);
+      } catch (e) {
+        assert(e instanceof CorruptFileError);
+        threw = true;
+      }
+      assertEquals(threw, want >= 0, `case ${t}: checkIndices`);
+    }
+    assert(found > 500 && found < 1_800, `${found} cases with a value outside`);
   },
 });

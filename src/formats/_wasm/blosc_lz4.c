@@ -222,3 +222,24 @@ __attribute__((export_name("error"))) double error(void) { return (double)err_bl
 extern u8 __heap_base;
 /** Where the caller's buffers may start (after the stack and globals). */
 __attribute__((export_name("heap"))) u32 heap(void) { return (u32)(size_t)&__heap_base; }
+
+typedef u32 v4u __attribute__((vector_size(16), aligned(1)));
+
+/**
+ * The first of the `n` int32 values at `p` (little-endian, as sparse
+ * indices are stored) outside [0, bound), or -1: compared as unsigned, a
+ * negative value is past any bound. Checked where a chunk was decoded.
+ */
+__attribute__((export_name("below"))) int below(const u8* p, u32 n, u32 bound) {
+  const v4u b = {bound, bound, bound, bound};
+  u32 i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const v4u* v = (const v4u*)(p + (size_t)i * 4);
+    v4u bad = (v[0] >= b) | (v[1] >= b) | (v[2] >= b) | (v[3] >= b);
+    if (bad[0] | bad[1] | bad[2] | bad[3]) break;  // found: the scalar loop says where
+  }
+  for (; i < n; i++) {
+    if (rd32(p + (size_t)i * 4) >= bound) return (int)i;
+  }
+  return -1;
+}

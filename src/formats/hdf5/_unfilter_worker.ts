@@ -32,8 +32,20 @@ function undo(bytes: Uint8Array, j: Job): Uint8Array {
     // chunk (no fresh memory to fault in), only the picked bytes sent.
     const out = decodeBlosc(bytes, j.blosc.cap, j.pick !== undefined);
     if (!out) throw new CorruptFileError("the blosc chunk uses a codec the worker does not decode");
+    // Indices checked while the chunk is in the decoder's memory (SIMD),
+    // range by range, unless so many ranges that the picked bytes are few.
+    const early = j.check !== undefined && (!j.pick || j.pick.length <= 512);
+    if (early) {
+      if (!j.pick) checkIndices(out, j.check!);
+      else {
+        for (let k = 0; k < j.pick.length; k += 2) {
+          const s = j.pick[k], e = j.pick[k + 1];
+          if (s >= 0 && e >= s && e <= out.length) checkIndices(out.subarray(s, e), j.check!);
+        }
+      }
+    }
     const p = j.pick ? picked(out, j.pick) : out;
-    if (j.check !== undefined) checkIndices(p, j.check);
+    if (j.check !== undefined && !early) checkIndices(p, j.check);
     if (!j.pick) return out;
     return p === out ? out.slice() : p;
   }

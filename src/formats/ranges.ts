@@ -2,6 +2,7 @@
 // readers in formats/ (which read ranges) and the planner in query/ (which
 // chooses them).
 import type { Dtype, NumericArray } from "./anndata/matrix.ts";
+import type { LocalExtent } from "./_kept_filter.ts";
 
 /** A half-open index range `[start, end)`. */
 export type Range = readonly [start: number, end: number];
@@ -102,4 +103,10 @@ export interface RangeArray {
     n: number,
     into: Uint8Array,
   ): Promise<void>;
+  /**
+   * Optionally: where the array lies, uncompressed and little-endian, in a
+   * local file (decoding workers may read it there themselves); undefined
+   * when it does not.
+   */
+  localExtent?(): Promise<LocalExtent | undefined>;
 }

@@ -4,15 +4,12 @@
 // `subsetVar` of 10% then never materializes the other 90% (no fresh memory
 // to fault in, no array as long as the selection for the garbage collector).
 import { CorruptFileError } from "../errors.ts";
-import { allocate, type NumericArray } from "../formats/anndata/matrix.ts";
+import { allocate, type Dtype, type NumericArray } from "../formats/anndata/matrix.ts";
 import type { RangeArray } from "../formats/ranges.ts";
 import type { Spans } from "./plan.ts";
 import { largeArray } from "../formats/_memory.ts";
-
-/** Elements per window: 256 KiB of indices, the reader's largest synchronous read. */
-const BLOCK = 1 << 16;
-/** Spans at most this many elements apart share a window (8 KiB of indices). */
-const GAP = 2048;
+import { type KeptEntries, keptEntries } from "../formats/_kept_filter.ts";
+import { keptOnPool } from "../formats/hdf5/_unfilter_pool.ts";
 
 /** Whether `readKept` can read these arrays (uncompressed, int32 indices, 4- or 8-byte values). */
 export function canReadKept(data: RangeArray, indices: RangeArray): boolean {
@@ -36,113 +33,131 @@ export async function readKept(
 ): Promise<{ data: NumericArray; indices: Int32Array; indptr: Float64Array }> {
   const w = allocate(data.dtype, 0).BYTES_PER_ELEMENT / 4;
   const lines = indptr.length - 1, total = indptr[lines];
-  const ixBuf = new Uint8Array(BLOCK * 4), valBuf = new Uint8Array(BLOCK * 4 * w);
-  const ix = new Int32Array(ixBuf.buffer), val = new Uint32Array(valBuf.buffer);
+  // A large read of local uncompressed files: shares of the lines read and
+  // filtered on the decoding workers at once (this thread only joins them).
+  if (total >= PARALLEL_ENTRIES && lines > 1) {
+    const [ix, val] = await Promise.all([indices.localExtent?.(), data.localExtent?.()]);
+    if (ix && val && ix.itemsize === 4 && val.itemsize === 4 * w) {
+      const got = await keptOnPool(
+        shareLines(spans, indptr, SHARES, where).map((part) => ({
+          ix,
+          val,
+          size: Math.min(indices.shape[0], data.shape[0]),
+          w,
+          spans: part.spans,
+          indptr: part.indptr,
+          keep,
+          where,
+        })),
+      );
+      if (got) {
+        keptStats.parallel++;
+        return joined(got, data.dtype, lines);
+      }
+    }
+  }
+  const it = keptEntries(spans, indptr, keep, w, where);
   const one = [new Float64Array(1), new Float64Array(1)];
-  let outV = new Uint32Array(Math.min(total, BLOCK) * w), outIx = new Int32Array(outV.length / w);
-  const ptr = new Float64Array(lines + 1);
-  const state = { o: 0, line: 0 };
-  let g = 0; // compact position of the next span's first element
-  let rest = -1; // where span k resumes, when a window ended inside it
-  for (let k = 0; k < spans.n;) {
-    // A window: spans `k..` at most GAP elements apart, within BLOCK elements
-    // of file order, read as one range (the gaps are read and skipped: a
-    // read costs more than a few KiB of page cache), then filtered span by span.
-    const w0 = rest >= 0 ? rest : spans.starts[k];
-    let w1 = Math.min(spans.ends[k], w0 + BLOCK), j = k + 1;
-    if (w1 === spans.ends[k]) {
-      while (
-        j < spans.n && spans.starts[j] - w1 <= GAP && spans.ends[j] - w0 <= BLOCK
-      ) w1 = spans.ends[j++];
-    }
-    one[0][0] = w0;
-    one[1][0] = w1;
+  for (let r = it.next();; r = it.next()) {
+    if (r.done) return joined([r.value], data.dtype, lines);
+    one[0][0] = r.value.w0;
+    one[1][0] = r.value.w1;
     await Promise.all([
-      indices.readSpansInto!(one[0], one[1], 1, ixBuf),
-      data.readSpansInto!(one[0], one[1], 1, valBuf),
+      indices.readSpansInto!(one[0], one[1], 1, r.value.ixBuf),
+      data.readSpansInto!(one[0], one[1], 1, r.value.valBuf),
     ]);
-    const len = w1 - w0;
-    if (outIx.length < Math.min(total, state.o + len)) {
-      // Room for the whole window (kept or not), grown by doubling.
-      const cap = Math.min(total, Math.max(2 * outIx.length, state.o + len));
-      const v = largeArray(Uint32Array, cap * w), x = largeArray(Int32Array, cap);
-      v.set(outV.subarray(0, state.o * w));
-      x.set(outIx.subarray(0, state.o));
-      [outV, outIx] = [v, x];
-    }
-    for (let q = k; q < j; q++) {
-      const s = q === k ? w0 : spans.starts[q], e = q === j - 1 ? w1 : spans.ends[q];
-      filterBlock(ix, val, s - w0, e - s, g, indptr, keep, outV, outIx, ptr, state, w, where);
-      g += e - s;
-    }
-    if (w1 < spans.ends[k]) rest = w1; // a long span: its rest next
-    else [k, rest] = [j, -1];
   }
-  if (g !== total) {
-    throw new CorruptFileError(`${where}: indptr claims ${total} entries, the spans hold ${g}`);
+}
+
+/** Entries at least this many: read on the workers (see readKept). */
+let PARALLEL_ENTRIES = 1 << 20;
+/** How many reads went to the workers (tests). */
+export const keptStats = { parallel: 0 };
+
+/**
+ * @internal Tests: read on the workers from `entries` entries on
+ * (`Infinity`: never); returns the previous bound.
+ */
+export function keptOnWorkersFrom(entries: number): number {
+  const was = PARALLEL_ENTRIES;
+  PARALLEL_ENTRIES = entries;
+  return was;
+}
+/** Shares of the lines (several per worker: one slowed down does less). */
+const SHARES = 8;
+
+/** Shares' kept entries (in line order) as one matrix's data, indices and indptr. */
+function joined(
+  parts: KeptEntries[],
+  dtype: Dtype,
+  lines: number,
+): { data: NumericArray; indices: Int32Array; indptr: Float64Array } {
+  let o = 0;
+  for (const p of parts) o += p.indices.length;
+  const values = allocate(dtype, o);
+  const words = new Uint32Array(values.buffer, values.byteOffset, values.byteLength / 4);
+  const w = values.BYTES_PER_ELEMENT / 4;
+  const ix = largeArray(Int32Array, o);
+  const ptr = new Float64Array(lines + 1);
+  let at = 0, line = 0;
+  for (const p of parts) {
+    words.set(p.words, at * w);
+    ix.set(p.indices, at);
+    const n = p.indptr.length - 1;
+    for (let l = 1; l <= n; l++) ptr[line + l] = at + p.indptr[l];
+    line += n;
+    at += p.indices.length;
   }
-  let { o, line } = state;
-  while (line < lines) ptr[++line] = o;
-  const values = allocate(data.dtype, o);
-  new Uint32Array(values.buffer, values.byteOffset, o * w).set(outV.subarray(0, o * w));
-  return { data: values, indices: outIx.slice(0, o), indptr: ptr };
+  return { data: values, indices: ix, indptr: ptr };
 }
 
 /**
- * One block's entries, line by line, appended to `outV`/`outIx` from `o`
- * on (room for `len` more), without a branch per entry on whether it is
- * kept (written always, kept by moving on). Synchronous, so the hot loop is
- * optimized once and not resumed after an await.
+ * `spans` and `indptr` cut into about `k` shares of whole lines and equal
+ * entries: each share's element spans (a span cut where a share ends) and
+ * its indptr from 0.
  */
-function filterBlock(
-  ix: Int32Array,
-  val: Uint32Array,
-  from: number,
-  len: number,
-  g0: number,
+export function shareLines(
+  spans: Spans,
   indptr: Float64Array,
-  keep: Int32Array,
-  outV: Uint32Array,
-  outIx: Int32Array,
-  ptr: Float64Array,
-  state: { o: number; line: number },
-  w: number,
+  k: number,
   where: string,
-): void {
-  // Small integers throughout (positions in the window and the output):
-  // doubles as typed-array indices cost a conversion per access.
-  const lines = indptr.length - 1, kl = keep.length | 0, base = from | 0, n = len | 0;
-  let o = state.o | 0, line = state.line;
-  for (let i = 0; i < n;) {
-    while (line < lines && indptr[line + 1] <= g0 + i) ptr[++line] = o;
-    const stop = Math.min(n, indptr[line + 1] - g0) | 0;
-    if (!(stop > i)) throw new CorruptFileError(`${where}: indptr disagrees with its entries`);
-    if (w === 1) {
-      for (let x = (base + i) | 0, end = (base + stop) | 0; x < end; x++) {
-        const j = ix[x];
-        if ((j >>> 0) >= kl) throw outside(where, j, kl);
-        const t = keep[j];
-        outV[o] = val[x];
-        outIx[o] = t;
-        o += ~t >>> 31;
+): { spans: Spans; indptr: Float64Array }[] {
+  const lines = indptr.length - 1, total = indptr[lines];
+  const out: { spans: Spans; indptr: Float64Array }[] = [];
+  let l0 = 0, si = 0, pos = spans.n ? spans.starts[0] : 0;
+  for (let p = 1; p <= k && l0 < lines; p++) {
+    // The first line whose start reaches this share's part of the entries.
+    let l1 = lines;
+    if (p < k) {
+      const target = (total * p) / k;
+      let lo = l0 + 1, hi = lines;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (indptr[mid] >= target) hi = mid;
+        else lo = mid + 1;
       }
-    } else {
-      for (let x = (base + i) | 0, end = (base + stop) | 0; x < end; x++) {
-        const j = ix[x];
-        if ((j >>> 0) >= kl) throw outside(where, j, kl);
-        const t = keep[j];
-        outV[2 * o] = val[2 * x];
-        outV[2 * o + 1] = val[2 * x + 1];
-        outIx[o] = t;
-        o += ~t >>> 31;
-      }
+      l1 = lo;
     }
-    i = stop;
+    const starts: number[] = [], ends: number[] = [];
+    for (let need = indptr[l1] - indptr[l0]; need > 0;) {
+      if (si >= spans.n) {
+        throw new CorruptFileError(
+          `${where}: indptr claims ${total} entries, the spans hold fewer`,
+        );
+      }
+      const take = Math.min(spans.ends[si] - pos, need);
+      starts.push(pos);
+      ends.push(pos + take);
+      pos += take;
+      need -= take;
+      if (pos === spans.ends[si] && ++si < spans.n) pos = spans.starts[si];
+    }
+    const base = indptr[l0];
+    out.push({
+      spans: { starts: Float64Array.from(starts), ends: Float64Array.from(ends), n: starts.length },
+      indptr: indptr.slice(l0, l1 + 1).map((v) => v - base),
+    });
+    l0 = l1;
   }
-  state.o = o;
-  state.line = line;
-}
-
-function outside(where: string, j: number, kl: number): CorruptFileError {
-  return new CorruptFileError(`${where}: index ${j} is outside 0..${kl - 1}: the file is damaged`);
+  return out;
 }

@@ -7,6 +7,8 @@ import { readH5ad } from "../../src/formats/anndata/read_h5ad.ts";
 import { fileBytes, H5File } from "../../src/formats/hdf5/h5file.ts";
 import { h5RangeArray } from "../../src/formats/hdf5/store.ts";
 import { type StoredMatrix, subsetMatrix } from "../../src/query/subset.ts";
+import { keptOnWorkersFrom, keptStats, shareLines } from "../../src/query/_kept.ts";
+import { keptFromFile } from "../../src/formats/_kept_filter.ts";
 import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
 import { needsPython, python } from "../_python.ts";
 
@@ -106,11 +108,28 @@ function triples(m: ln.CsrMatrix) {
   return out;
 }
 
-Deno.test({
-  name: "subsetMatrix with columns, read window by window, equals the selection cut from the " +
-    "whole matrix: random rows and columns, chunked float32 and contiguous float64",
-  ...py,
-  async fn() {
+for (const where of ["here", "on the workers"]) {
+  Deno.test({
+    name: `subsetMatrix with columns, read window by window ${where}, equals the selection cut ` +
+      "from the whole matrix: random rows and columns, chunked float32 and contiguous float64",
+    ...py,
+    async fn() {
+      const was = keptOnWorkersFrom(where === "here" ? Infinity : 0);
+      const before = keptStats.parallel;
+      try {
+        await columnSelections();
+      } finally {
+        keptOnWorkersFrom(was);
+      }
+      // Every selection with more than one line went to the workers, or none did.
+      if (where === "here") assertEquals(keptStats.parallel, before);
+      else assert(keptStats.parallel - before >= 24, `${keptStats.parallel - before} reads`);
+    },
+  });
+}
+
+async function columnSelections(): Promise<void> {
+  {
     await withMatrix(async (path, file) => {
       const whole = await readH5ad(path);
       for (const [group, want] of [["X", whole.X], ["layers/f64", whole.layers.f64]] as const) {
@@ -131,8 +150,8 @@ Deno.test({
         }
       }
     });
-  },
-});
+  }
+}
 
 Deno.test({
   name: "a column index outside the matrix in a windowed column selection is a CorruptFileError",
@@ -144,11 +163,136 @@ Deno.test({
         path,
       );
       const stored = await csr(file, "/layers/f64");
-      await assertRejects(
-        () => subsetMatrix(stored, undefined, Uint32Array.of(1, 2, 3)),
-        ln.CorruptFileError,
-        /\/layers\/f64: index 777 is outside 0\.\.499/,
-      );
+      for (const from of [Infinity, 0]) {
+        // Here, and on the workers (the same error, from a worker).
+        const was = keptOnWorkersFrom(from);
+        try {
+          await assertRejects(
+            () => subsetMatrix(stored, undefined, Uint32Array.of(1, 2, 3)),
+            ln.CorruptFileError,
+            /\/layers\/f64: index 777 is outside 0\.\.499/,
+          );
+        } finally {
+          keptOnWorkersFrom(was);
+        }
+      }
     });
   },
+});
+
+Deno.test("shareLines cuts spans and indptr into shares of whole lines that add up to them", () => {
+  const next = rand(7);
+  for (let t = 0; t < 300; t++) {
+    // Lines of random lengths (some empty), their entries in random spans.
+    const lines = 1 + Math.floor(next() * 40);
+    const indptr = new Float64Array(lines + 1);
+    for (let l = 0; l < lines; l++) {
+      indptr[l + 1] = indptr[l] + Math.floor(next() * 4) * Math.floor(next() * 30);
+    }
+    const total = indptr[lines];
+    const starts: number[] = [], ends: number[] = [];
+    for (let g = 0, at = Math.floor(next() * 9); g < total;) {
+      const len = Math.min(total - g, 1 + Math.floor(next() * 50));
+      starts.push(at);
+      ends.push(at + len);
+      g += len;
+      at += len + 1 + Math.floor(next() * 20);
+    }
+    const spans = {
+      starts: Float64Array.from(starts),
+      ends: Float64Array.from(ends),
+      n: starts.length,
+    };
+    const k = 1 + Math.floor(next() * 9);
+    const shares = shareLines(spans, indptr, k, "m");
+    assert(shares.length <= k);
+    // The shares' lines, in order, are the lines; their elements the elements.
+    const elements = (s: { starts: Float64Array; ends: Float64Array; n: number }) =>
+      Array.from(
+        { length: s.n },
+        (_, i) => Array.from({ length: s.ends[i] - s.starts[i] }, (_, j) => s.starts[i] + j),
+      ).flat();
+    assertEquals(shares.flatMap((s) => elements(s.spans)), elements(spans), `case ${t}`);
+    const lens = shares.flatMap((s) =>
+      Array.from({ length: s.indptr.length - 1 }, (_, l) => s.indptr[l + 1] - s.indptr[l])
+    );
+    assertEquals(
+      lens,
+      Array.from({ length: lines }, (_, l) => indptr[l + 1] - indptr[l]),
+      `case ${t} lines`,
+    );
+    for (const s of shares) assertEquals(s.indptr[0], 0);
+  }
+  // Spans holding fewer entries than indptr claims: refused.
+  const e = assertThrowsCorrupt(() =>
+    shareLines(
+      { starts: Float64Array.of(0), ends: Float64Array.of(5), n: 1 },
+      Float64Array.of(0, 4, 9),
+      2,
+      "m",
+    )
+  );
+  assert(e.message.includes("the spans hold fewer"), e.message);
+});
+
+function assertThrowsCorrupt(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    assert(e instanceof ln.CorruptFileError, String(e));
+    return e;
+  }
+  throw new Error("expected a CorruptFileError");
+}
+
+Deno.test("a worker's share reads chunks at their addresses, a chunk never written as zeros, and refuses a file too short", async () => {
+  const dir = await tempDir();
+  try {
+    // Indices 0..19 in chunks of 8 (chunk 1 never written), values 100 + i, one line.
+    const path = `${dir}/f.bin`;
+    const bytes = new Uint8Array(1024);
+    const dv = new DataView(bytes.buffer);
+    const ixAt = [0, -1, 200], valAt = [400, 600, 800];
+    for (let i = 0; i < 20; i++) {
+      const q = Math.floor(i / 8), r = i % 8;
+      if (ixAt[q] >= 0) dv.setInt32(ixAt[q] + 4 * r, i, true);
+      dv.setFloat32(valAt[q] + 4 * r, 100 + i, true);
+    }
+    await Deno.writeFile(path, bytes);
+    const fd = await Deno.open(path);
+    const readAt = (_: string, offset: number, into: Uint8Array) => {
+      let n = 0;
+      fd.seekSync(offset, Deno.SeekMode.Start);
+      while (n < into.length) {
+        const r = fd.readSync(into.subarray(n));
+        if (!r) break;
+        n += r;
+      }
+      return n;
+    };
+    const keep = new Int32Array(20).fill(-1);
+    for (const j of [0, 3, 9, 17]) keep[j] = j;
+    const share = (addresses: number[]) => ({
+      ix: { path, itemsize: 4, chunk: 8, addresses: Float64Array.from(ixAt) },
+      val: { path, itemsize: 4, chunk: 8, addresses: Float64Array.from(addresses) },
+      size: 20,
+      w: 1,
+      spans: { starts: Float64Array.of(0), ends: Float64Array.of(20), n: 1 },
+      indptr: Float64Array.of(0, 20),
+      keep,
+      where: "m",
+    });
+    const got = keptFromFile(share(valAt), readAt);
+    // Chunk 1's indices read as 0 (never written): index 0 kept 8 more times.
+    assertEquals(Array.from(got.indices), [0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 17]);
+    const vals = Array.from(new Float32Array(got.words.slice().buffer));
+    assertEquals(vals, [100, 103, 108, 109, 110, 111, 112, 113, 114, 115, 117]);
+    assertEquals(Array.from(got.indptr), [0, 11]);
+    // Values past the end of the file: refused, not zeros.
+    const e = assertThrowsCorrupt(() => keptFromFile(share([400, 600, 1020]), readAt));
+    assert(e.message.includes("past the end of the file"), e.message);
+    fd.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

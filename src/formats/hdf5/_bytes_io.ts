@@ -21,6 +21,8 @@ export interface ByteReader {
    * to make: streaming a subset reads ~100,000 windows a batch).
    */
   readIntoSync?(offset: number, target: Uint8Array, start?: number, length?: number): number;
+  /** Optionally: the local file read, for workers that read it themselves. */
+  readonly path?: string;
 }
 
 /** A ByteReader over a local file (positional reads, safe in parallel); counts bytes and requests. */
@@ -34,6 +36,7 @@ export function fileBytes(path: string): ByteReader & {
   const open = () => (handle ??= openFile(path, "r"));
   return {
     stats,
+    path,
     size: async () => (await (await open()).stat()).size,
     async read(offset, length) {
       const out = new Uint8Array(length);

@@ -12,6 +12,13 @@ import { type FilterContext, unfilter } from "./_filters.ts";
 import { checkIndices, chunkFileFits, picked } from "./_pick.ts";
 import type { Filter } from "./_parse.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
+import {
+  type KeptEntries,
+  type KeptFileShare,
+  type PackedShare,
+  packShare,
+  unpackKept,
+} from "../_kept_filter.ts";
 import * as rt from "../../_runtime.ts";
 
 /** One chunk to undo. */
@@ -43,6 +50,15 @@ export interface BloscFileJob {
   blosc: { cap: number };
   pick?: number[];
   check?: number;
+}
+
+/**
+ * Lines of a sparse matrix with only the kept minor indices, read by the
+ * worker from local files (see ../_kept_filter.ts); its arrays travel
+ * packed in the job's buffer (`packShare`), the answer too (`packKept`).
+ */
+export interface KeptJob {
+  kept: PackedShare;
 }
 
 /** What a worker tells of a `BloscFileJob` besides its bytes. */
@@ -123,7 +139,7 @@ function send(i: number, jobs: (UnfilterJob | BloscJob)[]): Promise<Uint8Array[]
 
 function sendJobs(
   i: number,
-  jobs: (UnfilterJob | BloscJob | BloscFileJob)[],
+  jobs: (UnfilterJob | BloscJob | BloscFileJob | (KeptJob & { bytes: Uint8Array }))[],
 ): Promise<{ out: Uint8Array[]; info?: (FileJobInfo | null)[] }> {
   const p = pool!;
   const w = p.workers[i];
@@ -286,6 +302,30 @@ export async function decodeBloscFile(
   if (!info) throw new CorruptFileError(`a decoding worker did not report on ${path}`);
   if (info.missing) return { bytes: undefined, read: 0 };
   return { bytes: info.undecodable ? null : r.out[0], read: info.read };
+}
+
+/**
+ * Shares of a sparse matrix's lines read from their local file and
+ * filtered to the kept minor indices, on the worker pool at once; null
+ * when there is no pool (the caller reads them itself).
+ */
+export async function keptOnPool(shares: KeptFileShare[]): Promise<KeptEntries[] | null> {
+  if (pool === undefined) pool = startPool();
+  if (!pool) return null;
+  const p = pool;
+  try {
+    return await Promise.all(shares.map(async (share) => {
+      const { spec, bytes } = packShare(share);
+      const r = await sendJobs(leastBusy(p), [{ kept: spec, bytes }]);
+      return unpackKept(r.out[0], share.indptr.length - 1, share.w);
+    }));
+  } catch (e) {
+    if (
+      e instanceof CorruptFileError || e instanceof UnsupportedFormatError ||
+      e instanceof StorageError
+    ) throw e;
+    return null; // the pool failed: read here
+  }
 }
 
 /** The optional fields of a blosc job, present only when given. */

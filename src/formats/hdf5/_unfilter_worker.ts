@@ -2,14 +2,46 @@
 // the chunks it is sent (HDF5 filters, or blosc) and sends their bytes back
 // (transferred).
 import { parentPort } from "node:worker_threads";
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { CorruptFileError, StorageError } from "../../errors.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
 import { checkIndices, chunkFileFits, picked } from "./_pick.ts";
-import type { BloscFileJob, BloscJob, FileJobInfo, UnfilterJob } from "./_unfilter_pool.ts";
+import type {
+  BloscFileJob,
+  BloscJob,
+  FileJobInfo,
+  KeptJob,
+  UnfilterJob,
+} from "./_unfilter_pool.ts";
+import { keptFromFile, packKept, unpackShare } from "../_kept_filter.ts";
 
-type Job = Omit<UnfilterJob, "bytes"> | Omit<BloscJob, "bytes"> | BloscFileJob;
+type Job = Omit<UnfilterJob, "bytes"> | Omit<BloscJob, "bytes"> | BloscFileJob | KeptJob;
+
+/** A kept-entries share read from its local file(s) (see ../_kept_filter.ts). */
+function kept(j: KeptJob, bytes: Uint8Array): Uint8Array {
+  const share = unpackShare(j.kept, bytes);
+  const fds = new Map<string, number>();
+  try {
+    const got = keptFromFile(share, (file, offset, into) => {
+      let fd = fds.get(file);
+      if (fd === undefined) fds.set(file, fd = openSync(file, "r"));
+      let n = 0;
+      while (n < into.length) {
+        const r = readSync(fd, into, n, into.length - n, offset + n);
+        if (r === 0) break;
+        n += r;
+      }
+      return n;
+    });
+    return packKept(got);
+  } catch (e) {
+    if (e instanceof CorruptFileError) throw e;
+    throw new StorageError(`could not read ${share.ix.path}: ${(e as Error).message}`);
+  } finally {
+    for (const fd of fds.values()) closeSync(fd);
+  }
+}
 
 /**
  * A chunk file's bytes; undefined when there is no such file. A file larger
@@ -26,7 +58,7 @@ function readChunkFile(path: string, cap: number): Uint8Array | undefined {
   }
 }
 
-function undo(bytes: Uint8Array, j: Job): Uint8Array {
+function undo(bytes: Uint8Array, j: Exclude<Job, KeptJob>): Uint8Array {
   if ("blosc" in j) {
     // Rows picked out of a chunk: decoded into memory kept for the next
     // chunk (no fresh memory to fault in), only the picked bytes sent.
@@ -76,7 +108,7 @@ parentPort!.on(
           input = new Uint8Array(msg.buffers[i]!);
           info.push(null);
         }
-        let b = undo(input, j);
+        let b = "kept" in j ? kept(j, input) : undo(input, j);
         // Transferred with its length: a buffer that is the output's own (an
         // inflate output is one byte longer: see _filters.ts); a pooled or
         // shared one is copied first.

@@ -9,6 +9,7 @@ import { guard } from "./_scheduler.ts";
 import { readSpans } from "./_spans.ts";
 import { vstringsUtf8 } from "./_vstrings.ts";
 import { type RangeArray, spans } from "../ranges.ts";
+import type { LocalExtent } from "../_kept_filter.ts";
 import { metadataBlock } from "../read_plan.ts";
 import { type ByteReader, H5Dataset, H5File, type H5Values, type ReadOptions } from "./h5file.ts";
 
@@ -133,6 +134,8 @@ export async function h5RangeArray(
       }
       return v.data as NumericArray;
     },
+    // Workers may read it from its local file (src/query/_kept.ts).
+    localExtent: () => localExtent(ds, file, options),
     // Local, uncompressed: called window by window, so the chunk index is
     // looked up once for all of it (metadata: ~40 B a chunk).
     ...((ds.info.filters ?? []).length || options.cost || !file.source.readIntoSync) ? {} : {
@@ -147,6 +150,43 @@ export async function h5RangeArray(
     },
   };
 }
+
+/**
+ * Where a 1-D dataset lies in its local file, when it is unfiltered:
+ * contiguous (one chunk; its layout must hold every element), or its
+ * chunks' addresses looked up once.
+ */
+async function localExtent(
+  ds: H5Dataset,
+  file: H5File,
+  options: ReadOptions,
+): Promise<LocalExtent | undefined> {
+  const layout = ds.info.layout, path = file.source.path;
+  if (!layout || !path || options.cost || (ds.info.filters ?? []).length) return undefined;
+  const item = ITEM_BYTES[ds.dtype], n = ds.shape[0];
+  if (ds.shape.length !== 1 || !item || !(n > 0)) return undefined;
+  if (layout.kind === "contiguous") {
+    if (layout.address === undefined || layout.size < n * item) return undefined;
+    return { path, itemsize: item, chunk: n, addresses: Float64Array.of(layout.address) };
+  }
+  const extent = ds.chunks?.[0];
+  if (layout.kind !== "chunked" || !extent) return undefined;
+  const addresses = await ds.chunkAddresses([[0, n]], extent);
+  return { path, itemsize: item, chunk: extent, addresses };
+}
+
+const ITEM_BYTES: Record<string, number> = {
+  int8: 1,
+  uint8: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  float32: 4,
+  int64: 8,
+  uint64: 8,
+  float64: 8,
+};
 
 /**
  * Check, from metadata only, that every dataset under `path` has a layout

@@ -1,0 +1,315 @@
+// The kernel of reading a sparse matrix's lines with only the kept minor
+// indices (a `subsetVar`): windows of indices and values land in two reused
+// buffers and only the kept entries are copied out. Shared by the query's
+// reader on this thread (src/query/_kept.ts) and the decoding workers,
+// which filter shares of a local file's lines in parallel
+// (hdf5/_unfilter_worker.ts): a generator says which window to read next,
+// its driver reads it (synchronously or not) and resumes it.
+import { CorruptFileError } from "../errors.ts";
+import { largeArray } from "./_memory.ts";
+
+/** Elements per window: 256 KiB of indices, the reader's largest synchronous read. */
+export const KEPT_BLOCK = 1 << 16;
+/** Spans at most this many elements apart share a window (8 KiB of indices). */
+const GAP = 2048;
+
+/** Element ranges `[starts[k], ends[k])`, k < n, ascending and disjoint. */
+export interface ElementSpans {
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+  readonly n: number;
+}
+
+/** Kept entries: `w` 32-bit words a value, the new minor indices, the new indptr. */
+export interface KeptEntries {
+  words: Uint32Array;
+  indices: Int32Array;
+  indptr: Float64Array;
+}
+
+/** The window `[w0, w1)` of elements whose indices and values are to be read next. */
+export interface KeptWindow {
+  w0: number;
+  w1: number;
+  /** Where the window's int32 indices go (from byte 0). */
+  ixBuf: Uint8Array;
+  /** Where the window's values go (from byte 0), `4 * w` bytes each. */
+  valBuf: Uint8Array;
+}
+
+/**
+ * The entries of the element `spans` (in order; line `l` holds compact
+ * elements `indptr[l]..indptr[l + 1]`) whose index `j` has `keep[j] >= 0`,
+ * renumbered to `keep[j]`, with the new indptr. Yields each window to read
+ * (the caller fills its buffers, then resumes); returns the kept entries.
+ * Indices outside `keep`, and spans that disagree with `indptr`, are a
+ * CorruptFileError naming `where`.
+ */
+export function* keptEntries(
+  spans: ElementSpans,
+  indptr: Float64Array,
+  keep: Int32Array,
+  w: number,
+  where: string,
+): Generator<KeptWindow, KeptEntries, void> {
+  const lines = indptr.length - 1, total = indptr[lines];
+  const ixBuf = new Uint8Array(KEPT_BLOCK * 4), valBuf = new Uint8Array(KEPT_BLOCK * 4 * w);
+  const ix = new Int32Array(ixBuf.buffer), val = new Uint32Array(valBuf.buffer);
+  let outV = new Uint32Array(Math.min(total, KEPT_BLOCK) * w);
+  let outIx = new Int32Array(outV.length / w);
+  const ptr = new Float64Array(lines + 1);
+  const state = { o: 0, line: 0 };
+  let g = 0; // compact position of the next span's first element
+  let rest = -1; // where span k resumes, when a window ended inside it
+  for (let k = 0; k < spans.n;) {
+    // A window: spans `k..` at most GAP elements apart, within KEPT_BLOCK
+    // elements of file order, read as one range (the gaps are read and
+    // skipped: a read costs more than a few KiB of page cache), then
+    // filtered span by span.
+    const w0 = rest >= 0 ? rest : spans.starts[k];
+    let w1 = Math.min(spans.ends[k], w0 + KEPT_BLOCK), j = k + 1;
+    if (w1 === spans.ends[k]) {
+      while (
+        j < spans.n && spans.starts[j] - w1 <= GAP && spans.ends[j] - w0 <= KEPT_BLOCK
+      ) w1 = spans.ends[j++];
+    }
+    yield { w0, w1, ixBuf, valBuf };
+    const len = w1 - w0;
+    if (outIx.length < Math.min(total, state.o + len)) {
+      // Room for the whole window (kept or not), grown by doubling.
+      const cap = Math.min(total, Math.max(2 * outIx.length, state.o + len));
+      const v = largeArray(Uint32Array, cap * w), x = largeArray(Int32Array, cap);
+      v.set(outV.subarray(0, state.o * w));
+      x.set(outIx.subarray(0, state.o));
+      [outV, outIx] = [v, x];
+    }
+    for (let q = k; q < j; q++) {
+      const s = q === k ? w0 : spans.starts[q], e = q === j - 1 ? w1 : spans.ends[q];
+      filterBlock(ix, val, s - w0, e - s, g, indptr, keep, outV, outIx, ptr, state, w, where);
+      g += e - s;
+    }
+    if (w1 < spans.ends[k]) rest = w1; // a long span: its rest next
+    else [k, rest] = [j, -1];
+  }
+  if (g !== total) {
+    throw new CorruptFileError(`${where}: indptr claims ${total} entries, the spans hold ${g}`);
+  }
+  let { o, line } = state;
+  while (line < lines) ptr[++line] = o;
+  return { words: outV.subarray(0, o * w), indices: outIx.subarray(0, o), indptr: ptr };
+}
+
+/**
+ * One block's entries, line by line, appended to `outV`/`outIx` from `o`
+ * on (room for `len` more), without a branch per entry on whether it is
+ * kept (written always, kept by moving on).
+ */
+function filterBlock(
+  ix: Int32Array,
+  val: Uint32Array,
+  from: number,
+  len: number,
+  g0: number,
+  indptr: Float64Array,
+  keep: Int32Array,
+  outV: Uint32Array,
+  outIx: Int32Array,
+  ptr: Float64Array,
+  state: { o: number; line: number },
+  w: number,
+  where: string,
+): void {
+  // Small integers throughout (positions in the window and the output):
+  // doubles as typed-array indices cost a conversion per access.
+  const lines = indptr.length - 1, kl = keep.length | 0, base = from | 0, n = len | 0;
+  let o = state.o | 0, line = state.line;
+  for (let i = 0; i < n;) {
+    while (line < lines && indptr[line + 1] <= g0 + i) ptr[++line] = o;
+    const stop = Math.min(n, indptr[line + 1] - g0) | 0;
+    if (!(stop > i)) throw new CorruptFileError(`${where}: indptr disagrees with its entries`);
+    if (w === 1) {
+      for (let x = (base + i) | 0, end = (base + stop) | 0; x < end; x++) {
+        const j = ix[x];
+        if ((j >>> 0) >= kl) throw outside(where, j, kl);
+        const t = keep[j];
+        outV[o] = val[x];
+        outIx[o] = t;
+        o += ~t >>> 31;
+      }
+    } else {
+      for (let x = (base + i) | 0, end = (base + stop) | 0; x < end; x++) {
+        const j = ix[x];
+        if ((j >>> 0) >= kl) throw outside(where, j, kl);
+        const t = keep[j];
+        outV[2 * o] = val[2 * x];
+        outV[2 * o + 1] = val[2 * x + 1];
+        outIx[o] = t;
+        o += ~t >>> 31;
+      }
+    }
+    i = stop;
+  }
+  state.o = o;
+  state.line = line;
+}
+
+function outside(where: string, j: number, kl: number): CorruptFileError {
+  return new CorruptFileError(`${where}: index ${j} is outside 0..${kl - 1}: the file is damaged`);
+}
+
+/**
+ * Where a 1-D array lies, uncompressed and little-endian, in a local file:
+ * chunks of `chunk` elements (one chunk when contiguous), each at its byte
+ * address (-1: never written, zeros).
+ */
+export interface LocalExtent {
+  readonly path: string;
+  readonly itemsize: number;
+  readonly chunk: number;
+  readonly addresses: Float64Array;
+}
+
+/**
+ * A share of a sparse matrix's lines to read from local files and filter
+ * to the kept minor indices: what a decoding worker runs.
+ */
+export interface KeptFileShare {
+  ix: LocalExtent;
+  val: LocalExtent;
+  /** Elements in each of the two arrays. */
+  size: number;
+  /** 32-bit words a value (1 or 2). */
+  w: number;
+  spans: ElementSpans;
+  indptr: Float64Array;
+  keep: Int32Array;
+  where: string;
+}
+
+/**
+ * Run `keptEntries` on `share`, reading with `readAt(path, offset, into)`
+ * (bytes read; fewer only at the end of the file).
+ */
+export function keptFromFile(
+  share: KeptFileShare,
+  readAt: (path: string, offset: number, into: Uint8Array) => number,
+): KeptEntries {
+  const { size, w, where } = share;
+  const it = keptEntries(share.spans, share.indptr, share.keep, w, where);
+  for (let r = it.next();; r = it.next()) {
+    if (r.done) return r.value;
+    const { w0, w1, ixBuf, valBuf } = r.value;
+    if (!(w0 >= 0 && w1 <= size)) {
+      throw new CorruptFileError(`${where}: entries ${w0}..${w1} of ${size} are asked`);
+    }
+    readExtent(share.ix, w0, w1, ixBuf, readAt, where);
+    readExtent(share.val, w0, w1, valBuf, readAt, where);
+  }
+}
+
+/** Elements `[w0, w1)` of `ext` into `into` (from byte 0), chunk by chunk. */
+function readExtent(
+  ext: LocalExtent,
+  w0: number,
+  w1: number,
+  into: Uint8Array,
+  readAt: (path: string, offset: number, into: Uint8Array) => number,
+  where: string,
+): void {
+  const item = ext.itemsize;
+  for (let e = w0; e < w1;) {
+    const q = Math.floor(e / ext.chunk), stop = Math.min(w1, (q + 1) * ext.chunk);
+    const dst = into.subarray((e - w0) * item, (stop - w0) * item);
+    const at = ext.addresses[q];
+    if (at === -1) dst.fill(0); // a chunk never written
+    else if (!(at >= 0) || readAt(ext.path, at + (e - q * ext.chunk) * item, dst) < dst.length) {
+      throw new CorruptFileError(`${where}: entries ${e}..${stop} are past the end of the file`);
+    }
+    e = stop;
+  }
+}
+
+/** A share's numbers in one buffer, its strings apart (for a worker; see `unpackShare`). */
+export interface PackedShare {
+  ix: Omit<LocalExtent, "addresses">;
+  val: Omit<LocalExtent, "addresses">;
+  size: number;
+  w: number;
+  where: string;
+  /** Counts of the packed arrays: spans, lines, chunks of ix and of val, keep. */
+  counts: [number, number, number, number, number];
+}
+
+/**
+ * `[starts n][ends n][indptr lines + 1][ix addresses][val addresses]` as
+ * float64, then `keep` as int32, in one buffer; the rest as `PackedShare`.
+ */
+export function packShare(share: KeptFileShare): { spec: PackedShare; bytes: Uint8Array } {
+  const { spans, indptr, keep, ix, val } = share;
+  const n = spans.n, lines = indptr.length - 1;
+  const m1 = ix.addresses.length, m2 = val.addresses.length;
+  const floats = 2 * n + lines + 1 + m1 + m2;
+  const f = new Float64Array(floats + Math.ceil(keep.length / 2));
+  f.set(spans.starts.subarray(0, n));
+  f.set(spans.ends.subarray(0, n), n);
+  f.set(indptr, 2 * n);
+  f.set(ix.addresses, 2 * n + lines + 1);
+  f.set(val.addresses, 2 * n + lines + 1 + m1);
+  new Int32Array(f.buffer, 8 * floats, keep.length).set(keep);
+  const { addresses: _a, ...ixRest } = ix, { addresses: _b, ...valRest } = val;
+  return {
+    spec: {
+      ix: ixRest,
+      val: valRest,
+      size: share.size,
+      w: share.w,
+      where: share.where,
+      counts: [n, lines, m1, m2, keep.length],
+    },
+    bytes: new Uint8Array(f.buffer),
+  };
+}
+
+/** `packShare` undone (views of `bytes`). */
+export function unpackShare(spec: PackedShare, bytes: Uint8Array): KeptFileShare {
+  const [n, lines, m1, m2, kl] = spec.counts;
+  const floats = 2 * n + lines + 1 + m1 + m2;
+  if (bytes.byteOffset % 8 !== 0 || bytes.byteLength < 8 * floats + 4 * kl) {
+    throw new CorruptFileError("a filtered read's share arrived damaged");
+  }
+  const f = new Float64Array(bytes.buffer, bytes.byteOffset, floats);
+  const at = 2 * n + lines + 1;
+  return {
+    ix: { ...spec.ix, addresses: f.subarray(at, at + m1) },
+    val: { ...spec.val, addresses: f.subarray(at + m1, at + m1 + m2) },
+    size: spec.size,
+    w: spec.w,
+    where: spec.where,
+    spans: { starts: f.subarray(0, n), ends: f.subarray(n, 2 * n), n },
+    indptr: f.subarray(2 * n, at),
+    keep: new Int32Array(bytes.buffer, bytes.byteOffset + 8 * floats, kl),
+  };
+}
+
+/** Kept entries in one buffer: `[indptr]` as float64, the values' words, the indices. */
+export function packKept(k: KeptEntries): Uint8Array {
+  const lines = k.indptr.length - 1, o = k.indices.length;
+  const out = new Uint8Array(8 * (lines + 1) + 4 * (k.words.length + o));
+  new Float64Array(out.buffer, 0, lines + 1).set(k.indptr);
+  new Uint32Array(out.buffer, 8 * (lines + 1), k.words.length).set(k.words);
+  new Int32Array(out.buffer, 8 * (lines + 1) + 4 * k.words.length, o).set(k.indices);
+  return out;
+}
+
+/** `packKept` undone, for a share of `lines` lines and `w` words a value. */
+export function unpackKept(b: Uint8Array, lines: number, w: number): KeptEntries {
+  const head = 8 * (lines + 1), o = (b.length - head) / (4 * w + 4);
+  if (!Number.isInteger(o) || o < 0 || b.byteOffset % 8 !== 0) {
+    throw new CorruptFileError("a decoding worker answered a filtered read of the wrong size");
+  }
+  return {
+    indptr: new Float64Array(b.buffer, b.byteOffset, lines + 1),
+    words: new Uint32Array(b.buffer, b.byteOffset + head, o * w),
+    indices: new Int32Array(b.buffer, b.byteOffset + head + 4 * o * w, o),
+  };
+}

@@ -167,6 +167,8 @@ export interface LocalExtent {
   readonly itemsize: number;
   readonly chunk: number;
   readonly addresses: Float64Array;
+  /** Told the bytes and reads a worker made of `path` (I/O counts); stays on this thread. */
+  readonly counted?: (bytes: number, requests: number) => void;
 }
 
 /**
@@ -231,8 +233,8 @@ function readExtent(
 
 /** A share's numbers in one buffer, its strings apart (for a worker; see `unpackShare`). */
 export interface PackedShare {
-  ix: Omit<LocalExtent, "addresses">;
-  val: Omit<LocalExtent, "addresses">;
+  ix: Omit<LocalExtent, "addresses" | "counted">;
+  val: Omit<LocalExtent, "addresses" | "counted">;
   size: number;
   w: number;
   where: string;
@@ -256,7 +258,8 @@ export function packShare(share: KeptFileShare): { spec: PackedShare; bytes: Uin
   f.set(ix.addresses, 2 * n + lines + 1);
   f.set(val.addresses, 2 * n + lines + 1 + m1);
   new Int32Array(f.buffer, 8 * floats, keep.length).set(keep);
-  const { addresses: _a, ...ixRest } = ix, { addresses: _b, ...valRest } = val;
+  const { addresses: _a, counted: _c, ...ixRest } = ix;
+  const { addresses: _b, counted: _d, ...valRest } = val;
   return {
     spec: {
       ix: ixRest,

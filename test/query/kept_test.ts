@@ -66,14 +66,16 @@ function cut(m: ln.CsrMatrix, rows: ArrayLike<number> | undefined, cols: Uint32A
 }
 
 /** `fn` on the matrices Python wrote (path, and the file opened by our reader). */
-async function withMatrix(fn: (path: string, file: H5File) => Promise<void>): Promise<void> {
+async function withMatrix(
+  fn: (path: string, file: H5File, src: ReturnType<typeof fileBytes>) => Promise<void>,
+): Promise<void> {
   const dir = await tempDir();
   const path = `${dir}/m.h5ad`;
   try {
     await python(WRITE, path);
     const src = fileBytes(path);
     try {
-      await fn(path, await H5File.open(src, path));
+      await fn(path, await H5File.open(src, path), src);
     } finally {
       src.close();
     }
@@ -152,6 +154,39 @@ async function columnSelections(): Promise<void> {
     });
   }
 }
+
+Deno.test({
+  name: "the bytes the workers read for a column selection are counted as if read here",
+  ...py,
+  async fn() {
+    await withMatrix(async (path, file, src) => {
+      const stored = await csr(file, "X");
+      const rows = pick(3000, 0.5, rand(5)), cols = pick(500, 0.1, rand(6));
+      await subsetMatrix(stored, rows, cols); // metadata and chunk index read once
+      const counts: [number, number][] = [];
+      for (const from of [Infinity, 0]) {
+        const was = keptOnWorkersFrom(from);
+        const [b0, r0] = [src.stats.bytesRead, src.stats.requests];
+        try {
+          await subsetMatrix(stored, rows, cols);
+        } finally {
+          keptOnWorkersFrom(was);
+        }
+        counts.push([src.stats.bytesRead - b0, src.stats.requests - r0]);
+      }
+      // The selected rows' indices and values (4 bytes each) at least; at
+      // most what is read here (which also reads the small gaps where the
+      // workers' shares meet).
+      const whole = (await readH5ad(path)).X as ln.CsrMatrix;
+      let needed = 0;
+      for (const r of rows) needed += 8 * (Number(whole.indptr[r + 1]) - Number(whole.indptr[r]));
+      assert(counts[0][0] >= needed && needed > 100_000, `${counts[0][0]} bytes, ${needed} needed`);
+      assert(counts[1][0] >= needed && counts[1][0] <= counts[0][0], `workers: ${counts[1][0]}`);
+      assert(counts[0][0] - counts[1][0] < 8 * 2048 * 8, "at most the gaps where shares meet");
+      assert(counts[1][1] > 0, "reads counted");
+    });
+  },
+});
 
 Deno.test({
   name: "a column index outside the matrix in a windowed column selection is a CorruptFileError",

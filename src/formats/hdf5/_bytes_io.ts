@@ -23,6 +23,8 @@ export interface ByteReader {
   readIntoSync?(offset: number, target: Uint8Array, start?: number, length?: number): number;
   /** Optionally: the local file read, for workers that read it themselves. */
   readonly path?: string;
+  /** Optionally: told the bytes and reads others made of `path` (I/O counts). */
+  counted?(bytes: number, requests: number): void;
 }
 
 /** A ByteReader over a local file (positional reads, safe in parallel); counts bytes and requests. */
@@ -37,6 +39,10 @@ export function fileBytes(path: string): ByteReader & {
   return {
     stats,
     path,
+    counted(bytes, requests) {
+      stats.bytesRead += bytes;
+      stats.requests += requests;
+    },
     size: async () => (await (await open()).stat()).size,
     async read(offset, length) {
       const out = new Uint8Array(length);

@@ -65,6 +65,8 @@ export interface KeptJob {
 export interface FileJobInfo {
   /** Bytes read from the file. */
   read: number;
+  /** Reads made (kept-entries shares, which read many windows). */
+  requests?: number;
   /** No such file (a zarr chunk never written). */
   missing?: boolean;
   /** A blosc codec or filter the worker does not decode (bytes: none). */
@@ -317,6 +319,8 @@ export async function keptOnPool(shares: KeptFileShare[]): Promise<KeptEntries[]
     return await Promise.all(shares.map(async (share) => {
       const { spec, bytes } = packShare(share);
       const r = await sendJobs(leastBusy(p), [{ kept: spec, bytes }]);
+      const io = r.info?.[0];
+      share.ix.counted?.(io?.read ?? 0, io?.requests ?? 0);
       return unpackKept(r.out[0], share.indptr.length - 1, share.w);
     }));
   } catch (e) {

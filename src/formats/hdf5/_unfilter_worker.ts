@@ -19,7 +19,7 @@ import { keptFromFile, packKept, unpackShare } from "../_kept_filter.ts";
 type Job = Omit<UnfilterJob, "bytes"> | Omit<BloscJob, "bytes"> | BloscFileJob | KeptJob;
 
 /** A kept-entries share read from its local file(s) (see ../_kept_filter.ts). */
-function kept(j: KeptJob, bytes: Uint8Array): Uint8Array {
+function kept(j: KeptJob, bytes: Uint8Array, io: { read: number; requests: number }): Uint8Array {
   const share = unpackShare(j.kept, bytes);
   const fds = new Map<string, number>();
   try {
@@ -32,6 +32,8 @@ function kept(j: KeptJob, bytes: Uint8Array): Uint8Array {
         if (r === 0) break;
         n += r;
       }
+      io.read += n;
+      io.requests++;
       return n;
     });
     return packKept(got);
@@ -106,9 +108,14 @@ parentPort!.on(
           info.push({ read });
         } else {
           input = new Uint8Array(msg.buffers[i]!);
-          info.push(null);
+          if (!("kept" in j)) info.push(null);
         }
-        let b = "kept" in j ? kept(j, input) : undo(input, j);
+        let b: Uint8Array;
+        if ("kept" in j) {
+          const io = { read: 0, requests: 0 };
+          b = kept(j, input, io);
+          info.push(io);
+        } else b = undo(input, j);
         // Transferred with its length: a buffer that is the output's own (an
         // inflate output is one byte longer: see _filters.ts); a pooled or
         // shared one is copied first.

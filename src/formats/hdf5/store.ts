@@ -162,17 +162,18 @@ async function localExtent(
   options: ReadOptions,
 ): Promise<LocalExtent | undefined> {
   const layout = ds.info.layout, path = file.source.path;
+  const counted = file.source.counted?.bind(file.source);
   if (!layout || !path || options.cost || (ds.info.filters ?? []).length) return undefined;
   const item = ITEM_BYTES[ds.dtype], n = ds.shape[0];
   if (ds.shape.length !== 1 || !item || !(n > 0)) return undefined;
   if (layout.kind === "contiguous") {
     if (layout.address === undefined || layout.size < n * item) return undefined;
-    return { path, itemsize: item, chunk: n, addresses: Float64Array.of(layout.address) };
+    return { path, itemsize: item, chunk: n, addresses: Float64Array.of(layout.address), counted };
   }
   const extent = ds.chunks?.[0];
   if (layout.kind !== "chunked" || !extent) return undefined;
   const addresses = await ds.chunkAddresses([[0, n]], extent);
-  return { path, itemsize: item, chunk: extent, addresses };
+  return { path, itemsize: item, chunk: extent, addresses, counted };
 }
 
 const ITEM_BYTES: Record<string, number> = {

@@ -11,6 +11,7 @@ import { CorruptFileError, ValidationError } from "../errors.ts";
 import { planElements, planIndptr, spanList, type Spans } from "./plan.ts";
 import { type RangeArray, spans } from "../formats/ranges.ts";
 import { canReadKept, readKept } from "./_kept.ts";
+import { kept1 } from "../formats/_kept_filter.ts";
 
 /** A stored matrix, as arrays that can be read by range; `where` names it in messages. */
 export type StoredMatrix =
@@ -205,20 +206,15 @@ function filter32(
     if (!(end >= start && end <= n)) {
       throw new CorruptFileError(`${where}: indptr decreases at ${line}: the file is damaged`);
     }
-    for (let i = start | 0, stop = end | 0; i < stop; i++) {
-      const j = ix[i];
-      if ((j >>> 0) >= kl) {
-        throw new CorruptFileError(
-          `${where}: index ${j} is outside 0..${kl - 1}: the file is damaged`,
-        );
-      }
-      // Without a branch on whether the column is kept (~1 in 10 is: a
-      // branch mispredicts often): written always, kept by moving on.
-      const t = keep[j];
-      outW[o] = src[i];
-      outIx[o] = t;
-      o += ~t >>> 31;
+    // Without a branch on whether the column is kept (~1 in 10 is: a
+    // branch mispredicts often): written always, kept by moving on.
+    const got = kept1(ix, src, keep, outW, outIx, start | 0, end | 0, o);
+    if (got < 0) {
+      throw new CorruptFileError(
+        `${where}: index ${ix[-1 - got]} is outside 0..${kl - 1}: the file is damaged`,
+      );
     }
+    o = got;
     indptr[line + 1] = o;
   }
   const data = like(values, o);

@@ -215,6 +215,39 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "a column index outside the matrix in a column selection of compressed data is a " +
+    "CorruptFileError",
+  ...py,
+  async fn() {
+    await withMatrix(async (path, file) => {
+      await python(
+        `import sys, h5py
+with h5py.File(sys.argv[1], "a") as f:
+    for k in ("data", "indices"):
+        v = f["X/" + k][()]
+        if k == "indices": v[123456] = 777
+        del f["X/" + k]
+        f.create_dataset("X/" + k, data=v, chunks=(1000,), compression="gzip")`,
+        path,
+      );
+      const src = fileBytes(path);
+      try {
+        const stored = await csr(await H5File.open(src, path), "X");
+        assertEquals(stored.data.readSpansInto, undefined, "compressed: not read window by window");
+        await assertRejects(
+          () => subsetMatrix(stored, undefined, Uint32Array.of(1, 2, 3)),
+          ln.CorruptFileError,
+          /X: index 777 is outside 0\.\.499/,
+        );
+      } finally {
+        src.close();
+      }
+      void file;
+    });
+  },
+});
+
 Deno.test("shareLines cuts spans and indptr into shares of whole lines that add up to them", () => {
   const next = rand(7);
   for (let t = 0; t < 300; t++) {

@@ -163,13 +163,14 @@ export async function openSelection(
       for (const m of p.obsm) obsmList.push(await readObsm(m));
     } else {
       // All parts at once: one part's decoding (gzip, blosc on the worker pool) overlaps
-      // another's reading and copying on this thread.
-      [obs, X, layerList, obsmList] = await Promise.all([
-        readObs(),
+      // another's reading and copying on this thread. The matrices first: their
+      // work goes to the workers soonest, while obs is read here.
+      const matrices = Promise.all([
         readX(),
         Promise.all(p.layers.map(readLayer)),
         Promise.all(p.obsm.map(readObsm)),
       ]);
+      [obs, [X, layerList, obsmList]] = await Promise.all([readObs(), matrices]);
     }
     const layers: Record<string, Matrix> = {};
     p.layers.forEach((l, i) => layers[l] = layerList[i]);

@@ -5,6 +5,7 @@ import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { ElementStore, StoreArray } from "../anndata/_store.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
 import { READABLE_FILTERS } from "./_filters.ts";
+import { sizeOf } from "./_parse.ts";
 import { guard } from "./_scheduler.ts";
 import { readSpans } from "./_spans.ts";
 import { vstringsUtf8 } from "./_vstrings.ts";
@@ -164,8 +165,8 @@ async function localExtent(
   const layout = ds.info.layout, path = file.source.path;
   const counted = file.source.counted?.bind(file.source);
   if (!layout || !path || options.cost || (ds.info.filters ?? []).length) return undefined;
-  const item = ITEM_BYTES[ds.dtype], n = ds.shape[0];
-  if (ds.shape.length !== 1 || !item || !(n > 0)) return undefined;
+  const item = ds.dtype === "str" || !ds.info.type ? 0 : sizeOf(ds.info.type), n = ds.shape[0];
+  if (ds.shape.length !== 1 || !(item === 4 || item === 8) || !(n > 0)) return undefined;
   if (layout.kind === "contiguous") {
     if (layout.address === undefined || layout.size < n * item) return undefined;
     return { path, itemsize: item, chunk: n, addresses: Float64Array.of(layout.address), counted };
@@ -175,19 +176,6 @@ async function localExtent(
   const addresses = await ds.chunkAddresses([[0, n]], extent);
   return { path, itemsize: item, chunk: extent, addresses, counted };
 }
-
-const ITEM_BYTES: Record<string, number> = {
-  int8: 1,
-  uint8: 1,
-  int16: 2,
-  uint16: 2,
-  int32: 4,
-  uint32: 4,
-  float32: 4,
-  int64: 8,
-  uint64: 8,
-  float64: 8,
-};
 
 /**
  * Check, from metadata only, that every dataset under `path` has a layout

@@ -170,7 +170,9 @@ export async function openSelection(
         Promise.all(p.layers.map(readLayer)),
         Promise.all(p.obsm.map(readObsm)),
       ]);
-      [obs, [X, layerList, obsmList]] = await Promise.all([readObs(), matrices]);
+      // obs once the matrices' first reads are planned (a macrotask later).
+      const obsRead = new Promise((r) => setTimeout(r, 0)).then(readObs);
+      [obs, [X, layerList, obsmList]] = await Promise.all([obsRead, matrices]);
     }
     const layers: Record<string, Matrix> = {};
     p.layers.forEach((l, i) => layers[l] = layerList[i]);

@@ -307,8 +307,10 @@ async function vlenUtf8(
   const out = largeArray(Uint8Array, total);
   for (const { bytes, items, from } of pieces) {
     for (let k = 0; k < items.len.length; k++) {
-      const at = items.at[k];
-      out.set(bytes.subarray(at, at + items.len[k]), offsets[from + k]);
+      const at = items.at[k], len = items.len[k], to = offsets[from + k];
+      // Short strings (barcodes, names): a loop beats making a subarray.
+      if (len <= 32) { for (let b = 0; b < len; b++) out[to + b] = bytes[at + b]; }
+      else out.set(bytes.subarray(at, at + len), to);
     }
   }
   return { offsets, bytes: out };

@@ -9,7 +9,7 @@ import { CorruptFileError } from "../errors.ts";
 import { largeArray } from "./_memory.ts";
 
 /** Elements per window: 256 KiB of indices, the reader's largest synchronous read. */
-export const KEPT_BLOCK = 1 << 16;
+const KEPT_BLOCK = 1 << 16;
 /** Spans at most this many elements apart share a window (8 KiB of indices). */
 const GAP = 2048;
 

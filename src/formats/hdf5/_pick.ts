@@ -4,6 +4,7 @@
 // decoded, so the reading thread neither copies it nor collects it).
 import { CorruptFileError } from "../../errors.ts";
 import { wasmIndexOutside } from "../_blosc.ts";
+import { outside32 } from "../anndata/matrix.ts";
 
 /**
  * Ranges `[pick[2k], pick[2k + 1])` of `b`, ascending and disjoint, in one
@@ -77,26 +78,16 @@ export function pickBlocks(
  * words) lies in `[0, n)`: sparse indices checked where they are decoded.
  */
 export function checkIndices(b: Uint8Array, n: number): void {
-  const at = wasmIndexOutside(b, n);
-  if (at !== undefined) {
-    if (at >= 0) {
-      const j = new DataView(b.buffer, b.byteOffset + 4 * at, 4).getInt32(0, true);
-      throw new CorruptFileError(
-        `a sparse index (${j}) is outside 0..${n - 1}: the file is damaged`,
-      );
-    }
-    return;
-  }
-  const a = b.byteOffset % 4 === 0
-    ? new Int32Array(b.buffer, b.byteOffset, b.length >> 2)
-    : new Int32Array(b.slice().buffer, 0, b.length >> 2);
-  for (let k = 0; k < a.length; k++) {
-    const j = a[k];
-    if (j < 0 || j >= n) {
-      throw new CorruptFileError(
-        `a sparse index (${j}) is outside 0..${n - 1}: the file is damaged`,
-      );
-    }
+  // In the decoder's memory: checked there with SIMD; else here.
+  const at = wasmIndexOutside(b, n) ?? outside32(
+    b.byteOffset % 4 === 0
+      ? new Int32Array(b.buffer, b.byteOffset, b.length >> 2)
+      : new Int32Array(b.slice().buffer, 0, b.length >> 2),
+    n,
+  );
+  if (at >= 0) {
+    const j = new DataView(b.buffer, b.byteOffset + 4 * at, 4).getInt32(0, true);
+    throw new CorruptFileError(`a sparse index (${j}) is outside 0..${n - 1}: the file is damaged`);
   }
 }
 

@@ -7,7 +7,7 @@ import type { Dtype, NumericArray } from "./matrix.ts";
 import type { ZarrStoreAt } from "./_zarr_store.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
 import { decodeBloscChunk, decodeBloscFile } from "../hdf5/_unfilter_pool.ts";
-import { pickBlocks, picked } from "../hdf5/_pick.ts";
+import { type PickBlock, pickBlocks, picked } from "../hdf5/_pick.ts";
 import { largeArray } from "../_memory.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -316,35 +316,7 @@ async function pickedRows2d(
   for (const [c, b] of blocks) {
     for (let j = 0; j < colChunks; j++) {
       jobs.push((async () => {
-        let got: Uint8Array | null = null;
-        try {
-          const file = raw.path?.(c, j);
-          if (file) {
-            const r = await decodeBloscFile(file, cap, b.pick);
-            raw.counted?.(r.read);
-            got = r.bytes ?? null;
-          } else {
-            const stored = await raw.get(c, j);
-            if (stored) got = await decodeBloscChunk(stored, cap, b.pick);
-          }
-          if (!got) {
-            // Never written (the fill value), or a codec the pool does not decode.
-            const data = (await arr.getChunk([c, j])).data as NumericArray;
-            got = picked(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), b.pick);
-          }
-        } catch (e) {
-          if (e instanceof CorruptFileError) {
-            throw new CorruptFileError(`"${label}": /${path}, chunk ${c}.${j}: ${e.message}`, {
-              cause: e,
-            });
-          }
-          throw zarrError(label, path, e);
-        }
-        if (got.length !== b.length) {
-          throw new CorruptFileError(
-            `"${label}": /${path}, chunk ${c}.${j} holds ${got.length} of the ${b.length} bytes asked`,
-          );
-        }
+        const { bytes: got } = await pickedChunk(raw, arr, [c, j], cap, b, label, path);
         // The block's rows (chunks[1] elements each) to their columns of `out`.
         const src = wordsOf(got as unknown as NumericArray, unit);
         const width = Math.min(chunks[1], shape[1] - j * chunks[1]) * per;
@@ -385,6 +357,64 @@ function copyColumns(
   }
 }
 
+/**
+ * The bytes `b.pick` picks (`b.length` in all) of chunk `coords` of `arr`:
+ * decoded on a worker, which reads a local chunk file itself, or from its
+ * stored bytes; else through zarrita (never written: the fill value; a
+ * codec the pool does not decode). `check`: as for `decodeBloscChunk`;
+ * `checked`, whether it was checked where it was decoded.
+ */
+async function pickedChunk(
+  raw: RawChunks,
+  arr: AnyArray,
+  coords: [number] | [number, number],
+  cap: number,
+  b: PickBlock,
+  label: string,
+  path: string,
+  check?: number,
+): Promise<{ bytes: Uint8Array; checked: boolean }> {
+  const [c, j] = coords, name = coords.join(".");
+  let got: Uint8Array | null = null;
+  try {
+    const file = raw.path?.(c, j);
+    if (file) {
+      // Read and decoded on a worker: the file's bytes never come here.
+      const r = await decodeBloscFile(file, cap, b.pick, check);
+      raw.counted?.(r.read);
+      got = r.bytes ?? null;
+    } else {
+      const stored = await raw.get(c, j);
+      // Sizes checked against `cap` before anything is allocated (decodeBlosc, or the
+      // checked codec of the zarrita path below when this one returns null).
+      if (stored) got = await decodeBloscChunk(stored, cap, b.pick, check);
+    }
+  } catch (e) {
+    if (e instanceof CorruptFileError) {
+      throw new CorruptFileError(`"${label}": /${path}, chunk ${name}: ${e.message}`, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  const checked = got !== null && check !== undefined;
+  if (!got) {
+    let data: NumericArray;
+    try {
+      data = (await arr.getChunk(coords)).data as NumericArray;
+    } catch (e) {
+      throw zarrError(label, path, e);
+    }
+    got = picked(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), b.pick);
+  }
+  if (got.length !== b.length) {
+    throw new CorruptFileError(
+      `"${label}": /${path}, chunk ${name} holds ${got.length} of the ${b.length} bytes asked`,
+    );
+  }
+  return { bytes: got, checked };
+}
+
 /** Rows `ranges` of the 1-D array `arr` into `out`, chunk by chunk (see `rangesOf`). */
 async function pickedRows(
   raw: RawChunks,
@@ -403,45 +433,7 @@ async function pickedRows(
   // Sparse indices are checked where they are decoded (on the workers).
   const check = out instanceof Int32Array && watch?.checked ? watch.int32Below : undefined;
   await Promise.all([...blocks].map(async ([c, b]) => {
-    let got: Uint8Array | null = null;
-    let checked = false;
-    try {
-      const file = raw.path?.(c);
-      if (file) {
-        // Read and decoded on a worker: the file's bytes never come here.
-        const r = await decodeBloscFile(file, cap, b.pick, check);
-        raw.counted?.(r.read);
-        got = r.bytes ?? null;
-      } else {
-        const stored = await raw.get(c);
-        // Sizes checked against `cap` before anything is allocated (decodeBlosc, or the
-        // checked codec of the zarrita path below when this one returns null).
-        if (stored) got = await decodeBloscChunk(stored, cap, b.pick, check);
-      }
-      checked = got !== null && check !== undefined;
-    } catch (e) {
-      if (e instanceof CorruptFileError) {
-        throw new CorruptFileError(`"${label}": /${path}, chunk ${c}: ${e.message}`, {
-          cause: e,
-        });
-      }
-      throw e;
-    }
-    if (!got) {
-      // Never written (the fill value), or a codec the pool does not decode: through zarrita.
-      let data: NumericArray;
-      try {
-        data = (await arr.getChunk([c])).data as NumericArray;
-      } catch (e) {
-        throw zarrError(label, path, e);
-      }
-      got = picked(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), b.pick);
-    }
-    if (got.length !== b.length) {
-      throw new CorruptFileError(
-        `"${label}": /${path}, chunk ${c} holds ${got.length} of the ${b.length} bytes asked`,
-      );
-    }
+    const { bytes: got, checked } = await pickedChunk(raw, arr, [c], cap, b, label, path, check);
     bytes.set(got, b.at);
     const part = bytes.subarray(b.at, b.at + b.length);
     if (checked) watch!.checked!(part);

@@ -7,18 +7,12 @@
 // its driver reads it (synchronously or not) and resumes it.
 import { CorruptFileError } from "../errors.ts";
 import { largeArray } from "./_memory.ts";
+import type { LocalExtent, Spans } from "./ranges.ts";
 
 /** Elements per window: 256 KiB of indices, the reader's largest synchronous read. */
 const KEPT_BLOCK = 1 << 16;
 /** Spans at most this many elements apart share a window (8 KiB of indices). */
 const GAP = 2048;
-
-/** Element ranges `[starts[k], ends[k])`, k < n, ascending and disjoint. */
-export interface ElementSpans {
-  readonly starts: Float64Array;
-  readonly ends: Float64Array;
-  readonly n: number;
-}
 
 /** Kept entries: `w` 32-bit words a value, the new minor indices, the new indptr. */
 export interface KeptEntries {
@@ -46,7 +40,7 @@ export interface KeptWindow {
  * CorruptFileError naming `where`.
  */
 export function* keptEntries(
-  spans: ElementSpans,
+  spans: Spans,
   indptr: Float64Array,
   keep: Int32Array,
   w: number,
@@ -195,20 +189,6 @@ function outside(where: string, j: number, kl: number): CorruptFileError {
 }
 
 /**
- * Where a 1-D array lies, uncompressed and little-endian, in a local file:
- * chunks of `chunk` elements (one chunk when contiguous), each at its byte
- * address (-1: never written, zeros).
- */
-export interface LocalExtent {
-  readonly path: string;
-  readonly itemsize: number;
-  readonly chunk: number;
-  readonly addresses: Float64Array;
-  /** Told the bytes and reads a worker made of `path` (I/O counts); stays on this thread. */
-  readonly counted?: (bytes: number, requests: number) => void;
-}
-
-/**
  * A share of a sparse matrix's lines to read from local files and filter
  * to the kept minor indices: what a decoding worker runs.
  */
@@ -219,7 +199,7 @@ export interface KeptFileShare {
   size: number;
   /** 32-bit words a value (1 or 2). */
   w: number;
-  spans: ElementSpans;
+  spans: Spans;
   indptr: Float64Array;
   keep: Int32Array;
   where: string;

@@ -2,7 +2,6 @@
 // readers in formats/ (which read ranges) and the planner in query/ (which
 // chooses them).
 import type { Dtype, NumericArray } from "./anndata/matrix.ts";
-import type { LocalExtent } from "./_kept_filter.ts";
 
 /** A half-open index range `[start, end)`. */
 export type Range = readonly [start: number, end: number];
@@ -21,12 +20,18 @@ export function runs(indices: ArrayLike<number>): Range[] {
   return out;
 }
 
+/**
+ * Spans `[starts[k], ends[k])`, `k < n`, ascending and disjoint, in typed
+ * arrays (no object per span: a selection has up to millions).
+ */
+export interface Spans {
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+  readonly n: number;
+}
+
 /** Sorted unique indices as runs `[starts[k], ends[k])`, k < n, in typed arrays. */
-export function spans(indices: ArrayLike<number>): {
-  starts: Float64Array;
-  ends: Float64Array;
-  n: number;
-} {
+export function spans(indices: ArrayLike<number>): Spans {
   const starts = new Float64Array(indices.length), ends = new Float64Array(indices.length);
   let n = 0;
   for (let i = 0; i < indices.length; i++) {
@@ -71,6 +76,20 @@ export type PartWatch = ((part: Uint8Array) => void) & {
   int32Below?: number;
   checked?: (part: Uint8Array) => void;
 };
+
+/**
+ * Where a 1-D array lies, uncompressed and little-endian, in a local file:
+ * chunks of `chunk` elements (one chunk when contiguous), each at its byte
+ * address (-1: never written, zeros).
+ */
+export interface LocalExtent {
+  readonly path: string;
+  readonly itemsize: number;
+  readonly chunk: number;
+  readonly addresses: Float64Array;
+  /** Told the bytes and reads a worker made of `path` (I/O counts); stays on this thread. */
+  readonly counted?: (bytes: number, requests: number) => void;
+}
 
 /** A 1-D or 2-D array that can read ranges along its first dimension. */
 export interface RangeArray {

@@ -2,17 +2,9 @@
 // of the arrays that hold them. Plans are plain data, printable and tested
 // on their own; reading them is the job of a RangeArray (h5ad or zarr).
 import { CorruptFileError } from "../errors.ts";
-import { type Range, total } from "../formats/ranges.ts";
+import { type Range, type Spans, total } from "../formats/ranges.ts";
 
-/**
- * Spans `[starts[k], ends[k])`, `k < n`, ascending and disjoint, in typed
- * arrays (no object per span: a selection has up to millions).
- */
-export interface Spans {
-  readonly starts: Float64Array;
-  readonly ends: Float64Array;
-  readonly n: number;
-}
+export type { Spans };
 
 /** The spans as `[start, end]` pairs (for printing and tests). */
 export function spanList(spans: Spans): Range[] {

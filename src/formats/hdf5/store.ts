@@ -9,8 +9,7 @@ import { sizeOf } from "./_parse.ts";
 import { guard } from "./_scheduler.ts";
 import { readSpans } from "./_spans.ts";
 import { vstringsUtf8 } from "./_vstrings.ts";
-import { type RangeArray, spans } from "../ranges.ts";
-import type { LocalExtent } from "../_kept_filter.ts";
+import { type LocalExtent, type RangeArray, spans } from "../ranges.ts";
 import { metadataBlock } from "../read_plan.ts";
 import { type ByteReader, H5Dataset, H5File, type H5Values, type ReadOptions } from "./h5file.ts";
 

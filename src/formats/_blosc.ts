@@ -8,6 +8,7 @@
 // snappy, bit shuffle, newer blosc formats) are left to numcodecs' decoder:
 // `decodeBlosc` returns null for them.
 import { inflateSync } from "node:zlib";
+import { nativeInflate } from "../_runtime.ts";
 import { CorruptFileError } from "../errors.ts";
 import { WASM_BASE64 } from "./_wasm/blosc_lz4.wasm.ts";
 
@@ -360,6 +361,12 @@ export function bloscLZBlock(src: Uint8Array, out: Uint8Array, op: number, end: 
 }
 
 function zlibBlock(src: Uint8Array, out: Uint8Array, op: number, size: number): number {
+  // libdeflate straight into the output where it can be used.
+  const n = nativeInflate(src, out.subarray(op, op + size));
+  if (n !== undefined) {
+    if (n < 0) corrupt(`a zlib block does not inflate to its ${size} bytes`);
+    return n;
+  }
   let got: Uint8Array;
   try {
     got = inflateSync(src, { maxOutputLength: size + 1 });

@@ -4,6 +4,7 @@
 // errors as typed LaminErrors naming the element.
 import * as zarr from "zarrita";
 import { gunzipSync, inflateSync } from "node:zlib";
+import { INFLATE_BEYOND, nativeInflate, nativeInflateInfo } from "../../_runtime.ts";
 import { CorruptFileError, LaminError, UnsupportedFormatError } from "../../errors.ts";
 import type { ZarrStoreAt } from "./_zarr_store.ts";
 import { bloscHeader } from "../_blosc.ts";
@@ -51,16 +52,29 @@ function inflating(format: "zlib" | "gzip") {
   return class {
     readonly kind = "bytes_to_bytes";
     readonly #cap: number;
-    constructor(cap: number) {
+    readonly #fixed: boolean;
+    constructor(cap: number, fixed = false) {
       this.#cap = cap;
+      this.#fixed = fixed;
     }
     static fromConfig(_config: unknown, meta: { shape: number[]; dataType: string }) {
-      return new this(capOf(meta));
+      return new this(capOf(meta), width(meta.dataType) !== undefined);
     }
     encode(): never {
       throw new UnsupportedFormatError(`lamindeno does not write ${format} zarr chunks`);
     }
     decode(bytes: Uint8Array): Uint8Array {
+      if (this.#fixed && this.#cap > 0 && nativeInflateInfo().on) {
+        // A chunk of fixed-width elements: libdeflate into memory of its size.
+        const out = new Uint8Array(this.#cap);
+        const n = nativeInflate(bytes, out, format)!;
+        if (n >= 0) return n === out.length ? out : out.slice(0, n);
+        throw new Error(
+          n === INFLATE_BEYOND
+            ? `the chunk inflates beyond its declared size (${this.#cap} bytes)`
+            : `the chunk does not inflate (bad ${format} data or checksum)`,
+        );
+      }
       const opts = { maxOutputLength: this.#cap + 1 };
       let out: Uint8Array;
       try {

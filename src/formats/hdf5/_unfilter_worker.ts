@@ -83,7 +83,16 @@ function undo(bytes: Uint8Array, j: Exclude<Job, KeptJob>): Uint8Array {
     if (!j.pick) return out;
     return p === out ? out.slice() : p;
   }
-  return picked(unfilter(bytes, j.filters, j.mask, j.ctx), j.pick, j.ctx.where);
+  // Rows picked: inflated into memory kept for the next chunk, as above.
+  const u = unfilter(bytes, j.filters, j.mask, j.pick ? { ...j.ctx, scratch } : j.ctx);
+  const p = picked(u, j.pick, j.ctx.where);
+  return p.buffer === scratchMemory.buffer ? p.slice() : p;
+}
+
+let scratchMemory = new Uint8Array(0);
+function scratch(n: number): Uint8Array {
+  if (scratchMemory.length < n) scratchMemory = new Uint8Array(n);
+  return scratchMemory.subarray(0, n);
 }
 
 // Bytes travel as bare ArrayBuffers: Deno's worker_threads walks every key

@@ -8,7 +8,11 @@
 // readZarr against read_h5ad / read_zarr). Prints time ratios and bytes read
 // against "needed" and a time-optimal plan (defined in bench/_atlas_ref.py).
 //
-//   deno run -A bench/atlas.ts [--cells 200000|1000000] [--reps 2] [--only plain,gzip,zarr]
+// Two more h5ad variants on request, copied from the gzip one by
+// bench/_atlas_variant.py: `lzf` (h5py's LZF) and `shuffle` (gzip after
+// byte shuffle).
+//
+//   deno run -A bench/atlas.ts [--cells 200000|1000000] [--reps 2] [--only plain,gzip,zarr,lzf,shuffle]
 import * as ln from "../mod.ts";
 
 const PY = "/usr/bin/python3";
@@ -60,11 +64,22 @@ async function atlases(cells: number): Promise<Record<string, string>> {
     plain: `${dir}/atlas_plain.h5ad`,
     gzip: `${dir}/atlas_gzip.h5ad`,
     zarr: `${dir}/atlas.zarr`,
+    lzf: `${dir}/atlas_lzf.h5ad`,
+    shuffle: `${dir}/atlas_shuffle.h5ad`,
   };
-  if (!(await Deno.stat(paths.zarr).then(() => true, () => false))) {
+  const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+  if (!(await exists(paths.zarr))) {
     console.error(`building ${dir} with Python anndata (once) ...`);
     const script = new URL("./_atlas.py", import.meta.url).pathname;
     const r = await new Deno.Command(PY, { args: [script, String(cells), dir] }).output();
+    if (!r.success) throw new Error(new TextDecoder().decode(r.stderr));
+  }
+  for (const kind of ["lzf", "shuffle"] as const) {
+    if (!ONLY.includes(kind) || await exists(paths[kind])) continue;
+    console.error(`writing the ${kind} variant of the gzip atlas with h5py (once) ...`);
+    const script = new URL("./_atlas_variant.py", import.meta.url).pathname;
+    const r = await new Deno.Command(PY, { args: [script, paths.gzip, paths[kind], kind] })
+      .output();
     if (!r.success) throw new Error(new TextDecoder().decode(r.stderr));
   }
   return paths;

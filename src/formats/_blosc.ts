@@ -128,6 +128,7 @@ let wasm:
     decode: (...a: number[]) => number;
     error: () => number;
     below: (p: number, n: number, bound: number) => number;
+    lzf: (ip: number, inLen: number, op: number, outLen: number) => number;
     heap: number;
   }
   | null
@@ -161,6 +162,7 @@ function wasmDecoder() {
       decode: e.decode as (...a: number[]) => number,
       error: e.error as () => number,
       below: e.below as (p: number, n: number, bound: number) => number,
+      lzf: e.lzf as (ip: number, inLen: number, op: number, outLen: number) => number,
       heap: (e.heap as () => number)(),
     };
   } catch {
@@ -234,6 +236,34 @@ export function wasmIndexOutside(b: Uint8Array, bound: number): number | undefin
   if (!w || b.buffer !== w.memory.buffer || b.length % 4 !== 0) return undefined;
   if (!(Number.isInteger(bound) && bound >= 0 && bound <= 0x7fffffff)) return undefined;
   return w.below(b.byteOffset, b.length / 4, bound);
+}
+
+/**
+ * h5py's LZF chunk `src` decoded in WebAssembly into `out` (at most its
+ * length): the bytes written, -1 when the chunk is damaged, undefined when
+ * the decoder is unavailable or the chunk too large for it (decode it in
+ * TypeScript then: `lzfDecompress` in hdf5/_filters.ts).
+ */
+export function wasmLzf(src: Uint8Array, out: Uint8Array): number | undefined {
+  const w = wasmDecoder();
+  if (!w) return undefined;
+  const align = (n: number) => Math.ceil(n / 16) * 16;
+  // The decoder may read 16 bytes past the input and write SLACK past the output.
+  const at = align(w.heap), outAt = align(at + src.length + 16), end = outAt + out.length + SLACK;
+  if (end > WASM_MAX) return undefined;
+  const have = w.memory.buffer.byteLength;
+  if (end > have) w.memory.grow(Math.ceil((end - have) / 65536));
+  const mem = new Uint8Array(w.memory.buffer);
+  mem.set(src, at);
+  let n: number;
+  try {
+    n = w.lzf(at, src.length, outAt, out.length);
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError && !strictWasm) return undefined;
+    throw e;
+  }
+  if (n >= 0) out.set(mem.subarray(outAt, outAt + n));
+  return n < 0 ? -1 : n;
 }
 
 /** The block buffer, kept between chunks up to 8 MiB (fresh memory costs its page faults). */

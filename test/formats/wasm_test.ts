@@ -1,4 +1,4 @@
-// The WebAssembly blosc/LZ4 decoder (src/formats/_wasm/blosc_lz4.c): the
+// The WebAssembly blosc/LZ4 and LZF decoders (src/formats/_wasm/blosc_lz4.c): the
 // embedded module is the one its source builds to, it decodes what
 // numcodecs writes (every type size, shuffled or not, leftover blocks) to
 // numpy's bytes, and on damaged chunks it agrees with the TypeScript decoder
@@ -6,7 +6,8 @@
 import { assert, assertEquals, tempDir } from "../_helpers.ts";
 import { needsPython, python } from "../_python.ts";
 import { buildWasm, WASM_SOURCES, wasmModule } from "./_wasm.ts";
-import { decodeBlosc, useBloscWasm, wasmIndexOutside } from "../../src/formats/_blosc.ts";
+import { decodeBlosc, useBloscWasm, wasmIndexOutside, wasmLzf } from "../../src/formats/_blosc.ts";
+import { lzfDecompress } from "../../src/formats/hdf5/_filters.ts";
 import { checkIndices } from "../../src/formats/hdf5/_pick.ts";
 import { CorruptFileError } from "../../mod.ts";
 
@@ -194,4 +195,66 @@ Deno.test({
     }
     assert(found > 500 && found < 1_800, `${found} cases with a value outside`);
   },
+});
+
+/** A valid LZF stream of random literals and back references (short and far, overlapping), and what it decodes to. */
+function lzfStream(
+  rand: (k: number) => number,
+  size: number,
+): { lzf: Uint8Array; plain: Uint8Array } {
+  const plain: number[] = [], lzf: number[] = [];
+  while (plain.length < size) {
+    if (plain.length === 0 || rand(3) === 0) {
+      const n = 1 + rand(32);
+      lzf.push(n - 1);
+      for (let i = 0; i < n; i++) {
+        const v = rand(4) ? rand(8) : rand(256);
+        lzf.push(v);
+        plain.push(v);
+      }
+    } else {
+      const back = 1 + rand(Math.min(plain.length, rand(2) ? 20 : 8192));
+      const len = 3 + rand(rand(4) ? 12 : 262);
+      const l = len - 2, d = back - 1;
+      if (l >= 7) lzf.push((7 << 5) | (d >> 8), l - 7, d & 0xff);
+      else lzf.push((l << 5) | (d >> 8), d & 0xff);
+      for (let i = 0; i < len; i++) plain.push(plain[plain.length - back]);
+    }
+  }
+  return { lzf: new Uint8Array(lzf), plain: new Uint8Array(plain) };
+}
+
+Deno.test("LZF in WebAssembly decodes as the TypeScript decoder, and refuses what it refuses", () => {
+  let x = 5;
+  const rand = (k: number) => (x = (x * 1103515245 + 12345) % 2 ** 31) % k;
+  let refused = 0, damaged = 0;
+  for (let t = 0; t < 3_000; t++) {
+    const { lzf, plain } = lzfStream(rand, 1 + rand(t % 10 ? 600 : 80_000));
+    const out = new Uint8Array(plain.length);
+    assertEquals(wasmLzf(lzf, out), plain.length, `case ${t}`);
+    assertEquals(out, plain, `case ${t}`);
+    assertEquals(lzfDecompress(lzf, plain.length, "t"), plain, `case ${t}: TypeScript`);
+    // Damaged: a byte changed, cut short, or an output too small.
+    const bad = t % 3 === 2 ? lzf.subarray(0, rand(lzf.length)) : lzf.slice();
+    if (t % 3 === 0) bad[rand(bad.length)] = rand(256);
+    const room = t % 3 === 1 ? rand(plain.length + 1) : plain.length;
+    let want: Uint8Array | "refused";
+    try {
+      want = lzfDecompress(bad, room, "t");
+    } catch (e) {
+      assert(e instanceof CorruptFileError);
+      want = "refused";
+    }
+    const o2 = new Uint8Array(room);
+    const got = wasmLzf(bad, o2);
+    if (want === "refused") {
+      refused++;
+      assertEquals(got, -1, `case ${t}: refused by both`);
+    } else {
+      damaged++;
+      assertEquals(got, want.length, `case ${t}`);
+      assertEquals(o2.subarray(0, want.length), want, `case ${t}`);
+    }
+  }
+  assert(refused > 500 && damaged > 500, `${refused} refused, ${damaged} decoded after damage`);
 });

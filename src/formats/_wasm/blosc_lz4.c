@@ -1,4 +1,4 @@
-// Blosc (format 1) chunks of LZ4 blocks, decoded in WebAssembly with SIMD:
+// Blosc (format 1) chunks of LZ4 blocks, decoded in WebAssembly with SIMD
 // the LZ4 block decoder and the byte unshuffle of src/formats/_blosc.ts, for
 // the chunks that dominate a zarr v2 read (numcodecs' default is blosc lz4
 // with byte shuffle). Built by `deno task wasm` (clang, wasm32, freestanding:
@@ -242,4 +242,51 @@ __attribute__((export_name("below"))) int below(const u8* p, u32 n, u32 bound) {
     if (rd32(p + (size_t)i * 4) >= bound) return (int)i;
   }
   return -1;
+}
+
+/**
+ * h5py's LZF filter (liblzf's format, no header): the chunk at `ip`
+ * (`inLen` bytes) into `op` (`outLen` bytes, with SLACK writable bytes
+ * after them; the input may be read up to 16 bytes past its end, inside
+ * this memory). Control byte < 32: that many + 1 literal bytes follow;
+ * else a back reference, length in the top 3 bits (7: plus the next byte)
+ * + 2, distance in the low 5 bits and the next byte + 1. Returns the bytes
+ * written, or -1 when the chunk is damaged (a reference before the start,
+ * a literal or length past either end).
+ */
+__attribute__((export_name("lzf"))) int lzf(const u8* ip, u32 inLen, u8* op, u32 outLen) {
+  const u8* const iend = ip + inLen;
+  u8* const ostart = op;
+  u8* const oend = op + outLen;
+  while (ip < iend) {
+    size_t ctrl = *ip++;
+    if (ctrl < 32) {
+      ctrl++;
+      if ((size_t)(oend - op) < ctrl || (size_t)(iend - ip) < ctrl) return -1;
+      // At most 32 bytes: two 16-byte copies, the excess written again later.
+      copy16(op, ip);
+      if (ctrl > 16) copy16(op + 16, ip + 16);
+      ip += ctrl;
+      op += ctrl;
+      continue;
+    }
+    size_t len = ctrl >> 5;
+    if (len == 7) {
+      if (ip >= iend) return -1;
+      len += *ip++;
+    }
+    if (ip >= iend) return -1;
+    size_t back = ((ctrl & 0x1f) << 8) + *ip++ + 1;
+    len += 2;
+    if (back > (size_t)(op - ostart) || (size_t)(oend - op) < len) return -1;
+    const u8* ref = op - back;
+    if (back >= 16) {
+      // Far enough behind not to overlap a 16-byte step.
+      for (size_t k = 0; k < len; k += 16) copy16(op + k, ref + k);
+    } else {
+      for (size_t k = 0; k < len; k++) op[k] = ref[k];
+    }
+    op += len;
+  }
+  return (int)(op - ostart);
 }

@@ -55,16 +55,41 @@ export function pickBlocks(
   extent: number,
   rowBytes: number,
 ): Map<number, PickBlock> {
+  const n = ranges.length, starts = new Float64Array(n), ends = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    starts[k] = ranges[k][0];
+    ends[k] = ranges[k][1];
+  }
+  return pickSpanBlocks(starts, ends, n, extent, rowBytes);
+}
+
+/** {@linkcode pickBlocks} of the rows `[starts[k], ends[k])`, `k < n`. */
+export function pickSpanBlocks(
+  starts: Float64Array,
+  ends: Float64Array,
+  n: number,
+  extent: number,
+  rowBytes: number,
+): Map<number, PickBlock> {
   const blocks = new Map<number, PickBlock>();
   let o = 0;
-  for (const [s, e] of ranges) {
-    for (let r = s; r < e;) {
+  // Ranges ascend: the chunk of the last one is the one most often asked again.
+  let lastChunk = -1;
+  let b: PickBlock = { pick: [], at: 0, length: 0 };
+  for (let k = 0; k < n; k++) {
+    const e = ends[k];
+    for (let r = starts[k]; r < e;) {
       const c = Math.floor(r / extent), stop = Math.min(e, (c + 1) * extent);
-      let b = blocks.get(c);
-      if (!b) blocks.set(c, b = { pick: [], at: o, length: 0 });
+      if (c !== lastChunk) {
+        const got = blocks.get(c);
+        if (got) b = got;
+        else blocks.set(c, b = { pick: [], at: o, length: 0 });
+        lastChunk = c;
+      }
       const from = (r - c * extent) * rowBytes, to = (stop - c * extent) * rowBytes;
-      if (b.pick.length && b.pick[b.pick.length - 1] === from) b.pick[b.pick.length - 1] = to;
-      else b.pick.push(from, to);
+      const pick = b.pick;
+      if (pick.length && pick[pick.length - 1] === from) pick[pick.length - 1] = to;
+      else pick.push(from, to);
       b.length += to - from;
       o += (stop - r) * rowBytes;
       r = stop;

@@ -166,7 +166,10 @@ export async function readSpans(
   const chunked = layout?.kind === "chunked" && !(ds.info.filters ?? []).length &&
     layout.chunk.length === shape.length && layout.chunk.every((c, d) => !d || c === shape[d]);
   if (shape.length < 1 || !(layout?.kind === "contiguous" || chunked) || n === 0) {
-    const rows = await ds.readRows(
+    // Compressed chunks of whole rows: picked where they are undone.
+    const picked = n > 0 ? await ds.readPickedSpans(starts, ends, n, options) : undefined;
+    if (picked && !into) return picked;
+    const rows = picked ?? await ds.readRows(
       Array.from({ length: n }, (_, k) => [starts[k], ends[k]]),
       options,
     );

@@ -17,7 +17,7 @@ import { copyRowRuns, pickRows } from "./_copy_row.ts";
 import { readSpans } from "./_spans.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
 import { unfilterAll } from "./_unfilter_pool.ts";
-import { type PickBlock, pickBlocks } from "./_pick.ts";
+import { type PickBlock, pickBlocks, pickSpanBlocks } from "./_pick.ts";
 import { checkClaims } from "./_claims.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
 import { fetchPieces, guard, type Piece, type ReadOptions } from "./_scheduler.ts";
@@ -183,6 +183,12 @@ export class H5Dataset {
     const filtered = (this.info.filters ?? []).length > 0;
     const fullRows = chunk.slice(1).every((c, i) => c >= this.shape[i + 1]);
     const chunkRowBytes = chunk.slice(1).reduce((a, b) => a * b, 1) * elem;
+    // Compressed chunks holding whole rows (1-D, or 2-D chunked by rows
+    // only): the rows a read wants of one chunk are one block of the output
+    // (ranges ascend), picked out where the chunk is undone.
+    if (filtered && fullRows && chunkRowBytes === rowBytes) {
+      return await this.#pickedChunks(pickBlocks(ranges, chunk[0], rowBytes), out, options);
+    }
     await this.#findChunks(ranges, chunk[0]);
     if (!filtered && fullRows) {
       // Sub-ranges of uncompressed chunks: just the rows asked for.
@@ -209,50 +215,16 @@ export class H5Dataset {
       await this.#file.fetch(pieces, out, options);
       return out;
     }
-    // Whole chunks (compressed, or split across columns): read each once, copy rows.
+    // Whole chunks (compressed, split across columns): read each once, copy rows.
     const needed = new Map<number, ChunkRef[]>();
     for (const [s, e] of ranges) {
       for (let q = Math.floor(s / chunk[0]); q * chunk[0] < e; q++) {
         if (!needed.has(q * chunk[0])) needed.set(q * chunk[0], this.#rows.get(q) ?? []);
       }
     }
-    // Chunks holding whole rows (1-D, or 2-D chunked by rows only): the rows
-    // a read wants of one chunk are one block of the output (ranges ascend),
-    // picked out where the chunk is decoded; only they come back.
-    const whole = fullRows && chunkRowBytes === rowBytes;
-    const blocks = whole ? pickBlocks(ranges, chunk[0], rowBytes) : new Map<number, PickBlock>();
     const refs = [...needed.values()].flat();
-    const starts = [...needed.entries()].flatMap(([c0, list]) => list.map(() => c0 / chunk[0]));
-    for (const c of refs) {
-      if (c.address + c.size > this.#file.size) {
-        throw new CorruptFileError(
-          `"${label}": /${this.path}: a chunk claims ${c.size} bytes at byte ${c.address}, ` +
-            `past the end of the file (${this.#file.size} bytes); the file is damaged`,
-        );
-      }
-    }
+    const decoded = await this.#undone(refs, undefined, out, options);
     const raw = new Map<ChunkRef, Uint8Array>();
-    const bufs = refs.map((c) => new Uint8Array(c.size));
-    await this.#file.fetch(
-      refs.map((c, i) => ({ offset: c.address, length: c.size, into: 0, target: bufs[i] })),
-      out,
-      options,
-    );
-    const chunkBytes = chunk.reduce((a, b) => a * b, 1) * elem;
-    // Undone in parallel on a worker pool when there is much to do.
-    const decoded = await unfilterAll(refs.map((c, i) => ({
-      bytes: bufs[i],
-      filters: this.info.filters ?? [],
-      mask: c.mask,
-      ctx: { elem, expected: chunkBytes, where: `"${label}": /${this.path}`, address: c.address },
-      ...(whole ? { pick: blocks.get(starts[i])!.pick } : {}),
-    })));
-    if (whole) {
-      refs.forEach((_, i) => out.set(decoded[i], blocks.get(starts[i])!.at));
-      // Never-written chunks' blocks too (zeros): the watcher counts every byte.
-      for (const b of blocks.values()) options.watch?.(out.subarray(b.at, b.at + b.length));
-      return out;
-    }
     refs.forEach((c, i) => raw.set(c, decoded[i]));
     // The runs of rows each row of chunks gives (ascending, so a chunk row's
     // runs are consecutive, and so is their output), then every chunk of that
@@ -291,6 +263,99 @@ export class H5Dataset {
       k = j;
     }
     return out;
+  }
+
+  /**
+   * @internal Rows `[starts[k], ends[k])` (ascending, disjoint) of a
+   * filtered dataset chunked by whole rows, as raw element bytes: each
+   * touched chunk read once and only the rows asked for kept where it is
+   * undone. Undefined for any other layout (use `readRows`).
+   */
+  async readPickedSpans(
+    starts: Float64Array,
+    ends: Float64Array,
+    n: number,
+    options: ReadOptions = {},
+  ): Promise<Uint8Array | undefined> {
+    const layout = this.info.layout;
+    if (layout?.kind !== "chunked" || !(this.info.filters ?? []).length || !this.shape.length) {
+      return undefined;
+    }
+    // Chunks of whole rows, as readRows picks them.
+    if (!layout.chunk.slice(1).every((c, i) => c === this.shape[i + 1])) return undefined;
+    const rowBytes = this.shape.slice(1).reduce((a, b) => a * b, 1) * sizeOf(this.type);
+    let total = 0;
+    for (let k = 0; k < n; k++) {
+      if (
+        !(starts[k] >= (k ? ends[k - 1] : 0) && ends[k] >= starts[k] && ends[k] <= this.shape[0])
+      ) {
+        throw new CorruptFileError(
+          `"${this.#file.label}": rows ${starts[k]}..${ends[k]} of /${this.path} are asked, ` +
+            `it has ${this.shape[0]} (its shape disagrees with the rest of the file)`,
+        );
+      }
+      total += (ends[k] - starts[k]) * rowBytes;
+    }
+    if (total === 0) return new Uint8Array(0);
+    const blocks = pickSpanBlocks(starts, ends, n, layout.chunk[0], rowBytes);
+    return await this.#pickedChunks(blocks, largeArray(Uint8Array, total), options);
+  }
+
+  /** The blocks of rows `blocks` asks of each chunk, undone and picked, into `out`. */
+  async #pickedChunks(
+    blocks: Map<number, PickBlock>,
+    out: Uint8Array,
+    options: ReadOptions,
+  ): Promise<Uint8Array> {
+    const extent = (this.info.layout as { chunk: number[] }).chunk[0];
+    await this.#findChunks([...blocks.keys()].map((q) => [q * extent, q * extent + 1]), extent);
+    const refs: ChunkRef[] = [], picks: PickBlock[] = [];
+    for (const [q, b] of blocks) {
+      for (const c of this.#rows.get(q) ?? []) {
+        refs.push(c);
+        picks.push(b);
+      }
+    }
+    const decoded = await this.#undone(refs, picks, out, options);
+    for (let i = 0; i < refs.length; i++) out.set(decoded[i], picks[i].at);
+    // Never-written chunks' blocks too (zeros): the watcher counts every byte.
+    for (const b of blocks.values()) options.watch?.(out.subarray(b.at, b.at + b.length));
+    return out;
+  }
+
+  /** Chunks `refs` read and undone (with `picks`, only those rows of each). */
+  async #undone(
+    refs: ChunkRef[],
+    picks: PickBlock[] | undefined,
+    out: Uint8Array,
+    options: ReadOptions,
+  ): Promise<Uint8Array[]> {
+    const label = this.#file.label;
+    for (const c of refs) {
+      if (c.address + c.size > this.#file.size) {
+        throw new CorruptFileError(
+          `"${label}": /${this.path}: a chunk claims ${c.size} bytes at byte ${c.address}, ` +
+            `past the end of the file (${this.#file.size} bytes); the file is damaged`,
+        );
+      }
+    }
+    const bufs = refs.map((c) => new Uint8Array(c.size));
+    await this.#file.fetch(
+      refs.map((c, i) => ({ offset: c.address, length: c.size, into: 0, target: bufs[i] })),
+      out,
+      options,
+    );
+    const elem = sizeOf(this.type);
+    const chunk = (this.info.layout as { chunk: number[] }).chunk;
+    const chunkBytes = chunk.reduce((a, b) => a * b, 1) * elem;
+    // Undone in parallel on a worker pool when there is much to do.
+    return await unfilterAll(refs.map((c, i) => ({
+      bytes: bufs[i],
+      filters: this.info.filters ?? [],
+      mask: c.mask,
+      ctx: { elem, expected: chunkBytes, where: `"${label}": /${this.path}`, address: c.address },
+      ...(picks ? { pick: picks[i].pick } : {}),
+    })));
   }
 
   /**

@@ -60,6 +60,52 @@ export function copyRowRuns(
 }
 
 /**
+ * {@linkcode copyRowRuns} of every chunk of one row of chunks at once, when
+ * they are narrow (a few 32-bit words a row each: h5py chunks an obsm
+ * matrix 2 columns wide) and aligned: row by row, each output row written
+ * whole from all the chunks, rather than chunk by chunk, which wrote every
+ * output row once per chunk (25 times for a 50-column matrix). False when
+ * the chunks are not such; nothing is copied then.
+ */
+export function copyRowRunsAcross(
+  chunks: readonly Uint8Array[],
+  refs: readonly ChunkRef[],
+  runs: Float64Array,
+  n: number,
+  out: Uint8Array,
+  rowBytes: number,
+  shape: number[],
+  chunk: number[],
+  elem: number,
+): boolean {
+  const m = chunks.length, stride = chunk[1] * elem;
+  if (shape.length !== 2 || m < 2 || stride % 4 || rowBytes % 4 || out.byteOffset % 4) return false;
+  const srcs: Uint32Array[] = [], offs = new Int32Array(m), words = new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    const d = chunks[i], c1 = refs[i].offset[1];
+    const len = Math.min(chunk[1], shape[1] - c1) * elem;
+    if (len > 64 || len % 4 || d.byteOffset % 4 || (c1 * elem) % 4) return false;
+    srcs.push(new Uint32Array(d.buffer, d.byteOffset, d.length >> 2));
+    offs[i] = (c1 * elem) / 4;
+    words[i] = len / 4;
+  }
+  const dst = new Uint32Array(out.buffer, out.byteOffset, out.length >> 2);
+  const sStep = stride / 4, dStep = rowBytes / 4;
+  // Small integers (the runs come as doubles): indexing stays on int32.
+  for (let k = 0; k < n; k++) {
+    const from = runs[3 * k] | 0, to = runs[3 * k + 1] | 0;
+    for (let r = from, d = (runs[3 * k + 2] / 4) | 0; r < to; r++, d += dStep) {
+      const si = r * sStep;
+      for (let i = 0; i < m; i++) {
+        const src = srcs[i], w = words[i], o = d + offs[i];
+        for (let b = 0; b < w; b++) dst[o + b] = src[si + b];
+      }
+    }
+  }
+  return true;
+}
+
+/**
  * The rows of `ranges` (`rowBytes` each, `total` bytes in all) picked out of
  * `whole`, the bytes of rows `ranges[0][0]..` read at once.
  */

@@ -13,7 +13,7 @@
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype } from "../anndata/matrix.ts";
 import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_btree.ts";
-import { copyRowRuns, pickRows } from "./_copy_row.ts";
+import { copyRowRuns, copyRowRunsAcross, pickRows } from "./_copy_row.ts";
 import { readSpans } from "./_spans.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
 import { unfilterAll } from "./_unfilter_pool.ts";
@@ -254,8 +254,12 @@ export class H5Dataset {
       let j = k + 1;
       while (j < nr && rowOf[j] === rowOf[k]) j++;
       const group = runs.subarray(3 * k, 3 * j);
-      for (const c of needed.get(rowOf[k]) ?? []) {
-        copyRowRuns(raw.get(c)!, c, group, j - k, out, rowBytes, this.shape, chunk, elem);
+      const refs = needed.get(rowOf[k]) ?? [];
+      const datas = refs.map((c) => raw.get(c)!);
+      if (!copyRowRunsAcross(datas, refs, group, j - k, out, rowBytes, this.shape, chunk, elem)) {
+        refs.forEach((c, i) =>
+          copyRowRuns(datas[i], c, group, j - k, out, rowBytes, this.shape, chunk, elem)
+        );
       }
       const first = runs[3 * k + 2];
       const end = runs[3 * (j - 1) + 2] + (runs[3 * (j - 1) + 1] - runs[3 * (j - 1)]) * rowBytes;

@@ -2,7 +2,7 @@
 // the chunks it is sent (HDF5 filters, or blosc) and sends their bytes back
 // (transferred).
 import { parentPort } from "node:worker_threads";
-import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { CorruptFileError, StorageError } from "../../errors.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
@@ -50,15 +50,30 @@ function kept(j: KeptJob, bytes: Uint8Array, io: { read: number; requests: numbe
  * than any blosc chunk of `cap` bytes can be is refused before it is read.
  */
 function readChunkFile(path: string, cap: number): Uint8Array | undefined {
+  let fd: number | undefined;
   try {
-    chunkFileFits(path, statSync(path).size, cap);
-    return readFileSync(path);
+    fd = openSync(path, "r");
+    const size = fstatSync(fd).size;
+    chunkFileFits(path, size, cap);
+    // Into memory kept for the next chunk: a fresh buffer per file (chunks
+    // of 1-2 MB are mapped and unmapped each time) costs its page faults.
+    if (fileMemory.length < size) fileMemory = new Uint8Array(size);
+    let n = 0;
+    while (n < size) {
+      const r = readSync(fd, fileMemory, n, size - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    return fileMemory.subarray(0, n);
   } catch (e) {
     if (e instanceof CorruptFileError) throw e;
     if ((e as { code?: string }).code === "ENOENT") return undefined;
     throw new StorageError(`could not read ${path}: ${(e as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
+let fileMemory = new Uint8Array(0);
 
 function undo(bytes: Uint8Array, j: Exclude<Job, KeptJob>): Uint8Array {
   if ("blosc" in j) {
@@ -128,7 +143,10 @@ parentPort!.on(
         // Transferred with its length: a buffer that is the output's own (an
         // inflate output is one byte longer: see _filters.ts); a pooled or
         // shared one is copied first.
-        if (b.byteOffset !== 0 || b.buffer.byteLength - b.byteLength > 64) b = b.slice();
+        if (
+          b.byteOffset !== 0 || b.buffer.byteLength - b.byteLength > 64 ||
+          b.buffer === fileMemory.buffer
+        ) b = b.slice();
         lengths.push(b.byteLength);
         return b.buffer as ArrayBuffer;
       });

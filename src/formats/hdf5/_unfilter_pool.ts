@@ -31,6 +31,17 @@ export interface UnfilterJob {
   pick?: number[];
 }
 
+/**
+ * An `UnfilterJob` whose `size` compressed bytes the worker reads itself
+ * from `offset` of the local file `path` (this thread neither reads nor
+ * holds them).
+ */
+export interface UnfilterFileJob extends Omit<UnfilterJob, "bytes"> {
+  path: string;
+  offset: number;
+  size: number;
+}
+
 /** One blosc chunk to decode, to at most `cap` bytes (see ../_blosc.ts). */
 export interface BloscJob {
   bytes: Uint8Array;
@@ -141,7 +152,13 @@ function send(i: number, jobs: (UnfilterJob | BloscJob)[]): Promise<Uint8Array[]
 
 function sendJobs(
   i: number,
-  jobs: (UnfilterJob | BloscJob | BloscFileJob | (KeptJob & { bytes: Uint8Array }))[],
+  jobs: (
+    | UnfilterJob
+    | UnfilterFileJob
+    | BloscJob
+    | BloscFileJob
+    | (KeptJob & { bytes: Uint8Array })
+  )[],
 ): Promise<{ out: Uint8Array[]; info?: (FileJobInfo | null)[] }> {
   const p = pool!;
   const w = p.workers[i];
@@ -184,32 +201,8 @@ export async function unfilterAll(jobs: UnfilterJob[]): Promise<Uint8Array[]> {
       picked(unfilter(j.bytes, j.filters, j.mask, j.ctx), j.pick, j.ctx.where)
     );
   }
-  // Contiguous batches of about equal compressed size, four per worker,
-  // handed out as workers finish (a worker slowed down by other processes
-  // does less), two in flight per worker.
-  const n = pool.workers.length;
-  const target = total / (n * 4);
-  const batches: UnfilterJob[][] = [[]];
-  let acc = 0;
-  for (const j of jobs) {
-    if (acc >= target) {
-      batches.push([]);
-      acc = 0;
-    }
-    batches[batches.length - 1].push(j);
-    acc += j.bytes.byteLength;
-  }
-  const outs: Uint8Array[][] = new Array(batches.length);
-  let next = 0;
-  const run = async (i: number) => {
-    while (next < batches.length) {
-      const k = next++;
-      outs[k] = await send(i, batches[k]);
-    }
-  };
   try {
-    await Promise.all(pool.workers.flatMap((_, i) => [run(i), run(i)]));
-    return outs.flat();
+    return await inBatches(pool, jobs, (j) => j.bytes.byteLength, send);
   } catch (e) {
     // Bytes already transferred (detached: empty) cannot be undone here.
     const gone = jobs.some((j) => j.bytes.byteLength === 0);
@@ -218,6 +211,74 @@ export async function unfilterAll(jobs: UnfilterJob[]): Promise<Uint8Array[]> {
     return jobs.map((j) =>
       picked(unfilter(j.bytes, j.filters, j.mask, j.ctx), j.pick, j.ctx.where)
     );
+  }
+}
+
+/**
+ * Jobs cut into contiguous batches of about equal compressed size, four per
+ * worker, handed out as workers finish (a worker slowed down by other
+ * processes does less), two in flight per worker; the outputs in job order.
+ */
+async function inBatches<J>(
+  p: NonNullable<typeof pool>,
+  jobs: J[],
+  size: (j: J) => number,
+  run: (worker: number, batch: J[]) => Promise<Uint8Array[]>,
+): Promise<Uint8Array[]> {
+  let total = 0;
+  for (const j of jobs) total += size(j);
+  const target = total / (p.workers.length * 4);
+  const batches: J[][] = [[]];
+  let acc = 0;
+  for (const j of jobs) {
+    if (acc >= target) {
+      batches.push([]);
+      acc = 0;
+    }
+    batches[batches.length - 1].push(j);
+    acc += size(j);
+  }
+  const outs: Uint8Array[][] = new Array(batches.length);
+  let next = 0;
+  const loop = async (i: number) => {
+    while (next < batches.length) {
+      const k = next++;
+      outs[k] = await run(i, batches[k]);
+    }
+  };
+  await Promise.all(p.workers.flatMap((_, i) => [loop(i), loop(i)]));
+  return outs.flat();
+}
+
+/**
+ * `unfilterAll` of chunks the workers read from their local file
+ * themselves (no buffer to make, fill and hand over here); the bytes and
+ * reads they made are told to `counted`. Null when there is too little to
+ * do or no pool (read the chunks and call `unfilterAll`).
+ */
+export async function unfilterFiles(
+  jobs: UnfilterFileJob[],
+  counted?: (bytes: number, requests: number) => void,
+): Promise<Uint8Array[] | null> {
+  let total = 0;
+  for (const j of jobs) total += j.size;
+  if (total < MIN_PARALLEL_BYTES || jobs.length < 2) return null;
+  if (pool === undefined) pool = startPool();
+  if (!pool) return null;
+  try {
+    return await inBatches(pool, jobs, (j) => j.size, async (i, batch) => {
+      const r = await sendJobs(i, batch);
+      let read = 0;
+      for (const io of r.info ?? []) read += io?.read ?? 0;
+      counted?.(read, batch.length);
+      return r.out;
+    });
+  } catch (e) {
+    if (
+      e instanceof CorruptFileError || e instanceof UnsupportedFormatError ||
+      e instanceof StorageError
+    ) throw e;
+    return null; // the pool failed: read here
   }
 }
 

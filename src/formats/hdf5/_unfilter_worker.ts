@@ -12,11 +12,17 @@ import type {
   BloscJob,
   FileJobInfo,
   KeptJob,
+  UnfilterFileJob,
   UnfilterJob,
 } from "./_unfilter_pool.ts";
 import { keptFromFile, packKept, unpackShare } from "../_kept_filter.ts";
 
-type Job = Omit<UnfilterJob, "bytes"> | Omit<BloscJob, "bytes"> | BloscFileJob | KeptJob;
+type Job =
+  | Omit<UnfilterJob, "bytes">
+  | UnfilterFileJob
+  | Omit<BloscJob, "bytes">
+  | BloscFileJob
+  | KeptJob;
 
 /** A kept-entries share read from its local file(s) (see ../_kept_filter.ts). */
 function kept(j: KeptJob, bytes: Uint8Array, io: { read: number; requests: number }): Uint8Array {
@@ -75,6 +81,34 @@ function readChunkFile(path: string, cap: number): Uint8Array | undefined {
 }
 let fileMemory = new Uint8Array(0);
 
+/**
+ * The `size` bytes at `offset` of the local file `path` (an HDF5 chunk),
+ * into memory kept for the next chunk; `fds` holds the files opened for
+ * one message.
+ */
+function readChunkAt(j: UnfilterFileJob, fds: Map<string, number>): Uint8Array {
+  let fd = fds.get(j.path);
+  try {
+    if (fd === undefined) fds.set(j.path, fd = openSync(j.path, "r"));
+    if (fileMemory.length < j.size) fileMemory = new Uint8Array(j.size);
+    let n = 0;
+    while (n < j.size) {
+      const r = readSync(fd, fileMemory, n, j.size - n, j.offset + n);
+      if (r === 0) break;
+      n += r;
+    }
+    if (n < j.size) {
+      throw new CorruptFileError(
+        `${j.ctx.where}: the chunk at byte ${j.offset} is cut short (${n} of ${j.size} bytes): the file is truncated`,
+      );
+    }
+    return fileMemory.subarray(0, n);
+  } catch (e) {
+    if (e instanceof CorruptFileError) throw e;
+    throw new StorageError(`could not read ${j.path}: ${(e as Error).message}`);
+  }
+}
+
 function undo(bytes: Uint8Array, j: Exclude<Job, KeptJob>): Uint8Array {
   if ("blosc" in j) {
     // Rows picked out of a chunk: decoded into memory kept for the next
@@ -115,12 +149,16 @@ function scratch(n: number): Uint8Array {
 parentPort!.on(
   "message",
   (msg: { id: number; buffers: (ArrayBuffer | null)[]; jobs: Job[] }) => {
+    const fds = new Map<string, number>();
     try {
       const lengths: number[] = [];
       const info: (FileJobInfo | null)[] = [];
       const out = msg.jobs.map((j, i) => {
         let input: Uint8Array | undefined;
-        if ("path" in j) {
+        if ("offset" in j) {
+          input = readChunkAt(j, fds);
+          info.push({ read: input.length });
+        } else if ("path" in j) {
           // Read here, not on the main thread: it neither reads nor holds the bytes.
           input = readChunkFile(j.path, j.blosc.cap);
           const read = input?.length ?? 0;
@@ -154,6 +192,8 @@ parentPort!.on(
     } catch (e) {
       const err = e as Error;
       parentPort!.postMessage({ id: msg.id, error: { name: err.name, message: err.message } });
+    } finally {
+      for (const fd of fds.values()) closeSync(fd);
     }
   },
 );

@@ -16,7 +16,7 @@ import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_b
 import { copyRowRuns, copyRowRunsAcross, pickRows } from "./_copy_row.ts";
 import { readSpans } from "./_spans.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
-import { unfilterAll } from "./_unfilter_pool.ts";
+import { unfilterAll, unfilterFiles } from "./_unfilter_pool.ts";
 import { type PickBlock, pickBlocks, pickSpanBlocks } from "./_pick.ts";
 import { checkClaims } from "./_claims.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
@@ -343,23 +343,33 @@ export class H5Dataset {
         );
       }
     }
+    const elem = sizeOf(this.type);
+    const chunk = (this.info.layout as { chunk: number[] }).chunk;
+    const chunkBytes = chunk.reduce((a, b) => a * b, 1) * elem;
+    const job = (c: ChunkRef, i: number) => ({
+      filters: this.info.filters ?? [],
+      mask: c.mask,
+      ctx: { elem, expected: chunkBytes, where: `"${label}": /${this.path}`, address: c.address },
+      ...(picks ? { pick: picks[i].pick } : {}),
+    });
+    // A local file: the workers read the chunks themselves.
+    const src = this.#file.source;
+    if (src.path && !options.cost) {
+      const path = src.path;
+      const got = await unfilterFiles(
+        refs.map((c, i) => ({ ...job(c, i), path, offset: c.address, size: c.size })),
+        src.counted?.bind(src),
+      );
+      if (got) return got;
+    }
     const bufs = refs.map((c) => new Uint8Array(c.size));
     await this.#file.fetch(
       refs.map((c, i) => ({ offset: c.address, length: c.size, into: 0, target: bufs[i] })),
       out,
       options,
     );
-    const elem = sizeOf(this.type);
-    const chunk = (this.info.layout as { chunk: number[] }).chunk;
-    const chunkBytes = chunk.reduce((a, b) => a * b, 1) * elem;
     // Undone in parallel on a worker pool when there is much to do.
-    return await unfilterAll(refs.map((c, i) => ({
-      bytes: bufs[i],
-      filters: this.info.filters ?? [],
-      mask: c.mask,
-      ctx: { elem, expected: chunkBytes, where: `"${label}": /${this.path}`, address: c.address },
-      ...(picks ? { pick: picks[i].pick } : {}),
-    })));
+    return await unfilterAll(refs.map((c, i) => ({ bytes: bufs[i], ...job(c, i) })));
   }
 
   /**

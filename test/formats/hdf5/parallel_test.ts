@@ -118,3 +118,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "compressed chunks of a local file are read by the workers: each once, every byte counted",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    // The stored sizes of the chunks of "gzip" (h5py's chunk index).
+    const sizes = JSON.parse(
+      await python(
+        `import sys, json, h5py
+d = h5py.File(sys.argv[1] + "/t.h5", "r")["gzip"]
+print(json.dumps([d.id.get_chunk_info(i).size for i in range(d.id.get_num_chunks())]))`,
+        dir,
+      ),
+    ) as number[];
+    const src = fileBytes(`${dir}/t.h5`);
+    try {
+      const store = await openH5Range(src, "t.h5");
+      const d = await ds(store.file, "gzip");
+      await d.readRanges([[0, 10]]); // metadata and the chunk index, read here
+      const before = { ...src.stats };
+      // Rows in chunks 1, 2 and 10-49 (chunks of 20,000 rows): over 1 MiB compressed.
+      const got = await d.readRanges([[20_000, 20_001], [59_999, 60_000], [200_000, 1_000_000]]);
+      assertEquals((got.data as Float32Array).length, 2 + 800_000);
+      const want = sizes[1] + sizes[2] + sizes.slice(10).reduce((a, b) => a + b, 0);
+      assertEquals(src.stats.bytesRead - before.bytesRead, want, "each touched chunk read once");
+      assertEquals(src.stats.requests - before.requests, 2 + 40, "a read a chunk");
+    } finally {
+      src.close();
+    }
+  },
+});

@@ -171,6 +171,22 @@ function wasmDecoder() {
   return wasm;
 }
 
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
+/** The decoder's memory, grown to at least `end` bytes, with `src` copied in at `at`. */
+function wasmInput(
+  w: { memory: WebAssembly.Memory },
+  src: Uint8Array,
+  at: number,
+  end: number,
+): Uint8Array {
+  const have = w.memory.buffer.byteLength;
+  if (end > have) w.memory.grow(Math.ceil((end - have) / 65536));
+  const mem = new Uint8Array(w.memory.buffer);
+  mem.set(src, at);
+  return mem;
+}
+
 /**
  * The LZ4 chunk `src` (header checked against its cap) decoded in
  * WebAssembly: a view of the decoder's memory when `transient`, else a copy;
@@ -191,14 +207,10 @@ function wasmDecode(
     return null; // rejected with its reason by the TypeScript decoder
   }
   if (src.length + nbytes + blocksize > WASM_MAX) return null;
-  const align = (n: number) => Math.ceil(n / 16) * 16;
-  const at = align(w.heap), outAt = align(at + src.length);
-  const tmpAt = align(outAt + nbytes + SLACK), end = tmpAt + blocksize + SLACK;
+  const at = align16(w.heap), outAt = align16(at + src.length);
+  const tmpAt = align16(outAt + nbytes + SLACK), end = tmpAt + blocksize + SLACK;
   if (end > WASM_MAX) return null;
-  const have = w.memory.buffer.byteLength;
-  if (end > have) w.memory.grow(Math.ceil((end - have) / 65536));
-  const mem = new Uint8Array(w.memory.buffer);
-  mem.set(src, at);
+  const mem = wasmInput(w, src, at, end);
   let r: number;
   try {
     r = w.decode(at, src.length, outAt, nbytes, blocksize, typesize, flags, tmpAt);
@@ -247,14 +259,11 @@ export function wasmIndexOutside(b: Uint8Array, bound: number): number | undefin
 export function wasmLzf(src: Uint8Array, out: Uint8Array): number | undefined {
   const w = wasmDecoder();
   if (!w) return undefined;
-  const align = (n: number) => Math.ceil(n / 16) * 16;
   // The decoder may read 16 bytes past the input and write SLACK past the output.
-  const at = align(w.heap), outAt = align(at + src.length + 16), end = outAt + out.length + SLACK;
+  const at = align16(w.heap), outAt = align16(at + src.length + 16);
+  const end = outAt + out.length + SLACK;
   if (end > WASM_MAX) return undefined;
-  const have = w.memory.buffer.byteLength;
-  if (end > have) w.memory.grow(Math.ceil((end - have) / 65536));
-  const mem = new Uint8Array(w.memory.buffer);
-  mem.set(src, at);
+  const mem = wasmInput(w, src, at, end);
   let n: number;
   try {
     n = w.lzf(at, src.length, outAt, out.length);

@@ -274,10 +274,7 @@ export async function unfilterFiles(
       return r.out;
     });
   } catch (e) {
-    if (
-      e instanceof CorruptFileError || e instanceof UnsupportedFormatError ||
-      e instanceof StorageError
-    ) throw e;
+    if (aboutTheData(e)) throw e;
     return null; // the pool failed: read here
   }
 }
@@ -355,10 +352,7 @@ export async function decodeBloscFile(
   try {
     r = await sendJobs(i, [{ path, blosc: { cap }, ...extras(pick, check) }]);
   } catch (e) {
-    if (
-      e instanceof CorruptFileError || e instanceof UnsupportedFormatError ||
-      e instanceof StorageError
-    ) throw e;
+    if (aboutTheData(e)) throw e;
     return await here(); // the pool failed: read and decoded here
   }
   const info = r.info?.[0];
@@ -385,12 +379,19 @@ export async function keptOnPool(shares: KeptFileShare[]): Promise<KeptEntries[]
       return unpackKept(r.out[0], share.indptr.length - 1, share.w);
     }));
   } catch (e) {
-    if (
-      e instanceof CorruptFileError || e instanceof UnsupportedFormatError ||
-      e instanceof StorageError
-    ) throw e;
+    if (aboutTheData(e)) throw e;
     return null; // the pool failed: read here
   }
+}
+
+/**
+ * Whether a worker's error is about the file (damaged, unsupported,
+ * unreadable): raised as it is, where any other means the pool failed and
+ * the work is done on this thread instead.
+ */
+function aboutTheData(e: unknown): boolean {
+  return e instanceof CorruptFileError || e instanceof UnsupportedFormatError ||
+    e instanceof StorageError;
 }
 
 /** The optional fields of a blosc job, present only when given. */

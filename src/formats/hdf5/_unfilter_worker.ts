@@ -61,16 +61,7 @@ function readChunkFile(path: string, cap: number): Uint8Array | undefined {
     fd = openSync(path, "r");
     const size = fstatSync(fd).size;
     chunkFileFits(path, size, cap);
-    // Into memory kept for the next chunk: a fresh buffer per file (chunks
-    // of 1-2 MB are mapped and unmapped each time) costs its page faults.
-    if (fileMemory.length < size) fileMemory = new Uint8Array(size);
-    let n = 0;
-    while (n < size) {
-      const r = readSync(fd, fileMemory, n, size - n, n);
-      if (r === 0) break;
-      n += r;
-    }
-    return fileMemory.subarray(0, n);
+    return readIntoMemory(fd, 0, size);
   } catch (e) {
     if (e instanceof CorruptFileError) throw e;
     if ((e as { code?: string }).code === "ENOENT") return undefined;
@@ -78,6 +69,22 @@ function readChunkFile(path: string, cap: number): Uint8Array | undefined {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * Up to `size` bytes at `offset` of the open file `fd` (fewer at its end),
+ * into memory kept for the next chunk: a fresh buffer per chunk (1-2 MB
+ * ones are mapped and unmapped each time) costs its page faults.
+ */
+function readIntoMemory(fd: number, offset: number, size: number): Uint8Array {
+  if (fileMemory.length < size) fileMemory = new Uint8Array(size);
+  let n = 0;
+  while (n < size) {
+    const r = readSync(fd, fileMemory, n, size - n, offset + n);
+    if (r === 0) break;
+    n += r;
+  }
+  return fileMemory.subarray(0, n);
 }
 let fileMemory = new Uint8Array(0);
 
@@ -90,19 +97,13 @@ function readChunkAt(j: UnfilterFileJob, fds: Map<string, number>): Uint8Array {
   let fd = fds.get(j.path);
   try {
     if (fd === undefined) fds.set(j.path, fd = openSync(j.path, "r"));
-    if (fileMemory.length < j.size) fileMemory = new Uint8Array(j.size);
-    let n = 0;
-    while (n < j.size) {
-      const r = readSync(fd, fileMemory, n, j.size - n, j.offset + n);
-      if (r === 0) break;
-      n += r;
-    }
-    if (n < j.size) {
+    const got = readIntoMemory(fd, j.offset, j.size);
+    if (got.length < j.size) {
       throw new CorruptFileError(
-        `${j.ctx.where}: the chunk at byte ${j.offset} is cut short (${n} of ${j.size} bytes): the file is truncated`,
+        `${j.ctx.where}: the chunk at byte ${j.offset} is cut short (${got.length} of ${j.size} bytes): the file is truncated`,
       );
     }
-    return fileMemory.subarray(0, n);
+    return got;
   } catch (e) {
     if (e instanceof CorruptFileError) throw e;
     throw new StorageError(`could not read ${j.path}: ${(e as Error).message}`);

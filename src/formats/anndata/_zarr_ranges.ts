@@ -6,7 +6,12 @@ import type { PartWatch, Range, RangeArray } from "../ranges.ts";
 import type { Dtype, NumericArray } from "./matrix.ts";
 import type { ZarrStoreAt } from "./_zarr_store.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
-import { decodeBloscChunk, decodeBloscFile } from "../hdf5/_unfilter_pool.ts";
+import {
+  type BloscIntoJob,
+  decodeBloscChunk,
+  decodeBloscFile,
+  decodeBloscFilesInto,
+} from "../hdf5/_unfilter_pool.ts";
 import { type PickBlock, pickBlocks, picked } from "../hdf5/_pick.ts";
 import { largeArray } from "../_memory.ts";
 
@@ -180,8 +185,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
         // (a worker decodes into a reused buffer and sends back only them;
         // from a local store it reads the chunk file itself), each chunk's
         // block of rows put in place at once.
-        await pickedRows(raw, arr, ranges, chunks[0], out, label, path, watch);
-        return out;
+        return await pickedRows(raw, arr, ranges, chunks[0], out, label, path, watch);
       }
       if (shape.length === 1 && ranges.length === 1) {
         // One range of a 1-D array (a whole read): each chunk's slice copied
@@ -415,7 +419,12 @@ async function pickedChunk(
   return { bytes: got, checked };
 }
 
-/** Rows `ranges` of the 1-D array `arr` into `out`, chunk by chunk (see `rangesOf`). */
+/**
+ * Rows `ranges` of the 1-D array `arr` into `out`, chunk by chunk (see
+ * `rangesOf`); returns `out`, or the array that replaced it (one long range
+ * from a local store is decoded into the output on a worker: see
+ * `decodeBloscFilesInto`).
+ */
 async function pickedRows(
   raw: RawChunks,
   arr: AnyArray,
@@ -425,13 +434,67 @@ async function pickedRows(
   label: string,
   path: string,
   watch?: PartWatch,
-): Promise<void> {
+): Promise<NumericArray> {
   const bpe = out.BYTES_PER_ELEMENT;
-  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  const blocks = pickBlocks(ranges, extent, bpe);
+  let bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   const cap = extent * bpe;
   // Sparse indices are checked where they are decoded (on the workers).
   const check = out instanceof Int32Array && watch?.checked ? watch.int32Below : undefined;
+  const whole = ranges.length === 1 && bytes.byteLength >= INTO_MIN &&
+    out.byteOffset === 0 && out.buffer.byteLength === out.byteLength;
+  const into = whole ? intoJob(raw, ranges[0], extent, bpe, cap, check) : undefined;
+  if (into) {
+    let r;
+    try {
+      r = await decodeBloscFilesInto(into, bytes);
+    } catch (e) {
+      if (e instanceof CorruptFileError) {
+        throw new CorruptFileError(`"${label}": /${path}, ${e.message}`, { cause: e });
+      }
+      throw e;
+    }
+    const Ctor = out.constructor as new (b: ArrayBuffer) => NumericArray;
+    if (r) {
+      raw.counted?.(r.read);
+      out = new Ctor(r.out.buffer as ArrayBuffer);
+      bytes = new Uint8Array(out.buffer);
+      const first = Math.floor(ranges[0][0] / extent);
+      const skipped = new Set(r.skipped);
+      // The chunks the worker left (never written, another codec) the usual way.
+      await Promise.all(r.skipped.map(async (k) => {
+        const b = {
+          pick: [into.starts[k], into.starts[k] + into.lengths[k]],
+          at: 0,
+          length: into.lengths[k],
+        };
+        const { bytes: got, checked } = await pickedChunk(
+          raw,
+          arr,
+          [first + k],
+          cap,
+          b,
+          label,
+          path,
+          check,
+        );
+        bytes.set(got, into.offsets[k]);
+        if (!checked) watch?.(bytes.subarray(into.offsets[k], into.offsets[k] + got.length));
+      }));
+      for (let k = 0; k < into.paths.length; k++) {
+        if (skipped.has(k)) continue;
+        const part = bytes.subarray(into.offsets[k], into.offsets[k] + into.lengths[k]);
+        if (check !== undefined) watch!.checked!(part);
+        else watch?.(part);
+      }
+      return out;
+    }
+    // No pool: read below, into a new array if the old one went to the worker.
+    if (bytes.byteLength === 0 && out.length > 0) {
+      out = largeArray(out.constructor as new (n: number) => NumericArray, out.length);
+      bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    }
+  }
+  const blocks = pickBlocks(ranges, extent, bpe);
   await Promise.all([...blocks].map(async ([c, b]) => {
     const { bytes: got, checked } = await pickedChunk(raw, arr, [c], cap, b, label, path, check);
     bytes.set(got, b.at);
@@ -439,4 +502,39 @@ async function pickedRows(
     if (checked) watch!.checked!(part);
     else watch?.(part);
   }));
+  return out;
+}
+
+/**
+ * From this many bytes on, one range of a local 1-D array is decoded into
+ * its output on one worker (a whole load's arrays go to the workers in
+ * turn; below, its chunks are spread over the workers and copied here).
+ */
+const INTO_MIN = 1 << 20;
+
+/**
+ * The `BloscIntoJob` of rows `[s, e)` of a 1-D array from a local store
+ * (chunks of `extent` elements of `bpe` bytes); undefined when a chunk has
+ * no local path.
+ */
+function intoJob(
+  raw: RawChunks,
+  [s, e]: Range,
+  extent: number,
+  bpe: number,
+  cap: number,
+  check?: number,
+): BloscIntoJob["into"] | undefined {
+  if (!raw.path) return undefined;
+  const paths: string[] = [], starts: number[] = [], offsets: number[] = [], lengths: number[] = [];
+  for (let c = Math.floor(s / extent); c * extent < e; c++) {
+    const file = raw.path(c);
+    if (!file) return undefined;
+    const from = Math.max(s, c * extent), stop = Math.min(e, (c + 1) * extent);
+    paths.push(file);
+    starts.push((from - c * extent) * bpe);
+    offsets.push((from - s) * bpe);
+    lengths.push((stop - from) * bpe);
+  }
+  return { paths, starts, offsets, lengths, cap, ...(check === undefined ? {} : { check }) };
 }

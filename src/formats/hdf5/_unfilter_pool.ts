@@ -64,6 +64,25 @@ export interface BloscFileJob {
 }
 
 /**
+ * Consecutive blosc chunk files of a 1-D array the worker reads, decodes
+ * and writes into the job's buffer (the output array, transferred there and
+ * back): chunk `k`'s decoded bytes `starts[k]` to `starts[k] + lengths[k]`
+ * at byte `offsets[k]`.
+ * Nothing is copied on this thread, and the output's first writes (page
+ * faults) happen on the worker.
+ */
+export interface BloscIntoJob {
+  into: {
+    paths: string[];
+    starts: number[];
+    offsets: number[];
+    lengths: number[];
+    cap: number;
+    check?: number;
+  };
+}
+
+/**
  * Lines of a sparse matrix with only the kept minor indices, read by the
  * worker from local files (see ../_kept_filter.ts); its arrays travel
  * packed in the job's buffer (`packShare`), the answer too (`packKept`).
@@ -82,6 +101,11 @@ export interface FileJobInfo {
   missing?: boolean;
   /** A blosc codec or filter the worker does not decode (bytes: none). */
   undecodable?: boolean;
+  /**
+   * Of a `BloscIntoJob`: the chunks left unwritten (no file: never
+   * written, the fill value; or a codec the worker does not decode).
+   */
+  skipped?: number[];
 }
 
 /** Below this many compressed bytes, a blosc chunk is decoded here. */
@@ -158,7 +182,9 @@ function sendJobs(
     | BloscJob
     | BloscFileJob
     | (KeptJob & { bytes: Uint8Array })
+    | (BloscIntoJob & { bytes: Uint8Array })
   )[],
+  move = proven,
 ): Promise<{ out: Uint8Array[]; info?: (FileJobInfo | null)[] }> {
   const p = pool!;
   const w = p.workers[i];
@@ -167,7 +193,7 @@ function sendJobs(
   return new Promise<{ out: Uint8Array[]; info?: (FileJobInfo | null)[] }>((resolve, reject) => {
     pending.set(id, { resolve: (out, info) => resolve({ out, info }), reject });
     // As bare ArrayBuffers (see _unfilter_worker.ts). Copied until a worker
-    // has answered once (so that a pool that cannot start leaves them to be
+    // has answered once, unless `move` (so that a pool that cannot start leaves them to be
     // undone here), then transferred: Deno's structured clone copies at
     // ~2.7 ms per MiB on the sending thread, a transfer costs ~0.5 ms.
     const buffers = jobs.map((j) => "bytes" in j ? j.bytes.buffer as ArrayBuffer : null);
@@ -177,7 +203,7 @@ function sendJobs(
       const { bytes: _, ...spec } = j;
       return spec;
     });
-    w.postMessage({ id, buffers, jobs: specs }, proven ? moved : []);
+    w.postMessage({ id, buffers, jobs: specs }, move ? moved : []);
   }).then((r) => {
     proven = true;
     return r;
@@ -359,6 +385,35 @@ export async function decodeBloscFile(
   if (!info) throw new CorruptFileError(`a decoding worker did not report on ${path}`);
   if (info.missing) return { bytes: undefined, read: 0 };
   return { bytes: info.undecodable ? null : r.out[0], read: info.read };
+}
+
+/**
+ * The blosc chunk files `paths` (local, consecutive chunks of one 1-D
+ * array, each at most `cap` bytes decoded) read and decoded on one worker
+ * straight into `out`: chunk `k`'s bytes `starts[k]` to `starts[k] +
+ * lengths[k]` at byte `offsets[k]` (`check`: as for `decodeBloscChunk`). `out` must own its
+ * whole buffer: it is sent to the worker (transferred: unusable here
+ * afterwards) and comes back as the returned `out`. `skipped`: the chunks
+ * left to the caller (no file, another codec). Null when there is no pool
+ * or it failed: then `out`, if it was transferred, is lost (empty).
+ */
+export async function decodeBloscFilesInto(
+  job: BloscIntoJob["into"],
+  out: Uint8Array,
+): Promise<{ out: Uint8Array; read: number; skipped: number[] } | null> {
+  if (pool === undefined) pool = startPool();
+  if (!pool) return null;
+  let r;
+  try {
+    // Moved even before a worker has answered (a copy would cost more than
+    // the decoding): lost if the pool fails, which the caller handles.
+    r = await sendJobs(leastBusy(pool), [{ into: job, bytes: out }], true);
+  } catch (e) {
+    if (aboutTheData(e)) throw e;
+    return null; // the pool failed
+  }
+  const info = r.info?.[0];
+  return { out: r.out[0], read: info?.read ?? 0, skipped: info?.skipped ?? [] };
 }
 
 /**

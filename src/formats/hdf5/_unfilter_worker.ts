@@ -9,6 +9,7 @@ import { unfilter } from "./_filters.ts";
 import { checkIndices, chunkFileFits, picked } from "./_pick.ts";
 import type {
   BloscFileJob,
+  BloscIntoJob,
   BloscJob,
   FileJobInfo,
   KeptJob,
@@ -22,7 +23,8 @@ type Job =
   | UnfilterFileJob
   | Omit<BloscJob, "bytes">
   | BloscFileJob
-  | KeptJob;
+  | KeptJob
+  | BloscIntoJob;
 
 /** A kept-entries share read from its local file(s) (see ../_kept_filter.ts). */
 function kept(j: KeptJob, bytes: Uint8Array, io: { read: number; requests: number }): Uint8Array {
@@ -110,7 +112,43 @@ function readChunkAt(j: UnfilterFileJob, fds: Map<string, number>): Uint8Array {
   }
 }
 
-function undo(bytes: Uint8Array, j: Exclude<Job, KeptJob>): Uint8Array {
+/**
+ * A `BloscIntoJob`: each chunk file read and decoded into the decoder's
+ * memory, the bytes asked of it checked there and copied to their place in
+ * `out`.
+ */
+function into(j: BloscIntoJob, out: Uint8Array): FileJobInfo {
+  const { paths, starts, offsets, lengths, cap, check } = j.into;
+  const skipped: number[] = [];
+  let read = 0;
+  for (let k = 0; k < paths.length; k++) {
+    try {
+      const stored = readChunkFile(paths[k], cap);
+      read += stored?.length ?? 0;
+      const got = stored && bloscDecodable(stored) ? decodeBlosc(stored, cap, true) : null;
+      if (!got) {
+        skipped.push(k);
+        continue;
+      }
+      const end = starts[k] + lengths[k];
+      if (got.length < end || offsets[k] + lengths[k] > out.length) {
+        throw new CorruptFileError(
+          `it decodes to ${got.length} bytes, bytes ${starts[k]}..${end} are asked of it`,
+        );
+      }
+      const part = got.subarray(starts[k], end);
+      if (check !== undefined) checkIndices(part, check);
+      out.set(part, offsets[k]);
+    } catch (e) {
+      if (!(e instanceof CorruptFileError)) throw e;
+      const name = paths[k].slice(paths[k].lastIndexOf("/") + 1);
+      throw new CorruptFileError(`chunk ${name}: ${e.message}`);
+    }
+  }
+  return { read, skipped };
+}
+
+function undo(bytes: Uint8Array, j: Exclude<Job, KeptJob | BloscIntoJob>): Uint8Array {
   if ("blosc" in j) {
     // Rows picked out of a chunk: decoded into memory kept for the next
     // chunk (no fresh memory to fault in), only the picked bytes sent.
@@ -171,10 +209,13 @@ parentPort!.on(
           info.push({ read });
         } else {
           input = new Uint8Array(msg.buffers[i]!);
-          if (!("kept" in j)) info.push(null);
+          if (!("kept" in j) && !("into" in j)) info.push(null);
         }
         let b: Uint8Array;
-        if ("kept" in j) {
+        if ("into" in j) {
+          info.push(into(j, input));
+          b = input;
+        } else if ("kept" in j) {
           const io = { read: 0, requests: 0 };
           b = kept(j, input, io);
           info.push(io);

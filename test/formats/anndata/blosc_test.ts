@@ -222,23 +222,40 @@ Deno.test({
     let files = 0;
     for (const c of [0, 1, 3, 4]) files += (await Deno.stat(`${z}/f4_lz4_1/${c}`)).size;
     assertEquals(read, files);
+    // One long range: decoded by one worker straight into the result
+    // (moved there and back), from mid-chunk to mid-chunk; counted the same.
+    const long: [number, number][] = [[5, 399_001]];
+    read = 0;
+    sameBytes(bytesOf(await arr.readRanges(long)), cut(long), "one long range");
+    let four = 0;
+    for (const c of [0, 1, 2, 3]) four += (await Deno.stat(`${z}/f4_lz4_1/${c}`)).size;
+    assertEquals(read, four);
     // A chunk file never written: zarr's fill value (0), as zarrita reads it.
     await Deno.remove(`${z}/f4_lz4_1/1`);
     const zeros = new Uint8Array(want.length);
     zeros.set(want.subarray(0, 400_000));
-    zeros.set(want.subarray(1_200_000), 1_200_000);
+    zeros.set(want.subarray(800_000), 800_000);
     assertEquals(bytesOf(await arr.readRanges(rows)), cut(rows, zeros));
+    sameBytes(
+      bytesOf(await arr.readRanges(long)),
+      cut(long, zeros),
+      "a long range, a chunk missing",
+    );
     // A file larger than any chunk of the array can be: refused before it is read.
     await Deno.writeFile(`${z}/f4_lz4_1/1`, new Uint8Array(600_000));
     const e = await assertRejects(() => arr.readRanges(rows), CorruptFileError, /more than/);
     assert(e.message.includes("f4_lz4_1, chunk 1"), e.message);
+    const e1 = await assertRejects(() => arr.readRanges(long), CorruptFileError, /more than/);
+    assert(e1.message.includes("t.zarr") && e1.message.includes("f4_lz4_1/1"), e1.message);
     // A folder where a chunk file should be: a StorageError, not a silent fill.
     await Deno.remove(`${z}/f4_lz4_1/1`);
     await Deno.mkdir(`${z}/f4_lz4_1/1`);
     await assertRejects(() => arr.readRanges(rows), StorageError, /could not read/);
+    await assertRejects(() => arr.readRanges(long), StorageError, /could not read/);
     // Chunks the workers do not decode (zstd): read through zarrita instead.
     const zstd = await zarrRangeArray(localZarr(z), "f4_zstd_1", "t.zarr");
     assertEquals(bytesOf(await zstd.readRanges(rows)), cut(rows));
+    sameBytes(bytesOf(await zstd.readRanges(long)), cut(long), "zstd, one long range");
   },
 });
 

@@ -421,8 +421,8 @@ async function pickedChunk(
 
 /**
  * Rows `ranges` of the 1-D array `arr` into `out`, chunk by chunk (see
- * `rangesOf`); returns `out`, or the array that replaced it (one long range
- * from a local store is decoded into the output on a worker: see
+ * `rangesOf`); returns `out`, or the array that replaced it (from a local
+ * store, a megabyte or more is decoded into the output on one worker: see
  * `decodeBloscFilesInto`).
  */
 async function pickedRows(
@@ -437,65 +437,47 @@ async function pickedRows(
 ): Promise<NumericArray> {
   const bpe = out.BYTES_PER_ELEMENT;
   let bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  const blocks = pickBlocks(ranges, extent, bpe);
   const cap = extent * bpe;
   // Sparse indices are checked where they are decoded (on the workers).
   const check = out instanceof Int32Array && watch?.checked ? watch.int32Below : undefined;
-  const whole = ranges.length === 1 && bytes.byteLength >= INTO_MIN &&
-    out.byteOffset === 0 && out.buffer.byteLength === out.byteLength;
-  const into = whole ? intoJob(raw, ranges[0], extent, bpe, cap, check) : undefined;
-  if (into) {
+  const job = bytes.byteLength >= INTO_MIN && out.byteOffset === 0 &&
+      out.buffer.byteLength === out.byteLength
+    ? intoJob(raw, blocks, cap, check)
+    : undefined;
+  let todo = [...blocks];
+  if (job) {
     let r;
     try {
-      r = await decodeBloscFilesInto(into, bytes);
+      r = await decodeBloscFilesInto(job, bytes);
     } catch (e) {
       if (e instanceof CorruptFileError) {
         throw new CorruptFileError(`"${label}": /${path}, ${e.message}`, { cause: e });
       }
       throw e;
     }
-    const Ctor = out.constructor as new (b: ArrayBuffer) => NumericArray;
     if (r) {
       raw.counted?.(r.read);
-      out = new Ctor(r.out.buffer as ArrayBuffer);
+      out = new (out.constructor as new (b: ArrayBuffer) => NumericArray)(
+        r.out.buffer as ArrayBuffer,
+      );
       bytes = new Uint8Array(out.buffer);
-      const first = Math.floor(ranges[0][0] / extent);
       const skipped = new Set(r.skipped);
-      // The chunks the worker left (never written, another codec) the usual way.
-      await Promise.all(r.skipped.map(async (k) => {
-        const b = {
-          pick: [into.starts[k], into.starts[k] + into.lengths[k]],
-          at: 0,
-          length: into.lengths[k],
-        };
-        const { bytes: got, checked } = await pickedChunk(
-          raw,
-          arr,
-          [first + k],
-          cap,
-          b,
-          label,
-          path,
-          check,
-        );
-        bytes.set(got, into.offsets[k]);
-        if (!checked) watch?.(bytes.subarray(into.offsets[k], into.offsets[k] + got.length));
-      }));
-      for (let k = 0; k < into.paths.length; k++) {
+      for (const [k, [_, b]] of todo.entries()) {
         if (skipped.has(k)) continue;
-        const part = bytes.subarray(into.offsets[k], into.offsets[k] + into.lengths[k]);
+        const part = bytes.subarray(b.at, b.at + b.length);
         if (check !== undefined) watch!.checked!(part);
         else watch?.(part);
       }
-      return out;
-    }
-    // No pool: read below, into a new array if the old one went to the worker.
-    if (bytes.byteLength === 0 && out.length > 0) {
+      // The chunks the worker left (never written, another codec): below.
+      todo = r.skipped.map((k) => todo[k]);
+    } else if (bytes.byteLength === 0 && out.length > 0) {
+      // No pool: read below, into a new array if the old one went to it.
       out = largeArray(out.constructor as new (n: number) => NumericArray, out.length);
       bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     }
   }
-  const blocks = pickBlocks(ranges, extent, bpe);
-  await Promise.all([...blocks].map(async ([c, b]) => {
+  await Promise.all(todo.map(async ([c, b]) => {
     const { bytes: got, checked } = await pickedChunk(raw, arr, [c], cap, b, label, path, check);
     bytes.set(got, b.at);
     const part = bytes.subarray(b.at, b.at + b.length);
@@ -506,35 +488,30 @@ async function pickedRows(
 }
 
 /**
- * From this many bytes on, one range of a local 1-D array is decoded into
- * its output on one worker (a whole load's arrays go to the workers in
- * turn; below, its chunks are spread over the workers and copied here).
+ * From this many bytes of output on, the rows of a local 1-D array are
+ * decoded into it on one worker (a read's arrays go to the workers in turn;
+ * below, its chunks are spread over the workers and copied here).
  */
 const INTO_MIN = 1 << 20;
 
 /**
- * The `BloscIntoJob` of rows `[s, e)` of a 1-D array from a local store
- * (chunks of `extent` elements of `bpe` bytes); undefined when a chunk has
- * no local path.
+ * The `BloscIntoJob` of the picks `blocks` of a 1-D array from a local
+ * store; undefined when a chunk has no local path.
  */
 function intoJob(
   raw: RawChunks,
-  [s, e]: Range,
-  extent: number,
-  bpe: number,
+  blocks: Map<number, PickBlock>,
   cap: number,
   check?: number,
 ): BloscIntoJob["into"] | undefined {
   if (!raw.path) return undefined;
-  const paths: string[] = [], starts: number[] = [], offsets: number[] = [], lengths: number[] = [];
-  for (let c = Math.floor(s / extent); c * extent < e; c++) {
+  const paths: string[] = [], picks: number[][] = [], ats: number[] = [];
+  for (const [c, b] of blocks) {
     const file = raw.path(c);
     if (!file) return undefined;
-    const from = Math.max(s, c * extent), stop = Math.min(e, (c + 1) * extent);
     paths.push(file);
-    starts.push((from - c * extent) * bpe);
-    offsets.push((from - s) * bpe);
-    lengths.push((stop - from) * bpe);
+    picks.push(b.pick);
+    ats.push(b.at);
   }
-  return { paths, starts, offsets, lengths, cap, ...(check === undefined ? {} : { check }) };
+  return { paths, picks, ats, cap, ...(check === undefined ? {} : { check }) };
 }

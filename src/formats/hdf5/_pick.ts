@@ -35,6 +35,33 @@ export function picked(b: Uint8Array, pick?: readonly number[], where = "a chunk
   return out;
 }
 
+/**
+ * `picked(b, pick)` written into `out` from byte `at` (whose room for it is
+ * checked); returns the byte after the last one written.
+ */
+export function pickInto(
+  b: Uint8Array,
+  pick: readonly number[],
+  out: Uint8Array,
+  at: number,
+): number {
+  let o = at;
+  for (let k = 0; k < pick.length; k += 2) {
+    const s = pick[k], e = pick[k + 1];
+    if (!(s >= (k ? pick[k - 1] : 0) && e >= s && e <= b.length && o + e - s <= out.length)) {
+      throw new CorruptFileError(
+        `bytes ${s}..${e} of a chunk of ${b.length} bytes are asked: the file is damaged`,
+      );
+    }
+    if (e - s <= 32) { for (let x = s; x < e; x++) out[o++] = b[x]; }
+    else {
+      out.set(b.subarray(s, e), o);
+      o += e - s;
+    }
+  }
+  return o;
+}
+
 /** The rows a read wants of one chunk: byte ranges of the chunk, and where they go. */
 export interface PickBlock {
   /** Byte ranges of the decoded chunk, as `picked` takes them. */

@@ -64,22 +64,14 @@ export interface BloscFileJob {
 }
 
 /**
- * Consecutive blosc chunk files of a 1-D array the worker reads, decodes
- * and writes into the job's buffer (the output array, transferred there and
- * back): chunk `k`'s decoded bytes `starts[k]` to `starts[k] + lengths[k]`
- * at byte `offsets[k]`.
- * Nothing is copied on this thread, and the output's first writes (page
- * faults) happen on the worker.
+ * Blosc chunk files of a 1-D array the worker reads, decodes and picks from
+ * into the job's buffer (the output array, transferred there and back):
+ * chunk `k`'s byte ranges `picks[k]` (as `picked` takes them), one after
+ * the other from byte `ats[k]`. Nothing is copied on this thread, and the
+ * output's first writes (page faults) happen on the worker.
  */
 export interface BloscIntoJob {
-  into: {
-    paths: string[];
-    starts: number[];
-    offsets: number[];
-    lengths: number[];
-    cap: number;
-    check?: number;
-  };
+  into: { paths: string[]; picks: number[][]; ats: number[]; cap: number; check?: number };
 }
 
 /**
@@ -388,10 +380,10 @@ export async function decodeBloscFile(
 }
 
 /**
- * The blosc chunk files `paths` (local, consecutive chunks of one 1-D
- * array, each at most `cap` bytes decoded) read and decoded on one worker
- * straight into `out`: chunk `k`'s bytes `starts[k]` to `starts[k] +
- * lengths[k]` at byte `offsets[k]` (`check`: as for `decodeBloscChunk`). `out` must own its
+ * The blosc chunk files `job.paths` (local, chunks of one 1-D array, each
+ * at most `job.cap` bytes decoded) read, decoded and picked from on one
+ * worker straight into `out` (see `BloscIntoJob`; `check`: as for
+ * `decodeBloscChunk`). `out` must own its
  * whole buffer: it is sent to the worker (transferred: unusable here
  * afterwards) and comes back as the returned `out`. `skipped`: the chunks
  * left to the caller (no file, another codec). Null when there is no pool

@@ -6,7 +6,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { CorruptFileError, StorageError } from "../../errors.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
-import { checkIndices, chunkFileFits, picked } from "./_pick.ts";
+import { checkIndices, chunkFileFits, picked, pickInto } from "./_pick.ts";
 import type {
   BloscFileJob,
   BloscIntoJob,
@@ -114,11 +114,11 @@ function readChunkAt(j: UnfilterFileJob, fds: Map<string, number>): Uint8Array {
 
 /**
  * A `BloscIntoJob`: each chunk file read and decoded into the decoder's
- * memory, the bytes asked of it checked there and copied to their place in
- * `out`.
+ * memory, the bytes asked of it copied to their place in `out` and
+ * checked there.
  */
 function into(j: BloscIntoJob, out: Uint8Array): FileJobInfo {
-  const { paths, starts, offsets, lengths, cap, check } = j.into;
+  const { paths, picks, ats, cap, check } = j.into;
   const skipped: number[] = [];
   let read = 0;
   for (let k = 0; k < paths.length; k++) {
@@ -130,15 +130,8 @@ function into(j: BloscIntoJob, out: Uint8Array): FileJobInfo {
         skipped.push(k);
         continue;
       }
-      const end = starts[k] + lengths[k];
-      if (got.length < end || offsets[k] + lengths[k] > out.length) {
-        throw new CorruptFileError(
-          `it decodes to ${got.length} bytes, bytes ${starts[k]}..${end} are asked of it`,
-        );
-      }
-      const part = got.subarray(starts[k], end);
-      if (check !== undefined) checkIndices(part, check);
-      out.set(part, offsets[k]);
+      const end = pickInto(got, picks[k], out, ats[k]);
+      if (check !== undefined) checkIndices(out.subarray(ats[k], end), check);
     } catch (e) {
       if (!(e instanceof CorruptFileError)) throw e;
       const name = paths[k].slice(paths[k].lastIndexOf("/") + 1);

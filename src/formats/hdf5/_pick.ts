@@ -10,7 +10,7 @@ import { outside32 } from "../anndata/matrix.ts";
  * Ranges `[pick[2k], pick[2k + 1])` of `b`, ascending and disjoint, in one
  * new array; `b` itself when they cover it whole or `pick` is absent.
  */
-export function picked(b: Uint8Array, pick?: readonly number[], where = "a chunk"): Uint8Array {
+export function picked(b: Uint8Array, pick?: ArrayLike<number>, where = "a chunk"): Uint8Array {
   if (!pick) return b;
   let total = 0;
   for (let k = 0; k < pick.length; k += 2) {
@@ -41,7 +41,7 @@ export function picked(b: Uint8Array, pick?: readonly number[], where = "a chunk
  */
 export function pickInto(
   b: Uint8Array,
-  pick: readonly number[],
+  pick: ArrayLike<number>,
   out: Uint8Array,
   at: number,
 ): number {

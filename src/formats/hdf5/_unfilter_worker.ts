@@ -13,6 +13,7 @@ import type {
   BloscJob,
   FileJobInfo,
   KeptJob,
+  PickRef,
   UnfilterFileJob,
   UnfilterJob,
 } from "./_unfilter_pool.ts";
@@ -176,12 +177,25 @@ function scratch(n: number): Uint8Array {
   return scratchMemory.subarray(0, n);
 }
 
+/** The jobs' picks put back from the message's packed buffer (see `packPicks`). */
+function unpackPicks(jobs: Job[], buffer?: ArrayBuffer): void {
+  if (!buffer) return;
+  const all = new Float64Array(buffer);
+  const view = ([at, n]: PickRef) => all.subarray(at, at + n);
+  for (const j of jobs as { pickRef?: PickRef; pick?: ArrayLike<number> }[]) {
+    if (j.pickRef) j.pick = view(j.pickRef);
+    const into = (j as { into?: BloscIntoJob["into"] & { pickRefs?: PickRef[] } }).into;
+    if (into?.pickRefs) into.picks = into.pickRefs.map(view);
+  }
+}
+
 // Bytes travel as bare ArrayBuffers: Deno's worker_threads walks every key
 // of a message, and a typed array's keys are its elements.
 parentPort!.on(
   "message",
-  (msg: { id: number; buffers: (ArrayBuffer | null)[]; jobs: Job[] }) => {
+  (msg: { id: number; buffers: (ArrayBuffer | null)[]; jobs: Job[]; picks?: ArrayBuffer }) => {
     const fds = new Map<string, number>();
+    unpackPicks(msg.jobs, msg.picks);
     try {
       const lengths: number[] = [];
       const info: (FileJobInfo | null)[] = [];

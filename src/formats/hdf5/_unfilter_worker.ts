@@ -131,8 +131,15 @@ function into(j: BloscIntoJob, out: Uint8Array): FileJobInfo {
         skipped.push(k);
         continue;
       }
-      const end = pickInto(got, picks[k], out, ats[k]);
-      if (check !== undefined) checkIndices(out.subarray(ats[k], end), check);
+      const pick = picks[k];
+      // Few ranges: checked in the decoder's memory (SIMD), else where they land.
+      const early = check !== undefined && pick.length <= 512;
+      for (let r = 0; early && r < pick.length; r += 2) {
+        const s = pick[r], e = pick[r + 1];
+        if (s >= 0 && e >= s && e <= got.length) checkIndices(got.subarray(s, e), check);
+      }
+      const end = pickInto(got, pick, out, ats[k]);
+      if (check !== undefined && !early) checkIndices(out.subarray(ats[k], end), check);
     } catch (e) {
       if (!(e instanceof CorruptFileError)) throw e;
       const name = paths[k].slice(paths[k].lastIndexOf("/") + 1);

@@ -12,7 +12,7 @@ import {
   decodeBloscFile,
   decodeBloscFilesInto,
 } from "../hdf5/_unfilter_pool.ts";
-import { type PickBlock, pickBlocks, picked } from "../hdf5/_pick.ts";
+import { type PickBlock, pickBlocks, picked, pickSpanBlocks } from "../hdf5/_pick.ts";
 import { largeArray } from "../_memory.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -155,6 +155,11 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
     throw new UnsupportedFormatError(`"${label}": /${path} is not numeric (${arr.dtype})`);
   }
   const [Ctor, dtype] = known;
+  const outside = (s: number, e: number) =>
+    new CorruptFileError(
+      `"${label}": rows ${s}..${e} of /${path} are asked, it has ${shape[0]} ` +
+        `(its shape disagrees with the rest of the store)`,
+    );
   return {
     shape,
     dtype,
@@ -164,28 +169,22 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
     ): Promise<NumericArray> {
       let n = 0;
       for (const [s, e] of ranges) {
-        if (!(s >= 0 && e <= shape[0])) {
-          throw new CorruptFileError(
-            `"${label}": rows ${s}..${e} of /${path} are asked, it has ${shape[0]} ` +
-              `(its shape disagrees with the rest of the store)`,
-          );
-        }
+        if (!(s >= 0 && e <= shape[0])) throw outside(s, e);
         n += e - s;
       }
       const out = largeArray(Ctor, n * rowLen);
-      // The chunk rows each range needs; each chunk row is fetched once.
-      const needed = new Set<number>();
-      for (const [s, e] of ranges) {
-        for (let c = Math.floor(s / chunks[0]); c * chunks[0] < e; c++) needed.add(c);
-      }
-      // 2-D rows are copied as words of the largest size that divides the
-      // element (one monomorphic loop, whatever the element type).
       if (shape.length === 1 && raw) {
         // Rows of a 1-D array: each chunk's rows picked where it is decoded
         // (a worker decodes into a reused buffer and sends back only them;
         // from a local store it reads the chunk file itself), each chunk's
         // block of rows put in place at once.
-        return await pickedRows(raw, arr, ranges, chunks[0], out, label, path, watch);
+        const rows = (x: number, b: number) => pickBlocks(ranges, x, b);
+        return await pickedRows(raw, arr, rows, chunks[0], out, label, path, watch);
+      }
+      // The chunk rows each range needs; each chunk row is fetched once.
+      const needed = new Set<number>();
+      for (const [s, e] of ranges) {
+        for (let c = Math.floor(s / chunks[0]); c * chunks[0] < e; c++) needed.add(c);
       }
       if (shape.length === 1 && ranges.length === 1) {
         // One range of a 1-D array (a whole read): each chunk's slice copied
@@ -208,10 +207,13 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
       if (shape.length === 2 && raw) {
         // Rows of a 2-D array: each chunk's rows picked where it is decoded
         // (read there too from a local store), then put in place.
-        await pickedRows2d(raw, arr, ranges, shape, chunks, out, label, path);
+        const rows = (x: number, b: number) => pickBlocks(ranges, x, b);
+        await pickedRows2d(raw, arr, rows, shape, chunks, out, label, path);
         watch?.(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
         return out;
       }
+      // 2-D rows are copied as words of the largest size that divides the
+      // element (one monomorphic loop, whatever the element type).
       const unit = out.BYTES_PER_ELEMENT % 4 === 0 ? 4 : out.BYTES_PER_ELEMENT % 2 === 0 ? 2 : 1;
       const cache = new Map<number, { data: NumericArray; stride: number[]; words: Words }[]>();
       // Every chunk at once (each is decoded on the worker pool).
@@ -275,8 +277,30 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
       }
       return out;
     },
+    async readSpans(starts: Float64Array, ends: Float64Array, n: number) {
+      let total = 0;
+      for (let k = 0; k < n; k++) {
+        const s = starts[k], e = ends[k];
+        if (!(s >= 0 && e >= s && e <= shape[0])) throw outside(s, e);
+        total += e - s;
+      }
+      if (!raw) {
+        const ranges: Range[] = [];
+        for (let k = 0; k < n; k++) ranges.push([starts[k], ends[k]]);
+        return await this.readRanges(ranges);
+      }
+      // As readRanges, without a pair per span (a scattered query has ~100,000).
+      const out = largeArray(Ctor, total * rowLen);
+      const rows = (x: number, b: number) => pickSpanBlocks(starts, ends, n, x, b);
+      if (shape.length === 1) return await pickedRows(raw, arr, rows, chunks[0], out, label, path);
+      await pickedRows2d(raw, arr, rows, shape, chunks, out, label, path);
+      return out;
+    },
   };
 }
+
+/** The blocks of rows a read asks of each chunk of `extent` rows of `rowBytes` bytes. */
+type RowBlocks = (extent: number, rowBytes: number) => Map<number, PickBlock>;
 
 type Words = Uint8Array | Uint16Array | Uint32Array;
 
@@ -293,7 +317,7 @@ export function wordsOf(a: NumericArray, unit: number): Words {
 }
 
 /**
- * Rows `ranges` of the 2-D C-order array `arr` (chunks `chunks`) into `out`:
+ * The rows `rows` gives of the 2-D C-order array `arr` (chunks `chunks`) into `out`:
  * each chunk's picked rows (whole rows of the chunk, `chunks[1]` elements,
  * edge chunks padded as zarr stores them) come back as one block, whose
  * rows are copied to their place in `out`'s rows.
@@ -301,7 +325,7 @@ export function wordsOf(a: NumericArray, unit: number): Words {
 async function pickedRows2d(
   raw: RawChunks,
   arr: AnyArray,
-  ranges: readonly Range[],
+  rows: RowBlocks,
   shape: number[],
   chunks: number[],
   out: NumericArray,
@@ -313,7 +337,7 @@ async function pickedRows2d(
   const per = bpe / unit;
   const ow = wordsOf(out, unit);
   const chunkRow = chunks[1] * bpe;
-  const blocks = pickBlocks(ranges, chunks[0], chunkRow);
+  const blocks = rows(chunks[0], chunkRow);
   const cap = chunks[0] * chunkRow;
   const colChunks = Math.ceil(shape[1] / chunks[1]);
   const jobs: Promise<void>[] = [];
@@ -420,7 +444,7 @@ async function pickedChunk(
 }
 
 /**
- * Rows `ranges` of the 1-D array `arr` into `out`, chunk by chunk (see
+ * The rows `rows` gives of the 1-D array `arr` into `out`, chunk by chunk (see
  * `rangesOf`); returns `out`, or the array that replaced it (from a local
  * store, a megabyte or more is decoded into the output on one worker: see
  * `decodeBloscFilesInto`).
@@ -428,7 +452,7 @@ async function pickedChunk(
 async function pickedRows(
   raw: RawChunks,
   arr: AnyArray,
-  ranges: readonly Range[],
+  rows: RowBlocks,
   extent: number,
   out: NumericArray,
   label: string,
@@ -437,7 +461,7 @@ async function pickedRows(
 ): Promise<NumericArray> {
   const bpe = out.BYTES_PER_ELEMENT;
   let bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  const blocks = pickBlocks(ranges, extent, bpe);
+  const blocks = rows(extent, bpe);
   const cap = extent * bpe;
   // Sparse indices are checked where they are decoded (on the workers).
   const check = out instanceof Int32Array && watch?.checked ? watch.int32Below : undefined;

@@ -90,6 +90,10 @@ Deno.test({
         o += (e - s) * rowBytes;
       }
       assertEquals(got, wantRows, `${name} scattered rows`);
+      // The same rows as spans (starts and ends apart, no pair per range).
+      const st = Float64Array.from(scattered, (r) => r[0]);
+      const en = Float64Array.from(scattered, (r) => r[1]);
+      assertEquals(bytesOf(await arr.readSpans!(st, en, st.length)), wantRows, `${name} spans`);
     }
   },
 });
@@ -233,6 +237,13 @@ Deno.test({
     // Many short ranges making a megabyte: picked on one worker into the result.
     const many = Array.from({ length: 133_000 }, (_, i): [number, number] => [3 * i, 3 * i + 2]);
     sameBytes(bytesOf(await arr.readRanges(many)), cut(many), "many ranges");
+    const [st, en] = [0, 1].map((i) => Float64Array.from(many, (r) => r[i]));
+    sameBytes(bytesOf(await arr.readSpans!(st, en, many.length)), cut(many), "many spans");
+    await assertRejects(
+      () => arr.readSpans!(Float64Array.of(5, 9), Float64Array.of(7, 400_004), 2),
+      CorruptFileError,
+      /rows 9\.\.400004 of \/f4_lz4_1 are asked, it has 400003/,
+    );
     // A chunk file never written: zarr's fill value (0), as zarrita reads it.
     await Deno.remove(`${z}/f4_lz4_1/1`);
     const zeros = new Uint8Array(want.length);

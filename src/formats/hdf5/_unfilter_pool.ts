@@ -81,6 +81,28 @@ export interface BloscIntoJob {
 }
 
 /**
+ * Chunks of one dataset of the local HDF5 file `path` (stored at
+ * `offsets[k]`, `sizes[k]` bytes, filter mask `masks[k]`) the worker reads
+ * and undoes (as `unfilter` does; `expected` bytes each, `elem` bytes an
+ * element), then picks from into the job's buffer like a `BloscIntoJob`:
+ * chunk `k`'s byte ranges `picks[k]` from byte `ats[k]`.
+ */
+export interface UndoIntoJob {
+  into: {
+    path: string;
+    offsets: number[];
+    sizes: number[];
+    masks: number[];
+    filters: Filter[];
+    elem: number;
+    expected: number;
+    where: string;
+    picks: ArrayLike<number>[];
+    ats: number[];
+  };
+}
+
+/**
  * Lines of a sparse matrix with only the kept minor indices, read by the
  * worker from local files (see ../_kept_filter.ts); its arrays travel
  * packed in the job's buffer (`packShare`), the answer too (`packKept`).
@@ -180,7 +202,7 @@ function sendJobs(
     | BloscJob
     | BloscFileJob
     | (KeptJob & { bytes: Uint8Array })
-    | (BloscIntoJob & { bytes: Uint8Array })
+    | ((BloscIntoJob | UndoIntoJob) & { bytes: Uint8Array })
   )[],
   move = proven,
 ): Promise<{ out: Uint8Array[]; info?: (FileJobInfo | null)[] }> {
@@ -419,6 +441,31 @@ export async function decodeBloscFilesInto(
 }
 
 /**
+ * An HDF5 dataset's chunks in a local file read, undone and picked from on
+ * one worker straight into `out` (see `UndoIntoJob`); `counted` is told the
+ * bytes and reads it made. `out` must own its whole buffer: it is moved to
+ * the worker and comes back as the returned array. Null when there is no
+ * pool or it failed: then `out`, if it was moved, is lost (empty).
+ */
+export async function undoFileInto(
+  job: UndoIntoJob["into"],
+  out: Uint8Array,
+  counted?: (bytes: number, requests: number) => void,
+): Promise<Uint8Array | null> {
+  if (pool === undefined) pool = startPool();
+  if (!pool) return null;
+  let r;
+  try {
+    r = await sendJobs(leastBusy(pool), [{ into: job, bytes: out }], true);
+  } catch (e) {
+    if (aboutTheData(e)) throw e;
+    return null; // the pool failed
+  }
+  counted?.(r.info?.[0]?.read ?? 0, job.offsets.length);
+  return r.out[0];
+}
+
+/**
  * Shares of a sparse matrix's lines read from their local file and
  * filtered to the kept minor indices, on the worker pool at once; null
  * when there is no pool (the caller reads them itself).
@@ -465,7 +512,7 @@ function packPicks(
   jobs: object[],
 ): { jobs: object[]; picks?: ArrayBuffer } {
   let n = 0;
-  for (const j of jobs as { pick?: ArrayLike<number>; into?: BloscIntoJob["into"] }[]) {
+  for (const j of jobs as { pick?: ArrayLike<number>; into?: { picks: ArrayLike<number>[] } }[]) {
     n += j.pick?.length ?? 0;
     for (const p of j.into?.picks ?? []) n += p.length;
   }
@@ -478,7 +525,7 @@ function packPicks(
     return [o - p.length, p.length];
   };
   const out = jobs.map((job) => {
-    const j = job as { pick?: ArrayLike<number>; into?: BloscIntoJob["into"] };
+    const j = job as { pick?: ArrayLike<number>; into?: { picks: ArrayLike<number>[] } };
     if (j.pick) {
       const { pick, ...rest } = j;
       return { ...rest, pickRef: put(pick) };

@@ -14,6 +14,7 @@ import type {
   FileJobInfo,
   KeptJob,
   PickRef,
+  UndoIntoJob,
   UnfilterFileJob,
   UnfilterJob,
 } from "./_unfilter_pool.ts";
@@ -25,7 +26,8 @@ type Job =
   | Omit<BloscJob, "bytes">
   | BloscFileJob
   | KeptJob
-  | BloscIntoJob;
+  | BloscIntoJob
+  | UndoIntoJob;
 
 /** A kept-entries share read from its local file(s) (see ../_kept_filter.ts). */
 function kept(j: KeptJob, bytes: Uint8Array, io: { read: number; requests: number }): Uint8Array {
@@ -96,7 +98,10 @@ let fileMemory = new Uint8Array(0);
  * into memory kept for the next chunk; `fds` holds the files opened for
  * one message.
  */
-function readChunkAt(j: UnfilterFileJob, fds: Map<string, number>): Uint8Array {
+function readChunkAt(
+  j: Pick<UnfilterFileJob, "path" | "offset" | "size" | "ctx">,
+  fds: Map<string, number>,
+): Uint8Array {
   let fd = fds.get(j.path);
   try {
     if (fd === undefined) fds.set(j.path, fd = openSync(j.path, "r"));
@@ -149,7 +154,28 @@ function into(j: BloscIntoJob, out: Uint8Array): FileJobInfo {
   return { read, skipped };
 }
 
-function undo(bytes: Uint8Array, j: Exclude<Job, KeptJob | BloscIntoJob>): Uint8Array {
+/**
+ * An `UndoIntoJob`: each HDF5 chunk read from the file and undone into
+ * memory kept for the next chunk, the bytes asked of it copied to their
+ * place in `out`.
+ */
+function undoInto(j: UndoIntoJob, out: Uint8Array, fds: Map<string, number>): FileJobInfo {
+  const { path, offsets, sizes, masks, filters, elem, expected, where, picks, ats } = j.into;
+  let read = 0;
+  for (let k = 0; k < offsets.length; k++) {
+    const ctx = { elem, expected, where, address: offsets[k] };
+    const stored = readChunkAt({ path, offset: offsets[k], size: sizes[k], ctx }, fds);
+    read += stored.length;
+    const u = unfilter(stored, filters, masks[k], { ...ctx, scratch });
+    pickInto(u, picks[k], out, ats[k]);
+  }
+  return { read };
+}
+
+function undo(
+  bytes: Uint8Array,
+  j: Exclude<Job, KeptJob | BloscIntoJob | UndoIntoJob>,
+): Uint8Array {
   if ("blosc" in j) {
     // Rows picked out of a chunk: decoded into memory kept for the next
     // chunk (no fresh memory to fault in), only the picked bytes sent.
@@ -191,7 +217,7 @@ function unpackPicks(jobs: Job[], buffer?: ArrayBuffer): void {
   const view = ([at, n]: PickRef) => all.subarray(at, at + n);
   for (const j of jobs as { pickRef?: PickRef; pick?: ArrayLike<number> }[]) {
     if (j.pickRef) j.pick = view(j.pickRef);
-    const into = (j as { into?: BloscIntoJob["into"] & { pickRefs?: PickRef[] } }).into;
+    const into = (j as { into?: { picks: ArrayLike<number>[]; pickRefs?: PickRef[] } }).into;
     if (into?.pickRefs) into.picks = into.pickRefs.map(view);
   }
 }
@@ -227,7 +253,11 @@ parentPort!.on(
         }
         let b: Uint8Array;
         if ("into" in j) {
-          info.push(into(j, input));
+          info.push(
+            "paths" in j.into
+              ? into(j as BloscIntoJob, input)
+              : undoInto(j as UndoIntoJob, input, fds),
+          );
           b = input;
         } else if ("kept" in j) {
           const io = { read: 0, requests: 0 };

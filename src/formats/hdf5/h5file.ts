@@ -16,7 +16,7 @@ import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_b
 import { copyRowRuns, copyRowRunsAcross, pickRows } from "./_copy_row.ts";
 import { readSpans } from "./_spans.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
-import { unfilterAll, unfilterFiles } from "./_unfilter_pool.ts";
+import { undoFileInto, unfilterAll, unfilterFiles } from "./_unfilter_pool.ts";
 import { type PickBlock, pickBlocks, pickSpanBlocks } from "./_pick.ts";
 import { checkClaims } from "./_claims.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
@@ -41,6 +41,12 @@ export interface H5Group {
 }
 
 export { HEAP_CACHE_BYTES } from "./_heap_cache.ts";
+
+/**
+ * From this many bytes of output on, a local dataset's compressed chunks
+ * are undone into the output on one worker (`#undoneInto`).
+ */
+const INTO_MIN = 1 << 20;
 
 /** A dataset of an {@linkcode H5File}. */
 export class H5Dataset {
@@ -320,11 +326,68 @@ export class H5Dataset {
         picks.push(b);
       }
     }
-    const decoded = await this.#undone(refs, picks, out, options);
-    for (let i = 0; i < refs.length; i++) out.set(decoded[i], picks[i].at);
+    const size = out.byteLength;
+    const into = await this.#undoneInto(refs, picks, out, options);
+    if (into) out = into;
+    else {
+      // No pool, or a small read: the chunks undone (by several workers), copied in here.
+      if (out.byteLength !== size) out = largeArray(Uint8Array, size); // moved, and lost
+      const decoded = await this.#undone(refs, picks, out, options);
+      for (let i = 0; i < refs.length; i++) out.set(decoded[i], picks[i].at);
+    }
     // Never-written chunks' blocks too (zeros): the watcher counts every byte.
     for (const b of blocks.values()) options.watch?.(out.subarray(b.at, b.at + b.length));
     return out;
+  }
+
+  /**
+   * Of a local file, from a megabyte on: chunks `refs` read, undone and
+   * picked from (`picks`) on one worker straight into `out` (moved there and
+   * back: the array returned replaces it; a read's datasets go to the
+   * workers in turn). Null when not (too small, not local, no pool).
+   */
+  async #undoneInto(
+    refs: ChunkRef[],
+    picks: PickBlock[],
+    out: Uint8Array,
+    options: ReadOptions,
+  ): Promise<Uint8Array | null> {
+    const src = this.#file.source;
+    if (
+      !src.path || options.cost || refs.length < 2 || out.byteLength < INTO_MIN ||
+      out.byteOffset !== 0 || out.buffer.byteLength !== out.byteLength
+    ) return null;
+    this.#inFile(refs);
+    const elem = sizeOf(this.type);
+    const chunk = (this.info.layout as { chunk: number[] }).chunk;
+    return await undoFileInto(
+      {
+        path: src.path,
+        offsets: refs.map((c) => c.address),
+        sizes: refs.map((c) => c.size),
+        masks: refs.map((c) => c.mask),
+        filters: this.info.filters ?? [],
+        elem,
+        expected: chunk.reduce((a, b) => a * b, 1) * elem,
+        where: `"${this.#file.label}": /${this.path}`,
+        picks: picks.map((b) => b.pick),
+        ats: picks.map((b) => b.at),
+      },
+      out,
+      src.counted?.bind(src),
+    );
+  }
+
+  /** Throw `CorruptFileError` if a chunk of `refs` lies past the end of the file. */
+  #inFile(refs: ChunkRef[]): void {
+    for (const c of refs) {
+      if (c.address + c.size > this.#file.size) {
+        throw new CorruptFileError(
+          `"${this.#file.label}": /${this.path}: a chunk claims ${c.size} bytes at byte ${c.address}, ` +
+            `past the end of the file (${this.#file.size} bytes); the file is damaged`,
+        );
+      }
+    }
   }
 
   /** Chunks `refs` read and undone (with `picks`, only those rows of each). */
@@ -335,14 +398,7 @@ export class H5Dataset {
     options: ReadOptions,
   ): Promise<Uint8Array[]> {
     const label = this.#file.label;
-    for (const c of refs) {
-      if (c.address + c.size > this.#file.size) {
-        throw new CorruptFileError(
-          `"${label}": /${this.path}: a chunk claims ${c.size} bytes at byte ${c.address}, ` +
-            `past the end of the file (${this.#file.size} bytes); the file is damaged`,
-        );
-      }
-    }
+    this.#inFile(refs);
     const elem = sizeOf(this.type);
     const chunk = (this.info.layout as { chunk: number[] }).chunk;
     const chunkBytes = chunk.reduce((a, b) => a * b, 1) * elem;

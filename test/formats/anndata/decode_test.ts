@@ -1,6 +1,7 @@
 // Columns decoded into polars Series: the fast paths give what one value at a time gives.
 import { assertEquals } from "../../_helpers.ts";
 import { toSeries } from "../../../src/formats/anndata/_decode.ts";
+import { outside32 } from "../../../src/formats/anndata/matrix.ts";
 
 Deno.test("toSeries: many strings (unicode, empty, one holding NUL) come back as they were", () => {
   const data = Array.from(
@@ -22,4 +23,22 @@ Deno.test("toSeries: NaN floats become nulls, other values stay", () => {
     assertEquals(s.nullCount(), 385);
     assertEquals(s.toArray(), Array.from(d, (v) => (Number.isNaN(v) ? null : v)));
   }
+});
+
+Deno.test("outside32 finds the first index outside [0, n), as a loop over every element does", () => {
+  const naive = (a: Int32Array, n: number) => a.findIndex((j) => !(j >= 0 && j < n));
+  let x = 7;
+  const rand = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let t = 0; t < 300; t++) {
+    const n = [0, 1, 50, 2000, 2 ** 31 - 1, 2 ** 31, 2 ** 33][t % 7];
+    const a = new Int32Array(1 + Math.floor(rand() * 20_000));
+    for (let k = 0; k < a.length; k++) a[k] = Math.floor(rand() * Math.min(n, 2 ** 31));
+    // One to three bad entries (or none), anywhere: negative, n, just past n, int32's extremes.
+    const bad = [-1, n, n + 1, -(2 ** 31), 2 ** 31 - 1, -7];
+    for (let b = Math.floor(rand() * 4); b > 0; b--) {
+      a[Math.floor(rand() * a.length)] = bad[Math.floor(rand() * bad.length)];
+    }
+    assertEquals(outside32(a, n), naive(a, n), `n ${n}, ${a.length} entries`);
+  }
+  assertEquals(outside32(new Int32Array(0), 0), -1);
 });

@@ -234,6 +234,11 @@ Deno.test("LZF in WebAssembly decodes as the TypeScript decoder, and refuses wha
     assertEquals(wasmLzf(lzf, out), plain.length, `case ${t}`);
     assertEquals(out, plain, `case ${t}`);
     assertEquals(lzfDecompress(lzf, plain.length, "t"), plain, `case ${t}: TypeScript`);
+    // Into memory given (the filter's kept scratch), not a new array.
+    const given = new Uint8Array(plain.length).fill(7);
+    const into = lzfDecompress(lzf, plain.length, "t", given);
+    assert(into.buffer === given.buffer && into.length === plain.length, `case ${t}: in place`);
+    assertEquals(given, plain, `case ${t}: TypeScript, into memory given`);
     // Damaged: a byte changed, cut short, or an output too small.
     const bad = t % 3 === 2 ? lzf.subarray(0, rand(lzf.length)) : lzf.slice();
     if (t % 3 === 0) bad[rand(bad.length)] = rand(256);

@@ -194,7 +194,7 @@ function lzf(b: Uint8Array, ctx: FilterContext): Uint8Array {
   // In WebAssembly where it runs (~4x the TypeScript loop), else below.
   const into = ctx.scratch?.(limit) ?? new Uint8Array(limit);
   const n = limit > 0 ? wasmLzf(b, into) : undefined;
-  if (n === undefined) return lzfDecompress(b, limit, ctx.where);
+  if (n === undefined) return lzfDecompress(b, limit, ctx.where, into);
   if (n < 0) throw new CorruptFileError(`${ctx.where}: an LZF-compressed chunk is damaged`);
   return into.subarray(0, n);
 }
@@ -203,10 +203,16 @@ function lzf(b: Uint8Array, ctx: FilterContext): Uint8Array {
  * LZF (liblzf's format, as h5py's filter writes it: the compressed chunk,
  * no header). Literal runs (`ctrl < 32`: ctrl + 1 bytes follow) and back
  * references (length in the top 3 bits, plus a byte when 7; distance in the
- * low 5 bits and the next byte).
+ * low 5 bits and the next byte). Into `out` (at least `size` bytes) when
+ * given: the view returned is of it.
  */
-export function lzfDecompress(input: Uint8Array, size: number, where: string): Uint8Array {
-  const out = new Uint8Array(size);
+export function lzfDecompress(
+  input: Uint8Array,
+  size: number,
+  where: string,
+  out: Uint8Array = new Uint8Array(size),
+): Uint8Array {
+  if (out.length < size) throw new RangeError(`lzfDecompress: ${out.length} bytes for ${size}`);
   let ip = 0, op = 0;
   const bad = () => new CorruptFileError(`${where}: an LZF-compressed chunk is damaged`);
   while (ip < input.length) {

@@ -208,9 +208,9 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
         // Rows of a 2-D array: each chunk's rows picked where it is decoded
         // (read there too from a local store), then put in place.
         const rows = (x: number, b: number) => pickBlocks(ranges, x, b);
-        await pickedRows2d(raw, arr, rows, shape, chunks, out, label, path);
-        watch?.(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
-        return out;
+        const got = await pickedRows2d(raw, arr, rows, shape, chunks, out, label, path);
+        watch?.(new Uint8Array(got.buffer, got.byteOffset, got.byteLength));
+        return got;
       }
       // 2-D rows are copied as words of the largest size that divides the
       // element (one monomorphic loop, whatever the element type).
@@ -293,8 +293,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
       const out = largeArray(Ctor, total * rowLen);
       const rows = (x: number, b: number) => pickSpanBlocks(starts, ends, n, x, b);
       if (shape.length === 1) return await pickedRows(raw, arr, rows, chunks[0], out, label, path);
-      await pickedRows2d(raw, arr, rows, shape, chunks, out, label, path);
-      return out;
+      return await pickedRows2d(raw, arr, rows, shape, chunks, out, label, path);
     },
   };
 }
@@ -331,37 +330,75 @@ async function pickedRows2d(
   out: NumericArray,
   label: string,
   path: string,
-): Promise<void> {
+): Promise<NumericArray> {
   const bpe = out.BYTES_PER_ELEMENT;
   const unit = bpe % 4 === 0 ? 4 : bpe % 2 === 0 ? 2 : 1;
   const per = bpe / unit;
-  const ow = wordsOf(out, unit);
   const chunkRow = chunks[1] * bpe;
   const blocks = rows(chunks[0], chunkRow);
   const cap = chunks[0] * chunkRow;
   const colChunks = Math.ceil(shape[1] / chunks[1]);
-  const jobs: Promise<void>[] = [];
-  for (const [c, b] of blocks) {
-    for (let j = 0; j < colChunks; j++) {
-      jobs.push((async () => {
-        const { bytes: got } = await pickedChunk(raw, arr, [c, j], cap, b, label, path);
-        // The block's rows (chunks[1] elements each) to their columns of `out`.
-        const src = wordsOf(got as unknown as NumericArray, unit);
-        const width = Math.min(chunks[1], shape[1] - j * chunks[1]) * per;
-        const rows = b.length / chunkRow, srcRow = chunks[1] * per, dstRow = shape[1] * per;
-        copyColumns(
-          ow,
-          (b.at / chunkRow) * dstRow + j * chunks[1] * per,
-          dstRow,
-          src,
-          srcRow,
-          rows,
-          width,
-        );
-      })());
+  let todo: [number, number, PickBlock][] = [];
+  for (const [c, b] of blocks) for (let j = 0; j < colChunks; j++) todo.push([c, j, b]);
+  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  const job = raw.path && bytes.byteLength >= INTO_MIN && out.byteOffset === 0 &&
+      out.buffer.byteLength === out.byteLength
+    ? todo.map(([c, j]) => raw.path!(c, j))
+    : undefined;
+  if (job && job.every((f) => f !== undefined)) {
+    // Decoded on one worker straight into the result, as `pickedRows` does.
+    const dst = shape[1] * bpe;
+    let r;
+    try {
+      r = await decodeBloscFilesInto({
+        paths: job as string[],
+        picks: todo.map(([, , b]) => b.pick),
+        ats: todo.map(([, j, b]) => (b.at / chunkRow) * dst + j * chunkRow),
+        cap,
+        rows: {
+          src: chunkRow,
+          dst,
+          widths: todo.map(([, j]) => Math.min(chunks[1], shape[1] - j * chunks[1]) * bpe),
+        },
+      }, bytes);
+    } catch (e) {
+      if (e instanceof CorruptFileError) {
+        throw new CorruptFileError(`"${label}": /${path}, ${e.message}`, { cause: e });
+      }
+      throw e;
+    }
+    if (r) {
+      raw.counted?.(r.read);
+      out = new (out.constructor as new (b: ArrayBuffer) => NumericArray)(
+        r.out.buffer as ArrayBuffer,
+      );
+      todo = r.skipped.map((k) => todo[k]); // never written, another codec: below
+    } else if (bytes.byteLength === 0 && out.length > 0) {
+      out = largeArray(out.constructor as new (n: number) => NumericArray, out.length);
     }
   }
+  const ow = wordsOf(out, unit);
+  const jobs: Promise<void>[] = [];
+  for (const [c, j, b] of todo) {
+    jobs.push((async () => {
+      const { bytes: got } = await pickedChunk(raw, arr, [c, j], cap, b, label, path);
+      // The block's rows (chunks[1] elements each) to their columns of `out`.
+      const src = wordsOf(got as unknown as NumericArray, unit);
+      const width = Math.min(chunks[1], shape[1] - j * chunks[1]) * per;
+      const rows = b.length / chunkRow, srcRow = chunks[1] * per, dstRow = shape[1] * per;
+      copyColumns(
+        ow,
+        (b.at / chunkRow) * dstRow + j * chunks[1] * per,
+        dstRow,
+        src,
+        srcRow,
+        rows,
+        width,
+      );
+    })());
+  }
   await Promise.all(jobs);
+  return out;
 }
 
 /** `rows` runs of `width` words: from `src` every `srcRow` words, to `dst` from `at` every `dstRow`. */

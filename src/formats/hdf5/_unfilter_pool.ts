@@ -77,6 +77,12 @@ export interface BloscIntoJob {
     ats: number[];
     cap: number;
     check?: number;
+    /**
+     * A 2-D array's chunks: the picked bytes are rows of `src` bytes, of
+     * which the first `widths[k]` go to `ats[k]`, the next row's `dst`
+     * bytes further (a chunk's columns of the output's rows).
+     */
+    rows?: { src: number; dst: number; widths: number[] };
   };
 }
 

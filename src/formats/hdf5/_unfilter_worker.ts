@@ -124,7 +124,7 @@ function readChunkAt(
  * checked there.
  */
 function into(j: BloscIntoJob, out: Uint8Array): FileJobInfo {
-  const { paths, picks, ats, cap, check } = j.into;
+  const { paths, picks, ats, cap, check, rows } = j.into;
   const skipped: number[] = [];
   let read = 0;
   for (let k = 0; k < paths.length; k++) {
@@ -137,6 +137,10 @@ function into(j: BloscIntoJob, out: Uint8Array): FileJobInfo {
         continue;
       }
       const pick = picks[k];
+      if (rows) {
+        pickRowsInto(got, pick, out, ats[k], rows.src, rows.dst, rows.widths[k]);
+        continue;
+      }
       // Few ranges: checked in the decoder's memory (SIMD), else where they land.
       const early = check !== undefined && pick.length <= 512;
       for (let r = 0; early && r < pick.length; r += 2) {
@@ -152,6 +156,46 @@ function into(j: BloscIntoJob, out: Uint8Array): FileJobInfo {
     }
   }
   return { read, skipped };
+}
+
+/**
+ * The rows (`src` bytes each) that `pick` picks of the decoded chunk `b`:
+ * each row's first `width` bytes into `out` from `at`, a row every `dst`
+ * bytes (words of 4 bytes when everything is aligned to them).
+ */
+function pickRowsInto(
+  b: Uint8Array,
+  pick: ArrayLike<number>,
+  out: Uint8Array,
+  at: number,
+  src: number,
+  dst: number,
+  width: number,
+): void {
+  let rows = 0;
+  for (let k = 0; k < pick.length; k += 2) {
+    const s = pick[k], e = pick[k + 1];
+    if (!(s >= (k ? pick[k - 1] : 0) && e >= s && e <= b.length && (e - s) % src === 0)) {
+      throw new CorruptFileError(
+        `bytes ${s}..${e} of a chunk of ${b.length} bytes are asked: the file is damaged`,
+      );
+    }
+    rows += (e - s) / src;
+  }
+  if (!(width <= src && width <= dst && (rows ? at + (rows - 1) * dst + width : 0) <= out.length)) {
+    throw new CorruptFileError(`rows of ${width} bytes do not fit the output`);
+  }
+  const words = (b.byteOffset | out.byteOffset | at | src | dst | width) % 4 === 0;
+  const bw = words ? new Uint32Array(b.buffer, b.byteOffset, b.length >> 2) : b;
+  const ow = words ? new Uint32Array(out.buffer, out.byteOffset, out.length >> 2) : out;
+  const q = words ? 4 : 1, w = width / q, step = dst / q;
+  let o = at / q;
+  for (let k = 0; k < pick.length; k += 2) {
+    for (let p = pick[k] / q, e = pick[k + 1] / q; p < e; p += src / q, o += step) {
+      if (w >= 64) ow.set(bw.subarray(p, p + w), o);
+      else for (let x = 0; x < w; x++) ow[o + x] = bw[p + x];
+    }
+  }
 }
 
 /**

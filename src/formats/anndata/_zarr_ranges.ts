@@ -348,9 +348,9 @@ async function pickedRows2d(
   if (job && job.every((f) => f !== undefined)) {
     // Decoded on one worker straight into the result, as `pickedRows` does.
     const dst = shape[1] * bpe;
-    let r;
-    try {
-      r = await decodeBloscFilesInto({
+    const got = await decodedInto(
+      raw,
+      {
         paths: job as string[],
         picks: todo.map(([, , b]) => b.pick),
         ats: todo.map(([, j, b]) => (b.at / chunkRow) * dst + j * chunkRow),
@@ -360,22 +360,13 @@ async function pickedRows2d(
           dst,
           widths: todo.map(([, j]) => Math.min(chunks[1], shape[1] - j * chunks[1]) * bpe),
         },
-      }, bytes);
-    } catch (e) {
-      if (e instanceof CorruptFileError) {
-        throw new CorruptFileError(`"${label}": /${path}, ${e.message}`, { cause: e });
-      }
-      throw e;
-    }
-    if (r) {
-      raw.counted?.(r.read);
-      out = new (out.constructor as new (b: ArrayBuffer) => NumericArray)(
-        r.out.buffer as ArrayBuffer,
-      );
-      todo = r.skipped.map((k) => todo[k]); // never written, another codec: below
-    } else if (bytes.byteLength === 0 && out.length > 0) {
-      out = largeArray(out.constructor as new (n: number) => NumericArray, out.length);
-    }
+      },
+      out,
+      label,
+      path,
+    );
+    out = got.out;
+    todo = got.skipped.map((k) => todo[k]); // never written, another codec: below
   }
   const ow = wordsOf(out, unit);
   const jobs: Promise<void>[] = [];
@@ -508,35 +499,18 @@ async function pickedRows(
     : undefined;
   let todo = [...blocks];
   if (job) {
-    let r;
-    try {
-      r = await decodeBloscFilesInto(job, bytes);
-    } catch (e) {
-      if (e instanceof CorruptFileError) {
-        throw new CorruptFileError(`"${label}": /${path}, ${e.message}`, { cause: e });
-      }
-      throw e;
+    const got = await decodedInto(raw, job, out, label, path);
+    out = got.out;
+    bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    const skipped = new Set(got.skipped);
+    for (const [k, [_, b]] of todo.entries()) {
+      if (skipped.has(k)) continue;
+      const part = bytes.subarray(b.at, b.at + b.length);
+      if (check !== undefined) watch!.checked!(part);
+      else watch?.(part);
     }
-    if (r) {
-      raw.counted?.(r.read);
-      out = new (out.constructor as new (b: ArrayBuffer) => NumericArray)(
-        r.out.buffer as ArrayBuffer,
-      );
-      bytes = new Uint8Array(out.buffer);
-      const skipped = new Set(r.skipped);
-      for (const [k, [_, b]] of todo.entries()) {
-        if (skipped.has(k)) continue;
-        const part = bytes.subarray(b.at, b.at + b.length);
-        if (check !== undefined) watch!.checked!(part);
-        else watch?.(part);
-      }
-      // The chunks the worker left (never written, another codec): below.
-      todo = r.skipped.map((k) => todo[k]);
-    } else if (bytes.byteLength === 0 && out.length > 0) {
-      // No pool: read below, into a new array if the old one went to it.
-      out = largeArray(out.constructor as new (n: number) => NumericArray, out.length);
-      bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-    }
+    // The chunks the worker left (never written, another codec): below.
+    todo = got.skipped.map((k) => todo[k]);
   }
   await Promise.all(todo.map(async ([c, b]) => {
     const { bytes: got, checked } = await pickedChunk(raw, arr, [c], cap, b, label, path, check);
@@ -546,6 +520,40 @@ async function pickedRows(
     else watch?.(part);
   }));
   return out;
+}
+
+/**
+ * `job` decoded on one worker straight into `out` (`decodeBloscFilesInto`;
+ * errors named after the array): the array that replaces `out` and the
+ * chunks left to the caller; when the pool could not, `out` (a new one if
+ * it was moved and lost) and every chunk.
+ */
+async function decodedInto(
+  raw: RawChunks,
+  job: BloscIntoJob["into"],
+  out: NumericArray,
+  label: string,
+  path: string,
+): Promise<{ out: NumericArray; skipped: number[] }> {
+  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  let r;
+  try {
+    r = await decodeBloscFilesInto(job, bytes);
+  } catch (e) {
+    if (e instanceof CorruptFileError) {
+      throw new CorruptFileError(`"${label}": /${path}, ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+  const Ctor = out.constructor as
+    & (new (b: ArrayBuffer) => NumericArray)
+    & (new (n: number) => NumericArray);
+  if (r) {
+    raw.counted?.(r.read);
+    return { out: new Ctor(r.out.buffer as ArrayBuffer), skipped: r.skipped };
+  }
+  const lost = bytes.byteLength === 0 && out.length > 0;
+  return { out: lost ? largeArray(Ctor, out.length) : out, skipped: job.paths.map((_, k) => k) };
 }
 
 /**

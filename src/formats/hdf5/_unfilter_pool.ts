@@ -431,19 +431,27 @@ export async function decodeBloscFilesInto(
   job: BloscIntoJob["into"],
   out: Uint8Array,
 ): Promise<{ out: Uint8Array; read: number; skipped: number[] } | null> {
+  const r = await intoOnPool(job, out);
+  return r && { out: r.out, read: r.info?.read ?? 0, skipped: r.info?.skipped ?? [] };
+}
+
+/** An into job (`BloscIntoJob`, `UndoIntoJob`) and its output sent to the least busy worker. */
+async function intoOnPool(
+  job: BloscIntoJob["into"] | UndoIntoJob["into"],
+  out: Uint8Array,
+): Promise<{ out: Uint8Array; info?: FileJobInfo | null } | null> {
   if (pool === undefined) pool = startPool();
   if (!pool) return null;
-  let r;
   try {
     // Moved even before a worker has answered (a copy would cost more than
     // the decoding): lost if the pool fails, which the caller handles.
-    r = await sendJobs(leastBusy(pool), [{ into: job, bytes: out }], true);
+    const into = { into: job, bytes: out } as (BloscIntoJob | UndoIntoJob) & { bytes: Uint8Array };
+    const r = await sendJobs(leastBusy(pool), [into], true);
+    return { out: r.out[0], info: r.info?.[0] };
   } catch (e) {
     if (aboutTheData(e)) throw e;
     return null; // the pool failed
   }
-  const info = r.info?.[0];
-  return { out: r.out[0], read: info?.read ?? 0, skipped: info?.skipped ?? [] };
 }
 
 /**
@@ -458,17 +466,9 @@ export async function undoFileInto(
   out: Uint8Array,
   counted?: (bytes: number, requests: number) => void,
 ): Promise<Uint8Array | null> {
-  if (pool === undefined) pool = startPool();
-  if (!pool) return null;
-  let r;
-  try {
-    r = await sendJobs(leastBusy(pool), [{ into: job, bytes: out }], true);
-  } catch (e) {
-    if (aboutTheData(e)) throw e;
-    return null; // the pool failed
-  }
-  counted?.(r.info?.[0]?.read ?? 0, job.offsets.length);
-  return r.out[0];
+  const r = await intoOnPool(job, out);
+  if (r) counted?.(r.info?.read ?? 0, job.offsets.length);
+  return r && r.out;
 }
 
 /**

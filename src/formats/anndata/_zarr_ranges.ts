@@ -281,7 +281,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
       let total = 0;
       for (let k = 0; k < n; k++) {
         const s = starts[k], e = ends[k];
-        if (!(s >= 0 && e >= s && e <= shape[0])) throw outside(s, e);
+        if (!(s >= (k ? ends[k - 1] : 0) && e >= s && e <= shape[0])) throw outside(s, e);
         total += e - s;
       }
       if (!raw) {
@@ -536,6 +536,7 @@ async function decodedInto(
   path: string,
 ): Promise<{ out: NumericArray; skipped: number[] }> {
   const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  const length = out.length; // `out` reads 0 once its buffer has moved
   let r;
   try {
     r = await decodeBloscFilesInto(job, bytes);
@@ -552,8 +553,8 @@ async function decodedInto(
     raw.counted?.(r.read);
     return { out: new Ctor(r.out.buffer as ArrayBuffer), skipped: r.skipped };
   }
-  const lost = bytes.byteLength === 0 && out.length > 0;
-  return { out: lost ? largeArray(Ctor, out.length) : out, skipped: job.paths.map((_, k) => k) };
+  const lost = bytes.byteLength === 0 && length > 0;
+  return { out: lost ? largeArray(Ctor, length) : out, skipped: job.paths.map((_, k) => k) };
 }
 
 /**

@@ -148,12 +148,20 @@ function checkFletcher32(b: Uint8Array, ctx: FilterContext): Uint8Array {
   return b.subarray(0, n);
 }
 
+/**
+ * Memory for a filter's `limit` bytes of output: the context's kept
+ * scratch, unless the input is in it (a chunk with two compression
+ * filters: the second reads what the first wrote there).
+ */
+function output(input: Uint8Array, limit: number, ctx: FilterContext): Uint8Array {
+  const kept = ctx.scratch?.(limit);
+  return kept && kept.buffer !== input.buffer ? kept : new Uint8Array(limit);
+}
+
 function inflate(b: Uint8Array, ctx: FilterContext): Uint8Array {
   const limit = ctx.limit ?? ctx.expected;
   // libdeflate where it can be used (1.5x node:zlib's rate), checksum checked.
-  const into = limit > 0 && nativeInflateInfo().on
-    ? (ctx.scratch?.(limit) ?? new Uint8Array(limit))
-    : undefined;
+  const into = limit > 0 && nativeInflateInfo().on ? output(b, limit, ctx) : undefined;
   const n = into && nativeInflate(b, into);
   if (n !== undefined && into) {
     if (n >= 0) return into.subarray(0, n);
@@ -192,7 +200,7 @@ function inflate(b: Uint8Array, ctx: FilterContext): Uint8Array {
 function lzf(b: Uint8Array, ctx: FilterContext): Uint8Array {
   const limit = ctx.limit ?? ctx.expected;
   // In WebAssembly where it runs (~4x the TypeScript loop), else below.
-  const into = ctx.scratch?.(limit) ?? new Uint8Array(limit);
+  const into = output(b, limit, ctx);
   const n = limit > 0 ? wasmLzf(b, into) : undefined;
   if (n === undefined) return lzfDecompress(b, limit, ctx.where, into);
   if (n < 0) throw new CorruptFileError(`${ctx.where}: an LZF-compressed chunk is damaged`);

@@ -244,6 +244,12 @@ Deno.test({
       CorruptFileError,
       /rows 9\.\.400004 of \/f4_lz4_1 are asked, it has 400003/,
     );
+    // Spans out of order (the chunks' blocks would overlap): refused, not read wrong.
+    await assertRejects(
+      () => arr.readSpans!(Float64Array.of(0, 100, 5), Float64Array.of(5, 105, 10), 3),
+      CorruptFileError,
+      /rows 5\.\.10 of \/f4_lz4_1/,
+    );
     // A chunk file never written: zarr's fill value (0), as zarrita reads it.
     await Deno.remove(`${z}/f4_lz4_1/1`);
     const zeros = new Uint8Array(want.length);

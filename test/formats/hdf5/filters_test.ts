@@ -31,3 +31,37 @@ Deno.test("unshuffle: the definition's bytes for element sizes 1-17 and 32, any 
     );
   }
 });
+
+Deno.test("two compression filters on a chunk: the second never writes into the memory it reads", async () => {
+  const { unfilter } = await import("../../../src/formats/hdf5/_filters.ts");
+  const { useBloscWasm } = await import("../../../src/formats/_blosc.ts");
+  const { nativeInflateInfo } = await import("../../../src/_runtime.ts");
+  const { deflateSync } = await import("node:zlib");
+  // LZF by hand: four literals, then back references of 264 bytes at distance 4 (the stream
+  // is far shorter than its output: decoded in place, it would overwrite what it reads next).
+  const n = 40_000, lzf = [3, 97, 98, 99, 100];
+  for (let left = n - 4; left > 0; left -= 264) {
+    const len = Math.min(264, left);
+    if (len >= 9) lzf.push(0xe0, len - 9, 3);
+    else lzf.push((len - 2) << 5, 3);
+  }
+  const plain = new Uint8Array(n);
+  for (let i = 0; i < n; i++) plain[i] = 97 + (i % 4);
+  let kept = new Uint8Array(0);
+  const scratch = (k: number) =>
+    (kept.length < k ? (kept = new Uint8Array(k)) : kept).subarray(0, k);
+  const ctx = { elem: 1, expected: n, where: "t", address: 0, scratch };
+  const lzfThenDeflate = deflateSync(Uint8Array.from(lzf));
+  const twice = deflateSync(deflateSync(plain));
+  const F = (id: number) => ({ id, values: [] as number[] });
+  // libdeflate inflates into the kept memory (CI installs it); the TypeScript LZF decoder too.
+  assertEquals(nativeInflateInfo().on, true, "libdeflate in use");
+  useBloscWasm(false);
+  try {
+    const got = unfilter(lzfThenDeflate, [F(FILTER_ID.lzf), F(FILTER_ID.deflate)], 0, ctx);
+    assertEquals(got, plain, "LZF after deflate");
+    assertEquals(unfilter(twice, [F(FILTER_ID.deflate), F(FILTER_ID.deflate)], 0, ctx), plain);
+  } finally {
+    useBloscWasm(true);
+  }
+});

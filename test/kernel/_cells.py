@@ -1,9 +1,9 @@
 # Run the given cells (a JSON list) in the lamindeno kernel; print their statuses as JSON.
 import json, sys
-from jupyter_client.manager import start_new_kernel
+from _start import start
 
 cwd, cells = sys.argv[1], json.loads(sys.argv[2])
-km, kc = start_new_kernel(kernel_name="lamindeno", cwd=cwd)
+km, kc = start(kernel_name="lamindeno", cwd=cwd)
 out = []
 try:
     for code in cells:

@@ -2,10 +2,10 @@
 # start a long cell, then kill the kernel mid-cell (SIGKILL to the inner
 # `deno jupyter`, as the OOM killer would); the proxy must exit with it.
 import glob, os, signal, sys, time
-from jupyter_client.manager import start_new_kernel
+from _start import start
 
 cwd, root, mod = sys.argv[1], sys.argv[2], sys.argv[3]
-km, kc = start_new_kernel(kernel_name="lamindeno", cwd=cwd)
+km, kc = start(kernel_name="lamindeno", cwd=cwd)
 def run(code, wait=True):
     msg_id = kc.execute(code)
     if wait:

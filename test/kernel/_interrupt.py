@@ -7,9 +7,9 @@ import queue
 import sys
 import time
 
-from jupyter_client.manager import start_new_kernel
+from _start import start
 
-km, kc = start_new_kernel(kernel_name=sys.argv[1])
+km, kc = start(kernel_name=sys.argv[1])
 
 
 def execute(code, interrupt_after=None, timeout=30):

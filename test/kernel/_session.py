@@ -7,10 +7,10 @@ import os
 import sys
 import time
 
-from jupyter_client.manager import start_new_kernel
+from _start import start
 from jupyter_client.session import Session
 
-km, kc = start_new_kernel(kernel_name=sys.argv[1])
+km, kc = start(kernel_name=sys.argv[1])
 out = {}
 
 

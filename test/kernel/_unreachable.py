@@ -2,11 +2,11 @@
 # keep executing cells: every cell must still reply and print. Prints the
 # replies as JSON. Arguments: cwd, storage root, and optionally the run id.
 import json, sys
-from jupyter_client.manager import start_new_kernel
+from _start import start
 
 cwd, root = sys.argv[1], sys.argv[2]
 run_id = sys.argv[3] if len(sys.argv) > 3 else "r1"
-km, kc = start_new_kernel(kernel_name="lamindeno", cwd=cwd)
+km, kc = start(kernel_name="lamindeno", cwd=cwd)
 out = []
 try:
     cells = [

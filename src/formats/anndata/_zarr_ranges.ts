@@ -11,6 +11,7 @@ import {
   decodeBloscChunk,
   decodeBloscFile,
   decodeBloscFilesInto,
+  intoWorthIt,
 } from "../hdf5/_unfilter_pool.ts";
 import { type PickBlock, pickBlocks, picked, pickSpanBlocks } from "../hdf5/_pick.ts";
 import { largeArray } from "../_memory.ts";
@@ -341,10 +342,7 @@ async function pickedRows2d(
   let todo: [number, number, PickBlock][] = [];
   for (const [c, b] of blocks) for (let j = 0; j < colChunks; j++) todo.push([c, j, b]);
   const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  const job = raw.path && bytes.byteLength >= INTO_MIN && out.byteOffset === 0 &&
-      out.buffer.byteLength === out.byteLength
-    ? todo.map(([c, j]) => raw.path!(c, j))
-    : undefined;
+  const job = raw.path && intoWorthIt(out) ? todo.map(([c, j]) => raw.path!(c, j)) : undefined;
   if (job && job.every((f) => f !== undefined)) {
     // Decoded on one worker straight into the result, as `pickedRows` does.
     const dst = shape[1] * bpe;
@@ -493,10 +491,7 @@ async function pickedRows(
   const cap = extent * bpe;
   // Sparse indices are checked where they are decoded (on the workers).
   const check = out instanceof Int32Array && watch?.checked ? watch.int32Below : undefined;
-  const job = bytes.byteLength >= INTO_MIN && out.byteOffset === 0 &&
-      out.buffer.byteLength === out.byteLength
-    ? intoJob(raw, blocks, cap, check)
-    : undefined;
+  const job = intoWorthIt(out) ? intoJob(raw, blocks, cap, check) : undefined;
   let todo = [...blocks];
   if (job) {
     const got = await decodedInto(raw, job, out, label, path);
@@ -556,13 +551,6 @@ async function decodedInto(
   const lost = bytes.byteLength === 0 && length > 0;
   return { out: lost ? largeArray(Ctor, length) : out, skipped: job.paths.map((_, k) => k) };
 }
-
-/**
- * From this many bytes of output on, the rows of a local 1-D array are
- * decoded into it on one worker (a read's arrays go to the workers in turn;
- * below, its chunks are spread over the workers and copied here).
- */
-const INTO_MIN = 1 << 20;
 
 /**
  * The `BloscIntoJob` of the picks `blocks` of a 1-D array from a local

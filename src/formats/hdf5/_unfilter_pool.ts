@@ -417,6 +417,20 @@ export async function decodeBloscFile(
   return { bytes: info.undecodable ? null : r.out[0], read: info.read };
 }
 
+/** From this many bytes of output on, a read's chunks are decoded into it on one worker. */
+const INTO_MIN = 1 << 20;
+
+/**
+ * Whether a read into `out` is worth an into job (`decodeBloscFilesInto`,
+ * `undoFileInto`): a megabyte or more (a read's arrays then go to the
+ * workers in turn; below, its chunks are spread over the workers and copied
+ * on this thread), and `out` owns its whole buffer (the buffer is moved).
+ */
+export function intoWorthIt(out: ArrayBufferView): boolean {
+  return out.byteLength >= INTO_MIN && out.byteOffset === 0 &&
+    out.buffer.byteLength === out.byteLength;
+}
+
 /**
  * The blosc chunk files `job.paths` (local, chunks of one 1-D array, each
  * at most `job.cap` bytes decoded) read, decoded and picked from on one

@@ -16,7 +16,7 @@ import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_b
 import { copyRowRuns, copyRowRunsAcross, pickRows } from "./_copy_row.ts";
 import { readSpans } from "./_spans.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
-import { undoFileInto, unfilterAll, unfilterFiles } from "./_unfilter_pool.ts";
+import { intoWorthIt, undoFileInto, unfilterAll, unfilterFiles } from "./_unfilter_pool.ts";
 import { type PickBlock, pickBlocks, pickSpanBlocks } from "./_pick.ts";
 import { checkClaims } from "./_claims.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
@@ -41,12 +41,6 @@ export interface H5Group {
 }
 
 export { HEAP_CACHE_BYTES } from "./_heap_cache.ts";
-
-/**
- * From this many bytes of output on, a local dataset's compressed chunks
- * are undone into the output on one worker (`#undoneInto`).
- */
-const INTO_MIN = 1 << 20;
 
 /** A dataset of an {@linkcode H5File}. */
 export class H5Dataset {
@@ -354,8 +348,7 @@ export class H5Dataset {
   ): Promise<Uint8Array | null> {
     const src = this.#file.source;
     if (
-      !src.path || options.cost || refs.length < 2 || out.byteLength < INTO_MIN ||
-      out.byteOffset !== 0 || out.buffer.byteLength !== out.byteLength
+      !src.path || options.cost || refs.length < 2 || !intoWorthIt(out)
     ) return null;
     this.#inFile(refs);
     const elem = sizeOf(this.type);

@@ -341,7 +341,6 @@ async function pickedRows2d(
   const colChunks = Math.ceil(shape[1] / chunks[1]);
   let todo: [number, number, PickBlock][] = [];
   for (const [c, b] of blocks) for (let j = 0; j < colChunks; j++) todo.push([c, j, b]);
-  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   const job = raw.path && intoWorthIt(out) ? todo.map(([c, j]) => raw.path!(c, j)) : undefined;
   if (job && job.every((f) => f !== undefined)) {
     // Decoded on one worker straight into the result, as `pickedRows` does.

@@ -24,14 +24,7 @@ export function picked(b: Uint8Array, pick?: ArrayLike<number>, where = "a chunk
   }
   if (total === b.length) return b;
   const out = new Uint8Array(total);
-  for (let k = 0, o = 0; k < pick.length; k += 2) {
-    const s = pick[k], e = pick[k + 1];
-    if (e - s <= 32) { for (let x = s; x < e; x++) out[o++] = b[x]; }
-    else {
-      out.set(b.subarray(s, e), o);
-      o += e - s;
-    }
-  }
+  pickInto(b, pick, out, 0);
   return out;
 }
 

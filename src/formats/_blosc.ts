@@ -173,18 +173,41 @@ function wasmDecoder() {
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
-/** The decoder's memory, grown to at least `end` bytes, with `src` copied in at `at`. */
+/**
+ * The decoder's memory, grown to at least `end` bytes, with `src` copied in
+ * at `at` unless it is there already (see {@linkcode bloscInputMemory}).
+ */
 function wasmInput(
   w: { memory: WebAssembly.Memory },
   src: Uint8Array,
   at: number,
   end: number,
 ): Uint8Array {
+  const inPlace = src.buffer === w.memory.buffer && src.byteOffset === at;
   const have = w.memory.buffer.byteLength;
   if (end > have) w.memory.grow(Math.ceil((end - have) / 65536));
   const mem = new Uint8Array(w.memory.buffer);
-  mem.set(src, at);
+  if (!inPlace) mem.set(src, at);
   return mem;
+}
+
+/**
+ * Memory to read a stored blosc chunk of at most `size` bytes into, for
+ * {@linkcode decodeBlosc} (`cap` as given to it) to decode where it lies,
+ * without copying it into the WebAssembly decoder's memory first: a view
+ * of that memory, already grown for the decoding (growing would detach the
+ * view). Null when the decoder is unavailable or the chunk too large for it.
+ * Valid until the next decode.
+ */
+export function bloscInputMemory(size: number, cap: number): Uint8Array | null {
+  const w = wasmDecoder();
+  if (!w || !(size >= 0 && cap >= 0)) return null;
+  // As wasmDecode lays it out: input, output (<= cap), a block (<= cap).
+  const at = align16(w.heap), end = align16(align16(at + size) + cap + SLACK) + cap + SLACK;
+  if (end > WASM_MAX) return null;
+  const have = w.memory.buffer.byteLength;
+  if (end > have) w.memory.grow(Math.ceil((end - have) / 65536));
+  return new Uint8Array(w.memory.buffer, at, size);
 }
 
 /**
@@ -210,6 +233,9 @@ function wasmDecode(
   const at = align16(w.heap), outAt = align16(at + src.length);
   const tmpAt = align16(outAt + nbytes + SLACK), end = tmpAt + blocksize + SLACK;
   if (end > WASM_MAX) return null;
+  // Input read into this memory (bloscInputMemory) stays valid only if it does not grow.
+  const inPlace = src.buffer === w.memory.buffer && src.byteOffset === at;
+  if (inPlace && end > w.memory.buffer.byteLength) return null;
   const mem = wasmInput(w, src, at, end);
   let r: number;
   try {

@@ -137,12 +137,20 @@ export function checkIndices(b: Uint8Array, n: number): void {
 }
 
 /**
+ * The most bytes a stored blosc chunk of `cap` decoded bytes can take: its
+ * header, block offsets and uncompressible blocks stored as they are.
+ */
+export function chunkFileMost(cap: number): number {
+  return cap + Math.ceil(cap / 8) + 65_536;
+}
+
+/**
  * Refuse (`CorruptFileError`) a chunk file of `size` bytes larger than any
  * blosc chunk of `cap` decoded bytes can be (its header, block offsets and
  * uncompressible blocks stored as they are), before it is read.
  */
 export function chunkFileFits(path: string, size: number, cap: number): void {
-  if (size > cap + Math.ceil(cap / 8) + 65_536) {
+  if (size > chunkFileMost(cap)) {
     throw new CorruptFileError(
       `the chunk ${path} is ${size} bytes, more than a blosc chunk of ${cap} bytes can be`,
     );

@@ -4,9 +4,9 @@
 import { parentPort } from "node:worker_threads";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { CorruptFileError, StorageError } from "../../errors.ts";
-import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
+import { bloscDecodable, bloscInputMemory, decodeBlosc } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
-import { checkIndices, chunkFileFits, picked, pickInto } from "./_pick.ts";
+import { checkIndices, chunkFileFits, chunkFileMost, picked, pickInto } from "./_pick.ts";
 import type {
   BloscFileJob,
   BloscIntoJob,
@@ -64,9 +64,18 @@ function readChunkFile(path: string, cap: number): Uint8Array | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(path, "r");
-    const size = fstatSync(fd).size;
-    chunkFileFits(path, size, cap);
-    return readIntoMemory(fd, 0, size);
+    // Read to its end (no stat), into the blosc decoder's memory when it
+    // can decode it there (no copy), up to one byte more than a chunk can be.
+    const most = chunkFileMost(cap);
+    const into = bloscInputMemory(most + 1, cap) ?? fileMemoryOf(most + 1);
+    let n = 0;
+    while (n < into.length) {
+      const r = readSync(fd, into, n, into.length - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    if (n > most) chunkFileFits(path, Math.max(n, fstatSync(fd).size), cap);
+    return into.subarray(0, n);
   } catch (e) {
     if (e instanceof CorruptFileError) throw e;
     if ((e as { code?: string }).code === "ENOENT") return undefined;
@@ -82,7 +91,7 @@ function readChunkFile(path: string, cap: number): Uint8Array | undefined {
  * ones are mapped and unmapped each time) costs its page faults.
  */
 function readIntoMemory(fd: number, offset: number, size: number): Uint8Array {
-  if (fileMemory.length < size) fileMemory = new Uint8Array(size);
+  fileMemoryOf(size);
   let n = 0;
   while (n < size) {
     const r = readSync(fd, fileMemory, n, size - n, offset + n);
@@ -92,6 +101,11 @@ function readIntoMemory(fd: number, offset: number, size: number): Uint8Array {
   return fileMemory.subarray(0, n);
 }
 let fileMemory = new Uint8Array(0);
+/** The memory kept for chunks read, at least `size` bytes of it. */
+function fileMemoryOf(size: number): Uint8Array {
+  if (fileMemory.length < size) fileMemory = new Uint8Array(size);
+  return fileMemory;
+}
 
 /**
  * The `size` bytes at `offset` of the local file `path` (an HDF5 chunk),

@@ -8,7 +8,7 @@
 // evaluator (evaluate.ts) decides: same rows, same errors.
 import type { NumericArray } from "../formats/anndata/matrix.ts";
 import { type ElementStore, join } from "../formats/anndata/_store.ts";
-import { checkCodes, encoding } from "../formats/anndata/_decode.ts";
+import { checkCodes, encoding, readCategories } from "../formats/anndata/_decode.ts";
 import { CorruptFileError } from "../errors.ts";
 import { columnsOf, type CompareOp, type ExprNode, type Scalar } from "./expr.ts";
 
@@ -211,8 +211,10 @@ export async function evaluateStored(
     let c: TypedColumn;
     if (kinds[k] === "categorical") {
       const codes = await store.read(join(p, "codes"));
-      const cats = await store.read(join(p, "categories"));
-      if (codes.kind !== "number" || cats.kind !== "string") {
+      const cats = await readCategories(store, join(p, "categories"));
+      // Categories of numbers or booleans: the polars evaluator, on their values.
+      if (cats.kind !== "string") return undefined;
+      if (codes.kind !== "number") {
         throw new CorruptFileError(`"${store.label}": /${p} is not a valid categorical`);
       }
       checkCodes(codes.data as ArrayLike<number>, cats.data.length, store.label, join(p, "codes"));

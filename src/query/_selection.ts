@@ -11,6 +11,7 @@ import {
   checkCodes,
   encoding,
   frameColumns,
+  readCategories,
   readColumn,
   readDataFrame,
   readDict,
@@ -67,10 +68,13 @@ async function evaluateAxis(
   let n = 0;
   for (const name of columnsOf(query)) {
     const p = join(path, name);
-    if ((await encoding(store, p)) === "categorical") {
+    const cats = (await encoding(store, p)) === "categorical"
+      ? await readCategories(store, join(p, "categories"))
+      : undefined;
+    // Categories of numbers or booleans: a plain column of their values.
+    if (cats?.kind === "string") {
       const codes = await store.read(join(p, "codes"));
-      const cats = await store.read(join(p, "categories"));
-      if (codes.kind !== "number" || cats.kind !== "string") {
+      if (codes.kind !== "number") {
         throw new CorruptFileError(`"${store.label}": /${p} is not a valid categorical`);
       }
       checkCodes(codes.data as ArrayLike<number>, cats.data.length, store.label, join(p, "codes"));

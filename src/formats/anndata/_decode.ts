@@ -4,7 +4,7 @@
 // array, dict, plus anndata 0.7's layouts (h5sparse groups, categorical codes
 // with their categories in `__categories/`, dataframes without encoding attrs).
 import pl from "nodejs-polars";
-import { CorruptFileError } from "../../errors.ts";
+import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import { AnnData, type CategoryInfo, type RawData } from "./anndata.ts";
 import {
   CscMatrix,
@@ -147,16 +147,65 @@ async function readNullable(
   if (mask.kind !== "bool" && mask.kind !== "number") {
     corrupt(store, `/${path}/mask is not boolean`);
   }
-  const m = mask.data as ArrayLike<number>;
-  if (values.kind === "bool") {
-    return pl.Series(name, Array.from(values.data, (v, i) => (m[i] ? null : v !== 0)), pl.Bool);
+  if (mask.data.length !== values.data.length) {
+    corrupt(store, `/${path}: ${values.data.length} values but ${mask.data.length} mask entries`);
   }
-  if (values.kind !== "number") return corrupt(store, `/${path}/values is not numeric`);
-  const v = values.data as ArrayLike<number | bigint>;
-  const out = Array.from({ length: v.length }, (_, i) => (m[i] ? null : Number(v[i])));
-  // Built as Int64 then cast: nodejs-polars 0.25 turns nulls into 0 in Int32 constructors.
-  const series = pl.Series(name, out, pl.Int64);
-  return values.dtype === "int64" ? series : series.cast(pl.Int32);
+  if (values.kind === "string") {
+    // nullable-string-array (pandas' StringDtype, anndata 0.11 on).
+    const m = mask.data as ArrayLike<number>;
+    return pl.Series(name, values.data.map((v, i) => (m[i] ? null : v ?? "")), pl.Utf8);
+  }
+  // From the typed array (its dtype kept: UInt32 stays UInt32, not Int32
+  // with values past 2^31 lost), masked entries made null inside polars.
+  const series = values.kind === "bool"
+    ? pl.Series(name, values.data).cast(pl.Bool)
+    : pl.Series(name, values.data as unknown as number[]);
+  const maskSeries = pl.Series("mask", mask.data as unknown as number[]).cast(pl.Bool);
+  return pl.DataFrame([series, maskSeries])
+    .select(pl.when(pl.col("mask")).then(pl.lit(null)).otherwise(pl.col(name)).alias(name))
+    .getColumn(name);
+}
+
+/**
+ * A categorical's categories: an array of strings, numbers or booleans, or
+ * (pandas 3's strings, anndata 0.11 on) a nullable-string-array group.
+ */
+export async function readCategories(store: ElementStore, path: string): Promise<StoreArray> {
+  if (
+    (await store.describe(path)) === "group" &&
+    (await encoding(store, path)) === "nullable-string-array"
+  ) {
+    const s = await readNullable(store, path, "categories");
+    return {
+      kind: "string",
+      data: s.toArray().map((v) => (v == null ? null : String(v))),
+      shape: [s.length],
+    };
+  }
+  return await store.read(path);
+}
+
+/**
+ * A categorical whose categories are numbers or booleans (pandas allows any
+ * type; polars' Categorical holds strings): its values as a plain column of
+ * the categories' type, missing where the code is -1.
+ */
+function categoricalValues(
+  name: string,
+  codes: ArrayLike<number | bigint>,
+  cats: StoreArray,
+  where: { label: string; path: string },
+): pl.Series {
+  checkCodes(codes, cats.data.length, where.label, where.path);
+  const idx = Int32Array.from(codes as ArrayLike<number>, (c) => Number(c));
+  if (cats.data.length === 0) return pl.Series(name, Array(idx.length).fill(null));
+  const cat = pl.Series("c", cats.data as unknown as number[]);
+  const s = cat.gather(Array.from(idx, (c) => (c < 0 ? 0 : c)));
+  const missing = pl.Series("m", Uint8Array.from(idx, (c) => (c < 0 ? 1 : 0))).cast(pl.Bool);
+  const out = pl.DataFrame([s, missing])
+    .select(pl.when(pl.col("m")).then(pl.lit(null)).otherwise(pl.col("c")).alias(name))
+    .getColumn(name);
+  return cats.kind === "bool" ? out.cast(pl.Bool) : out;
 }
 
 /** Read a dataframe element (obs, var, or one in obsm/uns). */
@@ -219,14 +268,18 @@ export async function readColumn(
   if (enc === "categorical") {
     const attrs = await store.attrs(p);
     const codes = await readSelected(store, join(p, "codes"), rows);
-    const cats = strings(await store.read(join(p, "categories")), store, p);
     if (codes.kind !== "number") corrupt(store, `/${p}/codes should be integers`);
-    return categorical(col, codes.data as ArrayLike<number>, cats, Boolean(attrs.ordered), {
-      label: store.label,
-      path: join(p, "codes"),
-    });
+    const where = { label: store.label, path: join(p, "codes") };
+    const stored = await readCategories(store, join(p, "categories"));
+    if (stored.kind !== "string") {
+      return { series: categoricalValues(col, codes.data as ArrayLike<number>, stored, where) };
+    }
+    const cats = stored.data;
+    return categorical(col, codes.data as ArrayLike<number>, cats, Boolean(attrs.ordered), where);
   }
-  if (enc === "nullable-integer" || enc === "nullable-boolean") {
+  if (
+    enc === "nullable-integer" || enc === "nullable-boolean" || enc === "nullable-string-array"
+  ) {
     return { series: await readNullable(store, p, col, rows) };
   }
   if ((await store.describe(p)) === "array") {
@@ -270,10 +323,19 @@ export async function readDataFrame(
   // Columns and index at once (from object storage: one round trip, not one each).
   const [read, index] = await Promise.all([
     Promise.all(columns.map((col) => readColumn(store, path, col, rows))),
-    (async () =>
-      (await store.describe(idx)) === "array"
-        ? strings(await readSelected(store, idx, rows), store, idx).map((s) => s ?? "")
-        : [])(),
+    (async () => {
+      const kind = await store.describe(idx);
+      if (kind === "array") {
+        return strings(await readSelected(store, idx, rows), store, idx).map((s) => s ?? "");
+      }
+      // pandas 3's string index (anndata 0.11 on): values and a mask.
+      if (kind === "group" && await encoding(store, idx) === "nullable-string-array") {
+        return (await readNullable(store, idx, indexKey, rows)).toArray().map((s) =>
+          s == null ? "" : String(s)
+        );
+      }
+      return [];
+    })(),
   ]);
   for (const [k, { series: s, info }] of read.entries()) {
     series.push(s);
@@ -334,6 +396,12 @@ export async function readMatrix(store: ElementStore, path: string): Promise<Mat
     if (a.kind === "bool") return new DenseMatrix(a.data, shape as [number, number], "bool");
     return new DenseMatrix(a.data, shape as [number, number]);
   }
+  if (enc === "awkward-array") {
+    throw new UnsupportedFormatError(
+      `"${store.label}": /${path} is an awkward array (ragged), which lamindeno does not read; ` +
+        `read it in Python (anndata with awkward) or leave it out of the file`,
+    );
+  }
   if (enc !== "csr_matrix" && enc !== "csc_matrix") {
     return corrupt(store, `/${path} has encoding-type ${enc}; expected a matrix`);
   }
@@ -352,9 +420,12 @@ export async function readMatrix(store: ElementStore, path: string): Promise<Mat
   if (data.kind === "string" || indices.kind !== "number" || indptr.kind !== "number") {
     return corrupt(store, `/${path} has malformed data/indices/indptr`);
   }
+  // uint64 (some writers' indptr) as int64: a value past 2^63 turns negative, and is refused.
   const idx = (a: StoreArray & { kind: "number" }) =>
     a.data instanceof Int32Array || a.data instanceof BigInt64Array
       ? a.data
+      : a.data instanceof BigUint64Array
+      ? new BigInt64Array(a.data.buffer, a.data.byteOffset, a.data.length)
       : Int32Array.from(a.data as ArrayLike<number>);
   const Cls = enc === "csr_matrix" ? CsrMatrix : CscMatrix;
   const ix = idx(indices);
@@ -380,6 +451,8 @@ export async function readElem(store: ElementStore, path: string): Promise<unkno
   const kind = await store.describe(path);
   const enc = await encoding(store, path);
   switch (enc) {
+    case "null":
+      return null;
     case "dataframe":
       return (await readDataFrame(store, path)).df;
     case "csr_matrix":
@@ -479,7 +552,7 @@ export async function readAnnData(store: ElementStore): Promise<AnnData> {
       categories: { obs: obs.categories, var: v.categories },
     });
   } catch (e) {
-    if (e instanceof CorruptFileError) throw e;
+    if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError) throw e;
     return corrupt(store, `inconsistent AnnData: ${(e as Error).message}`);
   }
 }

@@ -135,10 +135,14 @@ export function encodeColumn(s: pl.Series, info: CategoryInfo | undefined): Tree
       values.forEach((v, i) => (data[i] = (big ? BigInt(v as number) : Number(v)) as never));
       return arr(data, dtype, [n], enc("array", "0.2.0"));
     }
-    const data = new BigInt64Array(n);
-    values.forEach((v, i) => (data[i] = v == null ? 0n : BigInt(v as number)));
+    // Of the column's own dtype (pandas' UInt32, Int8, ...), 0 where missing.
+    const data = new Ctor(n);
+    values.forEach((
+      v,
+      i,
+    ) => (data[i] = (big ? BigInt((v ?? 0) as number) : Number(v ?? 0)) as never));
     const g = group(enc("nullable-integer", "0.1.0"));
-    g.children.values = arr(data, "int64", [n], enc("array", "0.2.0"));
+    g.children.values = arr(data, dtype, [n], enc("array", "0.2.0"));
     g.children.mask = arr(
       Uint8Array.from(values, (v) => (v == null ? 1 : 0)),
       "bool",

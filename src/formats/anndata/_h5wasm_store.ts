@@ -10,6 +10,8 @@ let h5wasmP: Promise<typeof H5wasm> | undefined;
 
 interface H5Meta {
   type: number;
+  size?: number;
+  signed?: boolean;
   vlen?: boolean;
   enum_type?: { members: Record<string, number> };
   shape: number[];
@@ -34,6 +36,21 @@ function plainAttr(value: unknown, meta: H5Meta): unknown {
   return value;
 }
 
+/** Field `at` of each record h5wasm read from a compound dataset, as it reads such a dataset. */
+function fieldValues(records: unknown, at: number, meta: H5Meta): unknown {
+  const rows = (Array.isArray(records) ? records : [records]) as unknown[][];
+  const values = rows.map((r) => r[at]);
+  if (meta.type === 3) return values;
+  if (values.some((v) => typeof v === "bigint")) return BigInt64Array.from(values as bigint[]);
+  const size = meta.size ?? 8;
+  if (meta.type === 0 && size === 1) {
+    return (meta.signed ? Int8Array : Uint8Array).from(values as number[]);
+  }
+  if (meta.type === 0 && size <= 4) return Int32Array.from(values as number[]);
+  if (meta.type === 1 && size === 4) return Float32Array.from(values as number[]);
+  return Float64Array.from(values as number[]);
+}
+
 /** Open a local HDF5 file read-only; `CorruptFileError` if it is not HDF5. */
 export async function openH5(path: string): Promise<ElementStore> {
   // Loaded on first use: our own reader handles most files, and the wasm
@@ -44,16 +61,19 @@ export async function openH5(path: string): Promise<ElementStore> {
   }));
   let file: InstanceType<typeof H5wasm.File>;
   try {
+    // The signature at the start, or past a user block (512, 1024, ... bytes).
     const head = new Uint8Array(8);
     const f = await rt.openFile(path, "r");
+    let found = false;
     try {
-      await rt.readAt(f, head, 0);
+      for (let at = 0; !found && at < 1 << 30; at = at ? at * 2 : 512) {
+        if ((await rt.readAt(f, head, at)) < 8) break;
+        found = head[0] === 0x89 && String.fromCharCode(...head.subarray(1, 4)) === "HDF";
+      }
     } finally {
       await f.close();
     }
-    if (head[0] !== 0x89 || String.fromCharCode(...head.subarray(1, 4)) !== "HDF") {
-      throw new Error("no HDF5 signature at the start of the file");
-    }
+    if (!found) throw new Error("no HDF5 signature at the start of the file");
     file = new h5wasm.File(path, "r");
   } catch (e) {
     throw new CorruptFileError(`"${path}" is not a readable HDF5 file: ${(e as Error).message}`, {
@@ -61,26 +81,50 @@ export async function openH5(path: string): Promise<ElementStore> {
     });
   }
   // deno-lint-ignore no-explicit-any
-  const get = (p: string): any => {
+  const lookUp = (p: string): any => {
     try {
       return file.get(p === "" ? "/" : p);
     } catch {
       return undefined;
     }
   };
+  // Nothing under a dataset (h5wasm answers for a compound's field names).
+  const get = (p: string) => {
+    const cut = p.lastIndexOf("/");
+    return cut >= 0 && lookUp(p.slice(0, cut))?.constructor?.name === "Dataset"
+      ? undefined
+      : lookUp(p);
+  };
+  // A compound dataset (anndata's rec-array, e.g. scanpy's
+  // rank_genes_groups) reads as a group of its fields, one array each.
+  // deno-lint-ignore no-explicit-any
+  const fieldsOf = (node: any): string[] | undefined =>
+    node?.constructor?.name === "Dataset" && node.metadata?.type === 6
+      ? (node.metadata.compound_type?.members ?? []).map((m: { name: string }) => m.name)
+      : undefined;
+  const field = (p: string) => {
+    const cut = p.lastIndexOf("/");
+    if (cut < 0) return undefined;
+    const node = lookUp(p.slice(0, cut));
+    const at = fieldsOf(node)?.indexOf(p.slice(cut + 1)) ?? -1;
+    // deno-lint-ignore no-explicit-any
+    return at < 0 ? undefined : { node, at, meta: node.metadata.compound_type.members[at] as any };
+  };
   return guarded({
     label: path,
     describe(p) {
       const node = get(p);
-      const kind = node?.constructor?.name === "Group" || node?.constructor?.name === "File"
+      const kind = node?.constructor?.name === "Group" || node?.constructor?.name === "File" ||
+          fieldsOf(node)
         ? "group"
-        : node?.constructor?.name === "Dataset"
+        : node?.constructor?.name === "Dataset" || field(p)
         ? "array"
         : undefined;
       return Promise.resolve(kind);
     },
     keys(p) {
-      return Promise.resolve(get(p)?.keys?.() ?? []);
+      const node = get(p);
+      return Promise.resolve(fieldsOf(node) ?? node?.keys?.() ?? []);
     },
     attrs(p) {
       const node = get(p);
@@ -94,13 +138,14 @@ export async function openH5(path: string): Promise<ElementStore> {
     },
     read(p) {
       const node = get(p);
-      if (!node || node.constructor?.name !== "Dataset") {
+      const f = node ? undefined : field(p);
+      if (!f && (!node || node.constructor?.name !== "Dataset" || fieldsOf(node))) {
         return Promise.reject(new CorruptFileError(`"${path}": no dataset at /${p}`));
       }
       try {
-        const meta = node.metadata as H5Meta;
+        const meta = (f ? { ...f.meta, shape: f.node.metadata.shape } : node.metadata) as H5Meta;
         const shape = meta.shape ?? [];
-        const value = node.value;
+        const value = f ? fieldValues(f.node.value, f.at, meta) : node.value;
         let out: StoreArray;
         if (meta.type === 3) {
           const arr = Array.isArray(value) ? value : [value];
@@ -110,8 +155,11 @@ export async function openH5(path: string): Promise<ElementStore> {
             shape,
           };
         } else if (isBoolEnum(meta)) {
-          const v = value as Int8Array;
-          out = { kind: "bool", data: new Uint8Array(v.buffer, v.byteOffset, v.length), shape };
+          // A scalar comes back as a plain number, an array as a typed array.
+          const data = ArrayBuffer.isView(value)
+            ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+            : Uint8Array.of(Number(value) !== 0 ? 1 : 0);
+          out = { kind: "bool", data, shape };
         } else if (ArrayBuffer.isView(value)) {
           const data = value as NumericArray;
           out = { kind: "number", data, shape, dtype: dtypeOf(data) };

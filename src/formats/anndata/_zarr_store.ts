@@ -76,6 +76,28 @@ export function localZarr(dir: string): ZarrStoreAt {
   });
 }
 
+const TYPED: Record<string, new (n: number) => NumericArray> = {
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+/** An array of no elements of zarrita's `dtype` (strings for any but numbers and booleans). */
+function emptyArray(dtype: string, shape: number[]): StoreArray {
+  if (dtype === "bool") return { kind: "bool", data: new Uint8Array(0), shape };
+  const Typed = TYPED[dtype];
+  if (!Typed) return { kind: "string", data: [], shape };
+  const data = new Typed(0);
+  return { kind: "number", data, shape, dtype: dtypeOf(data) };
+}
+
 /** Open a zarr hierarchy as an ElementStore. */
 export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
   installCheckedCodecs();
@@ -108,6 +130,9 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
           new Error(`rows ${span[0]}..${span[1]} of an array of shape [${node.shape}]`),
         );
       }
+      // Nothing to read (zarrita's get fails on a zero-length selection).
+      const shape = span ? [span[1] - span[0]] : node.shape as number[];
+      if (shape.some((d) => d === 0)) return emptyArray(node.dtype, shape);
       // Numeric arrays: each chunk's rows copied at once into the result
       // (zarrita's get copies element by element), chunks decoded at once.
       // 1-D blosc arrays: chunks decoded (and, from a local folder, read)

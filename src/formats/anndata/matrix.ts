@@ -42,6 +42,16 @@ export function dtypeOf(a: NumericArray): Dtype {
   return "uint8";
 }
 
+/**
+ * Add `v` at `at` of a dense output (a sparse matrix may list a position
+ * more than once: scipy sums them; booleans: true if any is).
+ */
+function add(out: NumericArray, at: number, v: number | bigint, big: boolean, bool: boolean) {
+  if (big) (out as BigInt64Array)[at] += BigInt(v);
+  else if (bool) out[at] = out[at] || Number(v) ? 1 : 0;
+  else (out as Float64Array)[at] += Number(v);
+}
+
 /** A new zeroed typed array of a dtype. */
 export function allocate(dtype: Dtype, n: number): NumericArray {
   switch (dtype) {
@@ -168,7 +178,7 @@ export class CsrMatrix {
     for (let i = 0; i < n; i++) {
       for (let k = Number(this.indptr[i]); k < Number(this.indptr[i + 1]); k++) {
         const v = this.data[k];
-        out[i * m + Number(this.indices[k])] = (big ? BigInt(v) : Number(v)) as never;
+        add(out, i * m + Number(this.indices[k]), v, big, this.dtype === "bool");
       }
     }
     return new DenseMatrix(out, this.shape, this.dtype);
@@ -224,7 +234,7 @@ export class CscMatrix {
     for (let j = 0; j < m; j++) {
       for (let k = Number(this.indptr[j]); k < Number(this.indptr[j + 1]); k++) {
         const v = this.data[k];
-        out[Number(this.indices[k]) * m + j] = (big ? BigInt(v) : Number(v)) as never;
+        add(out, Number(this.indices[k]) * m + j, v, big, this.dtype === "bool");
       }
     }
     return new DenseMatrix(out, this.shape, this.dtype);

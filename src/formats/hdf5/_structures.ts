@@ -10,6 +10,14 @@ export async function readSuperblock(cache: PageCache): Promise<number> {
   const label = cache.label;
   const head = await cache.get(0, Math.min(96, cache.size));
   if (head.length < 8 || SIGNATURE.some((b, i) => head[i] !== b)) {
+    // A user block before the superblock (at 512, 1024, 2048, ... bytes):
+    // valid HDF5 this reader leaves to h5wasm.
+    for (let at = 512; at + 8 <= Math.min(cache.size, 1 << 30); at *= 2) {
+      const sig = await cache.get(at, 8);
+      if (SIGNATURE.every((b, i) => sig[i] === b)) {
+        throw new UnsupportedFormatError(`"${label}": a user block of ${at} bytes`);
+      }
+    }
     throw new CorruptFileError(`"${label}" is not an HDF5 file (no signature at its start)`);
   }
   const r = new Reader(head, label, 8);

@@ -77,7 +77,8 @@ function assertBuilt(d: any): void {
     categories: ["B cell", "T cell"],
     ordered: true,
   });
-  assertEquals(d.obs.cols.n, { kind: "Int64", values: [1, null, 3] });
+  // A nullable Int32 column stays Int32 in pandas (written of its own width).
+  assertEquals(d.obs.cols.n, { kind: "Int32", values: [1, null, 3] });
   assertEquals(d.obs.cols.ok, { kind: "bool", values: [true, false, true] });
   assertEquals(d.X, [[1, 0, 2], [0, 0, 0], [0, 3, 0]]);
   assertEquals(d.uns, { note: "built in Deno" });

@@ -1,0 +1,64 @@
+# Files other writers make (pandas 3 with anndata >= 0.11, scanpy, h5py
+# options), written with h5py/anndata 0.8 as those write them: each one a
+# case others_test.ts reads. Usage: python3 _others.py <dir>
+import os, sys, shutil, warnings
+import numpy as np, pandas as pd, scipy.sparse as sp, anndata as ad, h5py
+warnings.filterwarnings("ignore")
+os.chdir(sys.argv[1])
+def enc(o, t, v="0.2.0"): o.attrs["encoding-type"] = t; o.attrs["encoding-version"] = v
+def small(**kw): return ad.AnnData(X=np.ones((3, 2), np.float32), obs=pd.DataFrame(index=["a", "b", "c"]), var=pd.DataFrame(index=["x", "y"]), **kw)
+
+# pandas-3 / anndata>=0.11 (infer_string): the index is written as a nullable-string-array group
+small().write_h5ad("f1_nsa_index.h5ad")
+with h5py.File("f1_nsa_index.h5ad", "a") as f:
+    del f["obs/_index"]; g = f["obs"].create_group("_index"); enc(g, "nullable-string-array", "0.1.0"); g.attrs["na-value"] = "NaN"
+    d = g.create_dataset("values", data=np.array(["a", "b", "c"], dtype=object), dtype=h5py.string_dtype()); enc(d, "string-array")
+    d = g.create_dataset("mask", data=np.zeros(3, bool)); enc(d, "array")
+# nullable UInt32/UInt64 with values >= 2**31, Int64 > 2**53
+a = small(); a.obs["u32"] = pd.array([3_000_000_000, None, 1], dtype="UInt32"); a.obs["i64"] = pd.array([2**53 + 1, None, 1], dtype="Int64")
+a.write_h5ad("f2_nullable_uint.h5ad")
+# CSR with a duplicate (row, col) entry (scipy's toarray sums duplicates)
+ad.AnnData(X=sp.csr_matrix((np.array([2, 5], np.float32), np.array([1, 1]), np.array([0, 2, 2, 2])), shape=(3, 2))).write_h5ad("f3_csr_dup.h5ad")
+# bool scalar in uns, file read through the h5wasm fallback (dense link storage from track_order)
+h5py.get_config().track_order = True
+small(uns={"flag": False}).write_h5ad("f4_bool_trackorder.h5ad")
+h5py.get_config().track_order = False
+# rec-array in uns (scanpy rank_genes_groups), h5ad and zarr
+a = small(uns={"rank_genes_groups": {
+    "names": np.rec.fromarrays([np.array(["x", "y"]), np.array(["y", "x"])], names=["g0", "g1"]),
+    "scores": np.rec.fromarrays([np.array([2.5, 1.0], np.float32), np.array([3.0, -1.0], np.float32)], names=["g0", "g1"]),
+    "params": {"method": "wilcoxon"}}})
+a.write_h5ad("f6_recarray.h5ad"); shutil.rmtree("f6_recarray.zarr", ignore_errors=True); a.write_zarr("f6_recarray.zarr")
+# categorical with integer / bool categories
+a = small(); a.obs["icat"] = pd.Categorical([10, 2, 10]); a.write_h5ad("f7_intcat.h5ad")
+a = small(); a.obs["bcat"] = pd.Categorical([True, False, True]); a.write_h5ad("f7_boolcat.h5ad")
+# uint64 indptr (valid for h5py/scipy readers; other writers use unsigned)
+ad.AnnData(X=sp.csr_matrix(np.eye(3, 2, dtype=np.float32))).write_h5ad("f8_u64_indptr.h5ad")
+with h5py.File("f8_u64_indptr.h5ad", "a") as f:
+    v = f["X/indptr"][()]; del f["X/indptr"]; f["X"].create_dataset("indptr", data=v.astype("uint64"))
+# newer encodings: nullable-string-array column; awkward-array in obsm; null + 2-D strings in uns
+small().write_h5ad("f9_nsa_col.h5ad")
+with h5py.File("f9_nsa_col.h5ad", "a") as f:
+    g = f["obs"].create_group("ns"); enc(g, "nullable-string-array", "0.1.0"); g.attrs["na-value"] = "NA"
+    d = g.create_dataset("values", data=np.array(["p", "", "q"], dtype=object), dtype=h5py.string_dtype()); enc(d, "string-array")
+    d = g.create_dataset("mask", data=np.array([False, True, False])); enc(d, "array")
+    f["obs"].attrs["column-order"] = ["ns"]
+small().write_h5ad("f9_awkward.h5ad")
+with h5py.File("f9_awkward.h5ad", "a") as f:
+    g = f.require_group("obsm").create_group("ragged"); enc(g, "awkward-array", "0.1.0"); g.attrs["length"] = 3; g.attrs["form"] = "{}"
+small().write_h5ad("f9_uns.h5ad")
+with h5py.File("f9_uns.h5ad", "a") as f:
+    u = f.require_group("uns")
+    d = u.create_dataset("nothing", data=h5py.Empty("f")); enc(d, "null", "0.1.0")
+    d = u.create_dataset("s2d", data=np.array([["a", "b"], ["c", "d"]], dtype=object), dtype=h5py.string_dtype()); enc(d, "string-array")
+# zero-length arrays in zarr: nnz=0 sparse X, empty uns array, zero obs
+for name, a in [("f10_empty_csr.zarr", ad.AnnData(X=sp.csr_matrix((3, 2), dtype=np.float32))),
+                ("f10_empty_uns.zarr", small(uns={"e": np.array([], dtype=float)})),
+                ("f10_zero_obs.zarr", ad.AnnData(X=np.ones((0, 2), np.float32)))]:
+    shutil.rmtree(name, ignore_errors=True); a.write_zarr(name)
+# HDF5 file with a 512-byte user block (valid HDF5; h5py/anndata read it)
+with h5py.File("f11_userblock.h5ad", "w", userblock_size=512) as f:
+    with h5py.File("f3_csr_dup.h5ad", "r") as s:
+        for k in s: s.copy(k, f)
+        for k, v in s.attrs.items(): f.attrs[k] = v
+

@@ -1,0 +1,182 @@
+// Files other writers make: pandas 3's strings (anndata 0.11 on), scanpy's
+// rec-arrays, nullable integers of every width, categoricals of numbers,
+// duplicate sparse entries, uint64 indptr, empty zarr arrays, HDF5 user
+// blocks. Each written by Python (_others.py) the way those writers do.
+import * as ln from "../../../mod.ts";
+import { assert, assertEquals, assertRejects, freshInstance } from "../../_helpers.ts";
+import { needsPython, PYTHON, python } from "../../_python.ts";
+
+const py = needsPython("others' AnnData files", "anndata", "h5py", "scipy", "pandas", "zarr");
+
+let made: Promise<string> | undefined;
+/** The fixtures' folder, written once per test process. */
+function files(): Promise<string> {
+  return made ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "lamindeno-others-" });
+    const script = new URL("./_others.py", import.meta.url).pathname;
+    const r = await new Deno.Command(PYTHON, { args: [script, dir], stderr: "piped" }).output();
+    if (!r.success) throw new Error(new TextDecoder().decode(r.stderr));
+    return dir;
+  })();
+}
+
+/** `fn` in a fresh instance, closed afterwards. */
+async function inInstance(fn: () => Promise<void>): Promise<void> {
+  await freshInstance();
+  try {
+    await fn();
+  } finally {
+    await ln.close();
+  }
+}
+
+const dense = (m: { toDense(): { data: unknown } }) => Array.from(m.toDense().data as Float32Array);
+
+const read = async (name: string) =>
+  name.endsWith(".zarr")
+    ? await ln.readZarr(`${await files()}/${name}`)
+    : await ln.readH5ad(`${await files()}/${name}`);
+
+Deno.test({
+  name:
+    "pandas 3's string index and columns (nullable-string-array) read as strings, missing as null",
+  ...py,
+  async fn() {
+    const a = await read("f1_nsa_index.h5ad");
+    assertEquals(a.obsNames, ["a", "b", "c"]);
+    assertEquals((await read("f9_nsa_col.h5ad")).obs.getColumn("ns").toArray(), ["p", null, "q"]);
+    await inInstance(async () => {
+      const f = await new ln.File(`${await files()}/f1_nsa_index.h5ad`).save();
+      assertEquals((await f.stream({ isRunInput: false })).obsNames, ["a", "b", "c"]);
+      const g = await new ln.File(`${await files()}/f9_nsa_col.h5ad`).save();
+      const df = g.subsetter();
+      const s = await g.stream({ subsetObs: df.ns.eq("q"), isRunInput: false });
+      assertEquals(s.obsNames, ["c"]);
+    });
+  },
+});
+
+Deno.test({
+  name: "nullable integers keep their width and values (UInt32 past 2^31), and write back as such",
+  ...py,
+  async fn() {
+    const a = await read("f2_nullable_uint.h5ad");
+    const u32 = a.obs.getColumn("u32");
+    assertEquals(u32.dtype.variant, "UInt32");
+    assertEquals(u32.toArray(), [3_000_000_000, null, 1]);
+    assertEquals(a.obs.getColumn("i64").dtype.variant, "Int64");
+    assertEquals(a.obs.getColumn("i64").toArray()[1], null);
+    await inInstance(async () => {
+      const f = await new ln.File(`${await files()}/f2_nullable_uint.h5ad`).save();
+      const df = f.subsetter();
+      assertEquals((await f.stream({ subsetObs: df.u32.gt(1e9), isRunInput: false })).obsNames, [
+        "a",
+      ]);
+    });
+    const out = `${await Deno.makeTempDir()}/back.h5ad`;
+    await ln.writeH5ad(a, out);
+    const got = await python(
+      `import anndata as ad, sys; o = ad.read_h5ad(sys.argv[1]).obs; print(o["u32"].dtype, list(o["u32"].astype(object)))`,
+      out,
+    );
+    assertEquals(got.trim(), "UInt32 [3000000000, <NA>, 1]");
+  },
+});
+
+Deno.test({
+  name: "a sparse matrix listing a position twice sums it in toDense (as scipy does)",
+  ...py,
+  async fn() {
+    assertEquals(dense((await read("f3_csr_dup.h5ad")).X!), [0, 7, 0, 0, 0, 0]);
+    const csc = new ln.CscMatrix(
+      new Float32Array([1, 2]),
+      new Int32Array([1, 1]),
+      new Int32Array([0, 2, 2]),
+      [2, 2],
+    );
+    assertEquals(dense(csc), [0, 0, 3, 0]);
+  },
+});
+
+Deno.test({
+  name: "a false scalar in uns stays false in files read through h5wasm (dense link storage)",
+  ...py,
+  async fn() {
+    assertEquals((await read("f4_bool_trackorder.h5ad")).uns.flag, false);
+  },
+});
+
+Deno.test({
+  name:
+    "scanpy's rec-arrays in uns (rank_genes_groups) read as a record of columns; stream() ignores them",
+  ...py,
+  async fn() {
+    const a = await read("f6_recarray.h5ad");
+    const rgg = a.uns.rank_genes_groups as Record<string, Record<string, unknown>>;
+    assertEquals(rgg.names, { g0: ["x", "y"], g1: ["y", "x"] });
+    assertEquals(Array.from(rgg.scores.g1 as Float32Array), [3, -1]);
+    assertEquals(rgg.params, { method: "wilcoxon" });
+    await inInstance(async () => {
+      const f = await new ln.File(`${await files()}/f6_recarray.h5ad`).save();
+      assertEquals((await f.stream({ isRunInput: false })).shape, [3, 2]);
+    });
+  },
+});
+
+Deno.test({
+  name: "categoricals of numbers or booleans read as their values, and can be queried",
+  ...py,
+  async fn() {
+    const a = await read("f7_intcat.h5ad");
+    assertEquals(a.obs.getColumn("icat").toArray(), [10, 2, 10]);
+    assertEquals((await read("f7_boolcat.h5ad")).obs.getColumn("bcat").toArray(), [
+      true,
+      false,
+      true,
+    ]);
+    await inInstance(async () => {
+      const f = await new ln.File(`${await files()}/f7_intcat.h5ad`).save();
+      const df = f.subsetter();
+      assertEquals((await f.stream({ subsetObs: df.icat.eq(10), isRunInput: false })).obsNames, [
+        "a",
+        "c",
+      ]);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "uint64 indptr, an anndata null, empty zarr arrays and an HDF5 user block read as Python reads them",
+  ...py,
+  async fn() {
+    assertEquals(dense((await read("f8_u64_indptr.h5ad")).X!), [
+      1,
+      0,
+      0,
+      1,
+      0,
+      0,
+    ]);
+    assertEquals((await read("f9_uns.h5ad")).uns.nothing, null);
+    const empty = await read("f10_empty_csr.zarr");
+    assertEquals(empty.shape, [3, 2]);
+    assertEquals(dense(empty.X!), [0, 0, 0, 0, 0, 0]);
+    assertEquals(((await read("f10_empty_uns.zarr")).uns.e as Float64Array).length, 0);
+    const none = await read("f10_zero_obs.zarr");
+    assertEquals([none.shape, none.obsNames], [[0, 2], []]);
+    assertEquals((await read("f11_userblock.h5ad")).X!.toDense().data[1], 7);
+  },
+});
+
+Deno.test({
+  name: "an awkward array is refused as unsupported (not as damage), naming it and what to do",
+  ...py,
+  async fn() {
+    const e = await assertRejects(() => read("f9_awkward.h5ad"), ln.UnsupportedFormatError);
+    assert(
+      /\/obsm\/ragged is an awkward array/.test(e.message) && /Python/.test(e.message),
+      e.message,
+    );
+  },
+});

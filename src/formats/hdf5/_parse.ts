@@ -213,10 +213,33 @@ function parseMessage(type: number, r: Reader, info: ObjectInfo): number[] | und
       if (r.addr() !== undefined) unsupported(r.label, "dense attribute storage");
       return;
     }
+    case 0x04: // fill value (old): size, value
+    case 0x05:
+      checkFill(type, r);
+      return;
     case 0x10:
       return [r.addr()!, r.len()];
   }
   return undefined;
+}
+
+/**
+ * IV.A.2.e/f: a fill value other than zeros (what chunks never written
+ * hold) is left to h5wasm: this reader fills them with zeros.
+ */
+function checkFill(type: number, r: Reader): void {
+  let defined = true;
+  if (type === 0x05) {
+    const version = r.u8();
+    if (version === 3) defined = (r.u8() & 0x20) !== 0;
+    else {
+      r.skip(2); // allocation and write times
+      defined = r.u8() !== 0 || version === 1;
+    }
+  }
+  if (!defined) return;
+  const size = r.u32();
+  if (r.bytes(size).some((b) => b !== 0)) unsupported(r.label, "a fill value other than zero");
 }
 
 /** Read and parse the object header at `address` (versions 1 and 2). */

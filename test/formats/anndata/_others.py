@@ -23,6 +23,10 @@ ad.AnnData(X=sp.csr_matrix((np.array([2, 5], np.float32), np.array([1, 1]), np.a
 h5py.get_config().track_order = True
 small(uns={"flag": False}).write_h5ad("f4_bool_trackorder.h5ad")
 h5py.get_config().track_order = False
+# unwritten HDF5 chunks with a non-zero fill value
+small().write_h5ad("f5_fill.h5ad")
+with h5py.File("f5_fill.h5ad", "a") as f:
+    del f["X"]; d = f.create_dataset("X", shape=(3, 2), dtype="f4", chunks=(1, 2), fillvalue=7.0); enc(d, "array"); d[0] = 1.0
 # rec-array in uns (scanpy rank_genes_groups), h5ad and zarr
 a = small(uns={"rank_genes_groups": {
     "names": np.rec.fromarrays([np.array(["x", "y"]), np.array(["y", "x"])], names=["g0", "g1"]),

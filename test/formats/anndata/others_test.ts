@@ -159,6 +159,8 @@ Deno.test({
       0,
     ]);
     assertEquals((await read("f9_uns.h5ad")).uns.nothing, null);
+    // Chunks never written hold the dataset's fill value (7 here), not zeros.
+    assertEquals(dense((await read("f5_fill.h5ad")).X!), [1, 1, 7, 7, 7, 7]);
     const empty = await read("f10_empty_csr.zarr");
     assertEquals(empty.shape, [3, 2]);
     assertEquals(dense(empty.X!), [0, 0, 0, 0, 0, 0]);

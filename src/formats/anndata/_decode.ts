@@ -197,13 +197,18 @@ function categoricalValues(
   where: { label: string; path: string },
 ): pl.Series {
   checkCodes(codes, cats.data.length, where.label, where.path);
-  const idx = Int32Array.from(codes as ArrayLike<number>, (c) => Number(c));
-  if (cats.data.length === 0) return pl.Series(name, Array(idx.length).fill(null));
-  const cat = pl.Series("c", cats.data as unknown as number[]);
-  const s = cat.gather(Array.from(idx, (c) => (c < 0 ? 0 : c)));
-  const missing = pl.Series("m", Uint8Array.from(idx, (c) => (c < 0 ? 1 : 0))).cast(pl.Bool);
-  const out = pl.DataFrame([s, missing])
-    .select(pl.when(pl.col("m")).then(pl.lit(null)).otherwise(pl.col("c")).alias(name))
+  // Gathered inside polars from the categories plus a trailing null (code
+  // -1), with the indices as a typed array (as `categorical` does).
+  const missing = cats.data.length;
+  const idx = Uint32Array.from(
+    codes as ArrayLike<number>,
+    (c) => (Number(c) < 0 ? missing : Number(c)),
+  );
+  const values = pl.Series("c", cats.data as unknown as number[]);
+  const dict = pl.concat([values, pl.Series("c", [null]).cast(values.dtype)]);
+  const out = idx.length === 0 ? dict.slice(0, 0).rename(name) : pl.DataFrame([dict]).select(
+    pl.col("c").gather(pl.lit(pl.Series("i", idx)).explode()).alias(name),
+  )
     .getColumn(name);
   return cats.kind === "bool" ? out.cast(pl.Bool) : out;
 }
@@ -453,6 +458,13 @@ export async function readElem(store: ElementStore, path: string): Promise<unkno
   switch (enc) {
     case "null":
       return null;
+    case "nullable-string-array":
+      return (await readNullable(store, path, path.split("/").pop()!)).toArray();
+    case "awkward-array":
+      throw new UnsupportedFormatError(
+        `"${store.label}": /${path} is an awkward array (ragged), which lamindeno does not read; ` +
+          `read it in Python (anndata with awkward) or leave it out of the file`,
+      );
     case "dataframe":
       return (await readDataFrame(store, path)).df;
     case "csr_matrix":

@@ -1,7 +1,7 @@
 // ElementStore over h5wasm (local files). h5wasm reads whole datasets through
 // its own chunk cache; byte-range streaming uses our own reader instead.
 import type H5wasm from "h5wasm/node";
-import { CorruptFileError, LaminError } from "../../errors.ts";
+import { CorruptFileError, LaminError, UnsupportedFormatError } from "../../errors.ts";
 import * as rt from "../../_runtime.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray } from "./_store.ts";
@@ -36,19 +36,37 @@ function plainAttr(value: unknown, meta: H5Meta): unknown {
   return value;
 }
 
-/** Field `at` of each record h5wasm read from a compound dataset, as it reads such a dataset. */
+const INTS: Record<string, new (values: ArrayLike<number>) => NumericArray> = {
+  "1s": Int8Array,
+  "1u": Uint8Array,
+  "2s": Int16Array,
+  "2u": Uint16Array,
+  "4s": Int32Array,
+  "4u": Uint32Array,
+};
+
+/**
+ * Field `at` of each record h5wasm read from a compound dataset, as an
+ * array of the field's own type (h5wasm gives numbers, bigints for 64-bit
+ * integers, strings, and 0/1 for booleans).
+ */
 function fieldValues(records: unknown, at: number, meta: H5Meta): unknown {
   const rows = (Array.isArray(records) ? records : [records]) as unknown[][];
   const values = rows.map((r) => r[at]);
-  if (meta.type === 3) return values;
-  if (values.some((v) => typeof v === "bigint")) return BigInt64Array.from(values as bigint[]);
   const size = meta.size ?? 8;
-  if (meta.type === 0 && size === 1) {
-    return (meta.signed ? Int8Array : Uint8Array).from(values as number[]);
+  if (meta.type === 3) return values;
+  if (isBoolEnum(meta)) return Uint8Array.from(values, (v) => (Number(v) ? 1 : 0));
+  if (meta.type === 0 && size === 8) {
+    const big = values.map((v) => BigInt(v as number | bigint));
+    return meta.signed ? BigInt64Array.from(big) : BigUint64Array.from(big);
   }
-  if (meta.type === 0 && size <= 4) return Int32Array.from(values as number[]);
+  const Ints = INTS[`${size}${meta.signed ? "s" : "u"}`];
+  if (meta.type === 0 && Ints) return new Ints(values as number[]);
   if (meta.type === 1 && size === 4) return Float32Array.from(values as number[]);
-  return Float64Array.from(values as number[]);
+  if (meta.type === 1 && size === 8) return Float64Array.from(values as number[]);
+  throw new UnsupportedFormatError(
+    `a field of HDF5 class ${meta.type} (${size} bytes) in a compound dataset`,
+  );
 }
 
 /** Open a local HDF5 file read-only; `CorruptFileError` if it is not HDF5. */
@@ -102,6 +120,13 @@ export async function openH5(path: string): Promise<ElementStore> {
     node?.constructor?.name === "Dataset" && node.metadata?.type === 6
       ? (node.metadata.compound_type?.members ?? []).map((m: { name: string }) => m.name)
       : undefined;
+  // A compound dataset's records, decoded once for all its fields.
+  const records = new Map<string, unknown>();
+  // deno-lint-ignore no-explicit-any
+  const recordsOf = (p: string, node: any): unknown => {
+    if (!records.has(p)) records.set(p, node.value);
+    return records.get(p);
+  };
   const field = (p: string) => {
     const cut = p.lastIndexOf("/");
     if (cut < 0) return undefined;
@@ -145,7 +170,9 @@ export async function openH5(path: string): Promise<ElementStore> {
       try {
         const meta = (f ? { ...f.meta, shape: f.node.metadata.shape } : node.metadata) as H5Meta;
         const shape = meta.shape ?? [];
-        const value = f ? fieldValues(f.node.value, f.at, meta) : node.value;
+        const value = f
+          ? fieldValues(recordsOf(p.slice(0, p.lastIndexOf("/")), f.node), f.at, meta)
+          : node.value;
         let out: StoreArray;
         if (meta.type === 3) {
           const arr = Array.isArray(value) ? value : [value];
@@ -175,6 +202,14 @@ export async function openH5(path: string): Promise<ElementStore> {
         }
         return Promise.resolve(out);
       } catch (e) {
+        if (e instanceof UnsupportedFormatError) {
+          return Promise.reject(
+            new UnsupportedFormatError(
+              `"${path}": /${p} holds ${e.message}, which lamindeno does not read; ` +
+                `read it in Python, or leave it out of the file`,
+            ),
+          );
+        }
         return Promise.reject(
           new CorruptFileError(`"${path}": cannot read /${p}: ${(e as Error).message}`, {
             cause: e,

@@ -85,6 +85,7 @@ const TYPED: Record<string, new (n: number) => NumericArray> = {
   uint16: Uint16Array,
   uint32: Uint32Array,
   uint64: BigUint64Array,
+  float16: Float32Array, // no Float16Array everywhere; empty anyway
   float32: Float32Array,
   float64: Float64Array,
 };

@@ -66,7 +66,12 @@ async function openH5adRanges(
       log.debug(`${label}: ${e.message}; falling back to h5wasm (arrays are read whole)`);
       return await h5wasmReader(local);
     }
-    if (!cacheDir) throw e;
+    if (!cacheDir) {
+      throw new UnsupportedFormatError(
+        `${e.message}: streaming it needs a local copy; stage the file first (file.stage()) ` +
+          `or load() it`,
+      );
+    }
     // h5wasm reads local files only: fetch the whole object (once; cached).
     log.warn(`${label}: ${e.message}; fetching the whole file to read it with h5wasm`);
     return await h5wasmReader(await localCopy(backend, key, false, cacheDir));

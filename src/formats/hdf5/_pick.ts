@@ -147,7 +147,7 @@ export function chunkFileMost(cap: number): number {
 /**
  * Refuse (`CorruptFileError`) a chunk file of `size` bytes larger than any
  * blosc chunk of `cap` decoded bytes can be (its header, block offsets and
- * uncompressible blocks stored as they are), before it is read.
+ * uncompressible blocks stored as they are), before it is read whole.
  */
 export function chunkFileFits(path: string, size: number, cap: number): void {
   if (size > chunkFileMost(cap)) {

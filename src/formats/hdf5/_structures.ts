@@ -12,11 +12,16 @@ export async function readSuperblock(cache: PageCache): Promise<number> {
   if (head.length < 8 || SIGNATURE.some((b, i) => head[i] !== b)) {
     // A user block before the superblock (at 512, 1024, 2048, ... bytes):
     // valid HDF5 this reader leaves to h5wasm.
-    for (let at = 512; at + 8 <= Math.min(cache.size, 1 << 30); at *= 2) {
-      const sig = await cache.get(at, 8);
-      if (SIGNATURE.every((b, i) => sig[i] === b)) {
-        throw new UnsupportedFormatError(`"${label}": a user block of ${at} bytes`);
-      }
+    const offsets: number[] = [];
+    for (let at = 512; at + 8 <= Math.min(cache.size, 1 << 30); at *= 2) offsets.push(at);
+    // At once: from object storage, one round trip for all.
+    const sigs = await Promise.all(offsets.map((at) => cache.get(at, 8)));
+    const k = sigs.findIndex((sig) => SIGNATURE.every((b, i) => sig[i] === b));
+    if (k >= 0) {
+      throw new UnsupportedFormatError(
+        `"${label}": a user block of ${offsets[k]} bytes before the HDF5 data (read through ` +
+          `h5wasm from a local copy)`,
+      );
     }
     throw new CorruptFileError(`"${label}" is not an HDF5 file (no signature at its start)`);
   }

@@ -58,7 +58,8 @@ function kept(j: KeptJob, bytes: Uint8Array, io: { read: number; requests: numbe
 
 /**
  * A chunk file's bytes; undefined when there is no such file. A file larger
- * than any blosc chunk of `cap` bytes can be is refused before it is read.
+ * than any blosc chunk of `cap` bytes can be is refused after at most one
+ * byte more than that was read.
  */
 function readChunkFile(path: string, cap: number): Uint8Array | undefined {
   let fd: number | undefined;

@@ -31,10 +31,13 @@ with h5py.File("f5_fill.h5ad", "a") as f:
 a = small(uns={"rank_genes_groups": {
     "names": np.rec.fromarrays([np.array(["x", "y"]), np.array(["y", "x"])], names=["g0", "g1"]),
     "scores": np.rec.fromarrays([np.array([2.5, 1.0], np.float32), np.array([3.0, -1.0], np.float32)], names=["g0", "g1"]),
-    "params": {"method": "wilcoxon"}}})
+    "params": {"method": "wilcoxon"},
+    "kinds": np.rec.fromarrays([np.array([True, False, True]), np.array([3_000_000_000, 1, 2], np.uint32),
+                                np.array([-5, 0, 7], np.int16), np.array([2**40, -1, 0], np.int64)],
+                               names=["b", "u4", "i2", "i8"])}})
 a.write_h5ad("f6_recarray.h5ad"); shutil.rmtree("f6_recarray.zarr", ignore_errors=True); a.write_zarr("f6_recarray.zarr")
 # categorical with integer / bool categories
-a = small(); a.obs["icat"] = pd.Categorical([10, 2, 10]); a.write_h5ad("f7_intcat.h5ad")
+a = small(); a.obs["icat"] = pd.Categorical([10, 2, 10]); a.obs["icat_na"] = pd.Categorical([np.nan, 2.5, 2.5]); a.write_h5ad("f7_intcat.h5ad")
 a = small(); a.obs["bcat"] = pd.Categorical([True, False, True]); a.write_h5ad("f7_boolcat.h5ad")
 # uint64 indptr (valid for h5py/scipy readers; other writers use unsigned)
 ad.AnnData(X=sp.csr_matrix(np.eye(3, 2, dtype=np.float32))).write_h5ad("f8_u64_indptr.h5ad")
@@ -54,6 +57,9 @@ small().write_h5ad("f9_uns.h5ad")
 with h5py.File("f9_uns.h5ad", "a") as f:
     u = f.require_group("uns")
     d = u.create_dataset("nothing", data=h5py.Empty("f")); enc(d, "null", "0.1.0")
+    g = u.create_group("nsa"); enc(g, "nullable-string-array", "0.1.0")
+    d = g.create_dataset("values", data=np.array(["u", "", "w"], dtype=object), dtype=h5py.string_dtype()); enc(d, "string-array")
+    d = g.create_dataset("mask", data=np.array([False, True, False])); enc(d, "array")
     d = u.create_dataset("s2d", data=np.array([["a", "b"], ["c", "d"]], dtype=object), dtype=h5py.string_dtype()); enc(d, "string-array")
 # zero-length arrays in zarr: nnz=0 sparse X, empty uns array, zero obs
 for name, a in [("f10_empty_csr.zarr", ad.AnnData(X=sp.csr_matrix((3, 2), dtype=np.float32))),

@@ -116,6 +116,12 @@ Deno.test({
     assertEquals(rgg.names, { g0: ["x", "y"], g1: ["y", "x"] });
     assertEquals(Array.from(rgg.scores.g1 as Float32Array), [3, -1]);
     assertEquals(rgg.params, { method: "wilcoxon" });
+    // Each field of its own type: bool, uint32 past 2^31, int16, int64.
+    const kinds = rgg.kinds as Record<string, ArrayLike<unknown>>;
+    assertEquals(kinds.b, [true, false, true]);
+    assert(kinds.u4 instanceof Uint32Array && kinds.i2 instanceof Int16Array);
+    assertEquals([Array.from(kinds.u4), Array.from(kinds.i2)], [[3_000_000_000, 1, 2], [-5, 0, 7]]);
+    assertEquals(Array.from(kinds.i8 as BigInt64Array), [2n ** 40n, -1n, 0n]);
     await inInstance(async () => {
       const f = await new ln.File(`${await files()}/f6_recarray.h5ad`).save();
       assertEquals((await f.stream({ isRunInput: false })).shape, [3, 2]);
@@ -129,6 +135,7 @@ Deno.test({
   async fn() {
     const a = await read("f7_intcat.h5ad");
     assertEquals(a.obs.getColumn("icat").toArray(), [10, 2, 10]);
+    assertEquals(a.obs.getColumn("icat_na").toArray(), [null, 2.5, 2.5]);
     assertEquals((await read("f7_boolcat.h5ad")).obs.getColumn("bcat").toArray(), [
       true,
       false,
@@ -158,7 +165,8 @@ Deno.test({
       0,
       0,
     ]);
-    assertEquals((await read("f9_uns.h5ad")).uns.nothing, null);
+    const uns = (await read("f9_uns.h5ad")).uns;
+    assertEquals([uns.nothing, uns.nsa], [null, ["u", null, "w"]]);
     // Chunks never written hold the dataset's fill value (7 here), not zeros.
     assertEquals(dense((await read("f5_fill.h5ad")).X!), [1, 1, 7, 7, 7, 7]);
     const empty = await read("f10_empty_csr.zarr");

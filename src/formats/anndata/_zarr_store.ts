@@ -7,6 +7,7 @@ import { checkedArray, installCheckedCodecs, VARIABLE_CAP, zarrError } from "./_
 import { decodeVLenUTF8, vlenItems } from "./_zarr_vlen.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
 import { numericRanges, rawChunks, wordsOf, zarrayOf } from "./_zarr_ranges.ts";
+import { readRecordField, recordFields } from "./_zarr_records.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
@@ -110,6 +111,16 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
     if (!nodes.has(p)) nodes.set(p, openNode(source, root, p, label));
     return nodes.get(p)!;
   };
+  // Field `name` of an array of records at the parent path of `p`, if that is one.
+  const recordField = async (p: string) => {
+    const cut = p.lastIndexOf("/");
+    if (cut < 0) return undefined;
+    const parent = await open(p.slice(0, cut));
+    const name = p.slice(cut + 1);
+    if (parent?.kind !== "records") return undefined;
+    if (!parent.fields.some((f: { name: string }) => f.name === name)) return undefined;
+    return { path: p.slice(0, cut), meta: parent.meta, name };
+  };
   const fail = (p: string, e: unknown): never => {
     throw new CorruptFileError(`"${label}": cannot read /${p}: ${(e as Error)?.message ?? e}`, {
       cause: e,
@@ -121,6 +132,15 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
     watch?: PartWatch,
   ): Promise<StoreArray> => {
     const node = await open(p);
+    if (!node) {
+      const f = await recordField(p);
+      if (f) {
+        const got = await readRecordField(store, f.path, f.meta, f.name, `"${label}": /${f.path}`);
+        return span
+          ? pick(got, Uint32Array.from({ length: span[1] - span[0] }, (_, i) => span[0] + i), 0)
+          : got;
+      }
+    }
     if (node?.kind !== "array") return fail(p, new Error("not an array"));
     let chunk: { data: unknown; shape: number[] };
     try {
@@ -188,9 +208,13 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
     label,
     async describe(p) {
       const node = await open(p);
-      return node?.kind === "group" ? "group" : node?.kind === "array" ? "array" : undefined;
+      if (node?.kind === "group" || node?.kind === "records") return "group";
+      if (node?.kind === "array" || (!node && await recordField(p))) return "array";
+      return undefined;
     },
     async keys(p) {
+      const node = await open(p);
+      if (node?.kind === "records") return node.fields.map((f: { name: string }) => f.name);
       const names = await source.children(p);
       const out: string[] = [];
       for (const n of names) if (await open(p ? `${p}/${n}` : n)) out.push(n);
@@ -397,6 +421,19 @@ async function openNode(
   try {
     return await zarr.open(p === "" ? root : root.resolve(p));
   } catch (e) {
+    // An array of records (numpy structured dtype), which zarrita does not open.
+    const meta = await zarrayOf(source, p);
+    if (meta && Array.isArray(meta.dtype)) {
+      const where = `"${label}": /${p}`;
+      const attrs = await source.get(`${p ? `${p}/` : ""}.zattrs`);
+      let parsed: Record<string, unknown> = {};
+      try {
+        parsed = attrs ? JSON.parse(new TextDecoder().decode(attrs)) : {};
+      } catch {
+        throw new CorruptFileError(`${where}: its .zattrs is not valid JSON`);
+      }
+      return { kind: "records", meta, attrs: parsed, fields: recordFields(meta, where).fields };
+    }
     const base = p ? `${p}/` : "";
     for (const k of METADATA) {
       if (await source.get(base + k)) throw zarrError(label, p, e);

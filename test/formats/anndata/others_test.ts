@@ -106,28 +106,35 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name:
-    "scanpy's rec-arrays in uns (rank_genes_groups) read as a record of columns; stream() ignores them",
-  ...py,
-  async fn() {
-    const a = await read("f6_recarray.h5ad");
-    const rgg = a.uns.rank_genes_groups as Record<string, Record<string, unknown>>;
-    assertEquals(rgg.names, { g0: ["x", "y"], g1: ["y", "x"] });
-    assertEquals(Array.from(rgg.scores.g1 as Float32Array), [3, -1]);
-    assertEquals(rgg.params, { method: "wilcoxon" });
-    // Each field of its own type: bool, uint32 past 2^31, int16, int64.
-    const kinds = rgg.kinds as Record<string, ArrayLike<unknown>>;
-    assertEquals(kinds.b, [true, false, true]);
-    assert(kinds.u4 instanceof Uint32Array && kinds.i2 instanceof Int16Array);
-    assertEquals([Array.from(kinds.u4), Array.from(kinds.i2)], [[3_000_000_000, 1, 2], [-5, 0, 7]]);
-    assertEquals(Array.from(kinds.i8 as BigInt64Array), [2n ** 40n, -1n, 0n]);
-    await inInstance(async () => {
-      const f = await new ln.File(`${await files()}/f6_recarray.h5ad`).save();
-      assertEquals((await f.stream({ isRunInput: false })).shape, [3, 2]);
-    });
-  },
-});
+for (const name of ["f6_recarray.h5ad", "f6_recarray.zarr"]) {
+  Deno.test({
+    name: `scanpy's rec-arrays in uns (rank_genes_groups) read as a record of columns (${
+      name.split(".")[1]
+    }); stream() ignores them`,
+    ...py,
+    async fn() {
+      const a = await read(name);
+      const rgg = a.uns.rank_genes_groups as Record<string, Record<string, unknown>>;
+      assertEquals(rgg.names, { g0: ["x", "y"], g1: ["y", "x"] });
+      assertEquals(Array.from(rgg.scores.g1 as Float32Array), [3, -1]);
+      assertEquals(rgg.params, { method: "wilcoxon" });
+      // Each field of its own type: bool, uint32 past 2^31, int16, int64.
+      const kinds = rgg.kinds as Record<string, ArrayLike<unknown>>;
+      assertEquals(kinds.b, [true, false, true]);
+      assert(kinds.u4 instanceof Uint32Array && kinds.i2 instanceof Int16Array);
+      assertEquals([Array.from(kinds.u4), Array.from(kinds.i2)], [[3_000_000_000, 1, 2], [
+        -5,
+        0,
+        7,
+      ]]);
+      assertEquals(Array.from(kinds.i8 as BigInt64Array), [2n ** 40n, -1n, 0n]);
+      await inInstance(async () => {
+        const f = await new ln.File(`${await files()}/${name}`).save();
+        assertEquals((await f.stream({ isRunInput: false })).shape, [3, 2]);
+      });
+    },
+  });
+}
 
 Deno.test({
   name: "categoricals of numbers or booleans read as their values, and can be queried",
@@ -188,5 +195,30 @@ Deno.test({
       /\/obsm\/ragged is an awkward array/.test(e.message) && /Python/.test(e.message),
       e.message,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "a zarr array of records with a field lamindeno cannot read, or a broken dtype, is a typed error naming it",
+  ...py,
+  async fn() {
+    for (
+      const [dtype, cls, re] of [
+        [[["g0", "<U1", [2]], ["g1", "<U1"]], ln.UnsupportedFormatError, /a field of shape \[2\]/],
+        [[["g0", ">f4"], ["g1", "<U1"]], ln.UnsupportedFormatError, /big-endian/],
+        [[["g0"], ["g1", "<U1"]], ln.CorruptFileError, /is not valid/],
+      ] as const
+    ) {
+      const dir = `${await Deno.makeTempDir()}/r.zarr`;
+      await Deno.mkdir(dir);
+      await new Deno.Command("cp", { args: ["-r", `${await files()}/f6_recarray.zarr/.`, dir] })
+        .output();
+      const at = `${dir}/uns/rank_genes_groups/names/.zarray`;
+      const meta = JSON.parse(await Deno.readTextFile(at));
+      await Deno.writeTextFile(at, JSON.stringify({ ...meta, dtype }));
+      const e = await assertRejects(() => ln.readZarr(dir), cls, re);
+      assert(e.message.includes("/uns/rank_genes_groups/names"), e.message);
+    }
   },
 });

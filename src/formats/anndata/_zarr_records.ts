@@ -1,0 +1,172 @@
+// zarr v2 arrays of records (numpy structured dtypes: anndata's rec-array,
+// e.g. scanpy's rank_genes_groups), which zarrita does not open: read as
+// bytes (the same chunks, compressor and all, as an array of uint8) and
+// split into one array per field, as the h5wasm store does for HDF5.
+import * as zarr from "zarrita";
+import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
+import type { Zarray } from "./_zarr_ranges.ts";
+import type { StoreArray } from "./_store.ts";
+import { dtypeOf, type NumericArray } from "./matrix.ts";
+
+/** One field of a record: its name, numpy kind and size, and where it lies in a record. */
+export interface RecordField {
+  name: string;
+  kind: string;
+  size: number;
+  offset: number;
+}
+
+/** The fields of a structured `.zarray`, and the bytes of one record. */
+export function recordFields(
+  meta: Zarray,
+  where: string,
+): { fields: RecordField[]; itemsize: number } {
+  const unsupported = (what: string): never => {
+    throw new UnsupportedFormatError(
+      `${where} is an array of records with ${what}, which lamindeno does not read; read it in ` +
+        `Python, or leave it out of the file`,
+    );
+  };
+  const fields: RecordField[] = [];
+  let offset = 0;
+  for (const f of meta.dtype as unknown[]) {
+    if (!Array.isArray(f) || typeof f[0] !== "string" || typeof f[1] !== "string") {
+      throw new CorruptFileError(`${where}: its dtype ${JSON.stringify(meta.dtype)} is not valid`);
+    }
+    if (f.length > 2) unsupported(`a field of shape ${JSON.stringify(f[2])}`);
+    const m = /^([<>|=])([biufUS])(\d{1,6})$/.exec(f[1]);
+    if (!m) return unsupported(`a field of dtype ${f[1]}`);
+    const [, order, kind, n] = m;
+    const size = kind === "U" ? 4 * Number(n) : Number(n);
+    if (order === ">" && size > 1 && kind !== "S") unsupported(`a big-endian field (${f[1]})`);
+    const ok = kind === "b"
+      ? size === 1
+      : kind === "i" || kind === "u"
+      ? [1, 2, 4, 8].includes(size)
+      : kind === "f"
+      ? size === 4 || size === 8
+      : size >= 1;
+    if (!ok) unsupported(`a field of dtype ${f[1]}`);
+    fields.push({ name: f[0], kind, size, offset });
+    offset += size;
+  }
+  if (fields.length === 0) unsupported("no fields");
+  return { fields, itemsize: offset };
+}
+
+/**
+ * Field `name` of the records array at `path` (`.zarray` `meta`) of the
+ * zarrita store `store`, as a 1-D array of the field's type.
+ */
+export async function readRecordField(
+  store: zarr.Readable,
+  path: string,
+  meta: Zarray,
+  name: string,
+  where: string,
+): Promise<StoreArray> {
+  const { fields, itemsize } = recordFields(meta, where);
+  const field = fields.find((f) => f.name === name)!;
+  const shape = meta.shape as number[], chunks = meta.chunks as number[];
+  if (!Array.isArray(shape) || shape.length !== 1 || !Array.isArray(chunks)) {
+    throw new UnsupportedFormatError(
+      `${where} is an array of records of shape [${shape}]; lamindeno reads 1-D ones only`,
+    );
+  }
+  if (meta.filters?.length) {
+    throw new UnsupportedFormatError(
+      `${where} is an array of records with filters, which lamindeno does not read`,
+    );
+  }
+  const n = shape[0];
+  if (!Number.isSafeInteger(n * itemsize) || n < 0 || !(chunks[0] >= 1)) {
+    throw new CorruptFileError(`${where} claims shape [${shape}], chunks [${chunks}]`);
+  }
+  // The same chunks as bytes: a compressor does not care what they hold.
+  const asBytes = {
+    ...meta,
+    dtype: "|u1",
+    shape: [n * itemsize],
+    chunks: [chunks[0] * itemsize],
+    fill_value: 0,
+  };
+  const key = `/${path.replace(/^\//, "")}/.zarray`;
+  const bytesStore = {
+    get: async (k: zarr.AbsolutePath): Promise<Uint8Array | undefined> =>
+      k === key ? new TextEncoder().encode(JSON.stringify(asBytes)) : await store.get(k),
+  };
+  const arr = await zarr.open(zarr.root(bytesStore).resolve(path), { kind: "array" });
+  const got = await zarr.get(arr);
+  const bytes = got.data as Uint8Array;
+  if (!(bytes instanceof Uint8Array) || bytes.length !== n * itemsize) {
+    throw new CorruptFileError(`${where}: its chunks do not hold ${n} records`);
+  }
+  return fieldOf(bytes, n, itemsize, field);
+}
+
+/** Field `f` of `n` records of `itemsize` bytes each. */
+function fieldOf(bytes: Uint8Array, n: number, itemsize: number, f: RecordField): StoreArray {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = (i: number) => i * itemsize + f.offset;
+  if (f.kind === "b") {
+    return {
+      kind: "bool",
+      data: Uint8Array.from({ length: n }, (_, i) => bytes[at(i)] ? 1 : 0),
+      shape: [n],
+    };
+  }
+  if (f.kind === "U" || f.kind === "S") {
+    const data: string[] = [];
+    const utf8 = new TextDecoder();
+    for (let i = 0; i < n; i++) {
+      if (f.kind === "S") {
+        let end = at(i) + f.size;
+        while (end > at(i) && bytes[end - 1] === 0) end--;
+        data.push(utf8.decode(bytes.subarray(at(i), end)));
+        continue;
+      }
+      // UTF-32 code points, trailing NULs dropped (numpy's fixed-width unicode).
+      const points: number[] = [];
+      for (let c = 0; c < f.size / 4; c++) points.push(dv.getUint32(at(i) + 4 * c, true));
+      while (points.length && points[points.length - 1] === 0) points.pop();
+      if (points.some((p) => p > 0x10ffff)) {
+        throw new CorruptFileError(`record ${i} of field ${f.name} is not valid unicode`);
+      }
+      data.push(String.fromCodePoint(...points));
+    }
+    return { kind: "string", data, shape: [n] };
+  }
+  const out = typedFor(f, n);
+  for (let i = 0; i < n; i++) out[i] = readValue(dv, at(i), f) as never;
+  return { kind: "number", data: out, shape: [n], dtype: dtypeOf(out) };
+}
+
+function typedFor(f: RecordField, n: number): NumericArray {
+  if (f.kind === "f") return f.size === 4 ? new Float32Array(n) : new Float64Array(n);
+  const signed = f.kind === "i";
+  switch (f.size) {
+    case 1:
+      return signed ? new Int8Array(n) : new Uint8Array(n);
+    case 2:
+      return signed ? new Int16Array(n) : new Uint16Array(n);
+    case 4:
+      return signed ? new Int32Array(n) : new Uint32Array(n);
+    default:
+      return signed ? new BigInt64Array(n) : new BigUint64Array(n);
+  }
+}
+
+function readValue(dv: DataView, o: number, f: RecordField): number | bigint {
+  if (f.kind === "f") return f.size === 4 ? dv.getFloat32(o, true) : dv.getFloat64(o, true);
+  const signed = f.kind === "i";
+  switch (f.size) {
+    case 1:
+      return signed ? dv.getInt8(o) : dv.getUint8(o);
+    case 2:
+      return signed ? dv.getInt16(o, true) : dv.getUint16(o, true);
+    case 4:
+      return signed ? dv.getInt32(o, true) : dv.getUint32(o, true);
+    default:
+      return signed ? dv.getBigInt64(o, true) : dv.getBigUint64(o, true);
+  }
+}

@@ -39,6 +39,18 @@ export async function utf8Series(
   return viaIpc(name, arrow.makeData({ type, length, valueOffsets: s.offsets, data: s.bytes }));
 }
 
+/**
+ * An Int64 Series holding `data` exactly (nodejs-polars builds one from a
+ * BigInt64Array through float64, rounding values past 2^53).
+ */
+export async function int64Series(
+  name: string,
+  data: BigInt64Array,
+): Promise<pl.Series | undefined> {
+  await load();
+  return viaIpc(name, arrow.makeData({ type: new arrow.Int64(), length: data.length, data }));
+}
+
 const enc = new TextEncoder();
 
 /** `strings` as Arrow Utf8 data (few: a category dictionary). */

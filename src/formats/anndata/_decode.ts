@@ -17,7 +17,7 @@ import {
 } from "./matrix.ts";
 import { type ElementStore, join, type StoreArray } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
-import { categoricalSeries, utf8Series } from "./_arrow_series.ts";
+import { categoricalSeries, int64Series, utf8Series } from "./_arrow_series.ts";
 
 /** A decoded dataframe: columns, index and categorical metadata. */
 export interface DecodedFrame {
@@ -59,6 +59,18 @@ function stringSeries(name: string, data: (string | null)[]): pl.Series {
   const joined = pl.DataFrame({ [name]: [data.join("\0")] })
     .select(pl.col(name).str.split("\0").explode()).getColumn(name);
   return joined.length === data.length ? joined : pl.Series(name, data, pl.Utf8);
+}
+
+/** Whether an int64 value of `d` is past +-2^53 (as a JS number it would be rounded). */
+function beyond53(d: BigInt64Array): boolean {
+  const w = new Int32Array(d.buffer, d.byteOffset, d.length * 2);
+  for (let i = 1; i < w.length; i += 2) if (w[i] < -0x200000 || w[i] >= 0x200000) return true;
+  return false;
+}
+
+/** An int64 column as a Series: exactly, also past 2^53. */
+async function int64Column(name: string, d: BigInt64Array): Promise<pl.Series> {
+  return (beyond53(d) && await int64Series(name, d)) || pl.Series(name, d as unknown as number[]);
 }
 
 /** A 1-D column as a polars Series; float NaN becomes null (pandas' missing). */
@@ -159,6 +171,8 @@ async function readNullable(
   // with values past 2^31 lost), masked entries made null inside polars.
   const series = values.kind === "bool"
     ? pl.Series(name, values.data).cast(pl.Bool)
+    : values.data instanceof BigInt64Array
+    ? await int64Column(name, values.data)
     : pl.Series(name, values.data as unknown as number[]);
   const maskSeries = pl.Series("mask", mask.data as unknown as number[]).cast(pl.Bool);
   return pl.DataFrame([series, maskSeries])
@@ -303,6 +317,9 @@ export async function readColumn(
         Boolean((await store.attrs(p)).ordered),
         { label: store.label, path: p },
       );
+    }
+    if (a.kind === "number" && a.data instanceof BigInt64Array) {
+      return { series: await int64Column(col, a.data) };
     }
     return { series: toSeries(col, a) };
   }

@@ -130,6 +130,13 @@ export function encodeColumn(s: pl.Series, info: CategoryInfo | undefined): Tree
   if (name in INT_TYPES) {
     const [Ctor, dtype] = INT_TYPES[name];
     const big = dtype === "int64" || dtype === "uint64";
+    // polars gives Int64 values as JS numbers (rounded past 2^53): exactly, as text, when needed.
+    const exact = name === "Int64" && n > 0 &&
+      Math.max(Math.abs(Number(s.min())), Math.abs(Number(s.max()))) >= 2 ** 53;
+    if (exact) {
+      const text = s.cast(pl.Utf8).toArray();
+      for (let i = 0; i < n; i++) values[i] = text[i] == null ? null : BigInt(text[i] as string);
+    }
     if (!hasNull) {
       const data = new Ctor(n);
       values.forEach((v, i) => (data[i] = (big ? BigInt(v as number) : Number(v)) as never));

@@ -15,7 +15,7 @@ with h5py.File("f1_nsa_index.h5ad", "a") as f:
     d = g.create_dataset("values", data=np.array(["a", "b", "c"], dtype=object), dtype=h5py.string_dtype()); enc(d, "string-array")
     d = g.create_dataset("mask", data=np.zeros(3, bool)); enc(d, "array")
 # nullable UInt32/UInt64 with values >= 2**31, Int64 > 2**53
-a = small(); a.obs["u32"] = pd.array([3_000_000_000, None, 1], dtype="UInt32"); a.obs["i64"] = pd.array([2**53 + 1, None, 1], dtype="Int64")
+a = small(); a.obs["u32"] = pd.array([3_000_000_000, None, 1], dtype="UInt32"); a.obs["i64"] = pd.array([2**53 + 1, None, 1], dtype="Int64"); a.obs["big"] = np.array([2**60 + 1, 5, -2**55 - 3], np.int64)
 a.write_h5ad("f2_nullable_uint.h5ad")
 # CSR with a duplicate (row, col) entry (scipy's toarray sums duplicates)
 ad.AnnData(X=sp.csr_matrix((np.array([2, 5], np.float32), np.array([1, 1]), np.array([0, 2, 2, 2])), shape=(3, 2))).write_h5ad("f3_csr_dup.h5ad")

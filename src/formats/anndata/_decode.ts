@@ -507,6 +507,11 @@ export async function readElem(store: ElementStore, path: string): Promise<unkno
     const v = a.data[0];
     return typeof v === "bigint" ? Number(v) : v;
   }
+  if (a.kind === "string" && a.shape.length === 2) {
+    // A 2-D array of strings: its rows (numpy's row-major order).
+    const [n, m] = a.shape;
+    return Array.from({ length: n }, (_, i) => a.data.slice(i * m, (i + 1) * m));
+  }
   if (a.kind === "string") return a.data;
   if (a.shape.length === 2) return await readMatrix(store, path);
   if (a.kind === "bool") return Array.from(a.data, (v) => v !== 0);

@@ -223,6 +223,14 @@ export function encodeElem(x: unknown, path: string): TreeNode {
     if (x.every((v) => typeof v === "number")) {
       return arr(Float64Array.from(x), "float64", [x.length], enc("array", "0.2.0"));
     }
+    // Rows of strings, all as long: a 2-D array of strings (as it is read).
+    const m = Array.isArray(x[0]) ? x[0].length : -1;
+    if (
+      x.length > 0 && m > 0 &&
+      x.every((r) => Array.isArray(r) && r.length === m && r.every((v) => typeof v === "string"))
+    ) {
+      return arr((x as string[][]).flat(), "str", [x.length, m], enc("string-array", "0.2.0"));
+    }
   }
   if (x && typeof x === "object" && Object.getPrototypeOf(x) === Object.prototype) {
     const g = group(enc("dict", "0.1.0"));

@@ -184,7 +184,20 @@ Deno.test({
       0,
     ]);
     const uns = (await read("f9_uns.h5ad")).uns;
-    assertEquals([uns.nothing, uns.nsa], [null, ["u", null, "w"]]);
+    assertEquals([uns.nothing, uns.nsa, uns.s2d], [null, ["u", null, "w"], [["a", "b"], [
+      "c",
+      "d",
+    ]]]);
+    // ... and the 2-D strings go back 2-D.
+    const back = `${await Deno.makeTempDir()}/s2d.h5ad`;
+    await ln.writeH5ad(new ln.AnnData({ uns: { s2d: uns.s2d } }), back);
+    assertEquals(
+      (await python(
+        `import anndata as ad, sys; print(ad.read_h5ad(sys.argv[1]).uns["s2d"].tolist())`,
+        back,
+      )).trim(),
+      "[['a', 'b'], ['c', 'd']]",
+    );
     // Chunks never written hold the dataset's fill value (7 here), not zeros.
     assertEquals(dense((await read("f5_fill.h5ad")).X!), [1, 1, 7, 7, 7, 7]);
     const empty = await read("f10_empty_csr.zarr");

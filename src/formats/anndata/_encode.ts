@@ -3,7 +3,7 @@
 // sparse data/indices in ~1 MiB chunks, dense matrices in ~1 MiB row blocks.
 import pl from "nodejs-polars";
 import { UnsupportedFormatError, ValidationError } from "../../errors.ts";
-import type { AnnData, CategoryInfo } from "./anndata.ts";
+import { AnnData, type CategoryInfo, checkAnnData } from "./anndata.ts";
 import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix, type NumericArray } from "./matrix.ts";
 import { group, type TreeArray, type TreeAttr, type TreeGroup, type TreeNode } from "./_tree.ts";
 
@@ -62,11 +62,21 @@ function codesArray(n: number, categories: number): Int8Array | Int16Array | Int
     : new Int32Array(n);
 }
 
-function encodeCategorical(values: (string | null)[], info: CategoryInfo | undefined): TreeGroup {
+function encodeCategorical(
+  values: (string | null)[],
+  info: CategoryInfo | undefined,
+  name = "",
+): TreeGroup {
   const present = [...new Set(values.filter((v): v is string => v !== null))];
-  const cats = info && present.every((v) => info.categories.includes(v))
-    ? info.categories
-    : present.sort();
+  const missing = info ? present.filter((v) => !info.categories.includes(v)) : [];
+  if (missing.length) {
+    throw new ValidationError(
+      `column "${name}" has values that are not among the categories given for it ` +
+        `(${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", ..." : ""}): add them to ` +
+        `its categories, or remove its entry from categories to have them found`,
+    );
+  }
+  const cats = info ? info.categories : present.sort();
   const index = new Map(cats.map((c, i) => [c, i]));
   const codes = codesArray(values.length, cats.length);
   values.forEach((v, i) => (codes[i] = v === null ? -1 : index.get(v)!));
@@ -95,11 +105,17 @@ const INT_TYPES: Record<string, [new (n: number) => NumericArray, TreeArray["dty
 /** Encode one polars column. */
 export function encodeColumn(s: pl.Series, info: CategoryInfo | undefined): TreeNode {
   const name = s.dtype.variant;
+  if (!WRITABLE.has(name) && !(name in INT_TYPES)) unwritable(s, name);
   const values = s.toArray() as unknown[];
   const n = values.length;
   const hasNull = s.nullCount() > 0;
   if (name === "Categorical") {
-    return encodeCategorical(values.map((v) => (v == null ? null : String(v))), info);
+    return encodeCategorical(values.map((v) => (v == null ? null : String(v))), info, s.name);
+  }
+  if ((name === "String" || name === "Utf8") && hasNull) {
+    // Missing strings as anndata writes them (strings_to_categoricals): a
+    // categorical with code -1 where missing; a string array has no missing.
+    return encodeCategorical(values.map((v) => (v == null ? null : String(v))), info, s.name);
   }
   if (name === "String" || name === "Utf8") {
     return arr(
@@ -158,9 +174,15 @@ export function encodeColumn(s: pl.Series, info: CategoryInfo | undefined): Tree
     );
     return g;
   }
+  return unwritable(s, name);
+}
+
+const WRITABLE = new Set(["Categorical", "String", "Utf8", "Bool", "Float32", "Float64"]);
+
+function unwritable(s: pl.Series, name: string): never {
   throw new UnsupportedFormatError(
     `cannot write column "${s.name}" of polars dtype ${name}: supported are strings, ` +
-      `categoricals, booleans, integers and floats`,
+      `categoricals, booleans, integers and floats; cast it first`,
   );
 }
 
@@ -192,19 +214,28 @@ function isMatrix(x: unknown): x is Matrix {
 }
 
 /** Encode any value of uns. */
-export function encodeElem(x: unknown, path: string): TreeNode {
+export function encodeElem(x: unknown, path: string, seen = new Set<object>()): TreeNode {
   if (isMatrix(x)) return encodeMatrix(x);
   if (isFrame(x)) {
     return encodeDataFrame(x, Array.from({ length: x.height }, (_, i) => String(i)));
   }
   if (typeof x === "string") return arr([x], "str", [], enc("string", "0.2.0"));
   if (typeof x === "number") {
-    return Number.isInteger(x)
+    // An integer past 2^53 is a float already (1e20 would wrap as an int64).
+    return Number.isSafeInteger(x)
       ? arr(BigInt64Array.of(BigInt(x)), "int64", [], enc("numeric-scalar", "0.2.0"))
       : arr(Float64Array.of(x), "float64", [], enc("numeric-scalar", "0.2.0"));
   }
   if (typeof x === "bigint") {
-    return arr(BigInt64Array.of(x), "int64", [], enc("numeric-scalar", "0.2.0"));
+    if (x >= -(2n ** 63n) && x < 2n ** 63n) {
+      return arr(BigInt64Array.of(x), "int64", [], enc("numeric-scalar", "0.2.0"));
+    }
+    if (x >= 0n && x < 2n ** 64n) {
+      return arr(BigUint64Array.of(x), "uint64", [], enc("numeric-scalar", "0.2.0"));
+    }
+    throw new ValidationError(
+      `cannot write ${path}: ${x} is outside the 64-bit integer range; store it as a string`,
+    );
   }
   if (typeof x === "boolean") {
     return arr(Uint8Array.of(x ? 1 : 0), "bool", [], enc("numeric-scalar", "0.2.0"));
@@ -232,42 +263,65 @@ export function encodeElem(x: unknown, path: string): TreeNode {
       return arr((x as string[][]).flat(), "str", [x.length, m], enc("string-array", "0.2.0"));
     }
   }
-  if (x && typeof x === "object" && Object.getPrototypeOf(x) === Object.prototype) {
+  const proto = x && typeof x === "object" ? Object.getPrototypeOf(x) : undefined;
+  if (proto === Object.prototype || proto === null) {
+    if (seen.has(x as object)) {
+      throw new ValidationError(`cannot write ${path}: it contains itself (a cycle)`);
+    }
+    seen.add(x as object);
     const g = group(enc("dict", "0.1.0"));
-    for (const [k, v] of Object.entries(x)) g.children[k] = encodeElem(v, `${path}/${k}`);
+    for (const [k, v] of Object.entries(x as object)) {
+      g.children[k] = encodeElem(v, `${path}/${k}`, seen);
+    }
+    seen.delete(x as object);
     return g;
   }
+  const what = typeof x === "object" && x !== null
+    ? `a ${(x as object).constructor?.name ?? "object"}`
+    : typeof x === "symbol" || typeof x === "function"
+    ? `a ${typeof x}`
+    : String(x);
   throw new UnsupportedFormatError(
-    `cannot write ${path}: unsupported value ${String(x).slice(0, 40)}`,
+    `cannot write ${path}: unsupported value ${what.slice(0, 40)} (uns holds numbers, strings, ` +
+      `booleans, typed arrays, arrays of those, matrices, DataFrames and plain objects of these)`,
   );
 }
 
-function mapping<T>(values: Record<string, T>, f: (v: T) => TreeNode): TreeGroup {
+function mapping<T>(values: Record<string, T>, f: (v: T, k: string) => TreeNode): TreeGroup {
   const g = group(enc("dict", "0.1.0"));
-  for (const [k, v] of Object.entries(values)) g.children[k] = f(v);
+  for (const [k, v] of Object.entries(values)) g.children[k] = f(v, k);
   return g;
 }
 
-const matrixOrFrame = (n: number) => (v: Matrix | pl.DataFrame): TreeNode =>
-  isFrame(v) ? encodeDataFrame(v, Array.from({ length: n }, (_, i) => String(i))) : encodeMatrix(v);
+/** A DataFrame in obsm/varm is indexed by the obs/var names (anndata checks they match). */
+const matrixOrFrame = (names: string[]) => (v: Matrix | pl.DataFrame): TreeNode =>
+  isFrame(v) ? encodeDataFrame(v, names) : encodeMatrix(v);
 
 /** Encode a whole AnnData as anndata 0.8 lays it out. */
 export function encodeAnnData(a: AnnData): TreeGroup {
+  if (!(a instanceof AnnData)) {
+    throw new ValidationError(
+      `expected an AnnData to write, got ${
+        a === null ? "null" : typeof a
+      }: build one with new AnnData({ ... })`,
+    );
+  }
+  checkAnnData(a);
   const root = group(enc("anndata", "0.1.0"));
   if (a.X) root.children.X = encodeMatrix(a.X);
   root.children.obs = encodeDataFrame(a.obs, a.obsNames, a.categories.obs);
   root.children.var = encodeDataFrame(a.var, a.varNames, a.categories.var);
-  root.children.obsm = mapping(a.obsm, matrixOrFrame(a.nObs));
-  root.children.varm = mapping(a.varm, matrixOrFrame(a.nVars));
+  root.children.obsm = mapping(a.obsm, matrixOrFrame(a.obsNames));
+  root.children.varm = mapping(a.varm, matrixOrFrame(a.varNames));
   root.children.obsp = mapping(a.obsp, encodeMatrix);
   root.children.varp = mapping(a.varp, encodeMatrix);
   root.children.layers = mapping(a.layers, encodeMatrix);
-  root.children.uns = mapping(a.uns, (v) => encodeElem(v, "uns"));
+  root.children.uns = mapping(a.uns, (v, k) => encodeElem(v, `uns/${k}`));
   if (a.raw) {
     const raw = group({});
     if (a.raw.X) raw.children.X = encodeMatrix(a.raw.X);
     raw.children.var = encodeDataFrame(a.raw.var, a.raw.varNames);
-    raw.children.varm = mapping(a.raw.varm, matrixOrFrame(a.raw.varNames.length));
+    raw.children.varm = mapping(a.raw.varm, matrixOrFrame(a.raw.varNames));
     root.children.raw = raw;
   }
   return root;

@@ -135,37 +135,7 @@ export class AnnData {
     this.uns = o.uns ?? {};
     this.raw = o.raw;
     this.categories = { obs: o.categories?.obs ?? {}, var: o.categories?.var ?? {} };
-    const bad = (what: string, got: unknown, want: unknown) => {
-      throw new ValidationError(`AnnData: ${what} is ${got}, expected ${want}`);
-    };
-    if (this.X && (this.X.shape[0] !== nObs || this.X.shape[1] !== nVars)) {
-      bad("X's shape", this.X.shape, [nObs, nVars]);
-    }
-    if (this.obs.width > 0 && this.obs.height !== nObs) bad("obs's height", this.obs.height, nObs);
-    if (this.var.width > 0 && this.var.height !== nVars) {
-      bad("var's height", this.var.height, nVars);
-    }
-    for (const [k, m] of Object.entries(this.layers)) {
-      if (m.shape[0] !== nObs || m.shape[1] !== nVars) {
-        bad(`layers.${k}'s shape`, m.shape, [nObs, nVars]);
-      }
-    }
-    for (const [k, m] of Object.entries(this.obsm)) {
-      if (rowsOf(m) !== nObs) bad(`obsm.${k}'s rows`, rowsOf(m), nObs);
-    }
-    for (const [k, m] of Object.entries(this.varm)) {
-      if (rowsOf(m) !== nVars) bad(`varm.${k}'s rows`, rowsOf(m), nVars);
-    }
-    for (const [k, m] of Object.entries(this.obsp)) {
-      if (m.shape[0] !== nObs || m.shape[1] !== nObs) {
-        bad(`obsp.${k}'s shape`, m.shape, [nObs, nObs]);
-      }
-    }
-    for (const [k, m] of Object.entries(this.varp)) {
-      if (m.shape[0] !== nVars || m.shape[1] !== nVars) {
-        bad(`varp.${k}'s shape`, m.shape, [nVars, nVars]);
-      }
-    }
+    checkAnnData(this, nObs, nVars);
   }
 
   /** Number of observations. */
@@ -183,6 +153,62 @@ export class AnnData {
   /** anndata's summary: the shape, then each slot's keys (`    obs: 'a', 'b'`). */
   toString(): string {
     return annDataText(this);
+  }
+}
+
+/**
+ * Check that the slots of `a` agree with `nObs` x `nVars` (its names' lengths
+ * unless given): `ValidationError` naming the first that does not. The
+ * constructor checks; the writers check again, since fields are assignable.
+ */
+export function checkAnnData(a: AnnData, nObs = a.nObs, nVars = a.nVars): void {
+  const bad = (what: string, got: unknown, want: unknown) => {
+    throw new ValidationError(`AnnData: ${what} is ${got}, expected ${want}`);
+  };
+  if (a.X && (a.X.shape[0] !== nObs || a.X.shape[1] !== nVars)) {
+    bad("X's shape", a.X.shape, [nObs, nVars]);
+  }
+  if (a.obs.width > 0 && a.obs.height !== nObs) bad("obs's height", a.obs.height, nObs);
+  if (a.var.width > 0 && a.var.height !== nVars) {
+    bad("var's height", a.var.height, nVars);
+  }
+  for (const [k, m] of Object.entries(a.layers)) {
+    if (m.shape[0] !== nObs || m.shape[1] !== nVars) {
+      bad(`layers.${k}'s shape`, m.shape, [nObs, nVars]);
+    }
+  }
+  for (const [k, m] of Object.entries(a.obsm)) {
+    if (rowsOf(m) !== nObs) bad(`obsm.${k}'s rows`, rowsOf(m), nObs);
+  }
+  for (const [k, m] of Object.entries(a.varm)) {
+    if (rowsOf(m) !== nVars) bad(`varm.${k}'s rows`, rowsOf(m), nVars);
+  }
+  for (const [k, m] of Object.entries(a.obsp)) {
+    if (m.shape[0] !== nObs || m.shape[1] !== nObs) {
+      bad(`obsp.${k}'s shape`, m.shape, [nObs, nObs]);
+    }
+  }
+  for (const [k, m] of Object.entries(a.varp)) {
+    if (m.shape[0] !== nVars || m.shape[1] !== nVars) {
+      bad(`varp.${k}'s shape`, m.shape, [nVars, nVars]);
+    }
+  }
+  if (a.obsNames.length !== nObs) bad("the number of obsNames", a.obsNames.length, nObs);
+  if (a.varNames.length !== nVars) bad("the number of varNames", a.varNames.length, nVars);
+  for (const side of ["obs", "var"] as const) {
+    for (const [col, info] of Object.entries(a.categories[side])) {
+      if (new Set(info.categories).size !== info.categories.length) {
+        bad(`the categories of ${side}.${col}`, "not unique", "each category once");
+      }
+    }
+  }
+  const raw = a.raw;
+  if (raw) {
+    const n = raw.varNames.length;
+    if (raw.X && (raw.X.shape[0] !== nObs || raw.X.shape[1] !== n)) {
+      bad("raw.X's shape", raw.X.shape, [nObs, n]);
+    }
+    if (raw.var.width > 0 && raw.var.height !== n) bad("raw.var's height", raw.var.height, n);
   }
 }
 

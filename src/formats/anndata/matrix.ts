@@ -42,6 +42,43 @@ export function dtypeOf(a: NumericArray): Dtype {
   return "uint8";
 }
 
+const TYPED_ARRAYS = [
+  Float32Array,
+  Float64Array,
+  Int8Array,
+  Int16Array,
+  Int32Array,
+  BigInt64Array,
+  Uint8Array,
+  Uint16Array,
+  Uint32Array,
+  BigUint64Array,
+];
+
+/**
+ * The dtype of a matrix's values: `data`'s own, or `dtype` when it names
+ * that (or `"bool"` for bytes). `ValidationError` for values of another
+ * kind (a Float16Array, a plain array) or a dtype that does not describe
+ * them (a Float64Array called "float32" would be written as garbage).
+ */
+function checkedDtype(data: NumericArray, dtype?: Dtype): Dtype {
+  if (!TYPED_ARRAYS.some((T) => data instanceof T) && !(data instanceof Uint8ClampedArray)) {
+    throw new ValidationError(
+      `matrix values must be a typed array (Float32Array, Float64Array, Int8/16/32Array, ` +
+        `BigInt64Array, Uint8/16/32Array or BigUint64Array), got ${
+          (data as object)?.constructor?.name ?? typeof data
+        }`,
+    );
+  }
+  const own = dtypeOf(data);
+  if (dtype === undefined || dtype === own) return own;
+  if (dtype === "bool" && own === "uint8") return dtype;
+  throw new ValidationError(
+    `matrix values are a ${data.constructor.name} (${own}), but dtype "${dtype}" was given: ` +
+      `leave dtype out, or convert the values`,
+  );
+}
+
 /**
  * Add `v` at `at` of a dense output (a sparse matrix may list a position
  * more than once: scipy sums them; booleans: true if any is).
@@ -117,7 +154,7 @@ export class DenseMatrix {
       );
     }
     this.data = data;
-    this.dtype = dtype ?? dtypeOf(data);
+    this.dtype = checkedDtype(data, dtype);
   }
   /** The value at row `i`, column `j`. */
   get(i: number, j: number): number | bigint {
@@ -164,7 +201,7 @@ export class CsrMatrix {
     this.data = data;
     this.indices = indices;
     this.indptr = indptr;
-    this.dtype = dtype ?? dtypeOf(data);
+    this.dtype = checkedDtype(data, dtype);
   }
   /** Number of stored values. */
   get nnz(): number {
@@ -220,7 +257,7 @@ export class CscMatrix {
     this.data = data;
     this.indices = indices;
     this.indptr = indptr;
-    this.dtype = dtype ?? dtypeOf(data);
+    this.dtype = checkedDtype(data, dtype);
   }
   /** Number of stored values. */
   get nnz(): number {

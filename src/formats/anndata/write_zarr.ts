@@ -1,7 +1,7 @@
 import * as rt from "../../_runtime.ts";
 import { deflateSync } from "node:zlib";
 import { basename, dirname, join } from "node:path";
-import { StorageError } from "../../errors.ts";
+import { LaminError, StorageError, ValidationError } from "../../errors.ts";
 import { base62 } from "../../_ids.ts";
 import type { AnnData } from "./anndata.ts";
 import type { NumericArray } from "./matrix.ts";
@@ -53,8 +53,32 @@ function bytesOf(a: NumericArray, start: number, count: number, padTo: number): 
   return out;
 }
 
+/**
+ * JSON with every character past ASCII escaped (`\u00fc`), as zarr-python
+ * writes it: zarr-python 2 decodes metadata as ASCII and fails on UTF-8.
+ */
 async function writeJson(path: string, value: unknown): Promise<void> {
-  await rt.writeTextFile(path, JSON.stringify(value, null, 2));
+  const text = JSON.stringify(value, null, 2)
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  await rt.writeTextFile(path, text);
+}
+
+const ZARR_NAMES = new Set([".zarray", ".zattrs", ".zgroup", "zarr.json"]);
+
+/**
+ * Refuse a name that is not one folder of the store: empty, `.` or `..`,
+ * holding `/`, `\` or NUL, or one of zarr's metadata documents (which it
+ * would overwrite). Checked before anything of it is written.
+ */
+function validateKey(name: string, where: string): void {
+  if (
+    name === "" || name === "." || name === ".." || /[/\\\0]/.test(name) || ZARR_NAMES.has(name)
+  ) {
+    throw new ValidationError(
+      `${where}: "${name}" cannot be a key of a zarr store (empty, "." or "..", holding "/", ` +
+        `"\\" or NUL, or a zarr metadata name); rename it`,
+    );
+  }
 }
 
 async function writeArray(dir: string, a: TreeArray, compression?: "zlib"): Promise<void> {
@@ -95,6 +119,14 @@ async function writeArray(dir: string, a: TreeArray, compression?: "zlib"): Prom
   }
 }
 
+/** Check every key of the tree `g` (at `where`) before anything is written. */
+function validateTree(g: TreeGroup, where: string): void {
+  for (const [name, child] of Object.entries(g.children)) {
+    validateKey(name, where || "/");
+    if (child.kind === "group") validateTree(child, `${where}/${name}`);
+  }
+}
+
 async function writeGroup(dir: string, g: TreeGroup, compression?: "zlib"): Promise<void> {
   await rt.mkdir(dir, { recursive: true });
   await writeJson(join(dir, ".zgroup"), { zarr_format: 2 });
@@ -102,6 +134,28 @@ async function writeGroup(dir: string, g: TreeGroup, compression?: "zlib"): Prom
   for (const [name, child] of Object.entries(g.children)) {
     if (child.kind === "group") await writeGroup(join(dir, name), child, compression);
     else await writeArray(join(dir, name), child, compression);
+  }
+}
+
+/** Refuse to replace something at `path` that is not a zarr store (it would be deleted). */
+async function checkTarget(path: string): Promise<void> {
+  let st: { isDirectory: boolean } | undefined;
+  try {
+    st = await rt.stat(path);
+  } catch {
+    return; // nothing there
+  }
+  const isStore = st.isDirectory &&
+    (await Promise.all(
+      [".zgroup", ".zarray", "zarr.json"].map((k) =>
+        rt.stat(join(path, k)).then(() => true, () => false)
+      ),
+    )).some(Boolean);
+  if (!isStore) {
+    throw new ValidationError(
+      `${path} exists and is not a zarr store: writeZarr would delete it; remove it or write ` +
+        `somewhere else`,
+    );
   }
 }
 
@@ -123,6 +177,8 @@ export async function writeZarr(
   options: WriteZarrOptions = {},
 ): Promise<void> {
   const tree = encodeAnnData(adata);
+  validateTree(tree, "");
+  await checkTarget(path);
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${base62(8)}`);
   try {
     await writeGroup(tmp, tree, options.compression);
@@ -130,6 +186,7 @@ export async function writeZarr(
     await rt.rename(tmp, path);
   } catch (e) {
     await rt.remove(tmp, { recursive: true }).catch(() => {});
+    if (e instanceof LaminError) throw e;
     throw new StorageError(`could not write ${path}: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -1,0 +1,179 @@
+// What the writers refuse, and what they write so that Python reads it as
+// given: keys that would leave the store, a target that is not a store,
+// AnnData fields changed after construction, dtypes that do not describe
+// their values, categories that do not cover them, missing strings,
+// integers past int64, DataFrames in obsm, non-ASCII names in zarr.
+import pl from "nodejs-polars";
+import * as ln from "../../../mod.ts";
+import { assertEquals, assertRejects, listTree, tempDir } from "../../_helpers.ts";
+import { needsPython, python } from "../../_python.ts";
+
+const py = needsPython("writing AnnData", "anndata", "h5py", "zarr", "pandas");
+
+const X = () => new ln.DenseMatrix(new Float32Array([1, 2, 3, 4, 5, 6]), [3, 2]);
+const small = (o: Partial<ln.AnnDataOptions> = {}) =>
+  new ln.AnnData({ X: X(), obsNames: ["a", "b", "c"], varNames: ["g1", "g2"], ...o });
+
+/** What Python anndata reads of `path`: `expr` evaluated with `a` the AnnData. */
+const pyRead = async (path: string, expr: string) =>
+  (await python(
+    `import anndata as ad, sys; p = sys.argv[1]; a = ad.read_zarr(p) if p.endswith(".zarr") else ad.read_h5ad(p); print(${expr})`,
+    path,
+  )).trim();
+
+Deno.test("writeZarr refuses keys that would leave the store or overwrite its metadata, writing nothing", async () => {
+  const dir = await tempDir();
+  for (
+    const a of [
+      small({ layers: { "../../escaped": X() } }),
+      small({ layers: { "..": X() } }),
+      small({ uns: { "a/b": 1 } }),
+      small({ uns: { ".zattrs": 1 } }),
+      small({ obs: pl.DataFrame({ "": [1, 2, 3] }) }),
+    ]
+  ) {
+    await assertRejects(
+      () => ln.writeZarr(a, `${dir}/store/x.zarr`),
+      ln.ValidationError,
+      /cannot be a key of a zarr store/,
+    );
+  }
+  assertEquals(await listTree(dir), []);
+});
+
+Deno.test("writeZarr refuses to replace a folder or file that is not a zarr store", async () => {
+  const dir = await tempDir();
+  await Deno.mkdir(`${dir}/mine`);
+  await Deno.writeTextFile(`${dir}/mine/keep.txt`, "keep");
+  await Deno.writeTextFile(`${dir}/file.zarr`, "not a store");
+  for (const target of [`${dir}/mine`, `${dir}/file.zarr`]) {
+    await assertRejects(
+      () => ln.writeZarr(small(), target),
+      ln.ValidationError,
+      /is not a zarr store/,
+    );
+  }
+  assertEquals(await listTree(dir), ["file.zarr", "mine/keep.txt"]);
+  // A zarr store is replaced.
+  await ln.writeZarr(small(), `${dir}/ok.zarr`);
+  await ln.writeZarr(small({ uns: { v: 2 } }), `${dir}/ok.zarr`);
+  assertEquals((await ln.readZarr(`${dir}/ok.zarr`)).uns.v, 2);
+});
+
+Deno.test("the writers check an AnnData again (fields are assignable), and refuse what is not one", async () => {
+  const dir = await tempDir();
+  const a = small();
+  a.obs = pl.DataFrame({ n: [1, 2] });
+  const b = small();
+  b.categories.obs.c = { categories: ["x", "x"], ordered: false };
+  const c = small();
+  c.raw = {
+    X: new ln.DenseMatrix(new Float32Array(2), [1, 2]),
+    var: pl.DataFrame({}),
+    varNames: ["g1", "g2"],
+    varm: {},
+  };
+  for (const write of [ln.writeH5ad, ln.writeZarr]) {
+    await assertRejects(
+      () => write(a, `${dir}/a`),
+      ln.ValidationError,
+      /obs's height is 2, expected 3/,
+    );
+    await assertRejects(() => write(b, `${dir}/b`), ln.ValidationError, /categories of obs.c/);
+    await assertRejects(() => write(c, `${dir}/c`), ln.ValidationError, /raw.X's shape/);
+    await assertRejects(
+      () => write({} as ln.AnnData, `${dir}/d`),
+      ln.ValidationError,
+      /expected an AnnData/,
+    );
+  }
+  assertEquals(await listTree(dir), []);
+});
+
+Deno.test("matrices refuse values of another kind than their dtype says", () => {
+  assertRejects(
+    () => new ln.DenseMatrix(new Float64Array(4), [2, 2], "float32"),
+    ln.ValidationError,
+    /Float64Array \(float64\), but dtype "float32"/,
+  );
+  assertRejects(
+    () =>
+      new ln.CsrMatrix(
+        new Float32Array(1),
+        new Int32Array(1),
+        new Int32Array([0, 1, 1]),
+        [2, 2],
+        "int64",
+      ),
+    ln.ValidationError,
+    /dtype "int64"/,
+  );
+  assertRejects(
+    () => new ln.DenseMatrix([1, 2] as unknown as Float32Array, [1, 2]),
+    ln.ValidationError,
+    /must be a typed array/,
+  );
+  assertEquals(new ln.DenseMatrix(new Uint8Array(2), [1, 2], "bool").dtype, "bool");
+});
+
+Deno.test("categories given for a column must cover its values", async () => {
+  const a = small({
+    obs: pl.DataFrame([pl.Series("c", ["lo", "hi", "other"]).cast(pl.Categorical)]),
+    categories: { obs: { c: { categories: ["lo", "mid", "hi"], ordered: true } } },
+  });
+  await assertRejects(
+    async () => ln.writeH5ad(a, `${await tempDir()}/x.h5ad`),
+    ln.ValidationError,
+    /"c" has values that are not among the categories given for it \(other\)/,
+  );
+});
+
+Deno.test("uns values that cannot be written are typed errors naming them; a cycle too", async () => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  for (
+    const [uns, cls, re] of [
+      [{ huge: 2n ** 64n }, ln.ValidationError, /uns\/huge: .* outside the 64-bit integer range/],
+      [{ deep: { c: cyclic } }, ln.ValidationError, /uns\/deep\/c\/self: it contains itself/],
+      [{ when: new Date(0) }, ln.UnsupportedFormatError, /uns\/when: unsupported value a Date/],
+    ] as const
+  ) {
+    await assertRejects(
+      async () => ln.writeH5ad(small({ uns }), `${await tempDir()}/x.h5ad`),
+      cls,
+      re,
+    );
+  }
+});
+
+Deno.test({
+  name:
+    "Python reads what was written: missing strings, big integers in uns, DataFrames in obsm, non-ASCII zarr names",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    const bare = Object.create(null);
+    bare.k = 1;
+    const a = small({
+      obs: pl.DataFrame([
+        pl.Series("s", ["x", null, "y"]),
+        pl.Series("ünï 🧬", new Int32Array([1, 2, 3])),
+      ]),
+      obsm: { meta: pl.DataFrame({ m: [1.5, 2.5, 3.5] }) },
+      uns: { big: 1e20, u64: 2n ** 63n + 1n, bare },
+    });
+    for (const p of [`${dir}/a.h5ad`, `${dir}/a.zarr`]) {
+      await (p.endsWith(".zarr") ? ln.writeZarr(a, p) : ln.writeH5ad(a, p));
+      assertEquals(
+        await pyRead(
+          p,
+          `list(a.obs["s"].astype(object).where(a.obs["s"].notna(), None)), list(a.obs["ünï 🧬"]), list(a.obsm["meta"].index), a.uns["big"], int(a.uns["u64"]), dict(a.uns["bare"])`,
+        ),
+        "['x', None, 'y'] [1, 2, 3] ['a', 'b', 'c'] 1e+20 9223372036854775809 {'k': 1}",
+      );
+      const back = await (p.endsWith(".zarr") ? ln.readZarr(p) : ln.readH5ad(p));
+      assertEquals(back.obs.getColumn("s").toArray(), ["x", null, "y"]);
+      assertEquals((back.obsm.meta as pl.DataFrame).getColumn("m").toArray(), [1.5, 2.5, 3.5]);
+    }
+  },
+});

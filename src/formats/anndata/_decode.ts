@@ -567,6 +567,7 @@ export async function readAnnData(store: ElementStore): Promise<AnnData> {
       var: rv.df,
       varNames: rv.index,
       varm: await readMapping(store, "raw/varm", (p) => matrixOrFrame(store, p)),
+      categories: rv.categories,
     };
   }
   try {

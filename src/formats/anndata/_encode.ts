@@ -320,7 +320,7 @@ export function encodeAnnData(a: AnnData): TreeGroup {
   if (a.raw) {
     const raw = group({});
     if (a.raw.X) raw.children.X = encodeMatrix(a.raw.X);
-    raw.children.var = encodeDataFrame(a.raw.var, a.raw.varNames);
+    raw.children.var = encodeDataFrame(a.raw.var, a.raw.varNames, a.raw.categories);
     raw.children.varm = mapping(a.raw.varm, matrixOrFrame(a.raw.varNames));
     root.children.raw = raw;
   }

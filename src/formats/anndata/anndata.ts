@@ -31,6 +31,8 @@ export interface RawData {
   varNames: string[];
   /** Its varm. */
   varm: Record<string, Matrix | DataFrame>;
+  /** Categorical metadata (categories in order, `ordered`) of its var columns. */
+  categories?: Record<string, CategoryInfo>;
 }
 
 /** Options of `new ln.AnnData()`. */

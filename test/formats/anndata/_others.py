@@ -72,3 +72,6 @@ with h5py.File("f11_userblock.h5ad", "w", userblock_size=512) as f:
         for k in s: s.copy(k, f)
         for k, v in s.attrs.items(): f.attrs[k] = v
 
+# raw.var with an ordered categorical whose categories are not sorted
+a = small(); a.var["c"] = pd.Categorical(["z", "x"], categories=["z", "y", "x"], ordered=True)
+a.raw = a; a.write_h5ad("f12_raw_cats.h5ad")

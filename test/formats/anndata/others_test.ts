@@ -246,3 +246,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "raw.var keeps its categories' order through a read and a write",
+  ...py,
+  async fn() {
+    const a = await read("f12_raw_cats.h5ad");
+    assertEquals(a.raw?.categories?.c, { categories: ["z", "y", "x"], ordered: true });
+    const out = `${await Deno.makeTempDir()}/raw.h5ad`;
+    await ln.writeH5ad(a, out);
+    assertEquals(
+      (await python(
+        `import anndata as ad, sys; c = ad.read_h5ad(sys.argv[1]).raw.var["c"]; print(list(c.cat.categories), c.cat.ordered)`,
+        out,
+      )).trim(),
+      "['z', 'y', 'x'] True",
+    );
+  },
+});

@@ -1,6 +1,6 @@
 import * as rt from "../../_runtime.ts";
 import { basename, dirname, join } from "node:path";
-import { LaminError, StorageError } from "../../errors.ts";
+import { LaminError, StorageError, ValidationError } from "../../errors.ts";
 import { base62 } from "../../_ids.ts";
 import { writeHdf5 } from "../hdf5/write.ts";
 import type { AnnData } from "./anndata.ts";
@@ -19,6 +19,15 @@ export async function writeTreeH5(
   path: string,
   options: WriteH5adOptions = {},
 ): Promise<void> {
+  const folder = await rt.stat(dirname(path)).catch(() => undefined);
+  if (!folder?.isDirectory) {
+    throw new StorageError(
+      `cannot write ${path}: the folder ${dirname(path)} does not exist; create it first`,
+    );
+  }
+  if ((await rt.stat(path).catch(() => undefined))?.isDirectory) {
+    throw new ValidationError(`cannot write ${path}: it is a folder; remove it or write elsewhere`);
+  }
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${base62(8)}`);
   try {
     await writeHdf5(tree, tmp, options);

@@ -177,3 +177,19 @@ Deno.test({
     }
   },
 });
+
+Deno.test("writeH5ad into a folder that does not exist, or onto a folder, says so and writes nothing", async () => {
+  const dir = await tempDir();
+  await Deno.mkdir(`${dir}/sub`);
+  await assertRejects(
+    () => ln.writeH5ad(small(), `${dir}/missing/x.h5ad`),
+    ln.StorageError,
+    /the folder .*missing does not exist; create it first/,
+  );
+  await assertRejects(
+    () => ln.writeH5ad(small(), `${dir}/sub`),
+    ln.ValidationError,
+    /it is a folder/,
+  );
+  assertEquals(await listTree(dir), []);
+});

@@ -55,18 +55,16 @@ export function recordFields(
 }
 
 /**
- * Field `name` of the records array at `path` (`.zarray` `meta`) of the
- * zarrita store `store`, as a 1-D array of the field's type.
+ * The bytes of every record of the array at `path` (`.zarray` `meta`) of
+ * the zarrita store `store`: the same chunks read as an array of bytes.
  */
-export async function readRecordField(
+export async function readRecords(
   store: zarr.Readable,
   path: string,
   meta: Zarray,
-  name: string,
   where: string,
-): Promise<StoreArray> {
-  const { fields, itemsize } = recordFields(meta, where);
-  const field = fields.find((f) => f.name === name)!;
+): Promise<Uint8Array> {
+  const { itemsize } = recordFields(meta, where);
   const shape = meta.shape as number[], chunks = meta.chunks as number[];
   if (!Array.isArray(shape) || shape.length !== 1 || !Array.isArray(chunks)) {
     throw new UnsupportedFormatError(
@@ -96,12 +94,22 @@ export async function readRecordField(
       k === key ? new TextEncoder().encode(JSON.stringify(asBytes)) : await store.get(k),
   };
   const arr = await zarr.open(zarr.root(bytesStore).resolve(path), { kind: "array" });
-  const got = await zarr.get(arr);
-  const bytes = got.data as Uint8Array;
+  const bytes = (await zarr.get(arr)).data as Uint8Array;
   if (!(bytes instanceof Uint8Array) || bytes.length !== n * itemsize) {
     throw new CorruptFileError(`${where}: its chunks do not hold ${n} records`);
   }
-  return fieldOf(bytes, n, itemsize, field);
+  return bytes;
+}
+
+/** Field `name` of the records `bytes` (as {@linkcode readRecords} read them), as a 1-D array. */
+export function recordColumn(
+  bytes: Uint8Array,
+  meta: Zarray,
+  name: string,
+  where: string,
+): StoreArray {
+  const { fields, itemsize } = recordFields(meta, where);
+  return fieldOf(bytes, bytes.length / itemsize, itemsize, fields.find((f) => f.name === name)!);
 }
 
 /** Field `f` of `n` records of `itemsize` bytes each. */

@@ -7,7 +7,7 @@ import { checkedArray, installCheckedCodecs, VARIABLE_CAP, zarrError } from "./_
 import { decodeVLenUTF8, vlenItems } from "./_zarr_vlen.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
 import { numericRanges, rawChunks, wordsOf, zarrayOf } from "./_zarr_ranges.ts";
-import { readRecordField, recordFields } from "./_zarr_records.ts";
+import { readRecords, recordColumn, recordFields } from "./_zarr_records.ts";
 import { dtypeOf, type NumericArray } from "./matrix.ts";
 import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
@@ -111,6 +111,7 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
     if (!nodes.has(p)) nodes.set(p, openNode(source, root, p, label));
     return nodes.get(p)!;
   };
+  const records = new Map<string, Promise<Uint8Array>>();
   // Field `name` of an array of records at the parent path of `p`, if that is one.
   const recordField = async (p: string) => {
     const cut = p.lastIndexOf("/");
@@ -135,7 +136,10 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
     if (!node) {
       const f = await recordField(p);
       if (f) {
-        const got = await readRecordField(store, f.path, f.meta, f.name, `"${label}": /${f.path}`);
+        const where = `"${label}": /${f.path}`;
+        // Read once for all its fields.
+        if (!records.has(f.path)) records.set(f.path, readRecords(store, f.path, f.meta, where));
+        const got = recordColumn(await records.get(f.path)!, f.meta, f.name, where);
         return span
           ? pick(got, Uint32Array.from({ length: span[1] - span[0] }, (_, i) => span[0] + i), 0)
           : got;

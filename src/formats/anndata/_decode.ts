@@ -505,7 +505,8 @@ export async function readElem(store: ElementStore, path: string): Promise<unkno
     if (a.kind === "string") return a.data[0];
     if (a.kind === "bool") return a.data[0] !== 0;
     const v = a.data[0];
-    return typeof v === "bigint" ? Number(v) : v;
+    // A 64-bit integer as a number when that is exact, else as a bigint.
+    return typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : v) : v;
   }
   if (a.kind === "string" && a.shape.length === 2) {
     // A 2-D array of strings: its rows (numpy's row-major order).

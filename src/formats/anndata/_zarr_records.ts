@@ -34,6 +34,11 @@ export function recordFields(
       throw new CorruptFileError(`${where}: its dtype ${JSON.stringify(meta.dtype)} is not valid`);
     }
     if (f.length > 2) unsupported(`a field of shape ${JSON.stringify(f[2])}`);
+    if (f[0] === "" || f[0].includes("/") || fields.some((g) => g.name === f[0])) {
+      throw new CorruptFileError(
+        `${where}: its dtype names a field "${f[0]}" (empty, holding "/", or twice)`,
+      );
+    }
     const m = /^([<>|=])([biufUS])(\d{1,6})$/.exec(f[1]);
     if (!m) return unsupported(`a field of dtype ${f[1]}`);
     const [, order, kind, n] = m;
@@ -63,6 +68,7 @@ export async function readRecords(
   path: string,
   meta: Zarray,
   where: string,
+  check: (bytes: zarr.Array<zarr.DataType, zarr.Readable>) => Promise<unknown>,
 ): Promise<Uint8Array> {
   const { itemsize } = recordFields(meta, where);
   const shape = meta.shape as number[], chunks = meta.chunks as number[];
@@ -77,7 +83,10 @@ export async function readRecords(
     );
   }
   const n = shape[0];
-  if (!Number.isSafeInteger(n * itemsize) || n < 0 || !(chunks[0] >= 1)) {
+  if (
+    !Number.isSafeInteger(n) || !Number.isSafeInteger(n * itemsize) || n < 0 ||
+    !Number.isSafeInteger(chunks[0]) || !(chunks[0] >= 1)
+  ) {
     throw new CorruptFileError(`${where} claims shape [${shape}], chunks [${chunks}]`);
   }
   // The same chunks as bytes: a compressor does not care what they hold.
@@ -94,6 +103,8 @@ export async function readRecords(
       k === key ? new TextEncoder().encode(JSON.stringify(asBytes)) : await store.get(k),
   };
   const arr = await zarr.open(zarr.root(bytesStore).resolve(path), { kind: "array" });
+  // The checks every zarr array gets (a size its stored chunks must back).
+  await check(arr);
   const bytes = (await zarr.get(arr)).data as Uint8Array;
   if (!(bytes instanceof Uint8Array) || bytes.length !== n * itemsize) {
     throw new CorruptFileError(`${where}: its chunks do not hold ${n} records`);
@@ -109,11 +120,18 @@ export function recordColumn(
   where: string,
 ): StoreArray {
   const { fields, itemsize } = recordFields(meta, where);
-  return fieldOf(bytes, bytes.length / itemsize, itemsize, fields.find((f) => f.name === name)!);
+  const field = fields.find((f) => f.name === name)!;
+  return fieldOf(bytes, bytes.length / itemsize, itemsize, field, where);
 }
 
 /** Field `f` of `n` records of `itemsize` bytes each. */
-function fieldOf(bytes: Uint8Array, n: number, itemsize: number, f: RecordField): StoreArray {
+function fieldOf(
+  bytes: Uint8Array,
+  n: number,
+  itemsize: number,
+  f: RecordField,
+  where: string,
+): StoreArray {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const at = (i: number) => i * itemsize + f.offset;
   if (f.kind === "b") {
@@ -137,10 +155,16 @@ function fieldOf(bytes: Uint8Array, n: number, itemsize: number, f: RecordField)
       const points: number[] = [];
       for (let c = 0; c < f.size / 4; c++) points.push(dv.getUint32(at(i) + 4 * c, true));
       while (points.length && points[points.length - 1] === 0) points.pop();
-      if (points.some((p) => p > 0x10ffff)) {
-        throw new CorruptFileError(`record ${i} of field ${f.name} is not valid unicode`);
+      let text = "";
+      for (const p of points) {
+        if (p > 0x10ffff) {
+          throw new CorruptFileError(
+            `${where}: record ${i} of field ${f.name} is not valid unicode`,
+          );
+        }
+        text += String.fromCodePoint(p);
       }
-      data.push(String.fromCodePoint(...points));
+      data.push(text);
     }
     return { kind: "string", data, shape: [n] };
   }

@@ -2,7 +2,7 @@
 // key/value source (a local folder here; a StorageBackend for remote stores).
 import * as rt from "../../_runtime.ts";
 import * as zarr from "zarrita";
-import { CorruptFileError } from "../../errors.ts";
+import { CorruptFileError, LaminError } from "../../errors.ts";
 import { checkedArray, installCheckedCodecs, VARIABLE_CAP, zarrError } from "./_zarr_checks.ts";
 import { decodeVLenUTF8, vlenItems } from "./_zarr_vlen.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
@@ -138,7 +138,16 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       if (f) {
         const where = `"${label}": /${f.path}`;
         // Read once for all its fields.
-        if (!records.has(f.path)) records.set(f.path, readRecords(store, f.path, f.meta, where));
+        if (!records.has(f.path)) {
+          const check = (arr: zarr.Array<zarr.DataType, zarr.Readable>) =>
+            checkedArray(arr, source, f.path, label);
+          records.set(
+            f.path,
+            readRecords(store, f.path, f.meta, where, check).catch((e) => {
+              throw e instanceof LaminError ? e : zarrError(label, f.path, e);
+            }),
+          );
+        }
         const got = recordColumn(await records.get(f.path)!, f.meta, f.name, where);
         return span
           ? pick(got, Uint32Array.from({ length: span[1] - span[0] }, (_, i) => span[0] + i), 0)
@@ -199,8 +208,10 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       const arr = Float64Array.from(data as number[]);
       out = { kind: "number", data: arr, shape, dtype: "float64" };
     } else if (Array.isArray(data) && typeof data[0] === "bigint") {
-      const arr = BigInt64Array.from(data as bigint[]);
-      out = { kind: "number", data: arr, shape, dtype: "int64" };
+      const arr = node.dtype === "uint64"
+        ? BigUint64Array.from(data as bigint[])
+        : BigInt64Array.from(data as bigint[]);
+      out = { kind: "number", data: arr, shape, dtype: dtypeOf(arr) };
     } else if (Array.isArray(data) && typeof data[0] === "boolean") {
       out = { kind: "bool", data: Uint8Array.from(data as boolean[], (v) => (v ? 1 : 0)), shape };
     } else {

@@ -163,10 +163,46 @@ export class AnnData {
  * unless given): `ValidationError` naming the first that does not. The
  * constructor checks; the writers check again, since fields are assignable.
  */
-export function checkAnnData(a: AnnData, nObs = a.nObs, nVars = a.nVars): void {
+export function checkAnnData(a: AnnData, obs?: number, vars?: number): void {
   const bad = (what: string, got: unknown, want: unknown) => {
     throw new ValidationError(`AnnData: ${what} is ${got}, expected ${want}`);
   };
+  const kind = (v: unknown) =>
+    v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "an object") : typeof v;
+  const isMatrix = (v: unknown) =>
+    v instanceof DenseMatrix || v instanceof CsrMatrix || v instanceof CscMatrix;
+  const isFrame = (v: unknown) =>
+    typeof v === "object" && v !== null && typeof (v as DataFrame).getColumn === "function";
+  for (const side of ["obsNames", "varNames"] as const) {
+    const names: unknown = a[side];
+    if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) {
+      bad(side, Array.isArray(names) ? "an array with non-strings" : kind(names), "strings");
+    }
+  }
+  const nObs = obs ?? a.nObs, nVars = vars ?? a.nVars;
+  if (!isFrame(a.obs)) bad("obs", kind(a.obs), "a polars DataFrame");
+  if (!isFrame(a.var)) bad("var", kind(a.var), "a polars DataFrame");
+  if (a.X !== undefined && !isMatrix(a.X)) {
+    bad("X", kind(a.X), "a DenseMatrix, CsrMatrix or CscMatrix");
+  }
+  for (const slot of ["layers", "obsm", "varm", "obsp", "varp", "uns"] as const) {
+    const m: unknown = a[slot];
+    if (typeof m !== "object" || m === null || Array.isArray(m)) bad(slot, kind(m), "an object");
+    if (slot === "uns") continue;
+    for (const [k, v] of Object.entries(m as object)) {
+      const frameOk = (slot === "obsm" || slot === "varm") && isFrame(v);
+      if (!isMatrix(v) && !frameOk) {
+        bad(`${slot}.${k}`, kind(v), slot.endsWith("m") ? "a matrix or DataFrame" : "a matrix");
+      }
+    }
+  }
+  if (a.raw !== undefined) {
+    const r = a.raw as Partial<RawData> | null;
+    if (
+      typeof r !== "object" || r === null || !isFrame(r.var) || !Array.isArray(r.varNames) ||
+      (r.X !== undefined && !isMatrix(r.X)) || typeof r.varm !== "object" || r.varm === null
+    ) bad("raw", kind(r), "{ X, var, varNames, varm }");
+  }
   if (a.X && (a.X.shape[0] !== nObs || a.X.shape[1] !== nVars)) {
     bad("X's shape", a.X.shape, [nObs, nVars]);
   }

@@ -211,7 +211,16 @@ export function stackFrames(frames: DataFrame[], what: string): DataFrame {
   return cats.size ? out.withColumns(...[...cats].map((c) => pl.col(c).cast(pl.Categorical))) : out;
 }
 
-function mergeCategories(parts: readonly AnnData[], extra: Record<string, CategoryInfo>) {
+/**
+ * The categories of each categorical column of the stacked `obs`: the
+ * parts' own, in order, then (sorted) the values of parts where the column
+ * held plain strings, which the stacking made categorical too.
+ */
+function mergeCategories(
+  parts: readonly AnnData[],
+  extra: Record<string, CategoryInfo>,
+  obs: DataFrame,
+) {
   const out: Record<string, CategoryInfo> = {};
   for (const a of parts) {
     for (const [col, info] of Object.entries(a.categories.obs)) {
@@ -223,6 +232,13 @@ function mergeCategories(parts: readonly AnnData[], extra: Record<string, Catego
         cur.ordered &&= info.ordered;
       }
     }
+  }
+  for (const [col, info] of Object.entries(out)) {
+    if (!obs.columns.includes(col)) continue;
+    const have = new Set(info.categories);
+    const values = obs.getColumn(col).cast(pl.Utf8).unique().toArray() as (string | null)[];
+    const more = values.filter((v): v is string => v != null && !have.has(v)).sort();
+    for (const v of more) info.categories.push(v);
   }
   return { ...out, ...extra };
 }
@@ -320,7 +336,7 @@ export function concatAnnData(parts: readonly AnnData[], options: ConcatOptions 
     obsNames: parts.flatMap((a) => a.obsNames),
     varNames: names,
     var: joinedVar(parts, names),
-    categories: { obs: mergeCategories(parts, extra) },
+    categories: { obs: mergeCategories(parts, extra, obs) },
   });
 }
 

@@ -145,6 +145,7 @@ export class DenseMatrix {
 
   /** Wrap row-major `data` of `shape` (lengths must agree). */
   constructor(data: NumericArray, shape: [number, number], dtype?: Dtype) {
+    this.dtype = checkedDtype(data, dtype);
     this.shape = checkShape(shape);
     if (data.length !== this.shape[0] * this.shape[1]) {
       throw new ValidationError(
@@ -154,7 +155,6 @@ export class DenseMatrix {
       );
     }
     this.data = data;
-    this.dtype = checkedDtype(data, dtype);
   }
   /** The value at row `i`, column `j`. */
   get(i: number, j: number): number | bigint {
@@ -196,12 +196,12 @@ export class CsrMatrix {
     shape: [number, number],
     dtype?: Dtype,
   ) {
+    this.dtype = checkedDtype(data, dtype);
     this.shape = checkShape(shape);
     checkCompressed("CSR", data, indices, indptr, this.shape[0], this.shape[1]);
     this.data = data;
     this.indices = indices;
     this.indptr = indptr;
-    this.dtype = checkedDtype(data, dtype);
   }
   /** Number of stored values. */
   get nnz(): number {
@@ -252,12 +252,12 @@ export class CscMatrix {
     shape: [number, number],
     dtype?: Dtype,
   ) {
+    this.dtype = checkedDtype(data, dtype);
     this.shape = checkShape(shape);
     checkCompressed("CSC", data, indices, indptr, this.shape[1], this.shape[0]);
     this.data = data;
     this.indices = indices;
     this.indptr = indptr;
-    this.dtype = checkedDtype(data, dtype);
   }
   /** Number of stored values. */
   get nnz(): number {

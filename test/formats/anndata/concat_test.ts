@@ -78,3 +78,24 @@ Deno.test("concatAnnData refuses what cannot be aligned: duplicate var names, an
   throwsValidation(() => ln.concatAnnData([]), /at least one/);
   throwsValidation(() => ln.concatAnnData([c], { join: "left" as never }), /"inner" or "outer"/);
 });
+
+Deno.test("a column categorical in one part and plain strings in another is written with every value among its categories", async () => {
+  const a = new ln.AnnData({
+    X: dense([[1], [2]]),
+    obsNames: ["a1", "a2"],
+    varNames: ["g"],
+    obs: pl.DataFrame([pl.Series("ct", ["x", "y"]).cast(pl.Categorical)]),
+    categories: { obs: { ct: { categories: ["y", "x"], ordered: false } } },
+  });
+  const b = new ln.AnnData({
+    X: dense([[3], [4]]),
+    obsNames: ["b1", "b2"],
+    varNames: ["g"],
+    obs: pl.DataFrame({ ct: ["z", "x"] }),
+  });
+  const c = ln.concatAnnData([a, b]);
+  assertEquals(c.categories.obs.ct.categories, ["y", "x", "z"]);
+  const path = `${await Deno.makeTempDir()}/c.h5ad`;
+  await ln.writeH5ad(c, path);
+  assertEquals((await ln.readH5ad(path)).obs.getColumn("ct").toArray(), ["x", "y", "z", "x"]);
+});

@@ -228,10 +228,19 @@ Deno.test({
   ...py,
   async fn() {
     for (
-      const [dtype, cls, re] of [
-        [[["g0", "<U1", [2]], ["g1", "<U1"]], ln.UnsupportedFormatError, /a field of shape \[2\]/],
-        [[["g0", ">f4"], ["g1", "<U1"]], ln.UnsupportedFormatError, /big-endian/],
-        [[["g0"], ["g1", "<U1"]], ln.CorruptFileError, /is not valid/],
+      const [change, cls, re] of [
+        [
+          { dtype: [["g0", "<U1", [2]], ["g1", "<U1"]] },
+          ln.UnsupportedFormatError,
+          /a field of shape \[2\]/,
+        ],
+        [{ dtype: [["g0", ">f4"], ["g1", "<U1"]] }, ln.UnsupportedFormatError, /big-endian/],
+        [{ dtype: [["g0"], ["g1", "<U1"]] }, ln.CorruptFileError, /is not valid/],
+        [{ dtype: [["", "<U1"], ["g1", "<U1"]] }, ln.CorruptFileError, /names a field "" \(empty/],
+        [{ dtype: [["g0", "<U1"], ["g0", "<U1"]] }, ln.CorruptFileError, /names a field "g0"/],
+        // A size its stored chunks do not back: refused before anything is allocated.
+        [{ shape: [2 ** 28], chunks: [2] }, ln.CorruptFileError, /last chunk is not stored/],
+        [{ shape: [2.5] }, ln.CorruptFileError, /claims shape \[2.5\]/],
       ] as const
     ) {
       const dir = `${await Deno.makeTempDir()}/r.zarr`;
@@ -240,7 +249,7 @@ Deno.test({
         .output();
       const at = `${dir}/uns/rank_genes_groups/names/.zarray`;
       const meta = JSON.parse(await Deno.readTextFile(at));
-      await Deno.writeTextFile(at, JSON.stringify({ ...meta, dtype }));
+      await Deno.writeTextFile(at, JSON.stringify({ ...meta, ...change }));
       const e = await assertRejects(() => ln.readZarr(dir), cls, re);
       assert(e.message.includes("/uns/rank_genes_groups/names"), e.message);
     }

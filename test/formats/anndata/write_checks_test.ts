@@ -73,7 +73,28 @@ Deno.test("the writers check an AnnData again (fields are assignable), and refus
     varNames: ["g1", "g2"],
     varm: {},
   };
+  const d = small();
+  (d as { obsNames: unknown }).obsNames = undefined;
+  const e = small();
+  (e as { X: unknown }).X = { shape: [3, 2] };
+  const f = small();
+  (f as { layers: unknown }).layers = null;
   for (const write of [ln.writeH5ad, ln.writeZarr]) {
+    await assertRejects(
+      () => write(d, `${dir}/d`),
+      ln.ValidationError,
+      /obsNames is undefined, expected strings/,
+    );
+    await assertRejects(
+      () => write(e, `${dir}/e`),
+      ln.ValidationError,
+      /X is Object, expected a DenseMatrix/,
+    );
+    await assertRejects(
+      () => write(f, `${dir}/f`),
+      ln.ValidationError,
+      /layers is null, expected an object/,
+    );
     await assertRejects(
       () => write(a, `${dir}/a`),
       ln.ValidationError,
@@ -90,13 +111,13 @@ Deno.test("the writers check an AnnData again (fields are assignable), and refus
   assertEquals(await listTree(dir), []);
 });
 
-Deno.test("matrices refuse values of another kind than their dtype says", () => {
-  assertRejects(
+Deno.test("matrices refuse values of another kind than their dtype says", async () => {
+  await assertRejects(
     () => new ln.DenseMatrix(new Float64Array(4), [2, 2], "float32"),
     ln.ValidationError,
     /Float64Array \(float64\), but dtype "float32"/,
   );
-  assertRejects(
+  await assertRejects(
     () =>
       new ln.CsrMatrix(
         new Float32Array(1),
@@ -108,7 +129,12 @@ Deno.test("matrices refuse values of another kind than their dtype says", () => 
     ln.ValidationError,
     /dtype "int64"/,
   );
-  assertRejects(
+  await assertRejects(
+    () => new ln.DenseMatrix(null as unknown as Float32Array, [1, 2]),
+    ln.ValidationError,
+    /must be a typed array/,
+  );
+  await assertRejects(
     () => new ln.DenseMatrix([1, 2] as unknown as Float32Array, [1, 2]),
     ln.ValidationError,
     /must be a typed array/,
@@ -173,6 +199,7 @@ Deno.test({
       );
       const back = await (p.endsWith(".zarr") ? ln.readZarr(p) : ln.readH5ad(p));
       assertEquals(back.obs.getColumn("s").toArray(), ["x", null, "y"]);
+      assertEquals([back.uns.big, back.uns.u64], [1e20, 2n ** 63n + 1n]);
       assertEquals((back.obsm.meta as pl.DataFrame).getColumn("m").toArray(), [1.5, 2.5, 3.5]);
     }
   },

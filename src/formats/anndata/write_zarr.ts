@@ -76,7 +76,7 @@ function validateKey(name: string, where: string): void {
   ) {
     throw new ValidationError(
       `${where}: "${name}" cannot be a key of a zarr store (empty, "." or "..", holding "/", ` +
-        `"\\" or NUL, or a zarr metadata name); rename it`,
+        `"\\" or NUL, or a zarr metadata name); rename it (newer anndata refuses "/" in keys too)`,
     );
   }
 }
@@ -137,8 +137,16 @@ async function writeGroup(dir: string, g: TreeGroup, compression?: "zlib"): Prom
   }
 }
 
-/** Refuse to replace something at `path` that is not a zarr store (it would be deleted). */
+/**
+ * Refuse a `path` in a folder that does not exist (as writeH5ad does), or
+ * where something that is not a zarr store would be replaced (deleted).
+ */
 async function checkTarget(path: string): Promise<void> {
+  if (!(await rt.stat(dirname(path)).catch(() => undefined))?.isDirectory) {
+    throw new StorageError(
+      `cannot write ${path}: the folder ${dirname(path)} does not exist; create it first`,
+    );
+  }
   let st: { isDirectory: boolean } | undefined;
   try {
     st = await rt.stat(path);

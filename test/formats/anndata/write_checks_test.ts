@@ -205,18 +205,21 @@ Deno.test({
   },
 });
 
-Deno.test("writeH5ad into a folder that does not exist, or onto a folder, says so and writes nothing", async () => {
+Deno.test("writeH5ad and writeZarr into a folder that does not exist, writeH5ad onto a folder: said, nothing written", async () => {
   const dir = await tempDir();
   await Deno.mkdir(`${dir}/sub`);
-  await assertRejects(
-    () => ln.writeH5ad(small(), `${dir}/missing/x.h5ad`),
-    ln.StorageError,
-    /the folder .*missing does not exist; create it first/,
-  );
+  for (const [write, name] of [[ln.writeH5ad, "x.h5ad"], [ln.writeZarr, "x.zarr"]] as const) {
+    await assertRejects(
+      () => write(small(), `${dir}/missing/${name}`),
+      ln.StorageError,
+      /the folder .*missing does not exist; create it first/,
+    );
+  }
   await assertRejects(
     () => ln.writeH5ad(small(), `${dir}/sub`),
     ln.ValidationError,
     /it is a folder/,
   );
+  assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["sub"]);
   assertEquals(await listTree(dir), []);
 });

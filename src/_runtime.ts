@@ -124,10 +124,15 @@ const MADV_HUGEPAGE = 14;
 let hugeState: { on: boolean; why: string } | undefined;
 
 /**
- * Whether {@linkcode adviseHugePages} can work here, and why not: Deno on
- * Linux with the ffi permission already granted (it is queried, never
- * asked for), transparent huge pages not turned off, and
- * `LAMIN_HUGE_PAGES` not `0`.
+ * Whether {@linkcode adviseHugePages} is on here, and why not: only when
+ * asked (`LAMIN_HUGE_PAGES=1`), in Deno on Linux with the ffi permission
+ * already granted (it is queried, never asked for) and transparent huge
+ * pages not turned off. Off by default: where the kernel compacts memory
+ * to find huge pages (`defrag` `madvise`, the usual setting) or a VM hands
+ * freed memory back to its host, a fresh huge page costs far more than its
+ * 512 small ones (whole loads measured 1.5-2.5x slower with the advice on a
+ * 2-core VM, bench/README.md ninth session), although loads that reuse warm
+ * memory take less CPU on huge pages.
  */
 export function hugePages(): { on: boolean; why: string } {
   return hugeState ??= probeHugePages();
@@ -139,13 +144,15 @@ function probeHugePages(): { on: boolean; why: string } {
     return { on: false, why: "not Deno (no FFI)" };
   }
   if (deno.build?.os !== "linux") return { on: false, why: "not Linux" };
-  let off: string | undefined;
+  let asked: string | undefined;
   try {
-    off = env("LAMIN_HUGE_PAGES");
+    asked = env("LAMIN_HUGE_PAGES");
   } catch {
-    off = undefined; // no env permission: the default
+    asked = undefined; // no env permission: the default
   }
-  if (off === "0") return { on: false, why: "LAMIN_HUGE_PAGES=0" };
+  if (asked !== "1") {
+    return { on: false, why: `LAMIN_HUGE_PAGES=${asked ?? ""} (1 turns huge pages on)` };
+  }
   try {
     if (deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
       return { on: false, why: "no ffi permission (--allow-ffi)" };

@@ -1,8 +1,9 @@
-// Result arrays: large ones on huge pages where the runtime allows (see
-// `adviseHugePages` in src/_runtime.ts). Filling fresh memory costs a page
-// fault per 4 KiB page; on a 2-core VM, 160 MB took ~100 ms to fill fresh
-// against ~40 ms on 2 MiB pages (numpy, which anndata's arrays are, advises
-// huge pages for arrays of 4 MiB and more).
+// Result arrays: large ones on huge pages when asked (LAMIN_HUGE_PAGES=1;
+// see `hugePages` in src/_runtime.ts for why not by default). On warm
+// memory, 160 MB filled in ~100 ms on 4 KiB pages against ~40 ms on 2 MiB
+// pages (numpy, which anndata's arrays are, advises huge pages for arrays
+// of 4 MiB and more); on memory a VM handed back, or where the kernel must
+// compact to find huge pages, the other way round.
 import { adviseHugePages } from "../_runtime.ts";
 
 /** Arrays of at least this many bytes are advised (two huge pages). */
@@ -10,7 +11,8 @@ export const LARGE = 4 << 20;
 
 /**
  * A zeroed typed array of `length` elements of `Ctor`, to be filled by the
- * caller; from {@linkcode LARGE} bytes on, advised to live on huge pages.
+ * caller; from {@linkcode LARGE} bytes on, advised to live on huge pages
+ * when that is on (`LAMIN_HUGE_PAGES=1`, see `hugePages` in _runtime.ts).
  */
 export function largeArray<T extends ArrayBufferView>(
   Ctor: new (length: number) => T,

@@ -1,7 +1,7 @@
 // Result arrays on huge pages (src/formats/_memory.ts, adviseHugePages in
 // src/_runtime.ts): what largeArray returns, that the kernel really backs a
-// large one with huge pages when the ffi permission is granted, and that
-// without it (or with LAMIN_HUGE_PAGES=0) nothing is advised and nothing asks.
+// large one with huge pages when asked (LAMIN_HUGE_PAGES=1) and the ffi
+// permission is granted, and that otherwise nothing is advised and nothing asks.
 import { assert, assertEquals } from "../_helpers.ts";
 import { LARGE, largeArray } from "../../src/formats/_memory.ts";
 
@@ -52,7 +52,7 @@ async function probe(flags: string[], env: Record<string, string> = {}) {
 
 Deno.test("a large array lives on huge pages with the ffi permission; not without it", async () => {
   const mode = thpMode();
-  const all = await probe(["-A"]);
+  const all = await probe(["-A"], { LAMIN_HUGE_PAGES: "1" });
   if (Deno.build.os !== "linux" || mode === undefined || mode.includes("[never]")) {
     // Nothing to advise here: it must say so.
     assertEquals(all.on, false, JSON.stringify(all));
@@ -61,10 +61,14 @@ Deno.test("a large array lives on huge pages with the ffi permission; not withou
   assert(all.on, `expected huge pages here (${mode}): ${all.why}`);
   // The kernel may fall back to small pages for part of it; most must be huge.
   assert(all.hugeMiB >= 32, `only ${all.hugeMiB} MiB of 64 on huge pages (${mode})`);
-  const off = await probe(["-A"], { LAMIN_HUGE_PAGES: "0" });
-  assertEquals([off.on, off.why], [false, "LAMIN_HUGE_PAGES=0"]);
+  // Off unless asked for.
+  for (const env of [{ LAMIN_HUGE_PAGES: "0" }, {}] as Record<string, string>[]) {
+    const off = await probe(["-A"], env);
+    assertEquals(off.on, false, JSON.stringify(off));
+    assert(off.why.includes("1 turns huge pages on"), off.why);
+  }
   // Without --allow-ffi: not asked for (stdin is closed: a prompt would fail).
-  const noFfi = await probe(["--allow-read", "--allow-env"]);
+  const noFfi = await probe(["--allow-read", "--allow-env"], { LAMIN_HUGE_PAGES: "1" });
   assertEquals(noFfi.on, false);
   assert(noFfi.why.includes("ffi"), noFfi.why);
   if (mode.includes("[madvise]")) {

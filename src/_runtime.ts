@@ -127,12 +127,11 @@ let hugeState: { on: boolean; why: string } | undefined;
  * Whether {@linkcode adviseHugePages} is on here, and why not: only when
  * asked (`LAMIN_HUGE_PAGES=1`), in Deno on Linux with the ffi permission
  * already granted (it is queried, never asked for) and transparent huge
- * pages not turned off. Off by default: where the kernel compacts memory
- * to find huge pages (`defrag` `madvise`, the usual setting) or a VM hands
- * freed memory back to its host, a fresh huge page costs far more than its
- * 512 small ones (whole loads measured 1.5-2.5x slower with the advice on a
- * 2-core VM, bench/README.md ninth session), although loads that reuse warm
- * memory take less CPU on huge pages.
+ * pages not turned off. Off by default: on a VM that hands freed memory
+ * back to its host (free page reporting), a fresh huge page costs far more
+ * than its 512 small ones (whole loads measured 1.5-2.5x slower with the
+ * advice on a 2-core VM, with no compaction stalls: bench/README.md ninth
+ * session), although loads that reuse warm memory take less CPU on them.
  */
 export function hugePages(): { on: boolean; why: string } {
   return hugeState ??= probeHugePages();

@@ -2,8 +2,8 @@
 // see `hugePages` in src/_runtime.ts for why not by default). On warm
 // memory, 160 MB filled in ~100 ms on 4 KiB pages against ~40 ms on 2 MiB
 // pages (numpy, which anndata's arrays are, advises huge pages for arrays
-// of 4 MiB and more); on memory a VM handed back, or where the kernel must
-// compact to find huge pages, the other way round.
+// of 4 MiB and more); on memory a VM handed back to its host, the other
+// way round.
 import { adviseHugePages } from "../_runtime.ts";
 
 /** Arrays of at least this many bytes are advised (two huge pages). */

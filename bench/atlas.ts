@@ -145,6 +145,38 @@ async function wholeLoad(path: string): Promise<{ best: number; first: number }>
   return { best, first };
 }
 
+/**
+ * A first whole load in a fresh process for each side, after a pause
+ * (`COLD_WAIT` seconds): what opening the atlas in a new session costs.
+ * In-process loads differ in what memory they reuse: glibc keeps what
+ * numpy freed for Python's next arrays, V8's freed buffers go back to the
+ * kernel (and, on a VM, to its host).
+ */
+async function freshLoads(path: string): Promise<{ ours: number; anndata: number }> {
+  const wait = () =>
+    new Promise((r) => setTimeout(r, 1000 * Number(Deno.env.get("COLD_WAIT") ?? 3)));
+  const run = async (cmd: string, args: string[]) => {
+    const out = await new Deno.Command(cmd, { args, stderr: "inherit" }).output();
+    if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed`);
+    return Number(new TextDecoder().decode(out.stdout).trim().split("\n").pop());
+  };
+  await wait();
+  const anndata = await run(PY, [
+    "-c",
+    "import sys, time, anndata as ad; p = sys.argv[1]; t = time.perf_counter(); " +
+    "(ad.read_zarr if p.endswith('.zarr') else ad.read_h5ad)(p); print(time.perf_counter() - t)",
+    path,
+  ]);
+  await wait();
+  const ours = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL("./_whole_load.ts", import.meta.url).pathname,
+    path,
+  ]);
+  return { ours, anndata };
+}
+
 async function size(path: string): Promise<number> {
   const st = await Deno.stat(path);
   if (st.isFile) return st.size;
@@ -200,8 +232,12 @@ if (import.meta.main) {
       }x (best of ${REPS}); the first of each: ${w.first.toFixed(3)} s, ${
         ref.whole_first.toFixed(3)
       } s = ${(w.first / ref.whole_first).toFixed(2)}x`;
-      console.log(`  ${wl}`);
-      md.push(`\n${wl}`);
+      const fresh = await freshLoads(path);
+      const fl = `whole load in a fresh process: ours ${fresh.ours.toFixed(3)} s, anndata ${
+        fresh.anndata.toFixed(3)
+      } s = ${(fresh.ours / fresh.anndata).toFixed(2)}x`;
+      console.log(`  ${wl}\n  ${fl}`);
+      md.push(`\n${wl}\n\n${fl}`);
     }
     console.log(
       "\ntargets: stream <= 0.35x anndata (stretch 0.25x; gzip <= 0.5x), " +

@@ -31,7 +31,12 @@ export interface ReadOptions {
    * overlap; together they may cover less than the output (then the caller
    * checks what is missing itself).
    */
-  watch?: (part: Uint8Array) => void;
+  watch?: ((part: Uint8Array) => void) & {
+    /** int32 sparse indices: the bound a reader that checks them where they land checks against. */
+    int32Below?: number;
+    /** Told the parts so checked (instead of being called with them). */
+    checked?: (part: Uint8Array) => void;
+  };
 }
 
 /** Bytes `[offset, offset + length)` of the file, to go to `into` of the output (or to `target`). */

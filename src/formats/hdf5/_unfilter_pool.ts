@@ -105,6 +105,8 @@ export interface UndoIntoJob {
     where: string;
     picks: ArrayLike<number>[];
     ats: number[];
+    /** int32 sparse indices: each chunk's picked values checked in `[0, check)` where they land. */
+    check?: number;
   };
 }
 

@@ -219,14 +219,22 @@ function pickRowsInto(
  * place in `out`.
  */
 function undoInto(j: UndoIntoJob, out: Uint8Array, fds: Map<string, number>): FileJobInfo {
-  const { path, offsets, sizes, masks, filters, elem, expected, where, picks, ats } = j.into;
+  const { path, offsets, sizes, masks, filters, elem, expected, where, picks, ats, check } =
+    j.into;
   let read = 0;
   for (let k = 0; k < offsets.length; k++) {
     const ctx = { elem, expected, where, address: offsets[k] };
     const stored = readChunkAt({ path, offset: offsets[k], size: sizes[k], ctx }, fds);
     read += stored.length;
     const u = unfilter(stored, filters, masks[k], { ...ctx, scratch });
-    pickInto(u, picks[k], out, ats[k]);
+    const end = pickInto(u, picks[k], out, ats[k]);
+    if (check === undefined) continue;
+    try {
+      checkIndices(out.subarray(ats[k], end), check);
+    } catch (e) {
+      if (!(e instanceof CorruptFileError)) throw e;
+      throw new CorruptFileError(`${where}: ${e.message}`);
+    }
   }
   return { read };
 }

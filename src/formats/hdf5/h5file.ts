@@ -321,7 +321,12 @@ export class H5Dataset {
       }
     }
     const size = out.byteLength;
-    const into = await this.#undoneInto(refs, picks, out, options);
+    // int32 sparse indices: checked on the worker that writes them, when one does.
+    const watch = options.watch;
+    const check = this.type.kind === "int" && sizeOf(this.type) === 4 && watch?.checked
+      ? watch.int32Below
+      : undefined;
+    const into = await this.#undoneInto(refs, picks, out, options, check);
     if (into) out = into;
     else {
       // No pool, or a small read: the chunks undone (by several workers), copied in here.
@@ -330,7 +335,12 @@ export class H5Dataset {
       for (let i = 0; i < refs.length; i++) out.set(decoded[i], picks[i].at);
     }
     // Never-written chunks' blocks too (zeros): the watcher counts every byte.
-    for (const b of blocks.values()) options.watch?.(out.subarray(b.at, b.at + b.length));
+    const written = new Set(into && check !== undefined ? picks : []);
+    for (const b of blocks.values()) {
+      const part = out.subarray(b.at, b.at + b.length);
+      if (written.has(b)) watch!.checked!(part);
+      else watch?.(part);
+    }
     return out;
   }
 
@@ -345,6 +355,7 @@ export class H5Dataset {
     picks: PickBlock[],
     out: Uint8Array,
     options: ReadOptions,
+    check?: number,
   ): Promise<Uint8Array | null> {
     const src = this.#file.source;
     if (
@@ -365,6 +376,7 @@ export class H5Dataset {
         where: `"${this.#file.label}": /${this.path}`,
         picks: picks.map((b) => b.pick),
         ats: picks.map((b) => b.at),
+        check,
       },
       out,
       src.counted?.bind(src),

@@ -219,8 +219,7 @@ function pickRowsInto(
  * place in `out`.
  */
 function undoInto(j: UndoIntoJob, out: Uint8Array, fds: Map<string, number>): FileJobInfo {
-  const { path, offsets, sizes, masks, filters, elem, expected, where, picks, ats, check } =
-    j.into;
+  const { path, offsets, sizes, masks, filters, elem, expected, where, picks, ats, check } = j.into;
   let read = 0;
   for (let k = 0; k < offsets.length; k++) {
     const ctx = { elem, expected, where, address: offsets[k] };

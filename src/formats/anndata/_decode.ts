@@ -405,6 +405,14 @@ function indexWatcher(minor: number) {
   };
 }
 
+/** An awkward array (ragged) where one is met: refused, saying what to do. */
+function awkward(store: ElementStore, path: string): never {
+  throw new UnsupportedFormatError(
+    `"${store.label}": /${path} is an awkward array (ragged), which lamindeno does not read; ` +
+      `read it in Python (anndata with awkward) or leave it out of the file`,
+  );
+}
+
 /** Read a matrix element: dense array, csr_matrix or csc_matrix. */
 export async function readMatrix(store: ElementStore, path: string): Promise<Matrix> {
   const kind = await store.describe(path);
@@ -418,12 +426,7 @@ export async function readMatrix(store: ElementStore, path: string): Promise<Mat
     if (a.kind === "bool") return new DenseMatrix(a.data, shape as [number, number], "bool");
     return new DenseMatrix(a.data, shape as [number, number]);
   }
-  if (enc === "awkward-array") {
-    throw new UnsupportedFormatError(
-      `"${store.label}": /${path} is an awkward array (ragged), which lamindeno does not read; ` +
-        `read it in Python (anndata with awkward) or leave it out of the file`,
-    );
-  }
+  if (enc === "awkward-array") return awkward(store, path);
   if (enc !== "csr_matrix" && enc !== "csc_matrix") {
     return corrupt(store, `/${path} has encoding-type ${enc}; expected a matrix`);
   }
@@ -478,10 +481,7 @@ export async function readElem(store: ElementStore, path: string): Promise<unkno
     case "nullable-string-array":
       return (await readNullable(store, path, path.split("/").pop()!)).toArray();
     case "awkward-array":
-      throw new UnsupportedFormatError(
-        `"${store.label}": /${path} is an awkward array (ragged), which lamindeno does not read; ` +
-          `read it in Python (anndata with awkward) or leave it out of the file`,
-      );
+      return awkward(store, path);
     case "dataframe":
       return (await readDataFrame(store, path)).df;
     case "csr_matrix":

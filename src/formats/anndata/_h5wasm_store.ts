@@ -3,7 +3,7 @@
 import type H5wasm from "h5wasm/node";
 import { CorruptFileError, LaminError, UnsupportedFormatError } from "../../errors.ts";
 import * as rt from "../../_runtime.ts";
-import { dtypeOf, type NumericArray } from "./matrix.ts";
+import { allocate, dtypeOf, type NumericArray, numericDtype } from "./matrix.ts";
 import type { ElementStore, StoreArray } from "./_store.ts";
 
 let h5wasmP: Promise<typeof H5wasm> | undefined;
@@ -36,15 +36,6 @@ function plainAttr(value: unknown, meta: H5Meta): unknown {
   return value;
 }
 
-const INTS: Record<string, new (values: ArrayLike<number>) => NumericArray> = {
-  "1s": Int8Array,
-  "1u": Uint8Array,
-  "2s": Int16Array,
-  "2u": Uint16Array,
-  "4s": Int32Array,
-  "4u": Uint32Array,
-};
-
 /**
  * Field `at` of each record h5wasm read from a compound dataset, as an
  * array of the field's own type (h5wasm gives numbers, bigints for 64-bit
@@ -56,17 +47,17 @@ function fieldValues(records: unknown, at: number, meta: H5Meta): unknown {
   const size = meta.size ?? 8;
   if (meta.type === 3) return values;
   if (isBoolEnum(meta)) return Uint8Array.from(values, (v) => (Number(v) ? 1 : 0));
-  if (meta.type === 0 && size === 8) {
-    const big = values.map((v) => BigInt(v as number | bigint));
-    return meta.signed ? BigInt64Array.from(big) : BigUint64Array.from(big);
+  const kind = meta.type === 1 ? "float" : meta.type === 0 ? (meta.signed ? "int" : "uint") : "";
+  const dtype = kind ? numericDtype(`${kind}${8 * size}`) : undefined;
+  if (!dtype) {
+    throw new UnsupportedFormatError(
+      `a field of HDF5 class ${meta.type} (${size} bytes) in a compound dataset`,
+    );
   }
-  const Ints = INTS[`${size}${meta.signed ? "s" : "u"}`];
-  if (meta.type === 0 && Ints) return new Ints(values as number[]);
-  if (meta.type === 1 && size === 4) return Float32Array.from(values as number[]);
-  if (meta.type === 1 && size === 8) return Float64Array.from(values as number[]);
-  throw new UnsupportedFormatError(
-    `a field of HDF5 class ${meta.type} (${size} bytes) in a compound dataset`,
-  );
+  const out = allocate(dtype, values.length);
+  const big = out instanceof BigInt64Array || out instanceof BigUint64Array;
+  values.forEach((v, i) => (out[i] = (big ? BigInt(v as number) : Number(v)) as never));
+  return out;
 }
 
 /** Open a local HDF5 file read-only; `CorruptFileError` if it is not HDF5. */

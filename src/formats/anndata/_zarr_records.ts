@@ -6,7 +6,7 @@ import * as zarr from "zarrita";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Zarray } from "./_zarr_ranges.ts";
 import type { StoreArray } from "./_store.ts";
-import { dtypeOf, type NumericArray } from "./matrix.ts";
+import { allocate, type Dtype, dtypeOf, type NumericArray } from "./matrix.ts";
 
 /** One field of a record: its name, numpy kind and size, and where it lies in a record. */
 export interface RecordField {
@@ -174,18 +174,8 @@ function fieldOf(
 }
 
 function typedFor(f: RecordField, n: number): NumericArray {
-  if (f.kind === "f") return f.size === 4 ? new Float32Array(n) : new Float64Array(n);
-  const signed = f.kind === "i";
-  switch (f.size) {
-    case 1:
-      return signed ? new Int8Array(n) : new Uint8Array(n);
-    case 2:
-      return signed ? new Int16Array(n) : new Uint16Array(n);
-    case 4:
-      return signed ? new Int32Array(n) : new Uint32Array(n);
-    default:
-      return signed ? new BigInt64Array(n) : new BigUint64Array(n);
-  }
+  const kind = f.kind === "f" ? "float" : f.kind === "i" ? "int" : "uint";
+  return allocate(`${kind}${8 * f.size}` as Dtype, n);
 }
 
 function readValue(dv: DataView, o: number, f: RecordField): number | bigint {

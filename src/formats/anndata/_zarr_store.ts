@@ -8,7 +8,7 @@ import { decodeVLenUTF8, vlenItems } from "./_zarr_vlen.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
 import { numericRanges, rawChunks, wordsOf, zarrayOf } from "./_zarr_ranges.ts";
 import { readRecords, recordColumn, recordFields } from "./_zarr_records.ts";
-import { dtypeOf, type NumericArray } from "./matrix.ts";
+import { allocate, dtypeOf, type NumericArray, numericDtype } from "./matrix.ts";
 import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
 import { largeArray } from "../_memory.ts";
@@ -77,27 +77,13 @@ export function localZarr(dir: string): ZarrStoreAt {
   });
 }
 
-const TYPED: Record<string, new (n: number) => NumericArray> = {
-  int8: Int8Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  uint64: BigUint64Array,
-  float16: Float32Array, // no Float16Array everywhere; empty anyway
-  float32: Float32Array,
-  float64: Float64Array,
-};
-
 /** An array of no elements of zarrita's `dtype` (strings for any but numbers and booleans). */
 function emptyArray(dtype: string, shape: number[]): StoreArray {
   if (dtype === "bool") return { kind: "bool", data: new Uint8Array(0), shape };
-  const Typed = TYPED[dtype];
-  if (!Typed) return { kind: "string", data: [], shape };
-  const data = new Typed(0);
-  return { kind: "number", data, shape, dtype: dtypeOf(data) };
+  // float16 as float32 (no Float16Array everywhere; empty anyway).
+  const d = numericDtype(dtype === "float16" ? "float32" : dtype);
+  if (!d) return { kind: "string", data: [], shape };
+  return { kind: "number", data: allocate(d, 0), shape, dtype: d };
 }
 
 /** Open a zarr hierarchy as an ElementStore. */

@@ -28,6 +28,24 @@ export type Dtype =
   | "uint64"
   | "bool";
 
+const NUMERIC_DTYPES: ReadonlySet<string> = new Set([
+  "float32",
+  "float64",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+]);
+
+/** `name` when it is a numeric dtype (`"int16"`, `"float64"`, ...; not `"bool"`), else undefined. */
+export function numericDtype(name: string): Dtype | undefined {
+  return NUMERIC_DTYPES.has(name) ? name as Dtype : undefined;
+}
+
 /** The dtype of a typed array (Uint8Array is `uint8`; booleans are flagged separately). */
 export function dtypeOf(a: NumericArray): Dtype {
   if (a instanceof Float32Array) return "float32";

@@ -201,6 +201,7 @@ export async function openSelection(
         varp,
         uns,
         categories,
+        indexNames: { obs: obs.indexName, var: vr.indexName },
       });
     } catch (e) {
       // Parts whose shapes disagree: the file's claims are inconsistent.

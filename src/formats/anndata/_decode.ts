@@ -24,6 +24,8 @@ export interface DecodedFrame {
   df: pl.DataFrame;
   index: string[];
   categories: Record<string, CategoryInfo>;
+  /** The index's name (pandas' `index.name`), when it has one (its key is not `_index`). */
+  indexName?: string;
 }
 
 function corrupt(store: ElementStore, what: string): never {
@@ -377,7 +379,7 @@ export async function readDataFrame(
     }
   }
   const df = series.length ? pl.DataFrame(series) : pl.DataFrame({});
-  return { df, index, categories };
+  return { df, index, categories, ...(indexKey !== "_index" ? { indexName: indexKey } : {}) };
 }
 
 /**
@@ -586,6 +588,7 @@ export async function readAnnData(store: ElementStore): Promise<AnnData> {
       uns: await readDict(store, "uns"),
       raw,
       categories: { obs: obs.categories, var: v.categories },
+      indexNames: { obs: obs.indexName, var: v.indexName },
     });
   } catch (e) {
     if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError) throw e;

@@ -191,16 +191,22 @@ export function encodeDataFrame(
   df: pl.DataFrame,
   index: string[],
   categories: Record<string, CategoryInfo> = {},
+  indexName?: string,
 ): TreeGroup {
   if (df.columns.includes("_index")) {
     throw new ValidationError('a column may not be named "_index": anndata stores the names there');
   }
+  // A named index is stored under its name (anndata's `_index` attribute says which), unless a
+  // column has that name or it is not a valid key.
+  const key = indexName && !df.columns.includes(indexName) && !/^$|^\.|[/\\\0]/.test(indexName)
+    ? indexName
+    : "_index";
   const g = group({
-    "_index": "_index",
+    "_index": key,
     "column-order": df.columns,
     ...enc("dataframe", "0.2.0"),
   });
-  g.children._index = arr(index, "str", [index.length], enc("string-array", "0.2.0"));
+  g.children[key] = arr(index, "str", [index.length], enc("string-array", "0.2.0"));
   for (const c of df.columns) g.children[c] = encodeColumn(df.getColumn(c), categories[c]);
   return g;
 }
@@ -309,8 +315,8 @@ export function encodeAnnData(a: AnnData): TreeGroup {
   checkAnnData(a);
   const root = group(enc("anndata", "0.1.0"));
   if (a.X) root.children.X = encodeMatrix(a.X);
-  root.children.obs = encodeDataFrame(a.obs, a.obsNames, a.categories.obs);
-  root.children.var = encodeDataFrame(a.var, a.varNames, a.categories.var);
+  root.children.obs = encodeDataFrame(a.obs, a.obsNames, a.categories.obs, a.indexNames?.obs);
+  root.children.var = encodeDataFrame(a.var, a.varNames, a.categories.var, a.indexNames?.var);
   root.children.obsm = mapping(a.obsm, matrixOrFrame(a.obsNames));
   root.children.varm = mapping(a.varm, matrixOrFrame(a.varNames));
   root.children.obsp = mapping(a.obsp, encodeMatrix);

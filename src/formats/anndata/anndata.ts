@@ -63,6 +63,8 @@ export interface AnnDataOptions {
   raw?: RawData;
   /** Categorical metadata (categories in order, `ordered`) of obs/var columns. */
   categories?: Partial<Categoricals>;
+  /** The names of the obs and var indexes (pandas' `obs.index.name`), if named. */
+  indexNames?: { obs?: string; var?: string };
 }
 
 function isMatrix(x: unknown): x is Matrix {
@@ -117,6 +119,8 @@ export class AnnData {
   raw: RawData | undefined;
   /** Categorical metadata of obs/var columns. */
   categories: Categoricals;
+  /** The names of the obs and var indexes (pandas' `obs.index.name`); written as anndata writes them. */
+  indexNames: { obs?: string; var?: string };
 
   /** Build and check shapes (`ValidationError` when they disagree). */
   constructor(options: AnnDataOptions = {}) {
@@ -137,6 +141,9 @@ export class AnnData {
     this.uns = o.uns ?? {};
     this.raw = o.raw;
     this.categories = { obs: o.categories?.obs ?? {}, var: o.categories?.var ?? {} };
+    this.indexNames = {};
+    if (o.indexNames?.obs !== undefined) this.indexNames.obs = o.indexNames.obs;
+    if (o.indexNames?.var !== undefined) this.indexNames.var = o.indexNames.var;
     checkAnnData(this, nObs, nVars);
   }
 

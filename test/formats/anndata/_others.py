@@ -75,3 +75,6 @@ with h5py.File("f11_userblock.h5ad", "w", userblock_size=512) as f:
 # raw.var with an ordered categorical whose categories are not sorted
 a = small(); a.var["c"] = pd.Categorical(["z", "x"], categories=["z", "y", "x"], ordered=True)
 a.raw = a; a.write_h5ad("f12_raw_cats.h5ad")
+# named indexes (pandas' index.name), as anndata stores them (the `_index` attribute names the key)
+a = small(); a.obs.index.name = "cell_id"; a.var.index.name = "gene_ids"; a.obs["n"] = [1, 2, 3]
+a.write_h5ad("f13_index_names.h5ad"); shutil.rmtree("f13_index_names.zarr", ignore_errors=True); a.write_zarr("f13_index_names.zarr")

@@ -273,3 +273,36 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "named obs/var indexes (cell_id, gene_ids) are kept through a read, a stream and a write",
+  ...py,
+  async fn() {
+    for (const name of ["f13_index_names.h5ad", "f13_index_names.zarr"]) {
+      const a = await read(name);
+      assertEquals([a.indexNames, a.obsNames], [{ obs: "cell_id", var: "gene_ids" }, [
+        "a",
+        "b",
+        "c",
+      ]]);
+      for (
+        const out of [`${await Deno.makeTempDir()}/x.h5ad`, `${await Deno.makeTempDir()}/x.zarr`]
+      ) {
+        await (out.endsWith(".zarr") ? ln.writeZarr(a, out) : ln.writeH5ad(a, out));
+        assertEquals(
+          (await python(
+            `import anndata as ad, sys; p = sys.argv[1]; a = ad.read_zarr(p) if p.endswith(".zarr") else ad.read_h5ad(p); print(a.obs.index.name, a.var.index.name, list(a.obs_names))`,
+            out,
+          )).trim(),
+          "cell_id gene_ids ['a', 'b', 'c']",
+        );
+      }
+      await inInstance(async () => {
+        const f = await new ln.File(`${await files()}/${name}`).save();
+        const df = f.subsetter();
+        const s = await f.stream({ subsetObs: df.n.gt(1), isRunInput: false });
+        assertEquals([s.indexNames, s.obsNames], [{ obs: "cell_id", var: "gene_ids" }, ["b", "c"]]);
+      });
+    }
+  },
+});

@@ -176,8 +176,6 @@ export function checkAnnData(a: AnnData, obs?: number, vars?: number): void {
   };
   const kind = (v: unknown) =>
     v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "an object") : typeof v;
-  const isMatrix = (v: unknown) =>
-    v instanceof DenseMatrix || v instanceof CsrMatrix || v instanceof CscMatrix;
   const isFrame = (v: unknown) =>
     typeof v === "object" && v !== null && typeof (v as DataFrame).getColumn === "function";
   for (const side of ["obsNames", "varNames"] as const) {

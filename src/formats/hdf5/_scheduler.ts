@@ -4,6 +4,7 @@
 import { CorruptFileError, LaminError } from "../../errors.ts";
 import type { CostModel } from "../../storage/cost_model.ts";
 import { planReads } from "../read_plan.ts";
+import type { PartWatch } from "../ranges.ts";
 import { type ByteReader, SYNC_READ } from "./_bytes_io.ts";
 
 /** Options of range reads. */
@@ -31,12 +32,7 @@ export interface ReadOptions {
    * overlap; together they may cover less than the output (then the caller
    * checks what is missing itself).
    */
-  watch?: ((part: Uint8Array) => void) & {
-    /** int32 sparse indices: the bound a reader that checks them where they land checks against. */
-    int32Below?: number;
-    /** Told the parts so checked (instead of being called with them). */
-    checked?: (part: Uint8Array) => void;
-  };
+  watch?: PartWatch;
 }
 
 /** Bytes `[offset, offset + length)` of the file, to go to `into` of the output (or to `target`). */

@@ -18,6 +18,7 @@ import {
 import { type ElementStore, join, type StoreArray } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
 import { categoricalSeries, int64Series, utf8Series } from "./_arrow_series.ts";
+import { keepFrameMeta } from "./_frame_meta.ts";
 
 /** A decoded dataframe: columns, index and categorical metadata. */
 export interface DecodedFrame {
@@ -32,10 +33,67 @@ function corrupt(store: ElementStore, what: string): never {
   throw new CorruptFileError(`"${store.label}": ${what}`);
 }
 
+/**
+ * The newest `encoding-version` of each `encoding-type` this reader knows
+ * (anndata 0.12's, and MuData's root); older versions read as anndata reads them.
+ */
+const KNOWN_ENCODINGS: Record<string, string> = {
+  "anndata": "0.1.0",
+  "raw": "0.1.0",
+  "dataframe": "0.2.0",
+  "dict": "0.1.0",
+  "array": "0.2.0",
+  "csr_matrix": "0.1.0",
+  "csc_matrix": "0.1.0",
+  "categorical": "0.2.0",
+  "string-array": "0.2.0",
+  "string": "0.2.0",
+  "bytes": "0.2.0",
+  "numeric-scalar": "0.2.0",
+  "nullable-integer": "0.1.0",
+  "nullable-boolean": "0.1.0",
+  "nullable-string-array": "0.1.0",
+  "awkward-array": "0.1.0",
+  "rec-array": "0.2.0",
+  "null": "0.1.0",
+  "MuData": "0.1.0",
+};
+
+/** Whether version `v` ("major.minor.patch") is newer than `known`; unparsable: newer. */
+function newer(v: string, known: string): boolean {
+  const a = v.split("."), b = known.split(".").map(Number);
+  if (a.length > 3 || a.some((x) => !/^\d{1,6}$/.test(x))) return true;
+  for (let i = 0; i < 3; i++) {
+    const d = Number(a[i] ?? 0) - b[i];
+    if (d !== 0) return d > 0;
+  }
+  return false;
+}
+
+/**
+ * An element's `encoding-type` (or the legacy h5sparse format as one).
+ * A type this reader does not know, or a version newer than the one it
+ * knows, is refused as anndata refuses it: read silently, its layout could
+ * mean something else.
+ */
 export async function encoding(store: ElementStore, path: string): Promise<string | undefined> {
   const a = await store.attrs(path);
   const t = a["encoding-type"];
-  if (typeof t === "string") return t;
+  // "" is anndata's own mark of an element without a type (read by its layout).
+  if (typeof t === "string" && t !== "") {
+    const v = a["encoding-version"];
+    const known = KNOWN_ENCODINGS[t];
+    if (known === undefined || (v !== undefined && newer(String(v), known))) {
+      throw new UnsupportedFormatError(
+        `"${store.label}": /${path} has encoding-type ${JSON.stringify(t.slice(0, 40))}` +
+          (v !== undefined ? ` version ${JSON.stringify(String(v).slice(0, 20))}` : "") +
+          `, which lamindeno ${known ? `reads up to version ${known}` : "does not know"}; ` +
+          `it was likely written by a newer anndata: read it there, or write the file ` +
+          `without this element`,
+      );
+    }
+    return t;
+  }
   if (typeof a["h5sparse_format"] === "string") return `${a["h5sparse_format"]}_matrix`;
   return undefined;
 }
@@ -265,7 +323,7 @@ export async function frameColumns(
   const attrs = await store.attrs(path);
   const kind = await store.describe(path);
   if (kind !== "group") return corrupt(store, `/${path} should be a dataframe group`);
-  const enc = attrs["encoding-type"];
+  const enc = await encoding(store, path);
   if (enc !== undefined && enc !== "dataframe") {
     return corrupt(store, `/${path} has encoding-type ${enc}; expected dataframe`);
   }
@@ -293,7 +351,17 @@ export async function readColumn(
     const where = { label: store.label, path: join(p, "codes") };
     const stored = await readCategories(store, join(p, "categories"));
     if (stored.kind !== "string") {
-      return { series: categoricalValues(col, codes.data as ArrayLike<number>, stored, where) };
+      return {
+        series: categoricalValues(col, codes.data as ArrayLike<number>, stored, where),
+        info: {
+          categories: Array.from(
+            stored.data as ArrayLike<unknown>,
+            (c) => stored.kind === "bool" ? String(c !== 0) : String(c),
+          ),
+          ordered: Boolean(attrs.ordered),
+          values: stored.kind === "bool" ? "boolean" : "number",
+        },
+      };
     }
     const cats = stored.data;
     return categorical(col, codes.data as ArrayLike<number>, cats, Boolean(attrs.ordered), where);
@@ -485,7 +553,7 @@ export async function readElem(store: ElementStore, path: string): Promise<unkno
     case "awkward-array":
       return awkward(store, path);
     case "dataframe":
-      return (await readDataFrame(store, path)).df;
+      return keptFrame(await readDataFrame(store, path));
     case "csr_matrix":
     case "csc_matrix":
       return await readMatrix(store, path);
@@ -543,9 +611,18 @@ export async function readMapping<T>(
   return out;
 }
 
+/** A DataFrame read from uns/obsm/varm, its index and categories kept for a write. */
+function keptFrame(f: DecodedFrame): pl.DataFrame {
+  return keepFrameMeta(f.df, {
+    index: f.index,
+    categories: f.categories,
+    ...(f.indexName !== undefined ? { indexName: f.indexName } : {}),
+  });
+}
+
 async function matrixOrFrame(store: ElementStore, path: string): Promise<Matrix | pl.DataFrame> {
   return (await encoding(store, path)) === "dataframe"
-    ? (await readDataFrame(store, path)).df
+    ? keptFrame(await readDataFrame(store, path))
     : await readMatrix(store, path);
 }
 

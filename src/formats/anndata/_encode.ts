@@ -6,6 +6,7 @@ import { UnsupportedFormatError, ValidationError } from "../../errors.ts";
 import { AnnData, type CategoryInfo, checkAnnData } from "./anndata.ts";
 import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix, type NumericArray } from "./matrix.ts";
 import { group, type TreeArray, type TreeAttr, type TreeGroup, type TreeNode } from "./_tree.ts";
+import { frameMeta } from "./_frame_meta.ts";
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -80,14 +81,27 @@ function encodeCategorical(
   const index = new Map(cats.map((c, i) => [c, i]));
   const codes = codesArray(values.length, cats.length);
   values.forEach((v, i) => (codes[i] = v === null ? -1 : index.get(v)!));
-  const g = group({ ...enc("categorical", "0.2.0"), ordered: info?.ordered ?? false });
+  return categoricalGroup(
+    codes,
+    arr(cats, "str", [cats.length], enc("string-array", "0.2.0")),
+    info?.ordered ?? false,
+  );
+}
+
+/** A categorical element of these codes and categories. */
+function categoricalGroup(
+  codes: Int8Array | Int16Array | Int32Array,
+  categories: TreeNode,
+  ordered: boolean,
+): TreeGroup {
+  const g = group({ ...enc("categorical", "0.2.0"), ordered });
   g.children.codes = arr(
     codes,
     codes instanceof Int8Array ? "int8" : codes instanceof Int16Array ? "int16" : "int32",
     [codes.length],
     enc("array", "0.2.0"),
   );
-  g.children.categories = arr(cats, "str", [cats.length], enc("string-array", "0.2.0"));
+  g.children.categories = categories;
   return g;
 }
 
@@ -102,10 +116,78 @@ const INT_TYPES: Record<string, [new (n: number) => NumericArray, TreeArray["dty
   UInt64: [BigUint64Array, "uint64"],
 };
 
+/**
+ * A column of numbers or booleans that was a categorical of those (see
+ * `CategoryInfo.values`) as a categorical again: categories of the column's
+ * own dtype, in the order given, code -1 where missing.
+ */
+function encodeValueCategorical(s: pl.Series, info: CategoryInfo): TreeGroup {
+  const name = s.dtype.variant;
+  const isInt = name in INT_TYPES;
+  // Values and categories compared by exact text: integers' as polars
+  // prints them (exact past 2^53), floats' and booleans' as JS does.
+  const key = (c: string): string => {
+    if (name === "Bool") return c;
+    if (!isInt) return String(Number(c));
+    try {
+      return BigInt(c).toString();
+    } catch {
+      throw new ValidationError(
+        `column "${s.name}" holds integers but its categories include ${JSON.stringify(c)}: ` +
+          `give integer categories, or remove its entry from categories`,
+      );
+    }
+  };
+  const cats = info.categories;
+  const index = new Map(cats.map((c, i) => [key(c), i]));
+  const values = isInt ? s.cast(pl.Utf8).toArray() : s.toArray();
+  const codes = codesArray(values.length, cats.length);
+  const missing = new Set<string>();
+  values.forEach((v, i) => {
+    if (v == null) return void (codes[i] = -1);
+    const k = isInt ? String(v) : String(name === "Bool" ? Boolean(v) : Number(v));
+    const c = index.get(k);
+    if (c === undefined) missing.add(k);
+    codes[i] = c ?? -1;
+  });
+  if (missing.size) {
+    throw new ValidationError(
+      `column "${s.name}" has values that are not among the categories given for it ` +
+        `(${[...missing].slice(0, 3).join(", ")}${missing.size > 3 ? ", ..." : ""}): add them ` +
+        `to its categories, or remove its entry from categories to write it as a plain column`,
+    );
+  }
+  let categories: TreeNode;
+  if (name === "Bool") {
+    categories = arr(Uint8Array.from(cats, (c) => (c === "true" ? 1 : 0)), "bool", [
+      cats.length,
+    ], enc("array", "0.2.0"));
+  } else {
+    const [Ctor, dtype]: [new (n: number) => NumericArray, TreeArray["dtype"]] = isInt
+      ? INT_TYPES[name]
+      : name === "Float32"
+      ? [Float32Array, "float32"]
+      : [Float64Array, "float64"];
+    const data = new Ctor(cats.length);
+    const big = dtype === "int64" || dtype === "uint64";
+    cats.forEach((c, i) => (data[i] = (big ? BigInt(key(c)) : Number(c)) as never));
+    categories = arr(data, dtype, [cats.length], enc("array", "0.2.0"));
+  }
+  return categoricalGroup(codes, categories, info.ordered);
+}
+
 /** Encode one polars column. */
 export function encodeColumn(s: pl.Series, info: CategoryInfo | undefined): TreeNode {
   const name = s.dtype.variant;
   if (!WRITABLE.has(name) && !(name in INT_TYPES)) unwritable(s, name);
+  if (
+    info?.values &&
+    (info.values === "boolean"
+      ? name === "Bool"
+      : name in INT_TYPES || name === "Float32" || name === "Float64")
+  ) {
+    return encodeValueCategorical(s, info);
+  }
   const values = s.toArray() as unknown[];
   const n = values.length;
   const hasNull = s.nullCount() > 0;
@@ -223,7 +305,11 @@ function isMatrix(x: unknown): x is Matrix {
 export function encodeElem(x: unknown, path: string, seen = new Set<object>()): TreeNode {
   if (isMatrix(x)) return encodeMatrix(x);
   if (isFrame(x)) {
-    return encodeDataFrame(x, Array.from({ length: x.height }, (_, i) => String(i)));
+    // As read (its index, index name and categories kept), else indexed 0, 1, ...
+    const kept = frameMeta(x);
+    return kept
+      ? encodeDataFrame(x, kept.index, kept.categories, kept.indexName)
+      : encodeDataFrame(x, Array.from({ length: x.height }, (_, i) => String(i)));
   }
   if (typeof x === "string") return arr([x], "str", [], enc("string", "0.2.0"));
   if (typeof x === "number") {
@@ -300,8 +386,13 @@ function mapping<T>(values: Record<string, T>, f: (v: T, k: string) => TreeNode)
 }
 
 /** A DataFrame in obsm/varm is indexed by the obs/var names (anndata checks they match). */
-const matrixOrFrame = (names: string[]) => (v: Matrix | pl.DataFrame): TreeNode =>
-  isFrame(v) ? encodeDataFrame(v, names) : encodeMatrix(v);
+// An obsm/varm DataFrame is indexed by the obs/var names (anndata checks
+// that); its categories and index name as read are kept.
+const matrixOrFrame = (names: string[]) => (v: Matrix | pl.DataFrame): TreeNode => {
+  if (!isFrame(v)) return encodeMatrix(v);
+  const kept = frameMeta(v);
+  return encodeDataFrame(v, names, kept?.categories, kept?.indexName);
+};
 
 /** Encode a whole AnnData as anndata 0.8 lays it out. */
 export function encodeAnnData(a: AnnData): TreeGroup {

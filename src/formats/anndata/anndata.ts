@@ -11,6 +11,13 @@ export interface CategoryInfo {
   categories: string[];
   /** Whether the categories are ordered. */
   ordered: boolean;
+  /**
+   * Set when the categories are numbers or booleans (pandas allows any
+   * type; a polars Categorical holds strings): the column then holds the
+   * values themselves, `categories` their text, and a write stores the
+   * column as a categorical of that type again.
+   */
+  values?: "number" | "boolean";
 }
 
 /** Per-column categorical metadata of `obs` and `var`, which polars does not keep. */

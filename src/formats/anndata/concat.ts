@@ -225,18 +225,29 @@ function mergeCategories(
   for (const a of parts) {
     for (const [col, info] of Object.entries(a.categories.obs)) {
       const cur = out[col];
-      if (!cur) out[col] = { categories: [...info.categories], ordered: info.ordered };
-      else {
+      if (!cur) {
+        out[col] = {
+          categories: [...info.categories],
+          ordered: info.ordered,
+          ...(info.values ? { values: info.values } : {}),
+        };
+      } else {
         const have = new Set(cur.categories);
         for (const c of info.categories) if (!have.has(c)) cur.categories.push(c);
         cur.ordered &&= info.ordered;
+        // Categories of numbers in one part and of strings in another: strings.
+        if (cur.values !== info.values) delete cur.values;
       }
     }
   }
   for (const [col, info] of Object.entries(out)) {
     if (!obs.columns.includes(col)) continue;
     const have = new Set(info.categories);
-    const values = obs.getColumn(col).cast(pl.Utf8).unique().toArray() as (string | null)[];
+    const s = obs.getColumn(col);
+    // Numbers as JS writes them (as their categories were), strings as they are.
+    const values = info.values
+      ? (s.unique().toArray() as unknown[]).map((v) => (v == null ? null : String(v)))
+      : s.cast(pl.Utf8).unique().toArray() as (string | null)[];
     const more = values.filter((v): v is string => v != null && !have.has(v)).sort();
     for (const v of more) info.categories.push(v);
   }

@@ -78,3 +78,16 @@ a.raw = a; a.write_h5ad("f12_raw_cats.h5ad")
 # named indexes (pandas' index.name), as anndata stores them (the `_index` attribute names the key)
 a = small(); a.obs.index.name = "cell_id"; a.var.index.name = "gene_ids"; a.obs["n"] = [1, 2, 3]
 a.write_h5ad("f13_index_names.h5ad"); shutil.rmtree("f13_index_names.zarr", ignore_errors=True); a.write_zarr("f13_index_names.zarr")
+# encodings newer than anndata 0.12's, and a type anndata does not know
+small().write_h5ad("f14_newer.h5ad")
+with h5py.File("f14_newer.h5ad", "a") as f:
+    enc(f["obs"], "dataframe", "0.3.0")
+small().write_h5ad("f14_unknown.h5ad")
+with h5py.File("f14_unknown.h5ad", "a") as f:
+    g = f.require_group("uns").create_group("ds"); enc(g, "xarray-dataset", "0.1.0")
+# DataFrames in uns and obsm: an index (named) and categoricals, ordered or of numbers
+t = pd.DataFrame({"c": pd.Categorical(["z", "a"], categories=["z", "a", "m"], ordered=True),
+                  "k": pd.Categorical([3, 1]), "x": [0.5, 1.5]}, index=pd.Index(["r1", "r2"], name="gene"))
+a = small(uns={"table": t}); a.obsm["meta"] = pd.DataFrame({"g": pd.Categorical(["b", "a", "b"], categories=["b", "a"])}, index=a.obs_names)
+a.obs["k"] = pd.Categorical([2, 7, 2], categories=[7, 2], ordered=True)
+a.write_h5ad("f15_frames.h5ad"); shutil.rmtree("f15_frames.zarr", ignore_errors=True); a.write_zarr("f15_frames.zarr")

@@ -306,3 +306,71 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "an encoding newer than anndata 0.12's, or one anndata does not know, is refused by name",
+  ...py,
+  async fn() {
+    await assertRejects(
+      () => read("f14_newer.h5ad"),
+      ln.UnsupportedFormatError,
+      /\/obs has encoding-type "dataframe" version "0\.3\.0", which lamindeno reads up to version 0\.2\.0/,
+    );
+    await assertRejects(
+      () => read("f14_unknown.h5ad"),
+      ln.UnsupportedFormatError,
+      /\/uns\/ds has encoding-type "xarray-dataset" version "0\.1\.0", which lamindeno does not know/,
+    );
+    await inInstance(async () => {
+      const f = await new ln.File(`${await files()}/f14_newer.h5ad`).save();
+      await assertRejects(
+        () => f.stream({ isRunInput: false }),
+        ln.UnsupportedFormatError,
+        /0\.3\.0/,
+      );
+    });
+  },
+});
+
+Deno.test({
+  name: "DataFrames in uns and obsm keep their index and categories, and categoricals of " +
+    "numbers stay categoricals, through a read and a write",
+  ...py,
+  async fn() {
+    for (const name of ["f15_frames.h5ad", "f15_frames.zarr"]) {
+      const a = await read(name);
+      assertEquals(a.obs.getColumn("k").toArray(), [2, 7, 2]);
+      assertEquals(a.categories.obs.k, { categories: ["7", "2"], ordered: true, values: "number" });
+      const t = a.uns.table as pl.DataFrame;
+      assertEquals(t.getColumn("x").toArray(), [0.5, 1.5]);
+      for (
+        const out of [`${await Deno.makeTempDir()}/x.h5ad`, `${await Deno.makeTempDir()}/x.zarr`]
+      ) {
+        await (out.endsWith(".zarr") ? ln.writeZarr(a, out) : ln.writeH5ad(a, out));
+        assertEquals(
+          (await python(
+            `import anndata as ad, sys; p = sys.argv[1]; a = ad.read_zarr(p) if p.endswith(".zarr") else ad.read_h5ad(p)
+t = a.uns["table"]; k = a.obs["k"]; g = a.obsm["meta"]["g"]
+print(t.index.name, list(t.index), list(t["c"].cat.categories), t["c"].cat.ordered, list(t["k"].cat.categories), t["k"].dtype.categories.dtype, list(t["k"]))
+print(list(k.cat.categories), k.cat.ordered, list(k), list(g.cat.categories), list(g))`,
+            out,
+          )).trim(),
+          "gene ['r1', 'r2'] ['z', 'a', 'm'] True [1, 3] int64 [3, 1]\n" +
+            "[7, 2] True [2, 7, 2] ['b', 'a'] ['b', 'a', 'b']",
+        );
+      }
+    }
+    // A DataFrame made from it is a new one: written with a fresh index.
+    const a = await read("f15_frames.h5ad");
+    a.uns.table = (a.uns.table as pl.DataFrame).select("x");
+    const out = `${await Deno.makeTempDir()}/y.h5ad`;
+    await ln.writeH5ad(a, out);
+    assertEquals(
+      (await python(
+        `import anndata as ad, sys; print(list(ad.read_h5ad(sys.argv[1]).uns["table"].index))`,
+        out,
+      )).trim(),
+      "['0', '1']",
+    );
+  },
+});

@@ -1,0 +1,29 @@
+// What pandas keeps on a DataFrame and polars does not (its index, the
+// index's name, categories in order), for DataFrames read from `uns`,
+// `obsm` and `varm`: kept beside the very DataFrame object that was read,
+// so writing it back stores them again. A DataFrame derived from it (any
+// polars operation makes a new one) has none: it is written with a fresh
+// index (or, in obsm/varm, the obs/var names).
+import type pl from "nodejs-polars";
+import type { CategoryInfo } from "./anndata.ts";
+
+/** A DataFrame's pandas metadata. */
+export interface FrameMeta {
+  index: string[];
+  indexName?: string;
+  categories: Record<string, CategoryInfo>;
+}
+
+const kept = new WeakMap<pl.DataFrame, FrameMeta>();
+
+/** Remember `meta` for the DataFrame `df` (as read from a file). */
+export function keepFrameMeta(df: pl.DataFrame, meta: FrameMeta): pl.DataFrame {
+  kept.set(df, meta);
+  return df;
+}
+
+/** The metadata kept for `df`, if it is a DataFrame as read and still of its height. */
+export function frameMeta(df: pl.DataFrame): FrameMeta | undefined {
+  const m = kept.get(df);
+  return m && m.index.length === df.height ? m : undefined;
+}

@@ -128,7 +128,7 @@ let wasm:
     decode: (...a: number[]) => number;
     error: () => number;
     below: (p: number, n: number, bound: number) => number;
-    lzf: (ip: number, inLen: number, op: number, outLen: number) => number;
+    lzf: (ip: number, inLen: number, op: number, outLen: number, stop: number) => number;
     heap: number;
   }
   | null
@@ -162,7 +162,13 @@ function wasmDecoder() {
       decode: e.decode as (...a: number[]) => number,
       error: e.error as () => number,
       below: e.below as (p: number, n: number, bound: number) => number,
-      lzf: e.lzf as (ip: number, inLen: number, op: number, outLen: number) => number,
+      lzf: e.lzf as (
+        ip: number,
+        inLen: number,
+        op: number,
+        outLen: number,
+        stop: number,
+      ) => number,
       heap: (e.heap as () => number)(),
     };
   } catch {
@@ -278,11 +284,16 @@ export function wasmIndexOutside(b: Uint8Array, bound: number): number | undefin
 
 /**
  * h5py's LZF chunk `src` decoded in WebAssembly into `out` (at most its
- * length): the bytes written, -1 when the chunk is damaged, undefined when
- * the decoder is unavailable or the chunk too large for it (decode it in
- * TypeScript then: `lzfDecompress` in hdf5/_filters.ts).
+ * length; with `stop` below it, ending at the first token that reaches
+ * `stop` bytes): the bytes written, -1 when the chunk is damaged,
+ * undefined when the decoder is unavailable or the chunk too large for it
+ * (decode it in TypeScript then: `lzfDecompress` in hdf5/_filters.ts).
  */
-export function wasmLzf(src: Uint8Array, out: Uint8Array): number | undefined {
+export function wasmLzf(
+  src: Uint8Array,
+  out: Uint8Array,
+  stop = out.length,
+): number | undefined {
   const w = wasmDecoder();
   if (!w) return undefined;
   // The decoder may read 16 bytes past the input and write SLACK past the output.
@@ -292,7 +303,7 @@ export function wasmLzf(src: Uint8Array, out: Uint8Array): number | undefined {
   const mem = wasmInput(w, src, at, end);
   let n: number;
   try {
-    n = w.lzf(at, src.length, outAt, out.length);
+    n = w.lzf(at, src.length, outAt, out.length, Math.min(stop, out.length));
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError && !strictWasm) return undefined;
     throw e;

@@ -239,6 +239,13 @@ Deno.test("LZF in WebAssembly decodes as the TypeScript decoder, and refuses wha
     const into = lzfDecompress(lzf, plain.length, "t", given);
     assert(into.buffer === given.buffer && into.length === plain.length, `case ${t}: in place`);
     assertEquals(given, plain, `case ${t}: TypeScript, into memory given`);
+    // Only the first `stop` bytes wanted: both stop at the token that reaches them.
+    const stop = rand(plain.length + 1);
+    const part = new Uint8Array(plain.length);
+    const n = wasmLzf(lzf, part, stop)!;
+    assert(n >= stop && n <= plain.length, `case ${t}: ${n} bytes for a stop at ${stop}`);
+    assertEquals(part.subarray(0, n), plain.subarray(0, n), `case ${t}: stopped`);
+    assertEquals(lzfDecompress(lzf, plain.length, "t", undefined, stop).length, n, `case ${t}`);
     // Damaged: a byte changed, cut short, or an output too small.
     const bad = t % 3 === 2 ? lzf.subarray(0, rand(lzf.length)) : lzf.slice();
     if (t % 3 === 0) bad[rand(bad.length)] = rand(256);
@@ -252,6 +259,16 @@ Deno.test("LZF in WebAssembly decodes as the TypeScript decoder, and refuses wha
     }
     const o2 = new Uint8Array(room);
     const got = wasmLzf(bad, o2);
+    // Stopping early refuses only damage it meets, as both decoders do.
+    const cut = rand(room + 1);
+    let tsCut: number | "refused";
+    try {
+      tsCut = lzfDecompress(bad, room, "t", undefined, cut).length;
+    } catch {
+      tsCut = "refused";
+    }
+    const wCut = wasmLzf(bad, new Uint8Array(room), cut);
+    assertEquals(wCut === -1 ? "refused" : wCut, tsCut, `case ${t}: stop at ${cut} after damage`);
     if (want === "refused") {
       refused++;
       assertEquals(got, -1, `case ${t}: refused by both`);

@@ -266,16 +266,23 @@ static inline void lzf_ref(u8* op, size_t back, size_t len) {
  * else a back reference, length in the top 3 bits (7: plus the next byte)
  * + 2, distance in the low 5 bits and the next byte + 1. Returns the bytes
  * written, or -1 when the chunk is damaged (a reference before the start,
- * a literal or length past either end).
+ * a literal or length past either end). With `stop` < `outLen`, decoding
+ * ends at the first token that reaches `stop` bytes (a read that wants
+ * only the chunk's first bytes): at least `stop` are then written, unless
+ * the input ends first.
  */
-__attribute__((export_name("lzf"))) int lzf(const u8* ip, u32 inLen, u8* op, u32 outLen) {
+__attribute__((export_name("lzf"))) int lzf(const u8* ip, u32 inLen, u8* op, u32 outLen,
+                                            u32 stop) {
   const u8* const iend = ip + inLen;
   u8* const ostart = op;
   u8* const oend = op + outLen;
+  // Past the end (never reached) when the whole chunk is wanted: its tail
+  // is then checked to the last byte.
+  u8* const ostop = stop < outLen ? op + stop : oend + 1;
   // Far from both ends no token can pass either (a literal reads at most 33
   // bytes and writes 32; a reference reads 3 and writes 264 plus a step):
   // only the distance is checked. 1.4x the checked loop on the atlases.
-  while (iend - ip >= 40 && oend - op >= 272) {
+  while (iend - ip >= 40 && oend - op >= 272 && op < ostop) {
     size_t ctrl = *ip++;
     if (ctrl < 32) {
       copy16(op, ip);
@@ -291,7 +298,7 @@ __attribute__((export_name("lzf"))) int lzf(const u8* ip, u32 inLen, u8* op, u32
     lzf_ref(op, back, len + 2);
     op += len + 2;
   }
-  while (ip < iend) {
+  while (ip < iend && op < ostop) {
     size_t ctrl = *ip++;
     if (ctrl < 32) {
       ctrl++;

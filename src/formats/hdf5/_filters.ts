@@ -27,6 +27,12 @@ export interface FilterContext {
    * it keeps before the next chunk (a worker picking rows): default fresh.
    */
   scratch?: (n: number) => Uint8Array;
+  /**
+   * Only the chunk's first `want` bytes are read (rows picked out of it):
+   * a pipeline of LZF alone stops decoding there (at least `want` bytes,
+   * the rest unchecked); other filters decode the whole chunk.
+   */
+  want?: number;
 }
 
 /** A filter the reader can undo. */
@@ -67,6 +73,13 @@ export function unfilter(
   ctx: Omit<FilterContext, "values">,
 ): Uint8Array {
   let b = bytes;
+  // LZF alone can stop where the wanted bytes end (shuffle, deflate and
+  // checksums need the whole chunk).
+  const applied = filters.filter((_, i) => !(mask & (1 << i)));
+  const want = ctx.want !== undefined && ctx.want < ctx.expected && applied.length === 1 &&
+      applied[0].id === FILTER_ID.lzf
+    ? ctx.want
+    : undefined;
   for (let i = filters.length - 1; i >= 0; i--) {
     if (mask & (1 << i)) continue;
     const f = filters[i];
@@ -81,9 +94,9 @@ export function unfilter(
     for (let k = 0; k < i; k++) {
       if (!(mask & (1 << k)) && filters[k].id === FILTER_ID.fletcher32) limit += 4;
     }
-    b = codec.decode(b, { ...ctx, values: f.values, limit });
+    b = codec.decode(b, { ...ctx, values: f.values, limit, want });
   }
-  if (b.length !== ctx.expected) {
+  if (want !== undefined ? b.length < want : b.length !== ctx.expected) {
     throw new CorruptFileError(
       `${ctx.where}: the chunk at byte ${ctx.address} decodes to ${b.length} bytes, ` +
         `its declared size is ${ctx.expected}: the file is damaged; fetch or write it again`,
@@ -201,8 +214,9 @@ function lzf(b: Uint8Array, ctx: FilterContext): Uint8Array {
   const limit = ctx.limit ?? ctx.expected;
   // In WebAssembly where it runs (~4x the TypeScript loop), else below.
   const into = output(b, limit, ctx);
-  const n = limit > 0 ? wasmLzf(b, into) : undefined;
-  if (n === undefined) return lzfDecompress(b, limit, ctx.where, into);
+  const stop = Math.min(ctx.want ?? limit, limit);
+  const n = limit > 0 ? wasmLzf(b, into, stop) : undefined;
+  if (n === undefined) return lzfDecompress(b, limit, ctx.where, into, stop);
   if (n < 0) throw new CorruptFileError(`${ctx.where}: an LZF-compressed chunk is damaged`);
   return into.subarray(0, n);
 }
@@ -212,18 +226,21 @@ function lzf(b: Uint8Array, ctx: FilterContext): Uint8Array {
  * no header). Literal runs (`ctrl < 32`: ctrl + 1 bytes follow) and back
  * references (length in the top 3 bits, plus a byte when 7; distance in the
  * low 5 bits and the next byte). Into `out` (at least `size` bytes) when
- * given: the view returned is of it.
+ * given: the view returned is of it. With `stop` < `size`, decoding ends
+ * at the first token that reaches `stop` bytes.
  */
 export function lzfDecompress(
   input: Uint8Array,
   size: number,
   where: string,
   out: Uint8Array = new Uint8Array(size),
+  stop = size,
 ): Uint8Array {
   if (out.length < size) throw new RangeError(`lzfDecompress: ${out.length} bytes for ${size}`);
   let ip = 0, op = 0;
   const bad = () => new CorruptFileError(`${where}: an LZF-compressed chunk is damaged`);
-  while (ip < input.length) {
+  const end = stop < size ? stop : Infinity;
+  while (ip < input.length && op < end) {
     let ctrl = input[ip++];
     if (ctrl < 32) {
       ctrl++;

@@ -225,7 +225,7 @@ function undoInto(j: UndoIntoJob, out: Uint8Array, fds: Map<string, number>): Fi
     const ctx = { elem, expected, where, address: offsets[k] };
     const stored = readChunkAt({ path, offset: offsets[k], size: sizes[k], ctx }, fds);
     read += stored.length;
-    const u = unfilter(stored, filters, masks[k], { ...ctx, scratch });
+    const u = unfilter(stored, filters, masks[k], { ...ctx, scratch, want: wanted(picks[k]) });
     const end = pickInto(u, picks[k], out, ats[k]);
     if (check === undefined) continue;
     try {
@@ -265,9 +265,19 @@ function undo(
     return p === out ? out.slice() : p;
   }
   // Rows picked: inflated into memory kept for the next chunk, as above.
-  const u = unfilter(bytes, j.filters, j.mask, j.pick ? { ...j.ctx, scratch } : j.ctx);
+  const u = unfilter(
+    bytes,
+    j.filters,
+    j.mask,
+    j.pick ? { ...j.ctx, scratch, want: wanted(j.pick) } : j.ctx,
+  );
   const p = picked(u, j.pick, j.ctx.where);
   return p.buffer === scratchMemory.buffer ? p.slice() : p;
+}
+
+/** The bytes of a chunk a pick needs: up to the end of its last range. */
+function wanted(pick: ArrayLike<number>): number | undefined {
+  return pick.length ? pick[pick.length - 1] : undefined;
 }
 
 let scratchMemory = new Uint8Array(0);

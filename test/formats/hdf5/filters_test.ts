@@ -65,3 +65,52 @@ Deno.test("two compression filters on a chunk: the second never writes into the 
     useBloscWasm(true);
   }
 });
+
+Deno.test("a pick of a chunk's first bytes stops LZF there; other pipelines decode it whole", async () => {
+  const { unfilter } = await import("../../../src/formats/hdf5/_filters.ts");
+  const { CorruptFileError } = await import("../../../src/errors.ts");
+  // 1,000 literal runs of 32 bytes (32,000 bytes); run 100 (output byte 3,200) damaged.
+  const n = 32_000, lzf: number[] = [], plain = new Uint8Array(n);
+  for (let i = 0; i < n; i++) plain[i] = (i * 7) % 251;
+  for (let i = 0; i < n; i += 32) lzf.push(31, ...plain.subarray(i, i + 32));
+  const damaged = Uint8Array.from(lzf);
+  damaged[100 * 33] = 0xff; // a reference ~8,000 bytes back, before the start
+  const F = (id: number) => ({ id, values: [] as number[] });
+  const ctx = { elem: 1, expected: n, where: "t", address: 0 };
+  for (const wasm of [true, false]) {
+    const { useBloscWasm } = await import("../../../src/formats/_blosc.ts");
+    useBloscWasm(wasm);
+    try {
+      const part = unfilter(damaged, [F(FILTER_ID.lzf)], 0, { ...ctx, want: 1000 });
+      assertEquals(part.length >= 1000 && part.length < n, true, `stopped (${part.length})`);
+      assertEquals(part, plain.subarray(0, part.length));
+      // Wanting the damaged part, or the whole chunk, finds the damage.
+      for (const want of [20_000, undefined]) {
+        let refused = false;
+        try {
+          unfilter(damaged, [F(FILTER_ID.lzf)], 0, { ...ctx, want });
+        } catch (e) {
+          refused = e instanceof CorruptFileError;
+        }
+        assertEquals(refused, true, `want ${want}`);
+      }
+      // Cut short before the bytes wanted: damage, not a short result.
+      let short = false;
+      try {
+        unfilter(Uint8Array.from(lzf).subarray(0, 33 * 10), [F(FILTER_ID.lzf)], 0, {
+          ...ctx,
+          want: 1000,
+        });
+      } catch (e) {
+        short = e instanceof CorruptFileError;
+      }
+      assertEquals(short, true, "cut short");
+      // Shuffle before LZF needs the whole chunk: decoded (and checked) whole.
+      const shuffled = [F(FILTER_ID.shuffle), F(FILTER_ID.lzf)];
+      const whole = unfilter(Uint8Array.from(lzf), shuffled, 0, { ...ctx, want: 1000 });
+      assertEquals(whole.length, n);
+    } finally {
+      useBloscWasm(true);
+    }
+  }
+});

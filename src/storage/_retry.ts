@@ -155,6 +155,43 @@ export async function readAll(
 }
 
 /**
+ * Bytes `[skip, skip + length)` of `body` handed to `sink` as they arrive
+ * (`at`: their position in that window), none kept; the count handed. As
+ * `readAll`, a rejection with the signal's reason as soon as it aborts.
+ */
+export async function drain(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+  sink: (bytes: Uint8Array, at: number) => void,
+  skip = 0,
+  length = Infinity,
+): Promise<number> {
+  const reader = body.getReader();
+  const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  let seen = 0, given = 0;
+  try {
+    while (given < length) {
+      if (signal.aborted) throw signal.reason;
+      const r = await reader.read();
+      if (signal.aborted) throw signal.reason;
+      if (r.done) break;
+      const from = Math.max(0, skip - seen);
+      seen += r.value.byteLength;
+      if (from >= r.value.byteLength) continue;
+      const part = r.value.subarray(from, from + Math.min(length - given, r.value.byteLength));
+      sink(part, given);
+      given += part.byteLength;
+    }
+    if (given >= length) await reader.cancel().catch(() => {});
+    return given;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+  }
+}
+
+/**
  * `body` passed through, failing with a StorageError (`could not read
  * <label>: no data for <ms> ms`) when no chunk arrives within `ms`, or when
  * the connection breaks. On a stall the body is cancelled and `ctl` (the

@@ -106,6 +106,27 @@ export class CountingStorage implements StorageBackend {
     }
     return r;
   }
+  /** As the inner backend's (else its `getRange`, handed whole), counting the bytes. */
+  async getRangeInto(
+    key: string,
+    offset: number,
+    length: number,
+    sink: (bytes: Uint8Array, at: number) => void,
+  ): Promise<number | undefined> {
+    this.stats.requests++;
+    let n: number | undefined;
+    if (this.inner.getRangeInto) n = await this.inner.getRangeInto(key, offset, length, sink);
+    else {
+      const r = await this.inner.getRange(key, offset, length);
+      if (r) sink(r, 0);
+      n = r?.byteLength;
+    }
+    if (n) {
+      this.stats.bytesRead += n;
+      this.#onRead?.(n);
+    }
+    return n;
+  }
   /** As the inner backend, counting the bytes written. */
   async put(key: string, data: PutData, options?: PutOptions): Promise<PutResult> {
     this.stats.requests++;

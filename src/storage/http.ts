@@ -1,5 +1,5 @@
 import { StorageError, ValidationError } from "../errors.ts";
-import { attempts } from "./_retry.ts";
+import { attempts, drain } from "./_retry.ts";
 import {
   basicAuth,
   type HttpOptions,
@@ -174,7 +174,6 @@ export class HttpStorage implements StorageBackend {
     return idleTimeout(body, r.ctl, this.#o.timeoutMs, url);
   }
 
-  /** `length` bytes from `offset` (fewer at the end; none past it). */
   /**
    * What a range request costs: `options.costModel`, else measured once
    * (on the first object of 4 MiB or more) and kept for this instance.
@@ -183,14 +182,59 @@ export class HttpStorage implements StorageBackend {
     return this.#cost(key);
   }
 
+  /** `length` bytes from `offset` (fewer at the end; none past it). */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    return await this.#range(
+      key,
+      offset,
+      length,
+      new Uint8Array(),
+      (body, _signal, skip) => readSlice(body, skip, length),
+    );
+  }
+
+  /**
+   * `getRange` with the bytes handed to `sink` as they arrive (from `at` 0
+   * again if the request is retried), none kept: the count handed.
+   */
+  async getRangeInto(
+    key: string,
+    offset: number,
+    length: number,
+    sink: (bytes: Uint8Array, at: number) => void,
+  ): Promise<number | undefined> {
+    return await this.#range(
+      key,
+      offset,
+      length,
+      0,
+      async (body, signal, skip) => body ? await drain(body, signal, sink, skip, length) : 0,
+    );
+  }
+
+  /**
+   * One range request, its body given to `take` with the bytes to skip (a
+   * server that ignores `Range` sends the whole object); `empty` when
+   * nothing is at `offset`.
+   */
+  async #range<T>(
+    key: string,
+    offset: number,
+    length: number,
+    empty: T,
+    take: (
+      body: ReadableStream<Uint8Array> | null,
+      signal: AbortSignal,
+      skip: number,
+    ) => Promise<T>,
+  ): Promise<T | undefined> {
     const url = this.uri(key);
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length)) {
       throw new ValidationError(
         `getRange(${key}, ${offset}, ${length}): offset and length are whole numbers, offset >= 0`,
       );
     }
-    if (length <= 0) return (await this.head(key)) ? new Uint8Array() : undefined;
+    if (length <= 0) return (await this.head(key)) ? empty : undefined;
     return await this.#read("read", url, async (signal) => {
       const range = `bytes=${offset}-${offset + length - 1}`;
       const headers = new Headers(this.#o.headers);
@@ -200,10 +244,10 @@ export class HttpStorage implements StorageBackend {
       // Nothing at or after `offset`: the object exists and is shorter.
       if (res.status === 416) {
         await res.body?.cancel();
-        return new Uint8Array();
+        return empty;
       }
       await this.#ok(res);
-      if (res.status !== 206) return await readSlice(res.body, offset, length);
+      if (res.status !== 206) return await take(res.body, signal, offset);
       const start = /^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "")?.[1];
       if (start !== undefined && Number(start) !== offset) {
         await res.body?.cancel();
@@ -212,7 +256,7 @@ export class HttpStorage implements StorageBackend {
             `range support is broken`,
         );
       }
-      return await readSlice(res.body, 0, length);
+      return await take(res.body, signal, 0);
     });
   }
 

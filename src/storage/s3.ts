@@ -15,7 +15,14 @@ import type {
 import { Buffer } from "node:buffer";
 import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
 import { isMissing, msg, parseS3Uri, status, transient, uploadMs } from "./_s3.ts";
-import { attempts, idleTimeout, readAll, type RetrySettings, retrySettings } from "./_retry.ts";
+import {
+  attempts,
+  drain,
+  idleTimeout,
+  readAll,
+  type RetrySettings,
+  retrySettings,
+} from "./_retry.ts";
 import { redactUrl, urlSecrets } from "../_redact.ts";
 import * as rt from "../_runtime.ts";
 import type { S3Options } from "./s3_options.ts";
@@ -217,7 +224,6 @@ export class S3Storage implements StorageBackend {
     return idleTimeout(body, this.#retry.timeoutMs, uri, msg, r.ctl);
   }
 
-  /** `length` bytes from `offset` (fewer at the end; none past it). */
   /**
    * What a range request costs: `options.costModel`, else measured once
    * (on the first object of 4 MiB or more) and kept for this instance.
@@ -226,9 +232,57 @@ export class S3Storage implements StorageBackend {
     return this.#cost(key);
   }
 
+  /** `length` bytes from `offset` (fewer at the end; none past it). */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    return await this.#range(
+      key,
+      offset,
+      length,
+      new Uint8Array(),
+      async (body, signal, ranged) => {
+        const bytes = body ? await readAll(body, signal, length) : new Uint8Array();
+        // A server that ignores Range sends everything (no Content-Range): cut it here.
+        return ranged || (offset === 0 && bytes.length <= length)
+          ? bytes
+          : bytes.subarray(offset, offset + length);
+      },
+    );
+  }
+
+  /**
+   * `getRange` with the bytes handed to `sink` as they arrive (from `at` 0
+   * again if the request is retried), none kept: the count handed.
+   */
+  async getRangeInto(
+    key: string,
+    offset: number,
+    length: number,
+    sink: (bytes: Uint8Array, at: number) => void,
+  ): Promise<number | undefined> {
+    return await this.#range(
+      key,
+      offset,
+      length,
+      0,
+      async (body, signal, ranged) =>
+        body ? await drain(body, signal, sink, ranged ? 0 : offset, length) : 0,
+    );
+  }
+
+  /** One range request, its body given to `take`; `empty` when nothing is at `offset`. */
+  async #range<T>(
+    key: string,
+    offset: number,
+    length: number,
+    empty: T,
+    take: (
+      body: ReadableStream<Uint8Array> | undefined,
+      signal: AbortSignal,
+      ranged: boolean,
+    ) => Promise<T>,
+  ): Promise<T | undefined> {
     const Key = this.#key(key);
-    if (length <= 0) return (await this.head(key)) ? new Uint8Array() : undefined;
+    if (length <= 0) return (await this.head(key)) ? empty : undefined;
     const r = await this.#request("read", this.uri(key), { retry: true }, async (signal) => {
       let r;
       try {
@@ -240,7 +294,7 @@ export class S3Storage implements StorageBackend {
           }), signal);
       } catch (e) {
         if (isMissing(e)) return undefined;
-        if ((e as Error)?.name === "InvalidRange" || status(e) === 416) return "416" as const;
+        if ((e as Error)?.name === "InvalidRange" || status(e) === 416) return { e416: true };
         throw e;
       }
       const body = r.Body?.transformToWebStream() as ReadableStream<Uint8Array> | undefined;
@@ -249,16 +303,13 @@ export class S3Storage implements StorageBackend {
       const total = /\/(\d+)$/.exec(r.ContentRange ?? "")?.[1];
       if (total !== undefined && Number(total) <= offset) {
         await body?.cancel().catch(() => {});
-        return new Uint8Array();
+        return { value: empty };
       }
-      const bytes = body ? await readAll(body, signal, length) : new Uint8Array();
-      // A server that ignores Range sends everything (no Content-Range): cut it here.
-      return r.ContentRange || (offset === 0 && bytes.length <= length)
-        ? bytes
-        : bytes.subarray(offset, offset + length);
+      return { value: await take(body, signal, !!r.ContentRange) };
     });
-    if (r === "416") return (await this.head(key)) ? new Uint8Array() : undefined;
-    return r;
+    if (r === undefined) return undefined;
+    if ("e416" in r) return (await this.head(key)) ? empty : undefined;
+    return r.value;
   }
 
   /** The whole object in one `GET` (retried as a range read is). */

@@ -149,6 +149,20 @@ export interface StorageBackend {
   /** `length` bytes from `offset` (fewer at the end of the object). */
   getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined>;
   /**
+   * `getRange` with the bytes handed to `sink` as they arrive (`at`: their
+   * position in the range; a retried request hands them again from 0)
+   * instead of collected: a long range read through for a few pieces of it
+   * needs no buffer of its length. Returns the count handed (fewer at the
+   * end of the object), `undefined` for a missing object. Optional (remote
+   * backends); readers fall back to `getRange`.
+   */
+  getRangeInto?(
+    key: string,
+    offset: number,
+    length: number,
+    sink: (bytes: Uint8Array, at: number) => void,
+  ): Promise<number | undefined>;
+  /**
    * The whole object as bytes in one request (a `get` without a `head`
    * first): for many small objects, such as the chunks of a zarr store.
    * Optional; `readObject()` falls back to `get`.

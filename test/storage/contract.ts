@@ -72,6 +72,42 @@ export function storageReadContract(name: string, make: () => Promise<SeededStor
   );
 
   t(
+    "getRangeInto() hands over what getRange() returns, in order, fewer at the end; remote " +
+      "backends have it",
+    async (s, seed) => {
+      if (s.capabilities.rangeReads === "request") assert(s.getRangeInto, "a remote backend");
+      if (!s.getRangeInto) return;
+      const big = new Uint8Array(3_000_000);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 11)) & 255;
+      await seed({ "big.bin": big, "r.bin": enc.encode("0123456789"), "empty": new Uint8Array() });
+      const into = async (key: string, offset: number, length: number) => {
+        const parts: Uint8Array[] = [];
+        let next = 0;
+        const n = await s.getRangeInto!(key, offset, length, (bytes, at) => {
+          if (at === 0) parts.length = next = 0; // a retry starts again
+          assertEquals(at, next, "in order");
+          parts.push(bytes.slice());
+          next += bytes.length;
+        });
+        const all = new Uint8Array(next);
+        let o = 0;
+        for (const p of parts) all.set(p, (o += p.length) - p.length);
+        return { n, all, parts: parts.length };
+      };
+      for (const [o, l] of [[2, 3], [0, 10], [0, 100], [8, 10], [9, 1], [10, 5], [20, 5]]) {
+        const r = await into("r.bin", o, l);
+        assertEquals(r.all, await s.getRange("r.bin", o, l), `r.bin ${o}+${l}`);
+        assertEquals(r.n, r.all.length);
+      }
+      const whole = await into("big.bin", 1000, 2_990_000);
+      assertEquals([whole.n, whole.all], [2_990_000, big.subarray(1000, 2_991_000)]);
+      assertEquals((await into("big.bin", 2_999_000, 5000)).all, big.subarray(2_999_000));
+      assertEquals((await into("empty", 0, 4)).n, 0);
+      assertEquals(await s.getRangeInto("nope", 0, 4, () => {}), undefined);
+    },
+  );
+
+  t(
     "getBytes() and readObject() return an object whole; missing ones and folders are undefined",
     async (s, seed) => {
       await seed({ "w/x.bin": enc.encode("whole"), "w/empty": new Uint8Array() });

@@ -31,6 +31,13 @@ function backendSource(backend: StorageBackend, key: string): ByteReader {
     async read(offset, length) {
       return await backend.getRange(key, offset, length) ?? new Uint8Array();
     },
+    ...(backend.getRangeInto
+      ? {
+        async readChunks(offset: number, length: number, sink) {
+          return await backend.getRangeInto!(key, offset, length, sink) ?? 0;
+        },
+      } satisfies Pick<ByteReader, "readChunks">
+      : {}),
   };
 }
 

@@ -21,6 +21,16 @@ export interface ByteReader {
    * to make: streaming a subset reads ~100,000 windows a batch).
    */
   readIntoSync?(offset: number, target: Uint8Array, start?: number, length?: number): number;
+  /**
+   * Optionally: `length` bytes from `offset` handed to `sink` as they
+   * arrive (`at`: position in the range; from 0 again after a retry), none
+   * kept; the count handed.
+   */
+  readChunks?(
+    offset: number,
+    length: number,
+    sink: (bytes: Uint8Array, at: number) => void,
+  ): Promise<number>;
   /** Optionally: the local file read, for workers that read it themselves. */
   readonly path?: string;
   /** Optionally: told the bytes and reads others made of `path` (I/O counts). */

@@ -123,6 +123,27 @@ export async function fetchPieces(
       (p.target ?? out).set(part, p.target ? 0 : p.into);
     }
   };
+  // A long request read through for its pieces: handed over as it
+  // arrives, each part copied to the pieces it holds (no buffer of the
+  // request's length: a scattered selection reads a whole X this way).
+  const scatterStream = (g: Group) => {
+    const ps = g.pieces;
+    let k = 0, last = -1;
+    return (bytes: Uint8Array, at: number) => {
+      const a = g.offset + at, b = a + bytes.length;
+      if (at < last) k = 0; // a retried request starts again
+      last = at;
+      while (k < ps.length && ps[k].offset + ps[k].length <= a) k++;
+      for (let j = k; j < ps.length && ps[j].offset < b; j++) {
+        const p = ps[j];
+        const s = Math.max(a, p.offset), e = Math.min(b, p.offset + p.length);
+        if (e <= s) continue;
+        const part = bytes.subarray(s - a, e - a);
+        if (p.target) p.target.set(part, s - p.offset);
+        else out.set(part, p.into + s - p.offset);
+      }
+    };
+  };
   const into = (p: Piece) => p.target ?? out.subarray(p.into, p.into + p.length);
   // Small reads of a local file: synchronously, in one loop (streaming a
   // subset makes tens of thousands of them; a promise each would double
@@ -149,6 +170,10 @@ export async function fetchPieces(
         if (await src.readInto(g.offset, into(g.pieces[0])) < g.end - g.offset) {
           throw truncated(g);
         }
+      } else if (src.readChunks && g.end - g.offset > STREAMED_REQUEST) {
+        if (await src.readChunks(g.offset, g.end - g.offset, scatterStream(g)) < g.end - g.offset) {
+          throw truncated(g);
+        }
       } else scatter(g, await src.read(g.offset, g.end - g.offset));
     }
   };
@@ -163,6 +188,9 @@ export async function fetchPieces(
         .then(() => {}),
   );
 }
+
+/** Requests longer than this, for several pieces, are scattered as their bytes arrive. */
+const STREAMED_REQUEST = 1 << 20;
 
 /**
  * Pieces (sorted by offset) of a local file: small ones read synchronously,

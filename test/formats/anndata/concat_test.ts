@@ -99,3 +99,81 @@ Deno.test("a column categorical in one part and plain strings in another is writ
   await ln.writeH5ad(c, path);
   assertEquals((await ln.readH5ad(path)).obs.getColumn("ct").toArray(), ["x", "y", "z", "x"]);
 });
+
+/** `vals` (rows x w, row-major) as CSR, or CSC when `byCol`. */
+function sparse(vals: number[], rows: number[] | number, w: number, byCol: boolean, int: boolean) {
+  const n = rows as number;
+  const [outer, inner] = byCol ? [w, n] : [n, w];
+  const data: number[] = [], indices: number[] = [], indptr = [0];
+  for (let a = 0; a < outer; a++) {
+    for (let b = 0; b < inner; b++) {
+      const v = byCol ? vals[b * w + a] : vals[a * w + b];
+      if (v !== 0) (data.push(v), indices.push(b));
+    }
+    indptr.push(data.length);
+  }
+  const d = int ? Int32Array.from(data) : Float32Array.from(data);
+  return byCol
+    ? new ln.CscMatrix(d, Int32Array.from(indices), Int32Array.from(indptr), [n, w])
+    : new ln.CsrMatrix(d, Int32Array.from(indices), Int32Array.from(indptr), [n, w]);
+}
+
+Deno.test("assembleRows: random parts (CSR, CSC, dense; mixed dtypes), column maps and picks agree with a dense reference", async () => {
+  const { assembleRows } = await import("../../../src/formats/anndata/concat.ts");
+  let x = 9;
+  const rand = (k: number) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % k;
+  };
+  let reordered = 0;
+  for (let t = 0; t < 300; t++) {
+    const nCols = 1 + rand(8);
+    const parts = Array.from({ length: 1 + rand(3) }, () => {
+      const rows = rand(5), w = 1 + rand(8);
+      const vals = Array.from({ length: rows * w }, () => (rand(3) ? 0 : 1 + rand(50)));
+      const d = t % 4 === 0
+        ? new ln.DenseMatrix(Int32Array.from(vals), [rows, w])
+        : new ln.DenseMatrix(Float32Array.from(vals), [rows, w]);
+      const m = rand(3) === 0 ? d : sparse(vals, rows, w, rand(2) === 0, t % 4 === 0);
+      // Each stored column to a distinct result column (identity, shuffled, or dropped: -1).
+      const perm = Array.from({ length: nCols }, (_, j) => j).sort(() => rand(3) - 1);
+      const cols = Int32Array.from(
+        { length: w },
+        (_, j) => t % 3 === 0 && w === nCols ? j : j < nCols && rand(4) ? perm[j] : -1,
+      );
+      return { m, cols, vals, w };
+    });
+    const all = parts.flatMap((p, i) => Array.from({ length: p.m.shape[0] }, (_, r) => [i, r]));
+    const picks = t % 2 ? all.filter(() => rand(3) > 0).sort(() => rand(3) - 1) : undefined;
+    const got = assembleRows(parts, nCols, picks);
+    const want = (picks ?? all).map(([i, r]) => {
+      const row = Array(nCols).fill(0);
+      const p = parts[i];
+      for (let j = 0; j < p.w; j++) if (p.cols[j] >= 0) row[p.cols[j]] = p.vals[r * p.w + j];
+      return row;
+    });
+    const dense = got.toDense();
+    const sparseAny = parts.some((p) => !(p.m instanceof ln.DenseMatrix));
+    for (let i = 0; i < want.length; i++) {
+      for (let j = 0; j < nCols; j++) {
+        const v = Number(dense.data[i * nCols + j]);
+        // Dense results fill columns no part maps with NaN (floats); sparse ones leave 0.
+        if (!sparseAny && Number.isNaN(v)) continue;
+        assertEquals(v, want[i][j], `case ${t}: row ${i}, column ${j}`);
+      }
+    }
+    if (got instanceof ln.CsrMatrix) {
+      for (let i = 0; i < want.length; i++) {
+        reordered += parts.some((p) => p.cols.some((c, j) => j && c >= 0 && c < p.cols[j - 1]))
+          ? 1
+          : 0;
+        for (let k = Number(got.indptr[i]) + 1; k < Number(got.indptr[i + 1]); k++) {
+          assert(got.indices[k - 1] < got.indices[k], `case ${t}: row ${i} sorted`);
+        }
+      }
+    }
+  }
+  assert(reordered > 100, `${reordered} rows of parts whose columns were reordered`);
+});

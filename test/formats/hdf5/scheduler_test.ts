@@ -68,6 +68,57 @@ Deno.test("pieces planned by a cost model land where they belong, cut across req
   }
 });
 
+Deno.test("long requests read through for scattered pieces are scattered as they arrive, none buffered whole", async () => {
+  const r = rng(5);
+  const file = new Uint8Array(6 << 20).map((_, i) => (i * 13 + (i >> 10)) & 255);
+  for (let t = 0; t < 40; t++) {
+    let largestRead = 0, streamed = 0;
+    const src: ByteReader = {
+      ...remote(file, []),
+      read(offset, length) {
+        largestRead = Math.max(largestRead, length);
+        return Promise.resolve(file.slice(offset, offset + length));
+      },
+      async readChunks(offset, length, sink) {
+        streamed++;
+        const end = Math.min(file.length, offset + length);
+        // Every other request fails part way once and is retried from its start.
+        for (let retry = t % 2; retry >= 0; retry--) {
+          const stop = retry ? offset + Math.floor(r() * (end - offset)) : end;
+          for (let at = offset; at < stop;) {
+            const n = Math.min(stop - at, 1 + Math.floor(r() * 70_000));
+            sink(file.slice(at, at + n), at - offset);
+            at += n;
+            await Promise.resolve();
+          }
+        }
+        return end - offset;
+      },
+    };
+    const pieces: Piece[] = [];
+    let into = 0;
+    for (let i = 0; i < 200; i++) {
+      const length = 1 + Math.floor(r() * 3000);
+      const offset = Math.floor(r() * (file.length - length));
+      if (r() < 0.2) pieces.push({ offset, length, into: 0, target: new Uint8Array(length) });
+      else {
+        pieces.push({ offset, length, into });
+        into += length;
+      }
+    }
+    const out = new Uint8Array(into);
+    // A dear store: every gap is read through (a few long requests).
+    await fetchPieces(src, "t", pieces, out, {
+      cost: { latencyMs: 50, bytesPerSec: 1e9, parallelism: 2 },
+    });
+    for (const p of pieces) {
+      const got = p.target ?? out.subarray(p.into, p.into + p.length);
+      assertEquals(got, file.subarray(p.offset, p.offset + p.length), `piece at ${p.offset}`);
+    }
+    assert(streamed > 0 && largestRead <= 1 << 20, `${streamed} streamed, read ${largestRead}`);
+  }
+});
+
 Deno.test("expensive requests read scattered pieces in few requests, cheap ones piece by piece", async () => {
   const file = new Uint8Array(2 << 20);
   const pieces = (): Piece[] =>

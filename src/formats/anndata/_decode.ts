@@ -10,6 +10,7 @@ import {
   CscMatrix,
   CsrMatrix,
   DenseMatrix,
+  type Dtype,
   type Matrix,
   type NumericArray,
   outside32,
@@ -19,6 +20,7 @@ import { type ElementStore, join, type StoreArray } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
 import { categoricalSeries, int64Series, utf8Series } from "./_arrow_series.ts";
 import { keepFrameMeta } from "./_frame_meta.ts";
+import { keepScalarType } from "./_scalar_meta.ts";
 
 /** A decoded dataframe: columns, index and categorical metadata. */
 export interface DecodedFrame {
@@ -541,8 +543,15 @@ export function sparseShape(attrs: Record<string, unknown>): [number, number] | 
   return out.every((d) => Number.isSafeInteger(d) && d >= 0) ? out as [number, number] : undefined;
 }
 
-/** Read any element of uns (recursively). */
-export async function readElem(store: ElementStore, path: string): Promise<unknown> {
+/**
+ * Read any element of uns (recursively). A number read from a 0-d dataset
+ * tells `onScalar` its dtype.
+ */
+export async function readElem(
+  store: ElementStore,
+  path: string,
+  onScalar?: (dtype: Dtype) => void,
+): Promise<unknown> {
   const kind = await store.describe(path);
   const enc = await encoding(store, path);
   switch (enc) {
@@ -575,6 +584,7 @@ export async function readElem(store: ElementStore, path: string): Promise<unkno
     if (a.kind === "string") return a.data[0];
     if (a.kind === "bool") return a.data[0] !== 0;
     const v = a.data[0];
+    if (a.kind === "number") onScalar?.(a.dtype);
     // A 64-bit integer as a number when that is exact, else as a bigint.
     return typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : v) : v;
   }
@@ -596,7 +606,9 @@ export async function readDict(
 ): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   if ((await store.describe(path)) !== "group") return out;
-  for (const k of await store.keys(path)) out[k] = await readElem(store, join(path, k));
+  for (const k of await store.keys(path)) {
+    out[k] = await readElem(store, join(path, k), (dtype) => keepScalarType(out, k, dtype));
+  }
   return out;
 }
 

@@ -4,9 +4,17 @@
 import pl from "nodejs-polars";
 import { UnsupportedFormatError, ValidationError } from "../../errors.ts";
 import { AnnData, type CategoryInfo, checkAnnData } from "./anndata.ts";
-import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix, type NumericArray } from "./matrix.ts";
+import {
+  CscMatrix,
+  CsrMatrix,
+  DenseMatrix,
+  dtypeOf,
+  type Matrix,
+  type NumericArray,
+} from "./matrix.ts";
 import { group, type TreeArray, type TreeAttr, type TreeGroup, type TreeNode } from "./_tree.ts";
 import { frameMeta } from "./_frame_meta.ts";
+import { keptScalar } from "./_scalar_meta.ts";
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -361,10 +369,7 @@ export function encodeElem(x: unknown, path: string, seen = new Set<object>()): 
       throw new ValidationError(`cannot write ${path}: it contains itself (a cycle)`);
     }
     seen.add(x as object);
-    const g = group(enc("dict", "0.1.0"));
-    for (const [k, v] of Object.entries(x as object)) {
-      g.children[k] = encodeElem(v, `${path}/${k}`, seen);
-    }
+    const g = encodeDict(x as Record<string, unknown>, path, seen);
     seen.delete(x as object);
     return g;
   }
@@ -377,6 +382,18 @@ export function encodeElem(x: unknown, path: string, seen = new Set<object>()): 
     `cannot write ${path}: unsupported value ${what.slice(0, 40)} (uns holds numbers, strings, ` +
       `booleans, typed arrays, arrays of those, matrices, DataFrames and plain objects of these)`,
   );
+}
+
+/** A dict's elements; a number read as an int8, a float32... is written back as one while it fits. */
+function encodeDict(x: Record<string, unknown>, path: string, seen: Set<object>): TreeGroup {
+  const g = group(enc("dict", "0.1.0"));
+  for (const [k, v] of Object.entries(x)) {
+    const as = typeof v === "number" ? keptScalar(x, k, v) : undefined;
+    g.children[k] = as
+      ? arr(as, dtypeOf(as), [], enc("numeric-scalar", "0.2.0"))
+      : encodeElem(v, `${path}/${k}`, seen);
+  }
+  return g;
 }
 
 function mapping<T>(values: Record<string, T>, f: (v: T, k: string) => TreeNode): TreeGroup {
@@ -413,7 +430,7 @@ export function encodeAnnData(a: AnnData): TreeGroup {
   root.children.obsp = mapping(a.obsp, encodeMatrix);
   root.children.varp = mapping(a.varp, encodeMatrix);
   root.children.layers = mapping(a.layers, encodeMatrix);
-  root.children.uns = mapping(a.uns, (v, k) => encodeElem(v, `uns/${k}`));
+  root.children.uns = encodeDict(a.uns, "uns", new Set([a.uns]));
   if (a.raw) {
     const raw = group({});
     if (a.raw.X) raw.children.X = encodeMatrix(a.raw.X);

@@ -191,8 +191,12 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
         dtype: dtypeOf(data as NumericArray),
       };
     } else if (Array.isArray(data) && typeof data[0] === "number") {
-      const arr = Float64Array.from(data as number[]);
-      out = { kind: "number", data: arr, shape, dtype: "float64" };
+      // A 0-d array (zarrita gives its value alone), of its own dtype.
+      const own = numericDtype(String(node.dtype));
+      const dtype = own && own !== "int64" && own !== "uint64" ? own : "float64";
+      const arr = allocate(dtype, data.length) as Float64Array;
+      arr.set(data as number[]);
+      out = { kind: "number", data: arr, shape, dtype };
     } else if (Array.isArray(data) && typeof data[0] === "bigint") {
       const arr = node.dtype === "uint64"
         ? BigUint64Array.from(data as bigint[])

@@ -91,3 +91,7 @@ t = pd.DataFrame({"c": pd.Categorical(["z", "a"], categories=["z", "a", "m"], or
 a = small(uns={"table": t}); a.obsm["meta"] = pd.DataFrame({"g": pd.Categorical(["b", "a", "b"], categories=["b", "a"])}, index=a.obs_names)
 a.obs["k"] = pd.Categorical([2, 7, 2], categories=[7, 2], ordered=True)
 a.write_h5ad("f15_frames.h5ad"); shutil.rmtree("f15_frames.zarr", ignore_errors=True); a.write_zarr("f15_frames.zarr")
+# uns numbers of other widths than int64/float64 (numpy scalars), nested too
+a = small(uns={"i8": np.int8(-3), "f32": np.float32(0.5), "u16": np.uint16(7), "u64": np.uint64(5),
+               "f64": 2.5, "big": np.int8(100), "inner": {"i32": np.int32(12)}})
+a.write_h5ad("f16_scalars.h5ad"); shutil.rmtree("f16_scalars.zarr", ignore_errors=True); a.write_zarr("f16_scalars.zarr")

@@ -374,3 +374,34 @@ print(list(k.cat.categories), k.cat.ordered, list(k), list(g.cat.categories), li
     );
   },
 });
+
+Deno.test({
+  name: "numbers in uns keep their width (int8, float32, uint16, ...) through a read and a " +
+    "write while they still fit it",
+  ...py,
+  async fn() {
+    for (const name of ["f16_scalars.h5ad", "f16_scalars.zarr"]) {
+      const a = await read(name);
+      assertEquals(
+        { ...a.uns, inner: { ...(a.uns.inner as object) } },
+        { i8: -3, f32: 0.5, u16: 7, u64: 5, f64: 2.5, big: 100, inner: { i32: 12 } },
+      );
+      // Changed values: 1000 no longer fits an int8, 0.1 is not a float32.
+      (a.uns as Record<string, unknown>).big = 1000;
+      (a.uns as Record<string, unknown>).f64 = 0.1;
+      for (
+        const out of [`${await Deno.makeTempDir()}/x.h5ad`, `${await Deno.makeTempDir()}/x.zarr`]
+      ) {
+        await (out.endsWith(".zarr") ? ln.writeZarr(a, out) : ln.writeH5ad(a, out));
+        assertEquals(
+          (await python(
+            `import anndata as ad, sys; p = sys.argv[1]; a = ad.read_zarr(p) if p.endswith(".zarr") else ad.read_h5ad(p)
+u = a.uns; print(" ".join(f"{k}={u[k]}:{u[k].dtype}" for k in ["i8", "f32", "u16", "u64", "f64", "big"]), u["inner"]["i32"].dtype)`,
+            out,
+          )).trim(),
+          "i8=-3:int8 f32=0.5:float32 u16=7:uint16 u64=5:uint64 f64=0.1:float64 big=1000:int64 int32",
+        );
+      }
+    }
+  },
+});

@@ -17,6 +17,7 @@ export const CRASH_POINTS = [
   "replace:after-put",
   "replace:in-commit",
   "replace:after-commit",
+  "replace:mid-copy",
   "delete:in-commit",
   "delete:after-commit",
   "version:after-claim",

@@ -3,7 +3,7 @@ import { join, sep } from "node:path";
 import { InvalidKeyError } from "./errors.ts";
 import { log } from "./_log.ts";
 import { defaultInstance, Instance } from "./registry/instance.ts";
-import { deleteObject } from "./registry/_replace.ts";
+import { copyStaged, deleteObject, isStagingKey, objectExists } from "./registry/_replace.ts";
 import { fsckMove } from "./registry/_versions.ts";
 import { hashFile, hashStream } from "./storage/hash.ts";
 import { hashDirectory } from "./storage/hash.ts";
@@ -138,7 +138,7 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
     inJournal.add(key);
     let present: boolean;
     try {
-      present = await exists(backend, key, p.is_dir === 1);
+      present = await objectExists(backend, key, p.is_dir === 1);
     } catch (e) {
       if (!(e instanceof InvalidKeyError)) throw e;
       log.warn(`fsck leaves ${backend.uri(key)} alone: ${e.message}`);
@@ -152,8 +152,27 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
       if (detail && row) {
         report.interrupted.push({ id: String(row.id), path: backend.uri(key), detail });
       }
+    } else if (p.op === "replace" && isStagingKey(key)) {
+      // A folder's new content, staged beside it: copied over it once the
+      // row says so (the commit happened), else never to be used.
+      if (row && row.hash === p.hash && present) {
+        const target = objectKey(row);
+        const done = (await objectHash(backend, target, true))?.hash === p.hash;
+        report.interrupted.push({
+          id: String(row.id),
+          path: backend.uri(target),
+          detail: done
+            ? `a replace() finished copying the new content; repair removes ${backend.uri(key)}`
+            : `a replace() was interrupted while copying the new content from ` +
+              `${backend.uri(key)}; repair finishes the copy`,
+        });
+        if (repair) {
+          if (done) await deleteObject(backend, key, true);
+          else await copyStaged(backend, key, target, String(p.hash), true);
+        }
+      } else if (present) await removable(report.orphans, key, true);
     } else if (p.op === "replace" && row && present && row.hash !== p.hash) {
-      const actual = await objectHash(backend, key, false);
+      const actual = await objectHash(backend, key, p.is_dir === 1);
       if (actual?.hash === p.hash) {
         report.interrupted.push({
           id: String(row.id),
@@ -185,11 +204,11 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
             managed: oldKey === key ? row.managed : 1,
           });
           if (oldKey !== key && row.managed === 1) {
-            await deleteObject(backend, oldKey, false).catch(() => {});
+            await deleteObject(backend, oldKey, p.is_dir === 1).catch(() => {});
           }
         }
       } else if (present && objectKey(row) !== key) {
-        await removable(report.orphans, key, false);
+        await removable(report.orphans, key, p.is_dir === 1);
       }
     } else if ((p.op === "save" && !row) || (p.op === "delete" && !row)) {
       // A path another row's object is at (a new version's path given back
@@ -284,12 +303,6 @@ function deletionGuard(
   };
 }
 
-async function exists(backend: StorageBackend, key: string, isDir: boolean): Promise<boolean> {
-  if (!isDir) return (await backend.head(key)) !== undefined;
-  for await (const _ of backend.list(`${key}/`)) return true;
-  return false;
-}
-
 async function objectHash(
   backend: StorageBackend,
   key: string,
@@ -305,7 +318,7 @@ async function objectHash(
         entries.push({ path: o.key.slice(key.length + 1), hash: (await hashOne(backend, o.key))! });
       }
     }
-    if (entries.length === 0 && size === 0 && !(await exists(backend, key, true))) {
+    if (entries.length === 0 && size === 0 && !(await objectExists(backend, key, true))) {
       return undefined;
     }
     return sizeOnly ? { size } : { size, hash: hashDirectory(entries) };

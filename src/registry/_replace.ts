@@ -5,7 +5,9 @@ import { basename } from "node:path";
 import { IntegrityError, NotFoundError, StorageError, ValidationError } from "../errors.ts";
 import { log } from "../_log.ts";
 import { startProgress } from "../storage/_progress.ts";
-import { objectKey, suffixOf } from "../storage/key.ts";
+import { MANAGED_PREFIX, objectKey, suffixOf } from "../storage/key.ts";
+import { hashDirectory, hashStream } from "../storage/hash.ts";
+import * as rt from "../_runtime.ts";
 import type { StorageBackend } from "../storage/storage.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
@@ -70,8 +72,15 @@ async function replaceWith(
   run: File["run"],
 ): Promise<void> {
   const m = await measure(src, { label: file.key ?? file.name ?? file.id });
-  if (m.entries || file._isDir) {
-    throw new ValidationError("replace() of folder-like files (e.g. .zarr) is not supported yet");
+  const isDir = file._isDir === 1;
+  if (!!m.entries !== isDir) {
+    throw new ValidationError(
+      isDir
+        ? `file ${file.id} is a folder (${file.suffix || "no suffix"}); replace() it with a ` +
+          `folder (a path to a directory), or save the new content as a new File`
+        : `file ${file.id} is a single file; a folder replaces only a folder-like file: ` +
+          `save the folder as a new File`,
+    );
   }
   if (m.hash === file.hash) {
     log.info(`file ${file.id} already has this content; nothing to replace`);
@@ -101,6 +110,11 @@ async function replaceWith(
   const moves = newObjectKey !== oldObjectKey;
   const backend = inst.backendFor(file.storageId!);
   const pendingId = base62(20);
+  // A folder at the same key is written beside it first, and copied over it
+  // after the commit (a folder cannot be swapped at once); the journal row
+  // stays until then, so fsck finishes the copy after a crash.
+  const staged = isDir && !moves ? stagingKey(file.id, pendingId) : undefined;
+  const writeKey = staged ?? newObjectKey;
   const claimedAt = nowIso();
   // Claim, before any byte is written: the row is still the one loaded, the
   // new key is free (no other file row, no object there), the intent is
@@ -130,7 +144,7 @@ async function replaceWith(
               `content as a new File, or delete ${taken.id} first`,
           );
         }
-        if (await backend.head(newObjectKey)) {
+        if (await objectExists(backend, newObjectKey, isDir)) {
           throw new IntegrityError(
             `replacing file ${file.id} with ${newSuffix} content would move it to ` +
               `${backend.uri(newObjectKey)}, where an object already is; nothing was replaced: ` +
@@ -142,8 +156,8 @@ async function replaceWith(
         id: pendingId,
         op: "replace",
         storage_id: file.storageId!,
-        key: newObjectKey,
-        is_dir: 0,
+        key: writeKey,
+        is_dir: isDir ? 1 : 0,
         file_id: file.id,
         hash: m.hash,
         size: m.size,
@@ -163,7 +177,13 @@ async function replaceWith(
     // the claim is never overwritten.
     const phase = backend.capabilities.localPaths ? "copy" : "upload";
     const t = startProgress(phase, m.size, { label: file.key ?? file.name ?? file.id });
-    await putOne(backend, newObjectKey, dataOf(src), m, !moves, t);
+    if (m.entries) {
+      for (const e of m.entries) {
+        placed = true;
+        const path = e.path;
+        await putOne(backend, `${writeKey}/${e.rel}`, () => rt.readStream(path), e, false, t);
+      }
+    } else await putOne(backend, newObjectKey, dataOf(src), m, !moves, t);
     t?.end();
     placed = true;
     crashPoint("replace:after-put");
@@ -187,7 +207,7 @@ async function replaceWith(
               `the new content was not registered`,
           );
         }
-        await trx.deleteFrom("pending_object").where("id", "=", pendingId).execute();
+        if (!staged) await trx.deleteFrom("pending_object").where("id", "=", pendingId).execute();
         const { id, name, description } = file;
         // Search finds latest versions only (see _versions.ts).
         if (file.isLatest) {
@@ -200,7 +220,9 @@ async function replaceWith(
     // The new object is ours only when it went to a new key (or the row is gone).
     const gone = !(await inst.db.selectFrom("file").select("id").where("id", "=", file.id)
       .executeTakeFirst().catch(() => ({ id: file.id })));
-    if (placed && (moves || gone)) await backend.delete(newObjectKey).catch(() => {});
+    if (placed && (moves || gone || staged)) {
+      await deleteObject(backend, writeKey, isDir).catch(() => {});
+    }
     await retryBusy(() =>
       inst.db.transaction().execute(async (trx) => {
         await trx.deleteFrom("pending_object").where("id", "=", pendingId).execute();
@@ -217,8 +239,23 @@ async function replaceWith(
     throw e;
   }
   crashPoint("replace:after-commit");
+  if (staged) {
+    try {
+      await copyStaged(backend, staged, newObjectKey, m.hash, false);
+    } catch (e) {
+      throw new StorageError(
+        `file ${file.id} was replaced in the registry, but copying its new content over ` +
+          `${backend.uri(newObjectKey)} failed (${(e as Error).message}); ` +
+          `ln.fsck({ repair: true }) finishes it from ${backend.uri(staged)}`,
+        { cause: e },
+      );
+    }
+    await retryBusy(() =>
+      inst.db.deleteFrom("pending_object").where("id", "=", pendingId).execute()
+    );
+  }
   if (moves && file._managed) {
-    await backend.delete(oldObjectKey).catch((e) =>
+    await deleteObject(backend, oldObjectKey, isDir).catch((e) =>
       log.warn(`could not remove the old object ${oldObjectKey}: ${e}; ln.fsck() will list it`)
     );
   }
@@ -250,6 +287,14 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
   await retryBusy(() =>
     db.transaction().execute(async (trx) => {
       await checkCurrent(trx, file, "deleted");
+      const busy = await trx.selectFrom("pending_object").select("op")
+        .where("file_id", "=", file.id).where("op", "in", ["replace", "move"]).executeTakeFirst();
+      if (busy) {
+        throw new IntegrityError(
+          `file ${file.id} is being changed by another writer (a ${busy.op} in progress, or ` +
+            `interrupted: ln.fsck({ repair: true }) finishes it); nothing was deleted`,
+        );
+      }
       const member = await trx.selectFrom("collection_file").select("collection_id")
         .where("file_id", "=", file.id).executeTakeFirst();
       if (member) {
@@ -321,4 +366,76 @@ export async function deleteObject(
     return;
   }
   for await (const o of backend.list(`${key}/`)) await backend.delete(o.key);
+}
+
+/** Where a folder's new content is written before it is copied over the folder (in `.lamindb/`). */
+function stagingKey(fileId: string, pendingId: string): string {
+  return `${MANAGED_PREFIX}${fileId}${STAGED}${pendingId}`;
+}
+
+const STAGED = ".replacing-";
+
+/** Whether a journal's key is a folder's staged new content (see `stagingKey`). */
+export function isStagingKey(key: string): boolean {
+  return key.startsWith(MANAGED_PREFIX) && key.includes(STAGED);
+}
+
+/** Whether an object (a folder: any object under `{key}/`) is at `key`. */
+export async function objectExists(backend: StorageBackend, key: string, isDir: boolean) {
+  if (!isDir) return (await backend.head(key)) !== undefined;
+  for await (const _ of backend.list(`${key}/`)) return true;
+  return false;
+}
+
+/**
+ * Copy the folder at `staged` over the folder at `target` (each entry
+ * overwritten, entries it no longer has deleted), check the copy is the
+ * content `hash` names, then delete `staged`. `verify` first checks that
+ * `staged` holds that content (fsck: a crash may have removed part of it).
+ * Repeatable: a copy interrupted at any point can be run again.
+ */
+export async function copyStaged(
+  backend: StorageBackend,
+  staged: string,
+  target: string,
+  hash: string,
+  verify: boolean,
+): Promise<void> {
+  const keys: string[] = [];
+  for await (const o of backend.list(`${staged}/`)) keys.push(o.key);
+  if (verify) {
+    const entries: { path: string; hash: string }[] = [];
+    for (const k of keys) {
+      const body = await backend.get(k);
+      if (!body) throw new StorageError(`${backend.uri(k)} vanished while it was checked`);
+      entries.push({ path: k.slice(staged.length + 1), hash: (await hashStream(body)).hash });
+    }
+    if (keys.length === 0 || hashDirectory(entries) !== hash) {
+      throw new IntegrityError(
+        `${backend.uri(staged)} does not hold the content ${hash} any more; nothing was copied`,
+      );
+    }
+  }
+  const written: { path: string; hash: string }[] = [];
+  const keep = new Set<string>();
+  for (const k of keys) {
+    const rel = k.slice(staged.length + 1);
+    const body = await backend.get(k);
+    if (!body) throw new StorageError(`${backend.uri(k)} vanished during the copy`);
+    const put = await backend.put(`${target}/${rel}`, body, { overwrite: true });
+    written.push({ path: rel, hash: put.hash });
+    keep.add(rel);
+    crashPoint("replace:mid-copy");
+  }
+  if (hashDirectory(written) !== hash) {
+    throw new IntegrityError(
+      `the copy of ${backend.uri(staged)} to ${backend.uri(target)} is not the content ${hash}`,
+    );
+  }
+  const extra: string[] = [];
+  for await (const o of backend.list(`${target}/`)) {
+    if (!keep.has(o.key.slice(target.length + 1))) extra.push(o.key);
+  }
+  for (const k of extra) await backend.delete(k);
+  await deleteObject(backend, staged, true);
 }

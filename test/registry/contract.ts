@@ -4,7 +4,7 @@
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
 import { contractCase } from "./_contract_case.ts";
-import { assert, assertEquals, assertRejects } from "../_helpers.ts";
+import { assert, assertEquals, assertRejects, HEALTHY } from "../_helpers.ts";
 
 const enc = new TextEncoder();
 
@@ -172,6 +172,40 @@ export function registryContract(
     await assertRejects(() => ln.File.get(f.id), ln.NotFoundError);
     assertEquals(await Deno.stat(path).then(() => true, () => false), false);
   });
+
+  t(
+    "replace() of a folder-like file (.zarr): the new folder whole at the same path",
+    async (root) => {
+      const zarr = async (cells: string[]) => {
+        const dir = `${await Deno.makeTempDir({ dir: root })}/cells.zarr`;
+        await ln.writeZarr(
+          new ln.AnnData({
+            X: new ln.DenseMatrix(Float32Array.from(cells, (_, i) => i), [cells.length, 1]),
+            obs: pl.DataFrame({ cell: cells }),
+          }),
+          dir,
+        );
+        return dir;
+      };
+      const f = await new ln.File(await zarr(["a", "b", "c"]), { key: "atlas/cells.zarr" }).save();
+      const [path, before] = [f.path(), f.hash];
+      const stale = await ln.File.get(f.id);
+      await f.replace(await zarr(["x", "y"]));
+      assert(f.hash !== before);
+      assertEquals(f.path(), path);
+      const again = await ln.File.get({ key: "atlas/cells.zarr" });
+      assertEquals([again.id, again.hash, again.size], [f.id, f.hash, f.size]);
+      assertEquals(((await again.load()) as ln.AnnData).nObs, 2);
+      assertEquals(await ln.fsck(), HEALTHY);
+      // A record loaded before the replace is stale; a folder is replaced only by a folder.
+      const other = await zarr(["z"]);
+      await assertRejects(() => stale.replace(other), ln.IntegrityError, /changed since/);
+      await assertRejects(() => f.replace(enc.encode("x")), ln.ValidationError, /is a folder/);
+      const doc = await new ln.File(enc.encode("a doc"), { key: "doc.txt" }).save();
+      await assertRejects(() => doc.replace(path), ln.ValidationError, /single file/);
+      assertEquals((await ln.File.get(f.id)).hash, f.hash);
+    },
+  );
 
   t("runs: inputs and outputs are linked once; finish() completes the run", async () => {
     const input = await new ln.File(enc.encode("a,b\n1,2\n"), { key: "in.csv" }).save();

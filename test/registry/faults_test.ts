@@ -12,7 +12,7 @@ import { s3Server } from "../_s3.ts";
 const CHILD = new URL("./_child_save.ts", import.meta.url).pathname;
 const enc = new TextEncoder();
 
-type Op = "save" | "version" | "replace" | "replace-suffix" | "delete";
+type Op = "save" | "version" | "replace" | "replace-suffix" | "replace-dir" | "delete";
 
 /** The points each operation passes (S3 writes have no temp file). */
 function pointsOf(op: Op, s3: boolean): CrashPoint[] {
@@ -23,8 +23,10 @@ function pointsOf(op: Op, s3: boolean): CrashPoint[] {
     : op === "delete"
     ? /^delete:/
     : /^replace:/;
+  // Only a folder's replace copies staged content over it; a folder is put file by file.
   return CRASH_POINTS.filter((p) =>
-    prefix.test(p) || (p === "put:after-temp" && op !== "delete" && !s3)
+    (prefix.test(p) && (p !== "replace:mid-copy" || op === "replace-dir")) ||
+    (p === "put:after-temp" && op !== "delete" && !s3)
   );
 }
 
@@ -40,7 +42,13 @@ async function runCase(place: Place, op: Op, point: CrashPoint, round: number): 
   let id = "";
   let before = "";
   try {
-    if (op !== "save" && op !== "version") {
+    if (op === "replace-dir") {
+      const f = await new ln.File(await folder({ "a.txt": `before ${round}`, "b/c.txt": "c" }), {
+        key: `d/${round}.zarr`,
+      }).save();
+      id = f.id;
+      before = f.hash!;
+    } else if (op !== "save" && op !== "version") {
       // Keyed for replace and delete; managed at .lamindb/{id} (no suffix) for the replace
       // that changes the suffix, so the object's key moves with it.
       const f = await new ln.File(
@@ -68,6 +76,13 @@ async function runCase(place: Place, op: Op, point: CrashPoint, round: number): 
     ? ["delete", place.storage, id]
     : op === "replace"
     ? ["replace", place.storage, id, `after ${round} ${Math.random()}`]
+    : op === "replace-dir"
+    ? [
+      "replace-path",
+      place.storage,
+      id,
+      await folder({ "a.txt": `after ${round} ${Math.random()}`, "d.txt": "d" }, srcDir),
+    ]
     : ["replace-path", place.storage, id, `${srcDir}/new.csv`];
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CHILD, ...args],
@@ -118,8 +133,23 @@ ${new TextDecoder().decode(out.stderr)}${new TextDecoder().decode(out.stdout)}`,
       if (op === "replace-suffix") {
         assertEquals(f.suffix, f.hash === before ? "" : ".csv", `${what}: suffix`);
       }
+      if (op === "replace-dir") {
+        // The old folder whole, or the new one whole (b/c.txt gone, d.txt there).
+        const dir = await f.stage();
+        const names = (await listTree(dir)).sort();
+        assertEquals(
+          names,
+          f.hash === before ? ["a.txt", "b/c.txt"] : ["a.txt", "d.txt"],
+          `${what}: the folder's entries`,
+        );
+        assertEquals(f.path(), `${place.storage}/d/${round}.zarr`, `${what}: its path`);
+      }
       // And it can be replaced again (no claim is left behind).
-      await f.replace(enc.encode(`again ${round} ${Math.random()}`));
+      await f.replace(
+        op === "replace-dir"
+          ? await folder({ "a.txt": `again ${round} ${Math.random()}` })
+          : enc.encode(`again ${round} ${Math.random()}`),
+      );
       assertEquals(await ln.fsck(), HEALTHY, `${what}: after another replace`);
     }
   } finally {
@@ -127,9 +157,31 @@ ${new TextDecoder().decode(out.stderr)}${new TextDecoder().decode(out.stdout)}`,
   }
 }
 
+/** A folder of these files (in `parent`, or a new temporary directory); its path. */
+async function folder(files: Record<string, string>, parent?: string): Promise<string> {
+  const dir = `${parent ?? await tempDir()}/x.zarr`;
+  for (const [rel, text] of Object.entries(files)) {
+    await Deno.mkdir(`${dir}/${rel}`.replace(/\/[^/]*$/, ""), { recursive: true });
+    await Deno.writeTextFile(`${dir}/${rel}`, text);
+  }
+  return dir;
+}
+
+/** The files under `dir`, as paths relative to it. */
+async function listTree(dir: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isDirectory) out.push(...await listTree(`${dir}/${e.name}`, `${prefix}${e.name}/`));
+    else out.push(`${prefix}${e.name}`);
+  }
+  return out;
+}
+
 async function runAll(place: Place, s3: boolean): Promise<number> {
   let round = 0;
-  for (const op of ["save", "version", "replace", "replace-suffix", "delete"] as Op[]) {
+  for (
+    const op of ["save", "version", "replace", "replace-suffix", "replace-dir", "delete"] as Op[]
+  ) {
     for (const point of pointsOf(op, s3)) await runCase(place, op, point, round++);
   }
   return round;
@@ -142,7 +194,7 @@ Deno.test({
   async fn() {
     const storage = await tempDir();
     const n = await runAll({ storage, env: {}, init: () => ln.init({ storage }) }, false);
-    assert(n >= 15, `only ${n} cases`);
+    assert(n >= 31, `only ${n} cases`);
     await Deno.remove(storage, { recursive: true });
   },
 });
@@ -163,7 +215,7 @@ Deno.test({
       env,
       init: () => ln.init({ storage, s3: server.options, db, cacheDir: `${dir}/cache` }),
     }, true);
-    assert(n >= 12, `only ${n} cases`);
+    assert(n >= 26, `only ${n} cases`);
     await Deno.remove(dir, { recursive: true });
   },
 });

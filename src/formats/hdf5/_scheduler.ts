@@ -114,36 +114,7 @@ export async function fetchPieces(
       } else groups.push({ offset: p.offset, end: p.offset + p.length, pieces: [p] });
     }
   }
-  const truncated = (g: Group) =>
-    new CorruptFileError(`"${label}" is truncated: data at ${g.offset} is missing`);
-  const scatter = (g: Group, bytes: Uint8Array) => {
-    if (bytes.length < g.end - g.offset) throw truncated(g);
-    for (const p of g.pieces) {
-      const part = bytes.subarray(p.offset - g.offset, p.offset - g.offset + p.length);
-      (p.target ?? out).set(part, p.target ? 0 : p.into);
-    }
-  };
-  // A long request read through for its pieces: handed over as it
-  // arrives, each part copied to the pieces it holds (no buffer of the
-  // request's length: a scattered selection reads a whole X this way).
-  const scatterStream = (g: Group) => {
-    const ps = g.pieces;
-    let k = 0, last = -1;
-    return (bytes: Uint8Array, at: number) => {
-      const a = g.offset + at, b = a + bytes.length;
-      if (at < last) k = 0; // a retried request starts again
-      last = at;
-      while (k < ps.length && ps[k].offset + ps[k].length <= a) k++;
-      for (let j = k; j < ps.length && ps[j].offset < b; j++) {
-        const p = ps[j];
-        const s = Math.max(a, p.offset), e = Math.min(b, p.offset + p.length);
-        if (e <= s) continue;
-        const part = bytes.subarray(s - a, e - a);
-        if (p.target) p.target.set(part, s - p.offset);
-        else out.set(part, p.into + s - p.offset);
-      }
-    };
-  };
+  const truncated = (g: Group) => truncation(label, g);
   const into = (p: Piece) => p.target ?? out.subarray(p.into, p.into + p.length);
   // Small reads of a local file: synchronously, in one loop (streaming a
   // subset makes tens of thousands of them; a promise each would double
@@ -156,37 +127,102 @@ export async function fetchPieces(
         if (src.readIntoSync(g.offset, into(g.pieces[0])) < g.end - g.offset) throw truncated(g);
       } else {
         const bytes = new Uint8Array(g.end - g.offset);
-        scatter(g, bytes.subarray(0, src.readIntoSync(g.offset, bytes)));
+        scatter(label, g, bytes.subarray(0, src.readIntoSync(g.offset, bytes)), out);
       }
     }
     return Promise.resolve();
   });
-  let next = 0;
-  const worker = async () => {
-    while (next < rest.length) {
-      const g = rest[next++];
-      if (g.pieces.length === 1 && src.readInto) {
-        // One piece: read straight into its place.
-        if (await src.readInto(g.offset, into(g.pieces[0])) < g.end - g.offset) {
-          throw truncated(g);
-        }
-      } else if (src.readChunks && g.end - g.offset > STREAMED_REQUEST) {
-        if (await src.readChunks(g.offset, g.end - g.offset, scatterStream(g)) < g.end - g.offset) {
-          throw truncated(g);
-        }
-      } else scatter(g, await src.read(g.offset, g.end - g.offset));
+  const lanes = Math.min(options.concurrency ?? options.cost?.parallelism ?? 8, rest.length);
+  await guard(label, () => new GroupReads(src, label, rest, out).run(lanes));
+}
+
+/**
+ * Groups read a few at a time, their state in fields rather than in
+ * closures over `fetchPieces`' variables: under Deno 2.9.6, concurrent
+ * calls of the closure version sometimes (~1 in 8 streams of an h5ad from
+ * S3, only once the code was optimised, never with `--no-maglev`) read one
+ * call's group into another call's output, leaving zeros or a "truncated"
+ * error (`bench/README.md`, eleventh session).
+ */
+class GroupReads {
+  #next = 0;
+  readonly #src: ByteReader;
+  readonly #label: string;
+  readonly #groups: readonly Group[];
+  readonly #out: Uint8Array;
+
+  constructor(src: ByteReader, label: string, groups: readonly Group[], out: Uint8Array) {
+    this.#src = src;
+    this.#label = label;
+    this.#groups = groups;
+    this.#out = out;
+  }
+
+  async run(lanes: number): Promise<void> {
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < lanes; i++) all.push(this.#lane());
+    await Promise.all(all);
+  }
+
+  async #lane(): Promise<void> {
+    for (let i = this.#next++; i < this.#groups.length; i = this.#next++) {
+      await this.#read(this.#groups[i]);
+    }
+  }
+
+  async #read(g: Group): Promise<void> {
+    const src = this.#src, out = this.#out, length = g.end - g.offset;
+    if (g.pieces.length === 1 && src.readInto) {
+      // One piece: read straight into its place.
+      const p = g.pieces[0];
+      const target = p.target ?? out.subarray(p.into, p.into + p.length);
+      if (await src.readInto(g.offset, target) < length) throw truncation(this.#label, g);
+    } else if (src.readChunks && length > STREAMED_REQUEST) {
+      if (await src.readChunks(g.offset, length, scatterStream(g, out)) < length) {
+        throw truncation(this.#label, g);
+      }
+    } else {
+      const bytes = await src.read(g.offset, length);
+      scatter(this.#label, g, bytes, out);
+    }
+  }
+}
+
+function truncation(label: string, g: Group): CorruptFileError {
+  return new CorruptFileError(`"${label}" is truncated: data at ${g.offset} is missing`);
+}
+
+/** A request's bytes (all of group `g`) copied to its pieces. */
+function scatter(label: string, g: Group, bytes: Uint8Array, out: Uint8Array): void {
+  if (bytes.length < g.end - g.offset) throw truncation(label, g);
+  for (const p of g.pieces) {
+    const part = bytes.subarray(p.offset - g.offset, p.offset - g.offset + p.length);
+    (p.target ?? out).set(part, p.target ? 0 : p.into);
+  }
+}
+
+/**
+ * A long request read through for its pieces: handed over as it arrives,
+ * each part copied to the pieces it holds (no buffer of the request's
+ * length: a scattered selection reads a whole X this way).
+ */
+function scatterStream(g: Group, out: Uint8Array): (bytes: Uint8Array, at: number) => void {
+  const ps = g.pieces;
+  let k = 0, last = -1;
+  return (bytes: Uint8Array, at: number) => {
+    const a = g.offset + at, b = a + bytes.length;
+    if (at < last) k = 0; // a retried request starts again
+    last = at;
+    while (k < ps.length && ps[k].offset + ps[k].length <= a) k++;
+    for (let j = k; j < ps.length && ps[j].offset < b; j++) {
+      const p = ps[j];
+      const s = Math.max(a, p.offset), e = Math.min(b, p.offset + p.length);
+      if (e <= s) continue;
+      const part = bytes.subarray(s - a, e - a);
+      if (p.target) p.target.set(part, s - p.offset);
+      else out.set(part, p.into + s - p.offset);
     }
   };
-  await guard(
-    label,
-    () =>
-      Promise.all(
-        Array.from({
-          length: Math.min(options.concurrency ?? options.cost?.parallelism ?? 8, rest.length),
-        }, worker),
-      )
-        .then(() => {}),
-  );
 }
 
 /** Requests longer than this, for several pieces, are scattered as their bytes arrive. */

@@ -14,38 +14,31 @@ export function keepScalarType(dict: object, key: string, dtype: Dtype): void {
   m.set(key, dtype);
 }
 
+/** Integer dtypes up to 32 bits, by name: a value fits when it survives the store. */
+const SMALL_INTS = {
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+} as const;
+
 /**
  * `v` as a one-element array of the dtype `dict[key]` was read with, when
  * one was kept and `v` is exactly representable in it; else undefined.
  */
 export function keptScalar(dict: object, key: string, v: number): NumericArray | undefined {
   const dtype = kept.get(dict)?.get(key);
-  switch (dtype) {
-    case "float32":
-      return Number.isNaN(v) || Math.fround(v) === v ? Float32Array.of(v) : undefined;
-    case "int8":
-      return exact(Int8Array.of(v), v);
-    case "int16":
-      return exact(Int16Array.of(v), v);
-    case "int32":
-      return exact(Int32Array.of(v), v);
-    case "uint8":
-      return exact(Uint8Array.of(v), v);
-    case "uint16":
-      return exact(Uint16Array.of(v), v);
-    case "uint32":
-      return exact(Uint32Array.of(v), v);
-    case "uint64":
-      return Number.isSafeInteger(v) && v >= 0 ? BigUint64Array.of(BigInt(v)) : undefined;
+  if (dtype === "float32") {
+    return Number.isNaN(v) || Math.fround(v) === v ? Float32Array.of(v) : undefined;
+  }
+  if (dtype === "uint64") {
+    return Number.isSafeInteger(v) && v >= 0 ? BigUint64Array.of(BigInt(v)) : undefined;
+  }
+  if (dtype && dtype in SMALL_INTS) {
+    const a = SMALL_INTS[dtype as keyof typeof SMALL_INTS].of(v);
+    return a[0] === v ? a : undefined;
   }
   return undefined;
-}
-
-function exact<
-  T extends Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array,
->(
-  a: T,
-  v: number,
-): T | undefined {
-  return a[0] === v ? a : undefined;
 }

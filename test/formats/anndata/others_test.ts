@@ -343,18 +343,15 @@ Deno.test({
       assertEquals(a.categories.obs.k, { categories: ["7", "2"], ordered: true, values: "number" });
       const t = a.uns.table as pl.DataFrame;
       assertEquals(t.getColumn("x").toArray(), [0.5, 1.5]);
-      for (
-        const out of [`${await Deno.makeTempDir()}/x.h5ad`, `${await Deno.makeTempDir()}/x.zarr`]
-      ) {
-        await (out.endsWith(".zarr") ? ln.writeZarr(a, out) : ln.writeH5ad(a, out));
-        assertEquals(
-          (await python(
-            `import anndata as ad, sys; p = sys.argv[1]; a = ad.read_zarr(p) if p.endswith(".zarr") else ad.read_h5ad(p)
-t = a.uns["table"]; k = a.obs["k"]; g = a.obsm["meta"]["g"]
+      const printed = await readBack(
+        a,
+        `t = a.uns["table"]; k = a.obs["k"]; g = a.obsm["meta"]["g"]
 print(t.index.name, list(t.index), list(t["c"].cat.categories), t["c"].cat.ordered, list(t["k"].cat.categories), t["k"].dtype.categories.dtype, list(t["k"]))
 print(list(k.cat.categories), k.cat.ordered, list(k), list(g.cat.categories), list(g))`,
-            out,
-          )).trim(),
+      );
+      for (const got of printed) {
+        assertEquals(
+          got,
           "gene ['r1', 'r2'] ['z', 'a', 'm'] True [1, 3] int64 [3, 1]\n" +
             "[7, 2] True [2, 7, 2] ['b', 'a'] ['b', 'a', 'b']",
         );
@@ -389,19 +386,29 @@ Deno.test({
       // Changed values: 1000 no longer fits an int8, 0.1 is not a float32.
       (a.uns as Record<string, unknown>).big = 1000;
       (a.uns as Record<string, unknown>).f64 = 0.1;
-      for (
-        const out of [`${await Deno.makeTempDir()}/x.h5ad`, `${await Deno.makeTempDir()}/x.zarr`]
-      ) {
-        await (out.endsWith(".zarr") ? ln.writeZarr(a, out) : ln.writeH5ad(a, out));
+      const printed = await readBack(
+        a,
+        `u = a.uns; print(" ".join(f"{k}={u[k]}:{u[k].dtype}" for k in ["i8", "f32", "u16", "u64", "f64", "big"]), u["inner"]["i32"].dtype)`,
+      );
+      for (const got of printed) {
         assertEquals(
-          (await python(
-            `import anndata as ad, sys; p = sys.argv[1]; a = ad.read_zarr(p) if p.endswith(".zarr") else ad.read_h5ad(p)
-u = a.uns; print(" ".join(f"{k}={u[k]}:{u[k].dtype}" for k in ["i8", "f32", "u16", "u64", "f64", "big"]), u["inner"]["i32"].dtype)`,
-            out,
-          )).trim(),
+          got,
           "i8=-3:int8 f32=0.5:float32 u16=7:uint16 u64=5:uint64 f64=0.1:float64 big=1000:int64 int32",
         );
       }
     }
   },
 });
+
+/** `a` written as .h5ad and as .zarr, each read back by Python anndata (as `a`): what `code` prints. */
+async function readBack(a: ln.AnnData, code: string): Promise<string[]> {
+  const printed: string[] = [];
+  for (const out of [`${await Deno.makeTempDir()}/x.h5ad`, `${await Deno.makeTempDir()}/x.zarr`]) {
+    await (out.endsWith(".zarr") ? ln.writeZarr(a, out) : ln.writeH5ad(a, out));
+    const read = `import anndata as ad, sys; p = sys.argv[1]
+a = ad.read_zarr(p) if p.endswith(".zarr") else ad.read_h5ad(p)
+`;
+    printed.push((await python(read + code, out)).trim());
+  }
+  return printed;
+}

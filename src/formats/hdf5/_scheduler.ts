@@ -137,8 +137,9 @@ export async function fetchPieces(
 }
 
 /**
- * Groups read a few at a time, their state in fields rather than in
- * closures over `fetchPieces`' variables: under Deno 2.9.6, concurrent
+ * Groups read a few at a time (by `fetchPieces`, and `fetchLocal` for its
+ * large pieces), their state in fields rather than in closures over the
+ * caller's variables: under Deno 2.9.6, concurrent
  * calls of the closure version sometimes (~1 in 8 streams of an h5ad from
  * S3, only once the code was optimised, never with `--no-maglev`) read one
  * call's group into another call's output, leaving zeros or a "truncated"
@@ -150,12 +151,20 @@ class GroupReads {
   readonly #label: string;
   readonly #groups: readonly Group[];
   readonly #out: Uint8Array;
+  readonly #watch?: PartWatch;
 
-  constructor(src: ByteReader, label: string, groups: readonly Group[], out: Uint8Array) {
+  constructor(
+    src: ByteReader,
+    label: string,
+    groups: readonly Group[],
+    out: Uint8Array,
+    watch?: PartWatch,
+  ) {
     this.#src = src;
     this.#label = label;
     this.#groups = groups;
     this.#out = out;
+    this.#watch = watch;
   }
 
   async run(lanes: number): Promise<void> {
@@ -177,6 +186,7 @@ class GroupReads {
       const p = g.pieces[0];
       const target = p.target ?? out.subarray(p.into, p.into + p.length);
       if (await src.readInto(g.offset, target) < length) throw truncation(this.#label, g);
+      if (this.#watch && !p.target) this.#watch(target);
     } else if (src.readChunks && length > STREAMED_REQUEST) {
       if (await src.readChunks(g.offset, length, scatterStream(g, out)) < length) {
         throw truncation(this.#label, g);
@@ -184,6 +194,9 @@ class GroupReads {
     } else {
       const bytes = await src.read(g.offset, length);
       scatter(this.#label, g, bytes, out);
+      for (const p of g.pieces) {
+        if (this.#watch && !p.target) this.#watch(out.subarray(p.into, p.into + p.length));
+      }
     }
   }
 }
@@ -310,25 +323,9 @@ async function fetchLocal(
     return Promise.resolve();
   });
   if (!big.length) return;
-  let next = 0;
-  const worker = async () => {
-    while (next < big.length) {
-      const p = big[next++];
-      const dst = p.target ?? out.subarray(p.into, p.into + p.length);
-      const n = src.readInto ? await src.readInto(p.offset, dst) : copyInto(
-        await src.read(p.offset, p.length),
-        dst,
-      );
-      if (n < p.length) throw truncated(p.offset);
-      if (watch && !p.target) watch(dst);
-    }
-  };
-  await guard(
-    label,
-    () =>
-      Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, big.length) }, worker))
-        .then(() => {}),
-  );
+  const groups = big.map((p) => ({ offset: p.offset, end: p.offset + p.length, pieces: [p] }));
+  const lanes = Math.min(options.concurrency ?? 8, big.length);
+  await guard(label, () => new GroupReads(src, label, groups, out, watch).run(lanes));
 }
 
 /**
@@ -345,11 +342,6 @@ function inPlace(sorted: Piece[], i: number, j: number, end: number, n: number):
     if (q.into - p.into > q.offset - p.offset) return false;
   }
   return true;
-}
-
-function copyInto(bytes: Uint8Array, dst: Uint8Array): number {
-  dst.set(bytes.subarray(0, dst.length));
-  return Math.min(bytes.length, dst.length);
 }
 
 /**

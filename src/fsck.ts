@@ -1,6 +1,6 @@
 import * as rt from "./_runtime.ts";
 import { join, sep } from "node:path";
-import { InvalidKeyError } from "./errors.ts";
+import { IntegrityError, InvalidKeyError } from "./errors.ts";
 import { log } from "./_log.ts";
 import { defaultInstance, Instance } from "./registry/instance.ts";
 import { copyStaged, deleteObject, isStagingKey, objectExists } from "./registry/_replace.ts";
@@ -166,9 +166,17 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
             : `a replace() was interrupted while copying the new content from ` +
               `${backend.uri(key)}; repair finishes the copy`,
         });
-        if (repair) {
-          if (done) await deleteObject(backend, key, true);
-          else await copyStaged(backend, key, target, String(p.hash), true);
+        if (repair && done) await deleteObject(backend, key, true);
+        else if (repair) {
+          // A crash while the staged copy was being removed leaves part of it.
+          if ((await objectHash(backend, key, true))?.hash !== p.hash) {
+            throw new IntegrityError(
+              `${
+                backend.uri(key)
+              } does not hold the content ${p.hash} any more; nothing was copied`,
+            );
+          }
+          await copyStaged(backend, key, target, String(p.hash));
         }
       } else if (present) await removable(report.orphans, key, true);
     } else if (p.op === "replace" && row && present && row.hash !== p.hash) {

@@ -6,8 +6,7 @@ import { IntegrityError, NotFoundError, StorageError, ValidationError } from "..
 import { log } from "../_log.ts";
 import { startProgress } from "../storage/_progress.ts";
 import { MANAGED_PREFIX, objectKey, suffixOf } from "../storage/key.ts";
-import { hashDirectory, hashStream } from "../storage/hash.ts";
-import * as rt from "../_runtime.ts";
+import { hashDirectory } from "../storage/hash.ts";
 import type { StorageBackend } from "../storage/storage.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
@@ -180,8 +179,8 @@ async function replaceWith(
     if (m.entries) {
       for (const e of m.entries) {
         placed = true;
-        const path = e.path;
-        await putOne(backend, `${writeKey}/${e.rel}`, () => rt.readStream(path), e, false, t);
+        const data = dataOf({ kind: "path", path: e.path });
+        await putOne(backend, `${writeKey}/${e.rel}`, data, e, false, t);
       }
     } else await putOne(backend, newObjectKey, dataOf(src), m, !moves, t);
     t?.end();
@@ -241,7 +240,7 @@ async function replaceWith(
   crashPoint("replace:after-commit");
   if (staged) {
     try {
-      await copyStaged(backend, staged, newObjectKey, m.hash, false);
+      await copyStaged(backend, staged, newObjectKey, m.hash);
     } catch (e) {
       throw new StorageError(
         `file ${file.id} was replaced in the registry, but copying its new content over ` +
@@ -390,32 +389,18 @@ export async function objectExists(backend: StorageBackend, key: string, isDir: 
 /**
  * Copy the folder at `staged` over the folder at `target` (each entry
  * overwritten, entries it no longer has deleted), check the copy is the
- * content `hash` names, then delete `staged`. `verify` first checks that
- * `staged` holds that content (fsck: a crash may have removed part of it).
- * Repeatable: a copy interrupted at any point can be run again.
+ * content `hash` names, then delete `staged`. Repeatable: a copy
+ * interrupted at any point can be run again (fsck first checks that
+ * `staged` still holds that content: a crash may have removed part of it).
  */
 export async function copyStaged(
   backend: StorageBackend,
   staged: string,
   target: string,
   hash: string,
-  verify: boolean,
 ): Promise<void> {
   const keys: string[] = [];
   for await (const o of backend.list(`${staged}/`)) keys.push(o.key);
-  if (verify) {
-    const entries: { path: string; hash: string }[] = [];
-    for (const k of keys) {
-      const body = await backend.get(k);
-      if (!body) throw new StorageError(`${backend.uri(k)} vanished while it was checked`);
-      entries.push({ path: k.slice(staged.length + 1), hash: (await hashStream(body)).hash });
-    }
-    if (keys.length === 0 || hashDirectory(entries) !== hash) {
-      throw new IntegrityError(
-        `${backend.uri(staged)} does not hold the content ${hash} any more; nothing was copied`,
-      );
-    }
-  }
   const written: { path: string; hash: string }[] = [];
   const keep = new Set<string>();
   for (const k of keys) {

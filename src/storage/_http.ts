@@ -84,39 +84,6 @@ export class HttpStatus extends Error {
 }
 
 /**
- * `length` bytes of `body` after skipping `skip`: reads only as far as
- * needed and cancels the rest (a server that ignored Range may be sending
- * a large object).
- */
-export async function readSlice(
-  body: ReadableStream<Uint8Array> | null,
-  skip: number,
-  length: number,
-): Promise<Uint8Array> {
-  if (!body) return new Uint8Array();
-  const out = new Uint8Array(length);
-  let seen = 0;
-  let filled = 0;
-  const reader = body.getReader();
-  try {
-    while (filled < length) {
-      const r = await reader.read();
-      if (r.done) break;
-      const chunk = r.value;
-      const from = Math.max(0, skip - seen);
-      seen += chunk.byteLength;
-      if (from >= chunk.byteLength) continue;
-      const part = chunk.subarray(from, from + length - filled);
-      out.set(part, filled);
-      filled += part.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return filled === length ? out : out.slice(0, filled);
-}
-
-/**
  * `body` passed through, failing with a StorageError when no chunk arrives
  * within `ms` (the request is aborted through `ctl`) or the connection
  * breaks.

@@ -8,7 +8,6 @@ import {
   HttpStatus,
   idleTimeout,
   message,
-  readSlice,
   redactUrl,
 } from "./_http.ts";
 import { validateKey } from "./key.ts";
@@ -189,7 +188,14 @@ export class HttpStorage implements StorageBackend {
       offset,
       length,
       new Uint8Array(),
-      (body, _signal, skip) => readSlice(body, skip, length),
+      async (body, signal, skip) => {
+        // Only as far as needed; the rest is cancelled (a server that
+        // ignored Range may be sending a large object).
+        if (!body) return new Uint8Array();
+        const out = new Uint8Array(length);
+        const n = await drain(body, signal, (part, at) => out.set(part, at), skip, length);
+        return n === length ? out : out.slice(0, n);
+      },
     );
   }
 

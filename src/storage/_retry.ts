@@ -117,41 +117,27 @@ export async function readAll(
   signal: AbortSignal,
   expected?: number,
 ): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    // With the size known (a range): one buffer filled in place, not a list
-    // of chunks copied at the end (half the memory of a big read).
-    let buf = expected !== undefined && expected > 0 ? new Uint8Array(expected) : undefined;
-    const chunks: Uint8Array[] = [];
-    let n = 0;
-    for (;;) {
-      if (signal.aborted) throw signal.reason;
-      const r = await reader.read();
-      if (signal.aborted) throw signal.reason;
-      if (r.done) break;
-      if (buf && n + r.value.byteLength <= buf.byteLength) buf.set(r.value, n);
-      else {
-        if (buf) chunks.push(buf.subarray(0, n)); // more than announced: collect instead
-        buf = undefined;
-        chunks.push(r.value);
-      }
-      n += r.value.byteLength;
+  // With the size known (a range): one buffer filled in place, not a list
+  // of chunks copied at the end (half the memory of a big read).
+  let buf = expected !== undefined && expected > 0 ? new Uint8Array(expected) : undefined;
+  const chunks: Uint8Array[] = [];
+  const n = await drain(body, signal, (part, at) => {
+    if (buf && at + part.byteLength <= buf.byteLength) buf.set(part, at);
+    else {
+      if (buf) chunks.push(buf.subarray(0, at)); // more than announced: collect instead
+      buf = undefined;
+      chunks.push(part);
     }
-    if (buf) return buf.subarray(0, n);
-    if (chunks.length === 1) return chunks[0];
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const c of chunks) {
-      out.set(c, o);
-      o += c.byteLength;
-    }
-    return out;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    reader.releaseLock();
+  });
+  if (buf) return buf.subarray(0, n);
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
   }
+  return out;
 }
 
 /**

@@ -193,46 +193,54 @@ export async function evaluateStored(
   query: ExprNode,
 ): Promise<Uint32Array | undefined> {
   const names = columnsOf(query);
-  const kinds: string[] = [];
-  for (const name of names) {
+  // Every column's kind, then every column, at once (from object storage:
+  // one round trip for all of them, not one or two each).
+  const kinds = await Promise.all(names.map(async (name) => {
     const p = join(path, name);
     const enc = await encoding(store, p);
-    if (enc === "categorical") kinds.push(enc);
-    else if (
+    if (enc === "categorical") return enc;
+    if (
       (enc === undefined || enc === "array") && (await store.describe(p)) === "array" &&
       (await store.describe(join(path, "__categories", name))) === undefined
-    ) kinds.push("array");
-    else return undefined;
-  }
-  const data = new Map<string, TypedColumn>();
-  let n = -1;
-  for (const [k, name] of names.entries()) {
+    ) return "array";
+    return undefined;
+  }));
+  if (kinds.includes(undefined)) return undefined;
+  const columns = await Promise.all(names.map(async (name, k): Promise<TypedColumn | undefined> => {
     const p = join(path, name);
-    let c: TypedColumn;
     if (kinds[k] === "categorical") {
-      const codes = await store.read(join(p, "codes"));
-      const cats = await readCategories(store, join(p, "categories"));
+      const [codes, cats, attrs] = await Promise.all([
+        store.read(join(p, "codes")),
+        readCategories(store, join(p, "categories")),
+        store.attrs(p),
+      ]);
       // Categories of numbers or booleans: the polars evaluator, on their values.
       if (cats.kind !== "string") return undefined;
       if (codes.kind !== "number") {
         throw new CorruptFileError(`"${store.label}": /${p} is not a valid categorical`);
       }
       checkCodes(codes.data as ArrayLike<number>, cats.data.length, store.label, join(p, "codes"));
-      c = {
+      return {
         kind: "categorical",
         codes: codes.data as ArrayLike<number>,
         categories: cats.data.map((s) => s ?? ""),
-        ordered: Boolean((await store.attrs(p)).ordered),
+        ordered: Boolean(attrs.ordered),
       };
-    } else {
-      const a = await store.read(p);
-      if (a.shape.length !== 1 || a.kind === "string") return undefined;
-      c = a.kind === "bool" ? { kind: "bool", values: a.data } : { kind: "number", values: a.data };
     }
+    const a = await store.read(p);
+    if (a.shape.length !== 1 || a.kind === "string") return undefined;
+    return a.kind === "bool"
+      ? { kind: "bool", values: a.data }
+      : { kind: "number", values: a.data };
+  }));
+  const data = new Map<string, TypedColumn>();
+  let n = -1;
+  for (const [k, c] of columns.entries()) {
+    if (!c) return undefined;
     const len = c.kind === "categorical" ? c.codes.length : c.values.length;
     if (n >= 0 && len !== n) return undefined; // the polars evaluator names the column
     n = len;
-    data.set(name, c);
+    data.set(names[k], c);
   }
   return evaluateTyped(query, n, (name) => data.get(name)!);
 }

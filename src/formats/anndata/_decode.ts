@@ -606,9 +606,12 @@ export async function readDict(
 ): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   if ((await store.describe(path)) !== "group") return out;
-  for (const k of await store.keys(path)) {
-    out[k] = await readElem(store, join(path, k), (dtype) => keepScalarType(out, k, dtype));
-  }
+  // Entries at once (from object storage: their round trips overlap), kept in key order.
+  const keys = await store.keys(path);
+  const values = await Promise.all(
+    keys.map((k) => readElem(store, join(path, k), (dtype) => keepScalarType(out, k, dtype))),
+  );
+  keys.forEach((k, i) => out[k] = values[i]);
   return out;
 }
 
@@ -619,7 +622,9 @@ export async function readMapping<T>(
 ): Promise<Record<string, T>> {
   const out: Record<string, T> = {};
   if ((await store.describe(path)) !== "group") return out;
-  for (const k of await store.keys(path)) out[k] = await read(join(path, k));
+  const keys = await store.keys(path);
+  const values = await Promise.all(keys.map((k) => read(join(path, k))));
+  keys.forEach((k, i) => out[k] = values[i]);
   return out;
 }
 

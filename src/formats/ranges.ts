@@ -128,4 +128,10 @@ export interface RangeArray {
    * when it does not.
    */
   localExtent?(): Promise<LocalExtent | undefined>;
+  /**
+   * Optionally: look up where all of the array's elements are stored (a
+   * remote file's chunk index), reading none of them, so that a read
+   * started later needs no round trips for that (kept by the reader).
+   */
+  prefetch?(): Promise<void>;
 }

@@ -22,15 +22,20 @@ const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 /**
  * Estimated seconds to run `requests` under `model`: rounds of
  * `parallelism` requests, each round paying the latency once, plus the
- * bytes at the combined bandwidth; never less than the longest request
- * alone (latency plus its bytes at one request's bandwidth).
+ * bytes at the combined bandwidth, plus, for every request beyond the
+ * first of its round, its share of the store's parallelism for the
+ * latency (`latency / parallelism`: reads running together — a stream's
+ * obs columns, X and layers — share the connections, so a round of many
+ * requests is not free next to one request); never less than the longest
+ * request alone (latency plus its bytes at one request's bandwidth).
  *
  * @example
  * ```ts
  * import { estimateSeconds } from "./read_plan.ts";
  * const m = { latencyMs: 10, bytesPerSec: 1e6, parallelism: 2, totalBytesPerSec: 2e6 };
- * // 3 requests of 1 MB: 2 rounds (20 ms) + 3 MB at 2 MB/s (1.5 s); the longest alone is 1.01 s.
- * console.assert(Math.abs(estimateSeconds([[0, 1e6], [2e6, 3e6], [4e6, 5e6]], m) - 1.52) < 1e-9);
+ * // 3 requests of 1 MB: 2 rounds (20 ms) + 3 MB at 2 MB/s (1.5 s) + one request
+ * // sharing a round (5 ms); the longest alone is 1.01 s.
+ * console.assert(Math.abs(estimateSeconds([[0, 1e6], [2e6, 3e6], [4e6, 5e6]], m) - 1.525) < 1e-9);
  * ```
  */
 export function estimateSeconds(requests: readonly Range[], model: CostModel): number {
@@ -44,18 +49,24 @@ export function estimateSeconds(requests: readonly Range[], model: CostModel): n
     longest = Math.max(longest, e - s);
   }
   return Math.max(
-    ceilDiv(requests.length, p) * lat + bytes / together,
+    roundsCost(requests.length, p, lat) + bytes / together,
     lat + longest / model.bytesPerSec,
   );
+}
+
+/** Seconds of latency `k` requests cost in rounds of `p` (see {@linkcode estimateSeconds}). */
+function roundsCost(k: number, p: number, lat: number): number {
+  const rounds = ceilDiv(k, p);
+  return rounds * lat + (k - rounds) * lat / p;
 }
 
 /**
  * Choose the requests that read `ranges` (byte ranges, sorted by start)
  * fastest under `model`. A gap between ranges is read through when that
  * costs less than the request it saves: with `k` requests the best plan
- * skips the `k - 1` largest gaps, and since requests run in rounds of
- * `parallelism`, only `k` = 1, every multiple of `parallelism` and "one per
- * range" need comparing. Cheap requests (a local disk) skip every gap
+ * skips the `k - 1` largest gaps, and every `k` is priced by
+ * {@linkcode estimateSeconds}' rule (rounds of `parallelism`, each request
+ * beyond the first of a round paying its share). Cheap requests (a local disk) skip every gap
  * bigger than a few KB; expensive ones (S3 across a network) read through
  * gaps of MBs, down to a single span when that is fastest. Requests longer
  * than a request's worth of transfer are then cut into equal parts, up to
@@ -89,13 +100,13 @@ export function planReads(ranges: readonly Range[], model: CostModel): ReadPlan 
   // Skipping the j largest gaps saves their sum.
   const skipped = new Float64Array(n);
   for (let j = 0; j < n - 1; j++) skipped[j + 1] = skipped[j] + ascending[n - 2 - j];
-  const cost = (k: number) => ceilDiv(k, p) * lat + (needed + allGaps - skipped[k - 1]) / together;
+  const cost = (k: number) =>
+    roundsCost(k, p, lat) + (needed + allGaps - skipped[k - 1]) / together;
   let best = n, bestCost = cost(n);
-  for (let k = p; k < n; k += p) {
+  for (let k = 1; k < n; k++) {
     const c = cost(k);
     if (c < bestCost) [best, bestCost] = [k, c];
   }
-  if (cost(1) < bestCost) best = 1;
   // The rounds above ignore that one long request can outlast the rest:
   // compare the plans themselves (one per range and one span included).
   let requests: Range[] = [];

@@ -228,14 +228,20 @@ export async function openSelection(
 
 /**
  * Look up the metadata of the matrices the projection reads (X, layers,
- * obsm), nothing of their data, so that a remote file's round trips for
- * it overlap the queries' reads; the store keeps what it read. Failures
- * are left to the reads that need the parts.
+ * obsm) and, in a remote file, their chunk indexes, nothing of their
+ * data, so that the round trips for it overlap the queries' reads; the
+ * store keeps what it read. Failures are left to the reads that need the
+ * parts.
  */
 function warmMatrices(src: RangeReader, p: ResolvedProjection): void {
   const paths = [...(p.X ? ["X"] : []), ...p.layers.map((l) => join("layers", l))];
   for (const m of p.obsm) paths.push(join("obsm", m));
-  for (const path of paths) storedMatrix(src, path).catch(() => {});
+  for (const path of paths) {
+    storedMatrix(src, path).then(async (m) => {
+      const arrays = !m ? [] : m.kind === "dense" ? [m.values] : [m.data, m.indices];
+      await Promise.all(arrays.map((a) => a.prefetch?.()));
+    }).catch(() => {});
+  }
 }
 
 async function subsetAtMaybe(

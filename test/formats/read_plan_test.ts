@@ -149,3 +149,22 @@ Deno.test("an empty plan reads nothing, and a plan prints its requests and cost"
     "1 request(s), 300 bytes for 200 needed (1.50x), ~20.0 ms [0..300]",
   );
 });
+
+Deno.test("a column read with others is one request, not a round of many to skip a few KB", () => {
+  // A streamed obs column: 20,000 selected rows of a 200 KB int8 array
+  // (a 10% selection), read while X and the other columns are read too.
+  const r = rng(3);
+  const rows: Range[] = [];
+  for (let i = 0; i < 200_000; i++) if (r() < 0.1) rows.push([i, i + 1]);
+  const model: CostModel = {
+    latencyMs: 25,
+    bytesPerSec: 140e6,
+    parallelism: 12,
+    totalBytesPerSec: 300e6,
+  };
+  const plan = planReads(rows, model);
+  assertEquals(plan.requests.length, 1, describeReadPlan(plan));
+  // Gaps worth more than a request's share of a round are still skipped.
+  const far = planReads([[0, 1000], [50e6, 50e6 + 1000]], model);
+  assertEquals(far.requests.length, 2, describeReadPlan(far));
+});

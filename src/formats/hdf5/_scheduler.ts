@@ -133,7 +133,57 @@ export async function fetchPieces(
     return Promise.resolve();
   });
   const lanes = Math.min(options.concurrency ?? options.cost?.parallelism ?? 8, rest.length);
-  await guard(label, () => new GroupReads(src, label, rest, out).run(lanes));
+  const slots = options.cost ? slotsOf(src, options.cost) : undefined;
+  await guard(label, () => new GroupReads(src, label, rest, out, undefined, slots).run(lanes));
+}
+
+/**
+ * Requests of one remote file in flight at once, across concurrent reads
+ * (a scattered stream reads obs columns, string heaps, X and layers
+ * together): at most the store's useful parallelism, smaller requests
+ * first (a small one waits on latency, not bandwidth: it is soon done and
+ * its caller moves on, while the large ones keep the connections busy).
+ * Without a bound, the reads of many small pieces filled the HTTP client's
+ * sockets and the matrices' metadata and large reads queued behind them;
+ * metadata reads (the page cache) take no slot.
+ */
+class Slots {
+  #free: number;
+  readonly #waiting: { size: number; go: () => void }[] = [];
+
+  constructor(n: number) {
+    this.#free = n;
+  }
+
+  /** Wait, if need be, for a slot for a request of `size` bytes. */
+  take(size: number): Promise<void> | undefined {
+    if (this.#free > 0 && this.#waiting.length === 0) {
+      this.#free--;
+      return undefined;
+    }
+    return new Promise<void>((go) => {
+      const w = this.#waiting;
+      let i = w.length;
+      while (i > 0 && w[i - 1].size > size) i--;
+      w.splice(i, 0, { size, go });
+    });
+  }
+
+  /** Give a slot back (to the smallest request waiting). */
+  give(): void {
+    const next = this.#waiting.shift();
+    if (next) next.go();
+    else this.#free++;
+  }
+}
+
+const slotsBySource = new WeakMap<ByteReader, Slots>();
+
+/** The request slots of remote file `src` (made once, sized by its cost model). */
+function slotsOf(src: ByteReader, cost: CostModel): Slots {
+  let s = slotsBySource.get(src);
+  if (!s) slotsBySource.set(src, s = new Slots(Math.max(4, Math.round(cost.parallelism))));
+  return s;
 }
 
 /**
@@ -152,6 +202,7 @@ class GroupReads {
   readonly #groups: readonly Group[];
   readonly #out: Uint8Array;
   readonly #watch?: PartWatch;
+  readonly #slots?: Slots;
 
   constructor(
     src: ByteReader,
@@ -159,12 +210,14 @@ class GroupReads {
     groups: readonly Group[],
     out: Uint8Array,
     watch?: PartWatch,
+    slots?: Slots,
   ) {
     this.#src = src;
     this.#label = label;
     this.#groups = groups;
     this.#out = out;
     this.#watch = watch;
+    this.#slots = slots;
   }
 
   async run(lanes: number): Promise<void> {
@@ -175,7 +228,17 @@ class GroupReads {
 
   async #lane(): Promise<void> {
     for (let i = this.#next++; i < this.#groups.length; i = this.#next++) {
-      await this.#read(this.#groups[i]);
+      const g = this.#groups[i];
+      if (!this.#slots) {
+        await this.#read(g);
+        continue;
+      }
+      await this.#slots.take(g.end - g.offset);
+      try {
+        await this.#read(g);
+      } finally {
+        this.#slots.give();
+      }
     }
   }
 

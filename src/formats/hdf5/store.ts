@@ -136,6 +136,15 @@ export async function h5RangeArray(
     },
     // Workers may read it from its local file (src/query/_kept.ts).
     localExtent: () => localExtent(ds, file, options),
+    // Remote: the chunk index (a chain of round trips) looked up ahead;
+    // its pages stay in the file's page cache for the read that needs them.
+    ...(options.cost && ds.chunks?.[0]
+      ? {
+        async prefetch() {
+          await ds.chunkAddresses([[0, ds.shape[0]]], ds.chunks![0]);
+        },
+      }
+      : {}),
     // Local, uncompressed: called window by window, so the chunk index is
     // looked up once for all of it (metadata: ~40 B a chunk).
     ...((ds.info.filters ?? []).length || options.cost || !file.source.readIntoSync) ? {} : {

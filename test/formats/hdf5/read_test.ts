@@ -2,7 +2,8 @@
 import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
 import { fileBytes, H5File } from "../../../src/formats/hdf5/h5file.ts";
-import { openH5Range } from "../../../src/formats/hdf5/store.ts";
+import { h5RangeArray, openH5Range } from "../../../src/formats/hdf5/store.ts";
+import type { ByteReader } from "../../../src/formats/hdf5/_bytes_io.ts";
 import { CorruptFileError, UnsupportedFormatError } from "../../../mod.ts";
 import { ds } from "./_ds.ts";
 
@@ -323,6 +324,61 @@ with h5py.File(sys.argv[1], "w") as f:
       }
     } finally {
       src.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a remote dataset's chunk index looked up ahead (prefetch): a later read asks only for data",
+  ...py,
+  async fn() {
+    const bytes = await Deno.readFile(await written("default"));
+    const cost = { latencyMs: 20, bytesPerSec: 100e6, parallelism: 8 };
+    /** The dataset `chunked` of a fresh remote-like open, and the log of its requests. */
+    const open = async () => {
+      const log: [number, number][] = [];
+      const src: ByteReader = {
+        size: () => Promise.resolve(bytes.length),
+        read(offset, length) {
+          log.push([offset, length]);
+          return Promise.resolve(bytes.slice(offset, offset + length));
+        },
+      };
+      const store = await openH5Range(src, "t.h5", { cost });
+      return { file: store.file, log };
+    };
+    const rows: [number, number][] = [[0, 10], [150_000, 150_010], [199_990, 200_000]];
+    const cold = await open();
+    const array = await h5RangeArray(cold.file, "chunked", { cost });
+    cold.log.length = 0;
+    const want = await array.readRanges(rows);
+    const coldRequests = cold.log.length;
+
+    const warm = await open();
+    const first = await h5RangeArray(warm.file, "chunked", { cost });
+    assert(first.prefetch, "a remote chunked dataset can look up its index ahead");
+    await first.prefetch();
+    // A later read makes its own dataset object, as a stream's parts do.
+    const later = await h5RangeArray(warm.file, "chunked", { cost });
+    warm.log.length = 0;
+    assertEquals(await later.readRanges(rows), want);
+    assert(
+      warm.log.length < coldRequests,
+      `${warm.log.length} requests after the prefetch, ${coldRequests} without`,
+    );
+    // Only the rows' bytes (unfiltered chunks are read in part): a request
+    // per range at most, none for the index.
+    assert(warm.log.length <= rows.length, JSON.stringify(warm.log));
+    // Local files look chunks up as they go (a positional read costs µs).
+    const dir = await tempDir();
+    await Deno.writeFile(`${dir}/t.h5`, bytes);
+    const local = fileBytes(`${dir}/t.h5`);
+    try {
+      const store = await openH5Range(local, "t.h5");
+      assertEquals((await h5RangeArray(store.file, "chunked")).prefetch, undefined);
+    } finally {
+      local.close();
     }
   },
 });

@@ -243,3 +243,43 @@ Deno.test("many concurrent reads of small remote pieces each land in their own o
   }
   assertEquals(checked, 900);
 });
+
+Deno.test("concurrent reads of one remote file share its parallelism, smaller requests first", async () => {
+  const size = 8 << 20, file = new Uint8Array(size).map((_, i) => (i * 31) & 255);
+  let inFlight = 0, most = 0;
+  const started: number[] = []; // lengths, in the order requests start
+  const gate: (() => void)[] = [];
+  const src: ByteReader = {
+    size: () => Promise.resolve(size),
+    async read(offset, length) {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      started.push(length);
+      await new Promise<void>((r) => gate.push(r));
+      inFlight--;
+      return file.slice(offset, offset + length);
+    },
+  };
+  // Replies one at a time, oldest first, while requests wait.
+  let open = true;
+  const pump = (async () => {
+    while (open || gate.length) {
+      await new Promise((r) => setTimeout(r, 1));
+      gate.shift()?.();
+    }
+  })();
+  const cost: CostModel = { latencyMs: 20, bytesPerSec: 100e6, parallelism: 4 };
+  // Ten reads at once: five of one large piece, then five of a small one.
+  const reads = [...Array(5).fill(1 << 20), ...Array(5).fill(1000)].map(async (length, i) => {
+    const offset = i * (length + 7_000_00) % (size - length);
+    const out = new Uint8Array(length);
+    await fetchPieces(src, "x", [{ offset, length, into: 0 }], out, { cost });
+    assertEquals(out, file.subarray(offset, offset + length));
+  });
+  await Promise.all(reads);
+  open = false;
+  await pump;
+  assertEquals(most, 4, "never more requests in flight than the store's parallelism");
+  // The first four take the free slots; of those waiting, the small ones go first.
+  assertEquals(started.slice(4, 9), [1000, 1000, 1000, 1000, 1000]);
+});

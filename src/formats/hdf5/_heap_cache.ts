@@ -7,11 +7,17 @@ import { CorruptFileError } from "../../errors.ts";
 import type { ByteReader } from "./_bytes_io.ts";
 import {
   type Collection,
+  COLLECTION_GUESS,
   collectionSize,
   heapOutside,
   indexCollection,
   readCollection,
 } from "./_structures.ts";
+
+/** Byte ranges read into their targets together (planned as one read). */
+export type ReadTogether = (
+  pieces: { offset: number; length: number; into: 0; target: Uint8Array }[],
+) => Promise<void>;
 
 /** Bytes of global heap collections (their bytes and index) an H5File keeps cached. */
 export const HEAP_CACHE_BYTES = 4 << 20;
@@ -37,6 +43,7 @@ export class HeapCache {
   #bytes = 0;
   #scratch = new Uint8Array(0);
   #index?: { offsets: Float64Array; sizes: Float64Array };
+  #together?: ReadTogether;
 
   constructor(src: ByteReader, label: string, fileSize: () => number) {
     this.#src = src;
@@ -62,6 +69,64 @@ export class HeapCache {
       if (this.#entries.get(address) === entry) this.#settle(entry, c);
     }, () => {});
     return entry.collection;
+  }
+
+  /**
+   * A remote file's way to read several collections at once (its cost
+   * model's plan): {@linkcode HeapCache.getAll} then reads the collections
+   * it lacks in a few requests, not one each.
+   */
+  readTogether(read: ReadTogether): void {
+    this.#together = read;
+  }
+
+  /**
+   * The collections at `addresses` (as `get` each). Remote, with
+   * {@linkcode HeapCache.readTogether}: those not kept are read together,
+   * each from its address to its usual extent (h5py writes them up to 64
+   * KiB; a larger one is read again whole). A scattered selection of
+   * strings touches nearly every collection of a column: ~100 requests of
+   * 64 KiB each became one or a few.
+   */
+  getAll(addresses: readonly number[]): Promise<Collection[]> {
+    const together = this.#together;
+    const missing = [...new Set(addresses)].filter((a) => !this.#entries.has(a));
+    if (together && missing.length > 1) {
+      const fileSize = this.#fileSize();
+      for (const a of missing) {
+        if (!(a >= 0 && a + 16 <= fileSize)) throw heapOutside(a, this.#label, fileSize);
+      }
+      const pieces = missing.map((offset) => {
+        const length = Math.min(COLLECTION_GUESS, fileSize - offset);
+        return { offset, length, into: 0 as const, target: new Uint8Array(length) };
+      });
+      const read = together(pieces);
+      read.catch(() => {}); // each entry below reports it
+      pieces.forEach(({ offset: address, target }) => {
+        const entry: Entry = {
+          collection: read.then(async () => {
+            const size = collectionSize(target, address, this.#label, fileSize);
+            if (size <= target.length) return indexCollection(target.subarray(0, size));
+            const whole = await this.#src.read(address, size);
+            if (whole.length < size) {
+              throw new CorruptFileError(
+                `"${this.#label}" is truncated: data at ${address} is missing`,
+              );
+            }
+            return indexCollection(whole);
+          }),
+          bytes: 0,
+        };
+        this.#entries.set(address, entry);
+        entry.collection.then((c) => {
+          if (this.#entries.get(address) === entry) this.#settle(entry, c);
+        }, () => {
+          // Not kept when it failed: a later read tries again.
+          if (this.#entries.get(address) === entry) this.#entries.delete(address);
+        });
+      });
+    }
+    return Promise.all(addresses.map((a) => this.get(a)));
   }
 
   /** The collection at `address` if it is kept and read. */

@@ -68,7 +68,7 @@ export interface Collection {
 }
 
 /** Bytes read with a remote global heap collection's header (h5py writes them 4 to 64 KiB). */
-const COLLECTION_GUESS = 64 << 10;
+export const COLLECTION_GUESS = 64 << 10;
 
 /**
  * III.E: the size the collection header `head` (its first 16 bytes, read at

@@ -16,6 +16,8 @@ export interface Heaps {
   readonly local: boolean;
   /** The collection at `address`, read whole and kept. */
   get(address: number): Promise<Collection>;
+  /** The collections at `addresses` (remote: those not kept read together). */
+  getAll(addresses: readonly number[]): Promise<Collection[]>;
   /** The collection at `address` if kept. */
   peek(address: number): Collection | undefined;
   /** Local files: the collection read into a reused buffer, valid until the next call. */
@@ -223,7 +225,7 @@ async function gatherStrings<T>(
       gather(h, heads[s]);
     }
   } else {
-    const got = await Promise.all(heads.map((r) => heaps.get(addr[r])));
+    const got = await heaps.getAll(heads.map((r) => addr[r]));
     buf = buffer();
     got.forEach((h, s) => gather(h, heads[s]));
   }

@@ -35,6 +35,11 @@ export async function openH5Range(
     label,
     rowOptions.cost ? metadataBlock(rowOptions.cost) : undefined,
   );
+  // Remote: string heaps a read needs are fetched together, by the plan.
+  if (rowOptions.cost) {
+    const none = new Uint8Array(0);
+    file.heaps.readTogether((pieces) => file.fetch(pieces, none, rowOptions));
+  }
   // The same selection is read from every obs column: plan its runs once.
   const planned = new WeakMap<Uint32Array, ReturnType<typeof spans>>();
   const spansOf = (rows: Uint32Array) => {

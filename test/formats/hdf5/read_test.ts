@@ -382,3 +382,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "remote strings: the heaps a scattered selection touches are read together, not one each",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(
+      `
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1] + "/s.h5", "w") as f:
+    f.create_dataset("names", data=np.array([f"cell-{i:07d}-AACGTTGCA" for i in range(100_000)], dtype=object), dtype=h5py.string_dtype())
+`,
+      dir,
+    );
+    const bytes = await Deno.readFile(`${dir}/s.h5`);
+    const log: [number, number][] = [];
+    const src: ByteReader = {
+      size: () => Promise.resolve(bytes.length),
+      read(offset, length) {
+        log.push([offset, length]);
+        return Promise.resolve(bytes.slice(offset, offset + length));
+      },
+    };
+    const cost = { latencyMs: 20, bytesPerSec: 100e6, parallelism: 8 };
+    const store = await openH5Range(src, "s.h5", { cost });
+    const rows = Uint32Array.from({ length: 5_000 }, (_, i) => i * 20 + (i % 7));
+    log.length = 0;
+    const got = await store.readRows!("names", rows);
+    assertEquals(got.kind, "string");
+    const values = got.data as (string | null)[];
+    assertEquals(values.length, rows.length);
+    rows.forEach((r, i) => {
+      if (values[i] !== `cell-${String(r).padStart(7, "0")}-AACGTTGCA`) {
+        throw new Error(`row ${r}: ${values[i]}`);
+      }
+    });
+    // ~3 MB of strings in dozens of heaps (h5py: 64 KiB or less each).
+    const heaps = new Set<number>();
+    for (let k = 0; k < bytes.length - 4; k++) {
+      if (
+        bytes[k] === 0x47 && bytes[k + 1] === 0x43 && bytes[k + 2] === 0x4f && bytes[k + 3] === 0x4c
+      ) {
+        heaps.add(k);
+      }
+    }
+    assert(heaps.size > 30, `${heaps.size} heaps`);
+    assert(log.length <= 12, `${log.length} requests for ${heaps.size} heaps`);
+  },
+});

@@ -138,6 +138,7 @@ Deno.test("vstringsUtf8: a reference past its heap object or to a missing one is
   const heaps: Heaps = {
     local: false,
     get: () => Promise.resolve(heap),
+    getAll: (addresses) => Promise.resolve(addresses.map(() => heap)),
     peek: () => undefined,
     readTransient: () => heap,
     keep: () => {},

@@ -108,9 +108,15 @@ export interface RangeArray {
   ): Promise<NumericArray>;
   /**
    * Optionally: `readRanges` of `[starts[k], ends[k])`, k < n, given as typed
-   * arrays (ascending, disjoint), for selections of very many ranges.
+   * arrays (ascending, disjoint), for selections of very many ranges;
+   * `watch` as for `readRanges` (an array may ignore it).
    */
-  readSpans?(starts: Float64Array, ends: Float64Array, n: number): Promise<NumericArray>;
+  readSpans?(
+    starts: Float64Array,
+    ends: Float64Array,
+    n: number,
+    watch?: PartWatch,
+  ): Promise<NumericArray>;
   /**
    * Optionally, for arrays stored uncompressed (no chunk is read twice when
    * called block by block): `readSpans`' raw little-endian bytes written to

@@ -6,10 +6,12 @@ import {
   DenseMatrix,
   type Matrix,
   type NumericArray,
+  withIndicesChecked,
 } from "../formats/anndata/matrix.ts";
 import { CorruptFileError, ValidationError } from "../errors.ts";
 import { planElements, planIndptr, spanList, type Spans } from "./plan.ts";
-import { type RangeArray, spans } from "../formats/ranges.ts";
+import { type PartWatch, type RangeArray, spans } from "../formats/ranges.ts";
+import { indexWatcher } from "../formats/anndata/_decode.ts";
 import { canReadKept, readKept } from "./_kept.ts";
 import { kept1 } from "../formats/_kept_filter.ts";
 
@@ -38,28 +40,36 @@ function remap(selected: ArrayLike<number>, n: number): Int32Array {
   return m;
 }
 
-/** Lines (rows of CSR, columns of CSC) of a compressed matrix, read by plan. */
+/**
+ * Lines (rows of CSR, columns of CSC) of a compressed matrix, read by plan;
+ * `checked`: the indices were all checked against the minor dimension as
+ * they were read (where they were decoded, for a zarr store).
+ */
 async function readLines(
   src: Extract<StoredMatrix, { kind: "csr" | "csc" }>,
   lines: Uint32Array | undefined,
-): Promise<{ data: NumericArray; indices: NumericArray; indptr: Float64Array }> {
+): Promise<
+  { data: NumericArray; indices: NumericArray; indptr: Float64Array; checked: boolean }
+> {
   const n = src.kind === "csr" ? src.shape[0] : src.shape[1];
+  const watcher = indexWatcher(src.kind === "csr" ? src.shape[1] : src.shape[0]);
   if (!lines) {
     const nnz = src.data.shape[0];
     const [data, indices, ptr] = await Promise.all([
       src.data.readRanges([[0, nnz]]),
-      src.indices.readRanges([[0, nnz]]),
+      src.indices.readRanges([[0, nnz]], watcher.watch),
       src.indptr.readRanges([[0, n + 1]]),
     ]);
-    return { data, indices, indptr: Float64Array.from(ptr as ArrayLike<number>, Number) };
+    const indptr = Float64Array.from(ptr as ArrayLike<number>, Number);
+    return { data, indices, indptr, checked: watcher.checked(indices) };
   }
   const { indptr, elements } = await planLines(src, lines);
   const [data, indices] = await Promise.all([
     readSpans(src.data, elements),
-    readSpans(src.indices, elements),
+    readSpans(src.indices, elements, watcher.watch),
   ]);
   release(elements.starts, elements.ends);
-  return { data, indices, indptr };
+  return { data, indices, indptr, checked: watcher.checked(indices) };
 }
 
 /**
@@ -129,9 +139,13 @@ function release(...arrays: (ArrayBufferView | undefined)[]): void {
 }
 
 /** `a.readSpans`, or `readRanges` of the same ranges. */
-async function readSpans(a: RangeArray, { starts, ends, n }: Spans): Promise<NumericArray> {
-  if (a.readSpans) return await a.readSpans(starts, ends, n);
-  return await a.readRanges(spanList({ starts, ends, n }));
+async function readSpans(
+  a: RangeArray,
+  { starts, ends, n }: Spans,
+  watch?: PartWatch,
+): Promise<NumericArray> {
+  if (a.readSpans) return await a.readSpans(starts, ends, n, watch);
+  return await a.readRanges(spanList({ starts, ends, n }), watch);
 }
 
 /** Keep only the entries whose minor index is selected (renumbered). */
@@ -266,16 +280,20 @@ export async function subsetMatrix(
   const major = src.kind === "csr" ? rows : cols;
   const minor = src.kind === "csr" ? cols : rows;
   const nMinor = src.kind === "csr" ? nCols : nRows;
-  let m;
+  let m, checked = false;
   if (minor && canReadKept(src.data, src.indices)) {
     m = await readLinesKept(src, major, remap(minor, nMinor));
   } else {
-    m = await readLines(src, major);
-    if (minor) m = filterMinor(m, remap(minor, nMinor), src.where);
+    const read = await readLines(src, major);
+    checked = !minor && read.checked;
+    m = minor ? filterMinor(read, remap(minor, nMinor), src.where) : read;
   }
   const Cls = src.kind === "csr" ? CsrMatrix : CscMatrix;
+  const make = () =>
+    new Cls(m.data, int32(m.indices), ptrArray(m.indptr), outShape, src.data.dtype);
   try {
-    return new Cls(m.data, int32(m.indices), ptrArray(m.indptr), outShape, src.data.dtype);
+    // Indices checked as they were read are not checked again here.
+    return checked ? withIndicesChecked(make) : make();
   } catch (e) {
     // What the file holds breaks the matrix's invariants (checked as built).
     if (!(e instanceof ValidationError)) throw e;

@@ -457,7 +457,10 @@ export async function readDataFrame(
  * are read; `checked(indices)`: whether every one of them was seen and
  * found in range (else the matrix checks them itself).
  */
-function indexWatcher(minor: number) {
+export function indexWatcher(minor: number): {
+  watch: PartWatch;
+  checked: (indices: ArrayBufferView) => boolean;
+} {
   let covered = 0, ok = true;
   const watch: PartWatch = (part: Uint8Array): void => {
     if (!ok || part.byteOffset % 4 !== 0 || part.length % 4 !== 0) {

@@ -278,7 +278,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
       }
       return out;
     },
-    async readSpans(starts: Float64Array, ends: Float64Array, n: number) {
+    async readSpans(starts: Float64Array, ends: Float64Array, n: number, watch?: PartWatch) {
       let total = 0;
       for (let k = 0; k < n; k++) {
         const s = starts[k], e = ends[k];
@@ -288,12 +288,14 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
       if (!raw) {
         const ranges: Range[] = [];
         for (let k = 0; k < n; k++) ranges.push([starts[k], ends[k]]);
-        return await this.readRanges(ranges);
+        return await this.readRanges(ranges, watch);
       }
       // As readRanges, without a pair per span (a scattered query has ~100,000).
       const out = largeArray(Ctor, total * rowLen);
       const rows = (x: number, b: number) => pickSpanBlocks(starts, ends, n, x, b);
-      if (shape.length === 1) return await pickedRows(raw, arr, rows, chunks[0], out, label, path);
+      if (shape.length === 1) {
+        return await pickedRows(raw, arr, rows, chunks[0], out, label, path, watch);
+      }
       return await pickedRows2d(raw, arr, rows, shape, chunks, out, label, path);
     },
   };

@@ -407,3 +407,41 @@ Deno.test({
     await assertRejects(() => ln.readImage(path), CorruptFileError, /fails its CRC/);
   },
 });
+
+Deno.test({
+  name: "streamed rows of a zarr X with an index outside the columns: a CorruptFileError naming " +
+    "the chunk (checked where decoded); rows without it stream",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    const root = await tempDir();
+    try {
+      const path = `${dir}/big.zarr`;
+      await python(
+        `import sys, numpy as np, pandas as pd, scipy.sparse as sp, anndata as ad, zarr
+n, m, per = 60000, 50, 50
+ind = np.tile(np.arange(per, dtype=np.int32), n)
+X = sp.csr_matrix((np.ones(n * per, np.float32), ind, np.arange(n + 1) * per), shape=(n, m))
+ad.AnnData(X=X, obs=pd.DataFrame({"k": np.arange(n)}, index=[str(i) for i in range(n)])).write_zarr(sys.argv[1])
+zarr.open(sys.argv[1] + "/X/indices", "r+")[2_345_678] = 50  # row 46,913`,
+        path,
+      );
+      await ln.init({ storage: root });
+      const file = await new ln.File(path).save();
+      const df = file.subsetter();
+      const fine = await file.stream({ subsetObs: df.k.lt(1000), isRunInput: false });
+      assertEquals(fine.X?.shape, [1000, 50]);
+      for (const q of [df.k.eq(46913), df.k.ge(46000).and(df.k.lt(48000))]) {
+        await assertRejects(
+          () => file.stream({ subsetObs: q, isRunInput: false }),
+          ln.CorruptFileError,
+          /\/X\/indices, chunk \d+: a sparse index \(50\) is outside 0\.\.49/,
+        );
+      }
+    } finally {
+      await ln.close();
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

@@ -328,6 +328,17 @@ with h5py.File(sys.argv[1], "w") as f:
   },
 });
 
+/** A remote-like reader over `bytes` (async reads only) that logs its requests. */
+function remoteLike(bytes: Uint8Array, log: [number, number][]): ByteReader {
+  return {
+    size: () => Promise.resolve(bytes.length),
+    read(offset, length) {
+      log.push([offset, length]);
+      return Promise.resolve(bytes.slice(offset, offset + length));
+    },
+  };
+}
+
 Deno.test({
   name:
     "a remote dataset's chunk index looked up ahead (prefetch): a later read asks only for data",
@@ -338,14 +349,7 @@ Deno.test({
     /** The dataset `chunked` of a fresh remote-like open, and the log of its requests. */
     const open = async () => {
       const log: [number, number][] = [];
-      const src: ByteReader = {
-        size: () => Promise.resolve(bytes.length),
-        read(offset, length) {
-          log.push([offset, length]);
-          return Promise.resolve(bytes.slice(offset, offset + length));
-        },
-      };
-      const store = await openH5Range(src, "t.h5", { cost });
+      const store = await openH5Range(remoteLike(bytes, log), "t.h5", { cost });
       return { file: store.file, log };
     };
     const rows: [number, number][] = [[0, 10], [150_000, 150_010], [199_990, 200_000]];
@@ -398,15 +402,8 @@ with h5py.File(sys.argv[1] + "/s.h5", "w") as f:
     );
     const bytes = await Deno.readFile(`${dir}/s.h5`);
     const log: [number, number][] = [];
-    const src: ByteReader = {
-      size: () => Promise.resolve(bytes.length),
-      read(offset, length) {
-        log.push([offset, length]);
-        return Promise.resolve(bytes.slice(offset, offset + length));
-      },
-    };
     const cost = { latencyMs: 20, bytesPerSec: 100e6, parallelism: 8 };
-    const store = await openH5Range(src, "s.h5", { cost });
+    const store = await openH5Range(remoteLike(bytes, log), "s.h5", { cost });
     const rows = Uint32Array.from({ length: 5_000 }, (_, i) => i * 20 + (i % 7));
     log.length = 0;
     const got = await store.readRows!("names", rows);

@@ -31,9 +31,10 @@ Deno.test("HeapCache.getAll reads missing collections in one batch, large ones a
   };
   const heaps = new HeapCache(src, "t", () => file.length);
   const batches: number[] = [];
-  heaps.readTogether(async (pieces) => {
+  heaps.readTogether((pieces) => {
     batches.push(pieces.length);
     for (const p of pieces) p.target.set(file.subarray(p.offset, p.offset + p.length));
+    return Promise.resolve();
   });
   const text = (c: { bytes: Uint8Array; offsets: Float64Array; sizes: Float64Array }) =>
     new TextDecoder().decode(c.bytes.subarray(c.offsets[1], c.offsets[1] + c.sizes[1]));

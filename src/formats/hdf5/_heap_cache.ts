@@ -104,17 +104,9 @@ export class HeapCache {
       read.catch(() => {}); // each entry below reports it
       pieces.forEach(({ offset: address, target }) => {
         const entry: Entry = {
-          collection: read.then(async () => {
-            const size = collectionSize(target, address, this.#label, fileSize);
-            if (size <= target.length) return indexCollection(target.subarray(0, size));
-            const whole = await this.#src.read(address, size);
-            if (whole.length < size) {
-              throw new CorruptFileError(
-                `"${this.#label}" is truncated: data at ${address} is missing`,
-              );
-            }
-            return indexCollection(whole);
-          }),
+          collection: read.then(() =>
+            readCollection(this.#src, address, this.#label, fileSize, target)
+          ),
           bytes: 0,
         };
         this.#entries.set(address, entry);

@@ -126,19 +126,24 @@ export function indexCollection(
   return { bytes, offsets, sizes };
 }
 
-/** III.E: the global heap collection at `address` (variable-length strings live there). */
+/**
+ * III.E: the global heap collection at `address` (variable-length strings
+ * live there). `head`: its first bytes when already read (at least its
+ * 16-byte header); the rest is read only if they fall short.
+ */
 export async function readCollection(
   src: ByteReader,
   address: number,
   label: string,
   fileSize: number,
+  head?: Uint8Array,
 ): Promise<Collection> {
   if (!(address >= 0 && address + 16 <= fileSize)) throw heapOutside(address, label, fileSize);
   // Remote: one request for the header and (usually all of) the
   // collection, since a second round trip costs more than the extra bytes.
   // Local (synchronous reads): just the header.
   const guess = src.readIntoSync ? 16 : COLLECTION_GUESS;
-  const first = await src.read(address, Math.min(guess, fileSize - address));
+  const first = head ?? await src.read(address, Math.min(guess, fileSize - address));
   const size = collectionSize(first, address, label, fileSize);
   const bytes = first.length >= size ? first.subarray(0, size) : await src.read(address, size);
   if (bytes.length < size) {

@@ -66,11 +66,11 @@ function roundsCost(k: number, p: number, lat: number): number {
  * costs less than the request it saves: with `k` requests the best plan
  * skips the `k - 1` largest gaps, and every `k` is priced by
  * {@linkcode estimateSeconds}' rule (rounds of `parallelism`, each request
- * beyond the first of a round paying its share). Cheap requests (a local disk) skip every gap
- * bigger than a few KB; expensive ones (S3 across a network) read through
- * gaps of MBs, down to a single span when that is fastest. Requests longer
- * than a request's worth of transfer are then cut into equal parts, up to
- * `parallelism` of them, so they run at once.
+ * beyond the first of a round paying its share). Cheap requests (a local
+ * disk) skip every gap bigger than a few KB; expensive ones (S3 across a
+ * network) read through gaps of MBs, down to a single span when that is
+ * fastest. Requests longer than a request's worth of transfer are then cut
+ * into equal parts, up to `parallelism` of them, so they run at once.
  *
  * @example The same ranges on a local disk and on a slow object store
  * ```ts
@@ -90,9 +90,9 @@ export function planReads(ranges: readonly Range[], model: CostModel): ReadPlan 
   const p = Math.max(1, Math.floor(model.parallelism));
   const together = model.totalBytesPerSec ?? model.bytesPerSec * p;
   const n = m.length;
-  // Gaps, and their values sorted (a native numeric sort: ~1 ms for 20,000
-  // gaps, where sorting their indices by a comparator took ~20 ms; a
-  // streamed obs column of a scattered selection has that many).
+  // Gaps, and their values sorted natively (sorting their indices by a
+  // comparator made the plan of a streamed obs column of a scattered
+  // selection, ~19,000 ranges, 6.3 instead of 1.8 ms).
   const gaps = new Float64Array(Math.max(0, n - 1));
   let allGaps = 0;
   for (let i = 0; i + 1 < n; i++) allGaps += gaps[i] = m[i + 1][0] - m[i][1];

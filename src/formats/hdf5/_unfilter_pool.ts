@@ -576,7 +576,7 @@ function extras(
   return { ...(pick ? { pick } : {}), ...(check === undefined ? {} : { check }) };
 }
 
-/** The worker with the fewest batches in flight. */
+/** The worker with the fewest bytes to decode in flight (then the fewest jobs). */
 function leastBusy(p: NonNullable<typeof pool>): number {
   let i = 0;
   for (let k = 1; k < p.workers.length; k++) {

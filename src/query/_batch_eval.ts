@@ -182,6 +182,33 @@ export function evaluateTyped(
 }
 
 /**
+ * The categorical column at `p` as codes (checked against its categories)
+ * and string categories; undefined when its categories are numbers or
+ * booleans (those are read as a plain column of their values).
+ */
+export async function storedCategorical(
+  store: ElementStore,
+  p: string,
+): Promise<Extract<TypedColumn, { kind: "categorical" }> | undefined> {
+  const [codes, cats, attrs] = await Promise.all([
+    store.read(join(p, "codes")),
+    readCategories(store, join(p, "categories")),
+    store.attrs(p),
+  ]);
+  if (cats.kind !== "string") return undefined;
+  if (codes.kind !== "number") {
+    throw new CorruptFileError(`"${store.label}": /${p} is not a valid categorical`);
+  }
+  checkCodes(codes.data as ArrayLike<number>, cats.data.length, store.label, join(p, "codes"));
+  return {
+    kind: "categorical",
+    codes: codes.data as ArrayLike<number>,
+    categories: cats.data.map((s) => s ?? ""),
+    ordered: Boolean(attrs.ordered),
+  };
+}
+
+/**
  * Evaluate `query` over the stored columns of the dataframe at `path`
  * (obs or var) on their typed arrays, when every column it names is a
  * categorical or a plain numeric/boolean array (checked from metadata
@@ -208,25 +235,8 @@ export async function evaluateStored(
   if (kinds.includes(undefined)) return undefined;
   const columns = await Promise.all(names.map(async (name, k): Promise<TypedColumn | undefined> => {
     const p = join(path, name);
-    if (kinds[k] === "categorical") {
-      const [codes, cats, attrs] = await Promise.all([
-        store.read(join(p, "codes")),
-        readCategories(store, join(p, "categories")),
-        store.attrs(p),
-      ]);
-      // Categories of numbers or booleans: the polars evaluator, on their values.
-      if (cats.kind !== "string") return undefined;
-      if (codes.kind !== "number") {
-        throw new CorruptFileError(`"${store.label}": /${p} is not a valid categorical`);
-      }
-      checkCodes(codes.data as ArrayLike<number>, cats.data.length, store.label, join(p, "codes"));
-      return {
-        kind: "categorical",
-        codes: codes.data as ArrayLike<number>,
-        categories: cats.data.map((s) => s ?? ""),
-        ordered: Boolean(attrs.ordered),
-      };
-    }
+    // Categories of numbers or booleans: the polars evaluator, on their values.
+    if (kinds[k] === "categorical") return await storedCategorical(store, p);
     const a = await store.read(p);
     if (a.shape.length !== 1 || a.kind === "string") return undefined;
     return a.kind === "bool"

@@ -8,10 +8,8 @@ import { AnnData, type CategoryInfo } from "../formats/anndata/anndata.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
 import { type ElementStore, join } from "../formats/anndata/_store.ts";
 import {
-  checkCodes,
   encoding,
   frameColumns,
-  readCategories,
   readColumn,
   readDataFrame,
   readDict,
@@ -24,7 +22,7 @@ import { type ColumnData, evaluate } from "./evaluate.ts";
 import { checkColumns } from "./lazy_frame.ts";
 import { type Projection, type ResolvedProjection, resolveProjection } from "./projection.ts";
 import { axisEntry, storedMatrix, subsetListed } from "./_parts.ts";
-import { evaluateStored } from "./_batch_eval.ts";
+import { evaluateStored, storedCategorical } from "./_batch_eval.ts";
 
 /** What to select. */
 export interface StreamSelection {
@@ -68,23 +66,13 @@ async function evaluateAxis(
   let n = 0;
   for (const name of columnsOf(query)) {
     const p = join(path, name);
-    const cats = (await encoding(store, p)) === "categorical"
-      ? await readCategories(store, join(p, "categories"))
-      : undefined;
     // Categories of numbers or booleans: a plain column of their values.
-    if (cats?.kind === "string") {
-      const codes = await store.read(join(p, "codes"));
-      if (codes.kind !== "number") {
-        throw new CorruptFileError(`"${store.label}": /${p} is not a valid categorical`);
-      }
-      checkCodes(codes.data as ArrayLike<number>, cats.data.length, store.label, join(p, "codes"));
-      n = codes.data.length;
-      data.set(name, {
-        kind: "categorical",
-        codes: codes.data as ArrayLike<number>,
-        categories: cats.data.map((c) => c ?? ""),
-        ordered: Boolean((await store.attrs(p)).ordered),
-      });
+    const categorical = (await encoding(store, p)) === "categorical"
+      ? await storedCategorical(store, p)
+      : undefined;
+    if (categorical) {
+      n = categorical.codes.length;
+      data.set(name, categorical);
     } else {
       const { series } = await readColumn(store, path, name);
       n = series.length;

@@ -30,6 +30,9 @@ function indices(
   return out;
 }
 
+/** The most bytes of indptr (as 8-byte numbers) a BackedMatrix keeps. */
+const INDPTR_KEPT = 64 << 20;
+
 /** A matrix of a backed AnnData (X or a layer), read on demand. */
 export class BackedMatrix {
   readonly #src: RangeReader;
@@ -44,16 +47,36 @@ export class BackedMatrix {
     this.shape = shape;
   }
 
-  /** Rows and columns (ascending indices; all when omitted), reading only what they need. */
+  /**
+   * Rows and columns (ascending indices; all when omitted), reading only
+   * what they need. A sparse matrix read again keeps its whole indptr
+   * (up to 64 MiB of it) from the second read on, so each
+   * later read plans its lines without a round trip for their indptr.
+   */
   async get(rows?: ArrayLike<number>, cols?: ArrayLike<number>): Promise<Matrix> {
+    const r = indices(rows, this.shape[0], "row"), c = indices(cols, this.shape[1], "column");
     const m = await storedMatrix(this.#src, this.#path);
     if (!m) throw new ValidationError(`no matrix at /${this.#path}`);
-    return await subsetMatrix(
-      m,
-      indices(rows, this.shape[0], "row"),
-      indices(cols, this.shape[1], "column"),
-    );
+    if (m.kind === "csr" || m.kind === "csc") {
+      const lines = m.kind === "csr" ? r : c;
+      if (lines && this.#reads++ > 0 && m.indptr.shape[0] * 8 <= INDPTR_KEPT) {
+        this.#indptr ??= m.indptr.readRanges([[0, m.indptr.shape[0]]]).then((v) =>
+          v instanceof Int32Array || v instanceof Float64Array
+            ? v
+            : Float64Array.from(v as ArrayLike<number | bigint>, Number)
+        );
+        // A failed read is not kept: the next get tries again.
+        const v = await this.#indptr.catch((e) => {
+          this.#indptr = undefined;
+          throw e;
+        });
+        return await subsetMatrix({ ...m, indptrValues: v }, r, c);
+      }
+    }
+    return await subsetMatrix(m, r, c);
   }
+  #reads = 0;
+  #indptr?: Promise<Int32Array | Float64Array>;
 
   /** The whole matrix in memory. */
   async toMemory(): Promise<Matrix> {

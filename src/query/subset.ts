@@ -24,6 +24,11 @@ export type StoredMatrix =
     data: RangeArray;
     indices: RangeArray;
     indptr: RangeArray;
+    /**
+     * The whole indptr, already in memory (a backed matrix read again and
+     * again keeps it): lines are planned from it without reading.
+     */
+    indptrValues?: Int32Array | Float64Array;
     where?: string;
   };
 
@@ -80,6 +85,11 @@ async function planLines(
   src: Extract<StoredMatrix, { kind: "csr" | "csc" }>,
   lines: Uint32Array,
 ): Promise<{ indptr: Float64Array; elements: Spans }> {
+  if (src.indptrValues) {
+    const v = src.indptrValues;
+    const whole = { starts: Float64Array.of(0), ends: Float64Array.of(v.length), n: 1 };
+    return planElements(lines, whole, src.indptrValues, src.data.shape[0], src.where);
+  }
   const runs = planIndptr(lines);
   // Dense lines (runs making up at least 1/32 of the span they cover): the
   // span read in one piece, where ~100,000 tiny pieces cost ~100 ms here.

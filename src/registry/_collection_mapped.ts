@@ -216,23 +216,35 @@ export async function* mappedCollection(
     const order = globalOrder(total, o.shuffle, o.seed, o.blockSize, o.batchSize);
     const nBatches = o.dropLast ? Math.floor(total / o.batchSize) : Math.ceil(total / o.batchSize);
     await linkAll(c, files, options.isRunInput);
-    const read = (b: number): Promise<Batch> =>
-      readBatch(
-        order.subarray(b * o.batchSize, Math.min(total, (b + 1) * o.batchSize)),
-        { files, matrices, maps, offsets, obs, labels, joined, parallel: o.parallel },
-      );
+    const ctx = { files, matrices, maps, offsets, obs, labels, joined, parallel: o.parallel };
+    const rowsOf = (b: number) =>
+      order.subarray(b * o.batchSize, Math.min(total, (b + 1) * o.batchSize));
     // The next `prefetch` batches are read while the current one is used.
     // A consumer that stops early (or never resumes) leaves those reads:
     // their failures are handled here rather than unhandled.
     const remote = files.some((f) => !f._inst.backendFor(f.storageId!).capabilities.localPaths);
     const depth = o.prefetch ?? (remote ? 4 : 1);
+    // On remote storage, batches read ahead are read in pairs (or more): one
+    // plan for their rows, so neighbouring rows (file order, runs of
+    // `blockSize`) share requests; memory still holds `depth + 1` batches.
+    const together = remote ? Math.max(1, Math.floor((depth + 1) / 2)) : 1;
     const queue: Promise<Batch>[] = [];
     let b = o.worker;
     const fill = (size: number) => {
-      for (; queue.length < size && b < nBatches; b += o.workers) {
-        const p = read(b);
-        p.catch(() => {});
-        queue.push(p);
+      // Whole groups only (the queue refills when a group's room is free).
+      while (queue.length + together <= size && b < nBatches) {
+        const rows: ArrayLike<number>[] = [];
+        for (; rows.length < together && b < nBatches;) {
+          rows.push(rowsOf(b));
+          b += o.workers;
+        }
+        const group = readBatches(rows, ctx);
+        group.catch(() => {});
+        for (let i = 0; i < rows.length; i++) {
+          const p = group.then((got) => got[i]);
+          p.catch(() => {});
+          queue.push(p);
+        }
       }
     };
     try {
@@ -333,16 +345,23 @@ function fileOf(offsets: number[], g: number): number {
   return lo;
 }
 
-async function readBatch(rows: ArrayLike<number>, ctx: Ctx): Promise<Batch> {
+/**
+ * Batches of the global rows `batches[i]`, read together: each file's rows
+ * of all of them in one read (one plan), then each batch assembled.
+ */
+async function readBatches(batches: ArrayLike<number>[], ctx: Ctx): Promise<Batch[]> {
   const byFile = new Map<number, number[]>();
-  const where: [number, number][] = [];
-  for (let k = 0; k < rows.length; k++) {
-    const g = rows[k];
-    const fi = fileOf(ctx.offsets, g);
-    const r = g - ctx.offsets[fi];
-    where.push([fi, r]);
-    (byFile.get(fi) ?? byFile.set(fi, []).get(fi)!).push(r);
-  }
+  const wheres = batches.map((rows) => {
+    const where: [number, number][] = [];
+    for (let k = 0; k < rows.length; k++) {
+      const g = rows[k];
+      const fi = fileOf(ctx.offsets, g);
+      const r = g - ctx.offsets[fi];
+      where.push([fi, r]);
+      (byFile.get(fi) ?? byFile.set(fi, []).get(fi)!).push(r);
+    }
+    return where;
+  });
   const fileIdx = [...byFile.keys()];
   const sorted = fileIdx.map((fi) => Int32Array.from(new Set(byFile.get(fi)!)).sort());
   const parts: MappedPart[] = await pool(fileIdx, ctx.parallel, async (fi, k) => ({
@@ -350,22 +369,24 @@ async function readBatch(rows: ArrayLike<number>, ctx: Ctx): Promise<Batch> {
     cols: ctx.maps[fi],
   }));
   const partOf = new Map(fileIdx.map((fi, k) => [fi, k]));
-  const picks = where.map(([fi, r]) => {
-    const k = partOf.get(fi)!;
-    return [k, binarySearch(sorted[k], r)];
+  return wheres.map((where, i) => {
+    const picks = where.map(([fi, r]) => {
+      const k = partOf.get(fi)!;
+      return [k, binarySearch(sorted[k], r)];
+    });
+    const obs: Record<string, unknown[]> = {};
+    for (const col of Object.keys(ctx.obs[0] ?? {})) {
+      obs[col] = where.map(([fi, r]) => ctx.obs[fi][col][r]);
+    }
+    return {
+      X: assembleRows(parts, ctx.joined.length, picks),
+      obs,
+      labels: ctx.labels,
+      fileIds: where.map(([fi]) => ctx.files[fi].id),
+      index: Array.from(batches[i]),
+      varNames: ctx.joined,
+    };
   });
-  const obs: Record<string, unknown[]> = {};
-  for (const col of Object.keys(ctx.obs[0] ?? {})) {
-    obs[col] = where.map(([fi, r]) => ctx.obs[fi][col][r]);
-  }
-  return {
-    X: assembleRows(parts, ctx.joined.length, picks),
-    obs,
-    labels: ctx.labels,
-    fileIds: where.map(([fi]) => ctx.files[fi].id),
-    index: Array.from(rows),
-    varNames: ctx.joined,
-  };
 }
 
 function binarySearch(a: Int32Array, v: number): number {

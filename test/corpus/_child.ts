@@ -79,6 +79,8 @@ async function runOps(file: ln.File): Promise<Record<string, Outcome>> {
           obsNames: await b.obsNames(),
           X: await b.X?.get(),
           some: await b.X?.get([1, 3, 5].filter((i) => i < b.nObs), [0]),
+          // Read again: a sparse X plans these rows from the indptr it kept.
+          again: await b.X?.get([0, 2, 5].filter((i) => i < b.nObs)),
         };
       } finally {
         b.close();

@@ -448,6 +448,19 @@ Deno.test({
       await anndataCases();
       const files = await saveParts([".h5ad", ".h5ad", ".h5ad"]);
       const c = await new ln.Collection(files, { name: "doomed" }).save();
+      // Read ahead on S3, batches are read in pairs (one plan for both):
+      // fewer requests than batch by batch, the same rows.
+      const pass = async (prefetch?: number) => {
+        const io = { bytesRead: 0, requests: 0 }, rows: number[] = [];
+        for await (const b of c.mapped({ batchSize: 1, prefetch, io })) rows.push(...b.index);
+        return { rows, requests: io.requests };
+      };
+      const single = await pass(1), paired = await pass();
+      assertEquals(paired.rows, single.rows);
+      assert(
+        paired.requests < single.requests,
+        `in pairs ${paired.requests} requests, batch by batch ${single.requests}`,
+      );
       // No read-ahead: the batches after the deletion are read after it.
       const it = c.mapped({ batchSize: 3, prefetch: 0 })[Symbol.asyncIterator]();
       assertEquals((await it.next()).value!.index, [0, 1, 2]);

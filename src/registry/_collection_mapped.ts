@@ -3,8 +3,10 @@
 // seeded permutation), cut into batches; worker i of n takes batches
 // i, i + n, ... Each batch reads only its rows (byte ranges), the next
 // `prefetch` ones are read while the current one is used (so a store's
-// latency is paid in parallel, not once per batch): memory holds
-// `prefetch + 1` batches, the files' var names and the asked obs columns.
+// latency is paid in parallel, not once per batch; on remote storage in
+// pairs or more, one plan each): memory holds `prefetch + 1` batches, the
+// files' var names, the asked obs columns and each file's X indptr (kept
+// by its BackedMatrix from the second read on).
 import { ValidationError } from "../errors.ts";
 import { assembleRows, columnMap, type Join, type MappedPart } from "../formats/anndata/concat.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
@@ -51,7 +53,9 @@ export interface MappedOptions {
   /**
    * Batches read ahead while the current one is used (default 1 on local
    * storage, 4 on remote storage, where each batch waits for round trips):
-   * memory holds `prefetch + 1` batches.
+   * memory holds `prefetch + 1` batches. On remote storage the batches
+   * read ahead are read `floor((prefetch + 1) / 2)` at a time in one plan,
+   * so neighbouring rows share requests.
    */
   prefetch?: number;
   /**

@@ -8,7 +8,12 @@
 // evaluator (evaluate.ts) decides: same rows, same errors.
 import type { NumericArray } from "../formats/anndata/matrix.ts";
 import { type ElementStore, join } from "../formats/anndata/_store.ts";
-import { checkCodes, encoding, readCategories } from "../formats/anndata/_decode.ts";
+import {
+  checkCodes,
+  encoding,
+  legacyCategories,
+  readCategories,
+} from "../formats/anndata/_decode.ts";
 import { CorruptFileError } from "../errors.ts";
 import { columnsOf, type CompareOp, type ExprNode, type Scalar } from "./expr.ts";
 
@@ -224,12 +229,14 @@ export async function evaluateStored(
   // one round trip for all of them, not one or two each).
   const kinds = await Promise.all(names.map(async (name) => {
     const p = join(path, name);
-    const enc = await encoding(store, p);
+    // The legacy categories' place (anndata < 0.7) asked at the same time.
+    const legacy = legacyCategories(store, path, name);
+    legacy.catch(() => {});
+    const [enc, kind] = await Promise.all([encoding(store, p), store.describe(p)]);
     if (enc === "categorical") return enc;
-    if (
-      (enc === undefined || enc === "array") && (await store.describe(p)) === "array" &&
-      (await store.describe(join(path, "__categories", name))) === undefined
-    ) return "array";
+    if ((enc === undefined || enc === "array") && kind === "array" && await legacy === undefined) {
+      return "array";
+    }
     return undefined;
   }));
   if (kinds.includes(undefined)) return undefined;

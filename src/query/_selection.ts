@@ -104,7 +104,8 @@ export async function openSelection(
   projection: Projection = {},
 ): Promise<Selection> {
   const store = src.store;
-  if ((await store.describe("obs")) === undefined || (await store.describe("var")) === undefined) {
+  const [obsKind, varKind] = await Promise.all([store.describe("obs"), store.describe("var")]);
+  if (obsKind === undefined || varKind === undefined) {
     throw new CorruptFileError(`"${store.label}": not an AnnData store: it has no obs and var`);
   }
   const [obsMeta, varMeta, layerNames, obsmNames] = await Promise.all([
@@ -154,8 +155,10 @@ export async function openSelection(
     const readX = () => p.X ? subsetAtMaybe(src, "X", r, cols) : Promise.resolve(undefined);
     const readLayer = (l: string) => subsetListed(src, join("layers", l), r, cols);
     const readObsm = (m: string) => axisEntry(src, join("obsm", m), r);
+    const readObsp = () => readMapping(store, "obsp", (q) => subsetListed(src, q, r, r));
     let obs: Awaited<ReturnType<typeof readObs>>, X: Matrix | undefined;
     let layerList: Matrix[], obsmList: (Matrix | DataFrame)[];
+    let obsp: Awaited<ReturnType<typeof readObsp>>;
     if (midway) {
       // A batch (out of core): one part at a time, the peak memory bounded by the largest.
       obs = await readObs();
@@ -165,6 +168,7 @@ export async function openSelection(
       for (const l of p.layers) layerList.push(await readLayer(l));
       obsmList = [];
       for (const m of p.obsm) obsmList.push(await readObsm(m));
+      obsp = await readObsp();
     } else {
       // All parts at once: one part's decoding (gzip, blosc on the worker pool) overlaps
       // another's reading and copying on this thread. The matrices first: their
@@ -176,13 +180,12 @@ export async function openSelection(
       ]);
       // obs once the matrices' first reads are planned (a macrotask later).
       const obsRead = new Promise((r) => setTimeout(r, 0)).then(readObs);
-      [obs, [X, layerList, obsmList]] = await Promise.all([obsRead, matrices]);
+      [obs, [X, layerList, obsmList], obsp] = await Promise.all([obsRead, matrices, readObsp()]);
     }
     const layers: Record<string, Matrix> = {};
     p.layers.forEach((l, i) => layers[l] = layerList[i]);
     const obsm: Record<string, Matrix | DataFrame> = {};
     p.obsm.forEach((m, i) => obsm[m] = obsmList[i]);
-    const obsp = await readMapping(store, "obsp", (q) => subsetListed(src, q, r, r));
     const categories: Record<"obs" | "var", Record<string, CategoryInfo>> = {
       obs: obs.categories,
       var: vr.categories,

@@ -12,6 +12,7 @@ import { linkRunInput } from "./_inputs.ts";
 import type { Collection, CollectionLoadOptions, CollectionStreamOptions } from "./collection.ts";
 import type { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
+import { pool } from "../storage/_pool.ts";
 
 /** The obs column of a loaded collection naming the file each row came from. */
 export const FILE_ID_COLUMN = "file_id";
@@ -47,33 +48,6 @@ export function kindOf(files: readonly File[], what: string): Kind {
     );
   }
   return kinds[0]!;
-}
-
-/** `fn` over `items`, at most `limit` at once, results in order; the first failure rejects. */
-export async function pool<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, i: number) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const lane = async () => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        out[i] = await fn(items[i], i);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  };
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, lane);
-  const settled = await Promise.allSettled(lanes);
-  const err = settled.find((s) => s.status === "rejected");
-  if (err) throw (err as PromiseRejectedResult).reason;
-  return out;
 }
 
 /** Whether the object of `f` is in its storage. */

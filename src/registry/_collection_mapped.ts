@@ -14,7 +14,8 @@ import type { BackedAnnData, BackedMatrix } from "../query/backed.ts";
 import type { IoStats } from "../storage/counting.ts";
 import { frameColumns, readDataFrame } from "../formats/anndata/_decode.ts";
 import { openBacked, openForRanges } from "./_file_open.ts";
-import { fileLabel, guard, joinVar, kindOf, linkAll, pool } from "./_collection_load.ts";
+import { fileLabel, guard, joinVar, kindOf, linkAll } from "./_collection_load.ts";
+import { pool } from "../storage/_pool.ts";
 import type { Collection } from "./collection.ts";
 import type { File } from "./file.ts";
 

@@ -20,6 +20,7 @@ import type { File } from "./file.ts";
 import { type Storage } from "./storage_record.ts";
 import type { Row } from "./_model.ts";
 import { planRemote } from "./_save_remote.ts";
+import { FOLDER_PARALLEL, pool } from "../storage/_pool.ts";
 import {
   moveAside,
   planVersions,
@@ -205,11 +206,15 @@ async function placeObjects(plans: Plan[], inst: Instance, onProgress?: OnProgre
     const label = p.key ?? p.file.name ?? p.objectKey;
     const t = startProgress(phase, p.m.size, { onProgress, label });
     if (p.m.entries) {
-      for (const e of p.m.entries) {
+      // A folder's objects (a zarr store's chunks) several at once: each is
+      // a round trip or more on object storage. Each one placed is noted
+      // as it lands; a failure stops new ones and waits for those running,
+      // so the undo sees every object placed.
+      await pool(p.m.entries, FOLDER_PARALLEL, async (e) => {
         const k = `${p.objectKey}/${e.rel}`;
         await putOne(inst.backend, k, dataOf({ kind: "path", path: e.path }), e, false, t);
         p.placed.push(k);
-      }
+      });
     } else {
       await putOne(inst.backend, p.objectKey, dataOf(src), p.m, false, t);
       p.placed.push(p.objectKey);

@@ -16,6 +16,7 @@ import { redactUrl } from "../storage/_http.ts";
 import { storageTypeOf } from "../storage/storage.ts";
 
 import type { Plan } from "./_save.ts";
+import { FOLDER_PARALLEL, pool } from "../storage/_pool.ts";
 
 /**
  * A public object on the web: registered in place in a read-only storage
@@ -135,13 +136,14 @@ async function measureRemote(
   if (!backend.capabilities.listing) throw new NotFoundError(`no object at ${uri}`);
   const objects = await rt.collect(backend.list(`${key}/`));
   if (objects.length === 0) throw new NotFoundError(`no object or folder at ${uri}`);
-  const entries: DirEntry[] = [];
-  for (const o of objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+  objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // Hashed several at once (a round trip each), kept in key order.
+  const entries: DirEntry[] = await pool(objects, FOLDER_PARALLEL, async (o) => {
     const stream = await backend.get(o.key);
     if (!stream) throw new NotFoundError(`${backend.uri(o.key)} disappeared while being read`);
     const h = await hashStream(stream);
-    entries.push({ rel: o.key.slice(key.length + 1), path: backend.uri(o.key), ...h });
-  }
+    return { rel: o.key.slice(key.length + 1), path: backend.uri(o.key), ...h };
+  });
   return {
     size: entries.reduce((a, e) => a + e.size, 0),
     hash: hashDirectory(entries.map((e) => ({ path: e.rel, hash: e.hash }))),

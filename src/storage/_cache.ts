@@ -5,7 +5,8 @@
 import { dirname, join } from "node:path";
 import { StorageError } from "../errors.ts";
 import * as rt from "../_runtime.ts";
-import type { StorageBackend } from "./storage.ts";
+import type { ObjectInfo, StorageBackend } from "./storage.ts";
+import { FOLDER_PARALLEL, pool } from "./_pool.ts";
 import {
   countStream,
   type ProgressOptions,
@@ -35,7 +36,8 @@ function tagPath(path: string, cacheDir: string): string {
 /**
  * Cache one object. `count` gives the tracker of its bytes (a folder's
  * shared one, or one of its own made from the size); a fresh cached copy
- * counts as done without a transfer.
+ * counts as done without a transfer. `listed`: what a listing of its
+ * folder said of it (size and etag), so no `head` is asked.
  */
 async function fetchObject(
   backend: StorageBackend,
@@ -43,8 +45,9 @@ async function fetchObject(
   path: string,
   cacheDir: string,
   count: (size: number, fresh?: boolean) => ProgressTracker | undefined,
+  listed?: ObjectInfo,
 ): Promise<void> {
-  const info = await backend.head(key);
+  const info = listed?.etag || listed?.mtime ? listed : await backend.head(key);
   if (!info) throw new StorageError(`${backend.uri(key)} disappeared while being read`);
   const st = await rt.stat(path).catch(() => undefined);
   const tag = tagPath(path, cacheDir);
@@ -113,11 +116,15 @@ export async function localCopy(
   const total = objects.reduce((a, o) => a + o.size, 0);
   const t = startProgress(phase, total, { ...progress, label: progress.label ?? key });
   const wanted = new Set<string>();
-  for (const o of objects) {
-    const at = join(path, ...o.key.slice(key.length + 1).split("/"));
-    wanted.add(at);
-    await fetchObject(backend, o.key, at, cacheDir, () => t);
-  }
+  const at = (o: ObjectInfo) => join(path, ...o.key.slice(key.length + 1).split("/"));
+  for (const o of objects) wanted.add(at(o));
+  // Many at once: one after the other, a zarr store of ~600 chunks took
+  // ~30 s behind 20 ms of latency (a head and a get each).
+  await pool(
+    objects,
+    FOLDER_PARALLEL,
+    (o) => fetchObject(backend, o.key, at(o), cacheDir, () => t, o),
+  );
   t?.end(total);
   // Files an earlier copy had that the folder no longer has.
   const prune = async (dir: string) => {

@@ -2,7 +2,7 @@
 // staging, streaming by byte ranges, dedup, delete, reopen, fsck.
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
+import { assert, assertEquals, assertRejects, HEALTHY, tempDir } from "../_helpers.ts";
 import { s3Server } from "../_s3.ts";
 import { needsPython, python } from "../_python.ts";
 
@@ -264,6 +264,64 @@ np.save(sys.argv[1] + "/g1.npy", a[(a.obs.g == "g1").values].X.toarray())`,
     } finally {
       await ln.close();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a zarr folder saved to S3 is uploaded many objects at once; a failed upload leaves no object and a healthy instance",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await s3Server();
+    const bucket = await server.bucket();
+    const storage = `s3://${bucket}/up`;
+    const dir = await tempDir();
+    const proto = ln.S3Storage.prototype;
+    const put = proto.put;
+    const seen = { calls: 0, inFlight: 0, most: 0, failAt: 0 };
+    proto.put = async function (this: ln.S3Storage, ...a: Parameters<typeof put>) {
+      const n = ++seen.calls;
+      seen.most = Math.max(seen.most, ++seen.inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 5));
+        if (n === seen.failAt) throw new ln.StorageError("the network went away (test)");
+        return await put.apply(this, a);
+      } finally {
+        seen.inFlight--;
+      }
+    };
+    try {
+      await ln.init({ storage, s3: server.options, db: `${dir}/r.db`, cacheDir: `${dir}/cache` });
+      const adata = atlas();
+      await ln.writeZarr(adata, `${dir}/a.zarr`);
+      const files = (await walkFiles(`${dir}/a.zarr`)).length;
+      assert(files > 20, `${files} files in the store`);
+      const z = await new ln.File(`${dir}/a.zarr`, { key: "a.zarr" }).save();
+      assertEquals(seen.calls, files);
+      assert(seen.most > 1, `objects uploaded at once (at most ${seen.most} at a time)`);
+      assertEquals((await z.load() as ln.AnnData).shape, [4000, 300]);
+
+      // The 10th object fails: the save rejects, every object placed is removed.
+      ((adata.X as ln.CsrMatrix).data as Float32Array)[0] = -1; // other content, other record
+      await ln.writeZarr(adata, `${dir}/b.zarr`);
+      seen.calls = 0;
+      seen.failAt = 10;
+      await assertRejects(
+        () => new ln.File(`${dir}/b.zarr`, { key: "b.zarr" }).save(),
+        ln.StorageError,
+        /went away/,
+      );
+      const lister = new ln.S3Storage(storage, server.options);
+      const left = await Array.fromAsync(lister.list("b.zarr/"));
+      lister.close();
+      assertEquals(left.map((o) => o.key), []);
+      assertEquals(await ln.fsck(), HEALTHY);
+      assertEquals(await ln.File.filter({ key: "b.zarr" }).count(), 0);
+    } finally {
+      proto.put = put;
+      await ln.close();
     }
   },
 });

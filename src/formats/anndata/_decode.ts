@@ -78,6 +78,22 @@ function newer(v: string, known: string): boolean {
  * knows, is refused as anndata refuses it: read silently, its layout could
  * mean something else.
  */
+/**
+ * What the legacy categories of column `col` of the dataframe at `path`
+ * are (anndata < 0.7 kept them in `__categories/<col>`): `"array"` when
+ * there, else undefined. The `__categories` group is asked first (once
+ * per dataframe, the store keeps the answer), so a file without one costs
+ * no look-up per column.
+ */
+export async function legacyCategories(
+  store: ElementStore,
+  path: string,
+  col: string,
+): Promise<"array" | "group" | undefined> {
+  if ((await store.describe(join(path, "__categories"))) !== "group") return undefined;
+  return await store.describe(join(path, "__categories", col));
+}
+
 export async function encoding(store: ElementStore, path: string): Promise<string | undefined> {
   const a = await store.attrs(path);
   const t = a["encoding-type"];
@@ -347,11 +363,14 @@ export async function readColumn(
   const p = join(path, col);
   const enc = await encoding(store, p);
   if (enc === "categorical") {
-    const attrs = await store.attrs(p);
-    const codes = await readSelected(store, join(p, "codes"), rows);
+    // Codes and categories at once (from object storage, round trips each).
+    const [attrs, codes, stored] = await Promise.all([
+      store.attrs(p),
+      readSelected(store, join(p, "codes"), rows),
+      readCategories(store, join(p, "categories")),
+    ]);
     if (codes.kind !== "number") corrupt(store, `/${p}/codes should be integers`);
     const where = { label: store.label, path: join(p, "codes") };
-    const stored = await readCategories(store, join(p, "categories"));
     if (stored.kind !== "string") {
       return {
         series: categoricalValues(col, codes.data as ArrayLike<number>, stored, where),
@@ -378,9 +397,12 @@ export async function readColumn(
     const utf8 = await store.readUtf8?.(p, rows);
     const fast = utf8 && await utf8Series(col, utf8);
     if (fast) return { series: fast };
-    const a = await readSelected(store, p, rows);
+    // Legacy categories (anndata < 0.7) looked for while the values are read.
     const legacyCats = join(path, "__categories", col);
-    if (a.kind === "number" && (await store.describe(legacyCats)) === "array") {
+    const legacy = legacyCategories(store, path, col);
+    legacy.catch(() => {});
+    const a = await readSelected(store, p, rows);
+    if (a.kind === "number" && (await legacy) === "array") {
       const cats = strings(await store.read(legacyCats), store, legacyCats);
       return categorical(
         col,

@@ -9,6 +9,9 @@ import { zarrRangeArray } from "../anndata/_zarr_ranges.ts";
 import { writeZarr } from "../anndata/write_zarr.ts";
 import { loadZarr } from "../zarr.ts";
 
+/** Keys listed at most to know a remote store's metadata (S3: three requests). */
+const LIST_MOST = 3_000;
+
 /**
  * A ZarrStoreAt reading keys under `prefix` of a storage backend; on a
  * local backend its chunk files go to the decoding workers by path (each
@@ -31,6 +34,15 @@ function backendZarr(
       : {}),
     // One request a key (no head first): a zarr read is hundreds of chunks.
     get: (key) => readObject(backend, `${prefix}/${key}`),
+    async listAll() {
+      if (!backend.capabilities.listing || backend.capabilities.localPaths) return undefined;
+      const keys: string[] = [];
+      for await (const o of backend.list(`${prefix}/`)) {
+        if (keys.length >= LIST_MOST) return undefined;
+        keys.push(o.key.slice(prefix.length + 1));
+      }
+      return keys;
+    },
     async children(sub) {
       const local = backend.localPath(sub ? `${prefix}/${sub}` : prefix);
       const out = new Set<string>();
@@ -57,7 +69,7 @@ function openZarrRanges(
   { label }: OpenRangesOptions,
 ): Promise<RangeReader> {
   const io = { bytesRead: 0, requests: 0 };
-  const source = keepingMetadata(backendZarr(backend, key, io));
+  const source = keepingMetadata(backendZarr(backend, key, io), !backend.capabilities.localPaths);
   const store = openZarr(source, label);
   return Promise.resolve({
     store,

@@ -1,0 +1,60 @@
+// keepingMetadata: a zarr store's metadata documents read once; on object
+// storage (`together`) a folder's documents asked at once, absent ones
+// known from a listing when there is one, zarr.json asked only in a store
+// that is not zarr v2.
+import { keepingMetadata, type ZarrStoreAt } from "../../../src/formats/anndata/_zarr_store.ts";
+import { assertEquals } from "../../_helpers.ts";
+
+/** A store of `keys` (each holding its own name) recording what is asked. */
+function store(keys: string[], list: boolean): ZarrStoreAt & { asked: string[] } {
+  const asked: string[] = [];
+  const have = new Set(keys);
+  return {
+    asked,
+    get(key) {
+      asked.push(key);
+      return Promise.resolve(have.has(key) ? new TextEncoder().encode(key) : undefined);
+    },
+    children: () => Promise.resolve(["from-the-store"]),
+    ...(list ? { listAll: () => Promise.resolve(keys) } : {}),
+  };
+}
+
+const V2 = [".zgroup", ".zattrs", "X/.zgroup", "X/.zattrs", "X/data/.zarray", "X/data/0"];
+
+Deno.test("listed: absent documents are not asked, a folder's others come along, children from the listing", async () => {
+  const s = store(V2, true);
+  const m = keepingMetadata(s, true);
+  assertEquals(await m.get("X/data/.zgroup"), undefined);
+  assertEquals(await m.get("X/data/zarr.json"), undefined);
+  assertEquals(s.asked, [], "absent from the listing: nothing asked");
+  assertEquals(new TextDecoder().decode(await m.get("X/.zattrs")), "X/.zattrs");
+  assertEquals(s.asked.sort(), ["X/.zattrs", "X/.zgroup"], "the folder's documents at once");
+  await m.get("X/.zgroup");
+  assertEquals(s.asked.length, 2, "kept once read");
+  assertEquals(await m.children("X"), ["data"]);
+  assertEquals(await m.children(""), ["X"]);
+  await m.get("X/data/0");
+  await m.get("X/data/0");
+  assertEquals(s.asked.filter((k) => k === "X/data/0").length, 2, "chunks are not kept");
+});
+
+Deno.test("not listed: a folder's three v2 documents at once; zarr.json only outside a v2 store", async () => {
+  const s = store(V2, false);
+  const m = keepingMetadata(s, true);
+  await m.get("X/data/.zarray");
+  assertEquals(s.asked.sort(), ["X/data/.zarray", "X/data/.zattrs", "X/data/.zgroup"]);
+  s.asked.length = 0;
+  // A folder with no v2 document, in a v2 store: no v3 document either.
+  assertEquals(await m.get("nothing/zarr.json"), undefined);
+  assertEquals(s.asked.includes("nothing/zarr.json"), false);
+  assertEquals(await m.children(""), ["from-the-store"]);
+  // A v3 store: zarr.json is asked where no v2 document is.
+  const v3 = store(["zarr.json", "X/zarr.json"], false);
+  const m3 = keepingMetadata(v3, true);
+  assertEquals(new TextDecoder().decode(await m3.get("X/zarr.json")), "X/zarr.json");
+  // Not together (local folders): one document, one read.
+  const local = store(V2, true);
+  await keepingMetadata(local).get("X/.zattrs");
+  assertEquals(local.asked, ["X/.zattrs"]);
+});

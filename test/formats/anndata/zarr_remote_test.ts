@@ -1,0 +1,111 @@
+// A zarr AnnData store on object storage (s3rver) streamed: its metadata
+// documents are found in few round trips (a listing says which exist; a
+// folder's documents are asked together; independent elements at once),
+// absent ones are not asked, and the result equals the local read.
+import pl from "nodejs-polars";
+import * as ln from "../../../mod.ts";
+import { assert, assertEquals, tempDir } from "../../_helpers.ts";
+import { s3Server } from "../../_s3.ts";
+
+function atlas(n: number): ln.AnnData {
+  const data = Float32Array.from({ length: n * 4 }, (_, i) => (i % 7) + 1);
+  const indices = Int32Array.from({ length: n * 4 }, (_, i) => (i % 4) * 2);
+  const indptr = Int32Array.from({ length: n + 1 }, (_, i) => i * 4);
+  return new ln.AnnData({
+    X: new ln.CsrMatrix(data, indices, indptr, [n, 8]),
+    obs: pl.DataFrame({
+      group: pl.Series("group", Array.from({ length: n }, (_, i) => `g${i % 5}`)).cast(
+        pl.Categorical,
+      ),
+      depth: Array.from({ length: n }, (_, i) => i),
+      ok: Array.from({ length: n }, (_, i) => i % 3 === 0),
+    }),
+    obsNames: Array.from({ length: n }, (_, i) => `c${i}`),
+    varNames: Array.from({ length: 8 }, (_, j) => `g${j}`),
+    layers: { counts: new ln.CsrMatrix(data.slice(), indices.slice(), indptr.slice(), [n, 8]) },
+    obsm: { X_pca: new ln.DenseMatrix(Float32Array.from({ length: n * 3 }, (_, i) => i), [n, 3]) },
+  });
+}
+
+/**
+ * Requests of the S3 backend while `fn` runs, each held `delay` ms: their
+ * keys, and the longest chain of requests each issued after the one before
+ * it had answered (the round trips a reader waited for in a row).
+ */
+async function rounds(fn: () => Promise<unknown>, delay = 25) {
+  const proto = ln.S3Storage.prototype as unknown as Record<string, unknown>;
+  const names = ["getBytes", "getRange", "getRangeInto", "get", "head"];
+  const saved = names.map((m) => proto[m]);
+  const done: number[] = [];
+  const keys: string[] = [];
+  let deepest = 0;
+  for (const [i, m] of names.entries()) {
+    const orig = saved[i] as ((...a: unknown[]) => Promise<unknown>) | undefined;
+    if (!orig) continue;
+    proto[m] = async function (this: unknown, ...a: unknown[]) {
+      // This request's depth: one more than the deepest already answered.
+      const depth = 1 + done.reduce((x, d) => Math.max(x, d), 0);
+      keys.push(String(a[0]));
+      await new Promise((r) => setTimeout(r, delay));
+      const r = await orig.apply(this, a);
+      done.push(depth);
+      deepest = Math.max(deepest, depth);
+      return r;
+    };
+  }
+  try {
+    await fn();
+  } finally {
+    names.forEach((m, i) => proto[m] = saved[i]);
+  }
+  return { keys, deepest };
+}
+
+Deno.test({
+  name:
+    "a zarr store on S3 streams in few round trips: absent metadata never asked, a folder's documents together, same result as local",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await s3Server();
+    const bucket = await server.bucket();
+    const cache = await tempDir();
+    try {
+      await ln.init({ storage: `s3://${bucket}/p`, s3: server.options, cacheDir: cache });
+      const adata = atlas(300);
+      const z = await new ln.File(adata, { format: "zarr", key: "a.zarr" }).save();
+      const q = z.subsetter();
+      const { keys, deepest } = await rounds(async () => {
+        const got = await z.stream({ subsetObs: q.group.eq("g2"), isRunInput: false });
+        assertEquals(got.nObs, 60);
+        assertEquals(got.obsNames.slice(0, 2), ["c2", "c7"]);
+        assertEquals(
+          Array.from((got.obsm.X_pca as ln.DenseMatrix).toDense().data as Float32Array).slice(0, 3),
+          [
+            6,
+            7,
+            8,
+          ],
+        );
+        assertEquals(got.layers.counts.toDense().get(1, 2), adata.X!.toDense().get(7, 2));
+      });
+      const lister = new ln.S3Storage(`s3://${bucket}/p`, server.options);
+      const objects = new Set(
+        (await Array.fromAsync(lister.list(`${z._objectKey}/`))).map((o) => o.key),
+      );
+      lister.close();
+      const absent = keys.filter((k) => !objects.has(k.slice(k.indexOf(z._objectKey))));
+      assertEquals(absent, [], "no absent document is asked for");
+      const meta = keys.filter((k) => /\/(\.zarray|\.zattrs|\.zgroup|zarr\.json)$/.test(k));
+      assert(meta.length > 10, `${meta.length} metadata documents`);
+      const twice = meta.filter((k, i) => meta.indexOf(k) !== i);
+      assertEquals(twice, [], "no metadata document is asked for twice");
+      // Listing, root, elements, their parts, the query's chunks, the rows'
+      // chunks: 8 round trips in a row here (documents asked one after
+      // another: 32). Bound with room for a loaded machine.
+      assert(deepest <= 12, `${deepest} round trips in a row`);
+    } finally {
+      await ln.close();
+    }
+  },
+});

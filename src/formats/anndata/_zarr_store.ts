@@ -2,7 +2,7 @@
 // key/value source (a local folder here; a StorageBackend for remote stores).
 import * as rt from "../../_runtime.ts";
 import * as zarr from "zarrita";
-import { CorruptFileError, LaminError } from "../../errors.ts";
+import { CorruptFileError, LaminError, StorageError } from "../../errors.ts";
 import { checkedArray, installCheckedCodecs, VARIABLE_CAP, zarrError } from "./_zarr_checks.ts";
 import { decodeVLenUTF8, vlenItems } from "./_zarr_vlen.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
@@ -44,8 +44,10 @@ export interface ZarrStoreAt {
  * element asks for its documents one after the other, so a store of 100
  * elements took ~400 round trips in a row (~1 s behind 25 ms). Instead,
  * the store's keys are listed once (`listAll`, a request per 1,000 keys):
- * a document not listed is known absent without a request, and asking
- * for one document of a folder reads the folder's others at once. A store
+ * a document (or chunk) not listed is known absent without a request, a
+ * chunk listed but gone is a StorageError (deleted while being read, not
+ * its fill value), and asking for one document of a folder reads the
+ * folder's others at once. A store
  * too large to list that way: asking for one zarr v2 document of a folder
  * reads its three (`.zattrs`, `.zarray`, `.zgroup`) at once, and
  * `zarr.json` (v3) is read only where none of them is, in a store whose
@@ -82,9 +84,21 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
     },
     async get(key) {
       const cut = key.lastIndexOf("/") + 1, name = key.slice(cut);
-      if (!METADATA.includes(name)) return await source.get(key);
-      if (!together) return await read(key);
+      if (!together) return METADATA.includes(name) ? await read(key) : await source.get(key);
       const all = await listed();
+      if (!METADATA.includes(name)) {
+        // A chunk not listed was never written (its fill value, no request);
+        // one listed but gone was deleted while the store is read.
+        if (all && !all.has(key)) return undefined;
+        const got = await source.get(key);
+        if (got === undefined && all) {
+          throw new StorageError(
+            `the object ${key} of the zarr store disappeared while it was being read ` +
+              `(it was there when the store was opened)`,
+          );
+        }
+        return got;
+      }
       if (all) {
         if (!all.has(key)) return undefined;
         for (const m of METADATA) {

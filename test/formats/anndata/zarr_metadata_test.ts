@@ -3,7 +3,8 @@
 // known from a listing when there is one, zarr.json asked only in a store
 // that is not zarr v2.
 import { keepingMetadata, type ZarrStoreAt } from "../../../src/formats/anndata/_zarr_store.ts";
-import { assertEquals } from "../../_helpers.ts";
+import { assertEquals, assertRejects } from "../../_helpers.ts";
+import { StorageError } from "../../../mod.ts";
 
 /** A store of `keys` (each holding its own name) recording what is asked. */
 function store(keys: string[], list: boolean): ZarrStoreAt & { asked: string[] } {
@@ -57,4 +58,13 @@ Deno.test("not listed: a folder's three v2 documents at once; zarr.json only out
   const local = store(V2, true);
   await keepingMetadata(local).get("X/.zattrs");
   assertEquals(local.asked, ["X/.zattrs"]);
+});
+
+Deno.test("listed: a chunk not listed is its fill value (no request); one listed but gone is a StorageError", async () => {
+  const s = store(V2, true);
+  const listed = { ...s, listAll: () => Promise.resolve([...V2, "X/data/1"]) };
+  const m = keepingMetadata(listed, true);
+  assertEquals(await m.get("X/data/7"), undefined);
+  assertEquals(s.asked, [], "never written: not asked");
+  await assertRejects(() => m.get("X/data/1"), StorageError, /X\/data\/1 .*disappeared/);
 });

@@ -4,7 +4,7 @@
 // absent ones are not asked, and the result equals the local read.
 import pl from "nodejs-polars";
 import * as ln from "../../../mod.ts";
-import { assert, assertEquals, tempDir } from "../../_helpers.ts";
+import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { s3Server } from "../../_s3.ts";
 
 function atlas(n: number): ln.AnnData {
@@ -104,6 +104,24 @@ Deno.test({
       // chunks: 8 round trips in a row here (documents asked one after
       // another: 32). Bound with room for a loaded machine.
       assert(deepest <= 12, `${deepest} round trips in a row`);
+
+      // A chunk deleted after the store was opened is a StorageError naming
+      // it, not its fill value; a chunk never written is its fill value
+      // (zeros) without a request.
+      const b = await z.backed();
+      try {
+        assertEquals(b.shape, [300, 8]);
+        const s3 = new ln.S3Storage(`s3://${bucket}/p`, server.options);
+        const chunks = (await Array.fromAsync(s3.list(`${z._objectKey}/X/data/`)))
+          .map((o) => o.key).filter((k) => !k.split("/").pop()!.startsWith("."));
+        assert(chunks.length >= 1, "X/data has chunks");
+        await s3.delete(chunks[0]);
+        s3.close();
+        const err = await assertRejects(() => b.X!.get(), ln.StorageError, /disappeared/);
+        assert(err.message.includes("X/data/"), err.message);
+      } finally {
+        b.close();
+      }
     } finally {
       await ln.close();
     }

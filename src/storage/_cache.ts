@@ -62,11 +62,18 @@ async function fetchObject(
   await rt.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.part`;
   try {
-    const body = await backend.get(key);
-    if (!body) throw new StorageError(`${backend.uri(key)} disappeared while being read`);
-    const got = await rt.writeStream(tmp, countStream(body, count(info.size)));
-    if (got !== info.size) {
-      throw new StorageError(`downloaded ${got} of ${info.size} bytes of ${backend.uri(key)}`);
+    const tracker = count(info.size);
+    // A large object in parts at once where one stream would be limited by
+    // one connection's bandwidth; one stream again if it changed meanwhile.
+    const inParts = await rangedParts(backend, key, info.size);
+    const whole = inParts && await fetchRanges(backend, key, tmp, info, inParts, tracker);
+    if (!whole) {
+      const body = await backend.get(key);
+      if (!body) throw new StorageError(`${backend.uri(key)} disappeared while being read`);
+      const got = await rt.writeStream(tmp, countStream(body, tracker));
+      if (got !== info.size) {
+        throw new StorageError(`downloaded ${got} of ${info.size} bytes of ${backend.uri(key)}`);
+      }
     }
     await rt.remove(tag).catch(() => {});
     await rt.rename(tmp, path);
@@ -81,6 +88,68 @@ async function fetchObject(
       cause: e,
     });
   }
+}
+
+/** The smallest part of an object downloaded in parts. */
+const PART = 16 << 20;
+/** Parts downloaded at once, at most. */
+const PARTS_AT_ONCE = 8;
+
+/**
+ * How to download an object of `size` bytes in parts (part size, parts at
+ * once), or undefined for one stream: a remote backend whose requests run
+ * usefully in parallel (its cost model), an object of two parts or more.
+ */
+async function rangedParts(
+  backend: StorageBackend,
+  key: string,
+  size: number,
+): Promise<{ part: number; atOnce: number } | undefined> {
+  if (size < 2 * PART || !backend.costModel || backend.capabilities.rangeReads !== "request") {
+    return undefined;
+  }
+  const cost = await backend.costModel(key).catch(() => undefined);
+  const atOnce = Math.min(PARTS_AT_ONCE, Math.floor(cost?.parallelism ?? 1));
+  if (atOnce < 2) return undefined;
+  // Parts many enough to keep every lane busy to the end, none below PART.
+  return { part: Math.max(PART, Math.ceil(size / (4 * atOnce))), atOnce };
+}
+
+/**
+ * Download `info.size` bytes of `key` into the new file `tmp` in parts at
+ * once (each written at its place); false (and `tmp` removed) when the
+ * object changed meanwhile (its etag or size), so a single stream is used.
+ */
+async function fetchRanges(
+  backend: StorageBackend,
+  key: string,
+  tmp: string,
+  info: ObjectInfo,
+  { part, atOnce }: { part: number; atOnce: number },
+  tracker: ProgressTracker | undefined,
+): Promise<boolean> {
+  const starts = Array.from({ length: Math.ceil(info.size / part) }, (_, i) => i * part);
+  const f = await rt.openFile(tmp, "wx");
+  try {
+    await pool(starts, atOnce, async (start) => {
+      const want = Math.min(part, info.size - start);
+      const bytes = await backend.getRange(key, start, want);
+      if (!bytes) throw new StorageError(`${backend.uri(key)} disappeared while being read`);
+      if (bytes.length !== want) {
+        throw new StorageError(
+          `downloaded ${bytes.length} of ${want} bytes at ${start} of ${backend.uri(key)}`,
+        );
+      }
+      await rt.writeAll(f, bytes, start);
+      tracker?.add(want);
+    });
+  } finally {
+    await f.close();
+  }
+  const now = await backend.head(key);
+  if (now?.size === info.size && now.etag === info.etag) return true;
+  await rt.remove(tmp);
+  return false;
 }
 
 /**

@@ -65,3 +65,60 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a large remote object is cached in parts at once (same bytes); one that changes meanwhile is fetched again whole",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await s3Server();
+    const bucket = await server.bucket();
+    const cache = await tempDir();
+    // Requests priced as a network's: parts run 4 at once.
+    const cost = { latencyMs: 20, bytesPerSec: 100e6, parallelism: 4 };
+    const backend = new ln.S3Storage(`s3://${bucket}/p`, { ...server.options, costModel: cost });
+    try {
+      const size = 40 * 2 ** 20 + 123;
+      const big = Uint8Array.from({ length: size }, (_, i) => (i * 31 + (i >> 16)) % 256);
+      await backend.put("big.bin", big);
+      const getRange = backend.getRange.bind(backend);
+      const n = { ranges: 0, inFlight: 0, most: 0, gets: 0, change: false };
+      backend.getRange = async (key, offset, length) => {
+        n.ranges++;
+        n.most = Math.max(n.most, ++n.inFlight);
+        try {
+          const got = await getRange(key, offset, length);
+          // The object replaced while its parts are read.
+          if (n.change) {
+            n.change = false;
+            await backend.put("big.bin", big.map((v) => 255 - v), { overwrite: true });
+          }
+          return got;
+        } finally {
+          n.inFlight--;
+        }
+      };
+      const get = backend.get.bind(backend);
+      backend.get = (key) => {
+        n.gets++;
+        return get(key);
+      };
+      const path = await localCopy(backend, "big.bin", false, cache);
+      assertEquals(await Deno.readFile(path), big);
+      assert(n.ranges >= 3, `${n.ranges} parts`);
+      assert(n.most > 1, `parts at once (at most ${n.most})`);
+      assertEquals(n.gets, 0);
+
+      // Changed while its parts are read: discarded, read again in one stream.
+      await Deno.remove(path);
+      Object.assign(n, { ranges: 0, gets: 0, change: true });
+      const again = await localCopy(backend, "big.bin", false, cache);
+      assertEquals(n.gets, 1);
+      assertEquals(await Deno.readFile(again), big.map((v) => 255 - v));
+      assertEquals((await Array.fromAsync(Deno.readDir(cache))).length > 0, true);
+    } finally {
+      backend.close();
+    }
+  },
+});

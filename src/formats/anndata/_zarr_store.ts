@@ -33,6 +33,8 @@ export interface ZarrStoreAt {
    * cannot be listed.
    */
   listAll?(): Promise<string[] | undefined>;
+  /** Drop what was kept of the store (its chunks); it may still be read. */
+  release?(): void;
 }
 
 /**
@@ -65,12 +67,17 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
     }
     return p;
   };
+  const store = ++stores;
   let index: Promise<Set<string> | undefined> | undefined;
   const listed = () =>
     index ??= (together && source.listAll ? source.listAll() : Promise.resolve(undefined))
       .then((keys) => keys && new Set(keys), () => undefined);
   return {
     ...source,
+    release() {
+      source.release?.();
+      forgetChunks(`${store}:`);
+    },
     async children(prefix) {
       const all = await listed();
       if (!all) return await source.children(prefix);
@@ -90,7 +97,7 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
         // A chunk not listed was never written (its fill value, no request);
         // one listed but gone was deleted while the store is read.
         if (all && !all.has(key)) return undefined;
-        const got = await source.get(key);
+        const got = await keptChunk(`${store}:${key}`, () => source.get(key));
         if (got === undefined && all) {
           throw new StorageError(
             `the object ${key} of the zarr store disappeared while it was being read ` +
@@ -479,6 +486,66 @@ function pick(a: StoreArray, rows: Uint32Array, base: number): StoreArray {
 
 /** Keys whose presence says an element is there (zarr v2 and v3 metadata). */
 const METADATA = [".zarray", ".zgroup", ".zattrs", "zarr.json"];
+/** Bytes of chunks of remote zarr stores kept (the most recently used, all stores together). */
+const CHUNKS_KEPT = 128 << 20;
+/** Stores opened so far: each one's chunk keys are its own. */
+let stores = 0;
+const chunks = new Map<string, Promise<Uint8Array | undefined>>();
+const chunkSizes = new Map<string, number>();
+let keptBytes = 0;
+
+/**
+ * A remote store's chunk (as stored), read once while it is among the
+ * most recently used {@linkcode CHUNKS_KEPT} bytes of open stores (a
+ * store's are forgotten when it is closed): batches of rows read
+ * one after another (`mapped`, `batches`) each wanted chunks the one
+ * before had fetched (a store of 174 MB read ~6 times over by a shuffled
+ * pass). Readers asking at once share one request. A copy each: a reader
+ * may hand its bytes to a worker (detached).
+ */
+function keptChunk(
+  key: string,
+  fetch: () => Promise<Uint8Array | undefined>,
+): Promise<Uint8Array | undefined> {
+  let p = chunks.get(key);
+  if (p) {
+    chunks.delete(key); // the most recently used last
+    chunks.set(key, p);
+  } else {
+    const got = p = fetch();
+    chunks.set(key, got);
+    got.then((b) => {
+      if (chunks.get(key) !== got) return;
+      chunkSizes.set(key, b?.length ?? 0);
+      keptBytes += b?.length ?? 0;
+      for (const [k] of chunks) {
+        if (keptBytes <= CHUNKS_KEPT) break;
+        if (!chunkSizes.has(k)) continue; // still being read
+        keptBytes -= chunkSizes.get(k)!;
+        chunkSizes.delete(k);
+        chunks.delete(k);
+      }
+    }, () => {
+      if (chunks.get(key) === got) chunks.delete(key); // a failed read is tried again
+    });
+  }
+  return p.then((b) => b?.slice());
+}
+
+/** Bytes of remote chunks kept now (for tests). */
+export function keptChunkBytes(): number {
+  return keptBytes;
+}
+
+/** Forget the kept chunks whose keys start with `prefix` (a store closed). */
+function forgetChunks(prefix: string): void {
+  for (const k of [...chunks.keys()]) {
+    if (!k.startsWith(prefix)) continue;
+    keptBytes -= chunkSizes.get(k) ?? 0;
+    chunkSizes.delete(k);
+    chunks.delete(k);
+  }
+}
 /** The zarr v2 metadata documents of a folder. */
 const V2_METADATA = [".zattrs", ".zarray", ".zgroup"];
 

@@ -74,7 +74,10 @@ function openZarrRanges(
   return Promise.resolve({
     store,
     array: (path) => zarrRangeArray(source, path, label),
-    close: () => store.close(),
+    close: () => {
+      store.close();
+      source.release?.();
+    },
     stats: () => io,
   });
 }

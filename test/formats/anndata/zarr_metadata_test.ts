@@ -37,7 +37,10 @@ Deno.test("listed: absent documents are not asked, a folder's others come along,
   assertEquals(await m.children(""), ["X"]);
   await m.get("X/data/0");
   await m.get("X/data/0");
-  assertEquals(s.asked.filter((k) => k === "X/data/0").length, 2, "chunks are not kept");
+  assertEquals(s.asked.filter((k) => k === "X/data/0").length, 1, "a chunk kept while open");
+  m.release!();
+  await m.get("X/data/0");
+  assertEquals(s.asked.filter((k) => k === "X/data/0").length, 2, "and let go when released");
 });
 
 Deno.test("not listed: a folder's three v2 documents at once; zarr.json only outside a v2 store", async () => {

@@ -6,6 +6,7 @@ import pl from "nodejs-polars";
 import * as ln from "../../../mod.ts";
 import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { s3Server } from "../../_s3.ts";
+import { keptChunkBytes } from "../../../src/formats/anndata/_zarr_store.ts";
 
 function atlas(n: number): ln.AnnData {
   const data = Float32Array.from({ length: n * 4 }, (_, i) => (i % 7) + 1);
@@ -104,6 +105,26 @@ Deno.test({
       // chunks: 8 round trips in a row here (documents asked one after
       // another: 32). Bound with room for a loaded machine.
       assert(deepest <= 12, `${deepest} round trips in a row`);
+
+      // Rows read again and again (batches): each chunk fetched once while
+      // the store is open; its kept chunks are let go when it is closed.
+      const { keys: again } = await rounds(async () => {
+        const b = await z.backed();
+        try {
+          for (let k = 0; k < 5; k++) {
+            const rows = Array.from({ length: 20 }, (_, i) => k * 50 + i);
+            const m = await b.X!.get(rows);
+            assertEquals(m.toDense().get(3, 2), adata.X!.toDense().get(k * 50 + 3, 2));
+          }
+          assert(keptChunkBytes() > 0, "chunks kept while the store is open");
+        } finally {
+          b.close();
+        }
+        assertEquals(keptChunkBytes(), 0, "nothing kept once it is closed");
+      });
+      const data = again.filter((k) => /\/X\/data\/\d+$/.test(k));
+      assert(data.length >= 1, "X's data read");
+      assertEquals(data.length, new Set(data).size, `each chunk fetched once: ${data}`);
 
       // A chunk deleted after the store was opened is a StorageError naming
       // it, not its fill value; a chunk never written is its fill value

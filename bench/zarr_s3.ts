@@ -3,8 +3,9 @@
 // the 200k-cell realistic atlas of bench/atlas.ts (`atlas.zarr`, written by
 // Python anndata 0.8: ~435 objects, 174 MB) saved to the bucket, then
 // `file.stream()` of grouped and scattered queries (best of 2) against
-// `file.load()` (every object fetched into the cache, then read), and the
-// save itself. Bytes and requests are counted by the proxy. (Python has no
+// `file.load()` (every object fetched into the cache, then read), the save
+// itself, and the first 100 batches of `mapped()` (file order, and shuffled
+// in runs of 64 rows). Bytes and requests are counted by the proxy. (Python has no
 // reference here: fsspec's HTTP store cannot list s3rver's bucket, and the
 // atlas has no consolidated metadata.)
 //   deno run -A bench/zarr_s3.ts [latencyMs] [bytesPerSec] [totalBytesPerSec]
@@ -84,6 +85,25 @@ try {
       `| stream ${name} | ${best!.out.nObs} | ${best!.s.toFixed(2)} s | ${mb(best!.bytes)} | ${
         best!.requests
       } |`,
+    );
+  }
+  // mapped() over the store as a collection of one: the first 100 batches of 512.
+  const coll = await new ln.Collection([file], { name: "zarr-atlas" }).save();
+  for (const shuffle of [false, true]) {
+    const r = await measure(async () => {
+      let n = 0, b = 0;
+      const opts = { batchSize: 512, shuffle, blockSize: 64, seed: 1, isRunInput: false };
+      for await (const batch of coll.mapped(opts)) {
+        n += batch.index.length;
+        if (++b === 100) break;
+      }
+      return n;
+    });
+    console.log(
+      `| mapped, ${shuffle ? "shuffled in runs of 64" : "file order"}, 100 batches of 512 | ` +
+        `${r.out} | ${r.s.toFixed(2)} s (${(r.out / r.s).toFixed(0)} cells/s) | ${
+          mb(r.bytes)
+        } | ${r.requests} |`,
     );
   }
   const whole = await measure(() => file.load({ isRunInput: false }));

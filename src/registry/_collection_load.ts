@@ -81,9 +81,12 @@ export async function guard<R>(f: File, fn: () => Promise<R>): Promise<R> {
     if (await present(f)) throw e;
     throw missing(e);
   }
-  // A zarr store reads a missing chunk as its fill value: a store deleted
-  // while it was read gives zeros, not an error. Check that it is still there.
-  if (f._isDir && !(await present(f))) throw missing();
+  // A local zarr store reads a missing chunk as its fill value: a store
+  // deleted while it was read gives zeros, not an error. Check that it is
+  // still there. (A remote one finds its chunks gone itself, without a
+  // listing after every read: see keepingMetadata.)
+  const local = f._inst.backendFor(f.storageId!).capabilities.localPaths;
+  if (f._isDir && local && !(await present(f))) throw missing();
   return out;
 }
 

@@ -48,7 +48,8 @@ export interface ZarrStoreAt {
  * the store's keys are listed once (`listAll`, a request per 1,000 keys):
  * a document (or chunk) not listed is known absent without a request, a
  * chunk listed but gone is a StorageError (deleted while being read, not
- * its fill value), and asking for one document of a folder reads the
+ * its fill value; in a store too large to list, a chunk not there is a
+ * StorageError when the root's metadata is gone too), and asking for one document of a folder reads the
  * folder's others at once. A store
  * too large to list that way: asking for one zarr v2 document of a folder
  * reads its three (`.zattrs`, `.zarray`, `.zgroup`) at once, and
@@ -97,11 +98,26 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
         // A chunk not listed was never written (its fill value, no request);
         // one listed but gone was deleted while the store is read.
         if (all && !all.has(key)) return undefined;
+        // Chunks of a 1-D array read in order (batches of rows in file
+        // order): the next one fetched while this one is used.
+        const seq = /^(.*\/)(\d+)$/.exec(key);
+        if (all && seq && chunks.has(`${store}:${seq[1]}${Number(seq[2]) - 1}`)) {
+          const next = `${seq[1]}${Number(seq[2]) + 1}`;
+          if (all.has(next)) keptChunk(`${store}:${next}`, () => source.get(next), false);
+        }
         const got = await keptChunk(`${store}:${key}`, () => source.get(key));
         if (got === undefined && all) {
           throw new StorageError(
             `the object ${key} of the zarr store disappeared while it was being read ` +
               `(it was there when the store was opened)`,
+          );
+        }
+        // Not listed (too many keys): a chunk not there is its fill value
+        // while the store's root is there; without it the store was deleted.
+        if (got === undefined && !(await source.get(".zgroup") ?? await source.get("zarr.json"))) {
+          throw new StorageError(
+            `the zarr store disappeared while it was being read (its chunk ${key} and its root ` +
+              `metadata are gone)`,
           );
         }
         return got;
@@ -506,6 +522,7 @@ let keptBytes = 0;
 function keptChunk(
   key: string,
   fetch: () => Promise<Uint8Array | undefined>,
+  copy = true,
 ): Promise<Uint8Array | undefined> {
   let p = chunks.get(key);
   if (p) {
@@ -528,6 +545,10 @@ function keptChunk(
     }, () => {
       if (chunks.get(key) === got) chunks.delete(key); // a failed read is tried again
     });
+  }
+  if (!copy) {
+    p.catch(() => {}); // read ahead: a failure is met again by the reader that wants it
+    return p;
   }
   return p.then((b) => b?.slice());
 }

@@ -71,3 +71,10 @@ Deno.test("listed: a chunk not listed is its fill value (no request); one listed
   assertEquals(s.asked, [], "never written: not asked");
   await assertRejects(() => m.get("X/data/1"), StorageError, /X\/data\/1 .*disappeared/);
 });
+
+Deno.test("not listed: a chunk not there is its fill value while the root is there; without the root, a StorageError", async () => {
+  const m = keepingMetadata(store(V2, false), true);
+  assertEquals(await m.get("X/data/9"), undefined);
+  const gone = keepingMetadata(store(["X/data/.zarray"], false), true);
+  await assertRejects(() => gone.get("X/data/9"), StorageError, /zarr store disappeared/);
+});

@@ -126,6 +126,29 @@ Deno.test({
       assert(data.length >= 1, "X's data read");
       assertEquals(data.length, new Set(data).size, `each chunk fetched once: ${data}`);
 
+      // mapped() over it: no listing per batch (the store finds a chunk
+      // gone itself), each batch's rows right.
+      const c = await new ln.Collection([z], { name: "one" }).save();
+      const proto = ln.S3Storage.prototype;
+      const list = proto.list;
+      let lists = 0;
+      proto.list = function (this: ln.S3Storage, prefix?: string) {
+        lists++;
+        return list.call(this, prefix);
+      };
+      let batches = 0;
+      try {
+        for await (const batch of c.mapped({ batchSize: 20, isRunInput: false })) {
+          const at = batch.index[0];
+          assertEquals(batch.X.toDense().get(1, 2), adata.X!.toDense().get(at + 1, 2));
+          batches++;
+        }
+      } finally {
+        proto.list = list;
+      }
+      assertEquals(batches, 15);
+      assert(lists <= 2, `${lists} listings for ${batches} batches`);
+
       // A chunk deleted after the store was opened is a StorageError naming
       // it, not its fill value; a chunk never written is its fill value
       // (zeros) without a request.

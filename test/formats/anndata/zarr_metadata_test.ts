@@ -78,3 +78,18 @@ Deno.test("not listed: a chunk not there is its fill value while the root is the
   const gone = keepingMetadata(store(["X/data/.zarray"], false), true);
   await assertRejects(() => gone.get("X/data/9"), StorageError, /zarr store disappeared/);
 });
+
+Deno.test("listed: chunks of a 1-D array read in order bring the next one ahead, kept for its reader", async () => {
+  const keys = [...V2, "X/data/1", "X/data/2", "X/data/3"];
+  const s = store(keys, true);
+  const m = keepingMetadata(s, true);
+  await m.get("X/data/0");
+  assertEquals(s.asked.includes("X/data/1"), false, "one chunk: no order yet");
+  await m.get("X/data/1");
+  assertEquals(s.asked.includes("X/data/2"), true, "in order: the next one asked ahead");
+  assertEquals(s.asked.includes("X/data/3"), false);
+  const before = s.asked.length;
+  assertEquals(new TextDecoder().decode(await m.get("X/data/2")), "X/data/2");
+  assertEquals(s.asked.slice(before), ["X/data/3"], "read from what came ahead; the next asked");
+  m.release!();
+});

@@ -117,6 +117,20 @@ export class PageCache {
     this.label = label;
   }
 
+  /**
+   * Keep the pages of `bytes`, the file's first bytes (read before its
+   * size was known: `size` must be set now); those past its end are not.
+   */
+  seed(bytes: Uint8Array): void {
+    const end = Math.min(bytes.length, this.size);
+    for (let k = 0; k * PAGE < end; k++) {
+      const stop = Math.min((k + 1) * PAGE, end);
+      // A page cut short by `bytes` (not by the file's end) is not whole.
+      if (stop < (k + 1) * PAGE && stop < this.size) break;
+      if (!this.#pages.has(k)) this.#pages.set(k, bytes.subarray(k * PAGE, stop));
+    }
+  }
+
   /** `length` bytes at `offset`; a CorruptFileError if the file ends before. */
   async get(offset: number, length: number): Promise<Uint8Array> {
     if (offset < 0 || offset + length > this.size) {

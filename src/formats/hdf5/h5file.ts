@@ -526,7 +526,13 @@ export class H5File {
   static async open(src: ByteReader, label: string, block?: number): Promise<H5File> {
     const f = new H5File(src, label, block);
     await guard(label, async () => {
+      // Remote (metadata read in blocks): the first block asked together
+      // with the size, one round trip instead of two in a row.
+      const ahead = block ? src.read(0, block) : undefined;
+      ahead?.catch(() => {});
       f.#cache.size = await src.size();
+      const first = await ahead?.catch(() => undefined);
+      if (first) f.#cache.seed(first);
       f.#root = await readSuperblock(f.#cache);
     });
     return f;

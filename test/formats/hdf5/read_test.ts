@@ -428,3 +428,34 @@ with h5py.File(sys.argv[1] + "/s.h5", "w") as f:
     assert(log.length <= 12, `${log.length} requests for ${heaps.size} heaps`);
   },
 });
+
+Deno.test({
+  name:
+    "a remote file's first metadata block is asked together with its size (one round trip, not two), and read once",
+  ...py,
+  async fn() {
+    const bytes = await Deno.readFile(await written("default"));
+    const cost = { latencyMs: 20, bytesPerSec: 100e6, parallelism: 8 };
+    const log: string[] = [];
+    let sized = false;
+    const src: ByteReader = {
+      async size() {
+        log.push("size asked");
+        await new Promise((r) => setTimeout(r, 10));
+        sized = true;
+        return bytes.length;
+      },
+      read(offset, length) {
+        log.push(`read ${offset} ${sized ? "after" : "before"} the size`);
+        return Promise.resolve(bytes.slice(offset, offset + length));
+      },
+    };
+    const store = await openH5Range(src, "t.h5", { cost });
+    assertEquals(log.slice(0, 2).sort(), ["read 0 before the size", "size asked"]);
+    assertEquals(log.filter((l) => l.startsWith("read 0 ")).length, 1, JSON.stringify(log));
+    assertEquals(
+      await store.keys(""),
+      await (await openH5Range(remoteLike(bytes, []), "t.h5", { cost })).keys(""),
+    );
+  },
+});

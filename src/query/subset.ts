@@ -88,7 +88,7 @@ async function planLines(
   if (src.indptrValues) {
     const v = src.indptrValues;
     const whole = { starts: Float64Array.of(0), ends: Float64Array.of(v.length), n: 1 };
-    return planElements(lines, whole, src.indptrValues, src.data.shape[0], src.where);
+    return planElements(lines, whole, v, src.data.shape[0], src.where);
   }
   const runs = planIndptr(lines);
   // Dense lines (runs making up at least 1/32 of the span they cover): the

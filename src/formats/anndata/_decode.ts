@@ -73,12 +73,6 @@ function newer(v: string, known: string): boolean {
 }
 
 /**
- * An element's `encoding-type` (or the legacy h5sparse format as one).
- * A type this reader does not know, or a version newer than the one it
- * knows, is refused as anndata refuses it: read silently, its layout could
- * mean something else.
- */
-/**
  * What the legacy categories of column `col` of the dataframe at `path`
  * are (anndata < 0.7 kept them in `__categories/<col>`): `"array"` when
  * there, else undefined. The `__categories` group is asked first (once
@@ -94,6 +88,12 @@ export async function legacyCategories(
   return await store.describe(join(path, "__categories", col));
 }
 
+/**
+ * An element's `encoding-type` (or the legacy h5sparse format as one).
+ * A type this reader does not know, or a version newer than the one it
+ * knows, is refused as anndata refuses it: read silently, its layout could
+ * mean something else.
+ */
 export async function encoding(store: ElementStore, path: string): Promise<string | undefined> {
   const a = await store.attrs(path);
   const t = a["encoding-type"];

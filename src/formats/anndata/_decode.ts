@@ -363,14 +363,11 @@ export async function readColumn(
   const p = join(path, col);
   const enc = await encoding(store, p);
   if (enc === "categorical") {
-    // Codes and categories at once (from object storage, round trips each).
-    const [attrs, codes, stored] = await Promise.all([
-      store.attrs(p),
-      readSelected(store, join(p, "codes"), rows),
-      readCategories(store, join(p, "categories")),
-    ]);
+    const attrs = await store.attrs(p);
+    const codes = await readSelected(store, join(p, "codes"), rows);
     if (codes.kind !== "number") corrupt(store, `/${p}/codes should be integers`);
     const where = { label: store.label, path: join(p, "codes") };
+    const stored = await readCategories(store, join(p, "categories"));
     if (stored.kind !== "string") {
       return {
         series: categoricalValues(col, codes.data as ArrayLike<number>, stored, where),

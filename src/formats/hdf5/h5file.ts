@@ -498,6 +498,9 @@ export class H5Dataset {
   }
 }
 
+/** Bytes read from a remote file's start with its size (the superblock and what follows it). */
+const FIRST_PAGES = 8192;
+
 /** An HDF5 file read through byte ranges. */
 export class H5File {
   readonly label: string;
@@ -526,9 +529,11 @@ export class H5File {
   static async open(src: ByteReader, label: string, block?: number): Promise<H5File> {
     const f = new H5File(src, label, block);
     await guard(label, async () => {
-      // Remote (metadata read in blocks): the first block asked together
-      // with the size, one round trip instead of two in a row.
-      const ahead = block ? src.read(0, block) : undefined;
+      // Remote (metadata read in blocks): the superblock's pages asked
+      // together with the size, one round trip instead of two in a row
+      // (few: the cache's blocks stay under 1/256 of the file, whose size
+      // is not known yet).
+      const ahead = block ? src.read(0, Math.min(block, FIRST_PAGES)) : undefined;
       ahead?.catch(() => {});
       f.#cache.size = await src.size();
       const first = await ahead?.catch(() => undefined);

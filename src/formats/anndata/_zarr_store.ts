@@ -49,9 +49,9 @@ export interface ZarrStoreAt {
  * a document (or chunk) not listed is known absent without a request, a
  * chunk listed but gone is a StorageError (deleted while being read, not
  * its fill value; in a store too large to list, a chunk not there is a
- * StorageError when the root's metadata is gone too), and asking for one document of a folder reads the
- * folder's others at once. A store
- * too large to list that way: asking for one zarr v2 document of a folder
+ * StorageError when the root's metadata is gone too), and asking for one
+ * document of a folder reads the folder's others at once. A store too
+ * large to list that way: asking for one zarr v2 document of a folder
  * reads its three (`.zattrs`, `.zarray`, `.zgroup`) at once, and
  * `zarr.json` (v3) is read only where none of them is, in a store whose
  * root is not a v2 group. The folders under a prefix come from the same
@@ -81,14 +81,7 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
     },
     async children(prefix) {
       const all = await listed();
-      if (!all) return await source.children(prefix);
-      const base = prefix ? `${prefix}/` : "", out = new Set<string>();
-      for (const k of all) {
-        if (!k.startsWith(base)) continue;
-        const slash = k.indexOf("/", base.length);
-        if (slash > base.length) out.add(k.slice(base.length, slash));
-      }
-      return [...out].sort();
+      return all ? foldersUnder(all, prefix) : await source.children(prefix);
     },
     async get(key) {
       const cut = key.lastIndexOf("/") + 1, name = key.slice(cut);
@@ -139,6 +132,17 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
       return await read(key);
     },
   };
+}
+
+/** The names of the folders directly under `prefix` ("" for the root) that `keys` hold keys in. */
+export function foldersUnder(keys: Iterable<string>, prefix: string): string[] {
+  const base = prefix ? `${prefix}/` : "", out = new Set<string>();
+  for (const k of keys) {
+    if (!k.startsWith(base)) continue;
+    const slash = k.indexOf("/", base.length);
+    if (slash > base.length) out.add(k.slice(base.length, slash));
+  }
+  return [...out].sort();
 }
 
 /** A ZarrStoreAt over a local folder. */

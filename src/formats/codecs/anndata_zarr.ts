@@ -4,7 +4,12 @@ import * as rt from "../../_runtime.ts";
 import { readObject, type StorageBackend } from "../../storage/storage.ts";
 import { type Codec, defineCodec, type OpenRangesOptions, type RangeReader } from "../codec.ts";
 import { AnnData } from "../anndata/anndata.ts";
-import { keepingMetadata, openZarr, type ZarrStoreAt } from "../anndata/_zarr_store.ts";
+import {
+  foldersUnder,
+  keepingMetadata,
+  openZarr,
+  type ZarrStoreAt,
+} from "../anndata/_zarr_store.ts";
 import { zarrRangeArray } from "../anndata/_zarr_ranges.ts";
 import { writeZarr } from "../anndata/write_zarr.ts";
 import { loadZarr } from "../zarr.ts";
@@ -52,12 +57,11 @@ function backendZarr(
         } catch { /* no such folder: no children */ }
         return [...out].sort();
       }
-      const base = sub ? `${prefix}/${sub}/` : `${prefix}/`;
-      for await (const o of backend.list(base)) {
-        const parts = o.key.slice(base.length).split("/");
-        if (parts.length > 1) out.add(parts[0]);
+      const keys: string[] = [];
+      for await (const o of backend.list(sub ? `${prefix}/${sub}/` : `${prefix}/`)) {
+        keys.push(o.key.slice(prefix.length + 1));
       }
-      return [...out].sort();
+      return foldersUnder(keys, sub);
     },
   };
 }

@@ -28,13 +28,21 @@ export interface ZarrStoreAt {
   /** Told the bytes the workers read from `filePath`s (for I/O counts). */
   counted?(bytes: number): void;
   /**
-   * Every key of the store, when a listing gives them in a few requests
-   * (object storage); undefined when the store is too large for that or
-   * cannot be listed.
+   * Every key of the store (with when it was written, where the backend
+   * says), when a listing gives them in a few requests (object storage);
+   * undefined when the store is too large for that or cannot be listed.
    */
-  listAll?(): Promise<string[] | undefined>;
+  listAll?(): Promise<ListedKey[] | undefined>;
   /** Drop what was kept of the store (its chunks); it may still be read. */
   release?(): void;
+}
+
+/** A key of a listed store, and when it was written where the backend says. */
+export interface ListedKey {
+  /** The key (no leading slash). */
+  key: string;
+  /** Its last modification. */
+  mtime?: Date;
 }
 
 /**
@@ -69,10 +77,9 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
     return p;
   };
   const store = ++stores;
-  let index: Promise<Set<string> | undefined> | undefined;
-  const listed = () =>
-    index ??= (together && source.listAll ? source.listAll() : Promise.resolve(undefined))
-      .then((keys) => keys && new Set(keys), () => undefined);
+  let index: Promise<StoreIndex> | undefined;
+  const indexed = (): Promise<StoreIndex> =>
+    index ??= together ? indexOf(source) : Promise.resolve({});
   return {
     ...source,
     release() {
@@ -80,13 +87,14 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
       forgetChunks(`${store}:`);
     },
     async children(prefix) {
-      const all = await listed();
-      return all ? foldersUnder(all, prefix) : await source.children(prefix);
+      const { keys, docs } = await indexed();
+      const from = keys ?? docs?.keys();
+      return from ? foldersUnder(from, prefix) : await source.children(prefix);
     },
     async get(key) {
       const cut = key.lastIndexOf("/") + 1, name = key.slice(cut);
       if (!together) return METADATA.includes(name) ? await read(key) : await source.get(key);
-      const all = await listed();
+      const { keys: all, docs } = await indexed();
       if (!METADATA.includes(name)) {
         // A chunk not listed was never written (its fill value, no request);
         // one listed but gone was deleted while the store is read.
@@ -115,6 +123,8 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
         }
         return got;
       }
+      // Consolidated (and, if listed, up to date): every document at hand.
+      if (docs) return docs.get(key);
       if (all) {
         if (!all.has(key)) return undefined;
         for (const m of METADATA) {
@@ -132,6 +142,75 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
       return await read(key);
     },
   };
+}
+
+/** What is known of a remote store once opened: its keys (if listed), its documents (if consolidated). */
+interface StoreIndex {
+  keys?: Set<string>;
+  docs?: Map<string, Uint8Array>;
+}
+
+/** The key of zarr v2's consolidated metadata (zarr-python's `consolidate_metadata`). */
+export const CONSOLIDATED = ".zmetadata";
+
+/**
+ * The listing of a remote store, then its consolidated metadata where the
+ * listing has it (or the store could not be listed): an absent document is
+ * never asked for.
+ */
+async function indexOf(source: ZarrStoreAt): Promise<StoreIndex> {
+  const listing = source.listAll ? await source.listAll().catch(() => undefined) : undefined;
+  const keys = listing && new Set(listing.map((k) => k.key));
+  const consolidated = !keys || keys.has(CONSOLIDATED)
+    ? await source.get(CONSOLIDATED).catch(() => undefined)
+    : undefined;
+  return { keys, docs: consolidated && consolidatedDocs(consolidated, listing) };
+}
+
+/**
+ * The documents held by a store's consolidated metadata (`.zmetadata`:
+ * `{"metadata": {"X/.zarray": {...}, ...}, "zarr_consolidated_format": 1}`),
+ * by key; undefined when it cannot be trusted, and the documents are then
+ * read one by one as without it. With a listing it is trusted only when it
+ * holds exactly the listed documents and none was written after it (a store
+ * changed since it was consolidated); a store too large to list trusts it
+ * as zarr-python's `open_consolidated` does. Anything else in it (a v3
+ * document, a value that is not an object, bad JSON): not used.
+ */
+export function consolidatedDocs(
+  bytes: Uint8Array,
+  listing?: ListedKey[],
+): Map<string, Uint8Array> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(parsed) || parsed.zarr_consolidated_format !== 1) return undefined;
+  if (!isObject(parsed.metadata)) return undefined;
+  const docs = new Map<string, Uint8Array>(), enc = new TextEncoder();
+  for (const [key, doc] of Object.entries(parsed.metadata)) {
+    if (!V2_METADATA.includes(key.slice(key.lastIndexOf("/") + 1)) || !isObject(doc)) {
+      return undefined;
+    }
+    docs.set(key, enc.encode(JSON.stringify(doc)));
+  }
+  if (!docs.has(".zgroup")) return undefined;
+  if (listing) {
+    const at = listing.find((k) => k.key === CONSOLIDATED)?.mtime;
+    if (!at) return undefined;
+    let listed = 0;
+    for (const { key, mtime } of listing) {
+      if (!V2_METADATA.includes(key.slice(key.lastIndexOf("/") + 1))) continue;
+      if (!docs.has(key) || !mtime || mtime > at) return undefined;
+      listed++;
+    }
+    if (listed !== docs.size) return undefined;
+  }
+  return docs;
 }
 
 /** The names of the folders directly under `prefix` ("" for the root) that `keys` hold keys in. */

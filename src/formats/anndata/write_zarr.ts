@@ -7,6 +7,7 @@ import type { AnnData } from "./anndata.ts";
 import type { NumericArray } from "./matrix.ts";
 import { encodeAnnData } from "./_encode.ts";
 import type { TreeArray, TreeGroup } from "./_tree.ts";
+import { CONSOLIDATED } from "./_zarr_store.ts";
 
 /** Options of {@linkcode writeZarr}. */
 export interface WriteZarrOptions {
@@ -57,13 +58,20 @@ function bytesOf(a: NumericArray, start: number, count: number, padTo: number): 
  * JSON with every character past ASCII escaped (`\u00fc`), as zarr-python
  * writes it: zarr-python 2 decodes metadata as ASCII and fails on UTF-8.
  */
-async function writeJson(path: string, value: unknown): Promise<void> {
+async function writeJson(path: string, value: unknown, docs?: Docs): Promise<void> {
   const text = JSON.stringify(value, null, 2)
     .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   await rt.writeTextFile(path, text);
+  docs?.all.set(path.slice(docs.root.length + 1).replaceAll("\\", "/"), value);
 }
 
-const ZARR_NAMES = new Set([".zarray", ".zattrs", ".zgroup", "zarr.json"]);
+/** The metadata documents written so far, by key under the store's folder `root`. */
+interface Docs {
+  root: string;
+  all: Map<string, unknown>;
+}
+
+const ZARR_NAMES = new Set([".zarray", ".zattrs", ".zgroup", "zarr.json", ".zmetadata"]);
 
 /**
  * Refuse a name that is not one folder of the store: empty, `.` or `..`,
@@ -81,7 +89,12 @@ function validateKey(name: string, where: string): void {
   }
 }
 
-async function writeArray(dir: string, a: TreeArray, compression?: "zlib"): Promise<void> {
+async function writeArray(
+  dir: string,
+  a: TreeArray,
+  docs: Docs,
+  compression?: "zlib",
+): Promise<void> {
   await rt.mkdir(dir, { recursive: true });
   const shape = a.shape;
   const rows = shape.length === 0 ? 1 : shape[0];
@@ -100,8 +113,8 @@ async function writeArray(dir: string, a: TreeArray, compression?: "zlib"): Prom
     order: "C",
     shape,
     zarr_format: 2,
-  });
-  await writeJson(join(dir, ".zattrs"), a.attrs);
+  }, docs);
+  await writeJson(join(dir, ".zattrs"), a.attrs, docs);
   const nChunks = Math.ceil(rows / chunkRows);
   for (let c = 0; c < nChunks; c++) {
     const start = c * chunkRows;
@@ -127,13 +140,18 @@ function validateTree(g: TreeGroup, where: string): void {
   }
 }
 
-async function writeGroup(dir: string, g: TreeGroup, compression?: "zlib"): Promise<void> {
+async function writeGroup(
+  dir: string,
+  g: TreeGroup,
+  docs: Docs,
+  compression?: "zlib",
+): Promise<void> {
   await rt.mkdir(dir, { recursive: true });
-  await writeJson(join(dir, ".zgroup"), { zarr_format: 2 });
-  await writeJson(join(dir, ".zattrs"), g.attrs);
+  await writeJson(join(dir, ".zgroup"), { zarr_format: 2 }, docs);
+  await writeJson(join(dir, ".zattrs"), g.attrs, docs);
   for (const [name, child] of Object.entries(g.children)) {
-    if (child.kind === "group") await writeGroup(join(dir, name), child, compression);
-    else await writeArray(join(dir, name), child, compression);
+    if (child.kind === "group") await writeGroup(join(dir, name), child, docs, compression);
+    else await writeArray(join(dir, name), child, docs, compression);
   }
 }
 
@@ -189,7 +207,15 @@ export async function writeZarr(
   await checkTarget(path);
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${base62(8)}`);
   try {
-    await writeGroup(tmp, tree, options.compression);
+    const docs: Docs = { root: tmp, all: new Map() };
+    await writeGroup(tmp, tree, docs, options.compression);
+    // Every document in one (zarr-python's consolidated metadata, as
+    // `zarr.consolidate_metadata` writes it), written last: a store on
+    // object storage opens with one request instead of one per element.
+    await writeJson(join(tmp, CONSOLIDATED), {
+      metadata: Object.fromEntries(docs.all),
+      zarr_consolidated_format: 1,
+    });
     await rt.remove(path, { recursive: true }).catch(() => {});
     await rt.rename(tmp, path);
   } catch (e) {

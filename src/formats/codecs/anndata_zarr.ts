@@ -7,6 +7,7 @@ import { AnnData } from "../anndata/anndata.ts";
 import {
   foldersUnder,
   keepingMetadata,
+  type ListedKey,
   openZarr,
   type ZarrStoreAt,
 } from "../anndata/_zarr_store.ts";
@@ -41,10 +42,10 @@ function backendZarr(
     get: (key) => readObject(backend, `${prefix}/${key}`),
     async listAll() {
       if (!backend.capabilities.listing || backend.capabilities.localPaths) return undefined;
-      const keys: string[] = [];
+      const keys: ListedKey[] = [];
       for await (const o of backend.list(`${prefix}/`)) {
         if (keys.length >= LIST_MOST) return undefined;
-        keys.push(o.key.slice(prefix.length + 1));
+        keys.push({ key: o.key.slice(prefix.length + 1), mtime: o.mtime });
       }
       return keys;
     },

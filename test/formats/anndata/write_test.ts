@@ -1,7 +1,7 @@
 import pl from "nodejs-polars";
 import * as ln from "../../../mod.ts";
-import { assertEquals, freshInstance, tempDir } from "../../_helpers.ts";
-import { needsPython } from "../../_python.ts";
+import { assert, assertEquals, freshInstance, tempDir } from "../../_helpers.ts";
+import { needsPython, python } from "../../_python.ts";
 import { assertMatchesPython, describeWithPython, pythonFixtures } from "./_compare.ts";
 
 const py = needsPython("AnnData writing", "anndata", "h5py", "scipy", "pandas", "zarr");
@@ -100,5 +100,35 @@ Deno.test({
     assertEquals((await ln.fsck()).mismatched, []);
     await ln.close();
     await Deno.remove(root, { recursive: true });
+  },
+});
+
+Deno.test({
+  name:
+    "writeZarr's consolidated metadata is what zarr-python's consolidate_metadata writes; open_consolidated reads the store",
+  ...py,
+  async fn() {
+    const { dir } = await pythonFixtures();
+    const a = await ln.readZarr(`${dir}/csr.zarr`);
+    const out = await tempDir();
+    await ln.writeZarr(a, `${out}/ours.zarr`);
+    const got = await python(
+      `
+import json, shutil, sys, zarr
+p = sys.argv[1]
+ours = json.load(open(p + "/.zmetadata"))
+shutil.copytree(p, p + ".copy")
+zarr.consolidate_metadata(p + ".copy")
+theirs = json.load(open(p + ".copy/.zmetadata"))
+g = zarr.open_consolidated(p)
+print(json.dumps({"same": ours == theirs, "n": len(ours["metadata"]), "X": list(g["X"].keys())}))
+`,
+      `${out}/ours.zarr`,
+    );
+    const r = JSON.parse(got.trim().split("\n").pop()!);
+    assertEquals(r.same, true, "the same documents as zarr-python consolidates");
+    assert(r.n > 10, `${r.n} documents`);
+    assertEquals(r.X, ["data", "indices", "indptr"]);
+    await Deno.remove(out, { recursive: true });
   },
 });

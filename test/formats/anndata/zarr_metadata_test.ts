@@ -1,24 +1,55 @@
 // keepingMetadata: a zarr store's metadata documents read once; on object
 // storage (`together`) a folder's documents asked at once, absent ones
 // known from a listing when there is one, zarr.json asked only in a store
-// that is not zarr v2.
-import { keepingMetadata, type ZarrStoreAt } from "../../../src/formats/anndata/_zarr_store.ts";
-import { assertEquals, assertRejects } from "../../_helpers.ts";
+// that is not zarr v2; consolidated metadata (.zmetadata) used when it is
+// up to date with the listing.
+import {
+  consolidatedDocs,
+  keepingMetadata,
+  type ListedKey,
+  type ZarrStoreAt,
+} from "../../../src/formats/anndata/_zarr_store.ts";
+import { assert, assertEquals, assertRejects } from "../../_helpers.ts";
 import { StorageError } from "../../../mod.ts";
 
-/** A store of `keys` (each holding its own name) recording what is asked. */
-function store(keys: string[], list: boolean): ZarrStoreAt & { asked: string[] } {
+/**
+ * A store of `keys` (each holding its own name, `.zmetadata` the given
+ * `consolidated` bytes) recording what is asked; listed with each key
+ * written at `mtimes[key]` (default: second 1).
+ */
+function store(
+  keys: string[],
+  list: boolean,
+  consolidated?: string,
+  mtimes: Record<string, number> = {},
+): ZarrStoreAt & { asked: string[] } {
   const asked: string[] = [];
   const have = new Set(keys);
+  if (consolidated !== undefined) have.add(".zmetadata");
+  const listing: ListedKey[] = [...have].map((key) => ({
+    key,
+    mtime: new Date(1000 * (mtimes[key] ?? 1)),
+  }));
   return {
     asked,
     get(key) {
       asked.push(key);
+      if (key === ".zmetadata" && consolidated !== undefined) {
+        return Promise.resolve(new TextEncoder().encode(consolidated));
+      }
       return Promise.resolve(have.has(key) ? new TextEncoder().encode(key) : undefined);
     },
     children: () => Promise.resolve(["from-the-store"]),
-    ...(list ? { listAll: () => Promise.resolve(keys) } : {}),
+    ...(list ? { listAll: () => Promise.resolve(listing) } : {}),
   };
+}
+
+/** `.zmetadata` holding each of `keys` as `{"k": key}`. */
+function zmetadata(keys: string[]): string {
+  return JSON.stringify({
+    metadata: Object.fromEntries(keys.map((k) => [k, { k }])),
+    zarr_consolidated_format: 1,
+  });
 }
 
 const V2 = [".zgroup", ".zattrs", "X/.zgroup", "X/.zattrs", "X/data/.zarray", "X/data/0"];
@@ -47,7 +78,12 @@ Deno.test("not listed: a folder's three v2 documents at once; zarr.json only out
   const s = store(V2, false);
   const m = keepingMetadata(s, true);
   await m.get("X/data/.zarray");
-  assertEquals(s.asked.sort(), ["X/data/.zarray", "X/data/.zattrs", "X/data/.zgroup"]);
+  assertEquals(s.asked.sort(), [
+    ".zmetadata", // not listed: its consolidated metadata asked once, first
+    "X/data/.zarray",
+    "X/data/.zattrs",
+    "X/data/.zgroup",
+  ]);
   s.asked.length = 0;
   // A folder with no v2 document, in a v2 store: no v3 document either.
   assertEquals(await m.get("nothing/zarr.json"), undefined);
@@ -65,7 +101,10 @@ Deno.test("not listed: a folder's three v2 documents at once; zarr.json only out
 
 Deno.test("listed: a chunk not listed is its fill value (no request); one listed but gone is a StorageError", async () => {
   const s = store(V2, true);
-  const listed = { ...s, listAll: () => Promise.resolve([...V2, "X/data/1"]) };
+  const listed = {
+    ...s,
+    listAll: () => Promise.resolve([...V2, "X/data/1"].map((key) => ({ key }))),
+  };
   const m = keepingMetadata(listed, true);
   assertEquals(await m.get("X/data/7"), undefined);
   assertEquals(s.asked, [], "never written: not asked");
@@ -92,4 +131,51 @@ Deno.test("listed: chunks of a 1-D array read in order bring the next one ahead,
   assertEquals(new TextDecoder().decode(await m.get("X/data/2")), "X/data/2");
   assertEquals(s.asked.slice(before), ["X/data/3"], "read from what came ahead; the next asked");
   m.release!();
+});
+
+const DOCS = V2.filter((k) => k.includes(".z"));
+
+Deno.test("consolidated and listed, up to date: every document from .zmetadata, none asked", async () => {
+  const s = store(V2, true, zmetadata(DOCS), { ".zmetadata": 2 });
+  const m = keepingMetadata(s, true);
+  assertEquals(JSON.parse(new TextDecoder().decode(await m.get("X/data/.zarray"))), {
+    k: "X/data/.zarray",
+  });
+  assertEquals(await m.get("X/data/.zattrs"), undefined, "not in it, not listed: absent");
+  assertEquals(await m.children("X"), ["data"]);
+  assertEquals(s.asked, [".zmetadata"]);
+});
+
+Deno.test("consolidated but out of date or different from the listing: not used, documents read", async () => {
+  const cases: [string, ReturnType<typeof store>][] = [
+    ["a document written after it", store(V2, true, zmetadata(DOCS), { "X/.zattrs": 3 })],
+    ["a listed document missing from it", store(V2, true, zmetadata(DOCS.slice(1)))],
+    ["a document in it not listed", store(V2, true, zmetadata([...DOCS, "Y/.zgroup"]))],
+    ["bad JSON", store(V2, true, "{not json")],
+    ["not consolidated format 1", store(V2, true, JSON.stringify({ metadata: {} }))],
+    ["a key that is not a v2 document", store(V2, true, zmetadata([...DOCS, "X/data/0"]))],
+  ];
+  for (const [why, s] of cases) {
+    const m = keepingMetadata(s, true);
+    assertEquals(
+      new TextDecoder().decode(await m.get("X/.zattrs")),
+      "X/.zattrs",
+      `${why}: the document itself`,
+    );
+    assert(s.asked.includes("X/.zattrs"), why);
+  }
+});
+
+Deno.test("consolidated, store too large to list: trusted (as zarr-python's open_consolidated), children from it", async () => {
+  const s = store(V2, false, zmetadata(DOCS));
+  const m = keepingMetadata(s, true);
+  assertEquals(JSON.parse(new TextDecoder().decode(await m.get("X/.zgroup"))), { k: "X/.zgroup" });
+  assertEquals(await m.get("X/data/.zgroup"), undefined);
+  assertEquals(await m.children(""), ["X"]);
+  assertEquals(s.asked, [".zmetadata"]);
+  // Without listing times nothing is compared: still only for unlisted stores.
+  assertEquals(
+    consolidatedDocs(new TextEncoder().encode(zmetadata(DOCS)), DOCS.map((key) => ({ key }))),
+    undefined,
+  );
 });

@@ -62,6 +62,39 @@ async function rounds(fn: () => Promise<unknown>, delay = 25) {
   return { keys, deepest };
 }
 
+/**
+ * Stream `z` (saved from `adata`) on S3, checking the result; the keys asked,
+ * the metadata documents among them and the round trips in a row; no key
+ * absent from the store is asked for.
+ */
+async function streamed(
+  z: ln.File,
+  bucket: string,
+  options: ln.S3Options,
+  adata: ln.AnnData,
+): Promise<{ keys: string[]; meta: string[]; deepest: number }> {
+  const q = z.subsetter();
+  const { keys, deepest } = await rounds(async () => {
+    const got = await z.stream({ subsetObs: q.group.eq("g2"), isRunInput: false });
+    assertEquals(got.nObs, 60);
+    assertEquals(got.obsNames.slice(0, 2), ["c2", "c7"]);
+    assertEquals(
+      Array.from((got.obsm.X_pca as ln.DenseMatrix).toDense().data as Float32Array).slice(0, 3),
+      [6, 7, 8],
+    );
+    assertEquals(got.layers.counts.toDense().get(1, 2), adata.X!.toDense().get(7, 2));
+  });
+  const lister = new ln.S3Storage(`s3://${bucket}/p`, options);
+  const objects = new Set(
+    (await Array.fromAsync(lister.list(`${z._objectKey}/`))).map((o) => o.key),
+  );
+  lister.close();
+  const absent = keys.filter((k) => !objects.has(k.slice(k.indexOf(z._objectKey))));
+  assertEquals(absent, [], "no absent document is asked for");
+  const meta = keys.filter((k) => /\/(\.zarray|\.zattrs|\.zgroup|zarr\.json)$/.test(k));
+  return { keys, meta, deepest };
+}
+
 Deno.test({
   name:
     "a zarr store on S3 streams in few round trips: absent metadata never asked, a folder's documents together, same result as local",
@@ -74,37 +107,28 @@ Deno.test({
     try {
       await ln.init({ storage: `s3://${bucket}/p`, s3: server.options, cacheDir: cache });
       const adata = atlas(300);
+      // Ours, with consolidated metadata (.zmetadata, placed last): every
+      // document from it, none asked for.
       const z = await new ln.File(adata, { format: "zarr", key: "a.zarr" }).save();
-      const q = z.subsetter();
-      const { keys, deepest } = await rounds(async () => {
-        const got = await z.stream({ subsetObs: q.group.eq("g2"), isRunInput: false });
-        assertEquals(got.nObs, 60);
-        assertEquals(got.obsNames.slice(0, 2), ["c2", "c7"]);
-        assertEquals(
-          Array.from((got.obsm.X_pca as ln.DenseMatrix).toDense().data as Float32Array).slice(0, 3),
-          [
-            6,
-            7,
-            8,
-          ],
-        );
-        assertEquals(got.layers.counts.toDense().get(1, 2), adata.X!.toDense().get(7, 2));
-      });
-      const lister = new ln.S3Storage(`s3://${bucket}/p`, server.options);
-      const objects = new Set(
-        (await Array.fromAsync(lister.list(`${z._objectKey}/`))).map((o) => o.key),
-      );
-      lister.close();
-      const absent = keys.filter((k) => !objects.has(k.slice(k.indexOf(z._objectKey))));
-      assertEquals(absent, [], "no absent document is asked for");
-      const meta = keys.filter((k) => /\/(\.zarray|\.zattrs|\.zgroup|zarr\.json)$/.test(k));
-      assert(meta.length > 10, `${meta.length} metadata documents`);
-      const twice = meta.filter((k, i) => meta.indexOf(k) !== i);
+      const ours = await streamed(z, bucket, server.options, adata);
+      assertEquals(ours.meta, [], "no metadata document asked: all in .zmetadata");
+      assert(ours.keys.some((k) => k.endsWith("/.zmetadata")), "its consolidated metadata read");
+      // The same store without it (as anndata writes zarr): documents asked,
+      // a folder's together, absent ones never.
+      const dir = await tempDir();
+      await ln.writeZarr(adata, `${dir}/b.zarr`);
+      await Deno.remove(`${dir}/b.zarr/.zmetadata`);
+      const plain = await new ln.File(`${dir}/b.zarr`, { key: "b.zarr" }).save();
+      const docs = await streamed(plain, bucket, server.options, adata);
+      assert(docs.meta.length > 10, `${docs.meta.length} metadata documents`);
+      const twice = docs.meta.filter((k, i) => docs.meta.indexOf(k) !== i);
       assertEquals(twice, [], "no metadata document is asked for twice");
       // Listing, root, elements, their parts, the query's chunks, the rows'
       // chunks: 8 round trips in a row here (documents asked one after
-      // another: 32). Bound with room for a loaded machine.
-      assert(deepest <= 12, `${deepest} round trips in a row`);
+      // another: 32); consolidated, 4. Bounds with room for a loaded machine.
+      assert(docs.deepest <= 12, `${docs.deepest} round trips in a row`);
+      assert(ours.deepest <= 7, `${ours.deepest} round trips in a row, consolidated`);
+      assert(ours.deepest < docs.deepest, `${ours.deepest} vs ${docs.deepest} round trips`);
 
       // Rows read again and again (batches): each chunk fetched once while
       // the store is open; its kept chunks are let go when it is closed.

@@ -7,7 +7,8 @@
 // itself, and the first 100 batches of `mapped()` (file order, and shuffled
 // in runs of 64 rows). Bytes and requests are counted by the proxy. (Python has no
 // reference here: fsspec's HTTP store cannot list s3rver's bucket, and the
-// atlas has no consolidated metadata.)
+// atlas has no consolidated metadata.) With `ZARR_CONSOLIDATED=1`, a copy
+// of the atlas consolidated by zarr-python (`.zmetadata`) is saved instead.
 //   deno run -A bench/zarr_s3.ts [latencyMs] [bytesPerSec] [totalBytesPerSec]
 import * as ln from "../mod.ts";
 import { spawnProxy } from "./_latency_proxy.ts";
@@ -19,14 +20,28 @@ const [lat, bw, total] = [
     Deno.args[2] ?? 1.25e9,
   ),
 ];
-const path = `${Deno.env.get("HOME")}/.cache/lamindeno-bench/atlas-v1-200000/atlas.zarr`;
-if (!(await Deno.stat(path).then(() => true, () => false))) {
-  console.error(`no ${path}: run bench/atlas.ts once to build the atlases`);
+const atlas = `${Deno.env.get("HOME")}/.cache/lamindeno-bench/atlas-v1-200000/atlas.zarr`;
+if (!(await Deno.stat(atlas).then(() => true, () => false))) {
+  console.error(`no ${atlas}: run bench/atlas.ts once to build the atlases`);
   Deno.exit(1);
 }
 Deno.env.set("LAMIN_LOG_LEVEL", "warn");
 await using proxy = await spawnProxy(lat, bw, total);
 const root = await Deno.makeTempDir({ prefix: "lamindeno-bench-zarr-s3-" });
+const consolidated = Deno.env.get("ZARR_CONSOLIDATED") === "1";
+const path = consolidated ? `${root}/atlas.zarr` : atlas;
+if (consolidated) {
+  const py = new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import shutil, sys, zarr; shutil.copytree(sys.argv[1], sys.argv[2]); " +
+      "zarr.consolidate_metadata(sys.argv[2])",
+      atlas,
+      path,
+    ],
+  });
+  if (!(await py.output()).success) throw new Error("zarr.consolidate_metadata failed");
+}
 const s3: ln.S3Options = {
   endpoint: proxy.info.endpoint,
   region: "us-east-1",
@@ -37,7 +52,8 @@ const load = async () =>
   (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
 console.log(
   `S3 (s3rver) through a proxy adding ${lat} ms per request, ${bw / 1e6} MB/s per connection, ` +
-    `${total / 1e6} MB/s together; ${navigator.hardwareConcurrency} cores; load ${await load()}`,
+    `${total / 1e6} MB/s together; ${navigator.hardwareConcurrency} cores; load ${await load()}` +
+    (consolidated ? "; the atlas with consolidated metadata (.zmetadata)" : ""),
 );
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 try {

@@ -38,11 +38,20 @@ export class CountingStorage implements StorageBackend {
   /** The wrapped backend. */
   readonly inner: StorageBackend;
   #onRead: ((bytes: number) => void) | undefined;
+  /** As the inner backend's, where it has one (counted as one request). */
+  readonly listFolders?: (prefix: string) => Promise<string[]>;
 
   /** Wrap `inner`; `onRead` is told the bytes of each read as they are counted. */
   constructor(inner: StorageBackend, options: { onRead?: (bytes: number) => void } = {}) {
     this.inner = inner;
     this.#onRead = options.onRead;
+    const folders = inner.listFolders?.bind(inner);
+    if (folders) {
+      this.listFolders = (prefix) => {
+        this.stats.requests++;
+        return folders(prefix);
+      };
+    }
   }
   /** The inner backend's capabilities (counting changes none of them). */
   get capabilities(): StorageCapabilities {

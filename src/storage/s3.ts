@@ -554,6 +554,40 @@ export class S3Storage implements StorageBackend {
     } while (token);
   }
 
+  /** The folders directly under `prefix` ("" or ending in `/`): a delimiter listing. */
+  async listFolders(prefix: string): Promise<string[]> {
+    if (prefix !== "" && !prefix.endsWith("/")) {
+      throw new ValidationError(
+        `listFolders("${prefix}"): a folder is "" (the root) or a key prefix ending in "/"`,
+      );
+    }
+    const base = (this.prefix ? `${this.prefix}/` : "") + prefix;
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = token;
+      const r = await this.#request(
+        "list",
+        `${this.root}/${prefix}`,
+        { retry: true },
+        (signal) =>
+          this.#send<ListObjectsV2CommandOutput>((sdk) =>
+            new sdk.ListObjectsV2Command({
+              Bucket: this.bucket,
+              Prefix: base,
+              Delimiter: "/",
+              ...(page ? { ContinuationToken: page } : {}),
+            }), signal),
+      );
+      for (const p of r.CommonPrefixes ?? []) {
+        const name = p.Prefix?.startsWith(base) ? p.Prefix.slice(base.length, -1) : "";
+        if (name) out.push(name);
+      }
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort();
+  }
+
   /** Release the client's connections. */
   close(): void {
     this.#closed = true;

@@ -179,6 +179,14 @@ export interface StorageBackend {
    * set order (only if `capabilities.listing`).
    */
   list(prefix?: string): AsyncIterable<ObjectInfo>;
+  /**
+   * The names of the folders directly under the folder `prefix` ("" for
+   * the root, else ending in `/`) that hold an object, sorted: one request
+   * per 1,000 of them on object storage (S3's delimiter listing), however
+   * many objects lie below. Optional (backends with `capabilities.listing`);
+   * callers fall back to `list`.
+   */
+  listFolders?(prefix: string): Promise<string[]>;
 }
 
 /**

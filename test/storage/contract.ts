@@ -1,7 +1,7 @@
 // The contract every StorageBackend must meet, in two parts: reads (every
 // backend, seeded with objects by whatever means it has) and writes
 // (writable backends). Each backend's test file runs the parts it supports.
-import { IntegrityError, type StorageBackend, StorageError } from "../../mod.ts";
+import { IntegrityError, type StorageBackend, StorageError, ValidationError } from "../../mod.ts";
 import { hashBytes } from "../../mod.ts";
 import { readObject } from "../../src/storage/storage.ts";
 import { assert, assertEquals, assertRejects } from "../_helpers.ts";
@@ -256,4 +256,22 @@ export function storageWriteContract(
     assert(await s.delete("p/2/3"));
     assertEquals(await keys("p/"), ["p/1"]);
   });
+
+  t(
+    "listFolders(), where a backend has it, names the folders directly under one, as list() finds them",
+    async (s) => {
+      if (!s.listFolders) return; // optional: callers fall back to list()
+      // Each folder holds an object of its own (as every zarr group and array
+      // holds its metadata): s3rver 3.7 finds a folder only through an object
+      // directly in it (S3 finds any).
+      for (const k of ["z/a/1", "z/a/b/2", "z/c/3", "z/d", "zz/e/4", "zz/f", "top"]) {
+        await s.put(k, enc.encode(k));
+      }
+      assertEquals(await s.listFolders(""), ["z", "zz"]);
+      assertEquals(await s.listFolders("z/"), ["a", "c"]);
+      assertEquals(await s.listFolders("z/a/"), ["b"]);
+      assertEquals(await s.listFolders("nothing/"), []);
+      await assertRejects(() => s.listFolders!("z"), ValidationError, /ending in "\/"/);
+    },
+  );
 }

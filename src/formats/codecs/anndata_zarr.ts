@@ -58,6 +58,10 @@ function backendZarr(
         } catch { /* no such folder: no children */ }
         return [...out].sort();
       }
+      // One request per 1,000 folders, not per 1,000 objects below them.
+      if (backend.listFolders) {
+        return await backend.listFolders(sub ? `${prefix}/${sub}/` : `${prefix}/`);
+      }
       const keys: string[] = [];
       for await (const o of backend.list(sub ? `${prefix}/${sub}/` : `${prefix}/`)) {
         keys.push(o.key.slice(prefix.length + 1));

@@ -195,3 +195,91 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a zarr store too large to list (3,000+ keys) on S3: folders from a delimiter listing; with consolidated metadata, documents and folders from it",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await s3Server();
+    const bucket = await server.bucket();
+    const cache = await tempDir();
+    try {
+      await ln.init({ storage: `s3://${bucket}/p`, s3: server.options, cacheDir: cache });
+      // A wide obs (1,001 columns: 3 objects each) as many public atlases have.
+      const n = 20, cols = 1001;
+      const adata = new ln.AnnData({
+        X: new ln.DenseMatrix(Float32Array.from({ length: n * 2 }, (_, i) => i), [n, 2]),
+        obs: pl.DataFrame(
+          Object.fromEntries(
+            Array.from(
+              { length: cols },
+              (_, j) => [`c${j}`, Array.from({ length: n }, (_, i) => i * j)],
+            ),
+          ),
+        ),
+        obsNames: Array.from({ length: n }, (_, i) => `c${i}`),
+        varNames: ["a", "b"],
+      });
+      const dir = await tempDir();
+      await ln.writeZarr(adata, `${dir}/wide.zarr`);
+      const files = await Array.fromAsync(Deno.readDir(`${dir}/wide.zarr/obs`));
+      assert(files.length > 1000, `${files.length} entries in obs`);
+      const f = await new ln.File(`${dir}/wide.zarr`, { key: "wide.zarr" }).save();
+
+      const proto = ln.S3Storage.prototype;
+      const { list, listFolders } = proto;
+      const seen = { listed: 0, lists: 0, folders: 0 };
+      proto.list = async function* (this: ln.S3Storage, prefix?: string) {
+        seen.lists++;
+        for await (const o of list.call(this, prefix)) {
+          seen.listed++;
+          yield o;
+        }
+      };
+      proto.listFolders = function (this: ln.S3Storage, prefix: string) {
+        seen.folders++;
+        return listFolders.call(this, prefix);
+      };
+      try {
+        for (const name of ["consolidated", "bare"]) {
+          if (name === "bare") {
+            // As anndata writes zarr: no consolidated metadata.
+            const s3 = new ln.S3Storage(`s3://${bucket}/p`, server.options);
+            assert(await s3.delete(`${f._objectKey}/.zmetadata`));
+            s3.close();
+          }
+          Object.assign(seen, { listed: 0, lists: 0, folders: 0 });
+          const q = f.subsetter();
+          const { keys } = await rounds(async () => {
+            const got = await f.stream({
+              subsetObs: q.c1.gt(14),
+              obsColumns: ["c1", "c1000"],
+              isRunInput: false,
+            });
+            assertEquals(got.nObs, 5);
+            assertEquals(got.obs.getColumn("c1000").toArray(), [15000, 16000, 17000, 18000, 19000]);
+            assertEquals(Array.from(got.X!.toDense().data as Float32Array).slice(0, 2), [30, 31]);
+          }, 0);
+          assertEquals(seen.lists, 1, `${name}: one listing, stopped at its bound`);
+          assert(seen.listed <= 4000, `${name}: ${seen.listed} keys listed`);
+          const meta = keys.filter((k) => /\/(\.zarray|\.zattrs|\.zgroup|zarr\.json)$/.test(k));
+          if (name === "consolidated") {
+            assertEquals(meta, [], "every document from .zmetadata");
+            assertEquals(seen.folders, 0, "folders from .zmetadata");
+          } else {
+            assert(meta.length > 0, "documents asked");
+            assert(meta.length < 60, `${meta.length} documents asked: only the elements read`);
+            assert(seen.folders >= 1, "folders from delimiter listings");
+          }
+        }
+      } finally {
+        proto.list = list;
+        proto.listFolders = listFolders;
+      }
+    } finally {
+      await ln.close();
+    }
+  },
+});

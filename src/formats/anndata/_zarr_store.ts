@@ -63,7 +63,9 @@ export interface ListedKey {
  * reads its three (`.zattrs`, `.zarray`, `.zgroup`) at once, and
  * `zarr.json` (v3) is read only where none of them is, in a store whose
  * root is not a v2 group. The folders under a prefix come from the same
- * listing when there is one.
+ * listing when there is one. Where the store has consolidated metadata
+ * that can be trusted (see `consolidatedDocs`), every document comes from
+ * it (and, unlisted, the folders too).
  */
 export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStoreAt {
   const kept = new Map<string, Promise<Uint8Array | undefined>>();

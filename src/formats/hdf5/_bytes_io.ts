@@ -4,6 +4,9 @@ import { closeSync, openSync, readSync } from "node:fs";
 
 import { CorruptFileError } from "../../errors.ts";
 
+/** Handles a local file is read through at most (see `fileBytes`). */
+const READ_HANDLES = 4;
+
 /** Reads up to this size are done synchronously (a few µs, against tens for a thread-pool hop). */
 export const SYNC_READ = 256 * 1024;
 
@@ -42,10 +45,22 @@ export function fileBytes(path: string): ByteReader & {
   stats: { bytesRead: number; requests: number };
   close(): void;
 } {
-  let handle: Promise<FileHandle> | undefined;
+  // Several handles: Deno runs one handle's reads one after another (each
+  // waits for the one before), so large reads at once need a handle each
+  // to run in parallel (a 390 MB file in 4.5 MB reads: 0.25 s on one
+  // handle, 0.14 s on four, 2 cores).
+  const handles: { h: Promise<FileHandle>; busy: number }[] = [];
   let fd: number | undefined;
   const stats = { bytesRead: 0, requests: 0 };
-  const open = () => (handle ??= openFile(path, "r"));
+  const open = () => {
+    let best = handles[0];
+    for (const x of handles) if (x.busy < best.busy) best = x;
+    if (!best || (best.busy > 0 && handles.length < READ_HANDLES)) {
+      best = { h: openFile(path, "r"), busy: 0 };
+      handles.push(best);
+    }
+    return best;
+  };
   return {
     stats,
     path,
@@ -53,7 +68,7 @@ export function fileBytes(path: string): ByteReader & {
       stats.bytesRead += bytes;
       stats.requests += requests;
     },
-    size: async () => (await (await open()).stat()).size,
+    size: async () => (await (await open().h).stat()).size,
     async read(offset, length) {
       const out = new Uint8Array(length);
       const got = await this.readInto!(offset, out);
@@ -76,19 +91,24 @@ export function fileBytes(path: string): ByteReader & {
       // async one tens of µs (thread-pool hop) — streaming makes many.
       if (target.length <= SYNC_READ) return this.readIntoSync!(offset, target);
       stats.requests++;
-      const h = await open();
+      const handle = open();
+      handle.busy++;
       let got = 0;
-      while (got < target.length) {
-        const { bytesRead } = await h.read(target, got, target.length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
+      try {
+        const h = await handle.h;
+        while (got < target.length) {
+          const { bytesRead } = await h.read(target, got, target.length - got, offset + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+      } finally {
+        handle.busy--;
       }
       stats.bytesRead += got;
       return got;
     },
     close() {
-      handle?.then((h) => h.close()).catch(() => {});
-      handle = undefined;
+      for (const { h } of handles.splice(0)) h.then((h) => h.close()).catch(() => {});
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
     },

@@ -459,3 +459,30 @@ Deno.test({
     );
   },
 });
+
+Deno.test("fileBytes: large reads at once go through several handles (one handle runs them in turn), each byte right", async () => {
+  const dir = await tempDir();
+  const path = `${dir}/big.bin`;
+  const data = Uint8Array.from({ length: 4 << 20 }, (_, i) => (i * 31) & 255);
+  await Deno.writeFile(path, data);
+  const src = fileBytes(path);
+  const handlesOn = async () => {
+    let n = 0;
+    for await (const e of Deno.readDir("/proc/self/fd")) {
+      if (await Deno.readLink(`/proc/self/fd/${e.name}`).catch(() => "") === path) n++;
+    }
+    return n;
+  };
+  try {
+    const parts = await Promise.all(
+      [0, 1, 2, 3].map((k) => src.read(k << 20, 1 << 20)),
+    );
+    parts.forEach((p, k) => assertEquals(p, data.subarray(k << 20, (k + 1) << 20)));
+    const open = await handlesOn();
+    assert(open >= 2 && open <= 4, `${open} handles on the file`);
+  } finally {
+    src.close();
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  assertEquals(await handlesOn(), 0, "all closed");
+});

@@ -210,16 +210,11 @@ async function placeObjects(plans: Plan[], inst: Instance, onProgress?: OnProgre
       // a round trip or more on object storage. Each one placed is noted
       // as it lands; a failure stops new ones and waits for those running,
       // so the undo sees every object placed.
-      // A zarr store's consolidated metadata goes after everything else,
-      // so it is never older than a document it holds (a reader trusts it
-      // only then).
-      const put = async (e: (typeof p.m.entries)[number]) => {
+      await pool(p.m.entries, FOLDER_PARALLEL, async (e) => {
         const k = `${p.objectKey}/${e.rel}`;
         await putOne(inst.backend, k, dataOf({ kind: "path", path: e.path }), e, false, t);
         p.placed.push(k);
-      };
-      await pool(p.m.entries.filter((e) => e.rel !== ".zmetadata"), FOLDER_PARALLEL, put);
-      await pool(p.m.entries.filter((e) => e.rel === ".zmetadata"), 1, put);
+      });
     } else {
       await putOne(inst.backend, p.objectKey, dataOf(src), p.m, false, t);
       p.placed.push(p.objectKey);

@@ -12,6 +12,7 @@ import { allocate, dtypeOf, type NumericArray, numericDtype } from "./matrix.ts"
 import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
 import { largeArray } from "../_memory.ts";
+import { CONSOLIDATED, consolidatedDocs, type ListedKey, V2_METADATA } from "./_zmetadata.ts";
 
 /** Keys and bytes of a zarr hierarchy. */
 export interface ZarrStoreAt {
@@ -28,21 +29,13 @@ export interface ZarrStoreAt {
   /** Told the bytes the workers read from `filePath`s (for I/O counts). */
   counted?(bytes: number): void;
   /**
-   * Every key of the store (with when it was written, where the backend
-   * says), when a listing gives them in a few requests (object storage);
+   * Every key of the store (with its etag, where the backend gives one),
+   * when a listing gives them in a few requests (object storage);
    * undefined when the store is too large for that or cannot be listed.
    */
   listAll?(): Promise<ListedKey[] | undefined>;
   /** Drop what was kept of the store (its chunks); it may still be read. */
   release?(): void;
-}
-
-/** A key of a listed store, and when it was written where the backend says. */
-export interface ListedKey {
-  /** The key (no leading slash). */
-  key: string;
-  /** Its last modification. */
-  mtime?: Date;
 }
 
 /**
@@ -64,8 +57,8 @@ export interface ListedKey {
  * `zarr.json` (v3) is read only where none of them is, in a store whose
  * root is not a v2 group. The folders under a prefix come from the same
  * listing when there is one. Where the store has consolidated metadata
- * that can be trusted (see `consolidatedDocs`), every document comes from
- * it (and, unlisted, the folders too).
+ * that can be trusted (see `consolidatedDocs` in `_zmetadata.ts`), every
+ * document comes from it (and, unlisted, the folders too).
  */
 export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStoreAt {
   const kept = new Map<string, Promise<Uint8Array | undefined>>();
@@ -152,9 +145,6 @@ interface StoreIndex {
   docs?: Map<string, Uint8Array>;
 }
 
-/** The key of zarr v2's consolidated metadata (zarr-python's `consolidate_metadata`). */
-export const CONSOLIDATED = ".zmetadata";
-
 /**
  * The listing of a remote store, then its consolidated metadata where the
  * listing has it (or the store could not be listed): an absent document is
@@ -167,52 +157,6 @@ async function indexOf(source: ZarrStoreAt): Promise<StoreIndex> {
     ? await source.get(CONSOLIDATED).catch(() => undefined)
     : undefined;
   return { keys, docs: consolidated && consolidatedDocs(consolidated, listing) };
-}
-
-/**
- * The documents held by a store's consolidated metadata (`.zmetadata`:
- * `{"metadata": {"X/.zarray": {...}, ...}, "zarr_consolidated_format": 1}`),
- * by key; undefined when it cannot be trusted, and the documents are then
- * read one by one as without it. With a listing it is trusted only when it
- * holds exactly the listed documents and none was written after it (a store
- * changed since it was consolidated); a store too large to list trusts it
- * as zarr-python's `open_consolidated` does. Anything else in it (a v3
- * document, a value that is not an object, bad JSON): not used.
- */
-export function consolidatedDocs(
-  bytes: Uint8Array,
-  listing?: ListedKey[],
-): Map<string, Uint8Array> | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return undefined;
-  }
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v);
-  if (!isObject(parsed) || parsed.zarr_consolidated_format !== 1) return undefined;
-  if (!isObject(parsed.metadata)) return undefined;
-  const docs = new Map<string, Uint8Array>(), enc = new TextEncoder();
-  for (const [key, doc] of Object.entries(parsed.metadata)) {
-    if (!V2_METADATA.includes(key.slice(key.lastIndexOf("/") + 1)) || !isObject(doc)) {
-      return undefined;
-    }
-    docs.set(key, enc.encode(JSON.stringify(doc)));
-  }
-  if (!docs.has(".zgroup")) return undefined;
-  if (listing) {
-    const at = listing.find((k) => k.key === CONSOLIDATED)?.mtime;
-    if (!at) return undefined;
-    let listed = 0;
-    for (const { key, mtime } of listing) {
-      if (!V2_METADATA.includes(key.slice(key.lastIndexOf("/") + 1))) continue;
-      if (!docs.has(key) || !mtime || mtime > at) return undefined;
-      listed++;
-    }
-    if (listed !== docs.size) return undefined;
-  }
-  return docs;
 }
 
 /** The names of the folders directly under `prefix` ("" for the root) that `keys` hold keys in. */
@@ -652,8 +596,6 @@ function forgetChunks(prefix: string): void {
     chunks.delete(k);
   }
 }
-/** The zarr v2 metadata documents of a folder. */
-const V2_METADATA = [".zattrs", ".zarray", ".zgroup"];
 
 /**
  * Open the node at `p`: undefined when no metadata is there; metadata that

@@ -7,7 +7,7 @@ import type { AnnData } from "./anndata.ts";
 import type { NumericArray } from "./matrix.ts";
 import { encodeAnnData } from "./_encode.ts";
 import type { TreeArray, TreeGroup } from "./_tree.ts";
-import { CONSOLIDATED } from "./_zarr_store.ts";
+import { CONSOLIDATED, zarrJson } from "./_zmetadata.ts";
 
 /** Options of {@linkcode writeZarr}. */
 export interface WriteZarrOptions {
@@ -54,14 +54,9 @@ function bytesOf(a: NumericArray, start: number, count: number, padTo: number): 
   return out;
 }
 
-/**
- * JSON with every character past ASCII escaped (`\u00fc`), as zarr-python
- * writes it: zarr-python 2 decodes metadata as ASCII and fails on UTF-8.
- */
+/** `value` as JSON laid out as zarr-python writes it (see `zarrJson`). */
 async function writeJson(path: string, value: unknown, docs?: Docs): Promise<void> {
-  const text = JSON.stringify(value, null, 2)
-    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  await rt.writeTextFile(path, text);
+  await rt.writeTextFile(path, zarrJson(value));
   docs?.all.set(path.slice(docs.root.length + 1).replaceAll("\\", "/"), value);
 }
 
@@ -210,8 +205,8 @@ export async function writeZarr(
     const docs: Docs = { root: tmp, all: new Map() };
     await writeGroup(tmp, tree, docs, options.compression);
     // Every document in one (zarr-python's consolidated metadata, as
-    // `zarr.consolidate_metadata` writes it), written last: a store on
-    // object storage opens with one request instead of one per element.
+    // `zarr.consolidate_metadata` writes it): a store on object storage
+    // opens with one request instead of one per element.
     await writeJson(join(tmp, CONSOLIDATED), {
       metadata: Object.fromEntries(docs.all),
       zarr_consolidated_format: 1,

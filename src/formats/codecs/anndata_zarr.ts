@@ -7,11 +7,11 @@ import { AnnData } from "../anndata/anndata.ts";
 import {
   foldersUnder,
   keepingMetadata,
-  type ListedKey,
   openZarr,
   type ZarrStoreAt,
 } from "../anndata/_zarr_store.ts";
 import { zarrRangeArray } from "../anndata/_zarr_ranges.ts";
+import type { ListedKey } from "../anndata/_zmetadata.ts";
 import { writeZarr } from "../anndata/write_zarr.ts";
 import { loadZarr } from "../zarr.ts";
 
@@ -45,7 +45,7 @@ function backendZarr(
       const keys: ListedKey[] = [];
       for await (const o of backend.list(`${prefix}/`)) {
         if (keys.length >= LIST_MOST) return undefined;
-        keys.push({ key: o.key.slice(prefix.length + 1), mtime: o.mtime });
+        keys.push({ key: o.key.slice(prefix.length + 1), etag: o.etag });
       }
       return keys;
     },

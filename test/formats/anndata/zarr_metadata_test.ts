@@ -1,55 +1,57 @@
 // keepingMetadata: a zarr store's metadata documents read once; on object
 // storage (`together`) a folder's documents asked at once, absent ones
 // known from a listing when there is one, zarr.json asked only in a store
-// that is not zarr v2; consolidated metadata (.zmetadata) used when it is
-// up to date with the listing.
+// that is not zarr v2; consolidated metadata (.zmetadata) used when the
+// listing's etags say every document is as it holds it.
+import { keepingMetadata, type ZarrStoreAt } from "../../../src/formats/anndata/_zarr_store.ts";
 import {
   consolidatedDocs,
-  keepingMetadata,
   type ListedKey,
-  type ZarrStoreAt,
-} from "../../../src/formats/anndata/_zarr_store.ts";
+  zarrJson,
+} from "../../../src/formats/anndata/_zmetadata.ts";
+import { createHash } from "node:crypto";
 import { assert, assertEquals, assertRejects } from "../../_helpers.ts";
 import { StorageError } from "../../../mod.ts";
 
 /**
- * A store of `keys` (each holding its own name, `.zmetadata` the given
- * `consolidated` bytes) recording what is asked; listed with each key
- * written at `mtimes[key]` (default: second 1).
+ * A store of `keys` (each holding `files[key]`, else its own name;
+ * `.zmetadata` the given `consolidated` text) recording what is asked;
+ * listed with each key's etag (the md5 of what it holds, as S3 gives it).
  */
 function store(
   keys: string[],
   list: boolean,
   consolidated?: string,
-  mtimes: Record<string, number> = {},
+  files: Record<string, string> = {},
 ): ZarrStoreAt & { asked: string[] } {
   const asked: string[] = [];
-  const have = new Set(keys);
-  if (consolidated !== undefined) have.add(".zmetadata");
-  const listing: ListedKey[] = [...have].map((key) => ({
+  const held = new Map(keys.map((k) => [k, files[k] ?? k]));
+  if (consolidated !== undefined) held.set(".zmetadata", consolidated);
+  const listing: ListedKey[] = [...held].map(([key, text]) => ({
     key,
-    mtime: new Date(1000 * (mtimes[key] ?? 1)),
+    etag: `"${createHash("md5").update(text).digest("hex")}"`,
   }));
   return {
     asked,
     get(key) {
       asked.push(key);
-      if (key === ".zmetadata" && consolidated !== undefined) {
-        return Promise.resolve(new TextEncoder().encode(consolidated));
-      }
-      return Promise.resolve(have.has(key) ? new TextEncoder().encode(key) : undefined);
+      const text = held.get(key);
+      return Promise.resolve(text === undefined ? undefined : new TextEncoder().encode(text));
     },
     children: () => Promise.resolve(["from-the-store"]),
     ...(list ? { listAll: () => Promise.resolve(listing) } : {}),
   };
 }
 
-/** `.zmetadata` holding each of `keys` as `{"k": key}`. */
-function zmetadata(keys: string[]): string {
-  return JSON.stringify({
-    metadata: Object.fromEntries(keys.map((k) => [k, { k }])),
-    zarr_consolidated_format: 1,
-  });
+/** `.zmetadata` holding each of `keys` as `{"k": key}`, and those documents as files, both as zarr-python lays them out. */
+function consolidated(keys: string[]): { zmetadata: string; files: Record<string, string> } {
+  return {
+    zmetadata: zarrJson({
+      metadata: Object.fromEntries(keys.map((k) => [k, { k }])),
+      zarr_consolidated_format: 1,
+    }),
+    files: Object.fromEntries(keys.map((k) => [k, zarrJson({ k })])),
+  };
 }
 
 const V2 = [".zgroup", ".zattrs", "X/.zgroup", "X/.zattrs", "X/data/.zarray", "X/data/0"];
@@ -135,47 +137,62 @@ Deno.test("listed: chunks of a 1-D array read in order bring the next one ahead,
 
 const DOCS = V2.filter((k) => k.includes(".z"));
 
-Deno.test("consolidated and listed, up to date: every document from .zmetadata, none asked", async () => {
-  const s = store(V2, true, zmetadata(DOCS), { ".zmetadata": 2 });
+Deno.test("consolidated and listed, every document as it holds it: all from .zmetadata, none asked", async () => {
+  const c = consolidated(DOCS);
+  const s = store(V2, true, c.zmetadata, c.files);
   const m = keepingMetadata(s, true);
-  assertEquals(JSON.parse(new TextDecoder().decode(await m.get("X/data/.zarray"))), {
-    k: "X/data/.zarray",
-  });
+  const doc = await m.get("X/data/.zarray");
+  assertEquals(new TextDecoder().decode(doc), c.files["X/data/.zarray"], "byte for byte");
   assertEquals(await m.get("X/data/.zattrs"), undefined, "not in it, not listed: absent");
   assertEquals(await m.children("X"), ["data"]);
   assertEquals(s.asked, [".zmetadata"]);
 });
 
-Deno.test("consolidated but out of date or different from the listing: not used, documents read", async () => {
+Deno.test("consolidated but changed since or different from the listing: not used, documents read", async () => {
+  const c = consolidated(DOCS);
+  const fewer = consolidated(DOCS.slice(1)), more = consolidated([...DOCS, "Y/.zgroup"]);
   const cases: [string, ReturnType<typeof store>][] = [
-    ["a document written after it", store(V2, true, zmetadata(DOCS), { "X/.zattrs": 3 })],
-    ["a listed document missing from it", store(V2, true, zmetadata(DOCS.slice(1)))],
-    ["a document in it not listed", store(V2, true, zmetadata([...DOCS, "Y/.zgroup"]))],
-    ["bad JSON", store(V2, true, "{not json")],
-    ["not consolidated format 1", store(V2, true, JSON.stringify({ metadata: {} }))],
-    ["a key that is not a v2 document", store(V2, true, zmetadata([...DOCS, "X/data/0"]))],
+    [
+      "a document rewritten after it (same keys)",
+      store(V2, true, c.zmetadata, { ...c.files, "X/.zattrs": zarrJson({ k: "changed" }) }),
+    ],
+    ["a listed document missing from it", store(V2, true, fewer.zmetadata, c.files)],
+    ["a document in it not listed", store(V2, true, more.zmetadata, c.files)],
+    ["bad JSON", store(V2, true, "{not json", c.files)],
+    ["not consolidated format 1", store(V2, true, JSON.stringify({ metadata: {} }), c.files)],
+    [
+      "a key that is not a v2 document",
+      store(V2, true, consolidated([...DOCS, "X/data/0"]).zmetadata, c.files),
+    ],
   ];
   for (const [why, s] of cases) {
     const m = keepingMetadata(s, true);
     assertEquals(
       new TextDecoder().decode(await m.get("X/.zattrs")),
-      "X/.zattrs",
+      s === cases[0][1] ? zarrJson({ k: "changed" }) : c.files["X/.zattrs"],
       `${why}: the document itself`,
     );
     assert(s.asked.includes("X/.zattrs"), why);
   }
+  // Without etags nothing can be compared: not used.
+  const noTags = DOCS.map((key) => ({ key }));
+  assertEquals(consolidatedDocs(new TextEncoder().encode(c.zmetadata), noTags), undefined);
 });
 
 Deno.test("consolidated, store too large to list: trusted (as zarr-python's open_consolidated), children from it", async () => {
-  const s = store(V2, false, zmetadata(DOCS));
+  const c = consolidated(DOCS);
+  const s = store(V2, false, c.zmetadata, c.files);
   const m = keepingMetadata(s, true);
-  assertEquals(JSON.parse(new TextDecoder().decode(await m.get("X/.zgroup"))), { k: "X/.zgroup" });
+  assertEquals(new TextDecoder().decode(await m.get("X/.zgroup")), c.files["X/.zgroup"]);
   assertEquals(await m.get("X/data/.zgroup"), undefined);
   assertEquals(await m.children(""), ["X"]);
   assertEquals(s.asked, [".zmetadata"]);
-  // Without listing times nothing is compared: still only for unlisted stores.
+});
+
+Deno.test("zarrJson lays out JSON as zarr-python's json_dumps: four spaces, keys sorted, ASCII", () => {
   assertEquals(
-    consolidatedDocs(new TextEncoder().encode(zmetadata(DOCS)), DOCS.map((key) => ({ key }))),
-    undefined,
+    zarrJson({ b: [1, 2.5], a: { "é": "ü" }, c: [], d: {}, e: null }),
+    '{\n    "a": {\n        "\\u00e9": "\\u00fc"\n    },\n    "b": [\n        1,\n        2.5\n    ],\n' +
+      '    "c": [],\n    "d": {},\n    "e": null\n}',
   );
 });

@@ -526,21 +526,7 @@ export class S3Storage implements StorageBackend {
   /** Every object whose key starts with `prefix`. */
   async *list(prefix = ""): AsyncIterable<ObjectInfo> {
     const base = this.prefix ? `${this.prefix}/` : "";
-    let token: string | undefined;
-    do {
-      const page = token;
-      const r = await this.#request(
-        "list",
-        `${this.root}/${prefix}`,
-        { retry: true },
-        (signal) =>
-          this.#send<ListObjectsV2CommandOutput>((sdk) =>
-            new sdk.ListObjectsV2Command({
-              Bucket: this.bucket,
-              Prefix: base + prefix,
-              ...(page ? { ContinuationToken: page } : {}),
-            }), signal),
-      );
+    for await (const r of this.#pages(prefix)) {
       for (const o of r.Contents ?? []) {
         if (!o.Key?.startsWith(base)) continue;
         yield {
@@ -550,8 +536,7 @@ export class S3Storage implements StorageBackend {
           ...(o.LastModified ? { mtime: o.LastModified } : {}),
         };
       }
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-    } while (token);
+    }
   }
 
   /** The folders directly under `prefix` ("" or ending in `/`): a delimiter listing. */
@@ -563,6 +548,18 @@ export class S3Storage implements StorageBackend {
     }
     const base = (this.prefix ? `${this.prefix}/` : "") + prefix;
     const out: string[] = [];
+    for await (const r of this.#pages(prefix, "/")) {
+      for (const p of r.CommonPrefixes ?? []) {
+        const name = p.Prefix?.startsWith(base) ? p.Prefix.slice(base.length, -1) : "";
+        if (name) out.push(name);
+      }
+    }
+    return out.sort();
+  }
+
+  /** The pages of a listing of the keys under `prefix` (grouped at `delimiter` when given). */
+  async *#pages(prefix: string, delimiter?: string): AsyncIterable<ListObjectsV2CommandOutput> {
+    const Prefix = (this.prefix ? `${this.prefix}/` : "") + prefix;
     let token: string | undefined;
     do {
       const page = token;
@@ -574,18 +571,14 @@ export class S3Storage implements StorageBackend {
           this.#send<ListObjectsV2CommandOutput>((sdk) =>
             new sdk.ListObjectsV2Command({
               Bucket: this.bucket,
-              Prefix: base,
-              Delimiter: "/",
+              Prefix,
+              ...(delimiter ? { Delimiter: delimiter } : {}),
               ...(page ? { ContinuationToken: page } : {}),
             }), signal),
       );
-      for (const p of r.CommonPrefixes ?? []) {
-        const name = p.Prefix?.startsWith(base) ? p.Prefix.slice(base.length, -1) : "";
-        if (name) out.push(name);
-      }
+      yield r;
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
-    return out.sort();
   }
 
   /** Release the client's connections. */

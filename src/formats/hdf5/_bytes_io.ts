@@ -97,7 +97,17 @@ export function fileBytes(path: string): ByteReader & {
       handle.busy++;
       let got = 0;
       try {
-        const h = await handle.h;
+        let h: FileHandle;
+        try {
+          h = await handle.h;
+        } catch (e) {
+          // An extra handle that could not be opened (too many open files):
+          // read through the first one, as with a single handle.
+          const first = handles[0], at = handles.indexOf(handle);
+          if (!first || first === handle) throw e;
+          if (at > 0) handles.splice(at, 1);
+          h = await first.h;
+        }
         while (got < target.length) {
           const { bytesRead } = await h.read(target, got, target.length - got, offset + got);
           if (bytesRead === 0) break;

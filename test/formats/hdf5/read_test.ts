@@ -488,3 +488,35 @@ Deno.test("fileBytes: large reads at once go through several handles (one handle
   await new Promise((r) => setTimeout(r, 50));
   assertEquals(await handlesOn(), 0, "all closed");
 });
+
+Deno.test("fileBytes: with no file descriptor left for another handle, concurrent reads share the first one", async () => {
+  const dir = await tempDir();
+  const script = `${dir}/fds.ts`;
+  const reader = new URL("../../../src/formats/hdf5/_bytes_io.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    script,
+    `
+import { fileBytes } from ${JSON.stringify(reader)};
+const path = ${JSON.stringify(`${dir}/big.bin`)};
+const data = Uint8Array.from({ length: 4 << 20 }, (_, i) => (i * 7) & 255);
+Deno.writeFileSync(path, data);
+const src = fileBytes(path);
+await src.read(0, 1 << 20);
+const held = [];
+try { for (;;) held.push(Deno.openSync(path)); } catch { /* none left */ }
+const parts = await Promise.all([0, 1, 2, 3].map((k) => src.read(k << 20, 1 << 20)));
+const right = parts.every((p, k) => p.every((b, i) => b === data[(k << 20) + i]));
+for (const f of held) f.close();
+src.close();
+console.log(JSON.stringify({ right, held: held.length }));
+`,
+  );
+  const out = await new Deno.Command("bash", {
+    args: ["-c", `ulimit -n 200 && exec "$0" run -A --no-config "$1"`, Deno.execPath(), script],
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert(out.success, text);
+  const r = JSON.parse(text.trim().split("\n").pop()!);
+  assert(r.held > 0, "descriptors used up");
+  assertEquals(r.right, true, "every byte read");
+});

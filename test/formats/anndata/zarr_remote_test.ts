@@ -121,7 +121,7 @@ onS3(
   "a zarr store on S3 streams in few round trips: absent metadata never asked, a folder's documents together, same result as local",
   async ({ bucket, options }) => {
     const adata = atlas(300);
-    // Ours, with consolidated metadata (.zmetadata, placed last): every
+    // Ours, with consolidated metadata (.zmetadata, its documents' etags as listed): every
     // document from it, none asked for.
     const z = await new ln.File(adata, { format: "zarr", key: "a.zarr" }).save();
     const ours = await streamed(z, bucket, options, adata);

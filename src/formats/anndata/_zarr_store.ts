@@ -530,7 +530,7 @@ function pick(a: StoreArray, rows: Uint32Array, base: number): StoreArray {
 }
 
 /** Keys whose presence says an element is there (zarr v2 and v3 metadata). */
-const METADATA = [".zarray", ".zgroup", ".zattrs", "zarr.json"];
+const METADATA = [...V2_METADATA, "zarr.json"];
 /** Bytes of chunks of remote zarr stores kept (the most recently used, all stores together). */
 const CHUNKS_KEPT = 128 << 20;
 /** Stores opened so far: each one's chunk keys are its own. */

@@ -7,7 +7,7 @@ import type { AnnData } from "./anndata.ts";
 import type { NumericArray } from "./matrix.ts";
 import { encodeAnnData } from "./_encode.ts";
 import type { TreeArray, TreeGroup } from "./_tree.ts";
-import { CONSOLIDATED, zarrJson } from "./_zmetadata.ts";
+import { CONSOLIDATED, V2_METADATA, zarrJson } from "./_zmetadata.ts";
 
 /** Options of {@linkcode writeZarr}. */
 export interface WriteZarrOptions {
@@ -66,7 +66,7 @@ interface Docs {
   all: Map<string, unknown>;
 }
 
-const ZARR_NAMES = new Set([".zarray", ".zattrs", ".zgroup", "zarr.json", ".zmetadata"]);
+const ZARR_NAMES = new Set([...V2_METADATA, "zarr.json", CONSOLIDATED]);
 
 /**
  * Refuse a name that is not one folder of the store: empty, `.` or `..`,

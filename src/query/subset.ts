@@ -14,6 +14,7 @@ import { type PartWatch, type RangeArray, spans } from "../formats/ranges.ts";
 import { indexWatcher } from "../formats/anndata/_decode.ts";
 import { canReadKept, readKept } from "./_kept.ts";
 import { kept1 } from "../formats/_kept_filter.ts";
+import { asFloat64, asInt32 } from "../formats/_int64.ts";
 
 /** A stored matrix, as arrays that can be read by range; `where` names it in messages. */
 export type StoredMatrix =
@@ -58,20 +59,22 @@ async function readLines(
 > {
   const n = src.kind === "csr" ? src.shape[0] : src.shape[1];
   const watcher = indexWatcher(src.kind === "csr" ? src.shape[1] : src.shape[0]);
+  // Only int32 indices are checked as they land (an int64 one where the matrix is built).
+  const watch = src.indices.dtype === "int32" ? watcher.watch : undefined;
   if (!lines) {
     const nnz = src.data.shape[0];
     const [data, indices, ptr] = await Promise.all([
       src.data.readRanges([[0, nnz]]),
-      src.indices.readRanges([[0, nnz]], watcher.watch),
+      src.indices.readRanges([[0, nnz]], watch),
       src.indptr.readRanges([[0, n + 1]]),
     ]);
-    const indptr = Float64Array.from(ptr as ArrayLike<number>, Number);
+    const indptr = asFloat64(ptr);
     return { data, indices, indptr, checked: watcher.checked(indices) };
   }
   const { indptr, elements } = await planLines(src, lines);
   const [data, indices] = await Promise.all([
     readSpans(src.data, elements),
-    readSpans(src.indices, elements, watcher.watch),
+    readSpans(src.indices, elements, watch),
   ]);
   release(elements.starts, elements.ends);
   return { data, indices, indptr, checked: watcher.checked(indices) };
@@ -100,9 +103,7 @@ async function planLines(
     ? { starts: Float64Array.of(first), ends: Float64Array.of(last), n: 1 }
     : runs;
   const ptr = await readSpans(src.indptr, ptrSpans);
-  const pv = ptr instanceof Int32Array || ptr instanceof Float64Array
-    ? ptr
-    : Float64Array.from(ptr as ArrayLike<number>, Number);
+  const pv = ptr instanceof Int32Array ? ptr : asFloat64(ptr);
   const planned = planElements(lines, ptrSpans, pv, src.data.shape[0], src.where);
   release(runs.starts, runs.ends, pv === ptr ? undefined : pv);
   return planned;
@@ -126,7 +127,7 @@ async function readLinesKept(
   }
   const n = src.kind === "csr" ? src.shape[0] : src.shape[1], nnz = src.data.shape[0];
   const raw = await src.indptr.readRanges([[0, n + 1]]);
-  const indptr = Float64Array.from(raw as ArrayLike<number>, Number);
+  const indptr = asFloat64(raw);
   for (let i = 0; i <= n; i++) {
     if (i === 0 ? indptr[0] !== 0 : !(indptr[i] >= indptr[i - 1])) {
       throw new CorruptFileError(`${where}: indptr is ${indptr[i]} at ${i}: the file is damaged`);
@@ -167,9 +168,7 @@ function filterMinor(
   // Monomorphic loops: indices as Int32Array (or exact doubles), values
   // moved as 32-bit words (their bits, whatever their type), so one loop
   // serves X's float32 and a layer's int32 alike.
-  const ix = m.indices instanceof Int32Array
-    ? m.indices
-    : Float64Array.from(m.indices as ArrayLike<number | bigint>, Number);
+  const ix = asInt32(m.indices) ?? asFloat64(m.indices);
   const w = m.data.BYTES_PER_ELEMENT / 4;
   const aligned = (w === 1 || w === 2) && m.data.byteOffset % 4 === 0;
   if (ix instanceof Int32Array && w === 1 && aligned && ix.length < 2 ** 31) {
@@ -254,12 +253,13 @@ function filter32(
   return { data, indices: outIx.slice(0, o), indptr };
 }
 
-function int32(a: NumericArray): Int32Array {
-  return a instanceof Int32Array ? a : Int32Array.from(a as ArrayLike<number>, Number);
+/** Indices as int32 when they fit (else as read: the matrix checks them). */
+function int32(a: NumericArray): Int32Array | BigInt64Array {
+  return asInt32(a) ?? (a instanceof BigInt64Array ? a : BigInt64Array.from(asFloat64(a), BigInt));
 }
 
 function ptrArray(p: Float64Array): Int32Array | BigInt64Array {
-  return p[p.length - 1] < 2 ** 31 ? Int32Array.from(p) : BigInt64Array.from(p, BigInt);
+  return p[p.length - 1] < 2 ** 31 ? new Int32Array(p) : BigInt64Array.from(p, BigInt);
 }
 
 /**

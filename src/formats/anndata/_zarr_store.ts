@@ -351,7 +351,12 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       const node = await open(p);
       return { ...(node?.attrs ?? {}) };
     },
-    read: (p, watch) => readArray(p, undefined, watch),
+    read: async (p, watch) => {
+      // An int32 index check is for int32 arrays (see PartWatch).
+      const node = watch?.int32Below !== undefined ? await open(p) : undefined;
+      const int32 = node?.kind === "array" && node.dtype === "int32";
+      return await readArray(p, undefined, int32 ? watch : undefined);
+    },
     // Rows of a 1-D array: only the chunks from the first to the last row.
     async readRows(p, rows) {
       if (rows.length === 0) return pick(await readArray(p), rows, 0);

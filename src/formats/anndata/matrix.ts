@@ -1,5 +1,6 @@
 // In-memory matrices of AnnData: dense (row-major), CSR and CSC.
 import { ValidationError } from "../../errors.ts";
+import { decreasing64, outside64 } from "../_int64.ts";
 
 /** A typed array holding matrix values. */
 export type NumericArray =
@@ -327,7 +328,11 @@ function checkCompressed(
   if (indptr.length > 0 && Number(indptr[0]) !== 0) {
     throw new ValidationError(`${what}: indptr starts at ${indptr[0]}, not 0`);
   }
-  const dec = indptr instanceof Int32Array ? decreasing32(indptr) : decreasing(indptr);
+  const dec = indptr instanceof Int32Array
+    ? decreasing32(indptr)
+    : indptr instanceof BigInt64Array || indptr instanceof BigUint64Array
+    ? decreasing64(indptr)
+    : decreasing(indptr);
   if (dec >= 0) {
     throw new ValidationError(
       `${what}: indptr decreases at ${dec - 1} (${indptr[dec - 1]} then ${indptr[dec]})`,
@@ -337,6 +342,8 @@ function checkCompressed(
     ? -1
     : indices instanceof Int32Array
     ? outside32(indices, minor)
+    : indices instanceof BigInt64Array || indices instanceof BigUint64Array
+    ? outside64(indices, minor)
     : outside(indices, minor);
   if (bad >= 0) {
     throw new ValidationError(

@@ -74,6 +74,9 @@ export async function openH5Range(
     },
     async read(p, watch): Promise<StoreArray> {
       const ds = await dataset(p);
+      // An int32 index check is for int32 arrays (see PartWatch).
+      const int32 = ds.type.kind === "int" && sizeOf(ds.type) === 4;
+      if (watch?.int32Below !== undefined && !int32) watch = undefined;
       const v = await ds.read(watch && { watch });
       if (v.kind === "number") {
         return { kind: "number", data: v.data, shape: ds.shape, dtype: v.dtype };

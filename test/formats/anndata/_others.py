@@ -2,7 +2,7 @@
 # options), written with h5py/anndata 0.8 as those write them: each one a
 # case others_test.ts reads. Usage: python3 _others.py <dir>
 import os, sys, shutil, warnings
-import numpy as np, pandas as pd, scipy.sparse as sp, anndata as ad, h5py
+import numpy as np, pandas as pd, scipy.sparse as sp, anndata as ad, h5py, zarr
 warnings.filterwarnings("ignore")
 os.chdir(sys.argv[1])
 def enc(o, t, v="0.2.0"): o.attrs["encoding-type"] = t; o.attrs["encoding-version"] = v
@@ -95,3 +95,26 @@ a.write_h5ad("f15_frames.h5ad"); shutil.rmtree("f15_frames.zarr", ignore_errors=
 a = small(uns={"i8": np.int8(-3), "f32": np.float32(0.5), "u16": np.uint16(7), "u64": np.uint64(5),
                "f64": 2.5, "big": np.int8(100), "inner": {"i32": np.int32(12)}})
 a.write_h5ad("f16_scalars.h5ad"); shutil.rmtree("f16_scalars.zarr", ignore_errors=True); a.write_zarr("f16_scalars.zarr")
+# int64 indices and indptr, float64 values (scanpy and h5py write these for large matrices),
+# h5ad (chunked, as anndata writes) and zarr; then one index of 2**32 + 1, which a 32-bit
+# wrap would turn into the valid column 1
+rng = np.random.default_rng(17)
+m = sp.random(40, 30, density=0.2, format="csr", dtype=np.float64, random_state=rng)
+a = ad.AnnData(X=m, obs=pd.DataFrame({"g": np.arange(40) % 3}, index=[f"c{i}" for i in range(40)]),
+               var=pd.DataFrame({"hv": np.arange(30) % 4 == 0}, index=[f"v{j}" for j in range(30)]), dtype=np.float64)
+a.layers["counts"] = m.copy()
+a.write_h5ad("f17_int64.h5ad"); shutil.rmtree("f17_int64.zarr", ignore_errors=True); a.write_zarr("f17_int64.zarr")
+np.save("f17_dense.npy", m.toarray())
+def wide(g, put):  # X and the layer's indices and indptr rewritten as int64, data float64
+    for k in ["X", "layers/counts"]:
+        for n, t in [("indices", np.int64), ("indptr", np.int64), ("data", np.float64)]:
+            put(g, f"{k}/{n}", g[f"{k}/{n}"][()].astype(t))
+def put_h5(f, path, v): attrs = dict(f[path].attrs); del f[path]; d = f.create_dataset(path, data=v, chunks=True); d.attrs.update(attrs)
+def put_z(z, path, v): attrs = dict(z[path].attrs); del z[path]; d = z.create_dataset(path, data=v); d.attrs.update(attrs)
+with h5py.File("f17_int64.h5ad", "a") as f: wide(f, put_h5)
+wide(zarr.open("f17_int64.zarr", "a"), put_z)
+shutil.copy("f17_int64.h5ad", "f17_wrap.h5ad")
+with h5py.File("f17_wrap.h5ad", "a") as f:
+    ix = f["X/indices"][()]; ix[f["X/indptr"][5]] = 2**32 + 1; f["X/indices"][...] = ix
+    assert f["X/indices"].dtype == np.int64 and f["X/indptr"].dtype == np.int64 and f["X/data"].dtype == np.float64
+assert ad.read_zarr("f17_int64.zarr").X.indices.dtype == np.int64

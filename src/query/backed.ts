@@ -11,6 +11,7 @@ import type { RangeReader } from "../formats/codec.ts";
 import { subsetMatrix } from "./subset.ts";
 import type { Expression } from "./expr.ts";
 import { showBacked } from "./_repr.ts";
+import { asFloat64 } from "../formats/_int64.ts";
 
 function indices(
   sel: ArrayLike<number> | undefined,
@@ -61,9 +62,7 @@ export class BackedMatrix {
       const lines = m.kind === "csr" ? r : c;
       if (lines && this.#reads++ > 0 && m.indptr.shape[0] * 8 <= INDPTR_KEPT) {
         this.#indptr ??= m.indptr.readRanges([[0, m.indptr.shape[0]]]).then((v) =>
-          v instanceof Int32Array || v instanceof Float64Array
-            ? v
-            : Float64Array.from(v as ArrayLike<number | bigint>, Number)
+          v instanceof Int32Array ? v : asFloat64(v)
         );
         // A failed read is not kept: the next get tries again.
         const v = await this.#indptr.catch((e) => {

@@ -280,3 +280,66 @@ Deno.test("LZF in WebAssembly decodes as the TypeScript decoder, and refuses wha
   }
   assert(refused > 500 && damaged > 500, `${refused} refused, ${damaged} decoded after damage`);
 });
+
+/**
+ * A valid LZ4 block of random sequences, matches at every offset from 1 to
+ * 40 (periods shorter than a 16-byte store, and longer), of 4 to ~80 bytes,
+ * and what it decodes to (written as the format says, byte by byte).
+ */
+function lz4Stream(
+  rand: (k: number) => number,
+  size: number,
+): { lz4: Uint8Array; plain: Uint8Array } {
+  const plain: number[] = [], out: number[] = [];
+  const len = (n: number) => {
+    for (; n >= 255; n -= 255) out.push(255);
+    out.push(n);
+  };
+  while (plain.length < size) {
+    const lit = plain.length === 0 ? 1 + rand(20) : rand(4) ? rand(3) : rand(40);
+    const off = 1 + rand(Math.min(plain.length + lit, rand(3) ? 17 : 40));
+    const ml = 4 + (rand(4) ? rand(13) : rand(80));
+    out.push((Math.min(lit, 15) << 4) | Math.min(ml - 4, 15));
+    if (lit >= 15) len(lit - 15);
+    for (let i = 0; i < lit; i++) {
+      const v = rand(3) ? 0 : rand(256);
+      out.push(v);
+      plain.push(v);
+    }
+    out.push(off & 0xff, off >> 8);
+    if (ml - 4 >= 15) len(ml - 4 - 15);
+    for (let i = 0; i < ml; i++) plain.push(plain[plain.length - off]);
+  }
+  // The last sequence: literals only (at least 5 bytes, as LZ4 ends).
+  out.push(5 << 4);
+  for (let i = 0; i < 5; i++) {
+    out.push(7);
+    plain.push(7);
+  }
+  return { lz4: new Uint8Array(out), plain: new Uint8Array(plain) };
+}
+
+/** A blosc chunk of one unshuffled, unsplit block (type size 1) holding `lz4`. */
+function bloscOf(lz4: Uint8Array, nbytes: number): Uint8Array {
+  const c = new Uint8Array(16 + 4 + 4 + lz4.length);
+  const v = new DataView(c.buffer);
+  c.set([2, 1, 0x10 | (1 << 5), 1]); // version, LZ4 version, flags (no split, lz4), type size
+  v.setUint32(4, nbytes, true);
+  v.setUint32(8, nbytes, true); // one block
+  v.setUint32(12, c.length, true);
+  v.setUint32(16, 20, true); // the block's start
+  v.setUint32(20, lz4.length, true);
+  c.set(lz4, 24);
+  return c;
+}
+
+Deno.test("LZ4 matches at every short offset (1 to 40 bytes back) decode as the format says", () => {
+  let x = 99;
+  const rand = (k: number) => (x = (x * 1103515245 + 12345) % 2 ** 31) % k;
+  for (let t = 0; t < 200; t++) {
+    const { lz4, plain } = lz4Stream(rand, 200 + rand(5000));
+    const c = bloscOf(lz4, plain.length);
+    assertEquals(decodeWith(true, c, plain.length), plain, `stream ${t}`);
+    assertEquals(decodeWith(false, c, plain.length), plain, `stream ${t} (TypeScript)`);
+  }
+});

@@ -42,6 +42,17 @@ static int fail(int block, int kind) {
 
 static inline void copy16(u8* d, const u8* s) { *(v16*)d = *(const v16*)s; }
 
+typedef signed char i8v16 __attribute__((vector_size(16)));
+/** For an LZ4 match offset `off` < 16: byte i of a 16-byte store is byte i % off of the period. */
+#define P(o)                                                                                  \
+  {0 % o, 1 % o, 2 % o, 3 % o, 4 % o, 5 % o, 6 % o, 7 % o, 8 % o, 9 % o, 10 % o, 11 % o, 12 % o, \
+   13 % o, 14 % o, 15 % o}
+static const i8v16 PERIOD[16] = {{0}, P(1), P(2), P(3), P(4), P(5), P(6), P(7),
+                                 P(8), P(9), P(10), P(11), P(12), P(13), P(14), P(15)};
+#undef P
+/** Whole periods in 16 bytes, in bytes: how far apart the stores of PERIOD[off] go. */
+static const u8 STEP[16] = {0, 16, 16, 15, 16, 15, 12, 14, 8, 9, 10, 11, 12, 13, 14, 15};
+
 static inline u32 rd32(const u8* p) {
   return (u32)p[0] | ((u32)p[1] << 8) | ((u32)p[2] << 16) | ((u32)p[3] << 24);
 }
@@ -91,25 +102,18 @@ static int lz4_block(const u8* ip, const u8* iend, u8* op, u8* oend) {
         op += 16;
         m += 16;
       } while (op < stop);
-    } else if (off == 1) {
-      __builtin_memset(op, *m, len);
-    } else if (off >= 8) {
-      do {
-        *(u64*)op = *(const u64*)m;
-        op += 8;
-        m += 8;
-      } while (op < stop);
     } else {
-      // A pattern shorter than 8 bytes: its first 8 bytes one at a time,
-      // then 8 at a time from a whole number of periods back (8 to 14).
-      u8* const first = op + 8 < stop ? op + 8 : stop;
-      while (op < first) *op++ = *m++;
-      m = op - off * ((8 + off - 1) / off);
-      while (op < stop) {
-        *(u64*)op = *(const u64*)m;
-        op += 8;
-        m += 8;
-      }
+      // A period shorter than 16 bytes: its bytes spread over 16 (one
+      // swizzle of the bytes at m, of which only the first `off` are read
+      // as written), stored a whole number of periods apart. Short matches
+      // (8-10 bytes, most of them at small offsets, are the sequences of
+      // mostly-zero float columns) take one store.
+      v16 pat = (v16)__builtin_wasm_swizzle_i8x16((i8v16)*(const v16*)m, PERIOD[off]);
+      const size_t step = STEP[off];
+      do {
+        *(v16*)op = pat;
+        op += step;
+      } while (op < stop);
     }
     op = stop;
   }

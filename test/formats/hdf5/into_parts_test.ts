@@ -1,0 +1,152 @@
+// A large into job (a dense matrix's chunks decoded straight into the
+// result) cut into parts for idle workers: the cuts (pure, random extents)
+// keep every part's output bytes apart, and reads through them (zarr blosc,
+// h5ad gzip, 1-D and 2-D, selections that allow a cut and ones that do not)
+// give numpy's bytes.
+import { assert, assertEquals, tempDir } from "../../_helpers.ts";
+import { needsPython, python } from "../../_python.ts";
+import { cutParts, intoSplits } from "../../../src/formats/hdf5/_unfilter_pool.ts";
+import * as ln from "../../../mod.ts";
+import { freshInstance } from "../../_helpers.ts";
+
+/** A seeded generator (mulberry32). */
+function rng(seed: number): (k: number) => number {
+  return (k) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * k);
+  };
+}
+
+Deno.test("cutParts: runs of entries in order, each part's bytes apart from the others'", () => {
+  const r = rng(3);
+  let cut = 0;
+  for (let t = 0; t < 500; t++) {
+    const n = 1 + r(60), want = 2 + r(3);
+    const lo = new Float64Array(n), hi = new Float64Array(n);
+    if (r(2)) {
+      // 1-D: picked bytes one after the other (some chunks pick nothing).
+      for (let k = 0, a = 0; k < n; k++) {
+        const len = r(3) * 100;
+        [lo[k], hi[k]] = [a, a + len];
+        a += len;
+      }
+    } else {
+      // 2-D: chunk rows of `cols` column chunks, each writing its columns of the block's rows.
+      const cols = 1 + r(4), dst = cols * 40;
+      let row = 0;
+      for (let k = 0; k < n; k += cols) {
+        const lines = r(4);
+        for (let j = 0; j < cols && k + j < n; j++) {
+          lo[k + j] = row * dst + j * 40;
+          hi[k + j] = lines ? lo[k + j] + (lines - 1) * dst + 40 : lo[k + j];
+        }
+        row += lines;
+      }
+    }
+    const parts = cutParts({ lo, hi }, want);
+    if (!parts) continue;
+    cut++;
+    assert(parts.length >= 2 && parts.length <= want);
+    assertEquals(parts[0].from, 0);
+    assertEquals(parts[parts.length - 1].to, n);
+    for (const [i, p] of parts.entries()) {
+      assert(p.from < p.to, "no empty part");
+      if (i) assertEquals(p.from, parts[i - 1].to);
+      for (let k = p.from; k < p.to; k++) {
+        if (hi[k] > lo[k]) assert(lo[k] >= p.at && hi[k] <= p.end, `entry ${k} inside its part`);
+      }
+      // No entry of another part writes inside this part's bytes.
+      for (let k = 0; k < n; k++) {
+        if (k >= p.from && k < p.to || hi[k] <= lo[k]) continue;
+        assert(hi[k] <= p.at || lo[k] >= p.end, `entry ${k} outside part ${i}`);
+      }
+    }
+  }
+  assert(cut > 200, `${cut} cut`);
+});
+
+const py = needsPython("split into jobs", "h5py", "zarr", "numpy", "anndata");
+
+const WRITE = `
+import sys, numpy as np, anndata as ad, pandas as pd, scipy.sparse as sp
+from numcodecs import Blosc
+import zarr
+d = sys.argv[1]
+rng = np.random.default_rng(5)
+n, m = 8192, 1024
+x = (rng.random((n, m), dtype=np.float32) * (rng.random((n, m)) < 0.2)).astype(np.float32)
+obs = pd.DataFrame({"q": rng.random(n), "blk": np.arange(n) // 1024}, index=[f"c{i}" for i in range(n)])
+a = ad.AnnData(x, obs=obs, var=pd.DataFrame(index=[f"g{j}" for j in range(m)]))
+a.obsm["emb"] = rng.standard_normal((n, 8)).astype(np.float32)
+a.write_zarr(f"{d}/dense.zarr", chunks=(1024, 256))
+a.write_h5ad(f"{d}/dense_gzip.h5ad", compression="gzip")
+# 1-D: a CSR matrix whose data and indices alone are over 32 MB
+s = sp.random(n, 4096, density=0.3, format="csr", dtype=np.float32, random_state=rng)
+b = ad.AnnData(s, obs=obs, var=pd.DataFrame(index=[f"g{j}" for j in range(4096)]))
+b.write_zarr(f"{d}/csr.zarr")
+b.write_h5ad(f"{d}/csr_gzip.h5ad", compression="gzip")
+np.save(f"{d}/x.npy", x)
+sp.save_npz(f"{d}/s.npz", s)
+`;
+
+Deno.test({
+  name: "dense and sparse reads cut into parts on idle workers give numpy's bytes",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(WRITE, dir);
+    const names = ["dense.zarr", "dense_gzip.h5ad", "csr.zarr", "csr_gzip.h5ad"];
+    // Numpy's bytes of each selection (sha-256), all in one Python run.
+    const want: Record<string, string> = JSON.parse(
+      await python(
+        `import sys, json, hashlib, numpy as np, scipy.sparse as sp, anndata as ad\n` +
+          `d = sys.argv[1]; o = ad.read_h5ad(d + "/dense_gzip.h5ad", backed="r").obs\n` +
+          `xs = {"dense": np.load(d + "/x.npy"), "csr": sp.load_npz(d + "/s.npz").toarray()}\n` +
+          `rows = {"scattered": np.flatnonzero(o.q.values < 0.3), "blocks 2-5": np.arange(2048, 6144),\n` +
+          `        "block 7": np.arange(7168, 8192)}\n` +
+          `print(json.dumps({f"{k} {l}": hashlib.sha256(np.ascontiguousarray(x[r]).tobytes()).hexdigest()\n` +
+          `                  for k, x in xs.items() for l, r in rows.items()}))`,
+        dir,
+      ),
+    );
+    await freshInstance();
+    try {
+      const before = intoSplits.jobs;
+      for (const name of names) {
+        const f = await new ln.File(`${dir}/${name}`).save();
+        const df = f.subsetter();
+        // Scattered (every chunk row), one block of rows, rows of one chunk row only.
+        for (
+          const [label, q] of [
+            ["scattered", df.q.lt(0.3)],
+            ["blocks 2-5", df.blk.ge(2).and(df.blk.le(5))],
+            ["block 7", df.blk.eq(7)],
+          ] as const
+        ) {
+          const s = await f.stream({ subsetObs: q, isRunInput: false });
+          const got = (s.X!.toDense().data as Float32Array).slice();
+          const hash = Array.from(
+            new Uint8Array(await crypto.subtle.digest("SHA-256", got)),
+            (b) => b.toString(16).padStart(2, "0"),
+          ).join("");
+          assertEquals(
+            hash,
+            want[`${name.startsWith("csr") ? "csr" : "dense"} ${label}`],
+            `${name} ${label}`,
+          );
+        }
+        // The whole matrix too (readZarr / readH5ad).
+        const whole = name.endsWith(".zarr")
+          ? await ln.readZarr(`${dir}/${name}`)
+          : await ln.readH5ad(`${dir}/${name}`);
+        assertEquals(whole.X!.shape, [8192, name.startsWith("csr") ? 4096 : 1024]);
+      }
+      // The reads above were cut (two idle workers: a machine of one core has one).
+      if (navigator.hardwareConcurrency >= 2) assert(intoSplits.jobs > before, "no job was cut");
+    } finally {
+      await ln.close();
+    }
+  },
+});

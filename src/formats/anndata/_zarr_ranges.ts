@@ -359,6 +359,7 @@ async function pickedRows2d(
           dst,
           widths: todo.map(([, j]) => Math.min(chunks[1], shape[1] - j * chunks[1]) * bpe),
         },
+        cut: true,
       },
       out,
       label,

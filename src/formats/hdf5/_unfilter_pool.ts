@@ -83,6 +83,8 @@ export interface BloscIntoJob {
      * bytes further (a chunk's columns of the output's rows).
      */
     rows?: { src: number; dst: number; widths: number[] };
+    /** A matrix read alone (a dense one's rows): may be cut into parts (see `intoParts`). */
+    cut?: boolean;
   };
 }
 
@@ -107,6 +109,8 @@ export interface UndoIntoJob {
     ats: number[];
     /** int32 sparse indices: each chunk's picked values checked in `[0, check)` where they land. */
     check?: number;
+    /** A matrix read alone (a dense one's rows): may be cut into parts (see `intoParts`). */
+    cut?: boolean;
   };
 }
 
@@ -499,9 +503,11 @@ export interface IntoPart {
 }
 
 /**
- * Where to cut `job` into parts for idle workers: a job that alone keeps
- * one worker busy (a dense matrix's chunks; ~250 ms for 400 MB of blosc)
- * while the others idle. Each part is a run of entries whose output bytes
+ * Where to cut `job` into parts for idle workers: a dense matrix's rows
+ * (`cut`), which alone keep one worker busy (~250 ms for 400 MB of blosc)
+ * while the others idle. Not a sparse matrix's arrays: they come in pairs
+ * (data and indices) or more (layers), which the workers take in turn, and
+ * cutting the first would leave the next waiting behind it. Each part is a run of entries whose output bytes
  * lie apart from every other part's (whole chunk rows), so that it can be
  * written into an array of its own and copied into place (one copy of the
  * later parts' bytes here, against their decoding spread over the
@@ -512,6 +518,7 @@ function intoParts(
   p: { busy: number[] },
   job: BloscIntoJob["into"] | UndoIntoJob["into"],
 ): IntoPart[] | undefined {
+  if (!job.cut) return undefined;
   const idle = p.busy.filter((b) => b === 0).length;
   const n = job.ats.length;
   const work = "paths" in job ? n * job.cap : n * job.expected;

@@ -377,6 +377,7 @@ export class H5Dataset {
         picks: picks.map((b) => b.pick),
         ats: picks.map((b) => b.at),
         check,
+        cut: this.shape.length > 1,
       },
       out,
       src.counted?.bind(src),

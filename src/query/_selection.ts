@@ -104,7 +104,11 @@ export async function openSelection(
   projection: Projection = {},
 ): Promise<Selection> {
   const store = src.store;
-  const [obsKind, varKind] = await Promise.all([store.describe("obs"), store.describe("var")]);
+  const [obsKind, varKind, rawKind] = await Promise.all([
+    store.describe("obs"),
+    store.describe("var"),
+    store.describe("raw"),
+  ]);
   if (obsKind === undefined || varKind === undefined) {
     throw new CorruptFileError(`"${store.label}": not an AnnData store: it has no obs and var`);
   }
@@ -122,6 +126,7 @@ export async function openSelection(
       varColumns: varMeta.columns,
       layers: layerNames,
       obsm: obsmNames,
+      raw: rawKind === "group",
     },
     projection,
     store.label,
@@ -140,10 +145,20 @@ export async function openSelection(
     ]);
     return { cols, vr, varp, varm };
   };
-  const [rows, { cols, vr, varp, varm }, uns] = await Promise.all([
+  // raw: its var and varm whole (a var selection does not subset raw, as in anndata).
+  const rawSide = async () => {
+    if (!p.raw) return undefined;
+    const [rv, rvm] = await Promise.all([
+      readDataFrame(store, "raw/var"),
+      readMapping(store, "raw/varm", (q) => axisEntry(src, q, undefined)),
+    ]);
+    return { rv, rvm };
+  };
+  const [rows, { cols, vr, varp, varm }, uns, rawVar] = await Promise.all([
     sel.obs ? evaluateAxis(store, "obs", sel.obs) : undefined,
     varSide(),
     readDict(store, "uns"),
+    rawSide(),
   ]);
   const nSelected = rows ? rows.length : await countObs(src, obsMeta.indexKey);
 
@@ -156,7 +171,9 @@ export async function openSelection(
     const readLayer = (l: string) => subsetListed(src, join("layers", l), r, cols);
     const readObsm = (m: string) => axisEntry(src, join("obsm", m), r);
     const readObsp = () => readMapping(store, "obsp", (q) => subsetListed(src, q, r, r));
-    let obs: Awaited<ReturnType<typeof readObs>>, X: Matrix | undefined;
+    const readRawX = () =>
+      rawVar ? subsetAtMaybe(src, "raw/X", r, undefined) : Promise.resolve(undefined);
+    let obs: Awaited<ReturnType<typeof readObs>>, X: Matrix | undefined, rawX: Matrix | undefined;
     let layerList: Matrix[], obsmList: (Matrix | DataFrame)[];
     let obsp: Awaited<ReturnType<typeof readObsp>>;
     if (midway) {
@@ -169,6 +186,7 @@ export async function openSelection(
       obsmList = [];
       for (const m of p.obsm) obsmList.push(await readObsm(m));
       obsp = await readObsp();
+      rawX = await readRawX();
     } else {
       // All parts at once: one part's decoding (gzip, blosc on the worker pool) overlaps
       // another's reading and copying on this thread. The matrices first: their
@@ -177,10 +195,15 @@ export async function openSelection(
         readX(),
         Promise.all(p.layers.map(readLayer)),
         Promise.all(p.obsm.map(readObsm)),
+        readRawX(),
       ]);
       // obs once the matrices' first reads are planned (a macrotask later).
       const obsRead = new Promise((r) => setTimeout(r, 0)).then(readObs);
-      [obs, [X, layerList, obsmList], obsp] = await Promise.all([obsRead, matrices, readObsp()]);
+      [obs, [X, layerList, obsmList, rawX], obsp] = await Promise.all([
+        obsRead,
+        matrices,
+        readObsp(),
+      ]);
     }
     const layers: Record<string, Matrix> = {};
     p.layers.forEach((l, i) => layers[l] = layerList[i]);
@@ -205,6 +228,17 @@ export async function openSelection(
         uns,
         categories,
         indexNames: { obs: obs.indexName, var: vr.indexName },
+        ...(rawVar
+          ? {
+            raw: {
+              X: rawX,
+              var: rawVar.rv.df,
+              varNames: rawVar.rv.index,
+              varm: rawVar.rvm,
+              categories: rawVar.rv.categories,
+            },
+          }
+          : {}),
       });
     } catch (e) {
       // Parts whose shapes disagree: the file's claims are inconsistent.

@@ -18,6 +18,11 @@ export interface Projection {
   obsm?: readonly string[] | false;
   /** Read X (default `true`); `false` leaves `X` undefined. */
   X?: boolean;
+  /**
+   * Read `raw` when the file has it (default `true`: its X's selected rows,
+   * all its var, as anndata's backed subset gives them); `false` leaves it out.
+   */
+  raw?: boolean;
 }
 
 /** The names a file holds, per part (read from metadata only). */
@@ -30,6 +35,8 @@ export interface Available {
   layers: readonly string[];
   /** obsm names. */
   obsm: readonly string[];
+  /** Whether the file has `raw`. */
+  raw?: boolean;
 }
 
 /** A projection with every part named: what will be read. */
@@ -44,6 +51,8 @@ export interface ResolvedProjection {
   readonly obsm: readonly string[];
   /** whether X is read. */
   readonly X: boolean;
+  /** whether raw is read (the file has it and it was not left out). */
+  readonly raw: boolean;
 }
 
 function pick(
@@ -88,8 +97,12 @@ export function resolveProjection(
   asked: Projection,
   label: string,
 ): ResolvedProjection {
-  if (asked.X !== undefined && typeof asked.X !== "boolean") {
-    throw new ValidationError(`X: expected true or false, got ${JSON.stringify(asked.X)}`);
+  for (const part of ["X", "raw"] as const) {
+    if (asked[part] !== undefined && typeof asked[part] !== "boolean") {
+      throw new ValidationError(
+        `${part}: expected true or false, got ${JSON.stringify(asked[part])}`,
+      );
+    }
   }
   return {
     obsColumns: pick(asked.obsColumns, available.obsColumns, "obs column", label),
@@ -97,6 +110,7 @@ export function resolveProjection(
     layers: pick(asked.layers, available.layers, "layer", label),
     obsm: pick(asked.obsm, available.obsm, "obsm", label),
     X: asked.X ?? true,
+    raw: (asked.raw ?? true) && available.raw === true,
   };
 }
 
@@ -106,12 +120,12 @@ export function resolveProjection(
  * @example
  * ```ts
  * import { describeProjection } from "./projection.ts";
- * const s = describeProjection({ obsColumns: ["a"], varColumns: [], layers: [], obsm: ["pca"], X: false });
- * console.assert(s === "obs [a], var [], X no, layers [], obsm [pca]");
+ * const s = describeProjection({ obsColumns: ["a"], varColumns: [], layers: [], obsm: ["pca"], X: false, raw: false });
+ * console.assert(s === "obs [a], var [], X no, layers [], obsm [pca], raw no");
  * ```
  */
 export function describeProjection(p: ResolvedProjection): string {
   return `obs [${p.obsColumns.join(", ")}], var [${p.varColumns.join(", ")}], X ${
     p.X ? "yes" : "no"
-  }, layers [${p.layers.join(", ")}], obsm [${p.obsm.join(", ")}]`;
+  }, layers [${p.layers.join(", ")}], obsm [${p.obsm.join(", ")}], raw ${p.raw ? "yes" : "no"}`;
 }

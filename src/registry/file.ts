@@ -320,10 +320,11 @@ export class File {
   /**
    * The AnnData subset that `subsetObs` / `subsetVar` select, reading only
    * the columns the queries name and the parts of X, layers, obsm/varm and
-   * obsp/varp that hold the selection (`.h5ad` and `.zarr`). Rows stay in
-   * file order; uns is read whole. Only what is asked for is read:
-   * `obsColumns`, `varColumns`, `layers`, `obsm` (`false`: none) and `X`
-   * (`false`: none) default to all; an unknown name is a
+   * obsp/varp that hold the selection (`.h5ad` and `.zarr`), and `raw`'s
+   * X rows with all of raw's var, as anndata's backed subset has them. Rows
+   * stay in file order; uns is read whole. Only what is asked for is read:
+   * `obsColumns`, `varColumns`, `layers`, `obsm` (`false`: none), `X` and
+   * `raw` (`false`: none) default to all; an unknown name is a
    * `ColumnNotFoundError` listing the known ones, before any data is read.
    * Pass `io` to receive the bytes read and requests made.
    */

@@ -145,6 +145,7 @@ function streamShape(z: typeof import("zod")) {
     layers: namesOrNone,
     obsm: namesOrNone,
     X: z.boolean({ error: "true or false" }).optional(),
+    raw: z.boolean({ error: "true or false" }).optional(),
     isRunInput: z.boolean().optional(),
     onProgress: z.custom<OnProgress>((v) => typeof v === "function", {
       error: "a function ({ phase, done, total }) => void",

@@ -113,3 +113,75 @@ Deno.test({
     });
   },
 });
+
+// raw (scanpy's adata.raw = adata before a gene subset): a stream keeps
+// raw's X for the selected rows with all of raw's var, as anndata's backed
+// subset (`[mask, vmask].to_memory().raw`) does; `raw: false` leaves it out.
+const RAW = `
+import sys, json, numpy as np, pandas as pd, scipy.sparse as sp, anndata as ad
+d = sys.argv[1]
+rng = np.random.default_rng(3)
+x = sp.random(300, 40, density=0.3, format="csr", dtype=np.float32, random_state=rng)
+obs = pd.DataFrame({"g": np.arange(300) % 4}, index=[f"c{i}" for i in range(300)])
+var = pd.DataFrame({"hv": np.arange(40) % 3 == 0, "m": rng.random(40)}, index=[f"v{j}" for j in range(40)])
+a = ad.AnnData(x, obs=obs, var=var)
+a.varm["PCs"] = rng.standard_normal((40, 3)).astype(np.float32)
+a.raw = a
+a = a[:, :25].copy()
+a.write_h5ad(f"{d}/raw.h5ad"); a.write_h5ad(f"{d}/raw_gzip.h5ad", compression="gzip"); a.write_zarr(f"{d}/raw.zarr")
+b = ad.read_h5ad(f"{d}/raw.h5ad", backed="r")
+m = b[(b.obs.g == 1).values, b.var.hv.values].to_memory()
+print(json.dumps({"X": m.raw.X.toarray().ravel().tolist(), "shape": list(m.raw.shape),
+                  "var": list(m.raw.var_names), "m": m.raw.var.m.tolist(),
+                  "PCs": m.raw.varm["PCs"].ravel().tolist()}))
+`;
+
+Deno.test({
+  name:
+    "stream() and batches() keep raw's selected rows with all of raw's var; raw: false leaves it out",
+  ...py,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "lamindeno-raw-" });
+    const { python } = await import("../_python.ts");
+    const want = JSON.parse(await python(RAW, dir));
+    const root = await freshInstance();
+    try {
+      for (const name of ["raw.h5ad", "raw_gzip.h5ad", "raw.zarr"]) {
+        const file = await new ln.File(`${dir}/${name}`).save();
+        const df = file.subsetter();
+        const s = await file.stream({ subsetObs: df.g.eq(1), subsetVar: df.hv.eq(true) });
+        assertEquals([s.nObs, s.nVars], [75, 9], name);
+        const raw = s.raw!;
+        assertEquals(raw.X!.shape, want.shape, name);
+        assertEquals(Array.from(raw.X!.toDense().data as Float32Array), want.X, name);
+        assertEquals(raw.varNames, want.var, name);
+        assertEquals(raw.var.getColumn("m").toArray(), want.m, name);
+        assertEquals(Array.from((raw.varm.PCs as ln.DenseMatrix).data as Float32Array), want.PCs);
+        // Left out on request, and nothing of it read.
+        const io = { bytesRead: 0, requests: 0 }, io2 = { bytesRead: 0, requests: 0 };
+        await file.stream({ subsetObs: df.g.eq(1), io });
+        const none = await file.stream({ subsetObs: df.g.eq(1), raw: false, io: io2 });
+        assertEquals(none.raw, undefined);
+        assert(io2.bytesRead < io.bytesRead, `${io2.bytesRead} vs ${io.bytesRead} bytes`);
+        // Batches: each with its rows of raw.
+        const rows: number[] = [];
+        for await (const b of file.batches({ subsetObs: df.g.eq(1), batchSize: 30 })) {
+          assertEquals(b.raw!.X!.shape, [b.nObs, 40]);
+          rows.push(...Array.from(b.raw!.X!.toDense().data as Float32Array));
+        }
+        assertEquals(rows, want.X, `${name} batches`);
+      }
+      await assertRejects(
+        async () => {
+          const file = await new ln.File(`${dir}/raw.h5ad`).save();
+          await file.stream({ raw: "yes" as never });
+        },
+        ln.ValidationError,
+        /raw/,
+      );
+    } finally {
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

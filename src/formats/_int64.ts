@@ -3,6 +3,7 @@
 // the int32 and float64 arrays the readers work with, through their 32-bit
 // words: `Int32Array.from(big, Number)` calls a function and makes a
 // BigInt per element (~80 ms a million; this ~2 ms).
+import { ValidationError } from "../errors.ts";
 import type { NumericArray } from "./anndata/matrix.ts";
 
 /** Whether this machine stores integers little-endian (every one Deno runs on). */
@@ -110,4 +111,27 @@ export function decreasing64(a: BigInt64Array | BigUint64Array): number {
     prev = v;
   }
   return -1;
+}
+
+/**
+ * Sparse indices or an indptr as a matrix holds them: int32 and int64 as
+ * they are, uint64 as int64 over the same bytes (a value past 2^63 turns
+ * negative and is refused where the matrix is checked, never rounded into
+ * a valid one), any other type as int32 when every value fits, else as
+ * int64; values that are not whole numbers are a `ValidationError`.
+ */
+export function sparseInts(a: NumericArray | Float64Array): Int32Array | BigInt64Array {
+  if (a instanceof Int32Array || a instanceof BigInt64Array) return a;
+  if (a instanceof BigUint64Array) return new BigInt64Array(a.buffer, a.byteOffset, a.length);
+  const narrow = asInt32(a);
+  if (narrow) return narrow;
+  const out = new BigInt64Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const v = Number(a[i]);
+    if (!Number.isSafeInteger(v)) {
+      throw new ValidationError(`entry ${i} is ${v}, not a whole number an index can be`);
+    }
+    out[i] = BigInt(v);
+  }
+  return out;
 }

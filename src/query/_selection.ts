@@ -261,6 +261,7 @@ export async function openSelection(
 function warmMatrices(src: RangeReader, p: ResolvedProjection): void {
   const paths = [...(p.X ? ["X"] : []), ...p.layers.map((l) => join("layers", l))];
   for (const m of p.obsm) paths.push(join("obsm", m));
+  if (p.raw) paths.push("raw/X");
   for (const path of paths) {
     storedMatrix(src, path).then(async (m) => {
       const arrays = !m ? [] : m.kind === "dense" ? [m.values] : [m.data, m.indices];

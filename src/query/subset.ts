@@ -14,7 +14,7 @@ import { type PartWatch, type RangeArray, spans } from "../formats/ranges.ts";
 import { indexWatcher } from "../formats/anndata/_decode.ts";
 import { canReadKept, readKept } from "./_kept.ts";
 import { kept1 } from "../formats/_kept_filter.ts";
-import { asFloat64, asInt32 } from "../formats/_int64.ts";
+import { asFloat64, asInt32, sparseInts } from "../formats/_int64.ts";
 
 /** A stored matrix, as arrays that can be read by range; `where` names it in messages. */
 export type StoredMatrix =
@@ -253,13 +253,13 @@ function filter32(
   return { data, indices: outIx.slice(0, o), indptr };
 }
 
-/** Indices as int32 when they fit (else as read: the matrix checks them). */
-function int32(a: NumericArray): Int32Array | BigInt64Array {
-  return asInt32(a) ?? (a instanceof BigInt64Array ? a : BigInt64Array.from(asFloat64(a), BigInt));
-}
-
-function ptrArray(p: Float64Array): Int32Array | BigInt64Array {
-  return p[p.length - 1] < 2 ** 31 ? new Int32Array(p) : BigInt64Array.from(p, BigInt);
+/**
+ * Indices or an indptr as int32 when every value fits, else wide (see
+ * `sparseInts`: never wrapped or rounded into a valid value; the matrix
+ * checks them).
+ */
+function int32(a: NumericArray | Float64Array): Int32Array | BigInt64Array {
+  return asInt32(a) ?? sparseInts(a);
 }
 
 /**
@@ -299,8 +299,7 @@ export async function subsetMatrix(
     m = minor ? filterMinor(read, remap(minor, nMinor), src.where) : read;
   }
   const Cls = src.kind === "csr" ? CsrMatrix : CscMatrix;
-  const make = () =>
-    new Cls(m.data, int32(m.indices), ptrArray(m.indptr), outShape, src.data.dtype);
+  const make = () => new Cls(m.data, int32(m.indices), int32(m.indptr), outShape, src.data.dtype);
   try {
     // Indices checked as they were read are not checked again here.
     return checked ? withIndicesChecked(make) : make();

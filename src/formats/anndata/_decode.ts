@@ -21,6 +21,7 @@ import type { PartWatch } from "../ranges.ts";
 import { categoricalSeries, int64Series, utf8Series } from "./_arrow_series.ts";
 import { keepFrameMeta } from "./_frame_meta.ts";
 import { keepScalarType } from "./_scalar_meta.ts";
+import { sparseInts } from "../_int64.ts";
 
 /** A decoded dataframe: columns, index and categorical metadata. */
 export interface DecodedFrame {
@@ -539,17 +540,17 @@ export async function readMatrix(store: ElementStore, path: string): Promise<Mat
   if (data.kind === "string" || indices.kind !== "number" || indptr.kind !== "number") {
     return corrupt(store, `/${path} has malformed data/indices/indptr`);
   }
-  // uint64 (some writers' indptr) as int64: a value past 2^63 turns negative, and is refused.
-  const idx = (a: StoreArray & { kind: "number" }) =>
-    a.data instanceof Int32Array || a.data instanceof BigInt64Array
-      ? a.data
-      : a.data instanceof BigUint64Array
-      ? new BigInt64Array(a.data.buffer, a.data.byteOffset, a.data.length)
-      : Int32Array.from(a.data as ArrayLike<number>);
+  // uint64 (some writers' indptr) as int64: a value past 2^63 turns negative, and is refused;
+  // other types as int32 (or int64), never truncated or wrapped into valid values.
   const Cls = enc === "csr_matrix" ? CsrMatrix : CscMatrix;
-  const ix = idx(indices);
   const make = () =>
-    new Cls(data.data, ix, idx(indptr), shape, data.kind === "bool" ? "bool" : undefined);
+    new Cls(
+      data.data,
+      sparseInts(indices.data),
+      sparseInts(indptr.data),
+      shape,
+      data.kind === "bool" ? "bool" : undefined,
+    );
   try {
     return watcher.checked(indices.data) ? withIndicesChecked(make) : make();
   } catch (e) {

@@ -507,12 +507,12 @@ export interface IntoPart {
  * (`cut`), which alone keep one worker busy (~250 ms for 400 MB of blosc)
  * while the others idle. Not a sparse matrix's arrays: they come in pairs
  * (data and indices) or more (layers), which the workers take in turn, and
- * cutting the first would leave the next waiting behind it. Each part is a run of entries whose output bytes
- * lie apart from every other part's (whole chunk rows), so that it can be
- * written into an array of its own and copied into place (one copy of the
- * later parts' bytes here, against their decoding spread over the
- * workers). Undefined when fewer than two workers are idle, the job is
- * small, or it has no such cut.
+ * cutting the first would leave the next waiting behind it. Each part is a
+ * run of entries whose output bytes lie apart from every other part's
+ * (whole chunk rows), so that it can be written into an array of its own
+ * and copied into place (one copy of the later parts' bytes here, against
+ * their decoding spread over the workers). Undefined when fewer than two
+ * workers are idle, the job is small, or it has no such cut.
  */
 function intoParts(
   p: { busy: number[] },

@@ -118,3 +118,16 @@ with h5py.File("f17_wrap.h5ad", "a") as f:
     ix = f["X/indices"][()]; ix[f["X/indptr"][5]] = 2**32 + 1; f["X/indices"][...] = ix
     assert f["X/indices"].dtype == np.int64 and f["X/indptr"].dtype == np.int64 and f["X/data"].dtype == np.float64
 assert ad.read_zarr("f17_int64.zarr").X.indices.dtype == np.int64
+# Sparse index arrays that a careless conversion turns into valid ones: a uint64 index of
+# 2**64 - 1 (rounds to 2**64, wraps to 0), a float index of 1.5 (truncates to 1), an int64
+# indptr entry of 2**32 + 2 (wraps to 2) in a row no query selects
+def tiny():
+    x = sp.csr_matrix(np.array([[0, 1, 0, 0, 2], [3, 0, 0, 0, 0], [0, 0, 4, 0, 0], [0, 5, 0, 6, 0]], np.float32))
+    return ad.AnnData(X=x, obs=pd.DataFrame({"g": np.arange(4)}, index=[f"c{i}" for i in range(4)]),
+                      var=pd.DataFrame(index=[f"v{j}" for j in range(5)]))
+for name, key, t, at, v in [("f18_u64_index.h5ad", "indices", np.uint64, 2, 2**64 - 1),
+                            ("f18_f64_index.h5ad", "indices", np.float64, 2, 1.5),
+                            ("f18_ptr_wrap.h5ad", "indptr", np.int64, 1, 2**32 + 2)]:
+    tiny().write_h5ad(name)
+    with h5py.File(name, "a") as f:
+        a = f[f"X/{key}"][()].astype(t); a[at] = t(v); del f[f"X/{key}"]; f["X"].create_dataset(key, data=a)

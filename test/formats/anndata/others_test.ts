@@ -467,3 +467,35 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "a uint64 index past 2^63, a fractional index and an int64 indptr past 2^32 are damage to every reader, not valid entries",
+  ...py,
+  async fn() {
+    const dir = await files();
+    for (const name of ["f18_u64_index.h5ad", "f18_f64_index.h5ad", "f18_ptr_wrap.h5ad"]) {
+      await assertRejects(() => read(name), ln.CorruptFileError);
+      await inInstance(async () => {
+        const f = await new ln.File(`${dir}/${name}`).save();
+        const df = f.subsetter();
+        // All rows, and rows through a query (also those without the damage: indptr
+        // entries are read for them too).
+        for (const subsetObs of [undefined, df.g.ge(0)]) {
+          await assertRejects(
+            () => f.stream({ subsetObs, isRunInput: false }),
+            ln.CorruptFileError,
+          );
+        }
+        const b = await f.backed();
+        await assertRejects(() => b.X!.get(), ln.CorruptFileError);
+        await assertRejects(
+          async () => {
+            for await (const _ of f.batches({ batchSize: 2, isRunInput: false })) { /* read */ }
+          },
+          ln.CorruptFileError,
+        );
+      });
+    }
+  },
+});

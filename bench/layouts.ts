@@ -1,0 +1,100 @@
+// Layouts other than the realistic atlases' (bench/_layouts.py, written by
+// Python anndata 0.8): dense X (plain, gzip, zarr), CSC, CSR with int64
+// indices and float64 values, and a processed scanpy object (obsp, varm,
+// raw; plain, gzip, zarr). Per file, in one run: `file.stream()` against
+// anndata backed mode (bench/_layouts_ref.py) for a scattered 10% and 50%,
+// a grouped 10% (one donor, stored together) and a scattered 10% with
+// subsetVar (highly_variable), then the whole load (readH5ad / readZarr
+// against read_h5ad / read_zarr). Prints ours / anndata for each.
+//
+//   deno run -A bench/layouts.ts [--reps 3] [--only dense.h5ad,csr64.h5ad,...]
+import * as ln from "../mod.ts";
+
+const PY = "/usr/bin/python3";
+const HOME = Deno.env.get("HOME") ?? "/tmp";
+const DIR = `${HOME}/.cache/lamindeno-bench/layouts-v1`;
+const ALL = [
+  "dense.h5ad",
+  "dense_gzip.h5ad",
+  "dense.zarr",
+  "csc.h5ad",
+  "csr64.h5ad",
+  "scanpy.h5ad",
+  "scanpy_gzip.h5ad",
+  "scanpy.zarr",
+];
+
+function flag(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1] : fallback;
+}
+const REPS = Number(flag("reps", "3"));
+const ONLY = flag("only", ALL.join(",")).split(",");
+
+type Df = ln.LazyDataFrame;
+const QUERIES: [string, (df: Df) => ln.Expression, ((df: Df) => ln.Expression)?][] = [
+  ["scattered 10%", (df) => df.qc_score.lt(0.1)],
+  ["grouped 10%", (df) => df.donor.eq("D0001")],
+  ["scattered 10% +var", (df) => df.qc_score.lt(0.1), (df) => df.highly_variable.eq(true)],
+  ["scattered 50%", (df) => df.qc_score.lt(0.5)],
+];
+
+async function build(): Promise<void> {
+  if (await Deno.stat(`${DIR}/scanpy.zarr`).then(() => true, () => false)) return;
+  console.error(`building ${DIR} with Python anndata (once) ...`);
+  const script = new URL("./_layouts.py", import.meta.url).pathname;
+  const r = await new Deno.Command(PY, { args: [script, DIR], stderr: "inherit" }).output();
+  if (!r.success) throw new Error("bench/_layouts.py failed");
+}
+
+async function reference(path: string): Promise<Record<string, number>> {
+  const script = new URL("./_layouts_ref.py", import.meta.url).pathname;
+  const r = await new Deno.Command(PY, { args: [script, path, String(REPS)], stderr: "inherit" })
+    .output();
+  if (!r.success) throw new Error(`python failed on ${path}`);
+  return JSON.parse(new TextDecoder().decode(r.stdout));
+}
+
+async function best(fn: () => Promise<unknown>): Promise<number> {
+  let b = Infinity;
+  for (let i = 0; i < REPS; i++) {
+    const t0 = performance.now();
+    await fn();
+    b = Math.min(b, (performance.now() - t0) / 1000);
+  }
+  return b;
+}
+
+if (import.meta.main) {
+  Deno.env.set("LAMIN_LOG_LEVEL", "warn");
+  await build();
+  const root = await Deno.makeTempDir({ prefix: "lamindeno-bench-layouts-" });
+  await ln.init({ storage: root });
+  const header = ["file", ...QUERIES.map(([q]) => q), "whole load"];
+  const rows: string[] = [`| ${header.join(" | ")} |`, `|${header.map(() => " --- ").join("|")}|`];
+  try {
+    for (const name of ONLY) {
+      const path = `${DIR}/${name}`;
+      const ref = await reference(path);
+      const file = await new ln.File(path).save();
+      const df = file.subsetter();
+      const cells = [name];
+      for (const [q, obs, v] of QUERIES) {
+        const s = await best(() =>
+          file.stream({ subsetObs: obs(df), subsetVar: v?.(df), isRunInput: false })
+        );
+        cells.push(`${s.toFixed(3)} / ${ref[q].toFixed(3)} s = ${(s / ref[q]).toFixed(2)}x`);
+      }
+      const w = await best(() => name.endsWith(".zarr") ? ln.readZarr(path) : ln.readH5ad(path));
+      const r = ref["whole load"];
+      cells.push(`${w.toFixed(3)} / ${r.toFixed(3)} s = ${(w / r).toFixed(2)}x`);
+      rows.push(`| ${cells.join(" | ")} |`);
+      console.log(rows[rows.length - 1]);
+    }
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+  console.log(`\nours / anndata (best of ${REPS} each, in one process per side)\n`);
+  console.log(rows.join("\n"));
+}

@@ -118,8 +118,9 @@ function checkedBlosc(load: Loader) {
     async decode(bytes: Uint8Array): Promise<Uint8Array> {
       // Sizes checked against the cap first (CorruptFileError otherwise).
       bloscHeader(bytes, this.#cap);
-      // LZ4, BloscLZ, zlib: decoded in TypeScript on the worker pool;
-      // others (zstd, snappy, bit shuffle) by numcodecs' wasm, here.
+      // On the worker pool: LZ4, BloscLZ, zlib by _blosc.ts, others (zstd,
+      // snappy, bit shuffle) by numcodecs' wasm there; small chunks and no
+      // pool: the latter by numcodecs' wasm here.
       const out = await decodeBloscChunk(bytes, this.#cap);
       if (out) return out;
       this.#inner ??= load().then((C) => C.fromConfig(this.#config, this.#meta));

@@ -353,8 +353,10 @@ export async function unfilterFiles(
  * those byte ranges of it, concatenated) on the least busy
  * worker of the pool, or here when it is small or there is no pool. With
  * `check`, the result is int32 values that must lie in `[0, check)`
- * (sparse indices): checked where it is decoded (`CorruptFileError`). Null
- * when the chunk uses a codec `decodeBlosc` does not handle. A buffer that
+ * (sparse indices): checked where it is decoded (`CorruptFileError`). A
+ * chunk of a codec `decodeBlosc` does not handle (zstd, ...) is decoded by
+ * numcodecs on a worker; null when it is small or there is no pool (the
+ * caller decodes it another way). A buffer that
  * `bytes` owns whole is transferred to the worker (unusable afterwards).
  */
 export async function decodeBloscChunk(
@@ -363,9 +365,10 @@ export async function decodeBloscChunk(
   pick?: ArrayLike<number>,
   check?: number,
 ): Promise<Uint8Array | null> {
-  if (!bloscDecodable(bytes)) return null;
+  // Other codecs (zstd, ...): decoded by numcodecs on a worker; here, left to the caller.
   if (bytes.byteLength >= MIN_POOLED_CHUNK && pool === undefined) pool = startPool();
   const here = () => {
+    if (!bloscDecodable(bytes)) return null;
     const out = decodeBlosc(bytes, cap);
     const p = out && picked(out, pick);
     if (p && check !== undefined) checkIndices(p, check);

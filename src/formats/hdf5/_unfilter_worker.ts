@@ -1,10 +1,11 @@
 // A worker of the unfilter pool (_unfilter_pool.ts): undoes the filters of
-// the chunks it is sent (HDF5 filters, or blosc) and sends their bytes back
-// (transferred).
+// the chunks it is sent (HDF5 filters, or blosc: LZ4, BloscLZ and zlib by
+// ../_blosc.ts, other codecs by numcodecs' wasm, loaded on first need) and
+// sends their bytes back (transferred).
 import { parentPort } from "node:worker_threads";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { CorruptFileError, StorageError } from "../../errors.ts";
-import { bloscDecodable, bloscInputMemory, decodeBlosc } from "../_blosc.ts";
+import { bloscDecodable, bloscHeader, bloscInputMemory, decodeBlosc } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
 import { checkIndices, chunkFileFits, chunkFileMost, picked, pickInto } from "./_pick.ts";
 import type {
@@ -54,6 +55,42 @@ function kept(j: KeptJob, bytes: Uint8Array, io: { read: number; requests: numbe
   } finally {
     for (const fd of fds.values()) closeSync(fd);
   }
+}
+
+/** numcodecs' blosc decoder (C-blosc in WebAssembly), loaded on first need. */
+let numcodecsBlosc: Promise<{ decode(b: Uint8Array): Promise<Uint8Array> }> | undefined;
+
+/**
+ * A blosc chunk of a codec `decodeBlosc` leaves (zstd, snappy, LZ4HC is
+ * LZ4; bit shuffle), decoded by numcodecs' blosc here on the worker, as
+ * zarrita would on the reading thread: at most `cap` bytes (the header is
+ * checked first), exactly as many as the header says, else
+ * `CorruptFileError`. The bytes are copied first (they may be the blosc
+ * decoder's memory, which the next chunk reuses).
+ */
+async function otherBlosc(stored: Uint8Array, cap: number): Promise<Uint8Array> {
+  const { nbytes } = bloscHeader(stored, cap);
+  const input = stored.slice();
+  numcodecsBlosc ??= import("zarrita").then(async (zarr) => {
+    const load = (zarr.registry as unknown as Map<string, () => Promise<unknown>>).get("blosc");
+    if (!load) throw new Error("zarrita has no blosc codec");
+    const C = await load() as {
+      fromConfig(c: unknown): { decode(b: Uint8Array): Promise<Uint8Array> };
+    };
+    return C.fromConfig({ cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 });
+  });
+  let out: Uint8Array;
+  try {
+    out = await (await numcodecsBlosc).decode(input);
+  } catch (e) {
+    throw new CorruptFileError(`the blosc chunk could not be decoded: ${(e as Error).message}`);
+  }
+  if (out.length !== nbytes) {
+    throw new CorruptFileError(
+      `the blosc chunk decodes to ${out.length} bytes, its header says ${nbytes}`,
+    );
+  }
+  return out;
 }
 
 /**
@@ -138,7 +175,7 @@ function readChunkAt(
  * memory, the bytes asked of it copied to their place in `out` and
  * checked there.
  */
-function into(j: BloscIntoJob, out: Uint8Array): FileJobInfo {
+async function into(j: BloscIntoJob, out: Uint8Array): Promise<FileJobInfo> {
   const { paths, picks, ats, cap, check, rows } = j.into;
   const skipped: number[] = [];
   let read = 0;
@@ -146,7 +183,11 @@ function into(j: BloscIntoJob, out: Uint8Array): FileJobInfo {
     try {
       const stored = readChunkFile(paths[k], cap);
       read += stored?.length ?? 0;
-      const got = stored && bloscDecodable(stored) ? decodeBlosc(stored, cap, true) : null;
+      const got = !stored
+        ? null
+        : bloscDecodable(stored)
+        ? decodeBlosc(stored, cap, true)
+        : await otherBlosc(stored, cap);
       if (!got) {
         skipped.push(k);
         continue;
@@ -241,11 +282,13 @@ function undoInto(j: UndoIntoJob, out: Uint8Array, fds: Map<string, number>): Fi
 function undo(
   bytes: Uint8Array,
   j: Exclude<Job, KeptJob | BloscIntoJob | UndoIntoJob>,
+  decoded?: Uint8Array,
 ): Uint8Array {
   if ("blosc" in j) {
     // Rows picked out of a chunk: decoded into memory kept for the next
     // chunk (no fresh memory to fault in), only the picked bytes sent.
-    const out = decodeBlosc(bytes, j.blosc.cap, j.pick !== undefined);
+    // `decoded`: a chunk of another codec, decoded by numcodecs (otherBlosc).
+    const out = decoded ?? decodeBlosc(bytes, j.blosc.cap, j.pick !== undefined);
     if (!out) throw new CorruptFileError("the blosc chunk uses a codec the worker does not decode");
     // Indices checked while the chunk is in the decoder's memory (SIMD),
     // range by range, unless so many ranges that the picked bytes are few.
@@ -300,62 +343,72 @@ function unpackPicks(jobs: Job[], buffer?: ArrayBuffer): void {
 
 // Bytes travel as bare ArrayBuffers: Deno's worker_threads walks every key
 // of a message, and a typed array's keys are its elements.
-parentPort!.on(
-  "message",
-  (msg: { id: number; buffers: (ArrayBuffer | null)[]; jobs: Job[]; picks?: ArrayBuffer }) => {
-    const fds = new Map<string, number>();
-    unpackPicks(msg.jobs, msg.picks);
-    try {
-      const lengths: number[] = [];
-      const info: (FileJobInfo | null)[] = [];
-      const out = msg.jobs.map((j, i) => {
-        let input: Uint8Array | undefined;
-        if ("offset" in j) {
-          input = readChunkAt(j, fds);
-          info.push({ read: input.length });
-        } else if ("path" in j) {
-          // Read here, not on the main thread: it neither reads nor holds the bytes.
-          input = readChunkFile(j.path, j.blosc.cap);
-          const read = input?.length ?? 0;
-          if (!input || !bloscDecodable(input)) {
-            info.push({ read, ...(input ? { undecodable: true } : { missing: true }) });
-            lengths.push(0);
-            return new ArrayBuffer(0);
-          }
-          info.push({ read });
-        } else {
-          input = new Uint8Array(msg.buffers[i]!);
-          if (!("kept" in j) && !("into" in j)) info.push(null);
+type Message = { id: number; buffers: (ArrayBuffer | null)[]; jobs: Job[]; picks?: ArrayBuffer };
+
+// One message at a time: a job that waits (numcodecs' decoder, loaded on
+// first need) must not let the next one reuse the memory it reads into.
+let queue = Promise.resolve();
+parentPort!.on("message", (msg: Message) => {
+  queue = queue.then(() => handle(msg));
+});
+
+async function handle(msg: Message): Promise<void> {
+  const fds = new Map<string, number>();
+  unpackPicks(msg.jobs, msg.picks);
+  try {
+    const lengths: number[] = [];
+    const info: (FileJobInfo | null)[] = [];
+    const out: ArrayBuffer[] = [];
+    for (const [i, j] of msg.jobs.entries()) {
+      let input: Uint8Array | undefined, decoded: Uint8Array | undefined;
+      if ("offset" in j) {
+        input = readChunkAt(j, fds);
+        info.push({ read: input.length });
+      } else if ("path" in j) {
+        // Read here, not on the main thread: it neither reads nor holds the bytes.
+        input = readChunkFile(j.path, j.blosc.cap);
+        const read = input?.length ?? 0;
+        if (!input) {
+          info.push({ read, missing: true });
+          lengths.push(0);
+          out.push(new ArrayBuffer(0));
+          continue;
         }
-        let b: Uint8Array;
-        if ("into" in j) {
-          info.push(
-            "paths" in j.into
-              ? into(j as BloscIntoJob, input)
-              : undoInto(j as UndoIntoJob, input, fds),
-          );
-          b = input;
-        } else if ("kept" in j) {
-          const io = { read: 0, requests: 0 };
-          b = kept(j, input, io);
-          info.push(io);
-        } else b = undo(input, j);
-        // Transferred with its length: a buffer that is the output's own (an
-        // inflate output is one byte longer: see _filters.ts); a pooled or
-        // shared one is copied first.
-        if (
-          b.byteOffset !== 0 || b.buffer.byteLength - b.byteLength > 64 ||
-          b.buffer === fileMemory.buffer
-        ) b = b.slice();
-        lengths.push(b.byteLength);
-        return b.buffer as ArrayBuffer;
-      });
-      parentPort!.postMessage({ id: msg.id, out, lengths, info }, out);
-    } catch (e) {
-      const err = e as Error;
-      parentPort!.postMessage({ id: msg.id, error: { name: err.name, message: err.message } });
-    } finally {
-      for (const fd of fds.values()) closeSync(fd);
+        if (!bloscDecodable(input)) decoded = await otherBlosc(input, j.blosc.cap);
+        info.push({ read });
+      } else {
+        input = new Uint8Array(msg.buffers[i]!);
+        if (!("kept" in j) && !("into" in j)) info.push(null);
+        if ("blosc" in j && !bloscDecodable(input)) decoded = await otherBlosc(input, j.blosc.cap);
+      }
+      let b: Uint8Array;
+      if ("into" in j) {
+        info.push(
+          "paths" in j.into
+            ? await into(j as BloscIntoJob, input)
+            : undoInto(j as UndoIntoJob, input, fds),
+        );
+        b = input;
+      } else if ("kept" in j) {
+        const io = { read: 0, requests: 0 };
+        b = kept(j, input, io);
+        info.push(io);
+      } else b = undo(input, j, decoded);
+      // Transferred with its length: a buffer that is the output's own (an
+      // inflate output is one byte longer: see _filters.ts); a pooled or
+      // shared one is copied first.
+      if (
+        b.byteOffset !== 0 || b.buffer.byteLength - b.byteLength > 64 ||
+        b.buffer === fileMemory.buffer
+      ) b = b.slice();
+      lengths.push(b.byteLength);
+      out.push(b.buffer as ArrayBuffer);
     }
-  },
-);
+    parentPort!.postMessage({ id: msg.id, out, lengths, info }, out);
+  } catch (e) {
+    const err = e as Error;
+    parentPort!.postMessage({ id: msg.id, error: { name: err.name, message: err.message } });
+  } finally {
+    for (const fd of fds.values()) closeSync(fd);
+  }
+}

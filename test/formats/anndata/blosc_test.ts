@@ -1,6 +1,6 @@
 // Zarr v2 blosc chunks as numcodecs writes them (LZ4, BloscLZ, zlib, zstd;
-// byte shuffle, bit shuffle, none), decoded by src/formats/_blosc.ts on the
-// worker pool or by numcodecs' wasm (zstd, bit shuffle): the values equal
+// byte shuffle, bit shuffle, none), decoded on the worker pool by
+// src/formats/_blosc.ts or numcodecs' wasm (zstd, bit shuffle): the values equal
 // numpy's, and a damaged chunk is a CorruptFileError naming the element.
 import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
@@ -273,10 +273,24 @@ Deno.test({
     await Deno.mkdir(`${z}/f4_lz4_1/1`);
     await assertRejects(() => arr.readRanges(rows), StorageError, /could not read/);
     await assertRejects(() => arr.readRanges(long), StorageError, /could not read/);
-    // Chunks the workers do not decode (zstd): read through zarrita instead.
-    const zstd = await zarrRangeArray(localZarr(z), "f4_zstd_1", "t.zarr");
+    // Chunks of codecs the wasm decoder leaves (zstd): decoded by numcodecs on
+    // the workers, their files counted as the others'.
+    read = 0;
+    const zstd = await zarrRangeArray(source, "f4_zstd_1", "t.zarr");
     assertEquals(bytesOf(await zstd.readRanges(rows)), cut(rows));
+    let zfiles = 0;
+    for (const c of [0, 1, 3, 4]) zfiles += (await Deno.stat(`${z}/f4_zstd_1/${c}`)).size;
+    assertEquals(read, zfiles);
     sameBytes(bytesOf(await zstd.readRanges(long)), cut(long), "zstd, one long range");
+    sameBytes(bytesOf(await zstd.readRanges(many)), cut(many), "zstd, many ranges");
+    // A zstd chunk cut short (its header checked where it is decoded): a
+    // CorruptFileError naming it, by either path. (Damage inside its blocks
+    // may decode to garbage of the right size: blosc has no checksum.)
+    const zc = `${z}/f4_zstd_1/2`, zb = await Deno.readFile(zc);
+    await Deno.writeFile(zc, zb.subarray(0, zb.length - 100));
+    const ez = await assertRejects(() => zstd.readRanges(long), CorruptFileError);
+    assert(ez.message.includes("f4_zstd_1"), ez.message);
+    await assertRejects(() => zstd.readRanges([[200_005, 200_010]]), CorruptFileError);
   },
 });
 

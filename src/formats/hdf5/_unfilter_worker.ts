@@ -354,8 +354,8 @@ parentPort!.on("message", (msg: Message) => {
 
 async function handle(msg: Message): Promise<void> {
   const fds = new Map<string, number>();
-  unpackPicks(msg.jobs, msg.picks);
   try {
+    unpackPicks(msg.jobs, msg.picks);
     const lengths: number[] = [];
     const info: (FileJobInfo | null)[] = [];
     const out: ArrayBuffer[] = [];

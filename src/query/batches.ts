@@ -6,6 +6,7 @@ import { ValidationError } from "../errors.ts";
 import { openSelection, type StreamSelection } from "./_selection.ts";
 import type { Projection } from "./projection.ts";
 import { afterTasks, releaseBatch } from "./_batch_gc.ts";
+import { withoutCuts } from "../formats/hdf5/_unfilter_pool.ts";
 
 /** `batchSize` checked: a positive integer. */
 export function checkBatchSize(batchSize: unknown): number {
@@ -67,7 +68,8 @@ export async function* iterateAnnData(
       : Uint32Array.from({ length: end - start }, (_, k) => start + k);
     // Collected once this batch's obs is read, before its matrices: the obs
     // reads' garbage goes with the batch let go of.
-    let batch: AnnData | undefined = await s.read(rows, collect);
+    // Jobs not cut for idle workers: a cut one's parts would add to the batch's peak memory.
+    let batch: AnnData | undefined = await withoutCuts(() => s.read(rows, collect));
     released = batchBuffers(batch);
     yield batch;
     batch = undefined; // the caller asked for the next batch: not referenced here

@@ -491,6 +491,24 @@ async function intoOnPool(
   }
 }
 
+/** Reads under way that must not cut jobs (see `withoutCuts`). */
+let uncut = 0;
+
+/**
+ * `read` with no into job cut into parts: a cut job's later parts are
+ * decoded into arrays of their own before they are copied into place,
+ * which adds up to half the output to the peak memory (out-of-core
+ * batches, which bound it, read this way).
+ */
+export async function withoutCuts<T>(read: () => Promise<T>): Promise<T> {
+  uncut++;
+  try {
+    return await read();
+  } finally {
+    uncut--;
+  }
+}
+
 /** Into jobs sent in parts, and the parts (what tests look at). */
 export const intoSplits = { jobs: 0, parts: 0 };
 
@@ -521,7 +539,7 @@ function intoParts(
   p: { busy: number[] },
   job: BloscIntoJob["into"] | UndoIntoJob["into"],
 ): IntoPart[] | undefined {
-  if (!job.cut) return undefined;
+  if (!job.cut || uncut > 0) return undefined;
   const idle = p.busy.filter((b) => b === 0).length;
   const n = job.ats.length;
   const work = "paths" in job ? n * job.cap : n * job.expected;

@@ -10,6 +10,17 @@ import { cutParts, intoSplits } from "../../../src/formats/hdf5/_unfilter_pool.t
 import * as ln from "../../../mod.ts";
 import { freshInstance } from "../../_helpers.ts";
 
+/** The arrays one after the other. */
+function concat(parts: Float32Array[]): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** A seeded generator (mulberry32). */
 function rng(seed: number): (k: number) => number {
   return (k) => {
@@ -147,6 +158,24 @@ Deno.test({
           ? await ln.readZarr(`${dir}/${name}`)
           : await ln.readH5ad(`${dir}/${name}`);
         assertEquals(whole.X!.shape, [8192, name.startsWith("csr") ? 4096 : 1024]);
+      }
+      // Out-of-core batches read the same rows without cutting (a part's own
+      // array would add to the peak memory they bound).
+      {
+        const f = await new ln.File(`${dir}/dense.zarr`).save();
+        const cut = intoSplits.jobs;
+        const got: Float32Array[] = [];
+        for await (
+          const b of f.batches({ subsetObs: f.subsetter().q.lt(0.3), batchSize: 2400 })
+        ) {
+          got.push((b.X!.toDense().data as Float32Array).slice());
+        }
+        assertEquals(intoSplits.jobs, cut, "a batch's job was cut");
+        const hash = Array.from(
+          new Uint8Array(await crypto.subtle.digest("SHA-256", concat(got))),
+          (b) => b.toString(16).padStart(2, "0"),
+        ).join("");
+        assertEquals(hash, want["dense scattered"], "batches");
       }
       // The reads above were cut (two idle workers: a machine of one core has one).
       if (navigator.hardwareConcurrency >= 2) assert(intoSplits.jobs > before, "no job was cut");

@@ -7,6 +7,9 @@ import { CorruptFileError } from "../../errors.ts";
 /** Handles a local file is read through at most (see `fileBytes`). */
 const READ_HANDLES = 4;
 
+/** Reads from twice this size on are cut into pieces of about it, read at once (see `fileBytes`). */
+const PIECE = 4 << 20;
+
 /** Reads up to this size are done synchronously (a few µs, against tens for a thread-pool hop). */
 export const SYNC_READ = 256 * 1024;
 
@@ -63,6 +66,40 @@ export function fileBytes(path: string): ByteReader & {
     }
     return best;
   };
+  /** `target` filled from `offset` on one handle (the least busy); bytes read. */
+  const readPiece = async (offset: number, target: Uint8Array): Promise<number> => {
+    stats.requests++;
+    const handle = open();
+    handle.busy++;
+    let got = 0;
+    try {
+      let h: FileHandle;
+      try {
+        h = await handle.h;
+      } catch (e) {
+        // An extra handle that could not be opened (too many open files):
+        // read through the first one, as with a single handle.
+        const first = handles[0], at = handles.indexOf(handle);
+        if (!first || first === handle) throw e;
+        if (at > 0) handles.splice(at, 1);
+        h = await first.h;
+      }
+      while (got < target.length) {
+        const { bytesRead } = await h.read(target, got, target.length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+    } finally {
+      handle.busy--;
+      // Idle again: the extra handles closed (a collection keeps many
+      // files open; each holds one handle while it is not read).
+      if (handles.every((x) => x.busy === 0)) {
+        for (const { h } of handles.splice(1)) h.then((h) => h.close()).catch(() => {});
+      }
+    }
+    stats.bytesRead += got;
+    return got;
+  };
   return {
     stats,
     path,
@@ -92,36 +129,23 @@ export function fileBytes(path: string): ByteReader & {
       // Small reads: a synchronous positional read costs a few µs, an
       // async one tens of µs (thread-pool hop) — streaming makes many.
       if (target.length <= SYNC_READ) return this.readIntoSync!(offset, target);
-      stats.requests++;
-      const handle = open();
-      handle.busy++;
+      if (target.length < 2 * PIECE) return await readPiece(offset, target);
+      // Large ones in pieces on several handles at once (a dense matrix's
+      // rows: one handle reads, and faults in, alone).
+      const n = Math.min(READ_HANDLES, Math.floor(target.length / PIECE));
+      const size = Math.ceil(target.length / n);
+      const gots = await Promise.all(
+        Array.from({ length: n }, (_, k) => {
+          const from = k * size, to = Math.min(target.length, from + size);
+          return readPiece(offset + from, target.subarray(from, to));
+        }),
+      );
+      // The bytes up to the first piece cut short (the end of the file).
       let got = 0;
-      try {
-        let h: FileHandle;
-        try {
-          h = await handle.h;
-        } catch (e) {
-          // An extra handle that could not be opened (too many open files):
-          // read through the first one, as with a single handle.
-          const first = handles[0], at = handles.indexOf(handle);
-          if (!first || first === handle) throw e;
-          if (at > 0) handles.splice(at, 1);
-          h = await first.h;
-        }
-        while (got < target.length) {
-          const { bytesRead } = await h.read(target, got, target.length - got, offset + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-      } finally {
-        handle.busy--;
-        // Idle again: the extra handles closed (a collection keeps many
-        // files open; each holds one handle while it is not read).
-        if (handles.every((x) => x.busy === 0)) {
-          for (const { h } of handles.splice(1)) h.then((h) => h.close()).catch(() => {});
-        }
+      for (let k = 0; k < n; k++) {
+        got += gots[k];
+        if (gots[k] < Math.min(size, target.length - k * size)) break;
       }
-      stats.bytesRead += got;
       return got;
     },
     close() {

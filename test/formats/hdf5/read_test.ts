@@ -489,6 +489,30 @@ Deno.test("fileBytes: large reads at once go through several handles (one handle
   assertEquals(await handlesOn(), 0, "all closed");
 });
 
+Deno.test("fileBytes: one large read is cut into pieces read at once on several handles; the end of the file ends it", async () => {
+  const dir = await tempDir();
+  const path = `${dir}/big.bin`;
+  const data = Uint8Array.from({ length: 21 << 20 }, (_, i) => (i * 131 + (i >> 12)) & 255);
+  await Deno.writeFile(path, data);
+  const src = fileBytes(path);
+  try {
+    const got = await src.read(12_345, 17 << 20);
+    assertEquals(got.length, 17 << 20);
+    const k = got.findIndex((v, i) => v !== data[12_345 + i]);
+    assertEquals(k, -1, `first wrong byte at ${k}`);
+    const most = src.stats.handles;
+    assert(most >= 2 && most <= 4, `${most} handles for one read`);
+    assertEquals(src.stats.requests, 4, "four pieces");
+    // Past the end: the bytes up to it, each right, as one read would give.
+    const tail = new Uint8Array(12 << 20);
+    const n = await src.readInto!(data.length - (9 << 20) - 7, tail);
+    assertEquals(n, (9 << 20) + 7);
+    assertEquals(tail.subarray(0, n), data.subarray(data.length - n));
+  } finally {
+    src.close();
+  }
+});
+
 Deno.test("fileBytes: with no file descriptor left for another handle, concurrent reads share the first one", async () => {
   const dir = await tempDir();
   const script = `${dir}/fds.ts`;

@@ -1,7 +1,7 @@
 // Layouts other than the realistic atlases' (bench/_layouts.py, written by
 // Python anndata 0.8): dense X (plain, gzip, zarr), CSC, CSR with int64
 // indices and float64 values, and a processed scanpy object (obsp, varm,
-// raw; plain, gzip, zarr). Per file, in one run: `file.stream()` against
+// raw; plain, gzip, zarr, zarr with blosc zstd). Per file, in one run: `file.stream()` against
 // anndata backed mode (bench/_layouts_ref.py) for a scattered 10% and 50%,
 // a grouped 10% (one donor, stored together) and a scattered 10% with
 // subsetVar (highly_variable), then the whole load (readH5ad / readZarr
@@ -12,7 +12,7 @@ import * as ln from "../mod.ts";
 
 const PY = "/usr/bin/python3";
 const HOME = Deno.env.get("HOME") ?? "/tmp";
-const DIR = `${HOME}/.cache/lamindeno-bench/layouts-v1`;
+const DIR = `${HOME}/.cache/lamindeno-bench/layouts-v2`;
 const ALL = [
   "dense.h5ad",
   "dense_gzip.h5ad",
@@ -22,6 +22,7 @@ const ALL = [
   "scanpy.h5ad",
   "scanpy_gzip.h5ad",
   "scanpy.zarr",
+  "scanpy_zstd.zarr",
 ];
 
 function flag(name: string, fallback: string): string {
@@ -40,7 +41,7 @@ const QUERIES: [string, (df: Df) => ln.Expression, ((df: Df) => ln.Expression)?]
 ];
 
 async function build(): Promise<void> {
-  if (await Deno.stat(`${DIR}/scanpy.zarr`).then(() => true, () => false)) return;
+  if (await Deno.stat(`${DIR}/scanpy_zstd.zarr`).then(() => true, () => false)) return;
   console.error(`building ${DIR} with Python anndata (once) ...`);
   const script = new URL("./_layouts.py", import.meta.url).pathname;
   const r = await new Deno.Command(PY, { args: [script, DIR], stderr: "inherit" }).output();

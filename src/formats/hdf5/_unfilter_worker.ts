@@ -4,7 +4,7 @@
 // sends their bytes back (transferred).
 import { parentPort } from "node:worker_threads";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { CorruptFileError, StorageError } from "../../errors.ts";
+import { CorruptFileError, StorageError, UnsupportedFormatError } from "../../errors.ts";
 import { bloscDecodable, bloscHeader, bloscInputMemory, decodeBlosc } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
 import { checkIndices, chunkFileFits, chunkFileMost, picked, pickInto } from "./_pick.ts";
@@ -79,9 +79,20 @@ async function otherBlosc(stored: Uint8Array, cap: number): Promise<Uint8Array> 
     };
     return C.fromConfig({ cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 });
   });
+  let codec;
+  try {
+    codec = await numcodecsBlosc;
+  } catch (e) {
+    // Not the file's fault: said as such (the reader's own decoder needs the same module).
+    numcodecsBlosc = undefined;
+    throw new UnsupportedFormatError(
+      `numcodecs' blosc decoder could not be loaded for a blosc chunk of another codec ` +
+        `than LZ4, BloscLZ or zlib: ${(e as Error).message}`,
+    );
+  }
   let out: Uint8Array;
   try {
-    out = await (await numcodecsBlosc).decode(input);
+    out = await codec.decode(input);
   } catch (e) {
     throw new CorruptFileError(`the blosc chunk could not be decoded: ${(e as Error).message}`);
   }

@@ -76,3 +76,15 @@ export const HEALTHY: Readonly<ln.FsckReport> = Object.freeze({
   missing: [],
   mismatched: [],
 });
+
+/** A seeded generator of numbers in [0, 1) (mulberry32): random tests that repeat. */
+export function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

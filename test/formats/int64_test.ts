@@ -1,17 +1,9 @@
 // The int64 conversions and checks of src/formats/_int64.ts against BigInt
 // arithmetic, on random values around every boundary they decide on.
 import { asFloat64, asInt32, decreasing64, outside64 } from "../../src/formats/_int64.ts";
-import { assertEquals } from "../_helpers.ts";
+import { assertEquals, seeded } from "../_helpers.ts";
 
-/** A seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seeded;
 
 const EDGES = [
   0n,

@@ -2,22 +2,13 @@
 // polars one (evaluate.ts) on random columns and queries: the same rows, or
 // undefined where polars raises or the query is not one it takes.
 import * as ln from "../../mod.ts";
-import { assert, assertEquals } from "../_helpers.ts";
+import { assert, assertEquals, seeded } from "../_helpers.ts";
 import { type ColumnData, evaluate } from "../../src/query/evaluate.ts";
 import { evaluateTyped, type TypedColumn } from "../../src/query/_batch_eval.ts";
 import { toSeries } from "../../src/formats/anndata/_decode.ts";
 import type { ExprNode, Scalar } from "../../src/query/expr.ts";
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seeded;
 
 const N = 300;
 const CATS = ["B cell", "T cell", "NK cell", "monocyte"];

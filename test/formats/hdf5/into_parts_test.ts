@@ -4,11 +4,10 @@
 // h5ad gzip of whole-row chunks; sparse arrays, which are not cut; selections
 // that allow a cut and ones that do not)
 // give numpy's bytes.
-import { assert, assertEquals, tempDir } from "../../_helpers.ts";
+import { assert, assertEquals, freshInstance, seeded, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
 import { cutParts, intoSplits } from "../../../src/formats/hdf5/_unfilter_pool.ts";
 import * as ln from "../../../mod.ts";
-import { freshInstance } from "../../_helpers.ts";
 
 /** The arrays one after the other. */
 function concat(parts: Float32Array[]): Float32Array<ArrayBuffer> {
@@ -21,14 +20,10 @@ function concat(parts: Float32Array[]): Float32Array<ArrayBuffer> {
   return out;
 }
 
-/** A seeded generator (mulberry32). */
+/** Whole numbers in [0, k), seeded. */
 function rng(seed: number): (k: number) => number {
-  return (k) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * k);
-  };
+  const r = seeded(seed);
+  return (k) => Math.floor(r() * k);
 }
 
 Deno.test("cutParts: runs of entries in order, each part's bytes apart from the others'", () => {

@@ -5,6 +5,7 @@
 // statements, indexes rebuilt), then queried through the library.
 import { SEARCH_FIELDS, type SearchDoc, searchId } from "../src/registry/_search_index.ts";
 import { recordWords } from "../src/registry/_search_tokens.ts";
+import { seededRandom } from "../src/_ids.ts";
 
 export const TISSUES = [
   "lung",
@@ -128,16 +129,7 @@ const SUFFIXES = [".h5ad", ".parquet", ".csv", ".zarr", ".tsv"];
 export const N_LABELS = 100;
 
 /** A small seeded PRNG (mulberry32): the same rows every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** The id of generated file `i`: 20 characters, in insertion order. */
 export function fileId(i: number): string {

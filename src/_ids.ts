@@ -1,4 +1,4 @@
-// Random base62 ids of lamindb's lengths.
+// Random base62 ids of lamindb's lengths, and a seeded generator.
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -63,4 +63,19 @@ export function nextVersionId(familyIds: readonly string[]): string {
 /** True if `s` is a base62 id of the length used for `type`. */
 export function isId(type: keyof typeof ID_LENGTH, s: unknown): s is string {
   return typeof s === "string" && s.length === ID_LENGTH[type] && /^[0-9A-Za-z]+$/.test(s);
+}
+
+/**
+ * A seeded generator of floats in [0, 1) (mulberry32): the same sequence
+ * for the same seed (shuffles that repeat, random tests and bench data).
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -78,13 +78,4 @@ export const HEALTHY: Readonly<ln.FsckReport> = Object.freeze({
 });
 
 /** A seeded generator of numbers in [0, 1) (mulberry32): random tests that repeat. */
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as seeded } from "../src/_ids.ts";

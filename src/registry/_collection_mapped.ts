@@ -18,6 +18,7 @@ import { fileLabel, guard, joinVar, kindOf, linkAll } from "./_collection_load.t
 import { pool } from "../storage/_pool.ts";
 import type { Collection } from "./collection.ts";
 import type { File } from "./file.ts";
+import { seededRandom } from "../_ids.ts";
 
 /** Options of `collection.mapped()`. */
 export interface MappedOptions {
@@ -95,18 +96,6 @@ function wholeAtLeast(v: unknown, min: number, name: string, dflt: number): numb
   return v as number;
 }
 
-/** A seeded generator of floats in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `a[from..to)` shuffled in place by `r` (Fisher-Yates). */
 function shuffleRange(a: Uint32Array | Float64Array, from: number, to: number, r: () => number) {
   for (let i = to - 1; i > from; i--) {
@@ -132,7 +121,7 @@ export function globalOrder(
   const order = n < 2 ** 32 ? new Uint32Array(n) : new Float64Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   if (!shuffle) return order;
-  const r = random(seed);
+  const r = seededRandom(seed);
   if (blockSize <= 1) {
     shuffleRange(order, 0, n, r);
     return order;

@@ -70,9 +70,10 @@ export function total(ranges: readonly Range[]): number {
  * Told parts of a read's result as they are final. `int32Below`: the parts
  * are int32 values that must lie in `[0, int32Below)` (sparse indices); a
  * reader that checked a part itself (on a decoding worker) calls `checked`
- * with it instead of the watch. A watch with `int32Below` is not called
- * for an array of another dtype (an int64 one is checked where it is
- * built).
+ * with it instead of the watch. A store's `read` does not call a watch
+ * with `int32Below` for an array of another dtype; a `RangeArray` does not
+ * look, so its caller passes one only for int32 (an int64 array is checked
+ * where its matrix is built).
  */
 export type PartWatch = ((part: Uint8Array) => void) & {
   int32Below?: number;

@@ -54,21 +54,28 @@ export function bloscDecodable(src: Uint8Array): boolean {
  * (sizes out of bounds, a block that decodes to the wrong size) throws
  * `CorruptFileError`. `transient`: the bytes may be a view of memory the
  * next call reuses (no fresh memory to fault in, no copy out of the wasm
- * decoder's memory), for a caller that copies what it needs at once.
+ * decoder's memory), for a caller that copies what it needs at once;
+ * `{ slot, room }` (slot 0 or 1): as transient, but the bytes stay until
+ * the next decode into the same slot (two chunks at hand, one of each of
+ * two arrays), both slots laid out for chunks of `room` bytes (the larger
+ * cap of the two arrays; see `bloscInputMemory`, which grows the memory
+ * for them first: growing detaches the bytes of the other slot).
  */
 export function decodeBlosc(
   src: Uint8Array,
   cap: number,
-  transient = false,
+  transient: boolean | { slot: 0 | 1; room: number } = false,
 ): Uint8Array | null {
   const { flags, typesize, nbytes, blocksize, view } = bloscHeader(src, cap);
   if (!bloscDecodable(src)) return null;
   const format = flags >> 5;
   const shuffled = (flags & SHUFFLE) !== 0 && typesize > 1;
   if (format === LZ4 && !(flags & MEMCPYED) && nbytes > 0) {
-    const got = wasmDecode(src, nbytes, blocksize, typesize, flags, transient);
+    const got = wasmDecode(src, nbytes, blocksize, typesize, flags, transient, cap);
     if (got) return got;
   }
+  // A slot's bytes outlive the other slot's decode: fresh memory here.
+  if (typeof transient === "object") transient = false;
   // Every byte of the output is written below (plain copy, or every block).
   const out = transient ? keptOf(nbytes).subarray(0, nbytes) : new Uint8Array(nbytes);
   if (nbytes === 0) return out;
@@ -208,8 +215,13 @@ function wasmInput(
 export function bloscInputMemory(size: number, cap: number): Uint8Array | null {
   const w = wasmDecoder();
   if (!w || !(size >= 0 && cap >= 0)) return null;
-  // As wasmDecode lays it out: input, output (<= cap), a block (<= cap).
-  const at = align16(w.heap), end = align16(align16(at + size) + cap + SLACK) + cap + SLACK;
+  // As wasmDecode lays it out: input, output (<= cap), a block (<= cap);
+  // or, decoding into a slot, input (<= bloscMost(cap) + 1), two slots, a block.
+  const at = align16(w.heap);
+  const end = Math.max(
+    align16(align16(at + size) + cap + SLACK) + cap + SLACK,
+    size <= bloscMost(cap) + 1 ? slotAt(at, cap, 2) + cap + SLACK : 0,
+  );
   if (end > WASM_MAX) return null;
   const have = w.memory.buffer.byteLength;
   if (end > have) w.memory.grow(Math.ceil((end - have) / 65536));
@@ -217,9 +229,23 @@ export function bloscInputMemory(size: number, cap: number): Uint8Array | null {
 }
 
 /**
+ * The most bytes a stored blosc chunk of `cap` decoded bytes can take: its
+ * header, block offsets and uncompressible blocks stored as they are.
+ */
+export function bloscMost(cap: number): number {
+  return cap + Math.ceil(cap / 8) + 65_536;
+}
+
+/** Where slot `k` of decoders' outputs of at most `cap` bytes starts, the input at `at` (k = 2: past both). */
+function slotAt(at: number, cap: number, k: number): number {
+  return align16(at + bloscMost(cap) + 1 + SLACK) + k * align16(cap + SLACK);
+}
+
+/**
  * The LZ4 chunk `src` (header checked against its cap) decoded in
- * WebAssembly: a view of the decoder's memory when `transient`, else a copy;
- * null when the decoder is unavailable or the chunk too large for it.
+ * WebAssembly: a view of the decoder's memory when `transient` (in its
+ * slot, if given, of outputs of at most `cap` bytes), else a copy; null
+ * when the decoder is unavailable or the chunk too large for it.
  */
 function wasmDecode(
   src: Uint8Array,
@@ -227,7 +253,8 @@ function wasmDecode(
   blocksize: number,
   typesize: number,
   flags: number,
-  transient: boolean,
+  transient: boolean | { slot: 0 | 1; room: number },
+  cap: number,
 ): Uint8Array | null {
   const w = wasmDecoder();
   if (!w) return null;
@@ -236,8 +263,13 @@ function wasmDecode(
     return null; // rejected with its reason by the TypeScript decoder
   }
   if (src.length + nbytes + blocksize > WASM_MAX) return null;
-  const at = align16(w.heap), outAt = align16(at + src.length);
-  const tmpAt = align16(outAt + nbytes + SLACK), end = tmpAt + blocksize + SLACK;
+  const slot = typeof transient === "object" ? transient.slot : undefined;
+  const room = typeof transient === "object" ? Math.max(transient.room, cap) : cap;
+  if (slot !== undefined && !(src.length <= bloscMost(room) + 1 && nbytes <= room)) return null;
+  const at = align16(w.heap);
+  const outAt = slot === undefined ? align16(at + src.length) : slotAt(at, room, slot);
+  const tmpAt = slot === undefined ? align16(outAt + nbytes + SLACK) : slotAt(at, room, 2);
+  const end = tmpAt + blocksize + SLACK;
   if (end > WASM_MAX) return null;
   // Input read into this memory (bloscInputMemory) stays valid only if it does not grow.
   const inPlace = src.buffer === w.memory.buffer && src.byteOffset === at;
@@ -266,7 +298,7 @@ function wasmDecode(
     );
   }
   const view = mem.subarray(outAt, outAt + nbytes);
-  return transient ? view : view.slice();
+  return transient !== false ? view : view.slice();
 }
 
 /**

@@ -31,12 +31,20 @@ export interface KeptWindow {
   valBuf: Uint8Array;
 }
 
+/** A window's indices and values where they already are (element `w0` at 0): see `keptEntries`. */
+export interface KeptViews {
+  ix: Int32Array;
+  val: Uint32Array;
+}
+
 /**
  * The entries of the element `spans` (in order; line `l` holds compact
  * elements `indptr[l]..indptr[l + 1]`) whose index `j` has `keep[j] >= 0`,
  * renumbered to `keep[j]`, with the new indptr. Yields each window to read
- * (the caller fills its buffers, then resumes); returns the kept entries.
- * Indices outside `keep`, and spans that disagree with `indptr`, are a
+ * (the caller fills its buffers, then resumes, or resumes with `KeptViews`
+ * of the window where it lies); returns the kept entries. `cut(w0)`: where
+ * a window from `w0` must end at the latest (a chunk's end). Indices
+ * outside `keep`, and spans that disagree with `indptr`, are a
  * CorruptFileError naming `where`.
  */
 export function* keptEntries(
@@ -45,7 +53,8 @@ export function* keptEntries(
   keep: Int32Array,
   w: number,
   where: string,
-): Generator<KeptWindow, KeptEntries, void> {
+  cut?: (w0: number) => number,
+): Generator<KeptWindow, KeptEntries, KeptViews | undefined> {
   const lines = indptr.length - 1, total = indptr[lines];
   const ixBuf = new Uint8Array(KEPT_BLOCK * 4), valBuf = new Uint8Array(KEPT_BLOCK * 4 * w);
   const ix = new Int32Array(ixBuf.buffer), val = new Uint32Array(valBuf.buffer);
@@ -61,13 +70,16 @@ export function* keptEntries(
     // skipped: a read costs more than a few KiB of page cache), then
     // filtered span by span.
     const w0 = rest >= 0 ? rest : spans.starts[k];
-    let w1 = Math.min(spans.ends[k], w0 + KEPT_BLOCK), j = k + 1;
+    const end = Math.min(w0 + KEPT_BLOCK, cut ? cut(w0) : Infinity);
+    if (!(end > w0)) throw new RangeError(`${where}: a window from ${w0} cannot end at ${end}`);
+    let w1 = Math.min(spans.ends[k], end), j = k + 1;
     if (w1 === spans.ends[k]) {
-      while (
-        j < spans.n && spans.starts[j] - w1 <= GAP && spans.ends[j] - w0 <= KEPT_BLOCK
-      ) w1 = spans.ends[j++];
+      while (j < spans.n && spans.starts[j] - w1 <= GAP && spans.ends[j] <= end) {
+        w1 = spans.ends[j++];
+      }
     }
-    yield { w0, w1, ixBuf, valBuf };
+    const views = yield { w0, w1, ixBuf, valBuf };
+    const wix = views?.ix ?? ix, wval = views?.val ?? val;
     const len = w1 - w0;
     if (outIx.length < Math.min(total, state.o + len)) {
       // Room for the whole window (kept or not), grown by doubling.
@@ -79,7 +91,7 @@ export function* keptEntries(
     }
     for (let q = k; q < j; q++) {
       const s = q === k ? w0 : spans.starts[q], e = q === j - 1 ? w1 : spans.ends[q];
-      filterBlock(ix, val, s - w0, e - s, g, indptr, keep, outV, outIx, ptr, state, w, where);
+      filterBlock(wix, wval, s - w0, e - s, g, indptr, keep, outV, outIx, ptr, state, w, where);
       g += e - s;
     }
     if (w1 < spans.ends[k]) rest = w1; // a long span: its rest next
@@ -189,12 +201,29 @@ function outside(where: string, j: number, kl: number): CorruptFileError {
 }
 
 /**
+ * Where a share's chunks of a 1-D blosc-compressed array lie (see
+ * `LocalChunks`): chunk `first + k` in `paths[k]`, `chunk` elements of
+ * `itemsize` bytes each once decoded.
+ */
+export interface ChunkFiles {
+  readonly kind: "blosc";
+  readonly itemsize: number;
+  readonly chunk: number;
+  readonly first: number;
+  readonly paths: readonly string[];
+  /** As `LocalExtent.counted`. */
+  readonly counted?: (bytes: number, requests: number) => void;
+}
+
+/**
  * A share of a sparse matrix's lines to read from local files and filter
- * to the kept minor indices: what a decoding worker runs.
+ * to the kept minor indices: what a decoding worker runs. Both arrays
+ * uncompressed (`LocalExtent`: `keptFromFile`) or both blosc chunk files
+ * (`ChunkFiles`: `keptFromChunks`).
  */
 export interface KeptFileShare {
-  ix: LocalExtent;
-  val: LocalExtent;
+  ix: LocalExtent | ChunkFiles;
+  val: LocalExtent | ChunkFiles;
   /** Elements in each of the two arrays. */
   size: number;
   /** 32-bit words a value (1 or 2). */
@@ -213,7 +242,8 @@ export function keptFromFile(
   share: KeptFileShare,
   readAt: (path: string, offset: number, into: Uint8Array) => number,
 ): KeptEntries {
-  const { size, w, where } = share;
+  const { size, w, where, ix, val } = share;
+  if ("kind" in ix || "kind" in val) throw new TypeError("keptFromFile reads uncompressed extents");
   const it = keptEntries(share.spans, share.indptr, share.keep, w, where);
   for (let r = it.next();; r = it.next()) {
     if (r.done) return r.value;
@@ -221,9 +251,74 @@ export function keptFromFile(
     if (!(w0 >= 0 && w1 <= size)) {
       throw new CorruptFileError(`${where}: entries ${w0}..${w1} of ${size} are asked`);
     }
-    readExtent(share.ix, w0, w1, ixBuf, readAt, where);
-    readExtent(share.val, w0, w1, valBuf, readAt, where);
+    readExtent(ix, w0, w1, ixBuf, readAt, where);
+    readExtent(val, w0, w1, valBuf, readAt, where);
   }
+}
+
+/**
+ * Run `keptEntries` on `share` (its arrays `ChunkFiles`), each chunk
+ * decoded once by `chunkAt` (`slot` 0 for the indices, 1 for the values:
+ * its bytes must stay until the next call for the same slot). A chunk that
+ * decodes to other than `chunk * itemsize` bytes is a CorruptFileError.
+ */
+export async function keptFromChunks(
+  share: KeptFileShare,
+  chunkAt: (ext: ChunkFiles, c: number, slot: 0 | 1) => Uint8Array | Promise<Uint8Array>,
+): Promise<KeptEntries> {
+  const { size, w, where, ix, val } = share;
+  if (!("kind" in ix) || !("kind" in val)) {
+    throw new TypeError("keptFromChunks reads chunk files");
+  }
+  const held = [ix, val].map((ext) => ({ ext, c: -1, bytes: new Uint8Array(0) }));
+  // Windows end where a chunk of either array does: each lies in one
+  // chunk of each, filtered where it was decoded (no copy).
+  const cut = (w0: number) =>
+    Math.min(
+      (Math.floor(w0 / ix.chunk) + 1) * ix.chunk,
+      (Math.floor(w0 / val.chunk) + 1) * val.chunk,
+    );
+  const it = keptEntries(share.spans, share.indptr, share.keep, w, where, cut);
+  for (let r = it.next();;) {
+    if (r.done) return r.value;
+    const { w0, w1 } = r.value;
+    if (!(w0 >= 0 && w1 <= size)) {
+      throw new CorruptFileError(`${where}: entries ${w0}..${w1} of ${size} are asked`);
+    }
+    await decodedFor(held[0], 0, w0, chunkAt, where);
+    await decodedFor(held[1], 1, w0, chunkAt, where);
+    const a = held[0], b = held[1];
+    const ia = (w0 - a.c * ix.chunk) * 4, ib = (w0 - b.c * val.chunk) * 4 * w;
+    r = it.next({
+      ix: new Int32Array(a.bytes.buffer, a.bytes.byteOffset + ia, w1 - w0),
+      val: new Uint32Array(b.bytes.buffer, b.bytes.byteOffset + ib, (w1 - w0) * w),
+    });
+  }
+}
+
+/** `h` holding the chunk of `h.ext` that element `e` lies in (decoded by `chunkAt` unless it does). */
+async function decodedFor(
+  h: { ext: ChunkFiles; c: number; bytes: Uint8Array },
+  slot: 0 | 1,
+  e: number,
+  chunkAt: (ext: ChunkFiles, c: number, slot: 0 | 1) => Uint8Array | Promise<Uint8Array>,
+  where: string,
+): Promise<void> {
+  const { ext } = h, q = Math.floor(e / ext.chunk);
+  if (h.c === q) return;
+  if (!(q >= ext.first && q < ext.first + ext.paths.length)) {
+    throw new RangeError(`${where}: chunk ${q} was not given to this share`);
+  }
+  h.c = -1;
+  const got = await chunkAt(ext, q, slot);
+  if (got.length !== ext.chunk * ext.itemsize) {
+    throw new CorruptFileError(
+      `${where}: chunk ${q} decodes to ${got.length} bytes, not ${ext.chunk * ext.itemsize}`,
+    );
+  }
+  if (got.byteOffset % 4 !== 0) throw new RangeError(`${where}: chunk ${q} is not aligned`);
+  h.bytes = got;
+  h.c = q;
 }
 
 /** Elements `[w0, w1)` of `ext` into `into` (from byte 0), chunk by chunk. */
@@ -250,8 +345,8 @@ function readExtent(
 
 /** A share's numbers in one buffer, its strings apart (for a worker; see `unpackShare`). */
 export interface PackedShare {
-  ix: Omit<LocalExtent, "addresses" | "counted">;
-  val: Omit<LocalExtent, "addresses" | "counted">;
+  ix: Omit<LocalExtent, "addresses" | "counted"> | Omit<ChunkFiles, "counted">;
+  val: Omit<LocalExtent, "addresses" | "counted"> | Omit<ChunkFiles, "counted">;
   size: number;
   w: number;
   where: string;
@@ -266,21 +361,22 @@ export interface PackedShare {
 export function packShare(share: KeptFileShare): { spec: PackedShare; bytes: Uint8Array } {
   const { spans, indptr, keep, ix, val } = share;
   const n = spans.n, lines = indptr.length - 1;
-  const m1 = ix.addresses.length, m2 = val.addresses.length;
+  // Chunk files' addresses are their paths (in the spec): none packed.
+  const ixAt = "kind" in ix ? new Float64Array(0) : ix.addresses;
+  const valAt = "kind" in val ? new Float64Array(0) : val.addresses;
+  const m1 = ixAt.length, m2 = valAt.length;
   const floats = 2 * n + lines + 1 + m1 + m2;
   const f = new Float64Array(floats + Math.ceil(keep.length / 2));
   f.set(spans.starts.subarray(0, n));
   f.set(spans.ends.subarray(0, n), n);
   f.set(indptr, 2 * n);
-  f.set(ix.addresses, 2 * n + lines + 1);
-  f.set(val.addresses, 2 * n + lines + 1 + m1);
+  f.set(ixAt, 2 * n + lines + 1);
+  f.set(valAt, 2 * n + lines + 1 + m1);
   new Int32Array(f.buffer, 8 * floats, keep.length).set(keep);
-  const { addresses: _a, counted: _c, ...ixRest } = ix;
-  const { addresses: _b, counted: _d, ...valRest } = val;
   return {
     spec: {
-      ix: ixRest,
-      val: valRest,
+      ix: specOf(ix),
+      val: specOf(val),
       size: share.size,
       w: share.w,
       where: share.where,
@@ -288,6 +384,16 @@ export function packShare(share: KeptFileShare): { spec: PackedShare; bytes: Uin
     },
     bytes: new Uint8Array(f.buffer),
   };
+}
+
+/** An extent without what stays on this thread (`counted`) or is packed (`addresses`). */
+function specOf(e: LocalExtent | ChunkFiles): PackedShare["ix"] {
+  if ("kind" in e) {
+    const { counted: _, ...rest } = e;
+    return rest;
+  }
+  const { addresses: _a, counted: _c, ...rest } = e;
+  return rest;
 }
 
 /** `packShare` undone (views of `bytes`). */
@@ -300,8 +406,10 @@ export function unpackShare(spec: PackedShare, bytes: Uint8Array): KeptFileShare
   const f = new Float64Array(bytes.buffer, bytes.byteOffset, floats);
   const at = 2 * n + lines + 1;
   return {
-    ix: { ...spec.ix, addresses: f.subarray(at, at + m1) },
-    val: { ...spec.val, addresses: f.subarray(at + m1, at + m1 + m2) },
+    ix: "kind" in spec.ix ? spec.ix : { ...spec.ix, addresses: f.subarray(at, at + m1) },
+    val: "kind" in spec.val
+      ? spec.val
+      : { ...spec.val, addresses: f.subarray(at + m1, at + m1 + m2) },
     size: spec.size,
     w: spec.w,
     where: spec.where,

@@ -94,6 +94,22 @@ export interface LocalExtent {
   readonly counted?: (bytes: number, requests: number) => void;
 }
 
+/**
+ * Where a 1-D array's chunks lie as local files, blosc-compressed (a zarr
+ * array in a local store): chunk `c` (`chunk` elements of `itemsize` bytes,
+ * little-endian, the last one padded as zarr stores it) in `path(c)`.
+ */
+export interface LocalChunks {
+  readonly itemsize: number;
+  readonly chunk: number;
+  /** The file of chunk `c`. */
+  path(c: number): string;
+  /** Chunk `c`'s stored bytes; undefined when it was never written. */
+  get(c: number): Promise<Uint8Array | undefined>;
+  /** Told the bytes and reads a worker made of the files (I/O counts); stays on this thread. */
+  readonly counted?: (bytes: number, requests: number) => void;
+}
+
 /** A 1-D or 2-D array that can read ranges along its first dimension. */
 export interface RangeArray {
   /** The array's shape. */
@@ -137,6 +153,11 @@ export interface RangeArray {
    * when it does not.
    */
   localExtent?(): Promise<LocalExtent | undefined>;
+  /**
+   * Optionally, for a 1-D array of blosc-compressed chunks in local files:
+   * where they are (decoding workers read and decode them themselves).
+   */
+  localChunks?(): LocalChunks | undefined;
   /**
    * Optionally: look up where all of the array's elements are stored (a
    * remote file's chunk index), reading none of them, so that a read

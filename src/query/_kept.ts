@@ -5,17 +5,29 @@
 // to fault in, no array as long as the selection for the garbage collector).
 import { CorruptFileError } from "../errors.ts";
 import { allocate, type Dtype, type NumericArray } from "../formats/anndata/matrix.ts";
-import type { RangeArray } from "../formats/ranges.ts";
+import type { LocalChunks, RangeArray } from "../formats/ranges.ts";
 import type { Spans } from "./plan.ts";
 import { largeArray } from "../formats/_memory.ts";
-import { type KeptEntries, keptEntries } from "../formats/_kept_filter.ts";
+import {
+  type ChunkFiles,
+  type KeptEntries,
+  keptEntries,
+  keptFromChunks,
+} from "../formats/_kept_filter.ts";
+import { decodeBlosc } from "../formats/_blosc.ts";
 import { keptOnPool } from "../formats/hdf5/_unfilter_pool.ts";
 
-/** Whether `readKept` can read these arrays (uncompressed, int32 indices, 4- or 8-byte values). */
+/**
+ * Whether `readKept` can read these arrays: int32 indices, 4- or 8-byte
+ * values, both uncompressed (`readSpansInto`) or both blosc chunks in local
+ * files (`localChunks`; `readKept` may still decline those: then read the
+ * lines whole and filter them).
+ */
 export function canReadKept(data: RangeArray, indices: RangeArray): boolean {
   const size = allocate(data.dtype, 0).BYTES_PER_ELEMENT;
-  return !!data.readSpansInto && !!indices.readSpansInto && indices.dtype === "int32" &&
-    (size === 4 || size === 8);
+  return indices.dtype === "int32" && (size === 4 || size === 8) &&
+    ((!!data.readSpansInto && !!indices.readSpansInto) ||
+      (!!data.localChunks?.() && !!indices.localChunks?.()));
 }
 
 /**
@@ -30,9 +42,16 @@ export async function readKept(
   indptr: Float64Array,
   keep: Int32Array,
   where: string,
-): Promise<{ data: NumericArray; indices: Int32Array; indptr: Float64Array }> {
+): Promise<{ data: NumericArray; indices: Int32Array; indptr: Float64Array } | undefined> {
   const w = allocate(data.dtype, 0).BYTES_PER_ELEMENT / 4;
   const lines = indptr.length - 1, total = indptr[lines];
+  const ixChunks = indices.localChunks?.(), valChunks = data.localChunks?.();
+  if (ixChunks && valChunks) {
+    return await readKeptChunks(ixChunks, valChunks, spans, indptr, keep, w, where, {
+      size: Math.min(indices.shape[0], data.shape[0]),
+      dtype: data.dtype,
+    });
+  }
   // A large read of local uncompressed files: shares of the lines read and
   // filtered on the decoding workers at once (this thread only joins them).
   if (total >= PARALLEL_ENTRIES && lines > 1) {
@@ -50,7 +69,7 @@ export async function readKept(
           where,
         })),
       );
-      if (got) {
+      if (got && got !== "missing") {
         keptStats.parallel++;
         return joined(got, data.dtype, lines);
       }
@@ -69,10 +88,130 @@ export async function readKept(
   }
 }
 
+/**
+ * `readKept` of two arrays of blosc chunk files: shares of the lines
+ * decoded and filtered on the workers (each chunk a share touches read and
+ * decoded there once; only the kept entries come back), or on this thread
+ * when there is no pool. Undefined when a chunk is not there (never
+ * written: its fill value) or not blosc that this thread decodes: the
+ * caller reads the lines whole then.
+ */
+async function readKeptChunks(
+  ix: LocalChunks,
+  val: LocalChunks,
+  spans: Spans,
+  indptr: Float64Array,
+  keep: Int32Array,
+  w: number,
+  where: string,
+  { size, dtype }: { size: number; dtype: Dtype },
+): Promise<{ data: NumericArray; indices: Int32Array; indptr: Float64Array } | undefined> {
+  const lines = indptr.length - 1;
+  if (ix.itemsize !== 4 || val.itemsize !== 4 * w) return undefined;
+  // A chunk where two shares meet is decoded by both: a share for every
+  // CHUNKS_A_SHARE chunks touched, up to CHUNK_SHARES.
+  const k = Math.min(
+    CHUNK_SHARES,
+    Math.max(1, Math.floor(touched(spans, ix.chunk) / CHUNKS_A_SHARE)),
+  );
+  const shares = shareLines(spans, indptr, k, where).map((part) => ({
+    ix: chunkFiles(ix, part.spans),
+    val: chunkFiles(val, part.spans),
+    size,
+    w,
+    spans: part.spans,
+    indptr: part.indptr,
+    keep,
+    where,
+  }));
+  const got = chunksHere ? null : await keptOnPool(shares);
+  if (got === "missing") return undefined;
+  if (got) {
+    keptStats.chunked++;
+    return joined(got, dtype, lines);
+  }
+  // No pool: decoded here, chunk by chunk.
+  const parts: KeptEntries[] = [];
+  try {
+    for (const share of shares) {
+      parts.push(
+        await keptFromChunks(share, async (ext, c) => {
+          const from = ext === share.ix ? ix : val, cap = ext.chunk * ext.itemsize;
+          const stored = await from.get(c);
+          if (!stored) throw NOT_HERE;
+          from.counted?.(stored.length, 1);
+          let bytes: Uint8Array | null;
+          try {
+            bytes = decodeBlosc(stored, cap); // not transient: another read may decode meanwhile
+          } catch (e) {
+            if (!(e instanceof CorruptFileError)) throw e;
+            throw new CorruptFileError(`${where}: chunk ${c}: ${e.message}`, { cause: e });
+          }
+          if (!bytes) throw NOT_HERE;
+          return bytes;
+        }),
+      );
+    }
+  } catch (e) {
+    if (e === NOT_HERE) return undefined;
+    throw e;
+  }
+  keptStats.chunkedHere++;
+  return joined(parts, dtype, lines);
+}
+
+/** Tests: chunk files decoded on this thread, as without a pool (see `keptChunksHere`). */
+let chunksHere = false;
+
+/** @internal Tests: decode chunk files on this thread (`true`) or on the workers; returns the previous choice. */
+export function keptChunksHere(on: boolean): boolean {
+  const was = chunksHere;
+  chunksHere = on;
+  return was;
+}
+
+/** Thrown (and caught) by readKeptChunks for a chunk it leaves to the caller. */
+const NOT_HERE = new Error("a chunk readKept leaves to its caller");
+
+/** The chunk files of `a` that `spans` (elements) lie in. */
+function chunkFiles(a: LocalChunks, spans: Spans): ChunkFiles {
+  if (!spans.n) return { kind: "blosc", itemsize: a.itemsize, chunk: a.chunk, first: 0, paths: [] };
+  const first = Math.floor(spans.starts[0] / a.chunk);
+  const last = Math.floor((spans.ends[spans.n - 1] - 1) / a.chunk);
+  const paths: string[] = [];
+  for (let c = first; c <= last; c++) paths.push(a.path(c));
+  return {
+    kind: "blosc",
+    itemsize: a.itemsize,
+    chunk: a.chunk,
+    first,
+    paths,
+    ...(a.counted ? { counted: a.counted } : {}),
+  };
+}
+
+/** The chunks of `chunk` elements that `spans` touch. */
+function touched(spans: Spans, chunk: number): number {
+  let n = 0, last = -1;
+  for (let k = 0; k < spans.n; k++) {
+    const a = Math.max(Math.floor(spans.starts[k] / chunk), last + 1);
+    const b = Math.floor((spans.ends[k] - 1) / chunk);
+    if (b >= a) n += b - a + 1;
+    last = Math.max(last, b);
+  }
+  return n;
+}
+
+/**
+ * Shares of a read of chunk files: a few per worker, each of several
+ * chunks (a chunk where two shares meet is read and decoded by both).
+ */
+const CHUNK_SHARES = 4, CHUNKS_A_SHARE = 8;
+
 /** Entries at least this many: read on the workers (see readKept). */
 let PARALLEL_ENTRIES = 1 << 20;
-/** How many reads went to the workers (tests). */
-export const keptStats = { parallel: 0 };
+/** How many reads went to the workers, chunk files' too, or were decoded here (tests). */
+export const keptStats = { parallel: 0, chunked: 0, chunkedHere: 0 };
 
 /**
  * @internal Tests: read on the workers from `entries` entries on

@@ -111,13 +111,14 @@ async function planLines(
 
 /**
  * Lines with only the kept minor indices, read block by block (readKept):
- * all lines' indptr checked here, a selection's by its plan.
+ * all lines' indptr checked here, a selection's by its plan. Undefined
+ * where readKept declines (read the lines whole and filter them).
  */
 async function readLinesKept(
   src: Extract<StoredMatrix, { kind: "csr" | "csc" }>,
   lines: Uint32Array | undefined,
   keep: Int32Array,
-): Promise<{ data: NumericArray; indices: Int32Array; indptr: Float64Array }> {
+): Promise<{ data: NumericArray; indices: Int32Array; indptr: Float64Array } | undefined> {
   const where = src.where ?? "a sparse matrix";
   if (lines) {
     const { indptr, elements } = await planLines(src, lines);
@@ -293,7 +294,8 @@ export async function subsetMatrix(
   let m, checked = false;
   if (minor && canReadKept(src.data, src.indices)) {
     m = await readLinesKept(src, major, remap(minor, nMinor));
-  } else {
+  }
+  if (!m) {
     const read = await readLines(src, major);
     checked = !minor && read.checked;
     m = minor ? filterMinor(read, remap(minor, nMinor), src.where) : read;

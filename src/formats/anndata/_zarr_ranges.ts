@@ -2,7 +2,7 @@
 // the asked rows, each chunk once, through zarrita's chunk decoding.
 import * as zarr from "zarrita";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
-import type { PartWatch, Range, RangeArray } from "../ranges.ts";
+import type { LocalChunks, PartWatch, Range, RangeArray } from "../ranges.ts";
 import type { Dtype, NumericArray } from "./matrix.ts";
 import type { ZarrStoreAt } from "./_zarr_store.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
@@ -161,9 +161,21 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
       `"${label}": rows ${s}..${e} of /${path} are asked, it has ${shape[0]} ` +
         `(its shape disagrees with the rest of the store)`,
     );
+  // A 1-D array of blosc chunk files: decoding workers may read them (see LocalChunks).
+  const path0 = shape.length === 1 ? raw?.path?.(0) : undefined;
+  const local: LocalChunks | undefined = path0 && raw
+    ? {
+      itemsize: new Ctor(0).BYTES_PER_ELEMENT,
+      chunk: chunks[0],
+      path: (c) => raw.path!(c)!,
+      get: (c) => raw.get(c),
+      ...(raw.counted ? { counted: (bytes: number) => raw.counted!(bytes) } : {}),
+    }
+    : undefined;
   return {
     shape,
     dtype,
+    ...(local ? { localChunks: () => local } : {}),
     async readRanges(
       ranges: readonly Range[],
       watch?: PartWatch,

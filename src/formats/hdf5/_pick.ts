@@ -3,7 +3,7 @@
 // selection wants a tenth of each chunk; the rest is dropped where it was
 // decoded, so the reading thread neither copies it nor collects it).
 import { CorruptFileError } from "../../errors.ts";
-import { wasmIndexOutside } from "../_blosc.ts";
+import { bloscMost, wasmIndexOutside } from "../_blosc.ts";
 import { outside32 } from "../anndata/matrix.ts";
 
 /**
@@ -141,7 +141,7 @@ export function checkIndices(b: Uint8Array, n: number): void {
  * header, block offsets and uncompressible blocks stored as they are.
  */
 export function chunkFileMost(cap: number): number {
-  return cap + Math.ceil(cap / 8) + 65_536;
+  return bloscMost(cap);
 }
 
 /**

@@ -685,22 +685,29 @@ export async function undoFileInto(
 }
 
 /**
- * Shares of a sparse matrix's lines read from their local file and
+ * Shares of a sparse matrix's lines read from their local file(s) and
  * filtered to the kept minor indices, on the worker pool at once; null
- * when there is no pool (the caller reads them itself).
+ * when there is no pool (the caller reads them itself), "missing" when a
+ * chunk file a share needs is not there (a zarr chunk never written: its
+ * fill value is the caller's to apply).
  */
-export async function keptOnPool(shares: KeptFileShare[]): Promise<KeptEntries[] | null> {
+export async function keptOnPool(
+  shares: KeptFileShare[],
+): Promise<KeptEntries[] | "missing" | null> {
   if (pool === undefined) pool = startPool();
   if (!pool) return null;
   const p = pool;
   try {
-    return await Promise.all(shares.map(async (share) => {
+    let missing = false;
+    const got = await Promise.all(shares.map(async (share) => {
       const { spec, bytes } = packShare(share);
       const r = await sendJobs(leastBusy(p), [{ kept: spec, bytes }]);
       const io = r.info?.[0];
       share.ix.counted?.(io?.read ?? 0, io?.requests ?? 0);
-      return unpackKept(r.out[0], share.indptr.length - 1, share.w);
+      if (io?.missing) missing = true;
+      return io?.missing ? undefined : unpackKept(r.out[0], share.indptr.length - 1, share.w);
     }));
+    return missing ? "missing" : got as KeptEntries[];
   } catch (e) {
     if (aboutTheData(e)) throw e;
     return null; // the pool failed: read here

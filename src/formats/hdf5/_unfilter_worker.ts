@@ -19,7 +19,7 @@ import type {
   UnfilterFileJob,
   UnfilterJob,
 } from "./_unfilter_pool.ts";
-import { keptFromFile, packKept, unpackShare } from "../_kept_filter.ts";
+import { keptFromChunks, keptFromFile, packKept, unpackShare } from "../_kept_filter.ts";
 
 type Job =
   | Omit<UnfilterJob, "bytes">
@@ -30,9 +30,40 @@ type Job =
   | BloscIntoJob
   | UndoIntoJob;
 
-/** A kept-entries share read from its local file(s) (see ../_kept_filter.ts). */
-function kept(j: KeptJob, bytes: Uint8Array, io: { read: number; requests: number }): Uint8Array {
+/** A chunk file a kept-entries share needs is not there (a zarr chunk never written). */
+class MissingChunk extends Error {}
+
+/**
+ * A kept-entries share read from its local file(s) (see ../_kept_filter.ts):
+ * uncompressed extents, or blosc chunk files read and decoded here.
+ */
+async function kept(
+  j: KeptJob,
+  bytes: Uint8Array,
+  io: { read: number; requests: number },
+): Promise<Uint8Array> {
   const share = unpackShare(j.kept, bytes);
+  if ("kind" in share.ix && "kind" in share.val) {
+    // A chunk of each array at hand in the decoder's memory (its two
+    // slots, laid out for the larger chunk), grown for them first.
+    const room = Math.max(share.ix.chunk * share.ix.itemsize, share.val.chunk * share.val.itemsize);
+    bloscInputMemory(chunkFileMost(room) + 1, room);
+    const got = await keptFromChunks(share, async (ext, c, slot) => {
+      const cap = ext.chunk * ext.itemsize;
+      const stored = readChunkFile(ext.paths[c - ext.first], cap);
+      if (!stored) throw new MissingChunk();
+      io.read += stored.length;
+      io.requests++;
+      try {
+        return decodeBlosc(stored, cap, { slot, room }) ?? await otherBlosc(stored, cap);
+      } catch (e) {
+        if (!(e instanceof CorruptFileError)) throw e;
+        throw new CorruptFileError(`${share.where}: chunk ${c}: ${e.message}`);
+      }
+    });
+    return packKept(got);
+  }
+  const ix = share.ix as { path: string };
   const fds = new Map<string, number>();
   try {
     const got = keptFromFile(share, (file, offset, into) => {
@@ -51,7 +82,7 @@ function kept(j: KeptJob, bytes: Uint8Array, io: { read: number; requests: numbe
     return packKept(got);
   } catch (e) {
     if (e instanceof CorruptFileError) throw e;
-    throw new StorageError(`could not read ${share.ix.path}: ${(e as Error).message}`);
+    throw new StorageError(`could not read ${ix.path}: ${(e as Error).message}`);
   } finally {
     for (const fd of fds.values()) closeSync(fd);
   }
@@ -402,8 +433,15 @@ async function handle(msg: Message): Promise<void> {
         b = input;
       } else if ("kept" in j) {
         const io = { read: 0, requests: 0 };
-        b = kept(j, input, io);
-        info.push(io);
+        try {
+          b = await kept(j, input, io);
+          info.push(io);
+        } catch (e) {
+          if (!(e instanceof MissingChunk)) throw e;
+          // Left to the caller (a chunk's fill value is in its metadata).
+          b = new Uint8Array(0);
+          info.push({ ...io, missing: true });
+        }
       } else b = undo(input, j, decoded);
       // Transferred with its length: a buffer that is the output's own (an
       // inflate output is one byte longer: see _filters.ts); a pooled or

@@ -190,8 +190,10 @@ export class H5Dataset {
       return await this.#pickedChunks(pickBlocks(ranges, chunk[0], rowBytes), out, options);
     }
     await this.#findChunks(ranges, chunk[0]);
-    if (!filtered && fullRows) {
-      // Sub-ranges of uncompressed chunks: just the rows asked for.
+    if (!filtered && fullRows && chunkRowBytes === rowBytes) {
+      // Sub-ranges of uncompressed chunks of whole rows: just the rows asked
+      // for (in a chunk wider than the dataset, rows lie a chunk row apart:
+      // read whole below).
       const at = this.#rowAt ?? new Float64Array(0);
       const pieces: Piece[] = [];
       let o = 0;

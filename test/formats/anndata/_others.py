@@ -131,3 +131,16 @@ for name, key, t, at, v in [("f18_u64_index.h5ad", "indices", np.uint64, 2, 2**6
     tiny().write_h5ad(name)
     with h5py.File(name, "a") as f:
         a = f[f"X/{key}"][()].astype(t); a[at] = t(v); del f[f"X/{key}"]; f["X"].create_dataset(key, data=a)
+# Dense X in uncompressed chunks wider and taller than the matrix (h5py allows it with
+# maxshape=None): chunk rows lie a chunk's width apart, not a row's; and the same gzip'd
+X = np.arange(2700.).reshape(90, 30) + 1
+for name, comp in [("f19_wide_chunks.h5ad", None), ("f19_wide_chunks_gzip.h5ad", "gzip")]:
+    ad.AnnData(X, dtype=X.dtype, obs=pd.DataFrame({"k": np.arange(90)}, index=[f"c{i}" for i in range(90)])).write_h5ad(name)
+    with h5py.File(name, "r+") as f:
+        attrs = dict(f["X"].attrs); del f["X"]
+        d = f.create_dataset("X", data=X, chunks=(64, 64), maxshape=(None, None), compression=comp); d.attrs.update(attrs)
+# bool and float16 X (anndata keeps their dtype), h5ad and zarr
+B = np.array([[True, False], [False, True], [True, True]])
+for kind, M in [("bool", B), ("f16", B.astype(np.float16) * 1.5)]:
+    a = ad.AnnData(M, dtype=M.dtype, obs=pd.DataFrame({"k": [0, 1, 2]}, index=["a", "b", "c"]))
+    a.write_h5ad(f"f20_{kind}.h5ad"); shutil.rmtree(f"f20_{kind}.zarr", ignore_errors=True); a.write_zarr(f"f20_{kind}.zarr")

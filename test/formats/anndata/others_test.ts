@@ -499,3 +499,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a dense X in uncompressed chunks wider than the matrix reads its rows where they lie",
+  ...py,
+  async fn() {
+    const want = Array.from({ length: 2700 }, (_, i) => i + 1);
+    for (const name of ["f19_wide_chunks.h5ad", "f19_wide_chunks_gzip.h5ad"]) {
+      assertEquals(Array.from((await read(name)).X!.toDense().data as Float64Array), want, name);
+      await inInstance(async () => {
+        const f = await new ln.File(`${await files()}/${name}`).save();
+        const df = f.subsetter();
+        const s = await f.stream({ subsetObs: df.k.isin([1, 2, 70, 89]), isRunInput: false });
+        const rows = [1, 2, 70, 89].flatMap((r) => want.slice(r * 30, r * 30 + 30));
+        assertEquals(Array.from(s.X!.toDense().data as Float64Array), rows, name);
+      });
+    }
+  },
+});

@@ -201,10 +201,12 @@ export async function openH5(path: string): Promise<ElementStore> {
             ),
           );
         }
+        // h5wasm's own word for a type it does not read (e.g. "Float16 not supported").
+        const Kind = /not supported/i.test((e as Error)?.message ?? "")
+          ? UnsupportedFormatError
+          : CorruptFileError;
         return Promise.reject(
-          new CorruptFileError(`"${path}": cannot read /${p}: ${(e as Error).message}`, {
-            cause: e,
-          }),
+          new Kind(`"${path}": cannot read /${p}: ${(e as Error).message}`, { cause: e }),
         );
       }
     },

@@ -151,9 +151,14 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
   const chunks = arr.chunks as number[];
   const rowLen = shape[1] ?? 1;
   const colChunks = shape.length === 2 ? Math.ceil(shape[1] / chunks[1]) : 1;
-  const known = CTORS[String(arr.dtype)];
+  // Booleans: their bytes (0 or 1), as the HDF5 reader gives them.
+  const known = CTORS[String(arr.dtype)] ??
+    (String(arr.dtype) === "bool" ? [Uint8Array, "bool"] as const : undefined);
   if (!known) {
-    throw new UnsupportedFormatError(`"${label}": /${path} is not numeric (${arr.dtype})`);
+    throw new UnsupportedFormatError(
+      `"${label}": /${path} holds ${arr.dtype} values, which are not supported; convert ` +
+        `them in Python (e.g. adata.X = adata.X.astype("float32")) and save the file again`,
+    );
   }
   const [Ctor, dtype] = known;
   const outside = (s: number, e: number) =>
@@ -205,7 +210,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
         // decodes the others.
         const [s, e] = ranges[0], bpe = out.BYTES_PER_ELEMENT;
         await Promise.all([...needed].map(async (c) => {
-          const data = (await arr.getChunk([c])).data as NumericArray;
+          const data = chunkValues((await arr.getChunk([c])).data);
           const from = Math.max(s, c * chunks[0]), stop = Math.min(e, (c + 1) * chunks[0]);
           // The chunk's bytes of the slice (same element type as `out`).
           const at = data.byteOffset + (from - c * chunks[0]) * bpe;
@@ -233,7 +238,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
       await Promise.all([...needed].map(async (c) => {
         const parts = await Promise.all(Array.from({ length: colChunks }, async (_, j) => {
           const ch = await arr.getChunk(shape.length === 2 ? [c, j] : [c]);
-          const data = ch.data as NumericArray;
+          const data = chunkValues(ch.data);
           return { data, stride: ch.stride as number[], words: wordsOf(data, unit) };
         }));
         cache.set(c, parts);
@@ -311,6 +316,13 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
       return await pickedRows2d(raw, arr, rows, shape, chunks, out, label, path);
     },
   };
+}
+
+/** A decoded chunk's values as a typed array (zarrita's booleans as their bytes). */
+function chunkValues(data: unknown): NumericArray {
+  if (ArrayBuffer.isView(data)) return data as NumericArray;
+  const b = data as { buffer: ArrayBuffer; byteOffset: number; byteLength: number };
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** The blocks of rows a read asks of each chunk of `extent` rows of `rowBytes` bytes. */
@@ -469,7 +481,7 @@ async function pickedChunk(
   if (!got) {
     let data: NumericArray;
     try {
-      data = (await arr.getChunk(coords)).data as NumericArray;
+      data = chunkValues((await arr.getChunk(coords)).data);
     } catch (e) {
       throw zarrError(label, path, e);
     }

@@ -2,7 +2,12 @@
 // key/value source (a local folder here; a StorageBackend for remote stores).
 import * as rt from "../../_runtime.ts";
 import * as zarr from "zarrita";
-import { CorruptFileError, LaminError, StorageError } from "../../errors.ts";
+import {
+  CorruptFileError,
+  LaminError,
+  StorageError,
+  UnsupportedFormatError,
+} from "../../errors.ts";
 import { checkedArray, installCheckedCodecs, VARIABLE_CAP, zarrError } from "./_zarr_checks.ts";
 import { decodeVLenUTF8, vlenItems } from "./_zarr_vlen.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
@@ -259,6 +264,13 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       }
     }
     if (node?.kind !== "array") return fail(p, new Error("not an array"));
+    if (node.dtype === "float16") {
+      // As the HDF5 reader says it (no Float16Array to give them in everywhere).
+      throw new UnsupportedFormatError(
+        `"${label}": /${p} holds float16 values, which are not supported; convert them in ` +
+          `Python (e.g. adata.X = adata.X.astype("float32")) and save the file again`,
+      );
+    }
     let chunk: { data: unknown; shape: number[] };
     try {
       const arr = await checkedArray(node, source, p, label);

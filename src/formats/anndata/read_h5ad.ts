@@ -6,6 +6,7 @@ import { openH5 } from "./_h5wasm_store.ts";
 import type { ElementStore } from "./_store.ts";
 import { fileBytes } from "../hdf5/h5file.ts";
 import { openH5Range } from "../hdf5/store.ts";
+import { noFallback } from "../hdf5/_parse.ts";
 
 /**
  * Read an `.h5ad` file written by Python anndata (0.7 to current) or by
@@ -39,7 +40,7 @@ export async function withH5<T>(
     const store = await openH5Range(src, path, { gap: 1 << 20 });
     return await read(store);
   } catch (e) {
-    if (!(e instanceof UnsupportedFormatError)) throw e;
+    if (!(e instanceof UnsupportedFormatError) || noFallback(e)) throw e;
     log.debug(`${path}: ${e.message}; reading through h5wasm`);
   } finally {
     src.close?.();

@@ -13,6 +13,7 @@ import { writeH5ad } from "../anndata/write_h5ad.ts";
 import { wholeArray } from "../anndata/_whole_array.ts";
 import { type ByteReader, fileBytes } from "../hdf5/h5file.ts";
 import { assertReadable, h5RangeArray, openH5Range } from "../hdf5/store.ts";
+import { noFallback } from "../hdf5/_parse.ts";
 
 /** The h5wasm fallback: arrays read whole. */
 async function h5wasmReader(path: string): Promise<RangeReader> {
@@ -68,7 +69,7 @@ async function openH5adRanges(
     };
   } catch (e) {
     (src as { close?: () => void }).close?.();
-    if (!(e instanceof UnsupportedFormatError)) throw e;
+    if (!(e instanceof UnsupportedFormatError) || noFallback(e)) throw e;
     if (local) {
       log.debug(`${label}: ${e.message}; falling back to h5wasm (arrays are read whole)`);
       return await h5wasmReader(local);

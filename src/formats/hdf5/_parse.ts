@@ -43,6 +43,24 @@ function unsupported(label: string, what: string): never {
   throw new UnsupportedFormatError(`"${label}": ${what} is not read by lamindeno's HDF5 reader`);
 }
 
+/** Marks an UnsupportedFormatError that h5wasm cannot get past either (no fallback to it). */
+const NO_FALLBACK = Symbol("no fallback");
+
+/** Whether `e` is about the data itself, which no other reader reads either (see `NO_FALLBACK`). */
+export function noFallback(e: unknown): boolean {
+  return !!e && typeof e === "object" && NO_FALLBACK in e;
+}
+
+/** float16 values: read by neither reader (no Float16Array to give them in everywhere). */
+function float16(label: string): never {
+  const e = new UnsupportedFormatError(
+    `"${label}": float16 values are not supported; convert them in Python ` +
+      `(e.g. adata.X = adata.X.astype("float32")) and save the file again`,
+  );
+  Object.defineProperty(e, NO_FALLBACK, { value: true });
+  throw e;
+}
+
 /** Bytes per element. */
 export function sizeOf(t: DType): number {
   return t.kind === "bool" ? 1 : t.kind === "vstring" ? 16 : t.size;
@@ -64,6 +82,7 @@ export function parseDatatype(r: Reader): DType {
     case 1: {
       r.skip(12);
       if (b0 & 1) unsupported(r.label, "big-endian float data");
+      if (size === 2) float16(r.label);
       if (size !== 4 && size !== 8) unsupported(r.label, `a ${size * 8}-bit float`);
       return { kind: "float", size };
     }

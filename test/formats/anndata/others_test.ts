@@ -517,3 +517,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a bool X reads and streams as its 0/1 bytes; a float16 X is an UnsupportedFormatError " +
+    "everywhere (h5ad and zarr)",
+  ...py,
+  async fn() {
+    for (const ext of ["h5ad", "zarr"]) {
+      const name = `f20_bool.${ext}`;
+      const a = await read(name);
+      assertEquals(a.X!.dtype, "bool", name);
+      assertEquals(Array.from(a.X!.toDense().data as Uint8Array), [1, 0, 0, 1, 1, 1], name);
+      await inInstance(async () => {
+        const f = await new ln.File(`${await files()}/${name}`).save();
+        const s = await f.stream({ subsetObs: f.subsetter().k.ge(1), isRunInput: false });
+        assertEquals(s.X!.dtype, "bool", name);
+        assertEquals(Array.from(s.X!.toDense().data as Uint8Array), [0, 1, 1, 1], name);
+        const g = await new ln.File(`${await files()}/f20_f16.${ext}`).save();
+        for (
+          const read of [
+            () => g.load({ isRunInput: false }),
+            () => g.stream({ subsetObs: g.subsetter().k.ge(1), isRunInput: false }),
+          ]
+        ) await assertRejects(read, ln.UnsupportedFormatError, /float16/);
+      });
+      await assertRejects(() => read(`f20_f16.${ext}`), ln.UnsupportedFormatError, /float16/);
+    }
+  },
+});

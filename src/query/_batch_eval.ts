@@ -93,7 +93,10 @@ function run(node: ExprNode, n: number, get: (name: string) => TypedColumn): Tri
     }
     case "compare": {
       const c = get(node.col);
-      const code = valueFor(c, node.value);
+      // A float32 column against a number rounded to float32, as numpy
+      // compares them (isin below widens, as pandas' isin does).
+      const v = valueFor(c, node.value);
+      const code = c.kind === "number" && c.values instanceof Float32Array ? Math.fround(v) : v;
       const cmp = CMP[node.cmp];
       if (c.kind === "categorical" && node.cmp !== "eq" && node.cmp !== "ne") {
         if (!c.ordered || code < 0) throw new Unsupported();

@@ -22,6 +22,8 @@ type Kind = "categorical" | "string" | "number" | "bool";
 interface Compiled {
   frame: pl.DataFrame;
   kinds: Map<string, Kind>;
+  /** The float32 columns: compared with a number rounded to float32, as numpy does. */
+  f32: Set<string>;
   cats: Map<string, { categories: readonly string[]; ordered: boolean }>;
 }
 
@@ -37,6 +39,7 @@ function kindOfSeries(name: string, s: pl.Series): Kind {
 function build(names: string[], nRows: number, get: (name: string) => ColumnData): Compiled {
   const kinds = new Map<string, Kind>();
   const cats = new Map<string, { categories: readonly string[]; ordered: boolean }>();
+  const f32 = new Set<string>();
   const series: pl.Series[] = [];
   for (const name of names) {
     const c = get(name);
@@ -54,6 +57,7 @@ function build(names: string[], nRows: number, get: (name: string) => ColumnData
     } else {
       s = c.series.alias(name);
       kinds.set(name, kindOfSeries(name, s));
+      if (String(s.dtype).includes("Float32")) f32.add(name);
     }
     if (s.length !== nRows) {
       throw new ValidationError(`column ${name} has ${s.length} rows, expected ${nRows}`);
@@ -65,7 +69,7 @@ function build(names: string[], nRows: number, get: (name: string) => ColumnData
     pl.when(pl.col(n).lt(0)).then(pl.lit(null)).otherwise(pl.col(n)).alias(n)
   );
   if (nullCodes.length) frame = frame.withColumns(...nullCodes);
-  return { frame, kinds, cats };
+  return { frame, kinds, cats, f32 };
 }
 
 const OPS: Record<CompareOp, (e: pl.Expr, v: unknown) => pl.Expr> = {
@@ -115,7 +119,10 @@ function compile(c: Compiled, node: ExprNode): pl.Expr {
     .with({ op: "compare" }, (n) => {
       const v = valueFor(c, n.col, n.value, () => show(node));
       const cat = c.cats.get(n.col);
-      if (!cat) return keepNull(n.col, OPS[n.cmp](pl.col(n.col), v));
+      // numpy (so pandas) compares a float32 column with a number rounded
+      // to float32 (`f32 <= 0.3` holds for the stored 0.3); isin widens.
+      const w = c.f32.has(n.col) ? Math.fround(v as number) : v;
+      if (!cat) return keepNull(n.col, OPS[n.cmp](pl.col(n.col), w));
       const code = cat.categories.indexOf(v as string);
       if (n.cmp === "eq" || n.cmp === "ne") {
         // An unknown category matches nothing (eq) or every present value (ne).

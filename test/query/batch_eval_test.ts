@@ -126,3 +126,26 @@ Deno.test("typed evaluation leaves strings, wrong types and very large queries t
   assertEquals(Array.from(got).filter((i) => Number.isNaN(nan[i])), []);
   assertEquals(got.length, 0); // every present value is >= 0
 });
+
+Deno.test("a float32 column is compared with a number rounded to float32 (as numpy and pandas do), isin widens (as pandas' isin does), in both evaluators", () => {
+  const values = Float32Array.of(0.1, 0.3, 0.5);
+  const typed: TypedColumn = { kind: "number", values };
+  const polars: ColumnData = {
+    kind: "series",
+    series: toSeries("x", { kind: "number", data: values, shape: [3], dtype: "float32" }),
+  };
+  const df = new ln.LazyDataFrame();
+  const cases: [ln.Expression, number[]][] = [
+    [df.x.eq(0.1), [0]],
+    [df.x.ne(0.1), [1, 2]],
+    [df.x.le(0.3), [0, 1]],
+    [df.x.lt(0.3), [0]],
+    [df.x.gt(0.3), [2]],
+    [df.x.ge(0.3), [1, 2]],
+    [df.x.isin([0.1, 0.5]), [2]],
+  ];
+  for (const [e, want] of cases) {
+    assertEquals(Array.from(evaluateTyped(e.node, 3, () => typed)!), want, `typed ${e}`);
+    assertEquals(Array.from(evaluate(e.node, 3, () => polars)), want, `polars ${e}`);
+  }
+});

@@ -23,6 +23,7 @@ import { checkColumns } from "./lazy_frame.ts";
 import { type Projection, type ResolvedProjection, resolveProjection } from "./projection.ts";
 import { axisEntry, storedMatrix, subsetListed } from "./_parts.ts";
 import { evaluateStored, storedCategorical } from "./_batch_eval.ts";
+import { usedCategories } from "./_categories.ts";
 
 /** What to select. */
 export interface StreamSelection {
@@ -209,10 +210,19 @@ export async function openSelection(
     p.layers.forEach((l, i) => layers[l] = layerList[i]);
     const obsm: Record<string, Matrix | DataFrame> = {};
     p.obsm.forEach((m, i) => obsm[m] = obsmList[i]);
-    const categories: Record<"obs" | "var", Record<string, CategoryInfo>> = {
+    let categories: Record<"obs" | "var", Record<string, CategoryInfo>> = {
       obs: obs.categories,
       var: vr.categories,
     };
+    let unsKept = uns;
+    if (!midway && (r || cols)) {
+      // A subset: only the categories it uses, as anndata's subset keeps
+      // them (out-of-core batches keep them all: the same in every batch).
+      const o = usedCategories(obs.df, obs.categories, uns);
+      const v = usedCategories(vr.df, vr.categories, o.uns);
+      categories = { obs: o.categories, var: v.categories };
+      unsKept = v.uns;
+    }
     try {
       return new AnnData({
         X,
@@ -225,7 +235,7 @@ export async function openSelection(
         varm,
         obsp,
         varp,
-        uns,
+        uns: unsKept,
         categories,
         indexNames: { obs: obs.indexName, var: vr.indexName },
         ...(rawVar

@@ -322,7 +322,9 @@ export class File {
    * the columns the queries name and the parts of X, layers, obsm/varm and
    * obsp/varp that hold the selection (`.h5ad` and `.zarr`), and `raw`'s
    * X rows with all of raw's var, as anndata's backed subset has them. Rows
-   * stay in file order; uns is read whole. Only what is asked for is read:
+   * stay in file order; uns is read whole. As in anndata's subset, a
+   * categorical column keeps only the categories the subset uses (and
+   * scanpy's `uns["<col>_colors"]` theirs). Only what is asked for is read:
    * `obsColumns`, `varColumns`, `layers`, `obsm` (`false`: none), `X` and
    * `raw` (`false`: none) default to all; an unknown name is a
    * `ColumnNotFoundError` listing the known ones, before any data is read.

@@ -339,7 +339,8 @@ export class File {
    * `batchSize` rows, in row order (`for await (const b of
    * file.batches({ batchSize: 10_000 }))`). Each batch reads only its rows
    * of obs, X, layers, obsm and obsp; var, varm, varp and uns are read once
-   * and shared. Takes every `stream()` option; `batchSize <= 0` is a
+   * and shared; a categorical column keeps all its categories (the same in
+   * every batch). Takes every `stream()` option; `batchSize <= 0` is a
    * `ValidationError` at once, unknown names a `ColumnNotFoundError` on the
    * first batch, before any data is read. `io` grows as batches are read.
    */

@@ -17,6 +17,28 @@ interface H5Meta {
   shape: number[];
 }
 
+/** The numeric scalar `v` in a one-element array of the type `m` describes. */
+function scalarArray(v: number | bigint, m: H5Meta): NumericArray {
+  if (m.type === 1) return m.size === 4 ? Float32Array.of(Number(v)) : Float64Array.of(Number(v));
+  if (m.type !== 0) throw new Error(`unsupported HDF5 datatype class ${m.type}`);
+  const signed = m.signed !== false;
+  switch (m.size) {
+    case 1:
+      return signed ? Int8Array.of(Number(v)) : Uint8Array.of(Number(v));
+    case 2:
+      return signed ? Int16Array.of(Number(v)) : Uint16Array.of(Number(v));
+    case 4:
+      return signed ? Int32Array.of(Number(v)) : Uint32Array.of(Number(v));
+    default: {
+      // 64 bits: h5wasm may give a number or a bigint, of either sign's reading.
+      const b = BigInt(v);
+      return signed
+        ? BigInt64Array.of(BigInt.asIntN(64, b))
+        : BigUint64Array.of(BigInt.asUintN(64, b));
+    }
+  }
+}
+
 function isBoolEnum(m: H5Meta): boolean {
   const members = m.enum_type?.members;
   return m.type === 8 && !!members && Object.keys(members).length === 2 &&
@@ -182,11 +204,9 @@ export async function openH5(path: string): Promise<ElementStore> {
           const data = value as NumericArray;
           out = { kind: "number", data, shape, dtype: dtypeOf(data) };
         } else if (typeof value === "number" || typeof value === "bigint") {
-          const data = typeof value === "bigint"
-            ? BigInt64Array.of(value)
-            : meta.type === 0
-            ? Int32Array.of(value)
-            : Float64Array.of(value);
+          // A scalar in an array of its own type (an int32 or a float64 for
+          // every scalar turned uint32 2^32 - 1 into -1, uint64 2^64 - 1 too).
+          const data = scalarArray(value, meta);
           out = { kind: "number", data, shape, dtype: dtypeOf(data) };
         } else {
           throw new Error(`unsupported HDF5 datatype class ${meta.type}`);

@@ -11,7 +11,9 @@ export type DType =
   | { kind: "bool" }
   | { kind: "enum"; base: DType; size: number }
   | { kind: "fstring"; size: number }
-  | { kind: "vstring" };
+  | { kind: "vstring" }
+  /** Records (numpy's structured dtype: anndata's rec-array), members at byte offsets. */
+  | { kind: "compound"; size: number; members: { name: string; offset: number; type: DType }[] };
 
 /** Storage of a dataset. */
 export type Layout =
@@ -88,6 +90,8 @@ export function parseDatatype(r: Reader): DType {
     }
     case 3:
       return { kind: "fstring", size };
+    case 6:
+      return parseCompound(r, b0 | (b1 << 8), size, version);
     case 8: {
       const n = b0 | (b1 << 8);
       const base = parseDatatype(r);
@@ -112,6 +116,38 @@ export function parseDatatype(r: Reader): DType {
     default:
       return unsupported(r.label, `datatype class ${cls}`);
   }
+}
+
+/**
+ * IV.A.2.d, class 6: the `n` members of records of `size` bytes, each a
+ * name, a byte offset and a datatype (version 1's array dimensions: none).
+ */
+function parseCompound(r: Reader, n: number, size: number, version: number): DType {
+  const members: { name: string; offset: number; type: DType }[] = [];
+  // Version 3 stores an offset in as few bytes as the record's size needs.
+  const offsetBytes = size < 1 << 8 ? 1 : size < 1 << 16 ? 2 : size < 1 << 24 ? 3 : 4;
+  for (let i = 0; i < n; i++) {
+    const start = r.pos;
+    while (r.u8() !== 0) { /* name */ }
+    const name = new TextDecoder().decode(r.bytesAt(start, r.pos - start - 1));
+    if (version < 3) r.align(8, start);
+    const offset = version < 3 ? r.u32() : r.uint(offsetBytes);
+    if (version === 1) {
+      const dims = r.u8();
+      r.skip(3 + 4 + 4 + 16); // reserved, permutation, reserved, 4 dimension sizes
+      if (dims > 0) unsupported(r.label, "a record field that is an array");
+    }
+    const type = parseDatatype(r);
+    if (type.kind === "compound") unsupported(r.label, "records within records");
+    if (!(offset + sizeOf(type) <= size) || members.some((m) => m.name === name) || !name) {
+      throw new CorruptFileError(
+        `"${r.label}": a record field "${name}" at byte ${offset} of ${size} (out of the ` +
+          `record, unnamed or named twice): the file is damaged`,
+      );
+    }
+    members.push({ name, offset, type });
+  }
+  return { kind: "compound", size, members };
 }
 
 /** IV.A.2.b: dataspace message; `[]` for a scalar, `undefined` for null. */

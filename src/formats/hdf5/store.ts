@@ -5,7 +5,7 @@ import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { ElementStore, StoreArray } from "../anndata/_store.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
 import { READABLE_FILTERS } from "./_filters.ts";
-import { sizeOf } from "./_parse.ts";
+import { type DType, sizeOf } from "./_parse.ts";
 import { guard } from "./_scheduler.ts";
 import { readSpans } from "./_spans.ts";
 import { vstringsUtf8 } from "./_vstrings.ts";
@@ -54,14 +54,63 @@ export async function openH5Range(
     }
     return node as H5Dataset;
   };
+  // A dataset of records (anndata's rec-array, e.g. scanpy's
+  // rank_genes_groups) reads as a group of its fields, one array each (as
+  // h5wasm's store and the zarr store give them); its bytes read once.
+  const records = new Map<string, Promise<Uint8Array>>();
+  const recordsOf = (node: unknown) =>
+    node && (node as H5Dataset).kind === "dataset" &&
+      (node as H5Dataset).type.kind === "compound"
+      ? node as H5Dataset
+      : undefined;
+  const fieldOf = async (p: string) => {
+    const cut = p.lastIndexOf("/");
+    if (cut < 0 || await file.get(p)) return undefined;
+    const ds = recordsOf(await file.get(p.slice(0, cut)));
+    const t = ds?.type as Extract<DType, { kind: "compound" }> | undefined;
+    const member = t?.members.find((m) => m.name === p.slice(cut + 1));
+    return ds && t && member ? { ds, t, member, path: p.slice(0, cut) } : undefined;
+  };
+  const readField = async (p: string): Promise<StoreArray | undefined> => {
+    const f = await fieldOf(p);
+    if (!f) return undefined;
+    const { ds, t, member } = f;
+    if (ds.shape.length !== 1) {
+      throw new UnsupportedFormatError(
+        `"${label}": /${f.path} is an array of records of ${ds.shape.length} dimensions, which ` +
+          `lamindeno does not read; read it in Python, or leave it out of the file`,
+      );
+    }
+    const n = ds.shape[0];
+    if (!records.has(f.path)) records.set(f.path, ds.readRows([[0, n]]));
+    const all = await records.get(f.path)!;
+    const size = sizeOf(member.type);
+    if (all.length < n * t.size) {
+      throw new CorruptFileError(`"${label}": /${f.path} holds fewer records than its shape`);
+    }
+    // The field's bytes of every record, side by side, decoded as its own type.
+    const raw = new Uint8Array(n * size);
+    for (let i = 0, at = member.offset; i < n; i++, at += t.size) {
+      raw.set(all.subarray(at, at + size), i * size);
+    }
+    const v = await file.decode(member.type, raw, n);
+    const shape = [n];
+    if (v.kind === "number") return { kind: "number", data: v.data, shape, dtype: v.dtype };
+    if (v.kind === "bool") return { kind: "bool", data: v.data, shape };
+    return { kind: "string", data: v.data, shape };
+  };
   return {
     label,
     file,
     async describe(p) {
       const node = await file.get(p);
-      return node ? (node.kind === "group" ? "group" : "array") : undefined;
+      if (!node) return (await fieldOf(p)) ? "array" : undefined;
+      return node.kind === "group" || recordsOf(node) ? "group" : "array";
     },
-    keys: (p) => file.keys(p),
+    async keys(p) {
+      const t = recordsOf(await file.get(p))?.type;
+      return t?.kind === "compound" ? t.members.map((m) => m.name) : await file.keys(p);
+    },
     async attrs(p) {
       const node = await file.get(p);
       const out: Record<string, unknown> = {};
@@ -73,6 +122,8 @@ export async function openH5Range(
       return out;
     },
     async read(p, watch): Promise<StoreArray> {
+      const field = await readField(p);
+      if (field) return field;
       const ds = await dataset(p);
       // An int32 index check is for int32 arrays (see PartWatch).
       const int32 = ds.type.kind === "int" && sizeOf(ds.type) === 4;

@@ -21,7 +21,8 @@ a.write_h5ad("f2_nullable_uint.h5ad")
 ad.AnnData(X=sp.csr_matrix((np.array([2, 5], np.float32), np.array([1, 1]), np.array([0, 2, 2, 2])), shape=(3, 2))).write_h5ad("f3_csr_dup.h5ad")
 # bool scalar in uns, file read through the h5wasm fallback (dense link storage from track_order)
 h5py.get_config().track_order = True
-small(uns={"flag": False}).write_h5ad("f4_bool_trackorder.h5ad")
+small(uns={"flag": False, "u32": np.uint32(2**32 - 1), "u64": np.uint64(2**64 - 1), "i8": np.int8(-5),
+           "f32": np.float32(1.5)}).write_h5ad("f4_bool_trackorder.h5ad")
 h5py.get_config().track_order = False
 # unwritten HDF5 chunks with a non-zero fill value
 small().write_h5ad("f5_fill.h5ad")
@@ -35,6 +36,7 @@ a = small(uns={"rank_genes_groups": {
     "kinds": np.rec.fromarrays([np.array([True, False, True]), np.array([3_000_000_000, 1, 2], np.uint32),
                                 np.array([-5, 0, 7], np.int16), np.array([2**40, -1, 0], np.int64)],
                                names=["b", "u4", "i2", "i8"])}})
+a.uns.update(u32=np.uint32(2**32 - 1), u64=np.uint64(2**64 - 1), i8=np.int8(-5), f32=np.float32(1.5))
 a.write_h5ad("f6_recarray.h5ad"); shutil.rmtree("f6_recarray.zarr", ignore_errors=True); a.write_zarr("f6_recarray.zarr")
 # categorical with integer / bool categories
 a = small(); a.obs["icat"] = pd.Categorical([10, 2, 10]); a.obs["icat_na"] = pd.Categorical([np.nan, 2.5, 2.5]); a.write_h5ad("f7_intcat.h5ad")

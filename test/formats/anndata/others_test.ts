@@ -6,6 +6,9 @@ import pl from "nodejs-polars";
 import * as ln from "../../../mod.ts";
 import { assert, assertEquals, assertRejects, freshInstance } from "../../_helpers.ts";
 import { needsPython, PYTHON, python } from "../../_python.ts";
+import { fileBytes } from "../../../src/formats/hdf5/h5file.ts";
+import { openH5Range } from "../../../src/formats/hdf5/store.ts";
+import { readDict } from "../../../src/formats/anndata/_decode.ts";
 
 const py = needsPython("others' AnnData files", "anndata", "h5py", "scipy", "pandas", "zarr");
 
@@ -113,7 +116,20 @@ Deno.test({
   name: "a false scalar in uns stays false in files read through h5wasm (dense link storage)",
   ...py,
   async fn() {
-    assertEquals((await read("f4_bool_trackorder.h5ad")).uns.flag, false);
+    const uns = (await read("f4_bool_trackorder.h5ad")).uns;
+    assertEquals(uns.flag, false);
+    // Scalars keep their type and value there too (an int32 or float64 for each made 2^32 - 1 a -1).
+    assertEquals([uns.u32, uns.u64, uns.i8, uns.f32], [2 ** 32 - 1, 2n ** 64n - 1n, -5, 1.5]);
+    const out = `${await Deno.makeTempDir()}/x.h5ad`;
+    await ln.writeH5ad(await read("f4_bool_trackorder.h5ad"), out);
+    assertEquals(
+      (await python(
+        `import anndata as ad, sys; u = ad.read_h5ad(sys.argv[1]).uns
+print(*[f"{k}={u[k]!r}:{type(u[k]).__name__}" for k in ["u32", "u64", "i8", "f32"]])`,
+        out,
+      )).trim(),
+      "u32=4294967295:uint32 u64=18446744073709551615:uint64 i8=-5:int8 f32=1.5:float32",
+    );
   },
 });
 
@@ -139,6 +155,23 @@ for (const name of ["f6_recarray.h5ad", "f6_recarray.zarr"]) {
         7,
       ]]);
       assertEquals(Array.from(kinds.i8 as BigInt64Array), [2n ** 40n, -1n, 0n]);
+      // Scalars beside them keep their type and value (h5wasm's fallback made 2^32 - 1 a -1).
+      assertEquals([a.uns.u32, a.uns.u64, a.uns.i8, a.uns.f32], [
+        2 ** 32 - 1,
+        2n ** 64n - 1n,
+        -5,
+        1.5,
+      ]);
+      if (name.endsWith(".h5ad")) {
+        // Read by our own reader (records and all), not through the h5wasm fallback.
+        const path = `${await files()}/${name}`, src = fileBytes(path);
+        try {
+          const uns = await readDict(await openH5Range(src, path), "uns");
+          assertEquals((uns.rank_genes_groups as typeof rgg).names, rgg.names);
+        } finally {
+          src.close();
+        }
+      }
       await inInstance(async () => {
         const f = await new ln.File(`${await files()}/${name}`).save();
         assertEquals((await f.stream({ isRunInput: false })).shape, [3, 2]);

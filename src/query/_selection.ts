@@ -246,6 +246,7 @@ export async function openSelection(
               varNames: rawVar.rv.index,
               varm: rawVar.rvm,
               categories: rawVar.rv.categories,
+              ...(rawVar.rv.indexName !== undefined ? { indexName: rawVar.rv.indexName } : {}),
             },
           }
           : {}),

@@ -19,7 +19,7 @@ import {
 import { type ElementStore, join, type StoreArray } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
 import { categoricalSeries, int64Series, utf8Series } from "./_arrow_series.ts";
-import { keepFrameMeta } from "./_frame_meta.ts";
+import { keepFrameMeta, keepNullable } from "./_frame_meta.ts";
 import { keepScalarType } from "./_scalar_meta.ts";
 import { sparseInts } from "../_int64.ts";
 
@@ -360,7 +360,7 @@ export async function readColumn(
   path: string,
   col: string,
   rows?: Uint32Array,
-): Promise<{ series: pl.Series; info?: CategoryInfo }> {
+): Promise<{ series: pl.Series; info?: CategoryInfo; nullable?: boolean }> {
   const p = join(path, col);
   const enc = await encoding(store, p);
   if (enc === "categorical") {
@@ -388,7 +388,10 @@ export async function readColumn(
   if (
     enc === "nullable-integer" || enc === "nullable-boolean" || enc === "nullable-string-array"
   ) {
-    return { series: await readNullable(store, p, col, rows) };
+    return {
+      series: await readNullable(store, p, col, rows),
+      nullable: enc !== "nullable-string-array",
+    };
   }
   if ((await store.describe(p)) === "array") {
     // Strings straight from their bytes into polars, when the store can.
@@ -451,9 +454,11 @@ export async function readDataFrame(
       return [];
     })(),
   ]);
-  for (const [k, { series: s, info }] of read.entries()) {
+  const nullable: string[] = [];
+  for (const [k, { series: s, info, nullable: isNullable }] of read.entries()) {
     series.push(s);
     if (info) categories[columns[k]] = info;
+    if (isNullable) nullable.push(columns[k]);
   }
   // Every column as long as the index (or the first column): a length
   // claimed wrong is damage, not a frame polars refuses with a raw error.
@@ -469,6 +474,7 @@ export async function readDataFrame(
     }
   }
   const df = series.length ? pl.DataFrame(series) : pl.DataFrame({});
+  keepNullable(df, nullable);
   return { df, index, categories, ...(indexKey !== "_index" ? { indexName: indexKey } : {}) };
 }
 
@@ -688,6 +694,7 @@ export async function readAnnData(store: ElementStore): Promise<AnnData> {
       varNames: rv.index,
       varm: await readMapping(store, "raw/varm", (p) => matrixOrFrame(store, p)),
       categories: rv.categories,
+      ...(rv.indexName !== undefined ? { indexName: rv.indexName } : {}),
     };
   }
   try {

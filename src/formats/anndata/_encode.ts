@@ -13,7 +13,7 @@ import {
   type NumericArray,
 } from "./matrix.ts";
 import { group, type TreeArray, type TreeAttr, type TreeGroup, type TreeNode } from "./_tree.ts";
-import { frameMeta } from "./_frame_meta.ts";
+import { frameMeta, wasNullable } from "./_frame_meta.ts";
 import { keptScalar } from "./_scalar_meta.ts";
 
 const CHUNK_BYTES = 1 << 20;
@@ -185,7 +185,11 @@ function encodeValueCategorical(s: pl.Series, info: CategoryInfo): TreeGroup {
 }
 
 /** Encode one polars column. */
-export function encodeColumn(s: pl.Series, info: CategoryInfo | undefined): TreeNode {
+export function encodeColumn(
+  s: pl.Series,
+  info: CategoryInfo | undefined,
+  nullable = false,
+): TreeNode {
   const name = s.dtype.variant;
   if (!WRITABLE.has(name) && !(name in INT_TYPES)) unwritable(s, name);
   if (
@@ -198,7 +202,9 @@ export function encodeColumn(s: pl.Series, info: CategoryInfo | undefined): Tree
   }
   const values = s.toArray() as unknown[];
   const n = values.length;
-  const hasNull = s.nullCount() > 0;
+  // Integers and booleans read as pandas' nullable ones stay nullable with
+  // nothing missing; others are when something is.
+  const hasNull = s.nullCount() > 0 || (nullable && (name === "Bool" || name in INT_TYPES));
   if (name === "Categorical") {
     return encodeCategorical(values.map((v) => (v == null ? null : String(v))), info, s.name);
   }
@@ -297,7 +303,9 @@ export function encodeDataFrame(
     ...enc("dataframe", "0.2.0"),
   });
   g.children[key] = arr(index, "str", [index.length], enc("string-array", "0.2.0"));
-  for (const c of df.columns) g.children[c] = encodeColumn(df.getColumn(c), categories[c]);
+  for (const c of df.columns) {
+    g.children[c] = encodeColumn(df.getColumn(c), categories[c], wasNullable(df, c));
+  }
   return g;
 }
 
@@ -432,9 +440,15 @@ export function encodeAnnData(a: AnnData): TreeGroup {
   root.children.layers = mapping(a.layers, encodeMatrix);
   root.children.uns = encodeDict(a.uns, "uns", new Set([a.uns]));
   if (a.raw) {
-    const raw = group({});
+    // Encoded as anndata writes it (IOSpec("raw", "0.1.0")).
+    const raw = group(enc("raw", "0.1.0"));
     if (a.raw.X) raw.children.X = encodeMatrix(a.raw.X);
-    raw.children.var = encodeDataFrame(a.raw.var, a.raw.varNames, a.raw.categories);
+    raw.children.var = encodeDataFrame(
+      a.raw.var,
+      a.raw.varNames,
+      a.raw.categories,
+      a.raw.indexName,
+    );
     raw.children.varm = mapping(a.raw.varm, matrixOrFrame(a.raw.varNames));
     root.children.raw = raw;
   }

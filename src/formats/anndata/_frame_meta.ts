@@ -27,3 +27,20 @@ export function frameMeta(df: pl.DataFrame): FrameMeta | undefined {
   const m = kept.get(df);
   return m && m.index.length === df.height ? m : undefined;
 }
+
+const nullable = new WeakMap<pl.DataFrame, Set<string>>();
+
+/**
+ * Remember that columns `cols` of `df` were read as pandas' nullable
+ * integers or booleans (Int64, boolean, ...), so that writing `df` back
+ * keeps them nullable when nothing is missing (polars has one integer
+ * dtype for both; pandas tells them apart).
+ */
+export function keepNullable(df: pl.DataFrame, cols: string[]): void {
+  if (cols.length) nullable.set(df, new Set(cols));
+}
+
+/** Whether column `col` of `df` was read as nullable (see `keepNullable`). */
+export function wasNullable(df: pl.DataFrame, col: string): boolean {
+  return nullable.get(df)?.has(col) ?? false;
+}

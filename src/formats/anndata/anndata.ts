@@ -40,6 +40,8 @@ export interface RawData {
   varm: Record<string, Matrix | DataFrame>;
   /** Categorical metadata (categories in order, `ordered`) of its var columns. */
   categories?: Record<string, CategoryInfo>;
+  /** The name of its var index (pandas' `raw.var.index.name`), when it has one. */
+  indexName?: string;
 }
 
 /** Options of `new ln.AnnData()`. */

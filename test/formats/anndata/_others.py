@@ -146,3 +146,10 @@ B = np.array([[True, False], [False, True], [True, True]])
 for kind, M in [("bool", B), ("f16", B.astype(np.float16) * 1.5)]:
     a = ad.AnnData(M, dtype=M.dtype, obs=pd.DataFrame({"k": [0, 1, 2]}, index=["a", "b", "c"]))
     a.write_h5ad(f"f20_{kind}.h5ad"); shutil.rmtree(f"f20_{kind}.zarr", ignore_errors=True); a.write_zarr(f"f20_{kind}.zarr")
+# Nullable columns with nothing missing, raw.var with a named index
+a = ad.AnnData(X=np.ones((3, 2), np.float32), obs=pd.DataFrame({
+    "i": pd.array([1, 2, 3], dtype="Int64"), "u8": pd.array([1, 2, 3], dtype="UInt8"),
+    "b": pd.array([True, False, True], dtype="boolean"), "bn": pd.array([True, None, False], dtype="boolean")},
+    index=["a", "b", "c"]), var=pd.DataFrame(index=pd.Index(["x", "y"], name="gene_symbol")))
+a.raw = a
+a.write_h5ad("f21_nullable_raw.h5ad"); shutil.rmtree("f21_nullable_raw.zarr", ignore_errors=True); a.write_zarr("f21_nullable_raw.zarr")

@@ -578,3 +578,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "nullable columns with nothing missing stay nullable, raw.var keeps its index name and " +
+    "/raw its encoding, through a read and a write (h5ad and zarr)",
+  ...py,
+  async fn() {
+    for (const name of ["f21_nullable_raw.h5ad", "f21_nullable_raw.zarr"]) {
+      const a = await read(name);
+      assertEquals(a.raw?.indexName, "gene_symbol", name);
+      const printed = await readBack(
+        a,
+        `import h5py, zarr
+print(*[f"{c}:{a.obs[c].dtype}" for c in a.obs.columns], a.raw.var.index.name)
+g = zarr.open(p) if p.endswith(".zarr") else h5py.File(p)
+print(dict(g["raw"].attrs))`,
+      );
+      for (const p of printed) {
+        assertEquals(
+          p.split("\n"),
+          [
+            "i:Int64 u8:UInt8 b:boolean bn:boolean gene_symbol",
+            "{'encoding-type': 'raw', 'encoding-version': '0.1.0'}",
+          ],
+          name,
+        );
+      }
+    }
+  },
+});

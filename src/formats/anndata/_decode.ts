@@ -20,7 +20,7 @@ import { type ElementStore, join, type StoreArray } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
 import { categoricalSeries, int64Series, utf8Series } from "./_arrow_series.ts";
 import { keepFrameMeta, keepNullable } from "./_frame_meta.ts";
-import { keepScalarType } from "./_scalar_meta.ts";
+import { keepRecords, keepScalarType } from "./_scalar_meta.ts";
 import { sparseInts } from "../_int64.ts";
 
 /** A decoded dataframe: columns, index and categorical metadata. */
@@ -605,6 +605,13 @@ export async function readElem(
     case "nullable-integer":
     case "nullable-boolean":
       return await readNullable(store, path, path.split("/").pop()!);
+    case "rec-array": {
+      // Its fields (as the stores give them), remembered as records for a write.
+      if (kind !== "group") break;
+      const fields = await readDict(store, path);
+      keepRecords(fields);
+      return fields;
+    }
   }
   if (kind === "group") return await readDict(store, path);
   if (kind !== "array") return corrupt(store, `missing /${path}`);

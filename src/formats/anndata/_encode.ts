@@ -12,9 +12,16 @@ import {
   type Matrix,
   type NumericArray,
 } from "./matrix.ts";
-import { group, type TreeArray, type TreeAttr, type TreeGroup, type TreeNode } from "./_tree.ts";
+import {
+  group,
+  type TreeArray,
+  type TreeAttr,
+  type TreeGroup,
+  type TreeNode,
+  type TreeRecords,
+} from "./_tree.ts";
 import { frameMeta, wasNullable } from "./_frame_meta.ts";
-import { keptScalar } from "./_scalar_meta.ts";
+import { keptScalar, wasRecords } from "./_scalar_meta.ts";
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -282,6 +289,34 @@ function unwritable(s: pl.Series, name: string): never {
   );
 }
 
+/**
+ * A dict read from an array of records, written as one again: each field
+ * an array of strings, booleans or numbers (a typed array keeps its
+ * dtype), all as long; undefined when it no longer is (written as a dict).
+ */
+function recordsOf(x: object): TreeRecords | undefined {
+  const fields: TreeRecords["fields"] = [];
+  let length = -1;
+  for (const [name, v] of Object.entries(x)) {
+    let f: TreeRecords["fields"][number];
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+      const a = v as NumericArray;
+      f = { name, dtype: new DenseMatrix(a, [a.length, 1]).dtype, data: a };
+    } else if (Array.isArray(v) && v.every((s) => typeof s === "string" || s === null)) {
+      f = { name, dtype: "str", data: v };
+    } else if (Array.isArray(v) && v.every((b) => typeof b === "boolean")) {
+      f = { name, dtype: "bool", data: Uint8Array.from(v, (b) => (b ? 1 : 0)) };
+    } else if (Array.isArray(v) && v.every((n) => typeof n === "number")) {
+      f = { name, dtype: "float64", data: Float64Array.from(v) };
+    } else return undefined;
+    if (length >= 0 && f.data.length !== length) return undefined;
+    length = f.data.length;
+    fields.push(f);
+  }
+  if (!fields.length) return undefined;
+  return { kind: "records", attrs: enc("rec-array", "0.2.0"), fields, length };
+}
+
 /** Encode a dataframe element with its index. */
 export function encodeDataFrame(
   df: pl.DataFrame,
@@ -372,6 +407,9 @@ export function encodeElem(x: unknown, path: string, seen = new Set<object>()): 
     }
   }
   const proto = x && typeof x === "object" ? Object.getPrototypeOf(x) : undefined;
+  // Records as read (scanpy's rank_genes_groups), while still fields of one length.
+  const records = x && typeof x === "object" && wasRecords(x) ? recordsOf(x) : undefined;
+  if (records) return records;
   if (proto === Object.prototype || proto === null) {
     if (seen.has(x as object)) {
       throw new ValidationError(`cannot write ${path}: it contains itself (a cycle)`);

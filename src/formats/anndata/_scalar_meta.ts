@@ -1,4 +1,5 @@
-// The numpy dtype of each number read from a 0-d dataset of a dict in uns
+// What a dict read from uns was beside its values. The numpy dtype of each
+// number read from a 0-d dataset of a dict in uns
 // (an int8, a float32, a uint64...): JS numbers have no width, so it is kept
 // beside the very object that was read, and writing that object back stores
 // each number that still fits with the dtype it had (others as int64 or
@@ -41,4 +42,16 @@ export function keptScalar(dict: object, key: string, v: number): NumericArray |
     return a[0] === v ? a : undefined;
   }
   return undefined;
+}
+
+const records = new WeakSet<object>();
+
+/** Remember that `dict` was read from an array of records (anndata's rec-array), one entry a field. */
+export function keepRecords(dict: object): void {
+  records.add(dict);
+}
+
+/** Whether `dict` was read from an array of records (see `keepRecords`). */
+export function wasRecords(dict: object): boolean {
+  return records.has(dict);
 }

@@ -24,8 +24,21 @@ export interface TreeArray {
   chunks?: number[];
 }
 
-/** Either node. */
-export type TreeNode = TreeGroup | TreeArray;
+/**
+ * A 1-D array of records (numpy's structured dtype: anndata's rec-array,
+ * e.g. scanpy's rank_genes_groups), given as one column per field.
+ */
+export interface TreeRecords {
+  kind: "records";
+  attrs: Record<string, TreeAttr>;
+  /** The fields in order, each `length` values. */
+  fields: { name: string; dtype: Dtype | "str"; data: NumericArray | (string | null)[] }[];
+  /** The number of records. */
+  length: number;
+}
+
+/** Any node. */
+export type TreeNode = TreeGroup | TreeArray | TreeRecords;
 
 /** A group node. */
 export function group(attrs: Record<string, TreeAttr> = {}): TreeGroup {

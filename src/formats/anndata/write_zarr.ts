@@ -6,7 +6,7 @@ import { base62 } from "../../_ids.ts";
 import type { AnnData } from "./anndata.ts";
 import type { NumericArray } from "./matrix.ts";
 import { encodeAnnData } from "./_encode.ts";
-import type { TreeArray, TreeGroup } from "./_tree.ts";
+import type { TreeArray, TreeGroup, TreeRecords } from "./_tree.ts";
 import { CONSOLIDATED, V2_METADATA, zarrJson } from "./_zmetadata.ts";
 
 /** Options of {@linkcode writeZarr}. */
@@ -127,6 +127,73 @@ async function writeArray(
   }
 }
 
+/**
+ * An array of records as anndata writes a rec-array to zarr: numpy's
+ * structured dtype, strings as fixed-length unicode (`<U{n}`, UTF-32, n
+ * the longest), in one chunk.
+ */
+async function writeRecords(
+  dir: string,
+  r: TreeRecords,
+  docs: Docs,
+  compression?: "zlib",
+): Promise<void> {
+  await rt.mkdir(dir, { recursive: true });
+  const n = r.length;
+  const codes = r.fields.map((f) => {
+    if (f.dtype !== "str") return { code: DTYPES[f.dtype], size: BYTES[f.dtype] };
+    let most = 1;
+    for (const v of f.data as (string | null)[]) most = Math.max(most, [...(v ?? "")].length);
+    return { code: `<U${most}`, size: 4 * most };
+  });
+  const size = codes.reduce((t, c) => t + c.size, 0);
+  await writeJson(join(dir, ".zarray"), {
+    chunks: [Math.max(n, 1)],
+    compressor: compression ? { id: "zlib", level: 5 } : null,
+    dtype: r.fields.map((f, k) => [f.name, codes[k].code]),
+    fill_value: null,
+    filters: null,
+    order: "C",
+    shape: [n],
+    zarr_format: 2,
+  }, docs);
+  await writeJson(join(dir, ".zattrs"), r.attrs, docs);
+  if (n === 0) return;
+  const body = new Uint8Array(size * n);
+  const dv = new DataView(body.buffer);
+  let at = 0;
+  for (const [k, f] of r.fields.entries()) {
+    const es = codes[k].size;
+    if (f.dtype === "str") {
+      (f.data as (string | null)[]).forEach((v, i) => {
+        let o = i * size + at;
+        for (const ch of v ?? "") dv.setUint32((o += 4) - 4, ch.codePointAt(0)!, true);
+      });
+    } else {
+      const a = f.data as NumericArray;
+      const src = new Uint8Array(a.buffer, a.byteOffset, n * es);
+      for (let i = 0; i < n; i++) body.set(src.subarray(i * es, (i + 1) * es), i * size + at);
+    }
+    at += es;
+  }
+  await rt.writeFile(join(dir, "0"), compression ? deflateSync(body, { level: 5 }) : body);
+}
+
+/** Bytes per value of each dtype the records' numeric fields may have. */
+const BYTES: Record<string, number> = {
+  float32: 4,
+  float64: 8,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  uint8: 1,
+  uint16: 2,
+  uint32: 4,
+  uint64: 8,
+  bool: 1,
+};
+
 /** Check every key of the tree `g` (at `where`) before anything is written. */
 function validateTree(g: TreeGroup, where: string): void {
   for (const [name, child] of Object.entries(g.children)) {
@@ -146,7 +213,9 @@ async function writeGroup(
   await writeJson(join(dir, ".zattrs"), g.attrs, docs);
   for (const [name, child] of Object.entries(g.children)) {
     if (child.kind === "group") await writeGroup(join(dir, name), child, docs, compression);
-    else await writeArray(join(dir, name), child, docs, compression);
+    else if (child.kind === "records") {
+      await writeRecords(join(dir, name), child, docs, compression);
+    } else await writeArray(join(dir, name), child, docs, compression);
   }
 }
 

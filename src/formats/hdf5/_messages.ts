@@ -64,6 +64,30 @@ export function datatype(t: H5Type): Uint8Array {
   }
 }
 
+/**
+ * A compound datatype (IV.A.2.d class 6, version 1, as HDF5 writes one
+ * without array members): records of `size` bytes, member `k` named
+ * `names[k]` of type `types[k]` at byte `offsets[k]`.
+ */
+export function compoundType(
+  names: string[],
+  types: H5Type[],
+  offsets: number[],
+  size: number,
+): Uint8Array {
+  const b = new Bytes().u8(0x16).u16(names.length).u8(0).u32(size);
+  for (const [k, name] of names.entries()) {
+    // The name and its NUL, padded to a multiple of 8 bytes.
+    const bytes = new TextEncoder().encode(name);
+    const padded = Math.ceil((bytes.length + 1) / 8) * 8;
+    b.raw(bytes).raw(new Uint8Array(padded - bytes.length));
+    // Offset; dimensionality 0, reserved, permutation, reserved, 4 dimension sizes.
+    b.u32(offsets[k]).u8(0).u8(0).u16(0).u32(0).u32(0).u32(0).u32(0).u32(0).u32(0);
+    b.raw(datatype(types[k]));
+  }
+  return b.bytes();
+}
+
 /** Dataspace v1: rank 0 is a scalar. */
 export function dataspace(shape: readonly number[]): Uint8Array {
   const b = new Bytes().u8(1).u8(shape.length).u8(0).u8(0).u32(0);

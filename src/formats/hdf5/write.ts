@@ -11,11 +11,12 @@ import { deflateSync } from "node:zlib";
 import { StorageError, ValidationError } from "../../errors.ts";
 import * as rt from "../../_runtime.ts";
 import type { NumericArray } from "../anndata/matrix.ts";
-import type { TreeArray, TreeAttr, TreeGroup, TreeNode } from "../anndata/_tree.ts";
+import type { TreeArray, TreeAttr, TreeGroup, TreeNode, TreeRecords } from "../anndata/_tree.ts";
 import { Bytes, UNDEF } from "./_bytes.ts";
 import {
   attribute,
   chunkedLayout,
+  compoundType,
   contiguousLayout,
   dataspace,
   datatype,
@@ -327,7 +328,52 @@ class Writer {
   }
 
   async node(n: TreeNode, path: string): Promise<Written> {
-    return n.kind === "group" ? await this.group(n, path) : await this.dataset(n, path);
+    return n.kind === "group"
+      ? await this.group(n, path)
+      : n.kind === "records"
+      ? await this.records(n, path)
+      : await this.dataset(n, path);
+  }
+
+  /**
+   * An array of records as h5py writes numpy's structured arrays: a 1-D
+   * contiguous dataset of a compound type (strings variable-length, as
+   * anndata writes a rec-array's object fields).
+   */
+  async records(r: TreeRecords, path: string): Promise<Written> {
+    const types = r.fields.map((f) => f.dtype as H5Type);
+    const offsets: number[] = [];
+    let size = 0;
+    for (const t of types) {
+      offsets.push(size);
+      size += elementSize(t);
+    }
+    const n = r.length;
+    const body = new Uint8Array(size * n);
+    for (const [k, f] of r.fields.entries()) {
+      if (f.data.length !== n) {
+        throw new ValidationError(`${path}: field ${f.name} has ${f.data.length} of ${n} values`);
+      }
+      const es = elementSize(types[k]);
+      let src: Uint8Array;
+      if (types[k] === "str") {
+        const refs = new Bytes();
+        for (const v of f.data as (string | null)[]) await this.string(v, refs);
+        src = refs.bytes();
+      } else src = raw(f.data as NumericArray, 0, n);
+      for (let i = 0; i < n; i++) {
+        body.set(src.subarray(i * es, (i + 1) * es), i * size + offsets[k]);
+      }
+    }
+    const address = body.length > 0 ? await this.append(body) : undefined;
+    const messages: [number, Uint8Array][] = [
+      [MSG.dataspace, dataspace([n])],
+      [MSG.datatype, compoundType(r.fields.map((f) => f.name), types, offsets, size)],
+      [MSG.fillValue, fillValue(false)],
+      [MSG.layout, contiguousLayout(address, body.length)],
+      ...await this.attributes(r.attrs),
+    ];
+    return { header: await this.append(objectHeader(messages)) };
   }
 }
 

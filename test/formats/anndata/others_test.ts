@@ -607,3 +607,42 @@ print(dict(g["raw"].attrs))`,
     }
   },
 });
+
+Deno.test({
+  name: "scanpy's rec-arrays read from h5ad and zarr are written back as rec-arrays that anndata " +
+    "reads as such (rank_genes_groups)",
+  ...py,
+  async fn() {
+    for (const name of ["f6_recarray.h5ad", "f6_recarray.zarr"]) {
+      const printed = await readBack(
+        await read(name),
+        `import numpy as np
+r = a.uns["rank_genes_groups"]
+for k in ["names", "scores", "kinds"]:
+    v = r[k]
+    print(k, type(v).__name__, v.dtype.names, [list(map(lambda x: x.item() if hasattr(x, "item") else x, v[f])) for f in v.dtype.names])
+print(r["names"].dtype, r["kinds"].dtype, r["params"])`,
+      );
+      for (const p of printed) {
+        assertEquals(p.split("\n"), [
+          // As anndata reads its own: structured ndarrays, strings as objects.
+          "names ndarray ('g0', 'g1') [['x', 'y'], ['y', 'x']]",
+          "scores ndarray ('g0', 'g1') [[2.5, 1.0], [3.0, -1.0]]",
+          "kinds ndarray ('b', 'u4', 'i2', 'i8') [[True, False, True], [3000000000, 1, 2], " +
+          "[-5, 0, 7], [1099511627776, -1, 0]]",
+          "[('g0', 'O'), ('g1', 'O')] [('b', '?'), ('u4', '<u4'), ('i2', '<i2'), ('i8', '<i8')] " +
+          "{'method': 'wilcoxon'}",
+        ], name);
+      }
+      // And our reader reads them back as they were.
+      const a = await read(name);
+      for (
+        const out of [`${await Deno.makeTempDir()}/x.h5ad`, `${await Deno.makeTempDir()}/x.zarr`]
+      ) {
+        await (out.endsWith(".zarr") ? ln.writeZarr(a, out) : ln.writeH5ad(a, out));
+        const b = out.endsWith(".zarr") ? await ln.readZarr(out) : await ln.readH5ad(out);
+        assertEquals(b.uns.rank_genes_groups, a.uns.rank_genes_groups, `${name} -> ${out}`);
+      }
+    }
+  },
+});

@@ -20,7 +20,7 @@ import { type ElementStore, join, type StoreArray } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
 import { categoricalSeries, int64Series, utf8Series } from "./_arrow_series.ts";
 import { keepFrameMeta, keepNullable } from "./_frame_meta.ts";
-import { keepRecords, keepScalarType } from "./_scalar_meta.ts";
+import { keepRecords, keepScalarType, keepShape } from "./_scalar_meta.ts";
 import { sparseInts } from "../_int64.ts";
 
 /** A decoded dataframe: columns, index and categorical metadata. */
@@ -523,7 +523,14 @@ export async function readMatrix(store: ElementStore, path: string): Promise<Mat
     const a = await store.read(path);
     if (a.kind === "string") return corrupt(store, `/${path} holds strings, not numbers`);
     const shape = a.shape.length === 1 ? [a.shape[0], 1] : a.shape;
-    if (shape.length !== 2) return corrupt(store, `/${path} has ${a.shape.length} dimensions`);
+    if (shape.length !== 2) {
+      // Valid (anndata keeps n-dimensional arrays in obsm/varm/layers), not read here.
+      throw new UnsupportedFormatError(
+        `"${store.label}": /${path} has ${a.shape.length} dimensions; lamindeno reads matrices ` +
+          `of 1 or 2: leave it out (e.g. stream({ obsm: [...] }) naming the others), or reshape ` +
+          `it in Python`,
+      );
+    }
     if (a.kind === "bool") return new DenseMatrix(a.data, shape as [number, number], "bool");
     return new DenseMatrix(a.data, shape as [number, number]);
   }
@@ -632,6 +639,8 @@ export async function readElem(
   if (a.kind === "string") return a.data;
   if (a.shape.length === 2) return await readMatrix(store, path);
   if (a.kind === "bool") return Array.from(a.data, (v) => v !== 0);
+  // n dimensions: the values in row-major order, the shape kept for a write.
+  if (a.shape.length > 2) keepShape(a.data, a.shape);
   return a.data;
 }
 

@@ -21,7 +21,7 @@ import {
   type TreeRecords,
 } from "./_tree.ts";
 import { frameMeta, wasNullable } from "./_frame_meta.ts";
-import { keptScalar, wasRecords } from "./_scalar_meta.ts";
+import { keptScalar, keptShape, wasRecords } from "./_scalar_meta.ts";
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -385,7 +385,9 @@ export function encodeElem(x: unknown, path: string, seen = new Set<object>()): 
   }
   if (ArrayBuffer.isView(x) && !(x instanceof DataView)) {
     const a = x as NumericArray;
-    return arr(a, new DenseMatrix(a, [a.length, 1]).dtype, [a.length], enc("array", "0.2.0"));
+    // Of n dimensions as read, else 1-D.
+    const shape = keptShape(a) ?? [a.length];
+    return arr(a, new DenseMatrix(a, [a.length, 1]).dtype, shape, enc("array", "0.2.0"));
   }
   if (Array.isArray(x)) {
     if (x.every((v) => typeof v === "string")) {

@@ -55,3 +55,16 @@ export function keepRecords(dict: object): void {
 export function wasRecords(dict: object): boolean {
   return records.has(dict);
 }
+
+const shapes = new WeakMap<object, number[]>();
+
+/** Remember the shape (of 3 or more dimensions) of the row-major values `a` read from uns. */
+export function keepShape(a: object, shape: number[]): void {
+  shapes.set(a, [...shape]);
+}
+
+/** The shape kept for `a` (see `keepShape`) while it still has that many values. */
+export function keptShape(a: NumericArray): number[] | undefined {
+  const s = shapes.get(a);
+  return s && s.reduce((x, y) => x * y, 1) === a.length ? s : undefined;
+}

@@ -104,6 +104,13 @@ class Writer {
 
   /** Store a string in a global heap collection: its 16-byte reference. */
   async string(s: string | null, out: Bytes): Promise<void> {
+    if (s?.includes("\0")) {
+      // h5py reads such a string cut at its NUL (and refuses to write one).
+      throw new ValidationError(
+        `cannot write the string ${JSON.stringify(s.slice(0, 40))} to HDF5: it holds a NUL ` +
+          `character, which HDF5 readers take for its end; remove it, or write zarr`,
+      );
+    }
     const data = enc.encode(s ?? "");
     if (data.length === 0) {
       out.u32(0).u64(0).u32(0);

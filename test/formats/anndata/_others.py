@@ -153,3 +153,8 @@ a = ad.AnnData(X=np.ones((3, 2), np.float32), obs=pd.DataFrame({
     index=["a", "b", "c"]), var=pd.DataFrame(index=pd.Index(["x", "y"], name="gene_symbol")))
 a.raw = a
 a.write_h5ad("f21_nullable_raw.h5ad"); shutil.rmtree("f21_nullable_raw.zarr", ignore_errors=True); a.write_zarr("f21_nullable_raw.zarr")
+# A 3-D array in uns (kept with its shape), and one in obsm (anndata allows n dimensions there)
+a = small(uns={"a3": np.arange(8, dtype=np.int64).reshape(2, 2, 2)})
+a.write_h5ad("f22_uns3d.h5ad"); shutil.rmtree("f22_uns3d.zarr", ignore_errors=True); a.write_zarr("f22_uns3d.zarr")
+a = small(); a.obsm["t"] = np.zeros((3, 2, 2), np.float32); a.obs["k"] = [0, 1, 2]
+a.write_h5ad("f22_obsm3d.h5ad")

@@ -646,3 +646,33 @@ print(r["names"].dtype, r["kinds"].dtype, r["params"])`,
     }
   },
 });
+
+Deno.test({
+  name: "a 3-D array in uns is written back with its shape; a 3-D obsm is an " +
+    "UnsupportedFormatError that says how to leave it out, and stream() can",
+  ...py,
+  async fn() {
+    for (const name of ["f22_uns3d.h5ad", "f22_uns3d.zarr"]) {
+      const a = await read(name);
+      assertEquals(Array.from(a.uns.a3 as BigInt64Array, Number), [0, 1, 2, 3, 4, 5, 6, 7]);
+      for (
+        const p of await readBack(
+          a,
+          `print(a.uns["a3"].shape, a.uns["a3"].dtype, a.uns["a3"][1, 0, 1])`,
+        )
+      ) {
+        assertEquals(p, "(2, 2, 2) int64 5", name);
+      }
+    }
+    await assertRejects(
+      () => read("f22_obsm3d.h5ad"),
+      ln.UnsupportedFormatError,
+      /obsm\/t has 3 dimensions/,
+    );
+    await inInstance(async () => {
+      const f = await new ln.File(`${await files()}/f22_obsm3d.h5ad`).save();
+      const s = await f.stream({ subsetObs: f.subsetter().k.ge(1), obsm: [], isRunInput: false });
+      assertEquals(s.nObs, 2);
+    });
+  },
+});

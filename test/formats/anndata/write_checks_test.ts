@@ -223,3 +223,19 @@ Deno.test("writeH5ad and writeZarr into a folder that does not exist, writeH5ad 
   assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["sub"]);
   assertEquals(await listTree(dir), []);
 });
+
+Deno.test("writeH5ad refuses a string holding NUL (HDF5 readers cut it there), writing nothing; zarr keeps it", async () => {
+  const dir = await tempDir();
+  for (
+    const a of [
+      small({ obsNames: ["a", "b\0c", "d"] }),
+      small({ uns: { note: "x\0y" } }),
+      small({ obs: pl.DataFrame({ s: ["p", "q\0", "r"] }) }),
+    ]
+  ) {
+    await assertRejects(() => ln.writeH5ad(a, `${dir}/x.h5ad`), ln.ValidationError, /NUL/);
+    assertEquals(await listTree(dir), []);
+  }
+  await ln.writeZarr(small({ uns: { note: "x\0y" } }), `${dir}/x.zarr`);
+  assertEquals((await ln.readZarr(`${dir}/x.zarr`)).uns.note, "x\0y");
+});

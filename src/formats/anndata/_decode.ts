@@ -30,6 +30,8 @@ export interface DecodedFrame {
   categories: Record<string, CategoryInfo>;
   /** The index's name (pandas' `index.name`), when it has one (its key is not `_index`). */
   indexName?: string;
+  /** The index's numbers, when it is stored as numbers (pandas' RangeIndex of a frame in uns). */
+  indexNumbers?: NumericArray;
 }
 
 function corrupt(store: ElementStore, what: string): never {
@@ -438,12 +440,15 @@ export async function readDataFrame(
   const categories: Record<string, CategoryInfo> = {};
   const idx = join(path, indexKey);
   // Columns and index at once (from object storage: one round trip, not one each).
+  let indexNumbers: NumericArray | undefined;
   const [read, index] = await Promise.all([
     Promise.all(columns.map((col) => readColumn(store, path, col, rows))),
     (async () => {
       const kind = await store.describe(idx);
       if (kind === "array") {
-        return strings(await readSelected(store, idx, rows), store, idx).map((s) => s ?? "");
+        const a = await readSelected(store, idx, rows);
+        if (a.kind === "number") indexNumbers = a.data as NumericArray;
+        return strings(a, store, idx).map((s) => s ?? "");
       }
       // pandas 3's string index (anndata 0.11 on): values and a mask.
       if (kind === "group" && await encoding(store, idx) === "nullable-string-array") {
@@ -475,7 +480,13 @@ export async function readDataFrame(
   }
   const df = series.length ? pl.DataFrame(series) : pl.DataFrame({});
   keepNullable(df, nullable);
-  return { df, index, categories, ...(indexKey !== "_index" ? { indexName: indexKey } : {}) };
+  return {
+    df,
+    index,
+    categories,
+    ...(indexKey !== "_index" ? { indexName: indexKey } : {}),
+    ...(indexNumbers ? { indexNumbers } : {}),
+  };
 }
 
 /**
@@ -679,6 +690,7 @@ function keptFrame(f: DecodedFrame): pl.DataFrame {
     index: f.index,
     categories: f.categories,
     ...(f.indexName !== undefined ? { indexName: f.indexName } : {}),
+    ...(f.indexNumbers ? { indexNumbers: f.indexNumbers } : {}),
   });
 }
 

@@ -323,6 +323,7 @@ export function encodeDataFrame(
   index: string[],
   categories: Record<string, CategoryInfo> = {},
   indexName?: string,
+  indexNumbers?: NumericArray,
 ): TreeGroup {
   if (df.columns.includes("_index")) {
     throw new ValidationError('a column may not be named "_index": anndata stores the names there');
@@ -337,7 +338,15 @@ export function encodeDataFrame(
     "column-order": df.columns,
     ...enc("dataframe", "0.2.0"),
   });
-  g.children[key] = arr(index, "str", [index.length], enc("string-array", "0.2.0"));
+  // An index stored as numbers (as read) is written as numbers again.
+  g.children[key] = indexNumbers?.length === index.length
+    ? arr(
+      indexNumbers,
+      new DenseMatrix(indexNumbers, [index.length, 1]).dtype,
+      [index.length],
+      enc("array", "0.2.0"),
+    )
+    : arr(index, "str", [index.length], enc("string-array", "0.2.0"));
   for (const c of df.columns) {
     g.children[c] = encodeColumn(df.getColumn(c), categories[c], wasNullable(df, c));
   }
@@ -359,7 +368,7 @@ export function encodeElem(x: unknown, path: string, seen = new Set<object>()): 
     // As read (its index, index name and categories kept), else indexed 0, 1, ...
     const kept = frameMeta(x);
     return kept
-      ? encodeDataFrame(x, kept.index, kept.categories, kept.indexName)
+      ? encodeDataFrame(x, kept.index, kept.categories, kept.indexName, kept.indexNumbers)
       : encodeDataFrame(x, Array.from({ length: x.height }, (_, i) => String(i)));
   }
   if (typeof x === "string") return arr([x], "str", [], enc("string", "0.2.0"));

@@ -6,11 +6,14 @@
 // index (or, in obsm/varm, the obs/var names).
 import type pl from "nodejs-polars";
 import type { CategoryInfo } from "./anndata.ts";
+import type { NumericArray } from "./matrix.ts";
 
 /** A DataFrame's pandas metadata. */
 export interface FrameMeta {
   index: string[];
   indexName?: string;
+  /** The index as the numbers it was stored as (a frame in uns with pandas' RangeIndex). */
+  indexNumbers?: NumericArray;
   categories: Record<string, CategoryInfo>;
 }
 

@@ -158,3 +158,5 @@ a = small(uns={"a3": np.arange(8, dtype=np.int64).reshape(2, 2, 2)})
 a.write_h5ad("f22_uns3d.h5ad"); shutil.rmtree("f22_uns3d.zarr", ignore_errors=True); a.write_zarr("f22_uns3d.zarr")
 a = small(); a.obsm["t"] = np.zeros((3, 2, 2), np.float32); a.obs["k"] = [0, 1, 2]
 a.write_h5ad("f22_obsm3d.h5ad")
+# A DataFrame in uns with pandas' default RangeIndex (stored as int64 numbers)
+small(uns={"df": pd.DataFrame({"v": [1.5, 2.5, 3.5]})}).write_h5ad("f23_uns_df_range.h5ad")

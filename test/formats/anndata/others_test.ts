@@ -676,3 +676,19 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "a DataFrame in uns indexed by numbers is written back indexed by those numbers",
+  ...py,
+  async fn() {
+    const a = await read("f23_uns_df_range.h5ad");
+    for (
+      const p of await readBack(
+        a,
+        `d = a.uns["df"]; print(d.index.dtype, list(d.index), list(d.v))`,
+      )
+    ) {
+      assertEquals(p, "int64 [0, 1, 2] [1.5, 2.5, 3.5]");
+    }
+  },
+});

@@ -1,6 +1,6 @@
 # Valid seed files for the damaged-file corpus, written by the reference
 # Python libraries (deterministic: fixed seeds):
-#   csr.h5ad, csr_gzip.h5ad, dense.h5ad   anndata (h5py underneath)
+#   csr.h5ad, csr_gzip.h5ad, dense.h5ad   anndata (h5py underneath; csr's uns holds record arrays)
 #   csr.zarr, dense.zarr                  anndata write_zarr (zarr v2, blosc)
 #   loop.h5ad                             h5py: a valid h5ad whose uns links to its own parent
 #   bomb.h5ad                             h5py: a gzip chunk that inflates far beyond its chunk
@@ -24,7 +24,11 @@ obs = pd.DataFrame({
 }, index=[f"cell{i}" for i in range(n)])
 var = pd.DataFrame({"mean": rng.random(m)}, index=[f"g{i}" for i in range(m)])
 
-a = ad.AnnData(X=sp.csr_matrix(X), obs=obs, var=var, uns={"note": "seed"})
+# uns with a record array (scanpy's rank_genes_groups): strings and floats per record.
+rgg = {"names": np.rec.fromarrays([np.array(["g1", "g2", "g3"], dtype=object),
+                                   np.array(["g4", "g5", "g6"], dtype=object)], names=["B", "T"]),
+       "scores": np.rec.fromarrays([rng.random(3).astype(np.float32)], names=["B"])}
+a = ad.AnnData(X=sp.csr_matrix(X), obs=obs, var=var, uns={"note": "seed", "rgg": rgg})
 a.write_h5ad(f"{d}/csr.h5ad")
 a.write_h5ad(f"{d}/csr_gzip.h5ad", compression="gzip")
 a.write_zarr(f"{d}/csr.zarr", chunks=(64,))

@@ -22,6 +22,7 @@ import {
 } from "./_tree.ts";
 import { frameMeta, wasNullable } from "./_frame_meta.ts";
 import { keptScalar, keptShape, wasRecords } from "./_scalar_meta.ts";
+import { log } from "../../_log.ts";
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -333,6 +334,12 @@ export function encodeDataFrame(
   const key = indexName && !df.columns.includes(indexName) && !/^$|^\.|[/\\\0]/.test(indexName)
     ? indexName
     : "_index";
+  if (indexName && key !== indexName) {
+    log.warn(
+      `the index name "${indexName}" is also a column's name or not a valid key: the index is ` +
+        `stored under "_index" and its name is not kept`,
+    );
+  }
   const g = group({
     "_index": key,
     "column-order": df.columns,

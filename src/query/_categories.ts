@@ -42,3 +42,11 @@ export function usedCategories(
   }
   return { categories: out, uns: kept };
 }
+
+/**
+ * Set (to `true`) on the options of a stream whose result is merged with
+ * others (a collection's): its categories are kept whole, so that parts
+ * whose files share an ordered list still agree; the merged result is cut
+ * to what it uses instead.
+ */
+export const KEEP_CATEGORIES: unique symbol = Symbol("keep every category");

@@ -23,7 +23,7 @@ import { checkColumns } from "./lazy_frame.ts";
 import { type Projection, type ResolvedProjection, resolveProjection } from "./projection.ts";
 import { axisEntry, storedMatrix, subsetListed } from "./_parts.ts";
 import { evaluateStored, storedCategorical } from "./_batch_eval.ts";
-import { usedCategories } from "./_categories.ts";
+import { KEEP_CATEGORIES, usedCategories } from "./_categories.ts";
 
 /** What to select. */
 export interface StreamSelection {
@@ -215,7 +215,8 @@ export async function openSelection(
       var: vr.categories,
     };
     let unsKept = uns;
-    if (!midway && (r || cols)) {
+    const keepAll = (projection as { [KEEP_CATEGORIES]?: boolean })[KEEP_CATEGORIES] === true;
+    if (!midway && !keepAll && (r || cols)) {
       // A subset: only the categories it uses, as anndata's subset keeps
       // them (out-of-core batches keep them all: the same in every batch).
       const o = usedCategories(obs.df, obs.categories, uns);

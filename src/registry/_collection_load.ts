@@ -5,12 +5,14 @@ import { StorageError, ValidationError } from "../errors.ts";
 import { codecForSuffix } from "../formats/codecs.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import { concatAnnData, type Join, joinNames, stackFrames } from "../formats/anndata/concat.ts";
+import { KEEP_CATEGORIES, usedCategories } from "../query/_categories.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import { retryBusy } from "./_db_errors.ts";
 import { openBacked } from "./_file_open.ts";
 import { linkRunInput } from "./_inputs.ts";
 import type { Collection, CollectionLoadOptions, CollectionStreamOptions } from "./collection.ts";
 import type { File } from "./file.ts";
+import type { StreamOptions } from "./file_schemas.ts";
 import type { Instance } from "./instance.ts";
 import { pool } from "../storage/_pool.ts";
 
@@ -229,9 +231,14 @@ export async function streamCollection(
           subsetObs: options.subsetObs,
           subsetVar: options.subsetVar,
           isRunInput: false,
-        })),
+          // Every category kept per file (files sharing an ordered list agree)...
+          [KEEP_CATEGORIES]: true,
+        } as StreamOptions)),
   );
   const out = concatAnnData(parts, { join, label: FILE_ID_COLUMN, keys: files.map((f) => f.id) });
   await linkAll(c, files, options.isRunInput);
+  // ... and the merged subset keeps those it uses, as anndata's subset does.
+  const used = usedCategories(out.obs, out.categories.obs, out.uns);
+  out.categories.obs = used.categories;
   return out;
 }

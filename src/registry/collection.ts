@@ -266,9 +266,13 @@ export class Collection {
   /**
    * The files as one object: DataFrames stacked (columns joined by
    * `join`), AnnData concatenated along obs with var joined (`"inner"`
-   * default, `"outer"`) and an obs column `file_id`. Files of other
-   * formats, or a mix of tables and AnnData, are a `ValidationError`
-   * before anything is read; so is an inner join without common var names.
+   * default, `"outer"`) and an obs column `file_id` (as `concatAnnData`:
+   * layers and obsm matrices every file has; obs columns every file has,
+   * or all with `"outer"`; var's columns from the first file that has each
+   * name; a categorical stays ordered where every file has the same
+   * categories). Files of other formats, or a mix of tables and AnnData,
+   * are a `ValidationError` before anything is read; so is an inner join
+   * without common var names.
    */
   async load(options: CollectionLoadOptions = {}): Promise<DataFrame | AnnData> {
     return await loadCollection(this, options);
@@ -276,7 +280,8 @@ export class Collection {
 
   /**
    * One `subsetObs`/`subsetVar` query over every AnnData file (read
-   * through byte ranges, `parallel` at once), concatenated as `load()`.
+   * through byte ranges, `parallel` at once), concatenated as `load()`;
+   * categoricals keep the categories the result uses.
    */
   async stream(options: CollectionStreamOptions = {}): Promise<AnnData> {
     return await streamCollection(this, options);

@@ -530,3 +530,33 @@ print(json.dumps(res))
     }
   },
 });
+
+Deno.test("collection.stream keeps an ordered categorical its files share ordered, cut to the categories the subset uses", async () => {
+  await freshInstance();
+  try {
+    const part = (i: number, st: string[]) =>
+      new ln.AnnData({
+        X: new ln.DenseMatrix(Float32Array.from(st, () => 1), [st.length, 1]),
+        varNames: ["A"],
+        obsNames: st.map((_, k) => `c${i}_${k}`),
+        obs: pl.DataFrame({
+          st: pl.Series("st", st).cast(pl.Categorical),
+          k: st.map((_, k) => k),
+        }),
+        categories: { obs: { st: { categories: ["lo", "mid", "hi", "top"], ordered: true } } },
+      });
+    const files = [
+      await new ln.File(part(0, ["lo", "hi", "top"]), { key: "o0.h5ad" }).save(),
+      await new ln.File(part(1, ["mid", "top", "mid"]), { key: "o1.zarr", format: "zarr" }).save(),
+    ];
+    const c = await new ln.Collection(files, { name: "ordered" }).save();
+    // Rows k <= 1: file 0 uses lo and hi, file 1 mid (and top in neither).
+    const s = await c.stream({ subsetObs: new ln.LazyDataFrame().k.le(1), isRunInput: false });
+    assertEquals(s.obs.getColumn("st").cast(pl.Utf8).toArray(), ["lo", "hi", "mid", "top"]);
+    assertEquals(s.categories.obs.st, { categories: ["lo", "mid", "hi", "top"], ordered: true });
+    const t = await c.stream({ subsetObs: new ln.LazyDataFrame().k.eq(0), isRunInput: false });
+    assertEquals(t.categories.obs.st, { categories: ["lo", "mid"], ordered: true });
+  } finally {
+    await ln.close();
+  }
+});

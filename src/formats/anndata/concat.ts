@@ -262,16 +262,23 @@ function mergeCategories(
           ...(info.values ? { values: info.values } : {}),
         };
       } else {
+        // Ordered only while every part has the same list (a merge of two
+        // orders could contradict either: anndata makes them plain values).
+        const same = cur.categories.length === info.categories.length &&
+          cur.categories.every((c, i) => c === info.categories[i]);
+        cur.ordered &&= info.ordered && same;
         const have = new Set(cur.categories);
         for (const c of info.categories) if (!have.has(c)) cur.categories.push(c);
-        cur.ordered &&= info.ordered;
         // Categories of numbers in one part and of strings in another: strings.
         if (cur.values !== info.values) delete cur.values;
       }
     }
   }
   for (const [col, info] of Object.entries(out)) {
-    if (!obs.columns.includes(col)) continue;
+    if (!obs.columns.includes(col)) {
+      delete out[col]; // a column the join left out
+      continue;
+    }
     const have = new Set(info.categories);
     const s = obs.getColumn(col);
     // Numbers as JS writes them (as their categories were), strings as they are.
@@ -280,6 +287,7 @@ function mergeCategories(
       : s.cast(pl.Utf8).unique().toArray() as (string | null)[];
     const more = values.filter((v): v is string => v != null && !have.has(v)).sort();
     for (const v of more) info.categories.push(v);
+    if (more.length) info.ordered = false;
   }
   return { ...out, ...extra };
 }
@@ -309,12 +317,20 @@ function joinedVar(parts: readonly AnnData[], names: string[]): DataFrame {
 }
 const POS = "__lamin_position";
 
+function isMatrix(m: unknown): m is Matrix {
+  return m instanceof DenseMatrix || m instanceof CsrMatrix || m instanceof CscMatrix;
+}
+
 /**
  * Concatenate AnnData objects along obs, as anndata's `ad.concat`: var
  * names joined (`join`), X and layers (those every part has) aligned to
- * them, obs tables stacked, and `label` (when given) a categorical obs
- * column naming each row's part by `keys`. An inner join without a common
- * var name is a `ValidationError`.
+ * them, obsm entries every part has (matrices of one width) stacked, obs
+ * tables stacked (inner: the columns every part has; outer: all, null
+ * where a part lacks one), and `label` (when given) a categorical obs
+ * column naming each row's part by `keys`. A categorical stays ordered
+ * only where every part has the same categories. var: each name's row
+ * from the first part that has it. An inner join without a common var
+ * name is a `ValidationError`.
  *
  * @example Two parts with one gene in common
  * ```ts
@@ -356,23 +372,42 @@ export function concatAnnData(parts: readonly AnnData[], options: ConcatOptions 
     k,
     assembleRows(parts.map((a, i) => ({ m: a.layers[k], cols: maps[i] })), names.length),
   ]));
+  // obsm entries every part has, as matrices of one width (DataFrames and
+  // the rest are left out, as layers not in every part are).
+  const obsmKeys = Object.keys(parts[0].obsm).filter((k) =>
+    parts.every((a) => {
+      const m = a.obsm[k], first = parts[0].obsm[k];
+      return isMatrix(m) && isMatrix(first) && m.shape[1] === first.shape[1];
+    })
+  );
+  const obsm = Object.fromEntries(obsmKeys.map((k) => {
+    const width = (parts[0].obsm[k] as Matrix).shape[1];
+    const cols = Int32Array.from({ length: width }, (_, j) => j);
+    return [k, assembleRows(parts.map((a) => ({ m: a.obsm[k] as Matrix, cols })), width)];
+  }));
+  // An inner join keeps the obs columns every part has (as pandas' concat).
+  const shared = join === "inner"
+    ? parts[0].obs.columns.filter((c) => parts.every((a) => a.obs.columns.includes(c)))
+    : undefined;
   const label = options.label;
   const extra: Record<string, CategoryInfo> = {};
   const frames = parts.map((a, i) => {
-    if (label === undefined) return a.obs;
+    const own = shared && shared.length < a.obs.width ? a.obs.select(...shared) : a.obs;
+    if (label === undefined) return own;
     if (a.obs.columns.includes(label)) {
       throw new ValidationError(
         `obs of part ${keys[i]} already has a column "${label}"; choose another label`,
       );
     }
     const col = pl.Series(label, Array(a.nObs).fill(keys[i]), pl.Utf8);
-    return a.obs.width === 0 ? pl.DataFrame([col]) : a.obs.withColumn(col);
+    return own.width === 0 ? pl.DataFrame([col]) : own.withColumn(col);
   });
   if (label !== undefined) extra[label] = { categories: [...new Set(keys)], ordered: false };
   const obs = stackFrames(frames, "obs");
   return new AnnData({
     X,
     layers,
+    obsm,
     obs: label === undefined ? obs : obs.withColumns(pl.col(label).cast(pl.Categorical)),
     obsNames: parts.flatMap((a) => a.obsNames),
     varNames: names,

@@ -52,8 +52,42 @@ Deno.test("concatAnnData keeps common layers, widens mixed dtypes, keeps int64 a
   assertEquals(out.layers.counts.dtype, "float64");
   assertEquals(Array.from(out.layers.counts.toDense().data as Float64Array), [7, 8, 9, 10]);
   assertEquals(out.obs.getColumn("batch").cast(pl.Utf8).toArray(), ["a", "b"]);
-  assertEquals(out.obs.getColumn("n").toArray(), [1, null]);
+  // Inner (the default): the obs columns every part has, as pandas' concat; outer: all.
+  assertEquals(out.obs.columns, ["batch"]);
+  const outer = ln.concatAnnData([a, b], { label: "batch", keys: ["a", "b"], join: "outer" });
+  assertEquals(outer.obs.getColumn("n").toArray(), [1, null]);
+  assertEquals(outer.obs.getColumn("s").toArray(), [null, "x"]);
   assertEquals(out.categories.obs.batch, { categories: ["a", "b"], ordered: false });
+});
+
+Deno.test("concatAnnData keeps an ordered categorical ordered only where every part has the same categories, and the obsm entries every part has", () => {
+  const part = (st: string[], cats: string[], pca: number[]) =>
+    new ln.AnnData({
+      X: dense(st.map(() => [1])),
+      varNames: ["A"],
+      obs: pl.DataFrame({ st: pl.Series("st", st).cast(pl.Categorical) }),
+      categories: { obs: { st: { categories: cats, ordered: true } } },
+      obsm: {
+        pca: new ln.DenseMatrix(Float32Array.from(pca), [st.length, 2]),
+        ...(cats.length === 2 ? { only: dense(st.map(() => [0])) } : {}),
+      },
+    });
+  const a = part(["lo", "hi"], ["lo", "hi"], [1, 2, 3, 4]);
+  const same = part(["hi"], ["lo", "hi"], [5, 6]);
+  const other = part(["mid", "hi"], ["lo", "mid", "hi"], [7, 8, 9, 10]);
+  assertEquals(ln.concatAnnData([a, same]).categories.obs.st, {
+    categories: ["lo", "hi"],
+    ordered: true,
+  });
+  // Two orders merged could contradict either: plain categories then.
+  assertEquals(ln.concatAnnData([a, other]).categories.obs.st, {
+    categories: ["lo", "hi", "mid"],
+    ordered: false,
+  });
+  const both = ln.concatAnnData([a, other]);
+  assertEquals(Object.keys(both.obsm), ["pca"]);
+  const pca = both.obsm.pca as ln.DenseMatrix;
+  assertEquals(Array.from(pca.toDense().data as Float32Array), [1, 2, 3, 4, 7, 8, 9, 10]);
 });
 
 Deno.test("concatAnnData refuses what cannot be aligned: duplicate var names, an empty inner join, a label clash, X in some parts only", () => {

@@ -1,7 +1,7 @@
 import * as zarr from "zarrita";
 import { CorruptFileError, UnsupportedFormatError } from "../errors.ts";
 import { readAnnData } from "./anndata/_decode.ts";
-import { localZarr, openZarr } from "./anndata/_zarr_store.ts";
+import { localZarr, openZarr, zarritaStore } from "./anndata/_zarr_store.ts";
 
 /**
  * Load a local `.zarr` store: an AnnData store becomes an `AnnData`, an
@@ -21,9 +21,7 @@ export async function loadZarr(path: string): Promise<unknown> {
     );
   }
   if (kind === "array") {
-    return await zarr.open(zarr.root({ get: (k: string) => source.get(k.replace(/^\//, "")) }), {
-      kind: "array",
-    });
+    return await zarr.open(zarr.root(zarritaStore(source)), { kind: "array" });
   }
   throw new CorruptFileError(`"${path}" is not a zarr store (no .zgroup, .zarray or zarr.json)`);
 }

@@ -161,6 +161,13 @@ export function messageOf(e: unknown): string {
 /** A zarrita (or codec) failure as a typed error naming the element. */
 export function zarrError(label: string, path: string, e: unknown): LaminError {
   if (e instanceof LaminError) return e;
+  if (zarr.isZarritaError(e, "UnsupportedError")) {
+    return new UnsupportedFormatError(
+      `"${label}": /${path} uses a zarr feature lamindeno's zarr reader does not read: ` +
+        `${messageOf(e)}`,
+      { cause: e },
+    );
+  }
   if (zarr.isZarritaError(e, "UnknownCodecError")) {
     return new UnsupportedFormatError(
       `"${label}": /${path} is compressed with ${
@@ -172,15 +179,31 @@ export function zarrError(label: string, path: string, e: unknown): LaminError {
   return new CorruptFileError(`"${label}": cannot read /${path}: ${messageOf(e)}`, { cause: e });
 }
 
-/** The key of chunk `coords` of the array at `path` (v2 or v3 default encoding). */
-async function chunkKey(source: ZarrStoreAt, path: string, coords: number[]): Promise<string> {
+/**
+ * The key of the last stored object of the array at `path` of `shape`:
+ * its last chunk (v2; v3 by its chunk key encoding), or for a sharded v3
+ * array its last shard (the chunk grid is the shards').
+ */
+async function lastChunkKey(
+  source: ZarrStoreAt,
+  path: string,
+  shape: number[],
+  chunks: number[],
+): Promise<string> {
   const base = path ? `${path}/` : "";
+  const last = (grid: number[]) => shape.map((d, i) => Math.max(0, Math.ceil(d / grid[i]) - 1));
   const v2 = await source.get(`${base}.zarray`);
   if (v2) {
     const sep = JSON.parse(new TextDecoder().decode(v2)).dimension_separator ?? ".";
-    return base + (coords.length ? coords.join(sep) : "0");
+    return base + (shape.length ? last(chunks).join(sep) : "0");
   }
-  return `${base}c/${coords.join("/")}`;
+  const m = JSON.parse(new TextDecoder().decode((await source.get(`${base}zarr.json`))!));
+  const grid = m?.chunk_grid?.configuration?.chunk_shape;
+  const coords = last(Array.isArray(grid) && grid.length === shape.length ? grid : chunks);
+  const enc = m?.chunk_key_encoding ?? {};
+  const sep = enc.configuration?.separator ?? (enc.name === "v2" ? "." : "/");
+  if (enc.name === "v2") return base + (coords.length ? coords.join(sep) : "0");
+  return base + ["c", ...coords].join(sep);
 }
 
 /**
@@ -200,21 +223,19 @@ export async function checkedArray(
     throw new CorruptFileError(`${where} claims ${what}: the store is damaged`);
   };
   if (chunks.length !== shape.length) bad(`chunks [${chunks}] for shape [${shape}]`);
-  let n = 1, perChunk = 1, last: number[] = [];
+  let n = 1, perChunk = 1;
   for (const [i, d] of shape.entries()) {
     if (!Number.isSafeInteger(d) || d < 0) bad(`a dimension of ${d}`);
     if (!Number.isSafeInteger(chunks[i]) || chunks[i] < 1) bad(`a chunk dimension of ${chunks[i]}`);
     n *= d;
     perChunk *= chunks[i];
-    last.push(Math.max(0, Math.ceil(d / chunks[i]) - 1));
   }
   const w = width(String(arr.dtype)) ?? 8;
   if (!Number.isSafeInteger(n * w)) bad(`shape [${shape}] (${n * w} bytes)`);
   if (perChunk * w > 2 ** 31) bad(`chunks of ${perChunk * w} bytes`);
   if (n * w > PROBE_BYTES && n > 0) {
     // A big claim must be backed by data: its last chunk must be stored.
-    if (shape.length === 0) last = [];
-    const key = await chunkKey(source, path, last).catch(() => undefined);
+    const key = await lastChunkKey(source, path, shape, chunks).catch(() => undefined);
     if (key === undefined || !(await source.get(key))) {
       bad(`shape [${shape}] (${n * w} bytes) but its last chunk is not stored`);
     }

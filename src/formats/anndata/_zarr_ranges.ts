@@ -4,7 +4,7 @@ import * as zarr from "zarrita";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { LocalChunks, PartWatch, Range, RangeArray } from "../ranges.ts";
 import type { Dtype, NumericArray } from "./matrix.ts";
-import type { ZarrStoreAt } from "./_zarr_store.ts";
+import { zarritaStore, type ZarrStoreAt } from "./_zarr_store.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
 import {
   type BloscIntoJob,
@@ -26,7 +26,7 @@ export async function zarrRangeArray(
   label: string,
 ): Promise<RangeArray> {
   installCheckedCodecs();
-  const root = zarr.root({ get: (key: string) => source.get(key.replace(/^\//, "")) });
+  const root = zarr.root(zarritaStore(source));
   let arr: AnyArray;
   try {
     arr = await zarr.open(root.resolve(path), { kind: "array" });

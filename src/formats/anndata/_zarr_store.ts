@@ -41,6 +41,60 @@ export interface ZarrStoreAt {
   listAll?(): Promise<ListedKey[] | undefined>;
   /** Drop what was kept of the store (its chunks); it may still be read. */
   release?(): void;
+  /**
+   * Optionally: bytes `offset..offset + length` of `key` (fewer at its end),
+   * or its last `suffix` bytes; undefined when there is no such key. Sharded
+   * zarr v3 arrays read their shards' index and inner chunks so; without
+   * it, a range is cut from the whole object.
+   */
+  getRange?(key: string, range: ByteRange): Promise<Uint8Array | undefined>;
+}
+
+/** A range of an object's bytes: from an offset, or its last `suffixLength`. */
+export type ByteRange = { offset: number; length: number } | { suffixLength: number };
+
+/**
+ * The zarrita store over `source` (keys without the leading slash), with
+ * the ranged reads sharded (zarr v3) arrays need: `source.getRange`, else
+ * a slice of the whole object.
+ */
+export function zarritaStore(source: ZarrStoreAt): {
+  get(key: string): Promise<Uint8Array | undefined>;
+  getRange(key: string, range: ByteRange): Promise<Uint8Array | undefined>;
+} {
+  const strip = (key: string) => key.replace(/^\//, "");
+  return {
+    get: (key) => source.get(strip(key)),
+    async getRange(key, range) {
+      if (source.getRange) return await source.getRange(strip(key), range);
+      const b = await source.get(strip(key));
+      if (!b) return undefined;
+      return "suffixLength" in range
+        ? b.subarray(Math.max(0, b.length - range.suffixLength))
+        : b.subarray(range.offset, range.offset + range.length);
+    },
+  };
+}
+
+/** `range` of the local file `path`; undefined when there is no such file. */
+export async function fileRange(path: string, range: ByteRange): Promise<Uint8Array | undefined> {
+  let f: rt.FileHandle;
+  try {
+    f = await rt.openFile(path, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = (await f.stat()).size;
+    const [at, n] = "suffixLength" in range
+      ? [Math.max(0, size - range.suffixLength), Math.min(size, range.suffixLength)]
+      : [range.offset, Math.max(0, Math.min(range.length, size - range.offset))];
+    const out = new Uint8Array(n);
+    const got = await rt.readAt(f, out, at);
+    return out.subarray(0, got);
+  } finally {
+    await f.close();
+  }
 }
 
 /**
@@ -186,6 +240,7 @@ export function localZarr(dir: string): ZarrStoreAt {
       }
     },
     filePath: (key) => `${dir}/${key}`,
+    getRange: (key, range) => fileRange(`${dir}/${key}`, range),
     async children(prefix) {
       try {
         const out: string[] = [];
@@ -212,7 +267,7 @@ function emptyArray(dtype: string, shape: number[]): StoreArray {
 /** Open a zarr hierarchy as an ElementStore. */
 export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
   installCheckedCodecs();
-  const store = { get: (key: string) => source.get(key.replace(/^\//, "")) };
+  const store = zarritaStore(source);
   const root = zarr.root(store);
   // deno-lint-ignore no-explicit-any
   const nodes = new Map<string, Promise<any>>();

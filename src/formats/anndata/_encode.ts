@@ -5,10 +5,10 @@ import pl from "nodejs-polars";
 import { UnsupportedFormatError, ValidationError } from "../../errors.ts";
 import { AnnData, type CategoryInfo, checkAnnData } from "./anndata.ts";
 import {
-  CscMatrix,
   CsrMatrix,
   DenseMatrix,
   dtypeOf,
+  isMatrix,
   type Matrix,
   type NumericArray,
 } from "./matrix.ts";
@@ -362,10 +362,6 @@ export function encodeDataFrame(
 
 function isFrame(x: unknown): x is pl.DataFrame {
   return !!x && typeof x === "object" && typeof (x as pl.DataFrame).getColumns === "function";
-}
-
-function isMatrix(x: unknown): x is Matrix {
-  return x instanceof DenseMatrix || x instanceof CsrMatrix || x instanceof CscMatrix;
 }
 
 /** Encode any value of uns. */

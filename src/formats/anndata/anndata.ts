@@ -1,6 +1,6 @@
 import pl from "nodejs-polars";
 import { ValidationError } from "../../errors.ts";
-import { CscMatrix, CsrMatrix, DenseMatrix, type Matrix } from "./matrix.ts";
+import { isMatrix, type Matrix } from "./matrix.ts";
 import type { DataFrame } from "../tables.ts";
 import { installDisplay } from "../../_display.ts";
 import { annDataHtml, annDataText } from "./_repr.ts";
@@ -74,10 +74,6 @@ export interface AnnDataOptions {
   categories?: Partial<Categoricals>;
   /** The names of the obs and var indexes (pandas' `obs.index.name`), if named. */
   indexNames?: { obs?: string; var?: string };
-}
-
-function isMatrix(x: unknown): x is Matrix {
-  return x instanceof DenseMatrix || x instanceof CsrMatrix || x instanceof CscMatrix;
 }
 
 function rowsOf(x: Matrix | DataFrame): number {

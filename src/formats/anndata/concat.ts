@@ -5,7 +5,15 @@
 import pl from "nodejs-polars";
 import { ValidationError } from "../../errors.ts";
 import { AnnData, type CategoryInfo } from "./anndata.ts";
-import { allocate, CscMatrix, CsrMatrix, DenseMatrix, type Dtype, type Matrix } from "./matrix.ts";
+import {
+  allocate,
+  CscMatrix,
+  CsrMatrix,
+  DenseMatrix,
+  type Dtype,
+  isMatrix,
+  type Matrix,
+} from "./matrix.ts";
 import type { DataFrame } from "../tables.ts";
 
 /** How var is joined: names in every part (`"inner"`) or in any (`"outer"`). */
@@ -316,10 +324,6 @@ function joinedVar(parts: readonly AnnData[], names: string[]): DataFrame {
   return stackFrames(frames, "var").sort(POS).drop(POS);
 }
 const POS = "__lamin_position";
-
-function isMatrix(m: unknown): m is Matrix {
-  return m instanceof DenseMatrix || m instanceof CsrMatrix || m instanceof CscMatrix;
-}
 
 /**
  * Concatenate AnnData objects along obs, as anndata's `ad.concat`: var

@@ -409,3 +409,8 @@ function outside(a: ArrayLike<number | bigint>, n: number): number {
 
 /** Any matrix AnnData holds. */
 export type Matrix = DenseMatrix | CsrMatrix | CscMatrix;
+
+/** @internal Whether `x` is one of the matrix classes. */
+export function isMatrix(x: unknown): x is Matrix {
+  return x instanceof DenseMatrix || x instanceof CsrMatrix || x instanceof CscMatrix;
+}

@@ -65,7 +65,7 @@ export async function openH5Range(
       : undefined;
   const fieldOf = async (p: string) => {
     const cut = p.lastIndexOf("/");
-    if (cut < 0 || await file.get(p)) return undefined;
+    if (cut < 0) return undefined;
     const ds = recordsOf(await file.get(p.slice(0, cut)));
     const t = ds?.type as Extract<DType, { kind: "compound" }> | undefined;
     const member = t?.members.find((m) => m.name === p.slice(cut + 1));
@@ -122,7 +122,8 @@ export async function openH5Range(
       return out;
     },
     async read(p, watch): Promise<StoreArray> {
-      const field = await readField(p);
+      // No node there: maybe a field of records.
+      const field = (await file.get(p)) ? undefined : await readField(p);
       if (field) return field;
       const ds = await dataset(p);
       // An int32 index check is for int32 arrays (see PartWatch).

@@ -53,6 +53,15 @@ export interface ZarrStoreAt {
 /** A range of an object's bytes: from an offset, or its last `suffixLength`. */
 export type ByteRange = { offset: number; length: number } | { suffixLength: number };
 
+/** Where `range` starts in an object of `size` bytes, and how many of its bytes are there. */
+export function spanOf(range: ByteRange, size: number): [at: number, n: number] {
+  if ("suffixLength" in range) {
+    const at = Math.max(0, size - range.suffixLength);
+    return [at, size - at];
+  }
+  return [range.offset, Math.max(0, Math.min(range.length, size - range.offset))];
+}
+
 /**
  * The zarrita store over `source` (keys without the leading slash), with
  * the ranged reads sharded (zarr v3) arrays need: `source.getRange`, else
@@ -69,9 +78,8 @@ export function zarritaStore(source: ZarrStoreAt): {
       if (source.getRange) return await source.getRange(strip(key), range);
       const b = await source.get(strip(key));
       if (!b) return undefined;
-      return "suffixLength" in range
-        ? b.subarray(Math.max(0, b.length - range.suffixLength))
-        : b.subarray(range.offset, range.offset + range.length);
+      const [at, n] = spanOf(range, b.length);
+      return b.subarray(at, at + n);
     },
   };
 }
@@ -85,10 +93,7 @@ export async function fileRange(path: string, range: ByteRange): Promise<Uint8Ar
     return undefined;
   }
   try {
-    const size = (await f.stat()).size;
-    const [at, n] = "suffixLength" in range
-      ? [Math.max(0, size - range.suffixLength), Math.min(size, range.suffixLength)]
-      : [range.offset, Math.max(0, Math.min(range.length, size - range.offset))];
+    const [at, n] = spanOf(range, (await f.stat()).size);
     const out = new Uint8Array(n);
     const got = await rt.readAt(f, out, at);
     return out.subarray(0, got);

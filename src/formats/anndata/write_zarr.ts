@@ -141,7 +141,8 @@ async function writeRecords(
   await rt.mkdir(dir, { recursive: true });
   const n = r.length;
   const codes = r.fields.map((f) => {
-    if (f.dtype !== "str") return { code: DTYPES[f.dtype], size: BYTES[f.dtype] };
+    // A numeric code says its size ("<f4", "|b1").
+    if (f.dtype !== "str") return { code: DTYPES[f.dtype], size: Number(DTYPES[f.dtype].slice(2)) };
     let most = 1;
     for (const v of f.data as (string | null)[]) most = Math.max(most, [...(v ?? "")].length);
     return { code: `<U${most}`, size: 4 * most };
@@ -178,21 +179,6 @@ async function writeRecords(
   }
   await rt.writeFile(join(dir, "0"), compression ? deflateSync(body, { level: 5 }) : body);
 }
-
-/** Bytes per value of each dtype the records' numeric fields may have. */
-const BYTES: Record<string, number> = {
-  float32: 4,
-  float64: 8,
-  int8: 1,
-  int16: 2,
-  int32: 4,
-  int64: 8,
-  uint8: 1,
-  uint16: 2,
-  uint32: 4,
-  uint64: 8,
-  bool: 1,
-};
 
 /** Check every key of the tree `g` (at `where`) before anything is written. */
 function validateTree(g: TreeGroup, where: string): void {

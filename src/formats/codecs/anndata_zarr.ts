@@ -8,6 +8,7 @@ import {
   foldersUnder,
   keepingMetadata,
   openZarr,
+  spanOf,
   type ZarrStoreAt,
 } from "../anndata/_zarr_store.ts";
 import { zarrRangeArray } from "../anndata/_zarr_ranges.ts";
@@ -53,8 +54,8 @@ function backendZarr(
       }
       const info = await backend.head(k);
       if (!info) return undefined;
-      const at = Math.max(0, info.size - range.suffixLength);
-      const got = await backend.getRange(k, at, info.size - at);
+      const [at, n] = spanOf(range, info.size);
+      const got = await backend.getRange(k, at, n);
       if (got) {
         io.bytesRead += got.length;
         io.requests += 2;

@@ -10,6 +10,7 @@ import {
   type BloscIntoJob,
   decodeBloscChunk,
   decodeBloscFile,
+  decodeBloscFilesInGroups,
   decodeBloscFilesInto,
   intoWorthIt,
 } from "../hdf5/_unfilter_pool.ts";
@@ -367,30 +368,38 @@ async function pickedRows2d(
   const colChunks = Math.ceil(shape[1] / chunks[1]);
   let todo: [number, number, PickBlock][] = [];
   for (const [c, b] of blocks) for (let j = 0; j < colChunks; j++) todo.push([c, j, b]);
-  const job = raw.path && intoWorthIt(out) ? todo.map(([c, j]) => raw.path!(c, j)) : undefined;
+  const large = intoWorthIt(out);
+  const job = raw.path && (large || todo.length > 1)
+    ? todo.map(([c, j]) => raw.path!(c, j))
+    : undefined;
   if (job && job.every((f) => f !== undefined)) {
-    // Decoded on one worker straight into the result, as `pickedRows` does.
+    // Decoded on one worker straight into the result, or in groups of
+    // chunks when small, as `pickedRows` does.
     const dst = shape[1] * bpe;
-    const got = await decodedInto(
-      raw,
-      {
-        paths: job as string[],
-        picks: todo.map(([, , b]) => b.pick),
-        ats: todo.map(([, j, b]) => (b.at / chunkRow) * dst + j * chunkRow),
-        cap,
-        rows: {
-          src: chunkRow,
-          dst,
-          widths: todo.map(([, j]) => Math.min(chunks[1], shape[1] - j * chunks[1]) * bpe),
-        },
-        cut: true,
+    const into: BloscIntoJob["into"] = {
+      paths: job as string[],
+      picks: todo.map(([, , b]) => b.pick),
+      ats: todo.map(([, j, b]) => (b.at / chunkRow) * dst + j * chunkRow),
+      cap,
+      rows: {
+        src: chunkRow,
+        dst,
+        widths: todo.map(([, j]) => Math.min(chunks[1], shape[1] - j * chunks[1]) * bpe),
       },
-      out,
+      cut: true,
+      names: todo.map(([c, j]) => `${c}.${j}`),
+    };
+    const got = large ? await decodedInto(raw, into, out, label, path) : await decodedInGroups(
+      raw,
+      into,
+      new Uint8Array(out.buffer, out.byteOffset, out.byteLength),
       label,
       path,
     );
-    out = got.out;
-    todo = got.skipped.map((k) => todo[k]); // never written, another codec: below
+    if (got) {
+      out = got.out ?? out;
+      todo = got.skipped.map((k) => todo[k]); // never written, another codec: below
+    }
   }
   const ow = wordsOf(out, unit);
   const jobs: Promise<void>[] = [];
@@ -517,11 +526,17 @@ async function pickedRows(
   const cap = extent * bpe;
   // Sparse indices are checked where they are decoded (on the workers).
   const check = out instanceof Int32Array && watch?.checked ? watch.int32Below : undefined;
-  const job = intoWorthIt(out) ? intoJob(raw, blocks, cap, check) : undefined;
+  const job = blocks.size > 1 || intoWorthIt(out) ? intoJob(raw, blocks, cap, check) : undefined;
   let todo = [...blocks];
-  if (job) {
-    const got = await decodedInto(raw, job, out, label, path);
-    out = got.out;
+  // Large: decoded on one worker straight into `out`; small: in groups of
+  // chunks on the workers, copied in here (else a message per chunk).
+  const got = !job
+    ? undefined
+    : intoWorthIt(out)
+    ? await decodedInto(raw, job, out, label, path)
+    : await decodedInGroups(raw, job, bytes, label, path);
+  if (got) {
+    out = got.out ?? out;
     bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     const skipped = new Set(got.skipped);
     for (const [k, [_, b]] of todo.entries()) {
@@ -576,6 +591,33 @@ async function decodedInto(
   }
   const lost = bytes.byteLength === 0 && length > 0;
   return { out: lost ? largeArray(Ctor, length) : out, skipped: job.paths.map((_, k) => k) };
+}
+
+/**
+ * `job` decoded on the workers in groups of chunks, copied into `bytes`
+ * (`decodeBloscFilesInGroups`; errors named after the array): the chunks
+ * left to the caller; undefined when the pool could not (`bytes` is as it
+ * was: the caller reads every chunk).
+ */
+async function decodedInGroups(
+  raw: RawChunks,
+  job: BloscIntoJob["into"],
+  bytes: Uint8Array,
+  label: string,
+  path: string,
+): Promise<{ out?: undefined; skipped: number[] } | undefined> {
+  let r;
+  try {
+    r = await decodeBloscFilesInGroups(job, bytes);
+  } catch (e) {
+    if (e instanceof CorruptFileError) {
+      throw new CorruptFileError(`"${label}": /${path}, ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+  if (!r) return undefined;
+  raw.counted?.(r.read);
+  return { skipped: r.skipped };
 }
 
 /**

@@ -85,6 +85,8 @@ export interface BloscIntoJob {
     rows?: { src: number; dst: number; widths: number[] };
     /** A matrix read alone (a dense one's rows): may be cut into parts (see `intoParts`). */
     cut?: boolean;
+    /** Each chunk's name in errors (its coordinates, e.g. "1.2"); else its file's name. */
+    names?: string[];
   };
 }
 
@@ -491,6 +493,66 @@ async function intoOnPool(
   }
 }
 
+/** Chunks a group of a small read's into jobs has (see `decodeBloscFilesInGroups`). */
+const GROUP_CHUNKS = 8;
+
+/** Small reads sent in groups of chunks, and the groups (what tests look at). */
+export const intoGroups = { reads: 0, groups: 0 };
+
+/**
+ * A small read's chunk files (`job`, as for `decodeBloscFilesInto`, its
+ * output too small to be worth moving: see `intoWorthIt`) in groups of a
+ * few chunks, each decoded on the least busy worker into an array of its
+ * own and copied into `out` here: a message per group, not per chunk (a
+ * scattered 1% query of a zarr atlas sent 256 one-chunk messages, each
+ * costing both threads a round trip). `skipped`: as for
+ * `decodeBloscFilesInto`; null when there is no pool or it failed (`out`
+ * is untouched then: the caller reads every chunk itself).
+ */
+export async function decodeBloscFilesInGroups(
+  job: BloscIntoJob["into"],
+  out: Uint8Array,
+): Promise<{ read: number; skipped: number[] } | null> {
+  if (pool === undefined) pool = startPool();
+  if (!pool) return null;
+  const p = pool;
+  const n = job.paths.length;
+  const parts = n > GROUP_CHUNKS ? cutParts(extents(job), Math.ceil(n / GROUP_CHUNKS)) : undefined;
+  intoGroups.reads++;
+  intoGroups.groups += parts?.length ?? 1;
+  try {
+    const results = await Promise.all(
+      (parts ?? [{ from: 0, to: n, ...spanOfParts(extents(job)) }]).map(async (part) => {
+        const into = { into: partJob(job, part), bytes: new Uint8Array(part.end - part.at) };
+        return { part, r: await sendJobs(leastBusy(p), [into], true) };
+      }),
+    );
+    const info = { read: 0, skipped: [] as number[] };
+    for (const { part, r } of results) {
+      out.set(r.out[0].subarray(0, part.end - part.at), part.at);
+      const got = r.info?.[0];
+      info.read += got?.read ?? 0;
+      for (const k of got?.skipped ?? []) info.skipped.push(part.from + k);
+    }
+    return info;
+  } catch (e) {
+    if (aboutTheData(e)) throw e;
+    return null; // the pool failed
+  }
+}
+
+/** The output bytes `[at, end)` that every entry of `job` writes within. */
+function spanOfParts({ lo, hi }: { lo: Float64Array; hi: Float64Array }): {
+  at: number;
+  end: number;
+} {
+  let at = Infinity, end = -Infinity;
+  for (let k = 0; k < lo.length; k++) {
+    if (hi[k] > lo[k]) [at, end] = [Math.min(at, lo[k]), Math.max(end, hi[k])];
+  }
+  return at === Infinity ? { at: 0, end: 0 } : { at, end };
+}
+
 /** Reads under way that must not cut jobs (see `withoutCuts`). */
 let uncut = 0;
 
@@ -627,6 +689,7 @@ function partJob<J extends BloscIntoJob["into"] | UndoIntoJob["into"]>(
   if ("paths" in job) {
     const b = sub as BloscIntoJob["into"];
     b.paths = job.paths.slice(from, to);
+    if (job.names) b.names = job.names.slice(from, to);
     if (job.rows) b.rows = { ...job.rows, widths: job.rows.widths.slice(from, to) };
   } else {
     const u = sub as UndoIntoJob["into"];
@@ -789,7 +852,7 @@ function leastBusy(p: NonNullable<typeof pool>): number {
  * while the other worker idled (a zarr query's matrices: 191 instead of
  * ~125 ms).
  */
-function weight(jobs: readonly object[]): number {
+export function weight(jobs: readonly object[]): number {
   let sum = 0;
   for (
     const j of jobs as {
@@ -802,7 +865,13 @@ function weight(jobs: readonly object[]): number {
   ) {
     // An into job: its chunks decoded whole (else its output's size).
     const into = j.into && ((j.into.paths?.length ?? 0) * (j.into.cap ?? 0) || j.bytes?.byteLength);
-    sum += into || (j.blosc?.cap ?? j.ctx?.expected ?? j.size ?? j.bytes?.byteLength ?? 1 << 20);
+    // A blosc chunk at hand: the size its header gives (a string column's
+    // cap is 256 MB, which sent every other job to the other worker).
+    const header = j.blosc && j.bytes && j.bytes.byteLength >= 16
+      ? Math.min(j.blosc.cap, new DataView(j.bytes.buffer, j.bytes.byteOffset).getUint32(4, true))
+      : undefined;
+    sum += into ||
+      (header ?? j.blosc?.cap ?? j.ctx?.expected ?? j.size ?? j.bytes?.byteLength ?? 1 << 20);
   }
   return sum;
 }

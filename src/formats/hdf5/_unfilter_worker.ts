@@ -249,7 +249,7 @@ async function into(j: BloscIntoJob, out: Uint8Array): Promise<FileJobInfo> {
       if (check !== undefined && !early) checkIndices(out.subarray(ats[k], end), check);
     } catch (e) {
       if (!(e instanceof CorruptFileError)) throw e;
-      const name = paths[k].slice(paths[k].lastIndexOf("/") + 1);
+      const name = j.into.names?.[k] ?? paths[k].slice(paths[k].lastIndexOf("/") + 1);
       throw new CorruptFileError(`chunk ${name}: ${e.message}`);
     }
   }

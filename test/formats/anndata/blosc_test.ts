@@ -8,6 +8,7 @@ import { bloscDecodable, decodeBlosc } from "../../../src/formats/_blosc.ts";
 import { zarrRangeArray } from "../../../src/formats/anndata/_zarr_ranges.ts";
 import { localZarr, openZarr } from "../../../src/formats/anndata/_zarr_store.ts";
 import { decodeVLenUTF8 } from "../../../src/formats/anndata/_zarr_vlen.ts";
+import { intoGroups } from "../../../src/formats/hdf5/_unfilter_pool.ts";
 import { CorruptFileError, StorageError } from "../../../mod.ts";
 
 const py = needsPython("zarr v2 blosc", "zarr", "numcodecs", "numpy");
@@ -382,6 +383,14 @@ Deno.test({
         sameBytes(got, rows, `${name}: ${ranges.length} ranges`);
       }
     }
+    // A small scattered read: its chunks go to the workers in groups of up
+    // to 8, a message each (not one per chunk).
+    const dot = await zarrRangeArray(localZarr(z), "dot", "m.zarr");
+    const before = { ...intoGroups };
+    const few: [number, number][] = Array.from({ length: 7 }, (_, c) => [c * 3_000, c * 3_000 + 2]);
+    assertEquals(bytesOf(await dot.readRanges(few)).length, 14 * 9 * 4);
+    assertEquals(intoGroups.reads - before.reads, 1, "one grouped read");
+    assertEquals(intoGroups.groups - before.groups, 3, "21 chunks (7 x 3) in 3 groups");
     // A damaged chunk: a CorruptFileError naming the array and the chunk.
     const path = `${z}/slash/1/2`;
     const b = await Deno.readFile(path);

@@ -6,7 +6,7 @@
 // give numpy's bytes.
 import { assert, assertEquals, freshInstance, seeded, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
-import { cutParts, intoSplits } from "../../../src/formats/hdf5/_unfilter_pool.ts";
+import { cutParts, intoSplits, weight } from "../../../src/formats/hdf5/_unfilter_pool.ts";
 import * as ln from "../../../mod.ts";
 
 /** The arrays one after the other. */
@@ -25,6 +25,19 @@ function rng(seed: number): (k: number) => number {
   const r = seeded(seed);
   return (k) => Math.floor(r() * k);
 }
+
+Deno.test("a blosc chunk at hand weighs what its header says, not its cap", () => {
+  // A string column's chunk: capped at 256 MB, 1 MB by its header. Weighed
+  // by its cap, it sent every job of a stream's matrices to the other worker.
+  const chunk = new Uint8Array(64);
+  new DataView(chunk.buffer).setUint32(4, 1 << 20, true);
+  assertEquals(weight([{ bytes: chunk, blosc: { cap: 256 << 20 } }]), 1 << 20);
+  // No more than the cap, whatever the header claims; a file not yet read: its cap.
+  new DataView(chunk.buffer).setUint32(4, 2 ** 32 - 1, true);
+  assertEquals(weight([{ bytes: chunk, blosc: { cap: 4 << 20 } }]), 4 << 20);
+  assertEquals(weight([{ path: "c/0", blosc: { cap: 4 << 20 } }]), 4 << 20);
+  assertEquals(weight([{ into: { paths: ["a", "b"], cap: 1_000 } }]), 2_000);
+});
 
 Deno.test("cutParts: runs of entries in order, each part's bytes apart from the others'", () => {
   const r = rng(3);

@@ -1,7 +1,9 @@
 // Layouts other than the realistic atlases' (bench/_layouts.py, written by
 // Python anndata 0.8): dense X (plain, gzip, zarr), CSC, CSR with int64
 // indices and float64 values, and a processed scanpy object (obsp, varm,
-// raw; plain, gzip, zarr, zarr with blosc zstd). Per file, in one run: `file.stream()` against
+// raw; plain, gzip, zarr, zarr with blosc zstd, zarr v3 with zstd as anndata
+// >= 0.12 writes it, whose reference is anndata on the v2 store of the same
+// data: anndata 0.8 reads no v3). Per file, in one run: `file.stream()` against
 // anndata backed mode (bench/_layouts_ref.py) for a scattered 10% and 50%,
 // a grouped 10% (one donor, stored together) and a scattered 10% with
 // subsetVar (highly_variable), then the whole load (readH5ad / readZarr
@@ -23,7 +25,11 @@ const ALL = [
   "scanpy_gzip.h5ad",
   "scanpy.zarr",
   "scanpy_zstd.zarr",
+  "scanpy_v3.zarr",
 ];
+
+/** Files anndata 0.8 cannot read, and the file of the same data its side reads instead. */
+const REFERENCE_OF: Record<string, string> = { "scanpy_v3.zarr": "scanpy.zarr" };
 
 function flag(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -41,11 +47,20 @@ const QUERIES: [string, (df: Df) => ln.Expression, ((df: Df) => ln.Expression)?]
 ];
 
 async function build(): Promise<void> {
-  if (await Deno.stat(`${DIR}/scanpy_zstd.zarr`).then(() => true, () => false)) return;
-  console.error(`building ${DIR} with Python anndata (once) ...`);
-  const script = new URL("./_layouts.py", import.meta.url).pathname;
-  const r = await new Deno.Command(PY, { args: [script, DIR], stderr: "inherit" }).output();
-  if (!r.success) throw new Error("bench/_layouts.py failed");
+  const has = (name: string) => Deno.stat(`${DIR}/${name}`).then(() => true, () => false);
+  if (!(await has("scanpy_zstd.zarr"))) {
+    console.error(`building ${DIR} with Python anndata (once) ...`);
+    const script = new URL("./_layouts.py", import.meta.url).pathname;
+    const r = await new Deno.Command(PY, { args: [script, DIR], stderr: "inherit" }).output();
+    if (!r.success) throw new Error("bench/_layouts.py failed");
+  }
+  if (!(await has("scanpy_v3.zarr"))) {
+    // zarr v3 as anndata >= 0.12 writes it (zstd): converted from scanpy.zarr.
+    const script = new URL("./_layouts_v3.py", import.meta.url).pathname;
+    const args = [script, `${DIR}/scanpy.zarr`, `${DIR}/scanpy_v3.zarr`];
+    const r = await new Deno.Command(PY, { args, stderr: "inherit" }).output();
+    if (!r.success) throw new Error("bench/_layouts_v3.py failed");
+  }
 }
 
 async function reference(path: string): Promise<Record<string, number>> {
@@ -76,7 +91,7 @@ if (import.meta.main) {
   try {
     for (const name of ONLY) {
       const path = `${DIR}/${name}`;
-      const ref = await reference(path);
+      const ref = await reference(`${DIR}/${REFERENCE_OF[name] ?? name}`);
       const file = await new ln.File(path).save();
       const df = file.subsetter();
       const cells = [name];

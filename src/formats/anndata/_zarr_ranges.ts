@@ -84,6 +84,8 @@ export interface RawChunks {
   path?(c: number, j?: number): string | undefined;
   /** Told the bytes a worker read from a `path`. */
   counted?(bytes: number): void;
+  /** The chunks are bare zstd frames (zarr v3's default), not blosc. */
+  codec?: "zstd";
 }
 
 /**
@@ -100,7 +102,7 @@ export async function rawChunks(
   const dims = (arr.shape as number[]).length;
   if (dims !== 1 && dims !== 2) return undefined;
   const m = await zarrayOf(source, path);
-  if (!m) return undefined;
+  if (!m) return await rawChunksV3(source, path, dims);
   const dtype = typeof m.dtype === "string" ? m.dtype : "";
   if (m.compressor?.id !== "blosc" || (m.filters !== null && m.filters !== undefined)) {
     return undefined;
@@ -115,6 +117,52 @@ export async function rawChunks(
     get: (c, j) => source.get(key(c, j)),
     ...(filePath ? { path: (c: number, j?: number) => filePath(key(c, j)) } : {}),
     ...(counted ? { counted } : {}),
+  };
+}
+
+/**
+ * Raw chunk access to a zarr v3 array (see `rawChunks`): not sharded,
+ * little-endian numbers (`bytes`), then one compressor, zstd (zarr-python
+ * 3's default) or blosc, nothing else; the default chunk key encoding or
+ * v2's. Undefined for anything else (read through zarrita).
+ */
+async function rawChunksV3(
+  source: ZarrStoreAt,
+  path: string,
+  dims: number,
+): Promise<RawChunks | undefined> {
+  const base = path.replace(/^\//, "");
+  const doc = await source.get(`${base}/zarr.json`);
+  if (!doc) return undefined;
+  let m;
+  try {
+    m = JSON.parse(new TextDecoder().decode(doc));
+  } catch {
+    return undefined;
+  }
+  if (m?.zarr_format !== 3 || m.node_type !== "array") return undefined;
+  if (!/^(u?int(8|16|32|64)|float(32|64))$/.test(m.data_type)) return undefined;
+  if (m.chunk_grid?.name !== "regular") return undefined;
+  const codecs = m.codecs;
+  if (!Array.isArray(codecs) || codecs.length !== 2) return undefined;
+  const [ser, comp] = codecs;
+  const endian = ser?.configuration?.endian;
+  if (ser?.name !== "bytes" || (endian !== undefined && endian !== "little")) return undefined;
+  const codec = comp?.name === "zstd" ? "zstd" : comp?.name === "blosc" ? undefined : null;
+  if (codec === null) return undefined;
+  const enc = m.chunk_key_encoding ?? { name: "default" };
+  const sep = enc.configuration?.separator ?? (enc.name === "v2" ? "." : "/");
+  if ((enc.name !== "default" && enc.name !== "v2") || (sep !== "." && sep !== "/")) {
+    return undefined;
+  }
+  const head = enc.name === "default" ? `${base}/c${sep}` : `${base}/`;
+  const key = (c: number, j = 0) => dims === 1 ? `${head}${c}` : `${head}${c}${sep}${j}`;
+  const filePath = source.filePath?.bind(source), counted = source.counted?.bind(source);
+  return {
+    get: (c, j) => source.get(key(c, j)),
+    ...(filePath ? { path: (c: number, j?: number) => filePath(key(c, j)) } : {}),
+    ...(counted ? { counted } : {}),
+    ...(codec ? { codec } : {}),
   };
 }
 
@@ -168,7 +216,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
         `(its shape disagrees with the rest of the store)`,
     );
   // A 1-D array of blosc chunk files: decoding workers may read them (see LocalChunks).
-  const path0 = shape.length === 1 ? raw?.path?.(0) : undefined;
+  const path0 = shape.length === 1 && !raw?.codec ? raw?.path?.(0) : undefined;
   const local: LocalChunks | undefined = path0 && raw
     ? {
       itemsize: new Ctor(0).BYTES_PER_ELEMENT,
@@ -388,6 +436,7 @@ async function pickedRows2d(
       },
       cut: true,
       names: todo.map(([c, j]) => `${c}.${j}`),
+      ...(raw.codec ? { codec: raw.codec } : {}),
     };
     const got = large ? await decodedInto(raw, into, out, label, path) : await decodedInGroups(
       raw,
@@ -469,14 +518,14 @@ async function pickedChunk(
     const file = raw.path?.(c, j);
     if (file) {
       // Read and decoded on a worker: the file's bytes never come here.
-      const r = await decodeBloscFile(file, cap, b.pick, check);
+      const r = await decodeBloscFile(file, cap, b.pick, check, raw.codec);
       raw.counted?.(r.read);
       got = r.bytes ?? null;
     } else {
       const stored = await raw.get(c, j);
       // Sizes checked against `cap` before anything is allocated (decodeBlosc, or the
       // checked codec of the zarrita path below when this one returns null).
-      if (stored) got = await decodeBloscChunk(stored, cap, b.pick, check);
+      if (stored) got = await decodeBloscChunk(stored, cap, b.pick, check, raw.codec);
     }
   } catch (e) {
     if (e instanceof CorruptFileError) {
@@ -639,5 +688,12 @@ function intoJob(
     picks.push(b.pick);
     ats.push(b.at);
   }
-  return { paths, picks, ats, cap, ...(check === undefined ? {} : { check }) };
+  return {
+    paths,
+    picks,
+    ats,
+    cap,
+    ...(check === undefined ? {} : { check }),
+    ...(raw.codec ? { codec: raw.codec } : {}),
+  };
 }

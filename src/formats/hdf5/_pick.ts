@@ -137,22 +137,28 @@ export function checkIndices(b: Uint8Array, n: number): void {
 }
 
 /**
- * The most bytes a stored blosc chunk of `cap` decoded bytes can take: its
- * header, block offsets and uncompressible blocks stored as they are.
+ * The most bytes a stored blosc chunk (or zstd frame) of `cap` decoded bytes
+ * can take: its header, block offsets and uncompressible blocks stored as
+ * they are.
  */
-export function chunkFileMost(cap: number): number {
-  return bloscMost(cap);
+export function chunkFileMost(cap: number, codec?: "zstd"): number {
+  // A zstd frame: its header (at most 18 bytes), the data as it is in
+  // blocks (3 bytes of header each, at least a KB unless the last), its checksum.
+  return codec === "zstd" ? cap + 3 * Math.ceil(cap / 1024) + 32 : bloscMost(cap);
 }
 
 /**
  * Refuse (`CorruptFileError`) a chunk file of `size` bytes larger than any
- * blosc chunk of `cap` decoded bytes can be (its header, block offsets and
- * uncompressible blocks stored as they are), before it is read whole.
+ * blosc chunk (zstd frame) of `cap` decoded bytes can be (its header, block
+ * offsets and uncompressible blocks stored as they are), before it is read
+ * whole.
  */
-export function chunkFileFits(path: string, size: number, cap: number): void {
-  if (size > chunkFileMost(cap)) {
+export function chunkFileFits(path: string, size: number, cap: number, codec?: "zstd"): void {
+  if (size > chunkFileMost(cap, codec)) {
     throw new CorruptFileError(
-      `the chunk ${path} is ${size} bytes, more than a blosc chunk of ${cap} bytes can be`,
+      `the chunk ${path} is ${size} bytes, more than a ${
+        codec ?? "blosc"
+      } chunk of ${cap} bytes can be`,
     );
   }
 }

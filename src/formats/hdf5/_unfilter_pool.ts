@@ -12,6 +12,7 @@ import { type FilterContext, unfilter } from "./_filters.ts";
 import { checkIndices, chunkFileFits, picked } from "./_pick.ts";
 import type { Filter } from "./_parse.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
+import { decodeZstd } from "../_zstd.ts";
 import {
   type KeptEntries,
   type KeptFileShare,
@@ -45,7 +46,8 @@ export interface UnfilterFileJob extends Omit<UnfilterJob, "bytes"> {
 /** One blosc chunk to decode, to at most `cap` bytes (see ../_blosc.ts). */
 export interface BloscJob {
   bytes: Uint8Array;
-  blosc: { cap: number };
+  /** `codec`: a bare zstd frame (zarr's zstd compressor), not a blosc chunk. */
+  blosc: { cap: number; codec?: "zstd" };
   /** Only these byte ranges of the decoded chunk, concatenated (see `_pick.ts`). */
   pick?: ArrayLike<number>;
   /** The bytes are int32 values that must lie in `[0, check)` (sparse indices). */
@@ -58,7 +60,7 @@ export interface BloscJob {
  */
 export interface BloscFileJob {
   path: string;
-  blosc: { cap: number };
+  blosc: { cap: number; codec?: "zstd" };
   pick?: ArrayLike<number>;
   check?: number;
 }
@@ -87,6 +89,8 @@ export interface BloscIntoJob {
     cut?: boolean;
     /** Each chunk's name in errors (its coordinates, e.g. "1.2"); else its file's name. */
     names?: string[];
+    /** The chunks are bare zstd frames (zarr's zstd compressor), not blosc. */
+    codec?: "zstd";
   };
 }
 
@@ -366,24 +370,30 @@ export async function decodeBloscChunk(
   cap: number,
   pick?: ArrayLike<number>,
   check?: number,
+  codec?: "zstd",
 ): Promise<Uint8Array | null> {
   // Other codecs (zstd, ...): decoded by numcodecs on a worker; here, left to the caller.
   if (bytes.byteLength >= MIN_POOLED_CHUNK && pool === undefined) pool = startPool();
-  const here = () => {
-    if (!bloscDecodable(bytes)) return null;
-    const out = decodeBlosc(bytes, cap);
+  const here = async () => {
+    if (codec === undefined && !bloscDecodable(bytes)) return null;
+    const out = codec === "zstd" ? await decodeZstd(bytes, cap) : decodeBlosc(bytes, cap);
     const p = out && picked(out, pick);
     if (p && check !== undefined) checkIndices(p, check);
     return p;
   };
-  if (!pool || bytes.byteLength < MIN_POOLED_CHUNK) return here();
+  if (!pool || bytes.byteLength < MIN_POOLED_CHUNK) return await here();
   const i = leastBusy(pool);
   // The worker is sent the whole buffer: a view is copied out first.
   const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? bytes
     : bytes.slice();
   try {
-    return (await send(i, [{ bytes: own, blosc: { cap }, ...extras(pick, check) }]))[0];
+    const r = await sendJobs(i, [{
+      bytes: own,
+      blosc: { cap, ...codecOf(codec) },
+      ...extras(pick, check),
+    }]);
+    return r.info?.[0]?.undecodable ? null : r.out[0];
   } catch (e) {
     const gone = own.byteLength === 0;
     if (e instanceof CorruptFileError || e instanceof UnsupportedFormatError || gone) throw e;
@@ -404,12 +414,13 @@ export async function decodeBloscFile(
   cap: number,
   pick?: ArrayLike<number>,
   check?: number,
+  codec?: "zstd",
 ): Promise<{ bytes: Uint8Array | null | undefined; read: number }> {
   if (pool === undefined) pool = startPool();
   const here = async () => {
     let stored: Uint8Array;
     try {
-      chunkFileFits(path, (await rt.stat(path)).size, cap);
+      chunkFileFits(path, (await rt.stat(path)).size, cap, codec);
       stored = await rt.readFile(path);
     } catch (e) {
       if (e instanceof CorruptFileError) throw e;
@@ -418,13 +429,13 @@ export async function decodeBloscFile(
         cause: e,
       });
     }
-    return { bytes: await decodeBloscChunk(stored, cap, pick, check), read: stored.length };
+    return { bytes: await decodeBloscChunk(stored, cap, pick, check, codec), read: stored.length };
   };
   if (!pool) return await here();
   const i = leastBusy(pool);
   let r;
   try {
-    r = await sendJobs(i, [{ path, blosc: { cap }, ...extras(pick, check) }]);
+    r = await sendJobs(i, [{ path, blosc: { cap, ...codecOf(codec) }, ...extras(pick, check) }]);
   } catch (e) {
     if (aboutTheData(e)) throw e;
     return await here(); // the pool failed: read and decoded here
@@ -433,6 +444,11 @@ export async function decodeBloscFile(
   if (!info) throw new CorruptFileError(`a decoding worker did not report on ${path}`);
   if (info.missing) return { bytes: undefined, read: 0 };
   return { bytes: info.undecodable ? null : r.out[0], read: info.read };
+}
+
+/** A job's `codec` field: none for blosc. */
+function codecOf(codec?: "zstd"): { codec?: "zstd" } {
+  return codec ? { codec } : {};
 }
 
 /** From this many bytes of output on, a read's chunks are decoded into it on one worker. */

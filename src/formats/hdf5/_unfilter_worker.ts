@@ -7,6 +7,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { CorruptFileError, StorageError, UnsupportedFormatError } from "../../errors.ts";
 import { bloscDecodable, bloscHeader, bloscInputMemory, decodeBlosc } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
+import { decodeZstd } from "../_zstd.ts";
 import { checkIndices, chunkFileFits, chunkFileMost, picked, pickInto } from "./_pick.ts";
 import type {
   BloscFileJob,
@@ -136,25 +137,39 @@ async function otherBlosc(stored: Uint8Array, cap: number): Promise<Uint8Array> 
 }
 
 /**
+ * A chunk this thread's blosc decoder leaves, decoded: a zstd frame (null
+ * when its header does not say its size: the caller decodes it another
+ * way), a blosc chunk of another codec; undefined for the rest (decoded in
+ * `undo`).
+ */
+async function decodedOther(
+  input: Uint8Array,
+  blosc: { cap: number; codec?: "zstd" },
+): Promise<Uint8Array | null | undefined> {
+  if (blosc.codec === "zstd") return await decodeZstd(input, blosc.cap);
+  return bloscDecodable(input) ? undefined : await otherBlosc(input, blosc.cap);
+}
+
+/**
  * A chunk file's bytes; undefined when there is no such file. A file larger
  * than any blosc chunk of `cap` bytes can be is refused after at most one
  * byte more than that was read.
  */
-function readChunkFile(path: string, cap: number): Uint8Array | undefined {
+function readChunkFile(path: string, cap: number, codec?: "zstd"): Uint8Array | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(path, "r");
     // Read to its end (no stat), into the blosc decoder's memory when it
     // can decode it there (no copy), up to one byte more than a chunk can be.
-    const most = chunkFileMost(cap);
-    const into = bloscInputMemory(most + 1, cap) ?? fileMemoryOf(most + 1);
+    const most = chunkFileMost(cap, codec);
+    const into = (codec ? null : bloscInputMemory(most + 1, cap)) ?? fileMemoryOf(most + 1);
     let n = 0;
     while (n < into.length) {
       const r = readSync(fd, into, n, into.length - n, n);
       if (r === 0) break;
       n += r;
     }
-    if (n > most) chunkFileFits(path, Math.max(n, fstatSync(fd).size), cap);
+    if (n > most) chunkFileFits(path, Math.max(n, fstatSync(fd).size), cap, codec);
     return into.subarray(0, n);
   } catch (e) {
     if (e instanceof CorruptFileError) throw e;
@@ -218,15 +233,17 @@ function readChunkAt(
  * checked there.
  */
 async function into(j: BloscIntoJob, out: Uint8Array): Promise<FileJobInfo> {
-  const { paths, picks, ats, cap, check, rows } = j.into;
+  const { paths, picks, ats, cap, check, rows, codec } = j.into;
   const skipped: number[] = [];
   let read = 0;
   for (let k = 0; k < paths.length; k++) {
     try {
-      const stored = readChunkFile(paths[k], cap);
+      const stored = readChunkFile(paths[k], cap, codec);
       read += stored?.length ?? 0;
       const got = !stored
         ? null
+        : codec === "zstd"
+        ? await decodeZstd(stored, cap)
         : bloscDecodable(stored)
         ? decodeBlosc(stored, cap, true)
         : await otherBlosc(stored, cap);
@@ -402,26 +419,32 @@ async function handle(msg: Message): Promise<void> {
     const info: (FileJobInfo | null)[] = [];
     const out: ArrayBuffer[] = [];
     for (const [i, j] of msg.jobs.entries()) {
-      let input: Uint8Array | undefined, decoded: Uint8Array | undefined;
+      let input: Uint8Array | undefined, decoded: Uint8Array | null | undefined;
       if ("offset" in j) {
         input = readChunkAt(j, fds);
         info.push({ read: input.length });
       } else if ("path" in j) {
         // Read here, not on the main thread: it neither reads nor holds the bytes.
-        input = readChunkFile(j.path, j.blosc.cap);
+        input = readChunkFile(j.path, j.blosc.cap, j.blosc.codec);
         const read = input?.length ?? 0;
-        if (!input) {
-          info.push({ read, missing: true });
+        decoded = !input ? undefined : await decodedOther(input, j.blosc);
+        if (!input || decoded === null) {
+          info.push(input ? { read, undecodable: true } : { read, missing: true });
           lengths.push(0);
           out.push(new ArrayBuffer(0));
           continue;
         }
-        if (!bloscDecodable(input)) decoded = await otherBlosc(input, j.blosc.cap);
         info.push({ read });
       } else {
         input = new Uint8Array(msg.buffers[i]!);
+        if ("blosc" in j) decoded = await decodedOther(input, j.blosc);
+        if (decoded === null) {
+          info.push({ read: 0, undecodable: true });
+          lengths.push(0);
+          out.push(new ArrayBuffer(0));
+          continue;
+        }
         if (!("kept" in j) && !("into" in j)) info.push(null);
-        if ("blosc" in j && !bloscDecodable(input)) decoded = await otherBlosc(input, j.blosc.cap);
       }
       let b: Uint8Array;
       if ("into" in j) {
@@ -442,7 +465,7 @@ async function handle(msg: Message): Promise<void> {
           b = new Uint8Array(0);
           info.push({ ...io, missing: true });
         }
-      } else b = undo(input, j, decoded);
+      } else b = undo(input, j, decoded ?? undefined);
       // Transferred with its length: a buffer that is the output's own (an
       // inflate output is one byte longer: see _filters.ts); a pooled or
       // shared one is copied first.

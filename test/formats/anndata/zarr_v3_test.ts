@@ -106,7 +106,12 @@ Deno.test({
   ...py,
   async fn() {
     const dir = await tempDir();
-    await python(await Deno.readTextFile(new URL("./_zarr_v3.py", import.meta.url)), dir);
+    // Run as a file: it imports its writer (_zarr_v3_store.py) from beside it.
+    await python(
+      "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
+      new URL("./_zarr_v3.py", import.meta.url).pathname,
+      dir,
+    );
     exp = JSON.parse(await Deno.readTextFile(`${dir}/expected.json`));
     await freshInstance();
     try {
@@ -209,7 +214,12 @@ Deno.test({
   ...py,
   async fn() {
     const dir = await tempDir();
-    await python(await Deno.readTextFile(new URL("./_zarr_v3.py", import.meta.url)), dir);
+    // Run as a file: it imports its writer (_zarr_v3_store.py) from beside it.
+    await python(
+      "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
+      new URL("./_zarr_v3.py", import.meta.url).pathname,
+      dir,
+    );
     const e = JSON.parse(await Deno.readTextFile(`${dir}/expected.json`));
     await using server = await s3Server();
     await ln.init({

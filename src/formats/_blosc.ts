@@ -14,7 +14,7 @@ import { WASM_BASE64 } from "./_wasm/blosc_lz4.wasm.ts";
 
 const HEADER = 16;
 const SHUFFLE = 0x1, MEMCPYED = 0x2, BITSHUFFLE = 0x4, DONT_SPLIT = 0x10;
-const BLOSCLZ = 0, LZ4 = 1, ZLIB = 3;
+const BLOSCLZ = 0, LZ4 = 1, ZLIB = 3, ZSTD = 4;
 /** Blosc's split rule: blocks split into `typesize` streams when these hold. */
 const MAX_SPLITS = 16, MIN_BUFFERSIZE = 128;
 
@@ -45,7 +45,9 @@ export function bloscDecodable(src: Uint8Array): boolean {
   const shuffled = (flags & SHUFFLE) !== 0 && typesize > 1;
   // Bit shuffle applies when byte shuffle does not (as in blosc_d).
   if (flags & BITSHUFFLE && !shuffled) return false;
-  return format === BLOSCLZ || format === LZ4 || format === ZLIB;
+  // zstd streams: by the WebAssembly decoder only (numcodecs' otherwise).
+  return format === BLOSCLZ || format === LZ4 || format === ZLIB ||
+    (format === ZSTD && wasmDecoder() !== null);
 }
 
 /**
@@ -70,9 +72,10 @@ export function decodeBlosc(
   if (!bloscDecodable(src)) return null;
   const format = flags >> 5;
   const shuffled = (flags & SHUFFLE) !== 0 && typesize > 1;
-  if (format === LZ4 && !(flags & MEMCPYED) && nbytes > 0) {
+  if ((format === LZ4 || format === ZSTD) && !(flags & MEMCPYED) && nbytes > 0) {
     const got = wasmDecode(src, nbytes, blocksize, typesize, flags, transient, cap);
     if (got) return got;
+    if (format === ZSTD) return null; // numcodecs' blosc decodes it (wasm unavailable, too large)
   }
   // A slot's bytes outlive the other slot's decode: fresh memory here.
   if (typeof transient === "object") transient = false;
@@ -135,6 +138,7 @@ let wasm:
     decode: (...a: number[]) => number;
     error: () => number;
     below: (p: number, n: number, bound: number) => number;
+    zstd: (src: number, srcLen: number, out: number, cap: number) => number;
     lzf: (ip: number, inLen: number, op: number, outLen: number, stop: number) => number;
     heap: number;
   }
@@ -169,6 +173,7 @@ function wasmDecoder() {
       decode: e.decode as (...a: number[]) => number,
       error: e.error as () => number,
       below: e.below as (p: number, n: number, bound: number) => number,
+      zstd: e.zstd as (src: number, srcLen: number, out: number, cap: number) => number,
       lzf: e.lzf as (
         ip: number,
         inLen: number,
@@ -294,10 +299,67 @@ function wasmDecode(
         ? `block ${b} claims more bytes than the chunk holds`
         : kind === 4
         ? `block ${b} does not split evenly into its streams`
+        : kind === 5
+        ? `block ${b} is not a valid zstd stream of its size`
         : `block ${b} is not a valid LZ4 stream of its size`,
     );
   }
   const view = mem.subarray(outAt, outAt + nbytes);
+  return transient !== false ? view : view.slice();
+}
+
+/** What the WebAssembly zstd decoder's error codes say is wrong (ZE_ in zstd_frame.c). */
+const ZSTD_ERRORS: Record<number, string> = {
+  [-1]: "its frame header is not valid",
+  [-2]: "a block's header, size or type is not valid",
+  [-3]: "its literals section is not valid",
+  [-4]: "a Huffman table or stream is not valid",
+  [-5]: "an FSE table description is not valid",
+  [-6]: "its sequences are not valid",
+  [-7]: "a match reaches before the start of the chunk",
+  [-8]: "it does not decode to the size its header says",
+};
+
+/**
+ * The zstd frame `src` decoded in WebAssembly (zstd_frame.c) to exactly
+ * `size` bytes (the size its header declares, checked against the chunk's
+ * by the caller): a view of the decoder's memory when `transient` (in its
+ * slot, if given, of outputs of at most `room` bytes), else a copy. Null
+ * when the decoder is unavailable, the frame too large for it, or of a
+ * kind it leaves to numcodecs (a dictionary, more than one frame);
+ * `CorruptFileError` when the frame is damaged.
+ */
+export function decodeZstdWasm(
+  src: Uint8Array,
+  size: number,
+  transient: boolean | { slot: 0 | 1; room: number } = false,
+): Uint8Array | null {
+  const w = wasmDecoder();
+  if (!w) return null;
+  const slot = typeof transient === "object" ? transient.slot : undefined;
+  const room = typeof transient === "object" ? Math.max(transient.room, size) : size;
+  if (slot !== undefined && !(src.length <= bloscMost(room) + 1)) return null;
+  const at = align16(w.heap);
+  const outAt = slot === undefined ? align16(at + src.length) : slotAt(at, room, slot);
+  const end = slot === undefined ? outAt + size + SLACK : slotAt(at, room, 2);
+  if (end > WASM_MAX) return null;
+  const inPlace = src.buffer === w.memory.buffer && src.byteOffset === at;
+  if (inPlace && end > w.memory.buffer.byteLength) return null;
+  const mem = wasmInput(w, src, at, end);
+  let r: number;
+  try {
+    r = w.zstd(at, src.length, outAt, size);
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError && !strictWasm) return null;
+    throw e;
+  }
+  if (r === -9) return null;
+  if (r < 0 || r !== size) {
+    throw new CorruptFileError(
+      `the zstd chunk is damaged: ${ZSTD_ERRORS[r] ?? ZSTD_ERRORS[-8]}`,
+    );
+  }
+  const view = mem.subarray(outAt, outAt + size);
   return transient !== false ? view : view.slice();
 }
 

@@ -201,12 +201,13 @@ function outside(where: string, j: number, kl: number): CorruptFileError {
 }
 
 /**
- * Where a share's chunks of a 1-D blosc-compressed array lie (see
+ * Where a share's chunks of a 1-D blosc- or zstd-compressed array lie (see
  * `LocalChunks`): chunk `first + k` in `paths[k]`, `chunk` elements of
  * `itemsize` bytes each once decoded.
  */
 export interface ChunkFiles {
-  readonly kind: "blosc";
+  /** The chunks' compression: blosc chunks, or bare zstd frames. */
+  readonly kind: "blosc" | "zstd";
   readonly itemsize: number;
   readonly chunk: number;
   readonly first: number;

@@ -1,10 +1,11 @@
 // Zstandard frames as zarr stores them (numcodecs' Zstd, zarr v3's "zstd"
 // codec): the frame header read and checked against what a chunk may hold
-// before anything is decoded or allocated (RFC 8878, section 3.1.1), and
-// numcodecs' decoder (WebAssembly), loaded on first need, called with that
-// bound. Decoding runs where it is called: the worker pool's workers call it
+// before anything is decoded or allocated (RFC 8878, section 3.1.1), then
+// decoded by our WebAssembly decoder (_wasm/zstd_frame.c), or numcodecs'
+// (loaded on first need) for the frames ours leaves. Decoding runs where it is called: the worker pool's workers call it
 // for zarr chunks (../hdf5/_unfilter_worker.ts).
 import { CorruptFileError, UnsupportedFormatError } from "../errors.ts";
+import { decodeZstdWasm } from "./_blosc.ts";
 
 const MAGIC = 0xfd2fb528;
 
@@ -50,13 +51,23 @@ let numcodecsZstd: Promise<Decoder> | undefined;
 /**
  * The zstd frame `src` decoded: exactly the size its header declares, which
  * must be at most `cap` (`CorruptFileError` otherwise, or when it does not
- * decode). Null when the header does not declare its size (the caller
- * decodes it another way: numcodecs would grow its output without bound).
- * `src` may be reused by the caller once this returns.
+ * decode). By our WebAssembly decoder (a view of its memory, valid until
+ * its next decode, when `transient`; else a copy), or numcodecs' for what
+ * it leaves (a dictionary, more than one frame). Null when the header does
+ * not declare its size (the caller decodes it another way: numcodecs would
+ * grow its output without bound). `src` may be reused by the caller once
+ * this returns.
  */
-export async function decodeZstd(src: Uint8Array, cap: number): Promise<Uint8Array | null> {
+export async function decodeZstd(
+  src: Uint8Array,
+  cap: number,
+  transient = false,
+): Promise<Uint8Array | null> {
   const size = zstdContentSize(src, cap);
   if (size === undefined) return null;
+  // Ours (WebAssembly, zstd_frame.c): into the decoder's memory, a view of it when `transient`.
+  const own = decodeZstdWasm(src, size, transient);
+  if (own) return own;
   // numcodecs' own (zarrita's registry holds the checked codec that calls this).
   numcodecsZstd ??= import("numcodecs/zstd").then((m) =>
     (m.default as unknown as { fromConfig(c: unknown): Decoder }).fromConfig({ level: 0 })

@@ -95,7 +95,7 @@ export interface LocalExtent {
 }
 
 /**
- * Where a 1-D array's chunks lie as local files, blosc-compressed (a zarr
+ * Where a 1-D array's chunks lie as local files, blosc- or zstd-compressed (a zarr
  * array in a local store): chunk `c` (`chunk` elements of `itemsize` bytes,
  * little-endian, the last one padded as zarr stores it) in `path(c)`.
  */
@@ -108,6 +108,8 @@ export interface LocalChunks {
   get(c: number): Promise<Uint8Array | undefined>;
   /** Told the bytes and reads a worker made of the files (I/O counts); stays on this thread. */
   readonly counted?: (bytes: number, requests: number) => void;
+  /** The chunks are bare zstd frames (zarr v3's default compressor); else blosc. */
+  readonly codec?: "zstd";
 }
 
 /** A 1-D or 2-D array that can read ranges along its first dimension. */

@@ -15,6 +15,7 @@ import {
   keptFromChunks,
 } from "../formats/_kept_filter.ts";
 import { decodeBlosc } from "../formats/_blosc.ts";
+import { decodeZstd } from "../formats/_zstd.ts";
 import { keptOnPool } from "../formats/hdf5/_unfilter_pool.ts";
 
 /**
@@ -142,7 +143,8 @@ async function readKeptChunks(
           from.counted?.(stored.length, 1);
           let bytes: Uint8Array | null;
           try {
-            bytes = decodeBlosc(stored, cap); // not transient: another read may decode meanwhile
+            // Not transient: another read may decode meanwhile.
+            bytes = ext.kind === "zstd" ? await decodeZstd(stored, cap) : decodeBlosc(stored, cap);
           } catch (e) {
             if (!(e instanceof CorruptFileError)) throw e;
             throw new CorruptFileError(`${where}: chunk ${c}: ${e.message}`, { cause: e });
@@ -175,13 +177,14 @@ const NOT_HERE = new Error("a chunk readKept leaves to its caller");
 
 /** The chunk files of `a` that `spans` (elements) lie in. */
 function chunkFiles(a: LocalChunks, spans: Spans): ChunkFiles {
-  if (!spans.n) return { kind: "blosc", itemsize: a.itemsize, chunk: a.chunk, first: 0, paths: [] };
+  const kind = a.codec ?? "blosc";
+  if (!spans.n) return { kind, itemsize: a.itemsize, chunk: a.chunk, first: 0, paths: [] };
   const first = Math.floor(spans.starts[0] / a.chunk);
   const last = Math.floor((spans.ends[spans.n - 1] - 1) / a.chunk);
   const paths: string[] = [];
   for (let c = first; c <= last; c++) paths.push(a.path(c));
   return {
-    kind: "blosc",
+    kind,
     itemsize: a.itemsize,
     chunk: a.chunk,
     first,

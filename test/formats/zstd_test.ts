@@ -1,11 +1,17 @@
 // zstd frames as zarr stores them: the frame header's declared size read
 // and checked against the chunk's before anything is decoded (every field
 // width, reserved bits, the wrong magic, claims past the cap), frames
-// decoded to their declared size, and damaged ones a CorruptFileError; zarr
+// decoded to their declared size by our WebAssembly decoder (zstd_frame.c)
+// as by libzstd's encoder at every level on data of every kind (raw, RLE and
+// compressed blocks; Huffman literals in 1 and 4 streams, treeless, raw and
+// RLE; predefined, FSE, RLE and repeated sequence tables; repeat offsets),
+// damaged ones a CorruptFileError and never a trap; zarr
 // v3 arrays of zstd chunks read by rows on the worker pool, equal to the
 // values written, a damaged chunk named.
 import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
 import { decodeZstd, zstdContentSize } from "../../src/formats/_zstd.ts";
+import { decodeZstdWasm, useBloscWasm } from "../../src/formats/_blosc.ts";
+import { needsPython, python } from "../_python.ts";
 import { zarrRangeArray } from "../../src/formats/anndata/_zarr_ranges.ts";
 import { localZarr } from "../../src/formats/anndata/_zarr_store.ts";
 import { intoGroups } from "../../src/formats/hdf5/_unfilter_pool.ts";
@@ -145,5 +151,71 @@ Deno.test({
     await Deno.writeFile(f, b.subarray(0, b.length - 30));
     const e = await assertRejects(() => vec.readRanges([[5_050, 5_060]]), CorruptFileError);
     assert(e.message.includes("/v") && e.message.includes("chunk 5"), e.message);
+  },
+});
+
+const FRAMES = `
+import sys, os, json, numpy as np, numcodecs
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+cases = {
+    "empty": b"", "one": b"a", "small": bytes(range(200)) * 3,
+    "text": (b"the quick brown fox jumps over the lazy dog " * 3000)[:100_001],
+    "zeros": bytes(300_000),
+    "random": rng.integers(0, 256, 70_000, dtype=np.uint8).tobytes(),
+    "sparse_f32": (rng.standard_normal(200_000).astype(np.float32) * (rng.random(200_000) < 0.1)).tobytes(),
+    "sorted_i32": np.sort(rng.integers(0, 2000, 300_000)).astype(np.int32).tobytes(),
+    "counts": rng.poisson(0.3, 250_000).astype(np.int32).tobytes(),
+    "acgt": (rng.integers(0, 4, 500_000, dtype=np.uint8) + 65).tobytes(),
+    "walk_f64": np.cumsum(rng.standard_normal(150_000)).tobytes(),
+    "runs": b"".join(bytes([i % 7]) * int(n) for i, n in enumerate(rng.integers(1, 40, 20_000))),
+}
+names = []
+for name, data in cases.items():
+    for level in [-5, 1, 3, 9, 19]:
+        fn = f"{name}_{level}"
+        open(f"{d}/{fn}.zst", "wb").write(bytes(numcodecs.Zstd(level=level).encode(data)))
+        open(f"{d}/{fn}.raw", "wb").write(data)
+        names.append(fn)
+json.dump(names, open(f"{d}/names.json", "w"))
+`;
+
+Deno.test({
+  name: "the WebAssembly zstd decoder gives libzstd's input back at every level; damage is refused",
+  ...needsPython("zstd frames", "numcodecs", "numpy"),
+  async fn() {
+    const dir = await tempDir();
+    await python(FRAMES, dir);
+    const names: string[] = JSON.parse(await Deno.readTextFile(`${dir}/names.json`));
+    useBloscWasm(true, true); // traps thrown, not hidden
+    try {
+      let seed = 11;
+      const rand = (k: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
+      for (const n of names) {
+        const z = await Deno.readFile(`${dir}/${n}.zst`);
+        const raw = await Deno.readFile(`${dir}/${n}.raw`);
+        const size = zstdContentSize(z, 1 << 30)!;
+        assertEquals(size, raw.length, n);
+        const got = decodeZstdWasm(z, size);
+        assert(got, `${n}: decoded by ours`);
+        assertEquals(got.length, raw.length, n);
+        assertEquals(got.findIndex((v, i) => v !== raw[i]), -1, `${n}: bytes`);
+        // Damage: a flipped byte past the header, or the frame cut short:
+        // the right number of bytes (blosc-like: no checksum) or a
+        // CorruptFileError, never a trap or another error.
+        for (let t = 0; t < 12 && z.length > 8; t++) {
+          const bad = t % 3 === 2 ? z.subarray(0, 6 + rand(z.length - 6)) : z.slice();
+          if (t % 3 !== 2) bad[6 + rand(bad.length - 6)] ^= 1 << rand(8);
+          try {
+            const r = decodeZstdWasm(bad, size);
+            if (r) assertEquals(r.length, size, `${n}: damaged, decoded`);
+          } catch (e) {
+            assert(e instanceof CorruptFileError, `${n}: ${(e as Error)?.constructor?.name}: ${e}`);
+          }
+        }
+      }
+    } finally {
+      useBloscWasm(true);
+    }
   },
 });

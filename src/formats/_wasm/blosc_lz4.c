@@ -1,4 +1,5 @@
-// Blosc (format 1) chunks of LZ4 blocks, decoded in WebAssembly with SIMD
+// Blosc (format 1) chunks of LZ4 blocks (and of zstd blocks, with the frame
+// decoder of zstd_frame.c, which also decodes zarr's bare zstd chunks), decoded in WebAssembly with SIMD
 // the LZ4 block decoder and the byte unshuffle of src/formats/_blosc.ts, for
 // the chunks that dominate a zarr v2 read (numcodecs' default is blosc lz4
 // with byte shuffle). Built by `deno task wasm` (clang, wasm32, freestanding:
@@ -32,6 +33,7 @@ enum {
   E_PAST_END = 2,     // a stream's size field or bytes past the chunk's end
   E_LZ4 = 3,          // an LZ4 stream that is malformed or decodes to the wrong size
   E_SPLIT = 4,        // a block that does not split evenly into its streams
+  E_ZSTD = 5,         // a zstd stream that is malformed or decodes to the wrong size
 };
 
 static int fail(int block, int kind) {
@@ -182,8 +184,10 @@ static void unshuffle(u32 typesize, size_t size, const u8* s, u8* d) {
   for (size_t k = whole; k < size; k++) d[k] = s[k];
 }
 
+#include "zstd_frame.c"
+
 /**
- * Decode the LZ4 blocks of the blosc chunk at `src` (`srcLen` bytes, header
+ * Decode the LZ4 (or zstd) blocks of the blosc chunk at `src` (`srcLen` bytes, header
  * checked by the caller) into `out` (`nbytes`), through `tmp` when shuffled.
  * 0, or -1 with err_block/err_kind set.
  */
@@ -194,6 +198,7 @@ __attribute__((export_name("decode"))) int decode(const u8* src, u32 srcLen, u8*
   u32 nblocks = (nbytes + blocksize - 1) / blocksize;
   u32 starts = 16 + 4 * nblocks;
   int shuffled = (flags & SHUFFLE) && typesize > 1;
+  int zstd_streams = (flags >> 5) == 4;  // else LZ4
   for (u32 b = 0; b < nblocks; b++) {
     int leftover = b == nblocks - 1 && nbytes % blocksize != 0;
     u32 bsize = leftover ? nbytes % blocksize : blocksize;
@@ -212,7 +217,9 @@ __attribute__((export_name("decode"))) int decode(const u8* src, u32 srcLen, u8*
       ip += 4;
       if (cb < 0 || end - ip < cb) return fail(b, E_PAST_END);
       if ((u32)cb == neblock) __builtin_memcpy(op, ip, neblock);
-      else if (lz4_block(ip, ip + cb, op, op + neblock) != (int)neblock) return fail(b, E_LZ4);
+      else if (zstd_streams) {
+        if (zstd(ip, (u32)cb, op, neblock) != (int)neblock) return fail(b, E_ZSTD);
+      } else if (lz4_block(ip, ip + cb, op, op + neblock) != (int)neblock) return fail(b, E_LZ4);
       ip += cb;
       op += neblock;
     }

@@ -90,7 +90,7 @@ export interface RawChunks {
 
 /**
  * Raw chunk access for the arrays whose chunks the pool can decode and pick
- * from directly: zarr v2, 1-D or 2-D in C order, blosc, no filters,
+ * from directly: zarr v2, 1-D or 2-D in C order, blosc or zstd, no filters,
  * little-endian (or 1-byte) numbers. Undefined for anything else (read
  * through zarrita).
  */
@@ -104,7 +104,8 @@ export async function rawChunks(
   const m = await zarrayOf(source, path);
   if (!m) return await rawChunksV3(source, path, dims);
   const dtype = typeof m.dtype === "string" ? m.dtype : "";
-  if (m.compressor?.id !== "blosc" || (m.filters !== null && m.filters !== undefined)) {
+  const id = m.compressor?.id;
+  if ((id !== "blosc" && id !== "zstd") || (m.filters !== null && m.filters !== undefined)) {
     return undefined;
   }
   if (!/^[<|][iuf][1248]$/.test(dtype)) return undefined;
@@ -117,6 +118,7 @@ export async function rawChunks(
     get: (c, j) => source.get(key(c, j)),
     ...(filePath ? { path: (c: number, j?: number) => filePath(key(c, j)) } : {}),
     ...(counted ? { counted } : {}),
+    ...(id === "zstd" ? { codec: "zstd" as const } : {}),
   };
 }
 
@@ -216,7 +218,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
         `(its shape disagrees with the rest of the store)`,
     );
   // A 1-D array of blosc chunk files: decoding workers may read them (see LocalChunks).
-  const path0 = shape.length === 1 && !raw?.codec ? raw?.path?.(0) : undefined;
+  const path0 = shape.length === 1 ? raw?.path?.(0) : undefined;
   const local: LocalChunks | undefined = path0 && raw
     ? {
       itemsize: new Ctor(0).BYTES_PER_ELEMENT,
@@ -224,6 +226,7 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
       path: (c) => raw.path!(c)!,
       get: (c) => raw.get(c),
       ...(raw.counted ? { counted: (bytes: number) => raw.counted!(bytes) } : {}),
+      ...(raw.codec ? { codec: raw.codec } : {}),
     }
     : undefined;
   return {

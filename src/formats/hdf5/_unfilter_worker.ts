@@ -5,9 +5,15 @@
 import { parentPort } from "node:worker_threads";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { CorruptFileError, StorageError, UnsupportedFormatError } from "../../errors.ts";
-import { bloscDecodable, bloscHeader, bloscInputMemory, decodeBlosc } from "../_blosc.ts";
+import {
+  bloscDecodable,
+  bloscHeader,
+  bloscInputMemory,
+  decodeBlosc,
+  decodeZstdWasm,
+} from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
-import { decodeZstd } from "../_zstd.ts";
+import { decodeZstd, zstdContentSize } from "../_zstd.ts";
 import { checkIndices, chunkFileFits, chunkFileMost, picked, pickInto } from "./_pick.ts";
 import type {
   BloscFileJob,
@@ -31,7 +37,11 @@ type Job =
   | BloscIntoJob
   | UndoIntoJob;
 
-/** A chunk file a kept-entries share needs is not there (a zarr chunk never written). */
+/**
+ * A chunk file a kept-entries share needs is not there (a zarr chunk never
+ * written), or is one this worker leaves to the caller (a zstd frame that
+ * does not say its size).
+ */
 class MissingChunk extends Error {}
 
 /**
@@ -50,12 +60,19 @@ async function kept(
     const room = Math.max(share.ix.chunk * share.ix.itemsize, share.val.chunk * share.val.itemsize);
     bloscInputMemory(chunkFileMost(room) + 1, room);
     const got = await keptFromChunks(share, async (ext, c, slot) => {
-      const cap = ext.chunk * ext.itemsize;
-      const stored = readChunkFile(ext.paths[c - ext.first], cap);
+      const cap = ext.chunk * ext.itemsize, zstd = ext.kind === "zstd";
+      const stored = readChunkFile(ext.paths[c - ext.first], cap, zstd ? "zstd" : undefined);
       if (!stored) throw new MissingChunk();
       io.read += stored.length;
       io.requests++;
       try {
+        if (zstd) {
+          // Left to the caller (numcodecs') when its size is not in its header.
+          const size = zstdContentSize(stored, cap);
+          const got = size === undefined ? null : decodeZstdWasm(stored, size, { slot, room });
+          if (!got) throw new MissingChunk();
+          return got;
+        }
         return decodeBlosc(stored, cap, { slot, room }) ?? await otherBlosc(stored, cap);
       } catch (e) {
         if (!(e instanceof CorruptFileError)) throw e;
@@ -146,7 +163,7 @@ async function decodedOther(
   input: Uint8Array,
   blosc: { cap: number; codec?: "zstd" },
 ): Promise<Uint8Array | null | undefined> {
-  if (blosc.codec === "zstd") return await decodeZstd(input, blosc.cap);
+  if (blosc.codec === "zstd") return await decodeZstd(input, blosc.cap, true);
   return bloscDecodable(input) ? undefined : await otherBlosc(input, blosc.cap);
 }
 
@@ -162,7 +179,7 @@ function readChunkFile(path: string, cap: number, codec?: "zstd"): Uint8Array | 
     // Read to its end (no stat), into the blosc decoder's memory when it
     // can decode it there (no copy), up to one byte more than a chunk can be.
     const most = chunkFileMost(cap, codec);
-    const into = (codec ? null : bloscInputMemory(most + 1, cap)) ?? fileMemoryOf(most + 1);
+    const into = bloscInputMemory(most + 1, cap) ?? fileMemoryOf(most + 1);
     let n = 0;
     while (n < into.length) {
       const r = readSync(fd, into, n, into.length - n, n);
@@ -243,7 +260,7 @@ async function into(j: BloscIntoJob, out: Uint8Array): Promise<FileJobInfo> {
       const got = !stored
         ? null
         : codec === "zstd"
-        ? await decodeZstd(stored, cap)
+        ? await decodeZstd(stored, cap, true)
         : bloscDecodable(stored)
         ? decodeBlosc(stored, cap, true)
         : await otherBlosc(stored, cap);

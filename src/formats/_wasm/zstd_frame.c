@@ -40,7 +40,7 @@ typedef struct {
 } BitIn;
 
 /** A stream of `len` bytes at `s`, ending in a padding mark: 0, or -1. */
-static int bits_init(BitIn* b, const u8* s, size_t len) {
+static inline __attribute__((always_inline)) int bits_init(BitIn* b, const u8* s, size_t len) {
   if (len < 1) return -1;
   u8 last = s[len - 1];
   if (last == 0) return -1;
@@ -431,12 +431,18 @@ static inline __attribute__((always_inline)) void match_copy(u8* op, size_t off,
   } else if (off >= 8) {
     for (size_t k = 0; k < len; k += 8) *(u64*)(op + k) = *(const u64*)(ref + k);
   } else {
-    // Eight bytes one at a time, then the pattern is 8 or more bytes behind.
-    u8* const end = op + len;
-    for (int k = 0; k < 8; k++) op[k] = ref[k];
-    size_t step = off * (8 / off);  // the pattern's period, at least 8... a multiple of off
-    if (step < 8) step += off;
-    for (u8* d = op + 8; d < end; d += 8) *(u64*)d = *(const u64*)(d - step);
+    // Eight bytes, four at a time from a source moved so that the pattern
+    // repeats, after which the source is 8 or more bytes behind.
+    static const u8 ADD[8] = {0, 1, 2, 1, 4, 4, 4, 4};
+    static const u8 SUB[8] = {8, 8, 8, 7, 8, 9, 10, 11};
+    op[0] = ref[0];
+    op[1] = ref[1];
+    op[2] = ref[2];
+    op[3] = ref[3];
+    ref += ADD[off];
+    *(u32a*)(op + 4) = *(const u32a*)ref;
+    ref -= SUB[off];
+    for (size_t k = 8; k < len; k += 8) *(u64*)(op + k) = *(const u64*)(ref + k);
   }
 }
 
@@ -552,10 +558,16 @@ static int zstd_block(const u8* ip, size_t len, u8* base, u8* op, u8* oend, u32*
   u32 sll = (u32)bits_read(&b, ll_t.al), sof = (u32)bits_read(&b, of_t.al),
       sml = (u32)bits_read(&b, ml_t.al);
   const u8* lp = lits;
+  // Locals the compiler keeps in registers (stores through `op` may alias globals).
+  const Fse* const llt = ll_t.t;
+  const Fse* const mlt = ml_t.t;
+  const Fse* const oft = of_t.t;
+  size_t rep0 = rep[0], rep1 = rep[1], rep2 = rep[2];
   for (u32 i = 0; i < nseq; i++) {
     bits_reload(&b);
     if (b.used > 64) return ZE_SEQUENCES;
-    u32 llc = ll_t.t[sll].sym, mlc = ml_t.t[sml].sym, ofc = of_t.t[sof].sym;
+    const Fse el = llt[sll], em = mlt[sml], eo = oft[sof];
+    u32 llc = el.sym, mlc = em.sym, ofc = eo.sym;
     if (llc > 35 || mlc > 52 || ofc > 31) return ZE_SEQUENCES;
     // One refill a sequence (57 bits) unless its extra bits and the states'
     // updates (at most 26) need more.
@@ -564,27 +576,23 @@ static int zstd_block(const u8* ip, size_t len, u8* base, u8* op, u8* oend, u32*
     if (ofc + mlb + llb + 26 > 57) bits_reload(&b);
     size_t ml = ML_BASE[mlc] + (size_t)bits_read(&b, mlb);
     size_t ll = LL_BASE[llc] + (size_t)bits_read(&b, llb);
-    if (off > 3) {
-      off -= 3;
-      rep[2] = rep[1];
-      rep[1] = rep[0];
-      rep[0] = (u32)off;
-    } else {
-      u32 k = (u32)off - 1 + (ll == 0);
-      if (k == 0) {
-        off = rep[0];
-      } else {
-        off = k == 3 ? (size_t)rep[0] - 1 : rep[k];
-        if (k != 1) rep[2] = rep[1];
-        rep[1] = rep[0];
-        rep[0] = (u32)off;
-      }
+    {
+      // Repeat offsets without branches (selects): a new offset (> 3), or
+      // repeat k of the history (k counted one further when ll is 0).
+      size_t isnew = off > 3;
+      size_t k = isnew ? 0 : off - 1 + (ll == 0);
+      size_t r = k == 0 ? rep0 : k == 1 ? rep1 : k == 2 ? rep2 : rep0 - 1;
+      size_t now = isnew ? off - 3 : r;
+      rep2 = (isnew | (k >= 2)) ? rep1 : rep2;
+      rep1 = (isnew | (k >= 1)) ? rep0 : rep1;
+      rep0 = now;
+      off = now;
     }
     if (i + 1 < nseq) {
       if (mlb + llb + 26 > 57) bits_reload(&b);
-      sll = ll_t.t[sll].next + (u32)bits_read(&b, ll_t.t[sll].nb);
-      sml = ml_t.t[sml].next + (u32)bits_read(&b, ml_t.t[sml].nb);
-      sof = of_t.t[sof].next + (u32)bits_read(&b, of_t.t[sof].nb);
+      sll = el.next + (u32)bits_read(&b, el.nb);
+      sml = em.next + (u32)bits_read(&b, em.nb);
+      sof = eo.next + (u32)bits_read(&b, eo.nb);
     }
     // Execute: literals, then the match.
     if ((size_t)(lits_end - lp) < ll) return ZE_SEQUENCES;
@@ -597,6 +605,9 @@ static int zstd_block(const u8* ip, size_t len, u8* base, u8* op, u8* oend, u32*
     match_copy(op, off, ml);
     op += ml;
   }
+  rep[0] = (u32)rep0;
+  rep[1] = (u32)rep1;
+  rep[2] = (u32)rep2;
   bits_reload(&b);
   if (!bits_done(&b)) return ZE_SEQUENCES;
   size_t rest = (size_t)(lits_end - lp);

@@ -385,11 +385,32 @@ static const u8 ML_BITS[53] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  
                                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1,  1,  1,
                                2, 2, 3, 3, 4, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
+/** A sequence table's entry: its FSE state's, with its symbol's value base and extra bits. */
 typedef struct {
-  Fse t[1 << 9];
+  u32 base;  // the code's base value (offsets: 1 << code)
+  u16 next;  // base of the next state
+  u8 nb;     // bits to read for the next state
+  u8 extra;  // bits to read for the value
+} Seq;
+
+typedef struct {
+  Seq t[1 << 9];
   u32 al;
   int ready;  // a table is there for "repeat" mode
 } Table;
+
+/**
+ * `t`'s entries from the FSE table `f` of `al` (one entry when RLE: `al` 0):
+ * each code's base value and extra bits (`base`/`bits`; offsets when null:
+ * 1 << code and code).
+ */
+static void seq_fill(Table* t, const Fse* f, u32 al, const u32* base, const u8* bits) {
+  for (u32 u = 0; u < (1u << al); u++) {
+    u32 c = f[u].sym;
+    t->t[u] = (Seq){base ? base[c] : 1u << c, f[u].next, f[u].nb, base ? bits[c] : (u8)c};
+  }
+  t->al = al;
+}
 
 static Table ll_t, ml_t, of_t;
 
@@ -398,21 +419,23 @@ static Table ll_t, ml_t, of_t;
  * predefined, 1 RLE, 2 FSE description, 3 repeat) into `t`: 0, or -1.
  */
 static int seq_table(Table* t, u32 mode, const u8** ip, const u8* end, const short* def,
-                     u32 defN, u32 defAl, u32 maxSym, u32 maxAl) {
+                     u32 defN, u32 defAl, u32 maxSym, u32 maxAl, const u32* base,
+                     const u8* bits) {
+  static Fse f[1 << 9];
   if (mode == 0) {
-    if (fse_build(t->t, def, defN, defAl) != 0) return -1;
-    t->al = defAl;
+    if (fse_build(f, def, defN, defAl) != 0) return -1;
+    seq_fill(t, f, defAl, base, bits);
   } else if (mode == 1) {
     if (*ip >= end || **ip > maxSym) return -1;
-    t->t[0] = (Fse){0, **ip, 0};
-    t->al = 0;
+    f[0] = (Fse){0, **ip, 0};
+    seq_fill(t, f, 0, base, bits);
     (*ip)++;
   } else if (mode == 2) {
     short norm[64];
     u32 n, al;
     int size = fse_read(*ip, (size_t)(end - *ip), norm, maxSym, maxAl, &n, &al);
-    if (size < 0 || fse_build(t->t, norm, n, al) != 0) return -1;
-    t->al = al;
+    if (size < 0 || fse_build(f, norm, n, al) != 0) return -1;
+    seq_fill(t, f, al, base, bits);
     *ip += size;
   } else if (!t->ready) {
     return -1;
@@ -548,9 +571,10 @@ static int zstd_block(const u8* ip, size_t len, u8* base, u8* op, u8* oend, u32*
   if (ip >= end) return ZE_SEQUENCES;
   u32 modes = *ip++;
   if (modes & 3) return ZE_SEQUENCES;
-  if (seq_table(&ll_t, modes >> 6, &ip, end, LL_DEFAULT, 36, 6, 35, 9) != 0 ||
-      seq_table(&of_t, (modes >> 4) & 3, &ip, end, OF_DEFAULT, 29, 5, 31, 8) != 0 ||
-      seq_table(&ml_t, (modes >> 2) & 3, &ip, end, ML_DEFAULT, 53, 6, 52, 9) != 0) {
+  if (seq_table(&ll_t, modes >> 6, &ip, end, LL_DEFAULT, 36, 6, 35, 9, LL_BASE, LL_BITS) != 0 ||
+      seq_table(&of_t, (modes >> 4) & 3, &ip, end, OF_DEFAULT, 29, 5, 31, 8, 0, 0) != 0 ||
+      seq_table(&ml_t, (modes >> 2) & 3, &ip, end, ML_DEFAULT, 53, 6, 52, 9, ML_BASE, ML_BITS) !=
+        0) {
     return ZE_FSE;
   }
   BitIn b;
@@ -559,23 +583,21 @@ static int zstd_block(const u8* ip, size_t len, u8* base, u8* op, u8* oend, u32*
       sml = (u32)bits_read(&b, ml_t.al);
   const u8* lp = lits;
   // Locals the compiler keeps in registers (stores through `op` may alias globals).
-  const Fse* const llt = ll_t.t;
-  const Fse* const mlt = ml_t.t;
-  const Fse* const oft = of_t.t;
+  const Seq* const llt = ll_t.t;
+  const Seq* const mlt = ml_t.t;
+  const Seq* const oft = of_t.t;
   size_t rep0 = rep[0], rep1 = rep[1], rep2 = rep[2];
   for (u32 i = 0; i < nseq; i++) {
     bits_reload(&b);
     if (b.used > 64) return ZE_SEQUENCES;
-    const Fse el = llt[sll], em = mlt[sml], eo = oft[sof];
-    u32 llc = el.sym, mlc = em.sym, ofc = eo.sym;
-    if (llc > 35 || mlc > 52 || ofc > 31) return ZE_SEQUENCES;
+    const Seq el = llt[sll], em = mlt[sml], eo = oft[sof];
     // One refill a sequence (57 bits) unless its extra bits and the states'
     // updates (at most 26) need more.
-    u32 mlb = ML_BITS[mlc], llb = LL_BITS[llc];
-    size_t off = ((size_t)1 << ofc) + (size_t)bits_read(&b, ofc);
-    if (ofc + mlb + llb + 26 > 57) bits_reload(&b);
-    size_t ml = ML_BASE[mlc] + (size_t)bits_read(&b, mlb);
-    size_t ll = LL_BASE[llc] + (size_t)bits_read(&b, llb);
+    u32 ofb = eo.extra, mlb = em.extra, llb = el.extra;
+    size_t off = eo.base + (size_t)bits_read(&b, ofb);
+    if (ofb + mlb + llb + 26 > 57) bits_reload(&b);
+    size_t ml = em.base + (size_t)bits_read(&b, mlb);
+    size_t ll = el.base + (size_t)bits_read(&b, llb);
     {
       // Repeat offsets without branches (selects): a new offset (> 3), or
       // repeat k of the history (k counted one further when ll is 0).

@@ -582,22 +582,21 @@ static int zstd_block(const u8* ip, size_t len, u8* base, u8* op, u8* oend, u32*
   u32 sll = (u32)bits_read(&b, ll_t.al), sof = (u32)bits_read(&b, of_t.al),
       sml = (u32)bits_read(&b, ml_t.al);
   const u8* lp = lits;
-  // Locals the compiler keeps in registers (stores through `op` may alias globals).
-  const Seq* const llt = ll_t.t;
-  const Seq* const mlt = ml_t.t;
-  const Seq* const oft = of_t.t;
+  // The history in locals (stores through `op` may alias `rep`); the tables
+  // as globals (constant addresses: no registers, which V8 runs short of).
   size_t rep0 = rep[0], rep1 = rep[1], rep2 = rep[2];
-  for (u32 i = 0; i < nseq; i++) {
+  for (u32 left = nseq; left; left--) {
     bits_reload(&b);
     if (b.used > 64) return ZE_SEQUENCES;
-    const Seq el = llt[sll], em = mlt[sml], eo = oft[sof];
+    const Seq el = ll_t.t[sll], em = ml_t.t[sml], eo = of_t.t[sof];
     // One refill a sequence (57 bits) unless its extra bits and the states'
     // updates (at most 26) need more.
     u32 ofb = eo.extra, mlb = em.extra, llb = el.extra;
     size_t off = eo.base + (size_t)bits_read(&b, ofb);
     if (ofb + mlb + llb + 26 > 57) bits_reload(&b);
-    size_t ml = em.base + (size_t)bits_read(&b, mlb);
-    size_t ll = el.base + (size_t)bits_read(&b, llb);
+    size_t ml = em.base, ll = el.base;
+    if (mlb) ml += (size_t)bits_read(&b, mlb);
+    if (llb) ll += (size_t)bits_read(&b, llb);
     {
       // Repeat offsets without branches (selects): a new offset (> 3), or
       // repeat k of the history (k counted one further when ll is 0).
@@ -610,7 +609,7 @@ static int zstd_block(const u8* ip, size_t len, u8* base, u8* op, u8* oend, u32*
       rep0 = now;
       off = now;
     }
-    if (i + 1 < nseq) {
+    if (left > 1) {
       if (mlb + llb + 26 > 57) bits_reload(&b);
       sll = el.next + (u32)bits_read(&b, el.nb);
       sml = em.next + (u32)bits_read(&b, em.nb);

@@ -13,7 +13,7 @@ import { decodeZstd, zstdContentSize } from "../../src/formats/_zstd.ts";
 import { decodeZstdWasm, useBloscWasm } from "../../src/formats/_blosc.ts";
 import { needsPython, python } from "../_python.ts";
 import { zarrRangeArray } from "../../src/formats/anndata/_zarr_ranges.ts";
-import { localZarr } from "../../src/formats/anndata/_zarr_store.ts";
+import { localZarr, openZarr } from "../../src/formats/anndata/_zarr_store.ts";
 import { intoGroups } from "../../src/formats/hdf5/_unfilter_pool.ts";
 import { CorruptFileError } from "../../mod.ts";
 
@@ -145,6 +145,52 @@ Deno.test({
       }
     }
     assertEquals(await vec.readRanges([[0, rows]]), v, "whole");
+    // A string array (vlen-utf8 then zstd, as zarr-python 3 writes them):
+    // read by rows and as UTF-8 bytes without zarrita.
+    const strs = Array.from({ length: 2_500 }, (_, i) => i % 7 ? `cell-${i}` : `ünï ${i}`);
+    const sbase = `${dir}/s.zarr/names`;
+    await Deno.mkdir(`${sbase}/c`, { recursive: true });
+    await Deno.writeTextFile(
+      `${sbase}/zarr.json`,
+      JSON.stringify({
+        shape: [strs.length],
+        data_type: "string",
+        chunk_grid: { name: "regular", configuration: { chunk_shape: [1_000] } },
+        chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+        fill_value: "",
+        codecs: [
+          { name: "vlen-utf8", configuration: {} },
+          { name: "zstd", configuration: { level: 0, checksum: false } },
+        ],
+        attributes: {},
+        zarr_format: 3,
+        node_type: "array",
+        storage_transformers: [],
+      }),
+    );
+    for (let c = 0; c * 1_000 < strs.length; c++) {
+      const items = Array.from({ length: 1_000 }, (_, i) => strs[c * 1_000 + i] ?? "");
+      const enc = items.map((x) => new TextEncoder().encode(x));
+      const buf = new Uint8Array(4 + enc.reduce((n, e) => n + 4 + e.length, 0));
+      const dv = new DataView(buf.buffer);
+      dv.setUint32(0, items.length, true);
+      let at = 4;
+      for (const e of enc) {
+        dv.setUint32(at, e.length, true);
+        buf.set(e, at + 4);
+        at += 4 + e.length;
+      }
+      await Deno.writeFile(`${sbase}/c/${c}`, await zstd(buf));
+    }
+    const store = openZarr(localZarr(`${dir}/s.zarr`), "s.zarr");
+    const rowsWanted = Uint32Array.of(0, 7, 999, 1_000, 2_499);
+    const byRows = await store.readRows!("names", rowsWanted);
+    assertEquals(byRows.data, Array.from(rowsWanted, (r) => strs[r]));
+    const utf8 = await store.readUtf8!("names");
+    assert(utf8, "v3 strings read as UTF-8 bytes (not left to zarrita)");
+    assertEquals(utf8.offsets.length, strs.length + 1);
+    const dec = new TextDecoder();
+    assertEquals(dec.decode(utf8.bytes.subarray(utf8.offsets[7], utf8.offsets[8])), strs[7]);
     // A damaged chunk (cut short): a CorruptFileError naming the array and chunk.
     const f = `${dir}/s.zarr/v/c/5`;
     const b = await Deno.readFile(f);

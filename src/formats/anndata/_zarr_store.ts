@@ -437,15 +437,15 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       const lo = rows[0], hi = rows[rows.length - 1] + 1;
       return pick(await readArray(p, [lo, hi]), rows, lo);
     },
-    // Strings as bytes and offsets (dataframe columns): zarr v2 vlen-utf8 only.
+    // Strings as bytes and offsets (dataframe columns): zarr vlen-utf8 (v2, unsharded v3) only.
     readUtf8: (p, rows) => vlenUtf8(source, p, rows, label),
     close() {},
   };
 }
 
 /**
- * The chunks of a zarr v2 1-D string array (vlen-utf8, blosc or no
- * compressor) that hold `rows` (ascending; all rows when absent), read and
+ * The chunks of a zarr 1-D string array (vlen-utf8; blosc, zstd or no
+ * compressor; v2 or unsharded v3: see `vlenLayout`) that hold `rows` (ascending; all rows when absent), read and
  * decoded at once, each with the chunk positions wanted from it (`pick`)
  * and where they go in the result (`from`). Undefined for any other array,
  * a chunk never written, or a blosc variant the pool does not decode: read
@@ -459,17 +459,9 @@ async function vlenChunks(
   label: string,
   use: (bytes: Uint8Array, pick: Uint32Array, from: number) => void,
 ): Promise<number | undefined> {
-  const m = await zarrayOf(source, p);
-  if (!m) return undefined;
-  const shape = m.shape as number[], chunks = m.chunks as number[];
-  if (
-    m.zarr_format !== 2 || m.dtype !== "|O" || !Array.isArray(shape) || shape.length !== 1 ||
-    !Number.isSafeInteger(shape[0]) || !Array.isArray(chunks) || !(chunks[0] >= 1) ||
-    !Array.isArray(m.filters) || m.filters.length !== 1 || m.filters[0]?.id !== "vlen-utf8" ||
-    (m.compressor && m.compressor.id !== "blosc") ||
-    (rows && rows.length > 0 && !(rows[rows.length - 1] < shape[0]))
-  ) return undefined;
-  const size = chunks[0], n = rows ? rows.length : shape[0];
+  const m = await vlenLayout(source, p);
+  if (!m || (rows && rows.length > 0 && !(rows[rows.length - 1] < m.length))) return undefined;
+  const size = m.chunk, n = rows ? rows.length : m.length;
   const parts: { c: number; from: number; pick: Uint32Array }[] = [];
   if (rows) {
     for (let k = 0; k < rows.length;) {
@@ -485,11 +477,13 @@ async function vlenChunks(
       parts.push({ c, from: c * size, pick: Uint32Array.from({ length: len }, (_, i) => i) });
     }
   }
-  const raws = await Promise.all(parts.map(({ c }) => source.get(`${p}/${c}`)));
+  const raws = await Promise.all(parts.map(({ c }) => source.get(m.key(c))));
   if (raws.some((r) => r === undefined)) return undefined;
   const decoded = await Promise.all(parts.map(async ({ c }, i) => {
     try {
-      return m.compressor ? await decodeBloscChunk(raws[i]!, VARIABLE_CAP) : raws[i]!;
+      if (!m.codec) return raws[i]!;
+      const zstd = m.codec === "zstd" ? "zstd" : undefined;
+      return await decodeBloscChunk(raws[i]!, VARIABLE_CAP, undefined, undefined, zstd);
     } catch (e) {
       throw vlenError(label, p, c, e);
     }
@@ -505,6 +499,66 @@ async function vlenChunks(
   return n;
 }
 
+/**
+ * A 1-D string array's layout as `vlenChunks` reads it: zarr v2 (`|O`,
+ * the vlen-utf8 filter, blosc, zstd or no compressor) or v3 (`string`,
+ * vlen-utf8 then zstd, blosc or nothing; not sharded): its length, rows a
+ * chunk, each chunk's key and compressor. Undefined for anything else.
+ */
+async function vlenLayout(
+  source: ZarrStoreAt,
+  p: string,
+): Promise<
+  { length: number; chunk: number; key(c: number): string; codec?: "blosc" | "zstd" } | undefined
+> {
+  const ok = (shape: unknown, chunks: unknown) =>
+    Array.isArray(shape) && shape.length === 1 && Number.isSafeInteger(shape[0]) &&
+    shape[0] >= 0 && Array.isArray(chunks) && Number.isSafeInteger(chunks[0]) && chunks[0] >= 1;
+  const m = await zarrayOf(source, p);
+  if (m) {
+    const id = m.compressor?.id;
+    if (
+      m.zarr_format !== 2 || m.dtype !== "|O" || !ok(m.shape, m.chunks) ||
+      !Array.isArray(m.filters) || m.filters.length !== 1 || m.filters[0]?.id !== "vlen-utf8" ||
+      (m.compressor && id !== "blosc" && id !== "zstd")
+    ) return undefined;
+    return {
+      length: (m.shape as number[])[0],
+      chunk: (m.chunks as number[])[0],
+      key: (c) => `${p}/${c}`,
+      ...(m.compressor ? { codec: id as "blosc" | "zstd" } : {}),
+    };
+  }
+  const doc = await source.get(`${p.replace(/^\//, "")}/zarr.json`);
+  if (!doc) return undefined;
+  let v;
+  try {
+    v = JSON.parse(new TextDecoder().decode(doc));
+  } catch {
+    return undefined;
+  }
+  const grid = v?.chunk_grid?.configuration?.chunk_shape;
+  const codecs = v?.codecs;
+  if (
+    v?.zarr_format !== 3 || v.node_type !== "array" || v.data_type !== "string" ||
+    v.chunk_grid?.name !== "regular" || !ok(v.shape, grid) || !Array.isArray(codecs) ||
+    codecs.length < 1 || codecs.length > 2 || codecs[0]?.name !== "vlen-utf8" ||
+    (codecs.length === 2 && codecs[1]?.name !== "zstd" && codecs[1]?.name !== "blosc")
+  ) return undefined;
+  const enc = v.chunk_key_encoding ?? { name: "default" };
+  const sep = enc.configuration?.separator ?? (enc.name === "v2" ? "." : "/");
+  if ((enc.name !== "default" && enc.name !== "v2") || (sep !== "." && sep !== "/")) {
+    return undefined;
+  }
+  const head = enc.name === "default" ? `${p}/c${sep}` : `${p}/`;
+  return {
+    length: v.shape[0],
+    chunk: grid[0],
+    key: (c) => `${head}${c}`,
+    ...(codecs.length === 2 ? { codec: codecs[1].name as "blosc" | "zstd" } : {}),
+  };
+}
+
 function vlenError(label: string, p: string, c: number, e: unknown): CorruptFileError {
   if (e instanceof CorruptFileError && e.message.includes(`/${p}, chunk ${c}`)) return e;
   return new CorruptFileError(
@@ -514,7 +568,7 @@ function vlenError(label: string, p: string, c: number, e: unknown): CorruptFile
 }
 
 /**
- * `rows` (ascending) of a zarr v2 1-D string array: only the picked strings
+ * `rows` (ascending) of a zarr 1-D string array: only the picked strings
  * decoded (a 1% query of a 200k-row column makes 2k strings, not 200k);
  * undefined where `vlenChunks` is.
  */
@@ -533,7 +587,7 @@ async function vlenRows(
 }
 
 /**
- * A zarr v2 1-D string array (all of it, or `rows`) as UTF-8 bytes and
+ * A zarr 1-D string array (all of it, or `rows`) as UTF-8 bytes and
  * offsets, no JS string made (a dataframe column goes to polars as it
  * is); undefined where `vlenChunks` is.
  */

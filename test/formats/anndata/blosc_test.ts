@@ -127,7 +127,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "damaged blosc chunks (bad LZ4 data, a short header, sizes past the cap) are CorruptFileError",
+    "damaged blosc chunks (bad LZ4 or zstd data, a short header, sizes past the cap) are CorruptFileError",
   ...py,
   async fn() {
     const dir = await tempDir();
@@ -147,6 +147,16 @@ Deno.test({
     while (bv.getInt32(at, true) === neblock) at += 4 + neblock;
     broken.set([0x0f, 0xff, 0xff], at + 4);
     assertRejectsSync(() => decodeBlosc(broken, 400_000), "damaged");
+    // A zstd stream of a blosc zstd chunk damaged (its first block's frame
+    // header's magic): refused by the WebAssembly zstd decoder.
+    const z = (await Deno.readFile(`${dir}/t.zarr/f4_zstd_1/0`)).slice();
+    const zv = new DataView(z.buffer);
+    let zat = zv.getInt32(16, true);
+    while (zv.getInt32(zat, true) === zv.getUint32(8, true) / z[3]) {
+      zat += 4 + zv.getUint32(8, true) / z[3];
+    }
+    z[zat + 4] ^= 0xff;
+    assertRejectsSync(() => decodeBlosc(z, 400_000), "not a valid zstd stream");
     // A block offset past the end.
     const offset = c.slice();
     new DataView(offset.buffer).setUint32(16, c.length + 7, true);

@@ -265,3 +265,113 @@ Deno.test({
     }
   },
 });
+
+/** CRC-32C (Castagnoli) of `b`, as zarr's crc32c codec stores it. */
+function crc32c(b: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const x of b) {
+    c ^= x;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+Deno.test("a sharded zarr v3 zstd array is read by rows through its shards' indexes", async () => {
+  const dir = await tempDir();
+  const n = 10_007, shard = 4_000, inner = 1_000, per = shard / inner;
+  const v = new Int32Array(n).map((_, i) => (i * 7919) % 100_003);
+  const base = `${dir}/s.zarr/v`;
+  await Deno.mkdir(`${base}/c`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/s.zarr/zarr.json`,
+    JSON.stringify({ attributes: {}, zarr_format: 3, node_type: "group" }),
+  );
+  await Deno.writeTextFile(
+    `${base}/zarr.json`,
+    JSON.stringify({
+      shape: [n],
+      data_type: "int32",
+      chunk_grid: { name: "regular", configuration: { chunk_shape: [shard] } },
+      chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+      fill_value: 0,
+      codecs: [{
+        name: "sharding_indexed",
+        configuration: {
+          chunk_shape: [inner],
+          codecs: [
+            { name: "bytes", configuration: { endian: "little" } },
+            { name: "zstd", configuration: { level: 0, checksum: false } },
+          ],
+          index_codecs: [{ name: "bytes", configuration: { endian: "little" } }, {
+            name: "crc32c",
+          }],
+          index_location: "end",
+        },
+      }],
+      attributes: {},
+      zarr_format: 3,
+      node_type: "array",
+      storage_transformers: [],
+    }),
+  );
+  const bytes = new Uint8Array(v.buffer);
+  for (let sh = 0; sh * shard < n; sh++) {
+    const parts: Uint8Array[] = [];
+    const index = new DataView(new ArrayBuffer(per * 16));
+    let at = 0;
+    for (let k = 0; k < per; k++) {
+      const c = sh * per + k;
+      if (c * inner >= n || c === 5) {
+        // Past the array, or never written (chunk 5: its fill value).
+        index.setBigUint64(16 * k, 2n ** 64n - 1n, true);
+        index.setBigUint64(16 * k + 8, 2n ** 64n - 1n, true);
+        continue;
+      }
+      const part = new Uint8Array(inner * 4);
+      part.set(bytes.subarray(c * inner * 4, (c + 1) * inner * 4));
+      const z = await zstd(part);
+      index.setBigUint64(16 * k, BigInt(at), true);
+      index.setBigUint64(16 * k + 8, BigInt(z.length), true);
+      parts.push(z);
+      at += z.length;
+    }
+    const ib = new Uint8Array(index.buffer);
+    const crc = new Uint8Array(4);
+    new DataView(crc.buffer).setUint32(0, crc32c(ib), true);
+    const file = new Uint8Array(at + ib.length + 4);
+    let o = 0;
+    for (const p of parts) {
+      file.set(p, o);
+      o += p.length;
+    }
+    file.set(ib, o);
+    file.set(crc, o + ib.length);
+    await Deno.writeFile(`${base}/c/${sh}`, file);
+  }
+  const arr = await zarrRangeArray(localZarr(`${dir}/s.zarr`), "v", "s.zarr");
+  const picks: [number, number][] = [[0, 2], [3_999, 4_001], [5_500, 5_502], [10_000, 10_007]];
+  const got = await arr.readRanges(picks) as Int32Array;
+  const want: number[] = [];
+  for (const [s, e] of picks) {
+    for (let r = s; r < e; r++) want.push(r >= 5_000 && r < 6_000 ? 0 : v[r]);
+  }
+  assertEquals(Array.from(got), want);
+  // An index entry pointing past the shard: refused by its checksum, and
+  // with the checksum made to match, as past the shard's end.
+  const f = `${base}/c/0`;
+  const b = await Deno.readFile(f);
+  const idx = new DataView(b.buffer, b.length - 4 - per * 16);
+  idx.setBigUint64(16 * 1, BigInt(b.length + 100), true);
+  await Deno.writeFile(f, b);
+  const again = await zarrRangeArray(localZarr(`${dir}/s.zarr`), "v", "s.zarr");
+  await assertRejects(() => again.readRanges([[1_500, 1_501]]), CorruptFileError, /checksum/);
+  const ib = b.subarray(b.length - 4 - per * 16, b.length - 4);
+  new DataView(b.buffer).setUint32(b.length - 4, crc32c(ib), true);
+  await Deno.writeFile(f, b);
+  const third = await zarrRangeArray(localZarr(`${dir}/s.zarr`), "v", "s.zarr");
+  await assertRejects(
+    () => third.readRanges([[1_500, 1_501]]),
+    CorruptFileError,
+    /past the shard's end/,
+  );
+});

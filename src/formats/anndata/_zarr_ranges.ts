@@ -145,6 +145,11 @@ async function rawChunksV3(
   if (m?.zarr_format !== 3 || m.node_type !== "array") return undefined;
   if (!/^(u?int(8|16|32|64)|float(32|64))$/.test(m.data_type)) return undefined;
   if (m.chunk_grid?.name !== "regular") return undefined;
+  if (
+    Array.isArray(m.codecs) && m.codecs.length === 1 && m.codecs[0]?.name === "sharding_indexed"
+  ) {
+    return shardedChunks(source, base, dims, m);
+  }
   const codecs = m.codecs;
   if (!Array.isArray(codecs) || codecs.length !== 2) return undefined;
   const [ser, comp] = codecs;
@@ -165,6 +170,128 @@ async function rawChunksV3(
     ...(filePath ? { path: (c: number, j?: number) => filePath(key(c, j)) } : {}),
     ...(counted ? { counted } : {}),
     ...(codec ? { codec } : {}),
+  };
+}
+
+let CRC32C: Uint32Array | undefined;
+
+/** CRC-32C (Castagnoli) of `b`, as zarr's crc32c codec appends it to a shard's index. */
+function crc32c(b: Uint8Array): number {
+  if (!CRC32C) {
+    CRC32C = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      let c = i;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      CRC32C[i] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = CRC32C[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** The compressor of a v3 array's codecs `[bytes (little-endian), zstd | blosc]`; null for others. */
+function v3Codec(codecs: unknown): "zstd" | "blosc" | null {
+  if (!Array.isArray(codecs) || codecs.length !== 2) return null;
+  const [ser, comp] = codecs;
+  const endian = ser?.configuration?.endian;
+  if (ser?.name !== "bytes" || (endian !== undefined && endian !== "little")) return null;
+  return comp?.name === "zstd" ? "zstd" : comp?.name === "blosc" ? "blosc" : null;
+}
+
+/**
+ * Raw chunk access to a sharded zarr v3 array (anndata 0.13's default): an
+ * inner chunk's bytes are a range of its shard, which the shard's index
+ * (read once per shard, at its end or start) locates. Inner chunks of
+ * `[bytes, zstd | blosc]`, the index `[bytes]` with or without crc32c;
+ * undefined for anything else. No local paths: this thread reads the
+ * ranges, the workers decode them.
+ */
+function shardedChunks(
+  source: ZarrStoreAt,
+  base: string,
+  dims: number,
+  // deno-lint-ignore no-explicit-any
+  m: any,
+): RawChunks | undefined {
+  const cfg = m.codecs[0].configuration ?? {};
+  const codec = v3Codec(cfg.codecs);
+  const shard: unknown = m.chunk_grid?.configuration?.chunk_shape, inner: unknown = cfg.chunk_shape;
+  const ic = cfg.index_codecs;
+  const crc = Array.isArray(ic) && ic.length === 2 && ic[1]?.name === "crc32c";
+  if (
+    codec === null || !Array.isArray(shard) || !Array.isArray(inner) ||
+    shard.length !== dims || inner.length !== dims ||
+    !inner.every((d, i) => Number.isSafeInteger(d) && d >= 1 && shard[i] % d === 0) ||
+    !Array.isArray(ic) || ic[0]?.name !== "bytes" ||
+    (ic[0]?.configuration?.endian ?? "little") !== "little" || !(ic.length === 1 || crc) ||
+    ((cfg.index_location ?? "end") !== "end" && cfg.index_location !== "start")
+  ) return undefined;
+  const per = shard.map((d: number, i: number) => d / (inner[i] as number));
+  const n = per.reduce((a: number, b: number) => a * b, 1);
+  if (!(n >= 1 && n <= 1 << 24)) return undefined;
+  const enc = m.chunk_key_encoding ?? { name: "default" };
+  const sep = enc.configuration?.separator ?? (enc.name === "v2" ? "." : "/");
+  if ((enc.name !== "default" && enc.name !== "v2") || (sep !== "." && sep !== "/")) {
+    return undefined;
+  }
+  const head = enc.name === "default" ? `${base}/c${sep}` : `${base}/`;
+  const indexBytes = n * 16 + (crc ? 4 : 0);
+  const atEnd = (cfg.index_location ?? "end") === "end";
+  const indexes = new Map<string, Promise<DataView | undefined>>();
+  const indexOf = (key: string) => {
+    let got = indexes.get(key);
+    if (!got) {
+      const range = atEnd ? { suffixLength: indexBytes } : { offset: 0, length: indexBytes };
+      got = (source.getRange?.(key, range) ?? source.get(key).then((b) =>
+        b && (atEnd ? b.subarray(Math.max(0, b.length - indexBytes)) : b.subarray(0, indexBytes))
+      )).then((b) => {
+        if (!b) {
+          return undefined; // no shard: every inner chunk its fill value
+        }
+        if (b.length !== indexBytes) {
+          throw new CorruptFileError(
+            `/${key}: the shard's index is ${b.length} bytes, not ${indexBytes}: the store is damaged`,
+          );
+        }
+        const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        if (crc && crc32c(b.subarray(0, n * 16)) !== view.getUint32(n * 16, true)) {
+          throw new CorruptFileError(
+            `/${key}: the shard's index does not match its checksum: the store is damaged`,
+          );
+        }
+        return view;
+      });
+      indexes.set(key, got);
+    }
+    return got;
+  };
+  return {
+    async get(c, j = 0) {
+      const coords = dims === 1 ? [c] : [c, j];
+      const key = head + coords.map((x, i) => Math.floor(x / per[i])).join(sep);
+      const index = await indexOf(key);
+      if (!index) return undefined;
+      const k = dims === 1 ? c % per[0] : (c % per[0]) * per[1] + (j % per[1]);
+      const lo = index.getUint32(16 * k, true), hi = index.getUint32(16 * k + 4, true);
+      const nlo = index.getUint32(16 * k + 8, true), nhi = index.getUint32(16 * k + 12, true);
+      if (hi === 0xffffffff && lo === 0xffffffff) return undefined; // never written
+      if (hi >= 2 ** 21 || nhi !== 0) {
+        throw new CorruptFileError(
+          `/${key}: inner chunk ${k} lies past any file: the store is damaged`,
+        );
+      }
+      const offset = hi * 2 ** 32 + lo;
+      const got = await (source.getRange?.(key, { offset, length: nlo }) ??
+        source.get(key).then((b) => b?.subarray(offset, offset + nlo)));
+      if (!got || got.length !== nlo) {
+        throw new CorruptFileError(
+          `/${key}: inner chunk ${k} (${nlo} bytes at ${offset}) is past the shard's end: the store is damaged`,
+        );
+      }
+      return got;
+    },
+    ...(codec === "zstd" ? { codec } : {}),
   };
 }
 

@@ -1,8 +1,9 @@
 """A zarr v2 AnnData store rewritten as zarr v3 the way anndata >= 0.12 writes it with
 zarr-python 3 (neither is installed here): every array with the v2 store's chunks,
 bytes + zstd (zarr-python 3's default compressor), not sharded, consolidated
-metadata in the root zarr.json. The writer is test/formats/anndata/_zarr_v3_store.py.
-Usage: python3 _layouts_v3.py <v2 store> <v3 store>"""
+metadata in the root zarr.json; with --shard, sharded as anndata 0.13 writes by default. The writer
+is test/formats/anndata/_zarr_v3_store.py.
+Usage: python3 _layouts_v3.py <v2 store> <v3 store> [--shard]"""
 import os
 import sys
 
@@ -12,7 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test", "formats", "anndata"))
 from _zarr_v3_store import Store  # noqa: E402
 
-src, dst = sys.argv[1], sys.argv[2]
+src, dst, shard = sys.argv[1], sys.argv[2], "--shard" in sys.argv[3:]
 g = zarr.open_group(src, mode="r")
 chunks = {}
 
@@ -34,6 +35,6 @@ def convert(node, path):
 
 
 walk(g, "")
-s = Store(dst, consolidate=True, chunks=chunks)
+s = Store(dst, consolidate=True, shard=shard, chunks=chunks)
 convert(g, "")
 s.finish()

@@ -26,10 +26,14 @@ const ALL = [
   "scanpy.zarr",
   "scanpy_zstd.zarr",
   "scanpy_v3.zarr",
+  "scanpy_v3_sharded.zarr",
 ];
 
 /** Files anndata 0.8 cannot read, and the file of the same data its side reads instead. */
-const REFERENCE_OF: Record<string, string> = { "scanpy_v3.zarr": "scanpy.zarr" };
+const REFERENCE_OF: Record<string, string> = {
+  "scanpy_v3.zarr": "scanpy.zarr",
+  "scanpy_v3_sharded.zarr": "scanpy.zarr",
+};
 
 function flag(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -54,10 +58,11 @@ async function build(): Promise<void> {
     const r = await new Deno.Command(PY, { args: [script, DIR], stderr: "inherit" }).output();
     if (!r.success) throw new Error("bench/_layouts.py failed");
   }
-  if (!(await has("scanpy_v3.zarr"))) {
-    // zarr v3 as anndata >= 0.12 writes it (zstd): converted from scanpy.zarr.
+  for (const [name, extra] of [["scanpy_v3.zarr", []], ["scanpy_v3_sharded.zarr", ["--shard"]]]) {
+    if (await has(name as string)) continue;
+    // zarr v3 as anndata >= 0.12 writes it (zstd; sharded: 0.13's default), from scanpy.zarr.
     const script = new URL("./_layouts_v3.py", import.meta.url).pathname;
-    const args = [script, `${DIR}/scanpy.zarr`, `${DIR}/scanpy_v3.zarr`];
+    const args = [script, `${DIR}/scanpy.zarr`, `${DIR}/${name}`, ...extra];
     const r = await new Deno.Command(PY, { args, stderr: "inherit" }).output();
     if (!r.success) throw new Error("bench/_layouts_v3.py failed");
   }

@@ -98,45 +98,16 @@ interface Decoder {
 }
 type Loader = () => Promise<{ fromConfig(c: unknown, m: unknown): Decoder }>;
 
-function checkedBlosc(load: Loader) {
-  return class {
-    readonly #cap: number;
-    readonly #config: unknown;
-    readonly #meta: unknown;
-    #inner?: Promise<Decoder>;
-    constructor(cap: number, config: unknown, meta: unknown) {
-      this.#cap = cap;
-      this.#config = config;
-      this.#meta = meta;
-    }
-    static fromConfig(config: unknown, meta: { shape: number[]; dataType: string }) {
-      return new this(capOf(meta), config, meta);
-    }
-    encode(): never {
-      throw new UnsupportedFormatError("lamindeno does not write blosc zarr chunks");
-    }
-    async decode(bytes: Uint8Array): Promise<Uint8Array> {
-      // Sizes checked against the cap first (CorruptFileError otherwise).
-      bloscHeader(bytes, this.#cap);
-      // On the worker pool: LZ4, BloscLZ, zlib by _blosc.ts, others (zstd,
-      // snappy, bit shuffle) by numcodecs' wasm there; small chunks and no
-      // pool: the latter by numcodecs' wasm here.
-      const out = await decodeBloscChunk(bytes, this.#cap);
-      if (out) return out;
-      this.#inner ??= load().then((C) => C.fromConfig(this.#config, this.#meta));
-      return await (await this.#inner).decode(bytes);
-    }
-  };
-}
-
 /**
- * zarr's zstd codec (v3's default compressor; numcodecs' Zstd in v2) with
- * its frame's declared size checked against the chunk's before anything is
- * decoded, decoded on the worker pool (numcodecs' WebAssembly there, off
- * this thread, chunks in parallel); a frame that does not declare its size
- * by numcodecs' decoder here.
+ * zarr's blosc or zstd codec (zstd: v3's default compressor, numcodecs' Zstd
+ * in v2) with the chunk's declared size checked against the array's chunks
+ * before anything is decoded (blosc's header, a zstd frame's), decoded on
+ * the worker pool (LZ4, BloscLZ, zlib and zstd by our decoders, other blosc
+ * codecs by numcodecs' wasm there, off this thread, chunks in parallel);
+ * small chunks without a pool, and what the pool leaves (snappy, bit
+ * shuffle, zstd frames that do not say their size), by numcodecs' here.
  */
-function checkedZstd(load: Loader) {
+function checkedPooled(codec: "blosc" | "zstd", load: Loader) {
   return class {
     readonly kind = "bytes_to_bytes";
     readonly #cap: number;
@@ -152,16 +123,24 @@ function checkedZstd(load: Loader) {
       return new this(capOf(meta), config, meta);
     }
     encode(): never {
-      throw new UnsupportedFormatError("lamindeno does not write zstd zarr chunks");
+      throw new UnsupportedFormatError(`lamindeno does not write ${codec} zarr chunks`);
     }
     async decode(bytes: Uint8Array): Promise<Uint8Array> {
-      const out = await decodeBloscChunk(bytes, this.#cap, undefined, undefined, "zstd");
+      // Sizes checked against the cap first (CorruptFileError otherwise).
+      if (codec === "blosc") bloscHeader(bytes, this.#cap);
+      const out = await decodeBloscChunk(
+        bytes,
+        this.#cap,
+        undefined,
+        undefined,
+        codec === "zstd" ? "zstd" : undefined,
+      );
       if (out) return out;
       this.#inner ??= load().then((C) => C.fromConfig(this.#config, this.#meta));
       const got = await (await this.#inner).decode(bytes);
       if (got.length > this.#cap) {
         throw new CorruptFileError(
-          `the zstd chunk decodes to ${got.length} bytes, more than a chunk of ${this.#cap}`,
+          `the ${codec} chunk decodes to ${got.length} bytes, more than a chunk of ${this.#cap}`,
         );
       }
       return got;
@@ -180,18 +159,13 @@ export function installCheckedCodecs(): void {
   for (const name of ["zlib", "numcodecs.zlib"]) reg.set(name, () => Zlib);
   for (const name of ["gzip", "numcodecs.gzip"]) reg.set(name, () => Gzip);
   for (const name of ["vlen-utf8", "numcodecs.vlen-utf8"]) reg.set(name, () => CheckedVLenUTF8);
-  for (const name of ["zstd", "numcodecs.zstd"]) {
-    const load = reg.get(name) as Loader | undefined;
-    if (load) {
-      const Zstd = checkedZstd(async () => await load());
-      reg.set(name, () => Zstd);
-    }
-  }
-  for (const name of ["blosc", "numcodecs.blosc"]) {
-    const load = reg.get(name) as Loader | undefined;
-    if (load) {
-      const Blosc = checkedBlosc(async () => await load());
-      reg.set(name, () => Blosc);
+  for (const codec of ["zstd", "blosc"] as const) {
+    for (const name of [codec, `numcodecs.${codec}`]) {
+      const load = reg.get(name) as Loader | undefined;
+      if (load) {
+        const Checked = checkedPooled(codec, async () => await load());
+        reg.set(name, () => Checked);
+      }
     }
   }
 }

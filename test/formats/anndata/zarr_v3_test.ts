@@ -99,6 +99,15 @@ function checkAd(ad: any, rows: number[], colsIdx: number[], label: string) {
   );
 }
 
+/** The stores of _zarr_v3.py written into `dir` (run as a file: it imports its writer from beside it). */
+async function writeStores(dir: string): Promise<void> {
+  await python(
+    "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
+    new URL("./_zarr_v3.py", import.meta.url).pathname,
+    dir,
+  );
+}
+
 Deno.test({
   name:
     "zarr v3 AnnData stores (anndata 0.12/0.13 with zarr-python 3, sharded or not) read, load, " +
@@ -106,12 +115,7 @@ Deno.test({
   ...py,
   async fn() {
     const dir = await tempDir();
-    // Run as a file: it imports its writer (_zarr_v3_store.py) from beside it.
-    await python(
-      "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
-      new URL("./_zarr_v3.py", import.meta.url).pathname,
-      dir,
-    );
+    await writeStores(dir);
     exp = JSON.parse(await Deno.readTextFile(`${dir}/expected.json`));
     await freshInstance();
     try {
@@ -214,12 +218,7 @@ Deno.test({
   ...py,
   async fn() {
     const dir = await tempDir();
-    // Run as a file: it imports its writer (_zarr_v3_store.py) from beside it.
-    await python(
-      "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')",
-      new URL("./_zarr_v3.py", import.meta.url).pathname,
-      dir,
-    );
+    await writeStores(dir);
     const e = JSON.parse(await Deno.readTextFile(`${dir}/expected.json`));
     await using server = await s3Server();
     await ln.init({

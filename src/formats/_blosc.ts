@@ -210,6 +210,35 @@ function wasmInput(
 }
 
 /**
+ * Where a decode of `src` into `nbytes` bytes (through `tmp` bytes of
+ * scratch) lies in the decoder's memory, `src` copied in unless it is
+ * there already: after the input, or in slot `transient.slot` of outputs
+ * of at most `transient.room` bytes (`cap` at least). Null when it does not
+ * fit, or when growing the memory would move input read into it.
+ */
+function wasmPlace(
+  w: NonNullable<typeof wasm>,
+  src: Uint8Array,
+  nbytes: number,
+  tmp: number,
+  transient: boolean | { slot: 0 | 1; room: number },
+  cap: number,
+): { mem: Uint8Array; at: number; outAt: number; tmpAt: number } | null {
+  const slot = typeof transient === "object" ? transient.slot : undefined;
+  const room = typeof transient === "object" ? Math.max(transient.room, cap) : cap;
+  if (slot !== undefined && !(src.length <= bloscMost(room) + 1 && nbytes <= room)) return null;
+  const at = align16(w.heap);
+  const outAt = slot === undefined ? align16(at + src.length) : slotAt(at, room, slot);
+  const tmpAt = slot === undefined ? align16(outAt + nbytes + SLACK) : slotAt(at, room, 2);
+  const end = tmpAt + tmp + SLACK;
+  if (end > WASM_MAX) return null;
+  // Input read into this memory (bloscInputMemory) stays valid only if it does not grow.
+  const inPlace = src.buffer === w.memory.buffer && src.byteOffset === at;
+  if (inPlace && end > w.memory.buffer.byteLength) return null;
+  return { mem: wasmInput(w, src, at, end), at, outAt, tmpAt };
+}
+
+/**
  * Memory to read a stored blosc chunk of at most `size` bytes into, for
  * {@linkcode decodeBlosc} (`cap` as given to it) to decode where it lies,
  * without copying it into the WebAssembly decoder's memory first: a view
@@ -268,18 +297,9 @@ function wasmDecode(
     return null; // rejected with its reason by the TypeScript decoder
   }
   if (src.length + nbytes + blocksize > WASM_MAX) return null;
-  const slot = typeof transient === "object" ? transient.slot : undefined;
-  const room = typeof transient === "object" ? Math.max(transient.room, cap) : cap;
-  if (slot !== undefined && !(src.length <= bloscMost(room) + 1 && nbytes <= room)) return null;
-  const at = align16(w.heap);
-  const outAt = slot === undefined ? align16(at + src.length) : slotAt(at, room, slot);
-  const tmpAt = slot === undefined ? align16(outAt + nbytes + SLACK) : slotAt(at, room, 2);
-  const end = tmpAt + blocksize + SLACK;
-  if (end > WASM_MAX) return null;
-  // Input read into this memory (bloscInputMemory) stays valid only if it does not grow.
-  const inPlace = src.buffer === w.memory.buffer && src.byteOffset === at;
-  if (inPlace && end > w.memory.buffer.byteLength) return null;
-  const mem = wasmInput(w, src, at, end);
+  const place = wasmPlace(w, src, nbytes, blocksize, transient, cap);
+  if (!place) return null;
+  const { mem, at, outAt, tmpAt } = place;
   let r: number;
   try {
     r = w.decode(at, src.length, outAt, nbytes, blocksize, typesize, flags, tmpAt);
@@ -336,16 +356,9 @@ export function decodeZstdWasm(
 ): Uint8Array | null {
   const w = wasmDecoder();
   if (!w) return null;
-  const slot = typeof transient === "object" ? transient.slot : undefined;
-  const room = typeof transient === "object" ? Math.max(transient.room, size) : size;
-  if (slot !== undefined && !(src.length <= bloscMost(room) + 1)) return null;
-  const at = align16(w.heap);
-  const outAt = slot === undefined ? align16(at + src.length) : slotAt(at, room, slot);
-  const end = slot === undefined ? outAt + size + SLACK : slotAt(at, room, 2);
-  if (end > WASM_MAX) return null;
-  const inPlace = src.buffer === w.memory.buffer && src.byteOffset === at;
-  if (inPlace && end > w.memory.buffer.byteLength) return null;
-  const mem = wasmInput(w, src, at, end);
+  const place = wasmPlace(w, src, size, 0, transient, size);
+  if (!place) return null;
+  const { mem, at, outAt } = place;
   let r: number;
   try {
     r = w.zstd(at, src.length, outAt, size);

@@ -752,15 +752,7 @@ async function decodedInto(
 ): Promise<{ out: NumericArray; skipped: number[] }> {
   const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   const length = out.length; // `out` reads 0 once its buffer has moved
-  let r;
-  try {
-    r = await decodeBloscFilesInto(job, bytes);
-  } catch (e) {
-    if (e instanceof CorruptFileError) {
-      throw new CorruptFileError(`"${label}": /${path}, ${e.message}`, { cause: e });
-    }
-    throw e;
-  }
+  const r = await named(label, path, () => decodeBloscFilesInto(job, bytes));
   const Ctor = out.constructor as
     & (new (b: ArrayBuffer) => NumericArray)
     & (new (n: number) => NumericArray);
@@ -770,6 +762,18 @@ async function decodedInto(
   }
   const lost = bytes.byteLength === 0 && length > 0;
   return { out: lost ? largeArray(Ctor, length) : out, skipped: job.paths.map((_, k) => k) };
+}
+
+/** `read`'s result; its `CorruptFileError` naming the array (`label`, `path`) first. */
+async function named<T>(label: string, path: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof CorruptFileError) {
+      throw new CorruptFileError(`"${label}": /${path}, ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
 }
 
 /**
@@ -785,15 +789,7 @@ async function decodedInGroups(
   label: string,
   path: string,
 ): Promise<{ out?: undefined; skipped: number[] } | undefined> {
-  let r;
-  try {
-    r = await decodeBloscFilesInGroups(job, bytes);
-  } catch (e) {
-    if (e instanceof CorruptFileError) {
-      throw new CorruptFileError(`"${label}": /${path}, ${e.message}`, { cause: e });
-    }
-    throw e;
-  }
+  const r = await named(label, path, () => decodeBloscFilesInGroups(job, bytes));
   if (!r) return undefined;
   raw.counted?.(r.read);
   return { skipped: r.skipped };

@@ -401,22 +401,38 @@ export function wasmLzf(
   out: Uint8Array,
   stop = out.length,
 ): number | undefined {
+  const got = wasmLzfView(src, out.length, stop);
+  if (typeof got !== "object") return got;
+  out.set(got);
+  return got.length;
+}
+
+/**
+ * As {@linkcode wasmLzf}, the decoded bytes left in the decoder's memory:
+ * a view of it (valid until its next decode), -1 when the chunk is
+ * damaged, undefined when the decoder is unavailable or the chunk too
+ * large for it. `size`: the most bytes the chunk may decode to.
+ */
+export function wasmLzfView(
+  src: Uint8Array,
+  size: number,
+  stop = size,
+): Uint8Array | -1 | undefined {
   const w = wasmDecoder();
   if (!w) return undefined;
   // The decoder may read 16 bytes past the input and write SLACK past the output.
   const at = align16(w.heap), outAt = align16(at + src.length + 16);
-  const end = outAt + out.length + SLACK;
+  const end = outAt + size + SLACK;
   if (end > WASM_MAX) return undefined;
   const mem = wasmInput(w, src, at, end);
   let n: number;
   try {
-    n = w.lzf(at, src.length, outAt, out.length, Math.min(stop, out.length));
+    n = w.lzf(at, src.length, outAt, size, Math.min(stop, size));
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError && !strictWasm) return undefined;
     throw e;
   }
-  if (n >= 0) out.set(mem.subarray(outAt, outAt + n));
-  return n < 0 ? -1 : n;
+  return n < 0 ? -1 : mem.subarray(outAt, outAt + n);
 }
 
 /** The block buffer, kept between chunks up to 8 MiB (fresh memory costs its page faults). */

@@ -6,7 +6,7 @@ import { inflateSync } from "node:zlib";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import { INFLATE_BEYOND, nativeInflate, nativeInflateInfo } from "../../_runtime.ts";
 import type { Filter } from "./_parse.ts";
-import { unshuffle as unshuffleBytes, wasmLzf } from "../_blosc.ts";
+import { unshuffle as unshuffleBytes, wasmLzf, wasmLzfView } from "../_blosc.ts";
 
 /** What a filter needs to undo itself on one chunk. */
 export interface FilterContext {
@@ -212,9 +212,16 @@ function inflate(b: Uint8Array, ctx: FilterContext): Uint8Array {
 
 function lzf(b: Uint8Array, ctx: FilterContext): Uint8Array {
   const limit = ctx.limit ?? ctx.expected;
+  const stop = Math.min(ctx.want ?? limit, limit);
+  if (ctx.scratch && limit > 0) {
+    // Transient output (valid until the next chunk): the bytes left where
+    // the WebAssembly decoder wrote them, not copied into the scratch.
+    const got = wasmLzfView(b, limit, stop);
+    if (got === -1) throw new CorruptFileError(`${ctx.where}: an LZF-compressed chunk is damaged`);
+    if (got) return got;
+  }
   // In WebAssembly where it runs (~4x the TypeScript loop), else below.
   const into = output(b, limit, ctx);
-  const stop = Math.min(ctx.want ?? limit, limit);
   const n = limit > 0 ? wasmLzf(b, into, stop) : undefined;
   if (n === undefined) return lzfDecompress(b, limit, ctx.where, into, stop);
   if (n < 0) throw new CorruptFileError(`${ctx.where}: an LZF-compressed chunk is damaged`);

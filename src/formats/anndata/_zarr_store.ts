@@ -17,7 +17,13 @@ import { allocate, dtypeOf, type NumericArray, numericDtype } from "./matrix.ts"
 import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
 import { largeArray } from "../_memory.ts";
-import { CONSOLIDATED, consolidatedDocs, type ListedKey, V2_METADATA } from "./_zmetadata.ts";
+import {
+  CONSOLIDATED,
+  consolidatedDocs,
+  consolidatedDocsV3,
+  type ListedKey,
+  V2_METADATA,
+} from "./_zmetadata.ts";
 
 /** Keys and bytes of a zarr hierarchy. */
 export interface ZarrStoreAt {
@@ -121,8 +127,9 @@ export async function fileRange(path: string, range: ByteRange): Promise<Uint8Ar
  * `zarr.json` (v3) is read only where none of them is, in a store whose
  * root is not a v2 group. The folders under a prefix come from the same
  * listing when there is one. Where the store has consolidated metadata
- * that can be trusted (see `consolidatedDocs` in `_zmetadata.ts`), every
- * document comes from it (and, unlisted, the folders too).
+ * that can be trusted (see `consolidatedDocs` and, for v3,
+ * `consolidatedDocsV3` in `_zmetadata.ts`), every document comes from it
+ * (and, unlisted, the folders too).
  */
 export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStoreAt {
   const kept = new Map<string, Promise<Uint8Array | undefined>>();
@@ -220,7 +227,11 @@ async function indexOf(source: ZarrStoreAt): Promise<StoreIndex> {
   const consolidated = !keys || keys.has(CONSOLIDATED)
     ? await source.get(CONSOLIDATED).catch(() => undefined)
     : undefined;
-  return { keys, docs: consolidated && consolidatedDocs(consolidated, listing) };
+  const v2 = consolidated && consolidatedDocs(consolidated, listing);
+  // zarr v3 (listed stores): the root's consolidated metadata, one request for every document.
+  if (v2 || !keys?.has("zarr.json")) return { keys, docs: v2 };
+  const root = await source.get("zarr.json").catch(() => undefined);
+  return { keys, docs: root && consolidatedDocsV3(root, listing) };
 }
 
 /** The names of the folders directly under `prefix` ("" for the root) that `keys` hold keys in. */

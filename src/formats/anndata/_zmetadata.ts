@@ -168,3 +168,44 @@ export function consolidatedDocs(
   }
   return docs;
 }
+
+/**
+ * The documents of a zarr v3 store's consolidated metadata (the root
+ * `zarr.json`'s `consolidated_metadata`, inline, as zarr-python 3 writes
+ * it; anndata >= 0.12 consolidates on write), keyed as in the store:
+ * `zarr.json` (the root's, as given) and each node's `<path>/zarr.json`
+ * (its entry, as JSON). zarr-python 3 opens a store through its
+ * consolidated metadata without checking it; here, with a `listing`, it is
+ * used only when the listing's `zarr.json` documents are exactly those it
+ * names (no node added or removed since). Undefined when the root has none
+ * (or it is not inline, or a path leaves the store, or its JSON is bad).
+ */
+export function consolidatedDocsV3(
+  root: Uint8Array,
+  listing?: ListedKey[],
+): Map<string, Uint8Array> | undefined {
+  if (root.length > MOST) return undefined;
+  let doc;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(root));
+  } catch {
+    return undefined;
+  }
+  const cm = doc?.consolidated_metadata;
+  if (doc?.zarr_format !== 3 || cm?.kind !== "inline") return undefined;
+  const metadata = cm.metadata;
+  if (!metadata || typeof metadata !== "object" || Array.isArray(metadata)) return undefined;
+  const docs = new Map<string, Uint8Array>([["zarr.json", root]]);
+  const enc = new TextEncoder();
+  for (const [path, entry] of Object.entries(metadata)) {
+    const parts = path.split("/");
+    if (!path || parts.some((p) => !p || p === "." || p === "..")) return undefined;
+    if (!entry || typeof entry !== "object" || Array.isArray(entry)) return undefined;
+    docs.set(`${path}/zarr.json`, enc.encode(JSON.stringify(entry)));
+  }
+  if (listing) {
+    const listed = listing.filter(({ key }) => key === "zarr.json" || key.endsWith("/zarr.json"));
+    if (listed.length !== docs.size || !listed.every(({ key }) => docs.has(key))) return undefined;
+  }
+  return docs;
+}

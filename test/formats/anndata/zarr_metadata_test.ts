@@ -196,3 +196,37 @@ Deno.test("zarrJson lays out JSON as zarr-python's json_dumps: four spaces, keys
       '    "c": [],\n    "d": {},\n    "e": null\n}',
   );
 });
+
+Deno.test("zarr v3, listed: the root's consolidated metadata serves every zarr.json; a node added since, not", async () => {
+  const node = (t: string) => ({ zarr_format: 3, node_type: t, attributes: { t } });
+  const root = JSON.stringify({
+    zarr_format: 3,
+    node_type: "group",
+    attributes: {},
+    consolidated_metadata: {
+      kind: "inline",
+      must_understand: false,
+      metadata: { X: node("group"), "X/data": node("array") },
+    },
+  });
+  const keys = ["zarr.json", "X/zarr.json", "X/data/zarr.json", "X/data/c/0"];
+  const files = { "zarr.json": root };
+  const s = store(keys, true, undefined, files);
+  const m = keepingMetadata(s, true);
+  const doc = JSON.parse(new TextDecoder().decode(await m.get("X/data/zarr.json")));
+  assertEquals(doc.attributes, { t: "array" });
+  assertEquals(JSON.parse(new TextDecoder().decode(await m.get("X/zarr.json"))).node_type, "group");
+  assertEquals(await m.get("X/.zarray"), undefined);
+  assertEquals(s.asked, ["zarr.json"], "one request: the root's document");
+  assertEquals(await m.children("X"), ["data"]);
+  // A node the consolidated metadata does not name: its documents are read one by one.
+  const s2 = store([...keys, "obs/zarr.json"], true, undefined, files);
+  const m2 = keepingMetadata(s2, true);
+  assertEquals(new TextDecoder().decode(await m2.get("X/data/zarr.json")), "X/data/zarr.json");
+  assert(s2.asked.includes("X/data/zarr.json"), "read from the store");
+  // A path leaving the store: not used either.
+  const bad = root.replace('"X/data"', '"../data"');
+  const s3 = store(keys, true, undefined, { "zarr.json": bad });
+  await keepingMetadata(s3, true).get("X/zarr.json");
+  assert(s3.asked.includes("X/zarr.json"), "read from the store");
+});

@@ -9,6 +9,7 @@
 // reference here: fsspec's HTTP store cannot list s3rver's bucket, and the
 // atlas has no consolidated metadata.) With `ZARR_CONSOLIDATED=1`, a copy
 // of the atlas consolidated by zarr-python (`.zmetadata`) is saved instead.
+// With `ZARR_STORE=<path>`, that store instead of the atlas.
 //   deno run -A bench/zarr_s3.ts [latencyMs] [bytesPerSec] [totalBytesPerSec]
 import * as ln from "../mod.ts";
 import { spawnProxy } from "./_latency_proxy.ts";
@@ -20,7 +21,9 @@ const [lat, bw, total] = [
     Deno.args[2] ?? 1.25e9,
   ),
 ];
-const atlas = `${Deno.env.get("HOME")}/.cache/lamindeno-bench/atlas-v1-200000/atlas.zarr`;
+// ZARR_STORE: another store instead (e.g. the atlas as zarr v3 by bench/_layouts_v3.py).
+const atlas = Deno.env.get("ZARR_STORE") ??
+  `${Deno.env.get("HOME")}/.cache/lamindeno-bench/atlas-v1-200000/atlas.zarr`;
 if (!(await Deno.stat(atlas).then(() => true, () => false))) {
   console.error(`no ${atlas}: run bench/atlas.ts once to build the atlases`);
   Deno.exit(1);

@@ -123,6 +123,42 @@ export async function rawChunks(
 }
 
 /**
+ * The zarr v3 array document (`zarr.json`) at `base`, parsed; undefined when
+ * there is none, it is not JSON or not an array's (zarrita opens the array
+ * too: its errors say what is wrong).
+ */
+// deno-lint-ignore no-explicit-any
+export async function zarrJsonArray(source: ZarrStoreAt, base: string): Promise<any> {
+  const doc = await source.get(`${base.replace(/^\//, "")}/zarr.json`);
+  if (!doc) return undefined;
+  try {
+    const m = JSON.parse(new TextDecoder().decode(doc));
+    return m?.zarr_format === 3 && m.node_type === "array" ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The key of chunk `coords` of the v3 array `m` at `base` under its chunk key
+ * encoding (default: `c/0/1`; v2's: `0.1`), as a function; undefined for
+ * another encoding or separator.
+ */
+export function v3ChunkKey(
+  // deno-lint-ignore no-explicit-any
+  m: any,
+  base: string,
+): ((coords: readonly number[]) => string) | undefined {
+  const enc = m.chunk_key_encoding ?? { name: "default" };
+  const sep = enc.configuration?.separator ?? (enc.name === "v2" ? "." : "/");
+  if ((enc.name !== "default" && enc.name !== "v2") || (sep !== "." && sep !== "/")) {
+    return undefined;
+  }
+  const head = enc.name === "default" ? `${base}/c${sep}` : `${base}/`;
+  return (coords) => head + coords.join(sep);
+}
+
+/**
  * Raw chunk access to a zarr v3 array (see `rawChunks`): not sharded,
  * little-endian numbers (`bytes`), then one compressor, zstd (zarr-python
  * 3's default) or blosc, nothing else; the default chunk key encoding or
@@ -134,15 +170,8 @@ async function rawChunksV3(
   dims: number,
 ): Promise<RawChunks | undefined> {
   const base = path.replace(/^\//, "");
-  const doc = await source.get(`${base}/zarr.json`);
-  if (!doc) return undefined;
-  let m;
-  try {
-    m = JSON.parse(new TextDecoder().decode(doc));
-  } catch {
-    return undefined;
-  }
-  if (m?.zarr_format !== 3 || m.node_type !== "array") return undefined;
+  const m = await zarrJsonArray(source, base);
+  if (!m) return undefined;
   if (!/^(u?int(8|16|32|64)|float(32|64))$/.test(m.data_type)) return undefined;
   if (m.chunk_grid?.name !== "regular") return undefined;
   if (
@@ -157,13 +186,9 @@ async function rawChunksV3(
   if (ser?.name !== "bytes" || (endian !== undefined && endian !== "little")) return undefined;
   const codec = comp?.name === "zstd" ? "zstd" : comp?.name === "blosc" ? undefined : null;
   if (codec === null) return undefined;
-  const enc = m.chunk_key_encoding ?? { name: "default" };
-  const sep = enc.configuration?.separator ?? (enc.name === "v2" ? "." : "/");
-  if ((enc.name !== "default" && enc.name !== "v2") || (sep !== "." && sep !== "/")) {
-    return undefined;
-  }
-  const head = enc.name === "default" ? `${base}/c${sep}` : `${base}/`;
-  const key = (c: number, j = 0) => dims === 1 ? `${head}${c}` : `${head}${c}${sep}${j}`;
+  const chunkKey = v3ChunkKey(m, base);
+  if (!chunkKey) return undefined;
+  const key = (c: number, j = 0) => chunkKey(dims === 1 ? [c] : [c, j]);
   const filePath = source.filePath?.bind(source), counted = source.counted?.bind(source);
   return {
     get: (c, j) => source.get(key(c, j)),
@@ -230,12 +255,8 @@ function shardedChunks(
   const per = shard.map((d: number, i: number) => d / (inner[i] as number));
   const n = per.reduce((a: number, b: number) => a * b, 1);
   if (!(n >= 1 && n <= 1 << 24)) return undefined;
-  const enc = m.chunk_key_encoding ?? { name: "default" };
-  const sep = enc.configuration?.separator ?? (enc.name === "v2" ? "." : "/");
-  if ((enc.name !== "default" && enc.name !== "v2") || (sep !== "." && sep !== "/")) {
-    return undefined;
-  }
-  const head = enc.name === "default" ? `${base}/c${sep}` : `${base}/`;
+  const shardKey = v3ChunkKey(m, base);
+  if (!shardKey) return undefined;
   const indexBytes = n * 16 + (crc ? 4 : 0);
   const atEnd = (cfg.index_location ?? "end") === "end";
   const indexes = new Map<string, Promise<DataView | undefined>>();
@@ -269,7 +290,7 @@ function shardedChunks(
   return {
     async get(c, j = 0) {
       const coords = dims === 1 ? [c] : [c, j];
-      const key = head + coords.map((x, i) => Math.floor(x / per[i])).join(sep);
+      const key = shardKey(coords.map((x, i) => Math.floor(x / per[i])));
       const index = await indexOf(key);
       if (!index) return undefined;
       const k = dims === 1 ? c % per[0] : (c % per[0]) * per[1] + (j % per[1]);

@@ -11,7 +11,14 @@ import {
 import { checkedArray, installCheckedCodecs, VARIABLE_CAP, zarrError } from "./_zarr_checks.ts";
 import { decodeVLenUTF8, vlenItems } from "./_zarr_vlen.ts";
 import { decodeBloscChunk } from "../hdf5/_unfilter_pool.ts";
-import { numericRanges, rawChunks, wordsOf, zarrayOf } from "./_zarr_ranges.ts";
+import {
+  numericRanges,
+  rawChunks,
+  v3ChunkKey,
+  wordsOf,
+  zarrayOf,
+  zarrJsonArray,
+} from "./_zarr_ranges.ts";
 import { readRecords, recordColumn, recordFields } from "./_zarr_records.ts";
 import { allocate, dtypeOf, type NumericArray, numericDtype } from "./matrix.ts";
 import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
@@ -540,32 +547,22 @@ async function vlenLayout(
       ...(m.compressor ? { codec: id as "blosc" | "zstd" } : {}),
     };
   }
-  const doc = await source.get(`${p.replace(/^\//, "")}/zarr.json`);
-  if (!doc) return undefined;
-  let v;
-  try {
-    v = JSON.parse(new TextDecoder().decode(doc));
-  } catch {
-    return undefined;
-  }
-  const grid = v?.chunk_grid?.configuration?.chunk_shape;
-  const codecs = v?.codecs;
+  const v = await zarrJsonArray(source, p);
+  if (!v) return undefined;
+  const grid = v.chunk_grid?.configuration?.chunk_shape;
+  const codecs = v.codecs;
   if (
-    v?.zarr_format !== 3 || v.node_type !== "array" || v.data_type !== "string" ||
+    v.data_type !== "string" ||
     v.chunk_grid?.name !== "regular" || !ok(v.shape, grid) || !Array.isArray(codecs) ||
     codecs.length < 1 || codecs.length > 2 || codecs[0]?.name !== "vlen-utf8" ||
     (codecs.length === 2 && codecs[1]?.name !== "zstd" && codecs[1]?.name !== "blosc")
   ) return undefined;
-  const enc = v.chunk_key_encoding ?? { name: "default" };
-  const sep = enc.configuration?.separator ?? (enc.name === "v2" ? "." : "/");
-  if ((enc.name !== "default" && enc.name !== "v2") || (sep !== "." && sep !== "/")) {
-    return undefined;
-  }
-  const head = enc.name === "default" ? `${p}/c${sep}` : `${p}/`;
+  const chunkKey = v3ChunkKey(v, p);
+  if (!chunkKey) return undefined;
   return {
     length: v.shape[0],
     chunk: grid[0],
-    key: (c) => `${head}${c}`,
+    key: (c) => chunkKey([c]),
     ...(codecs.length === 2 ? { codec: codecs[1].name as "blosc" | "zstd" } : {}),
   };
 }

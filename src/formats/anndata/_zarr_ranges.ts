@@ -179,12 +179,7 @@ async function rawChunksV3(
   ) {
     return shardedChunks(source, base, dims, m);
   }
-  const codecs = m.codecs;
-  if (!Array.isArray(codecs) || codecs.length !== 2) return undefined;
-  const [ser, comp] = codecs;
-  const endian = ser?.configuration?.endian;
-  if (ser?.name !== "bytes" || (endian !== undefined && endian !== "little")) return undefined;
-  const codec = comp?.name === "zstd" ? "zstd" : comp?.name === "blosc" ? undefined : null;
+  const codec = v3Codec(m.codecs);
   if (codec === null) return undefined;
   const chunkKey = v3ChunkKey(m, base);
   if (!chunkKey) return undefined;
@@ -194,7 +189,7 @@ async function rawChunksV3(
     get: (c, j) => source.get(key(c, j)),
     ...(filePath ? { path: (c: number, j?: number) => filePath(key(c, j)) } : {}),
     ...(counted ? { counted } : {}),
-    ...(codec ? { codec } : {}),
+    ...(codec === "zstd" ? { codec } : {}),
   };
 }
 

@@ -532,41 +532,22 @@ export async function decodeBloscFilesInGroups(
   if (pool === undefined) pool = startPool();
   if (!pool) return null;
   const p = pool;
-  const n = job.paths.length;
-  const parts = n > GROUP_CHUNKS ? cutParts(extents(job), Math.ceil(n / GROUP_CHUNKS)) : undefined;
+  const n = job.paths.length, ext = extents(job);
+  const parts = (n > GROUP_CHUNKS ? cutParts(ext, Math.ceil(n / GROUP_CHUNKS)) : undefined) ??
+    [partOf(ext, 0, n)];
   intoGroups.reads++;
-  intoGroups.groups += parts?.length ?? 1;
+  intoGroups.groups += parts.length;
   try {
-    const results = await Promise.all(
-      (parts ?? [{ from: 0, to: n, ...spanOfParts(extents(job)) }]).map(async (part) => {
-        const into = { into: partJob(job, part), bytes: new Uint8Array(part.end - part.at) };
-        return { part, r: await sendJobs(leastBusy(p), [into], true) };
-      }),
-    );
-    const info = { read: 0, skipped: [] as number[] };
-    for (const { part, r } of results) {
-      out.set(r.out[0].subarray(0, part.end - part.at), part.at);
-      const got = r.info?.[0];
-      info.read += got?.read ?? 0;
-      for (const k of got?.skipped ?? []) info.skipped.push(part.from + k);
-    }
-    return info;
+    const results = await Promise.all(parts.map((part) => {
+      const into = { into: partJob(job, part), bytes: new Uint8Array(part.end - part.at) };
+      return sendJobs(leastBusy(p), [into], true);
+    }));
+    const info = placeParts(parts, results, out, 0);
+    return { read: info.read, skipped: info.skipped ?? [] };
   } catch (e) {
     if (aboutTheData(e)) throw e;
     return null; // the pool failed
   }
-}
-
-/** The output bytes `[at, end)` that every entry of `job` writes within. */
-function spanOfParts({ lo, hi }: { lo: Float64Array; hi: Float64Array }): {
-  at: number;
-  end: number;
-} {
-  let at = Infinity, end = -Infinity;
-  for (let k = 0; k < lo.length; k++) {
-    if (hi[k] > lo[k]) [at, end] = [Math.min(at, lo[k]), Math.max(end, hi[k])];
-  }
-  return at === Infinity ? { at: 0, end: 0 } : { at, end };
 }
 
 /** Reads under way that must not cut jobs (see `withoutCuts`). */
@@ -682,14 +663,18 @@ export function cutParts(
   const parts: IntoPart[] = [];
   for (let i = 0; i + 1 < cuts.length; i++) {
     const from = cuts[i], to = cuts[i + 1];
-    let at = Infinity, end = -Infinity;
-    for (let k = from; k < to; k++) {
-      if (hi[k] > lo[k]) [at, end] = [Math.min(at, lo[k]), Math.max(end, hi[k])];
-    }
-    if (at === Infinity) [at, end] = [0, 0];
-    parts.push({ from, to, at, end });
+    parts.push(partOf({ lo, hi }, from, to));
   }
   return parts;
+}
+
+/** Entries `[from, to)` as a part: the output bytes `[at, end)` they write within. */
+function partOf({ lo, hi }: { lo: Float64Array; hi: Float64Array }, from: number, to: number) {
+  let at = Infinity, end = -Infinity;
+  for (let k = from; k < to; k++) {
+    if (hi[k] > lo[k]) [at, end] = [Math.min(at, lo[k]), Math.max(end, hi[k])];
+  }
+  return at === Infinity ? { from, to, at: 0, end: 0 } : { from, to, at, end };
 }
 
 /** Entries `[from, to)` of an into job, their output bytes moved `at` back. */
@@ -736,14 +721,28 @@ async function inParts(
     return sendJobs(leastBusy(p), [into], true);
   }));
   const whole = results[0].out[0];
+  return { out: whole, info: placeParts(parts, results, whole, 1) };
+}
+
+/**
+ * The parts' outputs from `first` on copied into `out` at their places,
+ * and what the workers reported of all of them (bytes read, the chunks
+ * left, numbered in the whole job).
+ */
+function placeParts(
+  parts: IntoPart[],
+  results: { out: Uint8Array[]; info?: (FileJobInfo | null)[] }[],
+  out: Uint8Array,
+  first: number,
+): FileJobInfo {
   const info: FileJobInfo = { read: 0, skipped: [] };
   results.forEach((r, i) => {
     const part = parts[i], got = r.info?.[0];
-    if (i > 0) whole.set(r.out[0].subarray(0, part.end - part.at), part.at);
+    if (i >= first) out.set(r.out[0].subarray(0, part.end - part.at), part.at);
     info.read += got?.read ?? 0;
     for (const k of got?.skipped ?? []) info.skipped!.push(part.from + k);
   });
-  return { out: whole, info };
+  return info;
 }
 
 /**

@@ -12,7 +12,7 @@ import { type FilterContext, unfilter } from "./_filters.ts";
 import { checkIndices, chunkFileFits, picked } from "./_pick.ts";
 import type { Filter } from "./_parse.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
-import { decodeZstd } from "../_zstd.ts";
+import { decodeZstd, zstdContentSize } from "../_zstd.ts";
 import {
   type KeptEntries,
   type KeptFileShare,
@@ -860,6 +860,19 @@ function leastBusy(p: NonNullable<typeof pool>): number {
   return i;
 }
 
+/** The decoded size a chunk's header declares (at most `cap`); undefined when it says none. */
+function declaredSize(bytes: Uint8Array, { cap, codec }: { cap: number; codec?: "zstd" }) {
+  if (codec === "zstd") {
+    try {
+      return zstdContentSize(bytes, cap);
+    } catch {
+      return undefined; // damaged: the worker says so
+    }
+  }
+  if (bytes.byteLength < 16) return undefined;
+  return Math.min(cap, new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true));
+}
+
 /**
  * About the bytes `jobs` decode (what a worker's share of the work is
  * measured in): by job count, four 40 MB decodes of one stream went to the
@@ -880,11 +893,10 @@ export function weight(jobs: readonly object[]): number {
   ) {
     // An into job: its chunks decoded whole (else its output's size).
     const into = j.into && ((j.into.paths?.length ?? 0) * (j.into.cap ?? 0) || j.bytes?.byteLength);
-    // A blosc chunk at hand: the size its header gives (a string column's
-    // cap is 256 MB, which sent every other job to the other worker).
-    const header = j.blosc && j.bytes && j.bytes.byteLength >= 16
-      ? Math.min(j.blosc.cap, new DataView(j.bytes.buffer, j.bytes.byteOffset).getUint32(4, true))
-      : undefined;
+    // A chunk at hand: the size its header gives (a string column's cap is
+    // 256 MB, which sent every other job to the other worker): blosc's
+    // nbytes, or a zstd frame's declared size.
+    const header = j.blosc && j.bytes ? declaredSize(j.bytes, j.blosc) : undefined;
     sum += into ||
       (header ?? j.blosc?.cap ?? j.ctx?.expected ?? j.size ?? j.bytes?.byteLength ?? 1 << 20);
   }

@@ -26,7 +26,7 @@ function rng(seed: number): (k: number) => number {
   return (k) => Math.floor(r() * k);
 }
 
-Deno.test("a blosc chunk at hand weighs what its header says, not its cap", () => {
+Deno.test("a chunk at hand weighs what its header says, not its cap", () => {
   // A string column's chunk: capped at 256 MB, 1 MB by its header. Weighed
   // by its cap, it sent every job of a stream's matrices to the other worker.
   const chunk = new Uint8Array(64);
@@ -37,6 +37,10 @@ Deno.test("a blosc chunk at hand weighs what its header says, not its cap", () =
   assertEquals(weight([{ bytes: chunk, blosc: { cap: 4 << 20 } }]), 4 << 20);
   assertEquals(weight([{ path: "c/0", blosc: { cap: 4 << 20 } }]), 4 << 20);
   assertEquals(weight([{ into: { paths: ["a", "b"], cap: 1_000 } }]), 2_000);
+  // A zstd frame: its declared size (single segment, 2-byte size: 0x0100 + 256),
+  // not bytes 4-8 read as blosc's.
+  const frame = Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd, 0x60, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  assertEquals(weight([{ bytes: frame, blosc: { cap: 256 << 20, codec: "zstd" } }]), 512);
 });
 
 Deno.test("cutParts: runs of entries in order, each part's bytes apart from the others'", () => {

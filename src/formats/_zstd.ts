@@ -2,8 +2,9 @@
 // codec): the frame header read and checked against what a chunk may hold
 // before anything is decoded or allocated (RFC 8878, section 3.1.1), then
 // decoded by our WebAssembly decoder (_wasm/zstd_frame.c), or numcodecs'
-// (loaded on first need) for the frames ours leaves. Decoding runs where it is called: the worker pool's workers call it
-// for zarr chunks (../hdf5/_unfilter_worker.ts).
+// (loaded on first need) for the frames ours leaves. Decoding runs where it
+// is called: the worker pool's workers call it for zarr chunks
+// (../hdf5/_unfilter_worker.ts).
 import { CorruptFileError, UnsupportedFormatError } from "../errors.ts";
 import { decodeZstdWasm } from "./_blosc.ts";
 

@@ -3,6 +3,7 @@
 // array's chunks, claimed shapes backed by chunks that exist, and zarrita's
 // errors as typed LaminErrors naming the element.
 import * as zarr from "zarrita";
+import * as rt from "../../_runtime.ts";
 import { gunzipSync, inflateSync } from "node:zlib";
 import { INFLATE_BEYOND, nativeInflate, nativeInflateInfo } from "../../_runtime.ts";
 import { CorruptFileError, LaminError, UnsupportedFormatError } from "../../errors.ts";
@@ -200,31 +201,87 @@ export function zarrError(label: string, path: string, e: unknown): LaminError {
   return new CorruptFileError(`"${label}": cannot read /${path}: ${messageOf(e)}`, { cause: e });
 }
 
+/** How an array names its stored objects: chunks, or a sharded v3 array's shards. */
+interface ChunkNaming {
+  /** The grid the objects cover (chunk shape, or shard shape). */
+  grid: number[];
+  /** The key of the object at `coords`. */
+  key(coords: readonly number[]): string;
+  /** The coordinates a key under the array's folder names; undefined for other keys. */
+  coords(key: string): number[] | undefined;
+}
+
 /**
- * The key of the last stored object of the array at `path` of `shape`:
- * its last chunk (v2; v3 by its chunk key encoding), or for a sharded v3
- * array its last shard (the chunk grid is the shards').
+ * How the array at `path` of `shape` names its stored objects: v2 by its
+ * dimension separator, v3 by its chunk key encoding, a sharded v3 array by
+ * its shards (the chunk grid is the shards').
  */
-async function lastChunkKey(
+async function chunkNaming(
   source: ZarrStoreAt,
   path: string,
   shape: number[],
   chunks: number[],
-): Promise<string> {
+): Promise<ChunkNaming> {
   const base = path ? `${path}/` : "";
-  const last = (grid: number[]) => shape.map((d, i) => Math.max(0, Math.ceil(d / grid[i]) - 1));
+  const naming = (grid: number[], head: string, sep: string): ChunkNaming => ({
+    grid,
+    key: (c) => base + (c.length ? head + c.join(sep) : head ? head.slice(0, -1) : "0"),
+    coords(key) {
+      if (!key.startsWith(base)) return undefined;
+      const rest = key.slice(base.length);
+      if (!shape.length) return rest === (head ? head.slice(0, -1) : "0") ? [] : undefined;
+      if (!rest.startsWith(head)) return undefined;
+      const parts = rest.slice(head.length).split(sep);
+      if (parts.length !== shape.length || !parts.every((p) => /^\d+$/.test(p))) return undefined;
+      return parts.map(Number);
+    },
+  });
   const v2 = await source.get(`${base}.zarray`);
   if (v2) {
-    const sep = JSON.parse(new TextDecoder().decode(v2)).dimension_separator ?? ".";
-    return base + (shape.length ? last(chunks).join(sep) : "0");
+    return naming(chunks, "", JSON.parse(new TextDecoder().decode(v2)).dimension_separator ?? ".");
   }
   const m = JSON.parse(new TextDecoder().decode((await source.get(`${base}zarr.json`))!));
   const grid = m?.chunk_grid?.configuration?.chunk_shape;
-  const coords = last(Array.isArray(grid) && grid.length === shape.length ? grid : chunks);
   const enc = m?.chunk_key_encoding ?? {};
   const sep = enc.configuration?.separator ?? (enc.name === "v2" ? "." : "/");
-  if (enc.name === "v2") return base + (coords.length ? coords.join(sep) : "0");
-  return base + ["c", ...coords].join(sep);
+  return naming(
+    Array.isArray(grid) && grid.length === shape.length ? grid : chunks,
+    enc.name === "v2" ? "" : `c${sep}`,
+    sep,
+  );
+}
+
+/**
+ * Bytes of an array of `shape` (elements of `w` bytes) that its stored
+ * objects back: along each dimension up to the end of the furthest object
+ * stored. Undefined when the store cannot list the array's folder.
+ */
+async function backedBytes(
+  source: ZarrStoreAt,
+  path: string,
+  naming: ChunkNaming,
+  shape: number[],
+  w: number,
+): Promise<number | undefined> {
+  const keys = await source.keysUnder?.(path);
+  if (!keys) return undefined;
+  const furthest = shape.map(() => -1);
+  for (const k of keys) {
+    const c = naming.coords(k);
+    if (c) { for (const [i, x] of c.entries()) furthest[i] = Math.max(furthest[i], x); }
+  }
+  return shape.reduce((a, d, i) => a * Math.min(d, (furthest[i] + 1) * naming.grid[i]), w);
+}
+
+/** Whether `key` is stored (a local chunk file by its metadata, not its bytes). */
+async function stored(source: ZarrStoreAt, key: string): Promise<boolean> {
+  if (!source.filePath) return (await source.get(key)) !== undefined;
+  try {
+    const local = source.filePath(key);
+    return local !== undefined && (await rt.stat(local)).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -255,10 +312,19 @@ export async function checkedArray(
   if (!Number.isSafeInteger(n * w)) bad(`shape [${shape}] (${n * w} bytes)`);
   if (perChunk * w > 2 ** 31) bad(`chunks of ${perChunk * w} bytes`);
   if (n * w > PROBE_BYTES && n > 0) {
-    // A big claim must be backed by data: its last chunk must be stored.
-    const key = await lastChunkKey(source, path, shape, chunks).catch(() => undefined);
-    if (key === undefined || !(await source.get(key))) {
-      bad(`shape [${shape}] (${n * w} bytes) but its last chunk is not stored`);
+    // A big claim must be backed by data: its last chunk stored or, where
+    // zarr left chunks of the fill value unwritten (zarr-python 3's
+    // default), chunks stored up to PROBE_BYTES from its end.
+    const naming = await chunkNaming(source, path, shape, chunks).catch(() => undefined);
+    const last = naming?.key(shape.map((d, i) => Math.max(0, Math.ceil(d / naming.grid[i]) - 1)));
+    if (naming === undefined || !(await stored(source, last!))) {
+      const backed = naming && await backedBytes(source, path, naming, shape, w);
+      if (backed === undefined || n * w - backed > PROBE_BYTES) {
+        bad(
+          `shape [${shape}] (${n * w} bytes) but its last chunk is not stored` +
+            (backed === undefined ? "" : ` and its stored chunks back ${backed} bytes of it`),
+        );
+      }
     }
   }
   const getChunk = arr.getChunk.bind(arr);

@@ -52,6 +52,11 @@ export interface ZarrStoreAt {
    * undefined when the store is too large for that or cannot be listed.
    */
   listAll?(): Promise<ListedKey[] | undefined>;
+  /**
+   * Every key under the folder `prefix` (its chunks and documents, at any
+   * depth), or undefined when the store cannot tell.
+   */
+  keysUnder?(prefix: string): Promise<string[] | undefined>;
   /** Drop what was kept of the store (its chunks); it may still be read. */
   release?(): void;
   /**
@@ -159,6 +164,12 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
       source.release?.();
       forgetChunks(`${store}:`);
     },
+    async keysUnder(prefix) {
+      const { keys } = await indexed();
+      if (!keys) return await source.keysUnder?.(prefix);
+      const base = prefix ? `${prefix}/` : "";
+      return [...keys].filter((k) => k.startsWith(base));
+    },
     async children(prefix) {
       const { keys, docs } = await indexed();
       const from = keys ?? docs?.keys();
@@ -264,6 +275,22 @@ export function localZarr(dir: string): ZarrStoreAt {
     },
     filePath: (key) => `${dir}/${key}`,
     getRange: (key, range) => fileRange(`${dir}/${key}`, range),
+    async keysUnder(prefix) {
+      const out: string[] = [];
+      const walk = async (at: string): Promise<void> => {
+        for (const e of await rt.readDir(at ? `${dir}/${at}` : dir)) {
+          const key = at ? `${at}/${e.name}` : e.name;
+          if (e.isDirectory) await walk(key);
+          else out.push(key);
+        }
+      };
+      try {
+        await walk(prefix);
+      } catch {
+        return undefined;
+      }
+      return out;
+    },
     async children(prefix) {
       try {
         const out: string[] = [];

@@ -18,6 +18,8 @@ import { loadZarr } from "../zarr.ts";
 
 /** Keys listed at most to know a remote store's metadata (S3: three requests). */
 const LIST_MOST = 3_000;
+/** Keys listed at most under one array's folder (to see how far its stored chunks reach). */
+const KEYS_UNDER_MOST = 200_000;
 
 /**
  * A ZarrStoreAt reading keys under `prefix` of a storage backend; on a
@@ -68,6 +70,14 @@ function backendZarr(
       for await (const o of backend.list(`${prefix}/`)) {
         if (keys.length >= LIST_MOST) return undefined;
         keys.push({ key: o.key.slice(prefix.length + 1), etag: o.etag });
+      }
+      return keys;
+    },
+    async keysUnder(sub) {
+      const base = sub ? `${prefix}/${sub}/` : `${prefix}/`, keys: string[] = [];
+      for await (const o of backend.list(base)) {
+        if (keys.length >= KEYS_UNDER_MOST) return undefined;
+        keys.push(o.key.slice(prefix.length + 1));
       }
       return keys;
     },

@@ -160,3 +160,17 @@ a = small(); a.obsm["t"] = np.zeros((3, 2, 2), np.float32); a.obs["k"] = [0, 1, 
 a.write_h5ad("f22_obsm3d.h5ad")
 # A DataFrame in uns with pandas' default RangeIndex (stored as int64 numbers)
 small(uns={"df": pd.DataFrame({"v": [1.5, 2.5, 3.5]})}).write_h5ad("f23_uns_df_range.h5ad")
+# A zarr X of more than 256 MB whose last chunks zarr left unwritten (write_empty_chunks=False:
+# they hold only the fill value): rows 0..59999 stored (chunk k of 2,000 rows all k + 1), the rest 0
+shutil.rmtree("f24_tail_unwritten.zarr", ignore_errors=True)
+ad.AnnData(sp.csr_matrix((70000, 1000), dtype=np.float32),
+           obs=pd.DataFrame({"k": np.arange(70000)}, index=[f"c{i}" for i in range(70000)])).write_zarr(
+    "f24_tail_unwritten.zarr")
+g = zarr.open_group("f24_tail_unwritten.zarr")
+del g["X"]
+x = g.create_dataset("X", shape=(70000, 1000), chunks=(2000, 1000), dtype="f4", fill_value=0,
+                     write_empty_chunks=False)
+for k in range(30):
+    x[k * 2000:(k + 1) * 2000] = k + 1
+x.attrs.update({"encoding-type": "array", "encoding-version": "0.2.0"})
+assert not os.path.exists("f24_tail_unwritten.zarr/X/30.0")

@@ -153,3 +153,24 @@ s.array("var/_index", np.array([f"g{i}" for i in range(M)], dtype=object), enc("
 for g in ["obsm", "varm", "obsp", "varp", "layers", "uns"]:
     s.group(g, enc("dict", "0.1.0"))
 s.finish()
+
+# A store whose X (280 MB) has its last chunks unwritten (all fill value, as
+# write_empty_chunks=False leaves them): rows 0..59999 stored, chunk k all k + 1.
+s = Store(os.path.join(OUT, "big_tail.zarr"), consolidate=True)
+s.group("", enc("anndata", "0.1.0"))
+base = os.path.join(s.root, "X"); os.makedirs(base)
+doc = dict(doc, chunk_grid={"name": "regular", "configuration": {"chunk_shape": [2000, 1000]}},
+           codecs=[{"name": "bytes", "configuration": {"endian": "little"}}, ZSTD])
+s._write_doc("X", doc)
+for k in range(30):
+    os.makedirs(os.path.join(base, "c", str(k)))
+    blk = np.full((2000, 1000), k + 1, dtype=np.float32)
+    open(os.path.join(base, "c", str(k), "0"), "wb").write(encode_inner(blk, blk))
+s.group("obs", {"_index": "_index", "column-order": [], **enc("dataframe", "0.2.0")})
+s.chunks = {"obs/_index": (70000,)}
+s.array("obs/_index", np.array([f"c{i}" for i in range(N)], dtype=object), enc("string-array", "0.2.0"))
+s.group("var", {"_index": "_index", "column-order": [], **enc("dataframe", "0.2.0")})
+s.array("var/_index", np.array([f"g{i}" for i in range(M)], dtype=object), enc("string-array", "0.2.0"))
+for g in ["obsm", "varm", "obsp", "varp", "layers", "uns"]:
+    s.group(g, enc("dict", "0.1.0"))
+s.finish()

@@ -692,3 +692,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a zarr X of more than 256 MB whose last chunks zarr left unwritten (fill value) reads as " +
+    "zeros there, not refused as damaged",
+  ...py,
+  async fn() {
+    await inInstance(async () => {
+      const f = await new ln.File(`${await files()}/f24_tail_unwritten.zarr`).save();
+      const b = await f.backed();
+      const m = (await b.X!.get([3, 59999, 60000, 69999])).toDense();
+      assertEquals([0, 1000, 2000, 3000].map((i) => m.data[i]), [1, 30, 0, 0]);
+      b.close();
+      const s = await f.stream({ subsetObs: f.subsetter().k.isin([1, 69998]), isRunInput: false });
+      assertEquals(dense(s.X!).filter((v, i) => i % 1000 === 0), [1, 0]);
+    });
+  },
+});

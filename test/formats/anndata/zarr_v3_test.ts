@@ -6,7 +6,7 @@
 // with the values written. A sharded array claiming more than the probe
 // size with only its last shard stored reads too.
 import * as ln from "../../../mod.ts";
-import { assertEquals, freshInstance, tempDir } from "../../_helpers.ts";
+import { assertEquals, assertRejects, freshInstance, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
 import { s3Server } from "../../_s3.ts";
 
@@ -205,6 +205,20 @@ Deno.test({
       const m = (await b.X!.get([3, 69999])).toDense();
       assertEquals([m.data[0], m.data[1000]], [0, 7]);
       b.close();
+      // Its last chunks unwritten (all fill): read as zeros there, not refused as damaged...
+      const t = await (await new ln.File(`${dir}/big_tail.zarr`, { key: "v3/tail.zarr" }).save())
+        .backed();
+      const r = (await t.X!.get([3, 59999, 60000, 69999])).toDense();
+      assertEquals([0, 1000, 2000, 3000].map((i) => r.data[i]), [1, 30, 0, 0]);
+      t.close();
+      // ...but a claim its stored chunks do not back (a dimension patched) still is.
+      const at = `${dir}/big_tail.zarr/X/zarr.json`, doc = JSON.parse(await Deno.readTextFile(at));
+      await Deno.writeTextFile(at, JSON.stringify({ ...doc, shape: [70000, 2000000] }));
+      await assertRejects(
+        () => ln.readZarr(`${dir}/big_tail.zarr`),
+        ln.CorruptFileError,
+        /last chunk is not stored and its stored chunks back 240000000 bytes/,
+      );
     } finally {
       await ln.close();
       await Deno.remove(dir, { recursive: true });

@@ -19,7 +19,17 @@ export interface KeptEntries {
   words: Uint32Array;
   indices: Int32Array;
   indptr: Float64Array;
+  /** The three as `packKept` lays them out, when they already lie so in one buffer. */
+  packed?: Uint8Array;
 }
+
+/**
+ * Entries a filtered read makes room for at once: all it could keep, up
+ * to this many (then by doubling). Memory not written is not touched, so
+ * room that stays unused costs nothing; growing copied what was kept so
+ * far into fresh memory each time.
+ */
+const ROOM_AT_ONCE = 1 << 25;
 
 /** The window `[w0, w1)` of elements whose indices and values are to be read next. */
 export interface KeptWindow {
@@ -58,9 +68,11 @@ export function* keptEntries(
   const lines = indptr.length - 1, total = indptr[lines];
   const ixBuf = new Uint8Array(KEPT_BLOCK * 4), valBuf = new Uint8Array(KEPT_BLOCK * 4 * w);
   const ix = new Int32Array(ixBuf.buffer), val = new Uint32Array(valBuf.buffer);
-  let outV = new Uint32Array(Math.min(total, KEPT_BLOCK) * w);
-  let outIx = new Int32Array(outV.length / w);
-  const ptr = new Float64Array(lines + 1);
+  // The output in one buffer laid out as packKept's (indptr, values, then
+  // the indices at the end of the room, moved down to the values at last):
+  // sent from a worker as it is.
+  let out = packedRoom(lines, Math.min(total, ROOM_AT_ONCE), w);
+  let { ptr, outV, outIx } = out;
   const state = { o: 0, line: 0 };
   let g = 0; // compact position of the next span's first element
   let rest = -1; // where span k resumes, when a window ended inside it
@@ -83,11 +95,16 @@ export function* keptEntries(
     const len = w1 - w0;
     if (outIx.length < Math.min(total, state.o + len)) {
       // Room for the whole window (kept or not), grown by doubling.
-      const cap = Math.min(total, Math.max(2 * outIx.length, state.o + len));
-      const v = largeArray(Uint32Array, cap * w), x = largeArray(Int32Array, cap);
-      v.set(outV.subarray(0, state.o * w));
-      x.set(outIx.subarray(0, state.o));
-      [outV, outIx] = [v, x];
+      const grown = packedRoom(
+        lines,
+        Math.min(total, Math.max(2 * outIx.length, state.o + len)),
+        w,
+      );
+      grown.ptr.set(ptr);
+      grown.outV.set(outV.subarray(0, state.o * w));
+      grown.outIx.set(outIx.subarray(0, state.o));
+      out = grown;
+      ({ ptr, outV, outIx } = out);
     }
     for (let q = k; q < j; q++) {
       const s = q === k ? w0 : spans.starts[q], e = q === j - 1 ? w1 : spans.ends[q];
@@ -102,7 +119,29 @@ export function* keptEntries(
   }
   let { o, line } = state;
   while (line < lines) ptr[++line] = o;
-  return { words: outV.subarray(0, o * w), indices: outIx.subarray(0, o), indptr: ptr };
+  // The indices moved down to just after the kept values (memory already
+  // written: no fresh pages), the three then packed as they lie.
+  const head = 8 * (lines + 1), bytes = new Uint8Array(out.buffer);
+  const from = outIx.byteOffset, to = head + 4 * o * w;
+  if (from !== to) bytes.copyWithin(to, from, from + 4 * o);
+  return {
+    words: outV.subarray(0, o * w),
+    indices: new Int32Array(out.buffer, to, o),
+    indptr: ptr,
+    packed: bytes.subarray(0, to + 4 * o),
+  };
+}
+
+/** A buffer with room for `room` kept entries of `w` words, laid out as `packKept`'s. */
+function packedRoom(lines: number, room: number, w: number) {
+  const head = 8 * (lines + 1);
+  const buffer = largeArray(Uint8Array, head + 4 * room * (w + 1)).buffer as ArrayBuffer;
+  return {
+    buffer,
+    ptr: new Float64Array(buffer, 0, lines + 1),
+    outV: new Uint32Array(buffer, head, room * w),
+    outIx: new Int32Array(buffer, head + 4 * room * w, room),
+  };
 }
 
 /**
@@ -422,6 +461,7 @@ export function unpackShare(spec: PackedShare, bytes: Uint8Array): KeptFileShare
 
 /** Kept entries in one buffer: `[indptr]` as float64, the values' words, the indices. */
 export function packKept(k: KeptEntries): Uint8Array {
+  if (k.packed) return k.packed;
   const lines = k.indptr.length - 1, o = k.indices.length;
   const out = new Uint8Array(8 * (lines + 1) + 4 * (k.words.length + o));
   new Float64Array(out.buffer, 0, lines + 1).set(k.indptr);

@@ -484,11 +484,12 @@ async function handle(msg: Message): Promise<void> {
         }
       } else b = undo(input, j, decoded ?? undefined);
       // Transferred with its length: a buffer that is the output's own (an
-      // inflate output is one byte longer: see _filters.ts); a pooled or
-      // shared one is copied first.
+      // inflate output is one byte longer: see _filters.ts; kept entries
+      // leave the room they did not use, never written: no memory); a
+      // pooled or shared one is copied first.
       if (
-        b.byteOffset !== 0 || b.buffer.byteLength - b.byteLength > 64 ||
-        b.buffer === fileMemory.buffer
+        b.byteOffset !== 0 || b.buffer === fileMemory.buffer ||
+        (b.buffer.byteLength - b.byteLength > 64 && !("kept" in j))
       ) b = b.slice();
       lengths.push(b.byteLength);
       out.push(b.buffer as ArrayBuffer);

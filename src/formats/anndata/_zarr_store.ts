@@ -157,7 +157,7 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
   const store = ++stores;
   let index: Promise<StoreIndex> | undefined;
   const indexed = (): Promise<StoreIndex> =>
-    index ??= together ? indexOf(source) : Promise.resolve({});
+    index ??= together ? indexOf(source, read) : Promise.resolve({});
   return {
     ...source,
     release() {
@@ -236,19 +236,27 @@ interface StoreIndex {
 
 /**
  * The listing of a remote store, then its consolidated metadata where the
- * listing has it (or the store could not be listed): an absent document is
- * never asked for.
+ * listing has it: an absent document is never asked for. A store too
+ * large to list: v2's `.zmetadata` and v3's root `zarr.json` asked at once
+ * (`read`: kept for later), and either's consolidated metadata trusted, as
+ * zarr-python does.
  */
-async function indexOf(source: ZarrStoreAt): Promise<StoreIndex> {
+async function indexOf(
+  source: ZarrStoreAt,
+  read: (key: string) => Promise<Uint8Array | undefined>,
+): Promise<StoreIndex> {
   const listing = source.listAll ? await source.listAll().catch(() => undefined) : undefined;
   const keys = listing && new Set(listing.map((k) => k.key));
-  const consolidated = !keys || keys.has(CONSOLIDATED)
-    ? await source.get(CONSOLIDATED).catch(() => undefined)
-    : undefined;
+  const ask = (key: string) => read(key).catch(() => undefined);
+  if (!keys) {
+    const [z, root] = await Promise.all([ask(CONSOLIDATED), ask("zarr.json")]);
+    return { docs: (z && consolidatedDocs(z)) || (root && consolidatedDocsV3(root)) };
+  }
+  const consolidated = keys.has(CONSOLIDATED) ? await ask(CONSOLIDATED) : undefined;
   const v2 = consolidated && consolidatedDocs(consolidated, listing);
-  // zarr v3 (listed stores): the root's consolidated metadata, one request for every document.
-  if (v2 || !keys?.has("zarr.json")) return { keys, docs: v2 };
-  const root = await source.get("zarr.json").catch(() => undefined);
+  // zarr v3: the root's consolidated metadata, one request for every document.
+  if (v2 || !keys.has("zarr.json")) return { keys, docs: v2 };
+  const root = await ask("zarr.json");
   return { keys, docs: root && consolidatedDocsV3(root, listing) };
 }
 

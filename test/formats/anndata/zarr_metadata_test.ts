@@ -81,10 +81,11 @@ Deno.test("not listed: a folder's three v2 documents at once; zarr.json only out
   const m = keepingMetadata(s, true);
   await m.get("X/data/.zarray");
   assertEquals(s.asked.sort(), [
-    ".zmetadata", // not listed: its consolidated metadata asked once, first
+    ".zmetadata", // not listed: its consolidated metadata asked once, first,
     "X/data/.zarray",
     "X/data/.zattrs",
     "X/data/.zgroup",
+    "zarr.json", // with zarr v3's root document (consolidated there too)
   ]);
   s.asked.length = 0;
   // A folder with no v2 document, in a v2 store: no v3 document either.
@@ -186,7 +187,8 @@ Deno.test("consolidated, store too large to list: trusted (as zarr-python's open
   assertEquals(new TextDecoder().decode(await m.get("X/.zgroup")), c.files["X/.zgroup"]);
   assertEquals(await m.get("X/data/.zgroup"), undefined);
   assertEquals(await m.children(""), ["X"]);
-  assertEquals(s.asked, [".zmetadata"]);
+  // zarr v3's root document asked with it (at once: no round trip more).
+  assertEquals(s.asked, [".zmetadata", "zarr.json"]);
 });
 
 Deno.test("zarrJson lays out JSON as zarr-python's json_dumps: four spaces, keys sorted, ASCII", () => {
@@ -197,7 +199,7 @@ Deno.test("zarrJson lays out JSON as zarr-python's json_dumps: four spaces, keys
   );
 });
 
-Deno.test("zarr v3, listed: the root's consolidated metadata serves every zarr.json; a node added since, not", async () => {
+Deno.test("zarr v3: the root's consolidated metadata serves every zarr.json (listed: a node added since, not; too large to list: trusted)", async () => {
   const node = (t: string) => ({ zarr_format: 3, node_type: t, attributes: { t } });
   const root = JSON.stringify({
     zarr_format: 3,
@@ -224,6 +226,17 @@ Deno.test("zarr v3, listed: the root's consolidated metadata serves every zarr.j
   const m2 = keepingMetadata(s2, true);
   assertEquals(new TextDecoder().decode(await m2.get("X/data/zarr.json")), "X/data/zarr.json");
   assert(s2.asked.includes("X/data/zarr.json"), "read from the store");
+  // Too large to list: trusted, as zarr-python 3 does (a node added since is not seen).
+  const s4 = store([...keys, "obs/zarr.json"], false, undefined, files);
+  const m4 = keepingMetadata(s4, true);
+  assertEquals(
+    JSON.parse(new TextDecoder().decode(await m4.get("X/data/zarr.json"))).attributes,
+    { t: "array" },
+  );
+  assertEquals(await m4.get("obs/zarr.json"), undefined);
+  assertEquals(await m4.children(""), ["X"]);
+  assertEquals(JSON.parse(new TextDecoder().decode(await m4.get("zarr.json"))).node_type, "group");
+  assertEquals(s4.asked, [".zmetadata", "zarr.json"], "the root's document, once");
   // A path leaving the store: not used either.
   const bad = root.replace('"X/data"', '"../data"');
   const s3 = store(keys, true, undefined, { "zarr.json": bad });

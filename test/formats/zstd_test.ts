@@ -350,7 +350,10 @@ Deno.test("a sharded zarr v3 zstd array is read by rows through its shards' inde
   }
   const arr = await zarrRangeArray(localZarr(`${dir}/s.zarr`), "v", "s.zarr");
   const picks: [number, number][] = [[0, 2], [3_999, 4_001], [5_500, 5_502], [10_000, 10_007]];
+  const groups = intoGroups.reads;
   const got = await arr.readRanges(picks) as Int32Array;
+  // Read where the shards' indexes say by the workers (one read in groups), not here.
+  assertEquals(intoGroups.reads, groups + 1);
   const want: number[] = [];
   for (const [s, e] of picks) {
     for (let r = s; r < e; r++) want.push(r >= 5_000 && r < 6_000 ? 0 : v[r]);
@@ -373,5 +376,11 @@ Deno.test("a sharded zarr v3 zstd array is read by rows through its shards' inde
     () => third.readRanges([[1_500, 1_501]]),
     CorruptFileError,
     /past the shard's end/,
+  );
+  // The same read by the workers (several chunks): the shard ends before it.
+  await assertRejects(
+    () => third.readRanges([[0, 1], [1_500, 1_501]]),
+    CorruptFileError,
+    /s\.zarr.*\/v.*ends before its chunk at byte/,
   );
 });

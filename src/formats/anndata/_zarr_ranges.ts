@@ -82,10 +82,47 @@ export interface RawChunks {
   get(c: number, j?: number): Promise<Uint8Array | undefined>;
   /** The local file of chunk `c` (`j`) (a worker reads it), when the store is local. */
   path?(c: number, j?: number): string | undefined;
+  /**
+   * Where chunk `c` (`j`) lies in a local file (a worker reads it there):
+   * an inner chunk of a shard. Null when it was never written; undefined
+   * when the store is not local.
+   */
+  locate?(c: number, j?: number): Promise<ChunkSpan | null | undefined>;
   /** Told the bytes a worker read from a `path`. */
   counted?(bytes: number): void;
   /** The chunks are bare zstd frames (zarr v3's default), not blosc. */
   codec?: "zstd";
+}
+
+/** Bytes `offset..offset + size` of the local file `path`. */
+export interface ChunkSpan {
+  path: string;
+  offset: number;
+  size: number;
+}
+
+/**
+ * Where the workers read chunks `coords` of `raw`: their files (`paths`),
+ * or spans of them (`spans`, see `BloscIntoJob`); undefined when one has
+ * no local place.
+ */
+async function placesOf(
+  raw: RawChunks,
+  coords: [number, number?][],
+): Promise<{ paths: string[]; spans?: number[] } | undefined> {
+  if (raw.path) {
+    const paths = coords.map(([c, j]) => raw.path!(c, j));
+    return paths.every((f) => f !== undefined) ? { paths: paths as string[] } : undefined;
+  }
+  if (!raw.locate) return undefined;
+  const at = await Promise.all(coords.map(([c, j]) => raw.locate!(c, j)));
+  if (at.some((s) => s === undefined)) return undefined;
+  const paths: string[] = [], spans: number[] = [];
+  for (const s of at) {
+    paths.push(s?.path ?? "");
+    spans.push(s ? s.offset : -1, s ? s.size : 0);
+  }
+  return { paths, spans };
 }
 
 /**
@@ -224,8 +261,8 @@ function v3Codec(codecs: unknown): "zstd" | "blosc" | null {
  * inner chunk's bytes are a range of its shard, which the shard's index
  * (read once per shard, at its end or start) locates. Inner chunks of
  * `[bytes, zstd | blosc]`, the index `[bytes]` with or without crc32c;
- * undefined for anything else. No local paths: this thread reads the
- * ranges, the workers decode them.
+ * undefined for anything else. In a local store the workers read the
+ * inner chunks' spans themselves (`locate`); else this thread reads them.
  */
 function shardedChunks(
   source: ZarrStoreAt,
@@ -282,31 +319,50 @@ function shardedChunks(
     }
     return got;
   };
+  /** Where inner chunk `c` (`j`) lies in its shard (`key`); null when never written. */
+  const spanOf = async (c: number, j = 0) => {
+    const coords = dims === 1 ? [c] : [c, j];
+    const key = shardKey(coords.map((x, i) => Math.floor(x / per[i])));
+    const index = await indexOf(key);
+    if (!index) return null;
+    const k = dims === 1 ? c % per[0] : (c % per[0]) * per[1] + (j % per[1]);
+    const lo = index.getUint32(16 * k, true), hi = index.getUint32(16 * k + 4, true);
+    const nlo = index.getUint32(16 * k + 8, true), nhi = index.getUint32(16 * k + 12, true);
+    if (hi === 0xffffffff && lo === 0xffffffff) return null; // never written
+    if (hi >= 2 ** 21 || nhi !== 0) {
+      throw new CorruptFileError(
+        `/${key}: inner chunk ${k} lies past any file: the store is damaged`,
+      );
+    }
+    return { key, k, offset: hi * 2 ** 32 + lo, size: nlo };
+  };
+  const filePath = source.filePath?.bind(source), counted = source.counted?.bind(source);
   return {
     async get(c, j = 0) {
-      const coords = dims === 1 ? [c] : [c, j];
-      const key = shardKey(coords.map((x, i) => Math.floor(x / per[i])));
-      const index = await indexOf(key);
-      if (!index) return undefined;
-      const k = dims === 1 ? c % per[0] : (c % per[0]) * per[1] + (j % per[1]);
-      const lo = index.getUint32(16 * k, true), hi = index.getUint32(16 * k + 4, true);
-      const nlo = index.getUint32(16 * k + 8, true), nhi = index.getUint32(16 * k + 12, true);
-      if (hi === 0xffffffff && lo === 0xffffffff) return undefined; // never written
-      if (hi >= 2 ** 21 || nhi !== 0) {
+      const at = await spanOf(c, j);
+      if (!at) return undefined;
+      const { key, k, offset, size } = at;
+      const got = await (source.getRange?.(key, { offset, length: size }) ??
+        source.get(key).then((b) => b?.subarray(offset, offset + size)));
+      if (!got || got.length !== size) {
         throw new CorruptFileError(
-          `/${key}: inner chunk ${k} lies past any file: the store is damaged`,
-        );
-      }
-      const offset = hi * 2 ** 32 + lo;
-      const got = await (source.getRange?.(key, { offset, length: nlo }) ??
-        source.get(key).then((b) => b?.subarray(offset, offset + nlo)));
-      if (!got || got.length !== nlo) {
-        throw new CorruptFileError(
-          `/${key}: inner chunk ${k} (${nlo} bytes at ${offset}) is past the shard's end: the store is damaged`,
+          `/${key}: inner chunk ${k} (${size} bytes at ${offset}) is past the shard's end: the store is damaged`,
         );
       }
       return got;
     },
+    // A local store: the workers read the inner chunks where the index says.
+    ...(filePath
+      ? {
+        async locate(c: number, j?: number) {
+          const at = await spanOf(c, j);
+          if (!at) return at;
+          const path = filePath(at.key);
+          return path === undefined ? undefined : { path, offset: at.offset, size: at.size };
+        },
+      }
+      : {}),
+    ...(counted ? { counted } : {}),
     ...(codec === "zstd" ? { codec } : {}),
   };
 }
@@ -563,15 +619,15 @@ async function pickedRows2d(
   let todo: [number, number, PickBlock][] = [];
   for (const [c, b] of blocks) for (let j = 0; j < colChunks; j++) todo.push([c, j, b]);
   const large = intoWorthIt(out);
-  const job = raw.path && (large || todo.length > 1)
-    ? todo.map(([c, j]) => raw.path!(c, j))
+  const job = large || todo.length > 1
+    ? await placesOf(raw, todo.map(([c, j]) => [c, j] as [number, number]))
     : undefined;
-  if (job && job.every((f) => f !== undefined)) {
+  if (job) {
     // Decoded on one worker straight into the result, or in groups of
     // chunks when small, as `pickedRows` does.
     const dst = shape[1] * bpe;
     const into: BloscIntoJob["into"] = {
-      paths: job as string[],
+      ...job,
       picks: todo.map(([, , b]) => b.pick),
       ats: todo.map(([, j, b]) => (b.at / chunkRow) * dst + j * chunkRow),
       cap,
@@ -721,7 +777,9 @@ async function pickedRows(
   const cap = extent * bpe;
   // Sparse indices are checked where they are decoded (on the workers).
   const check = out instanceof Int32Array && watch?.checked ? watch.int32Below : undefined;
-  const job = blocks.size > 1 || intoWorthIt(out) ? intoJob(raw, blocks, cap, check) : undefined;
+  const job = blocks.size > 1 || intoWorthIt(out)
+    ? await intoJob(raw, blocks, cap, check)
+    : undefined;
   let todo = [...blocks];
   // Large: decoded on one worker straight into `out`; small: in groups of
   // chunks on the workers, copied in here (else a message per chunk).
@@ -815,23 +873,21 @@ async function decodedInGroups(
  * The `BloscIntoJob` of the picks `blocks` of a 1-D array from a local
  * store; undefined when a chunk has no local path.
  */
-function intoJob(
+async function intoJob(
   raw: RawChunks,
   blocks: Map<number, PickBlock>,
   cap: number,
   check?: number,
-): BloscIntoJob["into"] | undefined {
-  if (!raw.path) return undefined;
-  const paths: string[] = [], picks: number[][] = [], ats: number[] = [];
-  for (const [c, b] of blocks) {
-    const file = raw.path(c);
-    if (!file) return undefined;
-    paths.push(file);
+): Promise<BloscIntoJob["into"] | undefined> {
+  const places = await placesOf(raw, [...blocks.keys()].map((c) => [c]));
+  if (!places) return undefined;
+  const picks: number[][] = [], ats: number[] = [];
+  for (const b of blocks.values()) {
     picks.push(b.pick);
     ats.push(b.at);
   }
   return {
-    paths,
+    ...places,
     picks,
     ats,
     cap,

@@ -91,6 +91,12 @@ export interface BloscIntoJob {
     names?: string[];
     /** The chunks are bare zstd frames (zarr's zstd compressor), not blosc. */
     codec?: "zstd";
+    /**
+     * Chunk `k` is bytes `spans[2k]..+spans[2k + 1]` of `paths[k]` (an inner
+     * chunk of a zarr v3 shard), not the whole file; an offset of -1: never
+     * written (left to the caller, as a missing file is).
+     */
+    spans?: number[];
   };
 }
 
@@ -690,6 +696,7 @@ function partJob<J extends BloscIntoJob["into"] | UndoIntoJob["into"]>(
   if ("paths" in job) {
     const b = sub as BloscIntoJob["into"];
     b.paths = job.paths.slice(from, to);
+    if (job.spans) b.spans = job.spans.slice(2 * from, 2 * to);
     if (job.names) b.names = job.names.slice(from, to);
     if (job.rows) b.rows = { ...job.rows, widths: job.rows.widths.slice(from, to) };
   } else {

@@ -172,7 +172,13 @@ async function decodedOther(
  * than any blosc chunk of `cap` bytes can be is refused after at most one
  * byte more than that was read.
  */
-function readChunkFile(path: string, cap: number, codec?: "zstd"): Uint8Array | undefined {
+function readChunkFile(
+  path: string,
+  cap: number,
+  codec?: "zstd",
+  span?: readonly [offset: number, size: number],
+): Uint8Array | undefined {
+  if (span) return span[0] < 0 ? undefined : readChunkSpan(path, cap, codec, span);
   let fd: number | undefined;
   try {
     fd = openSync(path, "r");
@@ -191,6 +197,43 @@ function readChunkFile(path: string, cap: number, codec?: "zstd"): Uint8Array | 
   } catch (e) {
     if (e instanceof CorruptFileError) throw e;
     if ((e as { code?: string }).code === "ENOENT") return undefined;
+    throw new StorageError(`could not read ${path}: ${(e as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * A chunk stored as `span` (offset, size) of the file `path` (an inner
+ * chunk of a zarr v3 shard), read into the blosc decoder's memory as
+ * `readChunkFile` reads a chunk file; a size no chunk of `cap` bytes can
+ * have, or a file that ends before the span, is a CorruptFileError.
+ */
+function readChunkSpan(
+  path: string,
+  cap: number,
+  codec: "zstd" | undefined,
+  [offset, size]: readonly [number, number],
+): Uint8Array {
+  chunkFileFits(path, size, cap, codec);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const into = (bloscInputMemory(size + 1, cap) ?? fileMemoryOf(size + 1)).subarray(0, size);
+    let n = 0;
+    while (n < size) {
+      const r = readSync(fd, into, n, size - n, offset + n);
+      if (r === 0) break;
+      n += r;
+    }
+    if (n < size) {
+      throw new CorruptFileError(
+        `${path} ends before its chunk at byte ${offset} (${size} bytes): the store is damaged`,
+      );
+    }
+    return into;
+  } catch (e) {
+    if (e instanceof CorruptFileError) throw e;
     throw new StorageError(`could not read ${path}: ${(e as Error).message}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
@@ -250,12 +293,13 @@ function readChunkAt(
  * checked there.
  */
 async function into(j: BloscIntoJob, out: Uint8Array): Promise<FileJobInfo> {
-  const { paths, picks, ats, cap, check, rows, codec } = j.into;
+  const { paths, picks, ats, cap, check, rows, codec, spans } = j.into;
   const skipped: number[] = [];
   let read = 0;
   for (let k = 0; k < paths.length; k++) {
     try {
-      const stored = readChunkFile(paths[k], cap, codec);
+      const span = spans && [spans[2 * k], spans[2 * k + 1]] as const;
+      const stored = readChunkFile(paths[k], cap, codec, span);
       read += stored?.length ?? 0;
       const got = !stored
         ? null

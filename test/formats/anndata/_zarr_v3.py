@@ -123,6 +123,20 @@ with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(exp, f)
 print("written", sorted(os.listdir(OUT)))
 
+def finish_big(s):
+    """The rest of a big store beside its X: obs and var names only, the other groups empty."""
+    s.group("obs", {"_index": "_index", "column-order": [], **enc("dataframe", "0.2.0")})
+    s.chunks = {"obs/_index": (70000,)}
+    s.array("obs/_index", np.array([f"c{i}" for i in range(N)], dtype=object),
+            enc("string-array", "0.2.0"))
+    s.group("var", {"_index": "_index", "column-order": [], **enc("dataframe", "0.2.0")})
+    s.array("var/_index", np.array([f"g{i}" for i in range(M)], dtype=object),
+            enc("string-array", "0.2.0"))
+    for g in ["obsm", "varm", "obsp", "varp", "layers", "uns"]:
+        s.group(g, enc("dict", "0.1.0"))
+    s.finish()
+
+
 # A sharded store whose X claims > 256 MB: only its last shard is stored (the
 # others all fill value, not written, as write_empty_chunks=False leaves them).
 N, M = 70000, 1000
@@ -145,14 +159,7 @@ index = [(2**64-1, 2**64-1), (2**64-1, 2**64-1), (0, len(e)), (2**64-1, 2**64-1)
 ib = b"".join(struct.pack("<QQ", o, n) for o, n in index)
 os.makedirs(os.path.join(base, "c", "34"))
 open(os.path.join(base, "c", "34", "0"), "wb").write(e + ib + struct.pack("<I", crc32c(ib)))
-s.group("obs", {"_index": "_index", "column-order": [], **enc("dataframe", "0.2.0")})
-s.chunks = {"obs/_index": (70000,)}
-s.array("obs/_index", np.array([f"c{i}" for i in range(N)], dtype=object), enc("string-array", "0.2.0"))
-s.group("var", {"_index": "_index", "column-order": [], **enc("dataframe", "0.2.0")})
-s.array("var/_index", np.array([f"g{i}" for i in range(M)], dtype=object), enc("string-array", "0.2.0"))
-for g in ["obsm", "varm", "obsp", "varp", "layers", "uns"]:
-    s.group(g, enc("dict", "0.1.0"))
-s.finish()
+finish_big(s)
 
 # A store whose X (280 MB) has its last chunks unwritten (all fill value, as
 # write_empty_chunks=False leaves them): rows 0..59999 stored, chunk k all k + 1.
@@ -166,11 +173,4 @@ for k in range(30):
     os.makedirs(os.path.join(base, "c", str(k)))
     blk = np.full((2000, 1000), k + 1, dtype=np.float32)
     open(os.path.join(base, "c", str(k), "0"), "wb").write(encode_inner(blk, blk))
-s.group("obs", {"_index": "_index", "column-order": [], **enc("dataframe", "0.2.0")})
-s.chunks = {"obs/_index": (70000,)}
-s.array("obs/_index", np.array([f"c{i}" for i in range(N)], dtype=object), enc("string-array", "0.2.0"))
-s.group("var", {"_index": "_index", "column-order": [], **enc("dataframe", "0.2.0")})
-s.array("var/_index", np.array([f"g{i}" for i in range(M)], dtype=object), enc("string-array", "0.2.0"))
-for g in ["obsm", "varm", "obsp", "varp", "layers", "uns"]:
-    s.group(g, enc("dict", "0.1.0"))
-s.finish()
+finish_big(s)

@@ -24,12 +24,21 @@ export interface KeptEntries {
 }
 
 /**
- * Entries a filtered read makes room for at once: all it could keep, up
- * to this many (then by doubling). Memory not written is not touched, so
- * room that stays unused costs nothing; growing copied what was kept so
- * far into fresh memory each time.
+ * Entries a filtered read makes room for at once, at most (then by
+ * doubling): what it is expected to keep (its entries times the share of
+ * indices kept) and a quarter more. Growing copies what was kept so far
+ * into fresh memory; room never written is not touched, but counts as
+ * memory to V8's collector where it is sent.
  */
 const ROOM_AT_ONCE = 1 << 25;
+
+/** Room for the kept entries of `total` when `keep` keeps some of its indices (see ROOM_AT_ONCE). */
+function roomFor(total: number, keep: Int32Array): number {
+  let kept = 0;
+  for (let j = 0; j < keep.length; j++) kept += ~keep[j] >>> 31;
+  const expected = keep.length ? (total * kept) / keep.length : total;
+  return Math.min(total, ROOM_AT_ONCE, Math.ceil(expected * 1.25) + KEPT_BLOCK);
+}
 
 /** The window `[w0, w1)` of elements whose indices and values are to be read next. */
 export interface KeptWindow {
@@ -71,7 +80,7 @@ export function* keptEntries(
   // The output in one buffer laid out as packKept's (indptr, values, then
   // the indices at the end of the room, moved down to the values at last):
   // sent from a worker as it is.
-  let out = packedRoom(lines, Math.min(total, ROOM_AT_ONCE), w);
+  let out = packedRoom(lines, roomFor(total, keep), w);
   let { ptr, outV, outIx } = out;
   const state = { o: 0, line: 0 };
   let g = 0; // compact position of the next span's first element

@@ -8,7 +8,7 @@ import { fileBytes, H5File } from "../../src/formats/hdf5/h5file.ts";
 import { h5RangeArray } from "../../src/formats/hdf5/store.ts";
 import { type StoredMatrix, subsetMatrix } from "../../src/query/subset.ts";
 import { keptOnWorkersFrom, keptStats, shareLines } from "../../src/query/_kept.ts";
-import { keptFromFile } from "../../src/formats/_kept_filter.ts";
+import { keptEntries, keptFromFile, packKept, unpackKept } from "../../src/formats/_kept_filter.ts";
 import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
 import { needsPython, python } from "../_python.ts";
 
@@ -363,4 +363,33 @@ Deno.test("a worker's share reads chunks at their addresses, a chunk never writt
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("kept entries far beyond what the share of kept indices predicts grow their room, packed as they lie", () => {
+  // 300 lines of 1,000 entries, every entry at index 0, the only index of
+  // 1,000 kept: 300,000 kept where 300 were expected (room for ~66,000).
+  const lines = 300, per = 1000, total = lines * per;
+  const indptr = Float64Array.from({ length: lines + 1 }, (_, l) => l * per);
+  const keep = new Int32Array(1000).fill(-1);
+  keep[0] = 0;
+  const span = { n: 1, starts: new Float64Array([0]), ends: new Float64Array([total]) };
+  const it = keptEntries(span, indptr, keep, 1, "test");
+  let r = it.next();
+  while (!r.done) {
+    const { w0, w1, ixBuf, valBuf } = r.value;
+    new Int32Array(ixBuf.buffer, 0, w1 - w0).fill(0);
+    const v = new Uint32Array(valBuf.buffer, 0, w1 - w0);
+    for (let x = w0; x < w1; x++) v[x - w0] = x;
+    r = it.next();
+  }
+  const k = r.value;
+  assertEquals(k.indices.length, total);
+  assertEquals(k.words[123_456], 123_456);
+  assertEquals(k.indptr[lines], total);
+  assertEquals(k.indptr[7], 7 * per);
+  // What a worker sends is the buffer as it lies; read back the same.
+  const back = unpackKept(packKept(k), lines, 1);
+  assertEquals(back.words[total - 1], total - 1);
+  assertEquals(back.indices.every((i) => i === 0), true);
+  assertEquals(Array.from(back.indptr.subarray(0, 3)), [0, per, 2 * per]);
 });

@@ -260,6 +260,12 @@ export interface ChunkFiles {
   readonly chunk: number;
   readonly first: number;
   readonly paths: readonly string[];
+  /**
+   * Chunk `first + k` is bytes `spans[2k]..+spans[2k + 1]` of `paths[k]`
+   * (an inner chunk of a shard), not the whole file; an offset of -1:
+   * never written.
+   */
+  readonly spans?: readonly number[];
   /** As `LocalExtent.counted`. */
   readonly counted?: (bytes: number, requests: number) => void;
 }

@@ -103,7 +103,13 @@ export interface LocalChunks {
   readonly itemsize: number;
   readonly chunk: number;
   /** The file of chunk `c`. */
-  path(c: number): string;
+  path?(c: number): string;
+  /**
+   * Where chunk `c` lies in a local file (an inner chunk of a zarr v3
+   * shard), when chunks are not files of their own; null when it was
+   * never written.
+   */
+  locate?(c: number): Promise<{ path: string; offset: number; size: number } | null | undefined>;
   /** Chunk `c`'s stored bytes; undefined when it was never written. */
   get(c: number): Promise<Uint8Array | undefined>;
   /** Told the bytes and reads a worker made of the files (I/O counts); stays on this thread. */

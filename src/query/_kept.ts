@@ -115,16 +115,24 @@ async function readKeptChunks(
     CHUNK_SHARES,
     Math.max(1, Math.floor(touched(spans, ix.chunk) / CHUNKS_A_SHARE)),
   );
-  const shares = shareLines(spans, indptr, k, where).map((part) => ({
-    ix: chunkFiles(ix, part.spans),
-    val: chunkFiles(val, part.spans),
-    size,
-    w,
-    spans: part.spans,
-    indptr: part.indptr,
-    keep,
-    where,
-  }));
+  const shares = [];
+  for (const part of shareLines(spans, indptr, k, where)) {
+    const [ixFiles, valFiles] = await Promise.all([
+      chunkFiles(ix, part.spans),
+      chunkFiles(val, part.spans),
+    ]);
+    if (!ixFiles || !valFiles) return undefined; // not local after all: read whole
+    shares.push({
+      ix: ixFiles,
+      val: valFiles,
+      size,
+      w,
+      spans: part.spans,
+      indptr: part.indptr,
+      keep,
+      where,
+    });
+  }
   const got = chunksHere ? null : await keptOnPool(shares);
   if (got === "missing") return undefined;
   if (got) {
@@ -176,19 +184,32 @@ export function keptChunksHere(on: boolean): boolean {
 const NOT_HERE = new Error("a chunk readKept leaves to its caller");
 
 /** The chunk files of `a` that `spans` (elements) lie in. */
-function chunkFiles(a: LocalChunks, spans: Spans): ChunkFiles {
+async function chunkFiles(a: LocalChunks, spans: Spans): Promise<ChunkFiles | undefined> {
   const kind = a.codec ?? "blosc";
   if (!spans.n) return { kind, itemsize: a.itemsize, chunk: a.chunk, first: 0, paths: [] };
   const first = Math.floor(spans.starts[0] / a.chunk);
   const last = Math.floor((spans.ends[spans.n - 1] - 1) / a.chunk);
-  const paths: string[] = [];
-  for (let c = first; c <= last; c++) paths.push(a.path(c));
+  const paths: string[] = [], at: number[] = [];
+  for (let c = first; c <= last; c++) at.push(c);
+  let spanned: number[] | undefined;
+  if (a.locate) {
+    const got = await Promise.all(at.map((c) => a.locate!(c)));
+    if (got.some((g) => g === undefined)) return undefined;
+    spanned = [];
+    for (const g of got) {
+      paths.push(g?.path ?? "");
+      spanned.push(g ? g.offset : -1, g ? g.size : 0);
+    }
+  } else if (a.path) {
+    for (const c of at) paths.push(a.path(c));
+  } else return undefined;
   return {
     kind,
     itemsize: a.itemsize,
     chunk: a.chunk,
     first,
     paths,
+    ...(spanned ? { spans: spanned } : {}),
     ...(a.counted ? { counted: a.counted } : {}),
   };
 }

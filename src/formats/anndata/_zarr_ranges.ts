@@ -417,12 +417,15 @@ function rangesOf(arr: AnyArray, path: string, label: string, raw?: RawChunks): 
         `(its shape disagrees with the rest of the store)`,
     );
   // A 1-D array of blosc chunk files: decoding workers may read them (see LocalChunks).
+  // (A sharded array's inner chunks: spans of the shards' files.)
   const path0 = shape.length === 1 ? raw?.path?.(0) : undefined;
-  const local: LocalChunks | undefined = path0 && raw
+  const local: LocalChunks | undefined = raw && (path0 || (shape.length === 1 && raw.locate))
     ? {
       itemsize: new Ctor(0).BYTES_PER_ELEMENT,
       chunk: chunks[0],
-      path: (c) => raw.path!(c)!,
+      ...(path0
+        ? { path: (c: number) => raw.path!(c)! }
+        : { locate: (c: number) => raw.locate!(c) }),
       get: (c) => raw.get(c),
       ...(raw.counted ? { counted: (bytes: number) => raw.counted!(bytes) } : {}),
       ...(raw.codec ? { codec: raw.codec } : {}),

@@ -61,7 +61,9 @@ async function kept(
     bloscInputMemory(chunkFileMost(room) + 1, room);
     const got = await keptFromChunks(share, async (ext, c, slot) => {
       const cap = ext.chunk * ext.itemsize, zstd = ext.kind === "zstd";
-      const stored = readChunkFile(ext.paths[c - ext.first], cap, zstd ? "zstd" : undefined);
+      const k = c - ext.first,
+        span = ext.spans && [ext.spans[2 * k], ext.spans[2 * k + 1]] as const;
+      const stored = readChunkFile(ext.paths[k], cap, zstd ? "zstd" : undefined, span);
       if (!stored) throw new MissingChunk();
       io.read += stored.length;
       io.requests++;

@@ -163,6 +163,7 @@ export function keepingMetadata(source: ZarrStoreAt, together = false): ZarrStor
     release() {
       source.release?.();
       forgetChunks(`${store}:`);
+      vlenKept.delete(this);
     },
     async keysUnder(prefix) {
       const { keys } = await indexed();
@@ -530,18 +531,22 @@ async function vlenChunks(
       parts.push({ c, from: c * size, pick: Uint32Array.from({ length: len }, (_, i) => i) });
     }
   }
-  const raws = await Promise.all(parts.map(({ c }) => source.get(m.key(c))));
-  if (raws.some((r) => r === undefined)) return undefined;
-  const decoded = await Promise.all(parts.map(async ({ c }, i) => {
+  const decoded = await Promise.all(parts.map(async ({ c }) => {
+    const key = m.key(c), kept = keptVlen(source, key);
+    if (kept) return kept;
+    const raw = await source.get(key);
+    if (raw === undefined) return undefined;
+    let got: Uint8Array | null;
     try {
-      if (!m.codec) return raws[i]!;
       const zstd = m.codec === "zstd" ? "zstd" : undefined;
-      return await decodeBloscChunk(raws[i]!, VARIABLE_CAP, undefined, undefined, zstd);
+      got = !m.codec ? raw : await decodeBloscChunk(raw, VARIABLE_CAP, undefined, undefined, zstd);
     } catch (e) {
       throw vlenError(label, p, c, e);
     }
+    if (got) keepVlen(source, key, got);
+    return got;
   }));
-  if (decoded.some((d) => d === null)) return undefined;
+  if (decoded.some((d) => d === null || d === undefined)) return undefined;
   parts.forEach(({ c, from, pick }, i) => {
     try {
       use(decoded[i]!, pick, from);
@@ -550,6 +555,41 @@ async function vlenChunks(
     }
   });
   return n;
+}
+
+/**
+ * Decoded chunks of string arrays kept per open store, the most recently
+ * used up to this many bytes: batches of rows read one after another
+ * (`batches`) each decoded again the chunk the one before had (a 64-row
+ * batch of the 200k atlas decoded its obs string columns' ~4 MB chunks,
+ * a worker message each). Let go with the store (`release`).
+ */
+const VLEN_KEPT = 32 << 20;
+const vlenKept = new WeakMap<ZarrStoreAt, { chunks: Map<string, Uint8Array>; bytes: number }>();
+
+/** The decoded chunk `key` of `source` if kept (now the most recently used). */
+function keptVlen(source: ZarrStoreAt, key: string): Uint8Array | undefined {
+  const kept = vlenKept.get(source), got = kept?.chunks.get(key);
+  if (got) {
+    kept!.chunks.delete(key);
+    kept!.chunks.set(key, got);
+  }
+  return got;
+}
+
+/** Keep the decoded chunk `key` of `source`, the least recently used let go past VLEN_KEPT bytes. */
+function keepVlen(source: ZarrStoreAt, key: string, bytes: Uint8Array): void {
+  if (bytes.length > VLEN_KEPT / 4) return; // a chunk this large is not read in batches
+  let kept = vlenKept.get(source);
+  if (!kept) vlenKept.set(source, kept = { chunks: new Map(), bytes: 0 });
+  if (kept.chunks.has(key)) return;
+  kept.chunks.set(key, bytes);
+  kept.bytes += bytes.length;
+  for (const [k, b] of kept.chunks) {
+    if (kept.bytes <= VLEN_KEPT) break;
+    kept.chunks.delete(k);
+    kept.bytes -= b.length;
+  }
 }
 
 /**

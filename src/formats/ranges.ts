@@ -109,13 +109,37 @@ export interface LocalChunks {
    * shard), when chunks are not files of their own; null when it was
    * never written.
    */
-  locate?(c: number): Promise<{ path: string; offset: number; size: number } | null | undefined>;
+  locate?(c: number): Promise<ChunkSpan | null | undefined>;
   /** Chunk `c`'s stored bytes; undefined when it was never written. */
   get(c: number): Promise<Uint8Array | undefined>;
   /** Told the bytes and reads a worker made of the files (I/O counts); stays on this thread. */
   readonly counted?: (bytes: number, requests: number) => void;
   /** The chunks are bare zstd frames (zarr v3's default compressor); else blosc. */
   readonly codec?: "zstd";
+}
+
+/** Bytes `offset..offset + size` of the local file `path` (an inner chunk of a zarr v3 shard). */
+export interface ChunkSpan {
+  path: string;
+  offset: number;
+  size: number;
+}
+
+/**
+ * Chunks located in local files (see `LocalChunks.locate`) as the decoding
+ * workers take them: each one's file, and its offset and size in `spans`
+ * (an offset of -1: never written); undefined when one is not local.
+ */
+export function chunkPlaces(
+  located: readonly (ChunkSpan | null | undefined)[],
+): { paths: string[]; spans: number[] } | undefined {
+  const paths: string[] = [], spans: number[] = [];
+  for (const s of located) {
+    if (s === undefined) return undefined;
+    paths.push(s?.path ?? "");
+    spans.push(s ? s.offset : -1, s ? s.size : 0);
+  }
+  return { paths, spans };
 }
 
 /** A 1-D or 2-D array that can read ranges along its first dimension. */

@@ -5,7 +5,7 @@
 // to fault in, no array as long as the selection for the garbage collector).
 import { CorruptFileError } from "../errors.ts";
 import { allocate, type Dtype, type NumericArray } from "../formats/anndata/matrix.ts";
-import type { LocalChunks, RangeArray } from "../formats/ranges.ts";
+import { chunkPlaces, type LocalChunks, type RangeArray } from "../formats/ranges.ts";
 import type { Spans } from "./plan.ts";
 import { largeArray } from "../formats/_memory.ts";
 import {
@@ -189,27 +189,21 @@ async function chunkFiles(a: LocalChunks, spans: Spans): Promise<ChunkFiles | un
   if (!spans.n) return { kind, itemsize: a.itemsize, chunk: a.chunk, first: 0, paths: [] };
   const first = Math.floor(spans.starts[0] / a.chunk);
   const last = Math.floor((spans.ends[spans.n - 1] - 1) / a.chunk);
-  const paths: string[] = [], at: number[] = [];
+  const at: number[] = [];
   for (let c = first; c <= last; c++) at.push(c);
-  let spanned: number[] | undefined;
-  if (a.locate) {
-    const got = await Promise.all(at.map((c) => a.locate!(c)));
-    if (got.some((g) => g === undefined)) return undefined;
-    spanned = [];
-    for (const g of got) {
-      paths.push(g?.path ?? "");
-      spanned.push(g ? g.offset : -1, g ? g.size : 0);
-    }
-  } else if (a.path) {
-    for (const c of at) paths.push(a.path(c));
-  } else return undefined;
+  // A shard's inner chunks: spans of its file; else a file each.
+  const places = a.locate
+    ? chunkPlaces(await Promise.all(at.map((c) => a.locate!(c))))
+    : a.path
+    ? { paths: at.map((c) => a.path!(c)) }
+    : undefined;
+  if (!places) return undefined;
   return {
     kind,
     itemsize: a.itemsize,
     chunk: a.chunk,
     first,
-    paths,
-    ...(spanned ? { spans: spanned } : {}),
+    ...places,
     ...(a.counted ? { counted: a.counted } : {}),
   };
 }

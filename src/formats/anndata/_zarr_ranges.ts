@@ -2,7 +2,14 @@
 // the asked rows, each chunk once, through zarrita's chunk decoding.
 import * as zarr from "zarrita";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
-import type { LocalChunks, PartWatch, Range, RangeArray } from "../ranges.ts";
+import {
+  chunkPlaces,
+  type ChunkSpan,
+  type LocalChunks,
+  type PartWatch,
+  type Range,
+  type RangeArray,
+} from "../ranges.ts";
 import type { Dtype, NumericArray } from "./matrix.ts";
 import { zarritaStore, type ZarrStoreAt } from "./_zarr_store.ts";
 import { checkedArray, installCheckedCodecs, zarrError } from "./_zarr_checks.ts";
@@ -94,13 +101,6 @@ export interface RawChunks {
   codec?: "zstd";
 }
 
-/** Bytes `offset..offset + size` of the local file `path`. */
-export interface ChunkSpan {
-  path: string;
-  offset: number;
-  size: number;
-}
-
 /**
  * Where the workers read chunks `coords` of `raw`: their files (`paths`),
  * or spans of them (`spans`, see `BloscIntoJob`); undefined when one has
@@ -115,14 +115,7 @@ async function placesOf(
     return paths.every((f) => f !== undefined) ? { paths: paths as string[] } : undefined;
   }
   if (!raw.locate) return undefined;
-  const at = await Promise.all(coords.map(([c, j]) => raw.locate!(c, j)));
-  if (at.some((s) => s === undefined)) return undefined;
-  const paths: string[] = [], spans: number[] = [];
-  for (const s of at) {
-    paths.push(s?.path ?? "");
-    spans.push(s ? s.offset : -1, s ? s.size : 0);
-  }
-  return { paths, spans };
+  return chunkPlaces(await Promise.all(coords.map(([c, j]) => raw.locate!(c, j))));
 }
 
 /**

@@ -3,9 +3,8 @@
 // array's chunks, claimed shapes backed by chunks that exist, and zarrita's
 // errors as typed LaminErrors naming the element.
 import * as zarr from "zarrita";
-import * as rt from "../../_runtime.ts";
 import { gunzipSync, inflateSync } from "node:zlib";
-import { INFLATE_BEYOND, nativeInflate, nativeInflateInfo } from "../../_runtime.ts";
+import { INFLATE_BEYOND, nativeInflate, nativeInflateInfo, stat } from "../../_runtime.ts";
 import { CorruptFileError, LaminError, UnsupportedFormatError } from "../../errors.ts";
 import type { ZarrStoreAt } from "./_zarr_store.ts";
 import { bloscHeader } from "../_blosc.ts";
@@ -278,7 +277,7 @@ async function stored(source: ZarrStoreAt, key: string): Promise<boolean> {
   if (!source.filePath) return (await source.get(key)) !== undefined;
   try {
     const local = source.filePath(key);
-    return local !== undefined && (await rt.stat(local)).isFile;
+    return local !== undefined && (await stat(local)).isFile;
   } catch {
     return false;
   }

@@ -96,14 +96,15 @@ async function planLines(
   const runs = planIndptr(lines);
   // Dense lines (runs making up at least 1/32 of the span they cover): the
   // span read in one piece, where ~100,000 tiny pieces cost ~100 ms here.
-  // Not where the array is local and uncompressed (`readSpansInto`): its
-  // reader already reads such pieces a window at a time, and the span whole
-  // would be held next to a batch (every 10th line of a million: 4 MB, and
-  // 4 MB more as float64).
+  // Where the array is local and uncompressed (`readSpansInto`) its reader
+  // merges nearby pieces a window at a time already, and the span whole is
+  // held next to what a batch holds (every 10th line of a million: 4 MB,
+  // and as much again as float64): there only spans at least half needed.
   let needed = 0;
   for (let k = 0; k < runs.n; k++) needed += runs.ends[k] - runs.starts[k];
   const first = runs.n ? runs.starts[0] : 0, last = runs.n ? runs.ends[runs.n - 1] : 0;
-  const ptrSpans = runs.n > 64 && last - first <= 32 * needed && !src.indptr.readSpansInto
+  const dense = src.indptr.readSpansInto ? 2 : 32;
+  const ptrSpans = runs.n > 64 && last - first <= dense * needed
     ? { starts: Float64Array.of(first), ends: Float64Array.of(last), n: 1 }
     : runs;
   const ptr = await readSpans(src.indptr, ptrSpans);

@@ -266,6 +266,48 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "decodeZstd (the runtime's zstd first) gives libzstd's input back; damage and lies refused",
+  ...needsPython("zstd frames", "numcodecs", "numpy"),
+  async fn() {
+    const dir = await tempDir();
+    await python(FRAMES, dir);
+    const names: string[] = JSON.parse(await Deno.readTextFile(`${dir}/names.json`));
+    let seed = 5;
+    const rand = (k: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
+    for (const n of names) {
+      const z = await Deno.readFile(`${dir}/${n}.zst`);
+      const raw = await Deno.readFile(`${dir}/${n}.raw`);
+      const got = await decodeZstd(z, 1 << 30, true);
+      assert(got, n);
+      assertEquals(got.length, raw.length, n);
+      assertEquals(got.findIndex((v, i) => v !== raw[i]), -1, `${n}: bytes`);
+      for (let t = 0; t < 6 && z.length > 8; t++) {
+        const bad = t % 3 === 2 ? z.subarray(0, 6 + rand(z.length - 6)) : z.slice();
+        if (t % 3 !== 2) bad[6 + rand(bad.length - 6)] ^= 1 << rand(8);
+        try {
+          const r = await decodeZstd(bad, 1 << 30);
+          if (r) assert(r.length === zstdContentSize(bad, 1 << 30), `${n}: damaged, decoded`);
+        } catch (e) {
+          assert(e instanceof CorruptFileError, `${n}: ${(e as Error)?.constructor?.name}: ${e}`);
+        }
+      }
+      // A header that says one byte less than the frame holds: refused, never
+      // a buffer of either length (the native decoder stops at the size said).
+      if (raw.length > 300) {
+        const fhd = z[4], fcsBytes = [(fhd >> 5) & 1, 2, 4, 8][fhd >> 6];
+        const at = 5 + ((fhd >> 5) & 1 ? 0 : 1) + [0, 1, 2, 4][fhd & 3];
+        assert(fcsBytes >= 2, `${n}: a 2-, 4- or 8-byte content size`);
+        const lie = z.slice(), v = new DataView(lie.buffer);
+        if (fcsBytes === 2) v.setUint16(at, raw.length - 1 - 256, true);
+        else v.setUint32(at, raw.length - 1, true);
+        assertEquals(zstdContentSize(lie, 1 << 30), raw.length - 1);
+        await assertRejects(() => decodeZstd(lie, 1 << 30), CorruptFileError);
+      }
+    }
+  },
+});
+
 /** CRC-32C (Castagnoli) of `b`, as zarr's crc32c codec stores it. */
 function crc32c(b: Uint8Array): number {
   let c = 0xffffffff;

@@ -578,6 +578,14 @@ export class S3Storage implements StorageBackend {
       );
       yield r;
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
+      if (r.IsTruncated && (!token || token === page)) {
+        // A server that says there is more but gives no new place to go on
+        // from: stop with an error rather than list part of it, or forever.
+        throw new StorageError(
+          `could not list ${this.root}/${prefix}: the server said the listing goes on ` +
+            `but gave ${token ? "the same continuation token again" : "no continuation token"}`,
+        );
+      }
     } while (token);
   }
 

@@ -78,3 +78,23 @@ Deno.test("S3Storage: bad roots and keys are refused; an unreachable endpoint is
   await assertRejects(() => dead.head("x"), StorageError, /could not stat s3:\/\/bucket\/x/);
   dead.close();
 });
+
+Deno.test("S3Storage: listings past one page (1,000 keys) are complete, keys and folders", async () => {
+  const bucket = await server.bucket();
+  const store = new S3Storage(`s3://${bucket}/root`, server.options);
+  try {
+    const n = 1_234, body = new TextEncoder().encode("x");
+    const keys = Array.from({ length: n }, (_, i) => `many/d${String(i).padStart(4, "0")}/k`);
+    for (let i = 0; i < n; i += 64) {
+      await Promise.all(keys.slice(i, i + 64).map((k) => store.put(k, body)));
+    }
+    const listed: string[] = [];
+    for await (const o of store.list("many/")) listed.push(o.key);
+    assertEquals(listed.length, n);
+    assertEquals(listed.sort(), keys);
+    const folders = await store.listFolders("many/");
+    assertEquals(folders, keys.map((k) => k.split("/")[1]));
+  } finally {
+    store.close();
+  }
+});

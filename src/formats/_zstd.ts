@@ -54,6 +54,16 @@ interface Decoder {
 /** Declared sizes from which the runtime's zstd decodes a frame (see decodeZstd). */
 const NATIVE_MIN = 128 << 10;
 
+/**
+ * A frame that declares `size` bytes (checked: {@linkcode zstdContentSize})
+ * decoded by the runtime's zstd into a new buffer when it is large enough
+ * for that to be the faster decoder; null otherwise (or when the runtime
+ * has none or refuses it): then decode it as before.
+ */
+export function decodeZstdLarge(src: Uint8Array, size: number): Uint8Array | null {
+  return size >= NATIVE_MIN ? decodeZstdNative(src, size) : null;
+}
+
 let numcodecsZstd: Promise<Decoder> | undefined;
 
 /**
@@ -77,7 +87,7 @@ export async function decodeZstd(
   // The runtime's for large frames; below ~128 KiB its per-call setup (a
   // decoder context, a new buffer) costs more than ours (4 KiB: 0.2 against
   // 0.7-1.0 GB/s; 1 MiB: 1.2-1.5 against 1.0).
-  const native = size >= NATIVE_MIN ? decodeZstdNative(src, size) : null;
+  const native = decodeZstdLarge(src, size);
   if (native) return native;
   // Ours (WebAssembly, zstd_frame.c): into the decoder's memory, a view of it when `transient`.
   const own = decodeZstdWasm(src, size, transient);

@@ -2,7 +2,8 @@
 // file by chunk file (decoded and filtered on the workers, or here without
 // them: only the kept entries come back), equals the same selection cut
 // from the whole matrix: CSR float32 and float64 values, data and indices
-// in chunks of different sizes, blosc LZ4 and zstd, bare zstd frames, a CSC matrix, a row
+// in chunks of different sizes, blosc LZ4 and zstd, bare zstd frames (small ones, and ones of
+// 128 KiB and more, which the runtime's zstd decodes), a CSC matrix, a row
 // longer than a chunk; a chunk never written is its fill value, a damaged
 // one and an index outside the matrix a CorruptFileError.
 import * as ln from "../../mod.ts";
@@ -38,7 +39,7 @@ indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
 indices = np.concatenate(rows).astype(np.int32)
 X = sp.csr_matrix((rng.random(len(indices)).astype(np.float32), indices, indptr), shape=(n, m))
 F = sp.csr_matrix((rng.random(len(indices)), indices, indptr), shape=(n, m))
-a = ad.AnnData(X=X, layers={"f64": F, "csc": sp.csc_matrix(X), "zs": X.copy()})
+a = ad.AnnData(X=X, layers={"f64": F, "csc": sp.csc_matrix(X), "zs": X.copy(), "zl": X.copy()})
 a.write_zarr(sys.argv[1])
 # Chunks of different sizes for data and indices; the float64 values in zstd.
 g = zarr.open_group(sys.argv[1], mode="a")
@@ -56,6 +57,9 @@ put("layers/csc/indices", 2000, lz4)
 # Bare zstd frames (numcodecs' Zstd; zarr v3's default compressor).
 put("layers/zs/data", 800, Zstd(level=3))
 put("layers/zs/indices", 600, Zstd(level=1))
+# Bare zstd frames of 128 KiB and more (decoded by the runtime's zstd where it has one).
+put("layers/zl/data", 40000, Zstd(level=3))
+put("layers/zl/indices", 33000, Zstd(level=1))
 `;
 
 /** The sparse matrix at `group` of the store `dir`, read by range. */
@@ -132,6 +136,7 @@ for (const where of ["on the workers", "here"]) {
             ["layers/f64", whole.layers.f64, "csr"],
             ["layers/csc", whole.layers.csc, "csc"],
             ["layers/zs", whole.layers.zs, "csr"],
+            ["layers/zl", whole.layers.zl, "csr"],
           ] as const;
           for (const [group, want, kind] of cases) {
             assert(want instanceof ln.CsrMatrix || want instanceof ln.CscMatrix);
@@ -164,7 +169,7 @@ for (const where of ["on the workers", "here"]) {
       }
       const k = where === "here" ? "chunkedHere" : "chunked";
       // Every case chunk by chunk, zstd (blosc's and bare frames) too.
-      const want = 48;
+      const want = 60;
       assertEquals(keptStats[k] - before[k], want, `${k}: the selections read chunk by chunk`);
     },
   });

@@ -13,7 +13,7 @@ import {
   decodeZstdWasm,
 } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
-import { decodeZstd, zstdContentSize } from "../_zstd.ts";
+import { decodeZstd, decodeZstdLarge, zstdContentSize } from "../_zstd.ts";
 import { checkIndices, chunkFileFits, chunkFileMost, picked, pickInto } from "./_pick.ts";
 import type {
   BloscFileJob,
@@ -71,7 +71,10 @@ async function kept(
         if (zstd) {
           // Left to the caller (numcodecs') when its size is not in its header.
           const size = zstdContentSize(stored, cap);
-          const got = size === undefined ? null : decodeZstdWasm(stored, size, { slot, room });
+          // Large frames by the runtime's zstd (a buffer of their own, held as a slot's is).
+          const got = size === undefined
+            ? null
+            : decodeZstdLarge(stored, size) ?? decodeZstdWasm(stored, size, { slot, room });
           if (!got) throw new MissingChunk();
           return got;
         }

@@ -18,7 +18,7 @@ import {
 } from "./matrix.ts";
 import { type ElementStore, join, type StoreArray } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
-import { categoricalSeries, int64Series, utf8Series } from "./_arrow_series.ts";
+import { categoricalSeries, int64Series, prefetchArrow, utf8Series } from "./_arrow_series.ts";
 import { keepFrameMeta, keepNullable } from "./_frame_meta.ts";
 import { keepRecords, keepScalarType, keepShape } from "./_scalar_meta.ts";
 import { sparseInts } from "../_int64.ts";
@@ -433,6 +433,7 @@ export async function readDataFrame(
   rows?: Uint32Array,
   only?: readonly string[],
 ): Promise<DecodedFrame> {
+  prefetchArrow();
   const found = await frameColumns(store, path);
   const { indexKey } = found;
   const columns = only ? [...only] : found.columns;

@@ -353,6 +353,7 @@ interface DenoGlobal {
   ): Omit<FileInfo, "mtime" | "mode"> & { mtime: Date | null; mode: number | null };
   jupyter?: JupyterBridge;
   readFile(path: string): Promise<Uint8Array>;
+  readFileSync(path: string): Uint8Array;
 }
 
 type DlOpen = (
@@ -552,9 +553,10 @@ export async function readFile(path: string): Promise<Uint8Array> {
   return deno ? await deno.readFile(path) : bytes(await fsp.readFile(path));
 }
 
-/** The bytes of a file. */
+/** The bytes of a file. (Deno's own call where there is one, as for `readFile`.) */
 export function readFileSync(path: string): Uint8Array {
-  return bytes(fs.readFileSync(path));
+  const deno = denoGlobal();
+  return deno ? deno.readFileSync(path) : bytes(fs.readFileSync(path));
 }
 
 /** A file as UTF-8 text. */

@@ -62,18 +62,24 @@ export function bloscDecodable(src: Uint8Array): boolean {
  * two arrays), both slots laid out for chunks of `room` bytes (the larger
  * cap of the two arrays; see `bloscInputMemory`, which grows the memory
  * for them first: growing detaches the bytes of the other slot).
+ * `want` (with `transient` only): byte ranges `[want[2k], want[2k + 1])`,
+ * ascending, the caller reads alone; blosc blocks none of them touches may
+ * be left undecoded (their bytes are then whatever the memory held): a
+ * few rows of a chunk decode one block of it, not every one.
  */
 export function decodeBlosc(
   src: Uint8Array,
   cap: number,
   transient: boolean | { slot: 0 | 1; room: number } = false,
+  want?: ArrayLike<number>,
 ): Uint8Array | null {
   const { flags, typesize, nbytes, blocksize, view } = bloscHeader(src, cap);
   if (!bloscDecodable(src)) return null;
   const format = flags >> 5;
   const shuffled = (flags & SHUFFLE) !== 0 && typesize > 1;
   if ((format === LZ4 || format === ZSTD) && !(flags & MEMCPYED) && nbytes > 0) {
-    const got = wasmDecode(src, nbytes, blocksize, typesize, flags, transient, cap);
+    const blocks = transient !== false && want ? wantedBlocks(want, nbytes, blocksize) : undefined;
+    const got = wasmDecode(src, nbytes, blocksize, typesize, flags, transient, cap, blocks);
     if (got) return got;
     if (format === ZSTD) return null; // numcodecs' blosc decodes it (wasm unavailable, too large)
   }
@@ -136,6 +142,7 @@ let wasm:
   | {
     memory: WebAssembly.Memory;
     decode: (...a: number[]) => number;
+    decodeBlocks: (...a: number[]) => number;
     error: () => number;
     below: (p: number, n: number, bound: number) => number;
     zstd: (src: number, srcLen: number, out: number, cap: number) => number;
@@ -171,6 +178,7 @@ function wasmDecoder() {
     wasm = {
       memory: e.memory as WebAssembly.Memory,
       decode: e.decode as (...a: number[]) => number,
+      decodeBlocks: e.decode_blocks as (...a: number[]) => number,
       error: e.error as () => number,
       below: e.below as (p: number, n: number, bound: number) => number,
       zstd: e.zstd as (src: number, srcLen: number, out: number, cap: number) => number,
@@ -276,6 +284,38 @@ function slotAt(at: number, cap: number, k: number): number {
 }
 
 /**
+ * The runs `[b0, b1)` of blosc blocks (of `blocksize` bytes, `nbytes` in
+ * all) that the byte ranges `want` touch, as [b0, b1, b0', b1', ...];
+ * undefined (decode every block) when they are not ascending ranges inside
+ * the chunk (the caller's checks then say what is wrong) or touch them all.
+ */
+function wantedBlocks(
+  want: ArrayLike<number>,
+  nbytes: number,
+  blocksize: number,
+): number[] | undefined {
+  const nblocks = Math.ceil(nbytes / blocksize), runs: number[] = [];
+  let decoded = 0;
+  for (let k = 0; k < want.length; k += 2) {
+    const s = want[k], e = want[k + 1];
+    if (!(s >= (k ? want[k - 1] : 0) && e >= s && e <= nbytes)) return undefined;
+    if (e === s) continue;
+    const b0 = Math.floor(s / blocksize), b1 = Math.floor((e - 1) / blocksize) + 1;
+    const n = runs.length;
+    if (n && b0 <= runs[n - 1]) {
+      if (b1 > runs[n - 1]) {
+        decoded += b1 - runs[n - 1];
+        runs[n - 1] = b1;
+      }
+    } else {
+      runs.push(b0, b1);
+      decoded += b1 - b0;
+    }
+  }
+  return decoded < nblocks ? runs : undefined;
+}
+
+/**
  * The LZ4 chunk `src` (header checked against its cap) decoded in
  * WebAssembly: a view of the decoder's memory when `transient` (in its
  * slot, if given, of outputs of at most `cap` bytes), else a copy; null
@@ -289,6 +329,7 @@ function wasmDecode(
   flags: number,
   transient: boolean | { slot: 0 | 1; room: number },
   cap: number,
+  blocks?: number[],
 ): Uint8Array | null {
   const w = wasmDecoder();
   if (!w) return null;
@@ -300,9 +341,23 @@ function wasmDecode(
   const place = wasmPlace(w, src, nbytes, blocksize, transient, cap);
   if (!place) return null;
   const { mem, at, outAt, tmpAt } = place;
-  let r: number;
+  let r = 0;
   try {
-    r = w.decode(at, src.length, outAt, nbytes, blocksize, typesize, flags, tmpAt);
+    if (!blocks) r = w.decode(at, src.length, outAt, nbytes, blocksize, typesize, flags, tmpAt);
+    for (let k = 0; blocks && k < blocks.length && r === 0; k += 2) {
+      r = w.decodeBlocks(
+        at,
+        src.length,
+        outAt,
+        nbytes,
+        blocksize,
+        typesize,
+        flags,
+        tmpAt,
+        blocks[k],
+        blocks[k + 1],
+      );
+    }
   } catch (e) {
     // A trap would be a fault of this decoder, not of the chunk: the
     // TypeScript decoder gives the answer.

@@ -187,19 +187,21 @@ static void unshuffle(u32 typesize, size_t size, const u8* s, u8* d) {
 #include "zstd_frame.c"
 
 /**
- * Decode the LZ4 (or zstd) blocks of the blosc chunk at `src` (`srcLen` bytes, header
- * checked by the caller) into `out` (`nbytes`), through `tmp` when shuffled.
- * 0, or -1 with err_block/err_kind set.
+ * Decode blocks `first`..`last - 1` of the LZ4 (or zstd) blocks of the blosc chunk at
+ * `src` (`srcLen` bytes, header checked by the caller) into their place in `out`
+ * (`nbytes`), through `tmp` when shuffled; the other blocks' bytes are left as they
+ * are. 0, or -1 with err_block/err_kind set.
  */
-__attribute__((export_name("decode"))) int decode(const u8* src, u32 srcLen, u8* out,
-                                                  u32 nbytes, u32 blocksize, u32 typesize,
-                                                  u32 flags, u8* tmp) {
+__attribute__((export_name("decode_blocks"))) int decode_blocks(
+    const u8* src, u32 srcLen, u8* out, u32 nbytes, u32 blocksize, u32 typesize, u32 flags,
+    u8* tmp, u32 first, u32 last) {
   const u8* const end = src + srcLen;
   u32 nblocks = (nbytes + blocksize - 1) / blocksize;
   u32 starts = 16 + 4 * nblocks;
   int shuffled = (flags & SHUFFLE) && typesize > 1;
   int zstd_streams = (flags >> 5) == 4;  // else LZ4
-  for (u32 b = 0; b < nblocks; b++) {
+  if (last > nblocks) last = nblocks;
+  for (u32 b = first; b < last; b++) {
     int leftover = b == nblocks - 1 && nbytes % blocksize != 0;
     u32 bsize = leftover ? nbytes % blocksize : blocksize;
     u32 at = rd32(src + 16 + 4 * b);
@@ -226,6 +228,14 @@ __attribute__((export_name("decode"))) int decode(const u8* src, u32 srcLen, u8*
     if (shuffled) unshuffle(typesize, bsize, tmp, out + (size_t)b * blocksize);
   }
   return 0;
+}
+
+/** Every block of the chunk (see decode_blocks). */
+__attribute__((export_name("decode"))) int decode(const u8* src, u32 srcLen, u8* out,
+                                                  u32 nbytes, u32 blocksize, u32 typesize,
+                                                  u32 flags, u8* tmp) {
+  return decode_blocks(src, srcLen, out, nbytes, blocksize, typesize, flags, tmp, 0,
+                       (nbytes + blocksize - 1) / blocksize);
 }
 
 /** The last failure: its block times 8 plus its kind. */

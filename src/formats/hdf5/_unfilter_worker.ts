@@ -311,7 +311,7 @@ async function into(j: BloscIntoJob, out: Uint8Array): Promise<FileJobInfo> {
         : codec === "zstd"
         ? await decodeZstd(stored, cap, true)
         : bloscDecodable(stored)
-        ? decodeBlosc(stored, cap, true)
+        ? decodeBlosc(stored, cap, true, picks[k]) // the picked rows' blocks
         : await otherBlosc(stored, cap);
       if (!got) {
         skipped.push(k);
@@ -413,7 +413,8 @@ function undo(
     // Rows picked out of a chunk: decoded into memory kept for the next
     // chunk (no fresh memory to fault in), only the picked bytes sent.
     // `decoded`: a chunk of another codec, decoded by numcodecs (otherBlosc).
-    const out = decoded ?? decodeBlosc(bytes, j.blosc.cap, j.pick !== undefined);
+    // Only the blosc blocks the picked rows lie in (a few rows: one of a chunk's blocks).
+    const out = decoded ?? decodeBlosc(bytes, j.blosc.cap, j.pick !== undefined, j.pick);
     if (!out) throw new CorruptFileError("the blosc chunk uses a codec the worker does not decode");
     // Indices checked while the chunk is in the decoder's memory (SIMD),
     // range by range, unless so many ranges that the picked bytes are few.

@@ -77,8 +77,9 @@ export function decodeBlosc(
   if (!bloscDecodable(src)) return null;
   const format = flags >> 5;
   const shuffled = (flags & SHUFFLE) !== 0 && typesize > 1;
+  // The blocks `want` needs, each read no further than where its bytes end.
+  const blocks = transient !== false && want ? bloscBlocksWanted(src, want) : undefined;
   if ((format === LZ4 || format === ZSTD) && !(flags & MEMCPYED) && nbytes > 0) {
-    const blocks = transient !== false && want ? wantedBlocks(want, nbytes, blocksize) : undefined;
     const got = wasmDecode(src, nbytes, blocksize, typesize, flags, transient, cap, blocks);
     if (got) return got;
     if (format === ZSTD) return null; // numcodecs' blosc decodes it (wasm unavailable, too large)
@@ -99,7 +100,11 @@ export function decodeBlosc(
   const starts = HEADER + 4 * nblocks;
   if (starts > src.length) corrupt(`${nblocks} blocks in ${src.length} bytes`);
   const tmp = shuffled ? scratchOf(blocksize) : undefined;
+  const limits = blocks && new Float64Array(nblocks); // 0: a block not wanted
+  for (let k = 0; blocks && k < blocks.length; k += 2) limits![blocks[k]] = blocks[k + 1];
   for (let b = 0; b < nblocks; b++) {
+    if (limits && !limits[b]) continue;
+    const limit = limits ? limits[b] : src.length;
     const leftover = b === nblocks - 1 && nbytes % blocksize !== 0;
     const bsize = leftover ? nbytes % blocksize : blocksize;
     const dest = b * blocksize;
@@ -115,10 +120,10 @@ export function decodeBlosc(
     const into = tmp ?? out;
     let op = tmp ? 0 : dest;
     for (let s = 0; s < nsplits; s++) {
-      if (ip + 4 > src.length) corrupt(`block ${b} runs past the end`);
+      if (ip + 4 > limit) corrupt(`block ${b} runs past the end`);
       const cb = view.getInt32(ip, true);
       ip += 4;
-      if (cb < 0 || ip + cb > src.length) corrupt(`block ${b} claims ${cb} bytes`);
+      if (cb < 0 || ip + cb > limit) corrupt(`block ${b} claims ${cb} bytes`);
       const part = src.subarray(ip, ip + cb);
       if (cb === neblock) into.set(part, op);
       else {
@@ -284,35 +289,46 @@ function slotAt(at: number, cap: number, k: number): number {
 }
 
 /**
- * The runs `[b0, b1)` of blosc blocks (of `blocksize` bytes, `nbytes` in
- * all) that the byte ranges `want` touch, as [b0, b1, b0', b1', ...];
- * undefined (decode every block) when they are not ascending ranges inside
- * the chunk (the caller's checks then say what is wrong) or touch them all.
+ * The blosc blocks of a chunk that the byte ranges `want` (ascending) of its
+ * decoded bytes touch, each with where its stored bytes end (the next
+ * block's start above its own, or the chunk's end: blocks may be stored out
+ * of order): `[b, end, b', end', ...]`. `head`: the chunk's first bytes,
+ * its header and block starts at least. Undefined (decode every block) when
+ * `want` is not ranges inside the chunk, touches every block, or the chunk
+ * is stored plain or its block starts are not all in `head` and in bounds.
  */
-function wantedBlocks(
+export function bloscBlocksWanted(
+  head: Uint8Array,
   want: ArrayLike<number>,
-  nbytes: number,
-  blocksize: number,
 ): number[] | undefined {
-  const nblocks = Math.ceil(nbytes / blocksize), runs: number[] = [];
-  let decoded = 0;
+  if (head.length < HEADER) return undefined;
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const nbytes = v.getUint32(4, true), blocksize = v.getUint32(8, true);
+  const cbytes = v.getUint32(12, true);
+  if (head[2] & MEMCPYED || !(blocksize >= 1 && blocksize <= nbytes)) return undefined;
+  const nblocks = Math.ceil(nbytes / blocksize), first = HEADER + 4 * nblocks;
+  if (first > head.length) return undefined;
+  const wanted = new Uint8Array(nblocks);
+  let count = 0;
   for (let k = 0; k < want.length; k += 2) {
     const s = want[k], e = want[k + 1];
     if (!(s >= (k ? want[k - 1] : 0) && e >= s && e <= nbytes)) return undefined;
-    if (e === s) continue;
-    const b0 = Math.floor(s / blocksize), b1 = Math.floor((e - 1) / blocksize) + 1;
-    const n = runs.length;
-    if (n && b0 <= runs[n - 1]) {
-      if (b1 > runs[n - 1]) {
-        decoded += b1 - runs[n - 1];
-        runs[n - 1] = b1;
-      }
-    } else {
-      runs.push(b0, b1);
-      decoded += b1 - b0;
+    for (let b = Math.floor(s / blocksize); b * blocksize < e; b++) {
+      if (!wanted[b]) count++;
+      wanted[b] = 1;
     }
   }
-  return decoded < nblocks ? runs : undefined;
+  if (count === nblocks) return undefined;
+  const starts = Array.from({ length: nblocks }, (_, b) => v.getUint32(HEADER + 4 * b, true));
+  if (starts.some((at) => at < first || at >= cbytes)) return undefined;
+  const sorted = [...new Set(starts)].sort((a, b) => a - b);
+  const out: number[] = [];
+  for (let b = 0; b < nblocks; b++) {
+    if (!wanted[b]) continue;
+    const next = sorted.find((at) => at > starts[b]);
+    out.push(b, next ?? cbytes);
+  }
+  return out;
 }
 
 /**
@@ -344,18 +360,20 @@ function wasmDecode(
   let r = 0;
   try {
     if (!blocks) r = w.decode(at, src.length, outAt, nbytes, blocksize, typesize, flags, tmpAt);
+    // A wanted block read no further than where its bytes end (`srcLen`).
     for (let k = 0; blocks && k < blocks.length && r === 0; k += 2) {
+      const b = blocks[k];
       r = w.decodeBlocks(
         at,
-        src.length,
+        blocks[k + 1],
         outAt,
         nbytes,
         blocksize,
         typesize,
         flags,
         tmpAt,
-        blocks[k],
-        blocks[k + 1],
+        b,
+        b + 1,
       );
     }
   } catch (e) {

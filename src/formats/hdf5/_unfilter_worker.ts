@@ -6,6 +6,7 @@ import { parentPort } from "node:worker_threads";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { CorruptFileError, StorageError, UnsupportedFormatError } from "../../errors.ts";
 import {
+  bloscBlocksWanted,
   bloscDecodable,
   bloscHeader,
   bloscInputMemory,
@@ -182,7 +183,9 @@ function readChunkFile(
   cap: number,
   codec?: "zstd",
   span?: readonly [offset: number, size: number],
+  want?: ArrayLike<number>,
 ): Uint8Array | undefined {
+  chunkRead = 0;
   if (span) return span[0] < 0 ? undefined : readChunkSpan(path, cap, codec, span);
   let fd: number | undefined;
   try {
@@ -191,6 +194,9 @@ function readChunkFile(
     // can decode it there (no copy), up to one byte more than a chunk can be.
     const most = chunkFileMost(cap, codec);
     const into = bloscInputMemory(most + 1, cap) ?? fileMemoryOf(most + 1);
+    // A blosc chunk of which a few rows are wanted: the blocks they lie in alone.
+    const part = want && !codec ? readWantedBlocks(fd, into, want, most) : undefined;
+    if (part) return part;
     let n = 0;
     while (n < into.length) {
       const r = readSync(fd, into, n, into.length - n, n);
@@ -198,6 +204,7 @@ function readChunkFile(
       n += r;
     }
     if (n > most) chunkFileFits(path, Math.max(n, fstatSync(fd).size), cap, codec);
+    chunkRead = n;
     return into.subarray(0, n);
   } catch (e) {
     if (e instanceof CorruptFileError) throw e;
@@ -206,6 +213,70 @@ function readChunkFile(
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** Bytes the last `readChunkFile` read (a chunk read in part: fewer than its length). */
+let chunkRead = 0;
+
+/** `n` bytes of `fd` at `offset` into `into` at `at`; how many there were. */
+function preadFull(fd: number, into: Uint8Array, at: number, n: number, offset: number): number {
+  let got = 0;
+  while (got < n) {
+    const r = readSync(fd, into, at + got, n - got, offset + got);
+    if (r === 0) break;
+    got += r;
+  }
+  return got;
+}
+
+/** Room for a file's last byte and the one after (see readWantedBlocks). */
+const edge = new Uint8Array(2);
+
+/** Blocks of a chunk read apart when the gap between them is at most this. */
+const BLOCK_GAP = 16 << 10;
+
+/**
+ * The blosc chunk in `fd` with only the blocks the byte ranges `want` of
+ * its decoded bytes lie in read (its header and block starts first, then
+ * those blocks' stored bytes, each at its own offset in `into`), for
+ * `decodeBlosc(.., want)` to decode alone; undefined when the whole chunk
+ * is to be read (every block wanted, stored plain, a codec decoded
+ * elsewhere, or anything out of bounds: the whole read says what).
+ */
+function readWantedBlocks(
+  fd: number,
+  into: Uint8Array,
+  want: ArrayLike<number>,
+  most: number,
+): Uint8Array | undefined {
+  const head = preadFull(fd, into, 0, Math.min(into.length, 4096), 0);
+  if (head < 16 || !bloscDecodable(into.subarray(0, head))) return undefined;
+  const cbytes = new DataView(into.buffer, into.byteOffset).getUint32(12, true);
+  // A file of another length than its header says (cut short, or more after
+  // it: its last byte and the one after asked): read whole, which refuses it
+  // whichever blocks are wanted.
+  if (cbytes > most || cbytes <= head || preadFull(fd, edge, 0, 2, cbytes - 1) !== 1) {
+    return undefined;
+  }
+  const blocks = bloscBlocksWanted(into.subarray(0, head), want);
+  if (!blocks) return undefined;
+  const spans: [number, number][] = [];
+  for (let k = 0; k < blocks.length; k += 2) {
+    const at = new DataView(into.buffer, into.byteOffset).getUint32(16 + 4 * blocks[k], true);
+    spans.push([at, blocks[k + 1]]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  let read = head;
+  for (let i = 0; i < spans.length;) {
+    let [s, e] = spans[i++];
+    while (i < spans.length && spans[i][0] <= e + BLOCK_GAP) e = Math.max(e, spans[i++][1]);
+    s = Math.max(s, head);
+    if (e <= s) continue;
+    if (preadFull(fd, into, s, e - s, s) < e - s) return undefined; // shorter than it says
+    read += e - s;
+  }
+  chunkRead = read;
+  return into.subarray(0, cbytes);
 }
 
 /**
@@ -236,6 +307,7 @@ function readChunkSpan(
         `${path} ends before its chunk at byte ${offset} (${size} bytes): the store is damaged`,
       );
     }
+    chunkRead = n;
     return into;
   } catch (e) {
     if (e instanceof CorruptFileError) throw e;
@@ -304,8 +376,8 @@ async function into(j: BloscIntoJob, out: Uint8Array): Promise<FileJobInfo> {
   for (let k = 0; k < paths.length; k++) {
     try {
       const span = spans && [spans[2 * k], spans[2 * k + 1]] as const;
-      const stored = readChunkFile(paths[k], cap, codec, span);
-      read += stored?.length ?? 0;
+      const stored = readChunkFile(paths[k], cap, codec, span, picks[k]);
+      read += stored ? chunkRead : 0;
       const got = !stored
         ? null
         : codec === "zstd"
@@ -492,8 +564,8 @@ async function handle(msg: Message): Promise<void> {
         info.push({ read: input.length });
       } else if ("path" in j) {
         // Read here, not on the main thread: it neither reads nor holds the bytes.
-        input = readChunkFile(j.path, j.blosc.cap, j.blosc.codec);
-        const read = input?.length ?? 0;
+        input = readChunkFile(j.path, j.blosc.cap, j.blosc.codec, undefined, j.pick);
+        const read = input ? chunkRead : 0;
         decoded = !input ? undefined : await decodedOther(input, j.blosc);
         if (!input || decoded === null) {
           info.push(input ? { read, undecodable: true } : { read, missing: true });

@@ -298,7 +298,8 @@ Deno.test({
     assertEquals(bytesOf(await zstd.readRanges(rows)), cut(rows));
     let zfiles = 0;
     for (const c of [0, 1, 3, 4]) zfiles += (await Deno.stat(`${z}/f4_zstd_1/${c}`)).size;
-    assertEquals(zread, zfiles);
+    // Of chunks of several blosc blocks, the workers read the blocks the rows lie in alone.
+    assert(zread > 0 && zread < zfiles, `${zread} of ${zfiles} bytes counted`);
     sameBytes(bytesOf(await zstd.readRanges(long)), cut(long), "zstd, one long range");
     sameBytes(bytesOf(await zstd.readRanges(many)), cut(many), "zstd, many ranges");
     // A zstd chunk cut short (its header checked where it is decoded): a

@@ -101,7 +101,7 @@ export function decodeBlosc(
   if (starts > src.length) corrupt(`${nblocks} blocks in ${src.length} bytes`);
   const tmp = shuffled ? scratchOf(blocksize) : undefined;
   const limits = blocks && new Float64Array(nblocks); // 0: a block not wanted
-  for (let k = 0; blocks && k < blocks.length; k += 2) limits![blocks[k]] = blocks[k + 1];
+  for (let k = 0; blocks && k < blocks.length; k += 3) limits![blocks[k]] = blocks[k + 1];
   for (let b = 0; b < nblocks; b++) {
     if (limits && !limits[b]) continue;
     const limit = limits ? limits[b] : src.length;
@@ -147,7 +147,7 @@ let wasm:
   | {
     memory: WebAssembly.Memory;
     decode: (...a: number[]) => number;
-    decodeBlocks: (...a: number[]) => number;
+    decodeBlock: (...a: number[]) => number;
     error: () => number;
     below: (p: number, n: number, bound: number) => number;
     zstd: (src: number, srcLen: number, out: number, cap: number) => number;
@@ -183,7 +183,7 @@ function wasmDecoder() {
     wasm = {
       memory: e.memory as WebAssembly.Memory,
       decode: e.decode as (...a: number[]) => number,
-      decodeBlocks: e.decode_blocks as (...a: number[]) => number,
+      decodeBlock: e.decode_block as (...a: number[]) => number,
       error: e.error as () => number,
       below: e.below as (p: number, n: number, bound: number) => number,
       zstd: e.zstd as (src: number, srcLen: number, out: number, cap: number) => number,
@@ -293,7 +293,10 @@ function slotAt(at: number, cap: number, k: number): number {
  * decoded bytes touch, each with where its stored bytes end (the next
  * block's start above its own, or the chunk's end: blocks may be stored out
  * of order): `[b, end, b', end', ...]`. `head`: the chunk's first bytes,
- * its header and block starts at least. Undefined (decode every block) when
+ * its header and block starts at least. With each, the bytes of the block
+ * wanted from its start (`[b, end, upto, ...]`; upto 0: all of it: a row
+ * early in a block needs its streams decoded only that far). Undefined
+ * (decode every block) when
  * `want` is not ranges inside the chunk, touches every block, or the chunk
  * is stored plain or its block starts are not all in `head` and in bounds.
  */
@@ -308,17 +311,23 @@ export function bloscBlocksWanted(
   if (head[2] & MEMCPYED || !(blocksize >= 1 && blocksize <= nbytes)) return undefined;
   const nblocks = Math.ceil(nbytes / blocksize), first = HEADER + 4 * nblocks;
   if (first > head.length) return undefined;
-  const wanted = new Uint8Array(nblocks);
-  let count = 0;
+  // Per block, 1 + the end of what is wanted of it (0: nothing).
+  const wanted = new Float64Array(nblocks);
+  let count = 0, partial = false;
   for (let k = 0; k < want.length; k += 2) {
     const s = want[k], e = want[k + 1];
     if (!(s >= (k ? want[k - 1] : 0) && e >= s && e <= nbytes)) return undefined;
     for (let b = Math.floor(s / blocksize); b * blocksize < e; b++) {
       if (!wanted[b]) count++;
-      wanted[b] = 1;
+      const upto = Math.min(e - b * blocksize, blocksize, nbytes - b * blocksize);
+      wanted[b] = Math.max(wanted[b], 1 + upto);
     }
   }
-  if (count === nblocks) return undefined;
+  for (let b = 0; b < nblocks; b++) {
+    const size = Math.min(blocksize, nbytes - b * blocksize);
+    if (wanted[b] && wanted[b] - 1 < size) partial = true;
+  }
+  if (count === nblocks && !partial) return undefined;
   const starts = Array.from({ length: nblocks }, (_, b) => v.getUint32(HEADER + 4 * b, true));
   if (starts.some((at) => at < first || at >= cbytes)) return undefined;
   const sorted = [...new Set(starts)].sort((a, b) => a - b);
@@ -326,7 +335,8 @@ export function bloscBlocksWanted(
   for (let b = 0; b < nblocks; b++) {
     if (!wanted[b]) continue;
     const next = sorted.find((at) => at > starts[b]);
-    out.push(b, next ?? cbytes);
+    const size = Math.min(blocksize, nbytes - b * blocksize), upto = wanted[b] - 1;
+    out.push(b, next ?? cbytes, upto < size ? upto : 0);
   }
   return out;
 }
@@ -360,10 +370,10 @@ function wasmDecode(
   let r = 0;
   try {
     if (!blocks) r = w.decode(at, src.length, outAt, nbytes, blocksize, typesize, flags, tmpAt);
-    // A wanted block read no further than where its bytes end (`srcLen`).
-    for (let k = 0; blocks && k < blocks.length && r === 0; k += 2) {
-      const b = blocks[k];
-      r = w.decodeBlocks(
+    // A wanted block read no further than where its bytes end (`srcLen`), and
+    // decoded as far as what is wanted of it needs.
+    for (let k = 0; blocks && k < blocks.length && r === 0; k += 3) {
+      r = w.decodeBlock(
         at,
         blocks[k + 1],
         outAt,
@@ -372,8 +382,8 @@ function wasmDecode(
         typesize,
         flags,
         tmpAt,
-        b,
-        b + 1,
+        blocks[k],
+        blocks[k + 2],
       );
     }
   } catch (e) {

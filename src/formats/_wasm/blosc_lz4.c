@@ -71,12 +71,15 @@ static inline int more_len(const u8** ip, const u8* iend, size_t* len) {
 }
 
 /**
- * Decode the LZ4 block [ip, iend) into [op, oend): its decoded size, or -1.
- * Writes may reach SLACK bytes past oend (see above).
+ * Decode the LZ4 block [ip, iend) into [op, oend): its decoded size, or -1;
+ * or, once a sequence ends at or past `ostop` (a caller that wants only the
+ * start of the block), the size decoded so far. Writes may reach SLACK bytes
+ * past oend (see above).
  */
-static int lz4_block(const u8* ip, const u8* iend, u8* op, u8* oend) {
+static int lz4_block(const u8* ip, const u8* iend, u8* op, u8* oend, const u8* ostop) {
   u8* const start = op;
   for (;;) {
+    if (op >= ostop) return (int)(op - start);
     if (ip >= iend) return -1;
     u32 token = *ip++;
     size_t lit = token >> 4;
@@ -123,10 +126,11 @@ static int lz4_block(const u8* ip, const u8* iend, u8* op, u8* oend) {
 }
 
 /** Blosc's byte shuffle undone: `size` bytes of `s` (element bytes by stream) into `d`. */
-static void unshuffle(u32 typesize, size_t size, const u8* s, u8* d) {
+static void unshuffle(u32 typesize, size_t size, const u8* s, u8* d, size_t count) {
   size_t n = size / typesize, i = 0;
+  if (count > n) count = n;
   if (typesize == 4) {
-    for (; i + 16 <= n; i += 16) {
+    for (; i + 16 <= count; i += 16) {
       v16 a = *(const v16*)(s + i), b = *(const v16*)(s + n + i);
       v16 c = *(const v16*)(s + 2 * n + i), e = *(const v16*)(s + 3 * n + i);
       v16 ab0 = __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
@@ -146,7 +150,7 @@ static void unshuffle(u32 typesize, size_t size, const u8* s, u8* d) {
                                                 29, 14, 15, 30, 31);
     }
   } else if (typesize == 8) {
-    for (; i + 16 <= n; i += 16) {
+    for (; i + 16 <= count; i += 16) {
       v16 x[8];
       for (int j = 0; j < 8; j++) x[j] = *(const v16*)(s + j * n + i);
       // Bytes, then pairs, then quads interleaved: element k's 8 bytes together.
@@ -177,9 +181,10 @@ static void unshuffle(u32 typesize, size_t size, const u8* s, u8* d) {
       }
     }
   }
-  for (; i < n; i++) {
+  for (; i < count; i++) {
     for (u32 j = 0; j < typesize; j++) d[i * typesize + j] = s[j * n + i];
   }
+  if (count < n) return;  // the first `count` elements alone
   size_t whole = n * typesize;
   for (size_t k = whole; k < size; k++) d[k] = s[k];
 }
@@ -190,11 +195,12 @@ static void unshuffle(u32 typesize, size_t size, const u8* s, u8* d) {
  * Decode blocks `first`..`last - 1` of the LZ4 (or zstd) blocks of the blosc chunk at
  * `src` (`srcLen` bytes, header checked by the caller) into their place in `out`
  * (`nbytes`), through `tmp` when shuffled; the other blocks' bytes are left as they
- * are. 0, or -1 with err_block/err_kind set.
+ * are. `upto` (0: all): only each block's first `upto` bytes are wanted, so LZ4
+ * streams stop once they hold what those need (past them, the bytes are whatever
+ * the memory held). 0, or -1 with err_block/err_kind set.
  */
-__attribute__((export_name("decode_blocks"))) int decode_blocks(
-    const u8* src, u32 srcLen, u8* out, u32 nbytes, u32 blocksize, u32 typesize, u32 flags,
-    u8* tmp, u32 first, u32 last) {
+static int decode_range(const u8* src, u32 srcLen, u8* out, u32 nbytes, u32 blocksize,
+                        u32 typesize, u32 flags, u8* tmp, u32 first, u32 last, u32 upto) {
   const u8* const end = src + srcLen;
   u32 nblocks = (nbytes + blocksize - 1) / blocksize;
   u32 starts = 16 + 4 * nblocks;
@@ -212,30 +218,56 @@ __attribute__((export_name("decode_blocks"))) int decode_blocks(
     u32 nsplits = split ? typesize : 1;
     if (bsize % nsplits != 0) return fail(b, E_SPLIT);
     u32 neblock = bsize / nsplits;
+    // The bytes of the block wanted from its start, and the elements they hold.
+    u32 need = upto && upto < bsize ? upto : bsize;
+    u32 elems = (need + typesize - 1) / typesize;
     u8* op = shuffled ? tmp : out + (size_t)b * blocksize;
     for (u32 s = 0; s < nsplits; s++) {
       if (end - ip < 4) return fail(b, E_PAST_END);
       int cb = (int)rd32(ip);
       ip += 4;
       if (cb < 0 || end - ip < cb) return fail(b, E_PAST_END);
-      if ((u32)cb == neblock) __builtin_memcpy(op, ip, neblock);
+      // This stream's bytes wanted: shuffled and split, each stream holds one byte of
+      // every element; split alone, the streams are the block's parts in order.
+      u32 want = neblock;
+      if (need < bsize && shuffled && split) want = elems < neblock ? elems : neblock;
+      else if (need < bsize && !shuffled) {
+        u32 lo = s * neblock;
+        want = need <= lo ? 0 : (need - lo < neblock ? need - lo : neblock);
+      }
+      if (want == 0) {
+      } else if ((u32)cb == neblock) __builtin_memcpy(op, ip, neblock);
       else if (zstd_streams) {
         if (zstd(ip, (u32)cb, op, neblock) != (int)neblock) return fail(b, E_ZSTD);
-      } else if (lz4_block(ip, ip + cb, op, op + neblock) != (int)neblock) return fail(b, E_LZ4);
+      } else {
+        int got = lz4_block(ip, ip + cb, op, op + neblock, want < neblock ? op + want : op + neblock + 1);
+        if (want < neblock ? got < (int)want : got != (int)neblock) return fail(b, E_LZ4);
+      }
       ip += cb;
       op += neblock;
     }
-    if (shuffled) unshuffle(typesize, bsize, tmp, out + (size_t)b * blocksize);
+    if (shuffled) {
+      unshuffle(typesize, bsize, tmp, out + (size_t)b * blocksize,
+                need < bsize && split ? elems : bsize / typesize);
+    }
   }
   return 0;
 }
 
-/** Every block of the chunk (see decode_blocks). */
+/** Every block of the chunk (see decode_range). */
 __attribute__((export_name("decode"))) int decode(const u8* src, u32 srcLen, u8* out,
                                                   u32 nbytes, u32 blocksize, u32 typesize,
                                                   u32 flags, u8* tmp) {
-  return decode_blocks(src, srcLen, out, nbytes, blocksize, typesize, flags, tmp, 0,
-                       (nbytes + blocksize - 1) / blocksize);
+  return decode_range(src, srcLen, out, nbytes, blocksize, typesize, flags, tmp, 0,
+                      (nbytes + blocksize - 1) / blocksize, 0);
+}
+
+/** Block `b` alone, its first `upto` bytes (0: all of it; see decode_range). */
+__attribute__((export_name("decode_block"))) int decode_block(const u8* src, u32 srcLen, u8* out,
+                                                              u32 nbytes, u32 blocksize,
+                                                              u32 typesize, u32 flags, u8* tmp,
+                                                              u32 b, u32 upto) {
+  return decode_range(src, srcLen, out, nbytes, blocksize, typesize, flags, tmp, b, b + 1, upto);
 }
 
 /** The last failure: its block times 8 plus its kind. */

@@ -261,7 +261,7 @@ function readWantedBlocks(
   const blocks = bloscBlocksWanted(into.subarray(0, head), want);
   if (!blocks) return undefined;
   const spans: [number, number][] = [];
-  for (let k = 0; k < blocks.length; k += 2) {
+  for (let k = 0; k < blocks.length; k += 3) {
     const at = new DataView(into.buffer, into.byteOffset).getUint32(16 + 4 * blocks[k], true);
     spans.push([at, blocks[k + 1]]);
   }

@@ -77,6 +77,18 @@ print(n)
 
 const py = needsPython("blosc lz4 chunks", "numcodecs", "numpy");
 
+/** numcodecs' chunks (WRITE) in a new folder: it, how many, and seeded integers below `k`. */
+async function written(seed: number) {
+  const dir = await tempDir();
+  const n = Number(await python(WRITE, dir));
+  let x = seed;
+  const rand = (k: number) => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return x % k;
+  };
+  return { dir, n, rand };
+}
+
 /** Decode with the wasm decoder on or off: bytes, or the error's message. */
 function decodeWith(
   wasm: boolean,
@@ -118,13 +130,7 @@ Deno.test({
   name: "a few rows of a chunk: only the blosc blocks they lie in are decoded, their bytes exact",
   ...py,
   async fn() {
-    const dir = await tempDir();
-    const n = Number(await python(WRITE, dir));
-    let x = 777;
-    const rand = (k: number) => {
-      x = (x * 1103515245 + 12345) % 2 ** 31;
-      return x % k;
-    };
+    const { dir, n, rand } = await written(777);
     let partial = 0;
     for (let i = 0; i < n; i++) {
       const c = await Deno.readFile(`${dir}/${i}.blosc`);
@@ -157,13 +163,7 @@ Deno.test({
   name: "a few rows of a damaged chunk: bytes or a CorruptFileError, never a trap or another error",
   ...py,
   async fn() {
-    const dir = await tempDir();
-    const n = Number(await python(WRITE, dir));
-    let x = 4242;
-    const rand = (k: number) => {
-      x = (x * 1103515245 + 12345) % 2 ** 31;
-      return x % k;
-    };
+    const { dir, n, rand } = await written(4242);
     let refused = 0, decoded = 0;
     useBloscWasm(true, true); // traps thrown
     try {
@@ -196,13 +196,7 @@ Deno.test({
   name: "on damaged chunks the wasm and TypeScript decoders agree (bytes, or CorruptFileError)",
   ...py,
   async fn() {
-    const dir = await tempDir();
-    const n = Number(await python(WRITE, dir));
-    let x = 12345;
-    const rand = (k: number) => {
-      x = (x * 1103515245 + 12345) % 2 ** 31;
-      return x % k;
-    };
+    const { dir, n, rand } = await written(12345);
     let refused = 0, decoded = 0;
     for (let i = 0; i < n; i++) {
       const c = await Deno.readFile(`${dir}/${i}.blosc`);

@@ -226,13 +226,25 @@ for name, data in cases.items():
 json.dump(names, open(f"{d}/names.json", "w"))
 `;
 
+/** Damage `t` of the frame `z`: cut short (every third), else a bit flipped past its header. */
+function damaged(z: Uint8Array, t: number, rand: (k: number) => number): Uint8Array {
+  const bad = t % 3 === 2 ? z.subarray(0, 6 + rand(z.length - 6)) : z.slice();
+  if (t % 3 !== 2) bad[6 + rand(bad.length - 6)] ^= 1 << rand(8);
+  return bad;
+}
+
+/** libzstd's frames (FRAMES) in a new folder: it, and the frames' names. */
+async function frames(): Promise<{ dir: string; names: string[] }> {
+  const dir = await tempDir();
+  await python(FRAMES, dir);
+  return { dir, names: JSON.parse(await Deno.readTextFile(`${dir}/names.json`)) };
+}
+
 Deno.test({
   name: "the WebAssembly zstd decoder gives libzstd's input back at every level; damage is refused",
   ...needsPython("zstd frames", "numcodecs", "numpy"),
   async fn() {
-    const dir = await tempDir();
-    await python(FRAMES, dir);
-    const names: string[] = JSON.parse(await Deno.readTextFile(`${dir}/names.json`));
+    const { dir, names } = await frames();
     useBloscWasm(true, true); // traps thrown, not hidden
     try {
       let seed = 11;
@@ -250,8 +262,7 @@ Deno.test({
         // the right number of bytes (blosc-like: no checksum) or a
         // CorruptFileError, never a trap or another error.
         for (let t = 0; t < 12 && z.length > 8; t++) {
-          const bad = t % 3 === 2 ? z.subarray(0, 6 + rand(z.length - 6)) : z.slice();
-          if (t % 3 !== 2) bad[6 + rand(bad.length - 6)] ^= 1 << rand(8);
+          const bad = damaged(z, t, rand);
           try {
             const r = decodeZstdWasm(bad, size);
             if (r) assertEquals(r.length, size, `${n}: damaged, decoded`);
@@ -270,9 +281,7 @@ Deno.test({
   name: "decodeZstd (the runtime's zstd first) gives libzstd's input back; damage and lies refused",
   ...needsPython("zstd frames", "numcodecs", "numpy"),
   async fn() {
-    const dir = await tempDir();
-    await python(FRAMES, dir);
-    const names: string[] = JSON.parse(await Deno.readTextFile(`${dir}/names.json`));
+    const { dir, names } = await frames();
     let seed = 5;
     const rand = (k: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
     for (const n of names) {
@@ -283,8 +292,7 @@ Deno.test({
       assertEquals(got.length, raw.length, n);
       assertEquals(got.findIndex((v, i) => v !== raw[i]), -1, `${n}: bytes`);
       for (let t = 0; t < 6 && z.length > 8; t++) {
-        const bad = t % 3 === 2 ? z.subarray(0, 6 + rand(z.length - 6)) : z.slice();
-        if (t % 3 !== 2) bad[6 + rand(bad.length - 6)] ^= 1 << rand(8);
+        const bad = damaged(z, t, rand);
         try {
           const r = await decodeZstd(bad, 1 << 30);
           if (r) assert(r.length === zstdContentSize(bad, 1 << 30), `${n}: damaged, decoded`);

@@ -290,15 +290,15 @@ function slotAt(at: number, cap: number, k: number): number {
 
 /**
  * The blosc blocks of a chunk that the byte ranges `want` (ascending) of its
- * decoded bytes touch, each with where its stored bytes end (the next
- * block's start above its own, or the chunk's end: blocks may be stored out
- * of order): `[b, end, b', end', ...]`. `head`: the chunk's first bytes,
- * its header and block starts at least. With each, the bytes of the block
- * wanted from its start (`[b, end, upto, ...]`; upto 0: all of it: a row
- * early in a block needs its streams decoded only that far). Undefined
- * (decode every block) when
- * `want` is not ranges inside the chunk, touches every block, or the chunk
- * is stored plain or its block starts are not all in `head` and in bounds.
+ * decoded bytes touch, as triples `[b, end, upto, ...]`: the block, where
+ * its stored bytes end (the next block's start above its own, or the
+ * chunk's end: blocks may be stored out of order), and how many of its
+ * decoded bytes are wanted from its start (0: all; a row early in a block
+ * needs its streams decoded only that far). `head`: the chunk's first
+ * bytes, its header and block starts at least. Undefined (decode every
+ * block whole) when `want` is not ranges inside the chunk or wants all of
+ * it, or the chunk is stored plain or its block starts are not all in
+ * `head` and in bounds.
  */
 export function bloscBlocksWanted(
   head: Uint8Array,

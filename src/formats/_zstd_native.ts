@@ -1,13 +1,11 @@
 // The runtime's own zstd decoder (`node:zlib`: native in Deno 2.4+ and Node
-// 22.15+), for zstd frames whose decoded size is known: ~1.8x our
-// WebAssembly decoder (_wasm/zstd_frame.c) on zarr chunks.
+// 22.15+), for zstd frames whose decoded size is known: ~1.5x our
+// WebAssembly decoder (_wasm/zstd_frame.c) on zarr chunks of ~1 MB, slower
+// on small frames (_zstd.ts decides which).
 import * as zlib from "node:zlib";
 
 type Native = (b: Uint8Array, o: { chunkSize: number; maxOutputLength: number }) => Uint8Array;
 const native = (zlib as unknown as { zstdDecompressSync?: Native }).zstdDecompressSync;
-
-/** Whether this runtime decodes zstd natively. */
-export const hasNativeZstd: boolean = typeof native === "function";
 
 /**
  * The zstd frame(s) `src` decoded natively into one new buffer of exactly

@@ -93,12 +93,7 @@ async function kept(
     const got = keptFromFile(share, (file, offset, into) => {
       let fd = fds.get(file);
       if (fd === undefined) fds.set(file, fd = openSync(file, "r"));
-      let n = 0;
-      while (n < into.length) {
-        const r = readSync(fd, into, n, into.length - n, offset + n);
-        if (r === 0) break;
-        n += r;
-      }
+      const n = preadFull(fd, into, 0, into.length, offset);
       io.read += n;
       io.requests++;
       return n;
@@ -197,12 +192,7 @@ function readChunkFile(
     // A blosc chunk of which a few rows are wanted: the blocks they lie in alone.
     const part = want && !codec ? readWantedBlocks(fd, into, want, most) : undefined;
     if (part) return part;
-    let n = 0;
-    while (n < into.length) {
-      const r = readSync(fd, into, n, into.length - n, n);
-      if (r === 0) break;
-      n += r;
-    }
+    const n = preadFull(fd, into, 0, into.length, 0);
     if (n > most) chunkFileFits(path, Math.max(n, fstatSync(fd).size), cap, codec);
     chunkRead = n;
     return into.subarray(0, n);
@@ -296,12 +286,7 @@ function readChunkSpan(
   try {
     fd = openSync(path, "r");
     const into = (bloscInputMemory(size + 1, cap) ?? fileMemoryOf(size + 1)).subarray(0, size);
-    let n = 0;
-    while (n < size) {
-      const r = readSync(fd, into, n, size - n, offset + n);
-      if (r === 0) break;
-      n += r;
-    }
+    const n = preadFull(fd, into, 0, size, offset);
     if (n < size) {
       throw new CorruptFileError(
         `${path} ends before its chunk at byte ${offset} (${size} bytes): the store is damaged`,
@@ -324,13 +309,7 @@ function readChunkSpan(
  */
 function readIntoMemory(fd: number, offset: number, size: number): Uint8Array {
   fileMemoryOf(size);
-  let n = 0;
-  while (n < size) {
-    const r = readSync(fd, fileMemory, n, size - n, offset + n);
-    if (r === 0) break;
-    n += r;
-  }
-  return fileMemory.subarray(0, n);
+  return fileMemory.subarray(0, preadFull(fd, fileMemory, 0, size, offset));
 }
 let fileMemory = new Uint8Array(0);
 /** The memory kept for chunks read, at least `size` bytes of it. */

@@ -3,7 +3,7 @@ import * as ln from "../mod.ts";
 
 export { deepStrictEqual as assertEquals, ok as assert, strictEqual } from "node:assert/strict";
 
-/** A fresh temp dir (removed by the returned cleanup). */
+/** A fresh temp dir, under `$TMPDIR` (`deno task test` gives each run its own and removes it at the end). */
 export async function tempDir(prefix = "lamindeno-test-"): Promise<string> {
   return await Deno.realPath(await Deno.makeTempDir({ prefix }));
 }

@@ -290,6 +290,18 @@ export interface KeptFileShare {
 }
 
 /**
+ * The bytes a share's worker decodes (its chunks of both arrays, whole) or
+ * reads (uncompressed: its lines' entries of both arrays, at most): what
+ * the pool weighs its jobs by.
+ */
+export function shareWork({ ix, val, indptr }: KeptFileShare): number {
+  const entries = indptr.length ? indptr[indptr.length - 1] - indptr[0] : 0;
+  const of = (e: LocalExtent | ChunkFiles) =>
+    "kind" in e ? e.paths.length * e.chunk * e.itemsize : entries * e.itemsize;
+  return of(ix) + of(val);
+}
+
+/**
  * Run `keptEntries` on `share`, reading with `readAt(path, offset, into)`
  * (bytes read; fewer only at the end of the file).
  */

@@ -18,6 +18,7 @@ import {
   type KeptFileShare,
   type PackedShare,
   packShare,
+  shareWork,
   unpackKept,
 } from "../_kept_filter.ts";
 import * as rt from "../../_runtime.ts";
@@ -233,11 +234,11 @@ function sendJobs(
     | ((BloscIntoJob | UndoIntoJob) & { bytes: Uint8Array })
   )[],
   move = proven,
+  load = weight(jobs),
 ): Promise<{ out: Uint8Array[]; info?: (FileJobInfo | null)[] }> {
   const p = pool!;
   const w = p.workers[i];
   const id = nextId++;
-  const load = weight(jobs);
   p.load[i] += load;
   if (p.busy[i]++ === 0) w.ref();
   return new Promise<{ out: Uint8Array[]; info?: (FileJobInfo | null)[] }>((resolve, reject) => {
@@ -786,7 +787,9 @@ export async function keptOnPool(
     let missing = false;
     const got = await Promise.all(shares.map(async (share) => {
       const { spec, bytes } = packShare(share);
-      const r = await sendJobs(leastBusy(p), [{ kept: spec, bytes }]);
+      // Weighed by the bytes it decodes or reads, not by its packed spec
+      // (a few KiB: every share of a query went to one worker, in turn).
+      const r = await sendJobs(leastBusy(p), [{ kept: spec, bytes }], proven, shareWork(share));
       const io = r.info?.[0];
       share.ix.counted?.(io?.read ?? 0, io?.requests ?? 0);
       if (io?.missing) missing = true;

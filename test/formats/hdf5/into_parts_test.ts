@@ -7,6 +7,7 @@
 import { assert, assertEquals, freshInstance, seeded, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
 import { cutParts, intoSplits, weight } from "../../../src/formats/hdf5/_unfilter_pool.ts";
+import { type KeptFileShare, shareWork } from "../../../src/formats/_kept_filter.ts";
 import * as ln from "../../../mod.ts";
 
 /** The arrays one after the other. */
@@ -41,6 +42,47 @@ Deno.test("a chunk at hand weighs what its header says, not its cap", () => {
   // not bytes 4-8 read as blosc's.
   const frame = Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd, 0x60, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   assertEquals(weight([{ bytes: frame, blosc: { cap: 256 << 20, codec: "zstd" } }]), 512);
+});
+
+Deno.test("a kept-entries share weighs the bytes its worker decodes or reads, not its spec", () => {
+  // Weighed by its packed spec (a few KiB), every share of a zarr query's
+  // +var filtering went to the worker with less queued, one after another.
+  const base = {
+    w: 1,
+    size: 1_000_000,
+    spans: { starts: new Float64Array(0), ends: new Float64Array(0), n: 0 },
+    keep: new Int32Array(0),
+    where: "X",
+  };
+  const files = (n: number, itemsize: number) => ({
+    kind: "blosc" as const,
+    itemsize,
+    chunk: 1000,
+    first: 0,
+    paths: Array.from({ length: n }, (_, k) => `c/${k}`),
+  });
+  const chunked: KeptFileShare = {
+    ...base,
+    ix: files(3, 4),
+    val: files(2, 8),
+    indptr: Float64Array.of(0, 2500),
+  };
+  assertEquals(shareWork(chunked), 3 * 1000 * 4 + 2 * 1000 * 8);
+  // Uncompressed: its lines' entries of both arrays.
+  const extent = (itemsize: number) => ({
+    path: "x.h5ad",
+    itemsize,
+    chunk: 1_000_000,
+    addresses: Float64Array.of(0),
+  });
+  const local: KeptFileShare = {
+    ...base,
+    ix: extent(4),
+    val: extent(8),
+    indptr: Float64Array.of(100, 150, 700),
+  };
+  assertEquals(shareWork(local), 600 * (4 + 8));
+  assertEquals(shareWork({ ...local, indptr: new Float64Array(0) }), 0);
 });
 
 Deno.test("cutParts: runs of entries in order, each part's bytes apart from the others'", () => {

@@ -1,9 +1,9 @@
 // Zstandard frames as zarr stores them (numcodecs' Zstd, zarr v3's "zstd"
 // codec): the frame header read and checked against what a chunk may hold
 // before anything is decoded or allocated (RFC 8878, section 3.1.1), then
-// decoded by the runtime's zstd when large (`node:zlib`, native: Deno 2.4+,
-// Node 22.15+; ~1.5x our WebAssembly decoder on zarr chunks of ~1 MB) bounded
-// by that size, else by our WebAssembly decoder (_wasm/zstd_frame.c), or
+// decoded by the runtime's zstd (`node:zlib`, native: Deno 2.4+, Node
+// 22.15+; 1.5-1.7x our WebAssembly decoder, _zstd_native.ts) bounded by that
+// size, else by our WebAssembly decoder (_wasm/zstd_frame.c), or
 // numcodecs' (loaded on first need) for the frames ours leaves. Decoding
 // runs where it is called: the worker pool's workers call it for zarr
 // chunks (../hdf5/_unfilter_worker.ts).
@@ -51,19 +51,6 @@ interface Decoder {
   decode(b: Uint8Array): Promise<Uint8Array>;
 }
 
-/** Declared sizes from which the runtime's zstd decodes a frame (see decodeZstd). */
-const NATIVE_MIN = 128 << 10;
-
-/**
- * A frame that declares `size` bytes (checked: {@linkcode zstdContentSize})
- * decoded by the runtime's zstd into a new buffer when it is large enough
- * for that to be the faster decoder; null otherwise (or when the runtime
- * has none or refuses it): then decode it as before.
- */
-export function decodeZstdLarge(src: Uint8Array, size: number): Uint8Array | null {
-  return size >= NATIVE_MIN ? decodeZstdNative(src, size) : null;
-}
-
 let numcodecsZstd: Promise<Decoder> | undefined;
 
 /**
@@ -84,10 +71,9 @@ export async function decodeZstd(
 ): Promise<Uint8Array | null> {
   const size = zstdContentSize(src, cap);
   if (size === undefined) return null;
-  // The runtime's for large frames; below ~128 KiB its per-call setup (a
-  // decoder context, a new buffer) costs more than ours (4 KiB: 0.2 against
-  // 0.7-1.0 GB/s; 1 MiB: 1.2-1.5 against 1.0).
-  const native = decodeZstdLarge(src, size);
+  // The runtime's (one decoder reused, into memory given: faster than ours
+  // at every size, 4 KiB frames to 1 MiB: see _zstd_native.ts).
+  const native = decodeZstdNative(src, size, transient);
   if (native) return native;
   // Ours (WebAssembly, zstd_frame.c): into the decoder's memory, a view of it when `transient`.
   const own = decodeZstdWasm(src, size, transient);

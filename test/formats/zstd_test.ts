@@ -10,6 +10,8 @@
 // values written, a damaged chunk named.
 import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
 import { decodeZstd, zstdContentSize } from "../../src/formats/_zstd.ts";
+import { decodeZstdNativeInto } from "../../src/formats/_zstd_native.ts";
+import * as zlib from "node:zlib";
 import { decodeZstdWasm, useBloscWasm } from "../../src/formats/_blosc.ts";
 import { needsPython, python } from "../_python.ts";
 import { zarrRangeArray } from "../../src/formats/anndata/_zarr_ranges.ts";
@@ -191,6 +193,21 @@ Deno.test({
     assertEquals(utf8.offsets.length, strs.length + 1);
     const dec = new TextDecoder();
     assertEquals(dec.decode(utf8.bytes.subarray(utf8.offsets[7], utf8.offsets[8])), strs[7]);
+    // Chunks of 256 KiB (the runtime's zstd, decoded on a worker straight
+    // into the result when read whole), the last one in part.
+    const big = new Int32Array(300_001).map((_, i) => (i * 7) % 5_003 - (i % 11 ? 0 : 9_999));
+    await write("w", [big.length], [65_536], "int32", new Uint8Array(big.buffer));
+    const wide = await zarrRangeArray(src, "w", "s.zarr");
+    assertEquals(await wide.readRanges([[0, big.length]]), big, "whole, large chunks");
+    assertEquals(
+      await wide.readRanges([[3, 70_000], [299_990, 300_001]]),
+      Int32Array.of(...big.subarray(3, 70_000), ...big.subarray(299_990)),
+      "runs of large chunks",
+    );
+    // A chunk that decodes to fewer bytes than a chunk holds: refused, named.
+    await Deno.writeFile(`${dir}/s.zarr/w/c/1`, await zstd(new Uint8Array(4_000)));
+    const short = await assertRejects(() => wide.readRanges([[0, big.length]]), CorruptFileError);
+    assert(short.message.includes("/w") && short.message.includes("1"), short.message);
     // A damaged chunk (cut short): a CorruptFileError naming the array and chunk.
     const f = `${dir}/s.zarr/v/c/5`;
     const b = await Deno.readFile(f);
@@ -313,6 +330,71 @@ Deno.test({
         await assertRejects(() => decodeZstd(lie, 1 << 30), CorruptFileError);
       }
     }
+  },
+});
+
+Deno.test({
+  name: "the runtime's zstd decodes into a range of a buffer, nothing outside it; lies refused",
+  ...needsPython("zstd frames", "numcodecs", "numpy"),
+  async fn() {
+    const { dir, names } = await frames();
+    const cases: [string, Uint8Array, Uint8Array][] = [];
+    for (const n of names) {
+      cases.push([
+        n,
+        await Deno.readFile(`${dir}/${n}.zst`),
+        await Deno.readFile(`${dir}/${n}.raw`),
+      ]);
+    }
+    const SENTINEL = 0xa5;
+    /** `z` decoded into `size` bytes at 3 of a buffer with sentinels around. */
+    const into = (z: Uint8Array, size: number) => {
+      const buf = new Uint8Array(size + 8).fill(SENTINEL);
+      const ok = decodeZstdNativeInto(z, size, buf, 3);
+      for (const k of [0, 1, 2, ...Array.from({ length: 5 }, (_, i) => size + 3 + i)]) {
+        assertEquals(buf[k], SENTINEL, `byte ${k} outside the range was written`);
+      }
+      return { ok, got: buf.subarray(3, 3 + size) };
+    };
+    let seed = 3;
+    const rand = (k: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
+    for (const [n, z, raw] of cases) {
+      // Decoded where it was told (the fast path: a runtime without it fails here).
+      const { ok, got } = into(z, raw.length);
+      assert(ok, `${n}: decoded natively`);
+      assertEquals(got.findIndex((v, i) => v !== raw[i]), -1, `${n}: bytes`);
+      if (raw.length < 2) continue;
+      // A size other than the frame's, two frames, cut short, damaged: false, never a throw.
+      assertEquals(into(z, raw.length - 1).ok, false, `${n}: one byte less`);
+      assertEquals(into(z, raw.length + 1).ok, false, `${n}: one byte more`);
+      const two = new Uint8Array(2 * z.length);
+      two.set(z);
+      two.set(z, z.length);
+      assertEquals(into(two, raw.length).ok, false, `${n}: two frames`);
+      assertEquals(into(z.subarray(0, z.length - 1), raw.length).ok, false, `${n}: cut short`);
+      for (let t = 0; t < 4; t++) {
+        const bad = damaged(z, t, rand);
+        // Decoded or not (a flipped literal still decodes), never a throw or
+        // a byte written outside the range (`into` checks).
+        into(bad, raw.length);
+      }
+      // Good frames decode again after the failures.
+      assert(into(z, raw.length).ok, `${n}: again`);
+    }
+    // A frame with a checksum (its size declared, as node's encoder writes
+    // it): left to the other decoders (this way cannot tell a frame cut
+    // short in its checksum from a whole one).
+    const text = new TextEncoder().encode("checksummed ".repeat(30_000));
+    const c = (zlib as unknown as { constants: Record<string, number> }).constants;
+    const sums = (zlib as unknown as {
+      zstdCompressSync(b: Uint8Array, o: object): Uint8Array;
+    }).zstdCompressSync(text, {
+      pledgedSrcSize: text.length,
+      params: { [c.ZSTD_c_checksumFlag]: 1 },
+    });
+    assert(sums[4] & 0x04, "a checksum flag");
+    assertEquals(zstdContentSize(sums, 1 << 30), text.length);
+    assertEquals(into(sums, text.length).ok, false);
   },
 });
 

@@ -14,7 +14,8 @@ import {
   decodeZstdWasm,
 } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
-import { decodeZstd, decodeZstdLarge, zstdContentSize } from "../_zstd.ts";
+import { decodeZstd, zstdContentSize } from "../_zstd.ts";
+import { decodeZstdNativeInto } from "../_zstd_native.ts";
 import { checkIndices, chunkFileFits, chunkFileMost, picked, pickInto } from "./_pick.ts";
 import type {
   BloscFileJob,
@@ -72,10 +73,12 @@ async function kept(
         if (zstd) {
           // Left to the caller (numcodecs') when its size is not in its header.
           const size = zstdContentSize(stored, cap);
-          // Large frames by the runtime's zstd (a buffer of their own, held as a slot's is).
-          const got = size === undefined
-            ? null
-            : decodeZstdLarge(stored, size) ?? decodeZstdWasm(stored, size, { slot, room });
+          if (size === undefined) throw new MissingChunk();
+          // By the runtime's zstd, into the slot's memory of its own.
+          const mem = slotMemory(slot, room);
+          const got = decodeZstdNativeInto(stored, size, mem, 0)
+            ? mem.subarray(0, size)
+            : decodeZstdWasm(stored, size, { slot, room });
           if (!got) throw new MissingChunk();
           return got;
         }
@@ -357,6 +360,12 @@ async function into(j: BloscIntoJob, out: Uint8Array): Promise<FileJobInfo> {
       const span = spans && [spans[2 * k], spans[2 * k + 1]] as const;
       const stored = readChunkFile(paths[k], cap, codec, span, picks[k]);
       read += stored ? chunkRead : 0;
+      const pick = picks[k];
+      if (stored && codec === "zstd" && !rows && wholeInto(stored, cap, pick, out, ats[k])) {
+        // Decoded where it goes (the chunk whole): checked there.
+        if (check !== undefined) checkIndices(out.subarray(ats[k], ats[k] + pick[1]), check);
+        continue;
+      }
       const got = !stored
         ? null
         : codec === "zstd"
@@ -368,7 +377,6 @@ async function into(j: BloscIntoJob, out: Uint8Array): Promise<FileJobInfo> {
         skipped.push(k);
         continue;
       }
-      const pick = picks[k];
       if (rows) {
         pickRowsInto(got, pick, out, ats[k], rows.src, rows.dst, rows.widths[k]);
         continue;
@@ -388,6 +396,31 @@ async function into(j: BloscIntoJob, out: Uint8Array): Promise<FileJobInfo> {
     }
   }
   return { read, skipped };
+}
+
+/**
+ * A zstd chunk picked whole (`pick` is its every byte) decoded by the
+ * runtime's zstd straight to its place in `out` (no copy, no memory of its
+ * own to fault in); false when it is not picked whole or not decoded so
+ * (then decoded as any other chunk, which says what is wrong with it).
+ */
+function wholeInto(
+  stored: Uint8Array,
+  cap: number,
+  pick: ArrayLike<number>,
+  out: Uint8Array,
+  at: number,
+): boolean {
+  if (pick.length !== 2 || pick[0] !== 0) return false;
+  const size = zstdContentSize(stored, cap);
+  return size === pick[1] && decodeZstdNativeInto(stored, size, out, at);
+}
+
+/** Memory of `room` bytes for slot 0 or 1 of a kept-entries share (see `kept`), reused. */
+const slots: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+function slotMemory(slot: 0 | 1, room: number): Uint8Array {
+  if (slots[slot].length < room) slots[slot] = new Uint8Array(room);
+  return slots[slot];
 }
 
 /**

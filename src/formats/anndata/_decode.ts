@@ -706,14 +706,20 @@ export async function readAnnData(store: ElementStore): Promise<AnnData> {
   if ((await store.describe("obs")) === undefined || (await store.describe("var")) === undefined) {
     corrupt(store, "not an AnnData store: it has no obs and var");
   }
-  // The parts at once: reads of one overlap decoding of another.
-  const [obs, v, X, layers, obsm] = await Promise.all([
-    readDataFrame(store, "obs"),
-    readDataFrame(store, "var"),
+  // The parts at once: reads of one overlap decoding of another. The
+  // matrices first, obs and var a macrotask later: the matrices' decoding
+  // (on the worker pool) is the longest part, and its jobs went out behind
+  // obs's, whose strings this thread then decoded before it sent the rest.
+  const matrices = Promise.all([
     (async () => (await store.describe("X")) ? await readMatrix(store, "X") : undefined)(),
     readMapping(store, "layers", (p) => readMatrix(store, p)),
     readMapping(store, "obsm", (p) => matrixOrFrame(store, p)),
   ]);
+  const later = new Promise((r) => setTimeout(r, 0));
+  const frames = later.then(() =>
+    Promise.all([readDataFrame(store, "obs"), readDataFrame(store, "var")])
+  );
+  const [[X, layers, obsm], [obs, v]] = await Promise.all([matrices, frames]);
   let raw: RawData | undefined;
   if ((await store.describe("raw")) === "group") {
     const rv = await readDataFrame(store, "raw/var");

@@ -2,6 +2,7 @@ import * as zarr from "zarrita";
 import { CorruptFileError, UnsupportedFormatError } from "../errors.ts";
 import { readAnnData } from "./anndata/_decode.ts";
 import { localZarr, openZarr, zarritaStore } from "./anndata/_zarr_store.ts";
+import { warmPool } from "./hdf5/_unfilter_pool.ts";
 
 /**
  * Load a local `.zarr` store: an AnnData store becomes an `AnnData`, an
@@ -15,7 +16,10 @@ export async function loadZarr(path: string): Promise<unknown> {
     const attrs = await store.attrs("");
     const anndata = attrs["encoding-type"] === "anndata" ||
       ((await store.describe("obs")) && (await store.describe("var")));
-    if (anndata) return await readAnnData(store);
+    if (anndata) {
+      warmPool(); // its chunks are decoded on the workers
+      return await readAnnData(store);
+    }
     throw new UnsupportedFormatError(
       `"${path}" is a zarr group but not an AnnData store; open it with zarrita`,
     );

@@ -1,6 +1,7 @@
 import type { AnnData } from "./anndata.ts";
 import { readAnnData } from "./_decode.ts";
 import { localZarr, openZarr } from "./_zarr_store.ts";
+import { warmPool } from "../hdf5/_unfilter_pool.ts";
 
 /**
  * Read an AnnData zarr store (zarr v2 as anndata 0.8–0.11 write it, or v3)
@@ -13,5 +14,6 @@ import { localZarr, openZarr } from "./_zarr_store.ts";
  * ```
  */
 export async function readZarr(path: string): Promise<AnnData> {
+  warmPool(); // its chunks are decoded on the workers
   return await readAnnData(openZarr(localZarr(path), path));
 }

@@ -15,6 +15,7 @@ import { zarrRangeArray } from "../anndata/_zarr_ranges.ts";
 import type { ListedKey } from "../anndata/_zmetadata.ts";
 import { writeZarr } from "../anndata/write_zarr.ts";
 import { loadZarr } from "../zarr.ts";
+import { warmPool } from "../hdf5/_unfilter_pool.ts";
 
 /** Keys listed at most to know a remote store's metadata (S3: three requests). */
 const LIST_MOST = 3_000;
@@ -109,6 +110,7 @@ function openZarrRanges(
   key: string,
   { label }: OpenRangesOptions,
 ): Promise<RangeReader> {
+  warmPool(); // a zarr store's chunks are decoded on the workers
   const io = { bytesRead: 0, requests: 0 };
   const source = keepingMetadata(backendZarr(backend, key, io), !backend.capabilities.localPaths);
   const store = openZarr(source, label);

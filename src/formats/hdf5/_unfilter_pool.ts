@@ -219,6 +219,16 @@ function startPool(): typeof pool {
   }
 }
 
+/**
+ * Start the pool's workers now, ahead of a read that will need them (a
+ * zarr store's chunks are decoded on them): their start (~40 ms each on
+ * this thread, then loading their module) overlaps the read's own first
+ * steps instead of holding back its first decode.
+ */
+export function warmPool(): void {
+  if (pool === undefined) pool = startPool();
+}
+
 function send(i: number, jobs: (UnfilterJob | BloscJob)[]): Promise<Uint8Array[]> {
   return sendJobs(i, jobs).then((r) => r.out);
 }

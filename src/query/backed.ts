@@ -31,6 +31,12 @@ function indices(
   return out;
 }
 
+/** Bytes of a value of `dtype` ("float32": 4, "bool": 1). */
+function dtypeBytes(dtype: string): number {
+  const bits = Number(/\d+/.exec(dtype)?.[0]);
+  return bits >= 8 ? bits / 8 : dtype === "bool" ? 1 : 8;
+}
+
 /** The most bytes of indptr (as 8-byte numbers) a BackedMatrix keeps. */
 const INDPTR_KEPT = 64 << 20;
 
@@ -76,6 +82,18 @@ export class BackedMatrix {
   }
   #reads = 0;
   #indptr?: Promise<Int32Array | Float64Array>;
+
+  /**
+   * @internal The bytes a row takes as stored, on average: its values (and
+   * indices, when sparse), what a read of rows returns for each.
+   */
+  async rowBytes(): Promise<number> {
+    const m = await storedMatrix(this.#src, this.#path);
+    if (!m) return 0;
+    if (m.kind === "dense") return this.shape[1] * dtypeBytes(m.values.dtype);
+    const perRow = m.data.shape[0] / Math.max(1, this.shape[0]);
+    return perRow * (dtypeBytes(m.data.dtype) + dtypeBytes(m.indices.dtype));
+  }
 
   /** The whole matrix in memory. */
   async toMemory(): Promise<Matrix> {

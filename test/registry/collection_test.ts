@@ -11,7 +11,7 @@ import {
   tempDir,
 } from "../_helpers.ts";
 import { s3Server } from "../_s3.ts";
-import { globalOrder } from "../../src/registry/_collection_mapped.ts";
+import { batchesAtOnce, globalOrder } from "../../src/registry/_collection_mapped.ts";
 import { needsPython, python } from "../_python.ts";
 
 const enc = new TextEncoder();
@@ -219,10 +219,15 @@ async function anndataCases(): Promise<void> {
 
   // Worker shares: disjoint, complete, deterministic, and every row's values
   // right, rows shuffled one by one or in runs (blockSize), read one batch
-  // ahead or four.
-  for (
-    const [shuffle, blockSize, prefetch] of [[false, 1, 1], [true, 1, 4], [true, 2, 0]] as const
-  ) {
+  // ahead or four, or (no prefetch) in groups of batches read at once.
+  const variants: [boolean, number, number | undefined][] = [
+    [false, 1, 1],
+    [true, 1, 4],
+    [true, 2, 0],
+    [true, 1, undefined],
+    [false, 1, undefined],
+  ];
+  for (const [shuffle, blockSize, prefetch] of variants) {
     for (const workers of [1, 2, 3]) {
       const seen: number[] = [];
       for (let worker = 0; worker < workers; worker++) {
@@ -362,7 +367,8 @@ Deno.test("a zarr shard deleted while mapped is a StorageError naming it, not ze
     const a = await new ln.File(part(2), { key: "a.zarr" }).save();
     const b = await new ln.File(part(6), { key: "b.zarr" }).save();
     const c = await new ln.Collection([a, b], { name: "z" }).save();
-    const it = c.mapped({ batchSize: 2 })[Symbol.asyncIterator]();
+    // One batch ahead (by default, local batches are read in groups: all of these at once).
+    const it = c.mapped({ batchSize: 2, prefetch: 1 })[Symbol.asyncIterator]();
     assertEquals((await it.next()).value!.X.toDense().data, new Float32Array(4).fill(5));
     await Deno.remove(b.path(), { recursive: true });
     const err = await assertRejects(async () => {
@@ -376,10 +382,10 @@ Deno.test("a zarr shard deleted while mapped is a StorageError naming it, not ze
   }
 });
 
-Deno.test("a batch of mapped() reads its rows (and the next batch's), not the files: under a tenth of the bytes", async () => {
+Deno.test("a batch of mapped() reads its rows (and the next batch's, or its group's), not the files", async () => {
   await freshInstance();
   try {
-    const n = 4000;
+    const n = 20_000;
     const genes = Array.from({ length: 100 }, (_, j) => `G${j}`);
     const big = new ln.AnnData({
       X: new ln.DenseMatrix(Float32Array.from({ length: n * 100 }, (_, i) => i % 997), [n, 100]),
@@ -387,17 +393,41 @@ Deno.test("a batch of mapped() reads its rows (and the next batch's), not the fi
     });
     const f = await new ln.File(big, { key: "big.h5ad" }).save();
     const c = await new ln.Collection([f], { name: "big" }).save();
-    const io = { bytesRead: 0, requests: 0 };
-    for await (const b of c.mapped({ batchSize: 16, shuffle: true, seed: 5, io })) {
-      const d = b.X.toDense();
-      b.index.forEach((g, i) => assertEquals(Number(d.get(i, 3)), (g * 100 + 3) % 997));
-      break;
-    }
-    assert(io.bytesRead > 16 * 100 * 4, `read ${io.bytesRead} bytes`);
-    assert(io.bytesRead < f.size! * 0.1, `read ${io.bytesRead} of ${f.size} bytes`);
+    const first = async (prefetch?: number) => {
+      const io = { bytesRead: 0, requests: 0 };
+      for await (const b of c.mapped({ batchSize: 16, shuffle: true, seed: 5, io, prefetch })) {
+        const d = b.X.toDense();
+        b.index.forEach((g, i) => assertEquals(Number(d.get(i, 3)), (g * 100 + 3) % 997));
+        break;
+      }
+      return io.bytesRead;
+    };
+    // One batch ahead: two batches' rows.
+    const one = await first(1);
+    assert(one > 16 * 100 * 4, `read ${one} bytes`);
+    assert(one < f.size! * 0.02, `read ${one} of ${f.size} bytes`);
+    // By default, two groups of 256 batches (4,096 rows each, read through
+    // the gaps between them on local storage): more than the rows, at most
+    // twice the matrix.
+    const grouped = await first();
+    assert(grouped > 8_000 * 100 * 4, `read ${grouped} bytes`);
+    assert(grouped < 2 * f.size!, `read ${grouped} of ${f.size} bytes`);
   } finally {
     await ln.close();
   }
+});
+
+Deno.test("batches are read from local storage in groups of at most 8,192 rows and 32 MB", () => {
+  // The 200k-cell atlas's X (~800 stored bytes a row): 128 batches of 64.
+  assertEquals(batchesAtOnce(800, 64), 128);
+  assertEquals(batchesAtOnce(800, 1), 256, "at most 256 batches");
+  assertEquals(batchesAtOnce(800, 4096), 2);
+  // Dense rows of 36,000 float32 genes (144 kB): 233 rows, 3 batches of 64.
+  assertEquals(batchesAtOnce(144_000, 64), 3);
+  // Rows larger than a group, batches larger than a group, empty rows: one batch.
+  assertEquals(batchesAtOnce(64 << 20, 1), 1);
+  assertEquals(batchesAtOnce(800, 10_000), 1);
+  assertEquals(batchesAtOnce(0, 64), 128);
 });
 
 Deno.test("a shuffle in blocks is a permutation whose batches are a few runs of consecutive rows", () => {

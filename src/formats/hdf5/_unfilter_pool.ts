@@ -124,6 +124,8 @@ export interface UndoIntoJob {
     check?: number;
     /** A matrix read alone (a dense one's rows): may be cut into parts (see `intoParts`). */
     cut?: boolean;
+    /** A 2-D dataset chunked across its columns: as `BloscIntoJob`'s `rows`. */
+    rows?: { src: number; dst: number; widths: number[] };
   };
 }
 
@@ -709,13 +711,13 @@ function partJob<J extends BloscIntoJob["into"] | UndoIntoJob["into"]>(
     b.paths = job.paths.slice(from, to);
     if (job.spans) b.spans = job.spans.slice(2 * from, 2 * to);
     if (job.names) b.names = job.names.slice(from, to);
-    if (job.rows) b.rows = { ...job.rows, widths: job.rows.widths.slice(from, to) };
   } else {
     const u = sub as UndoIntoJob["into"];
     u.offsets = job.offsets.slice(from, to);
     u.sizes = job.sizes.slice(from, to);
     u.masks = job.masks.slice(from, to);
   }
+  if (job.rows) sub.rows = { ...job.rows, widths: job.rows.widths.slice(from, to) };
   return sub;
 }
 

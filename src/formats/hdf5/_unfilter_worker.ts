@@ -469,13 +469,24 @@ function pickRowsInto(
  * place in `out`.
  */
 function undoInto(j: UndoIntoJob, out: Uint8Array, fds: Map<string, number>): FileJobInfo {
-  const { path, offsets, sizes, masks, filters, elem, expected, where, picks, ats, check } = j.into;
+  const { path, offsets, sizes, masks, filters, elem, expected, where, picks, ats, check, rows } =
+    j.into;
   let read = 0;
   for (let k = 0; k < offsets.length; k++) {
     const ctx = { elem, expected, where, address: offsets[k] };
     const stored = readChunkAt({ path, offset: offsets[k], size: sizes[k], ctx }, fds);
     read += stored.length;
     const u = unfilter(stored, filters, masks[k], { ...ctx, scratch, want: wanted(picks[k]) });
+    if (rows) {
+      // A chunk's columns of the output's rows (a 2-D dataset chunked across columns).
+      try {
+        pickRowsInto(u, picks[k], out, ats[k], rows.src, rows.dst, rows.widths[k]);
+      } catch (e) {
+        if (!(e instanceof CorruptFileError)) throw e;
+        throw new CorruptFileError(`${where}: ${e.message}`);
+      }
+      continue;
+    }
     const end = pickInto(u, picks[k], out, ats[k]);
     if (check === undefined) continue;
     try {

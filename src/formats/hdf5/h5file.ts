@@ -16,7 +16,13 @@ import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_b
 import { copyRowRuns, copyRowRunsAcross, pickRows } from "./_copy_row.ts";
 import { readSpans } from "./_spans.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
-import { intoWorthIt, undoFileInto, unfilterAll, unfilterFiles } from "./_unfilter_pool.ts";
+import {
+  intoWorthIt,
+  undoFileInto,
+  type UndoIntoJob,
+  unfilterAll,
+  unfilterFiles,
+} from "./_unfilter_pool.ts";
 import { type PickBlock, pickBlocks, pickSpanBlocks } from "./_pick.ts";
 import { checkClaims } from "./_claims.ts";
 import { type DType, type ObjectInfo, readObject, sizeOf } from "./_parse.ts";
@@ -158,7 +164,7 @@ export class H5Dataset {
       // a piece per range only to merge them again.
       return pickRows(await this.readRows([[first, last]], options), ranges, rowBytes, total);
     }
-    const out = largeArray(Uint8Array, total);
+    let out = largeArray(Uint8Array, total);
     if (layout.kind === "compact") {
       let o = 0;
       for (const [s, e] of ranges) {
@@ -225,9 +231,6 @@ export class H5Dataset {
       }
     }
     const refs = [...needed.values()].flat();
-    const decoded = await this.#undone(refs, undefined, out, options);
-    const raw = new Map<ChunkRef, Uint8Array>();
-    refs.forEach((c, i) => raw.set(c, decoded[i]));
     // The runs of rows each row of chunks gives (ascending, so a chunk row's
     // runs are consecutive, and so is their output), then every chunk of that
     // row (one per column block) copies all its runs at once.
@@ -252,6 +255,19 @@ export class H5Dataset {
         r = stop;
       }
     }
+    if (this.shape.length === 2) {
+      // Of a local file: each chunk's rows written to their columns of the
+      // output on the workers (no chunk comes back here whole).
+      const into = await this.#columnsInto(needed, runs, rowOf, nr, out, rowBytes, options);
+      if (into) {
+        options.watch?.(into);
+        return into;
+      }
+      if (out.byteLength !== total) out = largeArray(Uint8Array, total); // moved, and lost
+    }
+    const decoded = await this.#undone(refs, undefined, out, options);
+    const raw = new Map<ChunkRef, Uint8Array>();
+    refs.forEach((c, i) => raw.set(c, decoded[i]));
     for (let k = 0; k < nr;) {
       let j = k + 1;
       while (j < nr && rowOf[j] === rowOf[k]) j++;
@@ -347,6 +363,48 @@ export class H5Dataset {
   }
 
   /**
+   * A 2-D dataset's chunks (`needed`: by their first row) that split its
+   * columns, undone on the workers straight into `out`: each chunk's rows of
+   * the runs `runs` (row in chunk from, to, output byte; `rowOf`: each run's
+   * chunk row) to its columns of the output's rows. Null when not (see
+   * `#undoneInto`).
+   */
+  async #columnsInto(
+    needed: Map<number, ChunkRef[]>,
+    runs: Float64Array,
+    rowOf: number[],
+    nr: number,
+    out: Uint8Array,
+    rowBytes: number,
+    options: ReadOptions,
+  ): Promise<Uint8Array | null> {
+    const chunk = (this.info.layout as { chunk: number[] }).chunk, elem = sizeOf(this.type);
+    const stride = chunk[1] * elem;
+    const refs: ChunkRef[] = [], picks: PickBlock[] = [], widths: number[] = [];
+    for (let k = 0; k < nr;) {
+      let j = k + 1;
+      while (j < nr && rowOf[j] === rowOf[k]) j++;
+      // The runs' rows of this row of chunks, as byte ranges of each chunk,
+      // land in consecutive rows of the output from the first run's.
+      const pick: number[] = [];
+      for (let q = k; q < j; q++) pick.push(runs[3 * q] * stride, runs[3 * q + 1] * stride);
+      for (const c of needed.get(rowOf[k]) ?? []) {
+        const width = Math.min(chunk[1], this.shape[1] - c.offset[1]) * elem;
+        if (!(width > 0)) continue;
+        refs.push(c);
+        picks.push({ pick, at: runs[3 * k + 2] + c.offset[1] * elem, length: 0 });
+        widths.push(width);
+      }
+      k = j;
+    }
+    return await this.#undoneInto(refs, picks, out, options, undefined, {
+      src: stride,
+      dst: rowBytes,
+      widths,
+    });
+  }
+
+  /**
    * Of a local file, from a megabyte on: chunks `refs` read, undone and
    * picked from (`picks`) on one worker straight into `out` (moved there and
    * back: the array returned replaces it; a read's datasets go to the
@@ -358,6 +416,7 @@ export class H5Dataset {
     out: Uint8Array,
     options: ReadOptions,
     check?: number,
+    rows?: UndoIntoJob["into"]["rows"],
   ): Promise<Uint8Array | null> {
     const src = this.#file.source;
     if (
@@ -380,6 +439,7 @@ export class H5Dataset {
         ats: picks.map((b) => b.at),
         check,
         cut: this.shape.length > 1,
+        ...(rows ? { rows } : {}),
       },
       out,
       src.counted?.bind(src),

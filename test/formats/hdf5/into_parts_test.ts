@@ -152,6 +152,10 @@ import h5py
 with h5py.File(f"{d}/dense_gzip.h5ad", "a") as f:  # chunks of whole rows, as some writers make
     attrs = dict(f["X"].attrs); del f["X"]
     f.create_dataset("X", data=x, chunks=(256, m), compression="gzip").attrs.update(attrs)
+a.write_h5ad(f"{d}/dense_cols.h5ad", compression="gzip")
+with h5py.File(f"{d}/dense_cols.h5ad", "a") as f:  # chunks across columns, edges in both
+    attrs = dict(f["X"].attrs); del f["X"]
+    f.create_dataset("X", data=x, chunks=(300, 96), compression="gzip", shuffle=True).attrs.update(attrs)
 # 1-D: a CSR matrix whose data and indices alone are over 32 MB
 s = sp.random(n, 4096, density=0.3, format="csr", dtype=np.float32, random_state=rng)
 b = ad.AnnData(s, obs=obs, var=pd.DataFrame(index=[f"g{j}" for j in range(4096)]))
@@ -162,12 +166,13 @@ sp.save_npz(f"{d}/s.npz", s)
 `;
 
 Deno.test({
-  name: "dense reads cut into parts on idle workers (sparse ones whole) give numpy's bytes",
+  name:
+    "dense reads cut into parts on idle workers (sparse ones whole; chunks across columns) give numpy's bytes",
   ...py,
   async fn() {
     const dir = await tempDir();
     await python(WRITE, dir);
-    const names = ["dense.zarr", "dense_gzip.h5ad", "csr.zarr", "csr_gzip.h5ad"];
+    const names = ["dense.zarr", "dense_gzip.h5ad", "dense_cols.h5ad", "csr.zarr", "csr_gzip.h5ad"];
     // Numpy's bytes of each selection (sha-256), all in one Python run.
     const want: Record<string, string> = JSON.parse(
       await python(

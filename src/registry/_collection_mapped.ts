@@ -249,10 +249,12 @@ export async function* mappedCollection(
     let together = 1, depth = o.prefetch ?? (remote ? 4 : 1);
     if (remote) together = Math.max(1, Math.floor((depth + 1) / 2));
     else if (o.prefetch === undefined) {
-      together = batchesAtOnce(
-        Math.max(0, ...await Promise.all(matrices.map((m) => m.rowBytes()))),
-        o.batchSize,
+      const rowBytes = await pool(
+        files,
+        o.parallel,
+        (f, i) => guard(f, () => matrices[i].rowBytes()),
       );
+      together = batchesAtOnce(Math.max(0, ...rowBytes), o.batchSize);
       depth = 2 * together - 1;
     }
     const queue: Promise<Batch>[] = [];

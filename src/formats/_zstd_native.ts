@@ -32,8 +32,15 @@ interface Handle {
   ): void;
 }
 
-/** This thread's decoder: its handle, the state it writes (room left out, input left). */
-let engine: { handle: Handle; state: Uint32Array; finish: number } | null | undefined;
+/**
+ * This thread's decoder: its handle, the state it writes (room left out,
+ * input left), and the stream that owns them (kept, so that nothing of it
+ * is collected while the handle is in use).
+ */
+let engine:
+  | { handle: Handle; state: Uint32Array; finish: number; stream: unknown }
+  | null
+  | undefined;
 const EMPTY = new Uint8Array(0), PROBE = new Uint8Array(1);
 
 function decoder(): typeof engine {
@@ -52,7 +59,7 @@ function decoder(): typeof engine {
       typeof h?.reset !== "function" || typeof h.writeSync !== "function" ||
       !(state instanceof Uint32Array) || state.length !== 2 || typeof finish !== "number"
     ) return engine;
-    engine = { handle: h as Handle, state, finish };
+    engine = { handle: h as Handle, state, finish, stream: d };
   } catch {
     engine = null;
   }

@@ -246,7 +246,7 @@ export async function* mappedCollection(
     // rows that share a compressed chunk decode it once for the group, not
     // once for each batch (shuffled batches of 64 rows of a 200k-cell zarr
     // atlas each decoded part of a chunk for nearly every row).
-    let together = 1, depth = o.prefetch ?? (remote ? 4 : 1);
+    let together = 1, depth = o.prefetch ?? (remote ? 4 : 1), grouped = false;
     if (remote) together = Math.max(1, Math.floor((depth + 1) / 2));
     else if (o.prefetch === undefined) {
       const rowBytes = await pool(
@@ -256,6 +256,7 @@ export async function* mappedCollection(
       );
       together = batchesAtOnce(Math.max(0, ...rowBytes), o.batchSize);
       depth = 2 * together - 1;
+      grouped = true;
     }
     const queue: Promise<Batch>[] = [];
     let b = o.worker;
@@ -277,7 +278,9 @@ export async function* mappedCollection(
       }
     };
     try {
-      fill(depth + 1);
+      // Local groups: the first one alone (its batches come sooner), the
+      // next one once it is read.
+      fill(grouped ? together : depth + 1);
       while (queue.length) {
         const current = await queue.shift()!;
         fill(depth);

@@ -3,9 +3,9 @@
 // seeded permutation), cut into batches; worker i of n takes batches
 // i, i + n, ... Each batch reads only its rows (byte ranges), the next
 // `prefetch` ones are read while the current one is used (so a store's
-// latency is paid in parallel, not once per batch; on remote storage in
-// pairs or more, one plan each; on local storage by default in groups of
-// up to 8,192 rows, two groups at a time): memory holds `prefetch + 1`
+// latency is paid in parallel, not once per batch; shuffled on remote
+// storage in pairs or more, one plan each; otherwise by default in groups
+// of up to 8,192 rows, two groups at a time): memory holds `prefetch + 1`
 // batches (two groups), the files' var names, the asked obs columns and
 // each file's X indptr (kept by its BackedMatrix from the second read on).
 import { ValidationError } from "../errors.ts";
@@ -55,11 +55,12 @@ export interface MappedOptions {
   parallel?: number;
   /**
    * Batches read ahead while the current one is used: memory holds
-   * `prefetch + 1` batches. By default, on local storage batches are read
-   * in groups of up to 8,192 rows (and 32 MB of stored rows), one plan for
-   * each, two groups at a time, so that rows sharing a compressed chunk
-   * decode it once; on remote storage, where each batch waits for round
-   * trips, 4. On remote storage the batches read ahead are read
+   * `prefetch + 1` batches. By default, batches are read in groups of up to
+   * 8,192 rows (and 32 MB of stored rows), one plan for each, two groups at
+   * a time, so that rows sharing a compressed chunk decode it once (and, in
+   * file order from remote storage, each group's rows are a few large
+   * requests); shuffled from remote storage, where each batch waits for
+   * round trips, 4. On remote storage the batches read ahead are read
    * `floor((prefetch + 1) / 2)` at a time in one plan, so neighbouring rows
    * share requests.
    */
@@ -76,7 +77,7 @@ export interface MappedOptions {
   io?: Pick<IoStats, "bytesRead" | "requests">;
 }
 
-/** Rows a group of batches read at once from local storage has at most (see `mappedCollection`). */
+/** Rows a group of batches read at once has at most (see `mappedCollection`). */
 const GROUP_ROWS = 8192;
 /** Stored bytes of rows a group of batches has at most. */
 const GROUP_BYTES = 32 << 20;
@@ -85,7 +86,7 @@ const GROUP_MOST = 256;
 
 /**
  * How many batches of `batchSize` rows of `rowBytes` stored bytes each a
- * group read at once from local storage has: up to GROUP_ROWS rows and
+ * group read at once has: up to GROUP_ROWS rows and
  * GROUP_BYTES, at most GROUP_MOST batches, at least one.
  */
 export function batchesAtOnce(rowBytes: number, batchSize: number): number {
@@ -238,17 +239,21 @@ export async function* mappedCollection(
     // A consumer that stops early (or never resumes) leaves those reads:
     // their failures are handled here rather than unhandled.
     const remote = files.some((f) => !f._inst.backendFor(f.storageId!).capabilities.localPaths);
-    // On remote storage, batches read ahead are read in pairs (or more): one
-    // plan for their rows, so neighbouring rows (file order, runs of
-    // `blockSize`) share requests; memory still holds `depth + 1` batches.
-    // On local storage (unless `prefetch` is given), in groups of up to
-    // GROUP_ROWS rows and GROUP_BYTES of stored rows, two groups at a time:
-    // rows that share a compressed chunk decode it once for the group, not
-    // once for each batch (shuffled batches of 64 rows of a 200k-cell zarr
-    // atlas each decoded part of a chunk for nearly every row).
+    // Unless `prefetch` is given, batches are read in groups of up to
+    // GROUP_ROWS rows and GROUP_BYTES of stored rows, two groups at a time,
+    // from local storage (rows that share a compressed chunk decode it once
+    // for the group, not once for each batch: shuffled batches of 64 rows of
+    // a 200k-cell zarr atlas each decoded part of a chunk for nearly every
+    // row) and, in file order, from remote storage (a group's rows are one
+    // run of each file: a few large requests). Shuffled from remote
+    // storage, batches read ahead are read in pairs (or more): one plan for
+    // their rows, so neighbouring rows (runs of `blockSize`) share requests
+    // (a group's plan read through the gaps between its runs: 3.5x the
+    // bytes, and slower with four workers); memory holds `depth + 1` batches.
     let together = 1, depth = o.prefetch ?? (remote ? 4 : 1), grouped = false;
-    if (remote) together = Math.max(1, Math.floor((depth + 1) / 2));
-    else if (o.prefetch === undefined) {
+    if (remote && (o.shuffle || o.prefetch !== undefined)) {
+      together = Math.max(1, Math.floor((depth + 1) / 2));
+    } else if (o.prefetch === undefined) {
       const rowBytes = await pool(
         files,
         o.parallel,

@@ -417,7 +417,7 @@ Deno.test("a batch of mapped() reads its rows (and the next batch's, or its grou
   }
 });
 
-Deno.test("batches are read from local storage in groups of at most 8,192 rows and 32 MB", () => {
+Deno.test("batches are read in groups of at most 8,192 rows and 32 MB", () => {
   // The 200k-cell atlas's X (~800 stored bytes a row): 128 batches of 64.
   assertEquals(batchesAtOnce(800, 64), 128);
   assertEquals(batchesAtOnce(800, 1), 256, "at most 256 batches");

@@ -86,8 +86,8 @@ const GROUP_MOST = 256;
 
 /**
  * How many batches of `batchSize` rows of `rowBytes` stored bytes each a
- * group read at once has: up to GROUP_ROWS rows and
- * GROUP_BYTES, at most GROUP_MOST batches, at least one.
+ * group read at once has: up to GROUP_ROWS rows and GROUP_BYTES, at most
+ * GROUP_MOST batches, at least one.
  */
 export function batchesAtOnce(rowBytes: number, batchSize: number): number {
   const rows = Math.min(GROUP_ROWS, Math.floor(GROUP_BYTES / Math.max(1, rowBytes)));
@@ -283,8 +283,8 @@ export async function* mappedCollection(
       }
     };
     try {
-      // Local groups: the first one alone (its batches come sooner), the
-      // next one once it is read.
+      // Groups: the first one alone (its batches come sooner), the next one
+      // once it is read.
       fill(grouped ? together : depth + 1);
       while (queue.length) {
         const current = await queue.shift()!;

@@ -5,7 +5,7 @@
 // `prefetch` ones are read while the current one is used (so a store's
 // latency is paid in parallel, not once per batch; shuffled on remote
 // storage in pairs or more, one plan each; otherwise by default in groups
-// of up to 8,192 rows, two groups at a time): memory holds `prefetch + 1`
+// of up to 16,384 rows, two groups at a time): memory holds `prefetch + 1`
 // batches (two groups), the files' var names, the asked obs columns and
 // each file's X indptr (kept by its BackedMatrix from the second read on).
 import { ValidationError } from "../errors.ts";
@@ -56,7 +56,7 @@ export interface MappedOptions {
   /**
    * Batches read ahead while the current one is used: memory holds
    * `prefetch + 1` batches. By default, batches are read in groups of up to
-   * 8,192 rows (and 32 MB of stored rows), one plan for each, two groups at
+   * 16,384 rows (and 32 MB of stored rows), one plan for each, two groups at
    * a time, so that rows sharing a compressed chunk decode it once (and, in
    * file order from remote storage, each group's rows are a few large
    * requests); shuffled from remote storage, where each batch waits for
@@ -78,7 +78,7 @@ export interface MappedOptions {
 }
 
 /** Rows a group of batches read at once has at most (see `mappedCollection`). */
-const GROUP_ROWS = 8192;
+const GROUP_ROWS = 16384;
 /** Stored bytes of rows a group of batches has at most. */
 const GROUP_BYTES = 32 << 20;
 /** Batches a group has at most. */

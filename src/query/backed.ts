@@ -1,7 +1,7 @@
 // BackedAnnData: an AnnData file opened without reading it; obs/var load on
 // first use, X and layers read rows/columns on demand.
 import type { AnnData } from "../formats/anndata/anndata.ts";
-import type { Matrix } from "../formats/anndata/matrix.ts";
+import { allocate, type Dtype, type Matrix } from "../formats/anndata/matrix.ts";
 import { readDataFrame } from "../formats/anndata/_decode.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import { ValidationError } from "../errors.ts";
@@ -29,12 +29,6 @@ function indices(
     }
   }
   return out;
-}
-
-/** Bytes of a value of `dtype` ("float32": 4, "bool": 1). */
-function dtypeBytes(dtype: string): number {
-  const bits = Number(/\d+/.exec(dtype)?.[0]);
-  return bits >= 8 ? bits / 8 : dtype === "bool" ? 1 : 8;
 }
 
 /** The most bytes of indptr (as 8-byte numbers) a BackedMatrix keeps. */
@@ -90,9 +84,10 @@ export class BackedMatrix {
   async rowBytes(): Promise<number> {
     const m = await storedMatrix(this.#src, this.#path);
     if (!m) return 0;
-    if (m.kind === "dense") return this.shape[1] * dtypeBytes(m.values.dtype);
+    const bytes = (a: { dtype: Dtype }) => allocate(a.dtype, 0).BYTES_PER_ELEMENT;
+    if (m.kind === "dense") return this.shape[1] * bytes(m.values);
     const perRow = m.data.shape[0] / Math.max(1, this.shape[0]);
-    return perRow * (dtypeBytes(m.data.dtype) + dtypeBytes(m.indices.dtype));
+    return perRow * (bytes(m.data) + bytes(m.indices));
   }
 
   /** The whole matrix in memory. */

@@ -289,9 +289,11 @@ export class Collection {
 
   /**
    * Training batches across the files (see {@linkcode MappedOptions}):
-   * each batch reads only its rows. Worker `i` of `n` gets batches
-   * `i, i + n, ...` of one seeded order, so `n` processes share the rows
-   * without overlap.
+   * each batch reads only its rows. The batches of one seeded order are
+   * cut into `n` consecutive runs whose lengths differ by at most one;
+   * worker `i` of `n` gets the `i`-th, so `n` processes share the rows
+   * without overlap (and, in file order, each reads one stretch of the
+   * files).
    *
    * @example Two workers share the rows
    * ```ts

@@ -230,8 +230,10 @@ async function anndataCases(): Promise<void> {
   for (const [shuffle, blockSize, prefetch] of variants) {
     for (const workers of [1, 2, 3]) {
       const seen: number[] = [];
+      const counts: number[] = [];
       for (let worker = 0; worker < workers; worker++) {
         const mine: number[] = [];
+        let batches = 0;
         for await (
           const b of c.mapped({
             batchSize: 2,
@@ -250,7 +252,12 @@ async function anndataCases(): Promise<void> {
           assertEquals(b.obs.donor, b.index.map((g) => `D${ROWS[g][0]}`));
           assertEquals(b.fileIds, b.index.map((g) => files[ROWS[g][0]].id));
           mine.push(...b.index);
+          batches++;
         }
+        counts.push(batches);
+        // A share is one run of consecutive batches: in file order, one
+        // stretch of rows.
+        if (!shuffle) assertEquals(mine, mine.map((_, k) => mine[0] + k), `worker ${worker}`);
         const again: number[] = [];
         const again$ = c.mapped({ batchSize: 2, shuffle, seed: 7, blockSize, worker, workers });
         for await (const b of again$) {
@@ -260,6 +267,8 @@ async function anndataCases(): Promise<void> {
         seen.push(...mine);
       }
       assertEquals(seen.length, 9, `${workers} workers: no row twice`);
+      assert(Math.max(...counts) - Math.min(...counts) <= 1, `balanced shares: ${counts}`);
+      if (!shuffle) assertEquals(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8], "the runs in worker order");
       assertEquals([...seen].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
       if (!shuffle && workers === 1) assertEquals(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
     }

@@ -21,6 +21,7 @@ const native = (zlib as unknown as { zstdDecompressSync?: Native }).zstdDecompre
 /** The handle of a node:zlib ZstdDecompress stream, as this module uses it. */
 interface Handle {
   reset(): void;
+  close(): void;
   writeSync(
     flush: number,
     src: Uint8Array,
@@ -30,18 +31,21 @@ interface Handle {
     outOff: number,
     outLen: number,
   ): void;
+  onerror: unknown;
 }
 
 /**
  * This thread's decoder: its handle, the state it writes (room left out,
- * input left), and the stream that owns them (kept, so that nothing of it
- * is collected while the handle is in use).
+ * input left), whether it reported an error, and the stream that owns them
+ * (kept, so that nothing of it is collected while the handle is in use).
  */
 let engine:
-  | { handle: Handle; state: Uint32Array; finish: number; stream: unknown }
+  | { handle: Handle; state: Uint32Array; finish: number; failed: boolean; stream: unknown }
   | null
   | undefined;
 const EMPTY = new Uint8Array(0), PROBE = new Uint8Array(1);
+/** The handle's offsets and lengths are unsigned 32-bit. */
+const U32 = 0xffffffff;
 
 function decoder(): typeof engine {
   if (engine !== undefined) return engine;
@@ -53,26 +57,48 @@ function decoder(): typeof engine {
       _handle?: Partial<Handle>;
       _writeState?: unknown;
       _finishFlushFlag?: unknown;
+      on?: (event: string, f: () => void) => void;
     };
     const h = d._handle, state = d._writeState, finish = d._finishFlushFlag;
     if (
       typeof h?.reset !== "function" || typeof h.writeSync !== "function" ||
+      typeof h.close !== "function" || typeof d.on !== "function" ||
       !(state instanceof Uint32Array) || state.length !== 2 || typeof finish !== "number"
     ) return engine;
-    engine = { handle: h as Handle, state, finish, stream: d };
+    const e = { handle: h as Handle, state, finish, failed: false, stream: d };
+    // Deno's handle throws on a damaged frame; Node's (22.15+) calls
+    // `onerror` instead, whose own handler destroys the stream (an 'error'
+    // event nobody listens to: the process's end) and closes the handle (a
+    // later write aborts the process). Ours only notes it.
+    h.onerror = () => {
+      e.failed = true;
+    };
+    d.on("error", () => {});
+    engine = e;
   } catch {
     engine = null;
   }
   return engine;
 }
 
+/** Drop this thread's decoder (a new one next time): it is not trusted after an error. */
+function drop(e: NonNullable<typeof engine>): void {
+  if (engine === e) engine = undefined;
+  try {
+    e.handle.close();
+  } catch {
+    // Already closed: nothing to free.
+  }
+}
+
 /**
  * Decode the zstd frame `src` natively into `out[at, at + size)`: true when
- * it decoded to exactly `size` bytes, all of `src` used; false when the
- * runtime cannot (no such decoder) or the frame is damaged, holds more or
- * fewer bytes, or more than one frame, or says it has a checksum (this
- * way cannot tell whether it is complete): `out`'s range may then hold part of
- * it, and the caller decodes the frame another way (which says why).
+ * it decoded to exactly `size` bytes, all of `src` used, and `src` is one
+ * whole frame (its blocks walked to the last one); false when the runtime
+ * cannot (no such decoder) or the frame is damaged, cut short, holds more
+ * or fewer bytes, or more than one frame, or says it has a checksum (this
+ * way cannot tell whether it is complete): `out`'s range may then hold part
+ * of it, and the caller decodes the frame another way (which says why).
  * Nothing is written outside that range.
  */
 export function decodeZstdNativeInto(
@@ -83,22 +109,59 @@ export function decodeZstdNativeInto(
 ): boolean {
   const e = decoder();
   if (!e || !(at >= 0 && size >= 0 && at + size <= out.length)) return false;
-  // A frame with a checksum is left to the others: once its last block is
-  // out, this way cannot tell whether the checksum after it was there.
-  if (src.length < 5 || src[4] & 0x04) return false;
+  if (size > U32 || src.length > U32 || !wholeFrame(src)) return false;
   const { handle, state, finish } = e;
+  // The handle takes 32-bit offsets: it is given the range itself (an
+  // offset past 4 GiB wrapped round to the start of `out`).
+  const target = out.subarray(at, at + size);
   try {
     handle.reset();
-    handle.writeSync(finish, src, 0, src.length, out, at, size);
+    // What a write that does not report leaves fails the checks below.
+    state[0] = state[1] = 1;
+    handle.writeSync(finish, src, 0, src.length, target, 0, size);
     // Room left: fewer bytes than said; input left: more than one frame (or more bytes).
-    if (roomLeft(state) !== 0 || state[1] !== 0) return false;
+    if (e.failed || roomLeft(state) !== 0 || state[1] !== 0) return refuse(e);
     // Full at exactly `size`: nothing may be left to come out.
+    state[0] = 0;
     handle.writeSync(finish, EMPTY, 0, 0, PROBE, 0, 1);
-    return roomLeft(state) === 1;
+    return roomLeft(state) === 1 && !e.failed ? true : refuse(e);
   } catch {
-    // A damaged frame: this decoder is not trusted again (a new one next time).
-    engine = undefined;
-    return false;
+    // A damaged frame (Deno throws).
+    e.failed = true;
+    return refuse(e);
+  }
+}
+
+/**
+ * False for a frame this decoder refused; after an error the decoder is not
+ * trusted again (a new one next time); otherwise `reset` starts it afresh.
+ */
+function refuse(e: NonNullable<typeof engine>): false {
+  if (e.failed) drop(e);
+  return false;
+}
+
+/**
+ * Whether `src` is one zstd frame whose blocks end, at a last block, at its
+ * end (no checksum, no skippable frame): a frame cut short after its
+ * content came out would otherwise pass, since the decoder is not asked
+ * whether the frame ended.
+ */
+export function wholeFrame(src: Uint8Array): boolean {
+  if (src.length < 6) return false;
+  if (src[0] !== 0x28 || src[1] !== 0xb5 || src[2] !== 0x2f || src[3] !== 0xfd) return false;
+  const fhd = src[4];
+  // A checksum (bit 2) or the reserved bit (3) set: left to the others.
+  if (fhd & 0x0c) return false;
+  const single = (fhd >> 5) & 1, fcs = fhd >> 6, dict = fhd & 3;
+  let p = 5 + (single ? 0 : 1) + [0, 1, 2, 4][dict] + [single, 2, 4, 8][fcs];
+  for (;;) {
+    if (p + 3 > src.length) return false;
+    const h = src[p] | (src[p + 1] << 8) | (src[p + 2] << 16);
+    const type = (h >> 1) & 3, n = h >>> 3;
+    if (type === 3) return false;
+    p += 3 + (type === 1 ? 1 : n);
+    if (h & 1) return p === src.length;
   }
 }
 
@@ -112,6 +175,15 @@ const CALL_MIN = 128 << 10;
 
 /** The memory this thread's decodes of `transient` frames reuse, grown as needed. */
 let scratch = new Uint8Array(0);
+
+/**
+ * The memory `transient` decodes reuse (see {@linkcode decodeZstdNative}):
+ * a caller that keeps or transfers a view of it copies it first if another
+ * transient decode may come before it is used.
+ */
+export function transientMemory(): ArrayBufferLike {
+  return scratch.buffer;
+}
 
 /**
  * The zstd frame(s) `src` decoded natively to exactly `size` bytes: into

@@ -264,7 +264,7 @@ export async function* mappedCollection(
         o.parallel,
         (f, i) => guard(f, () => matrices[i].rowBytes()),
       );
-      together = batchesAtOnce(Math.max(0, ...rowBytes), o.batchSize);
+      together = batchesAtOnce(rowBytes.reduce((a, r) => Math.max(a, r), 0), o.batchSize);
       depth = 2 * together - 1;
       grouped = true;
     }

@@ -10,7 +10,7 @@
 // values written, a damaged chunk named.
 import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
 import { decodeZstd, zstdContentSize } from "../../src/formats/_zstd.ts";
-import { decodeZstdNativeInto } from "../../src/formats/_zstd_native.ts";
+import { decodeZstdNativeInto, wholeFrame } from "../../src/formats/_zstd_native.ts";
 import * as zlib from "node:zlib";
 import { decodeZstdWasm, useBloscWasm } from "../../src/formats/_blosc.ts";
 import { needsPython, python } from "../_python.ts";
@@ -515,4 +515,80 @@ Deno.test("a sharded zarr v3 zstd array is read by rows through its shards' inde
     CorruptFileError,
     /s\.zarr.*\/v.*ends before its chunk at byte/,
   );
+});
+
+Deno.test("the runtime's zstd: a frame cut short after its content, an offset past 4 GiB", () => {
+  const zs = zlib as unknown as { zstdCompressSync(b: Uint8Array, o: object): Uint8Array };
+  const data = new Uint8Array(70_000).map((_, i) => (i * 31) >> 3);
+  const frame = new Uint8Array(zs.zstdCompressSync(data, { pledgedSrcSize: data.length }));
+  assert(wholeFrame(frame));
+  // Its last block's flag cleared: every byte of content comes out, but the
+  // frame says more follows. Refused here, and the other decoders say so.
+  assertEquals(frame[4] & 0x2f, 0x20, "single segment, no dictionary id or checksum");
+  let p = 5 + [1, 2, 4, 8][frame[4] >> 6];
+  const cut = frame.slice();
+  for (;;) {
+    const h = cut[p] | (cut[p + 1] << 8) | (cut[p + 2] << 16);
+    if (h & 1) {
+      cut[p] &= 0xfe;
+      break;
+    }
+    p += 3 + (((h >> 1) & 3) === 1 ? 1 : h >>> 3);
+  }
+  assertEquals(wholeFrame(cut), false);
+  assertEquals(decodeZstdNativeInto(cut, data.length, new Uint8Array(data.length), 0), false);
+  assertThrows(() => decodeZstdWasm(cut, data.length, false), CorruptFileError);
+  // A trailing byte, a skippable frame, cut in a block header: not one whole frame.
+  assertEquals(wholeFrame(Uint8Array.of(...frame, 0)), false);
+  assertEquals(wholeFrame(Uint8Array.of(0x50, 0x2a, 0x4d, 0x18, 0, 0, 0, 0)), false);
+  assertEquals(wholeFrame(frame.subarray(0, 8)), false);
+
+  // The handle's offsets are 32-bit: a frame decoded at 4 GiB + 100 of a
+  // buffer lands there, not at 100 (pages are only touched where written).
+  const big = new Uint8Array(2 ** 32 + 2 * data.length);
+  const at = 2 ** 32 + 100;
+  assert(decodeZstdNativeInto(frame, data.length, big, at));
+  assertEquals(big.subarray(at, at + data.length).findIndex((v, i) => v !== data[i]), -1);
+  assertEquals(big.subarray(0, 100 + data.length).findIndex((v) => v !== 0), -1, "nothing at 100");
+});
+
+Deno.test({
+  name: "under Node 22 (its zstd handle reports errors, never throws): a damaged frame is " +
+    "false, the process lives on and decodes the next frame",
+  async fn() {
+    const dir = await tempDir();
+    try {
+      const mod = new URL("../../src/formats/_zstd_native.ts", import.meta.url).href;
+      await Deno.writeTextFile(
+        `${dir}/z.mjs`,
+        `import * as zlib from "node:zlib";
+import { decodeZstdNativeInto } from ${JSON.stringify(mod)};
+const data = new Uint8Array(70000).map((_, i) => (i * 31) >> 3);
+const frame = new Uint8Array(zlib.zstdCompressSync(data, { pledgedSrcSize: data.length }));
+const bad = frame.slice(); bad[10] ^= 0xff; bad[11] ^= 0xff; bad[12] ^= 0x55;
+const out = new Uint8Array(data.length);
+const got = [];
+for (const f of [bad, frame, bad, bad, frame]) {
+  out.fill(0);
+  got.push(decodeZstdNativeInto(f, data.length, out, 0) && out.every((v, i) => v === data[i]));
+}
+await new Promise((r) => setTimeout(r, 50));
+console.log(JSON.stringify({ version: process.version, got }));
+`,
+      );
+      const out = await new Deno.Command("npx", {
+        args: ["-y", "node@22", `${dir}/z.mjs`],
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+      assert(out.success, `node exited ${out.code}: ${new TextDecoder().decode(out.stderr)}`);
+      const { version, got } = JSON.parse(text);
+      assert(/^v22\./.test(version), version);
+      assertEquals(got, [false, true, false, false, true]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -15,7 +15,7 @@ import {
 } from "../_blosc.ts";
 import { unfilter } from "./_filters.ts";
 import { decodeZstd, zstdContentSize } from "../_zstd.ts";
-import { decodeZstdNativeInto } from "../_zstd_native.ts";
+import { decodeZstdNativeInto, transientMemory } from "../_zstd_native.ts";
 import { checkIndices, chunkFileFits, chunkFileMost, picked, pickInto } from "./_pick.ts";
 import type {
   BloscFileJob,
@@ -631,9 +631,11 @@ async function handle(msg: Message): Promise<void> {
       // Transferred with its length: a buffer that is the output's own (an
       // inflate output is one byte longer: see _filters.ts; kept entries
       // leave the room they did not use, never written: no memory); a
-      // pooled or shared one is copied first.
+      // pooled or shared one is copied first, as is a transient zstd
+      // decode's when a later job of this message may decode into it.
       if (
         b.byteOffset !== 0 || b.buffer === fileMemory.buffer ||
+        (b.buffer === transientMemory() && i < msg.jobs.length - 1) ||
         (b.buffer.byteLength - b.byteLength > 64 && !("kept" in j))
       ) b = b.slice();
       lengths.push(b.byteLength);

@@ -129,7 +129,11 @@ export class H5Dataset {
     return this.#rowAt ?? new Float64Array(0);
   }
 
-  /** Raw element bytes of row ranges (scalars: `[[0, 1]]`). */
+  /**
+   * Raw element bytes of row ranges (scalars: `[[0, 1]]`), which ascend
+   * and do not overlap (the chunked paths rely on it: every caller reads
+   * sorted spans).
+   */
   async readRows(
     ranges: readonly (readonly [number, number])[],
     options: ReadOptions = {},

@@ -61,7 +61,7 @@ export interface MappedOptions {
   /**
    * Batches read ahead while the current one is used: memory holds
    * `prefetch + 1` batches. By default, batches are read in groups of up to
-   * 16,384 rows (and 32 MB of stored rows), one plan for each, two groups at
+   * 16,384 rows (and about 32 MB of stored rows, from each file's average row), one plan for each, two groups at
    * a time, so that rows sharing a compressed chunk decode it once (and, in
    * file order from remote storage, each group's rows are a few large
    * requests); shuffled from remote storage, where each batch waits for

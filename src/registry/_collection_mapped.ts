@@ -61,8 +61,9 @@ export interface MappedOptions {
   /**
    * Batches read ahead while the current one is used: memory holds
    * `prefetch + 1` batches. By default, batches are read in groups of up to
-   * 16,384 rows (and about 32 MB of stored rows, from each file's average row), one plan for each, two groups at
-   * a time, so that rows sharing a compressed chunk decode it once (and, in
+   * 16,384 rows (and about 32 MB of stored rows, from each file's average
+   * row), one plan for each, two groups at a time, so that rows sharing a
+   * compressed chunk decode it once (and, in
    * file order from remote storage, each group's rows are a few large
    * requests); shuffled from remote storage, where each batch waits for
    * round trips, 4. On remote storage the batches read ahead are read

@@ -82,8 +82,28 @@ function fieldValues(records: unknown, at: number, meta: H5Meta): unknown {
   return out;
 }
 
-/** Open a local HDF5 file read-only; `CorruptFileError` if it is not HDF5. */
-export async function openH5(path: string): Promise<ElementStore> {
+/**
+ * The HDF5 filters h5wasm undoes (HDF5's own: deflate, shuffle, fletcher32,
+ * n-bit, scale-offset). Others (lzf, blosc, zstd, ...: registered plugins it
+ * does not load) it reports on stderr only and returns the stored bytes as
+ * values: refused before reading.
+ */
+const H5WASM_FILTERS = new Set([1, 2, 3, 5, 6]);
+const FILTER_NAMES: Record<number, string> = {
+  4: "szip",
+  32000: "lzf",
+  32001: "blosc",
+  32004: "lz4",
+  32008: "bitshuffle",
+  32015: "zstd",
+};
+
+/**
+ * Open a local HDF5 file read-only; `CorruptFileError` if it is not HDF5.
+ * `why`: what our own reader could not read (said when a dataset's filter
+ * cannot be undone here either).
+ */
+export async function openH5(path: string, why?: string): Promise<ElementStore> {
   // Loaded on first use: our own reader handles most files, and the wasm
   // module costs ~70 ms to load.
   const h5wasm = await (h5wasmP ??= import("h5wasm/node").then(async (m) => {
@@ -111,8 +131,12 @@ export async function openH5(path: string): Promise<ElementStore> {
       cause: e,
     });
   }
+  let closed = false;
   // deno-lint-ignore no-explicit-any
   const lookUp = (p: string): any => {
+    // Closed (a read that failed ends the others' use of the file): nothing
+    // is asked of h5wasm, which would print its complaints.
+    if (closed) return undefined;
     try {
       return file.get(p === "" ? "/" : p);
     } catch {
@@ -137,7 +161,11 @@ export async function openH5(path: string): Promise<ElementStore> {
   const records = new Map<string, unknown>();
   // deno-lint-ignore no-explicit-any
   const recordsOf = (p: string, node: any): unknown => {
-    if (!records.has(p)) records.set(p, node.value);
+    if (!records.has(p)) {
+      const refused = filterError(node, p);
+      if (refused) throw refused;
+      records.set(p, node.value);
+    }
     return records.get(p);
   };
   const field = (p: string) => {
@@ -147,6 +175,26 @@ export async function openH5(path: string): Promise<ElementStore> {
     const at = fieldsOf(node)?.indexOf(p.slice(cut + 1)) ?? -1;
     // deno-lint-ignore no-explicit-any
     return at < 0 ? undefined : { node, at, meta: node.metadata.compound_type.members[at] as any };
+  };
+  // deno-lint-ignore no-explicit-any
+  const filterError = (node: any, p: string): UnsupportedFormatError | undefined => {
+    let filters: { id: number; name?: string }[] = [];
+    // Only a chunked dataset has filters (asking another prints HDF5's complaint).
+    if (!node?.metadata?.chunks) return;
+    try {
+      filters = node.filters ?? [];
+    } catch {
+      return; // contiguous or compact: no filters
+    }
+    const bad = filters.find((x) => !H5WASM_FILTERS.has(x.id));
+    if (!bad) return;
+    const name = FILTER_NAMES[bad.id] ?? bad.name ?? "an unknown filter";
+    return new UnsupportedFormatError(
+      `"${path}": /${p} is compressed with ${name} (HDF5 filter ${bad.id}), and this file ` +
+        `is read by the fallback reader, which cannot undo it` +
+        `${why ? ` (${why})` : ""}: rewrite the file ` +
+        `with gzip or no compression (anndata: write_h5ad(path, compression="gzip"))`,
+    );
   };
   return guarded({
     label: path,
@@ -180,6 +228,8 @@ export async function openH5(path: string): Promise<ElementStore> {
       if (!f && (!node || node.constructor?.name !== "Dataset" || fieldsOf(node))) {
         return Promise.reject(new CorruptFileError(`"${path}": no dataset at /${p}`));
       }
+      const refused = filterError(f ? f.node : node, p);
+      if (refused) return Promise.reject(refused);
       try {
         const meta = (f ? { ...f.meta, shape: f.node.metadata.shape } : node.metadata) as H5Meta;
         const shape = meta.shape ?? [];
@@ -231,6 +281,7 @@ export async function openH5(path: string): Promise<ElementStore> {
       }
     },
     close() {
+      closed = true;
       file.close();
     },
   });

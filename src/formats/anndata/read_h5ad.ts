@@ -36,16 +36,18 @@ export async function withH5<T>(
   read: (store: ElementStore) => Promise<T>,
 ): Promise<T> {
   const src = fileBytes(path);
+  let why: string;
   try {
     const store = await openH5Range(src, path, { gap: 1 << 20 });
     return await read(store);
   } catch (e) {
     if (!(e instanceof UnsupportedFormatError) || noFallback(e)) throw e;
     log.debug(`${path}: ${e.message}; reading through h5wasm`);
+    why = e.message;
   } finally {
     src.close?.();
   }
-  const store = await openH5(path);
+  const store = await openH5(path, why);
   try {
     return await read(store);
   } finally {

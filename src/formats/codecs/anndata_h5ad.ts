@@ -16,8 +16,8 @@ import { assertReadable, h5RangeArray, openH5Range } from "../hdf5/store.ts";
 import { noFallback } from "../hdf5/_parse.ts";
 
 /** The h5wasm fallback: arrays read whole. */
-async function h5wasmReader(path: string): Promise<RangeReader> {
-  const store = await openH5(path);
+async function h5wasmReader(path: string, why: string): Promise<RangeReader> {
+  const store = await openH5(path, why);
   return { store, array: (p) => wholeArray(store, p), close: () => store.close() };
 }
 
@@ -72,7 +72,7 @@ async function openH5adRanges(
     if (!(e instanceof UnsupportedFormatError) || noFallback(e)) throw e;
     if (local) {
       log.debug(`${label}: ${e.message}; falling back to h5wasm (arrays are read whole)`);
-      return await h5wasmReader(local);
+      return await h5wasmReader(local, e.message);
     }
     if (!cacheDir) {
       throw new UnsupportedFormatError(
@@ -82,7 +82,7 @@ async function openH5adRanges(
     }
     // h5wasm reads local files only: fetch the whole object (once; cached).
     log.warn(`${label}: ${e.message}; fetching the whole file to read it with h5wasm`);
-    return await h5wasmReader(await localCopy(backend, key, false, cacheDir));
+    return await h5wasmReader(await localCopy(backend, key, false, cacheDir), e.message);
   }
 }
 

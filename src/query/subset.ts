@@ -80,6 +80,9 @@ async function readLines(
   return { data, indices, indptr, checked: watcher.checked(indices) };
 }
 
+/** indptr arrays whose last entry was checked against their data's length. */
+const endChecked = new WeakSet<object>();
+
 /**
  * Planned (plan.ts): the indptr entries of the lines' runs, then their
  * element spans and the compact indptr.
@@ -107,8 +110,26 @@ async function planLines(
   const ptrSpans = runs.n > 64 && last - first <= dense * needed
     ? { starts: Float64Array.of(first), ends: Float64Array.of(last), n: 1 }
     : runs;
-  const ptr = await readSpans(src.indptr, ptrSpans);
+  // Where indptr ends (the data's length) is checked once an array, as a
+  // whole read does: a missing last chunk of a zarr indptr (zeros) would
+  // otherwise read as empty lines.
+  const nLines = src.kind === "csr" ? src.shape[0] : src.shape[1], nnz = src.data.shape[0];
+  const covered = ptrSpans.n > 0 && ptrSpans.ends[ptrSpans.n - 1] === nLines + 1;
+  const [ptr, end] = await Promise.all([
+    readSpans(src.indptr, ptrSpans),
+    covered || endChecked.has(src.indptr)
+      ? undefined
+      : src.indptr.readRanges([[nLines, nLines + 1]]),
+  ]);
   const pv = ptr instanceof Int32Array ? ptr : asFloat64(ptr);
+  const ends = end ? asFloat64(end)[0] : covered ? pv[pv.length - 1] : nnz;
+  if (ends !== nnz) {
+    throw new CorruptFileError(
+      `${src.where ?? "a sparse matrix"}: indptr ends at ${ends}, not at ${nnz} entries: ` +
+        `the file is damaged`,
+    );
+  }
+  endChecked.add(src.indptr);
   const planned = planElements(lines, ptrSpans, pv, src.data.shape[0], src.where);
   release(runs.starts, runs.ends, pv === ptr ? undefined : pv);
   return planned;

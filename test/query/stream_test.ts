@@ -162,6 +162,38 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "stream() of a zarr whose indptr lost its last chunk (zeros): CorruptFileError, as a " +
+    "whole read, not empty rows",
+  ...py,
+  async fn() {
+    const dir = await pyFixtures();
+    const root = await freshInstance();
+    try {
+      const copy = `${root}/copy/csr.zarr`;
+      await Deno.mkdir(`${root}/copy`);
+      await new Deno.Command("cp", { args: ["-r", `${dir}/csr.zarr`, copy] }).output();
+      const chunks = [];
+      for await (const e of Deno.readDir(`${copy}/X/indptr`)) {
+        if (/^\d+$/.test(e.name)) chunks.push(Number(e.name));
+      }
+      assert(chunks.length > 0);
+      await Deno.remove(`${copy}/X/indptr/${Math.max(...chunks)}`);
+      await assertRejects(() => ln.readZarr(copy), ln.CorruptFileError, /indptr ends at/);
+      const file = await new ln.File(copy).save();
+      const df = file.subsetter();
+      await assertRejects(
+        () => file.stream({ subsetObs: df.cell_type.eq("T cell") }),
+        ln.CorruptFileError,
+        /indptr ends at \d+, not at \d+ entries/,
+      );
+    } finally {
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
 for (const name of ["csr.zarr", "csc.h5ad", "dense.zarr"]) {
   Deno.test({
     name: `backed() of ${name}: lazy obs/var, X rows and columns on demand, toMemory()`,

@@ -1,6 +1,7 @@
 // RangeArray over a zarr array (v2 or v3): reads only the chunks that hold
 // the asked rows, each chunk once, through zarrita's chunk decoding.
 import * as zarr from "zarrita";
+import { locate } from "./_zarr_locate.ts";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import {
   chunkPlaces,
@@ -37,7 +38,7 @@ export async function zarrRangeArray(
   const root = zarr.root(zarritaStore(source));
   let arr: AnyArray;
   try {
-    arr = await zarr.open(root.resolve(path), { kind: "array" });
+    arr = await zarr.open(locate(root.store, path), { kind: "array" });
   } catch (e) {
     if (zarr.isZarritaError(e, "NotFoundError")) {
       throw new CorruptFileError(`"${label}": no zarr array at /${path}: ${(e as Error).message}`, {

@@ -3,6 +3,7 @@
 // bytes (the same chunks, compressor and all, as an array of uint8) and
 // split into one array per field, as the h5wasm store does for HDF5.
 import * as zarr from "zarrita";
+import { locate } from "./_zarr_locate.ts";
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Zarray } from "./_zarr_ranges.ts";
 import type { StoreArray } from "./_store.ts";
@@ -102,7 +103,7 @@ export async function readRecords(
     get: async (k: zarr.AbsolutePath): Promise<Uint8Array | undefined> =>
       k === key ? new TextEncoder().encode(JSON.stringify(asBytes)) : await store.get(k),
   };
-  const arr = await zarr.open(zarr.root(bytesStore).resolve(path), { kind: "array" });
+  const arr = await zarr.open(locate(bytesStore, path), { kind: "array" });
   // The checks every zarr array gets (a size its stored chunks must back).
   await check(arr);
   const bytes = (await zarr.get(arr)).data as Uint8Array;

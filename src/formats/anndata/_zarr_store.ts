@@ -2,6 +2,7 @@
 // key/value source (a local folder here; a StorageBackend for remote stores).
 import * as rt from "../../_runtime.ts";
 import * as zarr from "zarrita";
+import { locate } from "./_zarr_locate.ts";
 import {
   CorruptFileError,
   LaminError,
@@ -825,7 +826,7 @@ async function openNode(
   // deno-lint-ignore no-explicit-any
 ): Promise<any> {
   try {
-    return await zarr.open(p === "" ? root : root.resolve(p));
+    return await zarr.open(p === "" ? root : locate(root.store, p));
   } catch (e) {
     // An array of records (numpy structured dtype), which zarrita does not open.
     const meta = await zarrayOf(source, p);

@@ -1,4 +1,5 @@
 import * as ln from "../../../mod.ts";
+import pl from "nodejs-polars";
 import { assertEquals, assertRejects, freshInstance } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
 import { assertMatchesPython, pythonFixtures } from "./_compare.ts";
@@ -168,6 +169,48 @@ for comp in ["lzf", "gzip"]:
       assertEquals(Array.from(a.X!.data as Float32Array), Array.from(want.X!.data as Float32Array));
     } finally {
       await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "zarr names with a trailing space, %, ? and # (zarrita resolves paths as URLs): read " +
+    "whole and streamed as Python names them",
+  ...py,
+  async fn() {
+    const out = await Deno.makeTempDir();
+    const root = await freshInstance();
+    try {
+      await python(
+        `
+import sys, numpy as np, pandas as pd, anndata as ad
+obs = pd.DataFrame({"score ": [1., 2, 3, 4], "x%20y": [5., 6, 7, 8], "q?": ["a", "b", "a", "b"],
+                    "h#": [True, False, True, True]}, index=["c0", "c1", "c2", "c3"])
+obs["q?"] = obs["q?"].astype("category")
+a = ad.AnnData(X=np.arange(8, dtype=np.float32).reshape(4, 2), obs=obs,
+               uns={"x%20y": 2, "sp ace ": {"k?": 3}}, dtype=np.float32)
+a.write_zarr(sys.argv[1] + "/names.zarr")
+`,
+        out,
+      );
+      const a = await ln.readZarr(`${out}/names.zarr`);
+      assertEquals(a.obs.columns, ["score ", "x%20y", "q?", "h#"]);
+      assertEquals(Array.from(a.obs.getColumn("score ").toArray(), Number), [1, 2, 3, 4]);
+      assertEquals(Array.from(a.obs.getColumn("x%20y").toArray(), Number), [5, 6, 7, 8]);
+      assertEquals(a.obs.getColumn("q?").cast(pl.Utf8).toArray(), ["a", "b", "a", "b"]);
+      assertEquals(a.obs.getColumn("h#").toArray(), [true, false, true, true]);
+      assertEquals(Number(a.uns["x%20y"]), 2);
+      assertEquals(Number((a.uns["sp ace "] as Record<string, unknown>)["k?"]), 3);
+      const f = await new ln.File(`${out}/names.zarr`).save();
+      const df = f.subsetter();
+      const s = await f.stream({ subsetObs: df.col("score ").gt(1).and(df.col("q?").eq("b")) });
+      assertEquals(s.obsNames, ["c1", "c3"]);
+      assertEquals(Array.from(s.obs.getColumn("x%20y").toArray(), Number), [6, 8]);
+      assertEquals(Array.from(s.X!.data as Float32Array), [2, 3, 6, 7]);
+    } finally {
+      await ln.close();
+      await Deno.remove(out, { recursive: true });
+      await Deno.remove(root, { recursive: true });
     }
   },
 });

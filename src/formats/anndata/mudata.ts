@@ -118,7 +118,7 @@ export async function readMuDataStore(store: ElementStore): Promise<MuData> {
  * ```
  */
 export async function readH5mu(path: string): Promise<MuData> {
-  return await withH5(path, readMuDataStore);
+  return await withH5(path, readMuDataStore, "readH5mu");
 }
 
 /** mudata's per-modality row maps: for each global name, its 1-based row in the modality (0: absent). */

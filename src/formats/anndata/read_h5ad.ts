@@ -7,14 +7,17 @@ import type { ElementStore } from "./_store.ts";
 import { fileBytes } from "../hdf5/h5file.ts";
 import { openH5Range } from "../hdf5/store.ts";
 import { noFallback } from "../hdf5/_parse.ts";
+import { checkLocalPath } from "./_local_path.ts";
 
 /**
  * Read an `.h5ad` file written by Python anndata (0.7 to current) or by
- * lamindeno. Not HDF5, or not an AnnData: `CorruptFileError`.
+ * lamindeno. Nothing at `path`: `NotFoundError`; not HDF5, or not an
+ * AnnData: `CorruptFileError`.
  *
  * The file is read by our own HDF5 reader straight into the result's arrays;
- * layouts it does not read (lzf, blosc, newer chunk indexes) go through
- * h5wasm, said in a debug log.
+ * layouts it does not read (newer chunk indexes, dense link storage) go
+ * through h5wasm, said in a debug log (which cannot undo lzf or other
+ * plugin filters there: an `UnsupportedFormatError` saying so).
  *
  * @example
  * ```ts ignore
@@ -34,7 +37,9 @@ export async function readH5ad(path: string): Promise<AnnData> {
 export async function withH5<T>(
   path: string,
   read: (store: ElementStore) => Promise<T>,
+  reader = "readH5ad",
 ): Promise<T> {
+  await checkLocalPath(path, "file", reader);
   const src = fileBytes(path);
   let why: string;
   try {

@@ -214,3 +214,23 @@ a.write_zarr(sys.argv[1] + "/names.zarr")
     }
   },
 });
+
+Deno.test("readH5ad/readZarr/readH5mu of a missing path: NotFoundError; a folder for a file (and back): ValidationError", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.txt`, "x");
+    await assertRejects(() => ln.readH5ad(`${dir}/nope.h5ad`), ln.NotFoundError, /nope\.h5ad/);
+    await assertRejects(() => ln.readH5mu(`${dir}/nope.h5mu`), ln.NotFoundError, /readH5mu/);
+    await assertRejects(() => ln.readZarr(`${dir}/nope.zarr`), ln.NotFoundError, /nope\.zarr/);
+    await assertRejects(() => ln.readH5ad(dir), ln.ValidationError, /is a folder/);
+    await assertRejects(() => ln.readZarr(`${dir}/a.txt`), ln.ValidationError, /is a file/);
+    await assertRejects(() => ln.readH5ad("" as string), ln.ValidationError, /non-empty string/);
+    await assertRejects(
+      () => ln.readZarr(7 as unknown as string),
+      ln.ValidationError,
+      /got number/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

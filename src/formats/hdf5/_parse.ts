@@ -3,6 +3,7 @@
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { PageCache } from "./_bytes_io.ts";
 import { Reader } from "./_bytes_io.ts";
+import { readDense } from "./_dense.ts";
 
 /** A parsed datatype. */
 export type DType =
@@ -33,8 +34,12 @@ export interface ObjectInfo {
   attrs: Map<string, { type: DType; shape: number[]; raw: Uint8Array }>;
   /** Old-style group: B-tree and local heap. */
   symbolTable?: { btree: number; heap: number };
-  /** New-style compact group: links. */
+  /** New-style group: links (compact, or read from dense storage). */
   links?: Map<string, number>;
+  /** Dense link storage: a fractal heap and its name index (a v2 B-tree). */
+  denseLinks?: { heap: number; names: number | undefined };
+  /** Dense attribute storage, likewise. */
+  denseAttrs?: { heap: number; names: number | undefined };
   shape?: number[];
   type?: DType;
   layout?: Layout;
@@ -251,21 +256,22 @@ function parseMessage(type: number, r: Reader, info: ObjectInfo): number[] | und
       parseLink(r, info);
       return;
     case 0x02: {
-      // Link info: dense link storage lives in a fractal heap.
+      // Link info: dense link storage lives in a fractal heap (_dense.ts).
       r.u8();
       const flags = r.u8();
       if (flags & 1) r.skip(8);
-      if (r.addr() !== undefined) {
-        unsupported(r.label, "dense link storage (a group with many links)");
-      }
+      const heap = r.addr(), names = r.addr();
+      if (heap !== undefined) info.denseLinks = { heap, names };
       info.links ??= new Map();
       return;
     }
     case 0x15: {
+      // Attribute info: dense attributes, likewise.
       r.u8();
       const flags = r.u8();
       if (flags & 1) r.skip(2);
-      if (r.addr() !== undefined) unsupported(r.label, "dense attribute storage");
+      const heap = r.addr(), names = r.addr();
+      if (heap !== undefined) info.denseAttrs = { heap, names };
       return;
     }
     case 0x04: // fill value (old): size, value
@@ -346,6 +352,17 @@ export async function readObject(cache: PageCache, address: number): Promise<Obj
       }
       const cont = parseMessage(type, body, info);
       if (cont) blocks.push([cont[0], cont[1], true]);
+    }
+  }
+  if (info.denseLinks) {
+    for (const m of await readDense(cache, info.denseLinks.heap, info.denseLinks.names, "links")) {
+      parseLink(new Reader(m, cache.label), info);
+    }
+  }
+  if (info.denseAttrs) {
+    const { heap, names } = info.denseAttrs;
+    for (const m of await readDense(cache, heap, names, "attributes")) {
+      parseAttribute(new Reader(m, cache.label), info);
     }
   }
   if (info.symbolTable || info.links) info.kind = "group";

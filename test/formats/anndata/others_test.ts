@@ -8,7 +8,8 @@ import { assert, assertEquals, assertRejects, freshInstance } from "../../_helpe
 import { needsPython, PYTHON, python } from "../../_python.ts";
 import { fileBytes } from "../../../src/formats/hdf5/h5file.ts";
 import { openH5Range } from "../../../src/formats/hdf5/store.ts";
-import { readDict } from "../../../src/formats/anndata/_decode.ts";
+import { readAnnData, readDict } from "../../../src/formats/anndata/_decode.ts";
+import { openH5 } from "../../../src/formats/anndata/_h5wasm_store.ts";
 
 const py = needsPython("others' AnnData files", "anndata", "h5py", "scipy", "pandas", "zarr");
 
@@ -113,13 +114,25 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a false scalar in uns stays false in files read through h5wasm (dense link storage)",
+  name: "a false scalar in uns stays false in a file with dense link storage (track_order)",
   ...py,
   async fn() {
     const uns = (await read("f4_bool_trackorder.h5ad")).uns;
     assertEquals(uns.flag, false);
     // Scalars keep their type and value there too (an int32 or float64 for each made 2^32 - 1 a -1).
     assertEquals([uns.u32, uns.u64, uns.i8, uns.f32], [2 ** 32 - 1, 2n ** 64n - 1n, -5, 1.5]);
+    // And through the h5wasm fallback (for layouts our reader leaves to it).
+    const wasm = await openH5(`${await files()}/f4_bool_trackorder.h5ad`);
+    try {
+      const viaWasm = (await readAnnData(wasm)).uns;
+      assertEquals(viaWasm.flag, false);
+      assertEquals(
+        [viaWasm.u32, viaWasm.u64, viaWasm.i8, viaWasm.f32],
+        [2 ** 32 - 1, 2n ** 64n - 1n, -5, 1.5],
+      );
+    } finally {
+      wasm.close();
+    }
     const out = `${await Deno.makeTempDir()}/x.h5ad`;
     await ln.writeH5ad(await read("f4_bool_trackorder.h5ad"), out);
     assertEquals(

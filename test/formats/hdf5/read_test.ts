@@ -4,7 +4,7 @@ import { needsPython, python } from "../../_python.ts";
 import { fileBytes, H5File } from "../../../src/formats/hdf5/h5file.ts";
 import { h5RangeArray, openH5Range } from "../../../src/formats/hdf5/store.ts";
 import type { ByteReader } from "../../../src/formats/hdf5/_bytes_io.ts";
-import { CorruptFileError, UnsupportedFormatError } from "../../../mod.ts";
+import { CorruptFileError, LaminError, UnsupportedFormatError } from "../../../mod.ts";
 import { ds } from "./_ds.ts";
 
 const py = needsPython("HDF5 reading", "h5py", "numpy");
@@ -234,7 +234,8 @@ Deno.test({
 
 Deno.test({
   name:
-    "H5File reads libver='latest' files (v2 object headers, compact links); refuses what it cannot",
+    "H5File reads libver='latest' files (v2 object headers, compact and dense links); refuses " +
+    "what it cannot",
   ...py,
   async fn() {
     const dir = await tempDir();
@@ -254,8 +255,10 @@ with h5py.File(sys.argv[1] + "/wide.h5", "w", libver="latest") as f:
     assertEquals((await small.read("strs")).data, ["p", "q"]);
     // Chunked datasets of new files use layout version 4 indexes: refused clearly (callers fall back).
     await assertRejects(() => small.read("chunked"), UnsupportedFormatError, /layout/);
+    // Past 8 links, dense link storage: read (_dense.ts).
     const wide = await openH5Range(fileBytes(`${dir}/wide.h5`), "wide.h5");
-    await assertRejects(() => wide.keys(""), UnsupportedFormatError, /dense link storage/);
+    assertEquals((await wide.keys("")).length, 40);
+    assertEquals(Array.from((await wide.read("c39")).data as BigInt64Array), [39n]);
   },
 });
 
@@ -543,4 +546,131 @@ console.log(JSON.stringify({ right, held: held.length }));
   const r = JSON.parse(text.trim().split("\n").pop()!);
   assert(r.held > 0, "descriptors used up");
   assertEquals(r.right, true, "every byte read");
+});
+
+const DENSE = `
+import sys, h5py, numpy as np
+d = sys.argv[1]
+with h5py.File(f"{d}/dense.h5", "w", libver="latest") as f:
+    # New-style groups (libver "latest"; anndata's files get them from names
+    # not ASCII): past 8 links, dense.
+    g = f.create_group("obs")
+    for i, n in enumerate(["a", "b", "µ-score", "c", "d", "e", "f", "g", "h", "Ø"]):
+        g.create_dataset(n, data=np.arange(5) * i)
+    # Enough links for a B-tree of two levels and indirect heap blocks in indirect blocks.
+    many = f.create_group("many")
+    src = many.create_dataset("ü0", data=[42])
+    for i in range(1, 20000):
+        many[f"link-{i:05d}-" + "x" * 40] = src
+with h5py.File(f"{d}/attrs.h5", "w", libver="latest") as f:
+    # Past 8 attributes, dense; one past the heap's largest managed object (a huge one).
+    g = f.create_group("g")
+    for i in range(20): g.attrs[f"a{i}"] = i
+    g.attrs["column-order"] = np.array([f"col{i}" for i in range(5000)], dtype=object)
+    g.create_dataset("x", data=np.arange(10.0))
+`;
+
+Deno.test({
+  name: "H5File: dense link storage (20,000 links; a group made new-style by a name not ASCII) " +
+    "and dense attributes (one of them a huge heap object)",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    try {
+      await python(DENSE, dir);
+      const src = fileBytes(`${dir}/dense.h5`);
+      try {
+        const store = await openH5Range(src, "dense.h5");
+        assertEquals(
+          (await store.keys("obs")).sort(),
+          ["a", "b", "c", "d", "e", "f", "g", "h", "Ø", "µ-score"].sort(),
+        );
+        assertEquals(Array.from((await store.read("obs/µ-score")).data as BigInt64Array), [
+          0n,
+          2n,
+          4n,
+          6n,
+          8n,
+        ]);
+        const names = await store.keys("many");
+        assertEquals(names.length, 20_000);
+        assertEquals(new Set(names).size, 20_000);
+        assert(names.includes("ü0") && names.includes(`link-19999-${"x".repeat(40)}`));
+        const last = await store.read(`many/link-12345-${"x".repeat(40)}`);
+        assertEquals(Array.from(last.data as BigInt64Array), [42n]);
+      } finally {
+        src.close();
+      }
+      const src2 = fileBytes(`${dir}/attrs.h5`);
+      try {
+        const store = await openH5Range(src2, "attrs.h5");
+        const attrs = await store.attrs("g");
+        assertEquals(Object.keys(attrs).length, 21);
+        assertEquals(attrs.a19, 19);
+        const order = attrs["column-order"] as string[];
+        assertEquals([order.length, order[0], order[4999]], [5000, "col0", "col4999"]);
+      } finally {
+        src2.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "H5File: damaged dense storage (bytes changed in its heap and B-tree structures) is a " +
+    "LaminError or the right names, never another error or a hang",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    try {
+      await python(DENSE, dir);
+      const good = await Deno.readFile(`${dir}/dense.h5`);
+      const want = 20_000;
+      // Where the structures are: their signatures.
+      const at: number[] = [];
+      for (const sig of ["FRHP", "FHIB", "FHDB", "BTHD", "BTIN", "BTLF"]) {
+        const b = new TextEncoder().encode(sig);
+        let found = 0;
+        for (let i = 0; i + 4 <= good.length && found < 6; i++) {
+          if (
+            good[i] === b[0] && good[i + 1] === b[1] && good[i + 2] === b[2] && good[i + 3] === b[3]
+          ) {
+            at.push(i);
+            found++;
+          }
+        }
+      }
+      assert(at.length >= 12, `structures found: ${at.length}`);
+      let seed = 11;
+      const rand = (k: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
+      const outcomes = new Map<string, number>();
+      for (let t = 0; t < 120; t++) {
+        const bad = good.slice();
+        const base = at[rand(at.length)];
+        for (let k = 0; k < 1 + rand(3); k++) bad[base + rand(48)] ^= 1 + rand(255);
+        await Deno.writeFile(`${dir}/bad.h5`, bad);
+        const src = fileBytes(`${dir}/bad.h5`);
+        let outcome: string;
+        try {
+          const store = await openH5Range(src, "bad.h5");
+          const names = await store.keys("many");
+          outcome = names.length === want ? "right" : `names ${names.length}`;
+        } catch (e) {
+          assert(
+            e instanceof LaminError,
+            `trial ${t}: ${(e as Error)?.name}: ${(e as Error)?.message}`,
+          );
+          outcome = (e as Error).name;
+        } finally {
+          src.close();
+        }
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }
+      assert((outcomes.get("CorruptFileError") ?? 0) > 20, JSON.stringify([...outcomes]));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -163,8 +163,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "stream() of a zarr whose indptr lost its last chunk (zeros): CorruptFileError, as a " +
-    "whole read, not empty rows",
+  name: "stream() of a zarr whose indptr lost its last chunk (zeros), or a string array a " +
+    "chunk: CorruptFileError, as a whole read, not empty rows or numbers",
   ...py,
   async fn() {
     const dir = await pyFixtures();
@@ -186,6 +186,17 @@ Deno.test({
         () => file.stream({ subsetObs: df.cell_type.eq("T cell") }),
         ln.CorruptFileError,
         /indptr ends at \d+, not at \d+ entries/,
+      );
+      // A string array's chunk gone: its fill value (zarr's 0) is no string.
+      const other = `${root}/copy/strings.zarr`;
+      await new Deno.Command("cp", { args: ["-r", `${dir}/csr.zarr`, other] }).output();
+      await Deno.remove(`${other}/obs/cell_type/categories/0`);
+      await assertRejects(() => ln.readZarr(other), ln.CorruptFileError, /categories holds strings/);
+      const strings = await new ln.File(other).save();
+      await assertRejects(
+        () => strings.stream({ subsetObs: strings.subsetter().cell_type.eq("T cell") }),
+        ln.CorruptFileError,
+        /categories holds strings, but its element 0 reads as 0/,
       );
     } finally {
       await ln.close();

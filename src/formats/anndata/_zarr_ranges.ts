@@ -65,6 +65,7 @@ export interface Zarray {
   compressor?: { id?: unknown } | null;
   order?: unknown;
   dimension_separator?: unknown;
+  fill_value?: unknown;
 }
 
 /**

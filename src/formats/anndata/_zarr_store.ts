@@ -324,6 +324,9 @@ function emptyArray(dtype: string, shape: number[]): StoreArray {
   return { kind: "number", data: allocate(d, 0), shape, dtype: d };
 }
 
+/** zarrita's data types of string arrays. */
+const STRINGS = new Set(["v2:object", "string", "v2:str"]);
+
 /** Open a zarr hierarchy as an ElementStore. */
 export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
   installCheckedCodecs();
@@ -425,8 +428,19 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       out = { kind: "bool", data: boolBytes(data), shape };
     } else if (
       Array.isArray(data) &&
-      (data.length === 0 || typeof data[0] === "string" || data[0] === null)
+      (data.length === 0 || typeof data[0] === "string" || data[0] === null ||
+        STRINGS.has(String(node.dtype)))
     ) {
+      // A chunk never written holds the fill value: zarr's default for a
+      // string array (v2's `|O`) is 0, which no string is.
+      const odd = (data as unknown[]).findIndex((v) => typeof v !== "string" && v !== null);
+      if (odd >= 0) {
+        throw new CorruptFileError(
+          `"${label}": /${p} holds strings, but its element ${odd} reads as ` +
+            `${JSON.stringify(data[odd])} (a chunk never written, whose fill value is not a ` +
+            `string): the store is damaged`,
+        );
+      }
       out = { kind: "string", data: data as (string | null)[], shape };
     } else if (ArrayBuffer.isView(data)) {
       out = {
@@ -536,7 +550,16 @@ async function vlenChunks(
     const key = m.key(c), kept = keptVlen(source, key);
     if (kept) return kept;
     const raw = await source.get(key);
-    if (raw === undefined) return undefined;
+    if (raw === undefined) {
+      // Never written: its fill value, when that is a string (read through
+      // zarrita); zarr's default for a string array (v2's `|O`) is 0, which
+      // no string is: the chunk is missing.
+      if (typeof m.fill === "string") return undefined;
+      throw new CorruptFileError(
+        `"${label}": /${p}, chunk ${c} is missing (a string array's chunk, and its fill ` +
+          `value ${JSON.stringify(m.fill ?? null)} is not a string): the store is damaged`,
+      );
+    }
     let got: Uint8Array | null;
     try {
       const zstd = m.codec === "zstd" ? "zstd" : undefined;
@@ -603,7 +626,15 @@ async function vlenLayout(
   source: ZarrStoreAt,
   p: string,
 ): Promise<
-  { length: number; chunk: number; key(c: number): string; codec?: "blosc" | "zstd" } | undefined
+  | {
+    length: number;
+    chunk: number;
+    key(c: number): string;
+    codec?: "blosc" | "zstd";
+    /** What a chunk never written holds: a string, or no string at all. */
+    fill: unknown;
+  }
+  | undefined
 > {
   const ok = (shape: unknown, chunks: unknown) =>
     Array.isArray(shape) && shape.length === 1 && Number.isSafeInteger(shape[0]) &&
@@ -621,6 +652,7 @@ async function vlenLayout(
       chunk: (m.chunks as number[])[0],
       key: (c) => `${p}/${c}`,
       ...(m.compressor ? { codec: id as "blosc" | "zstd" } : {}),
+      fill: m.fill_value,
     };
   }
   const v = await zarrJsonArray(source, p);
@@ -640,6 +672,7 @@ async function vlenLayout(
     chunk: grid[0],
     key: (c) => chunkKey([c]),
     ...(codecs.length === 2 ? { codec: codecs[1].name as "blosc" | "zstd" } : {}),
+    fill: v.fill_value,
   };
 }
 

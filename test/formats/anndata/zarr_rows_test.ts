@@ -76,11 +76,29 @@ Deno.test({
       assertEquals(got.data, Array.from(rows, (r) => strs[r]));
     }
     assertEquals(gets, 1, "chunk 3 read and decoded once");
-    // A chunk never written: read through zarrita (its fill value), not an error.
+    // A chunk never written: its fill value, zarr's 0 for a string array,
+    // is no string (a store missing a chunk: the chunk named); a string
+    // fill value is what the chunk holds.
     await Deno.remove(`${dir}/s.zarr/lz4/2`);
     const fresh = openZarr(localZarr(`${dir}/s.zarr`), "s.zarr");
-    const gap = await fresh.readRows!("lz4", Uint32Array.of(1, 2_500, 3_000));
-    assertEquals([gap.data[0], gap.data[2]], [strs[1], strs[3_000]]);
+    await assertRejects(
+      () => fresh.readRows!("lz4", Uint32Array.of(1, 2_500, 3_000)),
+      CorruptFileError,
+      /\/lz4, chunk 2 is missing .*fill value 0 is not a string/,
+    );
+    await assertRejects(
+      () => fresh.read("lz4"),
+      CorruptFileError,
+      /holds strings, but its element 2000/,
+    );
+    const meta = JSON.parse(await Deno.readTextFile(`${dir}/s.zarr/lz4/.zarray`));
+    await Deno.writeTextFile(
+      `${dir}/s.zarr/lz4/.zarray`,
+      JSON.stringify({ ...meta, fill_value: "" }),
+    );
+    const filled = openZarr(localZarr(`${dir}/s.zarr`), "s.zarr");
+    const gap = await filled.readRows!("lz4", Uint32Array.of(1, 2_500, 3_000));
+    assertEquals(gap.data, [strs[1], "", strs[3_000]]);
   },
 });
 

@@ -191,7 +191,11 @@ Deno.test({
       const other = `${root}/copy/strings.zarr`;
       await new Deno.Command("cp", { args: ["-r", `${dir}/csr.zarr`, other] }).output();
       await Deno.remove(`${other}/obs/cell_type/categories/0`);
-      await assertRejects(() => ln.readZarr(other), ln.CorruptFileError, /categories holds strings/);
+      await assertRejects(
+        () => ln.readZarr(other),
+        ln.CorruptFileError,
+        /categories holds strings/,
+      );
       const strings = await new ln.File(other).save();
       await assertRejects(
         () => strings.stream({ subsetObs: strings.subsetter().cell_type.eq("T cell") }),

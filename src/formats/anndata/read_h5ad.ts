@@ -15,9 +15,10 @@ import { checkLocalPath } from "./_local_path.ts";
  * AnnData: `CorruptFileError`.
  *
  * The file is read by our own HDF5 reader straight into the result's arrays;
- * layouts it does not read (newer chunk indexes, dense link storage) go
- * through h5wasm, said in a debug log (which cannot undo lzf or other
- * plugin filters there: an `UnsupportedFormatError` saying so).
+ * the few layouts it does not read (a fill value other than zero, shared
+ * messages, big-endian data) go through h5wasm, said in a debug log (which
+ * cannot undo lzf or other plugin filters: an `UnsupportedFormatError`
+ * saying so).
  *
  * @example
  * ```ts ignore

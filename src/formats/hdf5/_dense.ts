@@ -15,7 +15,7 @@ import { Reader } from "./_bytes_io.ts";
 /** B-tree record types: huge objects (not filtered), link names (in a group), attribute names. */
 const HUGE_OBJECTS = 1, LINK_NAMES = 5, ATTRIBUTE_NAMES = 8;
 /** Shortest record of each type. */
-const RECORD_MIN: Record<number, number> = { 1: 24, 5: 5, 8: 17 };
+const RECORD_MIN: Record<number, number> = { 1: 24, 5: 5, 8: 17, 10: 16, 11: 21 };
 /** Largest huge object read (a message: an attribute of ~10 million names). */
 const MOST_HUGE = 1 << 28;
 /** Most records a dense index may hold (links or attributes of one object). */
@@ -291,8 +291,11 @@ function countBytes(n: number): number {
   return Math.floor(Math.log2(Math.max(1, n)) / 8) + 1;
 }
 
-/** The records of the version 2 B-tree at `address`, of record type `type`, in order. */
-async function readIndex(
+/**
+ * The records of the version 2 B-tree at `address`, of record type `type`
+ * (1: huge objects, 5: link names, 8: attribute names, 10/11: chunks), in order.
+ */
+export async function readIndex(
   cache: PageCache,
   address: number,
   type: number,

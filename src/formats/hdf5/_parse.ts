@@ -4,6 +4,7 @@ import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { PageCache } from "./_bytes_io.ts";
 import { Reader } from "./_bytes_io.ts";
 import { readDense } from "./_dense.ts";
+import type { ChunkIndex } from "./_chunk_index.ts";
 
 /** A parsed datatype. */
 export type DType =
@@ -20,7 +21,7 @@ export type DType =
 export type Layout =
   | { kind: "compact"; data: Uint8Array }
   | { kind: "contiguous"; address: number | undefined; size: number }
-  | { kind: "chunked"; btree: number | undefined; chunk: number[] };
+  | { kind: "chunked"; btree: number | undefined; chunk: number[]; index?: ChunkIndex };
 
 /** A filter of the pipeline. */
 export interface Filter {
@@ -179,6 +180,36 @@ function parseLayout(r: Reader): Layout {
     const chunk: number[] = [];
     for (let i = 0; i < nd; i++) chunk.push(r.u32());
     return { kind: "chunked", btree, chunk: chunk.slice(0, -1) };
+  }
+  if (cls === 2 && version === 4) {
+    // A version 4 chunk index (_chunk_index.ts).
+    const flags = r.u8(), nd = r.u8(), width = r.u8();
+    if (!(width >= 1 && width <= 8)) unsupported(r.label, `chunk dimensions of ${width} bytes`);
+    const chunk: number[] = [];
+    for (let i = 0; i < nd; i++) {
+      const b = r.bytes(width);
+      let v = 0;
+      for (let k = width - 1; k >= 0; k--) v = v * 256 + b[k];
+      chunk.push(v);
+    }
+    const type = r.u8();
+    let index: ChunkIndex;
+    if (type === 1) {
+      const filtered = (flags & 0x02) !== 0;
+      const size = filtered ? r.len() : undefined, mask = filtered ? r.u32() : undefined;
+      index = { type, address: r.addr(), ...(filtered ? { size, mask } : {}) };
+    } else if (type === 2) index = { type, address: r.addr() };
+    else if (type === 3) {
+      const pageBits = r.u8();
+      index = { type, pageBits, address: r.addr() };
+    } else if (type === 4) {
+      const params = [r.u8(), r.u8(), r.u8(), r.u8(), r.u8()];
+      index = { type, params, address: r.addr() };
+    } else if (type === 5) {
+      r.skip(4 + 1 + 1);
+      index = { type, address: r.addr() };
+    } else return unsupported(r.label, `chunk index type ${type}`);
+    return { kind: "chunked", btree: undefined, chunk: chunk.slice(0, -1), index };
   }
   return unsupported(r.label, `layout class ${cls} (message version ${version})`);
 }

@@ -13,6 +13,7 @@
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Dtype } from "../anndata/matrix.ts";
 import { type BTreeStats, type ChunkRef, ChunkTree, readSymbolTable } from "./_btree.ts";
+import { type ChunkIndex, ListedChunks, readChunkIndex } from "./_chunk_index.ts";
 import { copyRowRuns, copyRowRunsAcross, pickRows } from "./_copy_row.ts";
 import { readSpans } from "./_spans.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
@@ -531,9 +532,8 @@ export class H5Dataset {
     // Collected apart and stored when complete: a concurrent read of the
     // same rows may be looking them up too.
     const found = new Map<number, ChunkRef[]>();
-    const btree = layout.btree;
-    if (btree !== undefined) {
-      const tree = this.#file.chunkTree(btree, layout.chunk.length, this.path);
+    const tree = this.#lookup();
+    if (tree) {
       await guard(this.#file.label, () =>
         tree.find(missing.map((q) => q * extent), (c) => {
           const q = c.offset[0] / extent;
@@ -553,16 +553,32 @@ export class H5Dataset {
     }
   }
 
-  /** The chunk index (v1 B-tree), read once. */
+  /** The chunk index (a v1 B-tree, or a version 4 index), read once. */
   chunkIndex(): Promise<ChunkRef[]> {
-    const layout = this.info.layout;
-    if (layout?.kind !== "chunked") return Promise.resolve([]);
-    this.#chunks ??= layout.btree === undefined ? Promise.resolve([]) : guard(
-      this.#file.label,
-      () => this.#file.chunkTree(layout.btree!, layout.chunk.length, this.path).all(),
-    );
+    const tree = this.#lookup();
+    this.#chunks ??= tree ? guard(this.#file.label, () => tree.all()) : Promise.resolve([]);
     return this.#chunks;
   }
+
+  /** What finds this dataset's chunks: its v1 B-tree, or its version 4 index. */
+  #lookup(): ChunkTree | ListedChunks | undefined {
+    const layout = this.info.layout;
+    if (layout?.kind !== "chunked") return undefined;
+    if (layout.btree !== undefined) {
+      return this.#file.chunkTree(layout.btree, layout.chunk.length, this.path);
+    }
+    const index = layout.index;
+    if (!index) return undefined;
+    return this.#listed ??= this.#file.listedChunks(
+      index,
+      this.shape,
+      layout.chunk,
+      sizeOf(this.type),
+      (this.info.filters ?? []).length > 0,
+      this.path,
+    );
+  }
+  #listed?: ListedChunks;
 }
 
 /** Bytes read from a remote file's start with its size (the superblock and what follows it). */
@@ -694,6 +710,21 @@ export class H5File {
   }
 
   /** The chunk index (v1 B-tree of type 1) at `address` of the dataset at `path`, made once. */
+  /** A dataset's version 4 chunk index (read whole on first use). */
+  listedChunks(
+    index: ChunkIndex,
+    shape: readonly number[],
+    chunk: readonly number[],
+    elem: number,
+    filtered: boolean,
+    path: string,
+  ): ListedChunks {
+    const where = `"${this.label}": /${path}`;
+    return new ListedChunks(() =>
+      readChunkIndex(this.#cache, index, shape, chunk, elem, filtered, where)
+    );
+  }
+
   chunkTree(address: number, rank: number, path: string): ChunkTree {
     let tree = this.#trees.get(address);
     if (!tree) {

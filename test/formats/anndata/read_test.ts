@@ -143,14 +143,13 @@ obs = pd.DataFrame({f"c{i}": np.arange(n) * i for i in range(10)}, index=[f"c{i}
 X = sp.random(n, 20, density=0.3, format="csr", random_state=0, dtype=np.float32)
 ad.AnnData(X=X, obs=obs, dtype=np.float32).write_h5ad(f"{out}/src.h5ad")
 for comp in ["lzf", "gzip"]:
-    # libver="latest": layouts (new-style chunk indexes, dense link storage)
-    # our reader leaves to h5wasm.
-    with h5py.File(f"{out}/src.h5ad", "r") as s, h5py.File(f"{out}/{comp}.h5ad", "w", libver="latest") as d:
+    # A fill value other than zero: a layout our reader leaves to h5wasm.
+    with h5py.File(f"{out}/src.h5ad", "r") as s, h5py.File(f"{out}/{comp}.h5ad", "w") as d:
         for k, v in s.attrs.items(): d.attrs[k] = v
         for k in s: s.copy(s[k], d, name=k)
         for t in ["X/data", "obs/c3"]:
             a = d[t][...]; at = dict(d[t].attrs); del d[t]
-            nd = d.create_dataset(t, data=a, chunks=(7,), compression=comp)
+            nd = d.create_dataset(t, data=a, chunks=(7,), compression=comp, fillvalue=1)
             for k, v in at.items(): nd.attrs[k] = v
 `,
         out,

@@ -253,8 +253,11 @@ with h5py.File(sys.argv[1] + "/wide.h5", "w", libver="latest") as f:
     assertEquals(await small.attrs(""), { s: "x" });
     assertEquals(Array.from((await small.read("a")).data as Int32Array), [0, 1, 2, 3, 4]);
     assertEquals((await small.read("strs")).data, ["p", "q"]);
-    // Chunked datasets of new files use layout version 4 indexes: refused clearly (callers fall back).
-    await assertRejects(() => small.read("chunked"), UnsupportedFormatError, /layout/);
+    // Chunked datasets of new files use layout version 4 indexes (_chunk_index.ts).
+    assertEquals(
+      Array.from((await small.read("chunked")).data as Float32Array),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     // Past 8 links, dense link storage: read (_dense.ts).
     const wide = await openH5Range(fileBytes(`${dir}/wide.h5`), "wide.h5");
     assertEquals((await wide.keys("")).length, 40);
@@ -667,6 +670,151 @@ Deno.test({
           src.close();
         }
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }
+      assert((outcomes.get("CorruptFileError") ?? 0) > 20, JSON.stringify([...outcomes]));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+const V4 = `
+import sys, h5py, numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(0)
+out = {}
+with h5py.File(f"{d}/v4.h5", "w", libver="latest") as f:
+    def put(name, a, **kw):
+        f.create_dataset(name, data=a, **kw); out[name] = a
+    # Fixed arrays (fixed shapes), one page and paged (more than 1,024 chunks).
+    put("fa", rng.random(1000).astype("f4"), chunks=(100,))
+    put("fa_gzip", rng.random(5000).astype("f4"), chunks=(7,), compression="gzip")
+    put("fa_paged_lzf", rng.random(300000).astype("f4"), chunks=(97,), compression="lzf")
+    put("fa_2d", rng.random((300, 40)).astype("f4"), chunks=(16, 9), compression="gzip", shuffle=True)
+    # Extensible arrays (maxshape (None,), as anndata's sparse arrays): blocks in the index
+    # block, in super blocks, paged.
+    put("ea_tiny", np.arange(3, dtype="i4"), chunks=(1,), maxshape=(None,))
+    put("ea_mid", (rng.random(20000) * 1000).astype("i4"), chunks=(10,), maxshape=(None,), compression="gzip")
+    put("ea_big", (rng.random(2_000_000) * 1000).astype("i4"), chunks=(100,), maxshape=(None,))
+    put("ea_2d", rng.random((301, 41)).astype("f4"), chunks=(16, 9), maxshape=(None, 41), compression="gzip")
+    # One chunk; a version 2 B-tree (two unlimited dimensions).
+    put("single_gzip", rng.random((50, 7)), chunks=(50, 7), compression="gzip")
+    put("bt2", rng.random((300, 40)).astype("f4"), chunks=(16, 9), maxshape=(None, None), compression="gzip")
+    # Chunks never written: zeros.
+    ds = f.create_dataset("ea_holes", shape=(100000,), dtype="i4", chunks=(100,), maxshape=(None,))
+    ds[50000:50100] = 7; ds[99950:] = 9
+    z = np.zeros(100000, "i4"); z[50000:50100] = 7; z[99950:] = 9; out["ea_holes"] = z
+    # Implicit: allocated early, no filter.
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE); dcpl.set_chunk((64,))
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    did = h5py.h5d.create(f.id, b"implicit", h5py.h5t.NATIVE_FLOAT, h5py.h5s.create_simple((1000,)), dcpl)
+    a = rng.random(1000).astype("f4"); h5py.Dataset(did)[...] = a; out["implicit"] = a
+for k, a in out.items():
+    np.ascontiguousarray(a).tofile(f"{d}/{k}.raw")
+print(" ".join(out))
+`;
+
+Deno.test({
+  name: "H5File: version 4 chunk indexes (fixed and extensible arrays, paged or not; one chunk; " +
+    "implicit; v2 B-tree) read whole and by scattered rows, equal to numpy's bytes",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    try {
+      const names = (await python(V4, dir)).trim().split(" ");
+      assertEquals(names.length, 12);
+      const src = fileBytes(`${dir}/v4.h5`);
+      try {
+        const f = await H5File.open(src, "v4.h5");
+        for (const name of names) {
+          const want = await Deno.readFile(`${dir}/${name}.raw`);
+          const d = await ds(f, name);
+          const whole = await d.readRows([[0, d.shape[0]]]);
+          assertEquals(whole.length, want.length, name);
+          assert(whole.every((v, i) => v === want[i]), `${name}: whole`);
+          // Scattered rows: the chunk lookup answers for each row of chunks.
+          const rowBytes = want.length / d.shape[0];
+          const n = d.shape[0];
+          const ranges: [number, number][] = [];
+          for (let s = 0; s < n; s += Math.max(1, Math.floor(n / 13))) {
+            ranges.push([s, Math.min(n, s + 1 + (s % 3))]);
+          }
+          const rows = await d.readRows(ranges);
+          let o = 0;
+          for (const [s, e] of ranges) {
+            const part = want.subarray(s * rowBytes, e * rowBytes);
+            assert(part.every((v, i) => v === rows[o + i]), `${name}: rows ${s}..${e}`);
+            o += part.length;
+          }
+        }
+      } finally {
+        src.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "H5File: damaged version 4 chunk indexes (bytes changed in their structures) are a " +
+    "LaminError or the right values, never another error or a hang",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    try {
+      const names = (await python(V4, dir)).trim().split(" ");
+      const good = await Deno.readFile(`${dir}/v4.h5`);
+      const at: number[] = [];
+      for (const sig of ["FAHD", "FADB", "EAHD", "EAIB", "EASB", "EADB", "BTHD", "BTLF"]) {
+        const b = new TextEncoder().encode(sig);
+        let found = 0;
+        for (let i = 0; i + 4 <= good.length && found < 4; i++) {
+          if (
+            good[i] === b[0] && good[i + 1] === b[1] && good[i + 2] === b[2] && good[i + 3] === b[3]
+          ) {
+            at.push(i);
+            found++;
+          }
+        }
+      }
+      assert(at.length >= 20, `structures found: ${at.length}`);
+      const wants = new Map<string, Uint8Array>();
+      for (const n of names) wants.set(n, await Deno.readFile(`${dir}/${n}.raw`));
+      let seed = 5;
+      const rand = (k: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
+      const outcomes = new Map<string, number>();
+      for (let t = 0; t < 80; t++) {
+        const bad = good.slice();
+        const base = at[rand(at.length)];
+        for (let k = 0; k < 1 + rand(3); k++) bad[base + rand(40)] ^= 1 + rand(255);
+        await Deno.writeFile(`${dir}/bad.h5`, bad);
+        const src = fileBytes(`${dir}/bad.h5`);
+        try {
+          const f = await H5File.open(src, "bad.h5");
+          for (const name of names) {
+            let outcome: string;
+            try {
+              const d = await ds(f, name);
+              const got = await d.readRows([[0, d.shape[0]]]);
+              const want = wants.get(name)!;
+              outcome = got.length === want.length && got.every((v, i) => v === want[i])
+                ? "right"
+                : "other values";
+            } catch (e) {
+              assert(
+                e instanceof LaminError,
+                `${name}: ${(e as Error)?.name}: ${(e as Error)?.message}`,
+              );
+              outcome = (e as Error).name;
+            }
+            outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+          }
+        } catch (e) {
+          assert(e instanceof LaminError, `${(e as Error)?.name}: ${(e as Error)?.message}`);
+        } finally {
+          src.close();
+        }
       }
       assert((outcomes.get("CorruptFileError") ?? 0) > 20, JSON.stringify([...outcomes]));
     } finally {

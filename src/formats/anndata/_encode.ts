@@ -376,8 +376,9 @@ export function encodeElem(x: unknown, path: string, seen = new Set<object>()): 
   }
   if (typeof x === "string") return arr([x], "str", [], enc("string", "0.2.0"));
   if (typeof x === "number") {
-    // An integer past 2^53 is a float already (1e20 would wrap as an int64).
-    return Number.isSafeInteger(x)
+    // An integer past 2^53 is a float already (1e20 would wrap as an int64);
+    // -0 is a float (as an int64 it would lose its sign).
+    return Number.isSafeInteger(x) && !Object.is(x, -0)
       ? arr(BigInt64Array.of(BigInt(x)), "int64", [], enc("numeric-scalar", "0.2.0"))
       : arr(Float64Array.of(x), "float64", [], enc("numeric-scalar", "0.2.0"));
   }
@@ -448,7 +449,7 @@ export function encodeElem(x: unknown, path: string, seen = new Set<object>()): 
 function encodeDict(x: Record<string, unknown>, path: string, seen: Set<object>): TreeGroup {
   const g = group(enc("dict", "0.1.0"));
   for (const [k, v] of Object.entries(x)) {
-    const as = typeof v === "number" ? keptScalar(x, k, v) : undefined;
+    const as = typeof v === "number" || typeof v === "bigint" ? keptScalar(x, k, v) : undefined;
     g.children[k] = as
       ? arr(as, dtypeOf(as), [], enc("numeric-scalar", "0.2.0"))
       : encodeElem(v, `${path}/${k}`, seen);

@@ -29,8 +29,19 @@ const SMALL_INTS = {
  * `v` as a one-element array of the dtype `dict[key]` was read with, when
  * one was kept and `v` is exactly representable in it; else undefined.
  */
-export function keptScalar(dict: object, key: string, v: number): NumericArray | undefined {
+export function keptScalar(
+  dict: object,
+  key: string,
+  v: number | bigint,
+): NumericArray | undefined {
   const dtype = kept.get(dict)?.get(key);
+  if (typeof v === "bigint") {
+    // A uint64 past 2^53 (read as a bigint) stays one (int64 holds it too).
+    return dtype === "uint64" && v >= 0n && v < 2n ** 64n ? BigUint64Array.of(v) : undefined;
+  }
+  // A float64 holding a whole number (Python's 1.0, a resolution): a JS
+  // number cannot say so itself, and whole numbers are written as int64.
+  if (dtype === "float64") return Float64Array.of(v);
   if (dtype === "float32") {
     return Number.isNaN(v) || Math.fround(v) === v ? Float32Array.of(v) : undefined;
   }

@@ -22,7 +22,8 @@ ad.AnnData(X=sp.csr_matrix((np.array([2, 5], np.float32), np.array([1, 1]), np.a
 # bool scalar in uns, file read through the h5wasm fallback (dense link storage from track_order)
 h5py.get_config().track_order = True
 small(uns={"flag": False, "u32": np.uint32(2**32 - 1), "u64": np.uint64(2**64 - 1), "i8": np.int8(-5),
-           "f32": np.float32(1.5)}).write_h5ad("f4_bool_trackorder.h5ad")
+           "f32": np.float32(1.5), "f64": 1.0, "u64mid": np.uint64(2**60), "neg0": -0.0,
+           "params": {"resolution": 1.0, "n_pcs": 50}}).write_h5ad("f4_bool_trackorder.h5ad")
 h5py.get_config().track_order = False
 # unwritten HDF5 chunks with a non-zero fill value
 small().write_h5ad("f5_fill.h5ad")

@@ -138,10 +138,13 @@ Deno.test({
     assertEquals(
       (await python(
         `import anndata as ad, sys; u = ad.read_h5ad(sys.argv[1]).uns
-print(*[f"{k}={u[k]!r}:{type(u[k]).__name__}" for k in ["u32", "u64", "i8", "f32"]])`,
+u["res"] = u["params"]["resolution"]; u["npcs"] = u["params"]["n_pcs"]
+print(*[f"{k}={u[k]!r}:{type(u[k]).__name__}" for k in ["u32", "u64", "i8", "f32", "f64", "u64mid", "neg0", "res", "npcs"]])`,
         out,
       )).trim(),
-      "u32=4294967295:uint32 u64=18446744073709551615:uint64 i8=-5:int8 f32=1.5:float32",
+      "u32=4294967295:uint32 u64=18446744073709551615:uint64 i8=-5:int8 f32=1.5:float32 " +
+        "f64=1.0:float64 u64mid=1152921504606846976:uint64 neg0=-0.0:float64 res=1.0:float64 " +
+        "npcs=50:int64",
     );
   },
 });

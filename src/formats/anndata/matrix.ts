@@ -297,6 +297,10 @@ export class CscMatrix {
   }
 }
 
+function typeName(v: unknown): string {
+  return v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "an object") : typeof v;
+}
+
 /**
  * The invariants of CSR/CSC arrays, so `toDense()` and lookups never drop
  * or misplace an entry: lengths agree, `indptr` starts at 0, never
@@ -310,6 +314,17 @@ function checkCompressed(
   major: number,
   minor: number,
 ): void {
+  // The types too (TypeScript's say so, but a caller may not be checked):
+  // a Uint32Array or Float64Array of indices was written as int64 bytes it
+  // is not, and Python crashed reading the file.
+  for (const [name, a] of [["indices", indices], ["indptr", indptr]] as const) {
+    if (!(a instanceof Int32Array || a instanceof BigInt64Array)) {
+      throw new ValidationError(
+        `${what}: ${name} is an Int32Array or a BigInt64Array, got ${typeName(a)}; ` +
+          `convert it (e.g. Int32Array.from(${name}))`,
+      );
+    }
+  }
   if (indices.length !== data.length) {
     throw new ValidationError(
       `${what}: indices (${indices.length}) and data (${data.length}) differ in length`,

@@ -239,3 +239,57 @@ Deno.test("writeH5ad refuses a string holding NUL (HDF5 readers cut it there), w
   await ln.writeZarr(small({ uns: { note: "x\0y" } }), `${dir}/x.zarr`);
   assertEquals((await ln.readZarr(`${dir}/x.zarr`)).uns.note, "x\0y");
 });
+
+Deno.test("CsrMatrix/CscMatrix refuse index arrays of other types (written as int64 bytes they are not, Python crashed reading the file)", () => {
+  const data = Float32Array.of(1, 2);
+  const cases: [string, () => unknown, RegExp][] = [
+    [
+      "Uint32Array indices",
+      () =>
+        new ln.CsrMatrix(
+          data,
+          Uint32Array.of(0, 1) as unknown as Int32Array,
+          Int32Array.of(0, 1, 2),
+          [2, 2],
+        ),
+      /indices is an Int32Array or a BigInt64Array, got Uint32Array/,
+    ],
+    [
+      "Float64Array indptr",
+      () =>
+        new ln.CscMatrix(
+          data,
+          Int32Array.of(0, 1),
+          Float64Array.of(0, 1, 2) as unknown as Int32Array,
+          [2, 2],
+        ),
+      /indptr is an Int32Array or a BigInt64Array, got Float64Array/,
+    ],
+    [
+      "a plain array of indices",
+      () => new ln.CsrMatrix(data, [0, 1] as unknown as Int32Array, Int32Array.of(0, 1, 2), [2, 2]),
+      /got Array/,
+    ],
+    [
+      "plain data",
+      () =>
+        new ln.CsrMatrix(
+          [1, 2] as unknown as Float32Array,
+          Int32Array.of(0, 1),
+          Int32Array.of(0, 1, 2),
+          [2, 2],
+        ),
+      /must be a typed array/,
+    ],
+  ];
+  for (const [name, make, re] of cases) {
+    let err: unknown;
+    try {
+      make();
+    } catch (e) {
+      err = e;
+    }
+    if (!(err instanceof ln.ValidationError)) throw new Error(`${name}: ${err}`);
+    if (!re.test(err.message)) throw new Error(`${name}: ${err.message}`);
+  }
+});

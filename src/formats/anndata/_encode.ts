@@ -140,22 +140,50 @@ const INT_TYPES: Record<string, [new (n: number) => NumericArray, TreeArray["dty
 function encodeValueCategorical(s: pl.Series, info: CategoryInfo): TreeGroup {
   const name = s.dtype.variant;
   const isInt = name in INT_TYPES;
-  // Values and categories compared by exact text: integers' as polars
-  // prints them (exact past 2^53), floats' and booleans' as JS does.
-  const key = (c: string): string => {
-    if (name === "Bool") return c;
-    if (!isInt) return String(Number(c));
-    try {
-      return BigInt(c).toString();
-    } catch {
-      throw new ValidationError(
-        `column "${s.name}" holds integers but its categories include ${JSON.stringify(c)}: ` +
-          `give integer categories, or remove its entry from categories`,
-      );
+  const [Ctor, dtype]: [new (n: number) => NumericArray, TreeArray["dtype"]] = isInt
+    ? INT_TYPES[name]
+    : name === "Float32"
+    ? [Float32Array, "float32"]
+    : [Float64Array, "float64"];
+  const big = dtype === "int64" || dtype === "uint64";
+  const refuse = (c: string, why: string) =>
+    new ValidationError(
+      `column "${s.name}" (${name}) has the category ${JSON.stringify(c)}, which ${why}: ` +
+        `give categories of its values, or remove its entry from categories`,
+    );
+  // Each category as the value it is stored as (in the column's dtype),
+  // by exact text: integers' as polars prints them (exact past 2^53),
+  // floats' rounded to the column's width, as JS prints them.
+  const stored = (c: string): string => {
+    if (name === "Bool") {
+      if (c !== "true" && c !== "false") throw refuse(c, "is neither true nor false");
+      return c;
     }
+    if (isInt) {
+      if (!/^[+-]?\d+$/.test(c.trim())) throw refuse(c, "is not a whole number");
+      const v = BigInt(c.trim());
+      const one = new Ctor(1);
+      one[0] = (big ? v : Number(v)) as never;
+      if (BigInt(one[0] as number | bigint) !== v) throw refuse(c, `is outside ${dtype}'s range`);
+      return v.toString();
+    }
+    const n = Number(c);
+    if (c.trim() === "" || Number.isNaN(n)) throw refuse(c, "is not a number");
+    return String(name === "Float32" ? Math.fround(n) : n);
   };
   const cats = info.categories;
-  const index = new Map(cats.map((c, i) => [key(c), i]));
+  const keys = cats.map(stored);
+  const index = new Map<string, number>();
+  keys.forEach((k, i) => {
+    const j = index.get(k);
+    if (j !== undefined) {
+      throw new ValidationError(
+        `column "${s.name}" (${name}): its categories ${JSON.stringify(cats[j])} and ` +
+          `${JSON.stringify(cats[i])} are the same value (${k}); pandas needs each once`,
+      );
+    }
+    index.set(k, i);
+  });
   const values = isInt ? s.cast(pl.Utf8).toArray() : s.toArray();
   const codes = codesArray(values.length, cats.length);
   const missing = new Set<string>();
@@ -179,14 +207,8 @@ function encodeValueCategorical(s: pl.Series, info: CategoryInfo): TreeGroup {
       cats.length,
     ], enc("array", "0.2.0"));
   } else {
-    const [Ctor, dtype]: [new (n: number) => NumericArray, TreeArray["dtype"]] = isInt
-      ? INT_TYPES[name]
-      : name === "Float32"
-      ? [Float32Array, "float32"]
-      : [Float64Array, "float64"];
     const data = new Ctor(cats.length);
-    const big = dtype === "int64" || dtype === "uint64";
-    cats.forEach((c, i) => (data[i] = (big ? BigInt(key(c)) : Number(c)) as never));
+    keys.forEach((k, i) => (data[i] = (big ? BigInt(k) : Number(k)) as never));
     categories = arr(data, dtype, [cats.length], enc("array", "0.2.0"));
   }
   return categoricalGroup(codes, categories, info.ordered);
@@ -200,13 +222,26 @@ export function encodeColumn(
 ): TreeNode {
   const name = s.dtype.variant;
   if (!WRITABLE.has(name) && !(name in INT_TYPES)) unwritable(s, name);
-  if (
-    info?.values &&
-    (info.values === "boolean"
-      ? name === "Bool"
-      : name in INT_TYPES || name === "Float32" || name === "Float64")
-  ) {
-    return encodeValueCategorical(s, info);
+  if (info) {
+    // Categories given for a column: it is written as a categorical, of
+    // strings or of its values (`values`); metadata that does not fit the
+    // column is refused rather than dropped.
+    const numeric = name in INT_TYPES || name === "Float32" || name === "Float64";
+    if (info.values === "boolean" ? name === "Bool" : info.values === "number" && numeric) {
+      return encodeValueCategorical(s, info);
+    }
+    const text = name === "String" || name === "Utf8" || name === "Categorical";
+    if (info.values !== undefined || !text) {
+      throw new ValidationError(
+        `column "${s.name}" is ${name}, but its categories say ${
+          info.values ? `values: "${info.values}"` : "strings"
+        }: for a column of ${
+          numeric ? 'numbers give values: "number"' : name === "Bool"
+            ? 'booleans give values: "boolean"'
+            : "strings leave values out"
+        }, or remove its entry from categories to write it as a plain column`,
+      );
+    }
   }
   const values = s.toArray() as unknown[];
   const n = values.length;
@@ -216,9 +251,10 @@ export function encodeColumn(
   if (name === "Categorical") {
     return encodeCategorical(values.map((v) => (v == null ? null : String(v))), info, s.name);
   }
-  if ((name === "String" || name === "Utf8") && hasNull) {
+  if ((name === "String" || name === "Utf8") && (hasNull || info)) {
     // Missing strings as anndata writes them (strings_to_categoricals): a
     // categorical with code -1 where missing; a string array has no missing.
+    // With categories given, a categorical of them.
     return encodeCategorical(values.map((v) => (v == null ? null : String(v))), info, s.name);
   }
   if (name === "String" || name === "Utf8") {

@@ -293,3 +293,59 @@ Deno.test("CsrMatrix/CscMatrix refuse index arrays of other types (written as in
     if (!re.test(err.message)) throw new Error(`${name}: ${err.message}`);
   }
 });
+
+Deno.test({
+  name: "categories given for a column: value categories checked in the column's dtype (same " +
+    "value twice, out of range, not a number: refused; float32 ones match), a string column " +
+    "without nulls written as a categorical, metadata that does not fit refused",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    const withCats = (col: pl.Series, categories: string[], values?: "number" | "boolean") =>
+      new ln.AnnData({
+        obs: pl.DataFrame([col]),
+        obsNames: ["x", "y"],
+        categories: {
+          obs: { a: { categories, ordered: true, ...(values ? { values } : {}) } },
+          var: {},
+        },
+      });
+    const refused: [pl.Series, string[], "number" | "boolean" | undefined, RegExp][] = [
+      [pl.Series("a", [0, 0], pl.Int32), ["0", "00"], "number", /"0" and "00" are the same value/],
+      [pl.Series("a", [1, 0], pl.Int32), ["1", "", "0"], "number", /"", which is not a whole/],
+      [pl.Series("a", [1, 1], pl.Float64), ["1", "1.0"], "number", /the same value \(1\)/],
+      [pl.Series("a", [1, 1], pl.Float64), ["1", "abc"], "number", /"abc", which is not a number/],
+      [pl.Series("a", [1, 1], pl.Int8), ["1", "1000"], "number", /outside int8's range/],
+      [pl.Series("a", [1, 1], pl.UInt8), ["1", "-1"], "number", /outside uint8's range/],
+      [pl.Series("a", [true, false], pl.Bool), ["false", "true", "maybe"], "boolean", /neither/],
+      [pl.Series("a", [1, 2], pl.Int32), ["1", "2"], undefined, /give values: "number"/],
+      [pl.Series("a", ["p", "q"]), ["p", "q"], "number", /leave values out/],
+    ];
+    for (const [col, cats, values, re] of refused) {
+      await assertRejects(
+        () => ln.writeH5ad(withCats(col, cats, values), `${dir}/bad.h5ad`),
+        ln.ValidationError,
+        re,
+      );
+    }
+    await ln.writeH5ad(
+      withCats(pl.Series("a", [0.1, 0.5], pl.Float32), ["0.5", "0.1", "1e-3"], "number"),
+      `${dir}/f32.h5ad`,
+    );
+    assertEquals(
+      await pyRead(
+        `${dir}/f32.h5ad`,
+        `list(a.obs.a.cat.categories.astype(str)), a.obs.a.dtype.ordered, a.obs.a.cat.codes.tolist()`,
+      ),
+      "['0.5', '0.10000000149011612', '0.0010000000474974513'] True [1, 0]",
+    );
+    await ln.writeH5ad(withCats(pl.Series("a", ["x", "y"]), ["y", "x", "z"]), `${dir}/s.h5ad`);
+    assertEquals(
+      await pyRead(
+        `${dir}/s.h5ad`,
+        `list(a.obs.a.cat.categories), a.obs.a.dtype.ordered, list(a.obs.a)`,
+      ),
+      "['y', 'x', 'z'] True ['x', 'y']",
+    );
+  },
+});

@@ -25,10 +25,14 @@ export function keepFrameMeta(df: pl.DataFrame, meta: FrameMeta): pl.DataFrame {
   return df;
 }
 
-/** The metadata kept for `df`, if it is a DataFrame as read and still of its height. */
+/**
+ * The metadata kept for `df`, if it is a DataFrame as read and still of its
+ * height (or has no columns: polars gives such a frame no rows, its index
+ * keeps them).
+ */
 export function frameMeta(df: pl.DataFrame): FrameMeta | undefined {
   const m = kept.get(df);
-  return m && m.index.length === df.height ? m : undefined;
+  return m && (m.index.length === df.height || df.width === 0) ? m : undefined;
 }
 
 const nullable = new WeakMap<pl.DataFrame, Set<string>>();

@@ -4,6 +4,7 @@ import { isMatrix, type Matrix } from "./matrix.ts";
 import type { DataFrame } from "../tables.ts";
 import { installDisplay } from "../../_display.ts";
 import { annDataHtml, annDataText } from "./_repr.ts";
+import { frameMeta } from "./_frame_meta.ts";
 
 /** Categories and order of a categorical column (pandas `CategoricalDtype`). */
 export interface CategoryInfo {
@@ -77,7 +78,7 @@ export interface AnnDataOptions {
 }
 
 function rowsOf(x: Matrix | DataFrame): number {
-  return isMatrix(x) ? x.shape[0] : x.height;
+  return isMatrix(x) ? x.shape[0] : x.width === 0 ? (frameMeta(x)?.index.length ?? -1) : x.height;
 }
 
 /**
@@ -225,11 +226,14 @@ export function checkAnnData(a: AnnData, obs?: number, vars?: number): void {
       bad(`layers.${k}'s shape`, m.shape, [nObs, nVars]);
     }
   }
+  // A DataFrame without columns has no rows in polars (-1: none kept): any count fits it.
   for (const [k, m] of Object.entries(a.obsm)) {
-    if (rowsOf(m) !== nObs) bad(`obsm.${k}'s rows`, rowsOf(m), nObs);
+    const rows = rowsOf(m);
+    if (rows !== nObs && rows !== -1) bad(`obsm.${k}'s rows`, rows, nObs);
   }
   for (const [k, m] of Object.entries(a.varm)) {
-    if (rowsOf(m) !== nVars) bad(`varm.${k}'s rows`, rowsOf(m), nVars);
+    const rows = rowsOf(m);
+    if (rows !== nVars && rows !== -1) bad(`varm.${k}'s rows`, rows, nVars);
   }
   for (const [k, m] of Object.entries(a.obsp)) {
     if (m.shape[0] !== nObs || m.shape[1] !== nObs) {

@@ -349,3 +349,37 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "DataFrames without columns (polars gives them no rows) keep their rows: in uns and obsm, " +
+    "read and written back",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    await python(
+      `import sys, anndata as ad, numpy as np, pandas as pd
+a = ad.AnnData(X=np.ones((2, 2), dtype=np.float32), obs=pd.DataFrame(index=["a", "b"]),
+               var=pd.DataFrame(index=["g", "h"]), dtype=np.float32)
+a.uns["df"] = pd.DataFrame(index=["x", "y", "z"])
+a.obsm["df"] = pd.DataFrame(index=a.obs_names)
+a.write_h5ad(sys.argv[1] + "/a.h5ad"); a.write_zarr(sys.argv[1] + "/a.zarr")`,
+      dir,
+    );
+    for (const [read, src] of [[ln.readH5ad, "a.h5ad"], [ln.readZarr, "a.zarr"]] as const) {
+      const a = await read(`${dir}/${src}`);
+      await ln.writeH5ad(a, `${dir}/back.h5ad`);
+      await ln.writeZarr(a, `${dir}/back.zarr`);
+      for (const out of ["back.h5ad", "back.zarr"]) {
+        assertEquals(
+          await pyRead(
+            `${dir}/${out}`,
+            `list(a.uns["df"].index), a.obsm["df"].shape, list(a.obsm["df"].index)`,
+          ),
+          "['x', 'y', 'z'] (2, 0) ['a', 'b']",
+          `${src} -> ${out}`,
+        );
+      }
+    }
+  },
+});

@@ -314,19 +314,31 @@ class Writer {
       snods.push({ address, lastName: part.length ? offsets[i + part.length - 1] : 0 });
       if (sorted.length === 0) break;
     }
-    if (snods.length > 2 * GROUP_INTERNAL_K) {
-      throw new ValidationError(
-        `${path || "/"} has ${sorted.length} children; at most ${
-          2 * GROUP_INTERNAL_K * per
-        } are written`,
-      );
+    // The B-tree over them: nodes of up to 2 * GROUP_INTERNAL_K children,
+    // as many levels as it takes (each key the last name below it).
+    const cap = 2 * GROUP_INTERNAL_K;
+    const nodeSize = 24 + cap * 8 + (cap + 1) * 8;
+    let level = 0;
+    let below: { address: number; lastName: number }[] = snods;
+    let btree: number;
+    for (;;) {
+      const nodes: { address: number; lastName: number }[] = [];
+      for (let i = 0; i < Math.max(below.length, 1); i += cap) {
+        const part = sorted.length === 0 ? [] : below.slice(i, i + cap);
+        const tree = new Bytes().raw(enc.encode("TREE")).u8(0).u8(level)
+          .u16(part.length).u64(UNDEF).u64(UNDEF).u64(0);
+        for (const s of part) tree.u64(s.address).u64(s.lastName);
+        const address = await this.append(tree.padTo(nodeSize).bytes());
+        nodes.push({ address, lastName: part.length ? part[part.length - 1].lastName : 0 });
+        if (sorted.length === 0) break;
+      }
+      if (nodes.length === 1) {
+        btree = nodes[0].address;
+        break;
+      }
+      below = nodes;
+      level++;
     }
-    const tree = new Bytes().raw(enc.encode("TREE")).u8(0).u8(0)
-      .u16(sorted.length === 0 ? 0 : snods.length).u64(UNDEF).u64(UNDEF).u64(0);
-    if (sorted.length > 0) { for (const s of snods) tree.u64(s.address).u64(s.lastName); }
-    const btree = await this.append(
-      tree.padTo(24 + 2 * GROUP_INTERNAL_K * 8 + (2 * GROUP_INTERNAL_K + 1) * 8).bytes(),
-    );
     const messages: [number, Uint8Array][] = [
       [MSG.symbolTable, symbolTable(btree, heap)],
       ...await this.attributes(g.attrs),

@@ -383,3 +383,32 @@ a.write_h5ad(sys.argv[1] + "/a.h5ad"); a.write_zarr(sys.argv[1] + "/a.zarr")`,
     }
   },
 });
+
+Deno.test({
+  name: "writeH5ad: a group of more than 4,096 members (a B-tree of two levels) is read by h5py " +
+    "and anndata, by name and whole",
+  ...py,
+  async fn() {
+    const dir = await tempDir();
+    const uns: Record<string, number> = {};
+    for (let i = 0; i < 6000; i++) uns[`k${String(i).padStart(5, "0")}`] = i;
+    await ln.writeH5ad(small({ uns }), `${dir}/wide.h5ad`);
+    assertEquals(
+      await pyRead(
+        `${dir}/wide.h5ad`,
+        `len(a.uns), a.uns["k04097"], a.uns["k05999"], sorted(a.uns) == sorted(f"k{i:05d}" for i in range(6000))`,
+      ),
+      "6000 4097 5999 True",
+    );
+    assertEquals(
+      (await python(
+        `import h5py, sys; f = h5py.File(sys.argv[1]); print(f["uns/k03000"][()], f["uns"]["k00000"][()], len(f["uns"]))`,
+        `${dir}/wide.h5ad`,
+      )).trim(),
+      "3000 0 6000",
+    );
+    const back = await ln.readH5ad(`${dir}/wide.h5ad`);
+    assertEquals(Object.keys(back.uns).length, 6000);
+    assertEquals(back.uns.k05432, 5432);
+  },
+});

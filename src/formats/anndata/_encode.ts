@@ -236,7 +236,9 @@ export function encodeColumn(
         `column "${s.name}" is ${name}, but its categories say ${
           info.values ? `values: "${info.values}"` : "strings"
         }: for a column of ${
-          numeric ? 'numbers give values: "number"' : name === "Bool"
+          numeric
+            ? 'numbers give values: "number"'
+            : name === "Bool"
             ? 'booleans give values: "boolean"'
             : "strings leave values out"
         }, or remove its entry from categories to write it as a plain column`,

@@ -298,7 +298,11 @@ export class CscMatrix {
 }
 
 function typeName(v: unknown): string {
-  return v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "an object") : typeof v;
+  return v === null
+    ? "null"
+    : typeof v === "object"
+    ? (v.constructor?.name ?? "an object")
+    : typeof v;
 }
 
 /**

@@ -4,7 +4,7 @@ import { needsPython, python } from "../../_python.ts";
 import { fileBytes, H5File } from "../../../src/formats/hdf5/h5file.ts";
 import { h5RangeArray, openH5Range } from "../../../src/formats/hdf5/store.ts";
 import type { ByteReader } from "../../../src/formats/hdf5/_bytes_io.ts";
-import { CorruptFileError, LaminError, UnsupportedFormatError } from "../../../mod.ts";
+import { CorruptFileError, LaminError } from "../../../mod.ts";
 import { ds } from "./_ds.ts";
 
 const py = needsPython("HDF5 reading", "h5py", "numpy");

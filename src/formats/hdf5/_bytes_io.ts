@@ -258,6 +258,13 @@ export class PageCache {
   }
 }
 
+/** A little-endian unsigned integer of `b.length` bytes (exact up to 2^53). */
+export function uintLE(b: Uint8Array): number {
+  let v = 0;
+  for (let i = b.length - 1; i >= 0; i--) v = v * 256 + b[i];
+  return v;
+}
+
 /** A little-endian cursor over bytes, with CorruptFileError on overrun. */
 export class Reader {
   readonly #v: DataView;

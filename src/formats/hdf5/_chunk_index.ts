@@ -10,7 +10,7 @@
 // damaged index is a CorruptFileError, never a loop or a huge allocation.
 import { CorruptFileError } from "../../errors.ts";
 import type { PageCache } from "./_bytes_io.ts";
-import { Reader } from "./_bytes_io.ts";
+import { Reader, uintLE } from "./_bytes_io.ts";
 import type { ChunkRef } from "./_btree.ts";
 import { readIndex } from "./_dense.ts";
 
@@ -142,13 +142,6 @@ export async function readChunkIndex(
   }
 }
 
-/** Little-endian unsigned integer of `b.length` bytes. */
-function uintLE(b: Uint8Array): number {
-  let v = 0;
-  for (let i = b.length - 1; i >= 0; i--) v = v * 256 + b[i];
-  return v;
-}
-
 /** An element of a fixed or extensible array: a chunk's address (and its size and filter mask). */
 interface Element {
   address: number | undefined;
@@ -181,10 +174,7 @@ function element(r: Reader, elemSize: number, filtered: boolean): Element {
     r.skip(elemSize - 8);
     return { address, size: 0, mask: 0 };
   }
-  const sizeBytes = elemSize - 8 - 4;
-  let size = 0;
-  const b = r.bytes(sizeBytes);
-  for (let i = sizeBytes - 1; i >= 0; i--) size = size * 256 + b[i];
+  const size = uintLE(r.bytes(elemSize - 8 - 4));
   return { address, size, mask: r.u32() };
 }
 
@@ -192,6 +182,24 @@ function checkElementSize(elemSize: number, filtered: boolean, damaged: (w: stri
   if (filtered ? !(elemSize > 12 && elemSize <= 20) : elemSize !== 8) {
     throw damaged(`elements of ${elemSize} bytes`);
   }
+}
+
+/**
+ * A block's prefix (signature, version, class, its array's header
+ * address), checked: of this kind, of this array.
+ */
+function blockOf(
+  r: Reader,
+  sig: string,
+  cls: number,
+  header: number,
+  what: string,
+  damaged: (what: string) => Error,
+): void {
+  r.sig(sig);
+  r.u8();
+  if (r.u8() !== cls) throw damaged(`a ${what}'s class`);
+  if (r.addr() !== header) throw damaged(`a ${what} of another array`);
 }
 
 /** III.I: a fixed array (header FAHD, one data block FADB, maybe paged). */
@@ -218,10 +226,7 @@ async function fixedArray(
   const bitmap = paged ? Math.ceil(pages / 8) : 0;
   const prefix = 4 + 1 + 1 + 8;
   const head = new Reader(await cache.get(block, prefix + bitmap), cache.label);
-  head.sig("FADB");
-  head.u8();
-  if (head.u8() !== cls) throw damaged("its data block's class");
-  if (head.addr() !== address) throw damaged("a data block of another array");
+  blockOf(head, "FADB", cls, address, "data block", damaged);
   const out: (Element | undefined)[] = new Array(n);
   if (!paged) {
     const r = new Reader(await cache.get(block + prefix, n * elemSize), cache.label);
@@ -290,10 +295,7 @@ async function extensibleArray(
     await cache.get(indexBlock, prefix + indexElems * elemSize + 8 * (directBlocks + superAddrs)),
     cache.label,
   );
-  ib.sig("EAIB");
-  ib.u8();
-  if (ib.u8() !== cls) throw damaged("its index block's class");
-  if (ib.addr() !== address) throw damaged("an index block of another array");
+  blockOf(ib, "EAIB", cls, address, "index block", damaged);
   for (let i = 0; i < indexElems; i++) {
     const e = element(ib, elemSize, filtered);
     if (i < total) out[i] = e;
@@ -320,13 +322,8 @@ async function extensibleArray(
     if (seen.has(at)) throw damaged(`a block reached twice (byte ${at})`);
     seen.add(at);
     const head = new Reader(await cache.get(at, prefix + offsetBytes), cache.label);
-    head.sig("EADB");
-    head.u8();
-    if (head.u8() !== cls) throw damaged("a data block's class");
-    if (head.addr() !== address) throw damaged("a data block of another array");
-    let off = 0;
-    const ob = head.bytes(offsetBytes);
-    for (let i = offsetBytes - 1; i >= 0; i--) off = off * 256 + ob[i];
+    blockOf(head, "EADB", cls, address, "data block", damaged);
+    const off = uintLE(head.bytes(offsetBytes));
     if (off !== expectOff) throw damaged(`a data block's offset (${off} for ${expectOff})`);
     const body = at + prefix + offsetBytes;
     const put = (r: Reader, first: number, count: number) => {
@@ -375,10 +372,7 @@ async function extensibleArray(
       await cache.get(sa, prefix + offsetBytes + bitmap + 8 * sb.blocks),
       cache.label,
     );
-    r.sig("EASB");
-    r.u8();
-    if (r.u8() !== cls) throw damaged("a super block's class");
-    if (r.addr() !== address) throw damaged("a super block of another array");
+    blockOf(r, "EASB", cls, address, "super block", damaged);
     r.skip(offsetBytes);
     const init = r.bytes(bitmap);
     const perBlock = paged ? sb.elems / pageElems : 0;

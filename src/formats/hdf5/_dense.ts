@@ -10,7 +10,7 @@
 // allocation.
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { PageCache } from "./_bytes_io.ts";
-import { Reader } from "./_bytes_io.ts";
+import { Reader, uintLE } from "./_bytes_io.ts";
 
 /** B-tree record types: huge objects (not filtered), link names (in a group), attribute names. */
 const HUGE_OBJECTS = 1, LINK_NAMES = 5, ATTRIBUTE_NAMES = 8;
@@ -131,13 +131,6 @@ async function readHeap(
     checksummedDirect: (flags & 0x02) !== 0,
     directRows,
   };
-}
-
-/** Little-endian unsigned integer of `bytes.length` bytes (up to 2^53). */
-function uintLE(bytes: Uint8Array): number {
-  let v = 0;
-  for (let i = bytes.length - 1; i >= 0; i--) v = v * 256 + bytes[i];
-  return v;
 }
 
 /** The object a heap ID names: tiny ones are in the ID, managed ones in a direct block. */

@@ -2,7 +2,7 @@
 // IV.A): what the reader needs for groups, datasets and attributes.
 import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { PageCache } from "./_bytes_io.ts";
-import { Reader } from "./_bytes_io.ts";
+import { Reader, uintLE } from "./_bytes_io.ts";
 import { readDense } from "./_dense.ts";
 import type { ChunkIndex } from "./_chunk_index.ts";
 
@@ -186,12 +186,7 @@ function parseLayout(r: Reader): Layout {
     const flags = r.u8(), nd = r.u8(), width = r.u8();
     if (!(width >= 1 && width <= 8)) unsupported(r.label, `chunk dimensions of ${width} bytes`);
     const chunk: number[] = [];
-    for (let i = 0; i < nd; i++) {
-      const b = r.bytes(width);
-      let v = 0;
-      for (let k = width - 1; k >= 0; k--) v = v * 256 + b[k];
-      chunk.push(v);
-    }
+    for (let i = 0; i < nd; i++) chunk.push(uintLE(r.bytes(width)));
     const type = r.u8();
     let index: ChunkIndex;
     if (type === 1) {

@@ -551,6 +551,24 @@ console.log(JSON.stringify({ right, held: held.length }));
   assertEquals(r.right, true, "every byte read");
 });
 
+/** Where the structures with these signatures start in `bytes`: up to `most` of each. */
+function signatures(bytes: Uint8Array, sigs: string[], most: number): number[] {
+  const at: number[] = [];
+  for (const sig of sigs) {
+    const b = new TextEncoder().encode(sig);
+    let found = 0;
+    for (let i = 0; i + 4 <= bytes.length && found < most; i++) {
+      if (
+        bytes[i] === b[0] && bytes[i + 1] === b[1] && bytes[i + 2] === b[2] && bytes[i + 3] === b[3]
+      ) {
+        at.push(i);
+        found++;
+      }
+    }
+  }
+  return at;
+}
+
 const DENSE = `
 import sys, h5py, numpy as np
 d = sys.argv[1]
@@ -632,19 +650,7 @@ Deno.test({
       const good = await Deno.readFile(`${dir}/dense.h5`);
       const want = 20_000;
       // Where the structures are: their signatures.
-      const at: number[] = [];
-      for (const sig of ["FRHP", "FHIB", "FHDB", "BTHD", "BTIN", "BTLF"]) {
-        const b = new TextEncoder().encode(sig);
-        let found = 0;
-        for (let i = 0; i + 4 <= good.length && found < 6; i++) {
-          if (
-            good[i] === b[0] && good[i + 1] === b[1] && good[i + 2] === b[2] && good[i + 3] === b[3]
-          ) {
-            at.push(i);
-            found++;
-          }
-        }
-      }
+      const at = signatures(good, ["FRHP", "FHIB", "FHDB", "BTHD", "BTIN", "BTLF"], 6);
       assert(at.length >= 12, `structures found: ${at.length}`);
       let seed = 11;
       const rand = (k: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % k;
@@ -765,19 +771,11 @@ Deno.test({
     try {
       const names = (await python(V4, dir)).trim().split(" ");
       const good = await Deno.readFile(`${dir}/v4.h5`);
-      const at: number[] = [];
-      for (const sig of ["FAHD", "FADB", "EAHD", "EAIB", "EASB", "EADB", "BTHD", "BTLF"]) {
-        const b = new TextEncoder().encode(sig);
-        let found = 0;
-        for (let i = 0; i + 4 <= good.length && found < 4; i++) {
-          if (
-            good[i] === b[0] && good[i + 1] === b[1] && good[i + 2] === b[2] && good[i + 3] === b[3]
-          ) {
-            at.push(i);
-            found++;
-          }
-        }
-      }
+      const at = signatures(
+        good,
+        ["FAHD", "FADB", "EAHD", "EAIB", "EASB", "EADB", "BTHD", "BTLF"],
+        4,
+      );
       assert(at.length >= 20, `structures found: ${at.length}`);
       const wants = new Map<string, Uint8Array>();
       for (const n of names) wants.set(n, await Deno.readFile(`${dir}/${n}.raw`));

@@ -42,6 +42,17 @@ function arr(
   attrs: Record<string, TreeAttr> = {},
   chunks?: number[],
 ): TreeArray {
+  if (dtype === "str") {
+    // UTF-8 cannot store half a UTF-16 pair: it would be written as U+FFFD.
+    for (const v of data as (string | null)[]) {
+      if (typeof v === "string" && !v.isWellFormed()) {
+        throw new ValidationError(
+          `the string ${JSON.stringify(v.slice(0, 40))} holds a lone surrogate (half of a ` +
+            `UTF-16 pair), which UTF-8 files cannot store: fix it (e.g. s.toWellFormed()) first`,
+        );
+      }
+    }
+  }
   return { kind: "array", attrs, data, dtype, shape, chunks };
 }
 

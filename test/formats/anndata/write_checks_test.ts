@@ -412,3 +412,20 @@ Deno.test({
     assertEquals(back.uns.k05432, 5432);
   },
 });
+
+Deno.test("writers refuse strings with a lone surrogate (UTF-8 cannot store them: they became U+FFFD), writing nothing", async () => {
+  const dir = await tempDir();
+  const bad = [
+    small({ obsNames: ["a", "b\ud800", "c"] }),
+    small({ uns: { note: "half \ud83d" } }),
+  ];
+  for (const a of bad) {
+    for (const [write, out] of [[ln.writeH5ad, "x.h5ad"], [ln.writeZarr, "x.zarr"]] as const) {
+      await assertRejects(() => write(a, `${dir}/${out}`), ln.ValidationError, /lone surrogate/);
+      assertEquals(await listTree(dir), []);
+    }
+  }
+  // (A polars column cannot hold one: polars makes it U+FFFD itself.) A whole pair is fine.
+  await ln.writeH5ad(small({ uns: { note: "\ud83d\ude00" } }), `${dir}/ok.h5ad`);
+  assertEquals((await ln.readH5ad(`${dir}/ok.h5ad`)).uns.note, "😀");
+});

@@ -69,6 +69,7 @@ export async function readChunkIndex(
   elem: number,
   filtered: boolean,
   where: string,
+  maxShape?: readonly (number | undefined)[],
 ): Promise<ChunkRef[]> {
   const damaged = (what: string) =>
     new CorruptFileError(`${where}: its chunk index is damaged (${what})`);
@@ -79,22 +80,43 @@ export async function readChunkIndex(
   const total = grid.reduce((a, b) => a * b, 1);
   if (total > MOST_CHUNKS) throw damaged(`${total} chunks`);
   const chunkBytes = chunk.reduce((a, b) => a * b, elem);
-  /** The offset (in elements) of the `i`-th chunk in row-major order of the grid. */
-  const offsetOf = (i: number): number[] => {
+  // The arrays number chunks in row-major order of the grid of the
+  // dataset's largest extent (its maximum dimensions where limited); an
+  // extensible array's unlimited dimension is moved first (HDF5 swizzles
+  // it there). `order[k]`: the dimension at position k.
+  const unlimited = maxShape ? shape.findIndex((_, d) => maxShape[d] === undefined) : -1;
+  const maxGrid = shape.map((n, d) =>
+    maxShape && d !== unlimited && maxShape[d] !== undefined
+      ? Math.ceil(Math.max(n, maxShape[d] as number) / chunk[d])
+      : grid[d]
+  );
+  const order = shape.map((_, d) => d);
+  if (index.type === 4 && unlimited > 0) {
+    order.splice(unlimited, 1);
+    order.unshift(unlimited);
+  }
+  /** The offset (in elements) of the `i`-th chunk; undefined outside the current extent. */
+  const offsetOf = (i: number): number[] | undefined => {
     const out = new Array<number>(grid.length);
-    for (let d = grid.length - 1; d >= 0; d--) {
-      out[d] = (i % grid[d]) * chunk[d];
-      i = Math.floor(i / grid[d]);
+    for (let k = order.length - 1; k >= 0; k--) {
+      const d = order[k];
+      const q = i % maxGrid[d];
+      if (q >= grid[d]) return undefined;
+      out[d] = q * chunk[d];
+      i = Math.floor(i / maxGrid[d]);
     }
     return out;
   };
   if (index.address === undefined || total === 0) return [];
+  // Chunks of the largest extent (a fixed array holds an entry for each).
+  const slots = maxGrid.reduce((a, b) => a * b, 1);
+  if (slots > MOST_CHUNKS) throw damaged(`${slots} chunks`);
   switch (index.type) {
     case 1: {
       // One chunk: the whole dataset.
       if (total !== 1) throw damaged(`one chunk for ${total}`);
       return [{
-        offset: offsetOf(0),
+        offset: shape.map(() => 0),
         address: index.address,
         size: index.size ?? chunkBytes,
         mask: index.mask ?? 0,
@@ -103,19 +125,23 @@ export async function readChunkIndex(
     case 2: {
       // Implicit: every chunk, one after another (never filtered).
       if (filtered) throw damaged("an implicit index of filtered chunks");
-      return Array.from({ length: total }, (_, i) => ({
-        offset: offsetOf(i),
-        address: index.address! + i * chunkBytes,
-        size: chunkBytes,
-        mask: 0,
-      }));
+      const refs: ChunkRef[] = [];
+      for (let i = 0; i < slots; i++) {
+        const offset = offsetOf(i);
+        if (offset) {
+          refs.push({ offset, address: index.address + i * chunkBytes, size: chunkBytes, mask: 0 });
+        }
+      }
+      return refs;
     }
     case 3: {
-      const elements = await fixedArray(cache, index.address, total, filtered, damaged);
+      const elements = await fixedArray(cache, index.address, slots, filtered, damaged);
       return refsOf(elements, offsetOf, chunkBytes);
     }
     case 4: {
-      const elements = await extensibleArray(cache, index.address, total, filtered, damaged);
+      // Numbered to the end of the current extent along the unlimited dimension.
+      const most = order.reduce((a, d) => a * (d === unlimited ? grid[d] : maxGrid[d]), 1);
+      const elements = await extensibleArray(cache, index.address, most, filtered, damaged);
       return refsOf(elements, offsetOf, chunkBytes);
     }
     case 5: {
@@ -151,14 +177,15 @@ interface Element {
 
 function refsOf(
   elements: (Element | undefined)[],
-  offsetOf: (i: number) => number[],
+  offsetOf: (i: number) => number[] | undefined,
   chunkBytes: number,
 ): ChunkRef[] {
   const refs: ChunkRef[] = [];
   elements.forEach((e, i) => {
-    if (!e || e.address === undefined) return;
+    const offset = e && e.address !== undefined ? offsetOf(i) : undefined;
+    if (!e || e.address === undefined || !offset) return;
     refs.push({
-      offset: offsetOf(i),
+      offset,
       address: e.address,
       size: e.size || chunkBytes,
       mask: e.mask,
@@ -367,7 +394,11 @@ async function extensibleArray(
     if (seen.has(sa)) throw damaged(`a block reached twice (byte ${sa})`);
     seen.add(sa);
     const paged = sb.elems > pageElems;
-    const bitmap = paged ? Math.ceil((sb.blocks * (sb.elems / pageElems)) / 8) : 0;
+    // The page-init bits of its data blocks, one after another (block k's
+    // page p at bit k * pages + p: H5EA__lookup_elmt), in a bitmap sized as
+    // whole bytes for each block (H5EA__sblock_alloc).
+    const perBlock = paged ? sb.elems / pageElems : 0;
+    const bitmap = sb.blocks * Math.ceil(perBlock / 8);
     const r = new Reader(
       await cache.get(sa, prefix + offsetBytes + bitmap + 8 * sb.blocks),
       cache.label,
@@ -375,7 +406,6 @@ async function extensibleArray(
     blockOf(r, "EASB", cls, address, "super block", damaged);
     r.skip(offsetBytes);
     const init = r.bytes(bitmap);
-    const perBlock = paged ? sb.elems / pageElems : 0;
     for (let k = 0; k < sb.blocks; k++) {
       const a = r.addr();
       const first = from + k * sb.elems;

@@ -42,6 +42,8 @@ export interface ObjectInfo {
   /** Dense attribute storage, likewise. */
   denseAttrs?: { heap: number; names: number | undefined };
   shape?: number[];
+  /** The dataspace's maximum dimensions, undefined where unlimited (when it has them). */
+  maxShape?: (number | undefined)[];
   type?: DType;
   layout?: Layout;
   filters?: Filter[];
@@ -156,6 +158,26 @@ function parseCompound(r: Reader, n: number, size: number, version: number): DTy
   return { kind: "compound", size, members };
 }
 
+/**
+ * The maximum dimensions of the dataspace message starting at `start` of
+ * `r` (undefined where unlimited), when it has them.
+ */
+function maxDims(r: Reader, start: number): (number | undefined)[] | undefined {
+  const at = r.pos;
+  r.pos = start;
+  const version = r.u8(), rank = r.u8(), flags = r.u8();
+  if (version === 1) r.skip(5);
+  else r.u8();
+  let out: (number | undefined)[] | undefined;
+  if (flags & 1) {
+    r.skip(8 * rank);
+    out = [];
+    for (let i = 0; i < rank; i++) out.push(r.addr());
+  }
+  r.pos = at;
+  return out;
+}
+
 /** IV.A.2.b: dataspace message; `[]` for a scalar, `undefined` for null. */
 export function parseDataspace(r: Reader): number[] | undefined {
   const version = r.u8(), rank = r.u8(), flags = r.u8();
@@ -259,10 +281,13 @@ function parseLink(r: Reader, info: ObjectInfo): void {
 
 function parseMessage(type: number, r: Reader, info: ObjectInfo): number[] | undefined {
   switch (type) {
-    case 0x01:
+    case 0x01: {
+      const start = r.pos;
       info.shape = parseDataspace(r) ?? [0];
+      info.maxShape = maxDims(r, start);
       info.kind = "dataset";
       return;
+    }
     case 0x03:
       info.type = parseDatatype(r);
       return;

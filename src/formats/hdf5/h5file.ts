@@ -576,6 +576,7 @@ export class H5Dataset {
       sizeOf(this.type),
       (this.info.filters ?? []).length > 0,
       this.path,
+      this.info.maxShape,
     );
   }
   #listed?: ListedChunks;
@@ -718,10 +719,11 @@ export class H5File {
     elem: number,
     filtered: boolean,
     path: string,
+    maxShape?: readonly (number | undefined)[],
   ): ListedChunks {
     const where = `"${this.label}": /${path}`;
     return new ListedChunks(() =>
-      readChunkIndex(this.#cache, index, shape, chunk, elem, filtered, where)
+      readChunkIndex(this.#cache, index, shape, chunk, elem, filtered, where, maxShape)
     );
   }
 

@@ -80,6 +80,15 @@ async function readLines(
   return { data, indices, indptr, checked: watcher.checked(indices) };
 }
 
+/** A CorruptFileError unless indptr's last entry `ends` is the data's length `nnz`. */
+function checkEnd(where: string, ends: number, nnz: number): void {
+  if (ends !== nnz) {
+    throw new CorruptFileError(
+      `${where}: indptr ends at ${ends}, not at ${nnz} entries: the file is damaged`,
+    );
+  }
+}
+
 /** indptr arrays whose last entry was checked against their data's length. */
 const endChecked = new WeakSet<object>();
 
@@ -122,13 +131,11 @@ async function planLines(
       : src.indptr.readRanges([[nLines, nLines + 1]]),
   ]);
   const pv = ptr instanceof Int32Array ? ptr : asFloat64(ptr);
-  const ends = end ? asFloat64(end)[0] : covered ? pv[pv.length - 1] : nnz;
-  if (ends !== nnz) {
-    throw new CorruptFileError(
-      `${src.where ?? "a sparse matrix"}: indptr ends at ${ends}, not at ${nnz} entries: ` +
-        `the file is damaged`,
-    );
-  }
+  checkEnd(
+    src.where ?? "a sparse matrix",
+    end ? asFloat64(end)[0] : covered ? pv[pv.length - 1] : nnz,
+    nnz,
+  );
   endChecked.add(src.indptr);
   const planned = planElements(lines, ptrSpans, pv, src.data.shape[0], src.where);
   release(runs.starts, runs.ends, pv === ptr ? undefined : pv);
@@ -160,9 +167,7 @@ async function readLinesKept(
       throw new CorruptFileError(`${where}: indptr is ${indptr[i]} at ${i}: the file is damaged`);
     }
   }
-  if (indptr[n] !== nnz) {
-    throw new CorruptFileError(`${where}: indptr ends at ${indptr[n]}, not at ${nnz} entries`);
-  }
+  checkEnd(where, indptr[n], nnz);
   const all = { starts: Float64Array.of(0), ends: Float64Array.of(nnz), n: 1 };
   return await readKept(src.data, src.indices, all, indptr, keep, where);
 }

@@ -1,6 +1,6 @@
 import pl from "nodejs-polars";
 import { ValidationError } from "../../errors.ts";
-import { isMatrix, type Matrix } from "./matrix.ts";
+import { isMatrix, type Matrix, typeName } from "./matrix.ts";
 import type { DataFrame } from "../tables.ts";
 import { installDisplay } from "../../_display.ts";
 import { annDataHtml, annDataText } from "./_repr.ts";
@@ -180,30 +180,30 @@ export function checkAnnData(a: AnnData, obs?: number, vars?: number): void {
   const bad = (what: string, got: unknown, want: unknown) => {
     throw new ValidationError(`AnnData: ${what} is ${got}, expected ${want}`);
   };
-  const kind = (v: unknown) =>
-    v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "an object") : typeof v;
   const isFrame = (v: unknown) =>
     typeof v === "object" && v !== null && typeof (v as DataFrame).getColumn === "function";
   for (const side of ["obsNames", "varNames"] as const) {
     const names: unknown = a[side];
     if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) {
-      bad(side, Array.isArray(names) ? "an array with non-strings" : kind(names), "strings");
+      bad(side, Array.isArray(names) ? "an array with non-strings" : typeName(names), "strings");
     }
   }
   const nObs = obs ?? a.nObs, nVars = vars ?? a.nVars;
-  if (!isFrame(a.obs)) bad("obs", kind(a.obs), "a polars DataFrame");
-  if (!isFrame(a.var)) bad("var", kind(a.var), "a polars DataFrame");
+  if (!isFrame(a.obs)) bad("obs", typeName(a.obs), "a polars DataFrame");
+  if (!isFrame(a.var)) bad("var", typeName(a.var), "a polars DataFrame");
   if (a.X !== undefined && !isMatrix(a.X)) {
-    bad("X", kind(a.X), "a DenseMatrix, CsrMatrix or CscMatrix");
+    bad("X", typeName(a.X), "a DenseMatrix, CsrMatrix or CscMatrix");
   }
   for (const slot of ["layers", "obsm", "varm", "obsp", "varp", "uns"] as const) {
     const m: unknown = a[slot];
-    if (typeof m !== "object" || m === null || Array.isArray(m)) bad(slot, kind(m), "an object");
+    if (typeof m !== "object" || m === null || Array.isArray(m)) {
+      bad(slot, typeName(m), "an object");
+    }
     if (slot === "uns") continue;
     for (const [k, v] of Object.entries(m as object)) {
       const frameOk = (slot === "obsm" || slot === "varm") && isFrame(v);
       if (!isMatrix(v) && !frameOk) {
-        bad(`${slot}.${k}`, kind(v), slot.endsWith("m") ? "a matrix or DataFrame" : "a matrix");
+        bad(`${slot}.${k}`, typeName(v), slot.endsWith("m") ? "a matrix or DataFrame" : "a matrix");
       }
     }
   }
@@ -212,7 +212,7 @@ export function checkAnnData(a: AnnData, obs?: number, vars?: number): void {
     if (
       typeof r !== "object" || r === null || !isFrame(r.var) || !Array.isArray(r.varNames) ||
       (r.X !== undefined && !isMatrix(r.X)) || typeof r.varm !== "object" || r.varm === null
-    ) bad("raw", kind(r), "{ X, var, varNames, varm }");
+    ) bad("raw", typeName(r), "{ X, var, varNames, varm }");
   }
   if (a.X && (a.X.shape[0] !== nObs || a.X.shape[1] !== nVars)) {
     bad("X's shape", a.X.shape, [nObs, nVars]);

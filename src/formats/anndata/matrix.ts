@@ -297,7 +297,8 @@ export class CscMatrix {
   }
 }
 
-function typeName(v: unknown): string {
+/** What `v` is, for messages: its class's name, or its JS type. */
+export function typeName(v: unknown): string {
   return v === null
     ? "null"
     : typeof v === "object"

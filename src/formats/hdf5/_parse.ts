@@ -159,34 +159,21 @@ function parseCompound(r: Reader, n: number, size: number, version: number): DTy
 }
 
 /**
- * The maximum dimensions of the dataspace message starting at `start` of
- * `r` (undefined where unlimited), when it has them.
+ * IV.A.2.b: dataspace message; `[]` for a scalar, `undefined` for null.
+ * `max` receives its maximum dimensions (undefined where unlimited), when
+ * it has them.
  */
-function maxDims(r: Reader, start: number): (number | undefined)[] | undefined {
-  const at = r.pos;
-  r.pos = start;
-  const version = r.u8(), rank = r.u8(), flags = r.u8();
-  if (version === 1) r.skip(5);
-  else r.u8();
-  let out: (number | undefined)[] | undefined;
-  if (flags & 1) {
-    r.skip(8 * rank);
-    out = [];
-    for (let i = 0; i < rank; i++) out.push(r.addr());
-  }
-  r.pos = at;
-  return out;
-}
-
-/** IV.A.2.b: dataspace message; `[]` for a scalar, `undefined` for null. */
-export function parseDataspace(r: Reader): number[] | undefined {
+export function parseDataspace(
+  r: Reader,
+  max?: (dims: (number | undefined)[]) => void,
+): number[] | undefined {
   const version = r.u8(), rank = r.u8(), flags = r.u8();
   let isNull = false;
   if (version === 1) r.skip(5);
   else isNull = r.u8() === 2;
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(r.len());
-  void flags;
+  if (max && flags & 1) max(Array.from({ length: rank }, () => r.addr()));
   return isNull ? undefined : dims;
 }
 
@@ -281,13 +268,10 @@ function parseLink(r: Reader, info: ObjectInfo): void {
 
 function parseMessage(type: number, r: Reader, info: ObjectInfo): number[] | undefined {
   switch (type) {
-    case 0x01: {
-      const start = r.pos;
-      info.shape = parseDataspace(r) ?? [0];
-      info.maxShape = maxDims(r, start);
+    case 0x01:
+      info.shape = parseDataspace(r, (max) => (info.maxShape = max)) ?? [0];
       info.kind = "dataset";
       return;
-    }
     case 0x03:
       info.type = parseDatatype(r);
       return;

@@ -18,6 +18,7 @@
 // Usage: deno run -A bench/collection_s3.ts [latencyMs] [bytesPerSec]
 //          [totalBytesPerSec] [--cells N] [--shards K] [--batch B] [--block R]
 //          [--shuffled-batches M] [--no-remote-ref] [--mapped-only | --stream-only]
+//          [--shuffled-only] [--prefetch P] [--workers 1,2,4]
 import * as ln from "../mod.ts";
 import { spawnProxy } from "./_latency_proxy.ts";
 
@@ -122,7 +123,8 @@ async function streamChild([mode, storage, db, endpoint]: string[]) {
 
 /** `mapped <storage> <db> <endpoint> <worker> <workers> <batch> <out>`: one pass, indices to `out`. */
 async function mappedChild(
-  [storage, db, endpoint, worker, workers, batch, out, shuffle, limit, blockSize]: string[],
+  [storage, db, endpoint, worker, workers, batch, out, shuffle, limit, blockSize, prefetch]:
+    string[],
 ) {
   Deno.env.set("LAMIN_LOG_LEVEL", "warn");
   await ln.init({ storage, db, s3: s3Options(endpoint) });
@@ -136,6 +138,7 @@ async function mappedChild(
       batchSize: Number(batch),
       shuffle: shuffle === "1",
       blockSize: Number(blockSize),
+      prefetch: prefetch === "-" ? undefined : Number(prefetch),
       seed: 7,
       obsColumns: ["cell_type"],
       encodeLabels: true,
@@ -174,6 +177,10 @@ async function main() {
   const cells = flag("--cells", 100_000), nShards = flag("--shards", 10);
   const batch = flag("--batch", 512);
   const remoteRef = !Deno.args.includes("--no-remote-ref");
+  const prefetch = Deno.args.includes("--prefetch") ? String(flag("--prefetch", 0)) : "-";
+  const wi = Deno.args.indexOf("--workers");
+  const workerCounts = wi >= 0 ? Deno.args[wi + 1].split(",").map(Number) : [1, 2, 4];
+  const shuffledOnly = Deno.args.includes("--shuffled-only");
   Deno.env.set("LAMIN_LOG_LEVEL", "warn");
   const paths = await shards(cells, nShards);
 
@@ -298,10 +305,10 @@ async function main() {
     const N = nShards * cells;
     const mapRows: string[][] = [];
     const modes = [
-      { shuffle: false, block: 1, limit: 0, workers: [1, 2, 4] },
-      { shuffle: true, block: blockSize, limit: 0, workers: [1, 2, 4] },
+      { shuffle: false, block: 1, limit: 0, workers: workerCounts },
+      { shuffle: true, block: blockSize, limit: 0, workers: workerCounts },
       { shuffle: true, block: 1, limit: shuffledBatches, workers: [1] },
-    ];
+    ].filter((m) => !shuffledOnly || m.shuffle);
     for (const { shuffle, block, limit, workers: counts } of only === "stream" ? [] : modes) {
       for (const workers of counts) {
         const before = await stats();
@@ -321,6 +328,7 @@ async function main() {
             shuffle ? "1" : "0",
             String(limit),
             String(block),
+            prefetch,
           ])
         ));
         const wall = (performance.now() - t) / 1000;

@@ -2,7 +2,7 @@
 import { ValidationError } from "../errors.ts";
 import { isId } from "../_ids.ts";
 import { validateUserKey } from "../storage/key.ts";
-import { validateDescription } from "./_description.ts";
+import { storableText, validateDescription } from "./_description.ts";
 import { Features } from "./features.ts";
 import type { FileOptions } from "./file.ts";
 import { Instance } from "./instance.ts";
@@ -43,6 +43,7 @@ export function checkFileOptions(
   if (options.name !== undefined && typeof options.name !== "string") {
     throw new ValidationError(`name must be a string, got ${typeof options.name}`);
   }
+  if (options.name !== undefined) storableText("File", "name", options.name);
   const description = validateDescription("File", options.description);
   if (options.run !== undefined && !(options.run instanceof Run)) {
     throw new ValidationError("run must be a Run record");

@@ -6,6 +6,7 @@ import {
   type Expression,
   type Insertable,
   type Kysely,
+  PostgresAdapter,
   type Selectable,
   sql,
   type SqlBool,
@@ -175,8 +176,9 @@ export async function selectWhere<T extends Table, R>(
   const db = inst.assertOpen().db;
   const driver = linkDriver(model, where);
   // One typed place: the table and columns are checked against `Database` by the Model.
+  const pg = isPostgres(db);
   let q = db.selectFrom(model.table as Table).selectAll()
-    .where((eb) => whereExpression(eb, model, where));
+    .where((eb) => whereExpression(eb, model, where, { values: 0, pg }));
   if (driver) {
     // The link rows of one record drive the query, joined to the table: a page reads its own
     // rows only (`id in (select ...)` makes SQLite copy every linked id before the first row).
@@ -188,10 +190,24 @@ export async function selectWhere<T extends Table, R>(
     q = (db.selectFrom(links.as("_l")) as unknown as LooseSelect)
       .innerJoin(model.table, (j) => j.on(id, "=", sql.ref("_l._link_self")))
       .selectAll(model.table)
-      .where((eb) => whereExpression(eb, model, driver.rest)) as unknown as typeof q;
+      .where((eb) =>
+        whereExpression(eb, model, driver.rest, { values: 0, pg })
+      ) as unknown as typeof q;
   }
-  for (const [col, dir] of orderOf(model, options.orderBy)) {
-    q = q.orderBy(db.dynamic.ref(col), dir);
+  // Missing values sort as the largest on both databases (PostgreSQL's way:
+  // last ascending, first descending; SQLite's own is the reverse), and
+  // both still walk an index for it.
+  // Ties are broken by id, so that pages (limit, offset) of one order neither
+  // repeat nor skip records.
+  const order = orderOf(model, options.orderBy);
+  for (const [col, dir] of order) {
+    q = q.orderBy(
+      db.dynamic.ref(col),
+      (ob) => dir === "asc" ? ob.asc().nullsLast() : ob.desc().nullsFirst(),
+    );
+  }
+  if (order.length > 0 && !order.some(([col]) => col === model.fields.id)) {
+    q = q.orderBy(db.dynamic.ref(model.fields.id), "asc");
   }
   if (options.limit !== undefined) q = q.limit(options.limit);
   if (options.offset !== undefined) {
@@ -200,6 +216,11 @@ export async function selectWhere<T extends Table, R>(
   }
   // A read can meet a busy database too (another process checkpointing its WAL).
   return await retryBusy(() => q.execute()) as Row<T>[];
+}
+
+/** Whether `db` is PostgreSQL (else SQLite/libSQL). */
+function isPostgres(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
 function orderOf<T extends Table, R>(
@@ -234,7 +255,8 @@ export async function countWhere<T extends Table, R>(
   const db = inst.assertOpen().db;
   const r = await retryBusy(() =>
     db.selectFrom(model.table as Table).select((eb) => eb.fn.countAll().as("n"))
-      .where((eb) => whereExpression(eb, model, where)).executeTakeFirstOrThrow()
+      .where((eb) => whereExpression(eb, model, where, { values: 0, pg: isPostgres(db) }))
+      .executeTakeFirstOrThrow()
   );
   return Number((r as { n: number | string | bigint }).n);
 }
@@ -363,14 +385,22 @@ export class Query<R> implements Promise<R[]> {
     return this.#run(this.#options);
   }
 
-  /** The first record (in the query's order), or `undefined`. */
+  /** The first `n` (at most) of the query's own limit. */
+  #atMost(n: number): QueryOptions {
+    const own = this.#options.limit;
+    // A limit that is not a whole number >= 0 goes as given (and is refused).
+    const ok = own === undefined || (Number.isSafeInteger(own) && own >= 0);
+    return { ...this.#options, limit: own === undefined ? n : ok ? Math.min(own, n) : own };
+  }
+
+  /** The first record (in the query's order, within its limit), or `undefined`. */
   async first(): Promise<R | undefined> {
-    return (await this.#run({ ...this.#options, limit: 1 }))[0];
+    return (await this.#run(this.#atMost(1)))[0];
   }
 
   /** The only record; `NotFoundError` for none, `MultipleResultsError` for more. */
   async one(): Promise<R> {
-    const rows = await this.#run({ ...this.#options, limit: 2 });
+    const rows = await this.#run(this.#atMost(2));
     if (rows.length === 0) throw new NotFoundError(`no ${this.#label} matches the query`);
     if (rows.length > 1) {
       throw new MultipleResultsError(`more than one ${this.#label} matches the query; use first()`);
@@ -383,9 +413,9 @@ export class Query<R> implements Promise<R[]> {
     return this.#count();
   }
 
-  /** Whether any record matches. */
+  /** Whether any record matches (within the query's limit and offset). */
   async exists(): Promise<boolean> {
-    return (await this.#run({ ...this.#options, limit: 1 })).length > 0;
+    return (await this.#run(this.#atMost(1))).length > 0;
   }
 
   /**

@@ -14,6 +14,7 @@ import { ValidationError } from "../errors.ts";
 import type { Col, Model, Relation, Table, Where } from "./_model.ts";
 import type { Database } from "./schema.ts";
 import { prefixUpperBound } from "./_search_tokens.ts";
+import { globContains, regexContains } from "./_fold.ts";
 
 /** What a field holds, for checking values and operators. */
 export type FieldType = "string" | "number" | "date" | "boolean";
@@ -77,6 +78,41 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** Integers a number field (a 64-bit integer column) can hold lie strictly within ±INT_LIMIT. */
+const INT_LIMIT = 2 ** 63;
+
+/** The first and last instants stored dates compare in (ISO text, years 0000 to 9999). */
+const FIRST_DATE = "0000-01-01T00:00:00.000Z";
+const LAST_DATE = "9999-12-31T23:59:59.999Z";
+
+/**
+ * A date as stored text: ISO 8601 in UTC, clamped to years 0000–9999
+ * (`toISOString()` writes others as `+010000-…` / `-000001-…`, which
+ * compare as text in the wrong place).
+ */
+function storedDate(d: Date): string {
+  const iso = d.toISOString();
+  return iso.startsWith("+") ? LAST_DATE : iso.startsWith("-") ? FIRST_DATE : iso;
+}
+
+/**
+ * A number compared with a number field (64-bit integers): the whole-number
+ * bound meaning the same (`gt 1.5` is `gte 2`), or whether the comparison
+ * holds for every value (`"all"`, e.g. `lt 2 ** 64`) or none (`"none"`,
+ * e.g. `eq 2.5`). Databases refuse bounds out of the column's range and
+ * PostgreSQL refuses fractions for integer columns.
+ */
+function wholeBound(op: string, v: number): number | "all" | "none" {
+  const up = op === "gte" || op === "lt";
+  const n = op === "gt" || op === "gte" || op === "lt" || op === "lte"
+    ? (up ? Math.ceil(v) : Math.floor(v))
+    : v;
+  if (!Number.isInteger(n)) return "none"; // eq, ne, in, notIn: no integer equals it
+  if (n >= INT_LIMIT) return op === "lt" || op === "lte" ? "all" : "none";
+  if (n <= -INT_LIMIT) return op === "gt" || op === "gte" ? "all" : "none";
+  return n;
+}
+
 /** A value checked against a field's type, as stored (dates as ISO strings, booleans 0/1). */
 function scalar(label: string, field: string, type: FieldType, op: string, v: unknown): unknown {
   const bad = (expected: string): never => {
@@ -90,23 +126,36 @@ function scalar(label: string, field: string, type: FieldType, op: string, v: un
     return v;
   }
   if (type === "date") {
-    if (v instanceof Date && !Number.isNaN(v.getTime())) return v.toISOString();
-    if (typeof v === "string" && !Number.isNaN(Date.parse(v))) return new Date(v).toISOString();
+    if (v instanceof Date && !Number.isNaN(v.getTime())) return storedDate(v);
+    if (typeof v === "string" && !Number.isNaN(Date.parse(v))) return storedDate(new Date(v));
     return bad("a Date or an ISO 8601 string");
   }
   if (type === "boolean") {
     if (typeof v !== "boolean") return bad("true or false");
     return v ? 1 : 0;
   }
-  if (typeof v === "string") return v;
+  if (typeof v === "string") return checkText(label, field, op, v);
   return bad("a string");
+}
+
+/** A string value without NUL (PostgreSQL text cannot hold one; SQLite cut it there). */
+function checkText(label: string, field: string, op: string, v: string): string {
+  if (v.includes("\0")) {
+    throw new ValidationError(
+      `${label} where.${field}.${op}: the string holds a NUL character (\\0), which no ` +
+        `stored text holds; remove it`,
+    );
+  }
+  return v;
 }
 
 type EB = ExpressionBuilder<Database, Table>;
 
-/** State of one compilation: values counted against MAX_LIST. */
-interface Ctx {
+/** State of one compilation: values counted against MAX_LIST, and the database's kind. */
+export interface Ctx {
   values: number;
+  /** PostgreSQL (else SQLite/libSQL): where the two spell one meaning differently. */
+  pg: boolean;
 }
 
 function count(ctx: Ctx, n: number, label: string): void {
@@ -123,7 +172,7 @@ export function whereExpression<T extends Table, R>(
   eb: EB,
   model: Model<T, R>,
   where: Where,
-  ctx: Ctx = { values: 0 },
+  ctx: Ctx,
   depth = 0,
 ): Expression<SqlBool> {
   const label = model.label;
@@ -314,7 +363,9 @@ function operator<T extends Table, R>(
       }
       count(ctx, v.length, label);
       const nulls = v.some((x) => x === null);
-      const vals = v.filter((x) => x !== null).map((x) => scalar(label, field, type, op, x));
+      let vals = v.filter((x) => x !== null).map((x) => scalar(label, field, type, op, x));
+      // A number no 64-bit integer equals is in no row.
+      if (type === "number") vals = vals.filter((x) => wholeBound(op, x as number) !== "none");
       const parts: Expression<SqlBool>[] = [];
       if (vals.length > 0) parts.push(eb(r, "in", vals as never));
       if (nulls) parts.push(eb(r, "is", null));
@@ -333,14 +384,14 @@ function operator<T extends Table, R>(
         return eb(r, op === "eq" ? "=" : "<>", sql.lit(bit) as never);
       }
       count(ctx, 1, label);
-      return eb(r, op === "eq" ? "=" : "<>", scalar(label, field, type, op, v) as never);
+      return compare(eb, r, op === "eq" ? "=" : "<>", op, type, scalar(label, field, type, op, v));
     case "gt":
     case "gte":
     case "lt":
     case "lte": {
       count(ctx, 1, label);
       const sqlOp = { gt: ">", gte: ">=", lt: "<", lte: "<=" }[op];
-      return eb(r, sqlOp as ">", scalar(label, field, type, op, v) as never);
+      return compare(eb, r, sqlOp as ">", op, type, scalar(label, field, type, op, v));
     }
     case "contains":
     case "icontains":
@@ -351,12 +402,18 @@ function operator<T extends Table, R>(
           `${label} where.${field}.${op}: expected a string, got ${describe(v)}`,
         );
       }
+      checkText(label, field, op, v);
       count(ctx, 1, label);
       // Portable and case-exact on both databases (SQLite's LIKE ignores case):
-      // substr/replace/length exist in both, with the same meaning here.
-      const fold = op === "icontains";
-      const col = fold ? sql`lower(${ref})` : sql`${ref}`;
-      const val = fold ? sql`lower(${v})` : sql`${v}`;
+      // substr/replace/length exist in both, with the same meaning here. A
+      // missing value matches none of them, and not() of one neither (as
+      // every other comparison).
+      if (op === "icontains") {
+        // Each character of `v` stands for its case class, matched exactly (see _fold.ts).
+        return ctx.pg
+          ? sql<SqlBool>`(${ref} ~ ${regexContains(v)})`
+          : sql<SqlBool>`(${ref} glob ${globContains(v)})`;
+      }
       if (op === "startsWith") {
         const exact = sql<SqlBool>`substr(${ref}, 1, length(${v})) = ${v}`;
         if (!model.bytewise?.includes(field)) return exact;
@@ -373,11 +430,32 @@ function operator<T extends Table, R>(
           SqlBool
         >`(length(${ref}) >= length(${v}) and substr(${ref}, length(${ref}) - length(${v}) + 1) = ${v})`;
       }
+      // `length(v) = 0 and ref = ref`: the empty string is in every value, and null stays null.
       return sql<
         SqlBool
-      >`(${ref} is not null and (length(${val}) = 0 or length(replace(${col}, ${val}, '')) < length(${col})))`;
+      >`(length(replace(${ref}, ${v}, '')) < length(${ref}) or (length(${v}) = 0 and ${ref} = ${ref}))`;
     }
   }
+}
+
+/**
+ * `ref <op> value`, where a number field's bound is made a whole number
+ * in range first (`"all"`: true wherever ref is not null; `"none"`: false
+ * there; null stays null, as for any comparison).
+ */
+function compare(
+  eb: EB,
+  r: never,
+  sqlOp: "=" | "<>" | ">" | ">=" | "<" | "<=",
+  op: string,
+  type: FieldType,
+  value: unknown,
+): Expression<SqlBool> {
+  if (type !== "number") return eb(r, sqlOp, value as never);
+  const b = wholeBound(op, value as number);
+  if (b === "all" || (b === "none" && op === "ne")) return eb(r, "=", r);
+  if (b === "none") return eb(r, "<>", r);
+  return eb(r, sqlOp, b as never);
 }
 
 /** The few select builder calls a link-driven query makes, typed loosely. */

@@ -13,7 +13,7 @@ import {
 import { defaultInstance, Instance } from "./instance.ts";
 import { isId, newId } from "../_ids.ts";
 import { USER_MODEL } from "./user.ts";
-import { validateDescription } from "./_description.ts";
+import { storableText, validateDescription } from "./_description.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import type { Description } from "./description.ts";
 import { showRecords } from "./_display.ts";
@@ -91,6 +91,26 @@ export class Transform {
     }
     if (typeof options.name !== "string" || options.name.trim() === "") {
       throw new ValidationError("a Transform needs a non-empty `name`");
+    }
+    storableText("Transform", "name", options.name);
+    for (const field of ["version", "shortName", "reference"] as const) {
+      const v = options[field];
+      if (v === undefined || v === null) continue;
+      if (typeof v !== "string" || (field === "version" && v.trim() === "")) {
+        throw new ValidationError(
+          `Transform ${field} is a ${field === "version" ? "non-empty " : ""}string, got ${
+            JSON.stringify(v)?.slice(0, 40) ?? typeof v
+          }`,
+        );
+      }
+      storableText("Transform", field, v);
+    }
+    if (options.type !== undefined && !["pipeline", "script", "notebook"].includes(options.type)) {
+      throw new ValidationError(
+        `Transform type is "pipeline", "script" or "notebook", got ${
+          JSON.stringify(options.type)?.slice(0, 40) ?? typeof options.type
+        }`,
+      );
     }
     if (options.instance !== undefined && !(options.instance instanceof Instance)) {
       throw new ValidationError("instance must be an Instance from ln.connect()");

@@ -48,12 +48,19 @@ export interface TrackOptions {
  * console.assert(!(await TrackOptionsSchema.safeParse({ name: "" })).success);
  * ```
  */
+/** Text the registry can store: no NUL, no half surrogate pair. */
+const storable = (v: string) => !v.includes("\0") && v.isWellFormed();
+const STORABLE =
+  "text without NUL characters or half surrogate pairs (the registry cannot store them)";
+
 export const TrackOptionsSchema: LazySchema<TrackOptions> = new LazySchema(
   "ln.track() options",
   (z) =>
     z.strictObject({
-      name: z.string({ error: "a non-empty string" }).min(1, "a non-empty string").optional(),
-      version: z.string({ error: "a non-empty string" }).min(1, "a non-empty string").optional(),
+      name: z.string({ error: "a non-empty string" }).min(1, "a non-empty string")
+        .refine(storable, STORABLE).optional(),
+      version: z.string({ error: "a non-empty string" }).min(1, "a non-empty string")
+        .refine(storable, STORABLE).optional(),
       transform: z.instanceof(Transform, { error: "a Transform record" }).optional(),
       // Checked in full (JSON values, size) by the Run.
       params: z.custom<RunParams>(

@@ -64,7 +64,7 @@ export function regexContains(needle: string): string {
     const cls = caseClass(c);
     if (cls.length > c.length) out += `[${cls}]`;
     // In an ARE, a backslash before a character that is not alphanumeric stands for it.
-    else out += /^[\x00-\x7f]$/.test(c) && !/^[A-Za-z0-9]$/.test(c) ? `\\${c}` : c;
+    else out += c.charCodeAt(0) < 0x80 && !/^[A-Za-z0-9]$/.test(c) ? `\\${c}` : c;
   }
   return out;
 }

@@ -6,6 +6,7 @@
 // (its key), that object first moves to `.lamindb/{id}{suffix}` through the
 // intent journal (`pending_object` op "move"), so a crash at any step
 // leaves the old state or the new one, and `fsck` knows the move.
+import { basename } from "node:path";
 import { type RawBuilder, sql } from "kysely";
 import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
 import { log } from "../_log.ts";
@@ -115,6 +116,10 @@ export async function planVersions(plans: VersionPlan[], inst: Instance): Promis
       previous ??= holder;
     }
     if (!previous) continue;
+    // A new version keeps what it was not told otherwise (as lamindb's
+    // `revises` does): the name, when its data had none, and the description.
+    if (p.file.name === null) p.file.name = previous.name ?? (p.key ? basename(p.key) : null);
+    if (p.file._options.description === undefined) p.file.description = previous.description;
     if (p.file._options.id !== undefined) {
       throw new IntegrityError(
         `key ${p.key} is registered as file ${previous.id}, so this is its new version, whose ` +

@@ -80,12 +80,21 @@ export function versionsContract(
     assertEquals(a2.key, null);
     assertEquals((await a2.versions()).map((f) => f.id), [a1.id, a2.id]);
     assertEquals(await firstA(await ln.File.get(a1.id)), "x");
-    const k1 = await new ln.File(csv("k"), { key: "k.csv" }).save();
+    // A version keeps the name (its data had none) and the description it was not given.
+    assertEquals([a2.name, (await ln.File.get(a2.id)).name], ["a.csv", "a.csv"]);
+    const k1 = await new ln.File(csv("k"), { key: "k.csv", description: "counts" }).save();
     // Bytes take the key's suffix; the key comes from the file revised.
     const k2 = await new ln.File(enc.encode("a,b\nk2,1\n"), { revises: k1 }).save();
-    assertEquals([k2.key, k2.suffix], ["k.csv", ".csv"]);
+    assertEquals([k2.key, k2.suffix, k2.name, k2.description], [
+      "k.csv",
+      ".csv",
+      "k.csv",
+      "counts",
+    ]);
+    assertEquals((await ln.File.get(k2.id)).description, "counts");
     // Revising an older version makes the next of the family, after the latest.
-    const k3 = await new ln.File(csv("k3"), { revises: k1 }).save();
+    const k3 = await new ln.File(csv("k3"), { revises: k1, description: "more counts" }).save();
+    assertEquals(k3.description, "more counts");
     assertEquals((await k1.versions()).map((f) => f.id), [k1.id, k2.id, k3.id]);
     assertEquals((await ln.File.get({ key: "k.csv" })).id, k3.id);
     assertEquals(await ln.fsck(), HEALTHY);

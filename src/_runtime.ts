@@ -559,6 +559,35 @@ export function readFileSync(path: string): Uint8Array {
   return deno ? deno.readFileSync(path) : bytes(fs.readFileSync(path));
 }
 
+/** Up to `max` bytes from the start of a file (fewer if it is shorter). */
+export function readPrefixSync(path: string, max: number): Uint8Array {
+  const fd = fs.openSync(path, "r");
+  try {
+    const buf = new Uint8Array(max);
+    let n = 0, got = 0;
+    while (n < max && (got = fs.readSync(fd, buf, n, max - n, n)) > 0) n += got;
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** How many times `byte` occurs in a file, read in 1 MiB pieces. */
+export function countByteSync(path: string, byte: number): number {
+  const fd = fs.openSync(path, "r");
+  try {
+    const buf = new Uint8Array(1 << 20);
+    let count = 0, at = 0, got = 0;
+    while ((got = fs.readSync(fd, buf, 0, buf.length, at)) > 0) {
+      for (let i = 0; i < got; i++) if (buf[i] === byte) count++;
+      at += got;
+    }
+    return count;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A file as UTF-8 text. */
 export function readTextFile(path: string): Promise<string> {
   return fsp.readFile(path, "utf8");

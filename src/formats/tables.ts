@@ -3,7 +3,8 @@
 import * as rt from "../_runtime.ts";
 import { Buffer } from "node:buffer";
 import type pl from "nodejs-polars";
-import { CorruptFileError, UnsupportedFormatError } from "../errors.ts";
+import { UnsupportedFormatError } from "../errors.ts";
+import { narrowWideIntsDf, scanGuarded, tableError } from "./_table_scan.ts";
 
 /** A nodejs-polars DataFrame. */
 export type DataFrame = pl.DataFrame;
@@ -40,31 +41,47 @@ export function writeTable(df: DataFrame, format: TableFormat): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-/** Read a table file into a DataFrame; `CorruptFileError` if its bytes are not that format. */
+/**
+ * Read a table file into a DataFrame; `CorruptFileError` if its bytes are
+ * not that format. `suffix` picks the format whatever the case of the
+ * file's name (`.CSV` reads as `.csv`).
+ *
+ * CSV and TSV are read as `file.open()` scans them (the two agree): types
+ * are inferred from the first 100 rows, and from every row when a later
+ * row does not fit (a column of integers with a `1.5` on row 150 is
+ * Float64, one with a word is String). A row with more fields than the
+ * header is a `CorruptFileError` (nothing is dropped silently); a quote
+ * inside an unquoted field (`x"y`) is kept as a character, as pandas does;
+ * a quoted header field `"q""t"` names the column `q"t`. Integers past
+ * int64 (which polars reads as Int128, a type nodejs-polars cannot hand
+ * to JavaScript) become UInt64 when every value of the column fits, else
+ * exact decimal strings. The same holds for Int128 columns of parquet and
+ * IPC files.
+ */
 export async function readTable(path: string, suffix: string): Promise<DataFrame> {
   const p = await loadPolars();
+  const s = suffix.toLowerCase();
+  if (s === ".csv" || s === ".tsv") return await scanGuarded(p, path, s, path).collect();
   try {
-    switch (suffix.toLowerCase()) {
-      case ".csv":
-        return p.readCSV(path);
-      case ".tsv":
-        return p.readCSV(path, { sep: "\t" });
+    // nodejs-polars reads a string not ending in its lower-case suffix as
+    // the file's contents: pass other names (.PARQUET, .feather) as bytes.
+    const src = () => path.endsWith(s) ? path : bytesOf(path);
+    switch (s) {
       case ".parquet":
-        return p.readParquet(path);
+        return narrowWideIntsDf(p, p.readParquet(src()));
       case ".ipc":
-        return p.readIPC(path);
+        return narrowWideIntsDf(p, p.readIPC(src()));
       case ".feather":
-      case ".arrow": {
-        // readIPC treats a string not ending in ".ipc" as inline data: pass bytes.
-        const bytes = await rt.readFile(path);
-        return p.readIPC(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      }
+      case ".arrow":
+        return narrowWideIntsDf(p, p.readIPC(bytesOf(path)));
     }
   } catch (e) {
-    throw new CorruptFileError(
-      `cannot read "${path}" as ${suffix}: ${String((e as Error)?.message ?? e).split("\n")[0]}`,
-      { cause: e },
-    );
+    throw tableError(e, path, suffix);
   }
   throw new UnsupportedFormatError(`${suffix} is not a table format`);
+}
+
+function bytesOf(path: string): Buffer {
+  const bytes = rt.readFileSync(path);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,8 +1,9 @@
 // Lazy tables: a table file as a polars LazyFrame (a scan), so filters and
 // column selections are pushed down into the reader.
 import type pl from "nodejs-polars";
-import { CorruptFileError, UnsupportedFormatError } from "../errors.ts";
+import { UnsupportedFormatError } from "../errors.ts";
 import { loadPolars } from "../formats/tables.ts";
+import { scanGuarded } from "../formats/_table_scan.ts";
 
 /** A nodejs-polars LazyFrame. */
 export type LazyFrame = pl.LazyDataFrame;
@@ -22,7 +23,11 @@ export const SCANNABLE_SUFFIXES: readonly string[] = [
  * feather, csv, tsv): nothing but the schema is read until `collect()`,
  * and then only the row groups and columns the query needs (parquet, IPC).
  * The schema is read here, so a file that is not its format is a
- * `CorruptFileError` now; damage further in surfaces at `collect()`.
+ * `CorruptFileError` now; damage further in surfaces at `collect()`, also
+ * as a LaminError (`CorruptFileError`, `ColumnNotFoundError` for a missing
+ * column, `ValidationError` for a query polars refuses), never a raw polars
+ * error. CSV/TSV read as `file.load()` reads them (see `readTable`), so
+ * `open().collect()` and `load()` give the same frame.
  *
  * @example Filter a parquet file without loading it
  * ```ts
@@ -44,20 +49,5 @@ export async function scanTable(path: string, suffix: string, label = path): Pro
         `${SCANNABLE_SUFFIXES.join(" ")}; use file.load() or file.backed()`,
     );
   }
-  try {
-    const lf = s === ".parquet"
-      ? p.scanParquet(path)
-      : s === ".csv"
-      ? p.scanCSV(path)
-      : s === ".tsv"
-      ? p.scanCSV(path, { sep: "\t" })
-      : p.scanIPC(path);
-    void lf.columns; // reads the schema: a file that is not this format fails here
-    return lf;
-  } catch (e) {
-    throw new CorruptFileError(
-      `cannot open "${label}" as ${s}: ${String((e as Error)?.message ?? e).split("\n")[0]}`,
-      { cause: e },
-    );
-  }
+  return scanGuarded(p, path, s, label);
 }

@@ -148,3 +148,125 @@ print("same")`,
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+/** load() and open().collect() of the same file: both frames, or both errors. */
+async function loadAndOpen(f: ln.File): Promise<[pl.DataFrame, pl.DataFrame]> {
+  const loaded = await f.load({ as: "dataframe" });
+  const opened = await (await f.open() as ln.LazyFrame).collect();
+  return [loaded, opened];
+}
+
+Deno.test("table files with upper-case suffixes (.CSV .TSV .PARQUET .IPC) load and open", () =>
+  withInstance(async (root) => {
+    await Deno.writeTextFile(`${root}/t.CSV`, "a,b\n1,x\n2,y\n");
+    await Deno.writeTextFile(`${root}/t.TSV`, "a\tb\n1\tx\n2\ty\n");
+    const small = pl.DataFrame({ a: [1, 2], b: ["x", "y"] });
+    small.writeParquet(`${root}/t.PARQUET`);
+    small.writeIPC(`${root}/t.IPC`);
+    small.writeIPC(`${root}/t.Feather`);
+    for (const n of ["t.CSV", "t.TSV", "t.PARQUET", "t.IPC", "t.Feather"]) {
+      const f = await new ln.File(`${root}/${n}`).save();
+      for (const df of await loadAndOpen(f)) {
+        assertEquals(df.columns, ["a", "b"], n);
+        assertEquals(df.getColumn("b").toArray(), ["x", "y"], n);
+      }
+    }
+  }));
+
+Deno.test("load() and open() refuse a CSV row with more fields than the header, naming the problem", () =>
+  withInstance(async (root) => {
+    for (
+      const [n, text] of [["long.csv", "a,b\n1,2,3\n4,5\n"], ["trail.csv", "a,b\n1,2,\n3,4,\n"]]
+    ) {
+      await Deno.writeTextFile(`${root}/${n}`, text);
+      const f = await new ln.File(`${root}/${n}`).save();
+      await assertRejects(() => f.load(), ln.CorruptFileError, /more fields than the header/);
+      const lf = await f.open() as ln.LazyFrame;
+      await assertRejects(() => lf.collect(), ln.CorruptFileError, /more fields than the header/);
+      await assertRejects(() => lf.collectSync(), ln.CorruptFileError, /more fields/);
+    }
+  }));
+
+Deno.test("a quote inside an unquoted CSV field is a character, as in pandas, in load() and open()", () =>
+  withInstance(async (root) => {
+    await Deno.writeTextFile(`${root}/q1.csv`, 'a,b\nx"y,1\n');
+    await Deno.writeTextFile(`${root}/q2.csv`, 'a,b\nx"y,1\nz,2\n');
+    for (const n of ["q1.csv", "q2.csv"]) {
+      const f = await new ln.File(`${root}/${n}`).save();
+      for (const df of await loadAndOpen(f)) {
+        assertEquals(df.getColumn("a").toArray().slice(0, 1), ['x"y'], n);
+        assertEquals(df.getColumn("b").toArray().map(Number).slice(0, 1), [1], n);
+      }
+      // A query built before the first collect() is replayed on the re-read.
+      const lf = await f.open() as ln.LazyFrame;
+      const got = await lf.filter(pl.col("b").eq(1)).select("a").collect();
+      assertEquals(got.toRecords(), [{ a: 'x"y' }], n);
+    }
+    // A file that quotes fields and has a quote that does not close its field.
+    await Deno.writeTextFile(`${root}/q3.csv`, 'a,b\n"p,q",1\nx"y,2\nz,3\n');
+    const f = await new ln.File(`${root}/q3.csv`).save();
+    await assertRejects(() => f.load(), ln.CorruptFileError, /quoted whole/);
+    await assertRejects(
+      async () => await (await f.open() as ln.LazyFrame).collect(),
+      ln.CorruptFileError,
+    );
+  }));
+
+Deno.test("errors from a query on open() are LaminErrors, not raw polars errors", () =>
+  withInstance(async () => {
+    const f = await new ln.File(pl.DataFrame({ a: [1, 2], s: ["x", "y"] }), { format: "csv" })
+      .save();
+    const lf = await f.open() as ln.LazyFrame;
+    await assertRejects(() => lf.select("nope").collect(), ln.ColumnNotFoundError, /nope/);
+    await assertRejects(() => lf.select("nope").collectSync(), ln.ColumnNotFoundError);
+    await assertRejects(
+      () => lf.select(pl.col("s").cast(pl.Int64, true)).collect(),
+      ln.ValidationError,
+      /failed/,
+    );
+    // Opened frames still combine with each other and with polars' functions.
+    assertEquals((await pl.concat([lf, lf]).collect()).height, 4);
+    assertEquals((await lf.join(lf, { on: "a" }).collect()).height, 2);
+  }));
+
+Deno.test("a CSV column name holding a quote keeps it in load() and open() (csv and tsv round trip)", () =>
+  withInstance(async () => {
+    const df = pl.DataFrame({ 'q"t': [1, 2], v: ['a"b', "c"] });
+    for (const format of ["csv", "tsv"] as const) {
+      const f = await new ln.File(df, { key: `t.${format}`, format }).save();
+      for (const back of await loadAndOpen(f)) {
+        assertEquals(back.columns, ['q"t', "v"], format);
+        assertEquals(back.getColumn("v").toArray(), ['a"b', "c"], format);
+      }
+    }
+  }));
+
+Deno.test("CSV integers past int64 load as UInt64 when they fit, else as exact strings", () =>
+  withInstance(async (root) => {
+    await Deno.writeTextFile(
+      `${root}/ids.csv`,
+      "id,neg,v\n18446744073709551615,-18446744073709551615,1\n9223372036854775808,5,2\n",
+    );
+    const f = await new ln.File(`${root}/ids.csv`).save();
+    for (const df of await loadAndOpen(f)) {
+      assertEquals(df.dtypes.map(String), [pl.UInt64, pl.String, pl.Int64].map(String));
+      assertEquals(df.getColumn("id").toArray(), [18446744073709551615n, 9223372036854775808n]);
+      assertEquals(df.getColumn("neg").toArray(), ["-18446744073709551615", "5"]);
+    }
+    const arrow = await f.load({ as: "arrow" });
+    assertEquals(arrow.numRows, 2);
+  }));
+
+Deno.test("a CSV column whose type changes after row 100 loads with the type of all its rows", () =>
+  withInstance(async (root) => {
+    await Deno.writeTextFile(`${root}/f.csv`, "v,w\n" + "1,2\n".repeat(150) + "1.5,x\n");
+    const f = await new ln.File(`${root}/f.csv`).save();
+    for (const df of await loadAndOpen(f)) {
+      assertEquals(df.dtypes.map(String), [pl.Float64, pl.String].map(String));
+      assertEquals(df.height, 151);
+      assertEquals(df.getColumn("v").toArray().at(-1), 1.5);
+      assertEquals(df.getColumn("w").toArray().at(-1), "x");
+    }
+    const lf = await f.open() as ln.LazyFrame;
+    assertEquals((await lf.filter(pl.col("v").gt(1)).collect()).height, 1);
+  }));

@@ -4,14 +4,30 @@
 import * as rt from "../_runtime.ts";
 import { decode as decodePng, encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
-import { CorruptFileError, UnsupportedFormatError, ValidationError } from "../errors.ts";
-import { checkPng } from "./_png_check.ts";
+import {
+  CorruptFileError,
+  NotFoundError,
+  StorageError,
+  UnsupportedFormatError,
+  ValidationError,
+} from "../errors.ts";
+import { type CheckedPng, checkPng } from "./_png_check.ts";
+import { decodeLowBitPng } from "./_png_lowbit.ts";
+import { checkJpeg } from "./_jpeg_check.ts";
 
 /**
  * An image as a dense array, row-major `[height, width, channels]`, like the
  * numpy array Python's PIL gives (`np.asarray(Image.open(p))`; for a
- * greyscale image `channels` is 1). 8-bit images hold `Uint8Array`, 16-bit
- * PNGs `Uint16Array`.
+ * greyscale image, PNG or JPEG, `channels` is 1). 8-bit images hold
+ * `Uint8Array`, 16-bit PNGs `Uint16Array`; no other typed array is an
+ * ImageArray.
+ *
+ * Reading, PNGs of fewer than 8 bits a sample get one byte a sample:
+ * palette images (of any depth) are expanded to RGB, or RGBA when they
+ * have transparency, as PIL's `convert("RGB"/"RGBA")`; 2- and 4-bit grey
+ * is scaled to 0..255 as PIL's mode "L" (x85, x17); 1-bit grey (PIL's
+ * mode "1", which numpy shows as booleans) is 0 or 255, as PIL's
+ * `convert("L")`.
  *
  * @example A 1x2 RGB image
  * ```ts
@@ -38,8 +54,14 @@ export function isImageArray(x: unknown): x is ImageArray {
     Array.isArray(o.shape) && o.shape.length === 3;
 }
 
-/** Check shape, channels and data length; a `ValidationError` says what is wrong. */
+/** Check data type, shape, channels and data length; a `ValidationError` says what is wrong. */
 export function validateImage(img: ImageArray): void {
+  if (!isImageArray(img)) {
+    throw new ValidationError(
+      `an image is an ImageArray { data: Uint8Array | Uint16Array, shape: [height, width, ` +
+        `channels] }, got ${describe(img)}`,
+    );
+  }
   const [h, w, c] = img.shape;
   if (![h, w, c].every((n) => Number.isInteger(n) && n > 0)) {
     throw new ValidationError(
@@ -54,7 +76,12 @@ export function validateImage(img: ImageArray): void {
   }
 }
 
-/** Encode an image as PNG or JPEG bytes (JPEG: 8-bit RGB or grey, quality 95). */
+/**
+ * Encode an image as PNG or JPEG bytes (JPEG: 8-bit RGB or grey, quality
+ * 95). A grey (1-channel) image is written to JPEG as RGB with three equal
+ * channels (jpeg-js writes only 3-component JPEGs), so it reads back with 3
+ * channels; save grey images as PNG to keep 1 channel.
+ */
 export function encodeImage(img: ImageArray, format: ImageFormat): Uint8Array {
   validateImage(img);
   const [height, width, channels] = img.shape;
@@ -86,7 +113,16 @@ export function encodeImage(img: ImageArray, format: ImageFormat): Uint8Array {
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
-function fromPng(bytes: Uint8Array): ImageArray {
+function describe(x: unknown): string {
+  if (x === null || typeof x !== "object") return x === null ? "null" : typeof x;
+  const data = (x as { data?: unknown }).data;
+  return data === undefined
+    ? `a ${x.constructor?.name ?? "object"}`
+    : `data of type ${(data as object)?.constructor?.name ?? typeof data}`;
+}
+
+function fromPng(bytes: Uint8Array, checked: CheckedPng, label: string): ImageArray {
+  if (checked.depth < 8) return decodeLowBitPng(checked, label);
   const png = decodePng(bytes);
   if (png.palette) {
     // Indexed colour: expand to RGB(A) as PIL's convert() would.
@@ -94,7 +130,15 @@ function fromPng(bytes: Uint8Array): ImageArray {
     const c = pal[0]?.length === 4 ? 4 : 3;
     const n = png.width * png.height;
     const data = new Uint8Array(n * c);
-    for (let i = 0; i < n; i++) data.set(pal[png.data[i]].slice(0, c), i * c);
+    for (let i = 0; i < n; i++) {
+      const entry = pal[png.data[i]];
+      if (!entry) {
+        throw new CorruptFileError(
+          `"${label}" is a damaged PNG: a pixel uses palette entry ${png.data[i]} of ${pal.length}`,
+        );
+      }
+      data.set(entry.slice(0, c), i * c);
+    }
     return { data, shape: [png.height, png.width, c] };
   }
   const data = png.data instanceof Uint16Array ? png.data : new Uint8Array(
@@ -105,13 +149,20 @@ function fromPng(bytes: Uint8Array): ImageArray {
   return { data, shape: [png.height, png.width, png.channels] };
 }
 
-function fromJpeg(bytes: Uint8Array): ImageArray {
+function fromJpeg(bytes: Uint8Array, components: number | undefined): ImageArray {
   const img = jpeg.decode(bytes, {
     useTArray: true,
     formatAsRGBA: false,
     maxMemoryUsageInMB: 1024,
   });
-  const c = img.data.length / (img.width * img.height);
+  const n = img.width * img.height;
+  const c = img.data.length / n;
+  if (components === 1 && c === 3) {
+    // jpeg-js repeats a greyscale JPEG's one component as R, G and B.
+    const grey = new Uint8Array(n);
+    for (let i = 0; i < n; i++) grey[i] = img.data[i * 3];
+    return { data: grey, shape: [img.height, img.width, 1] };
+  }
   return { data: new Uint8Array(img.data), shape: [img.height, img.width, c] };
 }
 
@@ -122,18 +173,53 @@ export function decodeImage(bytes: Uint8Array, label: string): ImageArray {
   if (!isPng && !isJpeg) {
     throw new CorruptFileError(`"${label}" is neither a PNG nor a JPEG image (bad signature)`);
   }
-  if (isPng) checkPng(bytes, label);
+  const checked = isPng ? checkPng(bytes, label) : undefined;
+  const frame = isPng ? undefined : checkJpeg(bytes, label);
   try {
-    return isPng ? fromPng(bytes) : fromJpeg(bytes);
+    return checked ? fromPng(bytes, checked, label) : fromJpeg(bytes, frame?.components);
   } catch (e) {
+    if (e instanceof CorruptFileError) throw e;
     throw new CorruptFileError(`"${label}" is not a readable image: ${(e as Error).message}`, {
       cause: e,
     });
   }
 }
 
+/** `path` as a file path, or a `ValidationError` naming `call`. */
+function checkPath(path: unknown, call: string): string {
+  if (typeof path !== "string" || path === "") {
+    throw new ValidationError(
+      `${call} takes a file path string, got ${
+        path === "" ? "an empty string" : path === null ? "null" : typeof path
+      }`,
+    );
+  }
+  if (path.includes("\0")) {
+    throw new ValidationError(`${call}: the path ${JSON.stringify(path)} holds a NUL character`);
+  }
+  return path;
+}
+
+/** The LaminError for a failed read or write of the image file `path`. */
+function fileError(e: unknown, doing: string, path: string): Error {
+  const msg = (e as Error)?.message ?? String(e);
+  if (rt.isNotFound(e)) {
+    return new NotFoundError(`cannot ${doing} "${path}": no such file or folder`, { cause: e });
+  }
+  if (rt.isADirectory(e)) {
+    return new ValidationError(
+      `cannot ${doing} "${path}": it is a folder; give the path of a .png, .jpg or .jpeg file`,
+      { cause: e },
+    );
+  }
+  return new StorageError(`cannot ${doing} "${path}": ${msg}`, { cause: e });
+}
+
 /**
  * Read a `.png`, `.jpg` or `.jpeg` file into an {@linkcode ImageArray}.
+ * A missing file is a `NotFoundError`, a folder or a path that is not a
+ * string a `ValidationError`, bytes that are not a readable PNG or JPEG a
+ * `CorruptFileError`.
  *
  * @example
  * ```ts
@@ -144,11 +230,22 @@ export function decodeImage(bytes: Uint8Array, label: string): ImageArray {
  * ```
  */
 export async function readImage(path: string): Promise<ImageArray> {
-  return decodeImage(await rt.readFile(path), path);
+  checkPath(path, "readImage(path)");
+  let bytes: Uint8Array;
+  try {
+    bytes = await rt.readFile(path);
+  } catch (e) {
+    throw fileError(e, "read the image", path);
+  }
+  return decodeImage(bytes, path);
 }
 
 /**
- * Write an {@linkcode ImageArray} as PNG or JPEG, chosen by the path's suffix.
+ * Write an {@linkcode ImageArray} as PNG or JPEG, chosen by the path's
+ * suffix. The image and the path are checked first (`ValidationError`,
+ * `UnsupportedFormatError` for another suffix): nothing is written for bad
+ * input. A 1-channel image written as JPEG reads back with 3 equal
+ * channels (see {@linkcode encodeImage}).
  *
  * @example
  * ```ts
@@ -157,6 +254,7 @@ export async function readImage(path: string): Promise<ImageArray> {
  * ```
  */
 export async function writeImage(img: ImageArray, path: string): Promise<void> {
+  checkPath(path, "writeImage(img, path)");
   const lower = path.toLowerCase();
   const format = lower.endsWith(".png")
     ? "png"
@@ -166,5 +264,10 @@ export async function writeImage(img: ImageArray, path: string): Promise<void> {
   if (!format) {
     throw new UnsupportedFormatError(`cannot write an image to ${path}: use .png, .jpg or .jpeg`);
   }
-  await rt.writeFile(path, encodeImage(img, format));
+  const bytes = encodeImage(img, format);
+  try {
+    await rt.writeFile(path, bytes);
+  } catch (e) {
+    throw fileError(e, "write the image", path);
+  }
 }

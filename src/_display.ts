@@ -134,3 +134,43 @@ export function htmlFields(
     ).join("")
   }</tbody></table>`;
 }
+
+/**
+ * A user's value as shown in an error message, never throwing: strings
+ * quoted, `10n` for a BigInt, `Symbol(x)`, plain objects and arrays as JSON
+ * (BigInts inside as `"10n"`), other objects by their class (`a Map`);
+ * clipped to `max` characters.
+ */
+export function showValue(v: unknown, max = 60): string {
+  const clipTo = (s: string) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+  try {
+    switch (typeof v) {
+      case "string":
+        return clipTo(JSON.stringify(v));
+      case "bigint":
+        return `${v}n`;
+      case "symbol":
+        return clipTo(v.toString());
+      case "function":
+        return "a function";
+      case "undefined":
+        return "undefined";
+      case "number":
+      case "boolean":
+        return String(v);
+    }
+    if (v === null) return "null";
+    if (v instanceof Date) return Number.isNaN(v.getTime()) ? "an invalid Date" : v.toISOString();
+    const proto = Object.getPrototypeOf(v);
+    if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) {
+      return `a ${proto?.constructor?.name || "object"}`;
+    }
+    const json = JSON.stringify(
+      v,
+      (_k, x) => typeof x === "bigint" ? `${x}n` : typeof x === "symbol" ? x.toString() : x,
+    );
+    return clipTo(json ?? Object.prototype.toString.call(v));
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}

@@ -1,6 +1,7 @@
 // A collection's files as one object: what kind they are (checked before
 // anything is read), bounded parallel reads, missing objects as a
 // `StorageError` naming the file, and the concatenation.
+import { showValue } from "../_display.ts";
 import { StorageError, ValidationError } from "../errors.ts";
 import { codecForSuffix } from "../formats/codecs.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
@@ -123,7 +124,7 @@ export async function linkAll(
 function checkJoin(join: unknown): Join {
   if (join === undefined) return "inner";
   if (join !== "inner" && join !== "outer") {
-    throw new ValidationError(`join is "inner" or "outer", got ${JSON.stringify(join)}`);
+    throw new ValidationError(`join is "inner" or "outer", got ${showValue(join)}`);
   }
   return join;
 }

@@ -9,6 +9,7 @@
 // of up to 16,384 rows, two groups at a time): memory holds `prefetch + 1`
 // batches (two groups), the files' var names, the asked obs columns and
 // each file's X indptr (kept by its BackedMatrix from the second read on).
+import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
 import { assembleRows, columnMap, type Join, type MappedPart } from "../formats/anndata/concat.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
@@ -190,7 +191,7 @@ function checkOptions(o: MappedOptions) {
     throw new ValidationError("layer is the name of a layer");
   }
   if (o.join !== undefined && o.join !== "inner" && o.join !== "outer") {
-    throw new ValidationError(`join is "inner" or "outer", got ${JSON.stringify(o.join)}`);
+    throw new ValidationError(`join is "inner" or "outer", got ${showValue(o.join)}`);
   }
   return {
     batchSize: wholeAtLeast(o.batchSize, 1, "batchSize", 64),

@@ -9,6 +9,7 @@
 //   { createdAt: { gte: new Date(...) } } dates compared as dates
 //   { transform: { name: "qc.ts" } }      across a relation
 //   { or: [{ suffix: ".csv" }, { suffix: ".tsv" }] }, { and: [...] }, { not: {...} }
+import { showValue } from "../_display.ts";
 import { type Expression, type ExpressionBuilder, type Kysely, sql, type SqlBool } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Col, Model, Relation, Table, Where } from "./_model.ts";
@@ -55,19 +56,13 @@ export function fieldType<T extends Table, R>(model: Model<T, R>, field: string)
     (field.endsWith("At") ? "date" : field === "size" ? "number" : "string");
 }
 
-function show(v: unknown): string {
-  try {
-    return typeof v === "bigint" ? `${v}n` : JSON.stringify(v)?.slice(0, 60) ?? String(v);
-  } catch {
-    return Object.prototype.toString.call(v);
-  }
-}
+const show = showValue;
 
 function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   if (v instanceof Date) return "a Date";
-  if (typeof v === "object") return `an object ${show(v)}`;
+  if (typeof v === "object") return isPlainObject(v) ? `an object ${show(v)}` : show(v);
   return `${typeof v} ${show(v)}`;
 }
 

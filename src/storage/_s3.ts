@@ -15,6 +15,9 @@ import { validateKey } from "./key.ts";
  * ```
  */
 export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
+  if (typeof uri !== "string") {
+    throw new ValidationError(`an S3 URI is a string like s3://bucket/prefix, got ${typeof uri}`);
+  }
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
   if (!m) {
     throw new ValidationError(

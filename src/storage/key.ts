@@ -1,3 +1,4 @@
+import { showValue } from "../_display.ts";
 import { InvalidKeyError } from "../errors.ts";
 
 /** The folder inside every storage root that lamindeno manages. */
@@ -41,7 +42,7 @@ function isManagedName(segment: string): boolean {
 export function validateKey(key: unknown): string {
   const bad = (why: string): never => {
     throw new InvalidKeyError(
-      `invalid key ${JSON.stringify(key)}: ${why}; ` +
+      `invalid key ${showValue(key, 200)}: ${why}; ` +
         `a key is a relative POSIX path inside the storage root, like "raw/sample1.h5ad"`,
     );
   };
@@ -76,7 +77,7 @@ export function validateUserKey(key: unknown): string {
   const k = validateKey(key);
   if (isManagedKey(k)) {
     throw new InvalidKeyError(
-      `invalid key ${JSON.stringify(k)}: the ".lamindb/" folder is managed by lamindeno; ` +
+      `invalid key ${showValue(k, 200)}: the ".lamindb/" folder is managed by lamindeno; ` +
         `choose a key outside it`,
     );
   }

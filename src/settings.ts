@@ -1,3 +1,4 @@
+import { showValue } from "./_display.ts";
 import { NotInitializedError, ValidationError } from "./errors.ts";
 import { setVerbosity, VERBOSITIES, type Verbosity, verbosity } from "./_log.ts";
 import { defaultCacheDir } from "./init.ts";
@@ -24,10 +25,23 @@ export interface Settings {
   verbosity: Verbosity;
 }
 
+/** The default instance; `NotInitializedError` before `ln.init()` (or after `ln.close()`). */
+function instanceOf(doing: "reading" | "setting") {
+  const inst = maybeDefaultInstance();
+  if (!inst) {
+    throw new NotInitializedError(
+      `settings.trackRunInputs belongs to an instance; call ln.init() before ${doing} it`,
+    );
+  }
+  return inst;
+}
+
 /**
  * Settings of the default instance (a view of its `instance.settings`, the
- * one place they live). `storage` and `user` throw `NotInitializedError`
- * before `ln.init()`, and so does setting `trackRunInputs`.
+ * one place they live). `storage`, `user` and `trackRunInputs` (read or
+ * set) throw `NotInitializedError` before `ln.init()`; `cacheDir` and
+ * `verbosity` work before it. `trackRunInputs` takes `true` or `false`
+ * (anything else is a `ValidationError`).
  *
  * @example Read the settings
  * ```ts
@@ -52,16 +66,13 @@ export const settings: Settings = {
   },
   /** Link loaded/staged files as inputs of the tracked run (default `true`). */
   get trackRunInputs(): boolean {
-    return maybeDefaultInstance()?.settings.trackRunInputs ?? true;
+    return instanceOf("reading").settings.trackRunInputs;
   },
   set trackRunInputs(v: boolean) {
-    const inst = maybeDefaultInstance();
-    if (!inst) {
-      throw new NotInitializedError(
-        "settings.trackRunInputs belongs to an instance; call ln.init() before setting it",
-      );
+    if (typeof v !== "boolean") {
+      throw new ValidationError(`settings.trackRunInputs takes true or false, got ${showValue(v)}`);
     }
-    inst.settings.trackRunInputs = Boolean(v);
+    instanceOf("setting").settings.trackRunInputs = v;
   },
   /** Where cloud objects are cached: `$XDG_CACHE_HOME/lamindb` or `~/.cache/lamindb`. */
   get cacheDir(): string {
@@ -75,7 +86,7 @@ export const settings: Settings = {
     if (!VERBOSITIES.includes(v)) {
       throw new ValidationError(
         `settings.verbosity takes ${VERBOSITIES.map((l) => `"${l}"`).join(", ")}; got ${
-          typeof v === "string" ? JSON.stringify(v) : typeof v
+          showValue(v)
         }`,
       );
     }

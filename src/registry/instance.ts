@@ -3,7 +3,8 @@
 // function receives the instance it works on; `ln.init()` makes one the
 // process's default (what `ln.File.get()` and friends use), `ln.connect()`
 // opens more.
-import { NotInitializedError, StorageError } from "../errors.ts";
+import { showValue } from "../_display.ts";
+import { NotInitializedError, StorageError, ValidationError } from "../errors.ts";
 import { stripPassword } from "../_redact.ts";
 import { HttpStorage } from "../storage/http.ts";
 import type { StorageBackend } from "../storage/storage.ts";
@@ -25,6 +26,25 @@ export interface InstanceSettings {
   trackRunInputs: boolean;
   /** Where cloud objects are cached. */
   readonly cacheDir: string;
+}
+
+/** `settings` whose `trackRunInputs` takes booleans only (a `ValidationError` otherwise). */
+function checkedSettings(given: InstanceSettings): InstanceSettings {
+  let track = given.trackRunInputs;
+  return {
+    get trackRunInputs() {
+      return track;
+    },
+    set trackRunInputs(v: boolean) {
+      if (typeof v !== "boolean") {
+        throw new ValidationError(
+          `settings.trackRunInputs takes true or false, got ${showValue(v)}`,
+        );
+      }
+      track = v;
+    },
+    cacheDir: given.cacheDir,
+  };
 }
 
 /** What an {@linkcode Instance} is made of. */
@@ -93,7 +113,7 @@ export class Instance {
     this.storage = parts.storage;
     this.backend = parts.backend;
     this.user = parts.user;
-    this.settings = parts.settings;
+    this.settings = checkedSettings(parts.settings);
     this.#location = parts.location;
     this.location = parts.location?.kind === "postgres"
       ? { kind: "postgres", url: stripPassword(parts.location.url) }

@@ -1,11 +1,13 @@
 // ln.track() / ln.finish(): a Run of the script or notebook, its Transform
 // versioned by content; files loaded while it runs become its inputs and
 // files saved its outputs.
+import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
+import { checkKnownOptions } from "../registry/_strict.ts";
 import { LazySchema } from "../storage/_validate.ts";
 import { log } from "../_log.ts";
 import * as rt from "../_runtime.ts";
-import { defaultInstance, type Instance, maybeDefaultInstance } from "../registry/instance.ts";
+import { defaultInstance, type Instance } from "../registry/instance.ts";
 import { Run, RUNS } from "../registry/run.ts";
 import { checkParams, type RunParams } from "../registry/run.ts";
 import { unwatchErrors, watchErrors } from "./_run_status.ts";
@@ -183,6 +185,8 @@ export async function track(options: TrackOptions = {}): Promise<Run> {
   return run;
 }
 
+const FINISH_STATUSES: readonly string[] = ["completed", "errored"];
+
 /**
  * Finish the current run: record its end time and status `completed`, and
  * stop linking inputs and outputs to it. A script that throws instead
@@ -191,9 +195,15 @@ export async function track(options: TrackOptions = {}): Promise<Run> {
  * keeps its links.
  */
 export async function finish(options: { status?: "completed" | "errored" } = {}): Promise<void> {
-  const inst = maybeDefaultInstance();
-  const run = inst?.run;
-  if (!inst || !run) {
+  checkKnownOptions("ln.finish(options)", options, ["status"]);
+  if (options.status !== undefined && !FINISH_STATUSES.includes(options.status)) {
+    throw new ValidationError(
+      `ln.finish({ status }) takes "completed" or "errored", got ${showValue(options.status)}`,
+    );
+  }
+  const inst = defaultInstance(); // NotInitializedError before ln.init() or after ln.close()
+  const run = inst.run;
+  if (!run) {
     throw new ValidationError("finish(): no run is being tracked; call ln.track() first");
   }
   unwatchErrors();

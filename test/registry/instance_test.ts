@@ -73,8 +73,14 @@ Deno.test("a closed instance refuses work with NotInitializedError, and ln.close
 });
 
 Deno.test("settings are the default instance's: trackRunInputs lives in one place", async () => {
-  assertEquals(ln.settings.trackRunInputs, true);
   let threw = false;
+  try {
+    ln.settings.trackRunInputs;
+  } catch (e) {
+    threw = e instanceof ln.NotInitializedError;
+  }
+  assert(threw, "reading trackRunInputs with no instance open must throw NotInitializedError");
+  threw = false;
   try {
     ln.settings.trackRunInputs = false;
   } catch (e) {

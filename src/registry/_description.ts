@@ -1,4 +1,5 @@
 // The `description` field shared by File, Transform, Run, Folder and ULabel.
+import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
 
 /** A description from options: a string without NUL characters, or `null` when absent. */
@@ -8,6 +9,26 @@ export function validateDescription(label: string, v: unknown): string | null {
     throw new ValidationError(`${label} description must be a string, got ${typeof v}`);
   }
   return storableText(label, "description", v);
+}
+
+/**
+ * An optional text field of a record (from options, or as set before
+ * `save()`): a string the registry can store, or `null` when absent
+ * (`undefined` or `null`). Anything else (a number, a Symbol, an object) is
+ * a `ValidationError`: the database drivers would store it as other text,
+ * or abort the process.
+ */
+export function optionalText(label: string, field: string, v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  return requiredText(label, field, v);
+}
+
+/** A text field of a record that must be there: a string the registry can store. */
+export function requiredText(label: string, field: string, v: unknown): string {
+  if (typeof v !== "string") {
+    throw new ValidationError(`${label} ${field} must be a string, got ${showValue(v)}`);
+  }
+  return storableText(label, field, v);
 }
 
 /**

@@ -195,7 +195,7 @@ export async function streamFile(file: File, options: StreamOptions): Promise<An
 /** `file.load()`: the in-memory object of a saved file (see `File.load`). */
 export async function loadFile(file: File, options: LoadOptions): Promise<LoadResult> {
   const path = file.path();
-  checkOptions(options, "load");
+  checkOptions(options, "load", ["isRunInput", "as", "onProgress"]);
   const value = await loadObject(
     file._inst.backendFor(file.storageId!).localPath(file._objectKey)
       ? path

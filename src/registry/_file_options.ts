@@ -1,27 +1,41 @@
 // Checking the options of `new ln.File(data, options)` (no I/O).
+import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
 import { isId } from "../_ids.ts";
 import { validateUserKey } from "../storage/key.ts";
 import { storableText, validateDescription } from "./_description.ts";
+import { checkKnownOptions } from "./_strict.ts";
 import { Features } from "./features.ts";
 import type { FileOptions } from "./file.ts";
 import { Instance } from "./instance.ts";
 import { Run } from "./run.ts";
+
+const FILE_OPTIONS = [
+  "key",
+  "name",
+  "description",
+  "run",
+  "format",
+  "features",
+  "id",
+  "revises",
+  "version",
+  "inputOf",
+  "instance",
+] as const;
 
 /** The checked key and description of `options`; a `ValidationError` for anything malformed. */
 export function checkFileOptions(
   options: FileOptions,
   isSavedFile: (f: unknown) => boolean,
 ): { key: string | undefined; description: string | null } {
-  if (options === null || typeof options !== "object") {
-    throw new ValidationError("new File(data, options): options must be an object");
-  }
+  checkKnownOptions("new ln.File(data, options)", options, FILE_OPTIONS);
   const key = options.key === undefined ? undefined : validateUserKey(options.key);
   if (options.format !== undefined && typeof options.format !== "string") {
     throw new ValidationError(`format must be a string like "csv", got ${typeof options.format}`);
   }
   if (options.id !== undefined && !isId("file", options.id)) {
-    throw new ValidationError(`a File id is 20 base62 characters, got ${options.id}`);
+    throw new ValidationError(`a File id is 20 base62 characters, got ${showValue(options.id)}`);
   }
   if (options.revises !== undefined) {
     if (!isSavedFile(options.revises)) {
@@ -37,13 +51,14 @@ export function checkFileOptions(
   ) {
     throw new ValidationError(
       `version is a label of 1-100 characters without surrounding spaces, like "2" or ` +
-        `"2024-06", got ${JSON.stringify(options.version)?.slice(0, 60)}`,
+        `"2024-06", got ${showValue(options.version)}`,
     );
   }
   if (options.name !== undefined && typeof options.name !== "string") {
     throw new ValidationError(`name must be a string, got ${typeof options.name}`);
   }
   if (options.name !== undefined) storableText("File", "name", options.name);
+  if (options.version !== undefined) storableText("File", "version", options.version);
   const description = validateDescription("File", options.description);
   if (options.run !== undefined && !(options.run instanceof Run)) {
     throw new ValidationError("run must be a Run record");

@@ -2,6 +2,8 @@
 // maps a record's camelCase fields to its table's columns (typed from the
 // one `Database` interface, so a misspelled column fails `deno check`);
 // get / filter / by-ids and related managers are generic over it.
+import { showValue } from "../_display.ts";
+import { checkKnownOptions, isPlainObject } from "./_strict.ts";
 import {
   type Expression,
   type Insertable,
@@ -143,18 +145,10 @@ export interface QueryOptions {
   offset?: number;
 }
 
-function safeShow(v: unknown): string {
-  try {
-    return JSON.stringify(v)?.slice(0, 60) ?? String(v);
-  } catch {
-    return Object.prototype.toString.call(v);
-  }
-}
+const safeShow = showValue;
 
 function checkOptions<T extends Table, R>(model: Model<T, R>, o: QueryOptions): void {
-  if (o === null || typeof o !== "object") {
-    throw new ValidationError(`${model.label}.filter(where, options): options must be an object`);
-  }
+  checkKnownOptions(`${model.label}.filter(where, options)`, o, ["orderBy", "limit", "offset"]);
   for (const k of ["limit", "offset"] as const) {
     const v = o[k];
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
@@ -473,10 +467,8 @@ export function queries<T extends Table, R>(
   hydrate: (inst: Instance, rows: Row<T>[]) => Promise<R[]> = (inst, rows) =>
     Promise.resolve(rows.map((r) => model.fromRow(r, inst))),
 ): (inst: Instance) => Queries<R> {
-  const scoped = (where: Where) =>
-    model.scope && where !== null && typeof where === "object" && !Array.isArray(where)
-      ? model.scope(where)
-      : where;
+  // Only a plain object is scoped: anything else is refused as it is (a Map is no where).
+  const scoped = (where: Where) => model.scope && isPlainObject(where) ? model.scope(where) : where;
   return (inst) => ({
     get: async (idOrWhere) =>
       (await hydrate(inst, [
@@ -484,12 +476,16 @@ export function queries<T extends Table, R>(
       ]))[0],
     filter: (where = {}, options = {}) => {
       where = scoped(where);
+      // The options as given (a query merges them into new objects): checked when it runs.
+      const given = () => checkOptions(model, options);
       return new Query(
         model.label,
-        async (o) => await hydrate(inst, await selectWhere(inst, model, where, o)),
-        () => countWhere(inst, model, where),
+        async (o) => (given(), await hydrate(inst, await selectWhere(inst, model, where, o))),
+        async () => (given(), await countWhere(inst, model, where)),
         options,
-        async (o) => await (await import("./_table.ts")).recordsDf(inst, model, where, o),
+        async (
+          o,
+        ) => (given(), await (await import("./_table.ts")).recordsDf(inst, model, where, o)),
       );
     },
     byIds: async (ids) => await hydrate(inst, await rowsByIds(inst, model, ids)),

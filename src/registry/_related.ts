@@ -3,6 +3,19 @@ import { ValidationError } from "../errors.ts";
 import { retryBusy } from "./_db_errors.ts";
 import type { Col } from "./_model.ts";
 import type { Instance } from "./instance.ts";
+import { assertSaved, type SavedTable } from "./_saved.ts";
+
+/** The table a link table's column refers to. */
+const TARGET: Record<string, SavedTable> = {
+  run_id: "run",
+  file_id: "file",
+  features_id: "features",
+  folder_id: "folder",
+  ulabel_id: "ulabel",
+  parent_id: "ulabel",
+  child_id: "ulabel",
+  collection_id: "collection",
+};
 
 /** A to-many relation as lamindb's related managers: `all()`, `add()`, `remove()`. */
 export interface RelatedManager<T> {
@@ -58,8 +71,13 @@ export function linkManager<L extends LinkTable, T extends { id: string }>(
       const rows = items.map((it) => ({ [selfCol]: id, [otherCol]: it.id }));
       const db = inst.assertOpen().db;
       await retryBusy(() =>
-        db.insertInto(table as LinkTable).values(rows as never)
-          .onConflict((oc) => oc.doNothing()).execute()
+        db.transaction().execute(async (trx) => {
+          // Both ends must be saved: checked first, for a clear error on both databases.
+          await assertSaved(trx, TARGET[selfCol], [id], `${table}.add()`);
+          await assertSaved(trx, TARGET[otherCol], items.map((it) => it.id), `${table}.add()`);
+          await trx.insertInto(table as LinkTable).values(rows as never)
+            .onConflict((oc) => oc.doNothing()).execute();
+        })
       );
     },
     async remove(...items) {

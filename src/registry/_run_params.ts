@@ -5,6 +5,7 @@
 import { type Expression, expressionBuilder, type Kysely, type SqlBool } from "kysely";
 import { CorruptFileError, ValidationError } from "../errors.ts";
 import type { Database } from "./schema.ts";
+import { storableText } from "./_description.ts";
 
 /** A JSON value as params hold it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | {
@@ -66,6 +67,8 @@ export function checkParams(params: unknown, what = "params"): string {
         if (typeof k === "symbol") {
           throw new ValidationError(`${path}: symbol keys are not JSON`);
         }
+        // Top-level keys are stored as text of their own (`run_param.key`).
+        if (depth === 0) storableText(path, "key", k);
         if (FORBIDDEN_KEYS.has(k)) {
           throw new ValidationError(`${path}: the key "${k}" is not allowed; rename it`);
         }

@@ -3,7 +3,7 @@
 // any moment leaves something `fsck` can finish or undo.
 import * as rt from "../_runtime.ts";
 import { relative, resolve, sep } from "node:path";
-import { IntegrityError, InvalidKeyError } from "../errors.ts";
+import { IntegrityError, InvalidKeyError, ValidationError } from "../errors.ts";
 import { log } from "../_log.ts";
 import { isManagedKey, objectKey, suffixOf, validateKey } from "../storage/key.ts";
 import type { PutData, StorageBackend } from "../storage/storage.ts";
@@ -29,6 +29,7 @@ import {
   undoMoves,
 } from "./_versions.ts";
 import { indexForSearch } from "./_search_index.ts";
+import { assertSaved } from "./_saved.ts";
 
 /** What saving one file will do (filled in step by step). */
 export interface Plan {
@@ -53,6 +54,19 @@ export async function saveFiles(
   opts: SaveOptions = {},
 ): Promise<void> {
   inst.assertOpen();
+  // The runs a file points to must be saved: checked before anything is read or written.
+  const unsaved = files.filter((f) => !f._saved);
+  const gone = unsaved.find((f) => f._input === undefined);
+  if (gone) {
+    throw new ValidationError(
+      `file ${gone.id} was deleted: the record has no data to save again; ` +
+        `register the data anew with new ln.File(data, options).save()`,
+    );
+  }
+  const run = unsaved.flatMap((f) => (f.run ?? inst.run) ? [(f.run ?? inst.run)!.id] : []);
+  await assertSaved(inst.db, "run", run, "new File(data, { run })");
+  const readers = unsaved.flatMap((f) => (f._options.inputOf ?? []).map((r) => r.id));
+  await assertSaved(inst.db, "run", readers, "new File(data, { inputOf })");
   const plans: Plan[] = [];
   try {
     for (const f of files) {
@@ -101,7 +115,11 @@ async function plan(file: File, inst: Instance, onProgress?: OnProgress): Promis
   }
   const { src, cleanup } = await materialize(file._input!);
   let m: Measured;
+  let rel: string | undefined;
   try {
+    // Where a local path is, before it is read: the root itself, a folder
+    // above it and the managed folder are refused.
+    if (src.kind === "path") rel = relativeToRoot(src.path, inst.backend);
     m = await measure(src, { onProgress, label: file.key ?? file.name ?? undefined });
   } catch (e) {
     await cleanup();
@@ -110,7 +128,6 @@ async function plan(file: File, inst: Instance, onProgress?: OnProgress): Promis
   let inPlace = false;
   let key = file.key;
   if (src.kind === "path") {
-    const rel = relativeToRoot(src.path, inst.backend);
     if (rel !== undefined && (key === null || key === rel)) {
       inPlace = true;
       key = validateKey(rel);
@@ -142,6 +159,7 @@ function relativeToRoot(path: string, backend: StorageBackend): string | undefin
   // Synchronous: a save of 10,000 in-place files awaited 20,000 thread-pool round trips.
   const root = realOr(backend.root);
   const real = realOr(path);
+  refuseRootOrAbove(path, real, root);
   if (!real.startsWith(root + sep)) return undefined;
   const rel = relative(root, real).split(sep).join("/");
   if (isManagedKey(rel)) {
@@ -153,8 +171,24 @@ function relativeToRoot(path: string, backend: StorageBackend): string | undefin
   return rel;
 }
 
+/**
+ * An `InvalidKeyError` when the real local path `real` (of `path`) is the
+ * storage root `root` or a folder that contains it: registering it would
+ * copy the registry database and every object into the root.
+ */
+export function refuseRootOrAbove(path: string, real: string, root: string): void {
+  const above = root.startsWith(real.endsWith(sep) ? real : real + sep);
+  if (real === root || above) {
+    throw new InvalidKeyError(
+      `cannot register ${path}: it ${real === root ? "is" : "contains"} the storage root ${root} ` +
+        `(with the registry in its managed ".lamindb/" folder); register files or folders ` +
+        `inside the root instead`,
+    );
+  }
+}
+
 /** The real path of `path` (links followed), or `path` resolved when it does not exist. */
-function realOr(path: string): string {
+export function realOr(path: string): string {
   try {
     return rt.realPathSync(path);
   } catch {

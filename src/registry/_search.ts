@@ -17,6 +17,8 @@
 //   score(record) = sum over query words of the best (match x field weight)
 //   match: exact 3, prefix 2, one typo 1; field: name 3, key 2, description 1
 //   ties: by record id (code point order)
+import { showValue } from "../_display.ts";
+import { checkKnownOptions } from "./_strict.ts";
 import { PostgresAdapter, type RawBuilder, sql } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
@@ -214,7 +216,7 @@ function checkLimit(label: string, limit: unknown): number {
   if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LIMIT) {
     throw new ValidationError(
       `${label}.search(): limit must be a whole number from 1 to ${MAX_LIMIT}, got ${
-        JSON.stringify(limit) ?? String(limit)
+        showValue(limit)
       }`,
     );
   }
@@ -254,8 +256,8 @@ export function searchQuery<R>(
   table: SearchTable = BY_ID,
 ): Query<R> {
   const check = () => {
-    if (options !== undefined && (options === null || typeof options !== "object")) {
-      throw new ValidationError(`${label}.search(query, options): options must be an object`);
+    if (options !== undefined) {
+      checkKnownOptions(`${label}.search(query, options)`, options, ["limit"]);
     }
     return [queryWords(label, query), checkLimit(label, options?.limit)] as const;
   };

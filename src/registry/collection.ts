@@ -1,3 +1,5 @@
+import { showValue } from "../_display.ts";
+import { checkKnownOptions } from "./_strict.ts";
 import { ValidationError } from "../errors.ts";
 import { newId } from "../_ids.ts";
 import type { Join } from "../formats/anndata/concat.ts";
@@ -16,7 +18,14 @@ import {
   type Row,
   type Where,
 } from "./_model.ts";
-import { describe, validateDescription } from "./_description.ts";
+import {
+  describe,
+  optionalText,
+  requiredText,
+  storableText,
+  validateDescription,
+} from "./_description.ts";
+import { assertSaved } from "./_saved.ts";
 import { defaultInstance, Instance } from "./instance.ts";
 import { type SearchOptions, searchQuery } from "./_search.ts";
 import { File } from "./file.ts";
@@ -133,9 +142,14 @@ export class Collection {
 
   /** A new, unsaved collection of saved files (no I/O). */
   constructor(files: File[] | File, options: CollectionOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new ValidationError("new Collection(files, options): options must be an object");
-    }
+    checkKnownOptions("new ln.Collection(files, options)", options, [
+      "name",
+      "description",
+      "revises",
+      "version",
+      "run",
+      "instance",
+    ]);
     const list = files instanceof File ? [files] : files;
     if (!Array.isArray(list) || list.length === 0 || list.some((f) => !(f instanceof File))) {
       throw new ValidationError(
@@ -168,19 +182,21 @@ export class Collection {
       typeof name !== "string" || name.trim() === "" || name.length > 255 || name.includes("\0")
     ) {
       throw new ValidationError(
-        `a Collection needs a name of 1-255 characters, got ${JSON.stringify(name)?.slice(0, 60)}`,
+        `a Collection needs a name of 1-255 characters, got ${showValue(name)}`,
       );
     }
+    storableText("Collection", "name", name);
     if (
       options.version !== undefined &&
       (typeof options.version !== "string" || !/^\S(.{0,98}\S)?$/su.test(options.version))
     ) {
       throw new ValidationError(
         `version is a label of 1-100 characters without surrounding spaces, got ${
-          JSON.stringify(options.version)?.slice(0, 60)
+          showValue(options.version)
         }`,
       );
     }
+    if (options.version !== undefined) storableText("Collection", "version", options.version);
     if (options.run !== undefined && !(options.run instanceof Run)) {
       throw new ValidationError("run must be a Run record");
     }
@@ -259,7 +275,18 @@ export class Collection {
    * the saved record when the same files in the same order are.
    */
   async save(): Promise<this> {
-    await saveCollection((this._instance ??= defaultInstance()).assertOpen(), this);
+    if (!this._saved) {
+      // Checked again: the fields may have been changed since construction.
+      requiredText("Collection", "name", this.name);
+      for (const field of ["description", "version"] as const) {
+        this[field] = optionalText("Collection", field, this[field]);
+      }
+    }
+    const inst = (this._instance ??= defaultInstance()).assertOpen();
+    if (!this._saved && this._options.run !== undefined) {
+      await assertSaved(inst.db, "run", [this._options.run.id], "new Collection(files, { run })");
+    }
+    await saveCollection(inst, this);
     return this;
   }
 

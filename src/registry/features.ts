@@ -1,6 +1,9 @@
+import { showValue } from "../_display.ts";
 import { createHash } from "node:crypto";
 import type pl from "nodejs-polars";
 import { ValidationError } from "../errors.ts";
+import { optionalText, storableText } from "./_description.ts";
+import { checkKnownOptions } from "./_strict.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import { isDataFrame } from "../formats/tables.ts";
 import { retryBusy } from "./_db_errors.ts";
@@ -77,7 +80,7 @@ export class Features {
 
   static #make(members: Feature[], type: string | null): Features {
     const byName = new Map<string, Feature>();
-    for (const m of members) byName.set(m.name, m);
+    for (const m of members) byName.set(storableText("Features", "member name", m.name), m);
     const sorted = [...byName.values()].sort((
       a,
       b,
@@ -90,9 +93,15 @@ export class Features {
   /** An unsaved feature set from member names (no I/O). */
   static fromValues(values: string[], options: { type?: string } = {}): Features {
     if (!Array.isArray(values) || values.some((v) => typeof v !== "string")) {
-      throw new ValidationError("Features.fromValues() takes an array of strings");
+      const bad = Array.isArray(values) ? values.find((v) => typeof v !== "string") : values;
+      throw new ValidationError(
+        `Features.fromValues() takes an array of strings, got ${showValue(bad)}` +
+          (Array.isArray(values) ? " in the array" : ""),
+      );
     }
-    return Features.#make(values.map((name) => ({ name, dtype: null })), options.type ?? null);
+    checkKnownOptions("Features.fromValues(values, options)", options, ["type"]);
+    const type = optionalText("Features", "type", options.type);
+    return Features.#make(values.map((name) => ({ name, dtype: null })), type);
   }
 
   /** An unsaved feature set of a DataFrame's columns with their dtypes. */
@@ -111,9 +120,16 @@ export class Features {
    * (e.g. genes), `"obs"` the columns of `obs` with their dtypes.
    */
   static fromAnnData(adata: AnnData, slot: "var" | "obs"): Features {
+    if (adata === null || typeof adata !== "object" || !Array.isArray(adata.varNames)) {
+      throw new ValidationError(
+        `Features.fromAnnData(adata, slot) takes an AnnData, got ${showValue(adata)}`,
+      );
+    }
     if (slot === "var") return Features.fromValues(adata.varNames, { type: "var" });
     if (slot === "obs") return Features.fromDataFrame(adata.obs);
-    throw new ValidationError(`Features.fromAnnData(): slot is "var" or "obs", got ${slot}`);
+    throw new ValidationError(
+      `Features.fromAnnData(): slot is "var" or "obs", got ${showValue(slot)}`,
+    );
   }
 
   /** @internal From a registry row. */
@@ -142,6 +158,8 @@ export class Features {
   /** @internal Save into `inst`. */
   async _saveIn(inst: Instance): Promise<this> {
     const db = inst.assertOpen().db;
+    // Checked again: `type` may have been changed since construction.
+    this.type = optionalText("Features", "type", this.type);
     const members = this._members ?? [];
     await retryBusy(() =>
       db.transaction().execute(async (trx) => {

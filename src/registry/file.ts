@@ -47,7 +47,9 @@ import { type SearchOptions, searchQuery } from "./_search.ts";
 import { defaultInstance, Instance } from "./instance.ts";
 import { Run } from "./run.ts";
 import type { ULabel } from "./ulabel.ts";
-import { describe } from "./_description.ts";
+import { describe, optionalText } from "./_description.ts";
+import { checkKnownOptions } from "./_strict.ts";
+import { assertSaved } from "./_saved.ts";
 import type { Storage } from "./storage_record.ts";
 import type { Transform } from "./transform.ts";
 import type { User } from "./user.ts";
@@ -258,6 +260,12 @@ export class File {
    */
   async save(options: SaveOptions = {}): Promise<this> {
     checkOptions(options, "save");
+    // Checked again: the fields may have been changed since construction.
+    if (!this._saved) {
+      for (const field of ["name", "description", "version"] as const) {
+        this[field] = optionalText("File", field, this[field]);
+      }
+    }
     await saveFiles(this._instance ??= defaultInstance(), [this], {
       onProgress: options.onProgress,
     });
@@ -277,7 +285,7 @@ export class File {
    * file as an input of the tracked run unless `isRunInput` is `false`.
    */
   async stage(options: StageOptions = {}): Promise<string> {
-    checkOptions(options, "stage");
+    checkOptions(options, "stage", ["isRunInput", "onProgress"]);
     const local = await objectOnDisk(this, { phase: "stage", onProgress: options.onProgress });
     await linkRunInput(this._inst, this, options.isRunInput);
     return local;
@@ -390,11 +398,15 @@ export class File {
     if (!this._saved) {
       throw new ValidationError(`file ${this.id} is not saved yet; call save() before replace()`);
     }
+    checkKnownOptions("file.replace(data, options)", options, ["run", "format"]);
     if (options.run !== undefined && !(options.run instanceof Run)) {
       throw new ValidationError("run must be a Run record");
     }
     if (options.format !== undefined && typeof options.format !== "string") {
       throw new ValidationError(`format must be a string like "csv", got ${typeof options.format}`);
+    }
+    if (options.run !== undefined) {
+      await assertSaved(this._inst.db, "run", [options.run.id], "file.replace(data, { run })");
     }
     await replaceFile(this._inst, this, toInput(data, options.format), options.run);
     return this;

@@ -7,7 +7,9 @@
  *
  * @module
  */
+import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
+import { checkKnownOptions } from "./_strict.ts";
 import { Expression } from "../query/expr.ts";
 import type { OnProgress } from "../storage/_progress.ts";
 import { LazySchema } from "../storage/_validate.ts";
@@ -57,15 +59,27 @@ export interface StageOptions {
   onProgress?: OnProgress;
 }
 
-/** A ValidationError unless `options` is an object whose `onProgress` is a function or absent. */
-export function checkOptions(options: unknown, call: string): void {
-  if (options === null || typeof options !== "object") {
-    throw new ValidationError(`${call}(options): options must be an object`);
-  }
+/**
+ * A ValidationError unless `options` is a plain object of the options
+ * `known` (default: `onProgress` alone), whose `onProgress` is a function
+ * and `isRunInput` a boolean, when given.
+ */
+export function checkOptions(
+  options: unknown,
+  call: string,
+  known: readonly string[] = ["onProgress"],
+): void {
+  checkKnownOptions(`file.${call}(options)`, options, known);
   const cb = (options as { onProgress?: unknown }).onProgress;
   if (cb !== undefined && typeof cb !== "function") {
     throw new ValidationError(
       `${call}({ onProgress }) takes a function ({ phase, done, total }) => void, got ${typeof cb}`,
+    );
+  }
+  const isRunInput = (options as { isRunInput?: unknown }).isRunInput;
+  if (isRunInput !== undefined && typeof isRunInput !== "boolean") {
+    throw new ValidationError(
+      `file.${call}({ isRunInput }) takes true or false, got ${showValue(isRunInput)}`,
     );
   }
 }

@@ -1,7 +1,7 @@
 import * as rt from "../_runtime.ts";
 import { basename, relative, resolve, sep } from "node:path";
-import { ValidationError } from "../errors.ts";
-import { validateKey, validateUserKey } from "../storage/key.ts";
+import { InvalidKeyError, ValidationError } from "../errors.ts";
+import { isManagedKey, validateKey, validateUserKey } from "../storage/key.ts";
 import { newId } from "../_ids.ts";
 import {
   date,
@@ -21,12 +21,13 @@ import { showRecords } from "./_display.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
 import { statPath, walk } from "./_input.ts";
-import { saveFiles } from "./_save.ts";
+import { realOr, refuseRootOrAbove, saveFiles } from "./_save.ts";
 import { File } from "./file.ts";
 import { FILES } from "./_file_model.ts";
 import { STORAGE_MODEL } from "./storage_record.ts";
 import { USER_MODEL } from "./user.ts";
-import { validateDescription } from "./_description.ts";
+import { optionalText, requiredText, validateDescription } from "./_description.ts";
+import { checkKnownOptions } from "./_strict.ts";
 
 /** Options of `new ln.Folder(dir, options)`. */
 export interface FolderOptions {
@@ -84,15 +85,16 @@ export class Folder {
     if (typeof dir !== "string" || dir === "") {
       throw new ValidationError("new Folder(dir) takes the path of a local folder");
     }
-    if (options === null || typeof options !== "object") {
-      throw new ValidationError("new Folder(dir, options): options must be an object");
-    }
+    checkKnownOptions("new ln.Folder(dir, options)", options, ["name", "key", "description"]);
     if (options.key !== undefined) validateUserKey(options.key);
     const description = validateDescription("Folder", options.description);
+    const name = options.name === undefined
+      ? undefined
+      : requiredText("Folder", "name", options.name);
     const now = new Date();
     this._dir = resolve(dir);
     this.id = newId("folder");
-    this.name = options.name ?? basename(this._dir);
+    this.name = name ?? basename(this._dir);
     this.description = description;
     this.key = options.key ?? null;
     this.storageId = null;
@@ -125,14 +127,24 @@ export class Folder {
   async save(): Promise<this> {
     if (this._saved) return this;
     const inst = (this._instance ??= defaultInstance()).assertOpen();
+    // Checked again: the fields may have been changed since construction.
+    requiredText("Folder", "name", this.name);
+    this.description = optionalText("Folder", "description", this.description);
+    if (this.key !== null) validateUserKey(this.key);
     const dir = this._dir!;
     const st = statPath(dir);
     if (!st.isDirectory) throw new ValidationError(`${dir} is not a folder`);
-    const root = inst.backend.localPath("x") ? resolve(inst.backend.root) : undefined;
+    const root = inst.backend.localPath("x") ? realOr(inst.backend.root) : undefined;
     const real = await rt.realPath(dir);
+    if (root !== undefined) refuseRootOrAbove(dir, real, root);
     const inRoot = root !== undefined && real.startsWith(root + sep);
     const relDir = inRoot ? relative(root!, real).split(sep).join("/") : undefined;
-    if (relDir !== undefined) validateKey(relDir);
+    if (relDir !== undefined && isManagedKey(validateKey(relDir))) {
+      throw new InvalidKeyError(
+        `cannot register ${dir}: it is ${real}, inside the managed ".lamindb/" folder; ` +
+          `register folders outside it`,
+      );
+    }
     this.key = this.key ?? relDir ?? null;
     const entries = await walk(real);
     const files = entries.map(({ rel, path }) =>

@@ -1,3 +1,4 @@
+import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
 import {
   date,
@@ -27,7 +28,9 @@ import {
   type RunParams,
 } from "./_run_params.ts";
 export { checkParams, type JsonValue, type RunParams } from "./_run_params.ts";
-import { validateDescription } from "./_description.ts";
+import { optionalText, validateDescription } from "./_description.ts";
+import { checkKnownOptions } from "./_strict.ts";
+import { assertTransformSaved } from "./_saved.ts";
 import { type ULabel, ulabelsManager } from "./ulabel.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import type { Description } from "./description.ts";
@@ -137,9 +140,10 @@ export class Run {
     if (!options || !(options.transform instanceof Transform)) {
       throw new ValidationError("new Run() needs { transform }, a Transform record");
     }
+    checkKnownOptions("new ln.Run(options)", options, RUN_OPTIONS);
     const now = new Date();
     this.id = newId("run");
-    this.name = options.name ?? null;
+    this.name = optionalText("Run", "name", options.name);
     this.description = validateDescription("Run", options.description);
     this.transformId = options.transform.id;
     this.transformVersion = options.transform.version;
@@ -149,8 +153,8 @@ export class Run {
     this.status = "started";
     this.params = options.params === undefined ? null : JSON.parse(checkParams(options.params));
     this.reportedAt = null;
-    this.reference = options.reference ?? null;
-    this.referenceType = options.referenceType ?? null;
+    this.reference = optionalText("Run", "reference", options.reference);
+    this.referenceType = optionalText("Run", "referenceType", options.referenceType);
     this.createdAt = now;
     this.createdById = "";
     this._instance = options.transform._instance;
@@ -184,12 +188,14 @@ export class Run {
   /** Insert the run, or update its status, end and report times, name and params. */
   async save(): Promise<this> {
     const inst = (this._instance ??= defaultInstance()).assertOpen();
-    this.createdById ||= inst.user.id;
-    // Checked again: params may have been changed since construction.
+    // Checked again: the fields may have been changed since construction.
+    checkRunFields(this);
     const params = this.params === null ? null : checkParams(this.params);
+    this.createdById ||= inst.user.id;
     const row = { ...RUN_MODEL.toRow(this), params };
     await retryBusy(() =>
       inst.db.transaction().execute(async (tx) => {
+        await assertTransformSaved(tx, this.transformId, this.transformVersion);
         await tx.insertInto("run").values(row)
           .onConflict((oc) =>
             oc.column("id").doUpdateSet({
@@ -274,6 +280,37 @@ export class Run {
 }
 
 showRecords(Run);
+
+const RUN_OPTIONS = [
+  "transform",
+  "name",
+  "reference",
+  "referenceType",
+  "params",
+  "description",
+] as const;
+const RUN_STATUSES = ["started", "completed", "errored"];
+
+/** The text fields of a run as they are before a save: what the registry can store. */
+function checkRunFields(run: Run): void {
+  for (const field of ["name", "description", "reference", "referenceType"] as const) {
+    run[field] = optionalText("Run", field, run[field]);
+  }
+  if (!RUN_STATUSES.includes(run.status)) {
+    throw new ValidationError(
+      `Run status is ${RUN_STATUSES.map((s) => `"${s}"`).join(", ")}, got ${showValue(run.status)}`,
+    );
+  }
+  for (const field of ["runAt", "createdAt"] as const) {
+    if (!(run[field] instanceof Date) || Number.isNaN(run[field].getTime())) {
+      throw new ValidationError(`Run ${field} must be a valid Date, got ${showValue(run[field])}`);
+    }
+  }
+  const end = run.finishedAt;
+  if (end !== null && (!(end instanceof Date) || Number.isNaN(end.getTime()))) {
+    throw new ValidationError(`Run finishedAt must be a Date or null, got ${showValue(end)}`);
+  }
+}
 
 function managers(
   run: Run,

@@ -1,3 +1,4 @@
+import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
 import {
   date,
@@ -13,7 +14,8 @@ import {
 import { defaultInstance, Instance } from "./instance.ts";
 import { isId, newId } from "../_ids.ts";
 import { USER_MODEL } from "./user.ts";
-import { storableText, validateDescription } from "./_description.ts";
+import { optionalText, storableText, validateDescription } from "./_description.ts";
+import { checkKnownOptions } from "./_strict.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import type { Description } from "./description.ts";
 import { showRecords } from "./_display.ts";
@@ -89,34 +91,15 @@ export class Transform {
     if (options === null || typeof options !== "object") {
       throw new ValidationError('new Transform() takes options like { name: "my pipeline" }');
     }
-    if (typeof options.name !== "string" || options.name.trim() === "") {
-      throw new ValidationError("a Transform needs a non-empty `name`");
-    }
-    storableText("Transform", "name", options.name);
-    for (const field of ["version", "shortName", "reference"] as const) {
-      const v = options[field];
-      if (v === undefined || v === null) continue;
-      if (typeof v !== "string" || (field === "version" && v.trim() === "")) {
-        throw new ValidationError(
-          `Transform ${field} is a ${field === "version" ? "non-empty " : ""}string, got ${
-            JSON.stringify(v)?.slice(0, 40) ?? typeof v
-          }`,
-        );
-      }
-      storableText("Transform", field, v);
-    }
-    if (options.type !== undefined && !["pipeline", "script", "notebook"].includes(options.type)) {
-      throw new ValidationError(
-        `Transform type is "pipeline", "script" or "notebook", got ${
-          JSON.stringify(options.type)?.slice(0, 40) ?? typeof options.type
-        }`,
-      );
-    }
+    checkKnownOptions("new ln.Transform(options)", options, TRANSFORM_OPTIONS);
+    checkTransformFields(options);
     if (options.instance !== undefined && !(options.instance instanceof Instance)) {
       throw new ValidationError("instance must be an Instance from ln.connect()");
     }
     if (options.id !== undefined && !isId("transform", options.id)) {
-      throw new ValidationError(`a Transform id is 12 base62 characters, got ${options.id}`);
+      throw new ValidationError(
+        `a Transform id is 12 base62 characters, got ${showValue(options.id)}`,
+      );
     }
     const now = new Date();
     this.id = options.id ?? newId("transform");
@@ -159,6 +142,9 @@ export class Transform {
    */
   async save(): Promise<this> {
     const inst = (this._instance ??= defaultInstance()).assertOpen();
+    // Checked again: the fields may have been changed since construction.
+    checkTransformFields(this);
+    this.description = optionalText("Transform", "description", this.description);
     const now = nowIso();
     this.createdById ||= inst.user.id;
     const row = { ...TRANSFORM_MODEL.toRow(this), updated_at: now };
@@ -285,6 +271,46 @@ export class Transform {
 }
 
 showRecords(Transform);
+
+const TRANSFORM_OPTIONS = [
+  "name",
+  "version",
+  "type",
+  "shortName",
+  "reference",
+  "id",
+  "description",
+  "instance",
+] as const;
+
+/** A `ValidationError` unless the text fields are what the registry can store. */
+function checkTransformFields(
+  t: { name: unknown; version?: unknown; type?: unknown; shortName?: unknown; reference?: unknown },
+): void {
+  if (typeof t.name !== "string" || t.name.trim() === "") {
+    throw new ValidationError(
+      `a Transform needs a non-empty \`name\` (a string), got ${showValue(t.name, 40)}`,
+    );
+  }
+  storableText("Transform", "name", t.name);
+  for (const field of ["version", "shortName", "reference"] as const) {
+    const v = t[field];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "string" || (field === "version" && v.trim() === "")) {
+      throw new ValidationError(
+        `Transform ${field} is a ${field === "version" ? "non-empty " : ""}string, got ${
+          showValue(v, 40)
+        }`,
+      );
+    }
+    storableText("Transform", field, v);
+  }
+  if (t.type !== undefined && !["pipeline", "script", "notebook"].includes(t.type as string)) {
+    throw new ValidationError(
+      `Transform type is "pipeline", "script" or "notebook", got ${showValue(t.type, 40)}`,
+    );
+  }
+}
 
 /** The `transform` table's mapping. */
 export const TRANSFORM_MODEL: Model<"transform", Transform> = {

@@ -1,3 +1,5 @@
+import { showValue } from "../_display.ts";
+import { checkKnownOptions } from "./_strict.ts";
 import { PostgresAdapter } from "kysely";
 import { ValidationError } from "../errors.ts";
 import { newId } from "../_ids.ts";
@@ -19,7 +21,7 @@ import type { DataFrame } from "../formats/tables.ts";
 import { showRecords } from "./_display.ts";
 import { USER_MODEL } from "./user.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
-import { describe, validateDescription } from "./_description.ts";
+import { describe, storableText, validateDescription } from "./_description.ts";
 import { indexForSearch } from "./_search_index.ts";
 import { type SearchOptions, searchQuery } from "./_search.ts";
 import { defaultInstance, Instance } from "./instance.ts";
@@ -91,6 +93,7 @@ export class ULabel {
     if (options === null || typeof options !== "object") {
       throw new ValidationError('new ULabel() takes options like { name: "T cell" }');
     }
+    checkKnownOptions("new ln.ULabel(options)", options, ["name", "description", "instance"]);
     if (options.instance !== undefined && !(options.instance instanceof Instance)) {
       throw new ValidationError("instance must be an Instance from ln.connect()");
     }
@@ -225,9 +228,7 @@ showRecords(ULabel);
 function validateLabelName(name: unknown): string {
   if (typeof name !== "string" || name.trim() === "") {
     throw new ValidationError(
-      `a ULabel needs a non-empty \`name\` (a string), got ${
-        typeof name === "string" ? JSON.stringify(name) : typeof name
-      }`,
+      `a ULabel needs a non-empty \`name\` (a string), got ${showValue(name)}`,
     );
   }
   const n = [...name].length;
@@ -240,7 +241,7 @@ function validateLabelName(name: unknown): string {
   if (name.includes("\0")) {
     throw new ValidationError("a ULabel name cannot hold a NUL character; remove it");
   }
-  return name;
+  return storableText("ULabel", "name", name);
 }
 
 /** The `ulabel` table's mapping. */

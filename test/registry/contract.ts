@@ -16,6 +16,117 @@ export function registryContract(
 ): void {
   const t = contractCase(name, open, options);
 
+  t("records refuse text the registry cannot store, before writing anything", async () => {
+    const transform = await new ln.Transform({ name: "t" }).save();
+    const dir = `${await Deno.makeTempDir()}/f`;
+    await Deno.mkdir(dir);
+    await Deno.writeTextFile(`${dir}/a.txt`, "a");
+    // Each used to reach the driver: libSQL aborted the process, numbers became text.
+    for (const bad of [Symbol("v"), { a: 1 }, 42, 10n, NaN]) {
+      await assertRejects(
+        () => new ln.Run({ transform, name: bad } as never).save(),
+        ln.ValidationError,
+        /Run name must be a string, got/,
+      );
+      await assertRejects(
+        () => new ln.Folder(dir, { name: bad } as never).save(),
+        ln.ValidationError,
+        /Folder name must be a string, got/,
+      );
+      await assertRejects(
+        () => ln.Features.fromValues(["a"], { type: bad } as never).save(),
+        ln.ValidationError,
+        /Features type must be a string, got/,
+      );
+    }
+    await assertRejects(
+      () => new ln.Run({ transform, reference: "a\0b" }).save(),
+      ln.ValidationError,
+      /Run reference holds a NUL character/,
+    );
+    await assertRejects(
+      () => new ln.Run({ transform, params: { ["k\0"]: 1 } }).save(),
+      ln.ValidationError,
+      /params key holds a NUL/,
+    );
+    await assertRejects(
+      () => ln.Features.fromValues(["\ud800"]).save(),
+      ln.ValidationError,
+      /half a UTF-16 surrogate pair/,
+    );
+    // A field changed after construction is checked again on save.
+    const run = new ln.Run({ transform });
+    run.name = Symbol("late") as never;
+    await assertRejects(() => run.save(), ln.ValidationError, /Run name must be a string/);
+    run.name = null;
+    run.status = "bogus";
+    await assertRejects(() => run.save(), ln.ValidationError, /Run status is/);
+    const t2 = new ln.Transform({ name: "t2" });
+    t2.name = { a: 1 } as never;
+    await assertRejects(() => t2.save(), ln.ValidationError, /needs a non-empty `name`/);
+    assertEquals((await ln.Run.filter({})).length, 0);
+    assertEquals((await ln.Folder.filter({})).length, 0);
+    assertEquals((await ln.Features.filter({})).length, 0);
+    assertEquals((await ln.Transform.filter({})).map((x) => x.name), ["t"]);
+    await Deno.remove(dir, { recursive: true });
+  });
+
+  t(
+    "an unsaved related record is a ValidationError before writing, not a foreign-key error",
+    async () => {
+      const transform = await new ln.Transform({ name: "t" }).save();
+      const saved = await new ln.Run({ transform }).save();
+      const file = await new ln.File(enc.encode("f"), { key: "f.txt" }).save();
+      const unsavedRun = () => new ln.Run({ transform });
+      const notSaved = /the Run \w+ is not saved in this instance; call save\(\) first/;
+      await assertRejects(
+        () => new ln.File(enc.encode("c"), { key: "c.txt", run: unsavedRun() }).save(),
+        ln.ValidationError,
+        notSaved,
+      );
+      await assertRejects(
+        () => new ln.File(enc.encode("d"), { key: "d.txt", inputOf: [saved, unsavedRun()] }).save(),
+        ln.ValidationError,
+        notSaved,
+      );
+      await assertRejects(() => file.inputOf.add(unsavedRun()), ln.ValidationError, notSaved);
+      await assertRejects(
+        () => saved.inputs.add(new ln.File(enc.encode("e"))),
+        ln.ValidationError,
+        /the File \w+ is not saved/,
+      );
+      await assertRejects(
+        () => unsavedRun().inputs.add(file),
+        ln.ValidationError,
+        /the Run \w+ is not saved/,
+      );
+      await assertRejects(
+        () => new ln.Run({ transform: new ln.Transform({ name: "u" }) }).save(),
+        ln.ValidationError,
+        /the Transform \w+ \(version 0\) is not saved/,
+      );
+      await assertRejects(
+        () => file.replace(enc.encode("f2"), { run: unsavedRun() }),
+        ln.ValidationError,
+        notSaved,
+      );
+      // Nothing was written: no files, no links, no runs but the saved one.
+      assertEquals((await ln.File.filter({})).map((f) => f.key), ["f.txt"]);
+      assertEquals((await file.inputOf.all()).length, 0);
+      assertEquals((await saved.inputs.all()).length, 0);
+      assertEquals((await ln.Run.filter({})).map((r) => r.id), [saved.id]);
+      assertEquals((await ln.File.get(file.id)).hash, file.hash);
+      assertEquals(await ln.fsck(), HEALTHY);
+    },
+  );
+
+  t("save() of a deleted file says it was deleted", async () => {
+    const f = await new ln.File(enc.encode("e"), { key: "e.txt" }).save();
+    await f.delete();
+    await assertRejects(() => f.save(), ln.ValidationError, /was deleted.*new ln\.File\(data/);
+    assertEquals((await ln.File.filter({})).length, 0);
+  });
+
   t("the query language: operators, dates, relations, groups, order, paging, counts", async () => {
     const files: ln.File[] = [];
     for (

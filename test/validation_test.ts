@@ -106,6 +106,10 @@ Deno.test("the exported schemas check configs without opening anything", async (
   assertEquals((await ln.TrackOptionsSchema.safeParse({ version: "2" })).success, true);
   assertEquals((await ln.FsckOptionsSchema.safeParse({ hash: false })).success, true);
   assertEquals((await ln.FileOptionsSchema.safeParse({ id: "short" })).success, false);
+  // Every option the constructor takes (version and revises were refused).
+  assert((await ln.FileOptionsSchema.safeParse({ version: "2", description: "d" })).success);
+  assertEquals((await ln.FileOptionsSchema.safeParse({ version: " 2" })).success, false);
+  assertEquals((await ln.FileOptionsSchema.safeParse({ revises: {} })).success, false);
   assertEquals((await ln.StreamOptionsSchema.safeParse({ subsetObs: "x" })).success, false);
   assertEquals((await ln.BackedOptionsSchema.safeParse({})).success, true);
   assert((await ln.WhereSchema.safeParse({ key: "a", size: { gt: 1 } })).success);

@@ -14,7 +14,7 @@ import { Expression } from "../query/expr.ts";
 import type { OnProgress } from "../storage/_progress.ts";
 import { LazySchema } from "../storage/_validate.ts";
 import { Features } from "./features.ts";
-import type { FileOptions } from "./file.ts";
+import type { File, FileOptions } from "./file.ts";
 import type { Projection } from "../query/projection.ts";
 import type { IoStats } from "../storage/counting.ts";
 import { Instance } from "./instance.ts";
@@ -123,6 +123,15 @@ export const FileOptionsSchema: LazySchema<FileOptions> = new LazySchema(
       id: z.string().regex(/^[0-9A-Za-z]{20}$/, "a File id of 20 base62 characters").optional(),
       inputOf: z.array(z.instanceof(Run, { error: "a Run record" })).optional(),
       instance: z.instanceof(Instance, { error: "an Instance from ln.connect()" }).optional(),
+      // A saved File (checked by its shape: this module is below file.ts).
+      revises: z.custom<File>(
+        (v) => typeof v === "object" && v !== null && (v as { _saved?: unknown })._saved === true,
+        { error: "a saved File record (the file to version)" },
+      ).optional(),
+      version: z.string().regex(
+        /^\S(.{0,98}\S)?$/su,
+        'a label of 1-100 characters without surrounding spaces, like "2"',
+      ).optional(),
     }, { error: 'an object like { key: "data/a.csv" }' }),
 );
 

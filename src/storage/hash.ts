@@ -1,5 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
 import * as rt from "../_runtime.ts";
+import { ValidationError } from "../errors.ts";
 
 /** Size and md5 of some bytes; `hash` is base64url without padding (22 chars). */
 export interface HashResult {
@@ -26,6 +27,8 @@ export class Md5 {
 
 /**
  * md5 of `data` as lamindb writes it: base64url without padding, 22 chars.
+ * A `ValidationError` unless `data` is a `Uint8Array` (encode text first
+ * with `TextEncoder`; wrap an `ArrayBuffer` in `new Uint8Array(buffer)`).
  *
  * @example The API's test vectors
  * ```ts
@@ -36,6 +39,12 @@ export class Md5 {
  * ```
  */
 export function hashBytes(data: Uint8Array): string {
+  if (!(data instanceof Uint8Array)) {
+    throw new ValidationError(
+      `hashBytes(data): data is a Uint8Array, got ${what(data)}; ` +
+        `encode text with new TextEncoder().encode(text), wrap a buffer in new Uint8Array(buffer)`,
+    );
+  }
   return createHash("md5").update(data).digest("base64url");
 }
 
@@ -97,10 +106,37 @@ export async function hashFile(
  * followed by one line `"{relative path}\t{file md5}\n"` per file, sorted by
  * relative path (UTF-16 code unit order). Renaming, adding or changing a file
  * changes the hash; an empty directory does not hash like an empty file.
+ * A `ValidationError` unless `entries` is an array of `{ path, hash }`
+ * strings.
  */
 export function hashDirectory(entries: { path: string; hash: string }[]): string {
+  if (!Array.isArray(entries)) {
+    throw new ValidationError(
+      `hashDirectory(entries): entries is an array of { path, hash }, got ${what(entries)}`,
+    );
+  }
+  entries.forEach((e, i) => {
+    const r = e as unknown as Record<string, unknown> | null;
+    if (
+      typeof r !== "object" || r === null || typeof r.path !== "string" ||
+      typeof r.hash !== "string"
+    ) {
+      throw new ValidationError(
+        `hashDirectory(entries): entries[${i}] is { path: string, hash: string }, got ${what(e)}`,
+      );
+    }
+  });
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const h = createHash("md5").update("lamindeno-dir-v1\n");
   for (const e of sorted) h.update(`${e.path}\t${e.hash}\n`);
   return h.digest("base64url");
+}
+
+/** What `v` is, for messages: its class's name or its type (never its value). */
+function what(v: unknown): string {
+  return v === null
+    ? "null"
+    : typeof v === "object"
+    ? (Object.getPrototypeOf(v)?.constructor?.name ?? "an object")
+    : typeof v;
 }

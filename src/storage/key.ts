@@ -1,5 +1,5 @@
 import { showValue } from "../_display.ts";
-import { InvalidKeyError } from "../errors.ts";
+import { InvalidKeyError, ValidationError } from "../errors.ts";
 
 /** The folder inside every storage root that lamindeno manages. */
 export const MANAGED_PREFIX = ".lamindb/";
@@ -97,9 +97,13 @@ const COMPRESSION = new Set([".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4"]);
 /**
  * The suffix of a file name, keeping compound suffixes whole:
  * `"a.tar.gz"` -> `".tar.gz"`, `"r.fastq.gz"` -> `".fastq.gz"`,
- * `"my.data.csv"` -> `".csv"`, `"README"` -> `""`.
+ * `"my.data.csv"` -> `".csv"`, `"README"` -> `""`. A `ValidationError` when
+ * `name` is not a string.
  */
 export function suffixOf(name: string): string {
+  if (typeof name !== "string") {
+    throw new ValidationError(`suffixOf(name): name is a file name string, got ${kindOf(name)}`);
+  }
   const base = name.slice(name.lastIndexOf("/") + 1);
   const parts = base.split(".");
   if (parts.length < 2 || (parts.length === 2 && parts[0] === "")) return "";
@@ -117,7 +121,10 @@ export function suffixOf(name: string): string {
  * Where a registered object lives in its storage: at its `key`, or, for
  * objects lamindeno copied without one and for older versions whose key's
  * path went to a newer version (`key_is_virtual`), at
- * `.lamindb/{id}{suffix}`. The one place this rule is written.
+ * `.lamindb/{id}{suffix}`. The one place this rule is written. The key it
+ * returns is checked as {@linkcode validateKey} checks it (an
+ * `InvalidKeyError` for a `key`, `id` or `suffix` that would lead outside the
+ * storage root); a `ValidationError` when `file` is not such a record.
  *
  * @example Both cases
  * ```ts
@@ -129,7 +136,40 @@ export function suffixOf(name: string): string {
 export function objectKey(
   file: { key: string | null; id: string; suffix: string; key_is_virtual?: number | boolean },
 ): string {
-  return file.key !== null && !file.key_is_virtual
-    ? file.key
-    : `${MANAGED_PREFIX}${file.id}${file.suffix}`;
+  const f: unknown = file;
+  if (typeof f !== "object" || f === null) {
+    throw new ValidationError(
+      `objectKey(file): file is a record like { key, id, suffix }, got ${kindOf(f)}`,
+    );
+  }
+  const { key, id, suffix, key_is_virtual } = f as Record<string, unknown>;
+  if (key !== null && key !== undefined && typeof key !== "string") {
+    throw new ValidationError(`objectKey(file): file.key is a string or null, got ${kindOf(key)}`);
+  }
+  if (key_is_virtual !== undefined && !["boolean", "number"].includes(typeof key_is_virtual)) {
+    throw new ValidationError(
+      `objectKey(file): file.key_is_virtual is a boolean or 0/1, got ${kindOf(key_is_virtual)}`,
+    );
+  }
+  if (typeof key === "string" && !key_is_virtual) return validateKey(key);
+  if (typeof id !== "string" || id === "" || id.includes("/")) {
+    throw new ValidationError(
+      `objectKey(file): file.id is a record id (a non-empty string without "/"), got ${
+        typeof id === "string" ? JSON.stringify(id) : kindOf(id)
+      }`,
+    );
+  }
+  if (typeof suffix !== "string" || suffix.includes("/")) {
+    throw new ValidationError(
+      `objectKey(file): file.suffix is a string like ".csv" (or ""), without "/", got ${
+        typeof suffix === "string" ? JSON.stringify(suffix) : kindOf(suffix)
+      }`,
+    );
+  }
+  return validateKey(`${MANAGED_PREFIX}${id}${suffix}`);
+}
+
+/** What `v` is, for messages (never its value: it may be anything). */
+function kindOf(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
 }

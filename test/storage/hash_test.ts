@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { hashBytes, hashDirectory } from "../../mod.ts";
+import { hashBytes, hashDirectory, ValidationError } from "../../mod.ts";
 import { hashFile, hashStream } from "../../src/storage/hash.ts";
-import { assertEquals, tempDir, writeRandomFile } from "../_helpers.ts";
+import { assertEquals, assertRejects, tempDir, writeRandomFile } from "../_helpers.ts";
 
 Deno.test("hashBytes() matches the API's vectors", () => {
   assertEquals(hashBytes(new TextEncoder().encode("a")), "DMF1ucDxtqgxw5niaXcmYQ");
@@ -31,4 +31,20 @@ Deno.test("hashDirectory() follows the documented rule and depends on names and 
   const renamed = hashDirectory([{ path: "b/2", hash: "x" }, { path: "a", hash: "y" }]);
   assertEquals(renamed === want, false);
   assertEquals(hashDirectory([]) === hashBytes(new Uint8Array()), false);
+});
+
+Deno.test("hashBytes() and hashDirectory() refuse what is not bytes or entries with a ValidationError", async () => {
+  for (const v of [null, undefined, "abc", new ArrayBuffer(2), [1, 2], 5]) {
+    await assertRejects(
+      () => hashBytes(v as never),
+      ValidationError,
+      /hashBytes\(data\): data is a Uint8Array/,
+    );
+  }
+  for (const v of [null, undefined, 5, "ab", {}]) {
+    await assertRejects(() => hashDirectory(v as never), ValidationError, /entries is an array/);
+  }
+  for (const v of [[null], [{ path: 1, hash: "h" }], [{ path: "a" }]]) {
+    await assertRejects(() => hashDirectory(v as never), ValidationError, /entries\[0\]/);
+  }
 });

@@ -1,4 +1,4 @@
-import { InvalidKeyError, suffixOf, validateKey } from "../../mod.ts";
+import { InvalidKeyError, objectKey, suffixOf, validateKey, ValidationError } from "../../mod.ts";
 import { validateUserKey } from "../../src/storage/key.ts";
 import { assertEquals, assertRejects } from "../_helpers.ts";
 
@@ -45,4 +45,42 @@ Deno.test("suffixOf() keeps compound suffixes whole", () => {
     ["sample.v1.2.tar.gz", ".tar.gz"],
   ];
   for (const [name, want] of cases) assertEquals(suffixOf(name), want, name);
+});
+
+Deno.test("validateKey() refuses a bigint with an InvalidKeyError, not a JSON TypeError", async () => {
+  await assertRejects(() => validateKey(1n), InvalidKeyError, /expected a string, got bigint/);
+  await assertRejects(() => validateKey(Symbol("s")), InvalidKeyError, /got symbol/);
+});
+
+Deno.test("suffixOf() refuses a name that is not a string", async () => {
+  for (const v of [null, undefined, 5, ["a.csv"], {}]) {
+    await assertRejects(() => suffixOf(v as never), ValidationError, /suffixOf\(name\)/);
+  }
+});
+
+Deno.test("objectKey() refuses a non-record and never returns a key outside the root", async () => {
+  for (const v of [null, undefined, 5, "a.csv"]) {
+    await assertRejects(() => objectKey(v as never), ValidationError, /objectKey\(file\)/);
+  }
+  await assertRejects(
+    () => objectKey({ key: "../../etc/passwd", id: "x", suffix: "" }),
+    InvalidKeyError,
+    /'\.\.' segment/,
+  );
+  await assertRejects(
+    () => objectKey({ key: null, id: "../../x", suffix: "" }),
+    ValidationError,
+    /file\.id/,
+  );
+  await assertRejects(
+    () => objectKey({ key: null, id: "abc", suffix: "/../../y" }),
+    ValidationError,
+    /file\.suffix/,
+  );
+  await assertRejects(() => objectKey({ key: 5, id: "x", suffix: "" } as never), ValidationError);
+  assertEquals(objectKey({ key: "raw/a.csv", id: "x", suffix: ".csv" }), "raw/a.csv");
+  assertEquals(
+    objectKey({ key: "raw/a.csv", id: "abc", suffix: ".csv", key_is_virtual: 1 }),
+    ".lamindb/abc.csv",
+  );
 });

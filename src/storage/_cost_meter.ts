@@ -2,6 +2,7 @@
 // options, else measured once on the first object big enough to time.
 import { log } from "../_log.ts";
 import { ValidationError } from "../errors.ts";
+import { COST_MODEL_SHAPE, isCostModel } from "./_args.ts";
 import { type CostModel, describeCostModel, measureCostModel, REMOTE_COST } from "./cost_model.ts";
 
 /** Reads needed to measure: size and byte ranges of an object. */
@@ -17,17 +18,9 @@ export function costMeter(
   given?: CostModel,
 ): (key: string) => Promise<CostModel> {
   if (given !== undefined) {
-    const g = given as unknown as Record<string, unknown>;
-    const ok = g !== null && typeof g === "object" &&
-      typeof g.latencyMs === "number" && g.latencyMs >= 0 &&
-      typeof g.bytesPerSec === "number" && g.bytesPerSec > 0 &&
-      Number.isInteger(g.parallelism) && (g.parallelism as number) >= 1 &&
-      (g.totalBytesPerSec === undefined ||
-        (typeof g.totalBytesPerSec === "number" && g.totalBytesPerSec > 0));
-    if (!ok) {
+    if (!isCostModel(given)) {
       throw new ValidationError(
-        `${backend.root}: costModel is { latencyMs >= 0, bytesPerSec > 0, parallelism >= 1 ` +
-          `(an integer), totalBytesPerSec? > 0 }; omit it to have it measured`,
+        `${backend.root}: costModel is ${COST_MODEL_SHAPE}; omit it to have it measured`,
       );
     }
   }

@@ -2,6 +2,8 @@
 // bandwidth of one and of several, and how many usefully run at once.
 // Declared for local disks, measured once per backend instance for remote
 // ones; readers plan their range requests with it (formats/read_plan.ts).
+import { ValidationError } from "../errors.ts";
+import { COST_MODEL_SHAPE, isCostModel, kindOf } from "./_args.ts";
 
 /**
  * The price of reading from a backend, for planning range requests: a
@@ -69,6 +71,27 @@ export async function measureCostModel(
   size: number,
   parallelism = 32,
 ): Promise<CostModel | undefined> {
+  if (typeof read !== "function") {
+    throw new ValidationError(
+      `measureCostModel(read, size): read is a function (offset, length) => Promise, got ${
+        kindOf(read)
+      }`,
+    );
+  }
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new ValidationError(
+      `measureCostModel(read, size): size is the object's size in bytes, a whole number >= 0, got ${
+        typeof size === "number" ? size : kindOf(size)
+      }`,
+    );
+  }
+  if (!Number.isSafeInteger(parallelism) || parallelism < 1 || parallelism > 1024) {
+    throw new ValidationError(
+      `measureCostModel(read, size, parallelism): parallelism is a whole number from 1 to 1024, got ${
+        typeof parallelism === "number" ? parallelism : kindOf(parallelism)
+      }`,
+    );
+  }
   if (!(size >= MEASURE_MIN)) return undefined;
   const timed = async (f: () => Promise<unknown>) => {
     const t0 = performance.now();
@@ -102,8 +125,23 @@ export async function measureCostModel(
   return { latencyMs, bytesPerSec, parallelism: useful, totalBytesPerSec };
 }
 
-/** A human-readable line, e.g. for `debug` logs and benchmarks. */
+/**
+ * A human-readable line, e.g. for `debug` logs and benchmarks. A
+ * `ValidationError` unless `m` is a {@linkcode CostModel}.
+ *
+ * @example
+ * ```ts
+ * import { describeCostModel } from "@lamindeno/lamindb";
+ * const line = describeCostModel({ latencyMs: 20, bytesPerSec: 100e6, parallelism: 32 });
+ * console.assert(line === "20.0 ms per request, 100 MB/s per request, 32 at once");
+ * ```
+ */
 export function describeCostModel(m: CostModel): string {
+  if (!isCostModel(m)) {
+    throw new ValidationError(
+      `describeCostModel(m): m is a cost model ${COST_MODEL_SHAPE}, got ${kindOf(m)}`,
+    );
+  }
   const mb = (b: number) => `${(b / 1e6).toFixed(b < 1e7 ? 1 : 0)} MB/s`;
   return `${m.latencyMs.toFixed(m.latencyMs < 1 ? 3 : 1)} ms per request, ${
     mb(m.bytesPerSec)

@@ -8,6 +8,11 @@ import type {
   StorageCapabilities,
 } from "./storage.ts";
 import { readObject } from "./storage.ts";
+import { ValidationError } from "../errors.ts";
+import { kindOf } from "./_args.ts";
+
+/** What a wrapped backend must have. */
+const BACKEND_METHODS = ["get", "getRange", "put", "head", "delete", "list", "uri"] as const;
 
 /** I/O statistics kept by {@linkcode CountingStorage}. */
 export interface IoStats {
@@ -41,8 +46,36 @@ export class CountingStorage implements StorageBackend {
   /** As the inner backend's, where it has one (counted as one request). */
   readonly listFolders?: (prefix: string) => Promise<string[]>;
 
-  /** Wrap `inner`; `onRead` is told the bytes of each read as they are counted. */
+  /**
+   * Wrap `inner`; `onRead` is told the bytes of each read as they are
+   * counted. A `ValidationError` unless `inner` is a storage backend (an
+   * object with `capabilities`, `get`, `getRange`, `put`, `head`, `delete`
+   * and `list`) and `options` is `{ onRead? }`.
+   */
   constructor(inner: StorageBackend, options: { onRead?: (bytes: number) => void } = {}) {
+    const b = inner as unknown as Record<string, unknown> | null;
+    const missing = typeof b !== "object" || b === null
+      ? "capabilities"
+      : typeof b.capabilities !== "object" || b.capabilities === null
+      ? "capabilities"
+      : BACKEND_METHODS.find((m) => typeof b[m] !== "function");
+    if (missing) {
+      throw new ValidationError(
+        `new CountingStorage(inner): inner is a storage backend such as a LocalStorage, got ${
+          kindOf(inner)
+        } (without ${missing})`,
+      );
+    }
+    const o = options as unknown;
+    if (
+      typeof o !== "object" || o === null || Array.isArray(o) ||
+      Object.keys(o).some((k) => k !== "onRead") ||
+      !["undefined", "function"].includes(typeof (o as { onRead?: unknown }).onRead)
+    ) {
+      throw new ValidationError(
+        "new CountingStorage(inner, options): options is { onRead?: (bytes) => void }",
+      );
+    }
     this.inner = inner;
     this.#onRead = options.onRead;
     const folders = inner.listFolders?.bind(inner);

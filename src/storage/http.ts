@@ -1,4 +1,5 @@
 import { StorageError, ValidationError } from "../errors.ts";
+import { checkPrefix, checkRange } from "./_args.ts";
 import { attempts, drain } from "./_retry.ts";
 import {
   basicAuth,
@@ -188,13 +189,29 @@ export class HttpStorage implements StorageBackend {
       offset,
       length,
       new Uint8Array(),
-      async (body, signal, skip) => {
+      async (body, signal, skip, announced) => {
         // Only as far as needed; the rest is cancelled (a server that
         // ignored Range may be sending a large object).
         if (!body) return new Uint8Array();
-        const out = new Uint8Array(length);
-        const n = await drain(body, signal, (part, at) => out.set(part, at), skip, length);
-        return n === length ? out : out.slice(0, n);
+        // One buffer when the size is known (never more than the server
+        // sends: a huge `length` allocates nothing), else the parts joined.
+        const size = Math.min(length, announced ?? Infinity);
+        if (size !== Infinity) {
+          const out = new Uint8Array(size);
+          const n = await drain(
+            body,
+            signal,
+            (part, at) => {
+              if (at + part.byteLength <= out.length) out.set(part, at);
+            },
+            skip,
+            size,
+          );
+          return n === size ? out : out.slice(0, Math.min(n, size));
+        }
+        const parts: Uint8Array[] = [];
+        await drain(body, signal, (part) => parts.push(part.slice()), skip, length);
+        return concat(parts);
       },
     );
   }
@@ -232,14 +249,11 @@ export class HttpStorage implements StorageBackend {
       body: ReadableStream<Uint8Array> | null,
       signal: AbortSignal,
       skip: number,
+      announced?: number,
     ) => Promise<T>,
   ): Promise<T | undefined> {
     const url = this.uri(key);
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length)) {
-      throw new ValidationError(
-        `getRange(${key}, ${offset}, ${length}): offset and length are whole numbers, offset >= 0`,
-      );
-    }
+    checkRange("getRange", offset, length);
     if (length <= 0) return (await this.head(key)) ? empty : undefined;
     return await this.#read("read", url, async (signal) => {
       const range = `bytes=${offset}-${offset + length - 1}`;
@@ -262,7 +276,7 @@ export class HttpStorage implements StorageBackend {
             `range support is broken`,
         );
       }
-      return await take(res.body, signal, 0);
+      return await take(res.body, signal, 0, headerLength(res.headers.get("content-length")));
     });
   }
 
@@ -287,7 +301,7 @@ export class HttpStorage implements StorageBackend {
       // byte instead and read the total from Content-Range.
       const noHead = res.status === 405 || res.status === 501;
       if (!noHead) await this.#ok(res);
-      let size = noHead ? undefined : length(res.headers.get("content-length"));
+      let size = noHead ? undefined : headerLength(res.headers.get("content-length"));
       if (size === undefined) {
         const headers = new Headers(this.#o.headers);
         headers.set("range", "bytes=0-0");
@@ -297,8 +311,8 @@ export class HttpStorage implements StorageBackend {
         const range = g.headers.get("content-range") ?? "";
         if (g.status !== 416) await this.#ok(g);
         size = g.status === 200
-          ? length(g.headers.get("content-length"))
-          : length(/\/(\d+)$/.exec(range)?.[1] ?? null);
+          ? headerLength(g.headers.get("content-length"))
+          : headerLength(/\/(\d+)$/.exec(range)?.[1] ?? null);
         if (size === undefined) {
           throw new StorageError(`${redactUrl(url)} does not tell its size (no Content-Length)`);
         }
@@ -331,6 +345,7 @@ export class HttpStorage implements StorageBackend {
    * folder (see `capabilities.listing`).
    */
   list(prefix = ""): AsyncIterable<ObjectInfo> {
+    checkPrefix(prefix);
     const err = new StorageError(
       `cannot list ${this.root}/${prefix}: HTTP storage has no listing; read objects by key ` +
         `(check capabilities.listing before listing)`,
@@ -376,8 +391,19 @@ export class HttpStorage implements StorageBackend {
 }
 
 /** A Content-Length-like header as a size, or undefined when absent or malformed. */
-function length(v: string | null): number | undefined {
+function headerLength(v: string | null): number | undefined {
   if (v === null || !/^\d+$/.test(v.trim())) return undefined;
   const n = Number(v.trim());
   return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Byte arrays joined into one. */
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }

@@ -1,11 +1,12 @@
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { IntegrityError, InvalidKeyError, StorageError } from "../errors.ts";
+import { IntegrityError, InvalidKeyError, StorageError, ValidationError } from "../errors.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
 import * as rt from "../_runtime.ts";
 import { type CostModel, LOCAL_COST } from "./cost_model.ts";
 import { Md5 } from "./hash.ts";
 import { MANAGED_PREFIX, validateKey } from "./key.ts";
+import { checkChunk, checkPrefix, checkPut, checkRange, kindOf } from "./_args.ts";
 import type {
   ObjectInfo,
   PutData,
@@ -63,8 +64,20 @@ export class LocalStorage implements StorageBackend {
   /** The root with symbolic links resolved, once it exists. */
   #realRoot: string | undefined;
 
-  /** A backend rooted at `root` (made absolute; created on first write). */
+  /**
+   * A backend rooted at `root` (made absolute; created on first write). A
+   * `ValidationError` unless `root` is a non-empty path string without NUL.
+   */
   constructor(root: string) {
+    if (typeof root !== "string" || root === "" || root.includes("\0")) {
+      throw new ValidationError(
+        `new LocalStorage(root): root is a folder path such as "./data", got ${
+          typeof root === "string"
+            ? (root === "" ? "an empty string" : "a path with NUL")
+            : kindOf(root)
+        }`,
+      );
+    }
     this.root = resolve(root);
   }
 
@@ -195,7 +208,12 @@ export class LocalStorage implements StorageBackend {
     }
   }
 
+  /**
+   * `length` bytes from `offset` (fewer at the end of the file). A
+   * `ValidationError` unless both are whole numbers >= 0.
+   */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    checkRange("getRange", offset, length);
     const path = this.#readable(key);
     let f: rt.FileHandle;
     try {
@@ -204,16 +222,23 @@ export class LocalStorage implements StorageBackend {
       return missing(e, `read ${key}`);
     }
     try {
-      const out = new Uint8Array(length);
-      const filled = await rt.readAt(f, out, offset);
-      return filled === length ? out : out.slice(0, filled);
+      // No more than the file holds past `offset`: a huge `length` allocates nothing.
+      const { size } = await f.stat();
+      const out = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+      const filled = out.length === 0 ? 0 : await rt.readAt(f, out, offset);
+      return filled === out.length ? out : out.slice(0, filled);
     } finally {
       await f.close();
     }
   }
 
-  /** Write atomically through a verified temporary file. */
+  /**
+   * Write atomically through a verified temporary file. A `ValidationError`
+   * (nothing written) unless `data` is a `Uint8Array` or a `ReadableStream`
+   * of them and `options` are `{ expect, overwrite, progress }`.
+   */
   async put(key: string, data: PutData, options: PutOptions = {}): Promise<PutResult> {
+    checkPut(data, options);
     // Checked before any byte is written, and again just before each step.
     const target = await this.#writable(key);
     const tmpKey = `${TMP_PREFIX}${base62(16)}`;
@@ -225,7 +250,8 @@ export class LocalStorage implements StorageBackend {
       const f = await rt.openFile(tmp, "wx");
       try {
         const chunks = data instanceof Uint8Array ? [data] : data;
-        for await (const chunk of chunks) {
+        for await (const part of chunks) {
+          const chunk = checkChunk(part);
           md5.update(chunk);
           await rt.writeAll(f, chunk);
           options.progress?.add(chunk.byteLength);
@@ -236,7 +262,7 @@ export class LocalStorage implements StorageBackend {
       }
     } catch (e) {
       await rt.remove(tmp).catch(() => {});
-      if (e instanceof InvalidKeyError) throw e;
+      if (e instanceof InvalidKeyError || e instanceof ValidationError) throw e;
       throw new StorageError(`could not write ${key} under ${this.root}: ${msg(e)}`, { cause: e });
     }
     const result = md5.digest();
@@ -308,6 +334,7 @@ export class LocalStorage implements StorageBackend {
 
   /** Every file under `prefix` (recursively). */
   async *list(prefix = ""): AsyncIterable<ObjectInfo> {
+    checkPrefix(prefix);
     const slash = prefix.lastIndexOf("/");
     const start = slash < 0 ? this.root : this.#path(prefix.slice(0, slash));
     if (slash >= 0) this.#readable(prefix.slice(0, slash));

@@ -14,6 +14,7 @@ import type {
 } from "@aws-sdk/client-s3";
 import { Buffer } from "node:buffer";
 import { IntegrityError, StorageError, ValidationError } from "../errors.ts";
+import { checkChunk, checkPrefix, checkPut, checkRange } from "./_args.ts";
 import { isMissing, msg, parseS3Uri, status, transient, uploadMs } from "./_s3.ts";
 import {
   attempts,
@@ -239,8 +240,15 @@ export class S3Storage implements StorageBackend {
       offset,
       length,
       new Uint8Array(),
-      async (body, signal, ranged) => {
-        const bytes = body ? await readAll(body, signal, length) : new Uint8Array();
+      async (body, signal, ranged, announced) => {
+        // Into one buffer of the size the server announced (never more than
+        // asked for a range: a huge `length` allocates nothing).
+        const expected = announced === undefined
+          ? undefined
+          : ranged
+          ? Math.min(announced, length)
+          : announced;
+        const bytes = body ? await readAll(body, signal, expected) : new Uint8Array();
         // A server that ignores Range sends everything (no Content-Range): cut it here.
         return ranged || (offset === 0 && bytes.length <= length)
           ? bytes
@@ -279,8 +287,10 @@ export class S3Storage implements StorageBackend {
       body: ReadableStream<Uint8Array> | undefined,
       signal: AbortSignal,
       ranged: boolean,
+      announced?: number,
     ) => Promise<T>,
   ): Promise<T | undefined> {
+    checkRange("getRange", offset, length);
     const Key = this.#key(key);
     if (length <= 0) return (await this.head(key)) ? empty : undefined;
     const r = await this.#request("read", this.uri(key), { retry: true }, async (signal) => {
@@ -305,7 +315,7 @@ export class S3Storage implements StorageBackend {
         await body?.cancel().catch(() => {});
         return { value: empty };
       }
-      return { value: await take(body, signal, !!r.ContentRange) };
+      return { value: await take(body, signal, !!r.ContentRange, r.ContentLength) };
     });
     if (r === undefined) return undefined;
     if ("e416" in r) return (await this.head(key)) ? empty : undefined;
@@ -333,6 +343,7 @@ export class S3Storage implements StorageBackend {
 
   /** Write atomically, verified before it becomes visible. */
   async put(key: string, data: PutData, options: PutOptions = {}): Promise<PutResult> {
+    checkPut(data, options);
     const Key = this.#key(key);
     const uri = this.uri(key);
     const exists = () =>
@@ -377,12 +388,13 @@ export class S3Storage implements StorageBackend {
       }
     };
     const readChunk = async (): Promise<Uint8Array | undefined> => {
+      let r: ReadableStreamReadResult<Uint8Array>;
       try {
-        const r = await reader.read();
-        return r.done ? undefined : r.value;
+        r = await reader.read();
       } catch (e) {
         throw new StorageError(`could not write ${uri}: ${msg(e, this.#secrets)}`, { cause: e });
       }
+      return r.done ? undefined : checkChunk(r.value);
     };
     const first = await fill().catch(async (e) => {
       await reader.cancel().catch(() => {});
@@ -525,6 +537,7 @@ export class S3Storage implements StorageBackend {
 
   /** Every object whose key starts with `prefix`. */
   async *list(prefix = ""): AsyncIterable<ObjectInfo> {
+    checkPrefix(prefix);
     const base = this.prefix ? `${this.prefix}/` : "";
     for await (const r of this.#pages(prefix)) {
       for (const o of r.Contents ?? []) {

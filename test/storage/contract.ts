@@ -72,6 +72,35 @@ export function storageReadContract(name: string, make: () => Promise<SeededStor
   );
 
   t(
+    "getRange() refuses a negative, fractional, NaN, huge or non-number offset or length",
+    async (s, seed) => {
+      await seed({ "v.bin": enc.encode("0123") });
+      const bad: [unknown, unknown][] = [
+        [-1, 2],
+        [0, -2],
+        [NaN, 2],
+        [1.5, 2],
+        [0, 1.5],
+        [0, 2 ** 53],
+        [0, Infinity],
+        [2 ** 53 - 1, 2],
+        [1n, 2],
+        ["0", 2],
+        [null, 2],
+      ];
+      for (const [o, l] of bad) {
+        await assertRejects(
+          () => s.getRange("v.bin", o as number, l as number),
+          ValidationError,
+          /offset and length are whole numbers >= 0/,
+        );
+      }
+      // A length far past the object's end is still fine: fewer bytes.
+      assertEquals(dec.decode(await s.getRange("v.bin", 1, 2 ** 40)), "123");
+    },
+  );
+
+  t(
     "getRangeInto() hands over what getRange() returns, in order, fewer at the end; remote " +
       "backends have it",
     async (s, seed) => {
@@ -123,6 +152,16 @@ export function storageReadContract(name: string, make: () => Promise<SeededStor
       assertEquals(dec.decode(await readObject(s, "w/x.bin")), "whole");
     },
   );
+
+  t("list() refuses a prefix that is not a string", async (s) => {
+    for (const prefix of [null, 5, {}]) {
+      await assertRejects(
+        () => Array.fromAsync(s.list(prefix as never)),
+        ValidationError,
+        /list\(prefix\)/,
+      );
+    }
+  });
 
   t("keys with spaces and non-ASCII characters read back", async (s, seed) => {
     const key = "dir with space/ü 数据 #1?.txt";
@@ -245,6 +284,38 @@ export function storageWriteContract(
     assertEquals(await s.head("y"), undefined);
     assertEquals((await Array.fromAsync(s.list(""))).length, 0);
   });
+
+  t(
+    "put() refuses data that is not bytes or a stream, and bad options, writing nothing",
+    async (s) => {
+      for (const data of [null, undefined, "abc", 5, [1, 2], new ArrayBuffer(2), {}]) {
+        await assertRejects(
+          () => s.put("d.bin", data as never),
+          ValidationError,
+          /data is a Uint8Array or a ReadableStream/,
+        );
+      }
+      const badOptions = [
+        5,
+        "x",
+        { ifNoneMatch: 5 },
+        { overwrite: "yes" },
+        { expect: { size: -1, hash: "h" } },
+        { progress: 5 },
+      ];
+      for (const options of badOptions) {
+        await assertRejects(
+          () => s.put("o.bin", enc.encode("x"), options as never),
+          ValidationError,
+          /put\(key, data, options\)/,
+        );
+      }
+      const strings = ReadableStream.from(["abc"]) as unknown as ReadableStream<Uint8Array>;
+      await assertRejects(() => s.put("t.bin", strings), ValidationError, /chunks are Uint8Array/);
+      for (const k of ["d.bin", "o.bin", "t.bin"]) assertEquals(await s.head(k), undefined);
+      assertEquals((await Array.fromAsync(s.list(""))).length, 0, "nothing written, no leftovers");
+    },
+  );
 
   t("list() finds objects by prefix; delete() removes them", async (s) => {
     for (const k of ["p/1", "p/2/3", "q/4", "pp"]) await s.put(k, enc.encode(k));

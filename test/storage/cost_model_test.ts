@@ -1,5 +1,6 @@
 import {
   CountingStorage,
+  describeCostModel,
   LOCAL_COST,
   LocalStorage,
   measureCostModel,
@@ -7,7 +8,7 @@ import {
   ValidationError,
 } from "../../mod.ts";
 import { REMOTE_COST } from "../../src/storage/cost_model.ts";
-import { assert, assertEquals, tempDir } from "../_helpers.ts";
+import { assert, assertEquals, assertRejects, tempDir } from "../_helpers.ts";
 import { s3Server } from "../_s3.ts";
 
 Deno.test("a local backend declares near-free requests; counting passes the inner model through", async () => {
@@ -56,5 +57,31 @@ Deno.test("S3Storage measures its cost once, on an object big enough, unless opt
     assert(false, "a bad costModel is refused");
   } catch (e) {
     assert(e instanceof ValidationError && e.message.includes("costModel is"), String(e));
+  }
+});
+
+Deno.test("describeCostModel() and measureCostModel() refuse bad arguments with a ValidationError", async () => {
+  for (const m of [null, undefined, {}, { latencyMs: 1, bytesPerSec: 1 }, 5]) {
+    await assertRejects(() => describeCostModel(m as never), ValidationError, /m is a cost model/);
+  }
+  assertEquals(
+    describeCostModel({ latencyMs: 20, bytesPerSec: 100e6, parallelism: 32 }),
+    "20.0 ms per request, 100 MB/s per request, 32 at once",
+  );
+  const read = () => Promise.resolve(new Uint8Array());
+  await assertRejects(
+    () => measureCostModel(null as never, 1 << 20),
+    ValidationError,
+    /read is a function/,
+  );
+  for (const size of [undefined, null, -1, NaN, "big"]) {
+    await assertRejects(() => measureCostModel(read, size as never), ValidationError, /size is/);
+  }
+  for (const p of [0, -1, 1.5, 1e9, "4"]) {
+    await assertRejects(
+      () => measureCostModel(read, 1 << 20, p as never),
+      ValidationError,
+      /parallelism/,
+    );
   }
 });

@@ -1,5 +1,5 @@
-import { CountingStorage, LocalStorage } from "../../mod.ts";
-import { assertEquals, tempDir } from "../_helpers.ts";
+import { CountingStorage, LocalStorage, ValidationError } from "../../mod.ts";
+import { assertEquals, assertRejects, tempDir } from "../_helpers.ts";
 import { storageContract } from "./contract.ts";
 
 storageContract("CountingStorage(LocalStorage)", async () => {
@@ -19,5 +19,24 @@ Deno.test("CountingStorage counts bytes read by range and by stream, and request
   assertEquals(s.stats, { bytesRead: 1050, bytesWritten: 1000, requests: 3 });
   s.reset();
   assertEquals(s.stats, { bytesRead: 0, bytesWritten: 0, requests: 0 });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("new CountingStorage() refuses what is not a storage backend, and bad options", async () => {
+  for (const inner of [null, undefined, 5, "dir", {}, { capabilities: {} }]) {
+    await assertRejects(
+      () => new CountingStorage(inner as never),
+      ValidationError,
+      /inner is a storage backend/,
+    );
+  }
+  const dir = await tempDir();
+  for (const options of [null, 5, { onRead: 5 }, { bogus: 1 }]) {
+    await assertRejects(
+      () => new CountingStorage(new LocalStorage(dir), options as never),
+      ValidationError,
+      /options is \{ onRead/,
+    );
+  }
   await Deno.remove(dir, { recursive: true });
 });

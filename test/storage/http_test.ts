@@ -245,7 +245,11 @@ Deno.test("HttpStorage refuses bad roots and options with ValidationErrors", asy
   ];
   for (const [fn, re] of bad) await assertRejects(fn, ValidationError, re);
   const s = new HttpStorage("https://x.org");
-  await assertRejects(() => s.getRange("a", -1, 2), ValidationError, /offset >= 0/);
+  await assertRejects(
+    () => s.getRange("a", -1, 2),
+    ValidationError,
+    /offset and length are whole numbers >= 0/,
+  );
   await assertRejects(() => s.get("../a"), Error, /\.\./);
 });
 

@@ -306,4 +306,85 @@ Deno.test("new File() of the storage root, a folder above it or the managed fold
   } finally {
     await ln.close();
   }
+
+Deno.test("new AnnData() refuses what is not a plain object of its options, naming what is wrong", async () => {
+  for (const o of [5, Symbol("s"), [], () => {}, null, "x", new Date(), new Map()]) {
+    await assertRejects(
+      () => new ln.AnnData(o as never),
+      ln.ValidationError,
+      /new AnnData\(options\): options is an object/,
+    );
+  }
+  await assertRejects(
+    () => new ln.AnnData({ bogus: 1 } as never),
+    ln.ValidationError,
+    /unknown option "bogus"/,
+  );
+  await assertRejects(
+    () => new ln.AnnData({ X: new Float32Array(4) as never }),
+    ln.ValidationError,
+    /X is Float32Array, expected a DenseMatrix, CsrMatrix or CscMatrix/,
+  );
+  await assertRejects(
+    () => new ln.AnnData({ obsNames: new Array(3) }),
+    ln.ValidationError,
+    /obsNames is an array of strings, but position 0 is empty/,
+  );
+  await assertRejects(
+    () => new ln.AnnData({ varNames: ["a", 5 as never] }),
+    ln.ValidationError,
+    /varNames is an array of strings, but position 1 is number/,
+  );
+  const bad: [unknown, RegExp][] = [
+    [{ obs: { c: 5 } }, /categories\.obs\.c is \{ categories/],
+    [
+      { obs: { c: { categories: "ab", ordered: false } } },
+      /categories\.obs\.c\.categories is an array/,
+    ],
+    [{ obs: { c: { categories: ["a"] } } }, /categories\.obs\.c\.ordered is true or false/],
+    [5, /categories is \{ obs\?, var\? \}/],
+  ];
+  for (const [categories, re] of bad) {
+    await assertRejects(
+      () => new ln.AnnData({ obsNames: ["x"], categories: categories as never }),
+      ln.ValidationError,
+      re,
+    );
+  }
+  await assertRejects(
+    () => new ln.AnnData({ indexNames: { obs: 5 as never } }),
+    ln.ValidationError,
+    /indexNames\.obs is a string/,
+  );
+  await assertRejects(
+    () => new ln.AnnData({ indexNames: 5 as never }),
+    ln.ValidationError,
+    /indexNames is/,
+  );
+  assertEquals(new ln.AnnData().shape, [0, 0]);
+  assertEquals(new ln.AnnData({ indexNames: { obs: "cell" } }).indexNames, { obs: "cell" });
+});
+
+Deno.test("DenseMatrix refuses shapes past 2^53 and values of a dtype the writers do not write", async () => {
+  await assertRejects(
+    () => new ln.DenseMatrix(new Float32Array(0), [2 ** 53 + 1, 0]),
+    ln.ValidationError,
+    /shape is \[rows, cols\] of whole numbers/,
+  );
+  await assertRejects(
+    () => new ln.DenseMatrix(new Float32Array(1), Symbol("s") as never),
+    ln.ValidationError,
+    /got symbol/,
+  );
+  await assertRejects(
+    () => new ln.DenseMatrix(new Float32Array(1), [Symbol("s"), 1] as never),
+    ln.ValidationError,
+    /got \[symbol, 1\]/,
+  );
+  await assertRejects(
+    () => new ln.DenseMatrix(new Uint8ClampedArray(4) as never, [2, 2]),
+    ln.ValidationError,
+    /got Uint8ClampedArray; wrap/,
+  );
+  assertEquals(new ln.DenseMatrix(new Uint8Array(4), [2, 2]).dtype, "uint8");
 });

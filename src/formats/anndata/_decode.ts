@@ -22,6 +22,7 @@ import { categoricalSeries, int64Series, prefetchArrow, utf8Series } from "./_ar
 import { keepFrameMeta, keepNullable } from "./_frame_meta.ts";
 import { keepRecords, keepScalarType, keepShape } from "./_scalar_meta.ts";
 import { sparseInts } from "../_int64.ts";
+import { MAX_UNS_DEPTH } from "./_options.ts";
 
 /** A decoded dataframe: columns, index and categorical metadata. */
 export interface DecodedFrame {
@@ -600,6 +601,13 @@ export async function readElem(
   path: string,
   onScalar?: (dtype: Dtype) => void,
 ): Promise<unknown> {
+  // Deeper than any writer nests (a crafted file): refused before reading on.
+  if (path.split("/").length > MAX_UNS_DEPTH + 8) {
+    return corrupt(
+      store,
+      `/${path.slice(0, 120)}...: nests more than ${MAX_UNS_DEPTH} levels deep`,
+    );
+  }
   const kind = await store.describe(path);
   const enc = await encoding(store, path);
   switch (enc) {

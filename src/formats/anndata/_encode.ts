@@ -23,6 +23,7 @@ import {
 import { frameMeta, wasNullable } from "./_frame_meta.ts";
 import { keptScalar, keptShape, wasRecords } from "./_scalar_meta.ts";
 import { log } from "../../_log.ts";
+import { MAX_UNS_DEPTH } from "./_options.ts";
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -477,6 +478,12 @@ export function encodeElem(x: unknown, path: string, seen = new Set<object>()): 
   if (proto === Object.prototype || proto === null) {
     if (seen.has(x as object)) {
       throw new ValidationError(`cannot write ${path}: it contains itself (a cycle)`);
+    }
+    if (seen.size >= MAX_UNS_DEPTH) {
+      throw new ValidationError(
+        `cannot write ${path.slice(0, 120)}...: uns nests more than ${MAX_UNS_DEPTH} levels ` +
+          `deep; flatten it (anndata itself cannot read back such nesting)`,
+      );
     }
     seen.add(x as object);
     const g = encodeDict(x as Record<string, unknown>, path, seen);

@@ -5,6 +5,7 @@ import type { DataFrame } from "../tables.ts";
 import { installDisplay } from "../../_display.ts";
 import { annDataHtml, annDataText } from "./_repr.ts";
 import { frameMeta } from "./_frame_meta.ts";
+import { checkAnnDataOptions, checkCategoryInfos, checkNames, isPlainObject } from "./_options.ts";
 
 /** Categories and order of a categorical column (pandas `CategoricalDtype`). */
 export interface CategoryInfo {
@@ -128,9 +129,14 @@ export class AnnData {
   /** The names of the obs and var indexes (pandas' `obs.index.name`); written as anndata writes them. */
   indexNames: { obs?: string; var?: string };
 
-  /** Build and check shapes (`ValidationError` when they disagree). */
+  /**
+   * Build and check shapes. A `ValidationError` when `options` is not a
+   * plain object of the known options, a slot holds the wrong kind of value
+   * (X not a matrix, names not strings), or shapes disagree.
+   */
   constructor(options: AnnDataOptions = {}) {
-    const o = options ?? {};
+    checkAnnDataOptions(options);
+    const o = options;
     const nObs = o.obsNames?.length ?? o.X?.shape[0] ?? o.obs?.height ?? 0;
     const nVars = o.varNames?.length ?? o.X?.shape[1] ?? o.var?.height ?? 0;
     const names = (n: number) => Array.from({ length: n }, (_, i) => String(i));
@@ -183,11 +189,13 @@ export function checkAnnData(a: AnnData, obs?: number, vars?: number): void {
   const isFrame = (v: unknown) =>
     typeof v === "object" && v !== null && typeof (v as DataFrame).getColumn === "function";
   for (const side of ["obsNames", "varNames"] as const) {
-    const names: unknown = a[side];
-    if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) {
-      bad(side, Array.isArray(names) ? "an array with non-strings" : typeName(names), "strings");
-    }
+    if (!Array.isArray(a[side])) bad(side, typeName(a[side]), "strings");
+    checkNames(`AnnData: ${side}`, a[side]);
   }
+  const cats: unknown = a.categories;
+  if (!isPlainObject(cats)) bad("categories", typeName(cats), "{ obs, var }");
+  checkCategoryInfos("AnnData: categories.obs", (cats as Categoricals).obs);
+  checkCategoryInfos("AnnData: categories.var", (cats as Categoricals).var);
   const nObs = obs ?? a.nObs, nVars = vars ?? a.nVars;
   if (!isFrame(a.obs)) bad("obs", typeName(a.obs), "a polars DataFrame");
   if (!isFrame(a.var)) bad("var", typeName(a.var), "a polars DataFrame");

@@ -81,12 +81,14 @@ const TYPED_ARRAYS = [
  * them (a Float64Array called "float32" would be written as garbage).
  */
 function checkedDtype(data: NumericArray, dtype?: Dtype): Dtype {
-  if (!TYPED_ARRAYS.some((T) => data instanceof T) && !(data instanceof Uint8ClampedArray)) {
+  if (!TYPED_ARRAYS.some((T) => data instanceof T)) {
+    const clamped = data instanceof Uint8ClampedArray
+      ? "; wrap a Uint8ClampedArray's bytes as new Uint8Array(data.buffer, data.byteOffset, data.length)"
+      : "";
     throw new ValidationError(
-      `matrix values must be a typed array (Float32Array, Float64Array, Int8/16/32Array, ` +
-        `BigInt64Array, Uint8/16/32Array or BigUint64Array), got ${
-          (data as object)?.constructor?.name ?? typeof data
-        }`,
+      `matrix values must be a typed array of a dtype anndata writes (Float32Array, ` +
+        `Float64Array, Int8/16/32Array, BigInt64Array, Uint8/16/32Array or BigUint64Array), ` +
+        `got ${typeName(data)}${clamped}`,
     );
   }
   const own = dtypeOf(data);
@@ -137,9 +139,14 @@ export function allocate(dtype: Dtype, n: number): NumericArray {
 function checkShape(shape: unknown): [number, number] {
   if (
     !Array.isArray(shape) || shape.length !== 2 ||
-    !shape.every((n) => Number.isInteger(n) && n >= 0)
+    !shape.every((n) => Number.isSafeInteger(n) && n >= 0)
   ) {
-    throw new ValidationError(`a matrix shape is [rows, cols] of integers >= 0, got ${shape}`);
+    const got = Array.isArray(shape)
+      ? `[${shape.map((n) => typeof n === "number" ? String(n) : typeName(n)).join(", ")}]`
+      : typeName(shape);
+    throw new ValidationError(
+      `a matrix shape is [rows, cols] of whole numbers >= 0 (at most 2^53 - 1), got ${got}`,
+    );
   }
   return [shape[0], shape[1]];
 }

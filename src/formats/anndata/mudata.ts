@@ -1,6 +1,14 @@
-import { CorruptFileError } from "../../errors.ts";
-import type { AnnData, CategoryInfo } from "./anndata.ts";
-import type { Matrix } from "./matrix.ts";
+import pl from "nodejs-polars";
+import { CorruptFileError, ValidationError } from "../../errors.ts";
+import { AnnData, type CategoryInfo } from "./anndata.ts";
+import { isMatrix, type Matrix } from "./matrix.ts";
+import {
+  checkCategoryInfos,
+  checkNames,
+  checkWriteArgs,
+  isPlainObject,
+  kindOf,
+} from "./_options.ts";
 import { readAnnData, readDataFrame, readDict, readMatrix } from "./_decode.ts";
 import { withH5 } from "./read_h5ad.ts";
 import { type ElementStore, join } from "./_store.ts";
@@ -11,9 +19,40 @@ import { encodeAnnData, encodeDataFrame, encodeElem, encodeMatrix } from "./_enc
 import { group, type TreeGroup } from "./_tree.ts";
 import { type WriteH5adOptions, writeTreeH5 } from "./write_h5ad.ts";
 
+/** The parts of `new MuData()`. */
+export interface MuDataParts {
+  /** Modalities by name: at least one AnnData. */
+  mod: Record<string, AnnData>;
+  /** Global per-observation columns (default: none). */
+  obs?: DataFrame;
+  /** Global per-variable columns (default: none). */
+  var?: DataFrame;
+  /** Global observation names (default: the modalities' names, each once, in order). */
+  obsNames?: string[];
+  /** Global variable names (default: the modalities' names, each once, in order). */
+  varNames?: string[];
+  /** Global per-observation matrices (`nObs` rows). */
+  obsm?: Record<string, Matrix>;
+  /** Unstructured metadata. */
+  uns?: Record<string, unknown>;
+  /** Categorical metadata of the global obs/var columns. */
+  categories?: { obs: Record<string, CategoryInfo>; var: Record<string, CategoryInfo> };
+}
+
 /**
  * A multimodal container, as Python's mudata: one AnnData per modality
- * (`mod`) plus global `obs`/`var` and their names.
+ * (`mod`) plus global `obs`/`var` and their names. As mudata requires, every
+ * name of a modality is a global name and every global name is some
+ * modality's.
+ *
+ * @example Two modalities sharing their observations
+ * ```ts
+ * import { AnnData, MuData } from "@lamindeno/lamindb";
+ * const rna = new AnnData({ obsNames: ["c1", "c2"], varNames: ["CD4", "CD8A"] });
+ * const prot = new AnnData({ obsNames: ["c1", "c2"], varNames: ["CD4-prot"] });
+ * const m = new MuData({ mod: { rna, prot } });
+ * console.assert(m.shape[0] === 2 && m.shape[1] === 3);
+ * ```
  */
 export class MuData {
   /** Modalities by name (e.g. `"rna"`, `"atac"`). */
@@ -33,25 +72,27 @@ export class MuData {
   /** Categorical metadata of the global obs/var. */
   categories: { obs: Record<string, CategoryInfo>; var: Record<string, CategoryInfo> };
 
-  /** Wrap decoded parts. */
-  constructor(parts: {
-    mod: Record<string, AnnData>;
-    obs: DataFrame;
-    var: DataFrame;
-    obsNames: string[];
-    varNames: string[];
-    obsm?: Record<string, Matrix>;
-    uns?: Record<string, unknown>;
-    categories?: { obs: Record<string, CategoryInfo>; var: Record<string, CategoryInfo> };
-  }) {
+  /**
+   * Wrap modalities and global parts. A `ValidationError` when `parts` is
+   * not `{ mod, ... }` with at least one AnnData, or the global names and
+   * the modalities' disagree.
+   */
+  constructor(parts: MuDataParts) {
+    checkMuDataParts(parts);
+    const mods = Object.values(parts.mod);
+    const union = (side: "obsNames" | "varNames") => [...new Set(mods.flatMap((a) => a[side]))];
     this.mod = parts.mod;
-    this.obs = parts.obs;
-    this.var = parts.var;
-    this.obsNames = parts.obsNames;
-    this.varNames = parts.varNames;
+    this.obs = parts.obs ?? pl.DataFrame({});
+    this.var = parts.var ?? pl.DataFrame({});
+    this.obsNames = parts.obsNames ?? union("obsNames");
+    this.varNames = parts.varNames ?? union("varNames");
     this.obsm = parts.obsm ?? {};
     this.uns = parts.uns ?? {};
-    this.categories = parts.categories ?? { obs: {}, var: {} };
+    this.categories = {
+      obs: parts.categories?.obs ?? {},
+      var: parts.categories?.var ?? {},
+    };
+    checkMuData(this);
   }
   /** `[nObs, nVars]` of the global axes. */
   get shape(): [number, number] {
@@ -65,6 +106,128 @@ export class MuData {
 }
 
 installDisplay(MuData.prototype, muDataText, muDataHtml);
+
+const MUDATA_PARTS = new Set([
+  "mod",
+  "obs",
+  "var",
+  "obsNames",
+  "varNames",
+  "obsm",
+  "uns",
+  "categories",
+]);
+
+function isFrame(v: unknown): v is DataFrame {
+  return typeof v === "object" && v !== null && typeof (v as DataFrame).getColumn === "function";
+}
+
+/** The parts of `new MuData()`: their kinds, before anything is derived from them. */
+function checkMuDataParts(parts: unknown): asserts parts is MuDataParts {
+  if (!isPlainObject(parts)) {
+    throw new ValidationError(
+      `new MuData(parts): parts is an object like { mod: { rna: adata } }, got ${kindOf(parts)}`,
+    );
+  }
+  for (const k of Object.keys(parts)) {
+    if (!MUDATA_PARTS.has(k)) {
+      throw new ValidationError(
+        `new MuData(parts): unknown part "${k}"; the parts are ${[...MUDATA_PARTS].join(", ")}`,
+      );
+    }
+  }
+  const mod = parts.mod;
+  if (!isPlainObject(mod) || Object.keys(mod).length === 0) {
+    throw new ValidationError(
+      `new MuData(parts): mod is a non-empty object of AnnData by modality name, like ` +
+        `{ rna: adata }, got ${isPlainObject(mod) ? "an empty object" : kindOf(mod)}`,
+    );
+  }
+  for (const [name, a] of Object.entries(mod)) {
+    if (!(a instanceof AnnData)) {
+      throw new ValidationError(`MuData: mod.${name} is ${kindOf(a)}, expected an AnnData`);
+    }
+  }
+  checkNames("MuData: obsNames", parts.obsNames);
+  checkNames("MuData: varNames", parts.varNames);
+}
+
+/**
+ * Check a MuData as mudata requires: its slots of the right kinds, each
+ * modality's names among the global ones and each global name some
+ * modality's, global tables as long as the names. `ValidationError` naming
+ * the first that does not hold. The constructor checks; `writeH5mu` checks
+ * again, since fields are assignable.
+ */
+export function checkMuData(m: MuData): void {
+  if (!(m instanceof MuData)) {
+    throw new ValidationError(
+      `expected a MuData to write, got ${kindOf(m)}: build one with new MuData({ mod: { ... } })`,
+    );
+  }
+  checkMuDataParts({ mod: m.mod, obsNames: m.obsNames, varNames: m.varNames });
+  if (m.obsNames === undefined || m.varNames === undefined) {
+    throw new ValidationError("MuData: obsNames and varNames are arrays of strings");
+  }
+  for (const side of ["obs", "var"] as const) {
+    const df: unknown = m[side];
+    if (!isFrame(df)) {
+      throw new ValidationError(`MuData: ${side} is ${kindOf(df)}, expected a polars DataFrame`);
+    }
+    const names = side === "obs" ? m.obsNames : m.varNames;
+    if (df.width > 0 && df.height !== names.length) {
+      throw new ValidationError(
+        `MuData: ${side}'s height is ${df.height}, expected ${names.length} (one row per name)`,
+      );
+    }
+    const global = new Set(names);
+    const covered = new Set<string>();
+    for (const [mod, a] of Object.entries(m.mod)) {
+      const local = side === "obs" ? a.obsNames : a.varNames;
+      for (const n of local) {
+        if (!global.has(n)) {
+          throw new ValidationError(
+            `MuData: mod.${mod} has the ${side} name "${n.slice(0, 80)}", which the global ` +
+              `${side}Names lack; every modality's names are global names (leave ${side}Names ` +
+              `out to have them made from the modalities)`,
+          );
+        }
+        covered.add(n);
+      }
+    }
+    for (const n of names) {
+      if (!covered.has(n)) {
+        throw new ValidationError(
+          `MuData: the global ${side} name "${n.slice(0, 80)}" is no modality's; every global ` +
+            `name is some modality's (leave ${side}Names out to have them made from the modalities)`,
+        );
+      }
+    }
+  }
+  for (const slot of ["obsm", "uns"] as const) {
+    if (!isPlainObject(m[slot])) {
+      throw new ValidationError(`MuData: ${slot} is ${kindOf(m[slot])}, expected an object`);
+    }
+  }
+  for (const [k, v] of Object.entries(m.obsm)) {
+    if (!isMatrix(v)) {
+      throw new ValidationError(`MuData: obsm.${k} is ${kindOf(v)}, expected a matrix`);
+    }
+    if (v.shape[0] !== m.obsNames.length) {
+      throw new ValidationError(
+        `MuData: obsm.${k} has ${
+          v.shape[0]
+        } rows, expected ${m.obsNames.length} (one per obs name)`,
+      );
+    }
+  }
+  const c: unknown = m.categories;
+  if (!isPlainObject(c)) {
+    throw new ValidationError(`MuData: categories is { obs, var }, got ${kindOf(c)}`);
+  }
+  checkCategoryInfos("MuData: categories.obs", c.obs);
+  checkCategoryInfos("MuData: categories.var", c.var);
+}
 
 /** A view of `store` rooted at `prefix`. */
 function under(store: ElementStore, prefix: string): ElementStore {
@@ -94,16 +257,22 @@ export async function readMuDataStore(store: ElementStore): Promise<MuData> {
   if ((await store.describe("obsm")) === "group") {
     for (const k of await store.keys("obsm")) obsm[k] = await readMatrix(store, `obsm/${k}`);
   }
-  return new MuData({
-    mod,
-    obs: obs.df,
-    var: v.df,
-    obsNames: obs.index,
-    varNames: v.index,
-    obsm,
-    uns: await readDict(store, "uns"),
-    categories: { obs: obs.categories, var: v.categories },
-  });
+  const uns = await readDict(store, "uns");
+  try {
+    return new MuData({
+      mod,
+      obs: obs.df,
+      var: v.df,
+      obsNames: obs.index,
+      varNames: v.index,
+      obsm,
+      uns,
+      categories: { obs: obs.categories, var: v.categories },
+    });
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    throw new CorruptFileError(`"${store.label}": inconsistent MuData: ${e.message}`, { cause: e });
+  }
 }
 
 /**
@@ -129,6 +298,7 @@ function rowMap(global: string[], local: string[]): Uint32Array {
 
 /** Encode a MuData in mudata's layout. */
 export function encodeMuData(m: MuData): TreeGroup {
+  checkMuData(m);
   const root = group({
     "encoding-type": "MuData",
     "encoding-version": "0.1.0",
@@ -168,7 +338,9 @@ export function encodeMuData(m: MuData): TreeGroup {
 
 /**
  * Write a MuData as `.h5mu` (mudata's layout: `mod/<name>` AnnData groups,
- * global obs/var/obsm/uns, `obsmap`/`varmap`), through a temporary file.
+ * global obs/var/obsm/uns, `obsmap`/`varmap`), through a temporary file. A
+ * `ValidationError`, nothing written, for an inconsistent MuData (see
+ * {@linkcode MuData}), a path that is not a string or unknown options.
  *
  * @example
  * ```ts ignore
@@ -181,5 +353,6 @@ export async function writeH5mu(
   path: string,
   options: WriteH5adOptions = {},
 ): Promise<void> {
+  checkWriteArgs("writeH5mu", path, options, ["gzip"]);
   await writeTreeH5(encodeMuData(m), path, options);
 }

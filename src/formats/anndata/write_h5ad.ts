@@ -6,6 +6,7 @@ import { writeHdf5 } from "../hdf5/write.ts";
 import type { AnnData } from "./anndata.ts";
 import { encodeAnnData } from "./_encode.ts";
 import type { TreeGroup } from "./_tree.ts";
+import { checkWriteArgs } from "./_options.ts";
 
 /** Options of {@linkcode writeH5ad}. */
 export interface WriteH5adOptions {
@@ -46,7 +47,9 @@ export async function writeTreeH5(
  * default layout; CSR/CSC `data`/`indices` are chunked in ~1 MiB pieces and
  * dense matrices in ~1 MiB row blocks, uncompressed unless asked, so that
  * row-wise streaming reads little. The file is written under a temporary
- * name and moved into place: a failure leaves nothing at `path`.
+ * name and moved into place: a failure leaves nothing at `path`. A
+ * `ValidationError`, nothing written, for a path that is not a string,
+ * unknown options or a `compression` other than `"gzip"`.
  *
  * @example
  * ```ts
@@ -67,5 +70,6 @@ export async function writeH5ad(
   path: string,
   options: WriteH5adOptions = {},
 ): Promise<void> {
+  checkWriteArgs("writeH5ad", path, options, ["gzip"]);
   await writeTreeH5(encodeAnnData(adata), path, options);
 }

@@ -8,6 +8,7 @@ import type { NumericArray } from "./matrix.ts";
 import { encodeAnnData } from "./_encode.ts";
 import type { TreeArray, TreeGroup, TreeRecords } from "./_tree.ts";
 import { CONSOLIDATED, V2_METADATA, zarrJson } from "./_zmetadata.ts";
+import { checkWriteArgs } from "./_options.ts";
 
 /** Options of {@linkcode writeZarr}. */
 export interface WriteZarrOptions {
@@ -252,6 +253,7 @@ export async function writeZarr(
   path: string,
   options: WriteZarrOptions = {},
 ): Promise<void> {
+  checkWriteArgs("writeZarr", path, options, ["zlib"]);
   const tree = encodeAnnData(adata);
   validateTree(tree, "");
   await checkTarget(path);

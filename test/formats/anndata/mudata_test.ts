@@ -67,3 +67,63 @@ with h5py.File(sys.argv[1], "r") as f:
     }
   },
 });
+
+Deno.test("new MuData() refuses what is not { mod } of AnnData, and names that disagree with the modalities", async () => {
+  for (const parts of [null, undefined, 5, [], "x"]) {
+    await assertRejects(
+      () => new ln.MuData(parts as never),
+      ln.ValidationError,
+      /parts is an object like/,
+    );
+  }
+  await assertRejects(
+    () => new ln.MuData({} as never),
+    ln.ValidationError,
+    /mod is a non-empty object/,
+  );
+  await assertRejects(() => new ln.MuData({ mod: {} }), ln.ValidationError, /got an empty object/);
+  await assertRejects(
+    () => new ln.MuData({ mod: { rna: 5 as never } }),
+    ln.ValidationError,
+    /mod\.rna is number, expected an AnnData/,
+  );
+  await assertRejects(
+    () => new ln.MuData({ mod: { rna: new ln.AnnData() }, bogus: 1 } as never),
+    ln.ValidationError,
+    /unknown part "bogus"/,
+  );
+  const rna = new ln.AnnData({ obsNames: ["a", "b"], varNames: ["g1"] });
+  const prot = new ln.AnnData({ obsNames: ["b", "c"], varNames: ["p1"] });
+  await assertRejects(
+    () => new ln.MuData({ mod: { rna }, obsNames: ["zz"] }),
+    ln.ValidationError,
+    /mod\.rna has the obs name "a", which the global obsNames lack/,
+  );
+  await assertRejects(
+    () => new ln.MuData({ mod: { rna }, obsNames: ["a", "b", "c"] }),
+    ln.ValidationError,
+    /the global obs name "c" is no modality's/,
+  );
+  await assertRejects(
+    () => new ln.MuData({ mod: { rna }, obsNames: new Array(2) }),
+    ln.ValidationError,
+    /position 0 is empty/,
+  );
+  const m = new ln.MuData({ mod: { rna, prot } });
+  assertEquals([m.obsNames, m.varNames, m.shape], [["a", "b", "c"], ["g1", "p1"], [3, 2]]);
+  // Changed after construction: writeH5mu checks again, writing nothing.
+  const dir = await Deno.makeTempDir();
+  m.obsNames = ["zz"];
+  await assertRejects(
+    () => ln.writeH5mu(m, `${dir}/m.h5mu`),
+    ln.ValidationError,
+    /global obsNames lack/,
+  );
+  await assertRejects(
+    () => ln.writeH5mu(null as never, `${dir}/m.h5mu`),
+    ln.ValidationError,
+    /expected a MuData/,
+  );
+  assertEquals([...Deno.readDirSync(dir)], []);
+  await Deno.remove(dir, { recursive: true });
+});

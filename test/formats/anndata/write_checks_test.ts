@@ -7,6 +7,9 @@ import pl from "nodejs-polars";
 import * as ln from "../../../mod.ts";
 import { assertEquals, assertRejects, listTree, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
+import { encodeAnnData } from "../../../src/formats/anndata/_encode.ts";
+import { writeTreeH5 } from "../../../src/formats/anndata/write_h5ad.ts";
+import { group, type TreeGroup } from "../../../src/formats/anndata/_tree.ts";
 
 const py = needsPython("writing AnnData", "anndata", "h5py", "zarr", "pandas");
 
@@ -428,4 +431,78 @@ Deno.test("writers refuse strings with a lone surrogate (UTF-8 cannot store them
   // (A polars column cannot hold one: polars makes it U+FFFD itself.) A whole pair is fine.
   await ln.writeH5ad(small({ uns: { note: "\ud83d\ude00" } }), `${dir}/ok.h5ad`);
   assertEquals((await ln.readH5ad(`${dir}/ok.h5ad`)).uns.note, "😀");
+});
+
+Deno.test("writeH5ad, writeZarr and writeH5mu refuse a path that is not a string and bad options, writing nothing", async () => {
+  const dir = await tempDir();
+  const m = new ln.MuData({ mod: { rna: small() } });
+  const writers: [string, (p: unknown, o?: unknown) => Promise<void>][] = [
+    ["writeH5ad", (p, o) => ln.writeH5ad(small(), p as string, o as never)],
+    ["writeZarr", (p, o) => ln.writeZarr(small(), p as string, o as never)],
+    ["writeH5mu", (p, o) => ln.writeH5mu(m, p as string, o as never)],
+  ];
+  for (const [name, write] of writers) {
+    for (const p of [null, undefined, 5, {}, ["a"], "", `${dir}/a\0b`]) {
+      await assertRejects(
+        () => write(p),
+        ln.ValidationError,
+        new RegExp(`${name}\\(data, path\\)`),
+      );
+    }
+    for (const o of [null, "x", 5, { compression: "zip" }, { chunks: -1 }, { compression: 1 }]) {
+      await assertRejects(
+        () => write(`${dir}/o`, o),
+        ln.ValidationError,
+        new RegExp(`${name}\\(data, path, options\\)`),
+      );
+    }
+  }
+  assertEquals(await listTree(dir), []);
+  await ln.writeH5ad(small(), `${dir}/g.h5ad`, { compression: "gzip" });
+  await ln.writeZarr(small(), `${dir}/z.zarr`, { compression: "zlib" });
+  assertEquals((await ln.readH5ad(`${dir}/g.h5ad`)).nObs, 3);
+});
+
+Deno.test("uns nested deeper than 100 levels is a ValidationError for every writer, not a stack overflow", async () => {
+  const dir = await tempDir();
+  const deep = JSON.parse('{"a":'.repeat(3000) + "1" + "}".repeat(3000));
+  const a = small({ uns: deep });
+  for (const write of [ln.writeH5ad, ln.writeZarr]) {
+    await assertRejects(
+      () => write(a, `${dir}/deep`),
+      ln.ValidationError,
+      /nests more than 100 levels/,
+    );
+  }
+  const m = new ln.MuData({ mod: { rna: small() }, uns: deep });
+  await assertRejects(
+    () => ln.writeH5mu(m, `${dir}/deep.h5mu`),
+    ln.ValidationError,
+    /nests more than 100/,
+  );
+  assertEquals(await listTree(dir), []);
+  // 99 levels under uns still write and read back.
+  const ok = JSON.parse('{"a":'.repeat(99) + "1" + "}".repeat(99));
+  await ln.writeH5ad(small({ uns: ok }), `${dir}/ok.h5ad`);
+  let v: unknown = (await ln.readH5ad(`${dir}/ok.h5ad`)).uns;
+  for (let i = 0; i < 99; i++) v = (v as Record<string, unknown>).a;
+  assertEquals(v, 1);
+});
+
+Deno.test("a file whose uns nests absurdly deep is a CorruptFileError, not a stack overflow", async () => {
+  const dir = await tempDir();
+  // Written around the encoder's limit: the tree as a crafted file would hold it.
+  const tree = encodeAnnData(small());
+  let g = tree.children.uns as TreeGroup;
+  for (let i = 0; i < 400; i++) {
+    const next = group({ "encoding-type": "dict", "encoding-version": "0.1.0" });
+    g.children.a = next;
+    g = next;
+  }
+  await writeTreeH5(tree, `${dir}/deep.h5ad`);
+  await assertRejects(
+    () => ln.readH5ad(`${dir}/deep.h5ad`),
+    ln.CorruptFileError,
+    /nests more than 100 levels deep/,
+  );
 });

@@ -155,6 +155,17 @@ function depthOf(root: ExprNode): number {
 export class Expression {
   /** The expression as plain data. */
   readonly node: ExprNode;
+  /** Set only by this constructor: what `instanceof` checks, so a forged object is no expression. */
+  readonly #made = true;
+
+  /**
+   * Whether `x` was made by this constructor (or a subclass's): an object
+   * given `Expression.prototype` by hand, without a checked node, is not.
+   */
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return typeof x === "object" && x !== null && #made in x &&
+      Function.prototype[Symbol.hasInstance].call(this, x);
+  }
 
   /**
    * Wrap a node (usually built through a `LazyDataFrame`). Nesting deeper

@@ -169,3 +169,22 @@ Deno.test("expressions nested deeper than MAX_DEPTH are a ValidationError, not a
   const n = pl.Series("n", Array.from({ length: 2_000 }, (_, i) => i));
   assertEquals(evaluate(ok.node, 2_000, () => ({ kind: "series", series: n })).length, 900);
 });
+
+Deno.test("an object given Expression.prototype by hand is no expression: refused as a subset and in and()", async () => {
+  const forged = Object.create(ln.Expression.prototype);
+  assert(!(forged instanceof ln.Expression));
+  const df = new ln.LazyDataFrame();
+  const real = df.n.gt(1);
+  assert(real instanceof ln.Expression && !(real instanceof ln.Column));
+  assert(df.n instanceof ln.Column && df.n instanceof ln.Expression);
+  const r = await ln.StreamOptionsSchema.safeParse({ subsetObs: forged });
+  assert(!r.success && r.error instanceof ln.ValidationError, "a forged subsetObs is refused");
+  assert((await ln.StreamOptionsSchema.safeParse({ subsetObs: real })).success);
+  let err: unknown;
+  try {
+    real.and(forged);
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof ln.ValidationError);
+});

@@ -1,4 +1,11 @@
-import { InvalidKeyError, objectKey, suffixOf, validateKey, ValidationError } from "../../mod.ts";
+import {
+  InvalidKeyError,
+  objectKey,
+  parseS3Uri,
+  suffixOf,
+  validateKey,
+  ValidationError,
+} from "../../mod.ts";
 import { validateUserKey } from "../../src/storage/key.ts";
 import { assertEquals, assertRejects } from "../_helpers.ts";
 
@@ -83,4 +90,11 @@ Deno.test("objectKey() refuses a non-record and never returns a key outside the 
     objectKey({ key: "raw/a.csv", id: "abc", suffix: ".csv", key_is_virtual: 1 }),
     ".lamindb/abc.csv",
   );
+});
+
+Deno.test("parseS3Uri() refuses what is not a string with a ValidationError", async () => {
+  for (const v of [Symbol("s"), null, 5, {}]) {
+    await assertRejects(() => parseS3Uri(v as never), ValidationError, /uri is a string like s3:/);
+  }
+  assertEquals(parseS3Uri("s3://bucket/a/b/"), { bucket: "bucket", prefix: "a/b" });
 });

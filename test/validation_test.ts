@@ -306,6 +306,7 @@ Deno.test("new File() of the storage root, a folder above it or the managed fold
   } finally {
     await ln.close();
   }
+});
 
 Deno.test("new AnnData() refuses what is not a plain object of its options, naming what is wrong", async () => {
   for (const o of [5, Symbol("s"), [], () => {}, null, "x", new Date(), new Map()]) {

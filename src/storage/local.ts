@@ -222,8 +222,9 @@ export class LocalStorage implements StorageBackend {
       return missing(e, `read ${key}`);
     }
     try {
-      // No more than the file holds past `offset`: a huge `length` allocates nothing.
-      const { size } = await f.stat();
+      // No more than the file holds past `offset`: a huge `length` allocates nothing
+      // (asked only for large reads: small ones allocate at most what they ask).
+      const size = length > 16 << 20 ? (await f.stat()).size : Infinity;
       const out = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
       const filled = out.length === 0 ? 0 : await rt.readAt(f, out, offset);
       return filled === out.length ? out : out.slice(0, filled);

@@ -12,6 +12,7 @@
 import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
 import { assembleRows, columnMap, type Join, type MappedPart } from "../formats/anndata/concat.ts";
+import { byCodePoint } from "../formats/anndata/_code_points.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
 import type { BackedAnnData, BackedMatrix } from "../query/backed.ts";
 import type { IoStats } from "../storage/counting.ts";
@@ -74,7 +75,8 @@ export interface MappedOptions {
   prefetch?: number;
   /**
    * Give each asked obs column as integer codes (the column's distinct
-   * values across all files, sorted: `batch.labels[column]`; `null` stays
+   * values across all files, sorted by code point as Python sorts them:
+   * `batch.labels[column]`; `null` stays
    * `null`), the same in every worker.
    */
   encodeLabels?: boolean;
@@ -326,7 +328,7 @@ function encode(obs: Record<string, unknown[]>[], columns: string[]): Record<str
     for (const o of obs) {
       for (const v of o[col]) if (v !== null && v !== undefined) values.add(String(v));
     }
-    const sorted = [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const sorted = [...values].sort(byCodePoint);
     const code = new Map(sorted.map((v, i) => [v, i]));
     for (const o of obs) {
       o[col] = o[col].map((v) => (v === null || v === undefined ? null : code.get(String(v))!));

@@ -5,6 +5,7 @@
 import pl from "nodejs-polars";
 import { ValidationError } from "../../errors.ts";
 import { AnnData, type CategoryInfo } from "./anndata.ts";
+import { byCodePoint } from "./_code_points.ts";
 import {
   allocate,
   CscMatrix,
@@ -31,8 +32,10 @@ export interface ConcatOptions {
 
 /**
  * The joined names of several parts, as anndata joins them: inner, those in
- * every part in the first part's order; outer, the union, sorted (unless
- * every part has the same names). A part with a name twice cannot be
+ * every part in the first part's order; outer, the union (pandas'
+ * `Index.union`, part after part): the names in their order when every part
+ * with names has the same (parts without any do not count), else sorted by
+ * code point, as Python sorts strings. A part with a name twice cannot be
  * aligned: `ValidationError` (`what` names the parts).
  */
 export function joinNames(
@@ -54,15 +57,16 @@ export function joinNames(
   });
   if (lists.length === 0) return [];
   if (join === "outer") {
-    // As anndata (pandas' Index.union): the names when every part has the
-    // same, in their order; else the union, sorted.
-    const same = lists.every((l) =>
-      l.length === lists[0].length && l.every((n, i) => n === lists[0][i])
-    );
-    if (same) return [...lists[0]];
+    // pandas' union of two indexes is the other one when either is empty,
+    // either one when they are equal, else their sorted union.
+    const some = lists.filter((l) => l.length > 0);
+    if (some.length === 0) return [];
+    const first = some[0];
+    const same = some.every((l) => l.length === first.length && l.every((n, i) => n === first[i]));
+    if (same) return [...first];
     const all = new Set<string>();
-    for (const names of lists) for (const n of names) all.add(n);
-    return [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const names of some) for (const n of names) all.add(n);
+    return [...all].sort(byCodePoint);
   }
   const sets = lists.slice(1).map((l) => new Set(l));
   return lists[0].filter((n) => sets.every((s) => s.has(n)));
@@ -251,7 +255,7 @@ export function stackFrames(frames: DataFrame[], what: string): DataFrame {
 
 /**
  * The categories of each categorical column of the stacked `obs`: the
- * parts' own, in order, then (sorted) the values of parts where the column
+ * parts' own, in order, then (sorted by code point) the values of parts where the column
  * held plain strings, which the stacking made categorical too.
  */
 function mergeCategories(
@@ -293,7 +297,8 @@ function mergeCategories(
     const values = info.values
       ? (s.unique().toArray() as unknown[]).map((v) => (v == null ? null : String(v)))
       : s.cast(pl.Utf8).unique().toArray() as (string | null)[];
-    const more = values.filter((v): v is string => v != null && !have.has(v)).sort();
+    const more = values.filter((v): v is string => v != null && !have.has(v))
+      .sort(byCodePoint);
     for (const v of more) info.categories.push(v);
     if (more.length) info.ordered = false;
   }

@@ -2,6 +2,29 @@
 import pl from "nodejs-polars";
 import * as ln from "../../../mod.ts";
 import { assert, assertEquals } from "../../_helpers.ts";
+import { needsPython, python } from "../../_python.ts";
+
+const py = needsPython("concatAnnData against anndata", "anndata", "numpy", "pandas");
+
+/** A part of one row whose var names are `vars` (float32 ones). */
+const row = (vars: string[], obs?: pl.DataFrame) =>
+  new ln.AnnData({
+    X: new ln.DenseMatrix(new Float32Array(vars.length).fill(1), [1, vars.length]),
+    varNames: vars,
+    ...(obs ? { obs } : {}),
+  });
+
+/** Python anndata's outer-join var names of parts with these var names, per case. */
+async function anndataOuterVars(cases: string[][][]): Promise<string[][]> {
+  const out = await python(
+    `import anndata as ad, numpy as np, pandas as pd, json, sys, warnings
+warnings.filterwarnings("ignore")
+p = lambda v: ad.AnnData(np.ones((1, len(v)), dtype="float32"), var=pd.DataFrame(index=pd.Index(v, dtype=object)))
+print(json.dumps([list(ad.concat([p(v) for v in c], join="outer").var_names) for c in json.loads(sys.argv[1])]))`,
+    JSON.stringify(cases),
+  );
+  return JSON.parse(out);
+}
 
 const dense = (rows: number[][], dtype?: "int64") =>
   dtype === "int64"
@@ -210,4 +233,26 @@ Deno.test("assembleRows: random parts (CSR, CSC, dense; mixed dtypes), column ma
     }
   }
   assert(reordered > 100, `${reordered} rows of parts whose columns were reordered`);
+});
+
+Deno.test({
+  name:
+    "concatAnnData's outer join orders var names as anndata: by code point, parts without var names not counted",
+  ...py,
+  async fn() {
+    const cases = [
+      [["\uff47", "b"], ["\u{1F600}", "b"]], // above U+FFFF sorts after U+FF47
+      [["\u{1F600}", "\uffff", "a"], ["\ue000", "a"]],
+      [["c", "a"], []], // an empty part leaves the names in their order
+      [[], ["c", "a"], ["c", "a"]],
+      [["c", "a"], [], ["b"]],
+      [["c", "a"], ["a", "c"]],
+      [[], []],
+    ];
+    const want = await anndataOuterVars(cases);
+    for (const [i, c] of cases.entries()) {
+      const got = ln.concatAnnData(c.map((v) => row(v)), { join: "outer" }).varNames;
+      assertEquals(got, want[i], `case ${JSON.stringify(c)}`);
+    }
+  },
 });

@@ -335,8 +335,9 @@ const POS = "__lamin_position";
  * names joined (`join`), X and layers (those every part has) aligned to
  * them, obsm entries every part has (matrices of one width) stacked, obs
  * tables stacked (inner: the columns every part has; outer: all, null
- * where a part lacks one), and `label` (when given) a categorical obs
- * column naming each row's part by `keys`. A categorical stays ordered
+ * where a part lacks one; a part without obs columns keeps its rows), and
+ * `label` (when given) a categorical obs column naming each row's part by
+ * `keys`, added last. A categorical stays ordered
  * only where every part has the same categories. var: each name's row
  * from the first part that has it. An inner join without a common var
  * name is a `ValidationError`.
@@ -399,25 +400,35 @@ export function concatAnnData(parts: readonly AnnData[], options: ConcatOptions 
     ? parts[0].obs.columns.filter((c) => parts.every((a) => a.obs.columns.includes(c)))
     : undefined;
   const label = options.label;
-  const extra: Record<string, CategoryInfo> = {};
-  const frames = parts.map((a, i) => {
+  // Each frame with a column of its row numbers while stacked: a part
+  // without obs columns (a frame of height 0) still has its rows.
+  const frames = parts.map((a) => {
     const own = shared && shared.length < a.obs.width ? a.obs.select(...shared) : a.obs;
-    if (label === undefined) return own;
-    if (a.obs.columns.includes(label)) {
-      throw new ValidationError(
-        `obs of part ${keys[i]} already has a column "${label}"; choose another label`,
-      );
-    }
-    const col = pl.Series(label, Array(a.nObs).fill(keys[i]), pl.Utf8);
-    return own.width === 0 ? pl.DataFrame([col]) : own.withColumn(col);
+    const rows = pl.Series(POS, Array.from({ length: a.nObs }, (_, r) => r), pl.UInt32);
+    return own.width === 0 ? pl.DataFrame([rows]) : own.withColumn(rows);
   });
-  if (label !== undefined) extra[label] = { categories: [...new Set(keys)], ordered: false };
-  const obs = stackFrames(frames, "obs");
+  let obs = stackFrames(frames, "obs").drop(POS);
+  if (obs.width === 0) obs = pl.DataFrame({});
+  const extra: Record<string, CategoryInfo> = {};
+  if (label !== undefined) {
+    parts.forEach((a, i) => {
+      if (a.obs.columns.includes(label)) {
+        throw new ValidationError(
+          `obs of part ${keys[i]} already has a column "${label}"; choose another label`,
+        );
+      }
+    });
+    // Last, after the stacked columns (as anndata adds it).
+    const col = pl.Series(label, parts.flatMap((a, i) => Array(a.nObs).fill(keys[i])), pl.Utf8)
+      .cast(pl.Categorical);
+    obs = obs.width === 0 ? pl.DataFrame([col]) : obs.withColumn(col);
+    extra[label] = { categories: [...new Set(keys)], ordered: false };
+  }
   return new AnnData({
     X,
     layers,
     obsm,
-    obs: label === undefined ? obs : obs.withColumns(pl.col(label).cast(pl.Categorical)),
+    obs,
     obsNames: parts.flatMap((a) => a.obsNames),
     varNames: names,
     var: joinedVar(parts, names),

@@ -256,3 +256,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "concatAnnData adds the label column after the stacked obs columns, and keeps the rows of a part without obs columns, as anndata",
+  ...py,
+  async fn() {
+    const a = row(["g"], pl.DataFrame({ x: [1] }));
+    const b = row(["g"], pl.DataFrame({ x: [2], y: ["u"] }));
+    const none = new ln.AnnData({
+      X: new ln.DenseMatrix(new Float32Array([1, 2]), [2, 1]),
+      varNames: ["g"],
+      obsNames: ["p", "q"],
+    });
+    const want = JSON.parse(
+      await python(`import anndata as ad, numpy as np, pandas as pd, json, warnings
+warnings.filterwarnings("ignore")
+x = lambda n, obs: ad.AnnData(np.ones((n, 1), dtype="float32"), obs=obs, var=pd.DataFrame(index=["g"]))
+a = x(1, pd.DataFrame({"x": [1]}, index=["a"]))
+b = x(1, pd.DataFrame({"x": [2], "y": ["u"]}, index=["b"]))
+n = x(2, pd.DataFrame(index=["p", "q"]))
+out = []
+for parts, label in [([a, b], "batch"), ([a, n, b], "batch"), ([a, n], None), ([n, n], "batch")]:
+    o = ad.concat(parts, join="outer", label=label).obs
+    out.append({"columns": list(o.columns), "rows": len(o),
+                "x": [None if pd.isna(v) else int(v) for v in o["x"]] if "x" in o else None})
+print(json.dumps(out))`),
+    );
+    const cases: [ln.AnnData[], string | undefined][] = [
+      [[a, b], "batch"],
+      [[a, none, b], "batch"],
+      [[a, none], undefined],
+      [[none, none], "batch"],
+    ];
+    for (const [i, [ps, label]] of cases.entries()) {
+      const obs = ln.concatAnnData(ps, { join: "outer", label }).obs;
+      assertEquals(obs.columns, want[i].columns, `case ${i}`);
+      assertEquals(obs.height, want[i].rows, `case ${i}`);
+      if (want[i].x) assertEquals(obs.getColumn("x").toArray(), want[i].x, `case ${i}`);
+    }
+  },
+});

@@ -6,6 +6,7 @@ import pl from "nodejs-polars";
 import { ValidationError } from "../../errors.ts";
 import { AnnData, type CategoryInfo } from "./anndata.ts";
 import { byCodePoint } from "./_code_points.ts";
+import { resultDtype } from "./_promote.ts";
 import {
   allocate,
   CscMatrix,
@@ -110,28 +111,50 @@ function cscToCsr(m: CscMatrix): CsrMatrix {
   return new CsrMatrix(data, indices, indptr, [n, k], m.dtype);
 }
 
+/** The dtype and layout of an {@linkcode assembleRows} result, when given rather than taken from the parts. */
+export interface RowsLayout {
+  /** The result's dtype (the parts' values are converted to it). */
+  dtype: Dtype;
+  /** CSR (true) or dense (false). */
+  sparse: boolean;
+}
+
+/** The layout {@linkcode assembleRows} gives `matrices` stacked: numpy's promotion of their dtypes; CSR when any is sparse. */
+export function rowsLayout(matrices: readonly { dtype: Dtype; sparse: boolean }[]): RowsLayout {
+  return {
+    dtype: resultDtype(matrices.map((m) => m.dtype)),
+    sparse: matrices.some((m) => m.sparse),
+  };
+}
+
 /**
  * Rows of several parts as one matrix of `nCols` columns: `picks` as
  * `[part, row]` pairs in result order (every row of every part, in order,
- * when omitted). The result is CSR when any part is sparse, else dense
- * (columns no part maps filled with NaN, or 0 for integer dtypes); its
- * dtype is the parts' when they agree, else float64.
+ * when omitted). Unless `layout` says otherwise, the result is CSR when any
+ * part is sparse, else dense, and its dtype is the one numpy gives the
+ * parts' dtypes stacked (`np.result_type`: int32 and int64 make int64,
+ * uint8 and int8 int16, int16 and float32 float32, int32 and float32
+ * float64, uint64 and a signed integer float64, bool and any the other). A
+ * dense result fills columns no part maps with NaN (0 for integer dtypes).
  */
 export function assembleRows(
   parts: readonly MappedPart[],
   nCols: number,
   picks?: ArrayLike<number>[],
+  layout?: RowsLayout,
 ): Matrix {
   const rows: [number, number][] = [];
   if (picks) { for (const p of picks) rows.push([p[0], p[1]]); }
   else {parts.forEach((p, i) => {
       for (let r = 0; r < p.m.shape[0]; r++) rows.push([i, r]);
     });}
-  const dtypes = new Set(parts.map((p) => p.m.dtype));
-  const dtype: Dtype = dtypes.size === 1 ? [...dtypes][0] : "float64";
+  const own = rowsLayout(
+    parts.map((p) => ({ dtype: p.m.dtype, sparse: !(p.m instanceof DenseMatrix) })),
+  );
+  const dtype = layout?.dtype ?? own.dtype;
+  const sparse = own.sparse || Boolean(layout?.sparse);
   const big = dtype === "int64" || dtype === "uint64";
   const conv = (v: number | bigint) => (big ? BigInt(v) : Number(v)) as never;
-  const sparse = parts.some((p) => !(p.m instanceof DenseMatrix));
   if (!sparse) {
     const out = allocate(dtype, rows.length * nCols);
     const gaps = parts.some((p) => p.cols.filter((c) => c >= 0).length < nCols);
@@ -337,7 +360,13 @@ const POS = "__lamin_position";
  * tables stacked (inner: the columns every part has; outer: all, null
  * where a part lacks one; a part without obs columns keeps its rows), and
  * `label` (when given) a categorical obs column naming each row's part by
- * `keys`, added last. A categorical stays ordered
+ * `keys`, added last. X (and each layer) is CSR when any part's is
+ * sparse, else dense, of the dtype numpy gives the parts' dtypes stacked
+ * (`np.result_type`, as anndata: int32 and int64 make int64, uint8 and int8
+ * int16, int16 and float32 float32, int32 and float32 float64, uint64 and a
+ * signed integer float64). An outer join leaves what a part lacks empty in
+ * a CSR result and NaN in a dense float one, but 0 in a dense integer one
+ * (anndata makes it float with NaN). A categorical stays ordered
  * only where every part has the same categories. var: each name's row
  * from the first part that has it. An inner join without a common var
  * name is a `ValidationError`.

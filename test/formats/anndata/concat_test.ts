@@ -3,6 +3,7 @@ import pl from "nodejs-polars";
 import * as ln from "../../../mod.ts";
 import { assert, assertEquals } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
+import { allocate } from "../../../src/formats/anndata/matrix.ts";
 
 const py = needsPython("concatAnnData against anndata", "anndata", "numpy", "pandas");
 
@@ -294,6 +295,84 @@ print(json.dumps(out))`),
       assertEquals(obs.columns, want[i].columns, `case ${i}`);
       assertEquals(obs.height, want[i].rows, `case ${i}`);
       if (want[i].x) assertEquals(obs.getColumn("x").toArray(), want[i].x, `case ${i}`);
+    }
+  },
+});
+
+const DTYPES: ln.Dtype[] = [
+  "bool",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "float32",
+  "float64",
+];
+
+/** A part of one row [1, 1] of `dtype`, dense or CSR. */
+function ones(dtype: ln.Dtype, csr: boolean): ln.AnnData {
+  const v = allocate(dtype, 2);
+  v.fill((dtype.endsWith("int64") ? 1n : 1) as never);
+  const X = csr
+    ? new ln.CsrMatrix(v, Int32Array.from([0, 1]), Int32Array.from([0, 2]), [1, 2], dtype)
+    : new ln.DenseMatrix(v, [1, 2], dtype);
+  return new ln.AnnData({ X, varNames: ["A", "B"] });
+}
+
+Deno.test({
+  name: "concatAnnData gives X, dense or sparse, the dtype anndata (numpy's promotion) gives it",
+  ...py,
+  async fn() {
+    const want = JSON.parse(
+      await python(
+        `import anndata as ad, numpy as np, scipy.sparse as sp, json, sys, warnings
+warnings.filterwarnings("ignore")
+ds = json.loads(sys.argv[1])
+part = lambda d, csr: ad.AnnData(sp.csr_matrix(np.ones((1, 2), dtype=d)) if csr else np.ones((1, 2), dtype=d), dtype=d)
+print(json.dumps({f"{a}+{b}+{csr}": str(ad.concat([part(a, csr), part(b, csr)]).X.dtype)
+                  for a in ds for b in ds for csr in (False, True)}))`,
+        JSON.stringify(DTYPES),
+      ),
+    );
+    for (const a of DTYPES) {
+      for (const b of DTYPES) {
+        for (const csr of [false, true]) {
+          const X = ln.concatAnnData([ones(a, csr), ones(b, csr)]).X!;
+          assertEquals(
+            X.dtype,
+            want[`${a}+${b}+${csr ? "True" : "False"}`],
+            `${a} + ${b}, csr ${csr}`,
+          );
+          assertEquals(X instanceof ln.CsrMatrix, csr);
+          assertEquals(Array.from(X.toDense().data, Number), [1, 1, 1, 1], `${a} + ${b}`);
+        }
+      }
+    }
+    // int64 counts above 2^53 next to int32 ones stay exact (int64, not float64).
+    const big = 2n ** 53n + 1n;
+    for (const csr of [false, true]) {
+      const p64 = new ln.AnnData({
+        X: csr
+          ? new ln.CsrMatrix(BigInt64Array.from([big]), Int32Array.of(0), Int32Array.of(0, 1), [
+            1,
+            1,
+          ])
+          : new ln.DenseMatrix(BigInt64Array.from([big]), [1, 1]),
+        varNames: ["A"],
+        obsNames: ["x"],
+      });
+      const p32 = new ln.AnnData({
+        X: new ln.DenseMatrix(Int32Array.of(1), [1, 1]),
+        varNames: ["A"],
+        obsNames: ["y"],
+      });
+      const X = ln.concatAnnData([p32, p64]).X!;
+      assertEquals(X.dtype, "int64");
+      assertEquals(Array.from(X.toDense().data as BigInt64Array), [1n, big]);
     }
   },
 });

@@ -90,6 +90,18 @@ export class BackedMatrix {
     return perRow * (bytes(m.data) + bytes(m.indices));
   }
 
+  /**
+   * @internal The stored dtype, and whether the matrix is sparse (CSR or
+   * CSC), from its metadata (no values read).
+   */
+  async layout(): Promise<{ dtype: Dtype; sparse: boolean }> {
+    const m = await storedMatrix(this.#src, this.#path);
+    if (!m) throw new ValidationError(`no matrix at /${this.#path}`);
+    return m.kind === "dense"
+      ? { dtype: m.values.dtype, sparse: false }
+      : { dtype: m.data.dtype, sparse: true };
+  }
+
   /** The whole matrix in memory. */
   async toMemory(): Promise<Matrix> {
     return await this.get();

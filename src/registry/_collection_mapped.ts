@@ -11,7 +11,14 @@
 // each file's X indptr (kept by its BackedMatrix from the second read on).
 import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
-import { assembleRows, columnMap, type Join, type MappedPart } from "../formats/anndata/concat.ts";
+import {
+  assembleRows,
+  columnMap,
+  type Join,
+  type MappedPart,
+  type RowsLayout,
+  rowsLayout,
+} from "../formats/anndata/concat.ts";
 import { byCodePoint } from "../formats/anndata/_code_points.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
 import type { BackedAnnData, BackedMatrix } from "../query/backed.ts";
@@ -105,7 +112,12 @@ export function batchesAtOnce(rowBytes: number, batchSize: number): number {
 
 /** One batch of `collection.mapped()`. */
 export interface Batch {
-  /** The rows' values: `batch x joined var` (CSR when the files are sparse). */
+  /**
+   * The rows' values: `batch x joined var`, in every batch as `load()` gives
+   * X (or the layer): CSR when any file's is sparse, else dense, of the
+   * dtype numpy gives the files' dtypes stacked; what a file lacks (outer
+   * join) empty when CSR, NaN when dense float, 0 when dense integer.
+   */
   X: Matrix;
   /** The asked obs columns, one value per row (codes with `encodeLabels`). */
   obs: Record<string, unknown[]>;
@@ -232,6 +244,11 @@ export async function* mappedCollection(
     const names = await pool(files, o.parallel, (f, i) => guard(f, () => backed[i].varNames()));
     const joined = joinVar(files, names, o.join);
     const matrices = backed.map((b, i) => matrixOf(b, files[i], options.layer));
+    // Every batch of the epoch has the dtype and layout load() gives the
+    // files' matrices stacked, whichever files its rows come from.
+    const layout = rowsLayout(
+      await pool(files, o.parallel, (f, i) => guard(f, () => matrices[i].layout())),
+    );
     const obs = await pool(files, o.parallel, (f) => obsColumns(f, o.obsColumns));
     const labels = options.encodeLabels ? encode(obs, o.obsColumns) : {};
     const maps = names.map((n) => columnMap(n, joined));
@@ -241,7 +258,17 @@ export async function* mappedCollection(
     const order = globalOrder(total, o.shuffle, o.seed, o.blockSize, o.batchSize);
     const nBatches = o.dropLast ? Math.floor(total / o.batchSize) : Math.ceil(total / o.batchSize);
     await linkAll(c, files, options.isRunInput);
-    const ctx = { files, matrices, maps, offsets, obs, labels, joined, parallel: o.parallel };
+    const ctx = {
+      files,
+      matrices,
+      maps,
+      offsets,
+      obs,
+      labels,
+      joined,
+      layout,
+      parallel: o.parallel,
+    };
     const rowsOf = (b: number) =>
       order.subarray(b * o.batchSize, Math.min(total, (b + 1) * o.batchSize));
     // The next `prefetch` batches are read while the current one is used.
@@ -380,6 +407,7 @@ interface Ctx {
   obs: Record<string, unknown[]>[];
   labels: Record<string, string[]>;
   joined: string[];
+  layout: RowsLayout;
   parallel: number;
 }
 
@@ -429,7 +457,7 @@ async function readBatches(batches: ArrayLike<number>[], ctx: Ctx): Promise<Batc
       obs[col] = where.map(([fi, r]) => ctx.obs[fi][col][r]);
     }
     return {
-      X: assembleRows(parts, ctx.joined.length, picks),
+      X: assembleRows(parts, ctx.joined.length, picks, ctx.layout),
       obs,
       labels: ctx.labels,
       fileIds: where.map(([fi]) => ctx.files[fi].id),

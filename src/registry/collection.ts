@@ -316,7 +316,9 @@ export class Collection {
 
   /**
    * Training batches across the files (see {@linkcode MappedOptions}):
-   * each batch reads only its rows. The batches of one seeded order are
+   * each batch reads only its rows, and every batch's X has the dtype, the
+   * layout (CSR or dense) and the fill for missing var that `load()` gives
+   * X, decided from all the files before the first batch. The batches of one seeded order are
    * cut into `n` consecutive runs whose lengths differ by at most one;
    * worker `i` of `n` gets the `i`-th, so `n` processes share the rows
    * without overlap (and, in file order, each reads one stretch of the

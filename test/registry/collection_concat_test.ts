@@ -1,0 +1,97 @@
+// Collections against anndata's concat: mapped() batches as load() gives X,
+// checks of the options before anything is read.
+import pl from "nodejs-polars";
+import * as ln from "../../mod.ts";
+import { assertEquals, freshInstance } from "../_helpers.ts";
+
+/** A file of `n` rows over `vars`: values 1.., as `dtype`, dense or CSR. */
+async function shard(
+  key: string,
+  vars: string[],
+  n: number,
+  dtype: ln.Dtype,
+  csr = false,
+): Promise<ln.File> {
+  const k = vars.length;
+  const big = dtype.endsWith("int64");
+  const vals = Array.from({ length: n * k }, (_, i) => i + 1);
+  const typed = (v: number[]) => {
+    const out = new ({
+      int32: Int32Array,
+      int64: BigInt64Array,
+      float32: Float32Array,
+      uint8: Uint8Array,
+    } as Record<string, new (n: number) => ln.NumericArray>)[dtype](v.length);
+    v.forEach((x, i) => (out[i] = (big ? BigInt(x) : x) as never));
+    return out;
+  };
+  const X = csr
+    ? new ln.CsrMatrix(
+      typed(vals),
+      Int32Array.from(vals, (_, i) => i % k),
+      Int32Array.from({ length: n + 1 }, (_, r) => r * k),
+      [n, k],
+    )
+    : new ln.DenseMatrix(typed(vals), [n, k]);
+  const adata = new ln.AnnData({
+    X,
+    varNames: vars,
+    obsNames: Array.from({ length: n }, (_, r) => `${key}${r}`),
+    obs: pl.DataFrame({ cell: Array.from({ length: n }, (_, r) => `${key}${r}`) }),
+  });
+  return await new ln.File(adata, { key: `${key}.h5ad` }).save();
+}
+
+/** A matrix's rows as strings (NaN kept), for comparing. */
+const rows = (m: ln.Matrix) => Array.from(m.toDense().data as ArrayLike<unknown>, String);
+
+Deno.test("every batch of mapped() has the dtype, layout and missing-value fill load() gives X, whichever files it reads", async () => {
+  await freshInstance();
+  try {
+    const i32 = await shard("i32", ["A", "B"], 2, "int32");
+    const f32 = await shard("f32", ["A", "C"], 2, "float32");
+    const i64 = await shard("i64", ["A", "B"], 2, "int64", true);
+    const empty = await shard("e", ["A", "B"], 0, "float32");
+    const cases: [ln.File[], ln.Join, ln.Dtype, boolean][] = [
+      [[i32, f32], "outer", "float64", false], // int32 + float32: float64, NaN for missing genes
+      [[i32, i64], "inner", "int64", true], // a dense file's batch is CSR too
+      [[empty, i32], "inner", "float64", false], // an empty float32 file counts
+    ];
+    for (const [i, [files, join, dtype, sparse]] of cases.entries()) {
+      const c = await new ln.Collection(files, { name: `c${i}` }).save();
+      const all = (await c.load({ join })) as ln.AnnData;
+      assertEquals(all.X!.dtype, dtype, `case ${i}`);
+      assertEquals(all.X instanceof ln.CsrMatrix, sparse, `case ${i}`);
+      for (const prefetch of [1, undefined]) {
+        const got: string[] = [];
+        for await (const b of c.mapped({ batchSize: 2, join, prefetch })) {
+          assertEquals(b.X.dtype, dtype, `case ${i}, batch ${b.index}`);
+          assertEquals(b.X instanceof ln.CsrMatrix, sparse, `case ${i}, batch ${b.index}`);
+          got.push(...rows(b.X));
+        }
+        assertEquals(got, rows(all.X!), `case ${i}, prefetch ${prefetch}`);
+      }
+    }
+  } finally {
+    await ln.close();
+  }
+});
+
+Deno.test("mapped({ encodeLabels }) sorts a column's values by code point, as Python sorts them", async () => {
+  await freshInstance();
+  try {
+    const adata = new ln.AnnData({
+      X: new ln.DenseMatrix(new Float32Array(3), [3, 1]),
+      varNames: ["A"],
+      obs: pl.DataFrame({ ct: ["\u{1F600}", "\uff47", "b"] }),
+    });
+    const f = await new ln.File(adata, { key: "l.h5ad" }).save();
+    const c = await new ln.Collection([f], { name: "labels" }).save();
+    for await (const b of c.mapped({ obsColumns: ["ct"], encodeLabels: true })) {
+      assertEquals(b.labels.ct, ["b", "\uff47", "\u{1F600}"]);
+      assertEquals(b.obs.ct, [2, 1, 0]);
+    }
+  } finally {
+    await ln.close();
+  }
+});

@@ -154,3 +154,34 @@ export function validationError(what: string, issues: readonly core.$ZodIssue[])
   const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : "";
   return new ValidationError(`${what}: ${parts.join("; ")}${more}`);
 }
+
+/** How a value is described in a message: `describe`, without secrets. */
+export function describeValue(v: unknown): string {
+  return describe(v, false);
+}
+
+/**
+ * A ValidationError unless `options` is a plain object (or undefined) whose
+ * keys are among `known`; the message names `call` and the known keys.
+ */
+export function checkOptionKeys(options: unknown, known: readonly string[], call: string): void {
+  if (options === undefined) return;
+  const proto = options === null || typeof options !== "object"
+    ? undefined
+    : Object.getPrototypeOf(options);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new ValidationError(
+      `${call}: options must be an object like { ${known.join(", ")} }, got ${
+        describe(options, false)
+      }`,
+    );
+  }
+  const unknown = Object.keys(options as object).filter((k) => !known.includes(k));
+  if (unknown.length) {
+    throw new ValidationError(
+      `${call}: unknown option${unknown.length > 1 ? "s" : ""} ${
+        unknown.map((k) => JSON.stringify(k)).join(", ")
+      }; the options are ${known.join(", ")}`,
+    );
+  }
+}

@@ -17,6 +17,7 @@ import {
   type Matrix,
 } from "./matrix.ts";
 import type { DataFrame } from "../tables.ts";
+import { checkOptionKeys, describeValue } from "../../storage/_validate.ts";
 
 /** How var is joined: names in every part (`"inner"`) or in any (`"outer"`). */
 export type Join = "inner" | "outer";
@@ -383,15 +384,9 @@ const POS = "__lamin_position";
  * ```
  */
 export function concatAnnData(parts: readonly AnnData[], options: ConcatOptions = {}): AnnData {
+  checkConcat(parts, options);
   const join = options.join ?? "inner";
-  if (join !== "inner" && join !== "outer") {
-    throw new ValidationError(`join is "inner" or "outer", got ${JSON.stringify(join)}`);
-  }
-  if (parts.length === 0) throw new ValidationError("concatAnnData needs at least one AnnData");
   const keys = options.keys ?? parts.map((_, i) => String(i));
-  if (keys.length !== parts.length) {
-    throw new ValidationError(`keys has ${keys.length} entries for ${parts.length} parts`);
-  }
   const names = joinNames(parts.map((a) => a.varNames), join, (i) => `part ${keys[i]}`);
   if (names.length === 0 && parts.some((a) => a.nVars > 0)) {
     throw new ValidationError(
@@ -463,6 +458,46 @@ export function concatAnnData(parts: readonly AnnData[], options: ConcatOptions 
     var: joinedVar(parts, names),
     categories: { obs: mergeCategories(parts, extra, obs) },
   });
+}
+
+const CONCAT_OPTIONS = ["join", "label", "keys"];
+
+/** A ValidationError unless `parts` and `options` are what concatAnnData takes. */
+function checkConcat(parts: unknown, options: ConcatOptions): void {
+  const call = "concatAnnData(parts, options)";
+  if (!Array.isArray(parts) || parts.length === 0) {
+    throw new ValidationError(
+      `${call}: parts is an array of at least one AnnData, got ${describeValue(parts)}`,
+    );
+  }
+  const bad = parts.findIndex((a) => !(a instanceof AnnData));
+  if (bad >= 0) {
+    throw new ValidationError(
+      `${call}: parts[${bad}] is ${describeValue(parts[bad])}, not an AnnData; pass AnnData ` +
+        `objects (file.load() of an .h5ad or .zarr)`,
+    );
+  }
+  checkOptionKeys(options, CONCAT_OPTIONS, call);
+  const { join, label, keys } = options ?? {};
+  if (join !== undefined && join !== "inner" && join !== "outer") {
+    throw new ValidationError(`join is "inner" or "outer", got ${describeValue(join)}`);
+  }
+  if (label !== undefined && (typeof label !== "string" || label === "")) {
+    throw new ValidationError(
+      `${call}: label is the name of the obs column naming each row's part (a non-empty ` +
+        `string), got ${describeValue(label)}`,
+    );
+  }
+  if (keys !== undefined) {
+    if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string")) {
+      throw new ValidationError(
+        `${call}: keys is an array of strings, one per part, got ${describeValue(keys)}`,
+      );
+    }
+    if (keys.length !== parts.length) {
+      throw new ValidationError(`keys has ${keys.length} entries for ${parts.length} parts`);
+    }
+  }
 }
 
 /** Rows of a matrix by their indices (ascending or not), as one matrix. */

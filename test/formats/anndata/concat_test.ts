@@ -376,3 +376,33 @@ print(json.dumps({f"{a}+{b}+{csr}": str(ad.concat([part(a, csr), part(b, csr)]).
     }
   },
 });
+
+Deno.test("concatAnnData refuses parts that are not AnnData and options it does not know, naming what it takes", () => {
+  const a = row(["A"]);
+  const cases: [() => unknown, RegExp][] = [
+    [() => ln.concatAnnData(null as never), /parts is an array of at least one AnnData, got null/],
+    [() => ln.concatAnnData([] as never), /at least one AnnData, got an array of 0/],
+    [() => ln.concatAnnData({} as never), /at least one AnnData, got an object/],
+    [() => ln.concatAnnData([null] as never), /parts\[0\] is null, not an AnnData/],
+    [() => ln.concatAnnData([a, 5] as never), /parts\[1\] is number 5, not an AnnData/],
+    [
+      () => ln.concatAnnData([a], null as never),
+      /options must be an object like \{ join, label, keys \}/,
+    ],
+    [() => ln.concatAnnData([a], [] as never), /options must be an object/],
+    [
+      () => ln.concatAnnData([a], { bogus: 1 } as never),
+      /unknown option "bogus"; the options are join, label, keys/,
+    ],
+    [
+      () => ln.concatAnnData([a], { label: 5 } as never),
+      /label is .*non-empty string.*got number 5/,
+    ],
+    [() => ln.concatAnnData([a], { label: "" }), /label is .*got ""/],
+    [() => ln.concatAnnData([a], { keys: "x" } as never), /keys is an array of strings/],
+    [() => ln.concatAnnData([a], { keys: [1] } as never), /keys is an array of strings/],
+    [() => ln.concatAnnData([a], { join: 1 } as never), /"inner" or "outer", got number 1/],
+  ];
+  for (const [fn, re] of cases) throwsValidation(fn, re);
+  assertEquals(ln.concatAnnData([a], { label: "p" }).obs.columns, ["p"]);
+});

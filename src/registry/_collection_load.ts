@@ -1,7 +1,6 @@
 // A collection's files as one object: what kind they are (checked before
 // anything is read), bounded parallel reads, missing objects as a
 // `StorageError` naming the file, and the concatenation.
-import { showValue } from "../_display.ts";
 import { StorageError, ValidationError } from "../errors.ts";
 import { codecForSuffix } from "../formats/codecs.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
@@ -16,6 +15,14 @@ import type { File } from "./file.ts";
 import type { StreamOptions } from "./file_schemas.ts";
 import type { Instance } from "./instance.ts";
 import { pool } from "../storage/_pool.ts";
+import {
+  checkExpressions,
+  checkJoin,
+  checkKeysAndFlags,
+  checkParallel,
+  LOAD_KEYS,
+  STREAM_KEYS,
+} from "./_collection_options.ts";
 
 /** The obs column of a loaded collection naming the file each row came from. */
 export const FILE_ID_COLUMN = "file_id";
@@ -121,14 +128,6 @@ export async function linkAll(
   for (const f of files) await linkRunInput(inst, f, isRunInput);
 }
 
-function checkJoin(join: unknown): Join {
-  if (join === undefined) return "inner";
-  if (join !== "inner" && join !== "outer") {
-    throw new ValidationError(`join is "inner" or "outer", got ${showValue(join)}`);
-  }
-  return join;
-}
-
 /** Var names of each AnnData file (read without X), and their join (empty inner: error). */
 export async function varSpace(
   files: readonly File[],
@@ -160,22 +159,12 @@ export function joinVar(files: readonly File[], names: string[][], join: Join): 
   return joined;
 }
 
-function checkParallel(p: unknown): number {
-  if (p === undefined) return 4;
-  if (!Number.isSafeInteger(p) || (p as number) < 1 || (p as number) > 64) {
-    throw new ValidationError(`parallel is a whole number from 1 to 64, got ${String(p)}`);
-  }
-  return p as number;
-}
-
 /** See `Collection.load`. */
 export async function loadCollection(
   c: Collection,
   options: CollectionLoadOptions,
 ): Promise<DataFrame | AnnData> {
-  if (options === null || typeof options !== "object") {
-    throw new ValidationError("load(options): options must be an object");
-  }
+  checkKeysAndFlags(options, LOAD_KEYS, "collection.load(options)", ["isRunInput"]);
   const join = checkJoin(options.join);
   const files = await c.files.all();
   const kind = kindOf(files, `collection "${c.name}"`);
@@ -211,9 +200,9 @@ export async function streamCollection(
   c: Collection,
   options: CollectionStreamOptions,
 ): Promise<AnnData> {
-  if (options === null || typeof options !== "object") {
-    throw new ValidationError("stream(options): options must be an object");
-  }
+  const call = "collection.stream(options)";
+  const o = checkKeysAndFlags(options, STREAM_KEYS, call, ["isRunInput"]);
+  checkExpressions(o, ["subsetObs", "subsetVar"], call);
   const join = checkJoin(options.join);
   const parallel = checkParallel(options.parallel);
   const files = await c.files.all();

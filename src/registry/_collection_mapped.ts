@@ -9,7 +9,6 @@
 // of up to 16,384 rows, two groups at a time): memory holds `prefetch + 1`
 // batches (two groups), the files' var names, the asked obs columns and
 // each file's X indptr (kept by its BackedMatrix from the second read on).
-import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
 import {
   assembleRows,
@@ -30,6 +29,7 @@ import { pool } from "../storage/_pool.ts";
 import type { Collection } from "./collection.ts";
 import type { File } from "./file.ts";
 import { seededRandom } from "../_ids.ts";
+import { checkJoin, checkKeysAndFlags, checkParallel, MAPPED_KEYS } from "./_collection_options.ts";
 
 /** Options of `collection.mapped()`. */
 export interface MappedOptions {
@@ -65,7 +65,7 @@ export interface MappedOptions {
   workers?: number;
   /** Skip a last batch smaller than `batchSize` (default `false`). */
   dropLast?: boolean;
-  /** Files read at once for a batch (default 4). */
+  /** Files read at once for a batch: 1 to 64 (default 4). */
   parallel?: number;
   /**
    * Batches read ahead while the current one is used: memory holds
@@ -181,9 +181,8 @@ export function globalOrder(
 }
 
 function checkOptions(o: MappedOptions) {
-  if (o === null || typeof o !== "object") {
-    throw new ValidationError("mapped(options): options must be an object");
-  }
+  const call = "collection.mapped(options)";
+  checkKeysAndFlags(o, MAPPED_KEYS, call, ["shuffle", "dropLast", "encodeLabels", "isRunInput"]);
   const workers = wholeAtLeast(o.workers, 1, "workers", 1);
   const worker = wholeAtLeast(o.worker, 0, "worker", 0);
   if (worker >= workers) {
@@ -198,18 +197,19 @@ function checkOptions(o: MappedOptions) {
   ) {
     throw new ValidationError("obsColumns is an array of obs column names");
   }
-  if (o.io !== undefined && (o.io === null || typeof o.io !== "object")) {
+  if (
+    o.io !== undefined &&
+    (o.io === null || typeof o.io !== "object" || typeof o.io.bytesRead !== "number" ||
+      typeof o.io.requests !== "number")
+  ) {
     throw new ValidationError("io is an object of counters { bytesRead, requests }");
   }
   if (o.layer !== undefined && typeof o.layer !== "string") {
     throw new ValidationError("layer is the name of a layer");
   }
-  if (o.join !== undefined && o.join !== "inner" && o.join !== "outer") {
-    throw new ValidationError(`join is "inner" or "outer", got ${showValue(o.join)}`);
-  }
   return {
     batchSize: wholeAtLeast(o.batchSize, 1, "batchSize", 64),
-    parallel: Math.min(wholeAtLeast(o.parallel, 1, "parallel", 4), 64),
+    parallel: checkParallel(o.parallel),
     prefetch: o.prefetch === undefined
       ? undefined
       : Math.min(wholeAtLeast(o.prefetch, 0, "prefetch", 1), 64),
@@ -217,7 +217,7 @@ function checkOptions(o: MappedOptions) {
     seed: o.seed ?? 0,
     blockSize: wholeAtLeast(o.blockSize, 1, "blockSize", 1),
     obsColumns: o.obsColumns ?? [],
-    join: o.join ?? "inner",
+    join: checkJoin(o.join),
     dropLast: Boolean(o.dropLast),
     worker,
     workers,

@@ -73,7 +73,7 @@ export interface CollectionStreamOptions extends CollectionLoadOptions {
   subsetObs?: Expression;
   /** Which var rows (columns of X) to read, in every file; all when omitted. */
   subsetVar?: Expression;
-  /** Files read at once (default 4). */
+  /** Files read at once: 1 to 64 (default 4). */
   parallel?: number;
 }
 
@@ -299,7 +299,12 @@ export class Collection {
    * name; a categorical stays ordered where every file has the same
    * categories). Files of other formats, or a mix of tables and AnnData,
    * are a `ValidationError` before anything is read; so is an inner join
-   * without common var names.
+   * without common var names, and so are an unknown option or an option of
+   * the wrong type (as for `stream()` and `mapped()`). X's dtype is the one
+   * numpy gives the files' dtypes stacked (int32 and int64 make int64, int16
+   * and float32 float32, int32 and float32 float64), CSR when any file's X
+   * is sparse; what a file lacks in an outer join is empty in CSR, NaN in a
+   * dense float X and 0 in a dense integer one.
    */
   async load(options: CollectionLoadOptions = {}): Promise<DataFrame | AnnData> {
     return await loadCollection(this, options);

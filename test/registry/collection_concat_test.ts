@@ -2,7 +2,7 @@
 // checks of the options before anything is read.
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { assertEquals, freshInstance } from "../_helpers.ts";
+import { assert, assertEquals, assertRejects, freshInstance } from "../_helpers.ts";
 
 /** A file of `n` rows over `vars`: values 1.., as `dtype`, dense or CSR. */
 async function shard(
@@ -90,6 +90,97 @@ Deno.test("mapped({ encodeLabels }) sorts a column's values by code point, as Py
     for await (const b of c.mapped({ obsColumns: ["ct"], encodeLabels: true })) {
       assertEquals(b.labels.ct, ["b", "\uff47", "\u{1F600}"]);
       assertEquals(b.obs.ct, [2, 1, 0]);
+    }
+  } finally {
+    await ln.close();
+  }
+});
+
+Deno.test("load(), stream() and mapped() refuse unknown options and options of the wrong type before anything is read", async () => {
+  const root = await freshInstance();
+  try {
+    // A corrupt .h5ad: a read would fail otherwise than with a ValidationError.
+    await Deno.writeTextFile(`${root}/bad.h5ad`, "not an hdf5 file");
+    const c = await new ln.Collection([await new ln.File(`${root}/bad.h5ad`).save()], {
+      name: "bad",
+    }).save();
+    const drain = async (it: AsyncIterable<unknown>) => {
+      for await (const _ of it) { /* read on */ }
+    };
+    const cases: [string, () => Promise<unknown>, RegExp][] = [
+      [
+        "load bogus",
+        () => c.load({ bogus: 1 } as never),
+        /unknown option "bogus"; the options are join, isRunInput/,
+      ],
+      ["load parallel", () => c.load({ parallel: 2 } as never), /unknown option "parallel"/],
+      [
+        "load isRunInput",
+        () => c.load({ isRunInput: "no" } as never),
+        /isRunInput is true or false, got "no"/,
+      ],
+      ["load null", () => c.load(null as never), /options must be an object/],
+      ["load array", () => c.load([] as never), /options must be an object/],
+      [
+        "stream bogus",
+        () => c.stream({ bogus: 1 } as never),
+        /unknown option "bogus"; the options are join, isRunInput, subsetObs, subsetVar, parallel/,
+      ],
+      [
+        "stream subsetObs",
+        () => c.stream({ subsetObs: "x" } as never),
+        /subsetObs is an expression from file.subsetter\(\).*got "x"/,
+      ],
+      [
+        "stream subsetVar",
+        () => c.stream({ subsetVar: true } as never),
+        /subsetVar is an expression/,
+      ],
+      [
+        "stream isRunInput",
+        () => c.stream({ isRunInput: 1 } as never),
+        /isRunInput is true or false/,
+      ],
+      ...[-1, 0, 1.5, 1e9, "2"].map((p): [string, () => Promise<unknown>, RegExp] => [
+        `stream parallel ${p}`,
+        () => c.stream({ parallel: p as number }),
+        /parallel is a whole number from 1 to 64/,
+      ]),
+      [
+        "mapped bogus",
+        () => drain(c.mapped({ bogus: 1 } as never)),
+        /unknown option "bogus"; the options are batchSize, shuffle/,
+      ],
+      [
+        "mapped layers",
+        () => drain(c.mapped({ layers: ["nope"] } as never)),
+        /unknown option "layers"/,
+      ],
+      [
+        "mapped shuffle",
+        () => drain(c.mapped({ shuffle: "yes" } as never)),
+        /shuffle is true or false, got "yes"/,
+      ],
+      [
+        "mapped dropLast",
+        () => drain(c.mapped({ dropLast: "yes" } as never)),
+        /dropLast is true or false/,
+      ],
+      [
+        "mapped encodeLabels",
+        () => drain(c.mapped({ encodeLabels: 1 } as never)),
+        /encodeLabels is true or false/,
+      ],
+      [
+        "mapped parallel",
+        () => drain(c.mapped({ parallel: 1e9 })),
+        /parallel is a whole number from 1 to 64/,
+      ],
+      ["mapped io", () => drain(c.mapped({ io: {} as never })), /io is an object of counters/],
+    ];
+    for (const [what, fn, re] of cases) {
+      const e = await assertRejects(fn, ln.ValidationError, re);
+      assert(!/hdf5|corrupt/i.test(e.message), `${what}: ${e.message}`);
     }
   } finally {
     await ln.close();

@@ -83,6 +83,15 @@ async function evaluateAxis(
   return evaluate(query, n, (name) => data.get(name)!);
 }
 
+/**
+ * The var rows (ascending) `query` selects, from just the var columns it
+ * names (`ColumnNotFoundError` for a column var lacks): nothing else is read.
+ */
+export async function selectedVar(src: RangeReader, query: ExprNode): Promise<Uint32Array> {
+  checkColumns(query, (await frameColumns(src.store, "var")).columns, "var");
+  return await evaluateAxis(src.store, "var", query);
+}
+
 /** Number of obs rows, from X's shape (metadata) or else the obs index. */
 async function countObs(src: RangeReader, indexKey: string): Promise<number> {
   const x = await storedMatrix(src, "X");

@@ -8,7 +8,9 @@ import { concatAnnData, type Join, joinNames, stackFrames } from "../formats/ann
 import { KEEP_CATEGORIES, usedCategories } from "../query/_categories.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import { retryBusy } from "./_db_errors.ts";
-import { openBacked } from "./_file_open.ts";
+import { openBacked, openForRanges } from "./_file_open.ts";
+import { selectedVar } from "../query/_selection.ts";
+import type { Expression } from "../query/expr.ts";
 import { linkRunInput } from "./_inputs.ts";
 import type { Collection, CollectionLoadOptions, CollectionStreamOptions } from "./collection.ts";
 import type { File } from "./file.ts";
@@ -146,17 +148,49 @@ export async function varSpace(
   return { names, joined: joinVar(files, names, join) };
 }
 
-/** The joined var names of files (an empty inner join: `ValidationError`). */
-export function joinVar(files: readonly File[], names: string[][], join: Join): string[] {
+/**
+ * The joined var names of files (an empty inner join: `ValidationError`);
+ * `subset`: the names are those a subsetVar selects.
+ */
+export function joinVar(
+  files: readonly File[],
+  names: string[][],
+  join: Join,
+  subset = false,
+): string[] {
   const joined = joinNames(names, join, (i) => fileLabel(files[i]));
   if (joined.length === 0 && names.some((n) => n.length > 0)) {
+    const e = `${fileLabel(files[0])} ${subset ? "selects" : "has"} ${
+      names[0].slice(0, 3).join(", ") || "none"
+    }`;
     throw new ValidationError(
-      `the files of the collection have no var name in common (e.g. ${fileLabel(files[0])} ` +
-        `has ${names[0].slice(0, 3).join(", ") || "none"}), so an inner join is empty; nothing ` +
-        `was read: use join: "outer", or collect files of one var space`,
+      subset
+        ? `the var that subsetVar selects in the files of the collection has no name in common ` +
+          `(e.g. ${e}), so an inner join is empty; nothing was read: use join: "outer", or a ` +
+          `subsetVar that selects var every file has`
+        : `the files of the collection have no var name in common (e.g. ${e}), so an inner ` +
+          `join is empty; nothing was read: use join: "outer", or collect files of one var space`,
     );
   }
   return joined;
+}
+
+/** Each file's var names that `subsetVar` selects (only var's columns the query names are read). */
+async function selectedVarNames(
+  files: readonly File[],
+  names: string[][],
+  subsetVar: Expression,
+  parallel: number,
+): Promise<string[][]> {
+  return await pool(files, parallel, (f, i) =>
+    guard(f, async () => {
+      const { src } = await openForRanges(f);
+      try {
+        return Array.from(await selectedVar(src, subsetVar.node), (c) => names[i][c]);
+      } finally {
+        src.close();
+      }
+    }));
 }
 
 /** See `Collection.load`. */
@@ -211,7 +245,11 @@ export async function streamCollection(
       `collection "${c.name}" holds tables; stream() reads AnnData (.h5ad .zarr): use load()`,
     );
   }
-  await varSpace(files, join, parallel);
+  const { names } = await varSpace(files, join, parallel);
+  // The join of what subsetVar selects, checked before X is read.
+  if (options.subsetVar) {
+    joinVar(files, await selectedVarNames(files, names, options.subsetVar, parallel), join, true);
+  }
   const parts = await pool(
     files,
     parallel,

@@ -313,7 +313,10 @@ export class Collection {
   /**
    * One `subsetObs`/`subsetVar` query over every AnnData file (read
    * through byte ranges, `parallel` at once), concatenated as `load()`;
-   * categoricals keep the categories the result uses.
+   * categoricals keep the categories the result uses. With an inner join,
+   * a `subsetVar` whose selections in the files share no var name is a
+   * `ValidationError` before X is read (the query is evaluated on each
+   * file's var columns it names first; anndata would give `n x 0`).
    */
   async stream(options: CollectionStreamOptions = {}): Promise<AnnData> {
     return await streamCollection(this, options);

@@ -186,3 +186,41 @@ Deno.test("load(), stream() and mapped() refuse unknown options and options of t
     await ln.close();
   }
 });
+
+Deno.test("stream({ subsetVar }) whose selections share no var name is a ValidationError before X is read", async () => {
+  await freshInstance();
+  try {
+    const mk = async (key: string, hv: boolean[]) =>
+      await new ln.File(
+        new ln.AnnData({
+          X: new ln.DenseMatrix(new Float32Array([1, 2, 3, 4]), [2, 2]),
+          varNames: ["A", "B"],
+          var: pl.DataFrame({ hv }),
+        }),
+        { key },
+      ).save();
+    const c = await new ln.Collection([
+      await mk("1.h5ad", [true, false]),
+      await mk("2.h5ad", [false, true]),
+    ], {
+      name: "hv",
+    }).save();
+    const hv = new ln.LazyDataFrame().hv;
+    await assertRejects(
+      () => c.stream({ subsetVar: hv }),
+      ln.ValidationError,
+      /the var that subsetVar selects .* no name in common \(e.g\. .*selects A\).*nothing was read/,
+    );
+    const outer = await c.stream({ subsetVar: hv, join: "outer" });
+    assertEquals(outer.varNames, ["A", "B"]);
+    assertEquals(outer.shape, [4, 2]);
+    const both = await c.stream({ subsetVar: new ln.LazyDataFrame().hv.or(hv.not()) });
+    assertEquals(both.shape, [4, 2]);
+    await assertRejects(
+      () => c.stream({ subsetVar: new ln.LazyDataFrame().nope.eq(1) }),
+      ln.ColumnNotFoundError,
+    );
+  } finally {
+    await ln.close();
+  }
+});

@@ -3,7 +3,7 @@
 import { ValidationError } from "../errors.ts";
 import type { Join } from "../formats/anndata/concat.ts";
 import { Expression } from "../query/expr.ts";
-import { checkOptionKeys, describeValue } from "../storage/_validate.ts";
+import { checkKnownOptions, describeValue } from "../storage/_validate.ts";
 
 /** The options `collection.load()` takes. */
 export const LOAD_KEYS = ["join", "isRunInput"];
@@ -38,7 +38,7 @@ export function checkKeysAndFlags(
   if (options === undefined || options === null) {
     throw new ValidationError(`${call}: options must be an object like { ${known.join(", ")} }`);
   }
-  checkOptionKeys(options, known, call);
+  checkKnownOptions(call, options, known);
   const o = options as Record<string, unknown>;
   for (const f of flags) {
     if (o[f] !== undefined && typeof o[f] !== "boolean") {

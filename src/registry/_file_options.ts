@@ -4,7 +4,7 @@ import { ValidationError } from "../errors.ts";
 import { isId } from "../_ids.ts";
 import { validateUserKey } from "../storage/key.ts";
 import { storableText, validateDescription } from "./_description.ts";
-import { checkKnownOptions } from "./_strict.ts";
+import { checkKnownOptions } from "../storage/_validate.ts";
 import { Features } from "./features.ts";
 import type { FileOptions } from "./file.ts";
 import { Instance } from "./instance.ts";

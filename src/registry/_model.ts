@@ -3,7 +3,7 @@
 // one `Database` interface, so a misspelled column fails `deno check`);
 // get / filter / by-ids and related managers are generic over it.
 import { showValue } from "../_display.ts";
-import { checkKnownOptions, isPlainObject } from "./_strict.ts";
+import { checkKnownOptions, isPlainObject } from "../storage/_validate.ts";
 import {
   type Expression,
   type Insertable,

@@ -6,6 +6,7 @@ import { type Expression, expressionBuilder, type Kysely, type SqlBool } from "k
 import { CorruptFileError, ValidationError } from "../errors.ts";
 import type { Database } from "./schema.ts";
 import { storableText } from "./_description.ts";
+import { isPlainObject } from "../storage/_validate.ts";
 
 /** A JSON value as params hold it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | {
@@ -86,12 +87,6 @@ export function checkParams(params: unknown, what = "params"): string {
     );
   }
   return text;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
 }
 
 /** JSON with object keys sorted at every level (a checked value: no cycles). */

@@ -18,7 +18,7 @@
 //   match: exact 3, prefix 2, one typo 1; field: name 3, key 2, description 1
 //   ties: by record id (code point order)
 import { showValue } from "../_display.ts";
-import { checkKnownOptions } from "./_strict.ts";
+import { checkKnownOptions } from "../storage/_validate.ts";
 import { PostgresAdapter, type RawBuilder, sql } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";

@@ -16,6 +16,7 @@ import type { Col, Model, Relation, Table, Where } from "./_model.ts";
 import type { Database } from "./schema.ts";
 import { prefixUpperBound } from "./_search_tokens.ts";
 import { globContains, regexContains } from "./_fold.ts";
+import { isPlainObject } from "../storage/_validate.ts";
 
 /** What a field holds, for checking values and operators. */
 export type FieldType = "string" | "number" | "date" | "boolean";
@@ -64,13 +65,6 @@ function describe(v: unknown): string {
   if (v instanceof Date) return "a Date";
   if (typeof v === "object") return isPlainObject(v) ? `an object ${show(v)}` : show(v);
   return `${typeof v} ${show(v)}`;
-}
-
-/** A plain object (not an array, Date, Map, class instance). */
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
 }
 
 /** Integers a number field (a 64-bit integer column) can hold lie strictly within ±INT_LIMIT. */

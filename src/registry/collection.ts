@@ -1,5 +1,5 @@
 import { showValue } from "../_display.ts";
-import { checkKnownOptions } from "./_strict.ts";
+import { checkKnownOptions } from "../storage/_validate.ts";
 import { ValidationError } from "../errors.ts";
 import { newId } from "../_ids.ts";
 import type { Join } from "../formats/anndata/concat.ts";

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import type pl from "nodejs-polars";
 import { ValidationError } from "../errors.ts";
 import { optionalText, storableText } from "./_description.ts";
-import { checkKnownOptions } from "./_strict.ts";
+import { checkKnownOptions } from "../storage/_validate.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import { isDataFrame } from "../formats/tables.ts";
 import { retryBusy } from "./_db_errors.ts";

@@ -48,7 +48,7 @@ import { defaultInstance, Instance } from "./instance.ts";
 import { Run } from "./run.ts";
 import type { ULabel } from "./ulabel.ts";
 import { describe, optionalText } from "./_description.ts";
-import { checkKnownOptions } from "./_strict.ts";
+import { checkKnownOptions } from "../storage/_validate.ts";
 import { assertSaved } from "./_saved.ts";
 import type { Storage } from "./storage_record.ts";
 import type { Transform } from "./transform.ts";

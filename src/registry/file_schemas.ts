@@ -9,7 +9,7 @@
  */
 import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
-import { checkKnownOptions } from "./_strict.ts";
+import { checkKnownOptions } from "../storage/_validate.ts";
 import { Expression } from "../query/expr.ts";
 import type { OnProgress } from "../storage/_progress.ts";
 import { LazySchema } from "../storage/_validate.ts";

@@ -27,7 +27,7 @@ import { FILES } from "./_file_model.ts";
 import { STORAGE_MODEL } from "./storage_record.ts";
 import { USER_MODEL } from "./user.ts";
 import { optionalText, requiredText, validateDescription } from "./_description.ts";
-import { checkKnownOptions } from "./_strict.ts";
+import { checkKnownOptions } from "../storage/_validate.ts";
 
 /** Options of `new ln.Folder(dir, options)`. */
 export interface FolderOptions {

@@ -29,7 +29,7 @@ import {
 } from "./_run_params.ts";
 export { checkParams, type JsonValue, type RunParams } from "./_run_params.ts";
 import { optionalText, validateDescription } from "./_description.ts";
-import { checkKnownOptions } from "./_strict.ts";
+import { checkKnownOptions } from "../storage/_validate.ts";
 import { assertTransformSaved } from "./_saved.ts";
 import { type ULabel, ulabelsManager } from "./ulabel.ts";
 import type { DataFrame } from "../formats/tables.ts";

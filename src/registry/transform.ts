@@ -15,7 +15,7 @@ import { defaultInstance, Instance } from "./instance.ts";
 import { isId, newId } from "../_ids.ts";
 import { USER_MODEL } from "./user.ts";
 import { optionalText, storableText, validateDescription } from "./_description.ts";
-import { checkKnownOptions } from "./_strict.ts";
+import { checkKnownOptions } from "../storage/_validate.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import type { Description } from "./description.ts";
 import { showRecords } from "./_display.ts";

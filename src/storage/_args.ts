@@ -3,6 +3,7 @@
 // what was expected, before any request is sent or byte written.
 import { ValidationError } from "../errors.ts";
 import type { PutData } from "./storage.ts";
+import { checkKnownOptions } from "./_validate.ts";
 
 /** What `v` is, for messages: its class's name or its type (never its value). */
 export function kindOf(v: unknown): string {
@@ -64,11 +65,7 @@ export function checkPut(data: unknown, options: unknown): asserts data is PutDa
     bad(`options is an object like { overwrite: true }, got ${kindOf(options)}`);
   }
   const o = options as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!PUT_OPTIONS.has(k)) {
-      bad(`unknown option "${k}"; the options are expect, overwrite, progress`);
-    }
-  }
+  checkKnownOptions("put(key, data, options)", o, [...PUT_OPTIONS]);
   if (o.overwrite !== undefined && typeof o.overwrite !== "boolean") {
     bad(`overwrite is true or false, got ${kindOf(o.overwrite)}`);
   }

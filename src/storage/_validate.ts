@@ -3,6 +3,7 @@
 // translation of zod's issues into a ValidationError naming the field, what
 // was expected and what was got. Here in storage/ (which imports only the
 // leaves) so that every layer above, storage included, can use it.
+import { showValue } from "../_display.ts";
 import type { core, ZodType } from "zod";
 import { redactText } from "../_redact.ts";
 import { ValidationError } from "../errors.ts";
@@ -160,27 +161,37 @@ export function describeValue(v: unknown): string {
   return describe(v, false);
 }
 
+/** Whether `v` is a plain object (`{}` or `Object.create(null)`; not an array, a Date, a Map). */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
 /**
- * A ValidationError unless `options` is a plain object (or undefined) whose
- * keys are among `known`; the message names `call` and the known keys.
+ * A `ValidationError` unless `options` is undefined or a plain object whose
+ * own keys are among `known` (so a typo like `{ kye: "x.txt" }` is refused,
+ * not ignored); the message names `what` (the call, e.g.
+ * `"new ln.File(data, options)"`), the unknown keys and the known ones.
  */
-export function checkOptionKeys(options: unknown, known: readonly string[], call: string): void {
+export function checkKnownOptions(
+  what: string,
+  options: unknown,
+  known: readonly string[],
+): void {
   if (options === undefined) return;
-  const proto = options === null || typeof options !== "object"
-    ? undefined
-    : Object.getPrototypeOf(options);
-  if (proto !== Object.prototype && proto !== null) {
+  if (!isPlainObject(options)) {
     throw new ValidationError(
-      `${call}: options must be an object like { ${known.join(", ")} }, got ${
+      `${what}: options must be an object like { ${known.join(", ")} }, got ${
         describe(options, false)
       }`,
     );
   }
-  const unknown = Object.keys(options as object).filter((k) => !known.includes(k));
-  if (unknown.length) {
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
     throw new ValidationError(
-      `${call}: unknown option${unknown.length > 1 ? "s" : ""} ${
-        unknown.map((k) => JSON.stringify(k)).join(", ")
+      `${what}: unknown option${unknown.length > 1 ? "s" : ""} ${
+        unknown.map((k) => showValue(k)).join(", ")
       }; the options are ${known.join(", ")}`,
     );
   }

@@ -3,7 +3,7 @@
 // files saved its outputs.
 import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
-import { checkKnownOptions } from "../registry/_strict.ts";
+import { checkKnownOptions } from "../storage/_validate.ts";
 import { LazySchema } from "../storage/_validate.ts";
 import { log } from "../_log.ts";
 import * as rt from "../_runtime.ts";

@@ -3,6 +3,9 @@
 // was expected and what was got.
 import { ValidationError } from "../../errors.ts";
 import { isMatrix, typeName } from "./matrix.ts";
+import { checkKnownOptions, isPlainObject } from "../../storage/_validate.ts";
+
+export { isPlainObject };
 
 /** How deep `uns` may nest (dicts in dicts): anndata itself fails far sooner on deep ones. */
 export const MAX_UNS_DEPTH = 100;
@@ -10,13 +13,6 @@ export const MAX_UNS_DEPTH = 100;
 /** What `v` is, for messages (never its value). */
 export function kindOf(v: unknown): string {
   return Array.isArray(v) ? "an array" : typeName(v);
-}
-
-/** Whether `v` is a plain object (`{ ... }` or with a null prototype). */
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== "object" || v === null) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
 }
 
 /**
@@ -101,15 +97,7 @@ export function checkAnnDataOptions(o: unknown): void {
       `new AnnData(options): options is an object like { X, obs, var }, got ${kindOf(o)}`,
     );
   }
-  for (const k of Object.keys(o)) {
-    if (!ANNDATA_OPTIONS.has(k)) {
-      throw new ValidationError(
-        `new AnnData(options): unknown option "${k}"; the options are ${
-          [...ANNDATA_OPTIONS].join(", ")
-        }`,
-      );
-    }
-  }
+  checkKnownOptions("new AnnData(options)", o, [...ANNDATA_OPTIONS]);
   if (o.X !== undefined && !isMatrix(o.X)) {
     throw new ValidationError(
       `AnnData: X is ${typeName(o.X)}, expected a DenseMatrix, CsrMatrix or CscMatrix ` +
@@ -175,13 +163,7 @@ export function checkWriteArgs(
       }" }, got ${kindOf(options)}`,
     );
   }
-  for (const k of Object.keys(options)) {
-    if (k !== "compression") {
-      throw new ValidationError(
-        `${writer}(data, path, options): unknown option "${k}"; the only option is compression`,
-      );
-    }
-  }
+  checkKnownOptions(`${writer}(data, path, options)`, options, ["compression"]);
   const c = options.compression;
   if (c !== undefined && !compressions.includes(c as string)) {
     throw new ValidationError(

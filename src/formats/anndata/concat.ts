@@ -17,7 +17,7 @@ import {
   type Matrix,
 } from "./matrix.ts";
 import type { DataFrame } from "../tables.ts";
-import { checkOptionKeys, describeValue } from "../../storage/_validate.ts";
+import { checkKnownOptions, describeValue } from "../../storage/_validate.ts";
 
 /** How var is joined: names in every part (`"inner"`) or in any (`"outer"`). */
 export type Join = "inner" | "outer";
@@ -477,7 +477,7 @@ function checkConcat(parts: unknown, options: ConcatOptions): void {
         `objects (file.load() of an .h5ad or .zarr)`,
     );
   }
-  checkOptionKeys(options, CONCAT_OPTIONS, call);
+  checkKnownOptions(call, options, CONCAT_OPTIONS);
   const { join, label, keys } = options ?? {};
   if (join !== undefined && join !== "inner" && join !== "outer") {
     throw new ValidationError(`join is "inner" or "outer", got ${describeValue(join)}`);

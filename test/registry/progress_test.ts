@@ -37,18 +37,20 @@ Deno.test("saving a 20 MB file reports hashing then copying, each rising to its 
     await writeRandomFile(`${outside}/big.bin`, SIZE);
     await ln.init({ storage: root });
     const r = recorder();
-    const file = await new ln.File(`${outside}/big.bin`, { key: "big.bin" }).save(r);
+    const file = await new ln.File(`${outside}/big.bin`, { key: "big.bin" }).save({
+      onProgress: r.onProgress,
+    });
     assertEquals(file.size, SIZE);
     assertEquals(r.phases(), ["hash", "copy"]);
     assertRisesTo(r.of("hash"), SIZE, "hash");
     assertRisesTo(r.of("copy"), SIZE, "copy");
     // Saved again: same content, hashed only (nothing to copy).
     const again = recorder();
-    await new ln.File(`${outside}/big.bin`).save(again);
+    await new ln.File(`${outside}/big.bin`).save({ onProgress: again.onProgress });
     assertEquals(again.phases(), ["hash"]);
     // A local file needs no staging: stage and load report nothing.
     const staged = recorder();
-    await file.stage(staged);
+    await file.stage({ onProgress: staged.onProgress });
     assertEquals(staged.seen, []);
   } finally {
     await ln.close();
@@ -90,7 +92,9 @@ Deno.test({
       await writeRandomFile(`${dir}/big.bin`, SIZE);
       await ln.init({ storage: `s3://${bucket}/p`, s3: server.options, cacheDir: `${dir}/cache` });
       const r = recorder();
-      const file = await new ln.File(`${dir}/big.bin`, { key: "big.bin" }).save(r);
+      const file = await new ln.File(`${dir}/big.bin`, { key: "big.bin" }).save({
+        onProgress: r.onProgress,
+      });
       assertEquals(r.phases(), ["hash", "upload"]);
       assertRisesTo(r.of("hash"), SIZE, "hash");
       assertRisesTo(r.of("upload"), SIZE, "upload");
@@ -107,18 +111,18 @@ Deno.test({
       );
       client.destroy();
       const inPlace = recorder();
-      await new ln.File(`s3://${bucket}/p/in-place.bin`).save(inPlace);
+      await new ln.File(`s3://${bucket}/p/in-place.bin`).save({ onProgress: inPlace.onProgress });
       assertEquals(inPlace.phases(), ["hash"]);
       assertRisesTo(inPlace.of("hash"), SIZE, "in-place hash");
 
       const staged = recorder();
-      const path = await file.stage(staged);
+      const path = await file.stage({ onProgress: staged.onProgress });
       assertEquals((await Deno.stat(path)).size, SIZE);
       assertEquals(staged.phases(), ["stage"]);
       assertRisesTo(staged.seen, SIZE, "stage");
       // Cached now: one report that it is all there.
       const cached = recorder();
-      await file.stage(cached);
+      await file.stage({ onProgress: cached.onProgress });
       assertEquals(cached.seen, [{ phase: "stage", done: SIZE, total: SIZE }]);
 
       const table = await new ln.File(new TextEncoder().encode("a,b\n1,2\n"), { key: "t.csv" })

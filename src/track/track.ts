@@ -38,6 +38,11 @@ export interface TrackOptions {
   params?: RunParams;
 }
 
+/** Text the registry can store: no NUL, no half surrogate pair. */
+const storable = (v: string) => !v.includes("\0") && v.isWellFormed();
+const STORABLE =
+  "text without NUL characters or half surrogate pairs (the registry cannot store them)";
+
 /**
  * The zod schema of {@linkcode TrackOptions} (zod loads on first use), what
  * `track` checks its options with: `parse` throws a `ValidationError`
@@ -50,11 +55,6 @@ export interface TrackOptions {
  * console.assert(!(await TrackOptionsSchema.safeParse({ name: "" })).success);
  * ```
  */
-/** Text the registry can store: no NUL, no half surrogate pair. */
-const storable = (v: string) => !v.includes("\0") && v.isWellFormed();
-const STORABLE =
-  "text without NUL characters or half surrogate pairs (the registry cannot store them)";
-
 export const TrackOptionsSchema: LazySchema<TrackOptions> = new LazySchema(
   "ln.track() options",
   (z) =>

@@ -246,8 +246,9 @@ export async function streamCollection(
     );
   }
   const { names } = await varSpace(files, join, parallel);
-  // The join of what subsetVar selects, checked before X is read.
-  if (options.subsetVar) {
+  // The inner join of what subsetVar selects, checked before X is read (an
+  // outer join of selections cannot be empty: nothing to check).
+  if (options.subsetVar && join === "inner") {
     joinVar(files, await selectedVarNames(files, names, options.subsetVar, parallel), join, true);
   }
   const parts = await pool(

@@ -63,7 +63,8 @@ export async function saveFiles(
         `register the data anew with new ln.File(data, options).save()`,
     );
   }
-  const run = unsaved.flatMap((f) => (f.run ?? inst.run) ? [(f.run ?? inst.run)!.id] : []);
+  // The tracked run (inst.run) was saved by track(): not asked again at each save.
+  const run = unsaved.flatMap((f) => f.run && f.run !== inst.run ? [f.run.id] : []);
   await assertSaved(inst.db, "run", run, "new File(data, { run })");
   const readers = unsaved.flatMap((f) => (f._options.inputOf ?? []).map((r) => r.id));
   await assertSaved(inst.db, "run", readers, "new File(data, { inputOf })");

@@ -119,7 +119,9 @@ export async function planVersions(plans: VersionPlan[], inst: Instance): Promis
     // A new version keeps what it was not told otherwise (as lamindb's
     // `revises` does): the name, when its data had none, and the description.
     if (p.file.name === null) p.file.name = previous.name ?? (p.key ? basename(p.key) : null);
-    if (p.file._options.description === undefined) p.file.description = previous.description;
+    if (p.file.description === null && p.file._options.description === undefined) {
+      p.file.description = previous.description;
+    }
     if (p.file._options.id !== undefined) {
       throw new IntegrityError(
         `key ${p.key} is registered as file ${previous.id}, so this is its new version, whose ` +

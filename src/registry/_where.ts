@@ -16,6 +16,7 @@ import type { Col, Model, Relation, Table, Where } from "./_model.ts";
 import type { Database } from "./schema.ts";
 import { prefixUpperBound } from "./_search_tokens.ts";
 import { globContains, regexContains } from "./_fold.ts";
+import { storableText } from "./_description.ts";
 import { isPlainObject } from "../storage/_validate.ts";
 
 /** What a field holds, for checking values and operators. */
@@ -127,15 +128,9 @@ function scalar(label: string, field: string, type: FieldType, op: string, v: un
   return bad("a string");
 }
 
-/** A string value without NUL (PostgreSQL text cannot hold one; SQLite cut it there). */
+/** A string value the registry could hold (no NUL, no half surrogate pair). */
 function checkText(label: string, field: string, op: string, v: string): string {
-  if (v.includes("\0")) {
-    throw new ValidationError(
-      `${label} where.${field}.${op}: the string holds a NUL character (\\0), which no ` +
-        `stored text holds; remove it`,
-    );
-  }
-  return v;
+  return storableText(label, `where.${field}.${op}`, v);
 }
 
 type EB = ExpressionBuilder<Database, Table>;

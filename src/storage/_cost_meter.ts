@@ -31,7 +31,8 @@ export function costMeter(
       const attempt = (async () => {
         const size = (await backend.head(key))?.size ?? 0;
         const m = await measureCostModel((o, n) => backend.getRange(key, o, n), size);
-        if (m) log.debug(`${backend.root}: measured ${describeCostModel(m)}`);
+        // (A model describeCostModel refuses, e.g. an infinite bandwidth, is still kept.)
+        if (m) log.debug(`${backend.root}: measured ${safeDescribe(m)}`);
         return m;
       })().catch((e) => {
         log.debug(`${backend.root}: could not measure request costs (${(e as Error).message})`);
@@ -44,4 +45,12 @@ export function costMeter(
     }
     return (await measured) ?? REMOTE_COST;
   };
+}
+
+function safeDescribe(m: CostModel): string {
+  try {
+    return describeCostModel(m);
+  } catch {
+    return JSON.stringify(m);
+  }
 }

@@ -276,6 +276,11 @@ export function registryContract(
     // Text the databases cannot store is refused before either sees it.
     await assertRejects(() => ln.File.filter({ key: "a\0b" }), ln.ValidationError, /NUL/);
     await assertRejects(
+      () => ln.File.filter({ key: { icontains: "a\uD800" } }),
+      ln.ValidationError,
+      /surrogate/,
+    );
+    await assertRejects(
       () => new ln.File(enc.encode("n"), { key: "n.txt", name: "a\0b" }).save(),
       ln.ValidationError,
       /NUL/,

@@ -95,8 +95,13 @@ export function versionsContract(
     // Revising an older version makes the next of the family, after the latest.
     const k3 = await new ln.File(csv("k3"), { revises: k1, description: "more counts" }).save();
     assertEquals(k3.description, "more counts");
-    assertEquals((await k1.versions()).map((f) => f.id), [k1.id, k2.id, k3.id]);
-    assertEquals((await ln.File.get({ key: "k.csv" })).id, k3.id);
+    // A description set on the record before save() is kept too.
+    const k4 = new ln.File(csv("k4"), { key: "k.csv" });
+    k4.description = "set later";
+    assertEquals((await k4.save()).description, "set later");
+    assertEquals((await ln.File.get(k4.id)).description, "set later");
+    assertEquals((await k1.versions()).map((f) => f.id), [k1.id, k2.id, k3.id, k4.id]);
+    assertEquals((await ln.File.get({ key: "k.csv" })).id, k4.id);
     assertEquals(await ln.fsck(), HEALTHY);
   });
 

@@ -94,7 +94,11 @@ Deno.test("objectKey() refuses a non-record and never returns a key outside the 
 
 Deno.test("parseS3Uri() refuses what is not a string with a ValidationError", async () => {
   for (const v of [Symbol("s"), null, 5, {}]) {
-    await assertRejects(() => parseS3Uri(v as never), ValidationError, /an S3 URI is a string like s3:/);
+    await assertRejects(
+      () => parseS3Uri(v as never),
+      ValidationError,
+      /an S3 URI is a string like s3:/,
+    );
   }
   assertEquals(parseS3Uri("s3://bucket/a/b/"), { bucket: "bucket", prefix: "a/b" });
 });

@@ -80,12 +80,15 @@ export class MuData {
   constructor(parts: MuDataParts) {
     checkMuDataParts(parts);
     const mods = Object.values(parts.mod);
-    const union = (side: "obsNames" | "varNames") => [...new Set(mods.flatMap((a) => a[side]))];
+    const union = (side: "obsNames") => [...new Set(mods.flatMap((a) => a[side]))];
     this.mod = parts.mod;
     this.obs = parts.obs ?? pl.DataFrame({});
     this.var = parts.var ?? pl.DataFrame({});
     this.obsNames = parts.obsNames ?? union("obsNames");
-    this.varNames = parts.varNames ?? union("varNames");
+    // As mudata: obs names shared across modalities (their union), var names
+    // one after the other (a name two modalities have, say CD4 in rna and
+    // prot, is two global vars).
+    this.varNames = parts.varNames ?? mods.flatMap((a) => a.varNames);
     this.obsm = parts.obsm ?? {};
     this.uns = parts.uns ?? {};
     this.categories = {
@@ -318,11 +321,22 @@ export function encodeMuData(m: MuData): TreeGroup {
   const uns = dict();
   for (const [k, v] of Object.entries(m.uns)) uns.children[k] = encodeElem(v, `uns/${k}`);
   root.children.uns = uns;
+  // Global vars that are the modalities' one after the other (the default,
+  // and mudata's) map by position, so a name two modalities share maps to
+  // each its own; otherwise by name.
+  const stacked = m.varNames.length === names.reduce((n, k) => n + m.mod[k].varNames.length, 0) &&
+    names.flatMap((k) => m.mod[k].varNames).every((n, i) => n === m.varNames[i]);
+  let offset = 0;
   for (const [axis, global] of [["obsmap", m.obsNames], ["varmap", m.varNames]] as const) {
     const maps = dict();
     for (const name of names) {
       const local = axis === "obsmap" ? m.mod[name].obsNames : m.mod[name].varNames;
-      const map = rowMap(global, local);
+      let map: Uint32Array;
+      if (axis === "varmap" && stacked) {
+        map = new Uint32Array(global.length);
+        for (let i = 0; i < local.length; i++) map[offset + i] = i + 1;
+        offset += local.length;
+      } else map = rowMap(global, local);
       maps.children[name] = {
         kind: "array",
         attrs: {},

@@ -127,3 +127,31 @@ Deno.test("new MuData() refuses what is not { mod } of AnnData, and names that d
   assertEquals([...Deno.readDirSync(dir)], []);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test({
+  name: "a var name two modalities share is two global vars, each mapped to its own (as mudata)",
+  ...py,
+  async fn() {
+    const rna = new ln.AnnData({ obsNames: ["a", "b"], varNames: ["CD4", "CD8A"] });
+    const prot = new ln.AnnData({ obsNames: ["a", "b"], varNames: ["CD4"] });
+    const m = new ln.MuData({ mod: { rna, prot } });
+    assertEquals([m.varNames, m.shape], [["CD4", "CD8A", "CD4"], [2, 3]]);
+    const dir = await Deno.makeTempDir();
+    try {
+      await ln.writeH5mu(m, `${dir}/m.h5mu`);
+      const maps = JSON.parse(
+        await python(
+          `import h5py, json, sys
+f = h5py.File(sys.argv[1])
+print(json.dumps({k: f["varmap"][k][()].tolist() for k in f["varmap"]}))`,
+          `${dir}/m.h5mu`,
+        ),
+      );
+      assertEquals(maps, { rna: [1, 2, 0], prot: [0, 0, 1] });
+      const back = await ln.readH5mu(`${dir}/m.h5mu`);
+      assertEquals(back.varNames, ["CD4", "CD8A", "CD4"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -82,6 +82,22 @@ function isLazy(x: unknown): x is LazyFrame {
     typeof o.describeOptimizedPlan === "function" && "_ldf" in o;
 }
 
+/** The scans a guarded frame depends on (every file a query reads). */
+const SCANS = Symbol("scans");
+
+/** The scans of the guarded frames among `args` (nested in arrays too). */
+function scansOf(args: unknown[], into: Set<Scan>): Set<Scan> {
+  for (const a of args) {
+    if (Array.isArray(a)) scansOf(a, into);
+    else if (isLazy(a)) {
+      const own = (a as unknown as Record<symbol, unknown>)[SCANS];
+      if (own instanceof Set) for (const sc of own) into.add(sc as Scan);
+    }
+  }
+  return into;
+}
+
+/** `args` with each guarded frame replaced by its polars frame at its scans' attempts. */
 function unwrap(args: unknown[]): unknown[] {
   const one = (a: unknown): unknown => {
     if (isLazy(a)) {
@@ -111,53 +127,70 @@ class Scan {
     this.level = next;
     return true;
   }
-
-  /** `f` at the current attempt; again at the next one when its error calls for it. */
-  run<T>(f: (level: number) => T): T {
-    const at = this.level;
-    let r: T;
-    try {
-      r = f(at);
-    } catch (e) {
-      if (this.advance(e, at)) return this.run(f);
-      throw tableError(e, this.label, this.suffix);
-    }
-    if (r instanceof Promise) {
-      return r.catch((e) => {
-        if (this.advance(e, at)) return this.run(f);
-        throw tableError(e, this.label, this.suffix);
-      }) as T;
-    }
-    return r;
-  }
 }
 
-function guard(scan: Scan, make: (level: number) => LazyFrame, first: LazyFrame): LazyFrame {
-  const memo = new Map<number, LazyFrame>([[scan.level, first]]);
-  const raw = (level: number) => {
-    let lf = memo.get(level);
-    if (!lf) memo.set(level, lf = make(level));
+/**
+ * `f` at the scans' current attempts; again when its error calls for a
+ * later attempt of any of them (a query over two files, say a join, does
+ * not tell which file the error is in: each that has such an attempt
+ * moves on, which costs at most a slower read of the other).
+ */
+function runOn<T>(scans: readonly Scan[], f: () => T): T {
+  const at = scans.map((sc) => sc.level);
+  const retry = (e: unknown): T => {
+    // Every scan is asked (no short cut): each that can moves on.
+    const moved = scans.map((sc, i) => sc.advance(e, at[i]));
+    if (moved.some(Boolean)) return runOn(scans, f);
+    throw tableError(
+      e,
+      scans.map((sc) => sc.label).join(`" and "`),
+      scans[0].suffix,
+    );
+  };
+  let r: T;
+  try {
+    r = f();
+  } catch (e) {
+    return retry(e);
+  }
+  return (r instanceof Promise ? r.catch(retry) : r) as T;
+}
+
+/**
+ * A LazyFrame made by `make` over `scans` (at their current attempts), whose
+ * errors are LaminErrors and whose queries are replayed on later attempts.
+ */
+function guard(scans: readonly Scan[], make: () => LazyFrame, first: LazyFrame): LazyFrame {
+  const key = () => scans.map((sc) => sc.level).join(",");
+  const memo = new Map<string, LazyFrame>([[key(), first]]);
+  const raw = () => {
+    const k = key();
+    let lf = memo.get(k);
+    if (!lf) memo.set(k, lf = make());
     return lf;
   };
+  const own = new Set(scans);
   // The first frame is the target only so that printing shows its plan.
   return new Proxy(first, {
     get(_t, prop) {
-      if (prop === RAW) return () => scan.run(raw);
-      const v = scan.run((level) => Reflect.get(raw(level), prop));
+      if (prop === RAW) return () => runOn(scans, raw);
+      if (prop === SCANS) return own;
+      const v = runOn(scans, () => Reflect.get(raw(), prop));
       if (typeof v !== "function") return v;
       return (...args: unknown[]) => {
-        const call = (level: number) =>
-          (raw(level) as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>)[prop](
+        const all = [...scansOf(args, new Set(scans))];
+        const call = () =>
+          (raw() as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>)[prop](
             ...unwrap(args),
           );
-        const r = scan.run(call);
-        return isLazy(r) ? guard(scan, call as (level: number) => LazyFrame, r) : r;
+        const r = runOn(all, call);
+        return isLazy(r) ? guard(all, call as () => LazyFrame, r) : r;
       };
     },
-    has: (_t, prop) => prop === RAW || prop in scan.run(raw),
-    ownKeys: () => Reflect.ownKeys(scan.run(raw)),
+    has: (_t, prop) => prop === RAW || prop === SCANS || prop in runOn(scans, raw),
+    ownKeys: () => Reflect.ownKeys(runOn(scans, raw)),
     getOwnPropertyDescriptor: (_t, prop) => {
-      const d = Reflect.getOwnPropertyDescriptor(scan.run(raw), prop);
+      const d = Reflect.getOwnPropertyDescriptor(runOn(scans, raw), prop);
       return d && { ...d, configurable: true };
     },
   });
@@ -166,8 +199,8 @@ function guard(scan: Scan, make: (level: number) => LazyFrame, first: LazyFrame)
 /** A LazyFrame over `attempts` whose errors are LaminErrors naming `label`. */
 function guardedScan(attempts: readonly Attempt[], label: string, suffix: string): LazyFrame {
   const scan = new Scan(attempts, label, suffix);
-  const make = (level: number) => attempts[level].build();
-  return guard(scan, make, scan.run(make));
+  const make = () => attempts[scan.level].build();
+  return guard([scan], make, runOn([scan], make));
 }
 
 /**

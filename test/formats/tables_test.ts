@@ -269,4 +269,18 @@ Deno.test("a CSV column whose type changes after row 100 loads with the type of 
     }
     const lf = await f.open() as ln.LazyFrame;
     assertEquals((await lf.filter(pl.col("v").gt(1)).collect()).height, 1);
+    // Joined with another opened file before either was collected: the query is
+    // replayed with the type of all rows (the retry followed only the first file).
+    await Deno.writeTextFile(
+      `${root}/g.csv`,
+      "k\n" + Array.from({ length: 152 }, (_, i) => i).join("\n"),
+    );
+    await Deno.writeTextFile(`${root}/h.csv`, "k,x\n" + "1,1\n".repeat(150) + "151,1.5\n");
+    const [g, h] = await Promise.all(
+      ["g.csv", "h.csv"].map(async (key) =>
+        await (await new ln.File(`${root}/${key}`).save()).open() as ln.LazyFrame
+      ),
+    );
+    const joined = await g.join(h, { on: "k" }).collect();
+    assertEquals([joined.height, String(joined.getColumn("x").dtype)], [151, String(pl.Float64)]);
   }));

@@ -91,7 +91,7 @@ function scansOf(args: unknown[], into: Set<Scan>): Set<Scan> {
     if (Array.isArray(a)) scansOf(a, into);
     else if (isLazy(a)) {
       const own = (a as unknown as Record<symbol, unknown>)[SCANS];
-      if (own instanceof Set) for (const sc of own) into.add(sc as Scan);
+      if (own instanceof Set) { for (const sc of own) into.add(sc as Scan); }
     }
   }
   return into;

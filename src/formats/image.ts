@@ -2,7 +2,7 @@
 // depths, palettes) and jpeg-js (baseline and progressive JPEG), both pure
 // JavaScript npm packages.
 import * as rt from "../_runtime.ts";
-import { decode as decodePng, encode as encodePng } from "fast-png";
+import { encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
 import {
   CorruptFileError,
@@ -12,7 +12,7 @@ import {
   ValidationError,
 } from "../errors.ts";
 import { type CheckedPng, checkPng } from "./_png_check.ts";
-import { decodeLowBitPng } from "./_png_lowbit.ts";
+import { decodeCheckedPng } from "./_png_decode.ts";
 import { checkJpeg } from "./_jpeg_check.ts";
 
 /**
@@ -121,32 +121,8 @@ function describe(x: unknown): string {
     : `data of type ${(data as object)?.constructor?.name ?? typeof data}`;
 }
 
-function fromPng(bytes: Uint8Array, checked: CheckedPng, label: string): ImageArray {
-  if (checked.depth < 8) return decodeLowBitPng(checked, label);
-  const png = decodePng(bytes);
-  if (png.palette) {
-    // Indexed colour: expand to RGB(A) as PIL's convert() would.
-    const pal = png.palette;
-    const c = pal[0]?.length === 4 ? 4 : 3;
-    const n = png.width * png.height;
-    const data = new Uint8Array(n * c);
-    for (let i = 0; i < n; i++) {
-      const entry = pal[png.data[i]];
-      if (!entry) {
-        throw new CorruptFileError(
-          `"${label}" is a damaged PNG: a pixel uses palette entry ${png.data[i]} of ${pal.length}`,
-        );
-      }
-      data.set(entry.slice(0, c), i * c);
-    }
-    return { data, shape: [png.height, png.width, c] };
-  }
-  const data = png.data instanceof Uint16Array ? png.data : new Uint8Array(
-    png.data.buffer,
-    png.data.byteOffset,
-    png.data.byteLength,
-  );
-  return { data, shape: [png.height, png.width, png.channels] };
+function fromPng(checked: CheckedPng, label: string): ImageArray {
+  return decodeCheckedPng(checked, label);
 }
 
 function fromJpeg(bytes: Uint8Array, components: number | undefined): ImageArray {
@@ -176,7 +152,7 @@ export function decodeImage(bytes: Uint8Array, label: string): ImageArray {
   const checked = isPng ? checkPng(bytes, label) : undefined;
   const frame = isPng ? undefined : checkJpeg(bytes, label);
   try {
-    return checked ? fromPng(bytes, checked, label) : fromJpeg(bytes, frame?.components);
+    return checked ? fromPng(checked, label) : fromJpeg(bytes, frame?.components);
   } catch (e) {
     if (e instanceof CorruptFileError) throw e;
     throw new CorruptFileError(`"${label}" is not a readable image: ${(e as Error).message}`, {

@@ -1,6 +1,7 @@
-// Images: .png and .jpg/.jpeg <-> ImageArray, through fast-png (PNG, all bit
-// depths, palettes) and jpeg-js (baseline and progressive JPEG), both pure
-// JavaScript npm packages.
+// Images: .png and .jpg/.jpeg <-> ImageArray. PNGs are checked and
+// inflated by _png_check.ts (node:zlib) and decoded by _png_decode.ts (all
+// bit depths, palettes, interlaced), written by fast-png; JPEGs through
+// jpeg-js (baseline and progressive), a pure JavaScript npm package.
 import * as rt from "../_runtime.ts";
 import { encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";

@@ -391,7 +391,10 @@ async function commitAll(
           { cause: e },
         );
       }
-      await undo([p], inst); // our copy is redundant: the other process's object stays
+      // Our copy is redundant (the other writer's object stays), and so is our new
+      // version: the previous one's object, moved aside for it, goes back to the key.
+      await undo([p], inst);
+      await undoMoves([p], inst);
       sameAs.push([p.file, ex]);
     }
   }

@@ -252,3 +252,33 @@ Deno.test({
     await Deno.remove(storage, { recursive: true });
   },
 });
+
+Deno.test("a new version whose content another writer registers meanwhile puts the previous version back at its key", async () => {
+  // (A randomized stress of several writers found this: save() adopted the other
+  // writer's record, but left the previous version's object moved aside and its move
+  // journaled, so the key stayed blocked until fsck({ repair: true }).)
+  const root = await tempDir();
+  const enc = new TextEncoder();
+  await ln.init({ storage: root });
+  const other = await ln.connect({ storage: root }); // a second writer
+  try {
+    // Large enough that moving it aside takes longer than the other writer's save.
+    const big = new Uint8Array(30 << 20).map((_, i) => i % 251);
+    const v1 = await new ln.File(big, { key: "k.bin" }).save();
+    const x = enc.encode(`a,b\n1,${Math.random()}\n`);
+    const [a, b] = await Promise.all([
+      new ln.File(x, { key: "k.bin" }).save(),
+      new ln.File(x, { name: "x.csv", instance: other }).save(),
+    ]);
+    assertEquals(a.id, b.id, "the new version became the other writer's record");
+    assertEquals((await ln.File.get({ key: "k.bin" })).id, v1.id);
+    assertEquals((await Deno.stat(`${root}/k.bin`)).size, big.length);
+    assertEquals(await ln.fsck(), HEALTHY);
+    await new ln.File(enc.encode("next"), { key: "k.bin" }).save(); // the key is not blocked
+    assertEquals(await ln.fsck(), HEALTHY);
+  } finally {
+    await other.close();
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -122,12 +122,17 @@ async function replaceWith(
   await retryBusy(() =>
     inst.db.transaction().execute(async (trx) => {
       await checkCurrent(trx, file, "replaced");
-      const busy = await trx.selectFrom("pending_object").select("id")
-        .where("file_id", "=", file.id).where("op", "=", "replace").executeTakeFirst();
+      // A pending move is a new version of this file taking its key (its object being
+      // copied aside): replacing the object meanwhile would be undone by that move.
+      const busy = await trx.selectFrom("pending_object").select("op")
+        .where("file_id", "=", file.id).where("op", "in", ["replace", "move"]).executeTakeFirst();
       if (busy) {
         throw new IntegrityError(
-          `another replace() of file ${file.id} is in progress (or was interrupted: ` +
-            `ln.fsck({ repair: true }) finishes it); nothing was replaced`,
+          `${
+            busy.op === "move"
+              ? `a new version of file ${file.id} is being saved (its object moves aside)`
+              : `another replace() of file ${file.id} is in progress`
+          } (or was interrupted: ln.fsck({ repair: true }) finishes it); nothing was replaced`,
         );
       }
       if (moves) {

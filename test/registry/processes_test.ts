@@ -282,3 +282,34 @@ Deno.test("a new version whose content another writer registers meanwhile puts t
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("replace() of a file whose object a new version is moving aside is refused, and nothing is lost", async () => {
+  // (From the same stress: the replace succeeded, then the move put the old object back
+  // over it; the row's hash named content no object held, beyond fsck's repair.)
+  const root = await tempDir();
+  const enc = new TextEncoder();
+  await ln.init({ storage: root });
+  const other = await ln.connect({ storage: root });
+  try {
+    const big = new Uint8Array(30 << 20).map((_, i) => i % 251);
+    const v1 = await new ln.File(big, { key: "k.bin" }).save();
+    const a = new ln.File(enc.encode("new version"), { key: "k.bin" }).save();
+    let refused: Error | undefined;
+    for (let i = 0; i < 5000 && !refused; i++) {
+      const f = await ln.File.using(other).get(v1.id);
+      if (f.updatedAt.getTime() !== v1.updatedAt.getTime()) {
+        refused = await f.replace(enc.encode("replaced")).then(() => undefined, (e) => e);
+        assert(refused, "the replace during the move succeeded");
+      } else await new Promise((r) => setTimeout(r, 1));
+    }
+    assert(refused instanceof ln.IntegrityError, `got ${refused}`);
+    assert(/being saved/.test(refused.message), refused.message);
+    await a;
+    assertEquals(await ln.fsck(), HEALTHY);
+    assertEquals((await ln.File.get(v1.id)).hash, v1.hash);
+  } finally {
+    await other.close();
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -8,7 +8,7 @@ import type {
   QueryCompiler,
   TransactionSettings,
 } from "kysely";
-import { LaminError, StorageError } from "../errors.ts";
+import { IntegrityError, LaminError, StorageError } from "../errors.ts";
 
 function chain(e: unknown): { code: string; message: string }[] {
   const out: { code: string; message: string }[] = [];
@@ -73,9 +73,31 @@ export function isMissingTable(e: unknown): boolean {
   );
 }
 
+/** A foreign key refused the write: a record it refers to is not (or no longer) there. */
+export function isForeignKeyViolation(e: unknown): boolean {
+  return chain(e).some(({ code, message }) =>
+    code === "23503" || code.startsWith("SQLITE_CONSTRAINT") && /FOREIGN KEY/i.test(message) ||
+    /FOREIGN KEY constraint failed|violates foreign key constraint/i.test(message)
+  );
+}
+
 /** A driver error the caller can act on, as a typed error; any other error unchanged. */
 export function dbError(e: unknown): unknown {
   if (e instanceof LaminError) return e;
+  if (isForeignKeyViolation(e)) {
+    return new IntegrityError(
+      "a record this write refers to is not in the registry (deleted meanwhile by another " +
+        "writer?); nothing was saved: get the records again and retry",
+      { cause: e },
+    );
+  }
+  if (isBusy(e)) {
+    return new StorageError(
+      "the registry stayed locked by another writer (or a stuck connection) past the wait; " +
+        "nothing was saved: retry, or find the process holding it",
+      { cause: e },
+    );
+  }
   if (isDiskFull(e)) {
     return new StorageError(
       "the disk holding the registry is full; free space and retry; nothing was saved",

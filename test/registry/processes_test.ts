@@ -313,3 +313,33 @@ Deno.test("replace() of a file whose object a new version is moving aside is ref
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a collection saved while another writer deletes one of its files fails with a typed error", async () => {
+  // (From the same stress: a raw "FOREIGN KEY constraint failed" from the driver.)
+  const root = await tempDir();
+  const enc = new TextEncoder();
+  await ln.init({ storage: root });
+  const other = await ln.connect({ storage: root });
+  try {
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const a = await new ln.File(enc.encode(`a${i}`), { key: `a${i}.txt` }).save();
+      const b = await new ln.File(enc.encode(`b${i}`), { key: `b${i}.txt` }).save();
+      const doomed = await ln.File.using(other).get(b.id);
+      const [saved] = await Promise.allSettled([
+        new ln.Collection([a, b], { name: `c${i}` }).save(),
+        doomed.delete(),
+      ]);
+      if (saved.status === "rejected") {
+        assert(saved.reason instanceof ln.LaminError, `a raw error: ${saved.reason}`);
+        outcomes.add(saved.reason.name);
+      } else outcomes.add("saved");
+    }
+    assert(outcomes.size > 0);
+    assertEquals(await ln.fsck(), HEALTHY);
+  } finally {
+    await other.close();
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

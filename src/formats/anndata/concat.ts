@@ -334,6 +334,7 @@ function joinedVar(parts: readonly AnnData[], names: string[]): DataFrame {
   if (parts.every((a) => a.var.width === 0)) return pl.DataFrame({});
   const at = new Map(names.map((n, i) => [n, i]));
   const taken = new Uint8Array(names.length);
+  const POS = positionColumn(parts.map((a) => a.var));
   const frames: DataFrame[] = [];
   for (const a of parts) {
     const rows: number[] = [];
@@ -352,7 +353,13 @@ function joinedVar(parts: readonly AnnData[], names: string[]): DataFrame {
   }
   return stackFrames(frames, "var").sort(POS).drop(POS);
 }
-const POS = "__lamin_position";
+/** A column name none of `frames` has, for row positions while stacking. */
+function positionColumn(frames: readonly DataFrame[]): string {
+  const taken = new Set(frames.flatMap((f) => f.columns));
+  let name = "__lamin_position";
+  while (taken.has(name)) name += "_";
+  return name;
+}
 
 /**
  * Concatenate AnnData objects along obs, as anndata's `ad.concat`: var
@@ -426,6 +433,7 @@ export function concatAnnData(parts: readonly AnnData[], options: ConcatOptions 
   const label = options.label;
   // Each frame with a column of its row numbers while stacked: a part
   // without obs columns (a frame of height 0) still has its rows.
+  const POS = positionColumn(parts.map((a) => a.obs));
   const frames = parts.map((a) => {
     const own = shared && shared.length < a.obs.width ? a.obs.select(...shared) : a.obs;
     const rows = pl.Series(POS, Array.from({ length: a.nObs }, (_, r) => r), pl.UInt32);

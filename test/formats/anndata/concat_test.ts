@@ -406,3 +406,16 @@ Deno.test("concatAnnData refuses parts that are not AnnData and options it does 
   for (const [fn, re] of cases) throwsValidation(fn, re);
   assertEquals(ln.concatAnnData([a], { label: "p" }).obs.columns, ["p"]);
 });
+
+Deno.test("concatAnnData keeps an obs or var column named like its own helper column", () => {
+  const part = (names: string[]) =>
+    new ln.AnnData({
+      obsNames: names,
+      varNames: ["g"],
+      obs: pl.DataFrame({ __lamin_position: names.map((_, i) => i * 10) }),
+      var: pl.DataFrame({ __lamin_position: ["v"] }),
+    });
+  const c = ln.concatAnnData([part(["a", "b"]), part(["c"])]);
+  assertEquals(c.obs.getColumn("__lamin_position").toArray(), [0, 10, 0]);
+  assertEquals(c.var.getColumn("__lamin_position").toArray(), ["v"]);
+});

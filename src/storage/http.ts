@@ -276,7 +276,10 @@ export class HttpStorage implements StorageBackend {
             `range support is broken`,
         );
       }
-      return await take(res.body, signal, 0, headerLength(res.headers.get("content-length")));
+      // The announced length is of the bytes sent: of no use when fetch decodes them.
+      const encoded = (res.headers.get("content-encoding") ?? "identity") !== "identity";
+      const announced = encoded ? undefined : headerLength(res.headers.get("content-length"));
+      return await take(res.body, signal, 0, announced);
     });
   }
 

@@ -279,16 +279,18 @@ async function main() {
       const r = JSON.parse(res.trim().split("\n").pop()!);
       return { s: r.seconds ?? Infinity, rss: kb / 1024, shape: r.shape ?? "timed out (600 s)" };
     };
-    if (remoteRef) {
+    if (remoteRef && only !== "mapped") {
       await measure(
         "anndata: backed subsets concatenated, h5py + fsspec over HTTP",
         () => py(urls),
       );
     }
-    await measure(
-      'anndata: `read_h5ad(backed="r")[mask].to_memory()` + `concat`, local copies',
-      () => py(paths),
-    );
+    if (only !== "mapped") {
+      await measure(
+        'anndata: `read_h5ad(backed="r")[mask].to_memory()` + `concat`, local copies',
+        () => py(paths),
+      );
+    }
     const head = [
       '5% query (`cell_type == "dendritic cell"`)',
       "time",

@@ -113,7 +113,19 @@ class FileConnection implements DatabaseConnection {
         // SQLite rolled it back itself (after SQLITE_FULL, say).
         throw coded("The transaction has been rolled back", "TRANSACTION_CLOSED");
       }
-      return execute(tx ?? this.driver.shared(), query.sql, query.parameters) as QueryResult<R>;
+      if (tx) return execute(tx, query.sql, query.parameters) as QueryResult<R>;
+      const db = this.driver.shared();
+      try {
+        return execute(db, query.sql, query.parameters) as QueryResult<R>;
+      } catch (e) {
+        // libsql does not reset a statement that failed (say, SQLITE_BUSY): it stays
+        // active, and the connection's next writes stay in an open transaction that a
+        // later rollback discards (a saved label was lost so). The connection goes; the
+        // next query opens a fresh one (the failed statement is finalized when collected,
+        // holding at most a read snapshot meanwhile, which blocks no writer under WAL).
+        this.driver.drop(db);
+        throw e;
+      }
     });
   }
 
@@ -177,6 +189,14 @@ class LibsqlFileDriver implements Driver {
     const db = this.shared();
     this.#db = undefined;
     return db;
+  }
+  /** The shared connection after a failed statement: closed, a fresh one opened when next asked. */
+  drop(db: Db): void {
+    if (this.#db === db) this.#db = undefined;
+    this.#all.delete(db);
+    try {
+      db.close();
+    } catch { /* closing twice */ }
   }
   /** A transaction's connection, closed once the transaction ended. */
   give(db: Db): void {

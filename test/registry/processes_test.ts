@@ -343,3 +343,31 @@ Deno.test("a collection saved while another writer deletes one of its files fail
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a record saved while another connection holds the write lock is in the registry afterwards (libSQL)", async () => {
+  // (From a stress on libSQL: libsql leaves a statement that failed with SQLITE_BUSY
+  // active, the retried insert stayed in an open transaction, and a later rollback
+  // discarded it: save() returned a label the registry did not have.)
+  const { default: Database } = await import("libsql");
+  const root = await tempDir();
+  await ln.init({ storage: root });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const raw = new Database(`${root}/.lamindb/lamin.db`);
+      raw.exec("BEGIN IMMEDIATE");
+      const release = setTimeout(() => raw.exec("COMMIT"), 150);
+      try {
+        const label = await new ln.ULabel({ name: `label${i}` }).save();
+        assertEquals(await ln.ULabel.filter({ id: label.id }).count(), 1, `label${i} was lost`);
+      } finally {
+        clearTimeout(release);
+        if (raw.inTransaction) raw.exec("COMMIT");
+        raw.close();
+      }
+    }
+    assertEquals(await ln.ULabel.filter({}).count(), 3);
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -63,6 +63,24 @@ async function checkCurrent(trx: RegistryDb, file: File, op: string): Promise<vo
   }
 }
 
+/**
+ * Claim `file`'s row for `op` in `trx`: it must still be as loaded (hash,
+ * updatedAt), and its updatedAt moves on to `at`. One versioned UPDATE, so
+ * that on PostgreSQL (READ COMMITTED) a concurrent claim of the same row (a
+ * replace, a delete, a new version moving its object aside) waits for this
+ * transaction and then finds the row changed, instead of both passing a
+ * plain read first; SQLite serializes writers anyway.
+ */
+async function claimRow(trx: RegistryDb, file: File, op: string, at: string): Promise<void> {
+  let q = trx.updateTable("file").set({ updated_at: at }).where("id", "=", file.id)
+    .where("updated_at", "=", file.updatedAt.toISOString());
+  q = file.hash === null ? q.where("hash", "is", null) : q.where("hash", "=", file.hash);
+  const r = await q.executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 1) return;
+  await checkCurrent(trx, file, op); // says how it changed
+  throw new IntegrityError(`file ${file.id} changed since it was loaded; nothing was ${op}`);
+}
+
 async function replaceWith(
   inst: Instance,
   file: File,
@@ -121,7 +139,7 @@ async function replaceWith(
   // replace/delete of the same file fails its own check.
   await retryBusy(() =>
     inst.db.transaction().execute(async (trx) => {
-      await checkCurrent(trx, file, "replaced");
+      await claimRow(trx, file, "replaced", claimedAt);
       // A pending move is a new version of this file taking its key (its object being
       // copied aside): replacing the object meanwhile would be undone by that move.
       const busy = await trx.selectFrom("pending_object").select("op")
@@ -167,8 +185,6 @@ async function replaceWith(
         size: m.size,
         created_at: claimedAt,
       }).execute();
-      await trx.updateTable("file").set({ updated_at: claimedAt }).where("id", "=", file.id)
-        .execute();
     })
   );
   crashPoint("replace:after-claim");
@@ -290,7 +306,7 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
   const db = inst.db;
   await retryBusy(() =>
     db.transaction().execute(async (trx) => {
-      await checkCurrent(trx, file, "deleted");
+      await claimRow(trx, file, "deleted", nowIso());
       const busy = await trx.selectFrom("pending_object").select("op")
         .where("file_id", "=", file.id).where("op", "in", ["replace", "move"]).executeTakeFirst();
       if (busy) {

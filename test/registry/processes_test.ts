@@ -371,3 +371,64 @@ Deno.test("a record saved while another connection holds the write lock is in th
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "PostgreSQL: replace() or delete() and a new version at the file's key, their claims forced to interleave: one wins, nothing lost",
+  ...needsPostgres("claims racing on PostgreSQL"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // (From a stress on PostgreSQL: READ COMMITTED let both claims pass a plain read of
+    // the row first; the replaced content or the deleted file's object was then undone.)
+    const { default: pg } = await import("pg");
+    await using srv = await postgresServer();
+    const enc = new TextEncoder();
+    for (const op of ["replace", "delete"] as const) {
+      const db = await srv.database();
+      const root = await tempDir();
+      const a = await ln.connect({ storage: root, db });
+      const b = await ln.connect({ storage: root, db });
+      const ext = new pg.Client({ connectionString: db });
+      await ext.connect();
+      try {
+        const f0 = await new ln.File(enc.encode("old"), { key: "k.txt", instance: a }).save();
+        const fA = await ln.File.using(a).get(f0.id);
+        const waiting = async (n: number) => {
+          for (let i = 0; i < 500; i++) {
+            const r = await ext.query(
+              `select count(*)::int n from pg_stat_activity
+               where wait_event_type = 'Lock' and datname = current_database()`,
+            );
+            if (r.rows[0].n >= n) return;
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          throw new Error(`never ${n} waiting`);
+        };
+        // Both writers stop at their journal entry, the first of them holding what it read.
+        await ext.query("begin");
+        await ext.query("lock table pending_object in exclusive mode");
+        const first = (op === "replace" ? fA.replace(enc.encode("replaced")) : fA.delete())
+          .then(() => "ok", (e) => e);
+        await waiting(1);
+        const second = new ln.File(enc.encode("version"), { key: "k.txt", instance: b }).save()
+          .then(() => "ok", (e) => e);
+        await waiting(2);
+        await ext.query("commit");
+        const outcomes = await Promise.all([first, second]);
+        assertEquals(outcomes.filter((o) => o === "ok").length, 1, `${op}: ${outcomes}`);
+        for (const o of outcomes) assert(o === "ok" || o instanceof ln.IntegrityError, `${o}`);
+        assertEquals(await ln.fsck({ instance: a }), HEALTHY);
+        const latest = await ln.File.using(a).filter({ key: "k.txt" });
+        const onDisk = await Deno.readTextFile(`${root}/k.txt`).catch(() => undefined);
+        if (op === "replace") assertEquals(onDisk, "replaced");
+        else assertEquals([latest.length, onDisk], [0, undefined]);
+      } finally {
+        await ext.end();
+        await a.close();
+        await b.close();
+        await Deno.remove(root, { recursive: true });
+      }
+    }
+  },
+});

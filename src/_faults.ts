@@ -23,6 +23,7 @@ export const CRASH_POINTS = [
   "version:after-claim",
   "version:after-copy",
   "version:after-move",
+  "migrate:mid",
 ] as const;
 
 /** A named step of a write. */

@@ -239,11 +239,24 @@ export interface LibsqlFileDialect extends Dialect {
   close(): void;
 }
 
+/**
+ * SQLite's DDL is transactional (kysely's adapter says otherwise, to be
+ * safe across drivers): with this, kysely's Migrator runs the pending
+ * migrations and their records in one transaction, so a process killed
+ * while it creates or upgrades a registry leaves it as it was (a registry
+ * left with tables but no record of them could never be opened again).
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
 /** The kysely `Dialect` of the libSQL file at `path` (see this module's header). */
 export function libsqlFile(path: string): LibsqlFileDialect {
   const driver = new LibsqlFileDriver(path);
   return {
-    createAdapter: () => new SqliteAdapter(),
+    createAdapter: () => new TransactionalDdlSqliteAdapter(),
     createQueryCompiler: () => new SqliteQueryCompiler(),
     // deno-lint-ignore no-explicit-any
     createIntrospector: (db: Kysely<any>) => new SqliteIntrospector(db),

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, PostgresAdapter, sql } from "kysely";
 import { backfillSearch } from "./_search_index.ts";
+import { crashPoint } from "../_faults.ts";
 
 // Ordered, named, in-code migrations. Never edit a released migration; add one.
 // deno-lint-ignore no-explicit-any
@@ -12,6 +13,7 @@ export const MIGRATIONS: Record<string, Migration> = {
         .addColumn("key", "text", (c) => c.primaryKey())
         .addColumn("value", "text", (c) => c.notNull())
         .execute();
+      crashPoint("migrate:mid"); // a table made, the migration not done (fault tests)
       await db.schema.createTable("user")
         .addColumn("id", "varchar(8)", (c) => c.primaryKey())
         .addColumn("handle", "text", (c) => c.notNull().unique())

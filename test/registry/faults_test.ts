@@ -219,3 +219,24 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test("a process killed while it creates the registry, in the middle of a migration, leaves one the next init opens", async () => {
+  // (From a stress: SQLite migrations ran without a transaction, so a kill left the
+  // first migration's tables without its record, and every later init failed.)
+  const root = await tempDir();
+  try {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CHILD, "init", root],
+      env: { LAMINDENO_CRASH_AT: "migrate:mid" },
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    assertEquals(r.signal, "SIGKILL");
+    await ln.init({ storage: root });
+    await new ln.File(enc.encode("after"), { key: "a.txt" }).save();
+    assertEquals(await ln.fsck(), HEALTHY);
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -187,7 +187,19 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckReport> {
           path: backend.uri(key),
           detail: `object has the new content ${p.hash}; row still says ${row.hash}`,
         });
-        if (repair) {
+        // Another file registered that content meanwhile (hashes are unique): the
+        // replace cannot be finished; the row stays (reported as mismatched below).
+        const taken = repair &&
+          (await db.selectFrom("file").select("id").where("hash", "=", String(p.hash))
+            .where("id", "!=", row.id).executeTakeFirst());
+        if (taken) {
+          log.warn(
+            `fsck cannot finish the replace of file ${row.id}: its new content ${p.hash} is ` +
+              `registered as file ${taken.id} since; the row keeps its old hash (delete the row, ` +
+              `or replace its content again)`,
+          );
+        }
+        if (repair && !taken) {
           // Finish it as replace() would have: the row takes the new object
           // (its key and suffix too, when the suffix changed), and a managed
           // old object at another key goes.

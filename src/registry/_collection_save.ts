@@ -91,7 +91,16 @@ export async function saveCollection(inst: Instance, c: Collection): Promise<voi
         .where("is_latest", "=", 1).executeTakeFirst()
     );
   }
-  if (previous) c.id = nextVersionId((await familyRows(inst, previous.id)).map((r) => r.id));
+  if (previous) {
+    const family = (await familyRows(inst, previous.id)).map((r) => r.id);
+    if (family.length === 0) {
+      throw new IntegrityError(
+        `collection ${previous.id}, the version this one follows, was deleted by another ` +
+          `writer meanwhile; nothing was saved: save it again`,
+      );
+    }
+    c.id = nextVersionId(family);
+  }
   const run = c._options.run ?? inst.run;
   const now = nowIso();
   const row: Row<"collection"> = {

@@ -369,9 +369,17 @@ async function promotePrevious(trx: RegistryDb, id: string): Promise<void> {
     .map((r) => r.id).sort();
   const newest = ids.at(-1);
   if (!newest) return;
-  await trx.updateTable("file").set({ is_latest: 1 }).where("id", "=", newest).execute();
+  const promoted = await trx.updateTable("file").set({ is_latest: 1 }).where("id", "=", newest)
+    .executeTakeFirst();
   const row = await trx.selectFrom("file").select(["id", "name", "key", "description"])
-    .where("id", "=", newest).executeTakeFirstOrThrow();
+    .where("id", "=", newest).executeTakeFirst();
+  if (Number(promoted.numUpdatedRows) !== 1 || !row) {
+    // (PostgreSQL: another writer deleted that version meanwhile.)
+    throw new IntegrityError(
+      `file ${newest}, the version to become the latest, was deleted by another writer ` +
+        `meanwhile; nothing was deleted: try again`,
+    );
+  }
   await indexForSearch(trx, "file", [row]);
 }
 

@@ -240,3 +240,31 @@ Deno.test("a process killed while it creates the registry, in the middle of a mi
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("repair of a replace killed after its put, whose content another file took since, converges without a raw error", async () => {
+  // (From a stress: the repair's update hit the unique hash, every time.)
+  const root = await tempDir();
+  try {
+    await ln.init({ storage: root });
+    const f = await new ln.File(enc.encode("a,b\n0,x\n"), { key: "k.csv" }).save();
+    await ln.close();
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CHILD, "replace", root, f.id, "a,b\n3,shared\n"],
+      env: { LAMINDENO_CRASH_AT: "replace:after-put" },
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    assertEquals(r.signal, "SIGKILL");
+    await ln.init({ storage: root });
+    await new ln.File(enc.encode("a,b\n3,shared\n"), { name: "y.csv" }).save();
+    assertEquals((await ln.fsck()).interrupted.length, 1);
+    await ln.fsck({ repair: true });
+    await ln.fsck({ repair: true });
+    const after = await ln.fsck();
+    // The old content was overwritten in place before the crash: reported, not hidden.
+    assertEquals([after.interrupted.length, after.mismatched.map((m) => m.id)], [0, [f.id]]);
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -432,3 +432,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "PostgreSQL: deleting the latest version while another writer deletes the previous one is an IntegrityError, nothing changed",
+  ...needsPostgres("a delete racing on PostgreSQL"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // (From the second stress round: a raw "no result" from promoting the deleted version.)
+    const { default: pg } = await import("pg");
+    await using srv = await postgresServer();
+    const enc = new TextEncoder();
+    const db = await srv.database();
+    const root = await tempDir();
+    const a = await ln.connect({ storage: root, db });
+    const ext = new pg.Client({ connectionString: db });
+    await ext.connect();
+    try {
+      const v0 = await new ln.File(enc.encode("v0"), { name: "x.txt", instance: a }).save();
+      const v1 = await new ln.File(enc.encode("v1"), { revises: v0, instance: a }).save();
+      await ext.query("begin");
+      await ext.query("delete from file where id = $1", [v0.id]); // the other writer's, not committed
+      const del = ln.File.using(a).get(v1.id).then((f) => f.delete()).then(() => "ok", (e) => e);
+      for (let i = 0; i < 500; i++) {
+        const r = await ext.query(
+          `select count(*)::int n from pg_stat_activity
+           where wait_event_type = 'Lock' and datname = current_database()`,
+        );
+        if (r.rows[0].n >= 1) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await ext.query("commit");
+      const outcome = await del;
+      assert(outcome instanceof ln.IntegrityError, `got ${outcome}`);
+      assertEquals((await ln.File.using(a).get(v1.id)).id, v1.id); // not deleted
+    } finally {
+      await ext.end();
+      await a.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

@@ -474,3 +474,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a collection version whose predecessor another writer deletes meanwhile is an IntegrityError", async () => {
+  // (From the second stress round: a raw RangeError. The delete is placed right after
+  // the save read the previous version, by a kysely plugin on this instance's database.)
+  const root = await tempDir();
+  const enc = new TextEncoder();
+  const a = await ln.connect({ storage: root });
+  const b = await ln.connect({ storage: root });
+  try {
+    const f = [];
+    for (let i = 0; i < 3; i++) {
+      f.push(await new ln.File(enc.encode(`${i}`), { name: `f${i}.txt`, instance: a }).save());
+    }
+    const fb = await Promise.all([f[0], f[1]].map((x) => ln.File.using(b).get(x.id)));
+    const c0 = await new ln.Collection(fb, { name: "c", instance: b }).save();
+    let armed = true;
+    const hooked = new Set<unknown>();
+    // deno-lint-ignore no-explicit-any
+    const plugin: any = {
+      // deno-lint-ignore no-explicit-any
+      transformQuery(args: any) {
+        const s = JSON.stringify(args.node);
+        if (
+          armed && args.node.kind === "SelectQueryNode" && s.includes('"collection"') &&
+          s.includes('"is_latest"') && s.includes('"name"')
+        ) hooked.add(args.queryId);
+        return args.node;
+      },
+      // deno-lint-ignore no-explicit-any
+      async transformResult(args: any) {
+        if (armed && hooked.has(args.queryId)) {
+          armed = false;
+          await (await ln.Collection.using(b).get(c0.id)).delete();
+        }
+        return args.result;
+      },
+    };
+    // deno-lint-ignore no-explicit-any
+    (a as any).db = a.db.withPlugin(plugin);
+    const outcome = await new ln.Collection([f[1], f[2]], { name: "c", instance: a }).save()
+      .then(() => "saved", (e) => e);
+    assert(!armed, "the delete was not placed");
+    assert(outcome instanceof ln.IntegrityError, `got ${outcome}`);
+  } finally {
+    await a.close();
+    await b.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

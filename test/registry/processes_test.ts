@@ -372,6 +372,27 @@ Deno.test("a record saved while another connection holds the write lock is in th
   }
 });
 
+/**
+ * Until `n` sessions of `ext`'s database wait on a lock (a forced interleaving's step).
+ * `ext` may be inside a transaction: the activity statistics are read afresh each time
+ * (PostgreSQL keeps one snapshot of them for a whole transaction otherwise).
+ */
+async function lockWaiters(
+  ext: { query(sql: string): Promise<{ rows: { n: number }[] }> },
+  n: number,
+): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    await ext.query("select pg_stat_clear_snapshot()");
+    const r = await ext.query(
+      `select count(*)::int n from pg_stat_activity
+       where wait_event_type = 'Lock' and datname = current_database()`,
+    );
+    if (r.rows[0].n >= n) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`never ${n} sessions waiting on a lock`);
+}
+
 Deno.test({
   name:
     "PostgreSQL: replace() or delete() and a new version at the file's key, their claims forced to interleave: one wins, nothing lost",
@@ -394,26 +415,15 @@ Deno.test({
       try {
         const f0 = await new ln.File(enc.encode("old"), { key: "k.txt", instance: a }).save();
         const fA = await ln.File.using(a).get(f0.id);
-        const waiting = async (n: number) => {
-          for (let i = 0; i < 500; i++) {
-            const r = await ext.query(
-              `select count(*)::int n from pg_stat_activity
-               where wait_event_type = 'Lock' and datname = current_database()`,
-            );
-            if (r.rows[0].n >= n) return;
-            await new Promise((r) => setTimeout(r, 10));
-          }
-          throw new Error(`never ${n} waiting`);
-        };
         // Both writers stop at their journal entry, the first of them holding what it read.
         await ext.query("begin");
         await ext.query("lock table pending_object in exclusive mode");
         const first = (op === "replace" ? fA.replace(enc.encode("replaced")) : fA.delete())
           .then(() => "ok", (e) => e);
-        await waiting(1);
+        await lockWaiters(ext, 1);
         const second = new ln.File(enc.encode("version"), { key: "k.txt", instance: b }).save()
           .then(() => "ok", (e) => e);
-        await waiting(2);
+        await lockWaiters(ext, 2);
         await ext.query("commit");
         const outcomes = await Promise.all([first, second]);
         assertEquals(outcomes.filter((o) => o === "ok").length, 1, `${op}: ${outcomes}`);
@@ -455,14 +465,7 @@ Deno.test({
       await ext.query("begin");
       await ext.query("delete from file where id = $1", [v0.id]); // the other writer's, not committed
       const del = ln.File.using(a).get(v1.id).then((f) => f.delete()).then(() => "ok", (e) => e);
-      for (let i = 0; i < 500; i++) {
-        const r = await ext.query(
-          `select count(*)::int n from pg_stat_activity
-           where wait_event_type = 'Lock' and datname = current_database()`,
-        );
-        if (r.rows[0].n >= 1) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await lockWaiters(ext, 1);
       await ext.query("commit");
       const outcome = await del;
       assert(outcome instanceof ln.IntegrityError, `got ${outcome}`);

@@ -32,23 +32,29 @@ export function requiredText(label: string, field: string, v: unknown): string {
 }
 
 /**
- * `v` when the registry can store it as text: without NUL characters
+ * Whether the registry can store `v` as text: without NUL characters
  * (PostgreSQL refuses them, SQLite cut the text there) and without half a
  * UTF-16 surrogate pair (stored as U+FFFD).
  */
+export function isStorableText(v: string): boolean {
+  return !v.includes("\0") && v.isWellFormed();
+}
+
+/**
+ * `v` when the registry can store it as text (see {@linkcode isStorableText}),
+ * else a `ValidationError` saying what it holds.
+ */
 export function storableText(label: string, field: string, v: string): string {
+  if (isStorableText(v)) return v;
   if (v.includes("\0")) {
     throw new ValidationError(
       `${label} ${field} holds a NUL character, which the registry cannot store; remove it`,
     );
   }
-  if (!v.isWellFormed()) {
-    throw new ValidationError(
-      `${label} ${field} holds half a UTF-16 surrogate pair, which the registry cannot store ` +
-        `(it would become U+FFFD); fix the string`,
-    );
-  }
-  return v;
+  throw new ValidationError(
+    `${label} ${field} holds half a UTF-16 surrogate pair, which the registry cannot store ` +
+      `(it would become U+FFFD); fix the string`,
+  );
 }
 
 /** `, description="…"` for a toString (at most 40 characters shown), or `""` without one. */

@@ -3,7 +3,7 @@
 // one `Database` interface, so a misspelled column fails `deno check`);
 // get / filter / by-ids and related managers are generic over it.
 import { showValue } from "../_display.ts";
-import { checkKnownOptions, isPlainObject } from "../storage/_validate.ts";
+import { checkKnownOptions, isPlainObject, LazySchema } from "../storage/_validate.ts";
 import {
   type Expression,
   type Insertable,
@@ -16,7 +16,6 @@ import {
 import { MultipleResultsError, NotFoundError, ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
-import { LazySchema } from "../storage/_validate.ts";
 import {
   type FieldType,
   linkDriver,

@@ -9,10 +9,9 @@
  */
 import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
-import { checkKnownOptions } from "../storage/_validate.ts";
+import { checkKnownOptions, LazySchema } from "../storage/_validate.ts";
 import { Expression } from "../query/expr.ts";
 import type { OnProgress } from "../storage/_progress.ts";
-import { LazySchema } from "../storage/_validate.ts";
 import { Features } from "./features.ts";
 import type { File, FileOptions } from "./file.ts";
 import type { Projection } from "../query/projection.ts";

@@ -1,10 +1,10 @@
 // ln.track() / ln.finish(): a Run of the script or notebook, its Transform
 // versioned by content; files loaded while it runs become its inputs and
 // files saved its outputs.
+import { isStorableText } from "../registry/_description.ts";
 import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
-import { checkKnownOptions } from "../storage/_validate.ts";
-import { LazySchema } from "../storage/_validate.ts";
+import { checkKnownOptions, LazySchema } from "../storage/_validate.ts";
 import { log } from "../_log.ts";
 import * as rt from "../_runtime.ts";
 import { defaultInstance, type Instance } from "../registry/instance.ts";
@@ -38,8 +38,6 @@ export interface TrackOptions {
   params?: RunParams;
 }
 
-/** Text the registry can store: no NUL, no half surrogate pair. */
-const storable = (v: string) => !v.includes("\0") && v.isWellFormed();
 const STORABLE =
   "text without NUL characters or half surrogate pairs (the registry cannot store them)";
 
@@ -60,9 +58,9 @@ export const TrackOptionsSchema: LazySchema<TrackOptions> = new LazySchema(
   (z) =>
     z.strictObject({
       name: z.string({ error: "a non-empty string" }).min(1, "a non-empty string")
-        .refine(storable, STORABLE).optional(),
+        .refine(isStorableText, STORABLE).optional(),
       version: z.string({ error: "a non-empty string" }).min(1, "a non-empty string")
-        .refine(storable, STORABLE).optional(),
+        .refine(isStorableText, STORABLE).optional(),
       transform: z.instanceof(Transform, { error: "a Transform record" }).optional(),
       // Checked in full (JSON values, size) by the Run.
       params: z.custom<RunParams>(

@@ -212,7 +212,7 @@ export async function selectWhere<T extends Table, R>(
 }
 
 /** Whether `db` is PostgreSQL (else SQLite/libSQL). */
-function isPostgres(db: Kysely<Database>): boolean {
+export function isPostgres(db: Kysely<Database>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 

@@ -11,9 +11,10 @@ import type { StorageBackend } from "../storage/storage.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
+import { lockHashes, refuseReserved } from "./_hash_claims.ts";
 import { nowIso } from "./_model.ts";
 import { type Input, inputSuffix, materialize, measure, type RawInput } from "./_input.ts";
-import { dataOf, filesByHash, putOne } from "./_save.ts";
+import { dataOf, putOne } from "./_save.ts";
 import { sameFamily } from "./_versions.ts";
 import type { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
@@ -103,12 +104,6 @@ async function replaceWith(
     log.info(`file ${file.id} already has this content; nothing to replace`);
     return;
   }
-  const other = (await filesByHash(inst, [m.hash])).get(m.hash);
-  if (other) {
-    throw new IntegrityError(
-      `this content is already registered as file ${other.id}; a hash is registered once`,
-    );
-  }
   const newSuffix = inputSuffix(data) ??
     (src.kind === "path" ? suffixOf(basename(src.path)) : file.suffix);
   const oldObjectKey = file._objectKey;
@@ -140,6 +135,17 @@ async function replaceWith(
   await retryBusy(() =>
     inst.db.transaction().execute(async (trx) => {
       await claimRow(trx, file, "replaced", claimedAt);
+      // The new content is reserved by this claim's journal row (see _hash_claims.ts):
+      // no one may have registered it, or be registering it, meanwhile.
+      await lockHashes(trx, [m.hash]);
+      const taken = await trx.selectFrom("file").select("id").where("hash", "=", m.hash)
+        .executeTakeFirst();
+      if (taken) {
+        throw new IntegrityError(
+          `this content is already registered as file ${taken.id}; a hash is registered once`,
+        );
+      }
+      await refuseReserved(trx, [m.hash], "nothing was replaced", file.id);
       // A pending move is a new version of this file taking its key (its object being
       // copied aside): replacing the object meanwhile would be undone by that move.
       const busy = await trx.selectFrom("pending_object").select("op")

@@ -9,6 +9,7 @@ import { isManagedKey, objectKey, suffixOf, validateKey } from "../storage/key.t
 import type { PutData, StorageBackend } from "../storage/storage.ts";
 import { type OnProgress, type ProgressTracker, startProgress } from "../storage/_progress.ts";
 import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
+import { lockHashes, refuseReserved } from "./_hash_claims.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
 import { nowIso } from "./_model.ts";
@@ -97,6 +98,10 @@ async function savePlans(plans: Plan[], inst: Instance, opts: SaveOptions): Prom
       inserts.push(p);
     }
   }
+  // Content a replace() is registering: refused before any byte is written (and
+  // again in the commit, where it counts).
+  const hashes = inserts.map((p) => p.m.hash);
+  await retryBusy(() => refuseReserved(inst.db, hashes, "nothing was saved"));
   await planVersions(inserts, inst);
   try {
     await moveAside(inserts, inst);
@@ -331,10 +336,14 @@ async function commit(plans: Plan[], inst: Instance, folderId: string | undefine
   const rows = plans.map((p) => rowOf(p, inst, now));
   await retryBusy(() =>
     inst.db.transaction().execute(async (trx) => {
+      const hashes = rows.map((r) => r.hash);
+      await lockHashes(trx, hashes);
       await retirePrevious(trx, plans, now);
       for (let i = 0; i < rows.length; i += 50) {
         await trx.insertInto("file").values(rows.slice(i, i + 50)).execute();
       }
+      // (After a write: on SQLite this transaction holds the write lock now.)
+      await refuseReserved(trx, hashes, "nothing was saved");
       await indexForSearch(trx, "file", rows, true);
       for (const p of plans) await insertLinks(trx, p.file, p.file._options, folderId);
       const pending = plans.map((p) => p.pendingId).filter((x) => x !== undefined);

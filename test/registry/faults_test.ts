@@ -241,8 +241,9 @@ Deno.test("a process killed while it creates the registry, in the middle of a mi
   }
 });
 
-Deno.test("repair of a replace killed after its put, whose content another file took since, converges without a raw error", async () => {
-  // (From a stress: the repair's update hit the unique hash, every time.)
+Deno.test("content a replace killed after its put was registering is refused until repair, which finishes the replace", async () => {
+  // (From a stress: another file took the content, and the repair's update hit the unique
+  // hash every time; the replaced object held content its row did not say.)
   const root = await tempDir();
   try {
     await ln.init({ storage: root });
@@ -256,13 +257,21 @@ Deno.test("repair of a replace killed after its put, whose content another file 
     }).output();
     assertEquals(r.signal, "SIGKILL");
     await ln.init({ storage: root });
-    await new ln.File(enc.encode("a,b\n3,shared\n"), { name: "y.csv" }).save();
-    assertEquals((await ln.fsck()).interrupted.length, 1);
+    const refused = await new ln.File(enc.encode("a,b\n3,shared\n"), { name: "y.csv" }).save()
+      .catch((e) => e);
+    assert(refused instanceof ln.IntegrityError, `got ${refused}`);
+    assert(/replace\(\) of file .*fsck\(\{ repair: true \}\)/.test(refused.message));
+    assertEquals(await ln.File.filter({ name: "y.csv" }), []);
+    const g = await new ln.File(enc.encode("a,b\n1,g\n"), { key: "g.csv" }).save();
+    const alsoRefused = await g.replace(enc.encode("a,b\n3,shared\n")).catch((e) => e);
+    assert(alsoRefused instanceof ln.IntegrityError, `got ${alsoRefused}`);
+    assertEquals(await Deno.readTextFile(`${root}/g.csv`), "a,b\n1,g\n");
+    assertEquals((await ln.fsck()).interrupted.map((i) => i.id), [f.id]);
     await ln.fsck({ repair: true });
-    await ln.fsck({ repair: true });
-    const after = await ln.fsck();
-    // The old content was overwritten in place before the crash: reported, not hidden.
-    assertEquals([after.interrupted.length, after.mismatched.map((m) => m.id)], [0, [f.id]]);
+    assertEquals(await ln.fsck(), HEALTHY);
+    assertEquals(await Deno.readTextFile(`${root}/k.csv`), "a,b\n3,shared\n");
+    const same = await new ln.File(enc.encode("a,b\n3,shared\n"), { name: "y.csv" }).save();
+    assertEquals(same.id, f.id);
   } finally {
     await ln.close();
     await Deno.remove(root, { recursive: true });

@@ -526,3 +526,56 @@ Deno.test("a collection version whose predecessor another writer deletes meanwhi
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "PostgreSQL: content saved by another writer while replace() writes it over a file is refused or becomes that file; the replace completes",
+  ...needsPostgres("a replace racing a save on PostgreSQL"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // (From a stress: the save won the unique hash, the replace's commit failed, and
+    // the file's object held the new content under its old hash.)
+    const { default: pg } = await import("pg");
+    await using srv = await postgresServer();
+    const db = await srv.database();
+    const root = await tempDir();
+    const a = await ln.connect({ storage: root, db });
+    const b = await ln.connect({ storage: root, db });
+    const ext = new pg.Client({ connectionString: db });
+    await ext.connect();
+    try {
+      const f0 = await new ln.File(new TextEncoder().encode("old"), { key: "k.bin", instance: a })
+        .save();
+      const big = new Uint8Array(20 << 20).map((_, i) => (i * 7) % 253);
+      // Both writers stop at their journal entries, having checked the content is free:
+      // the save's registration then commits after the replace has claimed the content.
+      await ext.query("begin");
+      await ext.query("lock table pending_object in exclusive mode");
+      const saving = new ln.File(big, { name: "same.bin", instance: b }).save()
+        .then((f) => f.id, (e) => e);
+      await lockWaiters(ext, 1);
+      const replacing = ln.File.using(a).get(f0.id).then((f) => f.replace(big.slice()))
+        .then(() => "ok", (e) => e);
+      await lockWaiters(ext, 2);
+      await ext.query("commit");
+      const [replaced, saved] = [await replacing, await saving];
+      assertEquals(replaced, "ok", `the replace: ${replaced}`);
+      // Refused while the replace registers the content, or that file once it has.
+      if (saved !== f0.id) {
+        assert(saved instanceof ln.IntegrityError, `the save: ${saved}`);
+        assert(/being registered by a replace/.test(saved.message), saved.message);
+      }
+      assertEquals(await ln.fsck({ instance: a }), HEALTHY);
+      assertEquals((await Deno.stat(`${root}/k.bin`)).size, big.length);
+      // The content is the file's now: saving it again returns that file.
+      const again = await new ln.File(big.slice(), { name: "same.bin", instance: b }).save();
+      assertEquals(again.id, f0.id);
+    } finally {
+      await ext.end();
+      await a.close();
+      await b.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

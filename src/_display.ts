@@ -136,6 +136,25 @@ export function htmlFields(
 }
 
 /**
+ * What `v` is, for messages that must not show the value itself (it may be
+ * anything, or a secret): `null`, `undefined`, `an array`, `an object` (a
+ * plain one), `a Float32Array` (other objects by their class), else its
+ * type with an article (`a string`, `a bigint`).
+ */
+export function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") {
+    let name: unknown;
+    try {
+      name = Object.getPrototypeOf(v)?.constructor?.name;
+    } catch { /* a Proxy whose traps throw */ }
+    return typeof name === "string" && name !== "" && name !== "Object" ? `a ${name}` : "an object";
+  }
+  return `a ${typeof v}`;
+}
+
+/**
  * A user's value as shown in an error message, never throwing: strings
  * quoted, `10n` for a BigInt, `Symbol(x)`, plain objects and arrays as JSON
  * (BigInts inside as `"10n"`), other objects by their class (`a Map`);

@@ -324,7 +324,7 @@ Deno.test("new AnnData() refuses what is not a plain object of its options, nami
   await assertRejects(
     () => new ln.AnnData({ X: new Float32Array(4) as never }),
     ln.ValidationError,
-    /X is Float32Array, expected a DenseMatrix, CsrMatrix or CscMatrix/,
+    /X is a Float32Array, expected a DenseMatrix, CsrMatrix or CscMatrix/,
   );
   await assertRejects(
     () => new ln.AnnData({ obsNames: new Array(3) }),
@@ -334,7 +334,7 @@ Deno.test("new AnnData() refuses what is not a plain object of its options, nami
   await assertRejects(
     () => new ln.AnnData({ varNames: ["a", 5 as never] }),
     ln.ValidationError,
-    /varNames is an array of strings, but position 1 is number/,
+    /varNames is an array of strings, but position 1 is a number/,
   );
   const bad: [unknown, RegExp][] = [
     [{ obs: { c: 5 } }, /categories\.obs\.c is \{ categories/],
@@ -375,17 +375,17 @@ Deno.test("DenseMatrix refuses shapes past 2^53 and values of a dtype the writer
   await assertRejects(
     () => new ln.DenseMatrix(new Float32Array(1), Symbol("s") as never),
     ln.ValidationError,
-    /got symbol/,
+    /got a symbol/,
   );
   await assertRejects(
     () => new ln.DenseMatrix(new Float32Array(1), [Symbol("s"), 1] as never),
     ln.ValidationError,
-    /got \[symbol, 1\]/,
+    /got \[a symbol, 1\]/,
   );
   await assertRejects(
     () => new ln.DenseMatrix(new Uint8ClampedArray(4) as never, [2, 2]),
     ln.ValidationError,
-    /got Uint8ClampedArray; wrap/,
+    /got a Uint8ClampedArray; wrap/,
   );
   assertEquals(new ln.DenseMatrix(new Uint8Array(4), [2, 2]).dtype, "uint8");
 });

@@ -38,7 +38,7 @@ export function fileLabel(f: File): string {
 }
 
 /** The kind of every file (one for all), or a `ValidationError` naming the odd one. */
-export function kindOf(files: readonly File[], what: string): Kind {
+export function filesKind(files: readonly File[], what: string): Kind {
   const kinds = files.map((f): Kind | undefined => {
     const name = codecForSuffix(f.suffix)?.name;
     return name === "table" ? "dataframe" : name?.startsWith("anndata_") ? "anndata" : undefined;
@@ -201,7 +201,7 @@ export async function loadCollection(
   checkKeysAndFlags(options, LOAD_KEYS, "collection.load(options)", ["isRunInput"]);
   const join = checkJoin(options.join);
   const files = await c.files.all();
-  const kind = kindOf(files, `collection "${c.name}"`);
+  const kind = filesKind(files, `collection "${c.name}"`);
   const read = { isRunInput: false };
   if (kind === "dataframe") {
     const frames = await pool(files, 4, (f) => guard(f, () => f.load(read))) as DataFrame[];
@@ -240,7 +240,7 @@ export async function streamCollection(
   const join = checkJoin(options.join);
   const parallel = checkParallel(options.parallel);
   const files = await c.files.all();
-  if (kindOf(files, `collection "${c.name}"`) !== "anndata") {
+  if (filesKind(files, `collection "${c.name}"`) !== "anndata") {
     throw new ValidationError(
       `collection "${c.name}" holds tables; stream() reads AnnData (.h5ad .zarr): use load()`,
     );

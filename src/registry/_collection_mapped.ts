@@ -24,7 +24,7 @@ import type { BackedAnnData, BackedMatrix } from "../query/backed.ts";
 import type { IoStats } from "../storage/counting.ts";
 import { frameColumns, readDataFrame } from "../formats/anndata/_decode.ts";
 import { openBacked, openForRanges } from "./_file_open.ts";
-import { fileLabel, guard, joinVar, kindOf, linkAll } from "./_collection_load.ts";
+import { fileLabel, filesKind, guard, joinVar, linkAll } from "./_collection_load.ts";
 import { pool } from "../storage/_pool.ts";
 import type { Collection } from "./collection.ts";
 import type { File } from "./file.ts";
@@ -231,7 +231,7 @@ export async function* mappedCollection(
 ): AsyncGenerator<Batch> {
   const o = checkOptions(options);
   const files = await c.files.all();
-  if (kindOf(files, `collection "${c.name}"`) !== "anndata") {
+  if (filesKind(files, `collection "${c.name}"`) !== "anndata") {
     throw new ValidationError(
       `collection "${c.name}" holds tables; mapped() reads AnnData (.h5ad .zarr): use load()`,
     );

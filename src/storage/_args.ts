@@ -1,17 +1,10 @@
 // Checks of the arguments every StorageBackend method takes, shared by the
 // backends so that they refuse bad input alike: a ValidationError saying
 // what was expected, before any request is sent or byte written.
+import { kindOf } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
 import type { PutData } from "./storage.ts";
 import { checkKnownOptions } from "./_validate.ts";
-
-/** What `v` is, for messages: its class's name or its type (never its value). */
-export function kindOf(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return Object.getPrototypeOf(v)?.constructor?.name ?? "an object";
-  return typeof v;
-}
 
 /** A number for a message: numbers as such, anything else by its kind. */
 function shown(v: unknown): string {

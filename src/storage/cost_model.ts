@@ -3,7 +3,8 @@
 // Declared for local disks, measured once per backend instance for remote
 // ones; readers plan their range requests with it (formats/read_plan.ts).
 import { ValidationError } from "../errors.ts";
-import { COST_MODEL_SHAPE, isCostModel, kindOf } from "./_args.ts";
+import { kindOf } from "../_display.ts";
+import { COST_MODEL_SHAPE, isCostModel } from "./_args.ts";
 
 /**
  * The price of reading from a backend, for planning range requests: a

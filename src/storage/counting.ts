@@ -9,7 +9,7 @@ import type {
 } from "./storage.ts";
 import { readObject } from "./storage.ts";
 import { ValidationError } from "../errors.ts";
-import { kindOf } from "./_args.ts";
+import { kindOf } from "../_display.ts";
 
 /** What a wrapped backend must have. */
 const BACKEND_METHODS = ["get", "getRange", "put", "head", "delete", "list", "uri"] as const;

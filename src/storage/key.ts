@@ -1,4 +1,4 @@
-import { showValue } from "../_display.ts";
+import { kindOf, showValue } from "../_display.ts";
 import { InvalidKeyError, ValidationError } from "../errors.ts";
 
 /** The folder inside every storage root that lamindeno manages. */
@@ -167,9 +167,4 @@ export function objectKey(
     );
   }
   return validateKey(`${MANAGED_PREFIX}${id}${suffix}`);
-}
-
-/** What `v` is, for messages (never its value: it may be anything). */
-function kindOf(v: unknown): string {
-  return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
 }

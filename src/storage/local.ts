@@ -6,7 +6,8 @@ import * as rt from "../_runtime.ts";
 import { type CostModel, LOCAL_COST } from "./cost_model.ts";
 import { Md5 } from "./hash.ts";
 import { MANAGED_PREFIX, validateKey } from "./key.ts";
-import { checkChunk, checkPrefix, checkPut, checkRange, kindOf } from "./_args.ts";
+import { kindOf } from "../_display.ts";
+import { checkChunk, checkPrefix, checkPut, checkRange } from "./_args.ts";
 import type {
   ObjectInfo,
   PutData,

@@ -2,18 +2,14 @@
 // given, before anything is built or written: a ValidationError saying what
 // was expected and what was got.
 import { ValidationError } from "../../errors.ts";
-import { isMatrix, typeName } from "./matrix.ts";
+import { isMatrix } from "./matrix.ts";
+import { kindOf } from "../../_display.ts";
 import { checkKnownOptions, isPlainObject } from "../../storage/_validate.ts";
 
 export { isPlainObject };
 
 /** How deep `uns` may nest (dicts in dicts): anndata itself fails far sooner on deep ones. */
 export const MAX_UNS_DEPTH = 100;
-
-/** What `v` is, for messages (never its value). */
-export function kindOf(v: unknown): string {
-  return Array.isArray(v) ? "an array" : typeName(v);
-}
 
 /**
  * Check that `names` (when given) is an array of strings without holes:
@@ -100,7 +96,7 @@ export function checkAnnDataOptions(o: unknown): void {
   checkKnownOptions("new AnnData(options)", o, [...ANNDATA_OPTIONS]);
   if (o.X !== undefined && !isMatrix(o.X)) {
     throw new ValidationError(
-      `AnnData: X is ${typeName(o.X)}, expected a DenseMatrix, CsrMatrix or CscMatrix ` +
+      `AnnData: X is ${kindOf(o.X)}, expected a DenseMatrix, CsrMatrix or CscMatrix ` +
         `(wrap values as new DenseMatrix(values, [nObs, nVars]))`,
     );
   }

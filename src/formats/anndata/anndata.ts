@@ -1,8 +1,8 @@
 import pl from "nodejs-polars";
 import { ValidationError } from "../../errors.ts";
-import { isMatrix, type Matrix, typeName } from "./matrix.ts";
+import { isMatrix, type Matrix } from "./matrix.ts";
 import type { DataFrame } from "../tables.ts";
-import { installDisplay } from "../../_display.ts";
+import { installDisplay, kindOf } from "../../_display.ts";
 import { annDataHtml, annDataText } from "./_repr.ts";
 import { frameMeta } from "./_frame_meta.ts";
 import { checkAnnDataOptions, checkCategoryInfos, checkNames, isPlainObject } from "./_options.ts";
@@ -189,29 +189,29 @@ export function checkAnnData(a: AnnData, obs?: number, vars?: number): void {
   const isFrame = (v: unknown) =>
     typeof v === "object" && v !== null && typeof (v as DataFrame).getColumn === "function";
   for (const side of ["obsNames", "varNames"] as const) {
-    if (!Array.isArray(a[side])) bad(side, typeName(a[side]), "strings");
+    if (!Array.isArray(a[side])) bad(side, kindOf(a[side]), "strings");
     checkNames(`AnnData: ${side}`, a[side]);
   }
   const cats: unknown = a.categories;
-  if (!isPlainObject(cats)) bad("categories", typeName(cats), "{ obs, var }");
+  if (!isPlainObject(cats)) bad("categories", kindOf(cats), "{ obs, var }");
   checkCategoryInfos("AnnData: categories.obs", (cats as Categoricals).obs);
   checkCategoryInfos("AnnData: categories.var", (cats as Categoricals).var);
   const nObs = obs ?? a.nObs, nVars = vars ?? a.nVars;
-  if (!isFrame(a.obs)) bad("obs", typeName(a.obs), "a polars DataFrame");
-  if (!isFrame(a.var)) bad("var", typeName(a.var), "a polars DataFrame");
+  if (!isFrame(a.obs)) bad("obs", kindOf(a.obs), "a polars DataFrame");
+  if (!isFrame(a.var)) bad("var", kindOf(a.var), "a polars DataFrame");
   if (a.X !== undefined && !isMatrix(a.X)) {
-    bad("X", typeName(a.X), "a DenseMatrix, CsrMatrix or CscMatrix");
+    bad("X", kindOf(a.X), "a DenseMatrix, CsrMatrix or CscMatrix");
   }
   for (const slot of ["layers", "obsm", "varm", "obsp", "varp", "uns"] as const) {
     const m: unknown = a[slot];
     if (typeof m !== "object" || m === null || Array.isArray(m)) {
-      bad(slot, typeName(m), "an object");
+      bad(slot, kindOf(m), "an object");
     }
     if (slot === "uns") continue;
     for (const [k, v] of Object.entries(m as object)) {
       const frameOk = (slot === "obsm" || slot === "varm") && isFrame(v);
       if (!isMatrix(v) && !frameOk) {
-        bad(`${slot}.${k}`, typeName(v), slot.endsWith("m") ? "a matrix or DataFrame" : "a matrix");
+        bad(`${slot}.${k}`, kindOf(v), slot.endsWith("m") ? "a matrix or DataFrame" : "a matrix");
       }
     }
   }
@@ -220,7 +220,7 @@ export function checkAnnData(a: AnnData, obs?: number, vars?: number): void {
     if (
       typeof r !== "object" || r === null || !isFrame(r.var) || !Array.isArray(r.varNames) ||
       (r.X !== undefined && !isMatrix(r.X)) || typeof r.varm !== "object" || r.varm === null
-    ) bad("raw", typeName(r), "{ X, var, varNames, varm }");
+    ) bad("raw", kindOf(r), "{ X, var, varNames, varm }");
   }
   if (a.X && (a.X.shape[0] !== nObs || a.X.shape[1] !== nVars)) {
     bad("X's shape", a.X.shape, [nObs, nVars]);

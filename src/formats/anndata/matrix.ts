@@ -1,4 +1,5 @@
 // In-memory matrices of AnnData: dense (row-major), CSR and CSC.
+import { kindOf } from "../../_display.ts";
 import { ValidationError } from "../../errors.ts";
 import { decreasing64, outside64 } from "../_int64.ts";
 
@@ -88,7 +89,7 @@ function checkedDtype(data: NumericArray, dtype?: Dtype): Dtype {
     throw new ValidationError(
       `matrix values must be a typed array of a dtype anndata writes (Float32Array, ` +
         `Float64Array, Int8/16/32Array, BigInt64Array, Uint8/16/32Array or BigUint64Array), ` +
-        `got ${typeName(data)}${clamped}`,
+        `got ${kindOf(data)}${clamped}`,
     );
   }
   const own = dtypeOf(data);
@@ -142,8 +143,8 @@ function checkShape(shape: unknown): [number, number] {
     !shape.every((n) => Number.isSafeInteger(n) && n >= 0)
   ) {
     const got = Array.isArray(shape)
-      ? `[${shape.map((n) => typeof n === "number" ? String(n) : typeName(n)).join(", ")}]`
-      : typeName(shape);
+      ? `[${shape.map((n) => typeof n === "number" ? String(n) : kindOf(n)).join(", ")}]`
+      : kindOf(shape);
     throw new ValidationError(
       `a matrix shape is [rows, cols] of whole numbers >= 0 (at most 2^53 - 1), got ${got}`,
     );
@@ -304,15 +305,6 @@ export class CscMatrix {
   }
 }
 
-/** What `v` is, for messages: its class's name, or its JS type. */
-export function typeName(v: unknown): string {
-  return v === null
-    ? "null"
-    : typeof v === "object"
-    ? (v.constructor?.name ?? "an object")
-    : typeof v;
-}
-
 /**
  * The invariants of CSR/CSC arrays, so `toDense()` and lookups never drop
  * or misplace an entry: lengths agree, `indptr` starts at 0, never
@@ -332,7 +324,7 @@ function checkCompressed(
   for (const [name, a] of [["indices", indices], ["indptr", indptr]] as const) {
     if (!(a instanceof Int32Array || a instanceof BigInt64Array)) {
       throw new ValidationError(
-        `${what}: ${name} is an Int32Array or a BigInt64Array, got ${typeName(a)}; ` +
+        `${what}: ${name} is an Int32Array or a BigInt64Array, got ${kindOf(a)}; ` +
           `convert it (e.g. Int32Array.from(${name}))`,
       );
     }

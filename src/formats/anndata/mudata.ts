@@ -2,18 +2,12 @@ import pl from "nodejs-polars";
 import { CorruptFileError, ValidationError } from "../../errors.ts";
 import { AnnData, type CategoryInfo } from "./anndata.ts";
 import { isMatrix, type Matrix } from "./matrix.ts";
-import {
-  checkCategoryInfos,
-  checkNames,
-  checkWriteArgs,
-  isPlainObject,
-  kindOf,
-} from "./_options.ts";
+import { checkCategoryInfos, checkNames, checkWriteArgs, isPlainObject } from "./_options.ts";
 import { readAnnData, readDataFrame, readDict, readMatrix } from "./_decode.ts";
 import { withH5 } from "./read_h5ad.ts";
 import { type ElementStore, join } from "./_store.ts";
 import type { DataFrame } from "../tables.ts";
-import { installDisplay } from "../../_display.ts";
+import { installDisplay, kindOf } from "../../_display.ts";
 import { muDataHtml, muDataText } from "./_repr.ts";
 import { encodeAnnData, encodeDataFrame, encodeElem, encodeMatrix } from "./_encode.ts";
 import { group, type TreeGroup } from "./_tree.ts";

@@ -85,7 +85,7 @@ Deno.test("new MuData() refuses what is not { mod } of AnnData, and names that d
   await assertRejects(
     () => new ln.MuData({ mod: { rna: 5 as never } }),
     ln.ValidationError,
-    /mod\.rna is number, expected an AnnData/,
+    /mod\.rna is a number, expected an AnnData/,
   );
   await assertRejects(
     () => new ln.MuData({ mod: { rna: new ln.AnnData() }, bogus: 1 } as never),

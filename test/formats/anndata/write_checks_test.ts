@@ -91,7 +91,7 @@ Deno.test("the writers check an AnnData again (fields are assignable), and refus
     await assertRejects(
       () => write(e, `${dir}/e`),
       ln.ValidationError,
-      /X is Object, expected a DenseMatrix/,
+      /X is an object, expected a DenseMatrix/,
     );
     await assertRejects(
       () => write(f, `${dir}/f`),
@@ -255,7 +255,7 @@ Deno.test("CsrMatrix/CscMatrix refuse index arrays of other types (written as in
           Int32Array.of(0, 1, 2),
           [2, 2],
         ),
-      /indices is an Int32Array or a BigInt64Array, got Uint32Array/,
+      /indices is an Int32Array or a BigInt64Array, got a Uint32Array/,
     ],
     [
       "Float64Array indptr",
@@ -266,12 +266,12 @@ Deno.test("CsrMatrix/CscMatrix refuse index arrays of other types (written as in
           Float64Array.of(0, 1, 2) as unknown as Int32Array,
           [2, 2],
         ),
-      /indptr is an Int32Array or a BigInt64Array, got Float64Array/,
+      /indptr is an Int32Array or a BigInt64Array, got a Float64Array/,
     ],
     [
       "a plain array of indices",
       () => new ln.CsrMatrix(data, [0, 1] as unknown as Int32Array, Int32Array.of(0, 1, 2), [2, 2]),
-      /got Array/,
+      /got an array/,
     ],
     [
       "plain data",

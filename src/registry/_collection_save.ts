@@ -155,6 +155,10 @@ export async function saveCollection(inst: Instance, c: Collection): Promise<voi
   }
   c._setRow(row, inst);
   c._files = undefined;
+  // The collection it revises, as the caller holds it, is no longer the latest.
+  if (revises && previous && revises.id === previous.id) {
+    revises._setRow({ ...previous, is_latest: 0, updated_at: now }, inst);
+  }
 }
 
 /** Delete a collection's record and links; the newest remaining version becomes latest. */

@@ -10,6 +10,7 @@ import { STORAGE_MODEL } from "./storage_record.ts";
 import { transformKey, transformsByKey } from "./transform.ts";
 import { TRANSFORM_MODEL } from "./transform.ts";
 import { USER_MODEL } from "./user.ts";
+import { ULABEL_MODEL } from "./ulabel.ts";
 
 /** The `file` table's mapping (the fields -> row half; `File._setRow` is the other). */
 export const FILE_MODEL: Model<"file", File> = {
@@ -43,7 +44,14 @@ export const FILE_MODEL: Model<"file", File> = {
     createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
   bytewise: ["key"],
-  links: { ulabels: { table: "file_ulabel", self: "file_id", other: "ulabel_id" } },
+  links: {
+    ulabels: {
+      table: "file_ulabel",
+      self: "file_id",
+      other: "ulabel_id",
+      target: () => ULABEL_MODEL as never,
+    },
+  },
   fromRow: (row, inst) => File.fromRow(row, inst),
   toRow: (f) => ({
     id: f.id,

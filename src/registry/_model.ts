@@ -27,6 +27,8 @@ import type { Database } from "./schema.ts";
 import type { LinkTable } from "./_related.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import { showQueries } from "./_display.ts";
+import { STEM_LENGTH } from "../_ids.ts";
+import { lamindbSpelling } from "./_lamindb_hint.ts";
 
 /** A table of the registry. */
 export type Table = keyof Database & string;
@@ -48,8 +50,14 @@ export interface Model<T extends Table, R> {
   readonly label: string;
   /** Queryable camelCase fields and their columns. */
   readonly fields: Readonly<Record<string, Col<T>>> & { readonly id: Col<T> };
-  /** To-many relations a `where` may name (`{ ulabels: label }`), through link tables. */
-  readonly links?: Readonly<Record<string, Relation>>;
+  /**
+   * To-many relations a `where` may name (`{ ulabels: label }`), through link
+   * tables; with `target`, also by a where over the linked records
+   * (`{ ulabels: { name: "x" } }`).
+   */
+  readonly links?: Readonly<
+    Record<string, Relation & { readonly target?: () => Model<Table, unknown> }>
+  >;
   /** A record from a row (related records are joined by the caller). */
   fromRow(row: Row<T>, inst: Instance): R;
   /** The row of a record. */
@@ -229,8 +237,14 @@ function orderOf<T extends Table, R>(
     const name = typeof o === "string" ? o.replace(/^-/, "") : "";
     const col = Object.hasOwn(model.fields, name) ? model.fields[name] : undefined;
     if (!col) {
+      const spelled = typeof o === "string"
+        ? lamindbSpelling(name, undefined, Object.keys(model.fields))
+        : undefined;
+      const hint = spelled === undefined || spelled.startsWith("{")
+        ? ""
+        : `; lamindb's ${o} is ${o.startsWith("-") ? "-" : ""}${spelled} here`;
       throw new ValidationError(
-        `${model.label}.filter(): cannot order by ${safeShow(o)}; fields: ${
+        `${model.label}.filter(): cannot order by ${safeShow(o)}${hint}; fields: ${
           Object.keys(model.fields).join(", ")
         }`,
       );
@@ -280,6 +294,27 @@ export async function selectOne<T extends Table, R>(
   const where = typeof idOrWhere === "string" ? { id: idOrWhere } : idOrWhere;
   const rows = await selectWhere(inst, model, where);
   const shown = safeShow(where);
+  if (rows.length === 0 && typeof idOrWhere === "string") {
+    // lamindb's get("<16-character stem uid>"): the family's latest version.
+    const latest = model.scope && idOrWhere.length === STEM_LENGTH
+      ? await latestOfStem(inst, model, idOrWhere)
+      : undefined;
+    if (latest) return latest;
+    const byName = model.label === "File" ? "key" : "name" in model.fields ? "name" : undefined;
+    throw new NotFoundError(
+      `no ${model.label} has id ${safeShow(idOrWhere)}${
+        model.scope && idOrWhere.length === STEM_LENGTH
+          ? " (nor is it a version family's stem)"
+          : ""
+      }${
+        byName
+          ? `; to look it up by ${byName}: ${model.label}.get({ ${byName}: ${
+            safeShow(idOrWhere)
+          } })`
+          : ""
+      }`,
+    );
+  }
   if (rows.length === 0) throw new NotFoundError(`no ${model.label} matches ${shown}`);
   if (rows.length > 1) {
     throw new MultipleResultsError(
@@ -287,6 +322,20 @@ export async function selectOne<T extends Table, R>(
     );
   }
   return rows[0];
+}
+
+/** The latest version of the family whose ids start with `stem` (versioned records only). */
+async function latestOfStem<T extends Table, R>(
+  inst: Instance,
+  model: Model<T, R>,
+  stem: string,
+): Promise<Row<T> | undefined> {
+  const db = inst.assertOpen().db;
+  // The expression the family indexes cover (`_versions.ts`'s sameFamily).
+  const q = db.selectFrom(model.table as "file").selectAll()
+    .where(sql<string>`substr(id, 1, ${sql.lit(STEM_LENGTH)})`, "=", stem)
+    .where("is_latest", "=", 1);
+  return await retryBusy(() => q.executeTakeFirst()) as Row<T> | undefined;
 }
 
 /** Rows by ids, in the order of `ids` (missing ones dropped). */
@@ -395,6 +444,28 @@ export class Query<R> implements Promise<R[]> {
   async one(): Promise<R> {
     const rows = await this.#run(this.#atMost(2));
     if (rows.length === 0) throw new NotFoundError(`no ${this.#label} matches the query`);
+    if (rows.length > 1) {
+      throw new MultipleResultsError(`more than one ${this.#label} matches the query; use first()`);
+    }
+    return rows[0];
+  }
+
+  /**
+   * The only record, or `undefined` for none (lamindb's `one_or_none()`);
+   * `MultipleResultsError` for more.
+   *
+   * @example Look a label up without catching NotFoundError
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await new ln.ULabel({ name: "benchmark" }).save();
+   * console.assert((await ln.ULabel.filter({ name: "benchmark" }).oneOrNone())?.name === "benchmark");
+   * console.assert((await ln.ULabel.filter({ name: "nope" }).oneOrNone()) === undefined);
+   * await ln.close();
+   * ```
+   */
+  async oneOrNone(): Promise<R | undefined> {
+    const rows = await this.#run(this.#atMost(2));
     if (rows.length > 1) {
       throw new MultipleResultsError(`more than one ${this.#label} matches the query; use first()`);
     }

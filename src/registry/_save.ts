@@ -367,6 +367,21 @@ async function commit(plans: Plan[], inst: Instance, folderId: string | undefine
     p.pendingId = undefined;
     if (p.succession) p.succession.state = "committed";
   }
+  // The file a new version revises, as the caller holds it, is no longer the latest (and its
+  // object may have moved to `.lamindb/`): read it again, so that it reads its own content.
+  for (const p of plans) {
+    const rev = p.file._options.revises;
+    if (!p.succession || !rev || rev === p.file) continue;
+    try {
+      const row = await retryBusy(() =>
+        inst.db.selectFrom("file").selectAll().where("id", "=", rev.id).executeTakeFirst()
+      );
+      if (row) rev._setRow(row, inst);
+    } catch (e) {
+      // The save is committed: it does not fail for this (the record stays as it was read).
+      log.debug(`could not read file ${rev.id} again after its new version: ${e}`);
+    }
+  }
 }
 
 /**

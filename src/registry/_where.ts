@@ -18,6 +18,7 @@ import { prefixUpperBound } from "./_search_tokens.ts";
 import { globContains, regexContains } from "./_fold.ts";
 import { storableText } from "./_description.ts";
 import { isPlainObject } from "../storage/_validate.ts";
+import { lamindbSpelling } from "./_lamindb_hint.ts";
 
 /** What a field holds, for checking values and operators. */
 export type FieldType = "string" | "number" | "date" | "boolean";
@@ -192,7 +193,7 @@ export function whereExpression<T extends Table, R>(
     }
     const link = Object.hasOwn(model.links ?? {}, field) ? model.links![field] : undefined;
     if (link) {
-      parts.push(linkExpression(eb, model, field, link, value, ctx));
+      parts.push(linkExpression(eb, model, field, link, value, ctx, depth));
       continue;
     }
     const relation = Object.hasOwn(model.relations ?? {}, field)
@@ -210,8 +211,11 @@ export function whereExpression<T extends Table, R>(
         ...Object.keys(model.links ?? {}),
         ...Object.keys(model.customFilters ?? {}),
       ];
+      const spelled = lamindbSpelling(field, value, names);
       throw new ValidationError(
-        `${label} has no field "${field}"; fields: ${names.join(", ")}; groups: and, or, not`,
+        `${label} has no field "${field}"${
+          spelled === undefined ? "" : `; lamindb's ${field} is written ${spelled} here`
+        }; fields: ${names.join(", ")}; groups: and, or, not`,
       );
     }
     parts.push(fieldExpression(eb, model, field, col, value, ctx));
@@ -261,24 +265,39 @@ function linkedId(v: unknown): string | undefined {
   return typeof id === "string" ? id : undefined;
 }
 
-/** `{ ulabels: label }` (a record, an id, or an array of them: any of): through a link table. */
+/**
+ * `{ ulabels: label }` (a record, an id, or an array of them: any of), or
+ * `{ ulabels: { name: "x" } }` (some linked record matches that where):
+ * through a link table.
+ */
 function linkExpression<T extends Table, R>(
   eb: EB,
   model: Model<T, R>,
   field: string,
-  link: Relation,
+  link: Relation & { readonly target?: () => Model<Table, unknown> },
   value: unknown,
   ctx: Ctx,
+  depth: number,
 ): Expression<SqlBool> {
+  if (link.target && isPlainObject(value)) {
+    const target = link.target();
+    const matching = eb.selectFrom(target.table as Table).select(eb.ref("id" as never) as never)
+      .where((inner) => whereExpression(inner as EB, target, value, ctx, depth + 1));
+    const sub = eb.selectFrom(link.table as Table).select(eb.ref(link.self as never) as never)
+      .where(eb.ref(link.other as never), "in", matching as never);
+    return eb(eb.ref(model.fields.id as never), "in", sub as never);
+  }
   const values = Array.isArray(value) ? value : [value];
   count(ctx, values.length, model.label);
   const ids = values.map((v) => {
     const id = linkedId(v);
     if (id !== undefined) return id;
     throw new ValidationError(
-      `${model.label} where.${field}: expected a record, an id or an array of them, got ${
-        Array.isArray(v) ? "a nested array" : describe(v)
-      }`,
+      `${model.label} where.${field}: expected a record, an id or an array of them${
+        link.target
+          ? `, or a where over ${link.target().label} (e.g. { ${field}: { name: "x" } })`
+          : ""
+      }, got ${Array.isArray(v) ? "a nested array" : describe(v)}`,
     );
   });
   if (ids.length === 0) return sql<SqlBool>`1 = 0`;
@@ -465,6 +484,8 @@ export function linkDriver<T extends Table, R>(
     const link = Object.hasOwn(model.links, field) ? model.links[field] : undefined;
     if (!link) continue;
     const v = where[field];
+    // A where over the linked records goes the general way.
+    if (link.target && isPlainObject(v)) return;
     const id = linkedId(Array.isArray(v) && v.length === 1 ? v[0] : v);
     // Anything else (several records, a bad value) goes the general way, validated there.
     if (id === undefined) return;

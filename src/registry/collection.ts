@@ -29,10 +29,10 @@ import { assertSaved } from "./_saved.ts";
 import { defaultInstance, Instance } from "./instance.ts";
 import { type SearchOptions, searchQuery } from "./_search.ts";
 import { File } from "./file.ts";
-import { FILES } from "./_file_model.ts";
+import { FILE_MODEL, FILES } from "./_file_model.ts";
 import { Run, RUN_MODEL, RUNS } from "./run.ts";
 import { USER_MODEL } from "./user.ts";
-import { type ULabel, ulabelsManager } from "./ulabel.ts";
+import { type ULabel, ULABEL_MODEL, ulabelsManager } from "./ulabel.ts";
 import { deleteCollection, familyRows, saveCollection } from "./_collection_save.ts";
 import { loadCollection, streamCollection } from "./_collection_load.ts";
 import { type Batch, mappedCollection, type MappedOptions } from "./_collection_mapped.ts";
@@ -475,8 +475,18 @@ export const COLLECTION_MODEL: Model<"collection", Collection> = {
     createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
   links: {
-    ulabels: { table: "collection_ulabel", self: "collection_id", other: "ulabel_id" },
-    files: { table: "collection_file", self: "collection_id", other: "file_id" },
+    ulabels: {
+      table: "collection_ulabel",
+      self: "collection_id",
+      other: "ulabel_id",
+      target: () => ULABEL_MODEL as never,
+    },
+    files: {
+      table: "collection_file",
+      self: "collection_id",
+      other: "file_id",
+      target: () => FILE_MODEL as never,
+    },
   },
   fromRow: (row, inst) => Collection.fromRow(row, inst),
   toRow: (c) => ({

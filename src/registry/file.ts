@@ -447,7 +447,24 @@ export class File {
     return await (await import("./_describe.ts")).describeFile(this);
   }
 
-  /** The file with this id, or the one matching `where` (e.g. `{ key }`). */
+  /**
+   * The file with this id, or the one matching `where` (e.g. `{ key }`;
+   * latest versions only unless it names `isLatest`, an `id` or a `hash`).
+   * The 16-character stem of an id (lamindb's stem uid) gives the latest
+   * version of that family.
+   *
+   * @example By key, by id, by stem
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const v1 = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * const v2 = await new ln.File(new TextEncoder().encode("b"), { revises: v1 }).save();
+   * console.assert((await ln.File.get({ key: "a.txt" })).id === v2.id);
+   * console.assert((await ln.File.get(v1.id)).id === v1.id && !v1.isLatest);
+   * console.assert((await ln.File.get(v1.id.slice(0, 16))).id === v2.id);
+   * await ln.close();
+   * ```
+   */
   static async get(idOrWhere: string | Where): Promise<File> {
     return await FILES(defaultInstance()).get(idOrWhere);
   }

@@ -31,7 +31,7 @@ export { checkParams, type JsonValue, type RunParams } from "./_run_params.ts";
 import { optionalText, validateDescription } from "./_description.ts";
 import { checkKnownOptions } from "../storage/_validate.ts";
 import { assertTransformSaved } from "./_saved.ts";
-import { type ULabel, ulabelsManager } from "./ulabel.ts";
+import { type ULabel, ULABEL_MODEL, ulabelsManager } from "./ulabel.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import type { Description } from "./description.ts";
 import type { Lineage } from "./lineage.ts";
@@ -347,7 +347,14 @@ export const RUN_MODEL: Model<"run", Run> = {
     createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
   customFilters: { params: paramsFilter },
-  links: { ulabels: { table: "run_ulabel", self: "run_id", other: "ulabel_id" } },
+  links: {
+    ulabels: {
+      table: "run_ulabel",
+      self: "run_id",
+      other: "ulabel_id",
+      target: () => ULABEL_MODEL as never,
+    },
+  },
   fromRow: (row, inst) => Run.fromRow(row, inst),
   toRow: (r) => ({
     id: r.id,

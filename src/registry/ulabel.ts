@@ -258,8 +258,18 @@ export const ULABEL_MODEL: Model<"ulabel", ULabel> = {
   },
   relations: { createdBy: { column: "created_by_id", target: () => USER_MODEL as never } },
   links: {
-    parents: { table: "ulabel_parent", self: "child_id", other: "parent_id" },
-    children: { table: "ulabel_parent", self: "parent_id", other: "child_id" },
+    parents: {
+      table: "ulabel_parent",
+      self: "child_id",
+      other: "parent_id",
+      target: () => ULABEL_MODEL as never,
+    },
+    children: {
+      table: "ulabel_parent",
+      self: "parent_id",
+      other: "child_id",
+      target: () => ULABEL_MODEL as never,
+    },
   },
   fromRow: ULabel.fromRow,
   toRow: (l) => ({

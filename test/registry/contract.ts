@@ -325,6 +325,79 @@ export function registryContract(
     assertEquals((await ln.File.filter({})).length, 1);
   });
 
+  t(
+    "lamindb's spellings: a where or orderBy written as in Python says how to write it",
+    async () => {
+      await new ln.File(enc.encode("x"), { key: "raw/x.txt" }).save();
+      const said: [ln.Where, string][] = [
+        [{ key__startswith: "raw/" }, `{ key: { startsWith: "raw/" } }`],
+        [{ created_by__handle: "ana" }, `{ createdBy: { handle: "ana" } }`],
+        [{ size__gt: 1e6 }, `{ size: { gt: 1000000 } }`],
+        [{ key__in: ["a", "b"] }, `{ key: { in: ["a","b"] } }`],
+        [{ run__isnull: true }, `{ run: { isNull: true } }`],
+        [{ transform__name__icontains: "qc" }, `{ transform: { name: { icontains: "qc" } } }`],
+        [{ ulabels__name: "x" }, `{ ulabels: { name: "x" } }`],
+        [{ is_latest: false }, "isLatest"],
+        [{ uid: "abc" }, "id"],
+      ];
+      for (const [where, spelled] of said) {
+        const e = await assertRejects(() => ln.File.filter(where), ln.ValidationError);
+        assert(
+          e.message.includes(`lamindb's ${Object.keys(where)[0]} is written ${spelled} here`),
+          e.message,
+        );
+      }
+      // Not lamindb's: the plain message.
+      const e = await assertRejects(() => ln.File.filter({ no_such: 1 }), ln.ValidationError);
+      assert(!e.message.includes("lamindb's"), e.message);
+      await assertRejects(
+        () => ln.File.filter({}).orderBy("-created_at"),
+        ln.ValidationError,
+        /lamindb's -created_at is -createdAt here/,
+      );
+    },
+  );
+
+  t("lamindb's lookups: oneOrNone(), filtering by a where over linked labels", async () => {
+    const a = await new ln.File(enc.encode("a"), { key: "a.txt" }).save();
+    const b = await new ln.File(enc.encode("b"), { key: "b.txt" }).save();
+    assertEquals((await ln.File.filter({ key: "a.txt" }).oneOrNone())?.id, a.id);
+    assertEquals(await ln.File.filter({ key: "c.txt" }).oneOrNone(), undefined);
+    await assertRejects(() => ln.File.filter({}).oneOrNone(), ln.MultipleResultsError);
+    // ulabels__name="..." in lamindb: some label of the record matches the where.
+    const [exp, proj] = [
+      await new ln.ULabel({ name: "experiment 1" }).save(),
+      await new ln.ULabel({ name: "project" }).save(),
+    ];
+    await a.ulabels.add(exp);
+    await b.ulabels.add(exp, proj);
+    await exp.parents.add(proj);
+    const keys = async (where: ln.Where) =>
+      (await ln.File.filter(where, { orderBy: "key" })).map((f) => f.key);
+    assertEquals(await keys({ ulabels: { name: "experiment 1" } }), ["a.txt", "b.txt"]);
+    assertEquals(await keys({ ulabels: { name: "project" } }), ["b.txt"]);
+    assertEquals(await keys({ ulabels: { name: { startsWith: "exp" } }, key: "a.txt" }), [
+      "a.txt",
+    ]);
+    assertEquals(await keys({ not: { ulabels: { name: "project" } } }), ["a.txt"]);
+    assertEquals(await keys({ ulabels: { name: "none" } }), []);
+    assertEquals(await keys({ ulabels: { id: exp.id } }), ["a.txt", "b.txt"]);
+    assertEquals(
+      (await ln.ULabel.filter({ parents: { name: "project" } })).map((l) => l.name),
+      ["experiment 1"],
+    );
+    await assertRejects(
+      () => ln.File.filter({ ulabels: { nme: "x" } }),
+      ln.ValidationError,
+      /ULabel has no field "nme"/,
+    );
+    await assertRejects(
+      () => ln.File.filter({ ulabels: 5 }),
+      ln.ValidationError,
+      /or a where over ULabel/,
+    );
+  });
+
   t("save, query, get: fields come back with their types", async (root) => {
     await Deno.mkdir(`${root}/raw`);
     await Deno.writeTextFile(`${root}/raw/a.csv`, "x,y\n1,2\n");
@@ -565,11 +638,8 @@ export function registryContract(
         ln.ValidationError,
         /not saved yet/,
       );
-      await assertRejects(
-        () => ln.File.filter({ ulabels: { name: "T cell" } }),
-        ln.ValidationError,
-        /ulabels: expected a record, an id/,
-      );
+      // A where over the labels (lamindb's ulabels__name): some label of the file matches.
+      assertEquals(keys(await ln.File.filter({ ulabels: { name: "T cell" } })), keys([a]));
       await a.delete();
       assertEquals(keys(await tcell.files.all()), []);
     },

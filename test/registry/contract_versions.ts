@@ -105,6 +105,46 @@ export function versionsContract(
     assertEquals(await ln.fsck(), HEALTHY);
   });
 
+  t(
+    "lamindb's get(stem uid) gives the latest version; a file revised reads its own content",
+    async () => {
+      const v1 = await new ln.File(csv("one"), { key: "s.csv" }).save();
+      const v2 = await new ln.File(csv("two"), { revises: v1 }).save();
+      // The record passed as revises is no longer the latest, and reads its own object.
+      assertEquals([v1.isLatest, v2.isLatest], [false, true]);
+      assertEquals(await firstA(v1), "one");
+      assertEquals(await Deno.readTextFile(await v1.stage()), "a,b\none,1\n");
+      const stem = v1.id.slice(0, 16);
+      assertEquals((await ln.File.get(stem)).id, v2.id);
+      assertEquals((await ln.File.get(v1.id)).id, v1.id);
+      await assertRejects(
+        () => ln.File.get("0123456789abcdef"),
+        ln.NotFoundError,
+        /no File has id "0123456789abcdef" \(nor is it a version family's stem\); to look it up by key: File\.get\(\{ key: "0123456789abcdef" \}\)/,
+      );
+      await assertRejects(
+        () => ln.File.get("s.csv"),
+        ln.NotFoundError,
+        /File\.get\(\{ key: "s\.csv" \}\)/,
+      );
+      // Deleting the old version needs no fresh copy of it.
+      await v1.delete();
+      assertEquals((await v2.versions()).map((f) => f.id), [v2.id]);
+      // Collections alike.
+      const c1 = await new ln.Collection([v2], { name: "c" }).save();
+      const w = await new ln.File(csv("w"), { key: "w.csv" }).save();
+      const c2 = await new ln.Collection([v2, w], { revises: c1 }).save();
+      assertEquals([c1.isLatest, c2.isLatest], [false, true]);
+      assertEquals((await ln.Collection.get(c1.id.slice(0, 16))).id, c2.id);
+      await assertRejects(
+        () => ln.Collection.get("nope"),
+        ln.NotFoundError,
+        /Collection\.get\(\{ name: "nope" \}\)/,
+      );
+      assertEquals(await ln.fsck(), HEALTHY);
+    },
+  );
+
   t("an in-place file's object moves aside for a new version at its path", async (root) => {
     await Deno.mkdir(`${root}/raw`);
     await Deno.writeTextFile(`${root}/raw/s.csv`, "a,b\nin place,1\n");

@@ -276,13 +276,19 @@ Deno.test("bad label input is a ValidationError and writes nothing", async () =>
     ln.ValidationError,
     /take ULabel records/,
   );
-  for (const bad of [3, null, [["nested"]], { id: 5 }, () => "x"]) {
+  for (const bad of [3, null, [["nested"]], () => "x"]) {
     await assertRejects(
       () => ln.File.filter({ ulabels: bad }),
       ln.ValidationError,
       /where\.ulabels: expected a record, an id/,
     );
   }
+  // An object is a where over the labels, checked as one.
+  await assertRejects(
+    () => ln.File.filter({ ulabels: { id: 5 } }),
+    ln.ValidationError,
+    /ULabel where\.id\.eq: id holds strings/,
+  );
   await assertRejects(
     () => ln.File.filter({ ulabels: Array.from({ length: 20_001 }, (_, i) => `id${i}`) }),
     ln.ValidationError,

@@ -1,0 +1,54 @@
+// How a field spelled as in Python lamindb (Django lookups `key__startswith`,
+// `created_by__handle`; snake_case `is_latest`; `uid`) is written here, for
+// the message of a `where` or `orderBy` naming a field the record lacks.
+import { showValue } from "../_display.ts";
+
+/** Django's lookups and the operator of a `where` meaning the same. */
+const LOOKUPS: Readonly<Record<string, string>> = {
+  exact: "eq",
+  in: "in",
+  gt: "gt",
+  gte: "gte",
+  lt: "lt",
+  lte: "lte",
+  contains: "contains",
+  icontains: "icontains",
+  startswith: "startsWith",
+  endswith: "endsWith",
+  isnull: "isNull",
+};
+
+/** lamindb's names that are not just snake_case of ours. */
+const RENAMED: Readonly<Record<string, string>> = { uid: "id", artifacts: "files" };
+
+function camel(name: string): string {
+  if (Object.hasOwn(RENAMED, name)) return RENAMED[name];
+  return name.replace(/_+([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/**
+ * The spelling of `field` here when it is lamindb's, e.g. `{ key: { startsWith: "raw/" } }`
+ * for `key__startswith` (with `value`), `isLatest` for `is_latest`; undefined when it is
+ * not one (no `_` in it and not a name lamindb renames) or the first field is unknown here.
+ */
+export function lamindbSpelling(
+  field: string,
+  value: unknown,
+  known: readonly string[],
+): string | undefined {
+  if (!field.includes("_") && !Object.hasOwn(RENAMED, field)) return undefined;
+  const parts = field.split("__").filter((p) => p !== "");
+  if (parts.length === 0) return undefined;
+  let op: string | undefined;
+  if (parts.length > 1 && Object.hasOwn(LOOKUPS, parts[parts.length - 1])) {
+    op = LOOKUPS[parts.pop()!];
+  }
+  const path = parts.map(camel);
+  if (!known.includes(path[0])) return undefined;
+  if (parts.length === 1 && op === undefined) return path[0];
+  let inner = showValue(value);
+  if (op === "eq") op = undefined;
+  if (op !== undefined) inner = `{ ${op}: ${inner} }`;
+  for (let i = path.length - 1; i >= 0; i--) inner = `{ ${path[i]}: ${inner} }`;
+  return inner;
+}

@@ -1,8 +1,9 @@
-// `describe()` of File, Run and Transform, after lamindb's: what a person
+// `describe()` of File, Collection, Run and Transform, after lamindb's: what a person
 // wants to know at a glance (fields, storage, run, transform, labels,
 // features, inputs/outputs), as a text tree and as HTML. Loaded on first use.
 import { clip, escapeHtml, htmlFields, showBytes, showDate } from "../_display.ts";
 import { Description } from "./description.ts";
+import type { Collection } from "./collection.ts";
 import type { File } from "./file.ts";
 import { FILES } from "./_file_model.ts";
 import { defaultInstance, type Instance } from "./instance.ts";
@@ -219,5 +220,49 @@ export async function describeTransform(t: Transform): Promise<Description> {
       name: "Outputs",
       rows: rows(["files", outputs.map(fileName).join(", ") + more(nOutputs, outputs.length)]),
     },
+  ]);
+}
+
+/** `collection.describe()`. */
+export async function describeCollection(c: Collection): Promise<Description> {
+  const general: Section = {
+    name: "General",
+    rows: rows(
+      ["id", c.id],
+      ["description", c.description],
+      ...versionRows(c),
+      ["hash", c.hash],
+      ["createdAt", c.isSaved ? c.createdAt : "not saved yet"],
+    ),
+  };
+  if (!c.isSaved) return render("Collection", c.name, [general]);
+  const inst = c._inst;
+  const [files, labels, inputOf, handle, run] = await Promise.all([
+    c.files.all(),
+    c.ulabels.all(),
+    c.inputOf.all(),
+    handleOf(inst, c.createdById),
+    c.runId === null ? undefined : RUNS(inst).byIds([c.runId]).then((rs) => rs[0]),
+  ]);
+  general.rows.push(...rows(["createdBy", handle]));
+  return render("Collection", c.name, [
+    general,
+    {
+      name: "Provenance",
+      rows: rows(
+        ["transform", transformName(run?.transform, c.transformId, c.transformVersion)],
+        ["run", run ? `${run.id} (${run.status}, ${showDate(run.runAt)})` : c.runId],
+        ["read by runs", list(inputOf.map((r) => `${r.id} (${r.transform?.name ?? "?"})`))],
+      ),
+    },
+    {
+      name: "Files",
+      rows: rows(
+        ["count", files.length],
+        ["size", showBytes(files.reduce((n, f) => n + (f.size ?? 0), 0))],
+        ["files", list(files.map(fileName))],
+      ),
+    },
+    { name: "Labels", rows: rows(["ulabels", list(labels.map((l) => l.name))]) },
   ]);
 }

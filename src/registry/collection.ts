@@ -35,6 +35,9 @@ import { USER_MODEL } from "./user.ts";
 import { type ULabel, ULABEL_MODEL, ulabelsManager } from "./ulabel.ts";
 import { deleteCollection, familyRows, saveCollection } from "./_collection_save.ts";
 import { loadCollection, streamCollection } from "./_collection_load.ts";
+import { showRecords } from "./_display.ts";
+import { checkDeleteOptions, type DeleteOptions } from "./_delete_options.ts";
+import type { Description } from "./description.ts";
 import { type Batch, mappedCollection, type MappedOptions } from "./_collection_mapped.ts";
 
 export type { Batch, MappedOptions } from "./_collection_mapped.ts";
@@ -362,9 +365,35 @@ export class Collection {
     return (await familyRows(inst, this.id)).map((r) => Collection.fromRow(r, inst));
   }
 
-  /** Delete the record and its links (not the files); the previous version becomes latest. */
-  async delete(): Promise<void> {
+  /**
+   * Delete the record and its links (not the files) for good (no trash:
+   * `{ permanent: false }` is a `ValidationError`); the previous version
+   * becomes latest.
+   */
+  async delete(options: DeleteOptions = {}): Promise<void> {
+    checkDeleteOptions("Collection", options);
     await deleteCollection(this._inst, this);
+  }
+
+  /**
+   * At a glance, as lamindb's `describe()`: fields, version, the run and
+   * transform that made it, runs that read it, its files (count, total
+   * size, keys in order) and labels (a {@linkcode Description}: `.text`
+   * prints as a tree, a notebook shows `.html`).
+   *
+   * @example Describe a collection
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const a = await new ln.File(new TextEncoder().encode("x\n1\n"), { key: "a.csv" }).save();
+   * const c = await new ln.Collection([a], { name: "tables" }).save();
+   * const text = (await c.describe()).text;
+   * console.assert(text.startsWith("Collection: tables") && text.includes("files: a.csv"));
+   * await ln.close();
+   * ```
+   */
+  async describe(): Promise<Description> {
+    return await (await import("./_describe.ts")).describeCollection(this);
   }
 
   /** The collection with this id, or matching `where` (e.g. `{ name }`; latest versions). */
@@ -421,6 +450,8 @@ export class Collection {
     }${describe(this.description)})`;
   }
 }
+
+showRecords(Collection);
 
 function managers(
   c: Collection,

@@ -57,9 +57,11 @@ import type { DataFrame } from "../formats/tables.ts";
 import type { Description } from "./description.ts";
 import type { Lineage } from "./lineage.ts";
 import { showRecords } from "./_display.ts";
+import { checkDeleteOptions, type DeleteOptions } from "./_delete_options.ts";
 
 export type { FileData } from "./_input.ts";
 export type { ReplaceOptions, StreamOptions } from "./file_schemas.ts";
+export type { DeleteOptions } from "./_delete_options.ts";
 
 /** Options of `new ln.File(data, options)`. */
 export interface FileOptions {
@@ -436,8 +438,26 @@ export class File {
     return await versionsOf(this._inst, this.id);
   }
 
-  /** Delete the record, its links and, when lamindeno manages it, the object. */
-  async delete(): Promise<void> {
+  /**
+   * Delete the record, its links and, when lamindeno manages it, the
+   * object, for good: unlike lamindb, there is no trash (`{ permanent:
+   * false }` is a `ValidationError`). Deleting the latest version makes the
+   * previous one latest.
+   *
+   * @example Delete a file; asking for the trash deletes nothing
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const f = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * await f.delete({ permanent: false }).catch((e) => console.assert(e.name === "ValidationError"));
+   * console.assert(await ln.File.filter({ key: "a.txt" }).exists());
+   * await f.delete();
+   * console.assert(!(await ln.File.filter({ key: "a.txt" }).exists()));
+   * await ln.close();
+   * ```
+   */
+  async delete(options: DeleteOptions = {}): Promise<void> {
+    checkDeleteOptions("File", options);
     if (!this._saved) throw new ValidationError(`file ${this.id} is not saved; nothing to delete`);
     await deleteFile(this._inst, this);
   }

@@ -398,6 +398,45 @@ export function registryContract(
     );
   });
 
+  t(
+    "delete() is permanent: lamindb's trash (permanent: false) is refused, nothing deleted",
+    async () => {
+      const f = await new ln.File(enc.encode("d"), { key: "d.txt" }).save();
+      const c = await new ln.Collection([f], { name: "d" }).save();
+      await assertRejects(
+        () => c.delete({ permanent: false }),
+        ln.ValidationError,
+        /Collection\.delete\(\{ permanent: false \}\): lamindeno has no trash.*nothing was deleted/,
+      );
+      await assertRejects(
+        () => f.delete({ permanent: false }),
+        ln.ValidationError,
+        /File\.delete\(\{ permanent: false \}\): lamindeno has no trash/,
+      );
+      await assertRejects(
+        () => f.delete({ storage: false } as never),
+        ln.ValidationError,
+        /unknown option "storage"; the options are permanent/,
+      );
+      await assertRejects(
+        () => f.delete({ permanent: "yes" } as never),
+        ln.ValidationError,
+        /permanent must be true or false/,
+      );
+      assertEquals([await ln.File.filter({}).count(), await ln.Collection.filter({}).count()], [
+        1,
+        1,
+      ]);
+      await c.delete({ permanent: true });
+      await f.delete({ permanent: true });
+      assertEquals([await ln.File.filter({}).count(), await ln.Collection.filter({}).count()], [
+        0,
+        0,
+      ]);
+      assertEquals(await ln.fsck(), HEALTHY);
+    },
+  );
+
   t("save, query, get: fields come back with their types", async (root) => {
     await Deno.mkdir(`${root}/raw`);
     await Deno.writeTextFile(`${root}/raw/a.csv`, "x,y\n1,2\n");

@@ -296,6 +296,41 @@ onBoth("JSON.stringify(record) gives its public fields", async () => {
   assert(!("inputs" in JSON.parse(JSON.stringify(run))));
 });
 
+onBoth("a collection shows as the other records do, and describes itself", async () => {
+  const { raw, out, label } = await populate();
+  await ln.track({ name: "collect.ts" });
+  const c = await new ln.Collection([raw, out], { name: "qc", description: "both" }).save();
+  await ln.finish();
+  await c.ulabels.add(label);
+  // Was the object's internals, down to the instance's database handle; JSON.stringify threw.
+  const text = Deno.inspect(c);
+  assert(text.startsWith(`Collection(id="${c.id}"`) && text.endsWith(")"), text);
+  assert(!text.includes("_instance") && !text.includes("Kysely"), text);
+  assertEquals(inspect(c), text);
+  assertEquals(JSON.parse(JSON.stringify(c)).name, "qc");
+  assert((await bundleOf(c))["text/html"].startsWith("<table"));
+  const d = await c.describe();
+  for (
+    const s of [
+      "Collection: qc",
+      `id: ${c.id}`,
+      "description: both",
+      "isLatest: true",
+      "transform: collect.ts (",
+      `run: ${c.runId} (completed, `,
+      "count: 2",
+      "files: raw/cells.csv, out/genes.parquet",
+      `ulabels: ${label.name}`,
+      `createdBy: ${ln.settings.user.handle}`,
+    ]
+  ) {
+    assert(d.text.includes(s), `collection.describe() shows "${s}":\n${d.text}`);
+  }
+  assert(d.html.includes("qc") && !d.html.includes("<script>"));
+  const unsaved = await new ln.Collection([raw], { name: "u" }).describe();
+  assert(unsaved.text.includes("createdAt: not saved yet"), unsaved.text);
+});
+
 onBoth("viewLineage() gives one value that a notebook shows as one SVG image", async () => {
   const { out } = await populate();
   const lineage = await out.viewLineage();

@@ -288,7 +288,13 @@ export const ULABELS: (inst: Instance) => Queries<ULabel> = queries(ULABEL_MODEL
 function checkLabels(what: string, items: unknown[]): ULabel[] {
   for (const it of items) {
     if (!(it instanceof ULabel)) {
-      throw new ValidationError(`${what}: add()/remove() take ULabel records`);
+      throw new ValidationError(
+        `${what}: add()/remove() take ULabel records, got ${showValue(it)}` +
+          (typeof it === "string"
+            ? `; for a label by name: await ln.ULabel.get({ name: ${showValue(it)} }), or ` +
+              `await new ln.ULabel({ name: ${showValue(it)} }).save() to make it`
+            : ""),
+      );
     }
     if (!it._saved) {
       throw new ValidationError(`${what}: label "${it.name}" is not saved yet; call save() first`);
@@ -312,8 +318,9 @@ export function ulabelsManager<L extends "file_ulabel" | "run_ulabel" | "collect
   );
   return {
     all: () => m.all(),
-    add: (...items) => m.add(...checkLabels(`${table}`, items)),
-    remove: (...items) => m.remove(...checkLabels(`${table}`, items)),
+    add: (...items) => m.add(...checkLabels(`${table.replace("_ulabel", "")}.ulabels`, items)),
+    remove: (...items) =>
+      m.remove(...checkLabels(`${table.replace("_ulabel", "")}.ulabels`, items)),
   };
 }
 

@@ -274,7 +274,13 @@ Deno.test("bad label input is a ValidationError and writes nothing", async () =>
   await assertRejects(
     () => file.ulabels.add(file as unknown as ln.ULabel),
     ln.ValidationError,
-    /take ULabel records/,
+    /file\.ulabels: add\(\)\/remove\(\) take ULabel records, got a File/,
+  );
+  // lamindb users pass a name: the message says how to get or make that label.
+  await assertRejects(
+    () => file.ulabels.add("T cell" as unknown as ln.ULabel),
+    ln.ValidationError,
+    /got "T cell"; for a label by name: await ln\.ULabel\.get\(\{ name: "T cell" \}\), or await new ln\.ULabel\(\{ name: "T cell" \}\)\.save\(\)/,
   );
   for (const bad of [3, null, [["nested"]], () => "x"]) {
     await assertRejects(

@@ -82,9 +82,10 @@ export const ANY_VERSION: boolean[] = [true, false];
 
 /**
  * `get`/`filter` see latest versions only, unless the where names the
- * version (`isLatest`), an `id` or a `hash` (which pick records themselves).
+ * version (`isLatest`), an `id` or a `hash` (which pick records themselves);
+ * the scope of File and Collection.
  */
-function latestUnlessAsked(where: Where): Where {
+export function latestUnlessAsked(where: Where): Where {
   for (const k of ["isLatest", "id", "hash"]) if (Object.hasOwn(where, k)) return where;
   return { ...where, isLatest: true };
 }

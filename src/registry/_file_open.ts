@@ -24,6 +24,7 @@ import { loadObject, type LoadOptions, type LoadResult } from "../formats/load.t
 import type { StreamOptions } from "./file_schemas.ts";
 import { streamAnnData } from "../query/stream.ts";
 import { linkRunInput } from "./_inputs.ts";
+import { retryBusy } from "./_db_errors.ts";
 
 /**
  * The object of a saved file on local disk: itself, or a cached copy of a
@@ -31,6 +32,33 @@ import { linkRunInput } from "./_inputs.ts";
  * registry are not built by the constructor.)
  */
 export async function objectOnDisk(file: File, progress: CopyProgress = {}): Promise<string> {
+  await refresh(file);
+  return await copyOnDisk(file, progress);
+}
+
+/**
+ * Make `file` the record its id names now, before its object is read: one
+ * held from before a new version was saved at its key (its object moved to
+ * `.lamindb/` since) would read the new version's content, one replaced
+ * meanwhile would read new content under its old hash, one deleted another
+ * file's object saved at its key since. A `NotFoundError` when deleted.
+ */
+async function refresh(file: File): Promise<void> {
+  file.path(); // saved?
+  const inst = file._inst;
+  const row = await retryBusy(() =>
+    inst.db.selectFrom("file").selectAll().where("id", "=", file.id).executeTakeFirst()
+  );
+  if (!row) {
+    throw new NotFoundError(
+      `file ${file.id} was deleted since this record was read; nothing to read: ` +
+        `look the data up again (ln.File.get({ key }) or ln.File.filter(...))`,
+    );
+  }
+  if (row.updated_at !== file.updatedAt.toISOString()) file._setRow(row, inst);
+}
+
+async function copyOnDisk(file: File, progress: CopyProgress): Promise<string> {
   const path = file.path();
   const inst = file._inst;
   const backend = inst.backendFor(file.storageId!);
@@ -63,7 +91,8 @@ export async function openForRanges(
   file: File,
   onProgress?: OnProgress,
 ): Promise<{ src: RangeReader; io: IoCount; done: () => void }> {
-  const path = file.path(); // saved?
+  await refresh(file);
+  const path = file.path();
   const inst = file._inst;
   const t = startProgress("download", file.size ?? 0, { onProgress, quiet: true });
   const onRead = t && ((n: number) => t.add(n));
@@ -194,12 +223,13 @@ export async function streamFile(file: File, options: StreamOptions): Promise<An
 
 /** `file.load()`: the in-memory object of a saved file (see `File.load`). */
 export async function loadFile(file: File, options: LoadOptions): Promise<LoadResult> {
-  const path = file.path();
+  file.path(); // saved?
   checkOptions(options, "load", ["isRunInput", "as", "onProgress"]);
+  await refresh(file);
   const value = await loadObject(
     file._inst.backendFor(file.storageId!).localPath(file._objectKey)
-      ? path
-      : await objectOnDisk(file, { onProgress: options.onProgress }),
+      ? file.path()
+      : await copyOnDisk(file, { onProgress: options.onProgress }),
     file.suffix,
     options.as,
   ) as LoadResult;

@@ -324,6 +324,33 @@ export async function selectOne<T extends Table, R>(
   return rows[0];
 }
 
+/**
+ * `get`'s row: the one matching `idOrWhere` within the model's scope (File:
+ * latest versions); when none does, as lamindb's `get`, the newest match
+ * outside it (an older version by `{ key, version }`, or by a key only an
+ * older version has), so a where naming one version finds it.
+ */
+async function selectScoped<T extends Table, R>(
+  inst: Instance,
+  model: Model<T, R>,
+  idOrWhere: string | Where,
+  scoped: (where: Where) => Where,
+): Promise<Row<T>> {
+  if (typeof idOrWhere === "string") return await selectOne(inst, model, idOrWhere);
+  const where = scoped(idOrWhere);
+  try {
+    return await selectOne(inst, model, where);
+  } catch (e) {
+    if (!(e instanceof NotFoundError) || where === idOrWhere) throw e;
+    const [newest] = await selectWhere(inst, model, idOrWhere, {
+      orderBy: ["-createdAt", "-id"],
+      limit: 1,
+    });
+    if (newest) return newest;
+    throw e;
+  }
+}
+
 /** The latest version of the family whose ids start with `stem` (versioned records only). */
 async function latestOfStem<T extends Table, R>(
   inst: Instance,
@@ -541,9 +568,7 @@ export function queries<T extends Table, R>(
   const scoped = (where: Where) => model.scope && isPlainObject(where) ? model.scope(where) : where;
   return (inst) => ({
     get: async (idOrWhere) =>
-      (await hydrate(inst, [
-        await selectOne(inst, model, typeof idOrWhere === "string" ? idOrWhere : scoped(idOrWhere)),
-      ]))[0],
+      (await hydrate(inst, [await selectScoped(inst, model, idOrWhere, scoped)]))[0],
     filter: (where = {}, options = {}) => {
       where = scoped(where);
       // The options as given (a query merges them into new objects): checked when it runs.

@@ -29,7 +29,7 @@ import { assertSaved } from "./_saved.ts";
 import { defaultInstance, Instance } from "./instance.ts";
 import { type SearchOptions, searchQuery } from "./_search.ts";
 import { File } from "./file.ts";
-import { FILE_MODEL, FILES } from "./_file_model.ts";
+import { FILE_MODEL, FILES, latestUnlessAsked } from "./_file_model.ts";
 import { Run, RUN_MODEL, RUNS } from "./run.ts";
 import { USER_MODEL } from "./user.ts";
 import { type ULabel, ULABEL_MODEL, ulabelsManager } from "./ulabel.ts";
@@ -497,10 +497,7 @@ export const COLLECTION_MODEL: Model<"collection", Collection> = {
     createdById: "created_by_id",
   },
   types: { isLatest: "boolean" },
-  scope: (where) =>
-    ["isLatest", "id", "hash"].some((k) => Object.hasOwn(where, k))
-      ? where
-      : { ...where, isLatest: true },
+  scope: latestUnlessAsked,
   relations: {
     run: { column: "run_id", target: () => RUN_MODEL as never },
     createdBy: { column: "created_by_id", target: () => USER_MODEL as never },

@@ -127,6 +127,33 @@ export function versionsContract(
         ln.NotFoundError,
         /File\.get\(\{ key: "s\.csv" \}\)/,
       );
+      // A record held from before a new version was saved at its key (not passed as
+      // revises) reads its own content too: its object moved aside meanwhile.
+      const held = await ln.File.get(v2.id);
+      const later = await new ln.File(csv("later"), { key: "s.csv" }).save();
+      assertEquals(await firstA(held), "two"); // was "later"
+      assertEquals(await Deno.readTextFile(await held.stage()), "a,b\ntwo,1\n");
+      assertEquals(held.isLatest, false);
+      await later.delete();
+      // One deleted since: a NotFoundError, not another file's content at its key.
+      const gone = await ln.File.get(later.id).catch(() => undefined);
+      assertEquals(gone, undefined);
+      const heldW = await new ln.File(csv("w0"), { key: "w0.csv" }).save();
+      const sameW = await ln.File.get(heldW.id);
+      await sameW.delete();
+      await new ln.File(csv("w1"), { key: "w0.csv" }).save();
+      await assertRejects(() => heldW.load(), ln.NotFoundError, /was deleted since/);
+      // As lamindb's get: a where no latest version matches gives the newest match.
+      const v3 = await new ln.File(csv("three"), { revises: v2, version: "3" }).save();
+      assertEquals((await ln.File.get({ key: "s.csv", version: "3" })).id, v3.id);
+      await v3.delete();
+      assertEquals((await ln.File.get({ key: "s.csv", version: null })).id, v2.id);
+      const v4 = await new ln.File(csv("four"), { revises: v2, version: "4" }).save();
+      assertEquals((await ln.File.get({ key: "s.csv", version: null })).id, v2.id); // not latest
+      assertEquals((await ln.File.get({ key: "s.csv" })).id, v4.id);
+      assertEquals(await ln.File.filter({ key: "s.csv", version: null }), []);
+      await assertRejects(() => ln.File.get({ key: "s.csv", version: "5" }), ln.NotFoundError);
+      await v4.delete();
       // Deleting the old version needs no fresh copy of it.
       await v1.delete();
       assertEquals((await v2.versions()).map((f) => f.id), [v2.id]);
@@ -136,6 +163,10 @@ export function versionsContract(
       const c2 = await new ln.Collection([v2, w], { revises: c1 }).save();
       assertEquals([c1.isLatest, c2.isLatest], [false, true]);
       assertEquals((await ln.Collection.get(c1.id.slice(0, 16))).id, c2.id);
+      const c3 = await new ln.Collection([w], { revises: c2, version: "3" }).save();
+      assertEquals((await ln.Collection.get({ name: "c", id: c2.id })).id, c2.id);
+      assertEquals((await ln.Collection.get({ name: "c", version: null })).id, c2.id);
+      assertEquals((await ln.Collection.get({ name: "c" })).id, c3.id);
       await assertRejects(
         () => ln.Collection.get("nope"),
         ln.NotFoundError,

@@ -218,22 +218,38 @@ async function readHash(path: string, size: number, progress?: ProgressTracker) 
   }
 }
 
-/** Files beneath `dir` (recursively), relative POSIX paths, sorted. */
+/**
+ * Files beneath `dir` (recursively), relative POSIX paths, sorted. Links are
+ * followed; a link back to a folder it is in (a loop, which would be walked
+ * until the system's link limit, in 2^40 paths with two such links) is a
+ * `ValidationError`.
+ */
 export async function walk(dir: string): Promise<{ rel: string; path: string }[]> {
   const out: { rel: string; path: string }[] = [];
-  const visit = async (abs: string, rel: string) => {
+  // `real`: the folder's real path; `above`: those of the folders it is in.
+  const visit = async (abs: string, rel: string, real: string, above: string[]) => {
+    const within = [...above, real];
     for (const e of await rt.readDir(abs)) {
       const path = join(abs, e.name);
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory) await visit(path, r);
+      if (e.isDirectory) await visit(path, r, join(real, e.name), within);
       else if (e.isFile) out.push({ rel: r, path });
       else if (e.isSymlink) {
         const st = await rt.stat(path).catch(() => undefined);
         if (st?.isFile) out.push({ rel: r, path });
-        else if (st?.isDirectory) await visit(path, r);
+        else if (st?.isDirectory) {
+          const target = await rt.realPath(path);
+          if (within.includes(target)) {
+            throw new ValidationError(
+              `${dir} holds a symbolic link loop: ${path} leads back to ${target}, a folder it ` +
+                `is in; remove the link, or save a copy of the folder without it`,
+            );
+          }
+          await visit(path, r, target, within);
+        }
       }
     }
   };
-  await visit(dir, "");
+  await visit(dir, "", await rt.realPath(dir), []);
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }

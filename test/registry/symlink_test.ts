@@ -226,3 +226,16 @@ ad.AnnData(X).write_zarr(sys.argv[1] + "/a.zarr")`,
       await Deno.remove(src, { recursive: true });
     }),
 });
+
+Deno.test("a folder holding a symbolic link loop is refused at once, and nothing is registered", () =>
+  withLinkedInstance(async (_root, outside) => {
+    // Two links back to the folder: followed, 2^40 paths (a hang) before ELOOP stopped it.
+    const dir = `${outside}/loop.zarr`;
+    await Deno.mkdir(dir);
+    await Deno.writeTextFile(`${dir}/.zgroup`, '{"zarr_format":2}');
+    await Deno.symlink(dir, `${dir}/up`);
+    await Deno.symlink(".", `${dir}/self`);
+    await assertRejects(() => new ln.File(dir).save(), ln.ValidationError, /loop.*up|loop.*self/);
+    await assertRejects(() => new ln.Folder(outside).save(), ln.ValidationError, /loop/);
+    assertEquals(await ln.File.filter({}), []);
+  }));

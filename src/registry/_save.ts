@@ -3,7 +3,7 @@
 // any moment leaves something `fsck` can finish or undo.
 import * as rt from "../_runtime.ts";
 import { relative, resolve, sep } from "node:path";
-import { IntegrityError, InvalidKeyError, ValidationError } from "../errors.ts";
+import { IntegrityError, InvalidKeyError, StorageError, ValidationError } from "../errors.ts";
 import { log } from "../_log.ts";
 import { isManagedKey, objectKey, suffixOf, validateKey } from "../storage/key.ts";
 import type { PutData, StorageBackend } from "../storage/storage.ts";
@@ -103,6 +103,7 @@ async function savePlans(plans: Plan[], inst: Instance, opts: SaveOptions): Prom
   const hashes = inserts.map((p) => p.m.hash);
   await retryBusy(() => refuseReserved(inst.db, hashes, "nothing was saved"));
   await planVersions(inserts, inst);
+  await refuseNested(inserts, inst);
   try {
     await moveAside(inserts, inst);
     await placeObjects(inserts, inst, onProgress);
@@ -113,6 +114,52 @@ async function savePlans(plans: Plan[], inst: Instance, opts: SaveOptions): Prom
     throw e;
   }
   for (const [file, ex] of sameAs) await adopt(inst, file, ex, folderId);
+}
+
+/**
+ * An `IntegrityError`, before anything is written, for a plan whose key is
+ * inside a registered file's key: `a.zarr/x` would change the folder-like
+ * file `a.zarr`, `x.txt/y` make `x.txt` a file and a folder. (A folder
+ * saved over objects is refused as it is placed.) Registrations in place
+ * write nothing. One query per 500 distinct folders of the keys.
+ */
+async function refuseNested(plans: Plan[], inst: Instance): Promise<void> {
+  const above = new Map<string, string[]>(); // storage id -> folders the keys are in
+  for (const p of plans) {
+    if (p.inPlace || p.key === null) continue;
+    const sid = (p.storage ?? inst.storage).id;
+    const segments = p.key.split("/");
+    const list = above.get(sid) ?? above.set(sid, []).get(sid)!;
+    for (let i = 1; i < segments.length; i++) list.push(segments.slice(0, i).join("/"));
+  }
+  const taken = new Map<string, string>(); // `${sid}\0${key}` -> file id
+  for (const [sid, keys] of above) {
+    const distinct = [...new Set(keys)];
+    for (let i = 0; i < distinct.length; i += 500) {
+      const rows = await retryBusy(() =>
+        inst.db.selectFrom("file").select(["id", "key"]).where("storage_id", "=", sid)
+          .where("key_is_virtual", "=", 0).where("key", "in", distinct.slice(i, i + 500))
+          .execute()
+      );
+      for (const r of rows) taken.set(`${sid}\0${r.key}`, r.id);
+    }
+  }
+  if (taken.size === 0) return;
+  for (const p of plans) {
+    if (p.inPlace || p.key === null) continue;
+    const sid = (p.storage ?? inst.storage).id;
+    const segments = p.key.split("/");
+    for (let i = 1; i < segments.length; i++) {
+      const folder = segments.slice(0, i).join("/");
+      const id = taken.get(`${sid}\0${folder}`);
+      if (id === undefined) continue;
+      throw new IntegrityError(
+        `key ${p.key} is inside ${folder}, registered as file ${id}: a file's key holds no ` +
+          `other file (in a folder-like file it would change its content); nothing was saved: ` +
+          `choose a key outside it`,
+      );
+    }
+  }
 }
 
 async function plan(file: File, inst: Instance, onProgress?: OnProgress): Promise<Plan> {
@@ -246,6 +293,13 @@ async function placeObjects(plans: Plan[], inst: Instance, onProgress?: OnProgre
     const label = p.key ?? p.file.name ?? p.objectKey;
     const t = startProgress(phase, p.m.size, { onProgress, label });
     if (p.m.entries) {
+      // Objects already under the folder's key would become part of it.
+      for await (const o of inst.backend.list(`${p.objectKey}/`)) {
+        throw new StorageError(
+          `objects already exist under ${inst.backend.uri(p.objectKey)}/ (${o.key}); ` +
+            `saving a folder there would take them in; nothing was saved: choose another key`,
+        );
+      }
       // A folder's objects (a zarr store's chunks) several at once: each is
       // a round trip or more on object storage. Each one placed is noted
       // as it lands; a failure stops new ones and waits for those running,

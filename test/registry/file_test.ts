@@ -318,3 +318,56 @@ Deno.test("createdBy comes from LAMIN_USER", async () => {
     else Deno.env.set("LAMIN_USER", prev);
   }
 });
+
+Deno.test({
+  name:
+    "a key inside another file's key, or a folder over objects, is refused before any write (local and S3)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { s3Server } = await import("../_s3.ts");
+    await using server = await s3Server();
+    const bucket = await server.bucket();
+    for (const storage of [await tempDir(), `s3://${bucket}/p`]) {
+      const s3 = storage.startsWith("s3://") ? { s3: server.options } : {};
+      const instance = await ln.connect({ storage, ...s3, cacheDir: await tempDir() });
+      try {
+        const src = await tempDir();
+        await Deno.mkdir(`${src}/a.zarr`);
+        await Deno.writeTextFile(`${src}/a.zarr/.zgroup`, '{"zarr_format":2}');
+        const zarr = await new ln.File(`${src}/a.zarr`, { key: "z/a.zarr", instance }).save();
+        const txt = await new ln.File(enc.encode("x"), { key: "x.txt", instance }).save();
+        // Saved, the first made the folder's content another; the second a key both file
+        // and folder (S3 took it, so no stage() could cache both).
+        for (const key of ["z/a.zarr/intruder", "z/a.zarr/c/0", "x.txt/y"]) {
+          await assertRejects(
+            () => new ln.File(enc.encode(key), { key, instance }).save(),
+            ln.IntegrityError,
+            /inside/,
+          );
+        }
+        // A folder saved over objects no file registers would take them in.
+        const backend = instance.backendFor(instance.storage.id);
+        await backend.put("w.zarr/stray", enc.encode("stray"));
+        await Deno.writeTextFile(`${src}/a.zarr/.zattrs`, "{}"); // other content: no dedup
+        await assertRejects(
+          () => new ln.File(`${src}/a.zarr`, { key: "w.zarr", instance }).save(),
+          ln.StorageError,
+          /already/,
+        );
+        assertEquals(
+          (await ln.File.using(instance).filter({})).map((f) => f.id).sort(),
+          [
+            txt.id,
+            zarr.id,
+          ].sort(),
+        );
+        assertEquals(await backend.head("w.zarr/.zgroup"), undefined);
+        await backend.delete("w.zarr/stray");
+        assertEquals(await ln.fsck({ instance }), HEALTHY);
+      } finally {
+        await instance.close();
+      }
+    }
+  },
+});

@@ -184,6 +184,7 @@ async function plan(file: File, inst: Instance, onProgress?: OnProgress): Promis
     if (rel !== undefined && (key === null || key === rel)) {
       inPlace = true;
       key = validateKey(rel);
+      if (m.entries) refuseLinksOut(src.path, m.entries, inst.backend);
     }
   }
   file.suffix = suffixOf(key ?? file.name ?? "") || file.suffix;
@@ -222,6 +223,31 @@ function relativeToRoot(path: string, backend: StorageBackend): string | undefin
     );
   }
   return rel;
+}
+
+/**
+ * An `InvalidKeyError` when an entry of the folder `path`, registered in
+ * place, is reached through a symbolic link to outside the root or into the
+ * managed `.lamindb/` folder: its content would be registered as the
+ * folder's, though reads of the folder refuse that entry (and writes never
+ * go through a link).
+ */
+function refuseLinksOut(
+  path: string,
+  entries: { rel: string; path: string }[],
+  backend: StorageBackend,
+): void {
+  const root = realOr(backend.root);
+  for (const e of entries) {
+    const real = realOr(e.path);
+    const rel = real.startsWith(root + sep) ? relative(root, real).split(sep).join("/") : "";
+    if (rel !== "" && !isManagedKey(rel)) continue;
+    throw new InvalidKeyError(
+      `cannot register ${path} in place: its entry ${e.rel} is a symbolic link to ${real}, ` +
+        `${rel === "" ? "outside the storage root" : 'in the managed ".lamindb/" folder'}; ` +
+        `remove the link, or save a copy of the folder under another key`,
+    );
+  }
 }
 
 /**

@@ -239,3 +239,20 @@ Deno.test("a folder holding a symbolic link loop is refused at once, and nothing
     await assertRejects(() => new ln.Folder(outside).save(), ln.ValidationError, /loop/);
     assertEquals(await ln.File.filter({}), []);
   }));
+
+Deno.test("a folder in the root whose entry links outside it (or into .lamindb/) is not registered in place", () =>
+  withLinkedInstance(async (root, outside) => {
+    await Deno.mkdir(`${root}/a.zarr`);
+    await Deno.writeTextFile(`${root}/a.zarr/.zgroup`, '{"zarr_format":2}');
+    await Deno.symlink(`${outside}/existing.txt`, `${root}/a.zarr/leak`);
+    // Was registered, outside content hashed in; reads then refused the entry.
+    await assertRejects(() => new ln.File(`${root}/a.zarr`).save(), ln.InvalidKeyError, /leak/);
+    await Deno.remove(`${root}/a.zarr/leak`);
+    await Deno.symlink(`${root}/.lamindb/lamin.db`, `${root}/a.zarr/db`);
+    await assertRejects(
+      () => new ln.File(`${root}/a.zarr`).save(),
+      ln.InvalidKeyError,
+      /\.lamindb/,
+    );
+    assertEquals(await ln.File.filter({}), []);
+  }));

@@ -1,8 +1,15 @@
 // Replacing and deleting a saved file, through the same intent journal as
 // saving (see _save.ts): a crash at any moment leaves something `fsck` can
 // finish or undo.
-import { basename } from "node:path";
-import { IntegrityError, NotFoundError, StorageError, ValidationError } from "../errors.ts";
+import { basename, join } from "node:path";
+import * as rt from "../_runtime.ts";
+import {
+  IntegrityError,
+  InvalidKeyError,
+  NotFoundError,
+  StorageError,
+  ValidationError,
+} from "../errors.ts";
 import { log } from "../_log.ts";
 import { startProgress } from "../storage/_progress.ts";
 import { MANAGED_PREFIX, objectKey, suffixOf } from "../storage/key.ts";
@@ -127,6 +134,7 @@ async function replaceWith(
   // stays until then, so fsck finishes the copy after a crash.
   const staged = isDir && !moves ? stagingKey(file.id, pendingId) : undefined;
   const writeKey = staged ?? newObjectKey;
+  if (staged) await refuseLinksIn(backend, newObjectKey);
   const claimedAt = nowIso();
   // Claim, before any byte is written: the row is still the one loaded, the
   // new key is free (no other file row, no object there), the intent is
@@ -387,6 +395,31 @@ async function promotePrevious(trx: RegistryDb, id: string): Promise<void> {
     );
   }
   await indexForSearch(trx, "file", [row]);
+}
+
+/**
+ * An `InvalidKeyError` when the local folder at `key` holds a symbolic link:
+ * the copy over it after the commit would stop there, since writes never go
+ * through a link. (Object stores have no links.)
+ */
+async function refuseLinksIn(backend: StorageBackend, key: string): Promise<void> {
+  const dir = backend.localPath(key);
+  if (dir === undefined) return;
+  const visit = async (d: string): Promise<void> => {
+    const entries = await rt.readDir(d).catch(() => []);
+    for (const e of entries) {
+      const path = join(d, e.name);
+      if (e.isSymlink) {
+        throw new InvalidKeyError(
+          `cannot replace ${backend.uri(key)}: ${path} is a symbolic link, and lamindeno ` +
+            `never writes through a link inside the storage root; nothing was replaced: ` +
+            `put the file it names in its place (or remove it), then replace() again`,
+        );
+      }
+      if (e.isDirectory) await visit(path);
+    }
+  };
+  await visit(dir);
 }
 
 /** Delete an object, or every object under `{key}/` for a folder-like one. */

@@ -256,3 +256,24 @@ Deno.test("a folder in the root whose entry links outside it (or into .lamindb/)
     );
     assertEquals(await ln.File.filter({}), []);
   }));
+
+Deno.test("replace() of a folder holding a symbolic link is refused before the registry changes", () =>
+  withLinkedInstance(async (root) => {
+    await Deno.mkdir(`${root}/a.zarr`);
+    await Deno.writeTextFile(`${root}/a.zarr/.zgroup`, '{"zarr_format":2}');
+    await Deno.writeTextFile(`${root}/a.zarr/x`, "x");
+    const f = await new ln.File(`${root}/a.zarr`).save();
+    // An entry swapped for a link (here to a file inside the root) after registration.
+    await Deno.writeTextFile(`${root}/other.txt`, "x");
+    await Deno.remove(`${root}/a.zarr/x`);
+    await Deno.symlink(`${root}/other.txt`, `${root}/a.zarr/x`);
+    const src = await tempDir();
+    await Deno.mkdir(`${src}/b.zarr`);
+    await Deno.writeTextFile(`${src}/b.zarr/.zgroup`, '{"zarr_format":2}');
+    await Deno.writeTextFile(`${src}/b.zarr/x`, "new x");
+    // Was: the registry committed the new content, then the copy failed at the link.
+    await assertRejects(() => f.replace(`${src}/b.zarr`), ln.InvalidKeyError, /symbolic link/);
+    assertEquals((await ln.File.get(f.id)).hash, f.hash);
+    assertEquals(await Deno.readTextFile(`${root}/other.txt`), "x");
+    assertEquals((await ln.fsck()).interrupted, []);
+  }));

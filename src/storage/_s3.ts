@@ -48,12 +48,26 @@ export function isMissing(e: unknown): boolean {
   return name === "NoSuchKey" || name === "NotFound" || status(e) === 404;
 }
 
+/**
+ * What an HTTP status means to someone reading an S3 error, for answers
+ * without an error document (every `HEAD`: the SDK says "UnknownError").
+ */
+const STATUS_MEANS: Record<number, string> = {
+  301: "the bucket is in another region: set the region (s3.region or AWS_REGION)",
+  400: "the server refused the request as malformed",
+  403: "access denied: check the credentials and that they may use this bucket",
+  404: "not found: check the bucket name",
+};
+
 /** An SDK error's text (URLs redacted), for messages. */
 export function msg(e: unknown, secrets: readonly string[] = []): string {
   redactError(e, secrets);
   const err = e as Error;
+  if (err?.message && err.message !== "UnknownError") return redactText(err.message, secrets);
+  const code = status(e);
+  const means = code === undefined ? undefined : STATUS_MEANS[code];
   return redactText(
-    err?.message && err.message !== "UnknownError" ? err.message : `${err?.name ?? e}`,
+    means ? `${means} (HTTP ${code})` : `${err?.name ?? e}${code ? ` (HTTP ${code})` : ""}`,
     secrets,
   );
 }

@@ -98,3 +98,20 @@ Deno.test("S3Storage: listings past one page (1,000 keys) are complete, keys and
     store.close();
   }
 });
+
+Deno.test("S3Storage: a refused request without a body (HEAD) says what the status means, no secret", async () => {
+  const bucket = await server.bucket();
+  const secretAccessKey = "wrong-secret-Key/123+xyz";
+  const s = new S3Storage(`s3://${bucket}`, {
+    ...server.options,
+    credentials: { accessKeyId: "WRONG", secretAccessKey },
+  });
+  // Was "could not stat s3://…/x: Unknown" (HEAD answers carry no error document).
+  const e = await assertRejects(
+    () => s.head("x"),
+    StorageError,
+    /access denied.*credentials.*HTTP 403/,
+  );
+  assert(!e.message.includes(secretAccessKey), e.message);
+  s.close();
+});

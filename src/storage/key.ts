@@ -69,16 +69,34 @@ export function validateKey(key: unknown): string {
   return key;
 }
 
+/** The longest name of a file or folder file systems take (bytes of UTF-8). */
+const NAME_BYTES = 255;
+/** The longest key S3 takes (bytes of UTF-8), for keys to move between storages. */
+const KEY_BYTES = 1024;
+
 /**
  * Like {@linkcode validateKey}, and also refuses keys in the managed
- * `.lamindb/` folder, in any spelling.
+ * `.lamindb/` folder, in any spelling, path segments longer than 255 bytes
+ * (in UTF-8; no common file system holds such a name) and keys longer than
+ * 1,024 bytes (S3's limit).
  */
 export function validateUserKey(key: unknown): string {
   const k = validateKey(key);
+  const bad = (why: string): never => {
+    throw new InvalidKeyError(`invalid key ${showValue(k, 200)}: ${why}`);
+  };
   if (isManagedKey(k)) {
-    throw new InvalidKeyError(
-      `invalid key ${showValue(k, 200)}: the ".lamindb/" folder is managed by lamindeno; ` +
-        `choose a key outside it`,
+    bad(`the ".lamindb/" folder is managed by lamindeno; choose a key outside it`);
+  }
+  const bytes = (s: string) => new TextEncoder().encode(s).byteLength;
+  if (bytes(k) > KEY_BYTES) {
+    bad(`it is ${bytes(k)} bytes long in UTF-8, over S3's 1,024 bytes; choose a shorter key`);
+  }
+  const long = k.split("/").find((s) => bytes(s) > NAME_BYTES);
+  if (long !== undefined) {
+    bad(
+      `its name ${showValue(long, 40)} is ${bytes(long)} bytes long in UTF-8, over the 255 ` +
+        `bytes file systems take; choose a shorter name`,
     );
   }
   return k;

@@ -37,6 +37,22 @@ Deno.test("validateUserKey() refuses keys in the managed .lamindb/ folder", asyn
   assertEquals(validateUserKey(".lamindbx/y"), ".lamindbx/y");
 });
 
+Deno.test("validateUserKey() refuses names over 255 bytes and keys over 1,024 bytes", async () => {
+  // Were a StorageError "ENAMETOOLONG: name too long, lstat ..." at save() on local disk.
+  const long = "é".repeat(128); // 256 bytes in UTF-8
+  await assertRejects(() => validateUserKey(`a/${long}.txt`), InvalidKeyError, /255 bytes/);
+  await assertRejects(
+    () => validateUserKey(`${"a/".repeat(512)}b`),
+    InvalidKeyError,
+    /1,024 bytes/,
+  );
+  assertEquals(validateUserKey("é".repeat(127)), "é".repeat(127));
+  const deep = `${"abcdefgh/".repeat(113)}x.txt`; // 1,022 bytes
+  assertEquals(validateUserKey(deep), deep);
+  // Not refused for keys read (an in-place file may sit deeper than an S3 key may be long).
+  assertEquals(validateKey(`${"a/".repeat(512)}b`), `${"a/".repeat(512)}b`);
+});
+
 Deno.test("suffixOf() keeps compound suffixes whole", () => {
   const cases: [string, string][] = [
     ["a.tar.gz", ".tar.gz"],

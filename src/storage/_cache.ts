@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { StorageError } from "../errors.ts";
 import * as rt from "../_runtime.ts";
 import type { ObjectInfo, StorageBackend } from "./storage.ts";
+import { validateKey } from "./key.ts";
 import { FOLDER_PARALLEL, pool } from "./_pool.ts";
 import {
   countStream,
@@ -182,6 +183,13 @@ export async function localCopy(
     return path;
   }
   const objects = await rt.collect(backend.list(`${key}/`));
+  // Keys as listed (S3 keeps "..", "//"): each checked before a path is made of it.
+  for (const o of objects) {
+    if (!o.key.startsWith(`${key}/`)) {
+      throw new StorageError(`listing ${backend.uri(key)}/ gave ${o.key}, not under it`);
+    }
+    validateKey(o.key);
+  }
   const total = objects.reduce((a, o) => a + o.size, 0);
   const t = startProgress(phase, total, { ...progress, label: progress.label ?? key });
   const wanted = new Set<string>();

@@ -3,7 +3,7 @@
 // etag), the same bytes as stored; a fresh copy is not fetched again.
 import * as ln from "../../mod.ts";
 import { localCopy } from "../../src/storage/_cache.ts";
-import { assert, assertEquals, tempDir } from "../_helpers.ts";
+import { assert, assertEquals, assertRejects, listTree, tempDir } from "../_helpers.ts";
 import { s3Server } from "../_s3.ts";
 
 /**
@@ -117,6 +117,33 @@ Deno.test({
       assertEquals(n.gets, 1);
       assertEquals(await Deno.readFile(again), big.map((v) => 255 - v));
       assertEquals((await Array.fromAsync(Deno.readDir(cache))).length > 0, true);
+    } finally {
+      backend.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a folder whose listing names a key leading out of it is refused before anything is cached",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await s3Server();
+    const bucket = await server.bucket();
+    const base = await tempDir();
+    const cache = `${base}/cache`;
+    const backend = new ln.S3Storage(`s3://${bucket}/p`, server.options);
+    try {
+      await backend.put("f.zarr/.zgroup", new TextEncoder().encode('{"zarr_format":2}'));
+      // S3 keeps "..": a store of another tool (or a hostile one) may list such a key.
+      const list = backend.list.bind(backend);
+      backend.list = async function* (prefix?: string) {
+        yield* list(prefix);
+        yield { key: "f.zarr/c/../../../../../out/evil", size: 4, etag: '"e"' };
+      };
+      await assertRejects(() => localCopy(backend, "f.zarr", true, cache), ln.InvalidKeyError);
+      // Was: the folder of the escaping key made (outside the cache) before its read failed.
+      assertEquals(await listTree(base), []);
     } finally {
       backend.close();
     }

@@ -28,10 +28,20 @@ function cachePath(backend: StorageBackend, key: string, cacheDir: string): stri
 
 /**
  * The entity tag a cached copy was made from, kept beside the cache tree
- * (not inside it: a cached zarr folder must hold only the store's files).
+ * (not inside it: a cached zarr folder must hold only the store's files),
+ * with the copy's mtime when it was made (see {@linkcode tagOf}).
  */
 function tagPath(path: string, cacheDir: string): string {
   return join(cacheDir, ".etags", path.slice(cacheDir.length));
+}
+
+/**
+ * What the tag file of a cached copy holds: the object's entity tag and the
+ * copy's mtime, so that a copy changed on disk since (an edited staged
+ * file, even of the same size) is not taken for the object.
+ */
+function tagOf(etag: string, st: rt.FileInfo): string {
+  return `${etag}\n${st.mtime?.getTime() ?? ""}`;
 }
 
 /**
@@ -56,7 +66,7 @@ async function fetchObject(
     // Same entity tag: same content (S3 changes it on every write). Without
     // tags, a copy not older than the object.
     const fresh = info.etag
-      ? await rt.readTextFile(tag).then((t) => t === info.etag, () => false)
+      ? await rt.readTextFile(tag).then((t) => t === tagOf(info.etag!, st), () => false)
       : !info.mtime || (st.mtime ?? 0) > info.mtime;
     if (fresh) return void count(info.size, true)?.add(info.size);
   }
@@ -80,7 +90,7 @@ async function fetchObject(
     await rt.rename(tmp, path);
     if (info.etag) {
       await rt.mkdir(dirname(tag), { recursive: true });
-      await rt.writeTextFile(tag, info.etag);
+      await rt.writeTextFile(tag, tagOf(info.etag, await rt.stat(path)));
     }
   } catch (e) {
     await rt.remove(tmp).catch(() => {});

@@ -149,3 +149,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a cached copy changed on disk (same size) is fetched again, not served",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await s3Server();
+    const bucket = await server.bucket();
+    const cache = await tempDir();
+    const backend = new ln.S3Storage(`s3://${bucket}/p`, server.options);
+    try {
+      await backend.put("a.csv", new TextEncoder().encode("x,y\n1,2\n"));
+      const path = await localCopy(backend, "a.csv", false, cache);
+      // A tool (or the user) edits the staged copy in place: was served as the object.
+      await Deno.writeTextFile(path, "x,y\n9,9\n");
+      await Deno.utime(path, new Date(), new Date(Date.now() + 5000));
+      assertEquals(await localCopy(backend, "a.csv", false, cache), path);
+      assertEquals(await Deno.readTextFile(path), "x,y\n1,2\n");
+    } finally {
+      backend.close();
+    }
+  },
+});

@@ -1,7 +1,7 @@
 // Local copies of remote objects (S3) under the cache folder, so formats
 // that need a file path (polars, h5wasm, image codecs) can read them. A
 // cached copy is reused while its size and the object's entity tag match;
-// downloads go to a temporary name first.
+// downloads go to a temporary name in `{cacheDir}/.tmp/` first.
 import { dirname, join } from "node:path";
 import { StorageError } from "../errors.ts";
 import * as rt from "../_runtime.ts";
@@ -71,7 +71,10 @@ async function fetchObject(
     if (fresh) return void count(info.size, true)?.add(info.size);
   }
   await rt.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.part`;
+  // Beside the cache tree, not in it: another process caching the same folder
+  // at once prunes what its listing does not name (and would list it).
+  const tmp = join(cacheDir, ".tmp", `${crypto.randomUUID()}.part`);
+  await rt.mkdir(dirname(tmp), { recursive: true });
   try {
     const tracker = count(info.size);
     // A large object in parts at once where one stream would be limited by

@@ -172,3 +172,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "two copies of one remote folder made at once (two processes staging it) both complete",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await s3Server();
+    const bucket = await server.bucket();
+    const cache = await tempDir();
+    const a = new ln.S3Storage(`s3://${bucket}/p`, server.options);
+    const b = new ln.S3Storage(`s3://${bucket}/p`, server.options);
+    try {
+      for (let i = 0; i < 10; i++) await a.put(`f.zarr/c/${i}`, new TextEncoder().encode(`${i}`));
+      // b's download of c/7 is still being written when a's copy ends and prunes.
+      let aDone!: () => void;
+      const done = new Promise<void>((r) => aDone = r);
+      const get = b.get.bind(b);
+      b.get = async (key) => {
+        const body = await get(key);
+        if (!body || key !== "f.zarr/c/7") return body;
+        const reader = body.getReader();
+        return new ReadableStream({
+          async pull(c) {
+            await done;
+            const r = await reader.read();
+            r.done ? c.close() : c.enqueue(r.value);
+          },
+        });
+      };
+      const second = localCopy(b, "f.zarr", true, cache);
+      const first = await localCopy(a, "f.zarr", true, cache);
+      aDone();
+      // Was: a's prune removed b's partial download (b: ENOENT at its rename), and a
+      // copy made meanwhile showed the other's ".part" files as entries of the folder.
+      assertEquals(await second, first);
+      const names = (await listTree(first)).sort();
+      assertEquals(names, Array.from({ length: 10 }, (_, i) => `c/${i}`).sort());
+    } finally {
+      a.close();
+      b.close();
+    }
+  },
+});

@@ -70,6 +70,9 @@ async function fetchObject(
       : !info.mtime || (st.mtime ?? 0) > info.mtime;
     if (fresh) return void count(info.size, true)?.add(info.size);
   }
+  // A copy of something else at this path (a folder where a file now is,
+  // cached before the object changed kind): ours, replaced.
+  if (st && !st.isFile) await rt.remove(path, { recursive: true });
   await rt.mkdir(dirname(path), { recursive: true });
   // Beside the cache tree, not in it: another process caching the same folder
   // at once prunes what its listing does not name (and would list it).
@@ -89,7 +92,7 @@ async function fetchObject(
         throw new StorageError(`downloaded ${got} of ${info.size} bytes of ${backend.uri(key)}`);
       }
     }
-    await rt.remove(tag).catch(() => {});
+    await rt.remove(tag, { recursive: true }).catch(() => {});
     await rt.rename(tmp, path);
     if (info.etag) {
       await rt.mkdir(dirname(tag), { recursive: true });
@@ -202,6 +205,10 @@ export async function localCopy(
       throw new StorageError(`listing ${backend.uri(key)}/ gave ${o.key}, not under it`);
     }
     validateKey(o.key);
+  }
+  // A file cached where the folder now is (the object changed kind): ours, replaced.
+  for (const p of [path, tagPath(path, cacheDir)]) {
+    if ((await rt.stat(p).catch(() => undefined))?.isFile) await rt.remove(p);
   }
   const total = objects.reduce((a, o) => a + o.size, 0);
   const t = startProgress(phase, total, { ...progress, label: progress.label ?? key });

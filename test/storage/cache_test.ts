@@ -215,3 +215,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a cached copy of another kind at the path (a folder where a file now is, and back) is replaced",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = await s3Server();
+    const bucket = await server.bucket();
+    const cache = await tempDir();
+    const backend = new ln.S3Storage(`s3://${bucket}/p`, server.options);
+    try {
+      // (Was a StorageError quoting a raw "EISDIR: illegal operation on a directory".)
+      await backend.put("x/a", new TextEncoder().encode("in a folder"));
+      const dir = await localCopy(backend, "x", true, cache);
+      await backend.delete("x/a");
+      await backend.put("x", new TextEncoder().encode("a file now"));
+      assertEquals(await localCopy(backend, "x", false, cache), dir);
+      assertEquals(await Deno.readTextFile(dir), "a file now");
+      await backend.delete("x");
+      await backend.put("x/b", new TextEncoder().encode("a folder again"));
+      assertEquals(await localCopy(backend, "x", true, cache), dir);
+      assertEquals(await Deno.readTextFile(`${dir}/b`), "a folder again");
+    } finally {
+      backend.close();
+    }
+  },
+});

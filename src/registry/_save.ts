@@ -137,13 +137,16 @@ async function refuseNested(plans: Plan[], inst: Instance): Promise<void> {
     const distinct = [...new Set(keys)];
     for (let i = 0; i < distinct.length; i += 500) {
       const rows = await retryBusy(() =>
+        // (is_latest: the index of keys is latest versions', whose objects are at their keys.)
         inst.db.selectFrom("file").select(["id", "key"]).where("storage_id", "=", sid)
-          .where("key_is_virtual", "=", 0).where("key", "in", distinct.slice(i, i + 500))
+          .where("is_latest", "=", 1).where("key_is_virtual", "=", 0)
+          .where("key", "in", distinct.slice(i, i + 500))
           .execute()
       );
       for (const r of rows) taken.set(`${sid}\0${r.key}`, r.id);
     }
   }
+  await refuseOverFiles(plans, inst);
   if (taken.size === 0) return;
   for (const p of plans) {
     if (p.inPlace || p.key === null) continue;
@@ -158,6 +161,50 @@ async function refuseNested(plans: Plan[], inst: Instance): Promise<void> {
           `other file (in a folder-like file it would change its content); nothing was saved: ` +
           `choose a key outside it`,
       );
+    }
+  }
+}
+
+/**
+ * An `IntegrityError` for a plan whose key is a folder of registered files'
+ * keys (`z` over `z/a.txt`): on object storage both would be, and a copy of
+ * either on disk (a cache, a local root) cannot. Each key's range of keys
+ * below it (`z/` up to `z0`, `/` + 1: code point order, as keys are
+ * compared) in the index of latest keys, 200 keys a query.
+ */
+async function refuseOverFiles(plans: Plan[], inst: Instance): Promise<void> {
+  const bySid = new Map<string, string[]>();
+  for (const p of plans) {
+    if (p.inPlace || p.key === null) continue;
+    const sid = (p.storage ?? inst.storage).id;
+    (bySid.get(sid) ?? bySid.set(sid, []).get(sid)!).push(p.key);
+  }
+  for (const [sid, keys] of bySid) {
+    const distinct = [...new Set(keys)];
+    for (let i = 0; i < distinct.length; i += 200) {
+      const part = distinct.slice(i, i + 200);
+      const below = await retryBusy(() =>
+        // Each range whole in its term of the OR: SQLite searches the index once a term
+        // (with the storage and is_latest outside the OR, it scanned the storage's keys).
+        inst.db.selectFrom("file").select(["id", "key"]).where("key_is_virtual", "=", 0)
+          .where((eb) =>
+            eb.or(part.map((k) =>
+              eb.and([
+                eb("storage_id", "=", sid),
+                eb("is_latest", "=", 1),
+                eb("key", ">=", `${k}/`),
+                eb("key", "<", `${k}0`),
+              ])
+            ))
+          ).limit(1).executeTakeFirst()
+      );
+      if (below) {
+        const over = part.find((k) => below.key!.startsWith(`${k}/`)) ?? below.key;
+        throw new IntegrityError(
+          `key ${over} is a folder of registered files (${below.key} is file ${below.id}): a ` +
+            `file there would hide them; nothing was saved: choose another key`,
+        );
+      }
     }
   }
 }

@@ -321,7 +321,7 @@ Deno.test("createdBy comes from LAMIN_USER", async () => {
 
 Deno.test({
   name:
-    "a key inside another file's key, or a folder over objects, is refused before any write (local and S3)",
+    "a key inside another file's key, over other files' keys, or a folder over objects, is refused before any write (local and S3)",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -346,6 +346,15 @@ Deno.test({
             /inside/,
           );
         }
+        // A file over a folder of registered files (S3 took it, beside them).
+        await assertRejects(
+          () => new ln.File(enc.encode("over z"), { key: "z", instance }).save(),
+          ln.IntegrityError,
+          /key z is a folder of registered files \(z\/a\.zarr is file/,
+        );
+        // Not a folder of theirs: a key that only starts alike.
+        const zz = await new ln.File(enc.encode("zz"), { key: "z.txt", instance }).save();
+        await zz.delete();
         // A folder saved over objects no file registers would take them in.
         const backend = instance.backendFor(instance.storage.id);
         await backend.put("w.zarr/stray", enc.encode("stray"));

@@ -31,40 +31,50 @@ function counted(backend: ln.S3Storage) {
   return n;
 }
 
-Deno.test({
-  name:
-    "a remote folder is cached many objects at once, without a head each; a fresh copy is not fetched again",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await using server = await s3Server();
-    const bucket = await server.bucket();
-    const cache = await tempDir();
-    const backend = new ln.S3Storage(`s3://${bucket}/p`, server.options);
-    try {
-      const bytes = (i: number) => Uint8Array.from({ length: 100 + i }, (_, k) => (k * i) % 251);
-      for (let i = 0; i < 40; i++) await backend.put(`f.zarr/c/${i}`, bytes(i));
-      await backend.put("f.zarr/.zgroup", new TextEncoder().encode('{"zarr_format":2}'));
-      const n = counted(backend);
-      const dir = await localCopy(backend, "f.zarr", true, cache);
-      assertEquals(n.head, 0, "the listing's sizes and etags, no head per object");
-      assertEquals(n.get, 41);
-      assert(n.most > 1, `objects fetched at once (at most ${n.most} at a time)`);
-      for (let i = 0; i < 40; i++) assertEquals(await Deno.readFile(`${dir}/c/${i}`), bytes(i));
-      // Again: every cached object is fresh (same etag), nothing is fetched.
-      n.get = 0;
-      assertEquals(await localCopy(backend, "f.zarr", true, cache), dir);
-      assertEquals([n.get, n.head], [0, 0]);
-      // One object changed: only it is fetched again.
-      await backend.put("f.zarr/c/3", bytes(99), { overwrite: true });
-      await localCopy(backend, "f.zarr", true, cache);
-      assertEquals(n.get, 1);
-      assertEquals(await Deno.readFile(`${dir}/c/3`), bytes(99));
-    } finally {
-      backend.close();
-    }
+/** A test with an S3 backend on a fresh bucket of its own s3rver and a fresh cache folder. */
+function s3Case(
+  name: string,
+  fn: (backend: ln.S3Storage, cache: string) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      await using server = await s3Server();
+      const backend = new ln.S3Storage(`s3://${await server.bucket()}/p`, server.options);
+      try {
+        await fn(backend, await tempDir());
+      } finally {
+        backend.close();
+      }
+    },
+  });
+}
+
+s3Case(
+  "a remote folder is cached many objects at once, without a head each; a fresh copy is not fetched again",
+  async (backend, cache) => {
+    const bytes = (i: number) => Uint8Array.from({ length: 100 + i }, (_, k) => (k * i) % 251);
+    for (let i = 0; i < 40; i++) await backend.put(`f.zarr/c/${i}`, bytes(i));
+    await backend.put("f.zarr/.zgroup", new TextEncoder().encode('{"zarr_format":2}'));
+    const n = counted(backend);
+    const dir = await localCopy(backend, "f.zarr", true, cache);
+    assertEquals(n.head, 0, "the listing's sizes and etags, no head per object");
+    assertEquals(n.get, 41);
+    assert(n.most > 1, `objects fetched at once (at most ${n.most} at a time)`);
+    for (let i = 0; i < 40; i++) assertEquals(await Deno.readFile(`${dir}/c/${i}`), bytes(i));
+    // Again: every cached object is fresh (same etag), nothing is fetched.
+    n.get = 0;
+    assertEquals(await localCopy(backend, "f.zarr", true, cache), dir);
+    assertEquals([n.get, n.head], [0, 0]);
+    // One object changed: only it is fetched again.
+    await backend.put("f.zarr/c/3", bytes(99), { overwrite: true });
+    await localCopy(backend, "f.zarr", true, cache);
+    assertEquals(n.get, 1);
+    assertEquals(await Deno.readFile(`${dir}/c/3`), bytes(99));
   },
-});
+);
 
 Deno.test({
   name:
@@ -150,28 +160,18 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "a cached copy changed on disk (same size) is fetched again, not served",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await using server = await s3Server();
-    const bucket = await server.bucket();
-    const cache = await tempDir();
-    const backend = new ln.S3Storage(`s3://${bucket}/p`, server.options);
-    try {
-      await backend.put("a.csv", new TextEncoder().encode("x,y\n1,2\n"));
-      const path = await localCopy(backend, "a.csv", false, cache);
-      // A tool (or the user) edits the staged copy in place: was served as the object.
-      await Deno.writeTextFile(path, "x,y\n9,9\n");
-      await Deno.utime(path, new Date(), new Date(Date.now() + 5000));
-      assertEquals(await localCopy(backend, "a.csv", false, cache), path);
-      assertEquals(await Deno.readTextFile(path), "x,y\n1,2\n");
-    } finally {
-      backend.close();
-    }
+s3Case(
+  "a cached copy changed on disk (same size) is fetched again, not served",
+  async (backend, cache) => {
+    await backend.put("a.csv", new TextEncoder().encode("x,y\n1,2\n"));
+    const path = await localCopy(backend, "a.csv", false, cache);
+    // A tool (or the user) edits the staged copy in place: was served as the object.
+    await Deno.writeTextFile(path, "x,y\n9,9\n");
+    await Deno.utime(path, new Date(), new Date(Date.now() + 5000));
+    assertEquals(await localCopy(backend, "a.csv", false, cache), path);
+    assertEquals(await Deno.readTextFile(path), "x,y\n1,2\n");
   },
-});
+);
 
 Deno.test({
   name: "two copies of one remote folder made at once (two processes staging it) both complete",
@@ -216,30 +216,19 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name:
-    "a cached copy of another kind at the path (a folder where a file now is, and back) is replaced",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await using server = await s3Server();
-    const bucket = await server.bucket();
-    const cache = await tempDir();
-    const backend = new ln.S3Storage(`s3://${bucket}/p`, server.options);
-    try {
-      // (Was a StorageError quoting a raw "EISDIR: illegal operation on a directory".)
-      await backend.put("x/a", new TextEncoder().encode("in a folder"));
-      const dir = await localCopy(backend, "x", true, cache);
-      await backend.delete("x/a");
-      await backend.put("x", new TextEncoder().encode("a file now"));
-      assertEquals(await localCopy(backend, "x", false, cache), dir);
-      assertEquals(await Deno.readTextFile(dir), "a file now");
-      await backend.delete("x");
-      await backend.put("x/b", new TextEncoder().encode("a folder again"));
-      assertEquals(await localCopy(backend, "x", true, cache), dir);
-      assertEquals(await Deno.readTextFile(`${dir}/b`), "a folder again");
-    } finally {
-      backend.close();
-    }
+s3Case(
+  "a cached copy of another kind at the path (a folder where a file now is, and back) is replaced",
+  async (backend, cache) => {
+    // (Was a StorageError quoting a raw "EISDIR: illegal operation on a directory".)
+    await backend.put("x/a", new TextEncoder().encode("in a folder"));
+    const dir = await localCopy(backend, "x", true, cache);
+    await backend.delete("x/a");
+    await backend.put("x", new TextEncoder().encode("a file now"));
+    assertEquals(await localCopy(backend, "x", false, cache), dir);
+    assertEquals(await Deno.readTextFile(dir), "a file now");
+    await backend.delete("x");
+    await backend.put("x/b", new TextEncoder().encode("a folder again"));
+    assertEquals(await localCopy(backend, "x", true, cache), dir);
+    assertEquals(await Deno.readTextFile(`${dir}/b`), "a folder again");
   },
-});
+);

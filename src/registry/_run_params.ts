@@ -62,8 +62,17 @@ export function checkParams(params: unknown, what = "params"): string {
     }
     if (seen.has(v)) throw new ValidationError(`${path}: refers back to itself (a cycle)`);
     seen.add(v);
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`, depth + 1));
-    else {
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        // A hole (`[1, , 3]`, `new Array(2)`) is no JSON value: JSON.stringify would make it null.
+        if (!(i in v)) {
+          throw new ValidationError(
+            `${path}[${i}]: an empty slot of a sparse array, not a JSON value; fill it (null)`,
+          );
+        }
+        walk(v[i], `${path}[${i}]`, depth + 1);
+      }
+    } else {
       for (const k of Reflect.ownKeys(v)) {
         if (typeof k === "symbol") {
           throw new ValidationError(`${path}: symbol keys are not JSON`);

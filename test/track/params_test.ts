@@ -75,6 +75,8 @@ Deno.test("params that are not plain JSON are a ValidationError, and nothing is 
       [{ d: new Date() }, /Date/],
       [{ m: new Map() }, /Map/],
       [{ u: undefined }, /undefined/],
+      // deno-lint-ignore no-sparse-arrays
+      [{ holes: [1, , 3] }, /holes\[1\]: .*empty/],
       [cyclic, /cycle/],
       [JSON.parse('{"__proto__": {"x": 1}}'), /__proto__/],
       [{ nested: { constructor: 1 } }, /constructor/],
@@ -92,6 +94,11 @@ Deno.test("params that are not plain JSON are a ValidationError, and nothing is 
     assertEquals(await ln.Run.filter({}), []);
     await assertRejects(() => ln.Run.filter({ params: { lr: NaN } }), ln.ValidationError, /finite/);
     await assertRejects(() => ln.Run.filter({ params: "lr" }), ln.ValidationError, /plain object/);
+    await assertRejects(
+      () => new ln.Run({ transform: new ln.Transform({ name: "t" }), params: { a: new Array(2) } }),
+      ln.ValidationError,
+      /empty/,
+    );
     // Many top-level keys are stored in parts and still filterable.
     const many = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`k${i}`, i]));
     const run = await ln.track({ name: "wide", params: many });

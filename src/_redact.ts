@@ -198,11 +198,28 @@ export function urlSecrets(url: string): string[] {
   return [...new Set(out.filter((s) => s !== ""))];
 }
 
-/** `name = "value"` and `name: "value"` in code (assignments, object literals, YAML). */
-const SECRET_IN_CODE = new RegExp(
-  `\\b(${SECRET_NAMES})(\\s*[:=]\\s*)("[^"\\n]*"|'[^'\\n]*'|\`[^\`\\n]*\`)`,
-  "gi",
+/**
+ * `name = "value"` and `name: "value"` in code (assignments, object literals,
+ * YAML), the name bare or quoted, with a type annotation or not
+ * (`pw: string = "…"`); whether the name is a secret's is {@linkcode secretName}'s call.
+ */
+const ASSIGNED_IN_CODE = new RegExp(
+  `(?<![\\w$])("[\\w$-]+"|'[\\w$-]+'|[A-Za-z_$][\\w$]*)` +
+    `(\\s*(?::\\s*[\\w$.]+(?:<[^>\\n=]*>)?(?:\\[\\])*\\s*(?==))?[:=]\\s*)` +
+    `("[^"\\n]*"|'[^'\\n]*'|\`[^\`\\n]*\`)`,
+  "g",
 );
+/** A secret's name ending a name, after a `_` or `-` (camelCase is split there first). */
+const SECRET_SUFFIX = new RegExp(`(?:^|[-_])(?:${SECRET_NAMES})$`, "i");
+
+/**
+ * Whether a name in code holds a secret: a secret's name (`password`), or a
+ * name ending in one as a word (`DB_PASSWORD`, `AWS_SECRET_ACCESS_KEY`,
+ * `dbPassword`, `GITHUB_TOKEN`), not merely in its letters (`bypass`).
+ */
+function secretName(name: string): boolean {
+  return SECRET_SUFFIX.test(name.replace(/([a-z0-9])([A-Z])/g, "$1_$2"));
+}
 /** An AWS access key id (long-term `AKIA…` or temporary `ASIA…`). */
 const AWS_KEY_ID = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/g;
 /** A URL's userinfo (`scheme://user:password@`), wherever it appears in a text. */
@@ -212,14 +229,18 @@ const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s"'<>`/@]*:[^\s"'<>`@]*@/gi;
  * Code as stored in the registry (a script's text, a notebook's cells):
  * unchanged except for secrets written into it — a URL's password
  * (`postgresql://ana:***@db`), the values of secret-named assignments and
- * members (`password = "***"`, `secretAccessKey: "***"`, `"token": "***"`)
- * and AWS access key ids. Query strings are kept (they are code, not secrets,
- * more often than not).
+ * members (`password = "***"`, `DB_PASSWORD = "***"`, `secretAccessKey: "***"`,
+ * `"token": "***"`) and AWS access key ids. Query strings are kept (they are
+ * code, not secrets, more often than not).
  */
 export function redactSource(code: string): string {
   return code
     .replace(USERINFO, (_m, scheme) => `${scheme}${REDACTED}@`)
     .replace(SECRET_MEMBER, (_m, head) => `${head}"${REDACTED}"`)
-    .replace(SECRET_IN_CODE, (_m, name, eq, v: string) => `${name}${eq}${v[0]}${REDACTED}${v[0]}`)
+    .replace(
+      ASSIGNED_IN_CODE,
+      (m, name: string, eq: string, v: string) =>
+        secretName(name.replace(/^["']|["']$/g, "")) ? `${name}${eq}${v[0]}${REDACTED}${v[0]}` : m,
+    )
     .replace(AWS_KEY_ID, REDACTED);
 }

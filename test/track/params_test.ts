@@ -225,8 +225,15 @@ Deno.test("secrets written into a tracked script are not stored with its source;
       'const db = "postgresql://ana:hunter2-pw@db.example.org/lamin";',
       'const password = "pw-in-the-clear";',
       'const s3 = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI" };',
+      // Names that end in a secret's: as written in scripts, env-style and camelCase.
+      'const DB_PASSWORD = "db-pw-upper";',
+      'const AWS_SECRET_ACCESS_KEY = "aws-secret-upper";',
+      'const dbPassword: string = "db-pw-camel";',
+      'const env = { "GITHUB_TOKEN": "gh-token-quoted" };',
+      'const bypass = "not-a-secret";',
       'const data = "https://x.org/atlas.h5ad?raw=true";',
       "console.log(db.length + password.length + Object.keys(s3).length + data.length);",
+      "console.log(DB_PASSWORD, AWS_SECRET_ACCESS_KEY, dbPassword, env, bypass);",
       "await ln.finish();",
     ].join("\n");
     await Deno.writeTextFile(path, script(body));
@@ -235,12 +242,23 @@ Deno.test("secrets written into a tracked script are not stored with its source;
     const [t] = await ln.Transform.filter({ name: "creds.ts" });
     const source = (await t.source())!;
     for (
-      const secret of ["hunter2-pw", "pw-in-the-clear", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI"]
+      const secret of [
+        "hunter2-pw",
+        "pw-in-the-clear",
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI",
+        "db-pw-upper",
+        "aws-secret-upper",
+        "db-pw-camel",
+        "gh-token-quoted",
+      ]
     ) {
       assert(!source.includes(secret), `${secret} stored in:\n${source}`);
     }
     assert(source.includes('"postgresql://***@db.example.org/lamin"'), source);
     assert(source.includes('secretAccessKey: "***"'), source);
+    assert(source.includes('const dbPassword: string = "***";'), source);
+    assert(source.includes('const bypass = "not-a-secret";'), "a name merely ending in pass");
     assert(source.includes("https://x.org/atlas.h5ad?raw=true"), "code is kept as written");
     const { createHash } = await import("node:crypto");
     const hash = createHash("md5").update(await Deno.readFile(path)).digest("base64url");

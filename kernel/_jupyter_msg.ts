@@ -40,20 +40,45 @@ export interface Message {
 const isDelimiter = (f: Uint8Array) =>
   f.length === DELIMITER.length && dec.decode(f) === "<IDS|MSG>";
 
-/** Split and decode the headers of a wire message; undefined if it is not one. */
-export function parse(frames: Frames): Message | undefined {
-  const at = frames.findIndex(isDelimiter);
-  if (at < 0 || frames.length < at + 6) return undefined;
+const strict = new TextDecoder("utf-8", { fatal: true });
+
+/** A frame holding a JSON object (not null, not an array), or undefined. */
+function jsonObject(frame: Uint8Array): Record<string, unknown> | undefined {
   try {
-    return {
-      identities: frames.slice(0, at),
-      header: JSON.parse(dec.decode(frames[at + 2])),
-      parent: JSON.parse(dec.decode(frames[at + 3])),
-      body: frames.slice(at),
-    };
+    const v = JSON.parse(strict.decode(frame));
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? v : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Split and decode the headers of a wire message; undefined if it is not one
+ * (no delimiter, too few frames, a header without a string `msg_id` and
+ * `msg_type`, a parent header that is not an object).
+ */
+export function parse(frames: Frames): Message | undefined {
+  const at = frames.findIndex(isDelimiter);
+  if (at < 0 || frames.length < at + 6) return undefined;
+  const header = jsonObject(frames[at + 2]);
+  const parent = jsonObject(frames[at + 3]);
+  if (typeof header?.msg_id !== "string" || typeof header.msg_type !== "string") return undefined;
+  if (!parent) return undefined;
+  return {
+    identities: frames.slice(0, at),
+    header: header as unknown as Header,
+    parent: parent as Partial<Header>,
+    body: frames.slice(at),
+  };
+}
+
+/**
+ * True if the message's metadata and content are JSON objects, as the
+ * protocol wants: what the proxy reads of a client's request (its code,
+ * its cell id) can then be read without throwing.
+ */
+export function wellFormed(msg: Message): boolean {
+  return jsonObject(msg.body[4]) !== undefined && jsonObject(msg.body[5]) !== undefined;
 }
 
 /** The decoded content of a message. */

@@ -242,8 +242,9 @@ export class KernelProxy {
   }
 
   #wire(): void {
-    // Client messages with a bad signature are dropped here already, as the
-    // inner kernel would: the proxy acts on some (interrupts, hooks) itself.
+    // Client messages with a bad signature, or malformed, are dropped here
+    // already, as the inner kernel would: the proxy acts on some (interrupts,
+    // hooks) itself.
     this.#shell.onmessage = (frames) => {
       const msg = this.#verified(frames);
       if (!msg) return;
@@ -312,9 +313,15 @@ export class KernelProxy {
     this.#innerIopub.onmessage = (frames) => this.#fromInnerIopub(frames);
   }
 
+  /**
+   * A client's message, signed with our key and well formed (headers,
+   * metadata and content JSON objects); anything else is dropped: a request
+   * the proxy cannot read would be forwarded by the gate but never answered,
+   * holding back every later cell.
+   */
   #verified(frames: Frames): wire.Message | undefined {
     const msg = wire.parse(frames);
-    return msg && wire.verify(this.#key, msg) ? msg : undefined;
+    return msg && wire.verify(this.#key, msg) && wire.wellFormed(msg) ? msg : undefined;
   }
 
   /** Step the gate through `event` (and what its effects feed back), carrying out the effects. */

@@ -7,6 +7,7 @@ import { kernelspecs, lastJson, runPython } from "./_jupyter.ts";
 
 const py = needsPython("kernel session", "jupyter_client");
 const RUN = new URL("./_session.py", import.meta.url).pathname;
+const MALFORMED = new URL("./_malformed.py", import.meta.url).pathname;
 
 Deno.test({
   name: "kernel: cells sent ahead, forged requests, stdin, heartbeat, restart, shutdown",
@@ -36,5 +37,27 @@ Deno.test({
       after_restart: "ok",
       shutdown_cleaned_up: true,
     });
+  },
+});
+
+Deno.test({
+  name: "kernel: malformed requests signed with the right key are dropped; the next cell runs",
+  ...py,
+  async fn() {
+    await using specs = await kernelspecs();
+    const r = await runPython(specs.env, [MALFORMED, "lamindeno"]);
+    assert(r.ok, r.stderr);
+    const cases = [
+      "header null",
+      "header array",
+      "msg_id an object",
+      "parent null",
+      "metadata null",
+      "metadata not JSON",
+      "content null",
+      "content not JSON",
+      "content not UTF-8",
+    ];
+    assertEquals(lastJson(r.stdout), Object.fromEntries(cases.map((c) => [c, "ok"])));
   },
 });

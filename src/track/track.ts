@@ -172,6 +172,7 @@ export async function track(options: TrackOptions = {}): Promise<Run> {
   await run.save();
   inst.transform = transform;
   inst.run = run;
+  if (inJupyterKernel()) sessionRuns.set(inst.storage.root, run.id);
   // A script's uncaught error ends it: its run is errored. In a notebook the
   // kernel records each cell's outcome and a stray rejection ends nothing.
   if (!inJupyterKernel()) watchErrors(inst, run);
@@ -210,6 +211,8 @@ export async function finish(options: { status?: "completed" | "errored" } = {})
   await run.save();
   inst.run = undefined;
   inst.transform = undefined;
+  // A notebook that opens this instance again is not tracked again by itself.
+  if (sessionRuns.has(inst.storage.root)) sessionRuns.set(inst.storage.root, null);
 }
 
 /**
@@ -241,7 +244,13 @@ async function announceRun(inst: Instance, run: Run): Promise<void> {
   }
 }
 
-let autoTried = false;
+/**
+ * This kernel session's run in each instance it opened, by storage root
+ * (`null`: tried, or finished with `ln.finish()`): an instance opened again
+ * (the init cell run twice, `close()` then `init()`) gets that run back,
+ * another instance a run of its own.
+ */
+const sessionRuns = new Map<string, string | null>();
 
 /** A run the lamindeno kernel started before the first cell (`LAMINDENO_STORAGE`). */
 type KernelRun = RunAnnouncement;
@@ -277,21 +286,42 @@ export async function startKernelRun(): Promise<KernelRun> {
 }
 
 /**
- * In a Jupyter kernel, the first use of the API starts a run of the
- * notebook (once per kernel session), unless one is tracked already.
+ * In a Jupyter kernel, the first use of the API in an instance starts a run
+ * of the notebook there (once per kernel session and instance), unless one
+ * is tracked already; an instance opened again gets this session's run back.
  */
 export async function autoTrackNotebook(inst: Instance): Promise<void> {
-  if (autoTried || inst.run || !inJupyterKernel()) return;
-  autoTried = true;
+  if (inst.run || !inJupyterKernel()) return;
+  const root = inst.storage.root;
+  const known = sessionRuns.get(root);
+  if (known === null) return;
+  sessionRuns.set(root, null); // a failure is not tried again at each init
   try {
-    await startNotebookRun(inst);
+    const run = known === undefined
+      ? await startNotebookRun(inst)
+      : await resumeSessionRun(inst, known);
+    if (run) sessionRuns.set(root, run.id);
   } catch (e) {
     // Provenance must never break the notebook.
     log.warn(`could not start a run for this notebook: ${(e as Error).message}`);
   }
 }
 
-async function startNotebookRun(inst: Instance): Promise<void> {
+/** The instance opened again: track this session's run in it again (unless it finished). */
+async function resumeSessionRun(inst: Instance, id: string): Promise<Run | undefined> {
+  const run = await RUNS(inst).filter({ id }).then((r) => r[0]);
+  if (!run?.transform || run.finishedAt) return undefined;
+  inst.run = run;
+  inst.transform = run.transform;
+  // The kernel records the cells into it again (another instance may have had them since).
+  await announceRun(inst, run);
+  log.info(
+    `tracking notebook "${run.transform.name}" version ${run.transform.version}, run ${run.id}`,
+  );
+  return run;
+}
+
+async function startNotebookRun(inst: Instance): Promise<Run> {
   // The kernel started this session's run in this instance already: adopt it.
   const early = kernelRun();
   if (early && early.root === inst.storage.root) {
@@ -304,19 +334,17 @@ async function startNotebookRun(inst: Instance): Promise<void> {
           `run ${run.id} (started by the lamindeno kernel)`,
       );
       if (isUnnamedNotebook(run.transform)) warnUnnamed(run.transform);
-      return;
+      return run;
     }
   }
   const src = await notebookOrigin();
-  if (src) {
-    await track();
-    return;
-  }
+  if (src) return await track();
   // No path: the notebook is recorded all the same, under a name to change later.
   const run = await startUnnamedNotebookRun(inst);
   inst.run = run;
   inst.transform = run.transform;
   await announceRun(inst, run);
+  return run;
 }
 
 let unnamedWarned = false;

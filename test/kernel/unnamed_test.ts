@@ -141,6 +141,50 @@ for (const early of [false, true]) {
   });
 }
 
+for (const early of [false, true]) {
+  Deno.test({
+    name: "a notebook that opens its instance again (the init cell run twice, close and init) " +
+      "keeps its run, and another instance gets a run of its own" +
+      (early ? " (the kernel's own run, --storage)" : ""),
+    ...py,
+    sanitizeResources: false,
+    async fn() {
+      await using specs = await kernelspecs();
+      const root = await registryWithInput();
+      const other = await tempDir();
+      if (early) await withStorage(specs.dir, root);
+      try {
+        const [init, readAndWrite] = cells(root);
+        const code = [
+          `${init};\nln.context.run!.id`,
+          // The init cell run again, then reading and writing.
+          `await ln.init({ storage: "${root}" });\nln.context.run?.id`,
+          readAndWrite,
+          `await ln.close();\nawait ln.init({ storage: "${root}" });\n` +
+          'await (await ln.File.get({ key: "raw/in.txt" })).stage();\nln.context.run?.id',
+          `await ln.init({ storage: "${other}" });\n` +
+          'const o = await new ln.File(new TextEncoder().encode("o"), { key: "o.txt" }).save();\n' +
+          "o.runId !== null && o.runId === ln.context.run?.id",
+        ];
+        const r = await runPython(specs.env, [NBCLIENT, NOTEBOOKS, JSON.stringify(code)]);
+        assert(r.ok, r.stderr);
+        const results = lastJson<Outputs>(r.stdout).map((o) => o.find((x) => x.data)?.data);
+        const got = await recorded(root);
+        const id = JSON.stringify(got.run.id);
+        assertEquals(results, [id, id, "true", id, "true"]);
+        assertEquals([got.inputs, got.outputs], [["raw/in.txt"], ["out/result.txt"]]);
+        assertEquals(got.cells.map(([c]) => c), code.slice(0, 4));
+        const there = await recorded(other);
+        assertEquals(there.outputs, ["o.txt"]);
+        assert(there.run.id !== got.run.id);
+      } finally {
+        await Deno.remove(root, { recursive: true });
+        await Deno.remove(other, { recursive: true });
+      }
+    },
+  });
+}
+
 /** Install the lamindeno kernelspec into `specs` with `--storage root` (the early run). */
 async function withStorage(dir: string, root: string): Promise<void> {
   const r = await new Deno.Command(Deno.execPath(), {

@@ -41,6 +41,16 @@ export function isStorableText(v: string): boolean {
 }
 
 /**
+ * Code kept as a record (a script's text, a notebook's cells), which is not
+ * refused for what it holds: NUL characters and halves of surrogate pairs
+ * replaced by U+FFFD, so the registry stores all of it (PostgreSQL refused
+ * a NUL, SQLite cut the text there).
+ */
+export function storableCode(v: string): string {
+  return isStorableText(v) ? v : v.replaceAll("\0", "\ufffd").toWellFormed();
+}
+
+/**
  * `v` when the registry can store it as text (see {@linkcode isStorableText}),
  * else a `ValidationError` saying what it holds.
  */

@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import type { Kysely } from "kysely";
 import { StorageError } from "../errors.ts";
 import { redactSource } from "../_redact.ts";
+import { storableCode } from "./_description.ts";
 import { retryBusy } from "./_db_errors.ts";
 import { openRegistry, type RegistryDb } from "./db.ts";
 import type { Database, RunCellTable } from "./schema.ts";
@@ -71,12 +72,12 @@ function row(runId: string, cell: CellRecord): RunCellTable {
     run_id: runId,
     seq: cell.seq,
     execution_count: cell.executionCount ?? null,
-    code: redactSource(cell.code),
+    code: storableCode(redactSource(cell.code)),
     status: cell.status,
-    error_name: cell.errorName ?? null,
+    error_name: cell.errorName === undefined ? null : storableCode(cell.errorName),
     started_at: cell.startedAt.toISOString(),
     finished_at: cell.endedAt?.toISOString() ?? null,
-    cell_id: cell.cellId ?? null,
+    cell_id: cell.cellId === undefined ? null : storableCode(cell.cellId),
   };
 }
 

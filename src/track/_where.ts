@@ -7,6 +7,7 @@ import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { kernelGlobal } from "./kernel_messages.ts";
 import { redactSource } from "../_redact.ts";
+import { storableCode } from "../registry/_description.ts";
 
 /** The tracked source. */
 export interface CodeOrigin {
@@ -21,7 +22,8 @@ export interface CodeOrigin {
   hash: string;
   /**
    * The script's text, or the notebook's code cells, with secrets written
-   * into them redacted (`redactSource`); absent when larger than 10 MiB.
+   * into them redacted (`redactSource`) and what the registry cannot store
+   * as text replaced (`storableCode`); absent when larger than 10 MiB.
    */
   source?: string;
 }
@@ -90,7 +92,7 @@ export function scriptOrigin(): CodeOrigin | undefined {
       hash: createHash("md5").update(bytes).digest("base64url"),
       // Stored with the transform: secrets written into the script are redacted.
       ...(bytes.length <= MAX_SOURCE
-        ? { source: redactSource(new TextDecoder().decode(bytes)) }
+        ? { source: storableCode(redactSource(new TextDecoder().decode(bytes))) }
         : {}),
     };
   } catch {
@@ -216,6 +218,6 @@ export async function notebookOrigin(known?: string): Promise<CodeOrigin | undef
     reference: reference(path),
     name: basename(path),
     hash,
-    ...(source.length <= MAX_SOURCE ? { source: redactSource(source) } : {}),
+    ...(source.length <= MAX_SOURCE ? { source: storableCode(redactSource(source)) } : {}),
   };
 }

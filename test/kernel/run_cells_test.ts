@@ -23,6 +23,8 @@ Deno.test("recordCells inserts cells and updateCell records a cell's outcome", a
           startedAt,
         },
         { seq: 2, code: "await f()", cellId: "c2", status: "running", startedAt },
+        // A NUL (which PostgreSQL refuses and SQLite cut the text at) and half a surrogate pair.
+        { seq: 4, code: "'a\0b' + '\ud800'", cellId: "c\0", status: "ok", startedAt },
       ]);
       await updateCell(db, run.id, {
         seq: 2,
@@ -42,6 +44,7 @@ Deno.test("recordCells inserts cells and updateCell records a cell's outcome", a
       ["await f()", "error", 2, "TypeError", "c2"],
       // A password written into a cell is not stored.
       ['await ln.init({ db: "postgresql://***@db/x" })', "ok", null, undefined, undefined],
+      ["'a\ufffdb' + '\ufffd'", "ok", null, undefined, "c\ufffd"],
     ]);
     assertEquals(cells[1].finishedAt?.toISOString(), "2026-01-02T03:04:06.000Z");
     assertEquals(cells[1].startedAt.toISOString(), startedAt.toISOString());

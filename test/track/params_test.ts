@@ -231,6 +231,7 @@ Deno.test("secrets written into a tracked script are not stored with its source;
       'const dbPassword: string = "db-pw-camel";',
       'const env = { "GITHUB_TOKEN": "gh-token-quoted" };',
       'const bypass = "not-a-secret";',
+      'const nul = "a\0b";',
       'const data = "https://x.org/atlas.h5ad?raw=true";',
       "console.log(db.length + password.length + Object.keys(s3).length + data.length);",
       "console.log(DB_PASSWORD, AWS_SECRET_ACCESS_KEY, dbPassword, env, bypass);",
@@ -260,6 +261,9 @@ Deno.test("secrets written into a tracked script are not stored with its source;
     assert(source.includes('const dbPassword: string = "***";'), source);
     assert(source.includes('const bypass = "not-a-secret";'), "a name merely ending in pass");
     assert(source.includes("https://x.org/atlas.h5ad?raw=true"), "code is kept as written");
+    // A NUL in the script (the registry cannot store one) is kept as U+FFFD, the rest whole.
+    assert(source.includes('const nul = "a\ufffdb";'), source);
+    assert(source.endsWith("await ln.finish();\n"), source);
     const { createHash } = await import("node:crypto");
     const hash = createHash("md5").update(await Deno.readFile(path)).digest("base64url");
     assertEquals(t.hash, hash, "the version is the file's, as run");

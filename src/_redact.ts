@@ -11,8 +11,13 @@ export const REDACTED = "***";
 /** Known secrets shorter than this are not replaced literally (see {@linkcode redactText}). */
 const MIN_LITERAL = 4;
 const SCHEME = /^([a-z][a-z0-9+.-]*:)\/\//i;
-/** A URL inside a text: a scheme, `://`, then anything up to a space, quote or angle bracket. */
-const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]*/gi;
+/**
+ * A URL inside a text: a scheme, `://`, then anything up to a space, quote or
+ * angle bracket. The scheme is at most 64 characters from a word start: tried
+ * from every word start of a long run such as `ACG-T-ACG-T…`, an unbounded one
+ * scanned to the run's end each time (quadratic: minutes for a few MB).
+ */
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]{0,63}:\/\/[^\s"'<>`]*/gi;
 /** Trailing punctuation that ends a sentence rather than a URL: kept after redaction. */
 const TRAILING = /[).,;:!\]}]+$/;
 /** `name=value` pairs and `"name": "value"` members whose value is a secret. */
@@ -222,8 +227,8 @@ function secretName(name: string): boolean {
 }
 /** An AWS access key id (long-term `AKIA…` or temporary `ASIA…`). */
 const AWS_KEY_ID = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/g;
-/** A URL's userinfo (`scheme://user:password@`), wherever it appears in a text. */
-const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s"'<>`/@]*:[^\s"'<>`@]*@/gi;
+/** A URL's userinfo (`scheme://user:password@`), wherever it appears in a text (scheme: as above). */
+const USERINFO = /\b([a-z][a-z0-9+.-]{0,63}:\/\/)[^\s"'<>`/@]*:[^\s"'<>`@]*@/gi;
 
 /**
  * Code as stored in the registry (a script's text, a notebook's cells):

@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import type pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
 import { notebookSource } from "../../src/track/_where.ts";
+import { redactSource, redactText } from "../../src/_redact.ts";
 import { assert, assertEquals, assertRejects, freshInstance, tempDir } from "../_helpers.ts";
 import { migrateToPreviousRelease } from "../registry/_previous_release.ts";
 
@@ -271,6 +272,20 @@ Deno.test("secrets written into a tracked script are not stored with its source;
     await ln.close();
     await Deno.remove(root, { recursive: true });
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("redacting a long run of scheme-like characters (a gapped alignment) takes linear time", () => {
+  // Each word start of "ACG-T-ACG-T..." could begin a URL scheme: scanning to the
+  // end of the run from each took 4 s for these 200 KB (minutes for a few MB,
+  // freezing the kernel that records the cell).
+  const code = `const aln = "${"ACG-T".repeat(40_000)}";\nconst db = "postgresql://ana:pw-x@h/db";`;
+  for (const redact of [redactSource, (t: string) => redactText(t)]) {
+    const t0 = performance.now();
+    const out = redact(code);
+    const ms = performance.now() - t0;
+    assert(ms < 1000, `${ms} ms`);
+    assert(out.includes("postgresql://***@h") && !out.includes("pw-x"), out.slice(-60));
   }
 });
 

@@ -370,6 +370,7 @@ function msg(e: unknown): string {
 }
 
 function missing(e: unknown, what: string): undefined {
-  if (rt.isNotFound(e) || rt.isADirectory(e)) return undefined;
+  // ENOTDIR: a folder of the key is a file, so no object is there either.
+  if (rt.isNotFound(e) || rt.isADirectory(e) || rt.isNotADirectory(e)) return undefined;
   throw new StorageError(`could not ${what}: ${msg(e)}`, { cause: e });
 }

@@ -277,3 +277,33 @@ Deno.test("content a replace killed after its put was registering is refused unt
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a save killed after its journal entry, its key below a file, is repaired: fsck does not stop there", async () => {
+  // (From a stress of several writers: one saved k.csv while another saved k.csv/z.csv and
+  // was killed; every fsck then threw a StorageError quoting ENOTDIR from looking for the
+  // journaled object at k.csv/z.csv, so nothing could repair the instance.)
+  const root = await tempDir();
+  const src = await tempDir();
+  try {
+    await ln.init({ storage: root });
+    await ln.close();
+    await Deno.writeTextFile(`${root}/k.csv`, "a,b\n1,2\n"); // a file where the key's folder is
+    await Deno.writeTextFile(`${src}/z.csv`, "a,b\n3,4\n");
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CHILD, "save", root, `${src}/z.csv`, "k.csv/z.csv"],
+      env: { LAMINDENO_CRASH_AT: "save:after-journal" },
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    assertEquals(r.signal, "SIGKILL");
+    await ln.init({ storage: root });
+    assertEquals(await ln.fsck(), HEALTHY);
+    await ln.fsck({ repair: true });
+    assertEquals(await ln.fsck(), HEALTHY);
+    assertEquals(await Deno.readTextFile(`${root}/k.csv`), "a,b\n1,2\n");
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(src, { recursive: true });
+  }
+});

@@ -1,6 +1,11 @@
 // Opening a saved file's object: on local disk (a cached copy for remote
 // storage), or for range reads (stream, backed).
-import { NotFoundError, UnsupportedFormatError, ValidationError } from "../errors.ts";
+import {
+  IntegrityError,
+  NotFoundError,
+  UnsupportedFormatError,
+  ValidationError,
+} from "../errors.ts";
 import { type CopyProgress, localCopy } from "../storage/_cache.ts";
 import { CountingStorage } from "../storage/counting.ts";
 import { readDataFrame } from "../formats/anndata/_decode.ts";
@@ -32,8 +37,7 @@ import { retryBusy } from "./_db_errors.ts";
  * registry are not built by the constructor.)
  */
 export async function objectOnDisk(file: File, progress: CopyProgress = {}): Promise<string> {
-  await refresh(file);
-  return await copyOnDisk(file, progress);
+  return await readSettled(file, () => copyOnDisk(file, progress));
 }
 
 /**
@@ -42,20 +46,86 @@ export async function objectOnDisk(file: File, progress: CopyProgress = {}): Pro
  * `.lamindb/` since) would read the new version's content, one replaced
  * meanwhile would read new content under its old hash, one deleted another
  * file's object saved at its key since. A `NotFoundError` when deleted.
+ * While another writer changes the object (a replace, or a new version
+ * moving it aside: journaled, op "replace" or "move"), the object at its
+ * key may be content its row does not name yet (or never will, when that
+ * write fails): waited for a while, then an `IntegrityError`.
  */
 async function refresh(file: File): Promise<void> {
   file.path(); // saved?
-  const inst = file._inst;
-  const row = await retryBusy(() =>
-    inst.db.selectFrom("file").selectAll().where("id", "=", file.id).executeTakeFirst()
-  );
-  if (!row) {
-    throw new NotFoundError(
-      `file ${file.id} was deleted since this record was read; nothing to read: ` +
-        `look the data up again (ln.File.get({ key }) or ln.File.filter(...))`,
-    );
+  for (let attempt = 0;; attempt++) {
+    const { row, busy } = await currentRow(file);
+    if (!row) {
+      throw new NotFoundError(
+        `file ${file.id} was deleted since this record was read; nothing to read: ` +
+          `look the data up again (ln.File.get({ key }) or ln.File.filter(...))`,
+      );
+    }
+    if (!busy) {
+      if (row.updated_at !== file.updatedAt.toISOString()) file._setRow(row, file._inst);
+      return;
+    }
+    if (attempt >= SETTLE_WAITS.length) throw changing(file);
+    await new Promise((r) => setTimeout(r, SETTLE_WAITS[attempt]));
   }
-  if (row.updated_at !== file.updatedAt.toISOString()) file._setRow(row, inst);
+}
+
+/** How long a read waits, each time, for another writer's change of the object to end. */
+const SETTLE_WAITS = [20, 50, 100, 200, 400, 800, 1600];
+
+function changing(file: File): IntegrityError {
+  return new IntegrityError(
+    `file ${file.id} is being changed by another writer (a replace, or a new version taking ` +
+      `its key; or one was interrupted: ln.fsck({ repair: true }) finishes it); nothing was ` +
+      `read: try again`,
+  );
+}
+
+/** The file's row, and whether a replace or move of its object is journaled, in one query. */
+async function currentRow(file: File) {
+  const inst = file._inst;
+  const r = await retryBusy(() =>
+    inst.db.selectFrom("file").selectAll()
+      .select((eb) =>
+        eb.exists(
+          eb.selectFrom("pending_object").select("pending_object.id")
+            .whereRef("pending_object.file_id", "=", "file.id")
+            .where("pending_object.op", "in", ["replace", "move"]),
+        ).as("busy")
+      )
+      .where("file.id", "=", file.id).executeTakeFirst()
+  );
+  if (!r) return { row: undefined, busy: false };
+  const { busy, ...row } = r;
+  return { row, busy: Boolean(Number(busy)) };
+}
+
+/**
+ * `read` the object of `file` (refreshed first), then check that no other
+ * writer began changing it meanwhile (its row's version moved on, or a
+ * replace or move is journaled): then it is read again, a few times, before
+ * an `IntegrityError`. What was read is the content the row names.
+ */
+async function readSettled<T>(file: File, read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    await refresh(file);
+    let value: T;
+    try {
+      value = await read();
+    } catch (e) {
+      // (An object moved or replaced under the read: read again.)
+      if (await settled(file) || attempt >= 2) throw e;
+      continue;
+    }
+    if (await settled(file)) return value;
+    if (attempt >= 2) throw changing(file);
+  }
+}
+
+/** Whether the row of `file` is still the one read, with no change of its object journaled. */
+async function settled(file: File): Promise<boolean> {
+  const { row, busy } = await currentRow(file);
+  return row !== undefined && !busy && row.updated_at === file.updatedAt.toISOString();
 }
 
 async function copyOnDisk(file: File, progress: CopyProgress): Promise<string> {
@@ -225,14 +295,14 @@ export async function streamFile(file: File, options: StreamOptions): Promise<An
 export async function loadFile(file: File, options: LoadOptions): Promise<LoadResult> {
   file.path(); // saved?
   checkOptions(options, "load", ["isRunInput", "as", "onProgress"]);
-  await refresh(file);
-  const value = await loadObject(
-    file._inst.backendFor(file.storageId!).localPath(file._objectKey)
-      ? file.path()
-      : await copyOnDisk(file, { onProgress: options.onProgress }),
-    file.suffix,
-    options.as,
-  ) as LoadResult;
+  const value = await readSettled(file, async () =>
+    await loadObject(
+      file._inst.backendFor(file.storageId!).localPath(file._objectKey)
+        ? file.path()
+        : await copyOnDisk(file, { onProgress: options.onProgress }),
+      file.suffix,
+      options.as,
+    ) as LoadResult);
   await linkRunInput(file._inst, file, options.isRunInput);
   return value;
 }

@@ -307,3 +307,51 @@ Deno.test("a save killed after its journal entry, its key below a file, is repai
     await Deno.remove(src, { recursive: true });
   }
 });
+
+Deno.test("a record read while a replace or a new version is changing its object is refused, never read as other content", async () => {
+  // (From a stress of several writers: load() and stage() of a file being replaced, or
+  // whose key a new version was taking, read the new content under the record's old hash;
+  // when that write then failed, content that was never registered. Forced here by
+  // killing the writer between its put and its commit: the object holds the new content,
+  // the row still the old.)
+  const root = await tempDir();
+  const src = await tempDir();
+  try {
+    await ln.init({ storage: root });
+    const r1 = await new ln.File(enc.encode("a,b\n1,old\n"), { key: "r.csv" }).save();
+    const v1 = await new ln.File(enc.encode("a,b\n2,old\n"), { key: "v.csv" }).save();
+    await ln.close();
+    await Deno.writeTextFile(`${src}/v.csv`, "a,b\n2,new\n");
+    for (
+      const [args, point] of [
+        [["replace", root, r1.id, "a,b\n1,new\n"], "replace:after-put"],
+        [["save", root, `${src}/v.csv`, "v.csv"], "save:after-put"],
+      ]
+    ) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", CHILD, ...args as string[]],
+        env: { LAMINDENO_CRASH_AT: point as string },
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assertEquals(r.signal, "SIGKILL", `${point}`);
+    }
+    await ln.init({ storage: root });
+    const [r, v] = [await ln.File.get(r1.id), await ln.File.get(v1.id)];
+    for (const [f, read] of [[r, "load"], [v, "stage"], [r, "stage"], [v, "load"]] as const) {
+      const got = await (read === "load" ? f.load() : f.stage()).then((x) => x, (e) => e);
+      assert(got instanceof ln.IntegrityError, `${f.key} ${read}: got ${got}`);
+      assert(/being changed by another writer/.test(got.message), got.message);
+    }
+    await ln.fsck({ repair: true });
+    assertEquals(await ln.fsck(), HEALTHY);
+    // Finished (the replace) or undone (the new version): each reads what its row says.
+    assertEquals(await Deno.readTextFile(await r.stage()), "a,b\n1,new\n");
+    assertEquals(await Deno.readTextFile(await v.stage()), "a,b\n2,old\n");
+    assert(v.isLatest);
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(src, { recursive: true });
+  }
+});

@@ -177,8 +177,15 @@ export async function deleteCollection(inst: Instance, c: Collection): Promise<v
         .where(...sameFamily(c.id))
         .orderBy("id", "desc").executeTakeFirst();
       if (next) {
-        await trx.updateTable("collection").set({ is_latest: 1 }).where("id", "=", next.id)
-          .execute();
+        const promoted = await trx.updateTable("collection").set({ is_latest: 1 })
+          .where("id", "=", next.id).executeTakeFirst();
+        if (Number(promoted.numUpdatedRows) !== 1) {
+          // (PostgreSQL: another writer deleted that version meanwhile.)
+          throw new IntegrityError(
+            `collection ${next.id}, the version to become the latest, was deleted by another ` +
+              `writer meanwhile; nothing was deleted: try again`,
+          );
+        }
         await indexForSearch(trx, "collection", [next], true);
       }
     })

@@ -579,3 +579,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "PostgreSQL: deleting a collection's latest version while another writer deletes the previous one is an IntegrityError, nothing changed",
+  ...needsPostgres("a collection delete racing on PostgreSQL"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // (From a stress of several writers: the previous version, deleted by the other writer
+    // meanwhile, was promoted by an UPDATE of no row, and the family was left without a
+    // latest version, which get({ name }) then could not find. Files had this fix already.)
+    const { default: pg } = await import("pg");
+    await using srv = await postgresServer();
+    const enc = new TextEncoder();
+    const db = await srv.database();
+    const root = await tempDir();
+    const a = await ln.connect({ storage: root, db });
+    const ext = new pg.Client({ connectionString: db });
+    await ext.connect();
+    try {
+      const f = await new ln.File(enc.encode("x"), { name: "x.txt", instance: a }).save();
+      const g = await new ln.File(enc.encode("y"), { name: "y.txt", instance: a }).save();
+      const c0 = await new ln.Collection([f], { name: "c", instance: a }).save();
+      const c1 = await new ln.Collection([f, g], { name: "c", instance: a }).save();
+      await ext.query("begin"); // the other writer deletes c0, not committed yet
+      await ext.query("delete from collection_file where collection_id = $1", [c0.id]);
+      await ext.query("delete from collection where id = $1", [c0.id]);
+      const del = ln.Collection.using(a).get(c1.id).then((c) => c.delete())
+        .then(() => "ok", (e) => e);
+      await lockWaiters(ext, 1);
+      await ext.query("commit");
+      const outcome = await del;
+      assert(outcome instanceof ln.IntegrityError, `got ${outcome}`);
+      const latest = await ln.Collection.using(a).get({ name: "c" });
+      assertEquals(latest.id, c1.id); // not deleted, still the latest
+    } finally {
+      await ext.end();
+      await a.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

@@ -241,6 +241,10 @@ async function replaceWith(
               `the new content was not registered`,
           );
         }
+        // The content passes from reserved to registered under its hash's lock (taken
+        // after the row's, so no claim waits for this row holding it): a claim of it
+        // by another writer checks both in turn, and must not see neither.
+        await lockHashes(trx, [m.hash]);
         if (!staged) await trx.deleteFrom("pending_object").where("id", "=", pendingId).execute();
         const { id, name, description } = file;
         // Search finds latest versions only (see _versions.ts).

@@ -621,3 +621,84 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "PostgreSQL: a replace() claiming content that another replace() registers between its two checks is refused, nothing overwritten",
+  ...needsPostgres("two replaces of one content racing on PostgreSQL"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // (From a stress on PostgreSQL + S3: the claim read "not registered" before the other
+    // replace's commit and "not reserved" after it (READ COMMITTED), so it wrote the
+    // content over its own file's object, its commit hit the unique hash, and the object
+    // held content its row did not name. The commit now takes the hash's lock.)
+    const { default: pg } = await import("pg");
+    await using srv = await postgresServer();
+    const db = await srv.database();
+    const root = await tempDir();
+    const a = await ln.connect({ storage: root, db });
+    const b = await ln.connect({ storage: root, db });
+    const ext = new pg.Client({ connectionString: db });
+    await ext.connect();
+    try {
+      const enc = new TextEncoder();
+      const fa = await new ln.File(enc.encode("a"), { key: "a.bin", instance: a }).save();
+      const fb = await new ln.File(enc.encode("b"), { key: "b.bin", instance: b }).save();
+      const big = new Uint8Array(30 << 20).map((_, i) => (i * 11) % 251);
+      // B claims the content, then stops at its commit (a row lock held from outside).
+      const bDone = fb.replace(big.slice()).then(() => "ok", (e) => e);
+      for (let i = 0; i < 5000; i++) {
+        const r = await ext.query("select 1 from pending_object where file_id = $1", [fb.id]);
+        if (r.rows.length) break;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await ext.query("begin");
+      await ext.query("select 1 from file where id = $1 for update", [fb.id]);
+      await lockWaiters(ext, 1);
+      // A's claim: B's commit is let go right after A read that the content is not registered.
+      let armed = true;
+      const hooked = new Set<unknown>();
+      // deno-lint-ignore no-explicit-any
+      const plugin: any = {
+        // deno-lint-ignore no-explicit-any
+        transformQuery(args: any) {
+          const s = JSON.stringify(args.node);
+          if (
+            armed && args.node.kind === "SelectQueryNode" && s.includes('"file"') &&
+            s.includes('"hash"') && !s.includes("pending_object")
+          ) hooked.add(args.queryId);
+          return args.node;
+        },
+        // deno-lint-ignore no-explicit-any
+        async transformResult(args: any) {
+          if (armed && hooked.has(args.queryId)) {
+            armed = false;
+            await ext.query("commit");
+            // B commits (before the fix), or waits for the content's lock A holds.
+            await Promise.race([bDone, lockWaiters(ext, 1)]);
+          }
+          return args.result;
+        },
+      };
+      // deno-lint-ignore no-explicit-any
+      (a as any).db = a.db.withPlugin(plugin);
+      const aDone = await fa.replace(big.slice()).then(() => "ok", (e) => e);
+      assert(!armed, "the commit was not placed");
+      assertEquals(await bDone, "ok");
+      assert(aDone instanceof ln.IntegrityError, `got ${aDone}`);
+      assert(
+        /being registered by a replace\(\)|already registered/.test(aDone.message),
+        aDone.message,
+      );
+      assertEquals(await ln.fsck({ instance: b }), HEALTHY);
+      assertEquals(await Deno.readTextFile(`${root}/a.bin`), "a");
+    } finally {
+      await ext.query("rollback").catch(() => {});
+      await ext.end();
+      await a.close();
+      await b.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

@@ -2,7 +2,7 @@
 // that need a file path (polars, h5wasm, image codecs) can read them. A
 // cached copy is reused while its size and the object's entity tag match;
 // downloads go to a temporary name in `{cacheDir}/.tmp/` first.
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { StorageError } from "../errors.ts";
 import * as rt from "../_runtime.ts";
 import type { ObjectInfo, StorageBackend } from "./storage.ts";
@@ -73,6 +73,9 @@ async function fetchObject(
   // A copy of something else at this path (a folder where a file now is,
   // cached before the object changed kind): ours, replaced.
   if (st && !st.isFile) await rt.remove(path, { recursive: true });
+  // A file cached where a folder of this path now is ("d", cached before "d/x.csv" was
+  // saved, once "d" was gone): ours, replaced.
+  await removeFilesAbove(path, cacheDir);
   await rt.mkdir(dirname(path), { recursive: true });
   // Beside the cache tree, not in it: another process caching the same folder
   // at once prunes what its listing does not name (and would list it).
@@ -95,6 +98,7 @@ async function fetchObject(
     await rt.remove(tag, { recursive: true }).catch(() => {});
     await rt.rename(tmp, path);
     if (info.etag) {
+      await removeFilesAbove(tag, cacheDir);
       await rt.mkdir(dirname(tag), { recursive: true });
       await rt.writeTextFile(tag, tagOf(info.etag, await rt.stat(path)));
     }
@@ -104,6 +108,24 @@ async function fetchObject(
     throw new StorageError(`could not cache ${backend.uri(key)}: ${(e as Error).message}`, {
       cause: e,
     });
+  }
+}
+
+/**
+ * Remove the cached copy (and its tag) at the nearest existing folder of
+ * `path` inside `cacheDir` when that is a file: a copy of an object whose
+ * key is now a folder of others' keys.
+ */
+async function removeFilesAbove(path: string, cacheDir: string): Promise<void> {
+  const top = dirname(join(cacheDir, "x"));
+  for (let dir = dirname(path); dir.startsWith(top + sep); dir = dirname(dir)) {
+    const st = await rt.stat(dir).catch(() => undefined);
+    if (st === undefined) continue;
+    if (st.isFile) {
+      await rt.remove(dir);
+      await rt.remove(tagPath(dir, cacheDir)).catch(() => {});
+    }
+    return;
   }
 }
 

@@ -232,3 +232,22 @@ s3Case(
     assertEquals(await Deno.readTextFile(`${dir}/b`), "a folder again");
   },
 );
+
+s3Case(
+  "a cached copy of a file where a folder of the key now is is replaced",
+  async (backend, cache) => {
+    // (From a stress of several writers on S3: "d" was saved, staged, deleted, then
+    // "d/x.csv" saved; its stage() threw a raw "EEXIST: file already exists, mkdir".)
+    await backend.put("d", new TextEncoder().encode("a file"));
+    const file = await localCopy(backend, "d", false, cache);
+    await backend.delete("d");
+    await backend.put("d/x.csv", new TextEncoder().encode("in a folder now"));
+    assertEquals(await localCopy(backend, "d/x.csv", false, cache), `${file}/x.csv`);
+    assertEquals(await Deno.readTextFile(`${file}/x.csv`), "in a folder now");
+    await backend.put("d/e/y", new TextEncoder().encode("deeper"));
+    assertEquals(
+      await Deno.readTextFile(await localCopy(backend, "d/e/y", false, cache)),
+      "deeper",
+    );
+  },
+);

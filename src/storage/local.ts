@@ -277,20 +277,29 @@ export class LocalStorage implements StorageBackend {
             `the source (size ${want.size}, md5 ${want.hash}); did the source change while saving?`,
         );
       }
-      await rt.mkdir(dirname(target), { recursive: true });
-      await this.#writable(key);
-      if (options.overwrite) {
-        await rt.rename(tmp, target);
-      } else {
+      // Another writer's delete() removes the folders it leaves empty: one of the target's
+      // may go between the mkdir and the move (ENOENT), or during the mkdir (EEXIST):
+      // then it is made again.
+      for (let attempt = 0;; attempt++) {
         try {
-          await rt.link(tmp, target);
+          await rt.mkdir(dirname(target), { recursive: true });
         } catch (e) {
-          if (rt.isAlreadyExists(e)) {
+          // (A folder of it made, or removed, by another writer at that moment.)
+          if (!rt.isAlreadyExists(e) && !rt.isNotFound(e) || attempt >= 10) throw e;
+          continue;
+        }
+        await this.#writable(key);
+        try {
+          if (options.overwrite) await rt.rename(tmp, target);
+          else await rt.link(tmp, target);
+          break;
+        } catch (e) {
+          if (!options.overwrite && rt.isAlreadyExists(e)) {
             throw new StorageError(
               `an object already exists at ${key}; choose another key or replace the file`,
             );
           }
-          throw e;
+          if (!rt.isNotFound(e) || attempt >= 10 || !(await exists(tmp))) throw e;
         }
       }
     } catch (e) {
@@ -363,6 +372,10 @@ export class LocalStorage implements StorageBackend {
       }
     }
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await rt.stat(path).then(() => true, () => false);
 }
 
 function msg(e: unknown): string {

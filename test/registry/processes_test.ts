@@ -6,6 +6,7 @@ import { s3Server } from "../_s3.ts";
 import { needsPostgres, postgresServer } from "../_postgres.ts";
 
 const CHILD = new URL("./_child_save.ts", import.meta.url).pathname;
+const enc = new TextEncoder();
 
 function child(...args: string[]): Deno.ChildProcess {
   return childWith({}, ...args);
@@ -372,40 +373,48 @@ Deno.test("a record saved while another connection holds the write lock is in th
   }
 });
 
+/** What the outside client of a forced PostgreSQL race does: queries in its own session. */
+interface Outside {
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
 /**
  * Until `n` sessions of `ext`'s database wait on a lock (a forced interleaving's step).
  * `ext` may be inside a transaction: the activity statistics are read afresh each time
  * (PostgreSQL keeps one snapshot of them for a whole transaction otherwise).
  */
-async function lockWaiters(
-  ext: { query(sql: string): Promise<{ rows: { n: number }[] }> },
-  n: number,
-): Promise<void> {
+async function lockWaiters(ext: Outside, n: number): Promise<void> {
   for (let i = 0; i < 500; i++) {
     await ext.query("select pg_stat_clear_snapshot()");
     const r = await ext.query(
       `select count(*)::int n from pg_stat_activity
        where wait_event_type = 'Lock' and datname = current_database()`,
     );
-    if (r.rows[0].n >= n) return;
+    if ((r.rows[0] as { n: number }).n >= n) return;
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`never ${n} sessions waiting on a lock`);
 }
 
-Deno.test({
-  name:
-    "PostgreSQL: replace() or delete() and a new version at the file's key, their claims forced to interleave: one wins, nothing lost",
-  ...needsPostgres("claims racing on PostgreSQL"),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    // (From a stress on PostgreSQL: READ COMMITTED let both claims pass a plain read of
-    // the row first; the replaced content or the deleted file's object was then undone.)
-    const { default: pg } = await import("pg");
-    await using srv = await postgresServer();
-    const enc = new TextEncoder();
-    for (const op of ["replace", "delete"] as const) {
+/**
+ * A PostgreSQL race forced to one interleaving: two writers `a` and `b`
+ * (instances on one fresh database and storage root) and `ext`, a client of
+ * its own whose transactions hold what the writers wait for (see
+ * {@linkcode lockWaiters}); its open transaction is rolled back at the end.
+ */
+function pgRace(
+  name: string,
+  why: string,
+  fn: (s: { a: ln.Instance; b: ln.Instance; ext: Outside; root: string }) => Promise<void>,
+): void {
+  Deno.test({
+    name: `PostgreSQL: ${name}`,
+    ...needsPostgres(why),
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const { default: pg } = await import("pg");
+      await using srv = await postgresServer();
       const db = await srv.database();
       const root = await tempDir();
       const a = await ln.connect({ storage: root, db });
@@ -413,70 +422,66 @@ Deno.test({
       const ext = new pg.Client({ connectionString: db });
       await ext.connect();
       try {
-        const f0 = await new ln.File(enc.encode("old"), { key: "k.txt", instance: a }).save();
-        const fA = await ln.File.using(a).get(f0.id);
-        // Both writers stop at their journal entry, the first of them holding what it read.
-        await ext.query("begin");
-        await ext.query("lock table pending_object in exclusive mode");
-        const first = (op === "replace" ? fA.replace(enc.encode("replaced")) : fA.delete())
-          .then(() => "ok", (e) => e);
-        await lockWaiters(ext, 1);
-        const second = new ln.File(enc.encode("version"), { key: "k.txt", instance: b }).save()
-          .then(() => "ok", (e) => e);
-        await lockWaiters(ext, 2);
-        await ext.query("commit");
-        const outcomes = await Promise.all([first, second]);
-        assertEquals(outcomes.filter((o) => o === "ok").length, 1, `${op}: ${outcomes}`);
-        for (const o of outcomes) assert(o === "ok" || o instanceof ln.IntegrityError, `${o}`);
-        assertEquals(await ln.fsck({ instance: a }), HEALTHY);
-        const latest = await ln.File.using(a).filter({ key: "k.txt" });
-        const onDisk = await Deno.readTextFile(`${root}/k.txt`).catch(() => undefined);
-        if (op === "replace") assertEquals(onDisk, "replaced");
-        else assertEquals([latest.length, onDisk], [0, undefined]);
+        await fn({ a, b, ext, root });
       } finally {
+        await ext.query("rollback").catch(() => {});
         await ext.end();
         await a.close();
         await b.close();
         await Deno.remove(root, { recursive: true });
       }
-    }
-  },
-});
+    },
+  });
+}
 
-Deno.test({
-  name:
-    "PostgreSQL: deleting the latest version while another writer deletes the previous one is an IntegrityError, nothing changed",
-  ...needsPostgres("a delete racing on PostgreSQL"),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    // (From the second stress round: a raw "no result" from promoting the deleted version.)
-    const { default: pg } = await import("pg");
-    await using srv = await postgresServer();
-    const enc = new TextEncoder();
-    const db = await srv.database();
-    const root = await tempDir();
-    const a = await ln.connect({ storage: root, db });
-    const ext = new pg.Client({ connectionString: db });
-    await ext.connect();
-    try {
-      const v0 = await new ln.File(enc.encode("v0"), { name: "x.txt", instance: a }).save();
-      const v1 = await new ln.File(enc.encode("v1"), { revises: v0, instance: a }).save();
+for (const op of ["replace", "delete"] as const) {
+  pgRace(
+    `${op}() and a new version at the file's key, their claims forced to interleave: one wins, nothing lost`,
+    "claims racing on PostgreSQL",
+    async ({ a, b, ext, root }) => {
+      // (From a stress on PostgreSQL: READ COMMITTED let both claims pass a plain read of
+      // the row first; the replaced content or the deleted file's object was then undone.)
+      const f0 = await new ln.File(enc.encode("old"), { key: "k.txt", instance: a }).save();
+      const fA = await ln.File.using(a).get(f0.id);
+      // Both writers stop at their journal entry, the first of them holding what it read.
       await ext.query("begin");
-      await ext.query("delete from file where id = $1", [v0.id]); // the other writer's, not committed
-      const del = ln.File.using(a).get(v1.id).then((f) => f.delete()).then(() => "ok", (e) => e);
+      await ext.query("lock table pending_object in exclusive mode");
+      const first = (op === "replace" ? fA.replace(enc.encode("replaced")) : fA.delete())
+        .then(() => "ok", (e) => e);
       await lockWaiters(ext, 1);
+      const second = new ln.File(enc.encode("version"), { key: "k.txt", instance: b }).save()
+        .then(() => "ok", (e) => e);
+      await lockWaiters(ext, 2);
       await ext.query("commit");
-      const outcome = await del;
-      assert(outcome instanceof ln.IntegrityError, `got ${outcome}`);
-      assertEquals((await ln.File.using(a).get(v1.id)).id, v1.id); // not deleted
-    } finally {
-      await ext.end();
-      await a.close();
-      await Deno.remove(root, { recursive: true });
-    }
+      const outcomes = await Promise.all([first, second]);
+      assertEquals(outcomes.filter((o) => o === "ok").length, 1, `${op}: ${outcomes}`);
+      for (const o of outcomes) assert(o === "ok" || o instanceof ln.IntegrityError, `${o}`);
+      assertEquals(await ln.fsck({ instance: a }), HEALTHY);
+      const latest = await ln.File.using(a).filter({ key: "k.txt" });
+      const onDisk = await Deno.readTextFile(`${root}/k.txt`).catch(() => undefined);
+      if (op === "replace") assertEquals(onDisk, "replaced");
+      else assertEquals([latest.length, onDisk], [0, undefined]);
+    },
+  );
+}
+
+pgRace(
+  "deleting the latest version while another writer deletes the previous one is an IntegrityError, nothing changed",
+  "a delete racing on PostgreSQL",
+  async ({ a, ext }) => {
+    // (From the second stress round: a raw "no result" from promoting the deleted version.)
+    const v0 = await new ln.File(enc.encode("v0"), { name: "x.txt", instance: a }).save();
+    const v1 = await new ln.File(enc.encode("v1"), { revises: v0, instance: a }).save();
+    await ext.query("begin");
+    await ext.query("delete from file where id = $1", [v0.id]); // the other writer's, not committed
+    const del = ln.File.using(a).get(v1.id).then((f) => f.delete()).then(() => "ok", (e) => e);
+    await lockWaiters(ext, 1);
+    await ext.query("commit");
+    const outcome = await del;
+    assert(outcome instanceof ln.IntegrityError, `got ${outcome}`);
+    assertEquals((await ln.File.using(a).get(v1.id)).id, v1.id); // not deleted
   },
-});
+);
 
 Deno.test("a collection version whose predecessor another writer deletes meanwhile is an IntegrityError", async () => {
   // (From the second stress round: a raw RangeError. The delete is placed right after
@@ -527,178 +532,124 @@ Deno.test("a collection version whose predecessor another writer deletes meanwhi
   }
 });
 
-Deno.test({
-  name:
-    "PostgreSQL: content saved by another writer while replace() writes it over a file is refused or becomes that file; the replace completes",
-  ...needsPostgres("a replace racing a save on PostgreSQL"),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+pgRace(
+  "content saved by another writer while replace() writes it over a file is refused or becomes that file; the replace completes",
+  "a replace racing a save on PostgreSQL",
+  async ({ a, b, ext, root }) => {
     // (From a stress: the save won the unique hash, the replace's commit failed, and
     // the file's object held the new content under its old hash.)
-    const { default: pg } = await import("pg");
-    await using srv = await postgresServer();
-    const db = await srv.database();
-    const root = await tempDir();
-    const a = await ln.connect({ storage: root, db });
-    const b = await ln.connect({ storage: root, db });
-    const ext = new pg.Client({ connectionString: db });
-    await ext.connect();
-    try {
-      const f0 = await new ln.File(new TextEncoder().encode("old"), { key: "k.bin", instance: a })
-        .save();
-      const big = new Uint8Array(20 << 20).map((_, i) => (i * 7) % 253);
-      // Both writers stop at their journal entries, having checked the content is free:
-      // the save's registration then commits after the replace has claimed the content.
-      await ext.query("begin");
-      await ext.query("lock table pending_object in exclusive mode");
-      const saving = new ln.File(big, { name: "same.bin", instance: b }).save()
-        .then((f) => f.id, (e) => e);
-      await lockWaiters(ext, 1);
-      const replacing = ln.File.using(a).get(f0.id).then((f) => f.replace(big.slice()))
-        .then(() => "ok", (e) => e);
-      await lockWaiters(ext, 2);
-      await ext.query("commit");
-      const [replaced, saved] = [await replacing, await saving];
-      assertEquals(replaced, "ok", `the replace: ${replaced}`);
-      // Refused while the replace registers the content, or that file once it has.
-      if (saved !== f0.id) {
-        assert(saved instanceof ln.IntegrityError, `the save: ${saved}`);
-        assert(/being registered by a replace/.test(saved.message), saved.message);
-      }
-      assertEquals(await ln.fsck({ instance: a }), HEALTHY);
-      assertEquals((await Deno.stat(`${root}/k.bin`)).size, big.length);
-      // The content is the file's now: saving it again returns that file.
-      const again = await new ln.File(big.slice(), { name: "same.bin", instance: b }).save();
-      assertEquals(again.id, f0.id);
-    } finally {
-      await ext.end();
-      await a.close();
-      await b.close();
-      await Deno.remove(root, { recursive: true });
+    const f0 = await new ln.File(new TextEncoder().encode("old"), { key: "k.bin", instance: a })
+      .save();
+    const big = new Uint8Array(20 << 20).map((_, i) => (i * 7) % 253);
+    // Both writers stop at their journal entries, having checked the content is free:
+    // the save's registration then commits after the replace has claimed the content.
+    await ext.query("begin");
+    await ext.query("lock table pending_object in exclusive mode");
+    const saving = new ln.File(big, { name: "same.bin", instance: b }).save()
+      .then((f) => f.id, (e) => e);
+    await lockWaiters(ext, 1);
+    const replacing = ln.File.using(a).get(f0.id).then((f) => f.replace(big.slice()))
+      .then(() => "ok", (e) => e);
+    await lockWaiters(ext, 2);
+    await ext.query("commit");
+    const [replaced, saved] = [await replacing, await saving];
+    assertEquals(replaced, "ok", `the replace: ${replaced}`);
+    // Refused while the replace registers the content, or that file once it has.
+    if (saved !== f0.id) {
+      assert(saved instanceof ln.IntegrityError, `the save: ${saved}`);
+      assert(/being registered by a replace/.test(saved.message), saved.message);
     }
+    assertEquals(await ln.fsck({ instance: a }), HEALTHY);
+    assertEquals((await Deno.stat(`${root}/k.bin`)).size, big.length);
+    // The content is the file's now: saving it again returns that file.
+    const again = await new ln.File(big.slice(), { name: "same.bin", instance: b }).save();
+    assertEquals(again.id, f0.id);
   },
-});
+);
 
-Deno.test({
-  name:
-    "PostgreSQL: deleting a collection's latest version while another writer deletes the previous one is an IntegrityError, nothing changed",
-  ...needsPostgres("a collection delete racing on PostgreSQL"),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+pgRace(
+  "deleting a collection's latest version while another writer deletes the previous one is an IntegrityError, nothing changed",
+  "a collection delete racing on PostgreSQL",
+  async ({ a, ext }) => {
     // (From a stress of several writers: the previous version, deleted by the other writer
     // meanwhile, was promoted by an UPDATE of no row, and the family was left without a
     // latest version, which get({ name }) then could not find. Files had this fix already.)
-    const { default: pg } = await import("pg");
-    await using srv = await postgresServer();
-    const enc = new TextEncoder();
-    const db = await srv.database();
-    const root = await tempDir();
-    const a = await ln.connect({ storage: root, db });
-    const ext = new pg.Client({ connectionString: db });
-    await ext.connect();
-    try {
-      const f = await new ln.File(enc.encode("x"), { name: "x.txt", instance: a }).save();
-      const g = await new ln.File(enc.encode("y"), { name: "y.txt", instance: a }).save();
-      const c0 = await new ln.Collection([f], { name: "c", instance: a }).save();
-      const c1 = await new ln.Collection([f, g], { name: "c", instance: a }).save();
-      await ext.query("begin"); // the other writer deletes c0, not committed yet
-      await ext.query("delete from collection_file where collection_id = $1", [c0.id]);
-      await ext.query("delete from collection where id = $1", [c0.id]);
-      const del = ln.Collection.using(a).get(c1.id).then((c) => c.delete())
-        .then(() => "ok", (e) => e);
-      await lockWaiters(ext, 1);
-      await ext.query("commit");
-      const outcome = await del;
-      assert(outcome instanceof ln.IntegrityError, `got ${outcome}`);
-      const latest = await ln.Collection.using(a).get({ name: "c" });
-      assertEquals(latest.id, c1.id); // not deleted, still the latest
-    } finally {
-      await ext.end();
-      await a.close();
-      await Deno.remove(root, { recursive: true });
-    }
+    const f = await new ln.File(enc.encode("x"), { name: "x.txt", instance: a }).save();
+    const g = await new ln.File(enc.encode("y"), { name: "y.txt", instance: a }).save();
+    const c0 = await new ln.Collection([f], { name: "c", instance: a }).save();
+    const c1 = await new ln.Collection([f, g], { name: "c", instance: a }).save();
+    await ext.query("begin"); // the other writer deletes c0, not committed yet
+    await ext.query("delete from collection_file where collection_id = $1", [c0.id]);
+    await ext.query("delete from collection where id = $1", [c0.id]);
+    const del = ln.Collection.using(a).get(c1.id).then((c) => c.delete())
+      .then(() => "ok", (e) => e);
+    await lockWaiters(ext, 1);
+    await ext.query("commit");
+    const outcome = await del;
+    assert(outcome instanceof ln.IntegrityError, `got ${outcome}`);
+    const latest = await ln.Collection.using(a).get({ name: "c" });
+    assertEquals(latest.id, c1.id); // not deleted, still the latest
   },
-});
+);
 
-Deno.test({
-  name:
-    "PostgreSQL: a replace() claiming content that another replace() registers between its two checks is refused, nothing overwritten",
-  ...needsPostgres("two replaces of one content racing on PostgreSQL"),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+pgRace(
+  "a replace() claiming content that another replace() registers between its two checks is refused, nothing overwritten",
+  "two replaces of one content racing on PostgreSQL",
+  async ({ a, b, ext, root }) => {
     // (From a stress on PostgreSQL + S3: the claim read "not registered" before the other
     // replace's commit and "not reserved" after it (READ COMMITTED), so it wrote the
     // content over its own file's object, its commit hit the unique hash, and the object
     // held content its row did not name. The commit now takes the hash's lock.)
-    const { default: pg } = await import("pg");
-    await using srv = await postgresServer();
-    const db = await srv.database();
-    const root = await tempDir();
-    const a = await ln.connect({ storage: root, db });
-    const b = await ln.connect({ storage: root, db });
-    const ext = new pg.Client({ connectionString: db });
-    await ext.connect();
-    try {
-      const enc = new TextEncoder();
-      const fa = await new ln.File(enc.encode("a"), { key: "a.bin", instance: a }).save();
-      const fb = await new ln.File(enc.encode("b"), { key: "b.bin", instance: b }).save();
-      const big = new Uint8Array(30 << 20).map((_, i) => (i * 11) % 251);
-      // B claims the content, then stops at its commit (a row lock held from outside).
-      const bDone = fb.replace(big.slice()).then(() => "ok", (e) => e);
-      for (let i = 0; i < 5000; i++) {
-        const r = await ext.query("select 1 from pending_object where file_id = $1", [fb.id]);
-        if (r.rows.length) break;
-        await new Promise((r) => setTimeout(r, 1));
-      }
-      await ext.query("begin");
-      await ext.query("select 1 from file where id = $1 for update", [fb.id]);
-      await lockWaiters(ext, 1);
-      // A's claim: B's commit is let go right after A read that the content is not registered.
-      let armed = true;
-      const hooked = new Set<unknown>();
-      // deno-lint-ignore no-explicit-any
-      const plugin: any = {
-        // deno-lint-ignore no-explicit-any
-        transformQuery(args: any) {
-          const s = JSON.stringify(args.node);
-          if (
-            armed && args.node.kind === "SelectQueryNode" && s.includes('"file"') &&
-            s.includes('"hash"') && !s.includes("pending_object")
-          ) hooked.add(args.queryId);
-          return args.node;
-        },
-        // deno-lint-ignore no-explicit-any
-        async transformResult(args: any) {
-          if (armed && hooked.has(args.queryId)) {
-            armed = false;
-            await ext.query("commit");
-            // B commits (before the fix), or waits for the content's lock A holds.
-            await Promise.race([bDone, lockWaiters(ext, 1)]);
-          }
-          return args.result;
-        },
-      };
-      // deno-lint-ignore no-explicit-any
-      (a as any).db = a.db.withPlugin(plugin);
-      const aDone = await fa.replace(big.slice()).then(() => "ok", (e) => e);
-      assert(!armed, "the commit was not placed");
-      assertEquals(await bDone, "ok");
-      assert(aDone instanceof ln.IntegrityError, `got ${aDone}`);
-      assert(
-        /being registered by a replace\(\)|already registered/.test(aDone.message),
-        aDone.message,
-      );
-      assertEquals(await ln.fsck({ instance: b }), HEALTHY);
-      assertEquals(await Deno.readTextFile(`${root}/a.bin`), "a");
-    } finally {
-      await ext.query("rollback").catch(() => {});
-      await ext.end();
-      await a.close();
-      await b.close();
-      await Deno.remove(root, { recursive: true });
+    const enc = new TextEncoder();
+    const fa = await new ln.File(enc.encode("a"), { key: "a.bin", instance: a }).save();
+    const fb = await new ln.File(enc.encode("b"), { key: "b.bin", instance: b }).save();
+    const big = new Uint8Array(30 << 20).map((_, i) => (i * 11) % 251);
+    // B claims the content, then stops at its commit (a row lock held from outside).
+    const bDone = fb.replace(big.slice()).then(() => "ok", (e) => e);
+    for (let i = 0; i < 5000; i++) {
+      const r = await ext.query("select 1 from pending_object where file_id = $1", [fb.id]);
+      if (r.rows.length) break;
+      await new Promise((r) => setTimeout(r, 1));
     }
+    await ext.query("begin");
+    await ext.query("select 1 from file where id = $1 for update", [fb.id]);
+    await lockWaiters(ext, 1);
+    // A's claim: B's commit is let go right after A read that the content is not registered.
+    let armed = true;
+    const hooked = new Set<unknown>();
+    // deno-lint-ignore no-explicit-any
+    const plugin: any = {
+      // deno-lint-ignore no-explicit-any
+      transformQuery(args: any) {
+        const s = JSON.stringify(args.node);
+        if (
+          armed && args.node.kind === "SelectQueryNode" && s.includes('"file"') &&
+          s.includes('"hash"') && !s.includes("pending_object")
+        ) hooked.add(args.queryId);
+        return args.node;
+      },
+      // deno-lint-ignore no-explicit-any
+      async transformResult(args: any) {
+        if (armed && hooked.has(args.queryId)) {
+          armed = false;
+          await ext.query("commit");
+          // B commits (before the fix), or waits for the content's lock A holds.
+          await Promise.race([bDone, lockWaiters(ext, 1)]);
+        }
+        return args.result;
+      },
+    };
+    // deno-lint-ignore no-explicit-any
+    (a as any).db = a.db.withPlugin(plugin);
+    const aDone = await fa.replace(big.slice()).then(() => "ok", (e) => e);
+    assert(!armed, "the commit was not placed");
+    assertEquals(await bDone, "ok");
+    assert(aDone instanceof ln.IntegrityError, `got ${aDone}`);
+    assert(
+      /being registered by a replace\(\)|already registered/.test(aDone.message),
+      aDone.message,
+    );
+    assertEquals(await ln.fsck({ instance: b }), HEALTHY);
+    assertEquals(await Deno.readTextFile(`${root}/a.bin`), "a");
   },
-});
+);

@@ -119,6 +119,9 @@ export async function planVersions(plans: VersionPlan[], inst: Instance): Promis
     // A new version keeps what it was not told otherwise (as lamindb's
     // `revises` does): the name, when its data had none, and the description.
     if (p.file.name === null) p.file.name = previous.name ?? (p.key ? basename(p.key) : null);
+    // Data without a suffix of its own (bytes) is the format of the version it revises: its
+    // object then has that suffix, and load() reads it as such.
+    if (!p.file.suffix && p.key === null) p.file.suffix = previous.suffix ?? "";
     if (p.file.description === null && p.file._options.description === undefined) {
       p.file.description = previous.description;
     }

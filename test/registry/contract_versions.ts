@@ -82,6 +82,8 @@ export function versionsContract(
     assertEquals(await firstA(await ln.File.get(a1.id)), "x");
     // A version keeps the name (its data had none) and the description it was not given.
     assertEquals([a2.name, (await ln.File.get(a2.id)).name], ["a.csv", "a.csv"]);
+    // Its bytes are of the format of the version it revises (load() read none).
+    assertEquals([a2.suffix, await firstA(a2)], [".csv", "y"]);
     const k1 = await new ln.File(csv("k"), { key: "k.csv", description: "counts" }).save();
     // Bytes take the key's suffix; the key comes from the file revised.
     const k2 = await new ln.File(enc.encode("a,b\nk2,1\n"), { revises: k1 }).save();

@@ -1,7 +1,7 @@
 // Saving and deleting a collection: deduplicated by the hash of its ordered
 // member ids, versioned like files (a saved name, or `revises`, makes the
 // next version: 16 shared id characters, a counter in the last 4).
-import { IntegrityError, ValidationError } from "../errors.ts";
+import { IntegrityError, NotFoundError, ValidationError } from "../errors.ts";
 import { log } from "../_log.ts";
 import { nextVersionId } from "../_ids.ts";
 import { sameFamily } from "./_versions.ts";
@@ -171,7 +171,11 @@ export async function deleteCollection(inst: Instance, c: Collection): Promise<v
       await unindexForSearch(trx, "collection", [c.id]);
       const gone = await trx.deleteFrom("collection").where("id", "=", c.id)
         .returning("is_latest").executeTakeFirst();
-      if (!gone) throw new ValidationError(`collection ${c.id} is not in the registry`);
+      if (!gone) {
+        throw new NotFoundError(
+          `collection ${c.id} was deleted since this record was read; nothing was deleted`,
+        );
+      }
       if (!gone.is_latest) return;
       const next = await trx.selectFrom("collection").select(["id", "name", "description"])
         .where(...sameFamily(c.id))

@@ -44,7 +44,10 @@ export function collectionsContract(
       assertEquals((await ln.Collection.filter({ ulabels: label })).map((c) => c.id), [v2.id]);
       await assertRejects(() => files[0].delete(), ln.IntegrityError, /in collection/);
       await v2.delete();
+      const stale = await ln.Collection.get(v1.id);
       await v1.delete();
+      // A record of it read before: NotFoundError, as a file's (was a ValidationError).
+      await assertRejects(() => stale.delete(), ln.NotFoundError, /was deleted since/);
       await files[0].delete();
       assertEquals(await ln.Collection.filter({}).count(), 0);
     },

@@ -210,7 +210,7 @@ export function urlSecrets(url: string): string[] {
  */
 const ASSIGNED_IN_CODE = new RegExp(
   `(?<![\\w$])("[\\w$-]+"|'[\\w$-]+'|[A-Za-z_$][\\w$]*)` +
-    `(\\s*(?::\\s*[\\w$.]+(?:<[^>\\n=]*>)?(?:\\[\\])*\\s*(?==))?[:=]\\s*)` +
+    `(\\s*(?::\\s*[\\w$.]+(?:<[^<>\\n=]*>)?(?:\\[\\])*\\s*(?==))?[:=]\\s*)` +
     `("[^"\\n]*"|'[^'\\n]*'|\`[^\`\\n]*\`)`,
   "g",
 );
@@ -227,8 +227,13 @@ function secretName(name: string): boolean {
 }
 /** An AWS access key id (long-term `AKIA…` or temporary `ASIA…`). */
 const AWS_KEY_ID = /\b(AKIA|ASIA)[0-9A-Z]{16}\b/g;
-/** A URL's userinfo (`scheme://user:password@`), wherever it appears in a text (scheme: as above). */
-const USERINFO = /\b([a-z][a-z0-9+.-]{0,63}:\/\/)[^\s"'<>`/@]*:[^\s"'<>`@]*@/gi;
+/**
+ * A URL's userinfo (`scheme://user:password@`), wherever it appears in a text
+ * (scheme: as above). The password does not run past another `://`: from every
+ * URL start of a long run without an `@` (`a://b:a://b:…`), the search for it
+ * scanned to the run's end each time (quadratic).
+ */
+const USERINFO = /\b([a-z][a-z0-9+.-]{0,63}:\/\/)[^\s"'<>`/@]*:(?:(?!:\/\/)[^\s"'<>`@])*@/gi;
 
 /**
  * Code as stored in the registry (a script's text, a notebook's cells):

@@ -289,6 +289,35 @@ Deno.test("redacting a long run of scheme-like characters (a gapped alignment) t
   }
 });
 
+Deno.test("redacting a long line of names with typed values and unclosed generics takes linear time", () => {
+  // Every name followed by ":" could begin a typed assignment (pw: Map<...> = "..."): the
+  // generic's arguments were scanned to the end of the line from each (minified code such as
+  // a:b<a:b<...: 3 s for these 160 KB, quadratic).
+  const code = `const m = {${"a:b<".repeat(40_000)}};\nconst DB_PASSWORD = "hunter2";`;
+  const t0 = performance.now();
+  const out = redactSource(code);
+  const ms = performance.now() - t0;
+  assert(ms < 1000, `${ms} ms`);
+  assert(out.endsWith('DB_PASSWORD = "***";'), out.slice(-60));
+  assertEquals(
+    redactSource('let password: Map<string, number> = "x";'),
+    'let password: Map<string, number> = "***";',
+  );
+});
+
+Deno.test("redacting a long run of URL starts without an @ takes linear time", () => {
+  // From each "x://", the userinfo pattern scanned for its "@" to the end of the run
+  // (a://b:a://b:...: 10 s for these 240 KB, quadratic).
+  for (const run of ["a://b:".repeat(40_000), "a://".repeat(40_000)]) {
+    const code = `const s = "${run}";\nconst db = "postgresql://ana:pw-x@h/db";`;
+    const t0 = performance.now();
+    const out = redactSource(code);
+    const ms = performance.now() - t0;
+    assert(ms < 1000, `${ms} ms`);
+    assert(out.includes("postgresql://***@h") && !out.includes("pw-x"), out.slice(-60));
+  }
+});
+
 Deno.test("a registry made by migrations 0001-0003 upgrades in place and its runs still load", async () => {
   const root = await tempDir();
   try {

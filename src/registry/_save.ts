@@ -118,12 +118,31 @@ async function savePlans(plans: Plan[], inst: Instance, opts: SaveOptions): Prom
 
 /**
  * An `IntegrityError`, before anything is written, for a plan whose key is
- * inside a registered file's key: `a.zarr/x` would change the folder-like
- * file `a.zarr`, `x.txt/y` make `x.txt` a file and a folder. (A folder
+ * inside a registered file's key, or inside another key of the same save:
+ * `a.zarr/x` would change the folder-like file `a.zarr`, `x.txt/y` make
+ * `x.txt` a file and a folder. (A folder
  * saved over objects is refused as it is placed.) Registrations in place
  * write nothing. One query per 500 distinct folders of the keys.
  */
 async function refuseNested(plans: Plan[], inst: Instance): Promise<void> {
+  // Keys of this save, one inside another (`x.txt` and `x.txt/y` in one `ln.save()`).
+  const saving = new Set<string>();
+  for (const p of plans) {
+    if (!p.inPlace && p.key !== null) saving.add(`${(p.storage ?? inst.storage).id}\0${p.key}`);
+  }
+  for (const p of plans) {
+    if (p.inPlace || p.key === null) continue;
+    const sid = (p.storage ?? inst.storage).id;
+    const segments = p.key.split("/");
+    for (let i = 1; i < segments.length; i++) {
+      const folder = segments.slice(0, i).join("/");
+      if (!saving.has(`${sid}\0${folder}`)) continue;
+      throw new IntegrityError(
+        `key ${p.key} is inside ${folder}, a key of this same save: a file's key holds no ` +
+          `other file; nothing was saved: choose a key outside it`,
+      );
+    }
+  }
   const above = new Map<string, string[]>(); // storage id -> folders the keys are in
   for (const p of plans) {
     if (p.inPlace || p.key === null) continue;

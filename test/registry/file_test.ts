@@ -380,3 +380,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "two keys of one ln.save(), one inside the other, are refused before any write (local and S3)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { s3Server } = await import("../_s3.ts");
+    await using server = await s3Server();
+    const bucket = await server.bucket();
+    for (const storage of [await tempDir(), `s3://${bucket}/p`]) {
+      const s3 = storage.startsWith("s3://") ? { s3: server.options } : {};
+      const instance = await ln.connect({ storage, ...s3, cacheDir: await tempDir() });
+      try {
+        // Checked against registered keys only, S3 took both (x.txt a file and a folder),
+        // local disk failed at the second's move with a StorageError quoting EEXIST.
+        for (const keys of [["x.txt", "x.txt/y"], ["d/e/f", "d"]]) {
+          const files = keys.map((key) => new ln.File(enc.encode(key), { key, instance }));
+          await assertRejects(() => ln.save(files), ln.IntegrityError, /inside/);
+        }
+        assertEquals(await ln.File.using(instance).filter({}), []);
+        const backend = instance.backendFor(instance.storage.id);
+        for (const key of ["x.txt", "x.txt/y", "d", "d/e/f"]) {
+          assertEquals(await backend.head(key), undefined);
+        }
+        assertEquals(await ln.fsck({ instance }), HEALTHY);
+      } finally {
+        await instance.close();
+      }
+    }
+  },
+});

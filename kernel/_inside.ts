@@ -18,14 +18,22 @@
 // since the `since` time in `interrupt.json` (the interrupted cell's) are
 // rejected with an `Interrupted` error, and `lamindeno_interrupt_ack {id}`
 // tells the proxy the isolate was idle. No ack means a busy loop, which the
-// proxy then terminates the stock way.
+// proxy then terminates the stock way. The handler also sets the global
+// `__lamindeno_interrupt` ({ at }): the library's long writes (a save's
+// hashing and copying) check it at their safe points, between chunks, and
+// stop with an `Interrupted` error after undoing what they did
+// (src/_interrupt.ts); they yield often enough for the ack to come in time.
 //
 // Both sides of this side channel are here: `insideSupport()` is the
 // isolate's, `requestFlush()`, `signalInterrupt()` and `withdrawInterrupt()`
 // the proxy's (it calls them as effects of the gate, _gate.ts).
 
 import { join } from "node:path";
-import { FLUSH_MESSAGE, INTERRUPT_ACK_MESSAGE } from "../src/track/kernel_messages.ts";
+import {
+  FLUSH_MESSAGE,
+  INTERRUPT_ACK_MESSAGE,
+  INTERRUPT_GLOBAL,
+} from "../src/track/kernel_messages.ts";
 
 /** Options of {@linkcode insideSupport}. */
 export interface InsideOptions {
@@ -40,7 +48,7 @@ export interface InsideOptions {
 
 /** Code for the inner kernel installing the flush and interrupt handlers; files live in `dir`. */
 export function insideSupport(dir: string, options: InsideOptions = {}): string {
-  const names = { flush: FLUSH_MESSAGE, ack: INTERRUPT_ACK_MESSAGE };
+  const names = { flush: FLUSH_MESSAGE, ack: INTERRUPT_ACK_MESSAGE, mark: INTERRUPT_GLOBAL };
   const track = options.trackPromises ?? Deno.env.get("LAMINDENO_KERNEL_TRACK_PROMISES") !== "0";
   const args = [dir, names, track].map((a) => JSON.stringify(a)).join(", ");
   return `(${install.toString()})(${args});`;
@@ -87,7 +95,11 @@ export function withdrawInterrupt(dir: string): void {
 
 // Runs inside the inner kernel's isolate (serialized with toString()), so it
 // imports nothing: the message names come as arguments.
-function install(dir: string, names: { flush: string; ack: string }, trackPromises: boolean): void {
+function install(
+  dir: string,
+  names: { flush: string; ack: string; mark: string },
+  trackPromises: boolean,
+): void {
   // deno-lint-ignore no-explicit-any
   const g = globalThis as any;
   if (g.__lamindeno_inside) return;
@@ -154,6 +166,9 @@ function install(dir: string, names: { flush: string; ack: string }, trackPromis
     try {
       Deno.removeSync(`${dir}/interrupt.json`);
     } catch { /* the proxy gave up on us */ }
+    // The library's writes see this at their next safe point and stop there,
+    // undoing what they did (src/_interrupt.ts).
+    g[names.mark] = { at: Date.now() };
     const error = new Error("execution interrupted");
     error.name = "Interrupted";
     let rejected = 0;

@@ -6,7 +6,8 @@ import { match } from "ts-pattern";
 import { NotFoundError, StorageError, ValidationError } from "../errors.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import type { MuData } from "../formats/anndata/mudata.ts";
-import { hashBytes, hashDirectory, hashFile } from "../storage/hash.ts";
+import { hashBytes, hashDirectory, hashFile, Md5 } from "../storage/hash.ts";
+import { interruptCheck, isInterrupted, SLICE, yieldToLoop } from "../_interrupt.ts";
 import { type ProgressOptions, type ProgressTracker, startProgress } from "../storage/_progress.ts";
 import type { DataFrame } from "../formats/tables.ts";
 import type { ImageArray } from "../formats/image.ts";
@@ -167,7 +168,7 @@ export function statPath(path: string): rt.FileInfo {
 export async function measure(src: RawInput, progress: ProgressOptions = {}): Promise<Measured> {
   if (src.kind === "bytes") {
     const t = startProgress("hash", src.bytes.byteLength, progress);
-    const hash = hashBytes(src.bytes);
+    const hash = await hashSliced(src.bytes, interruptCheck("the save"));
     t?.end();
     return { size: src.bytes.byteLength, hash, hashType: "md5" };
   }
@@ -201,6 +202,27 @@ export async function measure(src: RawInput, progress: ProgressOptions = {}): Pr
   };
 }
 
+/**
+ * md5 of bytes in slices, letting the event loop run between them: a kernel
+ * interrupt is handled (and acknowledged) at once and stops the save here.
+ */
+async function hashSliced(bytes: Uint8Array, check: () => void): Promise<string> {
+  if (bytes.byteLength <= SLICE) return hashBytes(bytes);
+  const md5 = new Md5();
+  let yielded = Date.now();
+  for (let i = 0; i < bytes.byteLength; i += SLICE) {
+    // Every 50 ms of hashing (a timer each 8 MB would cost more): well within the
+    // kernel's 300 ms wait for its interrupt ack.
+    if (Date.now() - yielded >= 50) {
+      await yieldToLoop();
+      yielded = Date.now();
+    }
+    check();
+    md5.update(bytes.subarray(i, i + SLICE));
+  }
+  return md5.digest().hash;
+}
+
 /** Files up to this size are read in one synchronous call (much cheaper per file). */
 const SMALL_FILE = 1 << 20;
 
@@ -211,8 +233,11 @@ async function readHash(path: string, size: number, progress?: ProgressTracker) 
       progress?.add(bytes.byteLength);
       return { size: bytes.byteLength, hash: hashBytes(bytes) };
     }
-    return await hashFile(path, progress);
+    // Checked for a kernel interrupt at each chunk read.
+    const check = interruptCheck("the save");
+    return await hashFile(path, { add: (n) => (check(), progress?.add(n)) });
   } catch (e) {
+    if (isInterrupted(e)) throw e;
     if (rt.isNotFound(e)) throw new NotFoundError(`no file at ${path}`);
     throw new StorageError(`cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }

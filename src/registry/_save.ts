@@ -12,6 +12,7 @@ import { isUniqueViolation, retryBusy } from "./_db_errors.ts";
 import { lockHashes, refuseReserved } from "./_hash_claims.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
+import { interruptCheck } from "../_interrupt.ts";
 import { nowIso } from "./_model.ts";
 import type { RegistryDb } from "./db.ts";
 import { FILE_MODEL, FILES } from "./_file_model.ts";
@@ -363,6 +364,8 @@ export async function putOne(
 async function placeObjects(plans: Plan[], inst: Instance, onProgress?: OnProgress) {
   const managed = plans.filter((p) => !p.inPlace);
   if (managed.length === 0) return;
+  // Safe points for a kernel interrupt: before each object and before the commit (the undo runs).
+  const check = interruptCheck("the save");
   const now = nowIso();
   for (const p of managed) p.pendingId = base62(20);
   await retryBusy(() =>
@@ -381,6 +384,7 @@ async function placeObjects(plans: Plan[], inst: Instance, onProgress?: OnProgre
   crashPoint("save:after-journal");
   const phase = inst.backend.capabilities.localPaths ? "copy" : "upload";
   for (const p of managed) {
+    check();
     const src = p.src;
     const label = p.key ?? p.file.name ?? p.objectKey;
     const t = startProgress(phase, p.m.size, { onProgress, label });
@@ -408,6 +412,7 @@ async function placeObjects(plans: Plan[], inst: Instance, onProgress?: OnProgre
     t?.end();
   }
   crashPoint("save:after-put");
+  check();
 }
 
 async function undo(plans: Plan[], inst: Instance): Promise<void> {

@@ -2,6 +2,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { IntegrityError, InvalidKeyError, StorageError, ValidationError } from "../errors.ts";
 import { base62 } from "../_ids.ts";
 import { crashPoint } from "../_faults.ts";
+import { interruptCheck, isInterrupted, SLICE } from "../_interrupt.ts";
 import * as rt from "../_runtime.ts";
 import { type CostModel, LOCAL_COST } from "./cost_model.ts";
 import { Md5 } from "./hash.ts";
@@ -246,13 +247,17 @@ export class LocalStorage implements StorageBackend {
     const tmpKey = `${TMP_PREFIX}${base62(16)}`;
     const tmp = await this.#writable(tmpKey);
     const md5 = new Md5();
+    // A kernel interrupt stops the copy at the next chunk (the temporary file is removed).
+    const check = interruptCheck(`the write of ${key}`);
     try {
       await rt.mkdir(dirname(tmp), { recursive: true });
       await this.#writable(tmpKey);
       const f = await rt.openFile(tmp, "wx");
       try {
-        const chunks = data instanceof Uint8Array ? [data] : data;
+        // Bytes in slices: hashing 300 MB at once would hold the event loop (and an interrupt).
+        const chunks = data instanceof Uint8Array ? slices(data) : data;
         for await (const part of chunks) {
+          check();
           const chunk = checkChunk(part);
           md5.update(chunk);
           await rt.writeAll(f, chunk);
@@ -264,7 +269,7 @@ export class LocalStorage implements StorageBackend {
       }
     } catch (e) {
       await rt.remove(tmp).catch(() => {});
-      if (e instanceof InvalidKeyError || e instanceof ValidationError) throw e;
+      if (e instanceof InvalidKeyError || e instanceof ValidationError || isInterrupted(e)) throw e;
       throw new StorageError(`could not write ${key} under ${this.root}: ${msg(e)}`, { cause: e });
     }
     const result = md5.digest();
@@ -386,4 +391,10 @@ function missing(e: unknown, what: string): undefined {
   // ENOTDIR: a folder of the key is a file, so no object is there either.
   if (rt.isNotFound(e) || rt.isADirectory(e) || rt.isNotADirectory(e)) return undefined;
   throw new StorageError(`could not ${what}: ${msg(e)}`, { cause: e });
+}
+
+/** `data` in slices of at most {@linkcode SLICE} bytes (views, no copies). */
+function* slices(data: Uint8Array): Generator<Uint8Array> {
+  if (data.byteLength <= SLICE) return yield data;
+  for (let i = 0; i < data.byteLength; i += SLICE) yield data.subarray(i, i + SLICE);
 }

@@ -10,7 +10,9 @@
  *   `Deno.jupyter.broadcast(RUN_MESSAGE, announcement)` ({@linkcode RunAnnouncement});
  *   the kernel records the notebook's cells into that run.
  * - The kernel's own support code inside the isolate answers its flush and
- *   interrupt signals with {@linkcode FLUSH_MESSAGE} and {@linkcode INTERRUPT_ACK_MESSAGE}.
+ *   interrupt signals with {@linkcode FLUSH_MESSAGE} and {@linkcode INTERRUPT_ACK_MESSAGE};
+ *   on an interrupt it also sets {@linkcode INTERRUPT_GLOBAL} ({@linkcode InterruptMark}),
+ *   which the library's writes check at their safe points (src/_interrupt.ts).
  *
  * Every message type starting with {@linkcode MESSAGE_PREFIX} is the kernel's
  * and never reaches the Jupyter client.
@@ -33,6 +35,18 @@ export const RUN_MESSAGE = "lamindeno_run";
 export const FLUSH_MESSAGE = "lamindeno_flush";
 /** The isolate's answer to the proxy's interrupt signal (content: {@linkcode InterruptAck}). */
 export const INTERRUPT_ACK_MESSAGE = "lamindeno_interrupt_ack";
+
+/**
+ * Name of the global the kernel's support code sets in the notebook's isolate
+ * when it handles an interrupt (value: {@linkcode InterruptMark}).
+ */
+export const INTERRUPT_GLOBAL = "__lamindeno_interrupt";
+
+/** The value of `globalThis[INTERRUPT_GLOBAL]`: the last interrupt the isolate handled. */
+export interface InterruptMark {
+  /** When it was handled (ms since epoch). */
+  at: number;
+}
 
 /** A run of the notebook, and the registry it lives in. */
 export interface RunAnnouncement {

@@ -2,6 +2,8 @@
 # and check that the kernel keeps serving. Prints one JSON line.
 # With "await-only" as second argument: only interrupt an awaiting cell and
 # wait 4 s for its reply ("no reply" when it does not end), then kill the kernel.
+# With "save" CWD ROOT MOD: interrupt a cell saving 256 MB into a new instance
+# at ROOT (MOD: the library's mod.ts URL), then run ln.fsck() and list the files.
 import json
 import queue
 import sys
@@ -9,7 +11,8 @@ import time
 
 from _start import start
 
-km, kc = start(kernel_name=sys.argv[1])
+save_mode = sys.argv[2:3] == ["save"]
+km, kc = start(kernel_name=sys.argv[1], **({"cwd": sys.argv[3]} if save_mode else {}))
 
 
 def execute(code, interrupt_after=None, timeout=30):
@@ -32,11 +35,40 @@ def execute(code, interrupt_after=None, timeout=30):
             break
     took = time.monotonic() - t0
     c = reply["content"]
-    return {"status": c["status"], "ename": c.get("ename"), "seconds": round(took, 3)}
+    out = {"status": c["status"], "ename": c.get("ename"), "seconds": round(took, 3)}
+    # The cell's error and text/plain results (until its idle).
+    out["errors"], out["results"] = [], []
+    while True:
+        try:
+            msg = kc.get_iopub_msg(timeout=10)
+        except queue.Empty:
+            break
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        t, content = msg["msg_type"], msg["content"]
+        if t == "status" and content["execution_state"] == "idle":
+            break
+        if t == "error":
+            out["errors"].append(content["ename"])
+        if t == "execute_result":
+            out["results"].append(content["data"].get("text/plain"))
+    return out
 
 
 try:
-    if sys.argv[2:] == ["await-only"]:
+    if save_mode:
+        root, mod = sys.argv[4], sys.argv[5]
+        result = {
+            "init": execute(
+                f'import * as ln from "{mod}";\nawait ln.init({{ storage: "{root}" }});\n'
+                + "globalThis.big = new Uint8Array(256 << 20).map((_, i) => i % 251); 1"
+            ),
+            # Hashing then copying takes ~1.5 s or more: interrupted in either.
+            "save": execute('await new ln.File(big, { key: "big.bin" }).save()', 0.8),
+            "fsck": execute("JSON.stringify(await ln.fsck())"),
+            "files": execute("(await ln.File.filter({})).length"),
+        }
+    elif sys.argv[2:] == ["await-only"]:
         result = {
             "await": execute("await new Promise((r) => setTimeout(r, 60000))", 0.3, timeout=4)
         }

@@ -9,7 +9,13 @@ import { kernelspecs, lastJson, runPython } from "./_jupyter.ts";
 const py = needsPython("kernel interrupt", "jupyter_client");
 const RUN = new URL("./_interrupt.py", import.meta.url).pathname;
 
-type Outcome = { status: string; ename: string | null; seconds: number };
+type Outcome = {
+  status: string;
+  ename: string | null;
+  seconds: number;
+  errors: string[];
+  results: string[];
+};
 
 Deno.test({
   name: "kernel: interrupt ends an awaiting cell and a busy loop; the kernel keeps serving",
@@ -41,5 +47,34 @@ Deno.test({
     // Stock deno's own interrupt wedges here; only rejecting the promises the
     // cell created (the replaced Promise constructor) ends the cell.
     assertEquals(out.await.status, "no reply");
+  },
+});
+
+Deno.test({
+  name: "kernel: an interrupt during a long save ends the cell at once, the save undone",
+  ...py,
+  async fn() {
+    await using specs = await kernelspecs();
+    const root = await Deno.makeTempDir({ prefix: "lamindeno-interrupt-save-" });
+    const mod = new URL("../../mod.ts", import.meta.url).href;
+    const cwd = new URL("../../notebooks/", import.meta.url).pathname;
+    try {
+      const r = await runPython(specs.env, [RUN, "lamindeno", "save", cwd, root, mod]);
+      assert(r.ok, r.stderr);
+      const out = lastJson<Record<string, Outcome>>(r.stdout);
+      assertEquals(out.init.status, "ok");
+      // The save checks for the interrupt between chunks (it yields, so the
+      // isolate acknowledges at once): no stock termination, which left the
+      // temporary file behind and answered after ~20 s with a bare "Error".
+      assertEquals([out.save.status, out.save.ename], ["error", "Interrupted"]);
+      assertEquals(out.save.errors, ["Interrupted"]);
+      assert(out.save.seconds < 2, `the save took ${out.save.seconds} s after the interrupt`);
+      const healthy = { leftovers: [], orphans: [], interrupted: [], missing: [], mismatched: [] };
+      // (The result is the JSON string as deno shows it: in single quotes.)
+      assertEquals(JSON.parse(out.fsck.results[0].slice(1, -1)), healthy);
+      assertEquals(out.files.results, ["0"]);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
   },
 });

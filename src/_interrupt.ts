@@ -6,7 +6,19 @@
 // chunks, between steps) and stops there with an `Interrupted` error, which
 // runs its normal undo (the temporary file, the objects placed, the
 // journal). Outside the kernel the global is never set: checks do nothing.
-import { INTERRUPT_GLOBAL } from "./track/kernel_messages.ts";
+// A leaf: imports nothing (track/kernel_messages.ts re-exports the global's name).
+
+/**
+ * Name of the global the kernel's support code sets in the notebook's isolate
+ * when it handles an interrupt (value: {@linkcode InterruptMark}).
+ */
+export const INTERRUPT_GLOBAL = "__lamindeno_interrupt";
+
+/** The value of `globalThis[INTERRUPT_GLOBAL]`: the last interrupt the isolate handled. */
+export interface InterruptMark {
+  /** When it was handled (ms since epoch). */
+  at: number;
+}
 
 /** The error of a write stopped by a kernel interrupt; what it had written was undone. */
 export class Interrupted extends Error {
@@ -27,7 +39,7 @@ export function interruptCheck(what: string): () => void {
   const started = Date.now();
   return () => {
     const mark = (globalThis as Record<string, unknown>)[INTERRUPT_GLOBAL] as
-      | { at?: unknown }
+      | Partial<InterruptMark>
       | undefined;
     if (typeof mark?.at === "number" && mark.at >= started) {
       throw new Interrupted(`execution interrupted: ${what} stopped; nothing of it was kept`);

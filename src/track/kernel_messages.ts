@@ -36,17 +36,7 @@ export const FLUSH_MESSAGE = "lamindeno_flush";
 /** The isolate's answer to the proxy's interrupt signal (content: {@linkcode InterruptAck}). */
 export const INTERRUPT_ACK_MESSAGE = "lamindeno_interrupt_ack";
 
-/**
- * Name of the global the kernel's support code sets in the notebook's isolate
- * when it handles an interrupt (value: {@linkcode InterruptMark}).
- */
-export const INTERRUPT_GLOBAL = "__lamindeno_interrupt";
-
-/** The value of `globalThis[INTERRUPT_GLOBAL]`: the last interrupt the isolate handled. */
-export interface InterruptMark {
-  /** When it was handled (ms since epoch). */
-  at: number;
-}
+export { INTERRUPT_GLOBAL, type InterruptMark } from "../_interrupt.ts";
 
 /** A run of the notebook, and the registry it lives in. */
 export interface RunAnnouncement {

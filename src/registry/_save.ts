@@ -121,40 +121,40 @@ async function savePlans(plans: Plan[], inst: Instance, opts: SaveOptions): Prom
  * An `IntegrityError`, before anything is written, for a plan whose key is
  * inside a registered file's key, or inside another key of the same save:
  * `a.zarr/x` would change the folder-like file `a.zarr`, `x.txt/y` make
- * `x.txt` a file and a folder. (A folder
- * saved over objects is refused as it is placed.) Registrations in place
- * write nothing. One query per 500 distinct folders of the keys.
+ * `x.txt` a file and a folder; or whose key is a folder of registered
+ * files' keys (see `refuseOverFiles`). (A folder saved over objects is
+ * refused as it is placed.) Registrations in place write nothing. One
+ * query per 500 distinct folders of the keys.
  */
 async function refuseNested(plans: Plan[], inst: Instance): Promise<void> {
+  // Each keyed plan with the folders its key is in (`a/b/c`: `a`, `a/b`), by `${sid}\0${key}`.
+  const keyed = plans.flatMap((p) => {
+    if (p.inPlace || p.key === null) return [];
+    const sid = (p.storage ?? inst.storage).id;
+    const parts = p.key.split("/");
+    const folders = parts.slice(1).map((_, i) => parts.slice(0, i + 1).join("/"));
+    return [{ p, sid, key: p.key, folders }];
+  });
+  const refuse = (key: string, folder: string, what: string) => {
+    throw new IntegrityError(
+      `key ${key} is inside ${folder}, ${what}: a file's key holds no other file (in a ` +
+        `folder-like file it would change its content); nothing was saved: choose a key outside it`,
+    );
+  };
   // Keys of this save, one inside another (`x.txt` and `x.txt/y` in one `ln.save()`).
-  const saving = new Set<string>();
-  for (const p of plans) {
-    if (!p.inPlace && p.key !== null) saving.add(`${(p.storage ?? inst.storage).id}\0${p.key}`);
+  const saving = new Set(keyed.map(({ sid, key }) => `${sid}\0${key}`));
+  for (const { sid, key, folders } of keyed) {
+    const folder = folders.find((f) => saving.has(`${sid}\0${f}`));
+    if (folder !== undefined) refuse(key, folder, "a key of this same save");
   }
-  for (const p of plans) {
-    if (p.inPlace || p.key === null) continue;
-    const sid = (p.storage ?? inst.storage).id;
-    const segments = p.key.split("/");
-    for (let i = 1; i < segments.length; i++) {
-      const folder = segments.slice(0, i).join("/");
-      if (!saving.has(`${sid}\0${folder}`)) continue;
-      throw new IntegrityError(
-        `key ${p.key} is inside ${folder}, a key of this same save: a file's key holds no ` +
-          `other file; nothing was saved: choose a key outside it`,
-      );
-    }
-  }
-  const above = new Map<string, string[]>(); // storage id -> folders the keys are in
-  for (const p of plans) {
-    if (p.inPlace || p.key === null) continue;
-    const sid = (p.storage ?? inst.storage).id;
-    const segments = p.key.split("/");
-    const list = above.get(sid) ?? above.set(sid, []).get(sid)!;
-    for (let i = 1; i < segments.length; i++) list.push(segments.slice(0, i).join("/"));
+  const above = new Map<string, Set<string>>(); // storage id -> folders the keys are in
+  for (const { sid, folders } of keyed) {
+    const set = above.get(sid) ?? above.set(sid, new Set()).get(sid)!;
+    for (const f of folders) set.add(f);
   }
   const taken = new Map<string, string>(); // `${sid}\0${key}` -> file id
-  for (const [sid, keys] of above) {
-    const distinct = [...new Set(keys)];
+  for (const [sid, set] of above) {
+    const distinct = [...set];
     for (let i = 0; i < distinct.length; i += 500) {
       const rows = await retryBusy(() =>
         // (is_latest: the index of keys is latest versions', whose objects are at their keys.)
@@ -166,23 +166,13 @@ async function refuseNested(plans: Plan[], inst: Instance): Promise<void> {
       for (const r of rows) taken.set(`${sid}\0${r.key}`, r.id);
     }
   }
-  await refuseOverFiles(plans, inst);
-  if (taken.size === 0) return;
-  for (const p of plans) {
-    if (p.inPlace || p.key === null) continue;
-    const sid = (p.storage ?? inst.storage).id;
-    const segments = p.key.split("/");
-    for (let i = 1; i < segments.length; i++) {
-      const folder = segments.slice(0, i).join("/");
-      const id = taken.get(`${sid}\0${folder}`);
-      if (id === undefined) continue;
-      throw new IntegrityError(
-        `key ${p.key} is inside ${folder}, registered as file ${id}: a file's key holds no ` +
-          `other file (in a folder-like file it would change its content); nothing was saved: ` +
-          `choose a key outside it`,
-      );
+  for (const { sid, key, folders } of keyed) {
+    const folder = folders.find((f) => taken.has(`${sid}\0${f}`));
+    if (folder !== undefined) {
+      refuse(key, folder, `registered as file ${taken.get(`${sid}\0${folder}`)}`);
     }
   }
+  await refuseOverFiles(plans, inst);
 }
 
 /**

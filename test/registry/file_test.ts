@@ -319,96 +319,94 @@ Deno.test("createdBy comes from LAMIN_USER", async () => {
   }
 });
 
-Deno.test({
-  name:
-    "a key inside another file's key, over other files' keys, or a folder over objects, is refused before any write (local and S3)",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const { s3Server } = await import("../_s3.ts");
-    await using server = await s3Server();
-    const bucket = await server.bucket();
-    for (const storage of [await tempDir(), `s3://${bucket}/p`]) {
-      const s3 = storage.startsWith("s3://") ? { s3: server.options } : {};
-      const instance = await ln.connect({ storage, ...s3, cacheDir: await tempDir() });
-      try {
-        const src = await tempDir();
-        await Deno.mkdir(`${src}/a.zarr`);
-        await Deno.writeTextFile(`${src}/a.zarr/.zgroup`, '{"zarr_format":2}');
-        const zarr = await new ln.File(`${src}/a.zarr`, { key: "z/a.zarr", instance }).save();
-        const txt = await new ln.File(enc.encode("x"), { key: "x.txt", instance }).save();
-        // Saved, the first made the folder's content another; the second a key both file
-        // and folder (S3 took it, so no stage() could cache both).
-        for (const key of ["z/a.zarr/intruder", "z/a.zarr/c/0", "x.txt/y"]) {
-          await assertRejects(
-            () => new ln.File(enc.encode(key), { key, instance }).save(),
-            ln.IntegrityError,
-            /inside/,
-          );
+/**
+ * A test run twice: on an instance with local storage, then on one with an
+ * S3 bucket (s3rver); each with a cache folder of its own, closed after.
+ */
+function localAndS3(name: string, fn: (instance: ln.Instance) => Promise<void>): void {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const { s3Server } = await import("../_s3.ts");
+      await using server = await s3Server();
+      const bucket = await server.bucket();
+      for (const storage of [await tempDir(), `s3://${bucket}/p`]) {
+        const s3 = storage.startsWith("s3://") ? { s3: server.options } : {};
+        const instance = await ln.connect({ storage, ...s3, cacheDir: await tempDir() });
+        try {
+          await fn(instance);
+        } finally {
+          await instance.close();
         }
-        // A file over a folder of registered files (S3 took it, beside them).
-        await assertRejects(
-          () => new ln.File(enc.encode("over z"), { key: "z", instance }).save(),
-          ln.IntegrityError,
-          /key z is a folder of registered files \(z\/a\.zarr is file/,
-        );
-        // Not a folder of theirs: a key that only starts alike.
-        const zz = await new ln.File(enc.encode("zz"), { key: "z.txt", instance }).save();
-        await zz.delete();
-        // A folder saved over objects no file registers would take them in.
-        const backend = instance.backendFor(instance.storage.id);
-        await backend.put("w.zarr/stray", enc.encode("stray"));
-        await Deno.writeTextFile(`${src}/a.zarr/.zattrs`, "{}"); // other content: no dedup
-        await assertRejects(
-          () => new ln.File(`${src}/a.zarr`, { key: "w.zarr", instance }).save(),
-          ln.StorageError,
-          /already/,
-        );
-        assertEquals(
-          (await ln.File.using(instance).filter({})).map((f) => f.id).sort(),
-          [
-            txt.id,
-            zarr.id,
-          ].sort(),
-        );
-        assertEquals(await backend.head("w.zarr/.zgroup"), undefined);
-        await backend.delete("w.zarr/stray");
-        assertEquals(await ln.fsck({ instance }), HEALTHY);
-      } finally {
-        await instance.close();
       }
-    }
-  },
-});
+    },
+  });
+}
 
-Deno.test({
-  name:
-    "two keys of one ln.save(), one inside the other, are refused before any write (local and S3)",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const { s3Server } = await import("../_s3.ts");
-    await using server = await s3Server();
-    const bucket = await server.bucket();
-    for (const storage of [await tempDir(), `s3://${bucket}/p`]) {
-      const s3 = storage.startsWith("s3://") ? { s3: server.options } : {};
-      const instance = await ln.connect({ storage, ...s3, cacheDir: await tempDir() });
-      try {
-        // Checked against registered keys only, S3 took both (x.txt a file and a folder),
-        // local disk failed at the second's move with a StorageError quoting EEXIST.
-        for (const keys of [["x.txt", "x.txt/y"], ["d/e/f", "d"]]) {
-          const files = keys.map((key) => new ln.File(enc.encode(key), { key, instance }));
-          await assertRejects(() => ln.save(files), ln.IntegrityError, /inside/);
-        }
-        assertEquals(await ln.File.using(instance).filter({}), []);
-        const backend = instance.backendFor(instance.storage.id);
-        for (const key of ["x.txt", "x.txt/y", "d", "d/e/f"]) {
-          assertEquals(await backend.head(key), undefined);
-        }
-        assertEquals(await ln.fsck({ instance }), HEALTHY);
-      } finally {
-        await instance.close();
-      }
+localAndS3(
+  "a key inside another file's key, over other files' keys, or a folder over objects, is refused before any write (local and S3)",
+  async (instance) => {
+    const src = await tempDir();
+    await Deno.mkdir(`${src}/a.zarr`);
+    await Deno.writeTextFile(`${src}/a.zarr/.zgroup`, '{"zarr_format":2}');
+    const zarr = await new ln.File(`${src}/a.zarr`, { key: "z/a.zarr", instance }).save();
+    const txt = await new ln.File(enc.encode("x"), { key: "x.txt", instance }).save();
+    // Saved, the first made the folder's content another; the second a key both file
+    // and folder (S3 took it, so no stage() could cache both).
+    for (const key of ["z/a.zarr/intruder", "z/a.zarr/c/0", "x.txt/y"]) {
+      await assertRejects(
+        () => new ln.File(enc.encode(key), { key, instance }).save(),
+        ln.IntegrityError,
+        /inside/,
+      );
     }
+    // A file over a folder of registered files (S3 took it, beside them).
+    await assertRejects(
+      () => new ln.File(enc.encode("over z"), { key: "z", instance }).save(),
+      ln.IntegrityError,
+      /key z is a folder of registered files \(z\/a\.zarr is file/,
+    );
+    // Not a folder of theirs: a key that only starts alike.
+    const zz = await new ln.File(enc.encode("zz"), { key: "z.txt", instance }).save();
+    await zz.delete();
+    // A folder saved over objects no file registers would take them in.
+    const backend = instance.backendFor(instance.storage.id);
+    await backend.put("w.zarr/stray", enc.encode("stray"));
+    await Deno.writeTextFile(`${src}/a.zarr/.zattrs`, "{}"); // other content: no dedup
+    await assertRejects(
+      () => new ln.File(`${src}/a.zarr`, { key: "w.zarr", instance }).save(),
+      ln.StorageError,
+      /already/,
+    );
+    assertEquals(
+      (await ln.File.using(instance).filter({})).map((f) => f.id).sort(),
+      [
+        txt.id,
+        zarr.id,
+      ].sort(),
+    );
+    assertEquals(await backend.head("w.zarr/.zgroup"), undefined);
+    await backend.delete("w.zarr/stray");
+    assertEquals(await ln.fsck({ instance }), HEALTHY);
   },
-});
+);
+
+localAndS3(
+  "two keys of one ln.save(), one inside the other, are refused before any write (local and S3)",
+  async (instance) => {
+    // Checked against registered keys only, S3 took both (x.txt a file and a folder),
+    // local disk failed at the second's move with a StorageError quoting EEXIST.
+    for (const keys of [["x.txt", "x.txt/y"], ["d/e/f", "d"]]) {
+      const files = keys.map((key) => new ln.File(enc.encode(key), { key, instance }));
+      await assertRejects(() => ln.save(files), ln.IntegrityError, /inside/);
+    }
+    assertEquals(await ln.File.using(instance).filter({}), []);
+    const backend = instance.backendFor(instance.storage.id);
+    for (const key of ["x.txt", "x.txt/y", "d", "d/e/f"]) {
+      assertEquals(await backend.head(key), undefined);
+    }
+    assertEquals(await ln.fsck({ instance }), HEALTHY);
+  },
+);

@@ -254,15 +254,31 @@ Deno.test({
   },
 });
 
-Deno.test("a new version whose content another writer registers meanwhile puts the previous version back at its key", async () => {
-  // (A randomized stress of several writers found this: save() adopted the other
-  // writer's record, but left the previous version's object moved aside and its move
-  // journaled, so the key stayed blocked until fsck({ repair: true }).)
-  const root = await tempDir();
-  const enc = new TextEncoder();
-  await ln.init({ storage: root });
-  const other = await ln.connect({ storage: root }); // a second writer
-  try {
+/**
+ * A test with two writers on one fresh libSQL instance: the default one
+ * (`ln.init`) and `other` (`ln.connect`); both closed after.
+ */
+function twoWriters(name: string, fn: (root: string, other: ln.Instance) => Promise<void>): void {
+  Deno.test(name, async () => {
+    const root = await tempDir();
+    await ln.init({ storage: root });
+    const other = await ln.connect({ storage: root });
+    try {
+      await fn(root, other);
+    } finally {
+      await other.close();
+      await ln.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+}
+
+twoWriters(
+  "a new version whose content another writer registers meanwhile puts the previous version back at its key",
+  async (root, other) => {
+    // (A randomized stress of several writers found this: save() adopted the other
+    // writer's record, but left the previous version's object moved aside and its move
+    // journaled, so the key stayed blocked until fsck({ repair: true }).)
     // Large enough that moving it aside takes longer than the other writer's save.
     const big = new Uint8Array(30 << 20).map((_, i) => i % 251);
     const v1 = await new ln.File(big, { key: "k.bin" }).save();
@@ -277,21 +293,14 @@ Deno.test("a new version whose content another writer registers meanwhile puts t
     assertEquals(await ln.fsck(), HEALTHY);
     await new ln.File(enc.encode("next"), { key: "k.bin" }).save(); // the key is not blocked
     assertEquals(await ln.fsck(), HEALTHY);
-  } finally {
-    await other.close();
-    await ln.close();
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  },
+);
 
-Deno.test("replace() of a file whose object a new version is moving aside is refused, and nothing is lost", async () => {
-  // (From the same stress: the replace succeeded, then the move put the old object back
-  // over it; the row's hash named content no object held, beyond fsck's repair.)
-  const root = await tempDir();
-  const enc = new TextEncoder();
-  await ln.init({ storage: root });
-  const other = await ln.connect({ storage: root });
-  try {
+twoWriters(
+  "replace() of a file whose object a new version is moving aside is refused, and nothing is lost",
+  async (_root, other) => {
+    // (From the same stress: the replace succeeded, then the move put the old object back
+    // over it; the row's hash named content no object held, beyond fsck's repair.)
     const big = new Uint8Array(30 << 20).map((_, i) => i % 251);
     const v1 = await new ln.File(big, { key: "k.bin" }).save();
     const a = new ln.File(enc.encode("new version"), { key: "k.bin" }).save();
@@ -308,20 +317,13 @@ Deno.test("replace() of a file whose object a new version is moving aside is ref
     await a;
     assertEquals(await ln.fsck(), HEALTHY);
     assertEquals((await ln.File.get(v1.id)).hash, v1.hash);
-  } finally {
-    await other.close();
-    await ln.close();
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  },
+);
 
-Deno.test("a collection saved while another writer deletes one of its files fails with a typed error", async () => {
-  // (From the same stress: a raw "FOREIGN KEY constraint failed" from the driver.)
-  const root = await tempDir();
-  const enc = new TextEncoder();
-  await ln.init({ storage: root });
-  const other = await ln.connect({ storage: root });
-  try {
+twoWriters(
+  "a collection saved while another writer deletes one of its files fails with a typed error",
+  async (_root, other) => {
+    // (From the same stress: a raw "FOREIGN KEY constraint failed" from the driver.)
     const outcomes = new Set<string>();
     for (let i = 0; i < 10; i++) {
       const a = await new ln.File(enc.encode(`a${i}`), { key: `a${i}.txt` }).save();
@@ -338,12 +340,8 @@ Deno.test("a collection saved while another writer deletes one of its files fail
     }
     assert(outcomes.size > 0);
     assertEquals(await ln.fsck(), HEALTHY);
-  } finally {
-    await other.close();
-    await ln.close();
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  },
+);
 
 Deno.test("a record saved while another connection holds the write lock is in the registry afterwards (libSQL)", async () => {
   // (From a stress on libSQL: libsql leaves a statement that failed with SQLITE_BUSY
@@ -487,7 +485,6 @@ Deno.test("a collection version whose predecessor another writer deletes meanwhi
   // (From the second stress round: a raw RangeError. The delete is placed right after
   // the save read the previous version, by a kysely plugin on this instance's database.)
   const root = await tempDir();
-  const enc = new TextEncoder();
   const a = await ln.connect({ storage: root });
   const b = await ln.connect({ storage: root });
   try {
@@ -600,7 +597,6 @@ pgRace(
     // replace's commit and "not reserved" after it (READ COMMITTED), so it wrote the
     // content over its own file's object, its commit hit the unique hash, and the object
     // held content its row did not name. The commit now takes the hash's lock.)
-    const enc = new TextEncoder();
     const fa = await new ln.File(enc.encode("a"), { key: "a.bin", instance: a }).save();
     const fb = await new ln.File(enc.encode("b"), { key: "b.bin", instance: b }).save();
     const big = new Uint8Array(30 << 20).map((_, i) => (i * 11) % 251);

@@ -1,7 +1,42 @@
 // Shared test helpers: temp instances, small asserts, running child Deno processes.
 import * as ln from "../mod.ts";
 
-export { deepStrictEqual as assertEquals, ok as assert, strictEqual } from "node:assert/strict";
+import { AssertionError, deepStrictEqual } from "node:assert/strict";
+
+export { ok as assert, strictEqual } from "node:assert/strict";
+
+/**
+ * node's `deepStrictEqual`, except that two large typed arrays are compared
+ * element by element and a mismatch names its first index: node's message
+ * diffs them, quadratic in their differences (20,000 bytes differing every
+ * third took 4.4 GB; two 340 KB registry files took a test run past 20 GB).
+ */
+export function assertEquals(actual: unknown, expected: unknown, message?: string): void {
+  const big = (v: unknown): v is ArrayLike<unknown> & ArrayBufferView =>
+    ArrayBuffer.isView(v) && !(v instanceof DataView) &&
+    (v as unknown as ArrayLike<unknown>).length > 1024;
+  if (big(actual) && big(expected) && actual.constructor === expected.constructor) {
+    // Byte by byte, as deepStrictEqual compares typed arrays (NaN payloads, -0 included).
+    const bytes = (v: ArrayBufferView) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    const [a, e] = [bytes(actual), bytes(expected)];
+    const width = (actual as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    for (let b = 0; b < Math.max(a.length, e.length); b++) {
+      if (a[b] === e[b] && b < a.length && b < e.length) continue;
+      const i = Math.floor(b / width);
+      const name = actual.constructor.name;
+      throw new AssertionError({
+        message: `${message ? `${message}: ` : ""}${name}s differ at index ${i} (${
+          String(actual[i])
+        } != ${String(expected[i])}; lengths ${actual.length} and ${expected.length})`,
+        actual: `${name}(${actual.length})`,
+        expected: `${name}(${expected.length})`,
+        operator: "deepStrictEqual",
+      });
+    }
+    return;
+  }
+  deepStrictEqual(actual, expected, message);
+}
 
 /** A fresh temp dir, under `$TMPDIR` (`deno task test` gives each run its own and removes it at the end). */
 export async function tempDir(prefix = "lamindeno-test-"): Promise<string> {

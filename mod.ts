@@ -49,6 +49,7 @@ export type { OnProgress, Progress, ProgressPhase } from "./src/storage/_progres
 export * from "./src/save.ts";
 export * from "./src/fsck.ts";
 export {
+  Artifact,
   type DeleteOptions,
   File,
   type FileData,

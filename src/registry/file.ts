@@ -294,6 +294,23 @@ export class File {
   }
 
   /**
+   * lamindb 1.x's name for {@linkcode File.stage}: a local path to the
+   * object (for cloud files, a cached copy, refreshed when stale).
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * console.assert((await file.cache()) === (await file.stage()));
+   * await ln.close();
+   * ```
+   */
+  async cache(options: StageOptions = {}): Promise<string> {
+    return await this.stage(options);
+  }
+
+  /**
    * Where this file came from: the run that saved it, that run's transform
    * and input files, their runs, and so on upstream, as a
    * {@linkcode Lineage} (`.svg`, `.dot`). A notebook cell ending in it
@@ -543,5 +560,28 @@ export class File {
 }
 
 showRecords(File);
+
+/**
+ * lamindb 1.x's name for {@linkcode File} (lamindb renamed `File` to
+ * `Artifact`): the same class, so `new ln.Artifact(data, { key })`,
+ * `ln.Artifact.get()`, `ln.Artifact.filter()`, `artifact.cache()` and
+ * `instanceof ln.File` behave exactly as with `ln.File`. Records, tables
+ * and messages call it a file.
+ *
+ * @example Code written for lamindb 1.x
+ * ```ts
+ * import * as ln from "@lamindeno/lamindb";
+ * await ln.init({ storage: await Deno.makeTempDir() });
+ * const bytes = new TextEncoder().encode("gene,count\nCD4,3\n");
+ * const artifact = await new ln.Artifact(bytes, { key: "counts.csv", description: "qc" }).save();
+ * console.assert(artifact instanceof ln.File);
+ * console.assert((await ln.Artifact.get({ key: "counts.csv" })).id === artifact.id);
+ * console.assert((await ln.Artifact.filter({ description: "qc" }).count()) === 1);
+ * await ln.close();
+ * ```
+ */
+export const Artifact: typeof File = File;
+/** A {@linkcode File} record, by lamindb 1.x's name (see the value `Artifact`). */
+export type Artifact = File;
 
 const FILES_BY_IDS = (inst: Instance, ids: string[]) => FILES(inst).byIds(ids);

@@ -65,6 +65,26 @@ Deno.test("save() records size and md5 vectors, and File.get() finds the file by
     assert(got.createdAt instanceof Date && got.updatedAt instanceof Date);
   }));
 
+Deno.test("lamindb 1.x spellings: ln.Artifact is ln.File, artifact.cache() is stage()", () =>
+  withInstance(async (root) => {
+    assert((ln.Artifact as unknown) === ln.File);
+    const a = await new ln.Artifact(enc.encode("g,c\nCD4,3\n"), { key: "qc/counts.csv" }).save();
+    assert(a instanceof ln.File);
+    assertEquals((await ln.Artifact.get({ key: "qc/counts.csv" })).id, a.id);
+    assertEquals((await ln.Artifact.filter({ suffix: ".csv" })).map((f) => f.id), [a.id]);
+    const path = await a.cache();
+    assertEquals(path, await a.stage());
+    assertEquals(path, `${root}/qc/counts.csv`);
+    assertEquals(await Deno.readTextFile(path), "g,c\nCD4,3\n");
+    // Bad input is checked as stage() checks it.
+    await assertRejects(
+      () => a.cache({ isRunInput: "yes" } as unknown as ln.StageOptions),
+      ln.ValidationError,
+    );
+    // Unsaved: said as for stage().
+    await assertRejects(() => new ln.Artifact(enc.encode("x")).cache(), ln.LaminError);
+  }));
+
 Deno.test("a file inside the root is registered in place; one outside is copied to .lamindb/{id}{suffix}", () =>
   withInstance(async (root) => {
     await Deno.mkdir(`${root}/raw`);

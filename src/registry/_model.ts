@@ -521,6 +521,28 @@ export class Query<R> implements Promise<R[]> {
     return this.#df(this.#options);
   }
 
+  /**
+   * lamindb's name for {@linkcode Query.df} (`to_dataframe()`, lamindb 1.11
+   * and later).
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * console.assert((await ln.File.filter({ suffix: ".txt" }).toDataFrame()).height === 1);
+   * await ln.close();
+   * ```
+   */
+  toDataFrame(): Promise<DataFrame> {
+    return this.df();
+  }
+
+  /** lamindb's name for {@linkcode Query.all} (`to_list()`): the records. */
+  toList(): Promise<R[]> {
+    return this.all();
+  }
+
   /** Await the records. */
   then<A = R[], B = never>(
     onfulfilled?: ((value: R[]) => A | PromiseLike<A>) | null,

@@ -21,7 +21,9 @@ import { linkRunInput } from "./_inputs.ts";
 import { LazyDataFrame } from "../query/lazy_frame.ts";
 import type { LazyFrame } from "../query/scan.ts";
 import type { BackedAnnData } from "../query/backed.ts";
-import type { AnnData } from "../formats/anndata/anndata.ts";
+import { AnnData } from "../formats/anndata/anndata.ts";
+import { isDataFrame } from "../formats/tables.ts";
+import { kindOf } from "../_display.ts";
 import {
   fileBatches,
   loadFile,
@@ -211,6 +213,61 @@ export class File {
     this._options = options;
     this._instance = options.instance;
     [this.inputOf, this.features, this.folders, this.ulabels] = managers(this);
+  }
+
+  /**
+   * A new, unsaved file of a polars DataFrame (lamindb's
+   * `Artifact.from_dataframe()`): `new ln.File(df, options)` once `df` is
+   * checked to be one. Saved as parquet unless `format` says otherwise.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * import pl from "nodejs-polars";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const df = pl.DataFrame({ gene: ["CD4", "CD8A"], count: [3, 5] });
+   * const file = await ln.Artifact.fromDataFrame(df, { key: "qc/counts.parquet" }).save();
+   * console.assert(file.suffix === ".parquet");
+   * await ln.close();
+   * ```
+   */
+  static fromDataFrame(df: DataFrame, options: FileOptions = {}): File {
+    if (!isDataFrame(df)) {
+      throw new ValidationError(
+        `File.fromDataFrame(df): df is a polars DataFrame, got ${kindOf(df)}; ` +
+          `for other data use new ln.File(data, options)`,
+      );
+    }
+    return new File(df, options);
+  }
+
+  /**
+   * A new, unsaved file of an AnnData (lamindb's
+   * `Artifact.from_anndata()`): `new ln.File(adata, options)` once `adata`
+   * is checked to be one. Saved as `.h5ad` unless `format: "zarr"`.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * import pl from "nodejs-polars";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const adata = new ln.AnnData({
+   *   X: new ln.DenseMatrix(new Float32Array([1, 0, 0, 2]), [2, 2]),
+   *   obs: pl.DataFrame({ cell_type: ["T cell", "B cell"] }),
+   * });
+   * const file = await ln.Artifact.fromAnnData(adata, { key: "toy.h5ad" }).save();
+   * console.assert(file.suffix === ".h5ad");
+   * await ln.close();
+   * ```
+   */
+  static fromAnnData(adata: AnnData, options: FileOptions = {}): File {
+    if (!(adata instanceof AnnData)) {
+      throw new ValidationError(
+        `File.fromAnnData(adata): adata is an ln.AnnData (readH5ad(), new ln.AnnData()), ` +
+          `got ${kindOf(adata)}; for other data use new ln.File(data, options)`,
+      );
+    }
+    return new File(adata, options);
   }
 
   /** @internal From a registry row (related records are joined by the caller). */

@@ -85,6 +85,43 @@ Deno.test("lamindb 1.x spellings: ln.Artifact is ln.File, artifact.cache() is st
     await assertRejects(() => new ln.Artifact(enc.encode("x")).cache(), ln.LaminError);
   }));
 
+Deno.test("lamindb 1.11 spellings: fromDataFrame, fromAnnData, toDataFrame(), toList(); wrong kinds refused", () =>
+  withInstance(async () => {
+    const pl = (await import("nodejs-polars")).default;
+    const df = pl.DataFrame({ gene: ["CD4", "CD8A"], count: [3, 5] });
+    const t = await ln.Artifact.fromDataFrame(df, { key: "t.parquet", description: "qc" }).save();
+    assertEquals([t.suffix, t.description], [".parquet", "qc"]);
+    assertEquals(((await t.load()) as typeof df).getColumn("count").toArray(), [3, 5]);
+    const adata = new ln.AnnData({
+      X: new ln.DenseMatrix(new Float32Array([1, 0, 0, 2]), [2, 2]),
+      varNames: ["CD4", "CD8A"],
+    });
+    const a = await ln.File.fromAnnData(adata, { key: "toy.zarr", format: "zarr" }).save();
+    assertEquals(a.suffix, ".zarr");
+    assertEquals(((await a.load()) as ln.AnnData).varNames, ["CD4", "CD8A"]);
+    const table = await ln.Artifact.filter({ description: "qc" }).toDataFrame();
+    assertEquals([table.height, table.getColumn("key").toArray()], [1, ["t.parquet"]]);
+    assertEquals((await ln.File.filter({ suffix: ".zarr" }).toList()).map((f) => f.id), [a.id]);
+    // The wrong kind of data: a ValidationError naming what was given, nothing saved.
+    for (
+      const [call, what] of [
+        [() => ln.Artifact.fromDataFrame(adata as never), /polars DataFrame, got/],
+        [() => ln.Artifact.fromAnnData(df as never), /ln\.AnnData .*got/],
+        [() => ln.Artifact.fromDataFrame("t.csv" as never), /got a string/],
+      ] as const
+    ) {
+      let error: unknown;
+      try {
+        call();
+      } catch (e) {
+        error = e;
+      }
+      assert(error instanceof ln.ValidationError, String(error));
+      assert(what.test((error as Error).message), (error as Error).message);
+    }
+    assertEquals(await ln.File.filter({}).count(), 2);
+  }));
+
 Deno.test("a file inside the root is registered in place; one outside is copied to .lamindb/{id}{suffix}", () =>
   withInstance(async (root) => {
     await Deno.mkdir(`${root}/raw`);

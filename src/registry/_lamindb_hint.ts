@@ -21,7 +21,14 @@ const LOOKUPS: Readonly<Record<string, string>> = {
 /** lamindb's names that are not just snake_case of ours. */
 const RENAMED: Readonly<Record<string, string>> = { uid: "id", artifacts: "files" };
 
-function camel(name: string): string {
+/** lamindb's names of one registry's fields that are others here (its collections' and transforms' `key`). */
+const RENAMED_IN: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  Collection: { key: "name" },
+  Transform: { key: "name" },
+};
+
+function camel(name: string, own: Readonly<Record<string, string>>): string {
+  if (Object.hasOwn(own, name)) return own[name];
   if (Object.hasOwn(RENAMED, name)) return RENAMED[name];
   return name.replace(/_+([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
@@ -35,15 +42,19 @@ export function lamindbSpelling(
   field: string,
   value: unknown,
   known: readonly string[],
+  model = "",
 ): string | undefined {
-  if (!field.includes("_") && !Object.hasOwn(RENAMED, field)) return undefined;
+  const own = Object.hasOwn(RENAMED_IN, model) ? RENAMED_IN[model] : {};
+  if (!field.includes("_") && !Object.hasOwn(RENAMED, field) && !Object.hasOwn(own, field)) {
+    return undefined;
+  }
   const parts = field.split("__").filter((p) => p !== "");
   if (parts.length === 0) return undefined;
   let op: string | undefined;
   if (parts.length > 1 && Object.hasOwn(LOOKUPS, parts[parts.length - 1])) {
     op = LOOKUPS[parts.pop()!];
   }
-  const path = parts.map(camel);
+  const path = parts.map((p, i) => camel(p, i === 0 ? own : {}));
   if (!known.includes(path[0])) return undefined;
   if (parts.length === 1 && op === undefined) return path[0];
   let inner = showValue(value);

@@ -238,7 +238,7 @@ function orderOf<T extends Table, R>(
     const col = Object.hasOwn(model.fields, name) ? model.fields[name] : undefined;
     if (!col) {
       const spelled = typeof o === "string"
-        ? lamindbSpelling(name, undefined, Object.keys(model.fields))
+        ? lamindbSpelling(name, undefined, Object.keys(model.fields), model.label)
         : undefined;
       const hint = spelled === undefined || spelled.startsWith("{")
         ? ""

@@ -211,7 +211,7 @@ export function whereExpression<T extends Table, R>(
         ...Object.keys(model.links ?? {}),
         ...Object.keys(model.customFilters ?? {}),
       ];
-      const spelled = lamindbSpelling(field, value, names);
+      const spelled = lamindbSpelling(field, value, names, label);
       throw new ValidationError(
         `${label} has no field "${field}"${
           spelled === undefined ? "" : `; lamindb's ${field} is written ${spelled} here`

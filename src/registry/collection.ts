@@ -50,6 +50,11 @@ export interface CollectionOptions {
    * Required unless `revises` is given (then its name).
    */
   name?: string;
+  /**
+   * lamindb 1.x's spelling of `name` (its collections have a `key`): taken
+   * as the name; given with a different `name`, a `ValidationError`.
+   */
+  key?: string;
   /** Free text: what the collection holds. */
   description?: string;
   /** Make this the next version of that collection (same first 16 id characters). */
@@ -147,6 +152,7 @@ export class Collection {
   constructor(files: File[] | File, options: CollectionOptions = {}) {
     checkKnownOptions("new ln.Collection(files, options)", options, [
       "name",
+      "key",
       "description",
       "revises",
       "version",
@@ -180,7 +186,16 @@ export class Collection {
         throw new ValidationError("revises must be a saved Collection (the collection to version)");
       }
     }
-    const name = options.name ?? options.revises?.name;
+    if (
+      options.key !== undefined && options.name !== undefined && options.key !== options.name
+    ) {
+      throw new ValidationError(
+        `a Collection's key is its name (lamindb 1.x's spelling); got key ${
+          showValue(options.key)
+        } and name ${showValue(options.name)}: give one`,
+      );
+    }
+    const name = options.name ?? options.key ?? options.revises?.name;
     if (
       typeof name !== "string" || name.trim() === "" || name.length > 255 || name.includes("\0")
     ) {

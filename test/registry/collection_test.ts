@@ -293,6 +293,37 @@ async function anndataCases(): Promise<void> {
   assertEquals(n, 2);
 }
 
+Deno.test("lamindb 1.x's collection key is the name: taken as one, and where { key } says so", async () => {
+  await freshInstance();
+  try {
+    const f = await new ln.File(enc.encode("k"), { key: "k.txt" }).save();
+    const c = await new ln.Collection([f], { key: "scrna/atlas" }).save();
+    assertEquals(c.name, "scrna/atlas");
+    assertEquals((await ln.Collection.get({ name: "scrna/atlas" })).id, c.id);
+    await assertRejects(
+      () => new ln.Collection([f], { key: "a", name: "b" }),
+      ln.ValidationError,
+      /got key "a" and name "b"/,
+    );
+    await assertRejects(
+      () => ln.Collection.filter({ key: "scrna/atlas" }).all(),
+      ln.ValidationError,
+      /lamindb's key is written name here/,
+    );
+    await assertRejects(
+      () => ln.Collection.filter({ key__startswith: "scrna/" }).all(),
+      ln.ValidationError,
+      /\{ name: \{ startsWith: "scrna\/" \} \}/,
+    );
+    // Not a hint where lamindb has no such key either (a run).
+    const e = await assertRejects(() => ln.Run.filter({ key: "x" }).all(), ln.ValidationError);
+    assert(!(e as Error).message.includes("lamindb's key"), (e as Error).message);
+    assertEquals(await ln.Collection.filter({}).count(), 1);
+  } finally {
+    await ln.close();
+  }
+});
+
 Deno.test("AnnData files load, stream and map as one: var joined, a file_id column, worker shares disjoint and complete", async () => {
   await freshInstance();
   try {

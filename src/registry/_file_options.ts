@@ -45,20 +45,11 @@ export function checkFileOptions(
       throw new ValidationError("pass either id or revises: a new version's id is derived");
     }
   }
-  if (
-    options.version !== undefined &&
-    (typeof options.version !== "string" || !/^\S(.{0,98}\S)?$/su.test(options.version))
-  ) {
-    throw new ValidationError(
-      `version is a label of 1-100 characters without surrounding spaces, like "2" or ` +
-        `"2024-06", got ${showValue(options.version)}`,
-    );
-  }
+  if (options.version !== undefined) checkVersionLabel(options.version);
   if (options.name !== undefined && typeof options.name !== "string") {
     throw new ValidationError(`name must be a string, got ${typeof options.name}`);
   }
   if (options.name !== undefined) storableText("File", "name", options.name);
-  if (options.version !== undefined) storableText("File", "version", options.version);
   const description = validateDescription("File", options.description);
   if (options.run !== undefined && !(options.run instanceof Run)) {
     throw new ValidationError("run must be a Run record");
@@ -73,4 +64,15 @@ export function checkFileOptions(
     }
   }
   return { key, description };
+}
+
+/** A file's version label: 1-100 characters without surrounding spaces; a `ValidationError` otherwise. */
+export function checkVersionLabel(v: unknown): string {
+  if (typeof v !== "string" || !/^\S(.{0,98}\S)?$/su.test(v)) {
+    throw new ValidationError(
+      `version is a label of 1-100 characters without surrounding spaces, like "2" or ` +
+        `"2024-06", got ${showValue(v)}`,
+    );
+  }
+  return storableText("File", "version", v);
 }

@@ -32,6 +32,7 @@ import {
 } from "./_versions.ts";
 import { indexForSearch } from "./_search_index.ts";
 import { assertSaved } from "./_saved.ts";
+import { updateSavedFile } from "./_file_update.ts";
 
 /** What saving one file will do (filled in step by step). */
 export interface Plan {
@@ -70,10 +71,11 @@ export async function saveFiles(
   await assertSaved(inst.db, "run", run, "new File(data, { run })");
   const readers = unsaved.flatMap((f) => (f._options.inputOf ?? []).map((r) => r.id));
   await assertSaved(inst.db, "run", readers, "new File(data, { inputOf })");
+  // Saved files: their edited name, description and version are written (lamindb's save()).
+  for (const f of files) if (f._saved) await updateSavedFile(inst, f);
   const plans: Plan[] = [];
   try {
-    for (const f of files) {
-      if (f._saved) continue;
+    for (const f of unsaved) {
       plans.push(await plan(f, inst, opts.onProgress));
     }
     await savePlans(plans, inst, opts);

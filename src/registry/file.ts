@@ -316,6 +316,21 @@ export class File {
    * which becomes the existing record if identical content was registered
    * before (a log line says so). Large objects show progress on a
    * terminal or in a notebook; `onProgress` hears every phase.
+   *
+   * On a saved file, writes its `name`, `description` and `version` where
+   * they were changed (as lamindb's `save()` of an edited record); its
+   * `key` does not change this way (a `ValidationError`, nothing written).
+   *
+   * @example Describe a saved file
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * file.description = "first letter";
+   * await file.save();
+   * console.assert((await ln.File.get({ key: "a.txt" })).description === "first letter");
+   * await ln.close();
+   * ```
    */
   async save(options: SaveOptions = {}): Promise<this> {
     checkOptions(options, "save");

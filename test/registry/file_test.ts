@@ -122,6 +122,56 @@ Deno.test("lamindb 1.11 spellings: fromDataFrame, fromAnnData, toDataFrame(), to
     assertEquals(await ln.File.filter({}).count(), 2);
   }));
 
+Deno.test("save() of a saved file writes its edited name, description and version; a new key is refused", () =>
+  withInstance(async () => {
+    const v1 = await new ln.Artifact(enc.encode("a"), { key: "a.txt" }).save();
+    const v2 = await new ln.Artifact(enc.encode("b"), { key: "a.txt" }).save();
+    const before = v2.updatedAt;
+    // Unchanged: nothing written.
+    await v2.save();
+    assertEquals((await ln.File.get(v2.id)).updatedAt.getTime(), before.getTime());
+    Object.assign(v2, { name: "b.txt", description: "second letter", version: "2" });
+    assertEquals(await v2.save(), v2);
+    const got = await ln.File.get({ key: "a.txt" });
+    assertEquals([got.id, got.name, got.description, got.version], [
+      v2.id,
+      "b.txt",
+      "second letter",
+      "2",
+    ]);
+    assert(v2.updatedAt.getTime() >= before.getTime());
+    assertEquals(v2.updatedAt.getTime(), got.updatedAt.getTime());
+    // The search finds the new description; an older version is written too (not indexed).
+    assertEquals((await ln.File.search("second letter")).map((f) => f.id), [v2.id]);
+    v1.description = "first";
+    await ln.save([v1]);
+    assertEquals((await ln.File.get(v1.id)).description, "first");
+    assertEquals(await ln.File.search("first").count(), 0);
+    // Cleared fields are written as null.
+    v2.description = null;
+    await v2.save();
+    assertEquals((await ln.File.get(v2.id)).description, null);
+    // Bad values and another key: nothing written.
+    for (
+      const [field, value, re] of [
+        ["version", " 3", /version is a label/],
+        ["description", 3, /File description must be a string, got 3/],
+        ["name", "x\0", /NUL/],
+        ["key", "b.txt", /key does not change .*"a.txt" in the registry, "b.txt" here/],
+      ] as const
+    ) {
+      const f = await ln.File.get(v2.id);
+      Object.assign(f, { description: "edited", [field]: value });
+      await assertRejects(() => f.save(), ln.ValidationError, re);
+      assertEquals((await ln.File.get(v2.id)).description, null);
+    }
+    // A file deleted meanwhile.
+    const held = await ln.File.get(v2.id);
+    await v2.delete();
+    held.description = "late";
+    await assertRejects(() => held.save(), ln.NotFoundError, /was deleted; nothing was saved/);
+  }));
+
 Deno.test("a file inside the root is registered in place; one outside is copied to .lamindb/{id}{suffix}", () =>
   withInstance(async (root) => {
     await Deno.mkdir(`${root}/raw`);

@@ -382,6 +382,39 @@ export async function rowsByIds<T extends Table, R>(
   return unique.map((id) => byId.get(id)).filter((r) => r !== undefined);
 }
 
+/** @internal What a query can do beyond running: read one field of its records. */
+export interface QueryMore {
+  /** The values of one field of the records (`toList(field)`); the field checked first. */
+  readonly pluck?: (field: unknown, options: QueryOptions) => Promise<unknown[]>;
+}
+
+/**
+ * The values of `field` of the records `run` gives: a `ValidationError`
+ * before running unless it is one of `model`'s fields (with lamindb's
+ * spelling when it is one: `created_at` is `createdAt`).
+ */
+export function plucker<T extends Table, R>(
+  model: Model<T, R>,
+  run: (options: QueryOptions) => Promise<R[]>,
+): NonNullable<QueryMore["pluck"]> {
+  return async (field, options) => {
+    const names = Object.keys(model.fields);
+    if (typeof field !== "string" || !Object.hasOwn(model.fields, field)) {
+      const spelled = typeof field === "string"
+        ? lamindbSpelling(field, undefined, names, model.label)
+        : undefined;
+      throw new ValidationError(
+        `${model.label} query toList(field): no field ${safeShow(field)}${
+          spelled === undefined || spelled.startsWith("{")
+            ? ""
+            : `; lamindb's ${field} is ${spelled} here`
+        }; fields: ${names.join(", ")}`,
+      );
+    }
+    return (await run(options)).map((r) => (r as Record<string, unknown>)[field]);
+  };
+}
+
 /**
  * The records a `filter()` selects: await it for the array, or ask for
  * `first()`, `one()`, `count()`, `exists()`, or `df()` for a table;
@@ -397,6 +430,7 @@ export class Query<R> implements Promise<R[]> {
   readonly #options: QueryOptions;
   readonly #label: string;
   readonly #df: ((options: QueryOptions) => Promise<DataFrame>) | undefined;
+  readonly #more: QueryMore;
 
   /** @internal Made by `filter()`. */
   constructor(
@@ -405,12 +439,14 @@ export class Query<R> implements Promise<R[]> {
     countAll: () => Promise<number>,
     options: QueryOptions = {},
     df?: (options: QueryOptions) => Promise<DataFrame>,
+    more: QueryMore = {},
   ) {
     this.#label = label;
     this.#run = run;
     this.#count = countAll;
     this.#options = options;
     this.#df = df;
+    this.#more = more;
   }
 
   /** @internal A query whose instance is found when it runs (errors reject, never throw). */
@@ -421,11 +457,26 @@ export class Query<R> implements Promise<R[]> {
       () => Promise.resolve().then(() => make().count()),
       {},
       (o) => Promise.resolve().then(() => make().#with(o).df()),
+      { pluck: (field, o) => Promise.resolve().then(() => make().#with(o).#pluck(field)) },
     );
   }
 
   #with(o: QueryOptions): Query<R> {
-    return new Query(this.#label, this.#run, this.#count, { ...this.#options, ...o }, this.#df);
+    return new Query(
+      this.#label,
+      this.#run,
+      this.#count,
+      { ...this.#options, ...o },
+      this.#df,
+      this.#more,
+    );
+  }
+
+  #pluck(field: unknown): Promise<unknown[]> {
+    if (!this.#more.pluck) {
+      return Promise.reject(new ValidationError(`${this.#label} queries have no toList(field)`));
+    }
+    return this.#more.pluck(field, this.#options);
   }
 
   /** @internal For its text form: `Query<File>(limit=2)`. */
@@ -539,8 +590,26 @@ export class Query<R> implements Promise<R[]> {
   }
 
   /** lamindb's name for {@linkcode Query.all} (`to_list()`): the records. */
-  toList(): Promise<R[]> {
-    return this.all();
+  toList(): Promise<R[]>;
+  /**
+   * The values of one field of the records, in the query's order
+   * (lamindb's `to_list("key")`); a field the records lack is a
+   * `ValidationError`.
+   *
+   * @example The keys of the CSV files
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await new ln.File(new TextEncoder().encode("a"), { key: "a.csv" }).save();
+   * await new ln.File(new TextEncoder().encode("b"), { key: "b.csv" }).save();
+   * const keys = await ln.File.filter({ suffix: ".csv" }).orderBy("key").toList("key");
+   * console.assert(keys.join() === "a.csv,b.csv");
+   * await ln.close();
+   * ```
+   */
+  toList<K extends keyof R & string>(field: K): Promise<R[K][]>;
+  toList(field?: string): Promise<unknown[]> {
+    return field === undefined ? this.all() : this.#pluck(field);
   }
 
   /** Await the records. */
@@ -595,14 +664,18 @@ export function queries<T extends Table, R>(
       where = scoped(where);
       // The options as given (a query merges them into new objects): checked when it runs.
       const given = () => checkOptions(model, options);
+      const run = async (o: QueryOptions) => (
+        given(), await hydrate(inst, await selectWhere(inst, model, where, o))
+      );
       return new Query(
         model.label,
-        async (o) => (given(), await hydrate(inst, await selectWhere(inst, model, where, o))),
+        run,
         async () => (given(), await countWhere(inst, model, where)),
         options,
         async (
           o,
         ) => (given(), await (await import("./_table.ts")).recordsDf(inst, model, where, o)),
+        { pluck: plucker(model, run) },
       );
     },
     byIds: async (ids) => await hydrate(inst, await rowsByIds(inst, model, ids)),

@@ -23,7 +23,7 @@ import { PostgresAdapter, type RawBuilder, sql } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
-import { type Model, Query, type QueryOptions, type Table, type Where } from "./_model.ts";
+import { type Model, plucker, Query, type QueryOptions, type Table, type Where } from "./_model.ts";
 import { matchKind, type QueryWord, queryWords } from "./_search_tokens.ts";
 import type { SearchKind } from "./_search_index.ts";
 import type { RegistryDb } from "./db.ts";
@@ -303,11 +303,13 @@ export function searchQuery<R>(
     const order = cols[0].map((_, i) => rank.get(table.idOf(cols.map((c) => c[i])))!);
     return df.withColumn(pl.Series("_rank", order)).sort("_rank").drop("_rank");
   });
+  const ranked = (o: QueryOptions) => Promise.resolve().then(() => run(o));
   return new Query<R>(
     label,
-    (o) => Promise.resolve().then(() => run(o)),
+    ranked,
     count,
     { limit },
     df || undefined,
+    model ? { pluck: plucker(model, ranked) } : {},
   );
 }

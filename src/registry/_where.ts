@@ -212,15 +212,36 @@ export function whereExpression<T extends Table, R>(
         ...Object.keys(model.customFilters ?? {}),
       ];
       const spelled = lamindbSpelling(field, value, names, label);
+      const option = depth === 0 ? optionHint(label, field, value) : "";
       throw new ValidationError(
         `${label} has no field "${field}"${
           spelled === undefined ? "" : `; lamindb's ${field} is written ${spelled} here`
-        }; fields: ${names.join(", ")}; groups: and, or, not`,
+        }${option}; fields: ${names.join(", ")}; groups: and, or, not`,
       );
     }
     parts.push(fieldExpression(eb, model, field, col, value, ctx));
   }
   return parts.length === 0 ? sql<SqlBool>`1 = 1` : eb.and(parts);
+}
+
+/** The options of `filter()`/`df()`/`toDataFrame()`, also as lamindb spells them (`order_by`). */
+const OPTIONS: Readonly<Record<string, string>> = {
+  orderBy: "orderBy",
+  order_by: "orderBy",
+  limit: "limit",
+  offset: "offset",
+};
+
+/**
+ * `; limit is an option, …` for an option given in the where (lamindb's
+ * `to_dataframe(limit=5)` written `toDataFrame({ limit: 5 })`), else `""`.
+ */
+function optionHint(label: string, field: string, value: unknown): string {
+  if (!Object.hasOwn(OPTIONS, field)) return "";
+  const name = OPTIONS[field];
+  return `; ${field} is an option, the second argument: ${label}.toDataFrame({}, { ${name}: ${
+    show(value)
+  } }) or ${label}.filter(where, { ${name} })`;
 }
 
 /** `{ transform: { name: "qc.ts" } }`: the related row matches (a subquery, no join). */

@@ -427,6 +427,25 @@ export class Collection {
   }
 
   /**
+   * lamindb's name for {@linkcode Collection.df} (`Collection.to_dataframe()`, lamindb 1.11
+   * and later): the matching collections as a polars DataFrame, newest first, at
+   * most 100 unless `options` order or limit them.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * await new ln.Collection([file], { name: "letters" }).save();
+   * console.assert((await ln.Collection.toDataFrame()).height === 1);
+   * await ln.close();
+   * ```
+   */
+  static toDataFrame(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Collection.df(where, options);
+  }
+
+  /**
    * Latest collection versions whose name or description match the words of
    * `query`, best first (as {@linkcode File.search}: every word matches
    * exactly, as a prefix, or one typo away; `.df()` for a table).

@@ -203,6 +203,23 @@ export class Features {
     return Features.filter(where, options).df();
   }
 
+  /**
+   * lamindb's name for {@linkcode Features.df} (`Features.to_dataframe()`, lamindb 1.11
+   * and later): the matching feature sets as a polars DataFrame, newest first, at
+   * most 100 unless `options` order or limit them.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * console.assert((await ln.Features.toDataFrame()).height === 0);
+   * await ln.close();
+   * ```
+   */
+  static toDataFrame(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Features.df(where, options);
+  }
+
   /** Query the feature sets of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<Features> {
     return FEATURE_SETS(instance);

@@ -589,6 +589,25 @@ export class File {
   }
 
   /**
+   * lamindb's name for {@linkcode File.df} (`Artifact.to_dataframe()`, lamindb 1.11
+   * and later): the matching files as a polars DataFrame, newest first, at
+   * most 100 unless `options` order or limit them.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * console.assert((await ln.Artifact.toDataFrame()).height === 1);
+   * console.assert((await ln.Artifact.toDataFrame({ suffix: ".csv" })).height === 0);
+   * await ln.close();
+   * ```
+   */
+  static toDataFrame(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return File.df(where, options);
+  }
+
+  /**
    * Files whose name, key or description match the words of `query`, best
    * first (default: the 20 best): every word must match a word of the file
    * exactly, as a prefix, or, from 4 letters on, with one typo; case is

@@ -192,6 +192,23 @@ export class Folder {
     return Folder.filter(where, options).df();
   }
 
+  /**
+   * lamindb's name for {@linkcode Folder.df} (`Folder.to_dataframe()`, lamindb 1.11
+   * and later): the matching folders as a polars DataFrame, newest first, at
+   * most 100 unless `options` order or limit them.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * console.assert((await ln.Folder.toDataFrame()).height === 0);
+   * await ln.close();
+   * ```
+   */
+  static toDataFrame(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Folder.df(where, options);
+  }
+
   /** Query the folders of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<Folder> {
     return FOLDERS(instance);

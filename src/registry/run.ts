@@ -273,6 +273,25 @@ export class Run {
     return Run.filter(where, options).df();
   }
 
+  /**
+   * lamindb's name for {@linkcode Run.df} (`Run.to_dataframe()`, lamindb 1.11
+   * and later): the matching runs as a polars DataFrame, newest first, at
+   * most 100 unless `options` order or limit them.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await ln.track({ name: "my pipeline" });
+   * console.assert((await ln.Run.toDataFrame()).height === 1);
+   * await ln.finish();
+   * await ln.close();
+   * ```
+   */
+  static toDataFrame(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Run.df(where, options);
+  }
+
   /** Query the runs of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<Run> {
     return RUNS(instance);

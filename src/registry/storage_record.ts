@@ -72,6 +72,23 @@ export class Storage {
     return Storage.filter(where, options).df();
   }
 
+  /**
+   * lamindb's name for {@linkcode Storage.df} (`Storage.to_dataframe()`, lamindb 1.11
+   * and later): the matching storage roots as a polars DataFrame, newest first, at
+   * most 100 unless `options` order or limit them.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * console.assert((await ln.Storage.toDataFrame()).height === 1);
+   * await ln.close();
+   * ```
+   */
+  static toDataFrame(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Storage.df(where, options);
+  }
+
   /** Query the storage roots of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<Storage> {
     return STORAGES(instance);

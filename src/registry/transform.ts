@@ -221,6 +221,24 @@ export class Transform {
   }
 
   /**
+   * lamindb's name for {@linkcode Transform.df} (`Transform.to_dataframe()`, lamindb 1.11
+   * and later): the matching transforms as a polars DataFrame, newest first, at
+   * most 100 unless `options` order or limit them.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await new ln.Transform({ name: "my pipeline" }).save();
+   * console.assert((await ln.Transform.toDataFrame({ name: "my pipeline" })).height === 1);
+   * await ln.close();
+   * ```
+   */
+  static toDataFrame(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return Transform.df(where, options);
+  }
+
+  /**
    * Transform versions whose name, short name or description match the
    * words of `query`, best first (as {@linkcode File.search}).
    *

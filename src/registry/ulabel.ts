@@ -192,6 +192,24 @@ export class ULabel {
   }
 
   /**
+   * lamindb's name for {@linkcode ULabel.df} (`ULabel.to_dataframe()`, lamindb 1.11
+   * and later): the matching labels as a polars DataFrame, newest first, at
+   * most 100 unless `options` order or limit them.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await new ln.ULabel({ name: "T cell" }).save();
+   * console.assert((await ln.ULabel.toDataFrame()).getColumn("name").toArray()[0] === "T cell");
+   * await ln.close();
+   * ```
+   */
+  static toDataFrame(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return ULabel.df(where, options);
+  }
+
+  /**
    * Labels whose name or description match the words of `query`, best first
    * (as {@linkcode File.search}: exact, prefix or one-typo words, any case).
    *

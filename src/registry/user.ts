@@ -66,6 +66,23 @@ export class User {
     return User.filter(where, options).df();
   }
 
+  /**
+   * lamindb's name for {@linkcode User.df} (`User.to_dataframe()`, lamindb 1.11
+   * and later): the matching users as a polars DataFrame, newest first, at
+   * most 100 unless `options` order or limit them.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * console.assert((await ln.User.toDataFrame()).getColumn("handle").toArray()[0] === ln.settings.user.handle);
+   * await ln.close();
+   * ```
+   */
+  static toDataFrame(where: Where = {}, options: QueryOptions = {}): Promise<DataFrame> {
+    return User.df(where, options);
+  }
+
   /** Query the users of another instance (from `ln.connect()`). */
   static using(instance: Instance): Queries<User> {
     return USERS(instance);

@@ -122,6 +122,63 @@ Deno.test("lamindb 1.11 spellings: fromDataFrame, fromAnnData, toDataFrame(), to
     assertEquals(await ln.File.filter({}).count(), 2);
   }));
 
+Deno.test("lamindb 1.11: toDataFrame() on every record class, toList(field), options in a where explained", () =>
+  withInstance(async () => {
+    const a = await new ln.Artifact(enc.encode("a"), { key: "a.csv", description: "x" }).save();
+    const b = await new ln.Artifact(enc.encode("b"), { key: "b.csv" }).save();
+    await new ln.ULabel({ name: "T cell" }).save();
+    await new ln.Collection([a, b], { key: "ab" }).save();
+    await new ln.Transform({ name: "qc" }).save();
+    const classes = [
+      [ln.Artifact, 2],
+      [ln.ULabel, 1],
+      [ln.Collection, 1],
+      [ln.Transform, 1],
+      [ln.Run, 0],
+      [ln.Storage, 1],
+      [ln.User, 1],
+      [ln.Folder, 0],
+      [ln.Features, 0],
+    ] as const;
+    for (const [cls, n] of classes) {
+      const table = await cls.toDataFrame();
+      assertEquals(table.height, n, cls.name);
+      assertEquals(table.columns, (await cls.df()).columns, cls.name);
+    }
+    const one = await ln.Artifact.toDataFrame({ suffix: ".csv" }, { orderBy: "key", limit: 1 });
+    assertEquals(one.getColumn("key").toArray(), ["a.csv"]);
+    // toList(field): the values, in the query's order (a search's too).
+    assertEquals(await ln.Artifact.filter({}).orderBy("-key").toList("key"), ["b.csv", "a.csv"]);
+    assertEquals(await ln.File.filter({ key: "a.csv" }).toList("description"), ["x"]);
+    assertEquals(await ln.File.filter({ key: "none" }).toList("id"), []);
+    assertEquals(await ln.File.search("b.csv").toList("id"), [b.id]);
+    assertEquals(await ln.ULabel.filter({}).toList("name"), ["T cell"]);
+    assertEquals((await ln.File.filter({}).toList()).length, 2);
+    // A field the records lack: refused before any query, with lamindb's spelling.
+    await assertRejects(
+      () => ln.File.filter({}).toList("created_at" as never),
+      ln.ValidationError,
+      /no field "created_at"; lamindb's created_at is createdAt here; fields: id, name/,
+    );
+    await assertRejects(
+      () => ln.File.filter({}).toList(3 as never),
+      ln.ValidationError,
+      /no field 3/,
+    );
+    await assertRejects(() => ln.File.search("b").toList("save" as never), ln.ValidationError);
+    // lamindb's to_dataframe(limit=5) written as a where: said to be an option.
+    await assertRejects(
+      () => ln.Artifact.toDataFrame({ limit: 5 }),
+      ln.ValidationError,
+      /limit is an option, the second argument: File\.toDataFrame\(\{\}, \{ limit: 5 \}\)/,
+    );
+    await assertRejects(
+      () => ln.Run.toDataFrame({ order_by: "-createdAt" }),
+      ln.ValidationError,
+      /order_by is an option, .*\{ orderBy: "-createdAt" \}/,
+    );
+  }));
+
 Deno.test("save() of a saved file writes its edited name, description and version; a new key is refused", () =>
   withInstance(async () => {
     const v1 = await new ln.Artifact(enc.encode("a"), { key: "a.txt" }).save();

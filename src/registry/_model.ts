@@ -382,10 +382,12 @@ export async function rowsByIds<T extends Table, R>(
   return unique.map((id) => byId.get(id)).filter((r) => r !== undefined);
 }
 
-/** @internal What a query can do beyond running: read one field of its records. */
+/** @internal What a query can do beyond running: read one field of its records, narrow it. */
 export interface QueryMore {
   /** The values of one field of the records (`toList(field)`); the field checked first. */
   readonly pluck?: (field: unknown, options: QueryOptions) => Promise<unknown[]>;
+  /** The query of the records that also match `where` (`filter(where)`), in its options. */
+  readonly refine?: (where: unknown) => Query<unknown>;
 }
 
 /**
@@ -457,8 +459,17 @@ export class Query<R> implements Promise<R[]> {
       () => Promise.resolve().then(() => make().count()),
       {},
       (o) => Promise.resolve().then(() => make().#with(o).df()),
-      { pluck: (field, o) => Promise.resolve().then(() => make().#with(o).#pluck(field)) },
+      {
+        pluck: (field, o) => Promise.resolve().then(() => make().#with(o).#pluck(field)),
+        refine: (where) => Query.defer(label, () => make().filter(where as Where)),
+      },
     );
+  }
+
+  /** A query that rejects with `error` whatever is asked of it. */
+  static #failing<R>(label: string, error: Error): Query<R> {
+    const fail = () => Promise.reject(error);
+    return new Query<R>(label, fail, fail, {}, fail, { pluck: fail });
   }
 
   #with(o: QueryOptions): Query<R> {
@@ -488,6 +499,94 @@ export class Query<R> implements Promise<R[]> {
   /** Order by fields (`"-createdAt"` descending). */
   orderBy(...fields: string[]): Query<R> {
     return this.#with({ orderBy: fields });
+  }
+
+  /**
+   * The records of this query that also match `where` (lamindb's
+   * `.filter(...).filter(...)`), in its order; a where naming `isLatest`,
+   * an `id` or a `hash` in either lifts the latest-versions scope, as in
+   * one where. Narrow before `limit()` / `offset()` (after them it is a
+   * `ValidationError`, as Django's filter of a slice); a search's results
+   * are not narrowed.
+   *
+   * @example Narrow a query step by step
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * for (const key of ["raw/a.csv", "raw/b.txt", "out/c.csv"]) {
+   *   await new ln.File(new TextEncoder().encode(key), { key }).save();
+   * }
+   * const csv = ln.File.filter({ suffix: ".csv" });
+   * console.assert((await csv.filter({ key: { startsWith: "raw/" } }).toList("key")).join() === "raw/a.csv");
+   * await ln.close();
+   * ```
+   */
+  filter(where: Where = {}): Query<R> {
+    if (!this.#more.refine) {
+      return Query.#failing(
+        this.#label,
+        new ValidationError(
+          `${this.#label}.search() results are not filtered further; ` +
+            `filter the records (await the search) or use ${this.#label}.filter(where)`,
+        ),
+      );
+    }
+    if (this.#options.limit !== undefined || this.#options.offset !== undefined) {
+      return Query.#failing(
+        this.#label,
+        new ValidationError(
+          `${this.#label} query: filter() or exclude() after limit() or offset(); ` +
+            `narrow first, then page: query.filter(where).limit(n)`,
+        ),
+      );
+    }
+    return (this.#more.refine(where) as Query<R>).#with(this.#options);
+  }
+
+  /**
+   * The records of this query that do not match `where` (lamindb's
+   * `exclude()`): `filter({ not: where })`.
+   *
+   * @example All files but the text ones
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await new ln.File(new TextEncoder().encode("a"), { key: "a.csv" }).save();
+   * await new ln.File(new TextEncoder().encode("b"), { key: "b.txt" }).save();
+   * console.assert((await ln.File.filter({}).exclude({ suffix: ".txt" }).toList("key")).join() === "a.csv");
+   * await ln.close();
+   * ```
+   */
+  exclude(where: Where): Query<R> {
+    return this.filter({ not: where });
+  }
+
+  /**
+   * The only record of this query with this id or matching `where`
+   * (lamindb's `queryset.get()`): `NotFoundError` for none,
+   * `MultipleResultsError` for more.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * await new ln.File(new TextEncoder().encode("a"), { key: "raw/a.csv" }).save();
+   * const file = await ln.File.filter({ suffix: ".csv" }).get({ key: "raw/a.csv" });
+   * console.assert((await ln.File.filter({}).get(file.id)).key === "raw/a.csv");
+   * await ln.close();
+   * ```
+   */
+  get(idOrWhere: string | Where): Promise<R> {
+    if (typeof idOrWhere !== "string" && !isPlainObject(idOrWhere)) {
+      return Promise.reject(
+        new ValidationError(
+          `${this.#label} query get() takes an id or an object like { key: "x" }, got ${
+            safeShow(idOrWhere)
+          }`,
+        ),
+      );
+    }
+    return this.filter(typeof idOrWhere === "string" ? { id: idOrWhere } : idOrWhere).one();
   }
 
   /** At most `n` records. */
@@ -660,26 +759,68 @@ export function queries<T extends Table, R>(
   return (inst) => ({
     get: async (idOrWhere) =>
       (await hydrate(inst, [await selectScoped(inst, model, idOrWhere, scoped)]))[0],
-    filter: (where = {}, options = {}) => {
-      where = scoped(where);
-      // The options as given (a query merges them into new objects): checked when it runs.
-      const given = () => checkOptions(model, options);
-      const run = async (o: QueryOptions) => (
-        given(), await hydrate(inst, await selectWhere(inst, model, where, o))
-      );
-      return new Query(
-        model.label,
-        run,
-        async () => (given(), await countWhere(inst, model, where)),
-        options,
-        async (
-          o,
-        ) => (given(), await (await import("./_table.ts")).recordsDf(inst, model, where, o)),
-        { pluck: plucker(model, run) },
-      );
-    },
+    filter: (where = {}, options = {}) => queryOf(model, hydrate, inst, [where], options),
     byIds: async (ids) => await hydrate(inst, await rowsByIds(inst, model, ids)),
   });
+}
+
+/**
+ * The wheres of `filter(a).filter(b)` as one: merged when no field is in
+ * two of them (so a link a where names still drives the query), else
+ * `{ and: [a, b] }`.
+ */
+function allOf(parts: readonly unknown[]): unknown {
+  if (parts.length === 1) return parts[0];
+  const seen = new Set<string>();
+  for (const p of parts) {
+    if (!isPlainObject(p)) return { and: parts };
+    for (const k of Object.keys(p)) {
+      if (seen.has(k)) return { and: parts };
+      seen.add(k);
+    }
+  }
+  return Object.assign({}, ...parts);
+}
+
+/**
+ * A record class's scope (File: latest versions) over the wheres of one
+ * query: the fields it adds when none of them names what lifts it.
+ */
+function scopeAll<T extends Table, R>(model: Model<T, R>, parts: readonly unknown[]): Where {
+  const where = allOf(parts) as Where;
+  // Only a plain object is scoped: anything else is refused as it is (a Map is no where).
+  if (!model.scope || !isPlainObject(where)) return where;
+  // Scoped as the fields of all the wheres together would be (`and` joins them).
+  const fields: Where = Object.assign({}, ...parts.filter(isPlainObject));
+  const added = Object.entries(model.scope(fields)).filter(([k]) => !Object.hasOwn(fields, k));
+  return added.length === 0 ? where : { ...where, ...Object.fromEntries(added) };
+}
+
+/** The query of the records matching every where of `parts`, in `options`. */
+function queryOf<T extends Table, R>(
+  model: Model<T, R>,
+  hydrate: (inst: Instance, rows: Row<T>[]) => Promise<R[]>,
+  inst: Instance,
+  parts: readonly unknown[],
+  options: QueryOptions,
+): Query<R> {
+  const where = scopeAll(model, parts);
+  // The options as given (a query merges them into new objects): checked when it runs.
+  const given = () => checkOptions(model, options);
+  const run = async (o: QueryOptions) => (
+    given(), await hydrate(inst, await selectWhere(inst, model, where, o))
+  );
+  return new Query(
+    model.label,
+    run,
+    async () => (given(), await countWhere(inst, model, where)),
+    options,
+    async (o) => (given(), await (await import("./_table.ts")).recordsDf(inst, model, where, o)),
+    {
+      pluck: plucker(model, run),
+      refine: (more) => queryOf(model, hydrate, inst, [...parts, more], options),
+    },
+  );
 }
 
 export { linkManager, type LinkTable, type RelatedManager } from "./_related.ts";

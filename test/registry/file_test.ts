@@ -179,6 +179,82 @@ Deno.test("lamindb 1.11: toDataFrame() on every record class, toList(field), opt
     );
   }));
 
+Deno.test("lamindb's chained queries: filter().filter(), exclude(), get() on a query", () =>
+  withInstance(async () => {
+    const save = (text: string, key: string) => new ln.Artifact(enc.encode(text), { key }).save();
+    const v1 = await save("a1", "raw/a.csv");
+    const v2 = await save("a2", "raw/a.csv");
+    const b = await save("b", "raw/b.txt");
+    const c = await save("c", "out/c.csv");
+    const label = await new ln.ULabel({ name: "keep" }).save();
+    await c.ulabels.add(label);
+    await v2.ulabels.add(label);
+    const keys = (q: ln.Query<ln.File>) => q.toList("id");
+    // Narrowed in steps, in the query's order; latest versions unless a step asks otherwise.
+    const csv = ln.Artifact.filter({ suffix: ".csv" }).orderBy("-key");
+    assertEquals(await keys(csv.filter({})), [v2.id, c.id]);
+    assertEquals(await keys(csv.filter({ key: { startsWith: "raw/" } })), [v2.id]);
+    assertEquals(await keys(csv.filter({ ulabels: label })), [v2.id, c.id]);
+    assertEquals(await keys(csv.filter({ isLatest: false })), [v1.id]);
+    assertEquals(await keys(ln.File.filter({ isLatest: false }).filter({ suffix: ".csv" })), [
+      v1.id,
+    ]);
+    // The same field twice: both must hold (an and), the scope kept.
+    assertEquals(await keys(csv.filter({ suffix: ".txt" })), []);
+    assertEquals(
+      await csv.filter({ key: { startsWith: "raw" } }).filter({ key: "raw/a.csv" }).count(),
+      1,
+    );
+    assertEquals(
+      await keys(ln.File.filter({ key: "raw/a.csv" }).filter({ key: { endsWith: "csv" } })),
+      [v2.id],
+    );
+    assertEquals(
+      await keys(ln.File.filter({ hash: v1.hash }).filter({ key: { endsWith: "csv" } })),
+      [v1.id],
+    );
+    // exclude() and get().
+    assertEquals(await keys(ln.File.filter({}).exclude({ suffix: ".csv" })), [b.id]);
+    assertEquals(await keys(csv.exclude({ ulabels: label })), []);
+    assertEquals((await ln.File.filter({ suffix: ".csv" }).get({ key: "out/c.csv" })).id, c.id);
+    assertEquals((await ln.File.filter({}).get(v1.id)).id, v1.id);
+    await assertRejects(() => csv.get({ key: "raw/b.txt" }), ln.NotFoundError);
+    await assertRejects(() => csv.get({}), ln.MultipleResultsError);
+    await assertRejects(() => csv.get(3 as never), ln.ValidationError, /takes an id or an object/);
+    // Other record classes, and queries of another instance.
+    assertEquals(await ln.ULabel.filter({}).filter({ name: "keep" }).toList("id"), [label.id]);
+    const other = await tempDir();
+    const inst = await ln.connect({ storage: other });
+    try {
+      await new ln.File(enc.encode("o"), { key: "o.txt", instance: inst }).save();
+      assertEquals(await ln.File.using(inst).filter({}).filter({ suffix: ".txt" }).toList("key"), [
+        "o.txt",
+      ]);
+    } finally {
+      await inst.close();
+      await Deno.remove(other, { recursive: true });
+    }
+    // Refused: a bad where (as for filter()), after a limit, on a search.
+    await assertRejects(() => csv.filter(null as never), ln.ValidationError, /takes an object/);
+    await assertRejects(
+      () => csv.filter({ key__startswith: "raw" }),
+      ln.ValidationError,
+      /startsWith/,
+    );
+    await assertRejects(
+      () => csv.limit(1).filter({ key: "raw/a.csv" }),
+      ln.ValidationError,
+      /filter\(\) or exclude\(\) after limit\(\) or offset\(\)/,
+    );
+    await assertRejects(
+      () => ln.File.search("raw").filter({ suffix: ".csv" }).count(),
+      ln.ValidationError,
+      /search\(\) results are not filtered further/,
+    );
+    // Filtered, then paged.
+    assertEquals(await keys(csv.filter({ suffix: ".csv" }).limit(1).offset(1)), [c.id]);
+  }));
+
 Deno.test("save() of a saved file writes its edited name, description and version; a new key is refused", () =>
   withInstance(async () => {
     const v1 = await new ln.Artifact(enc.encode("a"), { key: "a.txt" }).save();

@@ -289,6 +289,66 @@ export class Collection {
   }
 
   /**
+   * lamindb's name for {@linkcode Collection.id} (its records' public id
+   * is `uid`).
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * const c = await new ln.Collection([file], { key: "letters" }).save();
+   * console.assert((await ln.Collection.get(c.uid)).id === c.id);
+   * await ln.close();
+   * ```
+   */
+  get uid(): string {
+    return this.id;
+  }
+
+  /**
+   * lamindb 1.x's name for {@linkcode Collection.name} (its collections
+   * have a `key`); setting it sets the name.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * const c = await new ln.Collection([file], { key: "letters" }).save();
+   * console.assert(c.key === "letters" && c.name === "letters");
+   * await ln.close();
+   * ```
+   */
+  get key(): string {
+    return this.name;
+  }
+
+  /** Sets the {@linkcode Collection.name} (lamindb 1.x's `key`). */
+  set key(value: string) {
+    this.name = value;
+  }
+
+  /**
+   * lamindb's name for {@linkcode Collection.files}
+   * (`collection.artifacts`, `collection.ordered_artifacts`): the member
+   * files, in order.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * const c = await new ln.Collection([file], { key: "letters" }).save();
+   * console.assert((await c.artifacts.all())[0].id === file.id);
+   * await ln.close();
+   * ```
+   */
+  get artifacts(): { all(): Promise<File[]> } {
+    return this.files;
+  }
+
+  /**
    * Register it: the next version when its name (or `revises`) is saved,
    * the saved record when the same files in the same order are.
    */

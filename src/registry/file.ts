@@ -312,6 +312,43 @@ export class File {
   }
 
   /**
+   * lamindb's name for {@linkcode File.id} (its records' public id is
+   * `uid`).
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const artifact = await new ln.Artifact(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * console.assert((await ln.Artifact.get(artifact.uid)).id === artifact.id);
+   * await ln.close();
+   * ```
+   */
+  get uid(): string {
+    return this.id;
+  }
+
+  /**
+   * lamindb's name for {@linkcode File.inputOf} (`artifact.input_of_runs`):
+   * the runs that read this file.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * const run = await ln.track({ name: "reader" });
+   * await file.cache();
+   * console.assert((await file.inputOfRuns.all())[0].id === run.id);
+   * await ln.finish();
+   * await ln.close();
+   * ```
+   */
+  get inputOfRuns(): RelatedManager<Run> {
+    return this.inputOf;
+  }
+
+  /**
    * Hash, deduplicate, copy if needed, and register. Resolves to this file,
    * which becomes the existing record if identical content was registered
    * before (a log line says so). Large objects show progress on a

@@ -161,6 +161,81 @@ export class Run {
     [this.inputs, this.outputs, this.ulabels] = managers(this);
   }
 
+  /**
+   * lamindb's name for {@linkcode Run.id} (its records' public id is
+   * `uid`).
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const run = await ln.track({ name: "my pipeline" });
+   * console.assert((await ln.Run.get(run.uid)).id === run.id);
+   * await ln.finish();
+   * await ln.close();
+   * ```
+   */
+  get uid(): string {
+    return this.id;
+  }
+
+  /**
+   * lamindb 1.x's name for {@linkcode Run.runAt} (`run.started_at`): when
+   * the run started.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const run = await ln.track({ name: "my pipeline" });
+   * console.assert(run.startedAt.getTime() === run.runAt.getTime());
+   * await ln.finish();
+   * await ln.close();
+   * ```
+   */
+  get startedAt(): Date {
+    return this.runAt;
+  }
+
+  /**
+   * lamindb's name for {@linkcode Run.inputs} (`run.input_artifacts`): the
+   * files this run read.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * const run = await ln.track({ name: "reader" });
+   * await file.cache();
+   * console.assert((await run.inputArtifacts.all())[0].id === file.id);
+   * await ln.finish();
+   * await ln.close();
+   * ```
+   */
+  get inputArtifacts(): RelatedManager<File> {
+    return this.inputs;
+  }
+
+  /**
+   * lamindb's name for {@linkcode Run.outputs} (`run.output_artifacts`):
+   * the files this run saved.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const run = await ln.track({ name: "writer" });
+   * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * console.assert((await run.outputArtifacts.all())[0].id === file.id);
+   * await ln.finish();
+   * await ln.close();
+   * ```
+   */
+  get outputArtifacts(): { all(): Promise<File[]> } {
+    return this.outputs;
+  }
+
   /** @internal Build from a registry row. */
   static fromRow(row: Row<"run">, inst: Instance, transform?: Transform): Run {
     const r = Object.create(Run.prototype) as Run;

@@ -26,8 +26,13 @@ import { type SearchOptions, searchQuery } from "./_search.ts";
 export interface TransformOptions {
   /** The instance to save it in (default: the one `ln.init()` opened). */
   instance?: Instance;
-  /** Human-readable name, e.g. the script's file name. */
-  name: string;
+  /** Human-readable name, e.g. the script's file name (required unless `key` is given). */
+  name?: string;
+  /**
+   * lamindb 1.x's spelling of `name` (its transforms have a `key`): taken
+   * as the name; given with a different `name`, a `ValidationError`.
+   */
+  key?: string;
   /** Version; default `"0"`. */
   version?: string;
   /** `"pipeline"` (default), `"script"` or `"notebook"`. */
@@ -92,7 +97,17 @@ export class Transform {
       throw new ValidationError('new Transform() takes options like { name: "my pipeline" }');
     }
     checkKnownOptions("new ln.Transform(options)", options, TRANSFORM_OPTIONS);
-    checkTransformFields(options);
+    if (
+      options.key !== undefined && options.name !== undefined && options.key !== options.name
+    ) {
+      throw new ValidationError(
+        `a Transform's key is its name (lamindb 1.x's spelling); got key ${
+          showValue(options.key)
+        } and name ${showValue(options.name)}: give one`,
+      );
+    }
+    const name = options.name ?? options.key;
+    checkTransformFields({ ...options, name });
     if (options.instance !== undefined && !(options.instance instanceof Instance)) {
       throw new ValidationError("instance must be an Instance from ln.connect()");
     }
@@ -104,7 +119,7 @@ export class Transform {
     const now = new Date();
     this.id = options.id ?? newId("transform");
     this.version = options.version ?? "0";
-    this.name = options.name;
+    this.name = name as string;
     this.shortName = options.shortName ?? null;
     this.description = validateDescription("Transform", options.description);
     this.type = options.type ?? "pipeline";
@@ -115,6 +130,28 @@ export class Transform {
     this.createdById = "";
     this.sourceCode = null;
     this._instance = options.instance;
+  }
+
+  /**
+   * lamindb 1.x's name for {@linkcode Transform.name} (its transforms
+   * have a `key`, such as the script's path); setting it sets the name.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const t = await new ln.Transform({ key: "qc.ts", type: "script" }).save();
+   * console.assert(t.key === "qc.ts" && t.name === "qc.ts");
+   * await ln.close();
+   * ```
+   */
+  get key(): string {
+    return this.name;
+  }
+
+  /** Sets the {@linkcode Transform.name} (lamindb 1.x's `key`). */
+  set key(value: string) {
+    this.name = value;
   }
 
   /** @internal Build from a registry row. */
@@ -292,6 +329,7 @@ showRecords(Transform);
 
 const TRANSFORM_OPTIONS = [
   "name",
+  "key",
   "version",
   "type",
   "shortName",

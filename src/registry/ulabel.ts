@@ -108,6 +108,42 @@ export class ULabel {
     [this.parents, this.children, this.files, this.runs] = managers(this);
   }
 
+  /**
+   * lamindb's name for {@linkcode ULabel.id} (its records' public id is
+   * `uid`).
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const label = await new ln.ULabel({ name: "T cell" }).save();
+   * console.assert((await ln.ULabel.get(label.uid)).name === "T cell");
+   * await ln.close();
+   * ```
+   */
+  get uid(): string {
+    return this.id;
+  }
+
+  /**
+   * lamindb's name for {@linkcode ULabel.files} (`ulabel.artifacts`): the
+   * files with this label.
+   *
+   * @example
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const label = await new ln.ULabel({ name: "T cell" }).save();
+   * const file = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * await file.ulabels.add(label);
+   * console.assert((await label.artifacts.all())[0].id === file.id);
+   * await ln.close();
+   * ```
+   */
+  get artifacts(): { all(): Promise<File[]> } {
+    return this.files;
+  }
+
   /** @internal From a registry row. */
   static fromRow(row: Row<"ulabel">, inst: Instance): ULabel {
     const l = Object.create(ULabel.prototype) as ULabel;

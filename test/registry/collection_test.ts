@@ -299,6 +299,14 @@ Deno.test("lamindb 1.x's collection key is the name: taken as one, and where { k
     const f = await new ln.File(enc.encode("k"), { key: "k.txt" }).save();
     const c = await new ln.Collection([f], { key: "scrna/atlas" }).save();
     assertEquals(c.name, "scrna/atlas");
+    // And read as one: key, uid and artifacts are name, id and files.
+    assertEquals([c.key, c.uid], ["scrna/atlas", c.id]);
+    assertEquals((await c.artifacts.all()).map((x) => x.id), [f.id]);
+    assertEquals(c.artifacts, c.files);
+    const renamed = await ln.Collection.get(c.uid);
+    renamed.key = "scrna/atlas2";
+    assertEquals(renamed.name, "scrna/atlas2");
+    assert(!Object.keys(c).includes("key") && !JSON.stringify(c).includes('"uid"'));
     assertEquals((await ln.Collection.get({ name: "scrna/atlas" })).id, c.id);
     await assertRejects(
       () => new ln.Collection([f], { key: "a", name: "b" }),

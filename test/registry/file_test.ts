@@ -255,6 +255,45 @@ Deno.test("lamindb's chained queries: filter().filter(), exclude(), get() on a q
     assertEquals(await keys(csv.filter({ suffix: ".csv" }).limit(1).offset(1)), [c.id]);
   }));
 
+Deno.test("lamindb's names of fields: uid, inputOfRuns; a run's startedAt, input/outputArtifacts; a transform's key", () =>
+  withInstance(async () => {
+    const input = await new ln.Artifact(enc.encode("a"), { key: "a.txt" }).save();
+    const run = await ln.track({ name: "aliases" });
+    try {
+      await input.cache();
+      const output = await new ln.Artifact(enc.encode("b"), { key: "b.txt" }).save();
+      assertEquals([input.uid, run.uid], [input.id, run.id]);
+      assertEquals((await ln.Artifact.get(output.uid)).id, output.id);
+      assertEquals((await input.inputOfRuns.all()).map((r) => r.id), [run.id]);
+      assertEquals(input.inputOfRuns, input.inputOf);
+      assertEquals((await run.inputArtifacts.all()).map((f) => f.id), [input.id]);
+      assertEquals((await run.outputArtifacts.all()).map((f) => f.id), [output.id]);
+      assertEquals(run.startedAt, run.runAt);
+      const read = await ln.Run.get(run.uid);
+      assertEquals([read.startedAt.getTime(), read.transform?.key], [
+        run.runAt.getTime(),
+        run.transform?.name,
+      ]);
+      // Not fields of their own: records, tables and JSON show them as before.
+      assert(!Object.keys(input).includes("uid") && !JSON.stringify(run).includes("startedAt"));
+      assert(!(await ln.File.df()).columns.includes("uid"));
+    } finally {
+      await ln.finish();
+    }
+    // A transform's key (lamindb 1.x) is its name: taken as one, set as one.
+    const t = await new ln.Transform({ key: "qc.ts", type: "script" }).save();
+    assertEquals([t.name, t.key], ["qc.ts", "qc.ts"]);
+    t.key = "qc2.ts";
+    assertEquals((await t.save()).name, "qc2.ts");
+    assertEquals((await ln.Transform.get({ name: "qc2.ts" })).id, t.id);
+    await assertRejects(
+      () => new ln.Transform({ key: "a", name: "b" }),
+      ln.ValidationError,
+      /got key "a" and name "b"/,
+    );
+    await assertRejects(() => new ln.Transform({}), ln.ValidationError, /needs a non-empty `name`/);
+  }));
+
 Deno.test("save() of a saved file writes its edited name, description and version; a new key is refused", () =>
   withInstance(async () => {
     const v1 = await new ln.Artifact(enc.encode("a"), { key: "a.txt" }).save();

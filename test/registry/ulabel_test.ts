@@ -308,3 +308,19 @@ Deno.test("bad label input is a ValidationError and writes nothing", async () =>
   await ln.close();
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("lamindb's names of a label's fields: uid is the id, artifacts the files", async () => {
+  const root = await freshInstance();
+  try {
+    const label = await new ln.ULabel({ name: "T cell" }).save();
+    const file = await new ln.File(enc.encode("a"), { key: "a.txt" }).save();
+    await file.ulabels.add(label);
+    assertEquals(label.uid, label.id);
+    assertEquals((await ln.ULabel.get(label.uid)).name, "T cell");
+    assertEquals((await label.artifacts.all()).map((f) => f.id), [file.id]);
+    assertEquals(label.artifacts, label.files);
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

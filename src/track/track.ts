@@ -4,7 +4,7 @@
 import { isStorableText } from "../registry/_description.ts";
 import { showValue } from "../_display.ts";
 import { ValidationError } from "../errors.ts";
-import { checkKnownOptions, LazySchema } from "../storage/_validate.ts";
+import { checkKnownOptions, isPlainObject, LazySchema } from "../storage/_validate.ts";
 import { log } from "../_log.ts";
 import * as rt from "../_runtime.ts";
 import { defaultInstance, type Instance } from "../registry/instance.ts";
@@ -69,6 +69,8 @@ export const TrackOptionsSchema: LazySchema<TrackOptions> = new LazySchema(
       ).optional(),
     }, { error: 'an object like { name: "my pipeline", version: "1" }' }),
 );
+
+const TRACK_OPTIONS = ["name", "version", "transform", "params"] as const;
 
 async function transformFor(
   inst: Instance,
@@ -140,6 +142,21 @@ async function transformFor(
  * throws, the run is saved as `errored` before the process ends (the
  * error is reported and the exit code is as without tracking).
  *
+ * A {@linkcode Transform} as the argument (lamindb's
+ * `ln.track(transform)`) tracks it, as `{ transform }` does; a string
+ * (lamindb's transform uid) is a `ValidationError` saying what to pass.
+ *
+ * @example Track a transform made by hand
+ * ```ts
+ * import * as ln from "@lamindeno/lamindb";
+ * await ln.init({ storage: await Deno.makeTempDir() });
+ * const transform = await new ln.Transform({ key: "Cell Ranger", version: "7.2.0" }).save();
+ * const run = await ln.track(transform);
+ * console.assert(run.transformId === transform.id && run.transformVersion === "7.2.0");
+ * await ln.finish();
+ * await ln.close();
+ * ```
+ *
  * @example
  * ```ts
  * import * as ln from "@lamindeno/lamindb";
@@ -151,7 +168,20 @@ async function transformFor(
  * await ln.close();
  * ```
  */
-export async function track(options: TrackOptions = {}): Promise<Run> {
+export async function track(given: TrackOptions | Transform = {}): Promise<Run> {
+  // lamindb's ln.track(transform): the record, as the `transform` option.
+  const options: TrackOptions = given instanceof Transform ? { transform: given } : given;
+  if (typeof (given as unknown) === "string") {
+    throw new ValidationError(
+      `ln.track(${showValue(given)}): lamindb's ln.track("<transform uid>") has no ` +
+        `counterpart here; a script's or notebook's transform is found by its path ` +
+        `(ln.track()), or pass one: ln.track({ transform: await ln.Transform.get({ id, ` +
+        `version }) }) or ln.track({ name: "my pipeline" })`,
+    );
+  }
+  if (isPlainObject(given as unknown)) {
+    checkKnownOptions("ln.track(options)", given, TRACK_OPTIONS);
+  }
   await TrackOptionsSchema.parse(options);
   const inst = defaultInstance().assertOpen();
   const notebook = inJupyterKernel() && !options.transform ? await notebookOrigin() : undefined;

@@ -156,3 +156,31 @@ Deno.test("viewLineage(): an SVG naming transforms, runs and files upstream", as
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("lamindb's ln.track(transform) tracks it; a uid string or lamindb's other options say what to pass", async () => {
+  const root = await freshInstance();
+  try {
+    await assertRejects(
+      () => ln.track("Onv04I53OgtT" as never),
+      ln.ValidationError,
+      /ln\.track\("Onv04I53OgtT"\): lamindb's ln\.track\("<transform uid>"\) .*ln\.track\(\{ transform/,
+    );
+    await assertRejects(
+      () => ln.track({ project: "x" } as never),
+      ln.ValidationError,
+      /unknown option "project"; the options are name, version, transform, params/,
+    );
+    assertEquals(ln.context.run, undefined);
+    const t = await new ln.Transform({ key: "Cell Ranger", version: "7.2.0" }).save();
+    const run = await ln.track(t);
+    assertEquals([run.transformId, run.transformVersion, ln.context.run?.id], [
+      t.id,
+      "7.2.0",
+      run.id,
+    ]);
+    await ln.finish();
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -331,8 +331,8 @@ export class Collection {
 
   /**
    * lamindb's name for {@linkcode Collection.files}
-   * (`collection.artifacts`, `collection.ordered_artifacts`): the member
-   * files, in order.
+   * (`collection.artifacts`): the member files, in the collection's order
+   * (as lamindb's `ordered_artifacts`).
    *
    * @example
    * ```ts

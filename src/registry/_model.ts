@@ -545,7 +545,9 @@ export class Query<R> implements Promise<R[]> {
 
   /**
    * The records of this query that do not match `where` (lamindb's
-   * `exclude()`): `filter({ not: where })`.
+   * `exclude()`): `filter({ exclude: where })`, so a record missing a
+   * field `where` names stays in (as Django's `exclude()`; `not` of a
+   * missing value matches none).
    *
    * @example All files but the text ones
    * ```ts
@@ -558,7 +560,7 @@ export class Query<R> implements Promise<R[]> {
    * ```
    */
   exclude(where: Where): Query<R> {
-    return this.filter({ not: where });
+    return this.filter({ exclude: where });
   }
 
   /**

@@ -8,7 +8,8 @@
 //                                         icontains startsWith endsWith isNull
 //   { createdAt: { gte: new Date(...) } } dates compared as dates
 //   { transform: { name: "qc.ts" } }      across a relation
-//   { or: [{ suffix: ".csv" }, { suffix: ".tsv" }] }, { and: [...] }, { not: {...} }
+//   { or: [{ suffix: ".csv" }, { suffix: ".tsv" }] }, { and: [...] }, { not: {...} },
+//   { exclude: {...} } (Django's exclude(): a missing value counts as not matching)
 import { showValue } from "../_display.ts";
 import { type Expression, type ExpressionBuilder, type Kysely, sql, type SqlBool } from "kysely";
 import { ValidationError } from "../errors.ts";
@@ -185,6 +186,13 @@ export function whereExpression<T extends Table, R>(
       parts.push(eb.not(whereExpression(eb, model, value as Where, ctx, depth + 1)));
       continue;
     }
+    if (field === "exclude") {
+      // Django's exclude(): the records `value` does not hold for, a missing
+      // value included (where `not` of a missing value matches none).
+      const inner = whereExpression(eb, model, value as Where, ctx, depth + 1);
+      parts.push(sql<SqlBool>`(${inner}) IS NOT TRUE`);
+      continue;
+    }
     const custom = model.customFilters;
     if (custom && Object.hasOwn(custom, field)) {
       // An expression builder selects subqueries as a Kysely instance does.
@@ -216,7 +224,7 @@ export function whereExpression<T extends Table, R>(
       throw new ValidationError(
         `${label} has no field "${field}"${
           spelled === undefined ? "" : `; lamindb's ${field} is written ${spelled} here`
-        }${option}; fields: ${names.join(", ")}; groups: and, or, not`,
+        }${option}; fields: ${names.join(", ")}; groups: and, or, not, exclude`,
       );
     }
     parts.push(fieldExpression(eb, model, field, col, value, ctx));

@@ -234,6 +234,22 @@ export function registryContract(
     // A missing value matches no comparison, and not() of none (contains included).
     assertEquals(await sorted({ not: { description: { contains: "lan" } } }), ["a/ß.txt", null]);
     assertEquals(await sorted({ not: { description: { icontains: "LAN" } } }), ["a/ß.txt", null]);
+    // exclude (Django's): a missing value counts as not matching, so its record stays in.
+    assertEquals(await sorted({ exclude: { description: { contains: "lan" } } }), [
+      "a/ß.txt",
+      "b.txt",
+      null,
+    ]);
+    assertEquals(
+      (await ln.File.filter({}).exclude({ description: { icontains: "LAN" } }).toList("key"))
+        .sort(),
+      ["a/ß.txt", "b.txt", null],
+    );
+    assertEquals(await sorted({ exclude: { key: { startsWith: "a/" } } }), ["b.txt", null]);
+    assertEquals(await sorted({ exclude: { or: [{ key: null }, { size: { lt: 3 } }] } }), [
+      "a/ß.txt",
+      "b.txt",
+    ]);
     assertEquals((await sorted({ description: { contains: "" } })).length, 4);
     assertEquals(await sorted({ description: null }), ["b.txt"]);
     // Missing values sort as the largest on both; ties by id, so pages never repeat a record.

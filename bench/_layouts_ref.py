@@ -3,7 +3,7 @@
 # memory: h5py takes one fancy index a read), or for .zarr, which anndata
 # 0.8 cannot open backed, read_zarr(p)[mask, vmask]; then read_h5ad /
 # read_zarr whole. Best of `reps`, in seconds, as JSON.
-#   python3 _layouts_ref.py <path> <reps>
+#   python3 _layouts_ref.py <path> <reps> [query,query,...]
 import json, sys, time
 import anndata as ad
 
@@ -15,6 +15,8 @@ QUERIES = {
     "scattered 10% +var": ("qc_score", 0.1, "highly_variable"),
     "scattered 50%": ("qc_score", 0.5, None),
 }
+if len(sys.argv) > 3:
+    QUERIES = {q: QUERIES[q] for q in sys.argv[3].split(",")}
 out = {}
 for name, (col, v, var) in QUERIES.items():
     best = float("inf")

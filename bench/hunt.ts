@@ -1,0 +1,112 @@
+// Layouts neither bench/atlas.ts nor bench/layouts.ts covers (bench/_hunt.py,
+// written by Python anndata 0.8, h5py and zarr 2): chunked uncompressed
+// h5ad, gzip in small and very large chunks, lzf layers, CSC X with a CSR
+// layer, float64 X with int64 indptr, zarr with zstd in small chunks and
+// zlib in chunks larger than a row block, a wide CELLxGENE-like atlas
+// (30,000 genes, raw, string obs columns, a 50,000-category categorical,
+// obsm, obsp; plain, gzip and zarr) and dense float16 / int16 X. Per file:
+// one untimed stream, then `file.stream()` against anndata backed mode
+// (bench/_layouts_ref.py) for a scattered 10%, a grouped 10% and a
+// scattered 10% with subsetVar, then the whole load. Prints ours / anndata.
+//
+//   deno run -A bench/hunt.ts [--reps 3] [--only chunked.h5ad,wide.zarr,...]
+import * as ln from "../mod.ts";
+
+const PY = "/usr/bin/python3";
+const HOME = Deno.env.get("HOME") ?? "/tmp";
+const DIR = `${HOME}/.cache/lamindeno-bench/hunt-v1`;
+const ALL = [
+  "chunked.h5ad",
+  "gzip_small.h5ad",
+  "gzip_big.h5ad",
+  "lzf_layers.h5ad",
+  "csc_layer.h5ad",
+  "f64.h5ad",
+  "zstd_small.zarr",
+  "zlib_big.zarr",
+  "wide.h5ad",
+  "wide_gzip.h5ad",
+  "wide.zarr",
+  "dense_f16.h5ad",
+  "dense_i16.zarr",
+];
+
+function flag(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1] : fallback;
+}
+const REPS = Number(flag("reps", "3"));
+const ONLY = flag("only", ALL.join(",")).split(",");
+
+type Df = ln.LazyDataFrame;
+const QUERIES: [string, (df: Df) => ln.Expression, ((df: Df) => ln.Expression)?][] = [
+  ["scattered 10%", (df) => df.qc_score.lt(0.1)],
+  ["grouped 10%", (df) => df.donor.eq("D0001")],
+  ["scattered 10% +var", (df) => df.qc_score.lt(0.1), (df) => df.highly_variable.eq(true)],
+];
+
+async function build(): Promise<void> {
+  const missing = [];
+  for (const name of ONLY) {
+    if (!(await Deno.stat(`${DIR}/${name}`).then(() => true, () => false))) missing.push(name);
+  }
+  if (missing.length === 0) return;
+  console.error(`building ${missing.join(", ")} in ${DIR} with Python anndata (once) ...`);
+  const script = new URL("./_hunt.py", import.meta.url).pathname;
+  const r = await new Deno.Command(PY, { args: [script, DIR, ...missing], stderr: "inherit" })
+    .output();
+  if (!r.success) throw new Error("bench/_hunt.py failed");
+}
+
+async function reference(path: string): Promise<Record<string, number>> {
+  const script = new URL("./_layouts_ref.py", import.meta.url).pathname;
+  const args = [script, path, String(REPS), QUERIES.map(([q]) => q).join(",")];
+  const r = await new Deno.Command(PY, { args, stderr: "inherit" }).output();
+  if (!r.success) throw new Error(`python failed on ${path}`);
+  return JSON.parse(new TextDecoder().decode(r.stdout));
+}
+
+async function best(fn: () => Promise<unknown>): Promise<number> {
+  let b = Infinity;
+  for (let i = 0; i < REPS; i++) {
+    const t0 = performance.now();
+    await fn();
+    b = Math.min(b, (performance.now() - t0) / 1000);
+  }
+  return b;
+}
+
+if (import.meta.main) {
+  Deno.env.set("LAMIN_LOG_LEVEL", "warn");
+  await build();
+  const root = await Deno.makeTempDir({ prefix: "lamindeno-bench-hunt-" });
+  await ln.init({ storage: root });
+  const header = ["file", ...QUERIES.map(([q]) => q), "whole load"];
+  const rows: string[] = [`| ${header.join(" | ")} |`, `|${header.map(() => " --- ").join("|")}|`];
+  try {
+    for (const name of ONLY) {
+      const path = `${DIR}/${name}`;
+      const ref = await reference(path);
+      const file = await new ln.File(path).save();
+      const df = file.subsetter();
+      await file.stream({ subsetObs: QUERIES[0][1](df), isRunInput: false });
+      const cells = [name];
+      for (const [q, obs, v] of QUERIES) {
+        const s = await best(() =>
+          file.stream({ subsetObs: obs(df), subsetVar: v?.(df), isRunInput: false })
+        );
+        cells.push(`${s.toFixed(3)} / ${ref[q].toFixed(3)} s = ${(s / ref[q]).toFixed(2)}x`);
+      }
+      const w = await best(() => name.endsWith(".zarr") ? ln.readZarr(path) : ln.readH5ad(path));
+      const r = ref["whole load"];
+      cells.push(`${w.toFixed(3)} / ${r.toFixed(3)} s = ${(w / r).toFixed(2)}x`);
+      rows.push(`| ${cells.join(" | ")} |`);
+      console.log(rows[rows.length - 1]);
+    }
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+  console.log(`\nours / anndata (best of ${REPS} each, in one process per side)\n`);
+  console.log(rows.join("\n"));
+}

@@ -129,7 +129,15 @@ static int lz4_block(const u8* ip, const u8* iend, u8* op, u8* oend, const u8* o
 static void unshuffle(u32 typesize, size_t size, const u8* s, u8* d, size_t count) {
   size_t n = size / typesize, i = 0;
   if (count > n) count = n;
-  if (typesize == 4) {
+  if (typesize == 2) {
+    for (; i + 16 <= count; i += 16) {
+      v16 a = *(const v16*)(s + i), b = *(const v16*)(s + n + i);
+      u8* o = d + 2 * i;
+      *(v16*)o = __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      *(v16*)(o + 16) = __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29,
+                                                14, 30, 15, 31);
+    }
+  } else if (typesize == 4) {
     for (; i + 16 <= count; i += 16) {
       v16 a = *(const v16*)(s + i), b = *(const v16*)(s + n + i);
       v16 c = *(const v16*)(s + 2 * n + i), e = *(const v16*)(s + 3 * n + i);

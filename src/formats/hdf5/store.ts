@@ -7,6 +7,7 @@ import type { NumericArray } from "../anndata/matrix.ts";
 import { READABLE_FILTERS } from "./_filters.ts";
 import { type DType, sizeOf } from "./_parse.ts";
 import { guard } from "./_scheduler.ts";
+import { RecordFields } from "./_records.ts";
 import { readSpans } from "./_spans.ts";
 import { vstringsUtf8 } from "./_vstrings.ts";
 import { type LocalExtent, type RangeArray, spans } from "../ranges.ts";
@@ -57,7 +58,7 @@ export async function openH5Range(
   // A dataset of records (anndata's rec-array, e.g. scanpy's
   // rank_genes_groups) reads as a group of its fields, one array each (as
   // h5wasm's store and the zarr store give them); its bytes read once.
-  const records = new Map<string, Promise<Uint8Array>>();
+  const records = new Map<string, RecordFields>();
   const recordsOf = (node: unknown) =>
     node && (node as H5Dataset).kind === "dataset" &&
       (node as H5Dataset).type.kind === "compound"
@@ -81,23 +82,9 @@ export async function openH5Range(
           `lamindeno does not read; read it in Python, or leave it out of the file`,
       );
     }
-    const n = ds.shape[0];
-    if (!records.has(f.path)) records.set(f.path, ds.readRows([[0, n]]));
-    const all = await records.get(f.path)!;
-    const size = sizeOf(member.type);
-    if (all.length < n * t.size) {
-      throw new CorruptFileError(`"${label}": /${f.path} holds fewer records than its shape`);
-    }
-    // The field's bytes of every record, side by side, decoded as its own type.
-    const raw = new Uint8Array(n * size);
-    for (let i = 0, at = member.offset; i < n; i++, at += t.size) {
-      raw.set(all.subarray(at, at + size), i * size);
-    }
-    const v = await file.decode(member.type, raw, n);
-    const shape = [n];
-    if (v.kind === "number") return { kind: "number", data: v.data, shape, dtype: v.dtype };
-    if (v.kind === "bool") return { kind: "bool", data: v.data, shape };
-    return { kind: "string", data: v.data, shape };
+    let fields = records.get(f.path);
+    if (!fields) records.set(f.path, fields = new RecordFields(file, ds, t, f.path));
+    return await fields.read(member);
   };
   return {
     label,

@@ -14,7 +14,7 @@ import { CorruptFileError, StorageError } from "../../../mod.ts";
 const py = needsPython("zarr v2 blosc", "zarr", "numcodecs", "numpy");
 
 // Arrays: 1-D float32 (chunks over 64 KiB compressed: decoded on the pool),
-// int64, uint8 (type size 1), a leftover block, and a 2-D float32 chunked
+// int64, int16 and uint16 (type size 2), uint8 (type size 1), a leftover block, and a 2-D float32 chunked
 // by rows and columns. Each under every codec and shuffle.
 const WRITE = `
 import sys, json, zarr, numpy as np
@@ -27,6 +27,9 @@ arrays = {
     "u1": (rng.integers(0, 4, 70_000).astype("u1"), (70_000,)),
     "rand": (rng.integers(0, 2**31, 120_000).astype("<i4"), (60_000,)),
     "pca": (rng.standard_normal((30_000, 12)).astype("<f4"), (8_000, 5)),
+    # 2-byte elements (int16, uint16): their own SIMD unshuffle; an odd chunk length.
+    "i2": (rng.integers(-30_000, 30_000, 90_001).astype("<i2"), (40_003,)),
+    "u2": (rng.integers(0, 65_535, 50_000).astype("<u2"), (50_000,)),
 }
 g = zarr.open_group(f"{d}/t.zarr", mode="w")
 names = []
@@ -59,7 +62,7 @@ Deno.test({
     const dir = await tempDir();
     await python(WRITE, dir);
     const names: string[] = JSON.parse(await Deno.readTextFile(`${dir}/names.json`));
-    assertEquals(names.length, 60);
+    assertEquals(names.length, 84);
     const source = localZarr(`${dir}/t.zarr`);
     const store = openZarr(source, "t.zarr");
     for (const name of names) {

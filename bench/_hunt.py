@@ -22,6 +22,10 @@
 #       marker genes: uns rank_genes_groups (rec-arrays of 40 groups x
 #       20,000 genes: names, scores, pvals, pvals_adj, logfoldchanges),
 #       dendrogram, neighbors, pca; obsm X_pca/X_umap, obsp
+#   uns_many.h5ad / uns_many.zarr: 50k x 2k CSR, uns of 40 groups of 80
+#       small entries (scalars, strings, short arrays, dicts)
+#   misc.h5ad / misc.zarr: 100k x 3k CSR, obsm["protein"] a DataFrame,
+#       nullable integer and boolean obs columns with missing values, varm
 #   dense_i16.zarr: dense int16 X, 50k x 2k (anndata's default blosc lz4)
 import os, sys, shutil
 import numpy as np, pandas as pd, scipy.sparse as sp, anndata as ad, h5py, zarr, numcodecs
@@ -258,3 +262,37 @@ if want("rgg.h5ad") or want("rgg.zarr"):
         a.write_h5ad(f"{d}/rgg.h5ad")
     if want("rgg.zarr"):
         a.write_zarr(f"{d}/rgg.zarr")
+
+if want("uns_many.h5ad") or want("uns_many.zarr"):
+    # 3,200 small uns entries (nested parameters, colours, short arrays), as
+    # pipelines that log every step's settings leave them
+    n, m = 50_000, 2_000
+    a = ad.AnnData(lognorm(counts_csr(n, m, 100)), obs=obs_frame(n), var=var_frame(m, 400))
+    for g in range(40):
+        a.uns[f"step_{g}"] = {
+            f"k{j}": (j * 0.5 if j % 4 == 0 else f"v{j}" if j % 4 == 1
+                      else np.arange(j % 7 + 1) if j % 4 == 2 else {"x": j, "y": [1, 2]})
+            for j in range(80)}
+    if want("uns_many.h5ad"):
+        a.write_h5ad(f"{d}/uns_many.h5ad")
+    if want("uns_many.zarr"):
+        a.write_zarr(f"{d}/uns_many.zarr")
+
+if want("misc.h5ad") or want("misc.zarr"):
+    # CITE-seq-like: obsm["protein"] a DataFrame (60 antibodies), obs nullable
+    # integers and booleans with missing values, varm PCs
+    n, m = 100_000, 3_000
+    obs = obs_frame(n)
+    obs["n_counts_adt"] = pd.array(np.where(rng.random(n) < 0.05, None, rng.integers(0, 10**6, n)),
+                                   dtype="Int64")
+    obs["doublet"] = pd.array(np.where(rng.random(n) < 0.05, None, rng.random(n) < 0.1),
+                              dtype="boolean")
+    a = ad.AnnData(lognorm(counts_csr(n, m, 150)), obs=obs, var=var_frame(m, 600))
+    a.obsm["protein"] = pd.DataFrame(rng.poisson(20, (n, 60)).astype(np.float32), index=obs.index,
+                                     columns=[f"CD{i}" for i in range(60)])
+    a.obsm["X_pca"] = rng.standard_normal((n, 50)).astype(np.float32)
+    a.varm["PCs"] = rng.standard_normal((m, 50)).astype(np.float32)
+    if want("misc.h5ad"):
+        a.write_h5ad(f"{d}/misc.h5ad")
+    if want("misc.zarr"):
+        a.write_zarr(f"{d}/misc.zarr")

@@ -5,7 +5,9 @@
 // zlib in chunks larger than a row block, a wide CELLxGENE-like atlas
 // (30,000 genes, raw, string obs columns, a 50,000-category categorical,
 // obsm, obsp; plain, gzip and zarr), dense float16 / int16 X and scanpy's
-// rank_genes_groups (rec-arrays of 40 groups x 20,000 genes). Per file:
+// rank_genes_groups (rec-arrays of 40 groups x 20,000 genes), 3,200 small
+// uns entries, and a CITE-seq-like obsm DataFrame with nullable obs
+// columns. Per file:
 // one untimed stream, then `file.stream()` against anndata backed mode
 // (bench/_layouts_ref.py) for a scattered 10%, a grouped 10% and a
 // scattered 10% with subsetVar, then the whole load. Prints ours / anndata
@@ -33,6 +35,10 @@ const ALL = [
   "dense_i16.zarr",
   "rgg.h5ad",
   "rgg.zarr",
+  "uns_many.h5ad",
+  "uns_many.zarr",
+  "misc.h5ad",
+  "misc.zarr",
 ];
 
 function flag(name: string, fallback: string): string {

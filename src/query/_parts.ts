@@ -1,7 +1,6 @@
 // Reading the parts of an AnnData that hold selected rows/columns: a stored
 // matrix as range-readable arrays, its subset, and the per-axis mappings
 // (obsm/varm) whose entries are matrices or dataframes.
-import pl from "nodejs-polars";
 import type { RangeReader } from "../formats/codec.ts";
 import { CorruptFileError } from "../errors.ts";
 import type { Matrix } from "../formats/anndata/matrix.ts";
@@ -81,19 +80,18 @@ export async function subsetListed(
   return m;
 }
 
-function gatherFrame(df: DataFrame, rows: Uint32Array | undefined): DataFrame {
-  if (!rows || df.width === 0) return df;
-  return df.select(pl.all().gather(pl.Series("rows", Array.from(rows), pl.UInt32)));
-}
-
-/** One entry of obsm/varm: dense rows by range, a dataframe filtered. */
+/**
+ * One entry of obsm/varm: dense rows by range; a dataframe's selected rows
+ * of each column (as obs's: read whole and gathered, 60 protein columns of
+ * 100,000 cells took a scattered 10% of a CITE-seq store 60-90 ms).
+ */
 export async function axisEntry(
   src: RangeReader,
   path: string,
   rows: Uint32Array | undefined,
 ): Promise<Matrix | DataFrame> {
   if ((await encoding(src.store, path)) === "dataframe") {
-    return gatherFrame((await readDataFrame(src.store, path)).df, rows);
+    return (await readDataFrame(src.store, path, rows)).df;
   }
   return await subsetListed(src, path, rows, undefined);
 }

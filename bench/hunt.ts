@@ -15,8 +15,8 @@
 //
 //   deno run -A bench/hunt.ts [--reps 3] [--only chunked.h5ad,wide.zarr,...]
 import * as ln from "../mod.ts";
+import { flag, PY, type Query, reference, timedCells } from "./_side_by_side.ts";
 
-const PY = "/usr/bin/python3";
 const HOME = Deno.env.get("HOME") ?? "/tmp";
 const DIR = `${HOME}/.cache/lamindeno-bench/hunt-v1`;
 const ALL = [
@@ -41,15 +41,10 @@ const ALL = [
   "misc.zarr",
 ];
 
-function flag(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1] : fallback;
-}
 const REPS = Number(flag("reps", "3"));
 const ONLY = flag("only", ALL.join(",")).split(",");
 
-type Df = ln.LazyDataFrame;
-const QUERIES: [string, (df: Df) => ln.Expression, ((df: Df) => ln.Expression)?][] = [
+const QUERIES: Query[] = [
   ["scattered 10%", (df) => df.qc_score.lt(0.1)],
   ["grouped 10%", (df) => df.donor.eq("D0001")],
   ["scattered 10% +var", (df) => df.qc_score.lt(0.1), (df) => df.highly_variable.eq(true)],
@@ -68,24 +63,6 @@ async function build(): Promise<void> {
   if (!r.success) throw new Error("bench/_hunt.py failed");
 }
 
-async function reference(path: string): Promise<Record<string, number>> {
-  const script = new URL("./_layouts_ref.py", import.meta.url).pathname;
-  const args = [script, path, String(REPS), QUERIES.map(([q]) => q).join(",")];
-  const r = await new Deno.Command(PY, { args, stderr: "inherit" }).output();
-  if (!r.success) throw new Error(`python failed on ${path}`);
-  return JSON.parse(new TextDecoder().decode(r.stdout));
-}
-
-async function best(fn: () => Promise<unknown>): Promise<number> {
-  let b = Infinity;
-  for (let i = 0; i < REPS; i++) {
-    const t0 = performance.now();
-    await fn();
-    b = Math.min(b, (performance.now() - t0) / 1000);
-  }
-  return b;
-}
-
 if (import.meta.main) {
   Deno.env.set("LAMIN_LOG_LEVEL", "warn");
   await build();
@@ -96,21 +73,10 @@ if (import.meta.main) {
   try {
     for (const name of ONLY) {
       const path = `${DIR}/${name}`;
-      const ref = await reference(path);
+      const ref = await reference(path, REPS, QUERIES);
       const cells = [name];
       try {
-        const file = await new ln.File(path).save();
-        const df = file.subsetter();
-        await file.stream({ subsetObs: QUERIES[0][1](df), isRunInput: false });
-        for (const [q, obs, v] of QUERIES) {
-          const s = await best(() =>
-            file.stream({ subsetObs: obs(df), subsetVar: v?.(df), isRunInput: false })
-          );
-          cells.push(`${s.toFixed(3)} / ${ref[q].toFixed(3)} s = ${(s / ref[q]).toFixed(2)}x`);
-        }
-        const w = await best(() => name.endsWith(".zarr") ? ln.readZarr(path) : ln.readH5ad(path));
-        const r = ref["whole load"];
-        cells.push(`${w.toFixed(3)} / ${r.toFixed(3)} s = ${(w / r).toFixed(2)}x`);
+        cells.push(...await timedCells(path, ref, QUERIES, REPS, true));
       } catch (e) {
         cells.push(`${(e as Error).name}: ${(e as Error).message.slice(-120)}`);
       }

@@ -1,0 +1,75 @@
+// What bench/layouts.ts and bench/hunt.ts share: per file, each query's
+// `file.stream()` against anndata backed mode (bench/_layouts_ref.py), then
+// the whole load, best of `reps`, as table cells "ours / anndata s = ratio".
+import * as ln from "../mod.ts";
+
+/** The Python with anndata 0.8 (Debian's). */
+export const PY = "/usr/bin/python3";
+
+/** The value after `--name` on the command line, or `fallback`. */
+export function flag(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1] : fallback;
+}
+
+type Df = ln.LazyDataFrame;
+/** A query: its name (as _layouts_ref.py knows it), the obs selection, the var one if any. */
+export type Query = [string, (df: Df) => ln.Expression, ((df: Df) => ln.Expression)?];
+
+/** anndata's seconds for each query named and the whole load (`"whole load"`), best of `reps`. */
+export async function reference(
+  path: string,
+  reps: number,
+  queries?: readonly Query[],
+): Promise<Record<string, number>> {
+  const script = new URL("./_layouts_ref.py", import.meta.url).pathname;
+  const args = [
+    script,
+    path,
+    String(reps),
+    ...(queries ? [queries.map(([q]) => q).join(",")] : []),
+  ];
+  const r = await new Deno.Command(PY, { args, stderr: "inherit" }).output();
+  if (!r.success) throw new Error(`python failed on ${path}`);
+  return JSON.parse(new TextDecoder().decode(r.stdout));
+}
+
+/** The fastest of `reps` runs of `fn`, in seconds. */
+async function best(fn: () => Promise<unknown>, reps: number): Promise<number> {
+  let b = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    b = Math.min(b, (performance.now() - t0) / 1000);
+  }
+  return b;
+}
+
+/**
+ * The cells of `path`'s row: each query's stream, then the whole load,
+ * against `ref`; `warm`: one untimed stream first (the workers started).
+ */
+export async function timedCells(
+  path: string,
+  ref: Record<string, number>,
+  queries: readonly Query[],
+  reps: number,
+  warm = false,
+): Promise<string[]> {
+  const cell = (s: number, r: number) =>
+    `${s.toFixed(3)} / ${r.toFixed(3)} s = ${(s / r).toFixed(2)}x`;
+  const file = await new ln.File(path).save();
+  const df = file.subsetter();
+  if (warm) await file.stream({ subsetObs: queries[0][1](df), isRunInput: false });
+  const cells: string[] = [];
+  for (const [q, obs, v] of queries) {
+    const s = await best(
+      () => file.stream({ subsetObs: obs(df), subsetVar: v?.(df), isRunInput: false }),
+      reps,
+    );
+    cells.push(cell(s, ref[q]));
+  }
+  const w = await best(() => path.endsWith(".zarr") ? ln.readZarr(path) : ln.readH5ad(path), reps);
+  cells.push(cell(w, ref["whole load"]));
+  return cells;
+}

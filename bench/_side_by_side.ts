@@ -73,3 +73,33 @@ export async function timedCells(
   cells.push(cell(w, ref["whole load"]));
   return cells;
 }
+
+/**
+ * A table of one row per file of `names` (`cellsOf(name)`: its cells after
+ * the name), printed as each row is done and whole at the end, in a fresh
+ * instance (`prefix` of its temporary folder) removed afterwards.
+ */
+export async function sideBySide(
+  prefix: string,
+  names: readonly string[],
+  queries: readonly Query[],
+  reps: number,
+  cellsOf: (name: string) => Promise<string[]>,
+): Promise<void> {
+  Deno.env.set("LAMIN_LOG_LEVEL", "warn");
+  const root = await Deno.makeTempDir({ prefix });
+  await ln.init({ storage: root });
+  const header = ["file", ...queries.map(([q]) => q), "whole load"];
+  const rows: string[] = [`| ${header.join(" | ")} |`, `|${header.map(() => " --- ").join("|")}|`];
+  try {
+    for (const name of names) {
+      rows.push(`| ${[name, ...await cellsOf(name)].join(" | ")} |`);
+      console.log(rows[rows.length - 1]);
+    }
+  } finally {
+    await ln.close();
+    await Deno.remove(root, { recursive: true });
+  }
+  console.log(`\nours / anndata (best of ${reps} each, in one process per side)\n`);
+  console.log(rows.join("\n"));
+}

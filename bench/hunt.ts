@@ -14,8 +14,7 @@
 // (a file we do not read: the error, on its row).
 //
 //   deno run -A bench/hunt.ts [--reps 3] [--only chunked.h5ad,wide.zarr,...]
-import * as ln from "../mod.ts";
-import { flag, PY, type Query, reference, timedCells } from "./_side_by_side.ts";
+import { flag, PY, type Query, reference, sideBySide, timedCells } from "./_side_by_side.ts";
 
 const HOME = Deno.env.get("HOME") ?? "/tmp";
 const DIR = `${HOME}/.cache/lamindeno-bench/hunt-v1`;
@@ -64,29 +63,14 @@ async function build(): Promise<void> {
 }
 
 if (import.meta.main) {
-  Deno.env.set("LAMIN_LOG_LEVEL", "warn");
   await build();
-  const root = await Deno.makeTempDir({ prefix: "lamindeno-bench-hunt-" });
-  await ln.init({ storage: root });
-  const header = ["file", ...QUERIES.map(([q]) => q), "whole load"];
-  const rows: string[] = [`| ${header.join(" | ")} |`, `|${header.map(() => " --- ").join("|")}|`];
-  try {
-    for (const name of ONLY) {
-      const path = `${DIR}/${name}`;
-      const ref = await reference(path, REPS, QUERIES);
-      const cells = [name];
-      try {
-        cells.push(...await timedCells(path, ref, QUERIES, REPS, true));
-      } catch (e) {
-        cells.push(`${(e as Error).name}: ${(e as Error).message.slice(-120)}`);
-      }
-      rows.push(`| ${cells.join(" | ")} |`);
-      console.log(rows[rows.length - 1]);
+  await sideBySide("lamindeno-bench-hunt-", ONLY, QUERIES, REPS, async (name) => {
+    const path = `${DIR}/${name}`;
+    const ref = await reference(path, REPS, QUERIES);
+    try {
+      return await timedCells(path, ref, QUERIES, REPS, true);
+    } catch (e) {
+      return [`${(e as Error).name}: ${(e as Error).message.slice(-120)}`];
     }
-  } finally {
-    await ln.close();
-    await Deno.remove(root, { recursive: true });
-  }
-  console.log(`\nours / anndata (best of ${REPS} each, in one process per side)\n`);
-  console.log(rows.join("\n"));
+  });
 }

@@ -10,8 +10,7 @@
 // against read_h5ad / read_zarr). Prints ours / anndata for each.
 //
 //   deno run -A bench/layouts.ts [--reps 3] [--only dense.h5ad,csr64.h5ad,...]
-import * as ln from "../mod.ts";
-import { flag, PY, type Query, reference, timedCells } from "./_side_by_side.ts";
+import { flag, PY, type Query, reference, sideBySide, timedCells } from "./_side_by_side.ts";
 
 const HOME = Deno.env.get("HOME") ?? "/tmp";
 const DIR = `${HOME}/.cache/lamindeno-bench/layouts-v2`;
@@ -64,24 +63,9 @@ async function build(): Promise<void> {
 }
 
 if (import.meta.main) {
-  Deno.env.set("LAMIN_LOG_LEVEL", "warn");
   await build();
-  const root = await Deno.makeTempDir({ prefix: "lamindeno-bench-layouts-" });
-  await ln.init({ storage: root });
-  const header = ["file", ...QUERIES.map(([q]) => q), "whole load"];
-  const rows: string[] = [`| ${header.join(" | ")} |`, `|${header.map(() => " --- ").join("|")}|`];
-  try {
-    for (const name of ONLY) {
-      const path = `${DIR}/${name}`;
-      const ref = await reference(`${DIR}/${REFERENCE_OF[name] ?? name}`, REPS);
-      const cells = [name, ...await timedCells(path, ref, QUERIES, REPS)];
-      rows.push(`| ${cells.join(" | ")} |`);
-      console.log(rows[rows.length - 1]);
-    }
-  } finally {
-    await ln.close();
-    await Deno.remove(root, { recursive: true });
-  }
-  console.log(`\nours / anndata (best of ${REPS} each, in one process per side)\n`);
-  console.log(rows.join("\n"));
+  await sideBySide("lamindeno-bench-layouts-", ONLY, QUERIES, REPS, async (name) => {
+    const ref = await reference(`${DIR}/${REFERENCE_OF[name] ?? name}`, REPS);
+    return await timedCells(`${DIR}/${name}`, ref, QUERIES, REPS);
+  });
 }

@@ -42,6 +42,14 @@ def want(name):
     return (not only or name in only) and not os.path.exists(f"{d}/{name}")
 
 
+def write_wanted(a, stem):
+    """`a` as {stem}.h5ad and {stem}.zarr, each one that is wanted."""
+    if want(f"{stem}.h5ad"):
+        a.write_h5ad(f"{d}/{stem}.h5ad")
+    if want(f"{stem}.zarr"):
+        a.write_zarr(f"{d}/{stem}.zarr")
+
+
 def obs_frame(n, ndonor=10):
     return pd.DataFrame({
         "donor": pd.Categorical([f"D{i * ndonor // n:04d}" for i in range(n)]),
@@ -258,10 +266,7 @@ if want("rgg.h5ad") or want("rgg.zarr"):
                           "connectivities_key": "connectivities", "distances_key": "distances"}
     a.uns["pca"] = {"variance": rng.random(50), "variance_ratio": rng.random(50)}
     a.uns["leiden_colors"] = np.array([f"#{i:06x}" for i in range(g)], dtype=object)
-    if want("rgg.h5ad"):
-        a.write_h5ad(f"{d}/rgg.h5ad")
-    if want("rgg.zarr"):
-        a.write_zarr(f"{d}/rgg.zarr")
+    write_wanted(a, "rgg")
 
 if want("uns_many.h5ad") or want("uns_many.zarr"):
     # 3,200 small uns entries (nested parameters, colours, short arrays), as
@@ -273,10 +278,7 @@ if want("uns_many.h5ad") or want("uns_many.zarr"):
             f"k{j}": (j * 0.5 if j % 4 == 0 else f"v{j}" if j % 4 == 1
                       else np.arange(j % 7 + 1) if j % 4 == 2 else {"x": j, "y": [1, 2]})
             for j in range(80)}
-    if want("uns_many.h5ad"):
-        a.write_h5ad(f"{d}/uns_many.h5ad")
-    if want("uns_many.zarr"):
-        a.write_zarr(f"{d}/uns_many.zarr")
+    write_wanted(a, "uns_many")
 
 if want("misc.h5ad") or want("misc.zarr"):
     # CITE-seq-like: obsm["protein"] a DataFrame (60 antibodies), obs nullable
@@ -292,7 +294,4 @@ if want("misc.h5ad") or want("misc.zarr"):
                                      columns=[f"CD{i}" for i in range(60)])
     a.obsm["X_pca"] = rng.standard_normal((n, 50)).astype(np.float32)
     a.varm["PCs"] = rng.standard_normal((m, 50)).astype(np.float32)
-    if want("misc.h5ad"):
-        a.write_h5ad(f"{d}/misc.h5ad")
-    if want("misc.zarr"):
-        a.write_zarr(f"{d}/misc.zarr")
+    write_wanted(a, "misc")

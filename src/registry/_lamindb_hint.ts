@@ -2,6 +2,7 @@
 // `created_by__handle`; snake_case `is_latest`; `uid`) is written here, for
 // the message of a `where` or `orderBy` naming a field the record lacks.
 import { showValue } from "../_display.ts";
+import { ValidationError } from "../errors.ts";
 
 /** Django's lookups and the operator of a `where` meaning the same. */
 const LOOKUPS: Readonly<Record<string, string>> = {
@@ -62,4 +63,19 @@ export function lamindbSpelling(
   if (op !== undefined) inner = `{ ${op}: ${inner} }`;
   for (let i = path.length - 1; i >= 0; i--) inner = `{ ${path[i]}: ${inner} }`;
   return inner;
+}
+
+/**
+ * The name given as `name` or as lamindb 1.x's `key` (its collections and
+ * transforms have a key where these records have a name); both, differing,
+ * a `ValidationError`. `label`: the record class, for the message.
+ */
+export function nameOrKey(label: string, o: { name?: unknown; key?: unknown }): unknown {
+  if (o.key !== undefined && o.name !== undefined && o.key !== o.name) {
+    throw new ValidationError(
+      `a ${label}'s key is its name (lamindb 1.x's spelling); got key ${showValue(o.key)} ` +
+        `and name ${showValue(o.name)}: give one`,
+    );
+  }
+  return o.name ?? o.key;
 }

@@ -1,4 +1,5 @@
 import { showValue } from "../_display.ts";
+import { nameOrKey } from "./_lamindb_hint.ts";
 import { checkKnownOptions } from "../storage/_validate.ts";
 import { ValidationError } from "../errors.ts";
 import { newId } from "../_ids.ts";
@@ -186,16 +187,7 @@ export class Collection {
         throw new ValidationError("revises must be a saved Collection (the collection to version)");
       }
     }
-    if (
-      options.key !== undefined && options.name !== undefined && options.key !== options.name
-    ) {
-      throw new ValidationError(
-        `a Collection's key is its name (lamindb 1.x's spelling); got key ${
-          showValue(options.key)
-        } and name ${showValue(options.name)}: give one`,
-      );
-    }
-    const name = options.name ?? options.key ?? options.revises?.name;
+    const name = nameOrKey("Collection", options) ?? options.revises?.name;
     if (
       typeof name !== "string" || name.trim() === "" || name.length > 255 || name.includes("\0")
     ) {

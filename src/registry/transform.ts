@@ -1,4 +1,5 @@
 import { showValue } from "../_display.ts";
+import { nameOrKey } from "./_lamindb_hint.ts";
 import { ValidationError } from "../errors.ts";
 import {
   date,
@@ -97,16 +98,7 @@ export class Transform {
       throw new ValidationError('new Transform() takes options like { name: "my pipeline" }');
     }
     checkKnownOptions("new ln.Transform(options)", options, TRANSFORM_OPTIONS);
-    if (
-      options.key !== undefined && options.name !== undefined && options.key !== options.name
-    ) {
-      throw new ValidationError(
-        `a Transform's key is its name (lamindb 1.x's spelling); got key ${
-          showValue(options.key)
-        } and name ${showValue(options.name)}: give one`,
-      );
-    }
-    const name = options.name ?? options.key;
+    const name = nameOrKey("Transform", options);
     checkTransformFields({ ...options, name });
     if (options.instance !== undefined && !(options.instance instanceof Instance)) {
       throw new ValidationError("instance must be an Instance from ln.connect()");

@@ -223,6 +223,15 @@ ad.AnnData(X).write_zarr(sys.argv[1] + "/a.zarr")`,
       await Deno.rename(`${outside}/0`, `${root}/a.zarr/X/data/0`);
       const again = await f.stream();
       assertEquals(again.X!.toDense().data, want.X!.toDense().data);
+      // A metadata document, then a whole array's folder, moved outside behind a link.
+      for (const part of ["X/indptr/.zarray", "obs/_index"]) {
+        await Deno.rename(`${root}/a.zarr/${part}`, `${outside}/moved`);
+        await Deno.symlink(`${outside}/moved`, `${root}/a.zarr/${part}`);
+        await assertRejects(() => f.stream(), ln.InvalidKeyError, /symbolic link/);
+        await Deno.remove(`${root}/a.zarr/${part}`);
+        await Deno.rename(`${outside}/moved`, `${root}/a.zarr/${part}`);
+      }
+      assertEquals((await f.stream()).X!.toDense().data, want.X!.toDense().data);
       await Deno.remove(src, { recursive: true });
     }),
 });

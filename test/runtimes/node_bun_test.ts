@@ -177,7 +177,7 @@ function prepare(): Promise<Prepared> {
 
 const EXPECTED = {
   run: { status: "completed", transform: "smoke.mjs" },
-  files: "tables/cells.parquet,atlas.h5ad",
+  files: "tables/cells.parquet,atlas.h5ad,atlas.zarr",
   table: { height: 3, width: 2 },
   streamed: { obs: ["o2", "o4"], X: [0, 2, 0, 4] },
 };

@@ -63,6 +63,7 @@ try {
     obs: pl.DataFrame({ donor: ["D1", "D3", "D2", "D3"] }),
     obsNames: ["o1", "o2", "o3", "o4"],
     varNames: ["CD4", "CD8A"],
+    uns: { params: { n: 15, method: "umap" } },
   });
   const atlas = await new ln.File(adata, { key: "atlas.h5ad" }).save();
 
@@ -79,6 +80,14 @@ try {
   const x = Array.from(d3.X.data);
   check(d3.obsNames.join() === "o2,o4" && x.join() === "0,2,0,4", `the streamed subset (${x})`);
 
+  // The same as a zarr store: its small files read at once (runtime calls of
+  // their own under Node and Bun), its uns's scalars and strings back.
+  const store = await new ln.File(adata, { key: "atlas.zarr", format: "zarr" }).save();
+  const z = await store.stream({ subsetObs: store.subsetter().donor.eq("D3") });
+  const zx = Array.from(z.X.data), params = z.uns.params;
+  check(zx.join() === "0,2,0,4", `the streamed zarr subset (${zx})`);
+  check(params.n === 15 && params.method === "umap", `the zarr's uns (${JSON.stringify(params)})`);
+
   const report = await ln.fsck();
   const problems = Object.values(report).filter((v) => Array.isArray(v) && v.length > 0);
   check(problems.length === 0, `fsck finds nothing (${JSON.stringify(report)})`);
@@ -92,7 +101,7 @@ try {
   console.log(JSON.stringify({
     runtime,
     run: { status: run.status, transform: transform.name },
-    files: (await Promise.all([table, atlas].map((f) => f.key))).join(","),
+    files: (await Promise.all([table, atlas, store].map((f) => f.key))).join(","),
     table: loaded.shape,
     streamed: { obs: d3.obsNames, X: x },
   }));

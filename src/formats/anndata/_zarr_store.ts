@@ -273,12 +273,20 @@ export function foldersUnder(keys: Iterable<string>, prefix: string): string[] {
   return [...out].sort();
 }
 
+/** Up to this many bytes, a local chunk is read at once (see `localZarr`). */
+const SMALL_CHUNK = 64 << 10;
+
 /** A ZarrStoreAt over a local folder. */
 export function localZarr(dir: string): ZarrStoreAt {
   return keepingMetadata({
     async get(key) {
       try {
-        return await rt.readFile(`${dir}/${key}`);
+        // A metadata document (a few hundred bytes) or a small chunk read at
+        // once: thousands of tiny arrays (uns) each cost a thread-pool round
+        // trip otherwise. Larger chunks are read on the thread pool.
+        const path = `${dir}/${key}`, name = key.slice(key.lastIndexOf("/") + 1);
+        if (METADATA.includes(name)) return rt.readFileSync(path);
+        return rt.readSmallSync(path, SMALL_CHUNK).bytes ?? await rt.readFile(path);
       } catch {
         return undefined;
       }

@@ -9,7 +9,7 @@
 import { Worker } from "node:worker_threads";
 import { CorruptFileError, StorageError, UnsupportedFormatError } from "../../errors.ts";
 import { type FilterContext, unfilter } from "./_filters.ts";
-import { checkIndices, chunkFileFits, picked } from "./_pick.ts";
+import { checkIndices, chunkFileFits, chunkFileMost, picked } from "./_pick.ts";
 import type { Filter } from "./_parse.ts";
 import { bloscDecodable, decodeBlosc } from "../_blosc.ts";
 import { decodeZstd, zstdContentSize } from "../_zstd.ts";
@@ -423,7 +423,8 @@ export async function decodeBloscChunk(
 /**
  * The blosc chunk in the local file `path` read and decoded (to at most
  * `cap` bytes; with `pick`, only those byte ranges, concatenated) on the
- * least busy worker, or here when there is no pool. `bytes` undefined: no
+ * least busy worker, or here when there is no pool or the chunk is small
+ * (below `MIN_POOLED_CHUNK` decoded: read in one bounded read at once). `bytes` undefined: no
  * such file; null: a codec `decodeBlosc` does not handle (read it another
  * way). `read`: the bytes read from the file. `check`: as for
  * `decodeBloscChunk`.
@@ -435,12 +436,21 @@ export async function decodeBloscFile(
   check?: number,
   codec?: "zstd",
 ): Promise<{ bytes: Uint8Array | null | undefined; read: number }> {
-  if (pool === undefined) pool = startPool();
+  const small = cap < MIN_POOLED_CHUNK;
+  if (pool === undefined && !small) pool = startPool();
   const here = async () => {
     let stored: Uint8Array;
     try {
-      chunkFileFits(path, (await rt.stat(path)).size, cap, codec);
-      stored = await rt.readFile(path);
+      if (small) {
+        // A small chunk (a tiny array of uns, ...): read at once, in one
+        // bounded read, not worth a worker's or the thread pool's round trip.
+        const got = rt.readSmallSync(path, chunkFileMost(cap, codec));
+        chunkFileFits(path, got.size, cap, codec);
+        stored = got.bytes!;
+      } else {
+        chunkFileFits(path, (await rt.stat(path)).size, cap, codec);
+        stored = await rt.readFile(path);
+      }
     } catch (e) {
       if (e instanceof CorruptFileError) throw e;
       if (rt.isNotFound(e)) return { bytes: undefined, read: 0 };
@@ -450,7 +460,7 @@ export async function decodeBloscFile(
     }
     return { bytes: await decodeBloscChunk(stored, cap, pick, check, codec), read: stored.length };
   };
-  if (!pool) return await here();
+  if (!pool || small) return await here();
   const i = leastBusy(pool);
   let r;
   try {

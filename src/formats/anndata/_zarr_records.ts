@@ -113,65 +113,108 @@ export async function readRecords(
   return bytes;
 }
 
-/** Field `name` of the records `bytes` (as {@linkcode readRecords} read them), as a 1-D array. */
-export function recordColumn(
+/**
+ * Every field of the records `bytes` (as {@linkcode readRecords} read
+ * them), each as a 1-D array, by name. The fields are gathered in one pass
+ * over the records: a pass per field strode the whole array once per field
+ * (scanpy's rank_genes_groups: 40 fields of 20,000 records, ~80 ms of cache
+ * misses where one pass takes a few).
+ */
+export function recordColumns(
   bytes: Uint8Array,
   meta: Zarray,
-  name: string,
   where: string,
-): StoreArray {
+): Map<string, StoreArray> {
   const { fields, itemsize } = recordFields(meta, where);
-  const field = fields.find((f) => f.name === name)!;
-  return fieldOf(bytes, bytes.length / itemsize, itemsize, field, where);
+  const n = bytes.length / itemsize;
+  // Each field's bytes side by side, in the array its values end in.
+  const outs = fields.map((f) =>
+    f.kind === "U"
+      ? new Uint32Array(n * (f.size / 4))
+      : f.kind === "b" || f.kind === "S"
+      ? new Uint8Array(n * f.size)
+      : typedFor(f, n)
+  );
+  gather(bytes, n, itemsize, fields, outs);
+  const columns = new Map<string, StoreArray>();
+  for (const [j, f] of fields.entries()) {
+    columns.set(f.name, columnOf(outs[j], n, f, where));
+  }
+  return columns;
 }
 
-/** Field `f` of `n` records of `itemsize` bytes each. */
-function fieldOf(
-  bytes: Uint8Array,
-  n: number,
-  itemsize: number,
-  f: RecordField,
-  where: string,
-): StoreArray {
-  const at = (i: number) => i * itemsize + f.offset;
+/** Field `f` of `n` records as an array, from its bytes side by side (`got`, as `gather` left them). */
+function columnOf(got: ArrayBufferView, n: number, f: RecordField, where: string): StoreArray {
+  const bytes = new Uint8Array(got.buffer, got.byteOffset, got.byteLength);
   if (f.kind === "b") {
     const data = new Uint8Array(n);
-    for (let i = 0; i < n; i++) data[i] = bytes[at(i)] ? 1 : 0;
+    for (let i = 0; i < n; i++) data[i] = bytes[i] ? 1 : 0;
     return { kind: "bool", data, shape: [n] };
   }
   if (f.kind === "U") {
-    return { kind: "string", data: utf32Strings(bytes, n, itemsize, f, where), shape: [n] };
+    return { kind: "string", data: utf32Strings(got as Uint32Array, n, f, where), shape: [n] };
   }
   if (f.kind === "S") {
     const data: string[] = [];
     const utf8 = new TextDecoder();
-    for (let i = 0; i < n; i++) {
-      let end = at(i) + f.size;
-      while (end > at(i) && bytes[end - 1] === 0) end--;
-      data.push(utf8.decode(bytes.subarray(at(i), end)));
+    for (let i = 0, at = 0; i < n; i++, at += f.size) {
+      let end = at + f.size;
+      while (end > at && bytes[end - 1] === 0) end--;
+      data.push(utf8.decode(bytes.subarray(at, end)));
     }
     return { kind: "string", data, shape: [n] };
   }
-  // The field's bytes side by side (little-endian, as checked), viewed as its type.
-  const out = typedFor(f, n);
-  gather(bytes, n, itemsize, f, new Uint8Array(out.buffer));
+  const out = got as NumericArray;
   return { kind: "number", data: out, shape: [n], dtype: dtypeOf(out) };
 }
 
-/** Field `f`'s bytes of each of `n` records of `itemsize` bytes into `out`, side by side. */
-function gather(bytes: Uint8Array, n: number, itemsize: number, f: RecordField, out: Uint8Array) {
-  if (f.size % 4 === 0 && itemsize % 4 === 0 && (bytes.byteOffset + f.offset) % 4 === 0) {
-    // In 32-bit words (a field of 4 or 8 bytes, or unicode, among others of whole words).
+/** Bytes of records gathered field by field at a time (see `gather`): well inside a core's L2 cache. */
+const BLOCK = 128 << 10;
+
+/**
+ * The bytes of each field `fields[j]` of `n` records of `itemsize` bytes
+ * into `outs[j]`, side by side, record after record.
+ */
+function gather(
+  bytes: Uint8Array,
+  n: number,
+  itemsize: number,
+  fields: RecordField[],
+  outs: ArrayBufferView[],
+): void {
+  const words = itemsize % 4 === 0 && bytes.byteOffset % 4 === 0 &&
+    fields.every((f) => f.size % 4 === 0 && f.offset % 4 === 0);
+  if (words) {
+    // In 32-bit words (fields of 4 or 8 bytes, or unicode).
     const src = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
-    const dst = new Uint32Array(out.buffer, out.byteOffset, out.byteLength >> 2);
-    const k = f.size / 4, stride = itemsize / 4;
-    for (let i = 0, s = f.offset / 4, d = 0; i < n; i++, s += stride) {
-      for (let w = 0; w < k; w++) dst[d++] = src[s + w];
+    const dst = outs.map((o) => new Uint32Array(o.buffer, o.byteOffset, o.byteLength >> 2));
+    const ks = fields.map((f) => f.size / 4), at = fields.map((f) => f.offset / 4);
+    const stride = itemsize / 4;
+    // Field by field within blocks of records that stay in the cache
+    // (a tight loop per field; one pass over the records' memory).
+    const block = Math.max(1, Math.floor(BLOCK / itemsize));
+    for (let i0 = 0; i0 < n; i0 += block) {
+      const i1 = Math.min(n, i0 + block);
+      for (let j = 0; j < dst.length; j++) {
+        const k = ks[j], d = dst[j];
+        let s = i0 * stride + at[j];
+        if (k === 1) {
+          for (let i = i0; i < i1; i++, s += stride) d[i] = src[s];
+          continue;
+        }
+        for (let i = i0, to = i0 * k; i < i1; i++, s += stride) {
+          for (let w = 0; w < k; w++) d[to++] = src[s + w];
+        }
+      }
     }
     return;
   }
-  for (let i = 0, s = f.offset, d = 0; i < n; i++, s += itemsize) {
-    for (let b = 0; b < f.size; b++) out[d++] = bytes[s + b];
+  const dst = outs.map((o) => new Uint8Array(o.buffer, o.byteOffset, o.byteLength));
+  for (let i = 0, s = 0; i < n; i++, s += itemsize) {
+    for (let j = 0; j < dst.length; j++) {
+      const { size, offset } = fields[j], d = dst[j];
+      for (let b = 0, from = s + offset, to = i * size; b < size; b++) d[to + b] = bytes[from + b];
+    }
   }
 }
 
@@ -181,23 +224,15 @@ const utf16 = new TextDecoder("utf-16le", { ignoreBOM: true });
 
 /**
  * Field `f` (numpy's fixed-width unicode: UTF-32 code points, trailing NULs
- * dropped) of `n` records: every string's code units gathered into one
+ * dropped) of `n` records, from its code points side by side (`points`,
+ * numpy's byte order: little-endian): every string's code units put into one
  * buffer decoded at once, each string a substring of it (a string built
  * code point by code point cost ~0.25 s for 800,000 short names). A string
  * holding a lone surrogate (which the decoder would replace) is built
  * from its code points.
  */
-function utf32Strings(
-  bytes: Uint8Array,
-  n: number,
-  itemsize: number,
-  f: RecordField,
-  where: string,
-): string[] {
+function utf32Strings(points: Uint32Array, n: number, f: RecordField, where: string): string[] {
   const chars = f.size / 4;
-  // The code points of every record's field, side by side (numpy's byte order: little-endian).
-  const points = new Uint32Array(n * chars);
-  gather(bytes, n, itemsize, f, new Uint8Array(points.buffer));
   const units = new Uint16Array(2 * n * chars);
   const ends = new Float64Array(n + 1);
   let lone: Uint8Array | undefined, u = 0;

@@ -20,7 +20,7 @@ import {
   zarrayOf,
   zarrJsonArray,
 } from "./_zarr_ranges.ts";
-import { readRecords, recordColumn, recordFields } from "./_zarr_records.ts";
+import { readRecords, recordColumns, recordFields } from "./_zarr_records.ts";
 import { allocate, dtypeOf, type NumericArray, numericDtype } from "./matrix.ts";
 import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
 import type { PartWatch } from "../ranges.ts";
@@ -346,7 +346,7 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
     if (!nodes.has(p)) nodes.set(p, openNode(source, root, p, label));
     return nodes.get(p)!;
   };
-  const records = new Map<string, Promise<Uint8Array>>();
+  const records = new Map<string, Promise<Map<string, StoreArray>>>();
   // Field `name` of an array of records at the parent path of `p`, if that is one.
   const recordField = async (p: string) => {
     const cut = p.lastIndexOf("/");
@@ -378,12 +378,15 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
             checkedArray(arr, source, f.path, label);
           records.set(
             f.path,
-            readRecords(store, f.path, f.meta, where, check).catch((e) => {
-              throw e instanceof LaminError ? e : zarrError(label, f.path, e);
-            }),
+            readRecords(store, f.path, f.meta, where, check).then(
+              (bytes) => recordColumns(bytes, f.meta, where),
+              (e) => {
+                throw e instanceof LaminError ? e : zarrError(label, f.path, e);
+              },
+            ),
           );
         }
-        const got = recordColumn(await records.get(f.path)!, f.meta, f.name, where);
+        const got = (await records.get(f.path)!).get(f.name)!;
         return span
           ? pick(got, Uint32Array.from({ length: span[1] - span[0] }, (_, i) => span[0] + i), 0)
           : got;

@@ -460,8 +460,11 @@ export async function stat(path: string): Promise<FileInfo> {
 /** Follows links. (Deno's own call where there is one: node:fs's is ~4x slower there.) */
 export function statSync(path: string): FileInfo {
   const deno = denoGlobal();
-  if (!deno) return info(fs.statSync(path));
-  const s = deno.statSync(path);
+  return deno ? denoInfo(deno.statSync(path)) : info(fs.statSync(path));
+}
+
+/** A FileInfo from what Deno's stat calls give. */
+function denoInfo(s: ReturnType<DenoGlobal["statSync"]>): FileInfo {
   return {
     isFile: s.isFile,
     isDirectory: s.isDirectory,
@@ -480,16 +483,7 @@ export async function lstat(path: string): Promise<FileInfo> {
 /** Does not follow a final link. (Deno's own call where there is one, as for `statSync`.) */
 export function lstatSync(path: string): FileInfo {
   const deno = denoGlobal();
-  if (!deno) return info(fs.lstatSync(path));
-  const s = deno.lstatSync(path);
-  return {
-    isFile: s.isFile,
-    isDirectory: s.isDirectory,
-    isSymlink: s.isSymlink,
-    size: s.size,
-    mtime: s.mtime ?? undefined,
-    mode: s.mode ?? undefined,
-  };
+  return deno ? denoInfo(deno.lstatSync(path)) : info(fs.lstatSync(path));
 }
 
 /** The path with every symbolic link resolved. */

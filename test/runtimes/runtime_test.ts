@@ -53,8 +53,18 @@ Deno.test("runtime files: stat, lstat of a link, readDir kinds, positioned reads
     assertEquals([info.isFile, info.isDirectory, info.size], [true, false, 600_000]);
     assert(info.mtime instanceof Date);
 
+    // A small file read at once; a larger one only sized.
+    assertEquals(rt.readSmallSync(path, 600_000), { bytes, size: 600_000 });
+    assertEquals(rt.readSmallSync(path, 599_999), { size: 600_000 });
+    await rejects(
+      Promise.resolve().then(() => rt.readSmallSync(join(dir, "nope"), 10)),
+      rt.isNotFound,
+    );
+
     await Deno.symlink(path, join(dir, "link"));
     assert((await rt.lstat(join(dir, "link"))).isSymlink);
+    assert(rt.lstatSync(join(dir, "link")).isSymlink && !rt.statSync(join(dir, "link")).isSymlink);
+    assertEquals(rt.lstatSync(path).size, 600_000);
     assert(!(await rt.stat(join(dir, "link"))).isSymlink);
     assertEquals(await rt.realPath(join(dir, "link")), await rt.realPath(path));
     await rt.mkdir(join(dir, "sub"));

@@ -418,8 +418,21 @@ export function plucker<T extends Table, R>(
 }
 
 /**
+ * `orderBy` the other way round, ties by id reversed too (an order names
+ * id, or ties go by id ascending); none: newest first. Anything but field
+ * names goes as given (and is refused where the query runs).
+ */
+function reversed(orderBy: QueryOptions["orderBy"]): QueryOptions["orderBy"] {
+  if (orderBy === undefined) return ["-createdAt", "-id"];
+  const list = typeof orderBy === "string" ? [orderBy] : orderBy;
+  if (!Array.isArray(list) || !list.every((o) => typeof o === "string")) return orderBy;
+  const flipped = list.map((o) => o.startsWith("-") ? o.slice(1) : `-${o}`);
+  return list.some((o) => o.replace(/^-/, "") === "id") ? flipped : [...flipped, "-id"];
+}
+
+/**
  * The records a `filter()` selects: await it for the array, or ask for
- * `first()`, `one()`, `count()`, `exists()`, or `df()` for a table;
+ * `first()`, `last()`, `one()`, `count()`, `exists()`, or `df()` for a table;
  * `orderBy()`, `limit()` and `offset()` return a new query (queries are
  * immutable values). In a notebook, a query as a cell's value shows its
  * records as a table.
@@ -617,6 +630,42 @@ export class Query<R> implements Promise<R[]> {
   /** The first record (in the query's order, within its limit), or `undefined`. */
   async first(): Promise<R | undefined> {
     return (await this.#run(this.#atMost(1)))[0];
+  }
+
+  /**
+   * The last record in the query's order (lamindb's `last()`): the first
+   * of the reversed order (ties by id reversed too); an unordered query's
+   * newest record (by `createdAt`, then id); a search's last result (within
+   * its limit). After
+   * `limit()` or `offset()` a `ValidationError` (as Django's, which cannot
+   * reverse a slice).
+   *
+   * @example The newest file, and the last key in order
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * for (const key of ["b.csv", "a.csv", "c.csv"]) {
+   *   await new ln.File(new TextEncoder().encode(key), { key }).save();
+   * }
+   * console.assert((await ln.File.filter({}).last())?.key === "c.csv");
+   * console.assert((await ln.File.filter({}).orderBy("-key").last())?.key === "a.csv");
+   * await ln.close();
+   * ```
+   */
+  async last(): Promise<R | undefined> {
+    if (!this.#more.refine) {
+      // A search: its results (within its limit) in their ranked order.
+      const all = await this.all();
+      return all[all.length - 1];
+    }
+    const { limit, offset, orderBy } = this.#options;
+    if (limit !== undefined || offset !== undefined) {
+      throw new ValidationError(
+        `${this.#label} query: last() after limit() or offset(); order the query the other ` +
+          `way and take first(), or call last() before paging`,
+      );
+    }
+    return (await this.#run({ ...this.#options, orderBy: reversed(orderBy), limit: 1 }))[0];
   }
 
   /** The only record; `NotFoundError` for none, `MultipleResultsError` for more. */

@@ -374,6 +374,32 @@ export function registryContract(
     },
   );
 
+  t(
+    "last(): the reversed order's first (ties by id too), an unordered query's newest",
+    async () => {
+      assertEquals(await ln.File.filter({}).last(), undefined);
+      // Contents of 2 bytes but the last (distinct: the same bytes are one file).
+      for (const key of ["b.csv", "a.csv", "c.txt", "d.csv"]) {
+        await new ln.File(enc.encode(key[0] === "d" ? "d" : `${key[0]}!`), { key }).save();
+        await new Promise((r) => setTimeout(r, 3)); // distinct createdAt
+      }
+      assertEquals((await ln.File.filter({}).last())?.key, "d.csv");
+      assertEquals((await ln.File.filter({ suffix: ".csv" }).orderBy("key").last())?.key, "d.csv");
+      assertEquals((await ln.File.filter({}).orderBy("-key").last())?.key, "a.csv");
+      // Sizes tie (three of 2 bytes): the last of all() in that order.
+      for (const order of [["size"], ["-size"], ["size", "-key"], ["-size", "id"]]) {
+        const all = await ln.File.filter({}).orderBy(...order);
+        assertEquals((await ln.File.filter({}).orderBy(...order).last())?.id, all.at(-1)!.id);
+      }
+      await assertRejects(() => ln.File.filter({}).limit(2).last(), ln.ValidationError, /last\(\)/);
+      await assertRejects(
+        () => ln.File.filter({}).orderBy("no_such").last(),
+        ln.ValidationError,
+        /cannot order by/,
+      );
+    },
+  );
+
   t("lamindb's lookups: oneOrNone(), filtering by a where over linked labels", async () => {
     const a = await new ln.File(enc.encode("a"), { key: "a.txt" }).save();
     const b = await new ln.File(enc.encode("b"), { key: "b.txt" }).save();

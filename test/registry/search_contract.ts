@@ -48,6 +48,8 @@ export function searchContract(
     ]);
     assertEquals(await keys(ln.File.search("atlas").offset(1).limit(1)), ["atlas/blood.csv"]);
     assertEquals((await ln.File.search("atlas").first())?.key, "x/t_cell_atlas.h5ad");
+    const ranked = await keys(ln.File.search("atlas"));
+    assertEquals((await ln.File.search("atlas").last())?.key, ranked.at(-1));
   });
 
   t("search tolerates one typo in words of four or more letters, not in shorter ones", async () => {

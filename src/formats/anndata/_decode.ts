@@ -126,11 +126,6 @@ function strings(a: StoreArray, store: ElementStore, path: string): (string | nu
   return corrupt(store, `/${path} should hold strings`);
 }
 
-function hasNaN(d: Float32Array | Float64Array): boolean {
-  for (let i = 0; i < d.length; i++) if (d[i] !== d[i]) return true;
-  return false;
-}
-
 /**
  * Strings as a polars Series. Many: joined by NUL into one string that
  * polars splits (one crossing into polars instead of one per string, ~2x
@@ -161,7 +156,10 @@ export function toSeries(name: string, a: StoreArray): pl.Series {
   if (a.kind === "bool") return pl.Series(name, a.data).cast(pl.Bool);
   const d = a.data;
   const s = pl.Series(name, d as unknown as number[]);
-  if ((d instanceof Float32Array || d instanceof Float64Array) && hasNaN(d)) {
+  // NaN looked for by polars (~0.4 ns a value, where a JS loop took 2-4 here;
+  // the Series method exists, its typings lack it).
+  const float = d instanceof Float32Array || d instanceof Float64Array;
+  if (float && (s as unknown as { isNaN(): pl.Series }).isNaN().any()) {
     // From the typed array, NaN made null inside polars (a JS value per row costs 30x more).
     return pl.DataFrame([s]).select(pl.col(name).fillNan(null)).getColumn(name);
   }

@@ -7,6 +7,7 @@ import { openSelection, type StreamSelection } from "./_selection.ts";
 import type { Projection } from "./projection.ts";
 import { afterTasks, releaseBatch } from "./_batch_gc.ts";
 import { withoutCuts } from "../formats/hdf5/_unfilter_pool.ts";
+import { iota } from "../formats/_iota.ts";
 
 /** `batchSize` checked: a positive integer. */
 export function checkBatchSize(batchSize: unknown): number {
@@ -63,9 +64,7 @@ export async function* iterateAnnData(
   };
   for (let start = 0; start < s.nSelected; start += batchSize) {
     const end = Math.min(start + batchSize, s.nSelected);
-    const rows = s.rows
-      ? s.rows.slice(start, end)
-      : Uint32Array.from({ length: end - start }, (_, k) => start + k);
+    const rows = s.rows ? s.rows.slice(start, end) : iota(end - start, start);
     // Collected once this batch's obs is read, before its matrices: the obs
     // reads' garbage goes with the batch let go of.
     // Jobs not cut for idle workers: a cut one's parts would add to the batch's peak memory.

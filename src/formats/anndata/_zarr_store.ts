@@ -32,6 +32,7 @@ import {
   type ListedKey,
   V2_METADATA,
 } from "./_zmetadata.ts";
+import { iota } from "../_iota.ts";
 
 /** Keys and bytes of a zarr hierarchy. */
 export interface ZarrStoreAt {
@@ -387,9 +388,7 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
           );
         }
         const got = (await records.get(f.path)!).get(f.name)!;
-        return span
-          ? pick(got, Uint32Array.from({ length: span[1] - span[0] }, (_, i) => span[0] + i), 0)
-          : got;
+        return span ? pick(got, iota(span[1] - span[0], span[0]), 0) : got;
       }
     }
     if (node?.kind !== "array") return fail(p, new Error("not an array"));
@@ -548,13 +547,15 @@ async function vlenChunks(
       const c = Math.floor(rows[k] / size);
       let e = k + 1;
       while (e < rows.length && Math.floor(rows[e] / size) === c) e++;
-      parts.push({ c, from: k, pick: rows.subarray(k, e).map((r) => r - c * size) });
+      const pick = new Uint32Array(e - k);
+      for (let i = 0; i < pick.length; i++) pick[i] = rows[k + i] - c * size;
+      parts.push({ c, from: k, pick });
       k = e;
     }
   } else {
     for (let c = 0; c * size < n; c++) {
       const len = Math.min(size, n - c * size);
-      parts.push({ c, from: c * size, pick: Uint32Array.from({ length: len }, (_, i) => i) });
+      parts.push({ c, from: c * size, pick: iota(len) });
     }
   }
   const decoded = await Promise.all(parts.map(async ({ c }) => {

@@ -18,6 +18,7 @@ import {
 } from "./matrix.ts";
 import type { DataFrame } from "../tables.ts";
 import { checkKnownOptions, describeValue } from "../../storage/_validate.ts";
+import { iota } from "../_iota.ts";
 
 /** How var is joined: names in every part (`"inner"`) or in any (`"outer"`). */
 export type Join = "inner" | "outer";
@@ -436,7 +437,7 @@ export function concatAnnData(parts: readonly AnnData[], options: ConcatOptions 
   const POS = positionColumn(parts.map((a) => a.obs));
   const frames = parts.map((a) => {
     const own = shared && shared.length < a.obs.width ? a.obs.select(...shared) : a.obs;
-    const rows = pl.Series(POS, Array.from({ length: a.nObs }, (_, r) => r), pl.UInt32);
+    const rows = pl.Series(POS, iota(a.nObs) as unknown as number[], pl.UInt32);
     return own.width === 0 ? pl.DataFrame([rows]) : own.withColumn(rows);
   });
   let obs = stackFrames(frames, "obs").drop(POS);

@@ -16,7 +16,14 @@ type Df = ln.LazyDataFrame;
 /** A query: its name (as _layouts_ref.py knows it), the obs selection, the var one if any. */
 export type Query = [string, (df: Df) => ln.Expression, ((df: Df) => ln.Expression)?];
 
-/** anndata's seconds for each query named and the whole load (`"whole load"`), best of `reps`. */
+/** How long anndata may take on one file (`--ref-timeout` seconds): its backed reads of huge gzip chunks take hours. */
+const REF_TIMEOUT = Number(flag("ref-timeout", "600"));
+
+/**
+ * anndata's seconds for each query named and the whole load (`"whole load"`),
+ * best of `reps`; none (an empty record, said on stderr) when it fails or
+ * takes longer than `REF_TIMEOUT`.
+ */
 export async function reference(
   path: string,
   reps: number,
@@ -29,8 +36,16 @@ export async function reference(
     String(reps),
     ...(queries ? [queries.map(([q]) => q).join(",")] : []),
   ];
-  const r = await new Deno.Command(PY, { args, stderr: "inherit" }).output();
-  if (!r.success) throw new Error(`python failed on ${path}`);
+  const signal = AbortSignal.timeout(REF_TIMEOUT * 1000);
+  const r = await new Deno.Command(PY, { args, stderr: "inherit", signal }).output();
+  if (!r.success) {
+    console.error(
+      `anndata ${
+        signal.aborted ? `took over ${REF_TIMEOUT} s` : "failed"
+      } on ${path}: no reference`,
+    );
+    return {};
+  }
   return JSON.parse(new TextDecoder().decode(r.stdout));
 }
 
@@ -56,8 +71,10 @@ export async function timedCells(
   reps: number,
   warm = false,
 ): Promise<string[]> {
-  const cell = (s: number, r: number) =>
-    `${s.toFixed(3)} / ${r.toFixed(3)} s = ${(s / r).toFixed(2)}x`;
+  const cell = (s: number, r: number | undefined) =>
+    r === undefined
+      ? `${s.toFixed(3)} s (no reference)`
+      : `${s.toFixed(3)} / ${r.toFixed(3)} s = ${(s / r).toFixed(2)}x`;
   const file = await new ln.File(path).save();
   const df = file.subsetter();
   if (warm) await file.stream({ subsetObs: queries[0][1](df), isRunInput: false });

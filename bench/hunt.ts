@@ -13,7 +13,7 @@
 // scattered 10% with subsetVar, then the whole load. Prints ours / anndata
 // (a file we do not read: the error, on its row).
 //
-//   deno run -A bench/hunt.ts [--reps 3] [--only chunked.h5ad,wide.zarr,...]
+//   deno run -A bench/hunt.ts [--reps 3] [--only chunked.h5ad,wide.zarr,...] [--ref-timeout 600]
 import { flag, PY, type Query, reference, sideBySide, timedCells } from "./_side_by_side.ts";
 
 const HOME = Deno.env.get("HOME") ?? "/tmp";

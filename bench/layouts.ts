@@ -9,7 +9,7 @@
 // subsetVar (highly_variable), then the whole load (readH5ad / readZarr
 // against read_h5ad / read_zarr). Prints ours / anndata for each.
 //
-//   deno run -A bench/layouts.ts [--reps 3] [--only dense.h5ad,csr64.h5ad,...]
+//   deno run -A bench/layouts.ts [--reps 3] [--only dense.h5ad,csr64.h5ad,...] [--ref-timeout 600]
 import { flag, PY, type Query, reference, sideBySide, timedCells } from "./_side_by_side.ts";
 
 const HOME = Deno.env.get("HOME") ?? "/tmp";

@@ -576,6 +576,9 @@ export function readFileSync(path: string): Uint8Array {
   return deno ? deno.readFileSync(path) : bytes(fs.readFileSync(path));
 }
 
+/** Files up to this size are read at once by the zarr stores (see `readSmallSync`). */
+export const SMALL_FILE = 64 << 10;
+
 /**
  * A file's bytes when it holds at most `max` (else only its size), read at
  * once: for the thousands of tiny files of a zarr store (a thread-pool

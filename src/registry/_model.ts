@@ -425,7 +425,8 @@ export function plucker<T extends Table, R>(
 function reversed(orderBy: QueryOptions["orderBy"]): QueryOptions["orderBy"] {
   if (orderBy === undefined) return ["-createdAt", "-id"];
   const list = typeof orderBy === "string" ? [orderBy] : orderBy;
-  if (!Array.isArray(list) || !list.every((o) => typeof o === "string")) return orderBy;
+  const plain = (o: unknown) => typeof o === "string" && /^-?[A-Za-z_][A-Za-z0-9_]*$/.test(o);
+  if (!Array.isArray(list) || !list.every(plain)) return orderBy;
   const flipped = list.map((o) => o.startsWith("-") ? o.slice(1) : `-${o}`);
   return list.some((o) => o.replace(/^-/, "") === "id") ? flipped : [...flipped, "-id"];
 }

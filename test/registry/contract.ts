@@ -392,11 +392,13 @@ export function registryContract(
         assertEquals((await ln.File.filter({}).orderBy(...order).last())?.id, all.at(-1)!.id);
       }
       await assertRejects(() => ln.File.filter({}).limit(2).last(), ln.ValidationError, /last\(\)/);
-      await assertRejects(
-        () => ln.File.filter({}).orderBy("no_such").last(),
-        ln.ValidationError,
-        /cannot order by/,
-      );
+      for (const order of ["no_such", "--key", "-"]) {
+        await assertRejects(
+          () => ln.File.filter({}).orderBy(order).last(),
+          ln.ValidationError,
+          /cannot order by/,
+        );
+      }
     },
   );
 

@@ -180,3 +180,47 @@ Deno.test("keys with control or bidirectional formatting characters are refused"
   for (const k of bad) await assertRejects(() => validateKey(k), InvalidKeyError, /control/);
   assertEquals(validateKey("ü/数据 v1.h5ad"), "ü/数据 v1.h5ad");
 });
+
+Deno.test("a zarr store opened for streaming checks each read: a folder swapped for a link out of the root afterwards is refused", async () => {
+  const { anndataZarr } = await import("../../src/formats/codecs/anndata_zarr.ts");
+  const root = await tempDir(), outside = await tempDir();
+  const array = (dir: string, v: number) => {
+    Deno.mkdirSync(dir, { recursive: true });
+    Deno.writeTextFileSync(
+      `${dir}/.zarray`,
+      JSON.stringify({
+        zarr_format: 2,
+        shape: [2],
+        chunks: [2],
+        dtype: "<f8",
+        compressor: null,
+        fill_value: 0,
+        order: "C",
+        filters: null,
+      }),
+    );
+    Deno.writeFileSync(`${dir}/0`, new Uint8Array(new Float64Array([v, v]).buffer));
+  };
+  Deno.mkdirSync(`${root}/a.zarr/g`, { recursive: true });
+  Deno.writeTextFileSync(`${root}/a.zarr/.zgroup`, '{"zarr_format":2}');
+  Deno.writeTextFileSync(`${root}/a.zarr/g/.zgroup`, '{"zarr_format":2}');
+  array(`${root}/a.zarr/g/x`, 1);
+  array(`${root}/a.zarr/g/y`, 2);
+  array(`${outside}/x`, 666);
+  array(`${outside}/y`, 666);
+  const r = await anndataZarr.openRanges!(new LocalStorage(root), "a.zarr", { label: "t" });
+  try {
+    assertEquals(await r.store.keys("g"), ["x", "y"]);
+    assertEquals(Array.from((await r.store.read("g/x")).data as Float64Array), [1, 1]);
+    // In the same opening: a folder listed, and one read, each replaced by a link outside.
+    for (const name of ["y", "x"]) {
+      Deno.removeSync(`${root}/a.zarr/g/${name}`, { recursive: true });
+      Deno.symlinkSync(`${outside}/${name}`, `${root}/a.zarr/g/${name}`);
+      await assertRejects(() => r.store.read(`g/${name}`), InvalidKeyError, /outside/);
+    }
+  } finally {
+    r.close();
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+});

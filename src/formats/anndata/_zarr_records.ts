@@ -182,38 +182,38 @@ function gather(
   fields: RecordField[],
   outs: ArrayBufferView[],
 ): void {
-  const words = itemsize % 4 === 0 && bytes.byteOffset % 4 === 0 &&
-    fields.every((f) => f.size % 4 === 0 && f.offset % 4 === 0);
-  if (words) {
-    // In 32-bit words (fields of 4 or 8 bytes, or unicode).
-    const src = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
-    const dst = outs.map((o) => new Uint32Array(o.buffer, o.byteOffset, o.byteLength >> 2));
-    const ks = fields.map((f) => f.size / 4), at = fields.map((f) => f.offset / 4);
-    const stride = itemsize / 4;
-    // Field by field within blocks of records that stay in the cache
-    // (a tight loop per field; one pass over the records' memory).
-    const block = Math.max(1, Math.floor(BLOCK / itemsize));
-    for (let i0 = 0; i0 < n; i0 += block) {
-      const i1 = Math.min(n, i0 + block);
-      for (let j = 0; j < dst.length; j++) {
-        const k = ks[j], d = dst[j];
-        let s = i0 * stride + at[j];
-        if (k === 1) {
-          for (let i = i0; i < i1; i++, s += stride) d[i] = src[s];
-          continue;
-        }
-        for (let i = i0, to = i0 * k; i < i1; i++, s += stride) {
-          for (let w = 0; w < k; w++) d[to++] = src[s + w];
-        }
+  // A field of whole 32-bit words at word offsets (4 or 8 bytes, unicode)
+  // is copied in words; any other (a bool, int8/16, bytes) byte by byte.
+  const aligned = itemsize % 4 === 0 && bytes.byteOffset % 4 === 0;
+  const src32 = aligned
+    ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2)
+    : undefined;
+  const plan = fields.map((f, j) => {
+    const o = outs[j];
+    return src32 && f.size % 4 === 0 && f.offset % 4 === 0
+      ? {
+        q: 4,
+        k: f.size / 4,
+        at: f.offset / 4,
+        d: new Uint32Array(o.buffer, o.byteOffset, o.byteLength >> 2),
       }
-    }
-    return;
-  }
-  const dst = outs.map((o) => new Uint8Array(o.buffer, o.byteOffset, o.byteLength));
-  for (let i = 0, s = 0; i < n; i++, s += itemsize) {
-    for (let j = 0; j < dst.length; j++) {
-      const { size, offset } = fields[j], d = dst[j];
-      for (let b = 0, from = s + offset, to = i * size; b < size; b++) d[to + b] = bytes[from + b];
+      : { q: 1, k: f.size, at: f.offset, d: new Uint8Array(o.buffer, o.byteOffset, o.byteLength) };
+  });
+  // Field by field within blocks of records that stay in the cache (a
+  // tight loop per field; one pass over the records' memory).
+  const block = Math.max(1, Math.floor(BLOCK / itemsize));
+  for (let i0 = 0; i0 < n; i0 += block) {
+    const i1 = Math.min(n, i0 + block);
+    for (const { q, k, at, d } of plan) {
+      const src = q === 4 ? src32! : bytes, stride = itemsize / q;
+      let s = i0 * stride + at;
+      if (k === 1) {
+        for (let i = i0; i < i1; i++, s += stride) d[i] = src[s];
+        continue;
+      }
+      for (let i = i0, to = i0 * k; i < i1; i++, s += stride) {
+        for (let w = 0; w < k; w++) d[to++] = src[s + w];
+      }
     }
   }
 }

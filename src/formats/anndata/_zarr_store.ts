@@ -274,9 +274,6 @@ export function foldersUnder(keys: Iterable<string>, prefix: string): string[] {
   return [...out].sort();
 }
 
-/** Up to this many bytes, a local chunk is read at once (see `localZarr`). */
-const SMALL_CHUNK = 64 << 10;
-
 /** A ZarrStoreAt over a local folder. */
 export function localZarr(dir: string): ZarrStoreAt {
   return keepingMetadata({
@@ -287,7 +284,7 @@ export function localZarr(dir: string): ZarrStoreAt {
         // trip otherwise. Larger chunks are read on the thread pool.
         const path = `${dir}/${key}`, name = key.slice(key.lastIndexOf("/") + 1);
         if (METADATA.includes(name)) return rt.readFileSync(path);
-        return rt.readSmallSync(path, SMALL_CHUNK).bytes ?? await rt.readFile(path);
+        return rt.readSmallSync(path, rt.SMALL_FILE).bytes ?? await rt.readFile(path);
       } catch {
         return undefined;
       }
@@ -790,7 +787,8 @@ function pick(a: StoreArray, rows: Uint32Array, base: number): StoreArray {
 }
 
 /** Keys whose presence says an element is there (zarr v2 and v3 metadata). */
-const METADATA = [...V2_METADATA, "zarr.json"];
+/** The names of zarr's metadata documents (v2 and v3). */
+export const METADATA = [...V2_METADATA, "zarr.json"];
 /** Bytes of chunks of remote zarr stores kept (the most recently used, all stores together). */
 const CHUNKS_KEPT = 128 << 20;
 /** Stores opened so far: each one's chunk keys are its own. */

@@ -2,14 +2,13 @@
 // (or, for an array store, a zarrita array) and streams by chunk keys.
 import * as rt from "../../_runtime.ts";
 import { readObject, type StorageBackend } from "../../storage/storage.ts";
-import { validateKey } from "../../storage/key.ts";
 import { StorageError } from "../../errors.ts";
-import { join } from "node:path";
 import { type Codec, defineCodec, type OpenRangesOptions, type RangeReader } from "../codec.ts";
 import { AnnData } from "../anndata/anndata.ts";
 import {
   foldersUnder,
   keepingMetadata,
+  METADATA,
   openZarr,
   spanOf,
   type ZarrStoreAt,
@@ -47,7 +46,7 @@ function backendZarr(
     get: local
       ? async (key) => {
         const got = await local.read(key);
-        if (got) counted(got.length);
+        counted(got?.length ?? 0); // a miss is a request too (as through the backend)
         return got;
       }
       : (key) => readObject(backend, `${prefix}/${key}`),
@@ -90,7 +89,14 @@ function backendZarr(
       return keys;
     },
     async children(sub) {
-      if (local) return await local.children(sub);
+      const local = backend.localPath(sub ? `${prefix}/${sub}` : prefix);
+      const out = new Set<string>();
+      if (local) {
+        try {
+          for (const e of await rt.readDir(local)) if (e.isDirectory) out.add(e.name);
+        } catch { /* no such folder: no children */ }
+        return [...out].sort();
+      }
       // One request per 1,000 folders, not per 1,000 objects below them.
       if (backend.listFolders) {
         return await backend.listFolders(sub ? `${prefix}/${sub}/` : `${prefix}/`);
@@ -104,73 +110,32 @@ function backendZarr(
   };
 }
 
-/** Up to this many bytes, a local file of a store is read at once (see `localFiles`). */
-const SMALL_FILE = 64 << 10;
-
 /**
- * The files of the store at `prefix` of a backend with local paths, for one
- * opening of the store: each folder's path checked once by the backend's
- * `localPath` (its real path inside the storage root, else an
- * `InvalidKeyError`) and kept, each file checked with one `lstat` (a link
- * goes back to `localPath`, which resolves it). A store of thousands of
- * tiny arrays (uns) costs two system calls a file so, where resolving each
- * file's real path walked every folder of its path again; small files are
- * read at once (a thread-pool round trip costs more than the read).
+ * The files of the store at `prefix` of a backend with local paths, each
+ * checked just before it is read, as the backend's own reads are: its
+ * `localPath` resolves the real path (one call) and refuses one outside the
+ * storage root (`InvalidKeyError`). A small file (see `rt.SMALL_FILE`) is
+ * read at once: a store of thousands of tiny arrays (uns) spent more on
+ * each read's thread-pool round trip (and, through `getBytes`, a `stat`
+ * first) than on reading it. A missing file (or a folder where a file is
+ * asked) is undefined.
  */
 function localFiles(backend: StorageBackend, prefix: string): {
   path(key: string): string | undefined;
   read(key: string): Promise<Uint8Array | undefined>;
-  children(sub: string): Promise<string[]>;
 } {
-  const folders = new Map<string, string | undefined>();
-  const folderOf = (full: string) => {
-    if (!folders.has(full)) folders.set(full, backend.localPath(full));
-    return folders.get(full);
-  };
-  const pathOf = (key: string): [path: string | undefined, full: string] => {
-    const full = validateKey(`${prefix}/${key}`), cut = full.lastIndexOf("/");
-    const at = folderOf(full.slice(0, cut));
-    return [at === undefined ? undefined : join(at, full.slice(cut + 1)), full];
-  };
-  // The path of `key` and what lstat says of it (nothing when it failed:
-  // `missing` when there is no such file).
-  const checked = (key: string): [path: string | undefined, info?: rt.FileInfo | "missing"] => {
-    const [path, full] = pathOf(key);
-    if (path === undefined) return [undefined];
-    let info: rt.FileInfo;
-    try {
-      info = rt.lstatSync(path);
-    } catch (e) {
-      // Missing (or unreadable): whoever opens it gets the error.
-      return [path, rt.isNotFound(e) || rt.isNotADirectory(e) ? "missing" : undefined];
-    }
-    return info.isSymlink ? [backend.localPath(full)] : [path, info];
-  };
+  const path = (key: string) => backend.localPath(`${prefix}/${key}`);
   return {
-    path: (key) => checked(key)[0],
-    // The folders listed, each known to be no link: none of them checked again.
-    async children(sub) {
-      const full = validateKey(sub ? `${prefix}/${sub}` : prefix), at = folderOf(full);
-      const out: string[] = [];
-      if (at === undefined) return out;
-      try {
-        for (const e of await rt.readDir(at)) {
-          if (!e.isDirectory) continue;
-          out.push(e.name);
-          const child = `${full}/${e.name}`;
-          if (!folders.has(child)) folders.set(child, join(at, e.name));
-        }
-      } catch { /* no such folder: no children */ }
-      return out.sort();
-    },
+    path,
     async read(key) {
-      const [path, info] = checked(key);
-      if (path === undefined || info === "missing") return undefined;
+      const at = path(key);
+      if (at === undefined) return undefined;
       try {
-        if (info?.isFile && info.size <= SMALL_FILE) return rt.readFileSync(path);
-        return await rt.readFile(path);
+        // A metadata document in one call; a chunk sized first.
+        if (METADATA.includes(key.slice(key.lastIndexOf("/") + 1))) return rt.readFileSync(at);
+        return rt.readSmallSync(at, rt.SMALL_FILE).bytes ?? await rt.readFile(at);
       } catch (e) {
-        if (rt.isNotFound(e) || rt.isNotADirectory(e)) return undefined;
+        if (rt.isNotFound(e) || rt.isNotADirectory(e) || rt.isADirectory(e)) return undefined;
         throw new StorageError(
           `could not read ${key} of the zarr store ${prefix}: ${(e as Error)?.message ?? e}`,
           { cause: e },

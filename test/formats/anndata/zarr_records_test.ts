@@ -3,7 +3,7 @@
 // by field: every value as numpy holds it, whatever it is (astral code
 // points, a byte order mark first, a lone surrogate, empty strings, strings
 // filling their width), across record counts past one decoding piece;
-// unaligned numbers of every width.
+// unaligned numbers of every width, and records of aligned words only.
 import * as ln from "../../../mod.ts";
 import { assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
 import { needsPython, python } from "../../_python.ts";
@@ -38,8 +38,15 @@ r["f8"] = np.arange(n) / 8
 r["s"] = [b"ab%d" % (i % 100) for i in range(n)]
 r["u8"] = np.arange(n, dtype="<u8") * 2**40
 r["i1"] = (np.arange(n) % 200 - 100).astype("i1")
+# Every field whole 32-bit words at word offsets (rank_genes_groups' layout).
+al = np.empty(n, np.dtype([("u", "<U9"), ("f4", "<f4"), ("f8", "<f8"), ("i4", "<i4")]))
+al["u"] = [f"G{i}" for i in range(n)]
+al["f4"] = np.arange(n, dtype="<f4") / 4
+al["f8"] = -np.arange(n) / 8
+al["i4"] = np.arange(n, dtype="<i4") * 3 - 7
 a = ad.AnnData(np.zeros((2, 1), np.float32))
 a.uns["recs"] = r
+a.uns["al"] = al
 a.write_zarr(f"{d}/a.zarr")
 g = zarr.open(f"{d}/a.zarr", "a")
 odd = np.array(["ok", "a\\ud800b", "\\U0001f9ec", ""], dtype="<U3")
@@ -49,6 +56,7 @@ out = {k: r[k].tolist() for k in ["u", "b", "i2", "f8", "u8", "i1"]}
 out["s"] = [x.decode() for x in r["s"]]
 out["u8"] = [str(x) for x in out["u8"]]
 out["odd"] = [[ord(c) for c in x] for x in odd]
+out["al"] = {k: al[k].tolist() for k in ["u", "f4", "f8", "i4"]}
 print(json.dumps(out))
 `;
 
@@ -76,6 +84,8 @@ Deno.test({
     sameList(recs.i1, want.i1, "i1");
     sameList(Array.from(recs.u8 as BigUint64Array, String), want.u8, "u8");
     assertEquals([recs.i2.constructor, recs.u8.constructor], [Int16Array, BigUint64Array]);
+    const al = a.uns.al as Record<string, ArrayLike<unknown>>;
+    for (const k of ["u", "f4", "f8", "i4"]) sameList(al[k], want.al[k], `al.${k}`);
     const odd = (a.uns.odd as { x: string[] }).x;
     assertEquals(odd.map((x) => Array.from(x, (c) => c.codePointAt(0))), want.odd);
   },

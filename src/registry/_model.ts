@@ -869,7 +869,12 @@ function queryOf<T extends Table, R>(
     options,
     async (o) => (given(), await (await import("./_table.ts")).recordsDf(inst, model, where, o)),
     {
-      pluck: plucker(model, run),
+      // One field's values: the records from their rows alone (a field is a
+      // column of the row; related records are not looked up).
+      pluck: plucker(model, async (o) => {
+        given();
+        return (await selectWhere(inst, model, where, o)).map((r) => model.fromRow(r, inst));
+      }),
       refine: (more) => queryOf(model, hydrate, inst, [...parts, more], options),
     },
   );

@@ -786,8 +786,7 @@ function pick(a: StoreArray, rows: Uint32Array, base: number): StoreArray {
   return { ...a, data: out, shape } as StoreArray;
 }
 
-/** Keys whose presence says an element is there (zarr v2 and v3 metadata). */
-/** The names of zarr's metadata documents (v2 and v3). */
+/** The names of zarr's metadata documents (v2 and v3): their presence says an element is there. */
 export const METADATA = [...V2_METADATA, "zarr.json"];
 /** Bytes of chunks of remote zarr stores kept (the most recently used, all stores together). */
 const CHUNKS_KEPT = 128 << 20;

@@ -12,6 +12,16 @@ export function flag(name: string, fallback: string): string {
   return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1] : fallback;
 }
 
+/** The benches' folder `name` of built inputs, under `~/.cache/lamindeno-bench/`. */
+export function benchCache(name: string): string {
+  return `${Deno.env.get("HOME") ?? "/tmp"}/.cache/lamindeno-bench/${name}`;
+}
+
+/** `--reps` (3 unless given) and the files `--only` names (all of `all` unless given). */
+export function repsAndOnly(all: readonly string[]): { reps: number; only: string[] } {
+  return { reps: Number(flag("reps", "3")), only: flag("only", all.join(",")).split(",") };
+}
+
 type Df = ln.LazyDataFrame;
 /** A query: its name (as _layouts_ref.py knows it), the obs selection, the var one if any. */
 export type Query = [string, (df: Df) => ln.Expression, ((df: Df) => ln.Expression)?];

@@ -14,10 +14,17 @@
 // (a file we do not read: the error, on its row).
 //
 //   deno run -A bench/hunt.ts [--reps 3] [--only chunked.h5ad,wide.zarr,...] [--ref-timeout 600]
-import { flag, PY, type Query, reference, sideBySide, timedCells } from "./_side_by_side.ts";
+import {
+  benchCache,
+  PY,
+  type Query,
+  reference,
+  repsAndOnly,
+  sideBySide,
+  timedCells,
+} from "./_side_by_side.ts";
 
-const HOME = Deno.env.get("HOME") ?? "/tmp";
-const DIR = `${HOME}/.cache/lamindeno-bench/hunt-v1`;
+const DIR = benchCache("hunt-v1");
 const ALL = [
   "chunked.h5ad",
   "gzip_small.h5ad",
@@ -40,8 +47,7 @@ const ALL = [
   "misc.zarr",
 ];
 
-const REPS = Number(flag("reps", "3"));
-const ONLY = flag("only", ALL.join(",")).split(",");
+const { reps: REPS, only: ONLY } = repsAndOnly(ALL);
 
 const QUERIES: Query[] = [
   ["scattered 10%", (df) => df.qc_score.lt(0.1)],

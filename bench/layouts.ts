@@ -10,10 +10,17 @@
 // against read_h5ad / read_zarr). Prints ours / anndata for each.
 //
 //   deno run -A bench/layouts.ts [--reps 3] [--only dense.h5ad,csr64.h5ad,...] [--ref-timeout 600]
-import { flag, PY, type Query, reference, sideBySide, timedCells } from "./_side_by_side.ts";
+import {
+  benchCache,
+  PY,
+  type Query,
+  reference,
+  repsAndOnly,
+  sideBySide,
+  timedCells,
+} from "./_side_by_side.ts";
 
-const HOME = Deno.env.get("HOME") ?? "/tmp";
-const DIR = `${HOME}/.cache/lamindeno-bench/layouts-v2`;
+const DIR = benchCache("layouts-v2");
 const ALL = [
   "dense.h5ad",
   "dense_gzip.h5ad",
@@ -34,8 +41,7 @@ const REFERENCE_OF: Record<string, string> = {
   "scanpy_v3_sharded.zarr": "scanpy.zarr",
 };
 
-const REPS = Number(flag("reps", "3"));
-const ONLY = flag("only", ALL.join(",")).split(",");
+const { reps: REPS, only: ONLY } = repsAndOnly(ALL);
 
 const QUERIES: Query[] = [
   ["scattered 10%", (df) => df.qc_score.lt(0.1)],

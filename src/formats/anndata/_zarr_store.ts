@@ -274,17 +274,23 @@ export function foldersUnder(keys: Iterable<string>, prefix: string): string[] {
   return [...out].sort();
 }
 
+/**
+ * The local file `path` of the store's `key`: a metadata document (a few
+ * hundred bytes) or a small chunk read at once, thousands of tiny arrays
+ * (uns) costing a thread-pool round trip each otherwise; a larger chunk on
+ * the thread pool. The runtime's errors as they are.
+ */
+export async function readStoreFile(path: string, key: string): Promise<Uint8Array> {
+  if (METADATA.includes(key.slice(key.lastIndexOf("/") + 1))) return rt.readFileSync(path);
+  return rt.readSmallSync(path, rt.SMALL_FILE).bytes ?? await rt.readFile(path);
+}
+
 /** A ZarrStoreAt over a local folder. */
 export function localZarr(dir: string): ZarrStoreAt {
   return keepingMetadata({
     async get(key) {
       try {
-        // A metadata document (a few hundred bytes) or a small chunk read at
-        // once: thousands of tiny arrays (uns) each cost a thread-pool round
-        // trip otherwise. Larger chunks are read on the thread pool.
-        const path = `${dir}/${key}`, name = key.slice(key.lastIndexOf("/") + 1);
-        if (METADATA.includes(name)) return rt.readFileSync(path);
-        return rt.readSmallSync(path, rt.SMALL_FILE).bytes ?? await rt.readFile(path);
+        return await readStoreFile(`${dir}/${key}`, key);
       } catch {
         return undefined;
       }

@@ -8,8 +8,8 @@ import { AnnData } from "../anndata/anndata.ts";
 import {
   foldersUnder,
   keepingMetadata,
-  METADATA,
   openZarr,
+  readStoreFile,
   spanOf,
   type ZarrStoreAt,
 } from "../anndata/_zarr_store.ts";
@@ -114,11 +114,11 @@ function backendZarr(
  * The files of the store at `prefix` of a backend with local paths, each
  * checked just before it is read, as the backend's own reads are: its
  * `localPath` resolves the real path (one call) and refuses one outside the
- * storage root (`InvalidKeyError`). A small file (see `rt.SMALL_FILE`) is
- * read at once: a store of thousands of tiny arrays (uns) spent more on
- * each read's thread-pool round trip (and, through `getBytes`, a `stat`
- * first) than on reading it. A missing file (or a folder where a file is
- * asked) is undefined.
+ * storage root (`InvalidKeyError`), then `readStoreFile` reads it (a
+ * small one at once: a store of thousands of tiny arrays spent more on each
+ * read's thread-pool round trip, and through `getBytes` a `stat` first,
+ * than on reading it). A missing file (or a folder where a file is asked)
+ * is undefined.
  */
 function localFiles(backend: StorageBackend, prefix: string): {
   path(key: string): string | undefined;
@@ -131,9 +131,7 @@ function localFiles(backend: StorageBackend, prefix: string): {
       const at = path(key);
       if (at === undefined) return undefined;
       try {
-        // A metadata document in one call; a chunk sized first.
-        if (METADATA.includes(key.slice(key.lastIndexOf("/") + 1))) return rt.readFileSync(at);
-        return rt.readSmallSync(at, rt.SMALL_FILE).bytes ?? await rt.readFile(at);
+        return await readStoreFile(at, key);
       } catch (e) {
         if (rt.isNotFound(e) || rt.isNotADirectory(e) || rt.isADirectory(e)) return undefined;
         throw new StorageError(

@@ -605,6 +605,26 @@ export class Query<R> implements Promise<R[]> {
     return this.filter(typeof idOrWhere === "string" ? { id: idOrWhere } : idOrWhere).one();
   }
 
+  /**
+   * The query itself (lamindb's `distinct()`): a query never gives a record
+   * twice, a where across labels or other links being a membership test,
+   * not a join.
+   *
+   * @example A file with both labels, once
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const f = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * await f.ulabels.add(await new ln.ULabel({ name: "x" }).save(), await new ln.ULabel({ name: "y" }).save());
+   * const q = ln.File.filter({ ulabels: { name: { in: ["x", "y"] } } });
+   * console.assert((await q.distinct()).length === 1 && (await q).length === 1);
+   * await ln.close();
+   * ```
+   */
+  distinct(): Query<R> {
+    return this;
+  }
+
   /** At most `n` records. */
   limit(n: number): Query<R> {
     return this.#with({ limit: n });

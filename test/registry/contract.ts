@@ -426,6 +426,11 @@ export function registryContract(
     assertEquals(await keys({ not: { ulabels: { name: "project" } } }), ["a.txt"]);
     assertEquals(await keys({ ulabels: { name: "none" } }), []);
     assertEquals(await keys({ ulabels: { id: exp.id } }), ["a.txt", "b.txt"]);
+    // b has both labels: once, as lamindb's .distinct() gives it (a label where is membership).
+    const both = ln.File.filter({ ulabels: { name: { in: ["experiment 1", "project"] } } });
+    assertEquals((await both.orderBy("key")).map((f) => f.key), ["a.txt", "b.txt"]);
+    assertEquals(await both.distinct().orderBy("key").toList("key"), ["a.txt", "b.txt"]);
+    assertEquals([await both.count(), await both.distinct().count()], [2, 2]);
     assertEquals(
       (await ln.ULabel.filter({ parents: { name: "project" } })).map((l) => l.name),
       ["experiment 1"],

@@ -291,8 +291,15 @@ export function localZarr(dir: string): ZarrStoreAt {
     async get(key) {
       try {
         return await readStoreFile(`${dir}/${key}`, key);
-      } catch {
-        return undefined;
+      } catch (e) {
+        // Only a file that is not there is missing (a chunk of the fill
+        // value); one that cannot be read (a link loop, no permission) is
+        // an error, never the fill value in its place.
+        if (rt.isNotFound(e) || rt.isNotADirectory(e) || rt.isADirectory(e)) return undefined;
+        throw new StorageError(
+          `could not read ${key} of the zarr store ${dir}: ${(e as Error)?.message ?? e}`,
+          { cause: e },
+        );
       }
     },
     filePath: (key) => `${dir}/${key}`,

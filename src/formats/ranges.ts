@@ -70,15 +70,31 @@ export function total(ranges: readonly Range[]): number {
  * Told parts of a read's result as they are final. `int32Below`: the parts
  * are int32 values that must lie in `[0, int32Below)` (sparse indices); a
  * reader that checked a part itself (on a decoding worker) calls `checked`
- * with it instead of the watch. A store's `read` does not call a watch
- * with `int32Below` for an array of another dtype; a `RangeArray` does not
- * look, so its caller passes one only for int32 (an int64 array is checked
- * where its matrix is built).
+ * with it instead of the watch. `wide`: the same check for an array of
+ * int64 or uint64 values (whose parts it is given instead). A store's
+ * `read` does not call a watch with `int32Below` for an array of another
+ * dtype (it calls `wide`, or nothing); a `RangeArray` does not look, so its
+ * caller passes the one for the array's dtype.
  */
 export type PartWatch = ((part: Uint8Array) => void) & {
   int32Below?: number;
   checked?: (part: Uint8Array) => void;
+  wide?: PartWatch;
 };
+
+/**
+ * The watch for an array of `dtype` (a numpy-style name: int32, int64,
+ * uint64, ...) out of a sparse index watch: itself for int32, its `wide`
+ * one for 64-bit integers, none for anything else.
+ */
+export function watchFor(watch: PartWatch | undefined, dtype: string): PartWatch | undefined {
+  if (watch?.int32Below === undefined) return watch;
+  return dtype === "int32"
+    ? watch
+    : dtype === "int64" || dtype === "uint64"
+    ? watch.wide
+    : undefined;
+}
 
 /**
  * Where a 1-D array lies, uncompressed and little-endian, in a local file:

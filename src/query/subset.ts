@@ -10,7 +10,7 @@ import {
 } from "../formats/anndata/matrix.ts";
 import { CorruptFileError, ValidationError } from "../errors.ts";
 import { planElements, planIndptr, spanList, type Spans } from "./plan.ts";
-import { type PartWatch, type RangeArray, spans } from "../formats/ranges.ts";
+import { type PartWatch, type RangeArray, spans, watchFor } from "../formats/ranges.ts";
 import { indexWatcher } from "../formats/anndata/_decode.ts";
 import { canReadKept, readKept } from "./_kept.ts";
 import { kept1 } from "../formats/_kept_filter.ts";
@@ -59,8 +59,8 @@ async function readLines(
 > {
   const n = src.kind === "csr" ? src.shape[0] : src.shape[1];
   const watcher = indexWatcher(src.kind === "csr" ? src.shape[1] : src.shape[0]);
-  // Only int32 indices are checked as they land (an int64 one where the matrix is built).
-  const watch = src.indices.dtype === "int32" ? watcher.watch : undefined;
+  // int32 and int64 indices are checked as they land (others where the matrix is built).
+  const watch = watchFor(watcher.watch, src.indices.dtype);
   if (!lines) {
     const nnz = src.data.shape[0];
     const [data, indices, ptr] = await Promise.all([

@@ -76,6 +76,22 @@ Deno.test("outside64 and decreasing64 find the first bad entry, as BigInt compar
   assertEquals(decreasing64(BigInt64Array.of(2n ** 60n + 1n, 2n ** 60n)), 1);
   assertEquals(decreasing64(BigInt64Array.of(2n ** 60n, 2n ** 60n + 1n)), -1);
   assertEquals(outside64(BigInt64Array.of(1n, 2n ** 32n + 1n), 5), 1);
+  // Values whose bits are a float64 NaN (-1), -0 (-2^63), infinity, or just past n,
+  // at each place of a block of four and in the tail after the last four.
+  for (const bad of [-1n, -(2n ** 63n), 0x7ff0000000000000n, 5n, 2n ** 32n + 4n]) {
+    for (const len of [1, 4, 7, 4099, 8195]) {
+      for (const at of [0, 1, 2, 3, len - 1, len - 2]) {
+        if (at < 0 || at >= len) continue;
+        const a = new BigInt64Array(len).fill(4n);
+        a[at] = bad;
+        assertEquals(outside64(a, 5), at, `${bad} at ${at} of ${len}`);
+        // A view at an offset (a part of a larger read).
+        const big = new BigInt64Array(len + 3).fill(4n);
+        big.set(a, 3);
+        assertEquals(outside64(big.subarray(3), 5), at);
+      }
+    }
+  }
   assertEquals(outside64(BigInt64Array.of(), 0), -1);
   assertEquals(outside64(BigInt64Array.of(0n), 0), 0);
 });

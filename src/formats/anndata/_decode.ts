@@ -21,7 +21,7 @@ import type { PartWatch } from "../ranges.ts";
 import { categoricalSeries, int64Series, prefetchArrow, utf8Series } from "./_arrow_series.ts";
 import { keepFrameMeta, keepNullable } from "./_frame_meta.ts";
 import { keepRecords, keepScalarType, keepShape } from "./_scalar_meta.ts";
-import { sparseInts } from "../_int64.ts";
+import { outside64, sparseInts } from "../_int64.ts";
 import { MAX_UNS_DEPTH } from "./_options.ts";
 
 /** A decoded dataframe: columns, index and categorical metadata. */
@@ -490,30 +490,46 @@ export async function readDataFrame(
 }
 
 /**
- * Checks int32 sparse indices against `[0, minor)` part by part while they
- * are read; `checked(indices)`: whether every one of them was seen and
+ * Checks sparse indices against `[0, minor)` part by part while they are
+ * read: int32 ones through `watch`, int64 (or uint64) ones through its
+ * `wide` watch; `checked(indices)`: whether every one of them was seen and
  * found in range (else the matrix checks them itself).
  */
 export function indexWatcher(minor: number): {
   watch: PartWatch;
   checked: (indices: ArrayBufferView) => boolean;
 } {
-  let covered = 0, ok = true;
-  const watch: PartWatch = (part: Uint8Array): void => {
-    if (!ok || part.byteOffset % 4 !== 0 || part.length % 4 !== 0) {
-      ok = false;
-      return;
+  // `width`: the element size the parts came in (4 or 8), 0 before the first.
+  let covered = 0, ok = true, width = 0;
+  const seen = (part: Uint8Array, w: number): boolean => {
+    if (!ok || (width && width !== w) || part.byteOffset % w !== 0 || part.length % w !== 0) {
+      return ok = false;
     }
+    width = w;
+    return true;
+  };
+  const watch: PartWatch = (part: Uint8Array): void => {
+    if (!seen(part, 4)) return;
     ok = outside32(new Int32Array(part.buffer, part.byteOffset, part.length / 4), minor) < 0;
     covered += part.length;
   };
   // Parts a decoding worker checked against the same bound (see PartWatch).
   watch.int32Below = minor;
-  watch.checked = (part: Uint8Array) => void (covered += part.length);
+  watch.checked = (part: Uint8Array) => {
+    if (seen(part, 4)) covered += part.length;
+  };
+  watch.wide = (part: Uint8Array): void => {
+    if (!seen(part, 8)) return;
+    ok = outside64(new BigInt64Array(part.buffer, part.byteOffset, part.length / 8), minor) < 0;
+    covered += part.length;
+  };
   return {
     watch,
     checked: (indices: ArrayBufferView) =>
-      ok && indices instanceof Int32Array && covered === indices.byteLength,
+      ok && covered === indices.byteLength &&
+      (width === 8
+        ? indices instanceof BigInt64Array || indices instanceof BigUint64Array
+        : indices instanceof Int32Array),
   };
 }
 

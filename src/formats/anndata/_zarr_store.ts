@@ -23,7 +23,7 @@ import {
 import { readRecords, recordColumns, recordFields } from "./_zarr_records.ts";
 import { allocate, dtypeOf, type NumericArray, numericDtype } from "./matrix.ts";
 import type { ElementStore, StoreArray, Utf8Strings } from "./_store.ts";
-import type { PartWatch } from "../ranges.ts";
+import { type PartWatch, watchFor } from "../ranges.ts";
 import { largeArray } from "../_memory.ts";
 import {
   CONSOLIDATED,
@@ -513,10 +513,10 @@ export function openZarr(source: ZarrStoreAt, label: string): ElementStore {
       return { ...(node?.attrs ?? {}) };
     },
     read: async (p, watch) => {
-      // An int32 index check is for int32 arrays (see PartWatch).
+      // An index check for int32 arrays, its wide one for 64-bit (see PartWatch).
       const node = watch?.int32Below !== undefined ? await open(p) : undefined;
-      const int32 = node?.kind === "array" && node.dtype === "int32";
-      return await readArray(p, undefined, int32 ? watch : undefined);
+      const dtype = node?.kind === "array" ? node.dtype : "";
+      return await readArray(p, undefined, watchFor(watch, dtype));
     },
     // Rows of a 1-D array: only the chunks from the first to the last row.
     async readRows(p, rows) {

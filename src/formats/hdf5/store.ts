@@ -10,7 +10,7 @@ import { guard } from "./_scheduler.ts";
 import { RecordFields } from "./_records.ts";
 import { readSpans } from "./_spans.ts";
 import { vstringsUtf8 } from "./_vstrings.ts";
-import { type LocalExtent, type RangeArray, spans } from "../ranges.ts";
+import { type LocalExtent, type RangeArray, spans, watchFor } from "../ranges.ts";
 import { metadataBlock } from "../read_plan.ts";
 import { type ByteReader, H5Dataset, H5File, type H5Values, type ReadOptions } from "./h5file.ts";
 
@@ -113,9 +113,9 @@ export async function openH5Range(
       const field = (await file.get(p)) ? undefined : await readField(p);
       if (field) return field;
       const ds = await dataset(p);
-      // An int32 index check is for int32 arrays (see PartWatch).
-      const int32 = ds.type.kind === "int" && sizeOf(ds.type) === 4;
-      if (watch?.int32Below !== undefined && !int32) watch = undefined;
+      // An index check for int32 arrays, its wide one for 64-bit (see PartWatch).
+      const t = ds.type;
+      watch = watchFor(watch, t.kind !== "int" ? "" : `${t.signed ? "" : "u"}int${8 * sizeOf(t)}`);
       const v = await ds.read(watch && { watch });
       if (v.kind === "number") {
         return { kind: "number", data: v.data, shape: ds.shape, dtype: v.dtype };

@@ -200,40 +200,56 @@ Deno.test({
 
 Deno.test({
   name:
-    "an index outside the columns deep inside a large X, h5ad plain or gzip, zarr (read in parts, " +
-    "checked as they land) is a CorruptFileError naming X; the same file undamaged loads",
+    "an index outside the columns deep inside a large X, h5ad plain or gzip, zarr, int32 or int64 " +
+    "(read in parts, checked as they land) is a CorruptFileError naming X; the same file undamaged loads",
   ...py,
   async fn() {
     const dir = await tempDir();
     try {
-      for (const kind of ["", "gzip", "zarr"]) {
-        const path = `${dir}/big${kind}.${kind === "zarr" ? "zarr" : "h5ad"}`;
+      const cases = [["", "int32"], ["gzip", "int32"], ["zarr", "int32"], ["", "int64"], [
+        "zarr",
+        "int64",
+      ]];
+      for (const [kind, itype] of cases) {
+        const path = `${dir}/big${kind}${itype}.${kind === "zarr" ? "zarr" : "h5ad"}`;
         const read = kind === "zarr" ? readZarr : readH5ad;
         await python(
           `import sys, numpy as np, scipy.sparse as sp, anndata as ad
 n, m, per = 60000, 50, 50
-ind = np.tile(np.arange(per, dtype=np.int32), n)
+ind = np.tile(np.arange(per, dtype=sys.argv[3]), n)
 X = sp.csr_matrix((np.ones(n * per, np.float32), ind, np.arange(n + 1) * per), shape=(n, m))
+X.indices = X.indices.astype(sys.argv[3])  # scipy keeps int32 where the values fit
 a = ad.AnnData(X=X)
 a.write_zarr(sys.argv[1]) if sys.argv[2] == "zarr" else a.write_h5ad(sys.argv[1], compression=sys.argv[2] or None)`,
           path,
           kind,
+          itype,
         );
-        assertEquals((await read(path)).X?.shape, [60000, 50]);
+        const whole = await read(path);
+        assertEquals(whole.X?.shape, [60000, 50]);
+        const indices = (whole.X as CsrMatrix).indices;
+        assert(
+          itype === "int64" ? indices instanceof BigInt64Array : indices instanceof Int32Array,
+        );
         const set = `import sys
 if sys.argv[1].endswith(".zarr"):
     import zarr; zarr.open(sys.argv[1] + "/X/indices", "r+")[int(sys.argv[2])] = int(sys.argv[3])
 else:
     import h5py
     with h5py.File(sys.argv[1], "a") as f: f["X/indices"][int(sys.argv[2])] = int(sys.argv[3])`;
-        for (const at of [2_345_678, 2_999_999]) {
-          await python(set, path, String(at), "50");
-          // zarr and gzip: checked on the worker that decoded the chunk (zarr names it).
-          const where = kind === "zarr"
+        // int64: -1 too (its bits as a float64 are NaN, see outside64).
+        const bads: [number, string][] = [[2_345_678, "50"], [
+          2_999_999,
+          itype === "int64" ? "-1" : "50",
+        ]];
+        for (const [at, bad] of bads) {
+          await python(set, path, String(at), bad);
+          // int32 zarr and gzip: checked on the worker that decoded the chunk (zarr names it).
+          const where = kind === "zarr" && itype === "int32"
             ? /\/X\/indices, chunk \d+: a sparse index \(50\) is outside 0\.\.49/
             : kind === "gzip"
             ? /\/X\/indices: a sparse index \(50\) is outside 0\.\.49/
-            : /\/X: .*index 50 at entry/;
+            : new RegExp(`/X: .*index ${bad} at entry ${at} is outside 0..49`);
           await assertRejects(() => read(path), CorruptFileError, where);
           await python(set, path, String(at), "0");
         }

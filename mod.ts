@@ -143,7 +143,10 @@ export { hashBytes, hashDirectory, type HashResult } from "./src/storage/hash.ts
 export {
   type Batch,
   Collection,
+  type CollectionAppendOptions,
+  type CollectionCacheOptions,
   type CollectionLoadOptions,
+  type CollectionOpenOptions,
   type CollectionOptions,
   type CollectionStreamOptions,
   type MappedOptions,

@@ -358,3 +358,19 @@ export function scanGuarded(p: Polars, path: string, suffix: string, label: stri
   void lf.columns; // reads the schema: a file that is not this format fails here
   return lf;
 }
+
+/**
+ * Guarded scans (`scanGuarded`) stacked as one LazyFrame (polars' concat:
+ * `"vertical"`, or `"diagonalRelaxed"` for columns some lack, filled with
+ * nulls), guarded as each of them is: errors are LaminErrors naming the
+ * files, and a CSV's later attempt replays the whole stack.
+ */
+export function concatGuarded(
+  p: Polars,
+  frames: readonly LazyFrame[],
+  how: "vertical" | "diagonalRelaxed",
+): LazyFrame {
+  const scans = [...scansOf([...frames], new Set())];
+  const make = () => p.concat(unwrap([...frames]) as LazyFrame[], { how, rechunk: false });
+  return guard(scans, make, runOn(scans, make));
+}

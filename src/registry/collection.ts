@@ -1,4 +1,4 @@
-import { showValue } from "../_display.ts";
+import { kindOf, showValue } from "../_display.ts";
 import { nameOrKey } from "./_lamindb_hint.ts";
 import { checkKnownOptions } from "../storage/_validate.ts";
 import { ValidationError } from "../errors.ts";
@@ -6,6 +6,7 @@ import { newId } from "../_ids.ts";
 import type { Join } from "../formats/anndata/concat.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import type { DataFrame } from "../formats/tables.ts";
+import type { LazyFrame } from "../query/scan.ts";
 import type { Expression } from "../query/expr.ts";
 import {
   date,
@@ -74,6 +75,28 @@ export interface CollectionLoadOptions {
   join?: Join;
   /** Link the collection and its files as inputs of the tracked run (default: settings). */
   isRunInput?: boolean;
+}
+
+/** Options of `collection.open()`. */
+export interface CollectionOpenOptions {
+  /** Columns the tables do not all have: left out (`"inner"`, default) or filled with nulls (`"outer"`). */
+  join?: Join;
+  /** Link the collection and its files as inputs of the tracked run (default: settings). */
+  isRunInput?: boolean;
+}
+
+/** Options of `collection.cache()`. */
+export interface CollectionCacheOptions {
+  /** Link the collection and its files as inputs of the tracked run (default: settings). */
+  isRunInput?: boolean;
+}
+
+/** Options of `collection.append(file, options)`. */
+export interface CollectionAppendOptions {
+  /** The run that makes the new version (default: the tracked run, if any). */
+  run?: Run;
+  /** Its version label (default: none). */
+  version?: string;
 }
 
 /** Options of `collection.stream()`. */
@@ -423,6 +446,94 @@ export class Collection {
    */
   mapped(options: MappedOptions = {}): AsyncIterable<Batch> {
     return mappedCollection(this, options);
+  }
+
+  /**
+   * The tables as one polars `LazyFrame` (lamindb's `open()`): each file
+   * scanned (`file.open()`: filters and column selections pushed down to
+   * the reader; a remote file from its cached copy), stacked in order.
+   * Columns not every table has are left out (`join: "inner"`, default, as
+   * `load()`) or filled with nulls (`"outer"`); `collect()` gives what
+   * `load()` gives. AnnData files, or a table format without a lazy scan,
+   * are a `ValidationError` before anything is read; a file gone from
+   * storage a `StorageError` naming it.
+   *
+   * @example Filter two tables without loading them
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * import pl from "nodejs-polars";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const a = await new ln.File(pl.DataFrame({ x: [1, 5] }), { key: "a.parquet" }).save();
+   * const b = await new ln.File(pl.DataFrame({ x: [7, 2] }), { key: "b.parquet" }).save();
+   * const c = await new ln.Collection([a, b], { name: "xs" }).save();
+   * const big = await (await c.open()).filter(pl.col("x").gt(4)).collect();
+   * console.assert(big.getColumn("x").toArray().join() === "5,7");
+   * await ln.close();
+   * ```
+   */
+  async open(options: CollectionOpenOptions = {}): Promise<LazyFrame> {
+    return await (await import("./_collection_open.ts")).openCollection(this, options);
+  }
+
+  /**
+   * Local paths of the files, in order (lamindb's `cache()`): each file's
+   * `stage()` (a remote one downloaded to the cache unless its cached copy
+   * is current). A file gone from storage is a `StorageError` naming it.
+   *
+   * @example Paths on disk
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const a = await new ln.File(new TextEncoder().encode("x\n1\n"), { key: "a.csv" }).save();
+   * const c = await new ln.Collection([a], { name: "tables" }).save();
+   * console.assert((await c.cache())[0] === a.path());
+   * await ln.close();
+   * ```
+   */
+  async cache(options: CollectionCacheOptions = {}): Promise<string[]> {
+    return await (await import("./_collection_open.ts")).cacheCollection(this, options);
+  }
+
+  /**
+   * The next version with `file` added at the end (lamindb's `append()`):
+   * a new, unsaved collection revising this one (same name and
+   * description); this one is unchanged. `save()` it.
+   *
+   * @example A second version with one more file
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const bytes = (s: string) => new TextEncoder().encode(s);
+   * const a = await new ln.File(bytes("a"), { key: "a.txt" }).save();
+   * const b = await new ln.File(bytes("b"), { key: "b.txt" }).save();
+   * const v1 = await new ln.Collection([a], { name: "letters" }).save();
+   * const v2 = await (await v1.append(b)).save();
+   * console.assert((await v2.files.all()).length === 2 && (await v1.files.all()).length === 1);
+   * console.assert((await v2.versions()).length === 2 && v2.name === "letters");
+   * await ln.close();
+   * ```
+   */
+  async append(file: File, options: CollectionAppendOptions = {}): Promise<Collection> {
+    checkKnownOptions("collection.append(file, options)", options ?? {}, ["run", "version"]);
+    if (!(file instanceof File)) {
+      throw new ValidationError(
+        `collection.append(file): file is a saved File, got ${kindOf(file)}`,
+      );
+    }
+    if (!this._saved) {
+      throw new ValidationError(
+        `collection "${this.name}" is not saved; save() it before appending to it (or add the ` +
+          `file to the list given to new ln.Collection)`,
+      );
+    }
+    const files = await this.files.all();
+    return new Collection([...files, file], {
+      revises: this,
+      ...(this.description !== null ? { description: this.description } : {}),
+      ...(options.run !== undefined ? { run: options.run } : {}),
+      ...(options.version !== undefined ? { version: options.version } : {}),
+      instance: this._inst,
+    });
   }
 
   /** Every version of this collection, oldest first. */

@@ -13,7 +13,7 @@ import {
   sql,
   type SqlBool,
 } from "kysely";
-import { MultipleResultsError, NotFoundError, ValidationError } from "../errors.ts";
+import { LaminError, MultipleResultsError, NotFoundError, ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
 import {
@@ -29,6 +29,7 @@ import type { DataFrame } from "../formats/tables.ts";
 import { showQueries } from "./_display.ts";
 import { STEM_LENGTH } from "../_ids.ts";
 import { lamindbSpelling } from "./_lamindb_hint.ts";
+import { checkDeleteOptions, type DeleteOptions } from "./_delete_options.ts";
 
 /** A table of the registry. */
 export type Table = keyof Database & string;
@@ -781,6 +782,66 @@ export class Query<R> implements Promise<R[]> {
   toList<K extends keyof R & string>(field: K): Promise<R[K][]>;
   toList(field?: string): Promise<unknown[]> {
     return field === undefined ? this.all() : this.#pluck(field);
+  }
+
+  /**
+   * Delete every record of the query for good (lamindb's
+   * `QuerySet.delete()`), one by one as each record's own `delete()` does
+   * (a file's object too, for keys lamindeno manages; links to runs,
+   * labels and folders); resolves to how many. File and Collection queries
+   * only. Checked first, so that nothing is deleted: the options, a query
+   * with `limit()` or `offset()` (a `ValidationError`, as Django's), and a
+   * file that a collection holds (an `IntegrityError` naming it). When a
+   * record fails later (another writer changed it), the error says how
+   * many were deleted before it.
+   *
+   * @example Delete the CSV files
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * for (const key of ["a.csv", "b.csv", "c.txt"]) {
+   *   await new ln.File(new TextEncoder().encode(key), { key }).save();
+   * }
+   * console.assert((await ln.File.filter({ suffix: ".csv" }).delete()) === 2);
+   * console.assert((await ln.File.filter({})).map((f) => f.key).join() === "c.txt");
+   * await ln.close();
+   * ```
+   */
+  async delete(options: DeleteOptions = {}): Promise<number> {
+    const label = this.#label;
+    if (label !== "File" && label !== "Collection") {
+      throw new ValidationError(
+        `${label} queries have no delete(); lamindeno deletes File and Collection records ` +
+          `(with their links); nothing was deleted`,
+      );
+    }
+    checkDeleteOptions(`${label} query`, options);
+    if (this.#options.limit !== undefined || this.#options.offset !== undefined) {
+      throw new ValidationError(
+        `${label} query: delete() after limit() or offset(); narrow the query with filter() ` +
+          `instead; nothing was deleted`,
+      );
+    }
+    type Deletable = {
+      delete(o: DeleteOptions): Promise<void>;
+      _checkDeletable?(): Promise<void>;
+    };
+    const records = await this.all() as Deletable[];
+    for (const r of records) await r._checkDeletable?.();
+    let done = 0;
+    for (const r of records) {
+      try {
+        await r.delete(options);
+      } catch (e) {
+        if (done > 0 && e instanceof LaminError) {
+          e.message = `${done} of the query's ${records.length} ${label} records were deleted, ` +
+            `then: ${e.message}`;
+        }
+        throw e;
+      }
+      done++;
+    }
+    return done;
   }
 
   /** Await the records. */

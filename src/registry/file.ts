@@ -16,7 +16,7 @@ import { saveFiles } from "./_save.ts";
 import { checkFileOptions } from "./_file_options.ts";
 import { managers } from "./_file_managers.ts";
 import { versionsOf } from "./_versions.ts";
-import { deleteFile, replaceFile } from "./_replace.ts";
+import { checkInNoCollection, deleteFile, replaceFile } from "./_replace.ts";
 import { linkRunInput } from "./_inputs.ts";
 import { LazyDataFrame } from "../query/lazy_frame.ts";
 import type { LazyFrame } from "../query/scan.ts";
@@ -586,6 +586,14 @@ export class File {
     checkDeleteOptions("File", options);
     if (!this._saved) throw new ValidationError(`file ${this.id} is not saved; nothing to delete`);
     await deleteFile(this._inst, this);
+  }
+
+  /**
+   * @internal An `IntegrityError` when a collection holds this file (which
+   * `delete()` refuses): a query's `delete()` asks every record first.
+   */
+  async _checkDeletable(): Promise<void> {
+    if (this._saved) await checkInNoCollection(this._inst.db, this.id);
   }
 
   /** At a glance: fields, storage, transform, run, readers, labels, features (a {@linkcode Description}). */

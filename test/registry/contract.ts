@@ -775,6 +775,48 @@ export function registryContract(
     assertEquals(names(await c.parents.all()), ["CD8"]);
   });
 
+  t(
+    "query.delete(): every record of a File or Collection query, each as its delete(); checked before anything is deleted",
+    async (root) => {
+      const keys = ["a.csv", "b.csv", "c.csv", "d.txt"];
+      const files: ln.File[] = [];
+      for (const key of keys) files.push(await new ln.File(enc.encode(key), { key }).save());
+      const label = await new ln.ULabel({ name: "to go" }).save();
+      await files[0].ulabels.add(label);
+      const all = async () => (await ln.File.filter({}).orderBy("key")).map((f) => f.key);
+      // Refused, nothing deleted: bad options, a paged query, a file in a collection, other records.
+      await assertRejects(
+        () => ln.File.filter({ suffix: ".csv" }).delete({ permanent: false }),
+        ln.ValidationError,
+        /no trash/,
+      );
+      await assertRejects(
+        () => ln.File.filter({ suffix: ".csv" }).limit(1).delete(),
+        ln.ValidationError,
+        /limit\(\) or offset\(\)/,
+      );
+      await assertRejects(() => ln.ULabel.filter({}).delete(), ln.ValidationError, /File and Coll/);
+      const c = await new ln.Collection([files[2]], { name: "holds c" }).save();
+      const e = await assertRejects(
+        () => ln.File.filter({ suffix: ".csv" }).delete(),
+        ln.IntegrityError,
+        /in collection/,
+      );
+      assert(e.message.includes(files[2].id), e.message);
+      assertEquals(await all(), keys);
+      // Collections first, then their files.
+      assertEquals(await ln.Collection.filter({ name: "holds c" }).delete(), 1);
+      assertEquals(await ln.Collection.filter({}).count(), 0);
+      assert((await ln.Collection.filter({ name: "holds c" }).delete()) === 0, "none left");
+      assertEquals(await ln.File.filter({ suffix: ".csv" }).delete(), 3);
+      assertEquals(await all(), ["d.txt"]);
+      assertEquals((await label.files.all()).length, 0, "links go with the files");
+      // Managed objects are gone; the report of a healthy instance is empty.
+      assertEquals(await Deno.stat(`${root}/a.csv`).then(() => true, () => false), false);
+      assertEquals(await ln.fsck(), HEALTHY);
+    },
+  );
+
   t("label names: empty, 10,000 characters, __proto__ and constructor", async () => {
     for (const name of ["", "   ", 3, undefined]) {
       await assertRejects(

@@ -201,15 +201,20 @@ export async function selectWhere<T extends Table, R>(
   // both still walk an index for it.
   // Ties are broken by id, so that pages (limit, offset) of one order neither
   // repeat nor skip records.
+  // Ids in code point order on both databases (PostgreSQL's default
+  // collation is not: "a" < "B" there), as SQLite's BINARY: a version
+  // family's ids count its versions in that order.
+  const ref = (col: string) =>
+    pg && col === model.fields.id ? sql`${sql.ref(col)} collate "C"` : db.dynamic.ref(col);
   const order = orderOf(model, options.orderBy);
   for (const [col, dir] of order) {
     q = q.orderBy(
-      db.dynamic.ref(col),
+      ref(col),
       (ob) => dir === "asc" ? ob.asc().nullsLast() : ob.desc().nullsFirst(),
     );
   }
   if (order.length > 0 && !order.some(([col]) => col === model.fields.id)) {
-    q = q.orderBy(db.dynamic.ref(model.fields.id), "asc");
+    q = q.orderBy(ref(model.fields.id), "asc");
   }
   if (options.limit !== undefined) q = q.limit(options.limit);
   if (options.offset !== undefined) {
@@ -479,6 +484,16 @@ export class Query<R> implements Promise<R[]> {
         refine: (where) => Query.defer(label, () => make().filter(where as Where)),
       },
     );
+  }
+
+  /**
+   * @internal A query of fixed records (an unsaved record's versions: itself),
+   * paged by `limit`/`offset`; not narrowed further.
+   */
+  static of<R>(label: string, records: readonly R[]): Query<R> {
+    const page = (o: QueryOptions) =>
+      Promise.resolve(records.slice(o.offset ?? 0, (o.offset ?? 0) + (o.limit ?? Infinity)));
+    return new Query<R>(label, page, () => Promise.resolve(records.length));
   }
 
   /** A query that rejects with `error` whatever is asked of it. */

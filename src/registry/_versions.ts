@@ -56,12 +56,6 @@ async function familyIds(db: RegistryDb, id: string): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-/** Every version of the file with this id, oldest first. */
-export async function versionsOf(inst: Instance, id: string): Promise<File[]> {
-  const ids = (await familyIds(inst.db, id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return await FILES(inst).byIds(ids);
-}
-
 /**
  * Decide, for each plan of a save, whether it is a new version (of
  * `revises`, or of the latest file registered under its key in its

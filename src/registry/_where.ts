@@ -20,6 +20,7 @@ import { globContains, regexContains } from "./_fold.ts";
 import { storableText } from "./_description.ts";
 import { isPlainObject } from "../storage/_validate.ts";
 import { lamindbSpelling } from "./_lamindb_hint.ts";
+import { STEM_LENGTH } from "../_ids.ts";
 
 /** What a field holds, for checking values and operators. */
 export type FieldType = "string" | "number" | "date" | "boolean";
@@ -447,6 +448,11 @@ function operator<T extends Table, R>(
           : sql<SqlBool>`(${ref} glob ${globContains(v)})`;
       }
       if (op === "startsWith") {
+        if (field === "id" && model.scope && v.length === STEM_LENGTH) {
+          // A version family (lamindb's stem uid): the expression its index covers
+          // (migrations 0006 and 0008), the same rows.
+          return sql<SqlBool>`substr(${ref}, 1, ${sql.lit(STEM_LENGTH)}) = ${v}`;
+        }
         const exact = sql<SqlBool>`substr(${ref}, 1, length(${v})) = ${v}`;
         if (!model.bytewise?.includes(field)) return exact;
         // The same rows as an index range: those from the prefix up to its upper bound,

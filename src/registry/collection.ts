@@ -2,7 +2,7 @@ import { kindOf, showValue } from "../_display.ts";
 import { nameOrKey } from "./_lamindb_hint.ts";
 import { checkKnownOptions } from "../storage/_validate.ts";
 import { ValidationError } from "../errors.ts";
-import { newId } from "../_ids.ts";
+import { newId, STEM_LENGTH } from "../_ids.ts";
 import type { Join } from "../formats/anndata/concat.ts";
 import type { AnnData } from "../formats/anndata/anndata.ts";
 import type { DataFrame } from "../formats/tables.ts";
@@ -35,7 +35,7 @@ import { FILE_MODEL, FILES, latestUnlessAsked } from "./_file_model.ts";
 import { Run, RUN_MODEL, RUNS } from "./run.ts";
 import { USER_MODEL } from "./user.ts";
 import { type ULabel, ULABEL_MODEL, ulabelsManager } from "./ulabel.ts";
-import { deleteCollection, familyRows, saveCollection } from "./_collection_save.ts";
+import { deleteCollection, saveCollection } from "./_collection_save.ts";
 import { loadCollection, streamCollection } from "./_collection_load.ts";
 import { showRecords } from "./_display.ts";
 import { checkDeleteOptions, type DeleteOptions } from "./_delete_options.ts";
@@ -536,11 +536,17 @@ export class Collection {
     });
   }
 
-  /** Every version of this collection, oldest first. */
-  async versions(): Promise<Collection[]> {
-    if (!this._saved) return [this];
-    const inst = this._inst;
-    return (await familyRows(inst, this.id)).map((r) => Collection.fromRow(r, inst));
+  /**
+   * Every version of this collection, oldest first (a query, as lamindb's
+   * `versions`: await it, or `df()`, `filter()`, `last()` ...).
+   */
+  versions(): Query<Collection> {
+    if (!this._saved) return Query.defer("Collection", () => Query.of("Collection", [this]));
+    const stem = this.id.slice(0, STEM_LENGTH);
+    return Query.defer(
+      "Collection",
+      () => COLLECTIONS(this._inst).filter({ id: { startsWith: stem } }, { orderBy: "id" }),
+    );
   }
 
   /**

@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import { ValidationError } from "../errors.ts";
 import type { LoadAs, LoadOptions, LoadResult, LoadTypes } from "../formats/load.ts";
 import { objectKey, suffixOf } from "../storage/key.ts";
-import { newId } from "../_ids.ts";
+import { newId, STEM_LENGTH } from "../_ids.ts";
 import {
   type Queries,
   Query,
@@ -15,7 +15,6 @@ import { type FileData, type Input, inputName, inputSuffix, toInput } from "./_i
 import { saveFiles } from "./_save.ts";
 import { checkFileOptions } from "./_file_options.ts";
 import { managers } from "./_file_managers.ts";
-import { versionsOf } from "./_versions.ts";
 import { checkInNoCollection, deleteFile, replaceFile } from "./_replace.ts";
 import { linkRunInput } from "./_inputs.ts";
 import { LazyDataFrame } from "../query/lazy_frame.ts";
@@ -542,7 +541,9 @@ export class File {
 
   /**
    * Every version of this file (the files whose ids share its first 16
-   * characters, lamindb's scheme), oldest first: the latest is last. The
+   * characters, lamindb's scheme), oldest first: the latest is last. A
+   * query, as lamindb's `versions`: await it, or ask `last()`, `df()`,
+   * `filter()` ... (ids in code point order on every database). The
    * key's path holds the latest; older objects moved to `.lamindb/` and
    * still load, stream and show in lineage. `get`/`filter` return latest
    * versions unless the where names `isLatest`, an `id` or a `hash`.
@@ -559,9 +560,14 @@ export class File {
    * await ln.close();
    * ```
    */
-  async versions(): Promise<File[]> {
-    if (!this._saved) return [this];
-    return await versionsOf(this._inst, this.id);
+  versions(): Query<File> {
+    // A version family: ids sharing a stem (lamindb's `versions`, a query by stem uid).
+    if (!this._saved) return Query.defer("File", () => Query.of("File", [this]));
+    const stem = this.id.slice(0, STEM_LENGTH);
+    return Query.defer(
+      "File",
+      () => FILES(this._inst).filter({ id: { startsWith: stem } }, { orderBy: "id" }),
+    );
   }
 
   /**

@@ -272,6 +272,41 @@ export function searchContract(
     await assertRejects(() => ln.File.search("a").orderBy("key").all(), ln.ValidationError, /rank/);
   });
 
+  t(
+    "versions() is a query of the family in code point order of ids (past version 36: 000A < 000a), on every collation",
+    async () => {
+      const versions: ln.File[] = [];
+      for (let i = 0; i < 40; i++) {
+        versions.push(await new ln.File(enc.encode(`v${i}`), { key: "v.txt" }).save());
+      }
+      const ids = versions.map((f) => f.id);
+      const codePoint = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      assertEquals(ids, codePoint, "saved in id order");
+      assert(ids.some((id) => id.endsWith("A")) && ids.some((id) => id.endsWith("a")));
+      const q = versions[3].versions();
+      assert(q instanceof ln.Query, "a query");
+      assertEquals((await q).map((f) => f.id), ids);
+      assertEquals((await q.last())?.id, ids[39]);
+      assertEquals((await q.filter({ isLatest: true })).map((f) => f.id), [ids[39]]);
+      assertEquals(await q.count(), 40);
+      assertEquals((await q.orderBy("-id").limit(2)).map((f) => f.id), [ids[39], ids[38]]);
+      assertEquals((await q.df()).height, 40);
+      // Any order by id, and ties broken by id: code point order too.
+      const other = await save("other.txt");
+      const all = [...ids, other.id].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      assertEquals(
+        (await ln.File.filter({ isLatest: { in: [true, false] } }, { orderBy: "id" })).map((f) =>
+          f.id
+        ),
+        all,
+      );
+      const c1 = await new ln.Collection([versions[0]], { name: "c" }).save();
+      const c2 = await new ln.Collection([versions[1]], { name: "c" }).save();
+      assertEquals((await c1.versions()).map((c) => c.id), [c1.id, c2.id]);
+      assertEquals((await c2.versions().first())?.id, c1.id);
+    },
+  );
+
   t("key startsWith is an exact index range, also next to the highest code points", async () => {
     // The range [prefix, its upper bound) alone decides: the keys around each bound.
     const stored = [

@@ -79,6 +79,7 @@ export { Transform, type TransformOptions } from "./src/registry/transform.ts";
 export { Storage } from "./src/registry/storage_record.ts";
 export { User } from "./src/registry/user.ts";
 export { type Feature, Features } from "./src/registry/features.ts";
+export type { FeatureManager, FeatureValues } from "./src/registry/_file_values.ts";
 export { ULabel, type ULabelOptions } from "./src/registry/ulabel.ts";
 export { Description } from "./src/registry/description.ts";
 export { view, type ViewOptions } from "./src/registry/view.ts";

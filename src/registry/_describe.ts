@@ -101,13 +101,18 @@ export async function describeFile(f: File): Promise<Description> {
     ),
   };
   if (!f.isSaved) return render("File", fileName(f), [general]);
-  const [inputOf, labels, featureSets, folders] = await Promise.all([
+  const [inputOf, labels, featureSets, folders, values] = await Promise.all([
     f.inputOf.all(),
     f.ulabels.all(),
     f.features.all(),
     f.folders.all(),
+    f.features.getValues(),
   ]);
-  const features: Rows = [];
+  // Values first, as lamindb's describe() lists them: `temperature: 21.6`.
+  const features: Rows = Object.entries(values).map(([name, v]) => [
+    name,
+    clip(typeof v === "string" ? v : JSON.stringify(v), 200),
+  ]);
   for (const fs of featureSets) {
     const members = await fs.members();
     features.push([

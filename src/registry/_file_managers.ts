@@ -5,20 +5,24 @@ import type { File } from "./file.ts";
 import { type Folder, FOLDERS } from "./folder.ts";
 import { type Run, RUNS } from "./run.ts";
 import { type ULabel, ulabelsManager } from "./ulabel.ts";
+import { type FeatureManager, valueMethods } from "./_file_values.ts";
 
-/** The managers of `f` (inputOf, features, folders, ulabels). */
+/** The managers of `f` (inputOf, features: sets and values, folders, ulabels). */
 export function managers(
   f: File,
-): [RelatedManager<Run>, RelatedManager<Features>, RelatedManager<Folder>, RelatedManager<ULabel>] {
+): [RelatedManager<Run>, FeatureManager, RelatedManager<Folder>, RelatedManager<ULabel>] {
   const self = () => ({ id: f.id, inst: f._inst });
   return [
     linkManager("run_input", "file_id", self, "run_id", (inst, ids) => RUNS(inst).byIds(ids)),
-    linkManager(
-      "file_features",
-      "file_id",
-      self,
-      "features_id",
-      (inst, ids) => FEATURE_SETS(inst).byIds(ids),
+    Object.assign(
+      linkManager(
+        "file_features",
+        "file_id",
+        self,
+        "features_id",
+        (inst, ids) => FEATURE_SETS(inst).byIds(ids),
+      ),
+      valueMethods(self),
     ),
     linkManager(
       "folder_file",

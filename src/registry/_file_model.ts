@@ -1,4 +1,5 @@
 // The File record's table mapping and its queries (related records joined).
+import { valuesFilter } from "./_file_values.ts";
 import type { Model, Queries, Row, Where } from "./_model.ts";
 import { date, queries } from "./_model.ts";
 import { managers } from "./_file_managers.ts";
@@ -44,6 +45,7 @@ export const FILE_MODEL: Model<"file", File> = {
     createdBy: { column: "created_by_id", target: () => USER_MODEL as never },
   },
   bytewise: ["key"],
+  customFilters: { features: valuesFilter as never },
   links: {
     ulabels: {
       table: "file_ulabel",

@@ -364,6 +364,7 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
       }
       await trx.deleteFrom("run_input").where("file_id", "=", file.id).execute();
       await trx.deleteFrom("file_features").where("file_id", "=", file.id).execute();
+      await trx.deleteFrom("file_value").where("file_id", "=", file.id).execute();
       await trx.deleteFrom("folder_file").where("file_id", "=", file.id).execute();
       await trx.deleteFrom("file_ulabel").where("file_id", "=", file.id).execute();
       await unindexForSearch(trx, "file", [file.id]);

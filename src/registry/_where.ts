@@ -222,10 +222,14 @@ export function whereExpression<T extends Table, R>(
       ];
       const spelled = lamindbSpelling(field, value, names, label);
       const option = depth === 0 ? optionHint(label, field, value) : "";
+      // lamindb's Artifact.filter(temperature=21.6) filters by a feature value.
+      const feature = spelled === undefined && model.customFilters?.features
+        ? `; a feature value is written { features: { ${JSON.stringify(field)}: ... } }`
+        : "";
       throw new ValidationError(
         `${label} has no field "${field}"${
           spelled === undefined ? "" : `; lamindb's ${field} is written ${spelled} here`
-        }${option}; fields: ${names.join(", ")}; groups: and, or, not, exclude`,
+        }${feature}${option}; fields: ${names.join(", ")}; groups: and, or, not, exclude`,
       );
     }
     parts.push(fieldExpression(eb, model, field, col, value, ctx));

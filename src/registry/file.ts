@@ -43,6 +43,7 @@ import {
   type StreamOptions,
 } from "./file_schemas.ts";
 import type { Features } from "./features.ts";
+import type { FeatureManager } from "./_file_values.ts";
 import type { Folder } from "./folder.ts";
 import { type SearchOptions, searchQuery } from "./_search.ts";
 import { defaultInstance, Instance } from "./instance.ts";
@@ -165,8 +166,25 @@ export class File {
   createdBy: User | undefined;
   /** Runs that read this file. */
   readonly inputOf: RelatedManager<Run>;
-  /** Feature sets of this file. */
-  readonly features: RelatedManager<Features>;
+  /**
+   * Feature sets of this file (`all`, `add`, `remove`) and its feature
+   * values (lamindb 1.x's): `addValues({ temperature: 21.6 })`,
+   * `getValues()`, `setValues()`, `removeValues()`; files are found by them
+   * with `File.filter({ features: { temperature: { gt: 20 } } })`.
+   *
+   * @example Annotate a file and find it by a value
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const f = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * await f.features.addValues({ temperature: 21.6, tissue: "lung" });
+   * console.assert((await f.features.getValues()).tissue === "lung");
+   * const warm = await ln.File.filter({ features: { temperature: { gt: 20 } } });
+   * console.assert(warm.length === 1 && warm[0].id === f.id);
+   * await ln.close();
+   * ```
+   */
+  readonly features: FeatureManager;
   /** Folders that contain this file. */
   readonly folders: RelatedManager<Folder>;
   /** Labels of this file (`file.ulabels.add(label)`). */

@@ -341,6 +341,21 @@ export const MIGRATIONS: Record<string, Migration> = {
         .columns(["key", "is_latest", "created_at"]).execute();
     },
   },
+  "0013_file_values": {
+    async up(db: AnyDb) {
+      // Feature values of files (file.features.addValues): one row per file and name.
+      await db.schema.createTable("file_value")
+        .addColumn("file_id", "varchar(20)", (c) => c.notNull().references("file.id"))
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("value_json", "text", (c) => c.notNull())
+        .addColumn("value_num", "double precision")
+        .addPrimaryKeyConstraint("file_value_pk", ["file_id", "key"] as never)
+        .execute();
+      // Values can be long (PostgreSQL's btree refuses entries over ~2.7 kB): numbers only.
+      await db.schema.createIndex("file_value_key_num_idx").on("file_value")
+        .columns(["key", "value_num"]).execute();
+    },
+  },
 };
 
 /** Serves {@linkcode MIGRATIONS} to kysely's `Migrator`. */

@@ -80,6 +80,16 @@ export interface RunParamTable {
   value_json: string;
 }
 
+/** `file_value`: a feature value of a file (`file.features.addValues`), one per file and name. */
+export interface FileValueTable {
+  file_id: string;
+  key: string;
+  /** The value as canonical JSON (object keys sorted, no spaces). */
+  value_json: string;
+  /** The value when it is a number (for `gt`/`lt` filters), else null. */
+  value_num: number | null;
+}
+
 /** `file`: one registered object (a file, or a folder-like store such as `.zarr`). */
 export interface FileTable {
   id: string;
@@ -296,6 +306,7 @@ export interface Database {
   pending_object: PendingObjectTable;
   run_cell: RunCellTable;
   run_param: RunParamTable;
+  file_value: FileValueTable;
   ulabel: UlabelTable;
   ulabel_parent: UlabelParentTable;
   file_ulabel: FileUlabelTable;

@@ -817,6 +817,100 @@ export function registryContract(
     },
   );
 
+  t(
+    "feature values: addValues/getValues/setValues/removeValues, File.filter({ features }), typed errors that write nothing",
+    async () => {
+      const save = (key: string) => new ln.File(enc.encode(key), { key }).save();
+      const [a, b, c] = [await save("a.txt"), await save("b.txt"), await save("c.txt")];
+      await a.features.addValues({ temperature: 21.6, tissue: "lung", genes: ["CD4", "CD8A"] });
+      await b.features.addValues({ temperature: 4, tissue: "blood", meta: { n: 2, ok: true } });
+      await c.features.addValues({ tissue: "lung", skipped: null });
+      assertEquals(await a.features.getValues(), {
+        genes: ["CD4", "CD8A"],
+        temperature: 21.6,
+        tissue: "lung",
+      });
+      assertEquals(await c.features.getValues(), { tissue: "lung" }, "null values are skipped");
+      const text = (await a.describe()).text;
+      assert(/temperature\W+21\.6/.test(text) && /genes\W+\["CD4","CD8A"\]/.test(text), text);
+      const keys = async (features: unknown) =>
+        (await ln.File.filter({ features } as ln.Where, { orderBy: "key" })).map((f) => f.key);
+      assertEquals(await keys({ tissue: "lung" }), ["a.txt", "c.txt"]);
+      assertEquals(await keys({ tissue: "lung", temperature: 21.6 }), ["a.txt"]);
+      assertEquals(await keys({ temperature: { gt: 5 } }), ["a.txt"]);
+      assertEquals(await keys({ temperature: { gte: 4, lt: 21.6 } }), ["b.txt"]);
+      assertEquals(await keys({ tissue: { in: ["blood", "lung"] } }), ["a.txt", "b.txt", "c.txt"]);
+      assertEquals(await keys({ tissue: { ne: "lung" } }), ["b.txt"]);
+      assertEquals(await keys({ temperature: { isNull: true } }), ["c.txt"]);
+      assertEquals(await keys({ genes: ["CD4", "CD8A"] }), ["a.txt"]);
+      assertEquals(await keys({ genes: ["CD8A", "CD4"] }), [], "arrays compare as wholes");
+      assertEquals(await keys({ meta: { eq: { ok: true, n: 2 } } }), ["b.txt"]);
+      assertEquals(await keys({ tissue: "Lung" }), [], "case-exact");
+      assertEquals(
+        (await ln.File.filter({ not: { features: { tissue: "lung" } } })).map((f) => f.key),
+        ["b.txt"],
+      );
+      // A name given again gets the new value; set replaces all; remove drops names.
+      await a.features.addValues({ temperature: 37 });
+      assertEquals((await a.features.getValues()).temperature, 37);
+      assertEquals(await keys({ temperature: { gt: 30 } }), ["a.txt"]);
+      await b.features.setValues({ batch: 1 });
+      assertEquals(await b.features.getValues(), { batch: 1 });
+      await a.features.removeValues("genes");
+      assertEquals(Object.keys(await a.features.getValues()), ["temperature", "tissue"]);
+      await a.features.removeValues();
+      assertEquals(await a.features.getValues(), {});
+      // Bad input: a ValidationError, nothing written.
+      await c.features.addValues({ tissue: "lung" });
+      for (
+        const bad of [
+          [{ t: NaN }, /finite/],
+          [{ t: new Date() }, /Date/],
+          [{ "": 1 }, /1-255 characters/],
+          [{ ["__proto__"]: 1 }, /not allowed/],
+          ["lung", /plain object/],
+        ] as const
+      ) {
+        await assertRejects(
+          () => c.features.addValues(bad[0] as never),
+          ln.ValidationError,
+          bad[1],
+        );
+      }
+      assertEquals(await c.features.getValues(), { tissue: "lung" });
+      for (
+        const bad of [
+          {},
+          "lung",
+          { tissue: { gt: "a" } },
+          { tissue: { in: [] } },
+          { tissue: undefined },
+          { tissue: { isNull: 1 } },
+        ]
+      ) {
+        await assertRejects(() => keys(bad), ln.ValidationError, /where\.features/);
+      }
+      await assertRejects(() => c.features.removeValues(3 as never), ln.ValidationError);
+      // lamindb's Artifact.filter(temperature=21.6): the error says how it is written here.
+      await assertRejects(
+        () => ln.File.filter({ temperature: 21.6 } as ln.Where),
+        ln.ValidationError,
+        /no field "temperature"; a feature value is written \{ features: \{ "temperature": \.\.\. \} \}/,
+      );
+      // Deleting a file deletes its values; an unsaved or deleted file takes none.
+      await c.delete();
+      assertEquals(await keys({ tissue: "lung" }), []);
+      await assertRejects(() => c.features.addValues({ x: 1 }), ln.ValidationError, /not saved/);
+      const stale = await ln.File.get(b.id);
+      await b.delete();
+      await assertRejects(
+        () => stale.features.addValues({ x: 1 }),
+        ln.ValidationError,
+        /not in the registry/,
+      );
+    },
+  );
+
   t("label names: empty, 10,000 characters, __proto__ and constructor", async () => {
     for (const name of ["", "   ", 3, undefined]) {
       await assertRejects(

@@ -116,6 +116,7 @@ export interface UndoIntoJob {
     masks: number[];
     filters: Filter[];
     elem: number;
+    /** A chunk's bytes once undone; 0: each its stored size (pieces of a contiguous dataset, no filters). */
     expected: number;
     where: string;
     picks: ArrayLike<number>[];

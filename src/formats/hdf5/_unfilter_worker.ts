@@ -473,7 +473,8 @@ function undoInto(j: UndoIntoJob, out: Uint8Array, fds: Map<string, number>): Fi
     j.into;
   let read = 0;
   for (let k = 0; k < offsets.length; k++) {
-    const ctx = { elem, expected, where, address: offsets[k] };
+    // expected 0: pieces of a contiguous dataset, each its own size (no filters).
+    const ctx = { elem, expected: expected || sizes[k], where, address: offsets[k] };
     const stored = readChunkAt({ path, offset: offsets[k], size: sizes[k], ctx }, fds);
     read += stored.length;
     const u = unfilter(stored, filters, masks[k], { ...ctx, scratch, want: wanted(picks[k]) });

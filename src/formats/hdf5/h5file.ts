@@ -178,8 +178,18 @@ export class H5Dataset {
       }
       return out;
     }
+    // Uncompressed int32 sparse indices of a local file: read and checked on
+    // the workers (the check costs this thread ~1.5 ns an index).
+    const checked = this.#file.source.path !== undefined &&
+      options.watch?.int32Below !== undefined && options.watch.checked !== undefined &&
+      this.type.kind === "int" && elem === 4;
     if (layout.kind === "contiguous") {
       if (layout.address === undefined) return out; // never written: fill value (zeros)
+      if (checked && ranges.length === 1) {
+        const into = await this.#spanChecked(layout.address + first * rowBytes, out, options);
+        if (into) return into;
+        if (out.byteLength !== total) out = largeArray(Uint8Array, total); // moved, and lost
+      }
       const pieces: Piece[] = [];
       let o = 0;
       for (const [s, e] of ranges) {
@@ -197,7 +207,8 @@ export class H5Dataset {
     // Compressed chunks holding whole rows (1-D, or 2-D chunked by rows
     // only): the rows a read wants of one chunk are one block of the output
     // (ranges ascend), picked out where the chunk is undone.
-    if (filtered && fullRows && chunkRowBytes === rowBytes) {
+    // Uncompressed int32 sparse indices too (see `checked`).
+    if ((filtered || checked) && fullRows && chunkRowBytes === rowBytes) {
       return await this.#pickedChunks(pickBlocks(ranges, chunk[0], rowBytes), out, options);
     }
     await this.#findChunks(ranges, chunk[0]);
@@ -368,6 +379,29 @@ export class H5Dataset {
   }
 
   /**
+   * `out.length` bytes of a contiguous dataset from file byte `address`
+   * (int32 sparse indices), read in pieces of 4 MiB and checked against the
+   * watch's bound on the workers, straight into `out`; null when not (see
+   * `#undoneInto`: then `out` may have been moved and lost).
+   */
+  async #spanChecked(
+    address: number,
+    out: Uint8Array,
+    options: ReadOptions,
+  ): Promise<Uint8Array | null> {
+    const refs: ChunkRef[] = [], picks: PickBlock[] = [];
+    for (let o = 0; o < out.length; o += SPAN_PIECE) {
+      const n = Math.min(SPAN_PIECE, out.length - o);
+      refs.push({ offset: [o], address: address + o, size: n, mask: 0 });
+      picks.push({ pick: [0, n], at: o, length: n });
+    }
+    const watch = options.watch!;
+    const into = await this.#undoneInto(refs, picks, out, options, watch.int32Below, undefined, 0);
+    if (into) watch.checked!(into);
+    return into;
+  }
+
+  /**
    * A 2-D dataset's chunks (`needed`: by their first row) that split its
    * columns, undone on the workers straight into `out`: each chunk's rows of
    * the runs `runs` (row in chunk from, to, output byte; `rowOf`: each run's
@@ -422,6 +456,7 @@ export class H5Dataset {
     options: ReadOptions,
     check?: number,
     rows?: UndoIntoJob["into"]["rows"],
+    expected?: number,
   ): Promise<Uint8Array | null> {
     const src = this.#file.source;
     if (
@@ -429,7 +464,7 @@ export class H5Dataset {
     ) return null;
     this.#inFile(refs);
     const elem = sizeOf(this.type);
-    const chunk = (this.info.layout as { chunk: number[] }).chunk;
+    const chunk = (this.info.layout as { chunk?: number[] }).chunk ?? [];
     return await undoFileInto(
       {
         path: src.path,
@@ -438,7 +473,7 @@ export class H5Dataset {
         masks: refs.map((c) => c.mask),
         filters: this.info.filters ?? [],
         elem,
-        expected: chunk.reduce((a, b) => a * b, 1) * elem,
+        expected: expected ?? chunk.reduce((a, b) => a * b, 1) * elem,
         where: `"${this.#file.label}": /${this.path}`,
         picks: picks.map((b) => b.pick),
         ats: picks.map((b) => b.at),
@@ -583,6 +618,9 @@ export class H5Dataset {
 }
 
 /** Bytes read from a remote file's start with its size (the superblock and what follows it). */
+/** Pieces a contiguous dataset read on the workers is read in (see `#spanChecked`). */
+const SPAN_PIECE = 4 << 20;
+
 const FIRST_PAGES = 8192;
 
 /** An HDF5 file read through byte ranges. */

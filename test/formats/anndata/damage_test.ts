@@ -206,10 +206,14 @@ Deno.test({
   async fn() {
     const dir = await tempDir();
     try {
-      const cases = [["", "int32"], ["gzip", "int32"], ["zarr", "int32"], ["", "int64"], [
-        "zarr",
-        "int64",
-      ]];
+      const cases = [
+        ["", "int32"],
+        ["gzip", "int32"],
+        ["chunked", "int32"],
+        ["zarr", "int32"],
+        ["", "int64"],
+        ["zarr", "int64"],
+      ];
       for (const [kind, itype] of cases) {
         const path = `${dir}/big${kind}${itype}.${kind === "zarr" ? "zarr" : "h5ad"}`;
         const read = kind === "zarr" ? readZarr : readH5ad;
@@ -220,7 +224,16 @@ ind = np.tile(np.arange(per, dtype=sys.argv[3]), n)
 X = sp.csr_matrix((np.ones(n * per, np.float32), ind, np.arange(n + 1) * per), shape=(n, m))
 X.indices = X.indices.astype(sys.argv[3])  # scipy keeps int32 where the values fit
 a = ad.AnnData(X=X)
-a.write_zarr(sys.argv[1]) if sys.argv[2] == "zarr" else a.write_h5ad(sys.argv[1], compression=sys.argv[2] or None)`,
+if sys.argv[2] == "zarr":
+    a.write_zarr(sys.argv[1])
+else:
+    a.write_h5ad(sys.argv[1], compression=sys.argv[2] if sys.argv[2] == "gzip" else None)
+if sys.argv[2] == "chunked":  # uncompressed chunks (h5py's chunks=...), the last one partly past the end
+    import h5py
+    with h5py.File(sys.argv[1], "a") as f:
+        d = f["X/indices"][:]
+        del f["X/indices"]
+        f.create_dataset("X/indices", data=d, chunks=(100007,))`,
           path,
           kind,
           itype,
@@ -244,10 +257,10 @@ else:
         ]];
         for (const [at, bad] of bads) {
           await python(set, path, String(at), bad);
-          // int32 zarr and gzip: checked on the worker that decoded the chunk (zarr names it).
+          // int32: checked on the worker that decoded (or read) the chunk (zarr names it).
           const where = kind === "zarr" && itype === "int32"
             ? /\/X\/indices, chunk \d+: a sparse index \(50\) is outside 0\.\.49/
-            : kind === "gzip"
+            : itype === "int32"
             ? /\/X\/indices: a sparse index \(50\) is outside 0\.\.49/
             : new RegExp(`/X: .*index ${bad} at entry ${at} is outside 0..49`);
           await assertRejects(() => read(path), CorruptFileError, where);

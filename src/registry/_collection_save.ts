@@ -177,9 +177,14 @@ export async function deleteCollection(inst: Instance, c: Collection): Promise<v
         );
       }
       if (!gone.is_latest) return;
-      const next = await trx.selectFrom("collection").select(["id", "name", "description"])
-        .where(...sameFamily(c.id))
-        .orderBy("id", "desc").executeTakeFirst();
+      // The newest remaining version: the largest id in code point order (picked
+      // here: PostgreSQL's default collation orders "000a" before "000A").
+      const family = await trx.selectFrom("collection").select(["id", "name", "description"])
+        .where(...sameFamily(c.id)).execute();
+      const next = family.reduce<typeof family[number] | undefined>(
+        (best, r) => (best === undefined || r.id > best.id ? r : best),
+        undefined,
+      );
       if (next) {
         const promoted = await trx.updateTable("collection").set({ is_latest: 1 })
           .where("id", "=", next.id).executeTakeFirst();

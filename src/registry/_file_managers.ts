@@ -1,6 +1,6 @@
 // The to-many relations of a File: runs that read it, feature sets, folders, labels.
 import { linkManager, type RelatedManager } from "./_related.ts";
-import { FEATURE_SETS, type Features } from "./features.ts";
+import { FEATURE_SETS } from "./features.ts";
 import type { File } from "./file.ts";
 import { type Folder, FOLDERS } from "./folder.ts";
 import { type Run, RUNS } from "./run.ts";

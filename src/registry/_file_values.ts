@@ -10,6 +10,7 @@ import type { Database } from "./schema.ts";
 import { canonicalJson, checkParams, type JsonValue } from "./_run_params.ts";
 import { isPlainObject } from "../storage/_validate.ts";
 import { showValue } from "../_display.ts";
+import { storableText } from "./_description.ts";
 import { retryBusy } from "./_db_errors.ts";
 import type { RelatedManager } from "./_related.ts";
 import type { Features } from "./features.ts";
@@ -26,8 +27,9 @@ export type FeatureValues = { [name: string]: JsonValue };
 export interface FeatureManager extends RelatedManager<Features> {
   /**
    * Annotate with `values` (lamindb's `add_values`): each name gets its
-   * value (a name given before gets the new one; `null`/`undefined` values
-   * are skipped, as lamindb skips `None`). Values are JSON: finite numbers,
+   * value (a name given before gets the new one, where lamindb's adds a
+   * second value to an artifact; `null`/`undefined` values are skipped, as
+   * lamindb skips `None`). Values are JSON: finite numbers,
    * strings, booleans, arrays and plain objects (a `Date`: pass its ISO
    * string). Bad input is a `ValidationError` and nothing is written.
    */
@@ -42,6 +44,16 @@ export interface FeatureManager extends RelatedManager<Features> {
 
 const MAX_NAME = 255;
 
+/** A `ValidationError` unless `name` is a feature name: 1-255 characters the registry can store. */
+function checkName(name: string, call: string): void {
+  if (name.length === 0 || name.length > MAX_NAME) {
+    throw new ValidationError(
+      `${call}: a feature name has 1-${MAX_NAME} characters, got ${showValue(name)}`,
+    );
+  }
+  storableText(call, "feature name", name);
+}
+
 /** `values` checked (a plain object of JSON values, names of 1-255 characters), null ones dropped. */
 function checked(values: unknown, call: string): FeatureValues {
   if (!isPlainObject(values)) {
@@ -51,11 +63,7 @@ function checked(values: unknown, call: string): FeatureValues {
   }
   const kept: FeatureValues = {};
   for (const [name, v] of Object.entries(values as Record<string, unknown>)) {
-    if (name.length === 0 || name.length > MAX_NAME) {
-      throw new ValidationError(
-        `${call}: a feature name has 1-${MAX_NAME} characters, got ${showValue(name)}`,
-      );
-    }
+    checkName(name, call);
     if (v !== null && v !== undefined) kept[name] = v as JsonValue;
   }
   checkParams(kept, `${call} values`);
@@ -92,12 +100,15 @@ export function valueMethods(
           );
         }
         if (replace) await trx.deleteFrom("file_value").where("file_id", "=", id).execute();
-        else if (list.length > 0) {
-          await trx.deleteFrom("file_value").where("file_id", "=", id)
-            .where("key", "in", list.map((r) => r.key)).execute();
-        }
+        // Upserted: another writer may add the same name meanwhile (the last one wins).
         for (let i = 0; i < list.length; i += 200) {
-          await trx.insertInto("file_value").values(list.slice(i, i + 200)).execute();
+          await trx.insertInto("file_value").values(list.slice(i, i + 200))
+            .onConflict((oc) =>
+              oc.columns(["file_id", "key"]).doUpdateSet((eb) => ({
+                value_json: eb.ref("excluded.value_json"),
+                value_num: eb.ref("excluded.value_num"),
+              }))
+            ).execute();
         }
       })
     );
@@ -142,11 +153,23 @@ export function valueMethods(
 const OPERATORS = ["eq", "ne", "in", "gt", "gte", "lt", "lte", "isNull"] as const;
 type Operator = typeof OPERATORS[number];
 
-/** Whether `v` is an object of operators (`{ gt: 20 }`), not a value to equal. */
-function isOperators(v: unknown): v is Partial<Record<Operator, unknown>> {
+/**
+ * Whether `v` is an object of operators (`{ gt: 20 }`), not a value to
+ * equal; one that mixes operators with other keys (`{ gt: 1, gtt: 2 }`,
+ * a typo) is a `ValidationError` (an object value is written `{ eq: {...} }`).
+ */
+function isOperators(v: unknown, path: string): v is Partial<Record<Operator, unknown>> {
   if (!isPlainObject(v)) return false;
   const keys = Object.keys(v as object);
-  return keys.length > 0 && keys.every((k) => (OPERATORS as readonly string[]).includes(k));
+  const ops = keys.filter((k) => (OPERATORS as readonly string[]).includes(k));
+  if (ops.length > 0 && ops.length < keys.length) {
+    const other = keys.find((k) => !ops.includes(k));
+    throw new ValidationError(
+      `${path}: "${other}" is no operator (${OPERATORS.join(", ")}); to match an object ` +
+        `value as a whole, write { eq: {...} }`,
+    );
+  }
+  return keys.length > 0 && ops.length === keys.length;
 }
 
 /**
@@ -168,6 +191,7 @@ export function valuesFilter(db: Kysely<Database>, where: unknown): Expression<S
   const parts: Expression<SqlBool>[] = [];
   for (const [name, cond] of Object.entries(where as Record<string, unknown>)) {
     const path = `File where.features.${name}`;
+    checkName(name, "File where.features");
     const sub = () =>
       db.selectFrom("file_value").select("file_value.file_id").where("key", "=", name);
     const value = (v: unknown) => {
@@ -183,7 +207,7 @@ export function valuesFilter(db: Kysely<Database>, where: unknown): Expression<S
       }
       return v;
     };
-    if (!isOperators(cond)) {
+    if (!isOperators(cond, path)) {
       parts.push(eb("file.id", "in", sub().where("value_json", "=", value(cond))));
       continue;
     }

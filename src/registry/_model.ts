@@ -390,6 +390,8 @@ export async function rowsByIds<T extends Table, R>(
 
 /** @internal What a query can do beyond running: read one field of its records, narrow it. */
 export interface QueryMore {
+  /** Why this query has no `refine`, `pluck` or `df` (a fixed list of records), for their errors. */
+  readonly fixed?: string;
   /** The values of one field of the records (`toList(field)`); the field checked first. */
   readonly pluck?: (field: unknown, options: QueryOptions) => Promise<unknown[]>;
   /** The query of the records that also match `where` (`filter(where)`), in its options. */
@@ -490,10 +492,12 @@ export class Query<R> implements Promise<R[]> {
    * @internal A query of fixed records (an unsaved record's versions: itself),
    * paged by `limit`/`offset`; not narrowed further.
    */
-  static of<R>(label: string, records: readonly R[]): Query<R> {
+  static of<R>(label: string, records: readonly R[], fixed: string): Query<R> {
     const page = (o: QueryOptions) =>
       Promise.resolve(records.slice(o.offset ?? 0, (o.offset ?? 0) + (o.limit ?? Infinity)));
-    return new Query<R>(label, page, () => Promise.resolve(records.length));
+    return new Query<R>(label, page, () => Promise.resolve(records.length), {}, undefined, {
+      fixed,
+    });
   }
 
   /** A query that rejects with `error` whatever is asked of it. */
@@ -515,7 +519,9 @@ export class Query<R> implements Promise<R[]> {
 
   #pluck(field: unknown): Promise<unknown[]> {
     if (!this.#more.pluck) {
-      return Promise.reject(new ValidationError(`${this.#label} queries have no toList(field)`));
+      return Promise.reject(
+        new ValidationError(this.#more.fixed ?? `${this.#label} queries have no toList(field)`),
+      );
     }
     return this.#more.pluck(field, this.#options);
   }
@@ -556,8 +562,9 @@ export class Query<R> implements Promise<R[]> {
       return Query.#failing(
         this.#label,
         new ValidationError(
-          `${this.#label}.search() results are not filtered further; ` +
-            `filter the records (await the search) or use ${this.#label}.filter(where)`,
+          this.#more.fixed ??
+            `${this.#label}.search() results are not filtered further; ` +
+              `filter the records (await the search) or use ${this.#label}.filter(where)`,
         ),
       );
     }
@@ -754,7 +761,9 @@ export class Query<R> implements Promise<R[]> {
    */
   df(): Promise<DataFrame> {
     if (!this.#df) {
-      return Promise.reject(new ValidationError(`${this.#label} queries have no df()`));
+      return Promise.reject(
+        new ValidationError(this.#more.fixed ?? `${this.#label} queries have no df()`),
+      );
     }
     return this.#df(this.#options);
   }
@@ -808,7 +817,9 @@ export class Query<R> implements Promise<R[]> {
    * with `limit()` or `offset()` (a `ValidationError`, as Django's), and a
    * file that a collection holds (an `IntegrityError` naming it). When a
    * record fails later (another writer changed it), the error says how
-   * many were deleted before it.
+   * many were deleted before it. A File query holds latest versions only
+   * (unless its where names `isLatest`, an id or a hash): deleting them
+   * makes their previous versions latest, as each `delete()` does.
    *
    * @example Delete the CSV files
    * ```ts
@@ -831,6 +842,13 @@ export class Query<R> implements Promise<R[]> {
       );
     }
     checkDeleteOptions(`${label} query`, options);
+    if (!this.#more.refine) {
+      throw new ValidationError(
+        this.#more.fixed ??
+          `${label}.search() results are not deleted at once; delete the records of ` +
+            `${label}.filter(where), or each of await ${label}.search(...); nothing was deleted`,
+      );
+    }
     if (this.#options.limit !== undefined || this.#options.offset !== undefined) {
       throw new ValidationError(
         `${label} query: delete() after limit() or offset(); narrow the query with filter() ` +
@@ -839,10 +857,11 @@ export class Query<R> implements Promise<R[]> {
     }
     type Deletable = {
       delete(o: DeleteOptions): Promise<void>;
-      _checkDeletable?(): Promise<void>;
+      _checkDeletable?(all: readonly Deletable[]): Promise<void>;
     };
     const records = await this.all() as Deletable[];
-    for (const r of records) await r._checkDeletable?.();
+    // Every record checked at once (File: none is in a collection).
+    await records[0]?._checkDeletable?.(records);
     let done = 0;
     for (const r of records) {
       try {

@@ -314,24 +314,29 @@ async function replaceWith(
 }
 
 /**
- * Delete a saved file's row, links and (when managed) object. The row must
- * still be the one loaded (see `checkCurrent`), else nothing is touched.
+ * An `IntegrityError` naming the first of files `fileIds` a collection
+ * holds (a file is deleted after the collections that hold it).
  */
-/**
- * An `IntegrityError` when a collection holds file `fileId` (a file is
- * deleted after the collections that hold it).
- */
-export async function checkInNoCollection(db: RegistryDb, fileId: string): Promise<void> {
-  const member = await db.selectFrom("collection_file").select("collection_id")
-    .where("file_id", "=", fileId).executeTakeFirst();
-  if (member) {
-    throw new IntegrityError(
-      `file ${fileId} is in collection ${member.collection_id}; nothing was deleted: ` +
-        `delete the collection (and its versions holding the file) first`,
-    );
+export async function checkInNoCollection(
+  db: RegistryDb,
+  fileIds: readonly string[],
+): Promise<void> {
+  for (let i = 0; i < fileIds.length; i += 500) {
+    const member = await db.selectFrom("collection_file").select(["file_id", "collection_id"])
+      .where("file_id", "in", fileIds.slice(i, i + 500)).executeTakeFirst();
+    if (member) {
+      throw new IntegrityError(
+        `file ${member.file_id} is in collection ${member.collection_id}; nothing was deleted: ` +
+          `delete the collection (and its versions holding the file) first`,
+      );
+    }
   }
 }
 
+/**
+ * Delete a saved file's row, links and (when managed) object. The row must
+ * still be the one loaded (see `checkCurrent`), else nothing is touched.
+ */
 export async function deleteFile(inst: Instance, file: File): Promise<void> {
   const key = file._objectKey;
   const backend = inst.backendFor(file.storageId!);
@@ -348,7 +353,7 @@ export async function deleteFile(inst: Instance, file: File): Promise<void> {
             `interrupted: ln.fsck({ repair: true }) finishes it); nothing was deleted`,
         );
       }
-      await checkInNoCollection(trx, file.id);
+      await checkInNoCollection(trx, [file.id]);
       if (pendingId) {
         await trx.insertInto("pending_object").values({
           id: pendingId,

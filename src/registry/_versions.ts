@@ -19,7 +19,6 @@ import { retryBusy } from "./_db_errors.ts";
 import { unindexForSearch } from "./_search_index.ts";
 import { nowIso, type Row } from "./_model.ts";
 import type { RegistryDb } from "./db.ts";
-import { FILES } from "./_file_model.ts";
 import type { File } from "./file.ts";
 import type { Instance } from "./instance.ts";
 import type { Storage } from "./storage_record.ts";

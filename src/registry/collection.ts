@@ -1,6 +1,6 @@
 import { kindOf, showValue } from "../_display.ts";
 import { nameOrKey } from "./_lamindb_hint.ts";
-import { checkKnownOptions } from "../storage/_validate.ts";
+import { checkKnownOptions, isPlainObject } from "../storage/_validate.ts";
 import { ValidationError } from "../errors.ts";
 import { newId, STEM_LENGTH } from "../_ids.ts";
 import type { Join } from "../formats/anndata/concat.ts";
@@ -514,7 +514,13 @@ export class Collection {
    * ```
    */
   async append(file: File, options: CollectionAppendOptions = {}): Promise<Collection> {
-    checkKnownOptions("collection.append(file, options)", options ?? {}, ["run", "version"]);
+    if (!isPlainObject(options as unknown)) {
+      throw new ValidationError(
+        `collection.append(file, options): options is an object like { run, version }, got ` +
+          showValue(options),
+      );
+    }
+    checkKnownOptions("collection.append(file, options)", options, ["run", "version"]);
     if (!(file instanceof File)) {
       throw new ValidationError(
         `collection.append(file): file is a saved File, got ${kindOf(file)}`,
@@ -541,7 +547,13 @@ export class Collection {
    * `versions`: await it, or `df()`, `filter()`, `last()` ...).
    */
   versions(): Query<Collection> {
-    if (!this._saved) return Query.defer("Collection", () => Query.of("Collection", [this]));
+    if (!this._saved) {
+      return Query.of(
+        "Collection",
+        [this],
+        `collection "${this.name}" is not saved: its versions are itself`,
+      );
+    }
     const stem = this.id.slice(0, STEM_LENGTH);
     return Query.defer(
       "Collection",

@@ -561,7 +561,8 @@ export class File {
    * Every version of this file (the files whose ids share its first 16
    * characters, lamindb's scheme), oldest first: the latest is last. A
    * query, as lamindb's `versions`: await it, or ask `last()`, `df()`,
-   * `filter()` ... (ids in code point order on every database). The
+   * `filter()` ... (ids in code point order on every database; lamindb's
+   * lists newest first, so its `first()` is this `last()`). The
    * key's path holds the latest; older objects moved to `.lamindb/` and
    * still load, stream and show in lineage. `get`/`filter` return latest
    * versions unless the where names `isLatest`, an `id` or a `hash`.
@@ -580,7 +581,9 @@ export class File {
    */
   versions(): Query<File> {
     // A version family: ids sharing a stem (lamindb's `versions`, a query by stem uid).
-    if (!this._saved) return Query.defer("File", () => Query.of("File", [this]));
+    if (!this._saved) {
+      return Query.of("File", [this], `file ${this.id} is not saved: its versions are itself`);
+    }
     const stem = this.id.slice(0, STEM_LENGTH);
     return Query.defer(
       "File",
@@ -616,8 +619,9 @@ export class File {
    * @internal An `IntegrityError` when a collection holds this file (which
    * `delete()` refuses): a query's `delete()` asks every record first.
    */
-  async _checkDeletable(): Promise<void> {
-    if (this._saved) await checkInNoCollection(this._inst.db, this.id);
+  async _checkDeletable(files: readonly File[]): Promise<void> {
+    const saved = files.filter((f) => f._saved);
+    if (saved.length) await checkInNoCollection(this._inst.db, saved.map((f) => f.id));
   }
 
   /** At a glance: fields, storage, transform, run, readers, labels, features (a {@linkcode Description}). */

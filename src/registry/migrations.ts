@@ -356,6 +356,20 @@ export const MIGRATIONS: Record<string, Migration> = {
         .columns(["key", "value_num"]).execute();
     },
   },
+  "0014_ids_by_code_point": {
+    async up(db: AnyDb) {
+      // Queries order ids by code point on PostgreSQL (`id collate "C"`, as SQLite's
+      // BINARY): an index in that order, so `orderBy("id")` with a limit (and `last()`)
+      // walks it instead of sorting the table. SQLite's primary key is in that order.
+      if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+      for (const table of ["file", "collection"]) {
+        await sql`create index ${sql.id(`${table}_id_c_idx`)} on ${
+          sql.table(table)
+        } (id collate "C")`
+          .execute(db);
+      }
+    },
+  },
 };
 
 /** Serves {@linkcode MIGRATIONS} to kysely's `Migrator`. */

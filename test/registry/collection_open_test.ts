@@ -176,6 +176,19 @@ Deno.test("collection.append(file) is the next version with the file at the end;
     );
     const unsaved = new ln.Collection([a], { name: "draft" });
     await assertRejects(() => unsaved.append(b), ln.ValidationError, /not saved/);
+    await assertRejects(
+      () => v2.append(c, null as unknown as ln.CollectionAppendOptions),
+      ln.ValidationError,
+      /options is an object/,
+    );
+    // An unsaved collection's versions: itself, and a query that says why it goes no further.
+    assertEquals((await unsaved.versions()).map((x) => x.id), [unsaved.id]);
+    await assertRejects(
+      () => unsaved.versions().filter({ name: "draft" }),
+      ln.ValidationError,
+      /not saved/,
+    );
+    await assertRejects(() => unsaved.versions().df(), ln.ValidationError, /not saved/);
     const fresh = new ln.File(enc.encode("new"), { key: "n.txt" });
     await assertRejects(() => v2.append(fresh), ln.ValidationError, /not saved/);
     assertEquals((await v2.versions()).length, 2);

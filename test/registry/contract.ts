@@ -796,7 +796,12 @@ export function registryContract(
         /limit\(\) or offset\(\)/,
       );
       await assertRejects(() => ln.ULabel.filter({}).delete(), ln.ValidationError, /File and Coll/);
-      const c = await new ln.Collection([files[2]], { name: "holds c" }).save();
+      await assertRejects(
+        () => ln.File.search("csv").delete(),
+        ln.ValidationError,
+        /search\(\) results/,
+      );
+      await new ln.Collection([files[2]], { name: "holds c" }).save();
       const e = await assertRejects(
         () => ln.File.filter({ suffix: ".csv" }).delete(),
         ln.IntegrityError,
@@ -891,6 +896,20 @@ export function registryContract(
         await assertRejects(() => keys(bad), ln.ValidationError, /where\.features/);
       }
       await assertRejects(() => c.features.removeValues(3 as never), ln.ValidationError);
+      // A typo among operators, a name the registry cannot store: typed errors.
+      await assertRejects(
+        () => keys({ tissue: { ne: "a", nee: "b" } }),
+        ln.ValidationError,
+        /"nee" is no operator/,
+      );
+      await assertRejects(() => keys({ ["a\0b"]: 1 }), ln.ValidationError, /NUL/);
+      // Writers at once: each name ends with one value, no error.
+      await Promise.all(
+        [1, 2, 3, 4].map((v) => c.features.addValues({ fresh: v, [`own${v}`]: v })),
+      );
+      const after = await c.features.getValues();
+      assert([1, 2, 3, 4].includes(after.fresh as number), JSON.stringify(after));
+      assertEquals(Object.keys(after).filter((k) => k.startsWith("own")).length, 4);
       // lamindb's Artifact.filter(temperature=21.6): the error says how it is written here.
       await assertRejects(
         () => ln.File.filter({ temperature: 21.6 } as ln.Where),

@@ -300,10 +300,16 @@ export function searchContract(
         ),
         all,
       );
-      const c1 = await new ln.Collection([versions[0]], { name: "c" }).save();
-      const c2 = await new ln.Collection([versions[1]], { name: "c" }).save();
-      assertEquals((await c1.versions()).map((c) => c.id), [c1.id, c2.id]);
-      assertEquals((await c2.versions().first())?.id, c1.id);
+      const cs: ln.Collection[] = [];
+      for (const f of versions) cs.push(await new ln.Collection([f], { name: "c" }).save());
+      assertEquals((await cs[0].versions()).map((c) => c.id), cs.map((c) => c.id));
+      assertEquals((await cs[1].versions().first())?.id, cs[0].id);
+      // Deleting the latest makes the previous one (in code point order) latest.
+      await cs[39].delete();
+      assertEquals((await ln.Collection.get({ name: "c" })).id, cs[38].id);
+      await ln.Collection.filter({ name: "c", isLatest: { in: [true, false] } }).delete();
+      await versions[39].delete();
+      assertEquals((await ln.File.get({ key: "v.txt" })).id, ids[38]);
     },
   );
 

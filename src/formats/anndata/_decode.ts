@@ -489,6 +489,9 @@ export async function readDataFrame(
   };
 }
 
+/** Parts of int64 indices checked as they landed (what tests look at). */
+export const wideChecks = { parts: 0 };
+
 /**
  * Checks sparse indices against `[0, minor)` part by part while they are
  * read: int32 ones through `watch`, int64 (or uint64) ones through its
@@ -522,6 +525,7 @@ export function indexWatcher(minor: number): {
     if (!seen(part, 8)) return;
     ok = outside64(new BigInt64Array(part.buffer, part.byteOffset, part.length / 8), minor) < 0;
     covered += part.length;
+    wideChecks.parts++;
   };
   return {
     watch,

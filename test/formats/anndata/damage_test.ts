@@ -8,6 +8,7 @@ import { needsPython, python } from "../../_python.ts";
 import { writeSeeds } from "../../corpus/_make_corpus.ts";
 import { readH5ad } from "../../../src/formats/anndata/read_h5ad.ts";
 import { readZarr } from "../../../src/formats/anndata/read_zarr.ts";
+import { wideChecks } from "../../../src/formats/anndata/_decode.ts";
 import { fileBytes, H5File } from "../../../src/formats/hdf5/h5file.ts";
 import { planElements, planIndptr, spanList } from "../../../src/query/plan.ts";
 import {
@@ -238,7 +239,10 @@ if sys.argv[2] == "chunked":  # uncompressed chunks (h5py's chunks=...), the las
           kind,
           itype,
         );
+        const wide = wideChecks.parts;
         const whole = await read(path);
+        // int64: checked part by part as they landed (not by the matrix, after).
+        if (itype === "int64") assert(wideChecks.parts > wide, "the wide watch saw the indices");
         assertEquals(whole.X?.shape, [60000, 50]);
         const indices = (whole.X as CsrMatrix).indices;
         assert(

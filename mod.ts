@@ -85,6 +85,7 @@ export { Description } from "./src/registry/description.ts";
 export { view, type ViewOptions } from "./src/registry/view.ts";
 export { Lineage } from "./src/registry/lineage.ts";
 export {
+  type DfOptions,
   type Queries,
   Query,
   type QueryOptions,

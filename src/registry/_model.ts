@@ -439,6 +439,15 @@ function reversed(orderBy: QueryOptions["orderBy"]): QueryOptions["orderBy"] {
   return list.some((o) => o.replace(/^-/, "") === "id") ? flipped : [...flipped, "-id"];
 }
 
+/** What `df()` adds to the fields' columns: `features` (File): a column per feature value name. */
+export interface DfOptions {
+  /**
+   * A column per feature value (`file.features.addValues`): `true` for
+   * every name the rows have, or the names wanted; missing values are null.
+   */
+  features?: boolean | readonly string[];
+}
+
 /**
  * The records a `filter()` selects: await it for the array, or ask for
  * `first()`, `last()`, `one()`, `count()`, `exists()`, or `df()` for a table;
@@ -453,7 +462,7 @@ export class Query<R> implements Promise<R[]> {
   readonly #count: () => Promise<number>;
   readonly #options: QueryOptions;
   readonly #label: string;
-  readonly #df: ((options: QueryOptions) => Promise<DataFrame>) | undefined;
+  readonly #df: ((options: QueryOptions, include?: DfOptions) => Promise<DataFrame>) | undefined;
   readonly #more: QueryMore;
 
   /** @internal Made by `filter()`. */
@@ -462,7 +471,7 @@ export class Query<R> implements Promise<R[]> {
     run: (options: QueryOptions) => Promise<R[]>,
     countAll: () => Promise<number>,
     options: QueryOptions = {},
-    df?: (options: QueryOptions) => Promise<DataFrame>,
+    df?: (options: QueryOptions, include?: DfOptions) => Promise<DataFrame>,
     more: QueryMore = {},
   ) {
     this.#label = label;
@@ -480,7 +489,7 @@ export class Query<R> implements Promise<R[]> {
       (o) => Promise.resolve().then(() => make().#with(o).all()),
       () => Promise.resolve().then(() => make().count()),
       {},
-      (o) => Promise.resolve().then(() => make().#with(o).df()),
+      (o, include) => Promise.resolve().then(() => make().#with(o).df(include)),
       {
         pluck: (field, o) => Promise.resolve().then(() => make().#with(o).#pluck(field)),
         refine: (where) => Query.defer(label, () => make().filter(where as Where)),
@@ -757,15 +766,28 @@ export class Query<R> implements Promise<R[]> {
   /**
    * The records as a polars DataFrame: columns named like the fields,
    * related records by name (`transform`, `createdBy`, `storage`, `run`),
-   * newest first and at most 100 rows unless the query orders or limits.
+   * newest first and at most 100 rows unless the query orders or limits;
+   * `{ features: true }` (File; or the names wanted) adds a column per
+   * feature value (lamindb's `df(features=True)`).
+   *
+   * @example Files with their feature values
+   * ```ts
+   * import * as ln from "@lamindeno/lamindb";
+   * await ln.init({ storage: await Deno.makeTempDir() });
+   * const f = await new ln.File(new TextEncoder().encode("a"), { key: "a.txt" }).save();
+   * await f.features.addValues({ temperature: 21.6 });
+   * const df = await ln.File.filter({}).df({ features: true });
+   * console.assert(df.getColumn("temperature").toArray()[0] === 21.6);
+   * await ln.close();
+   * ```
    */
-  df(): Promise<DataFrame> {
+  df(options?: DfOptions): Promise<DataFrame> {
     if (!this.#df) {
       return Promise.reject(
         new ValidationError(this.#more.fixed ?? `${this.#label} queries have no df()`),
       );
     }
-    return this.#df(this.#options);
+    return this.#df(this.#options, options);
   }
 
   /**
@@ -781,8 +803,8 @@ export class Query<R> implements Promise<R[]> {
    * await ln.close();
    * ```
    */
-  toDataFrame(): Promise<DataFrame> {
-    return this.df();
+  toDataFrame(options?: DfOptions): Promise<DataFrame> {
+    return this.df(options);
   }
 
   /** lamindb's name for {@linkcode Query.all} (`to_list()`): the records. */
@@ -982,7 +1004,9 @@ function queryOf<T extends Table, R>(
     run,
     async () => (given(), await countWhere(inst, model, where)),
     options,
-    async (o) => (given(), await (await import("./_table.ts")).recordsDf(inst, model, where, o)),
+    async (o, include) => (
+      given(), await (await import("./_table.ts")).recordsDf(inst, model, where, o, include)
+    ),
     {
       // One field's values: the records from their rows alone (a field is a
       // column of the row; related records are not looked up).

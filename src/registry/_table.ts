@@ -6,8 +6,17 @@
 // use (it loads polars).
 import pl from "nodejs-polars";
 import type { DataFrame } from "../formats/tables.ts";
-import { htmlTable, showDate } from "../_display.ts";
-import { type Model, type QueryOptions, selectWhere, type Table, type Where } from "./_model.ts";
+import { htmlTable, showDate, showValue } from "../_display.ts";
+import {
+  type DfOptions,
+  type Model,
+  type QueryOptions,
+  selectWhere,
+  type Table,
+  type Where,
+} from "./_model.ts";
+import { ValidationError } from "../errors.ts";
+import { checkKnownOptions, isPlainObject } from "../storage/_validate.ts";
 import { retryBusy } from "./_db_errors.ts";
 import { type FieldType, fieldType } from "./_where.ts";
 import type { Instance } from "./instance.ts";
@@ -94,7 +103,9 @@ export async function recordsDf<T extends Table, R>(
   model: Model<T, R>,
   where: Where,
   options: QueryOptions = {},
+  include?: DfOptions,
 ): Promise<DataFrame> {
+  const features = checkInclude(model.label, include);
   const o: QueryOptions = {
     ...options,
     orderBy: options.orderBy ?? ("createdAt" in model.fields ? "-createdAt" : undefined),
@@ -118,7 +129,81 @@ export async function recordsDf<T extends Table, R>(
       );
     } else columns.push(series(field, fieldType(model, field), values));
   }
+  if (features) {
+    const ids = rows.map((r) => String(r[model.fields.id]));
+    const taken = new Set(columns.map((c) => c.name));
+    for (const c of await featureColumns(inst, ids, features)) {
+      // A name a field has too: "<name> (feature)".
+      columns.push(taken.has(c.name) ? c.rename(`${c.name} (feature)`) : c);
+    }
+  }
   return pl.DataFrame(columns);
+}
+
+/** `df(options)` checked: the feature names wanted (`true`: all), or undefined for none. */
+function checkInclude(label: string, include: unknown): true | readonly string[] | undefined {
+  if (include === undefined) return undefined;
+  if (!isPlainObject(include)) {
+    throw new ValidationError(
+      `${label} query df(options): options is an object like { features: true }`,
+    );
+  }
+  checkKnownOptions(`${label} query df(options)`, include, ["features"]);
+  const f = include.features;
+  if (f === undefined || f === false) return undefined;
+  if (label !== "File") {
+    throw new ValidationError(`${label} query df({ features }): feature values are a File's`);
+  }
+  if (f === true) return true;
+  if (!Array.isArray(f) || f.some((n) => typeof n !== "string")) {
+    throw new ValidationError(
+      `File query df({ features }): features is true or an array of feature names, got ${
+        showValue(f)
+      }`,
+    );
+  }
+  return f as string[];
+}
+
+/**
+ * A column per feature name (`names`, or every name the files have, in
+ * code point order) of files `ids` in their order: numbers as float64,
+ * strings, booleans, other values (arrays, objects, or a name whose
+ * values mix types) as JSON text; missing values null.
+ */
+async function featureColumns(
+  inst: Instance,
+  ids: readonly string[],
+  names: true | readonly string[],
+): Promise<pl.Series[]> {
+  const at = new Map(ids.map((id, i) => [id, i]));
+  const byName = new Map<string, unknown[]>();
+  if (names !== true) { for (const n of names) byName.set(n, new Array(ids.length).fill(null)); }
+  for (let i = 0; i < ids.length; i += 500) {
+    let q = inst.db.selectFrom("file_value").select(["file_id", "key", "value_json"])
+      .where("file_id", "in", ids.slice(i, i + 500));
+    if (names !== true) {
+      if (names.length === 0) break;
+      q = q.where("key", "in", [...names]);
+    }
+    for (const r of await retryBusy(() => q.execute())) {
+      let col = byName.get(r.key);
+      if (!col) byName.set(r.key, col = new Array(ids.length).fill(null));
+      col[at.get(r.file_id)!] = JSON.parse(r.value_json);
+    }
+  }
+  const order = names === true
+    ? [...byName.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    : names;
+  return order.map((name) => {
+    const values = byName.get(name)!;
+    const kinds = new Set(values.filter((v) => v !== null).map((v) => typeof v));
+    const only = kinds.size === 1 ? [...kinds][0] : kinds.size === 0 ? "string" : "mixed";
+    if (only === "number") return pl.Series(name, values as (number | null)[], pl.Float64);
+    if (only === "boolean") return pl.Series(name, values as (boolean | null)[], pl.Bool);
+    if (only === "string") return pl.Series(name, values as (string | null)[], pl.Utf8);
+    return pl.Series(name, values.map((v) => (v === null ? null : JSON.stringify(v))), pl.Utf8);
+  });
 }
 
 /** A DataFrame as an HTML table (dates as `YYYY-MM-DD HH:MM:SS`, every cell escaped). */

@@ -837,6 +837,44 @@ export function registryContract(
       });
       assertEquals(await c.features.getValues(), { tissue: "lung" }, "null values are skipped");
       const text = (await a.describe()).text;
+      // df({ features }): a column per name, typed by its values (mixed or nested: JSON text).
+      const df = await ln.File.filter({}, { orderBy: "key" }).df({ features: true });
+      assertEquals(df.columns.slice(-4), ["genes", "meta", "temperature", "tissue"]);
+      assertEquals(df.getColumn("temperature").toArray(), [21.6, 4, null]);
+      assertEquals(df.getColumn("tissue").toArray(), ["lung", "blood", "lung"]);
+      assertEquals(df.getColumn("genes").toArray(), ['["CD4","CD8A"]', null, null]);
+      assertEquals(df.getColumn("meta").toArray(), [null, '{"n":2,"ok":true}', null]);
+      const some = await ln.File.filter({}, { orderBy: "key" }).toDataFrame({
+        features: ["tissue", "none"],
+      });
+      assertEquals(some.columns.slice(-2), ["tissue", "none"]);
+      assertEquals(some.getColumn("none").toArray(), [null, null, null]);
+      assertEquals(
+        (await ln.File.filter({}).df({ features: false })).columns.includes("tissue"),
+        false,
+      );
+      await assertRejects(
+        () => ln.File.filter({}).df({ features: "all" } as never),
+        ln.ValidationError,
+        /true or an array/,
+      );
+      await assertRejects(
+        () => ln.File.filter({}).df({ feature: true } as never),
+        ln.ValidationError,
+        /feature/,
+      );
+      await assertRejects(
+        () => ln.ULabel.filter({}).df({ features: true }),
+        ln.ValidationError,
+        /File/,
+      );
+      // A feature named like a field: its own column beside the field's.
+      await c.features.addValues({ key: "k" });
+      const both = await ln.File.filter({ key: "c.txt" }).df({ features: ["key"] });
+      assertEquals([both.getColumn("key").toArray(), both.getColumn("key (feature)").toArray()], [[
+        "c.txt",
+      ], ["k"]]);
+      await c.features.removeValues("key");
       assert(/temperature\W+21\.6/.test(text) && /genes\W+\["CD4","CD8A"\]/.test(text), text);
       const keys = async (features: unknown) =>
         (await ln.File.filter({ features } as ln.Where, { orderBy: "key" })).map((f) => f.key);

@@ -78,6 +78,8 @@ export function total(ranges: readonly Range[]): number {
  */
 export type PartWatch = ((part: Uint8Array) => void) & {
   int32Below?: number;
+  /** `wide`'s: the parts are int64 (or uint64) values that must lie in `[0, int64Below)`. */
+  int64Below?: number;
   checked?: (part: Uint8Array) => void;
   wide?: PartWatch;
 };

@@ -521,12 +521,19 @@ export function indexWatcher(minor: number): {
   watch.checked = (part: Uint8Array) => {
     if (seen(part, 4)) covered += part.length;
   };
-  watch.wide = (part: Uint8Array): void => {
+  const wide: PartWatch = (part: Uint8Array): void => {
     if (!seen(part, 8)) return;
     ok = outside64(new BigInt64Array(part.buffer, part.byteOffset, part.length / 8), minor) < 0;
     covered += part.length;
     wideChecks.parts++;
   };
+  wide.int64Below = minor;
+  wide.checked = (part: Uint8Array) => {
+    if (!seen(part, 8)) return;
+    covered += part.length;
+    wideChecks.parts++;
+  };
+  watch.wide = wide;
   return {
     watch,
     checked: (indices: ArrayBufferView) =>

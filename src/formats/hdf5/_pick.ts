@@ -5,6 +5,7 @@
 import { CorruptFileError } from "../../errors.ts";
 import { bloscMost, wasmIndexOutside } from "../_blosc.ts";
 import { outside32 } from "../anndata/matrix.ts";
+import { outside64 } from "../_int64.ts";
 
 /**
  * Ranges `[pick[2k], pick[2k + 1])` of `b`, ascending and disjoint, in one
@@ -133,6 +134,21 @@ export function checkIndices(b: Uint8Array, n: number): void {
   if (at >= 0) {
     const j = new DataView(b.buffer, b.byteOffset + 4 * at, 4).getInt32(0, true);
     throw new CorruptFileError(`a sparse index (${j}) is outside 0..${n - 1}: the file is damaged`);
+  }
+}
+
+/**
+ * As {@linkcode checkIndices} for int64 (or uint64) sparse indices: each
+ * in `[0, n)` (a uint64 past 2^63 is negative as int64, so outside too).
+ */
+export function checkIndices64(b: Uint8Array, n: number): void {
+  const words = b.byteOffset % 8 === 0 ? b : b.slice();
+  const a = new BigInt64Array(words.buffer, words.byteOffset, b.length >> 3);
+  const at = outside64(a, n);
+  if (at >= 0) {
+    throw new CorruptFileError(
+      `a sparse index (${a[at]}) is outside 0..${n - 1}: the file is damaged`,
+    );
   }
 }
 

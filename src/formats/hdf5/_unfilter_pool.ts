@@ -123,6 +123,8 @@ export interface UndoIntoJob {
     ats: number[];
     /** int32 sparse indices: each chunk's picked values checked in `[0, check)` where they land. */
     check?: number;
+    /** The values `check` bounds are 64-bit (int64, or uint64 read as int64). */
+    checkWide?: boolean;
     /** A matrix read alone (a dense one's rows): may be cut into parts (see `intoParts`). */
     cut?: boolean;
     /** A 2-D dataset chunked across its columns: as `BloscIntoJob`'s `rows`. */

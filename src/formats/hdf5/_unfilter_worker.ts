@@ -16,7 +16,14 @@ import {
 import { unfilter } from "./_filters.ts";
 import { decodeZstd, zstdContentSize } from "../_zstd.ts";
 import { decodeZstdNativeInto, transientMemory } from "../_zstd_native.ts";
-import { checkIndices, chunkFileFits, chunkFileMost, picked, pickInto } from "./_pick.ts";
+import {
+  checkIndices,
+  checkIndices64,
+  chunkFileFits,
+  chunkFileMost,
+  picked,
+  pickInto,
+} from "./_pick.ts";
 import type {
   BloscFileJob,
   BloscIntoJob,
@@ -471,6 +478,7 @@ function pickRowsInto(
 function undoInto(j: UndoIntoJob, out: Uint8Array, fds: Map<string, number>): FileJobInfo {
   const { path, offsets, sizes, masks, filters, elem, expected, where, picks, ats, check, rows } =
     j.into;
+  const checkAt = j.into.checkWide ? checkIndices64 : checkIndices;
   let read = 0;
   for (let k = 0; k < offsets.length; k++) {
     // expected 0: pieces of a contiguous dataset, each its own size (no filters).
@@ -491,7 +499,7 @@ function undoInto(j: UndoIntoJob, out: Uint8Array, fds: Map<string, number>): Fi
     const end = pickInto(u, picks[k], out, ats[k]);
     if (check === undefined) continue;
     try {
-      checkIndices(out.subarray(ats[k], end), check);
+      checkAt(out.subarray(ats[k], end), check);
     } catch (e) {
       if (!(e instanceof CorruptFileError)) throw e;
       throw new CorruptFileError(`${where}: ${e.message}`);

@@ -179,10 +179,12 @@ export class H5Dataset {
       return out;
     }
     // Uncompressed int32 sparse indices of a local file: read and checked on
-    // the workers (the check costs this thread ~1.5 ns an index).
-    const checked = this.#file.source.path !== undefined &&
-      options.watch?.int32Below !== undefined && options.watch.checked !== undefined &&
-      this.type.kind === "int" && elem === 4;
+    // the workers (the check costs this thread ~1.5 ns an index). Not int64
+    // ones: one worker reading twice the bytes in pieces was slower than the
+    // runtime's parallel reads and their check here (csr64.h5ad whole ~110
+    // -> ~125 ms); compressed ones are checked where a worker undoes them.
+    const checked = this.#file.source.path !== undefined && elem === 4 &&
+      this.#indexBound(options) !== undefined;
     if (layout.kind === "contiguous") {
       if (layout.address === undefined) return out; // never written: fill value (zeros)
       if (checked && ranges.length === 1) {
@@ -355,11 +357,9 @@ export class H5Dataset {
       }
     }
     const size = out.byteLength;
-    // int32 sparse indices: checked on the worker that writes them, when one does.
+    // Sparse indices: checked on the worker that writes them, when one does.
     const watch = options.watch;
-    const check = this.type.kind === "int" && sizeOf(this.type) === 4 && watch?.checked
-      ? watch.int32Below
-      : undefined;
+    const check = this.#indexBound(options);
     const into = await this.#undoneInto(refs, picks, out, options, check);
     if (into) out = into;
     else {
@@ -396,9 +396,23 @@ export class H5Dataset {
       picks.push({ pick: [0, n], at: o, length: n });
     }
     const watch = options.watch!;
-    const into = await this.#undoneInto(refs, picks, out, options, watch.int32Below, undefined, 0);
+    const check = this.#indexBound(options);
+    const into = await this.#undoneInto(refs, picks, out, options, check, undefined, 0);
     if (into) watch.checked!(into);
     return into;
+  }
+
+  /**
+   * The bound a read's sparse index watch gives this dataset's values (int32
+   * ones against `int32Below`, 64-bit ones against its wide watch's
+   * `int64Below`), when a worker that writes them can check them; else
+   * undefined (the watch is told the parts here).
+   */
+  #indexBound(options: ReadOptions): number | undefined {
+    const watch = options.watch;
+    if (!watch?.checked || this.type.kind !== "int") return undefined;
+    const size = sizeOf(this.type);
+    return size === 4 ? watch.int32Below : size === 8 ? watch.int64Below : undefined;
   }
 
   /**
@@ -478,6 +492,7 @@ export class H5Dataset {
         picks: picks.map((b) => b.pick),
         ats: picks.map((b) => b.at),
         check,
+        ...(check !== undefined && elem === 8 ? { checkWide: true } : {}),
         cut: this.shape.length > 1,
         ...(rows ? { rows } : {}),
       },

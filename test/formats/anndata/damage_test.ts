@@ -213,6 +213,7 @@ Deno.test({
         ["chunked", "int32"],
         ["zarr", "int32"],
         ["", "int64"],
+        ["gzip", "int64"],
         ["zarr", "int64"],
       ];
       for (const [kind, itype] of cases) {
@@ -261,11 +262,12 @@ else:
         ]];
         for (const [at, bad] of bads) {
           await python(set, path, String(at), bad);
-          // int32: checked on the worker that decoded (or read) the chunk (zarr names it).
+          // Checked on the worker that read or decoded the chunk (zarr's names it): int32, and
+          // gzip int64; else (uncompressed h5ad or zarr int64) as the parts land here.
           const where = kind === "zarr" && itype === "int32"
             ? /\/X\/indices, chunk \d+: a sparse index \(50\) is outside 0\.\.49/
-            : itype === "int32"
-            ? /\/X\/indices: a sparse index \(50\) is outside 0\.\.49/
+            : itype === "int32" || kind === "gzip"
+            ? new RegExp(`/X/indices: a sparse index \\(${bad}\\) is outside 0\\.\\.49`)
             : new RegExp(`/X: .*index ${bad} at entry ${at} is outside 0..49`);
           await assertRejects(() => read(path), CorruptFileError, where);
           await python(set, path, String(at), "0");

@@ -44,8 +44,18 @@ export interface FeatureManager extends RelatedManager<Features> {
 
 const MAX_NAME = 255;
 
+/** Strings in code point order (`<` compares UTF-16 units: U+1F600 before U+FF01). */
+export function byCodePoint(a: string, b: string): number {
+  const x = [...a], y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
 /** A `ValidationError` unless `name` is a feature name: 1-255 characters the registry can store. */
-function checkName(name: string, call: string): void {
+export function checkName(name: string, call: string): void {
   if (name.length === 0 || name.length > MAX_NAME) {
     throw new ValidationError(
       `${call}: a feature name has 1-${MAX_NAME} characters, got ${showValue(name)}`,
@@ -128,7 +138,7 @@ export function valueMethods(
         inst.db.selectFrom("file_value").select(["key", "value_json"])
           .where("file_id", "=", id).execute()
       );
-      got.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      got.sort((a, b) => byCodePoint(a.key, b.key));
       const out: FeatureValues = {};
       for (const r of got) out[r.key] = JSON.parse(r.value_json);
       return out;

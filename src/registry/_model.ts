@@ -512,7 +512,7 @@ export class Query<R> implements Promise<R[]> {
   /** A query that rejects with `error` whatever is asked of it. */
   static #failing<R>(label: string, error: Error): Query<R> {
     const fail = () => Promise.reject(error);
-    return new Query<R>(label, fail, fail, {}, fail, { pluck: fail });
+    return new Query<R>(label, fail, fail, {}, fail, { pluck: fail, fixed: error.message });
   }
 
   #with(o: QueryOptions): Query<R> {

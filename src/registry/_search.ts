@@ -23,7 +23,15 @@ import { PostgresAdapter, type RawBuilder, sql } from "kysely";
 import { ValidationError } from "../errors.ts";
 import type { Instance } from "./instance.ts";
 import { retryBusy } from "./_db_errors.ts";
-import { type Model, plucker, Query, type QueryOptions, type Table, type Where } from "./_model.ts";
+import {
+  type DfOptions,
+  type Model,
+  plucker,
+  Query,
+  type QueryOptions,
+  type Table,
+  type Where,
+} from "./_model.ts";
 import { matchKind, type QueryWord, queryWords } from "./_search_tokens.ts";
 import type { SearchKind } from "./_search_index.ts";
 import type { RegistryDb } from "./db.ts";
@@ -289,7 +297,7 @@ export function searchQuery<R>(
   };
   const count = async () => await matches(instance(), kind, qs) as number;
   // The page's records as a table, best first (records keyed by their id alone).
-  const df = model && (async (o: QueryOptions) => {
+  const df = model && (async (o: QueryOptions, include?: DfOptions) => {
     const inst = instance();
     const ids = await matches(inst, kind, qs, {
       limit: o.limit ?? limit,
@@ -297,7 +305,7 @@ export function searchQuery<R>(
     }) as string[];
     const { recordsDf } = await import("./_table.ts");
     const { default: pl } = await import("nodejs-polars");
-    const df = await recordsDf(inst, model, table.where(ids), { limit: ids.length });
+    const df = await recordsDf(inst, model, table.where(ids), { limit: ids.length }, include);
     const rank = new Map(ids.map((id, i) => [id, i]));
     const cols = table.columns.map((c) => df.getColumn(c).toArray() as unknown[]);
     const order = cols[0].map((_, i) => rank.get(table.idOf(cols.map((c) => c[i])))!);

@@ -17,6 +17,7 @@ import {
 } from "./_model.ts";
 import { ValidationError } from "../errors.ts";
 import { checkKnownOptions, isPlainObject } from "../storage/_validate.ts";
+import { byCodePoint, checkName } from "./_file_values.ts";
 import { retryBusy } from "./_db_errors.ts";
 import { type FieldType, fieldType } from "./_where.ts";
 import type { Instance } from "./instance.ts";
@@ -133,8 +134,11 @@ export async function recordsDf<T extends Table, R>(
     const ids = rows.map((r) => String(r[model.fields.id]));
     const taken = new Set(columns.map((c) => c.name));
     for (const c of await featureColumns(inst, ids, features)) {
-      // A name a field has too: "<name> (feature)".
-      columns.push(taken.has(c.name) ? c.rename(`${c.name} (feature)`) : c);
+      // A name a field (or an earlier column) has too: "<name> (feature)", "<name> (feature 2)" ...
+      let name = c.name;
+      for (let k = 1; taken.has(name); k++) name = `${c.name} (feature${k > 1 ? ` ${k}` : ""})`;
+      taken.add(name);
+      columns.push(name === c.name ? c : c.rename(name));
     }
   }
   return pl.DataFrame(columns);
@@ -161,6 +165,10 @@ function checkInclude(label: string, include: unknown): true | readonly string[]
         showValue(f)
       }`,
     );
+  }
+  for (const n of f as string[]) checkName(n, "File query df({ features })");
+  if (new Set(f).size !== f.length) {
+    throw new ValidationError(`File query df({ features }): a feature name is given twice`);
   }
   return f as string[];
 }
@@ -192,9 +200,7 @@ async function featureColumns(
       col[at.get(r.file_id)!] = JSON.parse(r.value_json);
     }
   }
-  const order = names === true
-    ? [...byName.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    : names;
+  const order = names === true ? [...byName.keys()].sort(byCodePoint) : names;
   return order.map((name) => {
     const values = byName.get(name)!;
     const kinds = new Set(values.filter((v) => v !== null).map((v) => typeof v));

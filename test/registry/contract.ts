@@ -801,6 +801,12 @@ export function registryContract(
         ln.ValidationError,
         /search\(\) results/,
       );
+      // A query refused as built says why when asked to delete too.
+      await assertRejects(
+        () => ln.File.filter({}).limit(1).filter({}).delete(),
+        ln.ValidationError,
+        /filter\(\) or exclude\(\) after limit\(\)/,
+      );
       await new ln.Collection([files[2]], { name: "holds c" }).save();
       const e = await assertRejects(
         () => ln.File.filter({ suffix: ".csv" }).delete(),
@@ -875,6 +881,29 @@ export function registryContract(
         "c.txt",
       ], ["k"]]);
       await c.features.removeValues("key");
+      // Names in code point order (U+FF01 before U+1F600, which UTF-16 order reverses).
+      await c.features.addValues({ "\u{1F600}": 1, "\uFF01": 2 });
+      const named = await ln.File.filter({ key: "c.txt" }).df({ features: true });
+      assertEquals(named.columns.slice(-3), ["tissue", "\uFF01", "\u{1F600}"]);
+      await c.features.removeValues(["\u{1F600}", "\uFF01"]);
+      await assertRejects(
+        () => ln.File.filter({}).df({ features: ["a\0b"] }),
+        ln.ValidationError,
+        /NUL/,
+      );
+      await assertRejects(
+        () => ln.File.filter({}).df({ features: ["x", "x"] }),
+        ln.ValidationError,
+        /twice/,
+      );
+      // A search's table takes the same options.
+      const found = await ln.File.search("a.txt").df({ features: ["temperature"] });
+      assert(found.columns.includes("temperature"), found.columns.join());
+      await assertRejects(
+        () => ln.File.search("a").df({ bogus: 1 } as never),
+        ln.ValidationError,
+        /bogus/,
+      );
       assert(/temperature\W+21\.6/.test(text) && /genes\W+\["CD4","CD8A"\]/.test(text), text);
       const keys = async (features: unknown) =>
         (await ln.File.filter({ features } as ln.Where, { orderBy: "key" })).map((f) => f.key);

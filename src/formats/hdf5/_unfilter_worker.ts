@@ -482,6 +482,7 @@ function undoInto(j: UndoIntoJob, out: Uint8Array, fds: Map<string, number>): Fi
   let read = 0;
   for (let k = 0; k < offsets.length; k++) {
     // expected 0: pieces of a contiguous dataset, each its own size (no filters).
+    if (expected === 0 && filters.length) throw new CorruptFileError(`${where}: filters on pieces`);
     const ctx = { elem, expected: expected || sizes[k], where, address: offsets[k] };
     const stored = readChunkAt({ path, offset: offsets[k], size: sizes[k], ctx }, fds);
     read += stored.length;

@@ -211,6 +211,7 @@ Deno.test({
         ["", "int32"],
         ["gzip", "int32"],
         ["chunked", "int32"],
+        ["contiguous", "int32"],
         ["zarr", "int32"],
         ["", "int64"],
         ["gzip", "int64"],
@@ -230,12 +231,15 @@ if sys.argv[2] == "zarr":
     a.write_zarr(sys.argv[1])
 else:
     a.write_h5ad(sys.argv[1], compression=sys.argv[2] if sys.argv[2] == "gzip" else None)
-if sys.argv[2] == "chunked":  # uncompressed chunks (h5py's chunks=...), the last one partly past the end
+if sys.argv[2] in ("chunked", "contiguous"):
+    # uncompressed chunks (the last one partly past the end), or one contiguous
+    # block (anndata 0.8 writes chunks of its own)
     import h5py
     with h5py.File(sys.argv[1], "a") as f:
         d = f["X/indices"][:]
         del f["X/indices"]
-        f.create_dataset("X/indices", data=d, chunks=(100007,))`,
+        f.create_dataset("X/indices", data=d, chunks=(100007,) if sys.argv[2] == "chunked" else None)
+        assert (f["X/indices"].chunks is None) == (sys.argv[2] == "contiguous")`,
           path,
           kind,
           itype,

@@ -4,6 +4,7 @@ import S3rver from "s3rver";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import crypto from "node:crypto";
 import { Buffer } from "node:buffer";
+import * as ln from "../mod.ts";
 import type { S3Options } from "../mod.ts";
 
 // s3rver makes a listing's continuation token (past 1,000 keys) with DES,
@@ -60,4 +61,32 @@ export async function s3Server(): Promise<S3Server> {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * A test on a fresh instance stored in a new bucket of its own s3rver
+ * (prefix `p`, cache in a temporary folder): `fn` gets them; the instance is
+ * closed and the cache removed afterwards.
+ */
+export function s3InstanceTest(
+  name: string,
+  fn: (at: { server: S3Server; bucket: string; cache: string }) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      await using server = await s3Server();
+      const bucket = await server.bucket();
+      const cache = await Deno.makeTempDir({ prefix: "lamindeno-test-" });
+      try {
+        await ln.init({ storage: `s3://${bucket}/p`, s3: server.options, cacheDir: cache });
+        await fn({ server, bucket, cache });
+      } finally {
+        await ln.close();
+        await Deno.remove(cache, { recursive: true }).catch(() => {});
+      }
+    },
+  });
 }

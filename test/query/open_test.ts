@@ -3,8 +3,8 @@
 // AnnData stores as BackedAnnData.
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { assert, assertEquals, assertRejects, freshInstance, tempDir } from "../_helpers.ts";
-import { s3Server } from "../_s3.ts";
+import { assert, assertEquals, assertRejects, freshInstance } from "../_helpers.ts";
+import { s3InstanceTest } from "../_s3.ts";
 import { atlas } from "./_atlas.ts";
 
 function table(n: number): pl.DataFrame {
@@ -76,38 +76,27 @@ Deno.test("open() of an h5ad is a BackedAnnData; other formats and damaged table
   }
 });
 
-Deno.test({
-  name: "open() of a parquet on S3 scans a cached copy, fetched again when the object changes",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await using server = await s3Server();
-    const bucket = await server.bucket();
-    const cache = await tempDir();
-    try {
-      await ln.init({ storage: `s3://${bucket}/p`, s3: server.options, cacheDir: cache });
-      const df = table(2000);
-      const file = await new ln.File(df, { key: "t.parquet" }).save();
-      const lf = await file.open() as ln.LazyFrame;
-      const want = query(df.lazy()).collectSync();
-      assertEquals((await query(lf).collect()).toRecords(), want.toRecords());
-      const copy = `${cache}/${bucket}/p/t.parquet`;
-      const first = await Deno.stat(copy);
-      assertEquals(first.size, file.size);
-      // Opened again: the same copy (size and entity tag match), not fetched again.
-      await file.open();
-      assertEquals((await Deno.stat(copy)).mtime, first.mtime);
-      // New content at the same key: the copy is refreshed, never stale.
-      const next = table(3000);
-      await file.replace(next);
-      const again = await file.open() as ln.LazyFrame;
-      assertEquals(
-        (await query(again).collect()).toRecords(),
-        query(next.lazy()).collectSync().toRecords(),
-      );
-    } finally {
-      await ln.close();
-      await Deno.remove(cache, { recursive: true });
-    }
+s3InstanceTest(
+  "open() of a parquet on S3 scans a cached copy, fetched again when the object changes",
+  async ({ bucket, cache }) => {
+    const df = table(2000);
+    const file = await new ln.File(df, { key: "t.parquet" }).save();
+    const lf = await file.open() as ln.LazyFrame;
+    const want = query(df.lazy()).collectSync();
+    assertEquals((await query(lf).collect()).toRecords(), want.toRecords());
+    const copy = `${cache}/${bucket}/p/t.parquet`;
+    const first = await Deno.stat(copy);
+    assertEquals(first.size, file.size);
+    // Opened again: the same copy (size and entity tag match), not fetched again.
+    await file.open();
+    assertEquals((await Deno.stat(copy)).mtime, first.mtime);
+    // New content at the same key: the copy is refreshed, never stale.
+    const next = table(3000);
+    await file.replace(next);
+    const again = await file.open() as ln.LazyFrame;
+    assertEquals(
+      (await query(again).collect()).toRecords(),
+      query(next.lazy()).collectSync().toRecords(),
+    );
   },
-});
+);

@@ -3,8 +3,8 @@
 // more file; locally and on s3rver.
 import pl from "nodejs-polars";
 import * as ln from "../../mod.ts";
-import { assert, assertEquals, assertRejects, freshInstance, tempDir } from "../_helpers.ts";
-import { s3Server } from "../_s3.ts";
+import { assert, assertEquals, assertRejects, freshInstance } from "../_helpers.ts";
+import { s3InstanceTest } from "../_s3.ts";
 
 const enc = new TextEncoder();
 
@@ -197,27 +197,17 @@ Deno.test("collection.append(file) is the next version with the file at the end;
   }
 });
 
-Deno.test({
-  name: "collection.open() and cache() on S3 (s3rver): cached copies, scanned and stacked",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await using server = await s3Server();
-    const bucket = await server.bucket();
-    const cache = await tempDir();
-    try {
-      await ln.init({ storage: `s3://${bucket}/p`, s3: server.options, cacheDir: cache });
-      const files = await saveTables();
-      const c = await new ln.Collection(files, { name: "tables" }).save();
-      await openCases(c);
-      const paths = await c.cache();
-      assertEquals(paths.length, 3);
-      for (const [i, p] of paths.entries()) {
-        assert(p.startsWith(cache), p);
-        assertEquals(ln.hashBytes(await Deno.readFile(p)), files[i].hash);
-      }
-    } finally {
-      await ln.close();
+s3InstanceTest(
+  "collection.open() and cache() on S3 (s3rver): cached copies, scanned and stacked",
+  async ({ cache }) => {
+    const files = await saveTables();
+    const c = await new ln.Collection(files, { name: "tables" }).save();
+    await openCases(c);
+    const paths = await c.cache();
+    assertEquals(paths.length, 3);
+    for (const [i, p] of paths.entries()) {
+      assert(p.startsWith(cache), p);
+      assertEquals(ln.hashBytes(await Deno.readFile(p)), files[i].hash);
     }
   },
-});
+);

@@ -5,7 +5,7 @@
 import pl from "nodejs-polars";
 import * as ln from "../../../mod.ts";
 import { assert, assertEquals, assertRejects, tempDir } from "../../_helpers.ts";
-import { s3Server } from "../../_s3.ts";
+import { s3InstanceTest } from "../../_s3.ts";
 import { keptChunkBytes } from "../../../src/formats/anndata/_zarr_store.ts";
 
 function atlas(n: number): ln.AnnData {
@@ -100,21 +100,7 @@ function onS3(
   name: string,
   fn: (s3: { bucket: string; options: ln.S3Options }) => Promise<void>,
 ): void {
-  Deno.test({
-    name,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    async fn() {
-      await using server = await s3Server();
-      const bucket = await server.bucket();
-      await ln.init({ storage: `s3://${bucket}/p`, s3: server.options, cacheDir: await tempDir() });
-      try {
-        await fn({ bucket, options: server.options });
-      } finally {
-        await ln.close();
-      }
-    },
-  });
+  s3InstanceTest(name, ({ server, bucket }) => fn({ bucket, options: server.options }));
 }
 
 onS3(

@@ -121,7 +121,7 @@ export interface UndoIntoJob {
     where: string;
     picks: ArrayLike<number>[];
     ats: number[];
-    /** int32 sparse indices: each chunk's picked values checked in `[0, check)` where they land. */
+    /** Sparse indices (int32; 64-bit with `checkWide`): each chunk's picked values checked in `[0, check)` where they land. */
     check?: number;
     /** The values `check` bounds are 64-bit (int64, or uint64 read as int64). */
     checkWide?: boolean;

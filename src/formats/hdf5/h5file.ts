@@ -19,6 +19,7 @@ import { readSpans } from "./_spans.ts";
 import { decodeValues, type H5Values, numeric } from "./_decode.ts";
 import {
   intoWorthIt,
+  poolRunning,
   undoFileInto,
   type UndoIntoJob,
   unfilterAll,
@@ -183,9 +184,10 @@ export class H5Dataset {
     // ones: one worker reading twice the bytes in pieces was slower than the
     // runtime's parallel reads and their check here (csr64.h5ad whole ~110
     // -> ~125 ms); compressed ones are checked where a worker undoes them.
-    // (From a megabyte on: a smaller read reads the rows asked for, here.)
+    // (From a megabyte on: a smaller read reads the rows asked for, here. And
+    // once the workers run: a first read of a plain file starts none.)
     const checked = this.#file.source.path !== undefined && elem === 4 &&
-      this.#indexBound(options) !== undefined && intoWorthIt(out);
+      this.#indexBound(options) !== undefined && intoWorthIt(out) && poolRunning();
     if (layout.kind === "contiguous") {
       if (layout.address === undefined) return out; // never written: fill value (zeros)
       if (checked && ranges.length === 1) {

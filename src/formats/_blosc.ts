@@ -472,6 +472,31 @@ export function wasmIndexOutside(b: Uint8Array, bound: number): number | undefin
   return w.below(b.byteOffset, b.length / 4, bound);
 }
 
+/** Int32 values copied into the decoder's memory at a time by {@linkcode wasmOutside32}. */
+const CHECK_BLOCK = 1 << 18;
+
+/**
+ * The index of the first of the int32 values `a` outside `[0, bound)`, or
+ * -1, checked with SIMD in the WebAssembly decoder's memory (copied in
+ * blocks of 1 MiB: ~0.4 ns a value against ~1.5 in a TypeScript loop);
+ * undefined when the decoder is unavailable or the bound is not an int32
+ * (check it in TypeScript). Synchronous: the decoder's memory is its own
+ * until it returns, as for any decode.
+ */
+export function wasmOutside32(a: Int32Array, bound: number): number | undefined {
+  const w = wasmDecoder();
+  if (!w || !(Number.isInteger(bound) && bound >= 0 && bound <= 0x7fffffff)) return undefined;
+  const at = align16(w.heap);
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  for (let s = 0; s < a.length; s += CHECK_BLOCK) {
+    const n = Math.min(CHECK_BLOCK, a.length - s);
+    wasmInput(w, bytes.subarray(4 * s, 4 * (s + n)), at, at + 4 * n);
+    const k = w.below(at, n, bound);
+    if (k >= 0) return s + k;
+  }
+  return -1;
+}
+
 /**
  * h5py's LZF chunk `src` decoded in WebAssembly into `out` (at most its
  * length; with `stop` below it, ending at the first token that reaches

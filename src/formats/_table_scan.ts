@@ -360,17 +360,15 @@ export function scanGuarded(p: Polars, path: string, suffix: string, label: stri
 }
 
 /**
- * Guarded scans (`scanGuarded`) stacked as one LazyFrame (polars' concat:
- * `"vertical"`, or `"diagonalRelaxed"` for columns some lack, filled with
- * nulls), guarded as each of them is: errors are LaminErrors naming the
- * files, and a CSV's later attempt replays the whole stack.
+ * Guarded scans (`scanGuarded`) stacked as one LazyFrame (polars' concat,
+ * `"diagonalRelaxed"`: columns some lack filled with nulls, a column of
+ * different types as their supertype), guarded as each of them is: errors
+ * are LaminErrors naming the files, and a CSV's later attempt replays the
+ * whole stack.
  */
-export function concatGuarded(
-  p: Polars,
-  frames: readonly LazyFrame[],
-  how: "vertical" | "diagonalRelaxed",
-): LazyFrame {
+export function concatGuarded(p: Polars, frames: readonly LazyFrame[]): LazyFrame {
   const scans = [...scansOf([...frames], new Set())];
-  const make = () => p.concat(unwrap([...frames]) as LazyFrame[], { how, rechunk: false });
+  const make = () =>
+    p.concat(unwrap([...frames]) as LazyFrame[], { how: "diagonalRelaxed", rechunk: false });
   return guard(scans, make, runOn(scans, make));
 }

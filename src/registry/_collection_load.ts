@@ -194,6 +194,21 @@ async function selectedVarNames(
 }
 
 /** See `Collection.load`. */
+/**
+ * The columns every table has (in the first one's order), for an inner
+ * join of the tables of `what`; none is a `ValidationError`.
+ */
+export function commonColumns(columns: readonly (readonly string[])[], what: string): string[] {
+  const common = columns[0].filter((col) => columns.every((cs) => cs.includes(col)));
+  if (common.length === 0) {
+    throw new ValidationError(
+      `the tables of ${what} have no column in common, so an inner join is empty; ` +
+        `use join: "outer"`,
+    );
+  }
+  return common;
+}
+
 export async function loadCollection(
   c: Collection,
   options: CollectionLoadOptions,
@@ -207,15 +222,7 @@ export async function loadCollection(
     const frames = await pool(files, 4, (f) => guard(f, () => f.load(read))) as DataFrame[];
     let parts = frames;
     if (join === "inner") {
-      const common = frames[0].columns.filter((col) =>
-        frames.every((d) => d.columns.includes(col))
-      );
-      if (common.length === 0) {
-        throw new ValidationError(
-          `the tables of collection "${c.name}" have no column in common, so an inner join is ` +
-            `empty; use join: "outer"`,
-        );
-      }
+      const common = commonColumns(frames.map((d) => d.columns), `collection "${c.name}"`);
       parts = frames.map((d) => d.select(...common));
     }
     const df = stackFrames(parts, `collection "${c.name}"`);

@@ -7,7 +7,7 @@ import { concatGuarded } from "../formats/_table_scan.ts";
 import { loadPolars } from "../formats/tables.ts";
 import { type LazyFrame, SCANNABLE_SUFFIXES } from "../query/scan.ts";
 import { openTable } from "./_file_open.ts";
-import { fileLabel, filesKind, guard, linkAll } from "./_collection_load.ts";
+import { commonColumns, fileLabel, filesKind, guard, linkAll } from "./_collection_load.ts";
 import type { Collection, CollectionCacheOptions, CollectionOpenOptions } from "./collection.ts";
 
 /** See `Collection.open`. */
@@ -37,13 +37,7 @@ export async function openCollection(
   const columns = frames.map((lf) => lf.columns);
   let parts = frames;
   if (join === "inner") {
-    const common = columns[0].filter((col) => columns.every((cs) => cs.includes(col)));
-    if (common.length === 0) {
-      throw new ValidationError(
-        `the tables of ${what} have no column in common, so an inner join is empty; ` +
-          `use join: "outer"`,
-      );
-    }
+    const common = commonColumns(columns, what);
     parts = frames.map((lf, i) =>
       columns[i].length === common.length && columns[i].every((col, k) => col === common[k])
         ? lf
@@ -52,9 +46,7 @@ export async function openCollection(
   }
   // Stacked as load() stacks them: a column of different types in different
   // tables becomes their supertype (int and float: float; number and text: text).
-  const out = parts.length === 1
-    ? parts[0]
-    : concatGuarded(await loadPolars(), parts, "diagonalRelaxed");
+  const out = parts.length === 1 ? parts[0] : concatGuarded(await loadPolars(), parts);
   await linkAll(c, files, options.isRunInput);
   return out;
 }

@@ -151,6 +151,7 @@ export function valueMethods(
             `got ${showValue(names)}`,
         );
       }
+      for (const n of list ?? []) checkName(n, "file.features.removeValues(names)");
       if (list?.length === 0) return;
       const { id, inst } = self();
       let q = inst.db.deleteFrom("file_value").where("file_id", "=", id);

@@ -963,6 +963,7 @@ export function registryContract(
         await assertRejects(() => keys(bad), ln.ValidationError, /where\.features/);
       }
       await assertRejects(() => c.features.removeValues(3 as never), ln.ValidationError);
+      await assertRejects(() => c.features.removeValues(["a\0b"]), ln.ValidationError, /NUL/);
       // A typo among operators, a name the registry cannot store: typed errors.
       await assertRejects(
         () => keys({ tissue: { ne: "a", nee: "b" } }),
